@@ -1,0 +1,46 @@
+/**
+ * Gives the IR parsed from a rendered text the node ids of the IR it was rendered from.
+ *
+ * The base a local edit is diffed against must be *the parse of the text on disk*: parsing normalises a
+ * few things the CRDT may hold differently (a repaired separator, an emptied value), and diffing the
+ * user's text against the un-normalised IR would write those differences back as if the user had made
+ * them — spurious operations that could even revive a todo another peer deleted.
+ */
+import type { Child, DocIR, Node } from './ir.js'
+import { childrenOf } from './ir.js'
+import { matchByKey, matchItems, matchLines } from './diff.js'
+import type { Rules } from './rules.js'
+
+export function annotate(parsed: DocIR, source: DocIR, rules: Rules): DocIR {
+  if (parsed.root && source.root) annotateNode(parsed.root, source.root, rules, [])
+  return parsed
+}
+
+function annotateNode(n: Node, s: Node, rules: Rules, path: readonly string[]): void {
+  if (n.t === 'block' && s.t === 'block') {
+    const pairs = n.lines.length === s.lines.length ? n.lines.map((_, i) => i) : matchLines(s.lines, n.lines)
+    n.lines.forEach((l, j) => {
+      const i = pairs[j]
+      if (i !== undefined) l.id = s.lines[i]!.id
+    })
+    return
+  }
+  const nk = childrenOf(n)
+  const sk = childrenOf(s)
+  if (!nk || !sk) return
+  const keyed = n.t === 'map' || n.t === 'fmap'
+  if (keyed !== (s.t === 'map' || s.t === 'fmap')) return
+  const pairs = keyed ? matchByKey(sk, nk) : sameShape(sk, nk) ? nk.map((_, i) => i) : matchItems(sk, nk, rules, path)
+  nk.forEach((c, j) => {
+    const i = pairs[j]
+    if (i === undefined) return
+    const src = sk[i]!
+    c.id = src.id
+    const key = keyed ? (c as { key: string }).key : undefined
+    annotateNode(c.value, src.value, rules, key === undefined ? path : [...path, key])
+  })
+}
+
+function sameShape(a: Child[], b: Child[]): boolean {
+  return a.length === b.length
+}

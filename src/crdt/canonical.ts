@@ -1,0 +1,47 @@
+/**
+ * Last-resort rendering. If the exact rendering of a merged state would not parse (a combination of
+ * concurrent formatting edits the repair rules in `render.ts` do not cover), every peer instead renders the
+ * same canonical YAML of the merged *values*: formatting is lost for that file until the next local edit,
+ * but content is not, the file stays valid, and peers still converge (this is a pure function of the IR).
+ */
+import { parse, stringify } from 'yaml'
+import type { DocIR, Node } from './ir.js'
+import { bodyLineToAbsolute, toAbsolute } from './indent.js'
+
+export function valueOf(node: Node | null): unknown {
+  if (!node) return null
+  switch (node.t) {
+    case 'scalar':
+    case 'opaque':
+      return safeParse(toAbsolute(node.raw, 0))
+    case 'block': {
+      // Re-indent the body under a key with an explicit indicator: valid whatever the lines start with.
+      const m = /^([|>])([-+]?)[1-9]?([-+]?)/.exec(node.header)
+      const header = `${m?.[1] ?? '|'}2${m?.[2] || m?.[3] || ''}`
+      const body = node.lines.map((l) => bodyLineToAbsolute(l.text, 2) + '\n').join('')
+      const parsed = safeParse(`v: ${header}\n${body}`) as { v?: unknown } | string
+      return typeof parsed === 'object' && parsed !== null ? parsed.v : body
+    }
+    case 'map':
+    case 'fmap': {
+      const out: Record<string, unknown> = {}
+      for (const e of node.entries) out[e.key] = valueOf(e.value)
+      return out
+    }
+    case 'seq':
+    case 'fseq':
+      return node.items.map((i) => valueOf(i.value))
+  }
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return parse(text)
+  } catch {
+    return text
+  }
+}
+
+export function fallbackText(ir: DocIR): string {
+  return stringify(valueOf(ir.root))
+}

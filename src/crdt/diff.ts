@@ -1,0 +1,343 @@
+/**
+ * Turns a local edit into register writes: a three-way comparison of the IR the user last saw (`base`,
+ * annotated with node ids) with the IR of the new text, applied to the current CRDT state.
+ *
+ * Only what differs between base and new text is written, so changes that reached the CRDT from peers in
+ * the meantime stay untouched: this is what makes a held file's edits and the peers' edits merge once it
+ * parses again. Children are matched by key (maps), by identity value (lists of mappings with `id`), by
+ * content (a longest common subsequence) and finally by position within the gaps (an edited item), so an
+ * edit of one todo is a field write, never delete + insert.
+ */
+import { diffArrays } from 'diff'
+import { generateKeyBetween, generateNKeysBetween } from 'fractional-indexing'
+import type { Child, DocIR, Line, Node } from './ir.js'
+import { childrenOf } from './ir.js'
+import { renderNodeText } from './render.js'
+import { identityOfIR, type Rules } from './rules.js'
+import { ROOT, childId, enrollSegment, type NodeId } from './schema.js'
+import { childKindOf, descOf, syntaxOf, type ChildKind, type Writer } from './write.js'
+
+type ChildClass = 'keyed' | 'list' | 'lines' | null
+
+function childClass(n: Node | null): ChildClass {
+  if (!n) return null
+  if (n.t === 'map' || n.t === 'fmap') return 'keyed'
+  if (n.t === 'seq' || n.t === 'fseq') return 'list'
+  if (n.t === 'block') return 'lines'
+  return null
+}
+
+export class Differ {
+  constructor(readonly w: Writer) {}
+
+  get tree() {
+    return this.w.tree
+  }
+
+  /** `base` null: no common ancestor (enrollment, re-creation): the current CRDT state stands in for it. */
+  applyDoc(base: DocIR | null, next: DocIR): void {
+    const cur = base ?? this.tree.toIR()
+    if (cur.head !== next.head) this.w.setStr(ROOT, 'h', next.head, '')
+    if (cur.trail !== next.trail) this.w.setStr(ROOT, 't', next.trail, '')
+    this.w.revive(ROOT)
+    if (base) this.diffValue(ROOT, base.root, next.root, [])
+    else this.upsertValue(ROOT, next.root, [])
+  }
+
+  /** Writes `next` as the value of an existing or new node, comparing with what the CRDT holds now. */
+  private upsertValue(id: NodeId, next: Node | null, path: readonly string[]): void {
+    const current = this.tree.has(id) && this.tree.desc(id) !== undefined ? this.tree.node(id) : null
+    if (!current && next) {
+      this.w.setDesc(id, descOf(next))
+      this.createChildren(id, next, path)
+      return
+    }
+    this.diffValue(id, current, next, path)
+  }
+
+  diffValue(id: NodeId, base: Node | null, next: Node | null, path: readonly string[]): void {
+    const nd = descOf(next)
+    if (descOf(base) !== nd) this.w.setDesc(id, nd)
+    const bc = childClass(base)
+    const nc = childClass(next)
+    if (bc !== nc) {
+      if (base && bc) this.tombstoneChildren(base)
+      // Children of the new kind may exist already (a peer made the same change): compare with those.
+      if (next && nc) this.diffChildren(id, this.tree.node(id), next, path)
+      return
+    }
+    if (base && next && nc) this.diffChildren(id, base, next, path)
+  }
+
+  private tombstoneChildren(n: Node): void {
+    if (n.t === 'block') for (const l of n.lines) l.id && this.w.tombstone(l.id)
+    for (const c of childrenOf(n) ?? []) if (c.id) this.w.tombstone(c.id)
+  }
+
+  private createChildren(id: NodeId, next: Node, path: readonly string[]): void {
+    const empty: Node = next.t === 'block' ? { ...next, lines: [] } : emptyLike(next)
+    this.diffChildren(id, empty, next, path)
+  }
+
+  private diffChildren(parent: NodeId, base: Node, next: Node, path: readonly string[]): void {
+    if (base.t === 'block' && next.t === 'block') return this.diffLines(parent, base.lines, next.lines)
+    const bk = childrenOf(base) ?? []
+    const nk = childrenOf(next) ?? []
+    const kind = childKindOf(next)
+    const listPath = path
+    const pairs =
+      kind === 'entry' || kind === 'flowEntry' ? matchByKey(bk, nk) : matchItems(bk, nk, this.w.opts.rules, listPath)
+    const matched = new Set<number>()
+    const ids: NodeId[] = []
+    for (let j = 0; j < nk.length; j++) {
+      const i = pairs[j]
+      if (i !== undefined) {
+        matched.add(i)
+        ids.push(bk[i]!.id!)
+      } else ids.push('')
+    }
+    for (let i = 0; i < bk.length; i++) if (!matched.has(i) && bk[i]!.id) this.w.tombstone(bk[i]!.id!)
+    const orders = this.orderKeys(parent, ids)
+    for (let j = 0; j < nk.length; j++) {
+      const n = nk[j]!
+      const i = pairs[j]
+      const key = kind === 'entry' || kind === 'flowEntry' ? (n as { key: string }).key : undefined
+      const childPath = key === undefined ? path : [...path, key]
+      if (i !== undefined) {
+        const b = bk[i]!
+        n.id = b.id
+        if (orders[j]) this.w.place(b.id!, key === undefined ? [parent, orders[j]!] : [parent, orders[j]!, key])
+        const bs = syntaxOf(b, kind)
+        for (const [k, [attr, value, dflt]] of syntaxOf(n, kind).entries()) {
+          if (bs[k]![1] !== value) this.w.setStr(b.id!, attr, value, dflt)
+        }
+        this.diffValue(b.id!, b.value, n.value, childPath)
+      } else {
+        const id = this.w.newChildId(parent, n, kind, j, listPath)
+        n.id = id
+        const existed = this.tree.has(id)
+        this.w.place(id, key === undefined ? [parent, orders[j]!] : [parent, orders[j]!, key])
+        this.w.revive(id)
+        const cur = existed ? syntaxCurrent(this.tree, id, kind, n) : null
+        for (const [k, [attr, value, dflt]] of syntaxOf(n, kind).entries()) {
+          if (!cur || cur[k]![1] !== value) this.w.setStr(id, attr, value, dflt)
+        }
+        this.upsertValue(id, n.value, childPath)
+      }
+    }
+  }
+
+  private diffLines(parent: NodeId, base: Line[], next: Line[]): void {
+    const pairs = matchLines(base, next)
+    const used = new Set(pairs.filter((x): x is number => x !== undefined))
+    for (let i = 0; i < base.length; i++) if (!used.has(i) && base[i]!.id) this.w.tombstone(base[i]!.id!)
+    const ids = next.map((_, j) => (pairs[j] !== undefined ? base[pairs[j]!]!.id! : ''))
+    const orders = this.orderKeys(parent, ids)
+    next.forEach((l, j) => {
+      const i = pairs[j]
+      if (i !== undefined) {
+        l.id = base[i]!.id
+        if (orders[j]) this.w.place(l.id!, [parent, orders[j]!])
+        if (base[i]!.text !== l.text) this.w.setDesc(l.id!, '=' + l.text)
+      } else {
+        const seg = this.w.opts.unique ? 'u:' + this.w.opts.unique() : enrollSegment(j)
+        l.id = childId(parent, seg)
+        this.w.place(l.id, [parent, orders[j]!])
+        this.w.revive(l.id)
+        this.w.setDesc(l.id, '=' + l.text)
+      }
+    })
+  }
+
+  /**
+   * Order keys for the children in their new order: matched children whose current keys already ascend
+   * (a longest increasing run) keep them; moved and new children get keys between their neighbours.
+   * Returns '' where a child keeps its key.
+   */
+  private orderKeys(parent: NodeId, ids: NodeId[]): string[] {
+    const cur = ids.map((id) => (id ? this.tree.placement(id)?.[1] : undefined))
+    const keep = increasingRun(cur)
+    const out: string[] = new Array(ids.length).fill('')
+    if (keep.size === 0 && ids.length > 0) {
+      const keys = generateNKeysBetween(null, null, ids.length)
+      return ids.map((_, j) => keys[j]!)
+    }
+    let lo: string | null = null
+    for (let j = 0; j < ids.length; j++) {
+      if (keep.has(j)) {
+        lo = cur[j]!
+        continue
+      }
+      let hi: string | null = null
+      for (let k = j + 1; k < ids.length; k++) if (keep.has(k)) {
+        hi = cur[k]!
+        break
+      }
+      if (lo !== null && hi !== null && lo >= hi) hi = null
+      out[j] = generateKeyBetween(lo, hi)
+      lo = out[j]!
+    }
+    void parent
+    return out
+  }
+}
+
+/** Identity, then equal content, then position inside the remaining gaps. Returns next index → base index. */
+export function matchItems(bk: Child[], nk: Child[], rules: Rules, path: readonly string[]): Array<number | undefined> {
+  const pairs: Array<number | undefined> = new Array(nk.length)
+  const bIdent = bk.map((c) => identityOfIR(c.value, rules, path))
+  const nIdent = nk.map((c) => identityOfIR(c.value, rules, path))
+  const byIdent = new Map<string, number>()
+  bIdent.forEach((v, i) => v !== undefined && !byIdent.has(v) && byIdent.set(v, i))
+  const usedB = new Set<number>()
+  nIdent.forEach((v, j) => {
+    const i = v === undefined ? undefined : byIdent.get(v)
+    if (i !== undefined && !usedB.has(i)) {
+      pairs[j] = i
+      usedB.add(i)
+    }
+  })
+  const freeB = bk.map((_, i) => i).filter((i) => !usedB.has(i))
+  const freeN = nk.map((_, j) => j).filter((j) => pairs[j] === undefined)
+  const fp = (c: Child) => renderNodeText(c.value, 0, 0)
+  lcsPairs(freeB.map((i) => fp(bk[i]!)), freeN.map((j) => fp(nk[j]!))).forEach(([a, b]) => {
+    pairs[freeN[b]!] = freeB[a]!
+    usedB.add(freeB[a]!)
+  })
+  pairGaps(pairs, bk.length, usedB, (i, j) => {
+    const bi = bIdent[i]
+    const ni = nIdent[j]
+    // An item whose identity changed is the same item only if most of its other fields stayed.
+    return (bi === undefined) === (ni === undefined) && (bi === undefined || similar(bk[i]!.value, nk[j]!.value))
+  })
+  return pairs
+}
+
+/** Lines: equal text first, then position inside the gaps (an edited line). */
+export function matchLines(base: Line[], next: Line[]): Array<number | undefined> {
+  const pairs: Array<number | undefined> = new Array(next.length)
+  const used = new Set<number>()
+  lcsPairs(base.map((l) => l.text), next.map((l) => l.text)).forEach(([a, b]) => {
+    pairs[b] = a
+    used.add(a)
+  })
+  pairGaps(pairs, base.length, used, () => true)
+  return pairs
+}
+
+function emptyLike(n: Node): Node {
+  switch (n.t) {
+    case 'map':
+      return { t: 'map', entries: [], indent: n.indent }
+    case 'seq':
+      return { t: 'seq', items: [], indent: n.indent }
+    case 'fseq':
+      return { t: 'fseq', items: [], close: n.close }
+    case 'fmap':
+      return { t: 'fmap', entries: [], close: n.close }
+    default:
+      return n
+  }
+}
+
+function syntaxCurrent(tree: Writer['tree'], id: NodeId, kind: ChildKind, like: Child) {
+  const probe = { ...like } as Record<string, unknown>
+  for (const [attr, , dflt] of syntaxOf(like, kind)) {
+    const v = tree.get<string>(id, attr) ?? dflt
+    const field = { k: 'keyRaw', h: kind === 'flowItem' || kind === 'flowEntry' ? 'pre' : 'head', s: 'sep', t: kind === 'flowItem' || kind === 'flowEntry' ? 'post' : 'trail' }[attr]!
+    probe[field] = v
+  }
+  return syntaxOf(probe as unknown as Child, kind)
+}
+
+export function matchByKey(bk: Child[], nk: Child[]): Array<number | undefined> {
+  const idx = new Map<string, number>()
+  bk.forEach((c, i) => idx.set((c as { key: string }).key, i))
+  return nk.map((c) => idx.get((c as { key: string }).key))
+}
+
+/** Longest common subsequence of two string arrays as index pairs. */
+function lcsPairs(a: string[], b: string[]): Array<[number, number]> {
+  if (a.length === 0 || b.length === 0) return []
+  const out: Array<[number, number]> = []
+  let i = 0
+  let j = 0
+  for (const part of diffArrays(a, b)) {
+    const n = part.count ?? part.value.length
+    if (part.added) j += n
+    else if (part.removed) i += n
+    else for (let k = 0; k < n; k++) out.push([i++, j++])
+  }
+  return out
+}
+
+/**
+ * Pairs unmatched items that sit in the same gap between matched neighbours, in order: an edited item.
+ * Neighbours are taken in the new order; their base positions bound the gap.
+ */
+function pairGaps(
+  pairs: Array<number | undefined>,
+  baseLen: number,
+  used: Set<number>,
+  ok: (i: number, j: number) => boolean,
+): void {
+  let j = 0
+  while (j < pairs.length) {
+    if (pairs[j] !== undefined) {
+      j++
+      continue
+    }
+    const start = j
+    while (j < pairs.length && pairs[j] === undefined) j++
+    const lo = start > 0 ? pairs[start - 1]! : -1
+    const hi = j < pairs.length ? pairs[j]! : baseLen
+    if (hi <= lo) continue
+    const free: number[] = []
+    for (let i = lo + 1; i < hi; i++) if (!used.has(i)) free.push(i)
+    let f = 0
+    for (let k = start; k < j && f < free.length; k++) {
+      if (ok(free[f]!, k)) {
+        pairs[k] = free[f]!
+        used.add(free[f]!)
+        f++
+      }
+    }
+  }
+}
+
+/** Indices of a longest strictly increasing subsequence of the defined keys. */
+function increasingRun(keys: Array<string | undefined>): Set<number> {
+  const tails: number[] = []
+  const prev: number[] = new Array(keys.length).fill(-1)
+  for (let j = 0; j < keys.length; j++) {
+    const k = keys[j]
+    if (k === undefined) continue
+    let lo = 0
+    let hi = tails.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (keys[tails[mid]!]! < k) lo = mid + 1
+      else hi = mid
+    }
+    if (lo > 0) prev[j] = tails[lo - 1]!
+    tails[lo] = j
+  }
+  const out = new Set<number>()
+  let cur = tails.length ? tails[tails.length - 1]! : -1
+  while (cur >= 0) {
+    out.add(cur)
+    cur = prev[cur]!
+  }
+  return out
+}
+
+/** Share of entries (other than identity) two mappings have in common, compared as text. */
+function similar(a: Node, b: Node): boolean {
+  const ea = a.t === 'map' || a.t === 'fmap' ? a.entries : []
+  const eb = b.t === 'map' || b.t === 'fmap' ? b.entries : []
+  if (ea.length === 0 || eb.length === 0) return false
+  const texts = new Set(ea.map((e) => e.key + '\u0000' + renderNodeText(e.value, 0, 0)))
+  let same = 0
+  for (const e of eb) if (texts.has(e.key + '\u0000' + renderNodeText(e.value, 0, 0))) same++
+  return same * 2 >= Math.max(ea.length, eb.length)
+}

@@ -1,0 +1,275 @@
+/**
+ * FileModel: one tracked file as a Y.Doc. The only entry point the rest of ctxsync uses from `crdt/`.
+ *
+ * Pure: it is given text and updates and returns text and updates; it never touches the disk or the
+ * network. It remembers the *base* — the text it last gave to (or took from) the file, annotated with
+ * node ids — so that a local edit is diffed against what the user actually had, not against a CRDT state
+ * that peers may have moved since (see `diff.ts`).
+ */
+import * as Y from 'yjs'
+import type { DocIR } from './ir.js'
+import { childrenOf } from './ir.js'
+import { parseYaml, RefusedFileError, YamlSyntaxError } from './parse.js'
+import { renderDoc } from './render.js'
+import { fallbackText } from './canonical.js'
+import { annotate } from './annotate.js'
+import { defaultRules, type Rules } from './rules.js'
+import { AUTHORS, ROOT, enrollClientId, nowSeconds } from './schema.js'
+import { Tree } from './tree.js'
+import { Writer } from './write.js'
+import { Differ } from './diff.js'
+import { conflictMaps, detectRaces } from './conflicts.js'
+import { describeConflicts, resolveConflict, type Conflict, type Take } from './present.js'
+
+export { YamlSyntaxError, RefusedFileError }
+export type { Conflict, Take }
+
+export interface Author {
+  id: string
+  name: string
+  kind: 'human' | 'agent'
+}
+
+/** Transaction origins, so observers can tell who changed the document. */
+export const LOCAL = Symbol('ctxsync:local')
+export const LOAD = Symbol('ctxsync:load')
+export interface RemoteOrigin {
+  remote: string
+}
+
+export interface Rendered {
+  /** null when the file does not exist (deleted, or never had content). */
+  text: string | null
+  /** The parse of `text`, annotated with node ids: the base for the next local edit. */
+  ir: DocIR | null
+  /**
+   * False while the document waits for updates it depends on (Yjs applies a deletion before an
+   * out-of-order insert it supersedes arrives): the rendering is a transient state and must not be written.
+   */
+  complete: boolean
+}
+
+export interface FileModelOptions {
+  name: string
+  author: Author
+  rules?: Rules
+  /** For reproducible tests only: a fixed Yjs client id and clock. */
+  clientId?: number
+  now?: () => number
+}
+
+export class FileModel {
+  /** How often the canonical fallback rendering was needed (tests assert it stays rare). */
+  static fallbacks = 0
+  readonly doc = new Y.Doc()
+  readonly tree: Tree
+  readonly name: string
+  private rules: Rules
+  private author: Author
+  private base: { text: string; ir: DocIR } | null = null
+  private counter = 0
+  private authored = false
+  private races: Array<[string, unknown]> = []
+  private now: () => number
+
+  constructor(opts: FileModelOptions) {
+    this.name = opts.name
+    this.author = opts.author
+    this.rules = opts.rules ?? defaultRules
+    this.now = opts.now ?? nowSeconds
+    if (opts.clientId !== undefined) this.doc.clientID = opts.clientId
+    this.tree = new Tree(this.doc)
+    this.doc.on('afterTransaction', (tr: Y.Transaction) => {
+      if (tr.local || tr.origin === LOAD) return
+      this.races.push(...detectRaces(this.tree, tr))
+    })
+  }
+
+  /** The update that enrolls `text` as document `name`: identical bytes on every peer for equal input. */
+  static enrollment(name: string, text: string, rules: Rules = defaultRules): Uint8Array {
+    const ir = parseYaml(text)
+    const doc = new Y.Doc()
+    doc.clientID = enrollClientId(name, text)
+    const tree = new Tree(doc)
+    doc.transact(() => new Differ(new Writer(tree, { time: 0, unique: null, rules })).applyDoc(null, ir))
+    return Y.encodeStateAsUpdate(doc)
+  }
+
+  get isEmpty(): boolean {
+    return this.doc.store.clients.size === 0
+  }
+
+  load(updates: Iterable<Uint8Array>): void {
+    this.doc.transact(() => {
+      for (const u of updates) Y.applyUpdate(this.doc, u, LOAD)
+    }, LOAD)
+  }
+
+  /** Applies a peer's update; records value races it reveals (a local write every peer makes alike). */
+  applyRemote(update: Uint8Array, from: string): void {
+    Y.applyUpdate(this.doc, update, { remote: from } satisfies RemoteOrigin)
+    this.flushRaces()
+  }
+
+  private flushRaces(): void {
+    if (this.races.length === 0) return
+    const { records } = conflictMaps(this.doc)
+    const pending = this.races
+    this.races = []
+    this.local(() => {
+      for (const [k, rec] of pending) if (!records.has(k)) records.set(k, rec as never)
+    })
+  }
+
+  /** Runs local writes in one transaction, registering this peer as the author of this session's client. */
+  local(f: () => void): void {
+    this.doc.transact(() => {
+      if (!this.authored) {
+        this.authored = true
+        this.doc.getMap(AUTHORS).set(String(this.doc.clientID), [this.author.id, this.author.name, this.author.kind])
+      }
+      f()
+    }, LOCAL)
+  }
+
+  private writer(): Writer {
+    return new Writer(this.tree, {
+      time: this.now(),
+      unique: () => `${this.doc.clientID.toString(36)}.${(this.counter++).toString(36)}`,
+      rules: this.rules,
+    })
+  }
+
+  /**
+   * Takes the file's new text. Throws YamlSyntaxError (the file is held) or RefusedFileError. Returns the
+   * text the file should now hold (it differs from `text` when peers' changes were merged in meanwhile).
+   */
+  ingest(text: string): Rendered & { changed: boolean } {
+    const ir = parseYaml(text)
+    const before = this.doc.store.clients.size ? Y.encodeStateVector(this.doc) : null
+    const base = this.base
+    this.local(() => new Differ(this.writer()).applyDoc(base?.ir ?? null, ir))
+    const after = Y.encodeStateVector(this.doc)
+    const out = this.render()
+    // The diff annotated `ir` with node ids: while the rendering cannot be written, the file stays the base.
+    if (out.complete) this.setBase(out)
+    else this.base = { text, ir }
+    return { ...out, changed: !before || !equalBytes(before, after) }
+  }
+
+  /** Marks the file deleted (a register write: a concurrent edit keeps it, with a conflict). */
+  deleteFile(): void {
+    if (!this.exists()) return
+    this.local(() => this.writer().tombstone(ROOT))
+    this.base = null
+  }
+
+  exists(): boolean {
+    return this.tree.desc(ROOT) !== undefined && this.tree.alive(ROOT)
+  }
+
+  get complete(): boolean {
+    return this.doc.store.pendingStructs === null && this.doc.store.pendingDs === null
+  }
+
+  render(): Rendered {
+    const complete = this.complete
+    if (!this.exists()) return { text: null, ir: null, complete }
+    const source = this.tree.toIR()
+    let text = renderDoc(source)
+    let parsed = tryParse(text)
+    if (!parsed) {
+      FileModel.fallbacks++
+      text = fallbackText(source)
+      parsed = tryParse(text)!
+    }
+    return { text, ir: annotate(parsed, source, this.rules), complete }
+  }
+
+  /** Records what the file on disk now holds (after writing `r.text`, or after ingesting it). */
+  setBase(r: Rendered): void {
+    this.base = r.text !== null && r.ir ? { text: r.text, ir: r.ir } : null
+  }
+
+  get baseText(): string | null {
+    return this.base?.text ?? null
+  }
+
+  /** Node ids of the base in document order, to rebuild the base from its text after a restart. */
+  baseIds(): string[] {
+    return this.base ? collectIds(this.base.ir) : []
+  }
+
+  restoreBase(text: string, ids: readonly string[]): boolean {
+    let ir: DocIR
+    try {
+      ir = parseYaml(text)
+    } catch {
+      return false
+    }
+    const slots = collectSlots(ir)
+    if (slots.length !== ids.length) return false
+    slots.forEach((s, i) => (s.id = ids[i]))
+    this.base = { text, ir }
+    return true
+  }
+
+  conflicts(): Conflict[] {
+    return describeConflicts(this.name, this.tree, this.rules)
+  }
+
+  resolve(conflictId: string, take: Take): boolean {
+    let done = false
+    this.local(() => {
+      done = resolveConflict(this.name, this.tree, this.writer(), this.rules, conflictId, take, this.author.id)
+    })
+    return done
+  }
+
+  stateVector(): Uint8Array {
+    return Y.encodeStateVector(this.doc)
+  }
+
+  encodeDiff(remoteSV?: Uint8Array): Uint8Array {
+    return Y.encodeStateAsUpdate(this.doc, remoteSV)
+  }
+
+  destroy(): void {
+    this.doc.destroy()
+  }
+}
+
+function tryParse(text: string): DocIR | null {
+  try {
+    return parseYaml(text)
+  } catch (e) {
+    if (e instanceof YamlSyntaxError || e instanceof RefusedFileError) return null
+    throw e
+  }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+type Slot = { id?: string }
+
+function collectSlots(ir: DocIR): Slot[] {
+  const out: Slot[] = []
+  const walk = (n: DocIR['root']) => {
+    if (!n) return
+    if (n.t === 'block') for (const l of n.lines) out.push(l)
+    for (const c of childrenOf(n) ?? []) {
+      out.push(c)
+      walk(c.value)
+    }
+  }
+  walk(ir.root)
+  return out
+}
+
+function collectIds(ir: DocIR): string[] {
+  return collectSlots(ir).map((s) => s.id ?? '')
+}

@@ -1,0 +1,107 @@
+/**
+ * Text → IR, with the checks that decide whether a file may be synced at all.
+ *
+ * A file that is not valid YAML is *held*: `YamlSyntaxError` carries a 1-based line and column and the
+ * parser's reason. A file that is valid but that ctxsync will not model (several documents in one file) is
+ * *refused*: `RefusedFileError` says why. Neither ever reaches the CRDT.
+ */
+import { Composer, Parser, type CST } from 'yaml'
+import type { DocIR } from './ir.js'
+import { extractDoc } from './extract.js'
+
+export class YamlSyntaxError extends Error {
+  readonly line: number
+  readonly col: number
+  readonly reason: string
+  constructor(line: number, col: number, reason: string) {
+    super(`${line}:${col}: ${reason}`)
+    this.name = 'YamlSyntaxError'
+    this.line = line
+    this.col = col
+    this.reason = reason
+  }
+}
+
+export class RefusedFileError extends Error {
+  readonly reason: string
+  constructor(reason: string) {
+    super(reason)
+    this.name = 'RefusedFileError'
+    this.reason = reason
+  }
+}
+
+export interface ParseLimits {
+  /** Bytes; larger files are held with a clear reason rather than parsed. */
+  maxBytes: number
+  /** Nesting depth of collections. */
+  maxDepth: number
+}
+
+export const DEFAULT_LIMITS: ParseLimits = { maxBytes: 16 * 1024 * 1024, maxDepth: 256 }
+
+export function positionOf(text: string, offset: number): { line: number; col: number } {
+  let line = 1
+  let lineStart = 0
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++
+      lineStart = i + 1
+    }
+  }
+  return { line, col: offset - lineStart + 1 }
+}
+
+/** One line of the message, without the code frame the yaml package appends. */
+function plainReason(message: string): string {
+  const first = message.split('\n')[0] ?? message
+  return first.replace(/ at line \d+, column \d+:?$/, '').trim()
+}
+
+export function parseYaml(text: string, limits: ParseLimits = DEFAULT_LIMITS): DocIR {
+  if (text.length > limits.maxBytes) {
+    throw new YamlSyntaxError(1, 1, `file is larger than ${limits.maxBytes} bytes`)
+  }
+  const nul = text.indexOf('\u0000')
+  if (nul >= 0) {
+    const p = positionOf(text, nul)
+    throw new YamlSyntaxError(p.line, p.col, 'NUL character: this does not look like a text file')
+  }
+  const tokens = Array.from(new Parser().parse(text))
+  checkDepth(text, tokens, limits.maxDepth)
+  const composer = new Composer({ uniqueKeys: true, strict: true })
+  let documents = 0
+  for (const doc of composer.compose(tokens, false, text.length)) {
+    documents++
+    const err = doc.errors[0]
+    if (err) {
+      const p = positionOf(text, err.pos[0])
+      throw new YamlSyntaxError(p.line, p.col, plainReason(err.message))
+    }
+  }
+  if (documents > 1) {
+    throw new RefusedFileError(`it holds ${documents} YAML documents; ctxsync syncs files with one document`)
+  }
+  const ir = extractDoc(text, tokens)
+  if (!ir) throw new RefusedFileError('it holds several YAML documents; ctxsync syncs files with one document')
+  return ir
+}
+
+/** Deep nesting is refused early so that hostile files cannot exhaust the stack of the recursive walks. */
+function checkDepth(text: string, tokens: readonly CST.Token[], maxDepth: number): void {
+  const visit = (tok: CST.Token | null | undefined, depth: number): void => {
+    if (!tok) return
+    if (depth > maxDepth) {
+      const p = positionOf(text, tok.offset)
+      throw new YamlSyntaxError(p.line, p.col, `nesting deeper than ${maxDepth} levels`)
+    }
+    if (tok.type === 'document') return visit(tok.value, depth)
+    if (tok.type === 'block-map' || tok.type === 'block-seq' || tok.type === 'flow-collection') {
+      for (const it of tok.items as CST.CollectionItem[]) {
+        visit(it.key, depth + 1)
+        visit(it.value, depth + 1)
+      }
+    }
+  }
+  for (const t of tokens) visit(t, 0)
+}

@@ -1,0 +1,157 @@
+/**
+ * Conflicts as users see them (`status`, `resolve --list`), and their resolution.
+ *
+ * A resolution is itself a synced change: the chosen value is written (a normal write that has seen every
+ * competing value, so it raises no new conflict) and the conflict's records are marked resolved, which
+ * clears the conflict on every peer once the change arrives.
+ */
+import * as Y from 'yjs'
+import { parse } from 'yaml'
+import { toAbsolute } from './indent.js'
+import { conflictMaps, listRaw, type RawConflict, type RecordValue } from './conflicts.js'
+import type { Rules } from './rules.js'
+import { kindOf, shortHash, type NodeId } from './schema.js'
+import type { Tree } from './tree.js'
+import type { Writer } from './write.js'
+
+export type Take = number | 'ours' | 'theirs'
+
+export interface ConflictAuthor {
+  id: string
+  name: string
+  kind: 'human' | 'agent'
+}
+
+export interface ConflictValue {
+  /** The value as YAML would read it (string, number, …); null for "deleted". */
+  value: unknown
+  /** The text as written in the file; '' for "deleted". */
+  raw: string
+  deleted?: true
+  author: ConflictAuthor
+  /** ISO time of the write; null for content enrolled from a file. */
+  at: string | null
+}
+
+export interface Conflict {
+  id: string
+  file: string
+  kind: 'value' | 'delete'
+  path: Array<string | number>
+  display: string
+  values: ConflictValue[]
+  /** 1-based index into `values` of what the file shows now. */
+  winner: number
+}
+
+const ENROLLED: ConflictAuthor = { id: 'enrollment', name: 'enrolled from the file', kind: 'human' }
+
+export function describeConflicts(file: string, tree: Tree, rules: Rules): Conflict[] {
+  const authors = conflictMaps(tree.doc).authors
+  const authorOf = (client: number, at: number): ConflictAuthor => {
+    const a = authors.get(String(client))
+    if (a) return { id: a[0], name: a[1], kind: a[2] === 'agent' ? 'agent' : 'human' }
+    return at === 0 ? ENROLLED : { id: 'unknown', name: `unknown (client ${client})`, kind: 'human' }
+  }
+  return listRaw(tree).map((c) => {
+    const path = tree.path(c.node)
+    return {
+      id: conflictId(file, c),
+      file,
+      kind: c.kind,
+      path,
+      display: displayPath(tree, c.node, path, rules),
+      values: c.values.map((v) => presentValue(v, authorOf(v[2], v[1]))),
+      winner: c.winner + 1,
+    }
+  })
+}
+
+function conflictId(file: string, c: RawConflict): string {
+  return shortHash(`${file}\u0000${c.node}\u0000${c.kind}`)
+}
+
+function presentValue(v: RecordValue, author: ConflictAuthor): ConflictValue {
+  const at = v[1] === 0 ? null : new Date(v[1] * 1000).toISOString()
+  if (v[0] === '\u0000deleted') return { value: null, raw: '', deleted: true, author, at }
+  const k = kindOf(v[0])
+  const raw = k === 'scalar' || k === 'opaque' ? toAbsolute(v[0].slice(1), 0) : v[0]
+  let value: unknown = raw
+  if (k === 'scalar') {
+    try {
+      value = parse(raw)
+    } catch {
+      value = raw
+    }
+  }
+  return { value, raw, author, at }
+}
+
+/** `todos[id=todo-7].status`: identity values for list items where there is one, else indexes. */
+function displayPath(tree: Tree, node: NodeId, path: Array<string | number>, rules: Rules): string {
+  const ids: NodeId[] = []
+  for (let cur: NodeId | undefined = node; cur && cur !== 'R'; cur = tree.placement(cur)?.[0]) ids.unshift(cur)
+  let out = ''
+  const keys: string[] = []
+  ids.forEach((id, i) => {
+    const p = tree.placement(id)
+    const seg = path[i]!
+    if (p && p.length > 2) {
+      out += /^[A-Za-z_][\w-]*$/.test(String(seg)) ? (out ? '.' : '') + seg : `[${JSON.stringify(seg)}]`
+      keys.push(String(seg))
+    } else if (typeof seg === 'number') out += `[${seg}]`
+    else {
+      const key = rules.identityKeys(keys).find((k) => tree.identityOf(id, [k]) === seg) ?? 'id'
+      out += `[${key}=${seg}]`
+    }
+  })
+  return out || '(document)'
+}
+
+/** Applies a choice to one conflict of this file. Returns false when no conflict has that id. */
+export function resolveConflict(
+  file: string,
+  tree: Tree,
+  w: Writer,
+  rules: Rules,
+  id: string,
+  take: Take,
+  me: string,
+): boolean {
+  const raw = listRaw(tree).find((c) => conflictId(file, c) === id)
+  if (!raw) return false
+  const shown = describeConflicts(file, tree, rules).find((c) => c.id === id)!
+  const index = pick(shown, take, me)
+  const chosen = raw.values[index]!
+  if (raw.kind === 'delete') {
+    if (chosen[0] === '\u0000deleted') w.map.set(raw.node + 'd', [Y.encodeStateVector(tree.doc), w.opts.time])
+    else w.map.set(raw.node + 'd', null)
+    return true
+  }
+  w.setDesc(raw.node, chosen[0])
+  const { resolved } = conflictMaps(tree.doc)
+  for (const key of raw.records) resolved.set(key, [tree.doc.clientID, w.opts.time])
+  return true
+}
+
+export class TakeError extends Error {}
+
+function pick(c: Conflict, take: Take, me: string): number {
+  if (typeof take === 'number') {
+    if (!Number.isInteger(take) || take < 1 || take > c.values.length) {
+      throw new TakeError(`conflict ${c.id} has ${c.values.length} values: choose 1 to ${c.values.length}`)
+    }
+    return take - 1
+  }
+  const mine = (v: ConflictValue) => v.author.id === me
+  const idx = c.values.map((v, i) => [v, i] as const)
+  const cand = take === 'ours' ? idx.filter(([v]) => mine(v)) : idx.filter(([v]) => !mine(v))
+  if (cand.length === 0) {
+    throw new TakeError(
+      take === 'ours'
+        ? `none of the values of conflict ${c.id} was written on this machine: choose one by number`
+        : `every value of conflict ${c.id} was written on this machine: choose one by number`,
+    )
+  }
+  return cand[cand.length - 1]![1]
+}

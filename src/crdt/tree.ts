@@ -1,0 +1,251 @@
+/**
+ * Reads the flat registers of a Y.Doc back as a tree: a parent → children index kept up to date from
+ * Y.Map events, visibility (tombstones, and the "deleted on one side, edited on the other" rule), and the
+ * annotated IR that `render.ts` turns into text.
+ */
+import * as Y from 'yjs'
+import type { DocIR, FlowEntry, FlowItem, Line, MapEntry, Node, SeqItem } from './ir.js'
+import {
+  ROOT,
+  keyedKind,
+  kindOf,
+  nodesOf,
+  parseBlockDesc,
+  type Kind,
+  type NodeId,
+  type Placement,
+  type Tombstone,
+  type Value,
+} from './schema.js'
+
+export class Tree {
+  readonly map: Y.Map<unknown>
+  private children = new Map<NodeId, Set<NodeId>>()
+  private revived = new Map<NodeId, boolean>()
+
+  constructor(readonly doc: Y.Doc) {
+    this.map = nodesOf(doc)
+    for (const [key, value] of this.map) if (key.endsWith('o')) this.link(key.slice(0, -1), value as Placement)
+    this.map.observe((e) => {
+      this.revived.clear()
+      for (const key of e.keysChanged) {
+        if (!key.endsWith('o')) continue
+        const id = key.slice(0, -1)
+        const old = e.changes.keys.get(key)?.oldValue as Placement | undefined
+        if (old) this.children.get(old[0])?.delete(id)
+        const now = this.map.get(key) as Placement | undefined
+        if (now) this.link(id, now)
+      }
+    })
+  }
+
+  private link(id: NodeId, p: Placement): void {
+    let set = this.children.get(p[0])
+    if (!set) this.children.set(p[0], (set = new Set()))
+    set.add(id)
+  }
+
+  get<T>(id: NodeId, attr: string): T | undefined {
+    return this.map.get(id + attr) as T | undefined
+  }
+
+  has(id: NodeId): boolean {
+    return id === ROOT ? this.map.has(ROOT + 'v') : this.map.has(id + 'o')
+  }
+
+  placement(id: NodeId): Placement | undefined {
+    return this.get<Placement>(id, 'o')
+  }
+
+  value(id: NodeId): Value | undefined {
+    return this.get<Value>(id, 'v')
+  }
+
+  desc(id: NodeId): string | undefined {
+    return this.value(id)?.[0]
+  }
+
+  kind(id: NodeId): Kind {
+    return kindOf(this.desc(id))
+  }
+
+  tombstone(id: NodeId): Tombstone | null {
+    return (this.get<Tombstone | null>(id, 'd') ?? null) as Tombstone | null
+  }
+
+  /** All children ever placed under `id`, visible or not. */
+  rawChildren(id: NodeId): NodeId[] {
+    return [...(this.children.get(id) ?? [])]
+  }
+
+  /** Children that render: alive and of the kind the parent's value holds, in order. */
+  visibleChildren(id: NodeId): NodeId[] {
+    const keyed = keyedKind(this.kind(id))
+    if (keyed === null) return []
+    const out: Array<[string, NodeId]> = []
+    for (const c of this.children.get(id) ?? []) {
+      const p = this.placement(c)
+      if (!p || (p.length > 2) !== keyed) continue
+      if (!this.alive(c)) continue
+      out.push([p[1], c])
+    }
+    out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
+    return out.map((x) => x[1])
+  }
+
+  /** True when the node renders: never deleted, re-created, or edited concurrently with its deletion. */
+  alive(id: NodeId): boolean {
+    const t = this.tombstone(id)
+    if (!t) return true
+    return this.isRevived(id, t)
+  }
+
+  /** Deleted, but some peer changed the subtree without having seen the deletion: the edit is kept. */
+  isRevived(id: NodeId, t: Tombstone = this.tombstone(id)!): boolean {
+    let r = this.revived.get(id)
+    if (r === undefined) {
+      const sv = Y.decodeStateVector(t[0])
+      r = this.subtreeHasWriteBeyond(id, sv, true)
+      this.revived.set(id, r)
+    }
+    return r
+  }
+
+  /**
+   * Only content counts as an edit that outlives a deletion: a value written, or a child added. A
+   * comment or blank line changed next to a deleted todo (often just the line above a new item) does not
+   * bring the todo back.
+   */
+  private subtreeHasWriteBeyond(id: NodeId, sv: Map<number, number>, self: boolean): boolean {
+    for (const a of self ? (['v'] as const) : (['v', 'o'] as const)) {
+      const item = (this.map as unknown as { _map: Map<string, Y.Item> })._map.get(id + a)
+      if (!item || item.deleted) continue
+      if (item.id.clock >= (sv.get(item.id.client) ?? 0)) return true
+    }
+    for (const c of this.children.get(id) ?? []) if (this.subtreeHasWriteBeyond(c, sv, false)) return true
+    return false
+  }
+
+  /** The Yjs item currently holding a register (for authorship and causality). */
+  item(id: NodeId, attr: string): Y.Item | undefined {
+    return (this.map as unknown as { _map: Map<string, Y.Item> })._map.get(id + attr)
+  }
+
+  /** Key path from the root, using identity values for list items (`["todos","todo-7","status"]`). */
+  path(id: NodeId): Array<string | number> {
+    const out: Array<string | number> = []
+    let cur = id
+    while (cur !== ROOT) {
+      const p = this.placement(cur)
+      if (!p) break
+      if (p.length > 2) out.push(p[2]!)
+      else {
+        const ident = this.identityOf(cur)
+        out.push(ident ?? this.visibleChildren(p[0]).indexOf(cur))
+      }
+      cur = p[0]
+    }
+    return out.reverse()
+  }
+
+  /** The `id` (or other identity key) value of a list item that is a mapping, if any. */
+  identityOf(id: NodeId, keys: readonly string[] = ['id', 'name']): string | undefined {
+    const k = this.kind(id)
+    if (k !== 'map' && k !== 'fmap') return undefined
+    for (const c of this.visibleChildren(id)) {
+      const p = this.placement(c)!
+      if (keys.includes(p[2]!) && this.kind(c) === 'scalar') return scalarText(this.desc(c)!.slice(1))
+    }
+    return undefined
+  }
+
+  // --- IR ---------------------------------------------------------------------------------------------
+
+  toIR(): DocIR {
+    const v = this.desc(ROOT)
+    return {
+      head: this.get<string>(ROOT, 'h') ?? '',
+      root: v === undefined || kindOf(v) === 'none' ? null : this.node(ROOT),
+      trail: this.get<string>(ROOT, 't') ?? '',
+    }
+  }
+
+  node(id: NodeId): Node {
+    const desc = this.desc(id) ?? '='
+    switch (kindOf(desc)) {
+      case 'scalar':
+        return { t: 'scalar', raw: desc.slice(1) }
+      case 'opaque':
+        return { t: 'opaque', raw: desc.slice(1) }
+      case 'map':
+        return { t: 'map', entries: this.visibleChildren(id).map((c) => this.mapEntry(c)), indent: Number(desc.slice(1)) || 0 }
+      case 'seq':
+        return { t: 'seq', items: this.visibleChildren(id).map((c) => this.seqItem(c)), indent: Number(desc.slice(1)) || 0 }
+      case 'fseq':
+        return { t: 'fseq', items: this.visibleChildren(id).map((c) => this.flowItem(c)), close: desc.slice(1) }
+      case 'fmap':
+        return { t: 'fmap', entries: this.visibleChildren(id).map((c) => this.flowEntry(c)), close: desc.slice(1) }
+      case 'block': {
+        const b = parseBlockDesc(desc)
+        const lines: Line[] = this.visibleChildren(id).map((c) => ({ id: c, text: (this.desc(c) ?? '=').slice(1) }))
+        return { t: 'block', header: b.header, indent: b.indent, lines }
+      }
+      default:
+        return { t: 'scalar', raw: '' }
+    }
+  }
+
+  private mapEntry(id: NodeId): MapEntry {
+    const key = this.placement(id)![2]!
+    return {
+      id,
+      key,
+      keyRaw: this.get<string>(id, 'k') ?? key,
+      head: this.get<string>(id, 'h') ?? '',
+      sep: this.get<string>(id, 's') ?? ': ',
+      value: this.node(id),
+      trail: this.get<string>(id, 't') ?? '\n',
+    }
+  }
+
+  private seqItem(id: NodeId): SeqItem {
+    return {
+      id,
+      head: this.get<string>(id, 'h') ?? '',
+      sep: this.get<string>(id, 's') ?? '- ',
+      value: this.node(id),
+      trail: this.get<string>(id, 't') ?? '\n',
+    }
+  }
+
+  private flowItem(id: NodeId): FlowItem {
+    return { id, pre: this.get<string>(id, 'h') ?? '', value: this.node(id), post: this.get<string>(id, 't') ?? '' }
+  }
+
+  private flowEntry(id: NodeId): FlowEntry {
+    const key = this.placement(id)![2]!
+    return {
+      id,
+      key,
+      keyRaw: this.get<string>(id, 'k') ?? key,
+      pre: this.get<string>(id, 'h') ?? '',
+      sep: this.get<string>(id, 's') ?? ': ',
+      value: this.node(id),
+      post: this.get<string>(id, 't') ?? '',
+    }
+  }
+}
+
+/** The string a scalar token denotes, for identity matching (quotes removed, escapes resolved). */
+export function scalarText(raw: string): string {
+  const r = raw.trim()
+  if (r.length >= 2 && r[0] === '"' && r[r.length - 1] === '"') {
+    try {
+      return JSON.parse(r.replace(/\n\s*/g, ' ')) as string
+    } catch {
+      return r.slice(1, -1)
+    }
+  }
+  if (r.length >= 2 && r[0] === "'" && r[r.length - 1] === "'") return r.slice(1, -1).replace(/''/g, "'")
+  return r.replace(/\s*\n\s*/g, ' ')
+}

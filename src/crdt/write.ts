@@ -1,0 +1,135 @@
+/**
+ * Register writes with the conventions of `schema.ts`: defaults are not stored, unchanged values are not
+ * rewritten (a write that changes nothing would still be an operation, and a needless conflict), and new
+ * subtrees are created node by node with order keys.
+ */
+import * as Y from 'yjs'
+import type { Child, Node } from './ir.js'
+import { blockDesc, childId, enrollSegment, identitySegment, keySegment, type NodeId, type Placement } from './schema.js'
+import type { Tree } from './tree.js'
+import { identityOfIR, type Rules } from './rules.js'
+
+export type ChildKind = 'entry' | 'item' | 'flowItem' | 'flowEntry' | 'line'
+
+/** The value descriptor of an IR node (see `Desc` in schema.ts). */
+export function descOf(node: Node | null): string {
+  if (!node) return '~'
+  switch (node.t) {
+    case 'scalar':
+      return '=' + node.raw
+    case 'opaque':
+      return '!' + node.raw
+    case 'map':
+      return 'M' + node.indent
+    case 'seq':
+      return 'S' + node.indent
+    case 'fseq':
+      return '[' + node.close
+    case 'fmap':
+      return '{' + node.close
+    case 'block':
+      return blockDesc(node.indent, node.header)
+  }
+}
+
+export function childKindOf(parent: Node): ChildKind {
+  switch (parent.t) {
+    case 'map':
+      return 'entry'
+    case 'seq':
+      return 'item'
+    case 'fseq':
+      return 'flowItem'
+    case 'fmap':
+      return 'flowEntry'
+    default:
+      return 'line'
+  }
+}
+
+/** Syntax registers of a child and their defaults, in a fixed order (enrollment must be deterministic). */
+export function syntaxOf(c: Child | { text: string }, kind: ChildKind): Array<[attr: string, value: string, dflt: string]> {
+  switch (kind) {
+    case 'entry': {
+      const e = c as Extract<Child, { head: string; keyRaw: string }>
+      return [['k', e.keyRaw, e.key], ['h', e.head, ''], ['s', e.sep, ': '], ['t', e.trail, '\n']]
+    }
+    case 'item': {
+      const e = c as Extract<Child, { head: string; trail: string }>
+      return [['h', e.head, ''], ['s', e.sep, '- '], ['t', e.trail, '\n']]
+    }
+    case 'flowItem': {
+      const e = c as Extract<Child, { pre: string }>
+      return [['h', e.pre, ''], ['t', e.post, '']]
+    }
+    case 'flowEntry': {
+      const e = c as Extract<Child, { pre: string; keyRaw: string }>
+      return [['k', e.keyRaw, e.key], ['h', e.pre, ''], ['s', e.sep, ': '], ['t', e.post, '']]
+    }
+    case 'line':
+      return []
+  }
+}
+
+export interface WriterOptions {
+  /** Seconds stamped on value writes; 0 for enrollment (it must be the same on every peer). */
+  time: number
+  /** Unique segments for items without identity; enrollment uses positions instead. */
+  unique: (() => string) | null
+  rules: Rules
+}
+
+export class Writer {
+  constructor(
+    readonly tree: Tree,
+    readonly opts: WriterOptions,
+  ) {}
+
+  get map(): Y.Map<unknown> {
+    return this.tree.map
+  }
+
+  /** Writes a string register unless it already holds `value`; removes it when `value` is the default. */
+  setStr(id: NodeId, attr: string, value: string, dflt: string): void {
+    const key = id + attr
+    const cur = this.map.get(key) as string | undefined
+    if (value === dflt) {
+      if (cur !== undefined) this.map.delete(key)
+    } else if (cur !== value) this.map.set(key, value)
+  }
+
+  setDesc(id: NodeId, desc: string): void {
+    const cur = this.tree.desc(id)
+    if (cur !== desc) this.map.set(id + 'v', [desc, this.opts.time])
+  }
+
+  place(id: NodeId, p: Placement): void {
+    const cur = this.tree.placement(id)
+    if (!cur || cur[0] !== p[0] || cur[1] !== p[1] || cur[2] !== p[2]) this.map.set(id + 'o', p)
+  }
+
+  /** Marks a node deleted, remembering what this peer had seen (so concurrent edits can be detected). */
+  tombstone(id: NodeId): void {
+    if (this.tree.get(id, 'd')) return
+    this.map.set(id + 'd', [Y.encodeStateVector(this.tree.doc), this.opts.time])
+  }
+
+  revive(id: NodeId): void {
+    if (this.tree.get(id, 'd')) this.map.set(id + 'd', null)
+  }
+
+  /** Id for a new child of `parent`; identity-bearing children get the id every peer would derive. */
+  newChildId(parent: NodeId, c: Child, kind: ChildKind, index: number, path: readonly string[]): NodeId {
+    if (kind === 'entry' || kind === 'flowEntry') return childId(parent, keySegment((c as { key: string }).key))
+    if (kind === 'item' || kind === 'flowItem') {
+      const ident = identityOfIR(c.value, this.opts.rules, path)
+      if (ident !== undefined) {
+        const id = childId(parent, identitySegment(ident))
+        // Someone else's item already holds this identity (a renamed id, a duplicate): stay distinct.
+        if (!this.tree.has(id) || !this.tree.alive(id)) return id
+      }
+    }
+    const seg = this.opts.unique ? 'u:' + this.opts.unique() : enrollSegment(index)
+    return childId(parent, seg)
+  }
+}

@@ -1,0 +1,340 @@
+/**
+ * PeerManager: the long-running side of networking (`ctxsync watch`). It listens for peers, dials the
+ * configured ones and keeps dialling them with full-jitter exponential backoff, runs one PeerSession per
+ * connection, and forwards every host update to every authenticated peer except the one it came from, so
+ * peers that only reach each other through a third one (A–B–C) still converge.
+ *
+ * When two peers dial each other, both connections authenticate; each side keeps the one dialled by the
+ * smaller peer id, which both compute alike, and closes the other as a duplicate. The dial target whose
+ * connection lost stays quiet ("covered") until the connection that won goes away.
+ *
+ * One-shot syncing (`ctxsync sync`) lives in `sync-once.ts` and is re-exported here.
+ */
+import type { PeerId } from '../ids.js'
+import { logger } from '../log.js'
+import { deriveCredentials, type SpaceCredentials } from './auth.js'
+import { DEFAULT_MAX_FRAME_BYTES } from './chunking.js'
+import { TypedEmitter } from './emitter.js'
+import { atMost } from './timers.js'
+import { PeerSession, type SessionClosed, type SessionTuning } from './session.js'
+import type { PeerInfo, PeerKind, SyncHost } from './SyncHost.js'
+import { CloseCode, type Dialer, type Listener, type Transport } from './TransportInterface.js'
+import { DEFAULT_HEARTBEAT_MS, listen, wsDialer, type ListenOptions } from './ws.js'
+
+export { syncOnce } from './sync-once.js'
+export type { SyncOnceOptions, SyncOnceResult, PeerSyncResult, SyncOutcome } from './sync-once.js'
+
+const log = logger('net:peers')
+const MAX_RECENT = 16
+const STOP_GRACE_MS = 3000
+
+export type PeerStatus = 'connecting' | 'connected' | 'refused' | 'unreachable' | 'closed'
+
+export interface PeerState {
+  url?: string
+  id?: PeerId
+  name?: string
+  kind?: PeerKind
+  host?: string
+  direction: 'in' | 'out'
+  state: PeerStatus
+  /** ms epoch of the last frame received from this peer. */
+  lastSeen?: number
+  error?: string
+}
+
+export interface PeerManagerConfig {
+  host: SyncHost
+  secret: string
+  listen?: { host: string; port: number }
+  /** ws:// URLs of peers to keep connected to. */
+  peers: string[]
+  heartbeatMs?: number
+  maxFrameBytes?: number
+  backoff?: { baseMs: number; maxMs: number }
+  dialTimeoutMs?: number
+  dialer?: Dialer
+  listenerFactory?: (opts: ListenOptions) => Promise<Listener>
+  /** Session knobs (encryption, queue limits, timeouts); mostly for tests. */
+  session?: Partial<SessionTuning>
+}
+
+export type PeerManagerEvents = {
+  'peer-connected': (peer: PeerState) => void
+  'peer-disconnected': (peer: PeerState, info: SessionClosed) => void
+  'peer-refused': (peer: PeerState, info: SessionClosed) => void
+  'peer-synced': (peer: PeerState) => void
+}
+
+interface Conn {
+  session: PeerSession
+  direction: 'in' | 'out'
+  target: Target | undefined
+  state: PeerStatus
+  /** Closed by us because another connection to the same peer was kept. */
+  duplicate: boolean
+}
+
+interface Target {
+  url: string
+  attempt: number
+  timer: NodeJS.Timeout | undefined
+  conn: Conn | undefined
+  state: PeerStatus
+  error: string | undefined
+  peer: PeerInfo | undefined
+  lastSeen: number | undefined
+  /** The peer behind this URL is connected through another connection that won deduplication. */
+  coveredBy: PeerId | undefined
+}
+
+/**
+ * Full jitter (AWS architecture blog, "Exponential Backoff And Jitter"): uniformly random below a ceiling
+ * that doubles per failed attempt up to `maxMs`, so many peers that lost the same server do not return to
+ * it in lockstep.
+ */
+export function backoffDelay(attempt: number, b: { baseMs: number; maxMs: number }, random = Math.random): number {
+  return random() * Math.min(b.maxMs, b.baseMs * 2 ** attempt)
+}
+
+const peerFields = (p: PeerInfo | undefined): Partial<PeerState> =>
+  p ? { id: p.id, name: p.name, kind: p.kind, ...(p.host !== undefined ? { host: p.host } : {}) } : {}
+
+function prune<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as Array<keyof T>) if (o[k] === undefined) delete o[k]
+  return o
+}
+
+export class PeerManager extends TypedEmitter<PeerManagerEvents> {
+  readonly #cfg: PeerManagerConfig
+  readonly #creds: SpaceCredentials
+  readonly #dialer: Dialer
+  readonly #backoff: { baseMs: number; maxMs: number }
+  readonly #targets = new Map<string, Target>()
+  readonly #conns = new Set<Conn>()
+  readonly #active = new Map<PeerId, Conn>()
+  readonly #dialing = new Set<Promise<void>>()
+  #recent: PeerState[] = []
+  #listener: Listener | undefined
+  #unsubscribe: (() => void) | undefined
+  #started = false
+  #stopped = false
+
+  constructor(cfg: PeerManagerConfig) {
+    super()
+    this.#cfg = cfg
+    this.#creds = deriveCredentials(cfg.secret, cfg.host.spaceId)
+    this.#dialer = cfg.dialer ?? wsDialer({ maxFrameBytes: this.#maxFrame, heartbeatMs: this.#heartbeat })
+    this.#backoff = cfg.backoff ?? { baseMs: 250, maxMs: 30_000 }
+    for (const url of new Set(cfg.peers)) {
+      this.#targets.set(url, {
+        url, attempt: 0, timer: undefined, conn: undefined, state: 'connecting',
+        error: undefined, peer: undefined, lastSeen: undefined, coveredBy: undefined,
+      })
+    }
+  }
+
+  get #maxFrame(): number {
+    return this.#cfg.maxFrameBytes ?? this.#cfg.session?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES
+  }
+
+  get #heartbeat(): number {
+    return this.#cfg.heartbeatMs ?? DEFAULT_HEARTBEAT_MS
+  }
+
+  async start(): Promise<{ url?: string; port?: number }> {
+    if (this.#started) throw new Error('PeerManager already started')
+    this.#started = true
+    this.#unsubscribe = this.#cfg.host.onUpdate((doc, update, origin) => {
+      for (const conn of this.#active.values()) {
+        if (conn.session.peer?.id !== origin) conn.session.sendUpdate(doc, update)
+      }
+    })
+    if (this.#cfg.listen) {
+      const factory = this.#cfg.listenerFactory ?? listen
+      try {
+        this.#listener = await factory({ ...this.#cfg.listen, maxFrameBytes: this.#maxFrame, heartbeatMs: this.#heartbeat })
+      } catch (err) {
+        this.#unsubscribe()
+        throw err
+      }
+      this.#listener.onConnection((t) => this.#accept(t))
+    }
+    for (const target of this.#targets.values()) this.#dial(target)
+    return this.#listener ? { url: this.#listener.url, port: this.#listener.port } : {}
+  }
+
+  /** Closes every session with 1001, waits for them (briefly), then stops listening. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return
+    this.#stopped = true
+    this.#unsubscribe?.()
+    for (const target of this.#targets.values()) clearTimeout(target.timer)
+    // A dial still in flight closes its own transport when it lands (it sees #stopped).
+    await atMost(Promise.all(this.#dialing), STOP_GRACE_MS)
+    const closing = [...this.#conns].map((c) => {
+      c.session.close(CloseCode.GoingAway, 'peer shutting down')
+      return c.session.whenClosed
+    })
+    await atMost(Promise.all(closing), STOP_GRACE_MS)
+    await this.#listener?.close()
+  }
+
+  peers(): PeerState[] {
+    const out: PeerState[] = []
+    const shown = new Set<Conn>()
+    for (const t of this.#targets.values()) {
+      const kept = t.coveredBy ? this.#active.get(t.coveredBy) : undefined
+      const conn = kept ?? t.conn
+      if (conn) {
+        shown.add(conn)
+        out.push({ ...this.#stateOf(conn), url: t.url })
+      } else {
+        out.push(prune({
+          url: t.url, ...peerFields(t.peer), direction: 'out' as const, state: t.state,
+          lastSeen: t.lastSeen, error: t.error,
+        }))
+      }
+    }
+    for (const c of this.#conns) if (!shown.has(c) && !c.duplicate && !c.target) out.push(this.#stateOf(c))
+    return [...out, ...this.#recent]
+  }
+
+  #accept(t: Transport): void {
+    if (this.#stopped) return t.close(CloseCode.GoingAway, 'peer shutting down')
+    this.#attach(t, 'in', undefined)
+  }
+
+  #dial(target: Target): void {
+    target.timer = undefined
+    if (this.#stopped) return
+    target.state = 'connecting'
+    const attempt = (async (): Promise<void> => {
+      let t: Transport
+      try {
+        t = await this.#dialer.dial(target.url, { timeoutMs: this.#cfg.dialTimeoutMs ?? 5000 })
+      } catch (err) {
+        target.state = 'unreachable'
+        target.error = (err as Error).message
+        log('%s unreachable: %s', target.url, target.error)
+        this.#retry(target, this.#nextDelay(target))
+        return
+      }
+      if (this.#stopped) return t.close(CloseCode.GoingAway, 'peer shutting down')
+      this.#attach(t, 'out', target)
+    })().catch((err: unknown) => log('%s: dial attempt failed unexpectedly: %O', target.url, err))
+    this.#dialing.add(attempt)
+    void attempt.finally(() => this.#dialing.delete(attempt))
+  }
+
+  #nextDelay(target: Target): number {
+    const delay = backoffDelay(target.attempt, this.#backoff)
+    target.attempt = Math.min(target.attempt + 1, 40)
+    return delay
+  }
+
+  #retry(target: Target, delayMs: number): void {
+    if (this.#stopped) return
+    clearTimeout(target.timer)
+    log('%s: retrying in %d ms', target.url, Math.round(delayMs))
+    target.timer = setTimeout(() => this.#dial(target), delayMs)
+  }
+
+  #attach(t: Transport, direction: 'in' | 'out', target: Target | undefined): void {
+    const session = new PeerSession({
+      ...this.#cfg.session,
+      maxFrameBytes: this.#maxFrame,
+      host: this.#cfg.host,
+      transport: t,
+      role: direction === 'out' ? 'dial' : 'accept',
+      credentials: this.#creds,
+    })
+    const conn: Conn = { session, direction, target, state: 'connecting', duplicate: false }
+    this.#conns.add(conn)
+    if (target) target.conn = conn
+    session.on('authenticated', (peer) => this.#onAuthenticated(conn, peer))
+    session.on('synced', () => {
+      if (conn.target) conn.target.attempt = 0
+      if (!conn.duplicate) this.emit('peer-synced', this.#stateOf(conn))
+    })
+    session.on('closed', (info) => this.#onClosed(conn, info))
+    session.start()
+  }
+
+  #onAuthenticated(conn: Conn, peer: PeerInfo): void {
+    conn.state = 'connected'
+    this.#recent = this.#recent.filter((r) => r.id !== peer.id)
+    if (conn.target) Object.assign(conn.target, { state: 'connected', peer, error: undefined, coveredBy: undefined })
+    const existing = this.#active.get(peer.id)
+    if (existing) {
+      const keep = this.#prefer(existing, conn, peer.id)
+      const drop = keep === conn ? existing : conn
+      log('duplicate connection to %s: keeping %s, closing %s', peer.id, keep.direction, drop.direction)
+      drop.duplicate = true
+      this.#active.set(peer.id, keep)
+      drop.session.close(CloseCode.Normal, 'duplicate connection')
+      return // the peer was reported connected through the first connection
+    }
+    this.#active.set(peer.id, conn)
+    this.emit('peer-connected', this.#stateOf(conn))
+  }
+
+  #prefer(a: Conn, b: Conn, peerId: PeerId): Conn {
+    const self = this.#cfg.host.self.id
+    const dialler = (c: Conn): PeerId => (c.direction === 'out' ? self : peerId)
+    if (dialler(a) !== dialler(b)) return dialler(a) === (self < peerId ? self : peerId) ? a : b
+    // Same dialler: the newer connection is the live one when the old is half-open.
+    return b
+  }
+
+  #onClosed(conn: Conn, info: SessionClosed): void {
+    this.#conns.delete(conn)
+    const { session, target } = conn
+    const peer = session.peer
+    const wasActive = peer !== undefined && this.#active.get(peer.id) === conn
+    if (wasActive) this.#active.delete(peer.id)
+    if (target) {
+      if (target.conn === conn) target.conn = undefined
+      target.peer = peer ?? target.peer
+      target.lastSeen = session.lastSeen ?? target.lastSeen
+    }
+    if (conn.duplicate) {
+      conn.state = 'closed'
+      if (target && peer && this.#active.has(peer.id)) target.coveredBy = peer.id
+      else if (target) this.#retry(target, this.#nextDelay(target))
+      return
+    }
+    conn.state = info.refused ? 'refused' : 'closed'
+    const state: PeerState = { ...this.#stateOf(conn), error: info.reason }
+    if (info.refused) this.emit('peer-refused', state, info)
+    else if (wasActive) this.emit('peer-disconnected', state, info)
+    if (wasActive) this.#uncover(peer.id)
+    if (target) {
+      target.state = conn.state
+      target.error = info.reason
+      this.#retry(target, info.refused ? this.#backoff.maxMs : this.#nextDelay(target))
+    } else if (info.refused || wasActive) {
+      this.#recent = [state, ...this.#recent.filter((r) => !r.id || r.id !== state.id)].slice(0, MAX_RECENT)
+    }
+  }
+
+  /** The kept connection to `peer` is gone: dial targets it covered go back to dialling. */
+  #uncover(peer: PeerId): void {
+    for (const t of this.#targets.values()) {
+      if (t.coveredBy !== peer) continue
+      t.coveredBy = undefined
+      t.state = 'closed'
+      this.#retry(t, this.#nextDelay(t))
+    }
+  }
+
+  #stateOf(c: Conn): PeerState {
+    return prune({
+      url: c.target?.url,
+      ...peerFields(c.session.claimedPeer),
+      direction: c.direction,
+      state: c.state,
+      lastSeen: c.session.lastSeen,
+    })
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * One-shot sync (`ctxsync sync`, CI, git hooks): dial every given peer in parallel, run each session until
+ * both sides confirmed the initial exchange (`synced`), forward what one peer brought to the others, wait
+ * until those forwarded updates are acknowledged, then close everything with 1000.
+ *
+ * It never throws for a peer that cannot be reached or refuses us: each peer gets an outcome, and the
+ * caller turns outcomes into an exit code (0 when at least one synced, 5 when every reachable peer refused,
+ * 3 when none was reachable).
+ */
+import { logger } from '../log.js'
+import { deriveCredentials } from './auth.js'
+import { PeerSession, type SessionClosed, type SessionTuning } from './session.js'
+import type { PeerInfo, SyncHost } from './SyncHost.js'
+import { CloseCode, type Dialer, type Transport } from './TransportInterface.js'
+import { atMost, sleep } from './timers.js'
+import { wsDialer } from './ws.js'
+
+const log = logger('net:sync-once')
+const DIAL_ATTEMPTS = 3
+const CLOSE_GRACE_MS = 1000
+
+export type SyncOutcome = 'synced' | 'refused' | 'unreachable' | 'timeout' | 'error'
+
+export interface PeerSyncResult {
+  url: string
+  outcome: SyncOutcome
+  peer?: PeerInfo
+  error?: string
+  bytesSent: number
+  bytesReceived: number
+}
+
+export interface SyncOnceResult {
+  peers: PeerSyncResult[]
+  bytesSent: number
+  bytesReceived: number
+}
+
+export interface SyncOnceOptions {
+  host: SyncHost
+  secret: string
+  peers: string[]
+  timeoutMs: number
+  onProgress?: (p: { url: string; bytesSent: number; bytesReceived: number }) => void
+  dialer?: Dialer
+  maxFrameBytes?: number
+  session?: Partial<SessionTuning>
+}
+
+interface Run {
+  result: PeerSyncResult
+  session?: PeerSession
+}
+
+export async function syncOnce(opts: SyncOnceOptions): Promise<SyncOnceResult> {
+  const deadline = Date.now() + opts.timeoutMs
+  const left = (): number => deadline - Date.now()
+  const credentials = deriveCredentials(opts.secret, opts.host.spaceId)
+  const dialer = opts.dialer ?? wsDialer({ maxFrameBytes: opts.maxFrameBytes ?? opts.session?.maxFrameBytes })
+  const live = new Set<PeerSession>()
+  const unsubscribe = opts.host.onUpdate((doc, update, origin) => {
+    for (const s of live) if (s.authenticated && s.peer?.id !== origin) s.sendUpdate(doc, update)
+  })
+
+  /** Resolves with the event that ended `session`'s wait: synced, closed, settled or the deadline. */
+  const until = (session: PeerSession, event: 'synced' | 'settled'): Promise<'done' | 'closed' | 'timeout'> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => finish('timeout'), Math.max(0, left()))
+      const onDone = (): void => finish('done')
+      const onClosed = (): void => finish('closed')
+      function finish(why: 'done' | 'closed' | 'timeout'): void {
+        clearTimeout(timer)
+        session.off(event, onDone)
+        session.off('closed', onClosed)
+        resolve(why)
+      }
+      if (session.closedInfo) return finish('closed')
+      session.on(event, onDone)
+      session.on('closed', onClosed)
+    })
+
+  async function dial(url: string): Promise<Transport | string> {
+    let error = 'no time left to dial'
+    for (let attempt = 0; attempt < DIAL_ATTEMPTS && left() > 0; attempt++) {
+      if (attempt > 0) await sleep(Math.min(150 * 2 ** (attempt - 1), Math.max(0, left())))
+      if (left() <= 0) break
+      try {
+        return await dialer.dial(url, { timeoutMs: Math.min(left(), 5000) })
+      } catch (err) {
+        error = (err as Error).message
+      }
+    }
+    return error
+  }
+
+  const failed = (result: PeerSyncResult, info: SessionClosed): void => {
+    result.outcome = info.refused ? 'refused' : 'error'
+    result.error = info.reason
+  }
+
+  async function runOne(url: string): Promise<Run> {
+    const result: PeerSyncResult = { url, outcome: 'unreachable', bytesSent: 0, bytesReceived: 0 }
+    const t = await dial(url)
+    if (typeof t === 'string') {
+      result.error = t
+      return { result }
+    }
+    const session = new PeerSession({
+      ...opts.session,
+      ...(opts.maxFrameBytes !== undefined ? { maxFrameBytes: opts.maxFrameBytes } : {}),
+      host: opts.host,
+      transport: t,
+      role: 'dial',
+      credentials,
+    })
+    live.add(session)
+    session.on('progress', (p) => {
+      result.bytesSent = p.bytesSent
+      result.bytesReceived = p.bytesReceived
+      opts.onProgress?.({ url, ...p })
+    })
+    session.on('authenticated', (peer) => (result.peer = peer))
+    session.start()
+    const why = await until(session, 'synced')
+    if (why === 'done') result.outcome = 'synced'
+    else if (why === 'timeout') {
+      result.outcome = 'timeout'
+      result.error = `not synced within ${opts.timeoutMs} ms`
+    } else failed(result, session.closedInfo!)
+    return { result, session }
+  }
+
+  let runs: Run[]
+  try {
+    runs = await Promise.all(opts.peers.map(runOne))
+    // Updates one peer brought were forwarded to the others as live updates; wait for their acks.
+    await Promise.all(
+      runs.map(async (run) => {
+        const { session, result } = run
+        if (!session || result.outcome !== 'synced' || !session.unsettled) return
+        const why = await until(session, 'settled')
+        if (why === 'timeout') {
+          result.outcome = 'timeout'
+          result.error = 'timed out waiting for the peer to acknowledge updates'
+        } else if (why === 'closed') {
+          // Our own state did reach it (Synced); what other peers brought may not have.
+          result.error = `closed before acknowledging forwarded updates: ${session.closedInfo?.reason ?? ''}`
+        }
+      }),
+    )
+  } finally {
+    unsubscribe()
+  }
+  await Promise.all(
+    runs.map(async ({ session, result }) => {
+      if (!session) return
+      session.close(CloseCode.Normal, result.outcome === 'synced' ? 'sync complete' : 'giving up')
+      await atMost(session.whenClosed, CLOSE_GRACE_MS)
+      result.bytesSent = session.bytesSent
+      result.bytesReceived = session.bytesReceived
+    }),
+  )
+  const peers = runs.map((r) => r.result)
+  log('done: %o', peers.map((p) => `${p.url} ${p.outcome}`))
+  return {
+    peers,
+    bytesSent: peers.reduce((n, p) => n + p.bytesSent, 0),
+    bytesReceived: peers.reduce((n, p) => n + p.bytesReceived, 0),
+  }
+}

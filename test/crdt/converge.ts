@@ -1,0 +1,176 @@
+/**
+ * The randomized convergence harness (Yjs `applyRandomTests` idea) over the real path: file text →
+ * parse → diff → operations. Peers edit, updates travel through a simulated network that partitions,
+ * reorders and duplicates, some peers hold their file for a while (remote changes applied, not written),
+ * and at the end everything is delivered: every peer must render byte-identical, valid files with no
+ * doubled todo, and (in ownership mode) every peer's last value of every field it owns.
+ */
+import { FileModel, LOCAL } from '../../src/crdt/model.js'
+import { parseYaml } from '../../src/crdt/parse.js'
+import { author } from './helpers.js'
+import { ids, mulberry32, pick, randomEdit, valueAt, type Rng } from './mutate.js'
+
+export const SEED_TODOS = `# Todo Items
+todos:
+  - id: "t0"
+    title: "Seed item"   # first
+    status: todo
+    tags: [seed]
+
+  - id: "t1"
+    title: Second seed
+    status: review
+    tags: [a, b]
+    description: |
+      line one
+      line two
+`
+
+interface SimPeer {
+  model: FileModel
+  disk: string
+  held: boolean
+  inbox: Array<{ update: Uint8Array; from: number }>
+}
+
+export interface RunOptions {
+  seed: number
+  peers: number
+  steps: number
+  ownership: boolean
+  trace?: (msg: string) => void
+  inspect?: (models: FileModel[]) => void
+}
+
+export interface RunResult {
+  texts: string[]
+  conflicts: number
+  edits: number
+}
+
+export function runRandom(opts: RunOptions): RunResult {
+  const rng = mulberry32(opts.seed)
+  const idPool = Array.from({ length: 12 }, (_, i) => `t${i}`)
+  const owner = (id: string) => Number(id.slice(1)) % opts.peers
+  const peers: SimPeer[] = []
+  for (let i = 0; i < opts.peers; i++) {
+    let tick = 1_700_000_000
+    const model = new FileModel({
+      name: '.rhema/todos.yaml',
+      author: author(`peer${i}`),
+      clientId: 1000 + Math.floor(rng() * 1e9),
+      now: () => tick++,
+    })
+    model.load([FileModel.enrollment('.rhema/todos.yaml', SEED_TODOS)])
+    model.setBase(model.render())
+    peers.push({ model, disk: SEED_TODOS, held: false, inbox: [] })
+  }
+  peers.forEach((p, i) => {
+    p.model.doc.on('update', (u: Uint8Array, origin: unknown) => {
+      if (origin !== LOCAL) return
+      for (let j = 0; j < peers.length; j++) if (j !== i) peers[j]!.inbox.push({ update: u, from: i })
+    })
+  })
+  let partition: number[] | null = null
+  const lastWrite = new Map<string, string>()
+  let edits = 0
+
+  const deliver = (p: SimPeer, i: number, all: boolean) => {
+    const keep: SimPeer['inbox'] = []
+    // Shuffle: delivery order is random; duplicates are delivered again later.
+    p.inbox.sort(() => rng() - 0.5)
+    for (const m of p.inbox) {
+      const blocked = partition && partition[m.from] !== partition[i]
+      if (!all && (blocked || rng() < 0.3)) {
+        keep.push(m)
+        continue
+      }
+      opts.trace?.(`  peer${i} <- peer${m.from}`)
+      p.model.applyRemote(m.update, `peer${m.from}`)
+      if (!all && rng() < 0.1) keep.push(m)
+    }
+    p.inbox = keep
+    writeBack(p)
+  }
+
+  const writeBack = (p: SimPeer) => {
+    if (p.held) return
+    const r = p.model.render()
+    if (!r.complete) return
+    if (r.text !== null && r.text !== p.disk) {
+      p.disk = r.text
+      p.model.setBase(r)
+    }
+  }
+
+  for (let step = 0; step < opts.steps; step++) {
+    if (process.env.CTXSYNC_CHECK_BASE) peers.forEach((q, k) => {
+      if (!q.held && q.model.baseText !== q.disk) throw new Error(`step ${step}: peer${k} base differs from disk`)
+    })
+    const i = Math.floor(rng() * peers.length)
+    const p = peers[i]!
+    const r = rng()
+    if (r < 0.55) {
+      const e = randomEdit(p.disk, rng, { idPool, owned: opts.ownership ? (id) => owner(id) === i : undefined })
+      if (e.text !== p.disk) {
+        opts.trace?.(`step ${step} peer${i} ${e.what}${p.held ? ' (held)' : ''}`)
+        p.disk = e.text
+        edits++
+        if (!p.held || rng() < 0.5) {
+          const out = p.model.ingest(p.disk)
+          if (out.complete && out.text !== p.disk) p.disk = out.text!
+          p.held = false
+        }
+        if (opts.ownership) recordOwned(p.disk, i, owner, lastWrite)
+      }
+    } else if (r < 0.85) deliver(p, i, false)
+    else if (r < 0.92) partition = rng() < 0.5 ? peers.map(() => Math.floor(rng() * 2)) : null
+    else p.held = !p.held && rng() < 0.5
+  }
+  // Heal: release holds, ingest what the holders typed, deliver everything until quiet.
+  partition = null
+  for (const p of peers) {
+    p.held = false
+    const out = p.model.ingest(p.disk)
+    if (out.complete) p.disk = out.text!
+  }
+  for (let round = 0; round < 3; round++) peers.forEach((p, i) => deliver(p, i, true))
+  const texts = peers.map((p) => p.model.render().text ?? '')
+  opts.inspect?.(peers.map((p) => p.model))
+  for (const t of texts) parseYaml(t)
+  if (opts.ownership) checkOwned(texts[0]!, lastWrite)
+  const conflicts = peers[0]!.model.conflicts().length
+  for (const p of peers) p.model.destroy()
+  return { texts, conflicts, edits }
+}
+
+/** In ownership mode only the owner edits a todo's fields: its last value must be the final one. */
+function recordOwned(text: string, peer: number, owner: (id: string) => number, last: Map<string, string>) {
+  for (const id of ids(text)) {
+    if (owner(id) !== peer) continue
+    for (const k of ['title', 'status']) {
+      const v = valueAt(text, id, k)
+      if (v !== undefined) last.set(`${id}.${k}`, v)
+    }
+    last.set(`${id}.present`, 'yes')
+  }
+  for (const key of [...last.keys()]) {
+    const id = key.slice(0, key.indexOf('.'))
+    if (owner(id) === peer && !ids(text).includes(id)) last.set(`${id}.present`, 'no')
+  }
+}
+
+function checkOwned(text: string, last: Map<string, string>) {
+  const present = ids(text)
+  if (new Set(present).size !== present.length) throw Object.assign(new Error(`doubled todo ids: ${present.join(',')}`), { text })
+  for (const [key, v] of last) {
+    const [id, k] = key.split('.') as [string, string]
+    if (k === 'present') {
+      if ((v === 'yes') !== present.includes(id)) throw new Error(`${id} should be ${v === 'yes' ? 'present' : 'absent'}`)
+    } else if (present.includes(id) && valueAt(text, id, k) !== v) {
+      throw new Error(`${id}.${k}: expected ${v}, got ${valueAt(text, id, k)}`)
+    }
+  }
+}
+
+export { pick, type Rng }

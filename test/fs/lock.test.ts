@@ -1,0 +1,61 @@
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { SpaceLockedError, acquireLock, readLockOwner } from '../../src/fs/lock.js'
+import { removeTmpDirs, startChild, tmpDir } from './helpers.js'
+
+afterAll(removeTmpDirs)
+
+describe('space lock', () => {
+  it('refuses a second holder in another process with an error naming the owner', async () => {
+    const stateDir = path.join(await tmpDir(), '.ctxsync')
+    const child = await startChild('lockHolder', [stateDir, 'ctxsync watch'])
+    const pid = Number((await child.waitFor(/^locked /)).split(' ')[1])
+    const owner = await readLockOwner(stateDir)
+    expect(owner).toMatchObject({ pid, command: 'ctxsync watch', alive: true })
+    const err = await acquireLock(stateDir, { wait: 300 }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(SpaceLockedError)
+    expect((err as SpaceLockedError).owner).toMatchObject({ pid, command: 'ctxsync watch' })
+    expect((err as Error).message).toContain(`\`ctxsync watch\` (pid ${pid}) holds this space`)
+    child.proc.stdin!.write('release\n')
+    await child.waitFor(/^released/)
+    await child.exited
+    expect(await readLockOwner(stateDir)).toBeNull()
+    const release = await acquireLock(stateDir, { command: 'ctxsync sync' })
+    expect(await readLockOwner(stateDir)).toMatchObject({ pid: process.pid, command: 'ctxsync sync' })
+    await release()
+    await release() // idempotent
+    expect(await readLockOwner(stateDir)).toBeNull()
+  })
+
+  it('takes over at once a lock whose owner was killed', async () => {
+    const stateDir = path.join(await tmpDir(), '.ctxsync')
+    const child = await startChild('lockHolder', [stateDir, 'ctxsync watch'])
+    await child.waitFor(/^locked /)
+    child.proc.kill('SIGKILL')
+    await child.exited
+    expect(await readLockOwner(stateDir)).toMatchObject({ alive: false })
+    const t0 = Date.now()
+    const release = await acquireLock(stateDir, { command: 'ctxsync sync' })
+    expect(Date.now() - t0).toBeLessThan(5000) // well under the 10 s stale period
+    expect(await readLockOwner(stateDir)).toMatchObject({ pid: process.pid })
+    await release()
+  })
+
+  it('takes over a stale lock left with no owner file', async () => {
+    const stateDir = path.join(await tmpDir(), '.ctxsync')
+    await fs.mkdir(path.join(stateDir, 'lock'), { recursive: true })
+    const old = new Date(Date.now() - 60_000)
+    await fs.utimes(path.join(stateDir, 'lock'), old, old)
+    const release = await acquireLock(stateDir)
+    await release()
+  })
+
+  it('waits for a holder that lets go within the wait time', async () => {
+    const stateDir = path.join(await tmpDir(), '.ctxsync')
+    const first = await acquireLock(stateDir, { command: 'ctxsync watch' })
+    setTimeout(() => void first(), 200)
+    const second = await acquireLock(stateDir, { wait: 3000 })
+    await second()
+  })
+})
