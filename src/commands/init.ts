@@ -1,0 +1,185 @@
+/**
+ * `ctxsync init`: make this clone a member of a space. Creates (or joins) the space named in the committed
+ * `ctxsync.yaml`, sets up this machine's `.ctxsync/` (identity, settings, secret; git-ignored) and enrolls the
+ * tracked files. Idempotent: running it again with the same flags changes nothing.
+ */
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { parseDocument } from 'yaml'
+import { CtxError, UsageError } from '../errors.js'
+import { DEFAULT_INCLUDE } from '../fs/globs.js'
+import { newSpaceId } from '../ids.js'
+import {
+  DISCOVERY_MODES, isWsUrl, readLocalSettings, readTeamConfig, renderLocalSettings, renderTeamConfig, writeConfigFile,
+  DEFAULT_HOST, DEFAULT_PORT, type Discovery, type LocalSettings, type TeamConfig,
+} from '../space/config.js'
+import { findRoot, initRoot, spacePaths, STATE_DIR } from '../space/paths.js'
+import { createIdentity, decodeJoinCode, readIdentity, readSecretFile, SECRET_ENV, writeSecretFile, newSecret } from '../space/secrets.js'
+import { runningDaemon } from '../space/status.js'
+import { Space } from '../space/space.js'
+import { SummaryWriter } from '../space/summary.js'
+import { gitUserName } from '../git/user.js'
+
+export interface InitOptions {
+  cwd: string
+  name?: string
+  agent?: boolean
+  port?: number
+  peers?: string[]
+  discovery?: string
+  registry?: string
+  join?: string
+  warn?: (msg: string) => void
+}
+
+export interface InitResult {
+  root: string
+  space: string
+  peer: { id: string; name: string; kind: 'human' | 'agent' }
+  created: string[]
+  changed: string[]
+  joined: boolean
+  secret: 'created' | 'joined' | 'env' | 'kept' | 'missing'
+  enrolled: string[]
+  held: Array<{ path: string; line: number; col: number; message: string }>
+  next: string[]
+}
+
+export async function init(o: InitOptions): Promise<InitResult> {
+  if (o.discovery !== undefined && !DISCOVERY_MODES.includes(o.discovery as Discovery)) {
+    throw new UsageError(`--discovery must be one of ${DISCOVERY_MODES.join(', ')}`)
+  }
+  if (o.registry !== undefined && !isWsUrl(o.registry)) throw new UsageError('--registry must be a ws:// or wss:// URL')
+  for (const p of o.peers ?? []) if (!isWsUrl(p)) throw new UsageError(`--peer ${p}: expected a ws:// URL like ws://192.168.1.20:7420`)
+  const join = o.join ? decodeJoinCode(o.join) : null
+  const root = findRoot(o.cwd) ?? initRoot(o.cwd)
+  const paths = spacePaths(root)
+  const created: string[] = []
+  const changed: string[] = []
+
+  let config = await readTeamConfig(paths.config)
+  if (config && join && join.space !== config.space) {
+    throw new CtxError('wrong-space', `that join code is for space ${join.space}, but ${path.relative(o.cwd, paths.config) || 'ctxsync.yaml'} names ${config.space}: ask for a code from this repository's space`)
+  }
+  const spaceExisted = config !== null
+  if (!config) {
+    config = {
+      version: 1, space: join?.space ?? newSpaceId(), track: [...DEFAULT_INCLUDE],
+      discovery: (o.discovery as Discovery) ?? 'none', registry: o.registry ?? null,
+    }
+    await writeConfigFile(paths.config, renderTeamConfig(config))
+    created.push('ctxsync.yaml')
+  } else if (await updateTeamConfig(paths.config, config, o)) changed.push('ctxsync.yaml')
+
+  await fs.mkdir(paths.state, { recursive: true })
+  if (await ignoreStateDir(root)) changed.push('.gitignore')
+
+  let identity = await readIdentity(paths.identity)
+  if (!identity) {
+    identity = await createIdentity(paths.identity)
+    created.push(`${STATE_DIR}/identity.json`)
+  }
+
+  const defaults: LocalSettings = {
+    name: o.name ?? (await gitUserName(root)) ?? process.env.USER ?? 'someone',
+    agent: o.agent ?? false, host: DEFAULT_HOST, port: o.port ?? DEFAULT_PORT, peers: [...(o.peers ?? [])],
+  }
+  const localExists = await exists(paths.local)
+  const current = await readLocalSettings(paths.local, defaults)
+  const wanted: LocalSettings = {
+    ...current,
+    ...(o.name !== undefined ? { name: o.name } : {}),
+    ...(o.agent !== undefined ? { agent: o.agent } : {}),
+    ...(o.port !== undefined ? { port: o.port } : {}),
+    peers: [...new Set([...current.peers, ...(o.peers ?? []), ...(join?.peers ?? [])])],
+  }
+  if (!localExists || JSON.stringify(wanted) !== JSON.stringify(current)) {
+    await writeConfigFile(paths.local, renderLocalSettings(wanted))
+    ;(localExists ? changed : created).push(`${STATE_DIR}/local.yaml`)
+  }
+
+  const secret = await setUpSecret(paths.secret, join?.secret ?? null, spaceExisted, created, changed)
+
+  const enrolled: string[] = []
+  const held: InitResult['held'] = []
+  if (!(await runningDaemon(paths))) {
+    const space = await Space.open({ cwd: root, command: 'ctxsync init', lock: { wait: 5000 }, warn: o.warn })
+    try {
+      space.on('held', (name: string, p: { line: number; col: number; message: string }) => held.push({ path: name, ...p }))
+      const report = await space.scan()
+      enrolled.push(...report.enrolled)
+      await space.settle()
+      await new SummaryWriter(space).flush()
+    } finally {
+      await space.close()
+    }
+  }
+
+  const next: string[] = []
+  if (secret === 'missing') {
+    next.push(`this space already exists: ask a teammate to run \`ctxsync invite\`, then \`ctxsync init --join CODE\` (or set ${SECRET_ENV})`)
+  } else {
+    if (!spaceExisted) next.push('commit ctxsync.yaml so teammates join the same space')
+    next.push('run `ctxsync watch` to sync live, or `ctxsync sync --peer ws://HOST:PORT` once')
+    if (!join) next.push('give teammates a join code: `ctxsync invite`')
+  }
+  return {
+    root, space: config.space, peer: { id: identity.id, name: wanted.name, kind: wanted.agent ? 'agent' : 'human' },
+    created, changed, joined: join !== null || spaceExisted, secret, enrolled: enrolled.sort(), held, next,
+  }
+}
+
+async function updateTeamConfig(file: string, config: TeamConfig, o: InitOptions): Promise<boolean> {
+  const set: Array<[string, unknown]> = []
+  if (o.discovery !== undefined && o.discovery !== config.discovery) set.push(['discovery', o.discovery])
+  if (o.registry !== undefined && o.registry !== config.registry) set.push(['registry', o.registry])
+  if (set.length === 0) return false
+  // Edit in place so that the team's comments and layout stay.
+  const doc = parseDocument(await fs.readFile(file, 'utf8'))
+  for (const [k, v] of set) doc.set(k, v)
+  await writeConfigFile(file, doc.toString())
+  return true
+}
+
+async function setUpSecret(
+  file: string, joined: string | null, spaceExisted: boolean, created: string[], changed: string[],
+): Promise<InitResult['secret']> {
+  const have = await readSecretFile(file)
+  if (joined) {
+    if (have === joined) return 'kept'
+    await writeSecretFile(file, joined)
+    ;(have ? changed : created).push(`${STATE_DIR}/secret`)
+    return 'joined'
+  }
+  if (have) return 'kept'
+  if (process.env[SECRET_ENV]?.trim()) return 'env'
+  if (spaceExisted) return 'missing'
+  await writeSecretFile(file, newSecret())
+  created.push(`${STATE_DIR}/secret`)
+  return 'created'
+}
+
+/** Adds `.ctxsync/` to the repository's .gitignore unless it is already ignored there. */
+async function ignoreStateDir(root: string): Promise<boolean> {
+  const file = path.join(root, '.gitignore')
+  let text = ''
+  try {
+    text = await fs.readFile(file, 'utf8')
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+  }
+  const lines = text.split(/\r?\n/).map((l) => l.trim())
+  if (lines.some((l) => l === '.ctxsync' || l === '.ctxsync/' || l === '/.ctxsync' || l === '/.ctxsync/')) return false
+  const sep = text === '' || text.endsWith('\n') ? '' : '\n'
+  await fs.writeFile(file, `${text}${sep}# ctxsync: this machine's sync state\n.ctxsync/\n`)
+  return true
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.access(p)
+    return true
+  } catch {
+    return false
+  }
+}

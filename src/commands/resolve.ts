@@ -1,0 +1,94 @@
+/**
+ * `ctxsync resolve`: list conflicts (`--list`), or pick the value that stays (`ID --take N|ours|theirs`,
+ * `--all --take ours`). A resolution is a change like any other: it syncs, and clears the conflict on
+ * every peer. With a running daemon, the daemon applies it.
+ */
+import { CtxError, UsageError } from '../errors.js'
+import type { Conflict, Take } from '../crdt/present.js'
+import { callDaemon, DaemonUnavailable } from '../space/control.js'
+import { findRoot, spacePaths } from '../space/paths.js'
+import { Space } from '../space/space.js'
+import { runningDaemon } from '../space/status.js'
+import { SummaryWriter } from '../space/summary.js'
+
+export type { Conflict, Take }
+
+export interface ResolveOptions {
+  cwd: string
+  warn?: (msg: string) => void
+}
+
+export function parseTake(s: string): Take {
+  if (s === 'ours' || s === 'theirs') return s
+  if (/^[1-9]\d*$/.test(s)) return Number(s)
+  throw new UsageError(`--take must be a value number (1, 2, …), ours or theirs; got ${JSON.stringify(s)}`)
+}
+
+async function daemonSocket(cwd: string): Promise<string | null> {
+  const root = findRoot(cwd)
+  return root ? ((await runningDaemon(spacePaths(root)))?.socket ?? null) : null
+}
+
+export async function listConflicts(o: ResolveOptions): Promise<{ conflicts: Conflict[] }> {
+  const socket = await daemonSocket(o.cwd)
+  if (socket) {
+    try {
+      return await callDaemon<{ conflicts: Conflict[] }>(socket, 'conflicts', null, 10_000)
+    } catch (e) {
+      if (!(e instanceof DaemonUnavailable)) throw e
+    }
+  }
+  const space = await Space.open({ cwd: o.cwd, command: 'ctxsync resolve', lock: 'read', warn: o.warn })
+  try {
+    return { conflicts: space.conflicts() }
+  } finally {
+    await space.close()
+  }
+}
+
+export interface ResolveChoice {
+  id: string
+  take: Take
+}
+
+/** Applies choices in order; returns the conflicts as they were before each was resolved. */
+export async function resolve(o: ResolveOptions & { choices: ResolveChoice[] }): Promise<{ resolved: Conflict[] }> {
+  if (o.choices.length === 0) return { resolved: [] }
+  const socket = await daemonSocket(o.cwd)
+  if (socket) {
+    try {
+      const resolved: Conflict[] = []
+      for (const c of o.choices) resolved.push((await callDaemon<{ resolved: Conflict }>(socket, 'resolve', c, 10_000)).resolved)
+      return { resolved }
+    } catch (e) {
+      if (!(e instanceof DaemonUnavailable)) throw e
+    }
+  }
+  const space = await Space.open({ cwd: o.cwd, command: 'ctxsync resolve', lock: { wait: 10_000 }, warn: o.warn })
+  try {
+    const resolved: Conflict[] = []
+    for (const c of o.choices) resolved.push(await space.resolve(c.id, c.take))
+    await space.settle()
+    await new SummaryWriter(space).flush()
+    return { resolved }
+  } finally {
+    await space.close()
+  }
+}
+
+/** `--all --take X`: one choice per conflict; conflicts X cannot apply to are reported, not guessed. */
+export function choicesForAll(conflicts: Conflict[], take: Take, me: string): { choices: ResolveChoice[]; skipped: Array<{ id: string; why: string }> } {
+  const choices: ResolveChoice[] = []
+  const skipped: Array<{ id: string; why: string }> = []
+  for (const c of conflicts) {
+    if (typeof take === 'number' && take > c.values.length) skipped.push({ id: c.id, why: `has only ${c.values.length} values` })
+    else if (take === 'ours' && !c.values.some((v) => v.author.id === me)) skipped.push({ id: c.id, why: 'no value from this machine' })
+    else if (take === 'theirs' && !c.values.some((v) => v.author.id !== me)) skipped.push({ id: c.id, why: 'no value from another peer' })
+    else choices.push({ id: c.id, take })
+  }
+  return { choices, skipped }
+}
+
+export function noConflict(id: string): CtxError {
+  return new CtxError('no-conflict', `no conflict ${id}: \`ctxsync resolve --list\` shows the current ones`)
+}

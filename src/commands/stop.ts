@@ -1,0 +1,38 @@
+/** `ctxsync stop`: stops the daemon of this space (it saves its state first). */
+import path from 'node:path'
+import { CtxError, NotInitializedError } from '../errors.js'
+import { callDaemon } from '../space/control.js'
+import { findRoot, spacePaths } from '../space/paths.js'
+import { runningDaemon } from '../space/status.js'
+
+export interface StopOptions {
+  cwd: string
+  timeoutSec?: number
+}
+
+export interface StopResult {
+  stopped: boolean
+  pid?: number
+}
+
+export async function stop(o: StopOptions): Promise<StopResult> {
+  const root = findRoot(o.cwd)
+  if (!root) throw new NotInitializedError(path.resolve(o.cwd))
+  const daemon = await runningDaemon(spacePaths(root))
+  if (!daemon) return { stopped: false }
+  try {
+    await callDaemon(daemon.socket, 'stop', null, 5000)
+  } catch {
+    process.kill(daemon.pid, 'SIGTERM')
+  }
+  const deadline = Date.now() + (o.timeoutSec ?? 20) * 1000
+  while (Date.now() < deadline) {
+    try {
+      process.kill(daemon.pid, 0)
+    } catch {
+      return { stopped: true, pid: daemon.pid }
+    }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new CtxError('stop-timeout', `the daemon (pid ${daemon.pid}) did not stop within ${o.timeoutSec ?? 20} s; \`kill ${daemon.pid}\` ends it`)
+}

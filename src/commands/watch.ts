@@ -1,0 +1,72 @@
+/**
+ * `ctxsync watch`: the daemon, in the foreground (Ctrl-C or SIGTERM stop it cleanly) or detached
+ * (`--detach`, stopped by `ctxsync stop`).
+ */
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import fsp from 'node:fs/promises'
+import path from 'node:path'
+import { CtxError, NotInitializedError, UsageError } from '../errors.js'
+import { isWsUrl } from '../space/config.js'
+import { Daemon, type DaemonInfo } from '../space/daemon.js'
+import { findRoot, spacePaths } from '../space/paths.js'
+import { runningDaemon } from '../space/status.js'
+
+export interface WatchOptions {
+  cwd: string
+  port?: number
+  host?: string
+  peers?: string[]
+  say: (line: string) => void
+  heartbeatMs?: number
+}
+
+function check(o: WatchOptions): void {
+  if (o.port !== undefined && !(Number.isInteger(o.port) && o.port >= 0 && o.port <= 65535)) throw new UsageError('--port must be 0–65535')
+  for (const p of o.peers ?? []) if (!isWsUrl(p)) throw new UsageError(`--peer ${p}: expected a ws:// URL like ws://192.168.1.20:7420`)
+}
+
+/** Runs the daemon until it is stopped; resolves with its info once listening (`started`) and when done. */
+export async function watch(o: WatchOptions & { onStarted?: (info: DaemonInfo, files: number) => void }): Promise<DaemonInfo> {
+  check(o)
+  const daemon = await Daemon.start(o)
+  o.onStarted?.(daemon.info, [...daemon.space.entries.values()].filter((e) => e.model.exists()).length)
+  const stop = () => void daemon.stop()
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  await daemon.done
+  process.off('SIGINT', stop)
+  process.off('SIGTERM', stop)
+  return daemon.info
+}
+
+/** Starts the daemon in the background (output to `.ctxsync/daemon.log`) and waits until it listens. */
+export async function watchDetached(o: Omit<WatchOptions, 'say'> & { argv: string[] }): Promise<DaemonInfo & { log: string }> {
+  check({ ...o, say: () => {} })
+  const root = findRoot(o.cwd)
+  if (!root) throw new NotInitializedError(path.resolve(o.cwd))
+  const paths = spacePaths(root)
+  const running = await runningDaemon(paths)
+  if (running) throw new CtxError('already-running', `a daemon already runs for this space (pid ${running.pid}, ${running.url}): \`ctxsync stop\` stops it`)
+  await fsp.rm(paths.daemon, { force: true })
+  const out = fs.openSync(paths.log, 'a')
+  const child = spawn(process.execPath, [...process.execArgv, ...o.argv], { cwd: root, detached: true, stdio: ['ignore', out, out], env: process.env })
+  fs.closeSync(out)
+  let exited: number | null = null
+  child.on('exit', (code) => (exited = code ?? 1))
+  const deadline = Date.now() + 30_000
+  while (Date.now() < deadline) {
+    if (exited !== null) {
+      const tail = (await fsp.readFile(paths.log, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join('\n')
+      throw new CtxError('daemon-failed', `the daemon stopped right away (exit ${exited}):\n${tail}`)
+    }
+    const info = await fsp.readFile(paths.daemon, 'utf8').then((t) => JSON.parse(t) as DaemonInfo).catch(() => null)
+    if (info && info.pid === child.pid) {
+      child.unref()
+      return { ...info, log: paths.log }
+    }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  child.kill('SIGTERM')
+  throw new CtxError('daemon-failed', `the daemon did not start within 30 s; see ${paths.log}`)
+}

@@ -1,0 +1,110 @@
+/**
+ * Human-readable printing of command results (stdout) — kept apart from the commands, which return data,
+ * and from `--json`, which prints that data as is.
+ */
+import type { Conflict } from './crdt/present.js'
+import type { InitResult } from './commands/init.js'
+import type { StatusData } from './space/status.js'
+import type { SyncReport } from './space/session.js'
+
+const useColor = process.stdout.isTTY && !process.env.NO_COLOR
+const paint = (code: number) => (s: string) => (useColor ? `\x1b[${code}m${s}\x1b[0m` : s)
+const bold = paint(1)
+const dim = paint(2)
+const red = paint(31)
+const green = paint(32)
+const yellow = paint(33)
+
+export function ago(iso: string | null): string {
+  if (!iso) return 'never'
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000))
+  if (s < 60) return `${s}s ago`
+  if (s < 3600) return `${Math.round(s / 60)}m ago`
+  if (s < 86400) return `${Math.round(s / 3600)}h ago`
+  return `${Math.round(s / 86400)}d ago`
+}
+
+const STATE_COLOR: Record<string, (s: string) => string> = {
+  synced: green, pending: yellow, held: red, refused: red, conflicted: red,
+}
+
+export function formatStatus(s: StatusData): string {
+  const lines: string[] = []
+  const d = s.daemon.running ? `running${s.daemon.pid ? ` (pid ${s.daemon.pid}${s.daemon.url ? `, ${s.daemon.url}` : ''})` : ''}` : 'not running'
+  lines.push(`${bold('space')} ${s.space}   ${bold('you')} ${s.peer.name} (${s.peer.kind})   ${bold('daemon')} ${d}`)
+  lines.push('')
+  if (s.files.length === 0) lines.push(dim('no tracked files (ctxsync.yaml `track:` lists the globs)'))
+  const w = Math.max(...s.files.map((f) => f.state.length), 6)
+  for (const f of s.files) {
+    const color = STATE_COLOR[f.state] ?? ((x: string) => x)
+    let detail = ''
+    if (f.error) detail = f.state === 'held' ? `:${f.error.line}:${f.error.col}  ${f.error.message}` : `  ${f.error.message}`
+    else if (f.conflicts) detail = `  (${f.conflicts} conflict${f.conflicts > 1 ? 's' : ''})`
+    lines.push(`  ${color(f.state.padEnd(w))}  ${f.path}${detail}`)
+  }
+  lines.push('')
+  if (s.peers.length === 0) lines.push(dim('no peers met yet'))
+  for (const p of s.peers) {
+    const state = p.connected ? green('connected') : dim(`last seen ${ago(p.lastSeen)}`)
+    lines.push(`  ${p.name}${p.kind === 'agent' ? ' (agent)' : ''}  ${state}${p.url ? dim(`  ${p.url}`) : ''}`)
+  }
+  if (s.conflicts > 0) lines.push('', yellow(`${s.conflicts} conflict${s.conflicts > 1 ? 's' : ''}: see \`ctxsync resolve --list\``))
+  const held = s.files.filter((f) => f.state === 'held').length
+  if (held) lines.push(red(`${held} file${held > 1 ? 's' : ''} held: fix the YAML error shown; changes wait until it parses`))
+  return lines.join('\n')
+}
+
+export function formatConflicts(conflicts: Conflict[]): string {
+  if (conflicts.length === 0) return 'no conflicts'
+  const out: string[] = []
+  for (const c of conflicts) {
+    out.push(`${bold(c.id)}  ${c.file}  ${c.display}${c.kind === 'delete' ? dim('  (deleted on one side, edited on the other)') : ''}`)
+    c.values.forEach((v, i) => {
+      const mark = i + 1 === c.winner ? green('*') : ' '
+      const shown = v.deleted ? dim('(deleted)') : oneLine(v.raw)
+      const who = `${v.author.name}${v.author.kind === 'agent' ? ' (agent)' : ''}`
+      out.push(`  ${mark} ${i + 1}. ${shown}  ${dim(`— ${who}${v.at ? `, ${v.at}` : ''}`)}`)
+    })
+  }
+  out.push('', dim('* = in the file now. Keep another: `ctxsync resolve ID --take N`'))
+  return out.join('\n')
+}
+
+function oneLine(s: string): string {
+  const t = s.replace(/\n\s*/g, ' ⏎ ')
+  return t.length > 100 ? t.slice(0, 97) + '…' : t
+}
+
+export function formatInit(r: InitResult): string {
+  const out: string[] = []
+  out.push(`${r.joined ? 'joined' : 'created'} space ${bold(r.space)} in ${r.root}`)
+  out.push(`this machine: ${r.peer.name} (${r.peer.kind}, ${r.peer.id})`)
+  if (r.created.length) out.push(`created: ${r.created.join(', ')}`)
+  if (r.changed.length) out.push(`updated: ${r.changed.join(', ')}`)
+  if (!r.created.length && !r.changed.length && !r.enrolled.length) out.push('already set up: nothing changed')
+  if (r.enrolled.length) out.push(`enrolled ${r.enrolled.length} file(s): ${r.enrolled.join(', ')}`)
+  for (const h of r.held) out.push(red(`held ${h.path}:${h.line}:${h.col}: ${h.message}`))
+  for (const n of r.next) out.push(dim(`next: ${n}`))
+  return out.join('\n')
+}
+
+export function formatSync(r: SyncReport): string {
+  const out: string[] = []
+  for (const p of r.peers) {
+    const who = p.name ? `${p.name}${p.kind === 'agent' ? ' (agent)' : ''} ` : ''
+    const color = p.outcome === 'synced' ? green : red
+    out.push(`${color(p.outcome.padEnd(11))} ${who}${dim(p.url)}${p.error ? `  ${p.error}` : ''}`)
+  }
+  out.push(
+    r.filesChanged.length ? `updated ${r.filesChanged.length} file(s): ${r.filesChanged.join(', ')}` : 'no files changed',
+  )
+  out.push(dim(`sent ${fmtBytes(r.bytesSent)}, received ${fmtBytes(r.bytesReceived)}`))
+  if (r.pending.length) out.push(yellow(`pending (no peer has them yet): ${r.pending.join(', ')}`))
+  return out.join('\n')
+}
+
+export function fmtBytes(n: number): string {
+  if (n < 1024) return `${n} B`
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`
+}

@@ -1,0 +1,163 @@
+/**
+ * The two configuration files: `ctxsync.yaml` (committed, the same for the whole team) and
+ * `.ctxsync/local.yaml` (this machine's settings). Both are plain YAML that people edit; reading checks
+ * every field and reports problems as `file:line:col: what to do`.
+ */
+import fs from 'node:fs/promises'
+import { isMap, parseDocument, type Document } from 'yaml'
+import { CtxError } from '../errors.js'
+import { DEFAULT_INCLUDE } from '../fs/globs.js'
+import { writeFileAtomic } from '../fs/atomic.js'
+import { isSpaceId, type SpaceId } from '../ids.js'
+import { positionOf } from '../crdt/parse.js'
+
+export type Discovery = 'none' | 'mdns' | 'registry'
+export const DISCOVERY_MODES: readonly Discovery[] = ['none', 'mdns', 'registry']
+export const DEFAULT_PORT = 7420
+export const DEFAULT_HOST = '127.0.0.1'
+
+export interface TeamConfig {
+  version: 1
+  space: SpaceId
+  track: string[]
+  discovery: Discovery
+  registry: string | null
+}
+
+export interface LocalSettings {
+  name: string
+  agent: boolean
+  host: string
+  port: number
+  peers: string[]
+}
+
+export class ConfigError extends CtxError {
+  constructor(file: string, text: string, offset: number | null, message: string) {
+    const at = offset === null ? '' : `:${positionOf(text, offset).line}:${positionOf(text, offset).col}`
+    super('config', `${file}${at}: ${message}`)
+  }
+}
+
+async function readDoc(file: string): Promise<{ text: string; doc: Document } | null> {
+  let text: string
+  try {
+    text = await fs.readFile(file, 'utf8')
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null
+    throw e
+  }
+  const doc = parseDocument(text)
+  const err = doc.errors[0]
+  if (err) throw new ConfigError(file, text, err.pos[0], err.message.split('\n')[0]!)
+  if (doc.contents !== null && !isMap(doc.contents)) throw new ConfigError(file, text, 0, 'expected a mapping of settings')
+  return { text, doc }
+}
+
+function field(file: string, text: string, doc: Document, key: string): { value: unknown; offset: number | null } {
+  const node = doc.get(key, true) as { range?: [number, number, number] } | undefined
+  return { value: doc.toJS()?.[key], offset: node?.range?.[0] ?? null }
+}
+
+export const isWsUrl = (u: string): boolean => /^wss?:\/\/[^\s/]+/.test(u)
+
+export async function readTeamConfig(file: string): Promise<TeamConfig | null> {
+  const got = await readDoc(file)
+  if (!got) return null
+  const { text, doc } = got
+  const f = (k: string) => field(file, text, doc, k)
+  const space = f('space')
+  if (!isSpaceId(space.value)) {
+    throw new ConfigError(file, text, space.offset, '`space` must be a space id like s-abcd… (run `ctxsync init` to create one)')
+  }
+  const track = f('track')
+  const tracked = track.value ?? [...DEFAULT_INCLUDE]
+  if (!Array.isArray(tracked) || tracked.length === 0 || !tracked.every((g) => typeof g === 'string' && g.trim() !== '')) {
+    throw new ConfigError(file, text, track.offset, '`track` must be a list of glob patterns, e.g. "**/.rhema/**/*.yaml"')
+  }
+  const disc = f('discovery')
+  const discovery = (disc.value ?? 'none') as Discovery
+  if (!DISCOVERY_MODES.includes(discovery)) {
+    throw new ConfigError(file, text, disc.offset, `\`discovery\` must be one of ${DISCOVERY_MODES.join(', ')}`)
+  }
+  const reg = f('registry')
+  const registry = reg.value ?? null
+  if (registry !== null && (typeof registry !== 'string' || !isWsUrl(registry))) {
+    throw new ConfigError(file, text, reg.offset, '`registry` must be a ws:// or wss:// URL')
+  }
+  return { version: 1, space: space.value, track: tracked as string[], discovery, registry: registry as string | null }
+}
+
+export function renderTeamConfig(c: TeamConfig): string {
+  return [
+    '# ctxsync keeps the context files below in sync, live, between machines and AI agents.',
+    '# Committed: the same for the whole team. Machine settings live in .ctxsync/ (not committed).',
+    'version: 1',
+    `space: ${c.space}`,
+    '# Files to sync (globs, relative to this file).',
+    'track:',
+    ...c.track.map((g) => `  - ${JSON.stringify(g)}`),
+    '# How peers find each other: none (static peers in .ctxsync/local.yaml), mdns (LAN), registry (relay URL).',
+    `discovery: ${c.discovery}`,
+    `registry: ${c.registry === null ? 'null' : JSON.stringify(c.registry)}`,
+    '',
+  ].join('\n')
+}
+
+export async function readLocalSettings(file: string, defaults: LocalSettings): Promise<LocalSettings> {
+  const got = await readDoc(file)
+  if (!got) return { ...defaults, peers: [...defaults.peers] }
+  const { text, doc } = got
+  const f = (k: string) => field(file, text, doc, k)
+  const out = { ...defaults }
+  const name = f('name')
+  if (name.value !== undefined) {
+    if (typeof name.value !== 'string' || name.value.trim() === '') throw new ConfigError(file, text, name.offset, '`name` must be a non-empty string')
+    out.name = name.value
+  }
+  const agent = f('agent')
+  if (agent.value !== undefined) {
+    if (typeof agent.value !== 'boolean') throw new ConfigError(file, text, agent.offset, '`agent` must be true or false')
+    out.agent = agent.value
+  }
+  const host = f('host')
+  if (host.value !== undefined) {
+    if (typeof host.value !== 'string' || host.value === '') throw new ConfigError(file, text, host.offset, '`host` must be an address to listen on, e.g. 127.0.0.1 or 0.0.0.0')
+    out.host = host.value
+  }
+  const port = f('port')
+  if (port.value !== undefined) {
+    if (!Number.isInteger(port.value) || (port.value as number) < 0 || (port.value as number) > 65535) {
+      throw new ConfigError(file, text, port.offset, '`port` must be a TCP port number (0–65535; 0 picks a free one)')
+    }
+    out.port = port.value as number
+  }
+  const peers = f('peers')
+  if (peers.value !== undefined && peers.value !== null) {
+    if (!Array.isArray(peers.value) || !peers.value.every((p) => typeof p === 'string' && isWsUrl(p))) {
+      throw new ConfigError(file, text, peers.offset, '`peers` must be a list of ws:// URLs, e.g. ws://192.168.1.20:7420')
+    }
+    out.peers = peers.value as string[]
+  }
+  return out
+}
+
+export function renderLocalSettings(s: LocalSettings): string {
+  return [
+    '# This machine\'s ctxsync settings (not committed).',
+    `name: ${JSON.stringify(s.name)}`,
+    `# true when this peer is an AI agent rather than a person`,
+    `agent: ${s.agent}`,
+    '# Where `ctxsync watch` listens (use 0.0.0.0 to accept peers from other machines).',
+    `host: ${s.host}`,
+    `port: ${s.port}`,
+    '# Peers to keep connected to.',
+    s.peers.length ? 'peers:' : 'peers: []',
+    ...s.peers.map((p) => `  - ${p}`),
+    '',
+  ].join('\n')
+}
+
+export async function writeConfigFile(file: string, text: string): Promise<void> {
+  await writeFileAtomic(file, text)
+}

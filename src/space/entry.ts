@@ -1,0 +1,133 @@
+/**
+ * One tracked document inside a space: its CRDT model, its sidecar bookkeeping and what is known of the
+ * file on disk.
+ *
+ * Every Yjs update of the model goes through one per-document queue: appended to the sidecar (fsynced),
+ * and only then announced to the network. A peer therefore never holds an operation this machine could
+ * lose in a crash, and a restart never re-creates an operation under a new client id (which could double
+ * list items).
+ */
+import * as encoding from 'lib0/encoding'
+import * as Y from 'yjs'
+import { FileModel, LOAD, type Author, type RemoteOrigin } from '../crdt/model.js'
+import type { Rules } from '../crdt/rules.js'
+import type { DocMeta, DocStore } from '../fs/StorageAdapterInterface.js'
+import type { DocName, PeerId } from '../ids.js'
+import { logger } from '../log.js'
+
+const log = logger('space:doc')
+
+export type FileState = 'ok' | 'held' | 'refused' | 'unreadable'
+
+export interface FileProblem {
+  line: number
+  col: number
+  message: string
+}
+
+export type UpdateListener = (doc: DocName, update: Uint8Array, origin: PeerId | null) => void
+
+export class DocEntry {
+  readonly model: FileModel
+  meta: DocMeta = {}
+  state: FileState = 'ok'
+  problem: FileProblem | null = null
+  /** sha256 of what the file on disk holds as far as we know (our last write or the last read); null: absent. */
+  diskHash: string | null | undefined = undefined
+  private queue: Promise<void> = Promise.resolve()
+  private metaTimer: NodeJS.Timeout | null = null
+  /** Serialises reads and writes of the file itself. */
+  fileChain: Promise<void> = Promise.resolve()
+
+  constructor(
+    readonly name: DocName,
+    author: Author,
+    rules: Rules,
+    private readonly store: DocStore,
+    private readonly announce: UpdateListener,
+    private readonly onError: (e: Error) => void,
+  ) {
+    this.model = new FileModel({ name, author, rules })
+    this.model.doc.on('update', (u: Uint8Array, origin: unknown) => {
+      if (origin === LOAD) return
+      const from = typeof origin === 'object' && origin !== null && 'remote' in origin ? ((origin as RemoteOrigin).remote as PeerId) : null
+      this.enqueue(u, from)
+    })
+  }
+
+  private enqueue(update: Uint8Array, from: PeerId | null): void {
+    this.queue = this.queue
+      .then(async () => {
+        await this.store.append(this.name, update)
+        this.announce(this.name, update, from)
+        if (this.store.shouldCompact(this.name)) await this.compact()
+      })
+      .catch((e: unknown) => this.onError(e as Error))
+  }
+
+  /** Resolves once every update so far is durable. */
+  flushed(): Promise<void> {
+    return this.queue
+  }
+
+  async compact(): Promise<void> {
+    await this.store.compact(this.name, Y.encodeStateAsUpdate(this.model.doc), this.meta)
+    log('compacted %s', this.name)
+  }
+
+  /** Persists meta soon (it can be recomputed, so no fsync); `now` writes it immediately. */
+  saveMeta(now = false): Promise<void> | void {
+    if (this.metaTimer) clearTimeout(this.metaTimer)
+    this.metaTimer = null
+    const write = () => {
+      this.queue = this.queue.then(() => this.store.writeMeta(this.name, { ...this.meta }, { durable: false })).catch((e: unknown) => this.onError(e as Error))
+      return this.queue
+    }
+    if (now) return write()
+    this.metaTimer = setTimeout(() => {
+      this.metaTimer = null
+      void write()
+    }, 100)
+    this.metaTimer.unref?.()
+  }
+
+  async close(): Promise<void> {
+    if (this.metaTimer) await this.saveMeta(true)
+    await this.queue
+    this.model.destroy()
+  }
+
+  /** Local changes no peer is known to hold. */
+  get pending(): boolean {
+    const acked = this.meta.ackedSV ? Y.decodeStateVector(Buffer.from(this.meta.ackedSV, 'base64')) : new Map<number, number>()
+    for (const [client, clock] of Y.decodeStateVector(this.model.stateVector())) {
+      if (clock > (acked.get(client) ?? 0)) return true
+    }
+    return false
+  }
+
+  noteRemoteState(sv: Uint8Array): void {
+    const acked = this.meta.ackedSV ? Y.decodeStateVector(Buffer.from(this.meta.ackedSV, 'base64')) : new Map<number, number>()
+    let changed = false
+    for (const [client, clock] of Y.decodeStateVector(sv)) {
+      if (clock > (acked.get(client) ?? 0)) {
+        acked.set(client, clock)
+        changed = true
+      }
+    }
+    if (!changed) return
+    this.meta.ackedSV = Buffer.from(encodeSV(acked)).toString('base64')
+    this.saveMeta()
+  }
+}
+
+/** The Yjs state-vector wire format (Yjs exports a decoder for it, not an encoder of a bare Map). */
+function encodeSV(sv: Map<number, number>): Uint8Array {
+  const enc = encoding.createEncoder()
+  encoding.writeVarUint(enc, sv.size)
+  for (const [client, clock] of [...sv].sort((a, b) => b[0] - a[0])) {
+    encoding.writeVarUint(enc, client)
+    encoding.writeVarUint(enc, clock)
+  }
+  return encoding.toUint8Array(enc)
+}

@@ -1,0 +1,56 @@
+/**
+ * The space as the network layer sees it: named Yjs documents (`SyncHost`). Names from the wire are
+ * checked against the tracked globs before anything is created; updates are validated before they touch
+ * a model, and acknowledged only once durable.
+ */
+import * as Y from 'yjs'
+import type { DocName, PeerId, SpaceId } from '../ids.js'
+import type { PeerInfo, SyncHost } from '../net/SyncHost.js'
+import { hostName } from './secrets.js'
+import type { Space } from './space.js'
+
+const EMPTY_SV = Y.encodeStateVector(new Y.Doc())
+
+export class SpaceHost implements SyncHost {
+  readonly spaceId: SpaceId
+  readonly self: PeerInfo
+
+  constructor(private readonly space: Space) {
+    this.spaceId = space.config.space
+    this.self = { id: space.identity.id, name: space.author.name, kind: space.author.kind, host: hostName() }
+  }
+
+  docNames(): Iterable<DocName> {
+    return [...this.space.entries.values()].filter((e) => !e.model.isEmpty).map((e) => e.name)
+  }
+
+  stateVector(doc: DocName): Uint8Array {
+    const e = this.space.entries.get(doc)
+    return e ? e.model.stateVector() : EMPTY_SV
+  }
+
+  encodeDiff(doc: DocName, remoteStateVector: Uint8Array): Uint8Array | null {
+    const e = this.space.entries.get(doc)
+    if (!e || e.model.isEmpty) return null
+    const u = e.model.encodeDiff(remoteStateVector)
+    // An update with no structs and an empty delete set is two zero bytes.
+    return u.length <= 2 ? null : u
+  }
+
+  acceptDoc(name: string): name is DocName {
+    return this.space.acceptName(name) === name
+  }
+
+  applyRemote(doc: DocName, update: Uint8Array, from: PeerId): Promise<void> {
+    return this.space.applyRemote(doc, update, from)
+  }
+
+  onUpdate(listener: (doc: DocName, update: Uint8Array, origin: PeerId | null) => void): () => void {
+    return this.space.onUpdate(listener)
+  }
+
+  noteRemoteState(doc: DocName, _peer: PeerId, stateVector: Uint8Array): void {
+    this.space.entries.get(doc)?.noteRemoteState(stateVector)
+    this.space.emit('summary')
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Where a space keeps things. The committed team config `ctxsync.yaml` marks the repository root; the
+ * machine-local directory `.ctxsync/` beside it (git-ignored) holds this machine's settings, identity,
+ * secret and CRDT state.
+ */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { createHash } from 'node:crypto'
+
+export const CONFIG_FILE = 'ctxsync.yaml'
+export const STATE_DIR = '.ctxsync'
+
+export interface SpacePaths {
+  root: string
+  config: string
+  state: string
+  local: string
+  identity: string
+  secret: string
+  docs: string
+  summary: string
+  peers: string
+  daemon: string
+  socket: string
+  log: string
+}
+
+export function spacePaths(root: string): SpacePaths {
+  const state = path.join(root, STATE_DIR)
+  return {
+    root,
+    config: path.join(root, CONFIG_FILE),
+    state,
+    local: path.join(state, 'local.yaml'),
+    identity: path.join(state, 'identity.json'),
+    secret: path.join(state, 'secret'),
+    docs: path.join(state, 'docs'),
+    summary: path.join(state, 'status.json'),
+    peers: path.join(state, 'peers.json'),
+    daemon: path.join(state, 'daemon.json'),
+    socket: socketPath(state),
+    log: path.join(state, 'daemon.log'),
+  }
+}
+
+/**
+ * Unix socket paths are limited to ~104 bytes; deep checkouts get a short path in the temp directory,
+ * named after the state directory so that each space has its own.
+ */
+function socketPath(state: string): string {
+  if (process.platform === 'win32') {
+    return `\\\\.\\pipe\\ctxsync-${createHash('sha256').update(state).digest('hex').slice(0, 16)}`
+  }
+  const direct = path.join(state, 'daemon.sock')
+  if (Buffer.byteLength(direct) < 100) return direct
+  return path.join(os.tmpdir(), `ctxsync-${createHash('sha256').update(state).digest('hex').slice(0, 16)}.sock`)
+}
+
+/** The nearest directory at or above `cwd` that holds `ctxsync.yaml`, or null. */
+export function findRoot(cwd: string): string | null {
+  let dir = path.resolve(cwd)
+  for (;;) {
+    if (fs.existsSync(path.join(dir, CONFIG_FILE))) return dir
+    const up = path.dirname(dir)
+    if (up === dir) return null
+    dir = up
+  }
+}
+
+/** The repository root for `init`: the enclosing git work tree, else `cwd`. */
+export function initRoot(cwd: string): string {
+  let dir = path.resolve(cwd)
+  for (;;) {
+    if (fs.existsSync(path.join(dir, '.git'))) return dir
+    const up = path.dirname(dir)
+    if (up === dir) return path.resolve(cwd)
+    dir = up
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * One-shot synchronisation of an open space with a list of peers — the work behind `ctxsync sync`, done
+ * in-process when no daemon runs and inside the daemon when one does.
+ */
+import { AccessRefusedError, CtxError, ExitCode, NoPeerError } from '../errors.js'
+import { syncOnce, type PeerSyncResult } from '../net/peers.js'
+import type { PeerState } from '../net/peers.js'
+import { SpaceHost } from './host.js'
+import type { PeerBook } from './summary.js'
+import type { Space } from './space.js'
+
+export interface SyncRequest {
+  peers: string[]
+  timeoutMs: number
+}
+
+export interface SyncReport {
+  peers: Array<{ url: string; outcome: PeerSyncResult['outcome']; id?: string; name?: string; kind?: string; error?: string }>
+  filesChanged: string[]
+  pending: string[]
+  bytesSent: number
+  bytesReceived: number
+}
+
+export function noSecretError(space: Space): CtxError {
+  return new CtxError(
+    'no-secret',
+    `this machine does not know the secret of space ${space.config.space}: ask a teammate to run \`ctxsync invite\` and run \`ctxsync init --join CODE\` here (or set CTXSYNC_SECRET)`,
+  )
+}
+
+/**
+ * Exchanges with every peer given. `connected` lists peers a running daemon already holds live sessions
+ * with: those need no new connection, only time for their acknowledgements.
+ */
+export async function syncSpace(
+  space: Space,
+  req: SyncRequest,
+  opts: { book?: PeerBook; connected?: PeerState[]; onProgress?: (p: { url: string; bytesSent: number; bytesReceived: number }) => void } = {},
+): Promise<SyncReport> {
+  if (!space.secret) throw noSecretError(space)
+  const before = new Set(space.written)
+  await space.scan()
+  const live = new Map((opts.connected ?? []).filter((p) => p.state === 'connected' && p.url).map((p) => [p.url!, p]))
+  const dial = req.peers.filter((u) => !live.has(u))
+  const res = dial.length
+    ? await syncOnce({ host: new SpaceHost(space), secret: space.secret, peers: dial, timeoutMs: req.timeoutMs, onProgress: opts.onProgress })
+    : { peers: [], bytesSent: 0, bytesReceived: 0 }
+  if (live.size) await waitAcked(space, req.timeoutMs)
+  await space.settle()
+  const peers: SyncReport['peers'] = []
+  for (const url of req.peers) {
+    const l = live.get(url)
+    if (l) {
+      peers.push({ url, outcome: 'synced', id: l.id, name: l.name, kind: l.kind })
+      continue
+    }
+    const r = res.peers.find((p) => p.url === url)!
+    peers.push({ url, outcome: r.outcome, id: r.peer?.id, name: r.peer?.name, kind: r.peer?.kind, ...(r.error ? { error: r.error } : {}) })
+    if (r.peer && opts.book) opts.book.seen({ id: r.peer.id, name: r.peer.name, kind: r.peer.kind, host: r.peer.host, url, connected: false })
+  }
+  const filesChanged = [...space.written].filter((f) => !before.has(f)).sort()
+  const pending = [...space.entries.values()].filter((e) => e.pending).map((e) => e.name).sort()
+  return { peers, filesChanged, pending, bytesSent: res.bytesSent, bytesReceived: res.bytesReceived }
+}
+
+/** Live sessions acknowledge continuously; give them until nothing is pending or the time is up. */
+async function waitAcked(space: Space, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline && [...space.entries.values()].some((e) => e.pending)) {
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+/** The exit status of a sync: 0 when a peer synced, 5 when every reachable one refused, 3 when none was reachable. */
+export function syncExit(report: SyncReport): { code: ExitCode; error?: CtxError } {
+  const o = report.peers.map((p) => p.outcome)
+  if (o.includes('synced')) return { code: ExitCode.Ok }
+  const stays = report.pending.length
+    ? ` Local changes to ${report.pending.length} file(s) are stored and stay pending until a peer is reached.`
+    : ''
+  if (o.length === 0) {
+    return {
+      code: ExitCode.NoPeer,
+      error: new NoPeerError(`no peers to sync with: pass --peer ws://HOST:PORT or list peers in .ctxsync/local.yaml.${stays}`, report),
+    }
+  }
+  if (o.includes('refused') && o.every((x) => x === 'refused' || x === 'unreachable')) {
+    return {
+      code: ExitCode.AccessRefused,
+      error: Object.assign(new AccessRefusedError(`access refused by ${o.filter((x) => x === 'refused').length} peer(s): this machine's secret does not match theirs (run \`ctxsync init --join CODE\` with a fresh \`ctxsync invite\` code).${stays}`), { data: report }),
+    }
+  }
+  if (o.every((x) => x === 'unreachable')) {
+    const urls = report.peers.map((p) => p.url).join(', ')
+    return { code: ExitCode.NoPeer, error: new NoPeerError(`no peer reachable (${urls}): is \`ctxsync watch\` running there?${stays}`, report) }
+  }
+  const why = report.peers.map((p) => `${p.url}: ${p.outcome}${p.error ? ` (${p.error})` : ''}`).join('; ')
+  return { code: ExitCode.Error, error: new CtxError('sync-failed', `sync did not complete: ${why}. Try again or raise --timeout.${stays}`, ExitCode.Error, report) }
+}

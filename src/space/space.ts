@@ -1,0 +1,278 @@
+/**
+ * Space: the one orchestrator of a space on this machine — configuration, identity, the CRDT model of every
+ * tracked file, their sidecars, and the reconciliation between models and files (`files.ts`). Commands,
+ * the daemon and the network host all go through it; nothing else writes a tracked file or a sidecar.
+ *
+ * A process that changes anything holds the space lock for as long as it has the space open, so two
+ * processes never write the same sidecar or file; `ctxsync sync`/`resolve` talk to a running daemon
+ * instead of opening the space themselves (see `daemon.ts`).
+ */
+import { EventEmitter } from 'node:events'
+import os from 'node:os'
+import path from 'node:path'
+import * as Y from 'yjs'
+import type { Author } from '../crdt/model.js'
+import { defaultRules } from '../crdt/rules.js'
+import type { Conflict, Take } from '../crdt/present.js'
+import { TakeError } from '../crdt/present.js'
+import { CtxError, NotInitializedError } from '../errors.js'
+import { createMatcher, listTracked, normalizeDocPath, forEachLimited, type Matcher } from '../fs/globs.js'
+import { acquireLock, type ReleaseLock } from '../fs/lock.js'
+import { FileDocStore } from '../fs/sidecar.js'
+import { SidecarCorruptError } from '../fs/StorageAdapterInterface.js'
+import { asDocName, type DocName, type PeerId } from '../ids.js'
+import { logger } from '../log.js'
+import { DEFAULT_HOST, DEFAULT_PORT, readLocalSettings, readTeamConfig, type LocalSettings, type TeamConfig } from './config.js'
+import { DocEntry, type UpdateListener } from './entry.js'
+import { enrollOrIngest, reconcile, writeBack } from './files.js'
+import { spacePaths, findRoot, type SpacePaths } from './paths.js'
+import { createIdentity, readIdentity, resolveSecret, type Identity } from './secrets.js'
+import { gitUserName } from '../git/user.js'
+
+const log = logger('space')
+
+export interface OpenOptions {
+  cwd: string
+  /** Recorded in the lock so that others can say who holds the space (`ctxsync sync`). */
+  command: string
+  /** 'read': no lock, never writes. Otherwise take the lock, waiting up to `wait` ms. */
+  lock: 'read' | { wait: number }
+  /** Create this machine's state if only `ctxsync.yaml` exists (CI checkouts). */
+  autoInit?: boolean
+  warn?: (message: string) => void
+}
+
+export interface ScanReport {
+  enrolled: string[]
+  ingested: string[]
+  written: string[]
+  deleted: string[]
+}
+
+export class Space extends EventEmitter {
+  readonly entries = new Map<DocName, DocEntry>()
+  readonly match: Matcher
+  readonly author: Author
+  private updateListeners = new Set<UpdateListener>()
+  private scheduled = new Map<DocName, Promise<void>>()
+  private closed = false
+  /** Paths of files this process wrote (for `sync --json`). */
+  readonly written = new Set<string>()
+
+  private constructor(
+    readonly paths: SpacePaths,
+    readonly config: TeamConfig,
+    readonly local: LocalSettings,
+    readonly identity: Identity,
+    readonly secret: string | null,
+    readonly store: FileDocStore,
+    private readonly release: ReleaseLock | null,
+    readonly warn: (message: string) => void,
+  ) {
+    super()
+    this.match = createMatcher(config.track)
+    this.author = { id: identity.id, name: local.name, kind: local.agent ? 'agent' : 'human' }
+  }
+
+  static async open(o: OpenOptions): Promise<Space> {
+    const root = findRoot(o.cwd)
+    if (!root) throw new NotInitializedError(path.resolve(o.cwd))
+    const paths = spacePaths(root)
+    const config = await readTeamConfig(paths.config)
+    if (!config) throw new NotInitializedError(root)
+    const release = o.lock === 'read' ? null : await acquireLock(paths.state, { wait: o.lock.wait, command: o.command })
+    try {
+      let identity = await readIdentity(paths.identity)
+      if (!identity) {
+        if (!o.autoInit || o.lock === 'read') {
+          throw new CtxError('no-local-state', `this clone has no local ctxsync state: run \`ctxsync init\` in ${root}`)
+        }
+        identity = await createIdentity(paths.identity)
+      }
+      const local = await readLocalSettings(paths.local, await defaultLocalSettings(root))
+      const secret = (await resolveSecret(paths.secret))?.secret ?? null
+      const store = new FileDocStore({ dir: paths.docs })
+      const space = new Space(paths, config, local, identity, secret, store, release, o.warn ?? (() => {}))
+      await space.load()
+      return space
+    } catch (e) {
+      await release?.()
+      throw e
+    }
+  }
+
+  get root(): string {
+    return this.paths.root
+  }
+
+  get writable(): boolean {
+    return this.release !== null
+  }
+
+  /** Validates a document name from the wire or the disk: a tracked, normalised, relative path. */
+  acceptName(name: string): DocName | null {
+    try {
+      return normalizeDocPath(this.root, name, this.match)
+    } catch {
+      return null
+    }
+  }
+
+  entry(name: DocName): DocEntry {
+    let e = this.entries.get(name)
+    if (!e) {
+      e = new DocEntry(name, this.author, defaultRules, this.store, (d, u, o) => this.announce(d, u, o), (err) => this.fail(err))
+      this.entries.set(name, e)
+    }
+    return e
+  }
+
+  private fail(err: Error): void {
+    this.warn(`could not save sync state: ${err.message}`)
+    this.emit('error', err)
+  }
+
+  private announce(doc: DocName, update: Uint8Array, origin: PeerId | null): void {
+    for (const l of this.updateListeners) l(doc, update, origin)
+    this.emit('changed', doc)
+  }
+
+  onUpdate(listener: UpdateListener): () => void {
+    this.updateListeners.add(listener)
+    return () => this.updateListeners.delete(listener)
+  }
+
+  private async load(): Promise<void> {
+    for (const name of await this.store.list()) {
+      if (!this.acceptName(name)) {
+        log('ignoring sidecar of %s: no longer tracked', name)
+        continue
+      }
+      const e = this.entry(name)
+      try {
+        const loaded = await this.store.load(name)
+        if (!loaded) continue
+        for (const w of loaded.warnings) this.warn(`${name}: ${w}`)
+        e.model.load(loaded.updates)
+        e.meta = loaded.meta
+      } catch (err) {
+        if (!(err instanceof SidecarCorruptError)) throw err
+        this.warn(`${err.message}; rebuilding it from ${name} (peers will send back what they have)`)
+        if (this.writable) await this.store.remove(name)
+        this.entries.delete(name)
+        this.entry(name)
+      }
+    }
+  }
+
+  /** Brings every tracked file and its model in step (startup, `sync`, after git rewrote files). */
+  async scan(): Promise<ScanReport> {
+    const report: ScanReport = { enrolled: [], ingested: [], written: [], deleted: [] }
+    const listing = await listTracked(this.root, this.config.track)
+    for (const s of listing.symlinks) this.warn(`${s}: is a symbolic link; ctxsync does not follow or sync links`)
+    const names = new Set<DocName>([...listing.files.map(asDocName), ...this.entries.keys()])
+    await forEachLimited([...names], 8, async (name) => {
+      const what = await this.serial(name, () => reconcile(this, this.entry(name)))
+      if (what) report[what].push(name)
+    })
+    this.emit('summary')
+    return report
+  }
+
+  /** Runs file work for one document strictly after the previous one. */
+  serial<T>(name: DocName, f: () => Promise<T>): Promise<T> {
+    const e = this.entry(name)
+    const run = e.fileChain.then(f)
+    e.fileChain = run.then(() => undefined, () => undefined)
+    return run
+  }
+
+  async onLocalFile(name: DocName, text: string, hash: string): Promise<void> {
+    await this.serial(name, () => enrollOrIngest(this, this.entry(name), text, hash))
+    this.emit('summary')
+  }
+
+  async onLocalDelete(name: DocName): Promise<void> {
+    await this.serial(name, async () => {
+      const e = this.entry(name)
+      e.diskHash = null
+      if (!e.model.exists()) return
+      e.model.deleteFile()
+      delete e.meta.baseHash
+      e.saveMeta()
+    })
+    this.emit('summary')
+  }
+
+  /** Applies a peer's update; resolves once durable. The file is rewritten shortly after. */
+  async applyRemote(name: DocName, update: Uint8Array, from: PeerId): Promise<void> {
+    try {
+      Y.decodeUpdate(update)
+    } catch {
+      throw new CtxError('bad-update', `malformed update for ${name}`)
+    }
+    const e = this.entry(name)
+    e.model.applyRemote(update, from)
+    await e.flushed()
+    this.scheduleWriteBack(name)
+  }
+
+  scheduleWriteBack(name: DocName): Promise<void> {
+    let p = this.scheduled.get(name)
+    if (p) return p
+    p = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => {
+        this.scheduled.delete(name)
+        return this.serial(name, () => writeBack(this, this.entry(name)))
+      })
+      .then(() => void this.emit('summary'))
+      .catch((err: unknown) => this.warn(`${name}: ${(err as Error).message}`))
+    this.scheduled.set(name, p)
+    return p
+  }
+
+  /** Waits until every scheduled file write and sidecar append has finished. */
+  async settle(): Promise<void> {
+    for (let i = 0; i < 10; i++) {
+      const pending = [...this.scheduled.values(), ...[...this.entries.values()].flatMap((e) => [e.fileChain, e.flushed()])]
+      await Promise.all(pending)
+      if (this.scheduled.size === 0) return
+    }
+  }
+
+  conflicts(): Conflict[] {
+    const out: Conflict[] = []
+    for (const e of this.entries.values()) if (e.model.exists()) out.push(...e.model.conflicts())
+    return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.display < b.display ? -1 : 1))
+  }
+
+  /** Applies a choice to a conflict; the resolution syncs like any change. */
+  async resolve(id: string, take: Take): Promise<Conflict> {
+    const c = this.conflicts().find((x) => x.id === id)
+    if (!c) throw new CtxError('no-conflict', `no conflict ${id}: \`ctxsync resolve --list\` shows the current ones`)
+    const e = this.entry(asDocName(c.file))
+    try {
+      e.model.resolve(id, take)
+    } catch (err) {
+      if (err instanceof TakeError) throw new CtxError('bad-choice', err.message)
+      throw err
+    }
+    await e.flushed()
+    await this.scheduleWriteBack(e.name)
+    return c
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.settle()
+    for (const e of this.entries.values()) await e.close()
+    await this.store.close()
+    await this.release?.()
+  }
+}
+
+async function defaultLocalSettings(root: string): Promise<LocalSettings> {
+  const name = (await gitUserName(root)) ?? os.userInfo().username ?? 'someone'
+  return { name, agent: false, host: DEFAULT_HOST, port: DEFAULT_PORT, peers: [] }
+}

@@ -1,0 +1,128 @@
+/**
+ * `ctxsync status` data: asked of the running daemon when there is one, otherwise computed cold from the
+ * saved summary plus a look at the files themselves (a file whose content differs from the last synced
+ * one has local changes; if it does not parse it is held) — never loading the CRDT state, so it is fast.
+ */
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { parseYaml, RefusedFileError, YamlSyntaxError } from '../crdt/parse.js'
+import { NotInitializedError } from '../errors.js'
+import { readTextFile } from '../fs/atomic.js'
+import { listTracked } from '../fs/globs.js'
+import { readLockOwner } from '../fs/lock.js'
+import type { PeerKind } from '../net/SyncHost.js'
+import { callDaemon, DaemonUnavailable } from './control.js'
+import { readLocalSettings, readTeamConfig, DEFAULT_HOST, DEFAULT_PORT } from './config.js'
+import { findRoot, spacePaths, type SpacePaths } from './paths.js'
+import { readIdentity } from './secrets.js'
+import type { Space } from './space.js'
+import { liveFiles, PeerBook, readSummary, type FileStatus, type PeerRecord } from './summary.js'
+
+export interface StatusData {
+  space: string
+  root: string
+  peer: { id: string; name: string; kind: PeerKind }
+  daemon: { running: boolean; pid?: number; url?: string }
+  files: FileStatus[]
+  peers: PeerRecord[]
+  conflicts: number
+}
+
+export function liveStatus(space: Space, daemon: StatusData['daemon'], peers: PeerRecord[]): StatusData {
+  const files = liveFiles(space).map(({ baseHash: _b, ...f }) => f)
+  return {
+    space: space.config.space,
+    root: space.root,
+    peer: { id: space.identity.id, name: space.author.name, kind: space.author.kind },
+    daemon,
+    files,
+    peers,
+    conflicts: files.reduce((n, f) => n + (f.conflicts ?? 0), 0),
+  }
+}
+
+export interface DaemonFile {
+  pid: number
+  url: string
+  socket: string
+}
+
+/** The running daemon of this space, if its pid is alive. */
+export async function runningDaemon(paths: SpacePaths): Promise<DaemonFile | null> {
+  try {
+    const info = JSON.parse(await fs.readFile(paths.daemon, 'utf8')) as DaemonFile
+    process.kill(info.pid, 0)
+    return info
+  } catch {
+    return null
+  }
+}
+
+export async function coldStatus(cwd: string): Promise<StatusData> {
+  const root = findRoot(cwd)
+  if (!root) throw new NotInitializedError(path.resolve(cwd))
+  const paths = spacePaths(root)
+  const daemon = await runningDaemon(paths)
+  if (daemon) {
+    try {
+      return await callDaemon<StatusData>(daemon.socket, 'status', null, 5000)
+    } catch (e) {
+      if (!(e instanceof DaemonUnavailable)) throw e
+    }
+  }
+  const config = await readTeamConfig(paths.config)
+  if (!config) throw new NotInitializedError(root)
+  const identity = await readIdentity(paths.identity)
+  const local = await readLocalSettings(paths.local, { name: '', agent: false, host: DEFAULT_HOST, port: DEFAULT_PORT, peers: [] })
+  const [summary, listing, book, lock] = await Promise.all([
+    readSummary(paths.summary),
+    listTracked(root, config.track),
+    new PeerBook(paths.peers).load(),
+    readLockOwner(paths.state),
+  ])
+  const saved = new Map((summary?.files ?? []).map((f) => [f.path, f]))
+  const files: FileStatus[] = []
+  for (const p of listing.files) {
+    const s = saved.get(p)
+    saved.delete(p)
+    const read = await readTextFile(path.join(root, p))
+    if (read.kind !== 'text') {
+      files.push({ path: p, state: 'held', error: { line: 1, col: 1, message: read.kind === 'missing' ? 'vanished while reading' : `unreadable (${read.reason})` } })
+      continue
+    }
+    if (s && read.hash === s.baseHash) {
+      files.push(strip(s))
+      continue
+    }
+    files.push(checkChanged(p, read.text, s?.conflicts))
+  }
+  // Known files that are gone from disk: their deletion is not synced yet.
+  for (const s of saved.values()) if (s.baseHash) files.push({ path: s.path, state: 'pending' })
+  files.sort((a, b) => (a.path < b.path ? -1 : 1))
+  return {
+    space: config.space,
+    root,
+    peer: { id: identity?.id ?? '', name: local.name, kind: local.agent ? 'agent' : 'human' },
+    daemon: daemon || (lock?.alive && lock.command.includes('watch')) ? { running: true, ...(daemon ? { pid: daemon.pid, url: daemon.url } : { pid: lock!.pid }) } : { running: false },
+    files,
+    peers: book.list(),
+    conflicts: files.reduce((n, f) => n + (f.conflicts ?? 0), 0),
+  }
+}
+
+function strip(s: FileStatus & { baseHash?: unknown }): FileStatus {
+  const { baseHash: _b, ...f } = s
+  return f
+}
+
+/** A file that changed since the last sync: held if it does not parse, else pending until synced. */
+function checkChanged(p: string, text: string, conflicts: number | undefined): FileStatus {
+  try {
+    parseYaml(text)
+  } catch (e) {
+    if (e instanceof YamlSyntaxError) return { path: p, state: 'held', error: { line: e.line, col: e.col, message: e.reason } }
+    if (e instanceof RefusedFileError) return { path: p, state: 'refused', error: { line: 1, col: 1, message: e.reason } }
+    throw e
+  }
+  return conflicts ? { path: p, state: 'conflicted', conflicts } : { path: p, state: 'pending' }
+}

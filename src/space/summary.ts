@@ -1,0 +1,158 @@
+/**
+ * What `ctxsync status` reports, computed live from an open space, and persisted in `.ctxsync/status.json`
+ * (with the known peers in `.ctxsync/peers.json`) so that `status` without a daemon answers from the last
+ * known state in milliseconds instead of loading every CRDT.
+ */
+import fs from 'node:fs/promises'
+import { writeFileAtomic } from '../fs/atomic.js'
+import type { PeerKind } from '../net/SyncHost.js'
+import type { Space } from './space.js'
+
+export type FileStateName = 'synced' | 'pending' | 'held' | 'refused' | 'conflicted'
+
+export interface FileStatus {
+  path: string
+  state: FileStateName
+  error?: { line: number; col: number; message: string }
+  conflicts?: number
+}
+
+export interface PeerRecord {
+  id: string
+  name: string
+  kind: PeerKind
+  host?: string
+  url?: string
+  connected: boolean
+  lastSeen: string | null
+}
+
+/** Per-file facts saved for cold `status`. */
+export interface SavedFile extends FileStatus {
+  /** Hash of the file as last synced: a different hash on disk means local changes not yet taken in. */
+  baseHash: string | null
+}
+
+export interface SavedSummary {
+  version: 1
+  updatedAt: string
+  files: SavedFile[]
+  conflicts: number
+}
+
+export function liveFiles(space: Space): SavedFile[] {
+  const out: SavedFile[] = []
+  for (const e of space.entries.values()) {
+    const exists = e.model.exists()
+    if (!exists && e.state === 'ok' && !e.pending) continue
+    let state: FileStateName
+    let conflicts = 0
+    if (e.state === 'held' || e.state === 'unreadable') state = 'held'
+    else if (e.state === 'refused') state = 'refused'
+    else if (exists && (conflicts = e.model.conflicts().length) > 0) state = 'conflicted'
+    else if (e.pending) state = 'pending'
+    else state = 'synced'
+    const f: SavedFile = { path: e.name, state, baseHash: e.diskHash ?? null }
+    if (e.problem && (state === 'held' || state === 'refused')) f.error = { ...e.problem }
+    if (conflicts) f.conflicts = conflicts
+    out.push(f)
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : 1))
+}
+
+export function toSummary(files: SavedFile[]): SavedSummary {
+  return {
+    version: 1,
+    updatedAt: new Date().toISOString(),
+    files,
+    conflicts: files.reduce((n, f) => n + (f.conflicts ?? 0), 0),
+  }
+}
+
+export async function readSummary(file: string): Promise<SavedSummary | null> {
+  try {
+    const v = JSON.parse(await fs.readFile(file, 'utf8')) as SavedSummary
+    return v.version === 1 && Array.isArray(v.files) ? v : null
+  } catch {
+    return null
+  }
+}
+
+/** Keeps `status.json` current while a space is open (debounced; flushed on close). */
+export class SummaryWriter {
+  private timer: NodeJS.Timeout | null = null
+  private writing: Promise<void> = Promise.resolve()
+
+  constructor(private readonly space: Space) {
+    space.on('summary', () => this.schedule())
+  }
+
+  private schedule(): void {
+    if (this.timer) return
+    this.timer = setTimeout(() => {
+      this.timer = null
+      void this.flush()
+    }, 150)
+    this.timer.unref?.()
+  }
+
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    const summary = toSummary(liveFiles(this.space))
+    this.writing = this.writing
+      .then(() => writeFileAtomic(this.space.paths.summary, JSON.stringify(summary, null, 1) + '\n'))
+      .then(() => undefined)
+      .catch(() => undefined)
+    return this.writing
+  }
+}
+
+/** Peers this machine has met, with when it last heard from each. */
+export class PeerBook {
+  private peers = new Map<string, PeerRecord>()
+  private timer: NodeJS.Timeout | null = null
+
+  constructor(private readonly file: string) {}
+
+  async load(): Promise<this> {
+    try {
+      const v = JSON.parse(await fs.readFile(this.file, 'utf8')) as { peers?: PeerRecord[] }
+      for (const p of v.peers ?? []) this.peers.set(p.id, { ...p, connected: false })
+    } catch {
+      // no book yet
+    }
+    return this
+  }
+
+  list(): PeerRecord[] {
+    return [...this.peers.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1))
+  }
+
+  seen(p: Omit<PeerRecord, 'lastSeen'> & { lastSeen?: string | null }): void {
+    const prev = this.peers.get(p.id)
+    this.peers.set(p.id, { ...prev, ...p, lastSeen: p.lastSeen ?? new Date().toISOString() })
+    this.schedule()
+  }
+
+  disconnected(id: string): void {
+    const p = this.peers.get(id)
+    if (!p) return
+    p.connected = false
+    p.lastSeen = new Date().toISOString()
+    this.schedule()
+  }
+
+  private schedule(): void {
+    if (this.timer) return
+    this.timer = setTimeout(() => void this.save(), 200)
+    this.timer.unref?.()
+  }
+
+  async save(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    const peers = this.list().map((p) => ({ ...p, connected: false }))
+    await writeFileAtomic(this.file, JSON.stringify({ peers }, null, 1) + '\n').catch(() => undefined)
+  }
+}
