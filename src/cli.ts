@@ -9,6 +9,7 @@ import { createRequire } from 'node:module'
 import readline from 'node:readline/promises'
 import { Command, CommanderError, Option } from 'commander'
 import ora from 'ora'
+import { demo } from './commands/demo.js'
 import { init } from './commands/init.js'
 import { invite } from './commands/invite.js'
 import { choicesForAll, listConflicts, noConflict, parseTake, resolve, type Conflict, type ResolveChoice } from './commands/resolve.js'
@@ -159,6 +160,16 @@ export function buildProgram(): Command {
         cwd, port: o.port, host: o.host, peers: o.peer, say: (l) => err(`[${new Date().toISOString().slice(11, 19)}] ${l}`),
         onStarted: (info, files) => err(`watching ${files} file(s); listening on ${info.url} (Ctrl-C to stop)`),
       })
+    })
+
+  program.command('demo')
+    .description('see it work: two peers (a person and an AI agent) in a temp directory on 127.0.0.1, scripted edits, converging files')
+    .option('--keep', 'keep the temp directory to look at the files')
+    .option('--json', 'print the steps as JSON')
+    .action(async (o) => {
+      const r = await demo({ keep: o.keep, say: o.json ? () => {} : out })
+      if (o.json) json(r)
+      if (!r.converged || r.steps.some((s) => !s.ok)) throw new ExitError(ExitCode.Error, 'the demo did not converge: please report this')
     })
 
   program.command('stop')
