@@ -47,9 +47,10 @@ export class Differ {
   /** Writes `next` as the value of an existing or new node, comparing with what the CRDT holds now. */
   private upsertValue(id: NodeId, next: Node | null, path: readonly string[]): void {
     const current = this.tree.has(id) && this.tree.desc(id) !== undefined ? this.tree.node(id) : null
-    if (!current && next) {
+    if (!current) {
+      // Written even for an empty value: an enrolled file of only comments exists too.
       this.w.setDesc(id, descOf(next))
-      this.createChildren(id, next, path)
+      if (next) this.createChildren(id, next, path)
       return
     }
     this.diffValue(id, current, next, path)

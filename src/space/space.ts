@@ -28,6 +28,7 @@ import { enrollOrIngest, reconcile, writeBack } from './files.js'
 import { spacePaths, findRoot, type SpacePaths } from './paths.js'
 import { createIdentity, readIdentity, resolveSecret, type Identity } from './secrets.js'
 import { gitUserName } from '../git/user.js'
+import { readSummary } from './summary.js'
 
 const log = logger('space')
 
@@ -143,7 +144,13 @@ export class Space extends EventEmitter {
   }
 
   private async load(): Promise<void> {
-    for (const name of await this.store.list()) {
+    const stored = await this.store.list()
+    // A file that was synced before (it is in the last summary) but has no sidecar any more lost its state.
+    const have = new Set<string>(stored)
+    for (const f of (await readSummary(this.paths.summary))?.files ?? []) {
+      if (f.baseHash && !have.has(f.path)) this.warn(`${f.path}: its sync state (sidecar) is missing; rebuilding it from the file (peers will send back what they have)`)
+    }
+    for (const name of stored) {
       if (!this.acceptName(name)) {
         log('ignoring sidecar of %s: no longer tracked', name)
         continue
