@@ -8,8 +8,8 @@
  * `extractDoc` finally checks that the IR renders back to the input byte for byte and, where a subtree
  * does not, makes that subtree opaque — so every file that is not refused round-trips exactly.
  */
-import { CST } from 'yaml'
-import type { DocIR, FlowEntry, FlowItem, Line, MapEntry, Node, SeqItem } from './ir.js'
+import { CST, Parser } from 'yaml'
+import { NO_FINAL_NEWLINE, type DocIR, type FlowEntry, type FlowItem, type Line, type MapEntry, type Node, type SeqItem } from './ir.js'
 import { bodyLineToRelative, toRelative } from './indent.js'
 import { renderDoc } from './render.js'
 
@@ -325,6 +325,17 @@ function extractFlowValue(src: string, tok: Token, base: number): Extracted {
   throw new Opaque(`${tok.type} inside a flow collection`)
 }
 
+/** The file ends inside the body of a block scalar that is the last value of the document. */
+function endsInOpenBlockScalar(src: string, root: Token): boolean {
+  if (src.endsWith('\n')) return false
+  let tok: Token | undefined = root
+  while (tok && (tok.type === 'block-map' || tok.type === 'block-seq')) {
+    const items = tok.items as CST.CollectionItem[]
+    tok = items[items.length - 1]?.value
+  }
+  return tok?.type === 'block-scalar' && !tok.source.endsWith('\n')
+}
+
 /**
  * Extracts the single document of a file. Returns null when the CST holds several documents (the caller
  * refuses such files).
@@ -336,6 +347,15 @@ export function extractDoc(src: string, tokens: readonly Token[]): DocIR | null 
   const root = doc?.value
   if (!doc || !root || (FLOW_SCALARS.has(root.type) && (root as CST.FlowScalar).source === '' && !hasProps(doc.start))) {
     return { head: src, root: null, trail: '' }
+  }
+  if (endsInOpenBlockScalar(src, root)) {
+    // Extract as if the newline were there; the document remembers that it is not (see NO_FINAL_NEWLINE).
+    const full = src + '\n'
+    const ir = extractDoc(full, Array.from(new Parser().parse(full)))
+    if (ir && ir.trail === '' && ir.root?.t !== 'opaque') {
+      const open = { ...ir, trail: NO_FINAL_NEWLINE }
+      if (renderDoc(open) === src) return open
+    }
   }
   let ir: DocIR
   const propsTok = doc.start.find((t) => t.type === 'anchor' || t.type === 'tag')

@@ -123,9 +123,20 @@ export interface DocIR {
   /** Everything before the root value: comments, directives, `---`. Verbatim. */
   head: string
   root: Node | null
-  /** Everything after the root value: trailing comments, blank lines, `...`. Verbatim. */
+  /**
+   * Everything after the root value: trailing comments, blank lines, `...`. Verbatim — or exactly
+   * `NO_FINAL_NEWLINE`, for a file whose last line ends a block scalar without a newline.
+   */
   trail: string
 }
+
+/**
+ * A block scalar's lines always end with their newline in the IR, so the one missing at the end of a file
+ * is a property of the document rather than of the scalar: otherwise deleting the file's last newline
+ * would turn the last description into an opaque value — a content write that brings back a todo another
+ * peer deleted and hides concurrent line edits. Alone it cannot be a real trail (it is not valid YAML).
+ */
+export const NO_FINAL_NEWLINE = '\u0002'
 
 export type Child = MapEntry | SeqItem | FlowItem | FlowEntry
 

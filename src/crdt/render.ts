@@ -9,15 +9,28 @@
  *    collection indented no deeper than its key (after a concurrent re-indent) is indented by two;
  *  - a value after `key:` / `-` with no space gets one; a scalar on the next line gets indentation;
  *  - an inline first entry (after `- `) that carries comment lines moves to its own line;
- *  - a block scalar whose first body line starts with a space gets an explicit indentation indicator.
+ *  - a block scalar's blank line kept verbatim (it was shorter than the body's indentation) is cut to the
+ *    indentation when a concurrent re-indent made the body shallower: it stays an empty line, where it
+ *    would otherwise become content or, before the first content line, make the scalar invalid;
+ *  - a block scalar whose first body line starts with a space, or whose leading blank lines are longer
+ *    than its indentation, gets an explicit indentation indicator;
+ *  - a document marked NO_FINAL_NEWLINE drops the final newline of whatever ends it now.
+ * Flow items and block entries share their registers (`pre`/`head`, `post`/`trail`), so after concurrent
+ * edits on both sides of a switch between `[a, b]` and `- a` style an item's text is of the other kind:
+ *  - a head renders whole lines only: the partial line a flow item's `pre` leaves (` `) is dropped;
+ *  - inside a flow collection in block context, a token that text leaves at the start of a line (a
+ *    block comment or newline read as flow text) is indented past the block collection's column (the
+ *    closing bracket up to it), as the flow collection would otherwise end there.
  */
-import type { BlockScalarNode, DocIR, FlowEntry, FlowItem, MapEntry, Node, SeqItem } from './ir.js'
+import { NO_FINAL_NEWLINE, type BlockScalarNode, type DocIR, type FlowEntry, type FlowItem, type MapEntry, type Node, type SeqItem } from './ir.js'
 import { bodyLineToAbsolute, toAbsolute } from './indent.js'
 
 class Out {
   parts: string[] = []
   col = 0
   last = '\n'
+  /** The current line holds nothing but spaces so far. */
+  blank = true
 
   push(s: string): void {
     if (s.length === 0) return
@@ -25,6 +38,13 @@ class Out {
     const nl = s.lastIndexOf('\n')
     this.col = nl < 0 ? this.col + s.length : s.length - nl - 1
     this.last = s[s.length - 1]!
+    if (nl >= 0) this.blank = true
+    for (let i = nl + 1; this.blank && i < s.length; i++) if (s.charCodeAt(i) !== 32) this.blank = false
+  }
+
+  /** Pads a line that so far holds only spaces to column `col`. */
+  padBlank(col: number): void {
+    if (this.blank && this.col < col) this.push(' '.repeat(col - this.col))
   }
 
   get atLineStart(): boolean {
@@ -45,10 +65,11 @@ export function renderDoc(ir: DocIR): string {
   out.push(ir.head)
   if (ir.root) {
     if ((ir.root.t === 'map' || ir.root.t === 'seq') && !out.atLineStart && /#[^\n]*$/.test(ir.head)) out.push('\n')
-    renderNode(out, ir.root, 0, 0)
+    renderNode(out, ir.root, 0, 0, -1)
   }
-  out.push(ir.trail)
-  return out.toString()
+  if (ir.trail !== NO_FINAL_NEWLINE) out.push(ir.trail)
+  const text = out.toString()
+  return ir.trail === NO_FINAL_NEWLINE && text.endsWith('\n') ? text.slice(0, -1) : text
 }
 
 /** Renders one node alone, starting at column `col` inside a block collection at column `base`. */
@@ -56,15 +77,17 @@ export function renderNodeText(node: Node, col: number, base: number): string {
   const out = new Out()
   out.col = col
   out.last = col === 0 ? '\n' : ' '
+  out.blank = col === 0
   renderNode(out, node, base, base)
   return out.toString()
 }
 
 /**
  * `base`: column of the enclosing block collection (relative text is relative to it). `min`: the least
- * column a block collection starting on its own line may take here.
+ * column a block collection starting on its own line may take here. `floor`: the column the lines of a
+ * flow collection must go beyond (-1 outside block collections).
  */
-function renderNode(out: Out, node: Node, base: number, min: number): void {
+function renderNode(out: Out, node: Node, base: number, min: number, floor = base): void {
   switch (node.t) {
     case 'scalar':
     case 'opaque':
@@ -81,7 +104,7 @@ function renderNode(out: Out, node: Node, base: number, min: number): void {
         out.push(node.t === 'map' ? '{}' : '[]')
         return
       }
-      const inline = !out.atLineStart && children[0]!.head === ''
+      const inline = !out.atLineStart && wholeLines(children[0]!.head) === ''
       let col = base + node.indent
       if (inline) col = out.col
       else {
@@ -101,21 +124,24 @@ function renderNode(out: Out, node: Node, base: number, min: number): void {
     }
     case 'fseq':
       out.push('[')
-      renderFlow(out, node.items, node.close, base, (it) => renderNode(out, it.value, base, base))
+      renderFlow(out, node.items, node.close, base, floor, (it) => renderNode(out, it.value, base, base, floor))
       out.push(']')
       return
     case 'fmap':
       out.push('{')
-      renderFlow(out, node.entries, node.close, base, (e) => renderFlowEntry(out, e, base))
+      renderFlow(out, node.entries, node.close, base, floor, (e) => renderFlowEntry(out, e, base, floor))
       out.push('}')
       return
   }
 }
 
+/** A head's comment and blank lines; a partial last line can only be a flow item's `pre` (see header). */
+function wholeLines(head: string): string {
+  return head.slice(0, head.lastIndexOf('\n') + 1)
+}
+
 function pushHead(out: Out, head: string): void {
-  if (head === '') return
-  out.push(head)
-  out.ensureLineStart()
+  out.push(wholeLines(head))
 }
 
 function renderMapEntry(out: Out, e: MapEntry, col: number): void {
@@ -158,47 +184,65 @@ function valueSep(rel: string, value: Node, col: number, seqItem = false): strin
   return sep + ' '.repeat(col + 2 - indent)
 }
 
+/**
+ * Text between the tokens of a flow collection; the token after it must lie beyond `floor` (the closing
+ * bracket may sit at it) when the text ends a line.
+ */
+function flowText(out: Out, rel: string, base: number, floor: number, closing = false): void {
+  out.push(toAbsolute(rel, base))
+  if (floor >= 0) out.padBlank(closing ? floor : floor + 1)
+}
+
 function renderFlow<T extends FlowItem | FlowEntry>(
   out: Out,
   items: T[],
   close: string,
   base: number,
+  floor: number,
   each: (it: T) => void,
 ): void {
   for (let i = 0; i < items.length; i++) {
     const it = items[i]!
     if (i > 0) out.push(',')
-    out.push(toAbsolute(it.pre, base))
+    flowText(out, it.pre, base, floor)
     each(it)
-    out.push(toAbsolute(it.post, base))
+    flowText(out, it.post, base, floor)
   }
-  let tail = toAbsolute(close, base)
   // A trailing comma only makes sense after an item.
-  if (items.length === 0) tail = tail.replace(/^\s*,/, '')
-  out.push(tail)
+  flowText(out, items.length === 0 ? close.replace(/^\s*,/, '') : close, base, floor, true)
 }
 
-function renderFlowEntry(out: Out, e: FlowEntry, base: number): void {
+function renderFlowEntry(out: Out, e: FlowEntry, base: number, floor: number): void {
   out.push(e.keyRaw)
-  out.push(toAbsolute(e.sep, base))
-  if (e.sep !== '') renderNode(out, e.value, base, base)
+  flowText(out, e.sep, base, floor)
+  if (e.sep !== '') renderNode(out, e.value, base, base, floor)
 }
 
 function renderBlockScalar(out: Out, node: BlockScalarNode, base: number): void {
   const indent = base + node.indent
-  out.push(blockHeader(node))
-  for (const line of node.lines) out.push(bodyLineToAbsolute(line.text, indent) + '\n')
+  const body = node.lines.map((l) => bodyLine(l.text, indent))
+  out.push(blockHeader(node, body, indent))
+  for (const line of body) out.push(line + '\n')
+}
+
+/** A body line in absolute form; a verbatim blank line no longer than the indentation (see header). */
+function bodyLine(text: string, indent: number): string {
+  const abs = bodyLineToAbsolute(text, indent)
+  return text.charCodeAt(0) === 1 && abs.length > indent && /^ *$/.test(abs) ? abs.slice(0, indent) : abs
 }
 
 /**
- * With an auto-detected indentation, a first content line that starts with a space would make the parser
- * detect a deeper indentation than the other lines have; an explicit indicator keeps the body valid.
+ * With an auto-detected indentation, a first content line that starts with a space, or a blank line
+ * before it that is longer than the indentation, would make the parser detect a deeper indentation than
+ * the other lines have (or refuse the scalar); an explicit indicator keeps the body valid.
  */
-function blockHeader(node: BlockScalarNode): string {
-  const first = node.lines.find((l) => l.text.trim() !== '' && l.text.charCodeAt(0) !== 1)
+function blockHeader(node: BlockScalarNode, body: string[], indent: number): string {
   const m = /^([|>])([-+]?)([1-9]?)([-+]?)/.exec(node.header)
-  if (!first || !m || m[3] !== '' || first.text.charCodeAt(0) !== 32) return node.header
+  if (!m || m[3] !== '') return node.header
+  const first = body.findIndex((l) => l.trim() !== '')
+  const lead = first < 0 ? body : body.slice(0, first)
+  const deeper = (first >= 0 && body[first]!.charCodeAt(indent) === 32) || lead.some((l) => l.length > indent)
   const digit = node.indent
-  if (digit < 1 || digit > 9) return node.header
+  if (!deeper || digit < 1 || digit > 9) return node.header
   return m[1]! + m[2]! + String(digit) + m[4]! + node.header.slice(m[0].length)
 }

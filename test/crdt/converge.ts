@@ -8,7 +8,7 @@
 import { FileModel, LOCAL } from '../../src/crdt/model.js'
 import { parseYaml } from '../../src/crdt/parse.js'
 import { author } from './helpers.js'
-import { ids, mulberry32, pick, randomEdit, valueAt, type Rng } from './mutate.js'
+import { mulberry32, pick, randomEdit, todos, type Rng } from './mutate.js'
 
 export const SEED_TODOS = `# Todo Items
 todos:
@@ -93,6 +93,11 @@ export function runRandom(opts: RunOptions): RunResult {
     writeBack(p)
   }
 
+  const ingestDisk = (p: SimPeer) => {
+    const out = p.model.ingest(p.disk)
+    if (out.complete) p.disk = out.text!
+  }
+
   const writeBack = (p: SimPeer) => {
     if (p.held) return
     const r = p.model.render()
@@ -125,14 +130,19 @@ export function runRandom(opts: RunOptions): RunResult {
       }
     } else if (r < 0.85) deliver(p, i, false)
     else if (r < 0.92) partition = rng() < 0.5 ? peers.map(() => Math.floor(rng() * 2)) : null
-    else p.held = !p.held && rng() < 0.5
+    else {
+      const was = p.held
+      p.held = !p.held && rng() < 0.5
+      // A hold ends when the file parses again, and the watcher then ingests it: releasing without an
+      // ingest would let the next write-back overwrite what the user typed meanwhile.
+      if (was && !p.held) ingestDisk(p)
+    }
   }
   // Heal: release holds, ingest what the holders typed, deliver everything until quiet.
   partition = null
   for (const p of peers) {
     p.held = false
-    const out = p.model.ingest(p.disk)
-    if (out.complete) p.disk = out.text!
+    ingestDisk(p)
   }
   for (let round = 0; round < 3; round++) peers.forEach((p, i) => deliver(p, i, true))
   const texts = peers.map((p) => p.model.render().text ?? '')
@@ -146,29 +156,32 @@ export function runRandom(opts: RunOptions): RunResult {
 
 /** In ownership mode only the owner edits a todo's fields: its last value must be the final one. */
 function recordOwned(text: string, peer: number, owner: (id: string) => number, last: Map<string, string>) {
-  for (const id of ids(text)) {
+  const now = new Map(todos(text))
+  for (const [id, fields] of now) {
     if (owner(id) !== peer) continue
     for (const k of ['title', 'status']) {
-      const v = valueAt(text, id, k)
+      const v = fields.get(k)
       if (v !== undefined) last.set(`${id}.${k}`, v)
     }
     last.set(`${id}.present`, 'yes')
   }
   for (const key of [...last.keys()]) {
     const id = key.slice(0, key.indexOf('.'))
-    if (owner(id) === peer && !ids(text).includes(id)) last.set(`${id}.present`, 'no')
+    if (owner(id) === peer && !now.has(id)) last.set(`${id}.present`, 'no')
   }
 }
 
 function checkOwned(text: string, last: Map<string, string>) {
-  const present = ids(text)
+  const list = todos(text)
+  const present = list.map(([id]) => id)
   if (new Set(present).size !== present.length) throw Object.assign(new Error(`doubled todo ids: ${present.join(',')}`), { text })
+  const now = new Map(list)
   for (const [key, v] of last) {
     const [id, k] = key.split('.') as [string, string]
     if (k === 'present') {
-      if ((v === 'yes') !== present.includes(id)) throw new Error(`${id} should be ${v === 'yes' ? 'present' : 'absent'}`)
-    } else if (present.includes(id) && valueAt(text, id, k) !== v) {
-      throw new Error(`${id}.${k}: expected ${v}, got ${valueAt(text, id, k)}`)
+      if ((v === 'yes') !== now.has(id)) throw new Error(`${id} should be ${v === 'yes' ? 'present' : 'absent'}`)
+    } else if (now.has(id) && now.get(id)!.get(k) !== v) {
+      throw new Error(`${id}.${k}: expected ${v}, got ${now.get(id)!.get(k)}`)
     }
   }
 }

@@ -1,6 +1,11 @@
 /**
  * Random but valid edits of a todos file, made the way a person or an agent would: on the text, through
  * the IR, so the result keeps the file's formatting and comments. Used by the randomized convergence tests.
+ *
+ * Besides content (fields, todos, tags, descriptions) peers change formatting the way editors and tools
+ * do — re-indent the list, switch `tags` between `[a, b]` and `- a` style, add comment lines, delete the
+ * final newline, empty a value — because concurrent formatting edits are what the repair rules of
+ * `render.ts` exist for. Every result is rendered and parsed: the model only ever sees real text.
  */
 import type { DocIR, MapEntry, MapNode, Node, SeqItem, SeqNode } from '../../src/crdt/ir.js'
 import { parseYaml } from '../../src/crdt/parse.js'
@@ -65,6 +70,157 @@ export interface EditOptions {
   idPool: readonly string[]
 }
 
+interface EditCtx {
+  list: SeqNode
+  rng: Rng
+  opts: EditOptions
+}
+
+/** One kind of edit: returns what it did, or null when it did not apply. */
+type Edit = (c: EditCtx) => string | null
+/** An edit of one todo this peer may touch. */
+type ItemEdit = (it: SeqItem, c: EditCtx) => string | null
+
+const tagValue = (rng: Rng): Node => ({ t: 'scalar', raw: pick(rng, WORDS).replace(' ', '-') })
+
+/** Scalar fields a person edits (not the identity). */
+function field(it: SeqItem, rng: Rng): MapEntry | undefined {
+  return pick(rng, (it.value as MapNode).entries.filter((x) => x.key === 'title' || x.key === 'status'))
+}
+
+const setField: ItemEdit = (it, { rng }) => {
+  const e = field(it, rng)
+  if (!e) return null
+  e.value = { t: 'scalar', raw: e.key === 'status' ? pick(rng, STATUSES) : word(rng) }
+  // An editor filling in an emptied `status:` types the space too.
+  if (e.sep === ':') e.sep = ': '
+  return `set ${itemId(it)}.${e.key}`
+}
+
+const emptyField: ItemEdit = (it, { rng }) => {
+  const e = field(it, rng)
+  if (!e) return null
+  e.value = { t: 'scalar', raw: '' }
+  e.sep = ':'
+  return `empty ${itemId(it)}.${e.key}`
+}
+
+const addTodo: Edit = ({ list, opts, rng }) => {
+  const free = opts.idPool.filter((id) => (!opts.owned || opts.owned(id)) && !list.items.some((it) => itemId(it) === id))
+  if (!free.length) return null
+  const id = pick(rng, free)
+  list.items.splice(int(rng, list.items.length + 1), 0, newTodo(id, rng))
+  return `add ${id}`
+}
+
+const deleteTodo: ItemEdit = (it, { list }) => {
+  list.items.splice(list.items.indexOf(it), 1)
+  return `delete ${itemId(it)}`
+}
+
+const moveTodo: ItemEdit = (it, { list, rng }) => {
+  list.items.splice(list.items.indexOf(it), 1)
+  list.items.splice(int(rng, list.items.length + 1), 0, it)
+  return `move ${itemId(it)}`
+}
+
+const editTags: ItemEdit = (it, { rng }) => {
+  const tags = entry(it.value as MapNode, 'tags')
+  const v = tags?.value
+  if (v?.t === 'fseq') {
+    if (rng() < 0.6 || v.items.length === 0) v.items.splice(int(rng, v.items.length + 1), 0, { pre: '', value: tagValue(rng), post: '' })
+    else v.items.splice(int(rng, v.items.length), 1)
+    v.items.forEach((x, i) => (x.pre = i === 0 ? '' : ' '))
+  } else if (v?.t === 'seq') {
+    if (rng() < 0.6) v.items.splice(int(rng, v.items.length + 1), 0, { head: '', sep: '- ', value: tagValue(rng), trail: '\n' })
+    else if (v.items.length > 1) v.items.splice(int(rng, v.items.length), 1)
+    else toFlow(tags!, [])
+  } else return null
+  return `tags ${itemId(it)}`
+}
+
+/** `tags: [a, b]` ⇄ `tags:\n  - a\n  - b` (or `- a` level with the key, as some tools write it). */
+const tagStyle: ItemEdit = (it, { rng }) => {
+  const tags = entry(it.value as MapNode, 'tags')
+  const v = tags?.value
+  if (v?.t === 'seq') toFlow(tags!, v.items.map((x) => x.value))
+  else if (v?.t === 'fseq' && v.items.length) {
+    tags!.sep = ':' + tags!.trail
+    tags!.trail = ''
+    tags!.value = { t: 'seq', indent: rng() < 0.3 ? 0 : 2, items: v.items.map((x) => ({ head: '', sep: '- ', value: x.value, trail: '\n' })) }
+  } else return null
+  return `tagstyle ${itemId(it)}`
+}
+
+/** The rest of the key's line (`:  # c\n`) becomes the rest of the flow list's line. */
+function toFlow(e: MapEntry, values: Node[]): void {
+  e.trail = e.sep.slice(1)
+  e.sep = ': '
+  e.value = { t: 'fseq', close: '', items: values.map((value, i) => ({ pre: i === 0 ? '' : ' ', value, post: '' })) }
+}
+
+const editDescription: ItemEdit = (it, { rng }) => {
+  const m = it.value as MapNode
+  const d = entry(m, 'description')
+  if (!d) {
+    m.entries.push({ key: 'description', keyRaw: 'description', head: '', sep: ': ', trail: '', value: { t: 'block', header: '|\n', indent: 2, lines: [{ text: 'first line' }] } })
+    return `desc+ ${itemId(it)}`
+  }
+  if (d.value.t !== 'block') return null
+  const lines = d.value.lines
+  const op = rng()
+  if (op < 0.5 || lines.length < 2) lines.splice(int(rng, lines.length + 1), 0, { text: `${pick(rng, WORDS)} ${int(rng, 1000)}` })
+  else if (op < 0.75) lines.splice(int(rng, lines.length), 1)
+  else lines[int(rng, lines.length)] = { text: `edited ${int(rng, 1000)}` }
+  return `desc~ ${itemId(it)}`
+}
+
+/** A comment at the end of a field's line or of a block-style tag's line, or removed again. */
+const lineComment: ItemEdit = (it, { rng }) => {
+  const tags = entry(it.value as MapNode, 'tags')?.value
+  const e = tags?.t === 'seq' && rng() < 0.3 ? pick(rng, tags.items) : pick(rng, (it.value as MapNode).entries.filter((x) => x.key !== 'id'))
+  if (!e || e.value.t !== 'scalar') return null
+  e.trail = rng() < 0.5 ? `  # note ${int(rng, 100)}\n` : '\n'
+  return `comment ${itemId(it)}`
+}
+
+/**
+ * A comment line above a todo or above one of its block-style tags, at the item's column (the tags' column
+ * is not known here: any column is valid for a comment); or the item's comment lines removed again.
+ */
+const headComment: ItemEdit = (it, { list, rng }) => {
+  const tags = entry(it.value as MapNode, 'tags')?.value
+  const target = tags?.t === 'seq' && rng() < 0.5 ? pick(rng, tags.items) : it
+  if (target.head.includes('#') && rng() < 0.5) target.head = target.head.replace(/^[ \t]*#.*\n/gm, '')
+  else target.head += `${' '.repeat(list.indent + (target === it ? 0 : 4))}# about ${itemId(it)} ${int(rng, 100)}\n`
+  return `head ${itemId(it)}${target === it ? '' : ' tag'}`
+}
+
+// Formatting of the whole list or file: anyone may do it, owner or not.
+const reindent: Edit = ({ list, rng }) => {
+  // 2 ⇄ 4, and sometimes level with `todos:` as many YAML writers emit it.
+  list.indent = rng() < 0.2 ? 0 : list.indent === 2 ? 4 : 2
+  return `reindent ${list.indent}`
+}
+const EOL = 'eol'
+const finalNewline: Edit = () => EOL
+
+const EDITS: Array<[weight: number, edit: Edit | ItemEdit, perItem: boolean]> = [
+  [25, setField, true],
+  [4, emptyField, true],
+  [15, addTodo, false],
+  [10, deleteTodo, true],
+  [10, moveTodo, true],
+  [13, editTags, true],
+  [5, tagStyle, true],
+  [12, editDescription, true],
+  [8, lineComment, true],
+  [5, headComment, true],
+  [3, reindent, false],
+  [3, finalNewline, false],
+]
+const TOTAL = EDITS.reduce((n, [w]) => n + w, 0)
+
 /** Applies one random edit to `text` and returns the new text (or the same text when nothing applied). */
 export function randomEdit(text: string, rng: Rng, opts: EditOptions): { text: string; what: string } {
   const ir = parseYaml(text)
@@ -74,72 +230,17 @@ export function randomEdit(text: string, rng: Rng, opts: EditOptions): { text: s
     const id = itemId(it)
     return id !== undefined && (!opts.owned || opts.owned(id))
   })
-  const r = rng()
-  let what = 'none'
-  if (r < 0.3 && mine.length) {
-    const it = pick(rng, mine)
-    const m = it.value as MapNode
-    const e = pick(rng, m.entries.filter((x) => x.key === 'title' || x.key === 'status'))
-    if (e) {
-      e.value = { t: 'scalar', raw: e.key === 'status' ? pick(rng, STATUSES) : word(rng) }
-      what = `set ${itemId(it)}.${e.key}`
-    }
-  } else if (r < 0.45) {
-    const free = opts.idPool.filter((id) => (!opts.owned || opts.owned(id)) && !list.items.some((it) => itemId(it) === id))
-    if (free.length) {
-      const id = pick(rng, free)
-      list.items.splice(int(rng, list.items.length + 1), 0, newTodo(id, rng))
-      what = `add ${id}`
-    }
-  } else if (r < 0.55 && mine.length > 1) {
-    const it = pick(rng, mine)
-    list.items.splice(list.items.indexOf(it), 1)
-    what = `delete ${itemId(it)}`
-  } else if (r < 0.65 && mine.length > 1) {
-    const it = pick(rng, mine)
-    list.items.splice(list.items.indexOf(it), 1)
-    list.items.splice(int(rng, list.items.length + 1), 0, it)
-    what = `move ${itemId(it)}`
-  } else if (r < 0.8 && mine.length) {
-    const it = pick(rng, mine)
-    const tags = entry(it.value as MapNode, 'tags')
-    if (tags && tags.value.t === 'fseq') {
-      const items = tags.value.items
-      if (rng() < 0.6 || items.length === 0) {
-        items.splice(int(rng, items.length + 1), 0, { pre: items.length ? ' ' : '', value: { t: 'scalar', raw: pick(rng, WORDS).replace(' ', '-') }, post: '' })
-        items.forEach((x, i) => (x.pre = i === 0 ? '' : ' '))
-        what = `tag+ ${itemId(it)}`
-      } else {
-        items.splice(int(rng, items.length), 1)
-        items.forEach((x, i) => (x.pre = i === 0 ? '' : ' '))
-        what = `tag- ${itemId(it)}`
-      }
-    }
-  } else if (r < 0.92 && mine.length) {
-    const it = pick(rng, mine)
-    const m = it.value as MapNode
-    let d = entry(m, 'description')
-    if (!d) {
-      d = { key: 'description', keyRaw: 'description', head: '', sep: ': ', trail: '', value: { t: 'block', header: '|\n', indent: 2, lines: [{ text: 'first line' }] } }
-      m.entries.push(d)
-      what = `desc+ ${itemId(it)}`
-    } else if (d.value.t === 'block') {
-      const lines = d.value.lines
-      const op = rng()
-      if (op < 0.5 || lines.length < 2) lines.splice(int(rng, lines.length + 1), 0, { text: `${pick(rng, WORDS)} ${int(rng, 1000)}` })
-      else if (op < 0.75) lines.splice(int(rng, lines.length), 1)
-      else lines[int(rng, lines.length)] = { text: `edited ${int(rng, 1000)}` }
-      what = `desc~ ${itemId(it)}`
-    }
-  } else if (mine.length) {
-    const it = pick(rng, mine)
-    const e = pick(rng, (it.value as MapNode).entries.filter((x) => x.key !== 'id'))
-    if (e && e.value.t === 'scalar') {
-      e.trail = rng() < 0.5 ? `  # note ${int(rng, 100)}\n` : '\n'
-      what = `comment ${itemId(it)}`
-    }
-  }
-  const out = renderDoc(ir)
+  let r = rng() * TOTAL
+  const [, edit, perItem] = EDITS.find(([w]) => (r -= w) < 0) ?? EDITS[0]!
+  const c: EditCtx = { list, rng, opts }
+  let what: string | null = null
+  // Deleting or moving needs a second todo of this peer's (so an owner never deletes its last one).
+  if (!perItem) what = (edit as Edit)(c)
+  else if (mine.length > ((edit === deleteTodo || edit === moveTodo) ? 1 : 0)) what = (edit as ItemEdit)(pick(rng, mine), c)
+  if (what === null) return { text, what: 'none' }
+  let out = renderDoc(ir)
+  // The last line's newline, deleted (as some editors do) or put back.
+  if (what === EOL) out = out.endsWith('\n') ? out.slice(0, -1) : out + '\n'
   try {
     parseYaml(out)
   } catch {
@@ -148,17 +249,14 @@ export function randomEdit(text: string, rng: Rng, opts: EditOptions): { text: s
   return { text: out, what }
 }
 
-export function ids(text: string): string[] {
+/** Each todo's id and the text of its fields, in file order, from one parse. */
+export function todos(text: string): Array<[id: string, fields: Map<string, string>]> {
   const list = todosList(parseYaml(text))
-  return list ? list.items.map((it) => itemId(it) ?? '?') : []
-}
-
-export function valueAt(text: string, id: string, key: string): string | undefined {
-  const list = todosList(parseYaml(text))
-  const it = list?.items.find((x) => itemId(x) === id)
-  if (!it || it.value.t !== 'map') return undefined
-  const e = entry(it.value, key)
-  return e ? renderNodeText(e.value) : undefined
+  return (list?.items ?? []).map((it) => {
+    const fields = new Map<string, string>()
+    if (it.value.t === 'map') for (const e of it.value.entries) fields.set(e.key, renderNodeText(e.value))
+    return [itemId(it) ?? '?', fields]
+  })
 }
 
 function renderNodeText(n: Node): string {
