@@ -31,9 +31,20 @@ export async function watch(o: WatchOptions & { onStarted?: (info: DaemonInfo, f
   check(o)
   const daemon = await Daemon.start(o)
   o.onStarted?.(daemon.info, [...daemon.space.entries.values()].filter((e) => e.model.exists()).length)
-  const stop = () => void daemon.stop()
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
+  // `on`, not `once`: our handler must stay registered until the daemon is done. signal-exit (used by
+  // write-file-atomic and proper-lockfile) re-raises a signal when it finds itself the only listener; with
+  // `once` ours is gone as soon as it runs, so a file write under way during shutdown turned a clean SIGTERM
+  // into death by signal. A second signal while stopping means "now".
+  let signals = 0
+  const stop = (sig: NodeJS.Signals) => {
+    if (signals++ > 0) {
+      o.say(`${sig} again: exiting without waiting (saved state is durable)`)
+      process.exit(sig === 'SIGINT' ? 130 : 143)
+    }
+    void daemon.stop()
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
   await daemon.done
   process.off('SIGINT', stop)
   process.off('SIGTERM', stop)

@@ -57,8 +57,9 @@ export async function reconcile(space: Space, e: DocEntry): Promise<ReconcileRes
     }
     return null
   }
-  if (read.hash === e.meta.baseHash && !e.meta.baseText) {
-    // The file is what we left; the model moved on (changes arrived, the write was not done yet).
+  if ((read.hash === e.meta.baseHash || read.hash === e.meta.writing) && !e.meta.baseText) {
+    // The file is what we left (or our last write, if we died before noting it as the base); the model
+    // moved on (changes arrived, the write was not done yet).
     e.diskHash = read.hash
     e.model.setBase(r)
     return (await writeBack(space, e)) ? 'written' : null
@@ -104,6 +105,7 @@ export async function enrollOrIngest(space: Space, e: DocEntry, text: string, ha
   e.meta.baseHash = e.diskHash ?? undefined
   delete e.meta.baseText
   delete e.meta.baseIds
+  delete e.meta.writing
   e.saveMeta()
   return out.changed
 }
@@ -114,17 +116,19 @@ export async function writeBack(space: Space, e: DocEntry): Promise<boolean> {
     if (e.state === 'held') keepBase(e)
     return false
   }
+  // Not looked at the file since the space was opened (e.g. `resolve` without a daemon): without knowing
+  // what is on disk a write would either be refused or, worse, the file's stale text later ingested as an
+  // edit that undoes this change. Reconcile decides (and writes the model once diskHash is known).
+  if (e.diskHash === undefined) return (await reconcile(space, e)) === 'written'
   const r = e.model.render()
   if (!r.complete) return false
   const abs = path.join(space.root, e.name)
-  if (e.diskHash !== undefined) {
-    // Anything on disk we have not seen yet is a local edit: take it in first, it writes the merge.
-    const read = await readTextFile(abs)
-    const now = read.kind === 'missing' ? null : read.kind === 'unreadable' ? 'unreadable' : read.hash
-    if (now !== e.diskHash) {
-      if (read.kind === 'text') return enrollOrIngest(space, e, read.text, read.hash)
-      return false // deleted or unreadable: the watcher reports it, and deletion is handled there
-    }
+  // Anything on disk we have not seen yet is a local edit: take it in first, it writes the merge.
+  const read = await readTextFile(abs)
+  const now = read.kind === 'missing' ? null : read.kind === 'unreadable' ? 'unreadable' : read.hash
+  if (now !== e.diskHash) {
+    if (read.kind === 'text') return enrollOrIngest(space, e, read.text, read.hash)
+    return false // deleted or unreadable: the watcher reports it, and deletion is handled there
   }
   if (r.text === null) {
     if (!e.diskHash) return false
@@ -144,6 +148,7 @@ export async function writeBack(space: Space, e: DocEntry): Promise<boolean> {
   e.meta.baseHash = e.diskHash ?? undefined
   delete e.meta.baseText
   delete e.meta.baseIds
+  delete e.meta.writing
   e.saveMeta()
   return true
 }
@@ -158,6 +163,11 @@ async function writeText(space: Space, e: DocEntry, text: string, expected: stri
   const now = read.kind === 'text' ? read.hash : read.kind === 'missing' ? null : 'unreadable'
   if (expected !== null && now !== expected) return
   if (expected === null && now !== null) return
+  // Note what we are about to write before writing it: a kill -9 right after the write must not leave a
+  // file that the next start mistakes for an offline edit (and re-authors every value in it). Not fsynced:
+  // this guards against the process dying, and meta can be recomputed.
+  e.meta.writing = sha256hex(text)
+  await e.saveMeta(true)
   const w = await writeFileAtomic(abs, text)
   e.diskHash = w.hash
   space.written.add(e.name)

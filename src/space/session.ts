@@ -5,6 +5,7 @@
 import { AccessRefusedError, CtxError, ExitCode, NoPeerError } from '../errors.js'
 import { syncOnce, type PeerSyncResult } from '../net/peers.js'
 import type { PeerState } from '../net/peers.js'
+import type { PeerId } from '../ids.js'
 import { SpaceHost } from './host.js'
 import type { PeerBook } from './summary.js'
 import type { Space } from './space.js'
@@ -41,23 +42,38 @@ export async function syncSpace(
   if (!space.secret) throw noSecretError(space)
   const before = new Set(space.written)
   await space.scan()
-  const live = new Map((opts.connected ?? []).filter((p) => p.state === 'connected' && p.url).map((p) => [p.url!, p]))
+  const connected = (opts.connected ?? []).filter((p) => p.state === 'connected')
+  const liveById = new Map(connected.filter((p) => p.id).map((p) => [p.id!, p]))
+  // A peer the daemon is already in session with is reached through that session: a second connection
+  // would be closed by the peer as a duplicate (or displace the live one). Sessions the peer dialled carry
+  // no URL; the peer book remembers which peer answered at a URL before.
+  const liveFor = (url: string): PeerState | undefined =>
+    connected.find((p) => p.url === url) ?? liveById.get((opts.book?.list().find((r) => r.url === url)?.id ?? '') as PeerId)
+  const live = new Map(req.peers.flatMap((u) => {
+    const l = liveFor(u)
+    return l ? [[u, l] as const] : []
+  }))
   const dial = req.peers.filter((u) => !live.has(u))
   const res = dial.length
     ? await syncOnce({ host: new SpaceHost(space), secret: space.secret, peers: dial, timeoutMs: req.timeoutMs, onProgress: opts.onProgress })
     : { peers: [], bytesSent: 0, bytesReceived: 0 }
+  for (const r of res.peers) {
+    // Closed as a duplicate of the session we already hold with that very peer: that session syncs.
+    const l = r.outcome === 'error' && r.peer ? liveById.get(r.peer.id) : undefined
+    if (l) live.set(r.url, l)
+  }
   if (live.size) await waitAcked(space, req.timeoutMs)
   await space.settle()
   const peers: SyncReport['peers'] = []
   for (const url of req.peers) {
+    const r = res.peers.find((p) => p.url === url)
+    if (r?.peer && opts.book) opts.book.seen({ id: r.peer.id, name: r.peer.name, kind: r.peer.kind, host: r.peer.host, url, connected: liveById.has(r.peer.id) })
     const l = live.get(url)
     if (l) {
       peers.push({ url, outcome: 'synced', id: l.id, name: l.name, kind: l.kind })
       continue
     }
-    const r = res.peers.find((p) => p.url === url)!
-    peers.push({ url, outcome: r.outcome, id: r.peer?.id, name: r.peer?.name, kind: r.peer?.kind, ...(r.error ? { error: r.error } : {}) })
-    if (r.peer && opts.book) opts.book.seen({ id: r.peer.id, name: r.peer.name, kind: r.peer.kind, host: r.peer.host, url, connected: false })
+    peers.push({ url, outcome: r!.outcome, id: r!.peer?.id, name: r!.peer?.name, kind: r!.peer?.kind, ...(r!.error ? { error: r!.error } : {}) })
   }
   const filesChanged = [...space.written].filter((f) => !before.has(f)).sort()
   const pending = [...space.entries.values()].filter((e) => e.pending).map((e) => e.name).sort()

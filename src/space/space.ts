@@ -18,6 +18,7 @@ import { TakeError } from '../crdt/present.js'
 import { CtxError, NotInitializedError } from '../errors.js'
 import { createMatcher, listTracked, normalizeDocPath, forEachLimited, type Matcher } from '../fs/globs.js'
 import { acquireLock, type ReleaseLock } from '../fs/lock.js'
+import { readTextFile } from '../fs/atomic.js'
 import { FileDocStore } from '../fs/sidecar.js'
 import { SidecarCorruptError } from '../fs/StorageAdapterInterface.js'
 import { asDocName, type DocName, type PeerId } from '../ids.js'
@@ -195,7 +196,18 @@ export class Space extends EventEmitter {
   }
 
   async onLocalFile(name: DocName, text: string, hash: string): Promise<void> {
-    await this.serial(name, () => enrollOrIngest(this, this.entry(name), text, hash))
+    await this.serial(name, async () => {
+      const e = this.entry(name)
+      if (e.diskHash !== undefined && hash !== e.diskHash) {
+        // The watcher reports what the file held when it looked. Our own later write (a burst of remote
+        // changes) may have replaced that since: an event older than the file is not an edit, and taking it
+        // in would re-author peers' values as ours. Only what the file holds now counts.
+        const now = await readTextFile(path.join(this.root, name))
+        if (now.kind !== 'text' || now.hash === e.diskHash) return
+        ;({ text, hash } = now)
+      }
+      await enrollOrIngest(this, e, text, hash)
+    })
     this.emit('summary')
   }
 

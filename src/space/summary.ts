@@ -131,7 +131,9 @@ export class PeerBook {
 
   seen(p: Omit<PeerRecord, 'lastSeen'> & { lastSeen?: string | null }): void {
     const prev = this.peers.get(p.id)
-    this.peers.set(p.id, { ...prev, ...p, lastSeen: p.lastSeen ?? new Date().toISOString() })
+    // Fields a sighting does not know (an inbound session has no URL) keep what was known before.
+    const known = Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)) as typeof p
+    this.peers.set(p.id, { ...prev, ...known, lastSeen: p.lastSeen ?? new Date().toISOString() })
     this.schedule()
   }
 

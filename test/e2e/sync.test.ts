@@ -1,0 +1,121 @@
+/**
+ * One-shot `ctxsync sync`: its exit codes (0 synced, 3 no peer reachable with the change kept pending,
+ * 5 access refused), its `--json` summary, working through a running daemon in the same repository, and a
+ * stranger with the wrong secret getting nothing and giving nothing.
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import {
+  ctx, edit, fileState, freePort, killAll, readFile, removeTmpDirs, setupSpace, SMALL_TODOS, startWatch, stopWatch,
+  TODOS, waitFileEquals, waitFor, waitLog, waitSame, type Peer,
+} from './helpers.js'
+
+afterEach(killAll)
+afterAll(removeTmpDirs)
+
+/** A valid secret that is not the space's. */
+const OTHER_SECRET = 'x'.repeat(43)
+
+describe('e2e: sync', { timeout: 90_000 }, () => {
+  it('exits 0 with a reachable peer (JSON summary), 3 when none is reachable (the change stays pending)', async () => {
+    const { peers } = await setupSpace(['a', 'b'], { files: { [TODOS]: SMALL_TODOS } })
+    const [a, b] = peers as [Peer, Peer]
+    const da = await startWatch(a)
+
+    const t1 = await edit(b, 'title: "First task"', 'title: "First task, synced once"')
+    const r = await ctx(b.dir, ['sync', '--peer', a.url, '--json'])
+    expect(r.exitCode, r.stderr).toBe(0)
+    const sum = JSON.parse(r.stdout)
+    expect(sum).toMatchObject({ ok: true, filesChanged: [], pending: [] })
+    expect(sum.peers).toEqual([expect.objectContaining({ url: a.url, outcome: 'synced', name: 'a', kind: 'human' })])
+    expect(sum.bytesSent).toBeGreaterThan(0)
+    expect(sum.bytesReceived).toBeGreaterThan(0)
+    await waitFileEquals(a, t1)
+    expect((await fileState(b)).state).toBe('synced')
+
+    // A changes something; B's next sync brings it in and reports the file it changed.
+    const t2 = await edit(a, 'status: open\n  - id: t2', 'status: done\n  - id: t2')
+    await waitFor(async () => {
+      const s = await ctx(b.dir, ['sync', '--peer', a.url, '--json'])
+      return s.exitCode === 0 && readFile(b) === t2
+    }, 15_000, 'b to receive a\'s change', () => readFile(b)!)
+
+    // The peer is gone (its port closed): exit 3, the message says the change is kept, status says pending.
+    expect(await stopWatch(da)).toBe(0)
+    const t3 = await edit(b, 'title: "Third task"', 'title: "Third task, offline"')
+    const closed = await ctx(b.dir, ['sync', '--peer', a.url, '--timeout', '5'])
+    expect(closed.exitCode).toBe(3)
+    expect(closed.stderr).toMatch(/no peer reachable/)
+    expect(closed.stderr).toMatch(/stay pending/)
+    const js = await ctx(b.dir, ['sync', '--peer', `ws://127.0.0.1:${await freePort()}`, '--timeout', '5', '--json'])
+    expect(js.exitCode).toBe(3)
+    expect(JSON.parse(js.stdout)).toMatchObject({ ok: false, pending: [TODOS], peers: [expect.objectContaining({ outcome: 'unreachable' })] })
+    expect((await fileState(b)).state).toBe('pending')
+    expect(readFile(b)).toBe(t3)
+    // No peer configured or given at all: also 3.
+    const none = await ctx(a.dir, ['sync'])
+    expect(none.exitCode).toBe(3)
+    expect(none.stderr).toMatch(/--peer/)
+
+    // Once A is back, the pending change goes out.
+    const da2 = await startWatch(a)
+    const back = await ctx(b.dir, ['sync', '--peer', a.url])
+    expect(back.exitCode, back.stderr).toBe(0)
+    await waitFileEquals(a, t3)
+    expect((await fileState(b)).state).toBe('synced')
+    await stopWatch(da2)
+  })
+
+  it('works while watch runs in the same repository (through the daemon)', async () => {
+    const { peers } = await setupSpace(['a', 'b'], { files: { [TODOS]: SMALL_TODOS } })
+    const [a, b] = peers as [Peer, Peer]
+    const da = await startWatch(a)
+    const db = await startWatch(b)
+    await waitLog(db, /connected to a/)
+    const t1 = await edit(b, 'title: "Second task"', 'title: "Second task, via the daemon"')
+    // Both the configured peers (none given) and an explicit --peer go through B's daemon.
+    for (const args of [['sync', '--json'], ['sync', '--peer', a.url, '--json']]) {
+      const r = await ctx(b.dir, args)
+      expect(r.exitCode, r.stderr).toBe(0)
+      const sum = JSON.parse(r.stdout)
+      expect(sum).toMatchObject({ ok: true, via: 'daemon', pending: [] })
+      expect(sum.peers).toEqual([expect.objectContaining({ url: a.url, outcome: 'synced' })])
+    }
+    expect(await waitSame([a, b])).toBe(t1)
+    // `sync` in A's repository, whose daemon has no configured peers but a live connection to B.
+    const ra = await ctx(a.dir, ['sync', '--peer', b.url])
+    expect(ra.exitCode, ra.stderr).toBe(0)
+    expect(readFile(a)).toBe(t1)
+    expect(db.log()).not.toMatch(/warning|locked/)
+    await Promise.all([stopWatch(da), stopWatch(db)])
+  })
+
+  it('a peer with the wrong secret is refused (exit 5): its files stay as they are, the other side gets nothing', async () => {
+    const { peers } = await setupSpace(['a', 'b'], { files: { [TODOS]: SMALL_TODOS } })
+    const [a, b] = peers as [Peer, Peer]
+    const da = await startWatch(a)
+    const ta = await edit(a, 'title: "First task"', 'title: "First task, A only"')
+    await waitFor(async () => (await fileState(a)).state === 'pending', 5000, 'a: its edit taken in')
+    const tb = await edit(b, 'title: "Third task"', 'title: "Third task, B only"')
+
+    const r = await ctx(b.dir, ['sync', '--peer', a.url, '--timeout', '10'], { env: { CTXSYNC_SECRET: OTHER_SECRET } })
+    expect(r.exitCode).toBe(5)
+    expect(r.stderr).toMatch(/access refused/)
+    const js = await ctx(b.dir, ['sync', '--peer', a.url, '--timeout', '10', '--json'], { env: { CTXSYNC_SECRET: OTHER_SECRET } })
+    expect(js.exitCode).toBe(5)
+    expect(JSON.parse(js.stdout).peers).toEqual([expect.objectContaining({ url: a.url, outcome: 'refused' })])
+    // Give a hostile delivery time to land, then check that nothing moved either way.
+    await new Promise((res) => setTimeout(res, 300))
+    expect(readFile(b)).toBe(tb)
+    expect(readFile(a)).toBe(ta)
+    expect((await fileState(b)).state).toBe('pending')
+    expect((await fileState(a)).state).toBe('pending')
+    expect(da.log()).not.toMatch(/connected to b/)
+
+    // The same peer with the right secret syncs: the refusal was about the secret, not the peer.
+    const ok = await ctx(b.dir, ['sync', '--peer', a.url])
+    expect(ok.exitCode, ok.stderr).toBe(0)
+    const merged = await waitSame([a, b])
+    expect(merged).toBe(SMALL_TODOS.replace('title: "First task"', 'title: "First task, A only"').replace('title: "Third task"', 'title: "Third task, B only"'))
+    await stopWatch(da)
+  })
+})
