@@ -8,18 +8,22 @@
 import { createRequire } from 'node:module'
 import readline from 'node:readline/promises'
 import { Command, CommanderError, Option } from 'commander'
-import ora from 'ora'
-import { demo } from './commands/demo.js'
-import { init } from './commands/init.js'
-import { invite } from './commands/invite.js'
-import { choicesForAll, listConflicts, noConflict, parseTake, resolve, type Conflict, type ResolveChoice } from './commands/resolve.js'
-import { status, statusOk } from './commands/status.js'
-import { stop } from './commands/stop.js'
-import { sync } from './commands/sync.js'
-import { watch, watchDetached } from './commands/watch.js'
+import type { Conflict, ResolveChoice, Take } from './commands/resolve.js'
 import { CtxError, ExitCode, ExitError, UsageError } from './errors.js'
 import { formatConflicts, formatInit, formatStatus, formatSync, fmtBytes } from './output.js'
-import { syncExit } from './space/session.js'
+
+// Command modules are loaded when their command runs: `status` in a hook should not pay for the network
+// stack, nor `--version` for anything.
+const commands = {
+  demo: () => import('./commands/demo.js'),
+  init: () => import('./commands/init.js'),
+  invite: () => import('./commands/invite.js'),
+  resolve: () => import('./commands/resolve.js'),
+  status: () => import('./commands/status.js'),
+  stop: () => import('./commands/stop.js'),
+  sync: () => import('./commands/sync.js'),
+  watch: () => import('./commands/watch.js'),
+}
 
 const pkg = createRequire(import.meta.url)('../package.json') as { version: string }
 
@@ -74,6 +78,7 @@ export function buildProgram(): Command {
     .option('--json', 'print the result as JSON')
     .addHelpText('after', examples('ctxsync init --name "Ada" ', 'ctxsync init --join ctxsync1-eyJ2Ijox…', 'ctxsync init --agent --name claude --peer ws://127.0.0.1:7420'))
     .action(async (o, cmd: Command) => {
+      const { init } = await commands.init()
       const r = await init({ cwd: cwdOf(cmd), name: o.name, agent: o.agent, port: o.port, peers: o.peer, discovery: o.discovery, registry: o.registry, join: o.join, warn })
       if (o.json) json(r)
       else out(formatInit(r))
@@ -85,6 +90,7 @@ export function buildProgram(): Command {
     .option('--json', 'print {code} as JSON')
     .addHelpText('after', examples('ctxsync invite', 'ctxsync invite --peer ws://192.168.1.20:7420'))
     .action(async (o, cmd: Command) => {
+      const { invite } = await commands.invite()
       const r = await invite({ cwd: cwdOf(cmd), peers: o.peer })
       if (o.json) json({ code: r.code })
       else {
@@ -101,7 +107,9 @@ export function buildProgram(): Command {
     .addHelpText('after', examples('ctxsync sync', 'ctxsync sync --peer ws://10.0.0.5:7420 --timeout 10 --json') +
       '\nExit codes: 0 at least one peer synced, 3 no peer reachable (local changes stay pending), 5 every reachable peer refused access.\n')
     .action(async (o, cmd: Command) => {
-      const spinner = !o.json && process.stderr.isTTY ? ora({ text: 'syncing…', stream: process.stderr }).start() : null
+      const [{ sync }, { syncExit }] = await Promise.all([commands.sync(), import('./space/session.js')])
+      const ora = !o.json && process.stderr.isTTY ? (await import('ora')).default : null
+      const spinner = ora ? ora({ text: 'syncing…', stream: process.stderr }).start() : null
       try {
         const r = await sync({
           cwd: cwdOf(cmd), peers: o.peer, timeoutSec: o.timeout, warn,
@@ -123,6 +131,7 @@ export function buildProgram(): Command {
     .option('--json', 'print the status as JSON')
     .addHelpText('after', examples('ctxsync status', 'ctxsync status --json | jq \'.files[] | select(.state=="held")\'', 'ctxsync status --check || echo "fix context files first"'))
     .action(async (o, cmd: Command) => {
+      const { status, statusOk } = await commands.status()
       const s = await status({ cwd: cwdOf(cmd) })
       if (o.json) json(s)
       else out(formatStatus(s))
@@ -133,7 +142,7 @@ export function buildProgram(): Command {
     .description('list conflicts, or choose which value stays (the choice syncs to every peer)')
     .argument('[id]', 'conflict id from --list')
     .option('--list', 'list conflicts')
-    .option('--take <choice>', 'value number (1-based), ours or theirs', parseTake)
+    .option('--take <choice>', 'value number (1-based), ours or theirs', parseTakeArg)
     .option('--all', 'apply --take to every conflict')
     .option('--json', 'print as JSON')
     .addHelpText('after', examples('ctxsync resolve --list', 'ctxsync resolve 3f2a9c1e --take 2', 'ctxsync resolve --all --take ours', 'ctxsync resolve            # in a terminal: pick interactively'))
@@ -149,6 +158,7 @@ export function buildProgram(): Command {
     .addHelpText('after', examples('ctxsync watch', 'ctxsync watch --host 0.0.0.0 --port 7420', 'ctxsync watch --detach && ctxsync status', 'DEBUG=ctxsync:* ctxsync watch   # traces'))
     .action(async (o, cmd: Command) => {
       const cwd = cwdOf(cmd)
+      const { watch, watchDetached } = await commands.watch()
       if (o.detach) {
         const argv = [process.argv[1]!, 'watch', '-C', cwd, ...(o.port !== undefined ? ['--port', String(o.port)] : []), ...(o.host ? ['--host', o.host] : []), ...(o.peer ?? []).flatMap((p: string) => ['--peer', p])]
         const info = await watchDetached({ cwd, port: o.port, host: o.host, peers: o.peer, argv })
@@ -167,6 +177,7 @@ export function buildProgram(): Command {
     .option('--keep', 'keep the temp directory to look at the files')
     .option('--json', 'print the steps as JSON')
     .action(async (o) => {
+      const { demo } = await commands.demo()
       const r = await demo({ keep: o.keep, say: o.json ? () => {} : out })
       if (o.json) json(r)
       if (!r.converged || r.steps.some((s) => !s.ok)) throw new ExitError(ExitCode.Error, 'the demo did not converge: please report this')
@@ -176,6 +187,7 @@ export function buildProgram(): Command {
     .description('stop the daemon of this space (it saves its state first)')
     .option('--json', 'print {stopped, pid} as JSON')
     .action(async (o, cmd: Command) => {
+      const { stop } = await commands.stop()
       const r = await stop({ cwd: cwdOf(cmd) })
       if (o.json) json(r)
       else out(r.stopped ? `stopped the daemon (pid ${r.pid})` : 'no daemon is running for this space')
@@ -186,6 +198,7 @@ export function buildProgram(): Command {
 async function resolveAction(cwd: string, id: string | undefined, o: { list?: boolean; take?: ResolveChoice['take']; all?: boolean; json?: boolean }): Promise<void> {
   if (o.all && id) throw new UsageError('give either a conflict id or --all, not both')
   if ((o.all || id) && o.take === undefined && !(process.stdin.isTTY && id)) throw new UsageError('say which value stays: --take N|ours|theirs')
+  const { choicesForAll, listConflicts, noConflict, resolve } = await commands.resolve()
   const { conflicts } = await listConflicts({ cwd, warn })
   if (o.list || (!id && !o.all && !process.stdin.isTTY)) {
     if (o.json) json({ conflicts })
@@ -208,7 +221,15 @@ async function resolveAction(cwd: string, id: string | undefined, o: { list?: bo
 }
 
 async function myPeerId(cwd: string): Promise<string> {
+  const { status } = await commands.status()
   return (await status({ cwd })).peer.id
+}
+
+/** Same rules as `parseTake` in commands/resolve.ts, kept here so that parsing flags loads no command. */
+function parseTakeArg(s: string): Take {
+  if (s === 'ours' || s === 'theirs') return s
+  if (/^[1-9]\d*$/.test(s)) return Number(s)
+  throw new UsageError(`--take must be a value number (1, 2, …), ours or theirs; got ${JSON.stringify(s)}`)
 }
 
 /** The interactive picker: one question per conflict. */

@@ -3,7 +3,7 @@
  * `--all --take ours`). A resolution is a change like any other: it syncs, and clears the conflict on
  * every peer. With a running daemon, the daemon applies it.
  */
-import { CtxError, UsageError } from '../errors.js'
+import { CtxError } from '../errors.js'
 import type { Conflict, Take } from '../crdt/present.js'
 import { callDaemon, DaemonUnavailable } from '../space/control.js'
 import { findRoot, spacePaths } from '../space/paths.js'
@@ -16,12 +16,6 @@ export type { Conflict, Take }
 export interface ResolveOptions {
   cwd: string
   warn?: (msg: string) => void
-}
-
-export function parseTake(s: string): Take {
-  if (s === 'ours' || s === 'theirs') return s
-  if (/^[1-9]\d*$/.test(s)) return Number(s)
-  throw new UsageError(`--take must be a value number (1, 2, …), ours or theirs; got ${JSON.stringify(s)}`)
 }
 
 async function daemonSocket(cwd: string): Promise<string | null> {

@@ -11,7 +11,6 @@ import fs from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
 import type { Stats } from 'node:fs'
 import path from 'node:path'
-import writeFileAtomicLib from 'write-file-atomic'
 import { CtxError } from '../errors.js'
 import { sha256hex } from '../ids.js'
 import { logger } from '../log.js'
@@ -121,6 +120,8 @@ export async function writeFileAtomic(file: string, text: string): Promise<Write
   if (existing?.isSymbolicLink()) throw new SymlinkRefusedError(file)
   const dir = path.dirname(file)
   if (!existing) await fs.mkdir(dir, { recursive: true })
+  // Loaded on first write: read-only commands (`status`) should not pay for it at startup.
+  const { default: writeFileAtomicLib } = await import('write-file-atomic')
   await writeFileAtomicLib(file, bytes, { fsync: true })
   await syncDirQuietly(dir)
   log('wrote %s (%d bytes)', file, bytes.length)

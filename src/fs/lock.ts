@@ -16,7 +16,6 @@ import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
-import lockfile from 'proper-lockfile'
 import { CtxError } from '../errors.js'
 import { logger } from '../log.js'
 
@@ -75,6 +74,7 @@ export async function acquireLock(stateDir: string, opts: AcquireOptions = {}): 
   const deadline = Date.now() + (opts.wait ?? 0)
   for (;;) {
     try {
+      const { default: lockfile } = await import('proper-lockfile')
       const release = await lockfile.lock(dir, {
         lockfilePath: lockPath(dir),
         realpath: false,
@@ -126,6 +126,9 @@ async function recordOwner(dir: string, release: () => Promise<void>, command: s
 /** The owner of a live (non-stale) lock on the space, or null when nobody holds it. */
 export async function readLockOwner(stateDir: string, opts: { stale?: number } = {}): Promise<LockOwner | null> {
   const dir = path.resolve(stateDir)
+  // Nobody holds it if the lock directory is absent: answer without loading the locking library.
+  if (!(await fs.stat(lockPath(dir)).then(() => true, () => false))) return null
+  const { default: lockfile } = await import('proper-lockfile')
   const locked = await lockfile
     .check(dir, { lockfilePath: lockPath(dir), realpath: false, stale: opts.stale ?? 10_000 })
     .catch(() => false)
@@ -139,6 +142,7 @@ async function takeOverIfDead(dir: string, owner: OwnerFile): Promise<boolean> {
   if (owner.hostname !== os.hostname() || pidAlive(owner.pid)) return false
   let releaseGuard: (() => Promise<void>) | undefined
   try {
+    const { default: lockfile } = await import('proper-lockfile')
     releaseGuard = await lockfile.lock(dir, {
       lockfilePath: path.join(dir, 'lock.takeover'),
       realpath: false,

@@ -5,7 +5,6 @@
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { parseYaml, RefusedFileError, YamlSyntaxError } from '../crdt/parse.js'
 import { NotInitializedError } from '../errors.js'
 import { readTextFile } from '../fs/atomic.js'
 import { listTracked } from '../fs/globs.js'
@@ -94,7 +93,7 @@ export async function coldStatus(cwd: string): Promise<StatusData> {
       files.push(strip(s))
       continue
     }
-    files.push(checkChanged(p, read.text, s?.conflicts))
+    files.push(await checkChanged(p, read.text, s?.conflicts))
   }
   // Known files that are gone from disk: their deletion is not synced yet.
   for (const s of saved.values()) if (s.baseHash) files.push({ path: s.path, state: 'pending' })
@@ -116,7 +115,9 @@ function strip(s: FileStatus & { baseHash?: unknown }): FileStatus {
 }
 
 /** A file that changed since the last sync: held if it does not parse, else pending until synced. */
-function checkChanged(p: string, text: string, conflicts: number | undefined): FileStatus {
+async function checkChanged(p: string, text: string, conflicts: number | undefined): Promise<FileStatus> {
+  // Loaded only when a file changed: the common, all-synced answer needs no parser.
+  const { parseYaml, RefusedFileError, YamlSyntaxError } = await import('../crdt/parse.js')
   try {
     parseYaml(text)
   } catch (e) {
