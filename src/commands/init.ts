@@ -65,7 +65,7 @@ export async function init(o: InitOptions): Promise<InitResult> {
   if (!config) {
     config = {
       version: 1, space: join?.space ?? newSpaceId(), track: [...DEFAULT_INCLUDE],
-      discovery: (o.discovery as Discovery) ?? 'none', registry: o.registry ?? null,
+      discovery: (o.discovery as Discovery) ?? 'none', registry: o.registry ?? null, rules: [],
     }
     await writeConfigFile(paths.config, renderTeamConfig(config))
     created.push('ctxsync.yaml')

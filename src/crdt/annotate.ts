@@ -8,8 +8,8 @@
  */
 import type { Child, DocIR, Node } from './ir.js'
 import { childrenOf } from './ir.js'
-import { matchByKey, matchItems, matchLines } from './diff.js'
-import type { Rules } from './rules.js'
+import { matchByKey, matchItems, matchLines, matchSet } from './diff.js'
+import { ITEM, type Rules } from './rules.js'
 
 export function annotate(parsed: DocIR, source: DocIR, rules: Rules): DocIR {
   if (parsed.root && source.root) annotateNode(parsed.root, source.root, rules, [])
@@ -30,14 +30,20 @@ function annotateNode(n: Node, s: Node, rules: Rules, path: readonly string[]): 
   if (!nk || !sk) return
   const keyed = n.t === 'map' || n.t === 'fmap'
   if (keyed !== (s.t === 'map' || s.t === 'fmap')) return
-  const pairs = keyed ? matchByKey(sk, nk) : sameShape(sk, nk) ? nk.map((_, i) => i) : matchItems(sk, nk, rules, path)
+  const pairs = keyed
+    ? matchByKey(sk, nk)
+    : sameShape(sk, nk)
+      ? nk.map((_, i) => i)
+      : rules.at(path).merge === 'set'
+        ? matchSet(sk, nk)
+        : matchItems(sk, nk, rules, path)
   nk.forEach((c, j) => {
     const i = pairs[j]
     if (i === undefined) return
     const src = sk[i]!
     c.id = src.id
     const key = keyed ? (c as { key: string }).key : undefined
-    annotateNode(c.value, src.value, rules, key === undefined ? path : [...path, key])
+    annotateNode(c.value, src.value, rules, [...path, key ?? ITEM])
   })
 }
 

@@ -146,12 +146,18 @@ function visibleChain(tree: Tree, node: NodeId): boolean {
   return true
 }
 
+/** Set elements are add-wins by rule: re-adding one that another peer removed is not a conflict. */
+function inSet(tree: Tree, node: NodeId): boolean {
+  const parent = tree.placement(node)?.[0]
+  return parent !== undefined && tree.placement(node)!.length === 2 && tree.rules.at(tree.rulePath(parent)).merge === 'set'
+}
+
 function revivedNodes(tree: Tree): NodeId[] {
   const out: NodeId[] = []
   for (const [key, v] of tree.map) {
     if (!key.endsWith('d') || !v) continue
     const node = key.slice(0, -1)
-    if (tree.isRevived(node) && visibleChain(tree, node)) out.push(node)
+    if (tree.isRevived(node) && visibleChain(tree, node) && !inSet(tree, node)) out.push(node)
   }
   return out
 }

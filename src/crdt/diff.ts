@@ -13,8 +13,9 @@ import { generateKeyBetween, generateNKeysBetween } from 'fractional-indexing'
 import type { Child, DocIR, Line, Node } from './ir.js'
 import { childrenOf } from './ir.js'
 import { renderNodeText } from './render.js'
-import { identityOfIR, type Rules } from './rules.js'
-import { ROOT, childId, enrollSegment, type NodeId } from './schema.js'
+import { ITEM, identityOfIR, setElement, type Rules } from './rules.js'
+import { COUNT, ROOT, childId, enrollSegment, type NodeId } from './schema.js'
+import { integerOf } from './tree.js'
 import { childKindOf, descOf, syntaxOf, type ChildKind, type Writer } from './write.js'
 
 type ChildClass = 'keyed' | 'list' | 'lines' | null
@@ -57,6 +58,7 @@ export class Differ {
   }
 
   diffValue(id: NodeId, base: Node | null, next: Node | null, path: readonly string[]): void {
+    if (this.w.opts.rules.at(path).merge === 'counter' && this.count(id, base, next)) return
     const nd = descOf(next)
     if (descOf(base) !== nd) this.w.setDesc(id, nd)
     const bc = childClass(base)
@@ -68,6 +70,24 @@ export class Differ {
       return
     }
     if (base && next && nc) this.diffChildren(id, base, next, path)
+  }
+
+  /**
+   * A counter changed from one integer to another: record the difference as this peer's increment, so that
+   * concurrent increments add up. Anything else (a non-integer) is a plain write that restarts the count.
+   */
+  private count(id: NodeId, base: Node | null, next: Node | null): boolean {
+    const b = base?.t === 'scalar' ? integerOf(base.raw) : null
+    const n = next?.t === 'scalar' ? integerOf(next.raw) : null
+    const mine = id + COUNT + this.tree.doc.clientID
+    if (b !== null && n !== null && this.tree.desc(id)?.[0] === '=') {
+      if (n !== b) this.w.map.set(mine, ((this.w.map.get(mine) as number | undefined) ?? 0) + (n - b))
+      return true
+    }
+    for (const client of this.tree.contributions(id)?.keys() ?? []) {
+      if (this.w.map.get(id + COUNT + client) !== 0) this.w.map.set(id + COUNT + client, 0)
+    }
+    return false
   }
 
   private tombstoneChildren(n: Node): void {
@@ -85,9 +105,11 @@ export class Differ {
     const bk = childrenOf(base) ?? []
     const nk = childrenOf(next) ?? []
     const kind = childKindOf(next)
-    const listPath = path
-    const pairs =
-      kind === 'entry' || kind === 'flowEntry' ? matchByKey(bk, nk) : matchItems(bk, nk, this.w.opts.rules, listPath)
+    const keyed = kind === 'entry' || kind === 'flowEntry'
+    const rules = this.w.opts.rules
+    const isSet = !keyed && rules.at(path).merge === 'set'
+    if (isSet) dedupeSet(nk)
+    const pairs = keyed ? matchByKey(bk, nk) : isSet ? matchSet(bk, nk) : matchItems(bk, nk, rules, path)
     const matched = new Set<number>()
     const ids: NodeId[] = []
     for (let j = 0; j < nk.length; j++) {
@@ -102,8 +124,8 @@ export class Differ {
     for (let j = 0; j < nk.length; j++) {
       const n = nk[j]!
       const i = pairs[j]
-      const key = kind === 'entry' || kind === 'flowEntry' ? (n as { key: string }).key : undefined
-      const childPath = key === undefined ? path : [...path, key]
+      const key = keyed ? (n as { key: string }).key : undefined
+      const childPath = [...path, key ?? ITEM]
       if (i !== undefined) {
         const b = bk[i]!
         n.id = b.id
@@ -114,7 +136,7 @@ export class Differ {
         }
         this.diffValue(b.id!, b.value, n.value, childPath)
       } else {
-        const id = this.w.newChildId(parent, n, kind, j, listPath)
+        const id = this.w.newChildId(parent, n, kind, j, path)
         n.id = id
         const existed = this.tree.has(id)
         this.w.place(id, key === undefined ? [parent, orders[j]!] : [parent, orders[j]!, key])
@@ -124,6 +146,8 @@ export class Differ {
           if (!cur || cur[k]![1] !== value) this.w.setStr(id, attr, value, dflt)
         }
         this.upsertValue(id, n.value, childPath)
+        // Adding an element to a set is always a fresh write, so it wins over a concurrent removal.
+        if (isSet && existed) this.w.setDesc(id, descOf(n.value), true)
       }
     }
   }
@@ -212,6 +236,30 @@ export function matchItems(bk: Child[], nk: Child[], rules: Rules, path: readonl
     return (bi === undefined) === (ni === undefined) && (bi === undefined || similar(bk[i]!.value, nk[j]!.value))
   })
   return pairs
+}
+
+/** Set elements match by what they are, wherever they moved. */
+export function matchSet(bk: Child[], nk: Child[]): Array<number | undefined> {
+  const idx = new Map<string, number>()
+  bk.forEach((c, i) => {
+    const el = setElement(c.value)
+    if (el !== undefined && !idx.has(el)) idx.set(el, i)
+  })
+  return nk.map((c) => {
+    const el = setElement(c.value)
+    return el === undefined ? undefined : idx.get(el)
+  })
+}
+
+/** A set holds an element once: later repetitions in the text are dropped (the file is rewritten). */
+function dedupeSet(nk: Child[]): void {
+  const seen = new Set<string>()
+  for (let j = 0; j < nk.length; j++) {
+    const el = setElement(nk[j]!.value)
+    if (el === undefined) continue
+    if (seen.has(el)) nk.splice(j--, 1)
+    else seen.add(el)
+  }
 }
 
 /** Lines: equal text first, then position inside the gaps (an edited line). */

@@ -88,7 +88,7 @@ export class FileModel {
     this.rules = opts.rules ?? defaultRules
     this.now = opts.now ?? nowSeconds
     if (opts.clientId !== undefined) this.doc.clientID = opts.clientId
-    this.tree = new Tree(this.doc)
+    this.tree = new Tree(this.doc, this.rules)
     this.doc.on('afterTransaction', (tr: Y.Transaction) => {
       if (tr.local || tr.origin === LOAD || tr.origin === LOCAL) return
       this.races.push(...detectRaces(this.tree, tr))
@@ -100,7 +100,7 @@ export class FileModel {
     const ir = parseYaml(text)
     const doc = new Y.Doc()
     doc.clientID = enrollClientId(name, text)
-    const tree = new Tree(doc)
+    const tree = new Tree(doc, rules)
     doc.transact(() => new Differ(new Writer(tree, { time: 0, unique: null, rules })).applyDoc(null, ir))
     return Y.encodeStateAsUpdate(doc)
   }

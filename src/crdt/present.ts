@@ -9,7 +9,7 @@ import * as Y from 'yjs'
 import { parse } from 'yaml'
 import { toAbsolute } from './indent.js'
 import { conflictMaps, listRaw, type RawConflict, type RecordValue } from './conflicts.js'
-import type { Rules } from './rules.js'
+import { ITEM, type Rules } from './rules.js'
 import { kindOf, shortHash, type NodeId } from './schema.js'
 import type { Tree } from './tree.js'
 import type { Writer } from './write.js'
@@ -60,7 +60,7 @@ export function describeConflicts(file: string, tree: Tree, rules: Rules): Confl
       file,
       kind: c.kind,
       path,
-      display: displayPath(tree, c.node, path, rules),
+      display: displayPath(tree, c.node, path),
       values: c.values.map((v) => presentValue(v, authorOf(v[2], v[1]))),
       winner: c.winner + 1,
     }
@@ -88,20 +88,18 @@ function presentValue(v: RecordValue, author: ConflictAuthor): ConflictValue {
 }
 
 /** `todos[id=todo-7].status`: identity values for list items where there is one, else indexes. */
-function displayPath(tree: Tree, node: NodeId, path: Array<string | number>, rules: Rules): string {
-  const ids: NodeId[] = []
-  for (let cur: NodeId | undefined = node; cur && cur !== 'R'; cur = tree.placement(cur)?.[0]) ids.unshift(cur)
+function displayPath(tree: Tree, node: NodeId, path: Array<string | number>): string {
+  const rp = tree.rulePath(node)
   let out = ''
-  const keys: string[] = []
-  ids.forEach((id, i) => {
-    const p = tree.placement(id)
-    const seg = path[i]!
-    if (p && p.length > 2) {
+  path.forEach((seg, i) => {
+    if (rp[i] !== ITEM) {
       out += /^[A-Za-z_][\w-]*$/.test(String(seg)) ? (out ? '.' : '') + seg : `[${JSON.stringify(seg)}]`
-      keys.push(String(seg))
     } else if (typeof seg === 'number') out += `[${seg}]`
     else {
-      const key = rules.identityKeys(keys).find((k) => tree.identityOf(id, [k]) === seg) ?? 'id'
+      const keys = tree.rules.at(rp.slice(0, i)).identity
+      const ids: NodeId[] = []
+      for (let cur: NodeId | undefined = node; cur && cur !== 'R'; cur = tree.placement(cur)?.[0]) ids.unshift(cur)
+      const key = keys.find((k) => tree.identityOf(ids[i]!, [k]) === seg) ?? keys[0]
       out += `[${key}=${seg}]`
     }
   })

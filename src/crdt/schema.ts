@@ -18,6 +18,7 @@
  *   t  trail: rest of the value's last line (`\n` by default for block entries, '' for flow items)
  *   v  value `[descriptor, unixSeconds]` (see `Desc`)
  *   d  tombstone `[stateVector, unixSeconds]`, or null once re-created
+ *   +N counter: net increment of Yjs client N (only with the `counter` rule)
  *
  * Other maps: "c" conflict records, "x" resolutions, "a" authors (Yjs client id → peer).
  */
@@ -30,6 +31,9 @@ export const NODES = 'n'
 export const CONFLICTS = 'c'
 export const RESOLVED = 'x'
 export const AUTHORS = 'a'
+
+/** Counter increments live under `<nodeId>+<yjs client id>`: each peer only ever writes its own key. */
+export const COUNT = '+'
 
 export type Attr = 'o' | 'k' | 'h' | 's' | 't' | 'v' | 'd'
 export const ATTRS: readonly Attr[] = ['o', 'k', 'h', 's', 't', 'v', 'd']
@@ -124,6 +128,8 @@ export function childId(parent: NodeId, segment: string): NodeId {
 export const keySegment = (key: string): string => 'k:' + key
 /** Segment of a list item that has an identity (`id: todo-7`). */
 export const identitySegment = (value: string): string => 'i:' + value
+/** Segment of an element of a list with the `set` rule: the element itself, so it exists once. */
+export const setSegment = (element: string): string => 's:' + element
 /** Segment of an item without identity, created at enrollment: its position, so two enrollments agree. */
 export const enrollSegment = (index: number): string => 'g:' + index
 

@@ -5,6 +5,8 @@
  */
 import * as Y from 'yjs'
 import type { DocIR, FlowEntry, FlowItem, Line, MapEntry, Node, SeqItem } from './ir.js'
+import { ITEM, defaultRules, type Rules } from './rules.js'
+import { scalarText } from './scalar.js'
 import {
   ROOT,
   keyedKind,
@@ -16,19 +18,30 @@ import {
   type Placement,
   type Tombstone,
   type Value,
+  COUNT,
 } from './schema.js'
+
+export { scalarText } from './scalar.js'
 
 export class Tree {
   readonly map: Y.Map<unknown>
   private children = new Map<NodeId, Set<NodeId>>()
+  private counters = new Map<NodeId, Map<number, number>>()
   private revived = new Map<NodeId, boolean>()
 
-  constructor(readonly doc: Y.Doc) {
+  constructor(
+    readonly doc: Y.Doc,
+    readonly rules: Rules = defaultRules,
+  ) {
     this.map = nodesOf(doc)
-    for (const [key, value] of this.map) if (key.endsWith('o')) this.link(key.slice(0, -1), value as Placement)
+    for (const [key, value] of this.map) {
+      if (key.endsWith('o')) this.link(key.slice(0, -1), value as Placement)
+      else if (key.includes(COUNT)) this.count(key)
+    }
     this.map.observe((e) => {
       this.revived.clear()
       for (const key of e.keysChanged) {
+        if (key.includes(COUNT)) this.count(key)
         if (!key.endsWith('o')) continue
         const id = key.slice(0, -1)
         const old = e.changes.keys.get(key)?.oldValue as Placement | undefined
@@ -37,6 +50,19 @@ export class Tree {
         if (now) this.link(id, now)
       }
     })
+  }
+
+  private count(key: string): void {
+    const at = key.indexOf(COUNT)
+    const id = key.slice(0, at)
+    let m = this.counters.get(id)
+    if (!m) this.counters.set(id, (m = new Map()))
+    m.set(Number(key.slice(at + 1)), (this.map.get(key) as number | undefined) ?? 0)
+  }
+
+  /** Net increments per Yjs client of a counter node (see `rules.ts`: counter). */
+  contributions(id: NodeId): Map<number, number> | undefined {
+    return this.counters.get(id)
   }
 
   private link(id: NodeId, p: Placement): void {
@@ -134,27 +160,42 @@ export class Tree {
   /** Key path from the root, using identity values for list items (`["todos","todo-7","status"]`). */
   path(id: NodeId): Array<string | number> {
     const out: Array<string | number> = []
+    const rp = this.rulePath(id)
     let cur = id
+    let depth = rp.length
     while (cur !== ROOT) {
       const p = this.placement(cur)
       if (!p) break
+      depth--
       if (p.length > 2) out.push(p[2]!)
-      else {
-        const ident = this.identityOf(cur)
-        out.push(ident ?? this.visibleChildren(p[0]).indexOf(cur))
-      }
+      else out.push(this.identityOf(cur, this.rules.at(rp.slice(0, depth)).identity) ?? this.visibleChildren(p[0]).indexOf(cur))
       cur = p[0]
     }
     return out.reverse()
   }
 
-  /** The `id` (or other identity key) value of a list item that is a mapping, if any. */
-  identityOf(id: NodeId, keys: readonly string[] = ['id', 'name']): string | undefined {
+  /** The path rules see: keys, and ITEM for list items. */
+  rulePath(id: NodeId): string[] {
+    const out: string[] = []
+    for (let cur = id; cur !== ROOT; ) {
+      const p = this.placement(cur)
+      if (!p) break
+      out.push(p.length > 2 ? p[2]! : ITEM)
+      cur = p[0]
+    }
+    return out.reverse()
+  }
+
+  /** The identity value (under one of `keys`) of a list item that is a mapping, if any. */
+  identityOf(id: NodeId, keys: readonly string[]): string | undefined {
     const k = this.kind(id)
     if (k !== 'map' && k !== 'fmap') return undefined
-    for (const c of this.visibleChildren(id)) {
-      const p = this.placement(c)!
-      if (keys.includes(p[2]!) && this.kind(c) === 'scalar') return scalarText(this.desc(c)!.slice(1))
+    const children = this.visibleChildren(id)
+    for (const key of keys) {
+      for (const c of children) {
+        const p = this.placement(c)!
+        if (p[2] === key && this.kind(c) === 'scalar') return scalarText(this.desc(c)!.slice(1))
+      }
     }
     return undefined
   }
@@ -174,7 +215,7 @@ export class Tree {
     const desc = this.desc(id) ?? '='
     switch (kindOf(desc)) {
       case 'scalar':
-        return { t: 'scalar', raw: desc.slice(1) }
+        return { t: 'scalar', raw: counted(desc.slice(1), this.counters.get(id)) }
       case 'opaque':
         return { t: 'opaque', raw: desc.slice(1) }
       case 'map':
@@ -236,16 +277,19 @@ export class Tree {
   }
 }
 
-/** The string a scalar token denotes, for identity matching (quotes removed, escapes resolved). */
-export function scalarText(raw: string): string {
-  const r = raw.trim()
-  if (r.length >= 2 && r[0] === '"' && r[r.length - 1] === '"') {
-    try {
-      return JSON.parse(r.replace(/\n\s*/g, ' ')) as string
-    } catch {
-      return r.slice(1, -1)
-    }
-  }
-  if (r.length >= 2 && r[0] === "'" && r[r.length - 1] === "'") return r.slice(1, -1).replace(/''/g, "'")
-  return r.replace(/\s*\n\s*/g, ' ')
+const INTEGER = /^(["']?)([-+]?\d{1,15})\1$/
+
+/** A counter's value: its written value plus every peer's net increments; non-integers stay as written. */
+export function counted(raw: string, contributions: Map<number, number> | undefined): string {
+  if (!contributions || contributions.size === 0) return raw
+  const m = INTEGER.exec(raw.trim())
+  if (!m) return raw
+  let total = Number(m[2])
+  for (const d of contributions.values()) total += d
+  return raw.replace(m[2]!, String(total))
+}
+
+export function integerOf(raw: string): number | null {
+  const m = INTEGER.exec(raw.trim())
+  return m ? Number(m[2]) : null
 }

@@ -5,9 +5,9 @@
  */
 import * as Y from 'yjs'
 import type { Child, Node } from './ir.js'
-import { blockDesc, childId, enrollSegment, identitySegment, keySegment, type NodeId, type Placement } from './schema.js'
+import { blockDesc, childId, enrollSegment, identitySegment, keySegment, setSegment, type NodeId, type Placement } from './schema.js'
 import type { Tree } from './tree.js'
-import { identityOfIR, type Rules } from './rules.js'
+import { identityOfIR, setElement, type Rules } from './rules.js'
 
 export type ChildKind = 'entry' | 'item' | 'flowItem' | 'flowEntry' | 'line'
 
@@ -98,9 +98,10 @@ export class Writer {
     } else if (cur !== value) this.map.set(key, value)
   }
 
-  setDesc(id: NodeId, desc: string): void {
+  /** `force`: write even an unchanged value (a set element re-added must outlive a concurrent removal). */
+  setDesc(id: NodeId, desc: string, force = false): void {
     const cur = this.tree.desc(id)
-    if (cur !== desc) this.map.set(id + 'v', [desc, this.opts.time])
+    if (force || cur !== desc) this.map.set(id + 'v', [desc, this.opts.time])
   }
 
   place(id: NodeId, p: Placement): void {
@@ -118,11 +119,18 @@ export class Writer {
     if (this.tree.get(id, 'd')) this.map.set(id + 'd', null)
   }
 
-  /** Id for a new child of `parent`; identity-bearing children get the id every peer would derive. */
-  newChildId(parent: NodeId, c: Child, kind: ChildKind, index: number, path: readonly string[]): NodeId {
+  /**
+   * Id for a new child of the list or map at `listPath`; identity-bearing children (a key, an `id`, a set
+   * element) get the id every peer would derive, so concurrent additions of the same one merge.
+   */
+  newChildId(parent: NodeId, c: Child, kind: ChildKind, index: number, listPath: readonly string[]): NodeId {
     if (kind === 'entry' || kind === 'flowEntry') return childId(parent, keySegment((c as { key: string }).key))
     if (kind === 'item' || kind === 'flowItem') {
-      const ident = identityOfIR(c.value, this.opts.rules, path)
+      if (this.opts.rules.at(listPath).merge === 'set') {
+        const el = setElement(c.value)
+        if (el !== undefined) return childId(parent, setSegment(el))
+      }
+      const ident = identityOfIR(c.value, this.opts.rules, listPath)
       if (ident !== undefined) {
         const id = childId(parent, identitySegment(ident))
         // Someone else's item already holds this identity (a renamed id, a duplicate): stay distinct.

@@ -10,6 +10,7 @@ import { DEFAULT_INCLUDE } from '../fs/globs.js'
 import { writeFileAtomic } from '../fs/atomic.js'
 import { isSpaceId, type SpaceId } from '../ids.js'
 import { positionOf } from '../crdt/parse.js'
+import { ruleProblem, type RuleSpec } from '../crdt/rules.js'
 
 export type Discovery = 'none' | 'mdns' | 'registry'
 export const DISCOVERY_MODES: readonly Discovery[] = ['none', 'mdns', 'registry']
@@ -22,6 +23,8 @@ export interface TeamConfig {
   track: string[]
   discovery: Discovery
   registry: string | null
+  /** Merge rules added to the built-in ones (see src/crdt/rules.ts). */
+  rules: RuleSpec[]
 }
 
 export interface LocalSettings {
@@ -85,7 +88,15 @@ export async function readTeamConfig(file: string): Promise<TeamConfig | null> {
   if (registry !== null && (typeof registry !== 'string' || !isWsUrl(registry))) {
     throw new ConfigError(file, text, reg.offset, '`registry` must be a ws:// or wss:// URL')
   }
-  return { version: 1, space: space.value, track: tracked as string[], discovery, registry: registry as string | null }
+  const rl = f('rules')
+  const rules = rl.value ?? []
+  if (!Array.isArray(rules)) throw new ConfigError(file, text, rl.offset, '`rules` must be a list of rules (see README: Merge rules)')
+  const items = (doc.get('rules', true) as { items?: Array<{ range?: [number, number, number] }> } | undefined)?.items ?? []
+  rules.forEach((r, i) => {
+    const problem = ruleProblem(r)
+    if (problem) throw new ConfigError(file, text, items[i]?.range?.[0] ?? rl.offset, problem)
+  })
+  return { version: 1, space: space.value, track: tracked as string[], discovery, registry: registry as string | null, rules: rules as RuleSpec[] }
 }
 
 export function renderTeamConfig(c: TeamConfig): string {
@@ -100,6 +111,13 @@ export function renderTeamConfig(c: TeamConfig): string {
     '# How peers find each other: none (static peers in .ctxsync/local.yaml), mdns (LAN), registry (relay URL).',
     `discovery: ${c.discovery}`,
     `registry: ${c.registry === null ? 'null' : JSON.stringify(c.registry)}`,
+    '# Merge rules beyond the built-in Rhema ones, e.g.:',
+    '#   - path: "todos.*.tags"      # * = any key or list item, ** = any depth',
+    '#     merge: set                # set | sequence | text | counter | register',
+    '#   - files: "**/patterns.yaml"',
+    '#     path: patterns',
+    '#     identity: name            # the key that identifies list items (default: id)',
+    ...(c.rules.length ? ['rules:', ...c.rules.map((r) => `  - ${JSON.stringify(r)}`)] : ['rules: []']),
     '',
   ].join('\n')
 }

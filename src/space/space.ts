@@ -12,7 +12,7 @@ import os from 'node:os'
 import path from 'node:path'
 import * as Y from 'yjs'
 import type { Author } from '../crdt/model.js'
-import { defaultRules } from '../crdt/rules.js'
+import { compileRules } from '../crdt/rules.js'
 import type { Conflict, Take } from '../crdt/present.js'
 import { TakeError } from '../crdt/present.js'
 import { CtxError, NotInitializedError } from '../errors.js'
@@ -123,7 +123,7 @@ export class Space extends EventEmitter {
   entry(name: DocName): DocEntry {
     let e = this.entries.get(name)
     if (!e) {
-      e = new DocEntry(name, this.author, defaultRules, this.store, (d, u, o) => this.announce(d, u, o), (err) => this.fail(err))
+      e = new DocEntry(name, this.author, compileRules(name, this.config.rules), this.store, (d, u, o) => this.announce(d, u, o), (err) => this.fail(err))
       this.entries.set(name, e)
     }
     return e

@@ -167,20 +167,22 @@ describe('the missing final newline belongs to the document', () => {
 
 describe('an update applied before one it depends on', () => {
   test('renders a transient state that is neither written nor counted as a fallback', () => {
-    const base = todo(' [x, y]')
+    // `steps` is a sequence (tags are a set, whose elements are replaced, not rewritten in place).
+    const steps = (v: string, more = '') => todo(v, more).replace('tags:', 'steps:')
+    const base = steps(' [x, y]')
     const a = enrolled('a', base, 1)
     const c = enrolled('c', base, 3)
     const updates: Uint8Array[] = []
     a.doc.on('update', (u: Uint8Array) => updates.push(u))
-    a.ingest(todo(' [x, y]', '  - id: b\n'))
-    // Replaces the value register of tag `x`: the new value depends on the first update.
-    const final = todo(' [w, y]', '  - id: b\n')
+    a.ingest(steps(' [x, y]', '  - id: b\n'))
+    // Replaces the value register of step `x`: the new value depends on the first update.
+    const final = steps(' [w, y]', '  - id: b\n')
     a.ingest(final)
     expect(updates.length).toBe(2)
     const fallbacks = FileModel.fallbacks
     const transients = FileModel.transientFallbacks
     c.applyRemote(updates[1]!, 'a')
-    // The old value of `x` is already deleted, the new one waits: `tags: [, y]`.
+    // The old value of `x` is already deleted, the new one waits: `steps: [, y]`.
     expect(() => parseYaml(renderDoc(c.tree.toIR()))).toThrow()
     const transient = c.render()
     expect(transient.complete).toBe(false)
