@@ -101,14 +101,14 @@ export class Differ {
   }
 
   private diffChildren(parent: NodeId, base: Node, next: Node, path: readonly string[]): void {
-    if (base.t === 'block' && next.t === 'block') return this.diffLines(parent, base.lines, next.lines)
-    const bk = childrenOf(base) ?? []
+    // A base child without id is text the CRDT does not hold as such (a repaired rendering): not a node.
+    if (base.t === 'block' && next.t === 'block') return this.diffLines(parent, base.lines.filter((l) => l.id), next.lines)
+    const bk = (childrenOf(base) ?? []).filter((c) => c.id)
     const nk = childrenOf(next) ?? []
     const kind = childKindOf(next)
     const keyed = kind === 'entry' || kind === 'flowEntry'
     const rules = this.w.opts.rules
     const isSet = !keyed && rules.at(path).merge === 'set'
-    if (isSet) dedupeSet(nk)
     const pairs = keyed ? matchByKey(bk, nk) : isSet ? matchSet(bk, nk) : matchItems(bk, nk, rules, path)
     const matched = new Set<number>()
     const ids: NodeId[] = []
@@ -120,7 +120,7 @@ export class Differ {
       } else ids.push('')
     }
     for (let i = 0; i < bk.length; i++) if (!matched.has(i) && bk[i]!.id) this.w.tombstone(bk[i]!.id!)
-    const orders = this.orderKeys(parent, ids)
+    const orders = this.orderKeys(ids, pairs)
     for (let j = 0; j < nk.length; j++) {
       const n = nk[j]!
       const i = pairs[j]
@@ -136,7 +136,7 @@ export class Differ {
         }
         this.diffValue(b.id!, b.value, n.value, childPath)
       } else {
-        const id = this.w.newChildId(parent, n, kind, j, path)
+        const id = this.w.newChildId(parent, n, kind, j, path, isSet ? setKeys(nk)[j] : undefined)
         n.id = id
         const existed = this.tree.has(id)
         this.w.place(id, key === undefined ? [parent, orders[j]!] : [parent, orders[j]!, key])
@@ -157,7 +157,7 @@ export class Differ {
     const used = new Set(pairs.filter((x): x is number => x !== undefined))
     for (let i = 0; i < base.length; i++) if (!used.has(i) && base[i]!.id) this.w.tombstone(base[i]!.id!)
     const ids = next.map((_, j) => (pairs[j] !== undefined ? base[pairs[j]!]!.id! : ''))
-    const orders = this.orderKeys(parent, ids)
+    const orders = this.orderKeys(ids, pairs)
     next.forEach((l, j) => {
       const i = pairs[j]
       if (i !== undefined) {
@@ -179,11 +179,14 @@ export class Differ {
    * (a longest increasing run) keep them; moved and new children get keys between their neighbours.
    * Returns '' where a child keeps its key.
    */
-  private orderKeys(parent: NodeId, ids: NodeId[]): string[] {
+  private orderKeys(ids: NodeId[], basePos: Array<number | undefined>): string[] {
     const cur = ids.map((id) => (id ? this.tree.placement(id)?.[1] : undefined))
-    const keep = increasingRun(cur)
+    // What the user did not move keeps its key — a longest run of children in their base order — even
+    // where peers' moves made the current keys disagree: rewriting those would be a move the user never made.
+    const keep = increasingRun(basePos.map((p, j) => (cur[j] === undefined ? undefined : p)))
     const out: string[] = new Array(ids.length).fill('')
-    if (keep.size === 0 && ids.length > 0) {
+    if (ids.length > 0 && ids.every((id) => id === '')) {
+      // All new (enrollment, a new list): the same keys every peer would pick.
       const keys = generateNKeysBetween(null, null, ids.length)
       return ids.map((_, j) => keys[j]!)
     }
@@ -193,6 +196,9 @@ export class Differ {
         lo = cur[j]!
         continue
       }
+      // A matched child whose placement is momentarily unknown (an update it depends on is still in
+      // flight) is left alone: placing it now would be a move nobody made.
+      if (ids[j] && cur[j] === undefined) continue
       let hi: string | null = null
       for (let k = j + 1; k < ids.length; k++) if (keep.has(k)) {
         hi = cur[k]!
@@ -202,7 +208,6 @@ export class Differ {
       out[j] = generateKeyBetween(lo, hi)
       lo = out[j]!
     }
-    void parent
     return out
   }
 }
@@ -238,28 +243,26 @@ export function matchItems(bk: Child[], nk: Child[], rules: Rules, path: readonl
   return pairs
 }
 
-/** Set elements match by what they are, wherever they moved. */
-export function matchSet(bk: Child[], nk: Child[]): Array<number | undefined> {
-  const idx = new Map<string, number>()
-  bk.forEach((c, i) => {
+/**
+ * A set element's key: the element, and for a repeated one its occurrence (`a`, `a#2`). Files may repeat
+ * a tag; the repeat is kept exactly like any other byte, and stays distinct from the first.
+ */
+export function setKeys(children: Child[]): Array<string | undefined> {
+  const seen = new Map<string, number>()
+  return children.map((c) => {
     const el = setElement(c.value)
-    if (el !== undefined && !idx.has(el)) idx.set(el, i)
-  })
-  return nk.map((c) => {
-    const el = setElement(c.value)
-    return el === undefined ? undefined : idx.get(el)
+    if (el === undefined) return undefined
+    const n = (seen.get(el) ?? 0) + 1
+    seen.set(el, n)
+    return n === 1 ? el : `${el}\u0000${n}`
   })
 }
 
-/** A set holds an element once: later repetitions in the text are dropped (the file is rewritten). */
-function dedupeSet(nk: Child[]): void {
-  const seen = new Set<string>()
-  for (let j = 0; j < nk.length; j++) {
-    const el = setElement(nk[j]!.value)
-    if (el === undefined) continue
-    if (seen.has(el)) nk.splice(j--, 1)
-    else seen.add(el)
-  }
+/** Set elements match by what they are, wherever they moved. */
+export function matchSet(bk: Child[], nk: Child[]): Array<number | undefined> {
+  const idx = new Map<string, number>()
+  setKeys(bk).forEach((k, i) => k !== undefined && idx.set(k, i))
+  return setKeys(nk).map((k) => (k === undefined ? undefined : idx.get(k)))
 }
 
 /** Lines: equal text first, then position inside the gaps (an edited line). */
@@ -355,7 +358,7 @@ function pairGaps(
 }
 
 /** Indices of a longest strictly increasing subsequence of the defined keys. */
-function increasingRun(keys: Array<string | undefined>): Set<number> {
+function increasingRun<T extends string | number>(keys: Array<T | undefined>): Set<number> {
   const tails: number[] = []
   const prev: number[] = new Array(keys.length).fill(-1)
   for (let j = 0; j < keys.length; j++) {

@@ -14,7 +14,10 @@
  *    would otherwise become content or, before the first content line, make the scalar invalid;
  *  - a block scalar whose first body line starts with a space, or whose leading blank lines are longer
  *    than its indentation, gets an explicit indentation indicator;
- *  - a document marked NO_FINAL_NEWLINE drops the final newline of whatever ends it now.
+ *  - a document marked NO_FINAL_NEWLINE drops the final newline of whatever ends it now;
+ *  - comment lines right after a block scalar that are indented as deep as its body (a re-indent on one
+ *    side, a comment above the next entry on the other) move to the next entry's column, so they are
+ *    not read as part of the text.
  * Flow items and block entries share their registers (`pre`/`head`, `post`/`trail`), so after concurrent
  * edits on both sides of a switch between `[a, b]` and `- a` style an item's text is of the other kind:
  *  - a head renders whole lines only: the partial line a flow item's `pre` leaves (` `) is dropped;
@@ -31,9 +34,12 @@ class Out {
   last = '\n'
   /** The current line holds nothing but spaces so far. */
   blank = true
+  /** Content indentation of a block scalar that ended right here (its body would swallow deeper lines). */
+  blockIndent: number | null = null
 
   push(s: string): void {
     if (s.length === 0) return
+    this.blockIndent = null
     this.parts.push(s)
     const nl = s.lastIndexOf('\n')
     this.col = nl < 0 ? this.col + s.length : s.length - nl - 1
@@ -67,7 +73,7 @@ export function renderDoc(ir: DocIR): string {
     if ((ir.root.t === 'map' || ir.root.t === 'seq') && !out.atLineStart && /#[^\n]*$/.test(ir.head)) out.push('\n')
     renderNode(out, ir.root, 0, 0, -1)
   }
-  if (ir.trail !== NO_FINAL_NEWLINE) out.push(ir.trail)
+  if (ir.trail !== NO_FINAL_NEWLINE) out.push(afterBlock(out, ir.trail, 0))
   const text = out.toString()
   return ir.trail === NO_FINAL_NEWLINE && text.endsWith('\n') ? text.slice(0, -1) : text
 }
@@ -114,7 +120,7 @@ function renderNode(out: Out, node: Node, base: number, min: number, floor = bas
       children.forEach((c, i) => {
         if (i > 0 || !inline) {
           out.ensureLineStart()
-          pushHead(out, c.head)
+          pushHead(out, c.head, col)
           out.push(' '.repeat(col))
         }
         if (node.t === 'map') renderMapEntry(out, c as MapEntry, col)
@@ -140,8 +146,21 @@ function wholeLines(head: string): string {
   return head.slice(0, head.lastIndexOf('\n') + 1)
 }
 
-function pushHead(out: Out, head: string): void {
-  out.push(wholeLines(head))
+function pushHead(out: Out, head: string, col: number): void {
+  out.push(afterBlock(out, wholeLines(head), col))
+}
+
+/**
+ * Comment lines right after a block scalar, indented as deep as its body, would be read as part of it:
+ * after a concurrent re-indent (or a todo deleted between them) they move to the entry's column.
+ */
+function afterBlock(out: Out, text: string, col: number): string {
+  const bi = out.blockIndent
+  if (bi === null || text === '') return text
+  return text
+    .split('\n')
+    .map((l) => (l.trim() !== '' && l.length - l.trimStart().length >= bi ? ' '.repeat(Math.max(0, Math.min(col, bi - 1))) + l.trimStart() : l))
+    .join('\n')
 }
 
 function renderMapEntry(out: Out, e: MapEntry, col: number): void {
@@ -223,6 +242,7 @@ function renderBlockScalar(out: Out, node: BlockScalarNode, base: number): void 
   const body = node.lines.map((l) => bodyLine(l.text, indent))
   out.push(blockHeader(node, body, indent))
   for (const line of body) out.push(line + '\n')
+  out.blockIndent = indent
 }
 
 /** A body line in absolute form; a verbatim blank line no longer than the indentation (see header). */

@@ -7,7 +7,7 @@ import * as Y from 'yjs'
 import type { Child, Node } from './ir.js'
 import { blockDesc, childId, enrollSegment, identitySegment, keySegment, setSegment, type NodeId, type Placement } from './schema.js'
 import type { Tree } from './tree.js'
-import { identityOfIR, setElement, type Rules } from './rules.js'
+import { identityOfIR, type Rules } from './rules.js'
 
 export type ChildKind = 'entry' | 'item' | 'flowItem' | 'flowEntry' | 'line'
 
@@ -123,13 +123,10 @@ export class Writer {
    * Id for a new child of the list or map at `listPath`; identity-bearing children (a key, an `id`, a set
    * element) get the id every peer would derive, so concurrent additions of the same one merge.
    */
-  newChildId(parent: NodeId, c: Child, kind: ChildKind, index: number, listPath: readonly string[]): NodeId {
+  newChildId(parent: NodeId, c: Child, kind: ChildKind, index: number, listPath: readonly string[], setKey?: string): NodeId {
     if (kind === 'entry' || kind === 'flowEntry') return childId(parent, keySegment((c as { key: string }).key))
     if (kind === 'item' || kind === 'flowItem') {
-      if (this.opts.rules.at(listPath).merge === 'set') {
-        const el = setElement(c.value)
-        if (el !== undefined) return childId(parent, setSegment(el))
-      }
+      if (setKey !== undefined) return childId(parent, setSegment(setKey))
       const ident = identityOfIR(c.value, this.opts.rules, listPath)
       if (ident !== undefined) {
         const id = childId(parent, identitySegment(ident))

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest'
 import { FileModel } from '../../src/crdt/model.js'
 import { runRandom } from './converge.js'
 
-// CI runs a fixed budget; `node bench/converge.mjs --seeds N` runs a long one.
+// CI runs a fixed budget; `node bench/converge-long.mjs --seeds N` runs a long one.
 const SEEDS = Number(process.env.CTXSYNC_CONVERGE_SEEDS ?? 40)
 const BASE = Number(process.env.CTXSYNC_CONVERGE_BASE ?? 1)
 

@@ -144,9 +144,12 @@ describe('lists of scalars', () => {
     expect(r.text).toContain('tags: [core]')
     expect(r.a.conflicts()).toEqual([])
   })
-  test('a set drops a repeated element', () => {
-    const [a] = pair(TODOS)
-    expect(a.ingest(TODOS.replace('[core]', '[core, core]')).text).toContain('tags: [core]')
+  test('a repeated element is kept exactly, and adding the same one on both sides adds it once', () => {
+    const withRepeat = TODOS.replace('[core]', '[core, ui, core]')
+    const [a] = pair(withRepeat)
+    expect(a.render().text).toBe(withRepeat)
+    const r = merge(TODOS, TODOS.replace('[core]', '[core, ui]'), TODOS.replace('[core]', '[core, ui]'))
+    expect(r.text).toContain('tags: [core, ui]\n')
   })
 })
 
