@@ -130,6 +130,8 @@ export class Differ {
         const b = bk[i]!
         n.id = b.id
         if (orders[j]) this.w.place(b.id!, key === undefined ? [parent, orders[j]!] : [parent, orders[j]!, key])
+        // The very same object: an untouched entry shared by an incremental parse.
+        if (b === n) continue
         const bs = syntaxOf(b, kind)
         for (const [k, [attr, value, dflt]] of syntaxOf(n, kind).entries()) {
           if (bs[k]![1] !== value) this.w.setStr(b.id!, attr, value, dflt)

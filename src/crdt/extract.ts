@@ -201,6 +201,7 @@ function extractMap(src: string, tok: CST.BlockMap, base: number, regionStart: n
     if (seen.has(k.key)) throw new Opaque('two keys with the same text')
     seen.add(k.key)
     let head = ''
+    const start = entries.length > 0 || headStart !== null ? prevEnd : k.start
     if (entries.length > 0 || headStart !== null) {
       const ls = lineStartOf(src, k.start)
       if (ls < prevEnd) throw new Opaque('entry shares a line with the previous one')
@@ -208,7 +209,7 @@ function extractMap(src: string, tok: CST.BlockMap, base: number, regionStart: n
       head = src.slice(prevEnd, ls)
     } else if (k.start !== tok.offset) throw new Opaque('first key not at collection start')
     const v = entryValue(src, k.end, it.sep ?? [], it.value, col)
-    entries.push({ key: k.key, keyRaw: src.slice(k.start, k.end), head, sep: v.sep, value: v.value, trail: v.trail })
+    entries.push({ key: k.key, keyRaw: src.slice(k.start, k.end), head, sep: v.sep, value: v.value, trail: v.trail, span: [start, v.end] })
     prevEnd = v.end
   }
   if (entries.length === 0) throw new Opaque('empty block mapping')
@@ -227,6 +228,7 @@ function extractSeq(src: string, tok: CST.BlockSequence, base: number, regionSta
     if (di < 0) throw new Opaque('sequence item without dash')
     const dash = it.start[di]!
     let head = ''
+    const start = items.length > 0 || headStart !== null ? prevEnd : dash.offset
     if (items.length > 0 || headStart !== null) {
       const ls = lineStartOf(src, dash.offset)
       if (ls < prevEnd) throw new Opaque('item shares a line with the previous one')
@@ -235,7 +237,7 @@ function extractSeq(src: string, tok: CST.BlockSequence, base: number, regionSta
     } else if (dash.offset !== tok.offset) throw new Opaque('first dash not at collection start')
     const after = it.start.slice(di)
     const v = entryValue(src, dash.offset, after, it.value, col)
-    items.push({ head, sep: v.sep, value: v.value, trail: v.trail })
+    items.push({ head, sep: v.sep, value: v.value, trail: v.trail, span: [start, v.end] })
     prevEnd = v.end
   }
   if (items.length === 0) throw new Opaque('empty block sequence')

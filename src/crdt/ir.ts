@@ -78,6 +78,11 @@ export interface OpaqueNode {
 interface ChildBase {
   id?: string
   value: Node
+  /**
+   * Block entries only: where the entry (head to trail) sits in the text this IR was parsed from or
+   * rendered to. Lets an edit be re-parsed from the entries it touched alone (`incremental.ts`).
+   */
+  span?: [number, number]
 }
 
 export interface MapEntry extends ChildBase {
@@ -120,6 +125,8 @@ export interface FlowEntry extends ChildBase {
 }
 
 export interface DocIR {
+  /** The text holds aliases: an edit anywhere may change what they mean, so it is always parsed whole. */
+  aliases?: boolean
   /** Everything before the root value: comments, directives, `---`. Verbatim. */
   head: string
   root: Node | null

@@ -10,7 +10,9 @@ import * as Y from 'yjs'
 import type { DocIR } from './ir.js'
 import { childrenOf } from './ir.js'
 import { parseYaml, RefusedFileError, YamlSyntaxError } from './parse.js'
-import { renderDoc } from './render.js'
+import { renderDocInfo } from './render.js'
+import { incrementalParse } from './incremental.js'
+import type { MapEntry, SeqItem } from './ir.js'
 import { fallbackText } from './canonical.js'
 import { annotate } from './annotate.js'
 import { defaultRules, type Rules } from './rules.js'
@@ -47,6 +49,8 @@ export interface Rendered {
    * out-of-order insert it supersedes arrives): the rendering is a transient state and must not be written.
    */
   complete: boolean
+  /** `ir` is the parse of `text` (not just the IR it was rendered from, which repairs may differ from). */
+  parsed?: boolean
 }
 
 export interface FileModelOptions {
@@ -76,7 +80,9 @@ export class FileModel {
   readonly name: string
   private rules: Rules
   private author: Author
-  private base: { text: string; ir: DocIR } | null = null
+  /** `parsed`: `ir` is the parse of `text` (rather than the IR it was rendered from). */
+  private base: { text: string; ir: DocIR; parsed: boolean } | null = null
+  private validOnce = false
   private counter = 0
   private authored = false
   private races: Array<[string, unknown]> = []
@@ -167,15 +173,22 @@ export class FileModel {
    * text the file should now hold (it differs from `text` when peers' changes were merged in meanwhile).
    */
   ingest(text: string): Rendered & { changed: boolean } {
-    const ir = parseYaml(text)
-    const before = this.doc.store.clients.size ? Y.encodeStateVector(this.doc) : null
     const base = this.base
-    this.local(() => new Differ(this.writer()).applyDoc(base?.ir ?? null, ir))
+    const spliced = base ? incrementalParse(base.text, base.ir, text) : null
+    const ir = spliced?.ir ?? parseYaml(text)
+    // A whole-text diff needs the base as the parser sees it (a rendering may hold repaired text).
+    const baseIr = !base ? null : spliced || base.parsed ? base.ir : annotate(parseYaml(base.text), base.ir, this.rules)
+    const before = this.doc.store.clients.size ? Y.encodeStateVector(this.doc) : null
+    this.local(() => new Differ(this.writer()).applyDoc(baseIr, ir))
     const after = Y.encodeStateVector(this.doc)
-    const out = this.render()
-    // The diff annotated `ir` with node ids: while the rendering cannot be written, the file stays the base.
+    const out = this.render(text)
+    // The diff annotated `ir` with node ids: while the rendering cannot be written, the file stays the base
+    // (a rendering becomes the base with spans of its own).
     if (out.complete) this.setBase(out)
-    else this.base = { text, ir }
+    else {
+      spliced?.commit()
+      this.base = { text, ir, parsed: true }
+    }
     return { ...out, changed: !before || !equalBytes(before, after) }
   }
 
@@ -194,24 +207,57 @@ export class FileModel {
     return this.doc.store.pendingStructs === null && this.doc.store.pendingDs === null
   }
 
-  render(): Rendered {
+  /**
+   * Renders the current state. Untouched entries reuse their text (`render.ts`), and only what was
+   * rendered afresh is checked to parse — unless the result equals `expect`, text that already parsed.
+   */
+  render(expect?: string): Rendered {
     const complete = this.complete
     if (!this.exists()) return { text: null, ir: null, complete }
     const source = this.tree.toIR()
-    let text = renderDoc(source)
-    let parsed = tryParse(text)
-    if (!parsed) {
-      if (complete) FileModel.fallbacks++
-      else FileModel.transientFallbacks++
-      text = fallbackText(source)
-      parsed = tryParse(text)!
+    const { text, fresh } = renderDocInfo(source)
+    const dirty = this.tree.takeDirty()
+    if (text === expect || this.renderedValid(text, fresh, dirty)) {
+      this.validOnce = true
+      return { text, ir: source, complete, parsed: text === expect }
     }
-    return { text, ir: annotate(parsed, source, this.rules), complete }
+    if (complete) FileModel.fallbacks++
+    else FileModel.transientFallbacks++
+    const fb = fallbackText(source)
+    return { text: fb, ir: annotate(parseYaml(fb), source, this.rules), complete, parsed: true }
+  }
+
+  /** The first rendering is parsed whole; later ones entry by entry, for the entries that changed. */
+  private renderedValid(text: string, fresh: Array<MapEntry | SeqItem>, dirty: Set<string>): boolean {
+    if (!this.validOnce || dirty.has(ROOT)) return tryParse(text) !== null
+    const byId = new Map(fresh.filter((c) => c.id).map((c) => [c.id!, c]))
+    const targets: Array<[number, number]> = []
+    for (const id of dirty) {
+      let span: [number, number] | undefined
+      for (let cur: string | undefined = id; cur && cur !== ROOT; cur = this.tree.placement(cur)?.[0]) {
+        const c = byId.get(cur)
+        if (c?.span && (c.span[0] === 0 || text.charCodeAt(c.span[0] - 1) === 10)) span = c.span
+        if (span) break
+      }
+      if (!span) {
+        if (this.tree.has(id) && this.tree.alive(id)) return tryParse(text) !== null
+        continue
+      }
+      targets.push(span)
+    }
+    targets.sort((x, y) => x[0] - y[0] || y[1] - x[1])
+    let reach = -1
+    for (const [a, b] of targets) {
+      if (b <= reach) continue
+      reach = b
+      if (tryParse(text.slice(a, b)) === null) return tryParse(text) !== null
+    }
+    return true
   }
 
   /** Records what the file on disk now holds (after writing `r.text`, or after ingesting it). */
   setBase(r: Rendered): void {
-    this.base = r.text !== null && r.ir ? { text: r.text, ir: r.ir } : null
+    this.base = r.text !== null && r.ir ? { text: r.text, ir: r.ir, parsed: r.parsed ?? false } : null
   }
 
   get baseText(): string | null {
@@ -233,7 +279,7 @@ export class FileModel {
     const slots = collectSlots(ir)
     if (slots.length !== ids.length) return false
     slots.forEach((s, i) => (s.id = ids[i]))
-    this.base = { text, ir }
+    this.base = { text, ir, parsed: true }
     return true
   }
 

@@ -68,7 +68,7 @@ export function parseYaml(text: string, limits: ParseLimits = DEFAULT_LIMITS): D
     throw new YamlSyntaxError(p.line, p.col, 'NUL character: this does not look like a text file')
   }
   const tokens = Array.from(new Parser().parse(text))
-  checkDepth(text, tokens, limits.maxDepth)
+  const { aliases } = checkDepth(text, tokens, limits.maxDepth)
   const composer = new Composer({ uniqueKeys: true, strict: true })
   let documents = 0
   for (const doc of composer.compose(tokens, false, text.length)) {
@@ -84,13 +84,16 @@ export function parseYaml(text: string, limits: ParseLimits = DEFAULT_LIMITS): D
   }
   const ir = extractDoc(text, tokens)
   if (!ir) throw new RefusedFileError('it holds several YAML documents; ctxsync syncs files with one document')
+  if (aliases) ir.aliases = true
   return ir
 }
 
 /** Deep nesting is refused early so that hostile files cannot exhaust the stack of the recursive walks. */
-function checkDepth(text: string, tokens: readonly CST.Token[], maxDepth: number): void {
+function checkDepth(text: string, tokens: readonly CST.Token[], maxDepth: number): { aliases: boolean } {
+  let aliases = false
   const visit = (tok: CST.Token | null | undefined, depth: number): void => {
     if (!tok) return
+    if (tok.type === 'alias') aliases = true
     if (depth > maxDepth) {
       const p = positionOf(text, tok.offset)
       throw new YamlSyntaxError(p.line, p.col, `nesting deeper than ${maxDepth} levels`)
@@ -104,4 +107,5 @@ function checkDepth(text: string, tokens: readonly CST.Token[], maxDepth: number
     }
   }
   for (const t of tokens) visit(t, 0)
+  return { aliases }
 }

@@ -28,8 +28,32 @@
 import { NO_FINAL_NEWLINE, type BlockScalarNode, type DocIR, type FlowEntry, type FlowItem, type MapEntry, type Node, type SeqItem } from './ir.js'
 import { bodyLineToAbsolute, toAbsolute } from './indent.js'
 
+/** A block entry's rendered text, reusable while the entry object and the context are the same. */
+interface Chunk {
+  key: string
+  text: string
+  /** Length of `text`, known before the text itself is cut from the output (see `Out.pending`). */
+  len: number
+  /** Where the entry's span starts within `text` (after a newline the chunk may begin with). */
+  spanAt: number
+  /** The spans of the entry and the block entries inside it, relative to the start of `text`. */
+  spans: Array<[MapEntry | SeqItem, number, number]>
+  blockIndent: number | null
+}
+
+/**
+ * Entry objects are immutable once rendered (the tree hands out a new object when anything in an entry
+ * changes), so their text can be reused: rendering a file after one edit re-renders one entry.
+ */
+const chunks = new WeakMap<MapEntry | SeqItem, Chunk>()
+
 class Out {
   parts: string[] = []
+  len = 0
+  /** Block entries rendered afresh (not reused), for the caller to validate just those. */
+  fresh: Array<MapEntry | SeqItem> = []
+  /** Chunks rendered afresh, whose text is cut from the finished output (cheap substrings, no copies). */
+  pending: Array<[Chunk, number, number]> = []
   col = 0
   last = '\n'
   /** The current line holds nothing but spaces so far. */
@@ -41,6 +65,7 @@ class Out {
     if (s.length === 0) return
     this.blockIndent = null
     this.parts.push(s)
+    this.len += s.length
     const nl = s.lastIndexOf('\n')
     this.col = nl < 0 ? this.col + s.length : s.length - nl - 1
     this.last = s[s.length - 1]!
@@ -62,11 +87,19 @@ class Out {
   }
 
   toString(): string {
-    return this.parts.join('')
+    const text = this.parts.join('')
+    for (const [chunk, a, b] of this.pending) chunk.text = text.slice(a, b)
+    this.pending = []
+    return text
   }
 }
 
 export function renderDoc(ir: DocIR): string {
+  return renderDocInfo(ir).text
+}
+
+/** Renders and also reports which block entries were rendered afresh rather than reused. */
+export function renderDocInfo(ir: DocIR): { text: string; fresh: Array<MapEntry | SeqItem> } {
   const out = new Out()
   out.push(ir.head)
   if (ir.root) {
@@ -75,7 +108,7 @@ export function renderDoc(ir: DocIR): string {
   }
   if (ir.trail !== NO_FINAL_NEWLINE) out.push(afterBlock(out, ir.trail, 0))
   const text = out.toString()
-  return ir.trail === NO_FINAL_NEWLINE && text.endsWith('\n') ? text.slice(0, -1) : text
+  return { text: ir.trail === NO_FINAL_NEWLINE && text.endsWith('\n') ? text.slice(0, -1) : text, fresh: out.fresh }
 }
 
 /** Renders one node alone, starting at column `col` inside a block collection at column `base`. */
@@ -118,13 +151,32 @@ function renderNode(out: Out, node: Node, base: number, min: number, floor = bas
         out.ensureLineStart()
       }
       children.forEach((c, i) => {
-        if (i > 0 || !inline) {
-          out.ensureLineStart()
+        const own = i > 0 || !inline
+        const key = `${col}|${own ? 1 : 0}|${out.atLineStart ? 1 : 0}|${out.blockIndent ?? ''}`
+        const hit = chunks.get(c)
+        if (hit && hit.key === key && hit.text.length === hit.len) {
+          const at = out.len
+          out.push(hit.text)
+          out.blockIndent = hit.blockIndent
+          for (const [e, a, b] of hit.spans) e.span = [at + a, at + b]
+          return
+        }
+        const at = out.len
+        if (own) out.ensureLineStart()
+        const spanAt = out.len - at
+        if (own) {
           pushHead(out, c.head, col)
           out.push(' '.repeat(col))
         }
         if (node.t === 'map') renderMapEntry(out, c as MapEntry, col)
         else renderSeqItem(out, c as SeqItem, col)
+        c.span = [at + spanAt, out.len]
+        const spans: Chunk['spans'] = []
+        collectSpans(c, at, spans)
+        const chunk: Chunk = { key, text: '', len: out.len - at, spanAt, spans, blockIndent: out.blockIndent }
+        chunks.set(c, chunk)
+        out.pending.push([chunk, at, out.len])
+        out.fresh.push(c)
       })
       return
     }
@@ -139,6 +191,14 @@ function renderNode(out: Out, node: Node, base: number, min: number, floor = bas
       out.push('}')
       return
   }
+}
+
+/** The spans of an entry and of the block entries inside it, relative to `at`. */
+function collectSpans(c: MapEntry | SeqItem, at: number, out: Chunk['spans']): void {
+  if (c.span) out.push([c, c.span[0] - at, c.span[1] - at])
+  const v = c.value
+  const kids = v.t === 'map' ? v.entries : v.t === 'seq' ? v.items : null
+  if (kids) for (const k of kids) collectSpans(k, at, out)
 }
 
 /** A head's comment and blank lines; a partial last line can only be a flow item's `pre` (see header). */

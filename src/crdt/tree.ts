@@ -4,7 +4,7 @@
  * annotated IR that `render.ts` turns into text.
  */
 import * as Y from 'yjs'
-import type { DocIR, FlowEntry, FlowItem, Line, MapEntry, Node, SeqItem } from './ir.js'
+import type { Child, DocIR, FlowEntry, FlowItem, Line, MapEntry, Node, SeqItem } from './ir.js'
 import { ITEM, defaultRules, type Rules } from './rules.js'
 import { scalarText } from './scalar.js'
 import {
@@ -28,6 +28,15 @@ export class Tree {
   private children = new Map<NodeId, Set<NodeId>>()
   private counters = new Map<NodeId, Map<number, number>>()
   private revived = new Map<NodeId, boolean>()
+  /**
+   * IR objects built from the registers, reused until something in their subtree changes: rendering
+   * after one edit rebuilds only the path to it (and `render.ts` reuses the text of untouched entries).
+   */
+  private nodeCache = new Map<NodeId, Node>()
+  /** Keyed by the child's id; the object's shape depends on the parent's kind (entry vs flow item). */
+  private childCache = new Map<NodeId, { as: string; c: Child }>()
+  /** Nodes whose own registers changed since the last `takeDirty()`. */
+  private dirty = new Set<NodeId>()
 
   constructor(
     readonly doc: Y.Doc,
@@ -41,15 +50,38 @@ export class Tree {
     this.map.observe((e) => {
       this.revived.clear()
       for (const key of e.keysChanged) {
-        if (key.includes(COUNT)) this.count(key)
-        if (!key.endsWith('o')) continue
-        const id = key.slice(0, -1)
+        const counter = key.indexOf(COUNT)
+        const id = counter >= 0 ? key.slice(0, counter) : key.slice(0, -1)
+        if (counter >= 0) this.count(key)
+        this.dirty.add(id)
+        this.invalidate(id)
+        if (!key.endsWith('o') || counter >= 0) continue
         const old = e.changes.keys.get(key)?.oldValue as Placement | undefined
-        if (old) this.children.get(old[0])?.delete(id)
+        if (old) {
+          this.children.get(old[0])?.delete(id)
+          this.invalidate(old[0])
+        }
         const now = this.map.get(key) as Placement | undefined
         if (now) this.link(id, now)
+        this.invalidate(id)
       }
     })
+  }
+
+  /** Drops the cached IR of a node and of every node above it (their objects contain it). */
+  private invalidate(id: NodeId): void {
+    for (let cur: NodeId | undefined = id, n = 0; cur !== undefined && n < 10_000; n++) {
+      this.nodeCache.delete(cur)
+      this.childCache.delete(cur)
+      cur = cur === ROOT ? undefined : this.placement(cur)?.[0]
+    }
+  }
+
+  /** Nodes written since the last call (to validate only what a render produced afresh). */
+  takeDirty(): Set<NodeId> {
+    const d = this.dirty
+    this.dirty = new Set()
+    return d
   }
 
   private count(key: string): void {
@@ -212,6 +244,20 @@ export class Tree {
   }
 
   node(id: NodeId): Node {
+    let n = this.nodeCache.get(id)
+    if (!n) this.nodeCache.set(id, (n = this.buildNode(id)))
+    return n
+  }
+
+  private child<T extends Child>(id: NodeId, as: string, build: (id: NodeId) => T): T {
+    const hit = this.childCache.get(id)
+    if (hit && hit.as === as) return hit.c as T
+    const c = build(id)
+    this.childCache.set(id, { as, c })
+    return c
+  }
+
+  private buildNode(id: NodeId): Node {
     const desc = this.desc(id) ?? '='
     switch (kindOf(desc)) {
       case 'scalar':
@@ -219,13 +265,13 @@ export class Tree {
       case 'opaque':
         return { t: 'opaque', raw: desc.slice(1) }
       case 'map':
-        return { t: 'map', entries: this.visibleChildren(id).map((c) => this.mapEntry(c)), indent: Number(desc.slice(1)) || 0 }
+        return { t: 'map', entries: this.visibleChildren(id).map((c) => this.child(c, 'entry', (x) => this.mapEntry(x))), indent: Number(desc.slice(1)) || 0 }
       case 'seq':
-        return { t: 'seq', items: this.visibleChildren(id).map((c) => this.seqItem(c)), indent: Number(desc.slice(1)) || 0 }
+        return { t: 'seq', items: this.visibleChildren(id).map((c) => this.child(c, 'item', (x) => this.seqItem(x))), indent: Number(desc.slice(1)) || 0 }
       case 'fseq':
-        return { t: 'fseq', items: this.visibleChildren(id).map((c) => this.flowItem(c)), close: desc.slice(1) }
+        return { t: 'fseq', items: this.visibleChildren(id).map((c) => this.child(c, 'flowItem', (x) => this.flowItem(x))), close: desc.slice(1) }
       case 'fmap':
-        return { t: 'fmap', entries: this.visibleChildren(id).map((c) => this.flowEntry(c)), close: desc.slice(1) }
+        return { t: 'fmap', entries: this.visibleChildren(id).map((c) => this.child(c, 'flowEntry', (x) => this.flowEntry(x))), close: desc.slice(1) }
       case 'block': {
         const b = parseBlockDesc(desc)
         const lines: Line[] = this.visibleChildren(id).map((c) => ({ id: c, text: (this.desc(c) ?? '=').slice(1) }))

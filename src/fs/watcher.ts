@@ -35,7 +35,7 @@ export interface WatcherConfig {
   root: string
   include: readonly string[]
   exclude?: readonly string[]
-  /** Quiet time that coalesces a burst of events on one path (default 8 ms). */
+  /** Quiet time that coalesces a burst of events on one path (default 2 ms). */
   debounceMs?: number
   /** Longest a path's check is postponed by a continuous burst (default 100 ms). */
   maxWaitMs?: number
@@ -82,7 +82,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.include = cfg.include
     this.exclude = cfg.exclude ?? []
     this.match = createMatcher(this.include, this.exclude)
-    this.debounceMs = cfg.debounceMs ?? 8
+    this.debounceMs = cfg.debounceMs ?? 2
     this.maxWaitMs = cfg.maxWaitMs ?? 100
     this.stableMs = cfg.stableMs ?? 20
     this.deleteGraceMs = cfg.deleteGraceMs ?? 150
@@ -224,6 +224,13 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       if (isScopeFile(rel) && !(await isTrackedFile(this.root, rel, this.match))) return false
       const r = await readChecked(path.join(this.root, ...rel.split('/')), st, this.maxBytes)
       if (this.closed || this.paused) return false
+      // A writer that truncates, then writes (most do), can be caught in between: an empty file is
+      // only believed once it stays empty for a moment (taking it in would delete every entry).
+      if (r !== 'changed' && r.kind === 'text' && r.text.trim() === '' && attempt === 0 && !always) {
+        await new Promise((resolve) => setTimeout(resolve, this.stableMs))
+        st = null
+        continue
+      }
       if (r !== 'changed') {
         const prev = this.known.get(rel)
         const dup = !always && r.kind === 'text' && prev !== undefined && sameSig(prev, st) && prev.hash === r.hash

@@ -46,7 +46,8 @@ export async function reconcile(space: Space, e: DocEntry): Promise<ReconcileRes
     return null
   }
   if (e.model.isEmpty || !e.model.exists()) return (await enrollOrIngest(space, e, read.text, read.hash)) ? 'enrolled' : null
-  const r = e.model.render()
+  // The file usually holds exactly the model's rendering: passing it spares checking the rendering parses.
+  const r = e.model.render(read.text)
   if (r.text === read.text) {
     e.model.setBase(r)
     e.diskHash = read.hash
