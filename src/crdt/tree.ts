@@ -53,7 +53,7 @@ export class Tree {
         const counter = key.indexOf(COUNT)
         const id = counter >= 0 ? key.slice(0, counter) : key.slice(0, -1)
         if (counter >= 0) this.count(key)
-        this.dirty.add(id)
+        if (!isPlainValueChange(key, e.changes.keys.get(key)?.oldValue, this.map.get(key))) this.dirty.add(id)
         this.invalidate(id)
         if (!key.endsWith('o') || counter >= 0) continue
         const old = e.changes.keys.get(key)?.oldValue as Placement | undefined
@@ -338,4 +338,15 @@ export function counted(raw: string, contributions: Map<number, number> | undefi
 export function integerOf(raw: string): number | null {
   const m = INTEGER.exec(raw.trim())
   return m ? Number(m[2]) : null
+}
+
+/**
+ * A single-line scalar replaced by another in the same place cannot make the file invalid: the writer
+ * parsed that token in this very spot. Anything else — structure, separators, comments, multi-line text —
+ * is checked after rendering (`FileModel.render`).
+ */
+function isPlainValueChange(key: string, before: unknown, after: unknown): boolean {
+  if (!key.endsWith('v')) return false
+  const single = (v: unknown) => Array.isArray(v) && typeof v[0] === 'string' && v[0][0] === '=' && !v[0].includes('\n')
+  return single(before) && single(after)
 }
