@@ -8,6 +8,7 @@
 import { Composer, Parser, type CST } from 'yaml'
 import type { DocIR } from './ir.js'
 import { extractDoc } from './extract.js'
+import { positionOf } from './position.js'
 
 export class YamlSyntaxError extends Error {
   readonly line: number
@@ -40,17 +41,7 @@ export interface ParseLimits {
 
 export const DEFAULT_LIMITS: ParseLimits = { maxBytes: 16 * 1024 * 1024, maxDepth: 256 }
 
-export function positionOf(text: string, offset: number): { line: number; col: number } {
-  let line = 1
-  let lineStart = 0
-  for (let i = 0; i < offset && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++
-      lineStart = i + 1
-    }
-  }
-  return { line, col: offset - lineStart + 1 }
-}
+export { positionOf }
 
 /** One line of the message, without the code frame the yaml package appends. */
 function plainReason(message: string): string {

@@ -9,7 +9,7 @@ import { CtxError } from '../errors.js'
 import { DEFAULT_INCLUDE } from '../fs/globs.js'
 import { writeFileAtomic } from '../fs/atomic.js'
 import { isSpaceId, type SpaceId } from '../ids.js'
-import { positionOf } from '../crdt/parse.js'
+import { positionOf } from '../crdt/position.js'
 import { ruleProblem, type RuleSpec } from '../crdt/rules.js'
 
 export type Discovery = 'none' | 'mdns' | 'registry'
@@ -25,7 +25,12 @@ export interface TeamConfig {
   registry: string | null
   /** Merge rules added to the built-in ones (see src/crdt/rules.ts). */
   rules: RuleSpec[]
+  /** One space for every git branch (`shared`, the default) or one per branch (`separate`). */
+  branches?: BranchMode
 }
+
+export type BranchMode = 'shared' | 'separate'
+export const BRANCH_MODES: readonly BranchMode[] = ['shared', 'separate']
 
 export interface LocalSettings {
   name: string
@@ -96,7 +101,10 @@ export async function readTeamConfig(file: string): Promise<TeamConfig | null> {
     const problem = ruleProblem(r)
     if (problem) throw new ConfigError(file, text, items[i]?.range?.[0] ?? rl.offset, problem)
   })
-  return { version: 1, space: space.value, track: tracked as string[], discovery, registry: registry as string | null, rules: rules as RuleSpec[] }
+  const br = f('branches')
+  const branches = (br.value ?? 'shared') as BranchMode
+  if (!BRANCH_MODES.includes(branches)) throw new ConfigError(file, text, br.offset, `\`branches\` must be one of ${BRANCH_MODES.join(', ')}`)
+  return { version: 1, space: space.value, track: tracked as string[], discovery, registry: registry as string | null, rules: rules as RuleSpec[], branches }
 }
 
 export function renderTeamConfig(c: TeamConfig): string {
@@ -118,6 +126,9 @@ export function renderTeamConfig(c: TeamConfig): string {
     '#     path: patterns',
     '#     identity: name            # the key that identifies list items (default: id)',
     ...(c.rules.length ? ['rules:', ...c.rules.map((r) => `  - ${JSON.stringify(r)}`)] : ['rules: []']),
+    '# Git branches: shared (one live context for every branch) or separate (one per branch, merged when',
+    '# the branches merge).',
+    `branches: ${c.branches ?? 'shared'}`,
     '',
   ].join('\n')
 }
