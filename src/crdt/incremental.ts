@@ -7,7 +7,7 @@
  *
  * The shortcut is taken only when it is safe to judge the run alone; otherwise the caller parses the
  * whole text: when the file holds aliases (an edit may change what they point at), when the change
- * reaches the document's head or trail or the final newline, when the run does not parse as the same kind
+ * reaches the document's head or trail, when the file does not end with a newline, when the run does not parse as the same kind
  * of collection at the same column, when it leaves text after its entries, or when a key it introduces
  * already exists outside it.
  */
@@ -17,10 +17,17 @@ import { parseYaml } from './parse.js'
 type BlockChild = MapEntry | SeqItem
 type BlockColl = Extract<Node, { t: 'map' | 'seq' }>
 
+export type Span = [number, number]
+/** Where a block entry sits in the text an IR stands for (entries are shared, so spans live outside). */
+export type SpanOf = (c: Child) => Span | undefined
+
+/** Spans as the parser recorded them on the entries it created. */
+export const parsedSpans: SpanOf = (c) => c.span
+
 export interface Spliced {
   ir: DocIR
-  /** Moves the spans of the entries after the change; call once the new IR is adopted. */
-  commit(): void
+  /** Spans of the new IR in the new text. */
+  spanOf: SpanOf
 }
 
 const kids = (n: Node): BlockChild[] | null => (n.t === 'map' ? n.entries : n.t === 'seq' ? n.items : null)
@@ -45,9 +52,11 @@ interface Level {
   col: number
 }
 
-export function incrementalParse(baseText: string, base: DocIR, text: string): Spliced | null {
+export function incrementalParse(baseText: string, base: DocIR, text: string, spanOf: SpanOf = parsedSpans): Spliced | null {
+  const sp = (c: Child): Span => spanOf(c)!
   if (base.aliases || !base.root || !kids(base.root)) return null
-  if (baseText.endsWith('\n') !== text.endsWith('\n')) return null
+  // A file without a final newline records it at its very end (see NO_FINAL_NEWLINE): parse it whole.
+  if (!baseText.endsWith('\n') || !text.endsWith('\n')) return null
   const p = commonPrefix(baseText, text)
   const q = commonSuffix(baseText, text, Math.min(baseText.length, text.length) - p)
   const a = p
@@ -61,24 +70,24 @@ export function incrementalParse(baseText: string, base: DocIR, text: string): S
   let range: [number, number] | null = null
   for (;;) {
     const cs = kids(coll)!
-    if (cs.length === 0 || cs.some((c) => !c.span)) break
-    const first = cs[0]!.span!
-    const last = cs[cs.length - 1]!.span!
+    if (cs.length === 0 || cs.some((c) => !spanOf(c))) break
+    const first = sp(cs[0]!)
+    const last = sp(cs[cs.length - 1]!)
     if (a < first[0] || b > last[1]) break
     let i = -1
-    for (let k = 0; k < cs.length; k++) if (cs[k]!.span![0] <= a) i = k
+    for (let k = 0; k < cs.length; k++) if (sp(cs[k]!)[0] <= a) i = k
     let j = cs.length
-    for (let k = cs.length - 1; k >= 0; k--) if (cs[k]!.span![1] >= b) j = k
+    for (let k = cs.length - 1; k >= 0; k--) if (sp(cs[k]!)[1] >= b) j = k
     if (i < 0 || j >= cs.length) break
     if (i > j) i = j // an insertion exactly between two entries joins the earlier one
-    const col = columnOf(baseText, cs[i]!.span![0])
+    const col = columnOf(baseText, sp(cs[i]!)[0])
     if (col === null) break
     levels.push({ coll, owner, col })
     range = [i, j]
     const only = cs[i]!
     const inner = i === j ? kids(only.value) : null
-    if (!inner || inner.length === 0 || inner.some((c) => !c.span)) break
-    if (a < inner[0]!.span![0] || b > inner[inner.length - 1]!.span![1]) break
+    if (!inner || inner.length === 0 || inner.some((c) => !spanOf(c))) break
+    if (a < sp(inner[0]!)[0] || b > sp(inner[inner.length - 1]!)[1]) break
     owner = only
     coll = only.value as BlockColl
   }
@@ -86,7 +95,7 @@ export function incrementalParse(baseText: string, base: DocIR, text: string): S
   while (levels.length > 0) {
     const lv = levels[levels.length - 1]!
     const [i] = range!
-    const s = kids(lv.coll)![i]!.span![0]
+    const s = sp(kids(lv.coll)![i]!)[0]
     if (s === 0 || baseText.charCodeAt(s - 1) === 10) break
     levels.pop()
     if (levels.length === 0) return null
@@ -98,8 +107,8 @@ export function incrementalParse(baseText: string, base: DocIR, text: string): S
   const lv = levels[levels.length - 1]!
   const cs = kids(lv.coll)!
   const [i, j] = range
-  const s = cs[i]!.span![0]
-  const e = cs[j]!.span![1] + delta
+  const s = sp(cs[i]!)[0]
+  const e = sp(cs[j]!)[1] + delta
   if (e < s || e < text.length - q) return null
 
   let part: DocIR
@@ -111,31 +120,39 @@ export function incrementalParse(baseText: string, base: DocIR, text: string): S
   if (part.aliases || part.trail !== '' || !part.root || part.root.t !== lv.coll.t) return null
   // Markers or directives typed into the run belong to the document: only a full parse can judge them.
   if (/^(---|\.\.\.|%)/m.test(part.head)) return null
-  const fresh = kids(part.root)!
+  const fresh = [...kids(part.root)!]
   if (fresh.length === 0 || (part.root as BlockColl).indent !== lv.col) return null
-  fresh[0]!.head = part.head + fresh[0]!.head
+  // A new object, not an edit: parsing rendered the entry already, and rendered entries are immutable.
+  fresh[0] = { ...fresh[0]!, head: part.head + fresh[0]!.head }
   if (lv.coll.t === 'map') {
     const outside = new Set([...cs.slice(0, i), ...cs.slice(j + 1)].map((c) => (c as MapEntry).key))
     if ((fresh as MapEntry[]).some((c) => outside.has(c.key))) return null
   }
-  for (const c of fresh) shift(c, s)
+  const parsed = new WeakSet<Child>()
+  for (const c of fresh) mark(c, parsed)
 
   // Rebuild the path from the root with new objects; everything off the path is shared with `base`.
-  const after: BlockChild[] = [...cs.slice(j + 1)]
+  const copies = new Map<Child, Span>()
   let rebuilt: Node = withKids(lv.coll, [...cs.slice(0, i), ...fresh, ...cs.slice(j + 1)])
   for (let k = levels.length - 1; k > 0; k--) {
     const own = levels[k]!.owner!
     const parent = levels[k - 1]!.coll
     const pk = kids(parent)!
     const at = pk.indexOf(own)
-    const copy: BlockChild = { ...own, value: rebuilt, span: [own.span![0], own.span![1] + delta] }
-    after.push(...pk.slice(at + 1))
+    const copy: BlockChild = { ...own, value: rebuilt }
+    const os = sp(own)
+    copies.set(copy, [os[0], os[1] + delta])
     rebuilt = withKids(parent, [...pk.slice(0, at), copy, ...pk.slice(at + 1)])
   }
   return {
     ir: { ...base, root: rebuilt },
-    commit: () => {
-      if (delta !== 0) for (const c of after) shift(c, delta)
+    spanOf: (c) => {
+      if (parsed.has(c)) return c.span ? [c.span[0] + s, c.span[1] + s] : undefined
+      const copied = copies.get(c)
+      if (copied) return copied
+      const was = spanOf(c)
+      // Shared entries lie wholly before the change or wholly after it.
+      return was && was[0] >= b ? [was[0] + delta, was[1] + delta] : was
     },
   }
 }
@@ -161,8 +178,8 @@ function withKids(coll: BlockColl, children: BlockChild[]): BlockColl {
   return coll.t === 'map' ? { ...coll, entries: children as MapEntry[] } : { ...coll, items: children as SeqItem[] }
 }
 
-function shift(c: Child, by: number): void {
-  if (c.span) c.span = [c.span[0] + by, c.span[1] + by]
+function mark(c: Child, set: WeakSet<Child>): void {
+  set.add(c)
   const inner = kids(c.value)
-  if (inner) for (const k of inner) shift(k, by)
+  if (inner) for (const k of inner) mark(k, set)
 }

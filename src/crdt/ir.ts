@@ -3,6 +3,8 @@
  * along the lines where concurrent edits must merge.
  *
  * Every byte of the file belongs to exactly one string field below, so `render(parse(text)) === text`.
+ * IR objects are immutable once rendered (the renderer reuses an entry's text by object identity): change
+ * a copy, never the object itself. Only bookkeeping that does not affect text (`id`, `span`) may be set.
  * Text that spans several lines is stored with its indentation *relative* to the column of the block
  * collection it sits in (see `indent.ts`), so re-indenting a collection is one change and items that a peer
  * inserted concurrently follow the new indentation.

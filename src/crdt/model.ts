@@ -10,8 +10,8 @@ import * as Y from 'yjs'
 import type { DocIR } from './ir.js'
 import { childrenOf } from './ir.js'
 import { parseYaml, RefusedFileError, YamlSyntaxError } from './parse.js'
-import { renderDocInfo } from './render.js'
-import { incrementalParse } from './incremental.js'
+import { renderDocInfo, type Span } from './render.js'
+import { incrementalParse, parsedSpans, type SpanOf } from './incremental.js'
 import type { MapEntry, SeqItem } from './ir.js'
 import { fallbackText } from './canonical.js'
 import { annotate } from './annotate.js'
@@ -51,6 +51,8 @@ export interface Rendered {
   complete: boolean
   /** `ir` is the parse of `text` (not just the IR it was rendered from, which repairs may differ from). */
   parsed?: boolean
+  /** Where the block entries of `ir` sit in `text`, when it was rendered (a parse records them itself). */
+  spans?: Map<MapEntry | SeqItem, Span>
 }
 
 export interface FileModelOptions {
@@ -81,7 +83,7 @@ export class FileModel {
   private rules: Rules
   private author: Author
   /** `parsed`: `ir` is the parse of `text` (rather than the IR it was rendered from). */
-  private base: { text: string; ir: DocIR; parsed: boolean } | null = null
+  private base: { text: string; ir: DocIR; parsed: boolean; spanOf: SpanOf } | null = null
   private validOnce = false
   private counter = 0
   private authored = false
@@ -174,7 +176,7 @@ export class FileModel {
    */
   ingest(text: string): Rendered & { changed: boolean } {
     const base = this.base
-    const spliced = base ? incrementalParse(base.text, base.ir, text) : null
+    const spliced = base ? incrementalParse(base.text, base.ir, text, base.spanOf) : null
     const ir = spliced?.ir ?? parseYaml(text)
     // A whole-text diff needs the base as the parser sees it (a rendering may hold repaired text).
     const baseIr = !base ? null : spliced || base.parsed ? base.ir : annotate(parseYaml(base.text), base.ir, this.rules)
@@ -185,10 +187,7 @@ export class FileModel {
     // The diff annotated `ir` with node ids: while the rendering cannot be written, the file stays the base
     // (a rendering becomes the base with spans of its own).
     if (out.complete) this.setBase(out)
-    else {
-      spliced?.commit()
-      this.base = { text, ir, parsed: true }
-    }
+    else this.base = { text, ir, parsed: true, spanOf: spliced?.spanOf ?? parsedSpans }
     return { ...out, changed: !before || !equalBytes(before, after) }
   }
 
@@ -215,11 +214,11 @@ export class FileModel {
     const complete = this.complete
     if (!this.exists()) return { text: null, ir: null, complete }
     const source = this.tree.toIR()
-    const { text, fresh } = renderDocInfo(source)
+    const { text, fresh, spans } = renderDocInfo(source)
     const dirty = this.tree.takeDirty()
-    if (text === expect || this.renderedValid(text, fresh, dirty)) {
+    if (text === expect || this.renderedValid(text, fresh, spans, dirty)) {
       this.validOnce = true
-      return { text, ir: source, complete, parsed: text === expect }
+      return { text, ir: source, complete, parsed: text === expect, spans }
     }
     if (complete) FileModel.fallbacks++
     else FileModel.transientFallbacks++
@@ -228,7 +227,7 @@ export class FileModel {
   }
 
   /** The first rendering is parsed whole; later ones entry by entry, for the entries that changed. */
-  private renderedValid(text: string, fresh: Array<MapEntry | SeqItem>, dirty: Set<string>): boolean {
+  private renderedValid(text: string, fresh: Array<MapEntry | SeqItem>, spans: Map<MapEntry | SeqItem, Span>, dirty: Set<string>): boolean {
     if (!this.validOnce || dirty.has(ROOT)) return tryParse(text) !== null
     const byId = new Map(fresh.filter((c) => c.id).map((c) => [c.id!, c]))
     const targets: Array<[number, number]> = []
@@ -236,7 +235,8 @@ export class FileModel {
       let span: [number, number] | undefined
       for (let cur: string | undefined = id; cur && cur !== ROOT; cur = this.tree.placement(cur)?.[0]) {
         const c = byId.get(cur)
-        if (c?.span && (c.span[0] === 0 || text.charCodeAt(c.span[0] - 1) === 10)) span = c.span
+        const cs = c && spans.get(c)
+        if (cs && (cs[0] === 0 || text.charCodeAt(cs[0] - 1) === 10)) span = cs
         if (span) break
       }
       if (!span) {
@@ -257,7 +257,8 @@ export class FileModel {
 
   /** Records what the file on disk now holds (after writing `r.text`, or after ingesting it). */
   setBase(r: Rendered): void {
-    this.base = r.text !== null && r.ir ? { text: r.text, ir: r.ir, parsed: r.parsed ?? false } : null
+    const spans = r.spans
+    this.base = r.text !== null && r.ir ? { text: r.text, ir: r.ir, parsed: r.parsed ?? false, spanOf: spans ? (c) => spans.get(c as never) : parsedSpans } : null
   }
 
   get baseText(): string | null {
@@ -279,7 +280,7 @@ export class FileModel {
     const slots = collectSlots(ir)
     if (slots.length !== ids.length) return false
     slots.forEach((s, i) => (s.id = ids[i]))
-    this.base = { text, ir, parsed: true }
+    this.base = { text, ir, parsed: true, spanOf: parsedSpans }
     return true
   }
 

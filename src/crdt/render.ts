@@ -42,16 +42,25 @@ interface Chunk {
 }
 
 /**
- * Entry objects are immutable once rendered (the tree hands out a new object when anything in an entry
- * changes), so their text can be reused: rendering a file after one edit re-renders one entry.
+ * Entries built by the CRDT tree are immutable (the tree hands out a new object when anything in an entry
+ * changes), so their text can be reused: rendering a file after one edit re-renders one entry. IR parsed
+ * from text is not cached — callers may edit it (tests do) — only what the tree marked.
  */
 const chunks = new WeakMap<MapEntry | SeqItem, Chunk>()
+const immutable = new WeakSet<object>()
+
+/** Declares an entry immutable: its rendered text may be reused (see `chunks`). */
+export function markImmutable(c: object): void {
+  immutable.add(c)
+}
 
 class Out {
   parts: string[] = []
   len = 0
   /** Block entries rendered afresh (not reused), for the caller to validate just those. */
   fresh: Array<MapEntry | SeqItem> = []
+  /** Where each block entry sits in this rendering (entries may appear in other renderings elsewhere). */
+  spans = new Map<MapEntry | SeqItem, Span>()
   /** Chunks rendered afresh, whose text is cut from the finished output (cheap substrings, no copies). */
   pending: Array<[Chunk, number, number]> = []
   col = 0
@@ -98,8 +107,10 @@ export function renderDoc(ir: DocIR): string {
   return renderDocInfo(ir).text
 }
 
-/** Renders and also reports which block entries were rendered afresh rather than reused. */
-export function renderDocInfo(ir: DocIR): { text: string; fresh: Array<MapEntry | SeqItem> } {
+export type Span = [number, number]
+
+/** Renders and also reports which block entries were rendered afresh, and where every block entry sits. */
+export function renderDocInfo(ir: DocIR): { text: string; fresh: Array<MapEntry | SeqItem>; spans: Map<MapEntry | SeqItem, Span> } {
   const out = new Out()
   out.push(ir.head)
   if (ir.root) {
@@ -108,7 +119,7 @@ export function renderDocInfo(ir: DocIR): { text: string; fresh: Array<MapEntry 
   }
   if (ir.trail !== NO_FINAL_NEWLINE) out.push(afterBlock(out, ir.trail, 0))
   const text = out.toString()
-  return { text: ir.trail === NO_FINAL_NEWLINE && text.endsWith('\n') ? text.slice(0, -1) : text, fresh: out.fresh }
+  return { text: ir.trail === NO_FINAL_NEWLINE && text.endsWith('\n') ? text.slice(0, -1) : text, fresh: out.fresh, spans: out.spans }
 }
 
 /** Renders one node alone, starting at column `col` inside a block collection at column `base`. */
@@ -153,12 +164,13 @@ function renderNode(out: Out, node: Node, base: number, min: number, floor = bas
       children.forEach((c, i) => {
         const own = i > 0 || !inline
         const key = `${col}|${own ? 1 : 0}|${out.atLineStart ? 1 : 0}|${out.blockIndent ?? ''}`
-        const hit = chunks.get(c)
+        const cacheable = immutable.has(c)
+        const hit = cacheable ? chunks.get(c) : undefined
         if (hit && hit.key === key && hit.text.length === hit.len) {
           const at = out.len
           out.push(hit.text)
           out.blockIndent = hit.blockIndent
-          for (const [e, a, b] of hit.spans) e.span = [at + a, at + b]
+          for (const [e, a, b] of hit.spans) out.spans.set(e, [at + a, at + b])
           return
         }
         const at = out.len
@@ -170,12 +182,14 @@ function renderNode(out: Out, node: Node, base: number, min: number, floor = bas
         }
         if (node.t === 'map') renderMapEntry(out, c as MapEntry, col)
         else renderSeqItem(out, c as SeqItem, col)
-        c.span = [at + spanAt, out.len]
+        out.spans.set(c, [at + spanAt, out.len])
         const spans: Chunk['spans'] = []
-        collectSpans(c, at, spans)
-        const chunk: Chunk = { key, text: '', len: out.len - at, spanAt, spans, blockIndent: out.blockIndent }
-        chunks.set(c, chunk)
-        out.pending.push([chunk, at, out.len])
+        collectSpans(c, at, out.spans, spans)
+        if (cacheable) {
+          const chunk: Chunk = { key, text: '', len: out.len - at, spanAt, spans, blockIndent: out.blockIndent }
+          chunks.set(c, chunk)
+          out.pending.push([chunk, at, out.len])
+        }
         out.fresh.push(c)
       })
       return
@@ -194,11 +208,12 @@ function renderNode(out: Out, node: Node, base: number, min: number, floor = bas
 }
 
 /** The spans of an entry and of the block entries inside it, relative to `at`. */
-function collectSpans(c: MapEntry | SeqItem, at: number, out: Chunk['spans']): void {
-  if (c.span) out.push([c, c.span[0] - at, c.span[1] - at])
+function collectSpans(c: MapEntry | SeqItem, at: number, all: Map<MapEntry | SeqItem, Span>, out: Chunk['spans']): void {
+  const span = all.get(c)
+  if (span) out.push([c, span[0] - at, span[1] - at])
   const v = c.value
   const kids = v.t === 'map' ? v.entries : v.t === 'seq' ? v.items : null
-  if (kids) for (const k of kids) collectSpans(k, at, out)
+  if (kids) for (const k of kids) collectSpans(k, at, all, out)
 }
 
 /** A head's comment and blank lines; a partial last line can only be a flow item's `pre` (see header). */

@@ -7,6 +7,7 @@ import * as Y from 'yjs'
 import type { Child, DocIR, FlowEntry, FlowItem, Line, MapEntry, Node, SeqItem } from './ir.js'
 import { ITEM, defaultRules, type Rules } from './rules.js'
 import { scalarText } from './scalar.js'
+import { markImmutable } from './render.js'
 import {
   ROOT,
   keyedKind,
@@ -253,6 +254,7 @@ export class Tree {
     const hit = this.childCache.get(id)
     if (hit && hit.as === as) return hit.c as T
     const c = build(id)
+    markImmutable(c)
     this.childCache.set(id, { as, c })
     return c
   }
