@@ -10,18 +10,25 @@ import readline from 'node:readline/promises'
 import { Command, CommanderError, Option } from 'commander'
 import type { Conflict, ResolveChoice, Take } from './commands/resolve.js'
 import { CtxError, ExitCode, ExitError, UsageError } from './errors.js'
-import { formatConflicts, formatInit, formatStatus, formatSync, fmtBytes } from './output.js'
+import { formatConflicts, formatInit, formatPeers, formatStatus, formatSync, fmtBytes } from './output.js'
 
 // Command modules are loaded when their command runs: `status` in a hook should not pay for the network
 // stack, nor `--version` for anything.
 const commands = {
   demo: () => import('./commands/demo.js'),
+  hook: () => import('./commands/hook.js'),
+  hooks: () => import('./commands/hooks.js'),
+  log: () => import('./commands/log.js'),
+  mergeDriver: () => import('./commands/merge-driver.js'),
   init: () => import('./commands/init.js'),
   invite: () => import('./commands/invite.js'),
+  peers: () => import('./commands/peers.js'),
   resolve: () => import('./commands/resolve.js'),
+  serve: () => import('./commands/serve.js'),
   status: () => import('./commands/status.js'),
   stop: () => import('./commands/stop.js'),
   sync: () => import('./commands/sync.js'),
+  token: () => import('./commands/token.js'),
   watch: () => import('./commands/watch.js'),
 }
 
@@ -31,6 +38,11 @@ const collect = (v: string, prev: string[] = []) => [...prev, v]
 const port = (v: string) => {
   const n = Number(v)
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port ${v}: expected 0–65535`)
+  return n
+}
+const bytes = (v: string) => {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${v}: expected a number of bytes`)
   return n
 }
 const seconds = (v: string) => {
@@ -64,6 +76,7 @@ export function buildProgram(): Command {
       'npx ctxsync watch                     # sync live until Ctrl-C',
       'npx ctxsync sync --peer ws://10.0.0.5:7420   # one-shot, for scripts and CI',
       'npx ctxsync status --check            # exit 4 when a file is held or conflicted',
+      'npx ctxsync serve --data /var/lib/ctxsync   # a relay/registry for peers that cannot reach each other',
     ) + '\nExit codes: 0 ok, 1 error, 2 usage, 3 no peer reachable, 4 a --check failed, 5 access refused.\n')
 
   program.command('init')
@@ -75,13 +88,17 @@ export function buildProgram(): Command {
     .addOption(new Option('--discovery <mode>', 'how peers find each other').choices(['none', 'mdns', 'registry']))
     .option('--registry <url>', 'registry/relay URL (with --discovery registry)')
     .option('--join <code>', 'join an existing space with a code from `ctxsync invite`')
+    .option('--hooks', 'also install the git hooks and the merge driver (`ctxsync hooks install`)')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', examples('ctxsync init --name "Ada" ', 'ctxsync init --join ctxsync1-eyJ2Ijox…', 'ctxsync init --agent --name claude --peer ws://127.0.0.1:7420'))
     .action(async (o, cmd: Command) => {
       const { init } = await commands.init()
-      const r = await init({ cwd: cwdOf(cmd), name: o.name, agent: o.agent, port: o.port, peers: o.peer, discovery: o.discovery, registry: o.registry, join: o.join, warn })
+      const r = await init({ cwd: cwdOf(cmd), name: o.name, agent: o.agent, port: o.port, peers: o.peer, discovery: o.discovery, registry: o.registry, join: o.join, hooks: o.hooks, warn })
       if (o.json) json(r)
-      else out(formatInit(r))
+      else {
+        out(formatInit(r))
+        if (r.hooks) out((await import('./output-git.js')).formatHooksInstall(r.hooks))
+      }
     })
 
   program.command('invite')
@@ -102,17 +119,18 @@ export function buildProgram(): Command {
   program.command('sync')
     .description('one-shot: take in local changes, exchange with peers until both sides hold everything, write files')
     .option('--peer <url>', 'peer to sync with (repeatable; replaces the configured peers)', collect)
-    .option('--timeout <sec>', 'give up after this many seconds', seconds, 30)
+    .option('--registry <url>', 'sync with this relay only (registry mode for this run)')
+    .option('--timeout <sec>', 'give up after this many seconds without progress', seconds, 30)
     .option('--json', 'print a JSON summary')
-    .addHelpText('after', examples('ctxsync sync', 'ctxsync sync --peer ws://10.0.0.5:7420 --timeout 10 --json') +
-      '\nExit codes: 0 at least one peer synced, 3 no peer reachable (local changes stay pending), 5 every reachable peer refused access.\n')
+    .addHelpText('after', examples('ctxsync sync', 'ctxsync sync --peer ws://10.0.0.5:7420 --timeout 10 --json', 'CTXSYNC_TOKEN=… ctxsync sync --registry wss://relay.example.com --json   # CI: no init, no secret') +
+      '\nExit codes: 0 at least one peer synced, 3 no peer reachable (local changes stay pending), 5 every reachable peer refused access, or the token is read-only and local changes stay pending.\n')
     .action(async (o, cmd: Command) => {
       const [{ sync }, { syncExit }] = await Promise.all([commands.sync(), import('./space/session.js')])
       const ora = !o.json && process.stderr.isTTY ? (await import('ora')).default : null
       const spinner = ora ? ora({ text: 'syncing…', stream: process.stderr }).start() : null
       try {
         const r = await sync({
-          cwd: cwdOf(cmd), peers: o.peer, timeoutSec: o.timeout, warn,
+          cwd: cwdOf(cmd), peers: o.peer, registry: o.registry, timeoutSec: o.timeout, warn,
           onProgress: (p) => spinner && (spinner.text = `syncing with ${p.url}: sent ${fmtBytes(p.bytesSent)}, received ${fmtBytes(p.bytesReceived)}`),
         })
         spinner?.stop()
@@ -153,6 +171,7 @@ export function buildProgram(): Command {
     .option('--port <port>', 'listen on this port (overrides .ctxsync/local.yaml; 0 picks a free one)', port)
     .option('--host <addr>', 'listen address (default 127.0.0.1; 0.0.0.0 accepts peers from other machines)')
     .option('--peer <url>', 'peer to keep connected to (repeatable; replaces the configured ones)', collect)
+    .option('--registry <url>', 'sync through this relay only (registry mode for this run)')
     .option('--detach', 'run in the background; stop with `ctxsync stop`')
     .option('--json', 'with --detach: print {pid, url} as JSON')
     .addHelpText('after', examples('ctxsync watch', 'ctxsync watch --host 0.0.0.0 --port 7420', 'ctxsync watch --detach && ctxsync status', 'DEBUG=ctxsync:* ctxsync watch   # traces'))
@@ -160,16 +179,70 @@ export function buildProgram(): Command {
       const cwd = cwdOf(cmd)
       const { watch, watchDetached } = await commands.watch()
       if (o.detach) {
-        const argv = [process.argv[1]!, 'watch', '-C', cwd, ...(o.port !== undefined ? ['--port', String(o.port)] : []), ...(o.host ? ['--host', o.host] : []), ...(o.peer ?? []).flatMap((p: string) => ['--peer', p])]
-        const info = await watchDetached({ cwd, port: o.port, host: o.host, peers: o.peer, argv })
-        if (o.json) json({ pid: info.pid, url: info.url, log: info.log })
-        else out(`daemon running (pid ${info.pid}) on ${info.url}; log: ${info.log}; stop: ctxsync stop`)
+        const argv = [process.argv[1]!, 'watch', '-C', cwd, ...(o.port !== undefined ? ['--port', String(o.port)] : []), ...(o.host ? ['--host', o.host] : []), ...(o.peer ?? []).flatMap((p: string) => ['--peer', p]), ...(o.registry ? ['--registry', o.registry] : [])]
+        const info = await watchDetached({ cwd, port: o.port, host: o.host, peers: o.peer, registry: o.registry, argv })
+        if (o.json) json({ pid: info.pid, url: info.url, registry: info.registry, log: info.log })
+        else out(`daemon running (pid ${info.pid}) ${info.registry ? `through the relay at ${info.registry}` : `on ${info.url}`}; log: ${info.log}; stop: ctxsync stop`)
         return
       }
       await watch({
-        cwd, port: o.port, host: o.host, peers: o.peer, say: (l) => err(`[${new Date().toISOString().slice(11, 19)}] ${l}`),
-        onStarted: (info, files) => err(`watching ${files} file(s); listening on ${info.url} (Ctrl-C to stop)`),
+        cwd, port: o.port, host: o.host, peers: o.peer, registry: o.registry, say: (l) => err(`[${new Date().toISOString().slice(11, 19)}] ${l}`),
+        onStarted: (info, files) => err(`watching ${files} file(s); ${info.registry ? `syncing through the relay at ${info.registry}` : `listening on ${info.url}`} (Ctrl-C to stop)`),
       })
+    })
+
+  program.command('serve')
+    .description('run a relay and registry: many spaces over WebSocket, their state kept in --data, /healthz and /metrics on the same port')
+    .requiredOption('--data <dir>', 'where each space\'s state is kept (created if missing)')
+    .option('--port <port>', 'listen on this port (0 picks a free one)', port, 7421)
+    .option('--host <addr>', 'listen address (0.0.0.0 for other machines: then use TLS)', '127.0.0.1')
+    .option('--tls-cert <file>', 'TLS certificate (PEM): serve wss:// and https://')
+    .option('--tls-key <file>', 'TLS private key (PEM)')
+    .option('--max-frame <bytes>', 'largest WebSocket frame accepted (1009 beyond; peers chunk below it)', bytes)
+    .addHelpText('after', examples('ctxsync serve --data ./relay-data', 'ctxsync serve --host 0.0.0.0 --port 443 --data /var/lib/ctxsync --tls-cert cert.pem --tls-key key.pem', 'curl http://127.0.0.1:7421/metrics') +
+      '\nThe relay never holds a space secret: a space registers with its public key on first contact; peers prove the secret or show a token (ctxsync token create).\n')
+    .action(async (o, cmd: Command) => {
+      const { serve } = await commands.serve()
+      await serve({
+        cwd: cwdOf(cmd), host: o.host, port: o.port, data: o.data, tlsCert: o.tlsCert, tlsKey: o.tlsKey, maxFrameBytes: o.maxFrame,
+        say: (l) => err(`[${new Date().toISOString().slice(11, 19)}] ${l}`),
+        onStarted: (info) => err(`relay listening on ${info.url} (data: ${info.data}; GET /healthz, /metrics) — Ctrl-C to stop`),
+      })
+    })
+
+  const token = program.command('token').description('relay tokens: credentials for CI and agents that sync with a relay without the secret')
+  token.command('create')
+    .description('print a token for this space (the last line of stdout); needs the space secret')
+    .requiredOption('--role <role>', 'read (receives only), write (also sends) or admin (also sees peer addresses)')
+    .option('--expires <duration>', 'e.g. 30m, 12h, 7d, 4w, or never', '30d')
+    .option('--json', 'print {token, role, expires} as JSON')
+    .addHelpText('after', examples('ctxsync token create --role read --expires 7d', 'CTXSYNC_TOKEN=$(ctxsync token create --role write | tail -1) ctxsync sync --registry wss://relay.example.com') +
+      '\nA token is a bearer credential: whoever holds it has its role until it expires (there is no revoking it early).\n')
+    .action(async (o, cmd: Command) => {
+      const { createToken } = await commands.token()
+      const r = await createToken({ cwd: cwdOf(cmd), role: o.role, expires: o.expires })
+      if (o.json) json({ token: r.token, role: r.role, expires: r.expires })
+      else {
+        err(`${r.role} token for space ${r.space}, ${r.expires ? `expires ${r.expires}` : 'never expires'} (set it as CTXSYNC_TOKEN)`)
+        out(r.token)
+      }
+    })
+
+  program.command('peers')
+    .description('peers this machine has met and, in registry mode, who is online now according to the relay')
+    .option('--registry <url>', 'ask this relay (registry mode for this run)')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', examples('ctxsync peers', 'ctxsync peers --registry wss://relay.example.com --json'))
+    .action(async (o, cmd: Command) => {
+      const { peers } = await commands.peers()
+      const r = await peers({ cwd: cwdOf(cmd), registry: o.registry })
+      if (o.json) json(r)
+      else out(formatPeers(r))
+      const reg = r.registry
+      if (reg && reg.outcome !== 'synced') {
+        const code = reg.outcome === 'refused' ? ExitCode.AccessRefused : reg.outcome === 'error' ? ExitCode.Error : ExitCode.NoPeer
+        throw new ExitError(code, o.json ? '' : `the relay at ${reg.url}: ${reg.error ?? reg.outcome}`)
+      }
     })
 
   program.command('demo')
@@ -192,7 +265,74 @@ export function buildProgram(): Command {
       if (o.json) json(r)
       else out(r.stopped ? `stopped the daemon (pid ${r.pid})` : 'no daemon is running for this space')
     })
+  addGitCommands(program)
   return program
+}
+
+/** hooks, hook, merge-driver, log: ctxsync in git (sync points, hooks, the merge driver). */
+function addGitCommands(program: Command): void {
+  const hooks = program.command('hooks')
+    .description('git hooks, merge driver and sync-point notes for this clone (needs `ctxsync init`)')
+  hooks.command('install')
+    .description('install the hooks (existing ones are kept and run first), the merge driver and the notes refspec')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', examples('ctxsync hooks install', 'git add .gitattributes && git commit -m "context files merge with ctxsync"'))
+    .action(async (o, cmd: Command) => {
+      const [{ hooksInstall }, fmt] = await Promise.all([commands.hooks(), import('./output-git.js')])
+      const r = await hooksInstall({ cwd: cwdOf(cmd) })
+      if (o.json) json(r)
+      else out(fmt.formatHooksInstall(r))
+    })
+  hooks.command('uninstall')
+    .description('remove the hooks (restoring the previous ones byte for byte), the merge driver and the notes refspec')
+    .option('--json', 'print the result as JSON')
+    .action(async (o, cmd: Command) => {
+      const [{ hooksUninstall }, fmt] = await Promise.all([commands.hooks(), import('./output-git.js')])
+      const r = await hooksUninstall({ cwd: cwdOf(cmd) })
+      if (o.json) json(r)
+      else out(fmt.formatHooksUninstall(r))
+    })
+
+  // Run by the installed hooks. Whatever happens, git must go on: warnings only, exit 0, and a deadline.
+  program.command('hook', { hidden: true })
+    .argument('<name>', 'the git hook')
+    .argument('[args...]', "git's arguments to the hook")
+    .allowUnknownOption()
+    .action(async (name: string, args: string[], _o, cmd: Command) => {
+      const hookWarn = (m: string) => err(`ctxsync: warning: ${m}`)
+      try {
+        const { DEFAULT_HOOK_TIMEOUT_S, runHook } = await commands.hook()
+        const secs = Number(process.env.CTXSYNC_HOOK_TIMEOUT) || DEFAULT_HOOK_TIMEOUT_S
+        await runHook({ cwd: cwdOf(cmd), name, args, warn: hookWarn, timeoutMs: secs * 1000 })
+      } catch (e) {
+        hookWarn(`${name}: ${(e as Error).message.split('\n')[0]}`)
+      }
+    })
+
+  program.command('merge-driver')
+    .description('the git merge driver for context files (`ctxsync hooks install` sets it up): merges into OURS, never leaving conflict markers')
+    .argument('<base>', '%O: the common ancestor\'s version')
+    .argument('<ours>', '%A: our version; receives the result')
+    .argument('<theirs>', '%B: their version')
+    .argument('[path]', '%P: where the result goes in the repository')
+    .action(async (base: string, ours: string, theirs: string, p: string | undefined, _o, cmd: Command) => {
+      const { mergeDriver } = await commands.mergeDriver()
+      const r = await mergeDriver({ cwd: cwdOf(cmd), base, ours, theirs, path: p ?? ours, say: err })
+      if (r.code !== 0) throw new ExitError(r.code as ExitCode)
+    })
+
+  program.command('log')
+    .description('sync points of the commits on this branch: commit, time, who, context files changed')
+    .argument('[path]', 'only sync points whose commit changed this file')
+    .option('-n, --max-count <n>', 'look at most this many commits back', (v) => Number(v))
+    .option('--json', 'print the entries as JSON')
+    .addHelpText('after', examples('ctxsync log', 'ctxsync log .rhema/todos.yaml --json'))
+    .action(async (p: string | undefined, o, cmd: Command) => {
+      const [{ log }, fmt] = await Promise.all([commands.log(), import('./output-git.js')])
+      const r = await log({ cwd: cwdOf(cmd), path: p, limit: o.maxCount })
+      if (o.json) json(r)
+      else out(fmt.formatLog(r.entries))
+    })
 }
 
 async function resolveAction(cwd: string, id: string | undefined, o: { list?: boolean; take?: ResolveChoice['take']; all?: boolean; json?: boolean }): Promise<void> {

@@ -4,8 +4,10 @@
  */
 import type { Conflict } from './crdt/present.js'
 import type { InitResult } from './commands/init.js'
+import type { PeersResult } from './commands/peers.js'
 import type { StatusData } from './space/status.js'
 import type { SyncReport } from './space/session.js'
+import { formatGitStatus } from './output-git.js'
 
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR
 const paint = (code: number) => (s: string) => (useColor ? `\x1b[${code}m${s}\x1b[0m` : s)
@@ -51,6 +53,7 @@ export function formatStatus(s: StatusData): string {
   if (s.conflicts > 0) lines.push('', yellow(`${s.conflicts} conflict${s.conflicts > 1 ? 's' : ''}: see \`ctxsync resolve --list\``))
   const held = s.files.filter((f) => f.state === 'held').length
   if (held) lines.push(red(`${held} file${held > 1 ? 's' : ''} held: fix the YAML error shown; changes wait until it parses`))
+  if (s.git) lines.push(...formatGitStatus(s.git))
   return lines.join('\n')
 }
 
@@ -91,7 +94,7 @@ export function formatInit(r: InitResult): string {
 export function formatSync(r: SyncReport): string {
   const out: string[] = []
   for (const p of r.peers) {
-    const who = p.name ? `${p.name}${p.kind === 'agent' ? ' (agent)' : ''} ` : ''
+    const who = p.name ? `${p.name}${p.kind === 'agent' ? ' (agent)' : ''}${p.access === 'read' ? ' (read-only token)' : ''} ` : ''
     const color = p.outcome === 'synced' ? green : red
     out.push(`${color(p.outcome.padEnd(11))} ${who}${dim(p.url)}${p.error ? `  ${p.error}` : ''}`)
   }
@@ -100,6 +103,28 @@ export function formatSync(r: SyncReport): string {
   )
   out.push(dim(`sent ${fmtBytes(r.bytesSent)}, received ${fmtBytes(r.bytesReceived)}`))
   if (r.pending.length) out.push(yellow(`pending (no peer has them yet): ${r.pending.join(', ')}`))
+  return out.join('\n')
+}
+
+export function formatPeers(r: PeersResult): string {
+  const out: string[] = []
+  const kind = (k: string) => (k === 'agent' ? ' (agent)' : k === 'relay' ? ' (relay)' : '')
+  out.push(bold('known peers') + dim(` (space ${r.space})`))
+  if (r.known.length === 0) out.push(dim('  none met yet'))
+  for (const p of r.known) {
+    const state = p.connected ? green('connected') : dim(`last seen ${ago(p.lastSeen)}`)
+    out.push(`  ${p.name}${kind(p.kind)}  ${state}${p.url ? dim(`  ${p.url}`) : ''}`)
+  }
+  const reg = r.registry
+  if (reg) {
+    out.push('', bold('online now') + dim(` (relay ${reg.url})`))
+    if (reg.outcome !== 'synced') out.push(red(`  could not ask the relay: ${reg.error ?? reg.outcome}`))
+    else if (reg.peers.length === 0) out.push(dim('  nobody (one-shot syncs are not listed)'))
+    for (const p of reg.peers) {
+      const since = ago(new Date(p.since).toISOString())
+      out.push(`  ${p.name}${kind(p.kind)}${p.host ? dim(` on ${p.host}`) : ''}  ${dim(`${p.access}, connected ${since}`)}${p.address ? dim(`  ${p.address}`) : ''}`)
+    }
+  }
   return out.join('\n')
 }
 

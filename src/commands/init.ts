@@ -19,6 +19,7 @@ import { runningDaemon } from '../space/status.js'
 import { Space } from '../space/space.js'
 import { SummaryWriter } from '../space/summary.js'
 import { gitUserName } from '../git/user.js'
+import { hooksInstall, type HooksInstallResult } from './hooks.js'
 
 export interface InitOptions {
   cwd: string
@@ -29,6 +30,8 @@ export interface InitOptions {
   discovery?: string
   registry?: string
   join?: string
+  /** Also install the git hooks and the merge driver (`ctxsync hooks install`). */
+  hooks?: boolean
   warn?: (msg: string) => void
 }
 
@@ -43,6 +46,7 @@ export interface InitResult {
   enrolled: string[]
   held: Array<{ path: string; line: number; col: number; message: string }>
   next: string[]
+  hooks?: HooksInstallResult
 }
 
 export async function init(o: InitOptions): Promise<InitResult> {
@@ -123,7 +127,10 @@ export async function init(o: InitOptions): Promise<InitResult> {
     next.push('run `ctxsync watch` to sync live, or `ctxsync sync --peer ws://HOST:PORT` once')
     if (!join) next.push('give teammates a join code: `ctxsync invite`')
   }
+  const hooks = o.hooks ? await hooksInstall({ cwd: root }) : undefined
+  if (hooks) next.push(...hooks.next)
   return {
+    ...(hooks ? { hooks } : {}),
     root, space: config.space, peer: { id: identity.id, name: wanted.name, kind: wanted.agent ? 'agent' : 'human' },
     created, changed, joined: join !== null || spaceExisted, secret, enrolled: enrolled.sort(), held, next,
   }

@@ -4,7 +4,10 @@
  * every peer. With a running daemon, the daemon applies it.
  */
 import { CtxError } from '../errors.js'
-import type { Conflict, Take } from '../crdt/present.js'
+import { TakeError, type Conflict, type Take } from '../crdt/present.js'
+import { DEFAULT_HOST, DEFAULT_PORT, readLocalSettings, readTeamConfig } from '../space/config.js'
+import { mergeConflicts, resolveMerge } from '../space/mergestore.js'
+import { readIdentity } from '../space/secrets.js'
 import { callDaemon, DaemonUnavailable } from '../space/control.js'
 import { findRoot, spacePaths } from '../space/paths.js'
 import { Space } from '../space/space.js'
@@ -24,6 +27,28 @@ async function daemonSocket(cwd: string): Promise<string | null> {
 }
 
 export async function listConflicts(o: ResolveOptions): Promise<{ conflicts: Conflict[] }> {
+  const live = await liveConflicts(o)
+  const ids = new Set(live.conflicts.map((c) => c.id))
+  const merges = (await (await mergeStore(o.cwd))?.list()) ?? []
+  return { conflicts: [...live.conflicts, ...merges.filter((c) => !ids.has(c.id))] }
+}
+
+/** Conflicts the merge driver kept (`space/mergestore.ts`), and how to resolve them; null outside a space. */
+async function mergeStore(cwd: string) {
+  const root = findRoot(cwd)
+  if (!root) return null
+  const paths = spacePaths(root)
+  const rules = (await readTeamConfig(paths.config).catch(() => null))?.rules ?? []
+  return {
+    list: () => mergeConflicts(paths, rules),
+    resolve: async (c: ResolveChoice) => {
+      const [identity, local] = await Promise.all([readIdentity(paths.identity), readLocalSettings(paths.local, { name: 'me', agent: false, host: DEFAULT_HOST, port: DEFAULT_PORT, peers: [] })])
+      return resolveMerge(paths, rules, c.id, c.take, { id: identity?.id ?? 'me', name: local.name, kind: local.agent ? 'agent' : 'human' })
+    },
+  }
+}
+
+async function liveConflicts(o: ResolveOptions): Promise<{ conflicts: Conflict[] }> {
   const socket = await daemonSocket(o.cwd)
   if (socket) {
     try {
@@ -47,6 +72,23 @@ export interface ResolveChoice {
 
 /** Applies choices in order; returns the conflicts as they were before each was resolved. */
 export async function resolve(o: ResolveOptions & { choices: ResolveChoice[] }): Promise<{ resolved: Conflict[] }> {
+  const store = await mergeStore(o.cwd)
+  const mergeIds = new Set(store ? (await store.list()).map((c) => c.id) : [])
+  const live = await resolveLive({ ...o, choices: o.choices.filter((c) => !mergeIds.has(c.id)) })
+  const resolved = [...live.resolved]
+  for (const c of o.choices.filter((x) => mergeIds.has(x.id))) {
+    try {
+      const r = await store!.resolve(c)
+      if (r) resolved.push(r)
+    } catch (e) {
+      if (e instanceof TakeError) throw new CtxError('bad-choice', e.message)
+      throw e
+    }
+  }
+  return { resolved }
+}
+
+async function resolveLive(o: ResolveOptions & { choices: ResolveChoice[] }): Promise<{ resolved: Conflict[] }> {
   if (o.choices.length === 0) return { resolved: [] }
   const socket = await daemonSocket(o.cwd)
   if (socket) {

@@ -10,8 +10,14 @@ export interface StatusOptions {
 
 export type { StatusData }
 
-export function status(o: StatusOptions): Promise<StatusData> {
-  return coldStatus(o.cwd)
+export async function status(o: StatusOptions): Promise<StatusData> {
+  const s = await coldStatus(o.cwd)
+  // Asked here rather than of the daemon: it only reads git and the files, and is current either way.
+  const { gitStatus } = await import('../space/gitstatus.js')
+  const { readTeamConfig } = await import('../space/config.js')
+  const { spacePaths } = await import('../space/paths.js')
+  const branches = (await readTeamConfig(spacePaths(s.root).config).catch(() => null))?.branches ?? 'shared'
+  return { ...s, git: await gitStatus(s.root, s.files.map((f) => f.path), branches).catch(() => null) }
 }
 
 /** `--check`: true when every file is fine (nothing held, refused or conflicted). */

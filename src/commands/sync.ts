@@ -1,15 +1,19 @@
 /**
  * `ctxsync sync`: one-shot, for scripts, CI and git hooks. Takes in local changes, exchanges with the given
- * (`--peer`, replacing the configured ones) or configured peers until both sides hold everything, writes
- * the files, and exits (see `syncExit` for the codes). When a daemon runs in this repository, it does the
- * work, so that only one process ever writes the files and the sidecars.
+ * (`--peer`, replacing the configured ones) or configured peers — or the relay, in registry mode or with
+ * `--registry URL` — until both sides hold everything, writes the files, and exits (see `syncExit` for
+ * the codes). When a daemon runs in this repository, it does the work, so that only one process ever
+ * writes the files and the sidecars. With CTXSYNC_TOKEN and a relay, a fresh checkout needs neither
+ * `init` nor the secret: this machine's state is created on the way.
  */
 import { UsageError } from '../errors.js'
 import { isWsUrl } from '../space/config.js'
 import { callDaemon, DaemonUnavailable } from '../space/control.js'
 import { findRoot, spacePaths } from '../space/paths.js'
+import { remotesFor } from '../space/remotes.js'
 import { syncSpace, type SyncReport } from '../space/session.js'
 import { Space } from '../space/space.js'
+import { liveStates, syncPointAfterSync } from '../space/syncpoint.js'
 import { runningDaemon } from '../space/status.js'
 import { PeerBook, SummaryWriter } from '../space/summary.js'
 
@@ -17,6 +21,8 @@ export interface SyncOptions {
   cwd: string
   /** Replaces the configured peers for this run. */
   peers?: string[]
+  /** Registry mode for this run: sync with this relay only. */
+  registry?: string
   timeoutSec: number
   warn?: (msg: string) => void
   onProgress?: (p: { url: string; bytesSent: number; bytesReceived: number }) => void
@@ -24,17 +30,20 @@ export interface SyncOptions {
 
 export type { SyncReport }
 
-export async function sync(o: SyncOptions): Promise<SyncReport & { via: 'daemon' | 'direct' }> {
+/** `syncPoint`: the commit a sync point was recorded for (HEAD), if one was (see space/syncpoint.ts). */
+export async function sync(o: SyncOptions): Promise<SyncReport & { via: 'daemon' | 'direct'; syncPoint?: string | null }> {
   if (!(o.timeoutSec > 0)) throw new UsageError('--timeout must be a positive number of seconds')
   for (const p of o.peers ?? []) if (!isWsUrl(p)) throw new UsageError(`--peer ${p}: expected a ws:// URL like ws://192.168.1.20:7420`)
+  if (o.registry !== undefined && !isWsUrl(o.registry)) throw new UsageError(`--registry ${o.registry}: expected a ws:// or wss:// URL`)
+  if (o.peers?.length && o.registry) throw new UsageError('give either --peer or --registry: in registry mode peers talk to the relay only')
   const timeoutMs = o.timeoutSec * 1000
   const root = findRoot(o.cwd)
   if (root) {
     const daemon = await runningDaemon(spacePaths(root))
     if (daemon) {
       try {
-        const r = await callDaemon<SyncReport>(daemon.socket, 'sync', { peers: o.peers ?? null, timeoutMs }, timeoutMs + 15_000)
-        return { ...r, via: 'daemon' }
+        const r = await callDaemon<SyncReport>(daemon.socket, 'sync', { peers: o.peers ?? null, registry: o.registry ?? null, timeoutMs }, timeoutMs + 15_000)
+        return { ...r, via: 'daemon', syncPoint: await syncPointAfterSync(o.cwd) }
       } catch (e) {
         if (!(e instanceof DaemonUnavailable)) throw e
       }
@@ -43,10 +52,11 @@ export async function sync(o: SyncOptions): Promise<SyncReport & { via: 'daemon'
   const space = await Space.open({ cwd: o.cwd, command: 'ctxsync sync', lock: { wait: 10_000 }, autoInit: true, warn: o.warn })
   try {
     const book = await new PeerBook(space.paths.peers).load()
-    const report = await syncSpace(space, { peers: o.peers ?? space.local.peers, timeoutMs }, { book, onProgress: o.onProgress })
+    const remotes = remotesFor(space.config, space.local, { peers: o.peers, registry: o.registry })
+    const report = await syncSpace(space, { peers: remotes.peers, registry: remotes.registry, timeoutMs }, { book, onProgress: o.onProgress })
     await new SummaryWriter(space).flush()
     await book.save()
-    return { ...report, via: 'direct' }
+    return { ...report, via: 'direct', syncPoint: await syncPointAfterSync(o.cwd, liveStates(space)) }
   } finally {
     await space.close()
   }

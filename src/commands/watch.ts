@@ -17,6 +17,8 @@ export interface WatchOptions {
   port?: number
   host?: string
   peers?: string[]
+  /** Registry mode for this run: sync through this relay only. */
+  registry?: string
   say: (line: string) => void
   heartbeatMs?: number
 }
@@ -24,12 +26,14 @@ export interface WatchOptions {
 function check(o: WatchOptions): void {
   if (o.port !== undefined && !(Number.isInteger(o.port) && o.port >= 0 && o.port <= 65535)) throw new UsageError('--port must be 0–65535')
   for (const p of o.peers ?? []) if (!isWsUrl(p)) throw new UsageError(`--peer ${p}: expected a ws:// URL like ws://192.168.1.20:7420`)
+  if (o.registry !== undefined && !isWsUrl(o.registry)) throw new UsageError(`--registry ${o.registry}: expected a ws:// or wss:// URL`)
+  if (o.peers?.length && o.registry) throw new UsageError('give either --peer or --registry: in registry mode peers talk to the relay only')
 }
 
 /** Runs the daemon until it is stopped; resolves with its info once listening (`started`) and when done. */
 export async function watch(o: WatchOptions & { onStarted?: (info: DaemonInfo, files: number) => void }): Promise<DaemonInfo> {
   check(o)
-  const daemon = await Daemon.start(o)
+  let daemon = await Daemon.start(o)
   o.onStarted?.(daemon.info, [...daemon.space.entries.values()].filter((e) => e.model.exists()).length)
   // `on`, not `once`: our handler must stay registered until the daemon is done. signal-exit (used by
   // write-file-atomic and proper-lockfile) re-raises a signal when it finds itself the only listener; with
@@ -46,6 +50,11 @@ export async function watch(o: WatchOptions & { onStarted?: (info: DaemonInfo, f
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
   await daemon.done
+  // `branches: separate`: a checkout switched branch; start again on the new branch's state.
+  while (daemon.restartWanted && signals === 0) {
+    daemon = await Daemon.start(o)
+    await daemon.done
+  }
   process.off('SIGINT', stop)
   process.off('SIGTERM', stop)
   return daemon.info

@@ -9,7 +9,8 @@
  */
 import type { DocName, PeerId, SpaceId } from '../ids.js'
 
-export type PeerKind = 'human' | 'agent'
+/** `relay`: a `ctxsync serve` process, which holds no secret and relays between the peers of a space. */
+export type PeerKind = 'human' | 'agent' | 'relay'
 
 export interface PeerInfo {
   id: PeerId

@@ -38,6 +38,13 @@ export interface Transport {
   send(frame: Uint8Array): void
   /** Closes with a code from `CloseCode` and a short reason; `close` fires once on both ends. */
   close(code: number, reason: string): void
+  /**
+   * Stops delivering frames until `resume` (a frame or two already read may still arrive): the receiver's
+   * back-pressure, which the sender sees as a growing `bufferedAmount`. Optional; without it a receiver
+   * that falls behind can only hang up.
+   */
+  pause?(): void
+  resume?(): void
   on<E extends keyof TransportEvents>(event: E, listener: TransportEvents[E]): this
   off<E extends keyof TransportEvents>(event: E, listener: TransportEvents[E]): this
 }

@@ -5,7 +5,8 @@
 export * from './TransportInterface.js'
 export type { PeerInfo, PeerKind, SyncHost } from './SyncHost.js'
 export {
-  PROTOCOL_VERSION, ProtocolError, ProtocolVersionError, type Message, type MessageType, type Role,
+  PROTOCOL_VERSION, ProtocolError, ProtocolVersionError, type Access, type LivePeer, type Message, type MessageType,
+  type Role,
 } from './protocol.js'
 export { deriveCredentials, spacePublicKey, type SpaceCredentials } from './auth.js'
 export type { Encryption } from './channel.js'
@@ -17,7 +18,7 @@ export {
   type PeerSessionOptions, type PeerSessionEvents, type SessionClosed, type SessionProgress, type SessionTuning,
 } from './session.js'
 export {
-  PeerManager, backoffDelay, syncOnce,
+  PeerManager, backoffDelay, peekRegistry, syncOnce, type PeekResult,
   type PeerManagerConfig, type PeerManagerEvents, type PeerState, type PeerStatus,
   type SyncOnceOptions, type SyncOnceResult, type PeerSyncResult, type SyncOutcome,
 } from './peers.js'

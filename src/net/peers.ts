@@ -6,13 +6,19 @@
  *
  * When two peers dial each other, both connections authenticate; each side keeps the one dialled by the
  * smaller peer id, which both compute alike, and closes the other as a duplicate. The dial target whose
- * connection lost stays quiet ("covered") until the connection that won goes away.
+ * connection lost stays quiet ("covered") until the connection that won goes away. A one-shot connection
+ * (`ctxsync sync` from a peer that may also keep a live session with us) is never part of that choice: it
+ * neither displaces the live session nor is closed for it, and it gets live updates like any other.
+ *
+ * A dial target may be a relay (`ctxsync serve`, registry mode): the handshake finds out, the relay's live
+ * peer list is kept per target (`registry()`), and with a read-only token nothing local is sent.
  *
  * One-shot syncing (`ctxsync sync`) lives in `sync-once.ts` and is re-exported here.
  */
 import type { PeerId } from '../ids.js'
 import { logger } from '../log.js'
 import { deriveCredentials, type SpaceCredentials } from './auth.js'
+import type { Access, LivePeer } from './protocol.js'
 import { DEFAULT_MAX_FRAME_BYTES } from './chunking.js'
 import { TypedEmitter } from './emitter.js'
 import { atMost } from './timers.js'
@@ -21,8 +27,8 @@ import type { PeerInfo, PeerKind, SyncHost } from './SyncHost.js'
 import { CloseCode, type Dialer, type Listener, type Transport } from './TransportInterface.js'
 import { DEFAULT_HEARTBEAT_MS, listen, wsDialer, type ListenOptions } from './ws.js'
 
-export { syncOnce } from './sync-once.js'
-export type { SyncOnceOptions, SyncOnceResult, PeerSyncResult, SyncOutcome } from './sync-once.js'
+export { peekRegistry, syncOnce } from './sync-once.js'
+export type { PeekResult, SyncOnceOptions, SyncOnceResult, PeerSyncResult, SyncOutcome } from './sync-once.js'
 
 const log = logger('net:peers')
 const MAX_RECENT = 16
@@ -41,11 +47,16 @@ export interface PeerState {
   /** ms epoch of the last frame received from this peer. */
   lastSeen?: number
   error?: string
+  /** What a relay granted this machine (read, write, admin); undefined peer to peer. */
+  access?: Access
 }
 
 export interface PeerManagerConfig {
   host: SyncHost
-  secret: string
+  /** The space secret; without it only relays can be reached, with `token`. */
+  secret?: string
+  /** A relay token (CTXSYNC_TOKEN); relays are shown it instead of a proof of the secret. */
+  token?: string
   listen?: { host: string; port: number }
   /** ws:// URLs of peers to keep connected to. */
   peers: string[]
@@ -64,6 +75,10 @@ export type PeerManagerEvents = {
   'peer-disconnected': (peer: PeerState, info: SessionClosed) => void
   'peer-refused': (peer: PeerState, info: SessionClosed) => void
   'peer-synced': (peer: PeerState) => void
+  /** A one-shot session (a peer's `ctxsync sync`) authenticated. */
+  'peer-sync-once': (peer: PeerState) => void
+  /** A relay sent its list of the space's live peers. */
+  registry: (url: string, peers: LivePeer[]) => void
 }
 
 interface Conn {
@@ -107,12 +122,14 @@ function prune<T extends object>(o: T): T {
 
 export class PeerManager extends TypedEmitter<PeerManagerEvents> {
   readonly #cfg: PeerManagerConfig
-  readonly #creds: SpaceCredentials
+  readonly #creds: SpaceCredentials | undefined
   readonly #dialer: Dialer
   readonly #backoff: { baseMs: number; maxMs: number }
   readonly #targets = new Map<string, Target>()
   readonly #conns = new Set<Conn>()
   readonly #active = new Map<PeerId, Conn>()
+  /** Authenticated one-shot sessions: forwarded to, never deduplicated. */
+  readonly #transient = new Set<Conn>()
   readonly #dialing = new Set<Promise<void>>()
   #recent: PeerState[] = []
   #listener: Listener | undefined
@@ -123,7 +140,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
   constructor(cfg: PeerManagerConfig) {
     super()
     this.#cfg = cfg
-    this.#creds = deriveCredentials(cfg.secret, cfg.host.spaceId)
+    this.#creds = cfg.secret ? deriveCredentials(cfg.secret, cfg.host.spaceId) : undefined
     this.#dialer = cfg.dialer ?? wsDialer({ maxFrameBytes: this.#maxFrame, heartbeatMs: this.#heartbeat })
     this.#backoff = cfg.backoff ?? { baseMs: 250, maxMs: 30_000 }
     for (const url of new Set(cfg.peers)) {
@@ -147,6 +164,9 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
     this.#started = true
     this.#unsubscribe = this.#cfg.host.onUpdate((doc, update, origin) => {
       for (const conn of this.#active.values()) {
+        if (conn.session.peer?.id !== origin) conn.session.sendUpdate(doc, update)
+      }
+      for (const conn of this.#transient) {
         if (conn.session.peer?.id !== origin) conn.session.sendUpdate(doc, update)
       }
     })
@@ -196,8 +216,20 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
         }))
       }
     }
-    for (const c of this.#conns) if (!shown.has(c) && !c.duplicate && !c.target) out.push(this.#stateOf(c))
+    for (const c of this.#conns) {
+      if (!shown.has(c) && !c.duplicate && !c.target && !this.#transient.has(c)) out.push(this.#stateOf(c))
+    }
     return [...out, ...this.#recent]
+  }
+
+  /** The live peer lists of the relays among the dial targets. */
+  registry(): Array<{ url: string; peers: LivePeer[] }> {
+    const out: Array<{ url: string; peers: LivePeer[] }> = []
+    for (const t of this.#targets.values()) {
+      const list = t.conn?.session.registry
+      if (list && t.conn?.state === 'connected') out.push({ url: t.url, peers: list })
+    }
+    return out
   }
 
   #accept(t: Transport): void {
@@ -248,6 +280,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
       transport: t,
       role: direction === 'out' ? 'dial' : 'accept',
       credentials: this.#creds,
+      token: this.#cfg.token,
     })
     const conn: Conn = { session, direction, target, state: 'connecting', duplicate: false }
     this.#conns.add(conn)
@@ -258,11 +291,19 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
       if (!conn.duplicate) this.emit('peer-synced', this.#stateOf(conn))
     })
     session.on('closed', (info) => this.#onClosed(conn, info))
+    session.on('registry', (peers) => {
+      if (target) this.emit('registry', target.url, peers)
+    })
     session.start()
   }
 
   #onAuthenticated(conn: Conn, peer: PeerInfo): void {
     conn.state = 'connected'
+    if (conn.session.transient) {
+      this.#transient.add(conn)
+      this.emit('peer-sync-once', this.#stateOf(conn))
+      return
+    }
     this.#recent = this.#recent.filter((r) => r.id !== peer.id)
     if (conn.target) Object.assign(conn.target, { state: 'connected', peer, error: undefined, coveredBy: undefined })
     const existing = this.#active.get(peer.id)
@@ -289,6 +330,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
 
   #onClosed(conn: Conn, info: SessionClosed): void {
     this.#conns.delete(conn)
+    if (this.#transient.delete(conn)) return
     const { session, target } = conn
     const peer = session.peer
     const wasActive = peer !== undefined && this.#active.get(peer.id) === conn
@@ -335,6 +377,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
       direction: c.direction,
       state: c.state,
       lastSeen: c.session.lastSeen,
+      access: c.session.access,
     })
   }
 }

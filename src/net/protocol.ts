@@ -1,12 +1,12 @@
 /**
- * The ctxsync wire protocol, version 1.
+ * The ctxsync wire protocol, version 2.
  *
  * Every frame on a transport carries exactly one message: a varUint tag (`MessageTag`) followed by the
  * message's fields, encoded with lib0 (varUint integers, varUint-length-prefixed byte arrays and UTF-8
  * strings), y-protocols style. Once both peers proved they know the space secret, frames are sealed with
  * AES-256-GCM (see `channel.ts`); the message layout inside is the same.
  *
- * A session goes:
+ * Peer to peer, a session goes:
  *
  *   dialer                                   acceptor
  *   Hello ─────────────────────────────────▶ ◀───────────────────────────────── Hello
@@ -17,26 +17,41 @@
  *   Synced ─────────────────────────────────▶ ◀──────────────────────────────────── Synced
  *   Update / Ack, both ways, for as long as the session lives
  *
+ * With a relay (`ctxsync serve`, see `relay/`), the relay answers the dialer's Hello with its own (peer kind
+ * `relay`), the dialer proves the secret with RelayAuth (the space's public key and a signature) or shows a
+ * token, and the relay answers Welcome (the access granted) or closes with 4401/4403. Frames stay in the
+ * clear (TLS protects them); then Peers (the live peer list, again whenever it changes) and the same
+ * document exchange follow.
+ *
  * Manifest lists every document with its Yjs state vector; the other side answers each entry with what the
  * sender lacks (SyncStep2) and, after ManifestEnd, sends whole documents the sender did not list. Synced
- * confirms that everything up to the other side's Step2End was durably applied. Ack carries the receiver's
- * state vector after live updates, so the sender knows what reached the other disk.
+ * confirms that everything up to the other side's Step2End was durably applied.
+ *
+ * Two things keep live traffic small. A document is named in full only the first time a direction of a
+ * session mentions it (`DocRef` {name}); from then on by the small integer it got (1, 2, … in order of first
+ * mention), so a live edit does not repeat an 18+-byte path. And Update carries no sequence number: both
+ * sides count Updates, and Ack names the count of Updates durably applied so far, in one or two bytes,
+ * however many Yjs clients the document has seen (the sender remembers what it sent under each number).
+ *
+ * Hello's flags mark a one-shot connection (`ctxsync sync`: never taken for a duplicate of a live one) and a
+ * peek (`ctxsync peers`: the relay sends Welcome and Peers, no document exchange).
  *
  * Compatibility: the tag values, the position of `proto` as Hello's first field and the layout of Error
  * are frozen, so any two versions can at least tell each other that they differ and why they hang up.
  *
  * A message whose encoding exceeds the frame limit travels as a series of Chunk messages that the receiver
  * reassembles (`chunking.ts`). `readMessage` trusts nothing: every length is checked against the bytes that
- * remain and every field against its bounds, and all failures are `ProtocolError`s.
+ * remain and every field against its bounds (`wire.ts`), and all failures are `ProtocolError`s.
  */
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
-import { CtxError } from '../errors.js'
-import { isPeerId, isSpaceId, type SpaceId } from '../ids.js'
+import { isPeerId, isSpaceId, type PeerId, type SpaceId } from '../ids.js'
 import type { PeerInfo, PeerKind } from './SyncHost.js'
-import { CloseCode } from './TransportInterface.js'
+import { ProtocolError, rBytes, rEnum, remaining, rFixed, rString, rUint8, rVarUint } from './wire.js'
 
-export const PROTOCOL_VERSION = 1
+export { ProtocolError }
+
+export const PROTOCOL_VERSION = 2
 
 export const MessageTag = {
   Hello: 1,
@@ -50,12 +65,19 @@ export const MessageTag = {
   Ack: 9,
   Error: 10,
   Chunk: 11,
+  RelayAuth: 12,
+  Welcome: 13,
+  Peers: 14,
 } as const
 export type MessageType = keyof typeof MessageTag
 
 export type Role = 'dial' | 'accept'
+/** What a relay lets a peer do in a space: read receives, write also sends, admin also sees addresses. */
+export type Access = 'read' | 'write' | 'admin'
+export const ACCESS_LEVELS: readonly Access[] = ['read', 'write', 'admin']
 export const NONCE_BYTES = 32
 export const SIGNATURE_BYTES = 64
+export const PUBLIC_KEY_BYTES = 32
 
 /** Field bounds; anything beyond them is hostile or broken. */
 export const Limits = {
@@ -63,9 +85,22 @@ export const Limits = {
   peerName: 256,
   hostName: 256,
   errorMessage: 2048,
+  token: 4096,
+  address: 256,
   maxChunks: 1 << 20,
   minFrameBytes: 1024,
 } as const
+
+export interface HelloFlags {
+  /** A one-shot connection (`ctxsync sync`): it never displaces, nor is displaced by, a live session. */
+  oneShot: boolean
+  /** Only the relay's Welcome and peer list are wanted; no document exchange. */
+  peek: boolean
+}
+export const NO_FLAGS: HelloFlags = { oneShot: false, peek: false }
+
+/** A document as one direction of a session names it: in full the first time, by its number after. */
+export type DocRef = { name: string } | { id: number }
 
 export interface HelloMessage {
   type: 'Hello'
@@ -76,22 +111,43 @@ export interface HelloMessage {
   role: Role
   /** The largest frame this peer accepts; the other side chunks below it. */
   maxFrameBytes: number
+  flags: HelloFlags
 }
 export interface AuthMessage { type: 'Auth'; signature: Uint8Array }
-export interface ManifestEntry { doc: string; stateVector: Uint8Array }
+export interface ManifestEntry { doc: DocRef; stateVector: Uint8Array }
 export interface ManifestMessage { type: 'Manifest'; entries: ManifestEntry[] }
 export interface ManifestEndMessage { type: 'ManifestEnd' }
-export interface SyncStep2Message { type: 'SyncStep2'; doc: string; update: Uint8Array }
+export interface SyncStep2Message { type: 'SyncStep2'; doc: DocRef; update: Uint8Array }
 export interface Step2EndMessage { type: 'Step2End' }
 export interface SyncedMessage { type: 'Synced' }
-export interface UpdateMessage { type: 'Update'; doc: string; update: Uint8Array }
-export interface AckMessage { type: 'Ack'; doc: string; stateVector: Uint8Array }
+export interface UpdateMessage { type: 'Update'; doc: DocRef; update: Uint8Array }
+/** Every Update up to the `seq`-th of this direction (counted from 1) is durably applied. */
+export interface AckMessage { type: 'Ack'; seq: number }
 export interface ErrorMessage { type: 'Error'; code: number; message: string }
 export interface ChunkMessage { type: 'Chunk'; id: number; index: number; total: number; bytes: Uint8Array }
+export type RelayCredential =
+  | { kind: 'key'; publicKey: Uint8Array; signature: Uint8Array }
+  | { kind: 'token'; token: string }
+export interface RelayAuthMessage { type: 'RelayAuth'; credential: RelayCredential }
+export interface WelcomeMessage { type: 'Welcome'; access: Access }
+/** One live peer of a space, as the relay lists it. */
+export interface LivePeer {
+  id: PeerId
+  name: string
+  kind: PeerKind
+  host?: string
+  /** ms epoch (second precision on the wire) when its session began. */
+  since: number
+  access: Access
+  /** Its network address; only sent to admins. */
+  address?: string
+}
+export interface PeersMessage { type: 'Peers'; peers: LivePeer[] }
 
 export type Message =
   | HelloMessage | AuthMessage | ManifestMessage | ManifestEndMessage | SyncStep2Message | Step2EndMessage
-  | SyncedMessage | UpdateMessage | AckMessage | ErrorMessage | ChunkMessage
+  | SyncedMessage | UpdateMessage | AckMessage | ErrorMessage | ChunkMessage | RelayAuthMessage | WelcomeMessage
+  | PeersMessage
 
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>
 
@@ -107,16 +163,9 @@ export const isUpdate = guard('Update')
 export const isAck = guard('Ack')
 export const isError = guard('Error')
 export const isChunk = guard('Chunk')
-
-/** A malformed, truncated, oversized or out-of-place message; the session closes with `closeCode`. */
-export class ProtocolError extends CtxError {
-  readonly closeCode: number
-  constructor(message: string, closeCode: number = CloseCode.ProtocolError) {
-    super('protocol', message)
-    this.name = 'ProtocolError'
-    this.closeCode = closeCode
-  }
-}
+export const isRelayAuth = guard('RelayAuth')
+export const isWelcome = guard('Welcome')
+export const isPeers = guard('Peers')
 
 /** The other peer speaks another protocol version; Hello stops being readable after `proto`. */
 export class ProtocolVersionError extends ProtocolError {
@@ -131,8 +180,23 @@ export class ProtocolVersionError extends ProtocolError {
   }
 }
 
-const KINDS: readonly PeerKind[] = ['human', 'agent']
+const KINDS: readonly PeerKind[] = ['human', 'agent', 'relay']
 const ROLES: readonly Role[] = ['dial', 'accept']
+
+function writePeer(enc: encoding.Encoder, p: PeerInfo): void {
+  encoding.writeVarString(enc, p.id)
+  encoding.writeVarString(enc, p.name)
+  encoding.writeUint8(enc, KINDS.indexOf(p.kind))
+  encoding.writeUint8(enc, p.host === undefined ? 0 : 1)
+  if (p.host !== undefined) encoding.writeVarString(enc, p.host)
+}
+
+function writeDoc(enc: encoding.Encoder, ref: DocRef): void {
+  if ('name' in ref) {
+    encoding.writeVarUint(enc, 0)
+    encoding.writeVarString(enc, ref.name)
+  } else encoding.writeVarUint(enc, ref.id)
+}
 
 export function writeMessage(enc: encoding.Encoder, m: Message): void {
   encoding.writeVarUint(enc, MessageTag[m.type])
@@ -140,14 +204,11 @@ export function writeMessage(enc: encoding.Encoder, m: Message): void {
     case 'Hello':
       encoding.writeVarUint(enc, m.proto)
       encoding.writeVarString(enc, m.spaceId)
-      encoding.writeVarString(enc, m.peer.id)
-      encoding.writeVarString(enc, m.peer.name)
-      encoding.writeUint8(enc, KINDS.indexOf(m.peer.kind))
-      encoding.writeUint8(enc, m.peer.host === undefined ? 0 : 1)
-      if (m.peer.host !== undefined) encoding.writeVarString(enc, m.peer.host)
+      writePeer(enc, m.peer)
       encoding.writeUint8Array(enc, m.nonce)
       encoding.writeUint8(enc, ROLES.indexOf(m.role))
       encoding.writeVarUint(enc, m.maxFrameBytes)
+      encoding.writeVarUint(enc, (m.flags.oneShot ? 1 : 0) | (m.flags.peek ? 2 : 0))
       return
     case 'Auth':
       encoding.writeVarUint8Array(enc, m.signature)
@@ -155,18 +216,17 @@ export function writeMessage(enc: encoding.Encoder, m: Message): void {
     case 'Manifest':
       encoding.writeVarUint(enc, m.entries.length)
       for (const e of m.entries) {
-        encoding.writeVarString(enc, e.doc)
+        writeDoc(enc, e.doc)
         encoding.writeVarUint8Array(enc, e.stateVector)
       }
       return
     case 'SyncStep2':
     case 'Update':
-      encoding.writeVarString(enc, m.doc)
+      writeDoc(enc, m.doc)
       encoding.writeVarUint8Array(enc, m.update)
       return
     case 'Ack':
-      encoding.writeVarString(enc, m.doc)
-      encoding.writeVarUint8Array(enc, m.stateVector)
+      encoding.writeVarUint(enc, m.seq)
       return
     case 'Error':
       encoding.writeVarUint(enc, m.code)
@@ -177,6 +237,28 @@ export function writeMessage(enc: encoding.Encoder, m: Message): void {
       encoding.writeVarUint(enc, m.index)
       encoding.writeVarUint(enc, m.total)
       encoding.writeVarUint8Array(enc, m.bytes)
+      return
+    case 'RelayAuth':
+      if (m.credential.kind === 'key') {
+        encoding.writeUint8(enc, 0)
+        encoding.writeUint8Array(enc, m.credential.publicKey)
+        encoding.writeVarUint8Array(enc, m.credential.signature)
+      } else {
+        encoding.writeUint8(enc, 1)
+        encoding.writeVarString(enc, m.credential.token)
+      }
+      return
+    case 'Welcome':
+      encoding.writeUint8(enc, ACCESS_LEVELS.indexOf(m.access))
+      return
+    case 'Peers':
+      encoding.writeVarUint(enc, m.peers.length)
+      for (const p of m.peers) {
+        writePeer(enc, p)
+        encoding.writeVarUint(enc, Math.floor(p.since / 1000))
+        encoding.writeUint8(enc, ACCESS_LEVELS.indexOf(p.access))
+        encoding.writeVarString(enc, p.address ?? '')
+      }
       return
     case 'ManifestEnd':
     case 'Step2End':
@@ -191,53 +273,15 @@ export function encodeMessage(m: Message): Uint8Array {
   return encoding.toUint8Array(enc)
 }
 
-// ── Checked readers: lib0's readers assume well-formed input (readUint8 returns undefined past the end). ──
-
-const remaining = (d: decoding.Decoder): number => d.arr.length - d.pos
-
-function need(d: decoding.Decoder, n: number, what: string): void {
-  if (n > remaining(d)) throw new ProtocolError(`truncated ${what}`)
-}
-
-function rUint8(d: decoding.Decoder, what: string): number {
-  need(d, 1, what)
-  return d.arr[d.pos++]!
-}
-
-function rVarUint(d: decoding.Decoder, what: string, max = 0xffffffff): number {
-  let n: number
-  try {
-    n = decoding.readVarUint(d)
-  } catch {
-    throw new ProtocolError(`truncated or overlong ${what}`)
-  }
-  if (n > max) throw new ProtocolError(`${what} out of range (${n} > ${max})`)
-  return n
-}
-
-function rFixed(d: decoding.Decoder, n: number, what: string): Uint8Array {
-  need(d, n, what)
-  // Copy: frames may be views on pooled socket buffers, and Yjs may keep binary content alive.
-  const out = d.arr.slice(d.pos, d.pos + n)
-  d.pos += n
-  return out
-}
-
-function rBytes(d: decoding.Decoder, what: string, max = Number.MAX_SAFE_INTEGER): Uint8Array {
-  const len = rVarUint(d, `${what} length`, Math.min(max, remaining(d)))
-  return rFixed(d, len, what)
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true })
-
-function rString(d: decoding.Decoder, what: string, maxBytes: number, allowEmpty = false): string {
-  const bytes = rBytes(d, what, maxBytes)
-  if (bytes.length === 0 && !allowEmpty) throw new ProtocolError(`empty ${what}`)
-  try {
-    return utf8.decode(bytes)
-  } catch {
-    throw new ProtocolError(`${what} is not valid UTF-8`)
-  }
+function readPeer(d: decoding.Decoder, where: string): PeerInfo {
+  const id = rString(d, 'peer id', 128)
+  if (!isPeerId(id)) throw new ProtocolError(`malformed peer id in ${where}`)
+  const name = rString(d, 'peer name', Limits.peerName, true)
+  const kind = rEnum(d, KINDS, 'peer kind')
+  const hasHost = rUint8(d, 'host flag')
+  if (hasHost > 1) throw new ProtocolError(`malformed host flag in ${where}`)
+  const host = hasHost === 1 ? rString(d, 'host name', Limits.hostName, true) : undefined
+  return host === undefined ? { id, name, kind } : { id, name, kind, host }
 }
 
 function readHello(d: decoding.Decoder): HelloMessage {
@@ -245,24 +289,45 @@ function readHello(d: decoding.Decoder): HelloMessage {
   if (proto !== PROTOCOL_VERSION) throw new ProtocolVersionError(proto)
   const spaceId = rString(d, 'space id', 128)
   if (!isSpaceId(spaceId)) throw new ProtocolError('malformed space id in Hello')
-  const id = rString(d, 'peer id', 128)
-  if (!isPeerId(id)) throw new ProtocolError('malformed peer id in Hello')
-  const name = rString(d, 'peer name', Limits.peerName, true)
-  const kind = KINDS[rUint8(d, 'peer kind')]
-  if (kind === undefined) throw new ProtocolError('unknown peer kind in Hello')
-  const hasHost = rUint8(d, 'host flag')
-  if (hasHost > 1) throw new ProtocolError('malformed host flag in Hello')
-  const host = hasHost === 1 ? rString(d, 'host name', Limits.hostName, true) : undefined
+  const peer = readPeer(d, 'Hello')
   const nonce = rFixed(d, NONCE_BYTES, 'nonce')
-  const role = ROLES[rUint8(d, 'role')]
-  if (role === undefined) throw new ProtocolError('unknown role in Hello')
+  const role = rEnum(d, ROLES, 'role')
   const maxFrameBytes = rVarUint(d, 'max frame size')
   if (maxFrameBytes < Limits.minFrameBytes) throw new ProtocolError(`max frame size ${maxFrameBytes} too small`)
-  const peer: PeerInfo = host === undefined ? { id, name, kind } : { id, name, kind, host }
-  return { type: 'Hello', proto, spaceId, peer, nonce, role, maxFrameBytes }
+  const bits = rVarUint(d, 'flags', 3)
+  const flags: HelloFlags = { oneShot: (bits & 1) !== 0, peek: (bits & 2) !== 0 }
+  return { type: 'Hello', proto, spaceId, peer, nonce, role, maxFrameBytes, flags }
 }
 
-const rDoc = (d: decoding.Decoder): string => rString(d, 'document name', Limits.docName)
+function readDoc(d: decoding.Decoder): DocRef {
+  const id = rVarUint(d, 'document id')
+  return id === 0 ? { name: rString(d, 'document name', Limits.docName) } : { id }
+}
+
+function readRelayAuth(d: decoding.Decoder): RelayAuthMessage {
+  const kind = rUint8(d, 'credential kind')
+  if (kind === 0) {
+    const publicKey = rFixed(d, PUBLIC_KEY_BYTES, 'public key')
+    const signature = rBytes(d, 'signature', SIGNATURE_BYTES)
+    if (signature.length !== SIGNATURE_BYTES) throw new ProtocolError('signature has the wrong length')
+    return { type: 'RelayAuth', credential: { kind: 'key', publicKey, signature } }
+  }
+  if (kind === 1) return { type: 'RelayAuth', credential: { kind: 'token', token: rString(d, 'token', Limits.token) } }
+  throw new ProtocolError(`unknown credential kind ${kind}`)
+}
+
+function readPeers(d: decoding.Decoder): PeersMessage {
+  // An entry takes at least 8 bytes (id ≥ 6, empty name, kind, host flag…), which bounds the count.
+  const count = rVarUint(d, 'peer count', Math.floor(remaining(d) / 8))
+  const peers: LivePeer[] = []
+  for (let i = 0; i < count; i++) {
+    const p: LivePeer = { ...readPeer(d, 'Peers'), since: rVarUint(d, 'session start') * 1000, access: rEnum(d, ACCESS_LEVELS, 'access') }
+    const address = rString(d, 'address', Limits.address, true)
+    if (address !== '') p.address = address
+    peers.push(p)
+  }
+  return { type: 'Peers', peers }
+}
 
 /** Reads one message; throws `ProtocolError` (never anything else) on hostile or broken input. */
 export function readMessage(d: decoding.Decoder): Message {
@@ -279,21 +344,24 @@ export function readMessage(d: decoding.Decoder): Message {
       // Each entry takes at least two bytes, which bounds the count by the frame size.
       const count = rVarUint(d, 'manifest size', Math.floor(remaining(d) / 2))
       const entries: ManifestEntry[] = []
-      for (let i = 0; i < count; i++) entries.push({ doc: rDoc(d), stateVector: rBytes(d, 'state vector') })
+      for (let i = 0; i < count; i++) entries.push({ doc: readDoc(d), stateVector: rBytes(d, 'state vector') })
       return { type: 'Manifest', entries }
     }
     case MessageTag.ManifestEnd:
       return { type: 'ManifestEnd' }
     case MessageTag.SyncStep2:
-      return { type: 'SyncStep2', doc: rDoc(d), update: rBytes(d, 'update') }
+      return { type: 'SyncStep2', doc: readDoc(d), update: rBytes(d, 'update') }
     case MessageTag.Step2End:
       return { type: 'Step2End' }
     case MessageTag.Synced:
       return { type: 'Synced' }
     case MessageTag.Update:
-      return { type: 'Update', doc: rDoc(d), update: rBytes(d, 'update') }
-    case MessageTag.Ack:
-      return { type: 'Ack', doc: rDoc(d), stateVector: rBytes(d, 'state vector') }
+      return { type: 'Update', doc: readDoc(d), update: rBytes(d, 'update') }
+    case MessageTag.Ack: {
+      const seq = rVarUint(d, 'ack sequence number', Number.MAX_SAFE_INTEGER)
+      if (seq === 0) throw new ProtocolError('ack of nothing')
+      return { type: 'Ack', seq }
+    }
     case MessageTag.Error: {
       const code = rVarUint(d, 'error code', 4999)
       if (code < 1000) throw new ProtocolError(`error code ${code} out of range`)
@@ -308,6 +376,12 @@ export function readMessage(d: decoding.Decoder): Message {
       if (bytes.length === 0) throw new ProtocolError('empty chunk')
       return { type: 'Chunk', id, index, total, bytes }
     }
+    case MessageTag.RelayAuth:
+      return readRelayAuth(d)
+    case MessageTag.Welcome:
+      return { type: 'Welcome', access: rEnum(d, ACCESS_LEVELS, 'access level') }
+    case MessageTag.Peers:
+      return readPeers(d)
     default:
       throw new ProtocolError(`unknown message tag ${tag}`)
   }

@@ -59,8 +59,11 @@ export class FrameSender {
     return this.#outbox.length === 0
   }
 
-  /** Queues one message (chunked when needed). Throws ProtocolError when it cannot be sent at all. */
-  send(msg: Message): void {
+  /**
+   * Queues one message (chunked when needed). Throws ProtocolError when it cannot be sent at all. `encoded`
+   * is the message already encoded, when a caller shares one encoding between many sessions.
+   */
+  send(msg: Message, encoded: Uint8Array = encodeMessage(msg)): void {
     if (this.#stopped) return
     // The message at the head is being drained and does not count: one large message (a big document's
     // chunks) may always be in flight, so memory stays within maxQueuedBytes plus one message.
@@ -68,7 +71,6 @@ export class FrameSender {
       this.stop()
       throw new ProtocolError('peer too slow: send queue limit reached', CloseCode.Policy)
     }
-    const encoded = encodeMessage(msg)
     if (encoded.length > this.#o.maxMessageBytes) {
       throw new ProtocolError(`${msg.type} of ${encoded.length} bytes exceeds the message limit`, CloseCode.TooBig)
     }

@@ -1,113 +1,81 @@
 /**
- * PeerSession: the protocol (see `protocol.ts`) for one `SyncHost` over one Transport.
+ * PeerSession: the protocol (see `protocol.ts`) for one connection over one Transport.
  *
- * Before authentication the session reads only Hello, Auth and Error, all handled synchronously, and
- * touches nothing of the host but its identity; no document data (not even names) leaves before the other
- * side proved the secret. After it, frames are sealed (`channel.ts`) and queued into one promise chain so
- * updates are applied strictly in order and each is durable before anything after it is read.
+ * Before authentication the session reads only what its `Handshake` accepts (`handshake.ts`: Hello, Auth,
+ * RelayAuth, Welcome, Error) and touches nothing of the host but its identity; no document data (not even
+ * names) leaves before the other side proved the secret or showed a token. A handshake step may take time
+ * (a relay loads the space); frames that arrive meanwhile wait, a handful at most. After it, frames are
+ * sealed (`channel.ts`, peer to peer) and queued into one promise chain so updates are applied strictly in
+ * order and each is durable before anything after it is read. When more than `highWaterBytes` wait to be
+ * applied, the session stops reading the transport until half of that is done: the sender feels it as
+ * back-pressure (its own producer then waits), so a large first sync into a slow disk simply takes longer.
+ * Only a transport that cannot pause, or a backlog beyond `maxQueuedBytes` anyway, ends with 1008.
  *
  * Sending goes through a bounded `FrameSender` (`sender.ts`): initial-sync diffs are produced only while
  * the transport has room, and a consumer too slow for the capped outbox is cut off with 1008. Live updates
- * come from the peer manager via `sendUpdate`; the document half of the protocol is `SyncState`.
+ * come from the peer manager (or the relay) via `sendUpdate`; the document half of the protocol is
+ * `SyncState`. A relay's live peer list (Peers) is passed on as the `registry` event.
  */
 import { logger } from '../log.js'
 import type { DocName } from '../ids.js'
-import { newNonce, type SpaceCredentials } from './auth.js'
-import { Reassembler, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES } from './chunking.js'
-import { plaintext, sessionCiphers, type Encryption } from './channel.js'
+import { newNonce } from './auth.js'
+import { Reassembler } from './chunking.js'
+import { plaintext } from './channel.js'
 import { TypedEmitter } from './emitter.js'
-import { ACCESS_REFUSED, checkHello, checkProof, prove } from './handshake.js'
+import { ACCESS_REFUSED, PeerHandshake, type Handshake, type HandshakeIO, type Opened, type Step } from './handshake.js'
 import {
-  decodeMessage, ProtocolError, ProtocolVersionError, PROTOCOL_VERSION, type HelloMessage, type Message, type Role,
+  decodeMessage, ProtocolError, ProtocolVersionError, type Access, type HelloFlags, type LivePeer, type Message,
+  type Role,
 } from './protocol.js'
 import { FrameSender } from './sender.js'
+import {
+  DEFAULT_TUNING, type PeerSessionEvents, type PeerSessionOptions, type SessionClosed, type SessionTuning,
+} from './session-options.js'
 import { SyncState } from './sync-state.js'
 import type { PeerInfo, SyncHost } from './SyncHost.js'
 import { CloseCode, type Transport } from './TransportInterface.js'
 
 const log = logger('net:session')
 const INTERNAL_ERROR = 1011
+/** Frames a peer may send while a handshake step is still being worked on (it should send none). */
+const MAX_FRAMES_DURING_HANDSHAKE = 8
 
-export { ACCESS_REFUSED }
+export { ACCESS_REFUSED, DEFAULT_TUNING }
+export type { PeerSessionEvents, PeerSessionOptions, SessionClosed, SessionProgress, SessionTuning } from './session-options.js'
 
-export interface SessionTuning {
-  encryption: Encryption
-  maxFrameBytes: number
-  maxMessageBytes: number
-  handshakeTimeoutMs: number
-  /** At most one Ack per document per this many ms. */
-  ackDelayMs: number
-  /** Stop producing sync data while this many bytes wait in the transport or outbox. */
-  highWaterBytes: number
-  /** Close with 1008 when more than this waits to be sent (or to be applied, inbound). */
-  maxQueuedBytes: number
-}
-
-export const DEFAULT_TUNING: SessionTuning = {
-  encryption: 'secret',
-  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
-  maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
-  handshakeTimeoutMs: 10_000,
-  ackDelayMs: 50,
-  highWaterBytes: 1024 * 1024,
-  maxQueuedBytes: 64 * 1024 * 1024,
-}
-
-export interface PeerSessionOptions extends Partial<SessionTuning> {
-  host: SyncHost
-  transport: Transport
-  role: Role
-  credentials: SpaceCredentials
-}
-
-export interface SessionClosed {
-  code: number
-  reason: string
-  /** The other side (or we) refused access: wrong secret, other space, or a connection to ourselves. */
-  refused: boolean
-}
-
-export interface SessionProgress {
-  bytesSent: number
-  bytesReceived: number
-}
-
-export type PeerSessionEvents = {
-  authenticated: (peer: PeerInfo) => void
-  synced: () => void
-  /** Every live update sent so far is acknowledged. */
-  settled: () => void
-  closed: (info: SessionClosed) => void
-  progress: (p: SessionProgress) => void
-}
-
-type Phase = 'hello' | 'auth' | 'open' | 'closed'
+type Phase = 'handshake' | 'open' | 'closed'
 
 export class PeerSession extends TypedEmitter<PeerSessionEvents> {
   readonly role: Role
   readonly remote: string
-  readonly host: SyncHost
   bytesReceived = 0
   /** ms epoch of the last frame received. */
   lastSeen: number | undefined
   peer: PeerInfo | undefined
   closedInfo: SessionClosed | undefined
+  /** The relay's latest list of live peers (relay sessions only). */
+  registry: LivePeer[] | undefined
   readonly whenClosed: Promise<SessionClosed>
 
   readonly #t: Transport
-  readonly #creds: SpaceCredentials
   readonly #opts: SessionTuning
-  readonly #nonce = newNonce()
+  readonly #handshake: Handshake
+  readonly #io: HandshakeIO
+  readonly #flags: HelloFlags
   readonly #reassembler: Reassembler
   readonly #sender: FrameSender
-  #phase: Phase = 'hello'
+  #host: SyncHost | undefined
+  #opened: Opened | undefined
+  #phase: Phase = 'handshake'
   #started = false
-  #remoteHello: HelloMessage | undefined
   #rx = plaintext
   #closing: { code: number; reason: string } | undefined
   #handshakeTimer: NodeJS.Timeout | undefined
+  /** Raw frames received while a handshake step was in progress; null when none is. */
+  #held: Uint8Array[] | null = null
   #inbound: Promise<void> = Promise.resolve()
   #inboundBytes = 0
+  #readPaused = false
   readonly #inboundSizes: number[] = []
   #sync: SyncState | undefined
   #resolveClosed!: (info: SessionClosed) => void
@@ -116,16 +84,28 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
 
   constructor(opts: PeerSessionOptions) {
     super()
-    this.host = opts.host
     this.role = opts.role
     this.#t = opts.transport
     this.remote = opts.transport.remote
-    this.#creds = opts.credentials
+    this.#host = opts.host
     const tuning = { ...DEFAULT_TUNING }
     for (const key of Object.keys(tuning) as Array<keyof SessionTuning>) {
       if (opts[key] !== undefined) (tuning as Record<string, unknown>)[key] = opts[key]
     }
     this.#opts = tuning
+    this.#flags = { oneShot: opts.oneShot ?? false, peek: opts.peek ?? false }
+    if (opts.handshake) this.#handshake = opts.handshake
+    else {
+      if (!opts.host) throw new TypeError('a PeerSession needs a host or a handshake')
+      this.#handshake = new PeerHandshake({ host: opts.host, credentials: opts.credentials, token: opts.token, encryption: tuning.encryption })
+    }
+    this.#io = {
+      role: opts.role,
+      nonce: newNonce(),
+      maxFrameBytes: tuning.maxFrameBytes,
+      flags: this.#flags,
+      send: (m) => this.#send(m),
+    }
     this.#reassembler = new Reassembler({ maxMessageBytes: tuning.maxMessageBytes })
     this.#sender = new FrameSender(opts.transport, {
       ...tuning,
@@ -135,13 +115,18 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
     this.whenClosed = new Promise((resolve) => (this.#resolveClosed = resolve))
   }
 
+  /** The documents this session syncs (for a relay's sessions: known once authenticated). */
+  get host(): SyncHost | undefined {
+    return this.#host
+  }
+
   get bytesSent(): number {
     return this.#sender.bytesSent
   }
 
   /** Who the other side says it is, before (or without) proving it; for logs and status only. */
   get claimedPeer(): PeerInfo | undefined {
-    return this.peer ?? this.#remoteHello?.peer
+    return this.peer ?? this.#handshake.remoteHello?.peer
   }
 
   get authenticated(): boolean {
@@ -157,32 +142,52 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
     return this.#sync?.awaitingAcks ?? false
   }
 
-  /** Wires the transport and sends Hello. Call once, after attaching event listeners. */
+  /** Either end of this connection said it is one-shot (or a peek): not a live session to keep. */
+  get transient(): boolean {
+    const theirs = this.#opened?.hello.flags
+    return this.#flags.oneShot || this.#flags.peek || !!theirs?.oneShot || !!theirs?.peek
+  }
+
+  /** The other side asked for a peek only. */
+  get remotePeek(): boolean {
+    return this.#opened?.hello.flags.peek ?? false
+  }
+
+  /** What a relay granted us, or (on the relay) what this peer may do; undefined peer to peer. */
+  get access(): Access | undefined {
+    return this.#opened?.access
+  }
+
+  /** Whether we may send document changes through this session. */
+  get canSend(): boolean {
+    return this.#opened?.canSend ?? false
+  }
+
+  /** Wires the transport and starts the handshake. Call once, after attaching event listeners. */
   start(): void {
     if (this.#started) return
     this.#started = true
     this.#t.on('message', this.#onFrame)
     this.#t.on('close', this.#onClose)
     if (!this.#t.open) return this.#finish(CloseCode.GoingAway, 'transport closed before the session started')
-    this.#send({
-      type: 'Hello',
-      proto: PROTOCOL_VERSION,
-      spaceId: this.host.spaceId,
-      peer: this.host.self,
-      nonce: this.#nonce,
-      role: this.role,
-      maxFrameBytes: this.#opts.maxFrameBytes,
-    })
+    try {
+      this.#handshake.start(this.#io)
+    } catch (err) {
+      return this.#failWith(err)
+    }
     this.#handshakeTimer = setTimeout(() => this.#fail(CloseCode.Policy, 'handshake timed out'), this.#opts.handshakeTimeoutMs)
     this.#handshakeTimer.unref()
   }
 
-  /** Sends a live update; false (and nothing sent) unless authenticated and open. */
+  /** Sends a live update; false (and nothing sent) unless open and allowed to send. */
   sendUpdate(doc: DocName, update: Uint8Array): boolean {
     if (this.#phase !== 'open' || this.#closing || !this.#sync) return false
-    this.#sync.expectAck(doc, update)
-    this.#send({ type: 'Update', doc, update })
-    return true
+    return this.#sync.sendUpdate(doc, update)
+  }
+
+  /** Sends a message outside the document exchange (a relay's Peers list). */
+  sendControl(msg: Message): void {
+    if (this.#phase === 'open') this.#send(msg)
   }
 
   close(code: number = CloseCode.Normal, reason = 'closing'): void {
@@ -199,6 +204,11 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
 
   #receive(frame: Uint8Array): void {
     if (this.#phase === 'closed' || this.#closing) return
+    if (this.#held) {
+      if (this.#held.length >= MAX_FRAMES_DURING_HANDSHAKE) return this.#fail(CloseCode.Policy, 'too many frames during the handshake')
+      this.#held.push(frame)
+      return
+    }
     this.bytesReceived += frame.length
     this.lastSeen = Date.now()
     this.#progress()
@@ -217,7 +227,7 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
         msg = decodeMessage(whole)
         if (msg.type === 'Chunk') throw new ProtocolError('a chunk inside a chunk')
       }
-      if (this.#phase !== 'open') return this.#handshake(msg)
+      if (this.#phase !== 'open') return this.#handshakeStep(msg)
     } catch (err) {
       return this.#failWith(err)
     }
@@ -229,61 +239,87 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
     this.#inboundBytes += size
     this.#inboundSizes.push(size)
     // The message being applied does not count (its size is bounded on its own); a backlog behind it does.
-    if (this.#inboundBytes - this.#inboundSizes[0]! > this.#opts.maxQueuedBytes) {
+    const backlog = this.#inboundBytes - this.#inboundSizes[0]!
+    if (backlog > this.#opts.maxQueuedBytes) {
       return this.#fail(CloseCode.Policy, 'peer sends faster than updates can be applied')
+    }
+    if (backlog > this.#opts.highWaterBytes && !this.#readPaused && this.#t.pause) {
+      this.#readPaused = true
+      this.#t.pause()
     }
     this.#inbound = this.#inbound
       .then(async () => {
         if (this.#closing || this.#phase === 'closed' || !this.#sync) return
         if (msg.type === 'Error') return this.#remoteError(msg.code, msg.message)
+        if (msg.type === 'Peers') return this.#onRegistry(msg.peers)
         await this.#sync.handle(msg)
       })
       .catch((err: unknown) => this.#failWith(err))
       .finally(() => {
         this.#inboundBytes -= size
         this.#inboundSizes.shift()
+        // The same measure as for pausing (what waits behind the message being applied), so a pause lasts
+        // about one message: long pauses would also hold back the heartbeat frames queued behind the data.
+        const waiting = this.#inboundBytes - (this.#inboundSizes[0] ?? 0)
+        if (this.#readPaused && waiting < this.#opts.highWaterBytes / 2) {
+          this.#readPaused = false
+          this.#t.resume?.()
+        }
       })
   }
 
-  #handshake(msg: Message): void {
+  #handshakeStep(msg: Message): void {
     if (msg.type === 'Error') return this.#remoteError(msg.code, msg.message)
-    if (this.#phase === 'hello') {
-      if (msg.type !== 'Hello') throw new ProtocolError(`expected Hello, got ${msg.type}`)
-      const refusal = checkHello(this.host, this.role, msg)
-      if (refusal) return this.#fail(refusal.code, refusal.message)
-      this.#remoteHello = msg
-      this.#sender.peerMaxFrameBytes = msg.maxFrameBytes
-      this.#phase = 'auth'
-      this.#send({ type: 'Auth', signature: prove(this.#creds, this.host, this.role, this.#nonce, msg) })
-      return
-    }
-    if (msg.type !== 'Auth') throw new ProtocolError(`expected Auth, got ${msg.type}`)
-    const hello = this.#remoteHello!
-    if (!checkProof(this.#creds, this.host, this.#nonce, hello, msg.signature)) {
-      return this.#fail(CloseCode.Unauthenticated, ACCESS_REFUSED)
-    }
-    // Their Auth was their last plaintext frame, and nothing of ours has been sent since our Auth.
-    const [dialNonce, acceptNonce] = this.role === 'dial' ? [this.#nonce, hello.nonce] : [hello.nonce, this.#nonce]
-    const ciphers = sessionCiphers(this.#opts.encryption, this.#creds.sessionRoot, this.role, dialNonce, acceptNonce)
-    this.#sender.cipher = ciphers.tx
-    this.#rx = ciphers.rx
+    const step = this.#handshake.receive(msg, this.#io)
+    if (!(step instanceof Promise)) return this.#afterStep(step)
+    this.#held = []
+    step.then(
+      (s) => this.#afterStep(s),
+      (err: unknown) => this.#failWith(err),
+    ).finally(() => {
+      const held = this.#held ?? []
+      this.#held = null
+      for (const f of held) this.#receive(f)
+    })
+  }
+
+  #afterStep(step: Step): void {
+    if (this.#closing || this.#phase === 'closed' || !step) return
+    if ('refuse' in step) return this.#fail(step.refuse.code, step.refuse.message)
+    this.#open(step.open)
+  }
+
+  #open(o: Opened): void {
+    this.#opened = o
+    this.#host = o.host
+    this.#sender.peerMaxFrameBytes = o.hello.maxFrameBytes
+    this.#sender.cipher = o.ciphers.tx
+    this.#rx = o.ciphers.rx
     this.#phase = 'open'
     clearTimeout(this.#handshakeTimer)
-    this.peer = hello.peer
-    log('%s: authenticated %s (%s)', this.remote, hello.peer.id, hello.peer.name)
-    const sync = new SyncState(this.host, hello.peer.id, {
-      send: (m) => this.#send(m),
+    this.peer = o.peer
+    log('%s: authenticated %s (%s)%s', this.remote, o.peer.id, o.peer.name, o.access ? ` access ${o.access}` : '')
+    const sync = new SyncState(o.host, o.peer.id, {
+      send: (m, encoded) => this.#send(m, encoded),
       pump: () => this.#sender.pump(),
       onSynced: () => this.emit('synced'),
       onSettled: () => this.emit('settled'),
       ackDelayMs: this.#opts.ackDelayMs,
       isOpen: () => !this.#closing && this.#phase === 'open',
+      canSend: o.canSend,
+      acceptWrites: o.acceptWrites,
     })
     this.#sync = sync
     this.#sender.producer = sync
-    this.emit('authenticated', hello.peer)
+    this.emit('authenticated', o.peer)
     // A listener may have closed us (a duplicate connection); then nothing is sent.
-    if (!this.#closing) sync.start()
+    if (!this.#closing && !this.#flags.peek && !o.hello.flags.peek) sync.start()
+  }
+
+  #onRegistry(peers: LivePeer[]): void {
+    if (this.peer?.kind !== 'relay') throw new ProtocolError('a peer list from something that is not a relay')
+    this.registry = peers
+    this.emit('registry', peers)
   }
 
   #remoteError(code: number, message: string): void {
@@ -294,10 +330,10 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
   // ── sending and closing ──
 
   /** Never throws: a message that cannot go out fails the session instead. */
-  #send(msg: Message): void {
+  #send(msg: Message, encoded?: Uint8Array): void {
     if (this.#closing || this.#phase === 'closed') return
     try {
-      this.#sender.send(msg)
+      this.#sender.send(msg, encoded)
     } catch (err) {
       this.#failWith(err)
     }
@@ -347,6 +383,7 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
   }
 
   #progress(): void {
-    this.emit('progress', { bytesSent: this.bytesSent, bytesReceived: this.bytesReceived })
+    // Called for every frame: on a relay relaying thousands a second, nobody listens; build nothing then.
+    if (this.listenerCount('progress') > 0) this.emit('progress', { bytesSent: this.bytesSent, bytesReceived: this.bytesReceived })
   }
 }

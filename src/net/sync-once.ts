@@ -1,7 +1,11 @@
 /**
  * One-shot sync (`ctxsync sync`, CI, git hooks): dial every given peer in parallel, run each session until
  * both sides confirmed the initial exchange (`synced`), forward what one peer brought to the others, wait
- * until those forwarded updates are acknowledged, then close everything with 1000.
+ * until those forwarded updates are acknowledged, then close everything with 1000. Sessions say they are
+ * one-shot in their Hello, so a peer that keeps a live session with us never closes that one for this.
+ *
+ * The timeout is an idle timeout: it runs from the last byte that moved, so a large first sync (a relay
+ * sending a 10 MB space in chunks) never times out while it progresses.
  *
  * It never throws for a peer that cannot be reached or refuses us: each peer gets an outcome, and the
  * caller turns outcomes into an exit code (0 when at least one synced, 5 when every reachable peer refused,
@@ -9,6 +13,7 @@
  */
 import { logger } from '../log.js'
 import { deriveCredentials } from './auth.js'
+import type { Access, LivePeer } from './protocol.js'
 import { PeerSession, type SessionClosed, type SessionTuning } from './session.js'
 import type { PeerInfo, SyncHost } from './SyncHost.js'
 import { CloseCode, type Dialer, type Transport } from './TransportInterface.js'
@@ -28,6 +33,8 @@ export interface PeerSyncResult {
   error?: string
   bytesSent: number
   bytesReceived: number
+  /** What a relay granted (read: nothing local was sent). */
+  access?: Access
 }
 
 export interface SyncOnceResult {
@@ -38,8 +45,11 @@ export interface SyncOnceResult {
 
 export interface SyncOnceOptions {
   host: SyncHost
-  secret: string
+  /** The space secret; without it only relays can be synced with, showing `token`. */
+  secret?: string
+  token?: string
   peers: string[]
+  /** Give up on a peer after this long without any byte moving. */
   timeoutMs: number
   onProgress?: (p: { url: string; bytesSent: number; bytesReceived: number }) => void
   dialer?: Dialer
@@ -53,9 +63,9 @@ interface Run {
 }
 
 export async function syncOnce(opts: SyncOnceOptions): Promise<SyncOnceResult> {
-  const deadline = Date.now() + opts.timeoutMs
+  let deadline = Date.now() + opts.timeoutMs
   const left = (): number => deadline - Date.now()
-  const credentials = deriveCredentials(opts.secret, opts.host.spaceId)
+  const credentials = opts.secret ? deriveCredentials(opts.secret, opts.host.spaceId) : undefined
   const dialer = opts.dialer ?? wsDialer({ maxFrameBytes: opts.maxFrameBytes ?? opts.session?.maxFrameBytes })
   const live = new Set<PeerSession>()
   const unsubscribe = opts.host.onUpdate((doc, update, origin) => {
@@ -65,7 +75,12 @@ export async function syncOnce(opts: SyncOnceOptions): Promise<SyncOnceResult> {
   /** Resolves with the event that ended `session`'s wait: synced, closed, settled or the deadline. */
   const until = (session: PeerSession, event: 'synced' | 'settled'): Promise<'done' | 'closed' | 'timeout'> =>
     new Promise((resolve) => {
-      const timer = setTimeout(() => finish('timeout'), Math.max(0, left()))
+      let timer: NodeJS.Timeout
+      // Progress moves the deadline: re-arm until it has really passed.
+      const arm = (): void => {
+        timer = setTimeout(() => (left() > 0 ? arm() : finish('timeout')), Math.max(0, left()))
+      }
+      arm()
       const onDone = (): void => finish('done')
       const onClosed = (): void => finish('closed')
       function finish(why: 'done' | 'closed' | 'timeout'): void {
@@ -112,20 +127,26 @@ export async function syncOnce(opts: SyncOnceOptions): Promise<SyncOnceResult> {
       transport: t,
       role: 'dial',
       credentials,
+      token: opts.token,
+      oneShot: true,
     })
     live.add(session)
     session.on('progress', (p) => {
+      deadline = Date.now() + opts.timeoutMs
       result.bytesSent = p.bytesSent
       result.bytesReceived = p.bytesReceived
       opts.onProgress?.({ url, ...p })
     })
-    session.on('authenticated', (peer) => (result.peer = peer))
+    session.on('authenticated', (peer) => {
+      result.peer = peer
+      if (session.access) result.access = session.access
+    })
     session.start()
     const why = await until(session, 'synced')
     if (why === 'done') result.outcome = 'synced'
     else if (why === 'timeout') {
       result.outcome = 'timeout'
-      result.error = `not synced within ${opts.timeoutMs} ms`
+      result.error = `nothing moved for ${opts.timeoutMs} ms`
     } else failed(result, session.closedInfo!)
     return { result, session }
   }
@@ -167,4 +188,50 @@ export async function syncOnce(opts: SyncOnceOptions): Promise<SyncOnceResult> {
     bytesSent: peers.reduce((n, p) => n + p.bytesSent, 0),
     bytesReceived: peers.reduce((n, p) => n + p.bytesReceived, 0),
   }
+}
+
+export interface PeekResult {
+  outcome: SyncOutcome
+  peer?: PeerInfo
+  access?: Access
+  peers?: LivePeer[]
+  error?: string
+}
+
+/** Asks a relay for the space's live peers without syncing anything (`ctxsync peers`). */
+export async function peekRegistry(opts: Omit<SyncOnceOptions, 'peers' | 'onProgress'> & { url: string }): Promise<PeekResult> {
+  const dialer = opts.dialer ?? wsDialer({ maxFrameBytes: opts.maxFrameBytes ?? opts.session?.maxFrameBytes })
+  let t: Transport
+  try {
+    t = await dialer.dial(opts.url, { timeoutMs: opts.timeoutMs })
+  } catch (err) {
+    return { outcome: 'unreachable', error: (err as Error).message }
+  }
+  const session = new PeerSession({
+    ...opts.session,
+    host: opts.host,
+    transport: t,
+    role: 'dial',
+    credentials: opts.secret ? deriveCredentials(opts.secret, opts.host.spaceId) : undefined,
+    token: opts.token,
+    oneShot: true,
+    peek: true,
+  })
+  const got = new Promise<LivePeer[] | 'closed'>((resolve) => {
+    session.on('registry', resolve)
+    session.on('authenticated', (p) => p.kind !== 'relay' && resolve('closed'))
+    session.on('closed', () => resolve('closed'))
+  })
+  session.start()
+  let timer: NodeJS.Timeout | undefined
+  const r = await Promise.race([got, new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), opts.timeoutMs)))])
+  clearTimeout(timer)
+  const base = { ...(session.peer ? { peer: session.peer } : {}), ...(session.access ? { access: session.access } : {}) }
+  session.close(CloseCode.Normal, 'done')
+  await atMost(session.whenClosed, CLOSE_GRACE_MS)
+  if (Array.isArray(r)) return { outcome: 'synced', ...base, peers: r }
+  if (r === 'timeout') return { outcome: 'timeout', ...base, error: `no peer list within ${opts.timeoutMs} ms` }
+  const info = session.closedInfo!
+  if (session.peer && session.peer.kind !== 'relay') return { outcome: 'error', ...base, error: 'not a relay: only a relay keeps a list of live peers' }
+  return { outcome: info.refused ? 'refused' : 'error', ...base, error: info.reason }
 }

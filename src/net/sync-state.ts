@@ -2,32 +2,73 @@
  * The document half of a PeerSession, once both sides are authenticated: manifest out, diffs for what the
  * other side lacks, Step2End/Synced bookkeeping, live updates in, and acknowledgements both ways.
  *
- * It also tracks what the peer is known to hold per document (its manifest state vector, extended by every
- * update it sent and every Ack) and reports it to `host.noteRemoteState`, so the host can tell which files
- * are pending and which are synced with whom.
+ * It tracks what the peer is known to hold per document (its manifest state vector, extended by every
+ * update it sent, by our diffs once it confirms Synced, and by our live updates once it acknowledges them)
+ * and reports it to `host.noteRemoteState`, so the host can tell which files are pending and which are
+ * synced with whom.
+ *
+ * Acks name a count, not a state vector (see `protocol.ts`): Ack n means the peer durably applied our
+ * first n Updates. For each Update we keep the Yjs ranges it carried; an Ack teaches us those ranges. That
+ * is never more than the peer holds: updates of one document are announced in the order the host applied
+ * them and every one since authentication is sent, so the ranges join onto what our diff (produced after
+ * authentication) gave it — which is why acks that arrive before Synced wait for it before they count.
+ *
+ * Document names travel once per direction (`DocRef`); this class keeps both numbering tables, so it must
+ * see every message that names a document, in wire order — the session sends and handles them in order.
  */
 import type { DocName, PeerId } from '../ids.js'
-import { ProtocolError, type Message } from './protocol.js'
+import { encodeMessage, ProtocolError, type DocRef, type Message } from './protocol.js'
 import {
-  EMPTY_STATE_VECTOR, covers, encodeStateVector, extendWithUpdate, mergeInto, parseStateVector,
-  updateExtent, type StateVector,
+  EMPTY_STATE_VECTOR, encodeStateVector, extendWithUpdate, mergeInto, parseStateVector, updateExtent,
+  type StateVector,
 } from './statevector.js'
 import type { SyncHost } from './SyncHost.js'
+import { CloseCode } from './TransportInterface.js'
 
 /** Manifest frames stay well below any frame limit, so they never need chunking. */
 const MANIFEST_BATCH_BYTES = 64 * 1024
+/** Ranges of unacknowledged updates kept per session; beyond it the oldest are forgotten (we then
+ *  underestimate what the peer holds until the next session, which only delays `synced`). */
+const MAX_UNACKED = 65_536
+/** Documents one direction of a session may name. */
+const MAX_DOC_REFS = 1_000_000
 
 export interface SyncIO {
-  send(m: Message): void
+  /** `encoded`: the message's bytes when already encoded (shared between sessions). */
+  send(m: Message, encoded?: Uint8Array): void
   /** Asks the session to call `produce` while the transport has room. */
   pump(): void
   onSynced(): void
   onSettled(): void
   isOpen(): boolean
   ackDelayMs: number
+  /** We may send document data (false under a read-only relay token). */
+  canSend: boolean
+  /** The other side may send document data (false for a read-only peer of a relay). */
+  acceptWrites: boolean
 }
 
 type Work = { doc: DocName; stateVector: Uint8Array } | 'end'
+
+/**
+ * One update fans out to many sessions (a relay relays each to every peer of the space): parse its ranges
+ * once, and encode its Update message once per document number — sessions that learnt the space's
+ * documents in the same order (the relay's manifest order) all call it the same, so they share the bytes.
+ */
+const extents = new WeakMap<Uint8Array, StateVector>()
+function extentOf(update: Uint8Array): StateVector {
+  let to = extents.get(update)
+  if (!to) extents.set(update, (to = updateExtent(update).to))
+  return to
+}
+const encodedUpdates = new WeakMap<Uint8Array, Map<number, Uint8Array>>()
+function encodedUpdate(update: Uint8Array, id: number): Uint8Array {
+  let byId = encodedUpdates.get(update)
+  if (!byId) encodedUpdates.set(update, (byId = new Map()))
+  let bytes = byId.get(id)
+  if (!bytes) byId.set(id, (bytes = encodeMessage({ type: 'Update', doc: { id }, update })))
+  return bytes
+}
 
 export class SyncState {
   synced = false
@@ -41,10 +82,17 @@ export class SyncState {
   #step2EndReceived = false
   #syncedReceived = false
   readonly #known = new Map<DocName, StateVector>()
-  /** Our state vector when we sent a document's diff: the peer holds it once it confirms Synced. */
+  /** What the peer holds once it confirms Synced: our diffs, and live updates it acknowledged before that. */
   readonly #sent = new Map<DocName, StateVector>()
-  readonly #awaiting = new Map<DocName, StateVector>()
-  readonly #ackTimers = new Map<DocName, NodeJS.Timeout>()
+  readonly #outIds = new Map<DocName, number>()
+  readonly #inNames: DocName[] = []
+  #sentUpdates = 0
+  #acked = 0
+  #unacked: Array<{ seq: number; doc: DocName; to: StateVector }> = []
+  #unackedHead = 0
+  #appliedUpdates = 0
+  #ackedToPeer = 0
+  #ackTimer: NodeJS.Timeout | undefined
 
   constructor(host: SyncHost, peer: PeerId, io: SyncIO) {
     this.#host = host
@@ -57,16 +105,16 @@ export class SyncState {
   }
 
   get awaitingAcks(): boolean {
-    return this.#awaiting.size > 0
+    return this.#acked < this.#sentUpdates
   }
 
   /** Sends the manifest: every document with its state vector, in frames of bounded size. */
   start(): void {
-    let entries: Array<{ doc: string; stateVector: Uint8Array }> = []
+    let entries: Array<{ doc: DocRef; stateVector: Uint8Array }> = []
     let size = 0
     for (const doc of this.#host.docNames()) {
       const stateVector = this.#host.stateVector(doc)
-      entries.push({ doc, stateVector })
+      entries.push({ doc: this.#ref(doc), stateVector })
       size += Buffer.byteLength(doc) + stateVector.length + 8
       if (size >= MANIFEST_BATCH_BYTES) {
         this.#io.send({ type: 'Manifest', entries })
@@ -87,19 +135,27 @@ export class SyncState {
       this.#io.send({ type: 'Step2End' })
       return
     }
+    if (!this.#io.canSend) return
     const diff = this.#host.encodeDiff(item.doc, item.stateVector)
     if (diff === null) return
-    this.#sent.set(item.doc, parseStateVector(this.#host.stateVector(item.doc)))
-    this.#io.send({ type: 'SyncStep2', doc: item.doc, update: diff })
+    this.#sent.set(item.doc, mergeInto(this.#sent.get(item.doc) ?? new Map(), parseStateVector(this.#host.stateVector(item.doc))))
+    this.#io.send({ type: 'SyncStep2', doc: this.#ref(item.doc), update: diff })
   }
 
-  /** Records that a live update went out, so an Ack covering it can settle it. */
-  expectAck(doc: DocName, update: Uint8Array): void {
-    const { to } = updateExtent(update)
-    const known = this.#known.get(doc)
-    if (to.size === 0 || (known && covers(known, to))) return
-    const need = this.#awaiting.get(doc) ?? new Map<number, number>()
-    this.#awaiting.set(doc, mergeInto(need, to))
+  /** Sends a live update, remembering its ranges until the peer acknowledges it. False when we may not. */
+  sendUpdate(doc: DocName, update: Uint8Array): boolean {
+    if (!this.#io.canSend) return false
+    const seq = ++this.#sentUpdates
+    const to = extentOf(update)
+    if (to.size > 0) {
+      this.#unacked.push({ seq, doc, to })
+      if (this.#unacked.length - this.#unackedHead > MAX_UNACKED) this.#unackedHead++
+      this.#compactUnacked()
+    }
+    const ref = this.#ref(doc)
+    const msg: Message = { type: 'Update', doc: ref, update }
+    this.#io.send(msg, 'id' in ref ? encodedUpdate(update, ref.id) : undefined)
+    return true
   }
 
   async handle(msg: Message): Promise<void> {
@@ -108,7 +164,7 @@ export class SyncState {
         if (this.#manifestEnd) throw new ProtocolError('Manifest after ManifestEnd')
         // Validate the whole frame before acting on any of it.
         const entries = msg.entries.map((e) => ({
-          doc: this.#accept(e.doc),
+          doc: this.#resolve(e.doc),
           stateVector: e.stateVector,
           parsed: parseStateVector(e.stateVector),
         }))
@@ -132,15 +188,22 @@ export class SyncState {
       }
       case 'SyncStep2':
       case 'Update': {
-        const doc = this.#accept(msg.doc)
+        const doc = this.#resolve(msg.doc)
+        if (!this.#io.acceptWrites) {
+          throw new ProtocolError('read-only access: changes from this peer are refused', CloseCode.Forbidden)
+        }
         try {
           await this.#host.applyRemote(doc, msg.update, this.#peer)
         } catch (err) {
+          // A host that knows better (a relay whose disk failed: 1011) picks the close code itself.
+          if (err instanceof ProtocolError) throw err
           throw new ProtocolError(`update for ${doc} rejected: ${(err as Error)?.message ?? String(err)}`)
         }
-        const known = extendWithUpdate(this.#known.get(doc) ?? new Map(), msg.update)
-        this.#learn(doc, known)
-        if (msg.type === 'Update') this.#scheduleAck(doc)
+        this.#learn(doc, extendWithUpdate(this.#known.get(doc) ?? new Map(), msg.update))
+        if (msg.type === 'Update') {
+          this.#appliedUpdates++
+          this.#scheduleAck()
+        }
         return
       }
       case 'Step2End':
@@ -156,48 +219,82 @@ export class SyncState {
         this.#sent.clear()
         this.#checkSynced()
         return
-      case 'Ack': {
-        const doc = this.#accept(msg.doc)
-        this.#learn(doc, parseStateVector(msg.stateVector))
-        return
-      }
+      case 'Ack':
+        return this.#onAck(msg.seq)
       default:
         throw new ProtocolError(`unexpected ${msg.type} after authentication`)
     }
   }
 
   stop(): void {
-    for (const timer of this.#ackTimers.values()) clearTimeout(timer)
-    this.#ackTimers.clear()
+    clearTimeout(this.#ackTimer)
+    this.#ackTimer = undefined
   }
 
-  #accept(name: string): DocName {
-    if (!this.#host.acceptDoc(name)) {
-      throw new ProtocolError(`refused document name ${JSON.stringify(name.slice(0, 200))}`)
+  #onAck(seq: number): void {
+    if (seq <= this.#acked || seq > this.#sentUpdates) {
+      throw new ProtocolError(`ack of update ${seq} out of order (sent ${this.#sentUpdates}, acknowledged ${this.#acked})`)
     }
-    return name
+    this.#acked = seq
+    const reached = new Map<DocName, StateVector>()
+    while (this.#unackedHead < this.#unacked.length && this.#unacked[this.#unackedHead]!.seq <= seq) {
+      const e = this.#unacked[this.#unackedHead++]!
+      reached.set(e.doc, mergeInto(reached.get(e.doc) ?? new Map(), e.to))
+    }
+    this.#compactUnacked()
+    for (const [doc, to] of reached) {
+      if (this.#syncedReceived) this.#learn(doc, to)
+      else this.#sent.set(doc, mergeInto(this.#sent.get(doc) ?? new Map(), to))
+    }
+    if (this.#acked === this.#sentUpdates) this.#io.onSettled()
   }
 
-  /** Merges what the peer holds for `doc`, tells the host, and settles acks it covers. */
+  #compactUnacked(): void {
+    if (this.#unackedHead > 1024 && this.#unackedHead * 2 > this.#unacked.length) {
+      this.#unacked = this.#unacked.slice(this.#unackedHead)
+      this.#unackedHead = 0
+    }
+  }
+
+  /** How we name `doc` to the peer: in full the first time, by its number after. */
+  #ref(doc: DocName): DocRef {
+    const id = this.#outIds.get(doc)
+    if (id !== undefined) return { id }
+    this.#outIds.set(doc, this.#outIds.size + 1)
+    return { name: doc }
+  }
+
+  /** The document a reference from the peer means; a new name is validated by the host first. */
+  #resolve(ref: DocRef): DocName {
+    if ('id' in ref) {
+      const name = this.#inNames[ref.id - 1]
+      if (name === undefined) throw new ProtocolError(`unknown document id ${ref.id}`)
+      return name
+    }
+    if (!this.#host.acceptDoc(ref.name)) {
+      throw new ProtocolError(`refused document name ${JSON.stringify(ref.name.slice(0, 200))}`)
+    }
+    if (this.#inNames.length >= MAX_DOC_REFS) throw new ProtocolError('too many documents named', CloseCode.Policy)
+    this.#inNames.push(ref.name)
+    return ref.name
+  }
+
+  /** Merges what the peer holds for `doc` and tells the host. */
   #learn(doc: DocName, sv: StateVector): void {
     const known = mergeInto(this.#known.get(doc) ?? new Map(), sv)
     this.#known.set(doc, known)
     this.#host.noteRemoteState?.(doc, this.#peer, encodeStateVector(known))
-    const need = this.#awaiting.get(doc)
-    if (need && covers(known, need)) {
-      this.#awaiting.delete(doc)
-      if (this.#awaiting.size === 0) this.#io.onSettled()
-    }
   }
 
-  #scheduleAck(doc: DocName): void {
-    if (this.#ackTimers.has(doc) || !this.#io.isOpen()) return
-    const timer = setTimeout(() => {
-      this.#ackTimers.delete(doc)
-      if (this.#io.isOpen()) this.#io.send({ type: 'Ack', doc, stateVector: this.#host.stateVector(doc) })
+  #scheduleAck(): void {
+    if (this.#ackTimer || !this.#io.isOpen()) return
+    this.#ackTimer = setTimeout(() => {
+      this.#ackTimer = undefined
+      if (!this.#io.isOpen() || this.#appliedUpdates === this.#ackedToPeer) return
+      this.#ackedToPeer = this.#appliedUpdates
+      this.#io.send({ type: 'Ack', seq: this.#ackedToPeer })
     }, this.#io.ackDelayMs)
-    timer.unref()
-    this.#ackTimers.set(doc, timer)
+    this.#ackTimer.unref()
   }
 
   #checkSynced(): void {

@@ -11,7 +11,7 @@ import { logger } from '../log.js'
 const log = logger('space:control')
 const MAX_LINE = 1 << 20
 
-export type ControlMethod = 'ping' | 'status' | 'sync' | 'resolve' | 'conflicts' | 'stop'
+export type ControlMethod = 'ping' | 'status' | 'sync' | 'resolve' | 'conflicts' | 'stop' | 'peers' | 'syncpoint' | 'git'
 
 interface Request {
   id: number

@@ -1,7 +1,8 @@
 /**
  * The daemon (`ctxsync watch`): holds the space, watches the tracked files, listens for peers and keeps
- * connections to the configured ones, and answers local commands on the control socket. It stops on
- * SIGINT/SIGTERM or `ctxsync stop`, flushing every sidecar and file first.
+ * connections to the configured ones — or, in registry mode, keeps one persistent session with the relay
+ * and listens nowhere — and answers local commands on the control socket. It stops on SIGINT/SIGTERM or
+ * `ctxsync stop`, flushing every sidecar and file first.
  */
 import fs from 'node:fs/promises'
 import { CtxError } from '../errors.js'
@@ -12,8 +13,11 @@ import { PeerManager, type PeerState } from '../net/peers.js'
 import type { Take } from '../crdt/present.js'
 import { ControlServer, type ControlMethod } from './control.js'
 import { SpaceHost } from './host.js'
-import { noSecretError, syncSpace, type SyncRequest } from './session.js'
+import { credentialsOf, remotesFor, type Remotes } from './remotes.js'
+import { syncSpace, type SyncRequest } from './session.js'
 import { Space } from './space.js'
+import { GitWatch } from './gitwatch.js'
+import { liveStates } from './syncpoint.js'
 import { PeerBook, SummaryWriter } from './summary.js'
 import { liveStatus } from './status.js'
 
@@ -22,6 +26,8 @@ export interface DaemonOptions {
   port?: number
   host?: string
   peers?: string[]
+  /** Registry mode for this run: talk to this relay only. */
+  registry?: string
   /** Progress and problems, one line each, for stderr. */
   say: (line: string) => void
   heartbeatMs?: number
@@ -29,7 +35,10 @@ export interface DaemonOptions {
 
 export interface DaemonInfo {
   pid: number
+  /** Where it listens for peers; empty in registry mode. */
   url: string
+  /** The relay it syncs through, in registry mode. */
+  registry: string | null
   port: number
   socket: string
   startedAt: string
@@ -39,6 +48,10 @@ export class Daemon {
   readonly done: Promise<void>
   private finish!: () => void
   private stopping: Promise<void> | null = null
+  /** Pauses the watcher while git rewrites files (`gitwatch.ts`); null outside a repository. */
+  git: GitWatch | null = null
+  /** Set when the daemon stops only to start again (a branch switch under `branches: separate`). */
+  restartWanted = false
 
   private constructor(
     readonly space: Space,
@@ -48,6 +61,7 @@ export class Daemon {
     readonly book: PeerBook,
     readonly summary: SummaryWriter,
     readonly info: DaemonInfo,
+    readonly remotes: Remotes,
     private readonly say: (line: string) => void,
   ) {
     this.done = new Promise((r) => (this.finish = r))
@@ -57,7 +71,8 @@ export class Daemon {
     const space = await Space.open({ cwd: o.cwd, command: 'ctxsync watch', lock: { wait: 0 }, warn: (m) => o.say(`warning: ${m}`) })
     const cleanup: Array<() => Promise<unknown>> = [() => space.close()]
     try {
-      if (!space.secret) throw noSecretError(space)
+      const remotes = remotesFor(space.config, space.local, { peers: o.peers, registry: o.registry })
+      const creds = credentialsOf(space, remotes)
       const book = await new PeerBook(space.paths.peers).load()
       const summary = new SummaryWriter(space)
       wireSpaceEvents(space, o.say)
@@ -67,9 +82,9 @@ export class Daemon {
       const port = o.port ?? space.local.port
       const peers = new PeerManager({
         host: new SpaceHost(space),
-        secret: space.secret,
-        listen: { host: o.host ?? host, port },
-        peers: o.peers ?? space.local.peers,
+        ...creds,
+        ...(remotes.listen ? { listen: { host: o.host ?? host, port } } : {}),
+        peers: remotes.peers,
         heartbeatMs: o.heartbeatMs,
       })
       let started: { url?: string; port?: number }
@@ -90,11 +105,16 @@ export class Daemon {
       watcher.on('error', (e) => o.say(`watcher: ${e.message}`))
       await watcher.ready()
       await space.scan() // changes made while the watcher started
-      const info: DaemonInfo = { pid: process.pid, url: started.url ?? '', port: started.port ?? 0, socket: space.paths.socket, startedAt: new Date().toISOString() }
+      const info: DaemonInfo = {
+        pid: process.pid, url: started.url ?? '', registry: remotes.registry, port: started.port ?? 0,
+        socket: space.paths.socket, startedAt: new Date().toISOString(),
+      }
       let daemon: Daemon | null = null
       const control = new ControlServer(space.paths.socket, (m, p) => daemon!.handle(m, p))
       await control.start()
-      daemon = new Daemon(space, peers, watcher, control, book, summary, info, o.say)
+      daemon = new Daemon(space, peers, watcher, control, book, summary, info, remotes, o.say)
+      const d = daemon
+      d.git = await GitWatch.attach(space, watcher, o.say, () => d.restart())
       await writeFileAtomic(space.paths.daemon, JSON.stringify(info, null, 1) + '\n')
       await summary.flush()
       return daemon
@@ -117,10 +137,20 @@ export class Daemon {
         return { resolved: await this.space.resolve(p.id, p.take) }
       }
       case 'sync': {
-        const req = params as SyncRequest & { peers: string[] | null }
-        const urls = req.peers ?? this.space.local.peers
-        return syncSpace(this.space, { peers: urls, timeoutMs: req.timeoutMs }, { book: this.book, connected: this.peers.peers() })
+        const req = params as SyncRequest & { peers: string[] | null; registry?: string | null }
+        const r = req.peers || req.registry ? remotesFor(this.space.config, this.space.local, { peers: req.peers ?? undefined, registry: req.registry ?? undefined }) : this.remotes
+        return syncSpace(this.space, { peers: r.peers, registry: r.registry, timeoutMs: req.timeoutMs }, { book: this.book, connected: this.peers.peers() })
       }
+      case 'peers':
+        return { book: this.peerRecords(), registry: this.peers.registry() }
+      case 'syncpoint':
+        // What the files hold now; after a merge (`wait`), once the daemon took in what git did.
+        if ((params as { wait?: boolean } | null)?.wait) await this.git?.settled()
+        await this.space.settle()
+        return { states: liveStates(this.space) }
+      case 'git':
+        this.git?.poke()
+        return { ok: true }
       case 'stop':
         setImmediate(() => void this.stop())
         return { stopping: true }
@@ -132,8 +162,14 @@ export class Daemon {
     return this.book.list().map((r) => ({ ...r, connected: live.get(r.id as never)?.state === 'connected' }))
   }
 
+  restart(): void {
+    this.restartWanted = true
+    void this.stop()
+  }
+
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      this.git?.close()
       this.say('stopping: saving state')
       await this.control.close().catch(() => undefined)
       await this.watcher.close().catch(() => undefined)
@@ -160,10 +196,15 @@ function wireSpaceEvents(space: Space, say: (line: string) => void): void {
 }
 
 function wirePeerEvents(peers: PeerManager, book: PeerBook, say: (line: string) => void): void {
-  const label = (p: PeerState) => `${p.name ?? p.id ?? '?'}${p.kind === 'agent' ? ' (agent)' : ''}${p.url ? ` at ${p.url}` : ''}`
+  const label = (p: PeerState) => `${p.kind === 'relay' ? 'relay' : p.name ?? p.id ?? '?'}${p.kind === 'agent' ? ' (agent)' : ''}${p.url ? ` at ${p.url}` : ''}`
   peers.on('peer-connected', (p) => {
     if (p.id) book.seen({ id: p.id, name: p.name ?? p.id, kind: p.kind ?? 'human', host: p.host, url: p.url, connected: true })
-    say(`connected to ${label(p)}`)
+    const access = p.access === 'read' ? ' with a read-only token: local changes are not sent' : p.access ? ` (${p.access} access)` : ''
+    say(`connected to ${label(p)}${access}`)
+  })
+  peers.on('peer-sync-once', (p) => {
+    if (p.id) book.seen({ id: p.id, name: p.name ?? p.id, kind: p.kind ?? 'human', host: p.host, connected: false })
+    say(`one-shot sync from ${label(p)}`)
   })
   peers.on('peer-disconnected', (p, info) => {
     if (p.id) book.disconnected(p.id)

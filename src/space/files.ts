@@ -18,9 +18,10 @@ import { RefusedFileError, YamlSyntaxError } from '../crdt/model.js'
 import { readTextFile, removeFile, writeFileAtomic } from '../fs/atomic.js'
 import { sha256hex } from '../ids.js'
 import type { DocEntry } from './entry.js'
+import { noteSeen } from './seen.js'
 import type { Space } from './space.js'
 
-type ReconcileResult = 'enrolled' | 'ingested' | 'written' | 'deleted' | null
+export type ReconcileResult = 'enrolled' | 'ingested' | 'written' | 'deleted' | null
 
 export async function reconcile(space: Space, e: DocEntry): Promise<ReconcileResult> {
   const abs = path.join(space.root, e.name)
@@ -51,6 +52,7 @@ export async function reconcile(space: Space, e: DocEntry): Promise<ReconcileRes
   if (r.text === read.text) {
     e.model.setBase(r)
     e.diskHash = read.hash
+    noteSeen(e, read.hash)
     setOk(e)
     if (e.meta.baseHash !== read.hash) {
       e.meta.baseHash = read.hash
@@ -107,6 +109,7 @@ export async function enrollOrIngest(space: Space, e: DocEntry, text: string, ha
   delete e.meta.baseText
   delete e.meta.baseIds
   delete e.meta.writing
+  noteSeen(e, hash)
   e.saveMeta()
   return out.changed
 }
@@ -171,6 +174,7 @@ async function writeText(space: Space, e: DocEntry, text: string, expected: stri
   await e.saveMeta(true)
   const w = await writeFileAtomic(abs, text)
   e.diskHash = w.hash
+  noteSeen(e, w.hash)
   space.written.add(e.name)
   space.emit('file-written', e.name)
 }

@@ -16,7 +16,7 @@ export class SpaceHost implements SyncHost {
   readonly self: PeerInfo
 
   constructor(private readonly space: Space) {
-    this.spaceId = space.config.space
+    this.spaceId = space.syncId
     this.self = { id: space.identity.id, name: space.author.name, kind: space.author.kind, host: hostName() }
   }
 

@@ -4,6 +4,7 @@
  * The secret is created by the first `init` and lives only in `.ctxsync/secret` (mode 0600) on machines that
  * joined; it never enters the repository or the wire. `CTXSYNC_SECRET` always overrides it (CI, scripts).
  * A join code (`ctxsync invite`) carries the space id, the secret and optionally peer URLs to dial.
+ * A relay token (`ctxsync token create`, `CTXSYNC_TOKEN`) stands in for the secret with a relay only.
  */
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
@@ -13,6 +14,7 @@ import { writeFileAtomic } from '../fs/atomic.js'
 import { asPeerId, isPeerId, isSpaceId, newPeerId, type PeerId, type SpaceId } from '../ids.js'
 
 export const SECRET_ENV = 'CTXSYNC_SECRET'
+export const TOKEN_ENV = 'CTXSYNC_TOKEN'
 const CODE_PREFIX = 'ctxsync1-'
 
 export function newSecret(): string {
@@ -47,6 +49,11 @@ export async function resolveSecret(file: string): Promise<{ secret: string; sou
   }
   const s = await readSecretFile(file)
   return s ? { secret: s, source: 'file' } : null
+}
+
+/** The relay token from the environment, or null. Checked only for its form here; the relay verifies it. */
+export function resolveToken(): string | null {
+  return process.env[TOKEN_ENV]?.trim() || null
 }
 
 export interface JoinCode {

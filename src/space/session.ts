@@ -1,33 +1,30 @@
 /**
- * One-shot synchronisation of an open space with a list of peers — the work behind `ctxsync sync`, done
- * in-process when no daemon runs and inside the daemon when one does.
+ * One-shot synchronisation of an open space with a list of peers (or its relay) — the work behind
+ * `ctxsync sync`, done in-process when no daemon runs and inside the daemon when one does.
  */
 import { AccessRefusedError, CtxError, ExitCode, NoPeerError } from '../errors.js'
 import { syncOnce, type PeerSyncResult } from '../net/peers.js'
 import type { PeerState } from '../net/peers.js'
+import type { Access } from '../net/protocol.js'
 import type { PeerId } from '../ids.js'
 import { SpaceHost } from './host.js'
+import { credentialsOf, type Remotes } from './remotes.js'
 import type { PeerBook } from './summary.js'
 import type { Space } from './space.js'
 
 export interface SyncRequest {
   peers: string[]
   timeoutMs: number
+  /** The relay's URL when syncing in registry mode. */
+  registry?: string | null
 }
 
 export interface SyncReport {
-  peers: Array<{ url: string; outcome: PeerSyncResult['outcome']; id?: string; name?: string; kind?: string; error?: string }>
+  peers: Array<{ url: string; outcome: PeerSyncResult['outcome']; id?: string; name?: string; kind?: string; error?: string; access?: Access }>
   filesChanged: string[]
   pending: string[]
   bytesSent: number
   bytesReceived: number
-}
-
-export function noSecretError(space: Space): CtxError {
-  return new CtxError(
-    'no-secret',
-    `this machine does not know the secret of space ${space.config.space}: ask a teammate to run \`ctxsync invite\` and run \`ctxsync init --join CODE\` here (or set CTXSYNC_SECRET)`,
-  )
 }
 
 /**
@@ -39,14 +36,15 @@ export async function syncSpace(
   req: SyncRequest,
   opts: { book?: PeerBook; connected?: PeerState[]; onProgress?: (p: { url: string; bytesSent: number; bytesReceived: number }) => void } = {},
 ): Promise<SyncReport> {
-  if (!space.secret) throw noSecretError(space)
+  const remotes: Remotes = { peers: req.peers, registry: req.registry ?? null, listen: false }
+  const creds = credentialsOf(space, remotes)
   const before = new Set(space.written)
   await space.scan()
   const connected = (opts.connected ?? []).filter((p) => p.state === 'connected')
   const liveById = new Map(connected.filter((p) => p.id).map((p) => [p.id!, p]))
-  // A peer the daemon is already in session with is reached through that session: a second connection
-  // would be closed by the peer as a duplicate (or displace the live one). Sessions the peer dialled carry
-  // no URL; the peer book remembers which peer answered at a URL before.
+  // A peer the daemon is already in session with is reached through that session (a one-shot connection
+  // would work too, but is one more handshake and one more copy of what the live session sends anyway).
+  // Sessions the peer dialled carry no URL; the peer book remembers which peer answered at a URL before.
   const liveFor = (url: string): PeerState | undefined =>
     connected.find((p) => p.url === url) ?? liveById.get((opts.book?.list().find((r) => r.url === url)?.id ?? '') as PeerId)
   const live = new Map(req.peers.flatMap((u) => {
@@ -55,14 +53,10 @@ export async function syncSpace(
   }))
   const dial = req.peers.filter((u) => !live.has(u))
   const res = dial.length
-    ? await syncOnce({ host: new SpaceHost(space), secret: space.secret, peers: dial, timeoutMs: req.timeoutMs, onProgress: opts.onProgress })
+    ? await syncOnce({ host: new SpaceHost(space), ...creds, peers: dial, timeoutMs: req.timeoutMs, onProgress: opts.onProgress })
     : { peers: [], bytesSent: 0, bytesReceived: 0 }
-  for (const r of res.peers) {
-    // Closed as a duplicate of the session we already hold with that very peer: that session syncs.
-    const l = r.outcome === 'error' && r.peer ? liveById.get(r.peer.id) : undefined
-    if (l) live.set(r.url, l)
-  }
-  if (live.size) await waitAcked(space, req.timeoutMs)
+  // Through a read-only live session nothing local goes out: waiting for its acks would only time out.
+  if ([...live.values()].some((l) => l.access !== 'read')) await waitAcked(space, req.timeoutMs)
   await space.settle()
   const peers: SyncReport['peers'] = []
   for (const url of req.peers) {
@@ -70,10 +64,13 @@ export async function syncSpace(
     if (r?.peer && opts.book) opts.book.seen({ id: r.peer.id, name: r.peer.name, kind: r.peer.kind, host: r.peer.host, url, connected: liveById.has(r.peer.id) })
     const l = live.get(url)
     if (l) {
-      peers.push({ url, outcome: 'synced', id: l.id, name: l.name, kind: l.kind })
+      peers.push({ url, outcome: 'synced', id: l.id, name: l.name, kind: l.kind, ...(l.access ? { access: l.access } : {}) })
       continue
     }
-    peers.push({ url, outcome: r!.outcome, id: r!.peer?.id, name: r!.peer?.name, kind: r!.peer?.kind, ...(r!.error ? { error: r!.error } : {}) })
+    peers.push({
+      url, outcome: r!.outcome, id: r!.peer?.id, name: r!.peer?.name, kind: r!.peer?.kind,
+      ...(r!.error ? { error: r!.error } : {}), ...(r!.access ? { access: r!.access } : {}),
+    })
   }
   const filesChanged = [...space.written].filter((f) => !before.has(f)).sort()
   const pending = [...space.entries.values()].filter((e) => e.pending).map((e) => e.name).sort()
@@ -88,28 +85,43 @@ async function waitAcked(space: Space, timeoutMs: number): Promise<void> {
   }
 }
 
-/** The exit status of a sync: 0 when a peer synced, 5 when every reachable one refused, 3 when none was reachable. */
+/**
+ * The exit status of a sync: 0 when a peer synced, 5 when every reachable one refused — or when the only
+ * ones that synced were read-only while local changes wait — 3 when none was reachable.
+ */
 export function syncExit(report: SyncReport): { code: ExitCode; error?: CtxError } {
   const o = report.peers.map((p) => p.outcome)
-  if (o.includes('synced')) return { code: ExitCode.Ok }
   const stays = report.pending.length
     ? ` Local changes to ${report.pending.length} file(s) are stored and stay pending until a peer is reached.`
     : ''
+  if (o.includes('synced')) {
+    const wrote = report.peers.some((p) => p.outcome === 'synced' && p.access !== 'read')
+    if (wrote || report.pending.length === 0) return { code: ExitCode.Ok }
+    return {
+      code: ExitCode.AccessRefused,
+      error: Object.assign(new AccessRefusedError(`received the space's changes, but this token is read-only: local changes to ${report.pending.length} file(s) (${report.pending.join(', ')}) were not sent and stay pending. Sending them needs a write token or the space secret.`), { data: report }),
+    }
+  }
   if (o.length === 0) {
     return {
       code: ExitCode.NoPeer,
-      error: new NoPeerError(`no peers to sync with: pass --peer ws://HOST:PORT or list peers in .ctxsync/local.yaml.${stays}`, report),
+      error: new NoPeerError(`no peers to sync with: pass --peer ws://HOST:PORT or --registry URL, or list peers in .ctxsync/local.yaml.${stays}`, report),
     }
   }
   if (o.includes('refused') && o.every((x) => x === 'refused' || x === 'unreachable')) {
+    const refused = report.peers.filter((p) => p.outcome === 'refused')
+    const viaRelay = refused.some((p) => p.kind === 'relay' || /token|relay/.test(p.error ?? ''))
+    const why = viaRelay
+      ? refused.map((p) => `${p.url}: ${p.error ?? 'refused'}`).join('; ')
+      : `this machine's secret does not match theirs (run \`ctxsync init --join CODE\` with a fresh \`ctxsync invite\` code)`
     return {
       code: ExitCode.AccessRefused,
-      error: Object.assign(new AccessRefusedError(`access refused by ${o.filter((x) => x === 'refused').length} peer(s): this machine's secret does not match theirs (run \`ctxsync init --join CODE\` with a fresh \`ctxsync invite\` code).${stays}`), { data: report }),
+      error: Object.assign(new AccessRefusedError(`access refused by ${refused.length} peer(s): ${why}.${stays}`), { data: report }),
     }
   }
   if (o.every((x) => x === 'unreachable')) {
     const urls = report.peers.map((p) => p.url).join(', ')
-    return { code: ExitCode.NoPeer, error: new NoPeerError(`no peer reachable (${urls}): is \`ctxsync watch\` running there?${stays}`, report) }
+    return { code: ExitCode.NoPeer, error: new NoPeerError(`no peer reachable (${urls}): is \`ctxsync watch\` (or, for a relay, \`ctxsync serve\`) running there?${stays}`, report) }
   }
   const why = report.peers.map((p) => `${p.url}: ${p.outcome}${p.error ? ` (${p.error})` : ''}`).join('; ')
   return { code: ExitCode.Error, error: new CtxError('sync-failed', `sync did not complete: ${why}. Try again or raise --timeout.${stays}`, ExitCode.Error, report) }

@@ -21,13 +21,16 @@ import { acquireLock, type ReleaseLock } from '../fs/lock.js'
 import { readTextFile } from '../fs/atomic.js'
 import { FileDocStore } from '../fs/sidecar.js'
 import { SidecarCorruptError } from '../fs/StorageAdapterInterface.js'
-import { asDocName, type DocName, type PeerId } from '../ids.js'
+import { asDocName, type DocName, type PeerId, type SpaceId } from '../ids.js'
 import { logger } from '../log.js'
 import { DEFAULT_HOST, DEFAULT_PORT, readLocalSettings, readTeamConfig, type LocalSettings, type TeamConfig } from './config.js'
 import { DocEntry, type UpdateListener } from './entry.js'
-import { enrollOrIngest, reconcile, writeBack } from './files.js'
+import { enrollOrIngest, writeBack } from './files.js'
+import { Repo } from '../git/repo.js'
+import { branchPaths, branchSpaceId, DETACHED, mergeBranchStates } from './branches.js'
+import { lazyView, reconcileAfterGit, takeIn, type GitReport } from './gitingest.js'
 import { spacePaths, findRoot, type SpacePaths } from './paths.js'
-import { createIdentity, readIdentity, resolveSecret, type Identity } from './secrets.js'
+import { createIdentity, readIdentity, resolveSecret, resolveToken, type Identity } from './secrets.js'
 import { gitUserName } from '../git/user.js'
 import { readSummary } from './summary.js'
 
@@ -60,6 +63,10 @@ export class Space extends EventEmitter {
   private closed = false
   /** Paths of files this process wrote (for `sync --json`). */
   readonly written = new Set<string>()
+  /** While git rewrites files, the model's changes wait here instead of being written (see `afterGit`). */
+  gitBusy = false
+  private deferred = new Set<DocName>()
+  private repoP: Promise<Repo | null> | null = null
 
   private constructor(
     readonly paths: SpacePaths,
@@ -67,9 +74,13 @@ export class Space extends EventEmitter {
     readonly local: LocalSettings,
     readonly identity: Identity,
     readonly secret: string | null,
+    /** A relay token (CTXSYNC_TOKEN): lets this machine sync with a relay without the secret. */
+    readonly token: string | null,
     readonly store: FileDocStore,
     private readonly release: ReleaseLock | null,
     readonly warn: (message: string) => void,
+    /** The git branch whose state this is (`branches: separate`); null when branches share one space. */
+    readonly branch: string | null = null,
   ) {
     super()
     this.match = createMatcher(config.track)
@@ -79,11 +90,16 @@ export class Space extends EventEmitter {
   static async open(o: OpenOptions): Promise<Space> {
     const root = findRoot(o.cwd)
     if (!root) throw new NotInitializedError(path.resolve(o.cwd))
-    const paths = spacePaths(root)
+    let paths = spacePaths(root)
     const config = await readTeamConfig(paths.config)
     if (!config) throw new NotInitializedError(root)
     const release = o.lock === 'read' ? null : await acquireLock(paths.state, { wait: o.lock.wait, command: o.command })
     try {
+      let branch: string | null = null
+      if (config.branches === 'separate') {
+        branch = (await (await Repo.open(root))?.branch()) ?? DETACHED
+        paths = await branchPaths(paths, branch, o.lock !== 'read')
+      }
       let identity = await readIdentity(paths.identity)
       if (!identity) {
         if (!o.autoInit || o.lock === 'read') {
@@ -94,7 +110,7 @@ export class Space extends EventEmitter {
       const local = await readLocalSettings(paths.local, await defaultLocalSettings(root))
       const secret = (await resolveSecret(paths.secret))?.secret ?? null
       const store = new FileDocStore({ dir: paths.docs })
-      const space = new Space(paths, config, local, identity, secret, store, release, o.warn ?? (() => {}))
+      const space = new Space(paths, config, local, identity, secret, resolveToken(), store, release, o.warn ?? (() => {}), branch)
       await space.load()
       return space
     } catch (e) {
@@ -109,6 +125,29 @@ export class Space extends EventEmitter {
 
   get writable(): boolean {
     return this.release !== null
+  }
+
+  /** The id peers must share to sync: the space's, or its branch's under `branches: separate`. */
+  get syncId(): SpaceId {
+    return this.branch === null ? this.config.space : branchSpaceId(this.config.space, this.branch)
+  }
+
+  /** The git repository around the space (null without one), looked up once. */
+  gitRepo(): Promise<Repo | null> {
+    this.repoP ??= Repo.open(this.root)
+    return this.repoP
+  }
+
+  /**
+   * After git rewrote files: merges the states of branches the operation merged in (separate branches),
+   * then takes in what git did (`gitingest.ts`) and writes what waited meanwhile.
+   */
+  async afterGit(before: string | null = null): Promise<GitReport & { branches: string[] }> {
+    this.gitBusy = false
+    this.deferred.clear()
+    const repo = this.branch !== null ? await this.gitRepo() : null
+    const branches = repo ? await mergeBranchStates(this, repo, before) : []
+    return { ...(await reconcileAfterGit(this)), branches }
   }
 
   /** Validates a document name from the wire or the disk: a tracked, normalised, relative path. */
@@ -179,9 +218,13 @@ export class Space extends EventEmitter {
     const listing = await listTracked(this.root, this.config.track)
     for (const s of listing.symlinks) this.warn(`${s}: is a symbolic link; ctxsync does not follow or sync links`)
     const names = new Set<DocName>([...listing.files.map(asDocName), ...this.entries.keys()])
+    // Content git brought while no daemon ran is taken in like after a live git operation.
+    const view = lazyView(this)
     await forEachLimited([...names], 8, async (name) => {
-      const what = await this.serial(name, () => reconcile(this, this.entry(name)))
-      if (what) report[what].push(name)
+      const what = await this.serial(name, () => takeIn(this, this.entry(name), view))
+      if (what === 'kept') report.written.push(name)
+      else if (what === 'from-git') report.ingested.push(name)
+      else if (what) report[what].push(name)
     })
     this.emit('summary')
     return report
@@ -196,7 +239,10 @@ export class Space extends EventEmitter {
   }
 
   async onLocalFile(name: DocName, text: string, hash: string): Promise<void> {
+    // What git writes is not an edit: `afterGit` decides, and the watcher re-checks every file after it.
+    if (this.gitBusy) return
     await this.serial(name, async () => {
+      if (this.gitBusy) return // git started while this waited: the file may already be git's
       const e = this.entry(name)
       if (e.diskHash !== undefined && hash !== e.diskHash) {
         // The watcher reports what the file held when it looked. Our own later write (a burst of remote
@@ -212,6 +258,7 @@ export class Space extends EventEmitter {
   }
 
   async onLocalDelete(name: DocName): Promise<void> {
+    if (this.gitBusy) return
     await this.serial(name, async () => {
       const e = this.entry(name)
       e.diskHash = null
@@ -237,6 +284,10 @@ export class Space extends EventEmitter {
   }
 
   scheduleWriteBack(name: DocName): Promise<void> {
+    if (this.gitBusy) {
+      this.deferred.add(name)
+      return Promise.resolve()
+    }
     let p = this.scheduled.get(name)
     if (p) return p
     p = new Promise<void>((resolve) => setImmediate(resolve))

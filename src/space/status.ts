@@ -12,7 +12,8 @@ import { readLockOwner } from '../fs/lock.js'
 import type { PeerKind } from '../net/SyncHost.js'
 import { callDaemon, DaemonUnavailable } from './control.js'
 import { readLocalSettings, readTeamConfig, DEFAULT_HOST, DEFAULT_PORT } from './config.js'
-import { findRoot, spacePaths, type SpacePaths } from './paths.js'
+import { findRoot, spacePaths } from './paths.js'
+import { runningDaemon } from './daemonfile.js'
 import { readIdentity } from './secrets.js'
 import type { Space } from './space.js'
 import { liveFiles, PeerBook, readSummary, type FileStatus, type PeerRecord } from './summary.js'
@@ -25,10 +26,12 @@ export interface StatusData {
   files: FileStatus[]
   peers: PeerRecord[]
   conflicts: number
+  /** HEAD's sync point, hooks, merge driver (added by the `status` command; null outside git). */
+  git?: import('./gitstatus.js').GitStatus | null
 }
 
 export function liveStatus(space: Space, daemon: StatusData['daemon'], peers: PeerRecord[]): StatusData {
-  const files = liveFiles(space).map(({ baseHash: _b, ...f }) => f)
+  const files = liveFiles(space).map(({ baseHash: _b, sv: _s, ...f }) => f)
   return {
     space: space.config.space,
     root: space.root,
@@ -40,27 +43,12 @@ export function liveStatus(space: Space, daemon: StatusData['daemon'], peers: Pe
   }
 }
 
-export interface DaemonFile {
-  pid: number
-  url: string
-  socket: string
-}
-
-/** The running daemon of this space, if its pid is alive. */
-export async function runningDaemon(paths: SpacePaths): Promise<DaemonFile | null> {
-  try {
-    const info = JSON.parse(await fs.readFile(paths.daemon, 'utf8')) as DaemonFile
-    process.kill(info.pid, 0)
-    return info
-  } catch {
-    return null
-  }
-}
+export { runningDaemon, type DaemonFile } from './daemonfile.js'
 
 export async function coldStatus(cwd: string): Promise<StatusData> {
   const root = findRoot(cwd)
   if (!root) throw new NotInitializedError(path.resolve(cwd))
-  const paths = spacePaths(root)
+  let paths = spacePaths(root)
   const daemon = await runningDaemon(paths)
   if (daemon) {
     try {
@@ -71,6 +59,12 @@ export async function coldStatus(cwd: string): Promise<StatusData> {
   }
   const config = await readTeamConfig(paths.config)
   if (!config) throw new NotInitializedError(root)
+  if (config.branches === 'separate') {
+    // Each branch has its own saved state (branches.ts); git is asked only in this mode.
+    const { Repo } = await import('../git/repo.js')
+    const { branchPaths, DETACHED } = await import('./branches.js')
+    paths = await branchPaths(paths, (await (await Repo.open(root))?.branch()) ?? DETACHED, false)
+  }
   const identity = await readIdentity(paths.identity)
   const local = await readLocalSettings(paths.local, { name: '', agent: false, host: DEFAULT_HOST, port: DEFAULT_PORT, peers: [] })
   const [summary, listing, book, lock] = await Promise.all([
@@ -109,8 +103,8 @@ export async function coldStatus(cwd: string): Promise<StatusData> {
   }
 }
 
-function strip(s: FileStatus & { baseHash?: unknown }): FileStatus {
-  const { baseHash: _b, ...f } = s
+function strip(s: FileStatus & { baseHash?: unknown; sv?: unknown }): FileStatus {
+  const { baseHash: _b, sv: _s, ...f } = s
   return f
 }
 

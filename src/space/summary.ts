@@ -31,6 +31,8 @@ export interface PeerRecord {
 export interface SavedFile extends FileStatus {
   /** Hash of the file as last synced: a different hash on disk means local changes not yet taken in. */
   baseHash: string | null
+  /** Base64 state vector of the document (for sync points recorded without a daemon). */
+  sv?: string
 }
 
 export interface SavedSummary {
@@ -53,6 +55,7 @@ export function liveFiles(space: Space): SavedFile[] {
     else if (e.pending) state = 'pending'
     else state = 'synced'
     const f: SavedFile = { path: e.name, state, baseHash: e.diskHash ?? null }
+    if (exists) f.sv = Buffer.from(e.model.stateVector()).toString('base64')
     if (e.problem && (state === 'held' || state === 'refused')) f.error = { ...e.problem }
     if (conflicts) f.conflicts = conflicts
     out.push(f)

@@ -4,7 +4,7 @@ import * as Y from 'yjs'
 import { newPeerId, newSpaceId } from '../../src/ids.js'
 import { Reassembler, splitIntoChunks } from '../../src/net/chunking.js'
 import {
-  decodeMessage, encodeMessage, isAck, isChunk, isHello, isUpdate, MessageTag, PROTOCOL_VERSION,
+  decodeMessage, encodeMessage, isAck, isChunk, isHello, isManifest, isUpdate, MessageTag, PROTOCOL_VERSION,
   ProtocolError, ProtocolVersionError, writeMessage, type Message,
 } from '../../src/net/protocol.js'
 import { parseStateVector } from '../../src/net/statevector.js'
@@ -19,23 +19,34 @@ const sv = Y.encodeStateVector(doc)
 export const SAMPLES: Message[] = [
   {
     type: 'Hello', proto: PROTOCOL_VERSION, spaceId: newSpaceId(), nonce, role: 'dial', maxFrameBytes: 8 << 20,
-    peer: { id: newPeerId(), name: 'Ada’s laptop', kind: 'human', host: 'ada.local' },
+    peer: { id: newPeerId(), name: 'Ada’s laptop', kind: 'human', host: 'ada.local' }, flags: { oneShot: false, peek: false },
   },
   {
     type: 'Hello', proto: PROTOCOL_VERSION, spaceId: newSpaceId(), nonce, role: 'accept', maxFrameBytes: 1024,
-    peer: { id: newPeerId(), name: '', kind: 'agent' },
+    peer: { id: newPeerId(), name: '', kind: 'relay' }, flags: { oneShot: true, peek: true },
   },
   { type: 'Auth', signature: new Uint8Array(64).fill(3) },
   { type: 'Manifest', entries: [] },
-  { type: 'Manifest', entries: [{ doc: '.rhema/todos.yaml', stateVector: sv }, { doc: 'ünï/cödé.yaml', stateVector: Uint8Array.of(0) }] },
+  { type: 'Manifest', entries: [{ doc: { name: '.rhema/todos.yaml' }, stateVector: sv }, { doc: { name: 'ünï/cödé.yaml' }, stateVector: Uint8Array.of(0) }, { doc: { id: 3 }, stateVector: sv }] },
   { type: 'ManifestEnd' },
-  { type: 'SyncStep2', doc: '.rhema/todos.yaml', update },
+  { type: 'SyncStep2', doc: { name: '.rhema/todos.yaml' }, update },
   { type: 'Step2End' },
   { type: 'Synced' },
-  { type: 'Update', doc: '.rhema/decisions.yaml', update },
-  { type: 'Ack', doc: '.rhema/decisions.yaml', stateVector: sv },
+  { type: 'Update', doc: { name: '.rhema/decisions.yaml' }, update },
+  { type: 'Ack', seq: 300 },
   { type: 'Error', code: 4401, message: "access refused: the other peer does not know this space's secret" },
   { type: 'Chunk', id: 7, index: 1, total: 3, bytes: Uint8Array.of(1, 2, 3) },
+  { type: 'RelayAuth', credential: { kind: 'key', publicKey: new Uint8Array(32).fill(7), signature: new Uint8Array(64).fill(9) } },
+  { type: 'RelayAuth', credential: { kind: 'token', token: 'ctxsync-token1.eyJ9.c2ln' } },
+  { type: 'Welcome', access: 'read' },
+  { type: 'Update', doc: { id: 2 }, update },
+  {
+    type: 'Peers',
+    peers: [
+      { id: newPeerId(), name: 'Ada', kind: 'human', host: 'ada.local', since: 1_700_000_000_000, access: 'admin', address: '127.0.0.1' },
+      { id: newPeerId(), name: 'bot', kind: 'agent', since: 1_700_000_001_000, access: 'read' },
+    ],
+  },
 ]
 
 describe('protocol: round trips', () => {
@@ -49,14 +60,14 @@ describe('protocol: round trips', () => {
 
   it('type guards narrow the union', () => {
     const m = decodeMessage(encodeMessage(SAMPLES[9]!))
-    expect(isUpdate(m) && m.doc).toBe('.rhema/decisions.yaml')
+    expect(isUpdate(m) && m.doc).toEqual({ name: '.rhema/decisions.yaml' })
     expect(isHello(m) || isAck(m) || isChunk(m)).toBe(false)
   })
 
   it('state vectors in messages parse back', () => {
-    const m = decodeMessage(encodeMessage(SAMPLES[10]!))
-    if (!isAck(m)) throw new Error('not an ack')
-    expect([...parseStateVector(m.stateVector)]).toEqual([...Y.decodeStateVector(sv)])
+    const m = decodeMessage(encodeMessage(SAMPLES[4]!))
+    if (!isManifest(m)) throw new Error('not a manifest')
+    expect([...parseStateVector(m.entries[0]!.stateVector)]).toEqual([...Y.decodeStateVector(sv)])
   })
 })
 
@@ -73,7 +84,7 @@ describe('protocol: refusing bad input', () => {
   }
 
   it('names the versions when Hello speaks another protocol', () => {
-    const hello = { ...(SAMPLES[0] as Extract<Message, { type: 'Hello' }>), proto: 2 }
+    const hello = { ...(SAMPLES[0] as Extract<Message, { type: 'Hello' }>), proto: 1 }
     let err: unknown
     try {
       decodeMessage(encodeMessage(hello))
@@ -81,8 +92,8 @@ describe('protocol: refusing bad input', () => {
       err = e
     }
     expect(err).toBeInstanceOf(ProtocolVersionError)
-    expect((err as ProtocolVersionError).remoteVersion).toBe(2)
-    expect((err as Error).message).toMatch(/v1.*v2.*upgrade ctxsync/)
+    expect((err as ProtocolVersionError).remoteVersion).toBe(1)
+    expect((err as Error).message).toMatch(/speaks ctxsync protocol v2, the other v1.*upgrade ctxsync/)
   })
 
   it('rejects unknown tags, empty frames, trailing bytes and every truncation', () => {
@@ -102,14 +113,20 @@ describe('protocol: refusing bad input', () => {
   it('rejects oversized lengths, bad ids, bad UTF-8 and malformed chunks', () => {
     const enc = encoding.createEncoder()
     encoding.writeVarUint(enc, MessageTag.Update)
+    encoding.writeVarUint(enc, 0)
     encoding.writeVarUint(enc, 5000)
     bad(encoding.toUint8Array(enc), /length out of range/)
     const hello = SAMPLES[0] as Extract<Message, { type: 'Hello' }>
     bad(encodeMessage({ ...hello, spaceId: 'nope' as never }), /space id/)
     bad(encodeMessage({ ...hello, peer: { ...hello.peer, id: 'x' as never } }), /peer id/)
     bad(encodeMessage({ ...hello, maxFrameBytes: 10 }), /too small/)
-    bad(Uint8Array.of(MessageTag.Update, 2, 0xff, 0xfe, 0), /UTF-8/)
-    bad(encodeMessage({ type: 'Update', doc: '', update: Uint8Array.of(0, 0) }), /empty document name/)
+    bad(Uint8Array.of(MessageTag.Update, 0, 2, 0xff, 0xfe, 0), /UTF-8/)
+    bad(encodeMessage({ type: 'Update', doc: { name: '' }, update: Uint8Array.of(0, 0) }), /empty document name/)
+    bad(Uint8Array.of(MessageTag.Ack, 0), /ack of nothing/)
+    bad(encodeMessage({ ...hello, flags: { oneShot: true, peek: true } }).map((b, i, all) => (i === all.length - 1 ? 4 : b)), /flags out of range/)
+    bad(Uint8Array.of(MessageTag.Welcome, 3), /unknown access level/)
+    bad(Uint8Array.of(MessageTag.RelayAuth, 2), /credential kind/)
+    bad(encodeMessage({ type: 'RelayAuth', credential: { kind: 'key', publicKey: new Uint8Array(32), signature: new Uint8Array(10) } }), /signature/)
     bad(encodeMessage({ type: 'Auth', signature: new Uint8Array(10) }), /signature/)
     bad(encodeMessage({ type: 'Error', code: 5, message: 'x' }), /error code/)
     bad(encodeMessage({ type: 'Chunk', id: 1, index: 3, total: 3, bytes: Uint8Array.of(1) }), /bad chunk/)
@@ -121,7 +138,7 @@ describe('protocol: refusing bad input', () => {
 
 describe('protocol: chunking', () => {
   it('splits below the frame limit and reassembles exactly', () => {
-    const big = encodeMessage({ type: 'Update', doc: 'big.yaml', update: new Uint8Array(100_000).map((_, i) => i) })
+    const big = encodeMessage({ type: 'Update', doc: { name: 'big.yaml' }, update: new Uint8Array(100_000).map((_, i) => i) })
     const frames = splitIntoChunks(big, 4096, 42)
     expect(frames.length).toBe(Math.ceil(big.length / (4096 - 21)))
     expect(Math.max(...frames.map((f) => f.length))).toBeLessThanOrEqual(4096)

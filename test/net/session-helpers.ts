@@ -90,6 +90,7 @@ export async function rawPeer(
   if (!o.authenticate) return raw
   end.send(encodeMessage({
     type: 'Hello', proto: PROTOCOL_VERSION, spaceId: host.spaceId, peer: me, nonce, role: 'dial', maxFrameBytes: 8 << 20,
+    flags: { oneShot: false, peek: false },
   }))
   await waitFor(() => raw.received.length > 0, 2000, 'Hello')
   const hello = raw.received[0]!

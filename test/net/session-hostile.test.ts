@@ -108,7 +108,7 @@ describe('fuzzing sessions', () => {
       a.dataCalls.length = 0
       const hello = encodeMessage({
         type: 'Hello', proto: PROTOCOL_VERSION, spaceId: a.spaceId, nonce: new Uint8Array(32), role: 'dial',
-        maxFrameBytes: 1 << 20, peer: { id: newPeerId(), name: 'fuzz', kind: 'agent' },
+        maxFrameBytes: 1 << 20, peer: { id: newPeerId(), name: 'fuzz', kind: 'agent' }, flags: { oneShot: false, peek: false },
       })
       const raws = await Promise.all(
         Array.from({ length: 500 }, () => rawPeer(a, { tuning: { handshakeTimeoutMs: 300 } })),
@@ -148,10 +148,13 @@ describe('fuzzing sessions', () => {
       const goodSv = Y.encodeStateVector(src)
       const names = ['ok.yaml', '.rhema/todos.yaml', '../up.yaml', '/abs.yaml', 'a\\b.yaml', 'nul\0.yaml', '']
       const samples: Message[] = [
-        { type: 'Update', doc: 'ok.yaml', update: goodUpdate },
-        { type: 'SyncStep2', doc: '.rhema/todos.yaml', update: goodUpdate },
-        { type: 'Ack', doc: 'ok.yaml', stateVector: goodSv },
-        { type: 'Manifest', entries: [{ doc: 'ok.yaml', stateVector: goodSv }] },
+        { type: 'Update', doc: { name: 'ok.yaml' }, update: goodUpdate },
+        { type: 'Update', doc: { id: 1 }, update: goodUpdate },
+        { type: 'SyncStep2', doc: { name: '.rhema/todos.yaml' }, update: goodUpdate },
+        { type: 'Ack', seq: 1 },
+        { type: 'Manifest', entries: [{ doc: { name: 'ok.yaml' }, stateVector: goodSv }] },
+        { type: 'Peers', peers: [] },
+        { type: 'Welcome', access: 'write' },
         { type: 'ManifestEnd' },
         { type: 'Step2End' },
         { type: 'Synced' },
@@ -162,7 +165,7 @@ describe('fuzzing sessions', () => {
         for (let k = 0; k < 60; k++) {
           const base = samples[Math.floor(rand() * samples.length)]!
           let m: Message = base
-          if ('doc' in base && rand() < 0.4) m = { ...base, doc: names[Math.floor(rand() * names.length)]! }
+          if ('doc' in base && rand() < 0.4) m = { ...base, doc: rand() < 0.2 ? { id: 1 + Math.floor(rand() * 4) } : { name: names[Math.floor(rand() * names.length)]! } }
           if ('update' in m && rand() < 0.5) m = { ...m, update: mutate(rand, goodUpdate) }
           if ('stateVector' in m && rand() < 0.5) m = { ...m, stateVector: mutate(rand, goodSv) }
           let f = encodeMessage(m)

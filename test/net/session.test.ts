@@ -186,11 +186,11 @@ describe('PeerSession: access', () => {
     const raw = await rawPeer(a)
     const hello = raw.received[0] ?? (await waitFor(() => raw.received.length > 0), raw.received[0]!)
     if (hello.type !== 'Hello') throw new Error('no Hello')
-    raw.sendRaw(encodeMessage({ ...hello, proto: 2, role: 'dial', peer: { ...hello.peer, id: newPeerId() } }))
+    raw.sendRaw(encodeMessage({ ...hello, proto: 1, role: 'dial', peer: { ...hello.peer, id: newPeerId() } }))
     const closed = await raw.session.whenClosed
     expect(closed.code).toBe(1002)
     expect(closed.refused).toBe(false)
-    expect(closed.reason).toMatch(/v1.*v2.*upgrade ctxsync/)
+    expect(closed.reason).toMatch(/v2.*v1.*upgrade ctxsync/)
     await waitFor(() => raw.received.some((m) => m.type === 'Error'))
     const err = raw.received.find((m) => m.type === 'Error') as Extract<Message, { type: 'Error' }>
     expect(err.code).toBe(1002)
@@ -202,7 +202,7 @@ describe('PeerSession: access', () => {
     a.set('x.yaml', 'k', 1)
     a.dataCalls.length = 0
     for (const m of [
-      { type: 'Update', doc: 'x.yaml', update: Uint8Array.of(0, 0) },
+      { type: 'Update', doc: { name: 'x.yaml' }, update: Uint8Array.of(0, 0) },
       { type: 'Manifest', entries: [] },
       { type: 'Step2End' },
       { type: 'Chunk', id: 1, index: 0, total: 2, bytes: Uint8Array.of(1) },
@@ -236,7 +236,7 @@ describe('PeerSession: hostile but authenticated peers', () => {
     const [a] = hostsInSpace('a')
     const raw = await rawPeer(a, { authenticate: true })
     const before = a.dataCalls.filter((c) => c.startsWith('applyRemote')).length
-    raw.send(encodeMessage({ type: 'Update', doc: '../../etc/passwd', update: Uint8Array.of(0, 0) }))
+    raw.send(encodeMessage({ type: 'Update', doc: { name: '../../etc/passwd' }, update: Uint8Array.of(0, 0) }))
     const closed = await raw.session.whenClosed
     expect(closed.code).toBe(1002)
     expect(closed.reason).toMatch(/refused document name/)
@@ -248,7 +248,7 @@ describe('PeerSession: hostile but authenticated peers', () => {
     const raw = await rawPeer(a, { authenticate: true })
     raw.send(encodeMessage({
       type: 'Manifest',
-      entries: [{ doc: 'ok.yaml', stateVector: Uint8Array.of(0) }, { doc: '/abs.yaml', stateVector: Uint8Array.of(0) }],
+      entries: [{ doc: { name: 'ok.yaml' }, stateVector: Uint8Array.of(0) }, { doc: { name: '/abs.yaml' }, stateVector: Uint8Array.of(0) }],
     }))
     expect((await raw.session.whenClosed).code).toBe(1002)
     expect(a.remoteStates.size).toBe(0)
@@ -257,7 +257,7 @@ describe('PeerSession: hostile but authenticated peers', () => {
   it('an update the host rejects closes with 1002', async () => {
     const [a] = hostsInSpace('a')
     const raw = await rawPeer(a, { authenticate: true })
-    raw.send(encodeMessage({ type: 'Update', doc: 'x.yaml', update: Uint8Array.of(5, 1, 2, 3, 200) }))
+    raw.send(encodeMessage({ type: 'Update', doc: { name: 'x.yaml' }, update: Uint8Array.of(5, 1, 2, 3, 200) }))
     const closed = await raw.session.whenClosed
     expect(closed.code).toBe(1002)
     expect(closed.reason).toMatch(/update for x.yaml rejected/)
@@ -272,7 +272,7 @@ describe('PeerSession: hostile but authenticated peers', () => {
     const updates: Uint8Array[] = []
     src.on('update', (u: Uint8Array) => updates.push(u))
     for (let i = 0; i < 10; i++) src.getArray('list').push([i])
-    for (const u of updates) raw.send(encodeMessage({ type: 'Update', doc: 'list.yaml', update: u }))
+    updates.forEach((u, i) => raw.send(encodeMessage({ type: 'Update', doc: i === 0 ? { name: 'list.yaml' } : { id: 1 }, update: u })))
     await waitFor(() => a.doc('list.yaml').getArray('list').length === 10)
     expect(a.doc('list.yaml').getArray('list').toArray()).toEqual([...Array(10).keys()])
     await waitFor(() => raw.received.some((m) => m.type === 'Ack'))
@@ -286,11 +286,36 @@ describe('PeerSession: hostile but authenticated peers', () => {
     const src = new Y.Doc()
     for (let i = 0; i < 100; i++) {
       src.getMap('root').set(`k${i}`, 'w'.repeat(500))
-      raw.send(encodeMessage({ type: 'Update', doc: 'flood.yaml', update: Y.encodeStateAsUpdate(src) }))
+      raw.send(encodeMessage({ type: 'Update', doc: i === 0 ? { name: 'flood.yaml' } : { id: 1 }, update: Y.encodeStateAsUpdate(src) }))
     }
     const closed = await raw.session.whenClosed
     expect(closed.code).toBe(1008)
     expect(closed.reason).toMatch(/faster than updates can be applied/)
+  })
+
+  it('a backlog beyond the high-water mark pauses reading (back-pressure) instead of cutting the peer off', async () => {
+    const [a] = hostsInSpace('a')
+    a.applyDelayMs = 2
+    const raw = await rawPeer(a, { authenticate: true, tuning: { highWaterBytes: 8 * 1024, maxQueuedBytes: 64 * 1024 } })
+    const transport = raw.end.peer
+    let paused = 0
+    const pause = transport.pause.bind(transport)
+    transport.pause = () => {
+      paused++
+      pause()
+    }
+    const src = new Y.Doc()
+    let named = false
+    src.on('update', (u: Uint8Array) => {
+      raw.send(encodeMessage({ type: 'Update', doc: named ? { id: 1 } : { name: 'bulk.yaml' }, update: u }))
+      named = true
+    })
+    // 200 × 1 KB: far beyond maxQueuedBytes if it all waited in the session.
+    for (let i = 0; i < 200; i++) src.getMap('root').set(`k${i}`, 'v'.repeat(1000))
+    await waitFor(() => a.docs.get('bulk.yaml' as DocName)?.getMap('root').size === 200, 10_000, 'every update applied')
+    expect(paused).toBeGreaterThan(0)
+    expect(raw.session.closedInfo).toBeUndefined()
+    raw.session.close()
   })
 
   it('Synced before our Step2End, or a second Step2End, is a protocol error', async () => {

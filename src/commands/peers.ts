@@ -1,0 +1,88 @@
+/**
+ * `ctxsync peers`: the peers this machine has met (the peer book, `.ctxsync/peers.json`) and, in registry
+ * mode (or with --registry URL), the relay's list of the space's peers online now. A running daemon
+ * answers from its live session with the relay; otherwise a short "peek" connection asks the relay
+ * (Welcome and the list, no document exchange).
+ */
+import path from 'node:path'
+import { NotInitializedError, UsageError } from '../errors.js'
+import { newPeerId, type DocName } from '../ids.js'
+import { peekRegistry, type PeekResult } from '../net/peers.js'
+import type { Access, LivePeer } from '../net/protocol.js'
+import type { SyncHost } from '../net/SyncHost.js'
+import { isWsUrl, readLocalSettings, readTeamConfig, DEFAULT_HOST, DEFAULT_PORT, type TeamConfig } from '../space/config.js'
+import { callDaemon, DaemonUnavailable } from '../space/control.js'
+import { findRoot, spacePaths } from '../space/paths.js'
+import { remotesFor } from '../space/remotes.js'
+import { hostName, readIdentity, resolveSecret, resolveToken } from '../space/secrets.js'
+import { runningDaemon } from '../space/status.js'
+import { PeerBook, type PeerRecord } from '../space/summary.js'
+
+export interface PeersOptions {
+  cwd: string
+  registry?: string
+  timeoutSec?: number
+}
+
+export interface RegistryView {
+  url: string
+  outcome: PeekResult['outcome']
+  access?: Access
+  error?: string
+  peers: LivePeer[]
+}
+
+export interface PeersResult {
+  space: string
+  /** Peers this machine has met (and whether connected now, when a daemon runs). */
+  known: PeerRecord[]
+  /** The relay's live list, in registry mode. */
+  registry?: RegistryView
+}
+
+export async function peers(o: PeersOptions): Promise<PeersResult> {
+  if (o.registry !== undefined && !isWsUrl(o.registry)) throw new UsageError(`--registry ${o.registry}: expected a ws:// or wss:// URL`)
+  const root = findRoot(o.cwd)
+  if (!root) throw new NotInitializedError(path.resolve(o.cwd))
+  const paths = spacePaths(root)
+  const config = await readTeamConfig(paths.config)
+  if (!config) throw new NotInitializedError(root)
+  const local = await readLocalSettings(paths.local, { name: '', agent: false, host: DEFAULT_HOST, port: DEFAULT_PORT, peers: [] })
+  const { registry } = remotesFor(config, local, { registry: o.registry })
+  const daemon = await runningDaemon(paths)
+  if (daemon) {
+    try {
+      const live = await callDaemon<{ book: PeerRecord[]; registry: Array<{ url: string; peers: LivePeer[] }> }>(daemon.socket, 'peers', null, 5000)
+      const fromDaemon = live.registry.find((x) => x.url === registry)
+      if (!registry || fromDaemon) {
+        return { space: config.space, known: live.book, ...(fromDaemon ? { registry: { url: fromDaemon.url, outcome: 'synced' as const, peers: fromDaemon.peers } } : {}) }
+      }
+      return { space: config.space, known: live.book, registry: await peek(config, paths, registry, o) }
+    } catch (e) {
+      if (!(e instanceof DaemonUnavailable)) throw e
+    }
+  }
+  const known = (await new PeerBook(paths.peers).load()).list()
+  return { space: config.space, known, ...(registry ? { registry: await peek(config, paths, registry, o) } : {}) }
+}
+
+async function peek(config: TeamConfig, paths: ReturnType<typeof spacePaths>, url: string, o: PeersOptions): Promise<RegistryView> {
+  const identity = await readIdentity(paths.identity)
+  const secret = (await resolveSecret(paths.secret))?.secret
+  const token = resolveToken() ?? undefined
+  // A peek touches no document: an empty host stands in for the space.
+  const host: SyncHost = {
+    spaceId: config.space,
+    self: { id: identity?.id ?? newPeerId(), name: 'ctxsync peers', kind: 'human', host: hostName() },
+    docNames: () => [],
+    stateVector: () => Uint8Array.of(0),
+    encodeDiff: () => null,
+    acceptDoc: (name: string): name is DocName => false && name === '',
+    applyRemote: async () => {
+      throw new Error('a peek applies nothing')
+    },
+    onUpdate: () => () => {},
+  }
+  const r = await peekRegistry({ host, ...(secret ? { secret } : {}), ...(token ? { token } : {}), url, timeoutMs: (o.timeoutSec ?? 10) * 1000 })
+  return { url, outcome: r.outcome, ...(r.access ? { access: r.access } : {}), ...(r.error ? { error: r.error } : {}), peers: r.peers ?? [] }
+}

@@ -1,0 +1,60 @@
+/**
+ * `ctxsync token create --role read|write|admin [--expires 7d]`: a relay token for this space, signed with
+ * the space's key (so it needs the secret), which a relay verifies with the public key the space
+ * registered — no database. Give it to CI or an agent as CTXSYNC_TOKEN: with the committed ctxsync.yaml
+ * (or --registry URL) it runs `ctxsync sync` without `init` and without the secret. It is a bearer
+ * credential: whoever holds it has its role until it expires (there is no revoking it early).
+ */
+import path from 'node:path'
+import { CtxError, NotInitializedError, UsageError } from '../errors.js'
+import { deriveCredentials } from '../net/auth.js'
+import { ACCESS_LEVELS, type Access } from '../net/protocol.js'
+import { signToken } from '../net/tokens.js'
+import { readTeamConfig } from '../space/config.js'
+import { findRoot, spacePaths } from '../space/paths.js'
+import { resolveSecret } from '../space/secrets.js'
+
+export interface TokenOptions {
+  cwd: string
+  role: string
+  /** `30m`, `12h`, `7d`, `4w`, or `never`; default 30d. */
+  expires?: string
+  now?: number
+}
+
+export interface TokenResult {
+  token: string
+  role: Access
+  /** ISO time, or null when it never expires. */
+  expires: string | null
+  space: string
+}
+
+export const DEFAULT_EXPIRY = '30d'
+const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 }
+
+/** Milliseconds of `30m`/`12h`/`7d`/`4w`; null for `never`. */
+export function parseExpiry(s: string): number | null {
+  if (s === 'never') return null
+  const m = /^(\d+)([mhdw])$/.exec(s.trim())
+  if (!m || Number(m[1]) === 0) throw new UsageError(`--expires ${s}: expected a duration like 30m, 12h, 7d or 4w, or never`)
+  return Number(m[1]) * UNIT_MS[m[2]!]!
+}
+
+export async function createToken(o: TokenOptions): Promise<TokenResult> {
+  if (!ACCESS_LEVELS.includes(o.role as Access)) throw new UsageError(`--role ${o.role}: expected read, write or admin`)
+  const ttl = parseExpiry(o.expires ?? DEFAULT_EXPIRY)
+  const root = findRoot(o.cwd)
+  if (!root) throw new NotInitializedError(path.resolve(o.cwd))
+  const paths = spacePaths(root)
+  const config = await readTeamConfig(paths.config)
+  if (!config) throw new NotInitializedError(root)
+  const secret = await resolveSecret(paths.secret)
+  if (!secret) {
+    throw new CtxError('no-secret', `creating a token needs the secret of space ${config.space}, which this machine does not know: run this where \`ctxsync init\` created or joined the space`)
+  }
+  const now = o.now ?? Date.now()
+  const exp = ttl === null ? null : Math.floor((now + ttl) / 1000)
+  const token = signToken(deriveCredentials(secret.secret, config.space), { role: o.role as Access, exp })
+  return { token, role: o.role as Access, expires: exp === null ? null : new Date(exp * 1000).toISOString(), space: config.space }
+}

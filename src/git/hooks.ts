@@ -1,0 +1,278 @@
+/**
+ * Installing ctxsync into a clone: hook scripts, the `.gitattributes` block that routes context files to
+ * the merge driver, and the clone's git config (the driver's command, the notes fetch refspec, notes
+ * copied on rewrite).
+ *
+ * Existing hooks are chained, never overwritten: the old hook is renamed to `<hook>.pre-ctxsync` and our
+ * script runs it first, with the same arguments and standard input, and exits with *its* status — so the
+ * clone behaves exactly as before, plus ctxsync, whose own status is ignored (a hook must never fail or
+ * block git because ctxsync, a peer or the network is unavailable). Uninstalling renames it back: the old
+ * hook is restored byte for byte, mode included.
+ */
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import type { Repo } from './repo.js'
+import { NOTES_REF, notesRefspec } from './notes.js'
+
+export const HOOKS = ['post-commit', 'post-merge', 'post-checkout', 'post-rewrite', 'pre-push'] as const
+export type HookName = (typeof HOOKS)[number]
+export const HOOK_MARKER = '# ctxsync-hook v1'
+export const CHAIN_SUFFIX = '.pre-ctxsync'
+/** Hooks git feeds on standard input: the chained hook must get it too. */
+const STDIN_HOOKS = new Set<HookName>(['post-rewrite', 'pre-push'])
+
+export const ATTR_BEGIN = '# >>> ctxsync: context files merge with `ctxsync merge-driver` (`ctxsync hooks install`)'
+export const ATTR_END = '# <<< ctxsync'
+export const DRIVER = 'ctxsync'
+
+/** How a hook or git runs ctxsync: this very installation, or `npx --no-install ctxsync` without one. */
+export interface Runner {
+  node: string | null
+  bin: string | null
+}
+
+export const sq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
+
+export function runnerCommand(r: Runner): string {
+  return r.node && r.bin ? `${sq(r.node)} ${sq(r.bin)}` : 'npx --no-install ctxsync'
+}
+
+export function hookScript(name: HookName, r: Runner): string {
+  const prev = STDIN_HOOKS.has(name)
+    ? [
+        'if [ -x "$prev" ]; then',
+        '  # git gives this hook input on stdin: keep it for the previous hook',
+        '  input=$(mktemp "${TMPDIR:-/tmp}/ctxsync-hook.XXXXXX" 2>/dev/null) || input=',
+        '  if [ -n "$input" ]; then cat >"$input"; "$prev" "$@" <"$input" || status=$?; rm -f "$input"',
+        '  else "$prev" "$@" || status=$?; fi',
+        'fi',
+      ]
+    : ['if [ -x "$prev" ]; then "$prev" "$@" || status=$?; fi']
+  // pre-push: the notes are pushed only when the push goes ahead. post-commit: the sync point is recorded
+  // in the background, so that no commit waits for it (its warnings go to .ctxsync/hooks.log).
+  const run = name === 'pre-push'
+    ? `[ "$status" -eq 0 ] && ctxsync_hook ${name} "$@" </dev/null || true`
+    : name === 'post-commit'
+      ? `(unset GIT_INDEX_FILE; CTXSYNC_HOOK_BACKGROUND=1 ctxsync_hook ${name} "$@" </dev/null >/dev/null 2>&1 &)`
+      : `ctxsync_hook ${name} "$@" </dev/null || true`
+  return [
+    '#!/bin/sh',
+    HOOK_MARKER,
+    `# Installed by \`ctxsync hooks install\`; \`ctxsync hooks uninstall\` removes it and puts back the hook that`,
+    `# was here before (kept as ${name}${CHAIN_SUFFIX}, run first). ctxsync never makes git fail: its problems are`,
+    '# warnings and its exit status is ignored.',
+    'ctxsync_hook() {',
+    `  node=${sq(r.node ?? '')}; bin=${sq(r.bin ?? '')}`,
+    '  if [ -n "$node" ] && [ -x "$node" ] && [ -f "$bin" ]; then "$node" "$bin" hook "$@"',
+    '  elif command -v npx >/dev/null 2>&1; then npx --no-install ctxsync hook "$@"',
+    '  else echo "ctxsync: warning: ctxsync is not installed; skipped the $1 hook" >&2; fi',
+    '}',
+    'status=0',
+    `prev="$0${CHAIN_SUFFIX}"`,
+    ...prev,
+    run,
+    'exit $status',
+    '',
+  ].join('\n')
+}
+
+export function isOurHook(text: string): boolean {
+  return text.split('\n', 3).includes(HOOK_MARKER)
+}
+
+async function readMaybe(p: string): Promise<string | null> {
+  try {
+    return await fs.readFile(p, 'utf8')
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null
+    throw e
+  }
+}
+
+export interface HookReport {
+  installed: string[]
+  chained: string[]
+  /** Hooks left alone, with why. */
+  skipped: Array<{ hook: string; why: string }>
+}
+
+export async function installHooks(dir: string, r: Runner): Promise<HookReport> {
+  await fs.mkdir(dir, { recursive: true })
+  const report: HookReport = { installed: [], chained: [], skipped: [] }
+  for (const name of HOOKS) {
+    const file = path.join(dir, name)
+    const chained = file + CHAIN_SUFFIX
+    const cur = await readMaybe(file)
+    if (cur !== null && !isOurHook(cur)) {
+      if ((await readMaybe(chained)) !== null) {
+        report.skipped.push({ hook: name, why: `both ${name} and ${name}${CHAIN_SUFFIX} exist and neither is ctxsync's: merge them by hand, then install again` })
+        continue
+      }
+      await fs.rename(file, chained)
+      report.chained.push(name)
+    }
+    const text = hookScript(name, r)
+    if (cur !== text) {
+      await fs.writeFile(file + '.ctxsync-tmp', text, { mode: 0o755 })
+      await fs.rename(file + '.ctxsync-tmp', file)
+      report.installed.push(name)
+    }
+    await fs.chmod(file, 0o755)
+  }
+  return report
+}
+
+export interface UnhookReport {
+  removed: string[]
+  restored: string[]
+  skipped: Array<{ hook: string; why: string }>
+}
+
+export async function uninstallHooks(dir: string): Promise<UnhookReport> {
+  const report: UnhookReport = { removed: [], restored: [], skipped: [] }
+  for (const name of HOOKS) {
+    const file = path.join(dir, name)
+    const chained = file + CHAIN_SUFFIX
+    const cur = await readMaybe(file)
+    if (cur !== null && !isOurHook(cur)) {
+      if ((await readMaybe(chained)) !== null) report.skipped.push({ hook: name, why: `${name} was replaced since install; ${name}${CHAIN_SUFFIX} left in place` })
+      continue
+    }
+    if (cur !== null) {
+      await fs.rm(file)
+      report.removed.push(name)
+    }
+    if ((await readMaybe(chained)) !== null) {
+      await fs.rename(chained, file)
+      report.restored.push(name)
+    }
+  }
+  return report
+}
+
+export async function hooksInstalled(dir: string): Promise<string[]> {
+  const out: string[] = []
+  for (const name of HOOKS) {
+    const t = await readMaybe(path.join(dir, name)).catch(() => null)
+    if (t !== null && isOurHook(t)) out.push(name)
+  }
+  return out
+}
+
+// --- .gitattributes ---------------------------------------------------------------------------------
+
+/** gitattributes patterns have no braces: `*.{yaml,yml}` becomes two patterns. */
+export function expandBraces(glob: string): string[] {
+  const m = /\{([^{}]*)\}/.exec(glob)
+  if (!m) return [glob]
+  const out: string[] = []
+  for (const alt of m[1]!.split(',')) out.push(...expandBraces(glob.slice(0, m.index) + alt + glob.slice(m.index + m[0].length)))
+  return out
+}
+
+export function attributeBlock(globs: readonly string[]): string {
+  const pats = [...new Set(globs.flatMap(expandBraces))]
+  return [ATTR_BEGIN, ...pats.map((p) => `${p.replace(/ /g, '[ ]')} merge=${DRIVER}`), ATTR_END, ''].join('\n')
+}
+
+/** Adds (or refreshes) our block; returns true when the file changed. */
+export async function addAttributes(root: string, globs: readonly string[]): Promise<boolean> {
+  const file = path.join(root, '.gitattributes')
+  const cur = (await readMaybe(file)) ?? ''
+  const block = attributeBlock(globs)
+  const without = stripBlock(cur)
+  const next = without === null ? appendBlock(cur, block) : appendBlock(without.text, block, without.at)
+  if (next === cur) return false
+  await fs.writeFile(file, next)
+  return true
+}
+
+/** Removes our block; deletes the file when nothing else was in it. Returns true when it changed. */
+export async function removeAttributes(root: string): Promise<boolean> {
+  const file = path.join(root, '.gitattributes')
+  const cur = await readMaybe(file)
+  if (cur === null) return false
+  const s = stripBlock(cur)
+  if (s === null) return false
+  if (s.text === '') await fs.rm(file)
+  else await fs.writeFile(file, s.text)
+  return true
+}
+
+function appendBlock(text: string, block: string, at = text.length): string {
+  const before = text.slice(0, at)
+  const sep = before === '' || before.endsWith('\n') ? '' : '\n'
+  return before + sep + block + text.slice(at)
+}
+
+/** The text without our block (and where it was), or null when there is none. */
+function stripBlock(text: string): { text: string; at: number } | null {
+  const start = text.indexOf(ATTR_BEGIN)
+  if (start < 0) return null
+  const endMark = text.indexOf(ATTR_END, start)
+  if (endMark < 0) return null
+  let end = endMark + ATTR_END.length
+  if (text[end] === '\n') end++
+  return { text: text.slice(0, start) + text.slice(end), at: start }
+}
+
+/** Whether `.gitattributes` (root, or `.git/info/attributes`) routes anything to our driver. */
+export async function attributesNameDriver(repo: Repo): Promise<boolean> {
+  const re = new RegExp(`(^|\\s)merge=${DRIVER}(\\s|$)`, 'm')
+  for (const f of [path.join(repo.root, '.gitattributes'), path.join(repo.gitDir, 'info', 'attributes')]) {
+    const t = await readMaybe(f).catch(() => null)
+    if (t && re.test(t)) return true
+  }
+  return false
+}
+
+// --- git config -------------------------------------------------------------------------------------
+
+export interface ConfigState {
+  /** notes.rewriteRef was added by us (so uninstall removes it). */
+  rewriteRef: boolean
+  /** Remotes we added the notes refspec to. */
+  fetch: string[]
+}
+
+export async function configureGit(repo: Repo, r: Runner): Promise<{ state: ConfigState; changed: string[] }> {
+  const changed: string[] = []
+  const set = async (key: string, value: string) => {
+    if ((await repo.config(key)) === value) return
+    await repo.raw(['config', '--local', key, value])
+    changed.push(key)
+  }
+  await set(`merge.${DRIVER}.name`, 'ctxsync: merges context files through the CRDT, never leaving conflict markers')
+  await set(`merge.${DRIVER}.driver`, `${runnerCommand(r)} merge-driver %O %A %B %P`)
+  const state: ConfigState = { rewriteRef: false, fetch: [] }
+  if (!(await repo.configAll('notes.rewriteRef')).includes(NOTES_REF)) {
+    // amend and rebase copy a commit's sync points to the rewritten commit.
+    await repo.raw(['config', '--local', '--add', 'notes.rewriteRef', NOTES_REF])
+    state.rewriteRef = true
+    changed.push('notes.rewriteRef')
+  }
+  for (const remote of await repo.remotes()) {
+    const spec = notesRefspec(remote)
+    if ((await repo.configAll(`remote.${remote}.fetch`)).includes(spec)) continue
+    await repo.raw(['config', '--local', '--add', `remote.${remote}.fetch`, spec])
+    state.fetch.push(remote)
+    changed.push(`remote.${remote}.fetch`)
+  }
+  return { state, changed }
+}
+
+const reEscape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+export async function unconfigureGit(repo: Repo, state: ConfigState | null): Promise<string[]> {
+  const changed: string[] = []
+  if ((await repo.status(['config', '--local', '--remove-section', `merge.${DRIVER}`])) === 0) changed.push(`merge.${DRIVER}`)
+  // Without a record of the install, take out only values that can only be ours.
+  if (state?.rewriteRef ?? true) {
+    if ((await repo.status(['config', '--local', '--unset-all', 'notes.rewriteRef', `^${reEscape(NOTES_REF)}$`])) === 0) changed.push('notes.rewriteRef')
+  }
+  for (const remote of state?.fetch ?? (await repo.remotes())) {
+    const r = await repo.status(['config', '--local', '--unset-all', `remote.${remote}.fetch`, `^${reEscape(notesRefspec(remote))}$`])
+    if (r === 0) changed.push(`remote.${remote}.fetch`)
+  }
+  return changed
+}

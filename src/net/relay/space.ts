@@ -1,0 +1,256 @@
+/**
+ * RelaySpace: one space as a relay holds it — a `SyncHost` over plain in-memory Y.Docs backed by the
+ * space's `DocStore`, plus the sessions of the space's peers, between which it relays every update.
+ *
+ * The relay knows nothing of the space's files or globs, so it accepts any document name that is a plain
+ * relative path (no absolute path, no `.`/`..` segment, no backslash, no NUL, no empty segment) and caps
+ * how many documents a space may hold, so one writer cannot exhaust the relay.
+ *
+ * Durability: an update is applied to the document, relayed at once to the other peers, and appended to
+ * the store; `applyRemote` resolves — and so the session acknowledges it — only once that append is
+ * fsynced. Relaying before the fsync costs nothing in safety: until the sender has the Ack it keeps the
+ * update as pending and offers it again (its next manifest exchange), and peers that got it keep it too.
+ * If an append fails, memory would claim more than the disk holds, so the space fails as a whole: every
+ * session closes with 1011 and the next connection loads it again from disk.
+ *
+ * The live peer list (the registry) is the set of persistent sessions; one-shot syncs and peeks are not
+ * listed. Changes are announced (a Peers message) to every listed peer, debounced so a crowd connecting at
+ * once costs one list each, not one per arrival.
+ */
+import * as Y from 'yjs'
+import type { DocName, PeerId, SpaceId } from '../../ids.js'
+import { logger } from '../../log.js'
+import type { LivePeer } from '../protocol.js'
+import { ProtocolError } from '../protocol.js'
+import type { PeerSession } from '../session.js'
+import type { PeerInfo, SyncHost } from '../SyncHost.js'
+import { CloseCode } from '../TransportInterface.js'
+import type { RelayMetrics } from './metrics.js'
+import type { DocStore } from './storage.js'
+
+const log = logger('relay:space')
+const EMPTY_SV = Y.encodeStateVector(new Y.Doc())
+const LOADING = Symbol('loading')
+const PEERS_DEBOUNCE_MS = 100
+const INTERNAL_ERROR = 1011
+
+type UpdateListener = (doc: DocName, update: Uint8Array, origin: PeerId | null) => void
+
+/** A plain relative path: what any ctxsync peer would send as a document name. */
+export function isSafeDocPath(name: string): boolean {
+  if (name.length === 0 || name.length > 4096) return false
+  if (name.startsWith('/') || name.includes('\\') || name.includes('\0') || /^[A-Za-z]:/.test(name)) return false
+  return name.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..')
+}
+
+export interface RelaySpaceOptions {
+  spaceId: SpaceId
+  self: PeerInfo
+  store: DocStore
+  maxDocs: number
+  metrics: RelayMetrics
+  /** Called once when the space can no longer be trusted (a failed append). */
+  onFailure: (err: Error) => void
+}
+
+interface Member {
+  session: PeerSession
+  since: number
+}
+
+export class RelaySpace implements SyncHost {
+  readonly spaceId: SpaceId
+  readonly self: PeerInfo
+  readonly #o: RelaySpaceOptions
+  readonly #docs = new Map<DocName, Y.Doc>()
+  /** The latest append of each document: awaiting it awaits every earlier one (the store keeps order). */
+  readonly #writes = new Map<DocName, Promise<void>>()
+  readonly #compacting = new Set<DocName>()
+  readonly #listeners = new Set<UpdateListener>()
+  readonly #members = new Map<PeerSession, Member>()
+  #peersTimer: NodeJS.Timeout | undefined
+  #failed: Error | null = null
+  #closed = false
+
+  private constructor(o: RelaySpaceOptions) {
+    this.#o = o
+    this.spaceId = o.spaceId
+    this.self = o.self
+  }
+
+  /** Loads every document of the space from its store. */
+  static async load(o: RelaySpaceOptions): Promise<RelaySpace> {
+    const space = new RelaySpace(o)
+    for (const name of await o.store.list()) {
+      const loaded = await o.store.load(name)
+      if (!loaded) continue
+      const d = space.#create(name)
+      Y.transact(d, () => {
+        for (const u of loaded.updates) Y.applyUpdate(d, u, LOADING)
+      }, LOADING)
+      for (const w of loaded.warnings) log('%s %s: %s', o.spaceId, name, w)
+    }
+    log('%s: loaded %d document(s)', o.spaceId, space.#docs.size)
+    return space
+  }
+
+  get failed(): boolean {
+    return this.#failed !== null
+  }
+
+  get sessionCount(): number {
+    return this.#members.size
+  }
+
+  // ── SyncHost ──
+
+  docNames(): Iterable<DocName> {
+    return [...this.#docs.keys()]
+  }
+
+  stateVector(doc: DocName): Uint8Array {
+    const d = this.#docs.get(doc)
+    return d ? Y.encodeStateVector(d) : EMPTY_SV
+  }
+
+  encodeDiff(doc: DocName, remoteStateVector: Uint8Array): Uint8Array | null {
+    const d = this.#docs.get(doc)
+    if (!d) return null
+    const diff = Y.encodeStateAsUpdate(d, remoteStateVector)
+    return diff.length === 2 && diff[0] === 0 && diff[1] === 0 ? null : diff
+  }
+
+  acceptDoc(name: string): name is DocName {
+    return isSafeDocPath(name)
+  }
+
+  async applyRemote(doc: DocName, update: Uint8Array, from: PeerId): Promise<void> {
+    if (this.#failed) throw new ProtocolError('the relay could not store this space; try again', INTERNAL_ERROR)
+    try {
+      Y.decodeUpdate(update)
+    } catch {
+      throw new Error('malformed update')
+    }
+    let d = this.#docs.get(doc)
+    if (!d) {
+      if (this.#docs.size >= this.#o.maxDocs) {
+        throw new ProtocolError(`space holds the most documents this relay allows (${this.#o.maxDocs})`, CloseCode.Policy)
+      }
+      d = this.#create(doc)
+    }
+    this.#o.metrics.updatesTotal++
+    Y.applyUpdate(d, update, from)
+    try {
+      await this.#writes.get(doc)
+    } catch (err) {
+      throw new ProtocolError(`the relay could not store the update: ${(err as Error).message}`, INTERNAL_ERROR)
+    }
+  }
+
+  onUpdate(listener: UpdateListener): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  // ── members ──
+
+  attach(session: PeerSession): void {
+    // Admitted just as the space was being unloaded: the peer reconnects (with backoff) to a fresh load.
+    if (this.#closed) return session.close(CloseCode.GoingAway, 'space reloading: reconnect')
+    this.#members.set(session, { session, since: Date.now() })
+    if (session.remotePeek) {
+      session.sendControl({ type: 'Peers', peers: this.livePeers(session.access === 'admin') })
+      return
+    }
+    // A peer that reconnects while its old session lingers half-open: the newer one is the live one.
+    if (!session.transient) {
+      for (const m of this.#members.values()) {
+        if (m.session !== session && !m.session.transient && m.session.peer?.id === session.peer?.id) {
+          m.session.close(CloseCode.Normal, 'replaced by a newer connection from the same peer')
+        }
+      }
+      this.#announcePeers()
+    }
+  }
+
+  detach(session: PeerSession): void {
+    const m = this.#members.get(session)
+    if (!m) return
+    this.#members.delete(session)
+    if (!session.transient) this.#announcePeers()
+  }
+
+  /** The persistent sessions, as the registry lists them. */
+  livePeers(withAddresses: boolean): LivePeer[] {
+    const out: LivePeer[] = []
+    for (const { session, since } of this.#members.values()) {
+      if (session.transient || !session.peer || !session.authenticated) continue
+      const p: LivePeer = { ...session.peer, since, access: session.access ?? 'read' }
+      if (withAddresses) p.address = session.remote
+      out.push(p)
+    }
+    return out.sort((a, b) => a.since - b.since || (a.id < b.id ? -1 : 1))
+  }
+
+  /** Closes every session, waits for every append, closes the store. */
+  async close(code: number = CloseCode.GoingAway, reason = 'relay shutting down'): Promise<void> {
+    this.#closed = true
+    clearTimeout(this.#peersTimer)
+    for (const s of this.#members.keys()) s.close(code, reason)
+    await Promise.allSettled(this.#writes.values())
+    await this.#o.store.close().catch((err: unknown) => log('%s: closing the store: %s', this.spaceId, (err as Error).message))
+    for (const d of this.#docs.values()) d.destroy()
+  }
+
+  #create(name: DocName): Y.Doc {
+    const d = new Y.Doc()
+    d.on('update', (u: Uint8Array, origin: unknown) => {
+      if (origin !== LOADING) this.#onDocUpdate(name, d, u, typeof origin === 'string' ? (origin as PeerId) : null)
+    })
+    this.#docs.set(name, d)
+    return d
+  }
+
+  #onDocUpdate(doc: DocName, d: Y.Doc, u: Uint8Array, origin: PeerId | null): void {
+    const store = this.#o.store
+    const write = store.append(doc, u).then(async () => {
+      if (!store.shouldCompact(doc) || this.#compacting.has(doc)) return
+      this.#compacting.add(doc)
+      try {
+        await store.compact(doc, Y.encodeStateAsUpdate(d), {})
+      } finally {
+        this.#compacting.delete(doc)
+      }
+    })
+    write.catch((err: unknown) => this.#fail(err as Error))
+    this.#writes.set(doc, write)
+    for (const l of this.#listeners) l(doc, u, origin)
+    for (const { session } of this.#members.values()) {
+      if (session.peer?.id !== origin && !session.remotePeek && session.sendUpdate(doc, u)) this.#o.metrics.relayedTotal++
+    }
+  }
+
+  #fail(err: Error): void {
+    if (this.#failed) return
+    this.#failed = err
+    log('%s: storage failed: %s', this.spaceId, err.message)
+    for (const s of this.#members.keys()) s.close(INTERNAL_ERROR, 'the relay could not store this space')
+    this.#o.onFailure(err)
+  }
+
+  #announcePeers(): void {
+    if (this.#peersTimer) return
+    this.#peersTimer = setTimeout(() => {
+      this.#peersTimer = undefined
+      let plain: LivePeer[] | undefined
+      let full: LivePeer[] | undefined
+      for (const { session } of this.#members.values()) {
+        if (session.transient) continue
+        const admin = session.access === 'admin'
+        const peers = admin ? (full ??= this.livePeers(true)) : (plain ??= this.livePeers(false))
+        session.sendControl({ type: 'Peers', peers })
+      }
+    }, PEERS_DEBOUNCE_MS)
+    this.#peersTimer.unref()
+  }
+}

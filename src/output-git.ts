@@ -1,0 +1,62 @@
+/**
+ * Human-readable printing for the git commands (`log`, `hooks`, `merge-driver`) and the git part of
+ * `status`. Kept apart from `output.ts` only to keep files small; same conventions (data in, text out).
+ */
+import type { HooksInstallResult, HooksUninstallResult } from './commands/hooks.js'
+import type { LogEntry } from './commands/log.js'
+import type { GitStatus } from './space/gitstatus.js'
+
+const useColor = process.stdout.isTTY && !process.env.NO_COLOR
+const paint = (code: number) => (s: string) => (useColor ? `\x1b[${code}m${s}\x1b[0m` : s)
+const bold = paint(1)
+const dim = paint(2)
+const green = paint(32)
+const yellow = paint(33)
+
+export function formatGitStatus(g: GitStatus): string[] {
+  const out: string[] = ['']
+  const where = `${g.branch ?? 'detached'}${g.head ? ` @ ${g.head.slice(0, 10)}` : ''}`
+  let point: string
+  if (!g.head) point = dim('no commits yet')
+  else if (!g.syncPoint) point = dim('HEAD has no sync point (commit with hooks installed, or `ctxsync sync`)')
+  else if (g.matches) point = green(`matches HEAD's sync point`) + dim(` (${g.syncPoint.via} by ${g.syncPoint.by}, ${g.syncPoint.at})`)
+  else point = yellow(`differs from HEAD's sync point in ${g.differs.join(', ')}`) + dim(' (the live context moved on, or the branch is behind it)')
+  out.push(`${bold('git')} ${where}   ${point}`)
+  const hooks = g.hooks.length ? `hooks: ${g.hooks.join(', ')}` : 'hooks: none (`ctxsync hooks install`)'
+  const driver = g.driver === 'configured' ? 'merge driver: on' : g.driver === 'missing' ? yellow('merge driver: MISSING') : 'merge driver: not used'
+  out.push(dim(`  ${hooks}; ${driver}; branches: ${g.branches}`))
+  for (const w of g.warnings) out.push(yellow(`warning: ${w}`))
+  return out
+}
+
+export function formatLog(entries: LogEntry[]): string {
+  if (entries.length === 0) return 'no sync points (they are recorded on commit once `ctxsync hooks install` ran, and by `ctxsync sync`)'
+  return entries
+    .map((e) => {
+      const files = e.changed.length ? e.changed.join(', ') : dim('no context file changed')
+      return `${bold(e.commit.slice(0, 10))}  ${e.time}  ${e.author} ${dim(`(${e.via})`)}  ${e.subject}\n  ${files}`
+    })
+    .join('\n')
+}
+
+export function formatHooksInstall(r: HooksInstallResult): string {
+  const out: string[] = []
+  out.push(r.hooks.installed.length ? `installed hooks in ${r.hooksDir}: ${r.hooks.installed.join(', ')}` : `hooks in ${r.hooksDir} are up to date`)
+  if (r.hooks.chained.length) out.push(`kept the existing ${r.hooks.chained.join(', ')} (renamed *.pre-ctxsync, run first)`)
+  for (const s of r.hooks.skipped) out.push(yellow(`skipped ${s.hook}: ${s.why}`))
+  if (r.attributes) out.push('updated .gitattributes: context files merge with `ctxsync merge-driver`')
+  if (r.config.length) out.push(`git config: ${r.config.join(', ')}`)
+  out.push(dim(`runs: ${r.runner}`))
+  for (const n of r.next) out.push(dim(`next: ${n}`))
+  return out.join('\n')
+}
+
+export function formatHooksUninstall(r: HooksUninstallResult): string {
+  const out: string[] = []
+  out.push(r.hooks.removed.length ? `removed hooks: ${r.hooks.removed.join(', ')}` : 'no ctxsync hooks were installed')
+  if (r.hooks.restored.length) out.push(`restored the previous ${r.hooks.restored.join(', ')}`)
+  for (const s of r.hooks.skipped) out.push(yellow(`left ${s.hook}: ${s.why}`))
+  if (r.attributes) out.push('removed the ctxsync block from .gitattributes (commit it)')
+  if (r.config.length) out.push(`git config: removed ${r.config.join(', ')}`)
+  return out.join('\n')
+}

@@ -1,0 +1,184 @@
+/**
+ * What the CRDT already knows of the content git put in a file, and what to diff new content against.
+ *
+ * A text is *known* when this CRDT has held it (`seen`), a peer took it in from git (a git mark), a sync
+ * point says some peer's CRDT held it at that commit, or — for a merge commit — every parent's version is
+ * known (the merge only combined known content). Known content makes no operations: it is an older or
+ * equal state of the live context.
+ *
+ * New content is diffed against a *base*: the known text nearest to it. Candidates are the known versions
+ * found by walking the history back from HEAD (stopping each path at the first known commit) plus the text
+ * the file held before git touched it; the one with the fewest differing lines wins, commits first on a
+ * tie. Every peer that pulls the same commit walks the same history and the same notes, so all of them pick
+ * the same base — which is what makes their operations coincide (see `gitingest.ts`).
+ */
+import path from 'node:path'
+import { diffArrays } from 'diff'
+import type { Matcher } from '../fs/globs.js'
+import { sha256hex } from '../ids.js'
+import { syncPointsOf, noteIndex, type SyncPoint } from '../git/notes.js'
+import type { CommitInfo, Repo } from '../git/repo.js'
+import type { DocEntry } from './entry.js'
+import { gitMarked, hasSeen } from './seen.js'
+
+const HISTORY_MAX = 200
+const FRONTIER_MAX = 8
+
+/** One reconcile's view of the repository, loaded once and shared by every file. */
+export class GitView {
+  private historyP: Promise<CommitInfo[]> | null = null
+  private pointsP: Promise<Map<string, SyncPoint[]>> | null = null
+  private blobsOf = new Map<string, Promise<Map<string, string | null>>>()
+  private texts = new Map<string, Promise<string | null>>()
+
+  private constructor(
+    readonly repo: Repo,
+    /** The space's directory inside the work tree ('' at its top): doc names are relative to it. */
+    readonly prefix: string,
+    readonly head: CommitInfo | null,
+    readonly headBlobs: Map<string, string>,
+    readonly indexBlobs: Map<string, string>,
+  ) {}
+
+  static async load(repo: Repo, spaceRoot: string, match: Matcher): Promise<GitView> {
+    const prefix = path.relative(repo.root, spaceRoot).split(path.sep).join('/')
+    const toName = (p: string) => (prefix === '' ? p : p.startsWith(prefix + '/') ? p.slice(prefix.length + 1) : null)
+    const keep = (p: string) => {
+      const n = toName(p)
+      return n !== null && match(n)
+    }
+    const strip = (m: Map<string, string>) => new Map([...m].map(([p, oid]) => [toName(p)!, oid]))
+    const headId = await repo.head()
+    const [head, headBlobs, indexBlobs] = await Promise.all([
+      headId ? repo.commit(headId) : null,
+      headId ? repo.treeBlobs(headId, keep) : new Map<string, string>(),
+      repo.indexBlobs(keep),
+    ])
+    return new GitView(repo, prefix, head, strip(headBlobs), strip(indexBlobs))
+  }
+
+  private gitPath(name: string): string {
+    return this.prefix === '' ? name : `${this.prefix}/${name}`
+  }
+
+  /** Whether `text` (at `name`) is what git has there now — in HEAD or staged — rather than a local edit. */
+  fromGit(name: string, text: string | null): boolean {
+    if (text === null) return !this.headBlobs.has(name) && !this.indexBlobs.has(name)
+    const b = this.repo.blobId(text)
+    return b === this.headBlobs.get(name) || b === this.indexBlobs.get(name)
+  }
+
+  history(): Promise<CommitInfo[]> {
+    this.historyP ??= this.head ? this.repo.history(this.head.hash, HISTORY_MAX) : Promise.resolve([])
+    return this.historyP
+  }
+
+  private points(): Promise<Map<string, SyncPoint[]>> {
+    this.pointsP ??= (async () => {
+      const index = await noteIndex(this.repo)
+      if (index.size === 0) return new Map()
+      return syncPointsOf(this.repo, (await this.history()).map((c) => c.hash), index)
+    })()
+    return this.pointsP
+  }
+
+  /** The file's blob in each commit of the walked history (null: absent). One batch per file. */
+  private blobs(name: string): Promise<Map<string, string | null>> {
+    let p = this.blobsOf.get(name)
+    if (!p) {
+      p = this.history().then(async (h) => {
+        const spec = (c: CommitInfo) => `${c.hash}:${this.gitPath(name)}`
+        const r = await this.repo.resolveMany(h.map(spec))
+        return new Map(h.map((c) => [c.hash, r.get(spec(c)) ?? null]))
+      })
+      this.blobsOf.set(name, p)
+    }
+    return p
+  }
+
+  text(oid: string): Promise<string | null> {
+    let p = this.texts.get(oid)
+    if (!p) this.texts.set(oid, (p = this.repo.readBlob(oid)))
+    return p
+  }
+
+  /** Whether the CRDT of `e` knows the content `name` has in `commit` (blob `oid`). */
+  private async knownAt(e: DocEntry, name: string, commit: string, oid: string): Promise<boolean> {
+    const pts = (await this.points()).get(commit) ?? []
+    const key = this.gitPath(name)
+    if (pts.some((p) => p.files[key]?.b === oid && p.files[key]?.sv)) return true
+    const text = await this.text(oid)
+    return text !== null && knownText(e, text)
+  }
+
+  /** Is the text git put at `name` (HEAD's version) known? */
+  async knownHead(e: DocEntry, name: string, text: string): Promise<boolean> {
+    if (knownText(e, text)) return true
+    const head = this.head
+    if (!head) return false
+    const oid = this.repo.blobId(text)
+    if (this.headBlobs.get(name) !== oid) return false
+    if (await this.knownAt(e, name, head.hash, oid)) return true
+    if (head.parents.length < 2) return false
+    const blobs = await this.blobs(name)
+    for (const p of head.parents) {
+      const b = blobs.get(p)
+      if (!b || !(await this.knownAt(e, name, p, b))) return false
+    }
+    return true
+  }
+
+  /** Known versions of `name` nearest to HEAD on every path back (HEAD itself excluded), in walk order. */
+  async frontier(e: DocEntry, name: string): Promise<Array<{ commit: string; text: string | null }>> {
+    const [hist, blobs] = await Promise.all([this.history(), this.blobs(name)])
+    const byId = new Map(hist.map((c) => [c.hash, c]))
+    const out: Array<{ commit: string; text: string | null }> = []
+    const seen = new Set<string>()
+    const queue = [...(this.head?.parents ?? [])]
+    while (queue.length && out.length < FRONTIER_MAX) {
+      const c = queue.shift()!
+      if (seen.has(c)) continue
+      seen.add(c)
+      const oid = blobs.get(c)
+      if (oid === undefined) continue // beyond the walked history
+      if (oid === null) {
+        // The file did not exist there; its absence is known only if the CRDT has never held it.
+        out.push({ commit: c, text: null })
+        continue
+      }
+      if (await this.knownAt(e, name, c, oid)) out.push({ commit: c, text: await this.text(oid) })
+      else queue.push(...(byId.get(c)?.parents ?? []))
+    }
+    return out
+  }
+}
+
+export function knownText(e: DocEntry, text: string): boolean {
+  const h = sha256hex(text)
+  return hasSeen(e, h) || gitMarked(e.model, h)
+}
+
+/** Lines that differ between two texts (capped: beyond the cap they are simply far apart). */
+export function lineDistance(a: string, b: string): number {
+  if (a === b) return 0
+  const la = a.split('\n')
+  const lb = b.split('\n')
+  const cap = 2000
+  const parts = diffArrays(la, lb, { maxEditLength: cap } as never) as Array<{ added?: boolean; removed?: boolean; count?: number; value: string[] }> | undefined
+  if (!parts) return cap + Math.abs(la.length - lb.length) + Math.max(la.length, lb.length)
+  return parts.reduce((n, p) => n + (p.added || p.removed ? (p.count ?? p.value.length) : 0), 0)
+}
+
+/** The candidate nearest to `text`; earlier candidates win ties. */
+export function nearest(candidates: readonly string[], text: string): string | null {
+  let best: string | null = null
+  let bestD = Infinity
+  for (const c of candidates) {
+    const d = lineDistance(c, text)
+    if (d < bestD) {
+      best = c
+      bestD = d
+    }
+  }
+  return best
+}

@@ -1,0 +1,73 @@
+/**
+ * Three-way merge of a file's texts through the CRDT: the base is enrolled (deterministically) into two
+ * models, one side's text is ingested into each — as two peers editing offline would — and the two
+ * exchange their updates. What merges, merges (other keys, other todos, set elements, block-scalar lines);
+ * a value both sides changed differently gets one winner *and* a conflict record, like a live race.
+ *
+ * Deterministic and symmetric: each side's Yjs client id is derived from its own text, so the same three
+ * inputs give byte-identical output wherever and in whichever direction (A into B, B into A) they merge.
+ */
+import { createHash } from 'node:crypto'
+import { FileModel, type Author, type Conflict } from '../crdt/model.js'
+import type { Rules } from '../crdt/rules.js'
+
+export interface Merge3Options {
+  name: string
+  rules: Rules
+  ours?: Author
+  theirs?: Author
+  now?: () => number
+  /**
+   * The sides' client ids (default: derived from `ours` and `theirs` by `sideClients`). A region merge
+   * derives them from the whole files, so that a value both sides changed has the same winner either way.
+   */
+  clientIds?: [number, number]
+}
+
+export interface Merge3Result {
+  /** null when the merged file does not exist (deleted on one side, untouched on the other). */
+  text: string | null
+  conflicts: Conflict[]
+  /** The merged document (the ours side after the exchange), for keeping its conflict records. */
+  model: FileModel
+}
+
+const OURS: Author = { id: 'merge:ours', name: 'ours', kind: 'human' }
+const THEIRS: Author = { id: 'merge:theirs', name: 'theirs', kind: 'human' }
+
+/** A Yjs client id from a side's text alone (never 0, which Yjs treats specially in places). */
+function sideClient(name: string, text: string): number {
+  const h = createHash('sha256').update('ctxsync-merge\0').update(name).update('\0').update(text).digest()
+  return (h.readUInt32BE(0) % 0xfffffffe) + 1
+}
+
+/** The two sides' client ids: from the texts alone, so that the direction of the merge does not matter. */
+export function sideClients(name: string, ours: string, theirs: string): [number, number] {
+  const a = sideClient(name, ours)
+  // Equal texts merge to that text whatever the ids, which need only differ.
+  return [a, ours === theirs ? (a % 0xfffffffe) + 1 : sideClient(name, theirs)]
+}
+
+/**
+ * Merges `ours` and `theirs`, both derived from `base`. Throws YamlSyntaxError / RefusedFileError (from the
+ * model) when one of the three texts cannot be taken in.
+ */
+export function merge3(base: string, ours: string, theirs: string, o: Merge3Options): Merge3Result {
+  const mk = (author: Author, clientId: number) => {
+    const m = new FileModel({ name: o.name, author, rules: o.rules, clientId, now: o.now })
+    m.enroll(base)
+    return m
+  }
+  const [ca, cb] = o.clientIds ?? sideClients(o.name, ours, theirs)
+  const a = mk(o.ours ?? OURS, ca)
+  const b = mk(o.theirs ?? THEIRS, cb)
+  try {
+    if (ours !== base) a.ingest(ours)
+    if (theirs !== base) b.ingest(theirs)
+    a.applyRemote(b.encodeDiff(a.stateVector()), 'theirs')
+  } finally {
+    b.destroy()
+  }
+  const r = a.render()
+  return { text: r.text, conflicts: a.conflicts(), model: a }
+}

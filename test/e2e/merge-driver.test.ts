@@ -1,0 +1,139 @@
+/**
+ * The merge driver on real repositories: two branches change the context file in divergent ways and are
+ * merged — once by a clone with `ctxsync hooks install` (the driver), once by a plain clone (git's text
+ * merge). The driver must leave no markers, keep every non-conflicting change and list the conflicts; the
+ * number of conflicts git produced is recorded beside ours (printed as a table).
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { ctx, ctxJson, freePort, killAll, removeTmpDirs, repoRoot, TODOS } from './helpers.js'
+import { bareRemote, cloneAs, CONTEXT_TODOS, countLine, founder, gitIn, hasMarkers, joiner, markerHunks, read, replaceIn } from './gitHelpers.js'
+
+afterEach(killAll)
+afterAll(removeTmpDirs)
+
+type Edit = [from: string, to: string]
+interface Scenario {
+  name: string
+  ours: Edit[]
+  theirs: Edit[]
+  /** Lines the merged file must hold exactly once. */
+  keeps: string[]
+  conflicts: number
+}
+
+const T4 = `  - id: t3\n    title: "Ship it"\n    status: open\n  - id: t4\n    title: "Write the docs"\n    status: open\n`
+const T5 = `  - id: t3\n    title: "Ship it"\n    status: open\n  - id: t5\n    title: "Benchmark it"\n    status: open\n`
+const END = `  - id: t3\n    title: "Ship it"\n    status: open\n`
+
+const SCENARIOS: Scenario[] = [
+  { name: 'different todos added', ours: [[END, T4]], theirs: [[END, T5]], keeps: ['- id: t4', '- id: t5', 'title: "Write the docs"', 'title: "Benchmark it"'], conflicts: 0 },
+  { name: "the same todo's status", ours: [['status: open\n    tags: [core', 'status: done\n    tags: [core']], theirs: [['status: open\n    tags: [core', 'status: blocked\n    tags: [core']], keeps: ['- id: t1'], conflicts: 1 },
+  { name: 'tags', ours: [['tags: [core, parser]', 'tags: [core, parser, urgent]']], theirs: [['tags: [core, parser]', 'tags: [core, parser, v2]']], keeps: [], conflicts: 0 },
+  {
+    name: 'a description',
+    ours: [['Parse the YAML losslessly.', 'Parse the YAML losslessly, byte for byte.']],
+    theirs: [['Keep comments where they were.', 'Keep comments and blank lines where they were.']],
+    keeps: ['Parse the YAML losslessly, byte for byte.', 'Keep comments and blank lines where they were.', 'Report errors with line and column.'],
+    conflicts: 0,
+  },
+  {
+    name: 'all of it at once',
+    ours: [[END, T4], ['status: open\n    tags: [core', 'status: done\n    tags: [core'], ['tags: [core, parser]', 'tags: [core, parser, urgent]'], ['Parse the YAML losslessly.', 'Parse the YAML losslessly, byte for byte.'], ['      - second note', '      - second note\n      - a note from ours']],
+    theirs: [[END, T5], ['status: open\n    tags: [core', 'status: blocked\n    tags: [core'], ['tags: [core, parser]', 'tags: [core, parser, v2]'], ['Keep comments where they were.', 'Keep comments and blank lines where they were.'], ['    title: "Fix the renderer"', '    title: "Fix the renderer (and the printer)"']],
+    keeps: ['- id: t4', '- id: t5', 'Parse the YAML losslessly, byte for byte.', 'Keep comments and blank lines where they were.', '- a note from ours', 'title: "Fix the renderer (and the printer)"', '- first note', '- second note'],
+    conflicts: 1,
+  },
+]
+
+describe('e2e: merge driver vs plain git', { timeout: 180_000 }, () => {
+  it('merges divergent context without markers, keeping every non-conflicting change; git conflicts where we do not', async () => {
+    const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
+    const a = await founder(remote, 'ann', await freePort())
+    const driver = await joiner(remote, 'dora', a.code, await freePort())
+    const plain = await cloneAs(remote, 'pat') // git only: .gitattributes names a driver its config lacks
+    const rows: Array<{ scenario: string; git: number; gitExit: number; ours: number; markers: boolean }> = []
+
+    for (const [i, s] of SCENARIOS.entries()) {
+      const [bo, bt] = [`s${i}-ours`, `s${i}-theirs`]
+      for (const [branch, edits] of [[bo, s.ours], [bt, s.theirs]] as const) {
+        await gitIn(a.dir, ['checkout', '-q', '-B', branch, 'origin/main'])
+        for (const [from, to] of edits) await replaceIn(a.dir, TODOS, from, to)
+        await gitIn(a.dir, ['commit', '-qam', `${s.name}: ${branch}`])
+        await gitIn(a.dir, ['push', '-q', 'origin', branch])
+      }
+
+      // With the driver.
+      await gitIn(driver, ['fetch', '-q', 'origin'])
+      await gitIn(driver, ['checkout', '-q', '-B', `m${i}`, `origin/${bo}`])
+      const m = await gitIn(driver, ['merge', '--no-edit', `origin/${bt}`], { reject: false })
+      const merged = await read(driver, TODOS)
+      expect(m.exitCode, `${s.name}: git merge with the driver\n${m.stdout}${m.stderr}`).toBe(0)
+      expect(hasMarkers(merged), merged).toBe(false)
+      for (const line of s.keeps) expect(countLine(merged, line), `${s.name}: "${line}" once in\n${merged}`).toBe(1)
+      const conflicts = (await ctxJson(driver, ['resolve', '--list'])).conflicts.filter((c: { file: string }) => c.file === TODOS)
+      expect(conflicts.length, `${s.name}: conflicts ${JSON.stringify(conflicts, null, 1)}`).toBe(s.conflicts)
+
+      // Plain git, same commits.
+      await gitIn(plain, ['fetch', '-q', 'origin'])
+      await gitIn(plain, ['checkout', '-q', '-B', `m${i}`, `origin/${bo}`])
+      const p = await gitIn(plain, ['merge', '--no-edit', `origin/${bt}`], { reject: false })
+      const text = await read(plain, TODOS)
+      rows.push({ scenario: s.name, git: markerHunks(text), gitExit: p.exitCode, ours: conflicts.length, markers: hasMarkers(merged) })
+      await gitIn(plain, ['merge', '--abort'], { reject: false })
+      await gitIn(plain, ['reset', '-q', '--hard'])
+    }
+
+    const w = Math.max(...rows.map((r) => r.scenario.length))
+    const table = [
+      `${'scenario'.padEnd(w)}  git conflicts (hunks)  ctxsync conflicts  markers left by ctxsync`,
+      ...rows.map((r) => `${r.scenario.padEnd(w)}  ${String(r.git).padStart(21)}  ${String(r.ours).padStart(17)}  ${r.markers ? 'yes' : 'no'}`),
+    ].join('\n')
+    console.log(`\nmerge of two branches' context, plain git vs ctxsync merge driver:\n${table}\n`)
+    fs.mkdirSync(path.join(repoRoot, 'bench/out'), { recursive: true })
+    fs.writeFileSync(path.join(repoRoot, 'bench/out/merge-vs-git.txt'), table + '\n')
+    // Git's text merge conflicts on every scenario but the one with far-apart lines; the driver only where
+    // both sides set one value.
+    expect(rows.filter((r) => r.git > 0).length).toBeGreaterThanOrEqual(3)
+  })
+
+  it('resolves a merge conflict with `resolve ID --take N`: the value changes in the file, nothing else', async () => {
+    const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
+    const a = await founder(remote, 'ann', await freePort())
+    const d = await joiner(remote, 'dora', a.code, await freePort())
+    for (const [branch, value] of [['x', 'done'], ['y', 'blocked']]) {
+      await gitIn(a.dir, ['checkout', '-q', '-B', branch, 'origin/main'])
+      await replaceIn(a.dir, TODOS, 'status: open\n    tags: [core', `status: ${value}\n    tags: [core`)
+      await gitIn(a.dir, ['commit', '-qam', branch])
+      await gitIn(a.dir, ['push', '-q', 'origin', branch])
+    }
+    await gitIn(d, ['fetch', '-q', 'origin'])
+    await gitIn(d, ['checkout', '-q', '-B', 'm', 'origin/x'])
+    await gitIn(d, ['merge', '--no-edit', 'origin/y'])
+    const before = await read(d, TODOS)
+    const [c] = (await ctxJson(d, ['resolve', '--list'])).conflicts
+    expect(c.values.map((v: { raw: string }) => v.raw).sort()).toEqual(['blocked', 'done'])
+    const loser = c.values.findIndex((_: unknown, i: number) => i + 1 !== c.winner) + 1
+    const r = await ctx(d, ['resolve', c.id, '--take', String(loser)])
+    expect(r.exitCode, r.stderr).toBe(0)
+    const after = await read(d, TODOS)
+    expect(after).toBe(before.replace(`status: ${c.values[c.winner - 1].raw}`, `status: ${c.values[loser - 1].raw}`))
+    expect((await ctxJson(d, ['resolve', '--list'])).conflicts).toEqual([])
+  })
+
+  it('falls back to git\'s text merge, saying why, when a side is not valid YAML', async () => {
+    const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
+    const a = await founder(remote, 'ann', await freePort())
+    await gitIn(a.dir, ['checkout', '-q', '-B', 'bad', 'origin/main'])
+    await replaceIn(a.dir, TODOS, 'title: "Fix the renderer"', 'title: [Fix the renderer')
+    await gitIn(a.dir, ['commit', '-qam', 'bad'])
+    await gitIn(a.dir, ['checkout', '-q', 'main'])
+    await replaceIn(a.dir, TODOS, 'title: "Fix the renderer"', 'title: "Fix the renderer now"')
+    await gitIn(a.dir, ['commit', '-qam', 'good'])
+    const m = await gitIn(a.dir, ['merge', '--no-edit', 'bad'], { reject: false })
+    expect(m.exitCode).not.toBe(0)
+    expect(m.stdout + m.stderr).toMatch(/their version is not valid YAML \(line \d+, column \d+: .+\); falling back to git's text merge/)
+    expect(hasMarkers(await read(a.dir, TODOS))).toBe(true)
+  })
+})

@@ -1,0 +1,123 @@
+/**
+ * The merge engine behind the git merge driver: `merge3` (the whole file through the CRDT) and
+ * `mergeByRegions` (only the items both sides changed through the CRDT). Both must keep every change that
+ * does not collide, give one deterministic result whichever side is "ours", and agree with each other.
+ * Seeded; the seed is printed on failure.
+ */
+import { describe, expect, it } from 'vitest'
+import { compileRules } from '../../src/crdt/rules.js'
+import { parseYaml } from '../../src/crdt/parse.js'
+import { merge3 } from '../../src/space/merge3.js'
+import { mergeByRegions } from '../../src/space/regionmerge.js'
+
+const NAME = '.rhema/todos.yaml'
+const opts = { name: NAME, rules: compileRules(NAME) }
+
+function full(base: string, a: string, b: string): { text: string; conflicts: number } {
+  const r = merge3(base, a, b, opts)
+  r.model.destroy()
+  return { text: r.text!, conflicts: r.conflicts.length }
+}
+
+async function regions(base: string, a: string, b: string): Promise<{ text: string; conflicts: number } | null> {
+  const r = await mergeByRegions(base, a, b, () => opts)
+  if (!r) return null
+  for (const x of r.regions) x.model.destroy()
+  return { text: r.text, conflicts: r.conflicts.length }
+}
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0
+    let t = s
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+interface Todo { id: string; status: string; tags: string[]; lines: string[] }
+const render = (ts: Todo[], header = '# todos\n') =>
+  header + 'todos:\n' + ts.map((t) => `  - id: ${t.id}\n    status: ${t.status}\n    tags: [${t.tags.join(', ')}]\n    description: |\n${t.lines.map((l) => `      ${l}\n`).join('')}`).join('') + 'meta:\n  owner: team\n'
+
+function edit(r: () => number, ts: Todo[], who: string, seed: number): { todos: Todo[]; marks: string[] } {
+  const out = ts.map((t) => ({ ...t, tags: [...t.tags], lines: [...t.lines] }))
+  const marks: string[] = []
+  const n = 1 + Math.floor(r() * 3)
+  for (let k = 0; k < n; k++) {
+    const t = out[Math.floor(r() * out.length)]!
+    const x = r()
+    if (x < 0.3) t.status = `${who}-${seed}-${k}`
+    else if (x < 0.55) t.tags.push(`${who}${k}`)
+    else if (x < 0.8) {
+      const line = `${who} line ${seed}.${k}`
+      t.lines.splice(Math.floor(r() * (t.lines.length + 1)), 0, line)
+      marks.push(line)
+    } else {
+      const id = `${who}${seed}x${k}`
+      out.splice(Math.floor(r() * (out.length + 1)), 0, { id, status: 'open', tags: [], lines: ['new'] })
+      marks.push(`- id: ${id}`)
+    }
+  }
+  return { todos: out, marks }
+}
+
+describe('merge engine', () => {
+  it('merge3 is symmetric: merging A into B and B into A give the same bytes', () => {
+    const base = render([{ id: 't1', status: 'open', tags: ['a'], lines: ['x'] }])
+    const a = base.replace('status: open', 'status: done').replace('tags: [a]', 'tags: [a, b]')
+    const b = base.replace('status: open', 'status: blocked').replace('      x\n', '      x\n      y\n')
+    const ab = full(base, a, b)
+    const ba = full(base, b, a)
+    expect(ab.text).toBe(ba.text)
+    expect(ab.conflicts).toBe(1)
+    expect(ab.text).toContain('tags: [a, b]')
+    expect(ab.text).toContain('      y\n')
+  })
+
+  it('the region merge is taken for ordinary edits and agrees with the whole-file merge', async () => {
+    const todos: Todo[] = Array.from({ length: 30 }, (_, i) => ({ id: `t${i}`, status: 'open', tags: ['x'], lines: ['one', 'two'] }))
+    const base = render(todos)
+    const a = base.replace('id: t3\n    status: open', 'id: t3\n    status: done').replace('id: t20\n    status: open', 'id: t20\n    status: a')
+    const b = base.replace('id: t3\n    status: open', 'id: t3\n    status: blocked').replace('id: t27\n    status: open', 'id: t27\n    status: b')
+    const r = await regions(base, a, b)
+    expect(r).not.toBeNull()
+    expect(r).toEqual(full(base, a, b))
+    expect(r!.conflicts).toBe(1)
+  })
+
+  it('hands back (null) what it does not follow: several documents, no final newline', async () => {
+    const base = 'a: 1\n---\nb: 2\n'
+    expect(await regions(base, base.replace('1', '3'), base.replace('2', '4'))).toBeNull()
+    expect(await regions('a: 1', 'a: 2', 'a: 3')).toBeNull()
+  })
+
+  it('randomized: region merge keeps every change, parses, is symmetric, and conflicts like the whole merge', async () => {
+    let taken = 0
+    for (let seed = 1; seed <= 150; seed++) {
+      try {
+        const r = rng(seed)
+        const todos: Todo[] = Array.from({ length: 3 + Math.floor(r() * 8) }, (_, i) => ({ id: `t${i}`, status: 'open', tags: ['x'], lines: ['one', 'two'] }))
+        const base = render(todos)
+        const ea = edit(r, todos, 'a', seed)
+        const eb = edit(r, todos, 'b', seed)
+        const [a, b] = [render(ea.todos), render(eb.todos)]
+        const ab = await regions(base, a, b)
+        const ba = await regions(base, b, a)
+        const whole = full(base, a, b)
+        const got = ab ?? whole
+        if (ab) taken++
+        expect(() => parseYaml(got.text)).not.toThrow()
+        for (const m of [...ea.marks, ...eb.marks]) expect(got.text.split('\n').filter((l) => l.trim() === m).length, `"${m}" in\n${got.text}`).toBe(1)
+        if (ab && ba) expect(ab.text).toBe(ba.text)
+        if (ab) expect(ab.text).toBe(whole.text)
+        expect(got.conflicts).toBe(whole.conflicts)
+      } catch (e) {
+        ;(e as Error).message = `seed ${seed}: ${(e as Error).message}`
+        throw e
+      }
+    }
+    expect(taken).toBeGreaterThan(100)
+  })
+})
