@@ -45,3 +45,12 @@ function safeParse(text: string): unknown {
 export function fallbackText(ir: DocIR): string {
   return stringify(valueOf(ir.root))
 }
+
+/**
+ * A block value (mapping, sequence, block scalar) that a merge placed inside a flow collection — one peer
+ * turned `todos:` into `[…]` while another added an item in block style — as the equivalent flow text, on
+ * one line: the same value, valid where block syntax is not.
+ */
+export function asFlowText(node: Node): string {
+  return stringify(valueOf(node), { collectionStyle: 'flow', lineWidth: 0 }).trimEnd()
+}

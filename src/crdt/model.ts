@@ -84,6 +84,8 @@ export class FileModel {
   private author: Author
   /** `parsed`: `ir` is the parse of `text` (rather than the IR it was rendered from). */
   private base: { text: string; ir: DocIR; parsed: boolean; spanOf: SpanOf } | null = null
+  /** The text last ingested, parsed and annotated with node ids (see `keepIngestedAsBase`). */
+  #input: { text: string; ir: DocIR; parsed: boolean; spanOf: SpanOf } | undefined
   private validOnce = false
   private counter = 0
   private authored = false
@@ -186,9 +188,18 @@ export class FileModel {
     const out = this.render(text)
     // The diff annotated `ir` with node ids: while the rendering cannot be written, the file stays the base
     // (a rendering becomes the base with spans of its own).
+    this.#input = { text, ir, parsed: true, spanOf: spliced?.spanOf ?? parsedSpans }
     if (out.complete) this.setBase(out)
-    else this.base = { text, ir, parsed: true, spanOf: spliced?.spanOf ?? parsedSpans }
+    else this.base = this.#input
     return { ...out, changed: !before || !equalBytes(before, after) }
+  }
+
+  /**
+   * The rendering of the last `ingest` could not be written (the file changed again first): the file's
+   * next text was made from the ingested text, so that text, not the rendering, is what to diff it with.
+   */
+  keepIngestedAsBase(): void {
+    if (this.#input) this.base = this.#input
   }
 
   /** Marks the file deleted (a register write: a concurrent edit keeps it, with a conflict). */
@@ -222,6 +233,9 @@ export class FileModel {
     }
     if (complete) FileModel.fallbacks++
     else FileModel.transientFallbacks++
+    // The dirty set is spent and the broken text stays in the chunk cache: the next rendering cannot
+    // know which entries to check, so it checks the whole text.
+    this.validOnce = false
     const fb = fallbackText(source)
     return { text: fb, ir: annotate(parseYaml(fb), source, this.rules), complete, parsed: true }
   }
@@ -234,10 +248,14 @@ export class FileModel {
     for (const id of dirty) {
       let span: [number, number] | undefined
       for (let cur: string | undefined = id; cur && cur !== ROOT; cur = this.tree.placement(cur)?.[0]) {
+        // Inside a flow collection a slice that parses alone proves nothing: a block entry merged into
+        // `[…]` reads fine on its own and breaks the flow around it.
+        const kind = this.tree.kind(cur)
+        if (cur !== id && (kind === 'fseq' || kind === 'fmap')) return tryParse(text) !== null
+        if (span) continue
         const c = byId.get(cur)
         const cs = c && spans.get(c)
         if (cs && (cs[0] === 0 || text.charCodeAt(cs[0] - 1) === 10)) span = cs
-        if (span) break
       }
       if (!span) {
         if (this.tree.has(id) && this.tree.alive(id)) return tryParse(text) !== null

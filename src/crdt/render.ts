@@ -25,8 +25,9 @@
  *    block comment or newline read as flow text) is indented past the block collection's column (the
  *    closing bracket up to it), as the flow collection would otherwise end there.
  */
+import { asFlowText } from './canonical.js'
 import { NO_FINAL_NEWLINE, type BlockScalarNode, type DocIR, type FlowEntry, type FlowItem, type MapEntry, type Node, type SeqItem } from './ir.js'
-import { bodyLineToAbsolute, toAbsolute } from './indent.js'
+import { bodyLineToAbsolute, toAbsolute, VERBATIM } from './indent.js'
 
 /** A block entry's rendered text, reusable while the entry object and the context are the same. */
 interface Chunk {
@@ -196,7 +197,7 @@ function renderNode(out: Out, node: Node, base: number, min: number, floor = bas
     }
     case 'fseq':
       out.push('[')
-      renderFlow(out, node.items, node.close, base, floor, (it) => renderNode(out, it.value, base, base, floor))
+      renderFlow(out, node.items, node.close, base, floor, (it) => renderFlowValue(out, it.value, base, floor))
       out.push(']')
       return
     case 'fmap':
@@ -222,8 +223,17 @@ function wholeLines(head: string): string {
 }
 
 function pushHead(out: Out, head: string, col: number): void {
-  out.push(afterBlock(out, wholeLines(head), col))
+  out.push(afterBlock(out, wholeLines(unmark(head)), col))
 }
+
+/**
+ * A flow item's `pre`/`post` is stored with relative indentation (`indent.ts`); once a merge makes it a
+ * block entry's head or trail, which are verbatim, its marks must not reach the file.
+ */
+function unmark(text: string): string {
+  return text.indexOf(VERBATIM) < 0 ? text : text.replace(VERBATIM_AT_LINE_START, '$1')
+}
+const VERBATIM_AT_LINE_START = new RegExp(`(^|\n)${VERBATIM}`, 'g')
 
 /**
  * Comment lines right after a block scalar, indented as deep as its body, would be read as part of it:
@@ -243,13 +253,13 @@ function renderMapEntry(out: Out, e: MapEntry, col: number): void {
   out.push(valueSep(e.sep, e.value, col))
   // A sequence may sit level with its key; a nested mapping must be deeper.
   renderNode(out, e.value, col, e.value.t === 'seq' ? col : col + 1)
-  out.push(e.trail)
+  out.push(unmark(e.trail))
 }
 
 function renderSeqItem(out: Out, it: SeqItem, col: number): void {
   out.push(valueSep(it.sep, it.value, col, true))
   renderNode(out, it.value, col, col + 1)
-  out.push(it.trail)
+  out.push(unmark(it.trail))
 }
 
 function isBlockCollection(n: Node): boolean {
@@ -309,7 +319,12 @@ function renderFlow<T extends FlowItem | FlowEntry>(
 function renderFlowEntry(out: Out, e: FlowEntry, base: number, floor: number): void {
   out.push(e.keyRaw)
   flowText(out, e.sep, base, floor)
-  if (e.sep !== '') renderNode(out, e.value, base, base, floor)
+  if (e.sep !== '') renderFlowValue(out, e.value, base, floor)
+}
+
+function renderFlowValue(out: Out, v: Node, base: number, floor: number): void {
+  if (v.t === 'map' || v.t === 'seq' || v.t === 'block') out.push(asFlowText(v))
+  else renderNode(out, v, base, base, floor)
 }
 
 function renderBlockScalar(out: Out, node: BlockScalarNode, base: number): void {

@@ -87,7 +87,7 @@ export type TakeInResult = ReconcileResult | 'kept' | 'from-git'
 
 export async function takeIn(space: Space, e: DocEntry, getView: ViewGetter): Promise<TakeInResult> {
   const plain = () => reconcile(space, e)
-  const read = await readTextFile(path.join(space.root, e.name))
+  const read = await readTextFile(path.join(space.root, e.name), { within: space.root })
   if (read.kind === 'unreadable' || e.model.isEmpty || e.state !== 'ok') return plain()
   const text = read.kind === 'text' ? read.text : null
   const hash = read.kind === 'text' ? read.hash : null
@@ -96,9 +96,14 @@ export async function takeIn(space: Space, e: DocEntry, getView: ViewGetter): Pr
   if (text !== null && live.text === text) return plain() // nothing to decide: reconcile notes it
   if (text === null && !e.model.exists()) return plain()
   const view = await getView()
+  // Git started again while we looked (a commit, then at once a checkout): what we read may be half of
+  // its work, and writing the live context now would land under its feet. The next idle decides.
+  if (space.gitBusy) return null
   if (!view || !view.fromGit(e.name, text)) return plain()
   try {
-    if (text === null ? await deletionKnown(e, view) : await view.knownHead(e, e.name, text)) {
+    const known = text === null ? await deletionKnown(e, view) : await view.knownHead(e, e.name, text)
+    if (space.gitBusy) return null
+    if (known) {
       e.diskHash = hash
       await writeBack(space, e)
       settle(e, e.diskHash ?? null)

@@ -6,7 +6,22 @@ import { runRandom } from './converge.js'
 const SEEDS = Number(process.env.CTXSYNC_CONVERGE_SEEDS ?? 40)
 const BASE = Number(process.env.CTXSYNC_CONVERGE_BASE ?? 1)
 
+// Seeds that once broke: a block item merged into a list another peer had turned into `[…]` (1559), a
+// flow item's relatively indented text becoming a block entry's head (1678, 1679).
+const REGRESSIONS = [1014, 1559, 1603, 1678, 1679, 1741]
+
 describe('randomized convergence (file text → parse → diff → ops)', () => {
+  test('seeds that once failed converge exactly', () => {
+    const fallbacks = FileModel.fallbacks
+    for (const seed of REGRESSIONS) {
+      for (const ownership of [true, false]) {
+        const r = runRandom({ seed, peers: 5, steps: 150, ownership })
+        for (const t of r.texts) expect(t, `seed ${seed} (ownership=${ownership})`).toBe(r.texts[0])
+      }
+    }
+    expect(FileModel.fallbacks - fallbacks).toBe(0)
+  }, 120_000)
+
   for (const ownership of [true, false]) {
     test(`${SEEDS} seeds, 5 peers, ${ownership ? 'disjoint owners: nothing lost' : 'free-for-all'}`, async () => {
       const fallbacks = FileModel.fallbacks
