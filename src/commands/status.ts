@@ -16,8 +16,9 @@ export async function status(o: StatusOptions): Promise<StatusData> {
   const { gitStatus } = await import('../space/gitstatus.js')
   const { readTeamConfig } = await import('../space/config.js')
   const { spacePaths } = await import('../space/paths.js')
-  const branches = (await readTeamConfig(spacePaths(s.root).config).catch(() => null))?.branches ?? 'shared'
-  return { ...s, git: await gitStatus(s.root, s.files.map((f) => f.path), branches).catch(() => null) }
+  const paths = spacePaths(s.root)
+  const branches = (await readTeamConfig(paths.config).catch(() => null))?.branches ?? 'shared'
+  return { ...s, git: await gitStatus(s.root, s.files.map((f) => f.path), branches, paths.state).catch(() => null) }
 }
 
 /** `--check`: true when every file is fine (nothing held, refused or conflicted). */
