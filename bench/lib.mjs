@@ -279,11 +279,11 @@ process.once('exit', () => {
   for (const d of tempDirs) try { fs.rmSync(d, { recursive: true, force: true }) } catch { /* best effort */ }
 })
 
-/** Runs `ctxsync ...args` to completion; resolves {code, stdout, stderr, ms}. */
+/** Runs `ctxsync ...args` to completion; resolves {code, stdout, stderr, ms}. Benchmarks never multicast (CTXSYNC_NO_MDNS). */
 export function ctx(args, opts = {}) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now()
-    const c = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const c = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: { ...process.env, CTXSYNC_NO_MDNS: '1', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     c.stdout.on('data', (d) => (stdout += d))
@@ -299,7 +299,7 @@ export function ctx(args, opts = {}) {
 
 /** Starts a long-running `ctxsync ...args` child (e.g. `watch`); it is stopped by `stopChild` or `cleanup`. */
 export function ctxChild(args, opts = {}) {
-  const c = spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const c = spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI, ...args], { cwd: opts.cwd, env: { ...process.env, CTXSYNC_NO_MDNS: '1', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
   children.add(c)
   c.output = ''
   const take = (d) => {
@@ -372,9 +372,9 @@ export async function twoClones(files, prefix) {
       await fsp.writeFile(path.join(dir, rel), text)
     }
   }
-  await ctx(['init', '--name', 'bench-a'], { cwd: a })
+  await ctx(['init', '--name', 'bench-a', '--discovery', 'none'], { cwd: a })
   const code = (await ctx(['invite'], { cwd: a })).stdout.trim().split('\n').pop()
-  await ctx(['init', '--name', 'bench-b', '--join', code], { cwd: b })
+  await ctx(['init', '--name', 'bench-b', '--join', code, '--discovery', 'none'], { cwd: b })
   return { base, a, b }
 }
 

@@ -26,7 +26,7 @@ async function repo(name, hooks) {
   git(path.dirname(dir), 'init', '-q', '-b', 'main', dir)
   git(dir, 'config', 'user.name', 'bench')
   git(dir, 'config', 'user.email', 'bench@example.invalid')
-  await ctx(['init', '--name', name, ...(hooks ? ['--hooks'] : [])], { cwd: dir })
+  await ctx(['init', '--name', name, '--discovery', 'none', ...(hooks ? ['--hooks'] : [])], { cwd: dir })
   git(dir, 'add', '-A')
   git(dir, 'commit', '-qm', 'start')
   return dir

@@ -47,7 +47,7 @@ run(async () => {
   const todos = todosFile(count)
   await fsp.writeFile(path.join(rhema, 'todos.yaml'), todos)
   await new Promise((r) => spawn('git', ['init', '-q'], { cwd: dir, stdio: 'ignore' }).on('close', r).on('error', r))
-  const init = await ctx(['init', '--name', 'bench'], { cwd: dir })
+  const init = await ctx(['init', '--name', 'bench', '--discovery', 'none'], { cwd: dir })
   const cli = path.join(ROOT, 'bin', 'ctxsync')
   console.log(`status-cold: ${count} todos (${(Buffer.byteLength(todos) / 1024).toFixed(0)} KiB) + ${fs.readdirSync(rhema).length - 1} other Rhema files; init took ${init.ms.toFixed(0)} ms; ${runs} runs each`)
 

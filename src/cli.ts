@@ -172,6 +172,7 @@ export function buildProgram(): Command {
     .option('--host <addr>', 'listen address (default 127.0.0.1; 0.0.0.0 accepts peers from other machines)')
     .option('--peer <url>', 'peer to keep connected to (repeatable; replaces the configured ones)', collect)
     .option('--registry <url>', 'sync through this relay only (registry mode for this run)')
+    .option('--max-frame <bytes>', 'largest WebSocket frame accepted from peers (default 8 MiB; 1009 beyond)', bytes)
     .option('--detach', 'run in the background; stop with `ctxsync stop`')
     .option('--json', 'with --detach: print {pid, url} as JSON')
     .addHelpText('after', examples('ctxsync watch', 'ctxsync watch --host 0.0.0.0 --port 7420', 'ctxsync watch --detach && ctxsync status', 'DEBUG=ctxsync:* ctxsync watch   # traces'))
@@ -179,14 +180,14 @@ export function buildProgram(): Command {
       const cwd = cwdOf(cmd)
       const { watch, watchDetached } = await commands.watch()
       if (o.detach) {
-        const argv = [process.argv[1]!, 'watch', '-C', cwd, ...(o.port !== undefined ? ['--port', String(o.port)] : []), ...(o.host ? ['--host', o.host] : []), ...(o.peer ?? []).flatMap((p: string) => ['--peer', p]), ...(o.registry ? ['--registry', o.registry] : [])]
-        const info = await watchDetached({ cwd, port: o.port, host: o.host, peers: o.peer, registry: o.registry, argv })
+        const argv = [process.argv[1]!, 'watch', '-C', cwd, ...(o.port !== undefined ? ['--port', String(o.port)] : []), ...(o.host ? ['--host', o.host] : []), ...(o.peer ?? []).flatMap((p: string) => ['--peer', p]), ...(o.registry ? ['--registry', o.registry] : []), ...(o.maxFrame !== undefined ? ['--max-frame', String(o.maxFrame)] : [])]
+        const info = await watchDetached({ cwd, port: o.port, host: o.host, peers: o.peer, registry: o.registry, maxFrameBytes: o.maxFrame, argv })
         if (o.json) json({ pid: info.pid, url: info.url, registry: info.registry, log: info.log })
         else out(`daemon running (pid ${info.pid}) ${info.registry ? `through the relay at ${info.registry}` : `on ${info.url}`}; log: ${info.log}; stop: ctxsync stop`)
         return
       }
       await watch({
-        cwd, port: o.port, host: o.host, peers: o.peer, registry: o.registry, say: (l) => err(`[${new Date().toISOString().slice(11, 19)}] ${l}`),
+        cwd, port: o.port, host: o.host, peers: o.peer, registry: o.registry, maxFrameBytes: o.maxFrame, say: (l) => err(`[${new Date().toISOString().slice(11, 19)}] ${l}`),
         onStarted: (info, files) => err(`watching ${files} file(s); ${info.registry ? `syncing through the relay at ${info.registry}` : `listening on ${info.url}`} (Ctrl-C to stop)`),
       })
     })

@@ -6,6 +6,7 @@ import type { Conflict } from './crdt/present.js'
 import type { InitResult } from './commands/init.js'
 import type { PeersResult } from './commands/peers.js'
 import type { StatusData } from './space/status.js'
+import type { OnlinePeer } from './space/summary.js'
 import type { SyncReport } from './space/session.js'
 import { formatGitStatus } from './output-git.js'
 
@@ -50,11 +51,22 @@ export function formatStatus(s: StatusData): string {
     const state = p.connected ? green('connected') : dim(`last seen ${ago(p.lastSeen)}`)
     lines.push(`  ${p.name}${p.kind === 'agent' ? ' (agent)' : ''}  ${state}${p.url ? dim(`  ${p.url}`) : ''}`)
   }
+  if (s.online?.length) lines.push('', bold('online now'), ...formatOnline(s.online))
   if (s.conflicts > 0) lines.push('', yellow(`${s.conflicts} conflict${s.conflicts > 1 ? 's' : ''}: see \`ctxsync resolve --list\``))
   const held = s.files.filter((f) => f.state === 'held').length
   if (held) lines.push(red(`${held} file${held > 1 ? 's' : ''} held: fix the YAML error shown; changes wait until it parses`))
   if (s.git) lines.push(...formatGitStatus(s.git))
   return lines.join('\n')
+}
+
+/** Who is online and what they touch: one line per peer. */
+export function formatOnline(online: OnlinePeer[]): string[] {
+  return online.map((p) => {
+    const who = `${p.name}${p.kind === 'agent' ? ' (agent)' : ''}${p.host ? dim(` on ${p.host}`) : ''}${p.via === 'relay' ? dim(' via relay') : ''}`
+    const files = p.files.slice(0, 5).map((f) => `${f.path} ${dim(ago(f.at))}`)
+    const more = p.files.length > 5 ? dim(` +${p.files.length - 5} more`) : ''
+    return `  ${green('●')} ${who}  ${files.length ? `editing ${files.join(', ')}${more}` : dim('idle')}`
+  })
 }
 
 export function formatConflicts(conflicts: Conflict[]): string {
@@ -114,6 +126,17 @@ export function formatPeers(r: PeersResult): string {
   for (const p of r.known) {
     const state = p.connected ? green('connected') : dim(`last seen ${ago(p.lastSeen)}`)
     out.push(`  ${p.name}${kind(p.kind)}  ${state}${p.url ? dim(`  ${p.url}`) : ''}`)
+  }
+  if (r.online?.length) out.push('', bold('online now'), ...formatOnline(r.online))
+  if (r.mdns === null) out.push('', dim('mDNS: nothing looks for peers on the LAN until `ctxsync watch` runs'))
+  else if (r.mdns) {
+    out.push('', bold('found on the LAN') + dim(' (mDNS)'))
+    if (r.mdns.length === 0) out.push(dim('  nobody of this space yet'))
+    for (const f of r.mdns) {
+      const state = !f.compatible ? red(`protocol v${f.proto}: upgrade one side`) : f.connected ? green('connected') : f.announced ? yellow('connecting') : dim('gone')
+      const known = r.known.find((k) => k.id === f.id)
+      out.push(`  ${known ? `${known.name}${kind(known.kind)} ${dim(f.id)}` : f.id}  ${state}${dim(`  ${f.url}, seen ${ago(f.seenAt)}`)}`)
+    }
   }
   const reg = r.registry
   if (reg) {

@@ -2,6 +2,10 @@
  * `ctxsync init`: make this clone a member of a space. Creates (or joins) the space named in the committed
  * `ctxsync.yaml`, sets up this machine's `.ctxsync/` (identity, settings, secret; git-ignored) and enrolls the
  * tracked files. Idempotent: running it again with the same flags changes nothing.
+ *
+ * A new space finds its peers by mDNS unless told otherwise (`--discovery none|registry`), and then this
+ * machine's daemon listens on every interface (`host: 0.0.0.0`): a LAN peer that finds it must be able to
+ * connect, and the handshake admits only peers that prove the space secret.
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
@@ -49,6 +53,9 @@ export interface InitResult {
   hooks?: HooksInstallResult
 }
 
+/** Where the daemon listens by default when peers find it on the LAN. */
+const LAN_HOST = '0.0.0.0'
+
 export async function init(o: InitOptions): Promise<InitResult> {
   if (o.discovery !== undefined && !DISCOVERY_MODES.includes(o.discovery as Discovery)) {
     throw new UsageError(`--discovery must be one of ${DISCOVERY_MODES.join(', ')}`)
@@ -69,7 +76,7 @@ export async function init(o: InitOptions): Promise<InitResult> {
   if (!config) {
     config = {
       version: 1, space: join?.space ?? newSpaceId(), track: [...DEFAULT_INCLUDE],
-      discovery: (o.discovery as Discovery) ?? 'none', registry: o.registry ?? null, rules: [],
+      discovery: (o.discovery as Discovery) ?? (o.registry ? 'registry' : 'mdns'), registry: o.registry ?? null, rules: [],
     }
     await writeConfigFile(paths.config, renderTeamConfig(config))
     created.push('ctxsync.yaml')
@@ -86,7 +93,7 @@ export async function init(o: InitOptions): Promise<InitResult> {
 
   const defaults: LocalSettings = {
     name: o.name ?? (await gitUserName(root)) ?? process.env.USER ?? 'someone',
-    agent: o.agent ?? false, host: DEFAULT_HOST, port: o.port ?? DEFAULT_PORT, peers: [...(o.peers ?? [])],
+    agent: o.agent ?? false, host: config.discovery === 'mdns' ? LAN_HOST : DEFAULT_HOST, port: o.port ?? DEFAULT_PORT, peers: [...(o.peers ?? [])],
   }
   const localExists = await exists(paths.local)
   const current = await readLocalSettings(paths.local, defaults)

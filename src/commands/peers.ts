@@ -1,8 +1,10 @@
 /**
- * `ctxsync peers`: the peers this machine has met (the peer book, `.ctxsync/peers.json`) and, in registry
- * mode (or with --registry URL), the relay's list of the space's peers online now. A running daemon
- * answers from its live session with the relay; otherwise a short "peek" connection asks the relay
- * (Welcome and the list, no document exchange).
+ * `ctxsync peers`: the peers this machine has met (the peer book, `.ctxsync/peers.json`); with a running
+ * daemon, who is online now (presence) and, with `discovery: mdns`, the space's peers it found on the LAN;
+ * and in registry mode (or with --registry URL), the relay's list of the space's peers online now. A running
+ * daemon answers from its live session with the relay; otherwise a short "peek" connection asks the relay
+ * (Welcome and the list, no document exchange). mDNS results exist only in a running daemon: a one-off
+ * command does not multicast.
  */
 import path from 'node:path'
 import { NotInitializedError, UsageError } from '../errors.js'
@@ -16,7 +18,8 @@ import { findRoot, spacePaths } from '../space/paths.js'
 import { remotesFor } from '../space/remotes.js'
 import { hostName, readIdentity, resolveSecret, resolveToken } from '../space/secrets.js'
 import { runningDaemon } from '../space/status.js'
-import { PeerBook, type PeerRecord } from '../space/summary.js'
+import { PeerBook, type OnlinePeer, type PeerRecord } from '../space/summary.js'
+import type { FoundPeer } from '../net/discovery/finder.js'
 
 export interface PeersOptions {
   cwd: string
@@ -38,6 +41,17 @@ export interface PeersResult {
   known: PeerRecord[]
   /** The relay's live list, in registry mode. */
   registry?: RegistryView
+  /** Who is online now, per the running daemon (absent without one). */
+  online?: OnlinePeer[]
+  /** `discovery: mdns`: what the running daemon found on the LAN; null when no daemon looks. */
+  mdns?: FoundPeer[] | null
+}
+
+interface DaemonPeers {
+  book: PeerRecord[]
+  registry: Array<{ url: string; peers: LivePeer[] }>
+  found?: FoundPeer[] | null
+  online?: OnlinePeer[]
 }
 
 export async function peers(o: PeersOptions): Promise<PeersResult> {
@@ -52,18 +66,25 @@ export async function peers(o: PeersOptions): Promise<PeersResult> {
   const daemon = await runningDaemon(paths)
   if (daemon) {
     try {
-      const live = await callDaemon<{ book: PeerRecord[]; registry: Array<{ url: string; peers: LivePeer[] }> }>(daemon.socket, 'peers', null, 5000)
+      const live = await callDaemon<DaemonPeers>(daemon.socket, 'peers', null, 5000)
+      const base: PeersResult = {
+        space: config.space, known: live.book, online: live.online ?? [],
+        ...(config.discovery === 'mdns' ? { mdns: live.found ?? null } : {}),
+      }
       const fromDaemon = live.registry.find((x) => x.url === registry)
       if (!registry || fromDaemon) {
-        return { space: config.space, known: live.book, ...(fromDaemon ? { registry: { url: fromDaemon.url, outcome: 'synced' as const, peers: fromDaemon.peers } } : {}) }
+        return { ...base, ...(fromDaemon ? { registry: { url: fromDaemon.url, outcome: 'synced' as const, peers: fromDaemon.peers } } : {}) }
       }
-      return { space: config.space, known: live.book, registry: await peek(config, paths, registry, o) }
+      return { ...base, registry: await peek(config, paths, registry, o) }
     } catch (e) {
       if (!(e instanceof DaemonUnavailable)) throw e
     }
   }
   const known = (await new PeerBook(paths.peers).load()).list()
-  return { space: config.space, known, ...(registry ? { registry: await peek(config, paths, registry, o) } : {}) }
+  return {
+    space: config.space, known, ...(config.discovery === 'mdns' ? { mdns: null } : {}),
+    ...(registry ? { registry: await peek(config, paths, registry, o) } : {}),
+  }
 }
 
 async function peek(config: TeamConfig, paths: ReturnType<typeof spacePaths>, url: string, o: PeersOptions): Promise<RegistryView> {

@@ -21,12 +21,17 @@ export interface WatchOptions {
   registry?: string
   say: (line: string) => void
   heartbeatMs?: number
+  /** Largest WebSocket frame accepted from peers (1009 beyond). */
+  maxFrameBytes?: number
 }
 
 function check(o: WatchOptions): void {
   if (o.port !== undefined && !(Number.isInteger(o.port) && o.port >= 0 && o.port <= 65535)) throw new UsageError('--port must be 0–65535')
   for (const p of o.peers ?? []) if (!isWsUrl(p)) throw new UsageError(`--peer ${p}: expected a ws:// URL like ws://192.168.1.20:7420`)
   if (o.registry !== undefined && !isWsUrl(o.registry)) throw new UsageError(`--registry ${o.registry}: expected a ws:// or wss:// URL`)
+  if (o.maxFrameBytes !== undefined && !(Number.isInteger(o.maxFrameBytes) && o.maxFrameBytes >= 4096)) {
+    throw new UsageError('--max-frame must be a number of bytes, at least 4096')
+  }
   if (o.peers?.length && o.registry) throw new UsageError('give either --peer or --registry: in registry mode peers talk to the relay only')
 }
 

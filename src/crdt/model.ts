@@ -283,6 +283,11 @@ export class FileModel {
     return this.base?.text ?? null
   }
 
+  /** Node ids of a rendering in document order (see `baseIds`). */
+  idsOf(r: Rendered): string[] {
+    return r.ir ? collectIds(r.ir) : []
+  }
+
   /** Node ids of the base in document order, to rebuild the base from its text after a restart. */
   baseIds(): string[] {
     return this.base ? collectIds(this.base.ir) : []

@@ -6,10 +6,12 @@
  * power cut. Reads classify content instead of throwing: a tracked name may hold a binary or non-UTF-8 file,
  * or be a symlink, and the caller has to warn and skip rather than fail the whole space.
  * Symlinks are refused both ways: following one could read or overwrite a file outside the repository.
+ * That holds for links to directories too, when the caller names the repository root (`within`).
  */
 import fs from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
-import type { Stats } from 'node:fs'
+import { readFileSync, renameSync, type Stats } from 'node:fs'
+import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import { CtxError } from '../errors.js'
 import { sha256hex } from '../ids.js'
@@ -19,6 +21,13 @@ const log = logger('fs:atomic')
 
 /** Context files are small; anything bigger is almost certainly not one and is not loaded into memory. */
 export const DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+export const MAX_BYTES_ENV = 'CTXSYNC_MAX_FILE_BYTES'
+
+/** The size limit for tracked files: CTXSYNC_MAX_FILE_BYTES when it is a sane number, else 8 MiB. */
+export function maxFileBytes(): number {
+  const v = Number(process.env[MAX_BYTES_ENV])
+  return Number.isInteger(v) && v >= 1024 ? v : DEFAULT_MAX_BYTES
+}
 
 export type UnreadableReason = 'binary' | 'not-utf8' | 'symlink' | 'too-large' | 'not-a-file'
 
@@ -50,7 +59,37 @@ export function decodeText(bytes: Uint8Array): { ok: true; text: string } | { ok
   }
 }
 
-export async function readTextFile(file: string, opts: { maxBytes?: number } = {}): Promise<ReadResult> {
+/** Where a tracked file lives: with `within` (the repository root), no directory below it may be a link. */
+export interface Within {
+  within?: string
+}
+
+/**
+ * The first directory strictly between `root` and `file` that is a symbolic link (or `file`'s directory
+ * when it is not under `root` at all), else null. A link to a directory would let a peer's update write —
+ * and a local read send — a file outside the repository under a tracked name.
+ */
+export async function linkedParent(root: string, file: string): Promise<string | null> {
+  const rel = path.relative(root, path.dirname(file))
+  if (rel === '') return null
+  if (rel.startsWith('..') || path.isAbsolute(rel)) return path.dirname(file)
+  let dir = root
+  for (const seg of rel.split(path.sep)) {
+    dir = path.join(dir, seg)
+    let st: Stats
+    try {
+      st = await fs.lstat(dir)
+    } catch (e) {
+      if (isGone(e)) return null // the rest does not exist yet: mkdir creates real directories
+      throw e
+    }
+    if (st.isSymbolicLink()) return dir
+  }
+  return null
+}
+
+export async function readTextFile(file: string, opts: { maxBytes?: number } & Within = {}): Promise<ReadResult> {
+  if (opts.within !== undefined && (await linkedParent(opts.within, file))) return { kind: 'unreadable', reason: 'symlink' }
   // A file rewritten while we read is read again; one that never settles is a caller-visible error.
   for (let attempt = 0; attempt < 20; attempt++) {
     let st: Stats
@@ -60,7 +99,7 @@ export async function readTextFile(file: string, opts: { maxBytes?: number } = {
       if (isGone(e)) return { kind: 'missing' }
       throw e
     }
-    const r = await readChecked(file, st, opts.maxBytes ?? DEFAULT_MAX_BYTES)
+    const r = await readChecked(file, st, opts.maxBytes ?? maxFileBytes())
     if (r !== 'changed') return r
     await new Promise((resolve) => setTimeout(resolve, 5 + attempt * 5))
   }
@@ -111,7 +150,9 @@ export interface WriteResult {
  * parent directories. Returns the content hash, which the caller keeps to recognise its own write when the
  * watcher reports it.
  */
-export async function writeFileAtomic(file: string, text: string): Promise<WriteResult> {
+export async function writeFileAtomic(file: string, text: string, opts: Within = {}): Promise<WriteResult> {
+  const linked = opts.within !== undefined ? await linkedParent(opts.within, file) : null
+  if (linked) throw new SymlinkRefusedError(linked)
   const bytes = Buffer.from(text, 'utf8')
   const existing = await fs.lstat(file).catch((e: unknown) => {
     if (isGone(e)) return null
@@ -128,8 +169,57 @@ export async function writeFileAtomic(file: string, text: string): Promise<Write
   return { hash: sha256hex(bytes), size: bytes.length }
 }
 
+/**
+ * Like `writeFileAtomic`, but only if the file still holds `expectHash` (null: still absent) at the moment
+ * of the rename; returns null (nothing written) otherwise. The check and the rename run synchronously, back
+ * to back, after the slow part (temp file, fsync): a save by an editor or agent that lands while we write
+ * is then almost never overwritten. Checked earlier, with awaits in between, such a save was lost whenever
+ * it fell into the milliseconds the temp file and its fsync take.
+ */
+export async function writeFileAtomicIf(file: string, text: string, expectHash: string | null, opts: Within = {}): Promise<WriteResult | null> {
+  const linked = opts.within !== undefined ? await linkedParent(opts.within, file) : null
+  if (linked) throw new SymlinkRefusedError(linked)
+  const bytes = Buffer.from(text, 'utf8')
+  const existing = await fs.lstat(file).catch((e: unknown) => {
+    if (isGone(e)) return null
+    throw e
+  })
+  if (existing?.isSymbolicLink()) throw new SymlinkRefusedError(file)
+  const dir = path.dirname(file)
+  if (!existing) await fs.mkdir(dir, { recursive: true })
+  // Named like write-file-atomic's temp files (`<name>.<hex>`): never matched by the tracked globs.
+  const tmp = `${file}.${process.pid.toString(16)}${randomBytes(4).toString('hex')}`
+  const fh = await fs.open(tmp, 'wx', existing ? existing.mode & 0o7777 : 0o666)
+  try {
+    await fh.writeFile(bytes)
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+  if (currentHashSync(file) !== expectHash) {
+    await fs.unlink(tmp).catch(() => undefined)
+    log('not writing %s: changed on disk meanwhile', file)
+    return null
+  }
+  renameSync(tmp, file)
+  await syncDirQuietly(dir)
+  log('wrote %s (%d bytes, checked)', file, bytes.length)
+  return { hash: sha256hex(bytes), size: bytes.length }
+}
+
+function currentHashSync(file: string): string | null {
+  try {
+    return sha256hex(readFileSync(file))
+  } catch (e) {
+    if (isGone(e)) return null
+    throw e
+  }
+}
+
 /** Removes a tracked file; false when it was already gone. */
-export async function removeFile(file: string): Promise<boolean> {
+export async function removeFile(file: string, opts: Within = {}): Promise<boolean> {
+  const linked = opts.within !== undefined ? await linkedParent(opts.within, file) : null
+  if (linked) throw new SymlinkRefusedError(linked)
   try {
     await fs.unlink(file)
   } catch (e) {

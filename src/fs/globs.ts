@@ -65,6 +65,8 @@ export interface TrackedListing {
   files: string[]
   /** Tracked names that are symbolic links: never followed, reported so the caller can warn. */
   symlinks: string[]
+  /** Links where tracked files could live under them (`.rhema`, `.rhema/sub`): never followed either. */
+  linkedDirs: string[]
 }
 
 /**
@@ -80,12 +82,16 @@ export async function listTracked(root: string, include: readonly string[], excl
     glob(['**'], { ...common, onlyDirectories: true }),
   ])
   const symlinks: string[] = []
+  const linkedDirs: string[] = []
+  // A link whose name is not tracked but whose contents would be (a linked `.rhema/` or `.rhema/sub/`).
+  const holdsTracked = (rel: string) => match(`${rel}/ctxsync-probe.yaml`) || match(`${rel}/ctxsync-probe.yml`)
   await forEachLimited(['', ...dirs.map((d) => d.replace(/\/$/, ''))], 16, async (dir) => {
     const entries = await fs.readdir(path.join(root, dir), { withFileTypes: true }).catch(() => [])
     for (const e of entries) {
       if (!e.isSymbolicLink()) continue
       const rel = dir === '' ? e.name : `${dir}/${e.name}`
       if (match(rel)) symlinks.push(rel)
+      else if (holdsTracked(rel)) linkedDirs.push(rel)
     }
   })
   const tracked: string[] = []
@@ -96,7 +102,7 @@ export async function listTracked(root: string, include: readonly string[], excl
   await forEachLimited(symlinks, 32, async (rel) => {
     if (!isScopeFile(rel) || (await scopeFileAllowed(root, rel))) kept.push(rel)
   })
-  return { files: tracked.sort(), symlinks: kept.sort() }
+  return { files: tracked.sort(), symlinks: kept.sort(), linkedDirs: linkedDirs.sort() }
 }
 
 export class InvalidDocPathError extends CtxError {

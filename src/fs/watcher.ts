@@ -22,7 +22,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { watch, type FSWatcher } from 'chokidar'
 import { logger } from '../log.js'
-import { DEFAULT_MAX_BYTES, isGone, readChecked, type UnreadableReason } from './atomic.js'
+import { isGone, maxFileBytes, readChecked, type UnreadableReason } from './atomic.js'
 import { createMatcher, forEachLimited, hasIgnoredSegment, isScopeFile, isTrackedFile, listTracked, toRelPosix, type Matcher } from './globs.js'
 
 const log = logger('fs:watcher')
@@ -86,7 +86,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.maxWaitMs = cfg.maxWaitMs ?? 100
     this.stableMs = cfg.stableMs ?? 20
     this.deleteGraceMs = cfg.deleteGraceMs ?? 150
-    this.maxBytes = cfg.maxBytes ?? DEFAULT_MAX_BYTES
+    this.maxBytes = cfg.maxBytes ?? maxFileBytes()
     this.fsw = watch(this.root, { ignoreInitial: true, followSymlinks: false, ignored: (p, st) => this.ignored(p, st) })
     for (const ev of ['add', 'change', 'unlink'] as const) this.fsw.on(ev, (p) => this.onFsEvent(p))
     this.fsw.on('addDir', (p) => this.onDirAdded(p))

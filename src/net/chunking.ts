@@ -3,7 +3,7 @@
  *
  * Transports are ordered, so chunks of one message arrive in index order; the reassembler insists on it,
  * which keeps it simple and lets it refuse a hostile peer early. Memory is bounded twice: by the total size
- * of one reassembled message and by the number of messages being reassembled at once.
+ * of the messages being reassembled (together) and by how many are reassembled at once.
  */
 import { CloseCode } from './TransportInterface.js'
 import { encodeMessage, ProtocolError, type ChunkMessage } from './protocol.js'
@@ -71,9 +71,11 @@ export class Reassembler {
       throw new ProtocolError(`chunk ${c.index}/${c.total} out of order for message ${c.id}`)
     }
     p.bytes += c.bytes.length
-    if (p.bytes > this.#limits.maxMessageBytes) {
+    // The bound is on everything held, not on each message: chunked messages in flight at once must not
+    // multiply it (an authenticated peer could otherwise make a relay hold maxConcurrent × the limit).
+    if (this.bufferedBytes > this.#limits.maxMessageBytes) {
       throw new ProtocolError(
-        `chunked message exceeds ${this.#limits.maxMessageBytes} bytes`,
+        `chunked message exceeds ${this.#limits.maxMessageBytes} bytes (with those in flight)`,
         CloseCode.TooBig,
       )
     }

@@ -13,12 +13,20 @@
  * A dial target may be a relay (`ctxsync serve`, registry mode): the handshake finds out, the relay's live
  * peer list is kept per target (`registry()`), and with a read-only token nothing local is sent.
  *
+ * Dial targets may also come and go while running (`addPeer`/`dropPeer`: peers found by mDNS, see
+ * `discovery/`). A dropped target that is still connected stays until that connection ends by itself (the
+ * heartbeat decides that a peer vanished); then it is forgotten instead of redialled.
+ *
+ * Presence: every live session is told this peer's presence (`setPresence`) when it opens and whenever it
+ * changes; what the others announce is kept in a `PresenceBook` (`presence()`).
+ *
  * One-shot syncing (`ctxsync sync`) lives in `sync-once.ts` and is re-exported here.
  */
 import type { PeerId } from '../ids.js'
 import { logger } from '../log.js'
 import { deriveCredentials, type SpaceCredentials } from './auth.js'
-import type { Access, LivePeer } from './protocol.js'
+import type { Access, LivePeer, PresenceFile } from './protocol.js'
+import { PresenceBook, type PresenceEntry } from './presence.js'
 import { DEFAULT_MAX_FRAME_BYTES } from './chunking.js'
 import { TypedEmitter } from './emitter.js'
 import { atMost } from './timers.js'
@@ -79,6 +87,8 @@ export type PeerManagerEvents = {
   'peer-sync-once': (peer: PeerState) => void
   /** A relay sent its list of the space's live peers. */
   registry: (url: string, peers: LivePeer[]) => void
+  /** Who is online, or what they touch, changed (`presence()`). */
+  presence: () => void
 }
 
 interface Conn {
@@ -101,6 +111,15 @@ interface Target {
   lastSeen: number | undefined
   /** The peer behind this URL is connected through another connection that won deduplication. */
   coveredBy: PeerId | undefined
+  /** Dropped (`dropPeer`) while connected: forgotten, not redialled, once that connection ends. */
+  dropped?: boolean
+}
+
+export interface AddPeerOptions {
+  /** The peer id expected behind the URL: already connected to it, the target waits ("covered"). */
+  expect?: PeerId
+  /** Dial only after this long (and not at all if `expect` connected meanwhile). */
+  delayMs?: number
 }
 
 /**
@@ -120,6 +139,13 @@ function prune<T extends object>(o: T): T {
   return o
 }
 
+function newTarget(url: string): Target {
+  return {
+    url, attempt: 0, timer: undefined, conn: undefined, state: 'connecting',
+    error: undefined, peer: undefined, lastSeen: undefined, coveredBy: undefined,
+  }
+}
+
 export class PeerManager extends TypedEmitter<PeerManagerEvents> {
   readonly #cfg: PeerManagerConfig
   readonly #creds: SpaceCredentials | undefined
@@ -132,6 +158,8 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
   readonly #transient = new Set<Conn>()
   readonly #dialing = new Set<Promise<void>>()
   #recent: PeerState[] = []
+  readonly #presence = new PresenceBook()
+  #ownFiles: PresenceFile[] = []
   #listener: Listener | undefined
   #unsubscribe: (() => void) | undefined
   #started = false
@@ -143,12 +171,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
     this.#creds = cfg.secret ? deriveCredentials(cfg.secret, cfg.host.spaceId) : undefined
     this.#dialer = cfg.dialer ?? wsDialer({ maxFrameBytes: this.#maxFrame, heartbeatMs: this.#heartbeat })
     this.#backoff = cfg.backoff ?? { baseMs: 250, maxMs: 30_000 }
-    for (const url of new Set(cfg.peers)) {
-      this.#targets.set(url, {
-        url, attempt: 0, timer: undefined, conn: undefined, state: 'connecting',
-        error: undefined, peer: undefined, lastSeen: undefined, coveredBy: undefined,
-      })
-    }
+    for (const url of new Set(cfg.peers)) this.#targets.set(url, newTarget(url))
   }
 
   get #maxFrame(): number {
@@ -198,6 +221,57 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
     })
     await atMost(Promise.all(closing), STOP_GRACE_MS)
     await this.#listener?.close()
+  }
+
+  /** Keeps `url` connected from now on (a peer found while running); no-op for a URL already known. */
+  addPeer(url: string, o: AddPeerOptions = {}): void {
+    const known = this.#targets.get(url)
+    if (known) {
+      known.dropped = false
+      return
+    }
+    const target = newTarget(url)
+    this.#targets.set(url, target)
+    if (!this.#started || this.#stopped) return
+    if (o.expect && this.#active.has(o.expect)) {
+      target.coveredBy = o.expect
+      target.state = 'connected'
+      return
+    }
+    if (o.delayMs) {
+      target.timer = setTimeout(() => {
+        if (o.expect && this.#active.has(o.expect)) {
+          target.timer = undefined
+          Object.assign(target, { coveredBy: o.expect, state: 'connected' })
+        } else this.#dial(target)
+      }, o.delayMs)
+    } else this.#dial(target)
+  }
+
+  /** Stops keeping `url` connected; a live connection through it stays until it ends by itself. */
+  dropPeer(url: string): void {
+    const t = this.#targets.get(url)
+    if (!t) return
+    t.dropped = true
+    if (t.conn && t.conn.state !== 'closed') return
+    clearTimeout(t.timer)
+    this.#targets.delete(url)
+  }
+
+  /** Whether a live (non-duplicate, non-one-shot) session with this peer is up. */
+  isConnected(id: PeerId): boolean {
+    return this.#active.get(id)?.state === 'connected'
+  }
+
+  /** What this peer announces: the files it changed lately; sent to every live session. */
+  setPresence(files: PresenceFile[]): void {
+    this.#ownFiles = files
+    for (const conn of this.#active.values()) this.#sendPresence(conn)
+  }
+
+  /** Who is online now, as far as this peer knows (not itself), and what they touch. */
+  presence(): PresenceEntry[] {
+    return this.#presence.list()
   }
 
   peers(): PeerState[] {
@@ -266,7 +340,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
   }
 
   #retry(target: Target, delayMs: number): void {
-    if (this.#stopped) return
+    if (this.#stopped || this.#targets.get(target.url) !== target) return
     clearTimeout(target.timer)
     log('%s: retrying in %d ms', target.url, Math.round(delayMs))
     target.timer = setTimeout(() => this.#dial(target), delayMs)
@@ -294,6 +368,12 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
     session.on('registry', (peers) => {
       if (target) this.emit('registry', target.url, peers)
     })
+    session.on('presence', (m) => {
+      if (conn.duplicate || session.transient || !session.peer) return
+      const relayed = session.peer.kind === 'relay'
+      // Peer to peer, the name and kind shown are the ones its Hello gave (the same peer, authenticated).
+      if (this.#presence.apply(m, conn, relayed ? 'relay' : 'direct', relayed ? m.peer : session.peer)) this.emit('presence')
+    })
     session.start()
   }
 
@@ -314,10 +394,18 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
       drop.duplicate = true
       this.#active.set(peer.id, keep)
       drop.session.close(CloseCode.Normal, 'duplicate connection')
+      // Both sides keep the same connection; presence sent on the dropped one went nowhere.
+      if (keep === conn) this.#sendPresence(conn)
       return // the peer was reported connected through the first connection
     }
     this.#active.set(peer.id, conn)
     this.emit('peer-connected', this.#stateOf(conn))
+    this.#sendPresence(conn)
+  }
+
+  #sendPresence(conn: Conn): void {
+    if (conn.state !== 'connected' || conn.duplicate || conn.session.transient) return
+    conn.session.sendControl({ type: 'Presence', peer: this.#cfg.host.self, online: true, files: this.#ownFiles })
   }
 
   #prefer(a: Conn, b: Conn, peerId: PeerId): Conn {
@@ -330,11 +418,18 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
 
   #onClosed(conn: Conn, info: SessionClosed): void {
     this.#conns.delete(conn)
+    if (this.#presence.dropSource(conn)) this.emit('presence')
     if (this.#transient.delete(conn)) return
-    const { session, target } = conn
+    const { session } = conn
+    let target = conn.target
     const peer = session.peer
     const wasActive = peer !== undefined && this.#active.get(peer.id) === conn
     if (wasActive) this.#active.delete(peer.id)
+    if (target?.dropped && target.conn === conn && !conn.duplicate) {
+      // Dropped while connected (a peer that is no longer advertised): forget it now.
+      this.#targets.delete(target.url)
+      target = undefined
+    }
     if (target) {
       if (target.conn === conn) target.conn = undefined
       target.peer = peer ?? target.peer
@@ -365,6 +460,10 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
     for (const t of this.#targets.values()) {
       if (t.coveredBy !== peer) continue
       t.coveredBy = undefined
+      if (t.dropped) {
+        this.#targets.delete(t.url)
+        continue
+      }
       t.state = 'closed'
       this.#retry(t, this.#nextDelay(t))
     }

@@ -1,5 +1,5 @@
 /**
- * The ctxsync wire protocol, version 2.
+ * The ctxsync wire protocol, version 3 (v2 plus Presence).
  *
  * Every frame on a transport carries exactly one message: a varUint tag (`MessageTag`) followed by the
  * message's fields, encoded with lib0 (varUint integers, varUint-length-prefixed byte arrays and UTF-8
@@ -33,6 +33,12 @@
  * sides count Updates, and Ack names the count of Updates durably applied so far, in one or two bytes,
  * however many Yjs clients the document has seen (the sender remembers what it sent under each number).
  *
+ * Presence (v3) says who is online and what they touch: a peer's name, kind, host and the files it changed in
+ * the last minutes, sent by every live peer when its session opens and again when that list changes. A relay
+ * passes each peer's Presence on to the space's other peers (and tells them when a peer leaves, `online`
+ * false); peer to peer a session only accepts the other side's own Presence. v2 peers do not know the tag,
+ * so the version went up: mixed versions hang up with the clear mismatch message instead of a 1002.
+ *
  * Hello's flags mark a one-shot connection (`ctxsync sync`: never taken for a duplicate of a live one) and a
  * peek (`ctxsync peers`: the relay sends Welcome and Peers, no document exchange).
  *
@@ -51,7 +57,7 @@ import { ProtocolError, rBytes, rEnum, remaining, rFixed, rString, rUint8, rVarU
 
 export { ProtocolError }
 
-export const PROTOCOL_VERSION = 2
+export const PROTOCOL_VERSION = 3
 
 export const MessageTag = {
   Hello: 1,
@@ -68,6 +74,7 @@ export const MessageTag = {
   RelayAuth: 12,
   Welcome: 13,
   Peers: 14,
+  Presence: 15,
 } as const
 export type MessageType = keyof typeof MessageTag
 
@@ -88,6 +95,7 @@ export const Limits = {
   token: 4096,
   address: 256,
   maxChunks: 1 << 20,
+  presenceFiles: 64,
   minFrameBytes: 1024,
 } as const
 
@@ -143,11 +151,15 @@ export interface LivePeer {
   address?: string
 }
 export interface PeersMessage { type: 'Peers'; peers: LivePeer[] }
+/** A file a peer changed lately: its document name and when (ms epoch, second precision on the wire). */
+export interface PresenceFile { path: string; at: number }
+/** Who `peer` is and what it touches; `online` false: it left (a relay says so for peers behind it). */
+export interface PresenceMessage { type: 'Presence'; peer: PeerInfo; online: boolean; files: PresenceFile[] }
 
 export type Message =
   | HelloMessage | AuthMessage | ManifestMessage | ManifestEndMessage | SyncStep2Message | Step2EndMessage
   | SyncedMessage | UpdateMessage | AckMessage | ErrorMessage | ChunkMessage | RelayAuthMessage | WelcomeMessage
-  | PeersMessage
+  | PeersMessage | PresenceMessage
 
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>
 
@@ -166,6 +178,7 @@ export const isChunk = guard('Chunk')
 export const isRelayAuth = guard('RelayAuth')
 export const isWelcome = guard('Welcome')
 export const isPeers = guard('Peers')
+export const isPresence = guard('Presence')
 
 /** The other peer speaks another protocol version; Hello stops being readable after `proto`. */
 export class ProtocolVersionError extends ProtocolError {
@@ -260,10 +273,24 @@ export function writeMessage(enc: encoding.Encoder, m: Message): void {
         encoding.writeVarString(enc, p.address ?? '')
       }
       return
+    case 'Presence':
+      writePresence(enc, m)
+      return
     case 'ManifestEnd':
     case 'Step2End':
     case 'Synced':
       return
+  }
+}
+
+function writePresence(enc: encoding.Encoder, m: PresenceMessage): void {
+  writePeer(enc, m.peer)
+  encoding.writeUint8(enc, m.online ? 1 : 0)
+  const files = m.files.slice(0, Limits.presenceFiles)
+  encoding.writeVarUint(enc, files.length)
+  for (const f of files) {
+    encoding.writeVarString(enc, f.path)
+    encoding.writeVarUint(enc, Math.max(0, Math.floor(f.at / 1000)))
   }
 }
 
@@ -329,6 +356,16 @@ function readPeers(d: decoding.Decoder): PeersMessage {
   return { type: 'Peers', peers }
 }
 
+function readPresence(d: decoding.Decoder): PresenceMessage {
+  const peer = readPeer(d, 'Presence')
+  const online = rUint8(d, 'online flag')
+  if (online > 1) throw new ProtocolError('malformed online flag in Presence')
+  const count = rVarUint(d, 'presence file count', Limits.presenceFiles)
+  const files: PresenceFile[] = []
+  for (let i = 0; i < count; i++) files.push({ path: rString(d, 'document name', Limits.docName), at: rVarUint(d, 'change time') * 1000 })
+  return { type: 'Presence', peer, online: online === 1, files }
+}
+
 /** Reads one message; throws `ProtocolError` (never anything else) on hostile or broken input. */
 export function readMessage(d: decoding.Decoder): Message {
   const tag = rVarUint(d, 'message tag')
@@ -382,6 +419,8 @@ export function readMessage(d: decoding.Decoder): Message {
       return { type: 'Welcome', access: rEnum(d, ACCESS_LEVELS, 'access level') }
     case MessageTag.Peers:
       return readPeers(d)
+    case MessageTag.Presence:
+      return readPresence(d)
     default:
       throw new ProtocolError(`unknown message tag ${tag}`)
   }

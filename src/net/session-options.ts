@@ -5,7 +5,7 @@ import type { SpaceCredentials } from './auth.js'
 import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES } from './chunking.js'
 import type { Encryption } from './channel.js'
 import type { Handshake } from './handshake.js'
-import type { LivePeer, Role } from './protocol.js'
+import type { LivePeer, PresenceMessage, Role } from './protocol.js'
 import type { PeerInfo, SyncHost } from './SyncHost.js'
 import type { Transport } from './TransportInterface.js'
 
@@ -70,4 +70,6 @@ export type PeerSessionEvents = {
   progress: (p: SessionProgress) => void
   /** A relay's list of the space's live peers (again whenever it changes). */
   registry: (peers: LivePeer[]) => void
+  /** Who is online and what they touch: the other side's own, or (from a relay) any peer of the space. */
+  presence: (m: PresenceMessage) => void
 }

@@ -14,7 +14,8 @@
  * Sending goes through a bounded `FrameSender` (`sender.ts`): initial-sync diffs are produced only while
  * the transport has room, and a consumer too slow for the capped outbox is cut off with 1008. Live updates
  * come from the peer manager (or the relay) via `sendUpdate`; the document half of the protocol is
- * `SyncState`. A relay's live peer list (Peers) is passed on as the `registry` event.
+ * `SyncState`. A relay's live peer list (Peers) is passed on as the `registry` event, Presence as `presence`
+ * (peer to peer only the other side's own: a peer may not speak for a third one; a relay may).
  */
 import { logger } from '../log.js'
 import type { DocName } from '../ids.js'
@@ -25,7 +26,7 @@ import { TypedEmitter } from './emitter.js'
 import { ACCESS_REFUSED, PeerHandshake, type Handshake, type HandshakeIO, type Opened, type Step } from './handshake.js'
 import {
   decodeMessage, ProtocolError, ProtocolVersionError, type Access, type HelloFlags, type LivePeer, type Message,
-  type Role,
+  type PresenceMessage, type Role,
 } from './protocol.js'
 import { FrameSender } from './sender.js'
 import {
@@ -252,6 +253,7 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
         if (this.#closing || this.#phase === 'closed' || !this.#sync) return
         if (msg.type === 'Error') return this.#remoteError(msg.code, msg.message)
         if (msg.type === 'Peers') return this.#onRegistry(msg.peers)
+        if (msg.type === 'Presence') return this.#onPresence(msg)
         await this.#sync.handle(msg)
       })
       .catch((err: unknown) => this.#failWith(err))
@@ -308,6 +310,8 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
       isOpen: () => !this.#closing && this.#phase === 'open',
       canSend: o.canSend,
       acceptWrites: o.acceptWrites,
+      // A relay stores any plain name a writer sent; what our globs refuse is skipped, not fatal.
+      skipRefusedDocs: o.peer.kind === 'relay',
     })
     this.#sync = sync
     this.#sender.producer = sync
@@ -320,6 +324,12 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
     if (this.peer?.kind !== 'relay') throw new ProtocolError('a peer list from something that is not a relay')
     this.registry = peers
     this.emit('registry', peers)
+  }
+
+  #onPresence(m: PresenceMessage): void {
+    if (this.peer?.kind !== 'relay' && m.peer.id !== this.peer?.id) throw new ProtocolError('a presence for another peer from something that is not a relay')
+    if (m.peer.kind === 'relay') throw new ProtocolError('a presence for a relay')
+    this.emit('presence', m)
   }
 
   #remoteError(code: number, message: string): void {

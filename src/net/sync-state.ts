@@ -46,6 +46,12 @@ export interface SyncIO {
   canSend: boolean
   /** The other side may send document data (false for a read-only peer of a relay). */
   acceptWrites: boolean
+  /**
+   * Documents the host refuses are skipped rather than fatal. For sessions with a relay: it holds whatever
+   * any writer of the space sent under a plain relative name (it has no globs), and one such document must
+   * not cut every peer off the relay. Peer to peer a refused name closes the session (1002).
+   */
+  skipRefusedDocs?: boolean
 }
 
 type Work = { doc: DocName; stateVector: Uint8Array } | 'end'
@@ -85,7 +91,8 @@ export class SyncState {
   /** What the peer holds once it confirms Synced: our diffs, and live updates it acknowledged before that. */
   readonly #sent = new Map<DocName, StateVector>()
   readonly #outIds = new Map<DocName, number>()
-  readonly #inNames: DocName[] = []
+  /** Names the peer gave, by number; null for a name skipped (`skipRefusedDocs`). */
+  readonly #inNames: Array<DocName | null> = []
   #sentUpdates = 0
   #acked = 0
   #unacked: Array<{ seq: number; doc: DocName; to: StateVector }> = []
@@ -169,6 +176,7 @@ export class SyncState {
           parsed: parseStateVector(e.stateVector),
         }))
         for (const e of entries) {
+          if (e.doc === null) continue
           this.#listed.add(e.doc)
           this.#learn(e.doc, e.parsed)
           this.#work.push({ doc: e.doc, stateVector: e.stateVector })
@@ -191,6 +199,14 @@ export class SyncState {
         const doc = this.#resolve(msg.doc)
         if (!this.#io.acceptWrites) {
           throw new ProtocolError('read-only access: changes from this peer are refused', CloseCode.Forbidden)
+        }
+        if (doc === null) {
+          // Skipped, but still counted: the peer's Acks name how many Updates we took.
+          if (msg.type === 'Update') {
+            this.#appliedUpdates++
+            this.#scheduleAck()
+          }
+          return
         }
         try {
           await this.#host.applyRemote(doc, msg.update, this.#peer)
@@ -264,19 +280,23 @@ export class SyncState {
     return { name: doc }
   }
 
-  /** The document a reference from the peer means; a new name is validated by the host first. */
-  #resolve(ref: DocRef): DocName {
+  /**
+   * The document a reference from the peer means; a new name is validated by the host first. Null: a
+   * refused name that this session skips (`skipRefusedDocs`).
+   */
+  #resolve(ref: DocRef): DocName | null {
     if ('id' in ref) {
       const name = this.#inNames[ref.id - 1]
       if (name === undefined) throw new ProtocolError(`unknown document id ${ref.id}`)
       return name
     }
-    if (!this.#host.acceptDoc(ref.name)) {
+    if (this.#inNames.length >= MAX_DOC_REFS) throw new ProtocolError('too many documents named', CloseCode.Policy)
+    const name = this.#host.acceptDoc(ref.name) ? ref.name : null
+    if (name === null && !this.#io.skipRefusedDocs) {
       throw new ProtocolError(`refused document name ${JSON.stringify(ref.name.slice(0, 200))}`)
     }
-    if (this.#inNames.length >= MAX_DOC_REFS) throw new ProtocolError('too many documents named', CloseCode.Policy)
-    this.#inNames.push(ref.name)
-    return ref.name
+    this.#inNames.push(name)
+    return name
   }
 
   /** Merges what the peer holds for `doc` and tells the host. */

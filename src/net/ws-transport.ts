@@ -6,8 +6,9 @@
  * `heartbeatMs`; a peer that misses two pongs in a row is cut off and reported as 4408, so dead peers drop
  * out instead of hanging. During a large transfer a ping waits behind megabytes of data for the other side
  * to work through, so more than pongs counts as a sign of life: any frame from the peer, and the peer taking
- * our data (bytes leaving our buffers since the last beat); and while we ourselves have stopped reading
- * (back-pressure, throttle) we cannot see pongs, so we do not count them missed. Reading can be paused by the reader (back-pressure) and by a `throttle` (the
+ * our data (bytes leaving our buffers since the last beat), and its pings; while we ourselves have stopped
+ * reading (back-pressure, throttle) we cannot see pongs, so we do not count them missed, but still ping,
+ * which tells the other side that we are alive. Reading can be paused by the reader (back-pressure) and by a `throttle` (the
  * relay's per-connection rate limit). Frames sent during one turn of the event loop leave in one write.
  * Nothing here throws out of a socket callback: errors become closes.
  */
@@ -76,6 +77,10 @@ export class WsTransport extends TypedEmitter<TransportEvents> implements Transp
     this.#throttle = opts.throttle
     ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary))
     ws.on('pong', () => {
+      this.#missedPongs = 0
+    })
+    // The other side pings while it has stopped reading us (see #beat): it is alive, only busy.
+    ws.on('ping', () => {
       this.#missedPongs = 0
     })
     ws.on('error', (err: Error & { code?: string }) => {
@@ -225,7 +230,14 @@ export class WsTransport extends TypedEmitter<TransportEvents> implements Transp
   }
 
   #beat(): void {
-    if (this.#closed || this.#pausedBy.size > 0) return
+    if (this.#closed) return
+    if (this.#pausedBy.size > 0) {
+      // Not reading, we cannot see pongs; but our ping tells the other side that we are alive and working
+      // through what it sent. Otherwise a sender whose data all sits in the socket buffers sees no sign of
+      // life for as long as we take, and cuts off a slow but healthy receiver (a relay taking in 10 MB).
+      this.#ping()
+      return
+    }
     const drained = this.bytesOut - this.#ws.bufferedAmount
     if (drained > this.#drainedAtBeat) this.#missedPongs = 0
     this.#drainedAtBeat = drained
@@ -236,6 +248,10 @@ export class WsTransport extends TypedEmitter<TransportEvents> implements Transp
       return
     }
     this.#missedPongs++
+    this.#ping()
+  }
+
+  #ping(): void {
     try {
       this.#ws.ping()
     } catch {

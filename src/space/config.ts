@@ -4,7 +4,7 @@
  * every field and reports problems as `file:line:col: what to do`.
  */
 import fs from 'node:fs/promises'
-import { isMap, parseDocument, type Document } from 'yaml'
+import { isMap, parseDocument, visit, type Document } from 'yaml'
 import { CtxError } from '../errors.js'
 import { DEFAULT_INCLUDE } from '../fs/globs.js'
 import { writeFileAtomic } from '../fs/atomic.js'
@@ -64,7 +64,27 @@ async function readDoc(file: string): Promise<{ text: string; doc: Document } | 
 
 function field(file: string, text: string, doc: Document, key: string): { value: unknown; offset: number | null } {
   const node = doc.get(key, true) as { range?: [number, number, number] } | undefined
-  return { value: doc.toJS()?.[key], offset: node?.range?.[0] ?? null }
+  const offset = node?.range?.[0] ?? null
+  let js: Record<string, unknown> | null
+  try {
+    js = doc.toJS({ maxAliasCount: 100 })
+  } catch (e) {
+    // The yaml package stops alias expansion past the count (a "billion laughs" file): a config problem.
+    if (e instanceof ReferenceError) throw new ConfigError(file, text, firstAlias(doc), 'aliases expand too far (a resource exhaustion attack?): write the values out')
+    throw e
+  }
+  return { value: js?.[key], offset }
+}
+
+function firstAlias(doc: Document): number | null {
+  let at: number | null = null
+  visit(doc, {
+    Alias(_key, node) {
+      at = node.range?.[0] ?? null
+      return visit.BREAK
+    },
+  })
+  return at
 }
 
 export const isWsUrl = (u: string): boolean => /^wss?:\/\/[^\s/]+/.test(u)

@@ -1,8 +1,10 @@
 /**
  * The daemon (`ctxsync watch`): holds the space, watches the tracked files, listens for peers and keeps
  * connections to the configured ones — or, in registry mode, keeps one persistent session with the relay
- * and listens nowhere — and answers local commands on the control socket. It stops on SIGINT/SIGTERM or
- * `ctxsync stop`, flushing every sidecar and file first.
+ * and listens nowhere — and answers local commands on the control socket. With `discovery: mdns` it also
+ * announces itself on the LAN and connects to the space's peers it finds there (`mdns.ts`). It tells its
+ * peers what it is doing (presence: `activity.ts`) and saves who is online into `status.json`. It stops on
+ * SIGINT/SIGTERM or `ctxsync stop`, flushing every sidecar and file first.
  */
 import fs from 'node:fs/promises'
 import { CtxError } from '../errors.js'
@@ -11,6 +13,10 @@ import { Watcher } from '../fs/watcher.js'
 import { asDocName } from '../ids.js'
 import { PeerManager, type PeerState } from '../net/peers.js'
 import type { Take } from '../crdt/present.js'
+import type { PeerFinder } from '../net/discovery/finder.js'
+import type { Discovery } from '../net/discovery/DiscoveryInterface.js'
+import { Activity, onlinePeers } from './activity.js'
+import { startMdns } from './mdns.js'
 import { ControlServer, type ControlMethod } from './control.js'
 import { SpaceHost } from './host.js'
 import { credentialsOf, remotesFor, type Remotes } from './remotes.js'
@@ -31,6 +37,10 @@ export interface DaemonOptions {
   /** Progress and problems, one line each, for stderr. */
   say: (line: string) => void
   heartbeatMs?: number
+  /** Largest WebSocket frame accepted from peers (1009 beyond); default 8 MiB. */
+  maxFrameBytes?: number
+  /** For tests: the discovery used in mdns mode (default: mDNS via bonjour-service). */
+  discovery?: Discovery
 }
 
 export interface DaemonInfo {
@@ -52,6 +62,9 @@ export class Daemon {
   git: GitWatch | null = null
   /** Set when the daemon stops only to start again (a branch switch under `branches: separate`). */
   restartWanted = false
+  /** Peers found on the LAN (`discovery: mdns`); null otherwise. */
+  finder: PeerFinder | null = null
+  activity: Activity | null = null
 
   private constructor(
     readonly space: Space,
@@ -74,18 +87,20 @@ export class Daemon {
       const remotes = remotesFor(space.config, space.local, { peers: o.peers, registry: o.registry })
       const creds = credentialsOf(space, remotes)
       const book = await new PeerBook(space.paths.peers).load()
-      const summary = new SummaryWriter(space)
+      let peers: PeerManager | undefined
+      const summary = new SummaryWriter(space, () => onlinePeers(peers?.presence() ?? []))
       wireSpaceEvents(space, o.say)
       const report = await space.scan()
       if (report.enrolled.length) o.say(`enrolled ${report.enrolled.length} file(s)`)
       const host = space.local.host
       const port = o.port ?? space.local.port
-      const peers = new PeerManager({
+      peers = new PeerManager({
         host: new SpaceHost(space),
         ...creds,
         ...(remotes.listen ? { listen: { host: o.host ?? host, port } } : {}),
         peers: remotes.peers,
         heartbeatMs: o.heartbeatMs,
+        ...(o.maxFrameBytes !== undefined ? { maxFrameBytes: o.maxFrameBytes } : {}),
       })
       let started: { url?: string; port?: number }
       try {
@@ -95,13 +110,19 @@ export class Daemon {
         if (code === 'EADDRINUSE') throw new CtxError('port-in-use', `port ${port} is in use: pass --port (0 picks a free one) or stop the other program`)
         throw e
       }
-      cleanup.unshift(() => peers.stop())
+      const manager = peers
+      cleanup.unshift(() => manager.stop())
       wirePeerEvents(peers, book, o.say)
+      peers.on('presence', () => space.emit('summary'))
       const watcher = new Watcher({ root: space.root, include: space.config.track })
       cleanup.unshift(() => watcher.close())
       watcher.on('file', (ev) => void space.onLocalFile(asDocName(ev.path), ev.text, ev.hash).catch((e: Error) => o.say(`${ev.path}: ${e.message}`)))
       watcher.on('deleted', (ev) => void space.onLocalDelete(asDocName(ev.path)))
-      watcher.on('unreadable', (ev) => o.say(`${ev.path}: skipped (${ev.reason})`))
+      watcher.on('unreadable', (ev) => {
+        o.say(`${ev.path}: skipped (${ev.reason})`)
+        // Held like a file that does not parse: status shows it, nothing from it is sent.
+        void space.onLocalUnreadable(asDocName(ev.path), ev.reason).catch((e: Error) => o.say(`${ev.path}: ${e.message}`))
+      })
       watcher.on('error', (e) => o.say(`watcher: ${e.message}`))
       await watcher.ready()
       await space.scan() // changes made while the watcher started
@@ -114,6 +135,13 @@ export class Daemon {
       await control.start()
       daemon = new Daemon(space, peers, watcher, control, book, summary, info, remotes, o.say)
       const d = daemon
+      d.activity = new Activity(space, peers)
+      if (space.config.discovery === 'mdns' && remotes.listen && started.port) {
+        const finder = await startMdns({ space, peers, port: started.port, listenHost: o.host ?? host, say: o.say, discovery: o.discovery })
+        d.finder = finder
+        if (finder) cleanup.unshift(() => finder.stop())
+      }
+      cleanup.unshift(async () => d.activity?.stop())
       d.git = await GitWatch.attach(space, watcher, o.say, () => d.restart())
       await writeFileAtomic(space.paths.daemon, JSON.stringify(info, null, 1) + '\n')
       await summary.flush()
@@ -129,7 +157,7 @@ export class Daemon {
       case 'ping':
         return { pid: process.pid }
       case 'status':
-        return liveStatus(this.space, { running: true, pid: process.pid, url: this.info.url }, this.peerRecords())
+        return liveStatus(this.space, { running: true, pid: process.pid, url: this.info.url }, this.peerRecords(), onlinePeers(this.peers.presence()))
       case 'conflicts':
         return { conflicts: this.space.conflicts() }
       case 'resolve': {
@@ -142,7 +170,7 @@ export class Daemon {
         return syncSpace(this.space, { peers: r.peers, registry: r.registry, timeoutMs: req.timeoutMs }, { book: this.book, connected: this.peers.peers() })
       }
       case 'peers':
-        return { book: this.peerRecords(), registry: this.peers.registry() }
+        return { book: this.peerRecords(), registry: this.peers.registry(), found: this.finder?.found() ?? null, online: onlinePeers(this.peers.presence()) }
       case 'syncpoint':
         // What the files hold now; after a merge (`wait`), once the daemon took in what git did.
         if ((params as { wait?: boolean } | null)?.wait) await this.git?.settled()
@@ -171,6 +199,8 @@ export class Daemon {
     this.stopping ??= (async () => {
       this.git?.close()
       this.say('stopping: saving state')
+      this.activity?.stop()
+      await this.finder?.stop().catch(() => undefined)
       await this.control.close().catch(() => undefined)
       await this.watcher.close().catch(() => undefined)
       await this.peers.stop().catch(() => undefined)

@@ -14,8 +14,9 @@
  * carrying that hash is our own write coming back.
  */
 import path from 'node:path'
-import { RefusedFileError, YamlSyntaxError } from '../crdt/model.js'
-import { readTextFile, removeFile, writeFileAtomic } from '../fs/atomic.js'
+import { diffLines } from 'diff'
+import { RefusedFileError, YamlSyntaxError, type Rendered } from '../crdt/model.js'
+import { maxFileBytes, readTextFile, removeFile, writeFileAtomicIf } from '../fs/atomic.js'
 import { sha256hex } from '../ids.js'
 import type { DocEntry } from './entry.js'
 import { noteSeen } from './seen.js'
@@ -25,7 +26,7 @@ export type ReconcileResult = 'enrolled' | 'ingested' | 'written' | 'deleted' | 
 
 export async function reconcile(space: Space, e: DocEntry): Promise<ReconcileResult> {
   const abs = path.join(space.root, e.name)
-  const read = await readTextFile(abs)
+  const read = await readTextFile(abs, { within: space.root })
   if (read.kind === 'missing') {
     if (!e.model.exists()) {
       e.diskHash = null
@@ -60,7 +61,10 @@ export async function reconcile(space: Space, e: DocEntry): Promise<ReconcileRes
     }
     return null
   }
-  if ((read.hash === e.meta.baseHash || read.hash === e.meta.writing) && !e.meta.baseText) {
+  // A kept base text that is not the file's last synced text belongs to a held file: then the file is not
+  // simply what we left.
+  const baseTextIsFile = !e.meta.baseText || sha256hex(e.meta.baseText) === read.hash
+  if (read.hash === e.meta.writing || (read.hash === e.meta.baseHash && baseTextIsFile)) {
     // The file is what we left (or our last write, if we died before noting it as the base); the model
     // moved on (changes arrived, the write was not done yet).
     e.diskHash = read.hash
@@ -68,10 +72,41 @@ export async function reconcile(space: Space, e: DocEntry): Promise<ReconcileRes
     return (await writeBack(space, e)) ? 'written' : null
   }
   // Edited while no ctxsync ran: diff against what the file held when we last synced it.
-  if (e.meta.baseText && Array.isArray(e.meta.baseIds)) e.model.restoreBase(e.meta.baseText, e.meta.baseIds as string[])
+  const base = offlineBase(e, read.text, r)
+  if (base === 'render') e.model.setBase(r)
+  else if (base) e.model.restoreBase(base.text, base.ids)
   else if (e.meta.baseHash && r.text !== null && sha256hex(r.text) === e.meta.baseHash) e.model.setBase(r)
   else e.model.setBase({ text: null, ir: null, complete: true })
   return (await enrollOrIngest(space, e, read.text, read.hash)) ? 'ingested' : null
+}
+
+/**
+ * The text an offline edit was made from. While the model is ahead of the file (peers' changes applied,
+ * the file not yet rewritten) meta keeps the file's text (`baseText`, see Space.applyRemote), and while
+ * such a rewrite is under way also the text being written (`writingText`); and the model's own rendering
+ * is what the file holds when we died after a write or an ingest but before meta said so. A process killed
+ * at any of these points leaves one of them on disk, and the user's edit sits on top of it: the nearest
+ * (fewest changed lines) is the one it was made from. Diffing against the wrong one would re-add, as the
+ * user's, todos that arrived meanwhile (doubling them) or undo changes that were already shown.
+ */
+function offlineBase(e: DocEntry, text: string, r: Rendered): { text: string; ids: string[] } | 'render' | null {
+  const found: Array<{ text: string; ids: string[] }> = []
+  for (const [t, ids] of [[e.meta.baseText, e.meta.baseIds], [e.meta.writingText, e.meta.writingIds]]) {
+    if (typeof t === 'string' && Array.isArray(ids)) found.push({ text: t, ids: ids as string[] })
+  }
+  if (found.length === 0) return null
+  const distance = (from: string) => diffLines(from, text).reduce((n, c) => n + (c.added || c.removed ? (c.count ?? 1) : 0), 0)
+  let best: { text: string; ids: string[] } | 'render' | null = null
+  let bestD = Infinity
+  if (r.complete && r.text !== null && r.ir) {
+    best = 'render'
+    bestD = distance(r.text)
+  }
+  for (const f of found) {
+    const d = distance(f.text)
+    if (d < bestD) [best, bestD] = [f, d]
+  }
+  return best
 }
 
 /** Takes new file content. Returns true when the model changed. */
@@ -102,13 +137,16 @@ export async function enrollOrIngest(space: Space, e: DocEntry, text: string, ha
   setOk(e)
   if (wasHeld) space.emit('released', e.name)
   if (out.complete && out.text !== null && out.text !== text) {
-    // Peers' changes arrived meanwhile (e.g. while the file was held): write the merged text.
-    await writeText(space, e, out.text, hash)
+    // Peers' changes arrived meanwhile (e.g. while the file was held): write the merged text. If the file
+    // changed yet again first, that newer text was made from `text`: diff it with that, not with the merge.
+    if (!(await writeText(space, e, out.text, hash, e.model.idsOf(out)))) e.model.keepIngestedAsBase()
   }
   e.meta.baseHash = e.diskHash ?? undefined
   delete e.meta.baseText
   delete e.meta.baseIds
   delete e.meta.writing
+  delete e.meta.writingText
+  delete e.meta.writingIds
   noteSeen(e, hash)
   e.saveMeta()
   return out.changed
@@ -128,7 +166,7 @@ export async function writeBack(space: Space, e: DocEntry): Promise<boolean> {
   if (!r.complete) return false
   const abs = path.join(space.root, e.name)
   // Anything on disk we have not seen yet is a local edit: take it in first, it writes the merge.
-  const read = await readTextFile(abs)
+  const read = await readTextFile(abs, { within: space.root })
   const now = read.kind === 'missing' ? null : read.kind === 'unreadable' ? 'unreadable' : read.hash
   if (now !== e.diskHash) {
     if (read.kind === 'text') return enrollOrIngest(space, e, read.text, read.hash)
@@ -136,7 +174,7 @@ export async function writeBack(space: Space, e: DocEntry): Promise<boolean> {
   }
   if (r.text === null) {
     if (!e.diskHash) return false
-    await removeFile(abs)
+    await removeFile(abs, { within: space.root })
     e.diskHash = null
     delete e.meta.baseHash
     e.saveMeta()
@@ -147,12 +185,16 @@ export async function writeBack(space: Space, e: DocEntry): Promise<boolean> {
     e.model.setBase(r)
     return false
   }
-  await writeText(space, e, r.text, e.diskHash ?? null)
+  // Not written because a save landed meanwhile: the base stays what that save was made from, and the
+  // watcher brings the save (it is ingested, then the merge written).
+  if (!(await writeText(space, e, r.text, e.diskHash ?? null, e.model.idsOf(r)))) return false
   e.model.setBase(r)
   e.meta.baseHash = e.diskHash ?? undefined
   delete e.meta.baseText
   delete e.meta.baseIds
   delete e.meta.writing
+  delete e.meta.writingText
+  delete e.meta.writingIds
   e.saveMeta()
   return true
 }
@@ -161,22 +203,37 @@ export async function writeBack(space: Space, e: DocEntry): Promise<boolean> {
  * Writes `text` unless the file changed since `expected` (a newer local save must never be overwritten;
  * the watcher delivers it and the next write includes it).
  */
-async function writeText(space: Space, e: DocEntry, text: string, expected: string | null): Promise<void> {
+async function writeText(space: Space, e: DocEntry, text: string, expected: string | null, ids: string[]): Promise<boolean> {
   const abs = path.join(space.root, e.name)
-  const read = await readTextFile(abs)
+  const read = await readTextFile(abs, { within: space.root })
   const now = read.kind === 'text' ? read.hash : read.kind === 'missing' ? null : 'unreadable'
-  if (expected !== null && now !== expected) return
-  if (expected === null && now !== null) return
+  if (expected !== null && now !== expected) return false
+  if (expected === null && now !== null) return false
   // Note what we are about to write before writing it: a kill -9 right after the write must not leave a
   // file that the next start mistakes for an offline edit (and re-authors every value in it). Not fsynced:
   // this guards against the process dying, and meta can be recomputed.
   e.meta.writing = sha256hex(text)
+  // The model is ahead of the file (baseText kept): should we die around the rename and the user edit the
+  // file before the next start, it is one of the two texts; see offlineBase.
+  if (e.meta.baseText) {
+    e.meta.writingText = text
+    e.meta.writingIds = ids
+  }
   await e.saveMeta(true)
-  const w = await writeFileAtomic(abs, text)
+  // Checked again right at the rename (see writeFileAtomicIf): by then the first check is a meta write and
+  // an fsync old, and a save landing in between used to be overwritten.
+  const w = await writeFileAtomicIf(abs, text, expected, { within: space.root })
+  if (!w) {
+    delete e.meta.writing
+    delete e.meta.writingText
+    delete e.meta.writingIds
+    return false
+  }
   e.diskHash = w.hash
   noteSeen(e, w.hash)
   space.written.add(e.name)
   space.emit('file-written', e.name)
+  return true
 }
 
 function hold(space: Space, e: DocEntry, problem: { line: number; col: number; message: string }): void {
@@ -187,12 +244,13 @@ function hold(space: Space, e: DocEntry, problem: { line: number; col: number; m
   if (first) space.emit('held', e.name, problem)
 }
 
-function markUnreadable(space: Space, e: DocEntry, reason: string): void {
+/** A tracked file that cannot be synced as it is (binary, not UTF-8, too large, a link): held with why. */
+export function markUnreadable(space: Space, e: DocEntry, reason: string): void {
   const message =
     reason === 'binary' || reason === 'not-utf8'
       ? 'not UTF-8 text: ctxsync only syncs text YAML files'
       : reason === 'too-large'
-        ? 'too large to sync'
+        ? `too large to sync (over ${maxFileBytes()} bytes; CTXSYNC_MAX_FILE_BYTES raises the limit)`
         : reason === 'symlink'
           ? 'a symbolic link: ctxsync does not follow links'
           : `cannot be read (${reason})`

@@ -3,6 +3,7 @@
  * checked against the tracked globs before anything is created; updates are validated before they touch
  * a model, and acknowledged only once durable.
  */
+import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
 import type { DocName, PeerId, SpaceId } from '../ids.js'
 import type { PeerInfo, SyncHost } from '../net/SyncHost.js'
@@ -50,7 +51,28 @@ export class SpaceHost implements SyncHost {
   }
 
   noteRemoteState(doc: DocName, _peer: PeerId, stateVector: Uint8Array): void {
-    this.space.entries.get(doc)?.noteRemoteState(stateVector)
+    const e = this.space.entries.get(doc)
+    if (!e) return
+    // A peer's claim counts only up to what we hold: a manifest claiming clocks nobody has written yet (a
+    // bug, or a hostile peer) would otherwise mark every later local edit as acknowledged — `status` and
+    // `sync` saying "synced" while nothing was sent — and fake client ids would pile up in the sidecar.
+    e.noteRemoteState(clampTo(stateVector, e.model.stateVector()))
     this.space.emit('summary')
   }
+}
+
+function clampTo(remote: Uint8Array, own: Uint8Array): Uint8Array {
+  const mine = Y.decodeStateVector(own)
+  const kept = new Map<number, number>()
+  for (const [client, clock] of Y.decodeStateVector(remote)) {
+    const c = Math.min(clock, mine.get(client) ?? 0)
+    if (c > 0) kept.set(client, c)
+  }
+  const enc = encoding.createEncoder()
+  encoding.writeVarUint(enc, kept.size)
+  for (const [client, clock] of kept) {
+    encoding.writeVarUint(enc, client)
+    encoding.writeVarUint(enc, clock)
+  }
+  return encoding.toUint8Array(enc)
 }

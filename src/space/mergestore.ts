@@ -105,7 +105,7 @@ export async function resolveMerge(paths: SpacePaths, rules: readonly RuleSpec[]
         const c = m.conflicts().find((x) => x.id === id)
         if (!c) continue
         const abs = path.join(paths.root, rec.file)
-        const now = await readTextFile(abs)
+        const now = await readTextFile(abs, { within: paths.root })
         const cur = now.kind === 'text' ? now.text : ''
         // Later edits to the merged lines (by hand, by peers through the daemon) are kept: taken in first.
         if (part.whole && cur !== part.text) m.ingest(cur)
@@ -121,7 +121,7 @@ export async function resolveMerge(paths: SpacePaths, rules: readonly RuleSpec[]
           }
           next = cur.slice(0, at) + body(part, r.text ?? '') + cur.slice(at + old.length)
         }
-        if (next !== cur) await writeFileAtomic(abs, next)
+        if (next !== cur) await writeFileAtomic(abs, next, { within: paths.root })
         const parts = [...rec.parts]
         if (m.conflicts().length === 0) parts.splice(i, 1)
         else parts[i] = store({ ...part, text: r.text ?? '', model: m })

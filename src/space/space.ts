@@ -25,7 +25,7 @@ import { asDocName, type DocName, type PeerId, type SpaceId } from '../ids.js'
 import { logger } from '../log.js'
 import { DEFAULT_HOST, DEFAULT_PORT, readLocalSettings, readTeamConfig, type LocalSettings, type TeamConfig } from './config.js'
 import { DocEntry, type UpdateListener } from './entry.js'
-import { enrollOrIngest, writeBack } from './files.js'
+import { enrollOrIngest, markUnreadable, writeBack } from './files.js'
 import { Repo } from '../git/repo.js'
 import { branchPaths, branchSpaceId, DETACHED, mergeBranchStates } from './branches.js'
 import { lazyView, reconcileAfterGit, takeIn, type GitReport } from './gitingest.js'
@@ -217,6 +217,7 @@ export class Space extends EventEmitter {
     const report: ScanReport = { enrolled: [], ingested: [], written: [], deleted: [] }
     const listing = await listTracked(this.root, this.config.track)
     for (const s of listing.symlinks) this.warn(`${s}: is a symbolic link; ctxsync does not follow or sync links`)
+    for (const d of listing.linkedDirs) this.warn(`${d}/: is a symbolic link; ctxsync does not follow links, so files under it are not synced`)
     const names = new Set<DocName>([...listing.files.map(asDocName), ...this.entries.keys()])
     // Content git brought while no daemon ran is taken in like after a live git operation.
     const view = lazyView(this)
@@ -248,12 +249,22 @@ export class Space extends EventEmitter {
         // The watcher reports what the file held when it looked. Our own later write (a burst of remote
         // changes) may have replaced that since: an event older than the file is not an edit, and taking it
         // in would re-author peers' values as ours. Only what the file holds now counts.
-        const now = await readTextFile(path.join(this.root, name))
+        const now = await readTextFile(path.join(this.root, name), { within: this.root })
         if (now.kind !== 'text' || now.hash === e.diskHash) return
         ;({ text, hash } = now)
       }
       await enrollOrIngest(this, e, text, hash)
     })
+    this.emit('summary')
+  }
+
+  /**
+   * The watcher found a tracked file it cannot sync as it is (binary, not UTF-8, too large, a link): it is
+   * held — shown in status with the reason, never sent, never overwritten — until it is readable again.
+   */
+  async onLocalUnreadable(name: DocName, reason: string): Promise<void> {
+    if (this.gitBusy) return
+    await this.serial(name, async () => markUnreadable(this, this.entry(name), reason))
     this.emit('summary')
   }
 
@@ -278,6 +289,15 @@ export class Space extends EventEmitter {
       throw new CtxError('bad-update', `malformed update for ${name}`)
     }
     const e = this.entry(name)
+    // From here until the file is rewritten the model is ahead of the file. Should we die in between and the
+    // user edit the file before the next start, that edit must be diffed against what the file held — not
+    // against nothing, which would undo every change the file has not shown yet and re-author the rest. So
+    // the file's text goes into meta first (same queue as the update: it lands on disk before it).
+    if (e.state === 'ok' && !e.meta.baseText && e.model.baseText !== null && e.diskHash !== undefined) {
+      e.meta.baseText = e.model.baseText
+      e.meta.baseIds = e.model.baseIds()
+      void e.saveMeta(true)
+    }
     e.model.applyRemote(update, from)
     await e.flushed()
     this.scheduleWriteBack(name)

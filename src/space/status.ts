@@ -9,6 +9,7 @@ import { NotInitializedError } from '../errors.js'
 import { readTextFile } from '../fs/atomic.js'
 import { listTracked } from '../fs/globs.js'
 import { readLockOwner } from '../fs/lock.js'
+import { PRESENCE_WINDOW_MS } from '../net/presence.js'
 import type { PeerKind } from '../net/SyncHost.js'
 import { callDaemon, DaemonUnavailable } from './control.js'
 import { readLocalSettings, readTeamConfig, DEFAULT_HOST, DEFAULT_PORT } from './config.js'
@@ -16,7 +17,7 @@ import { findRoot, spacePaths } from './paths.js'
 import { runningDaemon } from './daemonfile.js'
 import { readIdentity } from './secrets.js'
 import type { Space } from './space.js'
-import { liveFiles, PeerBook, readSummary, type FileStatus, type PeerRecord } from './summary.js'
+import { liveFiles, PeerBook, readSummary, type FileStatus, type OnlinePeer, type PeerRecord } from './summary.js'
 
 export interface StatusData {
   space: string
@@ -25,12 +26,14 @@ export interface StatusData {
   daemon: { running: boolean; pid?: number; url?: string }
   files: FileStatus[]
   peers: PeerRecord[]
+  /** Who is online now and what they touch (presence); empty without a running daemon. */
+  online: OnlinePeer[]
   conflicts: number
   /** HEAD's sync point, hooks, merge driver (added by the `status` command; null outside git). */
   git?: import('./gitstatus.js').GitStatus | null
 }
 
-export function liveStatus(space: Space, daemon: StatusData['daemon'], peers: PeerRecord[]): StatusData {
+export function liveStatus(space: Space, daemon: StatusData['daemon'], peers: PeerRecord[], online: OnlinePeer[] = []): StatusData {
   const files = liveFiles(space).map(({ baseHash: _b, sv: _s, ...f }) => f)
   return {
     space: space.config.space,
@@ -39,6 +42,7 @@ export function liveStatus(space: Space, daemon: StatusData['daemon'], peers: Pe
     daemon,
     files,
     peers,
+    online,
     conflicts: files.reduce((n, f) => n + (f.conflicts ?? 0), 0),
   }
 }
@@ -89,18 +93,35 @@ export async function coldStatus(cwd: string): Promise<StatusData> {
     }
     files.push(await checkChanged(p, read.text, s?.conflicts))
   }
+  // Links are never read or written through (a peer's update must not land outside the repository).
+  for (const p of listing.symlinks) {
+    saved.delete(p)
+    files.push({ path: p, state: 'refused', error: { line: 1, col: 1, message: 'a symbolic link: ctxsync never reads or writes through links; replace it with a regular file' } })
+  }
+  for (const p of listing.linkedDirs) {
+    files.push({ path: p, state: 'refused', error: { line: 1, col: 1, message: 'a symbolically linked directory: files under it are not synced; replace the link with a directory' } })
+  }
   // Known files that are gone from disk: their deletion is not synced yet.
   for (const s of saved.values()) if (s.baseHash) files.push({ path: s.path, state: 'pending' })
   files.sort((a, b) => (a.path < b.path ? -1 : 1))
+  const running = !!daemon || !!(lock?.alive && lock.command.includes('watch'))
   return {
     space: config.space,
     root,
     peer: { id: identity?.id ?? '', name: local.name, kind: local.agent ? 'agent' : 'human' },
-    daemon: daemon || (lock?.alive && lock.command.includes('watch')) ? { running: true, ...(daemon ? { pid: daemon.pid, url: daemon.url } : { pid: lock!.pid }) } : { running: false },
+    daemon: running ? { running: true, ...(daemon ? { pid: daemon.pid, url: daemon.url } : { pid: lock!.pid }) } : { running: false },
     files,
     peers: book.list(),
+    // What the daemon last saved; with no daemon this machine is offline and knows of nobody online.
+    online: running ? savedOnline(summary?.online) : [],
     conflicts: files.reduce((n, f) => n + (f.conflicts ?? 0), 0),
   }
+}
+
+/** The saved presence, without files that have left the window since it was written. */
+function savedOnline(online: OnlinePeer[] | undefined): OnlinePeer[] {
+  const since = Date.now() - PRESENCE_WINDOW_MS
+  return (online ?? []).map((p) => ({ ...p, files: p.files.filter((f) => Date.parse(f.at) >= since) }))
 }
 
 function strip(s: FileStatus & { baseHash?: unknown; sv?: unknown }): FileStatus {

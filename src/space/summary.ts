@@ -1,7 +1,8 @@
 /**
  * What `ctxsync status` reports, computed live from an open space, and persisted in `.ctxsync/status.json`
  * (with the known peers in `.ctxsync/peers.json`) so that `status` without a daemon answers from the last
- * known state in milliseconds instead of loading every CRDT.
+ * known state in milliseconds instead of loading every CRDT. A running daemon also saves who is online and
+ * what they touch (presence), so that answer does not need the daemon either.
  */
 import fs from 'node:fs/promises'
 import { writeFileAtomic } from '../fs/atomic.js'
@@ -27,6 +28,20 @@ export interface PeerRecord {
   lastSeen: string | null
 }
 
+/** A peer online now (its presence), as `status` shows it. */
+export interface OnlinePeer {
+  id: string
+  name: string
+  kind: PeerKind
+  host?: string
+  /** Heard of from the peer itself or through a relay. */
+  via: 'direct' | 'relay'
+  /** ISO time since when it is known to be online. */
+  since: string
+  /** Files it changed in the last minutes, newest first (ISO times). */
+  files: Array<{ path: string; at: string }>
+}
+
 /** Per-file facts saved for cold `status`. */
 export interface SavedFile extends FileStatus {
   /** Hash of the file as last synced: a different hash on disk means local changes not yet taken in. */
@@ -40,6 +55,8 @@ export interface SavedSummary {
   updatedAt: string
   files: SavedFile[]
   conflicts: number
+  /** Presence known to the daemon when it wrote this (absent when no daemon wrote it). */
+  online?: OnlinePeer[]
 }
 
 export function liveFiles(space: Space): SavedFile[] {
@@ -63,12 +80,13 @@ export function liveFiles(space: Space): SavedFile[] {
   return out.sort((a, b) => (a.path < b.path ? -1 : 1))
 }
 
-export function toSummary(files: SavedFile[]): SavedSummary {
+export function toSummary(files: SavedFile[], online?: OnlinePeer[]): SavedSummary {
   return {
     version: 1,
     updatedAt: new Date().toISOString(),
     files,
     conflicts: files.reduce((n, f) => n + (f.conflicts ?? 0), 0),
+    ...(online ? { online } : {}),
   }
 }
 
@@ -86,7 +104,11 @@ export class SummaryWriter {
   private timer: NodeJS.Timeout | null = null
   private writing: Promise<void> = Promise.resolve()
 
-  constructor(private readonly space: Space) {
+  /** `online`: the daemon's presence list; without it (init, one-shot runs) nothing is said of presence. */
+  constructor(
+    private readonly space: Space,
+    private readonly online?: () => OnlinePeer[],
+  ) {
     space.on('summary', () => this.schedule())
   }
 
@@ -102,7 +124,7 @@ export class SummaryWriter {
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
-    const summary = toSummary(liveFiles(this.space))
+    const summary = toSummary(liveFiles(this.space), this.online?.())
     this.writing = this.writing
       .then(() => writeFileAtomic(this.space.paths.summary, JSON.stringify(summary, null, 1) + '\n'))
       .then(() => undefined)

@@ -17,7 +17,7 @@ describe('e2e: init and invite', { timeout: 60_000 }, () => {
   it('creates ctxsync.yaml, .ctxsync/ and the .gitignore entry; a second run changes nothing', async () => {
     const origin = await makeRepo({ [TODOS]: SMALL_TODOS })
     const dir = await clone(origin, 'a')
-    const first = await ctxJson(dir, ['init', '--name', 'ann', '--port', String(await freePort())])
+    const first = await ctxJson(dir, ['init', '--name', 'ann', '--port', String(await freePort()), '--discovery', 'none'])
     expect(first.created).toEqual(expect.arrayContaining(['ctxsync.yaml', '.ctxsync/identity.json', '.ctxsync/local.yaml', '.ctxsync/secret']))
     expect(first.changed).toContain('.gitignore')
     expect(first.enrolled).toEqual([TODOS])
@@ -61,7 +61,7 @@ describe('e2e: init and invite', { timeout: 60_000 }, () => {
 
     // A fresh clone of a repository whose ctxsync.yaml names the space, without the secret.
     const c = await clone(a.dir, 'c')
-    const init = await expectOk(ctx(c, ['init', '--name', 'cy']))
+    const init = await expectOk(ctx(c, ['init', '--name', 'cy', '--discovery', 'none']))
     expect(init.stdout).toMatch(/ctxsync invite/)
     expect(init.stdout).toMatch(/init --join CODE/)
     const s = await ctx(c, ['sync', '--peer', a.url, '--timeout', '5'])
@@ -83,7 +83,7 @@ describe('e2e: init and invite', { timeout: 60_000 }, () => {
     expect(bad.stderr).toMatch(/not a ctxsync join code/)
     // The code of another space is refused rather than silently switching spaces.
     const other = await clone(await makeRepo({ [TODOS]: SMALL_TODOS }), 'other')
-    await expectOk(ctx(other, ['init', '--name', 'o']))
+    await expectOk(ctx(other, ['init', '--name', 'o', '--discovery', 'none']))
     const wrong = await ctx(c, ['init', '--join', lastLine((await ctx(other, ['invite'])).stdout)])
     expect(wrong.exitCode).toBe(1)
     expect(wrong.stderr).toMatch(/that join code is for space/)

@@ -114,9 +114,9 @@ describe('e2e: two clones initialised separately', { timeout: 90_000 }, () => {
     const a: Peer = { name: 'a', dir: ad, port: pa, url: `ws://127.0.0.1:${pa}` }
     const b: Peer = { name: 'b', dir: bd, port: pb, url: `ws://127.0.0.1:${pb}` }
     // Each clone runs its own init (B has no ctxsync.yaml from A: it joins with the code alone).
-    await expectOk(ctx(a.dir, ['init', '--name', 'a', '--port', String(pa)]))
+    await expectOk(ctx(a.dir, ['init', '--name', 'a', '--port', String(pa), '--discovery', 'none']))
     const code = lastLine((await expectOk(ctx(a.dir, ['invite']))).stdout)
-    await expectOk(ctx(b.dir, ['init', '--join', code, '--name', 'b', '--port', String(pb), '--peer', a.url]))
+    await expectOk(ctx(b.dir, ['init', '--join', code, '--name', 'b', '--port', String(pb), '--discovery', 'none', '--peer', a.url]))
     const before = Object.fromEntries(['todos', 'rhema', 'knowledge', 'decisions'].map((f) => [f, readFile(a, `.rhema/${f}.yaml`)]))
 
     const da = await startWatch(a)

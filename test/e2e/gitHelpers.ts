@@ -65,7 +65,7 @@ export async function cloneAs(remote: string, name: string): Promise<string> {
  */
 export async function founder(remote: string, name: string, port: number): Promise<{ dir: string; code: string }> {
   const dir = await cloneAs(remote, name)
-  await expectOk(ctx(dir, ['init', '--name', name, '--port', String(port), '--hooks']))
+  await expectOk(ctx(dir, ['init', '--name', name, '--port', String(port), '--discovery', 'none', '--hooks']))
   await gitIn(dir, ['add', 'ctxsync.yaml', '.gitignore', '.gitattributes'])
   await gitIn(dir, ['commit', '-qm', 'ctxsync'])
   await gitIn(dir, ['push', '-q', 'origin', 'main'])

@@ -41,9 +41,12 @@ if (!fs.existsSync(path.join(repoRoot, 'dist', 'cli.js'))) {
   throw new Error('dist/cli.js is missing: run `npx tsc -p .` (or `npm test`, which builds first)')
 }
 
-/** The environment every CLI run gets: no colours, no inherited secret, no debug noise unless asked. */
+/**
+ * The environment every CLI run gets: no colours, no inherited secret, no debug noise unless asked — and no
+ * mDNS even if a space says `discovery: mdns` (multicast only inside a private namespace: `netns.ts`).
+ */
 function baseEnv(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  return { NO_COLOR: '1', CTXSYNC_SECRET: undefined, DEBUG: process.env.CTXSYNC_E2E_DEBUG, GIT_TERMINAL_PROMPT: '0', ...extra }
+  return { NO_COLOR: '1', CTXSYNC_SECRET: undefined, DEBUG: process.env.CTXSYNC_E2E_DEBUG, GIT_TERMINAL_PROMPT: '0', CTXSYNC_NO_MDNS: '1', ...extra }
 }
 
 export interface RunResult {
@@ -138,7 +141,7 @@ export async function setupSpace(names: string[], o: SpaceOptions = {}): Promise
   const dials = o.dials ?? ((i: number) => (i === 0 ? [] : [i - 1]))
   const peerFlags = (i: number) => dials(i).flatMap((j) => ['--peer', peers[j]!.url])
   peers[0]!.dir = await clone(origin, names[0]!)
-  await expectOk(ctx(peers[0]!.dir, ['init', '--name', names[0]!, '--port', String(ports[0]), ...peerFlags(0)]))
+  await expectOk(ctx(peers[0]!.dir, ['init', '--name', names[0]!, '--port', String(ports[0]), '--discovery', 'none', ...peerFlags(0)]))
   await git(peers[0]!.dir, ['add', 'ctxsync.yaml', '.gitignore'])
   await git(peers[0]!.dir, ['commit', '-qm', 'ctxsync'])
   const code = lastLine((await expectOk(ctx(peers[0]!.dir, ['invite']))).stdout)

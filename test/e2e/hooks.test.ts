@@ -38,7 +38,7 @@ describe('e2e: hooks', { timeout: 120_000 }, () => {
     expect(early.exitCode).toBe(1)
     expect(early.stderr).toMatch(/ctxsync init/)
 
-    await expectOk(ctx(dir, ['init', '--name', 'ann', '--port', String(await freePort())]))
+    await expectOk(ctx(dir, ['init', '--name', 'ann', '--port', String(await freePort()), '--discovery', 'none']))
     const r = await ctxJson(dir, ['hooks', 'install'])
     expect(r.hooksDir).toBe(hooks)
     expect(r.hooks.chained.sort()).toEqual(['post-commit', 'pre-push'])

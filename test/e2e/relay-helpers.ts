@@ -51,9 +51,9 @@ export async function startServe(o: { port?: number; data?: string } = {}): Prom
   return { url, http: `http://127.0.0.1:${port}`, port, data, proc, log: t.log }
 }
 
-/** Starts `ctxsync watch` in registry mode (from ctxsync.yaml) and waits until it runs and is connected to the relay. */
-export async function startRegistryWatch(peer: Peer, env: Record<string, string | undefined> = {}): Promise<Daemon> {
-  const proc = execa('node', [CLI, 'watch'], {
+/** Starts `ctxsync watch` in registry mode (from ctxsync.yaml, or `args` like `--registry URL`) and waits until it runs and is connected to the relay. */
+export async function startRegistryWatch(peer: Peer, env: Record<string, string | undefined> = {}, args: string[] = []): Promise<Daemon> {
+  const proc = execa('node', [CLI, 'watch', ...args], {
     cwd: peer.dir, reject: false, env: baseEnv(env), stdin: 'ignore', buffer: false, forceKillAfterDelay: 60_000,
   })
   const t = track(proc)

@@ -43,6 +43,38 @@ describe('atomic file writes and classified reads', () => {
     expect(await fs.readFile(target, 'utf8')).toBe('secret: 1\n')
   })
 
+  it('within a root, refuses paths through a linked directory both ways (the target stays untouched)', async () => {
+    const root = await tmpDir()
+    const away = await tmpDir()
+    await fs.writeFile(path.join(away, 'notes.yaml'), 'private: true\n')
+    await fs.mkdir(path.join(root, '.rhema'))
+    await fs.symlink(away, path.join(root, '.rhema', 'sub'))
+    const file = path.join(root, '.rhema', 'sub', 'notes.yaml')
+    expect(await readTextFile(file, { within: root })).toEqual({ kind: 'unreadable', reason: 'symlink' })
+    await expect(writeFileAtomic(file, 'x: 1\n', { within: root })).rejects.toBeInstanceOf(SymlinkRefusedError)
+    await expect(writeFileAtomic(path.join(root, '.rhema', 'sub', 'new', 'n.yaml'), 'x: 1\n', { within: root })).rejects.toBeInstanceOf(SymlinkRefusedError)
+    await expect(removeFile(file, { within: root })).rejects.toBeInstanceOf(SymlinkRefusedError)
+    expect(await fs.readdir(away)).toEqual(['notes.yaml'])
+    expect(await fs.readFile(path.join(away, 'notes.yaml'), 'utf8')).toBe('private: true\n')
+    // Outside the root altogether is refused too; real directories below it are fine and get created.
+    await expect(writeFileAtomic(path.join(away, 'n.yaml'), 'x: 1\n', { within: root })).rejects.toBeInstanceOf(SymlinkRefusedError)
+    await writeFileAtomic(path.join(root, '.rhema', 'real', 'ok.yaml'), 'x: 1\n', { within: root })
+    expect(await readTextFile(path.join(root, '.rhema', 'real', 'ok.yaml'), { within: root })).toMatchObject({ kind: 'text', text: 'x: 1\n' })
+  })
+
+  it('takes its size limit from CTXSYNC_MAX_FILE_BYTES (8 MiB otherwise, and when the value is not sane)', async () => {
+    const file = path.join(await tmpDir(), 'big.yaml')
+    await fs.writeFile(file, `a: "${'x'.repeat(4000)}"\n`)
+    try {
+      process.env.CTXSYNC_MAX_FILE_BYTES = '2048'
+      expect(await readTextFile(file)).toEqual({ kind: 'unreadable', reason: 'too-large' })
+      process.env.CTXSYNC_MAX_FILE_BYTES = 'lots'
+      expect(await readTextFile(file)).toMatchObject({ kind: 'text' })
+    } finally {
+      delete process.env.CTXSYNC_MAX_FILE_BYTES
+    }
+  })
+
   it('classifies binary, non-UTF-8, missing, directories and oversized files', async () => {
     const root = await tmpDir()
     const f = (n: string): string => path.join(root, n)

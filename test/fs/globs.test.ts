@@ -39,9 +39,12 @@ describe('tracked globs', () => {
     ])
     await fs.symlink(path.join(root, '.rhema/todos.yaml'), path.join(root, '.rhema/linked.yaml'))
     await fs.symlink(path.join(root, 'sub'), path.join(root, 'linkdir'))
+    await fs.symlink(path.join(root, 'sub/.rhema'), path.join(root, '.rhema/linkedsub'))
     const out = await listTracked(root, DEFAULT_INCLUDE)
     expect(out.files).toEqual(['.rhema/todos.yaml', 'rhema.yaml', 'sub/.rhema/knowledge.yml', 'sub/rhema.yaml', 'sub/scope.yml'])
     expect(out.symlinks).toEqual(['.rhema/linked.yaml'])
+    // A linked directory is reported where tracked files could live under it; `linkdir` is not such a place.
+    expect(out.linkedDirs).toEqual(['.rhema/linkedsub'])
   })
 
   it('accepts canonical names and rejects everything else', () => {

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket, WebSocketServer } from 'ws'
 import { type PeerId } from '../../src/ids.js'
 import { deriveCredentials } from '../../src/net/auth.js'
-import { decodeMessage, encodeMessage, type Message } from '../../src/net/protocol.js'
+import { decodeMessage, encodeMessage, PROTOCOL_VERSION, type Message } from '../../src/net/protocol.js'
 import { backoffDelay, PeerManager, syncOnce, type PeerManagerConfig, type PeerState } from '../../src/net/peers.js'
 import { createConnectedPair } from '../../src/net/memory.js'
 import type { Dialer, Listener, Transport } from '../../src/net/TransportInterface.js'
@@ -146,9 +146,9 @@ describe('PeerManager over WebSocket', () => {
     }))
     const [code, reason] = await closed
     expect(code).toBe(1002)
-    expect(reason).toMatch(/v2.*v1/)
+    expect(reason).toMatch(/v3.*v1/)
     const err = got.find((m) => m.type === 'Error') as Extract<Message, { type: 'Error' }>
-    expect(err.message).toMatch(/this peer speaks ctxsync protocol v2, the other v1; upgrade ctxsync/)
+    expect(err.message).toMatch(/this peer speaks ctxsync protocol v3, the other v1; upgrade ctxsync/)
   })
 
   it('a frame over the limit is refused with 1009', async () => {
@@ -296,7 +296,7 @@ describe('syncOnce', () => {
     }
     const [x] = hostsInSpace('x')
     future.on('connection', (ws) => ws.send(encodeMessage({
-      type: 'Hello', proto: 3, spaceId: d.spaceId, peer: x!.self, nonce: new Uint8Array(32), role: 'accept', maxFrameBytes: 1 << 20,
+      type: 'Hello', proto: PROTOCOL_VERSION + 1, spaceId: d.spaceId, peer: x!.self, nonce: new Uint8Array(32), role: 'accept', maxFrameBytes: 1 << 20,
       flags: { oneShot: false, peek: false },
     })))
     const url = (s: WebSocketServer) => `ws://${LOOPBACK}:${(s.address() as { port: number }).port}`

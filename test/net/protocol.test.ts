@@ -93,7 +93,7 @@ describe('protocol: refusing bad input', () => {
     }
     expect(err).toBeInstanceOf(ProtocolVersionError)
     expect((err as ProtocolVersionError).remoteVersion).toBe(1)
-    expect((err as Error).message).toMatch(/speaks ctxsync protocol v2, the other v1.*upgrade ctxsync/)
+    expect((err as Error).message).toMatch(/speaks ctxsync protocol v3, the other v1.*upgrade ctxsync/)
   })
 
   it('rejects unknown tags, empty frames, trailing bytes and every truncation', () => {
@@ -163,6 +163,11 @@ describe('protocol: chunking', () => {
     expect(() => r2.push({ type: 'Chunk', id: 3, index: 0, total: 3, bytes: Uint8Array.of(1) })).toThrow(/too many/)
     expect(() => r2.push({ type: 'Chunk', id: 1, index: 2, total: 3, bytes: Uint8Array.of(1) })).toThrow(/out of order/)
     expect(() => r2.push({ type: 'Chunk', id: 9, index: 1, total: 3, bytes: Uint8Array.of(1) })).toThrow(/unknown/)
+    // The bound holds for all messages in flight together, not for each.
+    const r3 = new Reassembler({ maxMessageBytes: 10, maxConcurrent: 4 })
+    r3.push({ type: 'Chunk', id: 1, index: 0, total: 2, bytes: new Uint8Array(4) })
+    r3.push({ type: 'Chunk', id: 2, index: 0, total: 2, bytes: new Uint8Array(4) })
+    expect(() => r3.push({ type: 'Chunk', id: 3, index: 0, total: 2, bytes: new Uint8Array(4) })).toThrow(/exceeds 10 bytes/)
     try {
       r.push({ type: 'Chunk', id: 5, index: 0, total: 2, bytes: new Uint8Array(11) })
     } catch (e) {

@@ -3,7 +3,8 @@
  * space's `DocStore`, plus the sessions of the space's peers, between which it relays every update.
  *
  * The relay knows nothing of the space's files or globs, so it accepts any document name that is a plain
- * relative path (no absolute path, no `.`/`..` segment, no backslash, no NUL, no empty segment) and caps
+ * relative path (no absolute path, no `.`/`..` segment, no backslash, no NUL or control character, no empty
+ * segment, nothing under `.git`/`.ctxsync`/`node_modules`, which no peer tracks) and caps
  * how many documents a space may hold, so one writer cannot exhaust the relay.
  *
  * Durability: an update is applied to the document, relayed at once to the other peers, and appended to
@@ -16,11 +17,15 @@
  * The live peer list (the registry) is the set of persistent sessions; one-shot syncs and peeks are not
  * listed. Changes are announced (a Peers message) to every listed peer, debounced so a crowd connecting at
  * once costs one list each, not one per arrival.
+ *
+ * Presence: the relay keeps each live peer's latest Presence, passes it on to the space's other live peers
+ * (with the name and kind the peer authenticated with), gives a newcomer everyone's, and says `online: false`
+ * for a peer whose last session left.
  */
 import * as Y from 'yjs'
 import type { DocName, PeerId, SpaceId } from '../../ids.js'
 import { logger } from '../../log.js'
-import type { LivePeer } from '../protocol.js'
+import type { LivePeer, PresenceMessage } from '../protocol.js'
 import { ProtocolError } from '../protocol.js'
 import type { PeerSession } from '../session.js'
 import type { PeerInfo, SyncHost } from '../SyncHost.js'
@@ -36,11 +41,18 @@ const INTERNAL_ERROR = 1011
 
 type UpdateListener = (doc: DocName, update: Uint8Array, origin: PeerId | null) => void
 
-/** A plain relative path: what any ctxsync peer would send as a document name. */
+/** Directories no peer ever tracks (`src/fs/globs.ts` ALWAYS_IGNORED_DIRS; `net` does not import `fs`). */
+const NEVER_TRACKED = new Set(['.git', 'node_modules', '.ctxsync'])
+
+/**
+ * A plain relative path that some peer's globs could track: what any ctxsync peer would send as a document
+ * name. Everything no peer would accept is refused here too, so a hostile writer cannot park documents on
+ * the relay that every honest peer then has to refuse.
+ */
 export function isSafeDocPath(name: string): boolean {
   if (name.length === 0 || name.length > 4096) return false
-  if (name.startsWith('/') || name.includes('\\') || name.includes('\0') || /^[A-Za-z]:/.test(name)) return false
-  return name.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..')
+  if (name.startsWith('/') || name.includes('\\') || /[\u0000-\u001f\u007f]/.test(name) || /^[A-Za-z]:/.test(name)) return false
+  return name.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..' && !NEVER_TRACKED.has(seg))
 }
 
 export interface RelaySpaceOptions {
@@ -56,6 +68,7 @@ export interface RelaySpaceOptions {
 interface Member {
   session: PeerSession
   since: number
+  presence?: PresenceMessage
 }
 
 export class RelaySpace implements SyncHost {
@@ -164,6 +177,10 @@ export class RelaySpace implements SyncHost {
     }
     // A peer that reconnects while its old session lingers half-open: the newer one is the live one.
     if (!session.transient) {
+      session.on('presence', (m) => this.#onPresence(session, m))
+      for (const other of this.#members.values()) {
+        if (other.presence && other.session !== session && other.presence.peer.id !== session.peer?.id) session.sendControl(other.presence)
+      }
       for (const m of this.#members.values()) {
         if (m.session !== session && !m.session.transient && m.session.peer?.id === session.peer?.id) {
           m.session.close(CloseCode.Normal, 'replaced by a newer connection from the same peer')
@@ -177,7 +194,26 @@ export class RelaySpace implements SyncHost {
     const m = this.#members.get(session)
     if (!m) return
     this.#members.delete(session)
-    if (!session.transient) this.#announcePeers()
+    if (session.transient) return
+    this.#announcePeers()
+    const peer = session.peer
+    const stillHere = peer && [...this.#members.values()].some((o) => o.session.peer?.id === peer.id && !o.session.transient)
+    if (m.presence && peer && !stillHere) this.#forward(session, { type: 'Presence', peer: m.presence.peer, online: false, files: [] })
+  }
+
+  #onPresence(session: PeerSession, m: PresenceMessage): void {
+    const member = this.#members.get(session)
+    if (!member || !session.peer) return
+    // The session checked that it is this peer's own; shown under the name and kind it authenticated with.
+    const msg: PresenceMessage = { ...m, peer: session.peer }
+    member.presence = msg.online ? msg : undefined
+    this.#forward(session, msg)
+  }
+
+  #forward(from: PeerSession, msg: PresenceMessage): void {
+    for (const { session } of this.#members.values()) {
+      if (session !== from && !session.transient && session.peer?.id !== msg.peer.id) session.sendControl(msg)
+    }
   }
 
   /** The persistent sessions, as the registry lists them. */
