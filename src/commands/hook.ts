@@ -155,5 +155,7 @@ async function syncPoint(root: string, paths: SpacePaths, info: { track: string[
     }
   }
   states ??= await savedStates(paths)
-  return (await recordSyncPoint({ root, paths, track: info.track, states, via, by: info.name, repo })) !== null
+  // The hook script names the commit it ran for: commits in quick succession must each get their own.
+  const commit = via === 'commit' ? process.env.CTXSYNC_COMMIT || undefined : undefined
+  return (await recordSyncPoint({ root, paths, track: info.track, states, via, by: info.name, repo, commit })) !== null
 }

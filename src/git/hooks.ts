@@ -49,11 +49,13 @@ export function hookScript(name: HookName, r: Runner): string {
       ]
     : ['if [ -x "$prev" ]; then "$prev" "$@" || status=$?; fi']
   // pre-push: the notes are pushed only when the push goes ahead. post-commit: the sync point is recorded
-  // in the background, so that no commit waits for it (its warnings go to .ctxsync/hooks.log).
+  // in the background, so that no commit waits for it (its warnings go to .ctxsync/hooks.log). The
+  // redirections sit on the subshell: on the function call, sh keeps the original descriptors open in the
+  // background job (to restore them afterwards), and whoever reads git's stderr would wait for it to end.
   const run = name === 'pre-push'
     ? `[ "$status" -eq 0 ] && ctxsync_hook ${name} "$@" </dev/null || true`
     : name === 'post-commit'
-      ? `(unset GIT_INDEX_FILE; CTXSYNC_HOOK_BACKGROUND=1 ctxsync_hook ${name} "$@" </dev/null >/dev/null 2>&1 &)`
+      ? `(unset GIT_INDEX_FILE; c=$(git rev-parse -q --verify HEAD); CTXSYNC_COMMIT=$c CTXSYNC_HOOK_BACKGROUND=1 ctxsync_hook ${name} "$@" &) </dev/null >/dev/null 2>&1`
       : `ctxsync_hook ${name} "$@" </dev/null || true`
   return [
     '#!/bin/sh',

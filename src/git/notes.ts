@@ -60,7 +60,17 @@ export function parseNote(text: string): SyncPoint[] {
 
 /** Adds a sync point to `commit`'s note (a new line; other sync points of the commit stay). */
 export async function addSyncPoint(repo: Repo, commit: string, p: SyncPoint): Promise<void> {
-  await withIdentity(repo, ['notes', `--ref=${NOTES_REF}`, 'append', '-m', encodeSyncPoint(p), commit])
+  // Recorders of commits made in quick succession run side by side: the loser of the notes ref's lock
+  // tries again rather than dropping its sync point.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await withIdentity(repo, ['notes', `--ref=${NOTES_REF}`, 'append', '-m', encodeSyncPoint(p), commit])
+      return
+    } catch (e) {
+      if (attempt >= 20 || !/lock|cannot update ref|failed to update ref/i.test((e as Error).message)) throw e
+      await new Promise((r) => setTimeout(r, 10 + Math.random() * 40))
+    }
+  }
 }
 
 /** Every annotated commit → its note's blob id (one `git notes list`). */

@@ -53,13 +53,15 @@ export interface RecordOptions {
   /** Who records it (local.yaml name). */
   by: string
   repo?: Repo | null
+  /** The commit to annotate (default HEAD): the post-commit hook names its commit, as HEAD may have moved on. */
+  commit?: string
 }
 
 /** Records a sync point for HEAD. Returns it, or null when there is nothing to record. */
 export async function recordSyncPoint(o: RecordOptions): Promise<SyncPoint | null> {
   const repo = o.repo ?? (await Repo.open(o.root))
   if (!repo) return null
-  const head = await repo.commit('HEAD')
+  const head = await repo.commit(o.commit ?? 'HEAD')
   if (!head) return null
   const prefix = path.relative(repo.root, o.root).split(path.sep).join('/')
   const match = createMatcher(o.track)
@@ -92,8 +94,27 @@ export async function recordSyncPoint(o: RecordOptions): Promise<SyncPoint | nul
     const prev = parseNote((await repo.tryRaw(['notes', `--ref=${NOTES_REF}`, 'show', head.hash])) ?? '').at(-1)
     if (prev && JSON.stringify(prev.files) === JSON.stringify(files)) return null
   }
-  await addSyncPoint(repo, head.hash, point)
+  await withNotesLock(o.paths.state, () => addSyncPoint(repo, head.hash, point))
   return point
+}
+
+/**
+ * `git notes append` replaces the notes ref without checking what it replaced: two recorders at once
+ * (commits in quick succession) would lose one sync point. One writer at a time per clone.
+ */
+async function withNotesLock<T>(stateDir: string, f: () => Promise<T>): Promise<T> {
+  const { default: lockfile } = await import('proper-lockfile')
+  const target = path.join(stateDir, 'notes')
+  await fs.mkdir(stateDir, { recursive: true })
+  const release = await lockfile.lock(target, {
+    realpath: false, lockfilePath: `${target}.lock`, stale: 10_000,
+    retries: { retries: 100, minTimeout: 10, maxTimeout: 100 },
+  })
+  try {
+    return await f()
+  } finally {
+    await release().catch(() => undefined)
+  }
 }
 
 /**

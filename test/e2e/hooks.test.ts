@@ -152,6 +152,27 @@ describe('e2e: hooks', { timeout: 120_000 }, () => {
     expect((await ctxJson(b, ['log', 'ctxsync.yaml'])).entries.every((e: { changed: string[] }) => e.changed.includes('ctxsync.yaml'))).toBe(true)
   })
 
+  it('commits in quick succession each get their own sync point (the recorders run side by side)', async () => {
+    const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
+    const a = await founder(remote, 'ann', await freePort())
+    const commits: string[] = []
+    for (let i = 0; i < 8; i++) {
+      await replaceIn(a.dir, TODOS, i === 0 ? 'title: "Ship it"' : `title: "Ship it ${i - 1}"`, `title: "Ship it ${i}"`)
+      await gitIn(a.dir, ['commit', '-qam', `quick ${i}`])
+      commits.push((await gitIn(a.dir, ['rev-parse', 'HEAD'])).stdout.trim())
+    }
+    await waitFor(async () => {
+      for (const c of commits) if (!(await noteOf(a.dir, c)).includes('"via":"commit"')) return false
+      return true
+    }, 30_000, 'a sync point on every quick commit', () => fs.readFileSync(path.join(a.dir, '.ctxsync', 'hooks.log'), 'utf8'))
+    // Each note describes its own commit, not whatever HEAD was when its recorder ran.
+    const blobs = await Promise.all(commits.map(async (c) => (await gitIn(a.dir, ['rev-parse', `${c}:${TODOS}`])).stdout.trim()))
+    for (let i = 0; i < commits.length; i++) {
+      const points = (await noteOf(a.dir, commits[i])).trim().split('\n').map((l) => JSON.parse(l))
+      expect(points.some((p: { files: Record<string, { b: string }> }) => p.files[TODOS]?.b === blobs[i])).toBe(true)
+    }
+  })
+
   it('status says whether the files match HEAD\'s sync point, and warns when the driver is named but missing', async () => {
     const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
     const a = await founder(remote, 'ann', await freePort())
