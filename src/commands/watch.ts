@@ -8,22 +8,12 @@ import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { CtxError, NotInitializedError, UsageError } from '../errors.js'
 import { isWsUrl } from '../space/config.js'
-import { Daemon, type DaemonInfo } from '../space/daemon.js'
+import { Daemon, type DaemonInfo, type DaemonOptions } from '../space/daemon.js'
 import { findRoot, spacePaths } from '../space/paths.js'
 import { runningDaemon } from '../space/status.js'
 
-export interface WatchOptions {
-  cwd: string
-  port?: number
-  host?: string
-  peers?: string[]
-  /** Registry mode for this run: sync through this relay only. */
-  registry?: string
-  say: (line: string) => void
-  heartbeatMs?: number
-  /** Largest WebSocket frame accepted from peers (1009 beyond). */
-  maxFrameBytes?: number
-}
+/** The daemon's options; mDNS always comes from bonjour here (tests pass a fake to `Daemon` directly). */
+export type WatchOptions = Omit<DaemonOptions, 'discovery'>
 
 function check(o: WatchOptions): void {
   if (o.port !== undefined && !(Number.isInteger(o.port) && o.port >= 0 && o.port <= 65535)) throw new UsageError('--port must be 0–65535')

@@ -140,6 +140,20 @@ export function sameStat(a: Stats, b: Stats): boolean {
   return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs
 }
 
+/** Refuses links (the file, or a directory on its way inside `within`) and creates missing parents. */
+async function prepareWrite(file: string, text: string, opts: Within): Promise<{ bytes: Buffer; existing: Stats | null; dir: string }> {
+  const linked = opts.within !== undefined ? await linkedParent(opts.within, file) : null
+  if (linked) throw new SymlinkRefusedError(linked)
+  const existing = await fs.lstat(file).catch((e: unknown) => {
+    if (isGone(e)) return null
+    throw e
+  })
+  if (existing?.isSymbolicLink()) throw new SymlinkRefusedError(file)
+  const dir = path.dirname(file)
+  if (!existing) await fs.mkdir(dir, { recursive: true })
+  return { bytes: Buffer.from(text, 'utf8'), existing, dir }
+}
+
 export interface WriteResult {
   hash: string
   size: number
@@ -151,16 +165,7 @@ export interface WriteResult {
  * watcher reports it.
  */
 export async function writeFileAtomic(file: string, text: string, opts: Within = {}): Promise<WriteResult> {
-  const linked = opts.within !== undefined ? await linkedParent(opts.within, file) : null
-  if (linked) throw new SymlinkRefusedError(linked)
-  const bytes = Buffer.from(text, 'utf8')
-  const existing = await fs.lstat(file).catch((e: unknown) => {
-    if (isGone(e)) return null
-    throw e
-  })
-  if (existing?.isSymbolicLink()) throw new SymlinkRefusedError(file)
-  const dir = path.dirname(file)
-  if (!existing) await fs.mkdir(dir, { recursive: true })
+  const { bytes, existing, dir } = await prepareWrite(file, text, opts)
   // Loaded on first write: read-only commands (`status`) should not pay for it at startup.
   const { default: writeFileAtomicLib } = await import('write-file-atomic')
   await writeFileAtomicLib(file, bytes, { fsync: true })
@@ -177,16 +182,7 @@ export async function writeFileAtomic(file: string, text: string, opts: Within =
  * it fell into the milliseconds the temp file and its fsync take.
  */
 export async function writeFileAtomicIf(file: string, text: string, expectHash: string | null, opts: Within = {}): Promise<WriteResult | null> {
-  const linked = opts.within !== undefined ? await linkedParent(opts.within, file) : null
-  if (linked) throw new SymlinkRefusedError(linked)
-  const bytes = Buffer.from(text, 'utf8')
-  const existing = await fs.lstat(file).catch((e: unknown) => {
-    if (isGone(e)) return null
-    throw e
-  })
-  if (existing?.isSymbolicLink()) throw new SymlinkRefusedError(file)
-  const dir = path.dirname(file)
-  if (!existing) await fs.mkdir(dir, { recursive: true })
+  const { bytes, existing, dir } = await prepareWrite(file, text, opts)
   // Named like write-file-atomic's temp files (`<name>.<hex>`): never matched by the tracked globs.
   const tmp = `${file}.${process.pid.toString(16)}${randomBytes(4).toString('hex')}`
   const fh = await fs.open(tmp, 'wx', existing ? existing.mode & 0o7777 : 0o666)
