@@ -91,6 +91,7 @@ export async function acquireLock(stateDir: string, opts: AcquireOptions = {}): 
     }
     const owner = await readOwnerFile(dir)
     if (owner && (await takeOverIfDead(dir, owner))) continue
+    if (await takeOverOwnerless(dir, owner)) continue
     const left = deadline - Date.now()
     if (left <= 0) {
       // An owner file left by an earlier holder does not describe the current one.
@@ -155,6 +156,35 @@ async function takeOverIfDead(dir: string, owner: OwnerFile): Promise<boolean> {
     await fs.rmdir(lockPath(dir))
     await fs.unlink(ownerPath(dir)).catch(() => undefined)
     log('took over the lock of %s from dead pid %d', dir, owner.pid)
+    return true
+  } catch (e) {
+    log('takeover of %s failed: %s', dir, (e as Error).message)
+    return false
+  } finally {
+    await releaseGuard?.().catch(() => undefined)
+  }
+}
+
+/**
+ * A holder writes its owner file right after taking the lock; killed in between, it leaves a lock nobody
+ * can name, which would block every start until proper-lockfile deems it stale (10 s). A lock without a
+ * matching owner file whose time has not been refreshed for `OWNERLESS_MS` has no live holder.
+ */
+const OWNERLESS_MS = 3000
+
+async function takeOverOwnerless(dir: string, owner: OwnerFile | null): Promise<boolean> {
+  const id = await lockIdentity(dir).catch(() => null)
+  if (id === null || owner?.lockId === id) return false
+  const st = await fs.stat(lockPath(dir)).catch(() => null)
+  if (!st || Date.now() - st.mtimeMs < OWNERLESS_MS) return false
+  let releaseGuard: (() => Promise<void>) | undefined
+  try {
+    const { default: lockfile } = await import('proper-lockfile')
+    releaseGuard = await lockfile.lock(dir, { lockfilePath: path.join(dir, 'lock.takeover'), realpath: false, stale: 2000, retries: { retries: 20, minTimeout: 10, maxTimeout: 100 } })
+    if ((await lockIdentity(dir).catch(() => null)) !== id) return true // changed hands meanwhile: try again
+    if ((await readOwnerFile(dir))?.lockId === id) return false
+    await fs.rmdir(lockPath(dir))
+    log('took over an ownerless lock of %s (its holder died before naming itself)', dir)
     return true
   } catch (e) {
     log('takeover of %s failed: %s', dir, (e as Error).message)

@@ -51,6 +51,18 @@ describe('space lock', () => {
     await release()
   })
 
+  it('takes over within seconds a lock whose holder died before naming itself, but not a fresh one', async () => {
+    const stateDir = path.join(await tmpDir(), '.ctxsync')
+    await fs.mkdir(path.join(stateDir, 'lock'), { recursive: true })
+    // Just taken, owner file not written yet: the holder may be alive.
+    expect(await acquireLock(stateDir).catch((e: unknown) => e)).toBeInstanceOf(SpaceLockedError)
+    // 4 s without a refresh (proper-lockfile's stale limit is 10 s): nobody is behind it.
+    const old = new Date(Date.now() - 4000)
+    await fs.utimes(path.join(stateDir, 'lock'), old, old)
+    const release = await acquireLock(stateDir)
+    await release()
+  })
+
   it('waits for a holder that lets go within the wait time', async () => {
     const stateDir = path.join(await tmpDir(), '.ctxsync')
     const first = await acquireLock(stateDir, { command: 'ctxsync watch' })
