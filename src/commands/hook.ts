@@ -46,13 +46,21 @@ export async function runHook(o: HookOptions): Promise<HookResult> {
     if (background) await logWarning(paths, `${o.name}: gave up after ${secs} s (CTXSYNC_HOOK_TIMEOUT)`)
     else o.warn(`${o.name}: gave up after ${secs} s (CTXSYNC_HOOK_TIMEOUT); git goes on`)
     if (background) await fs.rm(path.join(paths.state, 'post-commit.pid'), { force: true })
+    await dropMark()
     process.exit(0)
   }, o.timeoutMs)
   try {
     return await run(o, root, paths, background)
   } finally {
     clearTimeout(deadline)
+    await dropMark()
   }
+}
+
+/** The post-commit hook's "recording" mark (see `RECORDING_MARK`): gone once this recorder is done. */
+async function dropMark(): Promise<void> {
+  const mark = process.env.CTXSYNC_MARK
+  if (mark && path.basename(mark).startsWith('ctxsync-recording.')) await fs.rm(mark, { force: true }).catch(() => undefined)
 }
 
 async function run(o: HookOptions, root: string, base: SpacePaths, background: boolean): Promise<HookResult> {
@@ -101,7 +109,7 @@ async function run(o: HookOptions, root: string, base: SpacePaths, background: b
       const remote = o.args[0] || o.args[1]
       if (!remote) break
       // `git commit && git push`: the commit's sync point may still be being recorded.
-      await recorderDone(paths, 2000)
+      await recordersDone(repo.gitDir, Math.max(1000, o.timeoutMs - 1500))
       await step('merge fetched sync points', async () => (await mergeRemoteNotes(repo)).length > 0)
       await step(`push sync points to ${remote}`, async () => (await pushNotes(repo, remote)) === 'pushed')
       break
@@ -112,18 +120,22 @@ async function run(o: HookOptions, root: string, base: SpacePaths, background: b
   return { hook: o.name, did }
 }
 
-/** Waits (at most `ms`) while a background post-commit recorder runs. */
-async function recorderDone(paths: SpacePaths, ms: number): Promise<void> {
-  const file = path.join(paths.state, 'post-commit.pid')
+/**
+ * Waits (at most `ms`) while post-commit recorders run: their marks exist from the moment the hook started
+ * them. A mark older than a minute is a recorder that was killed: removed, not waited for.
+ */
+async function recordersDone(gitDir: string, ms: number): Promise<void> {
+  const { RECORDING_MARK } = await import('../git/hooks.js')
   const deadline = Date.now() + ms
   while (Date.now() < deadline) {
-    const pid = Number(await fs.readFile(file, 'utf8').catch(() => ''))
-    if (!pid) return
-    try {
-      process.kill(pid, 0)
-    } catch {
-      return
+    const marks = (await fs.readdir(gitDir).catch(() => [] as string[])).filter((n) => n.startsWith(RECORDING_MARK))
+    let live = 0
+    for (const m of marks) {
+      const st = await fs.stat(path.join(gitDir, m)).catch(() => null)
+      if (st && Date.now() - st.mtimeMs > 60_000) await fs.rm(path.join(gitDir, m), { force: true })
+      else if (st) live++
     }
+    if (live === 0) return
     await new Promise((r) => setTimeout(r, 20))
   }
 }

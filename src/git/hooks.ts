@@ -24,6 +24,11 @@ const STDIN_HOOKS = new Set<HookName>(['post-rewrite', 'pre-push'])
 export const ATTR_BEGIN = '# >>> ctxsync: context files merge with `ctxsync merge-driver` (`ctxsync hooks install`)'
 export const ATTR_END = '# <<< ctxsync'
 export const DRIVER = 'ctxsync'
+/**
+ * Made by the post-commit hook in git's directory before it starts the recorder in the background, removed
+ * by the recorder when done: `git commit && git push` must push the sync point the commit is still getting.
+ */
+export const RECORDING_MARK = 'ctxsync-recording.'
 
 /** How a hook or git runs ctxsync: this very installation, or `npx --no-install ctxsync` without one. */
 export interface Runner {
@@ -55,7 +60,7 @@ export function hookScript(name: HookName, r: Runner): string {
   const run = name === 'pre-push'
     ? `[ "$status" -eq 0 ] && ctxsync_hook ${name} "$@" </dev/null || true`
     : name === 'post-commit'
-      ? `(unset GIT_INDEX_FILE; c=$(git rev-parse -q --verify HEAD); CTXSYNC_COMMIT=$c CTXSYNC_HOOK_BACKGROUND=1 ctxsync_hook ${name} "$@" &) </dev/null >/dev/null 2>&1`
+      ? `(unset GIT_INDEX_FILE; c=$(git rev-parse -q --verify HEAD); m="$(git rev-parse --absolute-git-dir)/${RECORDING_MARK}$c"; : >"$m"; CTXSYNC_COMMIT=$c CTXSYNC_MARK=$m CTXSYNC_HOOK_BACKGROUND=1 ctxsync_hook ${name} "$@" &) </dev/null >/dev/null 2>&1`
       : `ctxsync_hook ${name} "$@" </dev/null || true`
   return [
     '#!/bin/sh',

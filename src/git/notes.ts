@@ -139,8 +139,12 @@ export async function pushNotes(repo: Repo, remote: string): Promise<'pushed' | 
 }
 
 /** The fetch refspec that brings a remote's notes into our remote-notes namespace. */
+/**
+ * A glob, though it names one ref: a plain refspec for a ref the remote does not have yet (no one pushed a
+ * sync point) makes every `git fetch` and `git pull` fail; a glob that matches nothing does not.
+ */
 export function notesRefspec(remote: string): string {
-  return `+${NOTES_REF}:${REMOTE_NOTES_PREFIX}${remote}`
+  return `+${NOTES_REF}*:${REMOTE_NOTES_PREFIX}${remote}*`
 }
 
 /** Notes commits need a committer; a clone without user.name/email still gets its sync points. */

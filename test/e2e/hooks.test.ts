@@ -152,6 +152,21 @@ describe('e2e: hooks', { timeout: 120_000 }, () => {
     expect((await ctxJson(b, ['log', 'ctxsync.yaml'])).entries.every((e: { changed: string[] }) => e.changed.includes('ctxsync.yaml'))).toBe(true)
   })
 
+  it('pulls from a remote without sync points yet; `commit && push` pushes the commit\'s sync point', async () => {
+    const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
+    const a = await cloneAs(remote, 'ann')
+    await expectOk(ctx(a, ['init', '--name', 'ann', '--discovery', 'none', '--hooks']))
+    // Nobody has pushed notes: the notes refspec must not break fetch or pull.
+    expect((await gitIn(a, ['pull', '-q'], { reject: false })).exitCode).toBe(0)
+    expect((await gitIn(a, ['fetch', '-q'], { reject: false })).exitCode).toBe(0)
+    await gitIn(a, ['add', 'ctxsync.yaml', '.gitignore', '.gitattributes'])
+    await gitIn(a, ['commit', '-qm', 'ctxsync'])
+    await gitIn(a, ['push', '-q', 'origin', 'main'])
+    const head = (await gitIn(a, ['rev-parse', 'HEAD'])).stdout.trim()
+    // The recorder ran in the background; pre-push waited for it.
+    expect(await noteOf(remote, head)).toContain('"via":"commit"')
+  })
+
   it('commits in quick succession each get their own sync point (the recorders run side by side)', async () => {
     const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
     const a = await founder(remote, 'ann', await freePort())
