@@ -14,6 +14,7 @@ import type { Space } from './space.js'
 import type { OnlinePeer } from './summary.js'
 
 const BATCH_MS = 250
+const REFRESH_MS = 10_000
 const PRUNE_MS = 30_000
 
 export class Activity {
@@ -21,6 +22,7 @@ export class Activity {
   readonly #unsubscribe: () => void
   readonly #prune: NodeJS.Timeout
   #batch: NodeJS.Timeout | undefined
+  #announced = 0
 
   constructor(
     space: Space,
@@ -38,9 +40,13 @@ export class Activity {
   }
 
   touch(path: string): void {
+    const known = this.#files.has(path)
     this.#files.set(path, Date.now())
     if (this.#batch) return
-    this.#batch = setTimeout(() => this.#announce(), BATCH_MS)
+    // A file newly touched goes out at once (batched); only a newer time for a file already announced waits
+    // up to REFRESH_MS, so that typing in one file does not cost every peer a message per save.
+    const wait = known ? Math.max(BATCH_MS, this.#announced + REFRESH_MS - Date.now()) : BATCH_MS
+    this.#batch = setTimeout(() => this.#announce(), wait)
     this.#batch.unref()
   }
 
@@ -56,6 +62,7 @@ export class Activity {
 
   #announce(): void {
     this.#batch = undefined
+    this.#announced = Date.now()
     this.peers.setPresence(this.files())
   }
 }
