@@ -149,6 +149,11 @@ export function runRandom(opts: RunOptions): RunResult {
   opts.inspect?.(peers.map((p) => p.model))
   for (const t of texts) parseYaml(t)
   if (opts.ownership) checkOwned(texts[0]!, lastWrite)
+  // Conflict records are synced state: every peer lists the same ones.
+  const listed = peers.map((p) => JSON.stringify(p.model.conflicts()))
+  for (let k = 1; k < listed.length; k++) {
+    if (listed[k] !== listed[0]) throw new Error(`peer${k} lists other conflicts than peer0:\n${listed[0]}\n---\n${listed[k]}`)
+  }
   const conflicts = peers[0]!.model.conflicts().length
   for (const p of peers) p.model.destroy()
   return { texts, conflicts, edits }
