@@ -293,9 +293,15 @@ function valueSep(rel: string, value: Node, col: number, seqItem = false): strin
  * bracket may sit at it) when the text ends a line.
  */
 function flowText(out: Out, rel: string, base: number, floor: number, closing = false): void {
-  out.push(toAbsolute(rel, base))
+  let text = toAbsolute(rel, base)
+  // A comment ending this text would swallow the token after it (a block item's trailing comment that a
+  // merge moved inside `[…]`): its line ends here.
+  if (ENDS_IN_COMMENT.test(text)) text += '\n'
+  out.push(text)
   if (floor >= 0) out.padBlank(closing ? floor : floor + 1)
 }
+
+const ENDS_IN_COMMENT = /(^|[ \t])#[^\n]*$/
 
 function renderFlow<T extends FlowItem | FlowEntry>(
   out: Out,
