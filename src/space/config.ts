@@ -4,7 +4,8 @@
  * every field and reports problems as `file:line:col: what to do`.
  */
 import fs from 'node:fs/promises'
-import { isMap, parseDocument, visit, type Document } from 'yaml'
+import type { Document } from 'yaml'
+import path from 'node:path'
 import { CtxError } from '../errors.js'
 import { DEFAULT_INCLUDE } from '../fs/globs.js'
 import { writeFileAtomic } from '../fs/atomic.js'
@@ -47,6 +48,9 @@ export class ConfigError extends CtxError {
   }
 }
 
+/** The yaml package, loaded when a settings file has to be parsed (not when its parse is cached). */
+let YAML: typeof import('yaml') | null = null
+
 async function readDoc(file: string): Promise<{ text: string; doc: Document } | null> {
   let text: string
   try {
@@ -55,6 +59,8 @@ async function readDoc(file: string): Promise<{ text: string; doc: Document } | 
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null
     throw e
   }
+  YAML ??= await import('yaml')
+  const { isMap, parseDocument } = YAML
   const doc = parseDocument(text)
   const err = doc.errors[0]
   if (err) throw new ConfigError(file, text, err.pos[0], err.message.split('\n')[0]!)
@@ -78,6 +84,7 @@ function field(file: string, text: string, doc: Document, key: string): { value:
 
 function firstAlias(doc: Document): number | null {
   let at: number | null = null
+  const { visit } = YAML!
   visit(doc, {
     Alias(_key, node) {
       at = node.range?.[0] ?? null
@@ -89,7 +96,31 @@ function firstAlias(doc: Document): number | null {
 
 export const isWsUrl = (u: string): boolean => /^wss?:\/\/[^\s/]+/.test(u)
 
+/**
+ * Settings files are parsed once per content: the checked result is kept beside the state, under the file's
+ * size, time and inode, so `status` (and every hook) answers without loading the YAML parser.
+ */
+async function cached<T>(file: string, cacheDir: string, parse: () => Promise<T>): Promise<T> {
+  const st = await fs.stat(file).catch(() => null)
+  if (!st) return parse()
+  const key = `${st.size}:${st.mtimeMs}:${st.ino}`
+  const cacheFile = path.join(cacheDir, `${path.basename(file)}.parsed.json`)
+  const hit = await fs.readFile(cacheFile, 'utf8').then((t) => JSON.parse(t) as { key: string; value: T }, () => null)
+  if (hit?.key === key) return hit.value
+  const value = await parse()
+  // Not when the file changed while it was read: the key would describe other content.
+  const again = await fs.stat(file).catch(() => null)
+  if (again && `${again.size}:${again.mtimeMs}:${again.ino}` === key && (await fs.stat(cacheDir).then((d) => d.isDirectory(), () => false))) {
+    await fs.writeFile(cacheFile, JSON.stringify({ key, value })).catch(() => undefined)
+  }
+  return value
+}
+
 export async function readTeamConfig(file: string): Promise<TeamConfig | null> {
+  return cached(file, path.join(path.dirname(file), '.ctxsync'), () => parseTeamConfig(file))
+}
+
+async function parseTeamConfig(file: string): Promise<TeamConfig | null> {
   const got = await readDoc(file)
   if (!got) return null
   const { text, doc } = got
@@ -154,11 +185,17 @@ export function renderTeamConfig(c: TeamConfig): string {
 }
 
 export async function readLocalSettings(file: string, defaults: LocalSettings): Promise<LocalSettings> {
+  const set = await cached(file, path.dirname(file), () => parseLocalSettings(file))
+  return { ...defaults, peers: [...defaults.peers], ...set }
+}
+
+/** The settings the file sets (the caller fills in the rest). */
+async function parseLocalSettings(file: string): Promise<Partial<LocalSettings>> {
   const got = await readDoc(file)
-  if (!got) return { ...defaults, peers: [...defaults.peers] }
+  if (!got) return {}
   const { text, doc } = got
   const f = (k: string) => field(file, text, doc, k)
-  const out = { ...defaults }
+  const out: Partial<LocalSettings> = {}
   const name = f('name')
   if (name.value !== undefined) {
     if (typeof name.value !== 'string' || name.value.trim() === '') throw new ConfigError(file, text, name.offset, '`name` must be a non-empty string')
