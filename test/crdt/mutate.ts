@@ -13,16 +13,8 @@ import { renderDoc } from '../../src/crdt/render.js'
 
 export type Rng = () => number
 
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { mulberry32 } from '../helpers/random.js'
+export { mulberry32 }
 
 export const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)]!
 const int = (rng: Rng, n: number) => Math.floor(rng() * n)

@@ -22,17 +22,8 @@ export async function removeTmpDirs(): Promise<void> {
   await Promise.all(made.splice(0).map((d) => fs.rm(d, { recursive: true, force: true })))
 }
 
-/** mulberry32: small, fast, good enough to drive randomized tests reproducibly. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { mulberry32 as prng } from '../helpers/random.js'
+export { prng }
 
 export function testSeed(): number {
   const env = process.env['CTXSYNC_SEED']

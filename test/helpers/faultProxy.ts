@@ -47,17 +47,8 @@ export interface FaultStats {
   refused: number
 }
 
-/** mulberry32: small, fast, seedable. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { mulberry32 as rng } from './random.js'
+export { rng }
 
 /** A held-back (reordered) frame waits at most this long for a successor before it goes anyway. */
 const REORDER_WAIT_MS = 30

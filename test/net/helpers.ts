@@ -135,17 +135,8 @@ export function sameState(...hosts: MemoryHost[]): boolean {
   return hosts.every((h) => canonical(h.snapshot()) === first)
 }
 
-/** mulberry32: small, fast, good enough to drive fuzzing reproducibly. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { mulberry32 as seededRandom } from '../helpers/random.js'
+export { seededRandom }
 
 export interface CountingProxy {
   url: string
