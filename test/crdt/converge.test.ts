@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { FileModel } from '../../src/crdt/model.js'
-import { runRandom } from './converge.js'
+import { races, runRandom } from './converge.js'
 
 // CI runs a fixed budget; `node bench/converge-long.mjs --seeds N` runs a long one.
 const SEEDS = Number(process.env.CTXSYNC_CONVERGE_SEEDS ?? 40)
@@ -41,6 +41,7 @@ describe('randomized convergence (file text → parse → diff → ops)', () => 
         await new Promise((resolve) => setImmediate(resolve))
       }
       const used = FileModel.fallbacks - fallbacks
+      if (!ownership) console.log(`conflict oracle: ${races.concurrent} concurrently overwritten fields so far, each with its conflict record`)
       console.log(
         `convergence ${ownership ? 'owners' : 'free'}: ${SEEDS} seeds, canonical fallbacks: ${used}` +
           ` (incomplete states, never written: ${FileModel.transientFallbacks - transient})`,
