@@ -141,15 +141,7 @@ export async function readLockOwner(stateDir: string, opts: { stale?: number } =
 
 async function takeOverIfDead(dir: string, owner: OwnerFile): Promise<boolean> {
   if (owner.hostname !== os.hostname() || pidAlive(owner.pid)) return false
-  let releaseGuard: (() => Promise<void>) | undefined
-  try {
-    const { default: lockfile } = await import('proper-lockfile')
-    releaseGuard = await lockfile.lock(dir, {
-      lockfilePath: path.join(dir, 'lock.takeover'),
-      realpath: false,
-      stale: 2000,
-      retries: { retries: 20, minTimeout: 10, maxTimeout: 100 },
-    })
+  return underTakeoverGuard(dir, async () => {
     const id = await lockIdentity(dir).catch(() => null)
     if (id === null) return true // gone already: just try again
     if (id !== owner.lockId) return false // a new holder that has not written its owner file yet
@@ -157,12 +149,7 @@ async function takeOverIfDead(dir: string, owner: OwnerFile): Promise<boolean> {
     await fs.unlink(ownerPath(dir)).catch(() => undefined)
     log('took over the lock of %s from dead pid %d', dir, owner.pid)
     return true
-  } catch (e) {
-    log('takeover of %s failed: %s', dir, (e as Error).message)
-    return false
-  } finally {
-    await releaseGuard?.().catch(() => undefined)
-  }
+  })
 }
 
 /**
@@ -177,15 +164,27 @@ async function takeOverOwnerless(dir: string, owner: OwnerFile | null): Promise<
   if (id === null || owner?.lockId === id) return false
   const st = await fs.stat(lockPath(dir)).catch(() => null)
   if (!st || Date.now() - st.mtimeMs < OWNERLESS_MS) return false
-  let releaseGuard: (() => Promise<void>) | undefined
-  try {
-    const { default: lockfile } = await import('proper-lockfile')
-    releaseGuard = await lockfile.lock(dir, { lockfilePath: path.join(dir, 'lock.takeover'), realpath: false, stale: 2000, retries: { retries: 20, minTimeout: 10, maxTimeout: 100 } })
+  return underTakeoverGuard(dir, async () => {
     if ((await lockIdentity(dir).catch(() => null)) !== id) return true // changed hands meanwhile: try again
     if ((await readOwnerFile(dir))?.lockId === id) return false
     await fs.rmdir(lockPath(dir))
     log('took over an ownerless lock of %s (its holder died before naming itself)', dir)
     return true
+  })
+}
+
+/** Two processes taking over the same dead lock at once must not remove each other's fresh lock. */
+async function underTakeoverGuard(dir: string, f: () => Promise<boolean>): Promise<boolean> {
+  let releaseGuard: (() => Promise<void>) | undefined
+  try {
+    const { default: lockfile } = await import('proper-lockfile')
+    releaseGuard = await lockfile.lock(dir, {
+      lockfilePath: path.join(dir, 'lock.takeover'),
+      realpath: false,
+      stale: 2000,
+      retries: { retries: 20, minTimeout: 10, maxTimeout: 100 },
+    })
+    return await f()
   } catch (e) {
     log('takeover of %s failed: %s', dir, (e as Error).message)
     return false
