@@ -5,14 +5,11 @@
  * (or --registry URL) it runs `ctxsync sync` without `init` and without the secret. It is a bearer
  * credential: whoever holds it has its role until it expires (there is no revoking it early).
  */
-import path from 'node:path'
-import { CtxError, NotInitializedError, UsageError } from '../errors.js'
+import { UsageError } from '../errors.js'
 import { deriveCredentials } from '../net/auth.js'
 import { ACCESS_LEVELS, type Access } from '../net/protocol.js'
 import { signToken } from '../net/tokens.js'
-import { readTeamConfig } from '../space/config.js'
-import { findRoot, spacePaths } from '../space/paths.js'
-import { resolveSecret } from '../space/secrets.js'
+import { spaceWithSecret } from '../space/member.js'
 
 export interface TokenOptions {
   cwd: string
@@ -44,17 +41,9 @@ export function parseExpiry(s: string): number | null {
 export async function createToken(o: TokenOptions): Promise<TokenResult> {
   if (!ACCESS_LEVELS.includes(o.role as Access)) throw new UsageError(`--role ${o.role}: expected read, write or admin`)
   const ttl = parseExpiry(o.expires ?? DEFAULT_EXPIRY)
-  const root = findRoot(o.cwd)
-  if (!root) throw new NotInitializedError(path.resolve(o.cwd))
-  const paths = spacePaths(root)
-  const config = await readTeamConfig(paths.config)
-  if (!config) throw new NotInitializedError(root)
-  const secret = await resolveSecret(paths.secret)
-  if (!secret) {
-    throw new CtxError('no-secret', `creating a token needs the secret of space ${config.space}, which this machine does not know: run this where \`ctxsync init\` created or joined the space`)
-  }
+  const { space, secret } = await spaceWithSecret(o.cwd, (id) => `creating a token needs the secret of space ${id}, which this machine does not know: run this where \`ctxsync init\` created or joined the space`)
   const now = o.now ?? Date.now()
   const exp = ttl === null ? null : Math.floor((now + ttl) / 1000)
-  const token = signToken(deriveCredentials(secret.secret, config.space), { role: o.role as Access, exp })
-  return { token, role: o.role as Access, expires: exp === null ? null : new Date(exp * 1000).toISOString(), space: config.space }
+  const token = signToken(deriveCredentials(secret, space), { role: o.role as Access, exp })
+  return { token, role: o.role as Access, expires: exp === null ? null : new Date(exp * 1000).toISOString(), space }
 }
