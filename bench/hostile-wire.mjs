@@ -19,6 +19,7 @@ import { sessionCiphers } from '../dist/net/channel.js'
 import { relayProofInput } from '../dist/net/handshake.js'
 import { decodeMessage, encodeMessage, MessageTag, PROTOCOL_VERSION } from '../dist/net/protocol.js'
 import { newPeerId, newSpaceId } from '../dist/ids.js'
+import { mulberry32 } from './random.mjs'
 
 export { decodeMessage, encodeMessage }
 
@@ -38,16 +39,7 @@ export const HOSTILE_NAMES = [
 /** Plain relative names outside the default globs: a peer refuses them; a relay (which has no globs) cannot. */
 export const UNTRACKED_NAMES = ['README.md', 'notes.txt', 'src/index.ts', '.rhema/todos.json']
 
-export function mulberry32(seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { mulberry32 }
 
 /** A raw WebSocket client: every frame received is kept, with the close code the other side sent. */
 export function openRaw(url, { timeoutMs = 5000 } = {}) {

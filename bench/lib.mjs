@@ -10,6 +10,7 @@ import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { mulberry32 } from './random.mjs'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 export const CLI = path.join(ROOT, 'bin', 'ctxsync')
@@ -113,16 +114,7 @@ export function report(title, rows, extra = {}) {
 // ---------------------------------------------------------------------------------------------------------
 // Deterministic data
 
-export function mulberry32(seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { mulberry32 }
 const pickR = (rng, xs) => xs[Math.floor(rng() * xs.length)]
 
 const WORDS = ('implement add fix refactor document validate cache sync merge render parse index search extension plugin ' +
