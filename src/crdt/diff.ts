@@ -90,6 +90,15 @@ export class Differ {
     return false
   }
 
+  private rewriteScalars(id: NodeId, n: Node, path: readonly string[]): void {
+    // A counter's text includes every peer's increments: rewriting it would count them twice.
+    if (this.w.opts.rules.at(path).merge === 'counter') return
+    if (n.t === 'scalar' || n.t === 'opaque') return this.w.setDesc(id, descOf(n), true)
+    for (const c of childrenOf(n) ?? []) {
+      if (c.id) this.rewriteScalars(c.id, c.value, [...path, 'key' in c ? c.key : ITEM])
+    }
+  }
+
   private tombstoneChildren(n: Node): void {
     if (n.t === 'block') for (const l of n.lines) l.id && this.w.tombstone(l.id)
     for (const c of childrenOf(n) ?? []) if (c.id) this.w.tombstone(c.id)
@@ -120,6 +129,8 @@ export class Differ {
       } else ids.push('')
     }
     for (let i = 0; i < bk.length; i++) if (!matched.has(i) && bk[i]!.id) this.w.tombstone(bk[i]!.id!)
+    // Items the writer's file shows (kept ones, and new ones as they get ids): a new item never merges into one.
+    const taken = new Set(ids.filter((x) => x))
     const orders = this.orderKeys(ids, pairs)
     for (let j = 0; j < nk.length; j++) {
       const n = nk[j]!
@@ -138,9 +149,11 @@ export class Differ {
         }
         this.diffValue(b.id!, b.value, n.value, childPath)
       } else {
-        const id = this.w.newChildId(parent, n, kind, j, path, isSet ? setKeys(nk)[j] : undefined)
+        const id = this.w.newChildId(parent, n, kind, j, path, isSet ? setKeys(nk)[j] : undefined, taken)
+        taken.add(id)
         n.id = id
-        const existed = this.tree.has(id)
+        // Its placement may be missing while its registers are not (an update that moved it is pending).
+        const existed = this.tree.has(id) || this.tree.value(id) !== undefined
         this.w.place(id, key === undefined ? [parent, orders[j]!] : [parent, orders[j]!, key])
         this.w.revive(id)
         const cur = existed ? syntaxCurrent(this.tree, id, kind, n) : null
@@ -150,6 +163,11 @@ export class Differ {
         this.upsertValue(id, n.value, childPath)
         // Adding an element to a set is always a fresh write, so it wins over a concurrent removal.
         if (isSet && existed) this.w.setDesc(id, descOf(n.value), true)
+        // A new child landing on an existing node (re-created after a deletion, or the same id or key a
+        // peer added, which this file did not show yet) writes all its values afresh, even those equal to
+        // what the node holds: this writer never saw them, so a peer that changed one concurrently raced
+        // it, and that race must be recorded.
+        else if (existed) this.rewriteScalars(id, n.value, childPath)
       }
     }
   }

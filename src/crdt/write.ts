@@ -123,15 +123,26 @@ export class Writer {
    * Id for a new child of the list or map at `listPath`; identity-bearing children (a key, an `id`, a set
    * element) get the id every peer would derive, so concurrent additions of the same one merge.
    */
-  newChildId(parent: NodeId, c: Child, kind: ChildKind, index: number, listPath: readonly string[], setKey?: string): NodeId {
+  newChildId(
+    parent: NodeId,
+    c: Child,
+    kind: ChildKind,
+    index: number,
+    listPath: readonly string[],
+    setKey?: string,
+    taken?: ReadonlySet<NodeId>,
+  ): NodeId {
     if (kind === 'entry' || kind === 'flowEntry') return childId(parent, keySegment((c as { key: string }).key))
     if (kind === 'item' || kind === 'flowItem') {
       if (setKey !== undefined) return childId(parent, setSegment(setKey))
       const ident = identityOfIR(c.value, this.opts.rules, listPath)
       if (ident !== undefined) {
         const id = childId(parent, identitySegment(ident))
-        // Someone else's item already holds this identity (a renamed id, a duplicate): stay distinct.
-        if (!this.tree.has(id) || !this.tree.alive(id)) return id
+        // An item with this identity that the writer's file does not show (a peer added it, or an edit
+        // revived it, and the file has not been rewritten yet) is the same item: the two merge field by
+        // field, as concurrent additions do. One the file does show is another item (a renamed id, a
+        // duplicated item): stay distinct.
+        if (taken ? !taken.has(id) : !this.tree.has(id) || !this.tree.alive(id)) return id
       }
     }
     const seg = this.opts.unique ? 'u:' + this.opts.unique() : enrollSegment(index)

@@ -5,11 +5,12 @@
  * and at the end everything is delivered: every peer must render byte-identical, valid files with no
  * doubled todo, and (in ownership mode) every peer's last value of every field it owns. Every peer lists
  * the same conflicts, and a title or status overwritten concurrently (tracked with each write's state
- * vector) has its conflict record — for todos neither added nor deleted during the run (see checkRaces).
+ * vector) has its conflict record, also for todos added on two sides, revived or re-added (see checkRaces).
  */
 import * as Y from 'yjs'
 import { FileModel, LOCAL } from '../../src/crdt/model.js'
 import { parseYaml } from '../../src/crdt/parse.js'
+import { renderDoc } from '../../src/crdt/render.js'
 import { author } from './helpers.js'
 import { mulberry32, pick, randomEdit, todos, type Rng } from './mutate.js'
 
@@ -43,6 +44,8 @@ export interface RunOptions {
   ownership: boolean
   trace?: (msg: string) => void
   inspect?: (models: FileModel[]) => void
+  /** Called after every step (for debugging a seed). */
+  afterStep?: (step: number, models: FileModel[]) => void
 }
 
 export interface RunResult {
@@ -128,8 +131,9 @@ export function runRandom(opts: RunOptions): RunResult {
         if (!p.held || rng() < 0.5) {
           const before = p.model.baseText
           const sv = Y.decodeStateVector(Y.encodeStateVector(p.model.doc))
+          const held = modelTodos(p.model)
           const out = p.model.ingest(p.disk)
-          if (before !== null) recordWrites(writes, i, p.model.doc.clientID, Y.decodeStateVector(Y.encodeStateVector(p.model.doc)).get(p.model.doc.clientID) ?? 0, sv, before, p.disk)
+          if (before !== null) recordWrites(writes, i, p.model.doc.clientID, Y.decodeStateVector(Y.encodeStateVector(p.model.doc)).get(p.model.doc.clientID) ?? 0, sv, before, p.disk, held)
           if (out.complete && out.text !== p.disk) p.disk = out.text!
           p.held = false
         }
@@ -144,6 +148,7 @@ export function runRandom(opts: RunOptions): RunResult {
       // ingest would let the next write-back overwrite what the user typed meanwhile.
       if (was && !p.held) ingestDisk(p)
     }
+    opts.afterStep?.(step, peers.map((q) => q.model))
   }
   // Heal: release holds, ingest what the holders typed, deliver everything until quiet.
   partition = null
@@ -155,6 +160,9 @@ export function runRandom(opts: RunOptions): RunResult {
   const texts = peers.map((p) => p.model.render().text ?? '')
   opts.inspect?.(peers.map((p) => p.model))
   for (const t of texts) parseYaml(t)
+  // No edit ever puts one id twice into a file: a doubled id is a merge that should have been one item.
+  const ids = todos(texts[0]!).map(([id]) => id)
+  if (new Set(ids).size !== ids.length) throw Object.assign(new Error(`doubled todo ids: ${ids.join(',')}`), { text: texts[0] })
   if (opts.ownership) checkOwned(texts[0]!, lastWrite)
   // Conflict records are synced state: every peer lists the same ones.
   const listed = peers.map((p) => JSON.stringify(p.model.conflicts()))
@@ -185,10 +193,7 @@ function recordOwned(text: string, peer: number, owner: (id: string) => number, 
 }
 
 function checkOwned(text: string, last: Map<string, string>) {
-  const list = todos(text)
-  const present = list.map(([id]) => id)
-  if (new Set(present).size !== present.length) throw Object.assign(new Error(`doubled todo ids: ${present.join(',')}`), { text })
-  const now = new Map(list)
+  const now = new Map(todos(text))
   for (const [key, v] of last) {
     const [id, k] = key.split('.') as [string, string]
     if (k === 'present') {
@@ -215,24 +220,28 @@ interface Write {
   seen: Map<number, number>
 }
 
-function recordWrites(out: Write[], peer: number, client: number, end: number, seen: Map<number, number>, before: string, after: string): void {
+/** The todos the model holds (which may be more than its file shows while the file is held). */
+function modelTodos(model: FileModel): Map<string, Map<string, string>> {
+  try {
+    return new Map(todos(renderDoc(model.tree.toIR())))
+  } catch {
+    return new Map()
+  }
+}
+
+/**
+ * A field differing from the file's last rendering is a write, unless the model already held that very
+ * value (a todo re-added as a peer had it): then nothing is written and nothing can be lost.
+ */
+function recordWrites(out: Write[], peer: number, client: number, end: number, seen: Map<number, number>, before: string, after: string, held: Map<string, Map<string, string>>): void {
   const old = new Map(todos(before))
   const now = new Map(todos(after))
-  // A todo deleted here while others edit it is revived with a delete conflict; its field races are not
-  // recorded as value conflicts yet (see checkRaces).
-  for (const id of old.keys()) if (!now.has(id)) out.push({ key: `${id}\u0000+`, value: '', peer, client, end, seen })
   for (const [id, fields] of now) {
     const was = old.get(id)
-    if (!was) {
-      // A todo added here while another peer may hold (or re-add) the same id: the two items merge by
-      // identity, field by field, and that merge records no conflict yet (see checkRaces).
-      out.push({ key: `${id}\u0000+`, value: '', peer, client, end, seen })
-      continue
-    }
     for (const k of ['title', 'status']) {
       const v = fields.get(k)
-      const w = was.get(k)
-      if (v !== undefined && w !== undefined && v !== w) out.push({ key: `${id}\u0000${k}`, value: v, peer, client, end, seen })
+      const w = was?.get(k)
+      if (v !== undefined && v !== w && v !== held.get(id)?.get(k)) out.push({ key: `${id}\u0000${k}`, value: v, peer, client, end, seen })
     }
   }
 }
@@ -248,11 +257,9 @@ function checkRaces(text: string, writes: Write[], conflicts: Array<{ path: Arra
   const present = new Map(todos(text))
   const recorded = new Set(conflicts.filter((c) => c.path.length === 3 && c.path[0] === 'todos').map((c) => `${c.path[1]}\u0000${c.path[2]}`))
   const byKey = new Map<string, Write[]>()
-  // Not covered yet: todos added or deleted during the run. The same id added on two sides is one item
-  // whose fields merge, and a deleted todo that peers kept editing is revived; in both, differing field
-  // values are not recorded as value conflicts (seeds 7, 1014, 1017, 1058, 1219 in free-for-all mode).
-  const added = new Set(writes.filter((w) => w.key.endsWith('\u0000+')).map((w) => w.key.slice(0, -2)))
-  for (const w of writes) if (!added.has(w.key.slice(0, w.key.indexOf('\u0000')))) byKey.set(w.key, [...(byKey.get(w.key) ?? []), w])
+  // Todos added on several sides (one item, merged by identity), deleted while others edit them (revived)
+  // or re-added after a deletion are covered too (seeds 4, 8, 13, 43 in free-for-all mode once failed).
+  for (const w of writes) byKey.set(w.key, [...(byKey.get(w.key) ?? []), w])
   const saw = (z: Write, w: Write) => (z.seen.get(w.client) ?? 0) >= w.end
   for (const [key, ws] of byKey) {
     const [id, field] = key.split('\u0000') as [string, string]

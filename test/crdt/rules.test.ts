@@ -94,6 +94,39 @@ describe('delete versus edit: the edit is kept, with a conflict resolve can turn
     expect(r.b.render().text).toBe(withoutT2)
     expect(r.b.conflicts()).toEqual([])
   })
+  describe('a deleted todo edited differently by two others: revived, and the field race is a conflict', () => {
+    both((first) => {
+      const [a, b] = pair(TODOS)
+      const c = new FileModel({ name: '.rhema/todos.yaml', author: author('c'), clientId: 300 })
+      c.enroll(TODOS)
+      a.ingest(TODOS.slice(0, TODOS.indexOf('  - id: t2')))
+      b.ingest(TODOS.replace('title: Second', 'title: Zweite'))
+      c.ingest(TODOS.replace('title: Second', 'title: Deuxième'))
+      const order: Array<[FileModel, FileModel]> = first === 'a' ? [[a, b], [a, c], [b, a], [b, c], [c, a], [c, b]] : [[c, b], [c, a], [b, c], [b, a], [a, c], [a, b]]
+      for (const [x, y] of order) send(x, y)
+      expect(a.render().text).toBe(b.render().text)
+      expect(a.render().text).toBe(c.render().text)
+      const cs = a.conflicts()
+      expect(cs.map((x) => [x.display, x.kind])).toEqual(
+        expect.arrayContaining([
+          ['todos[id=t2]', 'delete'],
+          ['todos[id=t2].title', 'value'],
+        ]),
+      )
+      expect(b.conflicts()).toEqual(cs)
+    })
+  })
+  describe('a todo deleted and re-added on one side while the other edits it: the race is a conflict', () => {
+    both((first) => {
+      const t2 = TODOS.slice(TODOS.indexOf('  - id: t2'))
+      const without = TODOS.slice(0, TODOS.indexOf('  - id: t2'))
+      const r = merge(TODOS, [() => without, () => without + t2], TODOS.replace('title: Second', 'title: Renamed'), [], first)
+      expect(r.text.match(/id: t2/g)).toHaveLength(1)
+      const cs = r.a.conflicts()
+      expect(cs.map((x) => x.display)).toContain('todos[id=t2].title')
+      expect(cs.find((x) => x.display === 'todos[id=t2].title')!.values.map((v) => v.value).sort()).toEqual(['Renamed', 'Second'])
+    })
+  })
   test('a field removed on one side, edited on the other', () => {
     const r = merge(TODOS, TODOS.replace('    count: 5\n', ''), TODOS.replace('count: 5', 'count: 6'), [{ path: 'todos.*.count', merge: 'register' }])
     expect(r.text).toContain('count: 6')
@@ -119,6 +152,39 @@ describe('lists of mappings merge by identity', () => {
     expect(r.text.match(/id: t9/g)).toHaveLength(1)
     expect(r.text).toContain('title: nine')
     expect(r.text).toContain('status: new')
+  })
+  describe('the same new id added on both sides with different values: one value wins, with a conflict', () => {
+    both((first) => {
+      const r = merge(TODOS, TODOS + '  - id: t9\n    title: nine\n', TODOS + '  - id: t9\n    title: neun\n', [], first)
+      expect(r.text.match(/id: t9/g)).toHaveLength(1)
+      const cs = r.a.conflicts()
+      expect(cs.map((c) => c.display)).toEqual(['todos[id=t9].title'])
+      expect(r.b.conflicts()).toEqual(cs)
+      expect(cs[0]!.values.map((v) => v.value).sort()).toEqual(['neun', 'nine'])
+      // Resolving to the loser writes it on both peers and clears the conflict.
+      const loser = cs[0]!.values.findIndex((_, i) => i !== cs[0]!.winner - 1) + 1
+      r.a.resolve(cs[0]!.id, loser)
+      send(r.a, r.b)
+      expect(r.b.render().text).toContain(`title: ${cs[0]!.values[loser - 1]!.value}`)
+      expect(r.b.conflicts()).toEqual([])
+    })
+  })
+  test('a todo a peer added, not yet written to this file, added here too: one item, not two', () => {
+    const [a, b] = pair(TODOS)
+    a.ingest(TODOS + '  - id: t9\n    title: nine\n')
+    send(a, b)
+    // B's file is still the old one (say it was being edited): its user adds t9 as well.
+    b.ingest(TODOS + '  - id: t9\n    title: nine\n    status: todo\n')
+    send(b, a)
+    expect(a.render().text).toBe(b.render().text)
+    expect(b.render().text!.match(/id: t9/g)).toHaveLength(1)
+    expect(b.render().text).toContain('    title: nine\n    status: todo\n')
+  })
+  test('a todo duplicated inside one file stays two items', () => {
+    const [a] = pair(TODOS)
+    const dup = TODOS + '  - id: t2\n    title: Second copy\n'
+    a.ingest(dup)
+    expect(a.render().text).toBe(dup)
   })
   test('a rule may name another identity key', () => {
     const base = 'patterns:\n  - name: retry\n    use: always\n'
