@@ -5,12 +5,12 @@
  *   0 ok · 1 error (the message says what to do) · 2 usage · 3 no peer reachable · 4 a --check failed ·
  *   5 access refused.
  */
-import { createRequire } from 'node:module'
 import readline from 'node:readline/promises'
 import { Command, CommanderError, Option } from 'commander'
 import type { Conflict, ResolveChoice, Take } from './commands/resolve.js'
 import { CtxError, ExitCode, ExitError, UsageError } from './errors.js'
 import { formatConflicts, formatInit, formatPeers, formatStatus, formatSync, fmtBytes } from './output.js'
+import { packageVersion } from './pkg.js'
 
 // Command modules are loaded when their command runs: `status` in a hook should not pay for the network
 // stack, nor `--version` for anything.
@@ -32,7 +32,6 @@ const commands = {
   watch: () => import('./commands/watch.js'),
 }
 
-const pkg = createRequire(import.meta.url)('../package.json') as { version: string }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v]
 const port = (v: string) => {
@@ -67,7 +66,7 @@ function cwdOf(cmd: Command): string {
 export function buildProgram(): Command {
   const program = new Command('ctxsync')
     .description('Keep a repository\'s YAML context files (Rhema .rhema/*.yaml) in sync, live, between machines and AI agents.')
-    .version(pkg.version, '-v, --version')
+    .version(packageVersion(), '-v, --version')
     .option('-C, --cwd <dir>', 'run as if started in <dir>')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()

@@ -6,7 +6,6 @@
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { CtxError, NotInitializedError } from '../errors.js'
 import { writeFileAtomic } from '../fs/atomic.js'
 import {
@@ -17,6 +16,7 @@ import { Repo } from '../git/repo.js'
 import { readTeamConfig } from '../space/config.js'
 import { findRoot, spacePaths } from '../space/paths.js'
 import { readIdentity } from '../space/secrets.js'
+import { packageRoot } from '../pkg.js'
 
 export interface HooksOptions {
   cwd: string
@@ -43,8 +43,9 @@ export interface HooksUninstallResult {
 
 /** This installation of ctxsync, by absolute paths (hooks and git must not depend on PATH). */
 export function currentRunner(): Runner {
-  const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'ctxsync')
-  return fs.existsSync(bin) ? { node: process.execPath, bin } : { node: null, bin: null }
+  const root = packageRoot()
+  const bin = root && path.join(root, 'bin', 'ctxsync')
+  return bin && fs.existsSync(bin) ? { node: process.execPath, bin } : { node: null, bin: null }
 }
 
 async function context(cwd: string): Promise<{ root: string; repo: Repo; state: string; track: string[] }> {

@@ -51,6 +51,12 @@ export class ConfigError extends CtxError {
 /** The yaml package, loaded when a settings file has to be parsed (not when its parse is cached). */
 let YAML: typeof import('yaml') | null = null
 
+/** yaml is CommonJS: bundled (scripts/bundle.mjs), a dynamic import of it has only `default`. */
+async function loadYaml(): Promise<typeof import('yaml')> {
+  const m = await import('yaml')
+  return m.default ?? m
+}
+
 async function readDoc(file: string): Promise<{ text: string; doc: Document } | null> {
   let text: string
   try {
@@ -59,7 +65,7 @@ async function readDoc(file: string): Promise<{ text: string; doc: Document } | 
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null
     throw e
   }
-  YAML ??= await import('yaml')
+  YAML ??= await loadYaml()
   const { isMap, parseDocument } = YAML
   const doc = parseDocument(text)
   const err = doc.errors[0]
