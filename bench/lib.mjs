@@ -275,7 +275,7 @@ process.once('exit', () => {
 export function ctx(args, opts = {}) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now()
-    const c = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: { ...process.env, CTXSYNC_NO_MDNS: '1', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const c = spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI, ...args], { cwd: opts.cwd, env: { ...process.env, CTXSYNC_NO_MDNS: '1', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     c.stdout.on('data', (d) => (stdout += d))

@@ -19,9 +19,10 @@
  * and the network's share (dial, handshake, manifest, chunked diffs, Synced), without the CRDT and YAML
  * work of writing the files.
  *
- *   node bench/relay.mjs [--quick] [--peers N] [--seconds S] [--mb M] [--apply] [--no-fan-out] [--no-first-sync] [--prof DIR]
+ *   node bench/relay.mjs [--quick] [--peers N] [--seconds S] [--mb M] [--apply] [--no-fan-out] [--no-first-sync] [--prof DIR] [--prof-client DIR]
  *
- * `--prof DIR` runs the relay under `node --cpu-prof` (summarise with bench/prof-top.mjs).
+ * `--prof DIR` runs the relay under `node --cpu-prof`, `--prof-client DIR` the first sync's `ctxsync sync`
+ * (summarise with bench/prof-top.mjs).
  */
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
@@ -180,7 +181,8 @@ async function firstSync(relayUrl, http) {
   await fsp.mkdir(b)
   await fsp.copyFile(path.join(a, 'ctxsync.yaml'), path.join(b, 'ctxsync.yaml'))
   const before = await metrics(http)
-  const r = await ctx(['sync', '--json', '--timeout', '60'], { cwd: b, env: { CTXSYNC_TOKEN: JSON.parse(token).token } })
+  const profClient = arg('prof-client')
+  const r = await ctx(['sync', '--json', '--timeout', '60'], { cwd: b, env: { CTXSYNC_TOKEN: JSON.parse(token).token }, nodeArgs: profClient ? ['--cpu-prof', '--cpu-prof-dir', profClient] : [] })
   const after = await metrics(http)
   const out = JSON.parse(r.stdout)
   // Transfer only: the relay's part, to a host that keeps the bytes and renders nothing.

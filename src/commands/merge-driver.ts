@@ -96,9 +96,15 @@ async function mergeOptions(paths: ReturnType<typeof spacePaths> | null, name: s
   }
 }
 
+/** One validating pass (a BOM is kept: the result must hold the bytes as they were). */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
 function utf8(b: Buffer): string | null {
-  const s = b.toString('utf8')
-  return Buffer.byteLength(s) === b.length && !s.includes('\uFFFD') ? s : null
+  try {
+    return strictUtf8.decode(b)
+  } catch {
+    return null
+  }
 }
 
 /** Which version failed to parse, for the message (the first one the model could not take in). */

@@ -50,6 +50,20 @@ export class Tree {
     }
     this.map.observe((e) => {
       this.revived.clear()
+      // A document arriving whole into an empty one (a first sync, a load): every key is new, so there
+      // are no old values to look up — and `e.changes` would build an object for each of its registers.
+      if (this.children.size === 0 && this.counters.size === 0 && this.nodeCache.size === 0) {
+        for (const key of e.keysChanged) {
+          const counter = key.indexOf(COUNT)
+          if (counter >= 0) this.count(key)
+          this.dirty.add(counter >= 0 ? key.slice(0, counter) : key.slice(0, -1))
+          if (counter < 0 && key.endsWith('o')) {
+            const now = this.map.get(key) as Placement | undefined
+            if (now) this.link(key.slice(0, -1), now)
+          }
+        }
+        return
+      }
       for (const key of e.keysChanged) {
         const counter = key.indexOf(COUNT)
         const id = counter >= 0 ? key.slice(0, counter) : key.slice(0, -1)
@@ -71,6 +85,8 @@ export class Tree {
 
   /** Drops the cached IR of a node and of every node above it (their objects contain it). */
   private invalidate(id: NodeId): void {
+    // Nothing built yet (a document loading or arriving whole): no walk up for each of its registers.
+    if (this.nodeCache.size === 0 && this.childCache.size === 0) return
     for (let cur: NodeId | undefined = id, n = 0; cur !== undefined && n < 10_000; n++) {
       this.nodeCache.delete(cur)
       this.childCache.delete(cur)
