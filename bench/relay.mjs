@@ -1,11 +1,13 @@
 /**
  * Issue 4 benchmark: the relay (`ctxsync serve`), as a child process on 127.0.0.1 with a temp --data dir.
  *
- * Part 1 — fan-out. N peers (default 200) in this process, each a real PeerSession over a real WebSocket to
- * the relay, all in one space, all editing one shared document: every peer makes one single-field edit per
- * second (phases spread evenly over the second), so the relay receives N updates/s and relays N×(N−1).
- * Latency is timed per delivery, from just before the edit on the sender to the update arriving in the
- * receiver's host (same clock: same process). The relay applies, stores (fsynced) and relays every update
+ * Part 1 — fan-out. N peers (default 200), each a real PeerSession over a real WebSocket to the relay, all
+ * in one space, all editing one shared document: every peer makes one single-field edit per second (phases
+ * spread evenly over the second), so the relay receives N updates/s and relays N×(N−1). The peers live in
+ * `--procs` worker processes (default 4; 1 keeps them all in this process): 200 real peers are 200
+ * machines, and one event loop receiving all 40,000 deliveries a second measures its own queue more than
+ * the relay. Latency is timed per delivery, from just before the edit on the sender to the update arriving
+ * in the receiver's host, on the machine's one clock (performance.timeOrigin + now()). The relay applies, stores (fsynced) and relays every update
  * for real; receivers identify each update by its Yjs client and clock (which the session parses anyway)
  * but by default do not integrate it into a Y.Doc — with N receivers in one process that work would
  * measure this process, not the relay (`--apply` integrates anyway). Relay CPU and RSS come from its own
@@ -19,7 +21,7 @@
  * and the network's share (dial, handshake, manifest, chunked diffs, Synced), without the CRDT and YAML
  * work of writing the files.
  *
- *   node bench/relay.mjs [--quick] [--peers N] [--seconds S] [--mb M] [--apply] [--no-fan-out] [--no-first-sync] [--prof DIR] [--prof-client DIR]
+ *   node bench/relay.mjs [--quick] [--peers N] [--procs N] [--seconds S] [--mb M] [--apply] [--no-fan-out] [--no-first-sync] [--prof DIR] [--prof-client DIR]
  *
  * `--prof DIR` runs the relay under `node --cpu-prof`, `--prof-client DIR` the first sync's `ctxsync sync`
  * (summarise with bench/prof-top.mjs).
@@ -27,6 +29,8 @@
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
+import { fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import * as Y from 'yjs'
 import { deriveCredentials } from '../dist/net/auth.js'
 import { syncOnce } from '../dist/net/sync-once.js'
@@ -39,6 +43,12 @@ const PEERS = Number(arg('peers', QUICK ? 50 : 200))
 const SECONDS = Number(arg('seconds', QUICK ? 5 : 20))
 const MB = Number(arg('mb', QUICK ? 2 : 10))
 const APPLY = process.argv.includes('--apply')
+const PROCS = Math.max(1, Number(arg('procs', 4)))
+const WORKER = process.argv.includes('--worker')
+/** Milliseconds on the machine's clock, comparable between processes. */
+const now = () => performance.timeOrigin + performance.now()
+/** A Yjs (client, clock) pair as one number (clients are 32-bit, clocks stay far below 2^20 here). */
+const idOf = (client, clock) => client * 2 ** 20 + clock
 const SECRET = 'bench-relay-secret-0123456789abcdefghijklmnop'
 const DOC = '.rhema/todos.yaml'
 
@@ -62,7 +72,7 @@ class BenchHost {
   }
   acceptDoc(name) { return name === DOC }
   async applyRemote(_doc, update) {
-    this.clock.arrived(update, performance.now())
+    this.clock.arrived(update, now())
     if (APPLY) Y.applyUpdate(this.doc, update, 'remote')
   }
   onUpdate(l) {
@@ -72,46 +82,65 @@ class BenchHost {
   edit(i, seq, measuring) {
     const client = this.doc.clientID
     const at = Y.decodeStateVector(Y.encodeStateVector(this.doc)).get(client) ?? 0
-    if (measuring) this.clock.sent(client, at, performance.now())
+    if (measuring) this.clock.send(client, at, now())
     this.doc.getMap('todos').set(`p${i}`, `status ${seq}`)
   }
 }
 
-/** Send times by (Yjs client, clock); latencies of the updates that arrive. */
+/** Send times by (Yjs client, clock); arrivals of the updates that arrive (joined by `latencies`). */
 function latencyClock() {
   const sent = new Map()
-  const lat = []
-  let unknown = 0
+  const arrivals = []
   return {
-    lat,
-    get unknown() { return unknown },
-    sent: (client, clock, t) => sent.set(`${client}:${clock}`, t),
-    arrived(update, now) {
-      for (const [client, clock] of Y.parseUpdateMeta(update).from) {
-        const t = sent.get(`${client}:${clock}`)
-        if (t === undefined) unknown++
-        else lat.push(now - t)
-      }
+    sent,
+    arrivals,
+    send: (client, clock, t) => sent.set(idOf(client, clock), t),
+    arrived(update, t) {
+      for (const [client, clock] of Y.parseUpdateMeta(update).from) arrivals.push(idOf(client, clock), t)
     },
   }
+}
+
+function latencies(sent, arrivals) {
+  const lat = []
+  for (let k = 0; k < arrivals.length; k += 2) {
+    const t = sent.get(arrivals[k])
+    if (t !== undefined) lat.push(arrivals[k + 1] - t)
+  }
+  return lat
+}
+
+/** A quantile of the relay's fan-out histogram between two scrapes (linear within a bucket, in ms). */
+function histogramQuantile(before, after, q) {
+  const counts = after.buckets.map(([le, n], i) => [le, n - (before.buckets[i]?.[1] ?? 0)])
+  const total = counts[counts.length - 1][1]
+  if (!total) return NaN
+  const want = q * total
+  let lo = 0
+  let prev = 0
+  for (const [le, n] of counts) {
+    if (n >= want) return (le === Infinity ? lo : lo + ((le - lo) * (want - prev)) / Math.max(1, n - prev)) * 1000
+    lo = le
+    prev = n
+  }
+  return NaN
 }
 
 async function metrics(http) {
   const text = await (await fetch(`${http}/metrics`)).text()
   const get = (name) => Number(new RegExp(`^${name} ([\\d.e+]+)$`, 'm').exec(text)?.[1] ?? NaN)
-  return { cpu: get('process_cpu_seconds_total'), rss: get('process_resident_memory_bytes'), relayed: get('ctxsync_relay_relayed_total'), updates: get('ctxsync_relay_updates_total') }
+  const buckets = [...text.matchAll(/^ctxsync_relay_fanout_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)].map((m) => [m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])])
+  return { buckets, at: performance.now(), cpu: get('process_cpu_seconds_total'), rss: get('process_resident_memory_bytes'), relayed: get('ctxsync_relay_relayed_total'), updates: get('ctxsync_relay_updates_total') }
 }
 
-async function fanOut(relayUrl, http) {
-  const spaceId = newSpaceId()
-  const clock = latencyClock()
+/** Connects peers [from, to) of the space; returns them once all are synced. */
+async function connectPeers(relayUrl, spaceId, from, to, clock) {
   const dialer = wsDialer({ heartbeatMs: 60_000 })
   const creds = deriveCredentials(SECRET, spaceId)
   const peers = []
-  const t0 = performance.now()
   // Connect in waves of 50: a real relay sees peers arrive over time, and the handshake timeout is 10 s.
-  for (let w = 0; w < PEERS; w += 50) {
-    await Promise.all(Array.from({ length: Math.min(50, PEERS - w) }, async (_, k) => {
+  for (let w = from; w < to; w += 50) {
+    await Promise.all(Array.from({ length: Math.min(50, to - w) }, async (_, k) => {
       const host = new BenchHost(spaceId, `peer-${w + k}`, clock)
       const session = new PeerSession({ host, transport: await dialer.dial(relayUrl, { timeoutMs: 10_000 }), role: 'dial', credentials: creds })
       host.onUpdate((doc, u) => session.sendUpdate(doc, u))
@@ -124,39 +153,97 @@ async function fanOut(relayUrl, http) {
       peers.push({ host, session, i: w + k })
     }))
   }
-  const connectS = (performance.now() - t0) / 1000
-  let measuring = false
+  return peers
+}
+
+/**
+ * Every peer edits once a second at its phase, from `startAt` on; edits in [measureFrom, measureTo) are
+ * timed. Resolves after the stragglers' wait with what this process sent and received.
+ */
+async function editLoop(peers, clock, { startAt, measureFrom, measureTo }) {
   let edits = 0
   let seq = 0
-  const timers = peers.map(({ host, i }) => setTimeout(function tick() {
-    host.edit(i, ++seq, measuring)
-    if (measuring) edits++
-    timers[i] = setTimeout(tick, 1000)
-  }, (1000 * i) / PEERS))
-  await sleep(2000) // warm-up: everyone is editing, nothing is timed
-  const before = await metrics(http)
   const cpu0 = process.cpuUsage()
-  const w0 = performance.now()
-  measuring = true
-  let rssMax = before.rss
-  for (let s = 0; s < SECONDS; s++) {
-    await sleep(1000)
-    rssMax = Math.max(rssMax, (await metrics(http)).rss)
+  const timers = new Map()
+  for (const { host, i } of peers) {
+    const tick = () => {
+      const t = now()
+      const measuring = t >= measureFrom && t < measureTo
+      host.edit(i, ++seq, measuring)
+      if (measuring) edits++
+      if (t + 1000 < measureTo + 500) timers.set(i, setTimeout(tick, 1000))
+    }
+    timers.set(i, setTimeout(tick, Math.max(0, startAt + (1000 * i) / PEERS - now())))
   }
-  measuring = false
-  const wall = (performance.now() - w0) / 1000
-  const after = await metrics(http)
+  await sleep(Math.max(0, measureTo - now()) + 1500) // stragglers
+  for (const t of timers.values()) clearTimeout(t)
   const own = process.cpuUsage(cpu0)
-  for (const t of timers) clearTimeout(t)
-  await sleep(1500) // stragglers
-  const expected = edits * (PEERS - 1)
   for (const { session } of peers) session.close(1000, 'done')
   await sleep(200)
+  return { edits, sent: [...clock.sent], arrivals: clock.arrivals, cpuS: (own.user + own.system) / 1e6 }
+}
+
+/** `--worker`: a child of the fan-out, hosting a share of the peers (see `fanOut`). */
+async function worker() {
+  const { relayUrl, spaceId, from, to } = JSON.parse(arg('job'))
+  const clock = latencyClock()
+  const peers = await connectPeers(relayUrl, spaceId, from, to, clock)
+  const plan = await new Promise((resolve) => {
+    process.once('message', resolve)
+    process.send({ ready: true })
+  })
+  const r = await editLoop(peers, clock, plan)
+  await new Promise((resolve) => process.send(r, resolve))
+  process.exit(0)
+}
+
+async function fanOut(relayUrl, http) {
+  const spaceId = newSpaceId()
+  const t0 = performance.now()
+  const shares = Array.from({ length: PROCS }, (_, k) => [Math.floor((k * PEERS) / PROCS), Math.floor(((k + 1) * PEERS) / PROCS)])
+  let local = null
+  const children = []
+  if (PROCS === 1) {
+    const clock = latencyClock()
+    local = { clock, peers: await connectPeers(relayUrl, spaceId, 0, PEERS, clock) }
+  } else {
+    await Promise.all(shares.map(([from, to]) => new Promise((resolve, reject) => {
+      const c = fork(fileURLToPath(import.meta.url), ['--worker', '--job', JSON.stringify({ relayUrl, spaceId, from, to }), '--peers', String(PEERS)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+      c.once('message', () => resolve())
+      c.once('exit', (code) => reject(new Error(`fan-out worker for peers ${from}–${to} exited ${code}`)))
+      c.once('error', reject)
+      children.push(c)
+    })))
+  }
+  const connectS = (performance.now() - t0) / 1000
+  // Warm-up: everyone edits for 2 s, nothing is timed.
+  const startAt = now() + 300
+  const plan = { startAt, measureFrom: startAt + 2000, measureTo: startAt + 2000 + SECONDS * 1000 }
+  const results = local ? [editLoop(local.peers, local.clock, plan)] : children.map((c) => new Promise((resolve, reject) => {
+    c.once('message', resolve)
+    c.removeAllListeners('exit')
+    c.once('exit', (code) => code !== 0 && reject(new Error(`fan-out worker exited ${code}`)))
+    c.send(plan)
+  }))
+  await sleep(plan.measureFrom - now())
+  const before = await metrics(http)
+  let rssMax = before.rss
+  while (now() < plan.measureTo - 500) {
+    await sleep(Math.min(1000, plan.measureTo - now()))
+    rssMax = Math.max(rssMax, (await metrics(http)).rss)
+  }
+  const after = await metrics(http)
+  const wall = (after.at - before.at) / 1000
+  const done = await Promise.all(results)
+  const sent = new Map(done.flatMap((r) => r.sent))
+  const lat = done.flatMap((r) => latencies(sent, r.arrivals))
+  const edits = done.reduce((n, r) => n + r.edits, 0)
   return {
-    connectS, edits, expected, lat: clock.lat, wall,
+    connectS, edits, expected: edits * (PEERS - 1), lat, wall,
     relayCpu: (after.cpu - before.cpu) / wall, relayRssMiB: rssMax / 2 ** 20,
     relayedPerS: (after.relayed - before.relayed) / wall, updatesPerS: (after.updates - before.updates) / wall,
-    benchCpu: (own.user + own.system) / 1e6 / wall,
+    relayP50: histogramQuantile(before, after, 0.5), relayP99: histogramQuantile(before, after, 0.99),
+    benchCpu: done.reduce((n, r) => n + r.cpuS, 0) / (SECONDS + 3.5),
   }
 }
 
@@ -205,7 +292,11 @@ async function firstSync(relayUrl, http) {
   return { files, bytes, setupS, upOk: up.code === 0, ms: r.ms, received: out.bytesReceived, same, relayCpuS: after.cpu - before.cpu, transferMs, kept }
 }
 
-run(async () => {
+if (WORKER) worker().catch((e) => {
+  console.error(e)
+  process.exit(1)
+})
+else run(async () => {
   const data = await tempDir('relay-data')
   const prof = arg('prof')
   const relay = ctxChild(['serve', '--port', '0', '--data', data], prof ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', prof] } : {})
@@ -225,6 +316,8 @@ run(async () => {
     { figure: 'fan-out latency p99', value: pct(f.lat, 99), unit: 'ms', target: { op: '<=', value: 50 }, digits: 1 },
     { figure: 'fan-out latency max', value: f.lat.reduce((m, x) => Math.max(m, x), 0), unit: 'ms', digits: 1 },
     { figure: 'deliveries timed', value: f.lat.length, note: `${f.edits} edits × ${PEERS - 1} receivers = ${f.expected}; missing ${lost}` },
+    { figure: '  of which in the relay, p50', value: f.relayP50, unit: 'ms', digits: 2, note: `ctxsync_relay_fanout_seconds: update taken in → handed to all ${PEERS - 1} other connections` },
+    { figure: '  of which in the relay, p99', value: f.relayP99, unit: 'ms', digits: 2 },
     { figure: 'relay CPU', value: f.relayCpu * 100, unit: '% of a core', digits: 0, note: `${fmt(f.updatesPerS, 0)} updates/s in, ${fmt(f.relayedPerS, 0)} relayed/s out` },
     { figure: 'relay RSS (peak)', value: f.relayRssMiB, unit: 'MiB', digits: 0 },
     ] : []),
@@ -233,7 +326,7 @@ run(async () => {
       { figure: '  of which relay + network (transfer only)', value: s.transferMs / 1000, unit: 's', digits: 2, note: `the same space pulled in process into a byte sink: ${fmt(s.kept / 2 ** 20, 1)} MiB of CRDT state` },
     ] : []),
   ], {
-    ...(f ? { 'fan-out': `${SECONDS} s measured after 2 s of warm-up; peers connected in ${fmt(f.connectS, 1)} s; receivers ${APPLY ? 'integrate' : 'time but do not integrate'} updates (--apply); this process used ${fmt(f.benchCpu * 100, 0)}% of a core` } : {}),
+    ...(f ? { 'fan-out': `${SECONDS} s measured after 2 s of warm-up; peers connected in ${fmt(f.connectS, 1)} s; receivers ${APPLY ? 'integrate' : 'time but do not integrate'} updates (--apply); ${PROCS} peer process(es) used ${fmt(f.benchCpu * 100, 0)}% of a core in all` } : {}),
     ...(s ? { 'first sync': `${fmt(s.bytes / 2 ** 20, 1)} MiB of YAML; setup (init + upload) ${fmt(s.setupS, 1)} s${s.upOk ? '' : ' (upload FAILED)'}; relay CPU during the sync ${fmt(s.relayCpuS, 2)} s` } : {}),
   })
   if (lost > 0) console.log(`note: ${lost} deliveries were not timed (arrived after the straggler wait, or lost)`)

@@ -73,6 +73,10 @@ describe('e2e: relay', { timeout: 120_000 }, () => {
     expect(metrics).toMatch(/^ctxsync_relay_connections \d+$/m)
     expect(Number(/^ctxsync_relay_updates_total (\d+)$/m.exec(metrics)![1])).toBeGreaterThanOrEqual(5)
     expect(Number(/^ctxsync_relay_relayed_total (\d+)$/m.exec(metrics)![1])).toBeGreaterThan(0)
+    // The relay's own share of latency, as a Prometheus histogram: one observation per update taken in.
+    const count = Number(/^ctxsync_relay_fanout_seconds_count (\d+)$/m.exec(metrics)![1])
+    expect(count).toBe(Number(/^ctxsync_relay_updates_total (\d+)$/m.exec(metrics)![1]))
+    expect(Number(/^ctxsync_relay_fanout_seconds_bucket\{le="\+Inf"\} (\d+)$/m.exec(metrics)![1])).toBe(count)
     expect(metrics).toMatch(/^ctxsync_relay_updates_per_second [\d.]+$/m)
   })
 

@@ -9,6 +9,9 @@
 
 const RATE_WINDOW_S = 10
 
+/** Upper bounds (seconds) of the fan-out histogram's buckets. */
+export const FANOUT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1] as const
+
 interface Sample {
   at: number
   updates: number
@@ -34,6 +37,9 @@ export class RelayMetrics {
   throttledTotal = 0
   slowClosedTotal = 0
   tooBigTotal = 0
+  /** Per bucket of FANOUT_BUCKETS (and +Inf last): updates whose handling took at most that long. */
+  readonly fanoutCounts = new Array<number>(FANOUT_BUCKETS.length + 1).fill(0)
+  fanoutSum = 0
   readonly #samples: Sample[] = []
   readonly #gauges: () => Gauges
   readonly #timer: NodeJS.Timeout
@@ -45,6 +51,17 @@ export class RelayMetrics {
     this.#sample()
     this.#timer = setInterval(() => this.#sample(), 1000)
     this.#timer.unref()
+  }
+
+  /**
+   * The relay's own share of an update's latency: from taking the frame's update in to having handed it
+   * to every other peer's connection (validation, apply, relaying; not the fsync, which runs behind).
+   */
+  observeFanout(seconds: number): void {
+    let i = 0
+    while (i < FANOUT_BUCKETS.length && seconds > FANOUT_BUCKETS[i]!) i++
+    this.fanoutCounts[i]!++
+    this.fanoutSum += seconds
   }
 
   stop(): void {
@@ -90,6 +107,18 @@ export class RelayMetrics {
     metric('ctxsync_relay_throttled_total', 'counter', 'Times a connection was paused by its rate limit.', this.throttledTotal)
     metric('ctxsync_relay_slow_closed_total', 'counter', 'Connections closed for reading too slowly (1008).', this.slowClosedTotal)
     metric('ctxsync_relay_too_big_total', 'counter', 'Connections closed for an oversized frame (1009).', this.tooBigTotal)
+    lines.push(
+      '# HELP ctxsync_relay_fanout_seconds Time from taking an update in to handing it to every other peer.',
+      '# TYPE ctxsync_relay_fanout_seconds histogram',
+    )
+    let cumulative = 0
+    FANOUT_BUCKETS.forEach((le, i) => {
+      cumulative += this.fanoutCounts[i]!
+      lines.push(`ctxsync_relay_fanout_seconds_bucket{le="${le}"} ${cumulative}`)
+    })
+    cumulative += this.fanoutCounts[FANOUT_BUCKETS.length]!
+    lines.push(`ctxsync_relay_fanout_seconds_bucket{le="+Inf"} ${cumulative}`)
+    lines.push(`ctxsync_relay_fanout_seconds_sum ${this.fanoutSum.toFixed(6)}`, `ctxsync_relay_fanout_seconds_count ${cumulative}`)
     metric('process_cpu_seconds_total', 'counter', 'User and system CPU time spent, in seconds.', (cpu.user + cpu.system) / 1e6)
     metric('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.', process.memoryUsage().rss)
     metric('process_start_time_seconds', 'gauge', 'Start time of the process since the epoch, in seconds.', Math.floor(this.startedAt / 1000))

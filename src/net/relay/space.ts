@@ -139,6 +139,7 @@ export class RelaySpace implements SyncHost {
 
   async applyRemote(doc: DocName, update: Uint8Array, from: PeerId): Promise<void> {
     if (this.#failed) throw new ProtocolError('the relay could not store this space; try again', INTERNAL_ERROR)
+    const t0 = performance.now()
     try {
       Y.decodeUpdate(update)
     } catch {
@@ -153,6 +154,7 @@ export class RelaySpace implements SyncHost {
     }
     this.#o.metrics.updatesTotal++
     Y.applyUpdate(d, update, from)
+    this.#o.metrics.observeFanout((performance.now() - t0) / 1000)
     try {
       await this.#writes.get(doc)
     } catch (err) {
