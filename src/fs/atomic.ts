@@ -244,3 +244,35 @@ export function isGone(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException)?.code
   return code === 'ENOENT' || code === 'ENOTDIR'
 }
+
+/** A temp file of an atomic write (`<name>.<hex>`, ours or write-file-atomic's) older than this was abandoned. */
+const STALE_TEMP_MS = 60_000
+
+/**
+ * Removes temp files that writes killed midway (kill -9, a power cut) left beside `files`, and beside any
+ * file in `dirs`. A temp file is `<name>.<hex>` (ours and write-file-atomic's), and only one older than a
+ * minute goes: a live write (ours, another ctxsync process's) takes milliseconds. Returns how many went.
+ */
+export async function sweepStaleTemps(files: string[], dirs: string[] = [], now = Date.now()): Promise<number> {
+  const byDir = new Map<string, Set<string> | null>(dirs.map((d) => [d, null]))
+  for (const f of files) {
+    const dir = path.dirname(f)
+    const bases = byDir.get(dir)
+    if (bases === undefined) byDir.set(dir, new Set([path.basename(f)]))
+    else bases?.add(path.basename(f))
+  }
+  let removed = 0
+  for (const [dir, only] of byDir) {
+    const names = await fs.readdir(dir).catch(() => [] as string[])
+    const bases = only ?? new Set(names)
+    for (const name of names) {
+      const dot = name.lastIndexOf('.')
+      if (dot <= 0 || !/^[0-9a-f]{6,}$/.test(name.slice(dot + 1)) || !bases.has(name.slice(0, dot))) continue
+      const file = path.join(dir, name)
+      const st = await fs.lstat(file).catch(() => null)
+      if (!st?.isFile() || now - st.mtimeMs < STALE_TEMP_MS) continue
+      if (await fs.unlink(file).then(() => true, () => false)) removed++
+    }
+  }
+  return removed
+}

@@ -18,7 +18,7 @@ import { TakeError } from '../crdt/present.js'
 import { CtxError, NotInitializedError } from '../errors.js'
 import { createMatcher, listTracked, normalizeDocPath, forEachLimited, type Matcher } from '../fs/globs.js'
 import { acquireLock, type ReleaseLock } from '../fs/lock.js'
-import { readTextFile } from '../fs/atomic.js'
+import { readTextFile, sweepStaleTemps } from '../fs/atomic.js'
 import { FileDocStore } from '../fs/sidecar.js'
 import { SidecarCorruptError } from '../fs/StorageAdapterInterface.js'
 import { asDocName, type DocName, type PeerId, type SpaceId } from '../ids.js'
@@ -227,8 +227,15 @@ export class Space extends EventEmitter {
       else if (what === 'from-git') report.ingested.push(name)
       else if (what) report[what].push(name)
     })
+    if (this.writable) await this.sweepTemps([...names])
     this.emit('summary')
     return report
+  }
+
+  /** Temp files that killed writes left beside tracked files and sidecars (see `sweepStaleTemps`). */
+  private async sweepTemps(names: DocName[]): Promise<void> {
+    const removed = await sweepStaleTemps(names.map((n) => path.join(this.root, n)), [this.paths.state])
+    if (removed) log('removed %d temp file(s) that interrupted writes left behind', removed)
   }
 
   /** Runs file work for one document strictly after the previous one. */

@@ -2,12 +2,35 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { sha256hex } from '../../src/ids.js'
-import { SymlinkRefusedError, decodeText, readTextFile, removeFile, writeFileAtomic } from '../../src/fs/atomic.js'
+import { SymlinkRefusedError, decodeText, readTextFile, removeFile, sweepStaleTemps, writeFileAtomic } from '../../src/fs/atomic.js'
 import { removeTmpDirs, tmpDir } from './helpers.js'
 
 afterAll(removeTmpDirs)
 
 describe('atomic file writes and classified reads', () => {
+  it('sweeps the temp files a killed write left (older than a minute), and nothing else', async () => {
+    const root = await tmpDir()
+    const dir = path.join(root, '.rhema')
+    const state = path.join(root, '.ctxsync')
+    await fs.mkdir(dir, { recursive: true })
+    await fs.mkdir(state, { recursive: true })
+    const old = new Date(Date.now() - 5 * 60_000)
+    const put = async (f: string, stale: boolean) => {
+      await fs.writeFile(f, 'x')
+      if (stale) await fs.utimes(f, old, old)
+    }
+    await put(path.join(dir, 'todos.yaml'), false)
+    await put(path.join(dir, 'todos.yaml.3f2a9c01bd'), true) // ours: pid + random, abandoned
+    await put(path.join(dir, 'todos.yaml.7e3d0a1b'), false) // a write under way right now
+    await put(path.join(dir, 'notes.yaml.abcdef12'), true) // beside a file that is not ours
+    await put(path.join(dir, 'todos.yaml.bak'), true) // not a temp name
+    await put(path.join(state, 'summary.json'), false)
+    await put(path.join(state, 'summary.json.91ac33'), true) // write-file-atomic's, abandoned
+    expect(await sweepStaleTemps([path.join(dir, 'todos.yaml')], [state])).toBe(2)
+    expect((await fs.readdir(dir)).sort()).toEqual(['notes.yaml.abcdef12', 'todos.yaml', 'todos.yaml.7e3d0a1b', 'todos.yaml.bak'])
+    expect(await fs.readdir(state)).toEqual(['summary.json'])
+  })
+
   it('writes content, creating parent directories, and returns its hash', async () => {
     const root = await tmpDir()
     const file = path.join(root, 'sub', '.rhema', 'todos.yaml')
