@@ -1,0 +1,114 @@
+/**
+ * The vocabulary of the peer manager (`peers.ts`): what it reports about each peer, its configuration and
+ * events, and the per-connection and per-dial-target records it keeps.
+ */
+import type { PeerId } from '../ids.js'
+import type { Access, LivePeer } from './protocol.js'
+import type { PeerSession, SessionClosed, SessionTuning } from './session.js'
+import type { PeerInfo, PeerKind, SyncHost } from './SyncHost.js'
+import type { Dialer, Listener } from './TransportInterface.js'
+import type { ListenOptions } from './ws.js'
+
+export type PeerStatus = 'connecting' | 'connected' | 'refused' | 'unreachable' | 'closed'
+
+export interface PeerState {
+  url?: string
+  id?: PeerId
+  name?: string
+  kind?: PeerKind
+  host?: string
+  direction: 'in' | 'out'
+  state: PeerStatus
+  /** ms epoch of the last frame received from this peer. */
+  lastSeen?: number
+  error?: string
+  /** What a relay granted this machine (read, write, admin); undefined peer to peer. */
+  access?: Access
+}
+
+export interface PeerManagerConfig {
+  host: SyncHost
+  /** The space secret; without it only relays can be reached, with `token`. */
+  secret?: string
+  /** A relay token (CTXSYNC_TOKEN); relays are shown it instead of a proof of the secret. */
+  token?: string
+  listen?: { host: string; port: number }
+  /** ws:// URLs of peers to keep connected to. */
+  peers: string[]
+  heartbeatMs?: number
+  maxFrameBytes?: number
+  backoff?: { baseMs: number; maxMs: number }
+  dialTimeoutMs?: number
+  dialer?: Dialer
+  listenerFactory?: (opts: ListenOptions) => Promise<Listener>
+  /** Session knobs (encryption, queue limits, timeouts); mostly for tests. */
+  session?: Partial<SessionTuning>
+}
+
+export type PeerManagerEvents = {
+  'peer-connected': (peer: PeerState) => void
+  'peer-disconnected': (peer: PeerState, info: SessionClosed) => void
+  'peer-refused': (peer: PeerState, info: SessionClosed) => void
+  'peer-synced': (peer: PeerState) => void
+  /** A one-shot session (a peer's `ctxsync sync`) authenticated. */
+  'peer-sync-once': (peer: PeerState) => void
+  /** A relay sent its list of the space's live peers. */
+  registry: (url: string, peers: LivePeer[]) => void
+  /** Who is online, or what they touch, changed (`presence()`). */
+  presence: () => void
+}
+
+export interface Conn {
+  session: PeerSession
+  direction: 'in' | 'out'
+  target: Target | undefined
+  state: PeerStatus
+  /** Closed by us because another connection to the same peer was kept. */
+  duplicate: boolean
+}
+
+export interface Target {
+  url: string
+  attempt: number
+  timer: NodeJS.Timeout | undefined
+  conn: Conn | undefined
+  state: PeerStatus
+  error: string | undefined
+  peer: PeerInfo | undefined
+  lastSeen: number | undefined
+  /** The peer behind this URL is connected through another connection that won deduplication. */
+  coveredBy: PeerId | undefined
+  /** Dropped (`dropPeer`) while connected: forgotten, not redialled, once that connection ends. */
+  dropped?: boolean
+}
+
+export interface AddPeerOptions {
+  /** The peer id expected behind the URL: already connected to it, the target waits ("covered"). */
+  expect?: PeerId
+  /** Dial only after this long (and not at all if `expect` connected meanwhile). */
+  delayMs?: number
+}
+
+/**
+ * Full jitter (AWS architecture blog, "Exponential Backoff And Jitter"): uniformly random below a ceiling
+ * that doubles per failed attempt up to `maxMs`, so many peers that lost the same server do not return to
+ * it in lockstep.
+ */
+export function backoffDelay(attempt: number, b: { baseMs: number; maxMs: number }, random = Math.random): number {
+  return random() * Math.min(b.maxMs, b.baseMs * 2 ** attempt)
+}
+
+export const peerFields = (p: PeerInfo | undefined): Partial<PeerState> =>
+  p ? { id: p.id, name: p.name, kind: p.kind, ...(p.host !== undefined ? { host: p.host } : {}) } : {}
+
+export function prune<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as Array<keyof T>) if (o[k] === undefined) delete o[k]
+  return o
+}
+
+export function newTarget(url: string): Target {
+  return {
+    url, attempt: 0, timer: undefined, conn: undefined, state: 'connecting',
+    error: undefined, peer: undefined, lastSeen: undefined, coveredBy: undefined,
+  }
+}
