@@ -51,134 +51,18 @@
  */
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
-import { isPeerId, isSpaceId, type PeerId, type SpaceId } from '../ids.js'
+import { isPeerId, isSpaceId } from '../ids.js'
 import type { PeerInfo, PeerKind } from './SyncHost.js'
 import { ProtocolError, rBytes, rEnum, remaining, rFixed, rString, rUint8, rVarUint } from './wire.js'
 
 export { ProtocolError }
 
-export const PROTOCOL_VERSION = 3
-
-export const MessageTag = {
-  Hello: 1,
-  Auth: 2,
-  Manifest: 3,
-  ManifestEnd: 4,
-  SyncStep2: 5,
-  Step2End: 6,
-  Synced: 7,
-  Update: 8,
-  Ack: 9,
-  Error: 10,
-  Chunk: 11,
-  RelayAuth: 12,
-  Welcome: 13,
-  Peers: 14,
-  Presence: 15,
-} as const
-export type MessageType = keyof typeof MessageTag
-
-export type Role = 'dial' | 'accept'
-/** What a relay lets a peer do in a space: read receives, write also sends, admin also sees addresses. */
-export type Access = 'read' | 'write' | 'admin'
-export const ACCESS_LEVELS: readonly Access[] = ['read', 'write', 'admin']
-export const NONCE_BYTES = 32
-export const SIGNATURE_BYTES = 64
-export const PUBLIC_KEY_BYTES = 32
-
-/** Field bounds; anything beyond them is hostile or broken. */
-export const Limits = {
-  docName: 4096,
-  peerName: 256,
-  hostName: 256,
-  errorMessage: 2048,
-  token: 4096,
-  address: 256,
-  maxChunks: 1 << 20,
-  presenceFiles: 64,
-  minFrameBytes: 1024,
-} as const
-
-export interface HelloFlags {
-  /** A one-shot connection (`ctxsync sync`): it never displaces, nor is displaced by, a live session. */
-  oneShot: boolean
-  /** Only the relay's Welcome and peer list are wanted; no document exchange. */
-  peek: boolean
-}
-export const NO_FLAGS: HelloFlags = { oneShot: false, peek: false }
-
-/** A document as one direction of a session names it: in full the first time, by its number after. */
-export type DocRef = { name: string } | { id: number }
-
-export interface HelloMessage {
-  type: 'Hello'
-  proto: number
-  spaceId: SpaceId
-  peer: PeerInfo
-  nonce: Uint8Array
-  role: Role
-  /** The largest frame this peer accepts; the other side chunks below it. */
-  maxFrameBytes: number
-  flags: HelloFlags
-}
-export interface AuthMessage { type: 'Auth'; signature: Uint8Array }
-export interface ManifestEntry { doc: DocRef; stateVector: Uint8Array }
-export interface ManifestMessage { type: 'Manifest'; entries: ManifestEntry[] }
-export interface ManifestEndMessage { type: 'ManifestEnd' }
-export interface SyncStep2Message { type: 'SyncStep2'; doc: DocRef; update: Uint8Array }
-export interface Step2EndMessage { type: 'Step2End' }
-export interface SyncedMessage { type: 'Synced' }
-export interface UpdateMessage { type: 'Update'; doc: DocRef; update: Uint8Array }
-/** Every Update up to the `seq`-th of this direction (counted from 1) is durably applied. */
-export interface AckMessage { type: 'Ack'; seq: number }
-export interface ErrorMessage { type: 'Error'; code: number; message: string }
-export interface ChunkMessage { type: 'Chunk'; id: number; index: number; total: number; bytes: Uint8Array }
-export type RelayCredential =
-  | { kind: 'key'; publicKey: Uint8Array; signature: Uint8Array }
-  | { kind: 'token'; token: string }
-export interface RelayAuthMessage { type: 'RelayAuth'; credential: RelayCredential }
-export interface WelcomeMessage { type: 'Welcome'; access: Access }
-/** One live peer of a space, as the relay lists it. */
-export interface LivePeer {
-  id: PeerId
-  name: string
-  kind: PeerKind
-  host?: string
-  /** ms epoch (second precision on the wire) when its session began. */
-  since: number
-  access: Access
-  /** Its network address; only sent to admins. */
-  address?: string
-}
-export interface PeersMessage { type: 'Peers'; peers: LivePeer[] }
-/** A file a peer changed lately: its document name and when (ms epoch, second precision on the wire). */
-export interface PresenceFile { path: string; at: number }
-/** Who `peer` is and what it touches; `online` false: it left (a relay says so for peers behind it). */
-export interface PresenceMessage { type: 'Presence'; peer: PeerInfo; online: boolean; files: PresenceFile[] }
-
-export type Message =
-  | HelloMessage | AuthMessage | ManifestMessage | ManifestEndMessage | SyncStep2Message | Step2EndMessage
-  | SyncedMessage | UpdateMessage | AckMessage | ErrorMessage | ChunkMessage | RelayAuthMessage | WelcomeMessage
-  | PeersMessage | PresenceMessage
-
-export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>
-
-const guard = <T extends MessageType>(type: T) => (m: Message): m is MessageOf<T> => m.type === type
-export const isHello = guard('Hello')
-export const isAuth = guard('Auth')
-export const isManifest = guard('Manifest')
-export const isManifestEnd = guard('ManifestEnd')
-export const isSyncStep2 = guard('SyncStep2')
-export const isStep2End = guard('Step2End')
-export const isSynced = guard('Synced')
-export const isUpdate = guard('Update')
-export const isAck = guard('Ack')
-export const isError = guard('Error')
-export const isChunk = guard('Chunk')
-export const isRelayAuth = guard('RelayAuth')
-export const isWelcome = guard('Welcome')
-export const isPeers = guard('Peers')
-export const isPresence = guard('Presence')
+export * from './messages.js'
+import {
+  ACCESS_LEVELS, Limits, MessageTag, NONCE_BYTES, PROTOCOL_VERSION, PUBLIC_KEY_BYTES, SIGNATURE_BYTES,
+  type DocRef, type HelloFlags, type HelloMessage, type LivePeer, type ManifestEntry, type Message, type PeersMessage,
+  type PresenceFile, type PresenceMessage, type RelayAuthMessage, type Role,
+} from './messages.js'
 
 /** The other peer speaks another protocol version; Hello stops being readable after `proto`. */
 export class ProtocolVersionError extends ProtocolError {
