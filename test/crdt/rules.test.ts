@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from 'vitest'
 import { FileModel } from '../../src/crdt/model.js'
-import { compileRules, type RuleSpec } from '../../src/crdt/rules.js'
+import { ITEM, compileRules, type RuleSpec } from '../../src/crdt/rules.js'
 import { author, send } from './helpers.js'
 
 function pair(text: string, rules: RuleSpec[] = [], file = '.rhema/todos.yaml'): [FileModel, FileModel] {
@@ -241,5 +241,25 @@ describe('constructs that cannot merge are kept exactly', () => {
     const base = 'defaults: &d\n  a: 1\nuse:\n  <<: *d\n  b: 2\n'
     const r = merge(base, base.replace('b: 2', 'b: 3'), base)
     expect(r.text).toBe(base.replace('b: 2', 'b: 3'))
+  })
+})
+
+describe('built-in file globs', () => {
+  test('apply exactly where picomatch says they match', async () => {
+    const { default: picomatch } = await import('picomatch')
+    const pm = (p: string, glob: string) => picomatch.isMatch(p, glob, { dot: true })
+    const paths = ['todos.yaml', '.rhema/todos.yml', 'a/b/.rhema/todos.yaml', 'todos.yaml.bak', 'my-todos.yaml', '.rhema/todos.json',
+      'patterns.yml', 'x/scope.yml', 'rhema.yaml', 'x/rhema.yaml/y', '', 'todos', '.todos.yaml', 'decisions.YAML', 'a/decisions.yaml']
+    for (const p of paths) {
+      const r = compileRules(p)
+      expect(r.at(['todos', ITEM, 'blocked_by']).merge, p).toBe(pm(p, '**/todos.{yaml,yml}') ? 'set' : undefined)
+      expect(r.at(['decisions', ITEM, 'alternatives']).identity, p).toEqual(pm(p, '**/decisions.{yaml,yml}') ? ['name', 'id'] : ['id'])
+      expect(r.at(['patterns']).identity, p).toEqual(pm(p, '**/patterns.{yaml,yml}') ? ['id', 'name'] : ['id'])
+      expect(r.at(['x', 'scopes']).identity, p).toEqual(pm(p, '**/{rhema,scope}.{yaml,yml}') ? ['path', 'name', 'id'] : ['id'])
+    }
+    // Key alternatives, and a user glob the fast path does not take (picomatch then decides).
+    const u = compileRules('ctx/notes.md.yaml', [{ path: '{a,b}.list', merge: 'set' }, { files: 'ctx/*.md.yaml', path: 'n', merge: 'counter' }])
+    expect([u.at(['a', 'list']).merge, u.at(['b', 'list']).merge, u.at(['c', 'list']).merge]).toEqual(['set', 'set', undefined])
+    expect(u.at(['n']).merge).toBe('counter')
   })
 })
