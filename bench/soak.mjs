@@ -6,18 +6,26 @@
  * history keeps growing — what a long-running daemon lives with).
  *
  * Figures: each daemon's RSS (from /proc, sampled every `--sample` s): first sample after warm-up, last,
- * max, and the least-squares slope over the run after warm-up (flat = no leak); latency from the save on one
+ * max, and the least-squares slope over the run after warm-up (flat = no leak); the same slope for what the
+ * daemon reports of itself (`ping` on its control socket: V8 heap used and committed, external memory), so
+ * that RSS growth can be told apart: heapUsed growing is live objects (a leak, or CRDT history), heapTotal
+ * growing with flat heapUsed is V8 sizing its young and old generations, RSS growing beyond heapTotal and
+ * external is native memory (allocator, JIT code, the binary's pages: VmRSS's RssFile part); latency from the save on one
  * peer to the new title in each other peer's file (p50 / p90 / p99 / max over all edit × receiver pairs);
  * and at the end, after the edits stop: all ten files byte-identical.
+ *
+ * The daemons run with the node flags `ctxsync watch --detach` gives its daemon (`DAEMON_NODE_FLAGS`, a small
+ * young generation); `--no-daemon-flags` runs them without, as a foreground `ctxsync watch` does.
  *
  * The bench pauses a peer's daemon (SIGSTOP, well under a millisecond) around its read-change-write of the
  * file, so its own write never lands on a stale read of a peer's change (see test/e2e/faultRig.ts).
  *
- *   node bench/soak.mjs [--minutes N] [--quick] [--peers N] [--rate EDITS_PER_S] [--sample S] [--node-args='--max-old-space-size=64']
+ *   node bench/soak.mjs [--minutes N] [--quick] [--peers N] [--rate EDITS_PER_S] [--sample S] [--node-args='--max-old-space-size=64'] [--no-daemon-flags]
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { QUICK, arg, ctx, ctxChild, fmt, mulberry32, pct, report, run, sleep, tempDir, waitOutput } from './lib.mjs'
+import { pathToFileURL } from 'node:url'
+import { QUICK, ROOT, arg, ctx, ctxChild, fmt, mulberry32, pct, report, run, sleep, tempDir, waitOutput } from './lib.mjs'
 
 const MINUTES = Number(arg('minutes', QUICK ? 1 : 30))
 const PEERS = Number(arg('peers', 10))
@@ -30,11 +38,15 @@ const NODE_ARGS = (process.argv.find((a) => a.startsWith('--node-args='))?.slice
 /** `--heap-snapshots DIR`: daemons p0 and p1 write a heap snapshot (live objects only) after warm-up and at
  *  the end; a live heap that grows between them is a leak, RSS growth alone may be lazy GC. */
 const SNAP_DIR = arg('heap-snapshots', '')
+/** Node flags `watch --detach` gives its daemon (DAEMON_NODE_FLAGS), filled in at start. */
+const DAEMON_FLAGS = []
 if (SNAP_DIR) NODE_ARGS.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${SNAP_DIR}`)
 
 const initial = `# Soak: ${PEERS} peers\ntodos:\n` + Array.from({ length: PEERS }, (_, i) => `  - id: o${i}\n    title: "p${i} rev 0"\n    status: open\n`).join('')
 const revOf = (text, i) => Number(new RegExp(`- id: o${i}\\n    title: "p${i} rev (\\d+)"`).exec(text)?.[1] ?? -1)
 const rssOf = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024
+/** Resident pages mapped from files (the node binary and libraries): constant, not the daemon's doing. */
+const rssFileOf = (pid) => Number(/RssFile:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024
 
 /** Read-change-write with the daemon stopped; waits while its own atomic write is half done. */
 async function pausedEdit(pid, file, change) {
@@ -65,6 +77,11 @@ function slope(xs, ys) {
 }
 
 run(async () => {
+  const { callDaemon } = await import(pathToFileURL(path.join(ROOT, 'dist/space/control.js')).href)
+  // The daemons run as `watch --detach` runs them (with its node flags), unless --no-daemon-flags.
+  const { DAEMON_NODE_FLAGS } = await import(pathToFileURL(path.join(ROOT, 'dist/commands/watch.js')).href)
+  DAEMON_FLAGS.push(...(process.argv.includes('--no-daemon-flags') ? [] : DAEMON_NODE_FLAGS))
+  const { spacePaths } = await import(pathToFileURL(path.join(ROOT, 'dist/space/paths.js')).href)
   const base = await tempDir('soak')
   const dirs = Array.from({ length: PEERS }, (_, i) => path.join(base, `p${i}`))
   for (const d of dirs) {
@@ -79,7 +96,7 @@ run(async () => {
   const urls = []
   for (let i = 0; i < PEERS; i++) {
     const parent = i === 0 ? [] : ['--peer', urls[Math.floor((i - 1) / 2)]]
-    const p = ctxChild(['watch', '--port', '0', ...parent], { cwd: dirs[i], nodeArgs: NODE_ARGS })
+    const p = ctxChild(['watch', '--port', '0', ...parent], { cwd: dirs[i], nodeArgs: [...DAEMON_FLAGS, ...NODE_ARGS] })
     urls.push((await waitOutput(p, /listening on (ws:\/\/127\.0\.0\.1:\d+)/))[1])
     procs.push(p)
   }
@@ -88,9 +105,15 @@ run(async () => {
 
   const t0 = Date.now()
   const samples = procs.map(() => [])
+  /** [t, {heapUsed, heapTotal, external, arrayBuffers}] per daemon, from its `ping`; a busy or paused daemon may miss one. */
+  const heap = procs.map(() => [])
+  const sockets = dirs.map((d) => spacePaths(d).socket)
   const sampler = setInterval(() => {
     const t = (Date.now() - t0) / 1000
-    procs.forEach((p, i) => samples[i].push([t, rssOf(p.pid)]))
+    procs.forEach((p, i) => {
+      samples[i].push([t, rssOf(p.pid), rssFileOf(p.pid)])
+      callDaemon(sockets[i], 'ping', null, 2000).then((r) => r.memory && heap[i].push([t, r.memory]), () => undefined)
+    })
   }, SAMPLE_S * 1000)
 
   // Edits and their arrival: pending[i] = [{rev, at, left: Set of receivers}]
@@ -170,14 +193,33 @@ run(async () => {
     same = texts.every((t) => t === texts[0])
   }
 
-  const perDaemon = samples.map((s) => {
+  const afterWarmup = (s) => {
     const after = s.filter(([t]) => t >= WARMUP_S)
-    const use = after.length >= 2 ? after : s
+    return after.length >= 2 ? after : s
+  }
+  const slopeOf = (s, get) => slope(s.map(([t]) => t / 60), s.map((x) => get(x) / 2 ** 20))
+  const perDaemon = samples.map((s) => {
+    const use = afterWarmup(s)
     const ys = use.map(([, v]) => v / 2 ** 20)
-    return { first: ys[0], last: ys.at(-1), max: Math.max(...s.map(([, v]) => v / 2 ** 20)), slope: slope(use.map(([t]) => t / 60), ys), n: s.length }
+    return { first: ys[0], last: ys.at(-1), max: Math.max(...s.map(([, v]) => v / 2 ** 20)), slope: slope(use.map(([t]) => t / 60), ys), n: s.length, file: s.at(-1)?.[2] / 2 ** 20 }
   })
+  const perHeap = heap.map((s) => {
+    const use = afterWarmup(s)
+    const last = s.at(-1)?.[1]
+    if (!last || use.length < 2) return null
+    return {
+      used: last.heapUsed / 2 ** 20, total: last.heapTotal / 2 ** 20, external: last.external / 2 ** 20,
+      usedSlope: slopeOf(use, ([, m]) => m.heapUsed), totalSlope: slopeOf(use, ([, m]) => m.heapTotal), externalSlope: slopeOf(use, ([, m]) => m.external),
+    }
+  })
+  const sl = (v) => `${v >= 0 ? '+' : ''}${v.toFixed(2)}`
   console.log('\nRSS per daemon (MiB): first after warm-up / last / max / slope MiB per min')
-  perDaemon.forEach((d, i) => console.log(`  p${i}: ${fmt(d.first)} / ${fmt(d.last)} / ${fmt(d.max)} / ${d.slope >= 0 ? '+' : ''}${d.slope.toFixed(2)}  (${d.n} samples)`))
+  perDaemon.forEach((d, i) => console.log(`  p${i}: ${fmt(d.first)} / ${fmt(d.last)} / ${fmt(d.max)} / ${sl(d.slope)}  (${d.n} samples)`))
+  console.log('\nMemory per daemon at the end (MiB, slope after warm-up in MiB per min): V8 heap used, V8 heap committed, external (Buffers, ArrayBuffers), RSS mapped from files (binary, libraries)')
+  perHeap.forEach((h, i) => console.log(h
+    ? `  p${i}: heapUsed ${fmt(h.used)} (${sl(h.usedSlope)})  heapTotal ${fmt(h.total)} (${sl(h.totalSlope)})  external ${fmt(h.external)} (${sl(h.externalSlope)})  RssFile ${fmt(perDaemon[i].file)}  (${heap[i].length} samples)`
+    : `  p${i}: no answer to ping`))
+  const heapAll = (k) => perHeap.filter(Boolean).map((h) => h[k])
   const all = (k) => perDaemon.map((d) => d[k])
   const growth = perDaemon.map((d) => (d.last - d.first) / d.first * 100)
   report(`soak: ${PEERS} daemons editing for ${MINUTES} min`, [
@@ -187,6 +229,9 @@ run(async () => {
     { figure: 'RSS, max of any daemon', value: Math.max(...all('max')), unit: 'MiB' },
     { figure: 'RSS growth first→last (worst daemon)', value: Math.max(...growth), unit: '%', target: { op: '<=', value: 20 }, note: 'flat: within GC noise' },
     { figure: 'RSS slope after warm-up (worst daemon)', value: Math.max(...all('slope')), unit: 'MiB/min', digits: 2, target: { op: '<=', value: 0.5 } },
+    { figure: '  V8 heap committed (heapTotal), slope (median daemon)', value: pct(heapAll('totalSlope'), 50), unit: 'MiB/min', digits: 2, note: 'V8 growing its generations (not a leak by itself)' },
+    { figure: '  V8 heap used, slope (median daemon)', value: pct(heapAll('usedSlope'), 50), unit: 'MiB/min', digits: 2, note: 'live objects plus garbage not yet collected; CRDT history grows it slowly' },
+    { figure: '  external memory, slope (median daemon)', value: pct(heapAll('externalSlope'), 50), unit: 'MiB/min', digits: 2 },
     { figure: 'latency save → other peer\'s file, p50', value: pct(lat, 50), unit: 'ms' },
     { figure: '  p90', value: pct(lat, 90), unit: 'ms' },
     { figure: '  p99', value: pct(lat, 99), unit: 'ms', target: { op: '<=', value: 250 }, note: 'up to 6 hops, 10 daemons on this machine' },

@@ -265,8 +265,14 @@ export class SyncState {
     if (this.#acked === this.#sentUpdates) this.#io.onSettled()
   }
 
+  /** Drops acknowledged entries: all at once when every update is acknowledged (the usual case in a live
+   *  session: otherwise up to a thousand acked entries, each with its ranges, stayed referenced and were
+   *  promoted to the old generation before becoming garbage), else in halves once enough accumulate. */
   #compactUnacked(): void {
-    if (this.#unackedHead > 1024 && this.#unackedHead * 2 > this.#unacked.length) {
+    if (this.#unackedHead > 0 && this.#unackedHead === this.#unacked.length) {
+      this.#unacked = []
+      this.#unackedHead = 0
+    } else if (this.#unackedHead > 1024 && this.#unackedHead * 2 > this.#unacked.length) {
       this.#unacked = this.#unacked.slice(this.#unackedHead)
       this.#unackedHead = 0
     }

@@ -112,18 +112,26 @@ export class SummaryWriter {
     space.on('summary', () => this.schedule())
   }
 
+  private lastWrite = 0
+
+  /**
+   * 150 ms after a change, but at most once a second: under a steady stream of edits, recomputing every
+   * file's state and rewriting the file several times a second was a tenth of a busy daemon's allocations.
+   */
   private schedule(): void {
     if (this.timer) return
+    const delay = Math.max(150, this.lastWrite + 1000 - Date.now())
     this.timer = setTimeout(() => {
       this.timer = null
       void this.flush()
-    }, 150)
+    }, delay)
     this.timer.unref?.()
   }
 
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
+    this.lastWrite = Date.now()
     const summary = toSummary(liveFiles(this.space), this.online?.())
     this.writing = this.writing
       .then(() => writeFileAtomic(this.space.paths.summary, JSON.stringify(summary, null, 1) + '\n'))
