@@ -121,7 +121,8 @@ export class Writer {
 
   /**
    * Id for a new child of the list or map at `listPath`; identity-bearing children (a key, an `id`, a set
-   * element) get the id every peer would derive, so concurrent additions of the same one merge.
+   * element) get the id every peer would derive, so concurrent additions of the same one merge. `taken`:
+   * the ids of the items the writer's file shows.
    */
   newChildId(
     parent: NodeId,
@@ -129,8 +130,8 @@ export class Writer {
     kind: ChildKind,
     index: number,
     listPath: readonly string[],
-    setKey?: string,
-    taken?: ReadonlySet<NodeId>,
+    setKey: string | undefined,
+    taken: ReadonlySet<NodeId>,
   ): NodeId {
     if (kind === 'entry' || kind === 'flowEntry') return childId(parent, keySegment((c as { key: string }).key))
     if (kind === 'item' || kind === 'flowItem') {
@@ -142,7 +143,7 @@ export class Writer {
         // revived it, and the file has not been rewritten yet) is the same item: the two merge field by
         // field, as concurrent additions do. One the file does show is another item (a renamed id, a
         // duplicated item): stay distinct.
-        if (taken ? !taken.has(id) : !this.tree.has(id) || !this.tree.alive(id)) return id
+        if (!taken.has(id)) return id
       }
     }
     const seg = this.opts.unique ? 'u:' + this.opts.unique() : enrollSegment(index)
