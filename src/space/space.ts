@@ -232,7 +232,7 @@ export class Space extends EventEmitter {
     return report
   }
 
-  /** Temp files that killed writes left beside tracked files and sidecars (see `sweepStaleTemps`). */
+  /** Temp files that killed writes left beside tracked files and in the state directory (see `sweepStaleTemps`). */
   private async sweepTemps(names: DocName[]): Promise<void> {
     const removed = await sweepStaleTemps(names.map((n) => path.join(this.root, n)), [this.paths.state])
     if (removed) log('removed %d temp file(s) that interrupted writes left behind', removed)
