@@ -116,13 +116,15 @@ export class FileModel {
   }
 
   /**
-   * Enrolls the file's first text (deterministic: see `enrollment`). Throws YamlSyntaxError or
-   * RefusedFileError like `ingest`. Returns the rendering, which equals `text` for every file that parses.
+   * Enrolls the file's first text (deterministic: see `enrollment`, which may be passed in when it was
+   * computed already). Throws YamlSyntaxError or RefusedFileError like `ingest`. Returns the rendering,
+   * which equals `text` for every file that parses.
    */
-  enroll(text: string): Rendered {
+  enroll(text: string, enrollment: Uint8Array = FileModel.enrollment(this.name, text, this.rules)): Rendered {
     if (!this.isEmpty) throw new Error(`${this.name} is already enrolled`)
-    Y.applyUpdate(this.doc, FileModel.enrollment(this.name, text, this.rules), LOCAL)
-    const out = this.render()
+    Y.applyUpdate(this.doc, enrollment, LOCAL)
+    // `text` parsed (the enrollment did): a rendering equal to it needs no second parse.
+    const out = this.render(text)
     this.setBase(out)
     return out
   }

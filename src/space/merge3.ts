@@ -53,9 +53,10 @@ export function sideClients(name: string, ours: string, theirs: string): [number
  * model) when one of the three texts cannot be taken in.
  */
 export function merge3(base: string, ours: string, theirs: string, o: Merge3Options): Merge3Result {
+  const enrollment = FileModel.enrollment(o.name, base, o.rules)
   const mk = (author: Author, clientId: number) => {
     const m = new FileModel({ name: o.name, author, rules: o.rules, clientId, now: o.now })
-    m.enroll(base)
+    m.enroll(base, enrollment)
     return m
   }
   const [ca, cb] = o.clientIds ?? sideClients(o.name, ours, theirs)
