@@ -402,26 +402,30 @@ async function pick(conflicts: Conflict[]): Promise<ResolveChoice[]> {
 
 export async function main(argv: string[] = process.argv): Promise<number> {
   const program = buildProgram()
-  const wantsJson = argv.includes('--json')
   try {
     await program.parseAsync(argv)
     return ExitCode.Ok
   } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.Ok
-      return ExitCode.Usage
-    }
-    if (e instanceof ExitError) {
-      if (e.message) err(`ctxsync: ${e.message}`)
-      return e.exitCode
-    }
-    if (e instanceof CtxError) {
-      err(`ctxsync: ${e.message}`)
-      if (wantsJson) json({ error: { code: e.code, message: e.message, exitCode: e.exitCode }, ...(e.data && typeof e.data === 'object' ? { data: e.data } : {}) })
-      return e.exitCode
-    }
-    err(`ctxsync: unexpected error: ${(e as Error).stack ?? String(e)}`)
-    err('this is a bug; please report it with the output of `DEBUG=ctxsync:* ctxsync …`')
-    return ExitCode.Error
+    return reportError(e, argv.includes('--json'))
   }
+}
+
+/** The one place where errors become what the user reads and an exit code. */
+export function reportError(e: unknown, wantsJson: boolean): number {
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.Ok
+    return ExitCode.Usage
+  }
+  if (e instanceof ExitError) {
+    if (e.message) err(`ctxsync: ${e.message}`)
+    return e.exitCode
+  }
+  if (e instanceof CtxError) {
+    err(`ctxsync: ${e.message}`)
+    if (wantsJson) json({ error: { code: e.code, message: e.message, exitCode: e.exitCode }, ...(e.data && typeof e.data === 'object' ? { data: e.data } : {}) })
+    return e.exitCode
+  }
+  err(`ctxsync: unexpected error: ${(e as Error).stack ?? String(e)}`)
+  err('this is a bug; please report it with the output of `DEBUG=ctxsync:* ctxsync …`')
+  return ExitCode.Error
 }

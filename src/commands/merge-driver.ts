@@ -16,6 +16,7 @@ import type { MergePart } from '../space/mergestore.js'
 import { dropMerge } from '../space/mergefile.js'
 import { findRoot, spacePaths } from '../space/paths.js'
 import { mergeByRegions } from '../space/regionmerge.js'
+import { CtxError, ExitCode } from '../errors.js'
 
 export interface MergeDriverOptions {
   cwd: string
@@ -36,7 +37,10 @@ export interface MergeDriverResult {
 
 export async function mergeDriver(o: MergeDriverOptions): Promise<MergeDriverResult> {
   const abs = (p: string) => path.resolve(o.cwd, p)
-  const [base, ours, theirs] = await Promise.all([o.base, o.ours, o.theirs].map((p) => fs.readFile(abs(p))))
+  const read = (p: string) => fs.readFile(abs(p)).catch((e: NodeJS.ErrnoException) => {
+    throw new CtxError('merge-input', `merge-driver: cannot read ${p}: ${e.code ?? e.message} (git passes %O %A %B %P: see \`ctxsync hooks install\`)`, ExitCode.Usage)
+  })
+  const [base, ours, theirs] = await Promise.all([o.base, o.ours, o.theirs].map(read))
   const root = findRoot(path.dirname(abs(o.path))) ?? findRoot(o.cwd)
   const name = root ? path.relative(root, abs(o.path)).split(path.sep).join('/') : o.path
   const paths = root ? spacePaths(root) : null
@@ -78,12 +82,13 @@ export async function mergeDriver(o: MergeDriverOptions): Promise<MergeDriverRes
 
 /** The space's rules and this peer as the author of our side (null outside an initialised clone). */
 async function mergeOptions(paths: ReturnType<typeof spacePaths> | null, name: string): Promise<Merge3Options & { me: Author | null }> {
-  const [{ compileRules }, { readLocalSettings, readTeamConfig, DEFAULT_HOST, DEFAULT_PORT }, { readIdentity }] = await Promise.all([
-    import('../crdt/rules.js'), import('../space/config.js'), import('../space/secrets.js'),
-  ])
+  const { compileRules } = await import('../crdt/rules.js')
   let rules: Parameters<typeof compileRules>[1] = []
   let me: Author | null = null
   if (paths) {
+    const [{ readLocalSettings, readTeamConfig, DEFAULT_HOST, DEFAULT_PORT }, { readIdentity }] = await Promise.all([
+      import('../space/config.js'), import('../space/secrets.js'),
+    ])
     rules = (await readTeamConfig(paths.config).catch(() => null))?.rules ?? []
     const identity = await readIdentity(paths.identity).catch(() => null)
     const local = await readLocalSettings(paths.local, { name: 'ours', agent: false, host: DEFAULT_HOST, port: DEFAULT_PORT, peers: [] }).catch(() => null)

@@ -122,6 +122,25 @@ describe('e2e: merge driver vs plain git', { timeout: 180_000 }, () => {
     expect((await ctxJson(d, ['resolve', '--list'])).conflicts).toEqual([])
   })
 
+  it('run as git runs it (no repository needed): merges in place; a missing version is a clear error', async () => {
+    const dir = fs.mkdtempSync(path.join(repoRoot, '.tmp-md-'))
+    try {
+      const base = 'todos:\n  - id: a\n    status: open\n  - id: b\n    status: open\n'
+      fs.writeFileSync(path.join(dir, 'O'), base)
+      fs.writeFileSync(path.join(dir, 'A'), base.replace('id: a\n    status: open', 'id: a\n    status: done'))
+      fs.writeFileSync(path.join(dir, 'B'), base.replace('id: b\n    status: open', 'id: b\n    status: blocked'))
+      const r = await ctx(dir, ['merge-driver', 'O', 'A', 'B', '.rhema/todos.yaml'])
+      expect(r.exitCode).toBe(0)
+      expect(fs.readFileSync(path.join(dir, 'A'), 'utf8')).toBe('todos:\n  - id: a\n    status: done\n  - id: b\n    status: blocked\n')
+      const bad = await ctx(dir, ['merge-driver', 'O', 'A', 'missing', '.rhema/todos.yaml'])
+      expect(bad.exitCode).toBe(2)
+      expect(bad.stderr).toMatch(/^ctxsync: merge-driver: cannot read missing: ENOENT/)
+      expect(fs.readFileSync(path.join(dir, 'A'), 'utf8')).toContain('status: blocked') // untouched
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it('falls back to git\'s text merge, saying why, when a side is not valid YAML', async () => {
     const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
     const a = await founder(remote, 'ann', await freePort())
