@@ -68,7 +68,8 @@ export async function decodeDocFiles(doc: string, logBuf: Buffer | null, snapBuf
   let logBytes = 0
   let records = 0
   if (logBuf !== null && logBuf.length === 0) {
-    warnings.push('the log file is empty (no header); ignored')
+    // Created, then killed before its header was written: it never held a record.
+    warnings.push('ignored an empty log file: its creation was interrupted before anything was written to it')
   } else if (logBuf !== null) {
     const parsed = parseLog(logBuf)
     checkName(parsed.header.docName, doc)

@@ -92,7 +92,7 @@ describe('e2e: kill -9 at random moments', { timeout: 300_000 }, () => {
     }
     const db = await startWatch(b, ['--peer', a.url])
     await explained(finalCheck(a, b, t, own), [a, b], [da, db])
-    expect(warnings.filter((w) => !/recover|leftover|truncat|torn/i.test(w)), 'unexplained sidecar warnings').toEqual([])
+    expect(warnings.filter((w) => !/recover|leftover|truncat|torn|interrupted/i.test(w)), 'unexplained sidecar warnings').toEqual([])
     console.log(`[crash watch] ${kills} kills, ${t.n} ticks, ${t.added.length + own.length} todos added; sidecar warnings: ${warnings.length}; starts refused by an ownerless lock: ${lockRefusals}`)
     expect(await stopWatch(db)).toBe(0)
     expect(await stopWatch(da)).toBe(0)
@@ -140,7 +140,7 @@ describe('e2e: kill -9 at random moments', { timeout: 300_000 }, () => {
     const r = await ctx(b.dir, ['sync', '--peer', a.url])
     expect(r.exitCode, r.stderr).toBe(0)
     await explained(finalCheck(a, b, t, own), [a, b], [da])
-    expect(warnings.filter((w) => !/recover|leftover|truncat|torn/i.test(w)), 'unexplained sidecar warnings').toEqual([])
+    expect(warnings.filter((w) => !/recover|leftover|truncat|torn|interrupted/i.test(w)), 'unexplained sidecar warnings').toEqual([])
     console.log(`[crash sync] ${kills} runs (${completed} finished), ${t.n} ticks; sidecar warnings: ${warnings.length}`)
     expect(await stopWatch(da)).toBe(0)
     expect(tickOf(readFile(b))).toBe(t.n)

@@ -182,6 +182,23 @@ describe('FileDocStore: interrupted compaction', () => {
     await reader.close()
   })
 
+  it('ignores, with a warning, a log file that a kill left empty right after creating it', async () => {
+    const { dir, updates, logFile } = await storeWith(4)
+    const store = new FileDocStore({ dir })
+    const d = new Y.Doc()
+    for (const u of updates) Y.applyUpdate(d, u)
+    await store.compact(DOC, Y.encodeStateAsUpdate(d), {})
+    await store.close()
+    await fs.writeFile(logFile, '') // created, then killed before its header was written
+    const reader = new FileDocStore({ dir })
+    const loaded = await reader.load(DOC)
+    expect(loaded!.warnings.join()).toMatch(/empty log file: its creation was interrupted/)
+    const got = new Y.Doc()
+    for (const u of loaded!.updates) Y.applyUpdate(got, u)
+    expect(got.getArray('a').toJSON()).toEqual(d.getArray('a').toJSON())
+    await reader.close()
+  })
+
   it('reports a log whose snapshot is missing as corrupt', async () => {
     const { dir, updates, snapFile } = await storeWith(3)
     const store = new FileDocStore({ dir })
