@@ -62,7 +62,11 @@ class Out {
   fresh: Array<MapEntry | SeqItem> = []
   /** Where each block entry sits in this rendering (entries may appear in other renderings elsewhere). */
   spans = new Map<MapEntry | SeqItem, Span>()
-  /** Chunks rendered afresh, whose text is cut from the finished output (cheap substrings, no copies). */
+  /**
+   * Chunks rendered afresh, with the range of `parts` they span. Their text is joined from those parts,
+   * not cut from the finished output: a substring would keep that whole output alive for as long as the
+   * chunk is cached, and a long-running daemon would hold one old copy of a big file per edited entry.
+   */
   pending: Array<[Chunk, number, number]> = []
   col = 0
   last = '\n'
@@ -97,10 +101,9 @@ class Out {
   }
 
   toString(): string {
-    const text = this.parts.join('')
-    for (const [chunk, a, b] of this.pending) chunk.text = text.slice(a, b)
+    for (const [chunk, a, b] of this.pending) chunk.text = this.parts.slice(a, b).join('')
     this.pending = []
-    return text
+    return this.parts.join('')
   }
 }
 
@@ -175,6 +178,7 @@ function renderNode(out: Out, node: Node, base: number, min: number, floor = bas
           return
         }
         const at = out.len
+        const firstPart = out.parts.length
         if (own) out.ensureLineStart()
         const spanAt = out.len - at
         if (own) {
@@ -189,7 +193,7 @@ function renderNode(out: Out, node: Node, base: number, min: number, floor = bas
         if (cacheable) {
           const chunk: Chunk = { key, text: '', len: out.len - at, spanAt, spans, blockIndent: out.blockIndent }
           chunks.set(c, chunk)
-          out.pending.push([chunk, at, out.len])
+          out.pending.push([chunk, firstPart, out.parts.length])
         }
         out.fresh.push(c)
       })
