@@ -3,9 +3,9 @@
  * checked against the tracked globs before anything is created; updates are validated before they touch
  * a model, and acknowledged only once durable.
  */
-import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
 import type { DocName, PeerId, SpaceId } from '../ids.js'
+import { encodeStateVector } from '../net/statevector.js'
 import type { PeerInfo, SyncHost } from '../net/SyncHost.js'
 import { hostName } from './secrets.js'
 import type { Space } from './space.js'
@@ -68,11 +68,5 @@ function clampTo(remote: Uint8Array, own: Uint8Array): Uint8Array {
     const c = Math.min(clock, mine.get(client) ?? 0)
     if (c > 0) kept.set(client, c)
   }
-  const enc = encoding.createEncoder()
-  encoding.writeVarUint(enc, kept.size)
-  for (const [client, clock] of kept) {
-    encoding.writeVarUint(enc, client)
-    encoding.writeVarUint(enc, clock)
-  }
-  return encoding.toUint8Array(enc)
+  return encodeStateVector(kept)
 }

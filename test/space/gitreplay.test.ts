@@ -12,6 +12,7 @@ import { ingestAsGit } from '../../src/space/gitreplay.js'
 import { gitMarked } from '../../src/space/seen.js'
 import { merge3 } from '../../src/space/merge3.js'
 import { sha256hex } from '../../src/ids.js'
+import { mulberry32 } from '../helpers/random.js'
 
 const NAME = '.rhema/todos.yaml'
 const rules = compileRules(NAME)
@@ -122,17 +123,6 @@ describe('content from git lands once', () => {
   })
 })
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 function doc(todos: Array<{ id: string; status: string; lines: string[]; notes: string[] }>): string {
   return 'todos:\n' + todos.map((t) => [
     `  - id: ${t.id}`, `    status: ${t.status}`,
@@ -142,7 +132,7 @@ function doc(todos: Array<{ id: string; status: string; lines: string[]; notes: 
 }
 
 function randomRound(seed: number): void {
-  const r = rng(seed)
+  const r = mulberry32(seed)
   const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]!
   const todos = Array.from({ length: 2 + Math.floor(r() * 3) }, (_, i) => ({
     id: `t${i}`, status: 'open', lines: ['line a', 'line b'], notes: r() < 0.5 ? ['note a'] : [],

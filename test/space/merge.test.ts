@@ -9,6 +9,7 @@ import { compileRules } from '../../src/crdt/rules.js'
 import { parseYaml } from '../../src/crdt/parse.js'
 import { merge3 } from '../../src/space/merge3.js'
 import { mergeByRegions } from '../../src/space/regionmerge.js'
+import { mulberry32 } from '../helpers/random.js'
 
 const NAME = '.rhema/todos.yaml'
 const opts = { name: NAME, rules: compileRules(NAME) }
@@ -24,17 +25,6 @@ async function regions(base: string, a: string, b: string): Promise<{ text: stri
   if (!r) return null
   for (const x of r.regions) x.model.destroy()
   return { text: r.text, conflicts: r.conflicts.length }
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 interface Todo { id: string; status: string; tags: string[]; lines: string[] }
@@ -97,7 +87,7 @@ describe('merge engine', () => {
     let taken = 0
     for (let seed = 1; seed <= 150; seed++) {
       try {
-        const r = rng(seed)
+        const r = mulberry32(seed)
         const todos: Todo[] = Array.from({ length: 3 + Math.floor(r() * 8) }, (_, i) => ({ id: `t${i}`, status: 'open', tags: ['x'], lines: ['one', 'two'] }))
         const base = render(todos)
         const ea = edit(r, todos, 'a', seed)
