@@ -5,7 +5,7 @@
 import type { PeerId, SpaceId } from '../ids.js'
 import type { PeerInfo, PeerKind } from './SyncHost.js'
 
-export const PROTOCOL_VERSION = 3
+export const PROTOCOL_VERSION = 4
 
 export const MessageTag = {
   Hello: 1,
@@ -33,6 +33,8 @@ export const ACCESS_LEVELS: readonly Access[] = ['read', 'write', 'admin']
 export const NONCE_BYTES = 32
 export const SIGNATURE_BYTES = 64
 export const PUBLIC_KEY_BYTES = 32
+/** How many peers may pass one Presence on (`PresenceMessage.hops`): bounds floods and stale copies. */
+export const MAX_PRESENCE_HOPS = 8
 
 /** Field bounds; anything beyond them is hostile or broken. */
 export const Limits = {
@@ -101,8 +103,20 @@ export interface LivePeer {
 export interface PeersMessage { type: 'Peers'; peers: LivePeer[] }
 /** A file a peer changed lately: its document name and when (ms epoch, second precision on the wire). */
 export interface PresenceFile { path: string; at: number }
-/** Who `peer` is and what it touches; `online` false: it left (a relay says so for peers behind it). */
-export interface PresenceMessage { type: 'Presence'; peer: PeerInfo; online: boolean; files: PresenceFile[] }
+/**
+ * Who `peer` is and what it touches; `online` false: it left (a relay, or a peer that passed it on, says so).
+ * `hops`: 0 from the peer itself (and as a relay passes it on), n when n peers passed it on. `at`: when the
+ * peer itself issued this announcement (ms epoch); it only orders announcements of the same peer (newer
+ * wins), and is never compared with a local clock, which may disagree.
+ */
+export interface PresenceMessage {
+  type: 'Presence'
+  peer: PeerInfo
+  online: boolean
+  files: PresenceFile[]
+  hops: number
+  at: number
+}
 
 export type Message =
   | HelloMessage | AuthMessage | ManifestMessage | ManifestEndMessage | SyncStep2Message | Step2EndMessage

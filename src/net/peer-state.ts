@@ -4,6 +4,7 @@
  */
 import type { PeerId } from '../ids.js'
 import type { Access, LivePeer } from './protocol.js'
+import type { PresenceTiming } from './presence-forward.js'
 import type { PeerSession, SessionClosed, SessionTuning } from './session.js'
 import type { PeerInfo, PeerKind, SyncHost } from './SyncHost.js'
 import type { Dialer, Listener } from './TransportInterface.js'
@@ -43,6 +44,8 @@ export interface PeerManagerConfig {
   listenerFactory?: (opts: ListenOptions) => Promise<Listener>
   /** Session knobs (encryption, queue limits, timeouts); mostly for tests. */
   session?: Partial<SessionTuning>
+  /** How often presence is announced again and when passed-on presence expires; mostly for tests. */
+  presence?: PresenceTiming
 }
 
 export type PeerManagerEvents = {

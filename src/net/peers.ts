@@ -17,8 +17,9 @@
  * `discovery/`). A dropped target that is still connected stays until that connection ends by itself (the
  * heartbeat decides that a peer vanished); then it is forgotten instead of redialled.
  *
- * Presence: every live session is told this peer's presence (`setPresence`) when it opens and whenever it
- * changes; what the others announce is kept in a `PresenceBook` (`presence()`).
+ * Presence: every live session is told this peer's presence (`setPresence`) when it opens, whenever it
+ * changes and every minute; what the others announce is kept, and passed on between peer-to-peer sessions
+ * so that peers in a chain or ring see each other (`presence-forward.ts`, `presence()`).
  *
  * One-shot syncing (`ctxsync sync`) lives in `sync-once.ts` and is re-exported here.
  */
@@ -26,7 +27,8 @@ import type { PeerId } from '../ids.js'
 import { logger } from '../log.js'
 import { deriveCredentials, type SpaceCredentials } from './auth.js'
 import type { LivePeer, PresenceFile } from './protocol.js'
-import { PresenceBook, type PresenceEntry } from './presence.js'
+import type { PresenceEntry } from './presence.js'
+import { PresenceForwarder } from './presence-forward.js'
 import { DEFAULT_MAX_FRAME_BYTES } from './chunking.js'
 import { TypedEmitter } from './emitter.js'
 import { atMost } from './timers.js'
@@ -60,8 +62,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
   readonly #transient = new Set<Conn>()
   readonly #dialing = new Set<Promise<void>>()
   #recent: PeerState[] = []
-  readonly #presence = new PresenceBook()
-  #ownFiles: PresenceFile[] = []
+  readonly #presence: PresenceForwarder<Conn>
   #listener: Listener | undefined
   #unsubscribe: (() => void) | undefined
   #started = false
@@ -74,6 +75,14 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
     this.#dialer = cfg.dialer ?? wsDialer({ maxFrameBytes: this.#maxFrame, heartbeatMs: this.#heartbeat })
     this.#backoff = cfg.backoff ?? { baseMs: 250, maxMs: 30_000 }
     for (const url of new Set(cfg.peers)) this.#targets.set(url, newTarget(url))
+    this.#presence = new PresenceForwarder<Conn>({
+      self: cfg.host.self,
+      sessions: () => this.#live(),
+      peerOf: (c) => c.session.peer,
+      send: (c, m) => c.session.sendControl(m),
+      onChange: () => this.emit('presence'),
+      timing: cfg.presence,
+    })
   }
 
   get #maxFrame(): number {
@@ -106,6 +115,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
       this.#listener.onConnection((t) => this.#accept(t))
     }
     for (const target of this.#targets.values()) this.#dial(target)
+    this.#presence.start()
     return this.#listener ? { url: this.#listener.url, port: this.#listener.port } : {}
   }
 
@@ -114,6 +124,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
     if (this.#stopped) return
     this.#stopped = true
     this.#unsubscribe?.()
+    this.#presence.stop()
     for (const target of this.#targets.values()) clearTimeout(target.timer)
     // A dial still in flight closes its own transport when it lands (it sees #stopped).
     await atMost(Promise.all(this.#dialing), STOP_GRACE_MS)
@@ -167,8 +178,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
 
   /** What this peer announces: the files it changed lately; sent to every live session. */
   setPresence(files: PresenceFile[]): void {
-    this.#ownFiles = files
-    for (const conn of this.#active.values()) this.#sendPresence(conn)
+    this.#presence.setFiles(files)
   }
 
   /** Who is online now, as far as this peer knows (not itself), and what they touch. */
@@ -271,10 +281,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
       if (target) this.emit('registry', target.url, peers)
     })
     session.on('presence', (m) => {
-      if (conn.duplicate || session.transient || !session.peer) return
-      const relayed = session.peer.kind === 'relay'
-      // Peer to peer, the name and kind shown are the ones its Hello gave (the same peer, authenticated).
-      if (this.#presence.apply(m, conn, relayed ? 'relay' : 'direct', relayed ? m.peer : session.peer)) this.emit('presence')
+      if (!conn.duplicate && !session.transient) this.#presence.heard(conn, m)
     })
     session.start()
   }
@@ -297,17 +304,17 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
       this.#active.set(peer.id, keep)
       drop.session.close(CloseCode.Normal, 'duplicate connection')
       // Both sides keep the same connection; presence sent on the dropped one went nowhere.
-      if (keep === conn) this.#sendPresence(conn)
+      if (keep === conn) this.#presence.opened(conn)
       return // the peer was reported connected through the first connection
     }
     this.#active.set(peer.id, conn)
     this.emit('peer-connected', this.#stateOf(conn))
-    this.#sendPresence(conn)
+    this.#presence.opened(conn)
   }
 
-  #sendPresence(conn: Conn): void {
-    if (conn.state !== 'connected' || conn.duplicate || conn.session.transient) return
-    conn.session.sendControl({ type: 'Presence', peer: this.#cfg.host.self, online: true, files: this.#ownFiles })
+  /** The sessions presence goes to: authenticated, kept, not one-shot. */
+  *#live(): Iterable<Conn> {
+    for (const c of this.#active.values()) if (c.state === 'connected' && !c.duplicate && !c.session.transient) yield c
   }
 
   #prefer(a: Conn, b: Conn, peerId: PeerId): Conn {
@@ -320,7 +327,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
 
   #onClosed(conn: Conn, info: SessionClosed): void {
     this.#conns.delete(conn)
-    if (this.#presence.dropSource(conn)) this.emit('presence')
+    this.#presence.closed(conn)
     if (this.#transient.delete(conn)) return
     const { session } = conn
     let target = conn.target

@@ -1,5 +1,5 @@
 /**
- * The ctxsync wire protocol, version 3 (v2 plus Presence).
+ * The ctxsync wire protocol, version 4 (v3's Presence, passed on peer to peer).
  *
  * Every frame on a transport carries exactly one message: a varUint tag (`MessageTag`) followed by the
  * message's fields, encoded with lib0 (varUint integers, varUint-length-prefixed byte arrays and UTF-8
@@ -33,11 +33,16 @@
  * sides count Updates, and Ack names the count of Updates durably applied so far, in one or two bytes,
  * however many Yjs clients the document has seen (the sender remembers what it sent under each number).
  *
- * Presence (v3) says who is online and what they touch: a peer's name, kind, host and the files it changed in
- * the last minutes, sent by every live peer when its session opens and again when that list changes. A relay
- * passes each peer's Presence on to the space's other peers (and tells them when a peer leaves, `online`
- * false); peer to peer a session only accepts the other side's own Presence. v2 peers do not know the tag,
- * so the version went up: mixed versions hang up with the clear mismatch message instead of a 1002.
+ * Presence says who is online and what they touch: a peer's name, kind, host and the files it changed in the
+ * last minutes, sent by every live peer when its session opens, again when that list changes and, peer to
+ * peer, every minute (`presence-forward.ts`). A relay passes each peer's Presence on to the space's other
+ * peers (and tells them when a peer leaves, `online` false). Since v4, peers pass Presence on too, so peers
+ * joined only through others (a chain, a ring of `peers:` lists) see each other: `hops` counts the peers
+ * that passed it on (0: the peer's own; at most `MAX_PRESENCE_HOPS`) and `at` is when the peer itself issued
+ * it, which orders its announcements. Peer to peer, a session takes the other side's own Presence only with
+ * hops 0 and anyone else's only with hops ≥ 1; a relay speaks for anyone. (v3 added Presence without hops
+ * and `at`; the tag is the same, so the version went up: mixed versions hang up with the clear mismatch
+ * message instead of a 1002.)
  *
  * Hello's flags mark a one-shot connection (`ctxsync sync`: never taken for a duplicate of a live one) and a
  * peek (`ctxsync peers`: the relay sends Welcome and Peers, no document exchange).
@@ -59,7 +64,7 @@ export { ProtocolError }
 
 export * from './messages.js'
 import {
-  ACCESS_LEVELS, Limits, MessageTag, NONCE_BYTES, PROTOCOL_VERSION, PUBLIC_KEY_BYTES, SIGNATURE_BYTES,
+  ACCESS_LEVELS, Limits, MAX_PRESENCE_HOPS, MessageTag, NONCE_BYTES, PROTOCOL_VERSION, PUBLIC_KEY_BYTES, SIGNATURE_BYTES,
   type DocRef, type HelloFlags, type HelloMessage, type LivePeer, type ManifestEntry, type Message, type PeersMessage,
   type PresenceFile, type PresenceMessage, type RelayAuthMessage, type Role,
 } from './messages.js'
@@ -176,6 +181,8 @@ function writePresence(enc: encoding.Encoder, m: PresenceMessage): void {
     encoding.writeVarString(enc, f.path)
     encoding.writeVarUint(enc, Math.max(0, Math.floor(f.at / 1000)))
   }
+  encoding.writeVarUint(enc, m.hops)
+  encoding.writeVarUint(enc, Math.max(0, Math.floor(m.at)))
 }
 
 export function encodeMessage(m: Message): Uint8Array {
@@ -247,7 +254,9 @@ function readPresence(d: decoding.Decoder): PresenceMessage {
   const count = rVarUint(d, 'presence file count', Limits.presenceFiles)
   const files: PresenceFile[] = []
   for (let i = 0; i < count; i++) files.push({ path: rString(d, 'document name', Limits.docName), at: rVarUint(d, 'change time') * 1000 })
-  return { type: 'Presence', peer, online: online === 1, files }
+  const hops = rVarUint(d, 'presence hops', MAX_PRESENCE_HOPS)
+  const at = rVarUint(d, 'presence time', Number.MAX_SAFE_INTEGER)
+  return { type: 'Presence', peer, online: online === 1, files, hops, at }
 }
 
 /** Reads one message; throws `ProtocolError` (never anything else) on hostile or broken input. */

@@ -15,7 +15,8 @@
  * the transport has room, and a consumer too slow for the capped outbox is cut off with 1008. Live updates
  * come from the peer manager (or the relay) via `sendUpdate`; the document half of the protocol is
  * `SyncState`. A relay's live peer list (Peers) is passed on as the `registry` event, Presence as `presence`
- * (peer to peer only the other side's own: a peer may not speak for a third one; a relay may).
+ * (a relay speaks for anyone; peer to peer, the other side's own comes with hops 0 and others' with hops ≥ 1,
+ * so no peer poses as a third one's own session; one naming ourselves, passed around a ring, is dropped).
  */
 import { logger } from '../log.js'
 import type { DocName } from '../ids.js'
@@ -327,8 +328,13 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
   }
 
   #onPresence(m: PresenceMessage): void {
-    if (this.peer?.kind !== 'relay' && m.peer.id !== this.peer?.id) throw new ProtocolError('a presence for another peer from something that is not a relay')
     if (m.peer.kind === 'relay') throw new ProtocolError('a presence for a relay')
+    if (this.peer?.kind !== 'relay') {
+      const own = m.peer.id === this.peer?.id
+      if (!own && m.hops === 0) throw new ProtocolError('a presence for another peer from something that is not a relay')
+      if (own && m.hops !== 0) throw new ProtocolError('its own presence, said to be passed on')
+    }
+    if (m.peer.id === this.#host?.self.id) return
     this.emit('presence', m)
   }
 

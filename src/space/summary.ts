@@ -34,8 +34,8 @@ export interface OnlinePeer {
   name: string
   kind: PeerKind
   host?: string
-  /** Heard of from the peer itself or through a relay. */
-  via: 'direct' | 'relay'
+  /** Heard of from the peer itself, through a relay, or passed on by another peer. */
+  via: 'direct' | 'relay' | 'peer'
   /** ISO time since when it is known to be online. */
   since: string
   /** Files it changed in the last minutes, newest first (ISO times). */

@@ -1,13 +1,14 @@
 /**
  * Presence: the wire message (both ways, hostile input), the PresenceBook, and presence between real
- * PeerManagers over WebSocket on 127.0.0.1 — peer to peer and through a relay.
+ * PeerManagers over WebSocket on 127.0.0.1 — peer to peer and through a relay. Presence passed on along
+ * chains and rings: `presence-forward.test.ts`.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { newPeerId } from '../../src/ids.js'
 import { PeerManager } from '../../src/net/peers.js'
 import { PresenceBook, PRESENCE_WINDOW_MS } from '../../src/net/presence.js'
 import {
-  decodeMessage, encodeMessage, isPresence, Limits, MessageTag, ProtocolError, type PresenceMessage,
+  decodeMessage, encodeMessage, isPresence, Limits, MAX_PRESENCE_HOPS, MessageTag, ProtocolError, type PresenceMessage,
 } from '../../src/net/protocol.js'
 import { hostsInSpace, LOOPBACK, SECRET, waitFor, type MemoryHost } from './helpers.js'
 import { rig, startRelay, viaRelay } from './relay-helpers.js'
@@ -15,27 +16,34 @@ import { rawPeer } from './session-helpers.js'
 
 const ada = { id: newPeerId(), name: 'Ada', kind: 'human' as const, host: 'ada.local' }
 const T = 1_700_000_000_000
+/** A Presence as its peer announces it (hops 0), issued at `at`. */
+const own = (peer: PresenceMessage['peer'], files: PresenceMessage['files'] = [], at = T, online = true): PresenceMessage =>
+  ({ type: 'Presence', peer, online, files, hops: 0, at })
 
 describe('Presence message', () => {
-  it('round-trips, with change times to the second', () => {
-    const m: PresenceMessage = { type: 'Presence', peer: ada, online: true, files: [{ path: '.rhema/todos.yaml', at: T + 999 }, { path: 'b.yaml', at: T }] }
+  it('round-trips, with change times to the second and hops and issue time exact', () => {
+    const m: PresenceMessage = {
+      type: 'Presence', peer: ada, online: true, files: [{ path: '.rhema/todos.yaml', at: T + 999 }, { path: 'b.yaml', at: T }], hops: 3, at: T + 123,
+    }
     const back = decodeMessage(encodeMessage(m))
     expect(isPresence(back)).toBe(true)
     expect(back).toEqual({ ...m, files: [{ path: '.rhema/todos.yaml', at: T }, { path: 'b.yaml', at: T }] })
-    const gone = decodeMessage(encodeMessage({ type: 'Presence', peer: { id: ada.id, name: 'Ada', kind: 'agent' }, online: false, files: [] }))
-    expect(gone).toMatchObject({ online: false, files: [], peer: { kind: 'agent' } })
+    const gone = decodeMessage(encodeMessage({ ...own({ id: ada.id, name: 'Ada', kind: 'agent' }, [], T + 1, false), hops: MAX_PRESENCE_HOPS }))
+    expect(gone).toMatchObject({ online: false, files: [], peer: { kind: 'agent' }, hops: MAX_PRESENCE_HOPS, at: T + 1 })
   })
 
   it('sends at most the file limit and refuses more on the way in', () => {
     const files = Array.from({ length: Limits.presenceFiles + 10 }, (_, i) => ({ path: `f${i}.yaml`, at: T }))
-    const sent = decodeMessage(encodeMessage({ type: 'Presence', peer: ada, online: true, files })) as PresenceMessage
+    const sent = decodeMessage(encodeMessage(own(ada, files))) as PresenceMessage
     expect(sent.files).toHaveLength(Limits.presenceFiles)
-    // Hand-made: a count beyond the limit.
-    const ok = encodeMessage({ type: 'Presence', peer: ada, online: true, files: [] })
-    const tooMany = Uint8Array.from([...ok.subarray(0, ok.length - 1), Limits.presenceFiles + 1])
-    expect(() => decodeMessage(tooMany)).toThrow(ProtocolError)
-    const badFlag = Uint8Array.from([...ok.subarray(0, ok.length - 2), 7, 0])
-    expect(() => decodeMessage(badFlag)).toThrow(/online flag/)
+    // Hand-made from one that ends in: online flag, file count 0, hops 0, issue time 0.
+    const ok = encodeMessage(own(ada, [], 0))
+    const head = ok.subarray(0, ok.length - 4)
+    expect(decodeMessage(Uint8Array.from([...head, 1, 0, 0, 0]))).toMatchObject({ hops: 0, at: 0 })
+    expect(() => decodeMessage(Uint8Array.from([...head, 1, Limits.presenceFiles + 1, 0, 0]))).toThrow(ProtocolError)
+    expect(() => decodeMessage(Uint8Array.from([...head, 7, 0, 0, 0]))).toThrow(/online flag/)
+    expect(() => decodeMessage(Uint8Array.from([...head, 1, 0, MAX_PRESENCE_HOPS + 1, 0]))).toThrow(/presence hops out of range/)
+    expect(() => decodeMessage(Uint8Array.from([...head, 1, 0, 0]))).toThrow(ProtocolError)
     expect(() => decodeMessage(Uint8Array.of(MessageTag.Presence))).toThrow(ProtocolError)
   })
 })
@@ -44,19 +52,44 @@ describe('PresenceBook', () => {
   it('keeps one entry per peer per source, drops a source as a whole, hides files outside the window', () => {
     let now = T
     const book = new PresenceBook(() => now)
-    const direct = {}
     const relay = {}
-    expect(book.apply({ type: 'Presence', peer: ada, online: true, files: [{ path: 'a.yaml', at: T - 1000 }] }, direct, 'direct')).toBe(true)
+    const direct = {}
+    expect(book.apply(own(ada, [{ path: 'a.yaml', at: T - 1000 }], T), relay, 'relay')).toBe(true)
     now += 1000
-    book.apply({ type: 'Presence', peer: ada, online: true, files: [{ path: 'b.yaml', at: T }] }, relay, 'relay')
+    book.apply(own(ada, [{ path: 'b.yaml', at: T }], T + 1000), relay, 'relay')
     expect(book.list()).toHaveLength(1)
-    expect(book.list()[0]).toMatchObject({ via: 'relay', files: [{ path: 'b.yaml' }] })
-    expect(book.dropSource(relay)).toBe(true)
-    expect(book.list()[0]).toMatchObject({ via: 'direct', files: [{ path: 'a.yaml' }], since: T })
+    expect(book.list()[0]).toMatchObject({ via: 'relay', files: [{ path: 'b.yaml' }], since: T })
+    // Its own session is shown first: it authenticated the name, and it hears every announcement at once.
+    book.apply(own({ ...ada, name: 'Ada (hello)' }, [{ path: 'a.yaml', at: T - 1000 }], T), direct, 'direct')
+    expect(book.list()[0]).toMatchObject({ via: 'direct', peer: { name: 'Ada (hello)' }, since: T })
+    expect(book.dropSource(relay).map((e) => e.peer.id)).toEqual([ada.id])
+    expect(book.list()[0]).toMatchObject({ via: 'direct', files: [{ path: 'a.yaml' }], since: T + 1000 })
     now = T + PRESENCE_WINDOW_MS + 1
     expect(book.list()[0]!.files).toEqual([])
-    expect(book.apply({ type: 'Presence', peer: ada, online: false, files: [] }, direct, 'direct')).toBe(true)
+    expect(book.apply(own(ada, [], T, false), direct, 'direct')).toBe(true)
     expect(book.list()).toEqual([])
+  })
+
+  it('shows the newest of what was passed on, and lets it expire unless refreshed; direct entries stay', () => {
+    let now = T
+    const book = new PresenceBook(() => now, 300)
+    const [viaB, viaC, direct] = [{}, {}, {}]
+    const bob = { id: newPeerId(), name: 'Bob', kind: 'agent' as const }
+    book.apply({ ...own(ada, [], T), hops: 2 }, viaB, 'peer')
+    book.apply({ ...own(ada, [{ path: 'new.yaml', at: T }], T + 5), hops: 3 }, viaC, 'peer')
+    book.apply(own(bob, [], T), direct, 'direct')
+    expect(book.best(ada.id)).toMatchObject({ at: T + 5, hops: 3 })
+    expect(book.best(ada.id, (src) => src !== viaC)).toMatchObject({ at: T, hops: 2 })
+    expect(book.list().map((e) => [e.peer.name, e.via, e.files.length])).toEqual([['Ada', 'peer', 1], ['Bob', 'direct', 0]])
+    now += 200
+    book.apply({ ...own(ada, [], T + 9), hops: 2 }, viaB, 'peer')
+    now += 200
+    // viaC's copy is stale (hidden at once, removed by expire()); viaB's was refreshed.
+    expect(book.list().find((e) => e.peer.id === ada.id)).toMatchObject({ at: T + 9 })
+    expect(book.expire().map((e) => e.at)).toEqual([T + 5])
+    now += 301
+    expect(book.list().map((e) => e.peer.name)).toEqual(['Bob'])
+    expect(book.peerIds()).toEqual(new Set([bob.id]))
   })
 })
 
@@ -121,18 +154,60 @@ describe('presence between peers', () => {
   })
 })
 
+describe('presence through a relay and peer to peer at once', () => {
+  it('what a relay brings is not passed on peer to peer, nor the other way round, and nobody hangs up', async () => {
+    const relay = await startRelay(r)
+    const [a, b, c] = hostsInSpace('ann', 'bob', 'cy')
+    const { m: ma, url: ua } = await manager(a!)
+    const mb = await viaRelay(r, b!, relay.url, { peers: [relay.url, ua] })
+    const mc = await viaRelay(r, c!, relay.url)
+    const names = (m: PeerManager): string => m.presence().map((p) => `${p.peer.name}:${p.via}`).join()
+    await waitFor(() => names(mb) === 'ann:direct,cy:relay' && names(mc) === 'bob:relay' && names(ma) === 'bob:direct')
+    mb.setPresence([{ path: 'b.yaml', at: Date.now() }])
+    await waitFor(() => mc.presence()[0]?.files.length === 1 && ma.presence()[0]?.files.length === 1)
+    expect([names(ma), names(mb), names(mc)]).toEqual(['bob:direct', 'ann:direct,cy:relay', 'bob:relay'])
+    expect(mb.peers().map((p) => p.state)).toEqual(['connected', 'connected'])
+  })
+})
+
 describe('presence from a hostile peer', () => {
-  it('a peer may not speak for another one (1002); its own presence is taken', async () => {
+  async function authenticated(): Promise<{ raw: Awaited<ReturnType<typeof rawPeer>>; heard: PresenceMessage[]; a: MemoryHost }> {
     const [a] = hostsInSpace('a')
     const raw = await rawPeer(a!, { authenticate: true })
     const heard: PresenceMessage[] = []
     raw.session.on('presence', (m) => heard.push(m))
-    const self = raw.session.peer!
-    raw.send(encodeMessage({ type: 'Presence', peer: self, online: true, files: [{ path: 'x.yaml', at: T }] }))
+    return { raw, heard, a: a! }
+  }
+
+  it('a peer may not pose as another one\'s own session (hops 0 for another peer: 1002); its own presence is taken', async () => {
+    const { raw, heard } = await authenticated()
+    raw.send(encodeMessage(own(raw.session.peer!, [{ path: 'x.yaml', at: T }])))
     await waitFor(() => heard.length === 1)
-    raw.send(encodeMessage({ type: 'Presence', peer: ada, online: true, files: [] }))
+    raw.send(encodeMessage(own(ada)))
     const closed = await raw.session.whenClosed
     expect(closed).toMatchObject({ code: 1002, reason: expect.stringMatching(/presence for another peer/) })
     expect(heard).toHaveLength(1)
+  })
+
+  it('passes on what it says of others (hops ≥ 1), drops one naming us, refuses its own said to be passed on', async () => {
+    const { raw, heard, a } = await authenticated()
+    raw.send(encodeMessage({ ...own(ada), hops: 2 }))
+    raw.send(encodeMessage({ ...own(a.self), hops: 3 }))
+    raw.send(encodeMessage({ ...own(ada, [], T, false), hops: 1 }))
+    await waitFor(() => heard.length === 2)
+    expect(heard.map((m) => [m.peer.id, m.online, m.hops])).toEqual([[ada.id, true, 2], [ada.id, false, 1]])
+    raw.send(encodeMessage({ ...own(raw.session.peer!), hops: 1 }))
+    expect(await raw.session.whenClosed).toMatchObject({ code: 1002, reason: expect.stringMatching(/its own presence/) })
+  })
+
+  it('hops above the maximum, or a presence for a relay: 1002', async () => {
+    const { raw } = await authenticated()
+    const frame = encodeMessage({ ...own(ada, [], 0), hops: MAX_PRESENCE_HOPS })
+    frame[frame.length - 2] = MAX_PRESENCE_HOPS + 1
+    raw.send(frame)
+    expect(await raw.session.whenClosed).toMatchObject({ code: 1002, reason: expect.stringMatching(/presence hops out of range/) })
+    const second = await authenticated()
+    second.raw.send(encodeMessage({ ...own({ ...ada, kind: 'relay' }), hops: 1 }))
+    expect(await second.raw.session.whenClosed).toMatchObject({ code: 1002, reason: expect.stringMatching(/presence for a relay/) })
   })
 })

@@ -93,7 +93,7 @@ describe('protocol: refusing bad input', () => {
     }
     expect(err).toBeInstanceOf(ProtocolVersionError)
     expect((err as ProtocolVersionError).remoteVersion).toBe(1)
-    expect((err as Error).message).toMatch(/speaks ctxsync protocol v3, the other v1.*upgrade ctxsync/)
+    expect((err as Error).message).toMatch(/speaks ctxsync protocol v4, the other v1.*upgrade ctxsync/)
   })
 
   it('rejects unknown tags, empty frames, trailing bytes and every truncation', () => {

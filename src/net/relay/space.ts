@@ -19,8 +19,10 @@
  * once costs one list each, not one per arrival.
  *
  * Presence: the relay keeps each live peer's latest Presence, passes it on to the space's other live peers
- * (with the name and kind the peer authenticated with), gives a newcomer everyone's, and says `online: false`
- * for a peer whose last session left.
+ * (with the name and kind the peer authenticated with, hops and `at` as they came), gives a newcomer
+ * everyone's, and says `online: false` for a peer whose last session left. Only a member's own counts: what
+ * a member passes on of others (peers do that between themselves) is dropped, since the relay hears
+ * everyone's from themselves.
  */
 import * as Y from 'yjs'
 import type { DocName, PeerId, SpaceId } from '../../ids.js'
@@ -200,12 +202,14 @@ export class RelaySpace implements SyncHost {
     this.#announcePeers()
     const peer = session.peer
     const stillHere = peer && [...this.#members.values()].some((o) => o.session.peer?.id === peer.id && !o.session.transient)
-    if (m.presence && peer && !stillHere) this.#forward(session, { type: 'Presence', peer: m.presence.peer, online: false, files: [] })
+    if (m.presence && peer && !stillHere) {
+      this.#forward(session, { type: 'Presence', peer: m.presence.peer, online: false, files: [], hops: 0, at: m.presence.at })
+    }
   }
 
   #onPresence(session: PeerSession, m: PresenceMessage): void {
     const member = this.#members.get(session)
-    if (!member || !session.peer) return
+    if (!member || !session.peer || m.peer.id !== session.peer.id) return
     // The session checked that it is this peer's own; shown under the name and kind it authenticated with.
     const msg: PresenceMessage = { ...m, peer: session.peer }
     member.presence = msg.online ? msg : undefined
