@@ -288,7 +288,9 @@ async function firstSync(relayUrl, http) {
   for (let k = 0; k < files; k++) {
     const rel = `.rhema/area-${String(k).padStart(2, '0')}/todos.yaml`
     if (fs.existsSync(path.join(b, rel)) && fs.readFileSync(path.join(a, rel)).equals(fs.readFileSync(path.join(b, rel)))) same++
+    else console.error(`bench/relay: ${rel} differs: ${fs.existsSync(path.join(b, rel)) ? `${fs.statSync(path.join(b, rel)).size} bytes, expected ${fs.statSync(path.join(a, rel)).size}` : 'missing'}`)
   }
+  if (same < files) console.error(`bench/relay: the first sync's stderr:\n${r.stderr}`)
   return { files, bytes, setupS, upOk: up.code === 0, ms: r.ms, received: out.bytesReceived, same, relayCpuS: after.cpu - before.cpu, transferMs, kept }
 }
 

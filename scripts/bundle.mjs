@@ -16,7 +16,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const out = path.join(root, 'dist', 'bundle')
 fs.rmSync(out, { recursive: true, force: true })
 await build({
-  entryPoints: [path.join(root, 'dist', 'entry.js')],
+  // The parse worker (space/parsecheck.ts) is started from a file beside the chunk that starts it.
+  entryPoints: { entry: path.join(root, 'dist', 'entry.js'), 'parse-worker': path.join(root, 'dist', 'space', 'parse-worker.js') },
   outdir: out,
   bundle: true,
   splitting: true,

@@ -9,7 +9,7 @@
 import * as Y from 'yjs'
 import type { DocIR } from './ir.js'
 import { childrenOf } from './ir.js'
-import { parseYaml, RefusedFileError, YamlSyntaxError } from './parse.js'
+import { parses, parseYaml, RefusedFileError, YamlSyntaxError } from './parse.js'
 import { renderDocInfo, type Span } from './render.js'
 import { incrementalParse, parsedSpans, type SpanOf } from './incremental.js'
 import type { MapEntry, SeqItem } from './ir.js'
@@ -62,6 +62,14 @@ export interface FileModelOptions {
   /** For reproducible tests only: a fixed Yjs client id and clock. */
   clientId?: number
   now?: () => number
+}
+
+/** A rendering whose whole text still has to be checked to parse (see `FileModel.renderDeferred`). */
+export interface DeferredCheck {
+  text: string
+  complete: boolean
+  /** Takes the check's verdict: the rendering, or the canonical fallback when `text` does not parse. */
+  finish(parses: boolean): Rendered
 }
 
 export class FileModel {
@@ -224,27 +232,41 @@ export class FileModel {
    * rendered afresh is checked to parse — unless the result equals `expect`, text that already parsed.
    */
   render(expect?: string): Rendered {
+    const d = this.renderDeferred(expect)
+    return 'rendered' in d ? d.rendered : d.finish(parses(d.text))
+  }
+
+  /**
+   * `render`, except that a check of the whole text (the first rendering's, or one after the root changed)
+   * is left to the caller, which may run it on another thread and pass the verdict to `finish`. On a first
+   * sync of many large files that parse is most of the work, and it need not wait for the main thread.
+   */
+  renderDeferred(expect?: string): { rendered: Rendered } | DeferredCheck {
     const complete = this.complete
-    if (!this.exists()) return { text: null, ir: null, complete }
+    if (!this.exists()) return { rendered: { text: null, ir: null, complete } }
     const source = this.tree.toIR()
     const { text, fresh, spans } = renderDocInfo(source)
     const dirty = this.tree.takeDirty()
-    if (text === expect || this.renderedValid(text, fresh, spans, dirty)) {
-      this.validOnce = true
-      return { text, ir: source, complete, parsed: text === expect, spans }
+    const finish = (parses: boolean): Rendered => {
+      if (parses) {
+        this.validOnce = true
+        return { text, ir: source, complete, parsed: text === expect, spans }
+      }
+      if (complete) FileModel.fallbacks++
+      else FileModel.transientFallbacks++
+      // The dirty set is spent and the broken text stays in the chunk cache: the next rendering cannot
+      // know which entries to check, so it checks the whole text.
+      this.validOnce = false
+      const fb = fallbackText(source)
+      return { text: fb, ir: annotate(parseYaml(fb), source, this.rules), complete, parsed: true }
     }
-    if (complete) FileModel.fallbacks++
-    else FileModel.transientFallbacks++
-    // The dirty set is spent and the broken text stays in the chunk cache: the next rendering cannot
-    // know which entries to check, so it checks the whole text.
-    this.validOnce = false
-    const fb = fallbackText(source)
-    return { text: fb, ir: annotate(parseYaml(fb), source, this.rules), complete, parsed: true }
+    const valid = text === expect || this.renderedValid(text, fresh, spans, dirty)
+    return valid === 'whole' ? { text, complete, finish } : { rendered: finish(valid) }
   }
 
-  /** The first rendering is parsed whole; later ones entry by entry, for the entries that changed. */
-  private renderedValid(text: string, fresh: Array<MapEntry | SeqItem>, spans: Map<MapEntry | SeqItem, Span>, dirty: Set<string>): boolean {
-    if (!this.validOnce || dirty.has(ROOT)) return tryParse(text) !== null
+  /** The first rendering is checked whole; later ones entry by entry, for the entries that changed. */
+  private renderedValid(text: string, fresh: Array<MapEntry | SeqItem>, spans: Map<MapEntry | SeqItem, Span>, dirty: Set<string>): boolean | 'whole' {
+    if (!this.validOnce || dirty.has(ROOT)) return 'whole'
     const byId = new Map(fresh.filter((c) => c.id).map((c) => [c.id!, c]))
     const targets: Array<[number, number]> = []
     for (const id of dirty) {
@@ -253,14 +275,14 @@ export class FileModel {
         // Inside a flow collection a slice that parses alone proves nothing: a block entry merged into
         // `[…]` reads fine on its own and breaks the flow around it.
         const kind = this.tree.kind(cur)
-        if (cur !== id && (kind === 'fseq' || kind === 'fmap')) return tryParse(text) !== null
+        if (cur !== id && (kind === 'fseq' || kind === 'fmap')) return 'whole'
         if (span) continue
         const c = byId.get(cur)
         const cs = c && spans.get(c)
         if (cs && (cs[0] === 0 || text.charCodeAt(cs[0] - 1) === 10)) span = cs
       }
       if (!span) {
-        if (this.tree.has(id) && this.tree.alive(id)) return tryParse(text) !== null
+        if (this.tree.has(id) && this.tree.alive(id)) return 'whole'
         continue
       }
       targets.push(span)
@@ -270,7 +292,7 @@ export class FileModel {
     for (const [a, b] of targets) {
       if (b <= reach) continue
       reach = b
-      if (tryParse(text.slice(a, b)) === null) return tryParse(text) !== null
+      if (!parses(text.slice(a, b))) return 'whole'
     }
     return true
   }
@@ -331,15 +353,6 @@ export class FileModel {
 
   destroy(): void {
     this.doc.destroy()
-  }
-}
-
-function tryParse(text: string): DocIR | null {
-  try {
-    return parseYaml(text)
-  } catch (e) {
-    if (e instanceof YamlSyntaxError || e instanceof RefusedFileError) return null
-    throw e
   }
 }
 

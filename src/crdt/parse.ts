@@ -100,3 +100,14 @@ function checkDepth(text: string, tokens: readonly CST.Token[], maxDepth: number
   for (const t of tokens) visit(t, 0)
   return { aliases }
 }
+
+/** Whether `text` is a file ctxsync may write: it parses, within the limits, as one document. */
+export function parses(text: string, limits: ParseLimits = DEFAULT_LIMITS): boolean {
+  try {
+    parseYaml(text, limits)
+    return true
+  } catch (e) {
+    if (e instanceof YamlSyntaxError || e instanceof RefusedFileError) return false
+    throw e
+  }
+}

@@ -162,8 +162,10 @@ export async function writeBack(space: Space, e: DocEntry): Promise<boolean> {
   // what is on disk a write would either be refused or, worse, the file's stale text later ingested as an
   // edit that undoes this change. Reconcile decides (and writes the model once diskHash is known).
   if (e.diskHash === undefined) return (await reconcile(space, e)) === 'written'
-  const r = e.model.render()
-  if (!r.complete) return false
+  const d = e.model.renderDeferred()
+  // A state that waits for updates it depends on is never written, so its text needs no check.
+  if (!('rendered' in d ? d.rendered : d).complete) return false
+  const r = 'rendered' in d ? d.rendered : d.finish(await space.parseCheck.check(d.text))
   const abs = path.join(space.root, e.name)
   // Anything on disk we have not seen yet is a local edit: take it in first, it writes the merge.
   const read = await readTextFile(abs, { within: space.root })

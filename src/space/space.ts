@@ -33,6 +33,7 @@ import { spacePaths, findRoot, type SpacePaths } from './paths.js'
 import { createIdentity, readIdentity, resolveSecret, resolveToken, type Identity } from './secrets.js'
 import { gitUserName } from '../git/user.js'
 import { readSummary } from './summary.js'
+import { ParseChecker } from './parsecheck.js'
 
 const log = logger('space')
 
@@ -56,6 +57,8 @@ export interface ScanReport {
 
 export class Space extends EventEmitter {
   readonly entries = new Map<DocName, DocEntry>()
+  /** Checks that first renderings parse, large ones off the main thread (see parsecheck.ts). */
+  readonly parseCheck = new ParseChecker()
   readonly match: Matcher
   readonly author: Author
   private updateListeners = new Set<UpdateListener>()
@@ -364,6 +367,7 @@ export class Space extends EventEmitter {
     this.closed = true
     await this.settle()
     for (const e of this.entries.values()) await e.close()
+    await this.parseCheck.close()
     await this.store.close()
     await this.release?.()
   }

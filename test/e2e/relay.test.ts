@@ -24,6 +24,17 @@ afterAll(removeTmpDirs)
 const OTHER_SECRET = 'y'.repeat(43)
 const files = { [TODOS]: SMALL_TODOS }
 
+/** A large todos file (~130 bytes a todo): its first rendering is checked on the parse worker. */
+function bigTodos(n: number, tag: string): string {
+  const words = ['alpha', 'beta: "quoted"', "it's", 'x # not a comment', 'ünïcödé', '[brackets]']
+  let out = `# ${tag}: many todos\ntodos:\n`
+  for (let i = 0; i < n; i++) {
+    out += `  - id: ${tag}-${i}\n    title: ${JSON.stringify(`item ${i}: ${words[i % words.length]}`)}\n    status: ${i % 3 ? 'open' : 'done'}\n`
+    out += `    # note ${i}\n    tags: [a${i % 5}, b${i % 11}]\n`
+  }
+  return out
+}
+
 async function tokenFor(peer: Peer, role: string): Promise<string> {
   const r = await ctx(peer.dir, ['token', 'create', '--role', role, '--json'])
   expect(r.exitCode, r.stderr).toBe(0)
@@ -31,6 +42,26 @@ async function tokenFor(peer: Peer, role: string): Promise<string> {
 }
 
 describe('e2e: relay', { timeout: 120_000 }, () => {
+  it('a first sync of large files into an empty checkout writes every one byte-identical (checked on the parse worker)', async () => {
+    const relay = await startServe()
+    const big = { '.rhema/a/todos.yaml': bigTodos(900, 'a'), '.rhema/b/todos.yaml': bigTodos(1200, 'b'), '.rhema/c/todos.yaml': bigTodos(700, 'c') }
+    const { peers } = await registrySpace(['a'], relay.url, big)
+    const [a] = peers as [Peer]
+    expect((await ctx(a.dir, ['sync'])).exitCode).toBe(0)
+    const read = await tokenFor(a, 'read')
+    // Only ctxsync.yaml: every file arrives from the relay and is rendered from the CRDT.
+    const empty = fs.mkdtempSync(path.join(path.dirname(a.dir), 'empty-'))
+    fs.copyFileSync(path.join(a.dir, 'ctxsync.yaml'), path.join(empty, 'ctxsync.yaml'))
+    const r = await ctx(empty, ['sync', '--json'], { env: { CTXSYNC_TOKEN: read, DEBUG: 'ctxsync:parsecheck' } })
+    expect(r.exitCode, r.stderr).toBe(0)
+    expect(r.stderr).toMatch(/starting the parse worker/)
+    expect(JSON.parse(r.stdout).filesChanged.sort()).toEqual(Object.keys(big).sort())
+    for (const [rel, text] of Object.entries(big)) {
+      expect(Buffer.byteLength(text)).toBeGreaterThan(64 * 1024)
+      expect(fs.readFileSync(path.join(empty, rel), 'utf8')).toBe(text)
+    }
+  })
+
   it('three peers that only reach the relay converge; one offline meanwhile catches up from the relay alone', async () => {
     const relay = await startServe()
     const { peers } = await registrySpace(['a', 'b', 'c'], relay.url, files)

@@ -1,0 +1,86 @@
+/**
+ * ParseChecker: proves that a rendering parses before it is written, on a worker thread for large texts.
+ *
+ * Why a thread: a first rendering is checked whole, and the `yaml` parser reads about 2 MB/s. A first sync
+ * of a large space spent half its time in that check, on the thread that also integrates the next
+ * documents. On the worker the check of one file overlaps with the integration and rendering of the next.
+ * Small texts are checked inline (a message round trip and a thread start would cost more than the parse).
+ *
+ * The worker is started on first need and `unref`'d: a one-shot command exits without closing it. Where the
+ * worker's module is not on disk (the test runner loads TypeScript sources) every check runs inline.
+ */
+import fs from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import { parses } from '../crdt/parse.js'
+import { logger } from '../log.js'
+import type { CheckReply } from './parse-worker.js'
+
+const log = logger('parsecheck')
+
+/** Below this many characters a text is parsed inline (about 30 ms of parsing). */
+export const WORKER_MIN_CHARS = 64 * 1024
+
+export interface ParseCheckerOptions {
+  minChars?: number
+  /** The worker's module; default: `parse-worker.js` beside this module (in dist/ and in the bundle). */
+  workerUrl?: URL
+}
+
+export class ParseChecker {
+  readonly #minChars: number
+  readonly #url: URL | null
+  #worker: Worker | null = null
+  #next = 1
+  readonly #waiting = new Map<number, { resolve: (ok: boolean) => void; reject: (e: Error) => void }>()
+
+  constructor(opts: ParseCheckerOptions = {}) {
+    this.#minChars = opts.minChars ?? WORKER_MIN_CHARS
+    const url = opts.workerUrl ?? new URL('./parse-worker.js', import.meta.url)
+    this.#url = url.protocol === 'file:' && fs.existsSync(fileURLToPath(url)) ? url : null
+  }
+
+  /** True when `text` parses as a file ctxsync may write. */
+  check(text: string): Promise<boolean> {
+    if (text.length < this.#minChars || !this.#url) return Promise.resolve(parses(text))
+    const worker = this.#worker ?? this.#start(this.#url)
+    const id = this.#next++
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(id, { resolve, reject })
+      worker.postMessage({ id, text })
+    })
+  }
+
+  #start(url: URL): Worker {
+    log('starting the parse worker (%s)', url.pathname)
+    const w = new Worker(url)
+    w.unref()
+    w.on('message', (m: CheckReply) => {
+      const waiter = this.#waiting.get(m.id)
+      this.#waiting.delete(m.id)
+      if ('error' in m) waiter?.reject(new Error(`checking a rendering: ${m.error}`))
+      else waiter?.resolve(m.ok)
+    })
+    // A dead worker must not strand its callers: they get the error, and the next check starts a new one.
+    const fail = (err: Error) => {
+      log('parse worker failed: %s', err.message)
+      if (this.#worker === w) this.#worker = null
+      for (const waiter of this.#waiting.values()) waiter.reject(err)
+      this.#waiting.clear()
+    }
+    w.on('error', fail)
+    w.on('exit', (code) => {
+      if (this.#worker === w) fail(new Error(`parse worker exited (code ${code})`))
+    })
+    this.#worker = w
+    return w
+  }
+
+  async close(): Promise<void> {
+    const w = this.#worker
+    this.#worker = null
+    for (const waiter of this.#waiting.values()) waiter.reject(new Error('the space closed while a rendering was being checked'))
+    this.#waiting.clear()
+    if (w) await w.terminate()
+  }
+}
