@@ -1,7 +1,8 @@
 /**
  * Presence end to end: two daemons on 127.0.0.1 (peer to peer, `discovery: none`); an edit on A shows in
  * B's `status --json` as A online (name, kind, host) touching that file, and in B's saved status.json for a
- * cold `status`; when A stops, B no longer lists it.
+ * cold `status`; when A stops, B no longer lists it. Three daemons in a chain (ann ← bob ← cat: each dials only
+ * the one before it): the ends see each other through bob, and ann sees cat go when cat stops.
  */
 import fs from 'node:fs'
 import os from 'node:os'
@@ -53,5 +54,31 @@ describe('e2e: presence', { timeout: 60_000 }, () => {
     expect(await stopWatch(db)).toBe(0)
     // No daemon: this machine is offline and shows nobody online.
     expect((await statusJson(b)).online).toEqual([])
+  })
+
+  it('in a chain ann ← bob ← cat, ann sees cat (through bob) with the file cat changed, and sees it go', async () => {
+    const { peers } = await setupSpace(['ann', 'bob', 'cat'], { files: { [TODOS]: SMALL_TODOS } })
+    const [a, b, c] = peers as [typeof peers[0], typeof peers[0], typeof peers[0]]
+    const da = await startWatch(a)
+    const db = await startWatch(b)
+    await waitLog(db, /connected to ann/)
+    const dc = await startWatch(c)
+    await waitLog(dc, /connected to bob/)
+    const text = await edit(c, 'status: open', 'status: done')
+    await waitFileEquals(a, text)
+    let s: any
+    await waitFor(async () => {
+      s = await statusJson(a)
+      return s.online?.find((p: any) => p.name === 'cat')?.files?.length === 1
+    }, 15_000, "cat's presence in ann's status", () => JSON.stringify(s?.online))
+    expect(s.online.map((p: any) => [p.name, p.via])).toEqual([['bob', 'direct'], ['cat', 'peer']])
+    expect(s.online[1].files).toEqual([expect.objectContaining({ path: TODOS })])
+    expect((await statusJson(c)).online.map((p: any) => [p.name, p.via])).toEqual([['ann', 'peer'], ['bob', 'direct']])
+    expect((await expectOk(ctx(a.dir, ['status']))).stdout).toMatch(/cat.*via another peer/)
+
+    expect(await stopWatch(dc)).toBe(0)
+    await waitFor(async () => (await statusJson(a)).online.map((p: any) => p.name).join() === 'bob', 15_000, 'cat to go from ann\'s status')
+    expect(await stopWatch(db)).toBe(0)
+    expect(await stopWatch(da)).toBe(0)
   })
 })
