@@ -29,7 +29,25 @@ function childClass(n: Node | null): ChildClass {
 }
 
 export class Differ {
+  #shown: Set<NodeId> | null = null
+
   constructor(readonly w: Writer) {}
+
+  /** Whether the model's rendering shows node `id` (computed once per diff, and only when asked). */
+  private shown(id: NodeId): boolean {
+    if (!this.#shown) {
+      const ids = (this.#shown = new Set<NodeId>())
+      const walk = (n: Node | null): void => {
+        if (n?.t === 'block') for (const l of n.lines) if (l.id) ids.add(l.id)
+        for (const c of (n && childrenOf(n)) ?? []) {
+          if (c.id) ids.add(c.id)
+          walk(c.value)
+        }
+      }
+      walk(this.tree.toIR().root)
+    }
+    return this.#shown.has(id)
+  }
 
   get tree() {
     return this.w.tree
@@ -60,7 +78,10 @@ export class Differ {
   diffValue(id: NodeId, base: Node | null, next: Node | null, path: readonly string[]): void {
     if (this.w.opts.rules.at(path).merge === 'counter' && this.count(id, base, next)) return
     const nd = descOf(next)
-    if (descOf(base) !== nd) this.w.setDesc(id, nd)
+    // The user changed this value in a file that still shows the node, which the model no longer shows (a
+    // peer deleted it, or what holds it, meanwhile): the edit must revive it, as any edit concurrent with a
+    // deletion does, even when the model already holds this very value (a peer wrote it before the deletion).
+    if (descOf(base) !== nd) this.w.setDesc(id, nd, this.tree.desc(id) === nd && !this.shown(id))
     const bc = childClass(base)
     const nc = childClass(next)
     if (bc !== nc) {
