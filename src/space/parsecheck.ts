@@ -6,8 +6,10 @@
  * documents. On the worker the check of one file overlaps with the integration and rendering of the next.
  * Small texts are checked inline (a message round trip and a thread start would cost more than the parse).
  *
- * The worker is started on first need and `unref`'d: a one-shot command exits without closing it. Where the
- * worker's module is not on disk (the test runner loads TypeScript sources) every check runs inline.
+ * The worker is started on first need and `unref`'d: a one-shot command exits without closing it. A daemon
+ * needs it only for first renderings, so it stops after `idleMs` without work rather than keep its ~10 MB.
+ * Where the worker's module is not on disk (the test runner loads TypeScript sources) every check runs
+ * inline.
  */
 import fs from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -20,22 +22,28 @@ const log = logger('parsecheck')
 
 /** Below this many characters a text is parsed inline (about 30 ms of parsing). */
 export const WORKER_MIN_CHARS = 64 * 1024
+/** An idle worker is stopped after this long. */
+export const WORKER_IDLE_MS = 30_000
 
 export interface ParseCheckerOptions {
   minChars?: number
   /** The worker's module; default: `parse-worker.js` beside this module (in dist/ and in the bundle). */
   workerUrl?: URL
+  idleMs?: number
 }
 
 export class ParseChecker {
   readonly #minChars: number
   readonly #url: URL | null
+  readonly #idleMs: number
   #worker: Worker | null = null
+  #idle: NodeJS.Timeout | undefined
   #next = 1
   readonly #waiting = new Map<number, { resolve: (ok: boolean) => void; reject: (e: Error) => void }>()
 
   constructor(opts: ParseCheckerOptions = {}) {
     this.#minChars = opts.minChars ?? WORKER_MIN_CHARS
+    this.#idleMs = opts.idleMs ?? WORKER_IDLE_MS
     const url = opts.workerUrl ?? new URL('./parse-worker.js', import.meta.url)
     this.#url = url.protocol === 'file:' && fs.existsSync(fileURLToPath(url)) ? url : null
   }
@@ -43,6 +51,7 @@ export class ParseChecker {
   /** True when `text` parses as a file ctxsync may write. */
   check(text: string): Promise<boolean> {
     if (text.length < this.#minChars || !this.#url) return Promise.resolve(parses(text))
+    clearTimeout(this.#idle)
     const worker = this.#worker ?? this.#start(this.#url)
     const id = this.#next++
     return new Promise((resolve, reject) => {
@@ -60,6 +69,7 @@ export class ParseChecker {
       this.#waiting.delete(m.id)
       if ('error' in m) waiter?.reject(new Error(`checking a rendering: ${m.error}`))
       else waiter?.resolve(m.ok)
+      if (this.#waiting.size === 0) this.#stopWhenIdle(w)
     })
     // A dead worker must not strand its callers: they get the error, and the next check starts a new one.
     const fail = (err: Error) => {
@@ -76,7 +86,24 @@ export class ParseChecker {
     return w
   }
 
+  #stopWhenIdle(w: Worker): void {
+    clearTimeout(this.#idle)
+    this.#idle = setTimeout(() => {
+      if (this.#worker !== w || this.#waiting.size > 0) return
+      log('stopping the idle parse worker')
+      this.#worker = null
+      void w.terminate()
+    }, this.#idleMs)
+    this.#idle.unref()
+  }
+
+  /** Whether a worker thread is running now (for tests). */
+  get running(): boolean {
+    return this.#worker !== null
+  }
+
   async close(): Promise<void> {
+    clearTimeout(this.#idle)
     const w = this.#worker
     this.#worker = null
     for (const waiter of this.#waiting.values()) waiter.reject(new Error('the space closed while a rendering was being checked'))

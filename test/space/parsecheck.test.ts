@@ -16,8 +16,8 @@ afterEach(async () => {
   for (const c of open.splice(0)) await c.close()
 })
 
-function checker(minChars = 0): ParseChecker {
-  const c = new ParseChecker({ minChars, workerUrl: pathToFileURL(WORKER) })
+function checker(minChars = 0, idleMs?: number): ParseChecker {
+  const c = new ParseChecker({ minChars, workerUrl: pathToFileURL(WORKER), idleMs })
   open.push(c)
   return c
 }
@@ -49,6 +49,18 @@ describe.skipIf(!built)('ParseChecker on its worker thread' + (built ? '' : ' (s
     await pending
     // A closed checker starts a new worker when asked again.
     expect(await big.check(good(3))).toBe(true)
+  })
+})
+
+describe.skipIf(!built)('ParseChecker idle', () => {
+  it('stops its worker after a while without work, and starts one again when asked', async () => {
+    const c = checker(0, 100)
+    expect(await c.check(good(1))).toBe(true)
+    expect(c.running).toBe(true)
+    await new Promise((r) => setTimeout(r, 400))
+    expect(c.running).toBe(false)
+    expect(await c.check(good(2))).toBe(true)
+    expect(c.running).toBe(true)
   })
 })
 
