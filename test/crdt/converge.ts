@@ -133,7 +133,7 @@ export function runRandom(opts: RunOptions): RunResult {
           const sv = Y.decodeStateVector(Y.encodeStateVector(p.model.doc))
           const held = modelTodos(p.model)
           const out = p.model.ingest(p.disk)
-          if (before !== null) recordWrites(writes, i, p.model.doc.clientID, Y.decodeStateVector(Y.encodeStateVector(p.model.doc)).get(p.model.doc.clientID) ?? 0, sv, before, p.disk, held)
+          if (before !== null) recordWrites(writes, i, p.model.doc.clientID, Y.decodeStateVector(Y.encodeStateVector(p.model.doc)).get(p.model.doc.clientID) ?? 0, sv, before, p.disk, held, writtenClocks(p.model))
           if (out.complete && out.text !== p.disk) p.disk = out.text!
           p.held = false
         }
@@ -230,10 +230,31 @@ function modelTodos(model: FileModel): Map<string, Map<string, string>> {
 }
 
 /**
+ * The Yjs item now holding each todo's title and status in the model, keyed `id\0field`: [client, clock].
+ * A write is seen by another peer once that peer holds this item. The end of the writer's whole transaction
+ * is too coarse: an update can be integrated in part (the rest waiting for a dependency), and a peer that
+ * got the field's item but not the end of that transaction had seen the write (seed 4458 once failed so).
+ */
+function writtenClocks(model: FileModel): Map<string, [number, number]> {
+  const out = new Map<string, [number, number]>()
+  const ir = model.tree.toIR() as any
+  const list = ir.root?.entries?.find((e: any) => e.key === 'todos')?.value
+  for (const item of list?.items ?? []) {
+    const entries = item.value?.entries ?? []
+    const id = entries.find((e: any) => e.key === 'id')?.value?.raw?.replace(/^"|"$/g, '')
+    for (const e of entries) {
+      const y = id && e.id && (e.key === 'title' || e.key === 'status') ? model.tree.item(e.id, 'v') : undefined
+      if (y) out.set(`${id}\u0000${e.key}`, [y.id.client, y.id.clock])
+    }
+  }
+  return out
+}
+
+/**
  * A field differing from the file's last rendering is a write, unless the model already held that very
  * value (a todo re-added as a peer had it): then nothing is written and nothing can be lost.
  */
-function recordWrites(out: Write[], peer: number, client: number, end: number, seen: Map<number, number>, before: string, after: string, held: Map<string, Map<string, string>>): void {
+function recordWrites(out: Write[], peer: number, client: number, end: number, seen: Map<number, number>, before: string, after: string, held: Map<string, Map<string, string>>, items: Map<string, [number, number]>): void {
   const old = new Map(todos(before))
   const now = new Map(todos(after))
   for (const [id, fields] of now) {
@@ -241,7 +262,11 @@ function recordWrites(out: Write[], peer: number, client: number, end: number, s
     for (const k of ['title', 'status']) {
       const v = fields.get(k)
       const w = was?.get(k)
-      if (v !== undefined && v !== w && v !== held.get(id)?.get(k)) out.push({ key: `${id}\u0000${k}`, value: v, peer, client, end, seen })
+      const key = `${id}\u0000${k}`
+      const item = items.get(key)
+      // Seen once its own item is: its clock, when this peer's write is the item the model holds now.
+      const seenAt = item && item[0] === client ? item[1] + 1 : end
+      if (v !== undefined && v !== w && v !== held.get(id)?.get(k)) out.push({ key, value: v, peer, client, end: seenAt, seen })
     }
   }
 }
