@@ -69,7 +69,7 @@ export interface DeferredCheck {
   text: string
   complete: boolean
   /** Takes the check's verdict: the rendering, or the canonical fallback when `text` does not parse. */
-  finish(parses: boolean): Rendered
+  finish(ok: boolean): Rendered
 }
 
 export class FileModel {
@@ -247,8 +247,8 @@ export class FileModel {
     const source = this.tree.toIR()
     const { text, fresh, spans } = renderDocInfo(source)
     const dirty = this.tree.takeDirty()
-    const finish = (parses: boolean): Rendered => {
-      if (parses) {
+    const finish = (ok: boolean): Rendered => {
+      if (ok) {
         this.validOnce = true
         return { text, ir: source, complete, parsed: text === expect, spans }
       }
