@@ -11,7 +11,7 @@
 import { diffArrays } from 'diff'
 import { generateKeyBetween, generateNKeysBetween } from 'fractional-indexing'
 import type { Child, DocIR, Line, Node } from './ir.js'
-import { childrenOf } from './ir.js'
+import { childrenOf, slotsOf } from './ir.js'
 import { renderNodeText } from './render.js'
 import { ITEM, identityOfIR, setElement, type Rules } from './rules.js'
 import { COUNT, ROOT, childId, enrollSegment, type NodeId } from './schema.js'
@@ -35,17 +35,7 @@ export class Differ {
 
   /** Whether the model's rendering shows node `id` (computed once per diff, and only when asked). */
   private shown(id: NodeId): boolean {
-    if (!this.#shown) {
-      const ids = (this.#shown = new Set<NodeId>())
-      const walk = (n: Node | null): void => {
-        if (n?.t === 'block') for (const l of n.lines) if (l.id) ids.add(l.id)
-        for (const c of (n && childrenOf(n)) ?? []) {
-          if (c.id) ids.add(c.id)
-          walk(c.value)
-        }
-      }
-      walk(this.tree.toIR().root)
-    }
+    this.#shown ??= new Set(slotsOf(this.tree.toIR()).flatMap((c) => (c.id ? [c.id] : [])))
     return this.#shown.has(id)
   }
 

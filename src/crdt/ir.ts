@@ -164,5 +164,20 @@ export function childrenOf(node: Node): Child[] | null {
   }
 }
 
+/** Every slot that can carry a node id (entries, items, block lines), in document order. */
+export function slotsOf(ir: DocIR): Array<Child | Line> {
+  const out: Array<Child | Line> = []
+  const walk = (n: Node | null) => {
+    if (!n) return
+    if (n.t === 'block') for (const l of n.lines) out.push(l)
+    for (const c of childrenOf(n) ?? []) {
+      out.push(c)
+      walk(c.value)
+    }
+  }
+  walk(ir.root)
+  return out
+}
+
 export const isCollection = (n: Node): n is MapNode | SeqNode | FlowSeqNode | FlowMapNode =>
   n.t === 'map' || n.t === 'seq' || n.t === 'fseq' || n.t === 'fmap'

@@ -8,7 +8,7 @@
  */
 import * as Y from 'yjs'
 import type { DocIR } from './ir.js'
-import { childrenOf } from './ir.js'
+import { slotsOf } from './ir.js'
 import { parses, parseYaml, RefusedFileError, YamlSyntaxError } from './parse.js'
 import { renderDocInfo, type Span } from './render.js'
 import { incrementalParse, parsedSpans, type SpanOf } from './incremental.js'
@@ -324,7 +324,7 @@ export class FileModel {
     } catch {
       return false
     }
-    const slots = collectSlots(ir)
+    const slots = slotsOf(ir)
     if (slots.length !== ids.length) return false
     slots.forEach((s, i) => (s.id = ids[i]))
     this.base = { text, ir, parsed: true, spanOf: parsedSpans }
@@ -362,22 +362,6 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true
 }
 
-type Slot = { id?: string }
-
-function collectSlots(ir: DocIR): Slot[] {
-  const out: Slot[] = []
-  const walk = (n: DocIR['root']) => {
-    if (!n) return
-    if (n.t === 'block') for (const l of n.lines) out.push(l)
-    for (const c of childrenOf(n) ?? []) {
-      out.push(c)
-      walk(c.value)
-    }
-  }
-  walk(ir.root)
-  return out
-}
-
 function collectIds(ir: DocIR): string[] {
-  return collectSlots(ir).map((s) => s.id ?? '')
+  return slotsOf(ir).map((s) => s.id ?? '')
 }
