@@ -123,6 +123,7 @@ run(async () => {
   const pending = Array.from({ length: PEERS }, () => [])
   const lat = []
   let edits = 0
+  const editTimes = []
   let watching = true
   const watcher = (async () => {
     while (watching || pending.some((p) => p.length)) {
@@ -173,6 +174,7 @@ run(async () => {
     if (add) extra[i] = add
     pending[i].push({ rev: n, at, left: new Set(dirs.map((_, r) => r).filter((r) => r !== i)) })
     edits++
+    editTimes.push(Date.now())
     await sleep((1000 / RATE) * (0.5 + rng()))
   }
   clearInterval(sampler)
@@ -225,6 +227,16 @@ run(async () => {
     ? `  p${i}: heapUsed ${fmt(h.used)} (${sl(h.usedSlope)})  heapTotal ${fmt(h.total)} (${sl(h.totalSlope)})  external ${fmt(h.external)} (${sl(h.externalSlope)})  RssFile ${fmt(perDaemon[i].fileFirst)} → ${fmt(perDaemon[i].file)} (${sl(perDaemon[i].fileSlope)})  (${heap[i].length} samples)`
     : `  p${i}: no answer to ping`))
   const heapAll = (k) => perHeap.filter(Boolean).map((h) => h[k])
+  // RSS over time: the sample nearest each step, median over the daemons (and the lowest and highest).
+  const step = MINUTES >= 20 ? 5 : MINUTES >= 5 ? 1 : 0.25
+  console.log(`\nRSS over time (MiB, every ${step} min): median daemon [lowest–highest]; V8 heap used, median daemon; edits so far`)
+  const nearest = (s, at) => s.reduce((best, x) => (Math.abs(x[0] - at) < Math.abs(best[0] - at) ? x : best), s[0])
+  for (let m = step; m <= MINUTES + 1e-9; m += step) {
+    const rss = samples.filter((s) => s.length).map((s) => nearest(s, m * 60)[1] / 2 ** 20)
+    const used = heap.filter((s) => s.length).map((s) => nearest(s, m * 60)[1].heapUsed / 2 ** 20)
+    const editsThen = editTimes.filter((t) => t <= t0 + m * 60_000).length
+    console.log(`  ${String(m).padStart(5)} min: ${fmt(pct(rss, 50))} [${fmt(Math.min(...rss))}–${fmt(Math.max(...rss))}]  heap ${used.length ? fmt(pct(used, 50)) : '—'}  ${editsThen} edits`)
+  }
   const all = (k) => perDaemon.map((d) => d[k])
   const growth = perDaemon.map((d) => (d.last - d.first) / d.first * 100)
   report(`soak: ${PEERS} daemons editing for ${MINUTES} min`, [
@@ -238,6 +250,7 @@ run(async () => {
     { figure: '  file-backed RSS (RssFile), slope (median daemon)', value: pct(all('fileSlope'), 50), unit: 'MiB/min', digits: 2, note: 'code pages of node and its libraries touched as new paths run' },
     { figure: '  V8 heap committed (heapTotal), slope (median daemon)', value: pct(heapAll('totalSlope'), 50), unit: 'MiB/min', digits: 2, note: 'V8 growing its generations (not a leak by itself)' },
     { figure: '  V8 heap used, slope (median daemon)', value: pct(heapAll('usedSlope'), 50), unit: 'MiB/min', digits: 2, note: 'live objects plus garbage not yet collected; CRDT history grows it slowly' },
+    { figure: '  V8 heap used per edit integrated (median daemon)', value: (pct(heapAll('usedSlope'), 50) * 1024) / (edits / MINUTES), unit: 'KiB', digits: 2, note: 'every daemon integrates every edit; the CRDT history of one edit is ~1 KiB' },
     { figure: '  external memory, slope (median daemon)', value: pct(heapAll('externalSlope'), 50), unit: 'MiB/min', digits: 2 },
     { figure: 'latency save → other peer\'s file, p50', value: pct(lat, 50), unit: 'ms' },
     { figure: '  p90', value: pct(lat, 90), unit: 'ms' },

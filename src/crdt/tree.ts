@@ -180,7 +180,7 @@ export class Tree {
     let r = this.revived.get(id)
     if (r === undefined) {
       const sv = Y.decodeStateVector(t[0])
-      r = this.subtreeHasWriteBeyond(id, sv, true)
+      r = this.subtreeHasWriteBeyond(id, sv)
       this.revived.set(id, r)
     }
     return r
@@ -191,14 +191,28 @@ export class Tree {
    * comment or blank line changed next to a deleted todo (often just the line above a new item) does not
    * bring the todo back.
    */
-  private subtreeHasWriteBeyond(id: NodeId, sv: Map<number, number>, self: boolean): boolean {
-    for (const a of self ? (['v'] as const) : (['v', 'o'] as const)) {
-      const item = (this.map as unknown as { _map: Map<string, Y.Item> })._map.get(id + a)
-      if (!item || item.deleted) continue
-      if (item.id.clock >= (sv.get(item.id.client) ?? 0)) return true
-    }
-    for (const c of this.children.get(id) ?? []) if (this.subtreeHasWriteBeyond(c, sv, false)) return true
+  private subtreeHasWriteBeyond(id: NodeId, sv: Map<number, number>): boolean {
+    for (const item of this.subtreeWrites(id, true)) if (item.id.clock >= (sv.get(item.id.client) ?? 0)) return true
     return false
+  }
+
+  /**
+   * The Yjs clients whose writes the subtree shows now: all a tombstone needs to remember, since
+   * `isRevived` compares only those writes, and any other write it could meet later is one the deleting
+   * peer had not seen (a register's current item is never replaced by one older than it).
+   */
+  subtreeWriters(id: NodeId): Set<number> {
+    const out = new Set<number>()
+    for (const item of this.subtreeWrites(id, true)) out.add(item.id.client)
+    return out
+  }
+
+  private *subtreeWrites(id: NodeId, self: boolean): Generator<Y.Item> {
+    for (const a of self ? (['v'] as const) : (['v', 'o'] as const)) {
+      const item = this.item(id, a)
+      if (item && !item.deleted) yield item
+    }
+    for (const c of this.children.get(id) ?? []) yield* this.subtreeWrites(c, false)
   }
 
   /** The Yjs item currently holding a register (for authorship and causality). */

@@ -109,10 +109,17 @@ export class Writer {
     if (!cur || cur[0] !== p[0] || cur[1] !== p[1] || cur[2] !== p[2]) this.map.set(id + 'o', p)
   }
 
-  /** Marks a node deleted, remembering what this peer had seen (so concurrent edits can be detected). */
+  /**
+   * Marks a node deleted, remembering what this peer had seen (so concurrent edits can be detected): the
+   * state vector cut down to the clients whose writes the subtree shows (`Tree.subtreeWriters`). The whole
+   * vector would be equivalent but grows with every process that ever wrote to the file, in every
+   * tombstone; readers of either form decide alike.
+   */
   tombstone(id: NodeId): void {
     if (this.tree.get(id, 'd')) return
-    this.map.set(id + 'd', [Y.encodeStateVector(this.tree.doc), this.opts.time])
+    const store = this.tree.doc.store
+    const seen = new Map([...this.tree.subtreeWriters(id)].map((client) => [client, Y.getState(store, client)]))
+    this.map.set(id + 'd', [Y.encodeStateVector(seen), this.opts.time])
   }
 
   revive(id: NodeId): void {

@@ -1,5 +1,7 @@
+import * as Y from 'yjs'
 import { describe, expect, test } from 'vitest'
 import { FileModel } from '../../src/crdt/model.js'
+import { enrollClientId } from '../../src/crdt/schema.js'
 import { peer, sync, text } from './helpers.js'
 
 const TODOS = `# Todo Items
@@ -110,6 +112,39 @@ describe('merging', () => {
     sync(a, b)
     expect(text(b)).not.toContain('Wire it')
     expect(b.conflicts()).toEqual([])
+  })
+
+  test('a tombstone remembers only the clients that wrote the deleted todo, and still tells a concurrent edit', () => {
+    const a = peer('a', TODOS)
+    const b = peer('b', TODOS)
+    const c = peer('c', TODOS)
+    // Twenty other processes wrote to t1 only: a full state vector would name every one in every tombstone.
+    const others = Array.from({ length: 20 }, (_, i) => peer(`o${i}`, TODOS))
+    others.forEach((o, i) => {
+      sync(a, o)
+      o.ingest(text(o)!.replace(/status: \w+\n    tags/, `status: s${i}\n    tags`))
+      sync(o, a, b)
+    })
+    expect(Y.decodeStateVector(Y.encodeStateVector(a.doc)).size).toBe(21)
+    c.ingest(TODOS.replace('title: Wire the network', 'title: Wire it'))
+    sync(c, a, b)
+    const shown = text(a)!
+    a.ingest(shown.slice(0, shown.indexOf('  - id: "t2"')))
+    const tombs = [...a.doc.getMap('n').entries()].filter(([k, v]) => k.endsWith('d') && v)
+    expect(tombs).toHaveLength(1)
+    const kept = Y.decodeStateVector((tombs[0]![1] as [Uint8Array, number])[0])
+    expect(new Set(kept.keys())).toEqual(new Set([enrollClientId('.rhema/todos.yaml', TODOS), c.doc.clientID]))
+    expect(kept.get(c.doc.clientID)).toBe(Y.getState(a.doc.store, c.doc.clientID))
+    // b edits t2 without having seen the deletion: the edit is kept, with a delete conflict.
+    b.ingest(text(b)!.replace('status: todo\n', 'status: doing\n'))
+    sync(a, b, c)
+    expect(text(a)).toBe(text(b))
+    expect(text(a)).toContain('status: doing')
+    expect(a.conflicts().map((x) => x.kind)).toEqual(['delete'])
+    // An edit after the deletion was seen does not bring it back: c deletes it too, nothing changes.
+    c.ingest(text(c)!)
+    sync(a, b, c)
+    expect(text(c)).toBe(text(a))
   })
 
   test('both append lines to a block description: both lines survive', () => {
