@@ -10,7 +10,7 @@ const BASE = Number(process.env.CTXSYNC_CONVERGE_BASE ?? 1)
 // flow item's relatively indented text becoming a block entry's head (1678, 1679), a block item's
 // trailing comment moved inside `[…]` swallowing the `]` (1397), a todo re-added after its deletion
 // without a conflict record for the field a peer changed meanwhile (43).
-const REGRESSIONS = [43, 1014, 1397, 1559, 1603, 1678, 1679, 1741, 3126, 4458]
+const REGRESSIONS = [43, 1014, 1397, 1559, 1603, 1678, 1679, 1741, 3126, 4458, 6217]
 
 describe('randomized convergence (file text → parse → diff → ops)', () => {
   test('seeds that once failed converge exactly', () => {

@@ -100,8 +100,20 @@ export function runRandom(opts: RunOptions): RunResult {
     writeBack(p)
   }
 
-  const ingestDisk = (p: SimPeer) => {
+  /** Takes in the peer's file, recording the fields it writes (the oracle of checkRaces). */
+  const ingest = (p: SimPeer, i: number) => {
+    const before = p.model.baseText
+    const sv = Y.decodeStateVector(Y.encodeStateVector(p.model.doc))
+    const held = modelTodos(p.model)
     const out = p.model.ingest(p.disk)
+    if (before !== null) recordWrites(writes, i, p.model.doc.clientID, Y.decodeStateVector(Y.encodeStateVector(p.model.doc)).get(p.model.doc.clientID) ?? 0, sv, before, p.disk, held, writtenClocks(p.model))
+    return out
+  }
+
+  // What a holder typed is written when its hold ends: those writes count too (seed 6217: a title set
+  // while held, taken in at release, had seen the value it replaced; without it two others looked like a race).
+  const ingestDisk = (p: SimPeer, i: number) => {
+    const out = ingest(p, i)
     if (out.complete) p.disk = out.text!
   }
 
@@ -129,11 +141,7 @@ export function runRandom(opts: RunOptions): RunResult {
         p.disk = e.text
         edits++
         if (!p.held || rng() < 0.5) {
-          const before = p.model.baseText
-          const sv = Y.decodeStateVector(Y.encodeStateVector(p.model.doc))
-          const held = modelTodos(p.model)
-          const out = p.model.ingest(p.disk)
-          if (before !== null) recordWrites(writes, i, p.model.doc.clientID, Y.decodeStateVector(Y.encodeStateVector(p.model.doc)).get(p.model.doc.clientID) ?? 0, sv, before, p.disk, held, writtenClocks(p.model))
+          const out = ingest(p, i)
           if (out.complete && out.text !== p.disk) p.disk = out.text!
           p.held = false
         }
@@ -146,16 +154,16 @@ export function runRandom(opts: RunOptions): RunResult {
       p.held = !p.held && rng() < 0.5
       // A hold ends when the file parses again, and the watcher then ingests it: releasing without an
       // ingest would let the next write-back overwrite what the user typed meanwhile.
-      if (was && !p.held) ingestDisk(p)
+      if (was && !p.held) ingestDisk(p, i)
     }
     opts.afterStep?.(step, peers.map((q) => q.model))
   }
   // Heal: release holds, ingest what the holders typed, deliver everything until quiet.
   partition = null
-  for (const p of peers) {
+  peers.forEach((p, i) => {
     p.held = false
-    ingestDisk(p)
-  }
+    ingestDisk(p, i)
+  })
   for (let round = 0; round < 3; round++) peers.forEach((p, i) => deliver(p, i, true))
   const texts = peers.map((p) => p.model.render().text ?? '')
   opts.inspect?.(peers.map((p) => p.model))
