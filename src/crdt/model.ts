@@ -21,6 +21,7 @@ import { Tree } from './tree.js'
 import { Writer } from './write.js'
 import { Differ } from './diff.js'
 import { conflictMaps, detectRaces } from './conflicts.js'
+import { compactChanged } from './compact.js'
 import { describeConflicts, resolveConflict, type Conflict, type Take } from './present.js'
 
 export { YamlSyntaxError, RefusedFileError }
@@ -108,6 +109,7 @@ export class FileModel {
     if (opts.clientId !== undefined) this.doc.clientID = opts.clientId
     this.tree = new Tree(this.doc, this.rules)
     this.doc.on('afterTransaction', (tr: Y.Transaction) => {
+      compactChanged(tr, this.tree.map)
       if (tr.local || tr.origin === LOAD || tr.origin === LOCAL) return
       this.races.push(...detectRaces(this.tree, tr))
     })

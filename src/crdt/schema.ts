@@ -17,7 +17,8 @@
  *   s  separator (`: ` / `- ` by default)
  *   t  trail: rest of the value's last line (`\n` by default for block entries, '' for flow items)
  *   v  value `[descriptor, unixSeconds]` (see `Desc`)
- *   d  tombstone `[stateVector, unixSeconds]`, or null once re-created
+ *   d  tombstone `[stateVector, unixSeconds]` (the deleter's state vector, only the entries of the clients
+ *      whose writes the subtree showed), or null once re-created
  *   +N counter: net increment of Yjs client N (only with the `counter` rule)
  *
  * Other maps: "c" conflict records, "x" resolutions, "a" authors (Yjs client id → peer).

@@ -70,6 +70,7 @@ export class Tree {
         if (counter >= 0) this.count(key)
         if (!isPlainValueChange(key, e.changes.keys.get(key)?.oldValue, this.map.get(key))) this.dirty.add(id)
         this.invalidate(id)
+        if (counter < 0 && key.endsWith('d') && this.map.get(key)) this.forgetSubtree(id)
         if (!key.endsWith('o') || counter >= 0) continue
         const old = e.changes.keys.get(key)?.oldValue as Placement | undefined
         if (old) {
@@ -91,6 +92,20 @@ export class Tree {
       this.nodeCache.delete(cur)
       this.childCache.delete(cur)
       cur = cur === ROOT ? undefined : this.placement(cur)?.[0]
+    }
+  }
+
+  /**
+   * Drops the cached IR below a node just deleted: no rendering visits it any more, and a long-running
+   * daemon kept each deleted todo's fields and their rendered text for good (~2 KB each). Built again if
+   * the node comes back.
+   */
+  private forgetSubtree(id: NodeId): void {
+    const stack = [...(this.children.get(id) ?? [])]
+    for (let cur = stack.pop(); cur !== undefined; cur = stack.pop()) {
+      this.nodeCache.delete(cur)
+      this.childCache.delete(cur)
+      for (const c of this.children.get(cur) ?? []) stack.push(c)
     }
   }
 

@@ -60,17 +60,22 @@ type Work = { doc: DocName; stateVector: Uint8Array } | 'end'
  * One update fans out to many sessions (a relay relays each to every peer of the space): parse its ranges
  * once, and encode its Update message once per document number — sessions that learnt the space's
  * documents in the same order (the relay's manifest order) all call it the same, so they share the bytes.
+ * Both are kept on the update object itself (non-enumerable), not in WeakMaps: a weak table keyed by
+ * short-lived objects keeps the capacity it reached between full GCs, as the render cache's did
+ * (`crdt/render.ts`).
  */
-const extents = new WeakMap<Uint8Array, StateVector>()
-function extentOf(update: Uint8Array): StateVector {
-  let to = extents.get(update)
-  if (!to) extents.set(update, (to = updateExtent(update).to))
-  return to
+const EXTENT = Symbol('extent')
+const ENCODED = Symbol('encoded')
+type Cached = Uint8Array & { [EXTENT]?: StateVector; [ENCODED]?: Map<number, Uint8Array> }
+function cache<K extends typeof EXTENT | typeof ENCODED>(u: Cached, k: K, v: NonNullable<Cached[K]>): NonNullable<Cached[K]> {
+  Object.defineProperty(u, k, { value: v, enumerable: false })
+  return v
 }
-const encodedUpdates = new WeakMap<Uint8Array, Map<number, Uint8Array>>()
-function encodedUpdate(update: Uint8Array, id: number): Uint8Array {
-  let byId = encodedUpdates.get(update)
-  if (!byId) encodedUpdates.set(update, (byId = new Map()))
+function extentOf(update: Cached): StateVector {
+  return update[EXTENT] ?? cache(update, EXTENT, updateExtent(update).to)
+}
+function encodedUpdate(update: Cached, id: number): Uint8Array {
+  const byId = update[ENCODED] ?? cache(update, ENCODED, new Map<number, Uint8Array>())
   let bytes = byId.get(id)
   if (!bytes) byId.set(id, (bytes = encodeMessage({ type: 'Update', doc: { id }, update })))
   return bytes
