@@ -49,10 +49,10 @@ export class Tree {
       else if (key.includes(COUNT)) this.count(key)
     }
     this.map.observe((e) => {
-      this.revived.clear()
       // A document arriving whole into an empty one (a first sync, a load): every key is new, so there
       // are no old values to look up — and `e.changes` would build an object for each of its registers.
       if (this.children.size === 0 && this.counters.size === 0 && this.nodeCache.size === 0) {
+        this.revived.clear()
         for (const key of e.keysChanged) {
           const counter = key.indexOf(COUNT)
           if (counter >= 0) this.count(key)
@@ -84,13 +84,18 @@ export class Tree {
     })
   }
 
-  /** Drops the cached IR of a node and of every node above it (their objects contain it). */
+  /**
+   * Drops the cached IR of a node and of every node above it (their objects contain it), and whether
+   * they were revived: that depends only on writes in their subtree. Clearing all of it on every change
+   * made each rendering decide again for every todo ever deleted from the list being rendered.
+   */
   private invalidate(id: NodeId): void {
     // Nothing built yet (a document loading or arriving whole): no walk up for each of its registers.
-    if (this.nodeCache.size === 0 && this.childCache.size === 0) return
+    if (this.nodeCache.size === 0 && this.childCache.size === 0) return this.revived.clear()
     for (let cur: NodeId | undefined = id, n = 0; cur !== undefined && n < 10_000; n++) {
       this.nodeCache.delete(cur)
       this.childCache.delete(cur)
+      this.revived.delete(cur)
       cur = cur === ROOT ? undefined : this.placement(cur)?.[0]
     }
   }
