@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
+import { compactChanged } from '../crdt/compact.js'
 import { CtxError, UsageError } from '../errors.js'
 import { fileRelayStorage } from '../fs/relayStorage.js'
 import { RelayServer, RELAY_DEFAULTS } from '../net/relay/server.js'
@@ -45,6 +46,8 @@ export async function serve(o: ServeOptions): Promise<{ url: string }> {
   const relay = await RelayServer.start({
     host: o.host, port: o.port, storage: fileRelayStorage(data), ...(tls ? { tls } : {}),
     maxFrameBytes: o.maxFrameBytes ?? RELAY_DEFAULTS.maxFrameBytes,
+    // Decoded values in exact-size arrays: ~230 bytes less per register of every document held.
+    afterTransaction: compactChanged,
   })
   o.onStarted?.({ url: relay.url, data })
   if (!tls && !['127.0.0.1', '::1', 'localhost'].includes(o.host)) {

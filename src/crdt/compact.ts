@@ -9,20 +9,22 @@
  * sidecar file alive. After each transaction the registers it changed get copies of their values that
  * are equal element for element: the encoded state and every rendering stay the same.
  *
- * This reaches into `ContentAny.arr`, a field Yjs has kept through 13.x; `test/crdt/compact.test.ts`
- * notices if that changes.
+ * Any Yjs document holding plain values can use it: the relay hooks it on its documents too (passed in by
+ * `commands/serve.ts`, since `net` does not import `crdt`). This reaches into `ContentAny.arr`, a field
+ * Yjs has kept through 13.x; `test/crdt/compact.test.ts` notices if that changes.
  */
 import type * as Y from 'yjs'
 
-export function compactChanged(tr: Y.Transaction, map: Y.Map<unknown>): void {
-  const keys = tr.changed.get(map as unknown as Y.AbstractType<Y.YEvent<any>>)
-  if (!keys) return
-  const items = (map as unknown as { _map: Map<string, Y.Item> })._map
-  for (const key of keys) {
-    const item = key === null ? undefined : items.get(key)
-    if (!item || item.deleted) continue
-    const content = item.content as unknown as { arr?: unknown[] }
-    if (Array.isArray(content.arr)) content.arr = content.arr.map(exact)
+/** Compacts the registers of every map the transaction changed (hook it on a doc's `afterTransaction`). */
+export function compactChanged(tr: Y.Transaction): void {
+  for (const [type, keys] of tr.changed) {
+    const items = (type as unknown as { _map: Map<string, Y.Item> })._map
+    for (const key of keys) {
+      const item = key === null ? undefined : items.get(key)
+      if (!item || item.deleted) continue
+      const content = item.content as unknown as { arr?: unknown[] }
+      if (Array.isArray(content.arr)) content.arr = content.arr.map(exact)
+    }
   }
 }
 

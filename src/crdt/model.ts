@@ -109,7 +109,7 @@ export class FileModel {
     if (opts.clientId !== undefined) this.doc.clientID = opts.clientId
     this.tree = new Tree(this.doc, this.rules)
     this.doc.on('afterTransaction', (tr: Y.Transaction) => {
-      compactChanged(tr, this.tree.map)
+      compactChanged(tr)
       if (tr.local || tr.origin === LOAD || tr.origin === LOCAL) return
       this.races.push(...detectRaces(this.tree, tr))
     })

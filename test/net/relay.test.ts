@@ -52,6 +52,23 @@ describe('relay: relaying and storing', () => {
     expect(b.get('x.yaml', 'k')).toBe('stored')
   })
 
+  it('runs its afterTransaction hook on every document it holds, pushed or loaded from the store', async () => {
+    const storage = memoryRelayStorage()
+    const seen: string[] = []
+    const hook = (tr: { origin: unknown }) => void seen.push(String(tr.origin))
+    const relay = await startRelay(r, { storage, afterTransaction: hook as never })
+    const [a, b] = hostsInSpace('a', 'b')
+    a.set('x.yaml', 'k', 'pushed')
+    await syncOnce({ host: a, secret: SECRET, peers: [relay.url], timeoutMs: 5000 })
+    expect(seen.length).toBeGreaterThan(0)
+    await relay.stop()
+    seen.length = 0
+    const again = await startRelay(r, { storage, afterTransaction: hook as never })
+    await syncOnce({ host: b, secret: SECRET, peers: [again.url], timeoutMs: 5000 })
+    expect(b.get('x.yaml', 'k')).toBe('pushed')
+    expect(seen.length).toBeGreaterThan(0) // the load from the store
+  })
+
   it('takes any plain relative document name and refuses absolute, .., backslash and NUL names', async () => {
     const relay = await startRelay(r)
     const [a, b] = hostsInSpace('a', 'b')

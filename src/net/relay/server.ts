@@ -21,6 +21,7 @@ import https from 'node:https'
 import os from 'node:os'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
+import type * as Y from 'yjs'
 import { CtxError } from '../../errors.js'
 import type { SpaceId } from '../../ids.js'
 import { logger } from '../../log.js'
@@ -53,6 +54,8 @@ export interface RelayServerOptions {
   maxDocsPerSpace?: number
   /** Session knobs (queue limits, timeouts). */
   session?: Partial<SessionTuning>
+  /** Run after each transaction of every document held in memory (see `RelaySpaceOptions`). */
+  afterTransaction?: (tr: Y.Transaction) => void
 }
 
 export const RELAY_DEFAULTS = {
@@ -229,6 +232,7 @@ export class RelayServer {
         spaceId: id, self: this.self, store: this.#o.storage.docs(id), metrics: this.metrics,
         maxDocs: this.#o.maxDocsPerSpace ?? RELAY_DEFAULTS.maxDocsPerSpace,
         onFailure: () => void this.#unload(id),
+        ...(this.#o.afterTransaction ? { afterTransaction: this.#o.afterTransaction } : {}),
       })
       const fresh: Slot = { loading }
       slot = fresh

@@ -65,6 +65,8 @@ export interface RelaySpaceOptions {
   metrics: RelayMetrics
   /** Called once when the space can no longer be trusted (a failed append). */
   onFailure: (err: Error) => void
+  /** Run after each transaction of a document (the serve command passes `crdt/compact.ts`). */
+  afterTransaction?: (tr: Y.Transaction) => void
 }
 
 interface Member {
@@ -246,6 +248,8 @@ export class RelaySpace implements SyncHost {
 
   #create(name: DocName): Y.Doc {
     const d = new Y.Doc()
+    const after = this.#o.afterTransaction
+    if (after) d.on('afterTransaction', after)
     d.on('update', (u: Uint8Array, origin: unknown) => {
       if (origin !== LOADING) this.#onDocUpdate(name, d, u, typeof origin === 'string' ? (origin as PeerId) : null)
     })
