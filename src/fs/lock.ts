@@ -12,6 +12,7 @@
  * still the very one it created (inode + birth time); the check-and-remove runs under a short second lock so
  * that two processes taking over at once cannot remove each other's fresh lock.
  */
+import { readFileSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -34,6 +35,8 @@ export interface LockOwner {
 interface OwnerFile extends LockOwner {
   nonce: string
   lockId: string
+  /** When the holding process started (Linux: `/proc/<pid>/stat` field 22), to tell a reused pid. */
+  procStart?: string
 }
 
 export class SpaceLockedError extends CtxError {
@@ -111,6 +114,8 @@ async function recordOwner(dir: string, release: () => Promise<void>, command: s
     nonce: randomBytes(8).toString('hex'),
     lockId: await lockIdentity(dir),
   }
+  const started = processStart(process.pid)
+  if (started !== null) owner.procStart = started
   const tmp = `${ownerPath(dir)}.${owner.nonce}`
   await fs.writeFile(tmp, JSON.stringify(owner) + '\n')
   await fs.rename(tmp, ownerPath(dir))
@@ -140,7 +145,7 @@ export async function readLockOwner(stateDir: string, opts: { stale?: number } =
 }
 
 async function takeOverIfDead(dir: string, owner: OwnerFile): Promise<boolean> {
-  if (owner.hostname !== os.hostname() || pidAlive(owner.pid)) return false
+  if (owner.hostname !== os.hostname() || ownerAlive(owner)) return false
   return underTakeoverGuard(dir, async () => {
     const id = await lockIdentity(dir).catch(() => null)
     if (id === null) return true // gone already: just try again
@@ -204,7 +209,7 @@ async function readOwnerFile(dir: string): Promise<OwnerFile | null> {
 }
 
 function publicOwner(o: OwnerFile): LockOwner {
-  const alive = o.hostname === os.hostname() ? pidAlive(o.pid) : null
+  const alive = o.hostname === os.hostname() ? ownerAlive(o) : null
   return { pid: o.pid, command: o.command, hostname: o.hostname, startedAt: o.startedAt, alive }
 }
 
@@ -212,6 +217,30 @@ function publicOwner(o: OwnerFile): LockOwner {
 async function lockIdentity(dir: string): Promise<string> {
   const st = await fs.stat(lockPath(dir), { bigint: true })
   return `${st.dev}:${st.ino}:${st.birthtimeNs}`
+}
+
+/**
+ * The owner's process still runs: its pid exists and, where the start time can be read, it is the very
+ * process that wrote the owner file. Pids are reused (32,768 of them by default, and a busy machine goes
+ * round in hours): the lock of a daemon killed with -9 whose pid a new process took was kept until it went
+ * stale (10 s), refusing every start meanwhile (the crash test met it once in CI).
+ */
+function ownerAlive(o: OwnerFile): boolean {
+  if (!pidAlive(o.pid)) return false
+  if (o.procStart === undefined) return true
+  const now = processStart(o.pid)
+  return now === null || now === o.procStart
+}
+
+/** Start time of a process in clock ticks since boot, or null where /proc does not say (not Linux). */
+function processStart(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command name, which may itself hold spaces and parentheses: state is field 3.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null
+  } catch {
+    return null
+  }
 }
 
 function pidAlive(pid: number): boolean {

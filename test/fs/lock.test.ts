@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -40,6 +41,36 @@ describe('space lock', () => {
     expect(Date.now() - t0).toBeLessThan(5000) // well under the 10 s stale period
     expect(await readLockOwner(stateDir)).toMatchObject({ pid: process.pid })
     await release()
+  })
+
+  it('takes over at once a lock whose owner was killed and whose pid another process has taken', async () => {
+    const stateDir = path.join(await tmpDir(), '.ctxsync')
+    const child = await startChild('lockHolder', [stateDir, 'ctxsync watch'])
+    await child.waitFor(/^locked /)
+    child.proc.kill('SIGKILL')
+    await child.exited
+    // Another process now has a pid the owner file names (as a reused pid would be).
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' })
+    try {
+      const ownerFile = path.join(stateDir, 'lock.owner.json')
+      const owner = JSON.parse(await fs.readFile(ownerFile, 'utf8'))
+      expect(owner.procStart).toMatch(/^\d+$/)
+      await fs.writeFile(ownerFile, JSON.stringify({ ...owner, pid: other.pid }))
+      expect(await readLockOwner(stateDir)).toMatchObject({ pid: other.pid, alive: false })
+      // The same pid with its own start time is a live owner.
+      const stat = await fs.readFile(`/proc/${other.pid}/stat`, 'utf8')
+      const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+      await fs.writeFile(ownerFile, JSON.stringify({ ...owner, pid: other.pid, procStart: start }))
+      expect(await readLockOwner(stateDir)).toMatchObject({ pid: other.pid, alive: true })
+      await fs.writeFile(ownerFile, JSON.stringify({ ...owner, pid: other.pid }))
+      const t0 = Date.now()
+      const release = await acquireLock(stateDir, { command: 'ctxsync watch' })
+      expect(Date.now() - t0).toBeLessThan(5000) // well under the 10 s stale period
+      expect(await readLockOwner(stateDir)).toMatchObject({ pid: process.pid })
+      await release()
+    } finally {
+      other.kill('SIGKILL')
+    }
   })
 
   it('takes over a stale lock left with no owner file', async () => {
