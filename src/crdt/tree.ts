@@ -106,10 +106,17 @@ export class Tree {
    * the node comes back.
    */
   private forgetSubtree(id: NodeId): void {
+    for (const d of this.descendants(id)) {
+      this.nodeCache.delete(d)
+      this.childCache.delete(d)
+    }
+  }
+
+  /** Every node ever placed below `id`, visible or not. */
+  private *descendants(id: NodeId): Generator<NodeId> {
     const stack = [...(this.children.get(id) ?? [])]
     for (let cur = stack.pop(); cur !== undefined; cur = stack.pop()) {
-      this.nodeCache.delete(cur)
-      this.childCache.delete(cur)
+      yield cur
       for (const c of this.children.get(cur) ?? []) stack.push(c)
     }
   }
@@ -212,7 +219,7 @@ export class Tree {
    * bring the todo back.
    */
   private subtreeHasWriteBeyond(id: NodeId, sv: Map<number, number>): boolean {
-    for (const item of this.subtreeWrites(id, true)) if (item.id.clock >= (sv.get(item.id.client) ?? 0)) return true
+    for (const item of this.subtreeWrites(id)) if (item.id.clock >= (sv.get(item.id.client) ?? 0)) return true
     return false
   }
 
@@ -223,16 +230,18 @@ export class Tree {
    */
   subtreeWriters(id: NodeId): Set<number> {
     const out = new Set<number>()
-    for (const item of this.subtreeWrites(id, true)) out.add(item.id.client)
+    for (const item of this.subtreeWrites(id)) out.add(item.id.client)
     return out
   }
 
-  private *subtreeWrites(id: NodeId, self: boolean): Generator<Y.Item> {
-    for (const a of self ? (['v'] as const) : (['v', 'o'] as const)) {
-      const item = this.item(id, a)
-      if (item && !item.deleted) yield item
+  /** The node's value, and the value and placement of every node below it, where they are set. */
+  private *subtreeWrites(id: NodeId): Generator<Y.Item> {
+    const live = (item: Y.Item | undefined) => (item && !item.deleted ? [item] : [])
+    yield* live(this.item(id, 'v'))
+    for (const d of this.descendants(id)) {
+      yield* live(this.item(d, 'v'))
+      yield* live(this.item(d, 'o'))
     }
-    for (const c of this.children.get(id) ?? []) yield* this.subtreeWrites(c, false)
   }
 
   /** The Yjs item currently holding a register (for authorship and causality). */
