@@ -11,9 +11,11 @@ import fsp from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { createTwoFilesPatch } from 'diff'
 import { execa, type ResultPromise } from 'execa'
+import { RECORDING_MARK } from '../../src/git/hooks.js'
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const CLI = path.join(repoRoot, 'bin', 'ctxsync')
@@ -91,8 +93,26 @@ export async function tmpDir(prefix = 'ctxsync-e2e-'): Promise<string> {
   tmpDirs.push(d)
   return d
 }
+/**
+ * afterAll. A post-commit hook records its sync point in the background, after `git commit` returned: it
+ * may still be writing to `.ctxsync/` when a test ends (CI once failed removing it with ENOTEMPTY). Its
+ * mark in git's directory lives exactly as long as that recorder, so wait for the marks to go first.
+ */
 export async function removeTmpDirs(): Promise<void> {
-  await Promise.all(tmpDirs.splice(0).map((d) => fsp.rm(d, { recursive: true, force: true })))
+  const dirs = tmpDirs.splice(0)
+  const deadline = Date.now() + 20_000
+  while (Date.now() < deadline && (await Promise.all(dirs.map(recordersRunning))).some(Boolean)) await sleep(100)
+  await Promise.all(dirs.map((d) => fsp.rm(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 })))
+}
+
+/** Whether a background post-commit recorder is still at work in a repository up to two levels below `dir`. */
+async function recordersRunning(dir: string): Promise<boolean> {
+  const ls = (d: string) => fsp.readdir(d, { withFileTypes: true }).catch(() => [])
+  const repos = [dir, ...(await ls(dir)).filter((e) => e.isDirectory()).map((e) => path.join(dir, e.name))]
+  for (const r of repos) {
+    if ((await ls(path.join(r, '.git'))).some((e) => e.name.startsWith(RECORDING_MARK))) return true
+  }
+  return false
 }
 
 /** A committed git repository holding the given files (default: the Rhema fixture with the 10 KB todos). */
