@@ -3,10 +3,12 @@
  * tree of connections: peer i dials peer ⌊(i−1)/2⌋, so updates cross up to six hops) edit one todos file for
  * 30 minutes. Every ~0.2 s some peer saves an edit: a new title for the todo it owns, and every tenth save
  * also adds a todo of its own and removes its previous one (so the file stays the same size while the CRDT
- * history keeps growing — what a long-running daemon lives with).
+ * history keeps growing — what a long-running daemon lives with). `--churn N` makes that every N-th save;
+ * `--churn 0` never, which tells the daemon's own memory apart from the history its users make.
  *
  * Figures: each daemon's RSS (from /proc, sampled every `--sample` s): first sample after warm-up, last,
- * max, and the least-squares slope over the run after warm-up (flat = no leak); the same slope for what the
+ * max, and the least-squares slope over the run after warm-up (flat = no leak) and over its second half
+ * (once V8's generations and the allocator's arenas have settled); the same slope for what the
  * daemon reports of itself (`ping` on its control socket: V8 heap used and committed, external memory), so
  * that RSS growth can be told apart: heapUsed growing is live objects (a leak, or CRDT history), heapTotal
  * growing with flat heapUsed is V8 sizing its young and old generations, RSS growing beyond heapTotal and
@@ -20,7 +22,7 @@
  * The bench pauses a peer's daemon (SIGSTOP, well under a millisecond) around its read-change-write of the
  * file, so its own write never lands on a stale read of a peer's change (see test/e2e/faultRig.ts).
  *
- *   node bench/soak.mjs [--minutes N] [--quick] [--peers N] [--rate EDITS_PER_S] [--sample S] [--node-args='--max-old-space-size=64'] [--no-daemon-flags]
+ *   node bench/soak.mjs [--minutes N] [--quick] [--peers N] [--rate EDITS_PER_S] [--churn N] [--sample S] [--node-args='--max-old-space-size=64'] [--no-daemon-flags]
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -30,6 +32,9 @@ import { QUICK, ROOT, arg, ctx, ctxChild, fmt, mulberry32, pct, report, run, sle
 const MINUTES = Number(arg('minutes', QUICK ? 1 : 30))
 const PEERS = Number(arg('peers', 10))
 const RATE = Number(arg('rate', 5))
+/** Every CHURN-th save of a peer also adds a todo and removes its previous one; 0: titles only, so the CRDT
+ *  history does not grow (Yjs keeps nothing of an overwritten value) and RSS should come out flat. */
+const CHURN = Number(arg('churn', 10))
 const SAMPLE_S = Number(arg('sample', QUICK ? 5 : 10))
 const WARMUP_S = Math.min(60, MINUTES * 60 * 0.2)
 const DOC = '.rhema/todos.yaml'
@@ -94,16 +99,31 @@ run(async () => {
 
   const procs = []
   const urls = []
+  /** [t, bytes] per daemon: the V8 heap after each full collection (from `--trace-gc`). */
+  const liveHeap = []
+  let t0 = 0
   for (let i = 0; i < PEERS; i++) {
     const parent = i === 0 ? [] : ['--peer', urls[Math.floor((i - 1) / 2)]]
-    const p = ctxChild(['watch', '--port', '0', ...parent], { cwd: dirs[i], nodeArgs: [...DAEMON_FLAGS, ...NODE_ARGS] })
+    const p = ctxChild(['watch', '--port', '0', ...parent], { cwd: dirs[i], nodeArgs: [...DAEMON_FLAGS, '--trace-gc', ...NODE_ARGS] })
+    // What a full collection leaves is the live heap: unlike heapUsed it holds no garbage waiting for the
+    // next collection, whose timing V8 stretches as the heap grows.
+    liveHeap.push([])
+    let partial = ''
+    p.stdout.on('data', (d) => {
+      const lines = (partial + d).split('\n')
+      partial = lines.pop()
+      for (const l of lines) {
+        const m = / Mark-Compact(?: \(reduce\))? [\d.]+ \([\d.]+\) -> ([\d.]+) \([\d.]+\) MB/.exec(l)
+        if (m && t0) liveHeap[i].push([(Date.now() - t0) / 1000, Number(m[1]) * 2 ** 20])
+      }
+    })
     urls.push((await waitOutput(p, /listening on (ws:\/\/127\.0\.0\.1:\d+)/))[1])
     procs.push(p)
   }
   for (let i = 1; i < PEERS; i++) await waitOutput(procs[i], /connected to /)
   console.log(`soak: ${PEERS} daemons up (tree), ${MINUTES} min at ~${RATE} edits/s, RSS every ${SAMPLE_S} s, warm-up ${WARMUP_S} s${NODE_ARGS.length ? `, daemons run with node ${NODE_ARGS.join(' ')}` : ''}`)
 
-  const t0 = Date.now()
+  t0 = Date.now()
   const samples = procs.map(() => [])
   /** [t, {heapUsed, heapTotal, external, arrayBuffers}] per daemon, from its `ping`; a busy or paused daemon may miss one. */
   const heap = procs.map(() => [])
@@ -123,6 +143,7 @@ run(async () => {
   const pending = Array.from({ length: PEERS }, () => [])
   const lat = []
   let edits = 0
+  let removed = 0
   const editTimes = []
   let watching = true
   const watcher = (async () => {
@@ -161,7 +182,7 @@ run(async () => {
     const n = ++rev[i]
     const file = path.join(dirs[i], DOC)
     const drop = extra[i]
-    const add = n % 10 === 0 ? `x-${i}-${n}` : null
+    const add = CHURN > 0 && n % CHURN === 0 ? `x-${i}-${n}` : null
     const at = performance.now()
     await pausedEdit(procs[i].pid, file, (t) => {
       let out = t.replace(new RegExp(`(- id: o${i}\\n    title: ")p${i} rev \\d+"`), `$1p${i} rev ${n}"`)
@@ -171,7 +192,10 @@ run(async () => {
       }
       return out
     })
-    if (add) extra[i] = add
+    if (add) {
+      if (drop) removed++
+      extra[i] = add
+    }
     pending[i].push({ rev: n, at, left: new Set(dirs.map((_, r) => r).filter((r) => r !== i)) })
     edits++
     editTimes.push(Date.now())
@@ -200,6 +224,12 @@ run(async () => {
     return after.length >= 2 ? after : s
   }
   const slopeOf = (s, get) => slope(s.map(([t]) => t / 60), s.map((x) => get(x) / 2 ** 20))
+  // The second half of the run: V8 sizing its generations and the allocator's arenas settle in the first
+  // minutes, so this is the rate a daemon keeps growing at.
+  const secondHalf = (s) => {
+    const late = s.filter(([t]) => t >= (WARMUP_S + MINUTES * 60) / 2)
+    return late.length >= 2 ? late : afterWarmup(s)
+  }
   const perDaemon = samples.map((s) => {
     const use = afterWarmup(s)
     const ys = use.map(([, v]) => v / 2 ** 20)
@@ -208,6 +238,7 @@ run(async () => {
       file: s.at(-1)?.[2] / 2 ** 20, fileFirst: use[0]?.[2] / 2 ** 20,
       // Pages of the node binary and its libraries come in as code paths first run: reclaimable, not a leak.
       fileSlope: slopeOf(use, ([, , f]) => f), anonSlope: slopeOf(use, ([, v, f]) => v - f),
+      lateSlope: slopeOf(secondHalf(s), ([, v]) => v),
     }
   })
   const perHeap = heap.map((s) => {
@@ -216,7 +247,7 @@ run(async () => {
     if (!last || use.length < 2) return null
     return {
       used: last.heapUsed / 2 ** 20, total: last.heapTotal / 2 ** 20, external: last.external / 2 ** 20,
-      usedSlope: slopeOf(use, ([, m]) => m.heapUsed), totalSlope: slopeOf(use, ([, m]) => m.heapTotal), externalSlope: slopeOf(use, ([, m]) => m.external),
+      usedSlope: slopeOf(use, ([, m]) => m.heapUsed), lateUsedSlope: slopeOf(secondHalf(s), ([, m]) => m.heapUsed), totalSlope: slopeOf(use, ([, m]) => m.heapTotal), externalSlope: slopeOf(use, ([, m]) => m.external),
     }
   })
   const sl = (v) => `${v >= 0 ? '+' : ''}${v.toFixed(2)}`
@@ -227,6 +258,13 @@ run(async () => {
     ? `  p${i}: heapUsed ${fmt(h.used)} (${sl(h.usedSlope)})  heapTotal ${fmt(h.total)} (${sl(h.totalSlope)})  external ${fmt(h.external)} (${sl(h.externalSlope)})  RssFile ${fmt(perDaemon[i].fileFirst)} → ${fmt(perDaemon[i].file)} (${sl(perDaemon[i].fileSlope)})  (${heap[i].length} samples)`
     : `  p${i}: no answer to ping`))
   const heapAll = (k) => perHeap.filter(Boolean).map((h) => h[k])
+  const perLive = liveHeap.map((s) => {
+    const use = afterWarmup(s)
+    return use.length >= 2 ? { first: use[0][1] / 2 ** 20, last: use.at(-1)[1] / 2 ** 20, slope: slopeOf(use, ([, v]) => v), late: slopeOf(secondHalf(s), ([, v]) => v), n: s.length } : null
+  })
+  const liveAll = (k) => perLive.filter(Boolean).map((h) => h[k])
+  console.log('\nLive V8 heap per daemon (MiB after each full collection): first after warm-up → last (slope after warm-up, in the second half; full collections)')
+  perLive.forEach((h, i) => console.log(h ? `  p${i}: ${fmt(h.first)} → ${fmt(h.last)} (${sl(h.slope)}, ${sl(h.late)}; ${h.n})` : `  p${i}: fewer than two full collections after warm-up`))
   // RSS over time: the sample nearest each step, median over the daemons (and the lowest and highest).
   const step = MINUTES >= 20 ? 5 : MINUTES >= 5 ? 1 : 0.25
   console.log(`\nRSS over time (MiB, every ${step} min): median daemon [lowest–highest]; V8 heap used, median daemon; edits so far`)
@@ -246,17 +284,22 @@ run(async () => {
     { figure: 'RSS, max of any daemon', value: Math.max(...all('max')), unit: 'MiB' },
     { figure: 'RSS growth first→last (worst daemon)', value: Math.max(...growth), unit: '%', target: { op: '<=', value: 20 }, note: 'flat: within GC noise' },
     { figure: 'RSS slope after warm-up (worst daemon)', value: Math.max(...all('slope')), unit: 'MiB/min', digits: 2, target: { op: '<=', value: 0.5 } },
+    { figure: 'RSS slope, second half of the run (median daemon)', value: pct(all('lateSlope'), 50), unit: 'MiB/min', digits: 2, note: `worst ${sl(Math.max(...all('lateSlope')))}; V8 heap used in the same half ${sl(pct(heapAll('lateUsedSlope'), 50))} (median)` },
     { figure: '  anonymous RSS (RSS − RssFile), slope (worst daemon)', value: Math.max(...all('anonSlope')), unit: 'MiB/min', digits: 2, note: 'what the process allocated: heap, native, buffers' },
     { figure: '  file-backed RSS (RssFile), slope (median daemon)', value: pct(all('fileSlope'), 50), unit: 'MiB/min', digits: 2, note: 'code pages of node and its libraries touched as new paths run' },
     { figure: '  V8 heap committed (heapTotal), slope (median daemon)', value: pct(heapAll('totalSlope'), 50), unit: 'MiB/min', digits: 2, note: 'V8 growing its generations (not a leak by itself)' },
     { figure: '  V8 heap used, slope (median daemon)', value: pct(heapAll('usedSlope'), 50), unit: 'MiB/min', digits: 2, note: 'live objects plus garbage not yet collected; CRDT history grows it slowly' },
     { figure: '  V8 heap used per edit integrated (median daemon)', value: (pct(heapAll('usedSlope'), 50) * 1024) / (edits / MINUTES), unit: 'KiB', digits: 2, note: 'every daemon integrates every edit; the CRDT history of one edit is ~1 KiB' },
+    ...(liveAll('slope').length ? [
+      { figure: '  live V8 heap (after full GCs), slope (median daemon)', value: pct(liveAll('slope'), 50), unit: 'MiB/min', digits: 2, note: `second half ${sl(pct(liveAll('late'), 50))}; ${fmt(pct(liveAll('first'), 50))} → ${fmt(pct(liveAll('last'), 50))} MiB (median)` },
+    ] : []),
+    ...(removed && liveAll('slope').length ? [{ figure: '  live V8 heap per todo removed (median daemon)', value: (pct(liveAll('slope'), 50) * 1024 * MINUTES) / removed, unit: 'KiB', digits: 2, note: `${removed} todos removed (--churn ${CHURN}); a removed todo keeps its registers in the CRDT (Yjs: ~4–5 KiB for ten)` }] : []),
     { figure: '  external memory, slope (median daemon)', value: pct(heapAll('externalSlope'), 50), unit: 'MiB/min', digits: 2 },
     { figure: 'latency save → other peer\'s file, p50', value: pct(lat, 50), unit: 'ms' },
     { figure: '  p90', value: pct(lat, 90), unit: 'ms' },
-    { figure: '  p99', value: pct(lat, 99), unit: 'ms', target: { op: '<=', value: 250 }, note: 'up to 6 hops, 10 daemons on this machine' },
+    { figure: '  p99', value: pct(lat, 99), unit: 'ms', target: { op: '<=', value: 250 }, note: `up to ${Math.ceil(Math.log2(PEERS + 1)) * 2 - 2} hops, ${PEERS} daemons on this machine` },
     { figure: '  max', value: Math.max(...lat), unit: 'ms' },
-    { figure: 'files byte-identical at the end', value: same ? 1 : 0, digits: 0, target: { op: '>=', value: 1 }, note: same ? 'all 10' : 'NOT converged' },
+    { figure: 'files byte-identical at the end', value: same ? 1 : 0, digits: 0, target: { op: '>=', value: 1 }, note: same ? `all ${PEERS}` : 'NOT converged' },
     { figure: 'deliveries that never arrived', value: lost, digits: 0, target: { op: '<=', value: 0 } },
   ], { sampling: `RSS every ${SAMPLE_S} s from /proc/<pid>/status (VmRSS); warm-up ${WARMUP_S} s excluded from first/slope` })
 })
