@@ -30,6 +30,13 @@ export class Tree {
   private counters = new Map<NodeId, Map<number, number>>()
   private revived = new Map<NodeId, boolean>()
   /**
+   * Per parent, the children not known to be deleted. A rendering of a list looked again at every todo
+   * ever deleted from it; a child found deleted now sleeps (child → parent) until a change in its subtree
+   * drops its verdict and wakes it.
+   */
+  private awake = new Map<NodeId, Set<NodeId>>()
+  private sleeping = new Map<NodeId, NodeId>()
+  /**
    * IR objects built from the registers, reused until something in their subtree changes: rendering
    * after one edit rebuilds only the path to it (and `render.ts` reuses the text of untouched entries).
    */
@@ -52,7 +59,7 @@ export class Tree {
       // A document arriving whole into an empty one (a first sync, a load): every key is new, so there
       // are no old values to look up — and `e.changes` would build an object for each of its registers.
       if (this.children.size === 0 && this.counters.size === 0 && this.nodeCache.size === 0) {
-        this.revived.clear()
+        this.clearVerdicts()
         for (const key of e.keysChanged) {
           const counter = key.indexOf(COUNT)
           if (counter >= 0) this.count(key)
@@ -74,7 +81,7 @@ export class Tree {
         if (!key.endsWith('o') || counter >= 0) continue
         const old = e.changes.keys.get(key)?.oldValue as Placement | undefined
         if (old) {
-          this.children.get(old[0])?.delete(id)
+          this.unlink(id, old[0])
           this.invalidate(old[0])
         }
         const now = this.map.get(key) as Placement | undefined
@@ -91,11 +98,12 @@ export class Tree {
    */
   private invalidate(id: NodeId): void {
     // Nothing built yet (a document loading or arriving whole): no walk up for each of its registers.
-    if (this.nodeCache.size === 0 && this.childCache.size === 0) return this.revived.clear()
+    if (this.nodeCache.size === 0 && this.childCache.size === 0) return this.clearVerdicts()
     for (let cur: NodeId | undefined = id, n = 0; cur !== undefined && n < 10_000; n++) {
       this.nodeCache.delete(cur)
       this.childCache.delete(cur)
       this.revived.delete(cur)
+      this.wake(cur)
       cur = cur === ROOT ? undefined : this.placement(cur)?.[0]
     }
   }
@@ -145,6 +153,32 @@ export class Tree {
     let set = this.children.get(p[0])
     if (!set) this.children.set(p[0], (set = new Set()))
     set.add(id)
+    this.awakeUnder(p[0]).add(id)
+  }
+
+  private unlink(id: NodeId, parent: NodeId): void {
+    this.children.get(parent)?.delete(id)
+    this.awake.get(parent)?.delete(id)
+    this.sleeping.delete(id)
+  }
+
+  private awakeUnder(parent: NodeId): Set<NodeId> {
+    let set = this.awake.get(parent)
+    if (!set) this.awake.set(parent, (set = new Set()))
+    return set
+  }
+
+  private wake(id: NodeId): void {
+    const parent = this.sleeping.get(id)
+    if (parent === undefined) return
+    this.sleeping.delete(id)
+    this.awakeUnder(parent).add(id)
+  }
+
+  private clearVerdicts(): void {
+    this.revived.clear()
+    for (const [id, parent] of this.sleeping) this.awakeUnder(parent).add(id)
+    this.sleeping.clear()
   }
 
   get<T>(id: NodeId, attr: string): T | undefined {
@@ -185,10 +219,15 @@ export class Tree {
     const keyed = keyedKind(this.kind(id))
     if (keyed === null) return []
     const out: Array<[string, NodeId]> = []
-    for (const c of this.children.get(id) ?? []) {
+    const awake = this.awake.get(id)
+    for (const c of awake ?? []) {
       const p = this.placement(c)
       if (!p || (p.length > 2) !== keyed) continue
-      if (!this.alive(c)) continue
+      if (!this.alive(c)) {
+        awake!.delete(c)
+        this.sleeping.set(c, id)
+        continue
+      }
       out.push([p[1], c])
     }
     out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))

@@ -147,6 +147,28 @@ describe('merging', () => {
     expect(text(c)).toBe(text(a))
   })
 
+  test('a deleted todo that renderings have passed over many times still comes back on a concurrent edit deep inside it', () => {
+    const a = peer('a', TODOS)
+    const b = peer('b', TODOS)
+    // a deletes t1 and keeps editing t2: each rendering walks the list the deleted t1 is still a child of.
+    const gone = TODOS.replace(/  - id: "t1"[\s\S]*?\n\n/, '')
+    a.ingest(gone)
+    for (let i = 0; i < 3; i++) a.ingest((text(a) ?? '').replace(/title: Wire[^\n]*/, `title: Wire it ${i}`))
+    expect(text(a)).not.toContain('t1')
+    // b, not having seen that, adds a line to t1's block description (a node two levels below the todo).
+    b.ingest(TODOS.replace('Keep every byte.\n', 'Keep every byte.\n      And every comment.\n'))
+    sync(a, b)
+    expect(text(a)).toBe(text(b))
+    expect(text(a)).toContain('And every comment.')
+    expect(text(a)).toContain('title: Wire it 2')
+    expect(a.conflicts().map((x) => x.kind)).toEqual(['delete'])
+    // Taking the deletion puts it away again, on both.
+    a.resolve(a.conflicts()[0]!.id, 1)
+    sync(a, b)
+    expect(text(a)).toBe(text(b))
+    expect(text(a)).not.toContain('t1')
+  })
+
   test('both append lines to a block description: both lines survive', () => {
     const a = peer('a', TODOS)
     const b = peer('b', TODOS)
