@@ -3,8 +3,8 @@
  * and the long run (bench/fuzz-frames.mjs), so both send exactly the same kinds of frames.
  *
  * It speaks the wire with the project's own built code (`dist/net`): `authenticate` runs the real dialer's
- * handshake with a secret (peer to peer: Hello, Auth, then sealed frames; to a relay: Hello, RelayAuth,
- * Welcome) and returns the session ciphers, so what follows can be mutated *after* authentication — the
+ * handshake with a secret (peer to peer: Hello, Auth, then sealed frames; to a relay: Hello, RelayProof,
+ * RelayAuth, Welcome, then sealed frames) and returns the session ciphers, so what follows can be mutated *after* authentication — the
  * frames a compromised or buggy teammate could send, not only a stranger's.
  *
  * The generators only produce frames that a correct receiver must refuse: every update they carry fails
@@ -14,9 +14,10 @@
  */
 import WebSocket from 'ws'
 import * as Y from 'yjs'
-import { deriveCredentials, newNonce, signProof, RELAY_LABEL } from '../dist/net/auth.js'
+import { deriveCredentials, newNonce, signProof } from '../dist/net/auth.js'
 import { sessionCiphers } from '../dist/net/channel.js'
-import { relayProofInput } from '../dist/net/handshake.js'
+import { channelRoot, newEphemeral, RELAY_AUTH_LABEL, relayTranscript, TOKEN_POP_LABEL } from '../dist/net/relay-auth.js'
+import { holderOf } from '../dist/net/tokens.js'
 import { decodeMessage, encodeMessage, MessageTag, PROTOCOL_VERSION } from '../dist/net/protocol.js'
 import { newPeerId, newSpaceId } from '../dist/ids.js'
 import { mulberry32 } from './random.mjs'
@@ -110,13 +111,34 @@ export async function authenticate(conn, { spaceId, secret, token, name = 'mallo
   send(hello)
   const theirs = await expect('Hello')
   // Without a secret the token is all we have: shown to a peer too (which must refuse it).
-  if (theirs.peer.kind === 'relay' || !creds) {
-    const credential = token
-      ? { kind: 'token', token }
-      : { kind: 'key', publicKey: creds.publicKey, signature: signProof(creds, relayProofInput(hello, theirs.nonce, theirs.peer.id), RELAY_LABEL) }
-    send({ type: 'RelayAuth', credential })
+  if (theirs.peer.kind !== 'relay' && !creds) {
+    // A token shown to a peer, which expects Auth: it must refuse.
+    const h = holderOf(token)
+    send({ type: 'RelayAuth', ephemeral: newEphemeral().publicKey, credential: { kind: 'token', token: h.presented, signature: new Uint8Array(64) } })
+    await expect('Welcome')
+  }
+  if (theirs.peer.kind === 'relay') {
+    const proof = await expect('RelayProof')
+    const eph = newEphemeral()
+    const t = {
+      spaceId, dialerNonce: nonce, relayNonce: theirs.nonce, dialerId: me.id, relayId: theirs.peer.id,
+      relayKey: proof.relayKey, relayEphemeral: proof.ephemeral, dialerEphemeral: eph.publicKey,
+    }
+    let credential
+    if (token) {
+      let h
+      try {
+        h = holderOf(token)
+      } catch {
+        // Not a whole token (garbage, tampered in its form): shown as it is, with no proof.
+        h = { presented: token, key: { sign: () => new Uint8Array(64) } }
+      }
+      credential = { kind: 'token', token: h.presented, signature: h.key.sign(relayTranscript(TOKEN_POP_LABEL, t)) }
+    } else credential = { kind: 'key', publicKey: creds.publicKey, signature: creds.sign(relayTranscript(RELAY_AUTH_LABEL, t)) }
+    send({ type: 'RelayAuth', ephemeral: eph.publicKey, credential })
     const welcome = await expect('Welcome')
-    return { relay: true, access: welcome.access, hello: theirs, sent, seal: (x) => x, open: (x) => x }
+    const c = sessionCiphers('secret', channelRoot(eph.agree(proof.ephemeral), t), 'dial', nonce, theirs.nonce)
+    return { relay: true, access: welcome.access, hello: theirs, sent, seal: (x) => c.tx.seal(x), open: (x) => c.rx.open(x) }
   }
   send({
     type: 'Auth',
@@ -149,6 +171,8 @@ export function readSealed(conn, session) {
   }
   return out
 }
+
+const randomBytes32 = (rand) => new Uint8Array(32).map(() => Math.floor(rand() * 256))
 
 export function randomBytes(rand, max) {
   return new Uint8Array(Math.floor(rand() * max)).map(() => Math.floor(rand() * 256))
@@ -204,8 +228,8 @@ export function preAuthFrame(rand, spaceId, k) {
   if (pick < 0.2) f = randomBytes(rand, 120)
   else if (pick < 0.45) f = mutate(rand, hello)
   else if (pick < 0.6) f = k === 0 ? hello : Uint8Array.from([MessageTag.Auth, 64, ...new Uint8Array(64).map(() => Math.floor(rand() * 256))])
-  else if (pick < 0.7) f = encodeMessage({ type: 'RelayAuth', credential: { kind: 'key', publicKey: new Uint8Array(32).map(() => Math.floor(rand() * 256)), signature: new Uint8Array(64).map(() => Math.floor(rand() * 256)) } })
-  else if (pick < 0.78) f = encodeMessage({ type: 'RelayAuth', credential: { kind: 'token', token: `ctxs1.${Buffer.from(randomBytes(rand, 60)).toString('base64url')}.${Buffer.from(randomBytes(rand, 64)).toString('base64url')}` } })
+  else if (pick < 0.7) f = encodeMessage({ type: 'RelayAuth', ephemeral: randomBytes32(rand), credential: { kind: 'key', publicKey: randomBytes32(rand), signature: new Uint8Array(64).map(() => Math.floor(rand() * 256)) } })
+  else if (pick < 0.78) f = encodeMessage({ type: 'RelayAuth', ephemeral: randomBytes32(rand), credential: { kind: 'token', token: `ctxsync-token2.${Buffer.from(randomBytes(rand, 60)).toString('base64url')}.${Buffer.from(randomBytes(rand, 64)).toString('base64url')}`, signature: new Uint8Array(64).map(() => Math.floor(rand() * 256)) } })
   else f = Uint8Array.from([Math.floor(rand() * 16), ...randomBytes(rand, 60)])
   if (f.length > 0 && rand() < 0.2) f[0] = Math.floor(rand() * 16)
   return f
@@ -227,7 +251,7 @@ export function postAuthFrame(rand, names, { good, sv }) {
   else if (pick < 0.68) m = { type: 'Manifest', entries: [{ doc: doc(), stateVector: rand() < 0.5 ? sv : mutate(rand, sv) }] }
   else if (pick < 0.72) m = { type: 'Ack', seq: 1 + Math.floor(rand() * 1000) }
   else if (pick < 0.76) m = { type: 'Chunk', id: Math.floor(rand() * 4), index: Math.floor(rand() * 3), total: 2 + Math.floor(rand() * 3), bytes: encodeMessage({ type: 'Update', doc: doc(), update: badUpdate(rand, good) }).subarray(0, 8) }
-  else if (pick < 0.8) m = [{ type: 'Welcome', access: 'admin' }, { type: 'Peers', peers: [] }, { type: 'Synced' }, { type: 'Step2End' }, { type: 'ManifestEnd' }][Math.floor(rand() * 5)]
+  else if (pick < 0.8) m = [{ type: 'Welcome', access: 'admin', mac: new Uint8Array(32) }, { type: 'Peers', peers: [] }, { type: 'Synced' }, { type: 'Step2End' }, { type: 'ManifestEnd' }][Math.floor(rand() * 5)]
   else if (pick < 0.84) m = { type: 'Hello', proto: PROTOCOL_VERSION, spaceId: newSpaceId(), nonce: newNonce(), role: 'dial', maxFrameBytes: 1 << 20, peer: { id: newPeerId(), name: 'x', kind: 'agent' }, flags: { oneShot: false, peek: false } }
   else m = null
   let f = m ? encodeMessage(m) : randomBytes(rand, 200)
@@ -310,7 +334,7 @@ export async function fuzzPostAuth(url, { rand, spaceId, secret, token, names, c
     const n = 1 + Math.floor(rand() * perConnection)
     for (let k = 0; k < n && conn.isOpen; k++) {
       let f = s.seal(postAuthFrame(rand, names, ups))
-      if (!s.relay && rand() < 0.05) f[Math.floor(rand() * f.length)] ^= 1 + Math.floor(rand() * 255)
+      if (rand() < 0.05) f[Math.floor(rand() * f.length)] ^= 1 + Math.floor(rand() * 255)
       if (conn.send(f)) frames++
     }
     // Tag 0 is no message: a prompt close when everything before was merely harmless.

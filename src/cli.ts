@@ -119,6 +119,7 @@ export function buildProgram(): Command {
     .description('one-shot: take in local changes, exchange with peers until both sides hold everything, write files')
     .option('--peer <url>', 'peer to sync with (repeatable; replaces the configured peers)', collect)
     .option('--registry <url>', 'sync with this relay only (registry mode for this run)')
+    .option('--insecure', 'allow a ws:// registry that is not on this machine (no TLS)')
     .option('--timeout <sec>', 'give up after this many seconds without progress', seconds, 30)
     .option('--json', 'print a JSON summary')
     .addHelpText('after', examples('ctxsync sync', 'ctxsync sync --peer ws://10.0.0.5:7420 --timeout 10 --json', 'CTXSYNC_TOKEN=… ctxsync sync --registry wss://relay.example.com --json   # CI: no init, no secret') +
@@ -129,7 +130,7 @@ export function buildProgram(): Command {
       const spinner = ora ? ora({ text: 'syncing…', stream: process.stderr }).start() : null
       try {
         const r = await sync({
-          cwd: cwdOf(cmd), peers: o.peer, registry: o.registry, timeoutSec: o.timeout, warn,
+          cwd: cwdOf(cmd), peers: o.peer, registry: o.registry, insecure: o.insecure, timeoutSec: o.timeout, warn,
           onProgress: (p) => spinner && (spinner.text = `syncing with ${p.url}: sent ${fmtBytes(p.bytesSent)}, received ${fmtBytes(p.bytesReceived)}`),
         })
         spinner?.stop()
@@ -171,6 +172,7 @@ export function buildProgram(): Command {
     .option('--host <addr>', 'listen address (default 127.0.0.1; 0.0.0.0 accepts peers from other machines)')
     .option('--peer <url>', 'peer to keep connected to (repeatable; replaces the configured ones)', collect)
     .option('--registry <url>', 'sync through this relay only (registry mode for this run)')
+    .option('--insecure', 'allow a ws:// registry that is not on this machine (no TLS)')
     .option('--max-frame <bytes>', 'largest WebSocket frame accepted from peers (default 8 MiB; 1009 beyond)', bytes)
     .option('--detach', 'run in the background; stop with `ctxsync stop`')
     .option('--json', 'with --detach: print {pid, url} as JSON')
@@ -179,14 +181,14 @@ export function buildProgram(): Command {
       const cwd = cwdOf(cmd)
       const { watch, watchDetached } = await commands.watch()
       if (o.detach) {
-        const argv = [process.argv[1]!, 'watch', '-C', cwd, ...(o.port !== undefined ? ['--port', String(o.port)] : []), ...(o.host ? ['--host', o.host] : []), ...(o.peer ?? []).flatMap((p: string) => ['--peer', p]), ...(o.registry ? ['--registry', o.registry] : []), ...(o.maxFrame !== undefined ? ['--max-frame', String(o.maxFrame)] : [])]
+        const argv = [process.argv[1]!, 'watch', '-C', cwd, ...(o.port !== undefined ? ['--port', String(o.port)] : []), ...(o.host ? ['--host', o.host] : []), ...(o.peer ?? []).flatMap((p: string) => ['--peer', p]), ...(o.registry ? ['--registry', o.registry] : []), ...(o.insecure ? ['--insecure'] : []), ...(o.maxFrame !== undefined ? ['--max-frame', String(o.maxFrame)] : [])]
         const info = await watchDetached({ cwd, port: o.port, host: o.host, peers: o.peer, registry: o.registry, maxFrameBytes: o.maxFrame, argv })
         if (o.json) json({ pid: info.pid, url: info.url, registry: info.registry, log: info.log })
         else out(`daemon running (pid ${info.pid}) ${info.registry ? `through the relay at ${info.registry}` : `on ${info.url}`}; log: ${info.log}; stop: ctxsync stop`)
         return
       }
       await watch({
-        cwd, port: o.port, host: o.host, peers: o.peer, registry: o.registry, maxFrameBytes: o.maxFrame, say: (l) => err(`[${new Date().toISOString().slice(11, 19)}] ${l}`),
+        cwd, port: o.port, host: o.host, peers: o.peer, registry: o.registry, insecure: o.insecure, maxFrameBytes: o.maxFrame, say: (l) => err(`[${new Date().toISOString().slice(11, 19)}] ${l}`),
         onStarted: (info, files) => err(`watching ${files} file(s); ${info.registry ? `syncing through the relay at ${info.registry}` : `listening on ${info.url}`} (Ctrl-C to stop)`),
       })
     })
@@ -206,7 +208,7 @@ export function buildProgram(): Command {
       await serve({
         cwd: cwdOf(cmd), host: o.host, port: o.port, data: o.data, tlsCert: o.tlsCert, tlsKey: o.tlsKey, maxFrameBytes: o.maxFrame,
         say: (l) => err(`[${new Date().toISOString().slice(11, 19)}] ${l}`),
-        onStarted: (info) => err(`relay listening on ${info.url} (data: ${info.data}; GET /healthz, /metrics) — Ctrl-C to stop`),
+        onStarted: (info) => err(`relay listening on ${info.url} (data: ${info.data}; GET /healthz, /metrics) — Ctrl-C to stop\nrelay key: ${info.key} (spaces pin it as registry-key in ctxsync.yaml at first contact; keep ${info.data}/relay-key safe)`),
       })
     })
 
@@ -231,11 +233,12 @@ export function buildProgram(): Command {
   program.command('peers')
     .description('peers this machine has met and, in registry mode, who is online now according to the relay')
     .option('--registry <url>', 'ask this relay (registry mode for this run)')
+    .option('--insecure', 'allow a ws:// registry that is not on this machine (no TLS)')
     .option('--json', 'print as JSON')
     .addHelpText('after', examples('ctxsync peers', 'ctxsync peers --registry wss://relay.example.com --json'))
     .action(async (o, cmd: Command) => {
       const { peers } = await commands.peers()
-      const r = await peers({ cwd: cwdOf(cmd), registry: o.registry })
+      const r = await peers({ cwd: cwdOf(cmd), registry: o.registry, insecure: o.insecure })
       if (o.json) json(r)
       else out(formatPeers(r))
       const reg = r.registry

@@ -15,7 +15,7 @@ import type { SyncHost } from '../net/SyncHost.js'
 import { isWsUrl, readLocalSettings, readTeamConfig, DEFAULT_HOST, DEFAULT_PORT, type TeamConfig } from '../space/config.js'
 import { callDaemon, DaemonUnavailable } from '../space/control.js'
 import { findRoot, spacePaths } from '../space/paths.js'
-import { remotesFor } from '../space/remotes.js'
+import { relayDial, remotesFor } from '../space/remotes.js'
 import { hostName, readIdentity, resolveSecret, resolveToken } from '../space/secrets.js'
 import { runningDaemon } from '../space/status.js'
 import { PeerBook, type OnlinePeer, type PeerRecord } from '../space/summary.js'
@@ -24,6 +24,8 @@ import type { FoundPeer } from '../net/discovery/finder.js'
 export interface PeersOptions {
   cwd: string
   registry?: string
+  /** Allow a ws:// registry that is not on this machine. */
+  insecure?: boolean
   timeoutSec?: number
 }
 
@@ -62,7 +64,7 @@ export async function peers(o: PeersOptions): Promise<PeersResult> {
   const config = await readTeamConfig(paths.config)
   if (!config) throw new NotInitializedError(root)
   const local = await readLocalSettings(paths.local, { name: '', agent: false, host: DEFAULT_HOST, port: DEFAULT_PORT, peers: [] })
-  const { registry } = remotesFor(config, local, { registry: o.registry })
+  const { registry } = remotesFor(config, local, { registry: o.registry, insecure: o.insecure })
   const daemon = await runningDaemon(paths)
   if (daemon) {
     try {
@@ -104,6 +106,7 @@ async function peek(config: TeamConfig, paths: ReturnType<typeof spacePaths>, ur
     },
     onUpdate: () => () => {},
   }
-  const r = await peekRegistry({ host, ...(secret ? { secret } : {}), ...(token ? { token } : {}), url, timeoutMs: (o.timeoutSec ?? 10) * 1000 })
+  const relay = relayDial(config, paths.config, url, token)
+  const r = await peekRegistry({ host, ...(secret ? { secret } : {}), ...(token ? { token } : {}), ...(relay ? { relay } : {}), url, timeoutMs: (o.timeoutSec ?? 10) * 1000 })
   return { url, outcome: r.outcome, ...(r.access ? { access: r.access } : {}), ...(r.error ? { error: r.error } : {}), peers: r.peers ?? [] }
 }

@@ -4,6 +4,7 @@
  * keeps their live list, and answers `GET /healthz` and `GET /metrics` on the same port. It never holds a
  * space secret. Runs until SIGINT/SIGTERM, then closes every session with 1001 and flushes every store.
  */
+import { formatKey } from '../net/relay-auth.js'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { compactChanged } from '../crdt/compact.js'
@@ -21,7 +22,7 @@ export interface ServeOptions {
   tlsKey?: string
   maxFrameBytes?: number
   say: (line: string) => void
-  onStarted?: (info: { url: string; data: string }) => void
+  onStarted?: (info: { url: string; data: string; key: string }) => void
 }
 
 export const DEFAULT_RELAY_PORT = 7421
@@ -49,7 +50,7 @@ export async function serve(o: ServeOptions): Promise<{ url: string }> {
     // Decoded values in exact-size arrays: ~230 bytes less per register of every document held.
     afterTransaction: compactChanged,
   })
-  o.onStarted?.({ url: relay.url, data })
+  o.onStarted?.({ url: relay.url, data, key: formatKey(relay.publicKey) })
   if (!tls && !['127.0.0.1', '::1', 'localhost'].includes(o.host)) {
     o.say('warning: no TLS: relay traffic (documents, tokens) crosses the network in the clear; pass --tls-cert/--tls-key or put a TLS proxy in front')
   }

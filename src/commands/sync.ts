@@ -23,6 +23,8 @@ export interface SyncOptions {
   peers?: string[]
   /** Registry mode for this run: sync with this relay only. */
   registry?: string
+  /** Allow a ws:// registry that is not on this machine. */
+  insecure?: boolean
   timeoutSec: number
   warn?: (msg: string) => void
   onProgress?: (p: { url: string; bytesSent: number; bytesReceived: number }) => void
@@ -42,7 +44,7 @@ export async function sync(o: SyncOptions): Promise<SyncReport & { via: 'daemon'
     const daemon = await runningDaemon(spacePaths(root))
     if (daemon) {
       try {
-        const r = await callDaemon<SyncReport>(daemon.socket, 'sync', { peers: o.peers ?? null, registry: o.registry ?? null, timeoutMs }, timeoutMs + 15_000)
+        const r = await callDaemon<SyncReport>(daemon.socket, 'sync', { peers: o.peers ?? null, registry: o.registry ?? null, insecure: o.insecure ?? false, timeoutMs }, timeoutMs + 15_000)
         return { ...r, via: 'daemon', syncPoint: await syncPointAfterSync(o.cwd) }
       } catch (e) {
         if (!(e instanceof DaemonUnavailable)) throw e
@@ -52,7 +54,7 @@ export async function sync(o: SyncOptions): Promise<SyncReport & { via: 'daemon'
   const space = await Space.open({ cwd: o.cwd, command: 'ctxsync sync', lock: { wait: 10_000 }, autoInit: true, warn: o.warn })
   try {
     const book = await new PeerBook(space.paths.peers).load()
-    const remotes = remotesFor(space.config, space.local, { peers: o.peers, registry: o.registry })
+    const remotes = remotesFor(space.config, space.local, { peers: o.peers, registry: o.registry, insecure: o.insecure })
     const report = await syncSpace(space, { peers: remotes.peers, registry: remotes.registry, timeoutMs }, { book, onProgress: o.onProgress })
     await new SummaryWriter(space).flush()
     await book.save()

@@ -2,12 +2,14 @@
  * `ctxsync token create --role read|write|admin [--expires 7d]`: a relay token for this space, signed with
  * the space's key (so it needs the secret), which a relay verifies with the public key the space
  * registered — no database. Give it to CI or an agent as CTXSYNC_TOKEN: with the committed ctxsync.yaml
- * (or --registry URL) it runs `ctxsync sync` without `init` and without the secret. It is a bearer
- * credential: whoever holds it has its role until it expires (there is no revoking it early).
+ * (or --registry URL) it runs `ctxsync sync` without `init` and without the secret. The token holds its
+ * own key (proof of possession, `net/tokens.ts`): what a relay, or anyone between, sees of it cannot be
+ * replayed; but whoever has the whole token string has its role until it expires (no revoking it early).
  */
 import { UsageError } from '../errors.js'
 import { deriveCredentials } from '../net/auth.js'
 import { ACCESS_LEVELS, type Access } from '../net/protocol.js'
+import { parseKey } from '../net/relay-auth.js'
 import { signToken } from '../net/tokens.js'
 import { spaceWithSecret } from '../space/member.js'
 
@@ -41,9 +43,11 @@ export function parseExpiry(s: string): number | null {
 export async function createToken(o: TokenOptions): Promise<TokenResult> {
   if (!ACCESS_LEVELS.includes(o.role as Access)) throw new UsageError(`--role ${o.role}: expected read, write or admin`)
   const ttl = parseExpiry(o.expires ?? DEFAULT_EXPIRY)
-  const { space, secret } = await spaceWithSecret(o.cwd, (id) => `creating a token needs the secret of space ${id}, which this machine does not know: run this where \`ctxsync init\` created or joined the space`)
+  const { space, secret, registryKey } = await spaceWithSecret(o.cwd, (id) => `creating a token needs the secret of space ${id}, which this machine does not know: run this where \`ctxsync init\` created or joined the space`)
   const now = o.now ?? Date.now()
   const exp = ttl === null ? null : Math.floor((now + ttl) / 1000)
-  const token = signToken(deriveCredentials(secret, space), { role: o.role as Access, exp })
+  // The pinned relay key rides along, so a holder without ctxsync.yaml's pin still checks the relay.
+  const relay = registryKey ? parseKey(registryKey) ?? undefined : undefined
+  const token = signToken(deriveCredentials(secret, space), { role: o.role as Access, exp, ...(relay ? { relay } : {}) })
   return { token, role: o.role as Access, expires: exp === null ? null : new Date(exp * 1000).toISOString(), space }
 }

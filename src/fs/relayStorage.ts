@@ -2,11 +2,14 @@
  * Where `ctxsync serve` keeps things (the relay's storage contract, `src/net/relay/storage.ts`):
  *
  *   <data>/relay.json                the relay's own peer id (created once)
+ *   <data>/relay-key                 the seed of the relay's Ed25519 identity key (0600, created once):
+ *                                    spaces pin its public key, so losing it makes every space refuse
+ *                                    the relay until someone removes `registry-key` from ctxsync.yaml
  *   <data>/<spaceId>/space.json      the space's registration: its Ed25519 public key, first contact time
  *   <data>/<spaceId>/docs/           the space's CRDT state, one FileDocStore (snapshot + fsynced log per
  *                                    document), exactly as peers keep their sidecars
  *
- * No secret is ever written here. Registrations are written atomically and fsynced (file and directory)
+ * No space secret is ever written here. Registrations are written atomically and fsynced (file and directory)
  * before the relay admits anyone on their strength. Deleting `<data>/<spaceId>/` forgets a space entirely
  * (the next peer to prove a secret for that id registers it anew) — the remedy for a squatted space id.
  * `memoryRelayStorage` is the in-memory twin for tests.
@@ -15,10 +18,17 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { CtxError } from '../errors.js'
 import { isPeerId, isSpaceId, newPeerId, type PeerId, type SpaceId } from '../ids.js'
+import { newSeed } from '../net/relay-auth.js'
 import { writeFileAtomic } from './atomic.js'
 import { MemoryDocStore } from './memoryStore.js'
 import { FileDocStore } from './sidecar.js'
 import type { DocStore } from './StorageAdapterInterface.js'
+
+interface RelayIdentity {
+  id: PeerId
+  /** Seed of the relay's Ed25519 identity key. */
+  seed: Uint8Array
+}
 
 interface Registration {
   publicKey: Uint8Array
@@ -26,7 +36,7 @@ interface Registration {
 }
 
 export interface RelayStorageImpl {
-  identity(): Promise<{ id: PeerId }>
+  identity(): Promise<RelayIdentity>
   registration(space: SpaceId): Promise<Registration | null>
   register(space: SpaceId, reg: Registration): Promise<void>
   docs(space: SpaceId): DocStore
@@ -50,18 +60,20 @@ function spaceDir(dir: string, space: SpaceId): string {
 
 export function fileRelayStorage(dir: string): RelayStorageImpl {
   const root = path.resolve(dir)
-  let identity: Promise<{ id: PeerId }> | undefined
+  let identity: Promise<RelayIdentity> | undefined
   return {
     identity: () =>
       (identity ??= (async () => {
         const file = path.join(root, 'relay.json')
         const v = (await readJson(file)) as { id?: unknown } | null
-        if (v && isPeerId(v.id)) return { id: v.id }
-        if (v) throw new CtxError('bad-relay-data', `${file} holds no valid relay id: delete it to create a new one`)
-        const id = newPeerId()
-        await fs.mkdir(root, { recursive: true })
-        await writeFileAtomic(file, JSON.stringify({ id, createdAt: new Date().toISOString() }, null, 1) + '\n')
-        return { id }
+        if (v && !isPeerId(v.id)) throw new CtxError('bad-relay-data', `${file} holds no valid relay id: delete it to create a new one`)
+        let id = v?.id as PeerId | undefined
+        if (!id) {
+          id = newPeerId()
+          await fs.mkdir(root, { recursive: true, mode: 0o700 })
+          await writeFileAtomic(file, JSON.stringify({ id, createdAt: new Date().toISOString() }, null, 1) + '\n')
+        }
+        return { id, seed: await relayKeySeed(path.join(root, 'relay-key')) }
       })()),
     async registration(space) {
       const file = path.join(spaceDir(root, space), 'space.json')
@@ -82,14 +94,50 @@ export function fileRelayStorage(dir: string): RelayStorageImpl {
   }
 }
 
+/** The relay key's seed, created 0600 from its first byte (never readable by others, even for an instant). */
+async function relayKeySeed(file: string): Promise<Uint8Array> {
+  try {
+    const text = (await fs.readFile(file, 'utf8')).trim()
+    const seed = Buffer.from(text, 'base64url')
+    if (seed.length !== 32 || !/^[A-Za-z0-9_-]{43}$/.test(text)) {
+      throw new CtxError('bad-relay-data', `${file} holds no valid relay key. Spaces pin this relay's key: restore the file from a backup, or delete it to make a new key (every space must then remove \`registry-key\` from ctxsync.yaml)`)
+    }
+    return new Uint8Array(seed)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+  }
+  const seed = newSeed()
+  const tmp = `${file}.${process.pid}.tmp`
+  const fh = await fs.open(tmp, 'wx', 0o600)
+  try {
+    await fh.writeFile(Buffer.from(seed).toString('base64url') + '\n')
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+  // link() fails if another process created the key meanwhile: then its key, not ours, is the relay's.
+  try {
+    await fs.link(tmp, file)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+    await fs.unlink(tmp)
+    return relayKeySeed(file)
+  }
+  await fs.unlink(tmp)
+  const dir = await fs.open(path.dirname(file), 'r')
+  await dir.sync().finally(() => dir.close())
+  return seed
+}
+
 /** The same contract in memory; state survives `docs()` being called again, as a restarted relay's would. */
 export function memoryRelayStorage(): RelayStorageImpl & { registrations: Map<SpaceId, Registration> } {
   const id = newPeerId()
+  const seed = newSeed()
   const registrations = new Map<SpaceId, Registration>()
   const stores = new Map<SpaceId, MemoryDocStore>()
   return {
     registrations,
-    identity: async () => ({ id }),
+    identity: async () => ({ id, seed }),
     registration: async (space) => registrations.get(space) ?? null,
     register: async (space, reg) => void registrations.set(space, reg),
     docs: (space) => {

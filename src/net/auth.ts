@@ -11,9 +11,9 @@
  * same key pair, i.e. knows the secret. Signer role and nonce order stop a peer from reflecting our own
  * proof back at us; fresh nonces stop replays. Fields are length-prefixed so none can bleed into another.
  *
- * A peer proving the secret to a relay signs the same fields under another label (`RELAY_LABEL`): the relay
- * holds only the public key and cannot answer in kind, and a proof made for a relay must never pass as one
- * made for a peer (a relay could otherwise present it to a peer in the dialer's name).
+ * A peer proving the secret to a relay signs another transcript under another label (`relay-auth.ts`): the
+ * relay holds only the public key and cannot answer in kind, and a proof made for a relay must never pass as
+ * one made for a peer (a relay could otherwise present it to a peer in the dialer's name).
  *
  * The secret itself never crosses the wire. HKDF is not a password hash: secrets are expected to be long
  * random tokens (as `init` generates), not words a person picked.
@@ -25,7 +25,6 @@ import { NONCE_BYTES, type Role } from './protocol.js'
 
 const SALT = 'ctxsync-space/1'
 const TRANSCRIPT_LABEL = 'ctxsync-auth/1'
-export const RELAY_LABEL = 'ctxsync-relay-auth/1'
 // RFC 8410 DER prefixes: wrapping a raw seed / raw public key is all node:crypto needs to import them.
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
 const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
@@ -118,19 +117,7 @@ export function authTranscript(t: TranscriptInput, label = TRANSCRIPT_LABEL): Ui
   return new Uint8Array(Buffer.concat(parts))
 }
 
-export const signProof = (creds: SpaceCredentials, t: TranscriptInput, label?: string): Uint8Array =>
-  creds.sign(authTranscript(t, label))
+export const signProof = (creds: SpaceCredentials, t: TranscriptInput): Uint8Array => creds.sign(authTranscript(t))
 
 export const verifyProof = (creds: SpaceCredentials, t: TranscriptInput, signature: Uint8Array): boolean =>
   creds.verify(authTranscript(t), signature)
-
-/** What a relay does: checks a dialer's relay proof holding only the space's raw public key. */
-export function verifyRelayProof(publicKey: Uint8Array, t: TranscriptInput, signature: Uint8Array): boolean {
-  let key: KeyObject
-  try {
-    key = publicKeyFromRaw(publicKey)
-  } catch {
-    return false
-  }
-  return verifySignature(key, authTranscript(t, RELAY_LABEL), signature)
-}

@@ -7,8 +7,8 @@
  * ends advance in step: nothing about it travels, so the per-frame overhead is the 16-byte tag alone, and
  * a replayed, dropped-then-resent, reordered or altered frame fails authentication at the receiver.
  *
- * `encryption: 'none'` passes frames through: it exists for the future relay mode, where peers talk to a
- * relay over TLS and the relay does not hold the secret.
+ * Relay sessions are sealed the same way, with a root from the X25519 exchange of `relay-auth.ts` instead of
+ * the secret. `encryption: 'none'` passes peer frames through: it exists for tests that inspect the wire.
  */
 import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto'
 import { ProtocolError, type Role } from './protocol.js'

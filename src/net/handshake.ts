@@ -4,18 +4,24 @@
  * answers with nothing yet, a refusal, or the session to open: the host it syncs, the verified peer, the
  * frame ciphers and what each side may send.
  *
- * `PeerHandshake` is every peer's side. Peer to peer, both ends send Hello, then each signs a transcript
- * with the space's key and checks the other's (see `auth.ts`); frames are sealed after that. When the
- * acceptor's Hello says it is a relay, the dialer instead sends RelayAuth — the space's public key and a
- * signature over a relay transcript (a distinct label, so it is never a valid peer proof), or a token —
- * and waits for Welcome; the relay's side is `relay/gate.ts`. One dialer therefore reaches peers and relays
- * alike through the same URL list. No document data (not even names) moves before this completes.
+ * `PeerHandshake` is every peer's side. What an endpoint is depends on how we reached it, never on what it
+ * says: an endpoint found by `--peer`, `peers:` or mDNS is a peer and must prove the space secret (both ends
+ * send Hello, then each signs a transcript with the space's key and checks the other's, `auth.ts`; frames
+ * are sealed after that) — one that answers as a relay is refused before anything is shown to it. Only the
+ * registry URL is dialled as a relay (`relay` option): it must answer as one and prove the relay key pinned
+ * for the space before we show it a credential (`relay-auth.ts`); the relay's side is `relay/gate.ts`.
+ * No document data (not even names) moves before this completes.
  */
-import { signProof, verifyProof, RELAY_LABEL, type SpaceCredentials } from './auth.js'
-import { plaintext, sessionCiphers, type Encryption, type SessionCiphers } from './channel.js'
+import { signProof, verifyProof, type SpaceCredentials } from './auth.js'
+import { sessionCiphers, type Encryption, type SessionCiphers } from './channel.js'
 import {
-  ProtocolError, PROTOCOL_VERSION, type Access, type HelloFlags, type HelloMessage, type Message, type Role,
+  ProtocolError, PROTOCOL_VERSION, type Access, type HelloFlags, type HelloMessage, type Message, type RelayProofMessage, type Role,
 } from './protocol.js'
+import {
+  channelRoot, formatKey, macEquals, newEphemeral, RELAY_AUTH_LABEL, RELAY_ID_LABEL, relayTranscript, TOKEN_POP_LABEL,
+  verifyWith, welcomeMac, type RelayTranscript,
+} from './relay-auth.js'
+import { holderOf, TokenError } from './tokens.js'
 import type { PeerInfo, SyncHost } from './SyncHost.js'
 import { CloseCode } from './TransportInterface.js'
 
@@ -44,6 +50,8 @@ export interface Opened {
   acceptWrites: boolean
   /** With a relay: what it granted (our side) or what the peer holds (relay side). */
   access?: Access
+  /** On a relay: what the peer authenticated with (`space-key`, `token:<jti>`); a peer id is bound to it. */
+  credential?: string
 }
 
 export type Step = { open: Opened } | { refuse: Refusal } | null
@@ -82,9 +90,17 @@ function transcript(spaceId: HelloMessage['spaceId'], signer: { role: Role; nonc
   }
 }
 
-/** The relay transcript a dialer signs for `relayHello`; the relay verifies it with `relayProofInput`. */
-export function relayProofInput(dialer: HelloMessage, relayNonce: Uint8Array, relayId: PeerInfo['id']) {
-  return transcript(dialer.spaceId, { role: 'dial', nonce: dialer.nonce, id: dialer.peer.id }, { nonce: relayNonce, id: relayId })
+/** How the registry URL is dialled: as a relay, which must prove this key. */
+export interface RelayTarget {
+  /** The relay key pinned for the space (ctxsync.yaml `registry-key`, or the token's); none: trust on first use. */
+  pinned?: Uint8Array
+  /** Called once a relay without a pinned key welcomed us, with the key it proved. */
+  onPin?(key: Uint8Array): void
+}
+
+/** The registry URL and what its relay must prove. */
+export interface RelayDial extends RelayTarget {
+  url: string
 }
 
 export interface PeerHandshakeOptions {
@@ -94,12 +110,17 @@ export interface PeerHandshakeOptions {
   /** A relay token (`ctxsync token create`), used with relays when there is no secret or it is preferred. */
   token?: string
   encryption: Encryption
+  /** Set when dialling the registry URL: the other end must be a relay. Unset: it must be a peer. */
+  relay?: RelayTarget
 }
+
+export const NOT_A_PEER = 'the other side answered as a relay, but it was dialled as a peer (--peer, `peers:` or mDNS): relays are used only at the registry URL (`registry:` in ctxsync.yaml, or --registry); nothing was shown to it'
 
 export class PeerHandshake implements Handshake {
   readonly #o: PeerHandshakeOptions
-  #phase: 'hello' | 'auth' | 'welcome' = 'hello'
+  #phase: 'hello' | 'auth' | 'proof' | 'welcome' = 'hello'
   #hello: HelloMessage | undefined
+  #channel: { root: Uint8Array; relayKey: Uint8Array } | undefined
 
   constructor(o: PeerHandshakeOptions) {
     this.#o = o
@@ -120,7 +141,15 @@ export class PeerHandshake implements Handshake {
       const refusal = checkHello(host, io.role, msg)
       if (refusal) return { refuse: refusal }
       this.#hello = msg
-      if (msg.peer.kind === 'relay') return this.#toRelay(msg, io)
+      if (msg.peer.kind === 'relay') {
+        if (io.role !== 'dial') throw new ProtocolError('a relay does not dial peers')
+        if (!this.#o.relay) return { refuse: { code: CloseCode.Forbidden, message: NOT_A_PEER } }
+        this.#phase = 'proof'
+        return null
+      }
+      if (this.#o.relay) {
+        return { refuse: { code: CloseCode.Forbidden, message: 'the registry URL answered as a peer, not as a relay (`ctxsync serve`): nothing was shown to it' } }
+      }
       if (!credentials) {
         return { refuse: { code: CloseCode.Unauthenticated, message: `${msg.peer.name || 'the other peer'} is not a relay: a token works only with \`ctxsync serve\`; peers need the space secret` } }
       }
@@ -129,9 +158,17 @@ export class PeerHandshake implements Handshake {
       return null
     }
     const hello = this.#hello!
+    if (this.#phase === 'proof') {
+      if (msg.type !== 'RelayProof') throw new ProtocolError(`expected RelayProof, got ${msg.type}`)
+      return this.#toRelay(hello, msg, io)
+    }
     if (this.#phase === 'welcome') {
       if (msg.type !== 'Welcome') throw new ProtocolError(`expected Welcome, got ${msg.type}`)
-      return { open: { host, peer: hello.peer, hello, ciphers: { tx: plaintext, rx: plaintext }, canSend: msg.access !== 'read', acceptWrites: true, access: msg.access } }
+      const { root, relayKey } = this.#channel!
+      if (!macEquals(msg.mac, welcomeMac(root, msg.access))) throw new ProtocolError('the Welcome was altered on its way (bad MAC)')
+      if (!this.#o.relay?.pinned) this.#o.relay?.onPin?.(relayKey)
+      const ciphers = sessionCiphers('secret', root, 'dial', io.nonce, hello.nonce)
+      return { open: { host, peer: hello.peer, hello, ciphers, canSend: msg.access !== 'read', acceptWrites: true, access: msg.access } }
     }
     if (msg.type !== 'Auth') throw new ProtocolError(`expected Auth, got ${msg.type}`)
     const ok = verifyProof(credentials!, transcript(host.spaceId, { role: hello.role, nonce: hello.nonce, id: hello.peer.id }, { nonce: io.nonce, id: host.self.id }), msg.signature)
@@ -142,20 +179,51 @@ export class PeerHandshake implements Handshake {
     return { open: { host, peer: hello.peer, hello, ciphers, canSend: true, acceptWrites: true } }
   }
 
-  #toRelay(relayHello: HelloMessage, io: HandshakeIO): Step {
-    if (io.role !== 'dial') throw new ProtocolError('a relay does not dial peers')
-    const { host, credentials, token } = this.#o
-    this.#phase = 'welcome'
-    if (token !== undefined) {
-      io.send({ type: 'RelayAuth', credential: { kind: 'token', token } })
-      return null
+  /** The relay proved a key: check it against the pin, then show our credential, bound to this relay. */
+  #toRelay(relayHello: HelloMessage, proof: RelayProofMessage, io: HandshakeIO): Step {
+    const { host, credentials, token, relay } = this.#o
+    const pinned = relay?.pinned
+    if (pinned && !Buffer.from(pinned).equals(Buffer.from(proof.relayKey))) {
+      return {
+        refuse: {
+          code: CloseCode.Forbidden,
+          message: `the relay presented key ${formatKey(proof.relayKey)}, but this space pins ${formatKey(pinned)} (\`registry-key\` in ctxsync.yaml): it is not the relay the space registered with. Nothing was shown to it. If the relay really was replaced, remove \`registry-key\` from ctxsync.yaml to trust the new key`,
+        },
+      }
     }
-    if (!credentials) {
+    const t: RelayTranscript = {
+      spaceId: host.spaceId, dialerNonce: io.nonce, relayNonce: relayHello.nonce, dialerId: host.self.id,
+      relayId: relayHello.peer.id, relayKey: proof.relayKey, relayEphemeral: proof.ephemeral,
+    }
+    if (!verifyWith(proof.relayKey, relayTranscript(RELAY_ID_LABEL, t), proof.signature)) {
+      return { refuse: { code: CloseCode.Unauthenticated, message: "the relay's proof of its key is not valid: nothing was shown to it" } }
+    }
+    const mine = newEphemeral()
+    let shared: Uint8Array
+    try {
+      shared = mine.agree(proof.ephemeral)
+    } catch (err) {
+      throw new ProtocolError(`relay key exchange: ${(err as Error).message}`)
+    }
+    const full: RelayTranscript = { ...t, dialerEphemeral: mine.publicKey }
+    if (token !== undefined) {
+      let holder
+      try {
+        holder = holderOf(token)
+      } catch (err) {
+        if (err instanceof TokenError) return { refuse: { code: CloseCode.Unauthenticated, message: err.message } }
+        throw err
+      }
+      const signature = holder.key.sign(relayTranscript(TOKEN_POP_LABEL, full))
+      io.send({ type: 'RelayAuth', ephemeral: mine.publicKey, credential: { kind: 'token', token: holder.presented, signature } })
+    } else if (credentials) {
+      const signature = credentials.sign(relayTranscript(RELAY_AUTH_LABEL, full))
+      io.send({ type: 'RelayAuth', ephemeral: mine.publicKey, credential: { kind: 'key', publicKey: credentials.publicKey, signature } })
+    } else {
       return { refuse: { code: CloseCode.Unauthenticated, message: 'no space secret and no token (CTXSYNC_TOKEN) to show the relay' } }
     }
-    const mine = helloFrom(host.spaceId, host.self, io)
-    const signature = signProof(credentials, relayProofInput(mine, relayHello.nonce, relayHello.peer.id), RELAY_LABEL)
-    io.send({ type: 'RelayAuth', credential: { kind: 'key', publicKey: credentials.publicKey, signature } })
+    this.#channel = { root: channelRoot(shared, full), relayKey: proof.relayKey }
+    this.#phase = 'welcome'
     return null
   }
 }

@@ -5,7 +5,7 @@
 import type { PeerId, SpaceId } from '../ids.js'
 import type { PeerInfo, PeerKind } from './SyncHost.js'
 
-export const PROTOCOL_VERSION = 4
+export const PROTOCOL_VERSION = 5
 
 export const MessageTag = {
   Hello: 1,
@@ -23,6 +23,7 @@ export const MessageTag = {
   Welcome: 13,
   Peers: 14,
   Presence: 15,
+  RelayProof: 16,
 } as const
 export type MessageType = keyof typeof MessageTag
 
@@ -83,11 +84,20 @@ export interface UpdateMessage { type: 'Update'; doc: DocRef; update: Uint8Array
 export interface AckMessage { type: 'Ack'; seq: number }
 export interface ErrorMessage { type: 'Error'; code: number; message: string }
 export interface ChunkMessage { type: 'Chunk'; id: number; index: number; total: number; bytes: Uint8Array }
+/**
+ * What a dialer shows a relay (`relay-auth.ts`): the space's public key and a signature with it, or a token
+ * (without its holder seed) and a signature with the token's holder key. Both sign the relay transcript.
+ */
 export type RelayCredential =
   | { kind: 'key'; publicKey: Uint8Array; signature: Uint8Array }
-  | { kind: 'token'; token: string }
-export interface RelayAuthMessage { type: 'RelayAuth'; credential: RelayCredential }
-export interface WelcomeMessage { type: 'Welcome'; access: Access }
+  | { kind: 'token'; token: string; signature: Uint8Array }
+/** The dialer's credential and its half of the channel's key exchange. */
+export interface RelayAuthMessage { type: 'RelayAuth'; ephemeral: Uint8Array; credential: RelayCredential }
+/** The relay's proof of its identity key for this connection, and its half of the key exchange. */
+export interface RelayProofMessage { type: 'RelayProof'; relayKey: Uint8Array; ephemeral: Uint8Array; signature: Uint8Array }
+/** The access granted, with a MAC under the channel key so nobody between can change it. */
+export interface WelcomeMessage { type: 'Welcome'; access: Access; mac: Uint8Array }
+export const MAC_BYTES = 32
 /** One live peer of a space, as the relay lists it. */
 export interface LivePeer {
   id: PeerId
@@ -121,7 +131,7 @@ export interface PresenceMessage {
 export type Message =
   | HelloMessage | AuthMessage | ManifestMessage | ManifestEndMessage | SyncStep2Message | Step2EndMessage
   | SyncedMessage | UpdateMessage | AckMessage | ErrorMessage | ChunkMessage | RelayAuthMessage | WelcomeMessage
-  | PeersMessage | PresenceMessage
+  | PeersMessage | PresenceMessage | RelayProofMessage
 
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>
 
@@ -141,3 +151,4 @@ export const isRelayAuth = guard('RelayAuth')
 export const isWelcome = guard('Welcome')
 export const isPeers = guard('Peers')
 export const isPresence = guard('Presence')
+export const isRelayProof = guard('RelayProof')

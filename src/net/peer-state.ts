@@ -3,6 +3,7 @@
  * events, and the per-connection and per-dial-target records it keeps.
  */
 import type { PeerId } from '../ids.js'
+import type { RelayDial } from './handshake.js'
 import type { Access, LivePeer } from './protocol.js'
 import type { PresenceTiming } from './presence-forward.js'
 import type { PeerSession, SessionClosed, SessionTuning } from './session.js'
@@ -36,6 +37,8 @@ export interface PeerManagerConfig {
   listen?: { host: string; port: number }
   /** ws:// URLs of peers to keep connected to. */
   peers: string[]
+  /** The registry: the one URL dialled as a relay (it must prove the pinned key); every other is a peer. */
+  relay?: RelayDial
   heartbeatMs?: number
   maxFrameBytes?: number
   backoff?: { baseMs: number; maxMs: number }

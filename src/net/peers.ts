@@ -10,8 +10,10 @@
  * (`ctxsync sync` from a peer that may also keep a live session with us) is never part of that choice: it
  * neither displaces the live session nor is closed for it, and it gets live updates like any other.
  *
- * A dial target may be a relay (`ctxsync serve`, registry mode): the handshake finds out, the relay's live
- * peer list is kept per target (`registry()`), and with a read-only token nothing local is sent.
+ * One dial target may be the registry relay (`ctxsync serve`, `relay` in the config): only that URL is
+ * dialled as a relay, which must prove the key pinned for the space; every other target, and everything
+ * that dials us, must be a peer that proves the secret. The relay's live peer list is kept per target
+ * (`registry()`), and with a read-only token nothing local is sent.
  *
  * Dial targets may also come and go while running (`addPeer`/`dropPeer`: peers found by mDNS, see
  * `discovery/`). A dropped target that is still connected stays until that connection ends by itself (the
@@ -267,6 +269,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
       role: direction === 'out' ? 'dial' : 'accept',
       credentials: this.#creds,
       token: this.#cfg.token,
+      ...(target && this.#cfg.relay?.url === target.url ? { relay: this.#cfg.relay } : {}),
     })
     const conn: Conn = { session, direction, target, state: 'connecting', duplicate: false }
     this.#conns.add(conn)

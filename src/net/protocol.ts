@@ -1,5 +1,6 @@
 /**
- * The ctxsync wire protocol, version 4 (v3's Presence, passed on peer to peer).
+ * The ctxsync wire protocol, version 5 (v4 with relays that prove a pinned key, sealed relay sessions and
+ * proof-of-possession tokens).
  *
  * Every frame on a transport carries exactly one message: a varUint tag (`MessageTag`) followed by the
  * message's fields, encoded with lib0 (varUint integers, varUint-length-prefixed byte arrays and UTF-8
@@ -17,11 +18,15 @@
  *   Synced ─────────────────────────────────▶ ◀──────────────────────────────────── Synced
  *   Update / Ack, both ways, for as long as the session lives
  *
- * With a relay (`ctxsync serve`, see `relay/`), the relay answers the dialer's Hello with its own (peer kind
- * `relay`), the dialer proves the secret with RelayAuth (the space's public key and a signature) or shows a
- * token, and the relay answers Welcome (the access granted) or closes with 4401/4403. Frames stay in the
- * clear (TLS protects them); then Peers (the live peer list, again whenever it changes) and the same
- * document exchange follow.
+ * With a relay (`ctxsync serve`, see `relay/`), only ever dialled at the registry URL, the relay answers the
+ * dialer's Hello with its own (peer kind `relay`) and a RelayProof (its identity key, which the space pins, an
+ * X25519 key and a signature over both nonces); the dialer checks the key and the signature, then shows its
+ * credential with RelayAuth (its own X25519 key and a signature with the space's key, or a token and a
+ * signature with the token's holder key, both over the same transcript); the relay answers Welcome (the
+ * access granted, MAC'd) or closes with 4401/4403. Frames are sealed from there with keys from the X25519
+ * exchange (`relay-auth.ts`); then Peers (the live peer list, again whenever it changes) and the same
+ * document exchange follow. A peer endpoint that answers as a relay is refused: relays are not found by
+ * `--peer`, `peers:` or mDNS.
  *
  * Manifest lists every document with its Yjs state vector; the other side answers each entry with what the
  * sender lacks (SyncStep2) and, after ManifestEnd, sends whole documents the sender did not list. Synced
@@ -64,9 +69,9 @@ export { ProtocolError }
 
 export * from './messages.js'
 import {
-  ACCESS_LEVELS, Limits, MAX_PRESENCE_HOPS, MessageTag, NONCE_BYTES, PROTOCOL_VERSION, PUBLIC_KEY_BYTES, SIGNATURE_BYTES,
+  ACCESS_LEVELS, Limits, MAC_BYTES, MAX_PRESENCE_HOPS, MessageTag, NONCE_BYTES, PROTOCOL_VERSION, PUBLIC_KEY_BYTES, SIGNATURE_BYTES,
   type DocRef, type HelloFlags, type HelloMessage, type LivePeer, type ManifestEntry, type Message, type PeersMessage,
-  type PresenceFile, type PresenceMessage, type RelayAuthMessage, type Role,
+  type PresenceFile, type PresenceMessage, type RelayAuthMessage, type RelayProofMessage, type Role,
 } from './messages.js'
 
 /** The other peer speaks another protocol version; Hello stops being readable after `proto`. */
@@ -141,17 +146,24 @@ export function writeMessage(enc: encoding.Encoder, m: Message): void {
       encoding.writeVarUint8Array(enc, m.bytes)
       return
     case 'RelayAuth':
+      encoding.writeUint8Array(enc, m.ephemeral)
       if (m.credential.kind === 'key') {
         encoding.writeUint8(enc, 0)
         encoding.writeUint8Array(enc, m.credential.publicKey)
-        encoding.writeVarUint8Array(enc, m.credential.signature)
       } else {
         encoding.writeUint8(enc, 1)
         encoding.writeVarString(enc, m.credential.token)
       }
+      encoding.writeVarUint8Array(enc, m.credential.signature)
+      return
+    case 'RelayProof':
+      encoding.writeUint8Array(enc, m.relayKey)
+      encoding.writeUint8Array(enc, m.ephemeral)
+      encoding.writeVarUint8Array(enc, m.signature)
       return
     case 'Welcome':
       encoding.writeUint8(enc, ACCESS_LEVELS.indexOf(m.access))
+      encoding.writeUint8Array(enc, m.mac)
       return
     case 'Peers':
       encoding.writeVarUint(enc, m.peers.length)
@@ -222,16 +234,30 @@ function readDoc(d: decoding.Decoder): DocRef {
   return id === 0 ? { name: rString(d, 'document name', Limits.docName) } : { id }
 }
 
+function rSignature(d: decoding.Decoder): Uint8Array {
+  const signature = rBytes(d, 'signature', SIGNATURE_BYTES)
+  if (signature.length !== SIGNATURE_BYTES) throw new ProtocolError('signature has the wrong length')
+  return signature
+}
+
 function readRelayAuth(d: decoding.Decoder): RelayAuthMessage {
+  const ephemeral = rFixed(d, PUBLIC_KEY_BYTES, 'ephemeral key')
   const kind = rUint8(d, 'credential kind')
   if (kind === 0) {
     const publicKey = rFixed(d, PUBLIC_KEY_BYTES, 'public key')
-    const signature = rBytes(d, 'signature', SIGNATURE_BYTES)
-    if (signature.length !== SIGNATURE_BYTES) throw new ProtocolError('signature has the wrong length')
-    return { type: 'RelayAuth', credential: { kind: 'key', publicKey, signature } }
+    return { type: 'RelayAuth', ephemeral, credential: { kind: 'key', publicKey, signature: rSignature(d) } }
   }
-  if (kind === 1) return { type: 'RelayAuth', credential: { kind: 'token', token: rString(d, 'token', Limits.token) } }
+  if (kind === 1) {
+    const token = rString(d, 'token', Limits.token)
+    return { type: 'RelayAuth', ephemeral, credential: { kind: 'token', token, signature: rSignature(d) } }
+  }
   throw new ProtocolError(`unknown credential kind ${kind}`)
+}
+
+function readRelayProof(d: decoding.Decoder): RelayProofMessage {
+  const relayKey = rFixed(d, PUBLIC_KEY_BYTES, 'relay key')
+  const ephemeral = rFixed(d, PUBLIC_KEY_BYTES, 'ephemeral key')
+  return { type: 'RelayProof', relayKey, ephemeral, signature: rSignature(d) }
 }
 
 function readPeers(d: decoding.Decoder): PeersMessage {
@@ -265,11 +291,8 @@ export function readMessage(d: decoding.Decoder): Message {
   switch (tag) {
     case MessageTag.Hello:
       return readHello(d)
-    case MessageTag.Auth: {
-      const signature = rBytes(d, 'signature', SIGNATURE_BYTES)
-      if (signature.length !== SIGNATURE_BYTES) throw new ProtocolError('signature has the wrong length')
-      return { type: 'Auth', signature }
-    }
+    case MessageTag.Auth:
+      return { type: 'Auth', signature: rSignature(d) }
     case MessageTag.Manifest: {
       // Each entry takes at least two bytes, which bounds the count by the frame size.
       const count = rVarUint(d, 'manifest size', Math.floor(remaining(d) / 2))
@@ -309,7 +332,9 @@ export function readMessage(d: decoding.Decoder): Message {
     case MessageTag.RelayAuth:
       return readRelayAuth(d)
     case MessageTag.Welcome:
-      return { type: 'Welcome', access: rEnum(d, ACCESS_LEVELS, 'access level') }
+      return { type: 'Welcome', access: rEnum(d, ACCESS_LEVELS, 'access level'), mac: rFixed(d, MAC_BYTES, 'welcome MAC') }
+    case MessageTag.RelayProof:
+      return readRelayProof(d)
     case MessageTag.Peers:
       return readPeers(d)
     case MessageTag.Presence:

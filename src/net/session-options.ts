@@ -4,7 +4,7 @@
 import type { SpaceCredentials } from './auth.js'
 import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES } from './chunking.js'
 import type { Encryption } from './channel.js'
-import type { Handshake } from './handshake.js'
+import type { Handshake, RelayTarget } from './handshake.js'
 import type { LivePeer, PresenceMessage, Role } from './protocol.js'
 import type { PeerInfo, SyncHost } from './SyncHost.js'
 import type { Transport } from './TransportInterface.js'
@@ -41,6 +41,8 @@ export interface PeerSessionOptions extends Partial<SessionTuning> {
   credentials?: SpaceCredentials
   /** A relay token, shown instead of a proof when dialling a relay. */
   token?: string
+  /** Set when dialling the registry URL: the other end must be a relay proving this key. */
+  relay?: RelayTarget
   /** Overrides the peer handshake built from host/credentials/token (the relay's side). */
   handshake?: Handshake
   /** This is a one-shot connection (`ctxsync sync`); never taken for a duplicate of a live one. */

@@ -99,7 +99,7 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
     if (opts.handshake) this.#handshake = opts.handshake
     else {
       if (!opts.host) throw new TypeError('a PeerSession needs a host or a handshake')
-      this.#handshake = new PeerHandshake({ host: opts.host, credentials: opts.credentials, token: opts.token, encryption: tuning.encryption })
+      this.#handshake = new PeerHandshake({ host: opts.host, credentials: opts.credentials, token: opts.token, encryption: tuning.encryption, relay: opts.relay })
     }
     this.#io = {
       role: opts.role,
@@ -158,6 +158,11 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
   /** What a relay granted us, or (on the relay) what this peer may do; undefined peer to peer. */
   get access(): Access | undefined {
     return this.#opened?.access
+  }
+
+  /** On a relay: what the peer authenticated with (`space-key`, `token:<jti>`). */
+  get credential(): string | undefined {
+    return this.#opened?.credential
   }
 
   /** Whether we may send document changes through this session. */

@@ -13,6 +13,7 @@
  */
 import { logger } from '../log.js'
 import { deriveCredentials } from './auth.js'
+import type { RelayDial } from './handshake.js'
 import type { Access, LivePeer } from './protocol.js'
 import { PeerSession, type SessionClosed, type SessionTuning } from './session.js'
 import type { PeerInfo, SyncHost } from './SyncHost.js'
@@ -49,6 +50,8 @@ export interface SyncOnceOptions {
   secret?: string
   token?: string
   peers: string[]
+  /** The registry: the one URL dialled as a relay (it must prove the pinned key); every other is a peer. */
+  relay?: RelayDial
   /** Give up on a peer after this long without any byte moving. */
   timeoutMs: number
   onProgress?: (p: { url: string; bytesSent: number; bytesReceived: number }) => void
@@ -129,6 +132,7 @@ export async function syncOnce(opts: SyncOnceOptions): Promise<SyncOnceResult> {
       credentials,
       token: opts.token,
       oneShot: true,
+      ...(opts.relay?.url === url ? { relay: opts.relay } : {}),
     })
     live.add(session)
     session.on('progress', (p) => {
@@ -216,6 +220,7 @@ export async function peekRegistry(opts: Omit<SyncOnceOptions, 'peers' | 'onProg
     token: opts.token,
     oneShot: true,
     peek: true,
+    relay: opts.relay ?? {},
   })
   const got = new Promise<LivePeer[] | 'closed'>((resolve) => {
     session.on('registry', resolve)

@@ -12,6 +12,7 @@ import { writeFileAtomic } from '../fs/atomic.js'
 import { isSpaceId, type SpaceId } from '../ids.js'
 import { positionOf } from '../crdt/position.js'
 import { ruleProblem, type RuleSpec } from '../crdt/rules.js'
+import { parseKey } from '../net/relay-auth.js'
 
 export type Discovery = 'none' | 'mdns' | 'registry'
 export const DISCOVERY_MODES: readonly Discovery[] = ['none', 'mdns', 'registry']
@@ -24,6 +25,8 @@ export interface TeamConfig {
   track: string[]
   discovery: Discovery
   registry: string | null
+  /** The relay key pinned for `registry` (base64url), written at the first contact with the relay. */
+  registryKey?: string | null
   /** Merge rules added to the built-in ones (see src/crdt/rules.ts). */
   rules: RuleSpec[]
   /** One space for every git branch (`shared`, the default) or one per branch (`separate`). */
@@ -102,6 +105,17 @@ function firstAlias(doc: Document): number | null {
 
 export const isWsUrl = (u: string): boolean => /^wss?:\/\/[^\s/]+/.test(u)
 
+/** A ws:// URL whose traffic never leaves this machine (localhost, 127.0.0.0/8, ::1). */
+export function isLoopbackUrl(u: string): boolean {
+  let host: string
+  try {
+    host = new URL(u).hostname
+  } catch {
+    return false
+  }
+  return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+}
+
 /**
  * Settings files are parsed once per content: the checked result is kept beside the state, under the file's
  * size, time and inode, so `status` (and every hook) answers without loading the YAML parser.
@@ -150,6 +164,11 @@ async function parseTeamConfig(file: string): Promise<TeamConfig | null> {
   if (registry !== null && (typeof registry !== 'string' || !isWsUrl(registry))) {
     throw new ConfigError(file, text, reg.offset, '`registry` must be a ws:// or wss:// URL')
   }
+  const rk = f('registry-key')
+  const registryKey = rk.value ?? null
+  if (registryKey !== null && (typeof registryKey !== 'string' || !parseKey(registryKey))) {
+    throw new ConfigError(file, text, rk.offset, '`registry-key` must be the relay key `ctxsync serve` prints (43 characters of base64url); remove the line to pin the relay anew on the next contact')
+  }
   const rl = f('rules')
   const rules = rl.value ?? []
   if (!Array.isArray(rules)) throw new ConfigError(file, text, rl.offset, '`rules` must be a list of rules (see README: Merge rules)')
@@ -161,7 +180,10 @@ async function parseTeamConfig(file: string): Promise<TeamConfig | null> {
   const br = f('branches')
   const branches = (br.value ?? 'shared') as BranchMode
   if (!BRANCH_MODES.includes(branches)) throw new ConfigError(file, text, br.offset, `\`branches\` must be one of ${BRANCH_MODES.join(', ')}`)
-  return { version: 1, space: space.value, track: tracked as string[], discovery, registry: registry as string | null, rules: rules as RuleSpec[], branches }
+  return {
+    version: 1, space: space.value, track: tracked as string[], discovery, registry: registry as string | null,
+    registryKey: registryKey as string | null, rules: rules as RuleSpec[], branches,
+  }
 }
 
 export function renderTeamConfig(c: TeamConfig): string {
@@ -176,6 +198,7 @@ export function renderTeamConfig(c: TeamConfig): string {
     '# How peers find each other: none (static peers in .ctxsync/local.yaml), mdns (LAN), registry (relay URL).',
     `discovery: ${c.discovery}`,
     `registry: ${c.registry === null ? 'null' : JSON.stringify(c.registry)}`,
+    ...(c.registryKey ? [REGISTRY_KEY_COMMENT, `registry-key: ${c.registryKey}`] : []),
     '# Merge rules beyond the built-in Rhema ones, e.g.:',
     '#   - path: "todos.*.tags"      # * = any key or list item, ** = any depth',
     '#     merge: set                # set | sequence | text | counter | register',
@@ -188,6 +211,24 @@ export function renderTeamConfig(c: TeamConfig): string {
     `branches: ${c.branches ?? 'shared'}`,
     '',
   ].join('\n')
+}
+
+const REGISTRY_KEY_COMMENT = "# The registry relay's key, pinned at first contact: peers refuse a relay that cannot prove it."
+
+/**
+ * Pins the registry relay's key in ctxsync.yaml, after the `registry:` line, leaving the rest of the text as
+ * the team wrote it. Never replaces a key already there: a different key is the relay's problem to explain.
+ */
+export async function pinRegistryKey(file: string, key: string): Promise<'pinned' | 'kept'> {
+  const text = await fs.readFile(file, 'utf8')
+  if (/^registry-key:/m.test(text)) return 'kept'
+  const line = `${REGISTRY_KEY_COMMENT}\nregistry-key: ${key}\n`
+  const at = /^registry:.*(\r?\n|$)/m.exec(text)
+  const next = at
+    ? text.slice(0, at.index + at[0].length) + (at[1] ? '' : '\n') + line + text.slice(at.index + at[0].length)
+    : text + (text.endsWith('\n') || text === '' ? '' : '\n') + line
+  await writeFileAtomic(file, next)
+  return 'pinned'
 }
 
 export async function readLocalSettings(file: string, defaults: LocalSettings): Promise<LocalSettings> {

@@ -34,6 +34,8 @@ export interface DaemonOptions {
   peers?: string[]
   /** Registry mode for this run: talk to this relay only. */
   registry?: string
+  /** Allow a ws:// registry that is not on this machine. */
+  insecure?: boolean
   /** Progress and problems, one line each, for stderr. */
   say: (line: string) => void
   heartbeatMs?: number
@@ -84,8 +86,8 @@ export class Daemon {
     const space = await Space.open({ cwd: o.cwd, command: 'ctxsync watch', lock: { wait: 0 }, warn: (m) => o.say(`warning: ${m}`) })
     const cleanup: Array<() => Promise<unknown>> = [() => space.close()]
     try {
-      const remotes = remotesFor(space.config, space.local, { peers: o.peers, registry: o.registry })
-      const creds = credentialsOf(space, remotes)
+      const remotes = remotesFor(space.config, space.local, { peers: o.peers, registry: o.registry, insecure: o.insecure })
+      const creds = credentialsOf(space, remotes, o.say)
       const book = await new PeerBook(space.paths.peers).load()
       let peers: PeerManager | undefined
       const summary = new SummaryWriter(space, () => onlinePeers(peers?.presence() ?? []))
@@ -166,8 +168,8 @@ export class Daemon {
         return { resolved: await this.space.resolve(p.id, p.take) }
       }
       case 'sync': {
-        const req = params as SyncRequest & { peers: string[] | null; registry?: string | null }
-        const r = req.peers || req.registry ? remotesFor(this.space.config, this.space.local, { peers: req.peers ?? undefined, registry: req.registry ?? undefined }) : this.remotes
+        const req = params as SyncRequest & { peers: string[] | null; registry?: string | null; insecure?: boolean }
+        const r = req.peers || req.registry ? remotesFor(this.space.config, this.space.local, { peers: req.peers ?? undefined, registry: req.registry ?? undefined, insecure: req.insecure === true }) : this.remotes
         return syncSpace(this.space, { peers: r.peers, registry: r.registry, timeoutMs: req.timeoutMs }, { book: this.book, connected: this.peers.peers() })
       }
       case 'peers':

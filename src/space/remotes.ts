@@ -6,10 +6,18 @@
  * run) peers talk to the relay only: the one URL dialled is the relay's and the daemon listens nowhere —
  * peers reach each other through the relay. A relay can be shown the secret's proof or a token
  * (CTXSYNC_TOKEN); peers need the secret.
+ *
+ * Only the registry URL is dialled as a relay, and the relay must prove the key pinned for the space
+ * (`registry-key` in ctxsync.yaml, else the one a token carries); the first contact pins it in ctxsync.yaml.
+ * A registry that is not on this machine must be `wss://` unless the user says `--insecure`
+ * (or CTXSYNC_INSECURE=1): the relay channel is sealed either way, but TLS also hides the space id and names.
  */
 import { AccessRefusedError, CtxError, UsageError } from '../errors.js'
+import { logger } from '../log.js'
+import type { RelayDial } from '../net/handshake.js'
+import { formatKey, parseKey } from '../net/relay-auth.js'
 import { readToken, TokenError } from '../net/tokens.js'
-import type { LocalSettings, TeamConfig } from './config.js'
+import { isLoopbackUrl, pinRegistryKey, type LocalSettings, type TeamConfig } from './config.js'
 import { TOKEN_ENV } from './secrets.js'
 import type { Space } from './space.js'
 
@@ -22,26 +30,66 @@ export interface Remotes {
   listen: boolean
 }
 
+const log = logger('space:remotes')
+export const INSECURE_ENV = 'CTXSYNC_INSECURE'
+
 export interface RemoteOverrides {
   peers?: string[]
   registry?: string
+  /** Allow a ws:// registry that is not on this machine (`--insecure`). */
+  insecure?: boolean
+}
+
+function checkTls(url: string, o: RemoteOverrides): string {
+  if (url.startsWith('wss://') || isLoopbackUrl(url) || o.insecure || process.env[INSECURE_ENV] === '1') return url
+  throw new UsageError(
+    `the registry ${url} is not on this machine and not wss://: the space id, peer names and tokens' claims would cross the network without TLS. Use a wss:// URL (\`ctxsync serve --tls-cert/--tls-key\`, or a TLS proxy in front), or pass --insecure (or set ${INSECURE_ENV}=1) if you accept that`,
+  )
 }
 
 export function remotesFor(config: TeamConfig, local: LocalSettings, o: RemoteOverrides = {}): Remotes {
   if (o.peers?.length && o.registry) throw new UsageError('give either --peer or --registry: in registry mode peers talk to the relay only')
-  if (o.registry) return { peers: [o.registry], registry: o.registry, listen: false }
+  if (o.registry) return { peers: [checkTls(o.registry, o)], registry: o.registry, listen: false }
   if (o.peers) return { peers: o.peers, registry: null, listen: true }
   if (config.discovery === 'registry') {
     if (!config.registry) {
       throw new CtxError('no-registry', 'ctxsync.yaml says `discovery: registry` but names no registry URL: add `registry: wss://…` there (`ctxsync init --registry URL` does), or pass --registry URL')
     }
-    return { peers: [config.registry], registry: config.registry, listen: false }
+    return { peers: [checkTls(config.registry, o)], registry: config.registry, listen: false }
   }
   return { peers: local.peers, registry: null, listen: true }
 }
 
+/**
+ * How the registry URL (if any) is dialled: the key it must prove and, for the configured registry with no
+ * key pinned yet, where to pin the key it proves at first contact. The pin belongs to the space, not to a
+ * URL: a `--registry` for one run must prove the same key (another relay needs the pin removed first).
+ */
+export function relayDial(config: TeamConfig, configFile: string, url: string | null, token?: string, say?: (line: string) => void): RelayDial | undefined {
+  if (!url) return undefined
+  const ours = url === config.registry
+  let fromToken: string | undefined
+  try {
+    fromToken = token ? readToken(token).relay : undefined
+  } catch {
+    fromToken = undefined
+  }
+  const pinned = (config.registryKey ? parseKey(config.registryKey) : null) ?? (fromToken ? parseKey(fromToken) : null)
+  if (pinned) return { url, pinned }
+  return {
+    url,
+    onPin: (key) => {
+      if (!ours) return say?.(`relay at ${url} proved key ${formatKey(key)}; it is not ctxsync.yaml's registry, so the key was not pinned`)
+      pinRegistryKey(configFile, formatKey(key)).then(
+        (r) => r === 'pinned' && say?.(`pinned the relay's key in ctxsync.yaml (registry-key: ${formatKey(key)}): commit it, so every clone refuses any other relay at that URL`),
+        (e: Error) => log('could not pin the relay key in %s: %s', configFile, e.message),
+      )
+    },
+  }
+}
+
 /** The credentials a sync may use, after checking that a token (if any) is for this space. */
-export function credentialsOf(space: Space, remotes: Remotes): { secret?: string; token?: string } {
+export function credentialsOf(space: Space, remotes: Remotes, say?: (line: string) => void): { secret?: string; token?: string; relay?: RelayDial } {
   const token = space.token ?? undefined
   if (token) {
     let claims
@@ -60,5 +108,6 @@ export function credentialsOf(space: Space, remotes: Remotes): { secret?: string
     const relay = remotes.registry ? ` (or set ${TOKEN_ENV} to a token for the relay)` : ''
     throw new CtxError('no-secret', `this machine does not know the secret of space ${space.config.space}: ask a teammate to run \`ctxsync invite\` and run \`ctxsync init --join CODE\` here (or set CTXSYNC_SECRET)${relay}`)
   }
-  return { ...(space.secret ? { secret: space.secret } : {}), ...(token ? { token } : {}) }
+  const relay = relayDial(space.config, space.paths.config, remotes.registry, token, say)
+  return { ...(space.secret ? { secret: space.secret } : {}), ...(token ? { token } : {}), ...(relay ? { relay } : {}) }
 }

@@ -211,7 +211,7 @@ describe('e2e: access', { timeout: 120_000 }, () => {
     for (const [what, o, code] of cases) {
       const r = await attempt(relay.url, o)
       expect({ what, code: r.code }).toEqual({ what, code })
-      expectNothingLeaked(r.frames, ['Hello', 'Error'])
+      expectNothingLeaked(r.frames, ['Hello', 'RelayProof', 'Error'])
     }
 
     // A relay proof replayed: the relay's nonce is fresh, so the old signature no longer verifies.
@@ -221,14 +221,14 @@ describe('e2e: access', { timeout: 120_000 }, () => {
     const again = await wire.openRaw(relay.url)
     for (const f of s.sent) again.send(f)
     expect((await again.whenClosed).code).toBe(4401)
-    expectNothingLeaked(again.frames, ['Hello', 'Error'])
+    expectNothingLeaked(again.frames, ['Hello', 'RelayProof', 'Error'])
 
     // Read-only: it may receive, but the first change it sends closes the session with 4403.
     const reader = await wire.openRaw(relay.url)
     const r = await wire.authenticate(reader, { spaceId, token: token('read', now + 3600) })
     expect(r.access).toBe('read')
     const { good: update } = wire.updates()
-    reader.send(wire.encodeMessage({ type: 'Update', doc: { name: TODOS }, update }))
+    reader.send(r.seal(wire.encodeMessage({ type: 'Update', doc: { name: TODOS }, update })))
     expect((await reader.whenClosed).code).toBe(4403)
 
     expect(tree(relay.data)).toEqual(before)

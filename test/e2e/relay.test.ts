@@ -145,11 +145,11 @@ describe('e2e: relay', { timeout: 120_000 }, () => {
     expect(wrong.stderr).toMatch(/registered on this relay with another key/)
 
     const token = await tokenFor(a, 'read')
-    const [head, claims, sig] = [token.slice(0, token.indexOf('.') + 1), ...token.slice(token.indexOf('.') + 1).split('.')] as [string, string, string]
+    const [head, claims, sig, seed] = [token.slice(0, token.indexOf('.') + 1), ...token.slice(token.indexOf('.') + 1).split('.')] as [string, string, string, string]
     const raised = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(claims, 'base64url').toString()), role: 'admin' })).toString('base64url')
-    const tampered = await ctx(stranger.dir, ['sync', '--json'], { env: { CTXSYNC_TOKEN: `${head}${raised}.${sig}` } })
+    const tampered = await ctx(stranger.dir, ['sync', '--json'], { env: { CTXSYNC_TOKEN: `${head}${raised}.${sig}.${seed}` } })
     expect(tampered.exitCode).toBe(5)
-    expect(JSON.parse(tampered.stdout)).toMatchObject({ ok: false, peers: [expect.objectContaining({ outcome: 'refused', error: expect.stringMatching(/signature does not match/) })] })
+    expect(JSON.parse(tampered.stdout), tampered.stdout + tampered.stderr).toMatchObject({ ok: false, peers: [expect.objectContaining({ outcome: 'refused', error: expect.stringMatching(/signature does not match/) })] })
     expect(tampered.stderr).toMatch(/access refused by 1 peer\(s\): ws:\/\/127\.0\.0\.1:\d+: token refused/)
     expect(readFile(stranger)).toBe(mine)
 

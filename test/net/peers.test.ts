@@ -146,9 +146,9 @@ describe('PeerManager over WebSocket', () => {
     }))
     const [code, reason] = await closed
     expect(code).toBe(1002)
-    expect(reason).toMatch(/v4.*v1/)
+    expect(reason).toMatch(/v5.*v1/)
     const err = got.find((m) => m.type === 'Error') as Extract<Message, { type: 'Error' }>
-    expect(err.message).toMatch(/this peer speaks ctxsync protocol v4, the other v1; upgrade ctxsync/)
+    expect(err.message).toMatch(/this peer speaks ctxsync protocol v5, the other v1; upgrade ctxsync/)
   })
 
   it('a frame over the limit is refused with 1009', async () => {

@@ -36,9 +36,10 @@ export const SAMPLES: Message[] = [
   { type: 'Ack', seq: 300 },
   { type: 'Error', code: 4401, message: "access refused: the other peer does not know this space's secret" },
   { type: 'Chunk', id: 7, index: 1, total: 3, bytes: Uint8Array.of(1, 2, 3) },
-  { type: 'RelayAuth', credential: { kind: 'key', publicKey: new Uint8Array(32).fill(7), signature: new Uint8Array(64).fill(9) } },
-  { type: 'RelayAuth', credential: { kind: 'token', token: 'ctxsync-token1.eyJ9.c2ln' } },
-  { type: 'Welcome', access: 'read' },
+  { type: 'RelayAuth', ephemeral: new Uint8Array(32).fill(3), credential: { kind: 'key', publicKey: new Uint8Array(32).fill(7), signature: new Uint8Array(64).fill(9) } },
+  { type: 'RelayAuth', ephemeral: new Uint8Array(32).fill(4), credential: { kind: 'token', token: 'ctxsync-token2.eyJ9.c2ln', signature: new Uint8Array(64).fill(8) } },
+  { type: 'RelayProof', relayKey: new Uint8Array(32).fill(5), ephemeral: new Uint8Array(32).fill(6), signature: new Uint8Array(64).fill(2) },
+  { type: 'Welcome', access: 'read', mac: new Uint8Array(32).fill(1) },
   { type: 'Update', doc: { id: 2 }, update },
   {
     type: 'Peers',
@@ -93,7 +94,7 @@ describe('protocol: refusing bad input', () => {
     }
     expect(err).toBeInstanceOf(ProtocolVersionError)
     expect((err as ProtocolVersionError).remoteVersion).toBe(1)
-    expect((err as Error).message).toMatch(/speaks ctxsync protocol v4, the other v1.*upgrade ctxsync/)
+    expect((err as Error).message).toMatch(/speaks ctxsync protocol v5, the other v1.*upgrade ctxsync/)
   })
 
   it('rejects unknown tags, empty frames, trailing bytes and every truncation', () => {
@@ -125,8 +126,11 @@ describe('protocol: refusing bad input', () => {
     bad(Uint8Array.of(MessageTag.Ack, 0), /ack of nothing/)
     bad(encodeMessage({ ...hello, flags: { oneShot: true, peek: true } }).map((b, i, all) => (i === all.length - 1 ? 4 : b)), /flags out of range/)
     bad(Uint8Array.of(MessageTag.Welcome, 3), /unknown access level/)
-    bad(Uint8Array.of(MessageTag.RelayAuth, 2), /credential kind/)
-    bad(encodeMessage({ type: 'RelayAuth', credential: { kind: 'key', publicKey: new Uint8Array(32), signature: new Uint8Array(10) } }), /signature/)
+    bad(Uint8Array.of(MessageTag.RelayAuth, ...new Uint8Array(32), 2), /credential kind/)
+    bad(Uint8Array.of(MessageTag.RelayAuth, 2), /ephemeral key/)
+    bad(encodeMessage({ type: 'RelayAuth', ephemeral: new Uint8Array(32), credential: { kind: 'key', publicKey: new Uint8Array(32), signature: new Uint8Array(10) } }), /signature/)
+    bad(encodeMessage({ type: 'RelayProof', relayKey: new Uint8Array(32), ephemeral: new Uint8Array(32), signature: new Uint8Array(63) }), /signature/)
+    bad(Uint8Array.of(MessageTag.Welcome, 1, 7), /welcome MAC/)
     bad(encodeMessage({ type: 'Auth', signature: new Uint8Array(10) }), /signature/)
     bad(encodeMessage({ type: 'Error', code: 5, message: 'x' }), /error code/)
     bad(encodeMessage({ type: 'Chunk', id: 1, index: 3, total: 3, bytes: Uint8Array.of(1) }), /bad chunk/)

@@ -32,7 +32,7 @@ export async function startRelay(r: Rig, o: Partial<RelayServerOptions> = {}): P
 }
 
 export async function viaRelay(r: Rig, host: MemoryHost, url: string, o: Partial<PeerManagerConfig> = {}): Promise<PeerManager> {
-  const m = new PeerManager({ host, secret: SECRET, peers: [url], heartbeatMs: 60_000, backoff: { baseMs: 20, maxMs: 200 }, ...o })
+  const m = new PeerManager({ host, secret: SECRET, peers: [url], relay: { url }, heartbeatMs: 60_000, backoff: { baseMs: 20, maxMs: 200 }, ...o })
   r.managers.push(m)
   await m.start()
   return m

@@ -9,6 +9,7 @@ import { deriveCredentials } from '../../src/net/auth.js'
 import { decodeMessage, encodeMessage, PROTOCOL_VERSION, type LivePeer, type Message } from '../../src/net/protocol.js'
 import { peekRegistry, syncOnce } from '../../src/net/peers.js'
 import { signToken } from '../../src/net/tokens.js'
+import { WireClient } from './wire-client.js'
 import { memoryRelayStorage } from '../../src/fs/relayStorage.js'
 import { newPeerId } from '../../src/ids.js'
 import { hostsInSpace, MemoryHost, newSpaceId, sameState, SECRET, sleep, waitFor } from './helpers.js'
@@ -34,7 +35,7 @@ describe('relay: relaying and storing', () => {
     await waitFor(() => sameState(a, b, c))
     // Everyone leaves; a newcomer alone with the relay gets the lot.
     await Promise.all(r.managers.splice(0).map((m) => m.stop()))
-    const res = await syncOnce({ host: late, secret: SECRET, peers: [relay.url], timeoutMs: 5000 })
+    const res = await syncOnce({ host: late, secret: SECRET, peers: [relay.url], relay: { url: relay.url }, timeoutMs: 5000 })
     expect(res.peers[0]).toMatchObject({ outcome: 'synced', access: 'admin', peer: expect.objectContaining({ kind: 'relay' }) })
     expect(sameState(late, a)).toBe(true)
   })
@@ -44,11 +45,11 @@ describe('relay: relaying and storing', () => {
     const relay = await startRelay(r, { storage })
     const [a, b] = hostsInSpace('a', 'b')
     a.set('x.yaml', 'k', 'stored')
-    const res = await syncOnce({ host: a, secret: SECRET, peers: [relay.url], timeoutMs: 5000 })
+    const res = await syncOnce({ host: a, secret: SECRET, peers: [relay.url], relay: { url: relay.url }, timeoutMs: 5000 })
     expect(res.peers[0]!.outcome).toBe('synced')
     await relay.stop()
     const again = await startRelay(r, { storage })
-    await syncOnce({ host: b, secret: SECRET, peers: [again.url], timeoutMs: 5000 })
+    await syncOnce({ host: b, secret: SECRET, peers: [again.url], relay: { url: again.url }, timeoutMs: 5000 })
     expect(b.get('x.yaml', 'k')).toBe('stored')
   })
 
@@ -59,12 +60,12 @@ describe('relay: relaying and storing', () => {
     const relay = await startRelay(r, { storage, afterTransaction: hook as never })
     const [a, b] = hostsInSpace('a', 'b')
     a.set('x.yaml', 'k', 'pushed')
-    await syncOnce({ host: a, secret: SECRET, peers: [relay.url], timeoutMs: 5000 })
+    await syncOnce({ host: a, secret: SECRET, peers: [relay.url], relay: { url: relay.url }, timeoutMs: 5000 })
     expect(seen.length).toBeGreaterThan(0)
     await relay.stop()
     seen.length = 0
     const again = await startRelay(r, { storage, afterTransaction: hook as never })
-    await syncOnce({ host: b, secret: SECRET, peers: [again.url], timeoutMs: 5000 })
+    await syncOnce({ host: b, secret: SECRET, peers: [again.url], relay: { url: again.url }, timeoutMs: 5000 })
     expect(b.get('x.yaml', 'k')).toBe('pushed')
     expect(seen.length).toBeGreaterThan(0) // the load from the store
   })
@@ -73,14 +74,14 @@ describe('relay: relaying and storing', () => {
     const relay = await startRelay(r)
     const [a, b] = hostsInSpace('a', 'b')
     a.set('any/name it likes.txt', 'k', 1)
-    await syncOnce({ host: a, secret: SECRET, peers: [relay.url], timeoutMs: 5000 })
-    await syncOnce({ host: b, secret: SECRET, peers: [relay.url], timeoutMs: 5000 })
+    await syncOnce({ host: a, secret: SECRET, peers: [relay.url], relay: { url: relay.url }, timeoutMs: 5000 })
+    await syncOnce({ host: b, secret: SECRET, peers: [relay.url], relay: { url: relay.url }, timeoutMs: 5000 })
     expect(b.get('any/name it likes.txt', 'k')).toBe(1)
     for (const bad of ['/etc/passwd', '../up.yaml', 'a/../b.yaml', 'a\\b.yaml', 'nul\0.yaml', 'a//b.yaml', './a.yaml']) {
       const [x] = [new MemoryHost(a.spaceId, 'x')]
       x.acceptDoc = () => true // a peer that would send anything
       x.set(bad, 'k', 1)
-      const out = await syncOnce({ host: x, secret: SECRET, peers: [relay.url], timeoutMs: 5000 })
+      const out = await syncOnce({ host: x, secret: SECRET, peers: [relay.url], relay: { url: relay.url }, timeoutMs: 5000 })
       expect(out.peers[0], bad).toMatchObject({ outcome: 'error', error: expect.stringMatching(/refused document name/) })
     }
   })
@@ -92,11 +93,11 @@ describe('relay: access', () => {
     const relay = await startRelay(r, { storage })
     const [a, stranger] = hostsInSpace('a', 'stranger')
     a.set('plans.yaml', 'k', 'secret plans')
-    await syncOnce({ host: a, secret: SECRET, peers: [relay.url], timeoutMs: 5000 })
+    await syncOnce({ host: a, secret: SECRET, peers: [relay.url], relay: { url: relay.url }, timeoutMs: 5000 })
     expect([...storage.registrations.keys()]).toEqual([a.spaceId])
     expect(Buffer.from(storage.registrations.get(a.spaceId)!.publicKey)).toEqual(Buffer.from(deriveCredentials(SECRET, a.spaceId).publicKey))
     stranger.set('mine.yaml', 'k', 'mine')
-    const res = await syncOnce({ host: stranger, secret: OTHER, peers: [relay.url], timeoutMs: 5000 })
+    const res = await syncOnce({ host: stranger, secret: OTHER, peers: [relay.url], relay: { url: relay.url }, timeoutMs: 5000 })
     expect(res.peers[0]).toMatchObject({ outcome: 'refused', error: expect.stringMatching(/registered on this relay with another key/) })
     expect(stranger.dataCalls.filter((c) => c.startsWith('applyRemote'))).toEqual([])
     expect(Object.keys(stranger.snapshot())).toEqual(['mine.yaml'])
@@ -106,21 +107,12 @@ describe('relay: access', () => {
   it('a forged signature with the right public key is refused with 4401', async () => {
     const relay = await startRelay(r)
     const [a] = hostsInSpace('a')
-    await syncOnce({ host: a, secret: SECRET, peers: [relay.url], timeoutMs: 5000 })
-    const got: Message[] = []
-    const ws = new WebSocket(relay.url)
-    ws.on('message', (d: Buffer) => got.push(decodeMessage(new Uint8Array(d))))
-    await new Promise((res) => ws.once('open', res))
-    const closed = new Promise<[number, string]>((res) => ws.once('close', (c, why) => res([c, why.toString()])))
-    ws.send(encodeMessage({
-      type: 'Hello', proto: PROTOCOL_VERSION, spaceId: a.spaceId, peer: { id: newPeerId(), name: 'm', kind: 'agent' },
-      nonce: new Uint8Array(32), role: 'dial', maxFrameBytes: 1 << 20, flags: { oneShot: false, peek: false },
-    }))
-    await waitFor(() => got.length > 0)
-    ws.send(encodeMessage({ type: 'RelayAuth', credential: { kind: 'key', publicKey: deriveCredentials(SECRET, a.spaceId).publicKey, signature: new Uint8Array(64).fill(1) } }))
-    const [code] = await closed
+    await syncOnce({ host: a, secret: SECRET, peers: [relay.url], relay: { url: relay.url }, timeoutMs: 5000 })
+    const c = await WireClient.open(relay.url)
+    await c.admit(a.spaceId, { creds: deriveCredentials(SECRET, a.spaceId) }, (cred) => ({ ...cred, signature: new Uint8Array(64).fill(1) }))
+    const [code] = await c.closed
     expect(code).toBe(4401)
-    expect(got.map((m) => m.type)).toEqual(['Hello', 'Error'])
+    expect(c.got.map((m) => m.type)).toEqual(['Hello', 'RelayProof', 'Error'])
   })
 
   it('tokens: read receives but never sends; write sends; expired and tampered ones get nothing (4401)', async () => {
@@ -129,29 +121,29 @@ describe('relay: access', () => {
     const creds = deriveCredentials(SECRET, owner.spaceId)
     owner.set('todos.yaml', 'k', 'from owner')
     // A token is only honoured once the space is registered by someone holding the secret.
-    const early = await syncOnce({ host: reader, token: signToken(creds, { role: 'read', exp: null }), peers: [relay.url], timeoutMs: 5000 })
+    const early = await syncOnce({ host: reader, token: signToken(creds, { role: 'read', exp: null }), peers: [relay.url], relay: { url: relay.url }, timeoutMs: 5000 })
     expect(early.peers[0]).toMatchObject({ outcome: 'refused', error: expect.stringMatching(/not registered on this relay yet/) })
-    await syncOnce({ host: owner, secret: SECRET, peers: [relay.url], timeoutMs: 5000 })
+    await syncOnce({ host: owner, secret: SECRET, peers: [relay.url], relay: { url: relay.url }, timeoutMs: 5000 })
 
     reader.set('todos.yaml', 'local', 'reader edit')
-    const read = await syncOnce({ host: reader, token: signToken(creds, { role: 'read', exp: null }), peers: [relay.url], timeoutMs: 5000 })
+    const read = await syncOnce({ host: reader, token: signToken(creds, { role: 'read', exp: null }), peers: [relay.url], relay: { url: relay.url }, timeoutMs: 5000 })
     expect(read.peers[0]).toMatchObject({ outcome: 'synced', access: 'read' })
     expect(reader.get('todos.yaml', 'k')).toBe('from owner')
 
     writer.set('todos.yaml', 'w', 'writer edit')
-    const write = await syncOnce({ host: writer, token: signToken(creds, { role: 'write', exp: Math.floor(Date.now() / 1000) + 60 }), peers: [relay.url], timeoutMs: 5000 })
+    const write = await syncOnce({ host: writer, token: signToken(creds, { role: 'write', exp: Math.floor(Date.now() / 1000) + 60 }), peers: [relay.url], relay: { url: relay.url }, timeoutMs: 5000 })
     expect(write.peers[0]).toMatchObject({ outcome: 'synced', access: 'write' })
-    await syncOnce({ host: owner, secret: SECRET, peers: [relay.url], timeoutMs: 5000 })
+    await syncOnce({ host: owner, secret: SECRET, peers: [relay.url], relay: { url: relay.url }, timeoutMs: 5000 })
     expect(owner.get('todos.yaml', 'w')).toBe('writer edit')
     expect(owner.get('todos.yaml', 'local')).toBeUndefined()
 
     const old = signToken(creds, { role: 'write', exp: Math.floor(Date.now() / 1000) - 1 })
     const t = signToken(creds, { role: 'read', exp: null })
-    const [head, , sig] = t.split('.')
+    const [head, , sig, seed] = t.split('.')
     const claims = JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString())
-    const forged = `${head}.${Buffer.from(JSON.stringify({ ...claims, role: 'admin' })).toString('base64url')}.${sig}`
+    const forged = `${head}.${Buffer.from(JSON.stringify({ ...claims, role: 'admin' })).toString('base64url')}.${sig}.${seed}`
     for (const [host, token, why] of [[expired, old, /expired at/], [tampered, forged, /signature does not match/]] as const) {
-      const res = await syncOnce({ host, token, peers: [relay.url], timeoutMs: 5000 })
+      const res = await syncOnce({ host, token, peers: [relay.url], relay: { url: relay.url }, timeoutMs: 5000 })
       expect(res.peers[0]).toMatchObject({ outcome: 'refused', error: expect.stringMatching(why) })
       expect(host.dataCalls).toEqual([])
     }
@@ -160,24 +152,16 @@ describe('relay: access', () => {
   it('a read-only session that sends changes anyway is closed with 4403 and nothing is stored', async () => {
     const relay = await startRelay(r)
     const [owner] = hostsInSpace('owner')
-    await syncOnce({ host: owner, secret: SECRET, peers: [relay.url], timeoutMs: 5000 })
+    await syncOnce({ host: owner, secret: SECRET, peers: [relay.url], relay: { url: relay.url }, timeoutMs: 5000 })
     const token = signToken(deriveCredentials(SECRET, owner.spaceId), { role: 'read', exp: null })
-    const got: Message[] = []
-    const ws = new WebSocket(relay.url)
-    ws.on('message', (d: Buffer) => got.push(decodeMessage(new Uint8Array(d))))
-    await new Promise((res) => ws.once('open', res))
-    const closed = new Promise<number>((res) => ws.once('close', (c) => res(c)))
-    ws.send(encodeMessage({
-      type: 'Hello', proto: PROTOCOL_VERSION, spaceId: owner.spaceId, peer: { id: newPeerId(), name: 'r', kind: 'agent' },
-      nonce: new Uint8Array(32), role: 'dial', maxFrameBytes: 1 << 20, flags: { oneShot: false, peek: false },
-    }))
-    await waitFor(() => got.length > 0)
-    ws.send(encodeMessage({ type: 'RelayAuth', credential: { kind: 'token', token } }))
-    await waitFor(() => got.some((m) => m.type === 'Welcome'))
-    ws.send(encodeMessage({ type: 'Update', doc: { name: 'sneaky.yaml' }, update: Uint8Array.of(0, 0) }))
+    const c = await WireClient.open(relay.url)
+    await c.admit(owner.spaceId, { token })
+    await waitFor(() => c.got.some((m) => m.type === 'Welcome'))
+    c.send({ type: 'Update', doc: { name: 'sneaky.yaml' }, update: Uint8Array.of(0, 0) })
+    const closed = c.closed.then(([code]) => code)
     expect(await closed).toBe(4403)
     const check = new MemoryHost(owner.spaceId, 'check')
-    await syncOnce({ host: check, secret: SECRET, peers: [relay.url], timeoutMs: 5000 })
+    await syncOnce({ host: check, secret: SECRET, peers: [relay.url], relay: { url: relay.url }, timeoutMs: 5000 })
     expect(Object.keys(check.snapshot())).toEqual([])
   })
 })
@@ -192,8 +176,8 @@ describe('relay: the registry', () => {
     ma.on('registry', (_url, peers) => lists.push(peers))
     await viaRelay(r, b, relay.url)
     await waitFor(() => lists.at(-1)?.length === 2, 3000, 'a list of two')
-    await syncOnce({ host: c, secret: SECRET, peers: [relay.url], timeoutMs: 5000 })
-    const peek = await peekRegistry({ host: d, secret: SECRET, url: relay.url, timeoutMs: 3000 })
+    await syncOnce({ host: c, secret: SECRET, peers: [relay.url], relay: { url: relay.url }, timeoutMs: 5000 })
+    const peek = await peekRegistry({ host: d, secret: SECRET, url: relay.url, relay: { url: relay.url }, timeoutMs: 3000 })
     expect(peek.outcome).toBe('synced')
     expect(peek.peers!.map((p) => p.name).sort()).toEqual(['a', 'b'])
     expect(peek.peers![0]!.address).toMatch(/^127\.0\.0\.1:\d+$/) // the secret is admin: addresses included
@@ -208,8 +192,8 @@ describe('relay: protecting peers from each other', () => {
     const relay = await startRelay(r, { maxFrameBytes: 64 * 1024 })
     const [a, b] = hostsInSpace('a', 'b')
     a.set('big.yaml', 'blob', 'y'.repeat(500_000))
-    await syncOnce({ host: a, secret: SECRET, peers: [relay.url], timeoutMs: 10_000 })
-    await syncOnce({ host: b, secret: SECRET, peers: [relay.url], timeoutMs: 10_000 })
+    await syncOnce({ host: a, secret: SECRET, peers: [relay.url], relay: { url: relay.url }, timeoutMs: 10_000 })
+    await syncOnce({ host: b, secret: SECRET, peers: [relay.url], relay: { url: relay.url }, timeoutMs: 10_000 })
     expect(b.get('big.yaml', 'blob')).toBe('y'.repeat(500_000))
     const ws = new WebSocket(relay.url)
     await new Promise((res) => ws.once('open', res))
@@ -225,21 +209,11 @@ describe('relay: protecting peers from each other', () => {
     const mb = await viaRelay(r, b, relay.url)
     await viaRelay(r, a, relay.url)
     // The slow peer: a raw socket that authenticates, then never reads again.
-    const ws = new WebSocket(relay.url)
-    await new Promise((res) => ws.once('open', res))
-    const slowClosed = new Promise<number>((res) => ws.once('close', (c) => res(c)))
-    const msgs: Message[] = []
-    ws.on('message', (data: Buffer) => msgs.push(decodeMessage(new Uint8Array(data))))
-    const nonce = new Uint8Array(32).fill(5)
-    const hello = { type: 'Hello', proto: PROTOCOL_VERSION, spaceId: slow.spaceId, peer: slow.self, nonce, role: 'dial', maxFrameBytes: 1 << 20, flags: { oneShot: false, peek: false } } as const
-    ws.send(encodeMessage(hello))
-    await waitFor(() => msgs.length > 0)
-    const relayHello = msgs[0] as Extract<Message, { type: 'Hello' }>
-    const { relayProofInput } = await import('../../src/net/handshake.js')
-    const { signProof, RELAY_LABEL } = await import('../../src/net/auth.js')
-    const creds = deriveCredentials(SECRET, slow.spaceId)
-    ws.send(encodeMessage({ type: 'RelayAuth', credential: { kind: 'key', publicKey: creds.publicKey, signature: signProof(creds, relayProofInput(hello, relayHello.nonce, relayHello.peer.id), RELAY_LABEL) } }))
-    await waitFor(() => msgs.some((m) => m.type === 'Welcome'))
+    const c = await WireClient.open(relay.url, slow.self.id)
+    const ws = c.ws
+    const slowClosed = c.closed.then(([code]) => code)
+    await c.admit(slow.spaceId, { creds: deriveCredentials(SECRET, slow.spaceId) })
+    await waitFor(() => c.got.some((m) => m.type === 'Welcome'))
     await waitFor(() => mb.peers()[0]?.state === 'connected')
     ws.pause()
     ;(ws as unknown as { _socket: { pause(): void } })._socket.pause()
@@ -302,7 +276,7 @@ describe('relay: spaces', () => {
     const [a2, b2] = hostsInSpace('a2', 'b2')
     a1.set('one.yaml', 'k', 1)
     a2.set('two.yaml', 'k', 2)
-    for (const h of [a1, a2, b1, b2]) await syncOnce({ host: h, secret: h.spaceId === a1.spaceId ? SECRET : OTHER, peers: [relay.url], timeoutMs: 5000 })
+    for (const h of [a1, a2, b1, b2]) await syncOnce({ host: h, secret: h.spaceId === a1.spaceId ? SECRET : OTHER, peers: [relay.url], relay: { url: relay.url }, timeoutMs: 5000 })
     expect(Object.keys(b1.snapshot())).toEqual(['one.yaml'])
     expect(Object.keys(b2.snapshot())).toEqual(['two.yaml'])
     expect(newSpaceId()).not.toBe(a1.spaceId)

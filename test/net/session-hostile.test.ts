@@ -154,7 +154,7 @@ describe('fuzzing sessions', () => {
         { type: 'Ack', seq: 1 },
         { type: 'Manifest', entries: [{ doc: { name: 'ok.yaml' }, stateVector: goodSv }] },
         { type: 'Peers', peers: [] },
-        { type: 'Welcome', access: 'write' },
+        { type: 'Welcome', access: 'write', mac: new Uint8Array(32) },
         { type: 'ManifestEnd' },
         { type: 'Step2End' },
         { type: 'Synced' },

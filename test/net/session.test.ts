@@ -190,7 +190,7 @@ describe('PeerSession: access', () => {
     const closed = await raw.session.whenClosed
     expect(closed.code).toBe(1002)
     expect(closed.refused).toBe(false)
-    expect(closed.reason).toMatch(/v4.*v1.*upgrade ctxsync/)
+    expect(closed.reason).toMatch(/v5.*v1.*upgrade ctxsync/)
     await waitFor(() => raw.received.some((m) => m.type === 'Error'))
     const err = raw.received.find((m) => m.type === 'Error') as Extract<Message, { type: 'Error' }>
     expect(err.code).toBe(1002)

@@ -32,6 +32,7 @@ import { atMost } from '../timers.js'
 import { CloseCode } from '../TransportInterface.js'
 import { DEFAULT_HEARTBEAT_MS, WsTransport } from '../ws.js'
 import { Registry, RelayHandshake, type GateContext } from './gate.js'
+import { signingKeyFromSeed, type SigningKey } from '../relay-auth.js'
 import { RelayMetrics } from './metrics.js'
 import { RelaySpace } from './space.js'
 import type { RelayStorage } from './storage.js'
@@ -91,7 +92,10 @@ export class RelayServer {
   readonly #closedBytes = { in: 0, out: 0 }
   #stopping: Promise<void> | undefined
 
-  private constructor(o: RelayServerOptions, server: http.Server, self: PeerInfo, port: number) {
+  /** The relay's identity key, which spaces pin (`registry-key`). */
+  readonly publicKey: Uint8Array
+
+  private constructor(o: RelayServerOptions, server: http.Server, self: PeerInfo, identity: SigningKey, port: number) {
     this.#o = o
     this.#server = server
     this.self = self
@@ -100,8 +104,10 @@ export class RelayServer {
     this.url = o.host.includes(':') ? `${scheme}://[${o.host}]:${port}` : `${scheme}://${o.host}:${port}`
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: this.#maxFrame, perMessageDeflate: false })
     this.metrics = new RelayMetrics(() => this.#gauges())
+    this.publicKey = identity.publicKey
     this.#gate = {
       self,
+      identity,
       registry: new Registry(o.storage),
       openSpace: (id) => this.#openSpace(id),
       now: () => Date.now(),
@@ -115,7 +121,8 @@ export class RelayServer {
   }
 
   static async start(o: RelayServerOptions): Promise<RelayServer> {
-    const { id } = await o.storage.identity()
+    const { id, seed } = await o.storage.identity()
+    const identity = signingKeyFromSeed(seed)
     const self: PeerInfo = { id, name: 'relay', kind: 'relay', host: os.hostname() }
     const server = o.tls ? https.createServer({ cert: o.tls.cert, key: o.tls.key }) : http.createServer()
     await new Promise<void>((resolve, reject) => {
@@ -125,7 +132,7 @@ export class RelayServer {
     server.on('error', (err) => log('server error: %s', err.message))
     const address = server.address()
     const port = typeof address === 'object' && address ? address.port : o.port
-    return new RelayServer(o, server, self, port)
+    return new RelayServer(o, server, self, identity, port)
   }
 
   get #maxFrame(): number {
@@ -193,7 +200,6 @@ export class RelayServer {
     const session = new PeerSession({
       ...RELAY_DEFAULTS.session,
       ...this.#o.session,
-      encryption: 'none',
       maxFrameBytes: this.#maxFrame,
       transport: t,
       role: 'accept',

@@ -176,6 +176,7 @@ export class RelaySpace implements SyncHost {
   attach(session: PeerSession): void {
     // Admitted just as the space was being unloaded: the peer reconnects (with backoff) to a fresh load.
     if (this.#closed) return session.close(CloseCode.GoingAway, 'space reloading: reconnect')
+    if (!this.#bindId(session)) return
     this.#members.set(session, { session, since: Date.now() })
     if (session.remotePeek) {
       session.sendControl({ type: 'Peers', peers: this.livePeers(session.access === 'admin') })
@@ -194,6 +195,27 @@ export class RelaySpace implements SyncHost {
       }
       this.#announcePeers()
     }
+  }
+
+  /**
+   * A peer id belongs to one credential at a time. Updates are relayed to every session but their origin's
+   * id, so a session under someone else's id would silence that member (and be listed as it). The space
+   * key outranks tokens: a member with the secret takes its id back; anyone else must use its own.
+   */
+  #bindId(session: PeerSession): boolean {
+    const id = session.peer?.id
+    for (const m of this.#members.values()) {
+      const other = m.session
+      if (other === session || other.peer?.id !== id || other.credential === session.credential) continue
+      if (session.credential === 'space-key') {
+        other.close(CloseCode.Forbidden, `peer id ${id} belongs to a member with the space secret`)
+        continue
+      }
+      log('refused %s: peer id %s is in use under another credential', session.remote, id)
+      session.close(CloseCode.Forbidden, `peer id ${id} is in use by another session with a different credential: every machine and agent needs its own id`)
+      return false
+    }
+    return true
   }
 
   detach(session: PeerSession): void {

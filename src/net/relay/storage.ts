@@ -18,8 +18,8 @@ export interface Registration {
 }
 
 export interface RelayStorage {
-  /** The relay's own peer id, created on first use and kept across restarts. */
-  identity(): Promise<{ id: PeerId }>
+  /** The relay's own peer id and identity key seed, created on first use and kept across restarts. */
+  identity(): Promise<{ id: PeerId; seed: Uint8Array }>
   /** The registration of a space, or null when it never contacted this relay. */
   registration(space: SpaceId): Promise<Registration | null>
   /** Records a registration durably (it survives kill -9 once this resolves). */
