@@ -130,7 +130,7 @@ export function buildProgram(): Command {
       const spinner = ora ? ora({ text: 'syncing…', stream: process.stderr }).start() : null
       try {
         const r = await sync({
-          cwd: cwdOf(cmd), peers: o.peer, registry: o.registry, insecure: o.insecure, timeoutSec: o.timeout, warn,
+          cwd: cwdOf(cmd), peers: o.peer, registry: o.registry, insecure: o.insecure, timeoutSec: o.timeout, warn, note: (m: string) => err(m),
           onProgress: (p) => spinner && (spinner.text = `syncing with ${p.url}: sent ${fmtBytes(p.bytesSent)}, received ${fmtBytes(p.bytesReceived)}`),
         })
         spinner?.stop()

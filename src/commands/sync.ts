@@ -27,6 +27,8 @@ export interface SyncOptions {
   insecure?: boolean
   timeoutSec: number
   warn?: (msg: string) => void
+  /** Things done on the user's behalf that they should know about (a relay key pinned in ctxsync.yaml). */
+  note?: (msg: string) => void
   onProgress?: (p: { url: string; bytesSent: number; bytesReceived: number }) => void
 }
 
@@ -55,7 +57,7 @@ export async function sync(o: SyncOptions): Promise<SyncReport & { via: 'daemon'
   try {
     const book = await new PeerBook(space.paths.peers).load()
     const remotes = remotesFor(space.config, space.local, { peers: o.peers, registry: o.registry, insecure: o.insecure })
-    const report = await syncSpace(space, { peers: remotes.peers, registry: remotes.registry, timeoutMs }, { book, onProgress: o.onProgress })
+    const report = await syncSpace(space, { peers: remotes.peers, registry: remotes.registry, timeoutMs }, { book, onProgress: o.onProgress, say: o.note ?? o.warn })
     await new SummaryWriter(space).flush()
     await book.save()
     return { ...report, via: 'direct', syncPoint: await syncPointAfterSync(o.cwd, liveStates(space)) }

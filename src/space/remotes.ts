@@ -60,6 +60,13 @@ export function remotesFor(config: TeamConfig, local: LocalSettings, o: RemoteOv
   return { peers: local.peers, registry: null, listen: true }
 }
 
+const pinning = new Set<Promise<void>>()
+
+/** Resolves once every key pinned so far is written (a one-shot sync waits for it before exiting). */
+export async function pinsWritten(): Promise<void> {
+  await Promise.all([...pinning])
+}
+
 /**
  * How the registry URL (if any) is dialled: the key it must prove and, for the configured registry with no
  * key pinned yet, where to pin the key it proves at first contact. The pin belongs to the space, not to a
@@ -80,10 +87,12 @@ export function relayDial(config: TeamConfig, configFile: string, url: string | 
     url,
     onPin: (key) => {
       if (!ours) return say?.(`relay at ${url} proved key ${formatKey(key)}; it is not ctxsync.yaml's registry, so the key was not pinned`)
-      pinRegistryKey(configFile, formatKey(key)).then(
-        (r) => r === 'pinned' && say?.(`pinned the relay's key in ctxsync.yaml (registry-key: ${formatKey(key)}): commit it, so every clone refuses any other relay at that URL`),
+      const write = pinRegistryKey(configFile, formatKey(key)).then(
+        (r) => void (r === 'pinned' && say?.(`pinned the relay's key in ctxsync.yaml (registry-key: ${formatKey(key)}): commit it, so every clone refuses any other relay at that URL`)),
         (e: Error) => log('could not pin the relay key in %s: %s', configFile, e.message),
       )
+      pinning.add(write)
+      void write.finally(() => pinning.delete(write))
     },
   }
 }

@@ -8,7 +8,7 @@ import type { PeerState } from '../net/peers.js'
 import type { Access } from '../net/protocol.js'
 import type { PeerId } from '../ids.js'
 import { SpaceHost } from './host.js'
-import { credentialsOf, type Remotes } from './remotes.js'
+import { credentialsOf, pinsWritten, type Remotes } from './remotes.js'
 import type { PeerBook } from './summary.js'
 import type { Space } from './space.js'
 
@@ -34,10 +34,10 @@ export interface SyncReport {
 export async function syncSpace(
   space: Space,
   req: SyncRequest,
-  opts: { book?: PeerBook; connected?: PeerState[]; onProgress?: (p: { url: string; bytesSent: number; bytesReceived: number }) => void } = {},
+  opts: { book?: PeerBook; connected?: PeerState[]; onProgress?: (p: { url: string; bytesSent: number; bytesReceived: number }) => void; say?: (line: string) => void } = {},
 ): Promise<SyncReport> {
   const remotes: Remotes = { peers: req.peers, registry: req.registry ?? null, listen: false }
-  const creds = credentialsOf(space, remotes)
+  const creds = credentialsOf(space, remotes, opts.say)
   const before = new Set(space.written)
   await space.scan()
   const connected = (opts.connected ?? []).filter((p) => p.state === 'connected')
@@ -58,6 +58,7 @@ export async function syncSpace(
   // Through a read-only live session nothing local goes out: waiting for its acks would only time out.
   if ([...live.values()].some((l) => l.access !== 'read')) await waitAcked(space, req.timeoutMs)
   await space.settle()
+  await pinsWritten()
   const peers: SyncReport['peers'] = []
   for (const url of req.peers) {
     const r = res.peers.find((p) => p.url === url)
