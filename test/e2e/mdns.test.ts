@@ -11,8 +11,8 @@ import path from 'node:path'
 import { execa } from 'execa'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
-  clone, ctxJson, edit, expectOk, ctx, killAll, makeRepo, readFile, removeTmpDirs, repoRoot, setupSpace, SMALL_TODOS, TODOS,
-  waitFileEquals, waitLog,
+  CLI, clone, ctxJson, edit, expectOk, ctx, killAll, makeRepo, readFile, removeTmpDirs, repoRoot, setupSpace, SMALL_TODOS, TODOS,
+  waitFileEquals, waitFor, waitLog,
 } from './helpers.js'
 import { Netns, netnsProblem } from './netns.js'
 
@@ -68,6 +68,34 @@ describe.skipIf(problem !== null)(`e2e: mDNS in a private network namespace${pro
     // Exactly one connection between them: no duplicate was dialled and dropped.
     expect(da.log().match(/connected to bob/g)).toHaveLength(1)
     expect(db.log().match(/connected to ann/g)).toHaveLength(1)
+  })
+
+  it('a copycat announcing the space hash and answering as a relay (a genuine `ctxsync serve`) is refused: nothing shown, nothing written', async () => {
+    const { peers } = await setupSpace(['ann'], { files: { [TODOS]: SMALL_TODOS }, dials: () => [] })
+    const [a] = peers as [typeof peers[0]]
+    await expectOk(ctx(a.dir, ['init', '--discovery', 'mdns']))
+    const spaceId = /^space: (\S+)$/m.exec(fs.readFileSync(path.join(a.dir, 'ctxsync.yaml'), 'utf8'))![1]!
+    const before = readFile(a)
+    ns = await Netns.open()
+    const data = fs.mkdtempSync(path.join(path.dirname(a.dir), 'copycat-'))
+    const port = a.port + 1
+    const relay = ns.spawn(['node', CLI, 'serve', '--port', String(port), '--data', data], a.dir)
+    await waitFor(() => relay.log().includes('relay listening'), 20_000, 'the copycat relay', relay.log)
+    // What a LAN neighbour hears from ann's announcement, announced again with the relay's port.
+    const script = `import { BonjourDiscovery } from ${JSON.stringify(path.join(repoRoot, 'dist/net/discovery/bonjour.js'))};
+      import { spaceHash } from ${JSON.stringify(path.join(repoRoot, 'dist/net/discovery/DiscoveryInterface.js'))};
+      import { PROTOCOL_VERSION } from ${JSON.stringify(path.join(repoRoot, 'dist/net/protocol.js'))};
+      import { newPeerId } from ${JSON.stringify(path.join(repoRoot, 'dist/ids.js'))};
+      await new BonjourDiscovery().start({ peerId: newPeerId(), spaceHash: spaceHash(${JSON.stringify(spaceId)}), proto: PROTOCOL_VERSION, port: ${port} });
+      console.log('announcing'); setInterval(() => {}, 1e6)`
+    const copycat = ns.spawn(['node', '--input-type=module', '-e', script], a.dir)
+    await waitFor(() => copycat.log().includes('announcing'), 20_000, 'the copycat announcer', copycat.log)
+    const da = await ns.watch(a)
+    await waitLog(da, /answered as a relay, but it was dialled as a peer/, 30_000)
+    expect(fs.readdirSync(data).filter((n) => n.startsWith('s-'))).toEqual([])
+    expect(relay.log()).not.toMatch(/registered|admitted/)
+    expect(readFile(a)).toBe(before)
+    expect(da.log()).not.toMatch(/connected to relay/)
   })
 
   it('CTXSYNC_NO_MDNS keeps a daemon of an mdns space from multicasting (the test suite sets it everywhere else)', async () => {

@@ -82,6 +82,21 @@ export class Netns {
     return { peer, proc, log: () => err }
   }
 
+  /** Starts any long-running command inside the namespace; its output so far is `log()`. */
+  spawn(argv: string[], cwd: string): { log: () => string; exited: () => boolean } {
+    const [cmd, ...pre] = this.enter
+    const proc = execa(cmd!, [...pre, ...argv], { cwd, reject: false, env: env(), stdin: 'ignore', buffer: false, forceKillAfterDelay: 60_000 })
+    this.#procs.add(proc)
+    let out = ''
+    for (const s of [proc.stdout!, proc.stderr!]) {
+      s.setEncoding('utf8')
+      s.on('data', (c: string) => (out += c))
+    }
+    let exited = false
+    void proc.then(() => (exited = true), () => (exited = true))
+    return { log: () => out, exited: () => exited }
+  }
+
   /** Stops every daemon started here (SIGTERM, then SIGKILL after a while) and the holder. */
   async close(): Promise<void> {
     const procs = [...this.#procs]
