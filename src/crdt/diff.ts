@@ -76,8 +76,15 @@ export class Differ {
     const nc = childClass(next)
     if (bc !== nc) {
       if (base && bc) this.tombstoneChildren(base)
-      // Children of the new kind may exist already (a peer made the same change): compare with those.
-      if (next && nc) this.diffChildren(id, this.tree.node(id), next, path)
+      // Children of the new kind may exist already (a peer made the same change): compare with those. The
+      // tree shows the new kind only once this transaction ends; until then it shows the old one, whose
+      // children (just tombstoned) must not be matched: a value turned block scalar, or mapping turned
+      // list, would lose what was typed (issue 13: typed lines lost).
+      if (next && nc) {
+        const cur = this.tree.node(id)
+        const held = cur && childClass(cur) === nc ? cur : next.t === 'block' ? { ...next, lines: [] } : emptyLike(next)
+        this.diffChildren(id, held, next, path)
+      }
       return
     }
     if (base && next && nc) this.diffChildren(id, base, next, path)
