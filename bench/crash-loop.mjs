@@ -194,7 +194,7 @@ async function serveMode(rng) {
   const spaceId = newSpaceId()
   const acked = new Set()
   const writers = [0, 1, 2].map((i) => new MemHost(spaceId, `w${i}`))
-  const push = async (h, ms = 1500) => (await syncOnce({ host: h, secret: SECRET, peers: [url], timeoutMs: ms })).peers[0]
+  const push = async (h, ms = 1500) => (await syncOnce({ host: h, secret: SECRET, peers: [url], relay: { url }, timeoutMs: ms })).peers[0]
   let on = true
   const loops = writers.map(async (w, i) => {
     for (let k = 0; on; k++) {

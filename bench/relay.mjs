@@ -142,7 +142,7 @@ async function connectPeers(relayUrl, spaceId, from, to, clock) {
   for (let w = from; w < to; w += 50) {
     await Promise.all(Array.from({ length: Math.min(50, to - w) }, async (_, k) => {
       const host = new BenchHost(spaceId, `peer-${w + k}`, clock)
-      const session = new PeerSession({ host, transport: await dialer.dial(relayUrl, { timeoutMs: 10_000 }), role: 'dial', credentials: creds })
+      const session = new PeerSession({ host, transport: await dialer.dial(relayUrl, { timeoutMs: 10_000 }), role: 'dial', credentials: creds, relay: {} })
       host.onUpdate((doc, u) => session.sendUpdate(doc, u))
       const synced = new Promise((resolve, reject) => {
         session.once('synced', resolve)
@@ -281,7 +281,7 @@ async function firstSync(relayUrl, http) {
     applyRemote: async (_d, u) => void (kept += u.length),
   }
   const t0 = performance.now()
-  const pulled = await syncOnce({ host: sink, token: JSON.parse(token).token, peers: [relayUrl], timeoutMs: 60_000 })
+  const pulled = await syncOnce({ host: sink, token: JSON.parse(token).token, peers: [relayUrl], relay: { url: relayUrl }, timeoutMs: 60_000 })
   const transferMs = performance.now() - t0
   if (pulled.peers[0].outcome !== 'synced') throw new Error(`transfer-only pull: ${pulled.peers[0].outcome} ${pulled.peers[0].error ?? ''}`)
   let same = 0

@@ -55,7 +55,7 @@ class MemHost implements SyncHost {
 }
 
 const push = async (host: MemHost, url: string, timeoutMs = 1500) =>
-  (await syncOnce({ host, secret: SECRET, peers: [url], timeoutMs })).peers[0]!
+  (await syncOnce({ host, secret: SECRET, peers: [url], relay: { url }, timeoutMs })).peers[0]!
 
 describe('e2e: kill -9 of the relay', { timeout: 300_000 }, () => {
   it(`serve: killed ${KILLS} times while writers push; every acknowledged update survives each restart`, async () => {
