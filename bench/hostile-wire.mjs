@@ -18,6 +18,7 @@ import { deriveCredentials, newNonce, signProof } from '../dist/net/auth.js'
 import { sessionCiphers } from '../dist/net/channel.js'
 import { channelRoot, newEphemeral, RELAY_AUTH_LABEL, relayTranscript, TOKEN_POP_LABEL } from '../dist/net/relay-auth.js'
 import { holderOf } from '../dist/net/tokens.js'
+import { hellosOf } from '../dist/net/handshake.js'
 import { decodeMessage, encodeMessage, MessageTag, PROTOCOL_VERSION } from '../dist/net/protocol.js'
 import { newPeerId, newSpaceId } from '../dist/ids.js'
 import { mulberry32 } from './random.mjs'
@@ -122,7 +123,7 @@ export async function authenticate(conn, { spaceId, secret, token, name = 'mallo
     const eph = newEphemeral()
     const t = {
       spaceId, dialerNonce: nonce, relayNonce: theirs.nonce, dialerId: me.id, relayId: theirs.peer.id,
-      relayKey: proof.relayKey, relayEphemeral: proof.ephemeral, dialerEphemeral: eph.publicKey,
+      relayKey: proof.relayKey, relayEphemeral: proof.ephemeral, hellos: hellosOf('dial', hello, theirs), dialerEphemeral: eph.publicKey,
     }
     let credential
     if (token) {
@@ -142,7 +143,7 @@ export async function authenticate(conn, { spaceId, secret, token, name = 'mallo
   }
   send({
     type: 'Auth',
-    signature: signProof(creds, { spaceId, signerRole: 'dial', verifierNonce: theirs.nonce, signerNonce: nonce, signerId: me.id, verifierId: theirs.peer.id }),
+    signature: signProof(creds, { spaceId, signerRole: 'dial', verifierNonce: theirs.nonce, signerNonce: nonce, signerId: me.id, verifierId: theirs.peer.id, hellos: hellosOf('dial', hello, theirs) }),
   })
   await expect('Auth')
   const c = sessionCiphers('secret', creds.sessionRoot, 'dial', nonce, theirs.nonce)

@@ -37,7 +37,9 @@ export function parseExpiry(s: string): number | null {
   if (s === 'never') return null
   const m = /^(\d+)([mhdw])$/.exec(s.trim())
   if (!m || Number(m[1]) === 0) throw new UsageError(`--expires ${s}: expected a duration like 30m, 12h, 7d or 4w, or never`)
-  return Number(m[1]) * UNIT_MS[m[2]!]!
+  const ms = Number(m[1]) * UNIT_MS[m[2]!]!
+  if (ms > 100 * 365 * 86_400_000) throw new UsageError(`--expires ${s}: more than 100 years; use never for a token that does not expire`)
+  return ms
 }
 
 export async function createToken(o: TokenOptions): Promise<TokenResult> {

@@ -72,6 +72,8 @@ export async function watchDetached(o: Omit<WatchOptions, 'say'> & { argv: strin
   const running = await runningDaemon(paths)
   if (running) throw new CtxError('already-running', `a daemon already runs for this space (pid ${running.pid}, ${running.url}): \`ctxsync stop\` stops it`)
   await fsp.rm(paths.daemon, { force: true })
+  // A fresh checkout syncing with a token has no .ctxsync/ yet: the daemon makes the rest, the log needs it now.
+  await fsp.mkdir(paths.state, { recursive: true, mode: 0o700 })
   const out = fs.openSync(paths.log, 'a')
   const flags = DAEMON_NODE_FLAGS.filter((f) => !process.execArgv.some((a) => a.startsWith(f.split('=')[0]!)))
   const child = spawn(process.execPath, [...flags, ...process.execArgv, ...o.argv], { cwd: root, detached: true, stdio: ['ignore', out, out], env: process.env })

@@ -95,9 +95,11 @@ export interface TranscriptInput {
   signerNonce: Uint8Array
   signerId: PeerId
   verifierId: PeerId
+  /** A digest of both Hellos as sent (`helloDigest`): names, kinds, hosts and flags are bound too. */
+  hellos?: Uint8Array
 }
 
-/** `label ‖ spaceId ‖ signer role ‖ verifier nonce ‖ signer nonce ‖ signer id ‖ verifier id`, each length-prefixed. */
+/** `label ‖ spaceId ‖ signer role ‖ verifier nonce ‖ signer nonce ‖ signer id ‖ verifier id ‖ hellos`, each length-prefixed. */
 export function authTranscript(t: TranscriptInput, label = TRANSCRIPT_LABEL): Uint8Array {
   const fields: Uint8Array[] = [
     Buffer.from(label),
@@ -107,6 +109,7 @@ export function authTranscript(t: TranscriptInput, label = TRANSCRIPT_LABEL): Ui
     t.signerNonce,
     Buffer.from(t.signerId),
     Buffer.from(t.verifierId),
+    t.hellos ?? new Uint8Array(0),
   ]
   const parts: Uint8Array[] = []
   for (const f of fields) {

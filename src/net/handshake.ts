@@ -15,11 +15,11 @@
 import { signProof, verifyProof, type SpaceCredentials } from './auth.js'
 import { sessionCiphers, type Encryption, type SessionCiphers } from './channel.js'
 import {
-  ProtocolError, PROTOCOL_VERSION, type Access, type HelloFlags, type HelloMessage, type Message, type RelayProofMessage, type Role,
+  encodeMessage, ProtocolError, PROTOCOL_VERSION, type Access, type HelloFlags, type HelloMessage, type Message, type RelayProofMessage, type Role,
 } from './protocol.js'
 import {
-  channelRoot, formatKey, macEquals, newEphemeral, RELAY_AUTH_LABEL, RELAY_ID_LABEL, relayTranscript, TOKEN_POP_LABEL,
-  verifyWith, welcomeMac, type RelayTranscript,
+  channelRoot, formatKey, helloDigest, macEquals, newEphemeral, RELAY_AUTH_LABEL, RELAY_ID_LABEL, relayTranscript,
+  TOKEN_POP_LABEL, verifyWith, welcomeMac, type RelayTranscript,
 } from './relay-auth.js'
 import { holderOf, TokenError } from './tokens.js'
 import type { PeerInfo, SyncHost } from './SyncHost.js'
@@ -52,6 +52,8 @@ export interface Opened {
   access?: Access
   /** On a relay: what the peer authenticated with (`space-key`, `token:<jti>`); a peer id is bound to it. */
   credential?: string
+  /** On a relay: when the token the peer showed expires (ms epoch); the session ends then. */
+  expiresAt?: number
 }
 
 export type Step = { open: Opened } | { refuse: Refusal } | null
@@ -72,28 +74,42 @@ export function helloFrom(spaceId: HelloMessage['spaceId'], self: PeerInfo, io: 
   }
 }
 
-/** Null when the Hello may proceed, else why the connection is refused. */
+/**
+ * Null when the Hello may proceed, else why the connection is refused. An acceptor answers a stranger's
+ * Hello for another space without naming its own: its space id is not for whoever connects.
+ */
 export function checkHello(host: SyncHost, role: Role, hello: HelloMessage): Refusal | null {
   if (hello.role === role) throw new ProtocolError(`both ends claim the ${role} role`)
   if (hello.spaceId !== host.spaceId) {
-    return { code: CloseCode.Forbidden, message: `other space: this peer syncs ${host.spaceId}, the other ${hello.spaceId}` }
+    const message = role === 'accept'
+      ? `other space: this peer does not sync ${hello.spaceId}`
+      : `other space: this peer syncs ${host.spaceId}, the other ${hello.spaceId}`
+    return { code: CloseCode.Forbidden, message }
   }
   if (hello.peer.id === host.self.id) return { code: CloseCode.Forbidden, message: 'connected to itself' }
   return null
 }
 
 /** The transcript fields both ends of a connection agree on, from the signer's point of view. */
-function transcript(spaceId: HelloMessage['spaceId'], signer: { role: Role; nonce: Uint8Array; id: PeerInfo['id'] }, verifier: { nonce: Uint8Array; id: PeerInfo['id'] }) {
+function transcript(spaceId: HelloMessage['spaceId'], signer: { role: Role; nonce: Uint8Array; id: PeerInfo['id'] }, verifier: { nonce: Uint8Array; id: PeerInfo['id'] }, hellos: Uint8Array) {
   return {
     spaceId, signerRole: signer.role, verifierNonce: verifier.nonce, signerNonce: signer.nonce,
-    signerId: signer.id, verifierId: verifier.id,
+    signerId: signer.id, verifierId: verifier.id, hellos,
   }
+}
+
+/** Both Hellos of a connection, dialer's first, as a digest both ends compute alike. */
+export function hellosOf(role: Role, mine: HelloMessage, theirs: HelloMessage): Uint8Array {
+  const [d, a] = role === 'dial' ? [mine, theirs] : [theirs, mine]
+  return helloDigest(encodeMessage(d), encodeMessage(a))
 }
 
 /** How the registry URL is dialled: as a relay, which must prove this key. */
 export interface RelayTarget {
-  /** The relay key pinned for the space (ctxsync.yaml `registry-key`, or the token's); none: trust on first use. */
+  /** The relay key pinned for the space (the token's, else ctxsync.yaml `registry-key`); none: trust on first use. */
   pinned?: Uint8Array
+  /** Where the pin came from, for the refusal's advice. */
+  pinnedBy?: 'config' | 'token'
   /** Called once a relay without a pinned key welcomed us, with the key it proved. */
   onPin?(key: Uint8Array): void
 }
@@ -120,6 +136,7 @@ export class PeerHandshake implements Handshake {
   readonly #o: PeerHandshakeOptions
   #phase: 'hello' | 'auth' | 'proof' | 'welcome' = 'hello'
   #hello: HelloMessage | undefined
+  #mine: HelloMessage | undefined
   #channel: { root: Uint8Array; relayKey: Uint8Array } | undefined
 
   constructor(o: PeerHandshakeOptions) {
@@ -130,8 +147,14 @@ export class PeerHandshake implements Handshake {
     return this.#hello
   }
 
+  /** A dialer speaks first; an acceptor only answers a Hello for its space (a stranger learns nothing). */
   start(io: HandshakeIO): void {
-    io.send(helloFrom(this.#o.host.spaceId, this.#o.host.self, io))
+    if (io.role === 'dial') this.#sayHello(io)
+  }
+
+  #sayHello(io: HandshakeIO): void {
+    this.#mine = helloFrom(this.#o.host.spaceId, this.#o.host.self, io)
+    io.send(this.#mine)
   }
 
   receive(msg: Message, io: HandshakeIO): Step {
@@ -141,6 +164,7 @@ export class PeerHandshake implements Handshake {
       const refusal = checkHello(host, io.role, msg)
       if (refusal) return { refuse: refusal }
       this.#hello = msg
+      if (io.role === 'accept') this.#sayHello(io)
       if (msg.peer.kind === 'relay') {
         if (io.role !== 'dial') throw new ProtocolError('a relay does not dial peers')
         if (!this.#o.relay) return { refuse: { code: CloseCode.Forbidden, message: NOT_A_PEER } }
@@ -154,7 +178,8 @@ export class PeerHandshake implements Handshake {
         return { refuse: { code: CloseCode.Unauthenticated, message: `${msg.peer.name || 'the other peer'} is not a relay: a token works only with \`ctxsync serve\`; peers need the space secret` } }
       }
       this.#phase = 'auth'
-      io.send({ type: 'Auth', signature: signProof(credentials, transcript(host.spaceId, { role: io.role, nonce: io.nonce, id: host.self.id }, { nonce: msg.nonce, id: msg.peer.id })) })
+      const hellos = hellosOf(io.role, this.#mine!, msg)
+      io.send({ type: 'Auth', signature: signProof(credentials, transcript(host.spaceId, { role: io.role, nonce: io.nonce, id: host.self.id }, { nonce: msg.nonce, id: msg.peer.id }, hellos)) })
       return null
     }
     const hello = this.#hello!
@@ -171,7 +196,8 @@ export class PeerHandshake implements Handshake {
       return { open: { host, peer: hello.peer, hello, ciphers, canSend: msg.access !== 'read', acceptWrites: true, access: msg.access } }
     }
     if (msg.type !== 'Auth') throw new ProtocolError(`expected Auth, got ${msg.type}`)
-    const ok = verifyProof(credentials!, transcript(host.spaceId, { role: hello.role, nonce: hello.nonce, id: hello.peer.id }, { nonce: io.nonce, id: host.self.id }), msg.signature)
+    const hellos = hellosOf(io.role, this.#mine!, hello)
+    const ok = verifyProof(credentials!, transcript(host.spaceId, { role: hello.role, nonce: hello.nonce, id: hello.peer.id }, { nonce: io.nonce, id: host.self.id }, hellos), msg.signature)
     if (!ok) return { refuse: { code: CloseCode.Unauthenticated, message: ACCESS_REFUSED } }
     // Their Auth was their last plaintext frame, and nothing of ours has been sent since our Auth.
     const [dialNonce, acceptNonce] = io.role === 'dial' ? [io.nonce, hello.nonce] : [hello.nonce, io.nonce]
@@ -187,13 +213,16 @@ export class PeerHandshake implements Handshake {
       return {
         refuse: {
           code: CloseCode.Forbidden,
-          message: `the relay presented key ${formatKey(proof.relayKey)}, but this space pins ${formatKey(pinned)} (\`registry-key\` in ctxsync.yaml): it is not the relay the space registered with. Nothing was shown to it. If the relay really was replaced, remove \`registry-key\` from ctxsync.yaml to trust the new key`,
+          message: relay?.pinnedBy === 'token'
+            ? `the relay presented key ${formatKey(proof.relayKey)}, but this token pins ${formatKey(pinned)}: it is not the relay the token was made for. Nothing was shown to it. If the relay really was replaced, create a new token (\`ctxsync token create\`) once ctxsync.yaml pins the new key`
+            : `the relay presented key ${formatKey(proof.relayKey)}, but this space pins ${formatKey(pinned)} (\`registry-key\` in ctxsync.yaml): it is not the relay the space registered with. Nothing was shown to it. If the relay really was replaced, remove \`registry-key\` from ctxsync.yaml to trust the new key`,
         },
       }
     }
     const t: RelayTranscript = {
       spaceId: host.spaceId, dialerNonce: io.nonce, relayNonce: relayHello.nonce, dialerId: host.self.id,
       relayId: relayHello.peer.id, relayKey: proof.relayKey, relayEphemeral: proof.ephemeral,
+      hellos: hellosOf('dial', this.#mine!, relayHello),
     }
     if (!verifyWith(proof.relayKey, relayTranscript(RELAY_ID_LABEL, t), proof.signature)) {
       return { refuse: { code: CloseCode.Unauthenticated, message: "the relay's proof of its key is not valid: nothing was shown to it" } }

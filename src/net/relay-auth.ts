@@ -96,6 +96,8 @@ export interface RelayTranscript {
   relayId: PeerId
   relayKey: Uint8Array
   relayEphemeral: Uint8Array
+  /** `helloDigest` of both Hellos as sent: the dialer's name, kind, host and flags are bound too. */
+  hellos: Uint8Array
   /** Absent in what the relay signs (it speaks before the dialer chose its ephemeral key). */
   dialerEphemeral?: Uint8Array
 }
@@ -104,7 +106,7 @@ export interface RelayTranscript {
 export function relayTranscript(label: string, t: RelayTranscript): Uint8Array {
   const fields: Uint8Array[] = [
     Buffer.from(label), Buffer.from(t.spaceId), t.dialerNonce, t.relayNonce, Buffer.from(t.dialerId),
-    Buffer.from(t.relayId), t.relayKey, t.relayEphemeral, t.dialerEphemeral ?? new Uint8Array(0),
+    Buffer.from(t.relayId), t.relayKey, t.relayEphemeral, t.hellos, t.dialerEphemeral ?? new Uint8Array(0),
   ]
   const parts: Uint8Array[] = []
   for (const f of fields) {
@@ -123,6 +125,16 @@ export function verifyWith(publicKey: Uint8Array, data: Uint8Array, signature: U
     return false
   }
   return verifySignature(key, data, signature)
+}
+
+/** SHA-256 over both Hellos as encoded (dialer's first): what each side claimed before proving anything. */
+export function helloDigest(dialer: Uint8Array, acceptor: Uint8Array): Uint8Array {
+  const len = (b: Uint8Array) => {
+    const l = Buffer.alloc(4)
+    l.writeUInt32BE(b.length)
+    return l
+  }
+  return new Uint8Array(createHash('sha256').update(len(dialer)).update(dialer).update(len(acceptor)).update(acceptor).digest())
 }
 
 /** The root of the channel keys: the X25519 secret, bound to the whole transcript (both ephemerals in it). */

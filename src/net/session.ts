@@ -160,9 +160,19 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
     return this.#opened?.access
   }
 
-  /** On a relay: what the peer authenticated with (`space-key`, `token:<jti>`). */
+  /** On a relay: what the peer authenticated with (`space-key`, `token:<role>:<jti>`). */
   get credential(): string | undefined {
     return this.#opened?.credential
+  }
+
+  /** On a relay: when the token this peer showed expires (ms epoch). */
+  get expiresAt(): number | undefined {
+    return this.#opened?.expiresAt
+  }
+
+  /** Ends the session with an Error message first (the close reason alone is cut to 123 bytes). */
+  refuse(code: number, message: string): void {
+    this.#fail(code, message)
   }
 
   /** Whether we may send document changes through this session. */

@@ -7,8 +7,8 @@
  * peers reach each other through the relay. A relay can be shown the secret's proof or a token
  * (CTXSYNC_TOKEN); peers need the secret.
  *
- * Only the registry URL is dialled as a relay, and the relay must prove the key pinned for the space
- * (`registry-key` in ctxsync.yaml, else the one a token carries); the first contact pins it in ctxsync.yaml.
+ * Only the registry URL is dialled as a relay, and the relay must prove the key pinned for the space (the
+ * one a token carries, else `registry-key` in ctxsync.yaml); the first contact pins it in ctxsync.yaml.
  * A registry that is not on this machine must be `wss://` unless the user says `--insecure`
  * (or CTXSYNC_INSECURE=1): the relay channel is sealed either way, but TLS also hides the space id and names.
  */
@@ -81,8 +81,12 @@ export function relayDial(config: TeamConfig, configFile: string, url: string | 
   } catch {
     fromToken = undefined
   }
-  const pinned = (config.registryKey ? parseKey(config.registryKey) : null) ?? (fromToken ? parseKey(fromToken) : null)
-  if (pinned) return { url, pinned }
+  // A token's pin comes first: it was signed with the space key, while ctxsync.yaml is whatever this
+  // checkout holds (a branch could point it, and a CI token, at another relay).
+  const byToken = fromToken ? parseKey(fromToken) : null
+  if (byToken) return { url, pinned: byToken, pinnedBy: 'token' }
+  const byConfig = config.registryKey ? parseKey(config.registryKey) : null
+  if (byConfig) return { url, pinned: byConfig, pinnedBy: 'config' }
   return {
     url,
     onPin: (key) => {

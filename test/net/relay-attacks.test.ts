@@ -6,10 +6,10 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket, WebSocketServer } from 'ws'
 import { deriveCredentials } from '../../src/net/auth.js'
-import { NOT_A_PEER } from '../../src/net/handshake.js'
+import { hellosOf, NOT_A_PEER } from '../../src/net/handshake.js'
 import { PeerManager, syncOnce } from '../../src/net/peers.js'
 import { decodeMessage, encodeMessage, PROTOCOL_VERSION, type Message, type RelayAuthMessage } from '../../src/net/protocol.js'
-import { newEphemeral, newSeed, RELAY_ID_LABEL, relayTranscript, signingKeyFromSeed } from '../../src/net/relay-auth.js'
+import { formatKey, newEphemeral, newSeed, RELAY_ID_LABEL, relayTranscript, signingKeyFromSeed } from '../../src/net/relay-auth.js'
 import { signToken } from '../../src/net/tokens.js'
 import { newPeerId } from '../../src/ids.js'
 import { hostsInSpace, LOOPBACK, MemoryHost, SECRET, waitFor } from './helpers.js'
@@ -41,9 +41,10 @@ async function fakeRelay(got: Message[]): Promise<{ url: string; key: Uint8Array
       got.push(m)
       if (m.type !== 'Hello') return
       const nonce = new Uint8Array(32).fill(9)
-      ws.send(encodeMessage({ ...m, peer: self, nonce, role: 'accept' }))
+      const mine = { ...m, peer: self, nonce, role: 'accept' as const }
+      ws.send(encodeMessage(mine))
       const eph = newEphemeral()
-      const t = { spaceId: m.spaceId, dialerNonce: m.nonce, relayNonce: nonce, dialerId: m.peer.id, relayId: self.id, relayKey: identity.publicKey, relayEphemeral: eph.publicKey }
+      const t = { spaceId: m.spaceId, dialerNonce: m.nonce, relayNonce: nonce, dialerId: m.peer.id, relayId: self.id, relayKey: identity.publicKey, relayEphemeral: eph.publicKey, hellos: hellosOf('accept', mine, m) }
       ws.send(encodeMessage({ type: 'RelayProof', relayKey: identity.publicKey, ephemeral: eph.publicKey, signature: identity.sign(relayTranscript(RELAY_ID_LABEL, t)) }))
     })
   })
@@ -222,3 +223,92 @@ describe('identities are bound to credentials', () => {
 })
 
 it('wire: PROTOCOL_VERSION is 5', () => expect(PROTOCOL_VERSION).toBe(5))
+
+describe('a stranger who tried the built CLI found these; each is now refused', () => {
+  it('a token that expires while its session is open ends the session (4401)', async () => {
+    const relay = await startRelay(r)
+    const [owner, reader] = hostsInSpace('owner', 'reader')
+    await syncOnce({ host: owner, secret: SECRET, peers: [relay.url], relay: { url: relay.url }, timeoutMs: 5000 })
+    const token = signToken(deriveCredentials(SECRET, owner.spaceId), { role: 'read', exp: Math.floor(Date.now() / 1000) + 2 })
+    const m = await viaRelay(r, reader, relay.url, { secret: undefined, token })
+    await waitFor(() => m.peers()[0]?.state === 'connected')
+    const ended = await new Promise<string>((res) => m.once('peer-refused', (_p, info) => res(`${info.code} ${info.reason}`)))
+    expect(ended).toMatch(/^4401 token expired at/)
+  })
+
+  it('the pin a token carries wins over the checkout\'s registry-key (a branch cannot point a CI token elsewhere)', async () => {
+    const { relayDial } = await import('../../src/space/remotes.js')
+    const tokenKey = signingKeyFromSeed(newSeed()).publicKey
+    const branchKey = signingKeyFromSeed(newSeed()).publicKey
+    const [a] = hostsInSpace('a')
+    const token = signToken(deriveCredentials(SECRET, a.spaceId), { role: 'write', exp: null, relay: tokenKey })
+    const config = { version: 1, space: a.spaceId, track: [], discovery: 'registry', registry: 'ws://127.0.0.1:1', registryKey: formatKey(branchKey), rules: [] } as const
+    const dial = relayDial(config as never, '/nonexistent/ctxsync.yaml', 'ws://127.0.0.1:1', token)!
+    expect(Buffer.from(dial.pinned!).equals(Buffer.from(tokenKey))).toBe(true)
+    expect(dial.pinnedBy).toBe('token')
+    expect(relayDial(config as never, '/x', 'ws://127.0.0.1:1')!.pinnedBy).toBe('config')
+  })
+
+  it("a read token that copied a write agent's id while it was away cannot lock it out; token holders are named as such", async () => {
+    const relay = await startRelay(r)
+    const [owner, agent, other] = hostsInSpace('owner', 'agent', 'other')
+    await syncOnce({ host: owner, secret: SECRET, peers: [relay.url], relay: { url: relay.url }, timeoutMs: 5000 })
+    const creds = deriveCredentials(SECRET, owner.spaceId)
+    await viaRelay(r, other, relay.url)
+    const squatter = await WireClient.open(relay.url, agent.self.id)
+    await squatter.admit(agent.spaceId, { token: signToken(creds, { role: 'read', exp: null }) })
+    await waitFor(() => squatter.got.some((x) => x.type === 'Welcome'))
+    const ma = await viaRelay(r, agent, relay.url, { secret: undefined, token: signToken(creds, { role: 'write', exp: null }) })
+    await waitFor(() => ma.peers()[0]?.state === 'connected')
+    const [code] = await squatter.closed
+    expect(code).toBe(4403)
+    const peek = await (await import('../../src/net/peers.js')).peekRegistry({ host: new MemoryHost(owner.spaceId, 'p'), secret: SECRET, url: relay.url, relay: { url: relay.url }, timeoutMs: 3000 })
+    expect(peek.peers!.find((p) => p.id === agent.self.id)).toMatchObject({ name: 'agent (write token)', access: 'write' })
+    expect(peek.peers!.find((p) => p.id === other.self.id)).toMatchObject({ name: 'other', access: 'admin' })
+  })
+
+  it('a man in the middle that renames the dialer in its Hello gets it refused (names are in the transcript)', async () => {
+    const relay = await startRelay(r)
+    const [a, b] = hostsInSpace('a', 'b')
+    const rename = (d: Buffer): Buffer | Uint8Array => {
+      try {
+        const m = decodeMessage(new Uint8Array(d))
+        if (m.type === 'Hello') return encodeMessage({ ...m, peer: { ...m.peer, name: 'CEO-approved-bot' } })
+      } catch {
+        // sealed frames pass as they are
+      }
+      return d
+    }
+    const proxy = (target: string) => wsServer((down) => {
+      const up = new WebSocket(target)
+      const queue: Array<Buffer | Uint8Array> = []
+      up.on('open', () => queue.splice(0).forEach((f) => up.send(f)))
+      down.on('message', (d: Buffer) => (up.readyState === WebSocket.OPEN ? up.send(rename(d)) : queue.push(rename(d))))
+      up.on('message', (d: Buffer) => down.send(d))
+      up.on('close', () => down.close())
+      down.on('close', () => up.close())
+    })
+    const toRelay = await proxy(relay.url)
+    const res = await syncOnce({ host: a, secret: SECRET, peers: [toRelay], relay: { url: toRelay, pinned: relay.publicKey }, timeoutMs: 3000 })
+    expect(res.peers[0]!.outcome).not.toBe('synced')
+    const mb = new PeerManager({ host: b, secret: SECRET, peers: [], listen: { host: LOOPBACK, port: 0 }, heartbeatMs: 60_000 })
+    r.managers.push(mb)
+    const { url } = await mb.start()
+    const toPeer = await proxy(url!)
+    const p2p = await syncOnce({ host: a, secret: SECRET, peers: [toPeer], timeoutMs: 3000 })
+    expect(p2p.peers[0]).toMatchObject({ outcome: 'refused', error: expect.stringMatching(/access refused/) })
+  })
+
+  it('a listening peer tells a stranger nothing: no Hello, no space id, for a Hello of another space', async () => {
+    const [b] = hostsInSpace('b')
+    const mb = new PeerManager({ host: b, secret: SECRET, peers: [], listen: { host: LOOPBACK, port: 0 }, heartbeatMs: 60_000 })
+    r.managers.push(mb)
+    const { url } = await mb.start()
+    const c = await WireClient.open(url!)
+    c.hello(hostsInSpace('x')[0]!.spaceId)
+    const [code] = await c.closed
+    expect(code).toBe(4403)
+    expect(c.got.map((m) => m.type)).toEqual(['Error'])
+    expect(JSON.stringify(c.got)).not.toContain(b.spaceId)
+  })
+})

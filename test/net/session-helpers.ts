@@ -2,6 +2,7 @@
  * Wiring for session tests over in-memory transports: two hosts joined by a pair of PeerSessions, and a
  * hand-rolled peer that knows the secret but speaks raw frames (for hostile and fuzz tests).
  */
+import { hellosOf } from '../../src/net/handshake.js'
 import { newPeerId } from '../../src/ids.js'
 import { deriveCredentials, newNonce, signProof } from '../../src/net/auth.js'
 import { sessionCiphers, type Encryption } from '../../src/net/channel.js'
@@ -88,16 +89,17 @@ export async function rawPeer(
   })
   session.start()
   if (!o.authenticate) return raw
-  end.send(encodeMessage({
+  const mine = {
     type: 'Hello', proto: PROTOCOL_VERSION, spaceId: host.spaceId, peer: me, nonce, role: 'dial', maxFrameBytes: 8 << 20,
     flags: { oneShot: false, peek: false },
-  }))
+  } as const
+  end.send(encodeMessage(mine))
   await waitFor(() => raw.received.length > 0, 2000, 'Hello')
   const hello = raw.received[0]!
   if (hello.type !== 'Hello') throw new Error(`expected Hello, got ${hello.type}`)
   const signature = signProof(creds, {
     spaceId: host.spaceId, signerRole: 'dial', verifierNonce: hello.nonce, signerNonce: nonce,
-    signerId: me.id, verifierId: hello.peer.id,
+    signerId: me.id, verifierId: hello.peer.id, hellos: hellosOf('dial', mine, hello),
   })
   end.send(encodeMessage({ type: 'Auth', signature }))
   await waitFor(() => tx !== undefined, 2000, 'Auth')

@@ -14,6 +14,7 @@ import {
   channelRoot, newEphemeral, RELAY_AUTH_LABEL, relayTranscript, TOKEN_POP_LABEL, type RelayTranscript,
 } from '../../src/net/relay-auth.js'
 import { holderOf } from '../../src/net/tokens.js'
+import { hellosOf } from '../../src/net/handshake.js'
 import { waitFor } from './helpers.js'
 
 export class WireClient {
@@ -50,11 +51,14 @@ export class WireClient {
     this.ws.send(this.#ciphers ? this.#ciphers.tx.seal(frame) : frame)
   }
 
+  #hello: HelloMessage | undefined
+
   hello(spaceId: SpaceId, o: { name?: string; oneShot?: boolean } = {}): void {
-    this.send({
+    this.#hello = {
       type: 'Hello', proto: PROTOCOL_VERSION, spaceId, peer: { id: this.id, name: o.name ?? 'wire', kind: 'agent' },
       nonce: this.nonce, role: 'dial', maxFrameBytes: 1 << 20, flags: { oneShot: o.oneShot ?? false, peek: false },
-    })
+    }
+    this.send(this.#hello)
   }
 
   get relayHello(): HelloMessage | undefined {
@@ -72,7 +76,7 @@ export class WireClient {
   transcript(spaceId: SpaceId, proof: RelayProofMessage, dialerEphemeral: Uint8Array): RelayTranscript {
     return {
       spaceId, dialerNonce: this.nonce, relayNonce: this.relayHello!.nonce, dialerId: this.id, relayId: this.relayHello!.peer.id,
-      relayKey: proof.relayKey, relayEphemeral: proof.ephemeral, dialerEphemeral,
+      relayKey: proof.relayKey, relayEphemeral: proof.ephemeral, dialerEphemeral, hellos: hellosOf('dial', this.#hello!, this.relayHello!),
     }
   }
 

@@ -21,7 +21,7 @@
  */
 import type { PeerId, SpaceId } from '../../ids.js'
 import { sessionCiphers } from '../channel.js'
-import { ACCESS_REFUSED, helloFrom, type Handshake, type HandshakeIO, type Step } from '../handshake.js'
+import { ACCESS_REFUSED, helloFrom, hellosOf, type Handshake, type HandshakeIO, type Step } from '../handshake.js'
 import { ProtocolError, type Access, type HelloMessage, type Message, type RelayAuthMessage } from '../protocol.js'
 import {
   channelRoot, newEphemeral, parseKey, RELAY_AUTH_LABEL, RELAY_ID_LABEL, relayTranscript, TOKEN_POP_LABEL, verifyWith,
@@ -106,11 +106,12 @@ export class RelayHandshake implements Handshake {
       if (msg.peer.kind === 'relay') return this.#refused(CloseCode.Forbidden, 'relays do not sync with each other')
       if (msg.peer.id === this.#ctx.self.id) return this.#refused(CloseCode.Forbidden, 'connected to itself')
       this.#hello = msg
-      io.send(helloFrom(msg.spaceId, this.#ctx.self, io))
+      const mine = helloFrom(msg.spaceId, this.#ctx.self, io)
+      io.send(mine)
       const ephemeral = newEphemeral()
       const transcript: RelayTranscript = {
         spaceId: msg.spaceId, dialerNonce: msg.nonce, relayNonce: io.nonce, dialerId: msg.peer.id, relayId: this.#ctx.self.id,
-        relayKey: this.#ctx.identity.publicKey, relayEphemeral: ephemeral.publicKey,
+        relayKey: this.#ctx.identity.publicKey, relayEphemeral: ephemeral.publicKey, hellos: hellosOf('accept', mine, msg),
       }
       this.#exchange = { ephemeral, transcript }
       const signature = this.#ctx.identity.sign(relayTranscript(RELAY_ID_LABEL, transcript))
@@ -134,6 +135,7 @@ export class RelayHandshake implements Handshake {
     const cred = msg.credential
     let access: Access
     let credential: string
+    let expiresAt: number | undefined
     if (cred.kind === 'key') {
       if (!verifyWith(cred.publicKey, relayTranscript(RELAY_AUTH_LABEL, t), cred.signature)) return this.#refused(CloseCode.Unauthenticated, ACCESS_REFUSED)
       const claim = await this.#ctx.registry.claim(space, cred.publicKey)
@@ -154,7 +156,8 @@ export class RelayHandshake implements Handshake {
           return this.#refused(CloseCode.Unauthenticated, "token refused: the proof that the dialer holds the token's key is not valid")
         }
         access = claims.role
-        credential = `token:${claims.jti}`
+        credential = `token:${claims.role}:${claims.jti}`
+        if (claims.exp !== null) expiresAt = claims.exp * 1000
       } catch (err) {
         if (err instanceof TokenError) return this.#refused(CloseCode.Unauthenticated, err.message)
         throw err
@@ -166,7 +169,7 @@ export class RelayHandshake implements Handshake {
     return {
       open: {
         host, peer: hello.peer, hello, ciphers: sessionCiphers('secret', root, 'accept', hello.nonce, io.nonce), canSend: true,
-        acceptWrites: access !== 'read', access, credential,
+        acceptWrites: access !== 'read', access, credential, ...(expiresAt !== undefined ? { expiresAt } : {}),
       },
     }
   }

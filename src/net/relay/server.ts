@@ -213,8 +213,12 @@ export class RelayServer {
       clearTimeout(slot?.idle)
       space.attach(session)
       log('%s: %s (%s) joined %s with %s access%s', remote, peer.name, peer.id, space.spaceId, session.access, session.transient ? ' (one-shot)' : '')
+      // A token is checked when a session opens and again when it expires: a live session must not outlast it.
+      if (session.expiresAt !== undefined) expiry = atTime(session.expiresAt, () => session.refuse(CloseCode.Unauthenticated, `token expired at ${new Date(session.expiresAt!).toISOString()}: create a new one with \`ctxsync token create\``))
     })
+    let expiry: (() => void) | undefined
     session.on('closed', (info) => {
+      expiry?.()
       this.#sessions.delete(session)
       if (info.code === CloseCode.Policy && /too slow/.test(info.reason)) this.metrics.slowClosedTotal++
       const space = session.host as RelaySpace | undefined
@@ -286,4 +290,18 @@ export class RelayServer {
     for (const slot of this.#spaces.values()) if (slot.space) spaces++
     return { connections: this.#transports.size, sessions, spaces, bytesIn, bytesOut }
   }
+}
+
+/** Runs `fn` at `ms` (epoch), however far ahead (setTimeout alone tops out at 24.8 days); returns a cancel. */
+function atTime(ms: number, fn: () => void): () => void {
+  let timer: NodeJS.Timeout
+  const arm = (): void => {
+    const left = ms - Date.now()
+    timer = left <= 0 ? setTimeout(fn, 0) : setTimeout(arm, Math.min(left, 2 ** 31 - 1))
+    timer.unref()
+  }
+  const left = ms - Date.now()
+  timer = setTimeout(left <= 0 ? fn : arm, Math.max(0, Math.min(left, 2 ** 31 - 1)))
+  timer.unref()
+  return () => clearTimeout(timer)
 }

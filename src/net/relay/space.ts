@@ -199,23 +199,36 @@ export class RelaySpace implements SyncHost {
 
   /**
    * A peer id belongs to one credential at a time. Updates are relayed to every session but their origin's
-   * id, so a session under someone else's id would silence that member (and be listed as it). The space
-   * key outranks tokens: a member with the secret takes its id back; anyone else must use its own.
+   * id, so a session under someone else's id would silence that member (and be listed as it). A stronger
+   * credential takes the id (the space key, then admin, write and read tokens), so a read token holder who
+   * copied an id while its owner was away cannot lock the owner out; anyone else must use its own id.
    */
   #bindId(session: PeerSession): boolean {
     const id = session.peer?.id
     for (const m of this.#members.values()) {
       const other = m.session
       if (other === session || other.peer?.id !== id || other.credential === session.credential) continue
-      if (session.credential === 'space-key') {
-        other.close(CloseCode.Forbidden, `peer id ${id} belongs to a member with the space secret`)
+      if (rank(session.credential) > rank(other.credential)) {
+        other.refuse(CloseCode.Forbidden, `peer id ${id} was taken by a session with a stronger credential`)
         continue
       }
       log('refused %s: peer id %s is in use under another credential', session.remote, id)
-      session.close(CloseCode.Forbidden, `peer id ${id} is in use by another session with a different credential: every machine and agent needs its own id`)
+      session.refuse(CloseCode.Forbidden, `peer id ${id} is in use by another session with a different credential: every machine and agent needs its own id`)
       return false
     }
     return true
+  }
+
+  /**
+   * How a session's peer is shown to the others (Peers, Presence): a token holder's name says so, so that
+   * nobody with a token passes for a member who proved the secret, whatever name it chose.
+   */
+  #shown(session: PeerSession): PeerInfo {
+    const peer = session.peer!
+    const c = session.credential
+    if (!c || c === 'space-key') return peer
+    const role = c.split(':')[1] ?? 'read'
+    return { ...peer, name: `${peer.name} (${role} token)`.slice(0, 256) }
   }
 
   detach(session: PeerSession): void {
@@ -235,7 +248,7 @@ export class RelaySpace implements SyncHost {
     const member = this.#members.get(session)
     if (!member || !session.peer || m.peer.id !== session.peer.id) return
     // The session checked that it is this peer's own; shown under the name and kind it authenticated with.
-    const msg: PresenceMessage = { ...m, peer: session.peer }
+    const msg: PresenceMessage = { ...m, peer: this.#shown(session) }
     member.presence = msg.online ? msg : undefined
     this.#forward(session, msg)
   }
@@ -251,7 +264,7 @@ export class RelaySpace implements SyncHost {
     const out: LivePeer[] = []
     for (const { session, since } of this.#members.values()) {
       if (session.transient || !session.peer || !session.authenticated) continue
-      const p: LivePeer = { ...session.peer, since, access: session.access ?? 'read' }
+      const p: LivePeer = { ...this.#shown(session), since, access: session.access ?? 'read' }
       if (withAddresses) p.address = session.remote
       out.push(p)
     }
@@ -322,3 +335,8 @@ export class RelaySpace implements SyncHost {
     this.#peersTimer.unref()
   }
 }
+
+const RANKS: Record<string, number> = { 'space-key': 4, admin: 3, write: 2, read: 1 }
+/** How strong a credential is (`space-key`, `token:<role>:<jti>`). */
+const rank = (credential: string | undefined): number =>
+  credential === 'space-key' ? RANKS['space-key']! : (RANKS[credential?.split(':')[1] ?? ''] ?? 0)
