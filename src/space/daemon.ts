@@ -11,6 +11,7 @@ import { CtxError } from '../errors.js'
 import { writeFileAtomic } from '../fs/atomic.js'
 import { Watcher } from '../fs/watcher.js'
 import { asDocName } from '../ids.js'
+import { limitsFromEnv } from '../net/admission.js'
 import { PeerManager, type PeerState } from '../net/peers.js'
 import type { Take } from '../crdt/present.js'
 import type { PeerFinder } from '../net/discovery/finder.js'
@@ -97,7 +98,8 @@ export class Daemon {
       peers = new PeerManager({
         host: new SpaceHost(space),
         ...creds,
-        ...(remotes.listen ? { listen: { host: o.host ?? host, port } } : {}),
+        // Strangers on the network are bounded (connections, handshake deadline; CTXSYNC_MAX_CONNS, …).
+        ...(remotes.listen ? { listen: { host: o.host ?? host, port, limits: limitsFromEnv() } } : {}),
         peers: remotes.peers,
         heartbeatMs: o.heartbeatMs,
         ...(o.maxFrameBytes !== undefined ? { maxFrameBytes: o.maxFrameBytes } : {}),
