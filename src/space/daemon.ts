@@ -118,7 +118,15 @@ export class Daemon {
       peers.on('presence', () => space.emit('summary'))
       const watcher = new Watcher({ root: space.root, include: space.config.track })
       cleanup.unshift(() => watcher.close())
-      watcher.on('file', (ev) => void space.onLocalFile(asDocName(ev.path), ev.text, ev.hash).catch((e: Error) => o.say(`${ev.path}: ${e.message}`)))
+      // An edit that cannot be taken in now (no descriptors, a failing disk) is read again until it can.
+      watcher.on('file', (ev) => {
+        const name = asDocName(ev.path)
+        void space.onLocalFile(name, ev.text, ev.hash).then(
+          () => space.ioRecovered(name),
+          (e: Error) => space.ioFailed(name, e, () => watcher.recheck(ev.path)),
+        )
+      })
+      watcher.on('failed', (ev) => space.ioFailed(asDocName(ev.path), ev.error))
       watcher.on('deleted', (ev) => void space.onLocalDelete(asDocName(ev.path)))
       watcher.on('unreadable', (ev) => {
         o.say(`${ev.path}: skipped (${ev.reason})`)

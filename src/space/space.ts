@@ -165,15 +165,18 @@ export class Space extends EventEmitter {
   entry(name: DocName): DocEntry {
     let e = this.entries.get(name)
     if (!e) {
-      e = new DocEntry(name, this.author, compileRules(name, this.config.rules), this.store, (d, u, o) => this.announce(d, u, o), (err) => this.fail(err))
+      e = new DocEntry(name, this.author, compileRules(name, this.config.rules), this.store, (d, u, o) => this.announce(d, u, o), (err) => this.fail(err), () => this.emit('summary'))
       this.entries.set(name, e)
     }
     return e
   }
 
+  /** The store refused a write (full disk, read-only): said once per failure, shown in status, retried. */
   private fail(err: Error): void {
-    this.warn(`could not save sync state: ${err.message}`)
-    this.emit('error', err)
+    this.warn(`could not save sync state: ${err.message} (kept in memory and retried; \`ctxsync status\` shows what waits)`)
+    // Never 'error': an EventEmitter 'error' without a listener ends the process.
+    this.emit('store-error', err)
+    this.emit('summary')
   }
 
   private announce(doc: DocName, update: Uint8Array, origin: PeerId | null): void {
@@ -311,6 +314,8 @@ export class Space extends EventEmitter {
     e.model.applyRemote(update, from)
     await e.flushed()
     this.scheduleWriteBack(name)
+    // Not durable: not acknowledged either, so the sender keeps it (and offers it again) until the store is back.
+    if (e.storeError) throw new CtxError('store-failed', `cannot save ${name} here: ${e.storeError}`)
   }
 
   scheduleWriteBack(name: DocName): Promise<void> {
@@ -325,10 +330,44 @@ export class Space extends EventEmitter {
         this.scheduled.delete(name)
         return this.serial(name, () => writeBack(this, this.entry(name)))
       })
+      .then(() => this.ioRecovered(name), (err: unknown) => this.ioFailed(name, err as Error, () => void this.scheduleWriteBack(name)))
       .then(() => void this.emit('summary'))
-      .catch((err: unknown) => this.warn(`${name}: ${(err as Error).message}`))
     this.scheduled.set(name, p)
     return p
+  }
+
+  private ioRetry = new Map<DocName, { timer: NodeJS.Timeout | null; attempts: number }>()
+
+  /**
+   * Reading or writing a tracked file failed (a read-only tree, a full disk, no descriptors left): status
+   * shows it until it works, and `again` runs with backoff (0.25 s doubling to 30 s) until then (without
+   * it, the caller retries: the watcher does for reads).
+   */
+  ioFailed(name: DocName, err: Error, again?: () => void): void {
+    const e = this.entry(name)
+    const first = e.ioError === null
+    e.ioError = err.message
+    if (first) this.warn(`${name}: ${err.message} (retried until it works; \`ctxsync status\` shows it meanwhile)`)
+    this.emit('summary')
+    if (!again) return
+    const r = this.ioRetry.get(name) ?? { timer: null, attempts: 0 }
+    this.ioRetry.set(name, r)
+    if (r.timer || this.closed) return
+    r.timer = setTimeout(() => {
+      r.timer = null
+      again()
+    }, Math.min(30_000, 250 * 2 ** Math.min(r.attempts++, 7)))
+    r.timer.unref()
+  }
+
+  ioRecovered(name: DocName): void {
+    const e = this.entries.get(name)
+    if (!e || e.ioError === null) return
+    e.ioError = null
+    const r = this.ioRetry.get(name)
+    if (r?.timer) clearTimeout(r.timer)
+    this.ioRetry.delete(name)
+    log('%s: reading and writing work again', name)
   }
 
   /** Waits until every scheduled file write and sidecar append has finished. */
@@ -365,6 +404,7 @@ export class Space extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    for (const r of this.ioRetry.values()) if (r.timer) clearTimeout(r.timer)
     await this.settle()
     for (const e of this.entries.values()) await e.close()
     await this.parseCheck.close()
