@@ -165,7 +165,12 @@ export class Space extends EventEmitter {
   entry(name: DocName): DocEntry {
     let e = this.entries.get(name)
     if (!e) {
-      e = new DocEntry(name, this.author, compileRules(name, this.config.rules), this.store, (d, u, o) => this.announce(d, u, o), (err) => this.fail(err), () => this.emit('summary'))
+      // Saved again after the store failed: what waited is written to the file now, as it would have been.
+      const recovered = () => {
+        this.emit('summary')
+        void this.scheduleWriteBack(name)
+      }
+      e = new DocEntry(name, this.author, compileRules(name, this.config.rules), this.store, (d, u, o) => this.announce(d, u, o), (err) => this.fail(err), recovered)
       this.entries.set(name, e)
     }
     return e
@@ -313,9 +318,10 @@ export class Space extends EventEmitter {
     }
     e.model.applyRemote(update, from)
     await e.flushed()
-    this.scheduleWriteBack(name)
-    // Not durable: not acknowledged either, so the sender keeps it (and offers it again) until the store is back.
+    // Not durable: neither acknowledged (the sender keeps it and offers it again) nor written to the file
+    // (a crash would leave the file ahead of the sidecar) until the store takes it.
     if (e.storeError) throw new CtxError('store-failed', `cannot save ${name} here: ${e.storeError}`)
+    this.scheduleWriteBack(name)
   }
 
   scheduleWriteBack(name: DocName): Promise<void> {
