@@ -122,6 +122,22 @@ export class DocEntry {
 
   private closing = false
 
+  /**
+   * The state vector of what is durable: the model's, less the updates waiting for the store (peers are
+   * told only this, so none takes an update this machine could still lose for acknowledged).
+   */
+  durableStateVector(): Uint8Array {
+    if (this.unsaved.length === 0) return this.model.stateVector()
+    const sv = Y.decodeStateVector(this.model.stateVector())
+    for (const { update } of this.unsaved) {
+      for (const [client, from] of Y.parseUpdateMeta(update).from) {
+        if (from < (sv.get(client) ?? 0)) sv.set(client, from)
+      }
+    }
+    for (const [client, clock] of sv) if (clock === 0) sv.delete(client)
+    return encodeSV(sv)
+  }
+
   /** Resolves once every update so far is durable. */
   flushed(): Promise<void> {
     return this.queue
