@@ -212,3 +212,31 @@ describe('watch listener: strangers bounded', () => {
     }
   })
 })
+
+describe('relay: /healthz tells of spaces that fail', () => {
+  it('a space whose store cannot be loaded: its peers are refused, /healthz says degraded and names it; other spaces sync', async () => {
+    const storage = memoryRelayStorage()
+    const [broken] = hostsInSpace('broken')
+    const docs = storage.docs.bind(storage)
+    storage.docs = (space) => {
+      const store = docs(space)
+      if (space !== broken!.spaceId) return store
+      return Object.assign(Object.create(store) as typeof store, {
+        list: async () => ['x.yaml'],
+        load: async () => {
+          throw new Error('x.yaml: log damaged at byte 120')
+        },
+      })
+    }
+    const relay = await startRelay(r, { storage })
+    broken!.set('x.yaml', 'k', 1)
+    const res = await syncOnce({ host: broken!, secret: SECRET, peers: [relay.url], timeoutMs: 3000 })
+    expect(res.peers[0]!.outcome).not.toBe('synced')
+    const h = await (await fetch(`http://127.0.0.1:${relay.port}/healthz`)).json()
+    expect(h).toMatchObject({ status: 'degraded', failedSpaces: 1, failed: [expect.objectContaining({ space: broken!.spaceId, error: expect.stringMatching(/cannot load: .*log damaged/) })] })
+    const [fine] = hostsInSpace('fine')
+    fine!.set('y.yaml', 'k', 2)
+    expect((await syncOnce({ host: fine!, secret: SECRET, peers: [relay.url], timeoutMs: 3000 })).peers[0]!.outcome).toBe('synced')
+  })
+})
+
