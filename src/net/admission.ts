@@ -49,15 +49,17 @@ export function descriptorLimit(): number | null {
 
 /**
  * Sane defaults: connections take at most half the descriptor limit (the rest stays for files, stores,
- * watchers, the control socket), strangers a quarter of that, 16 pending and 128 in all per address.
+ * watchers, the control socket), strangers a quarter of that and one address a quarter of theirs (at
+ * most 64: a team behind one NAT reconnecting at once after a restart), 128 connections in all per address.
  */
 export function defaultLimits(fdLimit: number | null = descriptorLimit()): AdmissionLimits {
   const fds = fdLimit ?? 1024
   const maxConnections = Math.max(32, Math.min(8192, Math.floor(fds / 2)))
+  const maxPending = Math.max(8, Math.min(512, Math.floor(maxConnections / 4)))
   return {
     maxConnections,
-    maxPending: Math.max(8, Math.min(512, Math.floor(maxConnections / 4))),
-    maxPendingPerAddress: 16,
+    maxPending,
+    maxPendingPerAddress: Math.max(4, Math.min(64, Math.floor(maxPending / 4))),
     maxPerAddress: Math.min(128, maxConnections),
     handshakeMs: 15_000,
   }

@@ -45,7 +45,7 @@ describe('admission', () => {
       const l = defaultLimits(fds)
       expect(l.maxConnections).toBeLessThanOrEqual(Math.max(32, fds / 2))
       expect(l.maxPending).toBeLessThan(l.maxConnections)
-      expect(l.maxPendingPerAddress).toBeLessThan(l.maxPending)
+      expect(l.maxPendingPerAddress).toBeLessThanOrEqual(Math.max(4, l.maxPending / 4))
     }
     expect(addressKey('::ffff:10.1.2.3')).toBe('10.1.2.3')
     expect(addressKey('2001:db8:1:2:aaaa::1')).toBe(addressKey('2001:db8:1:2::ffff'))
