@@ -192,7 +192,7 @@ describe('e2e: access', { timeout: 120_000 }, () => {
     const [a] = peers as [Peer]
     await expectOk(ctx(a.dir, ['sync']))
     // seen.json (and its temp file while written) records legitimate visits, for expiry: not state.
-    const visits = (rel: string) => //seen.json(.[0-9a-f]+)?$/.test(rel)
+    const visits = (rel: string) => /\/seen\.json(\.[0-9a-f]+)?$/.test(rel)
     const before = tree(relay.data, visits)
     const spaceId = spaceIdOf(a)
     const secret = secretOf(a)

@@ -97,7 +97,7 @@ describe('e2e: hostile frames', { timeout: 180_000 }, () => {
       const [a, b] = peers as [Peer, Peer]
       await expectOk(ctx(a.dir, ['sync']))
       // seen.json records sessions that authenticated (for expiry), not state.
-      const visits = (rel: string) => //seen.json(.[0-9a-f]+)?$/.test(rel)
+      const visits = (rel: string) => /\/seen\.json(\.[0-9a-f]+)?$/.test(rel)
       const before = tree(relay.data, visits)
       const spaceId = spaceIdOf(a)
       const secret = secretOf(a)
