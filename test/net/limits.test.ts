@@ -4,7 +4,12 @@
  * loopback. Floods come from 127.0.0.2 (still loopback) so that per-address limits tell them from the
  * members on 127.0.0.1; every flood is bounded in count and in time.
  */
+import fs from 'node:fs/promises'
 import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import tls from 'node:tls'
+import { execa } from 'execa'
 import { afterEach, describe, expect, it } from 'vitest'
 import { memoryRelayStorage } from '../../src/fs/relayStorage.js'
 import { Admission, addressKey, defaultLimits } from '../../src/net/admission.js'
@@ -71,6 +76,28 @@ describe('admission', () => {
       expect(admission.stats().timedOutTotal).toBe(10)
     } finally {
       server.close()
+    }
+  })
+
+  it('TLS: a TLS socket is trusted as the TCP connection under it (the relay with --tls-cert)', async (t) => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ctxsync-tls-'))
+    const gen = await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-days', '1',
+      '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { reject: false })
+    if (gen.exitCode !== 0) return t.skip(`openssl cannot make a certificate here: ${gen.stderr}`)
+    const admission = new Admission({ handshakeMs: 300 })
+    const server = tls.createServer({ key: await fs.readFile(path.join(dir, 'key.pem')), cert: await fs.readFile(path.join(dir, 'cert.pem')) }, (s) => admission.trust(s))
+    server.on('connection', (s) => void admission.accept(s))
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res))
+    try {
+      const c = tls.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port, rejectUnauthorized: false })
+      sockets.push(c)
+      await new Promise<void>((res, rej) => c.once('secureConnect', res).once('error', rej))
+      await waitFor(() => admission.stats().connections === 1 && admission.stats().pending === 0, 2000, 'the TLS connection trusted')
+      await new Promise((res) => setTimeout(res, 500))
+      expect(c.destroyed).toBe(false)
+    } finally {
+      server.close()
+      await fs.rm(dir, { recursive: true, force: true })
     }
   })
 
