@@ -206,7 +206,7 @@ export class RelayServer {
       const status = this.#stopping ? 'stopping' : failed.length ? 'degraded' : 'ok'
       const body = {
         status, protocol: PROTOCOL_VERSION, uptimeSeconds: Math.round((Date.now() - this.metrics.startedAt) / 1000),
-        connections: g.connections, pending: a.pending, sessions: g.sessions, spaces: g.spaces, registered: this.#registration.count,
+        connections: g.connections, sockets: a.connections, pending: a.pending, sessions: g.sessions, spaces: g.spaces, registered: this.#registration.count,
         refused: { connections: a.refusedTotal, timedOut: a.timedOutTotal, evicted: a.evictedTotal, registrations: this.#registration.refusedTotal },
         failedSpaces: this.#failedSpaces.size, ...(failed.length ? { failed } : {}),
       }
