@@ -122,11 +122,11 @@ export class Daemon {
       watcher.on('file', (ev) => {
         const name = asDocName(ev.path)
         void space.onLocalFile(name, ev.text, ev.hash).then(
-          () => space.ioRecovered(name),
-          (e: Error) => space.ioFailed(name, e, () => watcher.recheck(ev.path)),
+          () => space.io.recovered(space.entries.get(name)),
+          (e: Error) => space.io.failed(name, e, () => watcher.recheck(ev.path)),
         )
       })
-      watcher.on('failed', (ev) => space.ioFailed(asDocName(ev.path), ev.error))
+      watcher.on('failed', (ev) => space.io.failed(asDocName(ev.path), ev.error))
       watcher.on('deleted', (ev) => void space.onLocalDelete(asDocName(ev.path)))
       watcher.on('unreadable', (ev) => {
         o.say(`${ev.path}: skipped (${ev.reason})`)

@@ -16,6 +16,7 @@ import { compileRules } from '../crdt/rules.js'
 import type { Conflict, Take } from '../crdt/present.js'
 import { TakeError } from '../crdt/present.js'
 import { CtxError, NotInitializedError } from '../errors.js'
+import { ProtocolError } from '../net/protocol.js'
 import { createMatcher, listTracked, normalizeDocPath, forEachLimited, type Matcher } from '../fs/globs.js'
 import { acquireLock, type ReleaseLock } from '../fs/lock.js'
 import { readTextFile, sweepStaleTemps } from '../fs/atomic.js'
@@ -34,6 +35,7 @@ import { createIdentity, readIdentity, resolveSecret, resolveToken, type Identit
 import { gitUserName } from '../git/user.js'
 import { readSummary } from './summary.js'
 import { ParseChecker } from './parsecheck.js'
+import { IoRetry } from './ioretry.js'
 
 const log = logger('space')
 
@@ -170,19 +172,13 @@ export class Space extends EventEmitter {
         this.emit('summary')
         void this.scheduleWriteBack(name)
       }
-      e = new DocEntry(name, this.author, compileRules(name, this.config.rules), this.store, (d, u, o) => this.announce(d, u, o), (err) => this.fail(err), recovered)
+      e = new DocEntry(name, this.author, compileRules(name, this.config.rules), this.store, (d, u, o) => this.announce(d, u, o), (err) => this.io.storeFailed(err), recovered)
       this.entries.set(name, e)
     }
     return e
   }
 
   /** The store refused a write (full disk, read-only): said once per failure, shown in status, retried. */
-  private fail(err: Error): void {
-    this.warn(`could not save sync state: ${err.message} (kept in memory and retried; \`ctxsync status\` shows what waits)`)
-    // Never 'error': an EventEmitter 'error' without a listener ends the process.
-    this.emit('store-error', err)
-    this.emit('summary')
-  }
 
   private announce(doc: DocName, update: Uint8Array, origin: PeerId | null): void {
     for (const l of this.updateListeners) l(doc, update, origin)
@@ -320,7 +316,8 @@ export class Space extends EventEmitter {
     await e.flushed()
     // Not durable: neither acknowledged (the sender keeps it and offers it again) nor written to the file
     // (a crash would leave the file ahead of the sidecar) until the store takes it.
-    if (e.storeError) throw new CtxError('store-failed', `cannot save ${name} here: ${e.storeError}`)
+    // 1011: the fault is ours, the sender is right to retry (with backoff) — not a protocol error of its.
+    if (e.storeError) throw new ProtocolError(`this peer cannot save ${name} now (${e.storeError}); try again later`, 1011)
     this.scheduleWriteBack(name)
   }
 
@@ -336,45 +333,14 @@ export class Space extends EventEmitter {
         this.scheduled.delete(name)
         return this.serial(name, () => writeBack(this, this.entry(name)))
       })
-      .then(() => this.ioRecovered(name), (err: unknown) => this.ioFailed(name, err as Error, () => void this.scheduleWriteBack(name)))
+      .then(() => this.io.recovered(this.entries.get(name)), (err: unknown) => this.io.failed(name, err as Error, () => void this.scheduleWriteBack(name)))
       .then(() => void this.emit('summary'))
     this.scheduled.set(name, p)
     return p
   }
 
-  private ioRetry = new Map<DocName, { timer: NodeJS.Timeout | null; attempts: number }>()
-
-  /**
-   * Reading or writing a tracked file failed (a read-only tree, a full disk, no descriptors left): status
-   * shows it until it works, and `again` runs with backoff (0.25 s doubling to 30 s) until then (without
-   * it, the caller retries: the watcher does for reads).
-   */
-  ioFailed(name: DocName, err: Error, again?: () => void): void {
-    const e = this.entry(name)
-    const first = e.ioError === null
-    e.ioError = err.message
-    if (first) this.warn(`${name}: ${err.message} (retried until it works; \`ctxsync status\` shows it meanwhile)`)
-    this.emit('summary')
-    if (!again) return
-    const r = this.ioRetry.get(name) ?? { timer: null, attempts: 0 }
-    this.ioRetry.set(name, r)
-    if (r.timer || this.closed) return
-    r.timer = setTimeout(() => {
-      r.timer = null
-      again()
-    }, Math.min(30_000, 250 * 2 ** Math.min(r.attempts++, 7)))
-    r.timer.unref()
-  }
-
-  ioRecovered(name: DocName): void {
-    const e = this.entries.get(name)
-    if (!e || e.ioError === null) return
-    e.ioError = null
-    const r = this.ioRetry.get(name)
-    if (r?.timer) clearTimeout(r.timer)
-    this.ioRetry.delete(name)
-    log('%s: reading and writing work again', name)
-  }
+  /** Failed reads and writes of tracked files and of the store: shown in status, retried (`ioretry.ts`). */
+  readonly io = new IoRetry((n) => this.entry(n), (m) => this.warn(m), () => this.emit('summary'))
 
   /** Waits until every scheduled file write and sidecar append has finished. */
   async settle(): Promise<void> {
@@ -410,7 +376,7 @@ export class Space extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    for (const r of this.ioRetry.values()) if (r.timer) clearTimeout(r.timer)
+    this.io.close()
     await this.settle()
     for (const e of this.entries.values()) await e.close()
     await this.parseCheck.close()

@@ -84,7 +84,7 @@ describe('e2e: disk faults', { timeout: 120_000 }, () => {
     expect(da.proc.exitCode).toBeNull()
 
     await fs.rm(filler)
-    await explained(waitSame([a, b], TODOS, (x) => x.includes('sent to a full disk') && x.includes('edited on a full disk'), 40_000), peers, [da, db])
+    await explained(waitSame([a, b], TODOS, (x) => x.includes('sent to a full disk') && x.includes('edited on a full disk'), 60_000), peers, [da, db])
     await waitFor(async () => (await quickState(a)).state === 'synced' && (await quickState(b)).state === 'synced', 15_000, 'both to say synced')
     expect(da.log()).toMatch(/could not save sync state: .*ENOSPC/)
   })
