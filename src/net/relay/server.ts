@@ -12,10 +12,12 @@
  * bounded in number, globally and per address, and in time until they authenticate; all connections below
  * the descriptor limit); a space holds at most `maxSessionsPerSpace` sessions (1013 beyond), so a flood of
  * one space leaves room for the others; new spaces are bounded in rate per address and in total, and
- * spaces nobody comes back to expire (`registration.ts`, swept every `sweepMs`). Frames over `maxFrameBytes` close the connection (1009, enforced by
- * ws before any parsing); each connection is rate-limited on its own (`throttle.ts`: over its rate, its
- * socket is simply not read for a while); every session's outbox is bounded, so a peer that reads too
- * slowly is closed with 1008 rather than buffered without end, and relaying to it never waits.
+ * spaces nobody comes back to expire (`registration.ts`, `expiry.ts`, swept every `sweepMs`). Frames
+ * over `maxFrameBytes` close the connection (1009, enforced by ws before any parsing); each connection
+ * is rate-limited on its own (`throttle.ts`: over its rate, its socket is simply not read for a while);
+ * every session's outbox is bounded, so a peer that reads too slowly is closed with 1008 rather than
+ * buffered without end, and relaying to it never waits. `/healthz` says `degraded` and names the spaces
+ * whose store failed (to load, or an append) until they load again.
  *
  * Stopping (SIGINT/SIGTERM in `ctxsync serve`): stop accepting, close every session with 1001, wait for
  * every append to reach the disk, close the stores.
