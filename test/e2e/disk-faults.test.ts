@@ -1,6 +1,6 @@
 /**
  * A daemon whose disk fails, through the built CLI: its sidecar store on a full file system, and its
- * tracked files on a read-only one. The daemon runs in a private mount namespace (`unshare -m`) where
+ * tracked files on a read-only one; and a relay (`ctxsync serve`) whose --data fills up. The daemon runs in a private mount namespace (`unshare -m`) where
  * `.ctxsync/docs` is a tiny tmpfs, or `.rhema` a read-only bind mount; the test reaches into that namespace
  * through /proc/<pid>/root and nsenter (root ignores permission bits, so chmod would prove nothing). Where
  * mount namespaces cannot be made, the tests skip, saying so.
@@ -13,15 +13,39 @@ import os from 'node:os'
 import path from 'node:path'
 import { execa } from 'execa'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { newPeerId, newSpaceId, type DocName, type PeerId, type SpaceId } from '../../src/ids.js'
+import { syncOnce } from '../../src/net/sync-once.js'
+import type { PeerInfo, SyncHost } from '../../src/net/SyncHost.js'
 import {
   edit, explained, fileState, killAll, readFile, removeTmpDirs, setupSpace, SMALL_TODOS, startWatch, TODOS, waitFor, waitSame,
   type Peer,
 } from './helpers.js'
+import { killRelayProcs, startServe } from './relay-helpers.js'
 
-afterEach(killAll)
+afterEach(async () => {
+  await killRelayProcs()
+  await killAll()
+})
 afterAll(removeTmpDirs)
 
 const files = { [TODOS]: SMALL_TODOS }
+
+/** One in-memory document, pushed and pulled with the real one-shot sync (what `ctxsync sync` runs). */
+class MemHost implements SyncHost {
+  readonly self: PeerInfo = { id: newPeerId(), name: 'mem', kind: 'agent' }
+  readonly doc = new Y.Doc()
+  constructor(readonly spaceId: SpaceId) {}
+  docNames(): DocName[] { return this.doc.store.clients.size ? ['x.yaml' as DocName] : [] }
+  stateVector(): Uint8Array { return Y.encodeStateVector(this.doc) }
+  encodeDiff(_d: DocName, sv: Uint8Array): Uint8Array | null {
+    const u = Y.encodeStateAsUpdate(this.doc, sv)
+    return u.length <= 2 ? null : u
+  }
+  acceptDoc(name: string): name is DocName { return name === 'x.yaml' }
+  async applyRemote(_d: DocName, u: Uint8Array): Promise<void> { Y.applyUpdate(this.doc, u, 'remote') }
+  onUpdate(_l: (doc: DocName, u: Uint8Array, origin: PeerId | null) => void): () => void { return () => {} }
+}
 
 async function canMount(): Promise<string | null> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ctxsync-mnt-'))
@@ -108,5 +132,32 @@ describe('e2e: disk faults', { timeout: 120_000 }, () => {
     await execa('nsenter', ['-t', String(da.proc.pid), '-m', 'mount', '-o', 'remount,rw,bind', path.join(a.dir, '.rhema')])
     await explained(waitSame([a, b], TODOS, (x) => x.includes('read-only tree'), 40_000), peers, [da, db])
     await waitFor(async () => (await quickState(a)).state === 'synced', 15_000, 'a to say synced')
+  })
+
+  it('relay on a full disk: it lives, the space fails (1011, not acknowledged), /healthz says degraded and names it; all well once space is freed', async (t) => {
+    const why = await canMount()
+    if (why) return t.skip(why)
+    const data = await fs.mkdtemp(path.join(os.tmpdir(), 'ctxsync-relay-full-'))
+    const relay = await startServe({ data, wrap: ['unshare', '-m', 'sh', '-c', 'mount -t tmpfs -o size=1m tmpfs "$0" && exec "$@"', data] })
+    const health = async () => (await fetch(`${relay.http}/healthz`)).json()
+    const host = new MemHost(newSpaceId())
+    const push = async () => (await syncOnce({ host, secret: 'relay-full-disk-secret-0123456789abcdefghijk', peers: [relay.url], timeoutMs: 5000 })).peers[0]!
+    host.doc.getMap('m').set('first', 'kept')
+    expect((await push()).outcome).toBe('synced')
+    const filler = await fill(path.join(`/proc/${relay.proc.pid}/root`, data))
+    host.doc.getMap('m').set('big', 'z'.repeat(64 * 1024))
+    const refused = await push()
+    expect(refused.outcome).not.toBe('synced')
+    const h = await health()
+    expect(h).toMatchObject({ status: 'degraded', failedSpaces: 1, failed: [expect.objectContaining({ space: host.spaceId, error: expect.stringMatching(/ENOSPC/) })] })
+    expect(relay.proc.exitCode).toBeNull()
+    await fs.rm(filler)
+    expect((await push()).outcome).toBe('synced')
+    expect((await health()).status).toBe('ok')
+    // What the relay acknowledged is what it holds: a fresh peer gets both values.
+    const fresh = new MemHost(host.spaceId)
+    await syncOnce({ host: fresh, secret: 'relay-full-disk-secret-0123456789abcdefghijk', peers: [relay.url], timeoutMs: 5000 })
+    expect(fresh.doc.getMap('m').get('first')).toBe('kept')
+    expect(String(fresh.doc.getMap('m').get('big')).length).toBe(64 * 1024)
   })
 })
