@@ -131,6 +131,9 @@ describe('relay: a stranger cannot starve another space', () => {
     const flood = await tcpFlood(relay.port, 200)
     const before = await (await fetch(`http://127.0.0.1:${relay.port}/healthz`)).json()
     expect(before.refused.connections).toBeGreaterThanOrEqual(150)
+    const metrics = await (await fetch(`http://127.0.0.1:${relay.port}/metrics`)).text()
+    expect(Number(/^ctxsync_relay_admission_refused_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(150)
+    expect(metrics).toMatch(/^ctxsync_relay_pending_connections \d+$/m)
     for (let i = 1; i <= 5; i++) {
       a.set('t.yaml', 'k', i)
       await waitFor(() => b.get('t.yaml', 'k') === i, 5000, `edit ${i} to reach b during the flood`)

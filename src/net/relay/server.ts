@@ -127,6 +127,13 @@ export class RelayServer {
     this.url = o.host.includes(':') ? `${scheme}://[${o.host}]:${port}` : `${scheme}://${o.host}:${port}`
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: this.#maxFrame, perMessageDeflate: false })
     this.metrics = new RelayMetrics(() => this.#gauges())
+    this.metrics.limits = () => {
+      const a = this.#admission.stats()
+      return {
+        sockets: a.connections, pending: a.pending, refused: a.refusedTotal, timedOut: a.timedOutTotal,
+        registered: this.#registration.count, registrationsRefused: this.#registration.refusedTotal, failedSpaces: this.#failedSpaces.size,
+      }
+    }
     this.#gate = {
       self,
       registry: new Registry(o.storage),
