@@ -44,6 +44,11 @@ const bytes = (v: string) => {
   if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${v}: expected a number of bytes`)
   return n
 }
+const count = (v: string) => {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${v}: expected a positive whole number`)
+  return n
+}
 const seconds = (v: string) => {
   const n = Number(v)
   if (!(n > 0)) throw new UsageError(`--timeout ${v}: expected a positive number of seconds`)
@@ -201,12 +206,22 @@ export function buildProgram(): Command {
     .option('--tls-cert <file>', 'TLS certificate (PEM): serve wss:// and https://')
     .option('--tls-key <file>', 'TLS private key (PEM)')
     .option('--max-frame <bytes>', 'largest WebSocket frame accepted (1009 beyond; peers chunk below it)', bytes)
+    .option('--max-conns <n>', 'most connections at once (default: half the open-file limit, at most 8192)', count)
+    .option('--max-conns-per-ip <n>', 'most connections from one address (IPv6: one /64; default 128)', count)
+    .option('--max-pending <n>', 'most connections not yet authenticated (default: a quarter of --max-conns, at most 512)', count)
+    .option('--max-sessions-per-space <n>', 'most sessions one space may hold (default 256)', count)
+    .option('--max-spaces <n>', 'most spaces this relay registers (default 10000)', count)
+    .option('--registrations-per-hour <n>', 'new spaces one address may register per hour (default 20)', count)
+    .option('--expire-unused <days>', 'forget a space used only by the session that registered it after this many days (default 7)', count)
+    .option('--expire-idle <days>', 'forget a space no peer visited for this many days (default 180)', count)
     .addHelpText('after', examples('ctxsync serve --data ./relay-data', 'ctxsync serve --host 0.0.0.0 --port 443 --data /var/lib/ctxsync --tls-cert cert.pem --tls-key key.pem', 'curl http://127.0.0.1:7421/metrics') +
       '\nThe relay never holds a space secret: a space registers with its public key on first contact; peers prove the secret or show a token (ctxsync token create).\n')
     .action(async (o, cmd: Command) => {
       const { serve } = await commands.serve()
       await serve({
         cwd: cwdOf(cmd), host: o.host, port: o.port, data: o.data, tlsCert: o.tlsCert, tlsKey: o.tlsKey, maxFrameBytes: o.maxFrame,
+        maxConns: o.maxConns, maxConnsPerIp: o.maxConnsPerIp, maxPending: o.maxPending, maxSessionsPerSpace: o.maxSessionsPerSpace,
+        maxSpaces: o.maxSpaces, registrationsPerHour: o.registrationsPerHour, expireUnusedDays: o.expireUnused, expireIdleDays: o.expireIdle,
         say: (l) => err(`[${new Date().toISOString().slice(11, 19)}] ${l}`),
         onStarted: (info) => err(`relay listening on ${info.url} (data: ${info.data}; GET /healthz, /metrics) — Ctrl-C to stop\nrelay key: ${info.key} (spaces pin it as registry-key in ctxsync.yaml at first contact; keep ${info.data}/relay-key safe)`),
       })

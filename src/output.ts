@@ -28,7 +28,7 @@ export function ago(iso: string | null): string {
 }
 
 const STATE_COLOR: Record<string, (s: string) => string> = {
-  synced: green, pending: yellow, held: red, refused: red, conflicted: red,
+  synced: green, pending: yellow, held: red, refused: red, conflicted: red, failing: red,
 }
 
 export function formatStatus(s: StatusData): string {

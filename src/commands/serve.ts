@@ -3,13 +3,21 @@
  * WebSocket, keeps each space's CRDT state under `--data DIR`, relays updates between a space's peers,
  * keeps their live list, and answers `GET /healthz` and `GET /metrics` on the same port. It never holds a
  * space secret. Runs until SIGINT/SIGTERM, then closes every session with 1001 and flushes every store.
+ *
+ * One relay per `--data`: the directory is locked (`fs/lock.ts`, as `.ctxsync/` is for a daemon) for as
+ * long as the relay runs, since two processes appending to one store would corrupt it for good. The limits
+ * that keep strangers from starving members have flags here and environment overrides (`CTXSYNC_MAX_CONNS`,
+ * … in `net/admission.ts`); the flags win.
  */
 import { formatKey } from '../net/relay-auth.js'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { compactChanged } from '../crdt/compact.js'
 import { CtxError, UsageError } from '../errors.js'
+import { acquireLock, SpaceLockedError, describeOwner, type ReleaseLock } from '../fs/lock.js'
 import { fileRelayStorage } from '../fs/relayStorage.js'
+import { limitsFromEnv, type AdmissionLimits } from '../net/admission.js'
+import type { RegistrationLimits } from '../net/relay/registration.js'
 import { RelayServer, RELAY_DEFAULTS } from '../net/relay/server.js'
 
 export interface ServeOptions {
@@ -21,6 +29,17 @@ export interface ServeOptions {
   tlsCert?: string
   tlsKey?: string
   maxFrameBytes?: number
+  maxConns?: number
+  maxConnsPerIp?: number
+  maxPending?: number
+  maxSessionsPerSpace?: number
+  maxSpaces?: number
+  /** New spaces one address may register per hour (and at once). */
+  registrationsPerHour?: number
+  /** Days after which a space used by its first session only is forgotten. */
+  expireUnusedDays?: number
+  /** Days after which a space no peer visited is forgotten. */
+  expireIdleDays?: number
   say: (line: string) => void
   onStarted?: (info: { url: string; data: string; key: string }) => void
 }
@@ -43,12 +62,58 @@ export async function serve(o: ServeOptions): Promise<{ url: string }> {
   }
   const data = path.resolve(o.cwd, o.data)
   await fs.mkdir(data, { recursive: true })
+  const release = await lockData(data, o.say)
+  try {
+    return await run(o, data)
+  } finally {
+    await release()
+  }
+}
+
+/** Two relays on one store corrupt it for good: the second one is refused, saying who holds it. */
+async function lockData(data: string, say: (line: string) => void): Promise<ReleaseLock> {
+  try {
+    return await acquireLock(data, {
+      command: 'ctxsync serve',
+      onCompromised: (err) => say(`warning: lost the lock on ${data} (${err.message}): another relay may start on it`),
+    })
+  } catch (e) {
+    if (!(e instanceof SpaceLockedError)) throw e
+    const who = e.owner ? `another relay, ${describeOwner(e.owner)},` : 'another relay'
+    throw new CtxError('data-locked', `${who} already uses ${data}: two relays on one --data directory would corrupt it; stop that one or give this one another --data`)
+  }
+}
+
+function limitsOf(o: ServeOptions): { limits: Partial<AdmissionLimits>; registration: Partial<RegistrationLimits>; maxSessionsPerSpace?: number } {
+  const positive = (v: number | undefined, flag: string): number | undefined => {
+    if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new UsageError(`${flag} must be a positive whole number`)
+    return v
+  }
+  const limits: Partial<AdmissionLimits> = { ...limitsFromEnv() }
+  const set = <K extends keyof AdmissionLimits>(k: K, v: number | undefined, flag: string) => {
+    if (positive(v, flag) !== undefined) limits[k] = v as AdmissionLimits[K]
+  }
+  set('maxConnections', o.maxConns, '--max-conns')
+  set('maxPerAddress', o.maxConnsPerIp, '--max-conns-per-ip')
+  set('maxPending', o.maxPending, '--max-pending')
+  const registration: Partial<RegistrationLimits> = {}
+  const DAY = 24 * 3600_000
+  if (positive(o.maxSpaces, '--max-spaces') !== undefined) registration.maxSpaces = o.maxSpaces
+  if (positive(o.registrationsPerHour, '--registrations-per-hour') !== undefined) registration.perHour = registration.burst = o.registrationsPerHour
+  if (positive(o.expireUnusedDays, '--expire-unused') !== undefined) registration.unconfirmedTtlMs = o.expireUnusedDays! * DAY
+  if (positive(o.expireIdleDays, '--expire-idle') !== undefined) registration.idleTtlMs = o.expireIdleDays! * DAY
+  const maxSessionsPerSpace = positive(o.maxSessionsPerSpace, '--max-sessions-per-space')
+  return { limits, registration, ...(maxSessionsPerSpace ? { maxSessionsPerSpace } : {}) }
+}
+
+async function run(o: ServeOptions, data: string): Promise<{ url: string }> {
   const tls = o.tlsCert && o.tlsKey ? { cert: await readPem(path.resolve(o.cwd, o.tlsCert), 'certificate'), key: await readPem(path.resolve(o.cwd, o.tlsKey), 'key') } : undefined
   const relay = await RelayServer.start({
     host: o.host, port: o.port, storage: fileRelayStorage(data), ...(tls ? { tls } : {}),
     maxFrameBytes: o.maxFrameBytes ?? RELAY_DEFAULTS.maxFrameBytes,
     // Decoded values in exact-size arrays: ~230 bytes less per register of every document held.
     afterTransaction: compactChanged,
+    ...limitsOf(o),
   })
   o.onStarted?.({ url: relay.url, data, key: formatKey(relay.publicKey) })
   if (!tls && !['127.0.0.1', '::1', 'localhost'].includes(o.host)) {

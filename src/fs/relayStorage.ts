@@ -8,6 +8,8 @@
  *   <data>/<spaceId>/space.json      the space's registration: its Ed25519 public key, first contact time
  *   <data>/<spaceId>/docs/           the space's CRDT state, one FileDocStore (snapshot + fsynced log per
  *                                    document), exactly as peers keep their sidecars
+ *   <data>/<spaceId>/seen.json       when a peer last came, and whether a second session ever did (expiry)
+ *   <data>/lock, lock.owner.json     the lock that keeps a second relay off this directory (`fs/lock.ts`)
  *
  * No space secret is ever written here. Registrations are written atomically and fsynced (file and directory)
  * before the relay admits anyone on their strength. Deleting `<data>/<spaceId>/` forgets a space entirely
@@ -35,11 +37,21 @@ interface Registration {
   registeredAt: string
 }
 
+interface SpaceRecord {
+  space: SpaceId
+  registeredAt: string
+  lastSeenAt?: string
+  confirmed?: boolean
+}
+
 export interface RelayStorageImpl {
   identity(): Promise<RelayIdentity>
   registration(space: SpaceId): Promise<Registration | null>
   register(space: SpaceId, reg: Registration): Promise<void>
   docs(space: SpaceId): DocStore
+  spaces(): Promise<SpaceRecord[]>
+  touch(space: SpaceId, seen: { lastSeenAt: string; confirmed: boolean }): Promise<void>
+  forget(space: SpaceId): Promise<void>
 }
 
 async function readJson(file: string): Promise<unknown | null> {
@@ -91,6 +103,27 @@ export function fileRelayStorage(dir: string): RelayStorageImpl {
       await writeFileAtomic(file, JSON.stringify(body, null, 1) + '\n')
     },
     docs: (space) => new FileDocStore({ dir: path.join(spaceDir(root, space), 'docs') }),
+    async spaces() {
+      const names = await fs.readdir(root).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? [] : Promise.reject(e)))
+      const out: SpaceRecord[] = []
+      for (const name of names) {
+        if (!isSpaceId(name)) continue
+        const reg = (await readJson(path.join(root, name, 'space.json')).catch(() => null)) as { registeredAt?: unknown } | null
+        if (!reg) continue
+        const seen = (await readJson(path.join(root, name, 'seen.json')).catch(() => null)) as { lastSeenAt?: unknown; confirmed?: unknown } | null
+        const r: SpaceRecord = { space: name, registeredAt: String(reg.registeredAt ?? '') }
+        if (typeof seen?.lastSeenAt === 'string') r.lastSeenAt = seen.lastSeenAt
+        if (seen?.confirmed === true) r.confirmed = true
+        out.push(r)
+      }
+      return out
+    },
+    async touch(space, seen) {
+      await writeFileAtomic(path.join(spaceDir(root, space), 'seen.json'), JSON.stringify(seen) + '\n')
+    },
+    async forget(space) {
+      await fs.rm(spaceDir(root, space), { recursive: true, force: true })
+    },
   }
 }
 
@@ -130,13 +163,22 @@ async function relayKeySeed(file: string): Promise<Uint8Array> {
 }
 
 /** The same contract in memory; state survives `docs()` being called again, as a restarted relay's would. */
-export function memoryRelayStorage(): RelayStorageImpl & { registrations: Map<SpaceId, Registration> } {
+export function memoryRelayStorage(): RelayStorageImpl & { registrations: Map<SpaceId, Registration>; seen: Map<SpaceId, { lastSeenAt: string; confirmed: boolean }> } {
   const id = newPeerId()
   const seed = newSeed()
   const registrations = new Map<SpaceId, Registration>()
+  const seen = new Map<SpaceId, { lastSeenAt: string; confirmed: boolean }>()
   const stores = new Map<SpaceId, MemoryDocStore>()
   return {
     registrations,
+    seen,
+    spaces: async () => [...registrations].map(([space, r]) => ({ space, registeredAt: r.registeredAt, ...seen.get(space) })),
+    touch: async (space, s) => void seen.set(space, { ...s }),
+    forget: async (space) => {
+      registrations.delete(space)
+      seen.delete(space)
+      stores.delete(space)
+    },
     identity: async () => ({ id, seed }),
     registration: async (space) => registrations.get(space) ?? null,
     register: async (space, reg) => void registrations.set(space, reg),

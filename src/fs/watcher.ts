@@ -15,6 +15,11 @@
  * whose timestamps may be too coarse to tell two writes apart, also by content hash. A rewrite with new
  * timestamps or a new inode is reported even when the content equals the last event: the caller's own
  * write may lie in between, and only the caller (comparing hashes) can decide what is an echo.
+ *
+ * A check that fails (no descriptors left, EIO, a directory made unreadable) is reported as `failed` for
+ * that path and tried again with backoff (0.1 s doubling to 30 s) until it succeeds: an edit made while
+ * the process could not read is never silently dropped. `recheck` asks for a path to be read and
+ * reported again even if it looks unchanged (its last report could not be taken in).
  */
 import { EventEmitter } from 'node:events'
 import type { Stats } from 'node:fs'
@@ -49,15 +54,17 @@ export interface WatcherConfig {
 export interface FileEvent { path: string; text: string; hash: string; size: number; mtimeMs: number }
 export interface UnreadableEvent { path: string; reason: Exclude<UnreadableReason, 'not-a-file'> }
 export interface DeletedEvent { path: string }
+export interface FailedEvent { path: string; error: Error }
 export interface WatcherEvents {
   file: [FileEvent]
+  failed: [FailedEvent]
   unreadable: [UnreadableEvent]
   deleted: [DeletedEvent]
   error: [Error]
 }
 
 interface Sig { dev: number; ino: number; size: number; mtimeMs: number; ctimeMs: number; hash?: string; reason?: string }
-interface PathState { timer?: NodeJS.Timeout; firstAt?: number; tail?: NodeJS.Timeout; grace?: NodeJS.Timeout; running: boolean; again: boolean }
+interface PathState { timer?: NodeJS.Timeout; firstAt?: number; tail?: NodeJS.Timeout; grace?: NodeJS.Timeout; running: boolean; again: boolean; failures?: number }
 
 export class Watcher extends EventEmitter<WatcherEvents> {
   private readonly root: string
@@ -181,16 +188,29 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     s.running = true
     s.again = false
     let retry = false
+    let failed = false
     try {
       retry = await this.check(rel)
+      s.failures = 0
     } catch (e) {
-      this.fail(e as Error)
+      failed = true
+      s.failures = (s.failures ?? 0) + 1
+      log('checking %s failed (%d): %s', rel, s.failures, (e as Error).message)
+      if (this.listenerCount('failed') > 0) this.emit('failed', { path: rel, error: e as Error })
     } finally {
       s.running = false
     }
     if (s.again) this.schedule(rel)
+    else if (failed) this.schedule(rel, Math.min(30_000, 100 * 2 ** Math.min((s.failures ?? 1) - 1, 9)))
     else if (retry) this.schedule(rel, this.stableMs)
     else this.forgetIdle(rel)
+  }
+
+  /** Reads `rel` again after `delayMs` and reports it even if it looks unchanged. */
+  recheck(rel: string, delayMs = 0): void {
+    const prev = this.known.get(rel)
+    if (prev) this.known.set(rel, { ...prev, ino: -1, hash: undefined })
+    this.schedule(rel, delayMs)
   }
 
   private forgetIdle(rel: string): void {

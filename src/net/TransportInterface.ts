@@ -7,6 +7,7 @@
  *
  * Close codes used across the project (documented in README):
  *   1000 normal · 1001 going away · 1002 protocol error · 1008 policy · 1009 message too big ·
+ *   1013 try again later (a relay at a limit: sessions of a space, new spaces) ·
  *   4401 unauthenticated (wrong secret / bad proof) · 4403 forbidden (other space, read-only, self) ·
  *   4408 heartbeat timeout.
  */
@@ -17,6 +18,7 @@ export const CloseCode = {
   ProtocolError: 1002,
   Policy: 1008,
   TooBig: 1009,
+  TryAgainLater: 1013,
   Unauthenticated: 4401,
   Forbidden: 4403,
   HeartbeatTimeout: 4408,
@@ -45,6 +47,11 @@ export interface Transport {
    */
   pause?(): void
   resume?(): void
+  /**
+   * The other end authenticated: the connection is a member's from now on, and the listener's limits on
+   * strangers (`admission.ts`: their number, the handshake deadline) no longer apply to it. Optional.
+   */
+  admitted?(): void
   on<E extends keyof TransportEvents>(event: E, listener: TransportEvents[E]): this
   off<E extends keyof TransportEvents>(event: E, listener: TransportEvents[E]): this
 }

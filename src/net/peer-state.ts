@@ -2,6 +2,7 @@
  * The vocabulary of the peer manager (`peers.ts`): what it reports about each peer, its configuration and
  * events, and the per-connection and per-dial-target records it keeps.
  */
+import type { AdmissionLimits } from './admission.js'
 import type { PeerId } from '../ids.js'
 import type { RelayDial } from './handshake.js'
 import type { Access, LivePeer } from './protocol.js'
@@ -34,7 +35,7 @@ export interface PeerManagerConfig {
   secret?: string
   /** A relay token (CTXSYNC_TOKEN); relays are shown it instead of a proof of the secret. */
   token?: string
-  listen?: { host: string; port: number }
+  listen?: { host: string; port: number; limits?: Partial<AdmissionLimits> }
   /** ws:// URLs of peers to keep connected to. */
   peers: string[]
   /** The registry: the one URL dialled as a relay (it must prove the pinned key); every other is a peer. */

@@ -331,6 +331,7 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
     })
     this.#sync = sync
     this.#sender.producer = sync
+    this.#t.admitted?.()
     this.emit('authenticated', o.peer)
     // A listener may have closed us (a duplicate connection); then nothing is sent.
     if (!this.#closing && !this.#flags.peek && !o.hello.flags.peek) sync.start()

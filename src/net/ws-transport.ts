@@ -47,6 +47,8 @@ export interface Throttle {
 
 export interface WsTransportOptions {
   throttle?: Throttle
+  /** Called once when the session over it authenticates (the listener's admission, `admission.ts`). */
+  onAdmitted?: () => void
 }
 
 export class WsTransport extends TypedEmitter<TransportEvents> implements Transport {
@@ -56,6 +58,7 @@ export class WsTransport extends TypedEmitter<TransportEvents> implements Transp
   bytesOut = 0
   readonly #ws: WebSocket
   readonly #throttle: Throttle | undefined
+  #onAdmitted: (() => void) | undefined
   /** Why reading is paused: the rate limit, the reader (back-pressure), or both. */
   readonly #pausedBy = new Set<'throttle' | 'reader'>()
   #pausedUntil = 0
@@ -75,6 +78,7 @@ export class WsTransport extends TypedEmitter<TransportEvents> implements Transp
     this.#ws = ws
     this.remote = remote
     this.#throttle = opts.throttle
+    this.#onAdmitted = opts.onAdmitted
     ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary))
     ws.on('pong', () => {
       this.#missedPongs = 0
@@ -163,6 +167,12 @@ export class WsTransport extends TypedEmitter<TransportEvents> implements Transp
       ;(t.#ws as unknown as { _socket?: { uncork(): void } })._socket?.uncork()
     }
     WsTransport.#corked.clear()
+  }
+
+  admitted(): void {
+    const f = this.#onAdmitted
+    this.#onAdmitted = undefined
+    f?.()
   }
 
   pause(): void {

@@ -2,9 +2,11 @@
  * The WebSocket transport (`ws`): a listener for incoming peers and a dialer for outgoing ones, both
  * handing out `WsTransport`s (`ws-transport.ts`: frames, heartbeats, back-pressure, throttling).
  */
+import http from 'node:http'
 import { WebSocket, WebSocketServer } from 'ws'
 import { CtxError } from '../errors.js'
 import { logger } from '../log.js'
+import { Admission, type AdmissionLimits } from './admission.js'
 import { DEFAULT_MAX_FRAME_BYTES } from './chunking.js'
 import { CloseCode, type DialOptions, type Dialer, type Listener, type Transport } from './TransportInterface.js'
 import { WsTransport } from './ws-transport.js'
@@ -23,36 +25,48 @@ export interface WsOptions {
 export interface ListenOptions extends WsOptions {
   host: string
   port: number
+  /** Bounds on connections, strangers' above all (`admission.ts`); sane defaults. */
+  limits?: Partial<AdmissionLimits>
 }
 
 function formatUrl(host: string, port: number): string {
   return host.includes(':') ? `ws://[${host}]:${port}` : `ws://${host}:${port}`
 }
 
-/** Starts a WebSocket listener; port 0 picks a free port (see `url`/`port`). */
+/**
+ * Starts a WebSocket listener; port 0 picks a free port (see `url`/`port`). Every TCP connection goes
+ * through `Admission` first, and counts as a stranger's until its session authenticates.
+ */
 export async function listen(opts: ListenOptions): Promise<Listener> {
   const heartbeatMs = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS
+  const admission = new Admission(opts.limits)
+  const server = http.createServer((_req, res) => {
+    res.writeHead(426, { 'content-type': 'text/plain; charset=utf-8' })
+    res.end('ctxsync peer: connect with a WebSocket\n')
+  })
+  server.on('connection', (socket) => void admission.accept(socket))
   const wss = new WebSocketServer({
-    host: opts.host,
-    port: opts.port,
+    server,
     maxPayload: opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
     perMessageDeflate: false,
   })
   await new Promise<void>((resolve, reject) => {
-    wss.once('listening', resolve)
-    wss.once('error', (err: Error) =>
-      reject(new CtxError('listen-failed', `cannot listen on ${opts.host}:${opts.port}: ${err.message}`)),
-    )
+    server.once('error', (err: Error & { code?: string }) => {
+      const e = new CtxError('listen-failed', `cannot listen on ${opts.host}:${opts.port}: ${err.message}`)
+      reject(Object.assign(e, { errno: err.code }))
+    })
+    server.listen(opts.port, opts.host, () => resolve())
   })
+  server.on('error', (err) => log('listener error: %s', err.message))
   wss.on('error', (err) => log('listener error: %s', err.message))
-  const address = wss.address()
+  const address = server.address()
   const port = typeof address === 'object' && address ? address.port : opts.port
   const callbacks: Array<(t: Transport) => void> = []
   const live = new Set<WsTransport>()
 
   wss.on('connection', (ws, req) => {
     const remote = formatUrl(req.socket.remoteAddress ?? 'unknown', req.socket.remotePort ?? 0)
-    const t = new WsTransport(ws, remote, heartbeatMs)
+    const t = new WsTransport(ws, remote, heartbeatMs, { onAdmitted: () => admission.trust(req.socket) })
     live.add(t)
     t.on('close', () => live.delete(t))
     if (callbacks.length === 0) t.close(CloseCode.GoingAway, 'not accepting peers')
@@ -73,6 +87,8 @@ export async function listen(opts: ListenOptions): Promise<Listener> {
     close: async () => {
       for (const t of live) t.close(CloseCode.GoingAway, 'listener shutting down')
       await new Promise<void>((resolve) => wss.close(() => resolve()))
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
 }

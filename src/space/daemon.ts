@@ -11,6 +11,7 @@ import { CtxError } from '../errors.js'
 import { writeFileAtomic } from '../fs/atomic.js'
 import { Watcher } from '../fs/watcher.js'
 import { asDocName } from '../ids.js'
+import { limitsFromEnv } from '../net/admission.js'
 import { PeerManager, type PeerState } from '../net/peers.js'
 import type { Take } from '../crdt/present.js'
 import type { PeerFinder } from '../net/discovery/finder.js'
@@ -99,7 +100,8 @@ export class Daemon {
       peers = new PeerManager({
         host: new SpaceHost(space),
         ...creds,
-        ...(remotes.listen ? { listen: { host: o.host ?? host, port } } : {}),
+        // Strangers on the network are bounded (connections, handshake deadline; CTXSYNC_MAX_CONNS, …).
+        ...(remotes.listen ? { listen: { host: o.host ?? host, port, limits: limitsFromEnv() } } : {}),
         peers: remotes.peers,
         heartbeatMs: o.heartbeatMs,
         ...(o.maxFrameBytes !== undefined ? { maxFrameBytes: o.maxFrameBytes } : {}),
@@ -118,7 +120,15 @@ export class Daemon {
       peers.on('presence', () => space.emit('summary'))
       const watcher = new Watcher({ root: space.root, include: space.config.track })
       cleanup.unshift(() => watcher.close())
-      watcher.on('file', (ev) => void space.onLocalFile(asDocName(ev.path), ev.text, ev.hash).catch((e: Error) => o.say(`${ev.path}: ${e.message}`)))
+      // An edit that cannot be taken in now (no descriptors, a failing disk) is read again until it can.
+      watcher.on('file', (ev) => {
+        const name = asDocName(ev.path)
+        void space.onLocalFile(name, ev.text, ev.hash).then(
+          () => space.io.recovered(space.entries.get(name)),
+          (e: Error) => space.io.failed(name, e, () => watcher.recheck(ev.path)),
+        )
+      })
+      watcher.on('failed', (ev) => space.io.failed(asDocName(ev.path), ev.error))
       watcher.on('deleted', (ev) => void space.onLocalDelete(asDocName(ev.path)))
       watcher.on('unreadable', (ev) => {
         o.say(`${ev.path}: skipped (${ev.reason})`)

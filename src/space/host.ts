@@ -27,12 +27,14 @@ export class SpaceHost implements SyncHost {
 
   stateVector(doc: DocName): Uint8Array {
     const e = this.space.entries.get(doc)
-    return e ? e.model.stateVector() : EMPTY_SV
+    return e ? e.durableStateVector() : EMPTY_SV
   }
 
   encodeDiff(doc: DocName, remoteStateVector: Uint8Array): Uint8Array | null {
     const e = this.space.entries.get(doc)
-    if (!e || e.model.isEmpty) return null
+    // While its store fails nothing of it is sent: the updates waiting could still be lost here, and
+    // whoever took them would hold what this machine might re-create under a new id after a crash.
+    if (!e || e.model.isEmpty || e.storeError) return null
     const u = e.model.encodeDiff(remoteStateVector)
     // An update with no structs and an empty delete set is two zero bytes.
     return u.length <= 2 ? null : u

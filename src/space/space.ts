@@ -16,6 +16,7 @@ import { compileRules } from '../crdt/rules.js'
 import type { Conflict, Take } from '../crdt/present.js'
 import { TakeError } from '../crdt/present.js'
 import { CtxError, NotInitializedError } from '../errors.js'
+import { ProtocolError } from '../net/protocol.js'
 import { createMatcher, listTracked, normalizeDocPath, forEachLimited, type Matcher } from '../fs/globs.js'
 import { acquireLock, type ReleaseLock } from '../fs/lock.js'
 import { readTextFile, sweepStaleTemps } from '../fs/atomic.js'
@@ -34,6 +35,7 @@ import { createIdentity, readIdentity, resolveSecret, resolveToken, type Identit
 import { gitUserName } from '../git/user.js'
 import { readSummary } from './summary.js'
 import { ParseChecker } from './parsecheck.js'
+import { IoRetry } from './ioretry.js'
 
 const log = logger('space')
 
@@ -165,16 +167,18 @@ export class Space extends EventEmitter {
   entry(name: DocName): DocEntry {
     let e = this.entries.get(name)
     if (!e) {
-      e = new DocEntry(name, this.author, compileRules(name, this.config.rules), this.store, (d, u, o) => this.announce(d, u, o), (err) => this.fail(err))
+      // Saved again after the store failed: what waited is written to the file now, as it would have been.
+      const recovered = () => {
+        this.emit('summary')
+        void this.scheduleWriteBack(name)
+      }
+      e = new DocEntry(name, this.author, compileRules(name, this.config.rules), this.store, (d, u, o) => this.announce(d, u, o), (err) => this.io.storeFailed(err), recovered)
       this.entries.set(name, e)
     }
     return e
   }
 
-  private fail(err: Error): void {
-    this.warn(`could not save sync state: ${err.message}`)
-    this.emit('error', err)
-  }
+  /** The store refused a write (full disk, read-only): said once per failure, shown in status, retried. */
 
   private announce(doc: DocName, update: Uint8Array, origin: PeerId | null): void {
     for (const l of this.updateListeners) l(doc, update, origin)
@@ -310,6 +314,10 @@ export class Space extends EventEmitter {
     }
     e.model.applyRemote(update, from)
     await e.flushed()
+    // Not durable: neither acknowledged (the sender keeps it and offers it again) nor written to the file
+    // (a crash would leave the file ahead of the sidecar) until the store takes it.
+    // 1011: the fault is ours, the sender is right to retry (with backoff) — not a protocol error of its.
+    if (e.storeError) throw new ProtocolError(`this peer cannot save ${name} now (${e.storeError}); try again later`, 1011)
     this.scheduleWriteBack(name)
   }
 
@@ -325,11 +333,14 @@ export class Space extends EventEmitter {
         this.scheduled.delete(name)
         return this.serial(name, () => writeBack(this, this.entry(name)))
       })
+      .then(() => this.io.recovered(this.entries.get(name)), (err: unknown) => this.io.failed(name, err as Error, () => void this.scheduleWriteBack(name)))
       .then(() => void this.emit('summary'))
-      .catch((err: unknown) => this.warn(`${name}: ${(err as Error).message}`))
     this.scheduled.set(name, p)
     return p
   }
+
+  /** Failed reads and writes of tracked files and of the store: shown in status, retried (`ioretry.ts`). */
+  readonly io = new IoRetry((n) => this.entry(n), (m) => this.warn(m), () => this.emit('summary'))
 
   /** Waits until every scheduled file write and sidecar append has finished. */
   async settle(): Promise<void> {
@@ -365,6 +376,7 @@ export class Space extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    this.io.close()
     await this.settle()
     for (const e of this.entries.values()) await e.close()
     await this.parseCheck.close()

@@ -9,7 +9,8 @@ import { writeFileAtomic } from '../fs/atomic.js'
 import type { PeerKind } from '../net/SyncHost.js'
 import type { Space } from './space.js'
 
-export type FileStateName = 'synced' | 'pending' | 'held' | 'refused' | 'conflicted'
+/** `failing`: the file or its sync state could not be read or written lately (retried; `error` says why). */
+export type FileStateName = 'synced' | 'pending' | 'held' | 'refused' | 'conflicted' | 'failing'
 
 export interface FileStatus {
   path: string
@@ -63,10 +64,12 @@ export function liveFiles(space: Space): SavedFile[] {
   const out: SavedFile[] = []
   for (const e of space.entries.values()) {
     const exists = e.model.exists()
-    if (!exists && e.state === 'ok' && !e.pending) continue
     let state: FileStateName
     let conflicts = 0
-    if (e.state === 'held' || e.state === 'unreadable') state = 'held'
+    const failure = e.storeError ? `sync state not saved: ${e.storeError}` : e.ioError ? `file not read or written: ${e.ioError}` : null
+    if (!exists && e.state === 'ok' && !e.pending && !failure) continue
+    if (failure) state = 'failing'
+    else if (e.state === 'held' || e.state === 'unreadable') state = 'held'
     else if (e.state === 'refused') state = 'refused'
     else if (exists && (conflicts = e.model.conflicts().length) > 0) state = 'conflicted'
     else if (e.pending) state = 'pending'
@@ -74,6 +77,7 @@ export function liveFiles(space: Space): SavedFile[] {
     const f: SavedFile = { path: e.name, state, baseHash: e.diskHash ?? null }
     if (exists) f.sv = Buffer.from(e.model.stateVector()).toString('base64')
     if (e.problem && (state === 'held' || state === 'refused')) f.error = { ...e.problem }
+    if (failure) f.error = { line: 1, col: 1, message: `${failure} (retrying)` }
     if (conflicts) f.conflicts = conflicts
     out.push(f)
   }

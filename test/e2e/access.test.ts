@@ -14,7 +14,7 @@ import * as wire from '../../bench/hostile-wire.mjs'
 import {
   ctx, expectOk, freePort, killAll, removeTmpDirs, setupSpace, SMALL_TODOS, startWatch, TODOS, waitFor, type Peer,
 } from './helpers.js'
-import { secretOf, spaceIdOf, spaceState, tree } from './hostile-helpers.js'
+import { relayTree, secretOf, spaceIdOf, spaceState } from './hostile-helpers.js'
 import { killRelayProcs, registrySpace, startServe } from './relay-helpers.js'
 import { deriveCredentials } from '../../dist/net/auth.js'
 import { signToken } from '../../dist/net/tokens.js'
@@ -191,7 +191,7 @@ describe('e2e: access', { timeout: 120_000 }, () => {
     const { peers } = await registrySpace(['a'], relay.url, files)
     const [a] = peers as [Peer]
     await expectOk(ctx(a.dir, ['sync']))
-    const before = tree(relay.data)
+    const before = relayTree(relay.data)
     const spaceId = spaceIdOf(a)
     const secret = secretOf(a)
     const creds = deriveCredentials(secret, spaceId)
@@ -231,7 +231,7 @@ describe('e2e: access', { timeout: 120_000 }, () => {
     reader.send(r.seal(wire.encodeMessage({ type: 'Update', doc: { name: TODOS }, update })))
     expect((await reader.whenClosed).code).toBe(4403)
 
-    expect(tree(relay.data)).toEqual(before)
+    expect(relayTree(relay.data)).toEqual(before)
     expect(fs.existsSync(relay.data)).toBe(true)
   })
 })

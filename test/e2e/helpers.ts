@@ -193,10 +193,12 @@ export interface Daemon {
 const live = new Set<ResultPromise>()
 
 /** Starts `ctxsync watch` in the foreground and waits until it listens. */
-export async function startWatch(peer: Peer, extra: string[] = [], env: Record<string, string | undefined> = {}): Promise<Daemon> {
+export async function startWatch(peer: Peer, extra: string[] = [], env: Record<string, string | undefined> = {}, wrap: string[] = []): Promise<Daemon> {
   // A clean stop may take seconds on a loaded machine: never let execa turn SIGTERM into SIGKILL (its default
-  // after 5 s), which would read as a daemon that cannot stop.
-  const proc = execa('node', [CLI, 'watch', '--port', String(peer.port), ...extra], {
+  // after 5 s), which would read as a daemon that cannot stop. `wrap`: a command that execs the rest
+  // (prlimit, unshare), so that the process is still the daemon.
+  const cmd = [...wrap, 'node', CLI, 'watch', '--port', String(peer.port), ...extra]
+  const proc = execa(cmd[0]!, cmd.slice(1), {
     cwd: peer.dir, reject: false, env: baseEnv(env), stdin: 'ignore', buffer: false, forceKillAfterDelay: 60_000,
   })
   live.add(proc)

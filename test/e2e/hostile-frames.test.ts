@@ -15,7 +15,7 @@ import {
   ctx, edit, expectOk, fileState, killAll, readFile, removeTmpDirs, setupSpace, SMALL_TODOS, startWatch, TODOS,
   waitFileEquals, waitFor, type Peer,
 } from './helpers.js'
-import { secretOf, seedOf, spaceIdOf, spaceState, tree, withSeed } from './hostile-helpers.js'
+import { relayTree, secretOf, seedOf, spaceIdOf, spaceState, withSeed } from './hostile-helpers.js'
 import { killRelayProcs, registrySpace, startServe } from './relay-helpers.js'
 
 afterEach(async () => {
@@ -96,7 +96,7 @@ describe('e2e: hostile frames', { timeout: 180_000 }, () => {
       const { peers } = await registrySpace(['a', 'b'], relay.url, files)
       const [a, b] = peers as [Peer, Peer]
       await expectOk(ctx(a.dir, ['sync']))
-      const before = tree(relay.data)
+      const before = relayTree(relay.data)
       const spaceId = spaceIdOf(a)
       const secret = secretOf(a)
       const t0 = Date.now()
@@ -112,7 +112,7 @@ describe('e2e: hostile frames', { timeout: 180_000 }, () => {
       expectDocumented([...pre.codes, ...post.codes])
       expect(tooBig).toEqual([1009, 1009])
       expect(relay.proc.exitCode, relay.log()).toBeNull()
-      expect(tree(relay.data)).toEqual(before)
+      expect(relayTree(relay.data)).toEqual(before)
       const health = await fetch(`http://127.0.0.1:${relay.port}/healthz`)
       expect(health.status).toBe(200)
 

@@ -25,6 +25,14 @@ export function tree(dir: string, skip: (rel: string) => boolean = () => false):
 }
 
 /**
+ * A relay's stored state (`tree` of its --data), without the `seen.json` of each space (and its temp file
+ * while written): that records legitimate sessions for expiry (`net/relay/expiry.ts`), not state.
+ */
+export function relayTree(dir: string): Record<string, string> {
+  return tree(dir, (rel) => /\/seen\.json(\.[0-9a-f]+)?$/.test(rel))
+}
+
+/**
  * A peer's document state: its working tree (without .git) and its sidecars (.ctxsync/docs). Not the rest
  * of .ctxsync: the daemon keeps its peer book and status there, which connections legitimately update.
  */

@@ -35,12 +35,14 @@ export interface Relay {
   log: () => string
 }
 
-/** Starts `ctxsync serve` and waits until it listens; same port and data dir when given (a restart). */
-export async function startServe(o: { port?: number; data?: string } = {}): Promise<Relay> {
+/** Starts `ctxsync serve` and waits until it listens; same port and data dir when given (a restart); `args`: more flags. */
+export async function startServe(o: { port?: number; data?: string; args?: string[]; env?: Record<string, string | undefined>; wrap?: string[] } = {}): Promise<Relay> {
   const port = o.port ?? (await freePort())
   const data = o.data ?? (await tmpDir('ctxsync-relay-'))
-  const proc = execa('node', [CLI, 'serve', '--port', String(port), '--data', data], {
-    reject: false, env: baseEnv(), stdin: 'ignore', buffer: false, forceKillAfterDelay: 60_000,
+  // `wrap`: a command that execs the rest (unshare), so that the process is still the relay.
+  const cmd = [...(o.wrap ?? []), 'node', CLI, 'serve', '--port', String(port), '--data', data, ...(o.args ?? [])]
+  const proc = execa(cmd[0]!, cmd.slice(1), {
+    reject: false, env: baseEnv(o.env), stdin: 'ignore', buffer: false, forceKillAfterDelay: 60_000,
   })
   const t = track(proc)
   const url = `ws://127.0.0.1:${port}`

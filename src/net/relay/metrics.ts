@@ -28,6 +28,16 @@ export interface Gauges {
   bytesOut: number
 }
 
+export interface LimitFigures {
+  sockets: number
+  pending: number
+  refused: number
+  timedOut: number
+  registered: number
+  registrationsRefused: number
+  failedSpaces: number
+}
+
 export class RelayMetrics {
   connectionsTotal = 0
   sessionsTotal = 0
@@ -44,6 +54,8 @@ export class RelayMetrics {
   readonly #gauges: () => Gauges
   readonly #timer: NodeJS.Timeout
   readonly startedAt = Date.now()
+  /** The limits' figures (`admission.ts`, `registration.ts`), set by the server. */
+  limits: (() => LimitFigures) | null = null
 
   /** `gauges` reads the live figures (and the byte totals, which the transports count). */
   constructor(gauges: () => Gauges) {
@@ -120,6 +132,16 @@ export class RelayMetrics {
     lines.push(`ctxsync_relay_fanout_seconds_bucket{le="+Inf"} ${cumulative}`)
     lines.push(`ctxsync_relay_fanout_seconds_sum ${this.fanoutSum.toFixed(6)}`, `ctxsync_relay_fanout_seconds_count ${cumulative}`)
     metric('process_cpu_seconds_total', 'counter', 'User and system CPU time spent, in seconds.', (cpu.user + cpu.system) / 1e6)
+    const l = this.limits?.()
+    if (l) {
+      metric('ctxsync_relay_sockets', 'gauge', 'Open TCP connections, authenticated or not.', l.sockets)
+      metric('ctxsync_relay_pending_connections', 'gauge', 'Connections not authenticated yet.', l.pending)
+      metric('ctxsync_relay_admission_refused_total', 'counter', 'Connections closed at accept (connection limits).', l.refused)
+      metric('ctxsync_relay_handshake_timeouts_total', 'counter', 'Connections closed for not authenticating in time.', l.timedOut)
+      metric('ctxsync_relay_registered_spaces', 'gauge', 'Spaces registered.', l.registered)
+      metric('ctxsync_relay_registrations_refused_total', 'counter', 'New spaces refused (rate per address, total).', l.registrationsRefused)
+      metric('ctxsync_relay_failed_spaces', 'gauge', 'Spaces whose store failed and has not loaded again.', l.failedSpaces)
+    }
     metric('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.', process.memoryUsage().rss)
     metric('process_start_time_seconds', 'gauge', 'Start time of the process since the epoch, in seconds.', Math.floor(this.startedAt / 1000))
     return lines.join('\n') + '\n'

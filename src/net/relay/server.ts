@@ -8,10 +8,16 @@
  * `--data/<spaceId>/`) and the session attached to it. A space with no peer left is written out and
  * dropped from memory after `idleUnloadMs`, so a relay of many quiet spaces stays small.
  *
- * Protecting the many from the one: frames over `maxFrameBytes` close the connection (1009, enforced by
- * ws before any parsing); each connection is rate-limited on its own (`throttle.ts`: over its rate, its
- * socket is simply not read for a while); every session's outbox is bounded, so a peer that reads too
- * slowly is closed with 1008 rather than buffered without end, and relaying to it never waits.
+ * Protecting the many from the one: every TCP connection passes `Admission` (`../admission.ts`: strangers
+ * bounded in number, globally and per address, and in time until they authenticate; all connections below
+ * the descriptor limit); a space holds at most `maxSessionsPerSpace` sessions (1013 beyond), so a flood of
+ * one space leaves room for the others; new spaces are bounded in rate per address and in total, and
+ * spaces nobody comes back to expire (`registration.ts`, `expiry.ts`, swept every `sweepMs`). Frames
+ * over `maxFrameBytes` close the connection (1009, enforced by ws before any parsing); each connection
+ * is rate-limited on its own (`throttle.ts`: over its rate, its socket is simply not read for a while);
+ * every session's outbox is bounded, so a peer that reads too slowly is closed with 1008 rather than
+ * buffered without end, and relaying to it never waits. `/healthz` says `degraded` and names the spaces
+ * whose store failed (to load, or an append) until they load again.
  *
  * Stopping (SIGINT/SIGTERM in `ctxsync serve`): stop accepting, close every session with 1001, wait for
  * every append to reach the disk, close the stores.
@@ -31,9 +37,12 @@ import type { PeerInfo } from '../SyncHost.js'
 import { atMost } from '../timers.js'
 import { CloseCode } from '../TransportInterface.js'
 import { DEFAULT_HEARTBEAT_MS, WsTransport } from '../ws.js'
+import { Admission, addressKey, type AdmissionLimits } from '../admission.js'
 import { Registry, RelayHandshake, type GateContext } from './gate.js'
 import { signingKeyFromSeed, type SigningKey } from '../relay-auth.js'
 import { RelayMetrics } from './metrics.js'
+import { SpaceExpiry } from './expiry.js'
+import { RegistrationGuard, type RegistrationLimits } from './registration.js'
 import { RelaySpace } from './space.js'
 import type { RelayStorage } from './storage.js'
 import { connectionThrottle, DEFAULT_RATE_LIMIT, type RateLimit } from './throttle.js'
@@ -57,12 +66,21 @@ export interface RelayServerOptions {
   session?: Partial<SessionTuning>
   /** Run after each transaction of every document held in memory (see `RelaySpaceOptions`). */
   afterTransaction?: (tr: Y.Transaction) => void
+  /** Connection bounds (`admission.ts`); defaults follow the descriptor limit. */
+  limits?: Partial<AdmissionLimits>
+  maxSessionsPerSpace?: number
+  /** New spaces: rate per address, total, expiry (`registration.ts`). */
+  registration?: Partial<RegistrationLimits>
+  /** How often expired spaces are looked for (and once at start). */
+  sweepMs?: number
 }
 
 export const RELAY_DEFAULTS = {
   maxFrameBytes: 1024 * 1024,
   idleUnloadMs: 60_000,
   maxDocsPerSpace: 10_000,
+  maxSessionsPerSpace: 256,
+  sweepMs: 3600_000,
   session: {
     highWaterBytes: 256 * 1024,
     maxQueuedBytes: 8 * 1024 * 1024,
@@ -90,14 +108,23 @@ export class RelayServer {
   readonly #sessions = new Set<PeerSession>()
   readonly #spaces = new Map<SpaceId, Slot>()
   readonly #closedBytes = { in: 0, out: 0 }
+  readonly #admission: Admission
+  readonly #registration: RegistrationGuard
+  readonly #expiry: SpaceExpiry
+  /** Spaces whose store failed (to load, or an append), for /healthz; cleared by a good load. */
+  readonly #failedSpaces = new Map<SpaceId, { error: string; at: string }>()
+  #sweepTimer: NodeJS.Timeout | undefined
   #stopping: Promise<void> | undefined
 
   /** The relay's identity key, which spaces pin (`registry-key`). */
   readonly publicKey: Uint8Array
 
-  private constructor(o: RelayServerOptions, server: http.Server, self: PeerInfo, identity: SigningKey, port: number) {
+  private constructor(o: RelayServerOptions, server: http.Server, self: PeerInfo, identity: SigningKey, port: number, admission: Admission) {
     this.#o = o
     this.#server = server
+    this.#admission = admission
+    this.#registration = new RegistrationGuard(o.registration ?? {})
+    this.#expiry = new SpaceExpiry(o.storage, this.#registration.limits)
     this.self = self
     this.port = port
     const scheme = o.tls ? 'wss' : 'ws'
@@ -105,6 +132,13 @@ export class RelayServer {
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: this.#maxFrame, perMessageDeflate: false })
     this.metrics = new RelayMetrics(() => this.#gauges())
     this.publicKey = identity.publicKey
+    this.metrics.limits = () => {
+      const a = this.#admission.stats()
+      return {
+        sockets: a.connections, pending: a.pending, refused: a.refusedTotal, timedOut: a.timedOutTotal,
+        registered: this.#registration.count, registrationsRefused: this.#registration.refusedTotal, failedSpaces: this.#failedSpaces.size,
+      }
+    }
     this.#gate = {
       self,
       identity,
@@ -125,6 +159,8 @@ export class RelayServer {
     const identity = signingKeyFromSeed(seed)
     const self: PeerInfo = { id, name: 'relay', kind: 'relay', host: os.hostname() }
     const server = o.tls ? https.createServer({ cert: o.tls.cert, key: o.tls.key }) : http.createServer()
+    const admission = new Admission(o.limits)
+    server.on('connection', (socket) => void admission.accept(socket))
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err) => reject(new CtxError('listen-failed', `cannot listen on ${o.host}:${o.port}: ${err.message}`)))
       server.listen(o.port, o.host, () => resolve())
@@ -132,7 +168,20 @@ export class RelayServer {
     server.on('error', (err) => log('server error: %s', err.message))
     const address = server.address()
     const port = typeof address === 'object' && address ? address.port : o.port
-    return new RelayServer(o, server, self, identity, port)
+    const relay = new RelayServer(o, server, self, identity, port, admission)
+    await relay.sweep()
+    relay.#sweepTimer = setInterval(() => void relay.sweep().catch((err: unknown) => log('sweep failed: %s', (err as Error).message)), o.sweepMs ?? RELAY_DEFAULTS.sweepMs)
+    relay.#sweepTimer.unref()
+    return relay
+  }
+
+  /** Counts the registered spaces and forgets the expired ones that are not loaded; returns how many. */
+  async sweep(now = Date.now()): Promise<number> {
+    const { forgotten, kept } = await this.#expiry.sweep((id) => this.#spaces.has(id), now)
+    this.#registration.count = kept
+    // The registry caches registrations: a fresh one forgets the removed spaces (gate.ts has no hook).
+    if (forgotten) this.#gate.registry = new Registry(this.#o.storage)
+    return forgotten
   }
 
   get #maxFrame(): number {
@@ -142,6 +191,7 @@ export class RelayServer {
   /** Graceful: stop accepting, close sessions with 1001, flush every space to disk. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
+      clearInterval(this.#sweepTimer)
       this.#server.close()
       this.#server.closeIdleConnections?.()
       const closing = [...this.#sessions].map((s) => {
@@ -167,7 +217,15 @@ export class RelayServer {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain; charset=utf-8', 'method not allowed\n')
     if (path === '/healthz') {
       const g = this.#gauges()
-      const body = { status: this.#stopping ? 'stopping' : 'ok', protocol: PROTOCOL_VERSION, uptimeSeconds: Math.round((Date.now() - this.metrics.startedAt) / 1000), connections: g.connections, sessions: g.sessions, spaces: g.spaces }
+      const a = this.#admission.stats()
+      const failed = [...this.#failedSpaces].slice(0, 20).map(([space, f]) => ({ space, ...f }))
+      const status = this.#stopping ? 'stopping' : failed.length ? 'degraded' : 'ok'
+      const body = {
+        status, protocol: PROTOCOL_VERSION, uptimeSeconds: Math.round((Date.now() - this.metrics.startedAt) / 1000),
+        connections: g.connections, sockets: a.connections, pending: a.pending, sessions: g.sessions, spaces: g.spaces, registered: this.#registration.count,
+        refused: { connections: a.refusedTotal, timedOut: a.timedOutTotal, evicted: a.evictedTotal, registrations: this.#registration.refusedTotal },
+        failedSpaces: this.#failedSpaces.size, ...(failed.length ? { failed } : {}),
+      }
       return send(this.#stopping ? 503 : 200, 'application/json', JSON.stringify(body) + '\n')
     }
     if (path === '/metrics') return send(200, 'text/plain; version=0.0.4; charset=utf-8', this.metrics.render())
@@ -188,6 +246,7 @@ export class RelayServer {
     const rate = { ...DEFAULT_RATE_LIMIT, ...this.#o.rate }
     const t = new WsTransport(ws, remote, this.#o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, {
       throttle: connectionThrottle(rate, () => this.metrics.throttledTotal++),
+      onAdmitted: () => this.#admission.trust(req.socket),
     })
     this.#transports.add(t)
     this.metrics.connectionsTotal++
@@ -203,7 +262,7 @@ export class RelayServer {
       maxFrameBytes: this.#maxFrame,
       transport: t,
       role: 'accept',
-      handshake: new RelayHandshake(this.#gate),
+      handshake: this.#registration.wrap(new RelayHandshake(this.#gate), addressKey(addr), () => this.#gate.registry),
     })
     this.#sessions.add(session)
     session.on('authenticated', (peer) => {
@@ -211,6 +270,12 @@ export class RelayServer {
       const space = session.host as RelaySpace
       const slot = this.#spaces.get(space.spaceId)
       clearTimeout(slot?.idle)
+      const most = this.#o.maxSessionsPerSpace ?? RELAY_DEFAULTS.maxSessionsPerSpace
+      if (space.sessionCount >= most) {
+        session.close(CloseCode.TryAgainLater, `space ${space.spaceId} has the most sessions this relay allows (${most}); try again later`)
+        return
+      }
+      this.#expiry.visit(space.spaceId)
       space.attach(session)
       log('%s: %s (%s) joined %s with %s access%s', remote, peer.name, peer.id, space.spaceId, session.access, session.transient ? ' (one-shot)' : '')
       // A token is checked when a session opens and again when it expires: a live session must not outlast it.
@@ -241,13 +306,26 @@ export class RelayServer {
       const loading = RelaySpace.load({
         spaceId: id, self: this.self, store: this.#o.storage.docs(id), metrics: this.metrics,
         maxDocs: this.#o.maxDocsPerSpace ?? RELAY_DEFAULTS.maxDocsPerSpace,
-        onFailure: () => void this.#unload(id),
+        onFailure: (err) => {
+          this.#failedSpaces.set(id, { error: err.message, at: new Date().toISOString() })
+          void this.#unload(id)
+        },
         ...(this.#o.afterTransaction ? { afterTransaction: this.#o.afterTransaction } : {}),
       })
       const fresh: Slot = { loading }
       slot = fresh
       this.#spaces.set(id, fresh)
-      loading.then((s) => (fresh.space = s), () => this.#spaces.get(id) === fresh && this.#spaces.delete(id))
+      loading.then(
+        (s) => {
+          fresh.space = s
+          this.#failedSpaces.delete(id)
+        },
+        (err: Error) => {
+          log('%s: cannot load: %s', id, err.message)
+          if (this.#failedSpaces.size < 10_000) this.#failedSpaces.set(id, { error: `cannot load: ${err.message}`, at: new Date().toISOString() })
+          if (this.#spaces.get(id) === fresh) this.#spaces.delete(id)
+        },
+      )
     }
     const space = await slot.loading
     // Admitted but the session may be gone by now: make sure an unattached space does not stay loaded.

@@ -7,6 +7,9 @@
  */
 import type { DocStore } from '../../fs/StorageAdapterInterface.js'
 import type { PeerId, SpaceId } from '../../ids.js'
+import type { SpaceRecord } from './registration.js'
+
+export type { SpaceRecord }
 
 export type { DocStore }
 
@@ -26,4 +29,10 @@ export interface RelayStorage {
   register(space: SpaceId, reg: Registration): Promise<void>
   /** A fresh handle on the document store of a space (created on first write). */
   docs(space: SpaceId): DocStore
+  /** Every registered space with what expiry needs (`registration.ts`). */
+  spaces(): Promise<SpaceRecord[]>
+  /** Records a visit: when, and whether the space has seen a second session. */
+  touch(space: SpaceId, seen: { lastSeenAt: string; confirmed: boolean }): Promise<void>
+  /** Removes a space entirely: registration and documents. */
+  forget(space: SpaceId): Promise<void>
 }

@@ -1,0 +1,67 @@
+/**
+ * Tracked files that could not be read or written lately (a read-only tree, a full disk, no descriptors
+ * left): each keeps its reason on its entry (`DocEntry.ioError`, which `status` shows as `failing`) until
+ * a read or write of it works again, and the failed step is retried meanwhile with backoff (0.25 s
+ * doubling to 30 s). Said once per failure, not once per retry; failures of the sidecar store (whose
+ * retries `DocEntry` runs itself) at most once every 10 s.
+ */
+import type { DocName } from '../ids.js'
+import { logger } from '../log.js'
+import type { DocEntry } from './entry.js'
+
+const log = logger('space:io')
+
+export class IoRetry {
+  readonly #retries = new Map<DocName, { timer: NodeJS.Timeout | null; attempts: number }>()
+  #closed = false
+  #lastStoreWarn = 0
+
+  constructor(
+    private readonly entry: (name: DocName) => DocEntry,
+    private readonly warn: (message: string) => void,
+    private readonly changed: () => void,
+  ) {}
+
+  /** `again` runs with backoff until `recovered`; without it the caller retries (the watcher does, for reads). */
+  failed(name: DocName, err: Error, again?: () => void): void {
+    const e = this.entry(name)
+    const first = e.ioError === null
+    e.ioError = err.message
+    if (first) this.warn(`${name}: ${err.message} (retried until it works; \`ctxsync status\` shows it meanwhile)`)
+    this.changed()
+    if (!again || this.#closed) return
+    const r = this.#retries.get(name) ?? { timer: null, attempts: 0 }
+    this.#retries.set(name, r)
+    if (r.timer) return
+    r.timer = setTimeout(() => {
+      r.timer = null
+      again()
+    }, Math.min(30_000, 250 * 2 ** Math.min(r.attempts++, 7)))
+    r.timer.unref()
+  }
+
+  recovered(e: DocEntry | undefined): void {
+    if (!e || e.ioError === null) return
+    e.ioError = null
+    const r = this.#retries.get(e.name)
+    if (r?.timer) clearTimeout(r.timer)
+    this.#retries.delete(e.name)
+    log('%s: reading and writing work again', e.name)
+    this.changed()
+  }
+
+  /** The store refused a write (full disk, read-only `.ctxsync/`): the entry keeps the updates (`entry.ts`). */
+  storeFailed(err: Error): void {
+    // Once every 10 s at most: a full disk fails every write, meta ones included.
+    if (Date.now() - this.#lastStoreWarn > 10_000) {
+      this.#lastStoreWarn = Date.now()
+      this.warn(`could not save sync state: ${err.message} (kept in memory and retried; \`ctxsync status\` shows what waits)`)
+    }
+    this.changed()
+  }
+
+  close(): void {
+    this.#closed = true
+    for (const r of this.#retries.values()) if (r.timer) clearTimeout(r.timer)
+  }
+}
