@@ -11,6 +11,7 @@ import type { Conflict, ResolveChoice, Take } from './commands/resolve.js'
 import { CtxError, ExitCode, ExitError, UsageError } from './errors.js'
 import { formatConflicts, formatInit, formatPeers, formatStatus, formatSync, fmtBytes } from './output.js'
 import { packageVersion } from './pkg.js'
+import { visible, visibleLines } from './visible.js'
 
 // Command modules are loaded when their command runs: `status` in a hook should not pay for the network
 // stack, nor `--version` for anything.
@@ -53,7 +54,7 @@ const seconds = (v: string) => {
 const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n')
 const err = (s: string) => process.stderr.write(s.endsWith('\n') ? s : s + '\n')
 const json = (v: unknown) => out(JSON.stringify(v, null, 2))
-const warn = (m: string) => err(`warning: ${m}`)
+const warn = (m: string) => err(`warning: ${visibleLines(m)}`)
 
 function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`
@@ -186,7 +187,7 @@ export function buildProgram(): Command {
         return
       }
       await watch({
-        cwd, port: o.port, host: o.host, peers: o.peer, registry: o.registry, maxFrameBytes: o.maxFrame, say: (l) => err(`[${new Date().toISOString().slice(11, 19)}] ${l}`),
+        cwd, port: o.port, host: o.host, peers: o.peer, registry: o.registry, maxFrameBytes: o.maxFrame, say: (l) => err(`[${new Date().toISOString().slice(11, 19)}] ${visible(l)}`),
         onStarted: (info, files) => err(`watching ${files} file(s); ${info.registry ? `syncing through the relay at ${info.registry}` : `listening on ${info.url}`} (Ctrl-C to stop)`),
       })
     })
@@ -205,7 +206,7 @@ export function buildProgram(): Command {
       const { serve } = await commands.serve()
       await serve({
         cwd: cwdOf(cmd), host: o.host, port: o.port, data: o.data, tlsCert: o.tlsCert, tlsKey: o.tlsKey, maxFrameBytes: o.maxFrame,
-        say: (l) => err(`[${new Date().toISOString().slice(11, 19)}] ${l}`),
+        say: (l) => err(`[${new Date().toISOString().slice(11, 19)}] ${visible(l)}`),
         onStarted: (info) => err(`relay listening on ${info.url} (data: ${info.data}; GET /healthz, /metrics) — Ctrl-C to stop`),
       })
     })
@@ -299,7 +300,7 @@ function addGitCommands(program: Command): void {
     .argument('[args...]', "git's arguments to the hook")
     .allowUnknownOption()
     .action(async (name: string, args: string[], _o, cmd: Command) => {
-      const hookWarn = (m: string) => err(`ctxsync: warning: ${m}`)
+      const hookWarn = (m: string) => err(`ctxsync: warning: ${visibleLines(m)}`)
       try {
         const { DEFAULT_HOOK_TIMEOUT_S, runHook } = await commands.hook()
         const secs = Number(process.env.CTXSYNC_HOOK_TIMEOUT) || DEFAULT_HOOK_TIMEOUT_S
@@ -417,11 +418,12 @@ export function reportError(e: unknown, wantsJson: boolean): number {
     return ExitCode.Usage
   }
   if (e instanceof ExitError) {
-    if (e.message) err(`ctxsync: ${e.message}`)
+    if (e.message) err(`ctxsync: ${visibleLines(e.message)}`)
     return e.exitCode
   }
   if (e instanceof CtxError) {
-    err(`ctxsync: ${e.message}`)
+    // Messages may quote what a peer sent (a reason, a name): never raw to the terminal.
+    err(`ctxsync: ${visibleLines(e.message)}`)
     if (wantsJson) json({ error: { code: e.code, message: e.message, exitCode: e.exitCode }, ...(e.data && typeof e.data === 'object' ? { data: e.data } : {}) })
     return e.exitCode
   }
