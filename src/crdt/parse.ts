@@ -50,6 +50,14 @@ function plainReason(message: string): string {
 }
 
 export function parseYaml(text: string, limits: ParseLimits = DEFAULT_LIMITS): DocIR {
+  return parseYamlMeasured(text, limits).ir
+}
+
+/**
+ * `parseYaml`, also counting the file's entries (mapping pairs and sequence items, at every depth): what the
+ * CRDT work on the file grows with, so that a daemon can hold a file too big to sync live before it starts.
+ */
+export function parseYamlMeasured(text: string, limits: ParseLimits = DEFAULT_LIMITS): { ir: DocIR; entries: number } {
   if (text.length > limits.maxBytes) {
     throw new YamlSyntaxError(1, 1, `file is larger than ${limits.maxBytes} bytes`)
   }
@@ -59,7 +67,7 @@ export function parseYaml(text: string, limits: ParseLimits = DEFAULT_LIMITS): D
     throw new YamlSyntaxError(p.line, p.col, 'NUL character: this does not look like a text file')
   }
   const tokens = Array.from(new Parser().parse(text))
-  const { aliases } = checkDepth(text, tokens, limits.maxDepth)
+  const { aliases, entries } = checkDepth(text, tokens, limits.maxDepth)
   // The yaml package's own duplicate-key check compares each key with every earlier one (a flat mapping of
   // 30k keys took ~40 s); `firstDuplicateKey` does the same check with a Set.
   const composer = new Composer({ uniqueKeys: false, strict: true })
@@ -83,7 +91,7 @@ export function parseYaml(text: string, limits: ParseLimits = DEFAULT_LIMITS): D
   const ir = extractDoc(text, tokens)
   if (!ir) throw new RefusedFileError('it holds several YAML documents; ctxsync syncs files with one document')
   if (aliases) ir.aliases = true
-  return ir
+  return { ir, entries }
 }
 
 export const DUPLICATE_KEY = 'Map keys must be unique'
@@ -121,8 +129,9 @@ export function firstDuplicateKey(root: unknown): number | null {
 }
 
 /** Deep nesting is refused early so that hostile files cannot exhaust the stack of the recursive walks. */
-function checkDepth(text: string, tokens: readonly CST.Token[], maxDepth: number): { aliases: boolean } {
+function checkDepth(text: string, tokens: readonly CST.Token[], maxDepth: number): { aliases: boolean; entries: number } {
   let aliases = false
+  let entries = 0
   const visit = (tok: CST.Token | null | undefined, depth: number): void => {
     if (!tok) return
     if (tok.type === 'alias') aliases = true
@@ -133,13 +142,14 @@ function checkDepth(text: string, tokens: readonly CST.Token[], maxDepth: number
     if (tok.type === 'document') return visit(tok.value, depth)
     if (tok.type === 'block-map' || tok.type === 'block-seq' || tok.type === 'flow-collection') {
       for (const it of tok.items as CST.CollectionItem[]) {
+        entries++
         visit(it.key, depth + 1)
         visit(it.value, depth + 1)
       }
     }
   }
   for (const t of tokens) visit(t, 0)
-  return { aliases }
+  return { aliases, entries }
 }
 
 /** Whether `text` is a file ctxsync may write: it parses, within the limits, as one document. */
