@@ -350,7 +350,7 @@ async function resolveAction(cwd: string, id: string | undefined, o: { list?: bo
   const me = await myPeerId(cwd)
   if (o.all) {
     const r = choicesForAll(conflicts, o.take!, me)
-    for (const s of r.skipped) err(`skipped ${s.id}: ${s.why}`)
+    for (const s of r.skipped) err(`skipped ${s.id}: ${visible(s.why)}`)
     choices = r.choices
   } else if (id) {
     if (!conflicts.some((c) => c.id === id)) throw noConflict(id)
@@ -358,7 +358,7 @@ async function resolveAction(cwd: string, id: string | undefined, o: { list?: bo
   } else choices = await pick(conflicts)
   const r = await resolve({ cwd, choices, warn })
   if (o.json) json(r)
-  else for (const c of r.resolved) out(`resolved ${c.id} (${c.file} ${c.display})`)
+  else for (const c of r.resolved) out(`resolved ${c.id} (${visible(c.file)} ${visible(c.display)})`)
 }
 
 async function myPeerId(cwd: string): Promise<string> {
