@@ -119,7 +119,7 @@ describe('e2e: odd and hostile YAML', { timeout: 180_000 }, () => {
     const flow = 'm: {' + Array.from({ length: 20_000 }, (_, i) => `k${i}: v${i}`).join(', ') + '}\n'
     // 20 000 keys of 3 entries each: past the 50 000 entries a file synced live may hold.
     const mergeKeys = 'base: &b {a: 1}\n' + Array.from({ length: 20_000 }, (_, i) => `k${i}:\n  <<: *b\n  x: ${i}`).join('\n') + '\n'
-    const { peers } = await setupSpace(['a', 'b'], { files: { [TODOS]: SMALL_TODOS, [fileOf('big')]: BASE, [fileOf('merge-keys')]: BASE } })
+    const { peers } = await setupSpace(['a', 'b'], { files: { [TODOS]: SMALL_TODOS, [fileOf('flat')]: BASE, [fileOf('flow')]: BASE, [fileOf('merge-keys')]: BASE } })
     const [a, b] = peers as [Peer, Peer]
     const da = await startWatch(a)
     const db = await startWatch(b)
@@ -130,12 +130,16 @@ describe('e2e: odd and hostile YAML', { timeout: 180_000 }, () => {
       console.log(`odd YAML, watch: ${what}: the unrelated edit reached b ${Date.now() - t0} ms after the big file was written`)
     }
     let step = 0
-    for (const [what, text] of [[`flat mapping, 30k keys (${(flat.length / 1024).toFixed(0)} KiB)`, flat], [`flow map, 20k entries (${(flow.length / 1024).toFixed(0)} KiB)`, flow]] as const) {
-      fs.writeFileSync(path.join(a.dir, fileOf('big')), text)
-      const t0 = Date.now()
-      await unrelatedEdit(what, t0, ++step)
-      await waitFileEquals(b, text, fileOf('big'), 120_000)
-      console.log(`odd YAML, watch: ${what}: the file itself reached b in ${Date.now() - t0} ms`)
+    const big = [[`flat mapping, 30k keys (${(flat.length / 1024).toFixed(0)} KiB)`, 'flat', flat], [`flow map, 20k entries (${(flow.length / 1024).toFixed(0)} KiB)`, 'flow', flow]] as const
+    const written = Date.now()
+    for (const [what, k, text] of big) {
+      fs.writeFileSync(path.join(a.dir, fileOf(k)), text)
+      await unrelatedEdit(what, Date.now(), ++step)
+    }
+    // The big files themselves take their time (CRDT work on both sides, a loaded CI machine: minutes).
+    for (const [what, k, text] of big) {
+      await waitFileEquals(b, text, fileOf(k), 300_000)
+      console.log(`odd YAML, watch: ${what}: the file itself reached b ${Date.now() - written} ms after the big files were written`)
     }
     fs.writeFileSync(path.join(a.dir, fileOf('merge-keys')), mergeKeys)
     const t0 = Date.now()
@@ -147,5 +151,5 @@ describe('e2e: odd and hostile YAML', { timeout: 180_000 }, () => {
     for (const d of [da, db]) expect(d.log()).not.toMatch(/disconnected/)
     expect(await stopWatch(da)).toBe(0)
     expect(await stopWatch(db)).toBe(0)
-  })
+  }, 600_000)
 })
