@@ -8,7 +8,9 @@
  * key elsewhere (which `invite` would print), or a `.ctxsync` that is itself a link (every state write lands
  * outside the repository). So:
  *  - `.ctxsync` and everything directly in it must be real files and directories, never links: refused with a
- *    typed error before anything is read or written there (`checkStateDir`, by `init` and `Space.open`);
+ *    typed error before anything is read or written there (`checkStateDirSync` in paths.ts, run by `findRoot`
+ *    for every command, and by `init` before it makes a new space); the secret, identity and settings are
+ *    also read with O_NOFOLLOW (secrets.ts, config.ts);
  *  - what git tracks under `.ctxsync/` is reported (`committedState`) so that `init` ignores it and writes its
  *    own in its place;
  *  - the directory is 0700 from the moment `init` makes (or first claims) it, so that the secret, created
