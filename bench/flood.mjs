@@ -53,7 +53,7 @@ run(async () => {
   const sync = async () => {
     bystander.doc.getMap('m').set('k', n++)
     const t0 = performance.now()
-    const r = await syncOnce({ host: bystander, secret, peers: [url], timeoutMs: 10_000 })
+    const r = await syncOnce({ host: bystander, secret, peers: [url], relay: { url }, timeoutMs: 10_000 })
     return { ms: performance.now() - t0, ok: r.peers[0].outcome === 'synced' }
   }
   await sync()
@@ -82,7 +82,7 @@ run(async () => {
   for (let i = 0; i < SPACES; i++) {
     const h = new Host(newSpaceId())
     h.doc.getMap('m').set('x', i)
-    const r = await syncOnce({ host: h, secret: `bench-flood-space-${i}-0123456789abcdefghijklmn`, peers: [url], timeoutMs: 10_000 })
+    const r = await syncOnce({ host: h, secret: `bench-flood-space-${i}-0123456789abcdefghijklmn`, peers: [url], relay: { url }, timeoutMs: 10_000 })
     if (r.peers[0].outcome === 'synced') registered++
     if (i % 100 === 0) regs.push(await sync())
   }

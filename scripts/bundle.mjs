@@ -16,8 +16,13 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const out = path.join(root, 'dist', 'bundle')
 fs.rmSync(out, { recursive: true, force: true })
 await build({
-  // The parse worker (space/parsecheck.ts) is started from a file beside the chunk that starts it.
-  entryPoints: { entry: path.join(root, 'dist', 'entry.js'), 'parse-worker': path.join(root, 'dist', 'space', 'parse-worker.js') },
+  // The workers (space/parsecheck.ts, space/mergebudget.ts) are started from a file beside the chunk that
+  // starts them.
+  entryPoints: {
+    entry: path.join(root, 'dist', 'entry.js'),
+    'parse-worker': path.join(root, 'dist', 'space', 'parse-worker.js'),
+    'merge-worker': path.join(root, 'dist', 'space', 'merge-worker.js'),
+  },
   outdir: out,
   bundle: true,
   splitting: true,

@@ -11,6 +11,7 @@ import type { Conflict, ResolveChoice, Take } from './commands/resolve.js'
 import { CtxError, ExitCode, ExitError, UsageError } from './errors.js'
 import { formatConflicts, formatInit, formatPeers, formatStatus, formatSync, fmtBytes } from './output.js'
 import { packageVersion } from './pkg.js'
+import { visible, visibleLines } from './visible.js'
 
 // Command modules are loaded when their command runs: `status` in a hook should not pay for the network
 // stack, nor `--version` for anything.
@@ -58,7 +59,7 @@ const seconds = (v: string) => {
 const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n')
 const err = (s: string) => process.stderr.write(s.endsWith('\n') ? s : s + '\n')
 const json = (v: unknown) => out(JSON.stringify(v, null, 2))
-const warn = (m: string) => err(`warning: ${m}`)
+const warn = (m: string) => err(`warning: ${visibleLines(m)}`)
 
 function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`
@@ -193,7 +194,7 @@ export function buildProgram(): Command {
         return
       }
       await watch({
-        cwd, port: o.port, host: o.host, peers: o.peer, registry: o.registry, insecure: o.insecure, maxFrameBytes: o.maxFrame, say: (l) => err(`[${new Date().toISOString().slice(11, 19)}] ${l}`),
+        cwd, port: o.port, host: o.host, peers: o.peer, registry: o.registry, insecure: o.insecure, maxFrameBytes: o.maxFrame, say: (l) => err(`[${new Date().toISOString().slice(11, 19)}] ${visible(l)}`),
         onStarted: (info, files) => err(`watching ${files} file(s); ${info.registry ? `syncing through the relay at ${info.registry}` : `listening on ${info.url}`} (Ctrl-C to stop)`),
       })
     })
@@ -222,7 +223,7 @@ export function buildProgram(): Command {
         cwd: cwdOf(cmd), host: o.host, port: o.port, data: o.data, tlsCert: o.tlsCert, tlsKey: o.tlsKey, maxFrameBytes: o.maxFrame,
         maxConns: o.maxConns, maxConnsPerIp: o.maxConnsPerIp, maxPending: o.maxPending, maxSessionsPerSpace: o.maxSessionsPerSpace,
         maxSpaces: o.maxSpaces, registrationsPerHour: o.registrationsPerHour, expireUnusedDays: o.expireUnused, expireIdleDays: o.expireIdle,
-        say: (l) => err(`[${new Date().toISOString().slice(11, 19)}] ${l}`),
+        say: (l) => err(`[${new Date().toISOString().slice(11, 19)}] ${visible(l)}`),
         onStarted: (info) => err(`relay listening on ${info.url} (data: ${info.data}; GET /healthz, /metrics) — Ctrl-C to stop\nrelay key: ${info.key} (spaces pin it as registry-key in ctxsync.yaml at first contact; keep ${info.data}/relay-key safe)`),
       })
     })
@@ -317,7 +318,7 @@ function addGitCommands(program: Command): void {
     .argument('[args...]', "git's arguments to the hook")
     .allowUnknownOption()
     .action(async (name: string, args: string[], _o, cmd: Command) => {
-      const hookWarn = (m: string) => err(`ctxsync: warning: ${m}`)
+      const hookWarn = (m: string) => err(`ctxsync: warning: ${visibleLines(m)}`)
       try {
         const { DEFAULT_HOOK_TIMEOUT_S, runHook } = await commands.hook()
         const secs = Number(process.env.CTXSYNC_HOOK_TIMEOUT) || DEFAULT_HOOK_TIMEOUT_S
@@ -367,7 +368,7 @@ async function resolveAction(cwd: string, id: string | undefined, o: { list?: bo
   const me = await myPeerId(cwd)
   if (o.all) {
     const r = choicesForAll(conflicts, o.take!, me)
-    for (const s of r.skipped) err(`skipped ${s.id}: ${s.why}`)
+    for (const s of r.skipped) err(`skipped ${s.id}: ${visible(s.why)}`)
     choices = r.choices
   } else if (id) {
     if (!conflicts.some((c) => c.id === id)) throw noConflict(id)
@@ -375,7 +376,7 @@ async function resolveAction(cwd: string, id: string | undefined, o: { list?: bo
   } else choices = await pick(conflicts)
   const r = await resolve({ cwd, choices, warn })
   if (o.json) json(r)
-  else for (const c of r.resolved) out(`resolved ${c.id} (${c.file} ${c.display})`)
+  else for (const c of r.resolved) out(`resolved ${c.id} (${visible(c.file)} ${visible(c.display)})`)
 }
 
 async function myPeerId(cwd: string): Promise<string> {
@@ -435,11 +436,12 @@ export function reportError(e: unknown, wantsJson: boolean): number {
     return ExitCode.Usage
   }
   if (e instanceof ExitError) {
-    if (e.message) err(`ctxsync: ${e.message}`)
+    if (e.message) err(`ctxsync: ${visibleLines(e.message)}`)
     return e.exitCode
   }
   if (e instanceof CtxError) {
-    err(`ctxsync: ${e.message}`)
+    // Messages may quote what a peer sent (a reason, a name): never raw to the terminal.
+    err(`ctxsync: ${visibleLines(e.message)}`)
     if (wantsJson) json({ error: { code: e.code, message: e.message, exitCode: e.exitCode }, ...(e.data && typeof e.data === 'object' ? { data: e.data } : {}) })
     return e.exitCode
   }

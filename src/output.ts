@@ -1,6 +1,9 @@
 /**
  * Human-readable printing of command results (stdout) — kept apart from the commands, which return data,
  * and from `--json`, which prints that data as is.
+ *
+ * Names, hosts, URLs and paths in this data come from peers: every printer first runs its data through
+ * `visibleDeep` (src/visible.ts), so no control character or bidi override reaches the terminal raw.
  */
 import type { Conflict } from './crdt/present.js'
 import type { InitResult } from './commands/init.js'
@@ -9,6 +12,7 @@ import type { StatusData } from './space/status.js'
 import type { OnlinePeer } from './space/summary.js'
 import type { SyncReport } from './space/session.js'
 import { formatGitStatus } from './output-git.js'
+import { visible, visibleDeep } from './visible.js'
 
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR
 const paint = (code: number) => (s: string) => (useColor ? `\x1b[${code}m${s}\x1b[0m` : s)
@@ -32,6 +36,7 @@ const STATE_COLOR: Record<string, (s: string) => string> = {
 }
 
 export function formatStatus(s: StatusData): string {
+  s = visibleDeep(s)
   const lines: string[] = []
   const d = s.daemon.running ? `running${s.daemon.pid ? ` (pid ${s.daemon.pid}${s.daemon.url ? `, ${s.daemon.url}` : ''})` : ''}` : 'not running'
   lines.push(`${bold('space')} ${s.space}   ${bold('you')} ${s.peer.name} (${s.peer.kind})   ${bold('daemon')} ${d}`)
@@ -61,6 +66,7 @@ export function formatStatus(s: StatusData): string {
 
 /** Who is online and what they touch: one line per peer. */
 export function formatOnline(online: OnlinePeer[]): string[] {
+  online = visibleDeep(online)
   return online.map((p) => {
     const who = `${p.name}${p.kind === 'agent' ? ' (agent)' : ''}${p.host ? dim(` on ${p.host}`) : ''}${p.via === 'relay' ? dim(' via relay') : p.via === 'peer' ? dim(' via another peer') : ''}`
     const files = p.files.slice(0, 5).map((f) => `${f.path} ${dim(ago(f.at))}`)
@@ -73,11 +79,11 @@ export function formatConflicts(conflicts: Conflict[]): string {
   if (conflicts.length === 0) return 'no conflicts'
   const out: string[] = []
   for (const c of conflicts) {
-    out.push(`${bold(c.id)}  ${c.file}  ${c.display}${c.kind === 'delete' ? dim('  (deleted on one side, edited on the other)') : ''}`)
+    out.push(`${bold(c.id)}  ${visible(c.file)}  ${visible(c.display)}${c.kind === 'delete' ? dim('  (deleted on one side, edited on the other)') : ''}`)
     c.values.forEach((v, i) => {
       const mark = i + 1 === c.winner ? green('*') : ' '
-      const shown = v.deleted ? dim('(deleted)') : oneLine(v.raw)
-      const who = `${v.author.name}${v.author.kind === 'agent' ? ' (agent)' : ''}`
+      const shown = v.deleted ? dim('(deleted)') : visible(oneLine(v.raw))
+      const who = `${visible(v.author.name)}${v.author.kind === 'agent' ? ' (agent)' : ''}`
       out.push(`  ${mark} ${i + 1}. ${shown}  ${dim(`— ${who}${v.at ? `, ${v.at}` : ''}`)}`)
     })
   }
@@ -91,6 +97,7 @@ function oneLine(s: string): string {
 }
 
 export function formatInit(r: InitResult): string {
+  r = visibleDeep(r)
   const out: string[] = []
   out.push(`${r.joined ? 'joined' : 'created'} space ${bold(r.space)} in ${r.root}`)
   out.push(`this machine: ${r.peer.name} (${r.peer.kind}, ${r.peer.id})`)
@@ -104,6 +111,7 @@ export function formatInit(r: InitResult): string {
 }
 
 export function formatSync(r: SyncReport): string {
+  r = visibleDeep(r)
   const out: string[] = []
   for (const p of r.peers) {
     const who = p.name ? `${p.name}${p.kind === 'agent' ? ' (agent)' : ''}${p.access === 'read' ? ' (read-only token)' : ''} ` : ''
@@ -119,6 +127,7 @@ export function formatSync(r: SyncReport): string {
 }
 
 export function formatPeers(r: PeersResult): string {
+  r = visibleDeep(r)
   const out: string[] = []
   const kind = (k: string) => (k === 'agent' ? ' (agent)' : k === 'relay' ? ' (relay)' : '')
   out.push(bold('known peers') + dim(` (space ${r.space})`))

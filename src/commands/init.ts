@@ -3,6 +3,9 @@
  * `ctxsync.yaml`, sets up this machine's `.ctxsync/` (identity, settings, secret; git-ignored) and enrolls the
  * tracked files. Idempotent: running it again with the same flags changes nothing.
  *
+ * `.ctxsync/` is never taken from the repository (see space/statedir.ts): links there are refused, and a
+ * committed identity, local.yaml or secret is ignored and replaced.
+ *
  * A new space finds its peers by mDNS unless told otherwise (`--discovery none|registry`), and then this
  * machine's daemon listens on every interface (`host: 0.0.0.0`): a LAN peer that finds it must be able to
  * connect, and the handshake admits only peers that prove the space secret.
@@ -19,6 +22,7 @@ import {
 } from '../space/config.js'
 import { findRoot, initRoot, spacePaths, STATE_DIR } from '../space/paths.js'
 import { createIdentity, decodeJoinCode, readIdentity, readSecretFile, SECRET_ENV, writeSecretFile, newSecret } from '../space/secrets.js'
+import { checkStateDir, claimStateDir, committedState } from '../space/statedir.js'
 import { runningDaemon } from '../space/status.js'
 import { Space } from '../space/space.js'
 import { SummaryWriter } from '../space/summary.js'
@@ -51,6 +55,8 @@ export interface InitResult {
   held: Array<{ path: string; line: number; col: number; message: string }>
   next: string[]
   hooks?: HooksInstallResult
+  /** Files of `.ctxsync/` the repository carries, which init did not read and replaced with its own. */
+  ignored: string[]
 }
 
 /** Where the daemon listens by default when peers find it on the LAN. */
@@ -67,6 +73,8 @@ export async function init(o: InitOptions): Promise<InitResult> {
   const paths = spacePaths(root)
   const created: string[] = []
   const changed: string[] = []
+  // Before anything reads or writes there (reading ctxsync.yaml caches its parse in .ctxsync/).
+  await checkStateDir(paths)
 
   let config = await readTeamConfig(paths.config)
   if (config && join && join.space !== config.space) {
@@ -82,10 +90,15 @@ export async function init(o: InitOptions): Promise<InitResult> {
     created.push('ctxsync.yaml')
   } else if (await updateTeamConfig(paths.config, config, o)) changed.push('ctxsync.yaml')
 
-  await fs.mkdir(paths.state, { recursive: true })
+  await claimStateDir(paths)
   if (await ignoreStateDir(root)) changed.push('.gitignore')
+  // Files of .ctxsync/ that came with the repository are someone else's: not read, replaced by our own.
+  const committed = await committedState(paths)
+  const ignored = [paths.identity, paths.local, paths.secret].filter((f) => committed.has(f)).map((f) => path.relative(root, f).split(path.sep).join('/'))
+  for (const f of ignored) o.warn?.(`${f} is committed in this repository: ignored (it belongs to one machine); ctxsync writes its own`)
+  const mine = (f: string) => !committed.has(f)
 
-  let identity = await readIdentity(paths.identity)
+  let identity = mine(paths.identity) ? await readIdentity(paths.identity) : null
   if (!identity) {
     identity = await createIdentity(paths.identity)
     created.push(`${STATE_DIR}/identity.json`)
@@ -95,8 +108,8 @@ export async function init(o: InitOptions): Promise<InitResult> {
     name: o.name ?? (await gitUserName(root)) ?? process.env.USER ?? 'someone',
     agent: o.agent ?? false, host: config.discovery === 'mdns' ? LAN_HOST : DEFAULT_HOST, port: o.port ?? DEFAULT_PORT, peers: [...(o.peers ?? [])],
   }
-  const localExists = await exists(paths.local)
-  const current = await readLocalSettings(paths.local, defaults)
+  const localExists = mine(paths.local) && (await exists(paths.local))
+  const current = localExists ? await readLocalSettings(paths.local, defaults) : defaults
   const wanted: LocalSettings = {
     ...current,
     ...(o.name !== undefined ? { name: o.name } : {}),
@@ -109,7 +122,7 @@ export async function init(o: InitOptions): Promise<InitResult> {
     ;(localExists ? changed : created).push(`${STATE_DIR}/local.yaml`)
   }
 
-  const secret = await setUpSecret(paths.secret, join?.secret ?? null, spaceExisted, created, changed)
+  const secret = await setUpSecret(paths.secret, join?.secret ?? null, spaceExisted, created, changed, mine(paths.secret))
 
   const enrolled: string[] = []
   const held: InitResult['held'] = []
@@ -134,12 +147,13 @@ export async function init(o: InitOptions): Promise<InitResult> {
     next.push('run `ctxsync watch` to sync live, or `ctxsync sync --peer ws://HOST:PORT` once')
     if (!join) next.push('give teammates a join code: `ctxsync invite`')
   }
+  if (committed.size > 0) next.push(`${STATE_DIR}/ is committed in this repository (${committed.size} file(s)): it is one machine's private state; run \`git rm -r --cached ${STATE_DIR}\` and commit`)
   const hooks = o.hooks ? await hooksInstall({ cwd: root }) : undefined
   if (hooks) next.push(...hooks.next)
   return {
     ...(hooks ? { hooks } : {}),
     root, space: config.space, peer: { id: identity.id, name: wanted.name, kind: wanted.agent ? 'agent' : 'human' },
-    created, changed, joined: join !== null || spaceExisted, secret, enrolled: enrolled.sort(), held, next,
+    created, changed, joined: join !== null || spaceExisted, secret, enrolled: enrolled.sort(), held, next, ignored,
   }
 }
 
@@ -149,16 +163,19 @@ async function updateTeamConfig(file: string, config: TeamConfig, o: InitOptions
   if (o.registry !== undefined && o.registry !== config.registry) set.push(['registry', o.registry])
   if (set.length === 0) return false
   // Edit in place so that the team's comments and layout stay.
-  const doc = parseDocument(await fs.readFile(file, 'utf8'))
+  const doc = parseDocument(await fs.readFile(file, 'utf8'), { uniqueKeys: false })
   for (const [k, v] of set) doc.set(k, v)
   await writeConfigFile(file, doc.toString())
   return true
 }
 
 async function setUpSecret(
-  file: string, joined: string | null, spaceExisted: boolean, created: string[], changed: string[],
+  file: string, joined: string | null, spaceExisted: boolean, created: string[], changed: string[], trusted: boolean,
 ): Promise<InitResult['secret']> {
-  const have = await readSecretFile(file)
+  // A committed secret is known to every reader of the repository: never the space's. Removed, so that no
+  // later command reads it either (git shows the removal, which is the fix for the repository too).
+  if (!trusted) await fs.rm(file, { force: true })
+  const have = trusted ? await readSecretFile(file) : null
   if (joined) {
     if (have === joined) return 'kept'
     await writeSecretFile(file, joined)

@@ -36,7 +36,8 @@ export function valueOf(node: Node | null): unknown {
 
 function safeParse(text: string): unknown {
   try {
-    return parse(text)
+    // Checked for duplicate keys when the file was parsed; the yaml package's check is quadratic.
+    return parse(text, { uniqueKeys: false })
   } catch {
     return text
   }

@@ -5,7 +5,7 @@
  * parser's reason. A file that is valid but that ctxsync will not model (several documents in one file) is
  * *refused*: `RefusedFileError` says why. Neither ever reaches the CRDT.
  */
-import { Composer, Parser, type CST } from 'yaml'
+import { Composer, Parser, isMap, isPair, isScalar, isSeq, type CST, type Node as YamlNode } from 'yaml'
 import type { DocIR } from './ir.js'
 import { extractDoc } from './extract.js'
 import { positionOf } from './position.js'
@@ -50,6 +50,14 @@ function plainReason(message: string): string {
 }
 
 export function parseYaml(text: string, limits: ParseLimits = DEFAULT_LIMITS): DocIR {
+  return parseYamlMeasured(text, limits).ir
+}
+
+/**
+ * `parseYaml`, also counting the file's entries (mapping pairs and sequence items, at every depth): what the
+ * CRDT work on the file grows with, so that a daemon can hold a file too big to sync live before it starts.
+ */
+export function parseYamlMeasured(text: string, limits: ParseLimits = DEFAULT_LIMITS): { ir: DocIR; entries: number } {
   if (text.length > limits.maxBytes) {
     throw new YamlSyntaxError(1, 1, `file is larger than ${limits.maxBytes} bytes`)
   }
@@ -59,8 +67,10 @@ export function parseYaml(text: string, limits: ParseLimits = DEFAULT_LIMITS): D
     throw new YamlSyntaxError(p.line, p.col, 'NUL character: this does not look like a text file')
   }
   const tokens = Array.from(new Parser().parse(text))
-  const { aliases } = checkDepth(text, tokens, limits.maxDepth)
-  const composer = new Composer({ uniqueKeys: true, strict: true })
+  const { aliases, entries } = checkDepth(text, tokens, limits.maxDepth)
+  // The yaml package's own duplicate-key check compares each key with every earlier one (a flat mapping of
+  // 30k keys took ~40 s); `firstDuplicateKey` does the same check with a Set.
+  const composer = new Composer({ uniqueKeys: false, strict: true })
   let documents = 0
   for (const doc of composer.compose(tokens, false, text.length)) {
     documents++
@@ -69,6 +79,11 @@ export function parseYaml(text: string, limits: ParseLimits = DEFAULT_LIMITS): D
       const p = positionOf(text, err.pos[0])
       throw new YamlSyntaxError(p.line, p.col, plainReason(err.message))
     }
+    const dup = firstDuplicateKey(doc.contents)
+    if (dup !== null) {
+      const p = positionOf(text, dup)
+      throw new YamlSyntaxError(p.line, p.col, DUPLICATE_KEY)
+    }
   }
   if (documents > 1) {
     throw new RefusedFileError(`it holds ${documents} YAML documents; ctxsync syncs files with one document`)
@@ -76,12 +91,47 @@ export function parseYaml(text: string, limits: ParseLimits = DEFAULT_LIMITS): D
   const ir = extractDoc(text, tokens)
   if (!ir) throw new RefusedFileError('it holds several YAML documents; ctxsync syncs files with one document')
   if (aliases) ir.aliases = true
-  return ir
+  return { ir, entries }
+}
+
+export const DUPLICATE_KEY = 'Map keys must be unique'
+
+/**
+ * The offset of the earliest key that repeats an earlier key of its mapping, else null. Keys compare as the
+ * yaml package's `uniqueKeys` does (two scalars with the same value; other keys never equal), in linear time.
+ * Iterative: a composed document may be as deep as `maxDepth` allows.
+ */
+export function firstDuplicateKey(root: unknown): number | null {
+  let first: number | null = null
+  const stack: unknown[] = [root]
+  while (stack.length > 0) {
+    const node = stack.pop()
+    if (isMap(node)) {
+      const seen = new Set<unknown>()
+      for (const pair of node.items) {
+        const key = pair.key as YamlNode | null
+        if (isScalar(key)) {
+          if (seen.has(key.value)) {
+            const at = key.range?.[0] ?? 0
+            if (first === null || at < first) first = at
+          }
+          seen.add(key.value)
+        }
+        stack.push(key, pair.value)
+      }
+    } else if (isSeq(node)) {
+      for (const it of node.items) stack.push(isPair(it) ? it.value : it)
+    } else if (isPair(node)) {
+      stack.push(node.key, node.value)
+    }
+  }
+  return first
 }
 
 /** Deep nesting is refused early so that hostile files cannot exhaust the stack of the recursive walks. */
-function checkDepth(text: string, tokens: readonly CST.Token[], maxDepth: number): { aliases: boolean } {
+function checkDepth(text: string, tokens: readonly CST.Token[], maxDepth: number): { aliases: boolean; entries: number } {
   let aliases = false
+  let entries = 0
   const visit = (tok: CST.Token | null | undefined, depth: number): void => {
     if (!tok) return
     if (tok.type === 'alias') aliases = true
@@ -92,13 +142,14 @@ function checkDepth(text: string, tokens: readonly CST.Token[], maxDepth: number
     if (tok.type === 'document') return visit(tok.value, depth)
     if (tok.type === 'block-map' || tok.type === 'block-seq' || tok.type === 'flow-collection') {
       for (const it of tok.items as CST.CollectionItem[]) {
+        entries++
         visit(it.key, depth + 1)
         visit(it.value, depth + 1)
       }
     }
   }
   for (const t of tokens) visit(t, 0)
-  return { aliases }
+  return { aliases, entries }
 }
 
 /** Whether `text` is a file ctxsync may write: it parses, within the limits, as one document. */

@@ -79,7 +79,7 @@ function presentValue(v: RecordValue, author: ConflictAuthor): ConflictValue {
   let value: unknown = raw
   if (k === 'scalar') {
     try {
-      value = parse(raw)
+      value = parse(raw, { uniqueKeys: false })
     } catch {
       value = raw
     }

@@ -160,15 +160,17 @@ export interface WriteResult {
 }
 
 /**
- * Atomically replaces (or creates) a tracked file with `text`, keeping an existing file's mode and creating
- * parent directories. Returns the content hash, which the caller keeps to recognise its own write when the
+ * Atomically replaces (or creates) a tracked file with `text`, keeping an existing file's mode (or setting
+ * `mode`, from the temp file's creation on) and creating parent directories. Returns the content hash, which the caller keeps to recognise its own write when the
  * watcher reports it.
  */
-export async function writeFileAtomic(file: string, text: string, opts: Within = {}): Promise<WriteResult> {
-  const { bytes, existing, dir } = await prepareWrite(file, text, opts)
+export async function writeFileAtomic(file: string, text: string, opts: Within & { mode?: number } = {}): Promise<WriteResult> {
+  const { bytes, dir } = await prepareWrite(file, text, opts)
   // Loaded on first write: read-only commands (`status`) should not pay for it at startup.
   const { default: writeFileAtomicLib } = await import('write-file-atomic')
-  await writeFileAtomicLib(file, bytes, { fsync: true })
+  // With `mode`, write-file-atomic creates the temp file with it (open's third argument): a secret is 0600
+  // from its first byte, not only after the rename.
+  await writeFileAtomicLib(file, bytes, { fsync: true, ...(opts.mode !== undefined ? { mode: opts.mode } : {}) })
   await syncDirQuietly(dir)
   log('wrote %s (%d bytes)', file, bytes.length)
   return { hash: sha256hex(bytes), size: bytes.length }

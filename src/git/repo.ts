@@ -225,3 +225,38 @@ export class Repo {
     })
   }
 }
+
+export interface IndexEntry {
+  /** Relative to the directory asked about. */
+  path: string
+  mode: string
+  blob: string
+}
+
+/**
+ * The index entries at or below `rel` (relative to `dir`); [] when `dir` is not in a work tree or git is
+ * missing. One `git ls-files` without simple-git: `init` asks before anything else is loaded.
+ */
+export function indexEntries(dir: string, rel: string): Promise<IndexEntry[]> {
+  return new Promise((resolve) => {
+    let out = ''
+    let child
+    try {
+      child = spawn('git', ['ls-files', '-s', '-z', '--', rel], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] })
+    } catch {
+      resolve([])
+      return
+    }
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
+    child.on('error', () => resolve([]))
+    child.on('close', (code) => {
+      if (code !== 0) return resolve([])
+      const entries: IndexEntry[] = []
+      for (const rec of out.split('\0')) {
+        const m = /^(\d+) ([0-9a-f]+) \d+\t(.*)$/s.exec(rec)
+        if (m) entries.push({ mode: m[1]!, blob: m[2]!, path: m[3]! })
+      }
+      resolve(entries)
+    })
+  })
+}

@@ -3,6 +3,7 @@
  * `.ctxsync/local.yaml` (this machine's settings). Both are plain YAML that people edit; reading checks
  * every field and reports problems as `file:line:col: what to do`.
  */
+import { constants as fsc } from 'node:fs'
 import fs from 'node:fs/promises'
 import type { Document } from 'yaml'
 import path from 'node:path'
@@ -60,19 +61,28 @@ async function loadYaml(): Promise<typeof import('yaml')> {
   return m.default ?? m
 }
 
-async function readDoc(file: string): Promise<{ text: string; doc: Document } | null> {
+/** `own`: a file of this machine's state, never read through a link (its target could be any file). */
+async function readDoc(file: string, own = false): Promise<{ text: string; doc: Document } | null> {
   let text: string
   try {
-    text = await fs.readFile(file, 'utf8')
+    text = await fs.readFile(file, { encoding: 'utf8', flag: own ? fsc.O_RDONLY | fsc.O_NOFOLLOW : 'r' })
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return null
+    if (own && code === 'ELOOP') throw new CtxError('state-link', `${file} is a symbolic link: ctxsync does not follow links in its state directory; remove it and run \`ctxsync init\``)
     throw e
   }
   YAML ??= await loadYaml()
   const { isMap, parseDocument } = YAML
-  const doc = parseDocument(text)
+  // Our own linear duplicate-key check: the yaml package's is quadratic in a mapping's keys, and
+  // ctxsync.yaml comes from the repository.
+  const doc = parseDocument(text, { uniqueKeys: false })
   const err = doc.errors[0]
   if (err) throw new ConfigError(file, text, err.pos[0], err.message.split('\n')[0]!)
+  // Loaded here, like yaml itself: a cached parse needs neither.
+  const { DUPLICATE_KEY, firstDuplicateKey } = await import('../crdt/parse.js')
+  const dup = firstDuplicateKey(doc.contents)
+  if (dup !== null) throw new ConfigError(file, text, dup, DUPLICATE_KEY)
   if (doc.contents !== null && !isMap(doc.contents)) throw new ConfigError(file, text, 0, 'expected a mapping of settings')
   return { text, doc }
 }
@@ -130,8 +140,10 @@ async function cached<T>(file: string, cacheDir: string, parse: () => Promise<T>
   const value = await parse()
   // Not when the file changed while it was read: the key would describe other content.
   const again = await fs.stat(file).catch(() => null)
-  if (again && `${again.size}:${again.mtimeMs}:${again.ino}` === key && (await fs.stat(cacheDir).then((d) => d.isDirectory(), () => false))) {
-    await fs.writeFile(cacheFile, JSON.stringify({ key, value })).catch(() => undefined)
+  // Never through a link: neither a linked state directory nor a linked cache file (a repository could
+  // commit either, pointing anywhere this user may write).
+  if (again && `${again.size}:${again.mtimeMs}:${again.ino}` === key && (await fs.lstat(cacheDir).then((d) => d.isDirectory(), () => false))) {
+    await fs.writeFile(cacheFile, JSON.stringify({ key, value }), { flag: fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, mode: 0o600 }).catch(() => undefined)
   }
   return value
 }
@@ -238,7 +250,7 @@ export async function readLocalSettings(file: string, defaults: LocalSettings): 
 
 /** The settings the file sets (the caller fills in the rest). */
 async function parseLocalSettings(file: string): Promise<Partial<LocalSettings>> {
-  const got = await readDoc(file)
+  const got = await readDoc(file, true)
   if (!got) return {}
   const { text, doc } = got
   const f = (k: string) => field(file, text, doc, k)

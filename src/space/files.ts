@@ -20,6 +20,7 @@ import { maxFileBytes, readTextFile, removeFile, writeFileAtomicIf } from '../fs
 import { sha256hex } from '../ids.js'
 import type { DocEntry } from './entry.js'
 import { noteSeen } from './seen.js'
+import { tooCostly } from './parsecheck.js'
 import type { Space } from './space.js'
 
 export type ReconcileResult = 'enrolled' | 'ingested' | 'written' | 'deleted' | null
@@ -113,6 +114,12 @@ function offlineBase(e: DocEntry, text: string, r: Rendered): { text: string; id
 export async function enrollOrIngest(space: Space, e: DocEntry, text: string, hash: string): Promise<boolean> {
   if (hash === e.diskHash && e.state === 'ok') return false
   e.diskHash = hash
+  // A file whose CRDT work would block the daemon for long is held before that work starts.
+  const costly = await tooCostly(space.parseCheck, text)
+  if (costly !== null) {
+    hold(space, e, { line: 1, col: 1, message: costly })
+    return false
+  }
   let out
   try {
     if (e.model.isEmpty) {

@@ -28,7 +28,7 @@ export interface MergePart {
   model: FileModel
 }
 
-interface StoredPart {
+export interface StoredPart {
   whole: boolean
   wrapper: string | null
   text: string
@@ -47,10 +47,11 @@ export type MergeConflict = Conflict & { source: 'merge' }
 
 const dirOf = mergesDir
 const fileOf = mergeRecordFile
-const store = (p: MergePart): StoredPart => ({ whole: p.whole, wrapper: p.wrapper, text: p.text, state: Buffer.from(p.model.encodeDiff()).toString('base64') })
+/** A part as it is kept: plain data, which can also cross from the merge driver's worker thread. */
+export const storePart = (p: MergePart): StoredPart => ({ whole: p.whole, wrapper: p.wrapper, text: p.text, state: Buffer.from(p.model.encodeDiff()).toString('base64') })
 
-export async function saveMerge(paths: SpacePaths, name: string, parts: MergePart[]): Promise<void> {
-  const rec: MergeRecord = { v: 2, file: name, at: new Date().toISOString(), parts: parts.map(store) }
+export async function saveMerge(paths: SpacePaths, name: string, parts: Array<MergePart | StoredPart>): Promise<void> {
+  const rec: MergeRecord = { v: 2, file: name, at: new Date().toISOString(), parts: parts.map((p) => ('model' in p ? storePart(p) : p)) }
   await fs.mkdir(dirOf(paths), { recursive: true })
   await writeFileAtomic(fileOf(paths, name), JSON.stringify(rec) + '\n')
 }
@@ -124,7 +125,7 @@ export async function resolveMerge(paths: SpacePaths, rules: readonly RuleSpec[]
         if (next !== cur) await writeFileAtomic(abs, next, { within: paths.root })
         const parts = [...rec.parts]
         if (m.conflicts().length === 0) parts.splice(i, 1)
-        else parts[i] = store({ ...part, text: r.text ?? '', model: m })
+        else parts[i] = storePart({ ...part, text: r.text ?? '', model: m })
         if (parts.length === 0) await fs.rm(file, { force: true })
         else await writeFileAtomic(file, JSON.stringify({ ...rec, parts }) + '\n')
         return c

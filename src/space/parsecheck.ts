@@ -25,6 +25,36 @@ export const WORKER_MIN_CHARS = 64 * 1024
 /** An idle worker is stopped after this long. */
 export const WORKER_IDLE_MS = 30_000
 
+export const PARSE_BUDGET_ENV = 'CTXSYNC_PARSE_BUDGET_MS'
+export const MAX_ENTRIES_ENV = 'CTXSYNC_MAX_ENTRIES'
+/** How long parsing a local file alone may take before the file is held as too complex to sync live. */
+export const DEFAULT_PARSE_BUDGET_MS = 5000
+/** Entries (mapping pairs and sequence items, at every depth) a file synced live may hold: a 1 MiB todos file has ~16 000. */
+export const DEFAULT_MAX_ENTRIES = 50_000
+
+const envNumber = (name: string, def: number, min: number): number => {
+  const v = Number(process.env[name])
+  return Number.isFinite(v) && v >= min ? v : def
+}
+
+/**
+ * Why a large local file is held before the CRDT takes it in (null: it may go on). Deterministic by its
+ * entry count — every peer decides alike — and, past a time budget for parsing alone, by time: either way
+ * the work it would cost, with the daemon's event loop blocked, is bounded.
+ */
+export async function tooCostly(checker: ParseChecker, text: string): Promise<string | null> {
+  const budget = envNumber(PARSE_BUDGET_ENV, DEFAULT_PARSE_BUDGET_MS, 100)
+  const max = envNumber(MAX_ENTRIES_ENV, DEFAULT_MAX_ENTRIES, 1)
+  const g = await checker.gauge(text, budget)
+  if (g === 'slow') {
+    return `parsing it alone took longer than ${(budget / 1000).toFixed(1)} s (${Math.round(text.length / 1024)} KiB): too large or complex to sync live — split it (${PARSE_BUDGET_ENV} raises the limit)`
+  }
+  if (typeof g === 'number' && g > max) {
+    return `it holds ${g} YAML entries, more than ctxsync syncs live (${max}) — split it (${MAX_ENTRIES_ENV} raises the limit)`
+  }
+  return null
+}
+
 export interface ParseCheckerOptions {
   minChars?: number
   /** The worker's module; default: `parse-worker.js` beside this module (in dist/ and in the bundle). */
@@ -39,7 +69,7 @@ export class ParseChecker {
   #worker: Worker | null = null
   #idle: NodeJS.Timeout | undefined
   #next = 1
-  readonly #waiting = new Map<number, { resolve: (ok: boolean) => void; reject: (e: Error) => void }>()
+  readonly #waiting = new Map<number, { resolve: (r: CheckReply & { ok: boolean }) => void; reject: (e: Error) => void }>()
 
   constructor(opts: ParseCheckerOptions = {}) {
     this.#minChars = opts.minChars ?? WORKER_MIN_CHARS
@@ -51,12 +81,40 @@ export class ParseChecker {
   /** True when `text` parses as a file ctxsync may write. */
   check(text: string): Promise<boolean> {
     if (text.length < this.#minChars || !this.#url) return Promise.resolve(parses(text))
+    return this.#ask(this.#url, { text }).then((r) => r.ok)
+  }
+
+  /**
+   * Before a large local file is taken in, on the worker: its entry count (null: it does not parse, and the
+   * model will say where), or 'slow' when parsing it alone took longer than `budgetMs` — then the daemon
+   * holds it rather than spend many times that on the CRDT with its event loop blocked (heartbeats lost,
+   * every other file waiting). A slow parse is left to finish on the worker; only its answer is dropped.
+   * Small texts, and runs without the worker's module, are not gauged (`'small'`).
+   */
+  gauge(text: string, budgetMs: number): Promise<number | null | 'slow' | 'small'> {
+    if (text.length < this.#minChars || !this.#url) return Promise.resolve('small')
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => resolve('slow'), budgetMs)
+      this.#ask(this.#url!, { text, gauge: true }).then(
+        (r) => {
+          clearTimeout(timer)
+          resolve('entries' in r ? (r.entries ?? null) : null)
+        },
+        (e: Error) => {
+          clearTimeout(timer)
+          reject(e)
+        },
+      )
+    })
+  }
+
+  #ask(url: URL, req: { text: string; gauge?: true }): Promise<CheckReply & { ok: boolean }> {
     clearTimeout(this.#idle)
-    const worker = this.#worker ?? this.#start(this.#url)
+    const worker = this.#worker ?? this.#start(url)
     const id = this.#next++
     return new Promise((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject })
-      worker.postMessage({ id, text })
+      worker.postMessage({ id, ...req })
     })
   }
 
@@ -68,7 +126,7 @@ export class ParseChecker {
       const waiter = this.#waiting.get(m.id)
       this.#waiting.delete(m.id)
       if ('error' in m) waiter?.reject(new Error(`checking a rendering: ${m.error}`))
-      else waiter?.resolve(m.ok)
+      else waiter?.resolve(m)
       if (this.#waiting.size === 0) this.#stopWhenIdle(w)
     })
     // A dead worker must not strand its callers: they get the error, and the next check starts a new one.

@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { createHash } from 'node:crypto'
+import { CtxError } from '../errors.js'
 
 export const CONFIG_FILE = 'ctxsync.yaml'
 export const STATE_DIR = '.ctxsync'
@@ -57,11 +58,18 @@ function socketPath(state: string): string {
   return path.join(os.tmpdir(), `ctxsync-${createHash('sha256').update(state).digest('hex').slice(0, 16)}.sock`)
 }
 
-/** The nearest directory at or above `cwd` that holds `ctxsync.yaml`, or null. */
+/**
+ * The nearest directory at or above `cwd` that holds `ctxsync.yaml`, or null. Every command finds its
+ * space here, so this is also where a linked `.ctxsync` (or a link directly in it) is refused, before any
+ * command reads its secret or writes its state through the link (see statedir.ts).
+ */
 export function findRoot(cwd: string): string | null {
   let dir = path.resolve(cwd)
   for (;;) {
-    if (fs.existsSync(path.join(dir, CONFIG_FILE))) return dir
+    if (fs.existsSync(path.join(dir, CONFIG_FILE))) {
+      checkStateDirSync(dir)
+      return dir
+    }
     const up = path.dirname(dir)
     if (up === dir) return null
     dir = up
@@ -76,5 +84,40 @@ export function initRoot(cwd: string): string {
     const up = path.dirname(dir)
     if (up === dir) return path.resolve(cwd)
     dir = up
+  }
+}
+
+export class StateLinkError extends CtxError {
+  readonly path: string
+  constructor(root: string, file: string) {
+    const rel = path.relative(root, file) || file
+    super(
+      'state-link',
+      `${rel} is a symbolic link: ctxsync keeps this machine's secret and state in ${STATE_DIR}/ and never follows links there ` +
+        `(a repository may carry one to send them elsewhere). Remove it (\`rm ${rel}\`) and run \`ctxsync init\` again`,
+    )
+    this.path = file
+  }
+}
+
+/**
+ * Refuses a `.ctxsync` under `root` that is a link or not a directory, and any link directly inside it;
+ * a missing one is fine. One lstat and one readdir.
+ */
+export function checkStateDirSync(root: string): void {
+  const state = path.join(root, STATE_DIR)
+  let st: fs.Stats
+  try {
+    st = fs.lstatSync(state)
+  } catch (e) {
+    if (['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '')) return
+    throw e
+  }
+  if (st.isSymbolicLink()) throw new StateLinkError(root, state)
+  if (!st.isDirectory()) {
+    throw new CtxError('state-not-dir', `${STATE_DIR} is not a directory: ctxsync keeps this machine's state there; move it away and run \`ctxsync init\``)
+  }
+  for (const e of fs.readdirSync(state, { withFileTypes: true })) {
+    if (e.isSymbolicLink()) throw new StateLinkError(root, path.join(state, e.name))
   }
 }

@@ -111,7 +111,15 @@ function hunks(base: string[], side: string[]): Hunk[] {
   return out
 }
 
-export async function mergeByRegions(base: string, ours: string, theirs: string, options: () => Promise<Merge3Options> | Merge3Options): Promise<RegionMergeResult | null> {
+/**
+ * Thrown when a unit both sides changed is larger than `maxCrdtChars`: the caller merges under a time
+ * budget instead (`mergebudget.ts`), since the CRDT work grows with the text it is given.
+ */
+export class RegionTooLarge extends Error {}
+
+export async function mergeByRegions(
+  base: string, ours: string, theirs: string, options: () => Promise<Merge3Options> | Merge3Options, limits: { maxCrdtChars?: number } = {},
+): Promise<RegionMergeResult | null> {
   if (![base, ours, theirs].every((t) => t.endsWith('\n'))) return null
   const [O, A, B] = [base, ours, theirs].map((t) => t.slice(0, -1).split('\n')) as [string[], string[], string[]]
   const u = units(O)
@@ -190,6 +198,7 @@ export async function mergeByRegions(base: string, ours: string, theirs: string,
       const root = u.parent[r[0]]!
       const wrapper = u.start[r[0]] === 2 || root < 0 ? null : O[root]!
       const doc = (ls: string[]) => (wrapper === null ? [] : [wrapper]).concat(ls).join('\n') + '\n'
+      if (limits.maxCrdtChars !== undefined && [la, lb].some((ls) => ls.reduce((n, l) => n + l.length + 1, 0) > limits.maxCrdtChars!)) throw new RegionTooLarge()
       const [{ merge3, sideClients }, crdt, o] = await Promise.all([import('./merge3.js'), import('../crdt/model.js'), options()])
       let m
       try {

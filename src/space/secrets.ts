@@ -7,6 +7,7 @@
  * A relay token (`ctxsync token create`, `CTXSYNC_TOKEN`) stands in for the secret with a relay only.
  */
 import { randomBytes } from 'node:crypto'
+import { constants as fsc } from 'node:fs'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import { CtxError } from '../errors.js'
@@ -25,19 +26,41 @@ function validSecret(s: string): boolean {
   return /^[A-Za-z0-9_-]{22,}$/.test(s)
 }
 
-export async function readSecretFile(file: string): Promise<string | null> {
+/** Reads a small file of ours without following a link: the target could be any file of this user's. */
+async function readOwnFile(file: string, maxBytes: number): Promise<string | null> {
+  let fh: fs.FileHandle
   try {
-    const s = (await fs.readFile(file, 'utf8')).trim()
-    return s === '' ? null : s
+    fh = await fs.open(file, fsc.O_RDONLY | fsc.O_NOFOLLOW)
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return null
+    if (code === 'ELOOP' || code === 'EMLINK') throw new CtxError('state-link', `${file} is a symbolic link: ctxsync does not follow links in its state directory; remove it and run \`ctxsync init\``)
     throw e
+  }
+  try {
+    const st = await fh.stat()
+    if (!st.isFile()) throw new CtxError('state-not-file', `${file} is not a regular file: remove it and run \`ctxsync init\``)
+    if (st.size > maxBytes) throw new CtxError('state-too-large', `${file} is larger than ${maxBytes} bytes, so it is not ctxsync's: remove it and run \`ctxsync init\``)
+    return await fh.readFile('utf8')
+  } finally {
+    await fh.close()
   }
 }
 
+/** The secret in `file` (null when there is none); a file that does not hold one in the right form is refused. */
+export async function readSecretFile(file: string): Promise<string | null> {
+  const text = await readOwnFile(file, 4096)
+  const s = text?.trim() ?? ''
+  if (s === '') return null
+  if (!validSecret(s)) {
+    throw new CtxError('bad-secret', `${file} does not hold a ctxsync secret (expected 22+ characters of A–Z, a–z, 0–9, - or _): remove it and run \`ctxsync init --join CODE\``)
+  }
+  return s
+}
+
+/** Created 0600 (the temp file too) in the 0700 state directory: no other user can read it at any moment. */
 export async function writeSecretFile(file: string, secret: string): Promise<void> {
-  await writeFileAtomic(file, secret + '\n')
-  await fs.chmod(file, 0o600)
+  await writeFileAtomic(file, secret + '\n', { mode: 0o600 })
 }
 
 /** The secret to use: the environment first, then the local file. */
@@ -90,7 +113,9 @@ export interface Identity {
 
 export async function readIdentity(file: string): Promise<Identity | null> {
   try {
-    const v = JSON.parse(await fs.readFile(file, 'utf8')) as Partial<Identity>
+    const text = await readOwnFile(file, 64 * 1024)
+    if (text === null) return null
+    const v = (JSON.parse(text) ?? {}) as Partial<Identity>
     if (!isPeerId(v.id)) throw new CtxError('bad-identity', `${file} is damaged: delete it and run \`ctxsync init\` to create a new identity`)
     return { id: asPeerId(v.id), createdAt: String(v.createdAt ?? '') }
   } catch (e) {
@@ -102,7 +127,7 @@ export async function readIdentity(file: string): Promise<Identity | null> {
 
 export async function createIdentity(file: string): Promise<Identity> {
   const id: Identity = { id: newPeerId(), createdAt: new Date().toISOString() }
-  await writeFileAtomic(file, JSON.stringify(id, null, 2) + '\n')
+  await writeFileAtomic(file, JSON.stringify(id, null, 2) + '\n', { mode: 0o600 })
   return id
 }
 

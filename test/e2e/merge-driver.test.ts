@@ -155,4 +155,40 @@ describe('e2e: merge driver vs plain git', { timeout: 180_000 }, () => {
     expect(m.stdout + m.stderr).toMatch(/their version is not valid YAML \(line \d+, column \d+: .+\); falling back to git's text merge/)
     expect(hasMarkers(await read(a.dir, TODOS))).toBe(true)
   })
+
+  it('hostile shapes finish: a flat mapping merges; 20k `<<` keys and big flow maps go to git\'s text merge past the budget or the size limit', async () => {
+    const dir = fs.mkdtempSync(path.join(repoRoot, '.tmp-md-'))
+    const flat = Array.from({ length: 30_000 }, (_, i) => `key${i}: value number ${i}`).join('\n') + '\n'
+    const mergeKeys = 'base: &b {a: 1}\n' + Array.from({ length: 20_000 }, (_, i) => `k${i}:\n  <<: *b\n  x: ${i}`).join('\n') + '\n'
+    const flow = (n: number) => 'm: {' + Array.from({ length: n }, (_, i) => `k${i}: v${i}`).join(', ') + '}\n'
+    const cases: Array<{ name: string; base: string; ours: string; theirs: string; merges: boolean; why?: RegExp }> = [
+      { name: `flat mapping, 30k keys (${(flat.length / 1024).toFixed(0)} KiB)`, base: flat, ours: flat.replace('value number 5\n', 'five\n'), theirs: flat.replace('value number 9\n', 'nine\n'), merges: true },
+      { name: '20k `<<` merge keys', base: mergeKeys, ours: mergeKeys + 'extra: 1\n', theirs: mergeKeys + 'other: 2\n', merges: false, why: /took longer than 3\.0 s/ },
+      { name: 'flow map, 50k entries', base: flow(50_000), ours: flow(50_000).replace('k5: v5,', 'k5: v5x,'), theirs: flow(50_000).replace('k9: v9,', 'k9: v9y,'), merges: false, why: /took longer than 3\.0 s/ },
+      { name: 'flow map, 700k entries (12 MB)', base: flow(700_000), ours: flow(700_000).replace('k5: v5,', 'k5: v5x,'), theirs: flow(700_000).replace('k9: v9,', 'k9: v9y,'), merges: false, why: /larger than \d+ bytes/ },
+    ]
+    try {
+      for (const c of cases) {
+        fs.writeFileSync(path.join(dir, 'O'), c.base)
+        fs.writeFileSync(path.join(dir, 'A'), c.ours)
+        fs.writeFileSync(path.join(dir, 'B'), c.theirs)
+        const t0 = Date.now()
+        const r = await ctx(dir, ['merge-driver', 'O', 'A', 'B', '.rhema/odd.yaml'], { env: { CTXSYNC_MERGE_BUDGET_MS: '3000' }, timeout: 120_000 })
+        console.log(`merge-driver, ${c.name}: exit ${r.exitCode} after ${Date.now() - t0} ms${r.stderr ? `: ${r.stderr.trim().split('\n')[0]}` : ''}`)
+        const merged = fs.readFileSync(path.join(dir, 'A'), 'utf8')
+        if (c.merges) {
+          expect(r.exitCode, c.name).toBe(0)
+          expect(merged).toContain('key5: five\n')
+          expect(merged).toContain('key9: nine\n')
+        } else {
+          // Finished (not killed by the timeout), said why, and left git's text merge in place.
+          expect(r.exitCode === 0 || r.exitCode === 1, `${c.name}: exit ${r.exitCode}\n${r.stderr}`).toBe(true)
+          expect(r.stderr, c.name).toMatch(c.why!)
+          expect(r.stderr, c.name).toMatch(/falling back to git's text merge/)
+        }
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })

@@ -111,4 +111,45 @@ describe('e2e: odd and hostile YAML', { timeout: 180_000 }, () => {
     for (const k of Object.keys(HELD)) expect(readFile(b, fileOf(k)), k).toBe(BASE)
     expect(await stopWatch(db)).toBe(0)
   })
+
+  it('a large flat mapping and a flow map sync, 20k `<<` keys are held as too costly: an unrelated edit still syncs, the connection holds', async () => {
+    // Each of these froze the daemon once (the yaml package's duplicate-key check is quadratic in a
+    // mapping's keys: 874 KB of flat mapping took ~40 s, heartbeats were lost, an unrelated edit took 39–42 s).
+    const flat = Array.from({ length: 30_000 }, (_, i) => `key${i}: value number ${i}`).join('\n') + '\n'
+    const flow = 'm: {' + Array.from({ length: 20_000 }, (_, i) => `k${i}: v${i}`).join(', ') + '}\n'
+    // 20 000 keys of 3 entries each: past the 50 000 entries a file synced live may hold.
+    const mergeKeys = 'base: &b {a: 1}\n' + Array.from({ length: 20_000 }, (_, i) => `k${i}:\n  <<: *b\n  x: ${i}`).join('\n') + '\n'
+    const { peers } = await setupSpace(['a', 'b'], { files: { [TODOS]: SMALL_TODOS, [fileOf('flat')]: BASE, [fileOf('flow')]: BASE, [fileOf('merge-keys')]: BASE } })
+    const [a, b] = peers as [Peer, Peer]
+    const da = await startWatch(a)
+    const db = await startWatch(b)
+    await waitFor(() => /connected to b/.test(da.log()), 15_000, 'a and b to connect', da.log)
+    const unrelatedEdit = async (what: string, t0: number, step: number) => {
+      const todo = await edit(a, /title: "First task[^"]*"/.exec(readFile(a)!)![0], `title: "First task, beside ${step}"`)
+      await waitFileEquals(b, todo, TODOS, 120_000)
+      console.log(`odd YAML, watch: ${what}: the unrelated edit reached b ${Date.now() - t0} ms after the big file was written`)
+    }
+    let step = 0
+    const big = [[`flat mapping, 30k keys (${(flat.length / 1024).toFixed(0)} KiB)`, 'flat', flat], [`flow map, 20k entries (${(flow.length / 1024).toFixed(0)} KiB)`, 'flow', flow]] as const
+    const written = Date.now()
+    for (const [what, k, text] of big) {
+      fs.writeFileSync(path.join(a.dir, fileOf(k)), text)
+      await unrelatedEdit(what, Date.now(), ++step)
+    }
+    // The big files themselves take their time (CRDT work on both sides, a loaded CI machine: minutes).
+    for (const [what, k, text] of big) {
+      await waitFileEquals(b, text, fileOf(k), 300_000)
+      console.log(`odd YAML, watch: ${what}: the file itself reached b ${Date.now() - written} ms after the big files were written`)
+    }
+    fs.writeFileSync(path.join(a.dir, fileOf('merge-keys')), mergeKeys)
+    const t0 = Date.now()
+    await waitFor(async () => (await statusJson(a)).files.some((f: { path: string; state: string }) => f.path === fileOf('merge-keys') && f.state === 'held'), 60_000, 'a to hold the 20k `<<` file', da.log)
+    expect(da.log()).toMatch(/merge-keys\.yaml:1:1: it holds 6000\d YAML entries, more than ctxsync syncs live/)
+    await unrelatedEdit(`20k \`<<\` keys (${(mergeKeys.length / 1024).toFixed(0)} KiB, held)`, t0, ++step)
+    expect(readFile(b, fileOf('merge-keys'))).toBe(BASE)
+    // The connection held all along: no peer was cut off for missing heartbeats.
+    for (const d of [da, db]) expect(d.log()).not.toMatch(/disconnected/)
+    expect(await stopWatch(da)).toBe(0)
+    expect(await stopWatch(db)).toBe(0)
+  }, 600_000)
 })

@@ -7,7 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ParseChecker } from '../../src/space/parsecheck.js'
+import { MAX_ENTRIES_ENV, ParseChecker, PARSE_BUDGET_ENV, tooCostly } from '../../src/space/parsecheck.js'
 
 const WORKER = path.resolve(__dirname, '../../dist/space/parse-worker.js')
 const built = fs.existsSync(WORKER)
@@ -49,6 +49,27 @@ describe.skipIf(!built)('ParseChecker on its worker thread' + (built ? '' : ' (s
     await pending
     // A closed checker starts a new worker when asked again.
     expect(await big.check(good(3))).toBe(true)
+  })
+  it('gauges a large local file on the worker: its entry count, "slow" past the budget, and why tooCostly holds it', async () => {
+    const c = checker()
+    const flat = Array.from({ length: 30_000 }, (_, i) => `key${i}: value number ${i}`).join('\n') + '\n'
+    expect(await c.gauge(flat, 120_000)).toBe(30_000)
+    expect(await c.gauge('a: [unclosed\n', 120_000)).toBe(null)
+    // 1 ms: no parse of 800 KB answers that fast; the answer is dropped, the worker stays usable.
+    expect(await c.gauge(flat, 1)).toBe('slow')
+    expect(await c.check('a: 1\n')).toBe(true)
+    const env = { ...process.env }
+    try {
+      process.env[MAX_ENTRIES_ENV] = '20000'
+      expect(await tooCostly(c, flat)).toMatch(/holds 30000 YAML entries, more than ctxsync syncs live \(20000\)/)
+      process.env[MAX_ENTRIES_ENV] = '40000'
+      expect(await tooCostly(c, flat)).toBe(null)
+      process.env[PARSE_BUDGET_ENV] = '100'
+      const big = flat.repeat(4).replace(/key(\d+):/g, (_, n, off) => `k${off}:`)
+      expect(await tooCostly(c, big)).toMatch(/parsing it alone took longer than 0\.1 s/)
+    } finally {
+      process.env = env
+    }
   })
 })
 

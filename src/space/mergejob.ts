@@ -1,0 +1,105 @@
+/**
+ * The merge driver's work on three texts, as plain data in and out, so that it can run on a worker thread
+ * under a time budget (`mergebudget.ts`) as well as inline.
+ *
+ * Items one side changed merge line for line; the CRDT merges only what both changed (fast on big files).
+ * A shape the region merge does not follow goes through the CRDT whole. The result carries the merged text,
+ * the number of conflicts and, when they are to be kept for `ctxsync resolve`, the merged parts' state.
+ */
+import path from 'node:path'
+import type { Author } from '../crdt/model.js'
+import type { Merge3Options } from './merge3.js'
+import type { MergePart, StoredPart } from './mergestore.js'
+import { spacePaths } from './paths.js'
+import { mergeByRegions, RegionTooLarge } from './regionmerge.js'
+
+export interface MergeJob {
+  base: string
+  ours: string
+  theirs: string
+  /** The file's name in the space (rules are chosen by it). */
+  name: string
+  /** The space's root, or null outside an initialised clone. */
+  root: string | null
+  /** How git names the merged branch (GITHEAD_*), for conflict authors. */
+  theirsLabel: string
+}
+
+export type MergeOutcome =
+  | { kind: 'merged'; text: string; conflicts: number; keep: StoredPart[] | null }
+  | { kind: 'fallback'; why: string }
+
+/**
+ * Thrown (with `inlineLimit`) when the merge would give the CRDT more than that many characters at once:
+ * the caller runs the job again on a worker thread under a time budget.
+ */
+export class NeedsBudget extends Error {}
+
+export async function runMergeJob(job: MergeJob, inlineLimit?: number): Promise<MergeOutcome> {
+  const { base: b, ours: a, theirs: t } = job
+  const paths = job.root ? spacePaths(job.root) : null
+  // Loaded only when something has to go through the CRDT (see regionmerge.ts): most merges never do.
+  let opts: Promise<Merge3Options & { me: Author | null }> | null = null
+  const options = () => (opts ??= mergeOptions(paths, job.name, job.theirsLabel))
+  let r: { text: string | null; conflicts: unknown[]; parts: MergePart[] }
+  try {
+    const byRegion = await mergeByRegions(b, a, t, options, { maxCrdtChars: inlineLimit })
+    if (byRegion) r = { ...byRegion, parts: byRegion.regions.map((x) => ({ ...x, whole: false })) }
+    else {
+      if (inlineLimit !== undefined && Math.max(b.length, a.length, t.length) > inlineLimit) throw new NeedsBudget()
+      const { merge3 } = await import('./merge3.js')
+      const m = merge3(b, a, t, await options())
+      r = { text: m.text, conflicts: m.conflicts, parts: [{ whole: true, wrapper: null, text: m.text ?? '', model: m.model }] }
+    }
+  } catch (e) {
+    if (e instanceof RegionTooLarge) throw new NeedsBudget()
+    const { YamlSyntaxError, RefusedFileError } = await import('../crdt/parse.js')
+    if (e instanceof YamlSyntaxError) return { kind: 'fallback', why: `${await which(b, a, t)} is not valid YAML (line ${e.line}, column ${e.col}: ${e.reason})` }
+    if (e instanceof RefusedFileError) return { kind: 'fallback', why: `${await which(b, a, t)} cannot be merged as YAML: ${e.reason}` }
+    throw e
+  }
+  try {
+    const keep = paths && r.conflicts.length && (await options()).me ? r.parts.map((await import('./mergestore.js')).storePart) : null
+    return { kind: 'merged', text: r.text ?? '', conflicts: r.conflicts.length, keep }
+  } finally {
+    for (const p of r.parts) p.model.destroy()
+  }
+}
+
+/** The space's rules and this peer as the author of our side (null outside an initialised clone). */
+async function mergeOptions(paths: ReturnType<typeof spacePaths> | null, name: string, theirsLabel: string): Promise<Merge3Options & { me: Author | null }> {
+  const { compileRules } = await import('../crdt/rules.js')
+  let rules: Parameters<typeof compileRules>[1] = []
+  let me: Author | null = null
+  if (paths) {
+    const [{ readLocalSettings, readTeamConfig, DEFAULT_HOST, DEFAULT_PORT }, { readIdentity }] = await Promise.all([
+      import('./config.js'), import('./secrets.js'),
+    ])
+    rules = (await readTeamConfig(paths.config).catch(() => null))?.rules ?? []
+    const identity = await readIdentity(paths.identity).catch(() => null)
+    const local = await readLocalSettings(paths.local, { name: 'ours', agent: false, host: DEFAULT_HOST, port: DEFAULT_PORT, peers: [] }).catch(() => null)
+    if (identity && local) me = { id: identity.id, name: local.name, kind: local.agent ? 'agent' : 'human' }
+  }
+  return {
+    name, rules: compileRules(name, rules), me,
+    ours: me ?? { id: 'merge:ours', name: 'ours', kind: 'human' },
+    theirs: { id: 'merge:theirs', name: theirsLabel, kind: 'human' },
+  }
+}
+
+/** Which version failed to parse, for the message (the first one the model could not take in). */
+async function which(base: string, ours: string, theirs: string): Promise<string> {
+  const { parseYaml } = await import('../crdt/parse.js')
+  const bad = (t: string) => {
+    try {
+      parseYaml(t)
+      return false
+    } catch {
+      return true
+    }
+  }
+  return bad(ours) ? 'our version' : bad(theirs) ? 'their version' : bad(base) ? 'the common ancestor' : 'a version'
+}
+
+export const jobName = (root: string | null, abs: string, given: string): string =>
+  root ? path.relative(root, abs).split(path.sep).join('/') : given
