@@ -7,6 +7,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { compactChanged } from '../crdt/compact.js'
+import { checkState, checkUpdate } from '../crdt/guard.js'
 import { CtxError, UsageError } from '../errors.js'
 import { fileRelayStorage } from '../fs/relayStorage.js'
 import { RelayServer, RELAY_DEFAULTS } from '../net/relay/server.js'
@@ -48,6 +49,11 @@ export async function serve(o: ServeOptions): Promise<{ url: string }> {
     maxFrameBytes: o.maxFrameBytes ?? RELAY_DEFAULTS.maxFrameBytes,
     // Decoded values in exact-size arrays: ~230 bytes less per register of every document held.
     afterTransaction: compactChanged,
+    // The relay stores and passes on what members send: it refuses what would harm a peer (crdt/guard.ts).
+    guard: {
+      checkUpdate: (doc, update) => checkUpdate(doc, update)?.reason ?? null,
+      checkState: (doc) => checkState(doc)?.reason ?? null,
+    },
   })
   o.onStarted?.({ url: relay.url, data })
   if (!tls && !['127.0.0.1', '::1', 'localhost'].includes(o.host)) {

@@ -22,6 +22,7 @@ import { Writer } from './write.js'
 import { Differ } from './diff.js'
 import { conflictMaps, detectRaces } from './conflicts.js'
 import { compactChanged } from './compact.js'
+import { MAX_WALK } from './limits.js'
 import { describeConflicts, resolveConflict, type Conflict, type Take } from './present.js'
 
 export { YamlSyntaxError, RefusedFileError }
@@ -273,7 +274,8 @@ export class FileModel {
     const targets: Array<[number, number]> = []
     for (const id of dirty) {
       let span: [number, number] | undefined
-      for (let cur: string | undefined = id; cur && cur !== ROOT; cur = this.tree.placement(cur)?.[0]) {
+      for (let cur: string | undefined = id, n = 0; cur && cur !== ROOT; cur = this.tree.placement(cur)?.[0]) {
+        if (++n > MAX_WALK) return 'whole'
         // Inside a flow collection a slice that parses alone proves nothing: a block entry merged into
         // `[…]` reads fine on its own and breaks the flow around it.
         const kind = this.tree.kind(cur)

@@ -1,13 +1,16 @@
 /**
  * The space as the network layer sees it: named Yjs documents (`SyncHost`). Names from the wire are
  * checked against the tracked globs before anything is created; updates are validated before they touch
- * a model, and acknowledged only once durable.
+ * a model (`crdt/guard.ts`; a refused one ends the session with 1008), and acknowledged only once durable.
  */
 import * as Y from 'yjs'
 import type { DocName, PeerId, SpaceId } from '../ids.js'
 import { encodeStateVector } from '../net/statevector.js'
 import type { PeerInfo, SyncHost } from '../net/SyncHost.js'
 import { hostName } from './secrets.js'
+import { RefusedUpdateError } from '../crdt/guard.js'
+import { ProtocolError } from '../net/wire.js'
+import { CloseCode } from '../net/TransportInterface.js'
 import type { Space } from './space.js'
 
 const EMPTY_SV = Y.encodeStateVector(new Y.Doc())
@@ -22,7 +25,7 @@ export class SpaceHost implements SyncHost {
   }
 
   docNames(): Iterable<DocName> {
-    return [...this.space.entries.values()].filter((e) => !e.model.isEmpty).map((e) => e.name)
+    return [...this.space.entries.values()].filter((e) => !e.model.isEmpty && e.damaged === null).map((e) => e.name)
   }
 
   stateVector(doc: DocName): Uint8Array {
@@ -32,18 +35,25 @@ export class SpaceHost implements SyncHost {
 
   encodeDiff(doc: DocName, remoteStateVector: Uint8Array): Uint8Array | null {
     const e = this.space.entries.get(doc)
-    if (!e || e.model.isEmpty) return null
+    if (!e || e.model.isEmpty || e.damaged !== null) return null
     const u = e.model.encodeDiff(remoteStateVector)
     // An update with no structs and an empty delete set is two zero bytes.
     return u.length <= 2 ? null : u
   }
 
   acceptDoc(name: string): name is DocName {
-    return this.space.acceptName(name) === name
+    // A document held for a damaged state is skipped like one we do not track (see files.ts markDamaged).
+    return this.space.acceptName(name) === name && this.space.entries.get(name as DocName)?.damaged == null
   }
 
-  applyRemote(doc: DocName, update: Uint8Array, from: PeerId): Promise<void> {
-    return this.space.applyRemote(doc, update, from)
+  async applyRemote(doc: DocName, update: Uint8Array, from: PeerId): Promise<void> {
+    try {
+      await this.space.applyRemote(doc, update, from)
+    } catch (err) {
+      // A well-formed update that would take the document outside the limits: the session ends (1008).
+      if (err instanceof RefusedUpdateError) throw new ProtocolError(`update refused: ${err.reason}`, CloseCode.Policy)
+      throw err
+    }
   }
 
   onUpdate(listener: (doc: DocName, update: Uint8Array, origin: PeerId | null) => void): () => void {

@@ -33,7 +33,7 @@ import { CloseCode } from '../TransportInterface.js'
 import { DEFAULT_HEARTBEAT_MS, WsTransport } from '../ws.js'
 import { Registry, RelayHandshake, type GateContext } from './gate.js'
 import { RelayMetrics } from './metrics.js'
-import { RelaySpace } from './space.js'
+import { RelaySpace, type DocGuard } from './space.js'
 import type { RelayStorage } from './storage.js'
 import { connectionThrottle, DEFAULT_RATE_LIMIT, type RateLimit } from './throttle.js'
 
@@ -56,6 +56,8 @@ export interface RelayServerOptions {
   session?: Partial<SessionTuning>
   /** Run after each transaction of every document held in memory (see `RelaySpaceOptions`). */
   afterTransaction?: (tr: Y.Transaction) => void
+  /** Checks of updates and stored states (see `RelaySpaceOptions.guard`). */
+  guard?: DocGuard
 }
 
 export const RELAY_DEFAULTS = {
@@ -233,6 +235,7 @@ export class RelayServer {
         maxDocs: this.#o.maxDocsPerSpace ?? RELAY_DEFAULTS.maxDocsPerSpace,
         onFailure: () => void this.#unload(id),
         ...(this.#o.afterTransaction ? { afterTransaction: this.#o.afterTransaction } : {}),
+        ...(this.#o.guard ? { guard: this.#o.guard } : {}),
       })
       const fresh: Slot = { loading }
       slot = fresh
