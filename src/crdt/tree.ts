@@ -62,6 +62,8 @@ export class Tree {
       if (this.children.size === 0 && this.counters.size === 0 && this.nodeCache.size === 0) {
         this.clearVerdicts()
         for (const key of e.keysChanged) {
+          // null: a list insertion into the map (never written by ctxsync; a stored state from a hostile peer).
+          if (typeof key !== 'string') continue
           const counter = key.indexOf(COUNT)
           if (counter >= 0) this.count(key)
           this.dirty.add(counter >= 0 ? key.slice(0, counter) : key.slice(0, -1))
@@ -73,6 +75,7 @@ export class Tree {
         return
       }
       for (const key of e.keysChanged) {
+        if (typeof key !== 'string') continue
         const counter = key.indexOf(COUNT)
         const id = counter >= 0 ? key.slice(0, counter) : key.slice(0, -1)
         if (counter >= 0) this.count(key)
