@@ -42,8 +42,7 @@ export class SpaceHost implements SyncHost {
   }
 
   acceptDoc(name: string): name is DocName {
-    // A document held for a damaged state is skipped like one we do not track (see files.ts markDamaged).
-    return this.space.acceptName(name) === name && this.space.entries.get(name as DocName)?.damaged == null
+    return this.space.acceptName(name) === name
   }
 
   async applyRemote(doc: DocName, update: Uint8Array, from: PeerId): Promise<void> {

@@ -164,11 +164,14 @@ export class RelaySpace implements SyncHost {
   }
 
   acceptDoc(name: string): name is DocName {
-    return isSafeDocPath(name) && !this.#held.has(name as DocName)
+    return isSafeDocPath(name)
   }
 
   async applyRemote(doc: DocName, update: Uint8Array, from: PeerId): Promise<void> {
     if (this.#failed) throw new ProtocolError('the relay could not store this space; try again', INTERNAL_ERROR)
+    // Held (its stored state is damaged): not served, and nothing is added to it. Refusing the name instead
+    // would end every session of a peer that tracks it.
+    if (this.#held.has(doc)) return
     const t0 = performance.now()
     try {
       Y.decodeUpdate(update)
