@@ -23,6 +23,7 @@ import { Differ } from './diff.js'
 import { conflictMaps, detectRaces } from './conflicts.js'
 import { compactChanged } from './compact.js'
 import { MAX_WALK } from './limits.js'
+import { checkIR } from './guard.js'
 import { describeConflicts, resolveConflict, type Conflict, type Take } from './present.js'
 
 export { YamlSyntaxError, RefusedFileError }
@@ -118,7 +119,7 @@ export class FileModel {
 
   /** The update that enrolls `text` as document `name`: identical bytes on every peer for equal input. */
   static enrollment(name: string, text: string, rules: Rules = defaultRules): Uint8Array {
-    const ir = parseYaml(text)
+    const ir = withinLimits(parseYaml(text))
     const doc = new Y.Doc()
     doc.clientID = enrollClientId(name, text)
     const tree = new Tree(doc, rules)
@@ -192,7 +193,7 @@ export class FileModel {
   ingest(text: string): Rendered & { changed: boolean } {
     const base = this.base
     const spliced = base ? incrementalParse(base.text, base.ir, text, base.spanOf) : null
-    const ir = spliced?.ir ?? parseYaml(text)
+    const ir = withinLimits(spliced?.ir ?? parseYaml(text))
     // A whole-text diff needs the base as the parser sees it (a rendering may hold repaired text).
     const baseIr = !base ? null : spliced || base.parsed ? base.ir : annotate(parseYaml(base.text), base.ir, this.rules)
     const before = this.doc.store.clients.size ? Y.encodeStateVector(this.doc) : null
@@ -358,6 +359,13 @@ export class FileModel {
   destroy(): void {
     this.doc.destroy()
   }
+}
+
+/** A file beyond the limits every peer checks (crdt/guard.ts) is refused here, not by its peers. */
+function withinLimits(ir: DocIR): DocIR {
+  const bad = checkIR(ir)
+  if (bad) throw new RefusedFileError(bad)
+  return ir
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

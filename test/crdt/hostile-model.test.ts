@@ -141,6 +141,18 @@ describe('hostile member: schema-valid updates with adversarial values', () => {
     expect(checkState(a.doc)).toBeNull()
   })
 
+  it('a local file beyond the limits is refused where it is written, not by every peer it reaches', () => {
+    const deep = 'a:\n' + ' '.repeat(5000) + 'b: 1\n'
+    expect(() => FileModel.enrollment(DOC, deep)).toThrow(/indented by 5000 columns/)
+    const m = victim()
+    expect(() => m.ingest(FIXTURE + 'extra:\n' + ' '.repeat(4200) + 'k: v\n')).toThrow(/indented by 4200 columns/)
+    // Within the limits, the same shape passes both checks.
+    const fine = 'a:\n' + ' '.repeat(300) + 'b: 1\n'
+    const w = new FileModel({ name: DOC, author: { id: 'p-w', name: 'w', kind: 'human' } })
+    w.enroll(fine)
+    expect(checkUpdate(new Y.Doc(), Y.encodeStateAsUpdate(w.doc))).toBeNull()
+  })
+
   it('every kind, seeded: refused or bounded, nothing crashes or hangs', { timeout: 180_000 }, async () => {
     const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000)
     const n = Number(process.env.FUZZ_CASES ?? 2000)
