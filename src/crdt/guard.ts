@@ -162,7 +162,6 @@ function checkRegister(map: string, key: string, v: unknown): [NodeId, NodeId] |
 type Target = { map: string; key: string } | 'pending' | 'gc'
 
 class Resolver {
-  private readonly names = new Map<unknown, string>()
   private readonly byClient = new Map<number, Y.Item[]>()
   private readonly memo = new Map<Y.Item, Target>()
 
@@ -170,7 +169,6 @@ class Resolver {
     private readonly doc: Y.Doc,
     items: Y.Item[],
   ) {
-    for (const [name, type] of doc.share) this.names.set(type, name)
     for (const it of items) {
       let list = this.byClient.get(it.id.client)
       if (!list) this.byClient.set(it.id.client, (list = []))
@@ -194,6 +192,15 @@ class Resolver {
       else return it
     }
     return null
+  }
+
+  /**
+   * The root name of a type, looked up when needed: `getMap` on a document whose map so far was a generic
+   * type (a relay's documents are never typed) replaces the type object, so a table made earlier goes stale.
+   */
+  private rootName(type: unknown): string | undefined {
+    for (const [name, t] of this.doc.share) if (t === type) return name
+    return undefined
   }
 
   /** Follows origins iteratively (a register overwritten many times is a long chain). */
@@ -228,7 +235,7 @@ class Resolver {
         break
       }
       if (from.id.clock < Y.getState(this.doc.store, from.id.client)) {
-        const name = this.names.get(from.parent)
+        const name = this.rootName(from.parent)
         if (name === undefined || from.parentSub === null) refuse('type', 'a write next to content outside the schema')
         out = { map: name, key: from.parentSub }
         break
@@ -256,9 +263,10 @@ export function checkUpdate(doc: Y.Doc, update: Uint8Array): Refusal | null {
       return { kind: 'malformed', reason: 'the update does not decode' }
     }
     const store = doc.store
+    // Typed first: it may replace the generic type a relay's document holds (see Resolver.rootName).
+    const nodes = doc.getMap(NODES)
     const items = structs.filter((s): s is Y.Item => s instanceof Y.Item && s.id.clock + s.length > Y.getState(store, s.id.client))
     const resolver = new Resolver(doc, items)
-    const nodes = doc.getMap(NODES)
     const placed = new Map<NodeId, NodeId>()
     const added = new Set<string>()
     for (const it of items) {

@@ -141,6 +141,17 @@ describe('hostile member: schema-valid updates with adversarial values', () => {
     expect(checkState(a.doc)).toBeNull()
   })
 
+  it('an honest edit passes against a relay\'s document, whose maps were never typed (getMap)', () => {
+    const a = victim()
+    const relay = new Y.Doc()
+    Y.applyUpdate(relay, Y.encodeStateAsUpdate(a.doc))
+    const sv = Y.encodeStateVector(relay)
+    a.ingest(FIXTURE.replace('First task', 'First task, edited'))
+    // An overwrite carries no key, only its origin: found in the relay's untyped map.
+    expect(checkUpdate(relay, Y.encodeStateAsUpdate(a.doc, sv))).toBeNull()
+    expect(checkState(relay)).toBeNull()
+  })
+
   it('a local file beyond the limits is refused where it is written, not by every peer it reaches', () => {
     const deep = 'a:\n' + ' '.repeat(5000) + 'b: 1\n'
     expect(() => FileModel.enrollment(DOC, deep)).toThrow(/indented by 5000 columns/)
