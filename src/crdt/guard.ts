@@ -194,6 +194,12 @@ class Resolver {
     return null
   }
 
+  private named(map: string, key: string | null): Target {
+    if (!MAPS.has(map)) refuse('type', `a write to ${short(map)}, which the schema does not have`)
+    if (key === null) refuse('type', `a list insertion into map ${map}`)
+    return { map, key }
+  }
+
   /**
    * The root name of a type, looked up when needed: `getMap` on a document whose map so far was a generic
    * type (a relay's documents are never typed) replaces the type object, so a table made earlier goes stale.
@@ -205,6 +211,8 @@ class Resolver {
 
   /** Follows origins iteratively (a register overwritten many times is a long chain). */
   target(item: Y.Item): Target {
+    // Most items name their map and key themselves (a register's first write): no chain to follow.
+    if (typeof item.parent === 'string' && !this.memo.has(item)) return this.named(item.parent, item.parentSub)
     const chain: Y.Item[] = []
     const seen = new Set<Y.Item>()
     let out: Target | undefined
@@ -217,9 +225,7 @@ class Resolver {
       chain.push(cur)
       seen.add(cur)
       if (typeof cur.parent === 'string') {
-        if (!MAPS.has(cur.parent)) refuse('type', `a write to ${short(cur.parent)}, which the schema does not have`)
-        if (cur.parentSub === null) refuse('type', `a list insertion into map ${cur.parent}`)
-        out = { map: cur.parent, key: cur.parentSub }
+        out = this.named(cur.parent, cur.parentSub)
         break
       }
       if (cur.parent !== null) refuse('type', 'a write into a nested type, which the schema does not have')
@@ -284,7 +290,9 @@ export function checkUpdate(doc: Y.Doc, update: Uint8Array): Refusal | null {
       if (other !== undefined && other !== p[1]) refuse('placement', `node ${p[0]} placed under two parents`)
       placed.set(p[0], p[1])
     }
-    if (nodes.size + added.size > MAX_REGISTERS) refuse('count', `the document would hold ${nodes.size + added.size} registers (the limit is ${MAX_REGISTERS})`)
+    // Every key ever written (`Y.Map.size` walks them all to skip deleted ones: O(n) for each update).
+    const registers = (nodes as unknown as { _map: Map<string, unknown> })._map.size + added.size
+    if (registers > MAX_REGISTERS) refuse('count', `the document would hold ${registers} registers (the limit is ${MAX_REGISTERS})`)
     checkPlacements(placed, (id) => parentIn(nodes, id))
     return null
   } catch (e) {
