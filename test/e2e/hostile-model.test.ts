@@ -18,6 +18,9 @@ import * as wire from '../../bench/hostile-wire.mjs'
 import { findings, KINDS, makeCase } from '../../bench/hostile-model.mjs'
 import { FileModel } from '../../src/crdt/model.js'
 import { FileDocStore } from '../../src/fs/sidecar.js'
+import { callDaemon } from '../../src/space/control.js'
+import { runningDaemon } from '../../src/space/daemonfile.js'
+import { spacePaths } from '../../src/space/paths.js'
 import { asDocName } from '../../src/ids.js'
 import {
   ctx, edit, expectOk, fileState, killAll, readFile, removeTmpDirs, setupSpace, SMALL_TODOS, startWatch, stopWatch, TODOS,
@@ -70,11 +73,19 @@ async function sendHostile(url: string, auth: { spaceId: string; secret: string 
   return closed
 }
 
-/** `status` answers, and how long it took (the bar: 2 s). */
-async function statusMs(peer: Peer): Promise<number> {
+/**
+ * The daemon answers `status` on its control socket within 2 s (how long, returned), and the CLI's
+ * `status` exits 0. The CLI's own time is not the daemon's: a node process starting on a loaded machine
+ * takes seconds by itself.
+ */
+async function daemonAnswers(peer: Peer): Promise<number> {
+  const daemon = await runningDaemon(spacePaths(peer.dir))
+  if (!daemon) throw new Error(`no daemon runs for ${peer.name}`)
   const t0 = performance.now()
+  await callDaemon(daemon.socket, 'status', null, 2000)
+  const ms = performance.now() - t0
   await expectOk(ctx(peer.dir, ['status', '--json']))
-  return performance.now() - t0
+  return ms
 }
 
 describe('e2e: hostile member (schema-valid updates)', { timeout: 240_000 }, () => {
@@ -89,15 +100,14 @@ describe('e2e: hostile member (schema-valid updates)', { timeout: 240_000 }, () 
       const attacks = hostileUpdates(seed, 40)
       const codes: Array<[string, number]> = []
       for (const { label, update } of attacks) codes.push([label, (await sendHostile(a.url, auth, update)).code])
-      const slowest = Math.max(await statusMs(a), await statusMs(a))
-      console.log(`watch hostile member (FUZZ_SEED=${seed}): ${attacks.length} updates, closes ${wire.histogram(codes.map((c) => c[1]))}; status ${slowest.toFixed(0)} ms`)
+      const slowest = Math.max(await daemonAnswers(a), await daemonAnswers(a))
+      console.log(`watch hostile member (FUZZ_SEED=${seed}): ${attacks.length} updates, closes ${wire.histogram(codes.map((c) => c[1]))}; daemon answered status in ${slowest.toFixed(0)} ms`)
 
       expect(codes.filter(([, code]) => code !== 1008)).toEqual([])
       expect(da.proc.exitCode, da.log()).toBeNull()
       expect(da.log()).toMatch(/refused an update from peer/)
       expect(da.log()).not.toMatch(/internal error|TypeError|RangeError|Unhandled/)
       expect(spaceState(a)).toEqual(before)
-      expect(slowest).toBeLessThan(2000)
 
       await startWatch(b)
       const fromB = await edit(b, 'title: "Second task"', 'title: "Second task, after the attack"')
@@ -147,7 +157,7 @@ describe('e2e: hostile member (schema-valid updates)', { timeout: 240_000 }, () 
     const held = await fileState(a)
     expect(held?.state).toBe('refused')
     expect(held?.error?.message).toMatch(/sync state is damaged/)
-    expect(await statusMs(a)).toBeLessThan(2000)
+    await daemonAnswers(a)
     // The other file syncs both ways; the held one is neither written nor applied. b's todos edit goes out
     // before its knowledge edit (one ordered session), so once the latter is on a's disk the former was seen.
     await edit(b, 'title: "First task"', 'title: "First task on b"')
