@@ -22,8 +22,6 @@
  * A refusal is a `Refusal` (kind + plain reason); the caller closes the session and stores nothing.
  */
 import * as Y from 'yjs'
-import type { DocIR, Node } from './ir.js'
-import { childrenOf } from './ir.js'
 import { AUTHORS, CONFLICTS, NODES, RESOLVED, ROOT, type NodeId } from './schema.js'
 import { MAX_DEPTH, MAX_INDENT, MAX_KEY_CHARS, MAX_REGISTERS, MAX_TOMBSTONE_BYTES, MAX_VALUE_CHARS } from './limits.js'
 
@@ -386,49 +384,4 @@ export function checkState(doc: Y.Doc): Refusal | null {
 export function assertUpdate(doc: Y.Doc, update: Uint8Array): void {
   const r = checkUpdate(doc, update)
   if (r) throw new RefusedUpdateError(r.kind, r.reason)
-}
-
-/** Nodes one file may have: each takes up to ~8 registers, so its peers never meet MAX_REGISTERS. */
-export const MAX_FILE_NODES = Math.floor(MAX_REGISTERS / 8)
-
-/**
- * The same limits on a file's own text (a local edit, an enrollment): what this peer writes, every peer
- * accepts. The parser already bounds nesting and size; an indentation or key beyond the limits, or more
- * nodes than MAX_FILE_NODES, is refused here with a plain reason (null when the file is within them).
- * IR nodes are shared between successive parses of a file (`incremental.ts`), so what a subtree holds is
- * remembered per node object: an edit costs the path to it, not the whole file (10–30 ms for 1 MB).
- */
-export function checkIR(ir: DocIR): string | null {
-  if (!ir.root) return null
-  const r = subtree(ir.root)
-  if (typeof r === 'string') return r
-  return r > MAX_FILE_NODES ? `it has more than ${MAX_FILE_NODES} entries, items and lines; ctxsync syncs files up to that` : null
-}
-
-const subtrees = new WeakMap<Node, number | string>()
-
-/** Nodes below `n`, or why `n`'s subtree is beyond the limits. */
-function subtree(n: Node): number | string {
-  const hit = subtrees.get(n)
-  if (hit !== undefined) return hit
-  let out: number | string = 0
-  if ((n.t === 'map' || n.t === 'seq' || n.t === 'block') && Math.abs(n.indent) > MAX_INDENT) {
-    out = `it is indented by ${Math.abs(n.indent)} columns somewhere; ctxsync syncs indentation up to ${MAX_INDENT}`
-  } else if (n.t === 'block') out = n.lines.length
-  else {
-    for (const c of childrenOf(n) ?? []) {
-      if ('key' in c && (c.key.length > MAX_KEY_CHARS || c.keyRaw.length > MAX_KEY_CHARS)) {
-        out = `it has a key of more than ${MAX_KEY_CHARS} characters`
-        break
-      }
-      const below = subtree(c.value)
-      if (typeof below === 'string') {
-        out = below
-        break
-      }
-      out += 1 + below
-    }
-  }
-  subtrees.set(n, out)
-  return out
 }

@@ -6,9 +6,13 @@
  * every restart, the update being stored), and two nodes placed under each other made walks up the tree
  * spin forever. `guard.ts` refuses updates that would leave a state outside these limits; the renderer
  * and the tree's walks bound themselves by them too, whatever a stored state (from an older version)
- * holds. Every limit is far above what a file the parser accepts can produce (`parse.ts` DEFAULT_LIMITS),
- * so an honest peer never meets one.
+ * holds. Every limit is far above what real files hold; nesting and size are bounded by the parser
+ * already (`parse.ts` DEFAULT_LIMITS), and the few a file that parses could still exceed (an indentation,
+ * a key, the number of nodes) are refused where the file is written (`checkIR`), so the updates of an
+ * honest peer never meet one.
  */
+import { childrenOf, type DocIR, type Node } from './ir.js'
+
 /** The parser's size limit (`parse.ts` DEFAULT_LIMITS.maxBytes; not imported: parse → render → here). */
 const PARSE_MAX_BYTES = 16 * 1024 * 1024
 
@@ -49,4 +53,49 @@ export function spend(used: number, chars: number): void {
 export function clampIndent(n: number): number {
   if (!Number.isFinite(n)) return 0
   return Math.max(-MAX_INDENT, Math.min(MAX_INDENT, Math.trunc(n)))
+}
+
+/** Nodes one file may have: each takes up to ~8 registers, so its peers never meet MAX_REGISTERS. */
+export const MAX_FILE_NODES = Math.floor(MAX_REGISTERS / 8)
+
+/**
+ * The same limits on a file's own text (a local edit, an enrollment): what this peer writes, every peer
+ * accepts. The parser already bounds nesting and size; an indentation or key beyond the limits, or more
+ * nodes than MAX_FILE_NODES, is refused here with a plain reason (null when the file is within them).
+ * IR nodes are shared between successive parses of a file (`incremental.ts`), so what a subtree holds is
+ * remembered per node object: an edit costs the path to it, not the whole file (10–30 ms for 1 MB).
+ */
+export function checkIR(ir: DocIR): string | null {
+  if (!ir.root) return null
+  const r = subtree(ir.root)
+  if (typeof r === 'string') return r
+  return r > MAX_FILE_NODES ? `it has more than ${MAX_FILE_NODES} entries, items and lines; ctxsync syncs files up to that` : null
+}
+
+const subtrees = new WeakMap<Node, number | string>()
+
+/** Nodes below `n`, or why `n`'s subtree is beyond the limits. */
+function subtree(n: Node): number | string {
+  const hit = subtrees.get(n)
+  if (hit !== undefined) return hit
+  let out: number | string = 0
+  if ((n.t === 'map' || n.t === 'seq' || n.t === 'block') && Math.abs(n.indent) > MAX_INDENT) {
+    out = `it is indented by ${Math.abs(n.indent)} columns somewhere; ctxsync syncs indentation up to ${MAX_INDENT}`
+  } else if (n.t === 'block') out = n.lines.length
+  else {
+    for (const c of childrenOf(n) ?? []) {
+      if ('key' in c && (c.key.length > MAX_KEY_CHARS || c.keyRaw.length > MAX_KEY_CHARS)) {
+        out = `it has a key of more than ${MAX_KEY_CHARS} characters`
+        break
+      }
+      const below = subtree(c.value)
+      if (typeof below === 'string') {
+        out = below
+        break
+      }
+      out += 1 + below
+    }
+  }
+  subtrees.set(n, out)
+  return out
 }

@@ -22,8 +22,7 @@ import { Writer } from './write.js'
 import { Differ } from './diff.js'
 import { conflictMaps, detectRaces } from './conflicts.js'
 import { compactChanged } from './compact.js'
-import { MAX_WALK } from './limits.js'
-import { checkIR } from './guard.js'
+import { checkIR, MAX_WALK } from './limits.js'
 import { describeConflicts, resolveConflict, type Conflict, type Take } from './present.js'
 
 export { YamlSyntaxError, RefusedFileError }
