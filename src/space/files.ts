@@ -305,14 +305,15 @@ async function unlessDamaged<T>(space: Space, e: DocEntry, none: T, f: () => Pro
 
 /**
  * A document whose synced state is outside the limits (stored before they existed): held with the
- * reason, for good. Nothing is written to the file or sent to peers, and nothing from them is applied;
- * every other file syncs on. Removing its sidecar rebuilds it from the file.
+ * reason, for good. Nothing is written to the file or sent to peers (local edits and deletions are not
+ * taken in, its conflicts are not listed), and nothing from them is applied; every other file syncs on.
+ * Removing its sidecar (with no ctxsync running) rebuilds it from the file.
  */
 export function markDamaged(space: Space, e: DocEntry, reason: string): void {
   if (e.damaged !== null) return
   e.damaged = reason
   e.state = 'refused'
-  e.problem = { line: 1, col: 1, message: `its sync state is damaged (${reason}): the file is held and not synced; delete its sidecar under .ctxsync/docs to rebuild it from the file` }
+  e.problem = { line: 1, col: 1, message: `its sync state is damaged (${reason}): the file is held and not synced; to rebuild it from the file, stop ctxsync, delete its sidecar under .ctxsync/docs and start again` }
   space.warn(`${e.name}: ${e.problem.message}`)
   space.emit('held', e.name, e.problem)
 }

@@ -298,7 +298,7 @@ export class Space extends EventEmitter {
     await this.serial(name, async () => {
       const e = this.entry(name)
       e.diskHash = null
-      if (!e.model.exists()) return
+      if (!e.model.exists() || e.damaged !== null) return
       e.model.deleteFile()
       delete e.meta.baseHash
       e.saveMeta()
@@ -361,7 +361,7 @@ export class Space extends EventEmitter {
 
   conflicts(): Conflict[] {
     const out: Conflict[] = []
-    for (const e of this.entries.values()) if (e.model.exists()) out.push(...e.model.conflicts())
+    for (const e of this.entries.values()) if (e.damaged === null && e.model.exists()) out.push(...e.model.conflicts())
     return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.display < b.display ? -1 : 1))
   }
 
