@@ -13,6 +13,7 @@ import { formatKey } from '../net/relay-auth.js'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { compactChanged } from '../crdt/compact.js'
+import { checkState, checkUpdate } from '../crdt/guard.js'
 import { CtxError, UsageError } from '../errors.js'
 import { acquireLock, SpaceLockedError, describeOwner, type ReleaseLock } from '../fs/lock.js'
 import { fileRelayStorage } from '../fs/relayStorage.js'
@@ -114,6 +115,11 @@ async function run(o: ServeOptions, data: string): Promise<{ url: string }> {
     // Decoded values in exact-size arrays: ~230 bytes less per register of every document held.
     afterTransaction: compactChanged,
     ...limitsOf(o),
+    // The relay stores and passes on what members send: it refuses what would harm a peer (crdt/guard.ts).
+    guard: {
+      checkUpdate: (doc, update) => checkUpdate(doc, update)?.reason ?? null,
+      checkState: (doc) => checkState(doc)?.reason ?? null,
+    },
   })
   o.onStarted?.({ url: relay.url, data, key: formatKey(relay.publicKey) })
   if (!tls && !['127.0.0.1', '::1', 'localhost'].includes(o.host)) {

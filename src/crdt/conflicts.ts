@@ -11,6 +11,7 @@
  * Delete-versus-edit conflicts need no record: they are derived from tombstones (see `Tree.isRevived`).
  */
 import * as Y from 'yjs'
+import { MAX_WALK } from './limits.js'
 import { AUTHORS, CONFLICTS, RESOLVED, kindOf, type NodeId, type Value } from './schema.js'
 import type { Tree } from './tree.js'
 
@@ -139,7 +140,8 @@ function dedupe(values: RecordValue[]): RecordValue[] {
 /** A node is shown only if all its ancestors are. */
 function visibleChain(tree: Tree, node: NodeId): boolean {
   let cur = tree.placement(node)?.[0]
-  while (cur && cur !== 'R') {
+  for (let n = 0; cur && cur !== 'R'; n++) {
+    if (n > MAX_WALK) return false
     if (!tree.alive(cur)) return false
     cur = tree.placement(cur)?.[0]
   }

@@ -22,6 +22,7 @@ import { Writer } from './write.js'
 import { Differ } from './diff.js'
 import { conflictMaps, detectRaces } from './conflicts.js'
 import { compactChanged } from './compact.js'
+import { checkIR, MAX_WALK } from './limits.js'
 import { describeConflicts, resolveConflict, type Conflict, type Take } from './present.js'
 
 export { YamlSyntaxError, RefusedFileError }
@@ -117,7 +118,7 @@ export class FileModel {
 
   /** The update that enrolls `text` as document `name`: identical bytes on every peer for equal input. */
   static enrollment(name: string, text: string, rules: Rules = defaultRules): Uint8Array {
-    const ir = parseYaml(text)
+    const ir = withinLimits(parseYaml(text))
     const doc = new Y.Doc()
     doc.clientID = enrollClientId(name, text)
     const tree = new Tree(doc, rules)
@@ -191,7 +192,7 @@ export class FileModel {
   ingest(text: string): Rendered & { changed: boolean } {
     const base = this.base
     const spliced = base ? incrementalParse(base.text, base.ir, text, base.spanOf) : null
-    const ir = spliced?.ir ?? parseYaml(text)
+    const ir = withinLimits(spliced?.ir ?? parseYaml(text))
     // A whole-text diff needs the base as the parser sees it (a rendering may hold repaired text).
     const baseIr = !base ? null : spliced || base.parsed ? base.ir : annotate(parseYaml(base.text), base.ir, this.rules)
     const before = this.doc.store.clients.size ? Y.encodeStateVector(this.doc) : null
@@ -273,7 +274,8 @@ export class FileModel {
     const targets: Array<[number, number]> = []
     for (const id of dirty) {
       let span: [number, number] | undefined
-      for (let cur: string | undefined = id; cur && cur !== ROOT; cur = this.tree.placement(cur)?.[0]) {
+      for (let cur: string | undefined = id, n = 0; cur && cur !== ROOT; cur = this.tree.placement(cur)?.[0]) {
+        if (++n > MAX_WALK) return 'whole'
         // Inside a flow collection a slice that parses alone proves nothing: a block entry merged into
         // `[…]` reads fine on its own and breaks the flow around it.
         const kind = this.tree.kind(cur)
@@ -356,6 +358,13 @@ export class FileModel {
   destroy(): void {
     this.doc.destroy()
   }
+}
+
+/** A file beyond the limits every peer checks (crdt/guard.ts) is refused here, not by its peers. */
+function withinLimits(ir: DocIR): DocIR {
+  const bad = checkIR(ir)
+  if (bad) throw new RefusedFileError(bad)
+  return ir
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

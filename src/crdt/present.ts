@@ -11,6 +11,7 @@ import { toAbsolute } from './indent.js'
 import { conflictMaps, listRaw, type RawConflict, type RecordValue } from './conflicts.js'
 import { ITEM, type Rules } from './rules.js'
 import { kindOf, shortHash, type NodeId } from './schema.js'
+import { MAX_WALK } from './limits.js'
 import type { Tree } from './tree.js'
 import type { Writer } from './write.js'
 
@@ -98,7 +99,7 @@ function displayPath(tree: Tree, node: NodeId, path: Array<string | number>): st
     else {
       const keys = tree.rules.at(rp.slice(0, i)).identity
       const ids: NodeId[] = []
-      for (let cur: NodeId | undefined = node; cur && cur !== 'R'; cur = tree.placement(cur)?.[0]) ids.unshift(cur)
+      for (let cur: NodeId | undefined = node; cur && cur !== 'R' && ids.length < MAX_WALK; cur = tree.placement(cur)?.[0]) ids.unshift(cur)
       const key = keys.find((k) => tree.identityOf(ids[i]!, [k]) === seg) ?? keys[0]
       out += `[${key}=${seg}]`
     }

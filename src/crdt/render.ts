@@ -27,7 +27,8 @@
  */
 import { asFlowText } from './canonical.js'
 import { NO_FINAL_NEWLINE, type BlockScalarNode, type DocIR, type FlowEntry, type FlowItem, type MapEntry, type Node, type SeqItem } from './ir.js'
-import { bodyLineToAbsolute, toAbsolute, VERBATIM } from './indent.js'
+import { bodyLineToAbsolute, toAbsolute as toAbsoluteUnbounded, VERBATIM } from './indent.js'
+import { spend } from './limits.js'
 
 /** A block entry's rendered text, reusable while the entry object and the context are the same. */
 interface Chunk {
@@ -82,6 +83,8 @@ class Out {
 
   push(s: string): void {
     if (s.length === 0) return
+    // Whatever a state holds, a rendering stops at MAX_RENDER_CHARS (limits.ts) instead of exhausting memory.
+    spend(this.len, s.length)
     this.blockIndent = null
     this.parts.push(s)
     this.len += s.length
@@ -344,6 +347,7 @@ function renderFlowValue(out: Out, v: Node, base: number, floor: number): void {
 
 function renderBlockScalar(out: Out, node: BlockScalarNode, base: number): void {
   const indent = base + node.indent
+  spend(out.len, node.lines.length * Math.max(0, indent))
   const body = node.lines.map((l) => bodyLine(l.text, indent))
   out.push(blockHeader(node, body, indent))
   for (const line of body) out.push(line + '\n')
@@ -370,4 +374,17 @@ function blockHeader(node: BlockScalarNode, body: string[], indent: number): str
   const digit = node.indent
   if (!deeper || digit < 1 || digit > 9) return node.header
   return m[1]! + m[2]! + String(digit) + m[4]! + node.header.slice(m[0].length)
+}
+
+/**
+ * `toAbsolute` within the rendering budget: every line of a multi-line text gets `base` spaces, so a
+ * large base times many lines is refused before that string is built.
+ */
+function toAbsolute(text: string, base: number): string {
+  if (base > 0 && text.length > 0) {
+    let lines = 0
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines++
+    if (lines > 0) spend(text.length, lines * base)
+  }
+  return toAbsoluteUnbounded(text, base)
 }

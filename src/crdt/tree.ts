@@ -8,6 +8,7 @@ import type { Child, DocIR, FlowEntry, FlowItem, Line, MapEntry, Node, SeqItem }
 import { ITEM, defaultRules, type Rules } from './rules.js'
 import { scalarText } from './scalar.js'
 import { markImmutable } from './render.js'
+import { clampIndent, DamagedStateError, MAX_WALK } from './limits.js'
 import {
   ROOT,
   keyedKind,
@@ -61,6 +62,8 @@ export class Tree {
       if (this.children.size === 0 && this.counters.size === 0 && this.nodeCache.size === 0) {
         this.clearVerdicts()
         for (const key of e.keysChanged) {
+          // null: a list insertion into the map (never written by ctxsync; a stored state from a hostile peer).
+          if (typeof key !== 'string') continue
           const counter = key.indexOf(COUNT)
           if (counter >= 0) this.count(key)
           this.dirty.add(counter >= 0 ? key.slice(0, counter) : key.slice(0, -1))
@@ -72,6 +75,7 @@ export class Tree {
         return
       }
       for (const key of e.keysChanged) {
+        if (typeof key !== 'string') continue
         const counter = key.indexOf(COUNT)
         const id = counter >= 0 ? key.slice(0, counter) : key.slice(0, -1)
         if (counter >= 0) this.count(key)
@@ -99,7 +103,7 @@ export class Tree {
   private invalidate(id: NodeId): void {
     // Nothing built yet (a document loading or arriving whole): no walk up for each of its registers.
     if (this.nodeCache.size === 0 && this.childCache.size === 0) return this.clearVerdicts()
-    for (let cur: NodeId | undefined = id, n = 0; cur !== undefined && n < 10_000; n++) {
+    for (let cur: NodeId | undefined = id, n = 0; cur !== undefined && n < MAX_WALK; n++) {
       this.nodeCache.delete(cur)
       this.childCache.delete(cur)
       this.revived.delete(cur)
@@ -120,10 +124,13 @@ export class Tree {
     }
   }
 
-  /** Every node ever placed below `id`, visible or not. */
+  /** Every node ever placed below `id`, visible or not (each once, should placements form a cycle). */
   private *descendants(id: NodeId): Generator<NodeId> {
     const stack = [...(this.children.get(id) ?? [])]
+    const seen = new Set<NodeId>([id])
     for (let cur = stack.pop(); cur !== undefined; cur = stack.pop()) {
+      if (seen.has(cur)) continue
+      seen.add(cur)
       yield cur
       for (const c of this.children.get(cur) ?? []) stack.push(c)
     }
@@ -294,7 +301,7 @@ export class Tree {
     const rp = this.rulePath(id)
     let cur = id
     let depth = rp.length
-    while (cur !== ROOT) {
+    while (cur !== ROOT && depth > 0) {
       const p = this.placement(cur)
       if (!p) break
       depth--
@@ -308,7 +315,8 @@ export class Tree {
   /** The path rules see: keys, and ITEM for list items. */
   rulePath(id: NodeId): string[] {
     const out: string[] = []
-    for (let cur = id; cur !== ROOT; ) {
+    // Bounded: placements in a cycle (a state from before `guard.ts`) must not walk forever.
+    for (let cur = id; cur !== ROOT && out.length < MAX_WALK; ) {
       const p = this.placement(cur)
       if (!p) break
       out.push(p.length > 2 ? p[2]! : ITEM)
@@ -344,9 +352,23 @@ export class Tree {
 
   node(id: NodeId): Node {
     let n = this.nodeCache.get(id)
-    if (!n) this.nodeCache.set(id, (n = this.buildNode(id)))
+    if (!n) {
+      // Recursion as deep as the tree: a state deeper than any the guard admits is refused, not a stack overflow.
+      if (++this.building > MAX_WALK) {
+        this.building = 0
+        throw new DamagedStateError(`its synced state nests deeper than ${MAX_WALK} levels`)
+      }
+      try {
+        n = this.buildNode(id)
+      } finally {
+        this.building = Math.max(0, this.building - 1)
+      }
+      this.nodeCache.set(id, n)
+    }
     return n
   }
+
+  private building = 0
 
   private child<T extends Child>(id: NodeId, as: string, build: (id: NodeId) => T): T {
     const hit = this.childCache.get(id)
@@ -365,9 +387,9 @@ export class Tree {
       case 'opaque':
         return { t: 'opaque', raw: desc.slice(1) }
       case 'map':
-        return { t: 'map', entries: this.visibleChildren(id).map((c) => this.child(c, 'entry', (x) => this.mapEntry(x))), indent: Number(desc.slice(1)) || 0 }
+        return { t: 'map', entries: this.visibleChildren(id).map((c) => this.child(c, 'entry', (x) => this.mapEntry(x))), indent: clampIndent(Number(desc.slice(1)) || 0) }
       case 'seq':
-        return { t: 'seq', items: this.visibleChildren(id).map((c) => this.child(c, 'item', (x) => this.seqItem(x))), indent: Number(desc.slice(1)) || 0 }
+        return { t: 'seq', items: this.visibleChildren(id).map((c) => this.child(c, 'item', (x) => this.seqItem(x))), indent: clampIndent(Number(desc.slice(1)) || 0) }
       case 'fseq':
         return { t: 'fseq', items: this.visibleChildren(id).map((c) => this.child(c, 'flowItem', (x) => this.flowItem(x))), close: desc.slice(1) }
       case 'fmap':
@@ -375,7 +397,7 @@ export class Tree {
       case 'block': {
         const b = parseBlockDesc(desc)
         const lines: Line[] = this.visibleChildren(id).map((c) => ({ id: c, text: (this.desc(c) ?? '=').slice(1) }))
-        return { t: 'block', header: b.header, indent: b.indent, lines }
+        return { t: 'block', header: b.header, indent: clampIndent(b.indent), lines }
       }
       default:
         return { t: 'scalar', raw: '' }

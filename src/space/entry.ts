@@ -39,6 +39,11 @@ export class DocEntry {
   meta: DocMeta = {}
   state: FileState = 'ok'
   problem: FileProblem | null = null
+  /**
+   * Why the document's state is outside the limits of `crdt/limits.ts` (stored by an older version), or
+   * null. Such a document stays held for good: not rendered, not written, not synced (see files.ts).
+   */
+  damaged: string | null = null
   /** sha256 of what the file on disk holds as far as we know (our last write or the last read); null: absent. */
   diskHash: string | null | undefined = undefined
   private queue: Promise<void> = Promise.resolve()

@@ -16,6 +16,7 @@
 import path from 'node:path'
 import { diffLines } from 'diff'
 import { RefusedFileError, YamlSyntaxError, type Rendered } from '../crdt/model.js'
+import { DamagedStateError } from '../crdt/limits.js'
 import { maxFileBytes, readTextFile, removeFile, writeFileAtomicIf } from '../fs/atomic.js'
 import { sha256hex } from '../ids.js'
 import type { DocEntry } from './entry.js'
@@ -26,6 +27,10 @@ import type { Space } from './space.js'
 export type ReconcileResult = 'enrolled' | 'ingested' | 'written' | 'deleted' | null
 
 export async function reconcile(space: Space, e: DocEntry): Promise<ReconcileResult> {
+  return unlessDamaged(space, e, null, () => reconcileFile(space, e))
+}
+
+async function reconcileFile(space: Space, e: DocEntry): Promise<ReconcileResult> {
   const abs = path.join(space.root, e.name)
   const read = await readTextFile(abs, { within: space.root })
   if (read.kind === 'missing') {
@@ -112,6 +117,10 @@ function offlineBase(e: DocEntry, text: string, r: Rendered): { text: string; id
 
 /** Takes new file content. Returns true when the model changed. */
 export async function enrollOrIngest(space: Space, e: DocEntry, text: string, hash: string): Promise<boolean> {
+  return unlessDamaged(space, e, false, () => takeText(space, e, text, hash))
+}
+
+async function takeText(space: Space, e: DocEntry, text: string, hash: string): Promise<boolean> {
   if (hash === e.diskHash && e.state === 'ok') return false
   e.diskHash = hash
   // A file whose CRDT work would block the daemon for long is held before that work starts.
@@ -161,6 +170,10 @@ export async function enrollOrIngest(space: Space, e: DocEntry, text: string, ha
 
 /** Writes the model's rendering if it differs from the file. Returns true when the file was written. */
 export async function writeBack(space: Space, e: DocEntry): Promise<boolean> {
+  return unlessDamaged(space, e, false, () => writeModel(space, e))
+}
+
+async function writeModel(space: Space, e: DocEntry): Promise<boolean> {
   if (e.state !== 'ok') {
     if (e.state === 'held') keepBase(e)
     return false
@@ -280,4 +293,34 @@ function keepBase(e: DocEntry): void {
   e.meta.baseText = text
   e.meta.baseIds = e.model.baseIds()
   e.saveMeta()
+}
+
+/**
+ * Runs file work for a document unless its state is damaged; a rendering that finds it damaged (over the
+ * limits of `crdt/limits.ts`) holds it from then on instead of failing the caller.
+ */
+async function unlessDamaged<T>(space: Space, e: DocEntry, none: T, f: () => Promise<T>): Promise<T> {
+  if (e.damaged !== null) return none
+  try {
+    return await f()
+  } catch (err) {
+    if (!(err instanceof DamagedStateError)) throw err
+    markDamaged(space, e, err.reason)
+    return none
+  }
+}
+
+/**
+ * A document whose synced state is outside the limits (stored before they existed): held with the
+ * reason, for good. Nothing is written to the file or sent to peers (local edits and deletions are not
+ * taken in, its conflicts are not listed), and nothing from them is applied; every other file syncs on.
+ * Removing its sidecar (with no ctxsync running) rebuilds it from the file.
+ */
+export function markDamaged(space: Space, e: DocEntry, reason: string): void {
+  if (e.damaged !== null) return
+  e.damaged = reason
+  e.state = 'refused'
+  e.problem = { line: 1, col: 1, message: `its sync state is damaged (${reason}): the file is held and not synced; to rebuild it from the file, stop ctxsync, delete its sidecar under .ctxsync/docs and start again` }
+  space.warn(`${e.name}: ${e.problem.message}`)
+  space.emit('held', e.name, e.problem)
 }

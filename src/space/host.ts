@@ -1,13 +1,16 @@
 /**
  * The space as the network layer sees it: named Yjs documents (`SyncHost`). Names from the wire are
  * checked against the tracked globs before anything is created; updates are validated before they touch
- * a model, and acknowledged only once durable.
+ * a model (`crdt/guard.ts`; a refused one ends the session with 1008), and acknowledged only once durable.
  */
 import * as Y from 'yjs'
 import type { DocName, PeerId, SpaceId } from '../ids.js'
 import { encodeStateVector } from '../net/statevector.js'
 import type { PeerInfo, SyncHost } from '../net/SyncHost.js'
 import { hostName } from './secrets.js'
+import { RefusedUpdateError } from '../crdt/guard.js'
+import { ProtocolError } from '../net/wire.js'
+import { CloseCode } from '../net/TransportInterface.js'
 import type { Space } from './space.js'
 
 const EMPTY_SV = Y.encodeStateVector(new Y.Doc())
@@ -22,7 +25,7 @@ export class SpaceHost implements SyncHost {
   }
 
   docNames(): Iterable<DocName> {
-    return [...this.space.entries.values()].filter((e) => !e.model.isEmpty).map((e) => e.name)
+    return [...this.space.entries.values()].filter((e) => !e.model.isEmpty && e.damaged === null).map((e) => e.name)
   }
 
   stateVector(doc: DocName): Uint8Array {
@@ -33,8 +36,9 @@ export class SpaceHost implements SyncHost {
   encodeDiff(doc: DocName, remoteStateVector: Uint8Array): Uint8Array | null {
     const e = this.space.entries.get(doc)
     // While its store fails nothing of it is sent: the updates waiting could still be lost here, and
-    // whoever took them would hold what this machine might re-create under a new id after a crash.
-    if (!e || e.model.isEmpty || e.storeError) return null
+    // whoever took them would hold what this machine might re-create under a new id after a crash. A
+    // damaged document (its stored state outside the model's limits) is never sent either.
+    if (!e || e.model.isEmpty || e.storeError || e.damaged !== null) return null
     const u = e.model.encodeDiff(remoteStateVector)
     // An update with no structs and an empty delete set is two zero bytes.
     return u.length <= 2 ? null : u
@@ -44,8 +48,14 @@ export class SpaceHost implements SyncHost {
     return this.space.acceptName(name) === name
   }
 
-  applyRemote(doc: DocName, update: Uint8Array, from: PeerId): Promise<void> {
-    return this.space.applyRemote(doc, update, from)
+  async applyRemote(doc: DocName, update: Uint8Array, from: PeerId): Promise<void> {
+    try {
+      await this.space.applyRemote(doc, update, from)
+    } catch (err) {
+      // A well-formed update that would take the document outside the limits: the session ends (1008).
+      if (err instanceof RefusedUpdateError) throw new ProtocolError(`update refused: ${err.reason}`, CloseCode.Policy)
+      throw err
+    }
   }
 
   onUpdate(listener: (doc: DocName, update: Uint8Array, origin: PeerId | null) => void): () => void {

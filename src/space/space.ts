@@ -10,7 +10,6 @@
 import { EventEmitter } from 'node:events'
 import os from 'node:os'
 import path from 'node:path'
-import * as Y from 'yjs'
 import type { Author } from '../crdt/model.js'
 import { compileRules } from '../crdt/rules.js'
 import type { Conflict, Take } from '../crdt/present.js'
@@ -26,7 +25,9 @@ import { asDocName, type DocName, type PeerId, type SpaceId } from '../ids.js'
 import { logger } from '../log.js'
 import { DEFAULT_HOST, DEFAULT_PORT, readLocalSettings, readTeamConfig, type LocalSettings, type TeamConfig } from './config.js'
 import { DocEntry, type UpdateListener } from './entry.js'
-import { enrollOrIngest, markUnreadable, writeBack } from './files.js'
+import { enrollOrIngest, markDamaged, markUnreadable, writeBack } from './files.js'
+import { checkState, checkUpdate, RefusedUpdateError } from '../crdt/guard.js'
+import { DamagedStateError } from '../crdt/limits.js'
 import { Repo } from '../git/repo.js'
 import { branchPaths, branchSpaceId, DETACHED, mergeBranchStates } from './branches.js'
 import { lazyView, reconcileAfterGit, takeIn, type GitReport } from './gitingest.js'
@@ -209,6 +210,9 @@ export class Space extends EventEmitter {
         for (const w of loaded.warnings) this.warn(`${name}: ${w}`)
         e.model.load(loaded.updates)
         e.meta = loaded.meta
+        // A state stored before the limits existed (crdt/guard.ts): held, the rest of the space syncs.
+        const bad = checkState(e.model.doc)
+        if (bad) markDamaged(this, e, bad.reason)
       } catch (err) {
         if (!(err instanceof SidecarCorruptError)) throw err
         this.warn(`${err.message}; rebuilding it from ${name} (peers will send back what they have)`)
@@ -229,7 +233,7 @@ export class Space extends EventEmitter {
     // Content git brought while no daemon ran is taken in like after a live git operation.
     const view = lazyView(this)
     await forEachLimited([...names], 8, async (name) => {
-      const what = await this.serial(name, () => takeIn(this, this.entry(name), view))
+      const what = await this.serial(name, () => this.unlessDamaged(name, () => takeIn(this, this.entry(name), view)))
       if (what === 'kept') report.written.push(name)
       else if (what === 'from-git') report.ingested.push(name)
       else if (what) report[what].push(name)
@@ -243,6 +247,17 @@ export class Space extends EventEmitter {
   private async sweepTemps(names: DocName[]): Promise<void> {
     const removed = await sweepStaleTemps(names.map((n) => path.join(this.root, n)), [this.paths.state])
     if (removed) log('removed %d temp file(s) that interrupted writes left behind', removed)
+  }
+
+  /** Runs `f`; a rendering that finds the document's state damaged holds that document (see markDamaged). */
+  private async unlessDamaged<T>(name: DocName, f: () => Promise<T>): Promise<T | null> {
+    try {
+      return await f()
+    } catch (err) {
+      if (!(err instanceof DamagedStateError)) throw err
+      markDamaged(this, this.entry(name), err.reason)
+      return null
+    }
   }
 
   /** Runs file work for one document strictly after the previous one. */
@@ -287,7 +302,7 @@ export class Space extends EventEmitter {
     await this.serial(name, async () => {
       const e = this.entry(name)
       e.diskHash = null
-      if (!e.model.exists()) return
+      if (!e.model.exists() || e.damaged !== null) return
       e.model.deleteFile()
       delete e.meta.baseHash
       e.saveMeta()
@@ -297,12 +312,16 @@ export class Space extends EventEmitter {
 
   /** Applies a peer's update; resolves once durable. The file is rewritten shortly after. */
   async applyRemote(name: DocName, update: Uint8Array, from: PeerId): Promise<void> {
-    try {
-      Y.decodeUpdate(update)
-    } catch {
-      throw new CtxError('bad-update', `malformed update for ${name}`)
-    }
     const e = this.entry(name)
+    // Held for good (see markDamaged): what peers send for it is not applied, and it stays out of sync.
+    if (e.damaged !== null) return
+    // Checked before anything is applied or stored: see crdt/guard.ts.
+    const refused = checkUpdate(e.model.doc, update)
+    if (refused?.kind === 'malformed') throw new CtxError('bad-update', `malformed update for ${name}`)
+    if (refused) {
+      this.warn(`${name}: refused an update from peer ${from}: ${refused.reason}`)
+      throw new RefusedUpdateError(refused.kind, `${name}: ${refused.reason}`)
+    }
     // From here until the file is rewritten the model is ahead of the file. Should we die in between and the
     // user edit the file before the next start, that edit must be diffed against what the file held — not
     // against nothing, which would undo every change the file has not shown yet and re-author the rest. So
@@ -353,7 +372,7 @@ export class Space extends EventEmitter {
 
   conflicts(): Conflict[] {
     const out: Conflict[] = []
-    for (const e of this.entries.values()) if (e.model.exists()) out.push(...e.model.conflicts())
+    for (const e of this.entries.values()) if (e.damaged === null && e.model.exists()) out.push(...e.model.conflicts())
     return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.display < b.display ? -1 : 1))
   }
 

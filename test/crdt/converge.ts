@@ -8,6 +8,7 @@
  * vector) has its conflict record, also for todos added on two sides, revived or re-added (see checkRaces).
  */
 import * as Y from 'yjs'
+import { checkUpdate } from '../../src/crdt/guard.js'
 import { FileModel, LOCAL } from '../../src/crdt/model.js'
 import { parseYaml } from '../../src/crdt/parse.js'
 import { renderDoc } from '../../src/crdt/render.js'
@@ -93,6 +94,9 @@ export function runRandom(opts: RunOptions): RunResult {
         continue
       }
       opts.trace?.(`  peer${i} <- peer${m.from}`)
+      // Honest traffic, in any order and duplicated, always passes the guard that every receiver runs.
+      const refused = checkUpdate(p.model.doc, m.update)
+      if (refused) throw new Error(`the guard refused an honest update (peer${m.from} -> peer${i}): ${refused.kind}: ${refused.reason}`)
       p.model.applyRemote(m.update, `peer${m.from}`)
       if (!all && rng() < 0.1) keep.push(m)
     }

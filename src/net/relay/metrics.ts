@@ -43,6 +43,8 @@ export class RelayMetrics {
   sessionsTotal = 0
   refusedTotal = 0
   updatesTotal = 0
+  /** Updates the guard refused (crdt/guard.ts): each ended its session. */
+  updatesRefused = 0
   relayedTotal = 0
   throttledTotal = 0
   slowClosedTotal = 0
@@ -113,6 +115,7 @@ export class RelayMetrics {
     metric('ctxsync_relay_sessions_total', 'counter', 'Sessions authenticated.', this.sessionsTotal)
     metric('ctxsync_relay_refused_total', 'counter', 'Connections refused (wrong secret, bad token, other key).', this.refusedTotal)
     metric('ctxsync_relay_updates_total', 'counter', 'Updates received from peers.', this.updatesTotal)
+    metric('ctxsync_relay_updates_refused_total', 'counter', 'Updates refused as outside the model limits.', this.updatesRefused)
     metric('ctxsync_relay_relayed_total', 'counter', 'Updates relayed to peers.', this.relayedTotal)
     metric('ctxsync_relay_received_bytes_total', 'counter', 'Bytes received.', g.bytesIn)
     metric('ctxsync_relay_sent_bytes_total', 'counter', 'Bytes sent.', g.bytesOut)

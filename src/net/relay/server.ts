@@ -43,7 +43,7 @@ import { signingKeyFromSeed, type SigningKey } from '../relay-auth.js'
 import { RelayMetrics } from './metrics.js'
 import { SpaceExpiry } from './expiry.js'
 import { RegistrationGuard, type RegistrationLimits } from './registration.js'
-import { RelaySpace } from './space.js'
+import { RelaySpace, type DocGuard } from './space.js'
 import type { RelayStorage } from './storage.js'
 import { connectionThrottle, DEFAULT_RATE_LIMIT, type RateLimit } from './throttle.js'
 
@@ -73,6 +73,8 @@ export interface RelayServerOptions {
   registration?: Partial<RegistrationLimits>
   /** How often expired spaces are looked for (and once at start). */
   sweepMs?: number
+  /** Checks of updates and stored states (see `RelaySpaceOptions.guard`). */
+  guard?: DocGuard
 }
 
 export const RELAY_DEFAULTS = {
@@ -311,6 +313,7 @@ export class RelayServer {
           void this.#unload(id)
         },
         ...(this.#o.afterTransaction ? { afterTransaction: this.#o.afterTransaction } : {}),
+        ...(this.#o.guard ? { guard: this.#o.guard } : {}),
       })
       const fresh: Slot = { loading }
       slot = fresh

@@ -7,6 +7,10 @@
  * segment, nothing under `.git`/`.ctxsync`/`node_modules`, which no peer tracks) and caps
  * how many documents a space may hold, so one writer cannot exhaust the relay.
  *
+ * Every update is first checked by the injected guard (`DocGuard`, crdt/guard.ts): one that would take the
+ * document outside the model's limits ends the session with 1008 and is neither applied, relayed nor
+ * stored; a document whose stored state the guard refuses is held (not served), the others load.
+ *
  * Durability: an update is applied to the document, relayed at once to the other peers, and appended to
  * the store; `applyRemote` resolves — and so the session acknowledges it — only once that append is
  * fsynced. Relaying before the fsync costs nothing in safety: until the sender has the Ack it keeps the
@@ -67,6 +71,19 @@ export interface RelaySpaceOptions {
   onFailure: (err: Error) => void
   /** Run after each transaction of a document (the serve command passes `crdt/compact.ts`). */
   afterTransaction?: (tr: Y.Transaction) => void
+  /** Checks of what peers send and of what the store holds (the serve command passes `crdt/guard.ts`). */
+  guard?: DocGuard
+}
+
+/**
+ * What a document may hold is the model's business (`crdt`), which `net` does not import: the serve
+ * command injects the checks. Each returns why a document or update is refused, or null.
+ */
+export interface DocGuard {
+  /** An update about to be applied to `doc`: refused ones end the session with 1008 and are not stored. */
+  checkUpdate(doc: Y.Doc, update: Uint8Array): string | null
+  /** A document just loaded from the store: a refused one is held (not served, nothing applied to it). */
+  checkState(doc: Y.Doc): string | null
 }
 
 interface Member {
@@ -85,6 +102,8 @@ export class RelaySpace implements SyncHost {
   readonly #compacting = new Set<DocName>()
   readonly #listeners = new Set<UpdateListener>()
   readonly #members = new Map<PeerSession, Member>()
+  /** Documents whose stored state the guard refused: held, so a bad state never spreads from here. */
+  readonly #held = new Map<DocName, string>()
   #peersTimer: NodeJS.Timeout | undefined
   #failed: Error | null = null
   #closed = false
@@ -106,6 +125,13 @@ export class RelaySpace implements SyncHost {
         for (const u of loaded.updates) Y.applyUpdate(d, u, LOADING)
       }, LOADING)
       for (const w of loaded.warnings) log('%s %s: %s', o.spaceId, name, w)
+      const bad = o.guard?.checkState(d)
+      if (bad) {
+        log('%s %s: holding the document, its stored state is damaged: %s', o.spaceId, name, bad)
+        space.#docs.delete(name)
+        d.destroy()
+        space.#held.set(name, bad)
+      }
     }
     log('%s: loaded %d document(s)', o.spaceId, space.#docs.size)
     return space
@@ -143,6 +169,9 @@ export class RelaySpace implements SyncHost {
 
   async applyRemote(doc: DocName, update: Uint8Array, from: PeerId): Promise<void> {
     if (this.#failed) throw new ProtocolError('the relay could not store this space; try again', INTERNAL_ERROR)
+    // Held (its stored state is damaged): not served, and nothing is added to it. Refusing the name instead
+    // would end every session of a peer that tracks it.
+    if (this.#held.has(doc)) return
     const t0 = performance.now()
     try {
       Y.decodeUpdate(update)
@@ -150,6 +179,11 @@ export class RelaySpace implements SyncHost {
       throw new Error('malformed update')
     }
     let d = this.#docs.get(doc)
+    const refused = this.#o.guard?.checkUpdate(d ?? new Y.Doc(), update)
+    if (refused) {
+      this.#o.metrics.updatesRefused++
+      throw new ProtocolError(`update for ${doc} refused: ${refused}`, CloseCode.Policy)
+    }
     if (!d) {
       if (this.#docs.size >= this.#o.maxDocs) {
         throw new ProtocolError(`space holds the most documents this relay allows (${this.#o.maxDocs})`, CloseCode.Policy)
