@@ -18,6 +18,7 @@ import { deriveCredentials, newNonce, signProof } from '../dist/net/auth.js'
 import { sessionCiphers } from '../dist/net/channel.js'
 import { channelRoot, newEphemeral, RELAY_AUTH_LABEL, relayTranscript, TOKEN_POP_LABEL } from '../dist/net/relay-auth.js'
 import { holderOf } from '../dist/net/tokens.js'
+import { FileModel } from '../dist/crdt/model.js'
 import { hellosOf } from '../dist/net/handshake.js'
 import { decodeMessage, encodeMessage, MessageTag, PROTOCOL_VERSION } from '../dist/net/protocol.js'
 import { newPeerId, newSpaceId } from '../dist/ids.js'
@@ -203,10 +204,10 @@ const decodes = (u) => {
 
 /** A realistic update (a todo edit) and bytes that look like it but that yjs cannot decode. */
 export function updates() {
-  const d = new Y.Doc()
-  d.getMap('root').set('todos', 'x'.repeat(40))
-  const good = Y.encodeStateAsUpdate(d)
-  return { good, sv: Y.encodeStateVector(d) }
+  // A real model's document: receivers refuse updates outside the model's schema (crdt/guard.ts) with 1008.
+  const m = new FileModel({ name: 'x.yaml', author: { id: 'p-wire', name: 'wire', kind: 'agent' } })
+  m.enroll(`todos: ${'x'.repeat(40)}\n`)
+  return { good: Y.encodeStateAsUpdate(m.doc), sv: Y.encodeStateVector(m.doc) }
 }
 
 /** A mutation of `good` that yjs refuses (retries until one is found; falls back to a truncated header). */

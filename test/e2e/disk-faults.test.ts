@@ -8,6 +8,7 @@
  * Wanted each time: the daemon lives and answers `status` within 2 s, `status` says `failing` (never
  * `synced`) for what did not reach the disk, and it is all retried once the disk takes writes again.
  */
+import { FileModel } from '../../src/crdt/model.js'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -31,10 +32,14 @@ afterAll(removeTmpDirs)
 
 const files = { [TODOS]: SMALL_TODOS }
 
-/** One in-memory document, pushed and pulled with the real one-shot sync (what `ctxsync sync` runs). */
+/**
+ * One in-memory document, pushed and pulled with the real one-shot sync (what `ctxsync sync` runs). It is a
+ * real model's document: a relay refuses updates outside the model's schema (crdt/guard.ts).
+ */
 class MemHost implements SyncHost {
   readonly self: PeerInfo = { id: newPeerId(), name: 'mem', kind: 'agent' }
-  readonly doc = new Y.Doc()
+  readonly model = new FileModel({ name: 'x.yaml', author: { id: 'p-mem', name: 'mem', kind: 'agent' } })
+  readonly doc = this.model.doc
   constructor(readonly spaceId: SpaceId) {}
   docNames(): DocName[] { return this.doc.store.clients.size ? ['x.yaml' as DocName] : [] }
   stateVector(): Uint8Array { return Y.encodeStateVector(this.doc) }
@@ -43,7 +48,7 @@ class MemHost implements SyncHost {
     return u.length <= 2 ? null : u
   }
   acceptDoc(name: string): name is DocName { return name === 'x.yaml' }
-  async applyRemote(_d: DocName, u: Uint8Array): Promise<void> { Y.applyUpdate(this.doc, u, 'remote') }
+  async applyRemote(_d: DocName, u: Uint8Array): Promise<void> { this.model.applyRemote(u, 'remote') }
   onUpdate(_l: (doc: DocName, u: Uint8Array, origin: PeerId | null) => void): () => void { return () => {} }
 }
 
@@ -142,10 +147,10 @@ describe('e2e: disk faults', { timeout: 120_000 }, () => {
     const health = async () => (await fetch(`${relay.http}/healthz`)).json()
     const host = new MemHost(newSpaceId())
     const push = async () => (await syncOnce({ host, secret: 'relay-full-disk-secret-0123456789abcdefghijk', peers: [relay.url], relay: { url: relay.url }, timeoutMs: 5000 })).peers[0]!
-    host.doc.getMap('m').set('first', 'kept')
+    host.model.enroll('first: kept\n')
     expect((await push()).outcome).toBe('synced')
     const filler = await fill(path.join(`/proc/${relay.proc.pid}/root`, data))
-    host.doc.getMap('m').set('big', 'z'.repeat(64 * 1024))
+    host.model.ingest(`first: kept\nbig: ${'z'.repeat(64 * 1024)}\n`)
     const refused = await push()
     expect(refused.outcome).not.toBe('synced')
     const h = await health()
@@ -157,7 +162,6 @@ describe('e2e: disk faults', { timeout: 120_000 }, () => {
     // What the relay acknowledged is what it holds: a fresh peer gets both values.
     const fresh = new MemHost(host.spaceId)
     await syncOnce({ host: fresh, secret: 'relay-full-disk-secret-0123456789abcdefghijk', peers: [relay.url], relay: { url: relay.url }, timeoutMs: 5000 })
-    expect(fresh.doc.getMap('m').get('first')).toBe('kept')
-    expect(String(fresh.doc.getMap('m').get('big')).length).toBe(64 * 1024)
+    expect(fresh.model.render().text).toBe(`first: kept\nbig: ${'z'.repeat(64 * 1024)}\n`)
   })
 })

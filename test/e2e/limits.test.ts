@@ -5,6 +5,7 @@
  * them from members on 127.0.0.1), bounded in count, and closed at the end of each test. Every daemon
  * must answer `status` within 2 s during a flood.
  */
+import { FileModel } from '../../src/crdt/model.js'
 import fsSync from 'node:fs'
 import net from 'node:net'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
@@ -57,12 +58,17 @@ async function quickState(peer: Peer): Promise<string> {
 const health = async (port: number) => (await fetch(`http://127.0.0.1:${port}/healthz`)).json()
 
 /** One in-memory document pushed with the real one-shot sync (what `ctxsync sync` runs). */
+function schemaDoc(text: string): Y.Doc {
+  const m = new FileModel({ name: 'x.yaml', author: { id: 'p-flood', name: 'flood', kind: 'agent' } })
+  m.enroll(text)
+  return m.doc
+}
+
 class MemHost implements SyncHost {
   readonly self: PeerInfo = { id: newPeerId(), name: 'flood', kind: 'agent' }
-  readonly doc = new Y.Doc()
-  constructor(readonly spaceId: SpaceId) {
-    this.doc.getMap('n').set('k', 1)
-  }
+  // A real model's document: a relay refuses updates outside the model's schema (crdt/guard.ts).
+  readonly doc = schemaDoc('k: 1\n')
+  constructor(readonly spaceId: SpaceId) {}
   docNames(): DocName[] { return ['x.yaml' as DocName] }
   stateVector(): Uint8Array { return Y.encodeStateVector(this.doc) }
   encodeDiff(_d: DocName, sv: Uint8Array): Uint8Array | null { return Y.encodeStateAsUpdate(this.doc, sv) }

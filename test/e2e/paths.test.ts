@@ -114,15 +114,15 @@ describe('e2e: paths and symbolic links', { timeout: 120_000 }, () => {
     for (const name of wire.HOSTILE_NAMES) {
       const conn = await wire.openRaw(relay.url)
       const s = await wire.authenticate(conn, { spaceId, secret })
-      conn.send(wire.encodeMessage({ type: 'Update', doc: { name }, update: good }))
+      conn.send(s.seal(wire.encodeMessage({ type: 'Update', doc: { name }, update: good })))
       expect({ name, code: (await conn.whenClosed).code }).toEqual({ name, code: 1002 })
       expect(s.relay).toBe(true)
     }
     expect(relayTree(relay.data)).toEqual(before)
     // A plain relative name is something some team's globs could track: the relay keeps it…
     const conn = await wire.openRaw(relay.url)
-    await wire.authenticate(conn, { spaceId, secret })
-    conn.send(wire.encodeMessage({ type: 'Update', doc: { name: 'notes.txt' }, update: good }))
+    const sealed = await wire.authenticate(conn, { spaceId, secret })
+    conn.send(sealed.seal(wire.encodeMessage({ type: 'Update', doc: { name: 'notes.txt' }, update: good })))
     await waitFor(() => Object.keys(relayTree(relay.data)).length > Object.keys(before).length, 10_000, 'the relay to store notes.txt')
     conn.close()
     // …and peers whose globs do not track it skip it, and go on syncing everything else.
