@@ -111,6 +111,11 @@ export function authTranscript(t: TranscriptInput, label = TRANSCRIPT_LABEL): Ui
     Buffer.from(t.verifierId),
     t.hellos ?? new Uint8Array(0),
   ]
+  return lengthPrefixed(fields)
+}
+
+/** Each field behind its 4-byte length, so no field can slide into the next one in what gets signed. */
+export function lengthPrefixed(fields: readonly Uint8Array[]): Uint8Array {
   const parts: Uint8Array[] = []
   for (const f of fields) {
     const len = Buffer.alloc(4)

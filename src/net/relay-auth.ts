@@ -28,7 +28,7 @@
  */
 import { createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, sign, timingSafeEqual, type KeyObject } from 'node:crypto'
 import type { PeerId, SpaceId } from '../ids.js'
-import { publicKeyFromRaw, verifySignature } from './auth.js'
+import { lengthPrefixed, publicKeyFromRaw, verifySignature } from './auth.js'
 
 /** What the relay signs: its proof of holding the relay key, for this connection. */
 export const RELAY_ID_LABEL = 'ctxsync-relay-id/1'
@@ -108,13 +108,7 @@ export function relayTranscript(label: string, t: RelayTranscript): Uint8Array {
     Buffer.from(label), Buffer.from(t.spaceId), t.dialerNonce, t.relayNonce, Buffer.from(t.dialerId),
     Buffer.from(t.relayId), t.relayKey, t.relayEphemeral, t.hellos, t.dialerEphemeral ?? new Uint8Array(0),
   ]
-  const parts: Uint8Array[] = []
-  for (const f of fields) {
-    const len = Buffer.alloc(4)
-    len.writeUInt32BE(f.length)
-    parts.push(len, f)
-  }
-  return new Uint8Array(Buffer.concat(parts))
+  return lengthPrefixed(fields)
 }
 
 export function verifyWith(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean {
@@ -129,12 +123,7 @@ export function verifyWith(publicKey: Uint8Array, data: Uint8Array, signature: U
 
 /** SHA-256 over both Hellos as encoded (dialer's first): what each side claimed before proving anything. */
 export function helloDigest(dialer: Uint8Array, acceptor: Uint8Array): Uint8Array {
-  const len = (b: Uint8Array) => {
-    const l = Buffer.alloc(4)
-    l.writeUInt32BE(b.length)
-    return l
-  }
-  return new Uint8Array(createHash('sha256').update(len(dialer)).update(dialer).update(len(acceptor)).update(acceptor).digest())
+  return new Uint8Array(createHash('sha256').update(lengthPrefixed([dialer, acceptor])).digest())
 }
 
 /** The root of the channel keys: the X25519 secret, bound to the whole transcript (both ephemerals in it). */
