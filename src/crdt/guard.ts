@@ -22,7 +22,7 @@
  * A refusal is a `Refusal` (kind + plain reason); the caller closes the session and stores nothing.
  */
 import * as Y from 'yjs'
-import { AUTHORS, CONFLICTS, NODES, RESOLVED, ROOT, type NodeId } from './schema.js'
+import { AUTHORS, CONFLICTS, GIT_MARKS, NODES, RESOLVED, ROOT, type NodeId } from './schema.js'
 import { MAX_DEPTH, MAX_INDENT, MAX_KEY_CHARS, MAX_REGISTERS, MAX_TOMBSTONE_BYTES, MAX_VALUE_CHARS } from './limits.js'
 
 export type RefusalKind = 'malformed' | 'type' | 'key' | 'value' | 'indent' | 'size' | 'placement' | 'cycle' | 'depth' | 'count'
@@ -43,7 +43,7 @@ export class RefusedUpdateError extends Error {
   }
 }
 
-const MAPS = new Set([NODES, CONFLICTS, RESOLVED, AUTHORS])
+const MAPS = new Set([NODES, CONFLICTS, RESOLVED, AUTHORS, GIT_MARKS])
 const NODE_ID = /^(?:R|[A-Za-z0-9_-]{10})$/
 const REGISTER = /^(R|[A-Za-z0-9_-]{10})(?:([okhstvd])|\+(\d{1,10}))$/
 const SIZED_INDENT = /^-?\d{1,10}$/
@@ -151,7 +151,9 @@ function checkRegister(map: string, key: string, v: unknown): [NodeId, NodeId] |
       ? Array.isArray(v) && v.length === 2 && v.every((r) => Array.isArray(r) && r.length === 3 && isStr(r[0], MAX_VALUE_CHARS) && isNum(r[1]) && isNum(r[2]))
       : map === RESOLVED
         ? Array.isArray(v) && v.length === 2 && isNum(v[0]) && isNum(v[1])
-        : /^\d{1,10}$/.test(key) && Array.isArray(v) && v.length === 3 && v.every((s) => isStr(s, MAX_KEY_CHARS))
+        : map === GIT_MARKS
+          ? /^[0-9a-f]{16}$/.test(key) && Array.isArray(v) && v.length === 2 && isStr(v[0], 128) && isNum(v[1])
+          : /^\d{1,10}$/.test(key) && Array.isArray(v) && v.length === 3 && v.every((s) => isStr(s, MAX_KEY_CHARS))
   if (!ok) refuse('type', `${short(key)} in map ${map} does not have the shape of the schema`)
   return null
 }

@@ -32,6 +32,11 @@ export const NODES = 'n'
 export const CONFLICTS = 'c'
 export const RESOLVED = 'x'
 export const AUTHORS = 'a'
+/**
+ * Git marks: `<16 hex digits of a text's hash>` → `[peer id, ms time]`, written by the space when a peer took
+ * that text in from git (`space/seen.ts`), so peers pulling the same commit take it in once.
+ */
+export const GIT_MARKS = 'ctxsync-git'
 
 /** Counter increments live under `<nodeId>+<yjs client id>`: each peer only ever writes its own key. */
 export const COUNT = '+'

@@ -8,14 +8,15 @@
  *    nothing; the mark travels in the very update that carries the content, so it is never seen without it.
  */
 import type { FileModel } from '../crdt/model.js'
+import { GIT_MARKS } from '../crdt/schema.js'
 import type { DocEntry } from './entry.js'
 
 const SEEN_MAX = 64
 /** Hash prefixes keep the meta small; 64 bits are plenty within one file's history. */
 const short = (hash: string) => hash.slice(0, 16)
 
-/** The top-level Y.Map of git marks (the CRDT's own maps are `n`, `c`, `x`, `a`). */
-export const GIT_MARKS = 'ctxsync-git'
+/** The top-level Y.Map of git marks; its shape is part of the schema (`crdt/schema.ts`), which the guard checks. */
+export { GIT_MARKS }
 
 export function noteSeen(e: DocEntry, hash: string | null | undefined): void {
   if (!hash) return
