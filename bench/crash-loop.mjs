@@ -162,11 +162,13 @@ async function peerMode(mode, rng) {
   return stats
 }
 
+/** A real model's document (the relay refuses updates outside the schema); a writer adds `key: value` lines. */
 class MemHost {
   constructor(spaceId, name) {
     this.spaceId = spaceId
     this.self = { id: newPeerId(), name, kind: 'agent' }
-    this.doc = new Y.Doc()
+    this.model = new FileModel({ name: DOC, author: { id: this.self.id, name, kind: 'agent' } })
+    this.doc = this.model.doc
     this.listeners = new Set()
     this.doc.on('update', (u, origin) => { if (origin !== 'remote') for (const l of this.listeners) l(DOC, u, null) })
   }
@@ -174,9 +176,15 @@ class MemHost {
   stateVector() { return Y.encodeStateVector(this.doc) }
   encodeDiff(_d, sv) { const u = Y.encodeStateAsUpdate(this.doc, sv); return u.length <= 2 ? null : u }
   acceptDoc(n) { return n === DOC }
-  async applyRemote(_d, u) { Y.applyUpdate(this.doc, u, 'remote') }
+  async applyRemote(_d, u) { this.model.applyRemote(u, 'remote') }
   onUpdate(l) { this.listeners.add(l); return () => this.listeners.delete(l) }
-  keys() { return [...this.doc.getMap('n').keys()] }
+  write(key, value) {
+    const r = this.model.render()
+    if (!r.text) return void this.model.enroll(`${key}: ${value}\n`)
+    this.model.setBase(r)
+    this.model.ingest(`${r.text}${key}: ${value}\n`)
+  }
+  keys() { return [...(this.model.render().text ?? '').matchAll(/^(w\d+-\d+):/gm)].map((m) => m[1]) }
 }
 
 async function serveMode(rng) {
@@ -198,7 +206,7 @@ async function serveMode(rng) {
   let on = true
   const loops = writers.map(async (w, i) => {
     for (let k = 0; on; k++) {
-      w.doc.getMap('n').set(`w${i}-${k}`, k)
+      w.write(`w${i}-${k}`, k)
       const held = w.keys()
       const r = await push(w).catch(() => undefined)
       stats.pushes++

@@ -16,17 +16,18 @@ import net from 'node:net'
 import * as Y from 'yjs'
 import { newPeerId, newSpaceId } from '../dist/ids.js'
 import { syncOnce } from '../dist/net/sync-once.js'
-import { QUICK, arg, ctxChild, pct, report, run, sleep, tempDir, waitOutput } from './lib.mjs'
+import { QUICK, arg, ctxChild, lineModel, pct, report, run, sleep, tempDir, waitOutput } from './lib.mjs'
 
 const CONNS = Number(arg('conns', QUICK ? 3000 : 20_000))
 const SPACES = Number(arg('spaces', QUICK ? 300 : 2000))
 const DOC = '.rhema/todos.yaml'
 
 class Host {
-  constructor(spaceId) {
+  constructor(spaceId, lines) {
     this.spaceId = spaceId
     this.self = { id: newPeerId(), name: 'bench', kind: 'agent' }
-    this.doc = new Y.Doc()
+    this.lines = lines
+    this.doc = lines.doc
   }
   docNames() { return this.doc.store.clients.size ? [DOC] : [] }
   stateVector() { return Y.encodeStateVector(this.doc) }
@@ -35,7 +36,7 @@ class Host {
     return u.length <= 2 ? null : u
   }
   acceptDoc(name) { return name === DOC }
-  async applyRemote(_d, u) { Y.applyUpdate(this.doc, u, 'remote') }
+  async applyRemote(_d, u) { this.lines.model.applyRemote(u, 'remote') }
   onUpdate() { return () => {} }
 }
 
@@ -48,10 +49,10 @@ run(async () => {
   const port = Number(url.split(':').at(-1))
   const health = async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).json()
   const secret = 'bench-flood-bystander-0123456789abcdefghijk'
-  const bystander = new Host(newSpaceId())
+  const bystander = new Host(newSpaceId(), await lineModel('bystander'))
   let n = 0
   const sync = async () => {
-    bystander.doc.getMap('m').set('k', n++)
+    bystander.lines.set('k', n++)
     const t0 = performance.now()
     const r = await syncOnce({ host: bystander, secret, peers: [url], relay: { url }, timeoutMs: 10_000 })
     return { ms: performance.now() - t0, ok: r.peers[0].outcome === 'synced' }
@@ -80,8 +81,8 @@ run(async () => {
   const regs = []
   let registered = 0
   for (let i = 0; i < SPACES; i++) {
-    const h = new Host(newSpaceId())
-    h.doc.getMap('m').set('x', i)
+    const h = new Host(newSpaceId(), await lineModel(`space-${i}`))
+    h.lines.set('x', i)
     const r = await syncOnce({ host: h, secret: `bench-flood-space-${i}-0123456789abcdefghijklmn`, peers: [url], relay: { url }, timeoutMs: 10_000 })
     if (r.peers[0].outcome === 'synced') registered++
     if (i % 100 === 0) regs.push(await sync())

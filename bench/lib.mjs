@@ -424,3 +424,23 @@ export function sample(n, f, warm = 0) {
 
 export const MiB = 1024 * 1024
 export const kib = (n) => `${(n / 1024).toFixed(1)} KiB`
+
+/**
+ * A real model holding `key: value` lines: what benches push to a relay must be the model's own schema (a
+ * relay refuses anything else, src/crdt/guard.ts). `set` changes or adds one line, as an edit would.
+ */
+export async function lineModel(name) {
+  const { FileModel } = await import('../dist/crdt/model.js')
+  const model = new FileModel({ name: '.rhema/todos.yaml', author: { id: `p-${name}`, name, kind: 'agent' } })
+  const lines = new Map()
+  return {
+    model,
+    doc: model.doc,
+    set(key, value) {
+      lines.set(key, value)
+      const text = [...lines].map(([k, v]) => `${k}: ${JSON.stringify(String(v))}\n`).join('')
+      if (!model.render().text) model.enroll(text)
+      else model.ingest(text)
+    },
+  }
+}

@@ -37,7 +37,7 @@ import { syncOnce } from '../dist/net/sync-once.js'
 import { PeerSession } from '../dist/net/session.js'
 import { wsDialer } from '../dist/net/ws.js'
 import { newPeerId, newSpaceId } from '../dist/ids.js'
-import { QUICK, arg, ctx, ctxChild, fmt, pct, report, run, sleep, tempDir, todosFileOfSize, waitOutput } from './lib.mjs'
+import { QUICK, arg, ctx, ctxChild, fmt, lineModel, pct, report, run, sleep, tempDir, todosFileOfSize, waitOutput } from './lib.mjs'
 
 const PEERS = Number(arg('peers', QUICK ? 50 : 200))
 const SECONDS = Number(arg('seconds', QUICK ? 5 : 20))
@@ -54,10 +54,12 @@ const DOC = '.rhema/todos.yaml'
 
 /** A peer's documents: its own edits in a Y.Doc; what arrives is timed (and integrated with --apply). */
 class BenchHost {
-  constructor(spaceId, name, clock) {
+  constructor(spaceId, name, clock, lines) {
     this.spaceId = spaceId
     this.self = { id: newPeerId(), name, kind: 'agent' }
-    this.doc = new Y.Doc()
+    // A real model's document: the relay refuses updates outside the schema (src/crdt/guard.ts).
+    this.lines = lines
+    this.doc = lines.doc
     this.clock = clock
     this.listeners = new Set()
     this.doc.on('update', (u, origin) => {
@@ -73,7 +75,7 @@ class BenchHost {
   acceptDoc(name) { return name === DOC }
   async applyRemote(_doc, update) {
     this.clock.arrived(update, now())
-    if (APPLY) Y.applyUpdate(this.doc, update, 'remote')
+    if (APPLY) this.lines.model.applyRemote(update, 'remote')
   }
   onUpdate(l) {
     this.listeners.add(l)
@@ -83,7 +85,7 @@ class BenchHost {
     const client = this.doc.clientID
     const at = Y.decodeStateVector(Y.encodeStateVector(this.doc)).get(client) ?? 0
     if (measuring) this.clock.send(client, at, now())
-    this.doc.getMap('todos').set(`p${i}`, `status ${seq}`)
+    this.lines.set(`p${i}`, `status ${seq}`)
   }
 }
 
@@ -141,7 +143,7 @@ async function connectPeers(relayUrl, spaceId, from, to, clock) {
   // Connect in waves of 50: a real relay sees peers arrive over time, and the handshake timeout is 10 s.
   for (let w = from; w < to; w += 50) {
     await Promise.all(Array.from({ length: Math.min(50, to - w) }, async (_, k) => {
-      const host = new BenchHost(spaceId, `peer-${w + k}`, clock)
+      const host = new BenchHost(spaceId, `peer-${w + k}`, clock, await lineModel(`peer-${w + k}`))
       const session = new PeerSession({ host, transport: await dialer.dial(relayUrl, { timeoutMs: 10_000 }), role: 'dial', credentials: creds, relay: {} })
       host.onUpdate((doc, u) => session.sendUpdate(doc, u))
       const synced = new Promise((resolve, reject) => {

@@ -12,6 +12,7 @@
  */
 import * as Y from 'yjs'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { FileModel } from '../../src/crdt/model.js'
 import { asDocName, newPeerId, newSpaceId, type DocName, type PeerId, type SpaceId } from '../../src/ids.js'
 import { syncOnce } from '../../src/net/sync-once.js'
 import type { PeerInfo, SyncHost } from '../../src/net/SyncHost.js'
@@ -28,13 +29,19 @@ const SECRET = 'crash-serve-secret-0123456789abcdefghijklmnopq'
 const DOC = asDocName('.rhema/todos.yaml')
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** One document in memory; what arrives from the relay is applied to it. */
+/**
+ * One document in memory, a real model's (the relay refuses updates outside the model's schema); what
+ * arrives from the relay is applied to it. A writer adds `key: value` lines to what it renders.
+ */
 class MemHost implements SyncHost {
   readonly self: PeerInfo
-  readonly doc = new Y.Doc()
+  readonly model: FileModel
+  readonly doc: Y.Doc
   readonly #listeners = new Set<(doc: DocName, u: Uint8Array, origin: PeerId | null) => void>()
   constructor(readonly spaceId: SpaceId, name: string) {
     this.self = { id: newPeerId(), name, kind: 'agent' }
+    this.model = new FileModel({ name: DOC, author: { id: this.self.id, name, kind: 'agent' } })
+    this.doc = this.model.doc
     this.doc.on('update', (u: Uint8Array, origin: unknown) => {
       if (origin !== 'remote') for (const l of this.#listeners) l(DOC, u, null)
     })
@@ -46,12 +53,19 @@ class MemHost implements SyncHost {
     return u.length <= 2 ? null : u
   }
   acceptDoc(name: string): name is DocName { return name === DOC }
-  async applyRemote(_d: DocName, u: Uint8Array): Promise<void> { Y.applyUpdate(this.doc, u, 'remote') }
+  async applyRemote(_d: DocName, u: Uint8Array): Promise<void> { this.model.applyRemote(u, 'remote') }
   onUpdate(l: (doc: DocName, u: Uint8Array, origin: PeerId | null) => void): () => void {
     this.#listeners.add(l)
     return () => this.#listeners.delete(l)
   }
-  keys(): string[] { return [...this.doc.getMap('n').keys()] }
+  write(key: string, value: number): void {
+    const r = this.model.render()
+    const line = `${key}: ${value}\n`
+    if (!r.text) return void this.model.enroll(line)
+    this.model.setBase(r)
+    this.model.ingest(r.text + line)
+  }
+  keys(): string[] { return [...(this.model.render().text ?? '').matchAll(/^(w\d+-\d+):/gm)].map((m) => m[1]!) }
 }
 
 const push = async (host: MemHost, url: string, timeoutMs = 1500) =>
@@ -70,7 +84,7 @@ describe('e2e: kill -9 of the relay', { timeout: 300_000 }, () => {
     let ackedPushes = 0
     const loops = writers.map(async (w, i) => {
       for (let k = 0; on; k++) {
-        w.doc.getMap('n').set(`w${i}-${k}`, k)
+        w.write(`w${i}-${k}`, k)
         const held = w.keys()
         const r = await push(w, relay.url).catch(() => undefined)
         pushes++
