@@ -4,13 +4,16 @@
  * `peers`) or a log (`watch`). Raw, an ESC sequence recolours or clears the screen, a newline forges a log
  * line of its own, and a bidi override makes a name or path read as something else.
  *
- * `visible` replaces every C0 and C1 control character (newline, tab and ESC included), DEL and the Unicode
- * bidi controls with a visible escape (`\x1b`, `\n`, `\u202e`); a backslash stays as it is. The result holds
+ * `visible` replaces every C0 and C1 control character (newline, tab and ESC included), DEL, the Unicode
+ * bidi controls and the characters that look like nothing or like a plain space with a visible escape
+ * (`\x1b`, `\n`, `\u202e`, `\u200b`); a backslash stays as it is. The result holds
  * one line and no control characters. A leaf module: `output.ts` and the daemon's log both use it.
  */
 
-// C0 controls, DEL, C1 controls; bidi marks, embeddings, overrides and isolates; line/paragraph separators.
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
+// C0 controls, DEL, C1 controls; bidi marks, embeddings, overrides and isolates; line/paragraph separators;
+// characters that show as nothing or as a plain space (zero-width, soft hyphen, fillers, unusual spaces), with
+// which one name passes for another ("alice\u200b" or "alice\u00a0" looks like "alice").
+const UNSAFE = /[\u0000-\u001f\u007f-\u00a0\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u2000-\u200c\u200e\u200f\u2028-\u202f\u205f-\u2064\u2066-\u2069\u2800\u3000\u3164\ufeff\uffa0]/g
 
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' }
 

@@ -263,7 +263,7 @@ describe('a stranger who tried the built CLI found these; each is now refused', 
     const [code] = await squatter.closed
     expect(code).toBe(4403)
     const peek = await (await import('../../src/net/peers.js')).peekRegistry({ host: new MemoryHost(owner.spaceId, 'p'), secret: SECRET, url: relay.url, relay: { url: relay.url }, timeoutMs: 3000 })
-    expect(peek.peers!.find((p) => p.id === agent.self.id)).toMatchObject({ name: 'agent (write token)', access: 'write' })
+    expect(peek.peers!.find((p) => p.id === agent.self.id)).toMatchObject({ name: '(write token) agent', access: 'write' })
     expect(peek.peers!.find((p) => p.id === other.self.id)).toMatchObject({ name: 'other', access: 'admin' })
   })
 

@@ -41,3 +41,15 @@ describe('visible', () => {
     }
   })
 })
+
+describe('look-alike names', () => {
+  it('shows what looks like nothing or like a plain space escaped, so "alice\\u200b" does not pass for "alice"', () => {
+    for (const c of ['\u200b', '\u00a0', '\u2800', '\u00ad', '\ufeff', '\u3164', '\u2060', '\u202f']) {
+      const shown = visible(`alice${c}`)
+      expect(shown, JSON.stringify(c)).not.toBe(`alice${c}`)
+      expect(shown).toMatch(/^alice\\u[0-9a-f]{4}$|^alice\\x[0-9a-f]{2}$/)
+    }
+    expect(visible('alice bob')).toBe('alice bob')
+    expect(visible('café 日本')).toBe('café 日本')
+  })
+})

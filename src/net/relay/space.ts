@@ -254,7 +254,7 @@ export class RelaySpace implements SyncHost {
   }
 
   /**
-   * How a session's peer is shown to the others (Peers, Presence): a token holder's name says so, so that
+   * How a session's peer is shown to the others (Peers, Presence): a token holder's name says so first, so that
    * nobody with a token passes for a member who proved the secret, whatever name it chose.
    */
   #shown(session: PeerSession): PeerInfo {
@@ -262,7 +262,8 @@ export class RelaySpace implements SyncHost {
     const c = session.credential
     if (!c || c === 'space-key') return peer
     const role = c.split(':')[1] ?? 'read'
-    return { ...peer, name: `${peer.name} (${role} token)`.slice(0, 256) }
+    // The label comes first: a name padded with spaces cannot push it out of sight.
+    return { ...peer, name: `(${role} token) ${peer.name}`.slice(0, 256) }
   }
 
   detach(session: PeerSession): void {
