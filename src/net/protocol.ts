@@ -1,6 +1,7 @@
 /**
- * The ctxsync wire protocol, version 5 (v4 with relays that prove a pinned key, sealed relay sessions and
- * proof-of-possession tokens).
+ * The ctxsync wire protocol, version 5 (v4 with relays that prove a pinned key, sealed relay sessions,
+ * proof-of-possession tokens, both Hellos bound into every signature, and an acceptor that speaks only after
+ * a Hello for its own space).
  *
  * Every frame on a transport carries exactly one message: a varUint tag (`MessageTag`) followed by the
  * message's fields, encoded with lib0 (varUint integers, varUint-length-prefixed byte arrays and UTF-8
@@ -10,8 +11,9 @@
  * Peer to peer, a session goes:
  *
  *   dialer                                   acceptor
- *   Hello ─────────────────────────────────▶ ◀───────────────────────────────── Hello
- *   Auth (signature over both nonces) ─────▶ ◀───────────────── Auth (signature)
+ *   Hello ─────────────────────────────────▶
+ *                                            ◀── Hello, Auth (only for a Hello of its own space)
+ *   Auth (signature over both nonces and both Hellos) ─────▶
  *   ── both verified: frames are encrypted from here, document data may flow ──
  *   Manifest* ManifestEnd ──────────────────▶ ◀────────────────── Manifest* ManifestEnd
  *   SyncStep2* Step2End ────────────────────▶ ◀──────────────────── SyncStep2* Step2End
