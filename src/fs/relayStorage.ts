@@ -20,7 +20,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { CtxError } from '../errors.js'
 import { isPeerId, isSpaceId, newPeerId, type PeerId, type SpaceId } from '../ids.js'
-import { newSeed } from '../net/relay-auth.js'
+import { randomBytes } from 'node:crypto'
 import { writeFileAtomic } from './atomic.js'
 import { MemoryDocStore } from './memoryStore.js'
 import { FileDocStore } from './sidecar.js'
@@ -139,7 +139,7 @@ async function relayKeySeed(file: string): Promise<Uint8Array> {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
   }
-  const seed = newSeed()
+  const seed = new Uint8Array(randomBytes(32))
   const tmp = `${file}.${process.pid}.tmp`
   const fh = await fs.open(tmp, 'wx', 0o600)
   try {
@@ -165,7 +165,7 @@ async function relayKeySeed(file: string): Promise<Uint8Array> {
 /** The same contract in memory; state survives `docs()` being called again, as a restarted relay's would. */
 export function memoryRelayStorage(): RelayStorageImpl & { registrations: Map<SpaceId, Registration>; seen: Map<SpaceId, { lastSeenAt: string; confirmed: boolean }> } {
   const id = newPeerId()
-  const seed = newSeed()
+  const seed = new Uint8Array(randomBytes(32))
   const registrations = new Map<SpaceId, Registration>()
   const seen = new Map<SpaceId, { lastSeenAt: string; confirmed: boolean }>()
   const stores = new Map<SpaceId, MemoryDocStore>()
