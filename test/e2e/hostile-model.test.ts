@@ -6,7 +6,7 @@
  * every kind a receiver must refuse. Each must end its session with 1008, and afterwards the daemon or
  * relay is alive, `status` answers within 2 s, no tracked file, sidecar or relay store changed by a byte,
  * and good peers still sync. A state stored before the guard existed holds its document at startup while
- * every other file syncs. FUZZ_SEED replays a run.
+ * every other file syncs. FUZZ_SEED replays a run; CTXSYNC_HOSTILE_UPDATES=N sends N seeded cases to each.
  */
 import { performance } from 'node:perf_hooks'
 import path from 'node:path'
@@ -44,6 +44,9 @@ function victimDoc(): Y.Doc {
   Y.applyUpdate(d, FileModel.enrollment(TODOS, SMALL_TODOS))
   return d
 }
+
+/** Seeded cases sent to each process (CTXSYNC_HOSTILE_UPDATES overrides): thousands in CI, all live. */
+const LIVE = Number(process.env.CTXSYNC_HOSTILE_UPDATES) || 1500
 
 /** The findings, then `n` seeded cases of kinds that must be refused (each one update). */
 function hostileUpdates(seed: number, n: number): Array<{ label: string; update: Uint8Array }> {
@@ -97,13 +100,14 @@ describe('e2e: hostile member (schema-valid updates)', { timeout: 240_000 }, () 
       const da = await startWatch(a)
       const before = spaceState(a)
       const auth = { spaceId: spaceIdOf(a), secret: secretOf(a) }
-      const attacks = hostileUpdates(seed, 40)
+      const attacks = hostileUpdates(seed, LIVE)
       const codes: Array<[string, number]> = []
       for (const { label, update } of attacks) codes.push([label, (await sendHostile(a.url, auth, update)).code])
       const slowest = Math.max(await daemonAnswers(a), await daemonAnswers(a))
       console.log(`watch hostile member (FUZZ_SEED=${seed}): ${attacks.length} updates, closes ${wire.histogram(codes.map((c) => c[1]))}; daemon answered status in ${slowest.toFixed(0)} ms`)
 
-      expect(codes.filter(([, code]) => code !== 1008)).toEqual([])
+      // 1009: a giant value over the 8 MiB frame limit is refused before the guard even sees it.
+      expect(codes.filter(([, code]) => code !== 1008 && code !== 1009)).toEqual([])
       expect(da.proc.exitCode, da.log()).toBeNull()
       expect(da.log()).toMatch(/refused an update from peer/)
       expect(da.log()).not.toMatch(/internal error|TypeError|RangeError|Unhandled/)
@@ -124,7 +128,7 @@ describe('e2e: hostile member (schema-valid updates)', { timeout: 240_000 }, () 
       await expectOk(ctx(a.dir, ['sync']))
       const before = relayTree(relay.data)
       const auth = { spaceId: spaceIdOf(a), secret: secretOf(a) }
-      const attacks = hostileUpdates(seed + 1, 30)
+      const attacks = hostileUpdates(seed + 1, LIVE)
       const codes: number[] = []
       for (const { update } of attacks) codes.push((await sendHostile(relay.url, auth, update)).code)
       console.log(`serve hostile member (FUZZ_SEED=${seed}): ${attacks.length} updates, closes ${wire.histogram(codes)}`)
