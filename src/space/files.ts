@@ -124,7 +124,7 @@ async function takeText(space: Space, e: DocEntry, text: string, hash: string): 
   if (hash === e.diskHash && e.state === 'ok') return false
   e.diskHash = hash
   // A file whose CRDT work would block the daemon for long is held before that work starts.
-  const costly = await tooCostly(space.parseCheck, text)
+  const costly = await tooCostly(space.parseCheck, text, e.model.isEmpty ? null : (e.model.baseText?.length ?? null))
   if (costly !== null) {
     hold(space, e, { line: 1, col: 1, message: costly })
     return false

@@ -37,12 +37,20 @@ const envNumber = (name: string, def: number, min: number): number => {
   return Number.isFinite(v) && v >= min ? v : def
 }
 
+/** How far a text may differ in length from the one the model took in last and still count as an edit of it. */
+export const EDIT_CHARS = WORKER_MIN_CHARS / 4
+
 /**
  * Why a large local file is held before the CRDT takes it in (null: it may go on). Deterministic by its
  * entry count — every peer decides alike — and, past a time budget for parsing alone, by time: either way
  * the work it would cost, with the daemon's event loop blocked, is bounded.
+ *
+ * `lastLength`: the length of the text the model took in last, if any. A text within `EDIT_CHARS` of it is an
+ * edit of a file already gauged: the model parses only the changed part, and gauging it would parse the whole
+ * file once more on every save (~0.4 s for 1 MB) for an answer that cannot have moved far.
  */
-export async function tooCostly(checker: ParseChecker, text: string): Promise<string | null> {
+export async function tooCostly(checker: ParseChecker, text: string, lastLength: number | null = null): Promise<string | null> {
+  if (lastLength !== null && Math.abs(text.length - lastLength) < EDIT_CHARS) return null
   const budget = envNumber(PARSE_BUDGET_ENV, DEFAULT_PARSE_BUDGET_MS, 100)
   const max = envNumber(MAX_ENTRIES_ENV, DEFAULT_MAX_ENTRIES, 1)
   const g = await checker.gauge(text, budget)
