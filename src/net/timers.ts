@@ -10,3 +10,18 @@ export async function atMost(p: Promise<unknown>, ms: number): Promise<void> {
   await Promise.race([p.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))])
   clearTimeout(timer)
 }
+
+/** The longest delay one setTimeout takes (about 24.8 days). */
+const MAX_DELAY_MS = 2 ** 31 - 1
+
+/** Runs `fn` at `ms` (epoch), however far ahead (a token may expire in a year); returns a cancel. Unref'd. */
+export function atTime(ms: number, fn: () => void): () => void {
+  let timer: NodeJS.Timeout
+  const arm = (): void => {
+    const left = ms - Date.now()
+    timer = setTimeout(left <= MAX_DELAY_MS ? fn : arm, Math.max(0, Math.min(left, MAX_DELAY_MS)))
+    timer.unref()
+  }
+  arm()
+  return () => clearTimeout(timer)
+}

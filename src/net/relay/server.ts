@@ -34,7 +34,7 @@ import { logger } from '../../log.js'
 import { PROTOCOL_VERSION } from '../protocol.js'
 import { PeerSession, type SessionTuning } from '../session.js'
 import type { PeerInfo } from '../SyncHost.js'
-import { atMost } from '../timers.js'
+import { atMost, atTime } from '../timers.js'
 import { CloseCode } from '../TransportInterface.js'
 import { DEFAULT_HEARTBEAT_MS, WsTransport } from '../ws.js'
 import { Admission, addressKey, type AdmissionLimits } from '../admission.js'
@@ -371,18 +371,4 @@ export class RelayServer {
     for (const slot of this.#spaces.values()) if (slot.space) spaces++
     return { connections: this.#transports.size, sessions, spaces, bytesIn, bytesOut }
   }
-}
-
-/** Runs `fn` at `ms` (epoch), however far ahead (setTimeout alone tops out at 24.8 days); returns a cancel. */
-function atTime(ms: number, fn: () => void): () => void {
-  let timer: NodeJS.Timeout
-  const arm = (): void => {
-    const left = ms - Date.now()
-    timer = left <= 0 ? setTimeout(fn, 0) : setTimeout(arm, Math.min(left, 2 ** 31 - 1))
-    timer.unref()
-  }
-  const left = ms - Date.now()
-  timer = setTimeout(left <= 0 ? fn : arm, Math.max(0, Math.min(left, 2 ** 31 - 1)))
-  timer.unref()
-  return () => clearTimeout(timer)
 }
