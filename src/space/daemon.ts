@@ -124,7 +124,7 @@ export class Daemon {
       watcher.on('file', (ev) => {
         const name = asDocName(ev.path)
         void space.onLocalFile(name, ev.text, ev.hash).then(
-          () => space.io.recovered(space.entries.get(name)),
+          () => space.io.recovered(space.doc(name)),
           (e: Error) => space.io.failed(name, e, () => watcher.recheck(ev.path)),
         )
       })

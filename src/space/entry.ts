@@ -67,8 +67,9 @@ export class DocEntry {
     private readonly onError: (e: Error) => void,
     /** The store took this document's state again after failing. */
     private readonly onRecovered: () => void = () => {},
+    now?: () => number,
   ) {
-    this.model = new FileModel({ name, author, rules })
+    this.model = new FileModel({ name, author, rules, ...(now ? { now } : {}) })
     this.model.doc.on('update', (u: Uint8Array, origin: unknown) => {
       if (origin === LOAD) return
       const from = typeof origin === 'object' && origin !== null && 'remote' in origin ? ((origin as RemoteOrigin).remote as PeerId) : null

@@ -25,16 +25,16 @@ export class SpaceHost implements SyncHost {
   }
 
   docNames(): Iterable<DocName> {
-    return [...this.space.entries.values()].filter((e) => !e.model.isEmpty && e.damaged === null).map((e) => e.name)
+    return [...this.space.docs()].filter((e) => !e.model.isEmpty && e.damaged === null).map((e) => e.name)
   }
 
   stateVector(doc: DocName): Uint8Array {
-    const e = this.space.entries.get(doc)
+    const e = this.space.doc(doc)
     return e ? e.durableStateVector() : EMPTY_SV
   }
 
   encodeDiff(doc: DocName, remoteStateVector: Uint8Array): Uint8Array | null {
-    const e = this.space.entries.get(doc)
+    const e = this.space.doc(doc)
     // While its store fails nothing of it is sent: the updates waiting could still be lost here, and
     // whoever took them would hold what this machine might re-create under a new id after a crash. A
     // damaged document (its stored state outside the model's limits) is never sent either.
@@ -63,7 +63,7 @@ export class SpaceHost implements SyncHost {
   }
 
   noteRemoteState(doc: DocName, _peer: PeerId, stateVector: Uint8Array): void {
-    const e = this.space.entries.get(doc)
+    const e = this.space.doc(doc)
     if (!e) return
     // A peer's claim counts only up to what we hold: a manifest claiming clocks nobody has written yet (a
     // bug, or a hostile peer) would otherwise mark every later local edit as acknowledged — `status` and

@@ -74,14 +74,14 @@ export async function syncSpace(
     })
   }
   const filesChanged = [...space.written].filter((f) => !before.has(f)).sort()
-  const pending = [...space.entries.values()].filter((e) => e.pending).map((e) => e.name).sort()
+  const pending = space.pendingDocs()
   return { peers, filesChanged, pending, bytesSent: res.bytesSent, bytesReceived: res.bytesReceived }
 }
 
 /** Live sessions acknowledge continuously; give them until nothing is pending or the time is up. */
 async function waitAcked(space: Space, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline && [...space.entries.values()].some((e) => e.pending)) {
+  while (Date.now() < deadline && space.pendingDocs().length > 0) {
     await new Promise((r) => setTimeout(r, 25))
   }
 }

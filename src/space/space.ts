@@ -7,7 +7,6 @@
  * processes never write the same sidecar or file; `ctxsync sync`/`resolve` talk to a running daemon
  * instead of opening the space themselves (see `daemon.ts`).
  */
-import { EventEmitter } from 'node:events'
 import os from 'node:os'
 import path from 'node:path'
 import type { Author } from '../crdt/model.js'
@@ -20,11 +19,12 @@ import { createMatcher, listTracked, normalizeDocPath, forEachLimited, type Matc
 import { acquireLock, type ReleaseLock } from '../fs/lock.js'
 import { readTextFile, sweepStaleTemps } from '../fs/atomic.js'
 import { FileDocStore } from '../fs/sidecar.js'
-import { SidecarCorruptError } from '../fs/StorageAdapterInterface.js'
+import { SidecarCorruptError, type DocStore } from '../fs/StorageAdapterInterface.js'
 import { asDocName, type DocName, type PeerId, type SpaceId } from '../ids.js'
 import { logger } from '../log.js'
+import { TypedEmitter } from '../net/emitter.js'
 import { DEFAULT_HOST, DEFAULT_PORT, readLocalSettings, readTeamConfig, type LocalSettings, type TeamConfig } from './config.js'
-import { DocEntry, type UpdateListener } from './entry.js'
+import { DocEntry, type FileProblem, type UpdateListener } from './entry.js'
 import { enrollOrIngest, markDamaged, markUnreadable, writeBack } from './files.js'
 import { checkState, checkUpdate, RefusedUpdateError } from '../crdt/guard.js'
 import { DamagedStateError } from '../crdt/limits.js'
@@ -49,6 +49,20 @@ export interface OpenOptions {
   /** Create this machine's state if only `ctxsync.yaml` exists (CI checkouts). */
   autoInit?: boolean
   warn?: (message: string) => void
+  /**
+   * The parts a space is assembled from, for tests and embedders (after automerge-repo's adapters): the
+   * sidecar store (default: files under `.ctxsync/docs`, `fs/sidecar.ts`; `MemoryDocStore` runs the same
+   * contract), the check that renderings parse (default: a worker thread for large ones) and the clock that
+   * stamps values and conflicts (seconds). Each defaults to the production one.
+   */
+  parts?: SpaceParts
+}
+
+export interface SpaceParts {
+  store?: (paths: SpacePaths) => DocStore
+  parseCheck?: ParseChecker
+  /** Seconds since the epoch. */
+  now?: () => number
 }
 
 export interface ScanReport {
@@ -58,10 +72,24 @@ export interface ScanReport {
   deleted: string[]
 }
 
-export class Space extends EventEmitter {
+/** What a space tells its daemon, status writer and commands. Each event names the document it is about. */
+export interface SpaceEvents {
+  /** Something shown in status changed (debounced by the summary writer). */
+  summary: () => void
+  /** A document's state changed (a local edit taken in or a peer's update applied). */
+  changed: (doc: DocName) => void
+  /** A file is held: it does not parse (or cannot be read); nothing from it is sent until it does. */
+  held: (doc: DocName, problem: FileProblem) => void
+  /** A held file parses again; what waited is merged. */
+  released: (doc: DocName) => void
+  /** A file ctxsync refuses to sync as it is (a YAML feature it does not model). */
+  refused: (doc: DocName, reason: string) => void
+  'file-written': (doc: DocName) => void
+  'file-deleted': (doc: DocName) => void
+}
+
+export class Space extends TypedEmitter<SpaceEvents> {
   readonly entries = new Map<DocName, DocEntry>()
-  /** Checks that first renderings parse, large ones off the main thread (see parsecheck.ts). */
-  readonly parseCheck = new ParseChecker()
   readonly match: Matcher
   readonly author: Author
   private updateListeners = new Set<UpdateListener>()
@@ -82,11 +110,14 @@ export class Space extends EventEmitter {
     readonly secret: string | null,
     /** A relay token (CTXSYNC_TOKEN): lets this machine sync with a relay without the secret. */
     readonly token: string | null,
-    readonly store: FileDocStore,
+    readonly store: DocStore,
     private readonly release: ReleaseLock | null,
     readonly warn: (message: string) => void,
     /** The git branch whose state this is (`branches: separate`); null when branches share one space. */
-    readonly branch: string | null = null,
+    readonly branch: string | null,
+    /** Checks that first renderings parse, large ones off the main thread (see parsecheck.ts). */
+    readonly parseCheck: ParseChecker,
+    readonly now: (() => number) | undefined,
   ) {
     super()
     this.match = createMatcher(config.track)
@@ -115,14 +146,35 @@ export class Space extends EventEmitter {
       }
       const local = await readLocalSettings(paths.local, await defaultLocalSettings(root))
       const secret = (await resolveSecret(paths.secret))?.secret ?? null
-      const store = new FileDocStore({ dir: paths.docs })
-      const space = new Space(paths, config, local, identity, secret, resolveToken(), store, release, o.warn ?? (() => {}), branch)
+      const store = o.parts?.store?.(paths) ?? new FileDocStore({ dir: paths.docs })
+      const parseCheck = o.parts?.parseCheck ?? new ParseChecker()
+      const space = new Space(paths, config, local, identity, secret, resolveToken(), store, release, o.warn ?? (() => {}), branch, parseCheck, o.parts?.now)
       await space.load()
       return space
     } catch (e) {
       await release?.()
       throw e
     }
+  }
+
+  /** Public for the reconciliation helpers for now; they get a narrow context instead (issue 14). */
+  override emit<K extends keyof SpaceEvents>(event: K, ...args: Parameters<SpaceEvents[K]>): void {
+    super.emit(event, ...args)
+  }
+
+  /** Every document the space knows (tracked files, and ones peers sent). */
+  docs(): IterableIterator<DocEntry> {
+    return this.entries.values()
+  }
+
+  /** The document of that name, if the space knows it (never creates one). */
+  doc(name: DocName): DocEntry | undefined {
+    return this.entries.get(name)
+  }
+
+  /** Documents with local changes no peer is known to hold, sorted. */
+  pendingDocs(): DocName[] {
+    return [...this.entries.values()].filter((e) => e.pending).map((e) => e.name).sort()
   }
 
   get root(): string {
@@ -173,7 +225,7 @@ export class Space extends EventEmitter {
         this.emit('summary')
         void this.scheduleWriteBack(name)
       }
-      e = new DocEntry(name, this.author, compileRules(name, this.config.rules), this.store, (d, u, o) => this.announce(d, u, o), (err) => this.io.storeFailed(err), recovered)
+      e = new DocEntry(name, this.author, compileRules(name, this.config.rules), this.store, (d, u, o) => this.announce(d, u, o), (err) => this.io.storeFailed(err), recovered, this.now)
       this.entries.set(name, e)
     }
     return e

@@ -62,7 +62,7 @@ export interface SavedSummary {
 
 export function liveFiles(space: Space): SavedFile[] {
   const out: SavedFile[] = []
-  for (const e of space.entries.values()) {
+  for (const e of space.docs()) {
     const exists = e.model.exists()
     let state: FileStateName
     let conflicts = 0

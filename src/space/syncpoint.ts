@@ -27,7 +27,7 @@ export interface DocState {
 /** The live states of a running space (the daemon answers `syncpoint` with this). */
 export function liveStates(space: Space): Record<string, DocState> {
   const out: Record<string, DocState> = {}
-  for (const e of space.entries.values()) {
+  for (const e of space.docs()) {
     if (e.state !== 'ok' || !e.diskHash || !e.model.exists()) continue
     out[e.name] = { hash: e.diskHash, sv: Buffer.from(e.model.stateVector()).toString('base64') }
   }
