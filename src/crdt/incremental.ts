@@ -45,6 +45,9 @@ function commonSuffix(a: string, b: string, max: number): number {
   return i
 }
 
+const KEEP_CHOMP = /(^|[\s:-])[|>](\d?\+|\+\d)[ \t]*(#.*)?$/m
+const lineStart = (t: string, i: number) => i === 0 || t.charCodeAt(i - 1) === 10
+
 interface Level {
   coll: BlockColl
   /** The entry whose value is `coll` (null for the root). */
@@ -57,8 +60,14 @@ export function incrementalParse(baseText: string, base: DocIR, text: string, sp
   if (base.aliases || !base.root || !kids(base.root)) return null
   // A file without a final newline records it at its very end (see NO_FINAL_NEWLINE): parse it whole.
   if (!baseText.endsWith('\n') || !text.endsWith('\n')) return null
-  const p = commonPrefix(baseText, text)
-  const q = commonSuffix(baseText, text, Math.min(baseText.length, text.length) - p)
+  // The unchanged head and tail are whole lines in both texts. A tail matched from mid-line is ambiguous:
+  // deleting a blank line after `c: 4\n` leaves the same last characters, but the `\n` the tail starts with
+  // is the blank line in the old text and the end of `c: 4` in the new one; an entry judged untouched there
+  // would keep the blank line in its head and bring it back.
+  let p = commonPrefix(baseText, text)
+  while (p > 0 && baseText.charCodeAt(p - 1) !== 10) p--
+  let q = commonSuffix(baseText, text, Math.min(baseText.length, text.length) - p)
+  while (q > 0 && !(lineStart(baseText, baseText.length - q) && lineStart(text, text.length - q))) q--
   const a = p
   const b = baseText.length - q
   const delta = text.length - baseText.length
@@ -111,6 +120,9 @@ export function incrementalParse(baseText: string, base: DocIR, text: string, sp
   const e = sp(cs[j]!)[1] + delta
   if (e < s || e < text.length - q) return null
 
+  // A keep-chomped block scalar (`|+`, `>2+`) owns the blank lines after it, which a run judged alone
+  // hands to the next entry: the whole text decides where they belong.
+  if (KEEP_CHOMP.test(text.slice(s, e)) || KEEP_CHOMP.test(baseText.slice(s, sp(cs[j]!)[1]))) return null
   let part: DocIR
   try {
     part = parseYaml(text.slice(s, e))
@@ -122,6 +134,10 @@ export function incrementalParse(baseText: string, base: DocIR, text: string, sp
   if (/^(---|\.\.\.|%)/m.test(part.head)) return null
   const fresh = [...kids(part.root)!]
   if (fresh.length === 0 || (part.root as BlockColl).indent !== lv.col) return null
+  // Lines above the document's first entry are the document's head in a whole parse: put into the entry's
+  // head here, the model would hold them split otherwise than the next whole parse of the same text does,
+  // and a later edit of that head would leave the entry's copy behind (a blank line doubled).
+  if (part.head !== '' && levels.length === 1 && i === 0) return null
   // A new object, not an edit: parsing rendered the entry already, and rendered entries are immutable.
   fresh[0] = { ...fresh[0]!, head: part.head + fresh[0]!.head }
   if (lv.coll.t === 'map') {

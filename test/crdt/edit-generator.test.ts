@@ -1,11 +1,14 @@
 /**
- * A first edit generator (issue 13 item 2 asks for a far wider one): seeded, real-world text edits of the
- * Rhema fixtures — comments and blank lines added anywhere, trailing comments, quoting changed both ways,
- * keys renamed, fields deleted, list items duplicated and swapped, values turned into block scalars. For each,
- * the writer's model takes the text in and renders exactly those bytes, and so does a peer that receives it.
+ * The edit generator as the proof of "a local edit is kept byte for byte" (issue 13 items 1–2): seeded chains
+ * of real-world text edits (`test/generators/edits.ts`, stacked one to three per save) over the Rhema fixtures
+ * and files written in their styles (`fixtures/styles`). Two peers take turns: one saves an edit of what its
+ * file holds, the other receives it; after every save both render exactly the saved bytes, and the chain goes
+ * on from there (so edits land on top of earlier edits and of states built by merges, not only on pristine
+ * files).
  *
- * CI runs CTXSYNC_EDITS (default 600) edits from CTXSYNC_EDIT_SEED (default: the time); a failure names the
- * seed, the edit kind and the file. Edits that leave invalid YAML are skipped (those are held, not taken in).
+ * CI runs CTXSYNC_EDITS (default 2,000) edits from CTXSYNC_EDIT_SEED (default: the time); `bench/edits.mjs`
+ * runs 100,000. A failure names the seed, the step, the kinds and the file; regression seeds stay below.
+ * Edits that leave invalid YAML are skipped (those are held, not taken in).
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -14,61 +17,98 @@ import { FileModel } from '../../src/crdt/model.js'
 import { parseYaml } from '../../src/crdt/parse.js'
 import { author, send } from './helpers.js'
 import { mulberry32 as seededRandom } from '../helpers/random.js'
+import { EDIT_KINDS, stacked } from '../generators/edits.js'
 
-const root = path.resolve(__dirname, '../../fixtures/rhema')
+const fixtures = path.resolve(__dirname, '../../fixtures')
 const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]))
-const files = walk(root).filter((f) => /\.ya?ml$/.test(f))
+const files = [...walk(path.join(fixtures, 'rhema')), ...walk(path.join(fixtures, 'styles'))].filter((f) => /\.ya?ml$/.test(f))
+const CHAIN = 8
 
-type Edit = (lines: string[], r: () => number) => string[] | null
-const pick = <T,>(a: T[], r: () => number) => a[Math.floor(r() * a.length)]!
-const EDITS: Record<string, Edit> = {
-  comment: (l, r) => { const i = Math.floor(r() * (l.length + 1)); const ind = (l[i] ?? '').match(/^\s*/)![0]; return [...l.slice(0, i), `${ind}# note ${i}`, ...l.slice(i)] },
-  blank: (l, r) => { const i = Math.floor(r() * (l.length + 1)); return [...l.slice(0, i), '', ...l.slice(i)] },
-  trailingComment: (l, r) => { const idx = l.map((x, i) => (/:\s+\S/.test(x) && !/#/.test(x) ? i : -1)).filter((i) => i >= 0); if (!idx.length) return null; const i = pick(idx, r); const c = [...l]; c[i] = c[i] + '  # why'; return c },
-  quote: (l, r) => { const idx = l.map((x, i) => (/^\s*[\w-]+: [A-Za-z][\w ]*$/.test(x) ? i : -1)).filter((i) => i >= 0); if (!idx.length) return null; const i = pick(idx, r); const c = [...l]; c[i] = c[i]!.replace(/: (.*)$/, ': "$1"'); return c },
-  unquote: (l, r) => { const idx = l.map((x, i) => (/^\s*[\w-]+: "[A-Za-z][\w ]*"$/.test(x) ? i : -1)).filter((i) => i >= 0); if (!idx.length) return null; const i = pick(idx, r); const c = [...l]; c[i] = c[i]!.replace(/: "(.*)"$/, ': $1'); return c },
-  rename: (l, r) => { const idx = l.map((x, i) => (/^\s*[a-z_]+: \S/.test(x) ? i : -1)).filter((i) => i >= 0); if (!idx.length) return null; const i = pick(idx, r); const c = [...l]; c[i] = c[i]!.replace(/^(\s*)([a-z_]+):/, '$1$2_renamed:'); return c },
-  deleteLine: (l, r) => { const idx = l.map((x, i) => (/^\s+[a-z_]+: \S/.test(x) ? i : -1)).filter((i) => i >= 0); if (!idx.length) return null; const i = pick(idx, r); return [...l.slice(0, i), ...l.slice(i + 1)] },
-  toBlock: (l, r) => { const idx = l.map((x, i) => (/^\s*[a-z_]+: [A-Za-z][^#:]*$/.test(x) ? i : -1)).filter((i) => i >= 0); if (!idx.length) return null; const i = pick(idx, r); const ind = l[i]!.match(/^\s*/)![0]; const c = [...l]; const v = c[i]!.replace(/^.*?: /, ''); c[i] = c[i]!.replace(/: .*$/, ': ' + pick(['|', '>', '|-', '>-'], r)); c.splice(i + 1, 0, `${ind}  ${v}`, `${ind}  and a second line`); return c },
-  dupItem: (l, r) => { const idx = l.map((x, i) => (/^\s*- \w+: /.test(x) ? i : -1)).filter((i) => i >= 0); if (!idx.length) return null; const i = pick(idx, r); const ind = l[i]!.indexOf('-'); let j = i + 1; while (j < l.length && (l[j]!.trim() === '' || l[j]!.search(/\S/) > ind)) j++; return [...l.slice(0, j), ...l.slice(i, j), ...l.slice(j)] },
-  swapItems: (l, r) => { const idx = l.map((x, i) => (/^\s*- \w+: /.test(x) ? i : -1)).filter((i) => i >= 0); if (idx.length < 2) return null; const k = Math.floor(r() * (idx.length - 1)); const a = idx[k]!, b = idx[k + 1]!; const ind = l[a]!.indexOf('-'); if (l[b]!.indexOf('-') !== ind) return null; let e = b + 1; while (e < l.length && (l[e]!.trim() === '' || l[e]!.search(/\S/) > ind)) e++; return [...l.slice(0, a), ...l.slice(b, e), ...l.slice(a, b), ...l.slice(e)] },
+const parses = (t: string) => {
+  try {
+    parseYaml(t)
+    return true
+  } catch {
+    return false
+  }
 }
 
-const SEED = Number(process.env.CTXSYNC_EDIT_SEED) || Date.now() % 1_000_000
-const EDIT_COUNT = Number(process.env.CTXSYNC_EDITS) || 600
+/** CTXSYNC_EDIT_DUMP=DIR writes each failure's texts there, to replay and diff. */
+function dump(dir: string, n: number, texts: Record<string, string>): void {
+  fs.mkdirSync(dir, { recursive: true })
+  for (const [k, v] of Object.entries(texts)) fs.writeFileSync(path.join(dir, `${n}.${k}.yaml`), v)
+}
 
-test(`${EDIT_COUNT} seeded real-world edits are kept byte for byte, on the writer and a peer (seed ${SEED})`, () => {
-  const tried: Record<string, number> = {}
-  const failures: string[] = []
-  const r = seededRandom(SEED)
-  for (let n = 0; n < EDIT_COUNT; n++) {
-    const f = pick(files, r)
-    const text = fs.readFileSync(f, 'utf8')
-    const kind = pick(Object.keys(EDITS), r)
-    const out = EDITS[kind]!(text.split('\n'), r)
-    if (!out) continue
-    const next = out.join('\n')
-    try {
-      parseYaml(next)
-    } catch {
-      continue
+export interface EditRun {
+  tried: Record<string, number>
+  failed: Record<string, number>
+  failures: string[]
+}
+
+/** Runs `count` edits in chains of CHAIN on two peers; returns what was tried and what failed, by kind. */
+export async function runEdits(seed: number, count: number): Promise<EditRun> {
+  const run: EditRun = { tried: {}, failed: {}, failures: [] }
+  const r = seededRandom(seed)
+  let n = 0
+  while (n < count) {
+    const file = files[Math.floor(r() * files.length)]!
+    let text = fs.readFileSync(file, 'utf8')
+    const peers = [new FileModel({ name: 'x.yaml', author: author('a') }), new FileModel({ name: 'x.yaml', author: author('b') })] as const
+    peers[0].enroll(text)
+    send(peers[0], peers[1])
+    peers[1].setBase(peers[1].render())
+    const chain: Array<[number, string]> = [[0, text]]
+    let turn = 0
+    // A long synchronous run starves the test runner's own messages (it times out): let it breathe.
+    await new Promise((resolve) => setImmediate(resolve))
+    for (let step = 0; step < CHAIN && n < count; step++) {
+      const edit = stacked(text, r)
+      if (!edit || !parses(edit.text)) continue
+      n++
+      for (const k of edit.kind.split('+')) run.tried[k] = (run.tried[k] ?? 0) + 1
+      const w = turn++ % 2
+      const [writer, reader] = [peers[w], peers[1 - w]!]
+      chain.push([w, edit.text])
+      let got: string | null
+      try {
+        got = writer.ingest(edit.text).text
+      } catch (e) {
+        got = `threw ${(e as Error).message}`
+      }
+      send(writer, reader)
+      const there = reader.render()
+      reader.setBase(there)
+      if (got !== edit.text || there.text !== edit.text) {
+        for (const k of edit.kind.split('+')) run.failed[k] = (run.failed[k] ?? 0) + 1
+        if (run.failures.length < 20) run.failures.push(`step ${step} (${edit.kind}) of ${path.relative(fixtures, file)}: writer ${got === edit.text ? 'kept it' : 'differs'}, peer ${there.text === edit.text ? 'kept it' : 'differs'}`)
+        if (process.env.CTXSYNC_EDIT_DUMP) dump(process.env.CTXSYNC_EDIT_DUMP, run.failures.length, { chain: JSON.stringify(chain), before: text, saved: edit.text, writer: got ?? '(null)', peer: there.text ?? '(null)' })
+        break // the chain's state is off now; start another
+      }
+      text = edit.text
     }
-    tried[kind] = (tried[kind] ?? 0) + 1
-    const a = new FileModel({ name: 'x.yaml', author: author('a') })
-    const b = new FileModel({ name: 'x.yaml', author: author('b') })
-    a.enroll(text)
-    send(a, b)
-    let got: string | null
-    try {
-      got = a.ingest(next).text
-    } catch (e) {
-      got = `threw ${(e as Error).message}`
-    }
-    send(a, b)
-    const there = b.render().text
-    if (got !== next || there !== next) failures.push(`edit ${n} (${kind}) of ${path.relative(root, f)}: writer ${got === next ? 'kept it' : 'differs'}, peer ${there === next ? 'kept it' : 'differs'}`)
+    for (const p of peers) p.destroy()
   }
-  console.log(`edit generator (CTXSYNC_EDIT_SEED=${SEED}): ${JSON.stringify(tried)}`)
-  expect(failures, `seed ${SEED}`).toEqual([])
-  expect(Object.keys(tried).length).toBeGreaterThan(6)
-})
+  return run
+}
+
+// CI runs a fixed seed (a red CI must be reproducible); locally each run tries a new one.
+const SEED = Number(process.env.CTXSYNC_EDIT_SEED) || (process.env.CI ? 1 : Date.now() % 1_000_000)
+const EDIT_COUNT = Number(process.env.CTXSYNC_EDITS) || 2000
+const REGRESSIONS: number[] = [1, 2, 3, 5]
+
+test.each(REGRESSIONS)('regression seed %i keeps every edit', async (seed) => {
+  expect((await runEdits(seed, 2000)).failures).toEqual([])
+}, 300_000)
+
+// KNOWN BUG (open, issue 13): a key renamed in one of two list items that start alike (a duplicated item)
+// moves to the other item. Turns red once fixed: then make it a plain regression seed.
+test.fails('KNOWN BUG: seed 12, a rename inside one of two similar list items', async () => {
+  expect((await runEdits(12, 2000)).failures).toEqual([])
+}, 300_000)
+
+test(`${EDIT_COUNT} seeded real-world edits are kept byte for byte, on the writer and a peer (seed ${SEED})`, async () => {
+  const run = await runEdits(SEED, EDIT_COUNT)
+  console.log(`edit generator (CTXSYNC_EDIT_SEED=${SEED}): tried ${JSON.stringify(run.tried)}; failed ${JSON.stringify(run.failed)}`)
+  expect(run.failures, `CTXSYNC_EDIT_SEED=${SEED}`).toEqual([])
+  expect(Object.keys(run.tried).length).toBeGreaterThan(EDIT_KINDS.length * 0.8)
+}, 300_000)
