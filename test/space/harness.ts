@@ -23,7 +23,9 @@ import { invite } from '../../src/commands/invite.js'
 import { MemoryDocStore } from '../../src/fs/memoryStore.js'
 import type { DocMeta, DocStore, LoadedDoc } from '../../src/fs/StorageAdapterInterface.js'
 import { asDocName, sha256hex, type DocName, type PeerId } from '../../src/ids.js'
+import { DEFAULT_INCLUDE } from '../../src/fs/globs.js'
 import { readTeamConfig, renderTeamConfig, writeConfigFile } from '../../src/space/config.js'
+import { decodeJoinCode } from '../../src/space/secrets.js'
 import { SpaceHost } from '../../src/space/host.js'
 import { spacePaths } from '../../src/space/paths.js'
 import { Space } from '../../src/space/space.js'
@@ -49,18 +51,42 @@ export interface SpaceDirOptions {
   files?: Record<string, string>
 }
 
-/** A temp git work tree made a ctxsync member by the real `init`; returns its root. */
-export async function spaceDir(o: SpaceDirOptions = {}): Promise<string> {
+/** Initialised directories by options, copied for each new one: `init` runs once per kind of member. */
+const templates = new Map<string, Promise<string>>()
+
+async function tempDir(): Promise<string> {
   const root = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'ctxsync-space-')))
   dirs.push(root)
+  return root
+}
+
+/**
+ * A temp git work tree made a ctxsync member by the real `init`; returns its root. Members made with the
+ * same options are copies of one initialised directory (same identity and secret), which is all a test
+ * that uses each directory once needs, and spares an `init` per test.
+ */
+export async function spaceDir(o: SpaceDirOptions = {}): Promise<string> {
+  const key = JSON.stringify({ join: o.join, name: o.name, track: o.track })
+  let template = templates.get(key)
+  if (!template) {
+    template = initDir(o)
+    templates.set(key, template)
+  }
+  const root = await tempDir()
+  await fs.cp(await template, root, { recursive: true })
+  for (const [name, text] of Object.entries(o.files ?? {})) await writeFile(root, name, text)
+  return root
+}
+
+async function initDir(o: SpaceDirOptions): Promise<string> {
+  const root = await tempDir()
   execFileSync('git', ['init', '-q'], { cwd: root, stdio: 'ignore' })
   if (o.join) {
     // A clone of the team's repository carries ctxsync.yaml; init --join then makes this machine a member.
-    const { decodeJoinCode } = await import('../../src/space/secrets.js')
     const space = decodeJoinCode(o.join).space
     await fs.writeFile(path.join(root, 'ctxsync.yaml'), renderTeamConfig({
-      version: 1, space, track: o.track ?? ['**/.rhema/**/*.{yaml,yml}'], discovery: 'none', registry: null, rules: [],
-    } as Parameters<typeof renderTeamConfig>[0]))
+      version: 1, space, track: o.track ?? [...DEFAULT_INCLUDE], discovery: 'none', registry: null, rules: [],
+    }))
   }
   await init({ cwd: root, name: o.name ?? 'tester', discovery: 'none', ...(o.join ? { join: o.join } : {}) })
   if (o.track && !o.join) {
@@ -68,7 +94,6 @@ export async function spaceDir(o: SpaceDirOptions = {}): Promise<string> {
     const config = (await readTeamConfig(file))!
     await writeConfigFile(file, renderTeamConfig({ ...config, track: o.track }))
   }
-  for (const [name, text] of Object.entries(o.files ?? {})) await writeFile(root, name, text)
   return root
 }
 
@@ -153,9 +178,11 @@ export class KillableStore implements DocStore {
   }
 }
 
-/** A pid no process has now: a process that already exited. */
+/** A pid no process has now: one that already exited (looked up once per test file). */
+let gone: number | undefined
 function deadPid(): number {
-  return spawnSync(process.execPath, ['-e', '0']).pid ?? 999_999
+  gone ??= spawnSync('true').pid ?? 999_999
+  return gone
 }
 
 /**
