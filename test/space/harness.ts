@@ -25,7 +25,7 @@ import type { DocMeta, DocStore, LoadedDoc } from '../../src/fs/StorageAdapterIn
 import { asDocName, sha256hex, type DocName, type PeerId } from '../../src/ids.js'
 import { DEFAULT_INCLUDE } from '../../src/fs/globs.js'
 import { readTeamConfig, renderTeamConfig, writeConfigFile } from '../../src/space/config.js'
-import { decodeJoinCode } from '../../src/space/secrets.js'
+import { createIdentity, decodeJoinCode } from '../../src/space/secrets.js'
 import { SpaceHost } from '../../src/space/host.js'
 import { spacePaths } from '../../src/space/paths.js'
 import { Space } from '../../src/space/space.js'
@@ -62,8 +62,8 @@ async function tempDir(): Promise<string> {
 
 /**
  * A temp git work tree made a ctxsync member by the real `init`; returns its root. Members made with the
- * same options are copies of one initialised directory (same identity and secret), which is all a test
- * that uses each directory once needs, and spares an `init` per test.
+ * same options are copies of one initialised directory (same space and secret, a new peer identity each),
+ * which spares an `init` per member.
  */
 export async function spaceDir(o: SpaceDirOptions = {}): Promise<string> {
   const key = JSON.stringify({ join: o.join, name: o.name, track: o.track })
@@ -74,6 +74,9 @@ export async function spaceDir(o: SpaceDirOptions = {}): Promise<string> {
   }
   const root = await tempDir()
   await fs.cp(await template, root, { recursive: true })
+  // Each member is its own machine: a peer id of its own (init makes it; copies would share the template's).
+  await fs.rm(spacePaths(root).identity, { force: true })
+  await createIdentity(spacePaths(root).identity)
   for (const [name, text] of Object.entries(o.files ?? {})) await writeFile(root, name, text)
   return root
 }
