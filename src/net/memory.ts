@@ -190,6 +190,11 @@ export class MemoryNet {
     this.#group.clear()
   }
 
+  /** Cuts every live link of node `name` (1006), as the death of its process would; new dials still work. */
+  drop(name: string): void {
+    for (const l of [...this.#links]) if (l.from === name || l.to === name) l.ends[0].close(1006, 'peer gone')
+  }
+
   #reachable(a: string | undefined, b: string): boolean {
     if (a === undefined) return true
     return (this.#group.get(a) ?? 0) === (this.#group.get(b) ?? 0)

@@ -59,6 +59,14 @@ describe('MemoryNet partitions', () => {
     await net.dialerFor('a').dial('memory://b', { timeoutMs: 100 })
     expect(net.dials.filter((u) => u === 'memory://b')).toHaveLength(4)
     await expect(net.listenerFor('a')()).rejects.toMatchObject({ code: 'listen-failed' })
+    // A node's process dies: every link of it goes (1006), other links stay.
+    const toA = await net.dialerFor('c').dial('memory://a', { timeoutMs: 100 })
+    const dropped: number[] = []
+    toA.on('close', (code) => dropped.push(code))
+    net.drop('a')
+    await waitFor(() => dropped.length === 1)
+    expect(dropped).toEqual([1006])
+    expect(cb.open).toBe(true)
     await la.close()
     await lb.close()
   })

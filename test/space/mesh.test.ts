@@ -2,7 +2,8 @@
  * A randomized multi-peer run of the real core, in process: 3–5 Spaces (each its own temp directory and
  * memory store) with the production SpaceHost behind PeerManagers over the in-memory network, random
  * partitions and heals, and random edits of the todos file written to disk and fed through `onLocalFile`
- * (as the watcher would). At the end every peer's file is byte-identical, parses, holds no todo twice and
+ * (as the watcher would), and peers killed mid-traffic and restarted (sometimes with an offline edit made
+ * while down). At the end every peer's file is byte-identical, parses, holds no todo twice and
  * every marker todo (one per peer and step, never touched again) exactly once.
  *
  * Seeds: fixed ones by default; CTXSYNC_SPACE_SEEDS=<n> adds n random seeds, CTXSYNC_SPACE_SEEDS=<a,b,…>
@@ -36,6 +37,7 @@ interface Peer {
   name: string
   node: Node
   m: PeerManager
+  dials: string[]
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -77,18 +79,24 @@ async function run(seed: number): Promise<void> {
   const code = await joinCode(first.root)
   const peers: Peer[] = []
   const markers: string[] = []
+  let kills = 0
+  /** The daemon's wiring (daemon.ts), in process: SpaceHost behind a PeerManager on the memory network. */
+  const connect = async (node: Node, name: string, dials: string[]): Promise<PeerManager> => {
+    const m = new PeerManager({
+      host: node.host(), secret: node.s.secret!, peers: dials, listen: { host: 'memory', port: 0 },
+      dialer: net.dialerFor(name), listenerFactory: net.listenerFor(name), backoff: { baseMs: 5, maxMs: 40 },
+      session: { ackDelayMs: 5 },
+    })
+    await m.start()
+    return m
+  }
+  const owned = (i: number) => (id: string) => id.startsWith('t') && Number(id.slice(1)) % n === i
   try {
     for (const [i, name] of names.entries()) {
       const node = i === 0 ? first : await Node.make({ name: 'peer', join: code })
-      const space = await node.start()
+      await node.start()
       const dials = names.filter((_, j) => j === i + 1 || (j > i + 1 && rng() < 0.3)).map((x) => `memory://${x}`)
-      const m = new PeerManager({
-        host: node.host(), secret: space.secret!, peers: dials, listen: { host: 'memory', port: 0 },
-        dialer: net.dialerFor(name), listenerFactory: net.listenerFor(name), backoff: { baseMs: 5, maxMs: 40 },
-        session: { ackDelayMs: 5 },
-      })
-      await m.start()
-      peers.push({ name, node, m })
+      peers.push({ name, node, m: await connect(node, name, dials), dials })
     }
     const idPool = Array.from({ length: 12 }, (_, i) => `t${i}`)
     for (let step = 0; step < 30; step++) {
@@ -106,10 +114,33 @@ async function run(seed: number): Promise<void> {
           if (await save(p, (t) => addMarker(t, id, rng))) markers.push(id)
         } else {
           // Each todo has one owner (its number mod n): concurrent adds of one id would be two todos by design.
-          await save(p, (t) => randomEdit(t, rng, { idPool, owned: (id) => id.startsWith('t') && Number(id.slice(1)) % n === i }).text)
+          await save(p, (t) => randomEdit(t, rng, { idPool, owned: owned(i) }).text)
         }
       }
       await sleep(Math.floor(rng() * 12))
+      if (rng() < 0.08) {
+        // A crash mid-traffic: the store dies at once (whatever it had not taken is lost with the process),
+        // the network goes, the Space is dropped unclosed. Sometimes the file is edited while it is down.
+        // Then it starts again over the same store and files, as a restarted daemon.
+        const i = Math.floor(rng() * n)
+        const p = peers[i]!
+        kills++
+        p.node.store!.kill()
+        net.drop(p.name)
+        await p.m.stop()
+        await p.node.kill()
+        const abs = path.join(p.node.root, TODOS)
+        const text = (() => { try { return readFileSync(abs, 'utf8') } catch { return null } })()
+        if (text !== null && rng() < 0.5) {
+          const id = `m${i}x${step}xoff`
+          if (rng() < 0.5) {
+            writeFileSync(abs, addMarker(text, id, rng))
+            markers.push(id)
+          } else writeFileSync(abs, randomEdit(text, rng, { idPool, owned: owned(i) }).text)
+        }
+        await p.node.start()
+        p.m = await connect(p.node, p.name, p.dials)
+      }
     }
     net.heal()
     const sv = (p: Peer) => JSON.stringify([...Y.decodeStateVector(p.node.host().stateVector(TODOS))].sort((a, b) => a[0] - b[0]))
@@ -122,7 +153,7 @@ async function run(seed: number): Promise<void> {
     expect(new Set(ids).size, `no todo twice: ${ids.join(' ')}`).toBe(ids.length)
     for (const m of markers) expect(ids, `marker ${m}`).toContain(m)
   } catch (err) {
-    console.error(`in-process mesh failed: CTXSYNC_SPACE_SEEDS=${seed},${seed} (${n} peers)`)
+    console.error(`in-process mesh failed: CTXSYNC_SPACE_SEEDS=${seed},${seed} (${n} peers, ${kills} kills)`)
     for (const p of peers) console.error(`--- ${p.name}\n${await p.node.file()}`)
     throw err
   } finally {
