@@ -2,7 +2,7 @@
  * A randomized multi-peer run of the real core, in process: 3–5 Spaces (each its own temp directory and
  * memory store) with the production SpaceHost behind PeerManagers over the in-memory network, random
  * partitions and heals, and random edits of the todos file written to disk and fed through `onLocalFile`
- * (as the watcher would), and peers killed mid-traffic and restarted (sometimes with an offline edit made
+ * (as the watcher would), half-typed saves that hold the file until a later save repairs it, and peers killed mid-traffic and restarted (sometimes with an offline edit made
  * while down). At the end every peer's file is byte-identical, parses, holds no todo twice and
  * every marker todo (one per peer and step, never touched again) exactly once.
  *
@@ -61,6 +61,14 @@ async function save(p: Peer, edit: (text: string) => string): Promise<boolean> {
   return true
 }
 
+/**
+ * Half-typed YAML (an unclosed flow list): the file is held until the next save repairs it. Every other
+ * kind of save repairs first, as the user finishing the line would.
+ */
+const BREAK = '  - [half typed\n'
+const brake = (t: string): string => (t.includes(BREAK) ? t : `${t}${t.endsWith('\n') ? '' : '\n'}${BREAK}`)
+const repair = (t: string): string => t.replace(BREAK, '')
+
 /** Appends todo `id` at the list's own indentation (through the IR, as randomEdit edits). */
 function addMarker(text: string, id: string, rng: Rng): string {
   const ir = parseYaml(text)
@@ -80,6 +88,7 @@ async function run(seed: number): Promise<void> {
   const peers: Peer[] = []
   const markers: string[] = []
   let kills = 0
+  let holds = 0
   /** The daemon's wiring (daemon.ts), in process: SpaceHost behind a PeerManager on the memory network. */
   const connect = async (node: Node, name: string, dials: string[]): Promise<PeerManager> => {
     const m = new PeerManager({
@@ -109,12 +118,15 @@ async function run(seed: number): Promise<void> {
       for (let e = 0; e < edits; e++) {
         const i = Math.floor(rng() * n)
         const p = peers[i]!
-        if (rng() < 0.2) {
+        const x = rng()
+        if (x < 0.08) {
+          if (await save(p, brake)) holds++
+        } else if (x < 0.28) {
           const id = `m${i}x${step}x${e}`
-          if (await save(p, (t) => addMarker(t, id, rng))) markers.push(id)
+          if (await save(p, (t) => addMarker(repair(t), id, rng))) markers.push(id)
         } else {
           // Each todo has one owner (its number mod n): concurrent adds of one id would be two todos by design.
-          await save(p, (t) => randomEdit(t, rng, { idPool, owned: owned(i) }).text)
+          await save(p, (t) => randomEdit(repair(t), rng, { idPool, owned: owned(i) }).text)
         }
       }
       await sleep(Math.floor(rng() * 12))
@@ -134,14 +146,16 @@ async function run(seed: number): Promise<void> {
         if (text !== null && rng() < 0.5) {
           const id = `m${i}x${step}xoff`
           if (rng() < 0.5) {
-            writeFileSync(abs, addMarker(text, id, rng))
+            writeFileSync(abs, addMarker(repair(text), id, rng))
             markers.push(id)
-          } else writeFileSync(abs, randomEdit(text, rng, { idPool, owned: owned(i) }).text)
+          } else writeFileSync(abs, randomEdit(repair(text), rng, { idPool, owned: owned(i) }).text)
         }
         await p.node.start()
         p.m = await connect(p.node, p.name, p.dials)
       }
     }
+    // Whoever is still mid-typing finishes: every held file parses again.
+    for (const p of peers) await save(p, repair)
     net.heal()
     const sv = (p: Peer) => JSON.stringify([...Y.decodeStateVector(p.node.host().stateVector(TODOS))].sort((a, b) => a[0] - b[0]))
     await waitFor(() => peers.every((p) => sv(p) === sv(peers[0]!)), 20_000, 'every peer holding the same state')
@@ -152,8 +166,9 @@ async function run(seed: number): Promise<void> {
     const ids = list.map(([id]) => id)
     expect(new Set(ids).size, `no todo twice: ${ids.join(' ')}`).toBe(ids.length)
     for (const m of markers) expect(ids, `marker ${m}`).toContain(m)
+    if (process.env.CTXSYNC_SPACE_TRACE) console.log(`seed ${seed}: ${n} peers, ${kills} kills, ${holds} holds, ${markers.length} markers, ${ids.length} todos`)
   } catch (err) {
-    console.error(`in-process mesh failed: CTXSYNC_SPACE_SEEDS=${seed},${seed} (${n} peers, ${kills} kills)`)
+    console.error(`in-process mesh failed: CTXSYNC_SPACE_SEEDS=${seed},${seed} (${n} peers, ${kills} kills, ${holds} holds)`)
     for (const p of peers) console.error(`--- ${p.name}\n${await p.node.file()}`)
     throw err
   } finally {
