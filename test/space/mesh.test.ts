@@ -1,10 +1,13 @@
 /**
  * A randomized multi-peer run of the real core, in process: 3–5 Spaces (each its own temp directory and
- * memory store) with the production SpaceHost behind PeerManagers over the in-memory network, random
- * partitions and heals, and random edits of the todos file written to disk and fed through `onLocalFile`
- * (as the watcher would), half-typed saves that hold the file until a later save repairs it, and peers killed mid-traffic and restarted (sometimes with an offline edit made
- * while down). At the end every peer's file is byte-identical, parses, holds no todo twice and
- * every marker todo (one per peer and step, never touched again) exactly once.
+ * memory store) with the production SpaceHost behind PeerManagers over the in-memory network, and at random:
+ *  - partitions and heals;
+ *  - edits of the todos file written to disk and fed through `onLocalFile` (as the watcher would); each
+ *    todo has one owner, the only one to edit it;
+ *  - half-typed saves that hold the file (updates keep arriving) until a later save repairs it;
+ *  - peers killed mid-traffic and restarted over the same store and files, sometimes after an offline edit.
+ * At the end every peer's file is byte-identical, parses, holds no todo twice, every marker todo (one per
+ * peer and step, never touched again) once, and each todo as its owner's last save left it (or gone).
  *
  * Seeds: fixed ones by default; CTXSYNC_SPACE_SEEDS=<n> adds n random seeds, CTXSYNC_SPACE_SEEDS=<a,b,…>
  * runs exactly those. A failure prints its seed.
@@ -46,19 +49,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
  * A save: read, edit and write in one synchronous stretch, so that no write-back of the Space lands in
  * between (that would be a stale save, another matter), then reported as the watcher would.
  */
-async function save(p: Peer, edit: (text: string) => string): Promise<boolean> {
+async function save(p: Peer, edit: (text: string) => string): Promise<string | null> {
   const abs = path.join(p.node.root, TODOS)
   let text: string
   try {
     text = readFileSync(abs, 'utf8')
   } catch {
-    return false // not arrived yet
+    return null // not arrived yet
   }
   const next = edit(text)
-  if (next === text) return false
+  if (next === text) return null
   writeFileSync(abs, next)
   await p.node.s.onLocalFile(TODOS, next, sha256hex(next))
-  return true
+  return next
 }
 
 /**
@@ -99,7 +102,21 @@ async function run(seed: number): Promise<void> {
     await m.start()
     return m
   }
+  const idPool = Array.from({ length: 12 }, (_, i) => `t${i}`)
   const owned = (i: number) => (id: string) => id.startsWith('t') && Number(id.slice(1)) % n === i
+  /**
+   * Each owner's last word on its todos: only the owner edits, moves or deletes them, so whatever its last
+   * save said of them (title, status, or gone) is what every file must say at the end.
+   */
+  const lastWord = new Map<string, string>()
+  const note = (i: number, text: string | null): void => {
+    if (text === null || text.includes(BREAK)) return
+    const mine = new Map(todos(text).filter(([id]) => owned(i)(id)).map(([id, f]) => [id, f] as const))
+    for (const id of idPool.filter(owned(i))) {
+      const f = mine.get(id)
+      lastWord.set(id, f ? `${f.get('title')} / ${f.get('status')}` : 'gone')
+    }
+  }
   try {
     for (const [i, name] of names.entries()) {
       const node = i === 0 ? first : await Node.make({ name: 'peer', join: code })
@@ -107,7 +124,6 @@ async function run(seed: number): Promise<void> {
       const dials = names.filter((_, j) => j === i + 1 || (j > i + 1 && rng() < 0.3)).map((x) => `memory://${x}`)
       peers.push({ name, node, m: await connect(node, name, dials), dials })
     }
-    const idPool = Array.from({ length: 12 }, (_, i) => `t${i}`)
     for (let step = 0; step < 30; step++) {
       const r = rng()
       if (r < 0.12) {
@@ -123,10 +139,12 @@ async function run(seed: number): Promise<void> {
           if (await save(p, brake)) holds++
         } else if (x < 0.28) {
           const id = `m${i}x${step}x${e}`
-          if (await save(p, (t) => addMarker(repair(t), id, rng))) markers.push(id)
+          const saved = await save(p, (t) => addMarker(repair(t), id, rng))
+          note(i, saved)
+          if (saved) markers.push(id)
         } else {
           // Each todo has one owner (its number mod n): concurrent adds of one id would be two todos by design.
-          await save(p, (t) => randomEdit(repair(t), rng, { idPool, owned: owned(i) }).text)
+          note(i, await save(p, (t) => randomEdit(repair(t), rng, { idPool, owned: owned(i) }).text))
         }
       }
       await sleep(Math.floor(rng() * 12))
@@ -146,16 +164,22 @@ async function run(seed: number): Promise<void> {
         if (text !== null && rng() < 0.5) {
           const id = `m${i}x${step}xoff`
           if (rng() < 0.5) {
-            writeFileSync(abs, addMarker(repair(text), id, rng))
+            const next = addMarker(repair(text), id, rng)
+            writeFileSync(abs, next)
+            note(i, next)
             markers.push(id)
-          } else writeFileSync(abs, randomEdit(repair(text), rng, { idPool, owned: owned(i) }).text)
+          } else {
+            const next = randomEdit(repair(text), rng, { idPool, owned: owned(i) }).text
+            writeFileSync(abs, next)
+            note(i, next)
+          }
         }
         await p.node.start()
         p.m = await connect(p.node, p.name, p.dials)
       }
     }
     // Whoever is still mid-typing finishes: every held file parses again.
-    for (const p of peers) await save(p, repair)
+    for (const [i, p] of peers.entries()) note(i, await save(p, repair))
     net.heal()
     const sv = (p: Peer) => JSON.stringify([...Y.decodeStateVector(p.node.host().stateVector(TODOS))].sort((a, b) => a[0] - b[0]))
     await waitFor(() => peers.every((p) => sv(p) === sv(peers[0]!)), 20_000, 'every peer holding the same state')
@@ -166,7 +190,9 @@ async function run(seed: number): Promise<void> {
     const ids = list.map(([id]) => id)
     expect(new Set(ids).size, `no todo twice: ${ids.join(' ')}`).toBe(ids.length)
     for (const m of markers) expect(ids, `marker ${m}`).toContain(m)
-    if (process.env.CTXSYNC_SPACE_TRACE) console.log(`seed ${seed}: ${n} peers, ${kills} kills, ${holds} holds, ${markers.length} markers, ${ids.length} todos`)
+    const final = new Map(list.map(([id, f]) => [id, `${f.get('title')} / ${f.get('status')}`] as const))
+    for (const [id, word] of lastWord) expect(final.get(id) ?? 'gone', `${id}: its owner's last save`).toBe(word)
+    if (process.env.CTXSYNC_SPACE_TRACE) console.log(`seed ${seed}: ${n} peers, ${kills} kills, ${holds} holds, ${markers.length} markers, ${ids.length} todos, owners' last words: ${[...lastWord].slice(0, 3).map(([k, v]) => `${k}=${v}`).join('; ')}…`)
   } catch (err) {
     console.error(`in-process mesh failed: CTXSYNC_SPACE_SEEDS=${seed},${seed} (${n} peers, ${kills} kills, ${holds} holds)`)
     for (const p of peers) console.error(`--- ${p.name}\n${await p.node.file()}`)
