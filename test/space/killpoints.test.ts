@@ -144,7 +144,7 @@ async function stepAndKill(a: Node, b: Node, row: Row): Promise<{ before: string
   return { before, after }
 }
 
-describe('kill points: reopen + scan after a kill', () => {
+describe.concurrent('kill points: reopen + scan after a kill', () => {
   for (const row of ROWS) {
     it(row.name, async () => {
       const { a, b } = await pair()
@@ -180,7 +180,7 @@ describe('kill points: reopen + scan after a kill', () => {
   }
 })
 
-describe('kill points with an offline edit on whatever the file held', () => {
+describe.concurrent('kill points with an offline edit on whatever the file held', () => {
   for (const row of ROWS) {
     it(row.name, async () => {
       const { a, b } = await pair()
