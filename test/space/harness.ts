@@ -49,6 +49,8 @@ export interface SpaceDirOptions {
   track?: string[]
   /** Files written before init (so init does not enroll them: it runs before they exist in the store). */
   files?: Record<string, string>
+  /** Make the directory a git work tree (default true); without one no git logic applies (`gitingest.ts`). */
+  git?: boolean
 }
 
 /** Initialised directories by options, copied for each new one: `init` runs once per kind of member. */
@@ -66,7 +68,7 @@ async function tempDir(): Promise<string> {
  * which spares an `init` per member.
  */
 export async function spaceDir(o: SpaceDirOptions = {}): Promise<string> {
-  const key = JSON.stringify({ join: o.join, name: o.name, track: o.track })
+  const key = JSON.stringify({ join: o.join, name: o.name, track: o.track, git: o.git ?? true })
   let template = templates.get(key)
   if (!template) {
     template = initDir(o)
@@ -83,7 +85,7 @@ export async function spaceDir(o: SpaceDirOptions = {}): Promise<string> {
 
 async function initDir(o: SpaceDirOptions): Promise<string> {
   const root = await tempDir()
-  execFileSync('git', ['init', '-q'], { cwd: root, stdio: 'ignore' })
+  if (o.git ?? true) execFileSync('git', ['init', '-q'], { cwd: root, stdio: 'ignore' })
   if (o.join) {
     // A clone of the team's repository carries ctxsync.yaml; init --join then makes this machine a member.
     const space = decodeJoinCode(o.join).space
@@ -251,6 +253,20 @@ export class Node {
     delete o.procStart
     o.pid = deadPid()
     await fs.writeFile(owner, JSON.stringify(o) + '\n')
+  }
+
+  /**
+   * Waits until the store has taken no write for `ms` (meta is written with a 100 ms debounce, which
+   * `idle()` does not wait for): what a process that ran a while longer would have stored.
+   */
+  async quiet(ms = 150): Promise<void> {
+    const store = this.store
+    if (!store) return
+    let n = -1
+    while (n !== store.ops.length) {
+      n = store.ops.length
+      await new Promise((r) => setTimeout(r, ms))
+    }
   }
 
   file(name: string = TODOS): Promise<string | null> {
