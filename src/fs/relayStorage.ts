@@ -14,7 +14,7 @@
  * No space secret is ever written here. Registrations are written atomically and fsynced (file and directory)
  * before the relay admits anyone on their strength. Deleting `<data>/<spaceId>/` forgets a space entirely
  * (the next peer to prove a secret for that id registers it anew) — the remedy for a squatted space id.
- * `memoryRelayStorage` is the in-memory twin for tests.
+ * `memoryRelayStorage` is the in-memory twin for tests; both run `test/net/relaystorage.contract.ts`.
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
@@ -24,35 +24,9 @@ import { randomBytes } from 'node:crypto'
 import { writeFileAtomic } from './atomic.js'
 import { MemoryDocStore } from './memoryStore.js'
 import { FileDocStore } from './sidecar.js'
-import type { DocStore } from './StorageAdapterInterface.js'
-
-interface RelayIdentity {
-  id: PeerId
-  /** Seed of the relay's Ed25519 identity key. */
-  seed: Uint8Array
-}
-
-interface Registration {
-  publicKey: Uint8Array
-  registeredAt: string
-}
-
-interface SpaceRecord {
-  space: SpaceId
-  registeredAt: string
-  lastSeenAt?: string
-  confirmed?: boolean
-}
-
-export interface RelayStorageImpl {
-  identity(): Promise<RelayIdentity>
-  registration(space: SpaceId): Promise<Registration | null>
-  register(space: SpaceId, reg: Registration): Promise<void>
-  docs(space: SpaceId): DocStore
-  spaces(): Promise<SpaceRecord[]>
-  touch(space: SpaceId, seen: { lastSeenAt: string; confirmed: boolean }): Promise<void>
-  forget(space: SpaceId): Promise<void>
-}
+// Type-only: the contract lives with the relay that uses it (`net` holds no file code, so the file
+// implementation lives here and only its shape comes from there).
+import type { Registration, RelayStorage, SpaceRecord } from '../net/relay/storage.js'
 
 async function readJson(file: string): Promise<unknown | null> {
   try {
@@ -70,9 +44,9 @@ function spaceDir(dir: string, space: SpaceId): string {
   return path.join(dir, space)
 }
 
-export function fileRelayStorage(dir: string): RelayStorageImpl {
+export function fileRelayStorage(dir: string): RelayStorage {
   const root = path.resolve(dir)
-  let identity: Promise<RelayIdentity> | undefined
+  let identity: ReturnType<RelayStorage['identity']> | undefined
   return {
     identity: () =>
       (identity ??= (async () => {
@@ -163,7 +137,7 @@ async function relayKeySeed(file: string): Promise<Uint8Array> {
 }
 
 /** The same contract in memory; state survives `docs()` being called again, as a restarted relay's would. */
-export function memoryRelayStorage(): RelayStorageImpl & { registrations: Map<SpaceId, Registration>; seen: Map<SpaceId, { lastSeenAt: string; confirmed: boolean }> } {
+export function memoryRelayStorage(): RelayStorage & { registrations: Map<SpaceId, Registration>; seen: Map<SpaceId, { lastSeenAt: string; confirmed: boolean }> } {
   const id = newPeerId()
   const seed = new Uint8Array(randomBytes(32))
   const registrations = new Map<SpaceId, Registration>()

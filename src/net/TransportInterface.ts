@@ -3,7 +3,8 @@
  *
  * Everything above this file (handshake, authentication, sync) is transport-agnostic. Implementations:
  * `ws.ts` (WebSocket over TCP, the real one) and `memory.ts` (a deterministic in-memory pair for unit tests).
- * Both are run through the same contract test suite (`test/net/transport.contract.ts`).
+ * Both are run through the same contract test suite (`test/net/transport.contract.ts`); their Dialer and
+ * Listener (`ws.ts`'s `wsDialer`/`listen`, `memory.ts`'s `MemoryNet`) through `test/net/dialer.contract.ts`.
  *
  * Close codes used across the project (documented in README):
  *   1000 normal · 1001 going away · 1002 protocol error · 1008 policy · 1009 message too big ·

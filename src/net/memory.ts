@@ -6,9 +6,12 @@
  *
  * `pause()` stops delivery to one end, which makes the other end's `bufferedAmount` grow: that is how
  * tests play a slow consumer.
+ *
+ * `MemoryNet` (below) wires such pairs into a network of named nodes that can be partitioned and healed.
  */
+import { CtxError } from '../errors.js'
 import { TypedEmitter } from './emitter.js'
-import { CloseCode, type Transport, type TransportEvents } from './TransportInterface.js'
+import { CloseCode, type Dialer, type Listener, type Transport, type TransportEvents } from './TransportInterface.js'
 
 type Item = { frame: Uint8Array } | { close: { code: number; reason: string } }
 
@@ -107,4 +110,93 @@ export function createConnectedPair(opts: MemoryPairOptions = {}): [MemoryTransp
   a.peer = b
   b.peer = a
   return [a, b]
+}
+
+/**
+ * An in-memory network between named nodes: a `Dialer` per node and a `Listener` factory per node, as
+ * `PeerManager` takes them, so whole meshes run in one process without sockets. `memory://<name>` reaches
+ * the node listening under that name. `partition(groups)` cuts every live link between nodes of different
+ * groups (as a pulled cable would: the ends see close 1006) and refuses new dials across groups until
+ * `heal()`. It honours the same Dialer/Listener contract as `ws.ts` (test/net/dialer.contract.ts): several
+ * `onConnection` callbacks, a connection nobody accepts is closed with 1001, and closing a listener closes
+ * the connections it accepted.
+ */
+export class MemoryNet {
+  /** Every URL dialled, in order, reachable or not: tests count retries with it. */
+  readonly dials: string[] = []
+  readonly #listeners = new Map<string, Array<(t: Transport) => void>>()
+  readonly #links = new Set<{ from: string | undefined; to: string; ends: [MemoryTransport, MemoryTransport] }>()
+  #group = new Map<string, number>()
+  #unnamed = 0
+  readonly #opts: MemoryPairOptions
+
+  constructor(opts: MemoryPairOptions = {}) {
+    this.#opts = opts
+  }
+
+  /** A listener factory for `name` (default: a fresh one); its URL is `memory://<name>`. */
+  listenerFor(name = `node-${++this.#unnamed}`): () => Promise<Listener> {
+    return async () => {
+      const url = `memory://${name}`
+      if (this.#listeners.has(name)) throw new CtxError('listen-failed', `${url} is already listening`)
+      const callbacks: Array<(t: Transport) => void> = []
+      this.#listeners.set(name, callbacks)
+      return {
+        url,
+        port: 0,
+        onConnection: (cb) => void callbacks.push(cb),
+        close: async () => {
+          if (this.#listeners.get(name) !== callbacks) return
+          this.#listeners.delete(name)
+          for (const l of [...this.#links]) if (l.to === name) l.ends[1].close(CloseCode.GoingAway, 'listener shutting down')
+        },
+      }
+    }
+  }
+
+  /** A dialer for node `from`; without a name it is in no group and a partition never cuts it. */
+  dialerFor(from?: string): Dialer {
+    return {
+      dial: async (url) => {
+        this.dials.push(url)
+        if (!url.startsWith('memory://')) throw new CtxError('bad-peer-url', `not a memory URL: ${url}`)
+        const to = url.slice('memory://'.length)
+        const callbacks = this.#listeners.get(to)
+        if (!callbacks) throw new CtxError('unreachable', `nothing listens on ${url}`)
+        if (!this.#reachable(from, to)) throw new CtxError('unreachable', `no route from ${from} to ${to}`)
+        const ends = createConnectedPair(this.#opts)
+        const link = { from, to, ends }
+        this.#links.add(link)
+        ends[0].on('close', () => this.#links.delete(link))
+        if (callbacks.length === 0) ends[1].close(CloseCode.GoingAway, 'not accepting peers')
+        for (const cb of callbacks) cb(ends[1])
+        return ends[0]
+      },
+    }
+  }
+
+  /** A dialer outside every group (see `dialerFor`). */
+  get dialer(): Dialer {
+    return this.dialerFor()
+  }
+
+  /** Cuts every link between nodes in different groups and refuses new ones; unnamed nodes are group 0. */
+  partition(groups: string[][]): void {
+    this.#group = new Map(groups.flatMap((g, i) => g.map((n) => [n, i] as const)))
+    for (const l of [...this.#links]) if (!this.#reachable(l.from, l.to)) l.ends[0].close(1006, 'partition')
+  }
+
+  heal(): void {
+    this.#group.clear()
+  }
+
+  /** Cuts every live link of node `name` (1006), as the death of its process would; new dials still work. */
+  drop(name: string): void {
+    for (const l of [...this.#links]) if (l.from === name || l.to === name) l.ends[0].close(1006, 'peer gone')
+  }
+
+  #reachable(a: string | undefined, b: string): boolean {
+    if (a === undefined) return true
+    return (this.#group.get(a) ?? 0) === (this.#group.get(b) ?? 0)
+  }
 }

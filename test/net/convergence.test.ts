@@ -4,56 +4,9 @@
  * same state. Set FUZZ_SEED to replay a failure.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { createConnectedPair, type MemoryTransport } from '../../src/net/memory.js'
+import { MemoryNet } from '../../src/net/memory.js'
 import { PeerManager } from '../../src/net/peers.js'
-import type { Dialer, Listener, Transport } from '../../src/net/TransportInterface.js'
 import { canonical, hostsInSpace, SECRET, seededRandom, sleep, waitFor, type MemoryHost } from './helpers.js'
-
-/** An in-memory network between named nodes that can be split into groups and healed. */
-class MemoryNet {
-  readonly #accept = new Map<string, (t: Transport) => void>()
-  readonly #links = new Set<{ from: string; to: string; ends: [MemoryTransport, MemoryTransport] }>()
-  #group = new Map<string, number>()
-
-  listenerFor(name: string): () => Promise<Listener> {
-    return async () => ({
-      url: `memory://${name}`,
-      port: 0,
-      onConnection: (cb) => void this.#accept.set(name, cb),
-      close: async () => void this.#accept.delete(name),
-    })
-  }
-
-  dialerFor(from: string): Dialer {
-    return {
-      dial: async (url) => {
-        const to = url.slice('memory://'.length)
-        const accept = this.#accept.get(to)
-        if (!accept || !this.#reachable(from, to)) throw new Error(`no route from ${from} to ${to}`)
-        const ends = createConnectedPair()
-        const link = { from, to, ends }
-        this.#links.add(link)
-        ends[0].on('close', () => this.#links.delete(link))
-        accept(ends[1])
-        return ends[0]
-      },
-    }
-  }
-
-  /** Cuts every link between nodes in different groups and refuses new ones. */
-  partition(groups: string[][]): void {
-    this.#group = new Map(groups.flatMap((g, i) => g.map((n) => [n, i] as const)))
-    for (const l of [...this.#links]) if (!this.#reachable(l.from, l.to)) l.ends[0].close(1006, 'partition')
-  }
-
-  heal(): void {
-    this.#group.clear()
-  }
-
-  #reachable(a: string, b: string): boolean {
-    return (this.#group.get(a) ?? 0) === (this.#group.get(b) ?? 0)
-  }
-}
 
 const managers: PeerManager[] = []
 afterEach(async () => {

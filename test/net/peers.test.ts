@@ -7,8 +7,7 @@ import { type PeerId } from '../../src/ids.js'
 import { deriveCredentials } from '../../src/net/auth.js'
 import { decodeMessage, encodeMessage, PROTOCOL_VERSION, type Message } from '../../src/net/protocol.js'
 import { backoffDelay, PeerManager, syncOnce, type PeerManagerConfig, type PeerState } from '../../src/net/peers.js'
-import { createConnectedPair } from '../../src/net/memory.js'
-import type { Dialer, Listener, Transport } from '../../src/net/TransportInterface.js'
+import { MemoryNet } from '../../src/net/memory.js'
 import { ACCESS_REFUSED, PeerSession, type SessionClosed } from '../../src/net/session.js'
 import { WsTransport } from '../../src/net/ws.js'
 import {
@@ -344,41 +343,12 @@ describe('backoff', () => {
   })
 })
 
-/** Dialer and listener factory over in-memory pairs: PeerManager's pluggable parts, without sockets. */
-function memoryNetwork(): { dialer: Dialer; listenerFactory: () => Promise<Listener>; dials: string[] } {
-  const listeners = new Map<string, (t: Transport) => void>()
-  let port = 0
-  const dials: string[] = []
-  return {
-    dials,
-    listenerFactory: async () => {
-      const url = `memory://${++port}`
-      return {
-        url,
-        port,
-        onConnection: (cb) => void listeners.set(url, cb),
-        close: async () => void listeners.delete(url),
-      }
-    },
-    dialer: {
-      dial: async (url) => {
-        dials.push(url)
-        const accept = listeners.get(url)
-        if (!accept) throw new Error(`nothing listens on ${url}`)
-        const [mine, theirs] = createConnectedPair()
-        accept(theirs)
-        return mine
-      },
-    },
-  }
-}
-
 describe('PeerManager with injected transports', () => {
   it('runs over any Dialer/Listener pair, and keeps retrying peers that are not there', async () => {
-    const net = memoryNetwork()
+    const net = new MemoryNet()
     const [a, b, c] = hostsInSpace('a', 'b', 'c')
     a.set('a.yaml', 'k', 1)
-    const { m: mb, url } = await manager(b, { dialer: net.dialer, listenerFactory: net.listenerFactory })
+    const { m: mb, url } = await manager(b, { dialer: net.dialer, listenerFactory: net.listenerFor() })
     const { m: ma } = await manager(a, { listen: false, peers: [url, 'memory://nowhere'], dialer: net.dialer })
     await manager(c, { listen: false, peers: [url], dialer: net.dialer })
     await waitFor(() => sameState(a, b, c) && Object.keys(c.snapshot()).length === 1)

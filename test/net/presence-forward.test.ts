@@ -3,32 +3,9 @@
  * with `peers:` lists into chains and rings, so that some peers reach each other only through others.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { createConnectedPair } from '../../src/net/memory.js'
+import { MemoryNet } from '../../src/net/memory.js'
 import { PeerManager, type PeerManagerConfig } from '../../src/net/peers.js'
-import type { Dialer, Listener, Transport } from '../../src/net/TransportInterface.js'
 import { hostsInSpace, SECRET, waitFor, type MemoryHost } from './helpers.js'
-
-/** Dialer and listener factory per peer name over in-memory pairs; `memory://<name>` reaches that peer. */
-class MemoryNet {
-  readonly #accept = new Map<string, (t: Transport) => void>()
-
-  listenerFor(name: string): () => Promise<Listener> {
-    return async () => {
-      const url = `memory://${name}`
-      return { url, port: 1, onConnection: (cb) => void this.#accept.set(url, cb), close: async () => void this.#accept.delete(url) }
-    }
-  }
-
-  readonly dialer: Dialer = {
-    dial: async (url) => {
-      const accept = this.#accept.get(url)
-      if (!accept) throw new Error(`nothing listens on ${url}`)
-      const [mine, theirs] = createConnectedPair()
-      accept(theirs)
-      return mine
-    },
-  }
-}
 
 const managers: PeerManager[] = []
 afterEach(async () => {

@@ -3,7 +3,8 @@
  * Ed25519 public key — never a secret), and each space's CRDT state per document as a `DocStore` (the
  * same append-only, fsynced sidecar store peers use). `net` holds no file code: the implementations are
  * `fileRelayStorage` (under `ctxsync serve --data DIR`) and `memoryRelayStorage` (tests), in
- * `src/fs/relayStorage.ts`, passed in through `RelayServerOptions.storage`.
+ * `src/fs/relayStorage.ts`, passed in through `RelayServerOptions.storage`. Both run the shared suite
+ * `test/net/relaystorage.contract.ts`.
  */
 import type { DocStore } from '../../fs/StorageAdapterInterface.js'
 import type { PeerId, SpaceId } from '../../ids.js'
