@@ -157,4 +157,3 @@ export function integerOf(raw: string): number | null {
   const m = INTEGER.exec(raw.trim())
   return m ? Number(m[2]) : null
 }
-
