@@ -13,8 +13,8 @@ import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { compileRules } from '../dist/crdt/rules.js'
-import { merge3 } from '../dist/space/merge3.js'
-import { mergeByRegions } from '../dist/space/regionmerge.js'
+import { merge3 } from '../dist/crdt/merge/merge3.js'
+import { mergeByRegions } from '../dist/crdt/merge/regionmerge.js'
 import { DOC, FieldEditor, MiB, QUICK, arg, ctx, kib, median, mulberry32, pct, report, run, sample, tempDir, todosFileOfSize } from './lib.mjs'
 
 run(async () => {

@@ -8,10 +8,10 @@
  * back to git's text merge (`git merge-file`), saying why, and exits with its status — and likewise when a
  * version is over the size limit, or the merge would take longer than its budget (`space/mergebudget.ts`).
  */
-import { spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { MAX_BYTES_ENV, maxFileBytes } from '../fs/atomic.js'
+import { mergeFileInPlace } from '../git/merge-file.js'
 import { runMergeBounded } from '../space/mergebudget.js'
 import { jobName } from '../space/mergejob.js'
 import { dropMerge } from '../space/mergefile.js'
@@ -80,10 +80,6 @@ function theirsLabel(): string {
 /** git's own text merge, conflict markers and all: the one case where ctxsync cannot do better. */
 async function fallback(o: MergeDriverOptions, why: string): Promise<MergeDriverResult> {
   o.say(`ctxsync: ${o.path}: ${why}; falling back to git's text merge`)
-  const code = await new Promise<number>((resolve) => {
-    const c = spawn('git', ['merge-file', '-L', 'ours', '-L', 'base', '-L', 'theirs', o.ours, o.base, o.theirs], { cwd: o.cwd, stdio: ['ignore', 'ignore', 'inherit'] })
-    c.on('error', () => resolve(255))
-    c.on('close', (n) => resolve(n ?? 255))
-  })
+  const code = await mergeFileInPlace({ cwd: o.cwd, ours: o.ours, base: o.base, theirs: o.theirs })
   return { code: Math.min(code, 255), conflicts: 0, fallback: why }
 }

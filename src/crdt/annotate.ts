@@ -8,7 +8,7 @@
  */
 import type { Child, DocIR, Node } from './ir.js'
 import { childrenOf } from './ir.js'
-import { matchByKey, matchItems, matchLines, matchSet } from './diff.js'
+import { matchByKey, matchItems, matchLines, matchSet } from './match.js'
 import { ITEM, type Rules } from './rules.js'
 
 export function annotate(parsed: DocIR, source: DocIR, rules: Rules): DocIR {

@@ -4,16 +4,14 @@
  *
  * Only what differs between base and new text is written, so changes that reached the CRDT from peers in
  * the meantime stay untouched: this is what makes a held file's edits and the peers' edits merge once it
- * parses again. Children are matched by key (maps), by identity value (lists of mappings with `id`), by
- * content (a longest common subsequence) and finally by position within the gaps (an edited item), so an
+ * parses again. Children are matched (`match.ts`) by key, identity, content and finally position, so an
  * edit of one todo is a field write, never delete + insert.
  */
-import { diffArrays } from 'diff'
 import { generateKeyBetween, generateNKeysBetween } from 'fractional-indexing'
 import type { Child, DocIR, Line, Node } from './ir.js'
 import { childrenOf, slotsOf } from './ir.js'
-import { renderNodeText } from './render.js'
-import { ITEM, identityOfIR, setElement, type Rules } from './rules.js'
+import { increasingRun, matchByKey, matchItems, matchLines, matchSet, setKeys } from './match.js'
+import { ITEM, type Rules } from './rules.js'
 import { COUNT, ROOT, childId, enrollSegment, type NodeId } from './schema.js'
 import { integerOf } from './tree.js'
 import { childKindOf, descOf, syntaxOf, type ChildKind, type Writer } from './write.js'
@@ -250,71 +248,6 @@ export class Differ {
   }
 }
 
-/** Identity, then equal content, then position inside the remaining gaps. Returns next index → base index. */
-export function matchItems(bk: Child[], nk: Child[], rules: Rules, path: readonly string[]): Array<number | undefined> {
-  const pairs: Array<number | undefined> = new Array(nk.length)
-  const bIdent = bk.map((c) => identityOfIR(c.value, rules, path))
-  const nIdent = nk.map((c) => identityOfIR(c.value, rules, path))
-  const byIdent = new Map<string, number>()
-  bIdent.forEach((v, i) => v !== undefined && !byIdent.has(v) && byIdent.set(v, i))
-  const usedB = new Set<number>()
-  nIdent.forEach((v, j) => {
-    const i = v === undefined ? undefined : byIdent.get(v)
-    if (i !== undefined && !usedB.has(i)) {
-      pairs[j] = i
-      usedB.add(i)
-    }
-  })
-  const freeB = bk.map((_, i) => i).filter((i) => !usedB.has(i))
-  const freeN = nk.map((_, j) => j).filter((j) => pairs[j] === undefined)
-  const fp = (c: Child) => renderNodeText(c.value, 0, 0)
-  lcsPairs(freeB.map((i) => fp(bk[i]!)), freeN.map((j) => fp(nk[j]!))).forEach(([a, b]) => {
-    pairs[freeN[b]!] = freeB[a]!
-    usedB.add(freeB[a]!)
-  })
-  pairGaps(pairs, bk.length, usedB, (i, j) => {
-    const bi = bIdent[i]
-    const ni = nIdent[j]
-    // An item whose identity changed is the same item only if most of its other fields stayed.
-    return (bi === undefined) === (ni === undefined) && (bi === undefined || similar(bk[i]!.value, nk[j]!.value))
-  })
-  return pairs
-}
-
-/**
- * A set element's key: the element, and for a repeated one its occurrence (`a`, `a#2`). Files may repeat
- * a tag; the repeat is kept exactly like any other byte, and stays distinct from the first.
- */
-export function setKeys(children: Child[]): Array<string | undefined> {
-  const seen = new Map<string, number>()
-  return children.map((c) => {
-    const el = setElement(c.value)
-    if (el === undefined) return undefined
-    const n = (seen.get(el) ?? 0) + 1
-    seen.set(el, n)
-    return n === 1 ? el : `${el}\u0000${n}`
-  })
-}
-
-/** Set elements match by what they are, wherever they moved. */
-export function matchSet(bk: Child[], nk: Child[]): Array<number | undefined> {
-  const idx = new Map<string, number>()
-  setKeys(bk).forEach((k, i) => k !== undefined && idx.set(k, i))
-  return setKeys(nk).map((k) => (k === undefined ? undefined : idx.get(k)))
-}
-
-/** Lines: equal text first, then position inside the gaps (an edited line). */
-export function matchLines(base: Line[], next: Line[]): Array<number | undefined> {
-  const pairs: Array<number | undefined> = new Array(next.length)
-  const used = new Set<number>()
-  lcsPairs(base.map((l) => l.text), next.map((l) => l.text)).forEach(([a, b]) => {
-    pairs[b] = a
-    used.add(a)
-  })
-  pairGaps(pairs, base.length, used, () => true)
-  return pairs
-}
-
 function emptyLike(n: Node): Node {
   switch (n.t) {
     case 'map':
@@ -338,96 +271,4 @@ function syntaxCurrent(tree: Writer['tree'], id: NodeId, kind: ChildKind, like: 
     probe[field] = v
   }
   return syntaxOf(probe as unknown as Child, kind)
-}
-
-export function matchByKey(bk: Child[], nk: Child[]): Array<number | undefined> {
-  const idx = new Map<string, number>()
-  bk.forEach((c, i) => idx.set((c as { key: string }).key, i))
-  return nk.map((c) => idx.get((c as { key: string }).key))
-}
-
-/** Longest common subsequence of two string arrays as index pairs. */
-function lcsPairs(a: string[], b: string[]): Array<[number, number]> {
-  if (a.length === 0 || b.length === 0) return []
-  const out: Array<[number, number]> = []
-  let i = 0
-  let j = 0
-  for (const part of diffArrays(a, b)) {
-    const n = part.count ?? part.value.length
-    if (part.added) j += n
-    else if (part.removed) i += n
-    else for (let k = 0; k < n; k++) out.push([i++, j++])
-  }
-  return out
-}
-
-/**
- * Pairs unmatched items that sit in the same gap between matched neighbours, in order: an edited item.
- * Neighbours are taken in the new order; their base positions bound the gap.
- */
-function pairGaps(
-  pairs: Array<number | undefined>,
-  baseLen: number,
-  used: Set<number>,
-  ok: (i: number, j: number) => boolean,
-): void {
-  let j = 0
-  while (j < pairs.length) {
-    if (pairs[j] !== undefined) {
-      j++
-      continue
-    }
-    const start = j
-    while (j < pairs.length && pairs[j] === undefined) j++
-    const lo = start > 0 ? pairs[start - 1]! : -1
-    const hi = j < pairs.length ? pairs[j]! : baseLen
-    if (hi <= lo) continue
-    const free: number[] = []
-    for (let i = lo + 1; i < hi; i++) if (!used.has(i)) free.push(i)
-    let f = 0
-    for (let k = start; k < j && f < free.length; k++) {
-      if (ok(free[f]!, k)) {
-        pairs[k] = free[f]!
-        used.add(free[f]!)
-        f++
-      }
-    }
-  }
-}
-
-/** Indices of a longest strictly increasing subsequence of the defined keys. */
-function increasingRun<T extends string | number>(keys: Array<T | undefined>): Set<number> {
-  const tails: number[] = []
-  const prev: number[] = new Array(keys.length).fill(-1)
-  for (let j = 0; j < keys.length; j++) {
-    const k = keys[j]
-    if (k === undefined) continue
-    let lo = 0
-    let hi = tails.length
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if (keys[tails[mid]!]! < k) lo = mid + 1
-      else hi = mid
-    }
-    if (lo > 0) prev[j] = tails[lo - 1]!
-    tails[lo] = j
-  }
-  const out = new Set<number>()
-  let cur = tails.length ? tails[tails.length - 1]! : -1
-  while (cur >= 0) {
-    out.add(cur)
-    cur = prev[cur]!
-  }
-  return out
-}
-
-/** Share of entries (other than identity) two mappings have in common, compared as text. */
-function similar(a: Node, b: Node): boolean {
-  const ea = a.t === 'map' || a.t === 'fmap' ? a.entries : []
-  const eb = b.t === 'map' || b.t === 'fmap' ? b.entries : []
-  if (ea.length === 0 || eb.length === 0) return false
-  const texts = new Set(ea.map((e) => e.key + '\u0000' + renderNodeText(e.value, 0, 0)))
-  let same = 0
-  for (const e of eb) if (texts.has(e.key + '\u0000' + renderNodeText(e.value, 0, 0))) same++
-  return same * 2 >= Math.max(ea.length, eb.length)
 }

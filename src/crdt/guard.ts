@@ -381,9 +381,3 @@ export function checkState(doc: Y.Doc): Refusal | null {
     throw e
   }
 }
-
-/** `checkUpdate` for callers that throw. */
-export function assertUpdate(doc: Y.Doc, update: Uint8Array): void {
-  const r = checkUpdate(doc, update)
-  if (r) throw new RefusedUpdateError(r.kind, r.reason)
-}

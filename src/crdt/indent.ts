@@ -53,9 +53,3 @@ export function bodyLineToAbsolute(line: string, indent: number): string {
   if (line.charCodeAt(0) === 1) return line.slice(1)
   return ' '.repeat(indent) + line
 }
-
-/** Column of the position just after `text` ends, given the column it started at. */
-export function columnAfter(text: string, startCol: number): number {
-  const nl = text.lastIndexOf('\n')
-  return nl < 0 ? startCol + text.length : text.length - nl - 1
-}

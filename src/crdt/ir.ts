@@ -178,6 +178,3 @@ export function slotsOf(ir: DocIR): Array<Child | Line> {
   walk(ir.root)
   return out
 }
-
-export const isCollection = (n: Node): n is MapNode | SeqNode | FlowSeqNode | FlowMapNode =>
-  n.t === 'map' || n.t === 'seq' || n.t === 'fseq' || n.t === 'fmap'

@@ -1,5 +1,8 @@
 /**
- * FileModel: one tracked file as a Y.Doc. The only entry point the rest of ctxsync uses from `crdt/`.
+ * FileModel: one tracked file as a Y.Doc, the main entry point the rest of ctxsync uses from `crdt/`. The
+ * others are small and stateless: the rules (`rules.ts`), the parse check (`parse.ts`, `position.ts` for
+ * messages), the state limits (`limits.ts`), conflict records for display (`present.ts`), checks of
+ * foreign updates (`guard.ts`, `compact.ts`), git marks (`gitmarks.ts`) and the merges (`merge/`).
  *
  * Pure: it is given text and updates and returns text and updates; it never touches the disk or the
  * network. It remembers the *base* — the text it last gave to (or took from) the file, annotated with

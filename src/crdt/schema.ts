@@ -42,7 +42,6 @@ export const GIT_MARKS = 'ctxsync-git'
 export const COUNT = '+'
 
 export type Attr = 'o' | 'k' | 'h' | 's' | 't' | 'v' | 'd'
-export const ATTRS: readonly Attr[] = ['o', 'k', 'h', 's', 't', 'v', 'd']
 
 export type Placement = [parent: NodeId, order: string, key?: string]
 export type Value = [desc: string, at: number]
@@ -139,7 +138,7 @@ export const setSegment = (element: string): string => 's:' + element
 /** Segment of an item without identity, created at enrollment: its position, so two enrollments agree. */
 export const enrollSegment = (index: number): string => 'g:' + index
 
-/** Deterministic 32-bit Yjs client id for enrolling `text` as document `doc` (see `enroll.ts`). */
+/** Deterministic 32-bit Yjs client id for enrolling `text` as document `doc` (see `FileModel.enrollment`). */
 export function enrollClientId(doc: string, text: string): number {
   return cyrb53(doc + '\u0000' + text, 7) % 0xffffffff
 }

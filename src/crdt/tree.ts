@@ -1,20 +1,21 @@
 /**
  * Reads the flat registers of a Y.Doc back as a tree: a parent → children index kept up to date from
- * Y.Map events, visibility (tombstones, and the "deleted on one side, edited on the other" rule), and the
- * annotated IR that `render.ts` turns into text.
+ * Y.Map events, visibility (tombstones, and the "deleted on one side, edited on the other" rule), paths
+ * for rules and messages, and — through its cache in `tree-ir.ts` — the annotated IR that `render.ts`
+ * turns into text. Every register change arrives here first: this module decides what each one
+ * invalidates (the IR of the node and of every node above it, revival verdicts, sleeping children).
  */
 import * as Y from 'yjs'
-import type { Child, DocIR, FlowEntry, FlowItem, Line, MapEntry, Node, SeqItem } from './ir.js'
+import type { DocIR, Node } from './ir.js'
 import { ITEM, defaultRules, type Rules } from './rules.js'
 import { scalarText } from './scalar.js'
-import { markImmutable } from './render.js'
-import { clampIndent, DamagedStateError, MAX_WALK } from './limits.js'
+import { MAX_WALK } from './limits.js'
+import { TreeIR } from './tree-ir.js'
 import {
   ROOT,
   keyedKind,
   kindOf,
   nodesOf,
-  parseBlockDesc,
   type Kind,
   type NodeId,
   type Placement,
@@ -24,6 +25,7 @@ import {
 } from './schema.js'
 
 export { scalarText } from './scalar.js'
+export { counted, integerOf } from './tree-ir.js'
 
 export class Tree {
   readonly map: Y.Map<unknown>
@@ -37,13 +39,8 @@ export class Tree {
    */
   private awake = new Map<NodeId, Set<NodeId>>()
   private sleeping = new Map<NodeId, NodeId>()
-  /**
-   * IR objects built from the registers, reused until something in their subtree changes: rendering
-   * after one edit rebuilds only the path to it (and `render.ts` reuses the text of untouched entries).
-   */
-  private nodeCache = new Map<NodeId, Node>()
-  /** Keyed by the child's id; the object's shape depends on the parent's kind (entry vs flow item). */
-  private childCache = new Map<NodeId, { as: string; c: Child }>()
+  /** The IR built from the registers, reused until something in its subtree changes (`tree-ir.ts`). */
+  private readonly ir = new TreeIR(this)
   /** Nodes whose own registers changed since the last `takeDirty()`. */
   private dirty = new Set<NodeId>()
 
@@ -59,7 +56,7 @@ export class Tree {
     this.map.observe((e) => {
       // A document arriving whole into an empty one (a first sync, a load): every key is new, so there
       // are no old values to look up — and `e.changes` would build an object for each of its registers.
-      if (this.children.size === 0 && this.counters.size === 0 && this.nodeCache.size === 0) {
+      if (this.children.size === 0 && this.counters.size === 0 && this.ir.empty) {
         this.clearVerdicts()
         for (const key of e.keysChanged) {
           // null: a list insertion into the map (never written by ctxsync; a stored state from a hostile peer).
@@ -102,10 +99,9 @@ export class Tree {
    */
   private invalidate(id: NodeId): void {
     // Nothing built yet (a document loading or arriving whole): no walk up for each of its registers.
-    if (this.nodeCache.size === 0 && this.childCache.size === 0) return this.clearVerdicts()
+    if (this.ir.empty) return this.clearVerdicts()
     for (let cur: NodeId | undefined = id, n = 0; cur !== undefined && n < MAX_WALK; n++) {
-      this.nodeCache.delete(cur)
-      this.childCache.delete(cur)
+      this.ir.forget(cur)
       this.revived.delete(cur)
       this.wake(cur)
       cur = cur === ROOT ? undefined : this.placement(cur)?.[0]
@@ -118,10 +114,7 @@ export class Tree {
    * the node comes back.
    */
   private forgetSubtree(id: NodeId): void {
-    for (const d of this.descendants(id)) {
-      this.nodeCache.delete(d)
-      this.childCache.delete(d)
-    }
+    for (const d of this.descendants(id)) this.ir.forget(d)
   }
 
   /** Every node ever placed below `id`, visible or not (each once, should placements form a cycle). */
@@ -339,127 +332,15 @@ export class Tree {
     return undefined
   }
 
-  // --- IR ---------------------------------------------------------------------------------------------
-
+  /** The annotated IR of the whole document (see `tree-ir.ts`). */
   toIR(): DocIR {
-    const v = this.desc(ROOT)
-    return {
-      head: this.get<string>(ROOT, 'h') ?? '',
-      root: v === undefined || kindOf(v) === 'none' ? null : this.node(ROOT),
-      trail: this.get<string>(ROOT, 't') ?? '',
-    }
+    return this.ir.toIR()
   }
 
+  /** The IR of one node, built from its registers or reused. */
   node(id: NodeId): Node {
-    let n = this.nodeCache.get(id)
-    if (!n) {
-      // Recursion as deep as the tree: a state deeper than any the guard admits is refused, not a stack overflow.
-      if (++this.building > MAX_WALK) {
-        this.building = 0
-        throw new DamagedStateError(`its synced state nests deeper than ${MAX_WALK} levels`)
-      }
-      try {
-        n = this.buildNode(id)
-      } finally {
-        this.building = Math.max(0, this.building - 1)
-      }
-      this.nodeCache.set(id, n)
-    }
-    return n
+    return this.ir.node(id)
   }
-
-  private building = 0
-
-  private child<T extends Child>(id: NodeId, as: string, build: (id: NodeId) => T): T {
-    const hit = this.childCache.get(id)
-    if (hit && hit.as === as) return hit.c as T
-    const c = build(id)
-    markImmutable(c)
-    this.childCache.set(id, { as, c })
-    return c
-  }
-
-  private buildNode(id: NodeId): Node {
-    const desc = this.desc(id) ?? '='
-    switch (kindOf(desc)) {
-      case 'scalar':
-        return { t: 'scalar', raw: counted(desc.slice(1), this.counters.get(id)) }
-      case 'opaque':
-        return { t: 'opaque', raw: desc.slice(1) }
-      case 'map':
-        return { t: 'map', entries: this.visibleChildren(id).map((c) => this.child(c, 'entry', (x) => this.mapEntry(x))), indent: clampIndent(Number(desc.slice(1)) || 0) }
-      case 'seq':
-        return { t: 'seq', items: this.visibleChildren(id).map((c) => this.child(c, 'item', (x) => this.seqItem(x))), indent: clampIndent(Number(desc.slice(1)) || 0) }
-      case 'fseq':
-        return { t: 'fseq', items: this.visibleChildren(id).map((c) => this.child(c, 'flowItem', (x) => this.flowItem(x))), close: desc.slice(1) }
-      case 'fmap':
-        return { t: 'fmap', entries: this.visibleChildren(id).map((c) => this.child(c, 'flowEntry', (x) => this.flowEntry(x))), close: desc.slice(1) }
-      case 'block': {
-        const b = parseBlockDesc(desc)
-        const lines: Line[] = this.visibleChildren(id).map((c) => ({ id: c, text: (this.desc(c) ?? '=').slice(1) }))
-        return { t: 'block', header: b.header, indent: clampIndent(b.indent), lines }
-      }
-      default:
-        return { t: 'scalar', raw: '' }
-    }
-  }
-
-  private mapEntry(id: NodeId): MapEntry {
-    const key = this.placement(id)![2]!
-    return {
-      id,
-      key,
-      keyRaw: this.get<string>(id, 'k') ?? key,
-      head: this.get<string>(id, 'h') ?? '',
-      sep: this.get<string>(id, 's') ?? ': ',
-      value: this.node(id),
-      trail: this.get<string>(id, 't') ?? '\n',
-    }
-  }
-
-  private seqItem(id: NodeId): SeqItem {
-    return {
-      id,
-      head: this.get<string>(id, 'h') ?? '',
-      sep: this.get<string>(id, 's') ?? '- ',
-      value: this.node(id),
-      trail: this.get<string>(id, 't') ?? '\n',
-    }
-  }
-
-  private flowItem(id: NodeId): FlowItem {
-    return { id, pre: this.get<string>(id, 'h') ?? '', value: this.node(id), post: this.get<string>(id, 't') ?? '' }
-  }
-
-  private flowEntry(id: NodeId): FlowEntry {
-    const key = this.placement(id)![2]!
-    return {
-      id,
-      key,
-      keyRaw: this.get<string>(id, 'k') ?? key,
-      pre: this.get<string>(id, 'h') ?? '',
-      sep: this.get<string>(id, 's') ?? ': ',
-      value: this.node(id),
-      post: this.get<string>(id, 't') ?? '',
-    }
-  }
-}
-
-const INTEGER = /^(["']?)([-+]?\d{1,15})\1$/
-
-/** A counter's value: its written value plus every peer's net increments; non-integers stay as written. */
-export function counted(raw: string, contributions: Map<number, number> | undefined): string {
-  if (!contributions || contributions.size === 0) return raw
-  const m = INTEGER.exec(raw.trim())
-  if (!m) return raw
-  let total = Number(m[2])
-  for (const d of contributions.values()) total += d
-  return raw.replace(m[2]!, String(total))
-}
-
-export function integerOf(raw: string): number | null {
-  const m = INTEGER.exec(raw.trim())
-  return m ? Number(m[2]) : null
 }
 
 /**

@@ -20,6 +20,9 @@ export interface PeerInfo {
   host?: string
 }
 
+/** A change to a document: a local edit (`origin` null) or an update applied from the peer `origin`. */
+export type UpdateListener = (doc: DocName, update: Uint8Array, origin: PeerId | null) => void
+
 export interface SyncHost {
   readonly spaceId: SpaceId
   readonly self: PeerInfo
@@ -40,7 +43,7 @@ export interface SyncHost {
    * Subscribes to every change of any document: local edits (`origin` null) and updates applied from a peer
    * (`origin` that peer), so that the peer manager can forward them to every other peer (A–B–C topologies).
    */
-  onUpdate(listener: (doc: DocName, update: Uint8Array, origin: PeerId | null) => void): () => void
+  onUpdate(listener: UpdateListener): () => void
   /**
    * Told what a peer is known to hold for a document (its state vector from the handshake, or an ack).
    * The host uses it to tell `pending` from `synced` files. Optional.

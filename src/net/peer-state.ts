@@ -101,8 +101,18 @@ export interface AddPeerOptions {
  * that doubles per failed attempt up to `maxMs`, so many peers that lost the same server do not return to
  * it in lockstep.
  */
-export function backoffDelay(attempt: number, b: { baseMs: number; maxMs: number }, random = Math.random): number {
-  return random() * Math.min(b.maxMs, b.baseMs * 2 ** attempt)
+export function backoffDelay(attempt: number, b: Backoff, random = Math.random): number {
+  return random() * backoffCeiling(attempt, b)
+}
+
+export interface Backoff {
+  baseMs: number
+  maxMs: number
+}
+
+/** The exponential ceiling alone: `baseMs` doubled per failed attempt (from 0), capped at `maxMs`. */
+export function backoffCeiling(attempt: number, b: Backoff): number {
+  return Math.min(b.maxMs, b.baseMs * 2 ** attempt)
 }
 
 export const peerFields = (p: PeerInfo | undefined): Partial<PeerState> =>

@@ -33,6 +33,7 @@ import type { PresenceEntry } from './presence.js'
 import { PresenceForwarder } from './presence-forward.js'
 import { DEFAULT_MAX_FRAME_BYTES } from './chunking.js'
 import { TypedEmitter } from './emitter.js'
+import { forwardUpdate } from './forward.js'
 import { atMost } from './timers.js'
 import { PeerSession, type SessionClosed } from './session.js'
 import type { PeerInfo } from './SyncHost.js'
@@ -99,12 +100,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
     if (this.#started) throw new Error('PeerManager already started')
     this.#started = true
     this.#unsubscribe = this.#cfg.host.onUpdate((doc, update, origin) => {
-      for (const conn of this.#active.values()) {
-        if (conn.session.peer?.id !== origin) conn.session.sendUpdate(doc, update)
-      }
-      for (const conn of this.#transient) {
-        if (conn.session.peer?.id !== origin) conn.session.sendUpdate(doc, update)
-      }
+      forwardUpdate([...this.#active.values(), ...this.#transient].map((c) => c.session), doc, update, origin)
     })
     if (this.#cfg.listen) {
       const factory = this.#cfg.listenerFactory ?? listen

@@ -5,11 +5,9 @@
  * RelayAuth, Welcome, Error) and touches nothing of the host but its identity; no document data (not even
  * names) leaves before the other side proved the secret or showed a token. A handshake step may take time
  * (a relay loads the space); frames that arrive meanwhile wait, a handful at most. After it, frames are
- * sealed (`channel.ts`, peer to peer) and queued into one promise chain so updates are applied strictly in
- * order and each is durable before anything after it is read. When more than `highWaterBytes` wait to be
- * applied, the session stops reading the transport until half of that is done: the sender feels it as
- * back-pressure (its own producer then waits), so a large first sync into a slow disk simply takes longer.
- * Only a transport that cannot pause, or a backlog beyond `maxQueuedBytes` anyway, ends with 1008.
+ * sealed (`channel.ts`, peer to peer) and queued (`inbound.ts`) so updates are applied strictly in order
+ * and each is durable before anything after it is read; that queue pauses reading when too much waits
+ * (back-pressure), and a backlog beyond `maxQueuedBytes` anyway ends with 1008.
  *
  * Sending goes through a bounded `FrameSender` (`sender.ts`): initial-sync diffs are produced only while
  * the transport has room, and a consumer too slow for the capped outbox is cut off with 1008. Live updates
@@ -24,6 +22,7 @@ import { newNonce } from './auth.js'
 import { Reassembler } from './chunking.js'
 import { plaintext } from './channel.js'
 import { TypedEmitter } from './emitter.js'
+import { InboundQueue } from './inbound.js'
 import { ACCESS_REFUSED, PeerHandshake, type Handshake, type HandshakeIO, type Opened, type Step } from './handshake.js'
 import {
   decodeMessage, ProtocolError, ProtocolVersionError, type Access, type HelloFlags, type LivePeer, type Message,
@@ -75,10 +74,7 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
   #handshakeTimer: NodeJS.Timeout | undefined
   /** Raw frames received while a handshake step was in progress; null when none is. */
   #held: Uint8Array[] | null = null
-  #inbound: Promise<void> = Promise.resolve()
-  #inboundBytes = 0
-  #readPaused = false
-  readonly #inboundSizes: number[] = []
+  readonly #inbound: InboundQueue
   #sync: SyncState | undefined
   #resolveClosed!: (info: SessionClosed) => void
   readonly #onFrame = (frame: Uint8Array): void => this.#receive(frame)
@@ -114,6 +110,7 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
       onProgress: () => this.#progress(),
       onError: (err) => this.#failWith(err),
     })
+    this.#inbound = new InboundQueue(opts.transport, tuning, (err) => this.#failWith(err))
     this.whenClosed = new Promise((resolve) => (this.#resolveClosed = resolve))
   }
 
@@ -253,37 +250,14 @@ export class PeerSession extends TypedEmitter<PeerSessionEvents> {
 
   /** Post-auth messages run one at a time, in order; each awaits the host before the next starts. */
   #enqueue(msg: Message, size: number): void {
-    this.#inboundBytes += size
-    this.#inboundSizes.push(size)
-    // The message being applied does not count (its size is bounded on its own); a backlog behind it does.
-    const backlog = this.#inboundBytes - this.#inboundSizes[0]!
-    if (backlog > this.#opts.maxQueuedBytes) {
-      return this.#fail(CloseCode.Policy, 'peer sends faster than updates can be applied')
-    }
-    if (backlog > this.#opts.highWaterBytes && !this.#readPaused && this.#t.pause) {
-      this.#readPaused = true
-      this.#t.pause()
-    }
-    this.#inbound = this.#inbound
-      .then(async () => {
-        if (this.#closing || this.#phase === 'closed' || !this.#sync) return
-        if (msg.type === 'Error') return this.#remoteError(msg.code, msg.message)
-        if (msg.type === 'Peers') return this.#onRegistry(msg.peers)
-        if (msg.type === 'Presence') return this.#onPresence(msg)
-        await this.#sync.handle(msg)
-      })
-      .catch((err: unknown) => this.#failWith(err))
-      .finally(() => {
-        this.#inboundBytes -= size
-        this.#inboundSizes.shift()
-        // The same measure as for pausing (what waits behind the message being applied), so a pause lasts
-        // about one message: long pauses would also hold back the heartbeat frames queued behind the data.
-        const waiting = this.#inboundBytes - (this.#inboundSizes[0] ?? 0)
-        if (this.#readPaused && waiting < this.#opts.highWaterBytes / 2) {
-          this.#readPaused = false
-          this.#t.resume?.()
-        }
-      })
+    const queued = this.#inbound.push(size, async () => {
+      if (this.#closing || this.#phase === 'closed' || !this.#sync) return
+      if (msg.type === 'Error') return this.#remoteError(msg.code, msg.message)
+      if (msg.type === 'Peers') return this.#onRegistry(msg.peers)
+      if (msg.type === 'Presence') return this.#onPresence(msg)
+      await this.#sync.handle(msg)
+    })
+    if (!queued) this.#fail(CloseCode.Policy, 'peer sends faster than updates can be applied')
   }
 
   #handshakeStep(msg: Message): void {

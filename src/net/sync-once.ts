@@ -13,6 +13,8 @@
  */
 import { logger } from '../log.js'
 import { deriveCredentials } from './auth.js'
+import { forwardUpdate } from './forward.js'
+import { backoffCeiling } from './peer-state.js'
 import type { RelayDial } from './handshake.js'
 import type { Access, LivePeer } from './protocol.js'
 import { PeerSession, type SessionClosed, type SessionTuning } from './session.js'
@@ -23,6 +25,7 @@ import { wsDialer } from './ws.js'
 
 const log = logger('net:sync-once')
 const DIAL_ATTEMPTS = 3
+const DIAL_BASE_MS = 150
 const CLOSE_GRACE_MS = 1000
 
 export type SyncOutcome = 'synced' | 'refused' | 'unreachable' | 'timeout' | 'error'
@@ -72,7 +75,7 @@ export async function syncOnce(opts: SyncOnceOptions): Promise<SyncOnceResult> {
   const dialer = opts.dialer ?? wsDialer({ maxFrameBytes: opts.maxFrameBytes ?? opts.session?.maxFrameBytes })
   const live = new Set<PeerSession>()
   const unsubscribe = opts.host.onUpdate((doc, update, origin) => {
-    for (const s of live) if (s.authenticated && s.peer?.id !== origin) s.sendUpdate(doc, update)
+    forwardUpdate(live, doc, update, origin, (s) => s.authenticated)
   })
 
   /** Resolves with the event that ended `session`'s wait: synced, closed, settled or the deadline. */
@@ -100,7 +103,9 @@ export async function syncOnce(opts: SyncOnceOptions): Promise<SyncOnceResult> {
   async function dial(url: string): Promise<Transport | string> {
     let error = 'no time left to dial'
     for (let attempt = 0; attempt < DIAL_ATTEMPTS && left() > 0; attempt++) {
-      if (attempt > 0) await sleep(Math.min(150 * 2 ** (attempt - 1), Math.max(0, left())))
+      // No jitter: a one-shot makes at most DIAL_ATTEMPTS tries within its own deadline; it never joins a
+      // crowd of peers returning to one server together, which is what the peer manager's jitter is for.
+      if (attempt > 0) await sleep(backoffCeiling(attempt - 1, { baseMs: DIAL_BASE_MS, maxMs: Math.max(0, left()) }))
       if (left() <= 0) break
       try {
         return await dialer.dial(url, { timeoutMs: Math.min(left(), 5000) })

@@ -25,23 +25,21 @@
  * Peers that take it in concurrently write identical registers (one node, one value: nothing doubles); a
  * peer that receives another's ingestion first finds the mark and takes in nothing.
  */
-import { spawn } from 'node:child_process'
-import fs from 'node:fs/promises'
-import os from 'node:os'
 import path from 'node:path'
 import { RefusedFileError, YamlSyntaxError } from '../crdt/model.js'
 import { compileRules } from '../crdt/rules.js'
-import { parseYaml } from '../crdt/parse.js'
+import { parses } from '../crdt/parse.js'
 import { readTextFile } from '../fs/atomic.js'
+import { mergeFileTexts } from '../git/merge-file.js'
 import { listTracked, forEachLimited } from '../fs/globs.js'
 import { asDocName, sha256hex, type DocName } from '../ids.js'
 import { logger } from '../log.js'
 import type { DocEntry } from './entry.js'
 import { enrollOrIngest, reconcile, writeBack, type ReconcileResult } from './files.js'
 import { GitView, nearest } from './gitbase.js'
-import { merge3 } from './merge3.js'
+import { merge3 } from '../crdt/merge/merge3.js'
 import { noteSeen } from './seen.js'
-import { ingestAsGit } from './gitreplay.js'
+import { ingestAsGit } from '../crdt/merge/gitreplay.js'
 import type { Space } from './space.js'
 
 const log = logger('space:git')
@@ -170,28 +168,6 @@ export async function mergeTexts(space: Space, name: string, base: string, live:
   return r.text ?? text
 }
 
-function parses(text: string): boolean {
-  try {
-    parseYaml(text)
-    return true
-  } catch {
-    return false
-  }
-}
-
 async function gitMergeFile(base: string, ours: string, theirs: string): Promise<string | null> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ctxsync-merge-'))
-  try {
-    const [o, a, b] = ['base', 'ours', 'theirs'].map((n) => path.join(dir, n)) as [string, string, string]
-    await Promise.all([fs.writeFile(o, base), fs.writeFile(a, ours), fs.writeFile(b, theirs)])
-    return await new Promise<string | null>((resolve) => {
-      const c = spawn('git', ['merge-file', '-p', '-q', a, o, b], { stdio: ['ignore', 'pipe', 'ignore'] })
-      const out: Buffer[] = []
-      c.stdout.on('data', (d: Buffer) => out.push(d))
-      c.on('error', () => resolve(null))
-      c.on('close', (code) => resolve(code === 0 ? Buffer.concat(out).toString('utf8') : null))
-    })
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true })
-  }
+  return mergeFileTexts(base, ours, theirs)
 }

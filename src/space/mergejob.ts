@@ -8,10 +8,10 @@
  */
 import path from 'node:path'
 import type { Author } from '../crdt/model.js'
-import type { Merge3Options } from './merge3.js'
+import type { Merge3Options } from '../crdt/merge/merge3.js'
 import type { MergePart, StoredPart } from './mergestore.js'
 import { spacePaths } from './paths.js'
-import { mergeByRegions, RegionTooLarge } from './regionmerge.js'
+import { mergeByRegions, RegionTooLarge } from '../crdt/merge/regionmerge.js'
 
 export interface MergeJob {
   base: string
@@ -38,7 +38,7 @@ export class NeedsBudget extends Error {}
 export async function runMergeJob(job: MergeJob, inlineLimit?: number): Promise<MergeOutcome> {
   const { base: b, ours: a, theirs: t } = job
   const paths = job.root ? spacePaths(job.root) : null
-  // Loaded only when something has to go through the CRDT (see regionmerge.ts): most merges never do.
+  // Loaded only when something has to go through the CRDT (see crdt/merge/regionmerge.ts): most merges never do.
   let opts: Promise<Merge3Options & { me: Author | null }> | null = null
   const options = () => (opts ??= mergeOptions(paths, job.name, job.theirsLabel))
   let r: { text: string | null; conflicts: unknown[]; parts: MergePart[] }
@@ -47,7 +47,7 @@ export async function runMergeJob(job: MergeJob, inlineLimit?: number): Promise<
     if (byRegion) r = { ...byRegion, parts: byRegion.regions.map((x) => ({ ...x, whole: false })) }
     else {
       if (inlineLimit !== undefined && Math.max(b.length, a.length, t.length) > inlineLimit) throw new NeedsBudget()
-      const { merge3 } = await import('./merge3.js')
+      const { merge3 } = await import('../crdt/merge/merge3.js')
       const m = merge3(b, a, t, await options())
       r = { text: m.text, conflicts: m.conflicts, parts: [{ whole: true, wrapper: null, text: m.text ?? '', model: m.model }] }
     }
@@ -89,15 +89,8 @@ async function mergeOptions(paths: ReturnType<typeof spacePaths> | null, name: s
 
 /** Which version failed to parse, for the message (the first one the model could not take in). */
 async function which(base: string, ours: string, theirs: string): Promise<string> {
-  const { parseYaml } = await import('../crdt/parse.js')
-  const bad = (t: string) => {
-    try {
-      parseYaml(t)
-      return false
-    } catch {
-      return true
-    }
-  }
+  const { parses } = await import('../crdt/parse.js')
+  const bad = (t: string) => !parses(t)
   return bad(ours) ? 'our version' : bad(theirs) ? 'their version' : bad(base) ? 'the common ancestor' : 'a version'
 }
 

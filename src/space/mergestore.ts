@@ -1,7 +1,7 @@
 /**
  * Conflicts found by the merge driver, kept for `resolve`.
  *
- * The driver merges three texts in scratch documents of its own (`merge3.ts`); their node ids are not the
+ * The driver merges three texts in scratch documents of its own (`crdt/merge/merge3.ts`); their node ids are not the
  * live CRDT's, so the conflict records cannot simply be moved into it. Instead the merged document is
  * kept in `.ctxsync/merges/` (one per file, the latest merge wins) and `resolve` works on it: it first takes
  * in the file's current text (later edits stay), applies the choice there, and writes the file — an
@@ -19,7 +19,7 @@ export { dropMerge } from './mergefile.js'
 
 /**
  * One merged document: the whole file (`whole`), or a region the region merge merged under its root key
- * (`regionmerge.ts`) — then `text` is that sub-document, found again in the file by its lines.
+ * (`crdt/merge/regionmerge.ts`) — then `text` is that sub-document, found again in the file by its lines.
  */
 export interface MergePart {
   whole: boolean

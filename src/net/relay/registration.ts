@@ -19,7 +19,6 @@ import { logger } from '../../log.js'
 import type { Handshake, HandshakeIO, Step } from '../handshake.js'
 import type { Message } from '../protocol.js'
 import { CloseCode } from '../TransportInterface.js'
-import type { Registry } from './gate.js'
 
 const log = logger('relay:registration')
 const DAY = 24 * 3600_000
@@ -64,6 +63,15 @@ export function expired(r: SpaceRecord, limits: RegistrationLimits, now: number)
 
 const MAX_TRACKED_ADDRESSES = 10_000
 
+/**
+ * What the guard asks of the gate's registry (`gate.ts` `Registry`): whether a space is registered already
+ * (its key then only authenticates, it registers nothing). Declared here so that the guard does not import
+ * the gate, which imports the storage contract, which imports this module's `SpaceRecord`.
+ */
+export interface KnownSpaces {
+  get(space: SpaceId): Promise<unknown>
+}
+
 export class RegistrationGuard {
   readonly limits: RegistrationLimits
   readonly #buckets = new Map<string, { tokens: number; at: number }>()
@@ -76,7 +84,7 @@ export class RegistrationGuard {
   }
 
   /** The gate's handshake for one connection from `address`, with the bounds in front of it. */
-  wrap(inner: Handshake, address: string, registry: () => Registry): Handshake {
+  wrap(inner: Handshake, address: string, registry: () => KnownSpaces): Handshake {
     let space: SpaceId | undefined
     return {
       get remoteHello() {

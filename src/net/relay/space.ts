@@ -33,8 +33,9 @@ import type { DocName, PeerId, SpaceId } from '../../ids.js'
 import { logger } from '../../log.js'
 import type { LivePeer, PresenceMessage } from '../protocol.js'
 import { ProtocolError } from '../protocol.js'
+import { forwardUpdate } from '../forward.js'
 import type { PeerSession } from '../session.js'
-import type { PeerInfo, SyncHost } from '../SyncHost.js'
+import type { PeerInfo, SyncHost, UpdateListener } from '../SyncHost.js'
 import { CloseCode } from '../TransportInterface.js'
 import type { RelayMetrics } from './metrics.js'
 import type { DocStore } from './storage.js'
@@ -45,7 +46,6 @@ const LOADING = Symbol('loading')
 const PEERS_DEBOUNCE_MS = 100
 const INTERNAL_ERROR = 1011
 
-type UpdateListener = (doc: DocName, update: Uint8Array, origin: PeerId | null) => void
 
 /** Directories no peer ever tracks (`src/fs/globs.ts` ALWAYS_IGNORED_DIRS; `net` does not import `fs`). */
 const NEVER_TRACKED = new Set(['.git', 'node_modules', '.ctxsync'])
@@ -341,9 +341,8 @@ export class RelaySpace implements SyncHost {
     write.catch((err: unknown) => this.#fail(err as Error))
     this.#writes.set(doc, write)
     for (const l of this.#listeners) l(doc, u, origin)
-    for (const { session } of this.#members.values()) {
-      if (session.peer?.id !== origin && !session.remotePeek && session.sendUpdate(doc, u)) this.#o.metrics.relayedTotal++
-    }
+    const members = [...this.#members.values()].map((m) => m.session)
+    this.#o.metrics.relayedTotal += forwardUpdate(members, doc, u, origin, (s) => !s.remotePeek)
   }
 
   #fail(err: Error): void {

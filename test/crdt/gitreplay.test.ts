@@ -8,9 +8,9 @@
 import { describe, expect, it } from 'vitest'
 import { FileModel, type Author } from '../../src/crdt/model.js'
 import { compileRules } from '../../src/crdt/rules.js'
-import { ingestAsGit } from '../../src/space/gitreplay.js'
-import { gitMarked } from '../../src/space/seen.js'
-import { merge3 } from '../../src/space/merge3.js'
+import { ingestAsGit } from '../../src/crdt/merge/gitreplay.js'
+import { gitMarked } from '../../src/crdt/gitmarks.js'
+import { merge3 } from '../../src/crdt/merge/merge3.js'
 import { sha256hex } from '../../src/ids.js'
 import { mulberry32 } from '../helpers/random.js'
 

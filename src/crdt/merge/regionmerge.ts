@@ -17,7 +17,7 @@
  * where no item changed on both sides never pays for loading Yjs and the YAML parser.
  */
 import { diffArrays } from 'diff'
-import type { Conflict, FileModel } from '../crdt/model.js'
+import type { Conflict, FileModel } from '../model.js'
 import type { Merge3Options } from './merge3.js'
 
 export interface RegionResult {
@@ -199,7 +199,7 @@ export async function mergeByRegions(
       const wrapper = u.start[r[0]] === 2 || root < 0 ? null : O[root]!
       const doc = (ls: string[]) => (wrapper === null ? [] : [wrapper]).concat(ls).join('\n') + '\n'
       if (limits.maxCrdtChars !== undefined && [la, lb].some((ls) => ls.reduce((n, l) => n + l.length + 1, 0) > limits.maxCrdtChars!)) throw new RegionTooLarge()
-      const [{ merge3, sideClients }, crdt, o] = await Promise.all([import('./merge3.js'), import('../crdt/model.js'), options()])
+      const [{ merge3, sideClients }, crdt, o] = await Promise.all([import('./merge3.js'), import('../model.js'), options()])
       let m
       try {
         clientIds ??= sideClients(o.name, ours, theirs)

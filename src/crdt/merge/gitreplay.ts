@@ -1,21 +1,20 @@
 /**
  * Taking in text that arrived through git so that every peer doing it makes the *same* changes (the
- * design is explained in `gitingest.ts`): ingest into a scratch copy whose Yjs client id is derived from
+ * design is explained in `space/gitingest.ts`): ingest into a scratch copy whose Yjs client id is derived from
  * (file, base, new text) — node ids of new items without identity derive from it — then replay the
  * scratch copy's register writes onto the live document under the live document's own client id,
  * together with the git mark of the new text, in one transaction.
  *
- * Pure (models in, models out), like `crdt/`: the unit tests drive it directly.
+ * Pure (models in, models out): the unit tests drive it directly.
  */
-import { createHash } from 'node:crypto'
-import { FileModel, type Author } from '../crdt/model.js'
-import type { Rules } from '../crdt/rules.js'
-import { markFromGit } from './seen.js'
+import { FileModel, type Author } from '../model.js'
+import type { Rules } from '../rules.js'
+import { markFromGit } from '../gitmarks.js'
+import { derivedClientId } from './clientid.js'
 
 /** The scratch copy's Yjs client id: the same on every peer for the same file, base and new text. */
 export function gitClientId(name: string, base: string, text: string): number {
-  const h = createHash('sha256').update('ctxsync-git\0').update(name).update('\0').update(base).update('\0').update(text).digest()
-  return (h.readUInt32BE(0) % 0xfffffffe) + 1
+  return derivedClientId('ctxsync-git', name, base, text)
 }
 
 export interface GitIngest {

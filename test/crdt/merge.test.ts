@@ -7,8 +7,8 @@
 import { describe, expect, it } from 'vitest'
 import { compileRules } from '../../src/crdt/rules.js'
 import { parseYaml } from '../../src/crdt/parse.js'
-import { merge3 } from '../../src/space/merge3.js'
-import { mergeByRegions } from '../../src/space/regionmerge.js'
+import { merge3 } from '../../src/crdt/merge/merge3.js'
+import { mergeByRegions } from '../../src/crdt/merge/regionmerge.js'
 import { mulberry32 } from '../helpers/random.js'
 
 const NAME = '.rhema/todos.yaml'
@@ -109,5 +109,24 @@ describe('merge engine', () => {
       }
     }
     expect(taken).toBeGreaterThan(100)
+  })
+})
+
+describe('derived client ids (crdt/merge/clientid.ts)', () => {
+  // Peers on older versions derived these ids with node:crypto; the same merge must invent the same ids.
+  it('equal the ids the node:crypto derivation gave', async () => {
+    const { createHash } = await import('node:crypto')
+    const { derivedClientId } = await import('../../src/crdt/merge/clientid.js')
+    const old = (...parts: string[]) => {
+      const h = createHash('sha256')
+      parts.forEach((p, i) => h.update(i ? '\0' + p : p))
+      return (h.digest().readUInt32BE(0) % 0xfffffffe) + 1
+    }
+    const rnd = mulberry32(7)
+    for (let i = 0; i < 200; i++) {
+      const s = Array.from({ length: Math.floor(rnd() * 40) }, () => String.fromCodePoint(Math.floor(rnd() * 0x2fff))).join('')
+      expect(derivedClientId('ctxsync-merge', '.rhema/todos.yaml', s)).toBe(old('ctxsync-merge', '.rhema/todos.yaml', s))
+      expect(derivedClientId('ctxsync-git', 'a.yaml', s, s + 'x')).toBe(old('ctxsync-git', 'a.yaml', s, s + 'x'))
+    }
   })
 })

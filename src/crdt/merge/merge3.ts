@@ -7,9 +7,9 @@
  * Deterministic and symmetric: each side's Yjs client id is derived from its own text, so the same three
  * inputs give byte-identical output wherever and in whichever direction (A into B, B into A) they merge.
  */
-import { createHash } from 'node:crypto'
-import { FileModel, type Author, type Conflict } from '../crdt/model.js'
-import type { Rules } from '../crdt/rules.js'
+import { FileModel, type Author, type Conflict } from '../model.js'
+import type { Rules } from '../rules.js'
+import { derivedClientId } from './clientid.js'
 
 export interface Merge3Options {
   name: string
@@ -37,8 +37,7 @@ const THEIRS: Author = { id: 'merge:theirs', name: 'theirs', kind: 'human' }
 
 /** A Yjs client id from a side's text alone (never 0, which Yjs treats specially in places). */
 function sideClient(name: string, text: string): number {
-  const h = createHash('sha256').update('ctxsync-merge\0').update(name).update('\0').update(text).digest()
-  return (h.readUInt32BE(0) % 0xfffffffe) + 1
+  return derivedClientId('ctxsync-merge', name, text)
 }
 
 /** The two sides' client ids: from the texts alone, so that the direction of the merge does not matter. */
