@@ -16,7 +16,7 @@ import type { MapEntry, SeqItem } from './ir.js'
 import { fallbackText } from './canonical.js'
 import { annotate } from './annotate.js'
 import { defaultRules, type Rules } from './rules.js'
-import { AUTHORS, ROOT, enrollClientId, nowSeconds } from './schema.js'
+import { AUTHORS, GIT_MARKS, ROOT, enrollClientId, nowSeconds } from './schema.js'
 import { Tree } from './tree.js'
 import { Writer } from './write.js'
 import { Differ } from './diff.js'
@@ -353,6 +353,25 @@ export class FileModel {
 
   encodeDiff(remoteSV?: Uint8Array): Uint8Array {
     return Y.encodeStateAsUpdate(this.doc, remoteSV)
+  }
+
+  /** What a peer holding `remoteSV` lacks, or null when that is nothing (an empty update is two zero bytes). */
+  diffFor(remoteSV: Uint8Array): Uint8Array | null {
+    const u = this.encodeDiff(remoteSV)
+    return u.length <= 2 ? null : u
+  }
+
+  /**
+   * Git marks: hashes of texts some peer took in *from git*, kept in the document itself so they replicate
+   * with the update that carries the content (a peer pulling the same commit later takes in nothing). Call
+   * `markFromGit` inside the transaction that takes the content in. Hash prefixes keep the map small.
+   */
+  markFromGit(hash: string, by: string, at: number): void {
+    this.doc.getMap(GIT_MARKS).set(hash.slice(0, 16), [by, at])
+  }
+
+  gitMarked(hash: string): boolean {
+    return this.doc.getMap(GIT_MARKS).has(hash.slice(0, 16))
   }
 
   destroy(): void {

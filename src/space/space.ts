@@ -15,6 +15,7 @@ import type { Conflict, Take } from '../crdt/present.js'
 import { TakeError } from '../crdt/present.js'
 import { CtxError, NotInitializedError } from '../errors.js'
 import { ProtocolError } from '../net/protocol.js'
+import { parseStateVector } from '../net/statevector.js'
 import { createMatcher, listTracked, normalizeDocPath, forEachLimited, type Matcher } from '../fs/globs.js'
 import { acquireLock, type ReleaseLock } from '../fs/lock.js'
 import { readTextFile, sweepStaleTemps } from '../fs/atomic.js'
@@ -24,10 +25,11 @@ import { asDocName, type DocName, type PeerId, type SpaceId } from '../ids.js'
 import { logger } from '../log.js'
 import { TypedEmitter } from '../net/emitter.js'
 import { DEFAULT_HOST, DEFAULT_PORT, readLocalSettings, readTeamConfig, type LocalSettings, type TeamConfig } from './config.js'
-import { DocEntry, type FileProblem, type UpdateListener } from './entry.js'
-import { enrollOrIngest, markDamaged, markUnreadable, writeBack } from './files.js'
+import type { BranchContext, DocView, GitContext, Notify, SpaceEvents } from './context.js'
+import type { UpdateListener } from './doclog.js'
+import { markDamaged, markUnreadable, takeInSave, unlessDamaged, writeBack } from './reconcile.js'
+import { DocWorker } from './worker.js'
 import { checkState, checkUpdate, RefusedUpdateError } from '../crdt/guard.js'
-import { DamagedStateError } from '../crdt/limits.js'
 import { Repo } from '../git/repo.js'
 import { branchPaths, branchSpaceId, DETACHED, mergeBranchStates } from './branches.js'
 import { lazyView, reconcileAfterGit, takeIn, type GitReport } from './gitingest.js'
@@ -37,6 +39,9 @@ import { gitUserName } from '../git/user.js'
 import { readSummary } from './summary.js'
 import { ParseChecker } from './parsecheck.js'
 import { IoRetry } from './ioretry.js'
+
+export type { SpaceEvents, DocView } from './context.js'
+export type { FileProblem, FileState } from './trackedfile.js'
 
 const log = logger('space')
 
@@ -72,35 +77,22 @@ export interface ScanReport {
   deleted: string[]
 }
 
-/** What a space tells its daemon, status writer and commands. Each event names the document it is about. */
-export interface SpaceEvents {
-  /** Something shown in status changed (debounced by the summary writer). */
-  summary: () => void
-  /** A document's state changed (a local edit taken in or a peer's update applied). */
-  changed: (doc: DocName) => void
-  /** A file is held: it does not parse (or cannot be read); nothing from it is sent until it does. */
-  held: (doc: DocName, problem: FileProblem) => void
-  /** A held file parses again; what waited is merged. */
-  released: (doc: DocName) => void
-  /** A file ctxsync refuses to sync as it is (a YAML feature it does not model). */
-  refused: (doc: DocName, reason: string) => void
-  'file-written': (doc: DocName) => void
-  'file-deleted': (doc: DocName) => void
-}
+/** How many times `idle()` waits for the work it found before it gives up and names what is still busy. */
+const IDLE_ROUNDS = 10
 
 export class Space extends TypedEmitter<SpaceEvents> {
-  readonly entries = new Map<DocName, DocEntry>()
+  readonly #workers = new Map<DocName, DocWorker>()
   readonly match: Matcher
   readonly author: Author
   private updateListeners = new Set<UpdateListener>()
-  private scheduled = new Map<DocName, Promise<void>>()
   private closed = false
   /** Paths of files this process wrote (for `sync --json`). */
   readonly written = new Set<string>()
-  /** While git rewrites files, the model's changes wait here instead of being written (see `afterGit`). */
-  gitBusy = false
-  private deferred = new Set<DocName>()
+  /** While git rewrites files, nothing is taken in or written (see `pauseForGit`). */
+  #gitPaused = false
   private repoP: Promise<Repo | null> | null = null
+  /** What the helpers (reconcile, git, branches) may use of the space: see context.ts. */
+  readonly #cx: GitContext & BranchContext
 
   private constructor(
     readonly paths: SpacePaths,
@@ -122,6 +114,7 @@ export class Space extends TypedEmitter<SpaceEvents> {
     super()
     this.match = createMatcher(config.track)
     this.author = { id: identity.id, name: local.name, kind: local.agent ? 'agent' : 'human' }
+    this.#cx = this.context()
   }
 
   static async open(o: OpenOptions): Promise<Space> {
@@ -157,24 +150,43 @@ export class Space extends TypedEmitter<SpaceEvents> {
     }
   }
 
-  /** Public for the reconciliation helpers for now; they get a narrow context instead (issue 14). */
-  override emit<K extends keyof SpaceEvents>(event: K, ...args: Parameters<SpaceEvents[K]>): void {
-    super.emit(event, ...args)
+  private context(): GitContext & BranchContext {
+    const notify: Notify = (event, ...args) => this.emit(event, ...args)
+    return {
+      root: this.paths.root, parseCheck: this.parseCheck, notify, warn: (m) => this.warn(m), noteWritten: (n) => void this.written.add(n),
+      author: this.author, peerId: this.identity.id, match: this.match, track: this.config.track,
+      rulesFor: (name) => compileRules(name, this.config.rules),
+      gitRepo: () => this.gitRepo(),
+      gitPaused: () => this.#gitPaused,
+      docNames: () => this.#workers.keys(),
+      turn: (name, f) => {
+        const w = this.getOrCreate(name)
+        return w.run(() => f(w))
+      },
+      branch: this.branch, paths: this.paths,
+      acceptName: (n) => this.acceptName(n),
+      stateVectorOf: (doc) => this.getOrCreate(doc).model.stateVector(),
+      applyRemote: (doc, u, from) => this.applyRemote(doc, u, from),
+      mergeSeen: (doc, seen) => {
+        const w = this.getOrCreate(doc)
+        void w.persist(w.file.mergeSeen(seen))
+      },
+    }
   }
 
   /** Every document the space knows (tracked files, and ones peers sent). */
-  docs(): IterableIterator<DocEntry> {
-    return this.entries.values()
+  docs(): IterableIterator<DocView> {
+    return this.#workers.values()
   }
 
   /** The document of that name, if the space knows it (never creates one). */
-  doc(name: DocName): DocEntry | undefined {
-    return this.entries.get(name)
+  doc(name: DocName): DocView | undefined {
+    return this.#workers.get(name)
   }
 
   /** Documents with local changes no peer is known to hold, sorted. */
   pendingDocs(): DocName[] {
-    return [...this.entries.values()].filter((e) => e.pending).map((e) => e.name).sort()
+    return [...this.#workers.values()].filter((e) => e.pending).map((e) => e.name).sort()
   }
 
   get root(): string {
@@ -197,15 +209,27 @@ export class Space extends TypedEmitter<SpaceEvents> {
   }
 
   /**
+   * Git is rewriting files (GitWatch saw its lock files): what it writes is not an edit, so nothing is
+   * taken in and no file is written until `resumeAfterGit`; remote changes wait in the CRDT meanwhile.
+   */
+  pauseForGit(): void {
+    this.#gitPaused = true
+  }
+
+  /**
    * After git rewrote files: merges the states of branches the operation merged in (separate branches),
    * then takes in what git did (`gitingest.ts`) and writes what waited meanwhile.
    */
-  async afterGit(before: string | null = null): Promise<GitReport & { branches: string[] }> {
-    this.gitBusy = false
-    this.deferred.clear()
+  async resumeAfterGit(before: string | null = null): Promise<GitReport & { branches: string[] }> {
+    this.#gitPaused = false
     const repo = this.branch !== null ? await this.gitRepo() : null
-    const branches = repo ? await mergeBranchStates(this, repo, before) : []
-    return { ...(await reconcileAfterGit(this)), branches }
+    const branches = repo ? await mergeBranchStates(this.#cx, repo, before) : []
+    return { ...(await reconcileAfterGit(this.#cx)), branches }
+  }
+
+  /** Something status shows changed outside the space (who is online). */
+  summaryChanged(): void {
+    this.emit('summary')
   }
 
   /** Validates a document name from the wire or the disk: a tracked, normalised, relative path. */
@@ -217,21 +241,24 @@ export class Space extends TypedEmitter<SpaceEvents> {
     }
   }
 
-  entry(name: DocName): DocEntry {
-    let e = this.entries.get(name)
-    if (!e) {
-      // Saved again after the store failed: what waited is written to the file now, as it would have been.
-      const recovered = () => {
-        this.emit('summary')
-        void this.scheduleWriteBack(name)
-      }
-      e = new DocEntry(name, this.author, compileRules(name, this.config.rules), this.store, (d, u, o) => this.announce(d, u, o), (err) => this.io.storeFailed(err), recovered, this.now)
-      this.entries.set(name, e)
+  /** The document's worker, created (empty) the first time a name is used. */
+  private getOrCreate(name: DocName): DocWorker {
+    let w = this.#workers.get(name)
+    if (!w) {
+      w = new DocWorker(name, {
+        author: this.author, rules: compileRules(name, this.config.rules), store: this.store, now: this.now,
+        announce: (d, u, o) => this.announce(d, u, o),
+        onStoreError: (err) => this.io.storeFailed(err),
+        // Saved again after the store failed: what waited is written to the file now, as it would have been.
+        onStoreRecovered: () => {
+          this.emit('summary')
+          void this.scheduleWriteBack(name)
+        },
+      })
+      this.#workers.set(name, w)
     }
-    return e
+    return w
   }
-
-  /** The store refused a write (full disk, read-only): said once per failure, shown in status, retried. */
 
   private announce(doc: DocName, update: Uint8Array, origin: PeerId | null): void {
     for (const l of this.updateListeners) l(doc, update, origin)
@@ -255,22 +282,22 @@ export class Space extends TypedEmitter<SpaceEvents> {
         log('ignoring sidecar of %s: no longer tracked', name)
         continue
       }
-      const e = this.entry(name)
+      const w = this.getOrCreate(name)
       try {
         const loaded = await this.store.load(name)
         if (!loaded) continue
-        for (const w of loaded.warnings) this.warn(`${name}: ${w}`)
-        e.model.load(loaded.updates)
-        e.meta = loaded.meta
+        for (const m of loaded.warnings) this.warn(`${name}: ${m}`)
+        w.model.load(loaded.updates)
+        w.file.restore(loaded.meta)
         // A state stored before the limits existed (crdt/guard.ts): held, the rest of the space syncs.
-        const bad = checkState(e.model.doc)
-        if (bad) markDamaged(this, e, bad.reason)
+        const bad = checkState(w.model.doc)
+        if (bad) markDamaged(this.#cx, w.file, bad.reason)
       } catch (err) {
         if (!(err instanceof SidecarCorruptError)) throw err
         this.warn(`${err.message}; rebuilding it from ${name} (peers will send back what they have)`)
         if (this.writable) await this.store.remove(name)
-        this.entries.delete(name)
-        this.entry(name)
+        this.#workers.delete(name)
+        this.getOrCreate(name)
       }
     }
   }
@@ -281,11 +308,12 @@ export class Space extends TypedEmitter<SpaceEvents> {
     const listing = await listTracked(this.root, this.config.track)
     for (const s of listing.symlinks) this.warn(`${s}: is a symbolic link; ctxsync does not follow or sync links`)
     for (const d of listing.linkedDirs) this.warn(`${d}/: is a symbolic link; ctxsync does not follow links, so files under it are not synced`)
-    const names = new Set<DocName>([...listing.files.map(asDocName), ...this.entries.keys()])
+    const names = new Set<DocName>([...listing.files.map(asDocName), ...this.#workers.keys()])
     // Content git brought while no daemon ran is taken in like after a live git operation.
-    const view = lazyView(this)
+    const view = lazyView(this.#cx)
     await forEachLimited([...names], 8, async (name) => {
-      const what = await this.serial(name, () => this.unlessDamaged(name, () => takeIn(this, this.entry(name), view)))
+      const w = this.getOrCreate(name)
+      const what = await w.run(() => unlessDamaged(this.#cx, w.file, null, () => takeIn(this.#cx, w, view)))
       if (what === 'kept') report.written.push(name)
       else if (what === 'from-git') report.ingested.push(name)
       else if (what) report[what].push(name)
@@ -301,40 +329,22 @@ export class Space extends TypedEmitter<SpaceEvents> {
     if (removed) log('removed %d temp file(s) that interrupted writes left behind', removed)
   }
 
-  /** Runs `f`; a rendering that finds the document's state damaged holds that document (see markDamaged). */
-  private async unlessDamaged<T>(name: DocName, f: () => Promise<T>): Promise<T | null> {
-    try {
-      return await f()
-    } catch (err) {
-      if (!(err instanceof DamagedStateError)) throw err
-      markDamaged(this, this.entry(name), err.reason)
-      return null
-    }
-  }
-
-  /** Runs file work for one document strictly after the previous one. */
-  serial<T>(name: DocName, f: () => Promise<T>): Promise<T> {
-    const e = this.entry(name)
-    const run = e.fileChain.then(f)
-    e.fileChain = run.then(() => undefined, () => undefined)
-    return run
-  }
-
   async onLocalFile(name: DocName, text: string, hash: string): Promise<void> {
-    // What git writes is not an edit: `afterGit` decides, and the watcher re-checks every file after it.
-    if (this.gitBusy) return
-    await this.serial(name, async () => {
-      if (this.gitBusy) return // git started while this waited: the file may already be git's
-      const e = this.entry(name)
-      if (e.diskHash !== undefined && hash !== e.diskHash) {
+    // What git writes is not an edit: `resumeAfterGit` decides, and the watcher re-checks every file after it.
+    if (this.#gitPaused) return
+    const w = this.getOrCreate(name)
+    await w.run(async () => {
+      if (this.#gitPaused) return // git started while this waited: the file may already be git's
+      const f = w.file
+      if (f.disk.kind !== 'unknown' && !f.diskIs(hash)) {
         // The watcher reports what the file held when it looked. Our own later write (a burst of remote
         // changes) may have replaced that since: an event older than the file is not an edit, and taking it
         // in would re-author peers' values as ours. Only what the file holds now counts.
         const now = await readTextFile(path.join(this.root, name), { within: this.root })
-        if (now.kind !== 'text' || now.hash === e.diskHash) return
+        if (now.kind !== 'text' || f.diskIs(now.hash)) return
         ;({ text, hash } = now)
       }
-      await enrollOrIngest(this, e, text, hash)
+      await takeInSave(this.#cx, w, text, hash)
     })
     this.emit('summary')
   }
@@ -344,31 +354,26 @@ export class Space extends TypedEmitter<SpaceEvents> {
    * held — shown in status with the reason, never sent, never overwritten — until it is readable again.
    */
   async onLocalUnreadable(name: DocName, reason: string): Promise<void> {
-    if (this.gitBusy) return
-    await this.serial(name, async () => markUnreadable(this, this.entry(name), reason))
+    if (this.#gitPaused) return
+    const w = this.getOrCreate(name)
+    await w.run(async () => markUnreadable(this.#cx, w.file, reason))
     this.emit('summary')
   }
 
   async onLocalDelete(name: DocName): Promise<void> {
-    if (this.gitBusy) return
-    await this.serial(name, async () => {
-      const e = this.entry(name)
-      e.diskHash = null
-      if (!e.model.exists() || e.damaged !== null) return
-      e.model.deleteFile()
-      delete e.meta.baseHash
-      e.saveMeta()
-    })
+    if (this.#gitPaused) return
+    const w = this.getOrCreate(name)
+    await w.run(async () => void w.file.deletedOnDisk())
     this.emit('summary')
   }
 
-  /** Applies a peer's update; resolves once durable. The file is rewritten shortly after. */
+  /** Applies a peer's update; resolves once durable. The file is rewritten shortly after (a write-back turn). */
   async applyRemote(name: DocName, update: Uint8Array, from: PeerId): Promise<void> {
-    const e = this.entry(name)
+    const w = this.getOrCreate(name)
     // Held for good (see markDamaged): what peers send for it is not applied, and it stays out of sync.
-    if (e.damaged !== null) return
+    if (w.damaged !== null) return
     // Checked before anything is applied or stored: see crdt/guard.ts.
-    const refused = checkUpdate(e.model.doc, update)
+    const refused = checkUpdate(w.model.doc, update)
     if (refused?.kind === 'malformed') throw new CtxError('bad-update', `malformed update for ${name}`)
     if (refused) {
       this.warn(`${name}: refused an update from peer ${from}: ${refused.reason}`)
@@ -378,53 +383,67 @@ export class Space extends TypedEmitter<SpaceEvents> {
     // user edit the file before the next start, that edit must be diffed against what the file held — not
     // against nothing, which would undo every change the file has not shown yet and re-author the rest. So
     // the file's text goes into meta first (same queue as the update: it lands on disk before it).
-    if (e.state === 'ok' && !e.meta.baseText && e.model.baseText !== null && e.diskHash !== undefined) {
-      e.meta.baseText = e.model.baseText
-      e.meta.baseIds = e.model.baseIds()
-      void e.saveMeta(true)
-    }
-    e.model.applyRemote(update, from)
-    await e.flushed()
+    void w.persist(w.file.keepBaseBeforeRemote())
+    w.model.applyRemote(update, from)
+    await w.log.flushed()
     // Not durable: neither acknowledged (the sender keeps it and offers it again) nor written to the file
     // (a crash would leave the file ahead of the sidecar) until the store takes it.
     // 1011: the fault is ours, the sender is right to retry (with backoff) — not a protocol error of its.
-    if (e.storeError) throw new ProtocolError(`this peer cannot save ${name} now (${e.storeError}); try again later`, 1011)
-    this.scheduleWriteBack(name)
+    if (w.storeError) throw new ProtocolError(`this peer cannot save ${name} now (${w.storeError}); try again later`, 1011)
+    void this.scheduleWriteBack(name)
   }
 
+  /** A peer holds `sv` of `doc`: what is pending changes (persisted lazily). */
+  noteRemoteState(doc: DocName, sv: Uint8Array): void {
+    const w = this.#workers.get(doc)
+    if (!w) return
+    if (w.file.notedRemoteState(parseStateVector(sv))) void w.persist('soon')
+    this.emit('summary')
+  }
+
+  /** Asks the document's worker for a write-back (joined with one not started yet); failures retry with backoff. */
   scheduleWriteBack(name: DocName): Promise<void> {
-    if (this.gitBusy) {
-      this.deferred.add(name)
-      return Promise.resolve()
-    }
-    let p = this.scheduled.get(name)
-    if (p) return p
-    p = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => {
-        this.scheduled.delete(name)
-        return this.serial(name, () => writeBack(this, this.entry(name)))
-      })
-      .then(() => this.io.recovered(this.entries.get(name)), (err: unknown) => this.io.failed(name, err as Error, () => void this.scheduleWriteBack(name)))
-      .then(() => void this.emit('summary'))
-    this.scheduled.set(name, p)
-    return p
+    // While git works nothing is written: `resumeAfterGit` reconciles (and writes) every file after it.
+    if (this.#gitPaused) return Promise.resolve()
+    const w = this.getOrCreate(name)
+    return w.writeBack(async () => {
+      try {
+        await writeBack(this.#cx, w)
+        this.io.recovered(w)
+      } catch (err) {
+        this.io.failed(name, err as Error, () => void this.scheduleWriteBack(name))
+      }
+      this.emit('summary')
+    })
   }
 
   /** Failed reads and writes of tracked files and of the store: shown in status, retried (`ioretry.ts`). */
-  readonly io = new IoRetry((n) => this.entry(n), (m) => this.warn(m), () => this.emit('summary'))
+  readonly io = new IoRetry((n) => this.getOrCreate(n).file, (m) => this.warn(m), () => this.emit('summary'))
 
-  /** Waits until every scheduled file write and sidecar append has finished. */
-  async settle(): Promise<void> {
-    for (let i = 0; i < 10; i++) {
-      const pending = [...this.scheduled.values(), ...[...this.entries.values()].flatMap((e) => [e.fileChain, e.flushed()])]
-      await Promise.all(pending)
-      if (this.scheduled.size === 0) return
+  /**
+   * Waits until every document's worker is idle and every update is durable. Work that keeps arriving
+   * (a peer streaming updates) can keep a document busy: after IDLE_ROUNDS rounds it stops waiting, warns
+   * and returns the documents still busy (empty when all are idle), so a caller never mistakes it for done.
+   */
+  async idle(): Promise<DocName[]> {
+    let busy: DocName[] = []
+    for (let i = 0; i < IDLE_ROUNDS; i++) {
+      await Promise.all([...this.#workers.values()].map((w) => w.drained()))
+      busy = [...this.#workers.values()].filter((w) => !w.idle).map((w) => w.name)
+      if (busy.length === 0) return []
     }
+    this.warn(`still busy after waiting ${IDLE_ROUNDS} rounds: ${busy.join(', ')}`)
+    return busy
+  }
+
+  /** @deprecated renamed `idle()` (issue 14); kept until every caller moved. */
+  async settle(): Promise<void> {
+    await this.idle()
   }
 
   conflicts(): Conflict[] {
     const out: Conflict[] = []
-    for (const e of this.entries.values()) if (e.damaged === null && e.model.exists()) out.push(...e.model.conflicts())
+    for (const w of this.#workers.values()) if (w.damaged === null && w.model.exists()) out.push(...w.model.conflicts())
     return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.display < b.display ? -1 : 1))
   }
 
@@ -432,15 +451,15 @@ export class Space extends TypedEmitter<SpaceEvents> {
   async resolve(id: string, take: Take): Promise<Conflict> {
     const c = this.conflicts().find((x) => x.id === id)
     if (!c) throw new CtxError('no-conflict', `no conflict ${id}: \`ctxsync resolve --list\` shows the current ones`)
-    const e = this.entry(asDocName(c.file))
+    const w = this.getOrCreate(asDocName(c.file))
     try {
-      e.model.resolve(id, take)
+      w.model.resolve(id, take)
     } catch (err) {
       if (err instanceof TakeError) throw new CtxError('bad-choice', err.message)
       throw err
     }
-    await e.flushed()
-    await this.scheduleWriteBack(e.name)
+    await w.log.flushed()
+    await this.scheduleWriteBack(w.name)
     return c
   }
 
@@ -448,8 +467,8 @@ export class Space extends TypedEmitter<SpaceEvents> {
     if (this.closed) return
     this.closed = true
     this.io.close()
-    await this.settle()
-    for (const e of this.entries.values()) await e.close()
+    await this.idle()
+    for (const w of this.#workers.values()) await w.close()
     await this.parseCheck.close()
     await this.store.close()
     await this.release?.()
