@@ -37,7 +37,7 @@ import { listTracked, forEachLimited } from '../fs/globs.js'
 import { asDocName, sha256hex, type DocName } from '../ids.js'
 import { logger } from '../log.js'
 import type { DocTurn, GitContext } from './context.js'
-import { reconcile, takeInSave, writeBack, type ReconcileResult } from './reconcile.js'
+import { reconcile, takeInSave, unlessDamaged, writeBack, type ReconcileResult } from './reconcile.js'
 import { GitView, nearest } from './gitbase.js'
 import { merge3 } from './merge3.js'
 import { ingestAsGit } from './gitreplay.js'
@@ -58,16 +58,28 @@ export interface GitReport {
 export async function reconcileAfterGit(cx: GitContext): Promise<GitReport> {
   const report: GitReport = { kept: [], ingested: [], edited: [] }
   const listing = await listTracked(cx.root, cx.track)
-  const names = new Set<DocName>([...listing.files.map(asDocName), ...cx.docNames()])
-  const view = lazyView(cx)
-  await forEachLimited([...names], 4, async (name) => {
-    const what = await cx.turn(name, (d) => takeIn(cx, d, view))
+  await takeInAll(cx, listing.files, { concurrency: 4, guarded: false }, (name, what) => {
     if (what === 'kept') report.kept.push(name)
     else if (what === 'from-git') report.ingested.push(name)
     else if (what === 'ingested' || what === 'deleted') report.edited.push(name)
   })
   cx.notify('summary')
   return report
+}
+
+/**
+ * Takes in every file listed and every document known, `concurrency` at a time, each as a turn of its
+ * worker; `sort` files each result. `guarded`: a document found damaged is held (markDamaged) instead of
+ * failing the whole run. Returns the names it went through.
+ */
+export async function takeInAll(cx: GitContext, listed: string[], o: { concurrency: number; guarded: boolean }, sort: (name: DocName, what: TakeInResult | null) => void): Promise<DocName[]> {
+  const names = [...new Set<DocName>([...listed.map(asDocName), ...cx.docNames()])]
+  const view = lazyView(cx)
+  await forEachLimited(names, o.concurrency, async (name) => {
+    const what = await cx.turn(name, (d) => (o.guarded ? unlessDamaged(cx, d.file, null, () => takeIn(cx, d, view)) : takeIn(cx, d, view)))
+    sort(name, what)
+  })
+  return names
 }
 
 export type ViewGetter = () => Promise<GitView | null>

@@ -1,74 +1,49 @@
 /**
  * Space: the one orchestrator of a space on this machine — configuration, identity, the CRDT model of every
- * tracked file, their sidecars, and the reconciliation between models and files (`files.ts`). Commands,
+ * tracked file, their sidecars, and the reconciliation between models and files (`reconcile.ts`, run
+ * by one worker per document, `worker.ts`). Commands,
  * the daemon and the network host all go through it; nothing else writes a tracked file or a sidecar.
  *
  * A process that changes anything holds the space lock for as long as it has the space open, so two
  * processes never write the same sidecar or file; `ctxsync sync`/`resolve` talk to a running daemon
  * instead of opening the space themselves (see `daemon.ts`).
  */
-import os from 'node:os'
 import path from 'node:path'
 import type { Author } from '../crdt/model.js'
 import { compileRules } from '../crdt/rules.js'
 import type { Conflict, Take } from '../crdt/present.js'
 import { TakeError } from '../crdt/present.js'
-import { CtxError, NotInitializedError } from '../errors.js'
+import { CtxError } from '../errors.js'
 import { ProtocolError } from '../net/protocol.js'
 import { parseStateVector } from '../net/statevector.js'
-import { createMatcher, listTracked, normalizeDocPath, forEachLimited, type Matcher } from '../fs/globs.js'
-import { acquireLock, type ReleaseLock } from '../fs/lock.js'
+import { createMatcher, listTracked, normalizeDocPath, type Matcher } from '../fs/globs.js'
 import { readTextFile, sweepStaleTemps } from '../fs/atomic.js'
-import { FileDocStore } from '../fs/sidecar.js'
 import { SidecarCorruptError, type DocStore } from '../fs/StorageAdapterInterface.js'
+import type { ReleaseLock } from '../fs/lock.js'
 import { asDocName, type DocName, type PeerId, type SpaceId } from '../ids.js'
 import { logger } from '../log.js'
 import { TypedEmitter } from '../net/emitter.js'
-import { DEFAULT_HOST, DEFAULT_PORT, readLocalSettings, readTeamConfig, type LocalSettings, type TeamConfig } from './config.js'
+import type { LocalSettings, TeamConfig } from './config.js'
 import type { BranchContext, DocView, GitContext, Notify, SpaceEvents } from './context.js'
 import type { UpdateListener } from './doclog.js'
-import { markDamaged, markUnreadable, takeInSave, unlessDamaged, writeBack } from './reconcile.js'
-import { DocWorker } from './worker.js'
+import { markDamaged, markUnreadable, takeInSave, writeBack } from './reconcile.js'
+import { DocWorker, untilIdle } from './worker.js'
 import { checkState, checkUpdate, RefusedUpdateError } from '../crdt/guard.js'
 import { Repo } from '../git/repo.js'
-import { branchPaths, branchSpaceId, DETACHED, mergeBranchStates } from './branches.js'
-import { lazyView, reconcileAfterGit, takeIn, type GitReport } from './gitingest.js'
-import { spacePaths, findRoot, type SpacePaths } from './paths.js'
-import { createIdentity, readIdentity, resolveSecret, resolveToken, type Identity } from './secrets.js'
-import { gitUserName } from '../git/user.js'
+import { branchSpaceId, mergeBranchStates } from './branches.js'
+import { reconcileAfterGit, takeInAll, type GitReport } from './gitingest.js'
+import type { SpacePaths } from './paths.js'
+import type { Identity } from './secrets.js'
 import { readSummary } from './summary.js'
-import { ParseChecker } from './parsecheck.js'
+import type { ParseChecker } from './parsecheck.js'
+import { assemble, type OpenOptions } from './open.js'
 import { IoRetry } from './ioretry.js'
 
 export type { SpaceEvents, DocView } from './context.js'
+export type { OpenOptions, SpaceParts } from './open.js'
 export type { FileProblem, FileState } from './trackedfile.js'
 
 const log = logger('space')
-
-export interface OpenOptions {
-  cwd: string
-  /** Recorded in the lock so that others can say who holds the space (`ctxsync sync`). */
-  command: string
-  /** 'read': no lock, never writes. Otherwise take the lock, waiting up to `wait` ms. */
-  lock: 'read' | { wait: number }
-  /** Create this machine's state if only `ctxsync.yaml` exists (CI checkouts). */
-  autoInit?: boolean
-  warn?: (message: string) => void
-  /**
-   * The parts a space is assembled from, for tests and embedders (after automerge-repo's adapters): the
-   * sidecar store (default: files under `.ctxsync/docs`, `fs/sidecar.ts`; `MemoryDocStore` runs the same
-   * contract), the check that renderings parse (default: a worker thread for large ones) and the clock that
-   * stamps values and conflicts (seconds). Each defaults to the production one.
-   */
-  parts?: SpaceParts
-}
-
-export interface SpaceParts {
-  store?: (paths: SpacePaths) => DocStore
-  parseCheck?: ParseChecker
-  /** Seconds since the epoch. */
-  now?: () => number
-}
 
 export interface ScanReport {
   enrolled: string[]
@@ -76,9 +51,6 @@ export interface ScanReport {
   written: string[]
   deleted: string[]
 }
-
-/** How many times `idle()` waits for the work it found before it gives up and names what is still busy. */
-const IDLE_ROUNDS = 10
 
 export class Space extends TypedEmitter<SpaceEvents> {
   readonly #workers = new Map<DocName, DocWorker>()
@@ -117,60 +89,25 @@ export class Space extends TypedEmitter<SpaceEvents> {
     this.#cx = this.context()
   }
 
-  static async open(o: OpenOptions): Promise<Space> {
-    const root = findRoot(o.cwd)
-    if (!root) throw new NotInitializedError(path.resolve(o.cwd))
-    let paths = spacePaths(root)
-    const config = await readTeamConfig(paths.config)
-    if (!config) throw new NotInitializedError(root)
-    const release = o.lock === 'read' ? null : await acquireLock(paths.state, { wait: o.lock.wait, command: o.command })
-    try {
-      let branch: string | null = null
-      if (config.branches === 'separate') {
-        branch = (await (await Repo.open(root))?.branch()) ?? DETACHED
-        paths = await branchPaths(paths, branch, o.lock !== 'read')
-      }
-      let identity = await readIdentity(paths.identity)
-      if (!identity) {
-        if (!o.autoInit || o.lock === 'read') {
-          throw new CtxError('no-local-state', `this clone has no local ctxsync state: run \`ctxsync init\` in ${root}`)
-        }
-        identity = await createIdentity(paths.identity)
-      }
-      const local = await readLocalSettings(paths.local, await defaultLocalSettings(root))
-      const secret = (await resolveSecret(paths.secret))?.secret ?? null
-      const store = o.parts?.store?.(paths) ?? new FileDocStore({ dir: paths.docs })
-      const parseCheck = o.parts?.parseCheck ?? new ParseChecker()
-      const space = new Space(paths, config, local, identity, secret, resolveToken(), store, release, o.warn ?? (() => {}), branch, parseCheck, o.parts?.now)
+  static open(o: OpenOptions): Promise<Space> {
+    return assemble(o, async (a) => {
+      const space = new Space(a.paths, a.config, a.local, a.identity, a.secret, a.token, a.store, a.release, a.warn, a.branch, a.parseCheck, a.now)
       await space.load()
       return space
-    } catch (e) {
-      await release?.()
-      throw e
-    }
+    })
   }
 
   private context(): GitContext & BranchContext {
     const notify: Notify = (event, ...args) => this.emit(event, ...args)
+    const { paths, parseCheck, author, match, branch } = this
     return {
-      root: this.paths.root, parseCheck: this.parseCheck, notify, warn: (m) => this.warn(m), noteWritten: (n) => void this.written.add(n),
-      author: this.author, peerId: this.identity.id, match: this.match, track: this.config.track,
-      rulesFor: (name) => compileRules(name, this.config.rules),
-      gitRepo: () => this.gitRepo(),
-      gitPaused: () => this.#gitPaused,
-      docNames: () => this.#workers.keys(),
-      turn: (name, f) => {
-        const w = this.getOrCreate(name)
-        return w.run(() => f(w))
-      },
-      branch: this.branch, paths: this.paths,
-      acceptName: (n) => this.acceptName(n),
+      root: paths.root, paths, parseCheck, author, match, branch, notify, peerId: this.identity.id, track: this.config.track,
+      warn: (m) => this.warn(m), noteWritten: (n) => void this.written.add(n), rulesFor: (name) => compileRules(name, this.config.rules),
+      gitRepo: () => this.gitRepo(), gitPaused: () => this.#gitPaused, docNames: () => this.#workers.keys(),
+      turn: (name, f) => ((w) => w.run(() => f(w)))(this.getOrCreate(name)),
+      acceptName: (n) => this.acceptName(n), applyRemote: (doc, u, from) => this.applyRemote(doc, u, from),
       stateVectorOf: (doc) => this.getOrCreate(doc).model.stateVector(),
-      applyRemote: (doc, u, from) => this.applyRemote(doc, u, from),
-      mergeSeen: (doc, seen) => {
-        const w = this.getOrCreate(doc)
-        void w.persist(w.file.mergeSeen(seen))
-      },
+      mergeSeen: (doc, seen) => ((w) => void w.persist(w.file.mergeSeen(seen)))(this.getOrCreate(doc)),
     }
   }
 
@@ -189,18 +126,12 @@ export class Space extends TypedEmitter<SpaceEvents> {
     return [...this.#workers.values()].filter((e) => e.pending).map((e) => e.name).sort()
   }
 
-  get root(): string {
-    return this.paths.root
-  }
+  get root(): string { return this.paths.root }
 
-  get writable(): boolean {
-    return this.release !== null
-  }
+  get writable(): boolean { return this.release !== null }
 
   /** The id peers must share to sync: the space's, or its branch's under `branches: separate`. */
-  get syncId(): SpaceId {
-    return this.branch === null ? this.config.space : branchSpaceId(this.config.space, this.branch)
-  }
+  get syncId(): SpaceId { return this.branch === null ? this.config.space : branchSpaceId(this.config.space, this.branch) }
 
   /** The git repository around the space (null without one), looked up once. */
   gitRepo(): Promise<Repo | null> {
@@ -308,17 +239,13 @@ export class Space extends TypedEmitter<SpaceEvents> {
     const listing = await listTracked(this.root, this.config.track)
     for (const s of listing.symlinks) this.warn(`${s}: is a symbolic link; ctxsync does not follow or sync links`)
     for (const d of listing.linkedDirs) this.warn(`${d}/: is a symbolic link; ctxsync does not follow links, so files under it are not synced`)
-    const names = new Set<DocName>([...listing.files.map(asDocName), ...this.#workers.keys()])
     // Content git brought while no daemon ran is taken in like after a live git operation.
-    const view = lazyView(this.#cx)
-    await forEachLimited([...names], 8, async (name) => {
-      const w = this.getOrCreate(name)
-      const what = await w.run(() => unlessDamaged(this.#cx, w.file, null, () => takeIn(this.#cx, w, view)))
+    const names = await takeInAll(this.#cx, listing.files, { concurrency: 8, guarded: true }, (name, what) => {
       if (what === 'kept') report.written.push(name)
       else if (what === 'from-git') report.ingested.push(name)
       else if (what) report[what].push(name)
     })
-    if (this.writable) await this.sweepTemps([...names])
+    if (this.writable) await this.sweepTemps(names)
     this.emit('summary')
     return report
   }
@@ -421,18 +348,13 @@ export class Space extends TypedEmitter<SpaceEvents> {
   readonly io = new IoRetry((n) => this.getOrCreate(n).file, (m) => this.warn(m), () => this.emit('summary'))
 
   /**
-   * Waits until every document's worker is idle and every update is durable. Work that keeps arriving
-   * (a peer streaming updates) can keep a document busy: after IDLE_ROUNDS rounds it stops waiting, warns
-   * and returns the documents still busy (empty when all are idle), so a caller never mistakes it for done.
+   * Waits until every document's worker is idle and every update is durable. Work that keeps arriving (a
+   * peer streaming updates) can keep a document busy: then it stops waiting after a bound, warns, and
+   * returns the documents still busy (empty when all are idle), so no caller mistakes that for done.
    */
   async idle(): Promise<DocName[]> {
-    let busy: DocName[] = []
-    for (let i = 0; i < IDLE_ROUNDS; i++) {
-      await Promise.all([...this.#workers.values()].map((w) => w.drained()))
-      busy = [...this.#workers.values()].filter((w) => !w.idle).map((w) => w.name)
-      if (busy.length === 0) return []
-    }
-    this.warn(`still busy after waiting ${IDLE_ROUNDS} rounds: ${busy.join(', ')}`)
+    const busy = await untilIdle(() => [...this.#workers.values()])
+    if (busy.length) this.warn(`still busy after waiting: ${busy.join(', ')}`)
     return busy
   }
 
@@ -473,9 +395,4 @@ export class Space extends TypedEmitter<SpaceEvents> {
     await this.store.close()
     await this.release?.()
   }
-}
-
-async function defaultLocalSettings(root: string): Promise<LocalSettings> {
-  const name = (await gitUserName(root)) ?? os.userInfo().username ?? 'someone'
-  return { name, agent: false, host: DEFAULT_HOST, port: DEFAULT_PORT, peers: [] }
 }

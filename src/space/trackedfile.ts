@@ -90,30 +90,16 @@ export class TrackedFile {
 
   // ── what others may read ──────────────────────────────────────────────────────────────────────────
 
-  get state(): FileState {
-    return this.#state
-  }
-  get problem(): FileProblem | null {
-    return this.#problem
-  }
+  get state(): FileState { return this.#state }
+  get problem(): FileProblem | null { return this.#problem }
   /** Why the stored state is outside the limits of `crdt/limits.ts`; null when it is not. */
-  get damaged(): string | null {
-    return this.#damaged
-  }
-  get disk(): Disk {
-    return this.#disk
-  }
+  get damaged(): string | null { return this.#damaged }
+  get disk(): Disk { return this.#disk }
   /** The file's hash as far as known; null when it is absent or not looked at yet. */
-  get diskHash(): string | null {
-    return this.#disk.kind === 'file' ? this.#disk.hash : null
-  }
+  get diskHash(): string | null { return this.#disk.kind === 'file' ? this.#disk.hash : null }
   /** Why the file could not be read or written lately (taken in or written again once it can be). */
-  get ioError(): string | null {
-    return this.#ioError
-  }
-  get baseHash(): string | null {
-    return this.#meta.base.hash ?? null
-  }
+  get ioError(): string | null { return this.#ioError }
+  get baseHash(): string | null { return this.#meta.base.hash ?? null }
   /** The base text kept while the model is ahead of the file, if any. */
   get keptBase(): { text: string; ids?: string[] } | null {
     const b = this.#meta.base
@@ -123,9 +109,7 @@ export class TrackedFile {
     return this.#meta.writing ?? null
   }
   /** True when the file's bookkeeping changed since `persisted()` was last called. */
-  get dirty(): boolean {
-    return this.#dirty
-  }
+  get dirty(): boolean { return this.#dirty }
   /** Is `disk` what we know the file holds? */
   diskIs(hash: string | null): boolean {
     return hash === null ? this.#disk.kind === 'absent' : this.diskHash === hash

@@ -55,30 +55,14 @@ export class DocWorker implements DocView, DocTurn {
   }
 
   // ── the read-only view (`Space.docs()`) ───────────────────────────────────────────────────────────
-  get model(): FileModel {
-    return this.file.model
-  }
-  get state() {
-    return this.file.state
-  }
-  get problem() {
-    return this.file.problem
-  }
-  get damaged() {
-    return this.file.damaged
-  }
-  get diskHash() {
-    return this.file.diskHash
-  }
-  get pending() {
-    return this.file.pending
-  }
-  get storeError() {
-    return this.log.storeError
-  }
-  get ioError() {
-    return this.file.ioError
-  }
+  get model(): FileModel { return this.file.model }
+  get state() { return this.file.state }
+  get problem() { return this.file.problem }
+  get damaged() { return this.file.damaged }
+  get diskHash() { return this.file.diskHash }
+  get pending() { return this.file.pending }
+  get storeError() { return this.log.storeError }
+  get ioError() { return this.file.ioError }
   durableStateVector(): Uint8Array {
     return this.log.durableStateVector()
   }
@@ -86,9 +70,7 @@ export class DocWorker implements DocView, DocTurn {
   // ── the mailbox ───────────────────────────────────────────────────────────────────────────────────
 
   /** True when no turn is queued or under way. */
-  get idle(): boolean {
-    return this.#open === 0
-  }
+  get idle(): boolean { return this.#open === 0 }
 
   /** Runs `f` as the next turn, after every turn asked for before; its meta changes are written at its end. */
   run<T>(f: () => Promise<T>): Promise<T> {
@@ -143,4 +125,18 @@ export class DocWorker implements DocView, DocTurn {
     await this.log.close(() => this.file.persisted())
     this.file.model.destroy()
   }
+}
+
+/** How many times `untilIdle` waits for the work it found before it gives up and names what is still busy. */
+const IDLE_ROUNDS = 10
+
+/** Waits (a bounded number of rounds) until every worker is idle; returns the names of those still busy. */
+export async function untilIdle(workers: () => DocWorker[]): Promise<DocName[]> {
+  let busy: DocName[] = []
+  for (let i = 0; i < IDLE_ROUNDS; i++) {
+    await Promise.all(workers().map((w) => w.drained()))
+    busy = workers().filter((w) => !w.idle).map((w) => w.name)
+    if (busy.length === 0) break
+  }
+  return busy
 }
