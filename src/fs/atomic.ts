@@ -188,7 +188,10 @@ export async function writeFileAtomic(file: string, text: string, opts: Within &
 /** A checked write: done, or not done because the file held something else at the rename (`now`). */
 export type WriteIfResult =
   | ({ kind: 'written' } & WriteResult)
-  /** `now`: what the file held instead (null: absent); its text when it was stable, decodable text. */
+  /**
+   * `now`: what the file held instead (null: absent); its text only when the read was stable and it is
+   * text ctxsync takes in (hash '' and no text for a directory, a link or a file over the size limit).
+   */
   | { kind: 'changed'; now: { hash: string; text: string | null } | null }
 
 /**
@@ -228,10 +231,12 @@ export async function writeFileAtomicIf(file: string, text: string, expectHash: 
 function currentSync(file: string): { hash: string; text: string | null } | null {
   try {
     const before = lstatSync(file)
+    // Not a file we would take in (a directory, a link, too large): something else than expected, no text.
+    if (!before.isFile() || before.size > maxFileBytes()) return { hash: '', text: null }
     ioCounts.fileReads++
     const bytes = readFileSync(file)
     const after = lstatSync(file)
-    const stable = before.isFile() && sameStat(before, after) && bytes.length === after.size
+    const stable = sameStat(before, after) && bytes.length === after.size
     const dec = stable ? decodeText(bytes) : null
     return { hash: sha256hex(bytes), text: dec?.ok ? dec.text : null }
   } catch (e) {

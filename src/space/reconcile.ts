@@ -18,7 +18,7 @@ import path from 'node:path'
 import { diffLines } from 'diff'
 import { RefusedFileError, YamlSyntaxError, type Rendered } from '../crdt/model.js'
 import { DamagedStateError } from '../crdt/limits.js'
-import { readTextFile, removeFile, writeFileAtomicIf } from '../fs/atomic.js'
+import { readTextFile, removeFile, SymlinkRefusedError, writeFileAtomicIf } from '../fs/atomic.js'
 import { sha256hex } from '../ids.js'
 import type { DocTurn, FileContext } from './context.js'
 import { tooCostly } from './parsecheck.js'
@@ -203,7 +203,11 @@ async function writeText(cx: FileContext, d: DocTurn, text: string, expected: st
   await d.persist(f.startedWrite(text, ids))
   // Checked right at the rename (see writeFileAtomicIf): a save landing while the temp file is written and
   // fsynced is never overwritten.
-  const w = await writeFileAtomicIf(path.join(cx.root, f.name), text, expected, { within: cx.root })
+  const w = await writeFileAtomicIf(path.join(cx.root, f.name), text, expected, { within: cx.root }).catch((err: unknown) => {
+    // The file (or a directory on its way) became a link: not ours to write; the watcher reports it.
+    if (err instanceof SymlinkRefusedError) return { kind: 'changed' as const, now: null }
+    throw err
+  })
   if (w.kind === 'changed') {
     f.abortedWrite()
     return w.now
