@@ -2,19 +2,21 @@
  * TrackedFile: the one owner of what ctxsync knows about one tracked file — its model's relation to the
  * file on disk, why it is held, and the bookkeeping that survives a restart (the sidecar's meta). Every
  * change goes through a method named after what happened; nothing else writes these fields. It does no
- * I/O: the document's worker (`worker.ts`) reads and writes the file and persists `meta()` when a method
+ * I/O: the document's worker (`worker.ts`) reads and writes the file and persists `persisted()` when a method
  * says it must (`Persist`), or once at the end of its turn.
  *
- *                 tookIn / matches                          held(problem)
- *     ┌──────────► ok ◄───────────────────────────┐  ┌───────────────────────┐
- *     │            │  │                           │  │                       ▼
- *     │  refused() │  │ unreadable(reason)        └──┼──────────────────── held ──┐
- *     │            ▼  ▼                              │       (model may move     │ keepBase:
- *     │      refused  unreadable ──── tookIn ────────┘        ahead: base kept)  │ base text
- *     │         │                                                               ◄┘ kept in meta
- *     └─────────┘ (a later save that parses is taken in)
+ *                  held(problem)
+ *        ┌───────────────────────────────► held ──┐ keepBase: the file's text is kept in meta
+ *        │                                  │  ▲  │ while the model moves ahead of the file
+ *        │         tookIn (parses again)    │  └──┘
+ *        │  ┌───────────────────────────────┘
+ *        │  ▼        refused(reason)
+ *   ───► ok ─────────────────────────────► refused
+ *        ▲  │        unreadable(reason)
+ *        │  └──────────────────────────────► unreadable
+ *        └──── tookIn: a later save it can take in (from refused or unreadable)
  *
- *     damaged(reason) from any state: refused for good (its stored state is outside crdt/limits.ts).
+ *   damagedState(reason), from any state: refused for good (its stored state is outside crdt/limits.ts).
  *
  * What is known of the disk (`Disk`) moves on its own: unknown (not looked since the space opened) →
  * file(hash) (read, or written by us) / absent (deleted, or never there).
