@@ -47,7 +47,7 @@ async function measure(label, edits, burst) {
   await ctx(['init', '--name', 'bench', '--discovery', 'none'], { cwd: dir })
 
   const space = await Space.open({ cwd: dir, command: 'bench sidecar-size', lock: { wait: 0 }, warn: (m) => console.error(`warning: ${m}`) })
-  const entry = space.entry(NAME)
+  const entry = space.doc(NAME) // the document's worker (space/worker.ts)
   const store = space.store
   const afterInit = await store.size(NAME)
   // Measurement only: note the log's size each time the space compacts it.
@@ -70,18 +70,18 @@ async function measure(label, edits, burst) {
     text = ed.edit(text, pickField(ed.count))
     fs.writeFileSync(file, text)
     await space.onLocalFile(NAME, text, sha256hex(text))
-    if (!burst) await entry.saveMeta(true)
-    await entry.flushed()
+    if (!burst) await entry.persist('now')
+    await entry.log.flushed()
   }
   const ms = performance.now() - t0
   await space.settle()
-  await entry.flushed()
+  await entry.log.flushed()
   const rendered = entry.model.render().text
   const atRest = await store.size(NAME)
   const neverCompacted = logBytesAtCompactions + (fs.statSync(logPath()).size - header())
   const spaceCompactions = compactions
   const yjsState = Y.encodeStateAsUpdate(entry.model.doc).length
-  await entry.compact()
+  await entry.log.compact()
   const compacted = await store.size(NAME)
   await space.close()
   const yaml = Buffer.byteLength(text)

@@ -2,7 +2,7 @@
  * FileModel: one tracked file as a Y.Doc, the main entry point the rest of ctxsync uses from `crdt/`. The
  * others are small and stateless: the rules (`rules.ts`), the parse check (`parse.ts`, `position.ts` for
  * messages), the state limits (`limits.ts`), conflict records for display (`present.ts`), checks of
- * foreign updates (`guard.ts`, `compact.ts`), git marks (`gitmarks.ts`) and the merges (`merge/`).
+ * foreign updates (`guard.ts`, `compact.ts`), git marks (`markFromGit`/`gitMarked` below) and the merges (`merge/`).
  *
  * Pure: it is given text and updates and returns text and updates; it never touches the disk or the
  * network. It remembers the *base* — the text it last gave to (or took from) the file, annotated with
@@ -19,7 +19,7 @@ import type { MapEntry, SeqItem } from './ir.js'
 import { fallbackText } from './canonical.js'
 import { annotate } from './annotate.js'
 import { defaultRules, type Rules } from './rules.js'
-import { AUTHORS, ROOT, enrollClientId, nowSeconds } from './schema.js'
+import { AUTHORS, GIT_MARKS, ROOT, enrollClientId, nowSeconds } from './schema.js'
 import { Tree } from './tree.js'
 import { Writer } from './write.js'
 import { Differ } from './diff.js'
@@ -356,6 +356,25 @@ export class FileModel {
 
   encodeDiff(remoteSV?: Uint8Array): Uint8Array {
     return Y.encodeStateAsUpdate(this.doc, remoteSV)
+  }
+
+  /** What a peer holding `remoteSV` lacks, or null when that is nothing (an empty update is two zero bytes). */
+  diffFor(remoteSV: Uint8Array): Uint8Array | null {
+    const u = this.encodeDiff(remoteSV)
+    return u.length <= 2 ? null : u
+  }
+
+  /**
+   * Git marks: hashes of texts some peer took in *from git*, kept in the document itself so they replicate
+   * with the update that carries the content (a peer pulling the same commit later takes in nothing). Call
+   * `markFromGit` inside the transaction that takes the content in. Hash prefixes keep the map small.
+   */
+  markFromGit(hash: string, by: string, at: number): void {
+    this.doc.getMap(GIT_MARKS).set(hash.slice(0, 16), [by, at])
+  }
+
+  gitMarked(hash: string): boolean {
+    return this.doc.getMap(GIT_MARKS).has(hash.slice(0, 16))
   }
 
   destroy(): void {

@@ -11,20 +11,12 @@
  */
 import type { DocName } from '../ids.js'
 
-/** Small per-document bookkeeping that travels with the CRDT state. JSON-serialisable. */
-export interface DocMeta {
-  /** sha256 (hex) of the file text last known to be on disk (written by us or ingested from it). */
-  baseHash?: string
-  /**
-   * The file text last known to be on disk, kept only while the CRDT holds changes not yet written to the
-   * file (a held file), so that a later edit can be diffed against what the user actually saw.
-   */
-  baseText?: string
-  /** Base64 of the merged state vector that peers are known to hold (pending = local ops beyond it). */
-  ackedSV?: string
-  /** Anything else the space wants to persist for this document. */
-  [key: string]: unknown
-}
+/**
+ * Per-document bookkeeping that travels with the CRDT state: a JSON object the store keeps as it was
+ * given (written with `writeMeta`, or with the snapshot at `compact`) and returns from `load`. Its fields
+ * belong to the space (`space/trackedfile.ts`); the store reads none of them.
+ */
+export type DocMeta = Record<string, unknown>
 
 export interface LoadedDoc {
   /** Updates to apply in order: the snapshot's state first, then each log record. */

@@ -10,7 +10,7 @@
  */
 import fs from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
-import { readFileSync, renameSync, type Stats } from 'node:fs'
+import { lstatSync, readFileSync, renameSync, type Stats } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import { CtxError } from '../errors.js'
@@ -18,6 +18,13 @@ import { sha256hex } from '../ids.js'
 import { logger } from '../log.js'
 
 const log = logger('fs:atomic')
+
+/**
+ * What this process read and wrote, for benchmarks and tests (`bench/remote-update-io.mjs`): whole reads
+ * of a file's bytes, atomic file writes (renames), and sidecar meta records (counted by the stores).
+ * Plain counters, cheap enough to keep on in production.
+ */
+export const ioCounts = { fileReads: 0, atomicWrites: 0, metaWrites: 0 }
 
 /** Context files are small; anything bigger is almost certainly not one and is not loaded into memory. */
 export const DEFAULT_MAX_BYTES = 8 * 1024 * 1024
@@ -117,6 +124,7 @@ export async function readChecked(file: string, before: Stats, maxBytes: number)
   if (before.size > maxBytes) return { kind: 'unreadable', reason: 'too-large' }
   let bytes: Buffer
   try {
+    ioCounts.fileReads++
     bytes = await fs.readFile(file)
   } catch (e) {
     if (isGone(e)) return 'changed'
@@ -171,19 +179,32 @@ export async function writeFileAtomic(file: string, text: string, opts: Within &
   // With `mode`, write-file-atomic creates the temp file with it (open's third argument): a secret is 0600
   // from its first byte, not only after the rename.
   await writeFileAtomicLib(file, bytes, { fsync: true, ...(opts.mode !== undefined ? { mode: opts.mode } : {}) })
+  ioCounts.atomicWrites++
   await syncDirQuietly(dir)
   log('wrote %s (%d bytes)', file, bytes.length)
   return { hash: sha256hex(bytes), size: bytes.length }
 }
 
+/** A checked write: done, or not done because the file held something else at the rename (`now`). */
+export type WriteIfResult =
+  | ({ kind: 'written' } & WriteResult)
+  /**
+   * `now`: what the file held instead (null: absent); its text only when the read was stable and it is
+   * text ctxsync takes in (hash '' and no text for a directory, a link or a file over the size limit).
+   */
+  | { kind: 'changed'; now: { hash: string; text: string | null } | null }
+
 /**
  * Like `writeFileAtomic`, but only if the file still holds `expectHash` (null: still absent) at the moment
- * of the rename; returns null (nothing written) otherwise. The check and the rename run synchronously, back
- * to back, after the slow part (temp file, fsync): a save by an editor or agent that lands while we write
- * is then almost never overwritten. Checked earlier, with awaits in between, such a save was lost whenever
- * it fell into the milliseconds the temp file and its fsync take.
+ * of the rename. The check and the rename run synchronously, back to back, after the slow part (temp file,
+ * fsync): a save by an editor or agent that lands while we write is then almost never overwritten. Checked
+ * earlier, with awaits in between, such a save was lost whenever it fell into the milliseconds the temp
+ * file and its fsync take. That check reads the file anyway, so when it finds a save it reports it
+ * (`changed`): the caller takes it in without reading it again. Its text is given only when the read was
+ * stable (same inode, size and times before and after, as `readChecked`): half an editor's write is never
+ * taken for a save.
  */
-export async function writeFileAtomicIf(file: string, text: string, expectHash: string | null, opts: Within = {}): Promise<WriteResult | null> {
+export async function writeFileAtomicIf(file: string, text: string, expectHash: string | null, opts: Within = {}): Promise<WriteIfResult> {
   const { bytes, existing, dir } = await prepareWrite(file, text, opts)
   // Named like write-file-atomic's temp files (`<name>.<hex>`): never matched by the tracked globs.
   const tmp = `${file}.${process.pid.toString(16)}${randomBytes(4).toString('hex')}`
@@ -194,20 +215,30 @@ export async function writeFileAtomicIf(file: string, text: string, expectHash: 
   } finally {
     await fh.close()
   }
-  if (currentHashSync(file) !== expectHash) {
+  const now = currentSync(file)
+  if ((now?.hash ?? null) !== expectHash) {
     await fs.unlink(tmp).catch(() => undefined)
     log('not writing %s: changed on disk meanwhile', file)
-    return null
+    return { kind: 'changed', now }
   }
   renameSync(tmp, file)
+  ioCounts.atomicWrites++
   await syncDirQuietly(dir)
   log('wrote %s (%d bytes, checked)', file, bytes.length)
-  return { hash: sha256hex(bytes), size: bytes.length }
+  return { kind: 'written', hash: sha256hex(bytes), size: bytes.length }
 }
 
-function currentHashSync(file: string): string | null {
+function currentSync(file: string): { hash: string; text: string | null } | null {
   try {
-    return sha256hex(readFileSync(file))
+    const before = lstatSync(file)
+    // Not a file we would take in (a directory, a link, too large): something else than expected, no text.
+    if (!before.isFile() || before.size > maxFileBytes()) return { hash: '', text: null }
+    ioCounts.fileReads++
+    const bytes = readFileSync(file)
+    const after = lstatSync(file)
+    const stable = sameStat(before, after) && bytes.length === after.size
+    const dec = stable ? decodeText(bytes) : null
+    return { hash: sha256hex(bytes), text: dec?.ok ? dec.text : null }
   } catch (e) {
     if (isGone(e)) return null
     throw e

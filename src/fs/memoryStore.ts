@@ -5,6 +5,7 @@
  */
 import type { DocName } from '../ids.js'
 import type { DocMeta, DocStore, LoadedDoc } from './StorageAdapterInterface.js'
+import { ioCounts } from './atomic.js'
 
 export interface MemoryDocStoreConfig {
   compactAfterBytes?: number
@@ -55,6 +56,7 @@ export class MemoryDocStore implements DocStore {
   }
 
   async writeMeta(doc: DocName, meta: DocMeta): Promise<void> {
+    ioCounts.metaWrites++
     const d = this.get(doc)
     d.meta = roundTrip(meta)
     d.logBytes += JSON.stringify(meta).length

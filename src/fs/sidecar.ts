@@ -19,6 +19,7 @@ import type { FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import { sha256hex, type DocName, asDocName } from '../ids.js'
 import { logger } from '../log.js'
+import { ioCounts } from './atomic.js'
 import { SidecarCorruptError, type DocMeta, type DocStore, type LoadedDoc } from './StorageAdapterInterface.js'
 import {
   Codec, FormatError, LOG_MAGIC, RecordType, SNAP_MAGIC, decodeHeader, encodeHeader, encodeRecord, encodeSnapshotBody,
@@ -147,6 +148,7 @@ export class FileDocStore implements DocStore {
   }
 
   writeMeta(doc: DocName, meta: DocMeta, opts?: { durable?: boolean }): Promise<void> {
+    ioCounts.metaWrites++
     return this.addRecord(doc, encodeRecord(RecordType.Meta, Buffer.from(JSON.stringify(meta), 'utf8')), opts?.durable !== false)
   }
 

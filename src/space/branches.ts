@@ -15,12 +15,11 @@ import { createHash } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { writeFileAtomic } from '../fs/atomic.js'
-import type { DocName, PeerId, SpaceId } from '../ids.js'
+import type { PeerId, SpaceId } from '../ids.js'
 import { logger } from '../log.js'
 import type { Repo } from '../git/repo.js'
 import type { SpacePaths } from './paths.js'
-import { mergeSeen } from './seen.js'
-import type { Space } from './space.js'
+import type { BranchContext } from './context.js'
 
 const log = logger('space:branches')
 const B32 = 'abcdefghijklmnopqrstuvwxyz234567'
@@ -78,7 +77,7 @@ export async function knownBranches(paths: SpacePaths): Promise<string[]> {
  * Merges into `space` the state of every branch whose tip the last git operation brought into HEAD (an
  * ancestor of HEAD now, not of `before`). Returns the branches merged.
  */
-export async function mergeBranchStates(space: Space, repo: Repo, before: string | null): Promise<string[]> {
+export async function mergeBranchStates(space: BranchContext, repo: Repo, before: string | null): Promise<string[]> {
   const head = await repo.head()
   if (!head || !space.branch) return []
   const merged: string[] = []
@@ -94,7 +93,7 @@ export async function mergeBranchStates(space: Space, repo: Repo, before: string
   return merged
 }
 
-async function mergeOne(space: Space, docs: string, branch: string): Promise<number> {
+async function mergeOne(space: BranchContext, docs: string, branch: string): Promise<number> {
   // Loaded here: hooks use this module's paths and must not pay for Yjs.
   const [Y, { FileDocStore }] = await Promise.all([import('yjs'), import('../fs/sidecar.js')])
   const store = new FileDocStore({ dir: docs })
@@ -105,7 +104,7 @@ async function mergeOne(space: Space, docs: string, branch: string): Promise<num
       if (!doc) continue
       const loaded = await store.load(name).catch(() => null)
       if (!loaded || loaded.updates.length === 0) continue
-      const update = Y.diffUpdate(Y.mergeUpdates(loaded.updates), space.entry(doc as DocName).model.stateVector())
+      const update = Y.diffUpdate(Y.mergeUpdates(loaded.updates), space.stateVectorOf(doc))
       if (update.length > 2) {
         try {
           await space.applyRemote(doc, update, `branch:${branch}` as PeerId)
@@ -116,7 +115,7 @@ async function mergeOne(space: Space, docs: string, branch: string): Promise<num
           space.warn(`${doc}: not merged from branch ${branch}: ${(err as Error).message}`)
         }
       }
-      mergeSeen(space.entry(doc), loaded.meta.seen)
+      space.mergeSeen(doc, loaded.meta.seen)
     }
   } finally {
     await store.close()

@@ -117,7 +117,7 @@ export class Daemon {
       const manager = peers
       cleanup.unshift(() => manager.stop())
       wirePeerEvents(peers, book, o.say)
-      peers.on('presence', () => space.emit('summary'))
+      peers.on('presence', () => space.summaryChanged())
       const watcher = new Watcher({ root: space.root, include: space.config.track })
       cleanup.unshift(() => watcher.close())
       // An edit that cannot be taken in now (no descriptors, a failing disk) is read again until it can.
@@ -186,7 +186,7 @@ export class Daemon {
         return { book: this.peerRecords(), registry: this.peers.registry(), found: this.finder?.found() ?? null, online: onlinePeers(this.peers.presence()) }
       case 'syncpoint':
         // What the files hold now; after a merge (`wait`), once the daemon took in what git did.
-        if ((params as { wait?: boolean } | null)?.wait) await this.git?.settled()
+        if ((params as { wait?: boolean } | null)?.wait) await this.git?.untilGitIdle()
         await this.space.settle()
         return { states: liveStates(this.space) }
       case 'git':

@@ -18,7 +18,7 @@ import type { Matcher } from '../fs/globs.js'
 import { sha256hex } from '../ids.js'
 import { syncPointsOf, noteIndex, type SyncPoint } from '../git/notes.js'
 import type { CommitInfo, Repo } from '../git/repo.js'
-import type { DocEntry } from './entry.js'
+import type { TrackedFile as DocEntry } from './trackedfile.js'
 import { gitMarked, hasSeen } from './seen.js'
 
 const HISTORY_MAX = 200

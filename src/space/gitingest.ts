@@ -27,20 +27,19 @@
  */
 import path from 'node:path'
 import { RefusedFileError, YamlSyntaxError } from '../crdt/model.js'
-import { compileRules } from '../crdt/rules.js'
 import { parses } from '../crdt/parse.js'
+import type { Rules } from '../crdt/rules.js'
 import { readTextFile } from '../fs/atomic.js'
 import { mergeFileTexts } from '../git/merge-file.js'
 import { listTracked, forEachLimited } from '../fs/globs.js'
 import { asDocName, sha256hex, type DocName } from '../ids.js'
 import { logger } from '../log.js'
-import type { DocEntry } from './entry.js'
-import { enrollOrIngest, reconcile, writeBack, type ReconcileResult } from './files.js'
+import type { DocTurn, GitContext } from './context.js'
+import { reconcile, takeInSave, unlessDamaged, writeBack, type ReconcileResult } from './reconcile.js'
 import { GitView, nearest } from './gitbase.js'
 import { merge3 } from '../crdt/merge/merge3.js'
-import { noteSeen } from './seen.js'
 import { ingestAsGit } from '../crdt/merge/gitreplay.js'
-import type { Space } from './space.js'
+import type { TrackedFile } from './trackedfile.js'
 
 const log = logger('space:git')
 
@@ -54,102 +53,114 @@ export interface GitReport {
 }
 
 /** Reconciles every tracked file after a git operation. Without a repository: a plain scan. */
-export async function reconcileAfterGit(space: Space): Promise<GitReport> {
+export async function reconcileAfterGit(cx: GitContext): Promise<GitReport> {
   const report: GitReport = { kept: [], ingested: [], edited: [] }
-  const listing = await listTracked(space.root, space.config.track)
-  const names = new Set<DocName>([...listing.files.map(asDocName), ...space.entries.keys()])
-  const view = lazyView(space)
-  await forEachLimited([...names], 4, async (name) => {
-    const what = await space.serial(name, () => takeIn(space, space.entry(name), view))
+  const listing = await listTracked(cx.root, cx.track)
+  await takeInAll(cx, listing.files, { concurrency: 4, guarded: false }, (name, what) => {
     if (what === 'kept') report.kept.push(name)
     else if (what === 'from-git') report.ingested.push(name)
     else if (what === 'ingested' || what === 'deleted') report.edited.push(name)
   })
-  space.emit('summary')
+  cx.notify('summary')
   return report
+}
+
+/**
+ * Takes in every file listed and every document known, `concurrency` at a time, each as a turn of its
+ * worker; `sort` files each result. `guarded`: a document found damaged is held (markDamaged) instead of
+ * failing the whole run. Returns the names it went through.
+ */
+export async function takeInAll(cx: GitContext, listed: string[], o: { concurrency: number; guarded: boolean }, sort: (name: DocName, what: TakeInResult | null) => void): Promise<DocName[]> {
+  const names = [...new Set<DocName>([...listed.map(asDocName), ...cx.docNames()])]
+  const view = lazyView(cx)
+  await forEachLimited(names, o.concurrency, async (name) => {
+    const what = await cx.turn(name, (d) => (o.guarded ? unlessDamaged(cx, d.file, null, () => takeIn(cx, d, view)) : takeIn(cx, d, view)))
+    sort(name, what)
+  })
+  return names
 }
 
 export type ViewGetter = () => Promise<GitView | null>
 
 /** The repository's view, loaded on first need: when no file changed, a reconcile runs no git at all. */
-export function lazyView(space: Space): ViewGetter {
+export function lazyView(cx: GitContext): ViewGetter {
   let p: Promise<GitView | null> | null = null
-  return () => (p ??= space.gitRepo().then((repo) => (repo ? GitView.load(repo, space.root, space.match) : null)))
+  return () => (p ??= cx.gitRepo().then((repo) => (repo ? GitView.load(repo, cx.root, cx.match) : null)))
 }
 
 /**
- * The decision for one file; `reconcile` (files.ts) for everything that is not git's doing. Also used by
- * every scan, so that content git brought while no daemon ran is taken in the same way.
+ * The decision for one file; `reconcile` (reconcile.ts) for everything that is not git's doing. Also used
+ * by every scan, so that content git brought while no daemon ran is taken in the same way.
  */
 export type TakeInResult = ReconcileResult | 'kept' | 'from-git'
 
-export async function takeIn(space: Space, e: DocEntry, getView: ViewGetter): Promise<TakeInResult> {
-  const plain = () => reconcile(space, e)
-  const read = await readTextFile(path.join(space.root, e.name), { within: space.root })
-  if (read.kind === 'unreadable' || e.model.isEmpty || e.state !== 'ok') return plain()
+export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter): Promise<TakeInResult> {
+  const f = d.file
+  const plain = () => reconcile(cx, d)
+  const read = await readTextFile(path.join(cx.root, f.name), { within: cx.root })
+  if (read.kind === 'unreadable' || f.model.isEmpty || f.state !== 'ok') return plain()
   const text = read.kind === 'text' ? read.text : null
   const hash = read.kind === 'text' ? read.hash : null
-  if (hash === e.diskHash) return null
-  const live = e.model.render()
+  if (f.diskIs(hash)) return null
+  const live = f.model.render()
   if (text !== null && live.text === text) return plain() // nothing to decide: reconcile notes it
-  if (text === null && !e.model.exists()) return plain()
+  if (text === null && !f.model.exists()) return plain()
   const view = await getView()
   // Git started again while we looked (a commit, then at once a checkout): what we read may be half of
   // its work, and writing the live context now would land under its feet. The next idle decides.
-  if (space.gitBusy) return null
-  if (!view || !view.fromGit(e.name, text)) return plain()
+  if (cx.gitPaused()) return null
+  if (!view || !view.fromGit(f.name, text)) return plain()
   try {
-    const known = text === null ? await deletionKnown(e, view) : await view.knownHead(e, e.name, text)
-    if (space.gitBusy) return null
+    const known = text === null ? await deletionKnown(f, view) : await view.knownHead(f, f.name, text)
+    if (cx.gitPaused()) return null
     if (known) {
-      e.diskHash = hash
-      await writeBack(space, e)
-      settle(e, e.diskHash ?? null)
+      sawOnDisk(f, hash)
+      await writeBack(cx, d)
+      f.recordSettledBase(f.diskHash)
       return 'kept'
     }
     if (text === null) {
-      e.diskHash = null
-      e.model.deleteFile()
-      settle(e, null)
+      f.sawAbsent()
+      f.model.deleteFile()
+      f.recordSettledBase(null)
       return 'from-git'
     }
-    await ingestNew(space, e, view, text, live.text)
-    e.diskHash = hash
-    noteSeen(e, hash)
-    await writeBack(space, e)
-    settle(e, e.diskHash ?? null)
+    await ingestNew(cx, f, view, text, live.text)
+    f.sawOnDisk(hash!)
+    f.noteSeen(hash)
+    await writeBack(cx, d)
+    f.recordSettledBase(f.diskHash)
     return 'from-git'
   } catch (err) {
     if (!(err instanceof YamlSyntaxError) && !(err instanceof RefusedFileError)) throw err
     // Git's version does not parse: the usual path holds the file with the parser's reason.
-    if (text !== null && hash !== null) await enrollOrIngest(space, e, text, hash)
+    if (text !== null && hash !== null) await takeInSave(cx, d, text, hash)
     return null
   }
 }
 
-function settle(e: DocEntry, hash: string | null): void {
-  e.meta.baseHash = hash ?? undefined
-  delete e.meta.writing
-  noteSeen(e, hash)
-  e.saveMeta()
+function sawOnDisk(f: TrackedFile, hash: string | null): void {
+  if (hash === null) f.sawAbsent()
+  else f.sawOnDisk(hash)
 }
 
 /** Git removed the file: known when no known version on the way back had it. */
-async function deletionKnown(e: DocEntry, view: GitView): Promise<boolean> {
-  const f = await view.frontier(e, e.name)
-  return f.length === 0 || f.every((x) => x.text === null)
+async function deletionKnown(f: TrackedFile, view: GitView): Promise<boolean> {
+  const fr = await view.frontier(f, f.name)
+  return fr.length === 0 || fr.every((x) => x.text === null)
 }
 
-async function ingestNew(space: Space, e: DocEntry, view: GitView, text: string, live: string | null): Promise<void> {
-  const frontier = (await view.frontier(e, e.name)).flatMap((f) => (f.text === null ? [] : [f.text]))
-  const before = e.model.baseText ?? live
+async function ingestNew(cx: GitContext, f: TrackedFile, view: GitView, text: string, live: string | null): Promise<void> {
+  const frontier = (await view.frontier(f, f.name)).flatMap((x) => (x.text === null ? [] : [x.text]))
+  const before = f.model.baseText ?? live
   const base = nearest([...frontier, ...(before !== null ? [before] : [])], text) ?? live ?? ''
-  const merged = live === null ? text : await mergeTexts(space, e.name, base, live, text)
+  const rules = cx.rulesFor(f.name)
+  const merged = live === null ? text : await mergeTexts(rules, f.name, base, live, text)
   const time = view.head?.time ?? Math.floor(Date.now() / 1000)
-  log('%s: new content from git (base %s…, %d frontier)', e.name, sha256hex(base).slice(0, 8), frontier.length)
-  ingestAsGit(e.model, {
-    name: e.name, rules: compileRules(e.name, space.config.rules), author: space.author,
-    merged, base, text, time, mark: sha256hex(text), by: space.identity.id,
+  log('%s: new content from git (base %s…, %d frontier)', f.name, sha256hex(base).slice(0, 8), frontier.length)
+  ingestAsGit(f.model, {
+    name: f.name, rules, author: cx.author,
+    merged, base, text, time, mark: sha256hex(text), by: cx.peerId,
   })
 }
 
@@ -158,16 +169,12 @@ async function ingestNew(space: Space, e: DocEntry, view: GitView, text: string,
  * change made on both sides once, which is exactly "content the CRDT already holds makes no new
  * operations". When lines collide, the CRDT merge decides (it never leaves markers).
  */
-export async function mergeTexts(space: Space, name: string, base: string, live: string, text: string): Promise<string> {
+export async function mergeTexts(rules: Rules, name: string, base: string, live: string, text: string): Promise<string> {
   if (base === text || live === text) return live
   if (base === live) return text
-  const byGit = await gitMergeFile(base, live, text).catch(() => null)
+  const byGit = await mergeFileTexts(base, live, text).catch(() => null)
   if (byGit !== null && parses(byGit)) return byGit
-  const r = merge3(base, live, text, { name, rules: compileRules(name, space.config.rules) })
+  const r = merge3(base, live, text, { name, rules })
   r.model.destroy()
   return r.text ?? text
-}
-
-async function gitMergeFile(base: string, ours: string, theirs: string): Promise<string | null> {
-  return mergeFileTexts(base, ours, theirs)
 }

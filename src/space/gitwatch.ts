@@ -1,7 +1,7 @@
 /**
  * The daemon's side of "git operations are not edits": while git rewrites files the watcher is paused and
  * remote changes wait in the CRDT (no file is written under git's feet); when git is done, every file is
- * reconciled with git in mind (`Space.afterGit`) and only then does the watcher resume — its re-check of
+ * reconciled with git in mind (`Space.resumeAfterGit`) and only then does the watcher resume — its re-check of
  * every file then finds nothing it has not seen.
  *
  * Under `branches: separate`, a checkout that changed the branch asks the daemon to restart on the new
@@ -36,7 +36,7 @@ export class GitWatch {
     w.head = await repo.head()
     activity.on('busy', (markers) => {
       log('pausing: git is at work (%s)', markers.join(', '))
-      space.gitBusy = true
+      space.pauseForGit()
       watcher.pause()
     })
     activity.on('idle', () => w.enqueue())
@@ -51,7 +51,7 @@ export class GitWatch {
   }
 
   /** Resolves once git is idle (or `maxWaitMs` passed) and the reconciles started so far are done. */
-  async settled(maxWaitMs = 2000): Promise<void> {
+  async untilGitIdle(maxWaitMs = 2000): Promise<void> {
     const deadline = Date.now() + maxWaitMs
     while (this.activity.busy && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
     await this.chain
@@ -72,7 +72,7 @@ export class GitWatch {
       return
     }
     try {
-      const r = await this.space.afterGit(before)
+      const r = await this.space.resumeAfterGit(before)
       if (r.branches.length) this.say(`merged the context state of branch ${r.branches.join(', ')}`)
       if (r.ingested.length) this.say(`took in new content from git: ${r.ingested.join(', ')}`)
       if (r.kept.length) this.say(`kept the live context after git rewrote ${r.kept.join(', ')}`)

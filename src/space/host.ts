@@ -3,23 +3,20 @@
  * checked against the tracked globs before anything is created; updates are validated before they touch
  * a model (`crdt/guard.ts`; a refused one ends the session with 1008), and acknowledged only once durable.
  */
-import * as Y from 'yjs'
 import type { DocName, PeerId, SpaceId } from '../ids.js'
-import { encodeStateVector } from '../net/statevector.js'
+import { EMPTY_STATE_VECTOR } from '../net/statevector.js'
 import type { PeerInfo, SyncHost } from '../net/SyncHost.js'
 import { hostName } from './secrets.js'
 import { RefusedUpdateError } from '../crdt/guard.js'
 import { ProtocolError } from '../net/wire.js'
 import { CloseCode } from '../net/TransportInterface.js'
-import type { Space } from './space.js'
-
-const EMPTY_SV = Y.encodeStateVector(new Y.Doc())
+import type { HostContext } from './context.js'
 
 export class SpaceHost implements SyncHost {
   readonly spaceId: SpaceId
   readonly self: PeerInfo
 
-  constructor(private readonly space: Space) {
+  constructor(private readonly space: HostContext) {
     this.spaceId = space.syncId
     this.self = { id: space.identity.id, name: space.author.name, kind: space.author.kind, host: hostName() }
   }
@@ -30,7 +27,7 @@ export class SpaceHost implements SyncHost {
 
   stateVector(doc: DocName): Uint8Array {
     const e = this.space.doc(doc)
-    return e ? e.durableStateVector() : EMPTY_SV
+    return e ? e.durableStateVector() : EMPTY_STATE_VECTOR
   }
 
   encodeDiff(doc: DocName, remoteStateVector: Uint8Array): Uint8Array | null {
@@ -39,9 +36,7 @@ export class SpaceHost implements SyncHost {
     // whoever took them would hold what this machine might re-create under a new id after a crash. A
     // damaged document (its stored state outside the model's limits) is never sent either.
     if (!e || e.model.isEmpty || e.storeError || e.damaged !== null) return null
-    const u = e.model.encodeDiff(remoteStateVector)
-    // An update with no structs and an empty delete set is two zero bytes.
-    return u.length <= 2 ? null : u
+    return e.model.diffFor(remoteStateVector)
   }
 
   acceptDoc(name: string): name is DocName {
@@ -63,22 +58,8 @@ export class SpaceHost implements SyncHost {
   }
 
   noteRemoteState(doc: DocName, _peer: PeerId, stateVector: Uint8Array): void {
-    const e = this.space.doc(doc)
-    if (!e) return
-    // A peer's claim counts only up to what we hold: a manifest claiming clocks nobody has written yet (a
-    // bug, or a hostile peer) would otherwise mark every later local edit as acknowledged — `status` and
-    // `sync` saying "synced" while nothing was sent — and fake client ids would pile up in the sidecar.
-    e.noteRemoteState(clampTo(stateVector, e.model.stateVector()))
-    this.space.emit('summary')
+    // Counted only up to what we hold (TrackedFile.notedRemoteState): a manifest claiming clocks nobody has
+    // written yet (a bug, or a hostile peer) would otherwise mark every later local edit as acknowledged.
+    this.space.noteRemoteState(doc, stateVector)
   }
-}
-
-function clampTo(remote: Uint8Array, own: Uint8Array): Uint8Array {
-  const mine = Y.decodeStateVector(own)
-  const kept = new Map<number, number>()
-  for (const [client, clock] of Y.decodeStateVector(remote)) {
-    const c = Math.min(clock, mine.get(client) ?? 0)
-    if (c > 0) kept.set(client, c)
-  }
-  return encodeStateVector(kept)
 }

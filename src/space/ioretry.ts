@@ -1,13 +1,13 @@
 /**
  * Tracked files that could not be read or written lately (a read-only tree, a full disk, no descriptors
- * left): each keeps its reason on its entry (`DocEntry.ioError`, which `status` shows as `failing`) until
+ * left): each keeps its reason on its file (`TrackedFile.ioError`, which `status` shows as `failing`) until
  * a read or write of it works again, and the failed step is retried meanwhile with backoff (0.25 s
  * doubling to 30 s). Said once per failure, not once per retry; failures of the sidecar store (whose
- * retries `DocEntry` runs itself) at most once every 10 s.
+ * retries `DocLog` runs itself) at most once every 10 s.
  */
 import type { DocName } from '../ids.js'
 import { logger } from '../log.js'
-import type { DocEntry } from './entry.js'
+import type { TrackedFile } from './trackedfile.js'
 
 const log = logger('space:io')
 
@@ -17,16 +17,14 @@ export class IoRetry {
   #lastStoreWarn = 0
 
   constructor(
-    private readonly entry: (name: DocName) => DocEntry,
+    private readonly fileOf: (name: DocName) => TrackedFile,
     private readonly warn: (message: string) => void,
     private readonly changed: () => void,
   ) {}
 
   /** `again` runs with backoff until `recovered`; without it the caller retries (the watcher does, for reads). */
   failed(name: DocName, err: Error, again?: () => void): void {
-    const e = this.entry(name)
-    const first = e.ioError === null
-    e.ioError = err.message
+    const first = this.fileOf(name).ioFailed(err.message)
     if (first) this.warn(`${name}: ${err.message} (retried until it works; \`ctxsync status\` shows it meanwhile)`)
     this.changed()
     if (!again || this.#closed) return
@@ -40,17 +38,16 @@ export class IoRetry {
     r.timer.unref()
   }
 
-  recovered(e: DocEntry | undefined): void {
-    if (!e || e.ioError === null) return
-    e.ioError = null
-    const r = this.#retries.get(e.name)
+  recovered(e: { readonly file: TrackedFile } | undefined): void {
+    if (!e || !e.file.ioRecovered()) return
+    const r = this.#retries.get(e.file.name)
     if (r?.timer) clearTimeout(r.timer)
-    this.#retries.delete(e.name)
-    log('%s: reading and writing work again', e.name)
+    this.#retries.delete(e.file.name)
+    log('%s: reading and writing work again', e.file.name)
     this.changed()
   }
 
-  /** The store refused a write (full disk, read-only `.ctxsync/`): the entry keeps the updates (`entry.ts`). */
+  /** The store refused a write (full disk, read-only `.ctxsync/`): the document's log keeps the updates (`doclog.ts`). */
   storeFailed(err: Error): void {
     // Once every 10 s at most: a full disk fails every write, meta ones included.
     if (Date.now() - this.#lastStoreWarn > 10_000) {

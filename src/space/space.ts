@@ -1,69 +1,49 @@
 /**
  * Space: the one orchestrator of a space on this machine — configuration, identity, the CRDT model of every
- * tracked file, their sidecars, and the reconciliation between models and files (`files.ts`). Commands,
+ * tracked file, their sidecars, and the reconciliation between models and files (`reconcile.ts`, run
+ * by one worker per document, `worker.ts`). Commands,
  * the daemon and the network host all go through it; nothing else writes a tracked file or a sidecar.
  *
  * A process that changes anything holds the space lock for as long as it has the space open, so two
  * processes never write the same sidecar or file; `ctxsync sync`/`resolve` talk to a running daemon
  * instead of opening the space themselves (see `daemon.ts`).
  */
-import os from 'node:os'
 import path from 'node:path'
 import type { Author } from '../crdt/model.js'
 import { compileRules } from '../crdt/rules.js'
 import type { Conflict, Take } from '../crdt/present.js'
 import { TakeError } from '../crdt/present.js'
-import { CtxError, NotInitializedError } from '../errors.js'
+import { CtxError } from '../errors.js'
 import { ProtocolError } from '../net/protocol.js'
-import { createMatcher, listTracked, normalizeDocPath, forEachLimited, type Matcher } from '../fs/globs.js'
-import { acquireLock, type ReleaseLock } from '../fs/lock.js'
+import { parseStateVector } from '../net/statevector.js'
+import { createMatcher, listTracked, normalizeDocPath, type Matcher } from '../fs/globs.js'
 import { readTextFile, sweepStaleTemps } from '../fs/atomic.js'
-import { FileDocStore } from '../fs/sidecar.js'
 import { SidecarCorruptError, type DocStore } from '../fs/StorageAdapterInterface.js'
+import type { ReleaseLock } from '../fs/lock.js'
 import { asDocName, type DocName, type PeerId, type SpaceId } from '../ids.js'
 import { logger } from '../log.js'
 import { TypedEmitter } from '../net/emitter.js'
-import { DEFAULT_HOST, DEFAULT_PORT, readLocalSettings, readTeamConfig, type LocalSettings, type TeamConfig } from './config.js'
-import { DocEntry, type FileProblem, type UpdateListener } from './entry.js'
-import { enrollOrIngest, markDamaged, markUnreadable, writeBack } from './files.js'
+import type { LocalSettings, TeamConfig } from './config.js'
+import type { BranchContext, DocView, GitContext, Notify, SpaceEvents } from './context.js'
+import type { UpdateListener } from './doclog.js'
+import { markDamaged, markUnreadable, takeInSave, writeBack } from './reconcile.js'
+import { DocWorker, untilIdle } from './worker.js'
 import { checkState, checkUpdate, RefusedUpdateError } from '../crdt/guard.js'
-import { DamagedStateError } from '../crdt/limits.js'
 import { Repo } from '../git/repo.js'
-import { branchPaths, branchSpaceId, DETACHED, mergeBranchStates } from './branches.js'
-import { lazyView, reconcileAfterGit, takeIn, type GitReport } from './gitingest.js'
-import { spacePaths, findRoot, type SpacePaths } from './paths.js'
-import { createIdentity, readIdentity, resolveSecret, resolveToken, type Identity } from './secrets.js'
-import { gitUserName } from '../git/user.js'
+import { branchSpaceId, mergeBranchStates } from './branches.js'
+import { reconcileAfterGit, takeInAll, type GitReport } from './gitingest.js'
+import type { SpacePaths } from './paths.js'
+import type { Identity } from './secrets.js'
 import { readSummary } from './summary.js'
-import { ParseChecker } from './parsecheck.js'
+import type { ParseChecker } from './parsecheck.js'
+import { assemble, type OpenOptions } from './open.js'
 import { IoRetry } from './ioretry.js'
 
+export type { SpaceEvents, DocView } from './context.js'
+export type { OpenOptions, SpaceParts } from './open.js'
+export type { FileProblem, FileState } from './trackedfile.js'
+
 const log = logger('space')
-
-export interface OpenOptions {
-  cwd: string
-  /** Recorded in the lock so that others can say who holds the space (`ctxsync sync`). */
-  command: string
-  /** 'read': no lock, never writes. Otherwise take the lock, waiting up to `wait` ms. */
-  lock: 'read' | { wait: number }
-  /** Create this machine's state if only `ctxsync.yaml` exists (CI checkouts). */
-  autoInit?: boolean
-  warn?: (message: string) => void
-  /**
-   * The parts a space is assembled from, for tests and embedders (after automerge-repo's adapters): the
-   * sidecar store (default: files under `.ctxsync/docs`, `fs/sidecar.ts`; `MemoryDocStore` runs the same
-   * contract), the check that renderings parse (default: a worker thread for large ones) and the clock that
-   * stamps values and conflicts (seconds). Each defaults to the production one.
-   */
-  parts?: SpaceParts
-}
-
-export interface SpaceParts {
-  store?: (paths: SpacePaths) => DocStore
-  parseCheck?: ParseChecker
-  /** Seconds since the epoch. */
-  now?: () => number
-}
 
 export interface ScanReport {
   enrolled: string[]
@@ -72,35 +52,19 @@ export interface ScanReport {
   deleted: string[]
 }
 
-/** What a space tells its daemon, status writer and commands. Each event names the document it is about. */
-export interface SpaceEvents {
-  /** Something shown in status changed (debounced by the summary writer). */
-  summary: () => void
-  /** A document's state changed (a local edit taken in or a peer's update applied). */
-  changed: (doc: DocName) => void
-  /** A file is held: it does not parse (or cannot be read); nothing from it is sent until it does. */
-  held: (doc: DocName, problem: FileProblem) => void
-  /** A held file parses again; what waited is merged. */
-  released: (doc: DocName) => void
-  /** A file ctxsync refuses to sync as it is (a YAML feature it does not model). */
-  refused: (doc: DocName, reason: string) => void
-  'file-written': (doc: DocName) => void
-  'file-deleted': (doc: DocName) => void
-}
-
 export class Space extends TypedEmitter<SpaceEvents> {
-  readonly entries = new Map<DocName, DocEntry>()
+  readonly #workers = new Map<DocName, DocWorker>()
   readonly match: Matcher
   readonly author: Author
   private updateListeners = new Set<UpdateListener>()
-  private scheduled = new Map<DocName, Promise<void>>()
   private closed = false
   /** Paths of files this process wrote (for `sync --json`). */
   readonly written = new Set<string>()
-  /** While git rewrites files, the model's changes wait here instead of being written (see `afterGit`). */
-  gitBusy = false
-  private deferred = new Set<DocName>()
+  /** While git rewrites files, nothing is taken in or written (see `pauseForGit`). */
+  #gitPaused = false
   private repoP: Promise<Repo | null> | null = null
+  /** What the helpers (reconcile, git, branches) may use of the space: see context.ts. */
+  readonly #cx: GitContext & BranchContext
 
   private constructor(
     readonly paths: SpacePaths,
@@ -122,73 +86,52 @@ export class Space extends TypedEmitter<SpaceEvents> {
     super()
     this.match = createMatcher(config.track)
     this.author = { id: identity.id, name: local.name, kind: local.agent ? 'agent' : 'human' }
+    this.#cx = this.context()
   }
 
-  static async open(o: OpenOptions): Promise<Space> {
-    const root = findRoot(o.cwd)
-    if (!root) throw new NotInitializedError(path.resolve(o.cwd))
-    let paths = spacePaths(root)
-    const config = await readTeamConfig(paths.config)
-    if (!config) throw new NotInitializedError(root)
-    const release = o.lock === 'read' ? null : await acquireLock(paths.state, { wait: o.lock.wait, command: o.command })
-    try {
-      let branch: string | null = null
-      if (config.branches === 'separate') {
-        branch = (await (await Repo.open(root))?.branch()) ?? DETACHED
-        paths = await branchPaths(paths, branch, o.lock !== 'read')
-      }
-      let identity = await readIdentity(paths.identity)
-      if (!identity) {
-        if (!o.autoInit || o.lock === 'read') {
-          throw new CtxError('no-local-state', `this clone has no local ctxsync state: run \`ctxsync init\` in ${root}`)
-        }
-        identity = await createIdentity(paths.identity)
-      }
-      const local = await readLocalSettings(paths.local, await defaultLocalSettings(root))
-      const secret = (await resolveSecret(paths.secret))?.secret ?? null
-      const store = o.parts?.store?.(paths) ?? new FileDocStore({ dir: paths.docs })
-      const parseCheck = o.parts?.parseCheck ?? new ParseChecker()
-      const space = new Space(paths, config, local, identity, secret, resolveToken(), store, release, o.warn ?? (() => {}), branch, parseCheck, o.parts?.now)
+  static open(o: OpenOptions): Promise<Space> {
+    return assemble(o, async (a) => {
+      const space = new Space(a.paths, a.config, a.local, a.identity, a.secret, a.token, a.store, a.release, a.warn, a.branch, a.parseCheck, a.now)
       await space.load()
       return space
-    } catch (e) {
-      await release?.()
-      throw e
+    })
+  }
+
+  private context(): GitContext & BranchContext {
+    const notify: Notify = (event, ...args) => this.emit(event, ...args)
+    const { paths, parseCheck, author, match, branch } = this
+    return {
+      root: paths.root, paths, parseCheck, author, match, branch, notify, peerId: this.identity.id, track: this.config.track,
+      warn: (m) => this.warn(m), noteWritten: (n) => void this.written.add(n), rulesFor: (name) => compileRules(name, this.config.rules),
+      gitRepo: () => this.gitRepo(), gitPaused: () => this.#gitPaused, docNames: () => this.#workers.keys(),
+      turn: (name, f) => ((w) => w.run(() => f(w)))(this.getOrCreate(name)),
+      acceptName: (n) => this.acceptName(n), applyRemote: (doc, u, from) => this.applyRemote(doc, u, from),
+      stateVectorOf: (doc) => this.getOrCreate(doc).model.stateVector(),
+      mergeSeen: (doc, seen) => ((w) => void w.persist(w.file.mergeSeen(seen)))(this.getOrCreate(doc)),
     }
   }
 
-  /** Public for the reconciliation helpers for now; they get a narrow context instead (issue 14). */
-  override emit<K extends keyof SpaceEvents>(event: K, ...args: Parameters<SpaceEvents[K]>): void {
-    super.emit(event, ...args)
-  }
-
   /** Every document the space knows (tracked files, and ones peers sent). */
-  docs(): IterableIterator<DocEntry> {
-    return this.entries.values()
+  docs(): IterableIterator<DocView> {
+    return this.#workers.values()
   }
 
   /** The document of that name, if the space knows it (never creates one). */
-  doc(name: DocName): DocEntry | undefined {
-    return this.entries.get(name)
+  doc(name: DocName): DocView | undefined {
+    return this.#workers.get(name)
   }
 
   /** Documents with local changes no peer is known to hold, sorted. */
   pendingDocs(): DocName[] {
-    return [...this.entries.values()].filter((e) => e.pending).map((e) => e.name).sort()
+    return [...this.#workers.values()].filter((e) => e.pending).map((e) => e.name).sort()
   }
 
-  get root(): string {
-    return this.paths.root
-  }
+  get root(): string { return this.paths.root }
 
-  get writable(): boolean {
-    return this.release !== null
-  }
+  get writable(): boolean { return this.release !== null }
 
   /** The id peers must share to sync: the space's, or its branch's under `branches: separate`. */
-  get syncId(): SpaceId {
-    return this.branch === null ? this.config.space : branchSpaceId(this.config.space, this.branch)
-  }
+  get syncId(): SpaceId { return this.branch === null ? this.config.space : branchSpaceId(this.config.space, this.branch) }
 
   /** The git repository around the space (null without one), looked up once. */
   gitRepo(): Promise<Repo | null> {
@@ -197,15 +140,27 @@ export class Space extends TypedEmitter<SpaceEvents> {
   }
 
   /**
+   * Git is rewriting files (GitWatch saw its lock files): what it writes is not an edit, so nothing is
+   * taken in and no file is written until `resumeAfterGit`; remote changes wait in the CRDT meanwhile.
+   */
+  pauseForGit(): void {
+    this.#gitPaused = true
+  }
+
+  /**
    * After git rewrote files: merges the states of branches the operation merged in (separate branches),
    * then takes in what git did (`gitingest.ts`) and writes what waited meanwhile.
    */
-  async afterGit(before: string | null = null): Promise<GitReport & { branches: string[] }> {
-    this.gitBusy = false
-    this.deferred.clear()
+  async resumeAfterGit(before: string | null = null): Promise<GitReport & { branches: string[] }> {
+    this.#gitPaused = false
     const repo = this.branch !== null ? await this.gitRepo() : null
-    const branches = repo ? await mergeBranchStates(this, repo, before) : []
-    return { ...(await reconcileAfterGit(this)), branches }
+    const branches = repo ? await mergeBranchStates(this.#cx, repo, before) : []
+    return { ...(await reconcileAfterGit(this.#cx)), branches }
+  }
+
+  /** Something status shows changed outside the space (who is online). */
+  summaryChanged(): void {
+    this.emit('summary')
   }
 
   /** Validates a document name from the wire or the disk: a tracked, normalised, relative path. */
@@ -217,21 +172,24 @@ export class Space extends TypedEmitter<SpaceEvents> {
     }
   }
 
-  entry(name: DocName): DocEntry {
-    let e = this.entries.get(name)
-    if (!e) {
-      // Saved again after the store failed: what waited is written to the file now, as it would have been.
-      const recovered = () => {
-        this.emit('summary')
-        void this.scheduleWriteBack(name)
-      }
-      e = new DocEntry(name, this.author, compileRules(name, this.config.rules), this.store, (d, u, o) => this.announce(d, u, o), (err) => this.io.storeFailed(err), recovered, this.now)
-      this.entries.set(name, e)
+  /** The document's worker, created (empty) the first time a name is used. */
+  private getOrCreate(name: DocName): DocWorker {
+    let w = this.#workers.get(name)
+    if (!w) {
+      w = new DocWorker(name, {
+        author: this.author, rules: compileRules(name, this.config.rules), store: this.store, now: this.now,
+        announce: (d, u, o) => this.announce(d, u, o),
+        onStoreError: (err) => this.io.storeFailed(err),
+        // Saved again after the store failed: what waited is written to the file now, as it would have been.
+        onStoreRecovered: () => {
+          this.emit('summary')
+          void this.scheduleWriteBack(name)
+        },
+      })
+      this.#workers.set(name, w)
     }
-    return e
+    return w
   }
-
-  /** The store refused a write (full disk, read-only): said once per failure, shown in status, retried. */
 
   private announce(doc: DocName, update: Uint8Array, origin: PeerId | null): void {
     for (const l of this.updateListeners) l(doc, update, origin)
@@ -255,22 +213,22 @@ export class Space extends TypedEmitter<SpaceEvents> {
         log('ignoring sidecar of %s: no longer tracked', name)
         continue
       }
-      const e = this.entry(name)
+      const w = this.getOrCreate(name)
       try {
         const loaded = await this.store.load(name)
         if (!loaded) continue
-        for (const w of loaded.warnings) this.warn(`${name}: ${w}`)
-        e.model.load(loaded.updates)
-        e.meta = loaded.meta
+        for (const m of loaded.warnings) this.warn(`${name}: ${m}`)
+        w.model.load(loaded.updates)
+        w.file.restore(loaded.meta)
         // A state stored before the limits existed (crdt/guard.ts): held, the rest of the space syncs.
-        const bad = checkState(e.model.doc)
-        if (bad) markDamaged(this, e, bad.reason)
+        const bad = checkState(w.model.doc)
+        if (bad) markDamaged(this.#cx, w.file, bad.reason)
       } catch (err) {
         if (!(err instanceof SidecarCorruptError)) throw err
         this.warn(`${err.message}; rebuilding it from ${name} (peers will send back what they have)`)
         if (this.writable) await this.store.remove(name)
-        this.entries.delete(name)
-        this.entry(name)
+        this.#workers.delete(name)
+        this.getOrCreate(name)
       }
     }
   }
@@ -281,16 +239,13 @@ export class Space extends TypedEmitter<SpaceEvents> {
     const listing = await listTracked(this.root, this.config.track)
     for (const s of listing.symlinks) this.warn(`${s}: is a symbolic link; ctxsync does not follow or sync links`)
     for (const d of listing.linkedDirs) this.warn(`${d}/: is a symbolic link; ctxsync does not follow links, so files under it are not synced`)
-    const names = new Set<DocName>([...listing.files.map(asDocName), ...this.entries.keys()])
     // Content git brought while no daemon ran is taken in like after a live git operation.
-    const view = lazyView(this)
-    await forEachLimited([...names], 8, async (name) => {
-      const what = await this.serial(name, () => this.unlessDamaged(name, () => takeIn(this, this.entry(name), view)))
+    const names = await takeInAll(this.#cx, listing.files, { concurrency: 8, guarded: true }, (name, what) => {
       if (what === 'kept') report.written.push(name)
       else if (what === 'from-git') report.ingested.push(name)
       else if (what) report[what].push(name)
     })
-    if (this.writable) await this.sweepTemps([...names])
+    if (this.writable) await this.sweepTemps(names)
     this.emit('summary')
     return report
   }
@@ -301,40 +256,22 @@ export class Space extends TypedEmitter<SpaceEvents> {
     if (removed) log('removed %d temp file(s) that interrupted writes left behind', removed)
   }
 
-  /** Runs `f`; a rendering that finds the document's state damaged holds that document (see markDamaged). */
-  private async unlessDamaged<T>(name: DocName, f: () => Promise<T>): Promise<T | null> {
-    try {
-      return await f()
-    } catch (err) {
-      if (!(err instanceof DamagedStateError)) throw err
-      markDamaged(this, this.entry(name), err.reason)
-      return null
-    }
-  }
-
-  /** Runs file work for one document strictly after the previous one. */
-  serial<T>(name: DocName, f: () => Promise<T>): Promise<T> {
-    const e = this.entry(name)
-    const run = e.fileChain.then(f)
-    e.fileChain = run.then(() => undefined, () => undefined)
-    return run
-  }
-
   async onLocalFile(name: DocName, text: string, hash: string): Promise<void> {
-    // What git writes is not an edit: `afterGit` decides, and the watcher re-checks every file after it.
-    if (this.gitBusy) return
-    await this.serial(name, async () => {
-      if (this.gitBusy) return // git started while this waited: the file may already be git's
-      const e = this.entry(name)
-      if (e.diskHash !== undefined && hash !== e.diskHash) {
+    // What git writes is not an edit: `resumeAfterGit` decides, and the watcher re-checks every file after it.
+    if (this.#gitPaused) return
+    const w = this.getOrCreate(name)
+    await w.run(async () => {
+      if (this.#gitPaused) return // git started while this waited: the file may already be git's
+      const f = w.file
+      if (f.disk.kind !== 'unknown' && !f.diskIs(hash)) {
         // The watcher reports what the file held when it looked. Our own later write (a burst of remote
         // changes) may have replaced that since: an event older than the file is not an edit, and taking it
         // in would re-author peers' values as ours. Only what the file holds now counts.
         const now = await readTextFile(path.join(this.root, name), { within: this.root })
-        if (now.kind !== 'text' || now.hash === e.diskHash) return
+        if (now.kind !== 'text' || f.diskIs(now.hash)) return
         ;({ text, hash } = now)
       }
-      await enrollOrIngest(this, e, text, hash)
+      await takeInSave(this.#cx, w, text, hash)
     })
     this.emit('summary')
   }
@@ -344,31 +281,26 @@ export class Space extends TypedEmitter<SpaceEvents> {
    * held — shown in status with the reason, never sent, never overwritten — until it is readable again.
    */
   async onLocalUnreadable(name: DocName, reason: string): Promise<void> {
-    if (this.gitBusy) return
-    await this.serial(name, async () => markUnreadable(this, this.entry(name), reason))
+    if (this.#gitPaused) return
+    const w = this.getOrCreate(name)
+    await w.run(async () => markUnreadable(this.#cx, w.file, reason))
     this.emit('summary')
   }
 
   async onLocalDelete(name: DocName): Promise<void> {
-    if (this.gitBusy) return
-    await this.serial(name, async () => {
-      const e = this.entry(name)
-      e.diskHash = null
-      if (!e.model.exists() || e.damaged !== null) return
-      e.model.deleteFile()
-      delete e.meta.baseHash
-      e.saveMeta()
-    })
+    if (this.#gitPaused) return
+    const w = this.getOrCreate(name)
+    await w.run(async () => void w.file.deletedOnDisk())
     this.emit('summary')
   }
 
-  /** Applies a peer's update; resolves once durable. The file is rewritten shortly after. */
+  /** Applies a peer's update; resolves once durable. The file is rewritten shortly after (a write-back turn). */
   async applyRemote(name: DocName, update: Uint8Array, from: PeerId): Promise<void> {
-    const e = this.entry(name)
+    const w = this.getOrCreate(name)
     // Held for good (see markDamaged): what peers send for it is not applied, and it stays out of sync.
-    if (e.damaged !== null) return
+    if (w.damaged !== null) return
     // Checked before anything is applied or stored: see crdt/guard.ts.
-    const refused = checkUpdate(e.model.doc, update)
+    const refused = checkUpdate(w.model.doc, update)
     if (refused?.kind === 'malformed') throw new CtxError('bad-update', `malformed update for ${name}`)
     if (refused) {
       this.warn(`${name}: refused an update from peer ${from}: ${refused.reason}`)
@@ -378,53 +310,62 @@ export class Space extends TypedEmitter<SpaceEvents> {
     // user edit the file before the next start, that edit must be diffed against what the file held — not
     // against nothing, which would undo every change the file has not shown yet and re-author the rest. So
     // the file's text goes into meta first (same queue as the update: it lands on disk before it).
-    if (e.state === 'ok' && !e.meta.baseText && e.model.baseText !== null && e.diskHash !== undefined) {
-      e.meta.baseText = e.model.baseText
-      e.meta.baseIds = e.model.baseIds()
-      void e.saveMeta(true)
-    }
-    e.model.applyRemote(update, from)
-    await e.flushed()
+    void w.persist(w.file.keepBaseBeforeRemote())
+    w.model.applyRemote(update, from)
+    await w.log.flushed()
     // Not durable: neither acknowledged (the sender keeps it and offers it again) nor written to the file
     // (a crash would leave the file ahead of the sidecar) until the store takes it.
     // 1011: the fault is ours, the sender is right to retry (with backoff) — not a protocol error of its.
-    if (e.storeError) throw new ProtocolError(`this peer cannot save ${name} now (${e.storeError}); try again later`, 1011)
-    this.scheduleWriteBack(name)
+    if (w.storeError) throw new ProtocolError(`this peer cannot save ${name} now (${w.storeError}); try again later`, 1011)
+    void this.scheduleWriteBack(name)
   }
 
+  /** A peer holds `sv` of `doc`: what is pending changes (persisted lazily). */
+  noteRemoteState(doc: DocName, sv: Uint8Array): void {
+    const w = this.#workers.get(doc)
+    if (!w) return
+    if (w.file.notedRemoteState(parseStateVector(sv))) void w.persist('soon')
+    this.emit('summary')
+  }
+
+  /** Asks the document's worker for a write-back (joined with one not started yet); failures retry with backoff. */
   scheduleWriteBack(name: DocName): Promise<void> {
-    if (this.gitBusy) {
-      this.deferred.add(name)
-      return Promise.resolve()
-    }
-    let p = this.scheduled.get(name)
-    if (p) return p
-    p = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => {
-        this.scheduled.delete(name)
-        return this.serial(name, () => writeBack(this, this.entry(name)))
-      })
-      .then(() => this.io.recovered(this.entries.get(name)), (err: unknown) => this.io.failed(name, err as Error, () => void this.scheduleWriteBack(name)))
-      .then(() => void this.emit('summary'))
-    this.scheduled.set(name, p)
-    return p
+    // While git works nothing is written: `resumeAfterGit` reconciles (and writes) every file after it.
+    if (this.#gitPaused) return Promise.resolve()
+    const w = this.getOrCreate(name)
+    return w.writeBack(async () => {
+      try {
+        await writeBack(this.#cx, w)
+        this.io.recovered(w)
+      } catch (err) {
+        this.io.failed(name, err as Error, () => void this.scheduleWriteBack(name))
+      }
+      this.emit('summary')
+    })
   }
 
   /** Failed reads and writes of tracked files and of the store: shown in status, retried (`ioretry.ts`). */
-  readonly io = new IoRetry((n) => this.entry(n), (m) => this.warn(m), () => this.emit('summary'))
+  readonly io = new IoRetry((n) => this.getOrCreate(n).file, (m) => this.warn(m), () => this.emit('summary'))
 
-  /** Waits until every scheduled file write and sidecar append has finished. */
+  /**
+   * Waits until every document's worker is idle and every update is durable. Work that keeps arriving (a
+   * peer streaming updates) can keep a document busy: then it stops waiting after a bound, warns, and
+   * returns the documents still busy (empty when all are idle), so no caller mistakes that for done.
+   */
+  async idle(): Promise<DocName[]> {
+    const busy = await untilIdle(() => [...this.#workers.values()])
+    if (busy.length) this.warn(`still busy after waiting: ${busy.join(', ')}`)
+    return busy
+  }
+
+  /** @deprecated renamed `idle()` (issue 14); kept until every caller moved. */
   async settle(): Promise<void> {
-    for (let i = 0; i < 10; i++) {
-      const pending = [...this.scheduled.values(), ...[...this.entries.values()].flatMap((e) => [e.fileChain, e.flushed()])]
-      await Promise.all(pending)
-      if (this.scheduled.size === 0) return
-    }
+    await this.idle()
   }
 
   conflicts(): Conflict[] {
     const out: Conflict[] = []
-    for (const e of this.entries.values()) if (e.damaged === null && e.model.exists()) out.push(...e.model.conflicts())
+    for (const w of this.#workers.values()) if (w.damaged === null && w.model.exists()) out.push(...w.model.conflicts())
     return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.display < b.display ? -1 : 1))
   }
 
@@ -432,15 +373,15 @@ export class Space extends TypedEmitter<SpaceEvents> {
   async resolve(id: string, take: Take): Promise<Conflict> {
     const c = this.conflicts().find((x) => x.id === id)
     if (!c) throw new CtxError('no-conflict', `no conflict ${id}: \`ctxsync resolve --list\` shows the current ones`)
-    const e = this.entry(asDocName(c.file))
+    const w = this.getOrCreate(asDocName(c.file))
     try {
-      e.model.resolve(id, take)
+      w.model.resolve(id, take)
     } catch (err) {
       if (err instanceof TakeError) throw new CtxError('bad-choice', err.message)
       throw err
     }
-    await e.flushed()
-    await this.scheduleWriteBack(e.name)
+    await w.log.flushed()
+    await this.scheduleWriteBack(w.name)
     return c
   }
 
@@ -448,15 +389,10 @@ export class Space extends TypedEmitter<SpaceEvents> {
     if (this.closed) return
     this.closed = true
     this.io.close()
-    await this.settle()
-    for (const e of this.entries.values()) await e.close()
+    await this.idle()
+    for (const w of this.#workers.values()) await w.close()
     await this.parseCheck.close()
     await this.store.close()
     await this.release?.()
   }
-}
-
-async function defaultLocalSettings(root: string): Promise<LocalSettings> {
-  const name = (await gitUserName(root)) ?? os.userInfo().username ?? 'someone'
-  return { name, agent: false, host: DEFAULT_HOST, port: DEFAULT_PORT, peers: [] }
 }

@@ -7,7 +7,7 @@
 import fs from 'node:fs/promises'
 import { writeFileAtomic } from '../fs/atomic.js'
 import type { PeerKind } from '../net/SyncHost.js'
-import type { Space } from './space.js'
+import type { SummarySource } from './context.js'
 
 /** `failing`: the file or its sync state could not be read or written lately (retried; `error` says why). */
 export type FileStateName = 'synced' | 'pending' | 'held' | 'refused' | 'conflicted' | 'failing'
@@ -60,7 +60,7 @@ export interface SavedSummary {
   online?: OnlinePeer[]
 }
 
-export function liveFiles(space: Space): SavedFile[] {
+export function liveFiles(space: Pick<SummarySource, 'docs'>): SavedFile[] {
   const out: SavedFile[] = []
   for (const e of space.docs()) {
     const exists = e.model.exists()
@@ -110,7 +110,7 @@ export class SummaryWriter {
 
   /** `online`: the daemon's presence list; without it (init, one-shot runs) nothing is said of presence. */
   constructor(
-    private readonly space: Space,
+    private readonly space: SummarySource,
     private readonly online?: () => OnlinePeer[],
   ) {
     space.on('summary', () => this.schedule())

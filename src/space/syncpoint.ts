@@ -15,7 +15,7 @@ import { addSyncPoint, parseNote, NOTES_REF, type FilePoint, type SyncPoint } fr
 import { Repo } from '../git/repo.js'
 import { readIdentity } from './secrets.js'
 import type { SpacePaths } from './paths.js'
-import type { Space } from './space.js'
+import type { DocView } from './context.js'
 import { readSummary } from './summary.js'
 
 /** What a document held on disk (sha256) and the state vector it had then (base64). */
@@ -25,7 +25,7 @@ export interface DocState {
 }
 
 /** The live states of a running space (the daemon answers `syncpoint` with this). */
-export function liveStates(space: Space): Record<string, DocState> {
+export function liveStates(space: { docs(): Iterable<DocView> }): Record<string, DocState> {
   const out: Record<string, DocState> = {}
   for (const e of space.docs()) {
     if (e.state !== 'ok' || !e.diskHash || !e.model.exists()) continue

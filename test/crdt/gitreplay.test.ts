@@ -9,7 +9,6 @@ import { describe, expect, it } from 'vitest'
 import { FileModel, type Author } from '../../src/crdt/model.js'
 import { compileRules } from '../../src/crdt/rules.js'
 import { ingestAsGit } from '../../src/crdt/merge/gitreplay.js'
-import { gitMarked } from '../../src/crdt/gitmarks.js'
 import { merge3 } from '../../src/crdt/merge/merge3.js'
 import { sha256hex } from '../../src/ids.js'
 import { mulberry32 } from '../helpers/random.js'
@@ -94,8 +93,8 @@ describe('content from git lands once', () => {
     const [a, b] = [peer('a', BASE), peer('b', BASE)]
     takeFromGit(a, BASE, COMMIT)
     exchange(a, b)
-    expect(gitMarked(b, sha256hex(COMMIT))).toBe(true)
-    expect(gitMarked(b, sha256hex(BASE))).toBe(false)
+    expect(b.gitMarked(sha256hex(COMMIT))).toBe(true)
+    expect(b.gitMarked(sha256hex(BASE))).toBe(false)
   })
 
   it('peers with different live edits still take in the commit once, and keep their edits', () => {
@@ -182,7 +181,7 @@ function randomRound(seed: number): void {
     takeFromGit(first, base, commit)
     exchange(a, b)
     // The second finds the mark and takes nothing in (what `knownHead` decides).
-    if (!gitMarked(second, sha256hex(commit))) takeFromGit(second, base, commit)
+    if (!second.gitMarked(sha256hex(commit))) takeFromGit(second, base, commit)
   }
   exchange(a, b)
   const t = a.render().text!

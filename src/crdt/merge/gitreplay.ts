@@ -9,7 +9,6 @@
  */
 import { FileModel, type Author } from '../model.js'
 import type { Rules } from '../rules.js'
-import { markFromGit } from '../gitmarks.js'
 import { derivedClientId } from './clientid.js'
 
 /** The scratch copy's Yjs client id: the same on every peer for the same file, base and new text. */
@@ -53,7 +52,7 @@ export function ingestAsGit(live: FileModel, g: GitIngest): void {
           if (dst.has(k)) dst.delete(k)
         } else if (!sameValue(dst.get(k), v)) dst.set(k, structuredClone(v))
       }
-      markFromGit(live, g.mark, g.by, g.time)
+      live.markFromGit(g.mark, g.by, g.time)
     })
   } finally {
     scratch.destroy()

@@ -1,0 +1,256 @@
+/**
+ * Keeping a tracked file and its model in step. Three moves, each run inside a turn of the document's
+ * worker (`worker.ts`), so they never interleave for one document:
+ *
+ *  - `takeInSave`: the file changed on disk (an editor, an agent, git). A file that does not parse is
+ *    *held*: nothing from it reaches the CRDT, and remote changes wait in the CRDT until it parses again;
+ *    the edit is then diffed against the text the user last had (the base), so both sides merge.
+ *  - `writeBack`: the model changed (a peer, a resolution). The rendering is written atomically — unless
+ *    the file is held, or changed on disk since we last saw it (then that change is taken in first and the
+ *    merged result written), or the model waits for updates it depends on.
+ *  - `reconcile`: startup / `sync` / after git — decides which of the two applies from the hashes kept in
+ *    the sidecar meta, so edits made while no ctxsync ran are taken in once and never lost.
+ *
+ * Echoes are recognised by content hash: the hash of what we wrote is the file's known state, and an event
+ * carrying that hash is our own write coming back. All state changes go through `TrackedFile`'s methods.
+ */
+import path from 'node:path'
+import { diffLines } from 'diff'
+import { RefusedFileError, YamlSyntaxError, type Rendered } from '../crdt/model.js'
+import { DamagedStateError } from '../crdt/limits.js'
+import { readTextFile, removeFile, SymlinkRefusedError, writeFileAtomicIf } from '../fs/atomic.js'
+import { sha256hex } from '../ids.js'
+import type { DocTurn, FileContext } from './context.js'
+import { tooCostly } from './parsecheck.js'
+import type { FileProblem, TrackedFile } from './trackedfile.js'
+
+export type ReconcileResult = 'enrolled' | 'ingested' | 'written' | 'deleted' | null
+
+export async function reconcile(cx: FileContext, d: DocTurn): Promise<ReconcileResult> {
+  return unlessDamaged(cx, d.file, null, () => reconcileFile(cx, d))
+}
+
+async function reconcileFile(cx: FileContext, d: DocTurn): Promise<ReconcileResult> {
+  const f = d.file
+  const read = await readTextFile(path.join(cx.root, f.name), { within: cx.root })
+  if (read.kind === 'missing') {
+    if (!f.model.exists()) {
+      f.sawAbsent()
+      return null
+    }
+    // It was on disk when we last looked and is gone now: deleted while no ctxsync ran.
+    if (f.baseHash) return void f.deletedWhileAway(), 'deleted'
+    f.sawAbsent()
+    return (await writeBack(cx, d)) ? 'written' : null
+  }
+  if (read.kind === 'unreadable') {
+    markUnreadable(cx, f, read.reason)
+    return null
+  }
+  if (f.model.isEmpty || !f.model.exists()) return (await takeInSave(cx, d, read.text, read.hash)) ? 'enrolled' : null
+  // The file usually holds exactly the model's rendering: passing it spares checking the rendering parses.
+  const r = f.model.render(read.text)
+  if (r.text === read.text) {
+    f.matchesRendering(r, read.hash)
+    return null
+  }
+  // A kept base text that is not the file's last synced text belongs to a held file: then the file is not
+  // simply what we left.
+  const kept = f.keptBase
+  const baseTextIsFile = !kept?.text || sha256hex(kept.text) === read.hash
+  if (read.hash === f.writing?.hash || (read.hash === f.baseHash && baseTextIsFile)) {
+    // The file is what we left (or our last write, if we died before noting it as the base); the model
+    // moved on (changes arrived, the write was not done yet).
+    f.sawOnDisk(read.hash)
+    f.model.setBase(r)
+    return (await writeBack(cx, d)) ? 'written' : null
+  }
+  // Edited while no ctxsync ran: diff against what the file held when we last synced it.
+  const base = offlineBase(f, read.text, r)
+  if (base === 'render') f.model.setBase(r)
+  else if (base) f.model.restoreBase(base.text, base.ids)
+  else if (f.baseHash && r.text !== null && sha256hex(r.text) === f.baseHash) f.model.setBase(r)
+  else f.model.setBase({ text: null, ir: null, complete: true })
+  return (await takeInSave(cx, d, read.text, read.hash)) ? 'ingested' : null
+}
+
+/**
+ * The text an offline edit was made from. While the model is ahead of the file (peers' changes applied,
+ * the file not yet rewritten) meta keeps the file's text (`baseText`, see Space.applyRemote), and while
+ * such a rewrite is under way also the text being written (`writingText`); and the model's own rendering
+ * is what the file holds when we died after a write or an ingest but before meta said so. A process killed
+ * at any of these points leaves one of them on disk, and the user's edit sits on top of it: the nearest
+ * (fewest changed lines) is the one it was made from. Diffing against the wrong one would re-add, as the
+ * user's, todos that arrived meanwhile (doubling them) or undo changes that were already shown.
+ */
+function offlineBase(f: TrackedFile, text: string, r: Rendered): { text: string; ids: string[] } | 'render' | null {
+  const found: Array<{ text: string; ids: string[] }> = []
+  for (const m of [f.keptBase, f.writing]) {
+    if (typeof m?.text === 'string' && Array.isArray(m.ids)) found.push({ text: m.text, ids: m.ids })
+  }
+  if (found.length === 0) return null
+  const distance = (from: string) => diffLines(from, text).reduce((n, c) => n + (c.added || c.removed ? (c.count ?? 1) : 0), 0)
+  let best: { text: string; ids: string[] } | 'render' | null = null
+  let bestD = Infinity
+  if (r.complete && r.text !== null && r.ir) {
+    best = 'render'
+    bestD = distance(r.text)
+  }
+  for (const x of found) {
+    const dist = distance(x.text)
+    if (dist < bestD) [best, bestD] = [x, dist]
+  }
+  return best
+}
+
+/** Takes in new file content (a save, or what was found on disk). Returns true when the model changed. */
+export async function takeInSave(cx: FileContext, d: DocTurn, text: string, hash: string): Promise<boolean> {
+  return unlessDamaged(cx, d.file, false, () => takeText(cx, d, text, hash))
+}
+
+async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string): Promise<boolean> {
+  const f = d.file
+  if (f.diskIs(hash) && f.state === 'ok') return false
+  f.sawOnDisk(hash)
+  // A file whose CRDT work would block the daemon for long is held before that work starts.
+  const costly = await tooCostly(cx.parseCheck, text, f.model.isEmpty ? null : (f.model.baseText?.length ?? null))
+  if (costly !== null) {
+    hold(cx, f, { line: 1, col: 1, message: costly })
+    return false
+  }
+  let out
+  try {
+    out = f.model.isEmpty ? { ...f.model.enroll(text), changed: true } : f.model.ingest(text)
+  } catch (err) {
+    if (err instanceof YamlSyntaxError) {
+      hold(cx, f, { line: err.line, col: err.col, message: err.reason })
+      return false
+    }
+    if (err instanceof RefusedFileError) {
+      f.refused(err.reason)
+      cx.notify('refused', f.name, err.reason)
+      return false
+    }
+    throw err
+  }
+  if (f.tookIn()) cx.notify('released', f.name)
+  if (out.complete && out.text !== null && out.text !== text) {
+    // Peers' changes arrived meanwhile (e.g. while the file was held): write the merged text. If the file
+    // changed yet again first, that newer text was made from `text`: diff it with that, not with the merge
+    // (the watcher brings it).
+    if ((await writeText(cx, d, out.text, hash, f.model.idsOf(out))) !== 'written') f.model.keepIngestedAsBase()
+  }
+  f.finishedWrite()
+  f.noteSeen(hash)
+  return out.changed
+}
+
+/** Writes the model's rendering if it differs from the file. Returns true when the file was written. */
+export async function writeBack(cx: FileContext, d: DocTurn): Promise<boolean> {
+  return unlessDamaged(cx, d.file, false, () => writeModel(cx, d))
+}
+
+async function writeModel(cx: FileContext, d: DocTurn): Promise<boolean> {
+  const f = d.file
+  if (f.state !== 'ok') {
+    if (f.state === 'held') f.keepBase()
+    return false
+  }
+  // Not looked at the file since the space was opened (e.g. `resolve` without a daemon): without knowing
+  // what is on disk a write would either be refused or, worse, the file's stale text later taken in as an
+  // edit that undoes this change. Reconcile decides (and writes the model once the disk is known).
+  if (f.disk.kind === 'unknown') return (await reconcile(cx, d)) === 'written'
+  const def = f.model.renderDeferred()
+  // A state that waits for updates it depends on is never written, so its text needs no check.
+  if (!('rendered' in def ? def.rendered : def).complete) return false
+  const r = 'rendered' in def ? def.rendered : def.finish(await cx.parseCheck.check(def.text))
+  const abs = path.join(cx.root, f.name)
+  if (r.text === null) {
+    // Anything on disk we have not seen yet is a local edit: take it in first (it writes the merge).
+    const read = await readTextFile(abs, { within: cx.root })
+    const now = read.kind === 'missing' ? null : read.kind === 'unreadable' ? 'unreadable' : read.hash
+    if (now !== f.diskHash) return read.kind === 'text' ? takeInSave(cx, d, read.text, read.hash) : false
+    if (!f.diskHash) return false
+    await removeFile(abs, { within: cx.root })
+    f.removed()
+    cx.notify('file-deleted', f.name)
+    return true
+  }
+  if (f.diskHash && sha256hex(r.text) === f.diskHash) {
+    f.model.setBase(r)
+    return false
+  }
+  // The file is not read first: the write checks at the rename that the file still holds what we last saw,
+  // and reports what it holds instead. Anything we have not seen is a local edit: taken in first, which
+  // writes the merge. Deleted or unreadable: the watcher reports it, and deletion is handled there.
+  const w = await writeText(cx, d, r.text, f.diskHash, f.model.idsOf(r))
+  if (w !== 'written') return w !== null && w.text !== null ? takeInSave(cx, d, w.text, w.hash) : false
+  f.model.setBase(r)
+  f.finishedWrite()
+  return true
+}
+
+/**
+ * Writes `text` unless the file changed since `expected` (a newer local save must never be overwritten;
+ * the caller takes it in). Returns 'written', or what the file held instead (null: absent or unknown).
+ */
+async function writeText(cx: FileContext, d: DocTurn, text: string, expected: string | null, ids: string[]): Promise<'written' | { hash: string; text: string | null } | null> {
+  const f = d.file
+  // Note what we are about to write before writing it: a kill -9 right after the write must not leave a
+  // file that the next start mistakes for an offline edit (and re-authors every value in it). Not fsynced:
+  // this guards against the process dying, and meta can be recomputed. This is the one meta write that
+  // cannot wait for the end of the turn.
+  await d.persist(f.startedWrite(text, ids))
+  // Checked right at the rename (see writeFileAtomicIf): a save landing while the temp file is written and
+  // fsynced is never overwritten.
+  const w = await writeFileAtomicIf(path.join(cx.root, f.name), text, expected, { within: cx.root }).catch((err: unknown) => {
+    // The file (or a directory on its way) became a link: not ours to write; the watcher reports it.
+    if (err instanceof SymlinkRefusedError) return { kind: 'changed' as const, now: null }
+    throw err
+  })
+  if (w.kind === 'changed') {
+    f.abortedWrite()
+    return w.now
+  }
+  f.wrote(w.hash)
+  cx.noteWritten(f.name)
+  cx.notify('file-written', f.name)
+  return 'written'
+}
+
+function hold(cx: FileContext, f: TrackedFile, problem: FileProblem): void {
+  if (f.held(problem)) cx.notify('held', f.name, problem)
+}
+
+/** A tracked file that cannot be synced as it is (binary, not UTF-8, too large, a link): held with why. */
+export function markUnreadable(cx: FileContext, f: TrackedFile, reason: string): void {
+  cx.notify('held', f.name, f.unreadable(reason))
+}
+
+/**
+ * Runs file work for a document unless its state is damaged; a rendering that finds it damaged (over the
+ * limits of `crdt/limits.ts`) holds it from then on instead of failing the caller.
+ */
+export async function unlessDamaged<T>(cx: FileContext, f: TrackedFile, none: T, work: () => Promise<T>): Promise<T> {
+  if (f.damaged !== null) return none
+  try {
+    return await work()
+  } catch (err) {
+    if (!(err instanceof DamagedStateError)) throw err
+    markDamaged(cx, f, err.reason)
+    return none
+  }
+}
+
+/**
+ * A document whose synced state is outside the limits (stored before they existed): held with the
+ * reason, for good. Nothing is written to the file or sent to peers (local edits and deletions are not
+ * taken in, its conflicts are not listed), and nothing from them is applied; every other file syncs on.
+ * Removing its sidecar (with no ctxsync running) rebuilds it from the file.
+ */
+export function markDamaged(cx: FileContext, f: TrackedFile, reason: string): void {
+  const problem = f.damagedState(reason)
+  if (!problem) return
+  cx.warn(`${f.name}: ${problem.message}`)
+  cx.notify('held', f.name, problem)
+}
