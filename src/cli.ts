@@ -131,7 +131,7 @@ export function buildProgram(): Command {
     .addHelpText('after', examples('ctxsync sync', 'ctxsync sync --peer ws://10.0.0.5:7420 --timeout 10 --json', 'CTXSYNC_TOKEN=… ctxsync sync --registry wss://relay.example.com --json   # CI: no init, no secret') +
       '\nExit codes: 0 at least one peer synced, 3 no peer reachable (local changes stay pending), 5 every reachable peer refused access, or the token is read-only and local changes stay pending.\n')
     .action(async (o, cmd: Command) => {
-      const [{ sync }, { syncExit }] = await Promise.all([commands.sync(), import('./space/session.js')])
+      const [{ sync }, { syncExit }] = await Promise.all([commands.sync(), import('./space/oneshot.js')])
       const ora = !o.json && process.stderr.isTTY ? (await import('ora')).default : null
       const spinner = ora ? ora({ text: 'syncing…', stream: process.stderr }).start() : null
       try {

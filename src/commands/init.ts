@@ -23,7 +23,7 @@ import {
 import { findRoot, initRoot, spacePaths, STATE_DIR } from '../space/paths.js'
 import { createIdentity, decodeJoinCode, readIdentity, readSecretFile, SECRET_ENV, writeSecretFile, newSecret } from '../space/secrets.js'
 import { checkStateDir, claimStateDir, committedState } from '../space/statedir.js'
-import { runningDaemon } from '../space/status.js'
+import { runningDaemon } from '../space/daemonfile.js'
 import { Space } from '../space/space.js'
 import { SummaryWriter } from '../space/summary.js'
 import { gitUserName } from '../git/user.js'

@@ -17,7 +17,7 @@ import { callDaemon, DaemonUnavailable } from '../space/control.js'
 import { findRoot, spacePaths } from '../space/paths.js'
 import { relayDial, remotesFor } from '../space/remotes.js'
 import { hostName, readIdentity, resolveSecret, resolveToken } from '../space/secrets.js'
-import { runningDaemon } from '../space/status.js'
+import { runningDaemon } from '../space/daemonfile.js'
 import { PeerBook, type OnlinePeer, type PeerRecord } from '../space/summary.js'
 import type { FoundPeer } from '../net/discovery/finder.js'
 

@@ -11,7 +11,7 @@ import { readIdentity } from '../space/secrets.js'
 import { callDaemon, DaemonUnavailable } from '../space/control.js'
 import { findRoot, spacePaths } from '../space/paths.js'
 import { Space } from '../space/space.js'
-import { runningDaemon } from '../space/status.js'
+import { runningDaemon } from '../space/daemonfile.js'
 import { SummaryWriter } from '../space/summary.js'
 
 export type { Conflict, Take }

@@ -2,7 +2,7 @@
  * `ctxsync status`: each tracked file's state, the peers, conflicts, and whether a daemon runs. Asks the
  * daemon when one runs; otherwise answers from the last known state without loading any CRDT.
  */
-import { coldStatus, type StatusData } from '../space/status.js'
+import { readStatus, type StatusData } from '../space/readstatus.js'
 
 export interface StatusOptions {
   cwd: string
@@ -11,7 +11,7 @@ export interface StatusOptions {
 export type { StatusData }
 
 export async function status(o: StatusOptions): Promise<StatusData> {
-  const s = await coldStatus(o.cwd)
+  const s = await readStatus(o.cwd)
   // Asked here rather than of the daemon: it only reads git and the files, and is current either way.
   const { gitStatus } = await import('../space/gitstatus.js')
   const { readTeamConfig } = await import('../space/config.js')

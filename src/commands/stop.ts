@@ -3,7 +3,7 @@ import path from 'node:path'
 import { CtxError, NotInitializedError } from '../errors.js'
 import { callDaemon } from '../space/control.js'
 import { findRoot, spacePaths } from '../space/paths.js'
-import { runningDaemon } from '../space/status.js'
+import { runningDaemon } from '../space/daemonfile.js'
 
 export interface StopOptions {
   cwd: string

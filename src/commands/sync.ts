@@ -11,10 +11,10 @@ import { isWsUrl } from '../space/config.js'
 import { callDaemon, DaemonUnavailable } from '../space/control.js'
 import { findRoot, spacePaths } from '../space/paths.js'
 import { remotesFor } from '../space/remotes.js'
-import { syncSpace, type SyncReport } from '../space/session.js'
+import { syncSpace, type SyncReport } from '../space/oneshot.js'
 import { Space } from '../space/space.js'
 import { liveStates, syncPointAfterSync } from '../space/syncpoint.js'
-import { runningDaemon } from '../space/status.js'
+import { runningDaemon } from '../space/daemonfile.js'
 import { PeerBook, SummaryWriter } from '../space/summary.js'
 
 export interface SyncOptions {

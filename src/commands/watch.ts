@@ -10,7 +10,7 @@ import { CtxError, NotInitializedError, UsageError } from '../errors.js'
 import { isWsUrl } from '../space/config.js'
 import { Daemon, type DaemonInfo, type DaemonOptions } from '../space/daemon.js'
 import { findRoot, spacePaths } from '../space/paths.js'
-import { runningDaemon } from '../space/status.js'
+import { runningDaemon } from '../space/daemonfile.js'
 
 /**
  * Node flags for the background daemon. A small young generation: V8 grows it up to 32 MiB when a

@@ -47,9 +47,8 @@ export function liveStatus(space: Space, daemon: StatusData['daemon'], peers: Pe
   }
 }
 
-export { runningDaemon, type DaemonFile } from './daemonfile.js'
 
-export async function coldStatus(cwd: string): Promise<StatusData> {
+export async function readStatus(cwd: string): Promise<StatusData> {
   const root = findRoot(cwd)
   if (!root) throw new NotInitializedError(path.resolve(cwd))
   let paths = spacePaths(root)
