@@ -14,10 +14,9 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { Repo } from '../git/repo.js'
 import type { HookName } from '../git/hooks.js'
-import { callDaemon, DaemonUnavailable } from '../space/control.js'
+import { daemonClient, orElse, HOOK_DAEMON_TIMEOUT_MS } from '../space/client.js'
 import { hookInfo } from '../space/hookinfo.js'
 import { findRoot, spacePaths, type SpacePaths } from '../space/paths.js'
-import { runningDaemon } from '../space/daemonfile.js'
 import type { DocState } from '../space/syncpoint.js'
 
 export interface HookOptions {
@@ -145,9 +144,9 @@ async function logWarning(paths: SpacePaths, m: string): Promise<void> {
 }
 
 async function poke(paths: SpacePaths): Promise<boolean> {
-  const d = await runningDaemon(paths)
+  const d = await daemonClient(paths, HOOK_DAEMON_TIMEOUT_MS)
   if (!d) return false
-  await callDaemon(d.socket, 'git', null, 2000)
+  await d.git()
   return true
 }
 
@@ -157,16 +156,11 @@ async function poke(paths: SpacePaths): Promise<boolean> {
  */
 async function syncPoint(root: string, paths: SpacePaths, info: { track: string[]; name: string }, repo: Repo, via: 'commit' | 'merge'): Promise<boolean> {
   const { recordSyncPoint, savedStates } = await import('../space/syncpoint.js')
-  let states: Record<string, DocState> | null = null
-  const d = await runningDaemon(paths)
-  if (d) {
-    try {
-      states = (await callDaemon<{ states: Record<string, DocState> }>(d.socket, 'syncpoint', { wait: via === 'merge' }, 3000)).states
-    } catch (e) {
-      if (!(e instanceof DaemonUnavailable)) throw e
-    }
-  }
-  states ??= await savedStates(paths)
+  const states: Record<string, DocState> = await orElse(
+    await daemonClient(paths, HOOK_DAEMON_TIMEOUT_MS),
+    async (d) => (await d.syncpoint({ wait: via === 'merge' })).states,
+    () => savedStates(paths),
+  )
   // The hook script names the commit it ran for: commits in quick succession must each get their own.
   const commit = via === 'commit' ? process.env.CTXSYNC_COMMIT || undefined : undefined
   return (await recordSyncPoint({ root, paths, track: info.track, states, via, by: info.name, repo, commit })) !== null

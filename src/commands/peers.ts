@@ -13,11 +13,10 @@ import { peekRegistry, type PeekResult } from '../net/peers.js'
 import type { Access, LivePeer } from '../net/protocol.js'
 import type { SyncHost } from '../net/SyncHost.js'
 import { isWsUrl, readLocalSettings, readTeamConfig, DEFAULT_HOST, DEFAULT_PORT, type TeamConfig } from '../space/config.js'
-import { callDaemon, DaemonUnavailable } from '../space/control.js'
+import { daemonClient, orElse } from '../space/client.js'
 import { findRoot, spacePaths } from '../space/paths.js'
 import { relayDial, remotesFor } from '../space/remotes.js'
 import { hostName, readIdentity, resolveSecret, resolveToken } from '../space/secrets.js'
-import { runningDaemon } from '../space/daemonfile.js'
 import { PeerBook, type OnlinePeer, type PeerRecord } from '../space/summary.js'
 import type { FoundPeer } from '../net/discovery/finder.js'
 
@@ -49,13 +48,6 @@ export interface PeersResult {
   mdns?: FoundPeer[] | null
 }
 
-interface DaemonPeers {
-  book: PeerRecord[]
-  registry: Array<{ url: string; peers: LivePeer[] }>
-  found?: FoundPeer[] | null
-  online?: OnlinePeer[]
-}
-
 export async function peers(o: PeersOptions): Promise<PeersResult> {
   if (o.registry !== undefined && !isWsUrl(o.registry)) throw new UsageError(`--registry ${o.registry}: expected a ws:// or wss:// URL`)
   const root = findRoot(o.cwd)
@@ -65,28 +57,25 @@ export async function peers(o: PeersOptions): Promise<PeersResult> {
   if (!config) throw new NotInitializedError(root)
   const local = await readLocalSettings(paths.local, { name: '', agent: false, host: DEFAULT_HOST, port: DEFAULT_PORT, peers: [] })
   const { registry } = remotesFor(config, local, { registry: o.registry, insecure: o.insecure })
-  const daemon = await runningDaemon(paths)
-  if (daemon) {
-    try {
-      const live = await callDaemon<DaemonPeers>(daemon.socket, 'peers', null, 5000)
-      const base: PeersResult = {
-        space: config.space, known: live.book, online: live.online ?? [],
-        ...(config.discovery === 'mdns' ? { mdns: live.found ?? null } : {}),
-      }
-      const fromDaemon = live.registry.find((x) => x.url === registry)
-      if (!registry || fromDaemon) {
-        return { ...base, ...(fromDaemon ? { registry: { url: fromDaemon.url, outcome: 'synced' as const, peers: fromDaemon.peers } } : {}) }
-      }
-      return { ...base, registry: await peek(config, paths, registry, o) }
-    } catch (e) {
-      if (!(e instanceof DaemonUnavailable)) throw e
+  return orElse<PeersResult>(await daemonClient(paths), async (d) => {
+    const live = await d.peers()
+    const base: PeersResult = {
+      space: config.space, known: live.book, online: live.online ?? [],
+      ...(config.discovery === 'mdns' ? { mdns: live.found ?? null } : {}),
     }
-  }
-  const known = (await new PeerBook(paths.peers).load()).list()
-  return {
-    space: config.space, known, ...(config.discovery === 'mdns' ? { mdns: null } : {}),
-    ...(registry ? { registry: await peek(config, paths, registry, o) } : {}),
-  }
+    const fromDaemon = live.registry.find((x) => x.url === registry)
+    if (!registry || fromDaemon) {
+      return { ...base, ...(fromDaemon ? { registry: { url: fromDaemon.url, outcome: 'synced' as const, peers: fromDaemon.peers } } : {}) }
+    }
+    return { ...base, registry: await peek(config, paths, registry, o) }
+  }, async () => {
+    // No daemon: the book as saved, and no one known to be online.
+    const known = (await new PeerBook(paths.peers).load()).list()
+    return {
+      space: config.space, known, ...(config.discovery === 'mdns' ? { mdns: null } : {}),
+      ...(registry ? { registry: await peek(config, paths, registry, o) } : {}),
+    }
+  })
 }
 
 async function peek(config: TeamConfig, paths: ReturnType<typeof spacePaths>, url: string, o: PeersOptions): Promise<RegistryView> {

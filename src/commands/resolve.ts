@@ -8,22 +8,15 @@ import { TakeError, type Conflict, type Take } from '../crdt/present.js'
 import { DEFAULT_HOST, DEFAULT_PORT, readLocalSettings, readTeamConfig } from '../space/config.js'
 import { mergeConflicts, resolveMerge } from '../space/mergestore.js'
 import { readIdentity } from '../space/secrets.js'
-import { callDaemon, DaemonUnavailable } from '../space/control.js'
+import { connect } from '../space/client.js'
 import { findRoot, spacePaths } from '../space/paths.js'
-import { Space } from '../space/space.js'
-import { runningDaemon } from '../space/daemonfile.js'
-import { SummaryWriter } from '../space/summary.js'
+import type { ResolveChoice } from '../space/api.js'
 
-export type { Conflict, Take }
+export type { Conflict, ResolveChoice, Take }
 
 export interface ResolveOptions {
   cwd: string
   warn?: (msg: string) => void
-}
-
-async function daemonSocket(cwd: string): Promise<string | null> {
-  const root = findRoot(cwd)
-  return root ? ((await runningDaemon(spacePaths(root)))?.socket ?? null) : null
 }
 
 export async function listConflicts(o: ResolveOptions): Promise<{ conflicts: Conflict[] }> {
@@ -49,25 +42,12 @@ async function mergeStore(cwd: string) {
 }
 
 async function liveConflicts(o: ResolveOptions): Promise<{ conflicts: Conflict[] }> {
-  const socket = await daemonSocket(o.cwd)
-  if (socket) {
-    try {
-      return await callDaemon<{ conflicts: Conflict[] }>(socket, 'conflicts', null, 10_000)
-    } catch (e) {
-      if (!(e instanceof DaemonUnavailable)) throw e
-    }
-  }
-  const space = await Space.open({ cwd: o.cwd, command: 'ctxsync resolve', lock: 'read', warn: o.warn })
+  const client = await connect(o.cwd, { command: 'ctxsync resolve', lock: 'read', warn: o.warn })
   try {
-    return { conflicts: space.conflicts() }
+    return await client.conflicts()
   } finally {
-    await space.close()
+    await client.close()
   }
-}
-
-export interface ResolveChoice {
-  id: string
-  take: Take
 }
 
 /** Applies choices in order; returns the conflicts as they were before each was resolved. */
@@ -90,25 +70,13 @@ export async function resolve(o: ResolveOptions & { choices: ResolveChoice[] }):
 
 async function resolveLive(o: ResolveOptions & { choices: ResolveChoice[] }): Promise<{ resolved: Conflict[] }> {
   if (o.choices.length === 0) return { resolved: [] }
-  const socket = await daemonSocket(o.cwd)
-  if (socket) {
-    try {
-      const resolved: Conflict[] = []
-      for (const c of o.choices) resolved.push((await callDaemon<{ resolved: Conflict }>(socket, 'resolve', c, 10_000)).resolved)
-      return { resolved }
-    } catch (e) {
-      if (!(e instanceof DaemonUnavailable)) throw e
-    }
-  }
-  const space = await Space.open({ cwd: o.cwd, command: 'ctxsync resolve', lock: { wait: 10_000 }, warn: o.warn })
+  const client = await connect(o.cwd, { command: 'ctxsync resolve', lock: { wait: 10_000 }, warn: o.warn })
   try {
     const resolved: Conflict[] = []
-    for (const c of o.choices) resolved.push(await space.resolve(c.id, c.take))
-    await space.settle()
-    await new SummaryWriter(space).flush()
+    for (const c of o.choices) resolved.push((await client.resolve(c)).resolved)
     return { resolved }
   } finally {
-    await space.close()
+    await client.close()
   }
 }
 

@@ -8,14 +8,9 @@
  */
 import { UsageError } from '../errors.js'
 import { isWsUrl } from '../space/config.js'
-import { callDaemon, DaemonUnavailable } from '../space/control.js'
-import { findRoot, spacePaths } from '../space/paths.js'
-import { remotesFor } from '../space/remotes.js'
-import { syncSpace, type SyncReport } from '../space/oneshot.js'
-import { Space } from '../space/space.js'
-import { liveStates, syncPointAfterSync } from '../space/syncpoint.js'
-import { runningDaemon } from '../space/daemonfile.js'
-import { PeerBook, SummaryWriter } from '../space/summary.js'
+import { connect } from '../space/client.js'
+import type { SyncReport } from '../space/oneshot.js'
+import { syncPointAfterSync } from '../space/syncpoint.js'
 
 export interface SyncOptions {
   cwd: string
@@ -41,27 +36,13 @@ export async function sync(o: SyncOptions): Promise<SyncReport & { via: 'daemon'
   if (o.registry !== undefined && !isWsUrl(o.registry)) throw new UsageError(`--registry ${o.registry}: expected a ws:// or wss:// URL`)
   if (o.peers?.length && o.registry) throw new UsageError('give either --peer or --registry: in registry mode peers talk to the relay only')
   const timeoutMs = o.timeoutSec * 1000
-  const root = findRoot(o.cwd)
-  if (root) {
-    const daemon = await runningDaemon(spacePaths(root))
-    if (daemon) {
-      try {
-        const r = await callDaemon<SyncReport>(daemon.socket, 'sync', { peers: o.peers ?? null, registry: o.registry ?? null, insecure: o.insecure ?? false, timeoutMs }, timeoutMs + 15_000)
-        return { ...r, via: 'daemon', syncPoint: await syncPointAfterSync(o.cwd) }
-      } catch (e) {
-        if (!(e instanceof DaemonUnavailable)) throw e
-      }
-    }
-  }
-  const space = await Space.open({ cwd: o.cwd, command: 'ctxsync sync', lock: { wait: 10_000 }, autoInit: true, warn: o.warn })
+  const client = await connect(o.cwd, { command: 'ctxsync sync', lock: { wait: 10_000 }, autoInit: true, warn: o.warn, onProgress: o.onProgress, say: o.note ?? o.warn })
   try {
-    const book = await new PeerBook(space.paths.peers).load()
-    const remotes = remotesFor(space.config, space.local, { peers: o.peers, registry: o.registry, insecure: o.insecure })
-    const report = await syncSpace(space, { peers: remotes.peers, registry: remotes.registry, timeoutMs }, { book, onProgress: o.onProgress, say: o.note ?? o.warn })
-    await new SummaryWriter(space).flush()
-    await book.save()
-    return { ...report, via: 'direct', syncPoint: await syncPointAfterSync(o.cwd, liveStates(space)) }
+    const r = await client.sync({ peers: o.peers ?? null, registry: o.registry ?? null, insecure: o.insecure ?? false, timeoutMs })
+    // The states for HEAD's sync point from whoever did the sync; none (no sync point) if it cannot say.
+    const states = await client.syncpoint(null).then((x) => x.states, () => null)
+    return { ...r, via: client.via, syncPoint: states ? await syncPointAfterSync(o.cwd, states) : null }
   } finally {
-    await space.close()
+    await client.close()
   }
 }

@@ -11,10 +11,9 @@ import { listTracked } from '../fs/globs.js'
 import { readLockOwner } from '../fs/lock.js'
 import { PRESENCE_WINDOW_MS } from '../net/presence.js'
 import type { PeerKind } from '../net/SyncHost.js'
-import { callDaemon, DaemonUnavailable } from './control.js'
+import { daemonClient, orElse, type DaemonClient } from './client.js'
 import { readLocalSettings, readTeamConfig, DEFAULT_HOST, DEFAULT_PORT } from './config.js'
-import { findRoot, spacePaths } from './paths.js'
-import { runningDaemon } from './daemonfile.js'
+import { findRoot, spacePaths, type SpacePaths } from './paths.js'
 import { readIdentity } from './secrets.js'
 import type { Space } from './space.js'
 import { liveFiles, PeerBook, readSummary, type FileStatus, type OnlinePeer, type PeerRecord } from './summary.js'
@@ -51,15 +50,14 @@ export function liveStatus(space: Space, daemon: StatusData['daemon'], peers: Pe
 export async function readStatus(cwd: string): Promise<StatusData> {
   const root = findRoot(cwd)
   if (!root) throw new NotInitializedError(path.resolve(cwd))
-  let paths = spacePaths(root)
-  const daemon = await runningDaemon(paths)
-  if (daemon) {
-    try {
-      return await callDaemon<StatusData>(daemon.socket, 'status', null, 5000)
-    } catch (e) {
-      if (!(e instanceof DaemonUnavailable)) throw e
-    }
-  }
+  const paths = spacePaths(root)
+  const daemon = await daemonClient(paths)
+  return orElse(daemon, (d) => d.status(), () => savedStatus(root, paths, daemon))
+}
+
+/** Without a daemon: the saved summary, checked against the files. */
+async function savedStatus(root: string, spaceAt: SpacePaths, daemon: DaemonClient | null): Promise<StatusData> {
+  let paths = spaceAt
   const config = await readTeamConfig(paths.config)
   if (!config) throw new NotInitializedError(root)
   if (config.branches === 'separate') {
