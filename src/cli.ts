@@ -11,6 +11,7 @@ import type { Conflict, ResolveChoice, Take } from './commands/resolve.js'
 import { CtxError, ExitCode, ExitError, UsageError } from './errors.js'
 import { formatConflicts, formatInit, formatPeers, formatStatus, formatSync, fmtBytes } from './output.js'
 import { packageVersion } from './pkg.js'
+import { checkPort } from './space/flags.js'
 import { visible, visibleLines } from './visible.js'
 
 // Command modules are loaded when their command runs: `status` in a hook should not pay for the network
@@ -35,11 +36,7 @@ const commands = {
 
 
 const collect = (v: string, prev: string[] = []) => [...prev, v]
-const port = (v: string) => {
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port ${v}: expected 0–65535`)
-  return n
-}
+const port = (v: string) => checkPort(v)
 const bytes = (v: string) => {
   const n = Number(v)
   if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${v}: expected a number of bytes`)

@@ -12,12 +12,10 @@
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import type { Repo } from '../git/repo.js'
-import type { HookName } from '../git/hooks.js'
-import { daemonClient, orElse, HOOK_DAEMON_TIMEOUT_MS } from '../space/client.js'
-import { hookInfo } from '../space/hookinfo.js'
-import { findRoot, spacePaths, type SpacePaths } from '../space/paths.js'
-import type { DocState } from '../space/syncpoint.js'
+import {
+  daemonClient, findRoot, hookInfo, loadBranches, loadGitHooks, loadNotes, loadRepo, loadSyncPoints, orElse, spacePaths, HOOK_DAEMON_TIMEOUT_MS,
+  type DocState, type HookName, type Repo, type SpacePaths,
+} from '../space/index.js'
 
 export interface HookOptions {
   cwd: string
@@ -66,11 +64,11 @@ async function run(o: HookOptions, root: string, base: SpacePaths, background: b
   const did: string[] = []
   let paths = base
   // Modules loaded here, each hook taking only what it uses: post-commit runs on every commit.
-  const [info, { Repo }, notes] = await Promise.all([hookInfo(paths), import('../git/repo.js'), import('../git/notes.js')])
+  const [info, { Repo }, notes] = await Promise.all([hookInfo(paths), loadRepo(), loadNotes()])
   const repo = await Repo.open(root)
   if (!info || !repo) return { hook: o.name, did }
   if (info.branches === 'separate') {
-    const { branchPaths, DETACHED } = await import('../space/branches.js')
+    const { branchPaths, DETACHED } = await loadBranches()
     paths = await branchPaths(paths, (await repo.branch()) ?? DETACHED, false)
   }
   const { mergeRemoteNotes, pushNotes } = notes
@@ -124,7 +122,7 @@ async function run(o: HookOptions, root: string, base: SpacePaths, background: b
  * them. A mark older than a minute is a recorder that was killed: removed, not waited for.
  */
 async function recordersDone(gitDir: string, ms: number): Promise<void> {
-  const { RECORDING_MARK } = await import('../git/hooks.js')
+  const { RECORDING_MARK } = await loadGitHooks()
   const deadline = Date.now() + ms
   while (Date.now() < deadline) {
     const marks = (await fs.readdir(gitDir).catch(() => [] as string[])).filter((n) => n.startsWith(RECORDING_MARK))
@@ -155,7 +153,7 @@ async function poke(paths: SpacePaths): Promise<boolean> {
  * in what git did (`wait`); a commit rewrote no file, so post-commit does not wait for that.
  */
 async function syncPoint(root: string, paths: SpacePaths, info: { track: string[]; name: string }, repo: Repo, via: 'commit' | 'merge'): Promise<boolean> {
-  const { recordSyncPoint, savedStates } = await import('../space/syncpoint.js')
+  const { recordSyncPoint, savedStates } = await loadSyncPoints()
   const states: Record<string, DocState> = await orElse(
     await daemonClient(paths, HOOK_DAEMON_TIMEOUT_MS),
     async (d) => (await d.syncpoint({ wait: via === 'merge' })).states,

@@ -11,11 +11,7 @@
 import { spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { MAX_BYTES_ENV, maxFileBytes } from '../fs/atomic.js'
-import { runMergeBounded } from '../space/mergebudget.js'
-import { jobName } from '../space/mergejob.js'
-import { dropMerge } from '../space/mergefile.js'
-import { findRoot, spacePaths } from '../space/paths.js'
+import { dropMerge, findRoot, loadMergeDriver, loadMergeStore, spacePaths } from '../space/index.js'
 import { CtxError, ExitCode } from '../errors.js'
 
 export interface MergeDriverOptions {
@@ -40,7 +36,7 @@ export async function mergeDriver(o: MergeDriverOptions): Promise<MergeDriverRes
   const read = (p: string) => fs.readFile(abs(p)).catch((e: NodeJS.ErrnoException) => {
     throw new CtxError('merge-input', `merge-driver: cannot read ${p}: ${e.code ?? e.message} (git passes %O %A %B %P: see \`ctxsync hooks install\`)`, ExitCode.Usage)
   })
-  const [base, ours, theirs] = await Promise.all([o.base, o.ours, o.theirs].map(read))
+  const [[base, ours, theirs], { jobName, maxFileBytes, runMergeBounded, MAX_BYTES_ENV }] = await Promise.all([Promise.all([o.base, o.ours, o.theirs].map(read)), loadMergeDriver()])
   const root = findRoot(path.dirname(abs(o.path))) ?? findRoot(o.cwd)
   const paths = root ? spacePaths(root) : null
   // The daemon's limit too: a file it would not sync is not merged as YAML either.
@@ -54,7 +50,7 @@ export async function mergeDriver(o: MergeDriverOptions): Promise<MergeDriverRes
   const name = jobName(root, abs(o.path), o.path)
   await fs.writeFile(abs(o.ours), r.text)
   // Kept for `ctxsync resolve` only in an initialised clone (it has a .ctxsync/ to keep them in).
-  if (paths && r.keep) await (await import('../space/mergestore.js')).saveMerge(paths, name, r.keep)
+  if (paths && r.keep) await (await loadMergeStore()).saveMerge(paths, name, r.keep)
   else if (paths) await dropMerge(paths, name)
   if (r.conflicts) o.say(`ctxsync: ${o.path}: merged; ${r.conflicts} value(s) changed on both sides — kept one, see \`ctxsync resolve --list\``)
   return { code: 0, conflicts: r.conflicts, fallback: null }

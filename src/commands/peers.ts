@@ -9,16 +9,10 @@
 import path from 'node:path'
 import { NotInitializedError, UsageError } from '../errors.js'
 import { newPeerId, type DocName } from '../ids.js'
-import { peekRegistry, type PeekResult } from '../net/peers.js'
-import type { Access, LivePeer } from '../net/protocol.js'
-import type { SyncHost } from '../net/SyncHost.js'
-import { isWsUrl, readLocalSettings, readTeamConfig, DEFAULT_HOST, DEFAULT_PORT, type TeamConfig } from '../space/config.js'
-import { daemonClient, orElse } from '../space/client.js'
-import { findRoot, spacePaths } from '../space/paths.js'
-import { relayDial, remotesFor } from '../space/remotes.js'
-import { hostName, readIdentity, resolveSecret, resolveToken } from '../space/secrets.js'
-import { PeerBook, type OnlinePeer, type PeerRecord } from '../space/summary.js'
-import type { FoundPeer } from '../net/discovery/finder.js'
+import {
+  checkRegistryUrl, daemonClient, findRoot, loadPeek, loadSetup, orElse, spacePaths,
+  type Access, type FoundPeer, type LivePeer, type OnlinePeer, type PeekResult, type PeerRecord, type SyncHost, type TeamConfig,
+} from '../space/index.js'
 
 export interface PeersOptions {
   cwd: string
@@ -49,7 +43,8 @@ export interface PeersResult {
 }
 
 export async function peers(o: PeersOptions): Promise<PeersResult> {
-  if (o.registry !== undefined && !isWsUrl(o.registry)) throw new UsageError(`--registry ${o.registry}: expected a ws:// or wss:// URL`)
+  checkRegistryUrl(o.registry)
+  const { readLocalSettings, readTeamConfig, remotesFor, PeerBook, DEFAULT_HOST, DEFAULT_PORT } = await loadSetup()
   const root = findRoot(o.cwd)
   if (!root) throw new NotInitializedError(path.resolve(o.cwd))
   const paths = spacePaths(root)
@@ -79,6 +74,7 @@ export async function peers(o: PeersOptions): Promise<PeersResult> {
 }
 
 async function peek(config: TeamConfig, paths: ReturnType<typeof spacePaths>, url: string, o: PeersOptions): Promise<RegistryView> {
+  const { hostName, readIdentity, relayDial, resolveSecret, resolveToken } = await loadSetup()
   const identity = await readIdentity(paths.identity)
   const secret = (await resolveSecret(paths.secret))?.secret
   const token = resolveToken() ?? undefined
@@ -96,6 +92,7 @@ async function peek(config: TeamConfig, paths: ReturnType<typeof spacePaths>, ur
     onUpdate: () => () => {},
   }
   const relay = relayDial(config, paths.config, url, token)
+  const { peekRegistry } = await loadPeek()
   const r = await peekRegistry({ host, ...(secret ? { secret } : {}), ...(token ? { token } : {}), ...(relay ? { relay } : {}), url, timeoutMs: (o.timeoutSec ?? 10) * 1000 })
   return { url, outcome: r.outcome, ...(r.access ? { access: r.access } : {}), ...(r.error ? { error: r.error } : {}), peers: r.peers ?? [] }
 }

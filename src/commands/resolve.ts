@@ -4,13 +4,10 @@
  * every peer. With a running daemon, the daemon applies it.
  */
 import { CtxError } from '../errors.js'
-import { TakeError, type Conflict, type Take } from '../crdt/present.js'
-import { DEFAULT_HOST, DEFAULT_PORT, readLocalSettings, readTeamConfig } from '../space/config.js'
-import { mergeConflicts, resolveMerge } from '../space/mergestore.js'
-import { readIdentity } from '../space/secrets.js'
-import { connect } from '../space/client.js'
-import { findRoot, spacePaths } from '../space/paths.js'
-import type { ResolveChoice } from '../space/api.js'
+import {
+  connect, findRoot, loadMergeStore, loadSetup, loadTakeRules, spacePaths,
+  type Conflict, type ResolveChoice, type Take,
+} from '../space/index.js'
 
 export type { Conflict, ResolveChoice, Take }
 
@@ -31,12 +28,13 @@ async function mergeStore(cwd: string) {
   const root = findRoot(cwd)
   if (!root) return null
   const paths = spacePaths(root)
+  const { readIdentity, readLocalSettings, readTeamConfig, DEFAULT_HOST, DEFAULT_PORT } = await loadSetup()
   const rules = (await readTeamConfig(paths.config).catch(() => null))?.rules ?? []
   return {
-    list: () => mergeConflicts(paths, rules),
+    list: async () => (await loadMergeStore()).mergeConflicts(paths, rules),
     resolve: async (c: ResolveChoice) => {
       const [identity, local] = await Promise.all([readIdentity(paths.identity), readLocalSettings(paths.local, { name: 'me', agent: false, host: DEFAULT_HOST, port: DEFAULT_PORT, peers: [] })])
-      return resolveMerge(paths, rules, c.id, c.take, { id: identity?.id ?? 'me', name: local.name, kind: local.agent ? 'agent' : 'human' })
+      return (await loadMergeStore()).resolveMerge(paths, rules, c.id, c.take, { id: identity?.id ?? 'me', name: local.name, kind: local.agent ? 'agent' : 'human' })
     },
   }
 }
@@ -61,7 +59,7 @@ export async function resolve(o: ResolveOptions & { choices: ResolveChoice[] }):
       const r = await store!.resolve(c)
       if (r) resolved.push(r)
     } catch (e) {
-      if (e instanceof TakeError) throw new CtxError('bad-choice', e.message)
+      if (e instanceof (await loadTakeRules()).TakeError) throw new CtxError('bad-choice', e.message)
       throw e
     }
   }

@@ -1,8 +1,7 @@
 /** `ctxsync stop`: stops the daemon of this space (it saves its state first). */
 import path from 'node:path'
 import { CtxError, NotInitializedError } from '../errors.js'
-import { daemonClient } from '../space/client.js'
-import { findRoot, spacePaths } from '../space/paths.js'
+import { daemonClient, findRoot, spacePaths } from '../space/index.js'
 
 export interface StopOptions {
   cwd: string

@@ -7,10 +7,7 @@
  * `init` nor the secret: this machine's state is created on the way.
  */
 import { UsageError } from '../errors.js'
-import { isWsUrl } from '../space/config.js'
-import { connect } from '../space/client.js'
-import type { SyncReport } from '../space/oneshot.js'
-import { syncPointAfterSync } from '../space/syncpoint.js'
+import { checkOneMode, checkPeerUrls, checkRegistryUrl, connect, loadSyncPoints, type SyncReport } from '../space/index.js'
 
 export interface SyncOptions {
   cwd: string
@@ -32,16 +29,16 @@ export type { SyncReport }
 /** `syncPoint`: the commit a sync point was recorded for (HEAD), if one was (see space/syncpoint.ts). */
 export async function sync(o: SyncOptions): Promise<SyncReport & { via: 'daemon' | 'direct'; syncPoint?: string | null }> {
   if (!(o.timeoutSec > 0)) throw new UsageError('--timeout must be a positive number of seconds')
-  for (const p of o.peers ?? []) if (!isWsUrl(p)) throw new UsageError(`--peer ${p}: expected a ws:// URL like ws://192.168.1.20:7420`)
-  if (o.registry !== undefined && !isWsUrl(o.registry)) throw new UsageError(`--registry ${o.registry}: expected a ws:// or wss:// URL`)
-  if (o.peers?.length && o.registry) throw new UsageError('give either --peer or --registry: in registry mode peers talk to the relay only')
+  checkPeerUrls(o.peers)
+  checkRegistryUrl(o.registry)
+  checkOneMode(o.peers, o.registry)
   const timeoutMs = o.timeoutSec * 1000
   const client = await connect(o.cwd, { command: 'ctxsync sync', lock: { wait: 10_000 }, autoInit: true, warn: o.warn, onProgress: o.onProgress, say: o.note ?? o.warn })
   try {
     const r = await client.sync({ peers: o.peers ?? null, registry: o.registry ?? null, insecure: o.insecure ?? false, timeoutMs })
     // The states for HEAD's sync point from whoever did the sync; none (no sync point) if it cannot say.
     const states = await client.syncpoint(null).then((x) => x.states, () => null)
-    return { ...r, via: client.via, syncPoint: states ? await syncPointAfterSync(o.cwd, states) : null }
+    return { ...r, via: client.via, syncPoint: states ? await (await loadSyncPoints()).syncPointAfterSync(o.cwd, states) : null }
   } finally {
     await client.close()
   }

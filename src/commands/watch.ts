@@ -7,10 +7,7 @@ import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { CtxError, NotInitializedError, UsageError } from '../errors.js'
-import { isWsUrl } from '../space/config.js'
-import { Daemon, type DaemonInfo, type DaemonOptions } from '../space/daemon.js'
-import { findRoot, spacePaths } from '../space/paths.js'
-import { runningDaemon } from '../space/daemonfile.js'
+import { checkOneMode, checkPeerUrls, checkPort, checkRegistryUrl, findRoot, runningDaemon, spacePaths, startDaemon, type DaemonInfo, type DaemonOptions } from '../space/index.js'
 
 /**
  * Node flags for the background daemon. A small young generation: V8 grows it up to 32 MiB when a
@@ -24,19 +21,19 @@ export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2']
 export type WatchOptions = Omit<DaemonOptions, 'discovery'>
 
 function check(o: WatchOptions): void {
-  if (o.port !== undefined && !(Number.isInteger(o.port) && o.port >= 0 && o.port <= 65535)) throw new UsageError('--port must be 0–65535')
-  for (const p of o.peers ?? []) if (!isWsUrl(p)) throw new UsageError(`--peer ${p}: expected a ws:// URL like ws://192.168.1.20:7420`)
-  if (o.registry !== undefined && !isWsUrl(o.registry)) throw new UsageError(`--registry ${o.registry}: expected a ws:// or wss:// URL`)
+  if (o.port !== undefined) checkPort(o.port)
+  checkPeerUrls(o.peers)
+  checkRegistryUrl(o.registry)
   if (o.maxFrameBytes !== undefined && !(Number.isInteger(o.maxFrameBytes) && o.maxFrameBytes >= 4096)) {
     throw new UsageError('--max-frame must be a number of bytes, at least 4096')
   }
-  if (o.peers?.length && o.registry) throw new UsageError('give either --peer or --registry: in registry mode peers talk to the relay only')
+  checkOneMode(o.peers, o.registry)
 }
 
 /** Runs the daemon until it is stopped; resolves with its info once listening (`started`) and when done. */
 export async function watch(o: WatchOptions & { onStarted?: (info: DaemonInfo, files: number) => void }): Promise<DaemonInfo> {
   check(o)
-  let daemon = await Daemon.start(o)
+  let daemon = await startDaemon(o)
   o.onStarted?.(daemon.info, [...daemon.space.docs()].filter((e) => e.model.exists()).length)
   // `on`, not `once`: our handler must stay registered until the daemon is done. signal-exit (used by
   // write-file-atomic and proper-lockfile) re-raises a signal when it finds itself the only listener; with
@@ -55,7 +52,7 @@ export async function watch(o: WatchOptions & { onStarted?: (info: DaemonInfo, f
   await daemon.done
   // `branches: separate`: a checkout switched branch; start again on the new branch's state.
   while (daemon.restartWanted && signals === 0) {
-    daemon = await Daemon.start(o)
+    daemon = await startDaemon(o)
     await daemon.done
   }
   process.off('SIGINT', stop)

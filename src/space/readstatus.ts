@@ -32,6 +32,9 @@ export interface StatusData {
   git?: import('./gitstatus.js').GitStatus | null
 }
 
+/** `status` also reports git's side, by the branch mode configured. */
+export { readTeamConfig }
+
 export function liveStatus(space: Space, daemon: StatusData['daemon'], peers: PeerRecord[], online: OnlinePeer[] = []): StatusData {
   const files = liveFiles(space).map(({ baseHash: _b, sv: _s, ...f }) => f)
   return {
