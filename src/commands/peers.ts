@@ -7,7 +7,7 @@
  * command does not multicast.
  */
 import path from 'node:path'
-import { NotInitializedError, UsageError } from '../errors.js'
+import { ExitCode, NotInitializedError } from '../errors.js'
 import { newPeerId, type DocName } from '../ids.js'
 import {
   checkRegistryUrl, daemonClient, findRoot, loadPeek, loadSetup, orElse, spacePaths,
@@ -95,4 +95,12 @@ async function peek(config: TeamConfig, paths: ReturnType<typeof spacePaths>, ur
   const { peekRegistry } = await loadPeek()
   const r = await peekRegistry({ host, ...(secret ? { secret } : {}), ...(token ? { token } : {}), ...(relay ? { relay } : {}), url, timeoutMs: (o.timeoutSec ?? 10) * 1000 })
   return { url, outcome: r.outcome, ...(r.access ? { access: r.access } : {}), ...(r.error ? { error: r.error } : {}), peers: r.peers ?? [] }
+}
+
+/** The exit status of `peers`: non-zero only when a relay was asked and did not answer with its list. */
+export function peersExit(r: PeersResult): { code: ExitCode; message: string } | null {
+  const reg = r.registry
+  if (!reg || reg.outcome === 'synced') return null
+  const code = reg.outcome === 'refused' ? ExitCode.AccessRefused : reg.outcome === 'error' ? ExitCode.Error : ExitCode.NoPeer
+  return { code, message: `the relay at ${reg.url}: ${reg.error ?? reg.outcome}` }
 }

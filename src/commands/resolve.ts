@@ -3,7 +3,9 @@
  * `--all --take ours`). A resolution is a change like any other: it syncs, and clears the conflict on
  * every peer. With a running daemon, the daemon applies it.
  */
-import { CtxError } from '../errors.js'
+import { CtxError, UsageError } from '../errors.js'
+import { formatConflicts } from '../output.js'
+import { visible } from '../visible.js'
 import {
   connect, findRoot, loadMergeStore, loadSetup, loadTakeRules, spacePaths,
   type Conflict, type ResolveChoice, type Take,
@@ -93,4 +95,80 @@ export function choicesForAll(conflicts: Conflict[], take: Take, me: string): { 
 
 export function noConflict(id: string): CtxError {
   return new CtxError('no-conflict', `no conflict ${id}: \`ctxsync resolve --list\` shows the current ones`)
+}
+
+/** Where the interactive flow talks: the terminal in `cli.ts`, anything in a test. */
+export interface ResolveIO {
+  /** Whether someone can answer (stdin is a terminal). */
+  interactive: boolean
+  /** Asks one question; the answer line. */
+  ask(question: string): Promise<string>
+  out(s: string): void
+  err(s: string): void
+  json(v: unknown): void
+}
+
+export interface ResolveFlowOptions extends ResolveOptions {
+  id?: string
+  list?: boolean
+  take?: Take
+  all?: boolean
+  json?: boolean
+}
+
+/**
+ * `ctxsync resolve [ID] [--list] [--take X] [--all] [--json]`: lists the conflicts, or resolves one, all,
+ * or — in a terminal without --take — each as the user picks (`pick`).
+ */
+export async function resolveFlow(o: ResolveFlowOptions, io: ResolveIO): Promise<void> {
+  const { id } = o
+  if (o.all && id) throw new UsageError('give either a conflict id or --all, not both')
+  if ((o.all || id) && o.take === undefined && !(io.interactive && id)) throw new UsageError('say which value stays: --take N|ours|theirs')
+  const { conflicts } = await listConflicts(o)
+  if (o.list || (!id && !o.all && !io.interactive)) {
+    if (o.json) io.json({ conflicts })
+    else io.out(formatConflicts(conflicts))
+    return
+  }
+  let choices: ResolveChoice[]
+  const me = await myPeerId(o.cwd)
+  if (o.all) {
+    const r = choicesForAll(conflicts, o.take!, me)
+    for (const s of r.skipped) io.err(`skipped ${s.id}: ${visible(s.why)}`)
+    choices = r.choices
+  } else if (id) {
+    if (!conflicts.some((c) => c.id === id)) throw noConflict(id)
+    choices = o.take !== undefined ? [{ id, take: o.take }] : await pick(conflicts.filter((c) => c.id === id), io)
+  } else choices = await pick(conflicts, io)
+  const r = await resolve({ ...o, choices })
+  if (o.json) io.json(r)
+  else for (const c of r.resolved) io.out(`resolved ${c.id} (${visible(c.file)} ${visible(c.display)})`)
+}
+
+async function myPeerId(cwd: string): Promise<string> {
+  const { status } = await import('./status.js')
+  return (await status({ cwd })).peer.id
+}
+
+/** The interactive picker: one question per conflict. */
+async function pick(conflicts: Conflict[], io: ResolveIO): Promise<ResolveChoice[]> {
+  if (conflicts.length === 0) {
+    io.out('no conflicts')
+    return []
+  }
+  const choices: ResolveChoice[] = []
+  for (const c of conflicts) {
+    io.err(formatConflicts([c]).split('\n\n')[0]!)
+    for (;;) {
+      const a = (await io.ask(`keep which value of ${c.id}? [1-${c.values.length}, Enter = skip, q = quit] `)).trim()
+      if (a === '') break
+      if (a === 'q') return choices
+      const n = Number(a)
+      if (Number.isInteger(n) && n >= 1 && n <= c.values.length) {
+        choices.push({ id: c.id, take: n })
+        break
+      }
+    }
+  }
+  return choices
 }

@@ -61,7 +61,17 @@ export async function watch(o: WatchOptions & { onStarted?: (info: DaemonInfo, f
 }
 
 /** Starts the daemon in the background (output to `.ctxsync/daemon.log`) and waits until it listens. */
-export async function watchDetached(o: Omit<WatchOptions, 'say'> & { argv: string[] }): Promise<DaemonInfo & { log: string }> {
+/** The command line a detached daemon runs: `script` (the CLI) with this run's options. */
+function detachedArgv(script: string, o: Omit<WatchOptions, 'say'>): string[] {
+  return [
+    script, 'watch', '-C', o.cwd, ...(o.port !== undefined ? ['--port', String(o.port)] : []), ...(o.host ? ['--host', o.host] : []),
+    ...(o.peers ?? []).flatMap((p) => ['--peer', p]), ...(o.registry ? ['--registry', o.registry] : []), ...(o.insecure ? ['--insecure'] : []),
+    ...(o.maxFrameBytes !== undefined ? ['--max-frame', String(o.maxFrameBytes)] : []),
+  ]
+}
+
+/** `script`: the CLI's entry (process.argv[1]), started again as the daemon. */
+export async function watchDetached(o: Omit<WatchOptions, 'say'> & { script: string }): Promise<DaemonInfo & { log: string }> {
   check({ ...o, say: () => {} })
   const root = findRoot(o.cwd)
   if (!root) throw new NotInitializedError(path.resolve(o.cwd))
@@ -73,7 +83,7 @@ export async function watchDetached(o: Omit<WatchOptions, 'say'> & { argv: strin
   await fsp.mkdir(paths.state, { recursive: true, mode: 0o700 })
   const out = fs.openSync(paths.log, 'a')
   const flags = DAEMON_NODE_FLAGS.filter((f) => !process.execArgv.some((a) => a.startsWith(f.split('=')[0]!)))
-  const child = spawn(process.execPath, [...flags, ...process.execArgv, ...o.argv], { cwd: root, detached: true, stdio: ['ignore', out, out], env: process.env })
+  const child = spawn(process.execPath, [...flags, ...process.execArgv, ...detachedArgv(o.script, o)], { cwd: root, detached: true, stdio: ['ignore', out, out], env: process.env })
   fs.closeSync(out)
   let exited: number | null = null
   child.on('exit', (code) => (exited = code ?? 1))
