@@ -1,8 +1,8 @@
 /**
  * What a command may ask of a space, as one interface (`SpaceApi`), whoever answers: the running daemon over
- * its control socket (`DaemonClient`, client.ts), the daemon itself (`Daemon.handle` dispatches each request
- * to its `LiveSpace`, live.ts), or this process with the space opened here (`LiveSpace` without the daemon's
- * parts). The control protocol's request and response types are derived from the interface below, so that
+ * its control socket (`DaemonClient`, client.ts), the daemon itself (its control server dispatches each
+ * request to its `LocalSpace`, local.ts), or this process with the space opened here (a `LocalSpace` without
+ * the daemon's live parts). The control protocol's request and response types are derived from the interface below, so that
  * the socket's two ends cannot disagree on a method's params or result.
  *
  * Type-only on purpose: hooks and `status` import it, and it must load nothing.

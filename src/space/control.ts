@@ -1,7 +1,9 @@
 /**
  * The local control channel of a running daemon: newline-delimited JSON requests over a Unix socket in
  * `.ctxsync/` (mode 0600). While `ctxsync watch` holds a space, `sync`, `resolve`, `status` and `stop` ask it
- * rather than open the space themselves — so only one process ever writes the sidecars and files.
+ * rather than open the space themselves — so only one process ever writes the sidecars and files. The
+ * methods, their params and results are `SpaceApi`'s (api.ts): the server calls the daemon's implementation,
+ * `callDaemon` is typed by the same table (`ControlProtocol`), and `client.ts` wraps it for commands.
  */
 import fs from 'node:fs/promises'
 import net from 'node:net'

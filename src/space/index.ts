@@ -22,12 +22,14 @@
  *  - enroll: a tracked file seen for the first time becomes a CRDT document (its content is the initial state).
  *  - ingest / take in: a change of a file on disk (editor, agent, git) is diffed into its CRDT document.
  *  - write back: the CRDT changed (a peer, a resolution): its rendering is written to the file atomically.
- *  - base: the text the file had when ctxsync last took it in or wrote it (`baseHash` in the summary); a
- *    file that no longer matches it has local changes.
+ *  - base: the text the file had when ctxsync last took it in or wrote it (`baseHash` in the sidecar meta
+ *    and the summary): a file that no longer matches it has local changes; a held file keeps its base
+ *    text, and its fixed edit is diffed against it.
  *  - held: a file that does not parse (or cannot be read): nothing from it is sent; remote changes wait in
  *    the CRDT and merge, against the base, once it parses again.
  *  - refused: a file ctxsync will not sync (several YAML documents, a symbolic link, …): never taken in.
- *  - pending: local changes no peer has acknowledged yet (a one-shot sync reports them).
+ *  - pending: local changes no peer is known to hold (the document's state vector is ahead of the one
+ *    peers acknowledged, `DocEntry.pending`); a one-shot sync reports them.
  *  - seen: hashes of texts this machine's CRDT rendered or took in (sidecar meta, `seen.ts`): finding one in
  *    a checkout means an older state, not an edit.
  *  - git mark: a hash, kept in the document itself, of a text some peer took in from git, so that a peer
