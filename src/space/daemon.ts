@@ -3,8 +3,12 @@
  * connections to the configured ones — or, in registry mode, keeps one persistent session with the relay
  * and listens nowhere — and answers local commands on the control socket. With `discovery: mdns` it also
  * announces itself on the LAN and connects to the space's peers it finds there (`mdns.ts`). It tells its
- * peers what it is doing (presence: `activity.ts`) and saves who is online into `status.json`. It stops on
+ * peers what it is doing (`presence.ts`) and saves who is online into `status.json`. It stops on
  * SIGINT/SIGTERM or `ctxsync stop`, flushing every sidecar and file first.
+ *
+ * The control socket answers `SpaceApi` (api.ts) through a `LocalSpace` given the daemon's live parts, the
+ * same object a one-shot command uses with no daemon. Like `Space.open`, `start` takes its parts
+ * (`DaemonParts`: watcher, dialer, listener factory, the space's own), so that tests run daemons in process.
  */
 import fs from 'node:fs/promises'
 import { CtxError } from '../errors.js'
