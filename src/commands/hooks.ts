@@ -8,10 +8,9 @@ import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { CtxError, NotInitializedError } from '../errors.js'
 import {
-  findRoot, loadGitHooks, loadRepo, loadSetup, spacePaths,
+  findRoot, loadGitHooks, loadRepo, loadSetup, packageRoot, spacePaths,
   type ConfigState, type HookReport, type Repo, type Runner, type UnhookReport,
 } from '../space/index.js'
-import { packageRoot } from '../pkg.js'
 
 export interface HooksOptions {
   cwd: string

@@ -11,9 +11,18 @@ import type { Conflict, Take } from '../crdt/present.js'
 import type { LivePeer } from '../net/protocol.js'
 import type { FoundPeer } from '../net/discovery/finder.js'
 import type { SyncReport } from './oneshot.js'
-import type { StatusData } from './readstatus.js'
+import type { StatusData } from './statusdata.js'
 import type { OnlinePeer, PeerRecord } from './summary.js'
-import type { DocState } from './syncpoint.js'
+
+/**
+ * What a sync point records of one file: its hash on disk (sha256) and the state vector it had (base64).
+ * The same shape as syncpoint.ts's `DocState`, said here so that the api imports nothing that reaches the
+ * control socket (syncpoint.ts asks the daemon through it).
+ */
+export interface DocState {
+  hash: string
+  sv: string
+}
 
 export interface ResolveChoice {
   id: string
@@ -66,4 +75,4 @@ export function isControlMethod(m: unknown): m is ControlMethod {
   return typeof m === 'string' && Object.hasOwn(METHODS, m)
 }
 
-export type { Conflict, DocState, StatusData, SyncReport, Take }
+export type { Conflict, StatusData, SyncReport, Take }

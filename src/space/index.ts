@@ -51,7 +51,9 @@ export { findRoot, initRoot, spacePaths, STATE_DIR, type SpacePaths } from './pa
 export { hookInfo } from './hookinfo.js'
 export { checkOneMode, checkPeerUrls, checkPort, checkRegistryUrl, isWsUrl } from './flags.js'
 export { dropMerge } from './mergefile.js'
-export type { StatusData } from './readstatus.js'
+/** Where this installation of ctxsync is (hooks run it by absolute path). */
+export { packageRoot } from '../pkg.js'
+export type { StatusData } from './statusdata.js'
 export type { SyncReport } from './oneshot.js'
 export type { FileStatus, OnlinePeer, PeerRecord } from './summary.js'
 export type { Discovery, LocalSettings, TeamConfig } from './config.js'

@@ -12,7 +12,7 @@ import type { ControlProtocol, PeersView, ResolveChoice, SpaceApi, SyncAsk } fro
 import type { GitWatch } from './gitwatch.js'
 import { syncSpace } from './oneshot.js'
 import { onlinePeers } from './presence.js'
-import { liveStatus } from './readstatus.js'
+import { liveStatus } from './statusdata.js'
 import { remotesFor, type Remotes } from './remotes.js'
 import type { Space } from './space.js'
 import { PeerBook, SummaryWriter } from './summary.js'

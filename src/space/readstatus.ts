@@ -10,44 +10,18 @@ import { readTextFile } from '../fs/atomic.js'
 import { listTracked } from '../fs/globs.js'
 import { readLockOwner } from '../fs/lock.js'
 import { PRESENCE_WINDOW_MS } from '../net/presence.js'
-import type { PeerKind } from '../net/SyncHost.js'
 import { daemonClient, orElse, type DaemonClient } from './client.js'
 import { readLocalSettings, readTeamConfig, DEFAULT_HOST, DEFAULT_PORT } from './config.js'
 import { findRoot, spacePaths, type SpacePaths } from './paths.js'
 import { readIdentity } from './secrets.js'
-import type { Space } from './space.js'
-import { liveFiles, PeerBook, readSummary, type FileStatus, type OnlinePeer, type PeerRecord } from './summary.js'
+import type { StatusData } from './statusdata.js'
+import { PeerBook, readSummary, type FileStatus, type OnlinePeer } from './summary.js'
 
-export interface StatusData {
-  space: string
-  root: string
-  peer: { id: string; name: string; kind: PeerKind }
-  daemon: { running: boolean; pid?: number; url?: string }
-  files: FileStatus[]
-  peers: PeerRecord[]
-  /** Who is online now and what they touch (presence); empty without a running daemon. */
-  online: OnlinePeer[]
-  conflicts: number
-  /** HEAD's sync point, hooks, merge driver (added by the `status` command; null outside git). */
-  git?: import('./gitstatus.js').GitStatus | null
-}
+export type { StatusData }
 
 /** `status` also reports git's side, by the branch mode configured. */
 export { readTeamConfig }
 
-export function liveStatus(space: Space, daemon: StatusData['daemon'], peers: PeerRecord[], online: OnlinePeer[] = []): StatusData {
-  const files = liveFiles(space).map(({ baseHash: _b, sv: _s, ...f }) => f)
-  return {
-    space: space.config.space,
-    root: space.root,
-    peer: { id: space.identity.id, name: space.author.name, kind: space.author.kind },
-    daemon,
-    files,
-    peers,
-    online,
-    conflicts: files.reduce((n, f) => n + (f.conflicts ?? 0), 0),
-  }
-}
 
 
 export async function readStatus(cwd: string): Promise<StatusData> {
