@@ -11,10 +11,10 @@ export interface StatusOptions {
 export type { StatusData }
 
 export async function status(o: StatusOptions): Promise<StatusData> {
-  const { readStatus, readTeamConfig } = await loadStatus()
+  // Both parts are needed on every run: loaded side by side.
+  const [{ readStatus, readTeamConfig }, { gitStatus }] = await Promise.all([loadStatus(), loadGitStatus()])
   const s = await readStatus(o.cwd)
   // Asked here rather than of the daemon: it only reads git and the files, and is current either way.
-  const { gitStatus } = await loadGitStatus()
   const paths = spacePaths(s.root)
   const branches = (await readTeamConfig(paths.config).catch(() => null))?.branches ?? 'shared'
   return { ...s, git: await gitStatus(s.root, s.files.map((f) => f.path), branches, paths.state).catch(() => null) }
