@@ -8,7 +8,7 @@ import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { CtxError, NotInitializedError } from '../errors.js'
 import {
-  findRoot, loadGitHooks, loadRepo, loadSetup, packageRoot, spacePaths,
+  requireRoot, loadGitHooks, loadRepo, loadSetup, packageRoot, spacePaths,
   type ConfigState, type HookReport, type Repo, type Runner, type UnhookReport,
 } from '../space/index.js'
 
@@ -43,8 +43,7 @@ export function currentRunner(): Runner {
 }
 
 async function context(cwd: string): Promise<{ root: string; repo: Repo; state: string; track: string[] }> {
-  const root = findRoot(cwd)
-  if (!root) throw new NotInitializedError(path.resolve(cwd))
+  const root = requireRoot(cwd)
   const paths = spacePaths(root)
   const { readIdentity, readTeamConfig } = await loadSetup()
   const config = await readTeamConfig(paths.config)

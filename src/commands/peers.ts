@@ -6,11 +6,10 @@
  * (Welcome and the list, no document exchange). mDNS results exist only in a running daemon: a one-off
  * command does not multicast.
  */
-import path from 'node:path'
 import { ExitCode, NotInitializedError } from '../errors.js'
 import { newPeerId, type DocName } from '../ids.js'
 import {
-  checkRegistryUrl, daemonClient, findRoot, loadPeek, loadSetup, orElse, spacePaths,
+  checkRegistryUrl, daemonClient, requireRoot, loadPeek, loadSetup, orElse, spacePaths,
   type Access, type FoundPeer, type LivePeer, type OnlinePeer, type PeekResult, type PeerRecord, type SyncHost, type TeamConfig,
 } from '../space/index.js'
 
@@ -45,8 +44,7 @@ export interface PeersResult {
 export async function peers(o: PeersOptions): Promise<PeersResult> {
   checkRegistryUrl(o.registry)
   const { readLocalSettings, readTeamConfig, remotesFor, PeerBook, DEFAULT_HOST, DEFAULT_PORT } = await loadSetup()
-  const root = findRoot(o.cwd)
-  if (!root) throw new NotInitializedError(path.resolve(o.cwd))
+  const root = requireRoot(o.cwd)
   const paths = spacePaths(root)
   const config = await readTeamConfig(paths.config)
   if (!config) throw new NotInitializedError(root)

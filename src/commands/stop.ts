@@ -1,7 +1,6 @@
 /** `ctxsync stop`: stops the daemon of this space (it saves its state first). */
-import path from 'node:path'
-import { CtxError, NotInitializedError } from '../errors.js'
-import { daemonClient, findRoot, spacePaths } from '../space/index.js'
+import { CtxError } from '../errors.js'
+import { daemonClient, requireRoot, spacePaths } from '../space/index.js'
 
 export interface StopOptions {
   cwd: string
@@ -14,8 +13,7 @@ export interface StopResult {
 }
 
 export async function stop(o: StopOptions): Promise<StopResult> {
-  const root = findRoot(o.cwd)
-  if (!root) throw new NotInitializedError(path.resolve(o.cwd))
+  const root = requireRoot(o.cwd)
   const daemon = await daemonClient(spacePaths(root))
   if (!daemon) return { stopped: false }
   try {

@@ -5,9 +5,8 @@
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
-import path from 'node:path'
-import { CtxError, NotInitializedError, UsageError } from '../errors.js'
-import { checkOneMode, checkPeerUrls, checkPort, checkRegistryUrl, findRoot, runningDaemon, spacePaths, startDaemon, type DaemonInfo, type DaemonOptions } from '../space/index.js'
+import { CtxError, UsageError } from '../errors.js'
+import { checkOneMode, checkPeerUrls, checkPort, checkRegistryUrl, requireRoot, runningDaemon, spacePaths, startDaemon, type DaemonInfo, type DaemonOptions } from '../space/index.js'
 
 /**
  * Node flags for the background daemon. A small young generation: V8 grows it up to 32 MiB when a
@@ -73,8 +72,7 @@ function detachedArgv(script: string, o: Omit<WatchOptions, 'say'>): string[] {
 /** `script`: the CLI's entry (process.argv[1]), started again as the daemon. */
 export async function watchDetached(o: Omit<WatchOptions, 'say'> & { script: string }): Promise<DaemonInfo & { log: string }> {
   check({ ...o, say: () => {} })
-  const root = findRoot(o.cwd)
-  if (!root) throw new NotInitializedError(path.resolve(o.cwd))
+  const root = requireRoot(o.cwd)
   const paths = spacePaths(root)
   const running = await runningDaemon(paths)
   if (running) throw new CtxError('already-running', `a daemon already runs for this space (pid ${running.pid}, ${running.url}): \`ctxsync stop\` stops it`)

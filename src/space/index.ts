@@ -41,8 +41,6 @@
  *  - token: a relay credential for one space and one role (read, write, admin), signed with the space's
  *    key (`net/tokens.ts`); it lets its holder talk to a relay, never to peers directly.
  */
-import type { PeerManagerConfig } from '../net/peer-state.js'
-
 // Light, loaded by every command (git hooks included): how a command reaches a space, and where it is.
 export { connect, daemonClient, orElse, requireRoot, DaemonClient, HOOK_DAEMON_TIMEOUT_MS, type ConnectOptions, type SpaceClient } from './client.js'
 export type { ControlMethod, ControlProtocol, PeersView, ResolveChoice, SpaceApi, SyncAsk, Conflict, DocState, Take } from './api.js'
@@ -68,7 +66,6 @@ export type { SyncHost } from '../net/SyncHost.js'
 export type { FoundPeer } from '../net/discovery/finder.js'
 export type { PeekResult } from '../net/peers.js'
 export type { AdmissionLimits, RegistrationLimits } from './relay.js'
-export type ListenerFactory = NonNullable<PeerManagerConfig['listenerFactory']>
 
 /** Configuration, identity and secret, the peer book, remotes (setup.ts). */
 export const loadSetup = () => import('./setup.js')

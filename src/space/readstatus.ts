@@ -3,7 +3,6 @@
  * saved summary plus a look at the files themselves (a file whose content differs from the last synced
  * one has local changes; if it does not parse it is held) — never loading the CRDT state, so it is fast.
  */
-import fs from 'node:fs/promises'
 import path from 'node:path'
 import { NotInitializedError } from '../errors.js'
 import { readTextFile } from '../fs/atomic.js'
