@@ -9,7 +9,7 @@ import readline from 'node:readline/promises'
 import { Command, CommanderError, Option } from 'commander'
 import type { ResolveIO, Take } from './commands/resolve.js'
 import { CtxError, ExitCode, ExitError, UsageError } from './errors.js'
-import { formatInit, formatPeers, formatStatus, formatSync, fmtBytes } from './output.js'
+import { formatConflicts, formatInit, formatPeers, formatStatus, formatSync, fmtBytes } from './output.js'
 import { packageVersion } from './pkg.js'
 import { checkPort } from './space/flags.js'
 import { visible, visibleLines } from './visible.js'
@@ -361,7 +361,7 @@ function terminal(): ResolveIO & { close(): void } {
   return {
     interactive: process.stdin.isTTY === true,
     ask: (q) => (rl ??= readline.createInterface({ input: process.stdin, output: process.stderr })).question(q),
-    out, err, json,
+    out, err, json, format: { conflicts: formatConflicts, text: visible },
     close: () => rl?.close(),
   }
 }

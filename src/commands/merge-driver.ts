@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { dropMerge, findRoot, loadMergeDriver, loadMergeStore, spacePaths } from '../space/index.js'
+import { findRoot, loadMergeDriver, loadMergeStore, spacePaths } from '../space/index.js'
 import { CtxError, ExitCode } from '../errors.js'
 
 export interface MergeDriverOptions {
@@ -36,7 +36,7 @@ export async function mergeDriver(o: MergeDriverOptions): Promise<MergeDriverRes
   const read = (p: string) => fs.readFile(abs(p)).catch((e: NodeJS.ErrnoException) => {
     throw new CtxError('merge-input', `merge-driver: cannot read ${p}: ${e.code ?? e.message} (git passes %O %A %B %P: see \`ctxsync hooks install\`)`, ExitCode.Usage)
   })
-  const [[base, ours, theirs], { jobName, maxFileBytes, runMergeBounded, MAX_BYTES_ENV }] = await Promise.all([Promise.all([o.base, o.ours, o.theirs].map(read)), loadMergeDriver()])
+  const [[base, ours, theirs], { dropMerge, jobName, maxFileBytes, runMergeBounded, MAX_BYTES_ENV }] = await Promise.all([Promise.all([o.base, o.ours, o.theirs].map(read)), loadMergeDriver()])
   const root = findRoot(path.dirname(abs(o.path))) ?? findRoot(o.cwd)
   const paths = root ? spacePaths(root) : null
   // The daemon's limit too: a file it would not sync is not merged as YAML either.

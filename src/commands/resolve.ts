@@ -4,8 +4,6 @@
  * every peer. With a running daemon, the daemon applies it.
  */
 import { CtxError, UsageError } from '../errors.js'
-import { formatConflicts } from '../output.js'
-import { visible } from '../visible.js'
 import {
   connect, findRoot, loadMergeStore, loadSetup, loadTakeRules, spacePaths,
   type Conflict, type ResolveChoice, type Take,
@@ -106,6 +104,11 @@ export interface ResolveIO {
   out(s: string): void
   err(s: string): void
   json(v: unknown): void
+  /**
+   * The caller's formats (output.ts `formatConflicts`, visible.ts `visible` in the terminal): passed in, so
+   * that this command's bundle chunk does not share the CLI's formatting modules (one more file per start).
+   */
+  format: { conflicts(cs: Conflict[]): string; text(s: string): string }
 }
 
 export interface ResolveFlowOptions extends ResolveOptions {
@@ -127,14 +130,14 @@ export async function resolveFlow(o: ResolveFlowOptions, io: ResolveIO): Promise
   const { conflicts } = await listConflicts(o)
   if (o.list || (!id && !o.all && !io.interactive)) {
     if (o.json) io.json({ conflicts })
-    else io.out(formatConflicts(conflicts))
+    else io.out(io.format.conflicts(conflicts))
     return
   }
   let choices: ResolveChoice[]
   const me = await myPeerId(o.cwd)
   if (o.all) {
     const r = choicesForAll(conflicts, o.take!, me)
-    for (const s of r.skipped) io.err(`skipped ${s.id}: ${visible(s.why)}`)
+    for (const s of r.skipped) io.err(`skipped ${s.id}: ${io.format.text(s.why)}`)
     choices = r.choices
   } else if (id) {
     if (!conflicts.some((c) => c.id === id)) throw noConflict(id)
@@ -142,7 +145,7 @@ export async function resolveFlow(o: ResolveFlowOptions, io: ResolveIO): Promise
   } else choices = await pick(conflicts, io)
   const r = await resolve({ ...o, choices })
   if (o.json) io.json(r)
-  else for (const c of r.resolved) io.out(`resolved ${c.id} (${visible(c.file)} ${visible(c.display)})`)
+  else for (const c of r.resolved) io.out(`resolved ${c.id} (${io.format.text(c.file)} ${io.format.text(c.display)})`)
 }
 
 async function myPeerId(cwd: string): Promise<string> {
@@ -158,7 +161,7 @@ async function pick(conflicts: Conflict[], io: ResolveIO): Promise<ResolveChoice
   }
   const choices: ResolveChoice[] = []
   for (const c of conflicts) {
-    io.err(formatConflicts([c]).split('\n\n')[0]!)
+    io.err(io.format.conflicts([c]).split('\n\n')[0]!)
     for (;;) {
       const a = (await io.ask(`keep which value of ${c.id}? [1-${c.values.length}, Enter = skip, q = quit] `)).trim()
       if (a === '') break

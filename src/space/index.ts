@@ -46,9 +46,7 @@ export { connect, daemonClient, orElse, requireRoot, DaemonClient, HOOK_DAEMON_T
 export type { ControlMethod, ControlProtocol, PeersView, ResolveChoice, SpaceApi, SyncAsk, Conflict, DocState, Take } from './api.js'
 export { runningDaemon, type DaemonFile } from './daemonfile.js'
 export { findRoot, initRoot, spacePaths, STATE_DIR, type SpacePaths } from './paths.js'
-export { hookInfo } from './hookinfo.js'
 export { checkOneMode, checkPeerUrls, checkPort, checkRegistryUrl, isWsUrl } from './flags.js'
-export { dropMerge } from './mergefile.js'
 /** Where this installation of ctxsync is (hooks run it by absolute path). */
 export { packageRoot } from '../pkg.js'
 export type { StatusData } from './statusdata.js'
@@ -71,6 +69,10 @@ export type { AdmissionLimits, RegistrationLimits } from './relay.js'
 export const loadSetup = () => import('./setup.js')
 /** `status` without a daemon reads the saved summary and the files (readstatus.ts). */
 export const loadStatus = () => import('./readstatus.js')
+/** What a git hook needs of the configuration, cached (hookinfo.ts); loaded with the hook's other parts. */
+export async function hookInfo(paths: import('./paths.js').SpacePaths): ReturnType<typeof import('./hookinfo.js').hookInfo> {
+  return (await import('./hookinfo.js')).hookInfo(paths)
+}
 /** The merge driver's job and limits (mergedriver.ts). */
 export const loadMergeDriver = () => import('./mergedriver.js')
 

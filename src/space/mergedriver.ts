@@ -5,4 +5,5 @@
  */
 export { runMergeBounded } from './mergebudget.js'
 export { jobName } from './mergejob.js'
+export { dropMerge } from './mergefile.js'
 export { MAX_BYTES_ENV, maxFileBytes } from '../fs/atomic.js'

@@ -11,6 +11,7 @@ import { init } from '../../src/commands/init.js'
 import { resolveFlow, type ResolveIO } from '../../src/commands/resolve.js'
 import { UsageError } from '../../src/errors.js'
 import { formatConflicts } from '../../src/output.js'
+import { visible } from '../../src/visible.js'
 
 const dirs: string[] = []
 afterAll(() => Promise.all(dirs.map((d) => fs.rm(d, { recursive: true, force: true }))))
@@ -26,6 +27,7 @@ function recorder(interactive: boolean) {
     out: (s) => said.push(['out', s]),
     err: (s) => said.push(['err', s]),
     json: (v) => said.push(['json', v]),
+    format: { conflicts: formatConflicts, text: visible },
   }
   return { io, said }
 }
