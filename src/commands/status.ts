@@ -2,7 +2,7 @@
  * `ctxsync status`: each tracked file's state, the peers, conflicts, and whether a daemon runs. Asks the
  * daemon when one runs; otherwise answers from the last known state without loading any CRDT.
  */
-import { loadGitStatus, loadStatus, spacePaths, type StatusData } from '../space/index.js'
+import { loadGitStatus, loadStatus, readStatus, spacePaths, type StatusData } from '../space/index.js'
 
 export interface StatusOptions {
   cwd: string
@@ -12,7 +12,7 @@ export type { StatusData }
 
 export async function status(o: StatusOptions): Promise<StatusData> {
   // Both parts are needed on every run: loaded side by side.
-  const [{ readStatus, readTeamConfig }, { gitStatus }] = await Promise.all([loadStatus(), loadGitStatus()])
+  const [{ readTeamConfig }, { gitStatus }] = await Promise.all([loadStatus(), loadGitStatus()])
   const s = await readStatus(o.cwd)
   // Asked here rather than of the daemon: it only reads git and the files, and is current either way.
   const paths = spacePaths(s.root)

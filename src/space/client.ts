@@ -14,7 +14,7 @@
  */
 import path from 'node:path'
 import { NotInitializedError } from '../errors.js'
-import type { ControlMethod, ControlProtocol, PeersView, ResolveChoice, SpaceApi, SyncAsk } from './api.js'
+import type { ControlMethod, ControlProtocol, PeersView, ResolveChoice, SpaceApi, StatusData, SyncAsk } from './api.js'
 import { callDaemon, DaemonUnavailable } from './control.js'
 import { runningDaemon } from './daemonfile.js'
 import { findRoot, spacePaths, type SpacePaths } from './paths.js'
@@ -142,6 +142,17 @@ class Connected implements SpaceClient {
     this.local = null
     if (local) await local.then((l) => l.close(), () => undefined)
   }
+}
+
+/**
+ * `ctxsync status`'s data: the daemon's answer when one runs, else read from the saved summary and the
+ * files (readstatus.ts, loaded only then), never loading the CRDT state.
+ */
+export async function readStatus(cwd: string): Promise<StatusData> {
+  const root = requireRoot(cwd)
+  const paths = spacePaths(root)
+  const daemon = await daemonClient(paths)
+  return orElse(daemon, (d) => d.status(), async () => (await import('./readstatus.js')).savedStatus(root, paths, daemon))
 }
 
 /** The root of the space around `cwd`, or the typed error every command gives outside one. */

@@ -42,7 +42,7 @@
  *    key (`net/tokens.ts`); it lets its holder talk to a relay, never to peers directly.
  */
 // Light, loaded by every command (git hooks included): how a command reaches a space, and where it is.
-export { connect, daemonClient, orElse, requireRoot, DaemonClient, HOOK_DAEMON_TIMEOUT_MS, type ConnectOptions, type SpaceClient } from './client.js'
+export { connect, daemonClient, orElse, readStatus, requireRoot, DaemonClient, HOOK_DAEMON_TIMEOUT_MS, type ConnectOptions, type SpaceClient } from './client.js'
 export type { ControlMethod, ControlProtocol, PeersView, ResolveChoice, SpaceApi, SyncAsk, Conflict, DocState, Take } from './api.js'
 export { runningDaemon, type DaemonFile } from './daemonfile.js'
 export { findRoot, initRoot, spacePaths, STATE_DIR, type SpacePaths } from './paths.js'

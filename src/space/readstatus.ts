@@ -1,6 +1,6 @@
 /**
- * `ctxsync status` data: asked of the running daemon when there is one, otherwise computed cold from the
- * saved summary plus a look at the files themselves (a file whose content differs from the last synced
+ * `ctxsync status` data without a daemon (`readStatus` in client.ts asks the running one first): computed
+ * cold from the saved summary plus a look at the files themselves (a file whose content differs from the last synced
  * one has local changes; if it does not parse it is held) — never loading the CRDT state, so it is fast.
  */
 import path from 'node:path'
@@ -9,9 +9,8 @@ import { readTextFile } from '../fs/atomic.js'
 import { listTracked } from '../fs/globs.js'
 import { readLockOwner } from '../fs/lock.js'
 import { PRESENCE_WINDOW_MS } from '../net/presence.js'
-import { daemonClient, orElse, type DaemonClient } from './client.js'
 import { readLocalSettings, readTeamConfig, DEFAULT_HOST, DEFAULT_PORT } from './config.js'
-import { findRoot, spacePaths, type SpacePaths } from './paths.js'
+import type { SpacePaths } from './paths.js'
 import { readIdentity } from './secrets.js'
 import type { StatusData } from './statusdata.js'
 import { PeerBook, readSummary, type FileStatus, type OnlinePeer } from './summary.js'
@@ -23,16 +22,11 @@ export { readTeamConfig }
 
 
 
-export async function readStatus(cwd: string): Promise<StatusData> {
-  const root = findRoot(cwd)
-  if (!root) throw new NotInitializedError(path.resolve(cwd))
-  const paths = spacePaths(root)
-  const daemon = await daemonClient(paths)
-  return orElse(daemon, (d) => d.status(), () => savedStatus(root, paths, daemon))
-}
-
-/** Without a daemon: the saved summary, checked against the files. */
-async function savedStatus(root: string, spaceAt: SpacePaths, daemon: DaemonClient | null): Promise<StatusData> {
+/**
+ * Without a daemon: the saved summary, checked against the files. `daemon`: one whose pid is alive but that
+ * did not answer (it is starting or stopping): still reported as running.
+ */
+export async function savedStatus(root: string, spaceAt: SpacePaths, daemon: { pid: number; url: string } | null): Promise<StatusData> {
   let paths = spaceAt
   const config = await readTeamConfig(paths.config)
   if (!config) throw new NotInitializedError(root)
