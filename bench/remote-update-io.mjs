@@ -58,7 +58,7 @@ run(async () => {
     text = text.replace(/title: Write the parser.*\n/, `title: Write the parser (${i + 1})\n`)
     await fsp.writeFile(path.join(a, DOC), text)
     await sa.onLocalFile(DOC, text, sha256hex(text))
-    await sa.settle()
+    await sa.idle()
     await sleep(300) // A's lazy meta writes land before B is counted
     const before = { ...counts }
     echoes.length = 0
@@ -69,7 +69,7 @@ run(async () => {
       if (t > 400) throw new Error('B never wrote the update back (or its echo never came)')
       await sleep(10)
     }
-    await sb.settle()
+    await sb.idle()
     await sleep(300) // B's lazy meta write (100 ms) lands
     if (fs.readFileSync(path.join(b, DOC), 'utf8') !== text) throw new Error('B does not hold the edit')
     rows.push({ reads: counts.fileReads - before.fileReads, writes: counts.atomicWrites - before.atomicWrites, metas: counts.metaWrites - before.metaWrites, updates: updates.length })

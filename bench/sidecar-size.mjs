@@ -74,7 +74,7 @@ async function measure(label, edits, burst) {
     await entry.log.flushed()
   }
   const ms = performance.now() - t0
-  await space.settle()
+  await space.idle()
   await entry.log.flushed()
   const rendered = entry.model.render().text
   const atRest = await store.size(NAME)

@@ -81,7 +81,7 @@ run(async () => {
     row('status --json (median wall)', json, T),
     row('  node -e 0 (runtime start)', node0),
     row('  ctxsync --version (CLI modules loaded)', version),
-    row('  status work in process (coldStatus)', inproc),
+    row('  status work in process (readStatus)', inproc),
     row('status --json after an unsynced local edit', dirty, T, `todos.yaml is ${dirtyState}: status parses it`),
   ], { files: states })
 })

@@ -7,10 +7,11 @@
  */
 import readline from 'node:readline/promises'
 import { Command, CommanderError, Option } from 'commander'
-import type { Conflict, ResolveChoice, Take } from './commands/resolve.js'
+import type { ResolveIO, Take } from './commands/resolve.js'
 import { CtxError, ExitCode, ExitError, UsageError } from './errors.js'
 import { formatConflicts, formatInit, formatPeers, formatStatus, formatSync, fmtBytes } from './output.js'
 import { packageVersion } from './pkg.js'
+import { checkPort } from './space/flags.js'
 import { visible, visibleLines } from './visible.js'
 
 // Command modules are loaded when their command runs: `status` in a hook should not pay for the network
@@ -33,28 +34,17 @@ const commands = {
   watch: () => import('./commands/watch.js'),
 }
 
-
 const collect = (v: string, prev: string[] = []) => [...prev, v]
-const port = (v: string) => {
+const port = (v: string) => checkPort(v)
+/** A flag's positive number (`whole`: an integer); else a usage error, `%` standing for what was given. */
+const positive = (expected: string, whole = true) => (v: string) => {
   const n = Number(v)
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port ${v}: expected 0–65535`)
+  if (!(n > 0) || (whole && !Number.isInteger(n))) throw new UsageError(expected.replace('%', v))
   return n
 }
-const bytes = (v: string) => {
-  const n = Number(v)
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${v}: expected a number of bytes`)
-  return n
-}
-const count = (v: string) => {
-  const n = Number(v)
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${v}: expected a positive whole number`)
-  return n
-}
-const seconds = (v: string) => {
-  const n = Number(v)
-  if (!(n > 0)) throw new UsageError(`--timeout ${v}: expected a positive number of seconds`)
-  return n
-}
+const bytes = positive('%: expected a number of bytes')
+const count = positive('%: expected a positive whole number')
+const seconds = positive('--timeout %: expected a positive number of seconds', false)
 
 const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n')
 const err = (s: string) => process.stderr.write(s.endsWith('\n') ? s : s + '\n')
@@ -131,7 +121,7 @@ export function buildProgram(): Command {
     .addHelpText('after', examples('ctxsync sync', 'ctxsync sync --peer ws://10.0.0.5:7420 --timeout 10 --json', 'CTXSYNC_TOKEN=… ctxsync sync --registry wss://relay.example.com --json   # CI: no init, no secret') +
       '\nExit codes: 0 at least one peer synced, 3 no peer reachable (local changes stay pending), 5 every reachable peer refused access, or the token is read-only and local changes stay pending.\n')
     .action(async (o, cmd: Command) => {
-      const [{ sync }, { syncExit }] = await Promise.all([commands.sync(), import('./space/session.js')])
+      const { sync, syncExit } = await commands.sync()
       const ora = !o.json && process.stderr.isTTY ? (await import('ora')).default : null
       const spinner = ora ? ora({ text: 'syncing…', stream: process.stderr }).start() : null
       try {
@@ -170,7 +160,15 @@ export function buildProgram(): Command {
     .option('--all', 'apply --take to every conflict')
     .option('--json', 'print as JSON')
     .addHelpText('after', examples('ctxsync resolve --list', 'ctxsync resolve 3f2a9c1e --take 2', 'ctxsync resolve --all --take ours', 'ctxsync resolve            # in a terminal: pick interactively'))
-    .action(async (id: string | undefined, o, cmd: Command) => resolveAction(cwdOf(cmd), id, o))
+    .action(async (id: string | undefined, o, cmd: Command) => {
+      const { resolveFlow } = await commands.resolve()
+      const io = terminal()
+      try {
+        await resolveFlow({ cwd: cwdOf(cmd), id, ...o, warn }, io)
+      } finally {
+        io.close()
+      }
+    })
 
   program.command('watch')
     .description('the daemon: sync live — watch the files, listen for peers, keep peers connected')
@@ -187,8 +185,7 @@ export function buildProgram(): Command {
       const cwd = cwdOf(cmd)
       const { watch, watchDetached } = await commands.watch()
       if (o.detach) {
-        const argv = [process.argv[1]!, 'watch', '-C', cwd, ...(o.port !== undefined ? ['--port', String(o.port)] : []), ...(o.host ? ['--host', o.host] : []), ...(o.peer ?? []).flatMap((p: string) => ['--peer', p]), ...(o.registry ? ['--registry', o.registry] : []), ...(o.insecure ? ['--insecure'] : []), ...(o.maxFrame !== undefined ? ['--max-frame', String(o.maxFrame)] : [])]
-        const info = await watchDetached({ cwd, port: o.port, host: o.host, peers: o.peer, registry: o.registry, maxFrameBytes: o.maxFrame, argv })
+        const info = await watchDetached({ cwd, port: o.port, host: o.host, peers: o.peer, registry: o.registry, insecure: o.insecure, maxFrameBytes: o.maxFrame, script: process.argv[1]! })
         if (o.json) json({ pid: info.pid, url: info.url, registry: info.registry, log: info.log })
         else out(`daemon running (pid ${info.pid}) ${info.registry ? `through the relay at ${info.registry}` : `on ${info.url}`}; log: ${info.log}; stop: ctxsync stop`)
         return
@@ -253,15 +250,12 @@ export function buildProgram(): Command {
     .option('--json', 'print as JSON')
     .addHelpText('after', examples('ctxsync peers', 'ctxsync peers --registry wss://relay.example.com --json'))
     .action(async (o, cmd: Command) => {
-      const { peers } = await commands.peers()
+      const { peers, peersExit } = await commands.peers()
       const r = await peers({ cwd: cwdOf(cmd), registry: o.registry, insecure: o.insecure })
       if (o.json) json(r)
       else out(formatPeers(r))
-      const reg = r.registry
-      if (reg && reg.outcome !== 'synced') {
-        const code = reg.outcome === 'refused' ? ExitCode.AccessRefused : reg.outcome === 'error' ? ExitCode.Error : ExitCode.NoPeer
-        throw new ExitError(code, o.json ? '' : `the relay at ${reg.url}: ${reg.error ?? reg.outcome}`)
-      }
+      const verdict = peersExit(r)
+      if (verdict) throw new ExitError(verdict.code, o.json ? '' : verdict.message)
     })
 
   program.command('demo')
@@ -354,36 +348,6 @@ function addGitCommands(program: Command): void {
     })
 }
 
-async function resolveAction(cwd: string, id: string | undefined, o: { list?: boolean; take?: ResolveChoice['take']; all?: boolean; json?: boolean }): Promise<void> {
-  if (o.all && id) throw new UsageError('give either a conflict id or --all, not both')
-  if ((o.all || id) && o.take === undefined && !(process.stdin.isTTY && id)) throw new UsageError('say which value stays: --take N|ours|theirs')
-  const { choicesForAll, listConflicts, noConflict, resolve } = await commands.resolve()
-  const { conflicts } = await listConflicts({ cwd, warn })
-  if (o.list || (!id && !o.all && !process.stdin.isTTY)) {
-    if (o.json) json({ conflicts })
-    else out(formatConflicts(conflicts))
-    return
-  }
-  let choices: ResolveChoice[]
-  const me = await myPeerId(cwd)
-  if (o.all) {
-    const r = choicesForAll(conflicts, o.take!, me)
-    for (const s of r.skipped) err(`skipped ${s.id}: ${visible(s.why)}`)
-    choices = r.choices
-  } else if (id) {
-    if (!conflicts.some((c) => c.id === id)) throw noConflict(id)
-    choices = o.take !== undefined ? [{ id, take: o.take }] : await pick(conflicts.filter((c) => c.id === id))
-  } else choices = await pick(conflicts)
-  const r = await resolve({ cwd, choices, warn })
-  if (o.json) json(r)
-  else for (const c of r.resolved) out(`resolved ${c.id} (${visible(c.file)} ${visible(c.display)})`)
-}
-
-async function myPeerId(cwd: string): Promise<string> {
-  const { status } = await commands.status()
-  return (await status({ cwd })).peer.id
-}
-
 /** Same rules as `parseTake` in commands/resolve.ts, kept here so that parsing flags loads no command. */
 function parseTakeArg(s: string): Take {
   if (s === 'ours' || s === 'theirs') return s
@@ -391,32 +355,15 @@ function parseTakeArg(s: string): Take {
   throw new UsageError(`--take must be a value number (1, 2, …), ours or theirs; got ${JSON.stringify(s)}`)
 }
 
-/** The interactive picker: one question per conflict. */
-async function pick(conflicts: Conflict[]): Promise<ResolveChoice[]> {
-  if (conflicts.length === 0) {
-    out('no conflicts')
-    return []
+/** The terminal's side of `resolve`: one line of answer per question, asked on stderr. */
+function terminal(): ResolveIO & { close(): void } {
+  let rl: readline.Interface | null = null
+  return {
+    interactive: process.stdin.isTTY === true,
+    ask: (q) => (rl ??= readline.createInterface({ input: process.stdin, output: process.stderr })).question(q),
+    out, err, json, format: { conflicts: formatConflicts, text: visible },
+    close: () => rl?.close(),
   }
-  const rl = readline.createInterface({ input: process.stdin, output: process.stderr })
-  const choices: ResolveChoice[] = []
-  try {
-    for (const c of conflicts) {
-      err(formatConflicts([c]).split('\n\n')[0]!)
-      for (;;) {
-        const a = (await rl.question(`keep which value of ${c.id}? [1-${c.values.length}, Enter = skip, q = quit] `)).trim()
-        if (a === '') break
-        if (a === 'q') return choices
-        const n = Number(a)
-        if (Number.isInteger(n) && n >= 1 && n <= c.values.length) {
-          choices.push({ id: c.id, take: n })
-          break
-        }
-      }
-    }
-  } finally {
-    rl.close()
-  }
-  return choices
 }
 
 export async function main(argv: string[] = process.argv): Promise<number> {

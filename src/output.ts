@@ -8,9 +8,9 @@
 import type { Conflict } from './crdt/present.js'
 import type { InitResult } from './commands/init.js'
 import type { PeersResult } from './commands/peers.js'
-import type { StatusData } from './space/status.js'
+import type { StatusData } from './space/statusdata.js'
 import type { OnlinePeer } from './space/summary.js'
-import type { SyncReport } from './space/session.js'
+import type { SyncReport } from './space/oneshot.js'
 import { formatGitStatus } from './output-git.js'
 import { visible, visibleDeep } from './visible.js'
 

@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { Daemon } from '../space/daemon.js'
+import { startDaemon, type Daemon } from '../space/index.js'
 import { init } from './init.js'
 import { invite } from './invite.js'
 import { DEMO_TODOS } from './demo-data.js'
@@ -49,7 +49,7 @@ export async function demo(o: DemoOptions): Promise<DemoResult> {
 
     const quiet = () => {}
     const start = async (cwd: string, peers: string[] = []) => {
-      const d = await Daemon.start({ cwd, port: 0, peers, say: quiet })
+      const d = await startDaemon({ cwd, port: 0, peers, say: quiet })
       daemons.push(d)
       return d
     }

@@ -12,13 +12,10 @@
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import type { Repo } from '../git/repo.js'
-import type { HookName } from '../git/hooks.js'
-import { callDaemon, DaemonUnavailable } from '../space/control.js'
-import { hookInfo } from '../space/hookinfo.js'
-import { findRoot, spacePaths, type SpacePaths } from '../space/paths.js'
-import { runningDaemon } from '../space/daemonfile.js'
-import type { DocState } from '../space/syncpoint.js'
+import {
+  daemonClient, findRoot, hookInfo, loadBranches, loadGitHooks, loadNotes, loadRepo, loadSyncPoints, orElse, spacePaths, HOOK_DAEMON_TIMEOUT_MS,
+  type DocState, type HookName, type Repo, type SpacePaths,
+} from '../space/index.js'
 
 export interface HookOptions {
   cwd: string
@@ -67,11 +64,11 @@ async function run(o: HookOptions, root: string, base: SpacePaths, background: b
   const did: string[] = []
   let paths = base
   // Modules loaded here, each hook taking only what it uses: post-commit runs on every commit.
-  const [info, { Repo }, notes] = await Promise.all([hookInfo(paths), import('../git/repo.js'), import('../git/notes.js')])
+  const [info, { Repo }, notes] = await Promise.all([hookInfo(paths), loadRepo(), loadNotes()])
   const repo = await Repo.open(root)
   if (!info || !repo) return { hook: o.name, did }
   if (info.branches === 'separate') {
-    const { branchPaths, DETACHED } = await import('../space/branches.js')
+    const { branchPaths, DETACHED } = await loadBranches()
     paths = await branchPaths(paths, (await repo.branch()) ?? DETACHED, false)
   }
   const { mergeRemoteNotes, pushNotes } = notes
@@ -125,7 +122,7 @@ async function run(o: HookOptions, root: string, base: SpacePaths, background: b
  * them. A mark older than a minute is a recorder that was killed: removed, not waited for.
  */
 async function recordersDone(gitDir: string, ms: number): Promise<void> {
-  const { RECORDING_MARK } = await import('../git/hooks.js')
+  const { RECORDING_MARK } = await loadGitHooks()
   const deadline = Date.now() + ms
   while (Date.now() < deadline) {
     const marks = (await fs.readdir(gitDir).catch(() => [] as string[])).filter((n) => n.startsWith(RECORDING_MARK))
@@ -145,9 +142,9 @@ async function logWarning(paths: SpacePaths, m: string): Promise<void> {
 }
 
 async function poke(paths: SpacePaths): Promise<boolean> {
-  const d = await runningDaemon(paths)
+  const d = await daemonClient(paths, HOOK_DAEMON_TIMEOUT_MS)
   if (!d) return false
-  await callDaemon(d.socket, 'git', null, 2000)
+  await d.git()
   return true
 }
 
@@ -156,17 +153,12 @@ async function poke(paths: SpacePaths): Promise<boolean> {
  * in what git did (`wait`); a commit rewrote no file, so post-commit does not wait for that.
  */
 async function syncPoint(root: string, paths: SpacePaths, info: { track: string[]; name: string }, repo: Repo, via: 'commit' | 'merge'): Promise<boolean> {
-  const { recordSyncPoint, savedStates } = await import('../space/syncpoint.js')
-  let states: Record<string, DocState> | null = null
-  const d = await runningDaemon(paths)
-  if (d) {
-    try {
-      states = (await callDaemon<{ states: Record<string, DocState> }>(d.socket, 'syncpoint', { wait: via === 'merge' }, 3000)).states
-    } catch (e) {
-      if (!(e instanceof DaemonUnavailable)) throw e
-    }
-  }
-  states ??= await savedStates(paths)
+  const { recordSyncPoint, savedStates } = await loadSyncPoints()
+  const states: Record<string, DocState> = await orElse(
+    await daemonClient(paths, HOOK_DAEMON_TIMEOUT_MS),
+    async (d) => (await d.syncpoint({ wait: via === 'merge' })).states,
+    () => savedStates(paths),
+  )
   // The hook script names the commit it ran for: commits in quick succession must each get their own.
   const commit = via === 'commit' ? process.env.CTXSYNC_COMMIT || undefined : undefined
   return (await recordSyncPoint({ root, paths, track: info.track, states, via, by: info.name, repo, commit })) !== null

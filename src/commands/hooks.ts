@@ -7,16 +7,10 @@ import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { CtxError, NotInitializedError } from '../errors.js'
-import { writeFileAtomic } from '../fs/atomic.js'
 import {
-  addAttributes, configureGit, installHooks, removeAttributes, runnerCommand, unconfigureGit, uninstallHooks,
-  type ConfigState, type HookReport, type Runner, type UnhookReport,
-} from '../git/hooks.js'
-import { Repo } from '../git/repo.js'
-import { readTeamConfig } from '../space/config.js'
-import { findRoot, spacePaths } from '../space/paths.js'
-import { readIdentity } from '../space/secrets.js'
-import { packageRoot } from '../pkg.js'
+  requireRoot, loadGitHooks, loadRepo, loadSetup, packageRoot, spacePaths,
+  type ConfigState, type HookReport, type Repo, type Runner, type UnhookReport,
+} from '../space/index.js'
 
 export interface HooksOptions {
   cwd: string
@@ -49,13 +43,13 @@ export function currentRunner(): Runner {
 }
 
 async function context(cwd: string): Promise<{ root: string; repo: Repo; state: string; track: string[] }> {
-  const root = findRoot(cwd)
-  if (!root) throw new NotInitializedError(path.resolve(cwd))
+  const root = requireRoot(cwd)
   const paths = spacePaths(root)
+  const { readIdentity, readTeamConfig } = await loadSetup()
   const config = await readTeamConfig(paths.config)
   if (!config) throw new NotInitializedError(root)
   if (!(await readIdentity(paths.identity))) throw new CtxError('no-local-state', `this clone is not initialised: run \`ctxsync init\` in ${root} first (or \`ctxsync init --hooks\`)`)
-  const repo = await Repo.open(root)
+  const repo = await (await loadRepo()).Repo.open(root)
   if (!repo) throw new CtxError('no-git', `${root} is not in a git repository (or git is not installed): hooks need git`)
   return { root, repo, state: path.join(paths.state, 'hooks.json'), track: config.track }
 }
@@ -71,13 +65,14 @@ async function readState(file: string): Promise<ConfigState | null> {
 export async function hooksInstall(o: HooksOptions): Promise<HooksInstallResult> {
   const { root, repo, state, track } = await context(o.cwd)
   const runner = currentRunner()
+  const { addAttributes, configureGit, installHooks, runnerCommand } = await loadGitHooks()
   const hooksDir = await repo.hooksDir()
   const hooks = await installHooks(hooksDir, runner)
   const attributes = await addAttributes(root, track)
   const { state: added, changed } = await configureGit(repo, runner)
   const prev = await readState(state)
   const merged: ConfigState = { rewriteRef: added.rewriteRef || (prev?.rewriteRef ?? false), fetch: [...new Set([...(prev?.fetch ?? []), ...added.fetch])] }
-  await writeFileAtomic(state, JSON.stringify(merged) + '\n')
+  await (await loadSetup()).writeFileAtomic(state, JSON.stringify(merged) + '\n')
   const next: string[] = []
   if (attributes) next.push('commit .gitattributes so that every clone merges context files with the driver')
   if (!runner.bin) next.push('ctxsync runs through `npx --no-install ctxsync`: install it in the project (npm i -D ctxsync) for hooks to find it')
@@ -86,6 +81,7 @@ export async function hooksInstall(o: HooksOptions): Promise<HooksInstallResult>
 
 export async function hooksUninstall(o: HooksOptions): Promise<HooksUninstallResult> {
   const { root, repo, state } = await context(o.cwd)
+  const { removeAttributes, unconfigureGit, uninstallHooks } = await loadGitHooks()
   const hooksDir = await repo.hooksDir()
   const hooks = await uninstallHooks(hooksDir)
   const attributes = await removeAttributes(root)

@@ -14,19 +14,11 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { parseDocument } from 'yaml'
 import { CtxError, UsageError } from '../errors.js'
-import { DEFAULT_INCLUDE } from '../fs/globs.js'
 import { newSpaceId } from '../ids.js'
 import {
-  DISCOVERY_MODES, isWsUrl, readLocalSettings, readTeamConfig, renderLocalSettings, renderTeamConfig, writeConfigFile,
-  DEFAULT_HOST, DEFAULT_PORT, type Discovery, type LocalSettings, type TeamConfig,
-} from '../space/config.js'
-import { findRoot, initRoot, spacePaths, STATE_DIR } from '../space/paths.js'
-import { createIdentity, decodeJoinCode, readIdentity, readSecretFile, SECRET_ENV, writeSecretFile, newSecret } from '../space/secrets.js'
-import { checkStateDir, claimStateDir, committedState } from '../space/statedir.js'
-import { runningDaemon } from '../space/status.js'
-import { Space } from '../space/space.js'
-import { SummaryWriter } from '../space/summary.js'
-import { gitUserName } from '../git/user.js'
+  checkPeerUrls, checkRegistryUrl, findRoot, initRoot, loadGitUser, loadSetup, loadStateDir, openSpace, runningDaemon, spacePaths, STATE_DIR,
+  type Discovery, type LocalSettings, type TeamConfig,
+} from '../space/index.js'
 import { hooksInstall, type HooksInstallResult } from './hooks.js'
 
 export interface InitOptions {
@@ -63,17 +55,22 @@ export interface InitResult {
 const LAN_HOST = '0.0.0.0'
 
 export async function init(o: InitOptions): Promise<InitResult> {
+  const {
+    createIdentity, decodeJoinCode, readIdentity, readLocalSettings, readTeamConfig, renderLocalSettings, renderTeamConfig, writeConfigFile,
+    DEFAULT_HOST, DEFAULT_INCLUDE, DEFAULT_PORT, DISCOVERY_MODES, SECRET_ENV, SummaryWriter,
+  } = await loadSetup()
   if (o.discovery !== undefined && !DISCOVERY_MODES.includes(o.discovery as Discovery)) {
     throw new UsageError(`--discovery must be one of ${DISCOVERY_MODES.join(', ')}`)
   }
-  if (o.registry !== undefined && !isWsUrl(o.registry)) throw new UsageError('--registry must be a ws:// or wss:// URL')
-  for (const p of o.peers ?? []) if (!isWsUrl(p)) throw new UsageError(`--peer ${p}: expected a ws:// URL like ws://192.168.1.20:7420`)
+  checkRegistryUrl(o.registry)
+  checkPeerUrls(o.peers)
   const join = o.join ? decodeJoinCode(o.join) : null
   const root = findRoot(o.cwd) ?? initRoot(o.cwd)
   const paths = spacePaths(root)
   const created: string[] = []
   const changed: string[] = []
   // Before anything reads or writes there (reading ctxsync.yaml caches its parse in .ctxsync/).
+  const { checkStateDir, claimStateDir, committedState } = await loadStateDir()
   await checkStateDir(paths)
 
   let config = await readTeamConfig(paths.config)
@@ -105,7 +102,7 @@ export async function init(o: InitOptions): Promise<InitResult> {
   }
 
   const defaults: LocalSettings = {
-    name: o.name ?? (await gitUserName(root)) ?? process.env.USER ?? 'someone',
+    name: o.name ?? (await (await loadGitUser()).gitUserName(root)) ?? process.env.USER ?? 'someone',
     agent: o.agent ?? false, host: config.discovery === 'mdns' ? LAN_HOST : DEFAULT_HOST, port: o.port ?? DEFAULT_PORT, peers: [...(o.peers ?? [])],
   }
   const localExists = mine(paths.local) && (await exists(paths.local))
@@ -127,12 +124,12 @@ export async function init(o: InitOptions): Promise<InitResult> {
   const enrolled: string[] = []
   const held: InitResult['held'] = []
   if (!(await runningDaemon(paths))) {
-    const space = await Space.open({ cwd: root, command: 'ctxsync init', lock: { wait: 5000 }, warn: o.warn })
+    const space = await openSpace({ cwd: root, command: 'ctxsync init', lock: { wait: 5000 }, warn: o.warn })
     try {
       space.on('held', (name: string, p: { line: number; col: number; message: string }) => held.push({ path: name, ...p }))
       const report = await space.scan()
       enrolled.push(...report.enrolled)
-      await space.settle()
+      await space.idle()
       await new SummaryWriter(space).flush()
     } finally {
       await space.close()
@@ -158,6 +155,7 @@ export async function init(o: InitOptions): Promise<InitResult> {
 }
 
 async function updateTeamConfig(file: string, config: TeamConfig, o: InitOptions): Promise<boolean> {
+  const { writeConfigFile } = await loadSetup()
   const set: Array<[string, unknown]> = []
   if (o.discovery !== undefined && o.discovery !== config.discovery) set.push(['discovery', o.discovery])
   if (o.registry !== undefined && o.registry !== config.registry) set.push(['registry', o.registry])
@@ -172,6 +170,7 @@ async function updateTeamConfig(file: string, config: TeamConfig, o: InitOptions
 async function setUpSecret(
   file: string, joined: string | null, spaceExisted: boolean, created: string[], changed: string[], trusted: boolean,
 ): Promise<InitResult['secret']> {
+  const { newSecret, readSecretFile, writeSecretFile, SECRET_ENV } = await loadSetup()
   // A committed secret is known to every reader of the repository: never the space's. Removed, so that no
   // later command reads it either (git shows the removal, which is the fix for the repository too).
   if (!trusted) await fs.rm(file, { force: true })

@@ -2,10 +2,7 @@
  * `ctxsync invite`: prints a join code for this space (space id + secret, and optionally peer URLs to dial).
  * The code is a secret: whoever holds it can read and write the space.
  */
-import { UsageError } from '../errors.js'
-import { isWsUrl } from '../space/config.js'
-import { spaceWithSecret } from '../space/member.js'
-import { encodeJoinCode } from '../space/secrets.js'
+import { checkPeerUrls, loadSetup } from '../space/index.js'
 
 export interface InviteOptions {
   cwd: string
@@ -19,7 +16,8 @@ export interface InviteResult {
 }
 
 export async function invite(o: InviteOptions): Promise<InviteResult> {
-  for (const p of o.peers ?? []) if (!isWsUrl(p)) throw new UsageError(`--peer ${p}: expected a ws:// URL like ws://192.168.1.20:7420`)
+  checkPeerUrls(o.peers)
+  const { encodeJoinCode, spaceWithSecret } = await loadSetup()
   const { space, secret } = await spaceWithSecret(o.cwd, (id) => `this machine does not know the secret of space ${id}, so it cannot invite: ask a member to run \`ctxsync invite\``)
   const peers = o.peers ?? []
   return { code: encodeJoinCode({ space, secret, peers }), space, peers }

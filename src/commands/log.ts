@@ -4,10 +4,8 @@
  * the points whose commit changed that file.
  */
 import path from 'node:path'
-import { CtxError, NotInitializedError } from '../errors.js'
-import { mergeRemoteNotes, noteIndex, syncPointsOf } from '../git/notes.js'
-import { Repo } from '../git/repo.js'
-import { findRoot } from '../space/paths.js'
+import { CtxError } from '../errors.js'
+import { requireRoot, loadNotes, loadRepo } from '../space/index.js'
 
 export interface LogOptions {
   cwd: string
@@ -32,8 +30,8 @@ export interface LogEntry {
 }
 
 export async function log(o: LogOptions): Promise<{ entries: LogEntry[] }> {
-  const root = findRoot(o.cwd)
-  if (!root) throw new NotInitializedError(path.resolve(o.cwd))
+  const root = requireRoot(o.cwd)
+  const [{ Repo }, { mergeRemoteNotes, noteIndex, syncPointsOf }] = await Promise.all([loadRepo(), loadNotes()])
   const repo = await Repo.open(root)
   if (!repo) throw new CtxError('no-git', `${root} is not in a git repository: sync points live in git notes`)
   // Notes fetched but not merged yet (a plain `git fetch` runs no hook) count too.

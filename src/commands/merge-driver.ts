@@ -2,7 +2,7 @@
  * `ctxsync merge-driver %O %A %B %P`: git's merge driver for context files (`merge=ctxsync` in
  * `.gitattributes`, `merge.ctxsync.driver` in the clone's config; `ctxsync hooks install` sets both up).
  *
- * Merges the three versions with the CRDT merge (`space/merge3.ts`): what merges, merges; a value both
+ * Merges the three versions with the CRDT merge (`crdt/merge/merge3.ts`): what merges, merges; a value both
  * sides changed gets the deterministic winner, and the conflict is kept for `ctxsync resolve`. Writes the
  * result to %A and exits 0 — never conflict markers. Only when a version is not valid YAML does it fall
  * back to git's text merge (`git merge-file`), saying why, and exits with its status — and likewise when a
@@ -10,12 +10,7 @@
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { MAX_BYTES_ENV, maxFileBytes } from '../fs/atomic.js'
-import { mergeFileInPlace } from '../git/merge-file.js'
-import { runMergeBounded } from '../space/mergebudget.js'
-import { jobName } from '../space/mergejob.js'
-import { dropMerge } from '../space/mergefile.js'
-import { findRoot, spacePaths } from '../space/paths.js'
+import { findRoot, loadMergeDriver, loadMergeStore, spacePaths } from '../space/index.js'
 import { CtxError, ExitCode } from '../errors.js'
 
 export interface MergeDriverOptions {
@@ -40,7 +35,7 @@ export async function mergeDriver(o: MergeDriverOptions): Promise<MergeDriverRes
   const read = (p: string) => fs.readFile(abs(p)).catch((e: NodeJS.ErrnoException) => {
     throw new CtxError('merge-input', `merge-driver: cannot read ${p}: ${e.code ?? e.message} (git passes %O %A %B %P: see \`ctxsync hooks install\`)`, ExitCode.Usage)
   })
-  const [base, ours, theirs] = await Promise.all([o.base, o.ours, o.theirs].map(read))
+  const [[base, ours, theirs], { dropMerge, jobName, maxFileBytes, runMergeBounded, MAX_BYTES_ENV }] = await Promise.all([Promise.all([o.base, o.ours, o.theirs].map(read)), loadMergeDriver()])
   const root = findRoot(path.dirname(abs(o.path))) ?? findRoot(o.cwd)
   const paths = root ? spacePaths(root) : null
   // The daemon's limit too: a file it would not sync is not merged as YAML either.
@@ -54,7 +49,7 @@ export async function mergeDriver(o: MergeDriverOptions): Promise<MergeDriverRes
   const name = jobName(root, abs(o.path), o.path)
   await fs.writeFile(abs(o.ours), r.text)
   // Kept for `ctxsync resolve` only in an initialised clone (it has a .ctxsync/ to keep them in).
-  if (paths && r.keep) await (await import('../space/mergestore.js')).saveMerge(paths, name, r.keep)
+  if (paths && r.keep) await (await loadMergeStore()).saveMerge(paths, name, r.keep)
   else if (paths) await dropMerge(paths, name)
   if (r.conflicts) o.say(`ctxsync: ${o.path}: merged; ${r.conflicts} value(s) changed on both sides — kept one, see \`ctxsync resolve --list\``)
   return { code: 0, conflicts: r.conflicts, fallback: null }
@@ -80,6 +75,7 @@ function theirsLabel(): string {
 /** git's own text merge, conflict markers and all: the one case where ctxsync cannot do better. */
 async function fallback(o: MergeDriverOptions, why: string): Promise<MergeDriverResult> {
   o.say(`ctxsync: ${o.path}: ${why}; falling back to git's text merge`)
+  const { mergeFileInPlace } = await loadMergeDriver()
   const code = await mergeFileInPlace({ cwd: o.cwd, ours: o.ours, base: o.base, theirs: o.theirs })
   return { code: Math.min(code, 255), conflicts: 0, fallback: why }
 }

@@ -6,20 +6,12 @@
  * (Welcome and the list, no document exchange). mDNS results exist only in a running daemon: a one-off
  * command does not multicast.
  */
-import path from 'node:path'
-import { NotInitializedError, UsageError } from '../errors.js'
+import { ExitCode, NotInitializedError } from '../errors.js'
 import { newPeerId, type DocName } from '../ids.js'
-import { peekRegistry, type PeekResult } from '../net/peers.js'
-import type { Access, LivePeer } from '../net/protocol.js'
-import type { SyncHost } from '../net/SyncHost.js'
-import { isWsUrl, readLocalSettings, readTeamConfig, DEFAULT_HOST, DEFAULT_PORT, type TeamConfig } from '../space/config.js'
-import { callDaemon, DaemonUnavailable } from '../space/control.js'
-import { findRoot, spacePaths } from '../space/paths.js'
-import { relayDial, remotesFor } from '../space/remotes.js'
-import { hostName, readIdentity, resolveSecret, resolveToken } from '../space/secrets.js'
-import { runningDaemon } from '../space/status.js'
-import { PeerBook, type OnlinePeer, type PeerRecord } from '../space/summary.js'
-import type { FoundPeer } from '../net/discovery/finder.js'
+import {
+  checkRegistryUrl, daemonClient, requireRoot, loadPeek, loadSetup, orElse, spacePaths,
+  type Access, type FoundPeer, type LivePeer, type OnlinePeer, type PeekResult, type PeerRecord, type SyncHost, type TeamConfig,
+} from '../space/index.js'
 
 export interface PeersOptions {
   cwd: string
@@ -49,47 +41,38 @@ export interface PeersResult {
   mdns?: FoundPeer[] | null
 }
 
-interface DaemonPeers {
-  book: PeerRecord[]
-  registry: Array<{ url: string; peers: LivePeer[] }>
-  found?: FoundPeer[] | null
-  online?: OnlinePeer[]
-}
-
 export async function peers(o: PeersOptions): Promise<PeersResult> {
-  if (o.registry !== undefined && !isWsUrl(o.registry)) throw new UsageError(`--registry ${o.registry}: expected a ws:// or wss:// URL`)
-  const root = findRoot(o.cwd)
-  if (!root) throw new NotInitializedError(path.resolve(o.cwd))
+  checkRegistryUrl(o.registry)
+  const { readLocalSettings, readTeamConfig, remotesFor, PeerBook, DEFAULT_HOST, DEFAULT_PORT } = await loadSetup()
+  const root = requireRoot(o.cwd)
   const paths = spacePaths(root)
   const config = await readTeamConfig(paths.config)
   if (!config) throw new NotInitializedError(root)
   const local = await readLocalSettings(paths.local, { name: '', agent: false, host: DEFAULT_HOST, port: DEFAULT_PORT, peers: [] })
   const { registry } = remotesFor(config, local, { registry: o.registry, insecure: o.insecure })
-  const daemon = await runningDaemon(paths)
-  if (daemon) {
-    try {
-      const live = await callDaemon<DaemonPeers>(daemon.socket, 'peers', null, 5000)
-      const base: PeersResult = {
-        space: config.space, known: live.book, online: live.online ?? [],
-        ...(config.discovery === 'mdns' ? { mdns: live.found ?? null } : {}),
-      }
-      const fromDaemon = live.registry.find((x) => x.url === registry)
-      if (!registry || fromDaemon) {
-        return { ...base, ...(fromDaemon ? { registry: { url: fromDaemon.url, outcome: 'synced' as const, peers: fromDaemon.peers } } : {}) }
-      }
-      return { ...base, registry: await peek(config, paths, registry, o) }
-    } catch (e) {
-      if (!(e instanceof DaemonUnavailable)) throw e
+  return orElse<PeersResult>(await daemonClient(paths), async (d) => {
+    const live = await d.peers()
+    const base: PeersResult = {
+      space: config.space, known: live.book, online: live.online ?? [],
+      ...(config.discovery === 'mdns' ? { mdns: live.found ?? null } : {}),
     }
-  }
-  const known = (await new PeerBook(paths.peers).load()).list()
-  return {
-    space: config.space, known, ...(config.discovery === 'mdns' ? { mdns: null } : {}),
-    ...(registry ? { registry: await peek(config, paths, registry, o) } : {}),
-  }
+    const fromDaemon = live.registry.find((x) => x.url === registry)
+    if (!registry || fromDaemon) {
+      return { ...base, ...(fromDaemon ? { registry: { url: fromDaemon.url, outcome: 'synced' as const, peers: fromDaemon.peers } } : {}) }
+    }
+    return { ...base, registry: await peek(config, paths, registry, o) }
+  }, async () => {
+    // No daemon: the book as saved, and no one known to be online.
+    const known = (await new PeerBook(paths.peers).load()).list()
+    return {
+      space: config.space, known, ...(config.discovery === 'mdns' ? { mdns: null } : {}),
+      ...(registry ? { registry: await peek(config, paths, registry, o) } : {}),
+    }
+  })
 }
 
 async function peek(config: TeamConfig, paths: ReturnType<typeof spacePaths>, url: string, o: PeersOptions): Promise<RegistryView> {
+  const { hostName, readIdentity, relayDial, resolveSecret, resolveToken } = await loadSetup()
   const identity = await readIdentity(paths.identity)
   const secret = (await resolveSecret(paths.secret))?.secret
   const token = resolveToken() ?? undefined
@@ -107,6 +90,15 @@ async function peek(config: TeamConfig, paths: ReturnType<typeof spacePaths>, ur
     onUpdate: () => () => {},
   }
   const relay = relayDial(config, paths.config, url, token)
+  const { peekRegistry } = await loadPeek()
   const r = await peekRegistry({ host, ...(secret ? { secret } : {}), ...(token ? { token } : {}), ...(relay ? { relay } : {}), url, timeoutMs: (o.timeoutSec ?? 10) * 1000 })
   return { url, outcome: r.outcome, ...(r.access ? { access: r.access } : {}), ...(r.error ? { error: r.error } : {}), peers: r.peers ?? [] }
+}
+
+/** The exit status of `peers`: non-zero only when a relay was asked and did not answer with its list. */
+export function peersExit(r: PeersResult): { code: ExitCode; message: string } | null {
+  const reg = r.registry
+  if (!reg || reg.outcome === 'synced') return null
+  const code = reg.outcome === 'refused' ? ExitCode.AccessRefused : reg.outcome === 'error' ? ExitCode.Error : ExitCode.NoPeer
+  return { code, message: `the relay at ${reg.url}: ${reg.error ?? reg.outcome}` }
 }

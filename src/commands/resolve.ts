@@ -3,27 +3,17 @@
  * `--all --take ours`). A resolution is a change like any other: it syncs, and clears the conflict on
  * every peer. With a running daemon, the daemon applies it.
  */
-import { CtxError } from '../errors.js'
-import { TakeError, type Conflict, type Take } from '../crdt/present.js'
-import { DEFAULT_HOST, DEFAULT_PORT, readLocalSettings, readTeamConfig } from '../space/config.js'
-import { mergeConflicts, resolveMerge } from '../space/mergestore.js'
-import { readIdentity } from '../space/secrets.js'
-import { callDaemon, DaemonUnavailable } from '../space/control.js'
-import { findRoot, spacePaths } from '../space/paths.js'
-import { Space } from '../space/space.js'
-import { runningDaemon } from '../space/status.js'
-import { SummaryWriter } from '../space/summary.js'
+import { CtxError, UsageError } from '../errors.js'
+import {
+  connect, findRoot, loadMergeStore, loadSetup, loadTakeRules, spacePaths,
+  type Conflict, type ResolveChoice, type Take,
+} from '../space/index.js'
 
-export type { Conflict, Take }
+export type { Conflict, ResolveChoice, Take }
 
 export interface ResolveOptions {
   cwd: string
   warn?: (msg: string) => void
-}
-
-async function daemonSocket(cwd: string): Promise<string | null> {
-  const root = findRoot(cwd)
-  return root ? ((await runningDaemon(spacePaths(root)))?.socket ?? null) : null
 }
 
 export async function listConflicts(o: ResolveOptions): Promise<{ conflicts: Conflict[] }> {
@@ -38,36 +28,24 @@ async function mergeStore(cwd: string) {
   const root = findRoot(cwd)
   if (!root) return null
   const paths = spacePaths(root)
+  const { readIdentity, readLocalSettings, readTeamConfig, DEFAULT_HOST, DEFAULT_PORT } = await loadSetup()
   const rules = (await readTeamConfig(paths.config).catch(() => null))?.rules ?? []
   return {
-    list: () => mergeConflicts(paths, rules),
+    list: async () => (await loadMergeStore()).mergeConflicts(paths, rules),
     resolve: async (c: ResolveChoice) => {
       const [identity, local] = await Promise.all([readIdentity(paths.identity), readLocalSettings(paths.local, { name: 'me', agent: false, host: DEFAULT_HOST, port: DEFAULT_PORT, peers: [] })])
-      return resolveMerge(paths, rules, c.id, c.take, { id: identity?.id ?? 'me', name: local.name, kind: local.agent ? 'agent' : 'human' })
+      return (await loadMergeStore()).resolveMerge(paths, rules, c.id, c.take, { id: identity?.id ?? 'me', name: local.name, kind: local.agent ? 'agent' : 'human' })
     },
   }
 }
 
 async function liveConflicts(o: ResolveOptions): Promise<{ conflicts: Conflict[] }> {
-  const socket = await daemonSocket(o.cwd)
-  if (socket) {
-    try {
-      return await callDaemon<{ conflicts: Conflict[] }>(socket, 'conflicts', null, 10_000)
-    } catch (e) {
-      if (!(e instanceof DaemonUnavailable)) throw e
-    }
-  }
-  const space = await Space.open({ cwd: o.cwd, command: 'ctxsync resolve', lock: 'read', warn: o.warn })
+  const client = await connect(o.cwd, { command: 'ctxsync resolve', lock: 'read', warn: o.warn })
   try {
-    return { conflicts: space.conflicts() }
+    return await client.conflicts()
   } finally {
-    await space.close()
+    await client.close()
   }
-}
-
-export interface ResolveChoice {
-  id: string
-  take: Take
 }
 
 /** Applies choices in order; returns the conflicts as they were before each was resolved. */
@@ -81,7 +59,7 @@ export async function resolve(o: ResolveOptions & { choices: ResolveChoice[] }):
       const r = await store!.resolve(c)
       if (r) resolved.push(r)
     } catch (e) {
-      if (e instanceof TakeError) throw new CtxError('bad-choice', e.message)
+      if (e instanceof (await loadTakeRules()).TakeError) throw new CtxError('bad-choice', e.message)
       throw e
     }
   }
@@ -90,25 +68,13 @@ export async function resolve(o: ResolveOptions & { choices: ResolveChoice[] }):
 
 async function resolveLive(o: ResolveOptions & { choices: ResolveChoice[] }): Promise<{ resolved: Conflict[] }> {
   if (o.choices.length === 0) return { resolved: [] }
-  const socket = await daemonSocket(o.cwd)
-  if (socket) {
-    try {
-      const resolved: Conflict[] = []
-      for (const c of o.choices) resolved.push((await callDaemon<{ resolved: Conflict }>(socket, 'resolve', c, 10_000)).resolved)
-      return { resolved }
-    } catch (e) {
-      if (!(e instanceof DaemonUnavailable)) throw e
-    }
-  }
-  const space = await Space.open({ cwd: o.cwd, command: 'ctxsync resolve', lock: { wait: 10_000 }, warn: o.warn })
+  const client = await connect(o.cwd, { command: 'ctxsync resolve', lock: { wait: 10_000 }, warn: o.warn })
   try {
     const resolved: Conflict[] = []
-    for (const c of o.choices) resolved.push(await space.resolve(c.id, c.take))
-    await space.settle()
-    await new SummaryWriter(space).flush()
+    for (const c of o.choices) resolved.push((await client.resolve(c)).resolved)
     return { resolved }
   } finally {
-    await space.close()
+    await client.close()
   }
 }
 
@@ -127,4 +93,85 @@ export function choicesForAll(conflicts: Conflict[], take: Take, me: string): { 
 
 export function noConflict(id: string): CtxError {
   return new CtxError('no-conflict', `no conflict ${id}: \`ctxsync resolve --list\` shows the current ones`)
+}
+
+/** Where the interactive flow talks: the terminal in `cli.ts`, anything in a test. */
+export interface ResolveIO {
+  /** Whether someone can answer (stdin is a terminal). */
+  interactive: boolean
+  /** Asks one question; the answer line. */
+  ask(question: string): Promise<string>
+  out(s: string): void
+  err(s: string): void
+  json(v: unknown): void
+  /**
+   * The caller's formats (output.ts `formatConflicts`, visible.ts `visible` in the terminal): passed in, so
+   * that this command's bundle chunk does not share the CLI's formatting modules (one more file per start).
+   */
+  format: { conflicts(cs: Conflict[]): string; text(s: string): string }
+}
+
+export interface ResolveFlowOptions extends ResolveOptions {
+  id?: string
+  list?: boolean
+  take?: Take
+  all?: boolean
+  json?: boolean
+}
+
+/**
+ * `ctxsync resolve [ID] [--list] [--take X] [--all] [--json]`: lists the conflicts, or resolves one, all,
+ * or — in a terminal without --take — each as the user picks (`pick`).
+ */
+export async function resolveFlow(o: ResolveFlowOptions, io: ResolveIO): Promise<void> {
+  const { id } = o
+  if (o.all && id) throw new UsageError('give either a conflict id or --all, not both')
+  if ((o.all || id) && o.take === undefined && !(io.interactive && id)) throw new UsageError('say which value stays: --take N|ours|theirs')
+  const { conflicts } = await listConflicts(o)
+  if (o.list || (!id && !o.all && !io.interactive)) {
+    if (o.json) io.json({ conflicts })
+    else io.out(io.format.conflicts(conflicts))
+    return
+  }
+  let choices: ResolveChoice[]
+  const me = await myPeerId(o.cwd)
+  if (o.all) {
+    const r = choicesForAll(conflicts, o.take!, me)
+    for (const s of r.skipped) io.err(`skipped ${s.id}: ${io.format.text(s.why)}`)
+    choices = r.choices
+  } else if (id) {
+    if (!conflicts.some((c) => c.id === id)) throw noConflict(id)
+    choices = o.take !== undefined ? [{ id, take: o.take }] : await pick(conflicts.filter((c) => c.id === id), io)
+  } else choices = await pick(conflicts, io)
+  const r = await resolve({ ...o, choices })
+  if (o.json) io.json(r)
+  else for (const c of r.resolved) io.out(`resolved ${c.id} (${io.format.text(c.file)} ${io.format.text(c.display)})`)
+}
+
+async function myPeerId(cwd: string): Promise<string> {
+  const { status } = await import('./status.js')
+  return (await status({ cwd })).peer.id
+}
+
+/** The interactive picker: one question per conflict. */
+async function pick(conflicts: Conflict[], io: ResolveIO): Promise<ResolveChoice[]> {
+  if (conflicts.length === 0) {
+    io.out('no conflicts')
+    return []
+  }
+  const choices: ResolveChoice[] = []
+  for (const c of conflicts) {
+    io.err(io.format.conflicts([c]).split('\n\n')[0]!)
+    for (;;) {
+      const a = (await io.ask(`keep which value of ${c.id}? [1-${c.values.length}, Enter = skip, q = quit] `)).trim()
+      if (a === '') break
+      if (a === 'q') return choices
+      const n = Number(a)
+      if (Number.isInteger(n) && n >= 1 && n <= c.values.length) {
+        choices.push({ id: c.id, take: n })
+        break
+      }
+    }
+  }
+  return choices
 }

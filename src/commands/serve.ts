@@ -9,17 +9,10 @@
  * that keep strangers from starving members have flags here and environment overrides (`CTXSYNC_MAX_CONNS`,
  * … in `net/admission.ts`); the flags win.
  */
-import { formatKey } from '../net/relay-auth.js'
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { compactChanged } from '../crdt/compact.js'
-import { checkState, checkUpdate } from '../crdt/guard.js'
 import { CtxError, UsageError } from '../errors.js'
-import { acquireLock, SpaceLockedError, describeOwner, type ReleaseLock } from '../fs/lock.js'
-import { fileRelayStorage } from '../fs/relayStorage.js'
-import { limitsFromEnv, type AdmissionLimits } from '../net/admission.js'
-import type { RegistrationLimits } from '../net/relay/registration.js'
-import { RelayServer, RELAY_DEFAULTS } from '../net/relay/server.js'
+import { loadRelay, type AdmissionLimits, type RegistrationLimits } from '../space/index.js'
 
 export interface ServeOptions {
   cwd: string
@@ -63,29 +56,18 @@ export async function serve(o: ServeOptions): Promise<{ url: string }> {
   }
   const data = path.resolve(o.cwd, o.data)
   await fs.mkdir(data, { recursive: true })
-  const release = await lockData(data, o.say)
+  const relayParts = await loadRelay()
+  const release = await relayParts.lockRelayData(data, o.say)
   try {
-    return await run(o, data)
+    return await run(o, data, relayParts)
   } finally {
     await release()
   }
 }
 
-/** Two relays on one store corrupt it for good: the second one is refused, saying who holds it. */
-async function lockData(data: string, say: (line: string) => void): Promise<ReleaseLock> {
-  try {
-    return await acquireLock(data, {
-      command: 'ctxsync serve',
-      onCompromised: (err) => say(`warning: lost the lock on ${data} (${err.message}): another relay may start on it`),
-    })
-  } catch (e) {
-    if (!(e instanceof SpaceLockedError)) throw e
-    const who = e.owner ? `another relay, ${describeOwner(e.owner)},` : 'another relay'
-    throw new CtxError('data-locked', `${who} already uses ${data}: two relays on one --data directory would corrupt it; stop that one or give this one another --data`)
-  }
-}
+type RelayParts = Awaited<ReturnType<typeof loadRelay>>
 
-function limitsOf(o: ServeOptions): { limits: Partial<AdmissionLimits>; registration: Partial<RegistrationLimits>; maxSessionsPerSpace?: number } {
+function limitsOf(o: ServeOptions, limitsFromEnv: RelayParts['limitsFromEnv']): { limits: Partial<AdmissionLimits>; registration: Partial<RegistrationLimits>; maxSessionsPerSpace?: number } {
   const positive = (v: number | undefined, flag: string): number | undefined => {
     if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new UsageError(`${flag} must be a positive whole number`)
     return v
@@ -107,21 +89,10 @@ function limitsOf(o: ServeOptions): { limits: Partial<AdmissionLimits>; registra
   return { limits, registration, ...(maxSessionsPerSpace ? { maxSessionsPerSpace } : {}) }
 }
 
-async function run(o: ServeOptions, data: string): Promise<{ url: string }> {
+async function run(o: ServeOptions, data: string, parts: RelayParts): Promise<{ url: string }> {
   const tls = o.tlsCert && o.tlsKey ? { cert: await readPem(path.resolve(o.cwd, o.tlsCert), 'certificate'), key: await readPem(path.resolve(o.cwd, o.tlsKey), 'key') } : undefined
-  const relay = await RelayServer.start({
-    host: o.host, port: o.port, storage: fileRelayStorage(data), ...(tls ? { tls } : {}),
-    maxFrameBytes: o.maxFrameBytes ?? RELAY_DEFAULTS.maxFrameBytes,
-    // Decoded values in exact-size arrays: ~230 bytes less per register of every document held.
-    afterTransaction: compactChanged,
-    ...limitsOf(o),
-    // The relay stores and passes on what members send: it refuses what would harm a peer (crdt/guard.ts).
-    guard: {
-      checkUpdate: (doc, update) => checkUpdate(doc, update)?.reason ?? null,
-      checkState: (doc) => checkState(doc)?.reason ?? null,
-    },
-  })
-  o.onStarted?.({ url: relay.url, data, key: formatKey(relay.publicKey) })
+  const relay = await parts.startRelay({ host: o.host, port: o.port, data, ...(tls ? { tls } : {}), maxFrameBytes: o.maxFrameBytes, ...limitsOf(o, parts.limitsFromEnv) })
+  o.onStarted?.({ url: relay.url, data, key: relay.key })
   if (!tls && !['127.0.0.1', '::1', 'localhost'].includes(o.host)) {
     o.say('warning: no TLS: relay traffic (documents, tokens) crosses the network in the clear; pass --tls-cert/--tls-key or put a TLS proxy in front')
   }

@@ -2,7 +2,7 @@
  * `ctxsync status`: each tracked file's state, the peers, conflicts, and whether a daemon runs. Asks the
  * daemon when one runs; otherwise answers from the last known state without loading any CRDT.
  */
-import { coldStatus, type StatusData } from '../space/status.js'
+import { loadGitStatus, loadStatus, readStatus, spacePaths, type StatusData } from '../space/index.js'
 
 export interface StatusOptions {
   cwd: string
@@ -11,11 +11,10 @@ export interface StatusOptions {
 export type { StatusData }
 
 export async function status(o: StatusOptions): Promise<StatusData> {
-  const s = await coldStatus(o.cwd)
+  // Both parts are needed on every run: loaded side by side.
+  const [{ readTeamConfig }, { gitStatus }] = await Promise.all([loadStatus(), loadGitStatus()])
+  const s = await readStatus(o.cwd)
   // Asked here rather than of the daemon: it only reads git and the files, and is current either way.
-  const { gitStatus } = await import('../space/gitstatus.js')
-  const { readTeamConfig } = await import('../space/config.js')
-  const { spacePaths } = await import('../space/paths.js')
   const paths = spacePaths(s.root)
   const branches = (await readTeamConfig(paths.config).catch(() => null))?.branches ?? 'shared'
   return { ...s, git: await gitStatus(s.root, s.files.map((f) => f.path), branches, paths.state).catch(() => null) }

@@ -1,9 +1,6 @@
 /** `ctxsync stop`: stops the daemon of this space (it saves its state first). */
-import path from 'node:path'
-import { CtxError, NotInitializedError } from '../errors.js'
-import { callDaemon } from '../space/control.js'
-import { findRoot, spacePaths } from '../space/paths.js'
-import { runningDaemon } from '../space/status.js'
+import { CtxError } from '../errors.js'
+import { daemonClient, requireRoot, spacePaths } from '../space/index.js'
 
 export interface StopOptions {
   cwd: string
@@ -16,12 +13,11 @@ export interface StopResult {
 }
 
 export async function stop(o: StopOptions): Promise<StopResult> {
-  const root = findRoot(o.cwd)
-  if (!root) throw new NotInitializedError(path.resolve(o.cwd))
-  const daemon = await runningDaemon(spacePaths(root))
+  const root = requireRoot(o.cwd)
+  const daemon = await daemonClient(spacePaths(root))
   if (!daemon) return { stopped: false }
   try {
-    await callDaemon(daemon.socket, 'stop', null, 5000)
+    await daemon.stop()
   } catch {
     process.kill(daemon.pid, 'SIGTERM')
   }

@@ -6,16 +6,8 @@
  * writes the files and the sidecars. With CTXSYNC_TOKEN and a relay, a fresh checkout needs neither
  * `init` nor the secret: this machine's state is created on the way.
  */
-import { UsageError } from '../errors.js'
-import { isWsUrl } from '../space/config.js'
-import { callDaemon, DaemonUnavailable } from '../space/control.js'
-import { findRoot, spacePaths } from '../space/paths.js'
-import { remotesFor } from '../space/remotes.js'
-import { syncSpace, type SyncReport } from '../space/session.js'
-import { Space } from '../space/space.js'
-import { liveStates, syncPointAfterSync } from '../space/syncpoint.js'
-import { runningDaemon } from '../space/status.js'
-import { PeerBook, SummaryWriter } from '../space/summary.js'
+import { AccessRefusedError, CtxError, ExitCode, NoPeerError, UsageError } from '../errors.js'
+import { checkOneMode, checkPeerUrls, checkRegistryUrl, connect, loadSyncPoints, type SyncReport } from '../space/index.js'
 
 export interface SyncOptions {
   cwd: string
@@ -37,31 +29,59 @@ export type { SyncReport }
 /** `syncPoint`: the commit a sync point was recorded for (HEAD), if one was (see space/syncpoint.ts). */
 export async function sync(o: SyncOptions): Promise<SyncReport & { via: 'daemon' | 'direct'; syncPoint?: string | null }> {
   if (!(o.timeoutSec > 0)) throw new UsageError('--timeout must be a positive number of seconds')
-  for (const p of o.peers ?? []) if (!isWsUrl(p)) throw new UsageError(`--peer ${p}: expected a ws:// URL like ws://192.168.1.20:7420`)
-  if (o.registry !== undefined && !isWsUrl(o.registry)) throw new UsageError(`--registry ${o.registry}: expected a ws:// or wss:// URL`)
-  if (o.peers?.length && o.registry) throw new UsageError('give either --peer or --registry: in registry mode peers talk to the relay only')
+  checkPeerUrls(o.peers)
+  checkRegistryUrl(o.registry)
+  checkOneMode(o.peers, o.registry)
   const timeoutMs = o.timeoutSec * 1000
-  const root = findRoot(o.cwd)
-  if (root) {
-    const daemon = await runningDaemon(spacePaths(root))
-    if (daemon) {
-      try {
-        const r = await callDaemon<SyncReport>(daemon.socket, 'sync', { peers: o.peers ?? null, registry: o.registry ?? null, insecure: o.insecure ?? false, timeoutMs }, timeoutMs + 15_000)
-        return { ...r, via: 'daemon', syncPoint: await syncPointAfterSync(o.cwd) }
-      } catch (e) {
-        if (!(e instanceof DaemonUnavailable)) throw e
-      }
+  const client = await connect(o.cwd, { command: 'ctxsync sync', lock: { wait: 10_000 }, autoInit: true, warn: o.warn, onProgress: o.onProgress, say: o.note ?? o.warn })
+  try {
+    const r = await client.sync({ peers: o.peers ?? null, registry: o.registry ?? null, insecure: o.insecure ?? false, timeoutMs })
+    // The states for HEAD's sync point from whoever did the sync; none (no sync point) if it cannot say.
+    const states = await client.syncpoint(null).then((x) => x.states, () => null)
+    return { ...r, via: client.via, syncPoint: states ? await (await loadSyncPoints()).syncPointAfterSync(o.cwd, states) : null }
+  } finally {
+    await client.close()
+  }
+}
+
+/**
+ * The exit status of a sync: 0 when a peer synced, 5 when every reachable one refused — or when the only
+ * ones that synced were read-only while local changes wait — 3 when none was reachable.
+ */
+export function syncExit(report: SyncReport): { code: ExitCode; error?: CtxError } {
+  const o = report.peers.map((p) => p.outcome)
+  const stays = report.pending.length
+    ? ` Local changes to ${report.pending.length} file(s) are stored and stay pending until a peer is reached.`
+    : ''
+  if (o.includes('synced')) {
+    const wrote = report.peers.some((p) => p.outcome === 'synced' && p.access !== 'read')
+    if (wrote || report.pending.length === 0) return { code: ExitCode.Ok }
+    return {
+      code: ExitCode.AccessRefused,
+      error: Object.assign(new AccessRefusedError(`received the space's changes, but this token is read-only: local changes to ${report.pending.length} file(s) (${report.pending.join(', ')}) were not sent and stay pending. Sending them needs a write token or the space secret.`), { data: report }),
     }
   }
-  const space = await Space.open({ cwd: o.cwd, command: 'ctxsync sync', lock: { wait: 10_000 }, autoInit: true, warn: o.warn })
-  try {
-    const book = await new PeerBook(space.paths.peers).load()
-    const remotes = remotesFor(space.config, space.local, { peers: o.peers, registry: o.registry, insecure: o.insecure })
-    const report = await syncSpace(space, { peers: remotes.peers, registry: remotes.registry, timeoutMs }, { book, onProgress: o.onProgress, say: o.note ?? o.warn })
-    await new SummaryWriter(space).flush()
-    await book.save()
-    return { ...report, via: 'direct', syncPoint: await syncPointAfterSync(o.cwd, liveStates(space)) }
-  } finally {
-    await space.close()
+  if (o.length === 0) {
+    return {
+      code: ExitCode.NoPeer,
+      error: new NoPeerError(`no peers to sync with: pass --peer ws://HOST:PORT or --registry URL, or list peers in .ctxsync/local.yaml.${stays}`, report),
+    }
   }
+  if (o.includes('refused') && o.every((x) => x === 'refused' || x === 'unreachable')) {
+    const refused = report.peers.filter((p) => p.outcome === 'refused')
+    const viaRelay = refused.some((p) => p.kind === 'relay' || /token|relay/.test(p.error ?? ''))
+    const why = viaRelay
+      ? refused.map((p) => `${p.url}: ${p.error ?? 'refused'}`).join('; ')
+      : `this machine's secret does not match theirs (run \`ctxsync init --join CODE\` with a fresh \`ctxsync invite\` code)`
+    return {
+      code: ExitCode.AccessRefused,
+      error: Object.assign(new AccessRefusedError(`access refused by ${refused.length} peer(s): ${why}.${stays}`), { data: report }),
+    }
+  }
+  if (o.every((x) => x === 'unreachable')) {
+    const urls = report.peers.map((p) => p.url).join(', ')
+    return { code: ExitCode.NoPeer, error: new NoPeerError(`no peer reachable (${urls}): is \`ctxsync watch\` (or, for a relay, \`ctxsync serve\`) running there?${stays}`, report) }
+  }
+  const why = report.peers.map((p) => `${p.url}: ${p.outcome}${p.error ? ` (${p.error})` : ''}`).join('; ')
+  return { code: ExitCode.Error, error: new CtxError('sync-failed', `sync did not complete: ${why}. Try again or raise --timeout.${stays}`, ExitCode.Error, report) }
 }

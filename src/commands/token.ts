@@ -7,11 +7,7 @@
  * replayed; but whoever has the whole token string has its role until it expires (no revoking it early).
  */
 import { UsageError } from '../errors.js'
-import { deriveCredentials } from '../net/auth.js'
-import { ACCESS_LEVELS, type Access } from '../net/protocol.js'
-import { parseKey } from '../net/relay-auth.js'
-import { signToken } from '../net/tokens.js'
-import { spaceWithSecret } from '../space/member.js'
+import { loadSetup, loadTokens, type Access } from '../space/index.js'
 
 export interface TokenOptions {
   cwd: string
@@ -43,13 +39,14 @@ export function parseExpiry(s: string): number | null {
 }
 
 export async function createToken(o: TokenOptions): Promise<TokenResult> {
+  const { ACCESS_LEVELS, mintToken } = await loadTokens()
   if (!ACCESS_LEVELS.includes(o.role as Access)) throw new UsageError(`--role ${o.role}: expected read, write or admin`)
   const ttl = parseExpiry(o.expires ?? DEFAULT_EXPIRY)
+  const { spaceWithSecret } = await loadSetup()
   const { space, secret, registryKey } = await spaceWithSecret(o.cwd, (id) => `creating a token needs the secret of space ${id}, which this machine does not know: run this where \`ctxsync init\` created or joined the space`)
   const now = o.now ?? Date.now()
   const exp = ttl === null ? null : Math.floor((now + ttl) / 1000)
   // The pinned relay key rides along, so a holder without ctxsync.yaml's pin still checks the relay.
-  const relay = registryKey ? parseKey(registryKey) ?? undefined : undefined
-  const token = signToken(deriveCredentials(secret, space), { role: o.role as Access, exp, ...(relay ? { relay } : {}) })
+  const token = mintToken({ secret, space, role: o.role as Access, exp, registryKey })
   return { token, role: o.role as Access, expires: exp === null ? null : new Date(exp * 1000).toISOString(), space }
 }

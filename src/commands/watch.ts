@@ -5,12 +5,8 @@
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
-import path from 'node:path'
-import { CtxError, NotInitializedError, UsageError } from '../errors.js'
-import { isWsUrl } from '../space/config.js'
-import { Daemon, type DaemonInfo, type DaemonOptions } from '../space/daemon.js'
-import { findRoot, spacePaths } from '../space/paths.js'
-import { runningDaemon } from '../space/status.js'
+import { CtxError, UsageError } from '../errors.js'
+import { checkOneMode, checkPeerUrls, checkPort, checkRegistryUrl, requireRoot, runningDaemon, spacePaths, startDaemon, type DaemonInfo, type DaemonOptions } from '../space/index.js'
 
 /**
  * Node flags for the background daemon. A small young generation: V8 grows it up to 32 MiB when a
@@ -24,19 +20,19 @@ export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2']
 export type WatchOptions = Omit<DaemonOptions, 'discovery'>
 
 function check(o: WatchOptions): void {
-  if (o.port !== undefined && !(Number.isInteger(o.port) && o.port >= 0 && o.port <= 65535)) throw new UsageError('--port must be 0–65535')
-  for (const p of o.peers ?? []) if (!isWsUrl(p)) throw new UsageError(`--peer ${p}: expected a ws:// URL like ws://192.168.1.20:7420`)
-  if (o.registry !== undefined && !isWsUrl(o.registry)) throw new UsageError(`--registry ${o.registry}: expected a ws:// or wss:// URL`)
+  if (o.port !== undefined) checkPort(o.port)
+  checkPeerUrls(o.peers)
+  checkRegistryUrl(o.registry)
   if (o.maxFrameBytes !== undefined && !(Number.isInteger(o.maxFrameBytes) && o.maxFrameBytes >= 4096)) {
     throw new UsageError('--max-frame must be a number of bytes, at least 4096')
   }
-  if (o.peers?.length && o.registry) throw new UsageError('give either --peer or --registry: in registry mode peers talk to the relay only')
+  checkOneMode(o.peers, o.registry)
 }
 
 /** Runs the daemon until it is stopped; resolves with its info once listening (`started`) and when done. */
 export async function watch(o: WatchOptions & { onStarted?: (info: DaemonInfo, files: number) => void }): Promise<DaemonInfo> {
   check(o)
-  let daemon = await Daemon.start(o)
+  let daemon = await startDaemon(o)
   o.onStarted?.(daemon.info, [...daemon.space.docs()].filter((e) => e.model.exists()).length)
   // `on`, not `once`: our handler must stay registered until the daemon is done. signal-exit (used by
   // write-file-atomic and proper-lockfile) re-raises a signal when it finds itself the only listener; with
@@ -55,7 +51,7 @@ export async function watch(o: WatchOptions & { onStarted?: (info: DaemonInfo, f
   await daemon.done
   // `branches: separate`: a checkout switched branch; start again on the new branch's state.
   while (daemon.restartWanted && signals === 0) {
-    daemon = await Daemon.start(o)
+    daemon = await startDaemon(o)
     await daemon.done
   }
   process.off('SIGINT', stop)
@@ -64,10 +60,19 @@ export async function watch(o: WatchOptions & { onStarted?: (info: DaemonInfo, f
 }
 
 /** Starts the daemon in the background (output to `.ctxsync/daemon.log`) and waits until it listens. */
-export async function watchDetached(o: Omit<WatchOptions, 'say'> & { argv: string[] }): Promise<DaemonInfo & { log: string }> {
+/** The command line a detached daemon runs: `script` (the CLI) with this run's options. */
+function detachedArgv(script: string, o: Omit<WatchOptions, 'say'>): string[] {
+  return [
+    script, 'watch', '-C', o.cwd, ...(o.port !== undefined ? ['--port', String(o.port)] : []), ...(o.host ? ['--host', o.host] : []),
+    ...(o.peers ?? []).flatMap((p) => ['--peer', p]), ...(o.registry ? ['--registry', o.registry] : []), ...(o.insecure ? ['--insecure'] : []),
+    ...(o.maxFrameBytes !== undefined ? ['--max-frame', String(o.maxFrameBytes)] : []),
+  ]
+}
+
+/** `script`: the CLI's entry (process.argv[1]), started again as the daemon. */
+export async function watchDetached(o: Omit<WatchOptions, 'say'> & { script: string }): Promise<DaemonInfo & { log: string }> {
   check({ ...o, say: () => {} })
-  const root = findRoot(o.cwd)
-  if (!root) throw new NotInitializedError(path.resolve(o.cwd))
+  const root = requireRoot(o.cwd)
   const paths = spacePaths(root)
   const running = await runningDaemon(paths)
   if (running) throw new CtxError('already-running', `a daemon already runs for this space (pid ${running.pid}, ${running.url}): \`ctxsync stop\` stops it`)
@@ -76,7 +81,7 @@ export async function watchDetached(o: Omit<WatchOptions, 'say'> & { argv: strin
   await fsp.mkdir(paths.state, { recursive: true, mode: 0o700 })
   const out = fs.openSync(paths.log, 'a')
   const flags = DAEMON_NODE_FLAGS.filter((f) => !process.execArgv.some((a) => a.startsWith(f.split('=')[0]!)))
-  const child = spawn(process.execPath, [...flags, ...process.execArgv, ...o.argv], { cwd: root, detached: true, stdio: ['ignore', out, out], env: process.env })
+  const child = spawn(process.execPath, [...flags, ...process.execArgv, ...detachedArgv(o.script, o)], { cwd: root, detached: true, stdio: ['ignore', out, out], env: process.env })
   fs.closeSync(out)
   let exited: number | null = null
   child.on('exit', (code) => (exited = code ?? 1))

@@ -63,10 +63,24 @@ export interface WatcherEvents {
   error: [Error]
 }
 
+/**
+ * What the daemon needs of a watcher, so that it can be given another (a test's, an embedder's): the events
+ * above, `ready` once the first scan is done, `recheck` to report a path again, and `pause`/`resume`
+ * around git rewriting files (`space/gitwatch.ts`). `Watcher` below is the chokidar one.
+ */
+export interface FileWatcher {
+  on<K extends keyof WatcherEvents>(event: K, listener: (...args: WatcherEvents[K]) => void): unknown
+  ready(): Promise<void>
+  recheck(rel: string, delayMs?: number): void
+  pause(): void
+  resume(): Promise<void>
+  close(): Promise<void>
+}
+
 interface Sig { dev: number; ino: number; size: number; mtimeMs: number; ctimeMs: number; hash?: string; reason?: string }
 interface PathState { timer?: NodeJS.Timeout; firstAt?: number; tail?: NodeJS.Timeout; grace?: NodeJS.Timeout; running: boolean; again: boolean; failures?: number }
 
-export class Watcher extends EventEmitter<WatcherEvents> {
+export class Watcher extends EventEmitter<WatcherEvents> implements FileWatcher {
   private readonly root: string
   private readonly include: readonly string[]
   private readonly exclude: readonly string[]

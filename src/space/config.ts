@@ -8,6 +8,9 @@ import fs from 'node:fs/promises'
 import type { Document } from 'yaml'
 import path from 'node:path'
 import { CtxError } from '../errors.js'
+import { isWsUrl } from './flags.js'
+
+export { isWsUrl }
 import { DEFAULT_INCLUDE } from '../fs/globs.js'
 import { writeFileAtomic } from '../fs/atomic.js'
 import { isSpaceId, type SpaceId } from '../ids.js'
@@ -113,7 +116,6 @@ function firstAlias(doc: Document): number | null {
   return at
 }
 
-export const isWsUrl = (u: string): boolean => /^wss?:\/\/[^\s/]+/.test(u)
 
 /** A ws:// URL whose traffic never leaves this machine (localhost, 127.0.0.0/8, ::1). */
 export function isLoopbackUrl(u: string): boolean {

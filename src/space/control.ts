@@ -1,21 +1,24 @@
 /**
  * The local control channel of a running daemon: newline-delimited JSON requests over a Unix socket in
  * `.ctxsync/` (mode 0600). While `ctxsync watch` holds a space, `sync`, `resolve`, `status` and `stop` ask it
- * rather than open the space themselves — so only one process ever writes the sidecars and files.
+ * rather than open the space themselves — so only one process ever writes the sidecars and files. The
+ * methods, their params and results are `SpaceApi`'s (api.ts): the server calls the daemon's implementation,
+ * `callDaemon` is typed by the same table (`ControlProtocol`), and `client.ts` wraps it for commands.
  */
 import fs from 'node:fs/promises'
 import net from 'node:net'
 import { CtxError, ExitCode } from '../errors.js'
 import { logger } from '../log.js'
+import { isControlMethod, type ControlMethod, type ControlProtocol, type SpaceApi } from './api.js'
 
 const log = logger('space:control')
 const MAX_LINE = 1 << 20
 
-export type ControlMethod = 'ping' | 'status' | 'sync' | 'resolve' | 'conflicts' | 'stop' | 'peers' | 'syncpoint' | 'git'
+export type { ControlMethod, ControlProtocol }
 
 interface Request {
   id: number
-  method: ControlMethod
+  method: unknown
   params?: unknown
 }
 
@@ -26,14 +29,13 @@ interface ErrorBody {
   data?: unknown
 }
 
-type Handler = (method: ControlMethod, params: unknown) => Promise<unknown>
-
 export class ControlServer {
   private server: net.Server | null = null
 
   constructor(
     private readonly socket: string,
-    private readonly handler: Handler,
+    /** Answers each request; the daemon's `LiveSpace`. */
+    private readonly api: SpaceApi,
   ) {}
 
   async start(): Promise<void> {
@@ -72,10 +74,11 @@ export class ControlServer {
     }
     let body: { id: number; result?: unknown; error?: ErrorBody }
     try {
-      body = { id: req.id, result: await this.handler(req.method, req.params) }
+      if (!isControlMethod(req.method)) throw new CtxError('unknown-method', `no such control method: ${String(req.method)}`)
+      body = { id: req.id, result: await dispatch(this.api, req.method, req.params ?? null) }
     } catch (e) {
       const err = e as Error & Partial<CtxError>
-      log('%s failed: %s', req.method, err.message)
+      log('%s failed: %s', String(req.method), err.message)
       body = {
         id: req.id,
         error: { code: err.code ?? 'internal', message: err.message, exitCode: err.exitCode ?? ExitCode.Error, data: err.data },
@@ -94,8 +97,18 @@ export class ControlServer {
 
 export class DaemonUnavailable extends Error {}
 
+/**
+ * Calls one method of the api with params read off the socket. The params are trusted as far as their
+ * type: the socket is this user's own (mode 0600), and what each method does with them checks the rest.
+ */
+function dispatch<M extends ControlMethod>(api: SpaceApi, method: M, params: unknown): Promise<ControlProtocol[M]['result']> {
+  const call = api[method].bind(api) as (p: ControlProtocol[M]['params']) => Promise<ControlProtocol[M]['result']>
+  return call(params as ControlProtocol[M]['params'])
+}
+
 /** Sends one request to the daemon. Throws DaemonUnavailable when nothing listens on the socket. */
-export function callDaemon<T>(socket: string, method: ControlMethod, params: unknown, timeoutMs: number): Promise<T> {
+export function callDaemon<M extends ControlMethod>(socket: string, method: M, params: ControlProtocol[M]['params'], timeoutMs: number): Promise<ControlProtocol[M]['result']> {
+  type T = ControlProtocol[M]['result']
   return new Promise<T>((resolve, reject) => {
     const c = net.createConnection(socket)
     let buf = ''

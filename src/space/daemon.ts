@@ -3,30 +3,33 @@
  * connections to the configured ones — or, in registry mode, keeps one persistent session with the relay
  * and listens nowhere — and answers local commands on the control socket. With `discovery: mdns` it also
  * announces itself on the LAN and connects to the space's peers it finds there (`mdns.ts`). It tells its
- * peers what it is doing (presence: `activity.ts`) and saves who is online into `status.json`. It stops on
+ * peers what it is doing (`presence.ts`) and saves who is online into `status.json`. It stops on
  * SIGINT/SIGTERM or `ctxsync stop`, flushing every sidecar and file first.
+ *
+ * The control socket answers `SpaceApi` (api.ts) through a `LocalSpace` given the daemon's live parts, the
+ * same object a one-shot command uses with no daemon. Like `Space.open`, `start` takes its parts
+ * (`DaemonParts`: watcher, dialer, listener factory, the space's own), so that tests run daemons in process.
  */
 import fs from 'node:fs/promises'
 import { CtxError } from '../errors.js'
 import { writeFileAtomic } from '../fs/atomic.js'
-import { Watcher } from '../fs/watcher.js'
+import { Watcher, type FileWatcher, type WatcherConfig } from '../fs/watcher.js'
 import { asDocName } from '../ids.js'
 import { limitsFromEnv } from '../net/admission.js'
 import { PeerManager, type PeerState } from '../net/peers.js'
+import type { PeerManagerConfig } from '../net/peer-state.js'
 import type { Take } from '../crdt/present.js'
 import type { PeerFinder } from '../net/discovery/finder.js'
 import type { Discovery } from '../net/discovery/DiscoveryInterface.js'
-import { Activity, onlinePeers } from './activity.js'
+import { Activity, onlinePeers } from './presence.js'
 import { startMdns } from './mdns.js'
-import { ControlServer, type ControlMethod } from './control.js'
+import { ControlServer } from './control.js'
+import { LocalSpace } from './local.js'
 import { SpaceHost } from './host.js'
 import { credentialsOf, remotesFor, type Remotes } from './remotes.js'
-import { syncSpace, type SyncRequest } from './session.js'
-import { Space } from './space.js'
+import { Space, type SpaceParts } from './space.js'
 import { GitWatch } from './gitwatch.js'
-import { liveStates } from './syncpoint.js'
 import { PeerBook, SummaryWriter } from './summary.js'
-import { liveStatus } from './status.js'
 
 export interface DaemonOptions {
   cwd: string
@@ -44,6 +47,19 @@ export interface DaemonOptions {
   maxFrameBytes?: number
   /** For tests: the discovery used in mdns mode (default: mDNS via bonjour-service). */
   discovery?: Discovery
+  /** The parts a daemon is assembled from (tests, embedders); each defaults to the production one. */
+  parts?: DaemonParts
+}
+
+/**
+ * Like `Space.open`'s parts: the space's own (store, parse check, clock), the file watcher (default:
+ * chokidar, `fs/watcher.ts`), and how peers are reached and listened for (default: WebSocket, `net/ws.ts`).
+ */
+export interface DaemonParts {
+  space?: SpaceParts
+  watcher?: (config: WatcherConfig) => FileWatcher
+  dialer?: PeerManagerConfig['dialer']
+  listenerFactory?: PeerManagerConfig['listenerFactory']
 }
 
 export interface DaemonInfo {
@@ -72,19 +88,22 @@ export class Daemon {
   private constructor(
     readonly space: Space,
     readonly peers: PeerManager,
-    readonly watcher: Watcher,
+    readonly watcher: FileWatcher,
     readonly control: ControlServer,
     readonly book: PeerBook,
     readonly summary: SummaryWriter,
     readonly info: DaemonInfo,
     readonly remotes: Remotes,
+    /** What the control socket answers (`ctxsync status`, `sync`, `resolve`, …). */
+    readonly api: LocalSpace,
     private readonly say: (line: string) => void,
   ) {
     this.done = new Promise((r) => (this.finish = r))
   }
 
   static async start(o: DaemonOptions): Promise<Daemon> {
-    const space = await Space.open({ cwd: o.cwd, command: 'ctxsync watch', lock: { wait: 0 }, warn: (m) => o.say(`warning: ${m}`) })
+    const parts = o.parts ?? {}
+    const space = await Space.open({ cwd: o.cwd, command: 'ctxsync watch', lock: { wait: 0 }, warn: (m) => o.say(`warning: ${m}`), ...(parts.space ? { parts: parts.space } : {}) })
     const cleanup: Array<() => Promise<unknown>> = [() => space.close()]
     try {
       const remotes = remotesFor(space.config, space.local, { peers: o.peers, registry: o.registry, insecure: o.insecure })
@@ -105,6 +124,8 @@ export class Daemon {
         peers: remotes.peers,
         heartbeatMs: o.heartbeatMs,
         ...(o.maxFrameBytes !== undefined ? { maxFrameBytes: o.maxFrameBytes } : {}),
+        ...(parts.dialer ? { dialer: parts.dialer } : {}),
+        ...(parts.listenerFactory ? { listenerFactory: parts.listenerFactory } : {}),
       })
       let started: { url?: string; port?: number }
       try {
@@ -118,7 +139,8 @@ export class Daemon {
       cleanup.unshift(() => manager.stop())
       wirePeerEvents(peers, book, o.say)
       peers.on('presence', () => space.summaryChanged())
-      const watcher = new Watcher({ root: space.root, include: space.config.track })
+      const watchConfig: WatcherConfig = { root: space.root, include: space.config.track }
+      const watcher = parts.watcher ? parts.watcher(watchConfig) : new Watcher(watchConfig)
       cleanup.unshift(() => watcher.close())
       // An edit that cannot be taken in now (no descriptors, a failing disk) is read again until it can.
       watcher.on('file', (ev) => {
@@ -143,9 +165,14 @@ export class Daemon {
         socket: space.paths.socket, startedAt: new Date().toISOString(),
       }
       let daemon: Daemon | null = null
-      const control = new ControlServer(space.paths.socket, (m, p) => daemon!.handle(m, p))
+      // What local commands ask: the same api a one-shot command answers itself, plus the live parts.
+      const api = new LocalSpace(space, {
+        book,
+        live: { peers, remotes, url: info.url, finder: () => daemon?.finder ?? null, git: () => daemon?.git ?? null, stop: () => void daemon?.stop() },
+      })
+      const control = new ControlServer(space.paths.socket, api)
       await control.start()
-      daemon = new Daemon(space, peers, watcher, control, book, summary, info, remotes, o.say)
+      daemon = new Daemon(space, peers, watcher, control, book, summary, info, remotes, api, o.say)
       const d = daemon
       d.activity = new Activity(space, peers)
       if (space.config.discovery === 'mdns' && remotes.listen && started.port) {
@@ -164,43 +191,8 @@ export class Daemon {
     }
   }
 
-  private async handle(method: ControlMethod, params: unknown): Promise<unknown> {
-    switch (method) {
-      case 'ping':
-        // `memory`: for the soak bench, which splits RSS into V8 heap, external memory and the rest.
-        return { pid: process.pid, memory: process.memoryUsage() }
-      case 'status':
-        return liveStatus(this.space, { running: true, pid: process.pid, url: this.info.url }, this.peerRecords(), onlinePeers(this.peers.presence()))
-      case 'conflicts':
-        return { conflicts: this.space.conflicts() }
-      case 'resolve': {
-        const p = params as { id: string; take: Take }
-        return { resolved: await this.space.resolve(p.id, p.take) }
-      }
-      case 'sync': {
-        const req = params as SyncRequest & { peers: string[] | null; registry?: string | null; insecure?: boolean }
-        const r = req.peers || req.registry ? remotesFor(this.space.config, this.space.local, { peers: req.peers ?? undefined, registry: req.registry ?? undefined, insecure: req.insecure === true }) : this.remotes
-        return syncSpace(this.space, { peers: r.peers, registry: r.registry, timeoutMs: req.timeoutMs }, { book: this.book, connected: this.peers.peers() })
-      }
-      case 'peers':
-        return { book: this.peerRecords(), registry: this.peers.registry(), found: this.finder?.found() ?? null, online: onlinePeers(this.peers.presence()) }
-      case 'syncpoint':
-        // What the files hold now; after a merge (`wait`), once the daemon took in what git did.
-        if ((params as { wait?: boolean } | null)?.wait) await this.git?.untilGitIdle()
-        await this.space.settle()
-        return { states: liveStates(this.space) }
-      case 'git':
-        this.git?.poke()
-        return { ok: true }
-      case 'stop':
-        setImmediate(() => void this.stop())
-        return { stopping: true }
-    }
-  }
-
   peerRecords() {
-    const live = new Map(this.peers.peers().filter((p) => p.id).map((p) => [p.id!, p]))
-    return this.book.list().map((r) => ({ ...r, connected: live.get(r.id as never)?.state === 'connected' }))
+    return this.api.peerRecords()
   }
 
   restart(): void {
@@ -217,7 +209,7 @@ export class Daemon {
       await this.control.close().catch(() => undefined)
       await this.watcher.close().catch(() => undefined)
       await this.peers.stop().catch(() => undefined)
-      await this.space.settle()
+      await this.space.idle()
       await this.summary.flush()
       await this.book.save()
       await this.space.close()

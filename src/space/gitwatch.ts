@@ -8,7 +8,7 @@
  * branch's state instead (`onBranchChange`).
  */
 import { GitActivity } from '../git/activity.js'
-import type { Watcher } from '../fs/watcher.js'
+import type { FileWatcher as Watcher } from '../fs/watcher.js'
 import { logger } from '../log.js'
 import type { Space } from './space.js'
 import { DETACHED } from './branches.js'

@@ -19,6 +19,7 @@ import { formatKey, parseKey } from '../net/relay-auth.js'
 import { readToken, TokenError } from '../net/tokens.js'
 import { isLoopbackUrl, pinRegistryKey, type LocalSettings, type TeamConfig } from './config.js'
 import { TOKEN_ENV } from './secrets.js'
+import { checkOneMode } from './flags.js'
 import type { Space } from './space.js'
 
 export interface Remotes {
@@ -48,7 +49,7 @@ function checkTls(url: string, o: RemoteOverrides): string {
 }
 
 export function remotesFor(config: TeamConfig, local: LocalSettings, o: RemoteOverrides = {}): Remotes {
-  if (o.peers?.length && o.registry) throw new UsageError('give either --peer or --registry: in registry mode peers talk to the relay only')
+  checkOneMode(o.peers, o.registry)
   if (o.registry) return { peers: [checkTls(o.registry, o)], registry: o.registry, listen: false }
   if (o.peers) return { peers: o.peers, registry: null, listen: true }
   if (config.discovery === 'registry') {

@@ -358,11 +358,6 @@ export class Space extends TypedEmitter<SpaceEvents> {
     return busy
   }
 
-  /** @deprecated renamed `idle()` (issue 14); kept until every caller moved. */
-  async settle(): Promise<void> {
-    await this.idle()
-  }
-
   conflicts(): Conflict[] {
     const out: Conflict[] = []
     for (const w of this.#workers.values()) if (w.damaged === null && w.model.exists()) out.push(...w.model.conflicts())

@@ -140,7 +140,7 @@ export async function syncPointAfterSync(cwd: string, states?: Record<string, Do
       const { runningDaemon } = await import('./daemonfile.js')
       const { callDaemon } = await import('./control.js')
       const d = await runningDaemon(paths)
-      states = d ? (await callDaemon<{ states: Record<string, DocState> }>(d.socket, 'syncpoint', null, 5000)).states : await savedStates(paths)
+      states = d ? (await callDaemon(d.socket, 'syncpoint', null, 5000)).states : await savedStates(paths)
     }
     const local = await readLocalSettings(paths.local, { name: path.basename(root), agent: false, host: DEFAULT_HOST, port: DEFAULT_PORT, peers: [] })
     const p = await recordSyncPoint({ root, paths, track: config.track, states, via: 'sync', by: local.name, repo })

@@ -31,7 +31,7 @@ import { spacePaths } from '../../src/space/paths.js'
 import { Space } from '../../src/space/space.js'
 
 /** Waits until the space has nothing pending (file writes, sidecar appends). CORE renames settle → idle. */
-export const idle = (s: Space): Promise<void> => s.settle()
+export const idle = async (s: Space): Promise<void> => void (await s.idle())
 
 export const TODOS = asDocName('.rhema/todos.yaml')
 

@@ -1,66 +1,33 @@
 /**
- * `ctxsync status` data: asked of the running daemon when there is one, otherwise computed cold from the
- * saved summary plus a look at the files themselves (a file whose content differs from the last synced
+ * `ctxsync status` data without a daemon (`readStatus` in client.ts asks the running one first): computed
+ * cold from the saved summary plus a look at the files themselves (a file whose content differs from the last synced
  * one has local changes; if it does not parse it is held) — never loading the CRDT state, so it is fast.
  */
-import fs from 'node:fs/promises'
 import path from 'node:path'
 import { NotInitializedError } from '../errors.js'
 import { readTextFile } from '../fs/atomic.js'
 import { listTracked } from '../fs/globs.js'
 import { readLockOwner } from '../fs/lock.js'
 import { PRESENCE_WINDOW_MS } from '../net/presence.js'
-import type { PeerKind } from '../net/SyncHost.js'
-import { callDaemon, DaemonUnavailable } from './control.js'
 import { readLocalSettings, readTeamConfig, DEFAULT_HOST, DEFAULT_PORT } from './config.js'
-import { findRoot, spacePaths } from './paths.js'
-import { runningDaemon } from './daemonfile.js'
+import type { SpacePaths } from './paths.js'
 import { readIdentity } from './secrets.js'
-import type { Space } from './space.js'
-import { liveFiles, PeerBook, readSummary, type FileStatus, type OnlinePeer, type PeerRecord } from './summary.js'
+import type { StatusData } from './statusdata.js'
+import { PeerBook, readSummary, type FileStatus, type OnlinePeer } from './summary.js'
 
-export interface StatusData {
-  space: string
-  root: string
-  peer: { id: string; name: string; kind: PeerKind }
-  daemon: { running: boolean; pid?: number; url?: string }
-  files: FileStatus[]
-  peers: PeerRecord[]
-  /** Who is online now and what they touch (presence); empty without a running daemon. */
-  online: OnlinePeer[]
-  conflicts: number
-  /** HEAD's sync point, hooks, merge driver (added by the `status` command; null outside git). */
-  git?: import('./gitstatus.js').GitStatus | null
-}
+export type { StatusData }
 
-export function liveStatus(space: Space, daemon: StatusData['daemon'], peers: PeerRecord[], online: OnlinePeer[] = []): StatusData {
-  const files = liveFiles(space).map(({ baseHash: _b, sv: _s, ...f }) => f)
-  return {
-    space: space.config.space,
-    root: space.root,
-    peer: { id: space.identity.id, name: space.author.name, kind: space.author.kind },
-    daemon,
-    files,
-    peers,
-    online,
-    conflicts: files.reduce((n, f) => n + (f.conflicts ?? 0), 0),
-  }
-}
+/** `status` also reports git's side, by the branch mode configured. */
+export { readTeamConfig }
 
-export { runningDaemon, type DaemonFile } from './daemonfile.js'
 
-export async function coldStatus(cwd: string): Promise<StatusData> {
-  const root = findRoot(cwd)
-  if (!root) throw new NotInitializedError(path.resolve(cwd))
-  let paths = spacePaths(root)
-  const daemon = await runningDaemon(paths)
-  if (daemon) {
-    try {
-      return await callDaemon<StatusData>(daemon.socket, 'status', null, 5000)
-    } catch (e) {
-      if (!(e instanceof DaemonUnavailable)) throw e
-    }
-  }
+
+/**
+ * Without a daemon: the saved summary, checked against the files. `daemon`: one whose pid is alive but that
+ * did not answer (it is starting or stopping): still reported as running.
+ */
+export async function savedStatus(root: string, spaceAt: SpacePaths, daemon: { pid: number; url: string } | null): Promise<StatusData> {
+  let paths = spaceAt
   const config = await readTeamConfig(paths.config)
   if (!config) throw new NotInitializedError(root)
   if (config.branches === 'separate') {

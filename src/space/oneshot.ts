@@ -2,7 +2,6 @@
  * One-shot synchronisation of an open space with a list of peers (or its relay) — the work behind
  * `ctxsync sync`, done in-process when no daemon runs and inside the daemon when one does.
  */
-import { AccessRefusedError, CtxError, ExitCode, NoPeerError } from '../errors.js'
 import { syncOnce, type PeerSyncResult } from '../net/peers.js'
 import type { PeerState } from '../net/peers.js'
 import type { Access } from '../net/protocol.js'
@@ -57,7 +56,7 @@ export async function syncSpace(
     : { peers: [], bytesSent: 0, bytesReceived: 0 }
   // Through a read-only live session nothing local goes out: waiting for its acks would only time out.
   if ([...live.values()].some((l) => l.access !== 'read')) await waitAcked(space, req.timeoutMs)
-  await space.settle()
+  await space.idle()
   await pinsWritten()
   const peers: SyncReport['peers'] = []
   for (const url of req.peers) {
@@ -84,46 +83,4 @@ async function waitAcked(space: Space, timeoutMs: number): Promise<void> {
   while (Date.now() < deadline && space.pendingDocs().length > 0) {
     await new Promise((r) => setTimeout(r, 25))
   }
-}
-
-/**
- * The exit status of a sync: 0 when a peer synced, 5 when every reachable one refused — or when the only
- * ones that synced were read-only while local changes wait — 3 when none was reachable.
- */
-export function syncExit(report: SyncReport): { code: ExitCode; error?: CtxError } {
-  const o = report.peers.map((p) => p.outcome)
-  const stays = report.pending.length
-    ? ` Local changes to ${report.pending.length} file(s) are stored and stay pending until a peer is reached.`
-    : ''
-  if (o.includes('synced')) {
-    const wrote = report.peers.some((p) => p.outcome === 'synced' && p.access !== 'read')
-    if (wrote || report.pending.length === 0) return { code: ExitCode.Ok }
-    return {
-      code: ExitCode.AccessRefused,
-      error: Object.assign(new AccessRefusedError(`received the space's changes, but this token is read-only: local changes to ${report.pending.length} file(s) (${report.pending.join(', ')}) were not sent and stay pending. Sending them needs a write token or the space secret.`), { data: report }),
-    }
-  }
-  if (o.length === 0) {
-    return {
-      code: ExitCode.NoPeer,
-      error: new NoPeerError(`no peers to sync with: pass --peer ws://HOST:PORT or --registry URL, or list peers in .ctxsync/local.yaml.${stays}`, report),
-    }
-  }
-  if (o.includes('refused') && o.every((x) => x === 'refused' || x === 'unreachable')) {
-    const refused = report.peers.filter((p) => p.outcome === 'refused')
-    const viaRelay = refused.some((p) => p.kind === 'relay' || /token|relay/.test(p.error ?? ''))
-    const why = viaRelay
-      ? refused.map((p) => `${p.url}: ${p.error ?? 'refused'}`).join('; ')
-      : `this machine's secret does not match theirs (run \`ctxsync init --join CODE\` with a fresh \`ctxsync invite\` code)`
-    return {
-      code: ExitCode.AccessRefused,
-      error: Object.assign(new AccessRefusedError(`access refused by ${refused.length} peer(s): ${why}.${stays}`), { data: report }),
-    }
-  }
-  if (o.every((x) => x === 'unreachable')) {
-    const urls = report.peers.map((p) => p.url).join(', ')
-    return { code: ExitCode.NoPeer, error: new NoPeerError(`no peer reachable (${urls}): is \`ctxsync watch\` (or, for a relay, \`ctxsync serve\`) running there?${stays}`, report) }
-  }
-  const why = report.peers.map((p) => `${p.url}: ${p.outcome}${p.error ? ` (${p.error})` : ''}`).join('; ')
-  return { code: ExitCode.Error, error: new CtxError('sync-failed', `sync did not complete: ${why}. Try again or raise --timeout.${stays}`, ExitCode.Error, report) }
 }

@@ -1,0 +1,36 @@
+/**
+ * What `ctxsync status` reports (`StatusData`), and how a space open in this process (the daemon's, or a
+ * one-shot command's) fills it in (`liveStatus`). Apart from readstatus.ts, which reads it without opening
+ * the space and asks the daemon first, so that the api (api.ts) can name the type without a cycle.
+ */
+import type { PeerKind } from '../net/SyncHost.js'
+import type { Space } from './space.js'
+import { liveFiles, type FileStatus, type OnlinePeer, type PeerRecord } from './summary.js'
+
+export interface StatusData {
+  space: string
+  root: string
+  peer: { id: string; name: string; kind: PeerKind }
+  daemon: { running: boolean; pid?: number; url?: string }
+  files: FileStatus[]
+  peers: PeerRecord[]
+  /** Who is online now and what they touch (presence); empty without a running daemon. */
+  online: OnlinePeer[]
+  conflicts: number
+  /** HEAD's sync point, hooks, merge driver (added by the `status` command; null outside git). */
+  git?: import('./gitstatus.js').GitStatus | null
+}
+
+export function liveStatus(space: Space, daemon: StatusData['daemon'], peers: PeerRecord[], online: OnlinePeer[] = []): StatusData {
+  const files = liveFiles(space).map(({ baseHash: _b, sv: _s, ...f }) => f)
+  return {
+    space: space.config.space,
+    root: space.root,
+    peer: { id: space.identity.id, name: space.author.name, kind: space.author.kind },
+    daemon,
+    files,
+    peers,
+    online,
+    conflicts: files.reduce((n, f) => n + (f.conflicts ?? 0), 0),
+  }
+}
