@@ -62,7 +62,7 @@ export type { ConfigState, HookName, HookReport, Runner, UnhookReport } from '..
 export type { Access, LivePeer } from '../net/protocol.js'
 export type { SyncHost } from '../net/SyncHost.js'
 export type { FoundPeer } from '../net/discovery/finder.js'
-export type { PeekResult } from '../net/peers.js'
+export type { PeekResult } from '../net/peer-manager.js'
 export type { AdmissionLimits, RegistrationLimits } from './relay.js'
 
 /** Configuration, identity and secret, the peer book, remotes (setup.ts). */
@@ -106,6 +106,6 @@ export const loadGitUser = () => import('../git/user.js')
 /** Relay tokens and the space's keys (`ctxsync token`). */
 export const loadTokens = () => import('./tokens.js')
 /** A short look at a relay's list of who is online (`ctxsync peers`), without syncing. */
-export const loadPeek = () => import('../net/peers.js')
+export const loadPeek = () => import('../net/peer-manager.js')
 /** Why a `--take` does not apply (the model's rules). */
 export const loadTakeRules = () => import('../crdt/present.js')

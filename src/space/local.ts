@@ -6,7 +6,7 @@
  *     lock): then there are no live sessions, nobody online, and what changed is saved when it closes.
  * Heavy (it holds a `Space`, so Yjs and the YAML parser): reached only through a dynamic import.
  */
-import type { PeerManager } from '../net/peers.js'
+import type { PeerManager } from '../net/peer-manager.js'
 import type { PeerFinder } from '../net/discovery/finder.js'
 import type { ControlProtocol, PeersView, ResolveChoice, SpaceApi, SyncAsk } from './api.js'
 import type { GitWatch } from './gitwatch.js'

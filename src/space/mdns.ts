@@ -3,7 +3,7 @@
  * there (`net/discovery/`). Never in registry mode (peers then talk to the relay only). Discovery that
  * cannot start (no multicast route, port 5353 refused) is reported and the daemon carries on without it.
  */
-import type { PeerManager } from '../net/peers.js'
+import type { PeerManager } from '../net/peer-manager.js'
 import type { Discovery } from '../net/discovery/DiscoveryInterface.js'
 import type { PeerFinder } from '../net/discovery/finder.js'
 import type { Space } from './space.js'

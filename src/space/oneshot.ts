@@ -2,8 +2,8 @@
  * One-shot synchronisation of an open space with a list of peers (or its relay) — the work behind
  * `ctxsync sync`, done in-process when no daemon runs and inside the daemon when one does.
  */
-import { syncOnce, type PeerSyncResult } from '../net/peers.js'
-import type { PeerState } from '../net/peers.js'
+import { syncOnce, type PeerSyncResult } from '../net/peer-manager.js'
+import type { PeerState } from '../net/peer-manager.js'
 import type { Access } from '../net/protocol.js'
 import type { PeerId } from '../ids.js'
 import { SpaceHost } from './host.js'

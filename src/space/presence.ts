@@ -7,7 +7,7 @@
  * several files, an editor writing twice, go out as one) and repeated when a file leaves the window.
  */
 import type { DocName, PeerId } from '../ids.js'
-import type { PeerManager } from '../net/peers.js'
+import type { PeerManager } from '../net/peer-manager.js'
 import { PRESENCE_WINDOW_MS, recentFiles, type PresenceEntry } from '../net/presence.js'
 import type { PresenceFile } from '../net/protocol.js'
 import type { Space } from './space.js'

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryNet } from '../../src/net/memory.js'
-import { PeerManager } from '../../src/net/peers.js'
+import { PeerManager } from '../../src/net/peer-manager.js'
 import { canonical, hostsInSpace, SECRET, seededRandom, sleep, waitFor, type MemoryHost } from './helpers.js'
 
 const managers: PeerManager[] = []

@@ -9,7 +9,7 @@ import { BonjourDiscovery, pickAddress } from '../../src/net/discovery/bonjour.j
 import { spaceHash } from '../../src/net/discovery/DiscoveryInterface.js'
 import { PeerFinder } from '../../src/net/discovery/finder.js'
 import { MemoryDiscovery, MemoryLan } from '../../src/net/discovery/memory.js'
-import { PeerManager, type PeerState } from '../../src/net/peers.js'
+import { PeerManager, type PeerState } from '../../src/net/peer-manager.js'
 import { PROTOCOL_VERSION } from '../../src/net/protocol.js'
 import { discoveryContract } from './discovery.contract.js'
 import { hostsInSpace, LOOPBACK, sameState, SECRET, sleep, waitFor, type MemoryHost } from './helpers.js'

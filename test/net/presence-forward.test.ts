@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryNet } from '../../src/net/memory.js'
-import { PeerManager, type PeerManagerConfig } from '../../src/net/peers.js'
+import { PeerManager, type PeerManagerConfig } from '../../src/net/peer-manager.js'
 import { hostsInSpace, SECRET, waitFor, type MemoryHost } from './helpers.js'
 
 const managers: PeerManager[] = []

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { newPeerId } from '../../src/ids.js'
-import { PeerManager } from '../../src/net/peers.js'
+import { PeerManager } from '../../src/net/peer-manager.js'
 import { PresenceBook, PRESENCE_WINDOW_MS } from '../../src/net/presence.js'
 import {
   decodeMessage, encodeMessage, isPresence, Limits, MAX_PRESENCE_HOPS, MessageTag, ProtocolError, type PresenceMessage,

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import type { DocName } from '../../src/ids.js'
 import { decodeMessage, encodeMessage, type Message } from '../../src/net/protocol.js'
-import { PeerManager, syncOnce, type PeerState } from '../../src/net/peers.js'
+import { PeerManager, syncOnce, type PeerState } from '../../src/net/peer-manager.js'
 import { hostsInSpace, LOOPBACK, SECRET, sleep, waitFor, type MemoryHost } from './helpers.js'
 import { link, rawPeer } from './session-helpers.js'
 

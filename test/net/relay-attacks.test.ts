@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket, WebSocketServer } from 'ws'
 import { deriveCredentials } from '../../src/net/auth.js'
 import { hellosOf, NOT_A_PEER } from '../../src/net/handshake.js'
-import { PeerManager, syncOnce } from '../../src/net/peers.js'
+import { PeerManager, syncOnce } from '../../src/net/peer-manager.js'
 import { decodeMessage, encodeMessage, PROTOCOL_VERSION, type Message, type RelayAuthMessage } from '../../src/net/protocol.js'
 import { formatKey, newEphemeral, newSeed, RELAY_ID_LABEL, relayTranscript, signingKeyFromSeed } from '../../src/net/relay-auth.js'
 import { signToken } from '../../src/net/tokens.js'
@@ -216,7 +216,7 @@ describe('identities are bound to credentials', () => {
     expect(mw.peers()[0]?.state).toBe('connected')
     writer.set('todos.yaml', 'k', 'still heard')
     await waitFor(() => other.get('todos.yaml', 'k') === 'still heard')
-    const peek = await (await import('../../src/net/peers.js')).peekRegistry({ host: new MemoryHost(writer.spaceId, 'p'), secret: SECRET, url: relay.url, relay: { url: relay.url }, timeoutMs: 3000 })
+    const peek = await (await import('../../src/net/peer-manager.js')).peekRegistry({ host: new MemoryHost(writer.spaceId, 'p'), secret: SECRET, url: relay.url, relay: { url: relay.url }, timeoutMs: 3000 })
     const listed = (peek.peers ?? []).filter((p) => p.id === writer.self.id)
     expect(listed).toEqual([expect.objectContaining({ access: 'admin', name: 'writer' })])
   })
@@ -262,7 +262,7 @@ describe('a stranger who tried the built CLI found these; each is now refused', 
     await waitFor(() => ma.peers()[0]?.state === 'connected')
     const [code] = await squatter.closed
     expect(code).toBe(4403)
-    const peek = await (await import('../../src/net/peers.js')).peekRegistry({ host: new MemoryHost(owner.spaceId, 'p'), secret: SECRET, url: relay.url, relay: { url: relay.url }, timeoutMs: 3000 })
+    const peek = await (await import('../../src/net/peer-manager.js')).peekRegistry({ host: new MemoryHost(owner.spaceId, 'p'), secret: SECRET, url: relay.url, relay: { url: relay.url }, timeoutMs: 3000 })
     expect(peek.peers!.find((p) => p.id === agent.self.id)).toMatchObject({ name: '(write token) agent', access: 'write' })
     expect(peek.peers!.find((p) => p.id === other.self.id)).toMatchObject({ name: 'other', access: 'admin' })
   })

@@ -3,7 +3,7 @@
  * reach it: PeerManagers in registry mode (dial the relay, listen nowhere) over MemoryHosts.
  */
 import { memoryRelayStorage } from '../../src/fs/relayStorage.js'
-import { PeerManager, type PeerManagerConfig } from '../../src/net/peers.js'
+import { PeerManager, type PeerManagerConfig } from '../../src/net/peer-manager.js'
 import { RelayServer, type RelayServerOptions } from '../../src/net/relay/server.js'
 import { LOOPBACK, SECRET, type MemoryHost } from './helpers.js'
 

@@ -15,7 +15,7 @@
 import { isPeerId, type PeerId, type SpaceId } from '../../ids.js'
 import { logger } from '../../log.js'
 import { PROTOCOL_VERSION } from '../protocol.js'
-import type { AddPeerOptions } from '../peers.js'
+import type { AddPeerOptions } from '../peer-manager.js'
 import { sightingUrl, spaceHash, type Discovery, type Sighting } from './DiscoveryInterface.js'
 
 const log = logger('net:finder')
