@@ -1,5 +1,5 @@
 /**
- * The vocabulary of the peer manager (`peers.ts`): what it reports about each peer, its configuration and
+ * The vocabulary of the peer manager (`peer-manager.ts`): what it reports about each peer, its configuration and
  * events, and the per-connection and per-dial-target records it keeps.
  */
 import type { AdmissionLimits } from './admission.js'
