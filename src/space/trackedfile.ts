@@ -265,7 +265,12 @@ export class TrackedFile {
    * ahead of the file, so the file's text is kept first ('now': persisted before the update lands).
    */
   keepBaseBeforeRemote(): Persist {
-    if (this.#state !== 'ok' || this.#meta.base.text || this.model.baseText === null || this.#disk.kind === 'unknown') return null
+    if (this.#state !== 'ok' || this.#meta.base.text || this.model.baseText === null || this.#disk.kind === 'unknown') {
+      // Meta waiting for its lazy write (a hold's kept base, a settled base hash) says what the file holds:
+      // it lands before the update, or a crash after the update is acknowledged loses it, and the user's
+      // next save would be diffed against the model's rendering (reverting what peers sent).
+      return this.#dirty ? 'now' : null
+    }
     this.keepBase()
     return 'now'
   }

@@ -9,8 +9,9 @@
  * remote updates writes the file once), and a write-back waits one macrotask first, so updates arriving
  * together are written together.
  *
- * Meta changes a turn makes (`TrackedFile.dirty`) are written once, at its end (lazily, 100 ms: they can
- * be recomputed). The only meta written in the middle of a turn is the one that must be on disk before
+ * Meta changes a turn makes (`TrackedFile.dirty`) are written once, at its end (not fsynced: they can be
+ * recomputed, but a kill -9 must find them). Acknowledgements outside any turn are written lazily (100 ms).
+ * The only meta written in the middle of a turn is the one that must be on disk before
  * the next step for crash safety (`persist('now')`: the `writing` mark before a rename, the kept base
  * before a peer's update lands), and it goes into the same queue as the document's updates (`doclog.ts`).
  */
@@ -79,7 +80,9 @@ export class DocWorker implements DocView, DocTurn {
       try {
         return await f()
       } finally {
-        if (this.file.dirty) await this.persist('soon')
+        // At once, not lazily: the next turn may act on what this one learnt of the file (a save on top
+        // of the text just written), and a crash between the two must find it noted (see held.test.ts).
+        if (this.file.dirty) await this.persist('now')
       }
     })
     this.#tail = turn.then(

@@ -235,10 +235,10 @@ const DELETE_ROWS: DeleteRow[] = [
   { name: 'local delete: not killed', step: 'local', at: null, exists: false },
   {
     name: 'local delete within 100 ms of the first write-back, killed before it is stored', step: 'local', at: () => true, exists: false, early: true,
-    // Found by this suite: the base hash of a file B wrote is noted in meta with the 100 ms debounce; a
-    // deletion inside that window, then a crash before the deletion is stored, and the restart finds a file
-    // missing with no record of it having been on disk: it writes the file back (the deletion is lost).
-    bug: 'KNOWN BUG (src/space): the deleted file comes back',
+    // Found by this suite: the base hash of a file B wrote was noted in meta with a 100 ms debounce; a
+    // deletion inside that window, then a crash before the deletion was stored, and the restart found a file
+    // missing with no record of it having been on disk: it wrote the file back. Now a turn's meta is written
+    // at its end, and a deletion waits for meta still pending.
   },
   { name: 'remote delete: killed before it is stored', step: 'remote', at: () => true, exists: true },
   // The removal follows the append with no store call between: the next instant reachable is the meta after it.

@@ -53,7 +53,7 @@ const rows: Row[] = [
   { name: 'unreadable: a link is refused', from: synced, act: (f) => f.unreadable('symlink'), state: 'refused' },
   { name: 'damaged: refused for good, said once', from: synced, act: (f) => (f.damagedState('too deep'), f.damagedState('too deep')), persist: null, state: 'refused', check: (f) => expect(f.damaged).toBe('too deep') },
   { name: 'a peer update on a file in step keeps the base first, persisted now', from: synced, act: (f) => f.keepBaseBeforeRemote(), persist: 'now', meta: { baseText: TEXT } },
-  { name: 'a peer update while the base is already kept asks nothing', from: () => kept(synced()), act: (f) => f.keepBaseBeforeRemote(), persist: null },
+  { name: 'a peer update while the kept base waits for its write: written now, before the update', from: () => kept(synced()), act: (f) => f.keepBaseBeforeRemote(), persist: 'now' },
   { name: 'a peer update before the disk is known keeps nothing', from: () => unknownDisk(), act: (f) => f.keepBaseBeforeRemote(), persist: null, meta: { baseText: undefined } },
   { name: 'started a write: its hash persisted now, no text while no base is kept', from: synced, act: (f) => f.startedWrite(OTHER, ['t1']), persist: 'now', meta: { writing: H2, writingText: undefined, writingIds: undefined } },
   { name: 'started a write while the base is kept: its text too', from: () => kept(synced()), act: (f) => f.startedWrite(OTHER, ['t1']), persist: 'now', meta: { writing: H2, writingText: OTHER, writingIds: ['t1'] } },
