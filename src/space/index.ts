@@ -3,8 +3,11 @@
  * leaves: errors, ids, log, output, visible). Everything a command needs of `space/`, and of `crdt`, `fs`,
  * `net` and `git` through it, is here.
  *
- * Layout. A *space* is the set of context files one team keeps in step. `space.ts` holds one open space (its
- * tracked files, `entry.ts` / `files.ts`; their sidecars, `fs/sidecar.ts`), `daemon.ts` keeps it live
+ * Layout. A *space* is the set of context files one team keeps in step. `space.ts` holds one open space:
+ * each tracked file's state is one `TrackedFile` (`trackedfile.ts`), changed only by that document's
+ * `DocWorker` (`worker.ts`), which runs `reconcile.ts` and `gitingest.ts` one turn at a time and owns the
+ * file's I/O and its sidecar (`doclog.ts` over `fs/sidecar.ts`); helpers see the space through the narrow
+ * interfaces of `context.ts`. `daemon.ts` keeps it live
  * (watcher, peers, control socket), `oneshot.ts` syncs it once. A command reaches it through `client.ts`:
  * `connect` asks the running daemon (control socket, `control.ts`) or opens the space in this process
  * (`local.ts`) — both answer `SpaceApi` (`api.ts`). `readstatus.ts` answers `status` without opening it.
