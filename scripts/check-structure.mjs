@@ -37,7 +37,7 @@ const COMMANDS_MAY_IMPORT = new Set([
   'src/ids.ts',
   'src/output.ts',
   'src/output-git.ts',
-  'src/log.ts',
+  'src/debuglog.ts',
   'src/visible.ts',
 ])
 

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import { CtxError } from '../errors.js'
 import { sha256hex } from '../ids.js'
-import { logger } from '../log.js'
+import { logger } from '../debuglog.js'
 
 const log = logger('fs:atomic')
 

@@ -18,7 +18,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { CtxError } from '../errors.js'
-import { logger } from '../log.js'
+import { logger } from '../debuglog.js'
 
 const log = logger('fs:lock')
 

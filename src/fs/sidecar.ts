@@ -18,7 +18,7 @@ import fs from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import { sha256hex, type DocName, asDocName } from '../ids.js'
-import { logger } from '../log.js'
+import { logger } from '../debuglog.js'
 import { ioCounts } from './atomic.js'
 import { SidecarCorruptError, type DocMeta, type DocStore, type LoadedDoc } from './StorageAdapterInterface.js'
 import {

@@ -26,7 +26,7 @@ import type { Stats } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { watch, type FSWatcher } from 'chokidar'
-import { logger } from '../log.js'
+import { logger } from '../debuglog.js'
 import { isGone, maxFileBytes, readChecked, type UnreadableReason } from './atomic.js'
 import { createMatcher, forEachLimited, hasIgnoredSegment, isScopeFile, isTrackedFile, listTracked, toRelPosix, type Matcher } from './globs.js'
 

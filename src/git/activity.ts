@@ -12,7 +12,7 @@
 import { EventEmitter } from 'node:events'
 import fs from 'node:fs'
 import path from 'node:path'
-import { logger } from '../log.js'
+import { logger } from '../debuglog.js'
 
 const log = logger('git:activity')
 

@@ -12,7 +12,7 @@
  * Notes travel by `git fetch` into `refs/notes/ctxsync-remote/<remote>` (a refspec `hooks install` adds)
  * and are merged into the local ref by `mergeRemoteNotes`; the pre-push hook pushes the local ref.
  */
-import { logger } from '../log.js'
+import { logger } from '../debuglog.js'
 import type { Repo } from './repo.js'
 
 const log = logger('git:notes')

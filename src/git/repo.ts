@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { simpleGit, type SimpleGit } from 'simple-git'
-import { logger } from '../log.js'
+import { logger } from '../debuglog.js'
 
 const log = logger('git')
 

@@ -3,7 +3,7 @@
  * the answers are null and callers fall back to the OS user.
  */
 import { simpleGit } from 'simple-git'
-import { logger } from '../log.js'
+import { logger } from '../debuglog.js'
 
 const log = logger('git')
 

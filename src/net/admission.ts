@@ -19,7 +19,7 @@
  */
 import { readFileSync } from 'node:fs'
 import net from 'node:net'
-import { logger } from '../log.js'
+import { logger } from '../debuglog.js'
 
 const log = logger('net:admission')
 

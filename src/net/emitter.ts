@@ -2,7 +2,7 @@
  * A tiny typed event emitter. Listener exceptions are caught and logged here: an event is emitted from inside
  * network callbacks, and a throwing listener must never unwind into the socket code or skip other listeners.
  */
-import { logger } from '../log.js'
+import { logger } from '../debuglog.js'
 
 const log = logger('net:emitter')
 

@@ -26,7 +26,7 @@
  * One-shot syncing (`ctxsync sync`) lives in `sync-once.ts` and is re-exported here.
  */
 import type { PeerId } from '../ids.js'
-import { logger } from '../log.js'
+import { logger } from '../debuglog.js'
 import { deriveCredentials, type SpaceCredentials } from './auth.js'
 import type { LivePeer, PresenceFile } from './protocol.js'
 import type { PresenceEntry } from './presence.js'

@@ -20,7 +20,7 @@
  * a relay is never passed on peer to peer, and a relay is told only our own Presence, not others'.
  */
 import type { PeerId } from '../ids.js'
-import { logger } from '../log.js'
+import { logger } from '../debuglog.js'
 import { MAX_PRESENCE_HOPS, type PresenceFile, type PresenceMessage } from './protocol.js'
 import { PRESENCE_EXPIRY_MS, PRESENCE_REFRESH_MS, PresenceBook, type PresenceEntry } from './presence.js'
 import type { PeerInfo } from './SyncHost.js'

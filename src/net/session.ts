@@ -16,7 +16,7 @@
  * (a relay speaks for anyone; peer to peer, the other side's own comes with hops 0 and others' with hops ≥ 1,
  * so no peer poses as a third one's own session; one naming ourselves, passed around a ring, is dropped).
  */
-import { logger } from '../log.js'
+import { logger } from '../debuglog.js'
 import type { DocName } from '../ids.js'
 import { newNonce } from './auth.js'
 import { Reassembler } from './chunking.js'

@@ -11,7 +11,7 @@
  * caller turns outcomes into an exit code (0 when at least one synced, 5 when every reachable peer refused,
  * 3 when none was reachable).
  */
-import { logger } from '../log.js'
+import { logger } from '../debuglog.js'
 import { deriveCredentials } from './auth.js'
 import { forwardUpdate } from './forward.js'
 import { backoffCeiling } from './peer-state.js'

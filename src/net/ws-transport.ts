@@ -13,7 +13,7 @@
  * Nothing here throws out of a socket callback: errors become closes.
  */
 import { WebSocket, type RawData } from 'ws'
-import { logger } from '../log.js'
+import { logger } from '../debuglog.js'
 import { TypedEmitter } from './emitter.js'
 import { CloseCode, type Transport, type TransportEvents } from './TransportInterface.js'
 

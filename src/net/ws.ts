@@ -5,7 +5,7 @@
 import http from 'node:http'
 import { WebSocket, WebSocketServer } from 'ws'
 import { CtxError } from '../errors.js'
-import { logger } from '../log.js'
+import { logger } from '../debuglog.js'
 import { Admission, type AdmissionLimits } from './admission.js'
 import { DEFAULT_MAX_FRAME_BYTES } from './chunking.js'
 import { CloseCode, type DialOptions, type Dialer, type Listener, type Transport } from './TransportInterface.js'

@@ -8,7 +8,7 @@
 import fs from 'node:fs/promises'
 import net from 'node:net'
 import { CtxError, ExitCode } from '../errors.js'
-import { logger } from '../log.js'
+import { logger } from '../debuglog.js'
 import { isControlMethod, type ControlMethod, type ControlProtocol, type SpaceApi } from './api.js'
 
 const log = logger('space:control')

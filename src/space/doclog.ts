@@ -14,7 +14,7 @@
 import { LOAD, type FileModel, type RemoteOrigin } from '../crdt/model.js'
 import type { DocMeta, DocStore } from '../fs/StorageAdapterInterface.js'
 import type { DocName, PeerId } from '../ids.js'
-import { logger } from '../log.js'
+import { logger } from '../debuglog.js'
 import { encodeStateVector, parseStateVector, updateExtent } from '../net/statevector.js'
 
 const log = logger('space:doc')

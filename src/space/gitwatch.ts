@@ -9,7 +9,7 @@
  */
 import { GitActivity } from '../git/activity.js'
 import type { FileWatcher as Watcher } from '../fs/watcher.js'
-import { logger } from '../log.js'
+import { logger } from '../debuglog.js'
 import type { Space } from './space.js'
 import { DETACHED } from './branches.js'
 

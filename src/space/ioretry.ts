@@ -6,7 +6,7 @@
  * retries `DocLog` runs itself) at most once every 10 s.
  */
 import type { DocName } from '../ids.js'
-import { logger } from '../log.js'
+import { logger } from '../debuglog.js'
 import type { TrackedFile } from './trackedfile.js'
 
 const log = logger('space:io')

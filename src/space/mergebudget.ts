@@ -14,7 +14,7 @@
 import fs from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import { logger } from '../log.js'
+import { logger } from '../debuglog.js'
 import type { MergeReply } from './merge-worker.js'
 import { NeedsBudget, runMergeJob, type MergeJob, type MergeOutcome } from './mergejob.js'
 

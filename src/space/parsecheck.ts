@@ -15,7 +15,7 @@ import fs from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { parses } from '../crdt/parse.js'
-import { logger } from '../log.js'
+import { logger } from '../debuglog.js'
 import type { CheckReply } from './parse-worker.js'
 
 const log = logger('parsecheck')

@@ -13,7 +13,7 @@
  * (or CTXSYNC_INSECURE=1): the relay channel is sealed either way, but TLS also hides the space id and names.
  */
 import { AccessRefusedError, CtxError, UsageError } from '../errors.js'
-import { logger } from '../log.js'
+import { logger } from '../debuglog.js'
 import type { RelayDial } from '../net/handshake.js'
 import { formatKey, parseKey } from '../net/relay-auth.js'
 import { readToken, TokenError } from '../net/tokens.js'

@@ -38,7 +38,7 @@ export function buildChildren(): Promise<string> {
     const ts = (await import('typescript')).default // loaded lazily: it takes a second to import
     const out = await tmpDir('ctxsync-children-')
     const files = [
-      'src/ids.ts', 'src/errors.ts', 'src/log.ts',
+      'src/ids.ts', 'src/errors.ts', 'src/debuglog.ts',
       ...(await fs.readdir(path.join(repoRoot, 'src/fs'))).filter((f) => f.endsWith('.ts')).map((f) => `src/fs/${f}`),
       ...(await fs.readdir(path.join(repoRoot, 'test/fs/children'))).filter((f) => f.endsWith('.ts')).map((f) => `test/fs/children/${f}`),
     ]

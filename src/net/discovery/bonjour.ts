@@ -10,7 +10,7 @@
  * Multicast leaves the machine: tests run this only inside a private network namespace (DEVELOPERS.md).
  */
 import { Bonjour, type Browser, type Service } from 'bonjour-service'
-import { logger } from '../../log.js'
+import { logger } from '../../debuglog.js'
 import { TypedEmitter } from '../emitter.js'
 import { SERVICE_TYPE, type Announcement, type Discovery, type DiscoveryEvents, type Sighting } from './DiscoveryInterface.js'
 

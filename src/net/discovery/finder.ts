@@ -13,7 +13,7 @@
  * still requires the space secret, so a fake announcement costs a refused connection at most.
  */
 import { isPeerId, type PeerId, type SpaceId } from '../../ids.js'
-import { logger } from '../../log.js'
+import { logger } from '../../debuglog.js'
 import { PROTOCOL_VERSION } from '../protocol.js'
 import type { AddPeerOptions } from '../peer-manager.js'
 import { sightingUrl, spaceHash, type Discovery, type Sighting } from './DiscoveryInterface.js'

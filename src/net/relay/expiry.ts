@@ -6,7 +6,7 @@
  * most one an hour.
  */
 import type { SpaceId } from '../../ids.js'
-import { logger } from '../../log.js'
+import { logger } from '../../debuglog.js'
 import { expired, type RegistrationLimits } from './registration.js'
 import type { RelayStorage } from './storage.js'
 

@@ -15,7 +15,7 @@
  * gate admitted it. Only key proofs register; tokens need a registered space anyway.
  */
 import type { SpaceId } from '../../ids.js'
-import { logger } from '../../log.js'
+import { logger } from '../../debuglog.js'
 import type { Handshake, HandshakeIO, Step } from '../handshake.js'
 import type { Message } from '../protocol.js'
 import { CloseCode } from '../TransportInterface.js'

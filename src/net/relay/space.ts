@@ -30,7 +30,7 @@
  */
 import * as Y from 'yjs'
 import type { DocName, PeerId, SpaceId } from '../../ids.js'
-import { logger } from '../../log.js'
+import { logger } from '../../debuglog.js'
 import type { LivePeer, PresenceMessage } from '../protocol.js'
 import { ProtocolError } from '../protocol.js'
 import { forwardUpdate } from '../forward.js'
