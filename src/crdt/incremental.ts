@@ -60,12 +60,12 @@ export function incrementalParse(baseText: string, base: DocIR, text: string, sp
   if (base.aliases || !base.root || !kids(base.root)) return null
   // A file without a final newline records it at its very end (see NO_FINAL_NEWLINE): parse it whole.
   if (!baseText.endsWith('\n') || !text.endsWith('\n')) return null
-  // The unchanged head and tail are whole lines in both texts. A tail matched from mid-line is ambiguous:
-  // deleting a blank line after `c: 4\n` leaves the same last characters, but the `\n` the tail starts with
-  // is the blank line in the old text and the end of `c: 4` in the new one; an entry judged untouched there
-  // would keep the blank line in its head and bring it back.
-  let p = commonPrefix(baseText, text)
-  while (p > 0 && baseText.charCodeAt(p - 1) !== 10) p--
+  // The unchanged tail is whole lines in both texts. A tail matched from mid-line is ambiguous: deleting a
+  // blank line after `c: 4\n` leaves the same last characters, but the `\n` the tail starts with is the
+  // blank line in the old text and the end of `c: 4` in the new one; an entry judged untouched there would
+  // keep the blank line in its head and bring it back. (The head needs no such care: an entry never ends
+  // mid-line, so one ending before a mid-line change is untouched in both.)
+  const p = commonPrefix(baseText, text)
   let q = commonSuffix(baseText, text, Math.min(baseText.length, text.length) - p)
   while (q > 0 && !(lineStart(baseText, baseText.length - q) && lineStart(text, text.length - q))) q--
   const a = p
