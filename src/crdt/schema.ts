@@ -34,7 +34,7 @@ export const RESOLVED = 'x'
 export const AUTHORS = 'a'
 /**
  * Git marks: `<16 hex digits of a text's hash>` → `[peer id, ms time]`, written by the space when a peer took
- * that text in from git (`space/seen.ts`), so peers pulling the same commit take it in once.
+ * that text in from git (`FileModel.markFromGit`), so peers pulling the same commit take it in once.
  */
 export const GIT_MARKS = 'ctxsync-git'
 

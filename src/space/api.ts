@@ -16,8 +16,8 @@ import type { OnlinePeer, PeerRecord } from './summary.js'
 
 /**
  * What a sync point records of one file: its hash on disk (sha256) and the state vector it had (base64).
- * The same shape as syncpoint.ts's `DocState`, said here so that the api imports nothing that reaches the
- * control socket (syncpoint.ts asks the daemon through it).
+ * Declared here, not in syncpoint.ts (which re-exports it), so that the api imports nothing that reaches
+ * the control socket (syncpoint.ts asks the daemon through it).
  */
 export interface DocState {
   hash: string

@@ -18,8 +18,7 @@ import type { Matcher } from '../fs/globs.js'
 import { sha256hex } from '../ids.js'
 import { syncPointsOf, noteIndex, type SyncPoint } from '../git/notes.js'
 import type { CommitInfo, Repo } from '../git/repo.js'
-import type { TrackedFile as DocEntry } from './trackedfile.js'
-import { gitMarked, hasSeen } from './seen.js'
+import type { TrackedFile } from './trackedfile.js'
 
 const HISTORY_MAX = 200
 const FRONTIER_MAX = 8
@@ -103,7 +102,7 @@ export class GitView {
   }
 
   /** Whether the CRDT of `e` knows the content `name` has in `commit` (blob `oid`). */
-  private async knownAt(e: DocEntry, name: string, commit: string, oid: string): Promise<boolean> {
+  private async knownAt(e: TrackedFile, name: string, commit: string, oid: string): Promise<boolean> {
     const pts = (await this.points()).get(commit) ?? []
     const key = this.gitPath(name)
     if (pts.some((p) => p.files[key]?.b === oid && p.files[key]?.sv)) return true
@@ -112,7 +111,7 @@ export class GitView {
   }
 
   /** Is the text git put at `name` (HEAD's version) known? */
-  async knownHead(e: DocEntry, name: string, text: string): Promise<boolean> {
+  async knownHead(e: TrackedFile, name: string, text: string): Promise<boolean> {
     if (knownText(e, text)) return true
     const head = this.head
     if (!head) return false
@@ -129,7 +128,7 @@ export class GitView {
   }
 
   /** Known versions of `name` nearest to HEAD on every path back (HEAD itself excluded), in walk order. */
-  async frontier(e: DocEntry, name: string): Promise<Array<{ commit: string; text: string | null }>> {
+  async frontier(e: TrackedFile, name: string): Promise<Array<{ commit: string; text: string | null }>> {
     const [hist, blobs] = await Promise.all([this.history(), this.blobs(name)])
     const byId = new Map(hist.map((c) => [c.hash, c]))
     const out: Array<{ commit: string; text: string | null }> = []
@@ -153,9 +152,9 @@ export class GitView {
   }
 }
 
-export function knownText(e: DocEntry, text: string): boolean {
+export function knownText(e: TrackedFile, text: string): boolean {
   const h = sha256hex(text)
-  return hasSeen(e, h) || gitMarked(e.model, h)
+  return e.hasSeen(h) || e.model.gitMarked(h)
 }
 
 /** Lines that differ between two texts (capped: beyond the cap they are simply far apart). */

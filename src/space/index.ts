@@ -33,10 +33,10 @@
  *  - refused: a file ctxsync will not sync (several YAML documents, a symbolic link, …): never taken in.
  *  - pending: local changes no peer is known to hold (the document's state vector is ahead of the one
  *    peers acknowledged, `DocEntry.pending`); a one-shot sync reports them.
- *  - seen: hashes of texts this machine's CRDT rendered or took in (sidecar meta, `seen.ts`): finding one in
+ *  - seen: hashes of texts this machine's CRDT rendered or took in (sidecar meta, `TrackedFile.hasSeen`): finding one in
  *    a checkout means an older state, not an edit.
  *  - git mark: a hash, kept in the document itself, of a text some peer took in from git, so that a peer
- *    pulling the same commit takes in nothing (`seen.ts`).
+ *    pulling the same commit takes in nothing (`FileModel.gitMarked`).
  *  - sync point: the CRDT state a git commit holds, recorded in a git note (`refs/notes/ctxsync`).
  *  - relay: `ctxsync serve`, a server that stores and forwards a space's updates for peers that cannot
  *    reach each other; it never holds the secret.

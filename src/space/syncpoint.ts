@@ -16,13 +16,10 @@ import { Repo } from '../git/repo.js'
 import { readIdentity } from './secrets.js'
 import type { SpacePaths } from './paths.js'
 import type { DocView } from './context.js'
+import type { DocState } from './api.js'
 import { readSummary } from './summary.js'
 
-/** What a document held on disk (sha256) and the state vector it had then (base64). */
-export interface DocState {
-  hash: string
-  sv: string
-}
+export type { DocState } from './api.js'
 
 /** The live states of a running space (the daemon answers `syncpoint` with this). */
 export function liveStates(space: { docs(): Iterable<DocView> }): Record<string, DocState> {
