@@ -35,6 +35,16 @@ export const idle = async (s: Space): Promise<void> => void (await s.idle())
 
 export const TODOS = asDocName('.rhema/todos.yaml')
 
+/** Two todos: the file both peers start from in the kill-point and held-file tests. */
+export const SEED = `todos:
+  - id: t0
+    title: first
+    status: todo
+  - id: t1
+    title: second
+    status: todo
+`
+
 const dirs: string[] = []
 /** Removes every directory made here (call from afterAll). */
 export async function removeSpaceDirs(): Promise<void> {

@@ -7,18 +7,10 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { waitFor } from '../net/helpers.js'
-import { idle, joinCode, Node, removeSpaceDirs, TODOS, type StoreOp } from './harness.js'
+import { idle, joinCode, Node, removeSpaceDirs, SEED, TODOS, type StoreOp } from './harness.js'
 
 afterAll(removeSpaceDirs)
 
-const SEED = `todos:
-  - id: t0
-    title: first
-    status: todo
-  - id: t1
-    title: second
-    status: todo
-`
 const A_EDIT = SEED.replace('title: first\n    status: todo', 'title: first\n    status: done') + '  - id: t2\n    title: from A\n    status: todo\n'
 /** Half-typed: the user is changing t1's title and has not closed the bracket yet. */
 const BROKEN = SEED.replace('title: second', 'title: [second, edited')

@@ -16,19 +16,11 @@ import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import type { DocName } from '../../src/ids.js'
-import { idle, joinCode, Node, removeSpaceDirs, TODOS, type StoreOp } from './harness.js'
+import { idle, joinCode, Node, removeSpaceDirs, SEED, TODOS, type StoreOp } from './harness.js'
 import { waitFor } from '../net/helpers.js'
 
 afterAll(removeSpaceDirs)
 
-const SEED = `todos:
-  - id: t0
-    title: first
-    status: todo
-  - id: t1
-    title: second
-    status: todo
-`
 /** A's edit: a new todo (doubling would show) and a changed field. */
 const A_EDIT = `todos:
   - id: t0
@@ -133,6 +125,13 @@ async function stepAndKill(a: Node, b: Node, row: Row): Promise<{ before: string
     after = bEdit(before)
     done = b.edit(after).then(() => idle(b.s))
   }
+  await killOrClose(b, store, row, done)
+  if (row.undoRename) await b.editOffline(before)
+  return { before, after }
+}
+
+/** At a kill point: once the store died there, B is killed; without one, B finishes its step and closes. */
+async function killOrClose(b: Node, store: { dead: boolean }, row: { name: string; at: unknown }, done: Promise<unknown>): Promise<void> {
   if (row.at) {
     await waitFor(() => store.dead, 5000, `kill point of "${row.name}"`)
     // Nothing the dead Space still runs may reach the files: wait out what was already under way.
@@ -142,8 +141,6 @@ async function stepAndKill(a: Node, b: Node, row: Row): Promise<{ before: string
     await done
     await b.close()
   }
-  if (row.undoRename) await b.editOffline(before)
-  return { before, after }
 }
 
 describe.concurrent('kill points: reopen + scan after a kill', () => {
@@ -264,14 +261,7 @@ describe.concurrent('kill points of a deletion: reopen + scan, then both peers a
         await idle(a.s)
         done = b.s.applyRemote(TODOS, a.host().encodeDiff(TODOS, b.host().stateVector(TODOS))!, a.id).then(() => idle(b.s))
       }
-      if (row.at) {
-        await waitFor(() => store.dead, 5000, `kill point of "${row.name}"`)
-        await new Promise((r) => setTimeout(r, 20))
-        await b.kill()
-      } else {
-        await done
-        await b.close()
-      }
+      await killOrClose(b, store, row, done)
       expect((await b.file()) !== null).toBe(row.exists)
       await b.start()
       await exchange(a, b)
