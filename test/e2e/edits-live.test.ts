@@ -56,7 +56,7 @@ interface Slot {
   text: string
   /** [writer, saved text] per step, the first the enrolled text (written by whoever created the file). */
   chain: Array<[number, string]>
-  /** How each step was written: in place or renamed over. */
+  /** How each step was written (`+burst`: saved right after the step before, without waiting). */
   modes: string[]
 }
 
@@ -68,13 +68,31 @@ export interface LiveRun {
   rounds: number
 }
 
-/** Saves `text` as an editor would: in place (truncate and write) or a temp file renamed over the original. */
-function save(peer: Peer, rel: string, text: string, atomic: boolean): void {
+type Mode = 'in-place' | 'rename' | 'chunked'
+const MODES: readonly Mode[] = ['in-place', 'rename', 'chunked']
+
+/**
+ * Saves `text` as editors and agents do: in place (truncate and write), a temp file renamed over the
+ * original, or in place in two writes a moment apart (a slow or streaming writer: the watcher may see the
+ * first part alone, which often parses).
+ */
+async function save(peer: Peer, rel: string, text: string, mode: Mode): Promise<void> {
   const abs = path.join(peer.dir, rel)
-  if (!atomic) return fs.writeFileSync(abs, text)
-  const tmp = `${abs}.${process.pid}.swp` // not a tracked name: the watcher must ignore it
-  fs.writeFileSync(tmp, text)
-  fs.renameSync(tmp, abs)
+  if (mode === 'in-place') return fs.writeFileSync(abs, text)
+  if (mode === 'rename') {
+    const tmp = `${abs}.${process.pid}.swp` // not a tracked name: the watcher must ignore it
+    fs.writeFileSync(tmp, text)
+    return fs.renameSync(tmp, abs)
+  }
+  const cut = text.indexOf('\n', Math.floor(text.length / 2)) + 1 || text.length
+  const fd = fs.openSync(abs, 'w')
+  try {
+    fs.writeSync(fd, text.slice(0, cut))
+    await new Promise((r) => setTimeout(r, 15))
+    fs.writeSync(fd, text.slice(cut))
+  } finally {
+    fs.closeSync(fd)
+  }
 }
 
 /** Polls until every wanted file holds its bytes on both peers or the wait is over; returns those that do not. */
@@ -111,6 +129,7 @@ it(`${EDITS} seeded real-world edits through two live daemons: both files hold t
   const run: LiveRun = { tried: {}, failed: {}, failures: [], saves: 0, rounds: 0 }
   const t0 = Date.now()
   const turn = new Map<Slot, number>()
+  const waits: number[] = []
   while (run.saves < EDITS) {
     run.rounds++
     const want = new Map<string, string | null>()
@@ -120,30 +139,41 @@ it(`${EDITS} seeded real-world edits through two live daemons: both files hold t
       if (slot.chain.length > LIVE_CHAIN) {
         // A fresh file replaces the slot: created on one clone, the old one deleted on the other.
         const next = newSlot(r)
-        const w = turn.get(slot) ?? 0
+        const w = turn.get(slot) ?? i
         slots[i] = next
-        save(peers[w % 2]!, next.rel, next.text, false)
+        await save(peers[w % 2]!, next.rel, next.text, 'in-place')
         fs.rmSync(path.join(peers[(w + 1) % 2]!.dir, slot.rel))
         next.chain[0]![0] = w % 2
         want.set(next.rel, next.text).set(slot.rel, null)
         continue
       }
-      let edit: ReturnType<typeof stacked> = null
-      for (let k = 0; k < 5 && (!edit || !parses(edit.text)); k++) edit = stacked(slot.text, r)
-      if (!edit || !parses(edit.text)) continue
-      const w = (turn.get(slot) ?? 0) % 2
+      // Bursts: sometimes a second save follows the first at once (a formatter on save, an agent's two
+      // writes); only the last has to arrive, but the first must not undo it.
+      const burst = r() < 0.15 ? 2 : 1
+      const w = ((turn.get(slot) ?? i) % 2) as 0 | 1 // slots start on alternate sides: both daemons send and receive in a round
+      let kinds = ''
+      for (let b = 0; b < burst && run.saves < EDITS; b++) {
+        let edit: ReturnType<typeof stacked> = null
+        for (let k = 0; k < 5 && (!edit || !parses(edit.text)); k++) edit = stacked(slot.text, r)
+        if (!edit || !parses(edit.text)) break
+        const mode = MODES[Math.floor(r() * MODES.length)]!
+        await save(peers[w]!, slot.rel, edit.text, mode)
+        run.saves++
+        for (const k of edit.kind.split('+')) run.tried[k] = (run.tried[k] ?? 0) + 1
+        slot.chain.push([w, edit.text])
+        slot.modes.push(b ? `${mode}+burst` : mode)
+        slot.text = edit.text
+        kinds = kinds ? `${kinds}+${edit.kind}` : edit.kind
+      }
+      if (!kinds) continue
       turn.set(slot, w + 1)
-      const atomic = r() < 0.5
-      save(peers[w]!, slot.rel, edit.text, atomic)
-      run.saves++
-      for (const k of edit.kind.split('+')) run.tried[k] = (run.tried[k] ?? 0) + 1
-      slot.chain.push([w, edit.text])
-      slot.modes.push(atomic ? 'rename' : 'in-place')
-      slot.text = edit.text
-      want.set(slot.rel, edit.text)
-      saved.set(slot.rel, { slot, kind: edit.kind, writer: w })
+      want.set(slot.rel, slot.text)
+      saved.set(slot.rel, { slot, kind: kinds, writer: w })
     }
+    const t1 = Date.now()
     const late = await settle(peers, want, ROUND_WAIT)
+    waits.push(Date.now() - t1)
+    if (process.env.CTXSYNC_LIVE_SLOW && Date.now() - t1 > Number(process.env.CTXSYNC_LIVE_SLOW)) console.log(`slow round ${run.rounds}: ${Date.now() - t1} ms, ${[...saved.values()].map((x) => `${x.slot.rel} ${x.slot.modes.at(-1)} ${x.kind}`).join('; ')}`)
     const fresh = new Map<string, string | null>()
     for (const rel of late) {
       const s = saved.get(rel)
@@ -163,7 +193,7 @@ it(`${EDITS} seeded real-world edits through two live daemons: both files hold t
           // Retire it: a fresh file takes its place.
           const next = newSlot(r)
           slots[i] = next
-          save(peers[0]!, next.rel, next.text, false)
+          await save(peers[0]!, next.rel, next.text, 'in-place')
           fresh.set(next.rel, next.text)
         }
       }
@@ -171,7 +201,9 @@ it(`${EDITS} seeded real-world edits through two live daemons: both files hold t
     if (fresh.size && (await settle(peers, fresh, ROUND_WAIT)).length) throw new Error(`fresh files did not reach both clones (CTXSYNC_LIVE_SEED=${SEED})`)
   }
   const secs = ((Date.now() - t0) / 1000).toFixed(1)
-  console.log(`live edits (CTXSYNC_LIVE_SEED=${SEED}): ${run.saves} saves in ${run.rounds} rounds, ${secs} s; tried ${JSON.stringify(run.tried)}; failed ${JSON.stringify(run.failed)}`)
+  waits.sort((x, y) => x - y)
+  const wait = `round wait p50 ${waits[waits.length >> 1]} ms, max ${waits.at(-1)} ms`
+  console.log(`live edits (CTXSYNC_LIVE_SEED=${SEED}): ${run.saves} saves in ${run.rounds} rounds, ${secs} s, ${wait}; tried ${JSON.stringify(run.tried)}; failed ${JSON.stringify(run.failed)}`)
   for (const f of run.failures) console.log(`FAILURE ${f}`)
   expect(await stopWatch(da)).toBe(0)
   expect(await stopWatch(db)).toBe(0)
