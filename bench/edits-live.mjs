@@ -39,7 +39,7 @@ if (!line) {
 const tried = JSON.parse(line.match(/tried (\{.*?\});/)[1])
 const failed = JSON.parse(line.match(/failed (\{.*\})/)[1])
 const total = Object.values(tried).reduce((a, b) => a + b, 0)
-console.log(`live edit generator: ${line.match(/: (\d+ saves in \d+ rounds, [\d.]+ s)/)[1]} (${total} edits, stacked), two daemons, ${slots} files at a time, seed ${seed}; ${((performance.now() - t0) / 1000).toFixed(0)} s in all`)
+console.log(`live edit generator: ${line.match(/: (\d+ saves in \d+ rounds, [\d.]+ s, round wait [^;]*);/)[1]} (${total} edits, stacked), two daemons, ${slots} files at a time, seed ${seed}; ${((performance.now() - t0) / 1000).toFixed(0)} s in all`)
 console.log('kind'.padEnd(20), 'tried'.padStart(8), 'kept'.padStart(8), 'failed'.padStart(8))
 for (const k of [...new Set([...Object.keys(tried), ...Object.keys(failed)])].sort()) {
   console.log(k.padEnd(20), String(tried[k] ?? 0).padStart(8), String((tried[k] ?? 0) - (failed[k] ?? 0)).padStart(8), String(failed[k] ?? 0).padStart(8))

@@ -1,8 +1,9 @@
 /**
  * The two-peer property of issue 13 item 2, live: two clones, each with a real `ctxsync watch` of the built
  * CLI, connected on 127.0.0.1; seeded real-world edits (`test/generators/edits.ts`, stacked one to three per
- * save) are saved alternately on either clone, as editors save — written in place or to a temp file renamed
- * over the original — and after each save both files must hold exactly the saved bytes. The in-process proof
+ * save) are saved alternately on either clone, as editors and agents save — in place, to a temp file renamed
+ * over the original, in place in two writes, or vim's backup-and-rewrite — sometimes two saves in a burst, and
+ * after each round both files must hold exactly the last saved bytes. The in-process proof
  * (`test/crdt/edit-generator.test.ts`) covers the model; this one adds the watcher, the per-document worker,
  * write-back, echo suppression and the wire.
  *
@@ -68,13 +69,14 @@ export interface LiveRun {
   rounds: number
 }
 
-type Mode = 'in-place' | 'rename' | 'chunked'
-const MODES: readonly Mode[] = ['in-place', 'rename', 'chunked']
+type Mode = 'in-place' | 'rename' | 'chunked' | 'backup'
+const MODES: readonly Mode[] = ['in-place', 'rename', 'chunked', 'backup']
 
 /**
  * Saves `text` as editors and agents do: in place (truncate and write), a temp file renamed over the
- * original, or in place in two writes a moment apart (a slow or streaming writer: the watcher may see the
- * first part alone, which often parses).
+ * original, in place in two writes a moment apart (a slow or streaming writer: the watcher may see the
+ * first part alone, which often parses), or vim's way with `backupcopy=no`: the original renamed to a backup,
+ * a new file written, the backup removed (the watcher may see the file gone for a moment).
  */
 async function save(peer: Peer, rel: string, text: string, mode: Mode): Promise<void> {
   const abs = path.join(peer.dir, rel)
@@ -83,6 +85,11 @@ async function save(peer: Peer, rel: string, text: string, mode: Mode): Promise<
     const tmp = `${abs}.${process.pid}.swp` // not a tracked name: the watcher must ignore it
     fs.writeFileSync(tmp, text)
     return fs.renameSync(tmp, abs)
+  }
+  if (mode === 'backup') {
+    fs.renameSync(abs, `${abs}~`)
+    fs.writeFileSync(abs, text)
+    return fs.unlinkSync(`${abs}~`)
   }
   const cut = text.indexOf('\n', Math.floor(text.length / 2)) + 1 || text.length
   const fd = fs.openSync(abs, 'w')
@@ -113,11 +120,12 @@ const newSlot = (r: () => number): Slot => {
   return { rel: `.rhema/live/f${fileNo++}.yaml`, fixture: path.relative(fixtures, fixture), text, chain: [[0, text]], modes: [] }
 }
 
-function dumpChain(slot: Slot, n: number, why: string): void {
+function dumpChain(slot: Slot, n: number, why: string, diff: string): void {
   if (!DUMP) return
   fs.mkdirSync(DUMP, { recursive: true })
   const about = `test/e2e/edits-live.test.ts CTXSYNC_LIVE_SEED=${SEED}, failure ${n}: ${why}; [writer, saved text] per step, modes per save`
   fs.writeFileSync(path.join(DUMP, `live-${SEED}-${n}.json`), JSON.stringify({ about, fixture: slot.fixture, modes: slot.modes, chain: slot.chain }, null, 1))
+  fs.writeFileSync(path.join(DUMP, `live-${SEED}-${n}.diff`), diff)
 }
 
 it(`${EDITS} seeded real-world edits through two live daemons: both files hold the saved bytes (seed ${SEED})`, async () => {
@@ -182,12 +190,11 @@ it(`${EDITS} seeded real-world edits through two live daemons: both files hold t
       for (const k of kind.split('+')) run.failed[k] = (run.failed[k] ?? 0) + 1
       const n = run.failures.length + 1
       const why = `round ${run.rounds} (${kind}, ${s?.slot.modes.at(-1) ?? 'create'} by ${s ? peers[s.writer]!.name : '?'}) of ${rel} from ${s?.slot.fixture ?? '?'}: ${which}`
-      if (run.failures.length < 20) {
-        const other = peers.find((p) => readFile(p, rel) !== want.get(rel))!
-        run.failures.push(`${why}\n${textDiff(want.get(rel) ?? null, readFile(other, rel), 'saved', other.name).slice(0, 1500)}`)
-      }
+      const other = peers.find((p) => readFile(p, rel) !== want.get(rel))!
+      const diff = textDiff(want.get(rel) ?? null, readFile(other, rel), 'saved', other.name)
+      if (run.failures.length < 20) run.failures.push(`${why}\n${diff.slice(0, 1500)}`)
       if (s) {
-        dumpChain(s.slot, n, why)
+        dumpChain(s.slot, n, why, diff)
         const i = slots.indexOf(s.slot)
         if (i >= 0) {
           // Retire it: a fresh file takes its place.
