@@ -18,7 +18,7 @@ import path from 'node:path'
 import { diffLines } from 'diff'
 import { RefusedFileError, YamlSyntaxError, type Rendered } from '../crdt/model.js'
 import { DamagedStateError } from '../crdt/limits.js'
-import { readTextFile, removeFile, SymlinkRefusedError, writeFileAtomicIf } from '../fs/atomic.js'
+import { readTextFile, removeFile, SymlinkRefusedError, untilQuiet, writeFileAtomicIf } from '../fs/atomic.js'
 import { sha256hex } from '../ids.js'
 import type { DocTurn, FileContext } from './context.js'
 import { tooCostly } from './parsecheck.js'
@@ -191,11 +191,22 @@ async function writeModel(cx: FileContext, d: DocTurn): Promise<boolean> {
 }
 
 /**
+ * How long a file saved by someone else must have been left alone before we rename over it (an editor or
+ * agent writing in place in several writes; found by the live edit generator, test/e2e/edits-live.test.ts).
+ */
+const SAVE_QUIET_MS = 100
+/** The hash of each file's last write of ours: a file still holding it has no writer of its own at work. */
+const ourWrites = new WeakMap<TrackedFile, string>()
+
+/**
  * Writes `text` unless the file changed since `expected` (a newer local save must never be overwritten;
  * the caller takes it in). Returns 'written', or what the file held instead (null: absent or unknown).
  */
 async function writeText(cx: FileContext, d: DocTurn, text: string, expected: string | null, ids: string[]): Promise<'written' | { hash: string; text: string | null } | null> {
   const f = d.file
+  // Over a save of someone else's (not our last write) that may still be under way, wait for its writer to
+  // finish: the check at the rename cannot see a writer that has not written its next bytes yet.
+  if (expected !== null && expected !== ourWrites.get(f)) await untilQuiet(path.join(cx.root, f.name), SAVE_QUIET_MS)
   // Note what we are about to write before writing it: a kill -9 right after the write must not leave a
   // file that the next start mistakes for an offline edit (and re-authors every value in it). Not fsynced:
   // this guards against the process dying, and meta can be recomputed. This is the one meta write that
@@ -213,6 +224,7 @@ async function writeText(cx: FileContext, d: DocTurn, text: string, expected: st
     return w.now
   }
   f.wrote(w.hash)
+  ourWrites.set(f, w.hash)
   cx.noteWritten(f.name)
   cx.notify('file-written', f.name)
   return 'written'
