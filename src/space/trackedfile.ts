@@ -78,6 +78,8 @@ const ABSENT: Disk = { kind: 'absent' }
 export class TrackedFile {
   #state: FileState = 'ok'
   #problem: FileProblem | null = null
+  /** The last library dump taken in as its data changes (keep-format), for `status`. Not persisted. */
+  formatKept: { at: string; message: string } | null = null
   #damaged: string | null = null
   #disk: Disk = UNKNOWN
   #meta: FileMeta = { base: {}, seen: [], acked: new Map() }

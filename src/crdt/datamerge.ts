@@ -1,0 +1,324 @@
+/**
+ * Applies a document's new *data* to its existing IR, keeping every byte that data does not touch (issue 13
+ * item 7, used by `keepformat.ts`). An agent that loads a file with a YAML library, changes one value and
+ * dumps it gives us the data it meant and formatting it never meant: here only the data counts, and the
+ * team's text is changed where the data differs — a changed scalar gets a new token (in the quoting style it
+ * had), a removed key or item goes, a new one is appended in a conventional style (the indentation the file
+ * uses), moved list items move with their comments. Entries that did not change are the same IR objects, so
+ * they render byte for byte.
+ *
+ * Key order is the file's: a dump that sorted keys changes nothing (mappings are unordered data). List items
+ * are matched by identity key (`id`, … per the rules), then equal content, then position between matched
+ * neighbours, so an edited item keeps its comments and a removed one does not shift its neighbours' values.
+ *
+ * Pure: no I/O. New nodes are made by printing the value with the `yaml` package and parsing that with our
+ * own parser, so they are IR like any other and the caller re-checks the whole result (`keepformat.ts`).
+ */
+import { stringify } from 'yaml'
+import { valueOf } from './canonical.js'
+import type { BlockScalarNode, DocIR, MapEntry, MapNode, Node, SeqItem, SeqNode } from './ir.js'
+import { parseYaml } from './parse.js'
+import { ITEM, type Rules } from './rules.js'
+
+export type ChangeKind = 'changed' | 'added' | 'removed' | 'moved'
+export interface DataChange {
+  kind: ChangeKind
+  path: string
+}
+
+interface Style {
+  indent: number
+  indentSeq: boolean
+}
+
+type Obj = Record<string, unknown>
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** Deep equality of YAML data, ignoring mapping key order. */
+export function sameData(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (typeof a === 'number' && typeof b === 'number') return Number.isNaN(a) && Number.isNaN(b)
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => sameData(x, b[i]))
+  if (isObj(a) && isObj(b)) {
+    const ka = Object.keys(a)
+    return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && sameData(a[k], b[k]))
+  }
+  return false
+}
+
+export class DataMerge {
+  readonly changes: DataChange[] = []
+  private memo = new WeakMap<Node, unknown>()
+  private style: Style
+
+  constructor(private readonly rules: Rules, ir: DocIR) {
+    this.style = styleOf(ir.root)
+  }
+
+  /** The IR holding `want`, or null when the root's kind changed (then nothing of the old text fits). */
+  apply(ir: DocIR, want: unknown): DocIR | null {
+    if (!ir.root) return null
+    const root = this.node(ir.root, want, [])
+    return root ? { ...ir, root } : null
+  }
+
+  private data(n: Node): unknown {
+    if (this.memo.has(n)) return this.memo.get(n)
+    let v: unknown
+    if (n.t === 'map') {
+      const o: Obj = {}
+      for (const e of n.entries) o[e.key] = this.data(e.value)
+      v = o
+    } else if (n.t === 'seq') v = n.items.map((i) => this.data(i.value))
+    else v = valueOf(n)
+    this.memo.set(n, v)
+    return v
+  }
+
+  /** `n` holding `want`: `n` itself when it already does, null when the node's kind has to change. */
+  private node(n: Node, want: unknown, path: string[]): Node | null {
+    if (sameData(this.data(n), want)) return n
+    if (n.t === 'map' && isObj(want)) return this.map(n, want, path)
+    if (n.t === 'seq' && Array.isArray(want)) return this.seq(n, want, path)
+    const where = shown(path)
+    if ((n.t === 'fseq' && Array.isArray(want)) || (n.t === 'fmap' && isObj(want))) {
+      this.changes.push({ kind: 'changed', path: where })
+      return this.flow(want)
+    }
+    if (isObj(want) || Array.isArray(want) || n.t === 'opaque' || n.t === 'map' || n.t === 'seq' || n.t === 'fseq' || n.t === 'fmap') return null
+    this.changes.push({ kind: 'changed', path: where })
+    if (n.t === 'block') return typeof want === 'string' ? this.block(n, want) : null
+    const raw = scalarRaw(want, n.t === 'scalar' ? n.raw : '')
+    return raw === null ? null : { t: 'scalar', raw }
+  }
+
+  private map(n: MapNode, want: Obj, path: string[]): MapNode {
+    const entries: MapEntry[] = []
+    let orphanHead = ''
+    for (const e of n.entries) {
+      if (!Object.hasOwn(want, e.key)) {
+        this.changes.push({ kind: 'removed', path: shown([...path, e.key]) })
+        orphanHead += keptHead(e.head)
+        continue
+      }
+      let kept = this.entry(e, want[e.key], [...path, e.key])
+      if (orphanHead) kept = { ...kept, head: orphanHead + kept.head }
+      orphanHead = ''
+      entries.push(kept)
+    }
+    const have = new Set(n.entries.map((e) => e.key))
+    for (const k of Object.keys(want)) {
+      if (have.has(k)) continue
+      this.changes.push({ kind: 'added', path: shown([...path, k]) })
+      entries.push({ ...this.freshEntry(k, want[k]), head: separator(n.entries) })
+    }
+    return { ...n, entries }
+  }
+
+  private entry(e: MapEntry, want: unknown, path: string[]): MapEntry {
+    const value = this.node(e.value, want, path)
+    if (value === e.value) return e
+    if (value) return { ...e, value }
+    this.changes.push({ kind: 'changed', path: shown(path) })
+    const f = this.freshEntry(e.key, want)
+    return { ...f, keyRaw: e.keyRaw, head: e.head, trail: keepTrail(e.trail, f) }
+  }
+
+  private seq(n: SeqNode, want: unknown[], path: string[]): SeqNode {
+    const have = n.items.map((i) => this.data(i.value))
+    const pairs = matchData(have, want, this.rules.at(rulePath(path)).identity)
+    const used = new Set(pairs.filter((i): i is number => i !== undefined))
+    // A removed item's comment lines stay, above the item that followed it.
+    const orphanHead = new Map<number, string>()
+    let carry = ''
+    n.items.forEach((it, i) => {
+      if (!used.has(i)) {
+        this.changes.push({ kind: 'removed', path: shown([...path, String(i)]) })
+        carry += keptHead(it.head)
+      } else if (carry) {
+        orphanHead.set(i, carry)
+        carry = ''
+      }
+    })
+    let last = -1
+    const items = want.map((w, j): SeqItem => {
+      const i = pairs[j]
+      const p = [...path, itemSeg(j)]
+      if (i === undefined) {
+        this.changes.push({ kind: 'added', path: shown([...path, String(j)]) })
+        return { ...this.freshItem(w), head: separator(n.items) }
+      }
+      if (i < last) this.changes.push({ kind: 'moved', path: shown([...path, String(j)]) })
+      last = Math.max(last, i)
+      const it = n.items[i]!
+      const value = this.node(it.value, w, p)
+      let out: SeqItem
+      if (value === it.value) out = it
+      else if (value) out = { ...it, value }
+      else {
+        this.changes.push({ kind: 'changed', path: shown([...path, String(j)]) })
+        const f = this.freshItem(w)
+        out = { ...f, head: it.head, trail: keepTrail(it.trail, f) }
+      }
+      const orphan = orphanHead.get(i)
+      return orphan ? { ...out, head: orphan + out.head } : out
+    })
+    return { ...n, items }
+  }
+
+  private opts() {
+    return { indent: this.style.indent, indentSeq: this.style.indentSeq, lineWidth: 0, minContentWidth: 0 }
+  }
+
+  private freshEntry(key: string, value: unknown): MapEntry {
+    const root = parseYaml(stringify({ [key]: value }, this.opts())).root as MapNode
+    return root.entries[0]!
+  }
+
+  private freshItem(value: unknown): SeqItem {
+    const root = parseYaml(stringify([value], this.opts())).root as SeqNode
+    return root.items[0]!
+  }
+
+  private flow(want: unknown): Node | null {
+    const text = stringify(want, { collectionStyle: 'flow', lineWidth: 0 }).trimEnd()
+    const root = parseYaml(`k: ${text}\n`).root
+    return root?.t === 'map' ? root.entries[0]!.value : null
+  }
+
+  /** A new block scalar in the old one's style (literal or folded, same indentation), chomping as needed. */
+  private block(n: BlockScalarNode, want: string): Node | null {
+    const trailing = /\n*$/.exec(want)![0].length
+    const body = want.slice(0, want.length - trailing)
+    const style = n.header.startsWith('>') && !body.includes('\n') ? '>' : '|'
+    const chomp = trailing === 0 ? '-' : trailing === 1 ? '' : '+'
+    const lines = (body + '\n'.repeat(Math.max(0, trailing - 1))).split('\n')
+    // Characters a block scalar cannot hold, or lines it would read otherwise: a quoted scalar instead.
+    if (/[\r\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ufeff]/.test(want) || body === '' || /^\s/.test(lines[0]!)) {
+      return { t: 'scalar', raw: JSON.stringify(want) }
+    }
+    const pad = ' '.repeat(Math.max(1, n.indent))
+    const text = `k: ${style}${chomp}\n${lines.map((l) => (l === '' ? '' : pad + l)).join('\n')}\n`
+    const root = parseYaml(text).root
+    const v = root?.t === 'map' ? root.entries[0]!.value : null
+    return v?.t === 'block' ? { ...v, indent: n.indent } : null
+  }
+}
+
+/** The indentation the file uses for nested mappings, and whether it indents sequences under their key. */
+function styleOf(root: Node | null): Style {
+  let indent: number | undefined
+  let indentSeq: boolean | undefined
+  const walk = (n: Node, depth: number) => {
+    if (depth > 50 || (indent !== undefined && indentSeq !== undefined)) return
+    if (n.t === 'map') {
+      for (const e of n.entries) {
+        if (e.value.t === 'map' && indent === undefined && e.value.indent > 0) indent = e.value.indent
+        if (e.value.t === 'seq' && indentSeq === undefined && /\n/.test(e.sep)) indentSeq = e.value.indent > 0
+        walk(e.value, depth + 1)
+      }
+    } else if (n.t === 'seq') for (const i of n.items) walk(i.value, depth + 1)
+  }
+  if (root) walk(root, 0)
+  return { indent: indent !== undefined && indent <= 8 ? indent : 2, indentSeq: indentSeq ?? true }
+}
+
+/** Sequence items' path segments carry their index for messages; the rules see ITEM. */
+const ITEM_MARK = '\u0000'
+const itemSeg = (j: number) => ITEM_MARK + String(j)
+const rulePath = (path: readonly string[]) => path.map((s) => (s.startsWith(ITEM_MARK) ? ITEM : s))
+const shown = (path: readonly string[]) => path.map((s) => (s.startsWith(ITEM_MARK) ? s.slice(1) : s)).join('.')
+
+/** A new entry is set apart like the last one was (by its blank lines; its comments are its own). */
+function separator(children: ReadonlyArray<MapEntry | SeqItem>): string {
+  const h = children.length > 1 ? children[children.length - 1]!.head : ''
+  return /^\n*/.exec(h)![0]
+}
+
+/** The comment lines of a head (its blank lines go with the entry). */
+function keptHead(head: string): string {
+  return head.split(/(?<=\n)/).filter((l) => l.trim().startsWith('#')).join('')
+}
+
+/** A replaced value keeps the comment on its last line when the new value is one line too. */
+function keepTrail(old: string, fresh: MapEntry | SeqItem): string {
+  const oneLine = fresh.value.t === 'scalar' || fresh.value.t === 'fseq' || fresh.value.t === 'fmap'
+  return oneLine && old.includes('#') && !old.slice(0, -1).includes('\n') ? old : fresh.trail
+}
+
+/**
+ * A scalar token for `want`, in the quoting style of `old` where it can say it: double-quoted stays
+ * double-quoted, single-quoted single; otherwise plain when plain reads back as the same value.
+ */
+function scalarRaw(want: unknown, old: string): string | null {
+  if (typeof want === 'string') {
+    if (old.startsWith('"')) return JSON.stringify(want)
+    if (old.startsWith("'") && !/[\n\\"\u0000-\u001f]/.test(want)) return `'${want.replace(/'/g, "''")}'`
+  }
+  const s = stringify(want, { lineWidth: 0 }).replace(/\n$/, '')
+  if (s.includes('\n')) return typeof want === 'string' ? JSON.stringify(want) : null
+  return s
+}
+
+/**
+ * Which old item each wanted item is (index into `have`, or undefined for a new one): the same identity
+ * value, then equal data, then — between neighbours already matched — the old items left, in order, when
+ * they are of the same shape (an edited item).
+ */
+function matchData(have: unknown[], want: unknown[], identity: readonly string[]): Array<number | undefined> {
+  const pairs: Array<number | undefined> = new Array(want.length)
+  const used = new Set<number>()
+  const idOf = (v: unknown) => {
+    if (!isObj(v)) return undefined
+    for (const k of identity) {
+      const x = v[k]
+      if (x !== undefined && x !== null && typeof x !== 'object') return `${k}\u0000${String(x)}`
+    }
+    return undefined
+  }
+  const byId = new Map<string, number>()
+  have.forEach((v, i) => {
+    const id = idOf(v)
+    if (id !== undefined && !byId.has(id)) byId.set(id, i)
+  })
+  want.forEach((w, j) => {
+    const id = idOf(w)
+    const i = id === undefined ? undefined : byId.get(id)
+    if (i !== undefined && !used.has(i)) {
+      pairs[j] = i
+      used.add(i)
+    }
+  })
+  // Equal data, preferring the old item nearest after the last one matched (keeps order where it was).
+  let cursor = 0
+  want.forEach((w, j) => {
+    if (pairs[j] !== undefined) return void (cursor = pairs[j]! + 1)
+    let found = -1
+    for (let k = 0; k < have.length && found < 0; k++) {
+      const i = (cursor + k) % have.length
+      if (!used.has(i) && idOf(have[i]) === idOf(w) && sameData(have[i], w)) found = i
+    }
+    if (found >= 0) {
+      pairs[j] = found
+      cursor = found + 1
+      used.add(found)
+    }
+  })
+  // Gaps: an unmatched wanted item takes the first unmatched old item after the previous match, before the next.
+  want.forEach((w, j) => {
+    if (pairs[j] !== undefined) return
+    let lo = -1
+    for (let k = j - 1; k >= 0; k--) if (pairs[k] !== undefined) { lo = pairs[k]!; break }
+    let hi = have.length
+    for (let k = j + 1; k < want.length; k++) if (pairs[k] !== undefined) { hi = pairs[k]!; break }
+    for (let i = lo + 1; i < hi; i++) {
+      if (used.has(i) || isObj(have[i]) !== isObj(w) || Array.isArray(have[i]) !== Array.isArray(w)) continue
+      // An item with an identity is another item when that identity differs.
+      if (idOf(have[i]) !== undefined && idOf(w) !== undefined) continue
+      pairs[j] = i
+      used.add(i)
+      break
+    }
+  })
+  return pairs
+}
