@@ -59,7 +59,17 @@ export class DataMerge {
   apply(ir: DocIR, want: unknown): DocIR | null {
     if (!ir.root) return null
     const root = this.node(ir.root, want, [])
-    return root ? { ...ir, root } : null
+    if (root) return { ...ir, root }
+    // Emptied at the top (every key or item removed): the empty collection, below the file's head comments.
+    const empty = isObj(want) && Object.keys(want).length === 0 ? '{}' : Array.isArray(want) && want.length === 0 ? '[]' : null
+    if (empty === null || (ir.root.t !== 'map' && ir.root.t !== 'seq')) return null
+    this.changes.push({ kind: 'removed', path: '' })
+    return { ...ir, root: parseYaml(`${empty}\n`).root, trail: '\n' }
+  }
+
+  /** The data a node stands for (remembered: unchanged nodes are shared by the base and the result). */
+  dataOf(n: Node): unknown {
+    return this.data(n)
   }
 
   private data(n: Node): unknown {
@@ -70,7 +80,7 @@ export class DataMerge {
       for (const e of n.entries) o[e.key] = this.data(e.value)
       v = o
     } else if (n.t === 'seq') v = n.items.map((i) => this.data(i.value))
-    else v = valueOf(n)
+    else v = n.t === 'scalar' ? quickScalar(n.raw) : valueOf(n)
     this.memo.set(n, v)
     return v
   }
@@ -78,12 +88,13 @@ export class DataMerge {
   /** `n` holding `want`: `n` itself when it already does, null when the node's kind has to change. */
   private node(n: Node, want: unknown, path: string[]): Node | null {
     if (sameData(this.data(n), want)) return n
-    if (n.t === 'map' && isObj(want)) return this.map(n, want, path)
-    if (n.t === 'seq' && Array.isArray(want)) return this.seq(n, want, path)
+    // An emptied block collection is written as `{}` / `[]`, a new entry's way.
+    if (n.t === 'map' && isObj(want)) return Object.keys(want).length ? this.map(n, want, path) : null
+    if (n.t === 'seq' && Array.isArray(want)) return want.length ? this.seq(n, want, path) : null
     const where = shown(path)
     if ((n.t === 'fseq' && Array.isArray(want)) || (n.t === 'fmap' && isObj(want))) {
       this.changes.push({ kind: 'changed', path: where })
-      return this.flow(want)
+      return this.flow(n, want)
     }
     if (isObj(want) || Array.isArray(want) || n.t === 'opaque' || n.t === 'map' || n.t === 'seq' || n.t === 'fseq' || n.t === 'fmap') return null
     this.changes.push({ kind: 'changed', path: where })
@@ -180,8 +191,18 @@ export class DataMerge {
     return root.items[0]!
   }
 
-  private flow(want: unknown): Node | null {
-    const text = stringify(want, { collectionStyle: 'flow', lineWidth: 0 }).trimEnd()
+  /**
+   * A changed flow collection, printed again. A list of scalars keeps its look: its quoting (of its first
+   * item) and whether the brackets hug the items.
+   */
+  private flow(old: Node, want: unknown): Node | null {
+    let text = stringify(want, { collectionStyle: 'flow', lineWidth: 0 }).trimEnd()
+    if (old.t === 'fseq' && Array.isArray(want) && want.every((w) => w === null || typeof w !== 'object')) {
+      const like = old.items[0]?.value.t === 'scalar' ? old.items[0].value.raw : ''
+      const items = want.map((w) => flowScalar(w, like))
+      const hug = !/^\s/.test(old.items[0]?.pre ?? ' ')
+      text = items.length === 0 ? '[]' : hug ? `[${items.join(', ')}]` : `[ ${items.join(', ')} ]`
+    }
     const root = parseYaml(`k: ${text}\n`).root
     return root?.t === 'map' ? root.entries[0]!.value : null
   }
@@ -203,6 +224,20 @@ export class DataMerge {
     const v = root?.t === 'map' ? root.entries[0]!.value : null
     return v?.t === 'block' ? { ...v, indent: n.indent } : null
   }
+}
+
+const CORE_WORDS = /^(?:true|True|TRUE|false|False|FALSE|null|Null|NULL)$/
+/**
+ * The value of the commonest scalars without a parser (a file has thousands; the yaml package's parse of
+ * each one is what made this slow): plain words and one-line quoted strings without escapes.
+ */
+function quickScalar(raw: string): unknown {
+  if (!raw.includes('\n')) {
+    if (/^[A-Za-z_][^:#\t]*$/.test(raw) && !/\s$/.test(raw) && !CORE_WORDS.test(raw)) return raw
+    if (/^"[^"\\]*"$/.test(raw)) return raw.slice(1, -1)
+    if (/^'[^']*'$/.test(raw)) return raw.slice(1, -1)
+  }
+  return valueOf({ t: 'scalar', raw })
 }
 
 /** The indentation the file uses for nested mappings, and whether it indents sequences under their key. */
@@ -244,6 +279,12 @@ function keptHead(head: string): string {
 function keepTrail(old: string, fresh: MapEntry | SeqItem): string {
   const oneLine = fresh.value.t === 'scalar' || fresh.value.t === 'fseq' || fresh.value.t === 'fmap'
   return oneLine && old.includes('#') && !old.slice(0, -1).includes('\n') ? old : fresh.trail
+}
+
+/** A scalar inside `[…]`: as `scalarRaw`, quoted where a flow indicator would end it. */
+function flowScalar(want: unknown, like: string): string {
+  const raw = scalarRaw(want, like) ?? JSON.stringify(want)
+  return raw.startsWith('"') || raw.startsWith("'") || !/[,[\]{}#]|: |:$/.test(raw) ? raw : JSON.stringify(want)
 }
 
 /**
@@ -313,12 +354,19 @@ function matchData(have: unknown[], want: unknown[], identity: readonly string[]
     for (let k = j + 1; k < want.length; k++) if (pairs[k] !== undefined) { hi = pairs[k]!; break }
     for (let i = lo + 1; i < hi; i++) {
       if (used.has(i) || isObj(have[i]) !== isObj(w) || Array.isArray(have[i]) !== Array.isArray(w)) continue
-      // An item with an identity is another item when that identity differs.
-      if (idOf(have[i]) !== undefined && idOf(w) !== undefined) continue
+      // An item whose identity changed is the same item only if most of its other fields stayed.
+      if (idOf(have[i]) !== undefined && idOf(w) !== undefined && !similar(have[i] as Obj, w as Obj, identity)) continue
       pairs[j] = i
       used.add(i)
       break
     }
   })
   return pairs
+}
+
+function similar(a: Obj, b: Obj, identity: readonly string[]): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)].filter((k) => !identity.includes(k)))
+  let same = 0
+  for (const k of keys) if (Object.hasOwn(a, k) && Object.hasOwn(b, k) && sameData(a[k], b[k])) same++
+  return keys.size > 0 && same * 2 >= keys.size
 }

@@ -12,9 +12,9 @@
  * is a dump whose data the merge cannot reproduce exactly (it is checked: the result must parse to the
  * dump's data, else the dump is taken as it is). Pure: no I/O; the space decides whose saves get this.
  */
-import { diffArrays } from 'diff'
-import { parse } from 'yaml'
-import { childrenOf, type DocIR, type Node } from './ir.js'
+import { Lexer, parse } from 'yaml'
+import type { DocIR } from './ir.js'
+import { incrementalParse } from './incremental.js'
 import { parseYaml } from './parse.js'
 import { renderDoc } from './render.js'
 import type { Rules } from './rules.js'
@@ -30,47 +30,51 @@ export type KeepFormatResult =
   /** Looked like a dump, but its data could not be put into the old text exactly: taken as it is. */
   | { kind: 'failed'; reason: string }
 
-/** Formatting lines a dump must change beyond its data, in a file without comments, to count as one. */
+/**
+ * Lines a save without comments must reformat beyond its data changes to count as a dump of a file that had
+ * at most one comment: most of the file (a person re-indenting a block, or a whole list, is not a dump).
+ */
 const MIN_REFORMATTED = 3
-const REFORMATTED_SHARE = 0.25
+const REFORMATTED_SHARE = 0.5
 
 export function keepFormat(baseText: string, text: string, rules: Rules): KeepFormatResult {
   if (text === baseText) return { kind: 'none' }
+  // Libraries never write comments: a save with one was edited, not dumped.
+  if (comments(text) > 0) return { kind: 'none' }
+  const lostComments = comments(baseText)
+  const want = dataOf(text)
+  if (want === undefined) return { kind: 'none' }
   let base: DocIR
-  let next: DocIR
   try {
     base = parseYaml(baseText)
-    next = parseYaml(text)
   } catch {
     return { kind: 'none' }
   }
-  // Libraries never write comments: a save with one was edited, not dumped.
-  if (commentLines(next) > 0 || base.aliases || next.aliases || !base.root) return { kind: 'none' }
-  const lostComments = commentLines(base)
-  const want = dataOf(text)
-  if (want === undefined) return { kind: 'none' }
+  if (base.aliases || !base.root) return { kind: 'none' }
   const m = new DataMerge(rules, base)
-  let merged: string | null = null
+  let merged: { text: string; ir: DocIR } | null = null
   try {
     const ir = m.apply(base, want)
-    merged = ir && renderDoc(ir)
+    merged = ir && { text: renderDoc(ir), ir }
   } catch {
     merged = null
   }
-  const reformatted = merged === null ? Infinity : changedLines(strip(merged), strip(text))
-  const lines = strip(text).length
-  const dump = lostComments >= 2 || reformatted >= Math.max(MIN_REFORMATTED, REFORMATTED_SHARE * lines)
+  const next = strip(text)
+  const reformatted = merged === null ? Infinity : changedLines(strip(merged.text), next)
+  const dump = lostComments >= 2 || reformatted >= Math.max(MIN_REFORMATTED, REFORMATTED_SHARE * next.length)
   if (!dump) return { kind: 'none' }
   if (merged === null) return { kind: 'failed', reason: 'the data changed shape at the top' }
-  if (merged === baseText) return { kind: 'kept', text: merged, changes: [] }
+  if (merged.text === baseText) return { kind: 'kept', text: merged.text, changes: [] }
   // The result must be a file we sync and hold exactly the dump's data; otherwise the dump is what we have.
+  // Re-parsed from its text (a rendering could mean other than its IR), mostly from the base's entries.
+  let again: DocIR
   try {
-    parseYaml(merged)
+    again = incrementalParse(baseText, base, merged.text)?.ir ?? parseYaml(merged.text)
   } catch (e) {
     return { kind: 'failed', reason: `the merged text does not parse (${(e as Error).message})` }
   }
-  if (!sameData(dataOf(merged), want)) return { kind: 'failed', reason: 'the merged text does not hold the same data' }
-  return { kind: 'kept', text: merged, changes: m.changes }
+  if (!again.root || !sameData(m.dataOf(again.root), want)) return { kind: 'failed', reason: 'the merged text does not hold the same data' }
+  return { kind: 'kept', text: merged.text, changes: m.changes }
 }
 
 /** What `status` and the daemon's log say about a dump that was taken in as its data changes. */
@@ -89,28 +93,14 @@ function dataOf(text: string): unknown {
   }
 }
 
-/** Lines of the file's formatting (heads, separators, trails) holding a comment. */
-function commentLines(ir: DocIR): number {
+/** Comments in the text (the lexer's comment tokens: never a `#` inside a value or a block scalar). */
+function comments(text: string): number {
   let n = 0
-  const count = (s: string | undefined) => {
-    if (s && s.includes('#')) for (const l of s.split('\n')) if (/(^|\s)#/.test(l)) n++
+  try {
+    for (const tok of new Lexer().lex(text)) if (tok.charCodeAt(0) === 35) n++
+  } catch {
+    return 0
   }
-  count(ir.head)
-  count(ir.trail)
-  const walk = (node: Node | null, depth: number) => {
-    if (!node || depth > 300) return
-    if (node.t === 'fseq' || node.t === 'fmap') count(node.close)
-    if (node.t === 'opaque' && /(^|\s)#/.test(node.raw)) n++
-    for (const c of childrenOf(node) ?? []) {
-      if ('head' in c) count(c.head)
-      if ('pre' in c) count(c.pre)
-      if ('post' in c) count(c.post)
-      if ('trail' in c) count(c.trail)
-      if ('sep' in c) count(c.sep)
-      walk(c.value, depth + 1)
-    }
-  }
-  walk(ir.root, 0)
   return n
 }
 
@@ -119,8 +109,22 @@ function strip(text: string): string[] {
   return text.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '' && !/^\s*#/.test(l))
 }
 
+/**
+ * How many of `b`'s lines, each with the line before it, `a` does not have: reformatted lines and lines
+ * moved (sorted keys) both count. Linear, unlike a line diff, which is quadratic on a whole-file rewrite.
+ */
 function changedLines(a: string[], b: string[]): number {
+  const pairs = new Map<string, number>()
+  a.forEach((l, i) => {
+    const k = `${a[i - 1] ?? ''}\n${l}`
+    pairs.set(k, (pairs.get(k) ?? 0) + 1)
+  })
   let n = 0
-  for (const c of diffArrays(a, b)) if (c.added || c.removed) n += c.count ?? c.value.length
-  return Math.ceil(n / 2)
+  b.forEach((l, i) => {
+    const k = `${b[i - 1] ?? ''}\n${l}`
+    const c = pairs.get(k) ?? 0
+    if (c > 0) pairs.set(k, c - 1)
+    else n++
+  })
+  return n
 }
