@@ -16,7 +16,7 @@
  */
 import { stringify } from 'yaml'
 import { valueOf } from './canonical.js'
-import type { BlockScalarNode, DocIR, MapEntry, MapNode, Node, SeqItem, SeqNode } from './ir.js'
+import { NO_FINAL_NEWLINE, type BlockScalarNode, type DocIR, type MapEntry, type MapNode, type Node, type SeqItem, type SeqNode } from './ir.js'
 import { parseYaml } from './parse.js'
 import { ITEM, type Rules } from './rules.js'
 
@@ -59,7 +59,8 @@ export class DataMerge {
   apply(ir: DocIR, want: unknown): DocIR | null {
     if (!ir.root) return null
     const root = this.node(ir.root, want, [])
-    if (root) return { ...ir, root }
+    // Comments of removed entries that no later entry took: above the file's trailing text.
+    if (root) return { ...ir, root, trail: this.pending && ir.trail !== NO_FINAL_NEWLINE ? this.pending + ir.trail : ir.trail }
     // Emptied at the top (every key or item removed): the empty collection, below the file's head comments.
     const empty = isObj(want) && Object.keys(want).length === 0 ? '{}' : Array.isArray(want) && want.length === 0 ? '[]' : null
     if (empty === null || (ir.root.t !== 'map' && ir.root.t !== 'seq')) return null
@@ -89,8 +90,8 @@ export class DataMerge {
   private node(n: Node, want: unknown, path: string[]): Node | null {
     if (sameData(this.data(n), want)) return n
     // An emptied block collection is written as `{}` / `[]`, a new entry's way.
-    if (n.t === 'map' && isObj(want)) return Object.keys(want).length ? this.map(n, want, path) : null
-    if (n.t === 'seq' && Array.isArray(want)) return want.length ? this.seq(n, want, path) : null
+    if (n.t === 'map' && isObj(want)) return Object.keys(want).length ? this.map(n, want, path) : this.emptied(n.entries)
+    if (n.t === 'seq' && Array.isArray(want)) return want.length ? this.seq(n, want, path) : this.emptied(n.items)
     const where = shown(path)
     if ((n.t === 'fseq' && Array.isArray(want)) || (n.t === 'fmap' && isObj(want))) {
       this.changes.push({ kind: 'changed', path: where })
@@ -103,19 +104,33 @@ export class DataMerge {
     return raw === null ? null : { t: 'scalar', raw }
   }
 
+  /**
+   * Comment lines of removed entries, waiting for the next entry kept (in document order, at any depth)
+   * to stand above: what was said above a removed entry usually introduces what follows too.
+   */
+  private pending = ''
+
+  private withPending<T extends MapEntry | SeqItem>(c: T, before: string): T {
+    return before ? { ...c, head: before + c.head } : c
+  }
+
+  /** Null (the entry is written anew); the comment lines above its entries wait for the next entry. */
+  private emptied(children: ReadonlyArray<MapEntry | SeqItem>): null {
+    for (const c of children) this.pending += keptHead(c.head)
+    return null
+  }
+
   private map(n: MapNode, want: Obj, path: string[]): MapNode {
     const entries: MapEntry[] = []
-    let orphanHead = ''
     for (const e of n.entries) {
       if (!Object.hasOwn(want, e.key)) {
         this.changes.push({ kind: 'removed', path: shown([...path, e.key]) })
-        orphanHead += keptHead(e.head)
+        this.pending += keptHead(e.head)
         continue
       }
-      let kept = this.entry(e, want[e.key], [...path, e.key])
-      if (orphanHead) kept = { ...kept, head: orphanHead + kept.head }
-      orphanHead = ''
-      entries.push(kept)
+      const before = this.pending
+      this.pending = ''
+      entries.push(this.withPending(this.entry(e, want[e.key], [...path, e.key]), before))
     }
     const have = new Set(n.entries.map((e) => e.key))
     for (const k of Object.keys(want)) {
@@ -142,6 +157,8 @@ export class DataMerge {
     // A removed item's comment lines stay, above the item that followed it.
     const orphanHead = new Map<number, string>()
     let carry = ''
+    let before = this.pending
+    this.pending = ''
     n.items.forEach((it, i) => {
       if (!used.has(i)) {
         this.changes.push({ kind: 'removed', path: shown([...path, String(i)]) })
@@ -162,6 +179,9 @@ export class DataMerge {
       if (i < last) this.changes.push({ kind: 'moved', path: shown([...path, String(j)]) })
       last = Math.max(last, i)
       const it = n.items[i]!
+      const orphan = before + this.pending + (orphanHead.get(i) ?? '')
+      before = ''
+      this.pending = ''
       const value = this.node(it.value, w, p)
       let out: SeqItem
       if (value === it.value) out = it
@@ -171,9 +191,9 @@ export class DataMerge {
         const f = this.freshItem(w)
         out = { ...f, head: it.head, trail: keepTrail(it.trail, f) }
       }
-      const orphan = orphanHead.get(i)
-      return orphan ? { ...out, head: orphan + out.head } : out
+      return this.withPending(out, orphan)
     })
+    this.pending = before + this.pending + carry
     return { ...n, items }
   }
 

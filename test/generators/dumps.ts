@@ -26,6 +26,8 @@ export interface Mutated {
   kinds: string[]
   /** Paths of the original data whose lines may change (a value changed, an item removed or moved). */
   touched: Path[]
+  /** Items moved (swapped): their lines and the comment lines above them move along. */
+  moved: Path[]
   /** Collections something was added to: their lines may change when they are flow (`[a, b]`). */
   grown: Path[]
 }
@@ -72,6 +74,7 @@ export function mutate(data: unknown, r: Rng): Mutated {
   const kinds: string[] = []
   const touched: Path[] = []
   const grown: Path[] = []
+  const moved: Path[] = []
   // Removed items by position (equal scalars elsewhere are other items); containers by identity.
   const removedAt = new Map<unknown[], Set<number>>()
   const removed = new Set<unknown>()
@@ -106,6 +109,7 @@ export function mutate(data: unknown, r: Rng): Mutated {
         if (i === j) continue
         ;[arr[i], arr[j]] = [arr[j], arr[i]]
         touched.push([...s.path, i], [...s.path, j])
+        moved.push([...s.path, i], [...s.path, j])
       }
     } else if (kind === 'add-key') {
       const s = pick(objects, r)
@@ -131,14 +135,14 @@ export function mutate(data: unknown, r: Rng): Mutated {
     if (isObj(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, drop(x)]))
     return v
   }
-  return { data: drop(copy), kinds, touched, grown }
+  return { data: drop(copy), kinds, touched, grown, moved }
 }
 
 /**
  * Lines of the original text that the touched paths span: the entry's own line(s), its value's, and the
  * blank lines above it (they go with a removed entry).
  */
-export function touchedLines(ir: DocIR, paths: Path[], grown: Path[] = []): number {
+export function touchedLines(ir: DocIR, paths: Path[], grown: Path[] = [], moved: Path[] = []): number {
   let n = 0
   const find = (p: Path) => {
     let node: Node | null = ir.root
@@ -172,6 +176,7 @@ export function touchedLines(ir: DocIR, paths: Path[], grown: Path[] = []): numb
     const { node, head, inlineFirst, only } = find(p)
     n += (node ? linesOf(node) : 1) + (inlineFirst ? 1 : 0) + (only ? 1 : 0) + head.split('\n').filter((l, i, a) => i < a.length - 1 && l.trim() === '').length
   }
+  for (const p of moved) n += find(p).head.split('\n').length - 1
   for (const p of grown) {
     const { node } = find(p)
     if (node && (node.t === 'fseq' || node.t === 'fmap')) n += linesOf(node)
