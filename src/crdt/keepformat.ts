@@ -6,11 +6,12 @@
  * into what the agent meant — its *data* changes applied to the text it was made from (`datamerge.ts`) —
  * so comments and formatting survive and only the changed values' lines change.
  *
- * Recognised as a dump: a save with no comment at all, made from a base that had comments (two or more), or
- * whose lines differ from the base far beyond what its data changes explain (a re-serialisation of a file
- * without comments). Anything else — a person's edit, an agent's precise edit — is not touched, and neither
- * is a dump whose data the merge cannot reproduce exactly (it is checked: the result must parse to the
- * dump's data, else the dump is taken as it is). Pure: no I/O; the space decides whose saves get this.
+ * Recognised as a dump: a save without a single comment, made from a text that had two or more comment
+ * lines; or, from a text with at most one, a save that changes data and reformats at least half its lines
+ * beyond what the data changes explain (a person re-indenting a file changes no data; one comment deleted
+ * is an edit). Anything else — a person's edit, an agent's precise edit — is not touched, and neither is a
+ * dump whose data the merge cannot reproduce exactly (the result is checked to hold the dump's data, else
+ * the dump is taken as it is). Pure: no I/O; the space decides whose saves get this (`keep-format`).
  */
 import { Lexer, parse } from 'yaml'
 import type { DocIR } from './ir.js'
@@ -61,7 +62,8 @@ export function keepFormat(baseText: string, text: string, rules: Rules): KeepFo
   }
   const next = strip(text)
   const reformatted = merged === null ? Infinity : changedLines(strip(merged.text), next)
-  const dump = lostComments >= 2 || reformatted >= Math.max(MIN_REFORMATTED, REFORMATTED_SHARE * next.length)
+  // Without comments to lose, a save that changes no data but reformats is someone's re-indentation.
+  const dump = lostComments >= 2 || (reformatted >= Math.max(MIN_REFORMATTED, REFORMATTED_SHARE * next.length) && (merged === null || m.changes.length > 0))
   if (!dump) return { kind: 'none' }
   if (merged === null) return { kind: 'failed', reason: 'the data changed shape at the top' }
   if (merged.text === baseText) return { kind: 'kept', text: merged.text, changes: [] }
