@@ -7,7 +7,8 @@
  * And the other way: the human edit generator's saves are never mistaken for dumps.
  *
  * CI runs CTXSYNC_DUMPS (default 1,200) dumps from CTXSYNC_DUMP_SEED (default: the time, 1 in CI);
- * `bench/keepformat.mjs` runs more and prints the figures.
+ * `bench/keepformat.mjs` runs more (CTXSYNC_DUMP_HUMAN human edits too) and prints the figures; failures' texts go to
+ * CTXSYNC_KEEPFORMAT_DUMP when set.
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -174,7 +175,7 @@ test('seeded library dumps keep the file\'s comments and formatting', async () =
 }, 120_000)
 
 test('the human edit generator\'s saves are never taken for dumps', async () => {
-  const { tried, mistaken } = await runHumanEdits(SEED, 1000)
+  const { tried, mistaken } = await runHumanEdits(SEED, Number(process.env.CTXSYNC_DUMP_HUMAN) || 1000)
   console.log(`human edits (CTXSYNC_DUMP_SEED=${SEED}): ${tried} tried, ${mistaken.length} taken for dumps`)
   expect(mistaken, `seed ${SEED}`).toEqual([])
 }, 120_000)
@@ -228,4 +229,45 @@ test('an edit that keeps a comment, or changes little, is not a dump', () => {
   expect(keepFormat(TODOS, TODOS.replace('status: blocked', 'status: done'), rules).kind).toBe('none')
   expect(keepFormat(TODOS, TODOS.replace('# Parked until Q1\n', ''), rules).kind).toBe('none')
   expect(keepFormat('a: 1\nb: "2"\n', 'a: 1\nb: 3\n', rules).kind).toBe('none')
+})
+
+/** What the generators found, made minimal: [what, original, the dump, the text the file should hold (null: taken as is)]. */
+const FOUND: Array<[string, string, string, string | null]> = [
+  [
+    'an emptied mapping whose only key had a comment above it (dump seed 2): the comment stays, above what follows',
+    'on:\n  pull_request:\n    # only main\n    branches: [main]\n  push: {}\n# end\n',
+    'on:\n  pull_request: {}\n  push: {}\n',
+    'on:\n  pull_request: {}\n    # only main\n  push: {}\n# end\n',
+  ],
+  [
+    'a removed last key of a list item, with comments above it (dump seed 4): the comments stay above the next item',
+    'steps:\n- name: a\n  with:\n    # fetch parents\n    # for PRs\n    depth: 2\n\n# then\n- run: b\n',
+    'steps:\n- name: a\n  with: {}\n- run: b\n',
+    'steps:\n- name: a\n  with: {}\n    # fetch parents\n    # for PRs\n\n# then\n- run: b\n',
+  ],
+  [
+    'an item whose id changed is the same item when its other fields stayed (dump seed 1)',
+    '# todos\n# kept\nt:\n  - id: "a1"\n    title: "One"\n    tags: ["x", "y"]\n  - id: "a2"\n    title: "Two"\n',
+    't:\n- id: "42"\n  tags:\n  - x\n  - y\n  title: One\n- id: a2\n  title: Two\n',
+    '# todos\n# kept\nt:\n  - id: "42"\n    title: "One"\n    tags: ["x", "y"]\n  - id: "a2"\n    title: "Two"\n',
+  ],
+  [
+    'a whole file re-indented by a person, without comments or data change (human edit seed 4): not a dump',
+    'repos:\n  - repo: a\n    rev: v1\n  - repo: b\n    rev: v2\n',
+    'repos:\n- repo: a\n  rev: v1\n- repo: b\n  rev: v2\n',
+    null,
+  ],
+  [
+    'every key removed (dump seed 1): the empty mapping below the head comments',
+    '# Decisions\n# for this scope\n\ndecisions: []\n',
+    '{}\n',
+    '# Decisions\n# for this scope\n\n{}\n',
+  ],
+]
+
+test.each(FOUND)('found by the generators: %s', (_what, original, dump, want) => {
+  const got = keepFormat(original, dump, compileRules('x.yaml'))
+  if (want === null) return void expect(got.kind).toBe('none')
+  expect(got.kind === 'kept' && got.text).toBe(want)
+  expect(sameData(dataOf(want), dataOf(dump))).toBe(true)
 })
