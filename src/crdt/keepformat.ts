@@ -38,8 +38,14 @@ export type KeepFormatResult =
 const MIN_REFORMATTED = 3
 const REFORMATTED_SHARE = 0.5
 
+/**
+ * Larger saves are taken as they are: recognising and merging a dump parses both texts on the daemon's
+ * thread (about three parses), which for a file this size would hold up every other document.
+ */
+export const KEEP_FORMAT_MAX_CHARS = 1 << 20
+
 export function keepFormat(baseText: string, text: string, rules: Rules): KeepFormatResult {
-  if (text === baseText) return { kind: 'none' }
+  if (text === baseText || text.length > KEEP_FORMAT_MAX_CHARS || baseText.length > KEEP_FORMAT_MAX_CHARS) return { kind: 'none' }
   // Libraries never write comments: a save with one was edited, not dumped.
   if (comments(text) > 0) return { kind: 'none' }
   const lostComments = comments(baseText)
