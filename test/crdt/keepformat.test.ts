@@ -6,7 +6,7 @@
  * the original's lines changed than the changed values span, and the model takes the text in byte for byte.
  * And the other way: the human edit generator's saves are never mistaken for dumps.
  *
- * CI runs CTXSYNC_DUMPS (default 1,200) dumps from CTXSYNC_DUMP_SEED (default: the time, 1 in CI);
+ * CI runs CTXSYNC_DUMPS (default 1,000) dumps and CTXSYNC_DUMP_HUMAN (default 600) human edits from CTXSYNC_DUMP_SEED (default: the time, 1 in CI);
  * `bench/keepformat.mjs` runs more (CTXSYNC_DUMP_HUMAN human edits too) and prints the figures; failures' texts go to
  * CTXSYNC_KEEPFORMAT_DUMP when set.
  */
@@ -164,7 +164,8 @@ export async function runHumanEdits(seed: number, count: number): Promise<{ trie
 }
 
 const SEED = Number(process.env.CTXSYNC_DUMP_SEED) || (process.env.CI ? 1 : Date.now() % 1_000_000)
-const COUNT = Number(process.env.CTXSYNC_DUMPS) || 1200
+const COUNT = Number(process.env.CTXSYNC_DUMPS) || 1000
+const HUMAN = Number(process.env.CTXSYNC_DUMP_HUMAN) || 600
 
 test('seeded library dumps keep the file\'s comments and formatting', async () => {
   const run = await runDumps(SEED, COUNT)
@@ -172,13 +173,13 @@ test('seeded library dumps keep the file\'s comments and formatting', async () =
   console.log(`dump generator (CTXSYNC_DUMP_SEED=${SEED}): pyyaml ${run.pyyaml}; tried ${JSON.stringify(run.tried)}; kept ${JSON.stringify(run.kept)}; taken as is ${JSON.stringify(run.asIs)}; failed ${JSON.stringify(run.failed)}`)
   expect(run.failures, `seed ${SEED}`).toEqual([])
   expect(failed).toBe(0)
-}, 120_000)
+}, Math.max(120_000, COUNT * 400))
 
 test('the human edit generator\'s saves are never taken for dumps', async () => {
-  const { tried, mistaken } = await runHumanEdits(SEED, Number(process.env.CTXSYNC_DUMP_HUMAN) || 1000)
+  const { tried, mistaken } = await runHumanEdits(SEED, HUMAN)
   console.log(`human edits (CTXSYNC_DUMP_SEED=${SEED}): ${tried} tried, ${mistaken.length} taken for dumps`)
   expect(mistaken, `seed ${SEED}`).toEqual([])
-}, 120_000)
+}, Math.max(120_000, HUMAN * 400))
 
 const TODOS = `# Todo items for the payments scope
 # Keep ids stable: agents refer to them.
