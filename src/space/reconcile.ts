@@ -167,7 +167,7 @@ function keptFormat(cx: FileContext, f: TrackedFile, text: string): string {
     return text
   }
   const message = describeKept(f.name, r.changes)
-  f.formatKept = { at: new Date().toISOString(), message }
+  f.keptFormat(message)
   cx.notify('format-kept', f.name, message)
   cx.notify('summary')
   return r.text
