@@ -49,6 +49,7 @@ export function formatStatus(s: StatusData): string {
     if (f.error) detail = f.state === 'held' ? `:${f.error.line}:${f.error.col}  ${f.error.message}` : `  ${f.error.message}`
     else if (f.conflicts) detail = `  (${f.conflicts} conflict${f.conflicts > 1 ? 's' : ''})`
     lines.push(`  ${color(f.state.padEnd(w))}  ${f.path}${detail}`)
+    if (f.formatKept) lines.push(dim(`  ${' '.repeat(w)}  ${f.formatKept.message} (${f.formatKept.at})`))
   }
   lines.push('')
   if (s.peers.length === 0) lines.push(dim('no peers met yet'))

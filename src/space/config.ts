@@ -35,6 +35,19 @@ export interface TeamConfig {
   rules: RuleSpec[]
   /** One space for every git branch (`shared`, the default) or one per branch (`separate`). */
   branches?: BranchMode
+  /**
+   * Whose saves that re-serialise a whole file (a YAML library's dump) are taken in as their data changes,
+   * keeping the file's comments and formatting (see src/crdt/keepformat.ts). Absent: `agents`.
+   */
+  keepFormat?: KeepFormatMode
+}
+
+export type KeepFormatMode = 'agents' | 'everyone' | 'off'
+export const KEEP_FORMAT_MODES: readonly KeepFormatMode[] = ['agents', 'everyone', 'off']
+
+/** Whether this peer's saves get `keep-format` (agents' saves by default). */
+export function keepsFormat(mode: KeepFormatMode | undefined, author: { kind: 'human' | 'agent' }): boolean {
+  return mode === 'everyone' || ((mode ?? 'agents') === 'agents' && author.kind === 'agent')
 }
 
 export type BranchMode = 'shared' | 'separate'
@@ -194,9 +207,15 @@ async function parseTeamConfig(file: string): Promise<TeamConfig | null> {
   const br = f('branches')
   const branches = (br.value ?? 'shared') as BranchMode
   if (!BRANCH_MODES.includes(branches)) throw new ConfigError(file, text, br.offset, `\`branches\` must be one of ${BRANCH_MODES.join(', ')}`)
+  const kf = f('keep-format')
+  const keepFormat = (kf.value ?? 'agents') as KeepFormatMode
+  if (!KEEP_FORMAT_MODES.includes(keepFormat)) {
+    throw new ConfigError(file, text, kf.offset, `\`keep-format\` must be one of ${KEEP_FORMAT_MODES.join(', ')} (whose whole-file rewrites by a YAML library keep the file's comments and formatting)`)
+  }
   return {
     version: 1, space: space.value, track: tracked as string[], discovery, registry: registry as string | null,
     registryKey: registryKey as string | null, rules: rules as RuleSpec[], branches,
+    ...(kf.value !== undefined ? { keepFormat } : {}),
   }
 }
 
@@ -223,10 +242,12 @@ export function renderTeamConfig(c: TeamConfig): string {
     '# Git branches: shared (one live context for every branch) or separate (one per branch, merged when',
     '# the branches merge).',
     `branches: ${c.branches ?? 'shared'}`,
+    ...(c.keepFormat && c.keepFormat !== 'agents' ? [KEEP_FORMAT_COMMENT, `keep-format: ${c.keepFormat}`] : []),
     '',
   ].join('\n')
 }
 
+const KEEP_FORMAT_COMMENT = "# Whose whole-file rewrites by a YAML library keep the file's comments and formatting: agents | everyone | off."
 const REGISTRY_KEY_COMMENT = "# The registry relay's key, pinned at first contact: peers refuse a relay that cannot prove it."
 
 /**

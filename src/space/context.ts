@@ -36,6 +36,8 @@ export interface SpaceEvents {
   released: (doc: DocName) => void
   /** A file ctxsync refuses to sync as it is (a YAML feature it does not model). */
   refused: (doc: DocName, reason: string) => void
+  /** A whole-file rewrite by a YAML library was taken in as its data changes, formatting kept (keepformat.ts). */
+  'format-kept': (doc: DocName, message: string) => void
   'file-written': (doc: DocName) => void
   'file-deleted': (doc: DocName) => void
 }
@@ -74,6 +76,8 @@ export interface FileContext {
   warn(message: string): void
   /** A tracked file this process wrote (for `sync --json`). */
   noteWritten(name: DocName): void
+  /** The file's rules when this peer's library dumps keep the file's format (`keep-format`), else null. */
+  keepFormat(name: DocName): Rules | null
 }
 
 /** What taking in git's rewrites needs (gitingest.ts). */

@@ -226,6 +226,7 @@ function wireSpaceEvents(space: Space, say: (line: string) => void): void {
   )
   space.on('released', (name: string) => say(`${name}: parses again, changes merged`))
   space.on('refused', (name: string, reason: string) => say(`${name}: refused: ${reason}`))
+  space.on('format-kept', (_name: string, message: string) => say(message))
   space.on('file-written', (name: string) => say(`updated ${name}`))
   space.on('file-deleted', (name: string) => say(`deleted ${name} (deleted by a peer)`))
 }

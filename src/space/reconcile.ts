@@ -18,6 +18,7 @@ import path from 'node:path'
 import { diffLines } from 'diff'
 import { RefusedFileError, YamlSyntaxError, type Rendered } from '../crdt/model.js'
 import { DamagedStateError } from '../crdt/limits.js'
+import { describeKept, keepFormat, type KeepFormatResult } from '../crdt/keepformat.js'
 import { readTextFile, removeFile, SymlinkRefusedError, untilQuiet, writeFileAtomicIf } from '../fs/atomic.js'
 import { sha256hex } from '../ids.js'
 import type { DocTurn, FileContext } from './context.js'
@@ -120,7 +121,7 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string)
   }
   let out
   try {
-    out = f.model.isEmpty ? { ...f.model.enroll(text), changed: true } : f.model.ingest(text)
+    out = f.model.isEmpty ? { ...f.model.enroll(text), changed: true } : f.model.ingest(keptFormat(cx, f, text))
   } catch (err) {
     if (err instanceof YamlSyntaxError) {
       hold(cx, f, { line: err.line, col: err.col, message: err.reason })
@@ -143,6 +144,33 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string)
   f.finishedWrite()
   f.noteSeen(hash)
   return out.changed
+}
+
+/**
+ * A whole-file rewrite by a YAML library, from a peer whose saves keep the format (`keep-format`), is taken
+ * in as its data changes applied to the base text (crdt/keepformat.ts): the caller then writes that text
+ * back over the dump, as it writes any merge. Everything else is taken in as it is.
+ */
+function keptFormat(cx: FileContext, f: TrackedFile, text: string): string {
+  const base = f.model.baseText
+  const rules = base === null ? null : cx.keepFormat(f.name)
+  if (base === null || rules === null) return text
+  let r: KeepFormatResult
+  try {
+    r = keepFormat(base, text, rules)
+  } catch (err) {
+    r = { kind: 'failed', reason: (err as Error).message }
+  }
+  if (r.kind === 'none') return text
+  if (r.kind === 'failed') {
+    cx.warn(`${f.name}: a whole-file rewrite by a YAML library was taken in as it is (formatting not kept: ${r.reason})`)
+    return text
+  }
+  const message = describeKept(f.name, r.changes)
+  f.keptFormat(message)
+  cx.notify('format-kept', f.name, message)
+  cx.notify('summary')
+  return r.text
 }
 
 /** Writes the model's rendering if it differs from the file. Returns true when the file was written. */

@@ -23,7 +23,7 @@ import type { ReleaseLock } from '../fs/lock.js'
 import { asDocName, type DocName, type PeerId, type SpaceId } from '../ids.js'
 import { logger } from '../debuglog.js'
 import { TypedEmitter } from '../net/emitter.js'
-import type { LocalSettings, TeamConfig } from './config.js'
+import { keepsFormat, type LocalSettings, type TeamConfig } from './config.js'
 import type { BranchContext, DocView, GitContext, Notify, SpaceEvents } from './context.js'
 import type { UpdateListener } from './doclog.js'
 import { markDamaged, markUnreadable, takeInSave, writeBack } from './reconcile.js'
@@ -103,6 +103,7 @@ export class Space extends TypedEmitter<SpaceEvents> {
     return {
       root: paths.root, paths, parseCheck, author, match, branch, notify, peerId: this.identity.id, track: this.config.track,
       warn: (m) => this.warn(m), noteWritten: (n) => void this.written.add(n), rulesFor: (name) => compileRules(name, this.config.rules),
+      keepFormat: (name) => (keepsFormat(this.config.keepFormat, this.author) ? compileRules(name, this.config.rules) : null),
       gitRepo: () => this.gitRepo(), gitPaused: () => this.#gitPaused, docNames: () => this.#workers.keys(),
       turn: (name, f) => ((w) => w.run(() => f(w)))(this.getOrCreate(name)),
       acceptName: (n) => this.acceptName(n), applyRemote: (doc, u, from) => this.applyRemote(doc, u, from),

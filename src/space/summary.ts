@@ -17,6 +17,8 @@ export interface FileStatus {
   state: FileStateName
   error?: { line: number; col: number; message: string }
   conflicts?: number
+  /** The last whole-file rewrite by a YAML library taken in as its data changes, formatting kept. */
+  formatKept?: { at: string; message: string }
 }
 
 export interface PeerRecord {
@@ -79,6 +81,7 @@ export function liveFiles(space: Pick<SummarySource, 'docs'>): SavedFile[] {
     if (e.problem && (state === 'held' || state === 'refused')) f.error = { ...e.problem }
     if (failure) f.error = { line: 1, col: 1, message: `${failure} (retrying)` }
     if (conflicts) f.conflicts = conflicts
+    if (e.file.formatKept) f.formatKept = { ...e.file.formatKept }
     out.push(f)
   }
   return out.sort((a, b) => (a.path < b.path ? -1 : 1))

@@ -78,6 +78,8 @@ const ABSENT: Disk = { kind: 'absent' }
 export class TrackedFile {
   #state: FileState = 'ok'
   #problem: FileProblem | null = null
+  /** The last library dump taken in as its data changes (keep-format), for `status`; not persisted. */
+  #formatKept: { at: string; message: string } | null = null
   #damaged: string | null = null
   #disk: Disk = UNKNOWN
   #meta: FileMeta = { base: {}, seen: [], acked: new Map() }
@@ -94,6 +96,7 @@ export class TrackedFile {
 
   get state(): FileState { return this.#state }
   get problem(): FileProblem | null { return this.#problem }
+  get formatKept(): { at: string; message: string } | null { return this.#formatKept }
   /** Why the stored state is outside the limits of `crdt/limits.ts`; null when it is not. */
   get damaged(): string | null { return this.#damaged }
   get disk(): Disk { return this.#disk }
@@ -212,6 +215,7 @@ export class TrackedFile {
     return wasHeld
   }
 
+  keptFormat(message: string): void { this.#formatKept = { at: new Date().toISOString(), message } }
   /** The file does not parse (or is too costly to take in now): held. Returns true when that is news. */
   held(problem: FileProblem): boolean {
     const first = this.#state !== 'held' || this.#problem?.line !== problem.line || this.#problem.message !== problem.message

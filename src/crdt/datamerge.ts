@@ -1,0 +1,311 @@
+/**
+ * Applies a document's new *data* to its existing IR, keeping every byte that data does not touch (issue 13
+ * item 7, used by `keepformat.ts`). An agent that loads a file with a YAML library, changes one value and
+ * dumps it gives us the data it meant and formatting it never meant: here only the data counts, and the
+ * team's text is changed where the data differs — a changed scalar gets a new token (in the quoting style it
+ * had), a removed key or item goes, a new one is appended in a conventional style (the indentation the file
+ * uses), moved list items move with their comments. Entries that did not change are the same IR objects, so
+ * they render byte for byte.
+ *
+ * Key order is the file's: a dump that sorted keys changes nothing (mappings are unordered data). List items
+ * are matched by identity key (`id`, … per the rules), then equal content, then position between matched
+ * neighbours, so an edited item keeps its comments and a removed one does not shift its neighbours' values.
+ *
+ * Pure: no I/O. New nodes are made by printing the value with the `yaml` package and parsing that with our
+ * own parser, so they are IR like any other and the caller re-checks the whole result (`keepformat.ts`).
+ */
+import { stringify } from 'yaml'
+import { valueOf } from './canonical.js'
+import { NO_FINAL_NEWLINE, type BlockScalarNode, type DocIR, type MapEntry, type MapNode, type Node, type SeqItem, type SeqNode } from './ir.js'
+import { parseYaml } from './parse.js'
+import { ITEM, type Rules } from './rules.js'
+import { isObj, matchData, sameData, type Obj } from './datamatch.js'
+
+export { sameData }
+
+export type ChangeKind = 'changed' | 'added' | 'removed' | 'moved'
+export interface DataChange {
+  kind: ChangeKind
+  path: string
+}
+
+interface Style {
+  indent: number
+  indentSeq: boolean
+}
+
+
+export class DataMerge {
+  readonly changes: DataChange[] = []
+  private memo = new WeakMap<Node, unknown>()
+  private style: Style
+
+  constructor(private readonly rules: Rules, ir: DocIR) {
+    this.style = styleOf(ir.root)
+  }
+
+  /** The IR holding `want`, or null when the root's kind changed (then nothing of the old text fits). */
+  apply(ir: DocIR, want: unknown): DocIR | null {
+    if (!ir.root) return null
+    const root = this.node(ir.root, want, [])
+    // Comments of removed entries that no later entry took: above the file's trailing text.
+    if (root) return { ...ir, root, trail: this.pending && ir.trail !== NO_FINAL_NEWLINE ? this.pending + ir.trail : ir.trail }
+    // Emptied at the top (every key or item removed): the empty collection, below the file's head comments.
+    const empty = isObj(want) && Object.keys(want).length === 0 ? '{}' : Array.isArray(want) && want.length === 0 ? '[]' : null
+    if (empty === null || (ir.root.t !== 'map' && ir.root.t !== 'seq')) return null
+    this.changes.push({ kind: 'removed', path: '' })
+    return { ...ir, root: parseYaml(`${empty}\n`).root, trail: '\n' }
+  }
+
+  /** The data a node stands for (remembered: unchanged nodes are shared by the base and the result). */
+  dataOf(n: Node): unknown {
+    return this.data(n)
+  }
+
+  private data(n: Node): unknown {
+    if (this.memo.has(n)) return this.memo.get(n)
+    let v: unknown
+    if (n.t === 'map') {
+      const o: Obj = {}
+      for (const e of n.entries) o[e.key] = this.data(e.value)
+      v = o
+    } else if (n.t === 'seq') v = n.items.map((i) => this.data(i.value))
+    else v = n.t === 'scalar' ? quickScalar(n.raw) : valueOf(n)
+    this.memo.set(n, v)
+    return v
+  }
+
+  /** `n` holding `want`: `n` itself when it already does, null when the node's kind has to change. */
+  private node(n: Node, want: unknown, path: string[]): Node | null {
+    if (sameData(this.data(n), want)) return n
+    // An emptied block collection is written as `{}` / `[]`, a new entry's way.
+    if (n.t === 'map' && isObj(want)) return Object.keys(want).length ? this.map(n, want, path) : this.emptied(n.entries)
+    if (n.t === 'seq' && Array.isArray(want)) return want.length ? this.seq(n, want, path) : this.emptied(n.items)
+    const where = shown(path)
+    if ((n.t === 'fseq' && Array.isArray(want)) || (n.t === 'fmap' && isObj(want))) {
+      this.changes.push({ kind: 'changed', path: where })
+      return this.flow(n, want)
+    }
+    if (isObj(want) || Array.isArray(want) || n.t === 'opaque' || n.t === 'map' || n.t === 'seq' || n.t === 'fseq' || n.t === 'fmap') return null
+    this.changes.push({ kind: 'changed', path: where })
+    if (n.t === 'block') return typeof want === 'string' ? this.block(n, want) : null
+    const raw = scalarRaw(want, n.t === 'scalar' ? n.raw : '')
+    return raw === null ? null : { t: 'scalar', raw }
+  }
+
+  /**
+   * Comment lines of removed entries, waiting for the next entry kept (in document order, at any depth)
+   * to stand above: what was said above a removed entry usually introduces what follows too.
+   */
+  private pending = ''
+
+  private withPending<T extends MapEntry | SeqItem>(c: T, before: string): T {
+    return before ? { ...c, head: before + c.head } : c
+  }
+
+  /** Null (the entry is written anew); the comment lines above its entries wait for the next entry. */
+  private emptied(children: ReadonlyArray<MapEntry | SeqItem>): null {
+    for (const c of children) this.pending += keptHead(c.head)
+    return null
+  }
+
+  private map(n: MapNode, want: Obj, path: string[]): MapNode {
+    const entries: MapEntry[] = []
+    for (const e of n.entries) {
+      if (!Object.hasOwn(want, e.key)) {
+        this.changes.push({ kind: 'removed', path: shown([...path, e.key]) })
+        this.pending += keptHead(e.head)
+        continue
+      }
+      const before = this.pending
+      this.pending = ''
+      entries.push(this.withPending(this.entry(e, want[e.key], [...path, e.key]), before))
+    }
+    const have = new Set(n.entries.map((e) => e.key))
+    for (const k of Object.keys(want)) {
+      if (have.has(k)) continue
+      this.changes.push({ kind: 'added', path: shown([...path, k]) })
+      entries.push({ ...this.freshEntry(k, want[k]), head: separator(n.entries) })
+    }
+    return { ...n, entries }
+  }
+
+  private entry(e: MapEntry, want: unknown, path: string[]): MapEntry {
+    const value = this.node(e.value, want, path)
+    if (value === e.value) return e
+    if (value) return { ...e, value }
+    this.changes.push({ kind: 'changed', path: shown(path) })
+    const f = this.freshEntry(e.key, want)
+    return { ...f, keyRaw: e.keyRaw, head: e.head, trail: keepTrail(e.trail, f) }
+  }
+
+  private seq(n: SeqNode, want: unknown[], path: string[]): SeqNode {
+    const have = n.items.map((i) => this.data(i.value))
+    const pairs = matchData(have, want, this.rules.at(rulePath(path)).identity)
+    const used = new Set(pairs.filter((i): i is number => i !== undefined))
+    // A removed item's comment lines stay, above the item that followed it.
+    const orphanHead = new Map<number, string>()
+    let carry = ''
+    let before = this.pending
+    this.pending = ''
+    n.items.forEach((it, i) => {
+      if (!used.has(i)) {
+        this.changes.push({ kind: 'removed', path: shown([...path, String(i)]) })
+        carry += keptHead(it.head)
+      } else if (carry) {
+        orphanHead.set(i, carry)
+        carry = ''
+      }
+    })
+    let last = -1
+    const items = want.map((w, j): SeqItem => {
+      const i = pairs[j]
+      const p = [...path, itemSeg(j)]
+      if (i === undefined) {
+        this.changes.push({ kind: 'added', path: shown([...path, String(j)]) })
+        return { ...this.freshItem(w), head: separator(n.items) }
+      }
+      if (i < last) this.changes.push({ kind: 'moved', path: shown([...path, String(j)]) })
+      last = Math.max(last, i)
+      const it = n.items[i]!
+      const orphan = before + this.pending + (orphanHead.get(i) ?? '')
+      before = ''
+      this.pending = ''
+      const value = this.node(it.value, w, p)
+      let out: SeqItem
+      if (value === it.value) out = it
+      else if (value) out = { ...it, value }
+      else {
+        this.changes.push({ kind: 'changed', path: shown([...path, String(j)]) })
+        const f = this.freshItem(w)
+        out = { ...f, head: it.head, trail: keepTrail(it.trail, f) }
+      }
+      return this.withPending(out, orphan)
+    })
+    this.pending = before + this.pending + carry
+    return { ...n, items }
+  }
+
+  private opts() {
+    return { indent: this.style.indent, indentSeq: this.style.indentSeq, lineWidth: 0, minContentWidth: 0 }
+  }
+
+  private freshEntry(key: string, value: unknown): MapEntry {
+    const root = parseYaml(stringify({ [key]: value }, this.opts())).root as MapNode
+    return root.entries[0]!
+  }
+
+  private freshItem(value: unknown): SeqItem {
+    const root = parseYaml(stringify([value], this.opts())).root as SeqNode
+    return root.items[0]!
+  }
+
+  /**
+   * A changed flow collection, printed again. A list of scalars keeps its look: its quoting (of its first
+   * item) and whether the brackets hug the items.
+   */
+  private flow(old: Node, want: unknown): Node | null {
+    let text = stringify(want, { collectionStyle: 'flow', lineWidth: 0 }).trimEnd()
+    if (old.t === 'fseq' && Array.isArray(want) && want.every((w) => w === null || typeof w !== 'object')) {
+      const like = old.items[0]?.value.t === 'scalar' ? old.items[0].value.raw : ''
+      const items = want.map((w) => flowScalar(w, like))
+      const hug = !/^\s/.test(old.items[0]?.pre ?? ' ')
+      text = items.length === 0 ? '[]' : hug ? `[${items.join(', ')}]` : `[ ${items.join(', ')} ]`
+    }
+    const root = parseYaml(`k: ${text}\n`).root
+    return root?.t === 'map' ? root.entries[0]!.value : null
+  }
+
+  /** A new block scalar in the old one's style (literal or folded, same indentation), chomping as needed. */
+  private block(n: BlockScalarNode, want: string): Node | null {
+    const trailing = /\n*$/.exec(want)![0].length
+    const body = want.slice(0, want.length - trailing)
+    const style = n.header.startsWith('>') && !body.includes('\n') ? '>' : '|'
+    const chomp = trailing === 0 ? '-' : trailing === 1 ? '' : '+'
+    const lines = (body + '\n'.repeat(Math.max(0, trailing - 1))).split('\n')
+    // Characters a block scalar cannot hold, or lines it would read otherwise: a quoted scalar instead.
+    if (/[\r\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ufeff]/.test(want) || body === '' || /^\s/.test(lines[0]!)) {
+      return { t: 'scalar', raw: JSON.stringify(want) }
+    }
+    const pad = ' '.repeat(Math.max(1, n.indent))
+    const text = `k: ${style}${chomp}\n${lines.map((l) => (l === '' ? '' : pad + l)).join('\n')}\n`
+    const root = parseYaml(text).root
+    const v = root?.t === 'map' ? root.entries[0]!.value : null
+    return v?.t === 'block' ? { ...v, indent: n.indent } : null
+  }
+}
+
+const CORE_WORDS = /^(?:true|True|TRUE|false|False|FALSE|null|Null|NULL)$/
+/**
+ * The value of the commonest scalars without a parser (a file has thousands; the yaml package's parse of
+ * each one is what made this slow): plain words and one-line quoted strings without escapes.
+ */
+function quickScalar(raw: string): unknown {
+  if (!raw.includes('\n')) {
+    if (/^[A-Za-z_][^:#\t]*$/.test(raw) && !/\s$/.test(raw) && !CORE_WORDS.test(raw)) return raw
+    if (/^"[^"\\]*"$/.test(raw)) return raw.slice(1, -1)
+    if (/^'[^']*'$/.test(raw)) return raw.slice(1, -1)
+  }
+  return valueOf({ t: 'scalar', raw })
+}
+
+/** The indentation the file uses for nested mappings, and whether it indents sequences under their key. */
+function styleOf(root: Node | null): Style {
+  let indent: number | undefined
+  let indentSeq: boolean | undefined
+  const walk = (n: Node, depth: number) => {
+    if (depth > 50 || (indent !== undefined && indentSeq !== undefined)) return
+    if (n.t === 'map') {
+      for (const e of n.entries) {
+        if (e.value.t === 'map' && indent === undefined && e.value.indent > 0) indent = e.value.indent
+        if (e.value.t === 'seq' && indentSeq === undefined && /\n/.test(e.sep)) indentSeq = e.value.indent > 0
+        walk(e.value, depth + 1)
+      }
+    } else if (n.t === 'seq') for (const i of n.items) walk(i.value, depth + 1)
+  }
+  if (root) walk(root, 0)
+  return { indent: indent !== undefined && indent <= 8 ? indent : 2, indentSeq: indentSeq ?? true }
+}
+
+/** Sequence items' path segments carry their index for messages; the rules see ITEM. */
+const ITEM_MARK = '\u0000'
+const itemSeg = (j: number) => ITEM_MARK + String(j)
+const rulePath = (path: readonly string[]) => path.map((s) => (s.startsWith(ITEM_MARK) ? ITEM : s))
+const shown = (path: readonly string[]) => path.map((s) => (s.startsWith(ITEM_MARK) ? s.slice(1) : s)).join('.')
+
+/** A new entry is set apart like the last one was (by its blank lines; its comments are its own). */
+function separator(children: ReadonlyArray<MapEntry | SeqItem>): string {
+  const h = children.length > 1 ? children[children.length - 1]!.head : ''
+  return /^\n*/.exec(h)![0]
+}
+
+/** The comment lines of a head (its blank lines go with the entry). */
+function keptHead(head: string): string {
+  return head.split(/(?<=\n)/).filter((l) => l.trim().startsWith('#')).join('')
+}
+
+/** A replaced value keeps the comment on its last line when the new value is one line too. */
+function keepTrail(old: string, fresh: MapEntry | SeqItem): string {
+  const oneLine = fresh.value.t === 'scalar' || fresh.value.t === 'fseq' || fresh.value.t === 'fmap'
+  return oneLine && old.includes('#') && !old.slice(0, -1).includes('\n') ? old : fresh.trail
+}
+
+/** A scalar inside `[…]`: as `scalarRaw`, quoted where a flow indicator would end it. */
+function flowScalar(want: unknown, like: string): string {
+  const raw = scalarRaw(want, like) ?? JSON.stringify(want)
+  return raw.startsWith('"') || raw.startsWith("'") || !/[,[\]{}#]|: |:$/.test(raw) ? raw : JSON.stringify(want)
+}
+
+/**
+ * A scalar token for `want`, in the quoting style of `old` where it can say it: double-quoted stays
+ * double-quoted, single-quoted single; otherwise plain when plain reads back as the same value.
+ */
+function scalarRaw(want: unknown, old: string): string | null {
+  if (typeof want === 'string') {
+    if (old.startsWith('"')) return JSON.stringify(want)
+    if (old.startsWith("'") && !/[\n\\"\u0000-\u001f]/.test(want)) return `'${want.replace(/'/g, "''")}'`
+  }
+  const s = stringify(want, { lineWidth: 0 }).replace(/\n$/, '')
+  if (s.includes('\n')) return typeof want === 'string' ? JSON.stringify(want) : null
+  return s
+}

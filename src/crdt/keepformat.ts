@@ -1,0 +1,138 @@
+/**
+ * Library dumps keep the team's formatting (issue 13 item 7). Agents change a file by loading it with a
+ * YAML library and dumping it again (PyYAML `safe_load`/`safe_dump`, `yaml.stringify`): one status changed,
+ * and every comment wiped, quoting and indentation normalised, keys maybe sorted. Taken in byte for byte
+ * (as every other save is), that rewrite would reach every peer. Here such a save is recognised and turned
+ * into what the agent meant — its *data* changes applied to the text it was made from (`datamerge.ts`) —
+ * so comments and formatting survive and only the changed values' lines change.
+ *
+ * Recognised as a dump: a save without a single comment, made from a text that had two or more comment
+ * lines; or, from a text with at most one, a save that changes data and reformats at least half its lines
+ * beyond what the data changes explain (a person re-indenting a file changes no data; one comment deleted
+ * is an edit). Anything else — a person's edit, an agent's precise edit — is not touched, and neither is a
+ * dump whose data the merge cannot reproduce exactly (the result is checked to hold the dump's data, else
+ * the dump is taken as it is). Pure: no I/O; the space decides whose saves get this (`keep-format`).
+ */
+import { Lexer, parse } from 'yaml'
+import type { DocIR } from './ir.js'
+import { incrementalParse } from './incremental.js'
+import { parseYaml } from './parse.js'
+import { renderDoc } from './render.js'
+import type { Rules } from './rules.js'
+import { DataMerge, sameData, type DataChange } from './datamerge.js'
+
+export type { DataChange }
+
+export type KeepFormatResult =
+  /** A dump, taken in as its data changes: `text` is what the file should hold. */
+  | { kind: 'kept'; text: string; changes: DataChange[] }
+  /** Not a dump: take the save as it is. */
+  | { kind: 'none' }
+  /** Looked like a dump, but its data could not be put into the old text exactly: taken as it is. */
+  | { kind: 'failed'; reason: string }
+
+/**
+ * Lines a save without comments must reformat beyond its data changes to count as a dump of a file that had
+ * at most one comment: most of the file (a person re-indenting a block, or a whole list, is not a dump).
+ */
+const MIN_REFORMATTED = 3
+const REFORMATTED_SHARE = 0.5
+
+/**
+ * Larger saves are taken as they are: recognising and merging a dump parses both texts on the daemon's
+ * thread (about three parses), which for a file this size would hold up every other document.
+ */
+export const KEEP_FORMAT_MAX_CHARS = 1 << 20
+
+export function keepFormat(baseText: string, text: string, rules: Rules): KeepFormatResult {
+  if (text === baseText || text.length > KEEP_FORMAT_MAX_CHARS || baseText.length > KEEP_FORMAT_MAX_CHARS) return { kind: 'none' }
+  // Libraries never write comments: a save with one was edited, not dumped.
+  if (comments(text) > 0) return { kind: 'none' }
+  const lostComments = comments(baseText)
+  const want = dataOf(text)
+  if (want === undefined) return { kind: 'none' }
+  let base: DocIR
+  try {
+    base = parseYaml(baseText)
+  } catch {
+    return { kind: 'none' }
+  }
+  if (base.aliases || !base.root) return { kind: 'none' }
+  const m = new DataMerge(rules, base)
+  let merged: { text: string; ir: DocIR } | null = null
+  try {
+    const ir = m.apply(base, want)
+    merged = ir && { text: renderDoc(ir), ir }
+  } catch {
+    merged = null
+  }
+  const next = strip(text)
+  const reformatted = merged === null ? Infinity : changedLines(strip(merged.text), next)
+  // Without comments to lose, a save that changes no data but reformats is someone's re-indentation.
+  const dump = lostComments >= 2 || (reformatted >= Math.max(MIN_REFORMATTED, REFORMATTED_SHARE * next.length) && (merged === null || m.changes.length > 0))
+  if (!dump) return { kind: 'none' }
+  if (merged === null) return { kind: 'failed', reason: 'the data changed shape at the top' }
+  if (merged.text === baseText) return { kind: 'kept', text: merged.text, changes: [] }
+  // The result must be a file we sync and hold exactly the dump's data; otherwise the dump is what we have.
+  // Re-parsed from its text (a rendering could mean other than its IR), mostly from the base's entries.
+  let again: DocIR
+  try {
+    again = incrementalParse(baseText, base, merged.text)?.ir ?? parseYaml(merged.text)
+  } catch (e) {
+    return { kind: 'failed', reason: `the merged text does not parse (${(e as Error).message})` }
+  }
+  if (!again.root || !sameData(m.dataOf(again.root), want)) return { kind: 'failed', reason: 'the merged text does not hold the same data' }
+  return { kind: 'kept', text: merged.text, changes: m.changes }
+}
+
+/** What `status` and the daemon's log say about a dump that was taken in as its data changes. */
+export function describeKept(name: string, changes: readonly DataChange[]): string {
+  const n = changes.length
+  const what = n === 0 ? 'no value change' : `${n} value change${n === 1 ? '' : 's'}`
+  return `${name}: a whole-file rewrite by a YAML library was taken in as ${what}; comments and formatting kept`
+}
+
+function dataOf(text: string): unknown {
+  try {
+    // Duplicate keys were refused by our parser already; the yaml package's check is quadratic.
+    return parse(text, { uniqueKeys: false, maxAliasCount: 100 }) as unknown
+  } catch {
+    return undefined
+  }
+}
+
+/** Comments in the text (the lexer's comment tokens: never a `#` inside a value or a block scalar). */
+function comments(text: string): number {
+  let n = 0
+  try {
+    for (const tok of new Lexer().lex(text)) if (tok.charCodeAt(0) === 35) n++
+  } catch {
+    return 0
+  }
+  return n
+}
+
+/** The text's lines without blank lines, comment lines and trailing spaces: what a dump reformats. */
+function strip(text: string): string[] {
+  return text.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '' && !/^\s*#/.test(l))
+}
+
+/**
+ * How many of `b`'s lines, each with the line before it, `a` does not have: reformatted lines and lines
+ * moved (sorted keys) both count. Linear, unlike a line diff, which is quadratic on a whole-file rewrite.
+ */
+function changedLines(a: string[], b: string[]): number {
+  const pairs = new Map<string, number>()
+  a.forEach((l, i) => {
+    const k = `${a[i - 1] ?? ''}\n${l}`
+    pairs.set(k, (pairs.get(k) ?? 0) + 1)
+  })
+  let n = 0
+  b.forEach((l, i) => {
+    const k = `${b[i - 1] ?? ''}\n${l}`
+    const c = pairs.get(k) ?? 0
+    if (c > 0) pairs.set(k, c - 1)
+    else n++
+  })
+  return n
+}

@@ -1,0 +1,274 @@
+/**
+ * Library dumps keep the team's formatting (issue 13 item 7), proven by a seeded generator: real files
+ * (fixtures/styles, the Rhema fixtures, fixtures/real) get random data changes and are dumped by the `yaml`
+ * package and by PyYAML (real, through python3; skipped with the reason when missing). For every dump taken
+ * in: the text holds exactly the dump's data, every comment line of the original is still there, no more of
+ * the original's lines changed than the changed values span, and the model takes the text in byte for byte.
+ * And the other way: the human edit generator's saves are never mistaken for dumps.
+ *
+ * CI runs CTXSYNC_DUMPS (default 1,000) dumps and CTXSYNC_DUMP_HUMAN (default 600) human edits from CTXSYNC_DUMP_SEED (default: the time, 1 in CI);
+ * `bench/keepformat.mjs` runs more (CTXSYNC_DUMP_HUMAN human edits too) and prints the figures; failures' texts go to
+ * CTXSYNC_KEEPFORMAT_DUMP when set.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { expect, test } from 'vitest'
+import { diffArrays } from 'diff'
+import { FileModel } from '../../src/crdt/model.js'
+import { keepFormat, describeKept } from '../../src/crdt/keepformat.js'
+import { sameData } from '../../src/crdt/datamerge.js'
+import { parseYaml } from '../../src/crdt/parse.js'
+import { compileRules } from '../../src/crdt/rules.js'
+import { mulberry32 } from '../helpers/random.js'
+import { stacked } from '../generators/edits.js'
+import { dataOf, jsonSafe, mutate, pyyamlDump, pyyamlLike, touchedComments, touchedLines, yamlDump } from '../generators/dumps.js'
+import { author } from './helpers.js'
+
+const fixtures = path.resolve(__dirname, '../../fixtures')
+const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]))
+const candidates = [...walk(path.join(fixtures, 'styles')), ...walk(path.join(fixtures, 'rhema')), ...walk(path.join(fixtures, 'real'))].filter((f) => /\.ya?ml$/.test(f))
+/** Files a dump can be taken in from: they parse, hold no aliases (a dump expands them) and have a mapping or list at the top. */
+const files = candidates
+  .map((f) => ({ name: path.relative(fixtures, f), text: fs.readFileSync(f, 'utf8') }))
+  .filter((f) => {
+    try {
+      const ir = parseYaml(f.text)
+      return !ir.aliases && (ir.root?.t === 'map' || ir.root?.t === 'seq')
+    } catch {
+      return false
+    }
+  })
+
+const commentLines = (t: string) => t.split('\n').filter((l) => /^\s*#/.test(l))
+/** Comment lines of `before` missing from `after`, but for those inside removed or changed values. */
+function lostComments(before: string, after: string, inside: string[]): string[] {
+  const have = new Map<string, number>()
+  for (const l of [...commentLines(after).map((x) => x.trim()), ...inside]) have.set(l, (have.get(l) ?? 0) + 1)
+  const lost: string[] = []
+  for (const l of commentLines(before).map((x) => x.trim())) {
+    const n = have.get(l) ?? 0
+    if (n > 0) have.set(l, n - 1)
+    else lost.push(l)
+  }
+  return lost
+}
+const removedLines = (a: string, b: string) => diffArrays(a.split('\n'), b.split('\n')).reduce((n, c) => n + (c.removed ? c.count ?? c.value.length : 0), 0)
+
+export interface DumpRun {
+  tried: Record<string, number>
+  kept: Record<string, number>
+  /** By dumper and outcome: 'taken as is' (not recognised), 'failed' (merge refused), 'wrong' (a check failed). */
+  failed: Record<string, number>
+  failures: string[]
+  /** Dumps of files with at most one comment that reformat less than half the file: taken as they are. */
+  asIs: Record<string, number>
+  pyyaml: string
+}
+
+const parsed = new Map<string, { data: unknown; ir: ReturnType<typeof parseYaml> }>()
+const parsedOf = (f: (typeof files)[number]) => {
+  let p = parsed.get(f.name)
+  if (!p) parsed.set(f.name, (p = { data: dataOf(f.text), ir: parseYaml(f.text) }))
+  return p
+}
+/** Long synchronous runs starve the test runner's own messages: let it breathe now and then. */
+const breathe = () => new Promise((resolve) => setImmediate(resolve))
+
+/** `count` dumps, half by each dumper, from `seed`. */
+export async function runDumps(seed: number, count: number): Promise<DumpRun> {
+  const r = mulberry32(seed)
+  const run: DumpRun = { tried: {}, kept: {}, failed: {}, failures: [], asIs: {}, pyyaml: 'real PyYAML' }
+  const cases: Array<{ file: (typeof files)[number] } & ReturnType<typeof mutate>> = []
+  while (cases.length < count) {
+    const file = files[Math.floor(r() * files.length)]!
+    const m = mutate(parsedOf(file).data, r)
+    if (m.kinds.length === 0 || !jsonSafe(m.data)) continue
+    cases.push({ file, ...m })
+  }
+  const half = Math.ceil(count / 2)
+  const py = pyyamlDump(cases.slice(half).map((c) => c.data))
+  if ('skipped' in py) run.pyyaml = `imitated with the yaml package: ${py.skipped}`
+  for (const [i, c] of cases.entries()) {
+    if (i % 25 === 0) await breathe()
+    check(c, i)
+  }
+  return run
+  function check(c: (typeof cases)[number], i: number): void {
+    const dumper = i < half ? 'yaml' : 'pyyaml'
+    const dump = i < half ? yamlDump(c.data) : 'texts' in py ? py.texts[i - half]! : pyyamlLike(c.data)
+    const tag = `${dumper} ${c.kinds.join('+')}`
+    run.tried[dumper] = (run.tried[dumper] ?? 0) + 1
+    const fail = (why: string, outcome: string) => {
+      run.failed[`${dumper}: ${outcome}`] = (run.failed[`${dumper}: ${outcome}`] ?? 0) + 1
+      if (run.failures.length < 20) run.failures.push(`case ${i} (${tag}) of ${c.file.name}: ${why}`)
+      // CTXSYNC_KEEPFORMAT_DUMP=DIR writes each failure's texts there, to replay and diff.
+      const dir = process.env.CTXSYNC_KEEPFORMAT_DUMP
+      if (dir) {
+        fs.mkdirSync(dir, { recursive: true })
+        const texts = { base: c.file.text, dump, got: got.kind === 'kept' ? got.text : got.kind }
+        for (const [k, v] of Object.entries(texts)) fs.writeFileSync(path.join(dir, `${i}.${k}.yaml`), v)
+      }
+    }
+    const got = keepFormat(c.file.text, dump, compileRules(c.file.name))
+    if (got.kind === 'none') {
+      // Not recognised: acceptable only when the dump lost nothing worth keeping (no comment, same lines).
+      if (commentLines(c.file.text).length > 1) fail('not recognised as a dump', 'not recognised')
+      else run.asIs[dumper] = (run.asIs[dumper] ?? 0) + 1
+      return
+    }
+    if (got.kind === 'failed') return fail(got.reason, 'failed')
+    const want = dataOf(dump)
+    if (!sameData(dataOf(got.text), want)) return fail('the text does not hold the dump\'s data', 'wrong data')
+    const lost = lostComments(c.file.text, got.text, touchedComments(parsedOf(c.file).ir, c.touched))
+    if (lost.length) return fail(`comment lines lost: ${JSON.stringify(lost)}`, 'comment lost')
+    const budget = touchedLines(parsedOf(c.file).ir, c.touched, c.grown, c.moved)
+    // A file without a final newline: its last line changes when what ends it moves.
+      + (c.file.text.endsWith('\n') ? 0 : 1)
+    const removed = removedLines(c.file.text, got.text)
+    if (removed > budget) return fail(`${removed} lines of the original changed, the changed values span ${budget}`, 'reformatted')
+    if (i % 16 === 0) {
+      const model = new FileModel({ name: c.file.name, author: author('a') })
+      model.enroll(c.file.text)
+      const back = model.ingest(got.text).text
+      model.destroy()
+      if (back !== got.text) return fail('the model did not take the text in byte for byte', 'not kept by the model')
+    }
+    run.kept[dumper] = (run.kept[dumper] ?? 0) + 1
+  }
+}
+
+/** `count` saves of the human edit generator: how many were taken for a dump (each one would undo an edit). */
+export async function runHumanEdits(seed: number, count: number): Promise<{ tried: number; mistaken: string[] }> {
+  const r = mulberry32(seed)
+  const mistaken: string[] = []
+  let tried = 0
+  while (tried < count) {
+    const file = files[Math.floor(r() * files.length)]!
+    let text = file.text
+    await breathe()
+    for (let step = 0; step < 6 && tried < count; step++) {
+      const edit = stacked(text, r)
+      if (!edit) continue
+      try {
+        parseYaml(edit.text)
+      } catch {
+        continue
+      }
+      tried++
+      const got = keepFormat(text, edit.text, compileRules(file.name))
+      if (got.kind !== 'none' && !(got.kind === 'kept' && got.text === edit.text)) mistaken.push(`${edit.kind} on ${file.name} (step ${step})`)
+      text = edit.text
+    }
+  }
+  return { tried, mistaken }
+}
+
+const SEED = Number(process.env.CTXSYNC_DUMP_SEED) || (process.env.CI ? 1 : Date.now() % 1_000_000)
+const COUNT = Number(process.env.CTXSYNC_DUMPS) || 1000
+const HUMAN = Number(process.env.CTXSYNC_DUMP_HUMAN) || 600
+
+test('seeded library dumps keep the file\'s comments and formatting', async () => {
+  const run = await runDumps(SEED, COUNT)
+  const failed = Object.values(run.failed).reduce((a, b) => a + b, 0)
+  console.log(`dump generator (CTXSYNC_DUMP_SEED=${SEED}): pyyaml ${run.pyyaml}; tried ${JSON.stringify(run.tried)}; kept ${JSON.stringify(run.kept)}; taken as is ${JSON.stringify(run.asIs)}; failed ${JSON.stringify(run.failed)}`)
+  expect(run.failures, `seed ${SEED}`).toEqual([])
+  expect(failed).toBe(0)
+}, Math.max(120_000, COUNT * 400))
+
+test('the human edit generator\'s saves are never taken for dumps', async () => {
+  const { tried, mistaken } = await runHumanEdits(SEED, HUMAN)
+  console.log(`human edits (CTXSYNC_DUMP_SEED=${SEED}): ${tried} tried, ${mistaken.length} taken for dumps`)
+  expect(mistaken, `seed ${SEED}`).toEqual([])
+}, Math.max(120_000, HUMAN * 400))
+
+const TODOS = `# Todo items for the payments scope
+# Keep ids stable: agents refer to them.
+
+todos:
+  - id: T-101
+    title: Retry failed webhooks   # the agent's
+    status: in_progress
+    tags: [payments, reliability]
+
+  # Parked until Q1
+  - id: T-104
+    title: 'Evaluate a second processor'
+    status: blocked
+`
+
+test('a PyYAML-style dump with one status changed changes that line only', () => {
+  const dump = 'todos:\n- id: T-101\n  status: in_progress\n  tags:\n  - payments\n  - reliability\n  title: Retry failed webhooks\n- id: T-104\n  status: done\n  title: Evaluate a second processor\n'
+  const got = keepFormat(TODOS, dump, compileRules('todos.yaml'))
+  expect(got.kind).toBe('kept')
+  expect(got.kind === 'kept' && got.text).toBe(TODOS.replace('status: blocked', 'status: done'))
+  expect(got.kind === 'kept' && describeKept('todos.yaml', got.changes)).toBe('todos.yaml: a whole-file rewrite by a YAML library was taken in as 1 value change; comments and formatting kept')
+})
+
+test('new values take the style around them; removed items leave their comments', () => {
+  const d = dataOf(TODOS) as { todos: Array<Record<string, unknown>> }
+  d.todos[1]!.title = "it's late"
+  d.todos.splice(0, 1)
+  d.todos.push({ id: 'T-105', title: 'New: one' })
+  const got = keepFormat(TODOS, yamlDump(d), compileRules('todos.yaml'))
+  expect(got.kind === 'kept' && got.text).toBe(`# Todo items for the payments scope
+# Keep ids stable: agents refer to them.
+
+todos:
+
+  # Parked until Q1
+  - id: T-104
+    title: 'it''s late'
+    status: blocked
+
+  - id: T-105
+    title: "New: one"
+`)
+})
+
+test('an edit that keeps a comment, or changes little, is not a dump', () => {
+  const rules = compileRules('todos.yaml')
+  expect(keepFormat(TODOS, TODOS.replace('status: blocked', 'status: done'), rules).kind).toBe('none')
+  expect(keepFormat(TODOS, TODOS.replace('# Parked until Q1\n', ''), rules).kind).toBe('none')
+  expect(keepFormat('a: 1\nb: "2"\n', 'a: 1\nb: 3\n', rules).kind).toBe('none')
+})
+
+/** What the generators found, made minimal: [what, original, the dump, the text the file should hold (null: taken as is)]. */
+const FOUND: Array<[string, string, string, string | null]> = [
+  [
+    'an emptied mapping whose only key had a comment above it (dump seed 2): the comment stays, above what follows',
+    'on:\n  pull_request:\n    # only main\n    branches: [main]\n  push: {}\n# end\n',
+    'on:\n  pull_request: {}\n  push: {}\n',
+    'on:\n  pull_request: {}\n    # only main\n  push: {}\n# end\n',
+  ],
+  [
+    'a removed last key of a list item, with comments above it (dump seed 4): the comments stay above the next item',
+    'steps:\n- name: a\n  with:\n    # fetch parents\n    # for PRs\n    depth: 2\n\n# then\n- run: b\n',
+    'steps:\n- name: a\n  with: {}\n- run: b\n',
+    'steps:\n- name: a\n  with: {}\n    # fetch parents\n    # for PRs\n\n# then\n- run: b\n',
+  ],
+  [
+    'an item whose id changed is the same item when its other fields stayed (dump seed 1)',
+    '# todos\n# kept\nt:\n  - id: "a1"\n    title: "One"\n    tags: ["x", "y"]\n  - id: "a2"\n    title: "Two"\n',
+    't:\n- id: "42"\n  tags:\n  - x\n  - y\n  title: One\n- id: a2\n  title: Two\n',
+    '# todos\n# kept\nt:\n  - id: "42"\n    title: "One"\n    tags: ["x", "y"]\n  - id: "a2"\n    title: "Two"\n',
+  ],
+  [
+    'a whole file re-indented by a person, without comments or data change (human edit seed 4): not a dump',
+    'repos:\n  - repo: a\n    rev: v1\n  - repo: b\n    rev: v2\n',
+    'repos:\n- repo: a\n  rev: v1\n- repo: b\n  rev: v2\n',
+    null,
+  ],
+  [
+    'every key removed (dump seed 1): the empty mapping below the head comments',
+    '# Decisions\n# for this scope\n\ndecisions: []\n',
+    '{}\n',
+    '# Decisions\n# for this scope\n\n{}\n',
+  ],
+]
+
+test.each(FOUND)('found by the generators: %s', (_what, original, dump, want) => {
+  const got = keepFormat(original, dump, compileRules('x.yaml'))
+  if (want === null) return void expect(got.kind).toBe('none')
+  expect(got.kind === 'kept' && got.text).toBe(want)
+  expect(sameData(dataOf(want), dataOf(dump))).toBe(true)
+})

@@ -1,0 +1,64 @@
+/**
+ * Issue 13 item 7 through the built CLI: an agent peer saves a library dump of a context file with one value
+ * changed (sorted keys, sequences not indented, every comment gone — PyYAML's style); both peers end with
+ * the file as it was but for that one line, and the agent's status and daemon log say so. With
+ * `keep-format: off` the dump is synced as it is.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { parse, stringify } from 'yaml'
+import { fileState, killAll, readFile, removeTmpDirs, setupSpace, startWatch, TODOS, waitFileEquals, waitLog, writeFile, type Peer } from './helpers.js'
+
+afterEach(killAll)
+afterAll(removeTmpDirs)
+
+const ORIGINAL = fs.readFileSync(path.resolve(__dirname, '../../fixtures/styles/todos.yaml'), 'utf8')
+
+/** What an agent writes: the file loaded, one status changed, dumped the PyYAML way. */
+function dumpWithStatus(text: string, id: string, status: string): string {
+  const data = parse(text) as { todos: Array<{ id: string; status: string }> }
+  data.todos.find((t) => t.id === id)!.status = status
+  return stringify(data, { sortMapEntries: true, indentSeq: false, lineWidth: 80 })
+}
+
+function makeAgent(p: Peer, teamSetting?: string): void {
+  const local = path.join(p.dir, '.ctxsync', 'local.yaml')
+  fs.writeFileSync(local, fs.readFileSync(local, 'utf8').replace(/^agent: false$/m, 'agent: true'))
+  if (teamSetting) fs.appendFileSync(path.join(p.dir, 'ctxsync.yaml'), `keep-format: ${teamSetting}\n`)
+}
+
+describe('e2e: an agent\'s library dump keeps the team\'s formatting', { timeout: 120_000 }, () => {
+  it('one status changed by a dump: every comment and every other line as before, on both peers', async () => {
+    const { peers } = await setupSpace(['a', 'agent'], { files: { [TODOS]: ORIGINAL } })
+    const [a, b] = peers as [Peer, Peer]
+    makeAgent(b)
+    const [da, db] = [await startWatch(a), await startWatch(b)]
+    await waitLog(da, /connected to agent/)
+    await waitLog(db, /connected to a/)
+    const dump = dumpWithStatus(ORIGINAL, 'T-102', 'done')
+    expect(dump).not.toContain('#')
+    await writeFile(b, TODOS, dump)
+    const want = ORIGINAL.replace(/(- id: T-102\n(?:.*\n)*?\s+status: )todo/, '$1done')
+    expect(want).not.toBe(ORIGINAL)
+    await waitFileEquals(b, want)
+    await waitFileEquals(a, want)
+    await waitLog(db, /todos\.yaml: a whole-file rewrite by a YAML library was taken in as 1 value change; comments and formatting kept/)
+    const st = await fileState(b)
+    expect(st.formatKept?.message).toMatch(/taken in as 1 value change/)
+    expect(readFile(a)).toBe(want)
+  })
+
+  it('keep-format: off: the dump is synced as it is', async () => {
+    const { peers } = await setupSpace(['a', 'agent'], { files: { [TODOS]: ORIGINAL } })
+    const [a, b] = peers as [Peer, Peer]
+    makeAgent(b, 'off')
+    const [da, db] = [await startWatch(a), await startWatch(b)]
+    await waitLog(da, /connected to agent/)
+    await waitLog(db, /connected to a/)
+    const dump = dumpWithStatus(ORIGINAL, 'T-102', 'done')
+    await writeFile(b, TODOS, dump)
+    await waitFileEquals(a, dump)
+    expect(readFile(b)).toBe(dump)
+  })
+})
