@@ -40,7 +40,13 @@ export class RaceWatch {
   private races: Array<[string, ConflictRecord]> = []
   private touched = new Set<NodeId>()
 
-  constructor(private readonly tree: Tree) {}
+  constructor(private readonly tree: Tree) {
+    // While an update waits for one it depends on, Yjs has applied its deletions already: a value can be
+    // deleted before the write that overwrote it arrives, and garbage-collecting it then would lose it with
+    // no record. Such values keep their content until a transaction with their competitor records them.
+    const doc = tree.doc
+    doc.gcFilter = (item) => !(item.parent === (tree.map as unknown) && item.parentSub?.endsWith('v') && (doc.store.pendingStructs !== null || doc.store.pendingDs !== null))
+  }
 
   get pending(): boolean {
     return this.touched.size > 0
@@ -116,11 +122,14 @@ function detectRaces(tree: Tree, tr: Y.Transaction, node: NodeId, g: NodeRecords
   for (let it: Y.Item | null = current; it; it = it.left) chain.push(it)
   const isNew = (i: Y.Item) => i.id.clock >= (tr.beforeState.get(i.id.client) ?? 0)
   if (!chain.some(isNew)) return []
-  const before = chain.find((i) => !isNew(i))
-  // A copy written by the later-wins rule stands for the original write (its id, its author) and
-  // supersedes nothing: what it was written over still competes.
-  const seen = seenBy(current, g, new Set(), new Chain(current))
-  const candidates = chain.filter((i) => i !== current && (isNew(i) || i === before))
+  const ch = new Chain(current)
+  const seen = seenBy(current, g, ch)
+  const orig = g.alias.get(itemKey(current))
+  const origItem = orig && ch.find(orig[0])
+  if (origItem) for (const s of seenBy(origItem, g, ch, Number(orig[0].slice(orig[0].indexOf(':') + 1)))) seen.add(s)
+  // Content is left only on what this transaction deleted (the value it replaced, new writes that lost) and
+  // on values kept while an update was pending (see the constructor): each one is a candidate.
+  const candidates = chain.filter((i) => i !== current && itemValue(i) !== undefined)
   const cv = itemValue(current)
   if (!cv) return []
   const canon = (i: Y.Item): [string, number] => {
@@ -131,7 +140,8 @@ function detectRaces(tree: Tree, tr: Y.Transaction, node: NodeId, g: NodeRecords
   const [kb, cb] = canon(current)
   for (const c of candidates) {
     const v = itemValue(c)
-    if (!v || v[0] === cv[0]) continue
+    // Equal values are no conflict, but the later write of one counts when it meets a third value.
+    if (!v || (v[0] === cv[0] && v[1] === cv[1])) continue
     // Two collection descriptors (e.g. a flow list's closing spaces vs block style) are formatting.
     if (isStructural(v[0]) && isStructural(cv[0])) continue
     const [ka, ca] = canon(c)

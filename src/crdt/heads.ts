@@ -13,8 +13,9 @@
  * notices writes the same value, so the copies never race with each other; old peers read an alias as a
  * record with one value, which adds nothing to what they list.
  *
- * Records written for stale saves (same format) pair the saved value with the one it overwrote: the pair
- * stays live until a later write supersedes both, although the saved value's author had seen the other.
+ * Records written for stale saves (same format) pair the saved value with the one it overwrote, although
+ * the saver had seen it: keyed by ids that are not Yjs item ids (say `s<client>:<clock>`), no origin chain
+ * supersedes them; the pair stays live until a resolution or a later local edit of the value.
  */
 import * as Y from 'yjs'
 import { CONFLICTS, RESOLVED, type NodeId } from './schema.js'
@@ -82,17 +83,13 @@ export function liveValues(tree: Tree, node: NodeId, g: NodeRecords | undefined)
   if (g && cands.size > 1) {
     // A head is a write no other candidate had seen (nor a resolution, nor a later local edit).
     const chain = new Chain(cur)
-    for (const id of cands.keys()) {
-      const paired = new Set<string>()
-      for (const o of g.open) {
-        const [a, b] = [canon(o.ids[0]), canon(o.ids[1])]
-        if (a === id) paired.add(b)
-        if (b === id) paired.add(a)
-      }
+    // Every write a record knows supersedes what it had seen, live or not (supersession is transitive).
+    const known = new Set([...cands.keys(), ...[...g.dead].map(canon), ...[...g.alias.values()].map((a) => a[0])])
+    for (const id of known) {
       // The write itself, and the copy of it the register holds now (what that copy was written over).
       const orig = chain.find(id)
-      if (orig) for (const s of seenBy(orig, g, paired, chain, Number(id.slice(id.indexOf(':') + 1)))) heads.delete(s)
-      if (id === canon(curId) && orig !== cur) for (const s of seenBy(cur, g, paired, chain)) heads.delete(s)
+      if (orig) for (const s of seenBy(orig, g, chain, Number(id.slice(id.indexOf(':') + 1)))) heads.delete(s)
+      if (id === canon(curId) && orig !== cur) for (const s of seenBy(cur, g, chain)) heads.delete(s)
     }
     for (const id of g.dead) heads.delete(canon(id))
     if (heads.size === 0) heads.set(canon(curId), curValue)
@@ -133,10 +130,9 @@ export class Chain {
 
 /**
  * Item ids (canonical) the author of `from` had seen: the Yjs origins below it. A copy made by the
- * later-wins rule supersedes nothing (its origin still competes); a real write supersedes all below it,
- * except a value a record pairs with it (a stale save overwrote what it had seen, and says so).
+ * later-wins rule supersedes nothing (its origin still competes); a real write supersedes all below it.
  */
-export function seenBy(from: Y.Item, g: NodeRecords, paired: Set<string>, chain: Chain, clock = from.id.clock): Set<string> {
+export function seenBy(from: Y.Item, g: NodeRecords, chain: Chain, clock = from.id.clock): Set<string> {
   const canon = (id: string) => g.alias.get(id)?.[0] ?? id
   const out = new Set<string>()
   let real = !g.alias.has(`${from.id.client}:${clock}`)
@@ -144,7 +140,7 @@ export function seenBy(from: Y.Item, g: NodeRecords, paired: Set<string>, chain:
   const run = (client: number, top: number, bottom: number) => {
     for (let k = top; k >= bottom; k--) {
       const id = `${client}:${k}`
-      if (real && !paired.has(canon(id))) out.add(canon(id))
+      if (real) out.add(canon(id))
       if (!g.alias.has(id)) real = true
     }
   }
