@@ -20,7 +20,7 @@ import * as Y from 'yjs'
 import { MAX_WALK } from './limits.js'
 import { AUTHORS, CONFLICTS, RESOLVED, kindOf, type NodeId, type Value } from './schema.js'
 import type { Tree } from './tree.js'
-import { Chain, itemKey, liveValues, recordsByNode, seenBy, type ConflictRecord, type NodeRecords, type RecordValue } from './heads.js'
+import { Chain, itemKey, liveValues, recordsByNode, seenBy, type ConflictRecord, type Live, type NodeRecords, type RecordValue } from './heads.js'
 
 export type { ConflictRecord, RecordValue }
 
@@ -69,18 +69,40 @@ export class RaceWatch {
     }
   }
 
-  flush(): void {
+  /**
+   * Records the races and writes the copies, through `write` (a local transaction) and only when there is
+   * something to write: a peer that merely receives writes nothing.
+   */
+  flush(write: (f: () => void) => void): void {
     const doc = this.tree.doc
     const { records } = conflictMaps(doc)
-    for (const [k, rec] of this.races) if (!records.has(k)) records.set(k, rec)
+    const races = this.races.filter(([k]) => !records.has(k))
+    const copies: Array<[NodeId, Live]> = []
     const groups = recordsByNode(doc, this.touched)
+    for (const [k, rec] of races) {
+      const node = k.slice(0, k.indexOf('|'))
+      const g: NodeRecords = groups.get(node) ?? { open: [], dead: new Set<string>(), alias: new Map() }
+      groups.set(node, g)
+      const [, a, b] = k.split("|") as [string, string, string]
+      g.open.push({ key: k, ids: [a, b], rec })
+    }
     for (const node of this.touched) {
       if (!this.tree.has(node) || !this.tree.alive(node)) continue
       const live = liveValues(this.tree, node, groups.get(node))
-      if (!live || live.shown === live.latest) continue
+      if (live && live.shown !== live.latest && live.values[live.latest]![0] !== this.tree.desc(node)) copies.push([node, live])
+    }
+    this.races = []
+    this.touched.clear()
+    if (races.length || copies.length) write(() => this.write(races, copies))
+  }
+
+  private write(races: Array<[string, ConflictRecord]>, copies: Array<[NodeId, Live]>): void {
+    const doc = this.tree.doc
+    const { records } = conflictMaps(doc)
+    for (const [k, rec] of races) if (!records.has(k)) records.set(k, rec)
+    for (const [node, live] of copies) {
       const w = live.values[live.latest]!
       const wid = live.ids[live.latest]!
-      if (w[0] === this.tree.desc(node)) continue
       // The value shown now is a live competitor too: recorded before its content is overwritten.
       if (live.shown >= 0) {
         const [sid, sv] = [live.ids[live.shown]!, live.values[live.shown]!]
@@ -92,12 +114,13 @@ export class RaceWatch {
       this.tree.map.set(node + 'v', [w[0], w[1]])
       records.set(`${node}|${id}|=${wid}`, [w, w])
     }
-    this.races = []
-    this.touched.clear()
   }
 }
 
-/** A local edit of a value supersedes its node's records written before it (the editor had them). */
+/**
+ * A local edit of a value supersedes its node's records written before it whose writes this peer holds
+ * (a record can arrive before a write it names: that write the editor had not seen, and it still competes).
+ */
 export function supersede(tree: Tree, tr: Y.Transaction, time: number): void {
   const keys = tr.changed.get(tree.map as unknown as Y.AbstractType<Y.YEvent<any>>)
   const { records, resolved } = conflictMaps(tree.doc)
@@ -108,8 +131,15 @@ export function supersede(tree: Tree, tr: Y.Transaction, time: number): void {
   const fresh = tr.changed.get(records as unknown as Y.AbstractType<Y.YEvent<any>>)
   for (const key of records.keys()) {
     const node = key.slice(0, key.indexOf('|'))
-    if (nodes.has(node) && !fresh?.has(key) && !resolved.has(key) && !key.includes('|=')) resolved.set(key, [tree.doc.clientID, time])
+    if (!nodes.has(node) || fresh?.has(key) || resolved.has(key) || key.includes('|=')) continue
+    if (key.split('|').slice(1).every((id) => held(tree.doc, id))) resolved.set(key, [tree.doc.clientID, time])
   }
+}
+
+function held(doc: Y.Doc, id: string): boolean {
+  const c = id.indexOf(':')
+  if (c < 0) return true
+  return Y.getState(doc.store, Number(id.slice(0, c))) > Number(id.slice(c + 1))
 }
 
 const NONE: NodeRecords = { open: [], dead: new Set(), alias: new Map() }

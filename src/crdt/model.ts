@@ -162,7 +162,7 @@ export class FileModel {
 
   /** Records the races, and shows each touched value's latest live competitor (`heads.ts`). */
   private flushRaces(): void {
-    if (this.races.pending) this.local(() => this.races.flush(), false)
+    if (this.races.pending) this.races.flush((f) => this.local(f, false))
   }
 
   /**
