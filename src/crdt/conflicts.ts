@@ -89,7 +89,10 @@ export class RaceWatch {
     for (const node of this.touched) {
       if (!this.tree.has(node) || !this.tree.alive(node)) continue
       const live = liveValues(this.tree, node, groups.get(node))
-      if (live && live.shown !== live.latest && live.values[live.latest]![0] !== this.tree.desc(node)) copies.push([node, live])
+      if (!live || live.shown === live.latest || live.values[live.latest]![0] === this.tree.desc(node)) continue
+      // Copied only once the write itself is here (a record can come first): what this peer shows next is
+      // then what it has seen, and an edit made on top of it supersedes that write and nothing it has not.
+      if (held(doc, live.ids[live.latest]!)) copies.push([node, live])
     }
     this.races = []
     this.touched.clear()
