@@ -173,12 +173,13 @@ function detectRaces(tree: Tree, tr: Y.Transaction, node: NodeId, g: NodeRecords
   const [kb, cb] = canon(current)
   for (const c of candidates) {
     const v = itemValue(c)
-    // Equal values are no conflict, but the later write of one counts when it meets a third value.
-    if (!v || (v[0] === cv[0] && v[1] === cv[1])) continue
+    if (!v) continue
     // Two collection descriptors (e.g. a flow list's closing spaces vs block style) are formatting.
     if (isStructural(v[0]) && isStructural(cv[0])) continue
     const [ka, ca] = canon(c)
-    if (ka === kb || seen.has(ka)) continue
+    // Equal values are no conflict, but each write of one still competes with a third value (only copies
+    // of one write are the same write).
+    if (ka === kb || seen.has(ka) || (v[0] === cv[0] && v[1] === cv[1] && ca === cb)) continue
     out.push([recordKey(node, ka, kb), pair(ka, [v[0], v[1], ca], kb, [cv[0], cv[1], cb])])
   }
   return out

@@ -41,9 +41,9 @@ export function recordsByNode(doc: Y.Doc, only?: Set<NodeId>): Map<NodeId, NodeR
   const resolved = doc.getMap<unknown>(RESOLVED)
   const out = new Map<NodeId, NodeRecords>()
   for (const [key, rec] of records) {
-    const parts = key.split('|')
-    const node = parts[0]!
+    const node = key.slice(0, key.indexOf('|'))
     if (only && !only.has(node)) continue
+    const parts = key.split('|')
     let g = out.get(node)
     if (!g) out.set(node, (g = { open: [], dead: new Set(), alias: new Map() }))
     // Keys not made of item ids (another writer's format) still pair their two values.

@@ -82,7 +82,7 @@ export function runSchedule(seed: number, opts: { steps?: number; debug?: boolea
   const log = opts.debug ? (...a: unknown[]) => console.log(...a) : () => {}
   const rng: Rng = mulberry32(seed)
   const n = 2 + Math.floor(rng() * 3)
-  const steps = opts.steps ?? 10 + Math.floor(rng() * 30)
+  const steps = opts.steps ?? 8 + Math.floor(rng() * 20)
   let clock = 1_700_000_000
   // Mostly whole seconds (old peers' values, and ties), sometimes milliseconds (new peers' values).
   const tick = () => (clock += rng() < 0.5 ? 0 : rng() < 0.5 ? 1 : 0.001 * (1 + Math.floor(rng() * 900)))
@@ -138,8 +138,9 @@ export function runSchedule(seed: number, opts: { steps?: number; debug?: boolea
       for (let b = 0; b < burst; b++) {
         const k = burst === 1 ? i : b
         const m = peers[k]!.m
-        const text = m.render().text!
-        m.setBase(m.render())
+        const shown = m.render()
+        const text = shown.text!
+        m.setBase(shown)
         const v = rng() < 0.1 ? 'same' : `v${++counter}`
         write(k, f, v, () => m.ingest(setValue(text, rng() < 0.3 ? pick(rng, FIELDS) : f, v)))
         // The generator asked for `f`; writes to the other field are found below from the text.
@@ -175,7 +176,12 @@ export function runSchedule(seed: number, opts: { steps?: number; debug?: boolea
   }
   // Everyone back, everything delivered.
   for (const p of peers) p.online = true
-  for (let round = 0; round < 4; round++) for (const a of peers) for (const b of peers) if (a !== b) fullSync(a, b)
+  const svs = () => peers.map((p) => Y.encodeStateVector(p.m.doc).join()).join('|')
+  for (let round = 0, last = ''; round < 8 && last !== svs(); round++) {
+    last = svs()
+    for (let k = 1; k < peers.length; k++) fullSync(peers[0]!, peers[k]!)
+    for (let k = 1; k < peers.length; k++) fullSync(peers[0]!, peers[k]!)
+  }
   if (opts.debug) for (const [k, v] of peers[0]!.m.doc.getMap('c')) console.log('rec', k, JSON.stringify(v), peers[0]!.m.doc.getMap('x').has(k) ? 'RESOLVED' : '')
   const failure = check(seed, peers, writes)
   const conflicts = peers[0]!.m.conflicts().length
