@@ -22,7 +22,9 @@
  *      whose writes the subtree showed), or null once re-created
  *   +N counter: net increment of Yjs client N (only with the `counter` rule)
  *
- * Other maps: "c" conflict records, "x" resolutions, "a" authors (Yjs client id → peer).
+ * Other maps: "c" conflict records (and the alias records of later-wins copies, see `heads.ts`), "x"
+ * resolutions (also written by a local edit that supersedes its node's records), "a" authors (Yjs client
+ * id → peer).
  */
 import * as Y from 'yjs'
 
