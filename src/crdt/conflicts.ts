@@ -6,7 +6,13 @@
  * the loser's content) we look at every value register it touched. A write that the current value's
  * author had not seen (it is not among the current item's origins) lost a race: both values are recorded
  * in the synced map "c", keyed by the pair of item ids, so every peer that notices the race writes the
- * same record and every peer lists the same conflicts. Resolutions are synced markers in map "x".
+ * same record and every peer lists the same conflicts. Resolutions are synced markers in map "x"; a local
+ * edit of a value marks its node's records the same way (the editor saw them: they are superseded).
+ * Which recorded values still compete, and which one the file shows (the latest), is `heads.ts`.
+ *
+ * A loser's content is gone once its peer garbage-collects it, and a peer forwards it without content: so
+ * whoever overwrites a live value records it first — Yjs's loser at integration (above), and the value a
+ * later-wins copy replaces (`flush`). A peer that never saw the content learns it from those records.
  *
  * Delete-versus-edit conflicts need no record: they are derived from tombstones (see `Tree.isRevived`).
  */
@@ -14,47 +20,167 @@ import * as Y from 'yjs'
 import { MAX_WALK } from './limits.js'
 import { AUTHORS, CONFLICTS, RESOLVED, kindOf, type NodeId, type Value } from './schema.js'
 import type { Tree } from './tree.js'
+import { Chain, itemKey, liveValues, recordsByNode, seenBy, type ConflictRecord, type Live, type NodeRecords, type RecordValue } from './heads.js'
 
-export type RecordValue = [desc: string, at: number, client: number]
-export type ConflictRecord = [a: RecordValue, b: RecordValue]
-
-const itemKey = (i: Y.Item) => `${i.id.client}:${i.id.clock}`
+export type { ConflictRecord, RecordValue }
 
 function itemValue(i: Y.Item): Value | undefined {
   const c = i.content as unknown as { arr?: unknown[] }
   return Array.isArray(c.arr) ? (c.arr[0] as Value) : undefined
 }
 
-/** Finds value races in one integrated remote transaction. Call from `afterTransaction`. */
-export function detectRaces(tree: Tree, tr: Y.Transaction): Array<[key: string, rec: ConflictRecord]> {
-  const keys = tr.changed.get(tree.map as unknown as Y.AbstractType<Y.YEvent<any>>)
-  if (!keys) return []
-  const out: Array<[string, ConflictRecord]> = []
-  for (const key of keys) {
-    if (key === null || !key.endsWith('v')) continue
-    const current = tree.item(key.slice(0, -1), 'v')
-    if (!current) continue
-    const chain: Y.Item[] = []
-    for (let it: Y.Item | null = current; it; it = it.left) chain.push(it)
-    const isNew = (i: Y.Item) => i.id.clock >= (tr.beforeState.get(i.id.client) ?? 0)
-    if (!chain.some(isNew)) continue
-    const before = chain.find((i) => !isNew(i))
-    const seen = ancestry(current, chain)
-    const candidates = chain.filter((i) => i !== current && (isNew(i) || i === before))
-    const cv = itemValue(current)
-    if (!cv) continue
-    for (const c of candidates) {
-      if (seen.has(c)) continue
-      const v = itemValue(c)
-      if (!v || v[0] === cv[0]) continue
-      // Two collection descriptors (e.g. a flow list's closing spaces vs block style) are formatting.
-      if (isStructural(v[0]) && isStructural(cv[0])) continue
-      const a: RecordValue = [v[0], v[1], c.id.client]
-      const b: RecordValue = [cv[0], cv[1], current.id.client]
-      const [ka, kb] = [itemKey(c), itemKey(current)]
-      const rec: ConflictRecord = ka < kb ? [a, b] : [b, a]
-      out.push([`${key.slice(0, -1)}|${ka < kb ? ka : kb}|${ka < kb ? kb : ka}`, rec])
+const recordKey = (node: NodeId, a: string, b: string) => `${node}|${a < b ? a : b}|${a < b ? b : a}`
+const pair = (a: string, va: RecordValue, b: string, vb: RecordValue): ConflictRecord => (a < b ? [va, vb] : [vb, va])
+
+/**
+ * Watches remote transactions for races (call `observe` from `afterTransaction`), then, in a local
+ * transaction, records them and makes each touched register show its latest live value (`flush`).
+ */
+export class RaceWatch {
+  private races: Array<[string, ConflictRecord]> = []
+  private touched = new Set<NodeId>()
+
+  constructor(private readonly tree: Tree) {
+    // While an update waits for one it depends on, Yjs has applied its deletions already: a value can be
+    // deleted before the write that overwrote it arrives, and garbage-collecting it then would lose it with
+    // no record. Such values keep their content until a transaction with their competitor records them.
+    const doc = tree.doc
+    doc.gcFilter = (item) => !(item.parent === (tree.map as unknown) && item.parentSub?.endsWith('v') && (doc.store.pendingStructs !== null || doc.store.pendingDs !== null))
+  }
+
+  get pending(): boolean {
+    return this.touched.size > 0
+  }
+
+  observe(tr: Y.Transaction): void {
+    const { records, resolved } = conflictMaps(this.tree.doc)
+    for (const m of [records, resolved]) {
+      for (const k of tr.changed.get(m as unknown as Y.AbstractType<Y.YEvent<any>>) ?? []) if (k) this.touched.add(k.slice(0, k.indexOf('|')))
     }
+    const keys = tr.changed.get(this.tree.map as unknown as Y.AbstractType<Y.YEvent<any>>)
+    if (!keys) return
+    const nodes = new Set<NodeId>()
+    for (const k of keys) if (k !== null && k.endsWith('v')) nodes.add(k.slice(0, -1))
+    if (nodes.size === 0) return
+    const groups = recordsByNode(this.tree.doc, nodes)
+    for (const node of nodes) {
+      this.touched.add(node)
+      this.races.push(...detectRaces(this.tree, tr, node, groups.get(node)))
+    }
+  }
+
+  /**
+   * Records the races and writes the copies, through `write` (a local transaction) and only when there is
+   * something to write: a peer that merely receives writes nothing.
+   */
+  flush(write: (f: () => void) => void): void {
+    const doc = this.tree.doc
+    const { records } = conflictMaps(doc)
+    const races = this.races.filter(([k]) => !records.has(k))
+    const copies: Array<[NodeId, Live]> = []
+    const groups = recordsByNode(doc, this.touched)
+    for (const [k, rec] of races) {
+      const node = k.slice(0, k.indexOf('|'))
+      const g: NodeRecords = groups.get(node) ?? { open: [], dead: new Set<string>(), alias: new Map() }
+      groups.set(node, g)
+      const [, a, b] = k.split("|") as [string, string, string]
+      g.open.push({ key: k, ids: [a, b], rec })
+    }
+    for (const node of this.touched) {
+      if (!this.tree.has(node) || !this.tree.alive(node)) continue
+      const live = liveValues(this.tree, node, groups.get(node))
+      if (!live || live.shown === live.latest || live.values[live.latest]![0] === this.tree.desc(node)) continue
+      // Copied only once the write itself is here (a record can come first): what this peer shows next is
+      // then what it has seen, and an edit made on top of it supersedes that write and nothing it has not.
+      if (held(doc, live.ids[live.latest]!)) copies.push([node, live])
+    }
+    this.races = []
+    this.touched.clear()
+    if (races.length || copies.length) write(() => this.write(races, copies))
+  }
+
+  private write(races: Array<[string, ConflictRecord]>, copies: Array<[NodeId, Live]>): void {
+    const doc = this.tree.doc
+    const { records } = conflictMaps(doc)
+    for (const [k, rec] of races) if (!records.has(k)) records.set(k, rec)
+    for (const [node, live] of copies) {
+      const w = live.values[live.latest]!
+      const wid = live.ids[live.latest]!
+      // The value shown now is a live competitor too: recorded before its content is overwritten.
+      if (live.shown >= 0) {
+        const [sid, sv] = [live.ids[live.shown]!, live.values[live.shown]!]
+        const k = recordKey(node, sid, wid)
+        if (!records.has(k)) records.set(k, pair(sid, sv, wid, w))
+      }
+      // The copy's item id is the next clock of this client: the map write below creates exactly one item.
+      const id = `${doc.clientID}:${Y.getState(doc.store, doc.clientID)}`
+      this.tree.map.set(node + 'v', [w[0], w[1]])
+      records.set(`${node}|${id}|=${wid}`, [w, w])
+    }
+  }
+}
+
+/**
+ * A local edit of a value supersedes its node's records written before it whose writes this peer holds
+ * (a record can arrive before a write it names: that write the editor had not seen, and it still competes).
+ */
+export function supersede(tree: Tree, tr: Y.Transaction, time: number): void {
+  const keys = tr.changed.get(tree.map as unknown as Y.AbstractType<Y.YEvent<any>>)
+  const { records, resolved } = conflictMaps(tree.doc)
+  if (!keys || records.size === 0) return
+  const nodes = new Set<NodeId>()
+  for (const k of keys) if (k !== null && k.endsWith('v')) nodes.add(k.slice(0, -1))
+  if (nodes.size === 0) return
+  const fresh = tr.changed.get(records as unknown as Y.AbstractType<Y.YEvent<any>>)
+  for (const key of records.keys()) {
+    const node = key.slice(0, key.indexOf('|'))
+    if (!nodes.has(node) || fresh?.has(key) || resolved.has(key) || key.includes('|=')) continue
+    if (key.split('|').slice(1).every((id) => held(tree.doc, id))) resolved.set(key, [tree.doc.clientID, time])
+  }
+}
+
+function held(doc: Y.Doc, id: string): boolean {
+  const c = id.indexOf(':')
+  if (c < 0) return true
+  return Y.getState(doc.store, Number(id.slice(0, c))) > Number(id.slice(c + 1))
+}
+
+const NONE: NodeRecords = { open: [], dead: new Set(), alias: new Map() }
+
+/** Races a remote transaction revealed on one node's value register. */
+function detectRaces(tree: Tree, tr: Y.Transaction, node: NodeId, g: NodeRecords = NONE): Array<[key: string, rec: ConflictRecord]> {
+  const current = tree.item(node, 'v')
+  if (!current) return []
+  const chain: Y.Item[] = []
+  for (let it: Y.Item | null = current; it; it = it.left) chain.push(it)
+  const isNew = (i: Y.Item) => i.id.clock >= (tr.beforeState.get(i.id.client) ?? 0)
+  if (!chain.some(isNew)) return []
+  const ch = new Chain(current)
+  const seen = seenBy(current, g, ch)
+  const orig = g.alias.get(itemKey(current))
+  const origItem = orig && ch.find(orig[0])
+  if (origItem) for (const s of seenBy(origItem, g, ch, Number(orig[0].slice(orig[0].indexOf(':') + 1)))) seen.add(s)
+  // Content is left only on what this transaction deleted (the value it replaced, new writes that lost) and
+  // on values kept while an update was pending (see the constructor): each one is a candidate.
+  const candidates = chain.filter((i) => i !== current && itemValue(i) !== undefined)
+  const cv = itemValue(current)
+  if (!cv) return []
+  const canon = (i: Y.Item): [string, number] => {
+    const a = g.alias.get(itemKey(i))
+    return a ? [a[0], a[1][2]] : [itemKey(i), i.id.client]
+  }
+  const out: Array<[string, ConflictRecord]> = []
+  const [kb, cb] = canon(current)
+  for (const c of candidates) {
+    const v = itemValue(c)
+    if (!v) continue
+    // Two collection descriptors (e.g. a flow list's closing spaces vs block style) are formatting.
+    if (isStructural(v[0]) && isStructural(cv[0])) continue
+    const [ka, ca] = canon(c)
+    // Equal values are no conflict, but each write of one still competes with a third value (only copies
+    // of one write are the same write).
+    if (ka === kb || seen.has(ka) || (v[0] === cv[0] && v[1] === cv[1] && ca === cb)) continue
+    out.push([recordKey(node, ka, kb), pair(ka, [v[0], v[1], ca], kb, [cv[0], cv[1], cb])])
   }
   return out
 }
@@ -62,19 +188,6 @@ export function detectRaces(tree: Tree, tr: Y.Transaction): Array<[key: string, 
 function isStructural(desc: string): boolean {
   const k = kindOf(desc)
   return k === 'map' || k === 'seq' || k === 'fseq' || k === 'fmap'
-}
-
-/** Items the author of `item` had seen: its origin, that item's origin, and so on. */
-function ancestry(item: Y.Item, chain: Y.Item[]): Set<Y.Item> {
-  const out = new Set<Y.Item>()
-  let cur: Y.Item | undefined = item
-  while (cur && !out.has(cur)) {
-    out.add(cur)
-    const o: Y.ID | null = cur.origin
-    if (!o) break
-    cur = chain.find((i) => i.id.client === o.client && i.id.clock <= o.clock && o.clock < i.id.clock + i.length)
-  }
-  return out
 }
 
 export function conflictMaps(doc: Y.Doc) {
@@ -95,28 +208,15 @@ export interface RawConflict {
   winner: number
 }
 
-/** Unresolved conflicts of visible nodes, values in a deterministic order. */
+/** Unresolved conflicts of visible nodes: each node's live competitors, in a deterministic order. */
 export function listRaw(tree: Tree): RawConflict[] {
-  const { records, resolved } = conflictMaps(tree.doc)
-  const byNode = new Map<NodeId, { keys: string[]; values: RecordValue[] }>()
-  for (const [key, rec] of records) {
-    if (resolved.has(key)) continue
-    const node = key.slice(0, key.indexOf('|'))
-    if (!tree.has(node) || !tree.alive(node) || !visibleChain(tree, node)) continue
-    let g = byNode.get(node)
-    if (!g) byNode.set(node, (g = { keys: [], values: [] }))
-    g.keys.push(key)
-    g.values.push(...rec)
-  }
   const out: RawConflict[] = []
-  for (const [node, g] of byNode) {
-    const cur = tree.item(node, 'v')
-    const cv = tree.value(node)
-    if (cur && cv) g.values.push([cv[0], cv[1], cur.id.client])
-    const values = dedupe(g.values)
-    const winner = cur && cv ? values.findIndex((v) => v[0] === cv[0] && v[2] === cur.id.client && v[1] === cv[1]) : 0
-    if (new Set(values.map((v) => v[0])).size < 2) continue
-    out.push({ node, kind: 'value', records: g.keys.sort(), values, winner: Math.max(0, winner) })
+  for (const [node, g] of recordsByNode(tree.doc)) {
+    if (g.open.length === 0) continue
+    if (!tree.has(node) || !tree.alive(node) || !visibleChain(tree, node)) continue
+    const live = liveValues(tree, node, g)
+    if (!live || live.values.length < 2) continue
+    out.push({ node, kind: 'value', records: live.records, values: live.values, winner: Math.max(0, live.shown) })
   }
   for (const node of revivedNodes(tree)) {
     const t = tree.tombstone(node)!
@@ -129,12 +229,6 @@ export function listRaw(tree: Tree): RawConflict[] {
     out.push({ node, kind: 'delete', records: [], values, winner: 1 })
   }
   return out.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0))
-}
-
-function dedupe(values: RecordValue[]): RecordValue[] {
-  const seen = new Map<string, RecordValue>()
-  for (const v of values) seen.set(`${v[2]}|${v[1]}|${v[0]}`, v)
-  return [...seen.values()].sort((a, b) => a[1] - b[1] || a[2] - b[2] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
 }
 
 /** A node is shown only if all its ancestors are. */

@@ -23,7 +23,7 @@ import { AUTHORS, GIT_MARKS, ROOT, enrollClientId, nowSeconds } from './schema.j
 import { Tree } from './tree.js'
 import { Writer } from './write.js'
 import { Differ } from './diff.js'
-import { conflictMaps, detectRaces } from './conflicts.js'
+import { RaceWatch, supersede } from './conflicts.js'
 import { compactChanged } from './compact.js'
 import { checkIR, MAX_WALK } from './limits.js'
 import { describeConflicts, resolveConflict, type Conflict, type Take } from './present.js'
@@ -102,7 +102,7 @@ export class FileModel {
   private validOnce = false
   private counter = 0
   private authored = false
-  private races: Array<[string, unknown]> = []
+  private readonly races: RaceWatch
   private now: () => number
 
   constructor(opts: FileModelOptions) {
@@ -112,10 +112,11 @@ export class FileModel {
     this.now = opts.now ?? nowSeconds
     if (opts.clientId !== undefined) this.doc.clientID = opts.clientId
     this.tree = new Tree(this.doc, this.rules)
+    this.races = new RaceWatch(this.tree)
     this.doc.on('afterTransaction', (tr: Y.Transaction) => {
       compactChanged(tr)
       if (tr.local || tr.origin === LOAD || tr.origin === LOCAL) return
-      this.races.push(...detectRaces(this.tree, tr))
+      this.races.observe(tr)
     })
   }
 
@@ -159,24 +160,23 @@ export class FileModel {
     this.flushRaces()
   }
 
+  /** Records the races, and shows each touched value's latest live competitor (`heads.ts`). */
   private flushRaces(): void {
-    if (this.races.length === 0) return
-    const { records } = conflictMaps(this.doc)
-    const pending = this.races
-    this.races = []
-    this.local(() => {
-      for (const [k, rec] of pending) if (!records.has(k)) records.set(k, rec as never)
-    })
+    if (this.races.pending) this.races.flush((f) => this.local(f, false))
   }
 
-  /** Runs local writes in one transaction, registering this peer as the author of this session's client. */
-  local(f: () => void): void {
-    this.doc.transact(() => {
+  /**
+   * Runs local writes in one transaction, registering this peer as the author of this session's client. A
+   * local edit of a value supersedes the conflict records of its node (`supersede`), unless it is a copy.
+   */
+  local(f: () => void, edit = true): void {
+    this.doc.transact((tr) => {
       if (!this.authored) {
         this.authored = true
         this.doc.getMap(AUTHORS).set(String(this.doc.clientID), [this.author.id, this.author.name, this.author.kind])
       }
       f()
+      if (edit) supersede(this.tree, tr, this.now())
     }, LOCAL)
   }
 

@@ -127,7 +127,8 @@ export function resolveConflict(
     else w.map.set(raw.node + 'd', null)
     return true
   }
-  w.setDesc(raw.node, chosen[0])
+  // Always a fresh write: a decision made now, later than every value it chose among.
+  w.setDesc(raw.node, chosen[0], true)
   const { resolved } = conflictMaps(tree.doc)
   for (const key of raw.records) resolved.set(key, [tree.doc.clientID, w.opts.time])
   return true

@@ -16,12 +16,15 @@
  *   h  head: comment/blank lines above a block entry; text before a flow item
  *   s  separator (`: ` / `- ` by default)
  *   t  trail: rest of the value's last line (`\n` by default for block entries, '' for flow items)
- *   v  value `[descriptor, unixSeconds]` (see `Desc`)
+ *   v  value `[descriptor, unixSeconds]` (see `Desc`; milliseconds in the fraction, whole seconds from
+ *      older peers)
  *   d  tombstone `[stateVector, unixSeconds]` (the deleter's state vector, only the entries of the clients
  *      whose writes the subtree showed), or null once re-created
  *   +N counter: net increment of Yjs client N (only with the `counter` rule)
  *
- * Other maps: "c" conflict records, "x" resolutions, "a" authors (Yjs client id → peer).
+ * Other maps: "c" conflict records (and the alias records of later-wins copies, see `heads.ts`), "x"
+ * resolutions (also written by a local edit that supersedes its node's records), "a" authors (Yjs client
+ * id → peer).
  */
 import * as Y from 'yjs'
 
@@ -143,8 +146,12 @@ export function enrollClientId(doc: string, text: string): number {
   return cyrb53(doc + '\u0000' + text, 7) % 0xffffffff
 }
 
+/**
+ * Seconds with milliseconds: a later edit must win over one made in the same second. Values of older peers
+ * hold whole seconds and compare the same way; a JSON number keeps the fraction.
+ */
 export function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000)
+  return Date.now() / 1000
 }
 
 export function nodesOf(doc: Y.Doc): Y.Map<unknown> {

@@ -10,6 +10,7 @@
 import { FileModel, type Author, type Conflict } from '../model.js'
 import type { Rules } from '../rules.js'
 import { derivedClientId } from './clientid.js'
+import { nowSeconds } from '../schema.js'
 
 export interface Merge3Options {
   name: string
@@ -53,8 +54,11 @@ export function sideClients(name: string, ours: string, theirs: string): [number
  */
 export function merge3(base: string, ours: string, theirs: string, o: Merge3Options): Merge3Result {
   const enrollment = FileModel.enrollment(o.name, base, o.rules)
+  // Both sides write at one time: the later-wins rule then breaks the tie by client id (derived from the
+  // texts), so the merge is the same in either direction.
+  const t = (o.now ?? nowSeconds)()
   const mk = (author: Author, clientId: number) => {
-    const m = new FileModel({ name: o.name, author, rules: o.rules, clientId, now: o.now })
+    const m = new FileModel({ name: o.name, author, rules: o.rules, clientId, now: () => t })
     m.enroll(base, enrollment)
     return m
   }
