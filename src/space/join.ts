@@ -1,0 +1,116 @@
+/**
+ * Joining a space from an older checkout (issue 13 item 4): content an older state of the space already
+ * held is not an edit.
+ *
+ * A new member clones the repository (often at an older commit, or with notes not fetched) and runs
+ * `init --join`, `sync` or `watch`. Its files hold what git committed, and it has no CRDT state. Enrolling
+ * that text (a new authorship of every value, `FileModel.enrollment`) would make every value the live
+ * context changed since a concurrent overwrite on every peer — conflicts everywhere, and now and then the
+ * stale value winning. So, while this machine is *joining*:
+ *
+ *  - a tracked file with no CRDT state whose path git has in the recent history is *awaiting the join*:
+ *    it is not enrolled. Its committed versions (HEAD, the index, the recent commits: `GitView.versions`)
+ *    are kept in memory as the candidate bases. Saves made meanwhile stay on disk only.
+ *  - when the live state arrives (a peer's update makes the model non-empty), the file is joined: its
+ *    base is the committed version nearest to what it holds now — an old rendering of the live context
+ *    (with a sync point, exactly the rendering of the state it names: a sync point records a state only
+ *    when the committed text was the CRDT's rendering; without one, a commit made while ctxsync ran is
+ *    one too) — and only the member's own changes (base → file) are merged into the live text
+ *    (`mergeTexts`: `git merge-file`, the CRDT merge where lines collide) and taken in as its edit,
+ *    diffed against the live rendering. No value the clone did not change is written, so none conflicts
+ *    and none rolls back.
+ *  - once a first exchange with a peer is complete (`finishJoin`: `sync` when a peer synced, the daemon
+ *    on its first `peer-synced`), the space is joined: files no peer had are new to the space and are
+ *    enrolled as before (deterministically, so members enrolling the same text agree).
+ *
+ * "Joining" is a marker file in the state directory that `init` writes when it joins an existing space
+ * (the space's `ctxsync.yaml` was there before it) on a machine that had no state for it, and that the
+ * first complete exchange removes. The first ever enrollment of a space (`init` creating it) never
+ * waits: there is no live state anywhere to wait for. Offline (nobody reachable) the member keeps
+ * working on its files; they are merged as above when a peer is first reached, whenever that is.
+ *
+ * The in-memory entry is rebuilt at every scan from the marker, so a restart (or a crash between taking
+ * in the peer's state and writing the file) joins the same way: a document with state but no synced base
+ * yet (`baseHash`) while the marker is present is still awaiting its join.
+ */
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { mergeTexts, nearest } from './gitbase.js'
+import { spacePaths } from './paths.js'
+import type { Rules } from '../crdt/rules.js'
+import type { TrackedFile } from './trackedfile.js'
+
+export interface JoinBase {
+  /** The file's committed versions in the recent history, nearest to HEAD first. */
+  texts: string[]
+  rules: Rules
+}
+
+const awaiting = new WeakMap<TrackedFile, JoinBase>()
+
+const markerOf = (root: string) => path.join(spacePaths(root).state, 'joining')
+
+/** Is this machine joining the space at `root` (no exchange with a peer completed yet)? */
+export async function isJoining(root: string): Promise<boolean> {
+  return fs.access(markerOf(root)).then(() => true, () => false)
+}
+
+/** `init` joined an existing space on a machine with no state for it. */
+export async function startJoining(root: string): Promise<void> {
+  await fs.mkdir(spacePaths(root).state, { recursive: true })
+  await fs.writeFile(markerOf(root), `${new Date().toISOString()}\n`)
+}
+
+/** A first exchange with a peer completed: the space is joined. Returns true when it was joining. */
+export async function stopJoining(root: string): Promise<boolean> {
+  try {
+    await fs.rm(markerOf(root))
+    return true
+  } catch {
+    return false
+  }
+}
+
+export function awaitingJoin(f: TrackedFile): JoinBase | undefined {
+  return awaiting.get(f)
+}
+
+export function awaitJoin(f: TrackedFile, base: JoinBase): void {
+  awaiting.set(f, base)
+}
+
+export function joined(f: TrackedFile): void {
+  awaiting.delete(f)
+}
+
+/**
+ * Should `f` wait for the live state instead of being enrolled or re-authored? Only while joining, for a
+ * file with no synced base whose model is empty (nothing taken in yet) or holds only what peers sent.
+ */
+export function mayAwait(f: TrackedFile): boolean {
+  return f.state === 'ok' && f.damaged === null && (f.model.isEmpty || (!f.baseHash && !f.writing && !f.keptBase))
+}
+
+/**
+ * The text to take in when the live state arrived: the member's own changes (from the nearest committed
+ * version to `text`) merged into the live text. Null when the member changed nothing (`live` stands).
+ */
+export async function joinedText(name: string, j: JoinBase, live: string | null, text: string): Promise<string | null> {
+  const base = nearest(j.texts, text)
+  if (base === null || base === text) return null
+  // The live context no longer has the file (deleted by a peer): only a file the member changed comes back.
+  if (live === null) return text
+  const merged = await mergeTexts(j.rules, name, base, live, text)
+  return merged === live ? null : merged
+}
+
+/**
+ * A first exchange with a peer completed: the space is joined. Files still awaiting with no state had
+ * none on that peer: new to the space, enrolled by the scan. Returns true when this ended a join.
+ */
+export async function finishJoin(space: { root: string; scan(): Promise<unknown>; idle(): Promise<unknown> }): Promise<boolean> {
+  if (!(await stopJoining(space.root))) return false
+  await space.scan()
+  await space.idle()
+  return true
+}
