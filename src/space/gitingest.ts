@@ -154,8 +154,15 @@ async function joinGate(cx: GitContext, f: TrackedFile, getView: ViewGetter): Pr
   }
   if (awaitingJoin(f)) return
   const view = await getView()
-  const texts = view ? await view.versions(f.name) : []
-  if (texts.length > 0) awaitJoin(f, { texts, rules: cx.rulesFor(f.name) })
+  if (!view) return
+  const texts = await view.versions(f.name)
+  if (texts.length === 0) return
+  const current: string[] = []
+  for (const oid of new Set([view.indexBlobs.get(f.name), view.headBlobs.get(f.name)])) {
+    const t = oid ? await view.text(oid) : null
+    if (t !== null) current.push(t)
+  }
+  awaitJoin(f, { current, texts, rules: cx.rulesFor(f.name) })
 }
 
 function sawOnDisk(f: TrackedFile, hash: string | null): void {

@@ -74,20 +74,31 @@ export async function removeCloneDirs(): Promise<void> {
 }
 
 /** The clone's own change on top of the committed text, or none. */
-function cloneEdit(text: string, rng: Rng, seed: number | string): { text: string; what: string; title?: [string, string]; added?: string } {
+export function cloneEdit(text: string, rng: Rng, seed: number | string): { text: string; what: string; field?: [id: string, key: string, raw: string]; added?: string; deleted?: string } {
   const r = rng()
   const list = todos(text)
-  if (r < 0.3 || list.length === 0) return { text, what: 'none' }
-  if (r < 0.65) {
+  if (r < 0.25 || list.length === 0) return { text, what: 'none' }
+  if (r < 0.7) {
     const [id] = pick(rng, list)
-    const raw = `"clone ${seed}"`
+    const key = rng() < 0.6 ? 'title' : 'status'
+    const raw = key === 'title' ? `"clone ${seed}"` : pick(rng, ['blocked', 'in_progress', 'done'])
     const ir = parseYaml(text)
     const it = todosList(ir)?.items.find((x) => itemId(x) === id)
-    const e = it?.value.t === 'map' ? it.value.entries.find((x) => x.key === 'title') : undefined
+    const e = it?.value.t === 'map' ? it.value.entries.find((x) => x.key === key) : undefined
     if (!e) return { text, what: 'none' }
     e.sep = ': '
     e.value = { t: 'scalar', raw }
-    return { text: renderDoc(ir), what: 'title', title: [id, raw] }
+    const out = renderDoc(ir)
+    return out === text ? { text, what: 'none' } : { text: out, what: key, field: [id, key, raw] }
+  }
+  if (r < 0.8 && list.length > 1) {
+    const ir = parseYaml(text)
+    const items = todosList(ir)!.items
+    const i = Math.floor(rng() * items.length)
+    const id = itemId(items[i]!)
+    if (!id) return { text, what: 'none' }
+    items.splice(i, 1)
+    return { text: renderDoc(ir), what: 'delete', deleted: id }
   }
   const id = `c${seed}`
   const sep = text.endsWith('\n') ? '' : '\n'
@@ -202,24 +213,40 @@ async function joinOnce(label: string, rng: Rng, w: { a: Node; b: Node; parent: 
     const k = n.s.conflicts().length
     if (k) failures.push({ kind: 'conflict', detail: `${k} on ${path.basename(n.root)}: ${JSON.stringify(n.s.conflicts().map((x) => x.values.map((v) => v.value)))}` })
   }
+  failures.push(...checkValues(live, fa ?? '', edit, committed))
+  await c.close()
+  return { seed: label, commits: history.length, from: fromIdx, syncPoint: withNotes, cloneEdit: `${edit.what}${early ? ' (before start)' : ''}`, failures }
+}
+
+export type CloneEdit = ReturnType<typeof cloneEdit>
+
+/** Every live value as the live context had it, but the ones the clone changed: the clone's. */
+export function checkValues(live: string, fa: string, edit: CloneEdit, base: string): CaseResult['failures'] {
+  const failures: CaseResult['failures'] = []
   const want = new Map(todos(live))
   const got = new Map(todos(fa ?? ''))
   for (const [id, fields] of want) {
     const g = got.get(id)
+    if (id === edit.deleted) {
+      // The clone deleted it: gone, unless the live context changed it since (then either is fair).
+      const was = new Map(todos(base)).get(id)
+      const same = was && JSON.stringify([...was]) === JSON.stringify([...fields])
+      if (same && g) failures.push({ kind: 'clone-edit-lost', detail: `todo ${id} the clone deleted is back` })
+      continue
+    }
     if (!g) {
       failures.push({ kind: 'rolled-back', detail: `todo ${id} gone` })
       continue
     }
     for (const [key, v] of fields) {
-      if (edit.title && edit.title[0] === id && key === 'title') {
-        if (g.get(key) !== edit.title[1]) failures.push({ kind: 'clone-edit-lost', detail: `${id}.title is ${g.get(key)}` })
+      if (edit.field && edit.field[0] === id && key === edit.field[1]) {
+        if (g.get(key) !== edit.field[2]) failures.push({ kind: 'clone-edit-lost', detail: `${id}.${key} is ${g.get(key)}` })
       } else if (g.get(key) !== v) failures.push({ kind: 'rolled-back', detail: `${id}.${key}: live ${v}, now ${g.get(key)}` })
     }
   }
   for (const id of got.keys()) {
-    if (!want.has(id) && id !== edit.added && !(edit.title && edit.title[0] === id)) failures.push({ kind: 'rolled-back', detail: `todo ${id} came back` })
+    if (!want.has(id) && id !== edit.added && !(edit.field && edit.field[0] === id)) failures.push({ kind: 'rolled-back', detail: `todo ${id} came back` })
   }
   if (edit.added && todos(fa ?? '').filter(([id]) => id === edit.added).length !== 1) failures.push({ kind: 'clone-edit-lost', detail: `todo ${edit.added} not there once` })
-  await c.close()
-  return { seed: label, commits: history.length, from: fromIdx, syncPoint: withNotes, cloneEdit: `${edit.what}${early ? ' (before start)' : ''}`, failures }
+  return failures
 }
