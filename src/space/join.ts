@@ -29,7 +29,9 @@
  * (the space's `ctxsync.yaml` was there before it) on a machine that had no state for it, and that the
  * first complete exchange removes. The first ever enrollment of a space (`init` creating it) never
  * waits: there is no live state anywhere to wait for. Offline (nobody reachable) the member keeps
- * working on its files; they are merged as above when a peer is first reached, whenever that is.
+ * working on its files; they are merged as above when a peer is first reached, whenever that is. A
+ * member that knows no peer will ever have the state (the space's only machine, re-cloned) ends the join
+ * by removing `.ctxsync/joining`: the next start enrolls its files as the space's first state.
  *
  * The in-memory entry is rebuilt at every scan from the marker, so a restart (or a crash between taking
  * in the peer's state and writing the file) joins the same way: a document with state but no synced base
