@@ -1,8 +1,8 @@
 /**
  * Joining from an older checkout (issue 13 item 4), proven by the seeded join generator (`joinRig.ts`): a
  * clone of a random older commit of a live space joins with no conflict, nothing rolled back, its own
- * changes kept, and every peer converged. CTXSYNC_JOIN_WORLDS=<n> live spaces (default 4) with CTXSYNC_JOIN_CLONES=<m> clones
- * each (default 6; the bench, bench/join.mjs, runs more), CTXSYNC_JOIN_SEED the first seed; the regression seeds below always run.
+ * changes kept, and every peer converged. CTXSYNC_JOIN_WORLDS=<n> live spaces (default 3) with CTXSYNC_JOIN_CLONES=<m> clones
+ * each (default 5; the bench, bench/join.mjs, runs more), CTXSYNC_JOIN_SEED the first seed; the regression seeds below always run.
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { removeSpaceDirs } from './harness.js'
@@ -16,8 +16,8 @@ afterAll(async () => {
 /** Seeds that failed once (kept so they are replayed). */
 const REGRESSIONS: number[] = [1]
 
-const worlds = Number(process.env.CTXSYNC_JOIN_WORLDS ?? 4)
-const clones = Number(process.env.CTXSYNC_JOIN_CLONES ?? 6)
+const worlds = Number(process.env.CTXSYNC_JOIN_WORLDS ?? 3)
+const clones = Number(process.env.CTXSYNC_JOIN_CLONES ?? 5)
 const first = Number(process.env.CTXSYNC_JOIN_SEED ?? Date.now() % 1_000_000)
 
 describe('join from an older checkout', { timeout: 600_000 }, () => {

@@ -6,8 +6,9 @@
  * in turn (`randomEdit`, each edit exchanged before the next, so the live context itself has no conflict);
  * A commits now and then, half of its commits with a sync point. Then a clone of A's repository is reset
  * to a random commit of that history, optionally fetches the notes, is made a member by the real
- * `init --join`, optionally edits the file on top of the commit (a title changed, a todo added — before
- * or after it starts), starts, and exchanges with A and B (as `sync`/`watch` would: the live state first,
+ * `init --join`, optionally edits the file on top of the commit (a title or status changed, a todo added
+ * or deleted — before or after it starts), starts (sometimes stops and starts again: nobody reachable
+ * yet), and exchanges with A and B (as `sync`/`watch` would: the live state first,
  * then `finishJoin`, then everything both ways).
  *
  * What must hold (each failure is one kind): no conflict on any peer (`conflict`), the three files equal
@@ -196,6 +197,12 @@ async function joinOnce(label: string, rng: Rng, w: { a: Node; b: Node; parent: 
   await c.start()
   if (!early && edit.text !== committed) await c.edit(edit.text)
   await idle(c.s)
+  // Nobody reachable for a while: the clone stops and starts again (state re-derived from the marker).
+  const restarted = rng() < 0.3
+  if (restarted) {
+    await c.close()
+    await c.start()
+  }
   if (!c.s.doc(TODOS)?.model.isEmpty) failures.push({ kind: 'enrolled-early', detail: 'the clone enrolled before any exchange' })
   if ((await c.file()) !== edit.text) failures.push({ kind: 'clone-edit-lost', detail: 'the file changed before any exchange' })
 
@@ -215,7 +222,7 @@ async function joinOnce(label: string, rng: Rng, w: { a: Node; b: Node; parent: 
   }
   failures.push(...checkValues(live, fa ?? '', edit, committed))
   await c.close()
-  return { seed: label, commits: history.length, from: fromIdx, syncPoint: withNotes, cloneEdit: `${edit.what}${early ? ' (before start)' : ''}`, failures }
+  return { seed: label, commits: history.length, from: fromIdx, syncPoint: withNotes, cloneEdit: `${edit.what}${early ? ' (before start)' : ''}${restarted ? ' (restarted)' : ''}`, failures }
 }
 
 export type CloneEdit = ReturnType<typeof cloneEdit>
