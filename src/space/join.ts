@@ -11,9 +11,9 @@
  *  - a tracked file with no CRDT state whose path git has in the recent history is *awaiting the join*:
  *    it is not enrolled. Its committed versions (HEAD, the index, the recent commits: `GitView.versions`)
  *    are kept in memory as the candidate bases. Saves made meanwhile stay on disk only.
- *  - when the live state arrives (a peer's update makes the model non-empty), the file is joined: a
- *    text equal to a version git has is an old rendering and stands for nothing; otherwise its base is
- *    the checkout's version (the index's or HEAD's, the nearer) — an old rendering of the live context
+ *  - when the live state arrives (a peer's update makes the model non-empty), the file is joined: its
+ *    base is the checkout's version (the index's or HEAD's, the nearer; the history's only when the
+ *    checkout has none) — an old rendering of the live context
  *    (with a sync point, exactly the rendering of the state it names: a sync point records a state only
  *    when the committed text was the CRDT's rendering; without one, a commit made while ctxsync ran is
  *    one too) — and only the member's own changes (base → file) are merged into the live text
@@ -105,9 +105,12 @@ export function mayAwait(f: TrackedFile): boolean {
  * version to `text`) merged into the live text. Null when the member changed nothing (`live` stands).
  */
 export async function joinedText(name: string, j: JoinBase, live: string | null, text: string): Promise<string | null> {
-  // A version git has is an old rendering as it stands; anything else is an edit of the checkout.
-  if (j.texts.includes(text) || j.current.includes(text)) return null
-  const base = nearest(j.current.length ? j.current : j.texts, text)
+  // The checkout's version is an old rendering as it stands; anything else is an edit of it. (Not any
+  // version of the history: an edit that undoes the last commit's addition equals the commit before it,
+  // and is an edit all the same.)
+  const from = j.current.length ? j.current : j.texts
+  if (from.includes(text)) return null
+  const base = nearest(from, text)
   if (base === null) return null
   // The live context no longer has the file (deleted by a peer): only a file the member changed comes back.
   if (live === null) return text

@@ -235,9 +235,11 @@ export function checkValues(live: string, fa: string, edit: CloneEdit, base: str
   for (const [id, fields] of want) {
     const g = got.get(id)
     if (id === edit.deleted) {
-      // The clone deleted it: gone, unless the live context changed it since (then either is fair).
+      // The clone deleted it: gone, unless the live context changed or moved it since (a move is a new
+      // copy of the item, which a deletion of the old one does not reach: then either is fair).
       const was = new Map(todos(base)).get(id)
-      const same = was && JSON.stringify([...was]) === JSON.stringify([...fields])
+      const before = (t: string) => { const ids = todos(t).map(([x]) => x); return ids[ids.indexOf(id) - 1] ?? null }
+      const same = was && JSON.stringify([...was]) === JSON.stringify([...fields]) && before(base) === before(live)
       if (same && g) failures.push({ kind: 'clone-edit-lost', detail: `todo ${id} the clone deleted is back` })
       continue
     }
