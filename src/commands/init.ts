@@ -57,7 +57,7 @@ const LAN_HOST = '0.0.0.0'
 export async function init(o: InitOptions): Promise<InitResult> {
   const {
     createIdentity, decodeJoinCode, readIdentity, readLocalSettings, readTeamConfig, renderLocalSettings, renderTeamConfig, writeConfigFile,
-    DEFAULT_HOST, DEFAULT_INCLUDE, DEFAULT_PORT, DISCOVERY_MODES, SECRET_ENV, SummaryWriter,
+    DEFAULT_HOST, DEFAULT_INCLUDE, DEFAULT_PORT, DISCOVERY_MODES, SECRET_ENV, SummaryWriter, startJoining,
   } = await loadSetup()
   if (o.discovery !== undefined && !DISCOVERY_MODES.includes(o.discovery as Discovery)) {
     throw new UsageError(`--discovery must be one of ${DISCOVERY_MODES.join(', ')}`)
@@ -96,6 +96,9 @@ export async function init(o: InitOptions): Promise<InitResult> {
   const mine = (f: string) => !committed.has(f)
 
   let identity = mine(paths.identity) ? await readIdentity(paths.identity) : null
+  // A machine new to an existing space joins from its checkout: the committed files are older renderings
+  // of the live context, taken in once the live state arrives (space/join.ts), never enrolled as edits.
+  if (!identity && spaceExisted) await startJoining(root)
   if (!identity) {
     identity = await createIdentity(paths.identity)
     created.push(`${STATE_DIR}/identity.json`)

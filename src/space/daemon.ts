@@ -17,6 +17,7 @@ import { Watcher, type FileWatcher, type WatcherConfig } from '../fs/watcher.js'
 import { asDocName } from '../ids.js'
 import { limitsFromEnv } from '../net/admission.js'
 import { PeerManager, type PeerState } from '../net/peer-manager.js'
+import { finishJoin } from './join.js'
 import type { PeerManagerConfig } from '../net/peer-state.js'
 import type { Take } from '../crdt/present.js'
 import type { PeerFinder } from '../net/discovery/finder.js'
@@ -139,6 +140,8 @@ export class Daemon {
       cleanup.unshift(() => manager.stop())
       wirePeerEvents(peers, book, o.say)
       peers.on('presence', () => space.summaryChanged())
+      // A first complete exchange ends a join from a checkout (join.ts): files no peer had are enrolled.
+      peers.on('peer-synced', () => void finishJoin(space).catch((e: Error) => o.say(`join: ${e.message}`)))
       const watchConfig: WatcherConfig = { root: space.root, include: space.config.track }
       const watcher = parts.watcher ? parts.watcher(watchConfig) : new Watcher(watchConfig)
       cleanup.unshift(() => watcher.close())

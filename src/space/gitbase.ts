@@ -15,6 +15,10 @@
 import path from 'node:path'
 import { diffArrays } from 'diff'
 import type { Matcher } from '../fs/globs.js'
+import { merge3 } from '../crdt/merge/merge3.js'
+import { parses } from '../crdt/parse.js'
+import type { Rules } from '../crdt/rules.js'
+import { mergeFileTexts } from '../git/merge-file.js'
 import { sha256hex } from '../ids.js'
 import { syncPointsOf, noteIndex, type SyncPoint } from '../git/notes.js'
 import type { CommitInfo, Repo } from '../git/repo.js'
@@ -22,6 +26,7 @@ import type { TrackedFile } from './trackedfile.js'
 
 const HISTORY_MAX = 200
 const FRONTIER_MAX = 8
+const VERSIONS_MAX = 32
 
 /** One reconcile's view of the repository, loaded once and shared by every file. */
 export class GitView {
@@ -127,6 +132,26 @@ export class GitView {
     return true
   }
 
+  /**
+   * The versions `name` had in the walked history (the index's first, then HEAD's, then older commits'),
+   * distinct, at most `max`: what a member joining from this checkout may have started from (`join.ts`).
+   */
+  async versions(name: string, max = VERSIONS_MAX): Promise<string[]> {
+    const oids = new Set<string>()
+    const staged = this.indexBlobs.get(name)
+    if (staged) oids.add(staged)
+    for (const [, oid] of await this.blobs(name)) {
+      if (oids.size >= max) break
+      if (oid) oids.add(oid)
+    }
+    const out: string[] = []
+    for (const oid of oids) {
+      const t = await this.text(oid)
+      if (t !== null) out.push(t)
+    }
+    return out
+  }
+
   /** Known versions of `name` nearest to HEAD on every path back (HEAD itself excluded), in walk order. */
   async frontier(e: TrackedFile, name: string): Promise<Array<{ commit: string; text: string | null }>> {
     const [hist, blobs] = await Promise.all([this.history(), this.blobs(name)])
@@ -180,4 +205,19 @@ export function nearest(candidates: readonly string[], text: string): string | n
     }
   }
   return best
+}
+
+/**
+ * The live text with the commit's changes (base → text) merged in. `git merge-file` first: it takes a
+ * change made on both sides once, which is exactly "content the CRDT already holds makes no new
+ * operations". When lines collide, the CRDT merge decides (it never leaves markers).
+ */
+export async function mergeTexts(rules: Rules, name: string, base: string, live: string, text: string): Promise<string> {
+  if (base === text || live === text) return live
+  if (base === live) return text
+  const byGit = await mergeFileTexts(base, live, text).catch(() => null)
+  if (byGit !== null && parses(byGit)) return byGit
+  const r = merge3(base, live, text, { name, rules })
+  r.model.destroy()
+  return r.text ?? text
 }

@@ -27,19 +27,18 @@
  */
 import path from 'node:path'
 import { RefusedFileError, YamlSyntaxError } from '../crdt/model.js'
-import { parses } from '../crdt/parse.js'
-import type { Rules } from '../crdt/rules.js'
 import { readTextFile } from '../fs/atomic.js'
-import { mergeFileTexts } from '../git/merge-file.js'
 import { listTracked, forEachLimited } from '../fs/globs.js'
 import { asDocName, sha256hex, type DocName } from '../ids.js'
 import { logger } from '../debuglog.js'
 import type { DocTurn, GitContext } from './context.js'
 import { reconcile, takeInSave, unlessDamaged, writeBack, type ReconcileResult } from './reconcile.js'
-import { GitView, nearest } from './gitbase.js'
-import { merge3 } from '../crdt/merge/merge3.js'
+import { GitView, mergeTexts, nearest } from './gitbase.js'
+
+export { mergeTexts }
 import { ingestAsGit } from '../crdt/merge/gitreplay.js'
 import type { TrackedFile } from './trackedfile.js'
+import { awaitJoin, awaitingJoin, isJoining, joined, mayAwait } from './join.js'
 
 const log = logger('space:git')
 
@@ -98,7 +97,9 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter): P
   const f = d.file
   const plain = () => reconcile(cx, d)
   const read = await readTextFile(path.join(cx.root, f.name), { within: cx.root })
-  if (read.kind === 'unreadable' || f.model.isEmpty || f.state !== 'ok') return plain()
+  // Joining from a checkout: git's versions are old renderings of the live context, not edits (join.ts).
+  if (read.kind === 'text') await joinGate(cx, f, getView)
+  if (read.kind === 'unreadable' || f.model.isEmpty || f.state !== 'ok' || awaitingJoin(f)) return plain()
   const text = read.kind === 'text' ? read.text : null
   const hash = read.kind === 'text' ? read.hash : null
   if (f.diskIs(hash)) return null
@@ -139,6 +140,31 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter): P
   }
 }
 
+/**
+ * While this machine is joining, a file with no synced state whose path git has in the recent history
+ * waits for the live state (join.ts); once joined, one that no peer had is enrolled as usual.
+ */
+async function joinGate(cx: GitContext, f: TrackedFile, getView: ViewGetter): Promise<void> {
+  if (!mayAwait(f)) return
+  if (!(await isJoining(cx.root))) {
+    // The join is over: a file still without state had none anywhere, so it is new to the space. One whose
+    // peer state arrived keeps its entry until its write-back joins it.
+    if (f.model.isEmpty) joined(f)
+    return
+  }
+  if (awaitingJoin(f)) return
+  const view = await getView()
+  if (!view) return
+  const texts = await view.versions(f.name)
+  if (texts.length === 0) return
+  const current: string[] = []
+  for (const oid of new Set([view.indexBlobs.get(f.name), view.headBlobs.get(f.name)])) {
+    const t = oid ? await view.text(oid) : null
+    if (t !== null) current.push(t)
+  }
+  awaitJoin(f, { current, texts, rules: cx.rulesFor(f.name) })
+}
+
 function sawOnDisk(f: TrackedFile, hash: string | null): void {
   if (hash === null) f.sawAbsent()
   else f.sawOnDisk(hash)
@@ -162,19 +188,4 @@ async function ingestNew(cx: GitContext, f: TrackedFile, view: GitView, text: st
     name: f.name, rules, author: cx.author,
     merged, base, text, time, mark: sha256hex(text), by: cx.peerId,
   })
-}
-
-/**
- * The live text with the commit's changes (base → text) merged in. `git merge-file` first: it takes a
- * change made on both sides once, which is exactly "content the CRDT already holds makes no new
- * operations". When lines collide, the CRDT merge decides (it never leaves markers).
- */
-export async function mergeTexts(rules: Rules, name: string, base: string, live: string, text: string): Promise<string> {
-  if (base === text || live === text) return live
-  if (base === live) return text
-  const byGit = await mergeFileTexts(base, live, text).catch(() => null)
-  if (byGit !== null && parses(byGit)) return byGit
-  const r = merge3(base, live, text, { name, rules })
-  r.model.destroy()
-  return r.text ?? text
 }

@@ -7,6 +7,7 @@ import type { PeerState } from '../net/peer-manager.js'
 import type { Access } from '../net/protocol.js'
 import type { PeerId } from '../ids.js'
 import { SpaceHost } from './host.js'
+import { finishJoin } from './join.js'
 import { credentialsOf, pinsWritten, type Remotes } from './remotes.js'
 import type { PeerBook } from './summary.js'
 import type { Space } from './space.js'
@@ -51,12 +52,19 @@ export async function syncSpace(
     return l ? [[u, l] as const] : []
   }))
   const dial = req.peers.filter((u) => !live.has(u))
-  const res = dial.length
-    ? await syncOnce({ host: new SpaceHost(space), ...creds, peers: dial, timeoutMs: req.timeoutMs, onProgress: opts.onProgress })
-    : { peers: [], bytesSent: 0, bytesReceived: 0 }
+  const once = () => syncOnce({ host: new SpaceHost(space), ...creds, peers: dial, timeoutMs: req.timeoutMs, onProgress: opts.onProgress })
+  const res = dial.length ? await once() : { peers: [], bytesSent: 0, bytesReceived: 0 }
   // Through a read-only live session nothing local goes out: waiting for its acks would only time out.
   if ([...live.values()].some((l) => l.access !== 'read')) await waitAcked(space, req.timeoutMs)
   await space.idle()
+  // Joining from a checkout (join.ts): the live state came in this round and the member's own changes were
+  // merged onto it only now, and files no peer had are enrolled only now: a second round sends them.
+  if ((live.size > 0 || res.peers.some((p) => p.outcome === 'synced')) && (await finishJoin(space)) && dial.length && space.pendingDocs().length > 0) {
+    const again = await once()
+    res.bytesSent += again.bytesSent
+    res.bytesReceived += again.bytesReceived
+    await space.idle()
+  }
   await pinsWritten()
   const peers: SyncReport['peers'] = []
   for (const url of req.peers) {

@@ -24,6 +24,7 @@ import { sha256hex } from '../ids.js'
 import type { DocTurn, FileContext } from './context.js'
 import { tooCostly } from './parsecheck.js'
 import type { FileProblem, TrackedFile } from './trackedfile.js'
+import { awaitingJoin, joined, joinedText, type JoinBase } from './join.js'
 
 export type ReconcileResult = 'enrolled' | 'ingested' | 'written' | 'deleted' | null
 
@@ -48,6 +49,8 @@ async function reconcileFile(cx: FileContext, d: DocTurn): Promise<ReconcileResu
     markUnreadable(cx, f, read.reason)
     return null
   }
+  const j = awaitingJoin(f)
+  if (j) return (await joinOrWait(cx, d, j, read.hash)) ? 'ingested' : null
   if (f.model.isEmpty || !f.model.exists()) return (await takeInSave(cx, d, read.text, read.hash)) ? 'enrolled' : null
   // The file usually holds exactly the model's rendering: passing it spares checking the rendering parses.
   const r = f.model.render(read.text)
@@ -111,6 +114,8 @@ export async function takeInSave(cx: FileContext, d: DocTurn, text: string, hash
 
 async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string): Promise<boolean> {
   const f = d.file
+  const j = awaitingJoin(f)
+  if (j) return joinOrWait(cx, d, j, hash)
   if (f.diskIs(hash) && f.state === 'ok') return false
   f.sawOnDisk(hash)
   // A file whose CRDT work would block the daemon for long is held before that work starts.
@@ -184,6 +189,8 @@ async function writeModel(cx: FileContext, d: DocTurn): Promise<boolean> {
     if (f.state === 'held') f.keepBase()
     return false
   }
+  const j = awaitingJoin(f)
+  if (j && !f.model.isEmpty) return joinLive(cx, d, j)
   // Not looked at the file since the space was opened (e.g. `resolve` without a daemon): without knowing
   // what is on disk a write would either be refused or, worse, the file's stale text later taken in as an
   // edit that undoes this change. Reconcile decides (and writes the model once the disk is known).
@@ -216,6 +223,57 @@ async function writeModel(cx: FileContext, d: DocTurn): Promise<boolean> {
   f.model.setBase(r)
   f.finishedWrite()
   return true
+}
+
+/**
+ * A file awaiting the join (join.ts): with no live state yet it stays as it is (saves stay on disk, none
+ * is enrolled); once the live state arrived it is joined.
+ */
+async function joinOrWait(cx: FileContext, d: DocTurn, j: JoinBase, hash: string): Promise<boolean> {
+  if (d.file.model.isEmpty) {
+    d.file.sawOnDisk(hash)
+    return false
+  }
+  return joinLive(cx, d, j)
+}
+
+/**
+ * The live state arrived for a file that held a committed version: that version is an old rendering, so
+ * only the member's own changes since (join.ts `joinedText`) are taken in, diffed against the live
+ * rendering, and the merge is written. Returns true when the file or the model changed.
+ */
+async function joinLive(cx: FileContext, d: DocTurn, j: JoinBase): Promise<boolean> {
+  const f = d.file
+  const r = f.model.render()
+  // The state waits for updates it depends on: the write-back that completes it joins.
+  if (!r.complete) return false
+  const read = await readTextFile(path.join(cx.root, f.name), { within: cx.root })
+  if (read.kind === 'unreadable') {
+    markUnreadable(cx, f, read.reason)
+    return false
+  }
+  joined(f)
+  if (read.kind === 'missing') {
+    f.sawAbsent()
+    return writeModel(cx, d)
+  }
+  const text = await joinedText(f.name, j, r.text, read.text)
+  f.sawOnDisk(read.hash)
+  f.noteSeen(read.hash)
+  f.model.setBase(r)
+  if (text !== null) {
+    try {
+      f.model.ingest(text)
+    } catch (err) {
+      if (err instanceof YamlSyntaxError) hold(cx, f, { line: err.line, col: err.col, message: err.reason })
+      else if (err instanceof RefusedFileError) f.refused(err.reason)
+      else throw err
+      return false
+    }
+  }
+  const wrote = await writeModel(cx, d)
+  f.recordSettledBase(f.diskHash)
+  return wrote || text !== null
 }
 
 /**

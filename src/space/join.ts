@@ -1,0 +1,150 @@
+/**
+ * Joining a space from an older checkout (issue 13 item 4): content an older state of the space already
+ * held is not an edit.
+ *
+ * A new member clones the repository (often at an older commit, or with notes not fetched) and runs
+ * `init --join`, `sync` or `watch`. Its files hold what git committed, and it has no CRDT state. Enrolling
+ * that text (a new authorship of every value, `FileModel.enrollment`) would make every value the live
+ * context changed since a concurrent overwrite on every peer — conflicts everywhere, and now and then the
+ * stale value winning. So, while this machine is *joining*:
+ *
+ *  - a tracked file with no CRDT state whose path git has in the recent history is *awaiting the join*:
+ *    it is not enrolled. Its committed versions (HEAD, the index, the recent commits: `GitView.versions`)
+ *    are kept in memory as the candidate bases. Saves made meanwhile stay on disk only.
+ *  - when the live state arrives (a peer's update makes the model non-empty), the file is joined: its
+ *    base is the checkout's version (the index's or HEAD's, the nearer; the history's only when the
+ *    checkout has none) — an old rendering of the live context
+ *    (with a sync point, exactly the rendering of the state it names: a sync point records a state only
+ *    when the committed text was the CRDT's rendering; without one, a commit made while ctxsync ran is
+ *    one too) — and only the member's own changes (base → file) are merged into the live text
+ *    (`git merge-file`; where lines collide, the member's changes replayed after the live ones, so
+ *    a value both changed keeps the member's later edit) and taken in as its edit, diffed against the
+ *    live rendering. No value the clone did not change is written, so none conflicts
+ *    and none rolls back.
+ *  - once a first exchange with a peer is complete (`finishJoin`: `sync` when a peer synced, the daemon
+ *    on its first `peer-synced`), the space is joined: files no peer had are new to the space and are
+ *    enrolled as before (deterministically, so members enrolling the same text agree).
+ *
+ * "Joining" is a marker file in the state directory that `init` writes when it joins an existing space
+ * (the space's `ctxsync.yaml` was there before it) on a machine that had no state for it, and that the
+ * first complete exchange removes. The first ever enrollment of a space (`init` creating it) never
+ * waits: there is no live state anywhere to wait for. Offline (nobody reachable) the member keeps
+ * working on its files; they are merged as above when a peer is first reached, whenever that is. A
+ * member that knows no peer will ever have the state (the space's only machine, re-cloned) ends the join
+ * by removing `.ctxsync/joining`: the next start enrolls its files as the space's first state.
+ *
+ * The in-memory entry is rebuilt at every scan from the marker, so a restart (or a crash between taking
+ * in the peer's state and writing the file) joins the same way: a document with state but no synced base
+ * yet (`baseHash`) while the marker is present is still awaiting its join.
+ */
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { nearest } from './gitbase.js'
+import { FileModel } from '../crdt/model.js'
+import { parses } from '../crdt/parse.js'
+import { mergeFileTexts } from '../git/merge-file.js'
+import { spacePaths } from './paths.js'
+import type { Rules } from '../crdt/rules.js'
+import type { TrackedFile } from './trackedfile.js'
+
+export interface JoinBase {
+  /** What the checkout holds: the file's versions in the index and in HEAD (the edits were made on them). */
+  current: string[]
+  /** The file's versions in the recent history, nearest to HEAD first: old renderings too. */
+  texts: string[]
+  rules: Rules
+}
+
+const awaiting = new WeakMap<TrackedFile, JoinBase>()
+
+const markerOf = (root: string) => path.join(spacePaths(root).state, 'joining')
+
+/** Is this machine joining the space at `root` (no exchange with a peer completed yet)? */
+export async function isJoining(root: string): Promise<boolean> {
+  return fs.access(markerOf(root)).then(() => true, () => false)
+}
+
+/** `init` joined an existing space on a machine with no state for it. */
+export async function startJoining(root: string): Promise<void> {
+  await fs.mkdir(spacePaths(root).state, { recursive: true })
+  await fs.writeFile(markerOf(root), `${new Date().toISOString()}\n`)
+}
+
+/** A first exchange with a peer completed: the space is joined. Returns true when it was joining. */
+export async function stopJoining(root: string): Promise<boolean> {
+  try {
+    await fs.rm(markerOf(root))
+    return true
+  } catch {
+    return false
+  }
+}
+
+export function awaitingJoin(f: TrackedFile): JoinBase | undefined {
+  return awaiting.get(f)
+}
+
+export function awaitJoin(f: TrackedFile, base: JoinBase): void {
+  awaiting.set(f, base)
+}
+
+export function joined(f: TrackedFile): void {
+  awaiting.delete(f)
+}
+
+/**
+ * Should `f` wait for the live state instead of being enrolled or re-authored? Only while joining, for a
+ * file with no synced base whose model is empty (nothing taken in yet) or holds only what peers sent.
+ */
+export function mayAwait(f: TrackedFile): boolean {
+  return f.state === 'ok' && f.damaged === null && (f.model.isEmpty || (!f.baseHash && !f.writing && !f.keptBase))
+}
+
+/**
+ * The text to take in when the live state arrived: the member's own changes (from the nearest committed
+ * version to `text`) merged into the live text. Null when the member changed nothing (`live` stands).
+ */
+export async function joinedText(name: string, j: JoinBase, live: string | null, text: string): Promise<string | null> {
+  // The checkout's version is an old rendering as it stands; anything else is an edit of it. (Not any
+  // version of the history: an edit that undoes the last commit's addition equals the commit before it,
+  // and is an edit all the same.)
+  const from = j.current.length ? j.current : j.texts
+  if (from.includes(text)) return null
+  const base = nearest(from, text)
+  if (base === null) return null
+  // The live context no longer has the file (deleted by a peer): only a file the member changed comes back.
+  if (live === null) return text
+  const byLines = await mergeFileTexts(base, live, text).catch(() => null)
+  const merged = byLines !== null && parses(byLines) ? byLines : rebase(name, j.rules, base, live, text)
+  return merged === live ? null : merged
+}
+
+/**
+ * The member's changes (base → text) applied after the live ones (base → live), as one peer editing after
+ * the other rather than at once: where both changed one value the member's edit, the one made on top of
+ * what it saw, is the later and stands, and no other value is touched. (A concurrent merge — `merge3` —
+ * could let the live value win and the member's edit vanish without a record.)
+ */
+function rebase(name: string, rules: Rules, base: string, live: string, text: string): string {
+  const m = new FileModel({ name, rules, author: { id: 'join', name: 'join', kind: 'human' } })
+  try {
+    const start = m.enroll(base)
+    m.ingest(live)
+    m.setBase(start)
+    const out = m.ingest(text)
+    return out.text ?? text
+  } finally {
+    m.destroy()
+  }
+}
+
+/**
+ * A first exchange with a peer completed: the space is joined. Files still awaiting with no state had
+ * none on that peer: new to the space, enrolled by the scan. Returns true when this ended a join.
+ */
+export async function finishJoin(space: { root: string; scan(): Promise<unknown>; idle(): Promise<unknown> }): Promise<boolean> {
+  if (!(await stopJoining(space.root))) return false
+  await space.scan()
+  await space.idle()
+  return true
+}

@@ -1,0 +1,95 @@
+/**
+ * The join's merge at scale, on models alone (no disk, no git work tree): the part of joining that decides
+ * what a clone's file becomes once the live state arrived (`join.ts` `joinedText`, then the clone's model
+ * takes it in against the live rendering, as `reconcile.ts` joinLive does). Two live models edit in turn
+ * (`randomEdit`), each text sometimes "committed"; a clone takes a random committed text, makes its own
+ * change on it (`cloneEdit`: a title or status, a todo added or deleted, or none), receives the live state
+ * and joins. No conflict on any model, all converge, no live value the clone did not change rolled back,
+ * the clone's changes kept (`checkValues`). CTXSYNC_JOIN_MERGES=<n> cases (default 300), seed printed.
+ */
+import { describe, expect, it } from 'vitest'
+import { FileModel } from '../../src/crdt/model.js'
+import { defaultRules } from '../../src/crdt/rules.js'
+import { joinedText } from '../../src/space/join.js'
+import { SEED_TODOS } from '../crdt/converge.js'
+import { mulberry32, randomEdit } from '../crdt/mutate.js'
+import { checkValues, cloneEdit, type CaseResult } from './joinRig.js'
+
+const NAME = '.rhema/todos.yaml'
+const who = (id: string) => ({ id, name: id, kind: 'human' as const })
+
+function sync(models: FileModel[]): void {
+  for (let round = 0; round < 2; round++) {
+    for (const from of models) for (const to of models) if (from !== to) {
+      const u = from.diffFor(to.stateVector())
+      if (u) to.applyRemote(u, from.name + from.doc.clientID)
+    }
+  }
+}
+
+/** A model's file after peers' updates: its rendering becomes what the file holds (as a write-back). */
+function settle(m: FileModel): string {
+  const r = m.render()
+  m.setBase(r)
+  return r.text ?? ''
+}
+
+export async function joinMergeCase(seed: number): Promise<CaseResult> {
+  const rng = mulberry32(seed)
+  const a = new FileModel({ name: NAME, author: who('a') })
+  const b = new FileModel({ name: NAME, author: who('b') })
+  a.enroll(SEED_TODOS)
+  sync([a, b])
+  settle(b)
+  const commits = [SEED_TODOS]
+  const steps = 2 + Math.floor(rng() * 8)
+  for (let i = 0; i < steps; i++) {
+    const p = rng() < 0.5 ? a : b
+    const now = settle(p)
+    const e = randomEdit(now, rng, { idPool: ['t0', 't1', 'x1', 'x2', 'x3'] })
+    if (e.text.replace(/\n$/, '') === now.replace(/\n$/, '')) continue // see joinRig.ts: not the join's
+    p.ingest(e.text)
+    sync([a, b])
+    settle(a)
+    settle(b)
+    if (rng() < 0.5) commits.unshift(a.render().text!)
+  }
+  const live = settle(a)
+  const from = Math.floor(rng() * commits.length)
+  const committed = commits[from]!
+  const edit = cloneEdit(committed, rng, seed)
+  const c = new FileModel({ name: NAME, author: who('c') })
+  c.applyRemote(a.encodeDiff(), 'a')
+  const r = c.render()
+  const text = await joinedText(NAME, { current: [committed], texts: commits.slice(from), rules: defaultRules }, r.text, edit.text)
+  c.setBase(r)
+  if (text !== null) c.ingest(text)
+  sync([a, b, c])
+  const failures: CaseResult['failures'] = []
+  const [fa, fb, fc] = [a, b, c].map((m) => m.render().text)
+  if (fa !== fb || fa !== fc) failures.push({ kind: 'diverged', detail: `a ${JSON.stringify(fa)}\n  c ${JSON.stringify(fc)}` })
+  for (const m of [a, b, c]) if (m.conflicts().length) failures.push({ kind: 'conflict', detail: JSON.stringify(m.conflicts().map((x) => x.values.map((v) => v.value))) })
+  failures.push(...checkValues(live, fa ?? '', edit, committed))
+  for (const m of [a, b, c]) m.destroy()
+  return { seed: String(seed), commits: commits.length, from, syncPoint: false, cloneEdit: edit.what, failures }
+}
+
+const cases = Number(process.env.CTXSYNC_JOIN_MERGES ?? 300)
+const first = Number(process.env.CTXSYNC_JOIN_SEED ?? Date.now() % 1_000_000)
+/** Seeds that failed once, replayed every run. */
+const REGRESSIONS: number[] = [109, 183, 270, 295, 4311, 4545, 4878, 5112, 5364]
+
+describe('the join merge', { timeout: 600_000 }, () => {
+  it('a clone\'s committed text plus its own change, joined onto the live state: no conflict, nothing rolled back', async () => {
+    const results: CaseResult[] = []
+    for (const s of [...REGRESSIONS, ...Array.from({ length: cases }, (_, i) => first + i)]) results.push(await joinMergeCase(s))
+    const failed = results.filter((r) => r.failures.length)
+    const byKind: Record<string, number> = {}
+    for (const r of failed) for (const f of r.failures) byKind[f.kind] = (byKind[f.kind] ?? 0) + 1
+    const tried: Record<string, number> = {}
+    for (const r of results) tried[r.cloneEdit] = (tried[r.cloneEdit] ?? 0) + 1
+    console.log(`join merge (CTXSYNC_JOIN_SEED=${first}): ${results.length} cases, tried ${JSON.stringify(tried)}; failed ${failed.length} ${JSON.stringify(byKind)}; failed seeds ${JSON.stringify(failed.map((r) => r.seed))}`)
+    for (const r of failed.slice(0, 3)) console.log(`seed ${r.seed} (clone ${r.cloneEdit}, from commit ${r.from} of ${r.commits}):\n${r.failures.map((f) => `  ${f.kind}: ${f.detail}`).join('\n')}`)
+    expect(failed.map((r) => r.seed)).toEqual([])
+  })
+})
