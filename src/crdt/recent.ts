@@ -14,6 +14,10 @@
  *  - Only a text followed by one of *our* writes can be a stale base. When the file changed since only by
  *    the user's own saves, the newest text is the base: an undo back to an earlier save is an edit, not a
  *    stale save (diffing it against the earlier text would ignore it).
+ *  - A save made from an older text cannot hold a line typed after it: a save that holds a line the file
+ *    gained since that text (one the newest text has and the older has nowhere) was made from a later
+ *    text, however near it reads — it is an edit of the newest (often one undoing part of a peer's change).
+ *    Read as stale, it would re-author every item added since (doubling those without identity).
  *  - A save near (or equal to) an older text is ambiguous: a stale buffer, or a person deliberately removing
  *    what a peer added (the file then reads just like the older text). Data is kept first (stale), but each
  *    text serves as a stale base at most once, and a stale save's own text never does: when the person
@@ -142,7 +146,7 @@ export class RecentTexts {
     if (lastOurs <= 0 || newest.text === text) return { base: newest, stale: false }
     const i = nearest(list.map((h) => h.text), text)
     const h = list[i]
-    if (!h || i >= lastOurs || h.used) return { base: newest, stale: false }
+    if (!h || i >= lastOurs || h.used || holdsNewer(h.text, newest.text, text)) return { base: newest, stale: false }
     return { base: h, stale: true }
   }
 
@@ -151,6 +155,18 @@ export class RecentTexts {
     let bytes = this.#list.reduce((n, h) => n + h.text.length, 0)
     while (this.#list.length > MAX_RECENT || (this.#list.length > 1 && bytes > budget)) bytes -= this.#list.shift()!.text.length
   }
+}
+
+/**
+ * Does `save` hold a line that `newer` has and `older` has nowhere? Compared without indentation (a save that
+ * re-indents the whole file still holds them). Only lines new to the whole file count: a line like
+ * `status: todo` that `older` holds already may well be typed again in a stale buffer.
+ */
+function holdsNewer(older: string, newer: string, save: string): boolean {
+  const lines = (t: string) => new Set(t.split('\n').map((l) => l.trim()).filter((l) => l !== ''))
+  const [o, s] = [lines(older), lines(save)]
+  for (const l of lines(newer)) if (!o.has(l) && s.has(l)) return true
+  return false
 }
 
 /** A text meta kept, parsed and given back its node ids; null when they no longer fit. */
