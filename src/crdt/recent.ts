@@ -6,7 +6,7 @@
  * change peers made since (and ctxsync wrote into the file) reads as the user undoing it: a peer's new
  * decision vanished on every clone, with no conflict. So the model keeps the last few texts (renderings it
  * gave the file, texts it took in), each with its IR annotated with node ids, and a save is diffed against
- * the one it was most likely made from: the nearest by changed lines (`changedLines`), ties to the newest.
+ * the one it was most likely made from: the nearest by changed lines, then characters (`nearest`), ties to the newest.
  * A save made from an old text then yields operations on the node ids that text showed; what peers added
  * or changed since is simply not in it, so it is untouched.
  *
@@ -35,7 +35,7 @@
  * Used by `FileModel.ingest`, and after a restart by `reconcile.ts` (the texts meta kept: the file's text
  * while the model was ahead, the text being written) — one way to choose, in process and across restarts.
  */
-import { diffLines } from 'diff'
+import { diffChars, diffLines } from 'diff'
 import * as Y from 'yjs'
 import { slotsOf, type DocIR } from './ir.js'
 import { parsedSpans, type SpanOf } from './incremental.js'
@@ -85,14 +85,35 @@ export function changedLines(from: string, to: string, max?: number): number | u
   return max !== undefined && n > max ? undefined : n
 }
 
-/** Index of the candidate nearest to `text` by changed lines; ties go to the later (newer) one. */
+/** Characters added or removed between two texts; undefined when more than `max`. */
+function changedChars(from: string, to: string, max: number): number | undefined {
+  const parts = diffChars(from, to, { maxEditLength: max + 1 })
+  if (!parts) return undefined
+  let n = 0
+  for (const c of parts) if (c.added || c.removed) n += c.value.length
+  return n > max ? undefined : n
+}
+
+/**
+ * Index of the candidate nearest to `text`: fewest changed lines, then (a tie: every line the newer text
+ * changed was changed again by the save) fewest changed characters — a save that edits what a peer typed
+ * is nearer the peer's text, a stale one that overwrote it is nearer the old; still tied, the newer one.
+ */
 export function nearest(candidates: readonly string[], text: string): number {
   let best = -1
   let bestD = Infinity
+  let bestC: number | undefined
   for (let i = candidates.length - 1; i >= 0; i--) {
-    // Only a strictly nearer older text displaces a newer one.
-    const d = changedLines(candidates[i]!, text, Number.isFinite(bestD) ? bestD - 1 : undefined)
-    if (d !== undefined && d < bestD) [best, bestD] = [i, d]
+    const c = candidates[i]!
+    const d = changedLines(c, text, Number.isFinite(bestD) ? bestD : undefined)
+    if (d === undefined) continue
+    if (d === bestD) {
+      bestC ??= changedChars(candidates[best]!, text, Number.MAX_SAFE_INTEGER)
+      const cc = changedChars(c, text, Math.max(0, (bestC ?? 0) - 1))
+      if (cc === undefined) continue
+      bestC = cc
+    } else bestC = undefined
+    ;[best, bestD] = [i, d]
     if (bestD === 0) break
   }
   return best
@@ -114,7 +135,9 @@ export class RecentTexts {
     if (!h) return
     const last = this.newest
     if (last && last.text === h.text) {
-      this.#list[this.#list.length - 1] = { ...h, ours: last.ours && h.ours, sv: h.sv ?? last.sv, used: last.used }
+      // A stale save the model renders as saved (nothing of the peers' to add) is simply what the file holds:
+      // a base like any other (`used` comes from the newer record).
+      this.#list[this.#list.length - 1] = { ...h, ours: last.ours && h.ours, sv: h.sv ?? last.sv }
       return
     }
     this.#list.push(h)
@@ -163,7 +186,8 @@ export class RecentTexts {
  * `status: todo` that `older` holds already may well be typed again in a stale buffer.
  */
 function holdsNewer(older: string, newer: string, save: string): boolean {
-  const lines = (t: string) => new Set(t.split('\n').map((l) => l.trim()).filter((l) => l !== ''))
+  // A bare key (`priority:`), a bare item or a short line is typed anywhere, any time: no evidence.
+  const lines = (t: string) => new Set(t.split('\n').map((l) => l.trim()).filter((l) => l.length >= 8 && !/^(- )?[^\s:]+:$/.test(l)))
   const [o, s] = [lines(older), lines(save)]
   for (const l of lines(newer)) if (!o.has(l) && s.has(l)) return true
   return false
