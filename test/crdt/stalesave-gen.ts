@@ -80,7 +80,8 @@ const SCALAR = /^(\s*(?:- )?[\w.-]+: )(?![|>[{&*!#]|$)[^#]*$/
 /** Both sides change the same one-line value: B to one word, A to another. */
 function sameValue(text: string, r: Rng): { b: string; a: string; line: string } | null {
   const lines = text.split('\n')
-  const idx = lines.map((l, i) => (SCALAR.test(l) ? i : -1)).filter((i) => i >= 0)
+  // Not an item's `id`: changing it makes another item (identity), not another value of the same one.
+  const idx = lines.map((l, i) => (SCALAR.test(l) && !/^\s*(- )?id:/.test(l) ? i : -1)).filter((i) => i >= 0)
   if (!idx.length) return null
   const i = idx[Math.floor(r() * idx.length)]!
   const head = lines[i]!.match(SCALAR)![1]!
