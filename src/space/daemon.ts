@@ -253,6 +253,9 @@ function wirePeerEvents(peers: PeerManager, book: PeerBook, say: (line: string) 
 /** "decisions.yaml: your save was made from an older version; kept 1 change from peers". */
 export function staleSaveNotice(name: string, s: StaleSave): string {
   const n = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`
-  const kept = `kept ${n(s.kept, 'change')} from peers`
-  return `${name}: your save was made from an older version; ${kept}${s.overwritten ? `, ${n(s.overwritten, 'value')} you overwrote kept as conflict (see status)` : ''}`
+  const said = [
+    ...(s.kept ? [`kept ${n(s.kept, 'change')} from peers`] : []),
+    ...(s.overwritten ? [`${n(s.overwritten, 'value')} a peer had changed meanwhile now ${s.overwritten === 1 ? 'holds' : 'hold'} yours, the peer's kept as a conflict (see status)`] : []),
+  ]
+  return `${name}: your save was made from an older version; ${said.join('; ')}`
 }
