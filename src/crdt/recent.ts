@@ -167,9 +167,13 @@ export class RecentTexts {
     let lastOurs = -1
     for (let i = list.length - 1; i >= 0 && lastOurs < 0; i--) if (list[i]!.ours) lastOurs = i
     if (lastOurs <= 0 || newest.text === text) return { base: newest, stale: false }
-    const i = nearest(list.map((h) => h.text), text)
-    const h = list[i]
-    if (!h || i >= lastOurs || h.used || holdsNewer(h.text, newest.text, text)) return { base: newest, stale: false }
+    // A used-up text saved again exactly is the deliberate re-save; otherwise used-up texts are no candidates
+    // (a near tie with one must not hide the text the save was really made from).
+    if (list.some((h) => h.used && h.text === text)) return { base: newest, stale: false }
+    const open = list.filter((h) => !h.used)
+    const h = open[nearest(open.map((x) => x.text), text)]
+    const i = h ? list.indexOf(h) : -1
+    if (!h || i >= lastOurs || holdsNewer(h.text, newest.text, text)) return { base: newest, stale: false }
     return { base: h, stale: true }
   }
 
