@@ -5,17 +5,18 @@
  * foreign updates (`guard.ts`, `compact.ts`), git marks (`markFromGit`/`gitMarked` below) and the merges (`merge/`).
  *
  * Pure: it is given text and updates and returns text and updates; it never touches the disk or the
- * network. It remembers the *base* — the text it last gave to (or took from) the file, annotated with
- * node ids — so that a local edit is diffed against what the user actually had, not against a CRDT state
- * that peers may have moved since (see `diff.ts`).
+ * network. It remembers the *base* — the texts it last gave to (or took from) the file, annotated with
+ * node ids (`recent.ts`) — so that a local edit is diffed against what the user actually had, not against a
+ * CRDT state that peers may have moved since (see `diff.ts`), even when the save was made from an older
+ * text than the file's last (a stale editor buffer: `stalesave.ts`).
  */
 import * as Y from 'yjs'
-import type { DocIR } from './ir.js'
-import { slotsOf } from './ir.js'
+import type { DocIR, MapEntry, SeqItem } from './ir.js'
 import { parses, parseYaml, RefusedFileError, YamlSyntaxError } from './parse.js'
 import { renderDocInfo, type Span } from './render.js'
-import { incrementalParse, parsedSpans, type SpanOf } from './incremental.js'
-import type { MapEntry, SeqItem } from './ir.js'
+import { incrementalParse, parsedSpans } from './incremental.js'
+import { RecentTexts, collectIds, equalBytes, restored, stateOf, type Held } from './recent.js'
+import { applyStale, keptChanges, type StaleSave } from './stalesave.js'
 import { fallbackText } from './canonical.js'
 import { annotate } from './annotate.js'
 import { defaultRules, type Rules } from './rules.js'
@@ -25,11 +26,12 @@ import { Writer } from './write.js'
 import { Differ } from './diff.js'
 import { RaceWatch, supersede } from './conflicts.js'
 import { compactChanged } from './compact.js'
-import { checkIR, MAX_WALK } from './limits.js'
+import { checkIR } from './limits.js'
+import { changedEntriesParse } from './rendercheck.js'
 import { describeConflicts, resolveConflict, type Conflict, type Take } from './present.js'
 
 export { YamlSyntaxError, RefusedFileError }
-export type { Conflict, Take }
+export type { Conflict, Take, StaleSave }
 
 export interface Author {
   id: string
@@ -58,7 +60,10 @@ export interface Rendered {
   parsed?: boolean
   /** Where the block entries of `ir` sit in `text`, when it was rendered (a parse records them itself). */
   spans?: Map<MapEntry | SeqItem, Span>
+  /** The document's state vector this rendering shows (the base of a stale save: `recent.ts`). */
+  sv?: Map<number, number>
 }
+
 
 export interface FileModelOptions {
   name: string
@@ -95,10 +100,10 @@ export class FileModel {
   readonly name: string
   private rules: Rules
   private author: Author
-  /** `parsed`: `ir` is the parse of `text` (rather than the IR it was rendered from). */
-  private base: { text: string; ir: DocIR; parsed: boolean; spanOf: SpanOf } | null = null
+  /** The texts the file held lately, newest last: the base of the next save (`recent.ts`). */
+  private recent = new RecentTexts()
   /** The text last ingested, parsed and annotated with node ids (see `keepIngestedAsBase`). */
-  #input: { text: string; ir: DocIR; parsed: boolean; spanOf: SpanOf } | undefined
+  #input: Held | undefined
   private validOnce = false
   private counter = 0
   private authored = false
@@ -140,7 +145,8 @@ export class FileModel {
     Y.applyUpdate(this.doc, enrollment, LOCAL)
     // `text` parsed (the enrollment did): a rendering equal to it needs no second parse.
     const out = this.render(text)
-    this.setBase(out)
+    this.recent.reset(null)
+    this.hold(out, false)
     return out
   }
 
@@ -180,34 +186,46 @@ export class FileModel {
     }, LOCAL)
   }
 
-  private writer(): Writer {
+  private writer(seen?: Map<number, number>): Writer {
     return new Writer(this.tree, {
       time: this.now(),
       unique: () => `${this.doc.clientID.toString(36)}.${(this.counter++).toString(36)}`,
       rules: this.rules,
+      ...(seen ? { seen } : {}),
     })
   }
 
   /**
    * Takes the file's new text. Throws YamlSyntaxError (the file is held) or RefusedFileError. Returns the
-   * text the file should now hold (it differs from `text` when peers' changes were merged in meanwhile).
+   * text the file should now hold (it differs from `text` when peers' changes were merged in meanwhile),
+   * and `stale` when the save was made from an older text than the file's last (`recent.ts`): how many of
+   * the peers' changes since were kept, and how many values the save overwrote (recorded as conflicts).
    */
-  ingest(text: string): Rendered & { changed: boolean } {
-    const base = this.base
+  ingest(text: string): Rendered & { changed: boolean; stale?: StaleSave } {
+    const chosen = this.recent.baseFor(text)
+    const base = chosen?.base ?? null
     const spliced = base ? incrementalParse(base.text, base.ir, text, base.spanOf) : null
     const ir = withinLimits(spliced?.ir ?? parseYaml(text))
     // A whole-text diff needs the base as the parser sees it (a rendering may hold repaired text).
     const baseIr = !base ? null : spliced || base.parsed ? base.ir : annotate(parseYaml(base.text), base.ir, this.rules)
     const before = this.doc.store.clients.size ? Y.encodeStateVector(this.doc) : null
-    this.local(() => new Differ(this.writer()).applyDoc(baseIr, ir))
+    const stale = chosen?.stale && baseIr ? chosen.base : null
+    let overwritten = 0
+    this.local(() => {
+      if (stale) overwritten = applyStale(this.tree, stale, (seen) => new Differ(this.writer(seen)), baseIr!, ir)
+      else new Differ(this.writer()).applyDoc(baseIr, ir)
+    })
     const after = Y.encodeStateVector(this.doc)
     const out = this.render(text)
     // The diff annotated `ir` with node ids: while the rendering cannot be written, the file stays the base
-    // (a rendering becomes the base with spans of its own).
-    this.#input = { text, ir, parsed: true, spanOf: spliced?.spanOf ?? parsedSpans }
+    // (a rendering becomes the base with spans of its own). A stale save's text never serves as a stale
+    // base itself (recent.ts), nor does its base again.
+    if (stale) stale.used = true
+    this.#input = { text, ir, parsed: true, spanOf: spliced?.spanOf ?? parsedSpans, ours: false, sv: stateOf(this.doc), used: Boolean(stale) }
+    this.recent.push(this.#input)
     if (out.complete) this.setBase(out)
-    else this.base = this.#input
-    return { ...out, changed: !before || !equalBytes(before, after) }
+    const changed = !before || !equalBytes(before, after)
+    return { ...out, changed, ...(stale ? { stale: { kept: keptChanges(text, out.text), overwritten } } : {}) }
   }
 
   /**
@@ -215,14 +233,14 @@ export class FileModel {
    * next text was made from the ingested text, so that text, not the rendering, is what to diff it with.
    */
   keepIngestedAsBase(): void {
-    if (this.#input) this.base = this.#input
+    if (this.#input) this.recent.backTo(this.#input)
   }
 
   /** Marks the file deleted (a register write: a concurrent edit keeps it, with a conflict). */
   deleteFile(): void {
     if (!this.exists()) return
     this.local(() => this.writer().tombstone(ROOT))
-    this.base = null
+    this.recent.reset(null)
   }
 
   exists(): boolean {
@@ -251,12 +269,13 @@ export class FileModel {
     const complete = this.complete
     if (!this.exists()) return { rendered: { text: null, ir: null, complete } }
     const source = this.tree.toIR()
+    const sv = stateOf(this.doc)
     const { text, fresh, spans } = renderDocInfo(source)
     const dirty = this.tree.takeDirty()
     const finish = (ok: boolean): Rendered => {
       if (ok) {
         this.validOnce = true
-        return { text, ir: source, complete, parsed: text === expect, spans }
+        return { text, ir: source, complete, parsed: text === expect, spans, sv }
       }
       if (complete) FileModel.fallbacks++
       else FileModel.transientFallbacks++
@@ -264,50 +283,27 @@ export class FileModel {
       // know which entries to check, so it checks the whole text.
       this.validOnce = false
       const fb = fallbackText(source)
-      return { text: fb, ir: annotate(parseYaml(fb), source, this.rules), complete, parsed: true }
+      return { text: fb, ir: annotate(parseYaml(fb), source, this.rules), complete, parsed: true, sv }
     }
-    const valid = text === expect || this.renderedValid(text, fresh, spans, dirty)
+    // The first rendering is checked whole; later ones entry by entry, for the entries that changed.
+    const valid = text === expect || (!this.validOnce || dirty.has(ROOT) ? 'whole' : changedEntriesParse(this.tree, text, fresh, spans, dirty))
     return valid === 'whole' ? { text, complete, finish } : { rendered: finish(valid) }
-  }
-
-  /** The first rendering is checked whole; later ones entry by entry, for the entries that changed. */
-  private renderedValid(text: string, fresh: Array<MapEntry | SeqItem>, spans: Map<MapEntry | SeqItem, Span>, dirty: Set<string>): boolean | 'whole' {
-    if (!this.validOnce || dirty.has(ROOT)) return 'whole'
-    const byId = new Map(fresh.filter((c) => c.id).map((c) => [c.id!, c]))
-    const targets: Array<[number, number]> = []
-    for (const id of dirty) {
-      let span: [number, number] | undefined
-      for (let cur: string | undefined = id, n = 0; cur && cur !== ROOT; cur = this.tree.placement(cur)?.[0]) {
-        if (++n > MAX_WALK) return 'whole'
-        // Inside a flow collection a slice that parses alone proves nothing: a block entry merged into
-        // `[…]` reads fine on its own and breaks the flow around it.
-        const kind = this.tree.kind(cur)
-        if (cur !== id && (kind === 'fseq' || kind === 'fmap')) return 'whole'
-        if (span) continue
-        const c = byId.get(cur)
-        const cs = c && spans.get(c)
-        if (cs && (cs[0] === 0 || text.charCodeAt(cs[0] - 1) === 10)) span = cs
-      }
-      if (!span) {
-        if (this.tree.has(id) && this.tree.alive(id)) return 'whole'
-        continue
-      }
-      targets.push(span)
-    }
-    targets.sort((x, y) => x[0] - y[0] || y[1] - x[1])
-    let reach = -1
-    for (const [a, b] of targets) {
-      if (b <= reach) continue
-      reach = b
-      if (!parses(text.slice(a, b))) return 'whole'
-    }
-    return true
   }
 
   /** Records what the file on disk now holds (after writing `r.text`, or after ingesting it). */
   setBase(r: Rendered): void {
+    this.hold(r, true)
+  }
+
+  /** `ours`: a rendering we gave the file (not what it was given); the same text as the last is a refresh. */
+  private hold(r: Rendered, ours: boolean): void {
     const spans = r.spans
-    this.base = r.text !== null && r.ir ? { text: r.text, ir: r.ir, parsed: r.parsed ?? false, spanOf: spans ? (c) => spans.get(c as never) : parsedSpans } : null
+    if (r.text === null || !r.ir) return this.recent.reset(null)
+    this.recent.push({ text: r.text, ir: r.ir, parsed: r.parsed ?? false, spanOf: spans ? (c) => spans.get(c as never) : parsedSpans, ours, ...(r.sv ? { sv: r.sv } : {}) })
+  }
+
+  private get base(): Held | null {
+    return this.recent.newest
   }
 
   get baseText(): string | null {
@@ -325,17 +321,21 @@ export class FileModel {
   }
 
   restoreBase(text: string, ids: readonly string[]): boolean {
-    let ir: DocIR
-    try {
-      ir = parseYaml(text)
-    } catch {
-      return false
-    }
-    const slots = slotsOf(ir)
-    if (slots.length !== ids.length) return false
-    slots.forEach((s, i) => (s.id = ids[i]))
-    this.base = { text, ir, parsed: true, spanOf: parsedSpans }
-    return true
+    const h = restored(text, ids, false)
+    if (h) this.recent.reset(h)
+    return h !== null
+  }
+
+  /**
+   * After a restart, what the file may have been edited from: the texts meta kept (oldest first: the file's
+   * text while the model was ahead, the text being written) and the model's rendering `r`, the newest. The
+   * next `ingest` picks the one its text was made from (`recent.ts`), as it does in a running daemon.
+   */
+  recall(texts: ReadonlyArray<{ text: string; ids: readonly string[] }>, r: Rendered): void {
+    this.recent.reset(null)
+    // The file's own text first; the others are texts we gave it.
+    texts.forEach((t, i) => this.recent.push(restored(t.text, t.ids, i > 0)))
+    if (r.complete && r.text !== null && r.ir) this.setBase(r)
   }
 
   conflicts(): Conflict[] {
@@ -389,12 +389,3 @@ function withinLimits(ir: DocIR): DocIR {
   return ir
 }
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
-}
-
-function collectIds(ir: DocIR): string[] {
-  return slotsOf(ir).map((s) => s.id ?? '')
-}

@@ -77,6 +77,12 @@ export interface WriterOptions {
   /** Unique segments for items without identity; enrollment uses positions instead. */
   unique: (() => string) | null
   rules: Rules
+  /**
+   * What the writer had seen, when less than the document holds (a stale save: the state when the file held
+   * the text it was made from, see `recent.ts`). A tombstone then remembers no more than that, so an edit a
+   * peer made since outlives the deletion (`Tree.isRevived`) instead of vanishing with it.
+   */
+  seen?: Map<number, number>
 }
 
 export class Writer {
@@ -116,9 +122,13 @@ export class Writer {
    * tombstone; readers of either form decide alike.
    */
   tombstone(id: NodeId): void {
-    if (this.tree.get(id, 'd')) return
+    // Deleted already, unless an edit the deletion had not seen revived it: deleting that again (a person who
+    // saw the revived item and removed it) needs a tombstone that has seen the edit.
+    if (this.tree.get(id, 'd') && !this.tree.isRevived(id)) return
     const store = this.tree.doc.store
-    const seen = new Map([...this.tree.subtreeWriters(id)].map((client) => [client, Y.getState(store, client)]))
+    const had = this.opts.seen
+    const state = (client: number) => (had ? Math.min(Y.getState(store, client), had.get(client) ?? 0) : Y.getState(store, client))
+    const seen = new Map([...this.tree.subtreeWriters(id)].map((client) => [client, state(client)]))
     this.map.set(id + 'd', [Y.encodeStateVector(seen), this.opts.time])
   }
 

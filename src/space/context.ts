@@ -15,7 +15,7 @@
  *  - git mark: a hash in the document of a text some peer took in from git; seen: hashes this CRDT held.
  *  - idle: no document has work queued or under way (`Space.idle`).
  */
-import type { Author } from '../crdt/model.js'
+import type { Author, StaleSave } from '../crdt/model.js'
 import type { Rules } from '../crdt/rules.js'
 import type { Matcher } from '../fs/globs.js'
 import type { Repo } from '../git/repo.js'
@@ -38,6 +38,8 @@ export interface SpaceEvents {
   refused: (doc: DocName, reason: string) => void
   /** A whole-file rewrite by a YAML library was taken in as its data changes, formatting kept (keepformat.ts). */
   'format-kept': (doc: DocName, message: string) => void
+  /** A save made from an older text than the file's last was merged: the peers' changes since were kept. */
+  'stale-save': (doc: DocName, what: StaleSave) => void
   'file-written': (doc: DocName) => void
   'file-deleted': (doc: DocName) => void
 }

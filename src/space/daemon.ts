@@ -20,6 +20,7 @@ import { PeerManager, type PeerState } from '../net/peer-manager.js'
 import { finishJoin } from './join.js'
 import type { PeerManagerConfig } from '../net/peer-state.js'
 import type { Take } from '../crdt/present.js'
+import type { StaleSave } from '../crdt/model.js'
 import type { PeerFinder } from '../net/discovery/finder.js'
 import type { Discovery } from '../net/discovery/DiscoveryInterface.js'
 import { Activity, onlinePeers } from './presence.js'
@@ -230,6 +231,7 @@ function wireSpaceEvents(space: Space, say: (line: string) => void): void {
   space.on('released', (name: string) => say(`${name}: parses again, changes merged`))
   space.on('refused', (name: string, reason: string) => say(`${name}: refused: ${reason}`))
   space.on('format-kept', (_name: string, message: string) => say(message))
+  space.on('stale-save', (name: string, s: StaleSave) => say(staleSaveNotice(name, s)))
   space.on('file-written', (name: string) => say(`updated ${name}`))
   space.on('file-deleted', (name: string) => say(`deleted ${name} (deleted by a peer)`))
 }
@@ -250,4 +252,14 @@ function wirePeerEvents(peers: PeerManager, book: PeerBook, say: (line: string) 
     say(`disconnected from ${label(p)} (${info.reason || info.code})`)
   })
   peers.on('peer-refused', (p, info) => say(`access refused by ${label(p)}: ${info.reason || 'wrong secret'}`))
+}
+
+/** "decisions.yaml: your save was made from an older version; kept 1 change from peers". */
+export function staleSaveNotice(name: string, s: StaleSave): string {
+  const n = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`
+  const said = [
+    ...(s.kept ? [`kept ${n(s.kept, 'change')} from peers`] : []),
+    ...(s.overwritten ? [`${n(s.overwritten, 'value')} a peer had changed meanwhile now ${s.overwritten === 1 ? 'holds' : 'hold'} yours, the peer's kept as a conflict (see status)`] : []),
+  ]
+  return `${name}: your save was made from an older version; ${said.join('; ')}`
 }

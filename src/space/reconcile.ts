@@ -15,8 +15,7 @@
  * carrying that hash is our own write coming back. All state changes go through `TrackedFile`'s methods.
  */
 import path from 'node:path'
-import { diffLines } from 'diff'
-import { RefusedFileError, YamlSyntaxError, type Rendered } from '../crdt/model.js'
+import { RefusedFileError, YamlSyntaxError } from '../crdt/model.js'
 import { DamagedStateError } from '../crdt/limits.js'
 import { describeKept, keepFormat, type KeepFormatResult } from '../crdt/keepformat.js'
 import { readTextFile, removeFile, SymlinkRefusedError, untilQuiet, writeFileAtomicIf } from '../fs/atomic.js'
@@ -69,42 +68,30 @@ async function reconcileFile(cx: FileContext, d: DocTurn): Promise<ReconcileResu
     f.model.setBase(r)
     return (await writeBack(cx, d)) ? 'written' : null
   }
-  // Edited while no ctxsync ran: diff against what the file held when we last synced it.
-  const base = offlineBase(f, read.text, r)
-  if (base === 'render') f.model.setBase(r)
-  else if (base) f.model.restoreBase(base.text, base.ids)
+  // Edited while no ctxsync ran: diff against what the file held when we last synced it (offlineBase).
+  const found = offlineBases(f)
+  if (found.length) f.model.recall(found, r)
   else if (f.baseHash && r.text !== null && sha256hex(r.text) === f.baseHash) f.model.setBase(r)
   else f.model.setBase({ text: null, ir: null, complete: true })
   return (await takeInSave(cx, d, read.text, read.hash)) ? 'ingested' : null
 }
 
 /**
- * The text an offline edit was made from. While the model is ahead of the file (peers' changes applied,
- * the file not yet rewritten) meta keeps the file's text (`baseText`, see Space.applyRemote), and while
- * such a rewrite is under way also the text being written (`writingText`); and the model's own rendering
- * is what the file holds when we died after a write or an ingest but before meta said so. A process killed
- * at any of these points leaves one of them on disk, and the user's edit sits on top of it: the nearest
- * (fewest changed lines) is the one it was made from. Diffing against the wrong one would re-add, as the
- * user's, todos that arrived meanwhile (doubling them) or undo changes that were already shown.
+ * The texts an offline edit may have been made from. While the model is ahead of the file (peers' changes
+ * applied, the file not yet rewritten) meta keeps the file's text (`baseText`, see Space.applyRemote), and
+ * while such a rewrite is under way also the text being written (`writingText`); and the model's own
+ * rendering is what the file holds when we died after a write or an ingest but before meta said so. A
+ * process killed at any of these points leaves one of them on disk, and the user's edit sits on top of it.
+ * The model picks the one it was made from as it does for a stale save in a running daemon (nearest by
+ * changed lines, crdt/recent.ts). Diffing against the wrong one would re-add, as the user's, todos that
+ * arrived meanwhile (doubling them) or undo changes that were already shown.
  */
-function offlineBase(f: TrackedFile, text: string, r: Rendered): { text: string; ids: string[] } | 'render' | null {
+function offlineBases(f: TrackedFile): Array<{ text: string; ids: string[] }> {
   const found: Array<{ text: string; ids: string[] }> = []
   for (const m of [f.keptBase, f.writing]) {
     if (typeof m?.text === 'string' && Array.isArray(m.ids)) found.push({ text: m.text, ids: m.ids })
   }
-  if (found.length === 0) return null
-  const distance = (from: string) => diffLines(from, text).reduce((n, c) => n + (c.added || c.removed ? (c.count ?? 1) : 0), 0)
-  let best: { text: string; ids: string[] } | 'render' | null = null
-  let bestD = Infinity
-  if (r.complete && r.text !== null && r.ir) {
-    best = 'render'
-    bestD = distance(r.text)
-  }
-  for (const x of found) {
-    const dist = distance(x.text)
-    if (dist < bestD) [best, bestD] = [x, dist]
-  }
-  return best
+  return found
 }
 
 /** Takes in new file content (a save, or what was found on disk). Returns true when the model changed. */
@@ -124,7 +111,7 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string)
     hold(cx, f, { line: 1, col: 1, message: costly })
     return false
   }
-  let out
+  let out: ReturnType<typeof f.model.ingest>
   try {
     out = f.model.isEmpty ? { ...f.model.enroll(text), changed: true } : f.model.ingest(keptFormat(cx, f, text))
   } catch (err) {
@@ -140,6 +127,8 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string)
     throw err
   }
   if (f.tookIn()) cx.notify('released', f.name)
+  // Made from an older text than the file's last: say what was kept (a person wrote over a newer file).
+  if (out.stale && (out.stale.kept || out.stale.overwritten)) cx.notify('stale-save', f.name, out.stale)
   if (out.complete && out.text !== null && out.text !== text) {
     // Peers' changes arrived meanwhile (e.g. while the file was held): write the merged text. If the file
     // changed yet again first, that newer text was made from `text`: diff it with that, not with the merge

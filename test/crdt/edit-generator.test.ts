@@ -40,6 +40,8 @@ function dump(dir: string, n: number, texts: Record<string, string>): void {
 }
 
 export interface EditRun {
+  /** Saves taken as stale at first (they undid part of a peer's latest change) and kept when saved again. */
+  resaved: number
   tried: Record<string, number>
   failed: Record<string, number>
   failures: string[]
@@ -47,7 +49,7 @@ export interface EditRun {
 
 /** Runs `count` edits in chains of CHAIN on two peers; returns what was tried and what failed, by kind. */
 export async function runEdits(seed: number, count: number): Promise<EditRun> {
-  const run: EditRun = { tried: {}, failed: {}, failures: [] }
+  const run: EditRun = { resaved: 0, tried: {}, failed: {}, failures: [] }
   const r = seededRandom(seed)
   let n = 0
   while (n < count) {
@@ -71,7 +73,15 @@ export async function runEdits(seed: number, count: number): Promise<EditRun> {
       chain.push([w, edit.text])
       let got: string | null
       try {
-        got = writer.ingest(edit.text).text
+        const out = writer.ingest(edit.text)
+        got = out.text
+        // A save that undoes part of the change the peer just made reads like a save from the text before
+        // it (a stale editor buffer): the peer's change is kept once (crdt/recent.ts). Saving the same text
+        // again over that rewrite is deliberate and must then be kept byte for byte.
+        if (got !== edit.text && out.stale) {
+          run.resaved++
+          got = writer.ingest(edit.text).text
+        }
       } catch (e) {
         got = `threw ${(e as Error).message}`
       }
@@ -143,7 +153,7 @@ test.fails('KNOWN BUG: a rename inside one of two similar list items (generator 
 
 test(`${EDIT_COUNT} seeded real-world edits are kept byte for byte, on the writer and a peer (seed ${SEED})`, async () => {
   const run = await runEdits(SEED, EDIT_COUNT)
-  console.log(`edit generator (CTXSYNC_EDIT_SEED=${SEED}): tried ${JSON.stringify(run.tried)}; failed ${JSON.stringify(run.failed)}`)
+  console.log(`edit generator (CTXSYNC_EDIT_SEED=${SEED}): tried ${JSON.stringify(run.tried)}; failed ${JSON.stringify(run.failed)}; resaved ${run.resaved}`)
   expect(run.failures, `CTXSYNC_EDIT_SEED=${SEED}`).toEqual([])
   expect(Object.keys(run.tried).length).toBeGreaterThan(EDIT_KINDS.length * 0.8)
 }, 300_000)

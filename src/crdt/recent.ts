@@ -1,0 +1,225 @@
+/**
+ * The recent texts a file held, so that a save is diffed against the text it was made from (issue 13 item 3).
+ *
+ * An editor buffer or an agent that read the file a while ago saves text made from an *older* version: vim
+ * warns that the file changed, the user writes anyway. Diffed against the last text the file held, every
+ * change peers made since (and ctxsync wrote into the file) reads as the user undoing it: a peer's new
+ * decision vanished on every clone, with no conflict. So the model keeps the last few texts (renderings it
+ * gave the file, texts it took in), each with its IR annotated with node ids, and a save is diffed against
+ * the one it was most likely made from: the nearest by changed lines, then characters (`nearest`), ties to the newest.
+ * A save made from an old text then yields operations on the node ids that text showed; what peers added
+ * or changed since is simply not in it, so it is untouched.
+ *
+ * Rules (each exists because a plain "nearest" reads some everyday edit wrongly):
+ *  - Only a text followed by one of *our* writes can be a stale base. When the file changed since only by
+ *    the user's own saves, the newest text is the base: an undo back to an earlier save is an edit, not a
+ *    stale save (diffing it against the earlier text would ignore it).
+ *  - A save made from an older text cannot hold a line typed after it: a save that holds a line the file
+ *    gained since that text (one the newest text has and the older has nowhere) was made from a later
+ *    text, however near it reads — it is an edit of the newest (often one undoing part of a peer's change).
+ *    Read as stale, it would re-author every item added since (doubling those without identity).
+ *  - A save near (or equal to) an older text is ambiguous: a stale buffer, or a person deliberately removing
+ *    what a peer added (the file then reads just like the older text). Data is kept first (stale), but each
+ *    text serves as a stale base at most once, and a stale save's own text never does: when the person
+ *    sees the peer's change come back and removes it again, that save is diffed against the newest text
+ *    (our rewrite) and the removal goes through. A deliberate removal thus takes one extra save and never
+ *    becomes impossible; the daemon says what it kept. The price: a buffer that ignores two of our
+ *    rewrites in a row (saved over the merge of its own stale save without reloading) is taken as
+ *    deliberate the second time.
+ *
+ * Bounded: at most MAX_RECENT texts, and no more than a few times the file's size (BUDGET_FACTOR) beyond
+ * the newest. A stale save comes from a buffer a few rewrites old (seconds to minutes in a live session),
+ * so a handful suffices; each text also costs its IR (several times its size), and a daemon keeps this for
+ * every tracked file, so a large file keeps fewer.
+ *
+ * Used by `FileModel.ingest`, and after a restart by `reconcile.ts` (the texts meta kept: the file's text
+ * while the model was ahead, the text being written) — one way to choose, in process and across restarts.
+ */
+import { diffChars, diffLines } from 'diff'
+import * as Y from 'yjs'
+import { slotsOf, type DocIR } from './ir.js'
+import { parsedSpans, type SpanOf } from './incremental.js'
+import { parseYaml } from './parse.js'
+
+export interface Held {
+  text: string
+  /** The parse of `text` (or the IR it was rendered from, see `parsed`), annotated with node ids. */
+  ir: DocIR
+  /** `ir` is the parse of `text` (a rendering's IR may differ from its parse where render repaired it). */
+  parsed: boolean
+  spanOf: SpanOf
+  /** We gave the file this text (a rendering holding changes the user had not made), not took it in. */
+  ours: boolean
+  /** The document's state vector when the file held this text; unknown for texts restored after a restart. */
+  sv?: Map<number, number>
+  /** Has served as the base of a stale save (see the rules above). */
+  used?: boolean
+}
+
+export const MAX_RECENT = 8
+const BUDGET_FACTOR = 4
+const BUDGET_SLACK = 64 * 1024
+
+/**
+ * Lines changed between two texts: per run of changes, the larger of lines removed and lines added (a line
+ * edited in place counts one, as a line added does: counting it twice made a save that edits a line a peer
+ * added look nearer to the text before the peer's change). Undefined when more than `max` (the search then
+ * gives up early: an older text only displaces a nearer one).
+ */
+export function changedLines(from: string, to: string, max?: number): number | undefined {
+  if (from === to) return 0
+  // The diff's own bound counts lines removed plus added, at most twice ours.
+  const parts = max === undefined ? diffLines(from, to) : diffLines(from, to, { maxEditLength: 2 * Math.max(0, max) + 1 })
+  if (!parts) return undefined
+  let n = 0
+  let run = [0, 0]
+  for (const c of parts) {
+    if (c.added) run[1] += c.count ?? 1
+    else if (c.removed) run[0] += c.count ?? 1
+    else {
+      n += Math.max(run[0]!, run[1]!)
+      run = [0, 0]
+    }
+  }
+  n += Math.max(run[0]!, run[1]!)
+  return max !== undefined && n > max ? undefined : n
+}
+
+/** Characters added or removed between two texts; undefined when more than `max`. */
+function changedChars(from: string, to: string, max: number): number | undefined {
+  const parts = diffChars(from, to, { maxEditLength: max + 1 })
+  if (!parts) return undefined
+  let n = 0
+  for (const c of parts) if (c.added || c.removed) n += c.value.length
+  return n > max ? undefined : n
+}
+
+/**
+ * Index of the candidate nearest to `text`: fewest changed lines, then (a tie: every line the newer text
+ * changed was changed again by the save) fewest changed characters — a save that edits what a peer typed
+ * is nearer the peer's text, a stale one that overwrote it is nearer the old; still tied, the newer one.
+ */
+export function nearest(candidates: readonly string[], text: string): number {
+  let best = -1
+  let bestD = Infinity
+  let bestC: number | undefined
+  for (let i = candidates.length - 1; i >= 0; i--) {
+    const c = candidates[i]!
+    const d = changedLines(c, text, Number.isFinite(bestD) ? bestD : undefined)
+    if (d === undefined) continue
+    if (d === bestD) {
+      bestC ??= changedChars(candidates[best]!, text, Number.MAX_SAFE_INTEGER)
+      const cc = changedChars(c, text, Math.max(0, (bestC ?? 0) - 1))
+      if (cc === undefined) continue
+      bestC = cc
+    } else bestC = undefined
+    ;[best, bestD] = [i, d]
+    if (bestD === 0) break
+  }
+  return best
+}
+
+export class RecentTexts {
+  #list: Held[] = []
+
+  get newest(): Held | null {
+    return this.#list[this.#list.length - 1] ?? null
+  }
+
+  get size(): number {
+    return this.#list.length
+  }
+
+  /** The file now holds `h.text`. The same text again refreshes the newest entry (a rendering of a save). */
+  push(h: Held | null): void {
+    if (!h) return
+    const last = this.newest
+    if (last && last.text === h.text) {
+      // A stale save the model renders as saved (nothing of the peers' to add) is simply what the file holds:
+      // a base like any other (`used` comes from the newer record).
+      this.#list[this.#list.length - 1] = { ...h, ours: last.ours && h.ours, sv: h.sv ?? last.sv }
+      return
+    }
+    this.#list.push(h)
+    this.trim()
+  }
+
+  /** Replaces everything with `h` (a restart, a deletion): nothing older is known. */
+  reset(h: Held | null): void {
+    this.#list = h ? [h] : []
+  }
+
+  /** Drops the texts after `h` (a rendering that could not be written: the file never held it). */
+  backTo(h: Held): void {
+    const i = this.#list.lastIndexOf(h)
+    if (i >= 0) this.#list.length = i + 1
+    else this.push(h)
+  }
+
+  /**
+   * The text a save of `text` was made from, by the rules of the header. `stale`: an older text than the
+   * newest, followed by one of our writes — what peers changed since must be kept.
+   */
+  baseFor(text: string): { base: Held; stale: boolean } | null {
+    const list = this.#list
+    const newest = this.newest
+    if (!newest) return null
+    let lastOurs = -1
+    for (let i = list.length - 1; i >= 0 && lastOurs < 0; i--) if (list[i]!.ours) lastOurs = i
+    if (lastOurs <= 0 || newest.text === text) return { base: newest, stale: false }
+    // A used-up text saved again exactly is the deliberate re-save; otherwise used-up texts are no candidates
+    // (a near tie with one must not hide the text the save was really made from).
+    if (list.some((h) => h.used && h.text === text)) return { base: newest, stale: false }
+    const open = list.filter((h) => !h.used)
+    const h = open[nearest(open.map((x) => x.text), text)]
+    const i = h ? list.indexOf(h) : -1
+    if (!h || i >= lastOurs || holdsNewer(h.text, newest.text, text)) return { base: newest, stale: false }
+    return { base: h, stale: true }
+  }
+
+  private trim(): void {
+    const budget = BUDGET_FACTOR * this.newest!.text.length + BUDGET_SLACK
+    let bytes = this.#list.reduce((n, h) => n + h.text.length, 0)
+    while (this.#list.length > MAX_RECENT || (this.#list.length > 1 && bytes > budget)) bytes -= this.#list.shift()!.text.length
+  }
+}
+
+/**
+ * Does `save` hold a line that `newer` has and `older` has nowhere? Compared without indentation (a save that
+ * re-indents the whole file still holds them). Only lines new to the whole file count: a line like
+ * `status: todo` that `older` holds already may well be typed again in a stale buffer.
+ */
+function holdsNewer(older: string, newer: string, save: string): boolean {
+  // A bare key (`priority:`), a bare item or a short line is typed anywhere, any time: no evidence.
+  const lines = (t: string) => new Set(t.split('\n').map((l) => l.trim()).filter((l) => l.length >= 8 && !/^(- )?[^\s:]+:$/.test(l)))
+  const [o, s] = [lines(older), lines(save)]
+  for (const l of lines(newer)) if (!o.has(l) && s.has(l)) return true
+  return false
+}
+
+/** A text meta kept, parsed and given back its node ids; null when they no longer fit. */
+export function restored(text: string, ids: readonly string[], ours: boolean): Held | null {
+  let ir: DocIR
+  try {
+    ir = parseYaml(text)
+  } catch {
+    return null
+  }
+  const slots = slotsOf(ir)
+  if (slots.length !== ids.length) return null
+  slots.forEach((s, i) => (s.id = ids[i]))
+  return { text, ir, parsed: true, spanOf: parsedSpans, ours }
+}
+
+/** Node ids of an IR in document order (what meta keeps of a text, to restore it with `restored`). */
+export function collectIds(ir: DocIR): string[] {
+  return slotsOf(ir).map((s) => s.id ?? '')
+}
+
+export const stateOf = (doc: Y.Doc): Map<number, number> => Y.decodeStateVector(Y.encodeStateVector(doc))
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}

@@ -1,0 +1,44 @@
+/**
+ * Whether a rendering parses, judged entry by entry: only the entries rendered afresh since the last check
+ * (the dirty nodes' nearest block entries that start a line) are parsed alone. Moved out of `model.ts`
+ * (which calls it for every rendering after the first) to keep that module small.
+ */
+import type { MapEntry, SeqItem } from './ir.js'
+import { MAX_WALK } from './limits.js'
+import { parses } from './parse.js'
+import type { Span } from './render.js'
+import { ROOT } from './schema.js'
+import type { Tree } from './tree.js'
+
+/** True when every changed entry parses alone; 'whole' when only a check of the whole text can tell. */
+export function changedEntriesParse(tree: Tree, text: string, fresh: Array<MapEntry | SeqItem>, spans: Map<MapEntry | SeqItem, Span>, dirty: Set<string>): boolean | 'whole' {
+  const byId = new Map(fresh.filter((c) => c.id).map((c) => [c.id!, c]))
+  const targets: Array<[number, number]> = []
+  for (const id of dirty) {
+    let span: [number, number] | undefined
+    for (let cur: string | undefined = id, n = 0; cur && cur !== ROOT; cur = tree.placement(cur)?.[0]) {
+      if (++n > MAX_WALK) return 'whole'
+      // Inside a flow collection a slice that parses alone proves nothing: a block entry merged into
+      // `[…]` reads fine on its own and breaks the flow around it.
+      const kind = tree.kind(cur)
+      if (cur !== id && (kind === 'fseq' || kind === 'fmap')) return 'whole'
+      if (span) continue
+      const c = byId.get(cur)
+      const cs = c && spans.get(c)
+      if (cs && (cs[0] === 0 || text.charCodeAt(cs[0] - 1) === 10)) span = cs
+    }
+    if (!span) {
+      if (tree.has(id) && tree.alive(id)) return 'whole'
+      continue
+    }
+    targets.push(span)
+  }
+  targets.sort((x, y) => x[0] - y[0] || y[1] - x[1])
+  let reach = -1
+  for (const [a, b] of targets) {
+    if (b <= reach) continue
+    reach = b
+    if (!parses(text.slice(a, b))) return 'whole'
+  }
+  return true
+}

@@ -1,0 +1,102 @@
+/**
+ * What a stale save overwrote (issue 13 item 3). A save made from an older text (see `recent.ts`) is diffed
+ * against that text, so a value peers changed since is written only where the save changed it too: old
+ * value V0 in the save's base, V1 from a peer since, X in the save. X wins — it is the later edit, made by a
+ * person looking at the value — but V1 must not vanish without a trace. Yjs sees no race here (this peer
+ * held V1 when it wrote X, so X's item has V1's as its origin), hence `conflicts.ts` never notices it, and
+ * the record is written here, in that module's format (synced map "c", key `node|itemA|itemB`, values
+ * [desc, at, client]), so `status` lists it and `resolve` can bring V1 back on every peer.
+ *
+ * A save that deletes an item a peer edited since needs no record: its tombstone remembers only what the
+ * save's base had seen (`WriterOptions.seen`), so the peer's edit is beyond it and the item stays, with
+ * the delete-versus-edit conflict of `Tree.isRevived`.
+ */
+import * as Y from 'yjs'
+import { diffLines } from 'diff'
+import { conflictMaps, type ConflictRecord, type RecordValue } from './conflicts.js'
+import { slotsOf, type DocIR } from './ir.js'
+import { ROOT, kindOf, type NodeId, type Value } from './schema.js'
+import type { Tree } from './tree.js'
+import type { Differ } from './diff.js'
+import type { Held } from './recent.js'
+import { descOf } from './write.js'
+
+/** A save made from an older text than the file's last (`FileModel.ingest`). */
+export interface StaleSave {
+  /** Places where the peers' changes made since were kept (the file now differs from the save there). */
+  kept: number
+  /** Values the save overwrote that peers had changed since: recorded as conflicts. */
+  overwritten: number
+}
+
+interface Before {
+  key: string
+  value: RecordValue
+}
+
+const itemKey = (i: Y.Item) => `${i.id.client}:${i.id.clock}`
+const structural = (desc: string) => ['map', 'seq', 'fseq', 'fmap'].includes(kindOf(desc))
+
+/**
+ * Applies a save diffed against the stale base `held` (its parse `baseIr`), inside the caller's transaction;
+ * returns how many values it overwrote. Tombstones remember only what `held` showed, plus this peer's own
+ * writes up to now (a node this very diff writes must not count as an edit beyond its own deletion).
+ */
+export function applyStale(tree: Tree, held: Held, differ: (seen?: Map<number, number>) => Differ, baseIr: DocIR, ir: DocIR): number {
+  const own = tree.doc.clientID
+  const seen = held.sv && new Map([...held.sv, [own, Y.getState(tree.doc.store, own)]])
+  const since = changedSince(tree, baseIr)
+  differ(seen).applyDoc(baseIr, ir)
+  return recordOverwrites(tree, since)
+}
+
+/**
+ * The values of `base` that peers changed since (the model holds another value now). Call before the save
+ * is applied; pass the result to `recordOverwrites` after.
+ */
+export function changedSince(tree: Tree, base: DocIR): Map<NodeId, Before> {
+  const out = new Map<NodeId, Before>()
+  const check = (id: NodeId, desc: string) => {
+    const cur = tree.value(id)
+    // Counters merge increments: nothing is overwritten.
+    if (!cur || cur[0] === desc || tree.contributions(id)?.size) return
+    const item = tree.item(id, 'v')
+    if (item) out.set(id, { key: itemKey(item), value: [cur[0], cur[1], item.id.client] })
+  }
+  check(ROOT, descOf(base.root))
+  for (const s of slotsOf(base)) if (s.id) check(s.id, 'value' in s ? descOf(s.value) : '=' + s.text)
+  return out
+}
+
+/** Records a conflict for each of `before` the save overwrote with a third value. Returns how many. */
+export function recordOverwrites(tree: Tree, before: Map<NodeId, Before>): number {
+  const { records } = conflictMaps(tree.doc)
+  let n = 0
+  for (const [id, b] of before) {
+    const now = tree.item(id, 'v')
+    const nv = tree.value(id) as Value | undefined
+    if (!now || !nv || itemKey(now) === b.key || nv[0] === b.value[0]) continue
+    // Two collection descriptors differ only in formatting (see `detectRaces`).
+    if (structural(nv[0]) && structural(b.value[0])) continue
+    const mine: RecordValue = [nv[0], nv[1], now.id.client]
+    const kb = itemKey(now)
+    const [ka, va] = [b.key, b.value]
+    const rec: ConflictRecord = ka < kb ? [va, mine] : [mine, va]
+    records.set(`${id}|${ka < kb ? ka : kb}|${ka < kb ? kb : ka}`, rec)
+    n++
+  }
+  return n
+}
+
+/** How many separate places the file now differs from the save: the peers' changes kept, for the notice. */
+export function keptChanges(saved: string, now: string | null): number {
+  if (now === null || now === saved) return 0
+  let n = 0
+  let inHunk = false
+  for (const c of diffLines(saved, now)) {
+    const changed = Boolean(c.added || c.removed)
+    if (changed && !inHunk) n++
+    inHunk = changed
+  }
+  return n
+}

@@ -1,0 +1,173 @@
+/**
+ * Stale saves (issue 13 item 3): a save made from an older text than the file's last is diffed against the
+ * text it was made from (crdt/recent.ts), so what peers changed since is kept; an overwritten value is
+ * recorded as a conflict (crdt/stalesave.ts). The stories first, then the generator (`stalesave-gen.ts`):
+ * CI runs CTXSYNC_STALE_CASES (default 1,000) cases from CTXSYNC_STALE_SEED; `bench/stale-saves.mjs` runs
+ * 100,000. Chains it found are kept in regressions/stale-*.json and replayed.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { expect, test } from 'vitest'
+import { FileModel } from '../../src/crdt/model.js'
+import { send } from './helpers.js'
+import { newPair, replayStale, runStale, type Step } from './stalesave-gen.js'
+
+const R1 = `decisions:
+  - id: d1
+    title: Use Yjs
+    status: accepted
+  - id: d2
+    title: Keep YAML
+    status: proposed
+`
+const PEER_ADDS = R1 + `  - id: d3
+    title: Relay for CI
+    status: proposed
+`
+
+/** B changes the file (A's daemon writes it into A's file); returns A's file text now. */
+function peerSaves(A: FileModel, B: FileModel, text: string): string {
+  expect(B.ingest(text).text).toBe(text)
+  send(B, A)
+  const r = A.render()
+  A.setBase(r)
+  return r.text!
+}
+
+test('the bug story: vim held the old text, a peer added a decision, the user wrote anyway: the decision stays', () => {
+  const [A, B] = newPair(R1)
+  expect(peerSaves(A, B, PEER_ADDS)).toBe(PEER_ADDS)
+  const mine = R1.replace('status: proposed', 'status: accepted')
+  const out = A.ingest(mine)
+  expect(out.stale).toEqual({ kept: 1, overwritten: 0 })
+  expect(out.text).toBe(PEER_ADDS.replace('Keep YAML\n    status: proposed', 'Keep YAML\n    status: accepted'))
+  send(A, B)
+  expect(B.render().text).toBe(out.text)
+  expect(A.conflicts()).toEqual([])
+})
+
+test('a deliberate removal of the peer’s item: kept the first time (it reads as a stale save), removed when saved again', () => {
+  const [A, B] = newPair(R1)
+  peerSaves(A, B, PEER_ADDS)
+  // The person saw d3 arrive and deleted it: the file reads exactly like the text before d3.
+  const first = A.ingest(R1)
+  expect(first.stale?.kept).toBe(1)
+  expect(first.text).toBe(PEER_ADDS)
+  // d3 came back (the daemon wrote it); the person deletes it again: taken as meant.
+  const second = A.ingest(R1)
+  expect(second.stale).toBeUndefined()
+  expect(second.text).toBe(R1)
+  send(A, B)
+  expect(B.render().text).toBe(R1)
+})
+
+test('a deliberate removal with another edit goes through on the second save too', () => {
+  const [A, B] = newPair(R1)
+  peerSaves(A, B, PEER_ADDS)
+  const mine = R1.replace('Use Yjs', 'Use Yjs (v13)')
+  expect(A.ingest(mine).text).toBe(PEER_ADDS.replace('Use Yjs', 'Use Yjs (v13)'))
+  const again = mine.replace('Keep YAML', 'Keep YAML files')
+  expect(A.ingest(again).text).toBe(again)
+})
+
+test('an undo back to my own earlier save is an edit, not a stale save', () => {
+  const [A] = newPair(R1)
+  const edited = R1.replace('Use Yjs', 'Use Automerge')
+  expect(A.ingest(edited).text).toBe(edited)
+  const out = A.ingest(R1)
+  expect(out.stale).toBeUndefined()
+  expect(out.text).toBe(R1)
+})
+
+test('an edit of the newest text that undoes part of the peer’s change is not stale (it holds a line the peer typed)', () => {
+  const [A, B] = newPair(R1)
+  peerSaves(A, B, PEER_ADDS)
+  const mine = PEER_ADDS.replace('    status: proposed\n', '').replace('Relay for CI', 'Relay for CI runs')
+  const out = A.ingest(mine.replace('  - id: d3\n    title: Relay for CI runs\n', '  - id: d3\n    title: Relay for CI\n'))
+  expect(out.stale).toBeUndefined()
+})
+
+test('the stale save overwrote a value a peer changed since: mine wins, the peer’s value stays in a conflict on both', () => {
+  const [A, B] = newPair(R1)
+  peerSaves(A, B, R1.replace('title: Keep YAML', 'title: Keep YAML only'))
+  const out = A.ingest(R1.replace('title: Keep YAML', 'title: Keep TOML'))
+  expect(out.stale).toEqual({ kept: 0, overwritten: 1 })
+  expect(out.text).toContain('title: Keep TOML')
+  send(A, B)
+  expect(B.render().text).toBe(out.text)
+  for (const m of [A, B]) {
+    const cs = m.conflicts()
+    expect(cs).toHaveLength(1)
+    expect(JSON.stringify(cs[0])).toContain('Keep YAML only')
+  }
+  // `resolve` takes the peer's value back, on both
+  const c = A.conflicts()[0]!
+  const theirs = c.values.findIndex((v) => v.raw === 'Keep YAML only') + 1
+  expect(A.resolve(c.id, theirs)).toBe(true)
+  send(A, B)
+  for (const m of [A, B]) {
+    expect(m.render().text).toContain('title: Keep YAML only')
+    expect(m.conflicts()).toEqual([])
+  }
+})
+
+test('the stale save deleted an item a peer edited since: the item stays, with a delete conflict', () => {
+  const [A, B] = newPair(R1)
+  const peer = R1.replace('title: Keep YAML', 'title: Keep YAML (decided)')
+  peerSaves(A, B, peer)
+  const withoutD2 = R1.replace('  - id: d2\n    title: Keep YAML\n    status: proposed\n', '')
+  const out = A.ingest(withoutD2)
+  expect(out.text).toContain('Keep YAML (decided)')
+  send(A, B)
+  expect(B.render().text).toBe(out.text)
+  expect(A.conflicts().map((c) => c.kind)).toContain('delete')
+  // Seen and removed again: gone.
+  expect(A.ingest(withoutD2).text).toBe(withoutD2)
+})
+
+test('only a few recent texts are kept (bounded)', () => {
+  const [A] = newPair(R1)
+  for (let i = 0; i < 30; i++) {
+    A.ingest(R1.replace('Use Yjs', `Use Yjs ${i}`))
+    A.setBase(A.render())
+  }
+  expect((A as unknown as { recent: { size: number } }).recent.size).toBeLessThanOrEqual(8)
+})
+
+// Chains the generator found where the merge is not the line-wise one (no peer change lost silently in
+// them: both converge; the two edits meet in one YAML entry). OPEN: each turns red once fixed, then make it a
+// plain test.
+const regressions = path.join(__dirname, 'regressions')
+const open = fs.readdirSync(regressions).filter((f) => f.startsWith('stale-open-'))
+for (const f of open) {
+  test.fails(`OPEN: stale-save chain ${f} merges line-wise`, () => {
+    const { chain } = JSON.parse(fs.readFileSync(path.join(regressions, f), 'utf8')) as { chain: Step[] }
+    expect(replayStale(chain[0]!.r1, chain)).toBeNull()
+  })
+}
+const fixed = fs.readdirSync(regressions).filter((f) => f.startsWith('stale-') && !f.startsWith('stale-open-'))
+for (const f of fixed) {
+  test(`stale-save chain found by the generator: ${f}`, () => {
+    const { chain } = JSON.parse(fs.readFileSync(path.join(regressions, f), 'utf8')) as { chain: Step[] }
+    expect(replayStale(chain[0]!.r1, chain)).toBeNull()
+  })
+}
+
+const SEED = Number(process.env.CTXSYNC_STALE_SEED) || (process.env.CI ? 1 : Date.now() % 1_000_000)
+const CASES = Number(process.env.CTXSYNC_STALE_CASES) || 1000
+
+test(`${CASES} seeded stale saves: peers' changes kept, same-value overwrites recorded, both converge (seed ${SEED})`, async () => {
+  const run = await runStale(SEED, CASES)
+  console.log(`stale saves (CTXSYNC_STALE_SEED=${SEED}): outcomes ${JSON.stringify(run.outcomes)}; failed ${JSON.stringify(run.failed)}; tried ${JSON.stringify(run.tried)}`)
+  if (process.env.CTXSYNC_STALE_DUMP) {
+    fs.mkdirSync(process.env.CTXSYNC_STALE_DUMP, { recursive: true })
+    run.failures.forEach((f, i) => fs.writeFileSync(path.join(process.env.CTXSYNC_STALE_DUMP!, `${i}.json`), JSON.stringify(f, null, 1)))
+  }
+  // Divergence, or a same-value overwrite without its conflict, fails; a merge that is not the line-wise
+  // one is reported (seed above) and its chain kept as an OPEN regression (see the header of stalesave-gen.ts).
+  expect(run.failures.filter((f) => !f.what.startsWith('merge differs')).map((f) => f.what), `CTXSYNC_STALE_SEED=${SEED}`).toEqual([])
+  const differs = Object.entries(run.failed).filter(([k]) => k.startsWith('merge differs')).reduce((n, [, v]) => n + v, 0)
+  expect(differs, `CTXSYNC_STALE_SEED=${SEED}`).toBeLessThan(CASES / 40)
+  expect(run.outcomes.merged).toBeGreaterThan(CASES / 4)
+  expect(run.outcomes.conflict).toBeGreaterThan(CASES / 10)
+}, 300_000)

@@ -1,0 +1,40 @@
+/**
+ * The stale-save story through the built CLI (issue 13 item 3), two clones with daemons: A's editor holds
+ * the file; B adds a todo, A's daemon writes it into A's file; A's editor saves its old text (with an own
+ * edit) anyway. B's todo stays on both, A's edit lands on both, A's daemon says what it kept. Then the
+ * person on A, seeing the todo back, deletes it again: that goes through on both.
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { killAll, readFile, removeTmpDirs, setupSpace, SMALL_TODOS, startWatch, stopWatch, TODOS, waitLog, waitSame, writeFile, type Peer } from './helpers.js'
+
+afterEach(killAll)
+afterAll(removeTmpDirs)
+
+const B_TODO = '  - id: b-new\n    title: "Added on B"\n    status: open\n'
+
+describe('e2e: stale editor save', { timeout: 120_000 }, () => {
+  it('a save made from the text before a peer’s addition keeps the addition on both; saving the removal again removes it', async () => {
+    const { peers } = await setupSpace(['a', 'b'], { files: { [TODOS]: SMALL_TODOS } })
+    const [a, b] = peers as [Peer, Peer]
+    const da = await startWatch(a)
+    const db = await startWatch(b)
+    await waitLog(da, /connected to b/)
+    await waitLog(db, /connected to a/)
+    const buffer = readFile(a)! // A's editor reads the file
+    await writeFile(b, TODOS, readFile(b)! + B_TODO)
+    await waitSame([a, b], TODOS, (t) => t.includes('b-new'), 30_000)
+
+    // A's editor writes its old buffer, with its own edit: made before b-new arrived.
+    const mine = buffer.replace('title: "Second task"', 'title: "Second task, edited on A"')
+    await writeFile(a, TODOS, mine)
+    const text = await waitSame([a, b], TODOS, (t) => t.includes('edited on A') && t.includes('b-new'), 30_000)
+    expect(text).toBe(mine + B_TODO)
+    await waitLog(da, /\.rhema\/todos\.yaml: your save was made from an older version; kept 1 change from peers/)
+
+    // Seen back, deleted again on purpose: gone on both.
+    await writeFile(a, TODOS, mine)
+    const after = await waitSame([a, b], TODOS, (t) => !t.includes('b-new'), 30_000)
+    expect(after).toBe(mine)
+    await Promise.all([stopWatch(da), stopWatch(db)])
+  })
+})
