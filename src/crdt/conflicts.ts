@@ -142,7 +142,8 @@ export function supersede(tree: Tree, tr: Y.Transaction, time: number): void {
 function held(doc: Y.Doc, id: string): boolean {
   const c = id.indexOf(':')
   if (c < 0) return true
-  return Y.getState(doc.store, Number(id.slice(0, c))) > Number(id.slice(c + 1))
+  // A stale save's record names its items with an `s` prefix (stalesave.ts).
+  return Y.getState(doc.store, Number(id.slice(id.startsWith('s') ? 1 : 0, c))) > Number(id.slice(c + 1))
 }
 
 const NONE: NodeRecords = { open: [], dead: new Set(), alias: new Map() }

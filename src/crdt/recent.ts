@@ -6,7 +6,7 @@
  * change peers made since (and ctxsync wrote into the file) reads as the user undoing it: a peer's new
  * decision vanished on every clone, with no conflict. So the model keeps the last few texts (renderings it
  * gave the file, texts it took in), each with its IR annotated with node ids, and a save is diffed against
- * the one it was most likely made from: the nearest by changed lines, then characters (`nearest`), ties to the newest.
+ * the one it was most likely made from: the nearest by changed lines (`nearest`), ties to the newest.
  * A save made from an old text then yields operations on the node ids that text showed; what peers added
  * or changed since is simply not in it, so it is untouched.
  *
@@ -35,7 +35,7 @@
  * Used by `FileModel.ingest`, and after a restart by `reconcile.ts` (the texts meta kept: the file's text
  * while the model was ahead, the text being written) — one way to choose, in process and across restarts.
  */
-import { diffChars, diffLines } from 'diff'
+import { diffLines } from 'diff'
 import * as Y from 'yjs'
 import { slotsOf, type DocIR } from './ir.js'
 import { parsedSpans, type SpanOf } from './incremental.js'
@@ -85,34 +85,28 @@ export function changedLines(from: string, to: string, max?: number): number | u
   return max !== undefined && n > max ? undefined : n
 }
 
-/** Characters added or removed between two texts; undefined when more than `max`. */
-function changedChars(from: string, to: string, max: number): number | undefined {
-  const parts = diffChars(from, to, { maxEditLength: max + 1 })
-  if (!parts) return undefined
+
+/** True when `to` has fewer lines than `from` where they differ: what `from` held is gone, not replaced. */
+function removesLines(from: string, to: string): boolean {
   let n = 0
-  for (const c of parts) if (c.added || c.removed) n += c.value.length
-  return n > max ? undefined : n
+  for (const c of diffLines(from, to)) n += c.removed ? (c.count ?? 1) : c.added ? -(c.count ?? 1) : 0
+  return n > 0
 }
 
-/**
- * Index of the candidate nearest to `text`: fewest changed lines, then (a tie: every line the newer text
- * changed was changed again by the save) fewest changed characters — a save that edits what a peer typed
- * is nearer the peer's text, a stale one that overwrote it is nearer the old; still tied, the newer one.
- */
+/** Index of the candidate nearest to `text`: fewest changed lines; a tie goes to the newer one, unless the save removed what it changed. */
 export function nearest(candidates: readonly string[], text: string): number {
   let best = -1
   let bestD = Infinity
-  let bestC: number | undefined
   for (let i = candidates.length - 1; i >= 0; i--) {
     const c = candidates[i]!
     const d = changedLines(c, text, Number.isFinite(bestD) ? bestD : undefined)
     if (d === undefined) continue
-    if (d === bestD) {
-      bestC ??= changedChars(candidates[best]!, text, Number.MAX_SAFE_INTEGER)
-      const cc = changedChars(c, text, Math.max(0, (bestC ?? 0) - 1))
-      if (cc === undefined) continue
-      bestC = cc
-    } else bestC = undefined
+    // A tie: the save changed every line the newer text changed, and nothing in its bytes says whether it
+    // was made from the newer text or the older. Where it *replaced* them, either reading shows the save's
+    // values, and the newer one records no conflict the person never had ('todo' → 'done' over a peer's
+    // 'in_progress' is usually a person editing what they see). Where it *removed* them, the newer reading
+    // deletes a peer's edit unseen; the older keeps it, with a delete conflict, until it is removed again.
+    if (d > bestD || (d === bestD && !removesLines(candidates[best]!, text))) continue
     ;[best, bestD] = [i, d]
     if (bestD === 0) break
   }

@@ -73,14 +73,24 @@ export function recordOverwrites(tree: Tree, before: Map<NodeId, Before>): numbe
   const { records } = conflictMaps(tree.doc)
   let n = 0
   for (const [id, b] of before) {
-    const now = tree.item(id, 'v')
-    const nv = tree.value(id) as Value | undefined
+    let now = tree.item(id, 'v')
+    let nv = tree.value(id) as Value | undefined
     if (!now || !nv || itemKey(now) === b.key || nv[0] === b.value[0]) continue
     // Two collection descriptors differ only in formatting (see `detectRaces`).
     if (structural(nv[0]) && structural(b.value[0])) continue
+    // The save is later than what it overwrote, whatever the clocks say (the same millisecond, or a peer's
+    // clock ahead): heads.ts shows the later of a record's values, and the saved one must be it.
+    if (nv[1] <= b.value[1]) {
+      tree.map.set(id + 'v', [nv[0], b.value[1] + 0.001])
+      now = tree.item(id, 'v')!
+      nv = tree.value(id) as Value
+    }
     const mine: RecordValue = [nv[0], nv[1], now.id.client]
-    const kb = itemKey(now)
-    const [ka, va] = [b.key, b.value]
+    // Keyed by `s`-prefixed item ids: the saver had seen V1 (X's origin chain holds it), so under plain item
+    // ids `heads.ts` would count V1 as superseded and list nothing. These stay live until a resolution or a
+    // later local edit of the value (`supersede` reads the ids behind the prefix).
+    const kb = 's' + itemKey(now)
+    const [ka, va] = ['s' + b.key, b.value]
     const rec: ConflictRecord = ka < kb ? [va, mine] : [mine, va]
     records.set(`${id}|${ka < kb ? ka : kb}|${ka < kb ? kb : ka}`, rec)
     n++

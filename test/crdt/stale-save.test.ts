@@ -89,9 +89,11 @@ test('an edit of the newest text that undoes part of the peer’s change is not 
 
 test('the stale save overwrote a value a peer changed since: mine wins, the peer’s value stays in a conflict on both', () => {
   const [A, B] = newPair(R1)
-  peerSaves(A, B, R1.replace('title: Keep YAML', 'title: Keep YAML only'))
+  // The peer changed the title and, as peers do, something else: that is what shows the save is stale.
+  peerSaves(A, B, R1.replace('title: Keep YAML', 'title: Keep YAML only').replace('status: accepted', 'status: done'))
   const out = A.ingest(R1.replace('title: Keep YAML', 'title: Keep TOML'))
-  expect(out.stale).toEqual({ kept: 0, overwritten: 1 })
+  expect(out.stale).toEqual({ kept: 1, overwritten: 1 })
+  expect(out.text).toContain('status: done')
   expect(out.text).toContain('title: Keep TOML')
   send(A, B)
   expect(B.render().text).toBe(out.text)
@@ -109,6 +111,18 @@ test('the stale save overwrote a value a peer changed since: mine wins, the peer
     expect(m.render().text).toContain('title: Keep YAML only')
     expect(m.conflicts()).toEqual([])
   }
+})
+
+test('a save that only replaced the one value a peer changed is read as an edit of it: mine shown, no conflict', () => {
+  // Same bytes from two histories (a stale overwrite, or an edit of the peer's value in a fresh buffer):
+  // either way the file shows mine; a conflict the person never had would be noise (recent.ts `nearest`).
+  const [A, B] = newPair(R1)
+  peerSaves(A, B, R1.replace('status: proposed', 'status: in_progress'))
+  const out = A.ingest(R1.replace('status: proposed', 'status: done'))
+  expect(out.stale).toBeUndefined()
+  expect(out.text).toContain('status: done')
+  send(A, B)
+  for (const m of [A, B]) expect(m.conflicts()).toEqual([])
 })
 
 test('the stale save deleted an item a peer edited since: the item stays, with a delete conflict', () => {

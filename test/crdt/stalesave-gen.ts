@@ -77,8 +77,13 @@ export function merge3(base: string, a: string, b: string): string | null {
 
 const SCALAR = /^(\s*(?:- )?[\w.-]+: )(?![|>[{&*!#]|$)[^#]*$/
 
-/** Both sides change the same one-line value: B to one word, A to another. */
-function sameValue(text: string, r: Rng): { b: string; a: string; line: string } | null {
+/**
+ * Both sides change the same one-line value: B to one word, A to another. Half the time B also adds a line
+ * elsewhere (a peer rarely changes one value alone): that line is what tells a stale save from a fresh edit
+ * of B's value. Without it the two are the same bytes from different histories, and the save is taken as a
+ * fresh edit — its value shown, no record (recent.ts: ties go to the newest text).
+ */
+function sameValue(text: string, r: Rng): { b: string; a: string; line: string; evidence: boolean } | null {
   const lines = text.split('\n')
   // Not an item's `id`: changing it makes another item (identity), not another value of the same one.
   const idx = lines.map((l, i) => (SCALAR.test(l) && !/^\s*(- )?id:/.test(l) ? i : -1)).filter((i) => i >= 0)
@@ -89,10 +94,12 @@ function sameValue(text: string, r: Rng): { b: string; a: string; line: string }
   const n = Math.floor(r() * 1000)
   const b = [...lines]
   b[i] = `${head}peer value ${n}`
+  const evidence = r() < 0.5
+  if (evidence) b.splice(b[b.length - 1] === '' ? b.length - 1 : b.length, 0, `# a peer's note ${n}`)
   // A edits the value its buffer shows, as a person does (B's value it never saw).
   const a = [...lines]
   a[i] = /^["']/.test(old) ? `${head}${old.slice(0, -1)} mine ${n}${old.slice(-1)}` : `${head}${JSON.stringify(`${old} mine ${n}`)}`
-  return { b: b.join('\n'), a: a.join('\n'), line: a[i]! }
+  return { b: b.join('\n'), a: a.join('\n'), line: a[i]!, evidence }
 }
 
 /**
@@ -124,6 +131,8 @@ export interface Step {
   b: string
   a: string
   same: string | null
+  /** B changed more than the value (see `sameValue`): only then can the save be told stale. */
+  evidence: boolean
 }
 
 /** Runs one case on A and B (A's file holds `r1`); returns the failure, if any, and the merged text. */
@@ -143,6 +152,7 @@ export function runCase(A: FileModel, B: FileModel, s: Step): { fail: string | n
   if (ta !== tb) return { fail: 'diverged', outcome: 'merged', text: ta }
   if (s.same !== null) {
     if (!ta?.split('\n').includes(s.same)) return { fail: 'same value: mine not shown', outcome: 'conflict', text: ta }
+    if (!s.evidence) return { fail: null, outcome: 'conflict', text: ta }
     const peerLine = s.b.split('\n').find((l, i) => l !== s.a.split('\n')[i])!
     const peerValue = peerLine.slice(peerLine.indexOf(': ') + 2)
     const listed = (m: FileModel) => m.conflicts().some((c) => JSON.stringify(c).includes(peerValue))
@@ -182,13 +192,13 @@ export async function runStale(seed: number, count: number): Promise<StaleRun> {
       if (r() < 0.25) {
         const sv = sameValue(r1, r)
         if (!sv || !parses(sv.a) || !parses(sv.b)) continue
-        step = { r1, b: sv.b, a: sv.a, same: sv.line }
+        step = { r1, b: sv.b, a: sv.a, same: sv.line, evidence: sv.evidence }
         kind = 'same'
       } else {
         const eb = stacked(r1, r)
         const ea = stacked(r1, r)
         if (!eb || !ea || !parses(eb.text) || !parses(ea.text) || ea.text === eb.text) continue
-        step = { r1, b: eb.text, a: ea.text, same: null }
+        step = { r1, b: eb.text, a: ea.text, same: null, evidence: false }
         kind = `${eb.kind}|${ea.kind}`
       }
       n++
