@@ -149,8 +149,11 @@ export class Differ {
     const taken = new Set(ids.filter((x) => x))
     const orders = this.orderKeys(ids, pairs)
     for (let j = 0; j < nk.length; j++) {
-      const n = nk[j]!
       const i = pairs[j]
+      // A child that already has an id is one the tree built (an incremental parse shares untouched entries
+      // with the base): ids are about to be written into it, and the tree's cache must not see them.
+      if (nk[j]!.id && (i === undefined || bk[i] !== nk[j])) nk[j] = structuredClone(nk[j]!)
+      const n = nk[j]!
       const key = keyed ? (n as { key: string }).key : undefined
       const childPath = [...path, key ?? ITEM]
       if (i !== undefined) {
