@@ -14,10 +14,13 @@ export interface RenameRace {
   /** The key renamed, and its new name. */
   key: string
   renamed: string
-  /** The text with only the rename, only the value change, and with both. */
+  /** The text before, with only the rename, only the value change, and with both. */
+  text: string
   rename: string
   change: string
   both: string
+  /** The key's lines in `change` (the changed value under the old name). */
+  changedBlock: string
 }
 
 const pick = <T>(a: readonly T[], r: Rng): T => a[Math.floor(r() * a.length)]!
@@ -112,5 +115,6 @@ export function renameRace(text: string, r: Rng, kinds?: readonly ValueKind[]): 
   rename[i] = ren(l[i]!)
   const both = [...ch.lines]
   both[i] = ren(ch.lines[i]!)
-  return { kind: ch.kind, key: m[2]!, renamed, rename: rename.join('\n'), change: ch.lines.join('\n'), both: both.join('\n') }
+  const changedBlock = ch.lines.slice(i, blockEnd(ch.lines, i)).join('\n')
+  return { kind: ch.kind, text, key: m[2]!, renamed, rename: rename.join('\n'), change: ch.lines.join('\n'), both: both.join('\n'), changedBlock }
 }
