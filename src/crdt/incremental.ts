@@ -127,8 +127,14 @@ export function incrementalParse(baseText: string, base: DocIR, text: string, sp
   // A block scalar ending the run takes in the comment lines after it that are indented deeper than the
   // run's entries: in the whole text they are its content, not the next entry's head, which the run judged
   // alone would leave them in (a value turned block scalar above an indented comment lost its last line).
-  const next = /^(?:[ \t]*\r?\n)*([ \t]*)\S/.exec(text.slice(e))
-  if (next && next[1]!.length > lv.col && BLOCK_SCALAR.test(text.slice(s, e))) return null
+  // The same from the other side: such lines typed at the start of the run continue a block scalar that
+  // ends the entry before it.
+  const deeper = (from: number) => {
+    const m = /^(?:[ \t]*\r?\n)*([ \t]*)\S/.exec(text.slice(from))
+    return m !== null && m[1]!.length > lv.col
+  }
+  if (deeper(e) && BLOCK_SCALAR.test(text.slice(s, e))) return null
+  if (i > 0 && deeper(s) && BLOCK_SCALAR.test(baseText.slice(...sp(cs[i - 1]!)))) return null
   let part: DocIR
   try {
     part = parseYaml(text.slice(s, e))

@@ -110,6 +110,7 @@ const FOUND: Array<[string, string, string | null, string]> = [
   ['a blank line added at the top after a peer added one above the first key', '# D\n\nd: 1\n', '# D\n\n\nd: 1\n', '\n# D\n\n\nd: 1\n'],
   ['a document start added above a keep-chomped block scalar', 'a:\n  - x: |+\n      one\n\n  - y: 2\n', 'a:\n  - x: |+\n      one\n      two\n\n  - y: 2\n', '---\na:\n  - x: |+\n      one\n      two\n\n  - y: 2\n'],
   ['a value turned block scalar above a comment indented deeper than its key (the comment becomes content)', 'todos: 1\n    # inside\n# col0\n\nother: 1\n', null, 'todos: >\n  x\n  - id: c\n    n: ~\n    # inside\n# col0\n\nother: 1\n'],
+  ['a comment indented deeper than the keys typed right after a block scalar (it is the scalar\'s content)', 'd:\n  - id: A\n    context: >\n      Clients retry.\n    decision: |\n      Every POST.\n', null, 'd:\n  - id: A\n    context: >\n      Clients retry.\n        # after the block\n    decision: |\n      Every POST.\n'],
 ]
 
 test.each(FOUND)('found by the generator: %s', (_what, t0, byPeer, saved) => {

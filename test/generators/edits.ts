@@ -158,6 +158,13 @@ export const EDITS: Record<string, Edit> = {
   quotedKey: (l, r) => { const idx = where(l, /^\s*(- )?[a-z_]+: /); if (!idx.length) return null; const i = pick(idx, r); const c = [...l]; c[i] = c[i]!.replace(/^(\s*(?:- )?)([a-z_]+):/, r() < 0.5 ? '$1"$2":' : "$1'$2':"); return c },
   indentIndicator: (l, r) => { const idx = where(l, BLOCK_HEADER).filter((i) => l[i + 1] !== undefined && indentOf(l[i + 1]!) === keyCol(l[i]!) + 2); if (!idx.length) return null; const i = pick(idx, r); const c = [...l]; c[i] = c[i]!.replace(/: ([|>])([-+]?)/, (_m, h: string, ch: string) => `: ${h}2${ch}`); return c },
   crlf: (l) => (l.some((x) => x.endsWith('\r')) ? l.map((x) => x.replace(/\r$/, '')) : l.map((x, i) => (i < l.length - 1 ? x + '\r' : x))),
+  // Widened again after the wider kinds found a block scalar taking in the comment after it.
+  deepComment: (l, r) => { const i = int(r, l.length + 1); return [...l.slice(0, i), `${ind(l[i] ?? '')}${' '.repeat(2 + int(r, 4))}# deeper note`, ...l.slice(i)] },
+  commentAfterBlock: (l, r) => { const idx = where(l, BLOCK_HEADER); if (!idx.length) return null; const i = pick(idx, r); const end = blockEnd(l, i, keyCol(l[i]!)); const at = r() < 0.5 ? end : end + int(r, 2); return [...l.slice(0, at), `${' '.repeat(keyCol(l[i]!) + pick([0, 1, 2, 4], r))}# after the block`, ...l.slice(at)] },
+  keyWithSpaces: (l, r) => { const idx = where(l, /^\s*(- )?[a-z_]+: /); if (!idx.length) return null; const i = pick(idx, r); const c = [...l]; c[i] = c[i]!.replace(/^(\s*(?:- )?)([a-z_]+):/, '$1$2 with spaces:'); return c },
+  flowMultiline: (l, r) => { const idx = where(l, FLOW_SEQ); if (!idx.length) return null; const i = pick(idx, r); const m = l[i]!.match(FLOW_SEQ)!; const items = m[4]!.split(',').map((x) => x.trim()).filter(Boolean); if (items.length < 2) return null; const pad = ' '.repeat(keyCol(l[i]!) + 2); return replaceBlock(l, i, i + 1, [`${head(m)} [${items[0]},`, ...items.slice(1, -1).map((x) => `${pad}${x},`), `${pad}${items[items.length - 1]}]`]) },
+  tabBeforeComment: (l, r) => { const s = scalarAt(l, r); if (!s || s.m[5]) return null; const c = [...l]; c[s.i] += '\t# tabbed'; return c },
+  docEnd: (l) => (l.includes('...') ? null : l[l.length - 1] === '' ? [...l.slice(0, -1), '...', ''] : [...l, '...']),
   finalNewline: (l) => (l[l.length - 1] === '' ? l.slice(0, -1) : [...l, '']),
   docStart: (l) => (l[0] === '---' ? l.slice(1) : ['---', ...l]),
 }
