@@ -197,9 +197,7 @@ export class FileModel {
     const spliced = base ? incrementalParse(base.text, base.ir, text, base.spanOf) : null
     const ir = withinLimits(spliced?.ir ?? parseYaml(text))
     // A whole-text diff needs the base as the parser sees it (a rendering may hold repaired text).
-    // The document's head and trail are compared as the CRDT holds them: a parse may split the text around
-    // them otherwise (blank lines after a block scalar are its lines there, the trail here), which left the
-    // old split's copy in place (the line doubled).
+    // Head and trail as the CRDT holds them: a parse may split blank lines after a block scalar otherwise.
     const baseIr = !base ? null : spliced || base.parsed ? base.ir : { ...annotate(parseYaml(base.text), base.ir, this.rules), head: base.ir.head, trail: base.ir.trail }
     const before = this.doc.store.clients.size ? Y.encodeStateVector(this.doc) : null
     this.local(() => new Differ(this.writer()).applyDoc(baseIr, ir))
