@@ -196,8 +196,7 @@ export class FileModel {
     const base = this.base
     const spliced = base ? incrementalParse(base.text, base.ir, text, base.spanOf) : null
     const ir = withinLimits(spliced?.ir ?? parseYaml(text))
-    // A whole-text diff needs the base as the parser sees it (a rendering may hold repaired text).
-    // Head and trail as the CRDT holds them: a parse may split blank lines after a block scalar otherwise.
+    // The base as parsed (a rendering may hold repaired text); its head and trail as the CRDT holds them.
     const baseIr = !base ? null : spliced || base.parsed ? base.ir : { ...annotate(parseYaml(base.text), base.ir, this.rules), head: base.ir.head, trail: base.ir.trail }
     const before = this.doc.store.clients.size ? Y.encodeStateVector(this.doc) : null
     this.local(() => new Differ(this.writer()).applyDoc(baseIr, ir))
