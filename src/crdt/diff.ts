@@ -149,8 +149,11 @@ export class Differ {
     const taken = new Set(ids.filter((x) => x))
     const orders = this.orderKeys(ids, pairs)
     for (let j = 0; j < nk.length; j++) {
-      const n = nk[j]!
       const i = pairs[j]
+      // A child that already has another id is one the tree built (an incremental parse shares untouched
+      // entries with the base): an id is about to be written into it, which the tree's cache must not see.
+      if (nk[j]!.id && (i === undefined || bk[i]!.id !== nk[j]!.id)) nk[j] = detached(nk[j]!)
+      const n = nk[j]!
       const key = keyed ? (n as { key: string }).key : undefined
       const childPath = [...path, key ?? ITEM]
       if (i !== undefined) {
@@ -246,6 +249,11 @@ export class Differ {
     }
     return out
   }
+}
+
+/** A deep copy of a child, without the parser's spans (they would place it in a text it is not part of). */
+function detached(c: Child): Child {
+  return JSON.parse(JSON.stringify(c, (k, v: unknown) => (k === 'span' ? undefined : v))) as Child
 }
 
 function emptyLike(n: Node): Node {

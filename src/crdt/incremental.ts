@@ -45,6 +45,7 @@ function commonSuffix(a: string, b: string, max: number): number {
   return i
 }
 
+const BLOCK_SCALAR = /(^|[\s:-])[|>][-+0-9]*[ \t]*(#.*)?\r?$/m
 const KEEP_CHOMP = /(^|[\s:-])[|>](\d?\+|\+\d)[ \t]*(#.*)?$/m
 const lineStart = (t: string, i: number) => i === 0 || t.charCodeAt(i - 1) === 10
 
@@ -123,6 +124,17 @@ export function incrementalParse(baseText: string, base: DocIR, text: string, sp
   // A keep-chomped block scalar (`|+`, `>2+`) owns the blank lines after it, which a run judged alone
   // hands to the next entry: the whole text decides where they belong.
   if (KEEP_CHOMP.test(text.slice(s, e)) || KEEP_CHOMP.test(baseText.slice(s, sp(cs[j]!)[1]))) return null
+  // A block scalar ending the run takes in the comment lines after it that are indented deeper than the
+  // run's entries: in the whole text they are its content, not the next entry's head, which the run judged
+  // alone would leave them in (a value turned block scalar above an indented comment lost its last line).
+  // The same from the other side: such lines typed at the start of the run continue a block scalar that
+  // ends the entry before it.
+  const deeper = (from: number) => {
+    const m = /^(?:[ \t]*\r?\n)*([ \t]*)\S/.exec(text.slice(from))
+    return m !== null && m[1]!.length > lv.col
+  }
+  if (deeper(e) && BLOCK_SCALAR.test(text.slice(s, e))) return null
+  if (i > 0 && deeper(s) && BLOCK_SCALAR.test(baseText.slice(...sp(cs[i - 1]!)))) return null
   let part: DocIR
   try {
     part = parseYaml(text.slice(s, e))

@@ -14,12 +14,25 @@ import { identityOfIR, setElement, type Rules } from './rules.js'
 /** Identity, then equal content, then position inside the remaining gaps. Returns next index → base index. */
 export function matchItems(bk: Child[], nk: Child[], rules: Rules, path: readonly string[]): Array<number | undefined> {
   const pairs: Array<number | undefined> = new Array(nk.length)
+  const usedB = new Set<number>()
+  // The very same object: an entry an incremental parse shared with the base because the edit did not
+  // touch it. It is that item, whatever its twins look like: matched by content, an item duplicated and
+  // then edited would trade places with its twin (the generator's rename inside one of two equal items).
+  const at = new Map<Child, number>()
+  bk.forEach((c, i) => at.set(c, i))
+  nk.forEach((c, j) => {
+    const i = at.get(c)
+    if (i !== undefined && !usedB.has(i)) {
+      pairs[j] = i
+      usedB.add(i)
+    }
+  })
   const bIdent = bk.map((c) => identityOfIR(c.value, rules, path))
   const nIdent = nk.map((c) => identityOfIR(c.value, rules, path))
   const byIdent = new Map<string, number>()
-  bIdent.forEach((v, i) => v !== undefined && !byIdent.has(v) && byIdent.set(v, i))
-  const usedB = new Set<number>()
+  bIdent.forEach((v, i) => v !== undefined && !usedB.has(i) && !byIdent.has(v) && byIdent.set(v, i))
   nIdent.forEach((v, j) => {
+    if (pairs[j] !== undefined) return
     const i = v === undefined ? undefined : byIdent.get(v)
     if (i !== undefined && !usedB.has(i)) {
       pairs[j] = i

@@ -273,13 +273,18 @@ export class Tree {
     return out
   }
 
-  /** The node's value, and the value and placement of every node below it, where they are set. */
+  /**
+   * The node's value, and the value, placement and deletion of every node below it, where they are set. A
+   * deletion inside is content too: a key renamed on one peer (its node deleted, a new one added) while the
+   * other deleted a field or an item under it would otherwise lose that deletion without a trace.
+   */
   private *subtreeWrites(id: NodeId): Generator<Y.Item> {
     const live = (item: Y.Item | undefined) => (item && !item.deleted ? [item] : [])
     yield* live(this.item(id, 'v'))
     for (const d of this.descendants(id)) {
       yield* live(this.item(d, 'v'))
       yield* live(this.item(d, 'o'))
+      yield* live(this.item(d, 'd'))
     }
   }
 

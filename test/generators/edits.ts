@@ -107,6 +107,64 @@ export const EDITS: Record<string, Edit> = {
     return [...l.slice(0, i + 1), ...l.slice(i + 1, e).map((x) => (x.trim() === '' ? x : delta > 0 ? ' '.repeat(delta) + x : x.slice(-delta))), ...l.slice(e)]
   },
   multilinePlain: (l, r) => { const s = scalarAt(l, r); if (!s || !/^[A-Za-z][\w ]*$/.test(s.m[4]!) || s.m[5]) return null; const pad = ' '.repeat(keyCol(l[s.i]!) + 2); return replaceBlock(l, s.i, s.i + 1, [l[s.i]!, `${pad}continued on the next line`]) },
+  // Wider kinds (issue 13 item 2, "widen it again"): the remaining kind changes, quoting swapped, comments
+  // and whitespace in more places, other re-indentations, moves, quoted keys, indentation indicators, CRLF.
+  blockToSeq: (l, r) => { const idx = where(l, BLOCK_HEADER); if (!idx.length) return null; const i = pick(idx, r); const m = l[i]!.match(BLOCK_HEADER)!; const end = blockEnd(l, i, keyCol(l[i]!)); const body = l.slice(i + 1, end).map((x) => x.trim()).filter(Boolean); if (!body.length) return null; const pad = ' '.repeat(keyCol(l[i]!) + 2); return replaceBlock(l, i, end, [head(m), ...body.map((x) => `${pad}- ${JSON.stringify(x)}`)]) },
+  blockToMapping: (l, r) => { const idx = where(l, BLOCK_HEADER); if (!idx.length) return null; const i = pick(idx, r); const m = l[i]!.match(BLOCK_HEADER)!; const end = blockEnd(l, i, keyCol(l[i]!)); const pad = ' '.repeat(keyCol(l[i]!) + 2); return replaceBlock(l, i, end, [head(m), `${pad}text: ${JSON.stringify(l.slice(i + 1, end).map((x) => x.trim()).join(' '))}`, `${pad}lines: ${end - i - 1}`]) },
+  collectionToScalar: (l, r) => { const idx = where(l, OPENER).filter((i) => blockEnd(l, i, keyCol(l[i]!)) > i + 1); if (!idx.length) return null; const i = pick(idx, r); return replaceBlock(l, i, blockEnd(l, i, keyCol(l[i]!)), [l[i]!.replace(/:\s*(#.*)?$/, `: ${pick(['flattened', '"was a list"', '0'], r)}`)]) },
+  seqToMapping: (l, r) => {
+    const idx = where(l, OPENER).filter((i) => /^\s*- [^:#'"[{|>&*!]+$/.test(l[i + 1] ?? '')); if (!idx.length) return null
+    const i = pick(idx, r); const col = indentOf(l[i + 1]!); let e = i + 1
+    while (e < l.length && indentOf(l[e]!) === col && /^\s*- [^:#'"[{|>&*!]+$/.test(l[e]!)) e++
+    if (e < l.length && l[e]!.trim() !== '' && indentOf(l[e]!) > keyCol(l[i]!)) return null
+    const pad = ' '.repeat(Math.max(col, keyCol(l[i]!) + 1))
+    return replaceBlock(l, i, e, [l[i]!, ...l.slice(i + 1, e).map((x, k) => `${pad}item${k}: ${x.replace(/^\s*- /, '').trim()}`)])
+  },
+  mappingToFlow: (l, r) => {
+    const idx = where(l, OPENER).filter((i) => l[i + 1] !== undefined && SCALAR.test(l[i + 1]!) && !/^\s*- /.test(l[i + 1]!) && indentOf(l[i + 1]!) > keyCol(l[i]!)); if (!idx.length) return null
+    const i = pick(idx, r); const col = indentOf(l[i + 1]!); let e = i + 1
+    while (e < l.length && indentOf(l[e]!) === col && SCALAR.test(l[e]!) && !/^\s*- /.test(l[e]!) && !l[e]!.match(SCALAR)![5]) e++
+    if (e === i + 1 || (e < l.length && l[e]!.trim() !== '' && indentOf(l[e]!) > keyCol(l[i]!))) return null
+    const pairs = l.slice(i + 1, e).map((x) => { const m = x.match(SCALAR)!; return `${m[3]}: ${JSON.stringify(bare(m[4]!))}` })
+    return replaceBlock(l, i, e, [`${l[i]!.replace(/:\s*(#.*)?$/, '')}: {${pairs.join(', ')}}`])
+  },
+  flowMapToBlock: (l, r) => { const idx = where(l, /^(\s*)(- )?([\w.-]+): \{([^{}\[\]#]*)\}\s*$/); if (!idx.length) return null; const i = pick(idx, r); const m = l[i]!.match(/^(\s*)(- )?([\w.-]+): \{(.*)\}\s*$/)!; const parts = m[4]!.split(',').map((x) => x.trim()).filter(Boolean); if (!parts.length || parts.some((x) => !/^[\w.-]+: ?\S/.test(x))) return null; const pad = ' '.repeat(keyCol(l[i]!) + 2); return replaceBlock(l, i, i + 1, [`${m[1]}${m[2] ?? ''}${m[3]}:`, ...parts.map((x) => `${pad}${x.replace(/:\s*/, ': ')}`)]) },
+  swapQuotes: (l, r) => { const s = scalarAt(l, r); if (!s) return null; const v = s.m[4]!; let nv: string; if (/^"[^"\\']*"$/.test(v)) nv = `'${v.slice(1, -1)}'`; else if (/^'[^'"\\]*'$/.test(v)) nv = `"${v.slice(1, -1)}"`; else return null; const c = [...l]; c[s.i] = `${head(s.m)} ${nv}${s.m[5] ?? ''}`; return c },
+  openerComment: (l, r) => { const idx = [...where(l, OPENER).filter((i) => !/#/.test(l[i]!)), ...where(l, /^\s*- [^#'"]*$/)]; if (!idx.length) return null; const i = pick(idx, r); const c = [...l]; c[i] = `${c[i]!.replace(/\s+$/, '')}${pick(['  # opener note', ' # 🚧 wip', '    #tight'], r)}`; return c },
+  commentCol0: (l, r) => { const i = int(r, l.length + 1); return [...l.slice(0, i), pick(['# top-level note', '#', '# — dash'], r), ...l.slice(i)] },
+  whitespaceLine: (l, r) => { const i = int(r, l.length + 1); return [...l.slice(0, i), ' '.repeat(1 + int(r, 6)), ...l.slice(i)] },
+  trailingSpaces: (l, r) => { const idx = where(l, /\S$/).filter((i) => !/^\s*[|>]/.test(l[i]!) && !BLOCK_HEADER.test(l[i - 1] ?? '')); if (!idx.length) return null; const i = pick(idx, r); const c = [...l]; c[i] += ' '.repeat(1 + int(r, 3)); return c },
+  blankLines: (l, r) => { const i = int(r, l.length + 1); return [...l.slice(0, i), ...new Array(2 + int(r, 2)).fill(''), ...l.slice(i)] },
+  reindentMap: (l, r) => {
+    const idx = where(l, OPENER).filter((i) => l[i + 1] !== undefined && /^\s*[\w.-]+:/.test(l[i + 1]!) && indentOf(l[i + 1]!) > keyCol(l[i]!)); if (!idx.length) return null
+    const i = pick(idx, r); const e = blockEnd(l, i, keyCol(l[i]!)); const delta = r() < 0.5 ? 2 : indentOf(l[i + 1]!) - keyCol(l[i]!) > 1 ? -1 : 2
+    return [...l.slice(0, i + 1), ...l.slice(i + 1, e).map((x) => (x.trim() === '' ? x : delta > 0 ? ' '.repeat(delta) + x : x.slice(1))), ...l.slice(e)]
+  },
+  moveItemToEnd: (l, r) => {
+    const idx = where(l, /^\s*- /); if (!idx.length) return null
+    const a = pick(idx, r); const col = indentOf(l[a]!); const ae = blockEnd(l, a, col)
+    let end = ae; while (end < l.length && (l[end]!.trim() === '' || indentOf(l[end]!) > col || (indentOf(l[end]!) === col && /^\s*- /.test(l[end]!)))) end++
+    while (end > ae && l[end - 1]!.trim() === '') end--
+    if (end === ae) return null
+    return [...l.slice(0, a), ...l.slice(ae, end), ...l.slice(a, ae), ...l.slice(end)]
+  },
+  moveField: (l, r) => {
+    const idx = where(l, /^\s*[\w.-]+:/); if (!idx.length) return null
+    const a = pick(idx, r); const col = indentOf(l[a]!); const ae = blockEnd(l, a, col)
+    if (ae >= l.length || indentOf(l[ae]!) !== col || !/^\s*[\w.-]+:/.test(l[ae]!)) return null
+    const be = blockEnd(l, ae, col)
+    return [...l.slice(0, a), ...l.slice(ae, be), ...l.slice(a, ae), ...l.slice(be)]
+  },
+  quotedKey: (l, r) => { const idx = where(l, /^\s*(- )?[a-z_]+: /); if (!idx.length) return null; const i = pick(idx, r); const c = [...l]; c[i] = c[i]!.replace(/^(\s*(?:- )?)([a-z_]+):/, r() < 0.5 ? '$1"$2":' : "$1'$2':"); return c },
+  indentIndicator: (l, r) => { const idx = where(l, BLOCK_HEADER).filter((i) => l[i + 1] !== undefined && indentOf(l[i + 1]!) === keyCol(l[i]!) + 2); if (!idx.length) return null; const i = pick(idx, r); const c = [...l]; c[i] = c[i]!.replace(/: ([|>])([-+]?)/, (_m, h: string, ch: string) => `: ${h}2${ch}`); return c },
+  crlf: (l) => (l.some((x) => x.endsWith('\r')) ? l.map((x) => x.replace(/\r$/, '')) : l.map((x, i) => (i < l.length - 1 ? x + '\r' : x))),
+  // Widened again after the wider kinds found a block scalar taking in the comment after it.
+  deepComment: (l, r) => { const i = int(r, l.length + 1); return [...l.slice(0, i), `${ind(l[i] ?? '')}${' '.repeat(2 + int(r, 4))}# deeper note`, ...l.slice(i)] },
+  commentAfterBlock: (l, r) => { const idx = where(l, BLOCK_HEADER); if (!idx.length) return null; const i = pick(idx, r); const end = blockEnd(l, i, keyCol(l[i]!)); const at = r() < 0.5 ? end : end + int(r, 2); return [...l.slice(0, at), `${' '.repeat(keyCol(l[i]!) + pick([0, 1, 2, 4], r))}# after the block`, ...l.slice(at)] },
+  keyWithSpaces: (l, r) => { const idx = where(l, /^\s*(- )?[a-z_]+: /); if (!idx.length) return null; const i = pick(idx, r); const c = [...l]; c[i] = c[i]!.replace(/^(\s*(?:- )?)([a-z_]+):/, '$1$2 with spaces:'); return c },
+  flowMultiline: (l, r) => { const idx = where(l, FLOW_SEQ); if (!idx.length) return null; const i = pick(idx, r); const m = l[i]!.match(FLOW_SEQ)!; const items = m[4]!.split(',').map((x) => x.trim()).filter(Boolean); if (items.length < 2) return null; const pad = ' '.repeat(keyCol(l[i]!) + 2); return replaceBlock(l, i, i + 1, [`${head(m)} [${items[0]},`, ...items.slice(1, -1).map((x) => `${pad}${x},`), `${pad}${items[items.length - 1]}]`]) },
+  tabBeforeComment: (l, r) => { const s = scalarAt(l, r); if (!s || s.m[5]) return null; const c = [...l]; c[s.i] += '\t# tabbed'; return c },
+  docEnd: (l) => (l.includes('...') ? null : l[l.length - 1] === '' ? [...l.slice(0, -1), '...', ''] : [...l, '...']),
   finalNewline: (l) => (l[l.length - 1] === '' ? l.slice(0, -1) : [...l, '']),
   docStart: (l) => (l[0] === '---' ? l.slice(1) : ['---', ...l]),
 }
