@@ -122,9 +122,10 @@ export class Writer {
    * tombstone; readers of either form decide alike.
    */
   tombstone(id: NodeId): void {
-    // Deleted already, unless an edit the deletion had not seen revived it: deleting that again (a person who
-    // saw the revived item and removed it) needs a tombstone that has seen the edit.
-    if (this.tree.get(id, 'd') && !this.tree.isRevived(id)) return
+    // Deleted already. A revived item (an edit the deletion had not seen) is not deleted again here: its
+    // delete conflict is resolved by `resolve` (present.ts). A second tombstone written from a file save hid
+    // concurrent overwrites of the revived item's fields from the conflict records (converge seeds 28, 40).
+    if (this.tree.get(id, 'd')) return
     const store = this.tree.doc.store
     const had = this.opts.seen
     const state = (client: number) => (had ? Math.min(Y.getState(store, client), had.get(client) ?? 0) : Y.getState(store, client))

@@ -12,11 +12,6 @@ const BASE = Number(process.env.CTXSYNC_CONVERGE_BASE ?? 1)
 // without a conflict record for the field a peer changed meanwhile (43).
 const REGRESSIONS = [43, 1014, 1397, 1559, 1603, 1678, 1679, 1741, 3126, 4458, 6217]
 
-// OPEN (issue 13, found when the stale-save and later-wins work met): free-for-all seeds 28 and 40 end with two
-// concurrent writes of one status and no conflict record. Both values converge; the record is missing. It
-// runs as a known bug (red once fixed: then move it to REGRESSIONS) and is skipped in the loop below.
-const OPEN_FREE = [28, 40]
-
 describe('randomized convergence (file text → parse → diff → ops)', () => {
   test('seeds that once failed converge exactly', () => {
     const fallbacks = FileModel.fallbacks
@@ -29,18 +24,11 @@ describe('randomized convergence (file text → parse → diff → ops)', () => 
     expect(FileModel.fallbacks - fallbacks).toBe(0)
   }, 120_000)
 
-  for (const seed of OPEN_FREE) {
-    test.fails(`KNOWN BUG (open): free-for-all seed ${seed} records every concurrent overwrite`, () => {
-      runRandom({ seed, peers: 5, steps: 150, ownership: false })
-    }, 120_000)
-  }
-
   for (const ownership of [true, false]) {
     test(`${SEEDS} seeds, 5 peers, ${ownership ? 'disjoint owners: nothing lost' : 'free-for-all'}`, async () => {
       const fallbacks = FileModel.fallbacks
       const transient = FileModel.transientFallbacks
       for (let s = BASE; s < BASE + SEEDS; s++) {
-        if (!ownership && OPEN_FREE.includes(s)) continue
         let r
         try {
           r = runRandom({ seed: s, peers: 5, steps: 150, ownership })
