@@ -86,14 +86,7 @@ export function changedLines(from: string, to: string, max?: number): number | u
 }
 
 
-/** True when `to` has fewer lines than `from` where they differ: what `from` held is gone, not replaced. */
-function removesLines(from: string, to: string): boolean {
-  let n = 0
-  for (const c of diffLines(from, to)) n += c.removed ? (c.count ?? 1) : c.added ? -(c.count ?? 1) : 0
-  return n > 0
-}
-
-/** Index of the candidate nearest to `text`: fewest changed lines; a tie goes to the newer one, unless the save removed what it changed. */
+/** Index of the candidate nearest to `text`: fewest changed lines; a tie goes to the newer one. */
 export function nearest(candidates: readonly string[], text: string): number {
   let best = -1
   let bestD = Infinity
@@ -102,11 +95,14 @@ export function nearest(candidates: readonly string[], text: string): number {
     const d = changedLines(c, text, Number.isFinite(bestD) ? bestD : undefined)
     if (d === undefined) continue
     // A tie: the save changed every line the newer text changed, and nothing in its bytes says whether it
-    // was made from the newer text or the older. Where it *replaced* them, either reading shows the save's
-    // values, and the newer one records no conflict the person never had ('todo' → 'done' over a peer's
-    // 'in_progress' is usually a person editing what they see). Where it *removed* them, the newer reading
-    // deletes a peer's edit unseen; the older keeps it, with a delete conflict, until it is removed again.
-    if (d > bestD || (d === bestD && !removesLines(candidates[best]!, text))) continue
+    // was made from the newer text or the older. Read as made from the newer: where it replaced those lines
+    // either reading shows the save's values, and the newer records no conflict the person never had
+    // ('todo' → 'done' over a peer's 'in_progress' is usually a person editing what they see); where it
+    // removed them (an item a peer just edited, deleted), the older reading would keep the item with a
+    // delete conflict that deleting it again in the file cannot clear (a revived item is not tombstoned twice
+    // from a save: that hid concurrent overwrites from the records, converge seeds 28 and 40), so a person's
+    // plain deletion would not go through. A stale save is told by the lines peers changed elsewhere.
+    if (d >= bestD) continue
     ;[best, bestD] = [i, d]
     if (bestD === 0) break
   }

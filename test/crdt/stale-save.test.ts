@@ -125,9 +125,21 @@ test('a save that only replaced the one value a peer changed is read as an edit 
   for (const m of [A, B]) expect(m.conflicts()).toEqual([])
 })
 
+test('deleting the item a peer just edited, and nothing else changed since: a plain deletion', () => {
+  const [A, B] = newPair(R1)
+  peerSaves(A, B, R1.replace('title: Keep YAML', 'title: Keep YAML (decided)'))
+  const without = R1.replace('  - id: d2\n    title: Keep YAML\n    status: proposed\n', '')
+  const out = A.ingest(without)
+  expect(out.text).toBe(without)
+  send(A, B)
+  expect(B.render().text).toBe(without)
+})
+
 test('the stale save deleted an item a peer edited since: the item stays, with a delete conflict', () => {
   const [A, B] = newPair(R1)
-  const peer = R1.replace('title: Keep YAML', 'title: Keep YAML (decided)')
+  // The peer edited d2 and, elsewhere, d1: the line elsewhere is what shows the save is stale (a deletion
+  // that only removed what the peer changed reads as a person deleting what they see: recent.ts `nearest`).
+  const peer = R1.replace('title: Keep YAML', 'title: Keep YAML (decided)').replace('status: accepted', 'status: done')
   peerSaves(A, B, peer)
   const withoutD2 = R1.replace('  - id: d2\n    title: Keep YAML\n    status: proposed\n', '')
   const out = A.ingest(withoutD2)
@@ -138,6 +150,7 @@ test('the stale save deleted an item a peer edited since: the item stays, with a
   // The person who meant it takes the deletion in `resolve` (as for any delete-versus-edit conflict): gone on
   // both. (Deleting the revived item again in the file is not taken: a second tombstone over a revived todo
   // hid concurrent overwrites of its fields from the records — converge free-for-all seeds 28 and 40.)
+  expect(out.text).toContain('status: done')
   const c = A.conflicts().find((x) => x.kind === 'delete')!
   const deleted = c.values.findIndex((v) => v.deleted) + 1
   expect(A.resolve(c.id, deleted)).toBe(true)
