@@ -160,6 +160,11 @@ export class RecentTexts {
     // A used-up text saved again exactly is the deliberate re-save; otherwise used-up texts are no candidates
     // (a near tie with one must not hide the text the save was really made from).
     if (list.some((h) => h.used && h.text === text)) return { base: newest, stale: false }
+    // A save that is exactly an older text carries no edit of its own: a stale buffer written back unchanged
+    // is rare, while a person reverting a peer's change or deleting the item a peer just added (sed, an
+    // editor's undo) is common and must go through at once (found by a tester: reverts and deletions made
+    // seconds after a peer's change were undone). Taken as made from the newest text.
+    if (list.some((h) => h !== newest && h.text === text)) return { base: newest, stale: false }
     const open = list.filter((h) => !h.used)
     const h = open[nearest(open.map((x) => x.text), text)]
     const i = h ? list.indexOf(h) : -1

@@ -228,26 +228,6 @@ export async function writeFileAtomicIf(file: string, text: string, expectHash: 
   return { kind: 'written', hash: sha256hex(bytes), size: bytes.length }
 }
 
-/**
- * Waits until `file` has not been modified for `quietMs` (giving up after `maxMs`; absent: at once). A file
- * written in place is rewritten through one open descriptor: renaming over it while its writer is still at
- * work sends the rest of the write to the replaced inode, and the save is lost without a trace. So a save
- * the watcher saw part of is not renamed over until its writer has been quiet a moment.
- */
-export async function untilQuiet(file: string, quietMs: number, maxMs = 20 * quietMs): Promise<void> {
-  const deadline = Date.now() + maxMs
-  for (;;) {
-    let age: number
-    try {
-      age = Date.now() - (await fs.stat(file)).mtimeMs
-    } catch {
-      return
-    }
-    if (age >= quietMs || Date.now() >= deadline) return
-    await new Promise((r) => setTimeout(r, Math.min(quietMs - Math.max(0, age), deadline - Date.now()) + 1))
-  }
-}
-
 function currentSync(file: string): { hash: string; text: string | null } | null {
   try {
     const before = lstatSync(file)

@@ -18,7 +18,7 @@ import path from 'node:path'
 import { RefusedFileError, YamlSyntaxError } from '../crdt/model.js'
 import { DamagedStateError } from '../crdt/limits.js'
 import { describeKept, keepFormat, type KeepFormatResult } from '../crdt/keepformat.js'
-import { readTextFile, removeFile, SymlinkRefusedError, untilQuiet, writeFileAtomicIf } from '../fs/atomic.js'
+import { readTextFile, removeFile, SymlinkRefusedError, writeFileAtomicIf } from '../fs/atomic.js'
 import { sha256hex } from '../ids.js'
 import type { DocTurn, FileContext } from './context.js'
 import { tooCostly } from './parsecheck.js'
@@ -105,6 +105,14 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string)
   if (j) return joinOrWait(cx, d, j, hash)
   if (f.diskIs(hash) && f.state === 'ok') return false
   f.sawOnDisk(hash)
+  // An empty file where there was content is, almost always, a save caught between its truncation and its
+  // write (an editor or agent rewriting in place): taken in, it deleted every entry on every peer, and a
+  // second such writer wiped the file. So it is held like a file that does not parse; the next save with
+  // content is diffed against what the file held before. To remove a file, delete it.
+  if (text.trim() === '' && f.model.exists() && !f.model.isEmpty && (f.model.baseText ?? '').trim() !== '') {
+    hold(cx, f, { line: 1, col: 1, message: 'the file is empty (a save in progress?): not synced until it has content again; delete the file to remove it' })
+    return false
+  }
   // A file whose CRDT work would block the daemon for long is held before that work starts.
   const costly = await tooCostly(cx.parseCheck, text, f.model.isEmpty ? null : (f.model.baseText?.length ?? null))
   if (costly !== null) {
@@ -265,13 +273,6 @@ async function joinLive(cx: FileContext, d: DocTurn, j: JoinBase): Promise<boole
   return wrote || text !== null
 }
 
-/**
- * How long a file saved by someone else must have been left alone before we rename over it (an editor or
- * agent writing in place in several writes; found by the live edit generator, test/e2e/edits-live.test.ts).
- */
-const SAVE_QUIET_MS = 100
-/** The hash of each file's last write of ours: a file still holding it has no writer of its own at work. */
-const ourWrites = new WeakMap<TrackedFile, string>()
 
 /**
  * Writes `text` unless the file changed since `expected` (a newer local save must never be overwritten;
@@ -279,9 +280,6 @@ const ourWrites = new WeakMap<TrackedFile, string>()
  */
 async function writeText(cx: FileContext, d: DocTurn, text: string, expected: string | null, ids: string[]): Promise<'written' | { hash: string; text: string | null } | null> {
   const f = d.file
-  // Over a save of someone else's (not our last write) that may still be under way, wait for its writer to
-  // finish: the check at the rename cannot see a writer that has not written its next bytes yet.
-  if (expected !== null && expected !== ourWrites.get(f)) await untilQuiet(path.join(cx.root, f.name), SAVE_QUIET_MS)
   // Note what we are about to write before writing it: a kill -9 right after the write must not leave a
   // file that the next start mistakes for an offline edit (and re-authors every value in it). Not fsynced:
   // this guards against the process dying, and meta can be recomputed. This is the one meta write that
@@ -299,7 +297,6 @@ async function writeText(cx: FileContext, d: DocTurn, text: string, expected: st
     return w.now
   }
   f.wrote(w.hash)
-  ourWrites.set(f, w.hash)
   cx.noteWritten(f.name)
   cx.notify('file-written', f.name)
   return 'written'

@@ -46,17 +46,14 @@ test('the bug story: vim held the old text, a peer added a decision, the user wr
   expect(A.conflicts()).toEqual([])
 })
 
-test('a deliberate removal of the peer’s item: kept the first time (it reads as a stale save), removed when saved again', () => {
+test('a deliberate removal of the peer’s item (the file exactly as before it came): taken at once', () => {
   const [A, B] = newPair(R1)
   peerSaves(A, B, PEER_ADDS)
-  // The person saw d3 arrive and deleted it: the file reads exactly like the text before d3.
+  // The person saw d3 arrive and deleted it (or undid it): the file reads exactly like the text before d3.
+  // A save with no edit of its own is taken as meant, not as a stale buffer (recent.ts `baseFor`).
   const first = A.ingest(R1)
-  expect(first.stale?.kept).toBe(1)
-  expect(first.text).toBe(PEER_ADDS)
-  // d3 came back (the daemon wrote it); the person deletes it again: taken as meant.
-  const second = A.ingest(R1)
-  expect(second.stale).toBeUndefined()
-  expect(second.text).toBe(R1)
+  expect(first.stale).toBeUndefined()
+  expect(first.text).toBe(R1)
   send(A, B)
   expect(B.render().text).toBe(R1)
 })
@@ -204,3 +201,23 @@ test(`${CASES} seeded stale saves: peers' changes kept, same-value overwrites re
   expect(run.outcomes.merged).toBeGreaterThan(CASES / 4)
   expect(run.outcomes.conflict).toBeGreaterThan(CASES / 10)
 }, 300_000)
+
+test('the e2e story in process: stale save, removal saved again, then a new peer item deleted at once', () => {
+  const [A, B] = newPair(R1)
+  const buffer = R1
+  peerSaves(A, B, PEER_ADDS)
+  const mine = buffer.replace('title: Use Yjs', 'title: Use Yjs, edited on A')
+  const first = A.ingest(mine)
+  expect(first.text).toBe(mine + PEER_ADDS.slice(R1.length))
+  A.setBase(A.render())
+  send(A, B)
+  B.setBase(B.render())
+  const second = A.ingest(mine)
+  expect(second.text).toBe(mine)
+  send(A, B)
+  B.setBase(B.render())
+  const withTwo = peerSaves(A, B, B.render().text! + '  - id: d4\n    title: Two\n    status: open\n')
+  expect(withTwo).toContain('d4')
+  const third = A.ingest(mine)
+  expect(third.text).toBe(mine)
+})

@@ -105,6 +105,10 @@ describe('e2e: kill -9 at random moments', { timeout: 300_000 }, () => {
     const { peers } = await setupSpace(['a', 'b'], { files: { [TODOS]: TICKER_TODOS }, dials: () => [] })
     const [a, b] = peers as [Peer, Peer]
     const da = await startWatch(a)
+    // B completes its join first (src/space/join.ts): kills in the middle of a clone's first exchange are an
+    // open case (RELIABILITY.md, known limits) — here the kills are about a member's syncs.
+    const joined = await ctx(b.dir, ['sync', '--peer', a.url])
+    expect(joined.exitCode, joined.stderr).toBe(0)
     const t = new Ticker(a, da)
     const stop = tick(t, random)
     const own: string[] = []

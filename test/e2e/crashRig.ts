@@ -80,6 +80,9 @@ export async function checkAfterKill(peer: Peer, what: string): Promise<string[]
   const side = await sidecarText(peer).catch((e: Error) => {
     throw new Error(`${what}: sidecar does not load: ${e.message}`)
   })
+  // A clone that has not completed its first exchange yet is joining (src/space/join.ts): its files wait on
+  // disk for the live state and nothing of them is in the sidecar or acknowledged — nothing to lose there.
+  if (side.text === null && fs.existsSync(path.join(peer.dir, '.ctxsync', 'joining'))) return side.warnings
   expect(side.text, `${what}: sidecar lost the document`).not.toBeNull()
   expect(tickOf(side.text), `${what}: sidecar tick behind the file's`).toBeGreaterThanOrEqual(tickOf(file))
   for (const id of idsOf(file, 'a')) expect(countId(side.text!, id), `${what}: ${id} in the file but not in the sidecar`).toBe(1)
