@@ -16,7 +16,7 @@ import { parses, parseYaml, RefusedFileError, YamlSyntaxError } from './parse.js
 import { renderDocInfo, type Span } from './render.js'
 import { incrementalParse, parsedSpans } from './incremental.js'
 import { RecentTexts, collectIds, equalBytes, restored, stateOf, type Held } from './recent.js'
-import { applyStale, keptChanges, type StaleSave } from './stalesave.js'
+import { applyStale, changedSince, keptChanges, recordOverwrites, type StaleSave } from './stalesave.js'
 import { fallbackText } from './canonical.js'
 import { annotate } from './annotate.js'
 import { defaultRules, type Rules } from './rules.js'
@@ -226,6 +226,14 @@ export class FileModel {
     if (out.complete) this.setBase(out)
     const changed = !before || !equalBytes(before, after)
     return { ...out, changed, ...(stale ? { stale: { kept: keptChanges(text, out.text), overwritten } } : {}) }
+  }
+
+  /** `ingest` of a joining clone's merge (space/join.ts): a value it and the live context both changed since `committed` is recorded. */
+  ingestOver(text: string, committed: string): void {
+    const live = this.base
+    const since = live ? changedSince(this.tree, annotate(parseYaml(committed), live.ir, this.rules)) : new Map()
+    this.ingest(text)
+    if (since.size) this.local(() => recordOverwrites(this.tree, since))
   }
 
   /**

@@ -18,6 +18,7 @@ import path from 'node:path'
 import { RefusedFileError, YamlSyntaxError } from '../crdt/model.js'
 import { DamagedStateError } from '../crdt/limits.js'
 import { describeKept, keepFormat, type KeepFormatResult } from '../crdt/keepformat.js'
+import { nearest } from '../crdt/recent.js'
 import { readTextFile, removeFile, SymlinkRefusedError, writeFileAtomicIf } from '../fs/atomic.js'
 import { sha256hex } from '../ids.js'
 import type { DocTurn, FileContext } from './context.js'
@@ -105,14 +106,6 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string)
   if (j) return joinOrWait(cx, d, j, hash)
   if (f.diskIs(hash) && f.state === 'ok') return false
   f.sawOnDisk(hash)
-  // An empty file where there was content is, almost always, a save caught between its truncation and its
-  // write (an editor or agent rewriting in place): taken in, it deleted every entry on every peer, and a
-  // second such writer wiped the file. So it is held like a file that does not parse; the next save with
-  // content is diffed against what the file held before. To remove a file, delete it.
-  if (text.trim() === '' && f.model.exists() && !f.model.isEmpty && (f.model.baseText ?? '').trim() !== '') {
-    hold(cx, f, { line: 1, col: 1, message: 'the file is empty (a save in progress?): not synced until it has content again; delete the file to remove it' })
-    return false
-  }
   // A file whose CRDT work would block the daemon for long is held before that work starts.
   const costly = await tooCostly(cx.parseCheck, text, f.model.isEmpty ? null : (f.model.baseText?.length ?? null))
   if (costly !== null) {
@@ -260,7 +253,10 @@ async function joinLive(cx: FileContext, d: DocTurn, j: JoinBase): Promise<boole
   f.model.setBase(r)
   if (text !== null) {
     try {
-      f.model.ingest(text)
+      // The clone's edits were made on its checkout's version: a value the live context changed too is recorded.
+      const committed = j.current[nearest(j.current, read.text)] ?? null
+      if (committed !== null) f.model.ingestOver(text, committed)
+      else f.model.ingest(text)
     } catch (err) {
       if (err instanceof YamlSyntaxError) hold(cx, f, { line: err.line, col: err.col, message: err.reason })
       else if (err instanceof RefusedFileError) f.refused(err.reason)
