@@ -14,7 +14,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { expect, test } from 'vitest'
 import { FileModel } from '../../src/crdt/model.js'
-import { parseYaml } from '../../src/crdt/parse.js'
+import { parses } from '../../src/crdt/parse.js'
 import { author, send } from './helpers.js'
 import { mulberry32 as seededRandom } from '../helpers/random.js'
 import { EDIT_KINDS, stacked } from '../generators/edits.js'
@@ -26,14 +26,6 @@ const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true })
 const files = [...walk(path.join(fixtures, 'rhema')), ...walk(path.join(fixtures, 'styles')), ...walk(path.join(fixtures, 'syntax'))].filter((f) => /\.ya?ml$/.test(f) && !/(broken|multi-doc)\.yaml$/.test(f))
 const CHAIN = 8
 
-const parses = (t: string) => {
-  try {
-    parseYaml(t)
-    return true
-  } catch {
-    return false
-  }
-}
 
 /** CTXSYNC_EDIT_DUMP=DIR writes each failure's texts there, to replay and diff. */
 function dump(dir: string, n: number, texts: Record<string, string>): void {

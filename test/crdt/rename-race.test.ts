@@ -13,7 +13,7 @@ import path from 'node:path'
 import { parse } from 'yaml'
 import { expect, test } from 'vitest'
 import { FileModel } from '../../src/crdt/model.js'
-import { parseYaml } from '../../src/crdt/parse.js'
+import { parses } from '../../src/crdt/parse.js'
 import { author, send } from './helpers.js'
 import { mulberry32 } from '../helpers/random.js'
 import { renameRace, type RenameRace, type ValueKind } from '../generators/renames.js'
@@ -26,14 +26,6 @@ const fixtures = path.resolve(__dirname, '../../fixtures')
 const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]))
 const files = [...walk(path.join(fixtures, 'rhema')), ...walk(path.join(fixtures, 'styles'))].filter((f) => /\.ya?ml$/.test(f))
 
-const parses = (t: string) => {
-  try {
-    parseYaml(t)
-    return true
-  } catch {
-    return false
-  }
-}
 
 export type Outcome = 'both kept' | 'conflict recorded' | 'lost'
 

@@ -15,7 +15,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { diffArrays } from 'diff'
 import { FileModel } from '../../src/crdt/model.js'
-import { parseYaml } from '../../src/crdt/parse.js'
+import { parses } from '../../src/crdt/parse.js'
 import { mulberry32, type Rng } from '../helpers/random.js'
 import { stacked } from '../generators/edits.js'
 import { author, send } from './helpers.js'
@@ -26,14 +26,6 @@ const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true })
 export const FILES = [...walk(path.join(fixtures, 'rhema')), ...walk(path.join(fixtures, 'styles'))].filter((f) => /\.ya?ml$/.test(f) && fs.statSync(f).size < 15_000)
 const CHAIN = 4
 
-const parses = (t: string) => {
-  try {
-    parseYaml(t)
-    return true
-  } catch {
-    return false
-  }
-}
 
 interface Hunk {
   at: number

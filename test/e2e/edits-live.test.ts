@@ -22,7 +22,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, expect, it } from 'vitest'
-import { parseYaml } from '../../src/crdt/parse.js'
+import { parses } from '../../src/crdt/parse.js'
 import { EDIT_KINDS, stacked } from '../generators/edits.js'
 import { mulberry32 } from '../helpers/random.js'
 import { killAll, readFile, removeTmpDirs, setupSpace, startWatch, stopWatch, textDiff, waitLog, type Peer } from './helpers.js'
@@ -42,14 +42,6 @@ const LIVE_CHAIN = 25
 const ROUND_WAIT = Number(process.env.CTXSYNC_LIVE_WAIT_MS) || 20_000
 const DUMP = process.env.CTXSYNC_EDIT_DUMP
 
-const parses = (t: string) => {
-  try {
-    parseYaml(t)
-    return true
-  } catch {
-    return false
-  }
-}
 
 interface Slot {
   rel: string
