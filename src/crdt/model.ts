@@ -15,7 +15,7 @@ import type { DocIR, MapEntry, SeqItem } from './ir.js'
 import { parses, parseYaml, RefusedFileError, YamlSyntaxError } from './parse.js'
 import { renderDocInfo, type Span } from './render.js'
 import { incrementalParse, parsedSpans } from './incremental.js'
-import { RecentTexts, collectIds, equalBytes, restored, stateOf, type Held } from './recent.js'
+import { RecentTexts, collectIds, equalBytes, heldFor, restored, stateOf, type Held } from './recent.js'
 import { applyStale, changedSince, keptChanges, recordOverwrites, type StaleSave } from './stalesave.js'
 import { fallbackText } from './canonical.js'
 import { annotate } from './annotate.js'
@@ -64,7 +64,6 @@ export interface Rendered {
   sv?: Map<number, number>
 }
 
-
 export interface FileModelOptions {
   name: string
   author: Author
@@ -83,16 +82,11 @@ export interface DeferredCheck {
 }
 
 export class FileModel {
-  /**
-   * How often a complete (writable) state needed the canonical fallback rendering: the repair rules in
-   * `render.ts` should make this zero; the randomized harness reports it.
-   */
+  /** How often a complete (writable) state needed the canonical fallback rendering (`render.ts` repairs should make it 0). */
   static fallbacks = 0
   /**
-   * The same for incomplete states. While an update waits for one it depends on, Yjs has already applied
-   * its deletions: a register being overwritten reads as absent (an empty value) until the new value
-   * arrives, so such a state often does not parse. It is never written (`complete` is false) and says
-   * nothing about the repair rules, hence its own counter.
+   * The same for incomplete states: while an update waits for one it depends on, Yjs has applied its
+   * deletions (an overwritten register reads as empty), so such a state often does not parse; never written.
    */
   static transientFallbacks = 0
   readonly doc = new Y.Doc()
@@ -310,40 +304,44 @@ export class FileModel {
     this.recent.push({ text: r.text, ir: r.ir, parsed: r.parsed ?? false, spanOf: spans ? (c) => spans.get(c as never) : parsedSpans, ours, ...(r.sv ? { sv: r.sv } : {}) })
   }
 
-  private get base(): Held | null {
-    return this.recent.newest
-  }
-
-  get baseText(): string | null {
-    return this.base?.text ?? null
-  }
+  private get base(): Held | null { return this.recent.newest }
+  get baseText(): string | null { return this.base?.text ?? null }
 
   /** Node ids of a rendering in document order (see `baseIds`). */
-  idsOf(r: Rendered): string[] {
-    return r.ir ? collectIds(r.ir) : []
-  }
+  idsOf(r: Rendered): string[] { return r.ir ? collectIds(r.ir) : [] }
 
   /** Node ids of the base in document order, to rebuild the base from its text after a restart. */
-  baseIds(): string[] {
-    return this.base ? collectIds(this.base.ir) : []
-  }
+  baseIds(): string[] { return this.base ? collectIds(this.base.ir) : [] }
 
-  restoreBase(text: string, ids: readonly string[]): boolean {
-    const h = restored(text, ids, false)
-    if (h) this.recent.reset(h)
-    return h !== null
+  /** The newest of the recent texts `match` accepts (the one a file holds), with its node ids. */
+  heldText(match: (text: string) => boolean): { text: string; ids: string[] } | null {
+    const h = this.recent.find(match)
+    return h ? { text: h.text, ids: collectIds(h.ir) } : null
   }
 
   /**
-   * After a restart, what the file may have been edited from: the texts meta kept (oldest first: the file's
-   * text while the model was ahead, the text being written) and the model's rendering `r`, the newest. The
-   * next `ingest` picks the one its text was made from (`recent.ts`), as it does in a running daemon.
+   * After a restart the file shows `text`, a rendering we gave it, while the model moved on to `r` (the
+   * write-back had not happened): `text` is the base until then, with the node ids meta kept for it
+   * (`ids`) or else matched against `r`. Diffed against `r`, a later edit of the file would undo every
+   * change the file has not shown yet.
    */
-  recall(texts: ReadonlyArray<{ text: string; ids: readonly string[] }>, r: Rendered): void {
+  fileBehind(text: string, r: Rendered, ids: readonly string[] | null): void {
+    const h = r.text === text || !r.ir ? null : heldFor(text, ids, r.ir, this.rules, true)
+    if (h) this.recent.reset(h)
+    else this.setBase(r)
+  }
+
+  /**
+   * After a restart, what the file may have been edited from, oldest first (space/trackedfile
+   * `restartBases`): the last text it is known to have held, and a text whose write may have landed after
+   * it. The next `ingest` picks the one its text was made from (`recent.ts`). The rendering `r` is no
+   * candidate when these exist: an offline edit that appended an item where peers had appended some reads
+   * as near the rendering as the text it was made from, and was taken as deleting theirs (crash test).
+   */
+  recall(texts: ReadonlyArray<{ text: string; ids: readonly string[] | null }>, r: Rendered): void {
     this.recent.reset(null)
-    // The file's own text first; the others are texts we gave it.
-    texts.forEach((t, i) => this.recent.push(restored(t.text, t.ids, i > 0)))
-    if (r.complete && r.text !== null && r.ir) this.setBase(r)
+    texts.forEach((t, i) => this.recent.push(r.ir ? heldFor(t.text, t.ids, r.ir, this.rules, i > 0) : t.ids ? restored(t.text, t.ids, i > 0) : null))
+    if (this.recent.size === 0 && r.complete && r.text !== null && r.ir) this.setBase(r)
   }
 
   conflicts(): Conflict[] {

@@ -40,6 +40,8 @@ import * as Y from 'yjs'
 import { slotsOf, type DocIR } from './ir.js'
 import { parsedSpans, type SpanOf } from './incremental.js'
 import { parseYaml } from './parse.js'
+import { annotate } from './annotate.js'
+import type { Rules } from './rules.js'
 
 export interface Held {
   text: string
@@ -120,6 +122,12 @@ export class RecentTexts {
     return this.#list.length
   }
 
+  /** The newest text `match` accepts. */
+  find(match: (text: string) => boolean): Held | null {
+    for (let i = this.#list.length - 1; i >= 0; i--) if (match(this.#list[i]!.text)) return this.#list[i]!
+    return null
+  }
+
   /** The file now holds `h.text`. The same text again refreshes the newest entry (a rendering of a save). */
   push(h: Held | null): void {
     if (!h) return
@@ -166,9 +174,20 @@ export class RecentTexts {
     // seconds after a peer's change were undone). Taken as made from the newest text.
     if (list.some((h) => h !== newest && h.text === text)) return { base: newest, stale: false }
     const open = list.filter((h) => !h.used)
-    const h = open[nearest(open.map((x) => x.text), text)]
-    const i = h ? list.indexOf(h) : -1
-    if (!h || i >= lastOurs || holdsNewer(h.text, newest.text, text)) return { base: newest, stale: false }
+    let h = open[nearest(open.map((x) => x.text), text)]
+    if (h && list.indexOf(h) >= lastOurs) {
+      // Nearest to our last write or later. But a save that lacks an item our last write brought, and holds
+      // no line of it, reads from that write as deleting what a peer just added: an item the user
+      // appended where the peer had appended one is as near the write as the text before it (the two items
+      // share lines), and was lost (found by a crash test restart, then as a stale editor buffer). Read as
+      // made from the older texts instead: the peer's item stays, and a deliberate deletion takes one more
+      // save (the header's rule for ambiguous saves).
+      const prev = list[lastOurs - 1]
+      const older = open.filter((x) => list.indexOf(x) < lastOurs)
+      if (!prev || !older.length || holdsNewer(prev.text, newest.text, text) || !dropsNewer(prev.text, list[lastOurs]!.text, text)) return { base: newest, stale: false }
+      h = older[nearest(older.map((x) => x.text), text)]
+    }
+    if (!h || holdsNewer(h.text, newest.text, text)) return { base: newest, stale: false }
     return { base: h, stale: true }
   }
 
@@ -192,6 +211,32 @@ function holdsNewer(older: string, newer: string, save: string): boolean {
   return false
 }
 
+/**
+ * Does `save` lack an item that `newer` added to `older`? Items are told by their first line (`- id: d3`,
+ * `  - name: x`): `newer` has more first lines with that key at that indentation than `older` (an item
+ * was added, not a value changed), and one of its new first lines is nowhere in `save`.
+ */
+function dropsNewer(older: string, newer: string, save: string): boolean {
+  const lines = (t: string) => t.split('\n').map((l) => l.trimEnd())
+  const keyOf = (l: string) => /^(\s*- [\w-]+):\s*\S/.exec(l)?.[1] ?? null
+  const count = (ls: string[]) => {
+    const n = new Map<string, number>()
+    for (const l of ls) {
+      const k = keyOf(l)
+      if (k !== null) n.set(k, (n.get(k) ?? 0) + 1)
+    }
+    return n
+  }
+  const [o, nw, sv] = [lines(older), lines(newer), lines(save)]
+  const [co, cn] = [count(o), count(nw)]
+  const [inOlder, inSave] = [new Set(o), new Set(sv)]
+  for (const l of nw) {
+    const k = keyOf(l)
+    if (k !== null && (cn.get(k) ?? 0) > (co.get(k) ?? 0) && !inOlder.has(l) && !inSave.has(l)) return true
+  }
+  return false
+}
+
 /** A text meta kept, parsed and given back its node ids; null when they no longer fit. */
 export function restored(text: string, ids: readonly string[], ours: boolean): Held | null {
   let ir: DocIR
@@ -204,6 +249,17 @@ export function restored(text: string, ids: readonly string[], ours: boolean): H
   if (slots.length !== ids.length) return null
   slots.forEach((s, i) => (s.id = ids[i]))
   return { text, ir, parsed: true, spanOf: parsedSpans, ours }
+}
+
+/** `text` as a recent text: with the node ids meta kept (`ids`), else its parse matched against `ir`. */
+export function heldFor(text: string, ids: readonly string[] | null, ir: DocIR, rules: Rules, ours: boolean): Held | null {
+  const kept = ids ? restored(text, ids, ours) : null
+  if (kept) return kept
+  try {
+    return { text, ir: annotate(parseYaml(text), ir, rules), parsed: true, spanOf: parsedSpans, ours }
+  } catch {
+    return null
+  }
 }
 
 /** Node ids of an IR in document order (what meta keeps of a text, to restore it with `restored`). */

@@ -58,41 +58,29 @@ async function reconcileFile(cx: FileContext, d: DocTurn): Promise<ReconcileResu
     f.matchesRendering(r, read.hash)
     return null
   }
-  // A kept base text that is not the file's last synced text belongs to a held file: then the file is not
-  // simply what we left.
+  // What we left: the text meta kept (the file's while the model was ahead of it: a write under way, peers'
+  // changes arrived, a hold), else the last synced text. A kept text other than the last synced one is the
+  // truth: a save taken in whose merge was not written yet, or the last good text of a held file.
   const kept = f.keptBase
-  const baseTextIsFile = !kept?.text || sha256hex(kept.text) === read.hash
-  if (read.hash === f.writing?.hash || (read.hash === f.baseHash && baseTextIsFile)) {
-    // The file is what we left (or our last write, if we died before noting it as the base); the model
-    // moved on (changes arrived, the write was not done yet).
+  const left = kept?.text ? sha256hex(kept.text) : f.baseHash
+  if (read.hash === f.writing?.hash || read.hash === left || f.tookInBeforeDeath(read.hash)) {
+    // The file is what we left (our last write, or a save taken in, if we died before noting it as the
+    // base); the model moved on (changes arrived, the write was not done yet).
     f.sawOnDisk(read.hash)
-    f.model.setBase(r)
+    // Its text is the base until the write-back, and meta keeps it before that write: should we die before
+    // the rename and the user edit the file, the edit is diffed against it (found by the crash test: a
+    // restart that took the model's rendering for the base undid peers' changes the file had not shown).
+    const known = [f.keptBase, f.writing].find((m) => m?.text === read.text && Array.isArray(m.ids))
+    f.model.fileBehind(read.text, r, known?.ids ?? null)
+    await d.persist(f.keepBase() ? 'now' : null)
     return (await writeBack(cx, d)) ? 'written' : null
   }
-  // Edited while no ctxsync ran: diff against what the file held when we last synced it (offlineBase).
-  const found = offlineBases(f)
-  if (found.length) f.model.recall(found, r)
+  // Edited while no ctxsync ran: diffed against the text it was made from (restartBases).
+  const { certain, maybe } = f.restartBases()
+  if (certain) f.model.recall([certain, ...(maybe ? [maybe] : [])], r)
   else if (f.baseHash && r.text !== null && sha256hex(r.text) === f.baseHash) f.model.setBase(r)
   else f.model.setBase({ text: null, ir: null, complete: true })
   return (await takeInSave(cx, d, read.text, read.hash)) ? 'ingested' : null
-}
-
-/**
- * The texts an offline edit may have been made from. While the model is ahead of the file (peers' changes
- * applied, the file not yet rewritten) meta keeps the file's text (`baseText`, see Space.applyRemote), and
- * while such a rewrite is under way also the text being written (`writingText`); and the model's own
- * rendering is what the file holds when we died after a write or an ingest but before meta said so. A
- * process killed at any of these points leaves one of them on disk, and the user's edit sits on top of it.
- * The model picks the one it was made from as it does for a stale save in a running daemon (nearest by
- * changed lines, crdt/recent.ts). Diffing against the wrong one would re-add, as the user's, todos that
- * arrived meanwhile (doubling them) or undo changes that were already shown.
- */
-function offlineBases(f: TrackedFile): Array<{ text: string; ids: string[] }> {
-  const found: Array<{ text: string; ids: string[] }> = []
-  for (const m of [f.keptBase, f.writing]) {
-    if (typeof m?.text === 'string' && Array.isArray(m.ids)) found.push({ text: m.text, ids: m.ids })
-  }
-  return found
 }
 
 /** Takes in new file content (a save, or what was found on disk). Returns true when the model changed. */
@@ -113,6 +101,10 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string)
     return false
   }
   let out: ReturnType<typeof f.model.ingest>
+  // Should we die once its operations are stored but before the merge is written, the next start must know
+  // the file holds a save already taken in (reconcileFile): taken in again, against an older text, it
+  // doubled what it added; against the model's rendering, it undid the peers' changes it was merged with.
+  if (!f.model.isEmpty) await d.persist(f.takingIn(text, hash))
   try {
     out = f.model.isEmpty ? { ...f.model.enroll(text), changed: true } : f.model.ingest(keptFormat(cx, f, text))
   } catch (err) {
@@ -276,11 +268,13 @@ async function joinLive(cx: FileContext, d: DocTurn, j: JoinBase): Promise<boole
  */
 async function writeText(cx: FileContext, d: DocTurn, text: string, expected: string | null, ids: string[]): Promise<'written' | { hash: string; text: string | null } | null> {
   const f = d.file
+  // What the file holds now, as one of the model's recent texts (the base, or a save just taken in).
+  const replaced = expected === null ? null : f.model.heldText((t) => sha256hex(t) === expected)
   // Note what we are about to write before writing it: a kill -9 right after the write must not leave a
   // file that the next start mistakes for an offline edit (and re-authors every value in it). Not fsynced:
   // this guards against the process dying, and meta can be recomputed. This is the one meta write that
   // cannot wait for the end of the turn.
-  await d.persist(f.startedWrite(text, ids))
+  await d.persist(f.startedWrite(text, ids, replaced))
   // Checked right at the rename (see writeFileAtomicIf): a save landing while the temp file is written and
   // fsynced is never overwritten.
   const w = await writeFileAtomicIf(path.join(cx.root, f.name), text, expected, { within: cx.root }).catch((err: unknown) => {

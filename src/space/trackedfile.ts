@@ -25,17 +25,19 @@
  * must not leave a file the next start takes for an offline edit) → wrote(hash) → finishedWrite; or
  * abortedWrite when a save landed first. While the model is ahead of the file (a held file, or a peer's
  * update applied and not yet written), the file's text is kept as the base (`baseText`), persisted BEFORE
- * the update lands, so an edit made while we are down is diffed against what the file really held.
+ * the update lands, so an edit made while we are down is diffed against what the file really held. Every
+ * write keeps both the text it replaces and the text it writes, and a save being taken in is marked
+ * (`takingIn`) before its operations land: a restart then knows every text the file may hold beneath an
+ * offline edit (`restartBases`) and never has to guess it from the model's rendering.
  *
- * The persisted meta keeps the JSON field names of earlier versions (`baseHash`, `baseText`, `baseIds`,
- * `writing`, `writingText`, `writingIds`, `seen`, `ackedSV`), so sidecars written by them load unchanged;
- * fields it does not know are kept as they were.
+ * The meta's shape and JSON field names (those of earlier versions load unchanged) are in `filemeta.ts`.
  */
 import { maxFileBytes } from '../fs/atomic.js'
 import type { DocMeta } from '../fs/StorageAdapterInterface.js'
 import type { FileModel, Rendered } from '../crdt/model.js'
 import { sha256hex, type DocName } from '../ids.js'
-import { encodeStateVector, mergeInto, parseStateVector, type StateVector } from '../net/statevector.js'
+import { mergeInto, parseStateVector, type StateVector } from '../net/statevector.js'
+import { dropUndefined, readMeta, writeMeta, type FileMeta, type TextMark } from './filemeta.js'
 
 export type FileState = 'ok' | 'held' | 'refused' | 'unreadable'
 
@@ -48,23 +50,6 @@ export interface FileProblem {
 /** What the file on disk holds as far as we know. */
 export type Disk = { kind: 'unknown' } | { kind: 'absent' } | { kind: 'file'; hash: string }
 
-/** A text the file held (or is being given), with the node ids of its rendering when kept. */
-export interface TextMark {
-  hash?: string
-  text?: string
-  ids?: string[]
-}
-
-export interface FileMeta {
-  /** The file's last synced text: its hash, and while the model is ahead of the file the text itself. */
-  base: TextMark
-  /** A write under way: the hash being written (and its text while a base text is kept). */
-  writing?: TextMark & { hash: string }
-  /** Short hashes of texts this CRDT rendered into the file or took in from it, newest first. */
-  seen: string[]
-  /** What peers are known to hold (pending = local operations beyond it). */
-  acked: StateVector
-}
 
 /** `now`: the worker writes meta before its next step (crash safety); `soon`: at the end of the turn. */
 export type Persist = 'now' | 'soon' | null
@@ -133,21 +118,8 @@ export class TrackedFile {
 
   /** Takes the meta a sidecar held (today's field names; anything else is kept as it was). */
   restore(raw: DocMeta): void {
-    const { baseHash, baseText, baseIds, writing, writingText, writingIds, seen, ackedSV, ...extra } = raw
-    const str = (v: unknown) => (typeof v === 'string' ? v : undefined)
-    const ids = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined)
-    let acked: StateVector = new Map()
-    try {
-      if (typeof ackedSV === 'string') acked = parseStateVector(Buffer.from(ackedSV, 'base64'))
-    } catch {
-      // A damaged acked vector only costs a "pending" until peers acknowledge again.
-    }
-    this.#meta = {
-      base: dropUndefined({ hash: str(baseHash), text: str(baseText), ids: ids(baseIds) }),
-      ...(typeof writing === 'string' ? { writing: dropUndefined({ hash: writing, text: str(writingText), ids: ids(writingIds) }) } : {}),
-      seen: ids(seen) ?? [],
-      acked,
-    }
+    const { meta, extra } = readMeta(raw)
+    this.#meta = meta
     this.#extra = extra
     this.#dirty = false
   }
@@ -160,18 +132,7 @@ export class TrackedFile {
 
   /** The meta as it is now, without clearing `dirty` (compaction writes it beside the snapshot). */
   snapshotMeta(): DocMeta {
-    const m = this.#meta
-    return dropUndefined({
-      ...this.#extra,
-      baseHash: m.base.hash,
-      baseText: m.base.text,
-      baseIds: m.base.ids,
-      writing: m.writing?.hash,
-      writingText: m.writing?.text,
-      writingIds: m.writing?.ids,
-      seen: m.seen.length ? m.seen : undefined,
-      ackedSV: m.acked.size ? Buffer.from(encodeStateVector(m.acked)).toString('base64') : undefined,
-    })
+    return writeMeta(this.#meta, this.#extra)
   }
 
   // ── transitions ───────────────────────────────────────────────────────────────────────────────────
@@ -279,12 +240,47 @@ export class TrackedFile {
     return 'now'
   }
 
-  /** About to rename `text` over the file ('now': the mark must be on disk before the rename). */
-  startedWrite(text: string, ids: string[]): Persist {
-    this.#meta.writing = { hash: sha256hex(text) }
-    // The model is ahead of the file: should we die around the rename and the user edit the file before
-    // the next start, it is one of the two texts (see reconcile.ts offlineBase).
-    if (this.#meta.base.text) Object.assign(this.#meta.writing, { text, ids })
+  /** A save (`text`, `hash`) is about to be taken in ('now': on disk before its operations). */
+  takingIn(text: string, hash: string): Persist {
+    const client = this.model.doc.clientID
+    this.#meta.takingIn = { hash, text, client, clock: parseStateVector(this.model.stateVector()).get(client) ?? 0, seq: nextSeq() }
+    this.touch()
+    return 'now'
+  }
+
+  /**
+   * After a restart, the texts the file may hold beneath an offline edit, with their node ids where meta
+   * kept them (none for a save being taken in: matched against the model). `certain`: the last text we
+   * know it held (a save being taken in, else the text kept while the model was ahead); `maybe`: a text
+   * whose rename may or may not have happened after that. Null when meta knows of no such text.
+   */
+  restartBases(): { certain: { text: string; ids: string[] | null } | null; maybe: { text: string; ids: string[] } | null } {
+    const m = this.#meta
+    // A save marked but whose operations never landed was not taken in: the file held it, but as an edit.
+    const took = m.takingIn && this.tookInBeforeDeath(m.takingIn.hash) ? m.takingIn : null
+    const certain = took ? { text: took.text, ids: null } : m.base.text !== undefined && m.base.ids ? { text: m.base.text, ids: m.base.ids } : null
+    const w = m.writing
+    const later = w?.text !== undefined && w.ids && (!took || (w.seq ?? 0) > took.seq)
+    return { certain, maybe: later ? { text: w.text!, ids: w.ids! } : null }
+  }
+
+  /** Was the file's `hash` taken in by a life that died before its turn was done (see `takingIn`)? */
+  tookInBeforeDeath(hash: string): boolean {
+    const t = this.#meta.takingIn
+    return t?.hash === hash && (parseStateVector(this.model.stateVector()).get(t.client) ?? 0) > t.clock
+  }
+
+  /**
+   * About to rename `text` over the file, which holds `replaced` ('now': the mark must be on disk before the
+   * rename). Should we die around the rename and the user edit the file before the next start, the file is
+   * one of the two texts and the edit is diffed against the one it was made from (`restartBases`):
+   * both go into meta with their node ids. Without the replaced text a restart diffed such
+   * an edit against the model's rendering and undid every change the file had not shown yet (found by the
+   * crash test's watch loop).
+   */
+  startedWrite(text: string, ids: string[], replaced: { text: string; ids: string[] } | null): Persist {
+    this.#meta.writing = { hash: sha256hex(text), text, ids, seq: nextSeq() }
+    if (replaced) Object.assign(this.#meta.base, { text: replaced.text, ids: replaced.ids })
     this.touch()
     return 'now'
   }
@@ -303,6 +299,7 @@ export class TrackedFile {
 
   /** After a write (or a removal): the file is the model's rendering; nothing is kept any more. */
   finishedWrite(): Persist {
+    delete this.#meta.takingIn
     this.#meta.base = dropUndefined({ hash: this.diskHash ?? undefined })
     delete this.#meta.writing
     return this.touch()
@@ -394,7 +391,7 @@ export class TrackedFile {
   }
 }
 
-function dropUndefined<T extends object>(o: T): T {
-  for (const k of Object.keys(o) as Array<keyof T>) if (o[k] === undefined) delete o[k]
-  return o
-}
+
+/** Orders the marks of one file's meta (a write started after a save began to be taken in, or before). */
+let seqCounter = 0
+const nextSeq = (): number => (seqCounter = Math.max(seqCounter + 1, Date.now()))

@@ -195,7 +195,7 @@ describe('merging', () => {
     // a receives b's change but does not write it (its file is held); the user then edits the old text.
     const before = a.baseText
     sync(b, a) // sets base in helper; restore the old base as if the file had not been written
-    a.restoreBase(before!, peer('x', TODOS).baseIds())
+    a.recall([{ text: before!, ids: peer('x', TODOS).baseIds() }], a.render())
     const out = a.ingest(TODOS.replace('status: todo\n    tags', 'status: done\n    tags'))
     expect(out.text).toContain('Remote title')
     expect(out.text).toContain('status: done\n    tags')

@@ -46,6 +46,19 @@ test('the bug story: vim held the old text, a peer added a decision, the user wr
   expect(A.conflicts()).toEqual([])
 })
 
+test('both appended a decision: vim held the old text, the peer added d3 at the end, the user added d4 there too: both stay', () => {
+  const [A, B] = newPair(R1)
+  peerSaves(A, B, PEER_ADDS)
+  // Read from the newer text the save is as near (the two items share their status line) and deletes d3.
+  const mine = R1 + '  - id: d4\n    title: Mine\n    status: proposed\n'
+  const out = A.ingest(mine)
+  // d4 goes where the user typed it: after d2, the last item the buffer showed.
+  expect(out.text).toBe(R1 + '  - id: d4\n    title: Mine\n    status: proposed\n' + PEER_ADDS.slice(R1.length))
+  send(A, B)
+  expect(B.render().text).toBe(out.text)
+  expect(A.conflicts()).toEqual([])
+})
+
 test('a deliberate removal of the peer’s item (the file exactly as before it came): taken at once', () => {
   const [A, B] = newPair(R1)
   peerSaves(A, B, PEER_ADDS)

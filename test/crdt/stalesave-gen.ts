@@ -9,6 +9,9 @@
  *    edit is kept as typed;
  *  - where both change the same value ('same' cases, 1 in 4: B replaces it, A edits what it saw), A's value (the later edit) is shown on both
  *    and a conflict is listed on both, with B's value in it.
+ *  - where both append an item at the end of the same list ('append' cases, 1 in 10: the line-wise merge
+ *    cannot say, the hunks touch), both items are in the result once — B's was lost when A's save was
+ *    read as made from the newer text (found by the crash test, then reproduced here).
  * Cases are chained (the next "read" is the merged file), so stale saves land on merged states too.
  */
 import fs from 'node:fs'
@@ -125,6 +128,29 @@ export interface Step {
   same: string | null
   /** B changed more than the value (see `sameValue`): only then can the save be told stale. */
   evidence: boolean
+  /** Both appended an item: its first line in B's save and in A's ('append' cases). */
+  appended?: [string, string]
+}
+
+/** Both peers append a copy of the last item of a list, with a new first value each. */
+function bothAppend(r1: string, r: Rng): { a: string; b: string; lines: [string, string] } | null {
+  const l = r1.split('\n')
+  const items = l.map((x, i) => (/^\s*- [\w-]+: \S/.test(x) ? i : -1)).filter((i) => i >= 0)
+  if (!items.length) return null
+  const i = items[Math.floor(r() * items.length)]!
+  const col = l[i]!.length - l[i]!.trimStart().length
+  let e = i + 1
+  while (e < l.length && (l[e]!.trim() === '' || l[e]!.length - l[e]!.trimStart().length > col || l[e]!.trimStart().startsWith('#'))) e++
+  // Only the last item of its list (nothing after it at its indentation): both append at the same place.
+  if (e < l.length && l[e]!.length - l[e]!.trimStart().length === col && /^\s*- /.test(l[e]!)) return null
+  while (e > i + 1 && l[e - 1]!.trim() === '') e--
+  const copy = (tag: string) => {
+    const n = Math.floor(r() * 100_000)
+    const first = l[i]!.replace(/: [^\r]*/, `: NEW-${tag}-${n}`)
+    return { first, text: [...l.slice(0, e), first, ...l.slice(i + 1, e), ...l.slice(e)].join('\n') }
+  }
+  const [b, a] = [copy('B'), copy('A')]
+  return { a: a.text, b: b.text, lines: [b.first, a.first] }
 }
 
 /** Runs one case on A and B (A's file holds `r1`); returns the failure, if any, and the merged text. */
@@ -142,6 +168,14 @@ export function runCase(A: FileModel, B: FileModel, s: Step): { fail: string | n
   B.setBase(B.render())
   A.setBase(A.render())
   if (ta !== tb) return { fail: 'diverged', outcome: 'merged', text: ta }
+  if (s.appended) {
+    const lines = ta?.split('\n') ?? []
+    for (const [who, first] of [['B', s.appended[0]], ['A', s.appended[1]]] as const) {
+      const n = lines.filter((l) => l === first).length
+      if (n !== 1) return { fail: n ? `both appended: ${who}'s item doubled` : `both appended: ${who}'s item lost`, outcome: 'merged', text: ta }
+    }
+    return { fail: null, outcome: 'merged', text: ta }
+  }
   if (s.same !== null) {
     if (!ta?.split('\n').includes(s.same)) return { fail: 'same value: mine not shown', outcome: 'conflict', text: ta }
     if (!s.evidence) return { fail: null, outcome: 'conflict', text: ta }
@@ -181,7 +215,13 @@ export async function runStale(seed: number, count: number): Promise<StaleRun> {
     for (let k = 0; k < CHAIN && n < count; k++) {
       let step: Step
       let kind: string
-      if (r() < 0.25) {
+      const roll = r()
+      if (roll < 0.1) {
+        const ap = bothAppend(r1, r)
+        if (!ap || !parses(ap.a) || !parses(ap.b)) continue
+        step = { r1, b: ap.b, a: ap.a, same: null, evidence: false, appended: ap.lines }
+        kind = 'append'
+      } else if (roll < 0.35) {
         const sv = sameValue(r1, r)
         if (!sv || !parses(sv.a) || !parses(sv.b)) continue
         step = { r1, b: sv.b, a: sv.a, same: sv.line, evidence: sv.evidence }

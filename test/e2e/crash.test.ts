@@ -91,7 +91,10 @@ describe('e2e: kill -9 at random moments', { timeout: 300_000 }, () => {
       await stop()
     }
     const db = await startWatch(b, ['--peer', a.url])
-    await explained(finalCheck(a, b, t, own), [a, b], [da, db])
+    await explained(finalCheck(a, b, t, own).catch((e: Error) => {
+      e.message = `[crash watch] seed ${SEED}: ${e.message}`
+      throw e
+    }), [a, b], [da, db])
     expect(warnings.filter((w) => !/recover|leftover|truncat|torn|interrupted/i.test(w)), 'unexplained sidecar warnings').toEqual([])
     console.log(`[crash watch] ${kills} kills, ${t.n} ticks, ${t.added.length + own.length} todos added; sidecar warnings: ${warnings.length}; starts refused by an ownerless lock: ${lockRefusals}`)
     expect(await stopWatch(db)).toBe(0)
@@ -143,7 +146,10 @@ describe('e2e: kill -9 at random moments', { timeout: 300_000 }, () => {
     }
     const r = await ctx(b.dir, ['sync', '--peer', a.url])
     expect(r.exitCode, r.stderr).toBe(0)
-    await explained(finalCheck(a, b, t, own), [a, b], [da])
+    await explained(finalCheck(a, b, t, own).catch((e: Error) => {
+      e.message = `[crash sync] seed ${SEED + 1}: ${e.message}`
+      throw e
+    }), [a, b], [da])
     expect(warnings.filter((w) => !/recover|leftover|truncat|torn|interrupted/i.test(w)), 'unexplained sidecar warnings').toEqual([])
     console.log(`[crash sync] ${kills} runs (${completed} finished), ${t.n} ticks; sidecar warnings: ${warnings.length}`)
     expect(await stopWatch(da)).toBe(0)

@@ -55,8 +55,8 @@ const rows: Row[] = [
   { name: 'a peer update on a file in step keeps the base first, persisted now', from: synced, act: (f) => f.keepBaseBeforeRemote(), persist: 'now', meta: { baseText: TEXT } },
   { name: 'a peer update while the kept base waits for its write: written now, before the update', from: () => kept(synced()), act: (f) => f.keepBaseBeforeRemote(), persist: 'now' },
   { name: 'a peer update before the disk is known keeps nothing', from: () => unknownDisk(), act: (f) => f.keepBaseBeforeRemote(), persist: null, meta: { baseText: undefined } },
-  { name: 'started a write: its hash persisted now, no text while no base is kept', from: synced, act: (f) => f.startedWrite(OTHER, ['t1']), persist: 'now', meta: { writing: H2, writingText: undefined, writingIds: undefined } },
-  { name: 'started a write while the base is kept: its text too', from: () => kept(synced()), act: (f) => f.startedWrite(OTHER, ['t1']), persist: 'now', meta: { writing: H2, writingText: OTHER, writingIds: ['t1'] } },
+  { name: 'started a write: its hash and text persisted now', from: synced, act: (f) => f.startedWrite(OTHER, ['t1'], null), persist: 'now', meta: { writing: H2, writingText: OTHER, writingIds: ['t1'] } },
+  { name: 'started a write over a known text: that text is kept too', from: synced, act: (f) => f.startedWrite(OTHER, ['t1'], { text: TEXT, ids: ['t0'] }), persist: 'now', meta: { writing: H2, writingText: OTHER, writingIds: ['t1'], baseText: TEXT } },
   { name: 'aborted a write (a save landed first)', from: () => writingFile(), act: (f) => f.abortedWrite(), persist: 'soon', meta: { writing: undefined, writingText: undefined } },
   { name: 'wrote then finished: base = what we wrote, nothing kept', from: () => writingFile(), act: (f) => (f.wrote(H2), f.finishedWrite()), persist: 'soon', disk: { kind: 'file', hash: H2 }, meta: { baseHash: H2, baseText: undefined, writing: undefined, writingText: undefined }, check: (f) => expect(f.hasSeen(H2)).toBe(true) },
   { name: 'removed by us (the model deleted the file)', from: synced, act: (f) => f.removed(), persist: 'soon', disk: { kind: 'absent' }, meta: { baseHash: undefined } },
@@ -85,7 +85,7 @@ function kept(f: TrackedFile): TrackedFile {
 }
 function writingFile(): TrackedFile {
   const f = synced()
-  f.startedWrite(OTHER, ['t1'])
+  f.startedWrite(OTHER, ['t1'], null)
   return f
 }
 function unknownDisk(): TrackedFile {
@@ -154,7 +154,7 @@ describe('TrackedFile meta at the store boundary', () => {
     const f = synced()
     f.keepBaseBeforeRemote()
     const afterKeep = f.persisted()
-    f.startedWrite(OTHER, ['t1'])
+    f.startedWrite(OTHER, ['t1'], null)
     const afterStart = f.persisted()
     f.wrote(H2)
     f.finishedWrite()
@@ -166,11 +166,34 @@ describe('TrackedFile meta at the store boundary', () => {
     }
     expect(restart(afterKeep).keptBase?.text).toBe(TEXT)
     expect(restart(afterKeep).writing).toBeNull()
-    expect(restart(afterStart).writing).toEqual({ hash: H2, text: OTHER, ids: ['t1'] })
+    expect(restart(afterStart).writing).toMatchObject({ hash: H2, text: OTHER, ids: ['t1'] })
     expect(restart(afterStart).keptBase?.text).toBe(TEXT)
     expect(restart(afterFinish).writing).toBeNull()
     expect(restart(afterFinish).keptBase).toBeNull()
     expect(restart(afterFinish).baseHash).toBe(H2)
+  })
+})
+
+describe('TrackedFile: a save being taken in', () => {
+  test('a restart counts it as taken in only once its operations landed', () => {
+    const f = synced()
+    f.takingIn(OTHER, H2)
+    const marked = f.persisted()
+    const restart = () => {
+      const g = fresh()
+      g.model.load([f.model.encodeDiff()])
+      g.restore(marked)
+      return g
+    }
+    // Killed before the save's operations were stored: an edit still to take in, against the kept base.
+    expect(restart().tookInBeforeDeath(H2)).toBe(false)
+    expect(restart().restartBases().certain).toBeNull()
+    f.model.ingest(OTHER)
+    // Killed after: the file holds a save the model holds; it is the base of anything edited on it.
+    expect(restart().tookInBeforeDeath(H2)).toBe(true)
+    expect(restart().restartBases().certain).toEqual({ text: OTHER, ids: null })
+    f.finishedWrite()
+    expect(f.persisted().takingIn).toBeUndefined()
   })
 })
 
