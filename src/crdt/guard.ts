@@ -281,14 +281,18 @@ export function checkUpdate(doc: Y.Doc, update: Uint8Array): Refusal | null {
       if (!(content instanceof Y.ContentAny)) refuse('type', `${content.constructor.name} content, which the schema does not have`)
       const t = resolver.target(it)
       if (t === 'pending' || t === 'gc') continue
+      // Several values: a client's consecutive writes of this register, joined by Yjs once overwritten (all
+      // but the last are deleted); a document that keeps deleted content sends them so. Each is checked as a
+      // write of its own (refusing them cut a peer off for good: network-faults test, relay seed 857826).
       const arr = (content as unknown as { arr: unknown[] }).arr
-      if (arr.length !== 1) refuse('type', `${arr.length} values written to one register`)
-      const p = checkRegister(t.map, t.key, arr[0])
       if (t.map === NODES && !nodes.has(t.key)) added.add(t.key)
-      if (!p) continue
-      const other = placed.get(p[0])
-      if (other !== undefined && other !== p[1]) refuse('placement', `node ${p[0]} placed under two parents`)
-      placed.set(p[0], p[1])
+      for (const v of arr) {
+        const p = checkRegister(t.map, t.key, v)
+        if (!p) continue
+        const other = placed.get(p[0])
+        if (other !== undefined && other !== p[1]) refuse('placement', `node ${p[0]} placed under two parents`)
+        placed.set(p[0], p[1])
+      }
     }
     // Every key ever written (`Y.Map.size` walks them all to skip deleted ones: O(n) for each update).
     const registers = (nodes as unknown as { _map: Map<string, unknown> })._map.size + added.size

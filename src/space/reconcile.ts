@@ -88,12 +88,43 @@ export async function takeInSave(cx: FileContext, d: DocTurn, text: string, hash
   return unlessDamaged(cx, d.file, false, () => takeText(cx, d, text, hash))
 }
 
-async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string): Promise<boolean> {
+/**
+ * An empty file where there was content is, almost always, a save caught between its truncation and its
+ * write (an editor or agent rewriting in place): taken in at once it deleted every entry on every peer, and
+ * a second such writer then wiped the file (found by a black-box tester). So it is held a moment, quietly
+ * (nothing is written into it meanwhile), and looked at again: still empty, it is taken in as emptied.
+ * Holding it until the next save instead left a peer held for good when the watcher's one event for the
+ * save came while the file was still empty (the network-faults test).
+ */
+export const EMPTY_SETTLE_MS = 300
+const EMPTY: FileProblem = { line: 1, col: 1, message: 'the file is empty (a save under way?): looked at again in a moment' }
+
+function emptyMidSave(f: TrackedFile, text: string): boolean {
+  return text.trim() === '' && f.model.exists() && !f.model.isEmpty && (f.model.baseText ?? '').trim() !== ''
+}
+
+async function settleEmpty(cx: FileContext, d: DocTurn): Promise<void> {
+  if (d.file.problem !== EMPTY) return // taken in or held for another reason meanwhile
+  const read = await readTextFile(path.join(cx.root, d.file.name), { within: cx.root })
+  if (read.kind !== 'text') return // gone or unreadable: the watcher reports it
+  // Emptied again since (the next in-place rewrite under way): look again once it has stayed so.
+  const age = Date.now() - read.mtimeMs
+  if (read.text.trim() === '' && age < EMPTY_SETTLE_MS) return d.later(EMPTY_SETTLE_MS - age, () => settleEmpty(cx, d))
+  await unlessDamaged(cx, d.file, false, () => takeText(cx, d, read.text, read.hash, true))
+}
+
+async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string, settled = false): Promise<boolean> {
   const f = d.file
   const j = awaitingJoin(f)
   if (j) return joinOrWait(cx, d, j, hash)
-  if (f.diskIs(hash) && f.state === 'ok') return false
+  if (f.diskIs(hash) && f.state === 'ok' && !settled) return false
   f.sawOnDisk(hash)
+  if (!settled && emptyMidSave(f, text)) {
+    if (f.problem !== EMPTY) d.later(EMPTY_SETTLE_MS, () => settleEmpty(cx, d))
+    f.held(EMPTY)
+    return false
+  }
+  const wasEmpty = f.problem === EMPTY
   // A file whose CRDT work would block the daemon for long is held before that work starts.
   const costly = await tooCostly(cx.parseCheck, text, f.model.isEmpty ? null : (f.model.baseText?.length ?? null))
   if (costly !== null) {
@@ -119,7 +150,7 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string)
     }
     throw err
   }
-  if (f.tookIn()) cx.notify('released', f.name)
+  if (f.tookIn() && !wasEmpty) cx.notify('released', f.name)
   // Made from an older text than the file's last: say what was kept (a person wrote over a newer file).
   if (out.stale && (out.stale.kept || out.stale.overwritten)) cx.notify('stale-save', f.name, out.stale)
   if (out.complete && out.text !== null && out.text !== text) {

@@ -40,6 +40,8 @@ export class DocWorker implements DocView, DocTurn {
   /** Turns asked for and not finished (a write-back counts from when it is asked for). */
   #open = 0
   #writeBack: Promise<void> | null = null
+  /** Turns asked for `later`, not run yet (their timers are cleared on close). */
+  #later = new Map<NodeJS.Timeout, Promise<void>>()
 
   constructor(
     readonly name: DocName,
@@ -111,8 +113,22 @@ export class DocWorker implements DocView, DocTurn {
     return p
   }
 
+  later(ms: number, f: () => Promise<unknown>): void {
+    this.#open++
+    let timer!: NodeJS.Timeout
+    const p = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))
+      .then(() => this.run(f))
+      .then(() => undefined, () => undefined)
+      .finally(() => {
+        this.#open--
+        this.#later.delete(timer)
+      })
+    this.#later.set(timer, p)
+  }
+
   /** Resolves once every turn asked for so far has run and every update so far is durable. */
   async drained(): Promise<void> {
+    await Promise.all(this.#later.values())
     await this.#tail
     if (this.#writeBack) await this.#writeBack.catch(() => undefined)
     await this.log.flushed()
@@ -124,6 +140,9 @@ export class DocWorker implements DocView, DocTurn {
   }
 
   async close(): Promise<void> {
+    for (const t of this.#later.keys()) clearTimeout(t)
+    this.#open -= this.#later.size
+    this.#later.clear()
     if (this.file.dirty && !this.log.metaWaiting) await this.persist('now')
     await this.log.close(() => this.file.persisted())
     this.file.model.destroy()
