@@ -15,7 +15,7 @@ import type { DocIR, MapEntry, SeqItem } from './ir.js'
 import { parses, parseYaml, RefusedFileError, YamlSyntaxError } from './parse.js'
 import { renderDocInfo, type Span } from './render.js'
 import { incrementalParse, parsedSpans } from './incremental.js'
-import { RecentTexts, collectIds, equalBytes, heldFor, restored, stateOf, type Held } from './recent.js'
+import { RecentTexts, collectIds, equalBytes, heldFor, stateOf, type Held } from './recent.js'
 import { applyStale, changedSince, keptChanges, recordOverwrites, type StaleSave } from './stalesave.js'
 import { fallbackText } from './canonical.js'
 import { annotate } from './annotate.js'
@@ -326,7 +326,7 @@ export class FileModel {
    * change the file has not shown yet.
    */
   fileBehind(text: string, r: Rendered, ids: readonly string[] | null): void {
-    const h = r.text === text || !r.ir ? null : heldFor(text, ids, r.ir, this.rules, true)
+    const h = r.text === text ? null : heldFor(text, ids, r.ir, this.rules, true)
     if (h) this.recent.reset(h)
     else this.setBase(r)
   }
@@ -340,7 +340,7 @@ export class FileModel {
    */
   recall(texts: ReadonlyArray<{ text: string; ids: readonly string[] | null }>, r: Rendered): void {
     this.recent.reset(null)
-    texts.forEach((t, i) => this.recent.push(r.ir ? heldFor(t.text, t.ids, r.ir, this.rules, i > 0) : t.ids ? restored(t.text, t.ids, i > 0) : null))
+    texts.forEach((t, i) => this.recent.push(heldFor(t.text, t.ids, r.ir, this.rules, i > 0)))
     if (this.recent.size === 0 && r.complete && r.text !== null && r.ir) this.setBase(r)
   }
 

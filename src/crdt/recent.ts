@@ -251,10 +251,13 @@ export function restored(text: string, ids: readonly string[], ours: boolean): H
   return { text, ir, parsed: true, spanOf: parsedSpans, ours }
 }
 
-/** `text` as a recent text: with the node ids meta kept (`ids`), else its parse matched against `ir`. */
-export function heldFor(text: string, ids: readonly string[] | null, ir: DocIR, rules: Rules, ours: boolean): Held | null {
+/**
+ * `text` as a recent text: with the node ids meta kept (`ids`), else its parse matched against `ir` (the
+ * model's rendering; null when there is none to match against).
+ */
+export function heldFor(text: string, ids: readonly string[] | null, ir: DocIR | null, rules: Rules, ours: boolean): Held | null {
   const kept = ids ? restored(text, ids, ours) : null
-  if (kept) return kept
+  if (kept || !ir) return kept
   try {
     return { text, ir: annotate(parseYaml(text), ir, rules), parsed: true, spanOf: parsedSpans, ours }
   } catch {

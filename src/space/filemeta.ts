@@ -2,7 +2,7 @@
  * A tracked file's meta as the sidecar keeps it (`TrackedFile` is its one owner; this is only its shape and
  * its JSON field names). The names of earlier versions are kept (`baseHash`, `baseText`, `baseIds`,
  * `writing`, `writingText`, `writingIds`, `seen`, `ackedSV`), so sidecars written by them load unchanged;
- * new: `writingSeq`, `takingIn`, `takingInText`. Fields it does not know are carried as they were (`extra`).
+ * new: `writingSeq`, `takingIn`. Fields it does not know are carried as they were (`extra`).
  */
 import type { DocMeta } from '../fs/StorageAdapterInterface.js'
 import { encodeStateVector, parseStateVector, type StateVector } from '../net/statevector.js'
@@ -33,7 +33,7 @@ export interface FileMeta {
 
 /** The meta a sidecar held, and the fields this version does not know. */
 export function readMeta(raw: DocMeta): { meta: FileMeta; extra: Record<string, unknown> } {
-  const { baseHash, baseText, baseIds, writing, writingText, writingIds, writingSeq, takingIn, takingInText, seen, ackedSV, ...extra } = raw
+  const { baseHash, baseText, baseIds, writing, writingText, writingIds, writingSeq, takingIn, seen, ackedSV, ...extra } = raw
   const str = (v: unknown) => (typeof v === 'string' ? v : undefined)
   const ids = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined)
   const num = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) ? v : undefined)
@@ -46,7 +46,7 @@ export function readMeta(raw: DocMeta): { meta: FileMeta; extra: Record<string, 
   const meta: FileMeta = {
     base: dropUndefined({ hash: str(baseHash), text: str(baseText), ids: ids(baseIds) }),
     ...(typeof writing === 'string' ? { writing: dropUndefined({ hash: writing, text: str(writingText), ids: ids(writingIds), seq: num(writingSeq) }) } : {}),
-    ...(typeof takingIn === 'string' && typeof takingInText === 'string' && /^[0-9a-f]+:\d+:\d+:\d+$/.test(takingIn) ? { takingIn: markOf(takingIn, takingInText) } : {}),
+    ...(isTakingIn(takingIn) ? { takingIn } : {}),
     seen: ids(seen) ?? [],
     acked,
   }
@@ -64,16 +64,16 @@ export function writeMeta(m: FileMeta, extra: Record<string, unknown>): DocMeta 
     writingText: m.writing?.text,
     writingIds: m.writing?.ids,
     writingSeq: m.writing?.seq,
-    takingIn: m.takingIn ? `${m.takingIn.hash}:${m.takingIn.client}:${m.takingIn.clock}:${m.takingIn.seq}` : undefined,
-    takingInText: m.takingIn?.text,
+    takingIn: m.takingIn,
     seen: m.seen.length ? m.seen : undefined,
     ackedSV: m.acked.size ? Buffer.from(encodeStateVector(m.acked)).toString('base64') : undefined,
   })
 }
 
-function markOf(s: string, text: string): NonNullable<FileMeta['takingIn']> {
-  const [hash, client, clock, seq] = s.split(':')
-  return { hash: hash!, text, client: Number(client), clock: Number(clock), seq: Number(seq) }
+function isTakingIn(v: unknown): v is NonNullable<FileMeta['takingIn']> {
+  const t = v as Record<string, unknown> | null
+  return typeof t === 'object' && t !== null && typeof t.hash === 'string' && typeof t.text === 'string' &&
+    [t.client, t.clock, t.seq].every((n) => typeof n === 'number' && Number.isSafeInteger(n))
 }
 
 export function dropUndefined<T extends object>(o: T): T {

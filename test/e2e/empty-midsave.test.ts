@@ -8,7 +8,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { killAll, readFile, removeTmpDirs, setupSpace, SMALL_TODOS, startWatch, stopWatch, TODOS, waitLog, waitSame, type Peer } from './helpers.js'
+import { connectedPair, killAll, readFile, removeTmpDirs, SMALL_TODOS, stopWatch, TODOS, waitSame } from './helpers.js'
 
 afterEach(killAll)
 afterAll(removeTmpDirs)
@@ -28,12 +28,7 @@ async function rewriteInPlace(file: string, text: string, paceMs: number): Promi
 
 describe('e2e: a save caught between truncation and write', { timeout: 120_000 }, () => {
   it('twenty in-place rewrites on B: A never loses an entry, both end with the last rewrite', async () => {
-    const { peers } = await setupSpace(['a', 'b'], { files: { [TODOS]: SMALL_TODOS } })
-    const [a, b] = peers as [Peer, Peer]
-    const da = await startWatch(a)
-    const db = await startWatch(b)
-    await waitLog(da, /connected to b/)
-    await waitLog(db, /connected to a/)
+    const { a, b, da, db } = await connectedPair({ [TODOS]: SMALL_TODOS })
     // Sample A's file all along: a wipe that reached A would show as a file without t3.
     let watching = true
     const seenOnA: string[] = []

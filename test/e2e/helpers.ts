@@ -173,6 +173,17 @@ export async function setupSpace(names: string[], o: SpaceOptions = {}): Promise
   return { peers, code, origin }
 }
 
+/** Two peers of one space (`setupSpace`), each with its daemon running, connected to each other. */
+export async function connectedPair(files: Record<string, string>): Promise<{ a: Peer; b: Peer; da: Daemon; db: Daemon }> {
+  const { peers } = await setupSpace(['a', 'b'], { files })
+  const [a, b] = peers as [Peer, Peer]
+  const da = await startWatch(a)
+  const db = await startWatch(b)
+  await waitLog(da, /connected to b/)
+  await waitLog(db, /connected to a/)
+  return { a, b, da, db }
+}
+
 export async function expectOk(p: Promise<RunResult>): Promise<RunResult> {
   const r = await p
   if (r.exitCode !== 0) throw new Error(`exit ${r.exitCode}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`)

@@ -5,7 +5,7 @@
  * person on A, seeing the todo back, deletes it again: that goes through on both.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { killAll, readFile, removeTmpDirs, setupSpace, SMALL_TODOS, startWatch, stopWatch, TODOS, waitLog, waitSame, writeFile, type Peer } from './helpers.js'
+import { connectedPair, killAll, readFile, removeTmpDirs, SMALL_TODOS, stopWatch, TODOS, waitLog, waitSame, writeFile } from './helpers.js'
 
 afterEach(killAll)
 afterAll(removeTmpDirs)
@@ -14,12 +14,7 @@ const B_TODO = '  - id: b-new\n    title: "Added on B"\n    status: open\n'
 
 describe('e2e: stale editor save', { timeout: 120_000 }, () => {
   it('a save made from the text before a peer’s addition keeps the addition on both; saving the removal again removes it', async () => {
-    const { peers } = await setupSpace(['a', 'b'], { files: { [TODOS]: SMALL_TODOS } })
-    const [a, b] = peers as [Peer, Peer]
-    const da = await startWatch(a)
-    const db = await startWatch(b)
-    await waitLog(da, /connected to b/)
-    await waitLog(db, /connected to a/)
+    const { a, b, da, db } = await connectedPair({ [TODOS]: SMALL_TODOS })
     const buffer = readFile(a)! // A's editor reads the file
     await writeFile(b, TODOS, readFile(b)! + B_TODO)
     await waitSame([a, b], TODOS, (t) => t.includes('b-new'), 30_000)

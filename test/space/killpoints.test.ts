@@ -226,6 +226,29 @@ describe.concurrent('kill points with an offline edit on whatever the file held'
   }
 })
 
+/** B starts again and is killed right before its first write-back's rename. */
+async function restartKilledBeforeRename(b: Node, name: string): Promise<void> {
+  const s = await b.open((op) => meta(op)?.writing !== undefined)
+  void s.scan()
+  await killOrClose(b, b.store!, { name, at: true }, Promise.resolve())
+}
+
+/** B starts for good and syncs with A: both hold A's change and B's offline edit once, with no conflict. */
+async function restartAndExpectBoth(a: Node, b: Node, e: (typeof OFFLINE_EDITS)[number]): Promise<void> {
+  await b.start()
+  await exchange(a, b)
+  const fa = await a.file()
+  const fb = await b.file()
+  expect(fb).toBe(fa)
+  expect(ids(fb).sort()).toEqual(['t0', 't1', 't2', ...e.own].sort())
+  expect(fb).toContain(e.shows)
+  expect(fb).toMatch(/id: t0\n\s+title: first(, offline)?\n\s+status: done/)
+  expect(a.s.conflicts()).toEqual([])
+  expect(b.s.conflicts()).toEqual([])
+  await a.close()
+  await b.close()
+}
+
 /**
  * Killed twice: after the update is stored (the file still shows the old text), then again in the next
  * life, right before its write-back's rename; then the user edits the file, and B starts a third time. The
@@ -240,24 +263,11 @@ describe.concurrent('killed again before the restart wrote the file, then an off
         const { a, b } = await pair()
         const { before } = await stepAndKill(a, b, row)
         expect(await b.file()).toBe(before)
-        const s = await b.open((op) => meta(op)?.writing !== undefined)
-        void s.scan()
-        await killOrClose(b, b.store!, { name: 'second life', at: true }, Promise.resolve())
+        await restartKilledBeforeRename(b, 'second life')
         expect(await b.file()).toBe(before)
         await b.editOffline(e.edit(before))
 
-        await b.start()
-        await exchange(a, b)
-        const fa = await a.file()
-        const fb = await b.file()
-        expect(fb).toBe(fa)
-        expect(ids(fb).sort()).toEqual(['t0', 't1', 't2', ...e.own].sort())
-        expect(fb).toContain(e.shows)
-        expect(fb).toMatch(/id: t0\n\s+title: first(, offline)?\n\s+status: done/)
-        expect(a.s.conflicts()).toEqual([])
-        expect(b.s.conflicts()).toEqual([])
-        await a.close()
-        await b.close()
+        await restartAndExpectBoth(a, b, e)
       })
     }
   }
@@ -277,23 +287,10 @@ describe.concurrent('an offline edit merged at restart, killed before the merge 
       const { before } = await stepAndKill(a, b, row)
       const saved = e.edit(before)
       await b.editOffline(saved)
-      const s = await b.open((op) => meta(op)?.writing !== undefined)
-      void s.scan()
-      await killOrClose(b, b.store!, { name: 'merging restart', at: true }, Promise.resolve())
+      await restartKilledBeforeRename(b, 'merging restart')
       expect(await b.file()).toBe(saved)
 
-      await b.start()
-      await exchange(a, b)
-      const fa = await a.file()
-      const fb = await b.file()
-      expect(fb).toBe(fa)
-      expect(ids(fb).sort()).toEqual(['t0', 't1', 't2', ...e.own].sort())
-      expect(fb).toContain(e.shows)
-      expect(fb).toMatch(/id: t0\n\s+title: first(, offline)?\n\s+status: done/)
-      expect(a.s.conflicts()).toEqual([])
-      expect(b.s.conflicts()).toEqual([])
-      await a.close()
-      await b.close()
+      await restartAndExpectBoth(a, b, e)
     })
   }
 })
