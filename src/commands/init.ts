@@ -98,10 +98,8 @@ export async function init(o: InitOptions): Promise<InitResult> {
   let identity = mine(paths.identity) ? await readIdentity(paths.identity) : null
   // A machine new to an existing space joins from its checkout: the committed files are older renderings
   // of the live context, taken in once the live state arrives (space/join.ts), never enrolled as edits.
-  // Waiting for the live state at the first exchange (space/join.ts) is off unless CTXSYNC_JOIN_WAIT=1: merged
-  // in issue 13 it broke invariants other suites prove (a joining file missing from `status`, a clone's edit
-  // made before its first exchange), so it stays behind this switch until those are settled.
-  if (!identity && spaceExisted && process.env.CTXSYNC_JOIN_WAIT === '1') await startJoining(root)
+  // CTXSYNC_JOIN_WAIT=0 enrolls the checkout's files at once instead (the behaviour before issue 13).
+  if (!identity && spaceExisted && process.env.CTXSYNC_JOIN_WAIT !== '0') await startJoining(root)
   if (!identity) {
     identity = await createIdentity(paths.identity)
     created.push(`${STATE_DIR}/identity.json`)

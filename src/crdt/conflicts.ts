@@ -48,6 +48,11 @@ export class RaceWatch {
     doc.gcFilter = (item) => !(item.parent === (tree.map as unknown) && item.parentSub?.endsWith('v') && (doc.store.pendingStructs !== null || doc.store.pendingDs !== null))
   }
 
+  /** Every node with a conflict record is looked at by the next `flush` (after records written locally). */
+  touchRecorded(): void {
+    for (const k of conflictMaps(this.tree.doc).records.keys()) this.touched.add(k.slice(0, k.indexOf('|')))
+  }
+
   get pending(): boolean {
     return this.touched.size > 0
   }

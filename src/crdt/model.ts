@@ -29,57 +29,13 @@ import { compactChanged } from './compact.js'
 import { checkIR } from './limits.js'
 import { changedEntriesParse } from './rendercheck.js'
 import { describeConflicts, resolveConflict, type Conflict, type Take } from './present.js'
+import { LOAD, LOCAL, type Author, type DeferredCheck, type FileModelOptions, type RemoteOrigin, type Rendered } from './modeltypes.js'
 
 export { YamlSyntaxError, RefusedFileError }
 export type { Conflict, Take, StaleSave }
 
-export interface Author {
-  id: string
-  name: string
-  kind: 'human' | 'agent'
-}
-
-/** Transaction origins, so observers can tell who changed the document. */
-export const LOCAL = Symbol('ctxsync:local')
-export const LOAD = Symbol('ctxsync:load')
-export interface RemoteOrigin {
-  remote: string
-}
-
-export interface Rendered {
-  /** null when the file does not exist (deleted, or never had content). */
-  text: string | null
-  /** The parse of `text`, annotated with node ids: the base for the next local edit. */
-  ir: DocIR | null
-  /**
-   * False while the document waits for updates it depends on (Yjs applies a deletion before an
-   * out-of-order insert it supersedes arrives): the rendering is a transient state and must not be written.
-   */
-  complete: boolean
-  /** `ir` is the parse of `text` (not just the IR it was rendered from, which repairs may differ from). */
-  parsed?: boolean
-  /** Where the block entries of `ir` sit in `text`, when it was rendered (a parse records them itself). */
-  spans?: Map<MapEntry | SeqItem, Span>
-  /** The document's state vector this rendering shows (the base of a stale save: `recent.ts`). */
-  sv?: Map<number, number>
-}
-
-export interface FileModelOptions {
-  name: string
-  author: Author
-  rules?: Rules
-  /** For reproducible tests only: a fixed Yjs client id and clock. */
-  clientId?: number
-  now?: () => number
-}
-
-/** A rendering whose whole text still has to be checked to parse (see `FileModel.renderDeferred`). */
-export interface DeferredCheck {
-  text: string
-  complete: boolean
-  /** Takes the check's verdict: the rendering, or the canonical fallback when `text` does not parse. */
-  finish(ok: boolean): Rendered
-}
+export { LOCAL, LOAD }
+export type { Author, RemoteOrigin, Rendered, FileModelOptions, DeferredCheck }
 
 export class FileModel {
   /** How often a complete (writable) state needed the canonical fallback rendering (`render.ts` repairs should make it 0). */
@@ -103,6 +59,8 @@ export class FileModel {
   private authored = false
   private readonly races: RaceWatch
   private now: () => number
+  /** The time of this ingest's writes when it is not now (`timed`). */
+  #at: number | undefined
 
   constructor(opts: FileModelOptions) {
     this.name = opts.name
@@ -182,7 +140,7 @@ export class FileModel {
 
   private writer(seen?: Map<number, number>): Writer {
     return new Writer(this.tree, {
-      time: this.now(),
+      time: this.#at ?? this.now(),
       unique: () => `${this.doc.clientID.toString(36)}.${(this.counter++).toString(36)}`,
       rules: this.rules,
       ...(seen ? { seen } : {}),
@@ -196,7 +154,34 @@ export class FileModel {
    * the peers' changes since were kept, and how many values the save overwrote (recorded as conflicts).
    */
   ingest(text: string): Rendered & { changed: boolean; stale?: StaleSave } {
-    const chosen = this.recent.baseFor(text)
+    return this.take(text, this.recent.baseFor(text))
+  }
+
+  /**
+   * A joining clone's save (space/join.ts), made from `from` (a committed text; its node ids and the state
+   * it showed when known) at `at` (the file's mtime, seconds): taken in as a stale save of that text, where a
+   * value the live context changed too is recorded and the later of the two writes shows (`heads.ts`).
+   */
+  ingestJoin(text: string, from: { text: string; ids: readonly string[] | null; sv?: Map<number, number> }, at: number): void {
+    const held = heldFor(from.text, from.ids, this.base?.ir ?? null, this.rules, false)
+    if (!held) return void this.ingest(text)
+    if (from.sv) held.sv = from.sv
+    this.timed(at, () => this.take(text, { base: held, stale: true }))
+  }
+
+  /** Runs `f` with its writes made at `at` (never later than now); the records' later write shows. */
+  private timed(at: number, f: () => void): void {
+    this.#at = Math.min(at, this.now())
+    try {
+      f()
+    } finally {
+      this.#at = undefined
+    }
+    this.races.touchRecorded()
+    this.flushRaces()
+  }
+
+  private take(text: string, chosen: { base: Held; stale: boolean } | null): Rendered & { changed: boolean; stale?: StaleSave } {
     const base = chosen?.base ?? null
     const spliced = base ? incrementalParse(base.text, base.ir, text, base.spanOf) : null
     const ir = withinLimits(spliced?.ir ?? parseYaml(text))
@@ -206,7 +191,7 @@ export class FileModel {
     const stale = chosen?.stale && baseIr ? chosen.base : null
     let overwritten = 0
     this.local(() => {
-      if (stale) overwritten = applyStale(this.tree, stale, (seen) => new Differ(this.writer(seen)), baseIr!, ir)
+      if (stale) overwritten = applyStale(this.tree, stale, (seen) => new Differ(this.writer(seen)), baseIr!, ir, this.#at !== undefined)
       else new Differ(this.writer()).applyDoc(baseIr, ir)
     })
     const after = Y.encodeStateVector(this.doc)
@@ -222,12 +207,14 @@ export class FileModel {
     return { ...out, changed, ...(stale ? { stale: { kept: keptChanges(text, out.text), overwritten } } : {}) }
   }
 
-  /** `ingest` of a joining clone's merge (space/join.ts): a value it and the live context both changed since `committed` is recorded. */
-  ingestOver(text: string, committed: string): void {
+  /** `ingest` of a joining clone's merge (space/join.ts) made at `at`: a value it and the live context both changed since `committed` is recorded. */
+  ingestOver(text: string, committed: string, at: number): void {
     const live = this.base
     const since = live ? changedSince(this.tree, annotate(parseYaml(committed), live.ir, this.rules)) : new Map()
-    this.ingest(text)
-    if (since.size) this.local(() => recordOverwrites(this.tree, since))
+    this.timed(at, () => {
+      this.ingest(text)
+      if (since.size) this.local(() => recordOverwrites(this.tree, since, true))
+    })
   }
 
   /**
@@ -354,6 +341,11 @@ export class FileModel {
       done = resolveConflict(this.name, this.tree, this.writer(), this.rules, conflictId, take, this.author.id)
     })
     return done
+  }
+
+  /** Does the document hold every write of state vector `sv`? */
+  holds(sv: Map<number, number>): boolean {
+    return [...sv].every(([client, clock]) => Y.getState(this.doc.store, client) >= clock)
   }
 
   stateVector(): Uint8Array {

@@ -186,8 +186,10 @@ export class RecentTexts {
       const older = open.filter((x) => list.indexOf(x) < lastOurs)
       if (!prev || !older.length || holdsNewer(prev.text, newest.text, text) || !dropsNewer(prev.text, list[lastOurs]!.text, text)) return { base: newest, stale: false }
       h = older[nearest(older.map((x) => x.text), text)]
+      if (!h || holdsNewer(h.text, newest.text, text)) return { base: newest, stale: false }
+      return { base: h, stale: true }
     }
-    if (!h || holdsNewer(h.text, newest.text, text)) return { base: newest, stale: false }
+    if (!h || holdsNewer(h.text, newest.text, text) || !keepsPeerPlace(h.text, newest.text, text)) return { base: newest, stale: false }
     return { base: h, stale: true }
   }
 
@@ -209,6 +211,33 @@ function holdsNewer(older: string, newer: string, save: string): boolean {
   const [o, s] = [lines(older), lines(save)]
   for (const l of lines(newer)) if (!o.has(l) && s.has(l)) return true
   return false
+}
+
+/**
+ * Can `save` have been made from `older` rather than `newer`? Nearer by changed lines is not enough when
+ * the save rewrote the places where the two differ: a region replaced whole reads nearer to whichever text
+ * had fewer lines there (a scalar typed over a list a peer had re-indented read as a stale save, and kept
+ * the peer's item: edit generator seed 606705). It can when, at one place the peers changed, it still holds
+ * a line only `older` has there, or it holds neither side but some of the few (not blank) lines around;
+ * a place where it holds a line only `newer` has speaks for `newer` (even a short one like `---`).
+ */
+const CONTEXT = 3
+
+function keepsPeerPlace(older: string, newer: string, save: string): boolean {
+  const inSave = new Set(save.split('\n').filter((l) => l.trim().length > 0))
+  const [inOlder, inNewer] = [new Set(older.split('\n')), new Set(newer.split('\n'))]
+  const parts = diffLines(older, newer)
+  const lines = (i: number) => (parts[i]?.value.split('\n') ?? []).filter((l) => l.trim().length > 0)
+  let neutral = false
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!
+    if (!p.added && !p.removed) continue
+    const side = lines(i)
+    if (p.removed && side.some((l) => !inNewer.has(l) && inSave.has(l))) return true
+    if (p.added && side.some((l) => !inOlder.has(l) && inSave.has(l))) continue
+    if ([...lines(i - 1).slice(-CONTEXT), ...lines(i + 1).slice(0, CONTEXT)].some((l) => inSave.has(l))) neutral = true
+  }
+  return neutral
 }
 
 /**

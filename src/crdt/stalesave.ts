@@ -42,12 +42,12 @@ const structural = (desc: string) => ['map', 'seq', 'fseq', 'fmap'].includes(kin
  * returns how many values it overwrote. Tombstones remember only what `held` showed, plus this peer's own
  * writes up to now (a node this very diff writes must not count as an edit beyond its own deletion).
  */
-export function applyStale(tree: Tree, held: Held, differ: (seen?: Map<number, number>) => Differ, baseIr: DocIR, ir: DocIR): number {
+export function applyStale(tree: Tree, held: Held, differ: (seen?: Map<number, number>) => Differ, baseIr: DocIR, ir: DocIR, timed = false): number {
   const own = tree.doc.clientID
   const seen = held.sv && new Map([...held.sv, [own, Y.getState(tree.doc.store, own)]])
   const since = changedSince(tree, baseIr)
   differ(seen).applyDoc(baseIr, ir)
-  return recordOverwrites(tree, since)
+  return recordOverwrites(tree, since, timed)
 }
 
 /**
@@ -68,8 +68,12 @@ export function changedSince(tree: Tree, base: DocIR): Map<NodeId, Before> {
   return out
 }
 
-/** Records a conflict for each of `before` the save overwrote with a third value. Returns how many. */
-export function recordOverwrites(tree: Tree, before: Map<NodeId, Before>): number {
+/**
+ * Records a conflict for each of `before` the save overwrote with a third value. Returns how many. `timed`:
+ * the save's writes carry the time it was made (a joining clone's edit, made before the live value it
+ * overwrote, maybe), and the later of the two shows (the caller has `heads.ts` copy it back).
+ */
+export function recordOverwrites(tree: Tree, before: Map<NodeId, Before>, timed = false): number {
   const { records } = conflictMaps(tree.doc)
   let n = 0
   for (const [id, b] of before) {
@@ -80,7 +84,7 @@ export function recordOverwrites(tree: Tree, before: Map<NodeId, Before>): numbe
     if (structural(nv[0]) && structural(b.value[0])) continue
     // The save is later than what it overwrote, whatever the clocks say (the same millisecond, or a peer's
     // clock ahead): heads.ts shows the later of a record's values, and the saved one must be it.
-    if (nv[1] <= b.value[1]) {
+    if (!timed && nv[1] <= b.value[1]) {
       tree.map.set(id + 'v', [nv[0], b.value[1] + 0.001])
       now = tree.item(id, 'v')!
       nv = tree.value(id) as Value

@@ -40,7 +40,8 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { nearest } from './gitbase.js'
-import { FileModel } from '../crdt/model.js'
+import { FileModel, type Rendered } from '../crdt/model.js'
+import { stateOf } from '../crdt/recent.js'
 import { parses } from '../crdt/parse.js'
 import { mergeFileTexts } from '../git/merge-file.js'
 import { spacePaths } from './paths.js'
@@ -136,6 +137,55 @@ function rebase(name: string, rules: Rules, base: string, live: string, text: st
   } finally {
     m.destroy()
   }
+}
+
+/**
+ * The node ids and state `committed` rendered when the live context grew from its enrollment (the file's
+ * first text in the space, enrolled alike by every member: `FileModel.enrollment`). The member's save is
+ * then diffed against exactly what it was made from, so a key the live context renamed or an item it
+ * deleted since is known as such (a value edited under the old key comes back with a conflict). Null
+ * otherwise: the join merges texts (`joinedText`).
+ */
+function enrolledBase(live: FileModel, rules: Rules, committed: string): { ids: string[]; sv: Map<number, number> } | null {
+  const m = new FileModel({ name: live.name, rules, author: { id: 'join', name: 'join', kind: 'human' } })
+  try {
+    const r = m.enroll(committed)
+    const sv = stateOf(m.doc)
+    return live.holds(sv) ? { ids: m.idsOf(r), sv } : null
+  } catch {
+    return null
+  } finally {
+    m.destroy()
+  }
+}
+
+/**
+ * Takes a joining clone's file `text`, saved at `at` (seconds), into its model `m`, which holds the live
+ * state now, rendered as `r` (the base from here on). Its changes were made on its checkout's version:
+ * a value the live context changed too is recorded, and the later of the two writes shows. Returns false
+ * when the clone changed nothing (the live text stands). Throws like `FileModel.ingest`.
+ */
+export async function takeJoin(m: FileModel, j: JoinBase, r: Rendered, text: string, at: number): Promise<boolean> {
+  const from = j.current.length ? j.current : j.texts
+  const committed = nearest(from, text)
+  const exact = r.text !== null && committed !== null && !from.includes(text) ? enrolledBase(m, j.rules, committed) : null
+  const merged = exact ? text : await joinedText(m.name, j, r.text, text)
+  m.setBase(r)
+  if (merged === null) return false
+  if (exact) m.ingestJoin(merged, { text: committed!, ...exact }, at)
+  else if (committed !== null) m.ingestOver(merged, committed, at)
+  else m.ingest(merged)
+  return true
+}
+
+/** How long a session waits for a joining file's write-back before it goes on (space.ts `applyRemote`). */
+const JOIN_WRITE_WAIT_MS = 5_000
+
+export async function joinWrittenBack(back: Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<void>((r) => (timer = setTimeout(r, JOIN_WRITE_WAIT_MS)))
+  await Promise.race([back.catch(() => undefined), late])
+  clearTimeout(timer)
 }
 
 /**

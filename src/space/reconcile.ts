@@ -18,13 +18,12 @@ import path from 'node:path'
 import { RefusedFileError, YamlSyntaxError } from '../crdt/model.js'
 import { DamagedStateError } from '../crdt/limits.js'
 import { describeKept, keepFormat, type KeepFormatResult } from '../crdt/keepformat.js'
-import { nearest } from '../crdt/recent.js'
 import { readTextFile, removeFile, SymlinkRefusedError, writeFileAtomicIf } from '../fs/atomic.js'
 import { sha256hex } from '../ids.js'
 import type { DocTurn, FileContext } from './context.js'
 import { tooCostly } from './parsecheck.js'
 import type { FileProblem, TrackedFile } from './trackedfile.js'
-import { awaitingJoin, joined, joinedText, type JoinBase } from './join.js'
+import { awaitingJoin, joined, takeJoin, type JoinBase } from './join.js'
 
 export type ReconcileResult = 'enrolled' | 'ingested' | 'written' | 'deleted' | null
 
@@ -270,26 +269,21 @@ async function joinLive(cx: FileContext, d: DocTurn, j: JoinBase): Promise<boole
     f.sawAbsent()
     return writeModel(cx, d)
   }
-  const text = await joinedText(f.name, j, r.text, read.text)
   f.sawOnDisk(read.hash)
   f.noteSeen(read.hash)
-  f.model.setBase(r)
-  if (text !== null) {
-    try {
-      // The clone's edits were made on its checkout's version: a value the live context changed too is recorded.
-      const committed = j.current[nearest(j.current, read.text)] ?? null
-      if (committed !== null) f.model.ingestOver(text, committed)
-      else f.model.ingest(text)
-    } catch (err) {
-      if (err instanceof YamlSyntaxError) hold(cx, f, { line: err.line, col: err.col, message: err.reason })
-      else if (err instanceof RefusedFileError) f.refused(err.reason)
-      else throw err
-      return false
-    }
+  let took: boolean
+  try {
+    // Timed when the file was last written: that is when the clone made its edits.
+    took = await takeJoin(f.model, j, r, read.text, Math.min(read.mtimeMs, Date.now()) / 1000)
+  } catch (err) {
+    if (err instanceof YamlSyntaxError) hold(cx, f, { line: err.line, col: err.col, message: err.reason })
+    else if (err instanceof RefusedFileError) f.refused(err.reason)
+    else throw err
+    return false
   }
   const wrote = await writeModel(cx, d)
   f.recordSettledBase(f.diskHash)
-  return wrote || text !== null
+  return wrote || took
 }
 
 

@@ -11,8 +11,7 @@
 import path from 'node:path'
 import type { Author } from '../crdt/model.js'
 import { compileRules } from '../crdt/rules.js'
-import type { Conflict, Take } from '../crdt/present.js'
-import { TakeError } from '../crdt/present.js'
+import { TakeError, type Conflict, type Take } from '../crdt/present.js'
 import { CtxError } from '../errors.js'
 import { ProtocolError } from '../net/protocol.js'
 import { parseStateVector } from '../net/statevector.js'
@@ -35,6 +34,7 @@ import { reconcileAfterGit, takeInAll, type GitReport } from './gitingest.js'
 import type { SpacePaths } from './paths.js'
 import type { Identity } from './secrets.js'
 import { readSummary } from './summary.js'
+import { awaitingJoin, joinWrittenBack } from './join.js'
 import type { ParseChecker } from './parsecheck.js'
 import { assemble, type OpenOptions } from './open.js'
 import { IoRetry } from './ioretry.js'
@@ -45,12 +45,7 @@ export type { FileProblem, FileState } from './trackedfile.js'
 
 const log = logger('space')
 
-export interface ScanReport {
-  enrolled: string[]
-  ingested: string[]
-  written: string[]
-  deleted: string[]
-}
+export interface ScanReport { enrolled: string[]; ingested: string[]; written: string[]; deleted: string[] }
 
 export class Space extends TypedEmitter<SpaceEvents> {
   readonly #workers = new Map<DocName, DocWorker>()
@@ -323,7 +318,10 @@ export class Space extends TypedEmitter<SpaceEvents> {
     // (a crash would leave the file ahead of the sidecar) until the store takes it.
     // 1011: the fault is ours, the sender is right to retry (with backoff) — not a protocol error of its.
     if (w.storeError) throw new ProtocolError(`this peer cannot save ${name} now (${w.storeError}); try again later`, 1011)
-    void this.scheduleWriteBack(name)
+    const back = this.scheduleWriteBack(name)
+    // A joining file takes the member's changes in at this write-back: awaited (a while at most), so that what
+    // it sends goes out before this session says Synced and a peer's one-shot `sync` gets it.
+    if (awaitingJoin(w.file)) await joinWrittenBack(back)
   }
 
   /** A peer holds `sv` of `doc`: what is pending changes (persisted lazily). */

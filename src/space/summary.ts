@@ -8,6 +8,7 @@ import fs from 'node:fs/promises'
 import { writeFileAtomic } from '../fs/atomic.js'
 import type { PeerKind } from '../net/SyncHost.js'
 import type { SummarySource } from './context.js'
+import { awaitingJoin } from './join.js'
 
 /** `failing`: the file or its sync state could not be read or written lately (retried; `error` says why). */
 export type FileStateName = 'synced' | 'pending' | 'held' | 'refused' | 'conflicted' | 'failing'
@@ -69,14 +70,17 @@ export function liveFiles(space: Pick<SummarySource, 'docs'>): SavedFile[] {
     let state: FileStateName
     let conflicts = 0
     const failure = e.storeError ? `sync state not saved: ${e.storeError}` : e.ioError ? `file not read or written: ${e.ioError}` : null
-    if (!exists && e.state === 'ok' && !e.pending && !failure) continue
+    // A file waiting for the live state to join (join.ts) holds the member's text, not yet taken in.
+    const joining = awaitingJoin(e.file) !== undefined
+    if (!exists && e.state === 'ok' && !e.pending && !failure && !joining) continue
     if (failure) state = 'failing'
     else if (e.state === 'held' || e.state === 'unreadable') state = 'held'
     else if (e.state === 'refused') state = 'refused'
     else if (exists && (conflicts = e.model.conflicts().length) > 0) state = 'conflicted'
-    else if (e.pending) state = 'pending'
+    else if (e.pending || joining) state = 'pending'
     else state = 'synced'
-    const f: SavedFile = { path: e.name, state, baseHash: e.diskHash ?? null }
+    // No state synced yet for a joining file: its text is not a synced one (nor is its sidecar missing).
+    const f: SavedFile = { path: e.name, state, baseHash: joining ? null : e.diskHash ?? null }
     if (exists) f.sv = Buffer.from(e.model.stateVector()).toString('base64')
     if (e.problem && (state === 'held' || state === 'refused')) f.error = { ...e.problem }
     if (failure) f.error = { line: 1, col: 1, message: `${failure} (retrying)` }

@@ -4,11 +4,9 @@
  * `sync` (or `watch`): no conflict anywhere (`status --check` exit 0 on every peer), no live value rolled
  * back, and the teammate's own edit, made on top of the commit, lands on every peer.
  */
-import { afterAll, afterEach, describe, expect, it, beforeAll } from 'vitest'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 
 // The join's wait for the live state is behind a switch for now (src/commands/init.ts).
-beforeAll(() => { process.env.CTXSYNC_JOIN_WAIT = '1' })
-afterAll(() => { delete process.env.CTXSYNC_JOIN_WAIT })
 import { ctx, expectOk, freePort, killAll, readFile, removeTmpDirs, startWatch, stopWatch, TODOS, waitFileEquals, waitLog, waitSame, type Peer } from './helpers.js'
 import { bareRemote, cloneAs, CONTEXT_TODOS, founder, gitIn, joiner, read, replaceIn } from './gitHelpers.js'
 

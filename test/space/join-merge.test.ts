@@ -1,20 +1,16 @@
 /**
  * The join's merge at scale, on models alone (no disk, no git work tree): the part of joining that decides
- * what a clone's file becomes once the live state arrived (`join.ts` `joinedText`, then the clone's model
- * takes it in against the live rendering, as `reconcile.ts` joinLive does). Two live models edit in turn
+ * what a clone's file becomes once the live state arrived (`join.ts` `takeJoin`, as `reconcile.ts` joinLive does). Two live models edit in turn
  * (`randomEdit`), each text sometimes "committed"; a clone takes a random committed text, makes its own
  * change on it (`cloneEdit`: a title or status, a todo added or deleted, or none), receives the live state
  * and joins. No conflict on any model, all converge, no live value the clone did not change rolled back,
  * the clone's changes kept (`checkValues`). CTXSYNC_JOIN_MERGES=<n> cases (default 300), seed printed.
  */
-import { describe, expect, it, beforeAll, afterAll } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
-// The join's wait for the live state is behind a switch for now (src/commands/init.ts).
-beforeAll(() => { process.env.CTXSYNC_JOIN_WAIT = '1' })
-afterAll(() => { delete process.env.CTXSYNC_JOIN_WAIT })
 import { FileModel } from '../../src/crdt/model.js'
 import { defaultRules } from '../../src/crdt/rules.js'
-import { joinedText } from '../../src/space/join.js'
+import { takeJoin } from '../../src/space/join.js'
 import { SEED_TODOS } from '../crdt/converge.js'
 import { mulberry32, randomEdit } from '../crdt/mutate.js'
 import { checkValues, cloneEdit, type CaseResult } from './joinRig.js'
@@ -64,10 +60,8 @@ export async function joinMergeCase(seed: number): Promise<CaseResult> {
   const edit = cloneEdit(committed, rng, seed)
   const c = new FileModel({ name: NAME, author: who('c') })
   c.applyRemote(a.encodeDiff(), 'a')
-  const r = c.render()
-  const text = await joinedText(NAME, { current: [committed], texts: commits.slice(from), rules: defaultRules }, r.text, edit.text)
-  c.setBase(r)
-  if (text !== null) c.ingest(text)
+  // As reconcile.ts joinLive does, the clone's save made now (after every live edit).
+  await takeJoin(c, { current: [committed], texts: commits.slice(from), rules: defaultRules }, c.render(), edit.text, Date.now() / 1000)
   sync([a, b, c])
   const failures: CaseResult['failures'] = []
   const [fa, fb, fc] = [a, b, c].map((m) => m.render().text)

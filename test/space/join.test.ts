@@ -4,11 +4,9 @@
  * changes kept, and every peer converged. CTXSYNC_JOIN_WORLDS=<n> live spaces (default 3) with CTXSYNC_JOIN_CLONES=<m> clones
  * each (default 5; the bench, bench/join.mjs, runs more), CTXSYNC_JOIN_SEED the first seed; the regression seeds below always run.
  */
-import { afterAll, describe, expect, it, beforeAll } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 
 // The join's wait for the live state is behind a switch for now (src/commands/init.ts).
-beforeAll(() => { process.env.CTXSYNC_JOIN_WAIT = '1' })
-afterAll(() => { delete process.env.CTXSYNC_JOIN_WAIT })
 import { removeSpaceDirs } from './harness.js'
 import { removeCloneDirs, runJoinWorld, type CaseResult } from './joinRig.js'
 
