@@ -294,6 +294,15 @@ export class FileModel {
   private get base(): Held | null { return this.recent.newest }
   get baseText(): string | null { return this.base?.text ?? null }
 
+  /**
+   * A few texts the file held before its last, newest first (kept in meta, so a save made from one of them
+   * while no daemon ran is diffed against it after a restart: `space/reconcile.ts`). Bounded to twice the
+   * last text's size and 16 KB more.
+   */
+  olderTexts(): string[] {
+    return this.recent.older(3, 2 * (this.base?.text.length ?? 0) + 16_384)
+  }
+
   /** Node ids of a rendering in document order (see `baseIds`). */
   idsOf(r: Rendered): string[] { return r.ir ? collectIds(r.ir) : [] }
 

@@ -122,6 +122,18 @@ export class RecentTexts {
     return this.#list.length
   }
 
+  /** Up to `max` texts before the newest, newest first, within `budget` characters in all. */
+  older(max: number, budget: number): string[] {
+    const out: string[] = []
+    for (let i = this.#list.length - 2; i >= 0 && out.length < max; i--) {
+      const t = this.#list[i]!.text
+      if (t === this.newest!.text || out.includes(t)) continue
+      if ((budget -= t.length) < 0) break
+      out.push(t)
+    }
+    return out
+  }
+
   /** The newest text `match` accepts. */
   find(match: (text: string) => boolean): Held | null {
     for (let i = this.#list.length - 1; i >= 0; i--) if (match(this.#list[i]!.text)) return this.#list[i]!

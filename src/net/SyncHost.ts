@@ -35,6 +35,12 @@ export interface SyncHost {
   /** Validates a document name that came off the wire (tracked globs, no `..`, no absolute paths). */
   acceptDoc(name: string): name is DocName
   /**
+   * A name `acceptDoc` refused that is only outside what this host holds (well-formed, another peer's
+   * globs may track it): the session skips its messages instead of closing. Optional: without it every
+   * refused name closes the session (1002), except with a relay (`SyncIO.skipRefusedDocs`).
+   */
+  skipDoc?(name: string): boolean
+  /**
    * Applies an update from a peer. Resolves once the update is durable (so the session may acknowledge it);
    * rejects when the update is malformed, which makes the session close with 1002 and apply nothing.
    */

@@ -303,7 +303,7 @@ export class SyncState {
     }
     if (this.#inNames.length >= MAX_DOC_REFS) throw new ProtocolError('too many documents named', CloseCode.Policy)
     const name = this.#host.acceptDoc(ref.name) ? ref.name : null
-    if (name === null && !this.#io.skipRefusedDocs) {
+    if (name === null && !this.#io.skipRefusedDocs && !this.#host.skipDoc?.(ref.name)) {
       throw new ProtocolError(`refused document name ${JSON.stringify(ref.name.slice(0, 200))}`)
     }
     this.#inNames.push(name)

@@ -126,6 +126,8 @@ export interface HostContext {
   docs(): Iterable<DocView>
   doc(name: DocName): DocView | undefined
   acceptName(name: string): DocName | null
+  readonly root: string
+  warn(message: string): void
   applyRemote(doc: DocName, update: Uint8Array, from: PeerId): Promise<void>
   onUpdate(listener: (doc: DocName, update: Uint8Array, origin: PeerId | null) => void): () => void
   /** A peer holds `sv` of `doc` (what is pending changes). */

@@ -2,7 +2,7 @@
  * A tracked file's meta as the sidecar keeps it (`TrackedFile` is its one owner; this is only its shape and
  * its JSON field names). The names of earlier versions are kept (`baseHash`, `baseText`, `baseIds`,
  * `writing`, `writingText`, `writingIds`, `seen`, `ackedSV`), so sidecars written by them load unchanged;
- * new: `writingSeq`, `takingIn`. Fields it does not know are carried as they were (`extra`).
+ * new: `writingSeq`, `takingIn`, `history`. Fields it does not know are carried as they were (`extra`).
  */
 import type { DocMeta } from '../fs/StorageAdapterInterface.js'
 import { encodeStateVector, parseStateVector, type StateVector } from '../net/statevector.js'
@@ -25,6 +25,8 @@ export interface FileMeta {
    * was taken in: the file holding it is what we left, not an edit to take in again.
    */
   takingIn?: { hash: string; text: string; client: number; clock: number; seq: number }
+  /** Texts the file held before its last synced one, newest first (`FileModel.olderTexts`). */
+  history?: string[]
   /** Short hashes of texts this CRDT rendered into the file or took in from it, newest first. */
   seen: string[]
   /** What peers are known to hold (pending = local operations beyond it). */
@@ -33,7 +35,7 @@ export interface FileMeta {
 
 /** The meta a sidecar held, and the fields this version does not know. */
 export function readMeta(raw: DocMeta): { meta: FileMeta; extra: Record<string, unknown> } {
-  const { baseHash, baseText, baseIds, writing, writingText, writingIds, writingSeq, takingIn, seen, ackedSV, ...extra } = raw
+  const { baseHash, baseText, baseIds, writing, writingText, writingIds, writingSeq, takingIn, history, seen, ackedSV, ...extra } = raw
   const str = (v: unknown) => (typeof v === 'string' ? v : undefined)
   const ids = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined)
   const num = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) ? v : undefined)
@@ -47,6 +49,7 @@ export function readMeta(raw: DocMeta): { meta: FileMeta; extra: Record<string, 
     base: dropUndefined({ hash: str(baseHash), text: str(baseText), ids: ids(baseIds) }),
     ...(typeof writing === 'string' ? { writing: dropUndefined({ hash: writing, text: str(writingText), ids: ids(writingIds), seq: num(writingSeq) }) } : {}),
     ...(isTakingIn(takingIn) ? { takingIn } : {}),
+    ...(ids(history)?.length ? { history: ids(history) } : {}),
     seen: ids(seen) ?? [],
     acked,
   }
@@ -65,6 +68,7 @@ export function writeMeta(m: FileMeta, extra: Record<string, unknown>): DocMeta 
     writingIds: m.writing?.ids,
     writingSeq: m.writing?.seq,
     takingIn: m.takingIn,
+    history: m.history?.length ? m.history : undefined,
     seen: m.seen.length ? m.seen : undefined,
     ackedSV: m.acked.size ? Buffer.from(encodeStateVector(m.acked)).toString('base64') : undefined,
   })

@@ -10,6 +10,7 @@ import { hostName } from './secrets.js'
 import { RefusedUpdateError } from '../crdt/guard.js'
 import { ProtocolError } from '../net/wire.js'
 import { CloseCode } from '../net/TransportInterface.js'
+import { normalizeDocPath } from '../fs/globs.js'
 import type { HostContext } from './context.js'
 
 export class SpaceHost implements SyncHost {
@@ -42,6 +43,26 @@ export class SpaceHost implements SyncHost {
   acceptDoc(name: string): name is DocName {
     return this.space.acceptName(name) === name
   }
+
+  /**
+   * A well-formed name this clone's globs do not match: a peer whose `ctxsync.yaml` tracks more (edited
+   * there, not committed yet). Skipped, with a warning once per name: refusing it closed the session at
+   * every reconnect, and nothing else synced with that peer (black-box tester).
+   */
+  skipDoc(name: string): boolean {
+    try {
+      normalizeDocPath(this.space.root, name, () => true)
+    } catch {
+      return false
+    }
+    if (!this.#skipped.has(name) && this.#skipped.size < 100) {
+      this.#skipped.add(name)
+      this.space.warn(`a peer shares ${name}, which this clone does not track: skipped (the peers' ctxsync.yaml track different files; commit and pull it, then restart watch)`)
+    }
+    return true
+  }
+
+  readonly #skipped = new Set<string>()
 
   async applyRemote(doc: DocName, update: Uint8Array, from: PeerId): Promise<void> {
     try {

@@ -124,16 +124,20 @@ export async function joinedText(name: string, j: JoinBase, live: string | null,
  * The member's changes (base → text) applied after the live ones (base → live), as one peer editing after
  * the other rather than at once: where both changed one value the member's edit, the one made on top of
  * what it saw, is the later and stands, and no other value is touched. (A concurrent merge — `merge3` —
- * could let the live value win and the member's edit vanish without a record.)
+ * could let the live value win and the member's edit vanish without a record.) Applied as a stale save of
+ * `base`, so an item the member deleted that the live context edited since stays, as between two live
+ * peers (it was deleted along with the live edit: join generator seed 345331).
  */
 function rebase(name: string, rules: Rules, base: string, live: string, text: string): string {
-  const m = new FileModel({ name, rules, author: { id: 'join', name: 'join', kind: 'human' } })
+  let clock = 0
+  const m = new FileModel({ name, rules, author: { id: 'join', name: 'join', kind: 'human' }, now: () => ++clock })
   try {
     const start = m.enroll(base)
+    const sv = stateOf(m.doc)
     m.ingest(live)
-    m.setBase(start)
-    const out = m.ingest(text)
-    return out.text ?? text
+    m.setBase(m.render())
+    m.ingestJoin(text, { text: base, ids: m.idsOf(start), sv }, Infinity)
+    return m.render().text ?? text
   } finally {
     m.destroy()
   }

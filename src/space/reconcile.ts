@@ -75,9 +75,14 @@ async function reconcileFile(cx: FileContext, d: DocTurn): Promise<ReconcileResu
     return (await writeBack(cx, d)) ? 'written' : null
   }
   // Edited while no ctxsync ran: diffed against the text it was made from (restartBases).
-  const { certain, maybe } = f.restartBases()
+  const { certain, maybe, history } = f.restartBases()
   if (certain) f.model.recall([certain, ...(maybe ? [maybe] : [])], r)
-  else if (f.baseHash && r.text !== null && sha256hex(r.text) === f.baseHash) f.model.setBase(r)
+  else if (f.baseHash && r.text !== null && sha256hex(r.text) === f.baseHash && history.length === 0) f.model.setBase(r)
+  else if (f.baseHash && r.text !== null && sha256hex(r.text) === f.baseHash) {
+    // The file was the rendering; a save made from a text it held before (an editor buffer, an agent that
+    // read it earlier) is told by those texts, as in a live session (`crdt/recent.ts`).
+    f.model.recall([...history.reverse().map((text) => ({ text, ids: null })), { text: r.text, ids: f.model.idsOf(r) }], r)
+  }
   else f.model.setBase({ text: null, ir: null, complete: true })
   return (await takeInSave(cx, d, read.text, read.hash)) ? 'ingested' : null
 }
@@ -90,25 +95,31 @@ export async function takeInSave(cx: FileContext, d: DocTurn, text: string, hash
 /**
  * An empty file where there was content is, almost always, a save caught between its truncation and its
  * write (an editor or agent rewriting in place): taken in at once it deleted every entry on every peer, and
- * a second such writer then wiped the file (found by a black-box tester). So it is held a moment, quietly
- * (nothing is written into it meanwhile), and looked at again: still empty, it is taken in as emptied.
- * Holding it until the next save instead left a peer held for good when the watcher's one event for the
- * save came while the file was still empty (the network-faults test).
+ * a second such writer then wiped the file (found by a black-box tester). So is a file that holds only the
+ * start of its last text: the first part of such a save (a writer that writes in chunks, or streams its
+ * output). Either is held a moment, quietly (nothing is written into it meanwhile: a peer's change that
+ * came then was renamed over the writer's file, and the rest of its save was lost on every peer), and looked
+ * at again once the file has been left alone for CUT_SETTLE_MS: then it is taken in as it is, diffed against
+ * the text before (so a peer's change that came meanwhile stays). A deliberate deletion of a file's end
+ * reaches the peers that much later. Holding it until the next save instead left a peer held for good when
+ * the watcher's one event for the save came while the file was still cut (the network-faults test).
  */
-export const EMPTY_SETTLE_MS = 300
-const EMPTY: FileProblem = { line: 1, col: 1, message: 'the file is empty (a save under way?): looked at again in a moment' }
+export const CUT_SETTLE_MS = 2000
+const CUT: FileProblem = { line: 1, col: 1, message: 'the file was cut short (a save under way?): looked at again in a moment' }
 
-function emptyMidSave(f: TrackedFile, text: string): boolean {
-  return text.trim() === '' && f.model.exists() && !f.model.isEmpty && (f.model.baseText ?? '').trim() !== ''
+function cutMidSave(f: TrackedFile, text: string): boolean {
+  const base = f.model.baseText ?? ''
+  if (!f.model.exists() || f.model.isEmpty || base.trim() === '') return false
+  return text.trim() === '' || (text.length < base.length && base.startsWith(text.slice(0, text.lastIndexOf('\n') + 1)))
 }
 
-async function settleEmpty(cx: FileContext, d: DocTurn): Promise<void> {
-  if (d.file.problem !== EMPTY) return // taken in or held for another reason meanwhile
+async function settleCut(cx: FileContext, d: DocTurn): Promise<void> {
+  if (d.file.problem !== CUT) return // taken in or held for another reason meanwhile
   const read = await readTextFile(path.join(cx.root, d.file.name), { within: cx.root })
   if (read.kind !== 'text') return // gone or unreadable: the watcher reports it
-  // Emptied again since (the next in-place rewrite under way): look again once it has stayed so.
+  // Written again since (the save still under way, or the next one): look again once it has been left alone.
   const age = Date.now() - read.mtimeMs
-  if (read.text.trim() === '' && age < EMPTY_SETTLE_MS) return d.later(EMPTY_SETTLE_MS - age, () => settleEmpty(cx, d))
+  if (age < CUT_SETTLE_MS) return d.later(CUT_SETTLE_MS - age, () => settleCut(cx, d))
   await unlessDamaged(cx, d.file, false, () => takeText(cx, d, read.text, read.hash, true))
 }
 
@@ -118,12 +129,12 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string,
   if (j) return joinOrWait(cx, d, j, hash)
   if (f.diskIs(hash) && f.state === 'ok' && !settled) return false
   f.sawOnDisk(hash)
-  if (!settled && emptyMidSave(f, text)) {
-    if (f.problem !== EMPTY) d.later(EMPTY_SETTLE_MS, () => settleEmpty(cx, d))
-    f.held(EMPTY)
+  if (!settled && cutMidSave(f, text)) {
+    if (f.problem !== CUT) d.later(CUT_SETTLE_MS, () => settleCut(cx, d))
+    f.held(CUT)
     return false
   }
-  const wasEmpty = f.problem === EMPTY
+  const wasCut = f.problem === CUT
   // A file whose CRDT work would block the daemon for long is held before that work starts.
   const costly = await tooCostly(cx.parseCheck, text, f.model.isEmpty ? null : (f.model.baseText?.length ?? null))
   if (costly !== null) {
@@ -149,7 +160,7 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string,
     }
     throw err
   }
-  if (f.tookIn() && !wasEmpty) cx.notify('released', f.name)
+  if (f.tookIn() && !wasCut) cx.notify('released', f.name)
   // Made from an older text than the file's last: say what was kept (a person wrote over a newer file).
   if (out.stale && (out.stale.kept || out.stale.overwritten)) cx.notify('stale-save', f.name, out.stale)
   if (out.complete && out.text !== null && out.text !== text) {

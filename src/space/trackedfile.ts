@@ -95,18 +95,12 @@ export class TrackedFile {
     const b = this.#meta.base
     return b.text !== undefined ? { text: b.text, ...(b.ids ? { ids: b.ids } : {}) } : null
   }
-  get writing(): Readonly<TextMark & { hash: string }> | null {
-    return this.#meta.writing ?? null
-  }
+  get writing(): Readonly<TextMark & { hash: string }> | null { return this.#meta.writing ?? null }
   /** True when the file's bookkeeping changed since `persisted()` was last called. */
   get dirty(): boolean { return this.#dirty }
   /** Is `disk` what we know the file holds? */
-  diskIs(hash: string | null): boolean {
-    return hash === null ? this.#disk.kind === 'absent' : this.diskHash === hash
-  }
-  hasSeen(hash: string): boolean {
-    return this.#meta.seen.includes(short(hash))
-  }
+  diskIs(hash: string | null): boolean { return hash === null ? this.#disk.kind === 'absent' : this.diskHash === hash }
+  hasSeen(hash: string): boolean { return this.#meta.seen.includes(short(hash)) }
   /** Local changes no peer is known to hold. */
   get pending(): boolean {
     const acked = this.#meta.acked
@@ -254,14 +248,14 @@ export class TrackedFile {
    * know it held (a save being taken in, else the text kept while the model was ahead); `maybe`: a text
    * whose rename may or may not have happened after that. Null when meta knows of no such text.
    */
-  restartBases(): { certain: { text: string; ids: string[] | null } | null; maybe: { text: string; ids: string[] } | null } {
+  restartBases(): { certain: { text: string; ids: string[] | null } | null; maybe: { text: string; ids: string[] } | null; history: string[] } {
     const m = this.#meta
     // A save marked but whose operations never landed was not taken in: the file held it, but as an edit.
     const took = m.takingIn && this.tookInBeforeDeath(m.takingIn.hash) ? m.takingIn : null
     const certain = took ? { text: took.text, ids: null } : m.base.text !== undefined && m.base.ids ? { text: m.base.text, ids: m.base.ids } : null
     const w = m.writing
     const later = w?.text !== undefined && w.ids && (!took || (w.seq ?? 0) > took.seq)
-    return { certain, maybe: later ? { text: w.text!, ids: w.ids! } : null }
+    return { certain, maybe: later ? { text: w.text!, ids: w.ids! } : null, history: m.history ?? [] }
   }
 
   /** Was the file's `hash` taken in by a life that died before its turn was done (see `takingIn`)? */
@@ -302,7 +296,7 @@ export class TrackedFile {
     delete this.#meta.takingIn
     this.#meta.base = dropUndefined({ hash: this.diskHash ?? undefined })
     delete this.#meta.writing
-    return this.touch()
+    return this.settledHistory()
   }
 
   /** We removed the file (the model deleted it). */
@@ -324,6 +318,12 @@ export class TrackedFile {
     else this.#meta.base.hash = hash
     delete this.#meta.writing
     if (hash) this.noteSeen(hash)
+    return this.settledHistory()
+  }
+
+  /** The texts before the settled one, for a save made from one of them while no daemon runs. */
+  private settledHistory(): 'soon' {
+    this.#meta.history = this.model.olderTexts()
     return this.touch()
   }
 

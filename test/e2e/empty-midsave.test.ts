@@ -3,7 +3,7 @@
  * daemons: the watcher sees the empty moment between truncation and write. Taken in, that moment deleted
  * every entry on every peer, and a second writer then wiped the file (found by a black-box tester). Now an
  * empty file where there was content is held a moment and looked at again (src/space/reconcile.ts
- * `EMPTY_SETTLE_MS`): the peer never loses an entry, and both end with the last rewrite.
+ * `CUT_SETTLE_MS`): the peer never loses an entry, and both end with the last rewrite.
  */
 import fs from 'node:fs'
 import path from 'node:path'

@@ -144,7 +144,7 @@ describe('e2e: odd and hostile YAML', { timeout: 180_000 }, () => {
     fs.writeFileSync(path.join(a.dir, fileOf('merge-keys')), mergeKeys)
     const t0 = Date.now()
     // Its reason, as the daemon says it (status may show the file held a moment earlier: a file caught
-    // empty between writeFileSync's truncation and its write is held briefly, reconcile.ts EMPTY_SETTLE_MS).
+    // empty between writeFileSync's truncation and its write is held briefly, reconcile.ts CUT_SETTLE_MS).
     const reason = /merge-keys\.yaml:1:1: it holds 6000\d YAML entries, more than ctxsync syncs live/
     await waitFor(() => reason.test(da.log()), 60_000, 'a to hold the 20k `<<` file as too costly', da.log)
     await waitFor(async () => (await statusJson(a)).files.some((f: { path: string; state: string; error?: { message: string } }) => f.path === fileOf('merge-keys') && f.state === 'held' && /YAML entries/.test(f.error?.message ?? '')), 60_000, 'status to show why', da.log)

@@ -3,9 +3,9 @@
  *
  * An authenticated hostile peer (it holds the secret: the real handshake from dist/net) names documents
  * outside the tracked globs — escaping (`../../.bashrc`), absolute, with backslashes or NUL, inside `.git`,
- * `.ctxsync` or `node_modules`, or plain untracked files — in Update, SyncStep2 and Manifest messages: each
- * frame is refused with 1002 ("refused document name"), and no file appears anywhere, inside the repository
- * or outside it. Symbolic links inside the tracked globs (a file link and a directory link, both pointing
+ * `.ctxsync` or `node_modules` — in Update, SyncStep2 and Manifest messages: each frame is refused with 1002
+ * ("refused document name"), and no file appears anywhere, inside the repository or outside it. Plain names
+ * this clone does not track (another peer's globs may) are skipped with a warning, and nothing is written. Symbolic links inside the tracked globs (a file link and a directory link, both pointing
  * outside the repository) are never enrolled and never written through when a peer sends that path; the
  * daemon warns.
  */
@@ -30,7 +30,7 @@ afterAll(removeTmpDirs)
 const names: string[] = [...wire.HOSTILE_NAMES, ...wire.UNTRACKED_NAMES]
 
 describe('e2e: paths and symbolic links', { timeout: 120_000 }, () => {
-  it('an authenticated peer naming documents outside the tracked globs is refused (1002) and nothing is written', async () => {
+  it('an authenticated peer naming documents outside the repository is refused (1002), untracked ones are skipped; nothing is written', async () => {
     const { peers } = await setupSpace(['a'], { files: { [TODOS]: SMALL_TODOS } })
     const [a] = peers as [Peer]
     const da = await startWatch(a)
@@ -51,16 +51,39 @@ describe('e2e: paths and symbolic links', { timeout: 120_000 }, () => {
         const conn = await wire.openRaw(a.url)
         const s = await wire.authenticate(conn, { spaceId, secret })
         conn.send(s.seal(wire.encodeMessage(kind(name))))
+        // A plain name this clone does not track is skipped (a peer's globs may differ); the session goes on,
+        // so the hostile name sent next is the one refused: frames are handled in order.
+        const untracked = wire.UNTRACKED_NAMES.includes(name)
+        if (untracked) conn.send(s.seal(wire.encodeMessage(kind('../after-untracked.yaml'))))
         const closed = await conn.whenClosed
         const m = kind(name)
         expect({ name, type: m.type, code: closed.code }).toEqual({ name, type: m.type, code: 1002 })
-        expect(closed.reason).toMatch(/document name/)
+        expect(closed.reason).toMatch(untracked ? /document name "\.\.\/after-untracked\.yaml"/ : /document name/)
       }
     }
+    // Skipped names are said once each in the daemon's log.
+    expect(da.log()).toMatch(/a peer shares notes\.txt, which this clone does not track: skipped/)
     expect(da.proc.exitCode).toBeNull()
     expect(spaceState(a)).toEqual(before)
     expect(tree(outside, (rel) => rel.startsWith('a/'))).toEqual(beforeOutside)
     for (const t of targets) expect(fs.existsSync(t), t).toBe(false)
+  })
+
+  it('a peer that tracks more files (its ctxsync.yaml edited, not yet shared): the rest syncs both ways, the session stays up', async () => {
+    const { peers } = await setupSpace(['a', 'b'], { files: { [TODOS]: SMALL_TODOS } })
+    const [a, b] = peers as [Peer, Peer]
+    const config = path.join(a.dir, 'ctxsync.yaml')
+    fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace(/track:\n/, 'track:\n  - "notes/*.yaml"\n'))
+    for (const p of [a, b]) await writeFile(p, 'notes/n.yaml', `by: ${p.name}\n`)
+    const da = await startWatch(a)
+    const db = await startWatch(b)
+    await waitLog(db, /a peer shares notes\/n\.yaml, which this clone does not track: skipped/)
+    const fromA = await edit(a, 'title: "First task"', 'title: "First task, from A"')
+    await waitFileEquals(b, fromA)
+    const both = await edit(b, 'title: "Third task"', 'title: "Third task, from B"')
+    await waitFileEquals(a, both)
+    expect(db.log() + da.log()).not.toMatch(/disconnected from/)
+    expect(fs.readFileSync(path.join(b.dir, 'notes/n.yaml'), 'utf8')).toBe('by: b\n')
   })
 
   it('symbolic links inside the tracked globs are never enrolled nor written through; the daemon warns', async () => {

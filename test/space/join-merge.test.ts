@@ -77,7 +77,7 @@ export async function joinMergeCase(seed: number): Promise<CaseResult> {
 const cases = Number(process.env.CTXSYNC_JOIN_MERGES ?? 300)
 const first = Number(process.env.CTXSYNC_JOIN_SEED ?? (process.env.CI ? 2 : Date.now() % 1_000_000))
 /** Seeds that failed once, replayed every run. */
-const REGRESSIONS: number[] = [109, 183, 270, 295, 4311, 4545, 4878, 5112, 5364]
+const REGRESSIONS: number[] = [109, 183, 270, 295, 4311, 4545, 4878, 5112, 5364, 345331]
 
 describe('the join merge', { timeout: 600_000 }, () => {
   it('a clone\'s committed text plus its own change, joined onto the live state: no conflict, nothing rolled back', async () => {
