@@ -129,12 +129,18 @@ export class FileModel {
    */
   local(f: () => void, edit = true): void {
     this.doc.transact((tr) => {
+      const me = this.doc.clientID
+      const before = Y.getState(this.doc.store, me)
+      const author = () => this.doc.getMap(AUTHORS).set(String(me), [this.author.id, this.author.name, this.author.kind])
       if (!this.authored) {
         this.authored = true
-        this.doc.getMap(AUTHORS).set(String(this.doc.clientID), [this.author.id, this.author.name, this.author.kind])
+        author()
       }
       f()
       if (edit) supersede(this.tree, tr, this.now())
+      // An edit that only deletes (a comment line) would not move the state vector: `pending`, acks and "what
+      // does the peer lack" read it as nothing new (join generator world 556672). The author entry moves it.
+      if (Y.getState(this.doc.store, me) === before && tr.deleteSet.clients.size > 0) author()
     }, LOCAL)
   }
 
@@ -299,13 +305,10 @@ export class FileModel {
    * while no daemon ran is diffed against it after a restart: `space/reconcile.ts`). Bounded to twice the
    * last text's size and 16 KB more.
    */
-  olderTexts(): string[] {
-    return this.recent.older(3, 2 * (this.base?.text.length ?? 0) + 16_384)
-  }
+  olderTexts(): string[] { return this.recent.older(3, 2 * (this.base?.text.length ?? 0) + 16_384) }
 
   /** Node ids of a rendering in document order (see `baseIds`). */
   idsOf(r: Rendered): string[] { return r.ir ? collectIds(r.ir) : [] }
-
   /** Node ids of the base in document order, to rebuild the base from its text after a restart. */
   baseIds(): string[] { return this.base ? collectIds(this.base.ir) : [] }
 
@@ -353,9 +356,7 @@ export class FileModel {
   }
 
   /** Does the document hold every write of state vector `sv`? */
-  holds(sv: Map<number, number>): boolean {
-    return [...sv].every(([client, clock]) => Y.getState(this.doc.store, client) >= clock)
-  }
+  holds(sv: Map<number, number>): boolean { return [...sv].every(([c, clock]) => Y.getState(this.doc.store, c) >= clock) }
 
   stateVector(): Uint8Array {
     return Y.encodeStateVector(this.doc)
