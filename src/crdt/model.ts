@@ -102,9 +102,7 @@ export class FileModel {
     return out
   }
 
-  get isEmpty(): boolean {
-    return this.doc.store.clients.size === 0
-  }
+  get isEmpty(): boolean { return this.doc.store.clients.size === 0 }
 
   load(updates: Iterable<Uint8Array>): void {
     this.doc.transact(() => {
@@ -160,8 +158,14 @@ export class FileModel {
    * the peers' changes since were kept, and how many values the save overwrote (recorded as conflicts).
    */
   ingest(text: string): Rendered & { changed: boolean; stale?: StaleSave } {
-    return this.take(text, this.recent.baseFor(text))
+    const chosen = this.recent.baseFor(text)
+    // The file has not shown what peers sent since (held, its write-back not done): a stale save of its text.
+    if (chosen && !chosen.stale && chosen.base.sv && this.beyond(chosen.base.sv)) chosen.stale = true
+    return this.take(text, chosen)
   }
+
+  /** Does the document hold another peer's writes beyond `sv`? */
+  private beyond(sv: Map<number, number>): boolean { return [...stateOf(this.doc)].some(([c, k]) => c !== this.doc.clientID && k > (sv.get(c) ?? 0)) }
 
   /**
    * A joining clone's save (space/join.ts), made from `from` (a committed text; its node ids and the state
@@ -242,9 +246,7 @@ export class FileModel {
     return this.tree.desc(ROOT) !== undefined && this.tree.alive(ROOT)
   }
 
-  get complete(): boolean {
-    return this.doc.store.pendingStructs === null && this.doc.store.pendingDs === null
-  }
+  get complete(): boolean { return this.doc.store.pendingStructs === null && this.doc.store.pendingDs === null }
 
   /**
    * Renders the current state. Untouched entries reuse their text (`render.ts`), and only what was
@@ -311,7 +313,6 @@ export class FileModel {
   idsOf(r: Rendered): string[] { return r.ir ? collectIds(r.ir) : [] }
   /** Node ids of the base in document order, to rebuild the base from its text after a restart. */
   baseIds(): string[] { return this.base ? collectIds(this.base.ir) : [] }
-
   /** The newest of the recent texts `match` accepts (the one a file holds), with its node ids. */
   heldText(match: (text: string) => boolean): { text: string; ids: string[] } | null {
     const h = this.recent.find(match)

@@ -1,0 +1,45 @@
+/**
+ * A file cut short is held a moment (reconcile.ts CUT_SETTLE_MS) and then taken in: a person who deleted
+ * the file's last item meant it. A peer's edit of that very item that arrived during the hold was not in
+ * the file when the person saved, so the deletion must not swallow it: the item stays, with the
+ * delete-versus-edit conflict, as between two live peers (black-box tester, round 2: the edit was lost on
+ * both clones with no record, 3 of 3).
+ */
+import { afterAll, expect, it } from 'vitest'
+import { sha256hex } from '../../src/ids.js'
+import { idle, joinCode, Node, removeSpaceDirs, SEED, TODOS } from './harness.js'
+
+afterAll(removeSpaceDirs)
+
+it('the last item deleted, a peer edits it during the hold: the item stays with a conflict on both', async () => {
+  const a = await Node.make({ name: 'a', files: { [TODOS]: SEED } })
+  const b = await Node.make({ name: 'b', join: await joinCode(a.root) })
+  await a.start()
+  await b.start()
+  const send = async (from: Node, to: Node) => {
+    const u = from.host().encodeDiff(TODOS, to.host().stateVector(TODOS))
+    if (u) await to.s.applyRemote(TODOS, u, from.id)
+    await idle(to.s)
+  }
+  await send(a, b)
+  expect(await b.file()).toBe(SEED)
+  // b deletes its last item (t1): the file is the start of its last text, so it is held a moment.
+  const cut = SEED.replace('  - id: t1\n    title: second\n    status: todo\n', '')
+  await b.edit(cut)
+  expect(b.s.doc(TODOS)!.file.problem?.message).toMatch(/cut short/)
+  // Meanwhile a edits t1.
+  const edited = SEED.replace('title: second', 'title: second, edited by a')
+  await a.edit(edited)
+  await idle(a.s)
+  const u = a.host().encodeDiff(TODOS, b.host().stateVector(TODOS))!
+  await b.s.applyRemote(TODOS, u, a.id)
+  // The hold ends (idle waits for the look again), the deletion is taken in.
+  await idle(b.s)
+  await send(b, a)
+  await send(a, b)
+  expect(await b.file()).toBe(edited)
+  expect(await a.file()).toBe(edited)
+  for (const n of [a, b]) expect(n.s.conflicts().map((c) => c.kind)).toEqual(['delete'])
+  expect(sha256hex((await b.file())!)).toBe(sha256hex(edited))
+  for (const n of [a, b]) await n.close()
+})
