@@ -105,7 +105,7 @@ export async function takeInSave(cx: FileContext, d: DocTurn, text: string, hash
  * the watcher's one event for the save came while the file was still cut (the network-faults test).
  */
 export const CUT_SETTLE_MS = 2000
-const CUT: FileProblem = { line: 1, col: 1, message: 'the file was cut short (a save under way?): looked at again in a moment' }
+const CUT: FileProblem = { line: 1, col: 1, message: 'the file was cut short (a save under way?): looked at again in a moment', transient: true }
 
 function cutMidSave(f: TrackedFile, text: string): boolean {
   const base = f.model.baseText ?? ''

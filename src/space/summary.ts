@@ -74,10 +74,10 @@ export function liveFiles(space: Pick<SummarySource, 'docs'>): SavedFile[] {
     const joining = awaitingJoin(e.file) !== undefined
     if (!exists && e.state === 'ok' && !e.pending && !failure && !joining) continue
     if (failure) state = 'failing'
-    else if (e.state === 'held' || e.state === 'unreadable') state = 'held'
+    else if ((e.state === 'held' && !e.problem?.transient) || e.state === 'unreadable') state = 'held'
     else if (e.state === 'refused') state = 'refused'
     else if (exists && (conflicts = e.model.conflicts().length) > 0) state = 'conflicted'
-    else if (e.pending || joining) state = 'pending'
+    else if (e.pending || joining || e.state === 'held') state = 'pending'
     else state = 'synced'
     // No state synced yet for a joining file: its text is not a synced one (nor is its sidecar missing).
     const f: SavedFile = { path: e.name, state, baseHash: joining ? null : e.diskHash ?? null }

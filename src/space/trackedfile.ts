@@ -45,6 +45,8 @@ export interface FileProblem {
   line: number
   col: number
   message: string
+  /** Held a moment only, nothing for the user to fix (a save caught mid-write): shown as pending. */
+  transient?: true
 }
 
 /** What the file on disk holds as far as we know. */

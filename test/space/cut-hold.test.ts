@@ -27,6 +27,9 @@ it('the last item deleted, a peer edits it during the hold: the item stays with 
   const cut = SEED.replace('  - id: t1\n    title: second\n    status: todo\n', '')
   await b.edit(cut)
   expect(b.s.doc(TODOS)!.file.problem?.message).toMatch(/cut short/)
+  // Nothing for the person to fix: status says pending, not held (tester round 2: `status --check` exited 4).
+  const { liveFiles } = await import('../../src/space/summary.js')
+  expect(liveFiles(b.s).find((f) => f.path === TODOS)?.state).toBe('pending')
   // Meanwhile a edits t1.
   const edited = SEED.replace('title: second', 'title: second, edited by a')
   await a.edit(edited)
