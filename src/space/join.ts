@@ -44,6 +44,7 @@ import { FileModel, type Rendered } from '../crdt/model.js'
 import { stateOf } from '../crdt/recent.js'
 import { parses } from '../crdt/parse.js'
 import { mergeFileTexts } from '../git/merge-file.js'
+import { atMost } from '../net/timers.js'
 import { spacePaths } from './paths.js'
 import type { Rules } from '../crdt/rules.js'
 import type { TrackedFile } from './trackedfile.js'
@@ -185,11 +186,8 @@ export async function takeJoin(m: FileModel, j: JoinBase, r: Rendered, text: str
 /** How long a session waits for a joining file's write-back before it goes on (space.ts `applyRemote`). */
 const JOIN_WRITE_WAIT_MS = 5_000
 
-export async function joinWrittenBack(back: Promise<void>): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<void>((r) => (timer = setTimeout(r, JOIN_WRITE_WAIT_MS)))
-  await Promise.race([back.catch(() => undefined), late])
-  clearTimeout(timer)
+export function joinWrittenBack(back: Promise<void>): Promise<void> {
+  return atMost(back, JOIN_WRITE_WAIT_MS)
 }
 
 /**

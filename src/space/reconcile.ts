@@ -77,13 +77,12 @@ async function reconcileFile(cx: FileContext, d: DocTurn): Promise<ReconcileResu
   // Edited while no ctxsync ran: diffed against the text it was made from (restartBases).
   const { certain, maybe, history } = f.restartBases()
   if (certain) f.model.recall([certain, ...(maybe ? [maybe] : [])], r)
-  else if (f.baseHash && r.text !== null && sha256hex(r.text) === f.baseHash && history.length === 0) f.model.setBase(r)
   else if (f.baseHash && r.text !== null && sha256hex(r.text) === f.baseHash) {
     // The file was the rendering; a save made from a text it held before (an editor buffer, an agent that
-    // read it earlier) is told by those texts, as in a live session (`crdt/recent.ts`).
-    f.model.recall([...history.reverse().map((text) => ({ text, ids: null })), { text: r.text, ids: f.model.idsOf(r) }], r)
-  }
-  else f.model.setBase({ text: null, ir: null, complete: true })
+    // read it earlier) is told by those texts (newest first in meta), as in a live session (`crdt/recent.ts`).
+    if (history.length === 0) f.model.setBase(r)
+    else f.model.recall([...[...history].reverse().map((text) => ({ text, ids: null })), { text: r.text, ids: f.model.idsOf(r) }], r)
+  } else f.model.setBase({ text: null, ir: null, complete: true })
   return (await takeInSave(cx, d, read.text, read.hash)) ? 'ingested' : null
 }
 

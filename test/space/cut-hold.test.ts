@@ -7,21 +7,13 @@
  */
 import { afterAll, expect, it } from 'vitest'
 import { sha256hex } from '../../src/ids.js'
-import { idle, joinCode, Node, removeSpaceDirs, SEED, TODOS } from './harness.js'
+import { idle, removeSpaceDirs, SEED, seededPair, TODOS } from './harness.js'
+import { exchange } from './joinRig.js'
 
 afterAll(removeSpaceDirs)
 
 it('the last item deleted, a peer edits it during the hold: the item stays with a conflict on both', async () => {
-  const a = await Node.make({ name: 'a', files: { [TODOS]: SEED } })
-  const b = await Node.make({ name: 'b', join: await joinCode(a.root) })
-  await a.start()
-  await b.start()
-  const send = async (from: Node, to: Node) => {
-    const u = from.host().encodeDiff(TODOS, to.host().stateVector(TODOS))
-    if (u) await to.s.applyRemote(TODOS, u, from.id)
-    await idle(to.s)
-  }
-  await send(a, b)
+  const { a, b } = await seededPair()
   expect(await b.file()).toBe(SEED)
   // b deletes its last item (t1): the file is the start of its last text, so it is held a moment.
   const cut = SEED.replace('  - id: t1\n    title: second\n    status: todo\n', '')
@@ -38,8 +30,8 @@ it('the last item deleted, a peer edits it during the hold: the item stays with 
   await b.s.applyRemote(TODOS, u, a.id)
   // The hold ends (idle waits for the look again), the deletion is taken in.
   await idle(b.s)
-  await send(b, a)
-  await send(a, b)
+  await exchange(b, a)
+  await exchange(a, b)
   expect(await b.file()).toBe(edited)
   expect(await a.file()).toBe(edited)
   for (const n of [a, b]) expect(n.s.conflicts().map((c) => c.kind)).toEqual(['delete'])

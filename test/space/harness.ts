@@ -112,6 +112,17 @@ async function initDir(o: SpaceDirOptions): Promise<string> {
   return root
 }
 
+/** A (the space's creator, holding SEED) and B (joined), started, B given A's state: both hold SEED. */
+export async function seededPair(): Promise<{ a: Node; b: Node }> {
+  const a = await Node.make({ name: 'a', files: { [TODOS]: SEED } })
+  const b = await Node.make({ name: 'b', join: await joinCode(a.root) })
+  await a.start()
+  await b.start()
+  await b.s.applyRemote(TODOS, a.host().encodeDiff(TODOS, b.host().stateVector(TODOS))!, a.id)
+  await idle(b.s)
+  return { a, b }
+}
+
 export async function joinCode(root: string): Promise<string> {
   return (await invite({ cwd: root })).code
 }

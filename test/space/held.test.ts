@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { waitFor } from '../net/helpers.js'
-import { idle, joinCode, Node, removeSpaceDirs, SEED, TODOS, type StoreOp } from './harness.js'
+import { idle, Node, removeSpaceDirs, SEED, seededPair, TODOS, type StoreOp } from './harness.js'
 
 afterAll(removeSpaceDirs)
 
@@ -17,14 +17,9 @@ const BROKEN = SEED.replace('title: second', 'title: [second, edited')
 const FIXED = SEED.replace('title: second', 'title: second, edited')
 
 async function pair(): Promise<{ a: Node; b: Node }> {
-  const a = await Node.make({ name: 'a', files: { [TODOS]: SEED } })
-  const b = await Node.make({ name: 'b', join: await joinCode(a.root) })
-  await a.start()
-  await b.start()
-  await b.s.applyRemote(TODOS, a.host().encodeDiff(TODOS, b.host().stateVector(TODOS))!, a.id)
-  await idle(b.s)
-  expect(await b.file()).toBe(SEED)
-  return { a, b }
+  const p = await seededPair()
+  expect(await p.b.file()).toBe(SEED)
+  return p
 }
 
 const clients = (sv: Uint8Array): number[] => [...Y.decodeStateVector(sv).keys()].sort()

@@ -6,24 +6,15 @@
  * record (black-box tester: `ctxsync stop` or kill -9, then the old buffer written back with one edit).
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import { idle, joinCode, Node, removeSpaceDirs, SEED, TODOS } from './harness.js'
+import { idle, Node, removeSpaceDirs, SEED, seededPair } from './harness.js'
+import { exchange } from './joinRig.js'
 
 afterAll(removeSpaceDirs)
 
 async function pair(): Promise<{ a: Node; b: Node }> {
-  const a = await Node.make({ name: 'a', files: { [TODOS]: SEED } })
-  const b = await Node.make({ name: 'b', join: await joinCode(a.root) })
-  await a.start()
-  await b.start()
-  await send(a, b)
-  expect(await b.file()).toBe(SEED)
-  return { a, b }
-}
-
-async function send(from: Node, to: Node): Promise<void> {
-  const u = from.host().encodeDiff(TODOS, to.host().stateVector(TODOS))
-  if (u) await to.s.applyRemote(TODOS, u, from.id)
-  await idle(to.s)
+  const p = await seededPair()
+  expect(await p.b.file()).toBe(SEED)
+  return p
 }
 
 const PEER_CHANGES = {
@@ -39,7 +30,7 @@ describe('a stale save made while no daemon ran', () => {
         const buffer = (await b.file())!
         await a.edit(change(SEED))
         await idle(a.s)
-        await send(a, b)
+        await exchange(a, b)
         expect(await b.file()).toBe(change(SEED))
         await b.quiet()
         await (stop === 'close' ? b.close() : b.kill())
@@ -47,7 +38,7 @@ describe('a stale save made while no daemon ran', () => {
         await b.start()
         const want = change(SEED).replace('title: second', 'title: second, offline')
         expect(await b.file()).toBe(want)
-        await send(b, a)
+        await exchange(b, a)
         expect(await a.file()).toBe(want)
         for (const n of [a, b]) await n.close()
       })
@@ -58,7 +49,7 @@ describe('a stale save made while no daemon ran', () => {
     const { a, b } = await pair()
     await a.edit(PEER_CHANGES['adds an item'](SEED))
     await idle(a.s)
-    await send(a, b)
+    await exchange(a, b)
     await b.quiet()
     await b.close()
     // The person removes the peer's item on purpose, having seen it: the removal goes through.
