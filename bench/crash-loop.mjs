@@ -97,9 +97,9 @@ async function peers(tag) {
     fs.mkdirSync(path.join(d, '.rhema'), { recursive: true })
     fs.writeFileSync(path.join(d, DOC), TICKER)
   }
-  await ctx(['init', '--name', 'a', '--discovery', 'none'], { cwd: a })
+  await ctx(['init', '--name', 'a', '--discovery', 'none', '--no-git'], { cwd: a })
   const code = (await ctx(['invite'], { cwd: a })).stdout.trim().split('\n').pop()
-  await ctx(['init', '--name', 'b', '--join', code, '--discovery', 'none'], { cwd: b })
+  await ctx(['init', '--name', 'b', '--join', code, '--discovery', 'none', '--no-git'], { cwd: b })
   const da = ctxChild(['watch', '--port', '0'], { cwd: a })
   const url = (await waitOutput(da, /listening on (ws:\/\/127\.0\.0\.1:\d+)/))[1]
   let n = 0

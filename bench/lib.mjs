@@ -364,9 +364,9 @@ export async function twoClones(files, prefix) {
       await fsp.writeFile(path.join(dir, rel), text)
     }
   }
-  await ctx(['init', '--name', 'bench-a', '--discovery', 'none'], { cwd: a })
+  await ctx(['init', '--name', 'bench-a', '--discovery', 'none', '--no-git'], { cwd: a })
   const code = (await ctx(['invite'], { cwd: a })).stdout.trim().split('\n').pop()
-  await ctx(['init', '--name', 'bench-b', '--join', code, '--discovery', 'none'], { cwd: b })
+  await ctx(['init', '--name', 'bench-b', '--join', code, '--discovery', 'none', '--no-git'], { cwd: b })
   return { base, a, b }
 }
 

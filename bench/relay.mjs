@@ -263,7 +263,7 @@ async function firstSync(relayUrl, http) {
     bytes += Buffer.byteLength(text)
   }
   const s0 = performance.now()
-  await ctx(['init', '--name', 'bench-a', '--discovery', 'registry', '--registry', relayUrl], { cwd: a })
+  await ctx(['init', '--name', 'bench-a', '--discovery', 'registry', '--registry', relayUrl, '--no-git'], { cwd: a })
   const up = await ctx(['sync', '--timeout', '120'], { cwd: a })
   const setupS = (performance.now() - s0) / 1000
   const token = (await ctx(['token', 'create', '--role', 'read', '--json'], { cwd: a })).stdout

@@ -44,7 +44,7 @@ async function measure(label, edits, burst) {
   const text0 = fs.readFileSync(TODOS_10K, 'utf8')
   await fsp.mkdir(path.dirname(file), { recursive: true })
   await fsp.writeFile(file, text0)
-  await ctx(['init', '--name', 'bench', '--discovery', 'none'], { cwd: dir })
+  await ctx(['init', '--name', 'bench', '--discovery', 'none', '--no-git'], { cwd: dir })
 
   const space = await Space.open({ cwd: dir, command: 'bench sidecar-size', lock: { wait: 0 }, warn: (m) => console.error(`warning: ${m}`) })
   const entry = space.doc(NAME) // the document's worker (space/worker.ts)

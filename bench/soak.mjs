@@ -93,9 +93,9 @@ run(async () => {
     fs.mkdirSync(path.join(d, '.rhema'), { recursive: true })
     fs.writeFileSync(path.join(d, DOC), initial)
   }
-  await ctx(['init', '--name', 'p0', '--discovery', 'none'], { cwd: dirs[0] })
+  await ctx(['init', '--name', 'p0', '--discovery', 'none', '--no-git'], { cwd: dirs[0] })
   const code = (await ctx(['invite'], { cwd: dirs[0] })).stdout.trim().split('\n').pop()
-  await Promise.all(dirs.slice(1).map((d, k) => ctx(['init', '--name', `p${k + 1}`, '--join', code, '--discovery', 'none'], { cwd: d })))
+  await Promise.all(dirs.slice(1).map((d, k) => ctx(['init', '--name', `p${k + 1}`, '--join', code, '--discovery', 'none', '--no-git'], { cwd: d })))
 
   const procs = []
   const urls = []

@@ -84,11 +84,12 @@ export function buildProgram(): Command {
     .option('--registry <url>', 'registry/relay URL (with --discovery registry)')
     .option('--join <code>', 'join an existing space with a code from `ctxsync invite`')
     .option('--hooks', 'also install the git hooks and the merge driver (`ctxsync hooks install`)')
+    .option('--no-git', 'go on outside a git repository (no sync points, no hooks)')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', examples('ctxsync init --name "Ada" ', 'ctxsync init --join ctxsync1-eyJ2Ijox…', 'ctxsync init --agent --name claude --peer ws://127.0.0.1:7420'))
     .action(async (o, cmd: Command) => {
       const { init } = await commands.init()
-      const r = await init({ cwd: cwdOf(cmd), name: o.name, agent: o.agent, port: o.port, peers: o.peer, discovery: o.discovery, registry: o.registry, join: o.join, hooks: o.hooks, warn })
+      const r = await init({ cwd: cwdOf(cmd), name: o.name, agent: o.agent, port: o.port, peers: o.peer, discovery: o.discovery, registry: o.registry, join: o.join, hooks: o.hooks, noGit: o.git === false, warn })
       if (o.json) json(r)
       else {
         out(formatInit(r))
@@ -287,9 +288,9 @@ function addGitCommands(program: Command): void {
   const hooks = program.command('hooks')
     .description('git hooks, merge driver and sync-point notes for this clone (needs `ctxsync init`)')
   hooks.command('install')
-    .description('install the hooks (existing ones are kept and run first), the merge driver and the notes refspec')
+    .description('install the hooks (existing ones are kept and run first), the merge driver (in .git/info/attributes: nothing to commit), autostash for pull, merge and rebase, and the notes refspec')
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', examples('ctxsync hooks install', 'git add .gitattributes && git commit -m "context files merge with ctxsync"'))
+    .addHelpText('after', examples('ctxsync hooks install', 'ctxsync hooks install --json'))
     .action(async (o, cmd: Command) => {
       const [{ hooksInstall }, fmt] = await Promise.all([commands.hooks(), import('./output-git.js')])
       const r = await hooksInstall({ cwd: cwdOf(cmd) })

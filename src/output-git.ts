@@ -44,7 +44,7 @@ export function formatHooksInstall(r: HooksInstallResult): string {
   out.push(r.hooks.installed.length ? `installed hooks in ${r.hooksDir}: ${r.hooks.installed.join(', ')}` : `hooks in ${r.hooksDir} are up to date`)
   if (r.hooks.chained.length) out.push(`kept the existing ${r.hooks.chained.join(', ')} (renamed *.pre-ctxsync, run first)`)
   for (const s of r.hooks.skipped) out.push(yellow(`skipped ${s.hook}: ${s.why}`))
-  if (r.attributes) out.push('updated .gitattributes: context files merge with `ctxsync merge-driver`')
+  if (r.attributes) out.push(`updated ${r.attributesFile} (this clone's own, nothing to commit): context files merge with \`ctxsync merge-driver\``)
   if (r.config.length) out.push(`git config: ${r.config.join(', ')}`)
   out.push(dim(`runs: ${r.runner}`))
   for (const n of r.next) out.push(dim(`next: ${n}`))
@@ -56,7 +56,8 @@ export function formatHooksUninstall(r: HooksUninstallResult): string {
   out.push(r.hooks.removed.length ? `removed hooks: ${r.hooks.removed.join(', ')}` : 'no ctxsync hooks were installed')
   if (r.hooks.restored.length) out.push(`restored the previous ${r.hooks.restored.join(', ')}`)
   for (const s of r.hooks.skipped) out.push(yellow(`left ${s.hook}: ${s.why}`))
-  if (r.attributes) out.push('removed the ctxsync block from .gitattributes (commit it)')
+  if (r.attributes) out.push('removed the ctxsync merge attributes this clone had')
   if (r.config.length) out.push(`git config: removed ${r.config.join(', ')}`)
+  for (const n of r.next) out.push(dim(`next: ${n}`))
   return out.join('\n')
 }

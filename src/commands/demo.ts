@@ -42,9 +42,9 @@ export async function demo(o: DemoOptions): Promise<DemoResult> {
       await fs.writeFile(file(d), DEMO_TODOS)
     }
     say(`Two clones of one repository in ${dir}: alice/ (a person) and agent/ (an AI agent).`)
-    await init({ cwd: alice, name: 'alice', port: 0, discovery: 'none' })
+    await init({ cwd: alice, name: 'alice', port: 0, discovery: 'none', noGit: true })
     const { code } = await invite({ cwd: alice })
-    await init({ cwd: agent, name: 'claude', agent: true, port: 0, join: code, discovery: 'none' })
+    await init({ cwd: agent, name: 'claude', agent: true, port: 0, join: code, discovery: 'none', noGit: true })
     say('ctxsync init in alice/ created the space; agent/ joined it with the code from `ctxsync invite`.')
 
     const quiet = () => {}

@@ -20,8 +20,9 @@ export interface HooksInstallResult {
   root: string
   hooksDir: string
   hooks: HookReport
-  /** .gitattributes changed (commit it so every clone merges context files with the driver). */
+  /** This clone's attributes file (`.git/info/attributes`) changed: nothing to commit. */
   attributes: boolean
+  attributesFile: string
   config: string[]
   runner: string
   next: string[]
@@ -31,8 +32,12 @@ export interface HooksUninstallResult {
   root: string
   hooksDir: string
   hooks: UnhookReport
+  /** Our block left this clone's attributes (`.git/info/attributes`, or an uncommitted one in `.gitattributes`). */
   attributes: boolean
+  /** A `.gitattributes` the team committed with the driver in it: left as it is (see `next`). */
+  committedAttributes: string | null
   config: string[]
+  next: string[]
 }
 
 /** This installation of ctxsync, by absolute paths (hooks and git must not depend on PATH). */
@@ -65,27 +70,36 @@ async function readState(file: string): Promise<ConfigState | null> {
 export async function hooksInstall(o: HooksOptions): Promise<HooksInstallResult> {
   const { root, repo, state, track } = await context(o.cwd)
   const runner = currentRunner()
-  const { addAttributes, configureGit, installHooks, runnerCommand } = await loadGitHooks()
+  const { addBlock, attributeBlock, configureGit, infoAttributesFile, installHooks, runnerCommand } = await loadGitHooks()
   const hooksDir = await repo.hooksDir()
   const hooks = await installHooks(hooksDir, runner)
-  const attributes = await addAttributes(root, track)
+  const attributesFile = await infoAttributesFile(repo)
+  const prefix = path.relative(repo.root, root).split(path.sep).join('/')
+  const attributes = await addBlock(attributesFile, attributeBlock(track, prefix))
   const { state: added, changed } = await configureGit(repo, runner)
   const prev = await readState(state)
-  const merged: ConfigState = { rewriteRef: added.rewriteRef || (prev?.rewriteRef ?? false), fetch: [...new Set([...(prev?.fetch ?? []), ...added.fetch])] }
+  const union = (a: string[] | undefined, b: string[] | undefined) => [...new Set([...(a ?? []), ...(b ?? [])])]
+  const merged: ConfigState = { rewriteRef: added.rewriteRef || (prev?.rewriteRef ?? false), fetch: union(prev?.fetch, added.fetch), autoStash: union(prev?.autoStash, added.autoStash) }
   await (await loadSetup()).writeFileAtomic(state, JSON.stringify(merged) + '\n')
   const next: string[] = []
-  if (attributes) next.push('commit .gitattributes so that every clone merges context files with the driver')
   if (!runner.bin) next.push('ctxsync runs through `npx --no-install ctxsync`: install it in the project (npm i -D ctxsync) for hooks to find it')
-  return { root, hooksDir, hooks, attributes, config: changed, runner: runnerCommand(runner), next }
+  return { root, hooksDir, hooks, attributes, attributesFile, config: changed, runner: runnerCommand(runner), next }
 }
 
 export async function hooksUninstall(o: HooksOptions): Promise<HooksUninstallResult> {
   const { root, repo, state } = await context(o.cwd)
-  const { removeAttributes, unconfigureGit, uninstallHooks } = await loadGitHooks()
+  const { infoAttributesFile, removeBlock, removeWorktreeBlock, unconfigureGit, uninstallHooks } = await loadGitHooks()
   const hooksDir = await repo.hooksDir()
   const hooks = await uninstallHooks(hooksDir)
-  const attributes = await removeAttributes(root)
+  const info = await removeBlock(await infoAttributesFile(repo))
+  // Never what the team committed: only a block an earlier install added here and nobody committed.
+  const worktree = await removeWorktreeBlock(repo, root)
   const config = await unconfigureGit(repo, await readState(state))
   await fsp.rm(state, { force: true })
-  return { root, hooksDir, hooks, attributes, config }
+  const next: string[] = []
+  const committedAttributes = worktree.state === 'committed' ? worktree.file : null
+  if (committedAttributes) {
+    next.push(`the committed ${committedAttributes} still names the ctxsync merge driver: left as it is (git merges those files as text in clones without the driver); if the team stops using ctxsync, delete its ctxsync block and commit that`)
+  }
+  return { root, hooksDir, hooks, attributes: info || worktree.state === 'removed', committedAttributes, config, next }
 }

@@ -16,7 +16,7 @@ import { parseDocument } from 'yaml'
 import { CtxError, UsageError } from '../errors.js'
 import { newSpaceId } from '../ids.js'
 import {
-  checkPeerUrls, checkRegistryUrl, findRoot, initRoot, loadGitUser, loadSetup, loadStateDir, openSpace, runningDaemon, spacePaths, STATE_DIR,
+  checkPeerUrls, checkRegistryUrl, findRoot, gitRoot, initRoot, loadGitUser, loadSetup, loadStateDir, openSpace, runningDaemon, spacePaths, STATE_DIR,
   type Discovery, type LocalSettings, type TeamConfig,
 } from '../space/index.js'
 import { hooksInstall, type HooksInstallResult } from './hooks.js'
@@ -32,6 +32,8 @@ export interface InitOptions {
   join?: string
   /** Also install the git hooks and the merge driver (`ctxsync hooks install`). */
   hooks?: boolean
+  /** Go on outside a git repository (without it, init refuses there and says what git would give). */
+  noGit?: boolean
   warn?: (msg: string) => void
 }
 
@@ -66,6 +68,7 @@ export async function init(o: InitOptions): Promise<InitResult> {
   checkPeerUrls(o.peers)
   const join = o.join ? decodeJoinCode(o.join) : null
   const root = findRoot(o.cwd) ?? initRoot(o.cwd)
+  if (!o.noGit && gitRoot(root) === null) throw noGitError(root)
   const paths = spacePaths(root)
   const created: string[] = []
   const changed: string[] = []
@@ -156,6 +159,16 @@ export async function init(o: InitOptions): Promise<InitResult> {
     root, space: config.space, peer: { id: identity.id, name: wanted.name, kind: wanted.agent ? 'agent' : 'human' },
     created, changed, joined: join !== null || spaceExisted, secret, enrolled: enrolled.sort(), held, next, ignored,
   }
+}
+
+/** Said before anything is written: a space outside git is rarely what was meant (a wrong directory). */
+function noGitError(root: string): CtxError {
+  return new CtxError('no-git', [
+    `${root} is not in a git repository.`,
+    'Without git, ctxsync still syncs the files live, but records no sync points (no `ctxsync log`, no telling',
+    "git's content from edits, commits pulled elsewhere are not recognised) and installs no hooks or merge driver.",
+    'Run `git init` (or init inside your clone), or `ctxsync init --no-git` to go on without git.',
+  ].join('\n'))
 }
 
 async function updateTeamConfig(file: string, config: TeamConfig, o: InitOptions): Promise<boolean> {

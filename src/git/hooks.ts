@@ -1,7 +1,7 @@
 /**
- * Installing ctxsync into a clone: hook scripts, the `.gitattributes` block that routes context files to
- * the merge driver, and the clone's git config (the driver's command, the notes fetch refspec, notes
- * copied on rewrite).
+ * Installing ctxsync into a clone: hook scripts, the attributes that route context files to the merge
+ * driver (`attributes.ts`), and the clone's git config (the driver's command, the notes fetch refspec, notes
+ * copied on rewrite, autostash for merge and rebase).
  *
  * Existing hooks are chained, never overwritten: the old hook is renamed to `<hook>.pre-ctxsync` and our
  * script runs it first, with the same arguments and standard input, and exits with *its* status — so the
@@ -13,6 +13,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { Repo } from './repo.js'
 import { NOTES_REF, notesRefspec } from './notes.js'
+import { DRIVER } from './attributes.js'
 
 export const HOOKS = ['post-commit', 'post-merge', 'post-checkout', 'post-rewrite', 'pre-push'] as const
 export type HookName = (typeof HOOKS)[number]
@@ -21,9 +22,7 @@ export const CHAIN_SUFFIX = '.pre-ctxsync'
 /** Hooks git feeds on standard input: the chained hook must get it too. */
 const STDIN_HOOKS = new Set<HookName>(['post-rewrite', 'pre-push'])
 
-export const ATTR_BEGIN = '# >>> ctxsync: context files merge with `ctxsync merge-driver` (`ctxsync hooks install`)'
-export const ATTR_END = '# <<< ctxsync'
-export const DRIVER = 'ctxsync'
+export { ATTR_BEGIN, ATTR_END, DRIVER } from './attributes.js'
 /**
  * Made by the post-commit hook in git's directory before it starts the recorder in the background, removed
  * by the recorder when done: `git commit && git push` must push the sync point the commit is still getting.
@@ -166,72 +165,8 @@ export async function hooksInstalled(dir: string): Promise<string[]> {
   return out
 }
 
-// --- .gitattributes ---------------------------------------------------------------------------------
-
-/** gitattributes patterns have no braces: `*.{yaml,yml}` becomes two patterns. */
-export function expandBraces(glob: string): string[] {
-  const m = /\{([^{}]*)\}/.exec(glob)
-  if (!m) return [glob]
-  const out: string[] = []
-  for (const alt of m[1]!.split(',')) out.push(...expandBraces(glob.slice(0, m.index) + alt + glob.slice(m.index + m[0].length)))
-  return out
-}
-
-export function attributeBlock(globs: readonly string[]): string {
-  const pats = [...new Set(globs.flatMap(expandBraces))]
-  return [ATTR_BEGIN, ...pats.map((p) => `${p.replace(/ /g, '[ ]')} merge=${DRIVER}`), ATTR_END, ''].join('\n')
-}
-
-/** Adds (or refreshes) our block; returns true when the file changed. */
-export async function addAttributes(root: string, globs: readonly string[]): Promise<boolean> {
-  const file = path.join(root, '.gitattributes')
-  const cur = (await readMaybe(file)) ?? ''
-  const block = attributeBlock(globs)
-  const without = stripBlock(cur)
-  const next = without === null ? appendBlock(cur, block) : appendBlock(without.text, block, without.at)
-  if (next === cur) return false
-  await fs.writeFile(file, next)
-  return true
-}
-
-/** Removes our block; deletes the file when nothing else was in it. Returns true when it changed. */
-export async function removeAttributes(root: string): Promise<boolean> {
-  const file = path.join(root, '.gitattributes')
-  const cur = await readMaybe(file)
-  if (cur === null) return false
-  const s = stripBlock(cur)
-  if (s === null) return false
-  if (s.text === '') await fs.rm(file)
-  else await fs.writeFile(file, s.text)
-  return true
-}
-
-function appendBlock(text: string, block: string, at = text.length): string {
-  const before = text.slice(0, at)
-  const sep = before === '' || before.endsWith('\n') ? '' : '\n'
-  return before + sep + block + text.slice(at)
-}
-
-/** The text without our block (and where it was), or null when there is none. */
-function stripBlock(text: string): { text: string; at: number } | null {
-  const start = text.indexOf(ATTR_BEGIN)
-  if (start < 0) return null
-  const endMark = text.indexOf(ATTR_END, start)
-  if (endMark < 0) return null
-  let end = endMark + ATTR_END.length
-  if (text[end] === '\n') end++
-  return { text: text.slice(0, start) + text.slice(end), at: start }
-}
-
-/** Whether `.gitattributes` (root, or `.git/info/attributes`) routes anything to our driver. */
-export async function attributesNameDriver(repo: Repo): Promise<boolean> {
-  const re = new RegExp(`(^|\\s)merge=${DRIVER}(\\s|$)`, 'm')
-  for (const f of [path.join(repo.root, '.gitattributes'), path.join(repo.gitDir, 'info', 'attributes')]) {
-    const t = await readMaybe(f).catch(() => null)
-    if (t && re.test(t)) return true
-  }
-  return false
-}
+// The attributes that route context files to the driver: see attributes.ts.
+export { addBlock, attributeBlock, attributesNameDriver, expandBraces, infoAttributesFile, removeBlock, removeWorktreeBlock } from './attributes.js'
 
 // --- git config -------------------------------------------------------------------------------------
 
@@ -240,7 +175,17 @@ export interface ConfigState {
   rewriteRef: boolean
   /** Remotes we added the notes refspec to. */
   fetch: string[]
+  /** The autostash keys we set (absent in the state of installs before them). */
+  autoStash?: string[]
 }
+
+/**
+ * The live context is always uncommitted work in a clone whose daemon runs, and git refuses to merge or
+ * rebase over uncommitted work. With autostash, `git pull`, `merge` and `rebase` put it aside, do their
+ * work and put it back, merging it with what came in (through the driver: no markers). Set only where this
+ * clone's own config says nothing, so that a choice made here stays.
+ */
+export const AUTOSTASH_KEYS = ['merge.autoStash', 'rebase.autoStash'] as const
 
 export async function configureGit(repo: Repo, r: Runner): Promise<{ state: ConfigState; changed: string[] }> {
   const changed: string[] = []
@@ -251,7 +196,14 @@ export async function configureGit(repo: Repo, r: Runner): Promise<{ state: Conf
   }
   await set(`merge.${DRIVER}.name`, 'ctxsync: merges context files through the CRDT, never leaving conflict markers')
   await set(`merge.${DRIVER}.driver`, `${runnerCommand(r)} merge-driver %O %A %B %P`)
-  const state: ConfigState = { rewriteRef: false, fetch: [] }
+  const state: ConfigState = { rewriteRef: false, fetch: [], autoStash: [] }
+  for (const key of AUTOSTASH_KEYS) {
+    // simple-git answers '' for an unset key (git's exit 1 without a message).
+    if (await repo.tryRaw(['config', '--local', '--get', key])) continue
+    await repo.raw(['config', '--local', key, 'true'])
+    state.autoStash!.push(key)
+    changed.push(key)
+  }
   if (!(await repo.configAll('notes.rewriteRef')).includes(NOTES_REF)) {
     // amend and rebase copy a commit's sync points to the rewritten commit.
     await repo.raw(['config', '--local', '--add', 'notes.rewriteRef', NOTES_REF])
@@ -276,6 +228,10 @@ export async function unconfigureGit(repo: Repo, state: ConfigState | null): Pro
   // Without a record of the install, take out only values that can only be ours.
   if (state?.rewriteRef ?? true) {
     if ((await repo.status(['config', '--local', '--unset-all', 'notes.rewriteRef', `^${reEscape(NOTES_REF)}$`])) === 0) changed.push('notes.rewriteRef')
+  }
+  // Only what we set, and only while it still holds our value (a later `git config` of the user's stays).
+  for (const key of state?.autoStash ?? []) {
+    if ((await repo.status(['config', '--local', '--unset-all', key, '^true$'])) === 0) changed.push(key)
   }
   for (const remote of state?.fetch ?? (await repo.remotes())) {
     const r = await repo.status(['config', '--local', '--unset-all', `remote.${remote}.fetch`, `^${reEscape(notesRefspec(remote))}$`])

@@ -138,7 +138,7 @@ async function askGit(root: string): Promise<Facts | null> {
     repo.branch(),
     repo.tryRaw(['notes', `--ref=${NOTES_REF}`, 'show', 'HEAD']),
     repo.config(`merge.${DRIVER}.driver`),
-    attributesNameDriver(repo),
+    attributesNameDriver(repo, root),
     repo.hooksDir().catch(() => ''),
   ])
   const p = parseNote(note ?? '').at(-1) ?? null

@@ -48,7 +48,7 @@
 export { connect, daemonClient, orElse, readStatus, requireRoot, DaemonClient, HOOK_DAEMON_TIMEOUT_MS, type ConnectOptions, type SpaceClient } from './client.js'
 export type { ControlMethod, ControlProtocol, PeersView, ResolveChoice, SpaceApi, SyncAsk, Conflict, DocState, Take } from './api.js'
 export { runningDaemon, type DaemonFile } from './daemonfile.js'
-export { findRoot, initRoot, spacePaths, STATE_DIR, type SpacePaths } from './paths.js'
+export { findRoot, gitRoot, initRoot, spacePaths, STATE_DIR, type SpacePaths } from './paths.js'
 export { checkOneMode, checkPeerUrls, checkPort, checkRegistryUrl, isWsUrl } from './flags.js'
 /** Where this installation of ctxsync is (hooks run it by absolute path). */
 export { packageRoot } from '../pkg.js'

@@ -62,6 +62,10 @@ function socketPath(state: string): string {
  * The nearest directory at or above `cwd` that holds `ctxsync.yaml`, or null. Every command finds its
  * space here, so this is also where a linked `.ctxsync` (or a link directly in it) is refused, before any
  * command reads its secret or writes its state through the link (see statedir.ts).
+ *
+ * The walk stops at the git root, as git's own does: a repository nested in a directory that holds a space
+ * is a project of its own, and taking the outer space would sync its files under the wrong names (and make
+ * sync points in one repository for another's state).
  */
 export function findRoot(cwd: string): string | null {
   let dir = path.resolve(cwd)
@@ -71,6 +75,22 @@ export function findRoot(cwd: string): string | null {
       return dir
     }
     const up = path.dirname(dir)
+    if (up === dir || isGitRoot(dir)) return null
+    dir = up
+  }
+}
+
+/** `.git` as a directory (a clone) or a file (a worktree, a submodule): where git's walk stops. */
+function isGitRoot(dir: string): boolean {
+  return fs.existsSync(path.join(dir, '.git'))
+}
+
+/** The enclosing git work tree's root, or null outside one. */
+export function gitRoot(cwd: string): string | null {
+  let dir = path.resolve(cwd)
+  for (;;) {
+    if (isGitRoot(dir)) return dir
+    const up = path.dirname(dir)
     if (up === dir) return null
     dir = up
   }
@@ -78,13 +98,7 @@ export function findRoot(cwd: string): string | null {
 
 /** The repository root for `init`: the enclosing git work tree, else `cwd`. */
 export function initRoot(cwd: string): string {
-  let dir = path.resolve(cwd)
-  for (;;) {
-    if (fs.existsSync(path.join(dir, '.git'))) return dir
-    const up = path.dirname(dir)
-    if (up === dir) return path.resolve(cwd)
-    dir = up
-  }
+  return gitRoot(cwd) ?? path.resolve(cwd)
 }
 
 export class StateLinkError extends CtxError {

@@ -60,13 +60,13 @@ export async function cloneAs(remote: string, name: string): Promise<string> {
 }
 
 /**
- * The first clone creates the space and installs hooks, committing ctxsync.yaml, .gitignore and
- * .gitattributes; returns it with a join code for the others.
+ * The first clone creates the space and installs hooks, committing ctxsync.yaml and .gitignore (the merge
+ * attributes are in each clone's .git/info/attributes); returns it with a join code for the others.
  */
 export async function founder(remote: string, name: string, port: number): Promise<{ dir: string; code: string }> {
   const dir = await cloneAs(remote, name)
   await expectOk(ctx(dir, ['init', '--name', name, '--port', String(port), '--discovery', 'none', '--hooks']))
-  await gitIn(dir, ['add', 'ctxsync.yaml', '.gitignore', '.gitattributes'])
+  await gitIn(dir, ['add', 'ctxsync.yaml', '.gitignore'])
   await gitIn(dir, ['commit', '-qm', 'ctxsync'])
   await gitIn(dir, ['push', '-q', 'origin', 'main'])
   const code = lastLine((await expectOk(ctx(dir, ['invite']))).stdout)

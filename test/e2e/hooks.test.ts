@@ -11,6 +11,7 @@ import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { ctx, ctxJson, expectOk, freePort, killAll, removeTmpDirs, TODOS, waitFor } from './helpers.js'
 import { bareRemote, cloneAs, CONTEXT_TODOS, founder, gitIn, joiner, replaceIn } from './gitHelpers.js'
+import { attributeBlock } from '../../src/git/attributes.js'
 
 afterEach(killAll)
 afterAll(removeTmpDirs)
@@ -43,7 +44,12 @@ describe('e2e: hooks', { timeout: 120_000 }, () => {
     expect(r.hooksDir).toBe(hooks)
     expect(r.hooks.chained.sort()).toEqual(['post-commit', 'pre-push'])
     expect(fs.readFileSync(path.join(hooks, 'post-commit.pre-ctxsync'))).toEqual(before['post-commit']!.text)
-    expect(fs.readFileSync(path.join(dir, '.gitattributes'), 'utf8')).toMatch(/^\*\.png binary\n# >>> ctxsync[^\n]*\n\*\*\/\.rhema\/\*\*\/\*\.yaml merge=ctxsync\n/)
+    // The attributes go to this clone's own file: the work tree's .gitattributes is the team's.
+    expect(fs.readFileSync(path.join(dir, '.gitattributes'), 'utf8')).toBe(attrsBefore)
+    expect(fs.readFileSync(path.join(dir, '.git', 'info', 'attributes'), 'utf8')).toMatch(/# >>> ctxsync[^\n]*\n\*\*\/\.rhema\/\*\*\/\*\.yaml merge=ctxsync\n/)
+    expect((await gitIn(dir, ['check-attr', 'merge', '--', TODOS])).stdout).toBe(`${TODOS}: merge: ctxsync`)
+    expect((await gitIn(dir, ['config', '--local', 'merge.autoStash'])).stdout.trim()).toBe('true')
+    expect((await gitIn(dir, ['config', '--local', 'rebase.autoStash'])).stdout.trim()).toBe('true')
     expect((await gitIn(dir, ['config', 'merge.ctxsync.driver'])).stdout).toMatch(/merge-driver %O %A %B %P$/)
     // Installing again changes nothing.
     expect((await ctxJson(dir, ['hooks', 'install'])).hooks).toMatchObject({ installed: [], chained: [] })
@@ -67,7 +73,10 @@ describe('e2e: hooks', { timeout: 120_000 }, () => {
     }
     expect(fs.readdirSync(hooks).sort()).toEqual(['post-commit', 'pre-push'])
     expect(fs.readFileSync(path.join(dir, '.gitattributes'), 'utf8')).toBe(attrsBefore)
+    // It held only our block: gone with it.
+    expect(fs.existsSync(path.join(dir, '.git', 'info', 'attributes'))).toBe(false)
     expect((await gitIn(dir, ['config', '--get', 'merge.ctxsync.driver'], { reject: false })).exitCode).toBe(1)
+    expect((await gitIn(dir, ['config', '--get', 'merge.autoStash'], { reject: false })).exitCode).toBe(1)
     expect((await gitIn(dir, ['config', '--get-all', 'remote.origin.fetch'])).stdout.trim()).toBe('+refs/heads/*:refs/remotes/origin/*')
     expect((await gitIn(dir, ['config', '--get-all', 'notes.rewriteRef'], { reject: false })).stdout).toBe('')
   })
@@ -159,7 +168,7 @@ describe('e2e: hooks', { timeout: 120_000 }, () => {
     // Nobody has pushed notes: the notes refspec must not break fetch or pull.
     expect((await gitIn(a, ['pull', '-q'], { reject: false })).exitCode).toBe(0)
     expect((await gitIn(a, ['fetch', '-q'], { reject: false })).exitCode).toBe(0)
-    await gitIn(a, ['add', 'ctxsync.yaml', '.gitignore', '.gitattributes'])
+    await gitIn(a, ['add', 'ctxsync.yaml', '.gitignore'])
     await gitIn(a, ['commit', '-qm', 'ctxsync'])
     await gitIn(a, ['push', '-q', 'origin', 'main'])
     const head = (await gitIn(a, ['rev-parse', 'HEAD'])).stdout.trim()
@@ -196,11 +205,43 @@ describe('e2e: hooks', { timeout: 120_000 }, () => {
     await replaceIn(a.dir, TODOS, 'title: "Ship it"', 'title: "Ship it!"')
     s = await ctxJson(a.dir, ['status'])
     expect(s.git).toMatchObject({ matches: false, differs: [TODOS] })
-    // A clone that got the committed .gitattributes but never ran `hooks install`.
+    // A clone that got a committed .gitattributes naming the driver (as earlier versions had teams commit)
+    // but never ran `hooks install`.
+    await fsp.writeFile(path.join(a.dir, '.gitattributes'), attributeBlock(['**/.rhema/**/*.yaml']))
+    await gitIn(a.dir, ['add', '.gitattributes'])
+    await gitIn(a.dir, ['commit', '-qm', 'attributes'])
+    await gitIn(a.dir, ['push', '-q', 'origin', 'main'])
     const b = await joiner(remote, 'bob', a.code, await freePort(), { hooks: false })
     s = await ctxJson(b, ['status'])
     expect(s.git.driver).toBe('missing')
     expect(s.git.warnings[0]).toMatch(/would silently merge them as text/)
     expect((await ctx(b, ['status'])).stdout).toMatch(/warning: .*ctxsync hooks install/)
+  })
+
+  it('uninstall never changes what the team committed: a committed .gitattributes survives; only this clone\'s additions go', async () => {
+    const teamAttrs = '*.png binary\n' + attributeBlock(['**/.rhema/**/*.yaml'])
+    const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS, '.gitattributes': teamAttrs })
+    const a = await founder(remote, 'ann', await freePort())
+    await gitIn(a.dir, ['config', '--local', 'rebase.autoStash', 'false']) // the user's own choice
+    await ctxJson(a.dir, ['hooks', 'install'])
+    expect((await gitIn(a.dir, ['config', '--local', 'rebase.autoStash'])).stdout.trim()).toBe('false')
+    const u = await ctxJson(a.dir, ['hooks', 'uninstall'])
+    expect(fs.readFileSync(path.join(a.dir, '.gitattributes'), 'utf8')).toBe(teamAttrs)
+    expect((await gitIn(a.dir, ['status', '--porcelain', '--', '.gitattributes'])).stdout).toBe('')
+    expect(u.committedAttributes).toBe('.gitattributes')
+    expect(u.next.join('\n')).toMatch(/committed \.gitattributes still names the ctxsync merge driver: left as it is/)
+    expect((await ctx(a.dir, ['hooks', 'uninstall'])).stdout).toMatch(/next: the committed \.gitattributes/)
+    expect((await gitIn(a.dir, ['config', '--local', 'rebase.autoStash'])).stdout.trim()).toBe('false')
+    expect((await gitIn(a.dir, ['config', '--get', 'merge.autoStash'], { reject: false })).exitCode).toBe(1)
+
+    // A clone where an earlier version appended its block to the committed file without committing it.
+    const plainAttrs = '*.png binary\n'
+    const remote2 = await bareRemote({ [TODOS]: CONTEXT_TODOS, '.gitattributes': plainAttrs })
+    const b = await founder(remote2, 'bob', await freePort())
+    await fsp.appendFile(path.join(b.dir, '.gitattributes'), attributeBlock(['**/.rhema/**/*.yaml']))
+    const u2 = await ctxJson(b.dir, ['hooks', 'uninstall'])
+    expect(u2.committedAttributes).toBe(null)
+    expect(fs.readFileSync(path.join(b.dir, '.gitattributes'), 'utf8')).toBe(plainAttrs)
+    expect((await gitIn(b.dir, ['status', '--porcelain'])).stdout).toBe('')
   })
 })
