@@ -154,14 +154,14 @@ export class FileModel {
   /**
    * Takes the file's new text. Throws YamlSyntaxError (the file is held) or RefusedFileError. Returns the
    * text the file should now hold (it differs from `text` when peers' changes were merged in meanwhile),
-   * and `stale` when the save was made from an older text than the file's last (`recent.ts`): how many of
-   * the peers' changes since were kept, and how many values the save overwrote (recorded as conflicts).
+   * and `stale` when the save was made from an older text than the file's last (`recent.ts`): how many of the
+   * peers' changes since were kept, how many values it overwrote (recorded). `cut`: found cut short, left so.
    */
-  ingest(text: string): Rendered & { changed: boolean; stale?: StaleSave } {
+  ingest(text: string, cut = false): Rendered & { changed: boolean; stale?: StaleSave } {
     const chosen = this.recent.baseFor(text)
     // The file has not shown what peers sent since (held, its write-back not done): a stale save of its text.
     if (chosen && !chosen.stale && chosen.base.sv && this.beyond(chosen.base.sv)) chosen.stale = true
-    return this.take(text, chosen)
+    return this.take(text, chosen, cut)
   }
 
   /** Does the document hold another peer's writes beyond `sv`? */
@@ -191,7 +191,7 @@ export class FileModel {
     this.flushRaces()
   }
 
-  private take(text: string, chosen: { base: Held; stale: boolean } | null): Rendered & { changed: boolean; stale?: StaleSave } {
+  private take(text: string, chosen: { base: Held; stale: boolean } | null, cut = false): Rendered & { changed: boolean; stale?: StaleSave } {
     const base = chosen?.base ?? null
     const spliced = base ? incrementalParse(base.text, base.ir, text, base.spanOf) : null
     const ir = withinLimits(spliced?.ir ?? parseYaml(text))
@@ -210,7 +210,7 @@ export class FileModel {
     // (a rendering becomes the base with spans of its own). A stale save's text never serves as a stale
     // base itself (recent.ts), nor does its base again.
     if (stale) stale.used = true
-    this.#input = { text, ir, parsed: true, spanOf: spliced?.spanOf ?? parsedSpans, ours: false, sv: stateOf(this.doc), used: Boolean(stale) }
+    this.#input = { text, ir, parsed: true, spanOf: spliced?.spanOf ?? parsedSpans, ours: false, sv: stateOf(this.doc), used: Boolean(stale), ...(cut ? { cut } : {}) }
     this.recent.push(this.#input)
     if (out.complete) this.setBase(out)
     const changed = !before || !equalBytes(before, after)

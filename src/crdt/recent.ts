@@ -56,6 +56,8 @@ export interface Held {
   sv?: Map<number, number>
   /** Has served as the base of a stale save (see the rules above). */
   used?: boolean
+  /** A file found emptied or cut short, and left so for the hold: taken in as it was (see the rules above). */
+  cut?: boolean
 }
 
 export const MAX_RECENT = 8
@@ -147,7 +149,7 @@ export class RecentTexts {
     if (last && last.text === h.text) {
       // A stale save the model renders as saved (nothing of the peers' to add) is simply what the file holds:
       // a base like any other (`used` comes from the newer record).
-      this.#list[this.#list.length - 1] = { ...h, ours: last.ours && h.ours, sv: h.sv ?? last.sv }
+      this.#list[this.#list.length - 1] = { ...h, ours: last.ours && h.ours, sv: h.sv ?? last.sv, ...(last.cut || h.cut ? { cut: true } : {}) }
       return
     }
     this.#list.push(h)
@@ -176,7 +178,10 @@ export class RecentTexts {
     if (!newest) return null
     let lastOurs = -1
     for (let i = list.length - 1; i >= 0 && lastOurs < 0; i--) if (list[i]!.ours) lastOurs = i
-    if (lastOurs <= 0 || newest.text === text) return { base: newest, stale: false }
+    if (newest.text === text) return { base: newest, stale: false }
+    const cut = this.rewrittenCut(text)
+    if (cut) return cut
+    if (lastOurs <= 0) return { base: newest, stale: false }
     // A used-up text saved again exactly is the deliberate re-save; otherwise used-up texts are no candidates
     // (a near tie with one must not hide the text the save was really made from).
     if (list.some((h) => h.used && h.text === text)) return { base: newest, stale: false }
@@ -203,6 +208,20 @@ export class RecentTexts {
     }
     if (!h || holdsNewer(h.text, newest.text, text) || !keepsPeerPlace(h.text, newest.text, text)) return { base: newest, stale: false }
     return { base: h, stale: true }
+  }
+
+  /** The cut text a save of `text` completes (the header's rule); it serves once. */
+  private rewrittenCut(text: string): { base: Held; stale: boolean } | null {
+    const list = this.#list
+    let at = list.length - 1
+    while (at >= 0 && !list[at]!.cut) at--
+    if (at < 0) return null
+    const open = list.filter((h) => !h.used)
+    const near = open[nearest(open.map((x) => x.text), text)]
+    if (!near || list.indexOf(near) >= at) return null
+    const cut = list[at]!
+    cut.cut = false
+    return { base: cut, stale: at < list.length - 1 }
   }
 
   private trim(): void {

@@ -134,6 +134,8 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string,
     return false
   }
   const wasCut = f.problem === CUT
+  // Still cut when the hold ended: the save that completes it is diffed against it (crdt/recent.ts).
+  const cut = settled && cutMidSave(f, text)
   // A file whose CRDT work would block the daemon for long is held before that work starts.
   const costly = await tooCostly(cx.parseCheck, text, f.model.isEmpty ? null : (f.model.baseText?.length ?? null))
   if (costly !== null) {
@@ -146,7 +148,7 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string,
   // doubled what it added; against the model's rendering, it undid the peers' changes it was merged with.
   if (!f.model.isEmpty) await d.persist(f.takingIn(text, hash))
   try {
-    out = f.model.isEmpty ? { ...f.model.enroll(text), changed: true } : f.model.ingest(keptFormat(cx, f, text))
+    out = f.model.isEmpty ? { ...f.model.enroll(text), changed: true } : f.model.ingest(keptFormat(cx, f, text), cut)
   } catch (err) {
     if (err instanceof YamlSyntaxError) {
       hold(cx, f, { line: err.line, col: err.col, message: err.reason })
