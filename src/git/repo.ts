@@ -190,6 +190,17 @@ export class Repo {
     return (await this.status(['merge-base', '--is-ancestor', a, b])) === 0
   }
 
+  /**
+   * Commits reachable from `rev` but from no remote-tracking branch (made here, not pushed), at most `max`;
+   * empty when the clone has no remote-tracking branch (nothing tells whose the commits are).
+   */
+  async unpushed(rev: string, max: number): Promise<Set<string>> {
+    const remote = await this.tryRaw(['for-each-ref', '--count=1', '--format=%(objectname)', 'refs/remotes'])
+    if (!remote?.trim()) return new Set()
+    const r = await this.tryRaw(['rev-list', `--max-count=${max}`, rev, '--not', '--remotes'])
+    return new Set((r ?? '').split('\n').map((s) => s.trim()).filter(Boolean))
+  }
+
   async config(key: string): Promise<string | null> {
     const r = await this.tryRaw(['config', '--get', key])
     return r ? r.replace(/\n$/, '') : null

@@ -133,16 +133,17 @@ export class GitView {
   }
 
   /**
-   * The versions `name` had in the walked history (the index's first, then HEAD's, then older commits'),
+   * The versions `name` had in the walked history that others had too (HEAD's first, then older commits'),
    * distinct, at most `max`: what a member joining from this checkout may have started from (`join.ts`).
+   * What the member made itself is its edit, never a base: neither a staged change nor a commit no
+   * remote-tracking branch holds (committed or staged before the join, it was lost: black-box tester).
    */
   async versions(name: string, max = VERSIONS_MAX): Promise<string[]> {
     const oids = new Set<string>()
-    const staged = this.indexBlobs.get(name)
-    if (staged) oids.add(staged)
-    for (const [, oid] of await this.blobs(name)) {
+    const own = this.head ? await this.repo.unpushed(this.head.hash, HISTORY_MAX) : new Set<string>()
+    for (const [commit, oid] of await this.blobs(name)) {
       if (oids.size >= max) break
-      if (oid) oids.add(oid)
+      if (oid && !own.has(commit)) oids.add(oid)
     }
     const out: string[] = []
     for (const oid of oids) {

@@ -157,12 +157,8 @@ async function joinGate(cx: GitContext, f: TrackedFile, getView: ViewGetter): Pr
   if (!view) return
   const texts = await view.versions(f.name)
   if (texts.length === 0) return
-  const current: string[] = []
-  for (const oid of new Set([view.indexBlobs.get(f.name), view.headBlobs.get(f.name)])) {
-    const t = oid ? await view.text(oid) : null
-    if (t !== null) current.push(t)
-  }
-  awaitJoin(f, { current, texts, rules: cx.rulesFor(f.name) })
+  // The checkout's own base: the newest version others had (HEAD's, unless the member committed since).
+  awaitJoin(f, { current: texts.slice(0, 1), texts, rules: cx.rulesFor(f.name) })
 }
 
 function sawOnDisk(f: TrackedFile, hash: string | null): void {

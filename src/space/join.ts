@@ -57,6 +57,13 @@ export interface JoinBase {
   rules: Rules
 }
 
+interface JoiningSpace {
+  root: string
+  docs(): Iterable<{ model: { isEmpty: boolean } }>
+  scan(): Promise<unknown>
+  idle(): Promise<unknown>
+}
+
 const awaiting = new WeakMap<TrackedFile, JoinBase>()
 
 const markerOf = (root: string) => path.join(spacePaths(root).state, 'joining')
@@ -193,8 +200,15 @@ export function joinWrittenBack(back: Promise<void>): Promise<void> {
 /**
  * A first exchange with a peer completed: the space is joined. Files still awaiting with no state had
  * none on that peer: new to the space, enrolled by the scan. Returns true when this ended a join.
+ *
+ * Not when the exchange brought no state at all: that peer is joining too (new clones meeting before
+ * either reached the live context). Ended there, the member enrolled its files as new — a second
+ * authorship of every value beside the live one — and when the live state came one of the two won
+ * whole, undoing the member's edits (the network-faults ring; test/space/join-fellow.test.ts). The join
+ * then ends at a later exchange with a peer that has the state.
  */
-export async function finishJoin(space: { root: string; scan(): Promise<unknown>; idle(): Promise<unknown> }): Promise<boolean> {
+export async function finishJoin(space: JoiningSpace): Promise<boolean> {
+  if (![...space.docs()].some((d) => !d.model.isEmpty)) return false
   if (!(await stopJoining(space.root))) return false
   await space.scan()
   await space.idle()

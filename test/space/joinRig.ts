@@ -44,7 +44,7 @@ export interface CaseResult {
   failures: Array<{ kind: FailureKind; detail: string }>
 }
 
-const git = (cwd: string, args: string[]) =>
+export const git = (cwd: string, args: string[]) =>
   execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
 
 function lacks(theirs: Uint8Array, mine: Uint8Array): boolean {
@@ -171,6 +171,31 @@ export async function runJoinWorld(seed: number, o: { steps?: number; clones?: n
 
 const TRACK = ['.rhema/**/*.yaml', '.rhema/*.yaml']
 
+/** A joining member's clone: `template` copied to `dir` with an identity of its own, checked out at `at`. */
+export async function memberCopy(template: string, dir: string, at: string): Promise<string> {
+  await fs.cp(template, dir, { recursive: true })
+  await fs.rm(spacePaths(dir).identity, { force: true })
+  await createIdentity(spacePaths(dir).identity)
+  git(dir, ['fetch', '-q', 'origin'])
+  git(dir, ['reset', '-q', '--hard', at])
+  return dir
+}
+
+/** A live space `a` (its first commit holds `text`) and a template clone that `init --join` made a member. */
+export async function liveWithTemplate(text: string): Promise<{ a: Node; template: string; parent: string }> {
+  const a = await Node.make({ name: 'a' })
+  await writeFile(a.root, TODOS, text)
+  await a.start()
+  git(a.root, ['add', '-A'])
+  git(a.root, ['commit', '-qm', 'c0'])
+  const parent = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'ctxsync-join-')))
+  tmp.push(parent)
+  const template = path.join(parent, 'template')
+  git(parent, ['clone', '-q', a.root, template])
+  await init({ cwd: template, name: 'c', discovery: 'none', join: await joinCode(a.root) })
+  return { a, template, parent }
+}
+
 async function joinOnce(label: string, rng: Rng, w: { a: Node; b: Node; parent: string; template: string; k: number; points: number }): Promise<CaseResult> {
   const { a, b } = w
   const failures: CaseResult['failures'] = []
@@ -181,12 +206,7 @@ async function joinOnce(label: string, rng: Rng, w: { a: Node; b: Node; parent: 
   const fromIdx = Math.floor(rng() * history.length)
   const from = history[fromIdx]!
   // The clone: a new machine's checkout of that commit.
-  const cdir = path.join(w.parent, `c${w.k}`)
-  await fs.cp(w.template, cdir, { recursive: true })
-  await fs.rm(spacePaths(cdir).identity, { force: true })
-  await createIdentity(spacePaths(cdir).identity)
-  git(cdir, ['fetch', '-q', 'origin'])
-  git(cdir, ['reset', '-q', '--hard', from])
+  const cdir = await memberCopy(w.template, path.join(w.parent, `c${w.k}`), from)
   const withNotes = w.points > 0 && rng() < 0.5
   if (withNotes) git(cdir, ['fetch', '-q', 'origin', '+refs/notes/*:refs/notes/*'])
   const c = new Node(cdir)
@@ -194,6 +214,11 @@ async function joinOnce(label: string, rng: Rng, w: { a: Node; b: Node; parent: 
   const edit = cloneEdit(committed, rng, w.k)
   const early = rng() < 0.5
   if (early) await c.editOffline(edit.text)
+  // The member may have staged or committed its edit before joining: still its edit, never a base (a
+  // black-box tester's clone lost it). Drawn from its own generator: older seeds keep their worlds.
+  const keptBy = early && edit.text !== committed ? pickGitKeep(label) : 'worktree'
+  if (keptBy !== 'worktree') git(cdir, ['add', TODOS])
+  if (keptBy === 'commit') git(cdir, ['commit', '-qm', 'my edit'])
   await c.start()
   if (!early && edit.text !== committed) await c.edit(edit.text)
   await idle(c.s)
@@ -224,10 +249,18 @@ async function joinOnce(label: string, rng: Rng, w: { a: Node; b: Node; parent: 
   }
   failures.push(...checkValues(live, fa ?? '', edit, committed))
   await c.close()
-  return { seed: label, commits: history.length, from: fromIdx, syncPoint: withNotes, cloneEdit: `${edit.what}${early ? ' (before start)' : ''}${restarted ? ' (restarted)' : ''}`, failures }
+  return { seed: label, commits: history.length, from: fromIdx, syncPoint: withNotes, cloneEdit: `${edit.what}${early ? ' (before start)' : ''}${keptBy !== 'worktree' ? ` (${keptBy})` : ''}${restarted ? ' (restarted)' : ''}`, failures }
 }
 
 export type CloneEdit = ReturnType<typeof cloneEdit>
+
+/** Where a clone's early edit sits when it joins: the work tree, the index, or a commit of its own. */
+function pickGitKeep(label: string): 'worktree' | 'staged' | 'commit' {
+  let h = 2166136261
+  for (const ch of label) h = Math.imul(h ^ ch.charCodeAt(0), 16777619)
+  const r = mulberry32(h >>> 0)()
+  return r < 0.3 ? 'commit' : r < 0.6 ? 'staged' : 'worktree'
+}
 
 /** Every live value as the live context had it, but the ones the clone changed: the clone's. */
 export function checkValues(live: string, fa: string, edit: CloneEdit, base: string): CaseResult['failures'] {
