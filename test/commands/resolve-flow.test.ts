@@ -38,7 +38,7 @@ describe('resolve flow', () => {
     dirs.push(dir)
     await fs.mkdir(path.join(dir, '.rhema'))
     await fs.writeFile(path.join(dir, '.rhema', 'todos.yaml'), 'todos: []\n')
-    await init({ cwd: dir, name: 'me', port: 0, discovery: 'none' })
+    await init({ cwd: dir, name: 'me', port: 0, discovery: 'none', noGit: true })
 
     const piped = recorder(false)
     await resolveFlow({ cwd: dir }, piped.io)

@@ -53,9 +53,9 @@ describe('daemon in process', () => {
     dirs.push(parent)
     const alice = await clone(parent, 'alice')
     const bob = await clone(parent, 'bob')
-    await init({ cwd: alice, name: 'alice', port: 0, discovery: 'none' })
+    await init({ cwd: alice, name: 'alice', port: 0, discovery: 'none', noGit: true })
     const { code } = await invite({ cwd: alice })
-    await init({ cwd: bob, name: 'bob', port: 0, join: code, discovery: 'none' })
+    await init({ cwd: bob, name: 'bob', port: 0, join: code, discovery: 'none', noGit: true })
 
     const used = { watchers: 0, listeners: 0 }
     const lines: string[] = []

@@ -103,7 +103,7 @@ async function initDir(o: SpaceDirOptions): Promise<string> {
       version: 1, space, track: o.track ?? [...DEFAULT_INCLUDE], discovery: 'none', registry: null, rules: [],
     }))
   }
-  await init({ cwd: root, name: o.name ?? 'tester', discovery: 'none', ...(o.join ? { join: o.join } : {}) })
+  await init({ cwd: root, name: o.name ?? 'tester', discovery: 'none', ...(o.join ? { join: o.join } : {}), ...(o.git === false ? { noGit: true } : {}) })
   if (o.track && !o.join) {
     const file = spacePaths(root).config
     const config = (await readTeamConfig(file))!
