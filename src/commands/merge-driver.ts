@@ -44,7 +44,7 @@ export async function mergeDriver(o: MergeDriverOptions): Promise<MergeDriverRes
   if (texts.some((t) => t === null)) return fallback(o, 'a version is not UTF-8 text')
   const [b, a, t] = texts as [string, string, string]
   // Bounded in time and memory (mergebudget.ts): past the budget, git's text merge.
-  const r = await runMergeBounded({ base: b, ours: a, theirs: t, name: jobName(root, abs(o.path), o.path), root, theirsLabel: theirsLabel() })
+  const r = await runMergeBounded({ base: b, ours: a, theirs: t, name: jobName(root, abs(o.path), o.path), root, git: { cwd: o.cwd, path: o.path, env: gitEnv() } })
   if (r.kind === 'fallback') return fallback(o, r.why)
   const name = jobName(root, abs(o.path), o.path)
   await fs.writeFile(abs(o.ours), r.text)
@@ -66,10 +66,9 @@ function utf8(b: Buffer): string | null {
   }
 }
 
-/** git names the merged branch in GITHEAD_<oid> while it merges. */
-function theirsLabel(): string {
-  const labels = Object.entries(process.env).filter(([k, v]) => k.startsWith('GITHEAD_') && v && v !== 'HEAD').map(([, v]) => v!)
-  return labels.length ? labels[labels.length - 1]! : 'theirs'
+/** git names the merged heads' commits in GITHEAD_<oid> while it merges: how the driver knows the sides. */
+function gitEnv(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('GITHEAD_') && e[1] !== undefined))
 }
 
 /** git's own text merge, conflict markers and all: the one case where ctxsync cannot do better. */

@@ -10,6 +10,7 @@ import path from 'node:path'
 import type { Author } from '../crdt/model.js'
 import type { Merge3Options } from '../crdt/merge/merge3.js'
 import type { MergePart, StoredPart } from './mergestore.js'
+import type { SideSource } from '../git/sides.js'
 import { spacePaths } from './paths.js'
 import { mergeByRegions, RegionTooLarge } from '../crdt/merge/regionmerge.js'
 
@@ -21,8 +22,11 @@ export interface MergeJob {
   name: string
   /** The space's root, or null outside an initialised clone. */
   root: string | null
-  /** How git names the merged branch (GITHEAD_*), for conflict authors. */
-  theirsLabel: string
+  /**
+   * Where git runs the merge and the file's path in the repository (%P): each side's author and time are
+   * looked up there (`git/sides.ts`), and only when a value goes through the CRDT. Null: unknown sides.
+   */
+  git: { cwd: string; path: string; env: Record<string, string> } | null
 }
 
 export type MergeOutcome =
@@ -40,7 +44,7 @@ export async function runMergeJob(job: MergeJob, inlineLimit?: number): Promise<
   const paths = job.root ? spacePaths(job.root) : null
   // Loaded only when something has to go through the CRDT (see crdt/merge/regionmerge.ts): most merges never do.
   let opts: Promise<Merge3Options & { me: Author | null }> | null = null
-  const options = () => (opts ??= mergeOptions(paths, job.name, job.theirsLabel))
+  const options = () => (opts ??= mergeOptions(paths, job))
   let r: { text: string | null; conflicts: unknown[]; parts: MergePart[] }
   try {
     const byRegion = await mergeByRegions(b, a, t, options, { maxCrdtChars: inlineLimit })
@@ -66,8 +70,13 @@ export async function runMergeJob(job: MergeJob, inlineLimit?: number): Promise<
   }
 }
 
-/** The space's rules and this peer as the author of our side (null outside an initialised clone). */
-async function mergeOptions(paths: ReturnType<typeof spacePaths> | null, name: string, theirsLabel: string): Promise<Merge3Options & { me: Author | null }> {
+/**
+ * The space's rules, this peer (null outside an initialised clone: then nothing is kept for `resolve`), and
+ * each side's author and time: the commits' (`git/sides.ts`); this peer for its own stashed work; otherwise
+ * a plain "ours"/"theirs" written at the merge's time.
+ */
+async function mergeOptions(paths: ReturnType<typeof spacePaths> | null, job: MergeJob): Promise<Merge3Options & { me: Author | null }> {
+  const name = job.name
   const { compileRules } = await import('../crdt/rules.js')
   let rules: Parameters<typeof compileRules>[1] = []
   let me: Author | null = null
@@ -80,11 +89,24 @@ async function mergeOptions(paths: ReturnType<typeof spacePaths> | null, name: s
     const local = await readLocalSettings(paths.local, { name: 'ours', agent: false, host: DEFAULT_HOST, port: DEFAULT_PORT, peers: [] }).catch(() => null)
     if (identity && local) me = { id: identity.id, name: local.name, kind: local.agent ? 'agent' : 'human' }
   }
+  const [ours, theirs] = await sides(job)
+  const now = Math.floor(Date.now() / 1000)
+  const author = (s: SideSource | null, fallback: Author): Author =>
+    s === null ? fallback : s.stash && me ? me : { id: s.id, name: s.name, kind: 'human' }
   return {
     name, rules: compileRules(name, rules), me,
-    ours: me ?? { id: 'merge:ours', name: 'ours', kind: 'human' },
-    theirs: { id: 'merge:theirs', name: theirsLabel, kind: 'human' },
+    ours: author(ours, me ?? { id: 'merge:ours', name: 'ours', kind: 'human' }),
+    theirs: author(theirs, { id: 'merge:theirs', name: 'theirs', kind: 'human' }),
+    times: [ours?.time ?? now, theirs?.time ?? now],
   }
+}
+
+async function sides(job: MergeJob): Promise<Array<SideSource | null>> {
+  if (!job.git) return [null, null]
+  const [{ Repo }, { sideSources }] = await Promise.all([import('../git/repo.js'), import('../git/sides.js')])
+  const repo = await Repo.open(job.git.cwd).catch(() => null)
+  if (!repo) return [null, null]
+  return sideSources(repo, job.git.path, [job.ours, job.theirs], job.git.env).catch(() => [null, null])
 }
 
 /** Which version failed to parse, for the message (the first one the model could not take in). */

@@ -7,7 +7,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { ctx, ctxJson, freePort, killAll, removeTmpDirs, repoRoot, TODOS } from './helpers.js'
+import { ctx, ctxJson, freePort, killAll, removeTmpDirs, repoRoot, TODOS, waitFor } from './helpers.js'
 import { bareRemote, cloneAs, CONTEXT_TODOS, countLine, founder, gitIn, hasMarkers, joiner, markerHunks, read, replaceIn } from './gitHelpers.js'
 
 afterEach(killAll)
@@ -190,5 +190,52 @@ describe('e2e: merge driver vs plain git', { timeout: 180_000 }, () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }
+  })
+
+  it('conflict records carry each side\'s author and time (commits, sync points), never the branch name: merge and rebase', async () => {
+    const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
+    const a = await founder(remote, 'ann', await freePort())
+    const annId = (await ctxJson(a.dir, ['status'])).peer?.id ?? JSON.parse(fs.readFileSync(path.join(a.dir, '.ctxsync', 'identity.json'), 'utf8')).id
+    const d = await joiner(remote, 'dora', a.code, await freePort())
+    const at = { bob: '2024-01-02T03:04:05Z', cara: '2024-03-04T05:06:07Z' }
+    // bob's branch, committed where ctxsync does not run, with its own author and date; cara's likewise.
+    const pat = await cloneAs(remote, 'pat')
+    for (const [who, branch, value] of [['bob', 'x', 'done'], ['cara', 'y', 'blocked']] as const) {
+      await gitIn(pat, ['checkout', '-q', '-B', branch, 'origin/main'])
+      await replaceIn(pat, TODOS, 'status: open\n    tags: [core', `status: ${value}\n    tags: [core`)
+      await gitIn(pat, ['commit', '-qam', branch], { env: { GIT_AUTHOR_NAME: who, GIT_AUTHOR_EMAIL: `${who}@example.invalid`, GIT_AUTHOR_DATE: at[who] } })
+      await gitIn(pat, ['push', '-q', 'origin', branch])
+    }
+    await gitIn(d, ['fetch', '-q', 'origin'])
+    const values = async (dir: string) => {
+      const c = (await ctxJson(dir, ['resolve', '--list'])).conflicts.filter((x: { file: string }) => x.file === TODOS)
+      expect(c.length, JSON.stringify(c)).toBe(1)
+      return c[0].values.map((v: { author: { name: string; id: string }; at: string; raw: string }) => ({ name: v.author.name, id: v.author.id, at: v.at, raw: v.raw })).sort((p: { name: string }, q: { name: string }) => p.name.localeCompare(q.name))
+    }
+    const want = [
+      { name: 'bob', id: 'git:bob@example.invalid', at: '2024-01-02T03:04:05.000Z', raw: 'done' },
+      { name: 'cara', id: 'git:cara@example.invalid', at: '2024-03-04T05:06:07.000Z', raw: 'blocked' },
+    ]
+    await gitIn(d, ['checkout', '-q', '-B', 'm', 'origin/x'])
+    expect((await gitIn(d, ['merge', '--no-edit', 'origin/y'], { reject: false })).exitCode).toBe(0)
+    expect(await values(d)).toEqual(want)
+    await gitIn(d, ['checkout', '-q', '-B', 'r', 'origin/y'])
+    const rb = await gitIn(d, ['rebase', 'origin/x'], { reject: false })
+    expect(rb.exitCode, rb.stderr).toBe(0)
+    expect(await values(d)).toEqual(want)
+    // The later side wins; the other is recorded.
+    expect(await read(d, TODOS)).toContain('status: blocked\n    tags: [core')
+
+    // A side committed where ctxsync recorded a sync point: the peer that recorded it.
+    await gitIn(a.dir, ['fetch', '-q', 'origin'])
+    await gitIn(a.dir, ['checkout', '-q', '-B', 'z', 'origin/main'])
+    await replaceIn(a.dir, TODOS, 'status: open\n    tags: [core', 'status: waiting\n    tags: [core')
+    await gitIn(a.dir, ['commit', '-qam', 'z'])
+    await waitFor(async () => /"via":"commit"/.test((await gitIn(a.dir, ['notes', '--ref=ctxsync', 'show', 'HEAD'], { reject: false })).stdout), 10_000, 'the sync point of z')
+    expect((await gitIn(a.dir, ['merge', '--no-edit', 'origin/x'], { reject: false })).exitCode).toBe(0)
+    const c = (await ctxJson(a.dir, ['resolve', '--list'])).conflicts.filter((x: { file: string }) => x.file === TODOS)
+    const names = c[0].values.map((v: { author: { name: string; id: string } }) => v.author)
+    expect(names).toContainEqual({ id: annId, name: 'ann', kind: 'human' })
+    expect(names.map((n: { name: string }) => n.name)).not.toContain('origin/x')
   })
 })

@@ -19,6 +19,11 @@ export interface Merge3Options {
   theirs?: Author
   now?: () => number
   /**
+   * When each side wrote (seconds; the merge driver's: the commits'), so that conflict records say when each
+   * value was written. Without them both sides write at `now`, and the tie goes by client id.
+   */
+  times?: [number, number]
+  /**
    * The sides' client ids (default: derived from `ours` and `theirs` by `sideClients`). A region merge
    * derives them from the whole files, so that a value both sides changed has the same winner either way.
    */
@@ -54,17 +59,17 @@ export function sideClients(name: string, ours: string, theirs: string): [number
  */
 export function merge3(base: string, ours: string, theirs: string, o: Merge3Options): Merge3Result {
   const enrollment = FileModel.enrollment(o.name, base, o.rules)
-  // Both sides write at one time: the later-wins rule then breaks the tie by client id (derived from the
-  // texts), so the merge is the same in either direction.
+  // Without `times` both sides write at one time: the later-wins rule then breaks the tie by client id
+  // (derived from the texts), so the merge is the same in either direction. With them, the later side wins.
   const t = (o.now ?? nowSeconds)()
-  const mk = (author: Author, clientId: number) => {
-    const m = new FileModel({ name: o.name, author, rules: o.rules, clientId, now: () => t })
+  const mk = (author: Author, clientId: number, at: number) => {
+    const m = new FileModel({ name: o.name, author, rules: o.rules, clientId, now: () => at })
     m.enroll(base, enrollment)
     return m
   }
   const [ca, cb] = o.clientIds ?? sideClients(o.name, ours, theirs)
-  const a = mk(o.ours ?? OURS, ca)
-  const b = mk(o.theirs ?? THEIRS, cb)
+  const a = mk(o.ours ?? OURS, ca, o.times?.[0] ?? t)
+  const b = mk(o.theirs ?? THEIRS, cb, o.times?.[1] ?? t)
   try {
     if (ours !== base) a.ingest(ours)
     if (theirs !== base) b.ingest(theirs)
