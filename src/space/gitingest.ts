@@ -34,6 +34,7 @@ import { logger } from '../debuglog.js'
 import type { DocTurn, GitContext } from './context.js'
 import { reconcile, takeInSave, unlessDamaged, writeBack, type ReconcileResult } from './reconcile.js'
 import { GitView, mergeTexts, nearest } from './gitbase.js'
+import type { GitIntent } from './gitintent.js'
 
 export { mergeTexts }
 import { ingestAsGit } from '../crdt/merge/gitreplay.js'
@@ -51,11 +52,14 @@ export interface GitReport {
   edited: string[]
 }
 
-/** Reconciles every tracked file after a git operation. Without a repository: a plain scan. */
-export async function reconcileAfterGit(cx: GitContext): Promise<GitReport> {
+/**
+ * Reconciles every tracked file after a git operation. Without a repository: a plain scan. `intent`: what
+ * the command meant (`gitintent.ts`); a revert's content is the user's edit, never kept out.
+ */
+export async function reconcileAfterGit(cx: GitContext, intent: GitIntent = { kind: 'move' }): Promise<GitReport> {
   const report: GitReport = { kept: [], ingested: [], edited: [] }
   const listing = await listTracked(cx.root, cx.track)
-  await takeInAll(cx, listing.files, { concurrency: 4, guarded: false }, (name, what) => {
+  await takeInAll(cx, listing.files, { concurrency: 4, guarded: false, intent }, (name, what) => {
     if (what === 'kept') report.kept.push(name)
     else if (what === 'from-git') report.ingested.push(name)
     else if (what === 'ingested' || what === 'deleted') report.edited.push(name)
@@ -69,11 +73,12 @@ export async function reconcileAfterGit(cx: GitContext): Promise<GitReport> {
  * worker; `sort` files each result. `guarded`: a document found damaged is held (markDamaged) instead of
  * failing the whole run. Returns the names it went through.
  */
-export async function takeInAll(cx: GitContext, listed: string[], o: { concurrency: number; guarded: boolean }, sort: (name: DocName, what: TakeInResult | null) => void): Promise<DocName[]> {
+export async function takeInAll(cx: GitContext, listed: string[], o: { concurrency: number; guarded: boolean; intent?: GitIntent }, sort: (name: DocName, what: TakeInResult | null) => void): Promise<DocName[]> {
   const names = [...new Set<DocName>([...listed.map(asDocName), ...cx.docNames()])]
   const view = lazyView(cx)
+  const take = (d: DocTurn) => takeIn(cx, d, view, o.intent)
   await forEachLimited(names, o.concurrency, async (name) => {
-    const what = await cx.turn(name, (d) => (o.guarded ? unlessDamaged(cx, d.file, null, () => takeIn(cx, d, view)) : takeIn(cx, d, view)))
+    const what = await cx.turn(name, (d) => (o.guarded ? unlessDamaged(cx, d.file, null, () => take(d)) : take(d)))
     sort(name, what)
   })
   return names
@@ -93,7 +98,7 @@ export function lazyView(cx: GitContext): ViewGetter {
  */
 export type TakeInResult = ReconcileResult | 'kept' | 'from-git'
 
-export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter): Promise<TakeInResult> {
+export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, intent?: GitIntent): Promise<TakeInResult> {
   const f = d.file
   const plain = () => reconcile(cx, d)
   const read = await readTextFile(path.join(cx.root, f.name), { within: cx.root })
@@ -111,6 +116,9 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter): P
   // its work, and writing the live context now would land under its feet. The next idle decides.
   if (cx.gitPaused()) return null
   if (!view || !view.fromGit(f.name, text)) return plain()
+  // HEAD stayed where it was and git wrote its own version: the user threw their changes away (`git
+  // restore`, `git checkout -- FILE`). That is an edit, and the peers get it like any other.
+  if (intent?.kind === 'revert') return plain()
   try {
     const known = text === null ? await deletionKnown(f, view) : await view.knownHead(f, f.name, text)
     if (cx.gitPaused()) return null

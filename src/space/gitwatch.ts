@@ -4,20 +4,33 @@
  * reconciled with git in mind (`Space.resumeAfterGit`) and only then does the watcher resume — its re-check of
  * every file then finds nothing it has not seen.
  *
+ * What the command meant decides what its writes are (`gitintent.ts`): a revert of files is an edit; a stash
+ * of tracked files keeps the daemon paused — nothing written — until the stash entry is popped or dropped.
+ *
  * Under `branches: separate`, a checkout that changed the branch asks the daemon to restart on the new
  * branch's state instead (`onBranchChange`).
  */
+import fsp from 'node:fs/promises'
+import path from 'node:path'
 import { GitActivity } from '../git/activity.js'
+import type { Repo } from '../git/repo.js'
 import type { FileWatcher as Watcher } from '../fs/watcher.js'
 import { logger } from '../debuglog.js'
 import type { Space } from './space.js'
 import { DETACHED } from './branches.js'
+import { classify, snapshot, stashTop, type GitIntent, type GitSnapshot } from './gitintent.js'
+
+/** How often a held stash is looked at: `git stash drop` and `clear` take no lock the activity watch would see. */
+const STASH_POLL_MS = 500
 
 const log = logger('space:gitwatch')
 
 export class GitWatch {
   private chain: Promise<void> = Promise.resolve()
   private head: string | null = null
+  private snap: GitSnapshot | null = null
+  /** The stash entry holding the live context of tracked files: while it is on top, nothing is written. */
+  private held: { oid: string; poll: NodeJS.Timeout; files: Map<string, string | null> } | null = null
 
   private constructor(
     private readonly space: Space,
@@ -34,6 +47,7 @@ export class GitWatch {
     const activity = new GitActivity({ gitDir: repo.gitDir, quietMs: Number(process.env.CTXSYNC_GIT_QUIET_MS) || undefined })
     const w = new GitWatch(space, watcher, activity, say, onBranchChange)
     w.head = await repo.head()
+    w.snap = await snapshot(repo)
     activity.on('busy', (markers) => {
       log('pausing: git is at work (%s)', markers.join(', '))
       space.pauseForGit()
@@ -64,25 +78,80 @@ export class GitWatch {
   private async afterGit(): Promise<void> {
     if (this.activity.busy) return // git started again: the next idle does it
     const repo = (await this.space.gitRepo())!
+    const now = await snapshot(repo)
+    let intent: GitIntent
+    if (this.held) {
+      this.snap = now
+      // Still in the stash and the files still git's: stay paused (a pull meanwhile is fine).
+      if (now.stash === this.held.oid && (await this.stillStashed())) return
+      this.unhold()
+      this.say('the stash no longer holds the live context (popped, dropped, applied or edited): writing it again')
+      intent = { kind: 'move' }
+    } else {
+      intent = await classify(repo, this.snap ?? now, now, this.space.root, this.space.match)
+      this.snap = now
+    }
+    if (intent.kind === 'stash') {
+      await this.hold(repo, intent.oid, intent.files)
+      this.say(`git stash holds the live context of ${intent.files.join(', ')}: writing nothing until \`git stash pop\` (or drop)`)
+      return
+    }
     const before = this.head
-    this.head = await repo.head()
+    this.head = now.head
     if (this.space.branch !== null && ((await repo.branch()) ?? DETACHED) !== this.space.branch) {
       this.say(`branch changed: switching to its context state`)
       this.onBranchChange()
       return
     }
     try {
-      const r = await this.space.resumeAfterGit(before)
+      const r = await this.space.resumeAfterGit(before, intent)
       if (r.branches.length) this.say(`merged the context state of branch ${r.branches.join(', ')}`)
       if (r.ingested.length) this.say(`took in new content from git: ${r.ingested.join(', ')}`)
       if (r.kept.length) this.say(`kept the live context after git rewrote ${r.kept.join(', ')}`)
+      if (intent.kind === 'revert' && r.edited.length) this.say(`took in git's revert of ${r.edited.join(', ')} as an edit`)
+      // What peers sent while git worked waited in the CRDT: written now (a file git left alone is not
+      // looked at by the reconcile, which only takes in what changed on disk).
+      for (const d of this.space.docs()) void this.space.scheduleWriteBack(d.name)
     } finally {
       // Even after a failure: a paused watcher would silently stop syncing the files.
       if (!this.activity.busy) await this.watcher.resume()
     }
   }
 
+  /** Pauses until the stash entry leaves the top of the stash or a stashed file stops being HEAD's. */
+  private async hold(repo: Repo, oid: string, names: string[]): Promise<void> {
+    const prefix = path.relative(repo.root, this.space.root).split(path.sep).join('/')
+    const specs = names.map((n) => `HEAD:${prefix === '' ? n : `${prefix}/${n}`}`)
+    const blobs = await repo.resolveMany(specs)
+    const files = new Map(names.map((n, i) => [n, blobs.get(specs[i]!) ?? null]))
+    const poll = setInterval(() => {
+      if (!this.held || this.activity.busy) return
+      void Promise.all([stashTop(repo), this.stillStashed()]).then(([top, still]) => {
+        if (this.held && !this.activity.busy && (top !== this.held.oid || !still)) this.enqueue()
+      })
+    }, STASH_POLL_MS)
+    poll.unref()
+    this.held = { oid, poll, files }
+  }
+
+  /** Every stashed file still holds HEAD's version (null: absent from HEAD, and from the disk). */
+  private async stillStashed(): Promise<boolean> {
+    const repo = await this.space.gitRepo()
+    if (!this.held || !repo) return false
+    for (const [name, blob] of this.held.files) {
+      const b = await fsp.readFile(path.join(this.space.root, name)).then((t) => repo.blobId(t), () => null)
+      if (b !== blob) return false
+    }
+    return true
+  }
+
+  private unhold(): void {
+    if (this.held) clearInterval(this.held.poll)
+    this.held = null
+  }
+
   close(): void {
+    this.unhold()
     this.activity.close()
   }
 }

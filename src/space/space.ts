@@ -147,11 +147,11 @@ export class Space extends TypedEmitter<SpaceEvents> {
    * After git rewrote files: merges the states of branches the operation merged in (separate branches),
    * then takes in what git did (`gitingest.ts`) and writes what waited meanwhile.
    */
-  async resumeAfterGit(before: string | null = null): Promise<GitReport & { branches: string[] }> {
+  async resumeAfterGit(before: string | null = null, intent?: Parameters<typeof reconcileAfterGit>[1]): Promise<GitReport & { branches: string[] }> {
     this.#gitPaused = false
     const repo = this.branch !== null ? await this.gitRepo() : null
     const branches = repo ? await mergeBranchStates(this.#cx, repo, before) : []
-    return { ...(await reconcileAfterGit(this.#cx)), branches }
+    return { ...(await reconcileAfterGit(this.#cx, intent)), branches }
   }
 
   /** Something status shows changed outside the space (who is online). */

@@ -1,0 +1,67 @@
+/**
+ * What the user meant by the git command that just ran: the daemon's answer to "is what git wrote an edit?".
+ *
+ *  - `move`: a command that moved HEAD or rewrote the tree for another commit (checkout of a branch, merge,
+ *    pull, rebase, reset, commit, stash) — git's writes are not edits: known content keeps the live context
+ *    (`gitingest.ts`). Told by HEAD's reflog, which every such command appends to (`reset --hard` and `stash`
+ *    too, even when HEAD stays where it was).
+ *  - `revert`: files rewritten to HEAD's or the index's content while HEAD and its reflog stayed put — `git
+ *    checkout -- FILE`, `git restore FILE`, `git checkout HEAD FILE`: the user discarded their changes, and
+ *    that is an edit like any other, synced to the peers.
+ *  - `stash`: `git stash` put the live context of some tracked files aside (`refs/stash` moved to a new entry
+ *    that holds them). The daemon must not write them back — `git stash pop` would then refuse to run over
+ *    the "local changes" — so it stays paused until that entry leaves the top of the stash (`pop`, `drop`,
+ *    `clear`) and then reconciles, writing what peers sent meanwhile.
+ *
+ * Snapshots are taken after each reconcile, so a command is judged by everything it did, even when it was
+ * over before the busy marker was seen.
+ */
+import fsp from 'node:fs/promises'
+import path from 'node:path'
+import type { Matcher } from '../fs/globs.js'
+import type { Repo } from '../git/repo.js'
+
+export type GitIntent = { kind: 'move' } | { kind: 'revert' } | { kind: 'stash'; oid: string; files: string[] }
+
+export interface GitSnapshot {
+  head: string | null
+  /** Bytes in HEAD's reflog; null when git keeps none (then only a moved HEAD counts as a move). */
+  reflog: number | null
+  stash: string | null
+}
+
+export async function snapshot(repo: Repo): Promise<GitSnapshot> {
+  const [head, reflog, stash] = await Promise.all([
+    repo.head(),
+    fsp.stat(path.join(repo.gitDir, 'logs', 'HEAD')).then((s) => s.size, () => null),
+    stashTop(repo),
+  ])
+  return { head, reflog, stash }
+}
+
+export async function stashTop(repo: Repo): Promise<string | null> {
+  return (await repo.tryRaw(['rev-parse', '-q', '--verify', 'refs/stash']))?.trim() || null
+}
+
+/**
+ * The intent of what ran between two snapshots. `spaceRoot` and `match`: which paths of a new stash entry
+ * are this space's tracked files (a stash of other files holds nothing of the live context).
+ */
+export async function classify(repo: Repo, before: GitSnapshot, after: GitSnapshot, spaceRoot: string, match: Matcher): Promise<GitIntent> {
+  const moved = after.head !== before.head || (after.reflog !== null && before.reflog !== null && after.reflog !== before.reflog)
+  if (after.stash !== null && after.stash !== before.stash && moved) {
+    const files = await stashedFiles(repo, after.stash, spaceRoot, match)
+    if (files.length > 0) return { kind: 'stash', oid: after.stash, files }
+  }
+  return moved || after.stash !== before.stash ? { kind: 'move' } : { kind: 'revert' }
+}
+
+/** The tracked files (space names) whose work-tree changes the stash entry holds. */
+async function stashedFiles(repo: Repo, oid: string, spaceRoot: string, match: Matcher): Promise<string[]> {
+  const prefix = path.relative(repo.root, spaceRoot).split(path.sep).join('/')
+  const out = await repo.tryRaw(['diff', '--name-only', '-z', `${oid}^1`, oid])
+  return (out ?? '').split('\0').filter(Boolean).flatMap((p) => {
+    const name = prefix === '' ? p : p.startsWith(prefix + '/') ? p.slice(prefix.length + 1) : null
+    return name !== null && match(name) ? [name] : []
+  })
+}

@@ -1,0 +1,136 @@
+/**
+ * Plain git beside the live context (issue 15), with `hooks install` done and daemons running on two clones
+ * of a bare remote: `git pull` (merge, then `--rebase`) runs over the live context with no flag and leaves no
+ * markers; `git checkout -- FILE`, `git restore FILE` and `git checkout HEAD FILE` are the user's revert and
+ * reach the other peer; `git stash` then `git stash pop` changes nothing, even when a peer edits meanwhile.
+ */
+import fsp from 'node:fs/promises'
+import path from 'node:path'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { FileDocStore } from '../../src/fs/sidecar.js'
+import { asDocName } from '../../src/ids.js'
+import { freePort, killAll, readFile, removeTmpDirs, startWatch, stopWatch, TODOS, waitFileEquals, waitFor, waitLog, waitSame, type Daemon, type Peer } from './helpers.js'
+import { bareRemote, cloneAs, CONTEXT_TODOS, countLine, founder, gitIn, hasMarkers, joiner, read, replaceIn } from './gitHelpers.js'
+
+afterEach(killAll)
+afterAll(removeTmpDirs)
+
+async function twoLivePeers(): Promise<{ remote: string; a: Peer; b: Peer; da: Daemon; db: Daemon }> {
+  const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
+  const [pa, pb] = [await freePort(), await freePort()]
+  const f = await founder(remote, 'ann', pa)
+  const a: Peer = { name: 'ann', dir: f.dir, port: pa, url: `ws://127.0.0.1:${pa}` }
+  const b: Peer = { name: 'bob', dir: await joiner(remote, 'bob', f.code, pb, { peers: [a.url] }), port: pb, url: `ws://127.0.0.1:${pb}` }
+  await gitIn(b.dir, ['pull', '-q'])
+  const [da, db] = [await startWatch(a), await startWatch(b)]
+  await waitLog(db, /connected to ann/)
+  return { remote, a, b, da, db }
+}
+
+/** A teammate without ctxsync commits a new todo and pushes it. */
+async function teammate(remote: string, n: number): Promise<string> {
+  const c = await cloneAs(remote, `carl${n}`)
+  await fsp.appendFile(path.join(c, TODOS), `  - id: c${n}\n    title: "From carl ${n}"\n    status: open\n`)
+  await gitIn(c, ['commit', '-qam', `carl ${n}`])
+  await gitIn(c, ['push', '-q', 'origin', 'main'])
+  return `- id: c${n}`
+}
+
+/** The state vector of a peer's document, read from its sidecar (what operations it holds). */
+async function stateVector(dir: string): Promise<string> {
+  const store = new FileDocStore({ dir: path.join(dir, '.ctxsync', 'docs') })
+  try {
+    const d = await store.load(asDocName(TODOS))
+    return Buffer.from(Y.encodeStateVectorFromUpdate(Y.mergeUpdates(d!.updates))).toString('base64')
+  } finally {
+    await store.close()
+  }
+}
+
+const logs = (ds: Daemon[]) => ds.map((d) => `--- ${d.peer.name}:\n${d.log()}`).join('\n')
+
+describe('e2e: plain git beside the live context', { timeout: 240_000 }, () => {
+  it('git pull (merge, then --rebase) over live context: exit 0, no markers, live and pulled merged, peers identical', async () => {
+    const { remote, a, b, da, db } = await twoLivePeers()
+    try {
+      // Round 1: live context on bob (uncommitted everywhere), a teammate's commit comes in; plain `git pull`.
+      await replaceIn(b.dir, TODOS, 'title: "Ship it"', 'title: "Ship it now"')
+      await waitFileEquals(a, readFile(b)!)
+      const c1 = await teammate(remote, 1)
+      const p1 = await gitIn(b.dir, ['-c', 'pull.rebase=false', 'pull'], { reject: false })
+      expect(p1.exitCode, p1.stdout + p1.stderr).toBe(0)
+      let text = await waitSame([a, b], TODOS, (t) => t.includes(c1) && t.includes('Ship it now'))
+      expect(hasMarkers(text), text).toBe(false)
+      expect(countLine(text, c1)).toBe(1)
+
+      // Round 2: ann has a commit of her own and live context on top; another teammate commit; `pull --rebase`.
+      await gitIn(a.dir, ['commit', '-qam', 'ann: the context as it is'])
+      await replaceIn(a.dir, TODOS, 'title: "Fix the renderer"', 'title: "Fix the renderer first"')
+      await waitFileEquals(b, readFile(a)!)
+      const c2 = await teammate(remote, 2)
+      const p2 = await gitIn(a.dir, ['pull', '--rebase'], { reject: false })
+      expect(p2.exitCode, p2.stdout + p2.stderr).toBe(0)
+      text = await waitSame([a, b], TODOS, (t) => t.includes(c2) && t.includes('Fix the renderer first'))
+      expect(hasMarkers(text), text).toBe(false)
+      for (const l of [c1, c2, 'title: "Ship it now"', 'title: "Fix the renderer first"']) expect(countLine(text, l), `${l} in\n${text}`).toBe(1)
+      expect((await gitIn(a.dir, ['status', '--porcelain'])).stdout).not.toMatch(/^(UU|AA) /m)
+      // And a plain `git merge` of what bob now fetches (his HEAD is behind, his live context is not).
+      await gitIn(b.dir, ['fetch', '-q'])
+      const m = await gitIn(b.dir, ['merge', 'origin/main'], { reject: false })
+      expect(m.exitCode, m.stdout + m.stderr).toBe(0)
+      expect(await waitSame([a, b], TODOS)).toBe(text)
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
+    expect(await stopWatch(da)).toBe(0)
+    expect(await stopWatch(db)).toBe(0)
+  })
+
+  it('checkout -- FILE, restore FILE and checkout HEAD FILE revert the file, and the revert reaches the peer', async () => {
+    const { a, b, da, db } = await twoLivePeers()
+    try {
+      const head = await read(b.dir, TODOS)
+      for (const [i, cmd] of [['checkout', '--', TODOS], ['restore', TODOS], ['checkout', 'HEAD', TODOS]].entries()) {
+        await replaceIn(b.dir, TODOS, 'title: "Ship it"', `title: "Ship it ${i}"`)
+        await waitFileEquals(a, readFile(b)!)
+        await gitIn(b.dir, cmd)
+        await waitFileEquals(a, head)
+        expect(await waitSame([a, b], TODOS)).toBe(head)
+      }
+      await waitLog(db, /took in git's revert of \.rhema\/todos\.yaml as an edit/)
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
+  })
+
+  it('git stash, then git stash pop: nothing changed, no conflict; a peer\'s edit meanwhile is there after the pop', async () => {
+    const { a, b, da, db } = await twoLivePeers()
+    try {
+      await replaceIn(b.dir, TODOS, 'title: "Ship it"', 'title: "Ship it today"')
+      const live = await waitSame([a, b], TODOS, (t) => t.includes('Ship it today'))
+      expect((await gitIn(b.dir, ['stash'])).exitCode).toBe(0)
+      await waitLog(db, /git stash holds the live context of \.rhema\/todos\.yaml/)
+      const pop = await gitIn(b.dir, ['stash', 'pop'], { reject: false })
+      expect(pop.exitCode, pop.stdout + pop.stderr).toBe(0)
+      expect(await read(b.dir, TODOS)).toBe(live)
+      expect(await waitSame([a, b], TODOS)).toBe(live)
+      expect((await gitIn(b.dir, ['stash', 'list'])).stdout).toBe('')
+
+      // A peer edits while the stash holds bob's live context: nothing is written until the pop, then all of it.
+      await gitIn(b.dir, ['stash'])
+      await waitLog(db, /git stash holds the live context/, 15_000)
+      await replaceIn(a.dir, TODOS, 'title: "Write the parser"', 'title: "Write the parser again"')
+      const stashed = await read(b.dir, TODOS)
+      await waitFor(async () => (await stateVector(a.dir)) === (await stateVector(b.dir)), 10_000, "bob's sidecar to hold ann's edit")
+      expect(await read(b.dir, TODOS)).toBe(stashed) // held: not written under the stash
+      const pop2 = await gitIn(b.dir, ['stash', 'pop'], { reject: false })
+      expect(pop2.exitCode, pop2.stdout + pop2.stderr).toBe(0)
+      const text = await waitSame([a, b], TODOS, (t) => t.includes('Write the parser again') && t.includes('Ship it today'))
+      expect(hasMarkers(text)).toBe(false)
+      expect(countLine(text, 'title: "Ship it today"')).toBe(1)
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
+  })
+})
