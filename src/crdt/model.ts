@@ -12,7 +12,7 @@
  */
 import * as Y from 'yjs'
 import type { DocIR, MapEntry, SeqItem } from './ir.js'
-import { parses, parseYaml, RefusedFileError, YamlSyntaxError } from './parse.js'
+import { parses, parseYaml, RefusedFileError, withinLimits, YamlSyntaxError } from './parse.js'
 import { renderDocInfo, type Span } from './render.js'
 import { incrementalParse, parsedSpans } from './incremental.js'
 import { RecentTexts, collectIds, equalBytes, heldFor, stateOf, type Held } from './recent.js'
@@ -26,7 +26,6 @@ import { Writer } from './write.js'
 import { Differ } from './diff.js'
 import { RaceWatch, supersede } from './conflicts.js'
 import { compactChanged } from './compact.js'
-import { checkIR } from './limits.js'
 import { changedEntriesParse } from './rendercheck.js'
 import { describeConflicts, resolveConflict, type Conflict, type Take } from './present.js'
 import { LOAD, LOCAL, type Author, type DeferredCheck, type FileModelOptions, type RemoteOrigin, type Rendered } from './modeltypes.js'
@@ -235,6 +234,12 @@ export class FileModel {
     if (this.#input) this.recent.backTo(this.#input)
   }
 
+  /** The file still holds `text`, made before any peer's write here (a joining clone's): saves made from it are stale. */
+  diskHolds(text: string): void {
+    const h = heldFor(text, null, this.base?.ir ?? null, this.rules, false)
+    if (h) this.recent.reset({ ...h, sv: new Map() })
+  }
+
   /** Marks the file deleted (a register write: a concurrent edit keeps it, with a conflict). */
   deleteFile(): void {
     if (!this.exists()) return
@@ -389,12 +394,5 @@ export class FileModel {
   destroy(): void {
     this.doc.destroy()
   }
-}
-
-/** A file beyond the limits every peer checks (crdt/guard.ts) is refused here, not by its peers. */
-function withinLimits(ir: DocIR): DocIR {
-  const bad = checkIR(ir)
-  if (bad) throw new RefusedFileError(bad)
-  return ir
 }
 

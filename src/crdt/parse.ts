@@ -9,6 +9,7 @@ import { Composer, Parser, isMap, isPair, isScalar, isSeq, type CST, type Node a
 import type { DocIR } from './ir.js'
 import { extractDoc } from './extract.js'
 import { positionOf } from './position.js'
+import { checkIR } from './limits.js'
 
 export class YamlSyntaxError extends Error {
   readonly line: number
@@ -161,4 +162,11 @@ export function parses(text: string, limits: ParseLimits = DEFAULT_LIMITS): bool
     if (e instanceof YamlSyntaxError || e instanceof RefusedFileError) return false
     throw e
   }
+}
+
+/** A file beyond the limits every peer checks (crdt/guard.ts) is refused here, not by its peers. */
+export function withinLimits(ir: DocIR): DocIR {
+  const bad = checkIR(ir)
+  if (bad) throw new RefusedFileError(bad)
+  return ir
 }

@@ -72,6 +72,11 @@ const BUDGET_SLACK = 64 * 1024
  */
 export function changedLines(from: string, to: string, max?: number): number | undefined {
   if (from === to) return 0
+  // Lines added after a last line that had no newline leave that line as it was: counted as changed, the
+  // save read one line farther from the text it was made from than from an older one (edit generator seed
+  // 653442: a `...` typed after a peer removed the final newline was taken as a stale save; the head
+  // comment went).
+  if (!from.endsWith('\n') && to.startsWith(from + '\n')) from += '\n'
   // The diff's own bound counts lines removed plus added, at most twice ours.
   const parts = max === undefined ? diffLines(from, to) : diffLines(from, to, { maxEditLength: 2 * Math.max(0, max) + 1 })
   if (!parts) return undefined

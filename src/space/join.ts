@@ -183,11 +183,15 @@ export async function takeJoin(m: FileModel, j: JoinBase, r: Rendered, text: str
   const exact = r.text !== null && committed !== null && !from.includes(text) ? enrolledBase(m, j.rules, committed) : null
   const merged = exact ? text : await joinedText(m.name, j, r.text, text)
   m.setBase(r)
-  if (merged === null) return false
-  if (exact) m.ingestJoin(merged, { text: committed!, ...exact }, at)
-  else if (committed !== null) m.ingestOver(merged, committed, at)
-  else m.ingest(merged)
-  return true
+  if (merged !== null) {
+    if (exact) m.ingestJoin(merged, { text: committed!, ...exact }, at)
+    else if (committed !== null) m.ingestOver(merged, committed, at)
+    else m.ingest(merged)
+  }
+  // Until the live text is written, the file holds `text`: a save landing first was made from it, and read
+  // against the live text it deleted what the live context had (test/space/join-race.test.ts).
+  if (text !== r.text) m.diskHolds(text)
+  return merged !== null
 }
 
 /** How long a session waits for a joining file's write-back before it goes on (space.ts `applyRemote`). */
