@@ -18,6 +18,9 @@
 import { parse } from 'yaml'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { FaultProxy, rng } from '../helpers/faultProxy.js'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { chaos, Editor, expectNoDuplicateIds, FAULT_TODOS, faultTotals, seeds, withSeed } from './faultRig.js'
 import {
   clone, ctx, expectOk, explained, freePort, git, killAll, lastLine, makeRepo, readFile, removeTmpDirs, startWatch, stopWatch,
@@ -83,10 +86,14 @@ async function scenario(name: string, seed: number, peers: Peer[], daemons: Daem
       return false
     }
   }
+  // CTXSYNC_FAULT_DEBUG: every daemon's log kept for reading (with CTXSYNC_E2E_DEBUG=ctxsync:* for details).
+  const keepLogs = () => process.env.CTXSYNC_FAULT_DEBUG && fs.writeFileSync(path.join(os.tmpdir(), `ctxsync-faults-${name}-${seed}.log`), daemons.map((d) => `=== ${d.peer.name}\n${d.log()}`).join('\n'))
   const text = await explained(waitSame(peers, TODOS, complete, HEAL_MS), peers, daemons).catch((e: Error) => {
+    keepLogs()
     e.message += `\nfaults injected: ${chaosLog.join('\n')}`
     throw e
   })
+  keepLogs()
   const healMs = Date.now() - healedAt
   for (const e of editors) e.check(text)
   expectNoDuplicateIds(text)
