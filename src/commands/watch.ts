@@ -33,7 +33,8 @@ function check(o: WatchOptions): void {
 export async function watch(o: WatchOptions & { onStarted?: (info: DaemonInfo, files: number) => void }): Promise<DaemonInfo> {
   check(o)
   let daemon = await startDaemon(o)
-  o.onStarted?.(daemon.info, [...daemon.space.docs()].filter((e) => e.model.exists()).length)
+  // A file awaiting its join has no state yet but is watched all the same ("watching 0 file(s)" misled).
+  o.onStarted?.(daemon.info, [...daemon.space.docs()].filter((e) => e.model.exists() || e.diskHash !== null).length)
   // `on`, not `once`: our handler must stay registered until the daemon is done. signal-exit (used by
   // write-file-atomic and proper-lockfile) re-raises a signal when it finds itself the only listener; with
   // `once` ours is gone as soon as it runs, so a file write under way during shutdown turned a clean SIGTERM

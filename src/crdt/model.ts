@@ -172,7 +172,7 @@ export class FileModel {
    * value the live context changed too is recorded and the later of the two writes shows (`heads.ts`).
    */
   ingestJoin(text: string, from: { text: string; ids: readonly string[] | null; sv?: Map<number, number> }, at: number): void {
-    const held = heldFor(from.text, from.ids, this.base?.ir ?? null, this.rules, false)
+    const held = heldFor(from.text, from.ids, this.base?.ir ?? null, this.rules, false, (id) => this.tree.has(id))
     if (!held) return void this.ingest(text)
     if (from.sv) held.sv = from.sv
     this.timed(at, () => this.take(text, { base: held, stale: true }))
@@ -236,7 +236,7 @@ export class FileModel {
 
   /** The file still holds `text`, made before any peer's write here (a joining clone's): saves made from it are stale. */
   diskHolds(text: string): void {
-    const h = heldFor(text, null, this.base?.ir ?? null, this.rules, false)
+    const h = heldFor(text, null, this.base?.ir ?? null, this.rules, false, (id) => this.tree.has(id))
     if (h) this.recent.reset({ ...h, sv: new Map() })
   }
 
@@ -345,7 +345,7 @@ export class FileModel {
    */
   recall(texts: ReadonlyArray<{ text: string; ids: readonly string[] | null }>, r: Rendered): void {
     this.recent.reset(null)
-    texts.forEach((t, i) => this.recent.push(heldFor(t.text, t.ids, r.ir, this.rules, i > 0)))
+    texts.forEach((t, i) => this.recent.push(heldFor(t.text, t.ids, r.ir, this.rules, i > 0, (id) => this.tree.has(id))))
     if (this.recent.size === 0 && r.complete && r.text !== null && r.ir) this.setBase(r)
   }
 

@@ -41,6 +41,7 @@ import { slotsOf, type DocIR } from './ir.js'
 import { parsedSpans, type SpanOf } from './incremental.js'
 import { parseYaml } from './parse.js'
 import { annotate } from './annotate.js'
+import { fillDerivedIds } from './reannotate.js'
 import type { Rules } from './rules.js'
 
 export interface Held {
@@ -318,13 +319,15 @@ export function restored(text: string, ids: readonly string[], ours: boolean): H
 
 /**
  * `text` as a recent text: with the node ids meta kept (`ids`), else its parse matched against `ir` (the
- * model's rendering; null when there is none to match against).
+ * model's rendering; null when there is none to match against) and, with `has`, the tree's other nodes.
  */
-export function heldFor(text: string, ids: readonly string[] | null, ir: DocIR | null, rules: Rules, ours: boolean): Held | null {
+export function heldFor(text: string, ids: readonly string[] | null, ir: DocIR | null, rules: Rules, ours: boolean, has?: (id: string) => boolean): Held | null {
   const kept = ids ? restored(text, ids, ours) : null
   if (kept || !ir) return kept
   try {
-    return { text, ir: annotate(parseYaml(text), ir, rules), parsed: true, spanOf: parsedSpans, ours }
+    // What the text shows that the rendering does not (deleted since) keeps the id it had (`reannotate.ts`).
+    const matched = annotate(parseYaml(text), ir, rules)
+    return { text, ir: has ? fillDerivedIds(matched, has, rules) : matched, parsed: true, spanOf: parsedSpans, ours }
   } catch {
     return null
   }

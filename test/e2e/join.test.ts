@@ -81,6 +81,8 @@ describe('e2e: joining from an older checkout', { timeout: 240_000 }, () => {
         expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0)
       } else {
         const d = await startWatch(c)
+        // Its file awaits the join but is watched (it said "watching 0 file(s)": black-box tester round 2).
+        expect(d.log()).toMatch(/watching [1-9]\d* file\(s\)/)
         await waitFileEquals(c, want, TODOS, 30_000).catch((e: Error) => {
           throw new Error(`${e.message}\n--- carl:\n${d.log()}`)
         })

@@ -45,6 +45,27 @@ describe('a stale save made while no daemon ran', () => {
     }
   }
 
+  for (const stop of ['close', 'kill'] as const) {
+    it(`a peer deletes an item, the daemon stops (${stop}), the old buffer is saved with an edit elsewhere: the item stays deleted`, async () => {
+      const { a, b } = await pair()
+      const buffer = (await b.file())!
+      const deleted = SEED.replace('  - id: t1\n    title: second\n    status: todo\n', '')
+      await a.edit(deleted)
+      await idle(a.s)
+      await exchange(a, b)
+      expect(await b.file()).toBe(deleted)
+      await b.quiet()
+      await (stop === 'close' ? b.close() : b.kill())
+      await b.editOffline(buffer.replace('title: first', 'title: first, offline'))
+      await b.start()
+      const want = deleted.replace('title: first', 'title: first, offline')
+      expect(await b.file()).toBe(want)
+      await exchange(b, a)
+      expect(await a.file()).toBe(want)
+      for (const n of [a, b]) await n.close()
+    })
+  }
+
   it('the file\'s last text saved with an edit while no daemon ran is an edit of that text', async () => {
     const { a, b } = await pair()
     await a.edit(PEER_CHANGES['adds an item'](SEED))
