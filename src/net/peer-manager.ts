@@ -40,11 +40,11 @@ import type { PeerInfo } from './SyncHost.js'
 import { CloseCode, type Dialer, type Listener, type Transport } from './TransportInterface.js'
 import { DEFAULT_HEARTBEAT_MS, listen, wsDialer } from './ws.js'
 import {
-  backoffDelay, newTarget, peerFields, prune,
+  backoffDelay, DEFAULT_BACKOFF, newTarget, peerFields, prune, REFUSED_RETRY_MS,
   type AddPeerOptions, type Conn, type PeerManagerConfig, type PeerManagerEvents, type PeerState, type Target,
 } from './peer-state.js'
 
-export { backoffDelay } from './peer-state.js'
+export { backoffDelay, DEFAULT_BACKOFF } from './peer-state.js'
 export type { AddPeerOptions, PeerManagerConfig, PeerManagerEvents, PeerState, PeerStatus } from './peer-state.js'
 export { peekRegistry, syncOnce } from './sync-once.js'
 export type { PeekResult, SyncOnceOptions, SyncOnceResult, PeerSyncResult, SyncOutcome } from './sync-once.js'
@@ -76,7 +76,7 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
     this.#cfg = cfg
     this.#creds = cfg.secret ? deriveCredentials(cfg.secret, cfg.host.spaceId) : undefined
     this.#dialer = cfg.dialer ?? wsDialer({ maxFrameBytes: this.#maxFrame, heartbeatMs: this.#heartbeat })
-    this.#backoff = cfg.backoff ?? { baseMs: 250, maxMs: 30_000 }
+    this.#backoff = cfg.backoff ?? DEFAULT_BACKOFF
     for (const url of new Set(cfg.peers)) this.#targets.set(url, newTarget(url))
     this.#presence = new PresenceForwarder<Conn>({
       self: cfg.host.self,
@@ -357,7 +357,8 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
     if (target) {
       target.state = conn.state
       target.error = info.reason
-      this.#retry(target, info.refused ? this.#backoff.maxMs : this.#nextDelay(target))
+      // Refused (a wrong secret or token): no use asking again soon, and each refusal is logged on both sides.
+      this.#retry(target, info.refused ? (this.#backoff === DEFAULT_BACKOFF ? REFUSED_RETRY_MS : this.#backoff.maxMs) : this.#nextDelay(target))
     } else if (info.refused || wasActive) {
       this.#recent = [state, ...this.#recent.filter((r) => !r.id || r.id !== state.id)].slice(0, MAX_RECENT)
     }

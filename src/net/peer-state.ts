@@ -110,6 +110,15 @@ export interface Backoff {
   maxMs: number
 }
 
+/**
+ * Capped at 8 s: a peer that comes back is dialled again within 10 s however long it was down (capped at
+ * 30 s, a peer down 16 s was retried only after 34 s: issue 17). Dialling a closed port costs next to
+ * nothing, and the jitter keeps many peers from dialling in step.
+ */
+export const DEFAULT_BACKOFF: Backoff = { baseMs: 250, maxMs: 8_000 }
+/** A refusal (wrong secret, revoked token) is not retried sooner than this. */
+export const REFUSED_RETRY_MS = 30_000
+
 /** The exponential ceiling alone: `baseMs` doubled per failed attempt (from 0), capped at `maxMs`. */
 export function backoffCeiling(attempt: number, b: Backoff): number {
   return Math.min(b.maxMs, b.baseMs * 2 ** attempt)

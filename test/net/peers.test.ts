@@ -6,7 +6,7 @@ import { WebSocket, WebSocketServer } from 'ws'
 import { type PeerId } from '../../src/ids.js'
 import { deriveCredentials } from '../../src/net/auth.js'
 import { decodeMessage, encodeMessage, PROTOCOL_VERSION, type Message } from '../../src/net/protocol.js'
-import { backoffDelay, PeerManager, syncOnce, type PeerManagerConfig, type PeerState } from '../../src/net/peer-manager.js'
+import { backoffDelay, DEFAULT_BACKOFF, PeerManager, syncOnce, type PeerManagerConfig, type PeerState } from '../../src/net/peer-manager.js'
 import { MemoryNet } from '../../src/net/memory.js'
 import { ACCESS_REFUSED, PeerSession, type SessionClosed } from '../../src/net/session.js'
 import { WsTransport } from '../../src/net/ws.js'
@@ -340,6 +340,20 @@ describe('backoff', () => {
     expect(Math.min(...samples)).toBeLessThan(1000)
     expect(Math.max(...samples)).toBeGreaterThan(3000)
     expect(Math.max(...samples)).toBeLessThan(4000)
+  })
+
+  it('by default, a peer that comes back is dialled again within 10 s, however long it was down', () => {
+    // The worst case of the jitter (each delay at its ceiling), each failed dial taking `dialMs`: the first
+    // dial after the peer is back comes at most maxMs (plus one failed dial) later (issue 17: a peer down
+    // 16 s was retried after 34 s with a 30 s cap).
+    for (const dialMs of [0, 50, 1000]) {
+      for (let downMs = 0; downMs <= 180_000; downMs += 500) {
+        let t = 0
+        let attempt = 0
+        while (t < downMs) t += dialMs + backoffDelay(attempt++, DEFAULT_BACKOFF, () => 1)
+        expect(t - downMs, `down ${downMs} ms`).toBeLessThanOrEqual(10_000)
+      }
+    }
   })
 })
 
