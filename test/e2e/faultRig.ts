@@ -36,6 +36,8 @@ export class Editor {
   edits = 0
   /** Own changes found missing at the next edit (a write lost between daemon and test): re-applied. */
   reapplied = 0
+  /** What was found undone, when (named in the verdict). */
+  readonly reapplies: string[] = []
   #n = 0
 
   constructor(readonly i: number, readonly peer: Peer, readonly daemon: () => Daemon, readonly random: () => number) {
@@ -49,7 +51,9 @@ export class Editor {
     for (const id of this.deleted) out = out.replace(blockRe(id), '')
     if (count && out !== text) {
       this.reapplied++
-      if (process.env.CTXSYNC_FAULT_DEBUG) console.log(`p${this.i} re-applied at ${new Date().toISOString()}: ${JSON.stringify({ title: this.title, missing: [...this.adds].filter((id) => countId(text, id) === 0), back: [...this.deleted].filter((id) => countId(text, id) > 0), ownTitle: new RegExp(`- id: o${this.i}\\n    title: "([^"]*)"`).exec(text)?.[1] })}`)
+      const what = `p${this.i} re-applied at ${new Date().toISOString()}: ${JSON.stringify({ title: this.title, missing: [...this.adds].filter((id) => countId(text, id) === 0), back: [...this.deleted].filter((id) => countId(text, id) > 0), ownTitle: new RegExp(`- id: o${this.i}\\n    title: "([^"]*)"`).exec(text)?.[1] })}`
+      this.reapplies.push(what)
+      if (process.env.CTXSYNC_FAULT_DEBUG) console.log(what)
     }
     return out
   }
