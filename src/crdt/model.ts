@@ -158,9 +158,11 @@ export class FileModel {
    */
   ingest(text: string, cut = false): Rendered & { changed: boolean; stale?: StaleSave } {
     const chosen = this.recent.baseFor(text)
-    // The file has not shown what peers sent since (held, its write-back not done): a stale save of its text.
-    if (chosen && !chosen.stale && chosen.base.sv && this.beyond(chosen.base.sv)) chosen.stale = true
-    return this.take(text, chosen, cut)
+    // The file has not shown what peers sent since (held, its write-back not done): a stale save of its text,
+    // but no news to the person (a live merge, not their buffer being old), so nothing kept is reported.
+    const unseen = Boolean(chosen && !chosen.stale && chosen.base.sv && this.beyond(chosen.base.sv))
+    const out = this.take(text, unseen ? { ...chosen!, stale: true } : chosen, cut)
+    return unseen && out.stale && !out.stale.overwritten ? { ...out, stale: { ...out.stale, kept: 0 } } : out
   }
 
   /** Does the document hold another peer's writes beyond `sv`? */

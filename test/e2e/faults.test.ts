@@ -100,8 +100,9 @@ async function scenario(name: string, seed: number, peers: Peer[], daemons: Daem
   expect(() => parse(text)).not.toThrow()
   const edits = editors.reduce((n, e) => n + e.edits, 0)
   const reapplied = editors.reduce((n, e) => n + e.reapplied, 0)
+  const keptOnce = editors.reduce((n, e) => n + e.keptOnce, 0)
   console.log(`[${name}] seed ${seed}: ${edits} edits by ${N} peers in ${EDIT_MS / 1000} s, converged ${healMs} ms after healing; ` +
-    `faults ${JSON.stringify(injected)}; ${chaosLog.length} chaos steps; own edits re-applied ${reapplied}`)
+    `faults ${JSON.stringify(injected)}; ${chaosLog.length} chaos steps; own edits re-applied ${reapplied}, deletions kept once ${keptOnce}`)
   expect(injected.frames).toBeGreaterThan(100)
   expect(injected.cuts + injected.refused).toBeGreaterThan(0)
   // A peer's own write is never undone behind its back: re-applying happens only after a lost write. The
