@@ -11,6 +11,7 @@ import type { ResolveIO, Take } from './commands/resolve.js'
 import { CtxError, ExitCode, ExitError, UsageError } from './errors.js'
 import { formatConflicts, formatInit, formatPeers, formatStatus, formatSync, fmtBytes } from './output.js'
 import { packageVersion } from './pkg.js'
+import { examples, fitHelp, prose } from './clihelp.js'
 import { checkPort } from './space/flags.js'
 import { visible, visibleLines } from './visible.js'
 
@@ -51,16 +52,12 @@ const err = (s: string) => process.stderr.write(s.endsWith('\n') ? s : s + '\n')
 const json = (v: unknown) => out(JSON.stringify(v, null, 2))
 const warn = (m: string) => err(`warning: ${visibleLines(m)}`)
 
-function examples(...lines: string[]): string {
-  return `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`
-}
-
 function cwdOf(cmd: Command): string {
   return (cmd.optsWithGlobals() as { cwd?: string }).cwd ?? process.cwd()
 }
 
 export function buildProgram(): Command {
-  const program = new Command('ctxsync')
+  const program = fitHelp(new Command('ctxsync'))
     .description('Keep a repository\'s YAML context files (Rhema .rhema/*.yaml) in sync, live, between machines and AI agents.')
     .version(packageVersion(), '-v, --version')
     .option('-C, --cwd <dir>', 'run as if started in <dir>')
@@ -72,7 +69,7 @@ export function buildProgram(): Command {
       'npx ctxsync sync --peer ws://10.0.0.5:7420   # one-shot, for scripts and CI',
       'npx ctxsync status --check            # exit 4 when a file is held or conflicted',
       'npx ctxsync serve --data /var/lib/ctxsync   # a relay/registry for peers that cannot reach each other',
-    ) + '\nExit codes: 0 ok, 1 error, 2 usage, 3 no peer reachable, 4 a --check failed, 5 access refused.\n')
+    ) + prose('\nExit codes: 0 ok, 1 error, 2 usage, 3 no peer reachable, 4 a --check failed, 5 access refused.\n'))
 
   program.command('init')
     .description('set up this clone: create or join the space, create this machine\'s identity, enroll the tracked files')
@@ -80,7 +77,7 @@ export function buildProgram(): Command {
     .option('--agent', 'this peer is an AI agent')
     .option('--port <port>', 'port `ctxsync watch` listens on (default 7420)', port)
     .option('--peer <url>', 'a peer to keep connected to (repeatable)', collect)
-    .addOption(new Option('--discovery <mode>', 'how peers find each other').choices(['none', 'mdns', 'registry']))
+    .addOption(new Option('--discovery <mode>', 'how peers find each other (a new space: mdns, listening on 0.0.0.0 for LAN peers; registry when --registry is given)').choices(['none', 'mdns', 'registry']))
     .option('--registry <url>', 'registry/relay URL (with --discovery registry)')
     .option('--join <code>', 'join an existing space with a code from `ctxsync invite`')
     .option('--hooks', 'also install the git hooks and the merge driver (`ctxsync hooks install`)')
@@ -120,7 +117,7 @@ export function buildProgram(): Command {
     .option('--timeout <sec>', 'give up after this many seconds without progress', seconds, 30)
     .option('--json', 'print a JSON summary')
     .addHelpText('after', examples('ctxsync sync', 'ctxsync sync --peer ws://10.0.0.5:7420 --timeout 10 --json', 'CTXSYNC_TOKEN=… ctxsync sync --registry wss://relay.example.com --json   # CI: no init, no secret') +
-      '\nExit codes: 0 at least one peer synced, 3 no peer reachable (local changes stay pending), 5 every reachable peer refused access, or the token is read-only and local changes stay pending.\n')
+      prose('\nExit codes: 0 at least one peer synced, 3 no peer reachable (local changes stay pending), 5 every reachable peer refused access, or the token is read-only and local changes stay pending.\n'))
     .action(async (o, cmd: Command) => {
       const { sync, syncExit } = await commands.sync()
       const ora = !o.json && process.stderr.isTTY ? (await import('ora')).default : null
@@ -214,7 +211,7 @@ export function buildProgram(): Command {
     .option('--expire-unused <days>', 'forget a space used only by the session that registered it after this many days (default 7)', count)
     .option('--expire-idle <days>', 'forget a space no peer visited for this many days (default 180)', count)
     .addHelpText('after', examples('ctxsync serve --data ./relay-data', 'ctxsync serve --host 0.0.0.0 --port 443 --data /var/lib/ctxsync --tls-cert cert.pem --tls-key key.pem', 'curl http://127.0.0.1:7421/metrics') +
-      '\nThe relay never holds a space secret: a space registers with its public key on first contact; peers prove the secret or show a token (ctxsync token create).\n')
+      prose('\nThe relay never holds a space secret: a space registers with its public key on first contact; peers prove the secret or show a token (ctxsync token create).\n'))
     .action(async (o, cmd: Command) => {
       const { serve } = await commands.serve()
       await serve({
@@ -233,7 +230,7 @@ export function buildProgram(): Command {
     .option('--expires <duration>', 'e.g. 30m, 12h, 7d, 4w, or never', '30d')
     .option('--json', 'print {token, role, expires} as JSON')
     .addHelpText('after', examples('ctxsync token create --role read --expires 7d', 'CTXSYNC_TOKEN=$(ctxsync token create --role write | tail -1) ctxsync sync --registry wss://relay.example.com') +
-      '\nA token is a bearer credential: whoever holds it has its role until it expires (there is no revoking it early).\n')
+      prose('\nA token is a bearer credential: whoever holds it has its role until it expires (there is no revoking it early).\n'))
     .action(async (o, cmd: Command) => {
       const { createToken } = await commands.token()
       const r = await createToken({ cwd: cwdOf(cmd), role: o.role, expires: o.expires })
@@ -369,6 +366,8 @@ function terminal(): ResolveIO & { close(): void } {
 
 export async function main(argv: string[] = process.argv): Promise<number> {
   const program = buildProgram()
+  // Bare `ctxsync`, as bare `git`: the help on stderr, exit 1 (it exited 0: issue 17).
+  if (argv.length <= 2) return (program.outputHelp({ error: true }), ExitCode.Error)
   try {
     await program.parseAsync(argv)
     return ExitCode.Ok

@@ -95,14 +95,23 @@ describe('e2e: init and invite', { timeout: 60_000 }, () => {
     const help = await ctx(dir, ['--help'])
     expect(help.exitCode).toBe(0)
     expect(help.stdout).toContain('Examples:')
-    expect(help.stdout).toMatch(/Exit codes: 0 ok, 1 error, 2 usage, 3 no peer reachable, 4 a --check failed, 5 access refused/)
-    // Independent runs: in parallel, to keep the suite quick.
-    const cmds = ['init', 'sync', 'status', 'resolve', 'watch', 'invite']
-    const helps = await Promise.all(cmds.map((cmd) => ctx(dir, [cmd, '--help'])))
+    expect(help.stdout.replace(/\n/g, ' ')).toMatch(/Exit codes: 0 ok, 1 error, 2 usage, 3 no peer reachable, 4 a --check failed, 5 access refused/)
+    // Independent runs: in parallel, to keep the suite quick. Every help fits the terminal (issue 17: lines
+    // ran to 186 columns), and says what --discovery does by default.
+    const cmds = ['init', 'sync', 'status', 'resolve', 'watch', 'invite', 'serve', 'token', 'hooks', 'log', 'peers']
+    const helps = await Promise.all(cmds.map((cmd) => ctx(dir, [cmd, '--help'], { env: { COLUMNS: '100' } })))
     helps.forEach((h, i) => {
       expect(h.exitCode, cmds[i]).toBe(0)
-      expect(h.stdout, cmds[i]).toContain('Examples:')
+      if (!['token', 'hooks'].includes(cmds[i]!)) expect(h.stdout, cmds[i]).toContain('Examples:')
+      for (const line of h.stdout.split('\n')) expect([...line].length, `${cmds[i]}: ${line}`).toBeLessThanOrEqual(100)
     })
+    expect(helps[0]!.stdout.replace(/\s+/g, ' ')).toMatch(/--discovery <mode> how peers find each other \(a new space: mdns, listening on 0\.0\.0\.0/)
+    const top = await ctx(dir, ['--help'], { env: { COLUMNS: '100' } })
+    for (const line of top.stdout.split('\n')) expect([...line].length, line).toBeLessThanOrEqual(100)
+    // Bare `ctxsync`, like bare `git`: the help on stderr, exit 1.
+    const bare = await ctx(dir, [])
+    expect(bare.exitCode).toBe(1)
+    expect(bare.stderr).toContain('Usage: ctxsync')
     const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
     const v = await ctx(dir, ['--version'])
     expect(v.exitCode).toBe(0)
