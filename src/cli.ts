@@ -12,6 +12,7 @@ import { CtxError, ExitCode, ExitError, UsageError } from './errors.js'
 import { formatConflicts, formatInit, formatPeers, formatStatus, formatSync, fmtBytes } from './output.js'
 import { packageVersion } from './pkg.js'
 import { examples, fitHelp, prose } from './clihelp.js'
+import { registerHistory } from './clihistory.js'
 import { checkPort } from './space/flags.js'
 import { visible, visibleLines } from './visible.js'
 
@@ -344,6 +345,7 @@ function addGitCommands(program: Command): void {
       if (o.json) json(r)
       else out(fmt.formatLog(r.entries))
     })
+  registerHistory(program)
 }
 
 /** Same rules as `parseTake` in commands/resolve.ts, kept here so that parsing flags loads no command. */

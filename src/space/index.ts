@@ -101,6 +101,8 @@ export const loadBranches = () => import('./branches.js')
 export const loadMergeStore = () => import('./mergestore.js')
 /** The `.ctxsync/` directory's place in git (committed by mistake, claimed by this clone). */
 export const loadStateDir = () => import('./statedir.js')
+/** Versions of the tracked files: history, show, diff, restore, undo, blame (versions/). */
+export const loadVersions = () => import('./versions/index.js')
 /** Git: the repository, sync-point notes, hooks and attributes, the user's name. */
 export const loadRepo = () => import('../git/repo.js')
 export const loadNotes = () => import('../git/notes.js')

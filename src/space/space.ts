@@ -38,6 +38,7 @@ import { awaitingJoin, joinWrittenBack } from './join.js'
 import type { ParseChecker } from './parsecheck.js'
 import { assemble, type OpenOptions } from './open.js'
 import { IoRetry } from './ioretry.js'
+import { newBook, type VersionBook } from './versions/recorder.js'
 
 export type { SpaceEvents, DocView } from './context.js'
 export type { OpenOptions, SpaceParts } from './open.js'
@@ -60,6 +61,7 @@ export class Space extends TypedEmitter<SpaceEvents> {
   private repoP: Promise<Repo | null> | null = null
   /** What the helpers (reconcile, git, branches) may use of the space: see context.ts. */
   readonly #cx: GitContext & BranchContext
+  versions: VersionBook | null = null
 
   private constructor(
     readonly paths: SpacePaths,
@@ -174,6 +176,7 @@ export class Space extends TypedEmitter<SpaceEvents> {
     if (!w) {
       w = new DocWorker(name, {
         author: this.author, rules: compileRules(name, this.config.rules), store: this.store, now: this.now,
+        versions: (this.versions ??= newBook(this.paths, this.author, this.writable, (m) => this.warn(m))),
         announce: (d, u, o) => this.announce(d, u, o),
         onStoreError: (err) => this.io.storeFailed(err),
         // Saved again after the store failed: what waited is written to the file now, as it would have been.

@@ -22,6 +22,7 @@ import type { DocName } from '../ids.js'
 import type { DocTurn, DocView } from './context.js'
 import { DocLog, type UpdateListener } from './doclog.js'
 import { TrackedFile, type Persist } from './trackedfile.js'
+import type { DocVersions, VersionBook } from './versions/recorder.js'
 
 export interface WorkerParts {
   author: Author
@@ -31,11 +32,15 @@ export interface WorkerParts {
   announce: UpdateListener
   onStoreError: (e: Error) => void
   onStoreRecovered: () => void
+  /** Where versions are recorded (history, undo); null in a read-only open. */
+  versions?: VersionBook | null
 }
 
 export class DocWorker implements DocView, DocTurn {
   readonly file: TrackedFile
   readonly log: DocLog
+  readonly versions: DocVersions | null
+  readonly #book: VersionBook | null
   #tail: Promise<void> = Promise.resolve()
   /** Turns asked for and not finished (a write-back counts from when it is asked for). */
   #open = 0
@@ -49,6 +54,8 @@ export class DocWorker implements DocView, DocTurn {
   ) {
     const model = new FileModel({ name, author: p.author, rules: p.rules, ...(p.now ? { now: p.now } : {}) })
     this.file = new TrackedFile(name, model)
+    this.#book = p.versions ?? null
+    this.versions = this.#book?.forDoc(name, model) ?? null
     this.log = new DocLog(name, model, p.store, {
       announce: p.announce,
       onError: p.onStoreError,
@@ -85,6 +92,8 @@ export class DocWorker implements DocView, DocTurn {
         // At once, not lazily: the next turn may act on what this one learnt of the file (a save on top
         // of the text just written), and a crash between the two must find it noted (see held.test.ts).
         if (this.file.dirty) await this.persist('now')
+        // After the turn, off its path: a comparison here, the version written on a later macrotask.
+        this.versions?.afterTurn(this.file)
       }
     })
     this.#tail = turn.then(
@@ -145,6 +154,7 @@ export class DocWorker implements DocView, DocTurn {
     this.#later.clear()
     if (this.file.dirty && !this.log.metaWaiting) await this.persist('now')
     await this.log.close(() => this.file.persisted())
+    await this.#book?.flushed()
     this.file.model.destroy()
   }
 }

@@ -1,0 +1,129 @@
+/**
+ * The history commands' part of the CLI (`history`, `show`, `diff`, `restore`, `undo`, `blame`): their
+ * flags, help and printing, registered on the program by `cli.ts` (kept apart: cli.ts is at its size limit).
+ * Values come from peers: printed through `visible`, never raw, except `show`, whose output is the file.
+ */
+import type { Command } from 'commander'
+import { examples, prose } from './clihelp.js'
+import { UsageError } from './errors.js'
+import { visible, visibleDeep } from './visible.js'
+
+const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n')
+const json = (v: unknown) => out(JSON.stringify(visibleDeep(v), null, 2))
+const cwdOf = (cmd: Command): string => (cmd.optsWithGlobals() as { cwd?: string }).cwd ?? process.cwd()
+const count = (v: string) => {
+  if (!/^\d+$/.test(v)) throw new UsageError(`-n takes a number, got ${JSON.stringify(v)}`)
+  return Number(v)
+}
+const history = () => import('./commands/history.js')
+const undo = () => import('./commands/undo.js')
+
+type Author = { name: string; kind: string }
+const who = (as: Author[]) => (as.length ? as.map((a) => visible(a.name) + (a.kind === 'agent' ? ' (agent)' : '')).join(', ') : '?')
+const EXIT = prose('\nExit codes: 0 ok, 1 error (no such change, time or commit; nothing to undo), 2 usage.\n')
+
+export function registerHistory(program: Command): void {
+  program.command('history')
+    .description('changes to the tracked files this machine kept, newest first: id, time, author (human or agent), file, fields changed')
+    .argument('[path]', 'only this file')
+    .option('-n, --max-count <n>', 'at most this many changes', count)
+    .option('--since <time>', 'only changes since: 10m, 2h, yesterday 14:00, an ISO time')
+    .option('--author <name>', 'only changes by this peer')
+    .option('--json', 'print the changes as JSON')
+    .addHelpText('after', examples('ctxsync history', 'ctxsync history .rhema/todos.yaml -n 5', 'ctxsync history --since yesterday --author claude --json') + EXIT)
+    .action(async (p: string | undefined, o, cmd: Command) => {
+      const r = await (await history()).history({ cwd: cwdOf(cmd), path: p, limit: o.maxCount, since: o.since, author: o.author })
+      if (o.json) return void json({ changes: r.entries })
+      const { whenText } = await import('./space/versions/when.js')
+      if (!r.entries.length) return void out('no changes kept yet')
+      const lines: string[] = []
+      for (const e of r.entries) {
+        const how = e.via === 'local' || e.via === 'remote' ? '' : e.via === 'undo' ? `  (undo of ${e.of})` : `  (${e.via})`
+        lines.push(`${e.id}  ${whenText(e.time, r.now)}  ${who(e.authors)}  ${visible(e.file)}${how}`)
+        for (const f of e.fields.slice(0, 12)) lines.push(`    ${fieldLine(f)}`)
+        if (e.fields.length > 12) lines.push(`    … and ${e.fields.length - 12} more`)
+      }
+      out(lines.join('\n'))
+    })
+
+  program.command('show')
+    .description('print a file as it was: after a change (its id), at a time, or at a git commit (its sync point)')
+    .argument('<ref>', 'a change id, a time (10m, 2h, yesterday 14:00, ISO) or a git commit-ish')
+    .argument('[path]', 'the file (needed unless REF is a change id)')
+    .option('--json', 'print {file, label, text} as JSON')
+    .addHelpText('after', examples('ctxsync show 3f2a9c1b', 'ctxsync show 10m .rhema/todos.yaml', 'ctxsync show HEAD~3 .rhema/todos.yaml > /tmp/old.yaml') + EXIT)
+    .action(async (ref: string, p: string | undefined, o, cmd: Command) => {
+      const r = await (await history()).show({ cwd: cwdOf(cmd), ref, path: p })
+      if (o.json) return void json(r)
+      if (r.text === null) throw new UsageError(`${r.file} did not exist at ${ref}`)
+      process.stdout.write(r.text)
+    })
+
+  program.command('diff')
+    .description('what changed between two points, field by field, with who changed it (default: from the last commit to now)')
+    .argument('[args...]', '[FROM] [TO] [PATH]: change ids, times or commits, and a file')
+    .option('--json', 'print the changes as JSON')
+    .addHelpText('after', examples('ctxsync diff', 'ctxsync diff 1h .rhema/todos.yaml', 'ctxsync diff HEAD~1 3f2a9c1b .rhema/todos.yaml --json') + EXIT)
+    .action(async (args: string[], o, cmd: Command) => {
+      const r = await (await history()).diff({ cwd: cwdOf(cmd), args })
+      if (o.json) return void json(r)
+      const lines: string[] = []
+      for (const f of r.files) {
+        lines.push(`${visible(f.file)}  (${visible(f.from)} → ${visible(f.to)})`)
+        if (!f.changes.length) lines.push('    no changes')
+        for (const c of f.changes) lines.push(`    ${fieldLine(c)}${c.authors.length ? `   — ${who(c.authors)}` : ''}`)
+      }
+      out(lines.length ? lines.join('\n') : 'no changes')
+    })
+
+  program.command('blame')
+    .description('every field of a file with its current value and who set it, when, human or agent')
+    .argument('<path>', 'the file')
+    .option('--json', 'print the fields as JSON')
+    .addHelpText('after', examples('ctxsync blame .rhema/todos.yaml', 'ctxsync blame .rhema/todos.yaml --json | jq \'.fields[] | select(.authors[0].kind == "agent")\'') + EXIT)
+    .action(async (p: string, o, cmd: Command) => {
+      const r = await (await history()).blame({ cwd: cwdOf(cmd), path: p })
+      if (o.json) return void json(r)
+      const { historyNow, whenText } = await import('./space/versions/when.js').then(async (w) => ({ ...w, historyNow: (await import('./space/versions/clock.js')).historyNow }))
+      const now = historyNow()
+      const width = Math.min(48, Math.max(...r.fields.map((f) => f.path.length), 4))
+      out(r.fields.map((f) => `${visible(f.path).padEnd(width)}  ${short(f.value, 40).padEnd(40)}  ${f.via === 'unrecorded' ? '(not taken in yet)' : `${who(f.authors)}  ${whenText(f.time!, now)}  ${f.change}`}`).join('\n'))
+    })
+
+  program.command('restore')
+    .description('make files what they were at REF, as an edit that syncs to every peer (and can be undone)')
+    .argument('<paths...>', 'the files')
+    .requiredOption('--to <ref>', 'a change id, a time or a git commit-ish')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', examples('ctxsync restore .rhema/todos.yaml --to HEAD', 'ctxsync restore .rhema/todos.yaml --to 2h', 'ctxsync undo   # takes the restore back') + EXIT)
+    .action(async (paths: string[], o, cmd: Command) => {
+      const r = await (await undo()).restore({ cwd: cwdOf(cmd), paths, to: o.to })
+      if (o.json) return void json(r)
+      out(r.files.map((f) => (f.changed ? `restored ${visible(f.file)} to ${visible(o.to)}` : `${visible(f.file)} already is as at ${visible(o.to)}`)).join('\n'))
+    })
+
+  program.command('undo')
+    .description('revert one change (default: the latest made on this machine), keeping what others changed since')
+    .argument('[change]', 'the change id (`ctxsync history`)')
+    .option('--file <path>', 'the latest change made on this machine to this file')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', examples('ctxsync undo', 'ctxsync undo 3f2a9c1b', 'ctxsync undo --file .rhema/todos.yaml') + EXIT)
+    .action(async (change: string | undefined, o, cmd: Command) => {
+      const r = await (await undo()).undo({ cwd: cwdOf(cmd), change, file: o.file })
+      if (o.json) return void json(r)
+      const note = r.conflicts ? ` (${r.conflicts} field(s) changed since by others too: see \`ctxsync resolve --list\`)` : ''
+      out(r.changed ? `undid change ${r.change} by ${visible(r.author)} on ${visible(r.file)}${note}` : `${visible(r.file)} already is as before change ${r.change}`)
+    })
+}
+
+function short(v: string, n: number): string {
+  const s = visible(v)
+  return s.length > n ? s.slice(0, n - 1) + '…' : s
+}
+
+function fieldLine(f: { path: string; kind: string; before?: string; after?: string }): string {
+  const p = visible(f.path)
+  if (f.kind === 'added') return `+ ${p}: ${short(f.after ?? '', 80)}`
+  if (f.kind === 'removed') return `- ${p}: ${short(f.before ?? '', 80)}`
+  return `~ ${p}: ${short(f.before ?? '', 40)} → ${short(f.after ?? '', 40)}`
+}

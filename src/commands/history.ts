@@ -1,0 +1,76 @@
+/**
+ * `ctxsync history`, `show`, `diff` and `blame`: reading the versions this machine kept of the tracked
+ * files (`space/versions/`). They read the version logs directly — no lock, no daemon needed, offline too;
+ * with a daemon running they see what it recorded, since it writes each version within a macrotask.
+ */
+import path from 'node:path'
+import { CtxError, UsageError } from '../errors.js'
+import { loadVersions, requireRoot } from '../space/index.js'
+
+type V = Awaited<ReturnType<typeof loadVersions>>
+export type HistoryEntry = Awaited<ReturnType<V['historyOf']>>[number]
+export type BlameLine = Awaited<ReturnType<V['blameOf']>>[number]
+export type FileDiff = Awaited<ReturnType<V['diffOf']>>
+
+/** A path as typed (relative to `cwd`) as the space names it: relative to its root, with `/`. */
+export function docName(root: string, cwd: string, p: string): string {
+  const rel = path.relative(root, path.resolve(cwd, p)).split(path.sep).join('/')
+  if (rel.startsWith('..') || path.isAbsolute(rel)) throw new UsageError(`${p} is outside the space (${root})`)
+  return rel
+}
+
+export interface HistoryOptions { cwd: string; path?: string; limit?: number; since?: string; author?: string }
+
+export async function history(o: HistoryOptions): Promise<{ entries: HistoryEntry[]; now: number }> {
+  const root = requireRoot(o.cwd)
+  const v = await loadVersions()
+  const now = v.historyNow()
+  let since: number | undefined
+  if (o.since !== undefined) {
+    const t = v.parseTime(o.since, now)
+    if (t === null) throw new UsageError(`--since ${o.since}: not a time (10m, 2h, yesterday 14:00, 2025-01-31T09:00)`)
+    since = t
+  }
+  const entries = await v.historyOf(v.versionsDirOf(root), { doc: o.path ? docName(root, o.cwd, o.path) : undefined, limit: o.limit, since, author: o.author })
+  return { entries, now }
+}
+
+export interface ShowOptions { cwd: string; ref: string; path?: string }
+
+export async function show(o: ShowOptions): Promise<{ file: string; label: string; text: string | null }> {
+  const root = requireRoot(o.cwd)
+  const v = await loadVersions()
+  const p = await v.fileAt(root, v.versionsDirOf(root), o.ref, o.path ? docName(root, o.cwd, o.path) : null)
+  return { file: p.doc, label: p.label, text: p.text }
+}
+
+export interface DiffOptions { cwd: string; args: string[] }
+
+/** `diff [FROM] [TO] [PATH]`: a last argument that names a file is the path. */
+export async function diff(o: DiffOptions): Promise<{ files: FileDiff[] }> {
+  const root = requireRoot(o.cwd)
+  const v = await loadVersions()
+  const args = [...o.args]
+  let doc: string | null = null
+  const last = args.at(-1)
+  if (last !== undefined && (last.includes('/') || /\.ya?ml$/.test(last))) doc = docName(root, o.cwd, args.pop()!)
+  if (args.length > 2) throw new UsageError('diff takes at most FROM, TO and PATH')
+  const [from, to] = args
+  const dir = v.versionsDirOf(root)
+  const docs = doc ? [doc] : await v.loggedDocs(dir)
+  const files: FileDiff[] = []
+  for (const d of docs) {
+    const f = await v.diffOf(root, dir, d, from, to)
+    if (f.changes.length || doc) files.push(f)
+  }
+  return { files }
+}
+
+export async function blame(o: { cwd: string; path: string }): Promise<{ file: string; fields: BlameLine[] }> {
+  const root = requireRoot(o.cwd)
+  const v = await loadVersions()
+  const doc = docName(root, o.cwd, o.path)
+  const fields = await v.blameOf(root, v.versionsDirOf(root), doc)
+  if (fields.length === 0 && !(await v.loggedDocs(v.versionsDirOf(root))).includes(doc)) throw new CtxError('no-history', `${doc}: no versions kept (is it a tracked file?)`)
+  return { file: doc, fields }
+}

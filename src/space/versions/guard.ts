@@ -1,0 +1,37 @@
+/**
+ * The mass-deletion guard. A save that removes most of a file's entries is usually an accident (`: > f`,
+ * an editor that saved an empty buffer, an agent that wrote only its part), but may be meant: it is taken
+ * in and synced like any save, and the daemon says so and names the `ctxsync undo` that brings the entries
+ * back. `status` shows it for GUARD_SHOW_MS (`guard.json` beside the version logs).
+ */
+import fs from 'node:fs/promises'
+import { countEntries } from './fields.js'
+
+export const GUARD_SHOW_MS = 60 * 60_000
+/** A file smaller than this many entries is not guarded: removing 2 of 3 todos is everyday work. */
+const MIN_ENTRIES = 4
+
+export interface GuardNote { doc: string; id: string; t: number; removed: number; of: number }
+
+export function checkMassDeletion(doc: string, before: string, after: string | null, id: string, t: number): GuardNote | null {
+  // Cheap test first: a save that kept most of the bytes did not remove most entries.
+  if (after !== null && after.length > before.length / 2) return null
+  const of = countEntries(before)
+  if (of < MIN_ENTRIES) return null
+  const left = countEntries(after)
+  return left * 2 < of ? { doc, id, t, removed: of - left, of } : null
+}
+
+export async function readGuard(file: string, now: number): Promise<GuardNote[]> {
+  try {
+    const all = JSON.parse(await fs.readFile(file, 'utf8')) as GuardNote[]
+    return all.filter((n) => now - n.t < GUARD_SHOW_MS)
+  } catch {
+    return []
+  }
+}
+
+export async function noteMassDeletion(file: string, note: GuardNote): Promise<void> {
+  const kept = (await readGuard(file, note.t)).filter((n) => n.doc !== note.doc)
+  await fs.writeFile(file, JSON.stringify([...kept, note]))
+}

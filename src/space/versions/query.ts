@@ -1,0 +1,184 @@
+/**
+ * Reading the version store: what `history`, `show`, `diff` and `blame` answer. Reads the logs directly
+ * (append-only, replaced only by an atomic rename), so it needs no lock and works whether a daemon runs
+ * or not, offline too. A git commit is a point in history as well: its file is read from git (the
+ * commit's own bytes), which is what its sync point holds.
+ */
+import { execFile } from 'node:child_process'
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { CtxError } from '../../errors.js'
+import { historyNow } from './clock.js'
+import { diffFlat, flatten, type FieldChange, type Flat } from './fields.js'
+import { loggedDocs, readVersionsOf, type By, type Version } from './store.js'
+import { parseTime } from './when.js'
+
+export interface Author { id: string; name: string; kind: 'human' | 'agent' }
+export const authorOf = (b: By): Author => ({ id: b[0], name: b[1], kind: b[2] })
+
+export interface HistoryEntry {
+  id: string
+  time: string
+  file: string
+  via: Version['via']
+  authors: Author[]
+  fields: FieldChange[]
+  of?: string
+}
+
+export class NoSuchRef extends CtxError {
+  constructor(ref: string, why: string) {
+    super('no-such-ref', `${ref}: ${why}`)
+  }
+}
+
+/** Every version of `docs` (all logged documents when not given), oldest first. */
+export async function allVersions(dir: string, docs?: string[]): Promise<Version[]> {
+  const names = docs ?? (await loggedDocs(dir))
+  const all = (await Promise.all(names.map((d) => readVersionsOf(dir, d)))).flat()
+  return all.sort((a, b) => a.t - b.t)
+}
+
+/** The version before `v` of the same document (null: none kept). */
+export function previous(all: Version[], v: Version): Version | null {
+  let prev: Version | null = null
+  for (const x of all) {
+    if (x.id === v.id && x.t === v.t) return prev
+    if (x.doc === v.doc) prev = x
+  }
+  return null
+}
+
+export interface HistoryQuery { doc?: string; limit?: number; since?: number; author?: string }
+
+/** Changes, newest first, with the fields each changed (against the version before it). */
+export async function historyOf(dir: string, q: HistoryQuery): Promise<HistoryEntry[]> {
+  const all = await allVersions(dir, q.doc ? [q.doc] : undefined)
+  const flats = new Map<string, Flat>()
+  const entries: HistoryEntry[] = []
+  const want = q.author?.toLowerCase()
+  for (const v of all) {
+    const before = flats.get(v.doc) ?? flatten(null)
+    const after = flatten(v.text)
+    flats.set(v.doc, after)
+    if (q.since !== undefined && v.t < q.since) continue
+    if (want && !v.by.some((b) => b[1].toLowerCase() === want || b[0] === q.author)) continue
+    entries.push({ id: v.id, time: new Date(v.t).toISOString(), file: v.doc, via: v.via, authors: v.by.map(authorOf), fields: v.via === 'start' ? [] : diffFlat(before, after), ...(v.of ? { of: v.of } : {}) })
+  }
+  entries.reverse()
+  return q.limit !== undefined ? entries.slice(0, q.limit) : entries
+}
+
+export function findChange(all: Version[], id: string): Version | null {
+  const hits = all.filter((v) => v.id.startsWith(id.toLowerCase()))
+  if (hits.length > 1) throw new CtxError('ambiguous-ref', `${id} names ${hits.length} changes: give more of its id`)
+  return hits[0] ?? null
+}
+
+export interface Point { text: string | null; label: string; version: Version | null; doc: string }
+
+/**
+ * A file as it was at `ref`: a change id (the file right after it), a time (`10m`, `2h`, `yesterday 14:00`,
+ * ISO: the newest version at or before it), or a git commit-ish (the commit's file). `doc` may be omitted
+ * for a change id.
+ */
+export async function fileAt(root: string, dir: string, ref: string, doc: string | null): Promise<Point> {
+  const all = await allVersions(dir, doc ? [doc] : undefined)
+  if (/^[0-9a-f]{4,16}$/i.test(ref)) {
+    const v = findChange(all, ref)
+    if (v) return { text: v.text, label: `change ${v.id}`, version: v, doc: v.doc }
+  }
+  const at = parseTime(ref, historyNow())
+  if (at !== null) {
+    if (!doc) throw new CtxError('need-path', `${ref} is a time: name the file too (ctxsync show ${ref} PATH)`)
+    const v = [...all].reverse().find((x) => x.doc === doc && x.t <= at) ?? null
+    if (!v) throw new NoSuchRef(ref, `no version of ${doc} kept from ${new Date(at).toLocaleString()} or before`)
+    return { text: v.text, label: `${doc} at ${new Date(v.t).toLocaleString()} (change ${v.id})`, version: v, doc }
+  }
+  const commit = await gitRev(root, ref)
+  if (!commit) throw new NoSuchRef(ref, 'not a change id, a time or a git commit (`ctxsync history` lists changes)')
+  if (!doc) throw new CtxError('need-path', `${ref} is a git commit: name the file too`)
+  return { text: await gitFile(root, commit, doc), label: `${doc} at commit ${commit.slice(0, 12)}`, version: null, doc }
+}
+
+function run(cwd: string, args: string[]): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile('git', args, { cwd, maxBuffer: 64 << 20, encoding: 'utf8' }, (err, out) => resolve(err ? null : out))
+  })
+}
+
+export async function gitRev(root: string, ref: string): Promise<string | null> {
+  if (ref.startsWith('-')) return null
+  return (await run(root, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]))?.trim() || null
+}
+
+/** The commit's bytes of the file (null: not in that commit). */
+export async function gitFile(root: string, commit: string, doc: string): Promise<string | null> {
+  const top = (await run(root, ['rev-parse', '--show-toplevel']))?.trim()
+  const rel = top ? path.relative(top, path.join(root, doc)).split(path.sep).join('/') : doc
+  return run(root, ['show', `${commit}:${rel}`])
+}
+
+/** What the file holds now (null: absent). */
+export async function current(root: string, doc: string): Promise<string | null> {
+  try {
+    return await fs.readFile(path.join(root, doc), 'utf8')
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null
+    throw e
+  }
+}
+
+export interface BlameLine { path: string; value: string; authors: Author[]; time: string | null; change: string | null; via: Version['via'] | 'unrecorded' }
+
+/**
+ * Every field's current value with the change that last set it: the versions are walked oldest first, and
+ * a field's change is the last version whose value for it differs from the version before. A value the
+ * file holds but no version does yet (a save not taken in) is `unrecorded`.
+ */
+export async function blameOf(root: string, dir: string, doc: string): Promise<BlameLine[]> {
+  const setBy = lastSetters(await readVersionsOf(dir, doc))
+  const now = flatten(await current(root, doc)).leaves
+  const out: BlameLine[] = []
+  for (const [p, value] of now) {
+    const s = setBy.get(p)
+    if (!s || s.value !== value) out.push({ path: p, value, authors: [], time: null, change: null, via: 'unrecorded' })
+    else out.push({ path: p, value, authors: s.v.by.map(authorOf), time: new Date(s.v.t).toISOString(), change: s.v.id, via: s.v.via })
+  }
+  return out
+}
+
+/** For each field, the last of `versions` (one document's, oldest first) that set its value, and the value. */
+export function lastSetters(versions: Version[]): Map<string, { v: Version; value: string }> {
+  const setBy = new Map<string, { v: Version; value: string }>()
+  let prev = new Map<string, string>()
+  for (const v of versions) {
+    const leaves = flatten(v.text).leaves
+    for (const [p, value] of leaves) if (prev.get(p) !== value || !setBy.has(p)) setBy.set(p, { v, value })
+    prev = leaves
+  }
+  return setBy
+}
+
+export interface DiffEntry extends FieldChange { authors: Author[]; time: string | null }
+export interface FileDiff { file: string; from: string; to: string; changes: DiffEntry[] }
+
+/**
+ * What changed in `doc` from FROM (default: the file at HEAD, the last sync point) to TO (default: now),
+ * field by field, each with who made the change (the last version up to TO that set it).
+ */
+export async function diffOf(root: string, dir: string, doc: string, from?: string, to?: string): Promise<FileDiff> {
+  const a = from ? await fileAt(root, dir, from, doc) : { text: (await gitRev(root, 'HEAD')) ? await gitFile(root, 'HEAD', doc) : null, label: 'HEAD', version: null }
+  const b = to ? await fileAt(root, dir, to, doc) : { text: await current(root, doc), label: 'now', version: null }
+  const versions = await readVersionsOf(dir, doc)
+  const upTo = b.version ? versions.filter((v) => v.t <= b.version!.t) : versions
+  const setBy = lastSetters(upTo)
+  const changes = diffFlat(flatten(a.text), flatten(b.text)).map((c): DiffEntry => {
+    let s = setBy.get(c.path)
+    if (!s) for (const [p, x] of setBy) if (p.startsWith(c.path) && (!s || x.v.t > s.v.t)) s = x
+    return { ...c, authors: s ? s.v.by.map(authorOf) : [], time: s ? new Date(s.v.t).toISOString() : null }
+  })
+  return { file: doc, from: a.label, to: b.label, changes }
+}
+
+export { diffFlat, flatten }

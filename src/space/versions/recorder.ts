@@ -1,0 +1,213 @@
+/**
+ * Records versions from the live path without slowing it: at the end of each of a document's turns
+ * (`DocWorker.run`) `afterTurn` compares the text the file now holds with the last one noted — a string
+ * comparison, no hashing, no I/O — and queues a new version when it differs. The queue is written on a
+ * later macrotask by one writer per space: delta, compress, append. Every THIN_EVERY appends to a log the
+ * writer thins it by the policy (policy.ts), the only rewrite.
+ *
+ * Who made a version: the CRDT's authors map (`a`: client → peer) names the peers whose updates reached
+ * the document since the last version; a local update names this peer. `restore` and `undo` leave an
+ * intent (intent.ts) naming the text they write, so that version says what made it.
+ */
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { randomBytes } from 'node:crypto'
+import type { Doc } from 'yjs'
+import { LOAD, type Author, type RemoteOrigin } from '../../crdt/modeltypes.js'
+import { AUTHORS } from '../../crdt/schema.js'
+import { sha256hex } from '../../ids.js'
+import { updateExtent } from '../../net/statevector.js'
+import { logger } from '../../debuglog.js'
+import { historyNow } from './clock.js'
+import { DEFAULT_POLICY, fitBudget, readPolicy, thin, type Policy } from './policy.js'
+import { decode, Encoder, frame, logFile, readLog, rewrite, type By, type Version, type Via } from './store.js'
+import { takeIntent } from './intent.js'
+import { checkMassDeletion, type GuardNote } from './guard.js'
+
+const log = logger('space:versions')
+const THIN_EVERY = 256
+
+export interface BookOptions {
+  dir: string
+  config: string
+  author: Author
+  say: (m: string) => void
+  /** Where mass deletions are noted for `status` (guard.ts). */
+  guardFile: string
+}
+
+interface Queued { doc: string; text: string | null; t: number; by: By[]; via: Via }
+
+interface LogState { enc: Encoder; lastHash: string | null; appends: number }
+
+/** The space's version book, or null when this process may not write (a read-only open). */
+export function newBook(p: { state: string; config: string }, author: Author, writable: boolean, say: (m: string) => void): VersionBook | null {
+  if (!writable) return null
+  const dir = versionsDir(p.state)
+  return new VersionBook({ dir, config: p.config, author, say, guardFile: path.join(dir, 'guard.json') })
+}
+
+export const versionsDir = (state: string): string => path.join(state, 'versions')
+
+/** One space's version store, as the live path sees it. */
+export class VersionBook {
+  #queue: Queued[] = []
+  #timer: NodeJS.Immediate | null = null
+  #writing: Promise<void> = Promise.resolve()
+  #logs = new Map<string, LogState>()
+  #policy: Promise<Policy> | null = null
+  #dirMade = false
+  #prev = new Map<string, string | null>()
+
+  constructor(readonly o: BookOptions) {}
+
+  #docs = new Map<string, DocVersions>()
+
+  forDoc(name: string, model: { doc: Doc }): DocVersions {
+    const d = new DocVersions(this, name, model.doc)
+    this.#docs.set(name, d)
+    return d
+  }
+
+  /** Who made the changes a write-back is showing, for the daemon's log (`updated X (by ada)`). */
+  who(name: string): string {
+    const by = this.#docs.get(name)?.pendingAuthors() ?? []
+    return by.length ? ` (by ${by.map((b) => b[1] + (b[2] === 'agent' ? ' [agent]' : '')).join(', ')})` : ''
+  }
+
+  push(q: Queued): void {
+    this.#queue.push(q)
+    this.#timer ??= setImmediate(() => {
+      this.#timer = null
+      const batch = this.#queue
+      this.#queue = []
+      this.#writing = this.#writing.then(() => this.write(batch)).catch((e: Error) => this.o.say(`history: ${e.message}`))
+    })
+  }
+
+  /** Resolves once every version queued so far is on disk. */
+  async flushed(): Promise<void> {
+    if (this.#timer) {
+      clearImmediate(this.#timer)
+      this.#timer = null
+      const batch = this.#queue
+      this.#queue = []
+      this.#writing = this.#writing.then(() => this.write(batch)).catch((e: Error) => this.o.say(`history: ${e.message}`))
+    }
+    await this.#writing
+  }
+
+  private async state(doc: string): Promise<LogState> {
+    let s = this.#logs.get(doc)
+    if (s) return s
+    const buf = await readLog(this.o.dir, doc)
+    const d = buf ? decode(doc, buf) : null
+    const last = d?.versions.at(-1) ?? null
+    s = { enc: new Encoder(last?.text ?? null, d?.sinceKeyframe), lastHash: last ? last.h : null, appends: 0 }
+    this.#prev.set(doc, last?.text ?? null)
+    this.#logs.set(doc, s)
+    return s
+  }
+
+  private async write(batch: Queued[]): Promise<void> {
+    if (!this.#dirMade) {
+      await fs.mkdir(this.o.dir, { recursive: true, mode: 0o700 })
+      this.#dirMade = true
+    }
+    const byDoc = new Map<string, string[]>()
+    for (const q of batch) {
+      const s = await this.state(q.doc)
+      const h = q.text === null ? '' : sha256hex(q.text).slice(0, 16)
+      if (h === s.lastHash) continue
+      const via: Via = s.lastHash === null ? 'start' : q.via
+      const intent = via === 'local' ? await takeIntent(this.o.dir, q.doc, h) : null
+      const v = { id: randomBytes(4).toString('hex'), t: q.t, by: q.by, via: intent?.via ?? via, h, ...(intent?.of ? { of: intent.of } : {}) }
+      ;(byDoc.get(q.doc) ?? byDoc.set(q.doc, []).get(q.doc)!).push(s.enc.record({ ...v, text: q.text }))
+      const before = this.#prev.get(q.doc) ?? null
+      if (v.via === 'local' && before !== null) this.guard(q.doc, before, q.text, v.id, v.t)
+      this.#prev.set(q.doc, q.text)
+      s.lastHash = h
+      s.appends++
+    }
+    for (const [doc, lines] of byDoc) {
+      await fs.appendFile(logFile(this.o.dir, doc), frame(lines))
+      const s = this.#logs.get(doc)!
+      if (s.appends >= THIN_EVERY) {
+        s.appends = 0
+        await this.thinLog(doc)
+      }
+    }
+  }
+
+  private guard(doc: string, before: string, after: string | null, id: string, t: number): void {
+    const note: GuardNote | null = checkMassDeletion(doc, before, after, id, t)
+    if (!note) return
+    this.o.say(`${doc}: this save removed ${note.removed} of ${note.of} entries — taken in and synced; if that was a mistake, \`ctxsync undo ${id}\` brings them back`)
+    void import('./guard.js').then((g) => g.noteMassDeletion(this.o.guardFile, note)).catch(() => undefined)
+  }
+
+  /** Applies the policy to one log (rewritten whole, atomically); the next append starts with a whole text. */
+  async thinLog(doc: string, now = historyNow()): Promise<void> {
+    const policy = await (this.#policy ??= readPolicy(this.o.config, (m) => this.o.say(m)).catch(() => DEFAULT_POLICY))
+    const buf = await readLog(this.o.dir, doc)
+    if (!buf) return
+    const all = decode(doc, buf).versions
+    let kept = thin(all, now, policy)
+    const estimate = Math.round((buf.length * kept.length) / Math.max(1, all.length))
+    kept = fitBudget(kept, estimate, policy.maxBytes)
+    if (kept.length === all.length && buf.length <= policy.maxBytes) return
+    const bytes = await rewrite(this.o.dir, doc, kept)
+    const last = kept.at(-1)
+    this.#logs.set(doc, { enc: new Encoder(last?.text ?? null), lastHash: last?.h ?? null, appends: 0 })
+    log('%s: kept %d of %d versions (%d bytes)', doc, kept.length, all.length, bytes)
+  }
+}
+
+/** One document's side: which peers changed it since its last version, and the turn-end check. */
+export class DocVersions {
+  #clients = new Set<number>()
+  #local = false
+  #last: string | null | undefined = undefined
+
+  constructor(
+    private readonly book: VersionBook,
+    readonly name: string,
+    private readonly doc: Doc,
+  ) {
+    doc.on('update', (u: Uint8Array, origin: unknown) => {
+      if (origin === LOAD) return
+      if (typeof origin === 'object' && origin !== null && 'remote' in (origin as RemoteOrigin)) {
+        for (const client of updateExtent(u).to.keys()) this.#clients.add(client)
+      } else this.#local = true
+    })
+  }
+
+  /**
+   * End of a turn. The text the file holds is the model's base once the disk is known (a held file keeps
+   * its last good text: a version is never a text that does not parse). Cheap unless it changed.
+   */
+  afterTurn(file: { disk: { kind: string }; model: { baseText: string | null } }): void {
+    const text = file.disk.kind === 'absent' ? null : file.disk.kind === 'file' ? file.model.baseText : undefined
+    if (text === undefined || text === this.#last) return
+    this.#last = text
+    const by = this.pendingAuthors()
+    const via: Via = this.#local ? 'local' : this.#clients.size ? 'remote' : 'settled'
+    this.#clients.clear()
+    this.#local = false
+    this.book.push({ doc: this.name, text, t: historyNow(), by, via })
+  }
+
+  /** The peers whose changes reached the document since its last version (this one for a local edit). */
+  pendingAuthors(): By[] {
+    const me = this.book.o.author
+    const authors = this.doc.getMap<[string, string, 'human' | 'agent']>(AUTHORS)
+    const by: By[] = []
+    const add = (b: By) => void (by.some((x) => x[0] === b[0]) || by.push(b))
+    if (this.#local) add([me.id, me.name, me.kind])
+    for (const c of this.#clients) {
+      const a = authors.get(String(c))
+      if (a && a[0] !== me.id) add([a[0], a[1], a[2]])
+    }
+    return by
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * `restore` and `undo`: each ends as a plain edit of the file — written atomically, then taken in the way
+ * any save is (by the daemon's watcher, or by a scan here when no daemon runs) — so it syncs to every peer,
+ * conflicts are recorded as for any edit, and it becomes a version of its own that can be undone in turn.
+ *
+ * Undo is a three-way revert: the change took the file from P to C; the file now holds N (C plus what others
+ * changed since). N merged with P over the base C keeps what happened after the change and takes back only
+ * what it did (the merge driver's merge: field by field, comments kept). When nothing changed since, the
+ * result is P exactly, byte for byte.
+ */
+import path from 'node:path'
+import { CtxError } from '../../errors.js'
+import { asDocName, sha256hex } from '../../ids.js'
+import { writeFileAtomic, removeFile } from '../../fs/atomic.js'
+import { runningDaemon } from '../daemonfile.js'
+import { spacePaths } from '../paths.js'
+import { leaveIntent } from './intent.js'
+import { allVersions, current, fileAt, findChange, previous } from './query.js'
+import { versionsDir } from './recorder.js'
+import type { Version, Via } from './store.js'
+
+export interface EditResult { file: string; changed: boolean; conflicts: number; via: 'daemon' | 'direct' }
+
+async function myId(state: string): Promise<string | null> {
+  const { readIdentity } = await import('../secrets.js')
+  return (await readIdentity(path.join(state, 'identity.json')).catch(() => null))?.id ?? null
+}
+
+/**
+ * Writes `text` over the file as an edit (null removes it) and has it taken in. With no daemon, the space
+ * is opened here and scanned before (an edit not taken in yet becomes its own version, not lost under
+ * ours) and after (ours becomes a version, pending for the next sync).
+ */
+async function edit(root: string, doc: string, text: string | null, via: Via, of?: string): Promise<EditResult> {
+  const paths = spacePaths(root)
+  const dir = versionsDir(paths.state)
+  const daemon = await runningDaemon(paths)
+  const space = daemon ? null : await (await import('../space.js')).Space.open({ cwd: root, command: `ctxsync ${via}`, lock: { wait: 10_000 } })
+  try {
+    await space?.scan()
+    if ((await current(root, doc)) === text) return { file: doc, changed: false, conflicts: 0, via: space ? 'direct' : 'daemon' }
+    await leaveIntent(dir, doc, { h: text === null ? '' : sha256hex(text).slice(0, 16), via, ...(of ? { of } : {}), at: Date.now() })
+    const abs = path.join(root, doc)
+    if (text === null) await removeFile(abs, { within: root })
+    else await writeFileAtomic(abs, text, { within: root })
+    // As the watcher reports a save (a scan would take a text it rendered before for an old checkout).
+    if (space && text !== null) await space.onLocalFile(asDocName(doc), text, sha256hex(text))
+    else if (space) await space.onLocalDelete(asDocName(doc))
+    return { file: doc, changed: true, conflicts: 0, via: space ? 'direct' : 'daemon' }
+  } finally {
+    await space?.close()
+  }
+}
+
+/** `restore PATH… --to REF`: each file becomes what it was at REF. */
+export async function restoreFiles(root: string, docs: string[], ref: string): Promise<EditResult[]> {
+  const dir = versionsDir(spacePaths(root).state)
+  const targets = []
+  // Every REF is resolved before any file is written: a bad one changes nothing.
+  for (const doc of docs) {
+    const p = await fileAt(root, dir, ref, doc)
+    if (p.doc !== doc) throw new CtxError('bad-ref', `${ref} is a change of ${p.doc}, not of ${doc}`)
+    targets.push({ doc, text: p.text })
+  }
+  const out: EditResult[] = []
+  for (const t of targets) out.push(await edit(root, t.doc, t.text, 'restore'))
+  return out
+}
+
+export interface UndoResult extends EditResult { change: string; author: string }
+
+/** `undo [CHANGE] [--file PATH]`: reverts one change, keeping what others changed since. */
+export async function undoChange(root: string, o: { change?: string; file?: string }): Promise<UndoResult> {
+  const paths = spacePaths(root)
+  const dir = versionsDir(paths.state)
+  const all = await allVersions(dir, o.file ? [o.file] : undefined)
+  let v: Version | null
+  if (o.change) {
+    v = findChange(all, o.change)
+    if (!v) throw new CtxError('no-such-ref', `no change ${o.change}: \`ctxsync history\` lists them`)
+  } else {
+    const me = await myId(paths.state)
+    const mine = (x: Version) => x.via !== 'start' && x.via !== 'settled' && x.via !== 'remote' && x.by.some((b) => b[0] === me)
+    v = [...all].reverse().find(mine) ?? null
+    if (!v) throw new CtxError('no-change', `no change made on this machine${o.file ? ` to ${o.file}` : ''} is kept: nothing to undo`)
+  }
+  const p = previous(await allVersions(dir, [v.doc]), v)
+  if (!p) throw new CtxError('no-change', `change ${v.id} is the first version of ${v.doc} kept: there is nothing before it to go back to`)
+  const now = await current(root, v.doc)
+  let text: string | null
+  let conflicts = 0
+  if (now === v.text || v.text === null || p.text === null || now === null) text = p.text
+  else {
+    const { runMergeJob } = await import('../mergejob.js')
+    const r = await runMergeJob({ base: v.text, ours: now, theirs: p.text, name: v.doc, root, git: null })
+    if (r.kind !== 'merged') throw new CtxError('undo-failed', `cannot undo ${v.id} on ${v.doc} as it is now: ${r.why}`)
+    text = r.text
+    conflicts = r.conflicts
+  }
+  const e = await edit(root, v.doc, text, 'undo', v.id)
+  return { ...e, conflicts, change: v.id, author: v.by.map((b) => b[1]).join(', ') }
+}
+

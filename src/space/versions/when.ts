@@ -1,0 +1,34 @@
+/**
+ * Times as people type them for `show`/`diff`/`history --since`: `10m`, `2h`, `3d`, `1w` (ago, `ago`
+ * optional), `yesterday 14:00`, `today 9:30`, `14:00` (today), or an ISO date/time. Null: not a time.
+ */
+const UNIT: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
+
+export function parseTime(s: string, now: number): number | null {
+  const t = s.trim().toLowerCase()
+  const rel = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)(?:\s+ago)?$/.exec(t)
+  if (rel) return now - Number(rel[1]) * UNIT[rel[2]!]!
+  if (t === 'now') return now
+  const day = /^(yesterday|today)(?:\s+(\d{1,2}):(\d{2}))?$/.exec(t) ?? /^()(\d{1,2}):(\d{2})$/.exec(t)
+  if (day) {
+    const d = new Date(now)
+    if (day[1] === 'yesterday') d.setDate(d.getDate() - 1)
+    if (day[2] !== undefined) d.setHours(Number(day[2]), Number(day[3]), 0, 0)
+    else if (day[1] === 'yesterday') d.setHours(23, 59, 59, 999)
+    return d.getTime()
+  }
+  if (!/^\d{4}-\d{2}-\d{2}/.test(t)) return null
+  const ms = Date.parse(s.trim())
+  return Number.isNaN(ms) ? null : ms
+}
+
+/** `12s ago`, `5 min ago`, `3 h ago` while recent; the local date and time after a day. */
+export function whenText(iso: string, now: number): string {
+  const t = Date.parse(iso)
+  const d = now - t
+  if (d < 0) return new Date(t).toLocaleString()
+  if (d < 60_000) return `${Math.round(d / 1000)}s ago`
+  if (d < 3_600_000) return `${Math.round(d / 60_000)} min ago`
+  if (d < 86_400_000) return `${Math.round(d / 3_600_000)} h ago`
+  return new Date(t).toLocaleString()
+}
