@@ -19,6 +19,8 @@ export interface StatusData {
   conflicts: number
   /** HEAD's sync point, hooks, merge driver (added by the `status` command; null outside git). */
   git?: import('./gitstatus.js').GitStatus | null
+  /** Saves of the last hour that removed most of a file's entries (added by the `status` command). */
+  massDeletions?: import('./versions/guard.js').GuardNote[]
 }
 
 export function liveStatus(space: Space, daemon: StatusData['daemon'], peers: PeerRecord[], online: OnlinePeer[] = []): StatusData {

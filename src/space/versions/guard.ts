@@ -8,8 +8,8 @@ import fs from 'node:fs/promises'
 import { countEntries } from './fields.js'
 
 export const GUARD_SHOW_MS = 60 * 60_000
-/** A file smaller than this many entries is not guarded: removing 2 of 3 todos is everyday work. */
-const MIN_ENTRIES = 4
+/** A file of fewer entries is not guarded: removing one of two todos is everyday work. */
+const MIN_ENTRIES = 3
 
 export interface GuardNote { doc: string; id: string; t: number; removed: number; of: number }
 

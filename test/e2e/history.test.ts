@@ -1,0 +1,116 @@
+/**
+ * History through the built CLI with two live peers (issue 16): what each machine keeps of the changes it
+ * took in, and the commands that read and take them back — blame naming an agent peer, `history --json`,
+ * `show 10m` (the clock moved through CTXSYNC_TEST_CLOCK), a truncation undone to its exact bytes on both
+ * peers, `restore --to <commit>` and its undo, and the undo of an old change that keeps a later change by
+ * the other peer.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import {
+  ctx, ctxJson, edit, expectOk, git, killAll, readFile, removeTmpDirs, setupSpace, SMALL_TODOS, startWatch, stopWatch, TODOS,
+  tmpDir, waitFileEquals, waitFor, waitLog, writeFile, type Peer,
+} from './helpers.js'
+
+afterEach(killAll)
+afterAll(removeTmpDirs)
+
+const both = async (peers: Peer[], text: string) => {
+  for (const p of peers) await waitFileEquals(p, text)
+}
+
+/** Waits until `peer`'s history holds a change matching `pred` (versions are written just after a turn). */
+async function waitChange(peer: Peer, pred: (c: any) => boolean, what: string): Promise<any> {
+  let found: any = null
+  await waitFor(async () => {
+    const h = await ctxJson(peer.dir, ['history', '--json'])
+    found = h.changes.find(pred) ?? null
+    return found !== null
+  }, 15_000, `${peer.name}: ${what}`)
+  return found
+}
+
+const hasField = (c: any, p: string) => c.fields.some((f: any) => f.path === p)
+
+describe('e2e: history, show, blame, undo, restore', { timeout: 180_000 }, () => {
+  it('two live peers: every proof of issue 16', async () => {
+    const clock = path.join(await tmpDir('ctxsync-clock-'), 'offset')
+    fs.writeFileSync(clock, '0')
+    process.env.CTXSYNC_TEST_CLOCK = clock
+    const { peers } = await setupSpace(['a', 'b'], { files: { [TODOS]: SMALL_TODOS } })
+    const [a, b] = peers as [Peer, Peer]
+    const commit = (await git(a.dir, ['rev-parse', 'HEAD'])).trim()
+    // b is an agent
+    const local = path.join(b.dir, '.ctxsync', 'local.yaml')
+    fs.writeFileSync(local, fs.readFileSync(local, 'utf8').replace('agent: false', 'agent: true'))
+    const da = await startWatch(a)
+    const db = await startWatch(b)
+    await waitLog(da, /connected to b/)
+    await waitLog(db, /connected to a/)
+
+    // b (an agent) sets a status: a's history names it, with the field; a's blame names it as an agent.
+    const t1 = await edit(b, '    title: "Second task"\n    status: open', '    title: "Second task"\n    status: doing')
+    await both([a], t1)
+    const c1 = await waitChange(a, (c) => hasField(c, 'todos[id=t2].status'), 'b\'s status change')
+    expect(c1.authors).toEqual([expect.objectContaining({ name: 'b', kind: 'agent' })])
+    expect(c1.via).toBe('remote')
+    expect(c1.fields).toEqual([{ path: 'todos[id=t2].status', kind: 'changed', before: '"open"', after: '"doing"' }])
+    const blame = await ctxJson(a.dir, ['blame', TODOS, '--json'])
+    const status = blame.fields.find((f: any) => f.path === 'todos[id=t2].status')
+    expect(status).toMatchObject({ value: '"doing"', authors: [{ name: 'b', kind: 'agent' }], change: c1.id })
+    expect(blame.fields.find((f: any) => f.path === 'todos[id=t1].title').authors[0].name).toBe('a')
+    await waitLog(da, /updated \.rhema\/todos\.yaml \(by b \[agent\]\)/)
+
+    // Eleven minutes later (the injected clock), a changes t1: `show 10m` is the file before that.
+    fs.writeFileSync(clock, String(11 * 60_000))
+    const t2 = await edit(a, '    status: open\n  - id: t2', '    status: done\n  - id: t2')
+    await both([b], t2)
+    await waitChange(a, (c) => hasField(c, 'todos[id=t1].status'), 'a\'s own change')
+    // (execa strips the last newline of what it captures)
+    expect((await expectOk(ctx(a.dir, ['show', '10m', TODOS]))).stdout).toBe(t1.replace(/\n$/, ''))
+    await waitChange(b, (c) => hasField(c, 'todos[id=t1].status'), 'a\'s change on b')
+    expect((await expectOk(ctx(b.dir, ['show', '10m', TODOS]))).stdout).toBe(t1.replace(/\n$/, ''))
+
+    // An accidental truncation on a empties the file on both; `ctxsync undo` on a brings back the exact bytes.
+    await writeFile(a, TODOS, '')
+    await both([a, b], '')
+    await waitLog(da, /removed 3 of 3 entries.*ctxsync undo [0-9a-f]{8}/)
+    const st = await ctxJson(a.dir, ['status', '--json'])
+    expect(st.massDeletions?.[0]).toMatchObject({ doc: TODOS, removed: 3 })
+    const u1 = await ctxJson(a.dir, ['undo', '--json'])
+    expect(u1).toMatchObject({ file: TODOS, changed: true })
+    await both([a, b], t2)
+
+    // restore --to <commit> gives that commit's file on both, as a change of its own that undo takes back.
+    await waitChange(a, (c) => c.via === 'undo', 'the undo as a version')
+    await expectOk(ctx(a.dir, ['restore', TODOS, '--to', commit]))
+    await both([a, b], SMALL_TODOS)
+    await waitChange(a, (c) => c.via === 'restore', 'the restore as a version')
+    await expectOk(ctx(a.dir, ['undo']))
+    await both([a, b], t2)
+
+    // Undo of an old change keeps a later change by the other peer.
+    const t3 = await edit(a, '"Third task"', '"Third task, renamed by a"')
+    await both([b], t3)
+    const old = await waitChange(a, (c) => hasField(c, 'todos[id=t3].title') && c.via === 'local', 'a\'s rename')
+    const t4 = await edit(b, '"First task"', '"First task, renamed by b"')
+    await both([a], t4)
+    await waitChange(a, (c) => hasField(c, 'todos[id=t1].title'), 'b\'s later rename')
+    await expectOk(ctx(a.dir, ['undo', old.id]))
+    const want = t4.replace('"Third task, renamed by a"', '"Third task"')
+    await both([a, b], want)
+    expect(readFile(a)).toContain('"First task, renamed by b"')
+
+    // history --json: authors and fields of each change, newest first; --author filters.
+    const h = await ctxJson(a.dir, ['history', TODOS, '--json'])
+    expect(h.changes[0]).toMatchObject({ via: 'undo', of: old.id, authors: [{ name: 'a', kind: 'human' }] })
+    expect(h.changes[0].fields).toEqual([{ path: 'todos[id=t3].title', kind: 'changed', before: '"Third task, renamed by a"', after: '"Third task"' }])
+    const byB = await ctxJson(a.dir, ['history', '--author', 'b', '--json'])
+    expect(byB.changes.length).toBeGreaterThanOrEqual(2)
+    expect(byB.changes.every((c: any) => c.authors.some((x: any) => x.name === 'b'))).toBe(true)
+    expect(await stopWatch(da)).toBe(0)
+    expect(await stopWatch(db)).toBe(0)
+    delete process.env.CTXSYNC_TEST_CLOCK
+  })
+})
