@@ -5,13 +5,13 @@
  *   0 ok · 1 error (the message says what to do) · 2 usage · 3 no peer reachable · 4 a --check failed ·
  *   5 access refused.
  */
-import readline from 'node:readline/promises'
 import { Command, CommanderError, Option } from 'commander'
 import type { ResolveIO, Take } from './commands/resolve.js'
 import { CtxError, ExitCode, ExitError, UsageError } from './errors.js'
 import { formatConflicts, formatInit, formatPeers, formatStatus, formatSync, fmtBytes } from './output.js'
 import { packageVersion } from './pkg.js'
-import { examples, fitHelp, prose } from './clihelp.js'
+import { examples, fitHelp, prose, spinnable } from './clihelp.js'
+import { err, json, out, parseTakeArg, terminal, warn } from './cliio.js'
 import { registerHistory } from './clihistory.js'
 import { checkPort } from './space/flags.js'
 import { visible, visibleLines } from './visible.js'
@@ -48,10 +48,6 @@ const bytes = positive('%: expected a number of bytes')
 const count = positive('%: expected a positive whole number')
 const seconds = positive('--timeout %: expected a positive number of seconds', false)
 
-const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n')
-const err = (s: string) => process.stderr.write(s.endsWith('\n') ? s : s + '\n')
-const json = (v: unknown) => out(JSON.stringify(v, null, 2))
-const warn = (m: string) => err(`warning: ${visibleLines(m)}`)
 
 function cwdOf(cmd: Command): string {
   return (cmd.optsWithGlobals() as { cwd?: string }).cwd ?? process.cwd()
@@ -121,12 +117,18 @@ export function buildProgram(): Command {
       prose('\nExit codes: 0 at least one peer synced, 3 no peer reachable (local changes stay pending), 5 every reachable peer refused access, or the token is read-only and local changes stay pending.\n'))
     .action(async (o, cmd: Command) => {
       const { sync, syncExit } = await commands.sync()
-      const ora = !o.json && process.stderr.isTTY ? (await import('ora')).default : null
+      // A spinner only where it can draw: with no width (`script`, `docker run -t` before a resize) ora
+      // redrew endlessly, gigabytes of escapes at 100 % CPU, deaf to --timeout and SIGTERM (issue 17).
+      const ora = !o.json && spinnable() ? (await import('ora')).default : null
       const spinner = ora ? ora({ text: 'syncing…', stream: process.stderr }).start() : null
+      const said = new Set<string>()
       try {
         const r = await sync({
           cwd: cwdOf(cmd), peers: o.peer, registry: o.registry, insecure: o.insecure, timeoutSec: o.timeout, warn, note: (m: string) => err(m),
-          onProgress: (p) => spinner && (spinner.text = `syncing with ${p.url}: sent ${fmtBytes(p.bytesSent)}, received ${fmtBytes(p.bytesReceived)}`),
+          onProgress: (p) => {
+            if (spinner) spinner.text = `syncing with ${p.url}: sent ${fmtBytes(p.bytesSent)}, received ${fmtBytes(p.bytesReceived)}`
+            else if (!o.json && !said.has(p.url) && said.add(p.url)) err(`syncing with ${p.url}…`)
+          },
         })
         spinner?.stop()
         const verdict = syncExit(r)
@@ -346,24 +348,6 @@ function addGitCommands(program: Command): void {
       else out(fmt.formatLog(r.entries))
     })
   registerHistory(program)
-}
-
-/** Same rules as `parseTake` in commands/resolve.ts, kept here so that parsing flags loads no command. */
-function parseTakeArg(s: string): Take {
-  if (s === 'ours' || s === 'theirs') return s
-  if (/^[1-9]\d*$/.test(s)) return Number(s)
-  throw new UsageError(`--take must be a value number (1, 2, …), ours or theirs; got ${JSON.stringify(s)}`)
-}
-
-/** The terminal's side of `resolve`: one line of answer per question, asked on stderr. */
-function terminal(): ResolveIO & { close(): void } {
-  let rl: readline.Interface | null = null
-  return {
-    interactive: process.stdin.isTTY === true,
-    ask: (q) => (rl ??= readline.createInterface({ input: process.stdin, output: process.stderr })).question(q),
-    out, err, json, format: { conflicts: formatConflicts, text: visible },
-    close: () => rl?.close(),
-  }
 }
 
 export async function main(argv: string[] = process.argv): Promise<number> {

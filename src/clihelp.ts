@@ -61,3 +61,8 @@ function words(line: string, width: number, indent: string): string[] {
   if (cur) out.push(cur)
   return out
 }
+
+/** A terminal a spinner can draw in: a TTY with a width, not `TERM=dumb`. */
+export function spinnable(stream: NodeJS.WriteStream = process.stderr): boolean {
+  return stream.isTTY === true && (stream.columns ?? 0) > 0 && process.env.TERM !== 'dumb'
+}

@@ -1,0 +1,43 @@
+/**
+ * `sync` in terminals that cannot draw a spinner (issue 17): a pseudo-terminal with 0 columns (`script`,
+ * `docker run -t` before a resize, `expect`) made ora redraw endlessly — gigabytes of escape codes at
+ * 100 % CPU, deaf to --timeout and SIGTERM. Now plain progress lines there, and under TERM=dumb; the
+ * run ends within its --timeout. The peer is a TCP listener on 127.0.0.1 that never answers.
+ */
+import net from 'node:net'
+import { execa } from 'execa'
+import { afterAll, expect, it } from 'vitest'
+import { CLI, ctx, expectOk, makeRepo, removeTmpDirs, TODOS } from './helpers.js'
+
+afterAll(removeTmpDirs)
+
+async function silentPeer(): Promise<{ url: string; close(): void }> {
+  const sockets: net.Socket[] = []
+  const server = net.createServer((s) => void sockets.push(s))
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address() as net.AddressInfo
+  return { url: `ws://127.0.0.1:${port}`, close: () => (sockets.forEach((s) => s.destroy()), server.close()) }
+}
+
+it.skipIf(process.platform !== 'linux')('sync in a 0-column pseudo-terminal and under TERM=dumb ends within --timeout, without escape floods', async () => {
+  const dir = await makeRepo({ [TODOS]: 'todos: []\n' })
+  await expectOk(ctx(dir, ['init', '--name', 'tty', '--discovery', 'none']))
+  const peer = await silentPeer()
+  try {
+    for (const term of ['xterm-256color', 'dumb']) {
+      const t0 = Date.now()
+      // `script` gives the run a real pseudo-terminal; stty sets it to 0 columns, as a fresh `docker run -t` has.
+      const r = await execa('script', ['-qec', `stty cols 0 rows 0; node ${CLI} sync --peer ${peer.url} --timeout 2 </dev/null; echo "exit $?"`, '/dev/null'], {
+        cwd: dir, reject: false, timeout: 30_000, env: { TERM: term, CTXSYNC_NO_MDNS: '1', CTXSYNC_SECRET: undefined }, stdin: 'ignore',
+      })
+      const ms = Date.now() - t0
+      expect(r.timedOut, `${term}: still running after 30 s`).toBe(false)
+      expect(ms, term).toBeLessThan(15_000)
+      expect(String(r.stdout), term).toMatch(/exit 3/)
+      expect(String(r.stdout).length, `${term}: output size`).toBeLessThan(10_000)
+      expect(String(r.stdout), term).not.toMatch(/\x1b\[1A/)
+    }
+  } finally {
+    peer.close()
+  }
+}, 90_000)
