@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url'
 import { QUICK, arg, fmt, machine, requireBuild } from './lib.mjs'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
-const ALL = ['live-latency', 'status-cold', 'sidecar-size', 'wire-bytes', 'crdt-ingest', 'crdt-merge', 'crdt-render', 'relay', 'converge-long', 'fuzz-frames']
+const ALL = ['live-latency', 'status-cold', 'sidecar-size', 'wire-bytes', 'crdt-ingest', 'crdt-merge', 'crdt-render', 'relay', 'converge-long', 'fuzz-frames', 'history']
 
 requireBuild()
 const only = arg('only')?.split(',')

@@ -11,16 +11,14 @@
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { randomBytes } from 'node:crypto'
 import type { Doc } from 'yjs'
 import { LOAD, type Author, type RemoteOrigin } from '../../crdt/modeltypes.js'
 import { AUTHORS } from '../../crdt/schema.js'
-import { sha256hex } from '../../ids.js'
 import { updateExtent } from '../../net/statevector.js'
 import { logger } from '../../debuglog.js'
 import { historyNow } from './clock.js'
 import { DEFAULT_POLICY, fitBudget, readPolicy, thin, type Policy } from './policy.js'
-import { decode, Encoder, frame, logFile, readLog, rewrite, type By, type Version, type Via } from './store.js'
+import { changeId, decode, Encoder, frame, logFile, readLog, rewrite, textHash, type By, type Via } from './store.js'
 import { takeIntent } from './intent.js'
 import { checkMassDeletion, type GuardNote } from './guard.js'
 
@@ -117,11 +115,11 @@ export class VersionBook {
     const byDoc = new Map<string, string[]>()
     for (const q of batch) {
       const s = await this.state(q.doc)
-      const h = q.text === null ? '' : sha256hex(q.text).slice(0, 16)
+      const h = textHash(q.text)
       if (h === s.lastHash) continue
       const via: Via = s.lastHash === null ? 'start' : q.via
       const intent = via === 'local' ? await takeIntent(this.o.dir, q.doc, h) : null
-      const v = { id: randomBytes(4).toString('hex'), t: q.t, by: q.by, via: intent?.via ?? via, h, ...(intent?.of ? { of: intent.of } : {}) }
+      const v = { id: changeId(q.doc, q.t, h), t: q.t, by: q.by, via: intent?.via ?? via, ...(intent?.of ? { of: intent.of } : {}) }
       ;(byDoc.get(q.doc) ?? byDoc.set(q.doc, []).get(q.doc)!).push(s.enc.record({ ...v, text: q.text }))
       const before = this.#prev.get(q.doc) ?? null
       if (v.via === 'local' && before !== null) this.guard(q.doc, before, q.text, v.id, v.t)
@@ -155,7 +153,7 @@ export class VersionBook {
     let kept = thin(all, now, policy)
     const estimate = Math.round((buf.length * kept.length) / Math.max(1, all.length))
     kept = fitBudget(kept, estimate, policy.maxBytes)
-    if (kept.length === all.length && buf.length <= policy.maxBytes) return
+    // Rewritten even when nothing is dropped: the appended one-record frames repack into large ones.
     const bytes = await rewrite(this.o.dir, doc, kept)
     const last = kept.at(-1)
     this.#logs.set(doc, { enc: new Encoder(last?.text ?? null), lastHash: last?.h ?? null, appends: 0 })

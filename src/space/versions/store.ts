@@ -14,6 +14,8 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { deflateRawSync, inflateRawSync } from 'node:zlib'
+import { diffLines } from 'diff'
+import { sha256hex } from '../../ids.js'
 
 export const KEYFRAME_EVERY = 64
 
@@ -28,13 +30,10 @@ export type By = [id: string, name: string, kind: 'human' | 'agent']
 export type Via = 'local' | 'remote' | 'restore' | 'undo' | 'start' | 'settled'
 
 export interface VersionMeta {
-  id: string
   /** ms since the epoch */
   t: number
   by: By[]
   via: Via
-  /** sha256 of the text, 16 hex digits; '' for a deleted file */
-  h: string
   /** the change this one undid, for `undo` */
   of?: string
 }
@@ -43,10 +42,26 @@ export interface Version extends VersionMeta {
   doc: string
   /** null: the file was deleted */
   text: string | null
+  /**
+   * The change's id and the text's hash are not stored (24 hex digits of entropy per record, more than the
+   * rest of a delta): both follow from the document, the time and the text, so they read back the same
+   * after any rewrite.
+   */
+  id: string
+  /** sha256 of the text, 16 hex digits; '' for a deleted file */
+  h: string
 }
 
+export const textHash = (text: string | null): string => (text === null ? '' : sha256hex(text).slice(0, 16))
+export const changeId = (doc: string, t: number, h: string): string => sha256hex(`${doc}\0${t}\0${h}`).slice(0, 8)
+
 type Delta = [prefix: number, suffix: number, middle: string]
-interface Stored extends VersionMeta { x: string | Delta | null }
+/** Several changes far apart (a thinned log's versions are many edits apart): [offset in prev, deleted, inserted]. */
+type Hunks = Array<[at: number, del: number, ins: string]>
+interface Stored extends VersionMeta { x: string | Delta | Hunks | null }
+
+/** Above this many characters between the first and last change, a line diff gives the hunks instead. */
+const WIDE_DELTA = 256
 
 export const logFile = (dir: string, doc: string): string => path.join(dir, encodeURIComponent(doc) + '.vlog')
 export const docOfLog = (file: string): string | null => (file.endsWith('.vlog') ? decodeURIComponent(file.slice(0, -5)) : null)
@@ -60,7 +75,44 @@ export function delta(prev: string, next: string): Delta {
   return [p, s, next.slice(p, next.length - s)]
 }
 
-const applyDelta = (prev: string, [p, s, mid]: Delta): string => prev.slice(0, p) + mid + prev.slice(prev.length - s)
+function applyDelta(prev: string, x: Delta | Hunks): string {
+  if (!Array.isArray(x[0])) {
+    const [p, s, mid] = x as Delta
+    return prev.slice(0, p) + mid + prev.slice(prev.length - s)
+  }
+  let out = ''
+  let at = 0
+  for (const [pos, del, ins] of x as Hunks) {
+    out += prev.slice(at, pos) + ins
+    at = pos + del
+  }
+  return out + prev.slice(at)
+}
+
+function hunks(prev: string, next: string): Hunks {
+  const out: Hunks = []
+  let at = 0
+  for (const c of diffLines(prev, next)) {
+    const last = out.at(-1)
+    if (c.added) {
+      if (last && last[0] + last[1] === at) last[2] += c.value
+      else out.push([at, 0, c.value])
+    } else if (c.removed) {
+      if (last && last[0] + last[1] === at) last[1] += c.value.length
+      else out.push([at, c.value.length, ''])
+      at += c.value.length
+    } else at += c.value.length
+  }
+  return out
+}
+
+/** The smaller of a prefix/suffix delta and, when that spans much, a line diff's hunks. */
+function encodeDelta(prev: string, next: string): Delta | Hunks {
+  const d = delta(prev, next)
+  if (d[2].length <= WIDE_DELTA && prev.length - d[0] - d[1] <= WIDE_DELTA) return d
+  const h = hunks(prev, next)
+  return JSON.stringify(h).length < JSON.stringify(d).length ? h : d
+}
 
 /** Encodes versions into records, each a delta against the one before (whole every KEYFRAME_EVERY). */
 export class Encoder {
@@ -72,11 +124,16 @@ export class Encoder {
     this.#since = sinceKeyframe
   }
 
-  record(v: VersionMeta & { text: string | null }): string {
-    const { text, ...meta } = v
+  /**
+   * `whole`: true, a keyframe (the first record of a rewritten log's frame); false, a delta whatever the
+   * count (the rest of that frame); undefined, every KEYFRAME_EVERY (appends).
+   */
+  record(v: VersionMeta & { text: string | null }, whole?: boolean): string {
+    const { t, by, via, of, text } = v
+    const meta: VersionMeta = { t, by, via, ...(of ? { of } : {}) }
     let x: Stored['x'] = text
-    if (text !== null && this.#prev !== null && this.#since < KEYFRAME_EVERY) {
-      x = delta(this.#prev, text)
+    if (whole !== true && text !== null && this.#prev !== null && (whole === false || this.#since < KEYFRAME_EVERY)) {
+      x = encodeDelta(this.#prev, text)
       this.#since++
     } else this.#since = 0
     this.#prev = text
@@ -126,7 +183,8 @@ export function decode(doc: string, buf: Buffer): { versions: Version[]; sinceKe
         prev = x
         lost = false
       }
-      versions.push({ ...meta, doc, text: prev })
+      const h = textHash(prev)
+      versions.push({ ...meta, doc, text: prev, h, id: changeId(doc, meta.t, h) })
     }
   }
   return { versions, sinceKeyframe: since }
@@ -152,11 +210,17 @@ export async function loggedDocs(dir: string): Promise<string[]> {
   return names.map(docOfLog).filter((d): d is string => d !== null).sort()
 }
 
-/** Replaces a log with `versions` (thinning), in larger frames: they compress far better than one per record. */
+/** Records per frame of a rewritten log: one whole text per frame, deltas after it, compressed together. */
+export const REWRITE_FRAME = 1024
+
+/**
+ * Replaces a log with `versions` (thinning, repacking), in large frames: records compressed together cost a
+ * fraction of one record per frame. A log is rewritten only by the writer, atomically (a rename).
+ */
 export async function rewrite(dir: string, doc: string, versions: Version[]): Promise<number> {
   const enc = new Encoder()
   const frames: Buffer[] = []
-  for (let i = 0; i < versions.length; i += KEYFRAME_EVERY) frames.push(frame(versions.slice(i, i + KEYFRAME_EVERY).map((v) => enc.record(v))))
+  for (let i = 0; i < versions.length; i += REWRITE_FRAME) frames.push(frame(versions.slice(i, i + REWRITE_FRAME).map((v, k) => enc.record(v, k === 0))))
   const out = Buffer.concat(frames)
   const file = logFile(dir, doc)
   const tmp = `${file}.${process.pid}.tmp`

@@ -1,0 +1,71 @@
+/**
+ * The version store's format and policy (src/space/versions/): texts read back exactly through deltas,
+ * keyframes and a rewrite; a frame cut short by a crash loses only itself; the staggered policy keeps every
+ * version of the last day, one per hour, then one per day, and hands dropped versions' authors on.
+ */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { decode, Encoder, frame, logFile, readVersionsOf, rewrite, type By } from '../../src/space/versions/store.js'
+import { DEFAULT_POLICY, thin } from '../../src/space/versions/policy.js'
+import { diffFlat, flatten } from '../../src/space/versions/fields.js'
+import { parseTime } from '../../src/space/versions/when.js'
+
+const me: By = ['p-1', 'ada', 'human']
+const texts = Array.from({ length: 150 }, (_, i) => `todos:\n${Array.from({ length: 20 }, (_, k) => `  - id: T-${k}\n    status: s${(i * (k + 1)) % 7}\n`).join('')}`)
+
+describe('version store', () => {
+  it('reads back every text through deltas, keyframes and a rewrite; a torn last frame loses only itself', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ctxsync-vstore-'))
+    const enc = new Encoder()
+    const bufs = texts.map((text, i) => frame([enc.record({ t: 1000 + i, by: [me], via: 'local', text })]))
+    fs.writeFileSync(logFile(dir, 'a/b.yaml'), Buffer.concat(bufs))
+    const back = await readVersionsOf(dir, 'a/b.yaml')
+    expect(back.map((v) => v.text)).toEqual(texts)
+    expect(new Set(back.map((v) => v.id)).size).toBe(texts.length)
+    // torn: half of a last frame
+    const extra = frame([enc.record({ t: 5000, by: [me], via: 'local', text: 'x: 1\n' })])
+    const torn = decode('a/b.yaml', Buffer.concat([...bufs, extra.subarray(0, extra.length - 3)]))
+    expect(torn.versions.at(-1)!.text).toBe(texts.at(-1))
+    await rewrite(dir, 'a/b.yaml', back)
+    const again = await readVersionsOf(dir, 'a/b.yaml')
+    expect(again.map((v) => [v.id, v.text])).toEqual(back.map((v) => [v.id, v.text]))
+  })
+
+  it('thins: every version of the last day, the last of each hour for 30 days, then of each day', () => {
+    const H = 3_600_000
+    const now = 100 * 24 * H
+    const vs = Array.from({ length: 100 * 24 * 4 }, (_, i) => ({ id: String(i), h: '', doc: 'd', text: String(i), t: i * (H / 4), by: [[`p-${i % 2}`, `n${i % 2}`, 'human']] as By[], via: 'local' as const }))
+    const kept = thin(vs, now, DEFAULT_POLICY)
+    const age = (v: { t: number }) => now - v.t
+    expect(kept.filter((v) => age(v) <= 24 * H).length).toBe(vs.filter((v) => age(v) <= 24 * H).length)
+    const hourly = kept.filter((v) => age(v) > 24 * H && age(v) <= 31 * 24 * H)
+    expect(hourly.length).toBeGreaterThanOrEqual(29 * 24)
+    expect(hourly.length).toBeLessThanOrEqual(30 * 24 + 1)
+    expect(kept.filter((v) => age(v) > 31 * 24 * H).length).toBeLessThanOrEqual(70)
+    expect(kept.at(-1)).toBe(vs.at(-1))
+    // a dropped version's author is not forgotten
+    expect(hourly[5]!.by.map((b) => b[0]).sort()).toEqual(['p-0', 'p-1'])
+  })
+
+  it('names fields by identity and reports a removed item once', () => {
+    const a = flatten('todos:\n  - id: T-3\n    status: open\n  - id: T-4\n    status: open\nscope: {name: x}\n')
+    const b = flatten('todos:\n  - id: T-3\n    status: done\nscope: {name: y}\n')
+    expect(diffFlat(a, b)).toEqual([
+      { path: 'todos[id=T-3].status', kind: 'changed', before: '"open"', after: '"done"' },
+      { path: 'todos[id=T-4]', kind: 'removed', before: 'id: "T-4", status: "open"' },
+      { path: 'scope.name', kind: 'changed', before: '"x"', after: '"y"' },
+    ])
+  })
+
+  it('reads times as people type them', () => {
+    const now = new Date(2025, 0, 31, 12, 0).getTime()
+    expect(parseTime('10m', now)).toBe(now - 600_000)
+    expect(parseTime('2h ago', now)).toBe(now - 7_200_000)
+    expect(parseTime('yesterday 14:00', now)).toBe(new Date(2025, 0, 30, 14, 0).getTime())
+    expect(parseTime('2025-01-02T03:04:05Z', now)).toBe(Date.parse('2025-01-02T03:04:05Z'))
+    expect(parseTime('HEAD~1', now)).toBeNull()
+    expect(parseTime('abc123', now)).toBeNull()
+  })
+})
