@@ -4,9 +4,10 @@
  */
 import type { HooksInstallResult, HooksUninstallResult } from './commands/hooks.js'
 import type { LogEntry } from './commands/log.js'
+import { colorOn, when } from './timefmt.js'
 import type { GitStatus } from './space/gitstatus.js'
 
-const useColor = process.stdout.isTTY && !process.env.NO_COLOR
+const useColor = colorOn()
 const paint = (code: number) => (s: string) => (useColor ? `\x1b[${code}m${s}\x1b[0m` : s)
 const bold = paint(1)
 const dim = paint(2)
@@ -15,7 +16,7 @@ const yellow = paint(33)
 
 export function formatGitStatus(g: GitStatus): string[] {
   const out: string[] = ['']
-  const where = `${g.branch ?? 'detached'}${g.head ? ` @ ${g.head.slice(0, 10)}` : ''}`
+  const where = `${g.branch ?? 'detached'}${g.head ? ` @ ${g.head.slice(0, 7)}` : ''}`
   let point: string
   if (!g.head) point = dim('no commits yet')
   else if (!g.syncPoint) point = dim('HEAD has no sync point (commit with hooks installed, or `ctxsync sync`)')
@@ -34,7 +35,7 @@ export function formatLog(entries: LogEntry[]): string {
   return entries
     .map((e) => {
       const files = e.changed.length ? e.changed.join(', ') : dim('no context file changed')
-      return `${bold(e.commit.slice(0, 10))}  ${e.time}  ${e.author} ${dim(`(${e.via})`)}  ${e.subject}\n  ${files}`
+      return `${bold(e.commit.slice(0, 7))}  ${when(e.time)}  ${e.author} ${dim(`(${e.via})`)}  ${e.subject}\n  ${files}`
     })
     .join('\n')
 }

@@ -13,23 +13,17 @@ import type { OnlinePeer } from './space/summary.js'
 import type { SyncReport } from './space/oneshot.js'
 import { formatGitStatus } from './output-git.js'
 import { visible, visibleDeep } from './visible.js'
+import { ago, colorOn, when } from './timefmt.js'
 
-const useColor = process.stdout.isTTY && !process.env.NO_COLOR
+export { ago, when }
+
+const useColor = colorOn()
 const paint = (code: number) => (s: string) => (useColor ? `\x1b[${code}m${s}\x1b[0m` : s)
 const bold = paint(1)
 const dim = paint(2)
 const red = paint(31)
 const green = paint(32)
 const yellow = paint(33)
-
-export function ago(iso: string | null): string {
-  if (!iso) return 'never'
-  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000))
-  if (s < 60) return `${s}s ago`
-  if (s < 3600) return `${Math.round(s / 60)}m ago`
-  if (s < 86400) return `${Math.round(s / 3600)}h ago`
-  return `${Math.round(s / 86400)}d ago`
-}
 
 const STATE_COLOR: Record<string, (s: string) => string> = {
   synced: green, pending: yellow, held: red, refused: red, conflicted: red, failing: red,
@@ -49,7 +43,7 @@ export function formatStatus(s: StatusData): string {
     if (f.error) detail = f.state === 'held' ? `:${f.error.line}:${f.error.col}  ${f.error.message}` : `  ${f.error.message}`
     else if (f.conflicts) detail = `  (${f.conflicts} conflict${f.conflicts > 1 ? 's' : ''})`
     lines.push(`  ${color(f.state.padEnd(w))}  ${f.path}${detail}`)
-    if (f.formatKept) lines.push(dim(`  ${' '.repeat(w)}  ${f.formatKept.message} (${f.formatKept.at})`))
+    if (f.formatKept) lines.push(dim(`  ${' '.repeat(w)}  ${f.formatKept.message} (${when(f.formatKept.at)})`))
   }
   lines.push('')
   if (s.peers.length === 0) lines.push(dim('no peers met yet'))
@@ -86,7 +80,7 @@ export function formatConflicts(conflicts: Conflict[]): string {
       const mark = i + 1 === c.winner ? green('*') : ' '
       const shown = v.deleted ? dim('(deleted)') : visible(oneLine(v.raw))
       const who = `${visible(v.author.name)}${v.author.kind === 'agent' ? ' (agent)' : ''}`
-      out.push(`  ${mark} ${i + 1}. ${shown}  ${dim(`— ${who}${v.at ? `, ${v.at}` : ''}`)}`)
+      out.push(`  ${mark} ${i + 1}. ${shown}  ${dim(`— ${who}${v.at ? `, ${when(v.at)}` : ''}`)}`)
     })
   }
   out.push('', dim('* = in the file now. Keep another: `ctxsync resolve ID --take N`'))

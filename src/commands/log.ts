@@ -12,6 +12,8 @@ export interface LogOptions {
   path?: string
   /** How many commits back to look (default 1000). */
   limit?: number
+  /** How many entries to list at most (`-n`, as git log counts what it shows). */
+  max?: number
 }
 
 export interface LogEntry {
@@ -49,6 +51,7 @@ export async function log(o: LogOptions): Promise<{ entries: LogEntry[] }> {
       if (filter && !changed.some((f) => f === filter || f.startsWith(filter + '/'))) continue
       const held = Object.entries(p.files).filter(([, f]) => f.sv).map(([f]) => f)
       entries.push({ commit: c.hash, subject: c.subject, time: p.at, author: p.by, peer: p.peer, via: p.via, changed, held })
+      if (o.max !== undefined && entries.length >= o.max) return { entries }
     }
   }
   return { entries }

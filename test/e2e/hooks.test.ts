@@ -158,6 +158,14 @@ describe('e2e: hooks', { timeout: 120_000 }, () => {
     expect(logged.entries.map((e: { commit: string }) => e.commit)).toContain(ca)
     expect(logged.entries.find((e: { commit: string }) => e.commit === ca).changed).toEqual([TODOS])
     expect((await ctxJson(b, ['log', TODOS])).entries.length).toBeGreaterThan(0)
+    // -n counts entries, as git log does (it counted commits looked at: `log -n 1` printed 3, issue 17);
+    // short hashes have git's 7 characters and times are for people.
+    expect(logged.entries.length).toBeGreaterThan(1)
+    expect((await ctxJson(b, ['log', '-n', '1'])).entries).toHaveLength(1)
+    const human = await ctx(b, ['log', '-n', '1'])
+    expect(human.stdout).toMatch(new RegExp(`^${logged.entries[0].commit.slice(0, 7)} `))
+    expect(human.stdout).toMatch(/ago /)
+    expect(human.stdout).not.toMatch(/\d{4}-\d\d-\d\dT/)
     expect((await ctxJson(b, ['log', 'ctxsync.yaml'])).entries.every((e: { changed: string[] }) => e.changed.includes('ctxsync.yaml'))).toBe(true)
   })
 
