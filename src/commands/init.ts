@@ -91,7 +91,8 @@ export async function init(o: InitOptions): Promise<InitResult> {
   } else if (await updateTeamConfig(paths.config, config, o)) changed.push('ctxsync.yaml')
 
   await claimStateDir(paths)
-  if (await ignoreStateDir(root)) changed.push('.gitignore')
+  const ignored0 = await ignoreStateDir(root)
+  if (ignored0) (ignored0 === 'created' ? created : changed).push('.gitignore')
   // Files of .ctxsync/ that came with the repository are someone else's: not read, replaced by our own.
   const committed = await committedState(paths)
   const ignored = [paths.identity, paths.local, paths.secret].filter((f) => committed.has(f)).map((f) => path.relative(root, f).split(path.sep).join('/'))
@@ -99,6 +100,8 @@ export async function init(o: InitOptions): Promise<InitResult> {
   const mine = (f: string) => !committed.has(f)
 
   let identity = mine(paths.identity) ? await readIdentity(paths.identity) : null
+  // Joined: this run made the machine a member of a space that existed (not a re-run in a member's clone).
+  const newMember = !identity && spaceExisted
   // A machine new to an existing space joins from its checkout: the committed files are older renderings
   // of the live context, taken in once the live state arrives (space/join.ts), never enrolled as edits.
   // CTXSYNC_JOIN_WAIT=0 enrolls the checkout's files at once instead (the behaviour before issue 13).
@@ -157,7 +160,7 @@ export async function init(o: InitOptions): Promise<InitResult> {
   return {
     ...(hooks ? { hooks } : {}),
     root, space: config.space, peer: { id: identity.id, name: wanted.name, kind: wanted.agent ? 'agent' : 'human' },
-    created, changed, joined: join !== null || spaceExisted, secret, enrolled: enrolled.sort(), held, next, ignored,
+    created, changed, joined: join !== null || newMember, secret, enrolled: enrolled.sort(), held, next, ignored,
   }
 }
 
@@ -206,20 +209,20 @@ async function setUpSecret(
   return 'created'
 }
 
-/** Adds `.ctxsync/` to the repository's .gitignore unless it is already ignored there. */
-async function ignoreStateDir(root: string): Promise<boolean> {
+/** Adds `.ctxsync/` to the repository's .gitignore unless it is already ignored there; says whether it created the file ("updated" a file just created misled: issue 17). */
+async function ignoreStateDir(root: string): Promise<'created' | 'updated' | null> {
   const file = path.join(root, '.gitignore')
-  let text = ''
+  let text: string | null = null
   try {
     text = await fs.readFile(file, 'utf8')
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
   }
-  const lines = text.split(/\r?\n/).map((l) => l.trim())
-  if (lines.some((l) => l === '.ctxsync' || l === '.ctxsync/' || l === '/.ctxsync' || l === '/.ctxsync/')) return false
-  const sep = text === '' || text.endsWith('\n') ? '' : '\n'
-  await fs.writeFile(file, `${text}${sep}# ctxsync: this machine's sync state\n.ctxsync/\n`)
-  return true
+  const lines = (text ?? '').split(/\r?\n/).map((l) => l.trim())
+  if (lines.some((l) => l === '.ctxsync' || l === '.ctxsync/' || l === '/.ctxsync' || l === '/.ctxsync/')) return null
+  const sep = !text || text.endsWith('\n') ? '' : '\n'
+  await fs.writeFile(file, `${text ?? ''}${sep}# ctxsync: this machine's sync state\n.ctxsync/\n`)
+  return text === null ? 'created' : 'updated'
 }
 
 async function exists(p: string): Promise<boolean> {

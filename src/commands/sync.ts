@@ -50,8 +50,9 @@ export async function sync(o: SyncOptions): Promise<SyncReport & { via: 'daemon'
  */
 export function syncExit(report: SyncReport): { code: ExitCode; error?: CtxError } {
   const o = report.peers.map((p) => p.outcome)
+  // Not "local changes": on a fresh checkout nothing was edited, the files only await a first exchange.
   const stays = report.pending.length
-    ? ` Local changes to ${report.pending.length} file(s) are stored and stay pending until a peer is reached.`
+    ? ` ${report.pending.length} file(s) not yet exchanged with any peer are kept here as they are until one is reached.`
     : ''
   if (o.includes('synced')) {
     const wrote = report.peers.some((p) => p.outcome === 'synced' && p.access !== 'read')

@@ -19,7 +19,8 @@ describe('e2e: init and invite', { timeout: 60_000 }, () => {
     const dir = await clone(origin, 'a')
     const first = await ctxJson(dir, ['init', '--name', 'ann', '--port', String(await freePort()), '--discovery', 'none'])
     expect(first.created).toEqual(expect.arrayContaining(['ctxsync.yaml', '.ctxsync/identity.json', '.ctxsync/local.yaml', '.ctxsync/secret']))
-    expect(first.changed).toContain('.gitignore')
+    // The clone had no .gitignore: init created it (it said "updated": issue 17).
+    expect(first.created).toContain('.gitignore')
     expect(first.enrolled).toEqual([TODOS])
     expect(first.peer).toMatchObject({ name: 'ann', kind: 'human' })
     const config = fs.readFileSync(path.join(dir, 'ctxsync.yaml'), 'utf8')
@@ -35,6 +36,9 @@ describe('e2e: init and invite', { timeout: 60_000 }, () => {
       .map((f) => fs.readFileSync(path.join(dir, f), 'utf8'))
     const before = snapshot()
     const again = await ctxJson(dir, ['init'])
+    // A re-run in the clone that created the space is no join (it said "joined space": issue 17).
+    expect(again.joined).toBe(false)
+    expect((await ctx(dir, ['init'])).stdout).toMatch(/^already a member of space /)
     expect(again.created).toEqual([])
     expect(again.changed).toEqual([])
     expect(again.enrolled).toEqual([])

@@ -34,6 +34,8 @@ it.skipIf(process.platform !== 'linux')('sync in a 0-column pseudo-terminal and 
       expect(r.timedOut, `${term}: still running after 30 s`).toBe(false)
       expect(ms, term).toBeLessThan(15_000)
       expect(String(r.stdout), term).toMatch(/exit 3/)
+      // Nothing was edited: no "Local changes to 1 file(s) … stay pending" (issue 17).
+      expect(String(r.stdout), term).toMatch(/1 file\(s\) not yet exchanged with any peer are kept here/)
       expect(String(r.stdout).length, `${term}: output size`).toBeLessThan(10_000)
       expect(String(r.stdout), term).not.toMatch(/\x1b\[1A/)
     }
