@@ -127,6 +127,8 @@ export async function resolveFlow(o: ResolveFlowOptions, io: ResolveIO): Promise
   const { id } = o
   if (o.all && id) throw new UsageError('give either a conflict id or --all, not both')
   if ((o.all || id) && o.take === undefined && !(io.interactive && id)) throw new UsageError('say which value stays: --take N|ours|theirs')
+  // --take alone named no conflict: it listed them silently, as if the choice had been made (issue 17).
+  if (o.take !== undefined && !id && !o.all) throw new UsageError(`--take needs the conflict it applies to: \`ctxsync resolve ID --take ${o.take}\` (ids: \`ctxsync resolve --list\`), or --all for every conflict`)
   const { conflicts } = await listConflicts(o)
   if (o.list || (!id && !o.all && !io.interactive)) {
     if (o.json) io.json({ conflicts })
@@ -154,7 +156,7 @@ async function myPeerId(cwd: string): Promise<string> {
 }
 
 /** The interactive picker: one question per conflict. */
-async function pick(conflicts: Conflict[], io: ResolveIO): Promise<ResolveChoice[]> {
+export async function pick(conflicts: Conflict[], io: ResolveIO): Promise<ResolveChoice[]> {
   if (conflicts.length === 0) {
     io.out('no conflicts')
     return []
@@ -171,6 +173,8 @@ async function pick(conflicts: Conflict[], io: ResolveIO): Promise<ResolveChoice
         choices.push({ id: c.id, take: n })
         break
       }
+      // Asked again: say why (it re-prompted in silence: issue 17).
+      io.err(`${io.format.text(JSON.stringify(a))} is not one of the choices: a number from 1 to ${c.values.length}, Enter to skip this conflict, q to stop`)
     }
   }
   return choices

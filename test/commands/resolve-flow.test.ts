@@ -8,7 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { init } from '../../src/commands/init.js'
-import { resolveFlow, type ResolveIO } from '../../src/commands/resolve.js'
+import { pick, resolveFlow, type ResolveIO } from '../../src/commands/resolve.js'
 import { UsageError } from '../../src/errors.js'
 import { formatConflicts } from '../../src/output.js'
 import { visible } from '../../src/visible.js'
@@ -55,5 +55,19 @@ describe('resolve flow', () => {
     await expect(resolveFlow({ cwd: dir, id: 'abc', all: true, take: 1 }, recorder(true).io)).rejects.toBeInstanceOf(UsageError)
     await expect(resolveFlow({ cwd: dir, all: true }, recorder(true).io)).rejects.toThrow(/--take/)
     await expect(resolveFlow({ cwd: dir, id: 'abc', take: 1 }, recorder(false).io)).rejects.toMatchObject({ code: 'no-conflict' })
+    // --take without an id listed in silence, as if the choice had been made (issue 17): a usage error with the fix.
+    await expect(resolveFlow({ cwd: dir, take: 1 }, recorder(false).io)).rejects.toThrow(/--take needs the conflict it applies to: `ctxsync resolve ID --take 1`/)
   }, 60_000)
+
+  it('the picker says why it asks again', async () => {
+    const answers = ['7', 'two', '2']
+    const said: string[] = []
+    const io: ResolveIO = {
+      interactive: true, ask: async () => answers.shift()!, out: () => undefined, err: (s) => void said.push(s), json: () => undefined,
+      format: { conflicts: () => 'the conflict', text: visible },
+    }
+    const choices = await pick([{ id: 'c1', values: [{}, {}] } as never], io)
+    expect(choices).toEqual([{ id: 'c1', take: 2 }])
+    expect(said.filter((s) => /is not one of the choices: a number from 1 to 2/.test(s))).toHaveLength(2)
+  })
 })
