@@ -55,13 +55,17 @@ export async function serve(o: ServeOptions): Promise<{ url: string }> {
     throw new UsageError('--max-frame must be a number of bytes, at least 4096')
   }
   const data = path.resolve(o.cwd, o.data)
-  await fs.mkdir(data, { recursive: true })
+  // Created for this run: removed again should the relay not start (a port in use left an empty
+  // --data directory behind: issue 17).
+  const made = await fs.mkdir(data, { recursive: true })
   const relayParts = await loadRelay()
   const release = await relayParts.lockRelayData(data, o.say)
+  let started = false
   try {
-    return await run(o, data, relayParts)
+    return await run(o, data, relayParts, () => (started = true))
   } finally {
     await release()
+    if (made !== undefined && !started) await fs.rm(made, { recursive: true, force: true }).catch(() => undefined)
   }
 }
 
@@ -89,9 +93,10 @@ function limitsOf(o: ServeOptions, limitsFromEnv: RelayParts['limitsFromEnv']): 
   return { limits, registration, ...(maxSessionsPerSpace ? { maxSessionsPerSpace } : {}) }
 }
 
-async function run(o: ServeOptions, data: string, parts: RelayParts): Promise<{ url: string }> {
+async function run(o: ServeOptions, data: string, parts: RelayParts, listening: () => void): Promise<{ url: string }> {
   const tls = o.tlsCert && o.tlsKey ? { cert: await readPem(path.resolve(o.cwd, o.tlsCert), 'certificate'), key: await readPem(path.resolve(o.cwd, o.tlsKey), 'key') } : undefined
   const relay = await parts.startRelay({ host: o.host, port: o.port, data, ...(tls ? { tls } : {}), maxFrameBytes: o.maxFrameBytes, ...limitsOf(o, parts.limitsFromEnv) })
+  listening()
   o.onStarted?.({ url: relay.url, data, key: relay.key })
   if (!tls && !['127.0.0.1', '::1', 'localhost'].includes(o.host)) {
     o.say('warning: no TLS: relay traffic (documents, tokens) crosses the network in the clear; pass --tls-cert/--tls-key or put a TLS proxy in front')

@@ -164,7 +164,7 @@ export class RelayServer {
     const admission = new Admission(o.limits)
     server.on('connection', (socket) => void admission.accept(socket))
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) => reject(new CtxError('listen-failed', `cannot listen on ${o.host}:${o.port}: ${err.message}`)))
+      server.once('error', (err) => reject(listenError(o.host, o.port, err as NodeJS.ErrnoException)))
       server.listen(o.port, o.host, () => resolve())
     })
     server.on('error', (err) => log('server error: %s', err.message))
@@ -371,4 +371,12 @@ export class RelayServer {
     for (const slot of this.#spaces.values()) if (slot.space) spaces++
     return { connections: this.#transports.size, sessions, spaces, bytesIn, bytesOut }
   }
+}
+
+/** A listen failure said as what to do (EADDRINUSE was shown raw: issue 17). */
+export function listenError(host: string, port: number, err: NodeJS.ErrnoException): CtxError {
+  if (err.code === 'EADDRINUSE') return new CtxError('port-in-use', `port ${port} on ${host} is in use (another \`ctxsync serve\` or program listens there): pass --port (0 picks a free one) or stop it`)
+  if (err.code === 'EACCES') return new CtxError('listen-failed', `not allowed to listen on ${host}:${port} (ports below 1024 need privileges): pass a --port of 1024 or more`)
+  if (err.code === 'EADDRNOTAVAIL') return new CtxError('listen-failed', `${host} is not an address of this machine: pass a --host this machine has (127.0.0.1, 0.0.0.0)`)
+  return new CtxError('listen-failed', `cannot listen on ${host}:${port}: ${err.message}`)
 }
