@@ -19,6 +19,7 @@ import { logger } from '../debuglog.js'
 import type { Space } from './space.js'
 import { DETACHED } from './branches.js'
 import { classify, snapshot, stashTop, type GitIntent, type GitSnapshot } from './gitintent.js'
+import { stageIfUntracked } from './gitstage.js'
 
 /** How often a held stash is looked at: `git stash drop` and `clear` take no lock the activity watch would see. */
 const STASH_POLL_MS = 500
@@ -55,6 +56,8 @@ export class GitWatch {
     })
     activity.on('idle', () => w.enqueue())
     activity.on('error', (e) => say(`git watch: ${e.message}`))
+    // A file a peer created is staged, so that a pull bringing the same file is not refused (gitstage.ts).
+    space.on('file-written', (name: string) => w.stage(name))
     activity.start()
     return w
   }
@@ -69,6 +72,15 @@ export class GitWatch {
     const deadline = Date.now() + maxWaitMs
     while (this.activity.busy && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
     await this.chain
+  }
+
+  private stage(name: string): void {
+    this.chain = this.chain
+      .then(async () => {
+        if (this.activity.busy || this.held) return
+        if (await stageIfUntracked((await this.space.gitRepo())!, this.space.root, name)) this.say(`staged ${name}, new to git here, so that a pull bringing it works`)
+      })
+      .catch((e: unknown) => this.say(`staging ${name}: ${(e as Error).message}`))
   }
 
   private enqueue(): void {

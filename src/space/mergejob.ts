@@ -40,7 +40,8 @@ export type MergeOutcome =
 export class NeedsBudget extends Error {}
 
 export async function runMergeJob(job: MergeJob, inlineLimit?: number): Promise<MergeOutcome> {
-  const { base: b, ours: a, theirs: t } = job
+  const { ours: a, theirs: t } = job
+  const b = job.base === '' ? addAddBase(a, t) : job.base
   const paths = job.root ? spacePaths(job.root) : null
   // Loaded only when something has to go through the CRDT (see crdt/merge/regionmerge.ts): most merges never do.
   let opts: Promise<Merge3Options & { me: Author | null }> | null = null
@@ -107,6 +108,25 @@ async function sides(job: MergeJob): Promise<Array<SideSource | null>> {
   const repo = await Repo.open(job.git.cwd).catch(() => null)
   if (!repo) return [null, null]
   return sideSources(repo, job.git.path, [job.ours, job.theirs], job.git.env).catch(() => [null, null])
+}
+
+/**
+ * Both sides added the file (git gives an empty base): the usual case beside the live context is one text
+ * that grew from the other — a clone had a peer's new file staged (`space/gitstage.ts`), the peer committed
+ * an earlier version and edited on. Against an empty base every item would count as added twice, and items
+ * without identity would appear twice; a side whose lines the other holds in order is taken as the base.
+ */
+export function addAddBase(a: string, t: string): string {
+  const within = (x: string, y: string): boolean => {
+    const ys = y.split('\n')
+    let i = 0
+    for (const line of x.split('\n')) {
+      while (i < ys.length && ys[i] !== line) i++
+      if (i++ >= ys.length) return false
+    }
+    return true
+  }
+  return within(a, t) ? a : within(t, a) ? t : ''
 }
 
 /** Which version failed to parse, for the message (the first one the model could not take in). */
