@@ -16,7 +16,13 @@ import { logger } from '../debuglog.js'
 
 const log = logger('git:activity')
 
-export const GIT_BUSY_MARKERS = ['index.lock', 'HEAD.lock', 'MERGE_HEAD', 'CHERRY_PICK_HEAD', 'REVERT_HEAD', 'rebase-merge', 'rebase-apply', 'sequencer'] as const
+/**
+ * `MERGE_AUTOSTASH`: a merge (or a pull, --rebase too when it fast-forwards) holds the stash it will apply
+ * after its post-merge hook; a hook's poke must not end the wait before that apply, nor may a write land
+ * between the fast-forward and the apply (it would conflict with the stash: "Applying autostash resulted in
+ * conflicts").
+ */
+export const GIT_BUSY_MARKERS = ['index.lock', 'HEAD.lock', 'MERGE_AUTOSTASH', 'MERGE_HEAD', 'CHERRY_PICK_HEAD', 'REVERT_HEAD', 'rebase-merge', 'rebase-apply', 'sequencer'] as const
 
 /** Which markers exist in `gitDir` now. */
 export function gitBusyMarkers(gitDir: string): string[] {

@@ -10,7 +10,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { FileDocStore } from '../../src/fs/sidecar.js'
 import { asDocName } from '../../src/ids.js'
-import { freePort, killAll, readFile, removeTmpDirs, startWatch, stopWatch, TODOS, waitFileEquals, waitFor, waitLog, waitSame, type Daemon, type Peer } from './helpers.js'
+import { freePort, killAll, readFile, removeTmpDirs, startWatch, stopWatch, textDiff, TODOS, waitFileEquals, waitFor, waitLog, waitSame, type Daemon, type Peer } from './helpers.js'
 import { bareRemote, cloneAs, CONTEXT_TODOS, countLine, founder, gitIn, hasMarkers, joiner, read, replaceIn } from './gitHelpers.js'
 
 afterEach(killAll)
@@ -85,6 +85,65 @@ describe('e2e: plain git beside the live context', { timeout: 240_000 }, () => {
     }
     expect(await stopWatch(da)).toBe(0)
     expect(await stopWatch(db)).toBe(0)
+  })
+
+  it('a context file a peer added and pushed: git pull (merge, then --rebase) on the clone it reached live works', async () => {
+    const { a, b, da, db } = await twoLivePeers()
+    try {
+      for (const [i, pull] of [['rhema', ['-c', 'pull.rebase=false', 'pull']], ['knowledge', ['pull', '--rebase']]] as const) {
+        const rel = `.rhema/${i}.yaml`
+        const text = `# ${i}\nname: ${i}\nitems:\n  - one\n`
+        await fsp.writeFile(path.join(a.dir, rel), text)
+        await waitFileEquals(b, text, rel)
+        await gitIn(a.dir, ['add', rel])
+        await gitIn(a.dir, ['commit', '-qm', `ann adds ${rel}`])
+        await gitIn(a.dir, ['push', '-q', 'origin', 'main'])
+        // The second time the live file has moved on past the commit: the pull's add/add goes through the driver.
+        const live = i === 'rhema' ? text : `${text}  - two\n`
+        if (live !== text) {
+          await fsp.writeFile(path.join(a.dir, rel), live)
+          await waitFileEquals(b, live, rel)
+        }
+        const p = await gitIn(b.dir, [...pull], { reject: false })
+        expect(p.exitCode, p.stdout + p.stderr).toBe(0)
+        const got = await waitSame([a, b], rel)
+        expect(got, textDiff(live, got)).toBe(live)
+        if (live === text) await waitFor(async () => (await gitIn(b.dir, ['status', '--porcelain', '--', rel])).stdout === '', 10_000, `${rel} clean in bob's clone`)
+        expect((await gitIn(b.dir, ['status', '--porcelain', '--', rel])).stdout).not.toMatch(/^(AA|UU| D|D )/m)
+        expect((await gitIn(b.dir, ['stash', 'list'])).stdout).toBe('')
+      }
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
+  })
+
+  it('git pull (merge) fast-forwarding another file over a live edit: the autostash applies cleanly every time', async () => {
+    const { remote, a, b, da, db } = await twoLivePeers()
+    const k = '.rhema/knowledge.yaml'
+    try {
+      const c = await cloneAs(remote, 'carl')
+      // A slow post-merge hook (node starting on a loaded machine): git applies the autostash only after it,
+      // long past the daemon's quiet period.
+      const hook = path.join(b.dir, '.git', 'hooks', 'post-merge')
+      await fsp.writeFile(hook, (await fsp.readFile(hook, 'utf8')).replace('\n', '\nsleep 1\n'))
+      for (let i = 0; i < 3; i++) {
+        await fsp.writeFile(path.join(b.dir, TODOS), (await read(b.dir, TODOS)).replace(/title: "Ship it[^"]*"/, `title: "Ship it ${i}"`))
+        await waitFileEquals(a, readFile(b)!)
+        await gitIn(c, ['pull', '-q'])
+        await fsp.writeFile(path.join(c, k), `facts:\n  - fact ${i}\n`)
+        await gitIn(c, ['add', k])
+        await gitIn(c, ['commit', '-qm', `carl ${i}`])
+        await gitIn(c, ['push', '-q', 'origin', 'main'])
+        const p = await gitIn(b.dir, ['-c', 'pull.rebase=false', 'pull'], { reject: false })
+        expect(p.exitCode, p.stdout + p.stderr).toBe(0)
+        expect(p.stdout + p.stderr).not.toMatch(/resulted in conflicts/)
+        expect((await gitIn(b.dir, ['stash', 'list'])).stdout).toBe('')
+        const text = await waitSame([a, b], TODOS, (t) => t.includes(`Ship it ${i}"`))
+        expect(hasMarkers(text)).toBe(false)
+      }
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
   })
 
   it('checkout -- FILE, restore FILE and checkout HEAD FILE revert the file, and the revert reaches the peer', async () => {
