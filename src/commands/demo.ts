@@ -23,7 +23,8 @@ export interface DemoStep {
 }
 
 export interface DemoResult {
-  dir: string
+  /** The demo's directory when kept (`--keep`); null when it was removed at the end. */
+  dir: string | null
   steps: DemoStep[]
   converged: boolean
 }
@@ -105,7 +106,8 @@ export async function demo(o: DemoOptions): Promise<DemoResult> {
     const converged = await same()
     say(converged ? '\n✓ alice/ and agent/ hold byte-identical .rhema/todos.yaml' : '\n✗ the files differ')
     if (o.keep) say(`kept ${dir} (see .rhema/todos.yaml in each clone)`)
-    return { dir, steps, converged }
+    // The directory is named only when it is still there (--keep): `demo --json` named a deleted one (issue 17).
+    return { dir: o.keep ? dir : null, steps, converged }
   } finally {
     for (const d of daemons) await d.stop().catch(() => undefined)
     if (!o.keep) await fs.rm(dir, { recursive: true, force: true })
