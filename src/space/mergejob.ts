@@ -92,6 +92,14 @@ async function mergeOptions(paths: ReturnType<typeof spacePaths> | null, job: Me
   }
   const [ours, theirs] = await sides(job)
   const now = Math.floor(Date.now() / 1000)
+  // A stashed side that is the live context as last synced here dates from then, not from the stash.
+  if (paths) {
+    const { liveTextTime } = await import('./stashtime.js')
+    for (const [s, text] of [[ours, job.ours], [theirs, job.theirs]] as const) {
+      const t = s?.stash ? await liveTextTime(paths.docs, name, text).catch(() => null) : null
+      if (s && t !== null && t < s.time) s.time = t
+    }
+  }
   const author = (s: SideSource | null, fallback: Author): Author =>
     s === null ? fallback : s.stash && me ? me : { id: s.id, name: s.name, kind: 'human' }
   return {

@@ -146,6 +146,28 @@ describe('e2e: plain git beside the live context', { timeout: 240_000 }, () => {
     }
   })
 
+  it('a daemon stopped with a peer\'s value live, then git pull: the newer value a teammate committed since wins', async () => {
+    const { a, b, da, db } = await twoLivePeers()
+    try {
+      await replaceIn(a.dir, TODOS, 'title: "Ship it"', 'title: "Ship it v1"')
+      await waitFileEquals(b, readFile(a)!)
+      expect(await stopWatch(db)).toBe(0)
+      // Git's times are seconds: the commit is made in a later second than the stop.
+      const stopped = Math.floor(Date.now() / 1000)
+      await waitFor(async () => Math.floor(Date.now() / 1000) > stopped, 3000, 'the next second')
+      await replaceIn(a.dir, TODOS, 'title: "Ship it v1"', 'title: "Ship it v2"')
+      await gitIn(a.dir, ['commit', '-qam', 'ann: v2'])
+      await gitIn(a.dir, ['push', '-q', 'origin', 'main'])
+      const p = await gitIn(b.dir, ['-c', 'pull.rebase=false', 'pull'], { reject: false })
+      expect(p.exitCode, p.stdout + p.stderr).toBe(0)
+      const text = await read(b.dir, TODOS)
+      expect(text, text).toContain('title: "Ship it v2"')
+      expect(text).not.toContain('Ship it v1')
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
+  })
+
   it('checkout -- FILE, restore FILE and checkout HEAD FILE revert the file, and the revert reaches the peer', async () => {
     const { a, b, da, db } = await twoLivePeers()
     try {
