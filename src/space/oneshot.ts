@@ -52,6 +52,10 @@ export async function syncSpace(
     return l ? [[u, l] as const] : []
   }))
   const dial = req.peers.filter((u) => !live.has(u))
+  // The daemon's other sessions (peers that dialled in, a relay): the sync reaches them too. A daemon that
+  // only accepts connections said "no peers to sync with" (exit 3) while peers were connected (issue 17).
+  const others = connected.filter((p) => ![...live.values()].includes(p))
+  for (const p of others) live.set(p.url ?? `${p.kind === 'relay' ? 'relay' : 'peer'} ${p.name ?? p.id ?? '?'} (connected to the daemon)`, p)
   const once = () => syncOnce({ host: new SpaceHost(space), ...creds, peers: dial, timeoutMs: req.timeoutMs, onProgress: opts.onProgress })
   const res = dial.length ? await once() : { peers: [], bytesSent: 0, bytesReceived: 0 }
   // Through a read-only live session nothing local goes out: waiting for its acks would only time out.
@@ -67,7 +71,7 @@ export async function syncSpace(
   }
   await pinsWritten()
   const peers: SyncReport['peers'] = []
-  for (const url of req.peers) {
+  for (const url of [...req.peers, ...[...live.keys()].filter((u) => !req.peers.includes(u))]) {
     const r = res.peers.find((p) => p.url === url)
     if (r?.peer && opts.book) opts.book.seen({ id: r.peer.id, name: r.peer.name, kind: r.peer.kind, host: r.peer.host, url, connected: liveById.has(r.peer.id) })
     const l = live.get(url)

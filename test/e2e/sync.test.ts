@@ -85,6 +85,11 @@ describe('e2e: sync', { timeout: 90_000 }, () => {
     const ra = await ctx(a.dir, ['sync', '--peer', b.url])
     expect(ra.exitCode, ra.stderr).toBe(0)
     expect(readFile(a)).toBe(t1)
+    // And with no peer named: A's daemon only accepts connections, B's session is the sync (it said "no
+    // peers to sync with", exit 3, while B was connected: issue 17).
+    const alone = await ctx(a.dir, ['sync', '--json'])
+    expect(alone.exitCode, alone.stderr).toBe(0)
+    expect(JSON.parse(alone.stdout).peers).toEqual([expect.objectContaining({ name: 'b', outcome: 'synced' })])
     expect(db.log()).not.toMatch(/warning|locked/)
     await Promise.all([stopWatch(da), stopWatch(db)])
   })
