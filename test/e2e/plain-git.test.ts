@@ -10,7 +10,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { FileDocStore } from '../../src/fs/sidecar.js'
 import { asDocName } from '../../src/ids.js'
-import { freePort, killAll, readFile, removeTmpDirs, startWatch, stopWatch, textDiff, TODOS, waitFileEquals, waitFor, waitLog, waitSame, type Daemon, type Peer } from './helpers.js'
+import { ctx, freePort, killAll, statusJson, readFile, removeTmpDirs, startWatch, stopWatch, textDiff, TODOS, waitFileEquals, waitFor, waitLog, waitSame, type Daemon, type Peer } from './helpers.js'
 import { bareRemote, cloneAs, CONTEXT_TODOS, countLine, founder, gitIn, hasMarkers, joiner, read, replaceIn } from './gitHelpers.js'
 
 afterEach(killAll)
@@ -163,6 +163,29 @@ describe('e2e: plain git beside the live context', { timeout: 240_000 }, () => {
       const text = await read(b.dir, TODOS)
       expect(text, text).toContain('title: "Ship it v2"')
       expect(text).not.toContain('Ship it v1')
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
+  })
+
+  it('a conflict the merge driver kept counts in status and fails status --check', async () => {
+    const { remote, b, da, db } = await twoLivePeers()
+    try {
+      await replaceIn(b.dir, TODOS, 'title: "Ship it"', 'title: "Ship it bob"')
+      await waitFor(async () => (await read(b.dir, TODOS)).includes('Ship it bob'), 5000, 'the edit')
+      await gitIn(b.dir, ['commit', '-qam', 'bob: ship it'])
+      const c = await cloneAs(remote, 'carl')
+      await replaceIn(c, TODOS, 'title: "Ship it"', 'title: "Ship it carl"')
+      await gitIn(c, ['commit', '-qam', 'carl: ship it'])
+      await gitIn(c, ['push', '-q', 'origin', 'main'])
+      const p = await gitIn(b.dir, ['-c', 'pull.rebase=false', 'pull', '--no-edit'], { reject: false })
+      expect(p.exitCode, p.stdout + p.stderr).toBe(0)
+      expect(p.stdout + p.stderr).toMatch(/kept one, see `ctxsync resolve --list`/)
+      const check = await ctx(b.dir, ['status', '--check'])
+      expect(check.exitCode, check.stdout + check.stderr).toBe(4)
+      const st = await statusJson(b)
+      expect(st.conflicts).toBeGreaterThan(0)
+      expect(st.files.find((f: { path: string }) => f.path === TODOS).state).toBe('conflicted')
     } catch (e) {
       throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
     }
