@@ -153,16 +153,20 @@ export class SummaryWriter {
 }
 
 /** Peers this machine has met, with when it last heard from each. */
+export const FORGET_AFTER_MS = 30 * 86_400_000
+
 export class PeerBook {
   private peers = new Map<string, PeerRecord>()
   private timer: NodeJS.Timeout | null = null
 
   constructor(private readonly file: string) {}
 
-  async load(): Promise<this> {
+  async load(now = Date.now()): Promise<this> {
     try {
       const v = JSON.parse(await fs.readFile(this.file, 'utf8')) as { peers?: PeerRecord[] }
-      for (const p of v.peers ?? []) this.peers.set(p.id, { ...p, connected: false })
+      // A peer not seen for FORGET_AFTER_MS leaves the book: every one-shot clone (CI runs) stayed in it for
+      // good (issue 17). One that comes back is simply met again.
+      for (const p of v.peers ?? []) if (!(p.lastSeen && now - Date.parse(p.lastSeen) > FORGET_AFTER_MS)) this.peers.set(p.id, { ...p, connected: false })
     } catch {
       // no book yet
     }
