@@ -119,7 +119,10 @@ export class GitWatch {
       const r = await this.space.resumeAfterGit(before, intent)
       if (r.branches.length) this.say(`merged the context state of branch ${r.branches.join(', ')}`)
       if (r.ingested.length) this.say(`took in new content from git: ${r.ingested.join(', ')}`)
-      if (r.kept.length) this.say(`kept the live context after git rewrote ${r.kept.join(', ')}`)
+      // A checkout to an older commit leaves the files modified against it; git switch refuses to leave over
+      // them (autostash does not apply to checkout), git switch -m merges them through the driver.
+      const away = before !== now.head && (await repo.tryRaw(['merge-base', '--is-ancestor', now.head ?? '', before ?? ''])) !== null
+      if (r.kept.length) this.say(`kept the live context after git rewrote ${r.kept.join(', ')}${away ? ' (modified against this older commit: leave it with `git switch -m <branch>`)' : ''}`)
       if (intent.kind === 'revert' && r.edited.length) this.say(`took in git's revert of ${r.edited.join(', ')} as an edit`)
       // What peers sent while git worked waited in the CRDT: written now (a file git left alone is not
       // looked at by the reconcile, which only takes in what changed on disk).

@@ -191,6 +191,24 @@ describe('e2e: plain git beside the live context', { timeout: 240_000 }, () => {
     }
   })
 
+  it('switching to an older commit keeps the live context; the daemon names git switch -m, which switches back over it', async () => {
+    const { a, b, da, db } = await twoLivePeers()
+    try {
+      await replaceIn(b.dir, TODOS, 'title: "Ship it"', 'title: "Ship it soon"')
+      await gitIn(b.dir, ['commit', '-qam', 'bob: soon'])
+      const live = await waitSame([a, b], TODOS, (t) => t.includes('Ship it soon'))
+      await gitIn(b.dir, ['switch', '-q', '-c', 'old', 'HEAD~1'])
+      await waitLog(db, /git switch -m <branch>/)
+      expect(await read(b.dir, TODOS)).toBe(live)
+      const sw = await gitIn(b.dir, ['switch', '-m', 'main'], { reject: false })
+      expect(sw.exitCode, sw.stdout + sw.stderr).toBe(0)
+      expect(await waitSame([a, b], TODOS)).toBe(live)
+      await waitFor(async () => (await gitIn(b.dir, ['status', '--porcelain', '--', TODOS])).stdout === '', 10_000, 'the file clean on main')
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
+  })
+
   it('checkout -- FILE, restore FILE and checkout HEAD FILE revert the file, and the revert reaches the peer', async () => {
     const { a, b, da, db } = await twoLivePeers()
     try {
