@@ -40,6 +40,8 @@ export interface SpaceEvents {
   'format-kept': (doc: DocName, message: string) => void
   /** A save made from an older text than the file's last was merged: the peers' changes since were kept. */
   'stale-save': (doc: DocName, what: StaleSave) => void
+  /** A save on this machine was taken in (it changed the document): it goes to the peers. */
+  'took-in': (doc: DocName) => void
   'file-written': (doc: DocName) => void
   'file-deleted': (doc: DocName) => void
 }

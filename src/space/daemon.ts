@@ -232,6 +232,8 @@ function wireSpaceEvents(space: Space, say: (line: string) => void): void {
   space.on('refused', (name: string, reason: string) => say(`${name}: refused: ${reason}`))
   space.on('format-kept', (_name: string, message: string) => say(message))
   space.on('stale-save', (name: string, s: StaleSave) => say(staleSaveNotice(name, s)))
+  // Own edits too (the log showed only what peers did: issue 17).
+  space.on('took-in', (name: string) => say(`${name}: your edit taken in`))
   space.on('file-written', (name: string) => say(`updated ${name}${space.versions?.who(name) ?? ''}`))
   space.on('file-deleted', (name: string) => say(`deleted ${name} (deleted by a peer)`))
 }

@@ -162,6 +162,7 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string,
     throw err
   }
   if (f.tookIn() && !wasCut) cx.notify('released', f.name)
+  if (out.changed) cx.notify('took-in', f.name)
   // Made from an older text than the file's last: say what was kept (a person wrote over a newer file).
   if (out.stale && (out.stale.kept || out.stale.overwritten)) cx.notify('stale-save', f.name, out.stale)
   if (out.complete && out.text !== null && out.text !== text) {

@@ -72,6 +72,8 @@ describe('e2e: sync', { timeout: 90_000 }, () => {
     const db = await startWatch(b)
     await waitLog(db, /connected to a/)
     const t1 = await edit(b, 'title: "Second task"', 'title: "Second task, via the daemon"')
+    // The daemon's log shows the person's own edits too (issue 17).
+    await waitLog(db, /\.rhema\/todos\.yaml: your edit taken in/)
     // Both the configured peers (none given) and an explicit --peer go through B's daemon.
     for (const args of [['sync', '--json'], ['sync', '--peer', a.url, '--json']]) {
       const r = await ctx(b.dir, args)
