@@ -121,7 +121,9 @@ export class GitWatch {
       if (r.ingested.length) this.say(`took in new content from git: ${r.ingested.join(', ')}`)
       // A checkout to an older commit leaves the files modified against it; git switch refuses to leave over
       // them (autostash does not apply to checkout), git switch -m merges them through the driver.
-      const away = before !== now.head && (await repo.tryRaw(['merge-base', '--is-ancestor', now.head ?? '', before ?? ''])) !== null
+      // (Some branch is ahead of HEAD: HEAD is older. Not judged by the HEAD before: a commit and a switch
+      // seen in one quiet period leave it where it was.)
+      const away = r.kept.length > 0 && now.head !== null && ((await repo.tryRaw(['for-each-ref', '--contains', now.head, '--format=%(objectname)', 'refs/heads'])) ?? '').split('\n').some((o) => o !== '' && o !== now.head)
       if (r.kept.length) this.say(`kept the live context after git rewrote ${r.kept.join(', ')}${away ? ' (modified against this older commit: leave it with `git switch -m <branch>`)' : ''}`)
       if (intent.kind === 'revert' && r.edited.length) this.say(`took in git's revert of ${r.edited.join(', ')} as an edit`)
       // What peers sent while git worked waited in the CRDT: written now (a file git left alone is not
