@@ -32,6 +32,7 @@ import { credentialsOf, remotesFor, type Remotes } from './remotes.js'
 import { Space, type SpaceParts } from './space.js'
 import { GitWatch } from './gitwatch.js'
 import { PeerBook, SummaryWriter } from './summary.js'
+import { watchSettings } from './configwatch.js'
 
 export interface DaemonOptions {
   cwd: string
@@ -162,6 +163,8 @@ export class Daemon {
         void space.onLocalUnreadable(asDocName(ev.path), ev.reason).catch((e: Error) => o.say(`${ev.path}: ${e.message}`))
       })
       watcher.on('error', (e) => o.say(`watcher: ${e.message}`))
+      const unwatchSettings = watchSettings([space.paths.config, space.paths.local], o.say, '`ctxsync stop`, then `ctxsync watch` again')
+      cleanup.unshift(async () => unwatchSettings())
       await watcher.ready()
       await space.scan() // changes made while the watcher started
       const info: DaemonInfo = {

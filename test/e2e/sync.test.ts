@@ -3,6 +3,8 @@
  * 5 access refused), its `--json` summary, working through a running daemon in the same repository, and a
  * stranger with the wrong secret getting nothing and giving nothing.
  */
+import fs from 'node:fs'
+import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import {
   ctx, edit, fileState, freePort, killAll, readFile, removeTmpDirs, setupSpace, SMALL_TODOS, startWatch, stopWatch,
@@ -74,6 +76,9 @@ describe('e2e: sync', { timeout: 90_000 }, () => {
     const t1 = await edit(b, 'title: "Second task"', 'title: "Second task, via the daemon"')
     // The daemon's log shows the person's own edits too (issue 17).
     await waitLog(db, /\.rhema\/todos\.yaml: your edit taken in/)
+    // A settings change under the running daemon gets the hint to restart it (it was silently ignored).
+    fs.appendFileSync(path.join(b.dir, '.ctxsync', 'local.yaml'), '# a comment\n')
+    await waitLog(db, /local\.yaml changed: it applies from the next start of the daemon/)
     // Both the configured peers (none given) and an explicit --peer go through B's daemon.
     for (const args of [['sync', '--json'], ['sync', '--peer', a.url, '--json']]) {
       const r = await ctx(b.dir, args)
