@@ -80,10 +80,18 @@ describe('e2e: history, show, blame, undo, restore', { timeout: 180_000 }, () =>
     expect(st.massDeletions?.[0]).toMatchObject({ doc: TODOS, removed: 3 })
     const u1 = await ctxJson(a.dir, ['undo', '--json'])
     expect(u1).toMatchObject({ file: TODOS, changed: true })
+    // Done: status no longer advises it (following that advice again doubled the file: black-box tester).
+    expect((await ctxJson(a.dir, ['status', '--json'])).massDeletions).toBeUndefined()
     await both([a, b], t2)
 
     // restore --to <commit> gives that commit's file on both, as a change of its own that undo takes back.
-    await waitChange(a, (c) => c.via === 'undo', 'the undo as a version')
+    const undoneBy = await waitChange(a, (c) => c.via === 'undo', 'the undo as a version')
+    // Undoing the truncation again is refused: a second three-way revert doubled every list item and block
+    // line (black-box tester, 2 of 8). It names the undo that takes the first back.
+    const again = await ctx(a.dir, ['undo', u1.change])
+    expect(again.exitCode).toBe(1)
+    expect(again.stderr).toContain(`change ${u1.change} is undone already (by ${undoneBy.id})`)
+    expect(readFile(a)).toBe(t2)
     await expectOk(ctx(a.dir, ['restore', TODOS, '--to', commit]))
     await both([a, b], SMALL_TODOS)
     await waitChange(a, (c) => c.via === 'restore', 'the restore as a version')

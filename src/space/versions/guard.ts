@@ -35,3 +35,9 @@ export async function noteMassDeletion(file: string, note: GuardNote): Promise<v
   const kept = (await readGuard(file, note.t)).filter((n) => n.doc !== note.doc)
   await fs.writeFile(file, JSON.stringify([...kept, note]))
 }
+
+/** The change `id` was undone: its note goes (status kept advising the undo already done: black-box tester). */
+export async function dropMassDeletion(file: string, id: string): Promise<void> {
+  const all = await readGuard(file, Date.now()).catch(() => [] as GuardNote[])
+  if (all.some((n) => n.id === id)) await fs.writeFile(file, JSON.stringify(all.filter((n) => n.id !== id)))
+}

@@ -14,6 +14,7 @@ import { asDocName, sha256hex } from '../../ids.js'
 import { writeFileAtomic, removeFile } from '../../fs/atomic.js'
 import { runningDaemon } from '../daemonfile.js'
 import { spacePaths } from '../paths.js'
+import { dropMassDeletion } from './guard.js'
 import { leaveIntent } from './intent.js'
 import { allVersions, current, fileAt, findChange, previous } from './query.js'
 import { versionsDir } from './recorder.js'
@@ -84,8 +85,13 @@ export async function undoChange(root: string, o: { change?: string; file?: stri
     v = [...all].reverse().find(mine) ?? null
     if (!v) throw new CtxError('no-change', `no change made on this machine${o.file ? ` to ${o.file}` : ''} is kept: nothing to undo`)
   }
-  const p = previous(await allVersions(dir, [v.doc]), v)
+  const versions = await allVersions(dir, [v.doc])
+  const p = previous(versions, v)
   if (!p) throw new CtxError('no-change', `change ${v.id} is the first version of ${v.doc} kept: there is nothing before it to go back to`)
+  // Undone already: a second three-way revert re-added what the first brought back — every list item and
+  // block line twice (black-box tester, 2 of 8).
+  const undone = versions.slice(versions.indexOf(v) + 1).find((x) => x.via === 'undo' && x.of === v!.id)
+  if (undone) throw new CtxError('already-undone', `change ${v.id} is undone already (by ${undone.id}); \`ctxsync undo ${undone.id}\` takes that undo back`)
   const now = await current(root, v.doc)
   let text: string | null
   let conflicts = 0
@@ -98,6 +104,7 @@ export async function undoChange(root: string, o: { change?: string; file?: stri
     conflicts = r.conflicts
   }
   const e = await edit(root, v.doc, text, 'undo', v.id)
+  await dropMassDeletion(path.join(dir, 'guard.json'), v.id)
   return { ...e, conflicts, change: v.id, author: v.by.map((b) => b[1]).join(', ') }
 }
 
