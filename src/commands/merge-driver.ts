@@ -51,7 +51,8 @@ export async function mergeDriver(o: MergeDriverOptions): Promise<MergeDriverRes
   // Kept for `ctxsync resolve` only in an initialised clone (it has a .ctxsync/ to keep them in).
   if (paths && r.keep) await (await loadMergeStore()).saveMerge(paths, name, r.keep)
   else if (paths) await dropMerge(paths, name)
-  if (r.conflicts) o.say(`ctxsync: ${o.path}: merged; ${r.conflicts} value(s) changed on both sides — kept one, see \`ctxsync resolve --list\``)
+  // Outside a space nothing keeps the record: pointing to `resolve` there led nowhere (issue 17).
+  if (r.conflicts) o.say(`ctxsync: ${o.path}: merged; ${r.conflicts} value(s) changed on both sides — kept one, ${paths ? 'see `ctxsync resolve --list`' : 'with no record to choose another (no ctxsync space here)'}`)
   return { code: 0, conflicts: r.conflicts, fallback: null }
 }
 

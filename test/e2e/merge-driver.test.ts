@@ -132,6 +132,12 @@ describe('e2e: merge driver vs plain git', { timeout: 180_000 }, () => {
       const r = await ctx(dir, ['merge-driver', 'O', 'A', 'B', '.rhema/todos.yaml'])
       expect(r.exitCode).toBe(0)
       expect(fs.readFileSync(path.join(dir, 'A'), 'utf8')).toBe('todos:\n  - id: a\n    status: done\n  - id: b\n    status: blocked\n')
+      // Both changed one value, outside any space: no record is kept, so no pointing to `resolve` (issue 17).
+      fs.writeFileSync(path.join(dir, 'C'), base.replace('id: a\n    status: open', 'id: a\n    status: wontfix'))
+      fs.writeFileSync(path.join(dir, 'D'), base.replace('id: a\n    status: open', 'id: a\n    status: started'))
+      const both = await ctx(dir, ['merge-driver', 'O', 'C', 'D', '.rhema/todos.yaml'])
+      expect(both.exitCode).toBe(0)
+      expect(both.stderr).toMatch(/1 value\(s\) changed on both sides — kept one, with no record to choose another \(no ctxsync space here\)/)
       const bad = await ctx(dir, ['merge-driver', 'O', 'A', 'missing', '.rhema/todos.yaml'])
       expect(bad.exitCode).toBe(2)
       expect(bad.stderr).toMatch(/^ctxsync: merge-driver: cannot read missing: ENOENT/)
