@@ -256,7 +256,11 @@ function wirePeerEvents(peers: PeerManager, book: PeerBook, say: (line: string) 
     if (p.id) book.disconnected(p.id)
     say(`disconnected from ${label(p)} (${info.reason || info.code})`)
   })
-  peers.on('peer-refused', (p, info) => say(`access refused by ${label(p)}: ${info.reason || 'wrong secret'}`))
+  // Said from this side: a peer that dialled in and failed the proof was refused *here* (the log said
+  // "access refused by" the dialler: issue 17).
+  peers.on('peer-refused', (p, info) => say(p.direction === 'in'
+    ? `refused a connection from ${label(p)}: ${info.reason || 'it does not prove this space\'s secret'}`
+    : `access refused by ${label(p)}: ${info.reason || 'wrong secret'}`))
 }
 
 /** "decisions.yaml: your save was made from an older version; kept 1 change from peers". */

@@ -33,9 +33,11 @@ describe('e2e: peer-supplied names are shown escaped', { timeout: 120_000 }, () 
     const da = await startWatch(a)
     const conn = await wire.openRaw(a.url)
     await expect(wire.authenticate(conn, { spaceId: spaceIdOf(a), secret: 'B'.repeat(43), name: EVIL })).rejects.toThrow(/refused/)
-    await waitLog(da, /access refused by/)
+    // Said from the listener's side: it refused the stranger (it said "access refused by" the stranger: issue 17).
+    await waitLog(da, /refused a connection from/)
     expectClean(da.log(), 'the watch log')
-    expect(da.log()).toContain(`access refused by ${ESCAPED} (agent)`)
+    expect(da.log()).toContain(`refused a connection from ${ESCAPED} (agent)`)
+    expect(da.log()).not.toContain('access refused by')
   })
 
   it('a member with a hostile name and presence path: watch log, status and peers show them escaped', async () => {
