@@ -140,7 +140,8 @@ export class Daemon {
       }
       const manager = peers
       cleanup.unshift(() => manager.stop())
-      wirePeerEvents(peers, book, o.say)
+      let daemon: Daemon | null = null
+      wirePeerEvents(peers, book, o.say, () => daemon?.isStopping() ?? false)
       peers.on('presence', () => space.summaryChanged())
       // A first complete exchange ends a join from a checkout (join.ts): files no peer had are enrolled.
       peers.on('peer-synced', () => void finishJoin(space).catch((e: Error) => o.say(`join: ${e.message}`)))
@@ -171,7 +172,6 @@ export class Daemon {
         pid: process.pid, url: started.url ?? '', registry: remotes.registry, port: started.port ?? 0,
         socket: space.paths.socket, startedAt: new Date().toISOString(),
       }
-      let daemon: Daemon | null = null
       // What local commands ask: the same api a one-shot command answers itself, plus the live parts.
       const api = new LocalSpace(space, {
         book,
@@ -205,6 +205,10 @@ export class Daemon {
   restart(): void {
     this.restartWanted = true
     void this.stop()
+  }
+
+  isStopping(): boolean {
+    return this.stopping !== null
   }
 
   stop(): Promise<void> {
@@ -241,7 +245,7 @@ function wireSpaceEvents(space: Space, say: (line: string) => void): void {
   space.on('file-deleted', (name: string) => say(`deleted ${name} (deleted by a peer)`))
 }
 
-function wirePeerEvents(peers: PeerManager, book: PeerBook, say: (line: string) => void): void {
+function wirePeerEvents(peers: PeerManager, book: PeerBook, say: (line: string) => void, stopping: () => boolean): void {
   const label = (p: PeerState) => `${p.kind === 'relay' ? 'relay' : p.name ?? p.id ?? '?'}${p.kind === 'agent' ? ' (agent)' : ''}${p.url ? ` at ${p.url}` : ''}`
   peers.on('peer-connected', (p) => {
     if (p.id) book.seen({ id: p.id, name: p.name ?? p.id, kind: p.kind ?? 'human', host: p.host, url: p.url, connected: true })
@@ -254,7 +258,8 @@ function wirePeerEvents(peers: PeerManager, book: PeerBook, say: (line: string) 
   })
   peers.on('peer-disconnected', (p, info) => {
     if (p.id) book.disconnected(p.id)
-    say(`disconnected from ${label(p)} (${info.reason || info.code})`)
+    // Our own stop closes the sessions with our reason ("peer shutting down"): said as ours, not theirs (issue 17).
+    say(`disconnected from ${label(p)} (${stopping() ? 'this daemon is stopping' : info.reason || info.code})`)
   })
   // Said from this side: a peer that dialled in and failed the proof was refused *here* (the log said
   // "access refused by" the dialler: issue 17).

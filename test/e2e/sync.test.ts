@@ -98,7 +98,11 @@ describe('e2e: sync', { timeout: 90_000 }, () => {
     expect(alone.exitCode, alone.stderr).toBe(0)
     expect(JSON.parse(alone.stdout).peers).toEqual([expect.objectContaining({ name: 'b', outcome: 'synced' })])
     expect(db.log()).not.toMatch(/warning|locked/)
-    await Promise.all([stopWatch(da), stopWatch(db)])
+    // A stops first: its own stop is not blamed on B (it said "disconnected from b (peer shutting down)").
+    expect(await stopWatch(da)).toBe(0)
+    expect(da.log()).toMatch(/disconnected from b.*\(this daemon is stopping\)/)
+    await waitLog(db, /disconnected from a.*\(peer shutting down\)/)
+    await stopWatch(db)
   })
 
   it('a peer with the wrong secret is refused (exit 5): its files stay as they are, the other side gets nothing', async () => {
