@@ -351,6 +351,12 @@ function addGitCommands(program: Command): void {
 }
 
 export async function main(argv: string[] = process.argv): Promise<number> {
+  // A reader that stops early (`ctxsync blame F | head -1`) is no error: end quietly, as git does
+  // (it was an unhandled 'error' event with a stack trace: black-box tester).
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e
+    process.exit(0)
+  })
   const program = buildProgram()
   // Bare `ctxsync`, as bare `git`: the help on stderr, exit 1 (it exited 0: issue 17).
   if (argv.length <= 2) return (program.outputHelp({ error: true }), ExitCode.Error)

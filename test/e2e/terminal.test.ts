@@ -43,3 +43,14 @@ it.skipIf(process.platform !== 'linux')('sync in a 0-column pseudo-terminal and 
     peer.close()
   }
 }, 90_000)
+
+it('a reader that stops early (`blame F | head -1`) ends the command quietly, exit 0, no stack trace', async () => {
+  const fs = await import('node:fs')
+  const path = await import('node:path')
+  const big = fs.readFileSync(path.join(import.meta.dirname, '../../fixtures/rhema/.rhema/rhema.yaml'), 'utf8')
+  const dir = await makeRepo({ '.rhema/rhema.yaml': big })
+  await expectOk(ctx(dir, ['init', '--name', 'pipe', '--discovery', 'none']))
+  const r = await execa('bash', ['-c', `node ${CLI} blame .rhema/rhema.yaml | head -1 >/dev/null; echo "rc=\${PIPESTATUS[0]}"`], { cwd: dir, reject: false, env: { CTXSYNC_NO_MDNS: '1' } })
+  expect(String(r.stdout).trim()).toBe('rc=0')
+  expect(String(r.stderr)).not.toMatch(/EPIPE|Unhandled/)
+}, 60_000)
