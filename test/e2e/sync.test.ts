@@ -47,7 +47,7 @@ describe('e2e: sync', { timeout: 90_000 }, () => {
     const closed = await ctx(b.dir, ['sync', '--peer', a.url, '--timeout', '5'])
     expect(closed.exitCode).toBe(3)
     expect(closed.stderr).toMatch(/no peer reachable/)
-    expect(closed.stderr).toMatch(/stay pending/)
+    expect(closed.stderr).toMatch(/1 file\(s\) not yet exchanged with any peer are kept here/)
     const js = await ctx(b.dir, ['sync', '--peer', `ws://127.0.0.1:${await freePort()}`, '--timeout', '5', '--json'])
     expect(js.exitCode).toBe(3)
     expect(JSON.parse(js.stdout)).toMatchObject({ ok: false, pending: [TODOS], peers: [expect.objectContaining({ outcome: 'unreachable' })] })
