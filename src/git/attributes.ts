@@ -18,7 +18,8 @@ export const ATTR_BEGIN = '# >>> ctxsync: context files merge with `ctxsync merg
 export const ATTR_END = '# <<< ctxsync'
 export const DRIVER = 'ctxsync'
 
-async function readMaybe(p: string): Promise<string | null> {
+/** A text file, or null when it does not exist (shared with hooks.ts). */
+export async function readMaybe(p: string): Promise<string | null> {
   try {
     return await fs.readFile(p, 'utf8')
   } catch (e) {

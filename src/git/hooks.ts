@@ -13,7 +13,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { Repo } from './repo.js'
 import { NOTES_REF, notesRefspec } from './notes.js'
-import { DRIVER } from './attributes.js'
+import { DRIVER, readMaybe } from './attributes.js'
 
 export const HOOKS = ['post-commit', 'post-merge', 'post-checkout', 'post-rewrite', 'pre-push'] as const
 export type HookName = (typeof HOOKS)[number]
@@ -86,14 +86,6 @@ export function isOurHook(text: string): boolean {
   return text.split('\n', 3).includes(HOOK_MARKER)
 }
 
-async function readMaybe(p: string): Promise<string | null> {
-  try {
-    return await fs.readFile(p, 'utf8')
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null
-    throw e
-  }
-}
 
 export interface HookReport {
   installed: string[]

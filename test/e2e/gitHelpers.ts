@@ -6,7 +6,7 @@
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { execa } from 'execa'
-import { clone, ctx, expectOk, git, lastLine, tmpDir, writeText } from './helpers.js'
+import { clone, ctx, expectOk, freePort, git, lastLine, startWatch, tmpDir, waitLog, writeText, TODOS, type Daemon, type Peer } from './helpers.js'
 
 export const CONTEXT_TODOS = `# Team todos
 todos:
@@ -94,3 +94,16 @@ export const hasMarkers = (t: string): boolean => /^(<{7}|={7}|>{7})( |$)/m.test
 export const markerHunks = (t: string): number => t.split('\n').filter((l) => /^<{7}( |$)/.test(l)).length
 /** How often a line (trimmed) occurs: a doubled item shows as 2. */
 export const countLine = (t: string, line: string): number => t.split('\n').filter((l) => l.trim() === line).length
+
+/** A bare remote holding CONTEXT_TODOS, its founder ann and bob who joined, each with a daemon, connected. */
+export async function twoLivePeers(): Promise<{ remote: string; a: Peer; b: Peer; da: Daemon; db: Daemon; code: string }> {
+  const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
+  const [pa, pb] = [await freePort(), await freePort()]
+  const f = await founder(remote, 'ann', pa)
+  const a: Peer = { name: 'ann', dir: f.dir, port: pa, url: `ws://127.0.0.1:${pa}` }
+  const b: Peer = { name: 'bob', dir: await joiner(remote, 'bob', f.code, pb, { peers: [a.url] }), port: pb, url: `ws://127.0.0.1:${pb}` }
+  await gitIn(b.dir, ['pull', '-q'])
+  const [da, db] = [await startWatch(a), await startWatch(b)]
+  await waitLog(db, /connected to ann/)
+  return { remote, a, b, da, db, code: f.code }
+}

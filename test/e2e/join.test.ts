@@ -8,7 +8,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest'
 
 // The join's wait for the live state is behind a switch for now (src/commands/init.ts).
 import { ctx, expectOk, freePort, killAll, readFile, removeTmpDirs, startWatch, stopWatch, TODOS, waitFileEquals, waitLog, waitSame, type Peer } from './helpers.js'
-import { bareRemote, cloneAs, CONTEXT_TODOS, founder, gitIn, joiner, read, replaceIn } from './gitHelpers.js'
+import { bareRemote, cloneAs, CONTEXT_TODOS, founder, gitIn, joiner, read, replaceIn, twoLivePeers } from './gitHelpers.js'
 
 afterEach(killAll)
 afterAll(removeTmpDirs)
@@ -24,14 +24,7 @@ const LIVE: Array<[from: string, to: string]> = [
 ]
 
 async function history(): Promise<{ a: Peer; b: Peer; old: string; live: string; code: string; remote: string }> {
-  const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
-  const [pa, pb] = [await freePort(), await freePort()]
-  const f = await founder(remote, 'ann', pa)
-  const a: Peer = { name: 'ann', dir: f.dir, port: pa, url: `ws://127.0.0.1:${pa}` }
-  const b: Peer = { name: 'bob', dir: await joiner(remote, 'bob', f.code, pb, { peers: [a.url] }), port: pb, url: `ws://127.0.0.1:${pb}` }
-  await gitIn(b.dir, ['pull', '-q'])
-  const [da, db] = [await startWatch(a), await startWatch(b)]
-  await waitLog(db, /connected to ann/)
+  const { remote, a, b, da, db, code } = await twoLivePeers()
   // The commit the teammate will clone: made while ctxsync runs (the hook records its sync point).
   await replaceIn(a.dir, TODOS, 'title: "Ship it"', 'title: "Ship it soon"')
   await waitFileEquals(b, readFile(a))
@@ -52,7 +45,7 @@ async function history(): Promise<{ a: Peer; b: Peer; old: string; live: string;
   expect(await stopWatch(db)).toBe(0)
   // Ann stays up: the teammate's sync reaches her.
   void da
-  return { a, b, old, live, code: f.code, remote }
+  return { a, b, old, live, code, remote }
 }
 
 async function checkAll(peers: Array<{ dir: string }>): Promise<void> {

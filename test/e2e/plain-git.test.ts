@@ -11,22 +11,10 @@ import * as Y from 'yjs'
 import { FileDocStore } from '../../src/fs/sidecar.js'
 import { asDocName } from '../../src/ids.js'
 import { ctx, freePort, killAll, statusJson, readFile, removeTmpDirs, startWatch, stopWatch, textDiff, TODOS, waitFileEquals, waitFor, waitLog, waitSame, type Daemon, type Peer } from './helpers.js'
-import { bareRemote, cloneAs, CONTEXT_TODOS, countLine, founder, gitIn, hasMarkers, joiner, read, replaceIn } from './gitHelpers.js'
+import { bareRemote, cloneAs, CONTEXT_TODOS, countLine, founder, gitIn, hasMarkers, joiner, read, replaceIn, twoLivePeers } from './gitHelpers.js'
 
 afterEach(killAll)
 afterAll(removeTmpDirs)
-
-async function twoLivePeers(): Promise<{ remote: string; a: Peer; b: Peer; da: Daemon; db: Daemon }> {
-  const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
-  const [pa, pb] = [await freePort(), await freePort()]
-  const f = await founder(remote, 'ann', pa)
-  const a: Peer = { name: 'ann', dir: f.dir, port: pa, url: `ws://127.0.0.1:${pa}` }
-  const b: Peer = { name: 'bob', dir: await joiner(remote, 'bob', f.code, pb, { peers: [a.url] }), port: pb, url: `ws://127.0.0.1:${pb}` }
-  await gitIn(b.dir, ['pull', '-q'])
-  const [da, db] = [await startWatch(a), await startWatch(b)]
-  await waitLog(db, /connected to ann/)
-  return { remote, a, b, da, db }
-}
 
 /** A teammate without ctxsync commits a new todo and pushes it. */
 async function teammate(remote: string, n: number): Promise<string> {
