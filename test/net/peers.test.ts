@@ -135,6 +135,7 @@ describe('PeerManager over WebSocket', () => {
     const [a, x] = hostsInSpace('a', 'x')
     const { url } = await manager(a)
     const raw = new WebSocket(url)
+    raw.on('error', () => undefined) // a reset after the refusal is expected
     const got: Message[] = []
     raw.on('message', (d: Buffer) => got.push(decodeMessage(new Uint8Array(d))))
     await new Promise((r) => raw.once('open', r))
@@ -154,6 +155,7 @@ describe('PeerManager over WebSocket', () => {
     const [a] = hostsInSpace('a')
     const { url } = await manager(a, { maxFrameBytes: 64 * 1024 })
     const raw = new WebSocket(url)
+    raw.on('error', () => undefined) // a reset after the refusal is expected
     await new Promise((r) => raw.once('open', r))
     const closed = new Promise<number>((r) => raw.once('close', (c) => r(c)))
     raw.send(new Uint8Array(64 * 1024 + 1))
@@ -196,6 +198,7 @@ describe('PeerManager over WebSocket', () => {
     const { m: ma, url } = await manager(a, { heartbeatMs: 40 })
     // b speaks the real protocol but its socket never answers pings, like a suspended laptop.
     const mute = new WebSocket(url, { autoPong: false })
+    mute.on('error', () => undefined) // a reset after the refusal is expected
     cleanups.push(() => mute.terminate())
     // Wrapped inside the open event, as wsDialer does, so no early frame can slip past.
     const transport = await new Promise<WsTransport>((r) => mute.once('open', () => r(new WsTransport(mute, url, 0))))

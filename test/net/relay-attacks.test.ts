@@ -27,8 +27,20 @@ async function wsServer(onConn: (ws: WebSocket) => void): Promise<string> {
   const wss = new WebSocketServer({ host: LOOPBACK, port: 0 })
   servers.push(wss)
   await new Promise((res) => wss.once('listening', res))
-  wss.on('connection', onConn)
+  wss.on('connection', (ws) => {
+    // The peer or relay on the other end may reset the connection when it refuses: that is the expected
+    // outcome here, not an error of the test (an unhandled 'error' event would fail the whole run).
+    ws.on('error', () => ws.terminate())
+    onConn(ws)
+  })
   return `ws://${LOOPBACK}:${(wss.address() as { port: number }).port}`
+}
+
+/** A WebSocket to `url` whose resets (the far side refusing, a close during the handshake) are expected. */
+function dial(url: string): WebSocket {
+  const ws = new WebSocket(url)
+  ws.on('error', () => ws.terminate())
+  return ws
 }
 
 /** A relay impostor with its own key: answers Hello and RelayProof honestly for its key, records what it gets. */
@@ -135,7 +147,7 @@ describe('relays prove the pinned key; proofs and tokens are bound to the endpoi
     const seen: Buffer[] = []
     let inject: ((frame: Uint8Array) => void) | undefined
     const mitm = await wsServer((down) => {
-      const up = new WebSocket(relay.url)
+      const up = dial(relay.url)
       const queue: Buffer[] = []
       up.on('open', () => {
         for (const f of queue.splice(0)) up.send(f)
@@ -176,7 +188,7 @@ describe('relays prove the pinned key; proofs and tokens are bound to the endpoi
     const [owner, reader] = hostsInSpace('owner', 'reader')
     await syncOnce({ host: owner, secret: SECRET, peers: [relay.url], relay: { url: relay.url }, timeoutMs: 5000 })
     const mitm = await wsServer((down) => {
-      const up = new WebSocket(relay.url)
+      const up = dial(relay.url)
       const queue: Buffer[] = []
       up.on('open', () => queue.splice(0).forEach((f) => up.send(f)))
       down.on('message', (d: Buffer) => (up.readyState === WebSocket.OPEN ? up.send(d) : queue.push(d)))
@@ -280,7 +292,7 @@ describe('a stranger who tried the built CLI found these; each is now refused', 
       return d
     }
     const proxy = (target: string) => wsServer((down) => {
-      const up = new WebSocket(target)
+      const up = dial(target)
       const queue: Array<Buffer | Uint8Array> = []
       up.on('open', () => queue.splice(0).forEach((f) => up.send(f)))
       down.on('message', (d: Buffer) => (up.readyState === WebSocket.OPEN ? up.send(rename(d)) : queue.push(rename(d))))

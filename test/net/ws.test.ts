@@ -45,6 +45,7 @@ describe('ws transport', () => {
     const closes: number[] = []
     listener.onConnection((t) => t.on('close', (code) => closes.push(code)))
     const raw = new WebSocket(listener.url)
+    raw.on('error', () => undefined) // a reset after the refusal is expected
     await new Promise((r) => raw.once('open', r))
     const rawClose = new Promise<number>((r) => raw.once('close', (code) => r(code)))
     raw.send('hello as text')
@@ -84,6 +85,7 @@ describe('ws transport', () => {
     listener.onConnection((t) => t.on('close', (code, reason) => closes.push([code, reason])))
     // A client that never answers pings: a hung or suspended peer.
     const mute = new WebSocket(listener.url, { autoPong: false })
+    mute.on('error', () => undefined) // a reset after the refusal is expected
     cleanups.push(() => mute.terminate())
     await new Promise((r) => mute.once('open', r))
     await waitFor(() => closes.length === 1, 2000, 'heartbeat timeout')
