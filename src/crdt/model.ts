@@ -30,11 +30,8 @@ import { changedEntriesParse } from './rendercheck.js'
 import { describeConflicts, resolveConflict, type Conflict, type Take } from './present.js'
 import { LOAD, LOCAL, type Author, type DeferredCheck, type FileModelOptions, type RemoteOrigin, type Rendered } from './modeltypes.js'
 
-export { YamlSyntaxError, RefusedFileError }
-export type { Conflict, Take, StaleSave }
-
-export { LOCAL, LOAD }
-export type { Author, RemoteOrigin, Rendered, FileModelOptions, DeferredCheck }
+export { YamlSyntaxError, RefusedFileError, LOCAL, LOAD }
+export type { Conflict, Take, StaleSave, Author, RemoteOrigin, Rendered, FileModelOptions, DeferredCheck }
 
 export class FileModel {
   /** How often a complete (writable) state needed the canonical fallback rendering (`render.ts` repairs should make it 0). */
@@ -155,9 +152,11 @@ export class FileModel {
    * text the file should now hold (it differs from `text` when peers' changes were merged in meanwhile),
    * and `stale` when the save was made from an older text than the file's last (`recent.ts`): how many of the
    * peers' changes since were kept, how many values it overwrote (recorded). `cut`: found cut short, left so.
+   * `deliberate`: written whole on purpose (`restore`, `undo`), so made from the file's last text, never stale.
    */
-  ingest(text: string, cut = false): Rendered & { changed: boolean; stale?: StaleSave } {
-    const chosen = this.recent.baseFor(text)
+  ingest(text: string, cut = false, deliberate = false): Rendered & { changed: boolean; stale?: StaleSave } {
+    const newest = this.recent.newest
+    const chosen = deliberate ? newest && { base: newest, stale: false } : this.recent.baseFor(text)
     // The file has not shown what peers sent since (held, its write-back not done): a stale save of its text,
     // but no news to the person (a live merge, not their buffer being old), so nothing kept is reported.
     const unseen = Boolean(chosen && !chosen.stale && chosen.base.sv && this.beyond(chosen.base.sv))

@@ -84,6 +84,8 @@ export interface FileContext {
   noteWritten(name: DocName): void
   /** The file's rules when this peer's library dumps keep the file's format (`keep-format`), else null. */
   keepFormat(name: DocName): Rules | null
+  /** Did `restore` or `undo` write this text (hash) on purpose? Then it is no stale buffer. */
+  deliberate(name: DocName, hash: string): Promise<boolean>
 }
 
 /** What taking in git's rewrites needs (gitingest.ts). */

@@ -147,8 +147,9 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string,
   // the file holds a save already taken in (reconcileFile): taken in again, against an older text, it
   // doubled what it added; against the model's rendering, it undid the peers' changes it was merged with.
   if (!f.model.isEmpty) await d.persist(f.takingIn(text, hash))
+  const deliberate = !f.model.isEmpty && (await cx.deliberate(f.name, hash))
   try {
-    out = f.model.isEmpty ? { ...f.model.enroll(text), changed: true } : f.model.ingest(keptFormat(cx, f, text), cut)
+    out = f.model.isEmpty ? { ...f.model.enroll(text), changed: true } : deliberate ? f.model.ingest(text, cut, true) : f.model.ingest(keptFormat(cx, f, text), cut)
   } catch (err) {
     if (err instanceof YamlSyntaxError) {
       hold(cx, f, { line: err.line, col: err.col, message: err.reason })

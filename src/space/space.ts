@@ -38,7 +38,7 @@ import { awaitingJoin, joinWrittenBack } from './join.js'
 import type { ParseChecker } from './parsecheck.js'
 import { assemble, type OpenOptions } from './open.js'
 import { IoRetry } from './ioretry.js'
-import { newBook, type VersionBook } from './versions/recorder.js'
+import { intended, newBook, type VersionBook } from './versions/recorder.js'
 
 export type { SpaceEvents, DocView } from './context.js'
 export type { OpenOptions, SpaceParts } from './open.js'
@@ -104,7 +104,7 @@ export class Space extends TypedEmitter<SpaceEvents> {
       gitRepo: () => this.gitRepo(), gitPaused: () => this.#gitPaused, docNames: () => this.#workers.keys(),
       turn: (name, f) => ((w) => w.run(() => f(w)))(this.getOrCreate(name)),
       acceptName: (n) => this.acceptName(n), applyRemote: (doc, u, from) => this.applyRemote(doc, u, from),
-      stateVectorOf: (doc) => this.getOrCreate(doc).model.stateVector(),
+      stateVectorOf: (doc) => this.getOrCreate(doc).model.stateVector(), deliberate: (n, h) => intended(paths.state, n, h),
       mergeSeen: (doc, seen) => ((w) => void w.persist(w.file.mergeSeen(seen)))(this.getOrCreate(doc)),
     }
   }

@@ -20,6 +20,16 @@ export async function leaveIntent(dir: string, doc: string, intent: Intent): Pro
   await fs.writeFile(f, JSON.stringify(intent))
 }
 
+/** Does an intent name the text with hash `h` of `doc`? (Left for the recorder to take.) */
+export async function intentFor(dir: string, doc: string, h: string): Promise<boolean> {
+  try {
+    const i = JSON.parse(await fs.readFile(intentFile(dir, doc), 'utf8')) as Intent
+    return i.h !== '' && h.startsWith(i.h)
+  } catch {
+    return false
+  }
+}
+
 /** The intent for `doc` if it names the text with hash `h` (then it is used up). */
 export async function takeIntent(dir: string, doc: string, h: string): Promise<Intent | null> {
   const f = intentFile(dir, doc)

@@ -19,7 +19,7 @@ import { logger } from '../../debuglog.js'
 import { historyNow } from './clock.js'
 import { DEFAULT_POLICY, fitBudget, readPolicy, thin, type Policy } from './policy.js'
 import { changeId, decode, Encoder, frame, logFile, readLog, rewrite, textHash, type By, type Via } from './store.js'
-import { takeIntent } from './intent.js'
+import { intentFor, takeIntent } from './intent.js'
 import { checkMassDeletion, type GuardNote } from './guard.js'
 
 const log = logger('space:versions')
@@ -46,6 +46,8 @@ export function newBook(p: { state: string; config: string }, author: Author, wr
 }
 
 export const versionsDir = (state: string): string => path.join(state, 'versions')
+/** Was this text (hash) of `doc` written on purpose by `restore` or `undo` (its intent is waiting)? */
+export const intended = (state: string, doc: string, hash: string): Promise<boolean> => intentFor(versionsDir(state), doc, hash)
 
 /** One space's version store, as the live path sees it. */
 export class VersionBook {
