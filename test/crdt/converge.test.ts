@@ -24,6 +24,14 @@ describe('randomized convergence (file text → parse → diff → ops)', () => 
     expect(FileModel.fallbacks - fallbacks).toBe(0)
   }, 120_000)
 
+  // KNOWN BUG (open, issue 13), found by running 150 free-for-all seeds: a todo deleted by two peers (each
+  // having seen one of two concurrent status writes), then re-added by identity, shows one of the old values
+  // with no conflict record for the other. Each turns red once fixed (then move it to REGRESSIONS). Letting a
+  // save delete a revived todo again (a second tombstone) made this class 4× as frequent (8 of 150 seeds).
+  test.fails.each([81, 101])('KNOWN BUG: free-for-all seed %i records every concurrent overwrite', (seed) => {
+    runRandom({ seed, peers: 5, steps: 150, ownership: false })
+  })
+
   for (const ownership of [true, false]) {
     test(`${SEEDS} seeds, 5 peers, ${ownership ? 'disjoint owners: nothing lost' : 'free-for-all'}`, async () => {
       const fallbacks = FileModel.fallbacks
