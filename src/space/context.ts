@@ -80,8 +80,6 @@ export interface FileContext {
   readonly parseCheck: ParseChecker
   readonly notify: Notify
   warn(message: string): void
-  /** A tracked file this process wrote (for `sync --json`). */
-  noteWritten(name: DocName): void
   /** The file's rules when this peer's library dumps keep the file's format (`keep-format`), else null. */
   keepFormat(name: DocName): Rules | null
   /** Did `restore` or `undo` write this text (hash) on purpose? Then it is no stale buffer. */

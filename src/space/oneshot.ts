@@ -27,6 +27,13 @@ export interface SyncReport {
   bytesReceived: number
 }
 
+interface SyncOptions {
+  book?: PeerBook
+  connected?: PeerState[]
+  onProgress?: (p: { url: string; bytesSent: number; bytesReceived: number }) => void
+  say?: (line: string) => void
+}
+
 /**
  * Exchanges with every peer given. `connected` lists peers a running daemon already holds live sessions
  * with: those need no new connection, only time for their acknowledgements.
@@ -34,11 +41,24 @@ export interface SyncReport {
 export async function syncSpace(
   space: Space,
   req: SyncRequest,
-  opts: { book?: PeerBook; connected?: PeerState[]; onProgress?: (p: { url: string; bytesSent: number; bytesReceived: number }) => void; say?: (line: string) => void } = {},
+  opts: SyncOptions = {},
 ): Promise<SyncReport> {
+  // What this sync changed: the files written while it runs. (Not "written since the space opened": in a
+  // daemon, a file once written was never reported again — `filesChanged: []` beside a daemon that had
+  // just rewritten it, issue 17.) Beside a daemon this includes what its live sessions brought meanwhile.
+  const changed = new Set<string>()
+  const onWritten = (name: string) => void changed.add(name)
+  space.on('file-written', onWritten)
+  try {
+    return await exchange(space, req, opts, changed)
+  } finally {
+    space.off('file-written', onWritten)
+  }
+}
+
+async function exchange(space: Space, req: SyncRequest, opts: SyncOptions, changed: Set<string>): Promise<SyncReport> {
   const remotes: Remotes = { peers: req.peers, registry: req.registry ?? null, listen: false }
   const creds = credentialsOf(space, remotes, opts.say)
-  const before = new Set(space.written)
   await space.scan()
   const connected = (opts.connected ?? []).filter((p) => p.state === 'connected')
   const liveById = new Map(connected.filter((p) => p.id).map((p) => [p.id!, p]))
@@ -84,7 +104,7 @@ export async function syncSpace(
       ...(r!.error ? { error: r!.error } : {}), ...(r!.access ? { access: r!.access } : {}),
     })
   }
-  const filesChanged = [...space.written].filter((f) => !before.has(f)).sort()
+  const filesChanged = [...changed].sort()
   const pending = space.pendingDocs()
   return { peers, filesChanged, pending, bytesSent: res.bytesSent, bytesReceived: res.bytesReceived }
 }

@@ -326,7 +326,6 @@ async function writeText(cx: FileContext, d: DocTurn, text: string, expected: st
     return w.now
   }
   f.wrote(w.hash)
-  cx.noteWritten(f.name)
   cx.notify('file-written', f.name)
   return 'written'
 }

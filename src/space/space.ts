@@ -54,8 +54,6 @@ export class Space extends TypedEmitter<SpaceEvents> {
   readonly author: Author
   private updateListeners = new Set<UpdateListener>()
   private closed = false
-  /** Paths of files this process wrote (for `sync --json`). */
-  readonly written = new Set<string>()
   /** While git rewrites files, nothing is taken in or written (see `pauseForGit`). */
   #gitPaused = false
   private repoP: Promise<Repo | null> | null = null
@@ -99,7 +97,7 @@ export class Space extends TypedEmitter<SpaceEvents> {
     const { paths, parseCheck, author, match, branch } = this
     return {
       root: paths.root, paths, parseCheck, author, match, branch, notify, peerId: this.identity.id, track: this.config.track,
-      warn: (m) => this.warn(m), noteWritten: (n) => void this.written.add(n), rulesFor: (name) => compileRules(name, this.config.rules),
+      warn: (m) => this.warn(m), rulesFor: (name) => compileRules(name, this.config.rules),
       keepFormat: (name) => (keepsFormat(this.config.keepFormat, this.author) ? compileRules(name, this.config.rules) : null),
       gitRepo: () => this.gitRepo(), gitPaused: () => this.#gitPaused, docNames: () => this.#workers.keys(),
       turn: (name, f) => ((w) => w.run(() => f(w)))(this.getOrCreate(name)),

@@ -1,7 +1,8 @@
 /**
  * One-shot `ctxsync sync`: its exit codes (0 synced, 3 no peer reachable with the change kept pending,
- * 5 access refused), its `--json` summary, working through a running daemon in the same repository, and a
- * stranger with the wrong secret getting nothing and giving nothing.
+ * 5 access refused), its `--json` summary, working through a running daemon in the same repository (also
+ * with a relay: `--registry` beside a LAN daemon, and beside a registry-mode one), and a stranger with the
+ * wrong secret getting nothing and giving nothing.
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -10,8 +11,12 @@ import {
   ctx, edit, fileState, freePort, killAll, readFile, removeTmpDirs, setupSpace, SMALL_TODOS, startWatch, stopWatch,
   TODOS, waitFileEquals, waitFor, waitLog, waitSame, type Peer,
 } from './helpers.js'
+import { killRelayProcs, registrySpace, startRegistryWatch, startServe } from './relay-helpers.js'
 
-afterEach(killAll)
+afterEach(async () => {
+  await killRelayProcs()
+  await killAll()
+})
 afterAll(removeTmpDirs)
 
 /** A valid secret that is not the space's. */
@@ -103,6 +108,63 @@ describe('e2e: sync', { timeout: 90_000 }, () => {
     expect(da.log()).toMatch(/disconnected from b.*\(this daemon is stopping\)/)
     await waitLog(db, /disconnected from a.*\(peer shutting down\)/)
     await stopWatch(db)
+  })
+
+  it('sync --registry beside a daemon reports the files the daemon changed in that sync, every time', async () => {
+    const relay = await startServe()
+    const { peers } = await setupSpace(['a', 'b'], { files: { [TODOS]: SMALL_TODOS } })
+    const [a, b] = peers as [Peer, Peer]
+    const da = await startWatch(a)
+    const viaRelay = async (from: string, to: string) => {
+      const want = await edit(b, from, to)
+      const push = await ctx(b.dir, ['sync', '--registry', relay.url])
+      expect(push.exitCode, push.stderr).toBe(0)
+      return want
+    }
+    // A's daemon puts the space's state on the relay (b, just joined, takes it from there).
+    const first = await ctx(a.dir, ['sync', '--registry', relay.url, '--json'])
+    expect(first.exitCode, first.stderr).toBe(0)
+    expect(JSON.parse(first.stdout)).toMatchObject({ ok: true, via: 'daemon', filesChanged: [] })
+    // Twice: the second sync reported `filesChanged: []` though the daemon rewrote the file, because the
+    // file had already been written once in the daemon's life (issue 17).
+    for (const [from, to] of [['title: "First task"', 'title: "First task, via the relay"'], ['status: open\n  - id: t2', 'status: done\n  - id: t2']] as const) {
+      const want = await viaRelay(from, to)
+      const r = await ctx(a.dir, ['sync', '--registry', relay.url, '--json'])
+      expect(r.exitCode, r.stderr).toBe(0)
+      const sum = JSON.parse(r.stdout)
+      expect(readFile(a), to).toBe(want)
+      expect(sum.filesChanged, to).toEqual([TODOS])
+      expect(sum).toMatchObject({ ok: true, via: 'daemon', peers: [expect.objectContaining({ url: relay.url, outcome: 'synced', kind: 'relay' })] })
+    }
+    // Nothing new: nothing changed.
+    const idle = await ctx(a.dir, ['sync', '--registry', relay.url, '--json'])
+    expect(idle.exitCode, idle.stderr).toBe(0)
+    expect(JSON.parse(idle.stdout)).toMatchObject({ ok: true, filesChanged: [] })
+    await stopWatch(da)
+  })
+
+  it('sync beside a registry-mode daemon goes through its relay session and names the relay', async () => {
+    const relay = await startServe()
+    const { peers } = await registrySpace(['a', 'b'], relay.url, { [TODOS]: SMALL_TODOS })
+    const [a, b] = peers as [Peer, Peer]
+    const da = await startRegistryWatch(a)
+    const want = await edit(b, 'title: "First task"', 'title: "First task, by b"')
+    const push = await ctx(b.dir, ['sync', '--json'])
+    expect(push.exitCode, push.stderr).toBe(0)
+    // The relay passed b's change on to a's session at once: a's daemon wrote it before a's sync began,
+    // so that sync changed nothing (the daemon's log says who changed what, when).
+    await waitLog(da, /updated \.rhema\/todos\.yaml \(by b\)/)
+    for (const args of [['sync', '--json'], ['sync', '--registry', relay.url, '--json']]) {
+      const r = await ctx(a.dir, args)
+      expect(r.exitCode, r.stderr).toBe(0)
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        ok: true, via: 'daemon', filesChanged: [], pending: [], peers: [expect.objectContaining({ url: relay.url, outcome: 'synced', kind: 'relay' })],
+      })
+    }
+    expect(readFile(a)).toBe(want)
+    // The live session did the work: no second connection to the relay was opened.
+    expect(da.log()).not.toMatch(/syncing with/)
+    await stopWatch(da)
   })
 
   it('a peer with the wrong secret is refused (exit 5): its files stay as they are, the other side gets nothing', async () => {
