@@ -19,19 +19,20 @@ export interface ResolveOptions {
 export async function listConflicts(o: ResolveOptions): Promise<{ conflicts: Conflict[] }> {
   const live = await liveConflicts(o)
   const ids = new Set(live.conflicts.map((c) => c.id))
-  const merges = (await (await mergeStore(o.cwd))?.list()) ?? []
+  const merges = (await (await mergeStore(o.cwd, o.warn))?.list()) ?? []
   return { conflicts: [...live.conflicts, ...merges.filter((c) => !ids.has(c.id))] }
 }
 
 /** Conflicts the merge driver kept (`space/mergestore.ts`), and how to resolve them; null outside a space. */
-async function mergeStore(cwd: string) {
+async function mergeStore(cwd: string, warn: (m: string) => void = () => {}) {
   const root = findRoot(cwd)
   if (!root) return null
   const paths = spacePaths(root)
   const { readIdentity, readLocalSettings, readTeamConfig, DEFAULT_HOST, DEFAULT_PORT } = await loadSetup()
   const rules = (await readTeamConfig(paths.config).catch(() => null))?.rules ?? []
   return {
-    list: async () => (await loadMergeStore()).mergeConflicts(paths, rules),
+    // Listing forgets what turned moot (the value changed since the merge), saying why (warn).
+    list: async () => (await loadMergeStore()).mergeConflicts(paths, rules, { drop: true, warn }),
     resolve: async (c: ResolveChoice) => {
       const [identity, local] = await Promise.all([readIdentity(paths.identity), readLocalSettings(paths.local, { name: 'me', agent: false, host: DEFAULT_HOST, port: DEFAULT_PORT, peers: [] })])
       return (await loadMergeStore()).resolveMerge(paths, rules, c.id, c.take, { id: identity?.id ?? 'me', name: local.name, kind: local.agent ? 'agent' : 'human' })
@@ -50,7 +51,7 @@ async function liveConflicts(o: ResolveOptions): Promise<{ conflicts: Conflict[]
 
 /** Applies choices in order; returns the conflicts as they were before each was resolved. */
 export async function resolve(o: ResolveOptions & { choices: ResolveChoice[] }): Promise<{ resolved: Conflict[] }> {
-  const store = await mergeStore(o.cwd)
+  const store = await mergeStore(o.cwd, o.warn)
   const mergeIds = new Set(store ? (await store.list()).map((c) => c.id) : [])
   const live = await resolveLive({ ...o, choices: o.choices.filter((c) => !mergeIds.has(c.id)) })
   const resolved = [...live.resolved]

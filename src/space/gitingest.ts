@@ -35,6 +35,7 @@ import type { DocTurn, GitContext } from './context.js'
 import { reconcile, takeInSave, unlessDamaged, writeBack, type ReconcileResult } from './reconcile.js'
 import { GitView, mergeTexts, nearest } from './gitbase.js'
 import type { GitIntent } from './gitintent.js'
+import { adoptMerges } from './mergeadopt.js'
 
 export { mergeTexts }
 import { ingestAsGit } from '../crdt/merge/gitreplay.js'
@@ -81,6 +82,8 @@ export async function takeInAll(cx: GitContext, listed: string[], o: { concurren
     const what = await cx.turn(name, (d) => (o.guarded ? unlessDamaged(cx, d.file, null, () => take(d)) : take(d)))
     sort(name, what)
   })
+  // What the merge driver recorded here becomes the live context's (mergeadopt.ts), once it is taken in.
+  await adoptMerges(cx)
   return names
 }
 

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
+import type { EntryValue } from '../crdt/merge/place.js'
 import type { SpacePaths } from './paths.js'
 
 export const mergesDir = (paths: SpacePaths): string => path.join(paths.state, 'merges')
@@ -15,4 +16,30 @@ export const mergeRecordFile = (paths: SpacePaths, name: string): string =>
 /** A newer merge of the file without conflicts makes the older record moot. */
 export async function dropMerge(paths: SpacePaths, name: string): Promise<void> {
   await fs.rm(mergeRecordFile(paths, name), { force: true })
+}
+
+/** Who really wrote a value the merge credited to a stash (`stashtime.ts` `liveCredits`): found by path and value. */
+export interface Credit {
+  path: Array<string | number>
+  desc: string
+  author: EntryValue['author']
+  at: number
+}
+
+export interface StoredPart {
+  whole: boolean
+  wrapper: string | null
+  text: string
+  /** Base64 Yjs state of the merged document. */
+  state: string
+  credits?: Credit[]
+}
+
+export interface MergeRecord {
+  v: 2
+  file: string
+  at: string
+  parts: StoredPart[]
+  /** Ids of conflicts the live context took over, or dropped: no longer this record's. */
+  done?: string[]
 }

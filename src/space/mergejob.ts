@@ -44,7 +44,7 @@ export async function runMergeJob(job: MergeJob, inlineLimit?: number): Promise<
   const b = job.base === '' ? addAddBase(a, t) : job.base
   const paths = job.root ? spacePaths(job.root) : null
   // Loaded only when something has to go through the CRDT (see crdt/merge/regionmerge.ts): most merges never do.
-  let opts: Promise<Merge3Options & { me: Author | null }> | null = null
+  let opts: Promise<Merge3Options & { me: Author | null; stash: Author | null }> | null = null
   const options = () => (opts ??= mergeOptions(paths, job))
   let r: { text: string | null; conflicts: unknown[]; parts: MergePart[] }
   try {
@@ -65,9 +65,22 @@ export async function runMergeJob(job: MergeJob, inlineLimit?: number): Promise<
   }
   try {
     const keep = paths && r.conflicts.length && (await options()).me ? r.parts.map((await import('./mergestore.js')).storePart) : null
+    if (keep && paths) await creditStash(paths, job.name, await options(), r.parts, keep)
     return { kind: 'merged', text: r.text ?? '', conflicts: r.conflicts.length, keep }
   } finally {
     for (const p of r.parts) p.model.destroy()
+  }
+}
+
+/** A stashed side's values that are the live context's carry their writers and times (`stashtime.ts`). */
+async function creditStash(paths: ReturnType<typeof spacePaths>, name: string, o: Merge3Options & { stash: Author | null }, parts: MergePart[], keep: StoredPart[]): Promise<void> {
+  const stash = o.stash
+  if (!stash) return
+  const [{ mergeEntries }, { liveCredits }] = await Promise.all([import('../crdt/merge/place.js'), import('./stashtime.js')])
+  for (const [i, p] of parts.entries()) {
+    const wants = mergeEntries(p.model).flatMap((e) => e.values.filter((v) => v.author.id === stash.id && v.author.name === stash.name).map((v) => ({ path: e.path, desc: v.desc })))
+    const credits = await liveCredits(paths.docs, name, o.rules, wants).catch(() => [])
+    if (credits.length) keep[i]!.credits = credits
   }
 }
 
@@ -76,7 +89,7 @@ export async function runMergeJob(job: MergeJob, inlineLimit?: number): Promise<
  * each side's author and time: the commits' (`git/sides.ts`); this peer for its own stashed work; otherwise
  * a plain "ours"/"theirs" written at the merge's time.
  */
-async function mergeOptions(paths: ReturnType<typeof spacePaths> | null, job: MergeJob): Promise<Merge3Options & { me: Author | null }> {
+async function mergeOptions(paths: ReturnType<typeof spacePaths> | null, job: MergeJob): Promise<Merge3Options & { me: Author | null; stash: Author | null }> {
   const name = job.name
   const { compileRules } = await import('../crdt/rules.js')
   let rules: Parameters<typeof compileRules>[1] = []
@@ -103,7 +116,7 @@ async function mergeOptions(paths: ReturnType<typeof spacePaths> | null, job: Me
   const author = (s: SideSource | null, fallback: Author): Author =>
     s === null ? fallback : s.stash && me ? me : { id: s.id, name: s.name, kind: 'human' }
   return {
-    name, rules: compileRules(name, rules), me,
+    name, rules: compileRules(name, rules), me, stash: (ours?.stash || theirs?.stash) && me ? me : null,
     ours: author(ours, me ?? { id: 'merge:ours', name: 'ours', kind: 'human' }),
     theirs: author(theirs, { id: 'merge:theirs', name: 'theirs', kind: 'human' }),
     times: [ours?.time ?? now, theirs?.time ?? now],

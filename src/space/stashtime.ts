@@ -16,6 +16,10 @@ import { fileKey } from '../fs/sidecar.js'
 import { readMeta } from './filemeta.js'
 import { FileDocStore } from '../fs/sidecar.js'
 import { asDocName, sha256hex } from '../ids.js'
+import { FileModel } from '../crdt/model.js'
+import type { Rules } from '../crdt/rules.js'
+import { writerAt } from '../crdt/merge/place.js'
+import type { Credit } from './mergefile.js'
 
 /** Seconds since the epoch, or null when the text is not what the live context last held here. */
 export async function liveTextTime(docsDir: string, name: string, text: string): Promise<number | null> {
@@ -28,6 +32,31 @@ export async function liveTextTime(docsDir: string, name: string, text: string):
     const t = Math.max(...times)
     return t > 0 ? Math.floor(t / 1000) : null
   } finally {
+    await store.close().catch(() => undefined)
+  }
+}
+
+/**
+ * The values of a stashed side that are the live context's here, with who wrote each and when (the CRDT's
+ * authorship): a stash is this clone's uncommitted work, but what it holds is mostly peers' values the daemon
+ * wrote — credited to this peer at the pop, a teammate's value looked like this clone's own, made at the pull.
+ * `wants`: the stashed side's values in conflict, by path. Values the live context does not hold (an edit made
+ * with no daemon running) keep the stash's author and time.
+ */
+export async function liveCredits(docsDir: string, name: string, rules: Rules, wants: ReadonlyArray<{ path: Array<string | number>; desc: string }>): Promise<Credit[]> {
+  if (wants.length === 0) return []
+  const store = new FileDocStore({ dir: docsDir })
+  const live = new FileModel({ name, author: { id: 'merge:stash', name: 'stash', kind: 'human' }, rules })
+  try {
+    const d = await store.load(asDocName(name)).catch(() => null)
+    if (!d) return []
+    live.load(d.updates)
+    return wants.flatMap((w) => {
+      const by = writerAt(live, w.path, w.desc)
+      return by ? [{ path: w.path, desc: w.desc, ...by }] : []
+    })
+  } finally {
+    live.destroy()
     await store.close().catch(() => undefined)
   }
 }

@@ -1,0 +1,52 @@
+/**
+ * The merge driver's conflicts move into the live context (issue 15): a record the driver kept in this
+ * clone (`mergestore.ts`) becomes a synced conflict record of the document (`crdt/merge/place.ts`), so every
+ * peer lists it and a `resolve` on any of them clears it everywhere — as a conflict the live CRDT found.
+ *
+ * Done after every take-in of the files (startup, `sync`, after git), in the document's turn, and only once
+ * the document has taken in what the file holds now (the merged text, or an edit made since): the merged
+ * value is then what the place shows, or it was changed since and the record is moot — dropped, and the
+ * log says why. A file that is held (it does not parse) keeps its record until it parses again.
+ */
+import path from 'node:path'
+import { adoptConflict, placeConflict } from '../crdt/merge/place.js'
+import { readTextFile } from '../fs/atomic.js'
+import { asDocName } from '../ids.js'
+import { logger } from '../debuglog.js'
+import type { GitContext } from './context.js'
+import { readTeamConfig } from './config.js'
+import { spacePaths } from './paths.js'
+import { awaitingJoin } from './join.js'
+import { droppedLine, markDone, openEntries, records } from './mergestore.js'
+
+const log = logger('space:merge')
+
+export async function adoptMerges(cx: GitContext): Promise<void> {
+  // The driver keeps its records where `resolve` looks for them: the space's own state directory.
+  const paths = spacePaths(cx.root)
+  const recs = await records(paths)
+  if (recs.length === 0) return
+  const rules = (await readTeamConfig(paths.config).catch(() => null))?.rules ?? []
+  for (const { file, rec } of recs) {
+    if (!cx.match(rec.file) || cx.gitPaused()) continue
+    await cx.turn(asDocName(rec.file), async (d) => {
+      const f = d.file
+      if (cx.gitPaused() || f.state !== 'ok' || f.model.isEmpty || awaitingJoin(f)) return
+      const now = await readTextFile(path.join(cx.root, rec.file), { within: cx.root })
+      // Not taken in yet (an edit under way): the next take-in comes back here.
+      if (now.kind === 'unreadable' || !f.diskIs(now.kind === 'text' ? now.hash : null)) return
+      const { entries, deletes } = openEntries(rec, rules)
+      const done: string[] = []
+      for (const e of entries) {
+        const p = placeConflict(f.model, e)
+        if (p.kind === 'here') {
+          adoptConflict(f.model, p.node, e)
+          log('%s: merge conflict %s (%s) now a record of the live context', rec.file, e.id, e.display)
+        } else cx.warn(droppedLine(rec.file, e, p))
+        done.push(e.id)
+      }
+      await markDone(file, rec, done, deletes.length)
+    })
+  }
+  cx.notify('summary')
+}
