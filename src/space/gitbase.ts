@@ -72,6 +72,18 @@ export class GitView {
     return b === this.headBlobs.get(name) || b === this.indexBlobs.get(name)
   }
 
+  /**
+   * Whether the command that moved HEAD from `from` brought `name` (a pull, merge or fast-forward: HEAD
+   * moved forward and its version of the file changed on the way).
+   */
+  async brought(name: string, from: string | null | undefined): Promise<boolean> {
+    const now = this.headBlobs.get(name)
+    if (!from || !this.head || from === this.head.hash || !now) return false
+    const spec = `${from}:${this.gitPath(name)}`
+    const was = (await this.repo.resolveMany([spec])).get(spec) ?? null
+    return was !== now && (await this.repo.isAncestor(from, this.head.hash))
+  }
+
   history(): Promise<CommitInfo[]> {
     this.historyP ??= this.head ? this.repo.history(this.head.hash, HISTORY_MAX) : Promise.resolve([])
     return this.historyP

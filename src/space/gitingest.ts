@@ -51,6 +51,8 @@ export interface GitReport {
   ingested: string[]
   /** Files that changed by a local edit during the git operation. */
   edited: string[]
+  /** Files the live context had deleted that the operation brought back (`brought`): taken in as git left them. */
+  revived: string[]
 }
 
 /**
@@ -58,11 +60,12 @@ export interface GitReport {
  * the command meant (`gitintent.ts`); a revert's content is the user's edit, never kept out.
  */
 export async function reconcileAfterGit(cx: GitContext, intent: GitIntent = { kind: 'move' }): Promise<GitReport> {
-  const report: GitReport = { kept: [], ingested: [], edited: [] }
+  const report: GitReport = { kept: [], ingested: [], edited: [], revived: [] }
   const listing = await listTracked(cx.root, cx.track)
   await takeInAll(cx, listing.files, { concurrency: 4, guarded: false, intent }, (name, what) => {
     if (what === 'kept') report.kept.push(name)
     else if (what === 'from-git') report.ingested.push(name)
+    else if (what === 'revived') report.revived.push(name)
     else if (what === 'ingested' || what === 'deleted') report.edited.push(name)
   })
   cx.notify('summary')
@@ -99,7 +102,7 @@ export function lazyView(cx: GitContext): ViewGetter {
  * The decision for one file; `reconcile` (reconcile.ts) for everything that is not git's doing. Also used
  * by every scan, so that content git brought while no daemon ran is taken in the same way.
  */
-export type TakeInResult = ReconcileResult | 'kept' | 'from-git'
+export type TakeInResult = ReconcileResult | 'kept' | 'from-git' | 'revived'
 
 export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, intent?: GitIntent): Promise<TakeInResult> {
   const f = d.file
@@ -125,6 +128,14 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
   try {
     const known = text === null ? await deletionKnown(f, view) : await view.knownHead(f, f.name, text)
     if (cx.gitPaused()) return null
+    // Removed here, then a pull changed it (`rm f && git pull`: git's autostash cannot merge a deletion with
+    // a change, leaves git's version and keeps the deletion in the stash). Whatever git left on disk once
+    // the user is done with that stash is what git and this clone agree on: writing the deletion again
+    // removed a file git shows as present (black-box tester). An older version on disk after a checkout
+    // back in time is still kept out: the move was not forward.
+    if (known && text !== null && !f.model.exists() && intent?.kind === 'move' && (await view.brought(f.name, intent.from))) {
+      return (await plain()) === null ? null : 'revived'
+    }
     if (known) {
       sawOnDisk(f, hash)
       await writeBack(cx, d)

@@ -21,7 +21,8 @@ import path from 'node:path'
 import type { Matcher } from '../fs/globs.js'
 import type { Repo } from '../git/repo.js'
 
-export type GitIntent = { kind: 'move' } | { kind: 'revert' } | { kind: 'stash'; oid: string; files: string[] }
+/** `from`: HEAD before the command (a move forward from it brought what changed in between: `gitingest.ts`). */
+export type GitIntent = { kind: 'move'; from?: string | null } | { kind: 'revert' } | { kind: 'stash'; oid: string; files: string[] }
 
 export interface GitSnapshot {
   head: string | null

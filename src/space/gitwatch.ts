@@ -110,6 +110,7 @@ export class GitWatch {
     }
     const before = this.head
     this.head = now.head
+    if (intent.kind === 'move') intent = { kind: 'move', from: before }
     if (this.space.branch !== null && ((await repo.branch()) ?? DETACHED) !== this.space.branch) {
       this.say(`branch changed: switching to its context state`)
       this.onBranchChange()
@@ -119,6 +120,7 @@ export class GitWatch {
       const r = await this.space.resumeAfterGit(before, intent)
       if (r.branches.length) this.say(`merged the context state of branch ${r.branches.join(', ')}`)
       if (r.ingested.length) this.say(`took in new content from git: ${r.ingested.join(', ')}`)
+      if (r.revived.length) this.say(`git brought back ${r.revived.join(', ')}, deleted here before it ran: taken in as git left it and synced (delete it again to drop it)`)
       // A checkout to an older commit leaves the files modified against it; git switch refuses to leave over
       // them (autostash does not apply to checkout), git switch -m merges them through the driver.
       // (Some branch is ahead of HEAD: HEAD is older. Not judged by the HEAD before: a commit and a switch
