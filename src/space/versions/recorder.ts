@@ -18,7 +18,8 @@ import { updateExtent } from '../../net/statevector.js'
 import { logger } from '../../debuglog.js'
 import { historyNow } from './clock.js'
 import { DEFAULT_POLICY, fitBudget, readPolicy, thin, type Policy } from './policy.js'
-import { changeId, decode, Encoder, frame, logFile, readLog, rewrite, textHash, type By, type Via } from './store.js'
+import { changeId, decode, Encoder, frame, logFile, readLog, textHash, type By, type Via } from './store.js'
+import { rewrite } from './compact.js'
 import { intentFor, takeIntent } from './intent.js'
 import { checkMassDeletion, type GuardNote } from './guard.js'
 
@@ -151,15 +152,16 @@ export class VersionBook {
     const policy = await (this.#policy ??= readPolicy(this.o.config, (m) => this.o.say(m)).catch(() => DEFAULT_POLICY))
     const buf = await readLog(this.o.dir, doc)
     if (!buf) return
-    const all = decode(doc, buf).versions
+    const old = decode(doc, buf)
+    const all = old.versions
     let kept = thin(all, now, policy)
     const estimate = Math.round((buf.length * kept.length) / Math.max(1, all.length))
     kept = fitBudget(kept, estimate, policy.maxBytes)
     // Rewritten even when nothing is dropped: the appended one-record frames repack into large ones.
-    const bytes = await rewrite(this.o.dir, doc, kept)
+    const c = await rewrite(this.o.dir, doc, kept, { ...old, buf })
     const last = kept.at(-1)
     this.#logs.set(doc, { enc: new Encoder(last?.text ?? null), lastHash: last?.h ?? null, appends: 0 })
-    log('%s: kept %d of %d versions (%d bytes)', doc, kept.length, all.length, bytes)
+    log('%s: kept %d of %d versions (%d bytes, %d of %d frames copied)', doc, kept.length, all.length, c.bytes, c.reused, c.frames)
   }
 }
 

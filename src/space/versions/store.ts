@@ -1,20 +1,22 @@
 /**
  * The version store's file format: one append-only log per document under `.ctxsync/versions/`, so that
- * recording a version never rewrites anything (only `rewrite`, run by the thinning policy now and then,
- * replaces a log, atomically).
+ * recording a version never rewrites anything (only compaction, compact.ts, run by the thinning policy now
+ * and then, replaces a log, atomically).
  *
- * A log is a sequence of frames, each `[u32 big-endian length][deflate-raw bytes]`; a frame holds one or more
- * records as JSON lines. A record carries its text either whole (`x: string`) or as a delta against the
- * record before it in the same log (`x: [prefix, suffix, middle]`: the lengths kept from the previous text's
- * start and end, and what replaces the rest) — one edit of a large file costs a few dozen bytes. Every
- * KEYFRAME_EVERY records one is whole, so a damaged frame loses only the records up to the next one.
+ * A log is a sequence of frames, each `[u32 big-endian length][body]`: deflate-raw for an append, brotli for
+ * a compacted frame (the length word's top bit). A frame holds one or more records as JSON lines. A record
+ * carries its text either whole (`x: string`, `x: null` for a deleted file) or as a delta against the record
+ * before it in the same log (delta.ts: `x: [prefix, suffix, middle]` or char hunks for appends, `l: [...]`
+ * line hunks in compacted frames) — one edit of a large file costs a few dozen bytes. Every KEYFRAME_EVERY
+ * appended records one is whole, so a damaged frame loses only the records up to the next one. Its time is
+ * `t` (ms since the epoch) or `d` (ms since the record before it in the same frame).
  * A frame cut short by a crash ends the log where it starts: appends after it are still read (a new writer
  * starts with a whole record).
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { deflateRawSync, inflateRawSync } from 'node:zlib'
-import { diffLines } from 'diff'
+import { brotliDecompressSync, deflateRawSync, inflateRawSync } from 'node:zlib'
+import { applyDelta, applyLines, encodeDelta, type Delta, type Hunks, type LineHunk } from './delta.js'
 import { sha256hex } from '../../ids.js'
 
 export const KEYFRAME_EVERY = 64
@@ -55,66 +57,17 @@ export interface Version extends VersionMeta {
 export const textHash = (text: string | null): string => (text === null ? '' : sha256hex(text).slice(0, 16))
 export const changeId = (doc: string, t: number, h: string): string => sha256hex(`${doc}\0${t}\0${h}`).slice(0, 8)
 
-type Delta = [prefix: number, suffix: number, middle: string]
-/** Several changes far apart (a thinned log's versions are many edits apart): [offset in prev, deleted, inserted]. */
-type Hunks = Array<[at: number, del: number, ins: string]>
-interface Stored extends VersionMeta { x: string | Delta | Hunks | null }
-
-/** Above this many characters between the first and last change, a line diff gives the hunks instead. */
-const WIDE_DELTA = 256
+interface Stored extends Partial<VersionMeta> {
+  x?: string | Delta | Hunks | null
+  l?: LineHunk[]
+  /** ms since the record before it in the same frame (a compacted frame's records after its first) */
+  d?: number
+}
 
 export const logFile = (dir: string, doc: string): string => path.join(dir, encodeURIComponent(doc) + '.vlog')
 export const docOfLog = (file: string): string | null => (file.endsWith('.vlog') ? decodeURIComponent(file.slice(0, -5)) : null)
 
-export function delta(prev: string, next: string): Delta {
-  const max = Math.min(prev.length, next.length)
-  let p = 0
-  while (p < max && prev.charCodeAt(p) === next.charCodeAt(p)) p++
-  let s = 0
-  while (s < max - p && prev.charCodeAt(prev.length - 1 - s) === next.charCodeAt(next.length - 1 - s)) s++
-  return [p, s, next.slice(p, next.length - s)]
-}
-
-function applyDelta(prev: string, x: Delta | Hunks): string {
-  if (!Array.isArray(x[0])) {
-    const [p, s, mid] = x as Delta
-    return prev.slice(0, p) + mid + prev.slice(prev.length - s)
-  }
-  let out = ''
-  let at = 0
-  for (const [pos, del, ins] of x as Hunks) {
-    out += prev.slice(at, pos) + ins
-    at = pos + del
-  }
-  return out + prev.slice(at)
-}
-
-function hunks(prev: string, next: string): Hunks {
-  const out: Hunks = []
-  let at = 0
-  for (const c of diffLines(prev, next)) {
-    const last = out.at(-1)
-    if (c.added) {
-      if (last && last[0] + last[1] === at) last[2] += c.value
-      else out.push([at, 0, c.value])
-    } else if (c.removed) {
-      if (last && last[0] + last[1] === at) last[1] += c.value.length
-      else out.push([at, c.value.length, ''])
-      at += c.value.length
-    } else at += c.value.length
-  }
-  return out
-}
-
-/** The smaller of a prefix/suffix delta and, when that spans much, a line diff's hunks. */
-function encodeDelta(prev: string, next: string): Delta | Hunks {
-  const d = delta(prev, next)
-  if (d[2].length <= WIDE_DELTA && prev.length - d[0] - d[1] <= WIDE_DELTA) return d
-  const h = hunks(prev, next)
-  return JSON.stringify(h).length < JSON.stringify(d).length ? h : d
-}
-
-/** Encodes versions into records, each a delta against the one before (whole every KEYFRAME_EVERY). */
+/** Encodes appended versions into records, each a delta against the one before (whole every KEYFRAME_EVERY). */
 export class Encoder {
   #prev: string | null = null
   #since = KEYFRAME_EVERY
@@ -124,15 +77,11 @@ export class Encoder {
     this.#since = sinceKeyframe
   }
 
-  /**
-   * `whole`: true, a keyframe (the first record of a rewritten log's frame); false, a delta whatever the
-   * count (the rest of that frame); undefined, every KEYFRAME_EVERY (appends).
-   */
-  record(v: VersionMeta & { text: string | null }, whole?: boolean): string {
+  record(v: VersionMeta & { text: string | null }): string {
     const { t, by, via, of, text } = v
     const meta: VersionMeta = { t, by, via, ...(of ? { of } : {}) }
     let x: Stored['x'] = text
-    if (whole !== true && text !== null && this.#prev !== null && (whole === false || this.#since < KEYFRAME_EVERY)) {
+    if (text !== null && this.#prev !== null && this.#since < KEYFRAME_EVERY) {
       x = encodeDelta(this.#prev, text)
       this.#since++
     } else this.#since = 0
@@ -141,31 +90,60 @@ export class Encoder {
   }
 }
 
+/** The length word's top bit: the frame is brotli (a compacted frame), not deflate-raw (an append). */
+const BROTLI_BIT = 0x80000000
+
 export function frame(lines: string[]): Buffer {
-  const body = deflateRawSync(Buffer.from(lines.join('\n'), 'utf8'))
+  return framed(deflateRawSync(Buffer.from(lines.join('\n'), 'utf8')), false)
+}
+
+export function framed(body: Buffer, brotli: boolean): Buffer {
   const head = Buffer.alloc(4)
-  head.writeUInt32BE(body.length)
+  head.writeUInt32BE((body.length | (brotli ? BROTLI_BIT : 0)) >>> 0)
   return Buffer.concat([head, body])
 }
 
+/** Where a frame lies in its log and which of the decoded versions it gave (compact.ts reuses frames). */
+export interface FrameInfo {
+  start: number
+  end: number
+  brotli: boolean
+  /** index in `versions` of the frame's first version */
+  first: number
+  /** versions decoded from it, of `records` */
+  count: number
+  records: number
+  /** its first record is whole (needs no version before it) */
+  whole: boolean
+}
+
+export interface Decoded { versions: Version[]; sinceKeyframe: number; frames: FrameInfo[] }
+
 /** Every version a log holds, oldest first; a damaged frame drops the deltas that depend on it. */
-export function decode(doc: string, buf: Buffer): { versions: Version[]; sinceKeyframe: number } {
+export function decode(doc: string, buf: Buffer): Decoded {
   const versions: Version[] = []
+  const frames: FrameInfo[] = []
   let prev: string | null = null
   let lost = false
   let since = KEYFRAME_EVERY
   for (let at = 0; at + 4 <= buf.length; ) {
-    const len = buf.readUInt32BE(at)
+    const head = buf.readUInt32BE(at)
+    const brotli = (head & BROTLI_BIT) !== 0
+    const len = head & ~BROTLI_BIT
     if (at + 4 + len > buf.length) break
     let lines: string[]
     try {
-      lines = inflateRawSync(buf.subarray(at + 4, at + 4 + len)).toString('utf8').split('\n')
+      const body = buf.subarray(at + 4, at + 4 + len)
+      lines = (brotli ? brotliDecompressSync(body) : inflateRawSync(body)).toString('utf8').split('\n')
     } catch {
       lines = []
       lost = true
     }
-    at += 4 + len
-    for (const line of lines) {
+    const f: FrameInfo = { start: at, end: at + 4 + len, brotli, first: versions.length, count: 0, records: lines.length, whole: false }
+    frames.push(f)
+    at = f.end
+    let t = 0
+    for (const [k, line] of lines.entries()) {
       let r: Stored
       try {
         r = JSON.parse(line) as Stored
@@ -173,21 +151,24 @@ export function decode(doc: string, buf: Buffer): { versions: Version[]; sinceKe
         lost = true
         continue
       }
-      const { x, ...meta } = r
-      if (Array.isArray(x)) {
+      const { x, l, d, ...meta } = r
+      t = meta.t ?? t + (d ?? 0)
+      if (l || Array.isArray(x)) {
         since++
         if (lost || prev === null) continue
-        prev = applyDelta(prev, x)
+        prev = l ? applyLines(prev, l) : applyDelta(prev, x as Delta | Hunks)
       } else {
         since = 0
-        prev = x
+        prev = x ?? null
         lost = false
+        if (k === 0) f.whole = true
       }
       const h = textHash(prev)
-      versions.push({ ...meta, doc, text: prev, h, id: changeId(doc, meta.t, h) })
+      versions.push({ ...(meta as VersionMeta), t, doc, text: prev, h, id: changeId(doc, t, h) })
+      f.count++
     }
   }
-  return { versions, sinceKeyframe: since }
+  return { versions, sinceKeyframe: since, frames }
 }
 
 export async function readLog(dir: string, doc: string): Promise<Buffer | null> {
@@ -208,23 +189,4 @@ export async function readVersionsOf(dir: string, doc: string): Promise<Version[
 export async function loggedDocs(dir: string): Promise<string[]> {
   const names = await fs.readdir(dir).catch(() => [] as string[])
   return names.map(docOfLog).filter((d): d is string => d !== null).sort()
-}
-
-/** Records per frame of a rewritten log: one whole text per frame, deltas after it, compressed together. */
-export const REWRITE_FRAME = 1024
-
-/**
- * Replaces a log with `versions` (thinning, repacking), in large frames: records compressed together cost a
- * fraction of one record per frame. A log is rewritten only by the writer, atomically (a rename).
- */
-export async function rewrite(dir: string, doc: string, versions: Version[]): Promise<number> {
-  const enc = new Encoder()
-  const frames: Buffer[] = []
-  for (let i = 0; i < versions.length; i += REWRITE_FRAME) frames.push(frame(versions.slice(i, i + REWRITE_FRAME).map((v, k) => enc.record(v, k === 0))))
-  const out = Buffer.concat(frames)
-  const file = logFile(dir, doc)
-  const tmp = `${file}.${process.pid}.tmp`
-  await fs.writeFile(tmp, out)
-  await fs.rename(tmp, file)
-  return out.length
 }
