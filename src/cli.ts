@@ -8,11 +8,12 @@
 import { Command, CommanderError, Option } from 'commander'
 import type { ResolveIO, Take } from './commands/resolve.js'
 import { CtxError, ExitCode, ExitError, UsageError } from './errors.js'
-import { formatConflicts, formatInit, formatPeers, formatStatus, formatSync, fmtBytes } from './output.js'
+import { formatConflicts, formatInit, formatStatus, formatSync, fmtBytes } from './output.js'
 import { packageVersion } from './pkg.js'
 import { examples, fitHelp, prose, spinnable } from './clihelp.js'
 import { err, json, out, parseTakeArg, terminal, warn } from './cliio.js'
 import { registerHistory } from './clihistory.js'
+import { registerPeers } from './clipeers.js'
 import { checkPort } from './space/flags.js'
 import { visible, visibleLines } from './visible.js'
 
@@ -26,7 +27,6 @@ const commands = {
   mergeDriver: () => import('./commands/merge-driver.js'),
   init: () => import('./commands/init.js'),
   invite: () => import('./commands/invite.js'),
-  peers: () => import('./commands/peers.js'),
   resolve: () => import('./commands/resolve.js'),
   serve: () => import('./commands/serve.js'),
   status: () => import('./commands/status.js'),
@@ -244,20 +244,7 @@ export function buildProgram(): Command {
       }
     })
 
-  program.command('peers')
-    .description('peers this machine has met and, in registry mode, who is online now according to the relay')
-    .option('--registry <url>', 'ask this relay (registry mode for this run)')
-    .option('--insecure', 'allow a ws:// registry that is not on this machine (no TLS)')
-    .option('--json', 'print as JSON')
-    .addHelpText('after', examples('ctxsync peers', 'ctxsync peers --registry wss://relay.example.com --json'))
-    .action(async (o, cmd: Command) => {
-      const { peers, peersExit } = await commands.peers()
-      const r = await peers({ cwd: cwdOf(cmd), registry: o.registry, insecure: o.insecure })
-      if (o.json) json(r)
-      else out(formatPeers(r))
-      const verdict = peersExit(r)
-      if (verdict) throw new ExitError(verdict.code, o.json ? '' : verdict.message)
-    })
+  registerPeers(program)
 
   program.command('demo')
     .description('see it work: two peers (a person and an AI agent) in a temp directory on 127.0.0.1, scripted edits, converging files')

@@ -7,7 +7,7 @@
  */
 import type { Conflict } from './crdt/present.js'
 import type { InitResult } from './commands/init.js'
-import type { PeersResult } from './commands/peers.js'
+import type { PeersResult, PruneResult } from './commands/peers.js'
 import type { StatusData } from './space/statusdata.js'
 import type { OnlinePeer } from './space/summary.js'
 import type { SyncReport } from './space/oneshot.js'
@@ -154,6 +154,20 @@ export function formatPeers(r: PeersResult): string {
       out.push(`  ${p.name}${kind(p.kind)}${p.host ? dim(` on ${p.host}`) : ''}  ${dim(`${p.access}, connected ${since}`)}${p.address ? dim(`  ${p.address}`) : ''}`)
     }
   }
+  return out.join('\n')
+}
+
+/** `peers --prune`: who was forgotten (with when each was last seen), and how many are still known. */
+export function formatPruned(r: PruneResult): string {
+  r = visibleDeep(r)
+  const age = `${r.days} day${r.days === 1 ? '' : 's'}`
+  const still = `${r.known.length} peer(s) still known${r.known.length ? ' (`ctxsync peers` lists them)' : ''}`
+  if (r.forgotten.length === 0) return `nothing to forget: no peer has gone unseen for ${age} or more; ${still}`
+  const out = [`forgot ${r.forgotten.length} peer(s) not seen for ${age} or more:`]
+  for (const p of r.forgotten) {
+    out.push(`  ${p.name}${p.kind === 'agent' ? ' (agent)' : p.kind === 'relay' ? ' (relay)' : ''}  ${dim(`last seen ${when(p.lastSeen)}${p.url ? `  ${p.url}` : ''}`)}`)
+  }
+  out.push(still)
   return out.join('\n')
 }
 

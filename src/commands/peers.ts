@@ -4,9 +4,9 @@
  * and in registry mode (or with --registry URL), the relay's list of the space's peers online now. A running
  * daemon answers from its live session with the relay; otherwise a short "peek" connection asks the relay
  * (Welcome and the list, no document exchange). mDNS results exist only in a running daemon: a one-off
- * command does not multicast.
+ * command does not multicast. `--prune` forgets the peers not seen for some days (`prunePeers`).
  */
-import { ExitCode, NotInitializedError } from '../errors.js'
+import { ExitCode, NotInitializedError, UsageError } from '../errors.js'
 import { newPeerId, type DocName } from '../ids.js'
 import {
   checkRegistryUrl, daemonClient, requireRoot, loadPeek, loadSetup, orElse, spacePaths,
@@ -69,6 +69,40 @@ export async function peers(o: PeersOptions): Promise<PeersResult> {
       ...(registry ? { registry: await peek(config, paths, registry, o) } : {}),
     }
   })
+}
+
+export interface PruneResult {
+  space: string
+  days: number
+  /** The peers forgotten now, as the book had them. */
+  forgotten: PeerRecord[]
+  /** Who is still known. */
+  known: PeerRecord[]
+}
+
+/** The default of `--prune`: the age at which the book forgets a peer by itself. */
+export const PRUNE_DAYS = 30
+
+/**
+ * `peers --prune [DAYS]`: forgets the peers not seen for DAYS or more, never one connected now. Through the
+ * running daemon when there is one: it holds the book and would otherwise write the forgotten back.
+ */
+export async function prunePeers(o: { cwd: string; days?: number }): Promise<PruneResult> {
+  const days = o.days ?? PRUNE_DAYS
+  if (!(days >= 0) || !Number.isFinite(days)) throw new UsageError(`--prune takes a number of days (default ${PRUNE_DAYS}), e.g. --prune 7`)
+  const { readTeamConfig, PeerBook } = await loadSetup()
+  const root = requireRoot(o.cwd)
+  const paths = spacePaths(root)
+  const config = await readTeamConfig(paths.config)
+  if (!config) throw new NotInitializedError(root)
+  const olderThanMs = days * 86_400_000
+  const r = await orElse(await daemonClient(paths), (d) => d.prunePeers({ olderThanMs }), async () => {
+    const book = await new PeerBook(paths.peers).load()
+    const forgotten = book.prune(olderThanMs, new Set())
+    await book.save()
+    return { forgotten, known: book.list() }
+  })
+  return { space: config.space, days, ...r }
 }
 
 async function peek(config: TeamConfig, paths: ReturnType<typeof spacePaths>, url: string, o: PeersOptions): Promise<RegistryView> {

@@ -54,6 +54,8 @@ export interface SpaceApi {
   resolve(p: ResolveChoice): Promise<{ resolved: Conflict }>
   sync(p: SyncAsk): Promise<SyncReport>
   peers(p?: null): Promise<PeersView>
+  /** `peers --prune`: forget peers not seen for `olderThanMs`; what was forgotten, and who is still known. */
+  prunePeers(p: { olderThanMs: number }): Promise<{ forgotten: PeerRecord[]; known: PeerRecord[] }>
   /** What the files hold now (for a sync point); `wait`: first take in what git just did (after a merge). */
   syncpoint(p: { wait?: boolean } | null): Promise<{ states: Record<string, DocState> }>
   /** Git is done rewriting files: reconcile now rather than at the next poll. */
@@ -68,7 +70,7 @@ export type ControlProtocol = {
   [M in ControlMethod]: { params: Parameters<SpaceApi[M]>[0]; result: Awaited<ReturnType<SpaceApi[M]>> }
 }
 
-const METHODS: Record<ControlMethod, true> = { ping: true, status: true, conflicts: true, resolve: true, sync: true, peers: true, syncpoint: true, git: true, stop: true }
+const METHODS: Record<ControlMethod, true> = { ping: true, status: true, conflicts: true, resolve: true, sync: true, peers: true, prunePeers: true, syncpoint: true, git: true, stop: true }
 
 /** A request's method as read off the socket: only the interface's own methods are answered. */
 export function isControlMethod(m: unknown): m is ControlMethod {

@@ -48,6 +48,7 @@ export class DaemonClient implements SpaceApi {
   resolve(p: ResolveChoice) { return this.call('resolve', p) }
   sync(p: SyncAsk) { return this.call('sync', p, p.timeoutMs + SYNC_MARGIN_MS) }
   peers(): Promise<PeersView> { return this.call('peers', null) }
+  prunePeers(p: { olderThanMs: number }) { return this.call('prunePeers', p) }
   syncpoint(p: { wait?: boolean } | null) { return this.call('syncpoint', p) }
   git() { return this.call('git', null) }
   stop() { return this.call('stop', null) }
@@ -133,6 +134,7 @@ class Connected implements SpaceClient {
   resolve(p: ResolveChoice) { return this.ask('resolve', p) }
   sync(p: SyncAsk) { return this.ask('sync', p) }
   peers() { return this.ask('peers', null) }
+  prunePeers(p: { olderThanMs: number }) { return this.ask('prunePeers', p) }
   syncpoint(p: { wait?: boolean } | null) { return this.ask('syncpoint', p) }
   git() { return this.ask('git', null) }
   stop() { return this.ask('stop', null) }

@@ -92,6 +92,13 @@ export class LocalSpace implements SpaceApi {
     return { book: this.peerRecords(), registry: live?.peers.registry() ?? [], found: live?.finder()?.found() ?? null, online: this.online() }
   }
 
+  async prunePeers(p: { olderThanMs: number }): Promise<Result<'prunePeers'>> {
+    const live = (this.o.live?.peers.peers() ?? []).filter((x) => x.state === 'connected' && x.id)
+    const forgotten = this.o.book.prune(p.olderThanMs, new Set(live.map((x) => x.id!)))
+    await this.o.book.save()
+    return { forgotten, known: this.peerRecords() }
+  }
+
   async syncpoint(p: { wait?: boolean } | null): Promise<Result<'syncpoint'>> {
     // After a merge (`wait`), once the daemon took in what git did.
     if (p?.wait) await this.o.live?.git()?.untilGitIdle()

@@ -155,8 +155,12 @@ export class SummaryWriter {
 /** Peers this machine has met, with when it last heard from each. */
 export const FORGET_AFTER_MS = 30 * 86_400_000
 
+const byName = (a: PeerRecord, b: PeerRecord) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1)
+
 export class PeerBook {
   private peers = new Map<string, PeerRecord>()
+  /** Left out by `load` for their age, still in the file until the next save: `prune` names them too. */
+  private expired: PeerRecord[] = []
   private timer: NodeJS.Timeout | null = null
 
   constructor(private readonly file: string) {}
@@ -166,7 +170,10 @@ export class PeerBook {
       const v = JSON.parse(await fs.readFile(this.file, 'utf8')) as { peers?: PeerRecord[] }
       // A peer not seen for FORGET_AFTER_MS leaves the book: every one-shot clone (CI runs) stayed in it for
       // good (issue 17). One that comes back is simply met again.
-      for (const p of v.peers ?? []) if (!(p.lastSeen && now - Date.parse(p.lastSeen) > FORGET_AFTER_MS)) this.peers.set(p.id, { ...p, connected: false })
+      for (const p of v.peers ?? []) {
+        if (p.lastSeen && now - Date.parse(p.lastSeen) > FORGET_AFTER_MS) this.expired.push({ ...p, connected: false })
+        else this.peers.set(p.id, { ...p, connected: false })
+      }
     } catch {
       // no book yet
     }
@@ -174,7 +181,7 @@ export class PeerBook {
   }
 
   list(): PeerRecord[] {
-    return [...this.peers.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1))
+    return [...this.peers.values()].sort(byName)
   }
 
   seen(p: Omit<PeerRecord, 'lastSeen'> & { lastSeen?: string | null }): void {
@@ -193,6 +200,23 @@ export class PeerBook {
     this.schedule()
   }
 
+  /**
+   * `ctxsync peers --prune`: forgets the peers not seen for `olderThanMs` or more — never one connected now
+   * (`connected`: their ids), nor one never dated (the automatic forgetting keeps those too) — and returns
+   * them, with any `load` left out for age that the file still holds, so the caller can say what left.
+   * The caller saves.
+   */
+  prune(olderThanMs: number, connected: ReadonlySet<string>, now = Date.now()): PeerRecord[] {
+    const gone = this.expired.filter((p) => !this.peers.has(p.id))
+    this.expired = []
+    for (const p of this.list()) {
+      if (connected.has(p.id) || !p.lastSeen || now - Date.parse(p.lastSeen) < olderThanMs) continue
+      this.peers.delete(p.id)
+      gone.push({ ...p, connected: false })
+    }
+    return gone.sort(byName)
+  }
+
   private schedule(): void {
     if (this.timer) return
     this.timer = setTimeout(() => void this.save(), 200)
@@ -203,6 +227,7 @@ export class PeerBook {
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
     const peers = this.list().map((p) => ({ ...p, connected: false }))
+    this.expired = []
     await writeFileAtomic(this.file, JSON.stringify({ peers }, null, 1) + '\n').catch(() => undefined)
   }
 }
