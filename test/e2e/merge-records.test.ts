@@ -7,8 +7,8 @@
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { ctx, ctxJson, killAll, readFile, removeTmpDirs, stopWatch, TODOS, waitFileEquals, waitFor, type Daemon, type Peer } from './helpers.js'
-import { cloneAs, gitIn, read, twoLivePeers } from './gitHelpers.js'
+import { ctx, ctxJson, freePort, killAll, readFile, removeTmpDirs, stopWatch, TODOS, waitFileEquals, waitFor, type Daemon, type Peer } from './helpers.js'
+import { bareRemote, cloneAs, CONTEXT_TODOS, founder, gitIn, joiner, read, replaceIn, twoLivePeers } from './gitHelpers.js'
 
 afterEach(killAll)
 afterAll(removeTmpDirs)
@@ -72,5 +72,59 @@ describe('e2e: merge-driver conflicts reach the peers', { timeout: 240_000 }, ()
     }
     expect(await stopWatch(da)).toBe(0)
     expect(await stopWatch(db)).toBe(0)
+  })
+
+  it('a merge record whose file changed since is still resolvable, or dropped saying why: never stuck', async () => {
+    const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
+    const f = await founder(remote, 'ann', await freePort())
+    const d = await joiner(remote, 'dora', f.code, await freePort())
+    const dora: Peer = { name: 'dora', dir: d, port: 0, url: '' }
+    // Branches that set t1's status two ways; dora (no daemon) merges them anew each round.
+    for (const [branch, value] of [['x', 'done'], ['y', 'blocked']]) {
+      await gitIn(f.dir, ['checkout', '-q', '-B', branch, 'origin/main'])
+      await replaceIn(f.dir, TODOS, 'status: open\n    tags: [core', `status: ${value}\n    tags: [core`)
+      await gitIn(f.dir, ['commit', '-qam', branch])
+      await gitIn(f.dir, ['push', '-q', 'origin', branch])
+    }
+    await gitIn(d, ['fetch', '-q', 'origin'])
+    const merge = async (round: string) => {
+      await gitIn(d, ['checkout', '-q', '-f', '-B', round, 'origin/x'])
+      expect((await gitIn(d, ['merge', '--no-edit', 'origin/y'], { reject: false })).exitCode).toBe(0)
+      const [c] = await listed(dora)
+      expect(c, 'the merge kept a record').toBeDefined()
+      return c!
+    }
+
+    // 1. The item's other lines changed since the merge (its title edited): the choice still applies there.
+    let c = await merge('m1')
+    await replaceIn(d, TODOS, 'title: "Write the parser"', 'title: "Write the parser, fast"')
+    const loser = c.values.findIndex((_, i) => i + 1 !== c.winner)
+    let r = await ctx(d, ['resolve', c.id, '--take', String(loser + 1)])
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0)
+    let text = await read(d, TODOS)
+    expect(text).toContain(`title: "Write the parser, fast"\n    status: ${c.values[loser]!.raw}\n`)
+    expect(await listed(dora)).toEqual([])
+
+    // 2. The value itself edited again: the record is moot. Listed nowhere, dropped with the reason.
+    c = await merge('m2')
+    await replaceIn(d, TODOS, `status: ${c.values[c.winner - 1]!.raw}\n    tags: [core`, 'status: shipped\n    tags: [core')
+    const list = await ctx(d, ['resolve', '--list', '--json'])
+    expect(list.exitCode, list.stderr).toBe(0)
+    expect(JSON.parse(list.stdout).conflicts).toEqual([])
+    expect(list.stderr).toMatch(new RegExp(`dropped the merge conflict ${c.id} \\(todos\\[id=t1\\]\\.status\\): the value was changed since`))
+    expect((await ctxJson(d, ['status'])).conflicts).toBe(0)
+    r = await ctx(d, ['resolve', c.id, '--take', '1'])
+    expect(r.exitCode).not.toBe(0)
+    expect(await read(d, TODOS)).toContain('status: shipped\n')
+
+    // 3. Edited again between the listing and the choice: the choice is refused with the reason, and forgotten.
+    c = await merge('m3')
+    await replaceIn(d, TODOS, `status: ${c.values[c.winner - 1]!.raw}\n    tags: [core`, 'status: shipped\n    tags: [core')
+    text = await read(d, TODOS)
+    r = await ctx(d, ['resolve', c.id, '--take', '1'])
+    expect(r.exitCode, r.stdout + r.stderr).not.toBe(0)
+    expect(r.stderr).toMatch(/dropped the merge conflict .*: the value was changed since, so there is nothing left to choose|no conflict/)
+    expect(await read(d, TODOS)).toBe(text)
+    expect(await listed(dora)).toEqual([])
   })
 })
