@@ -74,6 +74,29 @@ describe('e2e: merge-driver conflicts reach the peers', { timeout: 240_000 }, ()
     expect(await stopWatch(db)).toBe(0)
   })
 
+  it('git stash, git pull, git stash pop: the stashed value is credited to the peer who wrote it, at its time', async () => {
+    const { remote, a, b, da, db } = await twoLivePeers()
+    try {
+      await carlCommits(remote, 'done', new Date(Date.now() - 3600_000).toISOString())
+      const before = Date.now()
+      await fsp.writeFile(path.join(b.dir, TODOS), (await read(b.dir, TODOS)).replace('status: open\n    tags: [core', 'status: blocked\n    tags: [core'))
+      await waitFileEquals(a, readFile(b)!)
+      const after = Date.now()
+      await gitIn(a.dir, ['stash'])
+      await gitIn(a.dir, ['-c', 'pull.rebase=false', 'pull', '-q'])
+      const pop = await gitIn(a.dir, ['stash', 'pop'], { reject: false })
+      expect(pop.exitCode, pop.stdout + pop.stderr).toBe(0)
+      const c = await listedOnBoth(a, b, ['done', 'blocked'])
+      const by = Object.fromEntries(c.values.map((v) => [v.raw, v]))
+      expect(by.blocked!.author.name, JSON.stringify(c)).toBe('bob')
+      expect(Date.parse(by.blocked!.at!)).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000)
+      expect(Date.parse(by.blocked!.at!)).toBeLessThanOrEqual(after)
+      expect(by.done!.author.name).toBe('carl')
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
+  })
+
   it('a merge record whose file changed since is still resolvable, or dropped saying why: never stuck', async () => {
     const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
     const f = await founder(remote, 'ann', await freePort())
