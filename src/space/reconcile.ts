@@ -24,6 +24,7 @@ import type { DocTurn, FileContext } from './context.js'
 import { tooCostly } from './parsecheck.js'
 import type { FileProblem, TrackedFile } from './trackedfile.js'
 import { awaitingJoin, joined, takeJoin, type JoinBase } from './join.js'
+import { noteSave, untilWriterDone } from './midsave.js'
 
 export type ReconcileResult = 'enrolled' | 'ingested' | 'written' | 'deleted' | null
 
@@ -86,9 +87,13 @@ async function reconcileFile(cx: FileContext, d: DocTurn): Promise<ReconcileResu
   return (await takeInSave(cx, d, read.text, read.hash)) ? 'ingested' : null
 }
 
-/** Takes in new file content (a save, or what was found on disk). Returns true when the model changed. */
-export async function takeInSave(cx: FileContext, d: DocTurn, text: string, hash: string): Promise<boolean> {
-  return unlessDamaged(cx, d.file, false, () => takeText(cx, d, text, hash))
+/**
+ * Takes in new file content (a save, or what was found on disk). Returns true when the model changed.
+ * `write: false`: the file is left as it is even when peers' changes were merged in (a file `git stash`
+ * holds: gitwatch.ts); the next save is diffed against `text`.
+ */
+export async function takeInSave(cx: FileContext, d: DocTurn, text: string, hash: string, write = true): Promise<boolean> {
+  return unlessDamaged(cx, d.file, false, () => takeText(cx, d, text, hash, false, write))
 }
 
 /**
@@ -122,7 +127,7 @@ async function settleCut(cx: FileContext, d: DocTurn): Promise<void> {
   await unlessDamaged(cx, d.file, false, () => takeText(cx, d, read.text, read.hash, true))
 }
 
-async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string, settled = false): Promise<boolean> {
+async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string, settled = false, write = true): Promise<boolean> {
   const f = d.file
   const j = awaitingJoin(f)
   if (j) return joinOrWait(cx, d, j, hash)
@@ -148,6 +153,7 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string,
   // doubled what it added; against the model's rendering, it undid the peers' changes it was merged with.
   if (!f.model.isEmpty) await d.persist(f.takingIn(text, hash))
   const deliberate = !f.model.isEmpty && (await cx.deliberate(f.name, hash))
+  const before = f.model.baseText
   try {
     out = f.model.isEmpty ? { ...f.model.enroll(text), changed: true } : deliberate ? f.model.ingest(text, cut, true) : f.model.ingest(keptFormat(cx, f, text), cut)
   } catch (err) {
@@ -162,6 +168,7 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string,
     }
     throw err
   }
+  noteSave(f, text, before)
   if (f.tookIn() && !wasCut) cx.notify('released', f.name)
   if (out.changed) cx.notify('took-in', f.name)
   // Made from an older text than the file's last: say what was kept (a person wrote over a newer file).
@@ -170,7 +177,7 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string,
     // Peers' changes arrived meanwhile (e.g. while the file was held): write the merged text. If the file
     // changed yet again first, that newer text was made from `text`: diff it with that, not with the merge
     // (the watcher brings it).
-    if ((await writeText(cx, d, out.text, hash, f.model.idsOf(out))) !== 'written') f.model.keepIngestedAsBase()
+    if (!write || (await writeText(cx, d, out.text, hash, f.model.idsOf(out))) !== 'written') f.model.keepIngestedAsBase()
   }
   f.finishedWrite()
   f.noteSeen(hash)
@@ -308,6 +315,7 @@ async function joinLive(cx: FileContext, d: DocTurn, j: JoinBase): Promise<boole
 async function writeText(cx: FileContext, d: DocTurn, text: string, expected: string | null, ids: string[]): Promise<'written' | { hash: string; text: string | null } | null> {
   const f = d.file
   // What the file holds now, as one of the model's recent texts (the base, or a save just taken in).
+  await untilWriterDone(f, path.join(cx.root, f.name))
   const replaced = expected === null ? null : f.model.heldText((t) => sha256hex(t) === expected)
   // Note what we are about to write before writing it: a kill -9 right after the write must not leave a
   // file that the next start mistakes for an offline edit (and re-authors every value in it). Not fsynced:

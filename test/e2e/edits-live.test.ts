@@ -2,7 +2,8 @@
  * The two-peer property of issue 13 item 2, live: two clones, each with a real `ctxsync watch` of the built
  * CLI, connected on 127.0.0.1; seeded real-world edits (`test/generators/edits.ts`, stacked one to three per
  * save) are saved alternately on either clone, as editors and agents save — in place, to a temp file renamed
- * over the original, in place in two writes, or vim's backup-and-rewrite — sometimes two saves in a burst, and
+ * over the original, in place in two writes, vim's backup-and-rewrite, or (rarely) truncated and written only after a pause
+ * longer than the daemon's hold of a cut file — sometimes two saves in a burst, and
  * after each round both files must hold exactly the last saved bytes. The in-process proof
  * (`test/crdt/edit-generator.test.ts`) covers the model; this one adds the watcher, the per-document worker,
  * write-back, echo suppression and the wire.
@@ -61,10 +62,20 @@ export interface LiveRun {
   rounds: number
   /** Saves read as stale once (they undid part of the other side's change) and kept when saved again. */
   resaved: number
+  /** Saves per way of writing (`Mode`). */
+  modes: Record<string, number>
 }
 
-type Mode = 'in-place' | 'rename' | 'chunked' | 'backup'
+type Mode = 'in-place' | 'rename' | 'chunked' | 'backup' | 'truncate-pause'
 const MODES: readonly Mode[] = ['in-place', 'rename', 'chunked', 'backup']
+/**
+ * A writer that truncates the file and pauses longer than the daemon's hold of a cut file (reconcile.ts
+ * CUT_SETTLE_MS, 2 s) before writing its text: the emptying is taken in and reaches the peer, then the whole
+ * text lands and must win on both (black-box tester round 2, 4 of 6 at a 3 s pause). Rare, and not awaited
+ * by the round's loop (the round waits for it before settling), so it costs a round ~2.5 s, not each slot.
+ */
+const PAUSE_MS = 2_500
+const PAUSE_SHARE = 0.04
 
 /**
  * Saves `text` as editors and agents do: in place (truncate and write), a temp file renamed over the
@@ -72,8 +83,12 @@ const MODES: readonly Mode[] = ['in-place', 'rename', 'chunked', 'backup']
  * first part alone, which often parses), or vim's way with `backupcopy=no`: the original renamed to a backup,
  * a new file written, the backup removed (the watcher may see the file gone for a moment).
  */
-async function save(peer: Peer, rel: string, text: string, mode: Mode): Promise<void> {
+async function save(peer: Peer, rel: string, text: string, mode: Mode, pending: Array<Promise<void>> = []): Promise<void> {
   const abs = path.join(peer.dir, rel)
+  if (mode === 'truncate-pause') {
+    fs.writeFileSync(abs, '')
+    return void pending.push(new Promise((r) => setTimeout(r, PAUSE_MS)).then(() => fs.writeFileSync(abs, text)))
+  }
   if (mode === 'in-place') return fs.writeFileSync(abs, text)
   if (mode === 'rename') {
     const tmp = `${abs}.${process.pid}.swp` // not a tracked name: the watcher must ignore it
@@ -128,13 +143,14 @@ it(`${EDITS} seeded real-world edits through two live daemons: both files hold t
   const { peers } = await setupSpace(['a', 'b'], { files: Object.fromEntries(slots.map((s) => [s.rel, s.text])) })
   const [da, db] = [await startWatch(peers[0]!), await startWatch(peers[1]!)]
   await Promise.all([waitLog(da, /connected to b/), waitLog(db, /connected to a/)])
-  const run: LiveRun = { tried: {}, failed: {}, failures: [], saves: 0, rounds: 0, resaved: 0 }
+  const run: LiveRun = { tried: {}, failed: {}, failures: [], saves: 0, rounds: 0, resaved: 0, modes: {} }
   const t0 = Date.now()
   const turn = new Map<Slot, number>()
   const waits: number[] = []
   while (run.saves < EDITS) {
     run.rounds++
     const want = new Map<string, string | null>()
+    const pending: Array<Promise<void>> = []
     const saved = new Map<string, { slot: Slot; kind: string; writer: number }>()
     for (const [i, slot] of slots.entries()) {
       if (run.saves >= EDITS) break
@@ -158,9 +174,11 @@ it(`${EDITS} seeded real-world edits through two live daemons: both files hold t
         let edit: ReturnType<typeof stacked> = null
         for (let k = 0; k < 5 && (!edit || !parses(edit.text)); k++) edit = stacked(slot.text, r)
         if (!edit || !parses(edit.text)) break
-        const mode = MODES[Math.floor(r() * MODES.length)]!
-        await save(peers[w]!, slot.rel, edit.text, mode)
+        // A paused writer's text lands after the round's other saves: never followed by a burst save.
+        const mode: Mode = burst === 1 && r() < PAUSE_SHARE ? 'truncate-pause' : MODES[Math.floor(r() * MODES.length)]!
+        await save(peers[w]!, slot.rel, edit.text, mode, pending)
         run.saves++
+        run.modes[mode] = (run.modes[mode] ?? 0) + 1
         for (const k of edit.kind.split('+')) run.tried[k] = (run.tried[k] ?? 0) + 1
         slot.chain.push([w, edit.text])
         slot.modes.push(b ? `${mode}+burst` : mode)
@@ -172,6 +190,7 @@ it(`${EDITS} seeded real-world edits through two live daemons: both files hold t
       want.set(slot.rel, slot.text)
       saved.set(slot.rel, { slot, kind: kinds, writer: w })
     }
+    await Promise.all(pending)
     const t1 = Date.now()
     let late = await settle(peers, want, ROUND_WAIT)
     waits.push(Date.now() - t1)
@@ -212,7 +231,7 @@ it(`${EDITS} seeded real-world edits through two live daemons: both files hold t
   const secs = ((Date.now() - t0) / 1000).toFixed(1)
   waits.sort((x, y) => x - y)
   const wait = `round wait p50 ${waits[waits.length >> 1]} ms, max ${waits.at(-1)} ms`
-  console.log(`live edits (CTXSYNC_LIVE_SEED=${SEED}): ${run.saves} saves in ${run.rounds} rounds, ${secs} s, ${wait}, ${run.resaved} saved again (read as stale once); tried ${JSON.stringify(run.tried)}; failed ${JSON.stringify(run.failed)}`)
+  console.log(`live edits (CTXSYNC_LIVE_SEED=${SEED}): ${run.saves} saves in ${run.rounds} rounds, ${secs} s, ${wait}, ${run.resaved} saved again (read as stale once); modes ${JSON.stringify(run.modes)}; tried ${JSON.stringify(run.tried)}; failed ${JSON.stringify(run.failed)}`)
   for (const f of run.failures) console.log(`FAILURE ${f}`)
   expect(await stopWatch(da)).toBe(0)
   expect(await stopWatch(db)).toBe(0)

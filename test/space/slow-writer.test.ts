@@ -4,8 +4,8 @@
  * parses, and the peer's change makes the daemon write the merge. Renaming over the file then would send
  * the writer's remaining bytes to the replaced inode: the rest of the save lost, on every peer. Found by the
  * live edit generator (test/e2e/edits-live.test.ts, CTXSYNC_LIVE_SEED=5151, a "chunked" save): the daemon
- * waits until a save of someone else's has been left alone a moment before renaming over it
- * (an `untilQuiet` wait in writeText was tried and removed: it starved write-backs, see below).
+ * waits until a save that shrank the file has been left alone a moment before renaming over it (bounded:
+ * see space/midsave.ts).
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -20,10 +20,10 @@ const HALF = SEED.replace('title: second\n    status: todo\n', 'title: second, e
 const FULL = SEED.replace('title: second', 'title: second, edited') + '  - id: t3\n    title: added by b\n    status: todo\n'
 const MERGED = FULL.replace('title: first\n    status: todo', 'title: first\n    status: done')
 
-// OPEN (issue 13): waiting for a writer to go quiet before renaming over its save starved write-backs under a
-// file written again and again (the crash test's ticker: a sync's changes never reached the file in 10 s). A
-// truncation caught mid-save is held (reconcile.ts); a first half that parses is still taken in. Known bug.
-it.fails('KNOWN BUG (open): a peer change arriving mid-save waits for the writer: the whole save and the change both kept', async () => {
+// A save that shrank the file and is still being written holds the write-back until it has been left alone
+// a moment (space/midsave.ts, bounded): a ticker that writes again and again never waits (it does not shrink
+// the file), which an earlier wait on every save starved (the crash test's ticker).
+it('a peer change arriving mid-save waits for the writer: the whole save and the change both kept', async () => {
   const { a, b } = await seededPair()
   expect(await b.file()).toBe(SEED)
   await a.edit(A_EDIT)
