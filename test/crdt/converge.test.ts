@@ -24,10 +24,13 @@ describe('randomized convergence (file text → parse → diff → ops)', () => 
     expect(FileModel.fallbacks - fallbacks).toBe(0)
   }, 120_000)
 
-  // KNOWN BUG (open, issue 13), found by running 150 free-for-all seeds: a todo deleted by two peers (each
-  // having seen one of two concurrent status writes), then re-added by identity, shows one of the old values
-  // with no conflict record for the other. Each turns red once fixed (then move it to REGRESSIONS). Letting a
-  // save delete a revived todo again (a second tombstone) made this class 4× as frequent (8 of 150 seeds).
+  // KNOWN BUG (open, issue 13), found by running 150 free-for-all seeds: a todo deleted, edited concurrently
+  // (two status writes that did not see each other), then re-added by identity by a peer whose file lacked it
+  // (the re-add clears the tombstone and writes the field again, equal to one of the two): the other value has
+  // no conflict record. Either the re-add's write must not supersede a record it never showed the person, or
+  // the oracle must count it as the write that saw both; to decide. Each turns red once fixed (then move it
+  // to REGRESSIONS). Letting a save delete a revived todo again (a second tombstone) makes re-adds, and so
+  // this class, more frequent (8 of 150 seeds): the reason it is not done yet.
   test.fails.each([81, 101])('KNOWN BUG: free-for-all seed %i records every concurrent overwrite', (seed) => {
     runRandom({ seed, peers: 5, steps: 150, ownership: false })
   })
