@@ -17,9 +17,11 @@ export interface ResolveOptions {
 }
 
 export async function listConflicts(o: ResolveOptions): Promise<{ conflicts: Conflict[] }> {
+  // This clone's records first: one the daemon takes over meanwhile is then in one list or both (the same id
+  // where it has identities), never in neither.
+  const merges = (await (await mergeStore(o.cwd, o.warn))?.list()) ?? []
   const live = await liveConflicts(o)
   const ids = new Set(live.conflicts.map((c) => c.id))
-  const merges = (await (await mergeStore(o.cwd, o.warn))?.list()) ?? []
   return { conflicts: [...live.conflicts, ...merges.filter((c) => !ids.has(c.id))] }
 }
 
@@ -143,12 +145,19 @@ export async function resolveFlow(o: ResolveFlowOptions, io: ResolveIO): Promise
     for (const s of r.skipped) io.err(`skipped ${s.id}: ${io.format.text(s.why)}`)
     choices = r.choices
   } else if (id) {
-    if (!conflicts.some((c) => c.id === id)) throw noConflict(id)
-    choices = o.take !== undefined ? [{ id, take: o.take }] : await pick(conflicts.filter((c) => c.id === id), io)
+    // An id `resolve --list` showed before the live context took the merge's record over (a new id there).
+    const found = conflicts.some((c) => c.id === id) ? id : await movedId(o.cwd, id)
+    if (!found || !conflicts.some((c) => c.id === found)) throw noConflict(id)
+    choices = o.take !== undefined ? [{ id: found, take: o.take }] : await pick(conflicts.filter((c) => c.id === found), io)
   } else choices = await pick(conflicts, io)
   const r = await resolve({ ...o, choices })
   if (o.json) io.json(r)
   else for (const c of r.resolved) io.out(`resolved ${c.id} (${io.format.text(c.file)} ${io.format.text(c.display)})`)
+}
+
+async function movedId(cwd: string, id: string): Promise<string | null> {
+  const root = findRoot(cwd)
+  return root ? ((await (await loadMergeStore()).readMoved(spacePaths(root)))[id] ?? null) : null
 }
 
 async function myPeerId(cwd: string): Promise<string> {

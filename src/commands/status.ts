@@ -28,12 +28,12 @@ export async function status(o: StatusOptions): Promise<StatusData> {
 
 /**
  * Conflicts the merge driver kept (a value both sides of a git merge changed) count like live ones: the file
- * is conflicted and `--check` fails. They are this clone's records (`.ctxsync/merges/`, where the merge ran):
- * what the merge made is in the file, which the daemon syncs; the record says which value lost.
+ * is conflicted and `--check` fails. These are this clone's records (`.ctxsync/merges/`, where the merge ran)
+ * not yet taken over by the live context (then they are live conflicts: `space/mergeadopt.ts`).
  */
 async function countMergeConflicts(s: StatusData, paths: ReturnType<typeof spacePaths>, rules: Parameters<Awaited<ReturnType<typeof loadMergeStore>>['mergeConflicts']>[1]): Promise<void> {
   const dir = path.join(paths.state, 'merges')
-  if ((await fs.readdir(dir).catch(() => [])).length === 0) return
+  if (!(await fs.readdir(dir).catch(() => [])).some((n) => n.endsWith('.json'))) return
   const found = await (await loadMergeStore()).mergeConflicts(paths, rules).catch(() => [])
   for (const c of found) {
     const f = s.files.find((x) => x.path === c.file)

@@ -18,10 +18,16 @@ import { readTeamConfig } from './config.js'
 import { spacePaths } from './paths.js'
 import { awaitingJoin } from './join.js'
 import { droppedLine, markDone, openEntries, records } from './mergestore.js'
+import { noteMoved } from './mergefile.js'
 
 const log = logger('space:merge')
 
 export async function adoptMerges(cx: GitContext): Promise<void> {
+  // Never in the way of the take-in that called it (a daemon's start, a sync): a record left waits.
+  await adopt(cx).catch((e: Error) => cx.warn(`the merge driver's conflict records: ${e.message}`))
+}
+
+async function adopt(cx: GitContext): Promise<void> {
   // The driver keeps its records where `resolve` looks for them: the space's own state directory.
   const paths = spacePaths(cx.root)
   const recs = await records(paths)
@@ -37,14 +43,18 @@ export async function adoptMerges(cx: GitContext): Promise<void> {
       if (now.kind === 'unreadable' || !f.diskIs(now.kind === 'text' ? now.hash : null)) return
       const { entries, deletes } = openEntries(rec, rules)
       const done: string[] = []
+      const moved: Record<string, string> = {}
       for (const e of entries) {
         const p = placeConflict(f.model, e)
         if (p.kind === 'here') {
           adoptConflict(f.model, p.node, e)
-          log('%s: merge conflict %s (%s) now a record of the live context', rec.file, e.id, e.display)
+          const now = f.model.conflicts().find((c) => c.path.length === e.path.length && c.path.every((x, i) => x === e.path[i]))
+          if (now) moved[e.id] = now.id
+          log('%s: merge conflict %s (%s) now a record of the live context (%s)', rec.file, e.id, e.display, now?.id)
         } else cx.warn(droppedLine(rec.file, e, p))
         done.push(e.id)
       }
+      await noteMoved(paths, moved)
       await markDone(file, rec, done, deletes.length)
     })
   }

@@ -13,6 +13,27 @@ export const mergesDir = (paths: SpacePaths): string => path.join(paths.state, '
 export const mergeRecordFile = (paths: SpacePaths, name: string): string =>
   path.join(mergesDir(paths), createHash('sha256').update(name).digest('hex').slice(0, 24) + '.json')
 
+/**
+ * Ids a conflict had in this clone's record before the live context took it over (`mergeadopt.ts`), to the
+ * live ones: `resolve --list` showed the first, and `resolve ID` given it must still find the conflict.
+ */
+const movedFile = (paths: SpacePaths): string => path.join(mergesDir(paths), 'moved.map')
+const MOVED_KEPT = 200
+
+export async function readMoved(paths: SpacePaths): Promise<Record<string, string>> {
+  try {
+    return JSON.parse(await fs.readFile(movedFile(paths), 'utf8')) as Record<string, string>
+  } catch {
+    return {}
+  }
+}
+
+export async function noteMoved(paths: SpacePaths, moved: Record<string, string>): Promise<void> {
+  if (Object.keys(moved).length === 0) return
+  const all = Object.entries({ ...(await readMoved(paths)), ...moved }).slice(-MOVED_KEPT)
+  await fs.writeFile(movedFile(paths), JSON.stringify(Object.fromEntries(all)) + '\n')
+}
+
 /** A newer merge of the file without conflicts makes the older record moot. */
 export async function dropMerge(paths: SpacePaths, name: string): Promise<void> {
   await fs.rm(mergeRecordFile(paths, name), { force: true })

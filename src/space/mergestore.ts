@@ -25,7 +25,7 @@ import type { SpacePaths } from './paths.js'
 import { mergeRecordFile, mergesDir, type Credit, type MergeRecord, type StoredPart } from './mergefile.js'
 import { openPart, resolveOnLines } from './mergelines.js'
 export type { Credit, MergeRecord, StoredPart }
-export { dropMerge } from './mergefile.js'
+export { dropMerge, readMoved } from './mergefile.js'
 
 /**
  * One merged document: the whole file (`whole`), or a region the region merge merged under its root key

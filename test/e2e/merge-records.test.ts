@@ -48,6 +48,8 @@ describe('e2e: merge-driver conflicts reach the peers', { timeout: 240_000 }, ()
         await waitFileEquals(a, readFile(b)!)
         const p = await gitIn(a.dir, ['-c', 'pull.rebase=false', 'pull'], { reject: false })
         expect(p.exitCode, p.stdout + p.stderr).toBe(0)
+        // What ann lists at once (maybe still her clone's record, under its own id): that id still works on her clone.
+        const early = (await listed(a))[0]?.id
 
         const c = await listedOnBoth(a, b, [carl, live])
         const by = Object.fromEntries(c.values.map((v) => [v.raw, v]))
@@ -60,7 +62,7 @@ describe('e2e: merge-driver conflicts reach the peers', { timeout: 240_000 }, ()
 
         // Resolved on one peer (bob the first time, ann the second): carl's value on both, no conflict anywhere.
         const take = c.values.findIndex((v) => v.raw === carl) + 1
-        const r = await ctx(resolver.dir, ['resolve', c.id, '--take', String(take)])
+        const r = await ctx(resolver.dir, ['resolve', resolver === a && early ? early : c.id, '--take', String(take)])
         expect(r.exitCode, r.stdout + r.stderr).toBe(0)
         for (const peer of [a, b]) {
           await waitFor(async () => (await read(peer.dir, TODOS)).includes(`status: ${carl}\n    tags: [core`), 15_000, `${peer.name} shows carl's ${carl}`)
