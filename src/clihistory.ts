@@ -122,8 +122,10 @@ function short(v: string, n: number): string {
 }
 
 function fieldLine(f: { path: string; kind: string; before?: string; after?: string }): string {
-  const p = visible(f.path)
-  if (f.kind === 'added') return `+ ${p}: ${short(f.after ?? '', 80)}`
-  if (f.kind === 'removed') return `- ${p}: ${short(f.before ?? '', 80)}`
-  return `~ ${p}: ${short(f.before ?? '', 40)} → ${short(f.after ?? '', 40)}`
+  // The root has no key path: a file emptied (or filled from empty) showed as `- : null`.
+  const p = f.path === '' ? '(the whole file)' : visible(f.path)
+  const v = (x: string | undefined, n: number) => (f.path === '' && (x === 'null' || x === undefined) ? 'empty' : short(x ?? '', n))
+  if (f.kind === 'added') return `+ ${p}: ${v(f.after, 80)}`
+  if (f.kind === 'removed') return `- ${p}: ${v(f.before, 80)}`
+  return `~ ${p}: ${v(f.before, 40)} → ${v(f.after, 40)}`
 }

@@ -78,6 +78,10 @@ describe('e2e: history, show, blame, undo, restore', { timeout: 180_000 }, () =>
     await waitLog(da, /removed 3 of 3 entries.*ctxsync undo [0-9a-f]{8}/)
     const st = await ctxJson(a.dir, ['status', '--json'])
     expect(st.massDeletions?.[0]).toMatchObject({ doc: TODOS, removed: 3 })
+    // The human history says what happened to the file as a whole (it printed `+ : null`).
+    const emptied = (await expectOk(ctx(a.dir, ['history', TODOS, '-n', '1']))).stdout
+    expect(emptied).toMatch(/^ {4}\+ \(the whole file\): empty$/m)
+    expect(emptied).not.toMatch(/ : null/)
     const u1 = await ctxJson(a.dir, ['undo', '--json'])
     expect(u1).toMatchObject({ file: TODOS, changed: true })
     // Done: status no longer advises it (following that advice again doubled the file: black-box tester).
