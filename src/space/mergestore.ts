@@ -102,7 +102,7 @@ export async function markDone(file: string, rec: MergeRecord, ids: string[], le
   await writeFileAtomic(file, JSON.stringify({ ...rec, done: [...new Set([...(rec.done ?? []), ...ids])] }) + '\n')
 }
 
-/** The file as it is now, as a document (null: missing, unreadable, or it does not parse: nothing to tell). */
+/** The file as it is now, as a document (empty when it is missing; null when unreadable or not YAML: nothing to tell). */
 async function current(paths: SpacePaths, name: string, rules: readonly RuleSpec[]): Promise<{ text: string | null; model: FileModel | null }> {
   const now = await readTextFile(path.join(paths.root, name), { within: paths.root })
   if (now.kind === 'missing') return { text: null, model: new FileModel({ name, author: SOMEONE, rules: compileRules(name, rules) }) }
@@ -171,7 +171,11 @@ export async function resolveMerge(paths: SpacePaths, rules: readonly RuleSpec[]
     const { entries, deletes } = openEntries(rec, rules)
     const left = entries.length + deletes.length - 1
     if (deletes.some((c) => c.id === id)) {
-      const c = await resolveOnLines(paths, rec, rules, id, take, author)
+      const c = await resolveOnLines(paths, rec, rules, id, take, author).catch(async (e: unknown) => {
+        // Moot (the lines changed since): forgotten, and the error says why.
+        if (e instanceof CtxError && e.code === 'merge-dropped') await markDone(file, rec, [id], left)
+        throw e
+      })
       if (c) await markDone(file, rec, [id], left)
       return c
     }
