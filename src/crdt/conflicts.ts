@@ -224,17 +224,56 @@ export function listRaw(tree: Tree): RawConflict[] {
     if (!live || live.values.length < 2) continue
     out.push({ node, kind: 'value', records: live.records, values: live.values, winner: Math.max(0, live.shown) })
   }
+  const { authors } = conflictMaps(tree.doc)
+  const peerOf = (client: number) => authors.get(String(client))?.[0]
   for (const node of revivedNodes(tree)) {
     const t = tree.tombstone(node)!
     const ti = tree.item(node, 'd')!
-    const edit = tree.item(node, 'v')
+    const writes = revivingWrites(tree, node, Y.decodeStateVector(t[0]))
+    // The deleting peer wrote into it since (an undo, a restore, the item added again, an edit): its own
+    // later content supersedes its deletion, and no one's edit is at risk. Listed, `resolve --all --take
+    // ours` deleted what it wrote since — a whole file restored by undo emptied again, an item added after
+    // the deletion under the same id deleted with it (issue 16 tester).
+    const deleter = peerOf(ti.id.client)
+    if (deleter !== undefined && writes.some((w) => peerOf(w.id.client) === deleter)) continue
+    // The other side is the edit that revived it: its writer and time, not the node's own value's (often
+    // the enrollment: `enrolled from the file` named no one).
+    const edit = writes.reduce<{ at: number; client: number } | null>((best, w) => {
+      const at = writeTime(w)
+      return !best || at > best.at ? { at, client: w.id.client } : best
+    }, null)
     const values: RecordValue[] = [
       ['\u0000deleted', t[1], ti.id.client],
-      [tree.desc(node) ?? '', tree.value(node)?.[1] ?? 0, edit?.id.client ?? 0],
+      [tree.desc(node) ?? '', edit?.at ?? tree.value(node)?.[1] ?? 0, edit?.client ?? tree.item(node, 'v')?.id.client ?? 0],
     ]
     out.push({ node, kind: 'delete', records: [], values, winner: 1 })
   }
   return out.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0))
+}
+
+/**
+ * The writes in a deleted node's subtree its deletion had not seen (`Tree.isRevived`'s test, item by item):
+ * its value, and the value, placement and deletion of every node ever placed below it.
+ */
+function revivingWrites(tree: Tree, node: NodeId, seen: Map<number, number>): Y.Item[] {
+  const out: Y.Item[] = []
+  const add = (i: Y.Item | undefined) => void (i && !i.deleted && i.id.clock >= (seen.get(i.id.client) ?? 0) && out.push(i))
+  add(tree.item(node, 'v'))
+  const visited = new Set<NodeId>([node])
+  for (const stack = tree.rawChildren(node); stack.length; ) {
+    const c = stack.pop()!
+    if (visited.has(c)) continue
+    visited.add(c)
+    for (const attr of ['v', 'o', 'd']) add(tree.item(c, attr))
+    stack.push(...tree.rawChildren(c))
+  }
+  return out
+}
+
+/** When a register write was made (a value's or a deletion's time; 0 for a placement, which has none). */
+function writeTime(i: Y.Item): number {
+  const v = itemValue(i) as unknown
+  return Array.isArray(v) && typeof v[1] === 'number' ? v[1] : 0
 }
 
 /** A node is shown only if all its ancestors are. */
