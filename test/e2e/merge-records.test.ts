@@ -2,12 +2,14 @@
  * The merge driver's conflict records beside running daemons (issue 15): a value a teammate committed and the
  * live context changed meet in one clone's `git pull`; the record the driver keeps there reaches the other
  * peer like a conflict the live CRDT found (listed on both, resolved on either, cleared on both), with each
- * value's real author and time — the stashed side's from the live context, not "this peer at the pop".
+ * value's real author and time — the stashed side's from the live context, not "this peer at the pop". A
+ * merge made while no daemon ran is taken over at the daemon's start; a record whose value changed since is
+ * dropped with the reason (in the daemon's log, or by `resolve`), never left listed and unresolvable.
  */
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { ctx, ctxJson, freePort, killAll, readFile, removeTmpDirs, stopWatch, TODOS, waitFileEquals, waitFor, type Daemon, type Peer } from './helpers.js'
+import { ctx, ctxJson, freePort, killAll, readFile, removeTmpDirs, startWatch, stopWatch, TODOS, waitFileEquals, waitFor, waitLog, type Daemon, type Peer } from './helpers.js'
 import { bareRemote, cloneAs, CONTEXT_TODOS, founder, gitIn, joiner, read, replaceIn, twoLivePeers } from './gitHelpers.js'
 
 afterEach(killAll)
@@ -96,6 +98,36 @@ describe('e2e: merge-driver conflicts reach the peers', { timeout: 240_000 }, ()
       expect(by.done!.author.name).toBe('carl')
     } catch (e) {
       throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
+  })
+
+  it('a merge made while the daemon was stopped: taken over at its start (and reaches the peer), or dropped with the reason when the value changed since', async () => {
+    const { remote, a, b, da, db } = await twoLivePeers()
+    let dann = da
+    try {
+      for (const [carl, mine, after] of [['done', 'blocked', null], ['waiting', 'started', 'shipped']] as const) {
+        expect(await stopWatch(dann)).toBe(0)
+        await carlCommits(remote, carl, new Date(Date.now() - 3600_000).toISOString())
+        await fsp.writeFile(path.join(a.dir, TODOS), (await read(a.dir, TODOS)).replace(/status: \w+\n {4}tags: \[core/, `status: ${mine}\n    tags: [core`))
+        const p = await gitIn(a.dir, ['-c', 'pull.rebase=false', 'pull'], { reject: false })
+        expect(p.exitCode, p.stdout + p.stderr).toBe(0)
+        expect((await listed(a)).map((c) => c.values.map((v) => v.raw).sort())).toEqual([[carl, mine].sort()])
+        if (after) await fsp.writeFile(path.join(a.dir, TODOS), (await read(a.dir, TODOS)).replace(`status: ${mine}\n`, `status: ${after}\n`))
+        dann = await startWatch(a)
+        if (!after) {
+          const c = await listedOnBoth(a, b, [carl, mine])
+          const r = await ctx(b.dir, ['resolve', c.id, '--take', String(c.values.findIndex((v) => v.raw === carl) + 1)])
+          expect(r.exitCode, r.stdout + r.stderr).toBe(0)
+          await waitFileEquals(a, readFile(b)!)
+          for (const peer of [a, b]) await waitFor(async () => (await listed(peer)).length === 0, 15_000, `no conflict left on ${peer.name}`)
+        } else {
+          await waitLog(dann, /dropped the merge conflict \w+ \(todos\[id=t1\]\.status\): the value was changed since/)
+          await waitFor(async () => (await read(b.dir, TODOS)).includes(`status: ${after}\n`), 15_000, `bob has ann's ${after}`)
+          for (const peer of [a, b]) expect(await listed(peer)).toEqual([])
+        }
+      }
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([dann, db])}`)
     }
   })
 
