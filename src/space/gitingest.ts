@@ -116,6 +116,12 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
   if (f.diskIs(hash)) return null
   const live = f.model.render()
   if (text !== null && live.text === text) return plain() // nothing to decide: reconcile notes it
+  const bases = intent?.kind === 'move' ? intent.bases?.get(f.name) : undefined
+  if (bases && text !== null && hash !== null) {
+    // A stash popped over edits taken in while it held the file: made from those texts (stashhold.ts).
+    f.model.recall(bases.map((t) => ({ text: t, ids: null })), live)
+    return (await takeInSave(cx, d, text, hash)) ? 'ingested' : null
+  }
   if (text === null && !f.model.exists()) return plain()
   const view = await getView()
   // Git started again while we looked (a commit, then at once a checkout): what we read may be half of
@@ -160,6 +166,24 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
     if (text !== null && hash !== null) await takeInSave(cx, d, text, hash)
     return null
   }
+}
+
+/**
+ * A person saved a file while `git stash` holds its live context (gitwatch.ts): the save was made from
+ * `head` (git's version, which the stash left on disk), so it is diffed against that text and the stashed
+ * changes stay in the live context; it is synced, but the file is left as the person wrote it (written,
+ * the merge would bring the stash's changes back and `git stash pop` refuse over them). `first`: the first
+ * save since the stash (later ones are diffed against the one before). Returns the text taken in.
+ */
+export async function takeInUnderStash(cx: GitContext, name: DocName, head: string, first: boolean): Promise<string | null> {
+  return cx.turn(name, async (d) => {
+    const read = await readTextFile(path.join(cx.root, name), { within: cx.root })
+    if (read.kind !== 'text') return null
+    if (d.file.diskIs(read.hash)) return read.text
+    if (first) d.file.model.diskHolds(head)
+    await takeInSave(cx, d, read.text, read.hash, false)
+    return read.text
+  })
 }
 
 /**

@@ -21,8 +21,15 @@ import path from 'node:path'
 import type { Matcher } from '../fs/globs.js'
 import type { Repo } from '../git/repo.js'
 
-/** `from`: HEAD before the command (a move forward from it brought what changed in between: `gitingest.ts`). */
-export type GitIntent = { kind: 'move'; from?: string | null } | { kind: 'revert' } | { kind: 'stash'; oid: string; files: string[] }
+/**
+ * `from`: HEAD before the command (a move forward from it brought what changed in between: `gitingest.ts`).
+ * `bases`: per file, the texts what git left was made from, oldest first — a stash popped over edits taken
+ * in while it held the file (`stashhold.ts`): the stashed text and the last edit.
+ */
+export type GitIntent =
+  | { kind: 'move'; from?: string | null; bases?: Map<string, string[]> }
+  | { kind: 'revert' }
+  | { kind: 'stash'; oid: string; files: string[] }
 
 export interface GitSnapshot {
   head: string | null

@@ -5,24 +5,20 @@
  * every file then finds nothing it has not seen.
  *
  * What the command meant decides what its writes are (`gitintent.ts`): a revert of files is an edit; a stash
- * of tracked files keeps the daemon paused — nothing written — until the stash entry is popped or dropped.
+ * of tracked files keeps the daemon paused — nothing written — until the stash entry is popped or dropped
+ * (`stashhold.ts`, which also takes in a person's edits meanwhile).
  *
  * Under `branches: separate`, a checkout that changed the branch asks the daemon to restart on the new
  * branch's state instead (`onBranchChange`).
  */
-import fsp from 'node:fs/promises'
-import path from 'node:path'
 import { GitActivity } from '../git/activity.js'
-import type { Repo } from '../git/repo.js'
 import type { FileWatcher as Watcher } from '../fs/watcher.js'
 import { logger } from '../debuglog.js'
 import type { Space } from './space.js'
 import { DETACHED } from './branches.js'
-import { classify, snapshot, stashTop, type GitIntent, type GitSnapshot } from './gitintent.js'
+import { classify, snapshot, type GitIntent, type GitSnapshot } from './gitintent.js'
 import { stageIfUntracked } from './gitstage.js'
-
-/** How often a held stash is looked at: `git stash drop` and `clear` take no lock the activity watch would see. */
-const STASH_POLL_MS = 500
+import { StashHold } from './stashhold.js'
 
 const log = logger('space:gitwatch')
 
@@ -31,7 +27,7 @@ export class GitWatch {
   private head: string | null = null
   private snap: GitSnapshot | null = null
   /** The stash entry holding the live context of tracked files: while it is on top, nothing is written. */
-  private held: { oid: string; poll: NodeJS.Timeout; files: Map<string, string | null> } | null = null
+  private held: StashHold | null = null
 
   private constructor(
     private readonly space: Space,
@@ -94,23 +90,35 @@ export class GitWatch {
     let intent: GitIntent
     if (this.held) {
       this.snap = now
-      // Still in the stash and the files still git's: stay paused (a pull meanwhile is fine).
-      if (now.stash === this.held.oid && (await this.stillStashed())) return
+      // Still in the stash and the files still git's, or edited by a person: stay paused (a pull meanwhile
+      // is fine; the daemon's own `git add` of an edit comes here too).
+      const s = now.stash === this.held.oid ? await this.held.state() : null
+      if (s && !s.over) {
+        if (s.edited.length) await this.held.takeIn(s.edited)
+        return
+      }
+      const bases = await this.held.bases()
       this.unhold()
       this.say('the stash no longer holds the live context (popped, dropped, applied or edited): writing it again')
-      intent = { kind: 'move' }
+      intent = { kind: 'move', bases }
     } else {
       intent = await classify(repo, this.snap ?? now, now, this.space.root, this.space.match)
       this.snap = now
     }
     if (intent.kind === 'stash') {
-      await this.hold(repo, intent.oid, intent.files)
+      this.held = await StashHold.start(repo, intent.oid, intent.files, {
+        space: this.space,
+        busy: () => this.activity.busy,
+        say: this.say,
+        recheck: () => this.enqueue(),
+        queue: (job) => void (this.chain = this.chain.then(job).catch((e: unknown) => this.say(`under the stash: ${(e as Error).message}`))),
+      })
       this.say(`git stash holds the live context of ${intent.files.join(', ')}: writing nothing until \`git stash pop\` (or drop)`)
       return
     }
     const before = this.head
     this.head = now.head
-    if (intent.kind === 'move') intent = { kind: 'move', from: before }
+    if (intent.kind === 'move') intent = { ...intent, from: before }
     if (this.space.branch !== null && ((await repo.branch()) ?? DETACHED) !== this.space.branch) {
       this.say(`branch changed: switching to its context state`)
       this.onBranchChange()
@@ -137,35 +145,8 @@ export class GitWatch {
     }
   }
 
-  /** Pauses until the stash entry leaves the top of the stash or a stashed file stops being HEAD's. */
-  private async hold(repo: Repo, oid: string, names: string[]): Promise<void> {
-    const prefix = path.relative(repo.root, this.space.root).split(path.sep).join('/')
-    const specs = names.map((n) => `HEAD:${prefix === '' ? n : `${prefix}/${n}`}`)
-    const blobs = await repo.resolveMany(specs)
-    const files = new Map(names.map((n, i) => [n, blobs.get(specs[i]!) ?? null]))
-    const poll = setInterval(() => {
-      if (!this.held || this.activity.busy) return
-      void Promise.all([stashTop(repo), this.stillStashed()]).then(([top, still]) => {
-        if (this.held && !this.activity.busy && (top !== this.held.oid || !still)) this.enqueue()
-      })
-    }, STASH_POLL_MS)
-    poll.unref()
-    this.held = { oid, poll, files }
-  }
-
-  /** Every stashed file still holds HEAD's version (null: absent from HEAD, and from the disk). */
-  private async stillStashed(): Promise<boolean> {
-    const repo = await this.space.gitRepo()
-    if (!this.held || !repo) return false
-    for (const [name, blob] of this.held.files) {
-      const b = await fsp.readFile(path.join(this.space.root, name)).then((t) => repo.blobId(t), () => null)
-      if (b !== blob) return false
-    }
-    return true
-  }
-
   private unhold(): void {
-    if (this.held) clearInterval(this.held.poll)
+    this.held?.close()
     this.held = null
   }
 

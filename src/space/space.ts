@@ -30,7 +30,7 @@ import { DocWorker, untilIdle } from './worker.js'
 import { checkState, checkUpdate, RefusedUpdateError } from '../crdt/guard.js'
 import { Repo } from '../git/repo.js'
 import { branchSpaceId, mergeBranchStates } from './branches.js'
-import { reconcileAfterGit, takeInAll, type GitReport } from './gitingest.js'
+import { reconcileAfterGit, takeInAll, takeInUnderStash, type GitReport } from './gitingest.js'
 import type { SpacePaths } from './paths.js'
 import type { Identity } from './secrets.js'
 import { readSummary } from './summary.js'
@@ -154,6 +154,8 @@ export class Space extends TypedEmitter<SpaceEvents> {
     return { ...(await reconcileAfterGit(this.#cx, intent)), branches }
   }
 
+  /** A person's save of a file `git stash` holds: taken in, the file left as it is (`takeInUnderStash`). */
+  takeInUnderStash(name: DocName, head: string, first: boolean): Promise<string | null> { return takeInUnderStash(this.#cx, name, head, first) }
   /** Something status shows changed outside the space (who is online). */
   summaryChanged(): void {
     this.emit('summary')

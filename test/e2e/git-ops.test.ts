@@ -6,8 +6,8 @@
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { killAll, readFile, removeTmpDirs, TODOS, waitFileEquals, waitLog, waitSame, type Daemon } from './helpers.js'
-import { gitIn, replaceIn, twoLivePeers } from './gitHelpers.js'
+import { killAll, readFile, removeTmpDirs, TODOS, waitFileEquals, waitFor, waitLog, waitSame, type Daemon } from './helpers.js'
+import { countLine, gitIn, hasMarkers, replaceIn, twoLivePeers } from './gitHelpers.js'
 
 afterEach(killAll)
 afterAll(removeTmpDirs)
@@ -42,6 +42,35 @@ describe('e2e: git operations the daemon must read right', { timeout: 240_000 },
         expect(db.log()).not.toMatch(/deleted \.rhema\/todos\.yaml \(deleted by a peer\)/)
         if (i === 1) expect((db.log().match(/git brought back/g) ?? []).length).toBe(1)
       }
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
+  })
+
+  it('edits while git stash holds the live context: taken in and synced, and a plain git stash pop keeps them and the stash', async () => {
+    const { a, b, da, db } = await twoLivePeers()
+    try {
+      await replaceIn(b.dir, TODOS, 'title: "Ship it"', 'title: "Ship it today"')
+      await waitSame([a, b], TODOS, (t) => t.includes('Ship it today'))
+      await gitIn(b.dir, ['stash'])
+      await waitLog(db, /git stash holds the live context of \.rhema\/todos\.yaml/)
+      // Bob edits the file git left (twice), ann edits hers meanwhile.
+      await replaceIn(b.dir, TODOS, 'title: "Write the parser"', 'title: "Write the parser now"')
+      await waitLog(db, /\.rhema\/todos\.yaml: your edit is taken in and synced while `git stash` holds the live context; staged, so that `git stash pop` merges the stash into it/)
+      await replaceIn(a.dir, TODOS, 'title: "Fix the renderer"', 'title: "Fix the renderer too"')
+      await replaceIn(b.dir, TODOS, '      - second note\n', '      - second note\n      - third note\n')
+      const all = (t: string) => ['Write the parser now', 'Fix the renderer too', 'Ship it today', '- third note'].every((s) => t.includes(s))
+      await waitFor(() => all(readFile(a)!), 15_000, "ann's file to hold every edit and the stashed one", () => readFile(a)!)
+      // Bob's file is left as he wrote it: the stashed change is not written back under the stash.
+      await waitFor(async () => (await gitIn(b.dir, ['diff', '--quiet', '--', TODOS], { reject: false })).exitCode === 0, 10_000, 'his last edit staged')
+      expect(readFile(b)).not.toContain('Ship it today')
+      expect(readFile(b)).toContain('- third note')
+      const pop = await gitIn(b.dir, ['stash', 'pop'], { reject: false })
+      expect(pop.exitCode, pop.stdout + pop.stderr).toBe(0)
+      expect((await gitIn(b.dir, ['stash', 'list'])).stdout).toBe('')
+      const text = await waitSame([a, b], TODOS, all)
+      expect(hasMarkers(text), text).toBe(false)
+      for (const l of ['title: "Ship it today"', 'title: "Write the parser now"', '- third note']) expect(countLine(text, l), `${l} in\n${text}`).toBe(1)
     } catch (e) {
       throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
     }
