@@ -11,7 +11,8 @@
  * (watcher, peers, control socket), `oneshot.ts` syncs it once. A command reaches it through `client.ts`:
  * `connect` asks the running daemon (control socket, `control.ts`) or opens the space in this process
  * (`local.ts`) — both answer `SpaceApi` (`api.ts`). `readstatus.ts` answers `status` without opening it.
- * The git side: sync points (`syncpoint.ts`), the merge driver's store (`mergestore.ts`), hooks.
+ * The git side: sync points (`syncpoint.ts`), the merge driver's store (`mergestore.ts`; its records become
+ * the live context's once the merged file is taken in: `mergeadopt.ts`), hooks.
  *
  * Start-up cost. Hooks, `merge-driver` and `status` run in short processes and must not load Yjs or the
  * YAML parser unless they need them. The bundle (scripts/bundle.mjs) splits at dynamic `import()`, so this
