@@ -148,13 +148,28 @@ export async function blameOf(root: string, dir: string, doc: string): Promise<B
   return out
 }
 
-/** For each field, the last of `versions` (one document's, oldest first) that set its value, and the value. */
+/**
+ * For each field, the last of `versions` (one document's, oldest first) that set its value, and the value.
+ * A value brought back is not authored again: when a field returns with a value it had before, after it was
+ * gone (a truncation undone, on this machine or as a peer's change) or through `undo`/`restore`, it keeps
+ * the author who first wrote that value (blame after undoing a truncation named the undoer for every field).
+ * A person typing a field's old value over a newer one is an edit of their own.
+ */
 export function lastSetters(versions: Version[]): Map<string, { v: Version; value: string }> {
   const setBy = new Map<string, { v: Version; value: string }>()
+  const earlier = new Map<string, Map<string, { v: Version; value: string }>>()
   let prev = new Map<string, string>()
   for (const v of versions) {
     const leaves = flatten(v.text).leaves
-    for (const [p, value] of leaves) if (prev.get(p) !== value || !setBy.has(p)) setBy.set(p, { v, value })
+    const bringsBack = v.via === 'undo' || v.via === 'restore'
+    for (const [p, value] of leaves) {
+      if (prev.get(p) === value && setBy.has(p)) continue
+      const before = earlier.get(p)?.get(value)
+      const s = before && (bringsBack || !prev.has(p)) ? before : { v, value }
+      setBy.set(p, s)
+      if (!earlier.has(p)) earlier.set(p, new Map())
+      if (!before) earlier.get(p)!.set(value, s)
+    }
     prev = leaves
   }
   return setBy
