@@ -192,7 +192,7 @@ export function buildProgram(): Command {
         return
       }
       await watch({
-        cwd, port: o.port, host: o.host, peers: o.peer, registry: o.registry, insecure: o.insecure, maxFrameBytes: o.maxFrame, say: (l) => err(`[${new Date().toISOString().slice(11, 19)}] ${visible(l)}`),
+        cwd, port: o.port, host: o.host, peers: o.peer, registry: o.registry, insecure: o.insecure, maxFrameBytes: o.maxFrame, say: (l) => err(`[${new Date().toTimeString().slice(0, 8)}] ${visible(l)}`),
         onStarted: (info, files) => err(`watching ${files} file(s); ${info.registry ? `syncing through the relay at ${info.registry}` : `listening on ${info.url}`} (Ctrl-C to stop)`),
       })
     })
@@ -221,7 +221,7 @@ export function buildProgram(): Command {
         cwd: cwdOf(cmd), host: o.host, port: o.port, data: o.data, tlsCert: o.tlsCert, tlsKey: o.tlsKey, maxFrameBytes: o.maxFrame,
         maxConns: o.maxConns, maxConnsPerIp: o.maxConnsPerIp, maxPending: o.maxPending, maxSessionsPerSpace: o.maxSessionsPerSpace,
         maxSpaces: o.maxSpaces, registrationsPerHour: o.registrationsPerHour, expireUnusedDays: o.expireUnused, expireIdleDays: o.expireIdle,
-        say: (l) => err(`[${new Date().toISOString().slice(11, 19)}] ${visible(l)}`),
+        say: (l) => err(`[${new Date().toTimeString().slice(0, 8)}] ${visible(l)}`),
         onStarted: (info) => err(`relay listening on ${info.url} (data: ${info.data}; GET /healthz, /metrics) — Ctrl-C to stop\nrelay key: ${info.key} (spaces pin it as registry-key in ctxsync.yaml at first contact; keep ${info.data}/relay-key safe)`),
       })
     })

@@ -32,9 +32,22 @@ function check(o: WatchOptions): void {
 /** Runs the daemon until it is stopped; resolves with its info once listening (`started`) and when done. */
 export async function watch(o: WatchOptions & { onStarted?: (info: DaemonInfo, files: number) => void }): Promise<DaemonInfo> {
   check(o)
-  let daemon = await startDaemon(o)
+  // What is said while the daemon starts (a peer already connected, a file enrolled) comes after the line
+  // that says what runs: a log that began "connected to ann", then "watching 1 file(s)", read as a
+  // reconnection (first-day session, issue 17).
+  let early: string[] | null = []
+  const say = (line: string) => void (early ? early.push(line) : o.say(line))
+  const flush = () => {
+    for (const l of early ?? []) o.say(l)
+    early = null
+  }
+  let daemon = await startDaemon({ ...o, say }).catch((e: unknown) => {
+    flush()
+    throw e
+  })
   // A file awaiting its join has no state yet but is watched all the same ("watching 0 file(s)" misled).
   o.onStarted?.(daemon.info, [...daemon.space.docs()].filter((e) => e.model.exists() || e.diskHash !== null).length)
+  flush()
   // `on`, not `once`: our handler must stay registered until the daemon is done. signal-exit (used by
   // write-file-atomic and proper-lockfile) re-raises a signal when it finds itself the only listener; with
   // `once` ours is gone as soon as it runs, so a file write under way during shutdown turned a clean SIGTERM
@@ -52,7 +65,7 @@ export async function watch(o: WatchOptions & { onStarted?: (info: DaemonInfo, f
   await daemon.done
   // `branches: separate`: a checkout switched branch; start again on the new branch's state.
   while (daemon.restartWanted && signals === 0) {
-    daemon = await startDaemon(o)
+    daemon = await startDaemon({ ...o, say })
     await daemon.done
   }
   process.off('SIGINT', stop)

@@ -32,6 +32,7 @@ import { credentialsOf, remotesFor, type Remotes } from './remotes.js'
 import { Space, type SpaceParts } from './space.js'
 import { GitWatch } from './gitwatch.js'
 import { PeerBook, SummaryWriter } from './summary.js'
+import { logConflicts } from './conflictlog.js'
 import { watchSettings } from './configwatch.js'
 
 export interface DaemonOptions {
@@ -115,6 +116,8 @@ export class Daemon {
       let peers: PeerManager | undefined
       const summary = new SummaryWriter(space, () => onlinePeers(peers?.presence() ?? []))
       wireSpaceEvents(space, o.say)
+      const unlogConflicts = logConflicts(space, o.say)
+      cleanup.unshift(async () => unlogConflicts())
       const report = await space.scan()
       if (report.enrolled.length) o.say(`enrolled ${report.enrolled.length} file(s)`)
       const host = space.local.host

@@ -72,7 +72,9 @@ export class VersionBook {
 
   /** Who made the changes a write-back is showing, for the daemon's log (`updated X (by ada)`). */
   who(name: string): string {
-    const by = this.#docs.get(name)?.pendingAuthors() ?? []
+    // Others only: this machine's own edit merged into the write named its own person too ("updated
+    // todos.yaml (by ann, bob)" in ann's log, for bob's change: first-day session, issue 17).
+    const by = (this.#docs.get(name)?.pendingAuthors() ?? []).filter((b) => b[0] !== this.o.author.id)
     return by.length ? ` (by ${by.map((b) => b[1] + (b[2] === 'agent' ? ' [agent]' : '')).join(', ')})` : ''
   }
 

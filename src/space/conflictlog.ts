@@ -1,0 +1,83 @@
+/**
+ * The daemon's log lines about conflicts. A concurrent overwrite of one value was merged without a word:
+ * the file showed one of the values, and neither side's log said that the other was kept as a conflict,
+ * nor what to do (first-day session, issue 17). Now each conflict is said once when it appears — who
+ * changed what, which value the file keeps, the command that keeps the other — and once when it goes
+ * (resolved here or by a peer).
+ *
+ * Checked after changes, at most once a second (as the status summary is): listing conflicts reads every
+ * document's conflict maps.
+ */
+import type { Conflict, ConflictValue } from '../crdt/present.js'
+
+export interface ConflictSource {
+  readonly identity: { readonly id: string }
+  conflicts(): Conflict[]
+  idle(): Promise<unknown>
+  on(event: 'changed', listener: () => void): unknown
+}
+
+/** Starts saying conflicts as they come and go; returns the stop (a pending check is dropped). */
+export function logConflicts(space: ConflictSource, say: (line: string) => void): () => void {
+  let known = new Map(space.conflicts().map((c) => [c.id, c]))
+  if (known.size) say(`${known.size} conflict(s) wait for a choice: \`ctxsync resolve --list\` shows them`)
+  let timer: NodeJS.Timeout | null = null
+  let last = 0
+  let stopped = false
+  let running = false
+  let again = false
+  const schedule = () => {
+    if (stopped || timer) return
+    timer = setTimeout(() => void check(), Math.max(100, last + 1000 - Date.now()))
+    timer.unref?.()
+  }
+  const check = async () => {
+    timer = null
+    // One check at a time, or a conflict could be said twice; a change during a check asks for another.
+    if (running) return void (again = true)
+    running = true
+    last = Date.now()
+    try {
+      // After the write-back of the change that made it: the log says "updated" first, then the conflict.
+      await space.idle()
+      const now = new Map(space.conflicts().map((c) => [c.id, c]))
+      for (const [id, c] of now) if (!known.has(id)) say(appeared(c, space.identity.id))
+      for (const [id, c] of known) if (!now.has(id)) say(`conflict ${id} resolved (${c.file}, ${c.display})`)
+      known = now
+    } catch {
+      // the space closed under a late check (the daemon stopping): nothing more to say
+    } finally {
+      running = false
+      if (again) {
+        again = false
+        schedule()
+      }
+    }
+  }
+  space.on('changed', schedule)
+  return () => {
+    stopped = true
+    if (timer) clearTimeout(timer)
+  }
+}
+
+/**
+ * "conflict in todos.yaml, todos[id=t1].status: you and ann changed it at once; the file keeps yours
+ * (blocked). To keep ann's (done): `ctxsync resolve 1a2b3c4d --take 1`".
+ */
+export function appeared(c: Conflict, self: string): string {
+  const whose = (v: ConflictValue) => (v.author.id === self ? 'yours' : `${v.author.name}'s`)
+  const what = (v: ConflictValue) => (v.deleted ? 'deleted' : oneLine(v.raw))
+  const names = [...new Set(c.values.map((v) => (v.author.id === self ? 'you' : v.author.name)))]
+  const who = names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : names[0] ?? 'two peers'
+  const kept = c.values[c.winner - 1]
+  const head = `conflict in ${c.file}, ${c.display}: ${who} changed it at once; the file keeps ${kept ? `${whose(kept)} (${what(kept)})` : 'one value'}.`
+  const others = c.values.map((v, i) => ({ v, n: i + 1 })).filter(({ n }) => n !== c.winner)
+  if (others.length === 1) return `${head} To keep ${whose(others[0]!.v)} (${what(others[0]!.v)}): \`ctxsync resolve ${c.id} --take ${others[0]!.n}\``
+  return `${head} \`ctxsync resolve --list\` shows the others; \`ctxsync resolve ${c.id} --take N\` keeps one`
+}
+
+function oneLine(raw: string): string {
+  const t = raw.replace(/\n\s*/g, ' ').trim()
+  return t.length > 60 ? `${t.slice(0, 57)}…` : t
+}
