@@ -11,7 +11,7 @@ import { CtxError } from '../../errors.js'
 import { historyNow } from './clock.js'
 import { diffFlat, flatten, type FieldChange, type Flat } from './fields.js'
 import { loggedDocs, readVersionsOf, type By, type Version } from './store.js'
-import { parseTime } from './when.js'
+import { localTime, parseTime } from './when.js'
 
 export interface Author { id: string; name: string; kind: 'human' | 'agent' }
 export const authorOf = (b: By): Author => ({ id: b[0], name: b[1], kind: b[2] })
@@ -92,8 +92,8 @@ export async function fileAt(root: string, dir: string, ref: string, doc: string
   if (at !== null) {
     if (!doc) throw new CtxError('need-path', `${ref} is a time: name the file too (ctxsync show ${ref} PATH)`)
     const v = [...all].reverse().find((x) => x.doc === doc && x.t <= at) ?? null
-    if (!v) throw new NoSuchRef(ref, `no version of ${doc} kept from ${new Date(at).toLocaleString()} or before`)
-    return { text: v.text, label: `${doc} at ${new Date(v.t).toLocaleString()} (change ${v.id})`, version: v, doc }
+    if (!v) throw new NoSuchRef(ref, `no version of ${doc} kept from ${localTime(at)} or before`)
+    return { text: v.text, label: `${doc} at ${localTime(v.t)} (change ${v.id})`, version: v, doc }
   }
   const commit = await gitRev(root, ref)
   if (!commit) throw new NoSuchRef(ref, 'not a change id, a time or a git commit (`ctxsync history` lists changes)')

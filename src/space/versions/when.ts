@@ -22,13 +22,20 @@ export function parseTime(s: string, now: number): number | null {
   return Number.isNaN(ms) ? null : ms
 }
 
+/** Local date and time as `status`/`log` print them (`2026-12-06 16:13:44`), never the locale's `12/6/2026, 4:13:44 PM`. */
+export function localTime(t: number): string {
+  const d = new Date(t)
+  const p = (n: number) => String(n).padStart(2, '0')
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`
+}
+
 /** `12s ago`, `5 min ago`, `3 h ago` while recent; the local date and time after a day. */
 export function whenText(iso: string, now: number): string {
   const t = Date.parse(iso)
   const d = now - t
-  if (d < 0) return new Date(t).toLocaleString()
+  if (d < 0) return localTime(t)
   if (d < 60_000) return `${Math.round(d / 1000)}s ago`
   if (d < 3_600_000) return `${Math.round(d / 60_000)} min ago`
   if (d < 86_400_000) return `${Math.round(d / 3_600_000)} h ago`
-  return new Date(t).toLocaleString()
+  return localTime(t)
 }
