@@ -78,6 +78,12 @@ describe('e2e: history, show, blame, undo, restore', { timeout: 180_000 }, () =>
     await waitLog(da, /removed 3 of 3 entries.*ctxsync undo [0-9a-f]{8}/)
     const st = await ctxJson(a.dir, ['status', '--json'])
     expect(st.massDeletions?.[0]).toMatchObject({ doc: TODOS, removed: 3 })
+    // b, which received it, says so too: who did it, and the undo that brings the entries back from there.
+    await waitLog(db, /todos\.yaml: a change by a removed 3 of 3 entries.*`ctxsync undo [0-9a-f]{8}` brings them back/)
+    const onB = (await ctxJson(b.dir, ['status', '--json'])).massDeletions
+    expect(onB?.[0]).toMatchObject({ doc: TODOS, removed: 3, by: ['a'] })
+    expect(db.log()).toContain(`ctxsync undo ${onB[0].id}`)
+    expect((await expectOk(ctx(b.dir, ['status']))).stdout).toContain(`a change by a`)
     // The human history says what happened to the file as a whole (it printed `+ : null`).
     const emptied = (await expectOk(ctx(a.dir, ['history', TODOS, '-n', '1']))).stdout
     expect(emptied).toMatch(/^ {4}\+ \(the whole file\): empty$/m)
@@ -87,6 +93,8 @@ describe('e2e: history, show, blame, undo, restore', { timeout: 180_000 }, () =>
     // Done: status no longer advises it (following that advice again doubled the file: black-box tester).
     expect((await ctxJson(a.dir, ['status', '--json'])).massDeletions).toBeUndefined()
     await both([a, b], t2)
+    // On b too, once the entries are back (an undo of b's copy of the change then would double every item).
+    await waitFor(async () => (await ctxJson(b.dir, ['status', '--json'])).massDeletions === undefined, 15_000, 'b\'s status to drop the mass deletion')
 
     // restore --to <commit> gives that commit's file on both, as a change of its own that undo takes back.
     const undoneBy = await waitChange(a, (c) => c.via === 'undo', 'the undo as a version')

@@ -2,7 +2,9 @@
  * The mass-deletion guard. A save that removes most of a file's entries is usually an accident (`: > f`,
  * an editor that saved an empty buffer, an agent that wrote only its part), but may be meant: it is taken
  * in and synced like any save, and the daemon says so and names the `ctxsync undo` that brings the entries
- * back. `status` shows it for GUARD_SHOW_MS (`guard.json` beside the version logs).
+ * back. `status` shows it for GUARD_SHOW_MS (`guard.json` beside the version logs). A peer's change that
+ * removes most entries is said the same way on the machine that receives it, naming who made it: `undo`
+ * of that change there brings the entries back on every peer.
  */
 import fs from 'node:fs/promises'
 import { countEntries } from './fields.js'
@@ -11,7 +13,15 @@ export const GUARD_SHOW_MS = 60 * 60_000
 /** A file of fewer entries is not guarded: removing one of two todos is everyday work. */
 const MIN_ENTRIES = 3
 
-export interface GuardNote { doc: string; id: string; t: number; removed: number; of: number }
+export interface GuardNote {
+  doc: string
+  id: string
+  t: number
+  removed: number
+  of: number
+  /** Who made it, when it was a peer's change written here (absent: a save on this machine). */
+  by?: string[]
+}
 
 export function checkMassDeletion(doc: string, before: string, after: string | null, id: string, t: number): GuardNote | null {
   // Cheap test first: a save that kept most of the bytes did not remove most entries.

@@ -21,7 +21,7 @@ import { DEFAULT_POLICY, fitBudget, readPolicy, thin, type Policy } from './poli
 import { changeId, decode, Encoder, frame, logFile, readLog, textHash, type By, type Via } from './store.js'
 import { rewrite } from './compact.js'
 import { intentFor, takeIntent } from './intent.js'
-import { checkMassDeletion, type GuardNote } from './guard.js'
+import { checkMassDeletion, dropMassDeletion, noteMassDeletion, type GuardNote } from './guard.js'
 
 const log = logger('space:versions')
 const THIN_EVERY = 256
@@ -59,6 +59,9 @@ export class VersionBook {
   #policy: Promise<Policy> | null = null
   #dirMade = false
   #prev = new Map<string, string | null>()
+  /** The last mass deletion of each document noted for `status`, and the text before it. */
+  #guarded = new Map<string, { id: string; before: string }>()
+  #guardIO: Promise<void> = Promise.resolve()
 
   constructor(readonly o: BookOptions) {}
 
@@ -98,6 +101,7 @@ export class VersionBook {
       this.#writing = this.#writing.then(() => this.write(batch)).catch((e: Error) => this.o.say(`history: ${e.message}`))
     }
     await this.#writing
+    await this.#guardIO
   }
 
   private async state(doc: string): Promise<LogState> {
@@ -127,7 +131,10 @@ export class VersionBook {
       const v = { id: changeId(q.doc, q.t, h), t: q.t, by: q.by, via: intent?.via ?? via, ...(intent?.of ? { of: intent.of } : {}) }
       ;(byDoc.get(q.doc) ?? byDoc.set(q.doc, []).get(q.doc)!).push(s.enc.record({ ...v, text: q.text }))
       const before = this.#prev.get(q.doc) ?? null
-      if (v.via === 'local' && before !== null) this.guard(q.doc, before, q.text, v.id, v.t)
+      // Guarded on the receiving peer too: a peer's truncation arrives in seconds, and `undo` here brings it
+      // back everywhere (the receiving side was told nothing: issue 16 tester).
+      if ((v.via === 'local' || v.via === 'remote') && before !== null) this.guard(q.doc, before, q.text, v.id, v.t, v.via === 'remote' ? q.by : null)
+      this.unguard(q.doc, v.id, q.text)
       this.#prev.set(q.doc, q.text)
       s.lastHash = h
       s.appends++
@@ -142,11 +149,27 @@ export class VersionBook {
     }
   }
 
-  private guard(doc: string, before: string, after: string | null, id: string, t: number): void {
-    const note: GuardNote | null = checkMassDeletion(doc, before, after, id, t)
-    if (!note) return
-    this.o.say(`${doc}: this save removed ${note.removed} of ${note.of} entries — taken in and synced; if that was a mistake, \`ctxsync undo ${id}\` brings them back`)
-    void import('./guard.js').then((g) => g.noteMassDeletion(this.o.guardFile, note)).catch(() => undefined)
+  /** `by`: the peers whose change it was, when it came from them (null: a save on this machine). */
+  private guard(doc: string, before: string, after: string | null, id: string, t: number, by: By[] | null): void {
+    const found = checkMassDeletion(doc, before, after, id, t)
+    if (!found) return
+    const names = by?.filter((b) => b[0] !== this.o.author.id).map((b) => b[1] + (b[2] === 'agent' ? ' (agent)' : ''))
+    const note: GuardNote = names ? { ...found, by: names.length ? names : ['a peer'] } : found
+    if (note.by) this.o.say(`${doc}: a change by ${note.by.join(', ')} removed ${note.removed} of ${note.of} entries — written here; if that was a mistake, \`ctxsync undo ${id}\` brings them back (here and on every peer)`)
+    else this.o.say(`${doc}: this save removed ${note.removed} of ${note.of} entries — taken in and synced; if that was a mistake, \`ctxsync undo ${id}\` brings them back`)
+    this.#guarded.set(doc, { id, before })
+    this.#guardIO = this.#guardIO.then(() => noteMassDeletion(this.o.guardFile, note)).catch(() => undefined)
+  }
+
+  /**
+   * The entries of a mass deletion are back (an undo here, or a peer's undo or restore arriving): `status`
+   * stops advising the undo — followed then, a second three-way revert doubles every item.
+   */
+  private unguard(doc: string, id: string, text: string | null): void {
+    const g = this.#guarded.get(doc)
+    if (!g || g.id === id || checkMassDeletion(doc, g.before, text, id, 0)) return
+    this.#guarded.delete(doc)
+    this.#guardIO = this.#guardIO.then(() => dropMassDeletion(this.o.guardFile, g.id)).catch(() => undefined)
   }
 
   /** Applies the policy to one log (rewritten whole, atomically); the next append starts with a whole text. */
