@@ -101,7 +101,9 @@ export function buildProgram(): Command {
       const r = await invite({ cwd: cwdOf(cmd), peers: o.peer })
       if (o.json) json({ code: r.code })
       else {
-        err(`join code for space ${r.space} (on the other machine: ctxsync init --join CODE)`)
+        // Said with it: the code is the secret (it was pasted in team chats), and where the peer is when the space finds none by itself (issue 17).
+        err(`join code for space ${r.space}: on the other machine, in its clone, run \`ctxsync init --join CODE\`. The code holds the space's secret: share it privately.`)
+        if (r.discovery === 'none' && r.peers.length === 0) err('This space finds no peers by itself (discovery: none) and the code names none: give that machine a peer too (`--peer ws://HOST:PORT` with init), or make the code with `ctxsync invite --peer URL`.')
         out(r.code)
       }
     })

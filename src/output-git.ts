@@ -35,7 +35,9 @@ export function formatLog(entries: LogEntry[]): string {
   return entries
     .map((e) => {
       const files = e.changed.length ? e.changed.join(', ') : dim('no context file changed')
-      return `${bold(e.commit.slice(0, 7))}  ${when(e.time)}  ${e.author} ${dim(`(${e.via})`)}  ${e.subject}\n  ${files}`
+      // "ann (commit)" left a reader guessing: it says how the sync point was recorded.
+      const how = e.via === 'sync' ? 'recorded by ctxsync sync' : `recorded at ${e.via}`
+      return `${bold(e.commit.slice(0, 7))}  ${when(e.time)}  ${e.author} ${dim(`(${how})`)}  ${e.subject}\n  ${files}`
     })
     .join('\n')
 }

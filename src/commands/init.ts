@@ -150,8 +150,13 @@ export async function init(o: InitOptions): Promise<InitResult> {
   if (secret === 'missing') {
     next.push(`this space already exists: ask a teammate to run \`ctxsync invite\`, then \`ctxsync init --join CODE\` (or set ${SECRET_ENV})`)
   } else {
-    if (!spaceExisted) next.push('commit ctxsync.yaml so teammates join the same space')
-    next.push('run `ctxsync watch` to sync live, or `ctxsync sync --peer ws://HOST:PORT` once')
+    // What to commit and how, and a one-shot sync that works as typed (a configured peer, or the relay,
+    // needs no --peer); a member of a `discovery: none` space with no peer would wait for nobody.
+    const toCommit = ['ctxsync.yaml', ...(created.includes('.gitignore') || changed.includes('.gitignore') ? ['.gitignore'] : [])]
+    if (!spaceExisted) next.push(`commit ${toCommit.join(' and ')} so teammates join the same space: \`git add ${toCommit.join(' ')} && git commit -m ctxsync\``)
+    const reaches = wanted.peers.length > 0 || config.discovery === 'registry'
+    if (config.discovery === 'none' && !reaches && (join !== null || newMember)) next.push('this space finds no peers by itself (discovery: none) and this machine names none: add one with `ctxsync init --peer ws://HOST:PORT`')
+    next.push(`run \`ctxsync watch\` to sync live, or ${reaches ? '`ctxsync sync`' : '`ctxsync sync --peer ws://HOST:PORT`'} once`)
     if (!join) next.push('give teammates a join code: `ctxsync invite`')
   }
   if (committed.size > 0) next.push(`${STATE_DIR}/ is committed in this repository (${committed.size} file(s)): it is one machine's private state; run \`git rm -r --cached ${STATE_DIR}\` and commit`)

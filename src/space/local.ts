@@ -10,6 +10,7 @@ import type { PeerManager } from '../net/peer-manager.js'
 import type { PeerFinder } from '../net/discovery/finder.js'
 import type { ControlProtocol, PeersView, ResolveChoice, SpaceApi, SyncAsk } from './api.js'
 import type { GitWatch } from './gitwatch.js'
+import { isJoining } from './join.js'
 import { syncSpace } from './oneshot.js'
 import { onlinePeers } from './presence.js'
 import { liveStatus } from './statusdata.js'
@@ -58,7 +59,8 @@ export class LocalSpace implements SpaceApi {
 
   async status(): Promise<Result<'status'>> {
     const live = this.o.live
-    return liveStatus(this.space, live ? { running: true, pid: process.pid, url: live.url } : { running: false }, this.peerRecords(), this.online())
+    const s = liveStatus(this.space, live ? { running: true, pid: process.pid, url: live.url } : { running: false }, this.peerRecords(), this.online())
+    return (await isJoining(this.space.root)) ? { ...s, joining: true } : s
   }
 
   async conflicts(): Promise<Result<'conflicts'>> {

@@ -10,7 +10,7 @@ import { findRoot, spacePaths } from './paths.js'
 import { resolveSecret } from './secrets.js'
 
 /** `noSecret` explains, for the command at hand, why the secret is needed and where to run it instead. */
-export async function spaceWithSecret(cwd: string, noSecret: (space: SpaceId) => string): Promise<{ space: SpaceId; secret: string; registryKey: string | null }> {
+export async function spaceWithSecret(cwd: string, noSecret: (space: SpaceId) => string): Promise<{ space: SpaceId; secret: string; registryKey: string | null; discovery: string }> {
   const root = findRoot(cwd)
   if (!root) throw new NotInitializedError(path.resolve(cwd))
   const paths = spacePaths(root)
@@ -18,5 +18,5 @@ export async function spaceWithSecret(cwd: string, noSecret: (space: SpaceId) =>
   if (!config) throw new NotInitializedError(root)
   const secret = await resolveSecret(paths.secret)
   if (!secret) throw new CtxError('no-secret', noSecret(config.space))
-  return { space: config.space, secret: secret.secret, registryKey: config.registryKey ?? null }
+  return { space: config.space, secret: secret.secret, registryKey: config.registryKey ?? null, discovery: config.discovery }
 }

@@ -3,6 +3,7 @@
  * cold from the saved summary plus a look at the files themselves (a file whose content differs from the last synced
  * one has local changes; if it does not parse it is held) — never loading the CRDT state, so it is fast.
  */
+import fs from 'node:fs/promises'
 import path from 'node:path'
 import { NotInitializedError } from '../errors.js'
 import { readTextFile } from '../fs/atomic.js'
@@ -82,6 +83,8 @@ export async function savedStatus(root: string, spaceAt: SpacePaths, daemon: { p
     // What the daemon last saved; with no daemon this machine is offline and knows of nobody online.
     online: running ? savedOnline(summary?.online) : [],
     conflicts: files.reduce((n, f) => n + (f.conflicts ?? 0), 0),
+    // join.ts's marker (read here without loading join.ts, which brings the CRDT model).
+    ...((await fs.access(path.join(spaceAt.state, 'joining')).then(() => true, () => false)) ? { joining: true } : {}),
   }
 }
 

@@ -17,6 +17,11 @@ export interface StatusData {
   /** Who is online now and what they touch (presence); empty without a running daemon. */
   online: OnlinePeer[]
   conflicts: number
+  /**
+   * Joined from a checkout and no exchange with a peer completed yet (join.ts): its files wait for the
+   * space's state, "pending" without any edit here.
+   */
+  joining?: boolean
   /** HEAD's sync point, hooks, merge driver (added by the `status` command; null outside git). */
   git?: import('./gitstatus.js').GitStatus | null
   /** Saves of the last hour that removed most of a file's entries (added by the `status` command). */
