@@ -11,12 +11,15 @@ import { childrenOf } from './ir.js'
 import { matchByKey, matchItems, matchLines, matchSet } from './match.js'
 import { ITEM, type Rules } from './rules.js'
 
-export function annotate(parsed: DocIR, source: DocIR, rules: Rules): DocIR {
-  if (parsed.root && source.root) annotateNode(parsed.root, source.root, rules, [])
+export function annotate(parsed: DocIR, source: DocIR, rules: Rules, syntax = false): DocIR {
+  if (parsed.root && source.root) annotateNode(parsed.root, source.root, rules, [], syntax)
   return parsed
 }
 
-function annotateNode(n: Node, s: Node, rules: Rules, path: readonly string[]): void {
+/** The registers of a child that hold only syntax (no value: writing them never revives or conflicts). */
+const SYNTAX = ['keyRaw', 'head', 'sep', 'trail', 'pre', 'post'] as const
+
+function annotateNode(n: Node, s: Node, rules: Rules, path: readonly string[], syntax: boolean): void {
   if (n.t === 'block' && s.t === 'block') {
     const pairs = n.lines.length === s.lines.length ? n.lines.map((_, i) => i) : matchLines(s.lines, n.lines)
     n.lines.forEach((l, j) => {
@@ -42,8 +45,15 @@ function annotateNode(n: Node, s: Node, rules: Rules, path: readonly string[]): 
     if (i === undefined) return
     const src = sk[i]!
     c.id = src.id
+    // `syntax`: the base of a save is the parse of a rendering, whose repairs (a newline before an entry that
+    // a merge left on the previous entry's line, a separator fitted to a value of another kind) the CRDT does
+    // not hold. Its syntax registers as the CRDT holds them make the save write what the file shows there;
+    // compared with the parse, a save equal to it wrote nothing, and the register the rendering had hidden
+    // came back in the next rendering that could not repair it (issue 13 class C: `k: 0` then a comment
+    // after it, rendered `k: 0  # note`).
+    if (syntax && n.t === s.t) for (const f of SYNTAX) if (f in src) (c as unknown as Record<string, string>)[f] = (src as unknown as Record<string, string>)[f]!
     const key = keyed ? (c as { key: string }).key : undefined
-    annotateNode(c.value, src.value, rules, [...path, key ?? ITEM])
+    annotateNode(c.value, src.value, rules, [...path, key ?? ITEM], syntax)
   })
 }
 

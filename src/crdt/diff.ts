@@ -12,7 +12,7 @@ import type { Child, DocIR, Line, Node } from './ir.js'
 import { childrenOf, slotsOf } from './ir.js'
 import { increasingRun, matchByKey, matchItems, matchLines, matchSet, setKeys } from './match.js'
 import { ITEM, type Rules } from './rules.js'
-import { COUNT, ROOT, childId, enrollSegment, type NodeId } from './schema.js'
+import { COUNT, ROOT, childId, enrollSegment, kindOf, type NodeId } from './schema.js'
 import { integerOf } from './tree.js'
 import { childKindOf, descOf, syntaxOf, type ChildKind, type Writer } from './write.js'
 
@@ -163,8 +163,13 @@ export class Differ {
         // The very same object: an untouched entry shared by an incremental parse.
         if (b === n) continue
         const bs = syntaxOf(b, kind)
+        // The save writes a value of another kind than the model holds (a stale save's scalar over the mapping a
+        // peer made of it): the separator and trail go with the value, so they are the save's, or the peer's
+        // `k:\n` and empty trail stayed around the scalar and it rendered `k:\n  0` (issue 13 class C).
+        const retyped = (kind === 'entry' || kind === 'item') && descOf(b.value) !== descOf(n.value) && kindOf(this.tree.desc(b.id!)) !== kindOf(descOf(n.value))
+        const cur = retyped ? syntaxCurrent(this.tree, b.id!, kind, n) : null
         for (const [k, [attr, value, dflt]] of syntaxOf(n, kind).entries()) {
-          if (bs[k]![1] !== value) this.w.setStr(b.id!, attr, value, dflt)
+          if (bs[k]![1] !== value || (cur && (attr === 's' || attr === 't') && cur[k]![1] !== value)) this.w.setStr(b.id!, attr, value, dflt)
         }
         this.diffValue(b.id!, b.value, n.value, childPath)
       } else {

@@ -162,8 +162,13 @@ function entryValue(
   const start = valueStart(value)
   if ((value.type === 'block-map' || value.type === 'block-seq') && lineStartOf(src, start) > afterKey) {
     // The collection starts on a later line: the separator is the rest of the key's line, and the
-    // comment lines before the first entry belong to that entry.
-    const sepEnd = lineEndAfter(src, afterKey)
+    // comment lines before the first entry belong to that entry. The line is the one `afterKey` is on: for a
+    // dash at column 0 (`-\n  key: v`) that is where the line starts, and `lineEndAfter` would end the
+    // separator before the dash, leaving the dash in the first entry's head — but not when the same item is
+    // parsed alone at offset 0 (an incremental parse), so the two splits met in one diff and the dash was
+    // written twice (issue 13 class A).
+    const nl = src.indexOf('\n', afterKey)
+    const sepEnd = nl < 0 ? src.length : nl + 1
     const ex = extractNode(src, value, col, sepEnd)
     return { sep: src.slice(afterKey, sepEnd), value: ex.node, trail: '', end: ex.end }
   }

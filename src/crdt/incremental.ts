@@ -46,7 +46,7 @@ function commonSuffix(a: string, b: string, max: number): number {
 }
 
 const BLOCK_SCALAR = /(^|[\s:-])[|>][-+0-9]*[ \t]*(#.*)?\r?$/m
-const KEEP_CHOMP = /(^|[\s:-])[|>](\d?\+|\+\d)[ \t]*(#.*)?$/m
+const KEEP_CHOMP = /(^|[\s:-])[|>](\d?\+|\+\d)[ \t]*(#.*)?\r?$/m
 const lineStart = (t: string, i: number) => i === 0 || t.charCodeAt(i - 1) === 10
 
 interface Level {
@@ -124,14 +124,25 @@ export function incrementalParse(baseText: string, base: DocIR, text: string, sp
   // A keep-chomped block scalar (`|+`, `>2+`) owns the blank lines after it, which a run judged alone
   // hands to the next entry: the whole text decides where they belong.
   if (KEEP_CHOMP.test(text.slice(s, e)) || KEEP_CHOMP.test(baseText.slice(s, sp(cs[j]!)[1]))) return null
+  // The same from the other side: blank lines that start the run follow the entry before it, and if that
+  // ends in a keep-chomped scalar they are its content (the run alone made them the head of its first entry).
+  if (i > 0 && /^[ \t]*\r?\n/.test(text.slice(s, s + 256)) && KEEP_CHOMP.test(baseText.slice(...sp(cs[i - 1]!)))) return null
   // A block scalar ending the run takes in the comment lines after it that are indented deeper than the
   // run's entries: in the whole text they are its content, not the next entry's head, which the run judged
   // alone would leave them in (a value turned block scalar above an indented comment lost its last line).
   // The same from the other side: such lines typed at the start of the run continue a block scalar that
   // ends the entry before it.
+  // Whitespace-only lines count too: one at least as long as the scalar's indentation is its content in the
+  // whole text (`a: |-\n  x\n    \nb:`), where the run alone put it in the next entry's head, and the model
+  // then held it in both places once a whole parse met it (issue 13 class B: a whitespace line doubled).
   const deeper = (from: number) => {
-    const m = /^(?:[ \t]*\r?\n)*([ \t]*)\S/.exec(text.slice(from))
-    return m !== null && m[1]!.length > lv.col
+    for (let i = from; ; ) {
+      let k = i
+      while (k < text.length && (text.charCodeAt(k) === 32 || text.charCodeAt(k) === 9)) k++
+      if (k - i > lv.col) return true
+      if (k >= text.length || !(text[k] === '\n' || (text[k] === '\r' && text[k + 1] === '\n'))) return false
+      i = text.indexOf('\n', k) + 1
+    }
   }
   if (deeper(e) && BLOCK_SCALAR.test(text.slice(s, e))) return null
   if (i > 0 && deeper(s) && BLOCK_SCALAR.test(baseText.slice(...sp(cs[i - 1]!)))) return null

@@ -195,8 +195,8 @@ export class FileModel {
     const base = chosen?.base ?? null
     const spliced = base ? incrementalParse(base.text, base.ir, text, base.spanOf) : null
     const ir = withinLimits(spliced?.ir ?? parseYaml(text))
-    // The base as parsed (a rendering may hold repaired text); its head and trail as the CRDT holds them.
-    const baseIr = !base ? null : spliced || base.parsed ? base.ir : { ...annotate(parseYaml(base.text), base.ir, this.rules), head: base.ir.head, trail: base.ir.trail }
+    // The base as parsed (a rendering may hold repaired text); its syntax (head, trail, separators) as the CRDT holds it.
+    const baseIr = !base ? null : spliced || base.parsed ? base.ir : { ...annotate(parseYaml(base.text), base.ir, this.rules, true), head: base.ir.head, trail: base.ir.trail }
     const before = this.doc.store.clients.size ? Y.encodeStateVector(this.doc) : null
     const stale = chosen?.stale && baseIr ? chosen.base : null
     let overwritten = 0
