@@ -238,9 +238,11 @@ export function listRaw(tree: Tree): RawConflict[] {
     if (deleter !== undefined && writes.some((w) => peerOf(w.id.client) === deleter)) continue
     // The other side is the edit that revived it: its writer and time, not the node's own value's (often
     // the enrollment: `enrolled from the file` named no one).
+    // Ties go to the higher client: the writes come in the order this peer's index met them, which differs
+    // between peers, and the record must read the same on all (converge free-for-all seed 9 listed two authors).
     const edit = writes.reduce<{ at: number; client: number } | null>((best, w) => {
       const at = writeTime(w)
-      return !best || at > best.at ? { at, client: w.id.client } : best
+      return !best || at > best.at || (at === best.at && w.id.client > best.client) ? { at, client: w.id.client } : best
     }, null)
     const values: RecordValue[] = [
       ['\u0000deleted', t[1], ti.id.client],
