@@ -19,7 +19,8 @@ const history = () => import('./commands/history.js')
 const undo = () => import('./commands/undo.js')
 
 type Author = { name: string; kind: string }
-const who = (as: Author[]) => (as.length ? as.map((a) => visible(a.name) + (a.kind === 'agent' ? ' (agent)' : '')).join(', ') : '?')
+// No author is said in words: a '?' read as a fault (a joining clone's blame, issue 16 tester).
+const who = (as: Author[]) => (as.length ? as.map((a) => visible(a.name) + (a.kind === 'agent' ? ' (agent)' : '')).join(', ') : '(no author recorded)')
 const EXIT = prose('\nExit codes: 0 ok, 1 error (no such change, time or commit; nothing to undo), 2 usage.\n')
 
 export function registerHistory(program: Command): void {
@@ -87,7 +88,8 @@ export function registerHistory(program: Command): void {
       const { historyNow, whenText } = await import('./space/versions/when.js').then(async (w) => ({ ...w, historyNow: (await import('./space/versions/clock.js')).historyNow }))
       const now = historyNow()
       const width = Math.min(48, Math.max(...r.fields.map((f) => f.path.length), 4))
-      out(r.fields.map((f) => `${visible(f.path).padEnd(width)}  ${short(f.value, 40).padEnd(40)}  ${f.via === 'unrecorded' ? '(not taken in yet)' : `${who(f.authors)}  ${whenText(f.time!, now)}  ${f.change}`}`).join('\n'))
+      const by = (f: (typeof r.fields)[number]) => (f.authors.length ? who(f.authors) : `(${f.note ?? 'author not recorded'})`)
+      out(r.fields.map((f) => `${visible(f.path).padEnd(width)}  ${short(f.value, 40).padEnd(40)}  ${f.via === 'unrecorded' ? '(not taken in yet)' : `${by(f)}  ${whenText(f.time!, now)}  ${f.change}`}`).join('\n'))
     })
 
   program.command('restore')

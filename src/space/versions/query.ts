@@ -129,21 +129,53 @@ export async function current(root: string, doc: string): Promise<string | null>
   }
 }
 
-export interface BlameLine { path: string; value: string; authors: Author[]; time: string | null; change: string | null; via: Version['via'] | 'unrecorded' }
+export interface BlameLine {
+  path: string
+  value: string
+  authors: Author[]
+  time: string | null
+  change: string | null
+  via: Version['via'] | 'unrecorded'
+  /** In words, when no author is known: `set before this clone joined`. */
+  note?: string
+}
 
 /**
  * Every field's current value with the change that last set it: the versions are walked oldest first, and
  * a field's change is the last version whose value for it differs from the version before. A value the
  * file holds but no version does yet (a save not taken in) is `unrecorded`.
+ *
+ * A version that does not say who set a field — the first one kept, a text nobody edited, one naming no
+ * one or several peers (a joining clone takes in the whole file at once: every field named `b, a`, or `?`)
+ * — gives way to the CRDT's authorship of that field (crdtauthors.ts); when that is unknown too, the line
+ * says so in words.
  */
 export async function blameOf(root: string, dir: string, doc: string): Promise<BlameLine[]> {
-  const setBy = lastSetters(await readVersionsOf(dir, doc))
+  const versions = await readVersionsOf(dir, doc)
+  const setBy = lastSetters(versions)
   const now = flatten(await current(root, doc)).leaves
   const out: BlameLine[] = []
   for (const [p, value] of now) {
     const s = setBy.get(p)
     if (!s || s.value !== value) out.push({ path: p, value, authors: [], time: null, change: null, via: 'unrecorded' })
     else out.push({ path: p, value, authors: s.v.by.map(authorOf), time: new Date(s.v.t).toISOString(), change: s.v.id, via: s.v.via })
+  }
+  const vague = (l: BlameLine) => l.via !== 'unrecorded' && (l.authors.length !== 1 || l.via === 'start' || l.via === 'settled')
+  const ask = out.filter(vague)
+  if (ask.length === 0) return out
+  const { crdtWriters } = await import('./crdtauthors.js')
+  const writers = await crdtWriters(root, doc, ask.map((l) => l.path)).catch(() => new Map<string, never>())
+  const first = versions.find((v) => v.text !== null)
+  for (const l of ask) {
+    const w = writers.get(l.path)
+    if (w) {
+      l.authors = [w.author]
+      if (w.at !== null) l.time = new Date(w.at).toISOString()
+    } else if (l.authors.length !== 1 && (l.change === first?.id || l.via === 'start')) {
+      // The file as this clone first took it in: whoever is named made some change in it, not this field.
+      l.authors = []
+      l.note = 'set before this clone joined'
+    } else if (l.authors.length === 0) l.note = 'author not recorded'
   }
   return out
 }
