@@ -152,7 +152,16 @@ export async function resolveFlow(o: ResolveFlowOptions, io: ResolveIO): Promise
   } else choices = await pick(conflicts, io)
   const r = await resolve({ ...o, choices })
   if (o.json) io.json(r)
-  else for (const c of r.resolved) io.out(`resolved ${c.id} (${io.format.text(c.file)} ${io.format.text(c.display)})`)
+  else for (const c of r.resolved) io.out(`resolved ${c.id} (${io.format.text(c.file)} ${io.format.text(c.display)})${keptText(c, choices, io)}`)
+}
+
+/** ": kept done (ann's); …" — which value stays, when the choice named one by number (`--take ours` names a side). */
+function keptText(c: Conflict, choices: ResolveChoice[], io: ResolveIO): string {
+  const take = choices.find((x) => x.id === c.id)?.take
+  const v = typeof take === 'number' ? c.values[take - 1] : undefined
+  if (!v) return ''
+  const value = v.deleted ? 'the deletion' : io.format.text(v.raw.replace(/\n\s*/g, ' ').trim())
+  return `: kept ${value} (${io.format.text(v.author.name)}'s); every peer gets this choice`
 }
 
 async function movedId(cwd: string, id: string): Promise<string | null> {
