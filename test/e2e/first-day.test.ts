@@ -69,10 +69,11 @@ it('first day: init, invite, join, watch, edit, conflict, resolve, log, hooks, s
   ok(invite)
   const code = invite.stdout.trim().split('\n').at(-1)!
 
-  t.note("bob clones ann's repository and joins with the code, naming ann's daemon as his peer")
+  t.note("bob clones ann's repository and joins with the code; told that he needs a peer, he names ann's daemon")
   bob.dir = await clone(ann.dir, 'bob')
   t.name(bob.dir, '<tmp>/bob')
-  ok(await run(bob, ['init', '--join', code, '--name', 'bob', '--port', String(bob.port), '--peer', ann.url], `init --join <join-code> --name bob --port ${bob.port} --peer ${ann.url}`))
+  ok(await run(bob, ['init', '--join', code, '--name', 'bob', '--port', String(bob.port)], `init --join <join-code> --name bob --port ${bob.port}`))
+  ok(await run(bob, ['init', '--peer', ann.url]))
   ok(await run(bob, ['status']))
 
   t.note('both start the daemon (`ctxsync watch`, left running in a terminal of its own)')
