@@ -21,7 +21,7 @@ const undo = () => import('./commands/undo.js')
 type Author = { name: string; kind: string }
 // No author is said in words: a '?' read as a fault (a joining clone's blame, issue 16 tester).
 const who = (as: Author[]) => (as.length ? as.map((a) => visible(a.name) + (a.kind === 'agent' ? ' (agent)' : '')).join(', ') : '(no author recorded)')
-const EXIT = prose('\nExit codes: 0 ok, 1 error (no such change, time or commit; nothing to undo), 2 usage.\n')
+const EXIT = prose('\nExit codes: 0 ok, 1 error (no such change, time or commit; the file did not exist at that point; nothing to undo), 2 usage (also: a path that is not a tracked file).\n')
 
 export function registerHistory(program: Command): void {
   program.command('history')
@@ -54,10 +54,9 @@ export function registerHistory(program: Command): void {
     .option('--json', 'print {file, label, text} as JSON')
     .addHelpText('after', examples('ctxsync show 3f2a9c1b', 'ctxsync show 10m .rhema/todos.yaml', 'ctxsync show HEAD~3 .rhema/todos.yaml > /tmp/old.yaml') + EXIT)
     .action(async (ref: string, p: string | undefined, o, cmd: Command) => {
-      const r = await (await history()).show({ cwd: cwdOf(cmd), ref, path: p })
+      const r = await (await history()).show({ cwd: cwdOf(cmd), ref, path: p, json: o.json })
       if (o.json) return void json(r)
-      if (r.text === null) throw new UsageError(`${r.file} did not exist at ${ref}`)
-      process.stdout.write(r.text)
+      process.stdout.write(r.text!)
     })
 
   program.command('diff')

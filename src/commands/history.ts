@@ -3,6 +3,7 @@
  * files (`space/versions/`). They read the version logs directly — no lock, no daemon needed, offline too;
  * with a daemon running they see what it recorded, since it writes each version within a macrotask.
  */
+import fs from 'node:fs'
 import path from 'node:path'
 import { CtxError, UsageError } from '../errors.js'
 import { loadVersions, requireRoot } from '../space/index.js'
@@ -19,6 +20,13 @@ export function docName(root: string, cwd: string, p: string): string {
   return rel
 }
 
+/** `p` as a document name, refused (usage, exit 2) unless it is a file of the space. */
+async function trackedDoc(v: V, root: string, cwd: string, p: string): Promise<string> {
+  const doc = docName(root, cwd, p)
+  if (!(await v.isTrackedDoc(root, doc))) throw new UsageError(`${p} is not a tracked file of this space (\`ctxsync status\` lists them; \`track\` in ctxsync.yaml says which)`)
+  return doc
+}
+
 export interface HistoryOptions { cwd: string; path?: string; limit?: number; since?: string; author?: string }
 
 export async function history(o: HistoryOptions): Promise<{ entries: HistoryEntry[]; now: number }> {
@@ -31,17 +39,22 @@ export async function history(o: HistoryOptions): Promise<{ entries: HistoryEntr
     if (t === null) throw new UsageError(`--since ${o.since}: not a time (10m, 2h, yesterday 14:00, 2025-01-31T09:00)`)
     since = t
   }
-  const entries = await v.historyOf(v.versionsDirOf(root), { doc: o.path ? docName(root, o.cwd, o.path) : undefined, limit: o.limit, since, author: o.author })
+  const entries = await v.historyOf(v.versionsDirOf(root), { doc: o.path ? await trackedDoc(v, root, o.cwd, o.path) : undefined, limit: o.limit, since, author: o.author })
   return { entries, now }
 }
 
 export interface ShowOptions { cwd: string; ref: string; path?: string }
 
-export async function show(o: ShowOptions): Promise<{ file: string; label: string; text: string | null }> {
+/**
+ * `show REF [PATH]`: the file's text at REF; a file that did not exist then (deleted, not in that commit,
+ * or no version kept from then) is an error (exit 1) saying which — `--json` gives `text: null` and why.
+ */
+export async function show(o: ShowOptions & { json?: boolean }): Promise<{ file: string; label: string; text: string | null; unknown?: string }> {
   const root = requireRoot(o.cwd)
   const v = await loadVersions()
-  const p = await v.fileAt(root, v.versionsDirOf(root), o.ref, o.path ? docName(root, o.cwd, o.path) : null)
-  return { file: p.doc, label: p.label, text: p.text }
+  const p = await v.fileAt(root, v.versionsDirOf(root), o.ref, o.path ? await trackedDoc(v, root, o.cwd, o.path) : null)
+  if (p.text === null && !o.json) throw new CtxError('not-at-ref', `${p.doc} did not exist at ${o.ref}${p.unknown ? ` (${p.unknown})` : p.version ? ` (deleted: change ${p.version.id})` : ''}`)
+  return { file: p.doc, label: p.label, text: p.text, ...(p.unknown ? { unknown: p.unknown } : {}) }
 }
 
 export interface DiffOptions { cwd: string; args: string[] }
@@ -53,7 +66,9 @@ export async function diff(o: DiffOptions): Promise<{ files: FileDiff[] }> {
   const args = [...o.args]
   let doc: string | null = null
   const last = args.at(-1)
-  if (last !== undefined && (last.includes('/') || /\.ya?ml$/.test(last))) doc = docName(root, o.cwd, args.pop()!)
+  // A path: it has a '/', a YAML name, or names a file here (`diff README.md` read it as a ref).
+  const isPath = (x: string) => x.includes('/') || /\.ya?ml$/.test(x) || fs.existsSync(path.resolve(o.cwd, x))
+  if (last !== undefined && isPath(last)) doc = await trackedDoc(v, root, o.cwd, args.pop()!)
   if (args.length > 2) throw new UsageError('diff takes at most FROM, TO and PATH')
   const [from, to] = args
   const dir = v.versionsDirOf(root)
@@ -69,8 +84,8 @@ export async function diff(o: DiffOptions): Promise<{ files: FileDiff[] }> {
 export async function blame(o: { cwd: string; path: string }): Promise<{ file: string; fields: BlameLine[] }> {
   const root = requireRoot(o.cwd)
   const v = await loadVersions()
-  const doc = docName(root, o.cwd, o.path)
+  const doc = await trackedDoc(v, root, o.cwd, o.path)
   const fields = await v.blameOf(root, v.versionsDirOf(root), doc)
-  if (fields.length === 0 && !(await v.loggedDocs(v.versionsDirOf(root))).includes(doc)) throw new CtxError('no-history', `${doc}: no versions kept (is it a tracked file?)`)
+  if (fields.length === 0 && !(await v.loggedDocs(v.versionsDirOf(root))).includes(doc)) throw new CtxError('no-history', `${doc}: no versions kept yet`)
   return { file: doc, fields }
 }

@@ -75,7 +75,14 @@ export function findChange(all: Version[], id: string): Version | null {
   return hits[0] ?? null
 }
 
-export interface Point { text: string | null; label: string; version: Version | null; doc: string }
+export interface Point {
+  text: string | null
+  label: string
+  version: Version | null
+  doc: string
+  /** Why `text` is null when nothing says the file was absent then (no version kept from then). */
+  unknown?: string
+}
 
 /**
  * A file as it was at `ref`: a change id (the file right after it), a time (`10m`, `2h`, `yesterday 14:00`,
@@ -85,8 +92,15 @@ export interface Point { text: string | null; label: string; version: Version | 
 export async function fileAt(root: string, dir: string, ref: string, doc: string | null): Promise<Point> {
   const all = await allVersions(dir, doc ? [doc] : undefined)
   if (/^[0-9a-f]{4,16}$/i.test(ref)) {
-    const v = findChange(all, ref)
-    if (v) return { text: v.text, label: `change ${v.id}`, version: v, doc: v.doc }
+    const v = findChange(doc ? await allVersions(dir) : all, ref)
+    if (v && (!doc || v.doc === doc)) return { text: v.text, label: `change ${v.id}`, version: v, doc: v.doc }
+    // A change of another file names a moment: this file as it was then (`show ID PATH`, `diff ID ID`,
+    // which compares every file; it failed as 'not a change id' for every other file).
+    if (v && doc) {
+      const w = [...all].reverse().find((x) => x.t <= v.t) ?? null
+      if (w) return { text: w.text, label: `${doc} at change ${v.id} (${localTime(v.t)})`, version: w, doc }
+      return { text: null, label: `${doc} at change ${v.id}`, version: null, doc, unknown: `no version of ${doc} is kept from ${localTime(v.t)} or before` }
+    }
   }
   const at = parseTime(ref, historyNow())
   if (at !== null) {

@@ -61,6 +61,8 @@ export async function restoreFiles(root: string, docs: string[], ref: string): P
   for (const doc of docs) {
     const p = await fileAt(root, dir, ref, doc)
     if (p.doc !== doc) throw new CtxError('bad-ref', `${ref} is a change of ${p.doc}, not of ${doc}`)
+    // Not known to be absent then: restoring would delete the file.
+    if (p.unknown) throw new CtxError('no-such-ref', `${ref}: ${p.unknown}`)
     targets.push({ doc, text: p.text })
   }
   const out: EditResult[] = []
