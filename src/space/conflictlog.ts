@@ -13,12 +13,17 @@ import type { Conflict, ConflictValue } from '../crdt/present.js'
 export interface ConflictSource {
   readonly identity: { readonly id: string }
   conflicts(): Conflict[]
-  idle(): Promise<unknown>
-  on(event: 'changed', listener: () => void): unknown
+  on(event: 'changed' | 'file-written', listener: (doc: string) => void): unknown
 }
 
-/** Starts saying conflicts as they come and go; returns the stop (a pending check is dropped). */
-export function logConflicts(space: ConflictSource, say: (line: string) => void): () => void {
+/** How long a check waits for the write-back of what changed: the log says "updated" first, then the conflict. */
+const WRITE_WAIT_MS = 500
+
+/**
+ * Starts saying conflicts as they come and go; returns the stop (a pending check is dropped). `stopping`:
+ * from then on nothing is said (a space closing lists no conflicts, which would read as all resolved).
+ */
+export function logConflicts(space: ConflictSource, say: (line: string) => void, stopping: () => boolean = () => false): () => void {
   let known = new Map(space.conflicts().map((c) => [c.id, c]))
   if (known.size) say(`${known.size} conflict(s) wait for a choice: \`ctxsync resolve --list\` shows them`)
   let timer: NodeJS.Timeout | null = null
@@ -27,7 +32,7 @@ export function logConflicts(space: ConflictSource, say: (line: string) => void)
   let running = false
   let again = false
   const schedule = () => {
-    if (stopped || timer) return
+    if (stopped || stopping() || timer) return
     timer = setTimeout(() => void check(), Math.max(100, last + 1000 - Date.now()))
     timer.unref?.()
   }
@@ -38,8 +43,11 @@ export function logConflicts(space: ConflictSource, say: (line: string) => void)
     running = true
     last = Date.now()
     try {
-      // After the write-back of the change that made it: the log says "updated" first, then the conflict.
-      await space.idle()
+      const waiting = [...unwritten]
+      const until = Date.now() + WRITE_WAIT_MS
+      while (waiting.some((d) => unwritten.has(d)) && Date.now() < until && !stopped) await new Promise((r) => setTimeout(r, 20))
+      for (const d of waiting) unwritten.delete(d)
+      if (stopped || stopping()) return
       const now = new Map(space.conflicts().map((c) => [c.id, c]))
       for (const [id, c] of now) if (!known.has(id)) say(appeared(c, space.identity.id))
       for (const [id, c] of known) if (!now.has(id)) say(`conflict ${id} resolved (${c.file}, ${c.display})`)
@@ -54,7 +62,14 @@ export function logConflicts(space: ConflictSource, say: (line: string) => void)
       }
     }
   }
-  space.on('changed', schedule)
+  // Documents changed since their last write-back. A change whose value lost here is written back; one
+  // whose value won (or a local edit) is not, so the wait for it is bounded.
+  const unwritten = new Set<string>()
+  space.on('changed', (doc: string) => {
+    unwritten.add(doc)
+    schedule()
+  })
+  space.on('file-written', (doc: string) => void unwritten.delete(doc))
   return () => {
     stopped = true
     if (timer) clearTimeout(timer)

@@ -116,7 +116,9 @@ export class Daemon {
       let peers: PeerManager | undefined
       const summary = new SummaryWriter(space, () => onlinePeers(peers?.presence() ?? []))
       wireSpaceEvents(space, o.say)
-      const unlogConflicts = logConflicts(space, o.say)
+      // Said as they come and go; nothing once the daemon stops (see `logConflicts`).
+      let stoppingNow = () => false
+      const unlogConflicts = logConflicts(space, o.say, () => stoppingNow())
       cleanup.unshift(async () => unlogConflicts())
       const report = await space.scan()
       if (report.enrolled.length) o.say(`enrolled ${report.enrolled.length} file(s)`)
@@ -144,6 +146,7 @@ export class Daemon {
       const manager = peers
       cleanup.unshift(() => manager.stop())
       let daemon: Daemon | null = null
+      stoppingNow = () => daemon?.isStopping() ?? false
       wirePeerEvents(peers, book, o.say, () => daemon?.isStopping() ?? false)
       peers.on('presence', () => space.summaryChanged())
       // A first complete exchange ends a join from a checkout (join.ts): files no peer had are enrolled.

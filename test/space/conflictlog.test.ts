@@ -24,16 +24,22 @@ it('says who changed what, which value the file keeps and how to keep the other'
   )
 })
 
+/** A space whose documents change on demand (`changed`: three 'changed' events in a burst, then a wait). */
+function fakeSpace(list: () => Conflict[]) {
+  const on = new Map<string, Array<(doc: string) => void>>()
+  const space = { identity: { id: 'p-bob' }, conflicts: list, on: (e: string, l: (doc: string) => void) => on.set(e, [...(on.get(e) ?? []), l]) }
+  const changed = async () => {
+    for (let i = 0; i < 3; i++) for (const l of on.get('changed') ?? []) l('.rhema/todos.yaml')
+    await new Promise((r) => setTimeout(r, 1700))
+  }
+  return { space, changed }
+}
+
 it('a conflict is said once when it appears and once when it is resolved', async () => {
   let now: Conflict[] = []
-  const listeners: Array<() => void> = []
-  const space = { identity: { id: 'p-bob' }, conflicts: () => now, idle: async () => [], on: (_e: 'changed', l: () => void) => listeners.push(l) }
+  const { space, changed } = fakeSpace(() => now)
   const said: string[] = []
   const stop = logConflicts(space, (l) => said.push(l))
-  const changed = async () => {
-    for (let i = 0; i < 3; i++) for (const l of listeners) l()
-    await new Promise((r) => setTimeout(r, 1200))
-  }
   now = [conflict('c1')]
   await changed()
   await changed()
@@ -41,4 +47,18 @@ it('a conflict is said once when it appears and once when it is resolved', async
   await changed()
   stop()
   expect(said).toEqual([expect.stringMatching(/^conflict in \.rhema\/todos\.yaml/), 'conflict c1 resolved (.rhema/todos.yaml, todos[id=t1].status)'])
+})
+
+it('says nothing once the daemon stops (a closing space lists no conflicts: not "resolved")', async () => {
+  let now: Conflict[] = [conflict('c1')]
+  let stopping = false
+  const { space, changed } = fakeSpace(() => now)
+  const said: string[] = []
+  const stop = logConflicts(space, (l) => said.push(l), () => stopping)
+  expect(said).toEqual(['1 conflict(s) wait for a choice: `ctxsync resolve --list` shows them'])
+  stopping = true
+  now = []
+  await changed()
+  stop()
+  expect(said).toHaveLength(1)
 })
