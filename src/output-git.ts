@@ -34,6 +34,8 @@ export function formatLog(entries: LogEntry[]): string {
   if (entries.length === 0) return 'no sync points (they are recorded on commit once `ctxsync hooks install` ran, and by `ctxsync sync`)'
   return entries
     .map((e) => {
+      // What this clone's daemon saw git do (a reset makes no commit): the command, then each file's fate.
+      if (e.git) return `${bold(e.commit.slice(0, 7) || '-------')}  ${when(e.time)}  ${e.author} ${dim('(git, seen by the daemon)')}  ${e.subject}\n${e.git.map((g) => `  ${g.path}: ${g.what}`).join('\n')}`
       const files = e.changed.length ? e.changed.join(', ') : dim('no context file changed')
       // "ann (commit)" left a reader guessing: it says how the sync point was recorded.
       const how = e.via === 'sync' ? 'recorded by ctxsync sync' : `recorded at ${e.via}`

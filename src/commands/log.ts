@@ -2,10 +2,15 @@
  * `ctxsync log [PATH]`: the sync points of the commits reachable from HEAD, newest first — which commit,
  * when and by whom the point was recorded, and which context files the commit changed. With PATH, only
  * the points whose commit changed that file.
+ *
+ * Among them, by time, what this clone's daemon saw git do to context files (`via: 'daemon'`): the command
+ * (`git revert`, `git reset`, a pull…) and for each file whether it became a synced edit or git's version
+ * was kept out of the live context (space/gitreport.ts) — a reset makes no commit, and a kept-out revert
+ * left only a commit that does not say so.
  */
 import path from 'node:path'
 import { CtxError } from '../errors.js'
-import { requireRoot, loadNotes, loadRepo } from '../space/index.js'
+import { requireRoot, loadGitReport, loadNotes, loadRepo, spacePaths } from '../space/index.js'
 
 export interface LogOptions {
   cwd: string
@@ -21,7 +26,7 @@ export interface LogEntry {
   subject: string
   /** When the sync point was recorded (ISO). */
   time: string
-  /** Who recorded it (the peer's name) and what recorded it (commit, sync, merge). */
+  /** Who recorded it (the peer's name) and what recorded it (commit, sync, merge; daemon: a git command seen). */
   author: string
   peer: string
   via: string
@@ -29,30 +34,45 @@ export interface LogEntry {
   changed: string[]
   /** Files whose CRDT state the point holds (state vector recorded). */
   held: string[]
+  /** via 'daemon': what became of each file the git command rewrote (`subject` names the command). */
+  git?: Array<{ path: string; outcome: string; what: string }>
 }
 
 export async function log(o: LogOptions): Promise<{ entries: LogEntry[] }> {
   const root = requireRoot(o.cwd)
-  const [{ Repo }, { mergeRemoteNotes, noteIndex, syncPointsOf }] = await Promise.all([loadRepo(), loadNotes()])
+  const [{ Repo }, { mergeRemoteNotes, noteIndex, syncPointsOf }, { OUTCOME_TEXT, readRecords }] = await Promise.all([loadRepo(), loadNotes(), loadGitReport()])
   const repo = await Repo.open(root)
   if (!repo) throw new CtxError('no-git', `${root} is not in a git repository: sync points live in git notes`)
+  const filter = o.path ? path.relative(repo.root, path.resolve(o.cwd, o.path)).split(path.sep).join('/') : null
+  const under = (f: string) => filter === null || f === filter || f.startsWith(filter + '/')
+  const seen: LogEntry[] = (await readRecords(spacePaths(root).state)).filter((r) => r.files.some((f) => under(f.path))).map((r) => ({
+    commit: r.head ?? '', subject: r.op, time: r.at, author: r.by, peer: '', via: 'daemon', changed: r.files.map((f) => f.path), held: [],
+    git: r.files.map((f) => ({ ...f, what: OUTCOME_TEXT[f.outcome] ?? f.outcome })),
+  }))
   // Notes fetched but not merged yet (a plain `git fetch` runs no hook) count too.
   await mergeRemoteNotes(repo).catch(() => undefined)
   const index = await noteIndex(repo)
   const head = await repo.head()
-  if (!head || index.size === 0) return { entries: [] }
-  const history = await repo.history(head, o.limit ?? 1000)
-  const points = await syncPointsOf(repo, history.map((c) => c.hash), index)
-  const filter = o.path ? path.relative(repo.root, path.resolve(o.cwd, o.path)).split(path.sep).join('/') : null
-  const entries: LogEntry[] = []
-  for (const c of history) {
-    for (const p of [...(points.get(c.hash) ?? [])].reverse()) {
-      const changed = p.ch ?? []
-      if (filter && !changed.some((f) => f === filter || f.startsWith(filter + '/'))) continue
-      const held = Object.entries(p.files).filter(([, f]) => f.sv).map(([f]) => f)
-      entries.push({ commit: c.hash, subject: c.subject, time: p.at, author: p.by, peer: p.peer, via: p.via, changed, held })
-      if (o.max !== undefined && entries.length >= o.max) return { entries }
+  const points: LogEntry[] = []
+  if (head && index.size > 0) {
+    const history = await repo.history(head, o.limit ?? 1000)
+    const byCommit = await syncPointsOf(repo, history.map((c) => c.hash), index)
+    for (const c of history) {
+      for (const p of [...(byCommit.get(c.hash) ?? [])].reverse()) {
+        const changed = p.ch ?? []
+        if (filter && !changed.some(under)) continue
+        const held = Object.entries(p.files).filter(([, f]) => f.sv).map(([f]) => f)
+        points.push({ commit: c.hash, subject: c.subject, time: p.at, author: p.by, peer: p.peer, via: p.via, changed, held })
+      }
     }
   }
-  return { entries }
+  // Both newest first: merged by time, the sync points keeping their history order.
+  const entries: LogEntry[] = []
+  let i = 0
+  for (const p of points) {
+    while (i < seen.length && Date.parse(seen[i]!.time) >= Date.parse(p.time)) entries.push(seen[i++]!)
+    entries.push(p)
+  }
+  entries.push(...seen.slice(i))
+  return { entries: o.max !== undefined ? entries.slice(0, o.max) : entries }
 }

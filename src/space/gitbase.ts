@@ -84,6 +84,13 @@ export class GitView {
     return was !== now && (await this.repo.isAncestor(from, this.head.hash))
   }
 
+  /** Is `text` at `name` HEAD's version or the index's blob in `staged` (repository paths)? A deletion counts. */
+  revertedTo(name: string, text: string | null, staged: Map<string, string>): boolean {
+    if (text === null) return true
+    const b = this.repo.blobId(text)
+    return b === this.headBlobs.get(name) || b === staged.get(this.gitPath(name))
+  }
+
   history(): Promise<CommitInfo[]> {
     this.historyP ??= this.head ? this.repo.history(this.head.hash, HISTORY_MAX) : Promise.resolve([])
     return this.historyP

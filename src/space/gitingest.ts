@@ -53,6 +53,8 @@ export interface GitReport {
   edited: string[]
   /** Files the live context had deleted that the operation brought back (`brought`): taken in as git left them. */
   revived: string[]
+  /** Files a revert (`gitintent.ts`) rewrote to git's version: taken in as the user's edit. */
+  reverted: string[]
 }
 
 /**
@@ -60,12 +62,13 @@ export interface GitReport {
  * the command meant (`gitintent.ts`); a revert's content is the user's edit, never kept out.
  */
 export async function reconcileAfterGit(cx: GitContext, intent: GitIntent = { kind: 'move' }): Promise<GitReport> {
-  const report: GitReport = { kept: [], ingested: [], edited: [], revived: [] }
+  const report: GitReport = { kept: [], ingested: [], edited: [], revived: [], reverted: [] }
   const listing = await listTracked(cx.root, cx.track)
   await takeInAll(cx, listing.files, { concurrency: 4, guarded: false, intent }, (name, what) => {
     if (what === 'kept') report.kept.push(name)
     else if (what === 'from-git') report.ingested.push(name)
     else if (what === 'revived') report.revived.push(name)
+    else if (what === 'reverted') report.reverted.push(name)
     else if (what === 'ingested' || what === 'deleted') report.edited.push(name)
   })
   cx.notify('summary')
@@ -102,7 +105,7 @@ export function lazyView(cx: GitContext): ViewGetter {
  * The decision for one file; `reconcile` (reconcile.ts) for everything that is not git's doing. Also used
  * by every scan, so that content git brought while no daemon ran is taken in the same way.
  */
-export type TakeInResult = ReconcileResult | 'kept' | 'from-git' | 'revived'
+export type TakeInResult = ReconcileResult | 'kept' | 'from-git' | 'revived' | 'reverted'
 
 export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, intent?: GitIntent): Promise<TakeInResult> {
   const f = d.file
@@ -130,7 +133,8 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
   if (!view || !view.fromGit(f.name, text)) return plain()
   // HEAD stayed where it was and git wrote its own version: the user threw their changes away (`git
   // restore`, `git checkout -- FILE`). That is an edit, and the peers get it like any other.
-  if (intent?.kind === 'revert') return plain()
+  // Only HEAD's version or what the index held before counts (gitintent.ts: a command seen half done).
+  if (intent?.kind === 'revert' && view.revertedTo(f.name, text, intent.staged)) return (await plain()) === null ? null : 'reverted'
   try {
     const known = text === null ? await deletionKnown(f, view) : await view.knownHead(f, f.name, text)
     if (cx.gitPaused()) return null

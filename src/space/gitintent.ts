@@ -14,7 +14,10 @@
  *    `clear`) and then reconciles, writing what peers sent meanwhile.
  *
  * Snapshots are taken after each reconcile, so a command is judged by everything it did, even when it was
- * over before the busy marker was seen.
+ * over before the busy marker was seen. A command seen half done (a revert or a pull that wrote the files
+ * and the index but had not moved HEAD yet, on a loaded machine) must not read as a revert: the daemon
+ * waits until two snapshots agree (`sameSnapshot`), and a file counts as reverted only when it holds
+ * HEAD's version or what the index held *before* the command (`staged`), never what the command staged.
  */
 import fsp from 'node:fs/promises'
 import path from 'node:path'
@@ -28,7 +31,8 @@ import type { Repo } from '../git/repo.js'
  */
 export type GitIntent =
   | { kind: 'move'; from?: string | null; bases?: Map<string, string[]> }
-  | { kind: 'revert' }
+  /** `staged`: the index's blobs before the command (repository paths): what a file can be reverted to. */
+  | { kind: 'revert'; staged: Map<string, string> }
   | { kind: 'stash'; oid: string; files: string[] }
 
 export interface GitSnapshot {
@@ -36,15 +40,24 @@ export interface GitSnapshot {
   /** Bytes in HEAD's reflog; null when git keeps none (then only a moved HEAD counts as a move). */
   reflog: number | null
   stash: string | null
+  /** The index's blobs of the paths `snapshot` was asked for (repository paths). */
+  index: Map<string, string>
 }
 
-export async function snapshot(repo: Repo): Promise<GitSnapshot> {
-  const [head, reflog, stash] = await Promise.all([
+/** `keep`: which repository paths' index entries to note (the space's tracked files). */
+export async function snapshot(repo: Repo, keep: (p: string) => boolean = () => false): Promise<GitSnapshot> {
+  const [head, reflog, stash, index] = await Promise.all([
     repo.head(),
     fsp.stat(path.join(repo.gitDir, 'logs', 'HEAD')).then((s) => s.size, () => null),
     stashTop(repo),
+    repo.indexBlobs(keep),
   ])
-  return { head, reflog, stash }
+  return { head, reflog, stash, index }
+}
+
+/** Nothing git keeps for HEAD, the stash or the index moved between two snapshots. */
+export function sameSnapshot(a: GitSnapshot, b: GitSnapshot): boolean {
+  return a.head === b.head && a.reflog === b.reflog && a.stash === b.stash && a.index.size === b.index.size && [...a.index].every(([p, o]) => b.index.get(p) === o)
 }
 
 export async function stashTop(repo: Repo): Promise<string | null> {
@@ -61,7 +74,7 @@ export async function classify(repo: Repo, before: GitSnapshot, after: GitSnapsh
     const files = await stashedFiles(repo, after.stash, spaceRoot, match)
     if (files.length > 0) return { kind: 'stash', oid: after.stash, files }
   }
-  return moved || after.stash !== before.stash ? { kind: 'move' } : { kind: 'revert' }
+  return moved || after.stash !== before.stash ? { kind: 'move' } : { kind: 'revert', staged: before.index }
 }
 
 /** The tracked files (space names) whose work-tree changes the stash entry holds. */

@@ -11,14 +11,18 @@
  * Under `branches: separate`, a checkout that changed the branch asks the daemon to restart on the new
  * branch's state instead (`onBranchChange`).
  */
+import path from 'node:path'
 import { GitActivity } from '../git/activity.js'
+import type { Repo } from '../git/repo.js'
 import type { FileWatcher as Watcher } from '../fs/watcher.js'
 import { logger } from '../debuglog.js'
 import type { Space } from './space.js'
 import { DETACHED } from './branches.js'
-import { classify, snapshot, type GitIntent, type GitSnapshot } from './gitintent.js'
+import { classify, sameSnapshot, snapshot, type GitIntent, type GitSnapshot } from './gitintent.js'
 import { stageIfUntracked } from './gitstage.js'
 import { StashHold } from './stashhold.js'
+import { appendRecord, nameOperation, record, reportLines } from './gitreport.js'
+import type { GitReport } from './gitingest.js'
 
 const log = logger('space:gitwatch')
 
@@ -44,7 +48,7 @@ export class GitWatch {
     const activity = new GitActivity({ gitDir: repo.gitDir, quietMs: Number(process.env.CTXSYNC_GIT_QUIET_MS) || undefined })
     const w = new GitWatch(space, watcher, activity, say, onBranchChange)
     w.head = await repo.head()
-    w.snap = await snapshot(repo)
+    w.snap = await snapshot(repo, w.keep(repo))
     activity.on('busy', (markers) => {
       log('pausing: git is at work (%s)', markers.join(', '))
       space.pauseForGit()
@@ -86,7 +90,9 @@ export class GitWatch {
   private async afterGit(): Promise<void> {
     if (this.activity.busy) return // git started again: the next idle does it
     const repo = (await this.space.gitRepo())!
-    const now = await snapshot(repo)
+    const now = await this.settled(repo)
+    if (!now) return // git started again: the next idle does it
+    const prev = this.snap
     let intent: GitIntent
     if (this.held) {
       this.snap = now
@@ -127,15 +133,12 @@ export class GitWatch {
     try {
       const r = await this.space.resumeAfterGit(before, intent)
       if (r.branches.length) this.say(`merged the context state of branch ${r.branches.join(', ')}`)
-      if (r.ingested.length) this.say(`took in new content from git: ${r.ingested.join(', ')}`)
-      if (r.revived.length) this.say(`git brought back ${r.revived.join(', ')}, deleted here before it ran: taken in as git left it and synced (delete it again to drop it)`)
       // A checkout to an older commit leaves the files modified against it; git switch refuses to leave over
       // them (autostash does not apply to checkout), git switch -m merges them through the driver.
       // (Some branch is ahead of HEAD: HEAD is older. Not judged by the HEAD before: a commit and a switch
       // seen in one quiet period leave it where it was.)
       const away = r.kept.length > 0 && now.head !== null && ((await repo.tryRaw(['for-each-ref', '--contains', now.head, '--format=%(objectname)', 'refs/heads'])) ?? '').split('\n').some((o) => o !== '' && o !== now.head)
-      if (r.kept.length) this.say(`kept the live context after git rewrote ${r.kept.join(', ')}${away ? ' (modified against this older commit: leave it with `git switch -m <branch>`)' : ''}`)
-      if (intent.kind === 'revert' && r.edited.length) this.say(`took in git's revert of ${r.edited.join(', ')} as an edit`)
+      await this.report(repo, r, intent, prev, now, away)
       // What peers sent while git worked waited in the CRDT: written now (a file git left alone is not
       // looked at by the reconcile, which only takes in what changed on disk).
       for (const d of this.space.docs()) void this.space.scheduleWriteBack(d.name)
@@ -143,6 +146,39 @@ export class GitWatch {
       // Even after a failure: a paused watcher would silently stop syncing the files.
       if (!this.activity.busy) await this.watcher.resume()
     }
+  }
+
+  /** The space's tracked files, as repository paths (their index entries go into snapshots). */
+  private keep(repo: Repo): (p: string) => boolean {
+    const prefix = path.relative(repo.root, this.space.root).split(path.sep).join('/')
+    return (p) => (prefix === '' ? this.space.match(p) : p.startsWith(prefix + '/') && this.space.match(p.slice(prefix.length + 1)))
+  }
+
+  /**
+   * A snapshot that held still for a quiet period (null: git got busy again). One command's steps can be
+   * far apart on a loaded machine — a revert or a pull writes the files and the index, then moves HEAD
+   * without a lock this watch sees — and a reconcile in between took it for a revert of the files.
+   */
+  private async settled(repo: Repo): Promise<GitSnapshot | null> {
+    const quiet = Number(process.env.CTXSYNC_GIT_QUIET_MS) || 250
+    let s = await snapshot(repo, this.keep(repo))
+    // At most a few rounds: a hook asking for a sync point waits for this (untilGitIdle).
+    for (let i = 0; i < 4; i++) {
+      await new Promise((r) => setTimeout(r, quiet))
+      if (this.activity.busy) return null
+      const again = await snapshot(repo, this.keep(repo))
+      if (sameSnapshot(s, again)) return again
+      s = again
+    }
+    return s
+  }
+
+  /** Says what git did to which files and what became of it, and keeps it for `ctxsync log` (gitreport.ts). */
+  private async report(repo: Repo, r: GitReport, intent: GitIntent, prev: GitSnapshot | null, now: GitSnapshot, away: boolean): Promise<void> {
+    const op = await nameOperation(repo, intent, prev, now)
+    for (const line of reportLines(r, op, away)) this.say(line)
+    const rec = record(r, op, now.head, this.space.author.name, path.relative(repo.root, this.space.root).split(path.sep).join('/'))
+    if (rec) await appendRecord(this.space.paths.state, rec).catch((e: unknown) => log('journal: %s', (e as Error).message))
   }
 
   private unhold(): void {

@@ -107,6 +107,8 @@ export const loadVersions = () => import('./versions/index.js')
 /** Git: the repository, sync-point notes, hooks and attributes, the user's name. */
 export const loadRepo = () => import('../git/repo.js')
 export const loadNotes = () => import('../git/notes.js')
+/** What the daemon saw git do to the context files here (`ctxsync log`). */
+export const loadGitReport = () => import('./gitreport.js')
 export const loadGitHooks = () => import('../git/hooks.js')
 export const loadGitUser = () => import('../git/user.js')
 /** Relay tokens and the space's keys (`ctxsync token`). */

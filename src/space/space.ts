@@ -241,7 +241,7 @@ export class Space extends TypedEmitter<SpaceEvents> {
     // Content git brought while no daemon ran is taken in like after a live git operation.
     const names = await takeInAll(this.#cx, listing.files, { concurrency: 8, guarded: true }, (name, what) => {
       if (what === 'kept') report.written.push(name)
-      else if (what === 'from-git' || what === 'revived') report.ingested.push(name)
+      else if (what === 'from-git' || what === 'revived' || what === 'reverted') report.ingested.push(name)
       else if (what) report[what].push(name)
     })
     if (this.writable) await this.sweepTemps(names)

@@ -6,8 +6,8 @@
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { killAll, readFile, removeTmpDirs, TODOS, waitFileEquals, waitFor, waitLog, waitSame, type Daemon } from './helpers.js'
-import { countLine, gitIn, hasMarkers, replaceIn, twoLivePeers } from './gitHelpers.js'
+import { ctx, ctxJson, killAll, readFile, removeTmpDirs, TODOS, waitFileEquals, waitFor, waitLog, waitSame, type Daemon } from './helpers.js'
+import { cloneAs, countLine, gitIn, hasMarkers, replaceIn, twoLivePeers } from './gitHelpers.js'
 
 afterEach(killAll)
 afterAll(removeTmpDirs)
@@ -34,7 +34,8 @@ describe('e2e: git operations the daemon must read right', { timeout: 240_000 },
         expect(readFile(b)).toBe(committed)
         // Bob keeps what git brought: drops the autostash and marks the file resolved.
         await gitIn(b.dir, ['stash', 'drop'])
-        await waitLog(db, /git brought back \.rhema\/todos\.yaml, deleted here before it ran/)
+        // (Seen after the drop, or already after the pull when the daemon looked before git stored the autostash.)
+        await waitLog(db, /git brought back \.rhema\/todos\.yaml, deleted here before it ran \(git (stash pop \/ drop|pull[^)]*)\): taken in as git left it and synced/)
         expect(await waitSame([a, b], TODOS)).toBe(committed)
         await gitIn(b.dir, ['add', TODOS])
         expect((await gitIn(b.dir, ['status', '--porcelain', '--', TODOS])).stdout).toBe('')
@@ -71,6 +72,58 @@ describe('e2e: git operations the daemon must read right', { timeout: 240_000 },
       const text = await waitSame([a, b], TODOS, all)
       expect(hasMarkers(text), text).toBe(false)
       for (const l of ['title: "Ship it today"', 'title: "Write the parser now"', '- third note']) expect(countLine(text, l), `${l} in\n${text}`).toBe(1)
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
+  })
+
+  it('git revert and git reset --hard of context commits, a restore, a pull: each said in the log and ctxsync log, a pull never as a revert', async () => {
+    const { remote, a, b, da, db } = await twoLivePeers()
+    try {
+      const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+      const f = esc(TODOS)
+      for (const [from, to, msg] of [['title: "Ship it"', 'title: "Ship it today"', 'ann: today'], ['title: "Fix the renderer"', 'title: "Fix the renderer first"', 'ann: first']]) {
+        await replaceIn(a.dir, TODOS, from!, to!)
+        await waitFileEquals(b, readFile(a)!)
+        await gitIn(a.dir, ['commit', '-qam', msg!])
+      }
+      const live = readFile(a)!
+      // A revert commit and a reset to an older commit are git's history, not edits: kept out, said so.
+      await gitIn(a.dir, ['revert', '--no-edit', 'HEAD'])
+      await waitLog(da, new RegExp(`kept the live context after git rewrote ${f} \\(git revert: Revert "ann: first"\\): git's version is kept out, not synced; \`git restore ${f}\` makes git's version the live context`))
+      await gitIn(a.dir, ['reset', '--hard', 'HEAD~2'])
+      await waitLog(da, new RegExp(`kept the live context after git rewrote ${f} \\(git reset: moving to HEAD~2\\): git's version is kept out`))
+      expect(await waitSame([a, b], TODOS)).toBe(live)
+      // The restore the daemon advised: git's version becomes the live context.
+      await gitIn(a.dir, ['restore', TODOS])
+      await waitLog(da, new RegExp(`took in git's revert of ${f} as an edit \\(git restore / checkout of files\\), synced`))
+      const restored = await waitSame([a, b], TODOS, (t) => !t.includes('Fix the renderer first'))
+      expect(restored).toContain('Ship it today')
+      const j = await ctxJson(a.dir, ['log', '--json'])
+      const seen = j.entries.filter((e: { via: string }) => e.via === 'daemon')
+      expect(seen.map((e: { subject: string; git: Array<{ path: string; outcome: string }> }) => [e.subject, e.git.map((g) => `${g.path}:${g.outcome}`).join()])).toEqual([
+        ['git restore / checkout of files', `${TODOS}:edit`],
+        ['git reset: moving to HEAD~2', `${TODOS}:kept-out`],
+        ['git revert: Revert "ann: first"', `${TODOS}:kept-out`],
+      ])
+      const text = (await ctx(a.dir, ['log', TODOS])).stdout
+      expect(text).toMatch(new RegExp(`git reset: moving to HEAD~2\\n  ${f}: git's version kept out: the live context stays \\(not synced\\)`))
+      expect(text).toMatch(new RegExp(`git restore / checkout of files\\n  ${f}: taken in as an edit and synced`))
+
+      // Pulls of a teammate's commit over live context, merge then rebase: said as what they were, never as a revert.
+      for (const [i, pull] of [[1, ['-c', 'pull.rebase=false', 'pull']], [2, ['pull', '--rebase']]] as const) {
+        const c = await cloneAs(remote, `carl${i}`)
+        await fsp.appendFile(path.join(c, TODOS), `  - id: c${i}\n    title: "From carl ${i}"\n    status: open\n`)
+        await gitIn(c, ['commit', '-qam', `carl ${i}`])
+        await gitIn(c, ['push', '-q', 'origin', 'main'])
+        await replaceIn(b.dir, TODOS, /title: "Write the parser[^"]*"/.exec(readFile(b)!)![0], `title: "Write the parser ${i}"`)
+        await waitFileEquals(a, readFile(b)!)
+        const p = await gitIn(b.dir, [...pull], { reject: false })
+        expect(p.exitCode, p.stdout + p.stderr).toBe(0)
+        await waitSame([a, b], TODOS, (t) => t.includes(`From carl ${i}`) && t.includes(`Write the parser ${i}"`))
+        await waitLog(db, new RegExp(`${f}.*\\(git pull${i === 2 ? ' --rebase' : ''}`))
+      }
+      expect(db.log()).not.toMatch(/revert/)
     } catch (e) {
       throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
     }
