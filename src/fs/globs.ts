@@ -11,6 +11,10 @@
  * tools. The rule needs the file system, so it is applied by `listTracked` and the watcher
  * (`isTrackedFile`), not by the pure matcher nor by `normalizeDocPath` (a peer may create the `.rhema/`
  * directory with the same sync).
+ *
+ * Nested repositories: a directory under the root holding a `.git` (a directory, or a file as submodules
+ * and worktrees have) is another project, with its own space or none — git stops there, and so do
+ * `listTracked` and the watcher (`inNestedRepo`). The outer space tracked and synced the inner one's files.
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
@@ -57,7 +61,16 @@ export async function scopeFileAllowed(root: string, rel: string): Promise<boole
 
 /** Full tracking decision for a name that exists (or may exist) under `root`. */
 export async function isTrackedFile(root: string, rel: string, match: Matcher): Promise<boolean> {
-  return match(rel) && (!isScopeFile(rel) || (await scopeFileAllowed(root, rel)))
+  return match(rel) && (!isScopeFile(rel) || (await scopeFileAllowed(root, rel))) && !(await inNestedRepo(root, rel))
+}
+
+/** Is `rel` inside a repository nested under `root` (some directory on its way, below root, holds a `.git`)? */
+export async function inNestedRepo(root: string, rel: string): Promise<boolean> {
+  const segs = rel.split('/').slice(0, -1)
+  for (let i = 1; i <= segs.length; i++) {
+    if (await fs.lstat(path.join(root, ...segs.slice(0, i), '.git')).then(() => true, () => false)) return true
+  }
+  return false
 }
 
 export interface TrackedListing {
@@ -83,26 +96,29 @@ export async function listTracked(root: string, include: readonly string[], excl
   ])
   const symlinks: string[] = []
   const linkedDirs: string[] = []
+  const nested: string[] = []
   // A link whose name is not tracked but whose contents would be (a linked `.rhema/` or `.rhema/sub/`).
   const holdsTracked = (rel: string) => match(`${rel}/ctxsync-probe.yaml`) || match(`${rel}/ctxsync-probe.yml`)
   await forEachLimited(['', ...dirs.map((d) => d.replace(/\/$/, ''))], 16, async (dir) => {
     const entries = await fs.readdir(path.join(root, dir), { withFileTypes: true }).catch(() => [])
     for (const e of entries) {
+      if (dir !== '' && e.name === '.git') nested.push(dir + '/')
       if (!e.isSymbolicLink()) continue
       const rel = dir === '' ? e.name : `${dir}/${e.name}`
       if (match(rel)) symlinks.push(rel)
       else if (holdsTracked(rel)) linkedDirs.push(rel)
     }
   })
+  const outside = (rel: string) => nested.some((n) => rel.startsWith(n))
   const tracked: string[] = []
   await forEachLimited(files, 32, async (rel) => {
-    if (match(rel) && (!isScopeFile(rel) || (await scopeFileAllowed(root, rel)))) tracked.push(rel)
+    if (match(rel) && !outside(rel) && (!isScopeFile(rel) || (await scopeFileAllowed(root, rel)))) tracked.push(rel)
   })
   const kept: string[] = []
   await forEachLimited(symlinks, 32, async (rel) => {
-    if (!isScopeFile(rel) || (await scopeFileAllowed(root, rel))) kept.push(rel)
+    if (!outside(rel) && (!isScopeFile(rel) || (await scopeFileAllowed(root, rel)))) kept.push(rel)
   })
-  return { files: tracked.sort(), symlinks: kept.sort(), linkedDirs: linkedDirs.sort() }
+  return { files: tracked.sort(), symlinks: kept.sort(), linkedDirs: linkedDirs.filter((d) => !outside(d)).sort() }
 }
 
 export class InvalidDocPathError extends CtxError {

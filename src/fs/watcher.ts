@@ -28,7 +28,7 @@ import path from 'node:path'
 import { watch, type FSWatcher } from 'chokidar'
 import { logger } from '../debuglog.js'
 import { isGone, maxFileBytes, readChecked, type UnreadableReason } from './atomic.js'
-import { createMatcher, forEachLimited, hasIgnoredSegment, isScopeFile, isTrackedFile, listTracked, toRelPosix, type Matcher } from './globs.js'
+import { createMatcher, forEachLimited, hasIgnoredSegment, isTrackedFile, listTracked, toRelPosix, type Matcher } from './globs.js'
 
 const log = logger('fs:watcher')
 /** Just past chokidar's 50 ms change throttle. */
@@ -255,7 +255,8 @@ export class Watcher extends EventEmitter<WatcherEvents> implements FileWatcher 
     for (let attempt = 0; ; attempt++) {
       st ??= await this.lstat(rel)
       if (st === null || this.closed || this.paused) return false
-      if (isScopeFile(rel) && !(await isTrackedFile(this.root, rel, this.match))) return false
+      // Scope-file rule and nested repositories (globs.ts): the file system decides.
+      if (!(await isTrackedFile(this.root, rel, this.match))) return false
       const r = await readChecked(path.join(this.root, ...rel.split('/')), st, this.maxBytes)
       if (this.closed || this.paused) return false
       // A writer that truncates, then writes (most do), can be caught in between: an empty file is read

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { DEFAULT_INCLUDE, InvalidDocPathError, createMatcher, isScopeFile, listTracked, normalizeDocPath } from '../../src/fs/globs.js'
+import { DEFAULT_INCLUDE, InvalidDocPathError, createMatcher, isScopeFile, isTrackedFile, listTracked, normalizeDocPath } from '../../src/fs/globs.js'
 import { removeTmpDirs, tmpDir } from './helpers.js'
 
 afterAll(removeTmpDirs)
@@ -45,6 +45,19 @@ describe('tracked globs', () => {
     expect(out.symlinks).toEqual(['.rhema/linked.yaml'])
     // A linked directory is reported where tracked files could live under it; `linkdir` is not such a place.
     expect(out.linkedDirs).toEqual(['.rhema/linkedsub'])
+  })
+
+  it('stops at a nested repository, whether its .git is a directory or a file (submodule, worktree)', async () => {
+    const root = await tmpDir()
+    await layout(root, ['.rhema/todos.yaml', 'sub/.rhema/a.yaml', 'inner/.rhema/b.yaml', 'inner/deep/.rhema/c.yaml', 'mod/.rhema/d.yaml', 'mod/rhema.yaml'])
+    await fs.mkdir(path.join(root, 'inner', '.git'))
+    await fs.writeFile(path.join(root, 'mod', '.git'), 'gitdir: ../.git/modules/mod\n')
+    await fs.symlink(path.join(root, 'inner/.rhema/b.yaml'), path.join(root, 'inner/.rhema/linked.yaml'))
+    const l = await listTracked(root, DEFAULT_INCLUDE)
+    expect(l.files).toEqual(['.rhema/todos.yaml', 'sub/.rhema/a.yaml'])
+    expect(l.symlinks).toEqual([])
+    for (const rel of ['inner/.rhema/b.yaml', 'inner/deep/.rhema/c.yaml', 'mod/.rhema/d.yaml', 'mod/rhema.yaml']) expect(await isTrackedFile(root, rel, match), rel).toBe(false)
+    expect(await isTrackedFile(root, 'sub/.rhema/a.yaml', match)).toBe(true)
   })
 
   it('accepts canonical names and rejects everything else', () => {
