@@ -101,7 +101,12 @@ function displayPath(tree: Tree, node: NodeId, path: Array<string | number>): st
       const ids: NodeId[] = []
       for (let cur: NodeId | undefined = node; cur && cur !== 'R' && ids.length < MAX_WALK; cur = tree.placement(cur)?.[0]) ids.unshift(cur)
       const key = keys.find((k) => tree.identityOf(ids[i]!, [k]) === seg) ?? keys[0]
-      out += `[${key}=${seg}]`
+      // Two items share the id (one added while the other was deleted, the deletion contested): which one,
+      // by its place — a stale conflict otherwise read as naming the newer item (issue 16 tester).
+      const parent = tree.placement(ids[i]!)?.[0]
+      const sibs = parent === undefined ? [] : tree.visibleChildren(parent)
+      const twin = sibs.some((c) => c !== ids[i] && key !== undefined && tree.identityOf(c, [key]) === seg)
+      out += twin ? `[${key}=${seg} #${sibs.indexOf(ids[i]!) + 1}]` : `[${key}=${seg}]`
     }
   })
   return out || '(document)'
