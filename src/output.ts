@@ -122,6 +122,9 @@ export function formatSync(r: SyncReport): string {
   )
   out.push(dim(`sent ${fmtBytes(r.bytesSent)}, received ${fmtBytes(r.bytesReceived)}`))
   if (r.pending.length) out.push(yellow(`pending (no peer has them yet): ${r.pending.join(', ')}`))
+  if (r.joining) {
+    out.push(yellow('joining: no peer had this space\'s state yet, so this machine\'s files wait and nothing of them was sent. They go once a member that has it (whoever created the space) has synced there; on the space\'s only machine, remove .ctxsync/joining and sync again.'))
+  }
   return out.join('\n')
 }
 

@@ -7,7 +7,7 @@ import type { PeerState } from '../net/peer-manager.js'
 import type { Access } from '../net/protocol.js'
 import type { PeerId } from '../ids.js'
 import { SpaceHost } from './host.js'
-import { finishJoin } from './join.js'
+import { finishJoin, isJoining } from './join.js'
 import { credentialsOf, pinsWritten, type Remotes } from './remotes.js'
 import type { PeerBook } from './summary.js'
 import type { Space } from './space.js'
@@ -25,6 +25,11 @@ export interface SyncReport {
   pending: string[]
   bytesSent: number
   bytesReceived: number
+  /**
+   * Still joining after an exchange completed: no peer had the space's state (a relay no member has synced
+   * with yet), so this machine's files wait, unsent (join.ts).
+   */
+  joining?: true
 }
 
 interface SyncOptions {
@@ -106,7 +111,10 @@ async function exchange(space: Space, req: SyncRequest, opts: SyncOptions, chang
   }
   const filesChanged = [...changed].sort()
   const pending = space.pendingDocs()
-  return { peers, filesChanged, pending, bytesSent: res.bytesSent, bytesReceived: res.bytesReceived }
+  // It said "synced, no files changed" and exit 0 while nothing of this machine's went anywhere (a fresh
+  // member's first sync with a relay nobody had synced with yet: issue 17).
+  const joining = peers.some((p) => p.outcome === 'synced') && (await isJoining(space.root))
+  return { peers, filesChanged, pending, bytesSent: res.bytesSent, bytesReceived: res.bytesReceived, ...(joining ? { joining: true as const } : {}) }
 }
 
 /** Live sessions acknowledge continuously; give them until nothing is pending or the time is up. */

@@ -119,8 +119,14 @@ describe('e2e: sync', { timeout: 90_000 }, () => {
       const want = await edit(b, from, to)
       const push = await ctx(b.dir, ['sync', '--registry', relay.url])
       expect(push.exitCode, push.stderr).toBe(0)
+      expect(push.stdout).not.toMatch(/joining/)
       return want
     }
+    // b, just joined, syncs first: the relay has nothing of the space, so b's files wait, unsent. It said
+    // "synced, no files changed" as if done (issue 17).
+    const early = await ctx(b.dir, ['sync', '--registry', relay.url])
+    expect(early.exitCode, early.stderr).toBe(0)
+    expect(early.stdout).toMatch(/joining: no peer had this space's state yet, so this machine's files wait and nothing of them was sent/)
     // A's daemon puts the space's state on the relay (b, just joined, takes it from there).
     const first = await ctx(a.dir, ['sync', '--registry', relay.url, '--json'])
     expect(first.exitCode, first.stderr).toBe(0)
