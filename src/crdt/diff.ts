@@ -80,7 +80,9 @@ export class Differ {
       // list, would lose what was typed (issue 13: typed lines lost).
       if (next && nc) {
         const cur = this.tree.node(id)
-        const held = cur && childClass(cur) === nc ? cur : next.t === 'block' ? { ...next, lines: [] } : emptyLike(next)
+        const same = cur && childClass(cur) === nc
+        if (!same) this.tombstoneHidden(id, nc)
+        const held = same ? cur : next.t === 'block' ? { ...next, lines: [] } : emptyLike(next)
         this.diffChildren(id, held, next, path)
       }
       return
@@ -118,6 +120,21 @@ export class Differ {
   private tombstoneChildren(n: Node): void {
     if (n.t === 'block') for (const l of n.lines) l.id && this.w.tombstone(l.id)
     for (const c of childrenOf(n) ?? []) if (c.id) this.w.tombstone(c.id)
+  }
+
+  /**
+   * Children of kind `nc` that the node still holds, alive but not shown while its value is of another kind:
+   * a peer's mapping that a stale save's scalar overwrote keeps its entries under the node. Turned into a
+   * mapping again, the node would show them beside the typed ones, which the file never showed (edit
+   * generator seed 348446: a field deleted long ago came back). The save's text is all the new value holds.
+   */
+  private tombstoneHidden(id: NodeId, nc: ChildClass): void {
+    for (const c of this.tree.rawChildren(id)) {
+      const p = this.tree.placement(c)
+      // Deleted already and revived (the stale save's deletion had not seen them) is the usual way there: a
+      // second tombstone, which a save never writes for an item its file shows, is right for one it never showed.
+      if (p && p[0] === id && p.length > 2 === (nc === 'keyed') && this.tree.alive(c)) this.w.tombstone(c, true)
+    }
   }
 
   private createChildren(id: NodeId, next: Node, path: readonly string[]): void {

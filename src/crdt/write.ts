@@ -121,11 +121,12 @@ export class Writer {
    * vector would be equivalent but grows with every process that ever wrote to the file, in every
    * tombstone; readers of either form decide alike.
    */
-  tombstone(id: NodeId): void {
+  tombstone(id: NodeId, again = false): void {
     // Deleted already. A revived item (an edit the deletion had not seen) is not deleted again here: its
     // delete conflict is resolved by `resolve` (present.ts). A second tombstone written from a file save hid
     // concurrent overwrites of the revived item's fields from the conflict records (converge seeds 28, 40).
-    if (this.tree.get(id, 'd')) return
+    // `again`: a revived item no file showed (see `Differ.tombstoneHidden`).
+    if (this.tree.get(id, 'd') && !again) return
     const store = this.tree.doc.store
     const had = this.opts.seen
     const state = (client: number) => (had ? Math.min(Y.getState(store, client), had.get(client) ?? 0) : Y.getState(store, client))

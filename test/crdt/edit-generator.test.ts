@@ -107,6 +107,26 @@ export async function runEdits(seed: number, count: number): Promise<EditRun> {
 // widened generator meets the open bug above (its chain is kept there), so CI runs 404, which once found one.
 const SEED = Number(process.env.CTXSYNC_EDIT_SEED) || (process.env.CI ? 404 : Date.now() % 1_000_000)
 const EDIT_COUNT = Number(process.env.CTXSYNC_EDITS) || 2000
+// A peer's mapping that a stale save's scalar overwrote keeps its entries under the key, hidden; the value
+// turned into a mapping again showed them beside the typed one (edit generator seed 348446).
+test('entries hidden under a value overwritten by a scalar stay gone when it is a mapping again', () => {
+  const [a, b] = (['a', 'b'] as const).map((n) => new FileModel({ name: 'x.yaml', author: author(n) }))
+  a!.enroll('entries: []\n')
+  send(a!, b!)
+  b!.setBase(b!.render())
+  b!.ingest('categories:\n  owner: needs review\n  perf: fast\n')
+  send(b!, a!)
+  a!.setBase(a!.render())
+  const scalar = 'entries: []\ncategories: flattened\n'
+  if (a!.ingest(scalar).text !== scalar) expect(a!.ingest(scalar).text).toBe(scalar) // stale at first: saved again
+  send(a!, b!)
+  b!.setBase(b!.render())
+  const saved = 'categories:\n  since: 2026-12-06\n'
+  expect(a!.ingest(saved).text).toBe(saved)
+  send(a!, b!)
+  expect(b!.render().text).toBe(saved)
+})
+
 /** What the generator found, made minimal: [enrolled, a save by the peer or null, the save checked]. */
 const FOUND: Array<[string, string, string | null, string]> = [
   ['a blank line removed after an item whose sibling lost a field', 't:\n  - a: 1\n    b: 2\n  - a: 3\n    c: 4\n\n  - a: 5\n', null, 't:\n  - a: 1\n  - a: 3\n    c: 4\n  - a: 5\n'],
@@ -169,7 +189,9 @@ function replay(chain: Array<[number, string]>): boolean {
   peers[1]!.setBase(peers[1]!.render())
   let kept = true
   for (const [w, t] of chain.slice(1)) {
-    const got = peers[w]!.ingest(t).text
+    // As the generator does: a save read as stale (it undid part of the peer's latest change) is saved again.
+    const out = peers[w]!.ingest(t)
+    const got = out.text !== t && out.stale ? peers[w]!.ingest(t).text : out.text
     send(peers[w]!, peers[1 - w]!)
     const there = peers[1 - w]!.render()
     peers[1 - w]!.setBase(there)
@@ -202,9 +224,10 @@ test(`${EDIT_COUNT} seeded real-world edits are kept byte for byte, on the write
   const run = await runEdits(SEED, EDIT_COUNT)
   console.log(`edit generator (CTXSYNC_EDIT_SEED=${SEED}): saves ${run.saves}, invalid ${run.invalid}, resaved ${run.resaved}; tried ${JSON.stringify(run.tried)}; failed ${JSON.stringify(run.failed)}`)
   for (const f of run.failures) console.log(`edit generator failure: ${f}`)
-  // OPEN classes (regressions/open: a list item written as a bare `-`, blank lines around block scalars,
-  // comment lines indented under a scalar entry) still fail about 1 save in 2,000; each is kept as a
-  // known-bug replay. Until they are fixed one failure per 1,000 saves is tolerated and printed; more fails.
+  // OPEN classes (regressions/open), all after a save read as stale: a deletion saved again does not delete an
+  // item the stale save kept (revived; a save never tombstones one twice), and a stale merge whose rendering
+  // does not parse falls back to the canonical text. About 1 save in 1,000; each is kept as a known-bug
+  // replay. Until they are fixed one failure per 1,000 saves is tolerated and printed; more fails.
   expect(run.failures.length, `CTXSYNC_EDIT_SEED=${SEED}: ${run.failures.join('\n')}`).toBeLessThanOrEqual(Math.floor(run.saves / 1000))
   expect(Object.keys(run.tried).length).toBeGreaterThan(EDIT_KINDS.length * 0.8)
 }, Math.max(300_000, EDIT_COUNT * 200))
