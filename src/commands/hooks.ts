@@ -34,8 +34,10 @@ export interface HooksUninstallResult {
   hooks: UnhookReport
   /** Our block left this clone's attributes (`.git/info/attributes`, or an uncommitted one in `.gitattributes`). */
   attributes: boolean
-  /** A `.gitattributes` the team committed with the driver in it: left as it is (see `next`). */
+  /** A `.gitattributes` the team committed with the driver in it: left as the team committed it (see `next`). */
   committedAttributes: string | null
+  /** The index still holds a ctxsync block HEAD lacks (staged by hand after an earlier install): see `next`. */
+  stagedAttributes: string | null
   config: string[]
   next: string[]
 }
@@ -98,8 +100,14 @@ export async function hooksUninstall(o: HooksOptions): Promise<HooksUninstallRes
   await fsp.rm(state, { force: true })
   const next: string[] = []
   const committedAttributes = worktree.state === 'committed' ? worktree.file : null
+  const f = worktree.file
   if (committedAttributes) {
-    next.push(`the committed ${committedAttributes} still names the ctxsync merge driver: left as it is (git merges those files as text in clones without the driver); if the team stops using ctxsync, delete its ctxsync block and commit that`)
+    const back = worktree.restored ? ' (its ctxsync block, which an earlier install here had changed, is back as committed)' : ''
+    next.push(`the committed ${f} still names the ctxsync merge driver: left as the team committed it${back}; git merges those files as text in clones without the driver; if the team stops using ctxsync, delete its ctxsync block and commit that`)
   }
-  return { root, hooksDir, hooks, attributes: info || worktree.state === 'removed', committedAttributes, config, next }
+  // Staged by hand after an earlier install: the next commit would give the team a block it never had.
+  const stagedAttributes = worktree.staged ? f : null
+  if (worktree.staged) next.push(`the ctxsync block is still staged in ${f}, never committed: \`${worktree.staged === 'new' ? `git rm --cached ${f}` : `git restore --staged ${f}`}\` before your next commit`)
+  if (!committedAttributes && !worktree.staged) next.push("nothing to commit: everything removed was this clone's own (.git/hooks, .git/info/attributes, .git/config)")
+  return { root, hooksDir, hooks, attributes: info || worktree.state === 'removed', committedAttributes, stagedAttributes, config, next }
 }

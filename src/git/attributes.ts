@@ -88,20 +88,49 @@ export type WorktreeAttributes =
   /** The team committed it: left as it is (the caller says what to commit, if they want it gone). */
   | 'committed'
 
+export interface WorktreeBlockReport {
+  state: WorktreeAttributes
+  /** Repository path of the space's `.gitattributes`. */
+  file: string
+  /** Committed: the work tree's block, changed by an earlier install here, was put back as HEAD has it. */
+  restored: boolean
+  /**
+   * The index holds a block HEAD does not (someone ran `git add` after an earlier install): the next commit
+   * would give it to the team. 'new': the file is not in HEAD (`git rm --cached`); 'changed': it is
+   * (`git restore --staged`). Left to the user: the index is theirs.
+   */
+  staged: 'new' | 'changed' | null
+}
+
 /**
  * The block an earlier version of `hooks install` wrote into the work tree's `.gitattributes` (at the space's
- * root): removed when this clone added it, kept when HEAD's version of the file holds it.
+ * root): removed when this clone added it, kept when HEAD's version of the file holds it — as HEAD has it.
  */
-export async function removeWorktreeBlock(repo: Repo, spaceRoot: string): Promise<{ state: WorktreeAttributes; file: string }> {
+export async function removeWorktreeBlock(repo: Repo, spaceRoot: string): Promise<WorktreeBlockReport> {
   const file = path.join(spaceRoot, '.gitattributes')
   const rel = path.relative(repo.root, file).split(path.sep).join('/')
-  const cur = await readMaybe(file)
-  if (cur === null || stripBlock(cur) === null) return { state: 'none', file: rel }
-  const committed = await repo.tryRaw(['show', `HEAD:${rel}`])
-  if (committed !== null && stripBlock(committed) !== null) return { state: 'committed', file: rel }
+  const [cur, committed, index] = await Promise.all([readMaybe(file), repo.tryRaw(['show', `HEAD:${rel}`]), repo.tryRaw(['show', `:${rel}`])])
+  const headBlock = committed === null ? null : blockOf(committed)
+  const indexBlock = index === null ? null : blockOf(index)
+  const staged = indexBlock !== null && indexBlock !== headBlock ? (committed === null ? 'new' : 'changed') : null
+  const report = (state: WorktreeAttributes, restored = false): WorktreeBlockReport => ({ state, file: rel, restored, staged })
+  const curBlock = cur === null ? null : blockOf(cur)
+  if (cur === null || curBlock === null) return report('none')
+  if (headBlock !== null) {
+    if (curBlock === headBlock) return report('committed')
+    await fs.writeFile(file, cur.replace(curBlock, headBlock))
+    return report('committed', true)
+  }
   // A tracked file that only gained our block keeps existing even if the block was all it held now.
   await removeBlock(file, { deleteEmpty: committed === null })
-  return { state: 'removed', file: rel }
+  return report('removed')
+}
+
+/** Our block as it stands in `text` (from its first line to its last), or null. */
+function blockOf(text: string): string | null {
+  const start = text.indexOf(ATTR_BEGIN)
+  const end = start < 0 ? -1 : text.indexOf(ATTR_END, start)
+  return end < 0 ? null : text.slice(start, end + ATTR_END.length)
 }
 
 function appendBlock(text: string, block: string, at = text.length): string {
