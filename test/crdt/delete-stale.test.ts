@@ -17,13 +17,19 @@ const TODOS = `todos:
 `
 const T2 = '  - id: "t2"\n    title: Two\n    status: todo\n'
 
+/** a deletes t2 while b edits it: after the exchange, t2 is back on both with a delete conflict. */
+function deletedOnAEditedOnB(): [ReturnType<typeof peer>, ReturnType<typeof peer>] {
+  const a = peer('a', TODOS)
+  const b = peer('b', TODOS)
+  a.ingest(TODOS.replace(T2, ''))
+  b.ingest(TODOS.replace('title: Two\n    status: todo', 'title: Two\n    status: doing'))
+  sync(a, b)
+  return [a, b]
+}
+
 describe('stale delete conflicts', () => {
   test('an item its deleter adds again under the same id ends the conflict; the new item stays', () => {
-    const a = peer('a', TODOS)
-    const b = peer('b', TODOS)
-    a.ingest(TODOS.replace(T2, ''))
-    b.ingest(TODOS.replace('title: Two\n    status: todo', 'title: Two\n    status: doing'))
-    sync(a, b)
+    const [a, b] = deletedOnAEditedOnB()
     const [c] = a.conflicts()
     expect(c).toMatchObject({ kind: 'delete', display: 'todos[id=t2]' })
     expect(c!.values.map((v) => v.author.name)).toEqual(['a', 'b'])
@@ -36,11 +42,7 @@ describe('stale delete conflicts', () => {
   })
 
   test('an open delete conflict on one of two items with the same id names which', () => {
-    const a = peer('a', TODOS)
-    const b = peer('b', TODOS)
-    a.ingest(TODOS.replace(T2, ''))
-    b.ingest(TODOS.replace('title: Two\n    status: todo', 'title: Two\n    status: doing'))
-    sync(a, b)
+    const [a, b] = deletedOnAEditedOnB()
     // b adds another t2 while the revived one is shown: two items, one id
     b.ingest(text(b)! + '  - id: "t2"\n    title: Another two\n    status: new\n')
     sync(a, b)
