@@ -50,6 +50,12 @@ it('first day: init, invite, join, watch, edit, conflict, resolve, log, hooks, s
   const ok = (r: RunResult) => expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0)
   const logs = { ann: { upTo: 0 }, bob: { upTo: 0 } }
   const daemons: { ann?: Daemon; bob?: Daemon } = {}
+  // Presence (who is editing what) is announced 250 ms after an edit, apart from the edit itself: wait for it
+  // before a `status` that shows it.
+  const editing = (p: Peer, who: string) => waitFor(async () => {
+    const s = JSON.parse((await ctx(p.dir, ['status', '--json'])).stdout)
+    return s.online?.some((o: { name: string; files: unknown[] }) => o.name === who && o.files.length > 0) === true
+  }, 15_000, `${p.name} to see ${who} editing`)
   const showLogs = () => {
     for (const who of ['ann', 'bob'] as const) if (daemons[who]) t.daemonLog(who, daemons[who]!.log(), logs[who])
   }
@@ -89,6 +95,7 @@ it('first day: init, invite, join, watch, edit, conflict, resolve, log, hooks, s
   await waitLog(daemons.ann, /your edit taken in/)
   await waitLog(daemons.bob, /updated \.rhema\/todos\.yaml/)
   showLogs()
+  await editing(bob, 'ann')
   ok(await run(bob, ['status']))
 
   t.note("bob stops his daemon; both mark the first todo, ann 'done', bob (offline) 'blocked'; bob starts his daemon again")
@@ -117,6 +124,7 @@ it('first day: init, invite, join, watch, edit, conflict, resolve, log, hooks, s
   expect(merged).toContain('status: blocked')
 
   t.note('bob looks, and keeps ann\'s value')
+  await editing(bob, 'ann')
   expect((await run(bob, ['status'])).exitCode).toBe(0)
   ok(await run(bob, ['resolve', '--list']))
   ok(await run(bob, ['resolve', conflictId, '--take', '1']))
@@ -124,6 +132,7 @@ it('first day: init, invite, join, watch, edit, conflict, resolve, log, hooks, s
   await waitLog(daemons.ann, /conflict \S+ resolved/)
   await waitLog(daemons.bob, /conflict \S+ resolved/)
   showLogs()
+  await editing(ann, 'bob')
   ok(await run(ann, ['status']))
 
   t.note('ann looks at the sync points of her commits, installs the git hooks, commits, and looks again')
