@@ -4,7 +4,7 @@
  * same canonical YAML of the merged *values*: formatting is lost for that file until the next local edit,
  * but content is not, the file stays valid, and peers still converge (this is a pure function of the IR).
  */
-import { parse, stringify } from 'yaml'
+import { Document, parse, stringify, visit } from 'yaml'
 import type { DocIR, Node } from './ir.js'
 import { bodyLineToAbsolute, toAbsolute } from './indent.js'
 
@@ -53,5 +53,11 @@ export function fallbackText(ir: DocIR): string {
  * one line: the same value, valid where block syntax is not.
  */
 export function asFlowText(node: Node): string {
-  return stringify(valueOf(node), { collectionStyle: 'flow', lineWidth: 0 }).trimEnd()
+  // Multi-line strings double-quoted with `\n` escapes: folded over lines (the package's default), their
+  // continuation lines started at column 0 inside the block collection around, which then did not parse and
+  // the whole file fell back to canonical text (a `|+` name kept in a `scope: {}` a stale save wrote: edit
+  // generator seed 777).
+  const doc = new Document(valueOf(node))
+  visit(doc, { Scalar: (_, s) => void (typeof s.value === 'string' && /[\n\r]/.test(s.value) && (s.type = 'QUOTE_DOUBLE')) })
+  return doc.toString({ collectionStyle: 'flow', lineWidth: 0, doubleQuotedAsJSON: true }).trimEnd()
 }

@@ -14,7 +14,8 @@
  *    would otherwise become content or, before the first content line, make the scalar invalid;
  *  - a block scalar whose first body line starts with a space, or whose leading blank lines are longer
  *    than its indentation, gets an explicit indentation indicator;
- *  - a document marked NO_FINAL_NEWLINE drops the final newline of whatever ends it now;
+ *  - a document marked NO_FINAL_NEWLINE drops the final newline of whatever ends it now; a document trail
+ *    after a block collection whose last entry lost its newline (a peer's) starts a line of its own;
  *  - comment lines right after a block scalar that are indented as deep as its body (a re-indent on one
  *    side, a comment above the next entry on the other) move to the next entry's column, so they are
  *    not read as part of the text.
@@ -129,6 +130,8 @@ export function renderDocInfo(ir: DocIR): { text: string; fresh: Array<MapEntry 
     if ((ir.root.t === 'map' || ir.root.t === 'seq') && !out.atLineStart && /#[^\n]*$/.test(ir.head)) out.push('\n')
     renderNode(out, ir.root, 0, 0, -1)
   }
+  // After a block collection the trail starts a line; a merged last entry may have lost its newline (a peer's).
+  if (ir.trail !== NO_FINAL_NEWLINE && ir.trail !== '' && ir.root && isBlockCollection(ir.root)) out.ensureLineStart()
   if (ir.trail !== NO_FINAL_NEWLINE) out.push(afterBlock(out, ir.trail, 0))
   const text = out.toString()
   return { text: ir.trail === NO_FINAL_NEWLINE && text.endsWith('\n') ? text.slice(0, -1) : text, fresh: out.fresh, spans: out.spans }

@@ -140,6 +140,7 @@ const FOUND: Array<[string, string, string | null, string]> = [
   ['a blank line after a keep-chomped block scalar (its content), then the scalar\'s key deleted', '\n\nkeep: |+\nnested:\n', '\n\nkeep: |+\n\nnested:\n    due: needs review\n', 'nested:\n    due: needs review\n'],
   ['the same with CRLF line ends', '\r\n\r\nkeep: |+\r\nnested:\r\n', '\r\n\r\nkeep: |+\r\n\r\nnested:\r\n    due: needs review\r\n', 'nested:\r\n    due: needs review\r\n'],
   ['a scalar saved from the text before a peer made a mapping of the value (a stale buffer: `k:\\n  0`)', 'k: true\nlast: 1\n', 'k:\n  a: 1\n  b: 2\nlast: 1\n', 'k: 0\nlast: 1\n'],
+  ['`...` saved from the text before a peer removed the final newline (the document end joined the last line; seed 777)', 'k: "v"\n', 'k: "v"', 'f: >-\n  a\nk: "v"\n...'],
 ]
 
 test.each(FOUND)('found by the generator: %s', (_what, t0, byPeer, saved) => {

@@ -9,6 +9,7 @@ import { describe, expect, test } from 'vitest'
 import { FileModel } from '../../src/crdt/model.js'
 import { parseYaml } from '../../src/crdt/parse.js'
 import { renderDoc } from '../../src/crdt/render.js'
+import { asFlowText } from '../../src/crdt/canonical.js'
 import { author, send } from './helpers.js'
 
 const DOC = '.rhema/todos.yaml'
@@ -193,4 +194,12 @@ describe('an update applied before one it depends on', () => {
     expect(done.text).toBe(final)
     expect(FileModel.fallbacks).toBe(fallbacks)
   })
+})
+
+// A peer's `|+` value kept inside the `{}` a stale save wrote (edit generator seed 777): folded over lines, the
+// string's continuation started at column 0 inside the block mapping, and the file fell back to canonical text.
+test('a multi-line value a merge placed inside a flow collection is one escaped line', () => {
+  const flow = asFlowText({ t: 'block', header: '|+\n', indent: 2, lines: [{ text: 'user-management-service' }, { text: 'and a second line' }] })
+  expect(flow).toBe('"user-management-service\\nand a second line\\n"')
+  expect(parse(`a:\n  scope: {name: ${flow}}\n`)).toEqual({ a: { scope: { name: 'user-management-service\nand a second line\n' } } })
 })
