@@ -112,8 +112,10 @@ export function registerHistory(program: Command): void {
     .action(async (change: string | undefined, o, cmd: Command) => {
       const r = await (await undo()).undo({ cwd: cwdOf(cmd), change, file: o.file })
       if (o.json) return void json(r)
-      const note = r.conflicts ? ` (${r.conflicts} field(s) changed since by others too: see \`ctxsync resolve --list\`)` : ''
-      out(r.changed ? `undid change ${r.change} by ${visible(r.author)} on ${visible(r.file)}${note}` : `${visible(r.file)} already is as before change ${r.change}`)
+      const note = r.conflicts ? ` (${r.conflicts} place(s) changed since by others kept as they are now)` : ''
+      if (r.changed) return void out(`undid change ${r.change} by ${visible(r.author)} on ${visible(r.file)}${note}`)
+      // Nothing left to take back: what the change did was changed since by others, and their edits stay.
+      out(r.conflicts ? `nothing undone in ${visible(r.file)}: what change ${r.change} did was changed since by others (${r.conflicts} place(s)), kept as they are now` : `${visible(r.file)} already is as before change ${r.change}`)
     })
 }
 

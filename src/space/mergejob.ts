@@ -27,6 +27,20 @@ export interface MergeJob {
    * looked up there (`git/sides.ts`), and only when a value goes through the CRDT. Null: unknown sides.
    */
   git: { cwd: string; path: string; env: Record<string, string> } | null
+  /**
+   * When each side wrote (seconds), instead of git's or now: the later side wins a value both changed, or an
+   * item one deleted and the other edited. `ctxsync undo` makes the file as it is now the later side, so
+   * what others changed since survives the revert.
+   */
+  times?: [number, number]
+  /** Keep conflict records for `resolve` (the merge driver's); false: the caller says what it kept. */
+  records?: boolean
+  /**
+   * Merge the whole file through the CRDT, never region by region: there an item deleted on one side and
+   * edited on the other stays with the edit (the region merge left it out and counted a conflict, which
+   * only the merge driver's records could bring back).
+   */
+  whole?: boolean
 }
 
 export type MergeOutcome =
@@ -48,7 +62,7 @@ export async function runMergeJob(job: MergeJob, inlineLimit?: number): Promise<
   const options = () => (opts ??= mergeOptions(paths, job))
   let r: { text: string | null; conflicts: unknown[]; parts: MergePart[] }
   try {
-    const byRegion = await mergeByRegions(b, a, t, options, { maxCrdtChars: inlineLimit })
+    const byRegion = job.whole ? null : await mergeByRegions(b, a, t, options, { maxCrdtChars: inlineLimit })
     if (byRegion) r = { ...byRegion, parts: byRegion.regions.map((x) => ({ ...x, whole: false })) }
     else {
       if (inlineLimit !== undefined && Math.max(b.length, a.length, t.length) > inlineLimit) throw new NeedsBudget()
@@ -64,7 +78,7 @@ export async function runMergeJob(job: MergeJob, inlineLimit?: number): Promise<
     throw e
   }
   try {
-    const keep = paths && r.conflicts.length && (await options()).me ? r.parts.map((await import('./mergestore.js')).storePart) : null
+    const keep = job.records !== false && paths && r.conflicts.length && (await options()).me ? r.parts.map((await import('./mergestore.js')).storePart) : null
     if (keep && paths) await creditStash(paths, job.name, await options(), r.parts, keep)
     return { kind: 'merged', text: r.text ?? '', conflicts: r.conflicts.length, keep }
   } finally {
@@ -119,7 +133,7 @@ async function mergeOptions(paths: ReturnType<typeof spacePaths> | null, job: Me
     name, rules: compileRules(name, rules), me, stash: (ours?.stash || theirs?.stash) && me ? me : null,
     ours: author(ours, me ?? { id: 'merge:ours', name: 'ours', kind: 'human' }),
     theirs: author(theirs, { id: 'merge:theirs', name: 'theirs', kind: 'human' }),
-    times: [ours?.time ?? now, theirs?.time ?? now],
+    times: job.times ?? [ours?.time ?? now, theirs?.time ?? now],
   }
 }
 

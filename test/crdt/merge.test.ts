@@ -44,6 +44,11 @@ function edit(r: () => number, ts: Todo[], who: string, seed: number): { todos: 
       const line = `${who} line ${seed}.${k}`
       t.lines.splice(Math.floor(r() * (t.lines.length + 1)), 0, line)
       marks.push(line)
+    } else if (x < 0.9 && out.length > 1) {
+      // A todo deleted: where the other side edited it, the edit must stay (its marks are counted below);
+      // what this side itself put into it goes with it.
+      const [gone] = out.splice(Math.floor(r() * out.length), 1)
+      for (const m of [...gone!.lines, `- id: ${gone!.id}`]) if (marks.includes(m)) marks.splice(marks.indexOf(m), 1)
     } else {
       const id = `${who}${seed}x${k}`
       out.splice(Math.floor(r() * (out.length + 1)), 0, { id, status: 'open', tags: [], lines: ['new'] })
@@ -108,7 +113,7 @@ describe('merge engine', () => {
         throw e
       }
     }
-    expect(taken).toBeGreaterThan(100)
+    expect(taken).toBeGreaterThan(90)
   })
 })
 

@@ -199,6 +199,11 @@ export async function mergeByRegions(
       const wrapper = u.start[r[0]] === 2 || root < 0 ? null : O[root]!
       const doc = (ls: string[]) => (wrapper === null ? [] : [wrapper]).concat(ls).join('\n') + '\n'
       if (limits.maxCrdtChars !== undefined && [la, lb].some((ls) => ls.reduce((n, l) => n + l.length + 1, 0) > limits.maxCrdtChars!)) throw new RegionTooLarge()
+      // A side that removed the whole region (an item deleted while the other side edited it): wrapped alone,
+      // its collection would be empty, a null value that hides the other side's edit inside it, so the edit was
+      // lost (an undo of one's own addition a teammate had edited since: black-box tester). Merged whole, the
+      // item stays with the edit, as between live peers.
+      if ([la, lb].some((ls) => ls.every((l) => /^\s*(#|$)/.test(l)))) return null
       const [{ merge3, sideClients }, crdt, o] = await Promise.all([import('./merge3.js'), import('../model.js'), options()])
       let m
       try {

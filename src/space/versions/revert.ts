@@ -100,7 +100,11 @@ export async function undoChange(root: string, o: { change?: string; file?: stri
   if (now === v.text || v.text === null || p.text === null || now === null) text = p.text
   else {
     const { runMergeJob } = await import('../mergejob.js')
-    const r = await runMergeJob({ base: v.text, ours: now, theirs: p.text, name: v.doc, root, git: null })
+    // The file as it is now is the later side: a value, or an item, that others changed since the change
+    // stays as they left it (an undo of one's own addition deleted the item a teammate had edited since,
+    // and the conflict it counted was recorded nowhere: black-box tester).
+    const t = Math.floor(Date.now() / 1000)
+    const r = await runMergeJob({ base: v.text, ours: now, theirs: p.text, name: v.doc, root, git: null, times: [t, t - 1], records: false, whole: true })
     if (r.kind !== 'merged') throw new CtxError('undo-failed', `cannot undo ${v.id} on ${v.doc} as it is now: ${r.why}`)
     text = r.text
     conflicts = r.conflicts
