@@ -11,6 +11,7 @@ import { toAbsolute } from './indent.js'
 import { conflictMaps, listRaw, type RawConflict, type RecordValue } from './conflicts.js'
 import { ITEM, type Rules } from './rules.js'
 import { kindOf, shortHash, type NodeId } from './schema.js'
+import { summarize } from './valuesummary.js'
 import { MAX_WALK } from './limits.js'
 import type { Tree } from './tree.js'
 import type { Writer } from './write.js'
@@ -26,7 +27,11 @@ export interface ConflictAuthor {
 export interface ConflictValue {
   /** The value as YAML would read it (string, number, …); null for "deleted". */
   value: unknown
-  /** The text as written in the file; '' for "deleted". */
+  /**
+   * The text as written in the file; '' for "deleted". For a list, a mapping or a block of text, a short
+   * summary of what it holds (`the item as edited: title "Two", status "doing"`): its registers hold only
+   * an internal descriptor (`S2`, `M2`), which `resolve --list` and the daemon's lines showed (issue 17).
+   */
   raw: string
   deleted?: true
   author: ConflictAuthor
@@ -62,7 +67,7 @@ export function describeConflicts(file: string, tree: Tree, rules: Rules): Confl
       kind: c.kind,
       path,
       display: displayPath(tree, c.node, path),
-      values: c.values.map((v) => presentValue(v, authorOf(v[2], v[1]))),
+      values: c.values.map((v) => presentValue(v, authorOf(v[2], v[1]), tree, c)),
       winner: c.winner + 1,
     }
   })
@@ -72,10 +77,11 @@ function conflictId(file: string, c: RawConflict): string {
   return shortHash(`${file}\u0000${c.node}\u0000${c.kind}`)
 }
 
-function presentValue(v: RecordValue, author: ConflictAuthor): ConflictValue {
+function presentValue(v: RecordValue, author: ConflictAuthor, tree: Tree, c: RawConflict): ConflictValue {
   const at = v[1] === 0 ? null : new Date(v[1] * 1000).toISOString()
   if (v[0] === '\u0000deleted') return { value: null, raw: '', deleted: true, author, at }
   const k = kindOf(v[0])
+  if (k !== 'scalar' && k !== 'opaque') return { ...summarize(tree, c.node, v[0], c.kind === 'delete'), author, at }
   const raw = k === 'scalar' || k === 'opaque' ? toAbsolute(v[0].slice(1), 0) : v[0]
   let value: unknown = raw
   if (k === 'scalar') {
