@@ -123,8 +123,8 @@ export class LocalSpace implements SpaceApi {
 
   /** The peer book, with who is connected now. */
   peerRecords(): PeersView['book'] {
-    const live = new Map((this.o.live?.peers.peers() ?? []).filter((p) => p.id).map((p) => [p.id!, p]))
-    return this.o.book.list().map((r) => ({ ...r, connected: live.get(r.id as never)?.state === 'connected' }))
+    const live = (this.o.live?.peers.peers() ?? []).filter((p) => p.id && p.state === 'connected').map((p) => p.id as string)
+    return this.o.book.view(new Set(live))
   }
 
   private online() {

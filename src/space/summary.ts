@@ -184,6 +184,16 @@ export class PeerBook {
     return [...this.peers.values()].sort(byName)
   }
 
+  /**
+   * The book as `peers` shows it: `connected` (peer ids) marks who is connected now, and a connected peer
+   * was last seen now — the book keeps the time of its connection, which `peers --json` gave as `lastSeen`
+   * while the peer was active (16:25 for a peer connected since 16:41, issue 17 tester).
+   */
+  view(connected: ReadonlySet<string>, now = Date.now()): PeerRecord[] {
+    const at = new Date(now).toISOString()
+    return this.list().map((r) => (connected.has(r.id) ? { ...r, connected: true, lastSeen: at } : { ...r, connected: false }))
+  }
+
   seen(p: Omit<PeerRecord, 'lastSeen'> & { lastSeen?: string | null }): void {
     const prev = this.peers.get(p.id)
     // Fields a sighting does not know (an inbound session has no URL) keep what was known before.

@@ -53,3 +53,19 @@ it('prune forgets peers unseen for the given age, never one connected now nor on
   // Nothing left that old: nothing forgotten, and ci-1 (left out at load) is not named twice.
   expect(book.prune(7 * day, new Set(['p-live']), now)).toEqual([])
 })
+
+it('a peer connected now was last seen now, not when it connected (peers --json, issue 17 tester)', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ctxsync-book-'))
+  dirs.push(dir)
+  const file = path.join(dir, 'peers.json')
+  const book = await new PeerBook(file).load()
+  const connectedAt = '2026-12-06T16:25:00.000Z'
+  book.seen({ id: 'p-bob', name: 'bob', kind: 'human', connected: true, lastSeen: connectedAt })
+  book.seen({ id: 'p-ann', name: 'ann', kind: 'human', connected: false, lastSeen: connectedAt })
+  const now = Date.parse('2026-12-06T16:50:00Z')
+  expect(book.view(new Set(['p-bob']), now)).toEqual([
+    expect.objectContaining({ name: 'ann', connected: false, lastSeen: connectedAt }),
+    expect.objectContaining({ name: 'bob', connected: true, lastSeen: '2026-12-06T16:50:00.000Z' }),
+  ])
+  await book.save()
+})
