@@ -133,7 +133,9 @@ export class Differ {
       const p = this.tree.placement(c)
       // Deleted already and revived (the stale save's deletion had not seen them) is the usual way there: a
       // second tombstone, which a save never writes for an item its file shows, is right for one it never showed.
-      if (p && p[0] === id && p.length > 2 === (nc === 'keyed') && this.tree.alive(c)) this.w.tombstone(c, true)
+      // Whole, even in a stale save: lines a peer added to a block scalar the save turned into a list were kept
+      // as list items (`- \u0001`, edit generator seeds 1 and 90210), items and lines being placed alike.
+      if (p && p[0] === id && p.length > 2 === (nc === 'keyed') && this.tree.alive(c)) this.w.tombstone(c, true, true)
     }
   }
 

@@ -121,14 +121,15 @@ export class Writer {
    * vector would be equivalent but grows with every process that ever wrote to the file, in every
    * tombstone; readers of either form decide alike.
    */
-  tombstone(id: NodeId, again = false): void {
+  tombstone(id: NodeId, again = false, whole = false): void {
     // Deleted already. A revived item (an edit the deletion had not seen) is not deleted again here: its
     // delete conflict is resolved by `resolve` (present.ts). A second tombstone written from a file save hid
     // concurrent overwrites of the revived item's fields from the conflict records (converge seeds 28, 40).
-    // `again`: a revived item no file showed (see `Differ.tombstoneHidden`).
+    // `again`: a revived item no file showed (see `Differ.tombstoneHidden`); `whole`: it remembers all the
+    // document holds, also in a stale save (such a child is of a kind the value no longer has).
     if (this.tree.get(id, 'd') && !again) return
     const store = this.tree.doc.store
-    const had = this.opts.seen
+    const had = whole ? undefined : this.opts.seen
     const state = (client: number) => (had ? Math.min(Y.getState(store, client), had.get(client) ?? 0) : Y.getState(store, client))
     const seen = new Map([...this.tree.subtreeWriters(id)].map((client) => [client, state(client)]))
     this.map.set(id + 'd', [Y.encodeStateVector(seen), this.opts.time])
