@@ -100,7 +100,9 @@ export function registerHistory(program: Command): void {
     .action(async (paths: string[], o, cmd: Command) => {
       const r = await (await undo()).restore({ cwd: cwdOf(cmd), paths, to: o.to })
       if (o.json) return void json(r)
-      out(r.files.map((f) => (f.changed ? `restored ${visible(f.file)} to ${visible(o.to)}` : `${visible(f.file)} already is as at ${visible(o.to)}`)).join('\n'))
+      // How much it took back, and whose: a restore reverts later edits by others too (issue 17 tester).
+      const back = (f: (typeof r.files)[number]) => `: ${f.fields} field(s) changed back${f.lastSetBy.length ? ` (last set by ${visible(f.lastSetBy.join(', '))})` : ''}`
+      out(r.files.map((f) => (f.changed ? `restored ${visible(f.file)} to ${visible(o.to)}${back(f)}` : `${visible(f.file)} already is as at ${visible(o.to)}`)).join('\n'))
     })
 
   program.command('undo')

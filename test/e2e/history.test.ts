@@ -104,7 +104,9 @@ describe('e2e: history, show, blame, undo, restore', { timeout: 180_000 }, () =>
     expect(again.exitCode).toBe(1)
     expect(again.stderr).toContain(`change ${u1.change} is undone already (by ${undoneBy.id})`)
     expect(readFile(a)).toBe(t2)
-    await expectOk(ctx(a.dir, ['restore', TODOS, '--to', commit]))
+    // It says what it takes back, and whose: b's status and a's (it reverted them without a word: issue 17).
+    const restored = (await expectOk(ctx(a.dir, ['restore', TODOS, '--to', commit]))).stdout
+    expect(restored).toMatch(/^restored \.rhema\/todos\.yaml to [0-9a-f]+: 2 field\(s\) changed back \(last set by (a, b|b, a)\)$/)
     await both([a, b], SMALL_TODOS)
     await waitChange(a, (c) => c.via === 'restore', 'the restore as a version')
     await expectOk(ctx(a.dir, ['undo']))

@@ -10,7 +10,7 @@ import { readGuard } from './guard.js'
 import { loggedDocs } from './store.js'
 
 export { historyOf, fileAt, blameOf, diffOf, type HistoryEntry, type BlameLine, type FileDiff, type DiffEntry, type Author } from './query.js'
-export { restoreFiles, undoChange, type EditResult, type UndoResult } from './revert.js'
+export { restoreFiles, undoChange, type EditResult, type RestoreResult, type UndoResult } from './revert.js'
 export { parseTime, whenText } from './when.js'
 export { loggedDocs } from './store.js'
 export type { FieldChange } from './fields.js'

@@ -16,11 +16,17 @@ import { runningDaemon } from '../daemonfile.js'
 import { spacePaths } from '../paths.js'
 import { dropMassDeletion } from './guard.js'
 import { leaveIntent } from './intent.js'
-import { allVersions, current, fileAt, findChange, previous } from './query.js'
+import { allVersions, current, diffOf, fileAt, findChange, previous } from './query.js'
 import { versionsDir } from './recorder.js'
 import type { Version, Via } from './store.js'
 
 export interface EditResult { file: string; changed: boolean; conflicts: number; via: 'daemon' | 'direct' }
+
+/**
+ * A restore says what it took back: it silently reverted later edits by others (issue 17 tester). `fields`:
+ * how many fields it set back; `lastSetBy`: who had last set them (names, as the history records them).
+ */
+export interface RestoreResult extends EditResult { fields: number; lastSetBy: string[] }
 
 async function myId(state: string): Promise<string | null> {
   const { readIdentity } = await import('../secrets.js')
@@ -54,7 +60,7 @@ async function edit(root: string, doc: string, text: string | null, via: Via, of
 }
 
 /** `restore PATH… --to REF`: each file becomes what it was at REF. */
-export async function restoreFiles(root: string, docs: string[], ref: string): Promise<EditResult[]> {
+export async function restoreFiles(root: string, docs: string[], ref: string): Promise<RestoreResult[]> {
   const dir = versionsDir(spacePaths(root).state)
   const targets = []
   // Every REF is resolved before any file is written: a bad one changes nothing.
@@ -65,8 +71,14 @@ export async function restoreFiles(root: string, docs: string[], ref: string): P
     if (p.unknown) throw new CtxError('no-such-ref', `${ref}: ${p.unknown}`)
     targets.push({ doc, text: p.text })
   }
-  const out: EditResult[] = []
-  for (const t of targets) out.push(await edit(root, t.doc, t.text, 'restore'))
+  const out: RestoreResult[] = []
+  for (const t of targets) {
+    // Before the write: the fields that differ now from REF, each with who last set it.
+    const d = await diffOf(root, dir, t.doc, ref).catch(() => null)
+    const e = await edit(root, t.doc, t.text, 'restore')
+    const names = [...new Set((d?.changes ?? []).flatMap((c) => c.authors.map((a) => a.name)))]
+    out.push({ ...e, fields: e.changed ? d?.changes.length ?? 0 : 0, lastSetBy: e.changed ? names : [] })
+  }
   return out
 }
 
