@@ -72,6 +72,13 @@ export class GitView {
     return b === this.headBlobs.get(name) || b === this.indexBlobs.get(name)
   }
 
+  /** Is HEAD's version of `name` known (the commit checked out brings nothing the live context lacks)? */
+  async headKnown(e: TrackedFile, name: string): Promise<boolean> {
+    const oid = this.headBlobs.get(name)
+    const text = oid ? await this.text(oid) : null
+    return text !== null && (await this.knownHead(e, name, text))
+  }
+
   /**
    * Whether the command that moved HEAD from `from` brought `name` (a pull, merge or fast-forward: HEAD
    * moved forward and its version of the file changed on the way).

@@ -27,6 +27,7 @@
  */
 import path from 'node:path'
 import { RefusedFileError, YamlSyntaxError } from '../crdt/model.js'
+import { gitBusyMarkers } from '../git/activity.js'
 import { readTextFile } from '../fs/atomic.js'
 import { listTracked, forEachLimited } from '../fs/globs.js'
 import { asDocName, sha256hex, type DocName } from '../ids.js'
@@ -130,7 +131,18 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
   // Git started again while we looked (a commit, then at once a checkout): what we read may be half of
   // its work, and writing the live context now would land under its feet. The next idle decides.
   if (cx.gitPaused()) return null
-  if (!view || !view.fromGit(f.name, text)) return plain()
+  if (!view) return plain()
+  if (!view.fromGit(f.name, text)) {
+    // Read while git works again (a reconcile after a commit, overtaken by `git checkout -m`, which writes
+    // the old commit's files first): not an edit, the next idle decides.
+    if (cx.gitPaused() || (await gitAtWork(cx))) return null
+    // `git checkout -m` / `git switch -m` merged the uncommitted changes (the live context, already taken
+    // in) into the commit's version: neither git's nor an edit. Taken in, the old commit's values went to
+    // every peer (black-box tester). When that commit brings nothing the live context lacks, the live
+    // context is written back, like a plain checkout's (new content: today's way, taken in as left).
+    if (text === null || intent?.kind !== 'move' || !intent.checkout || !(await view.headKnown(f, f.name))) return plain()
+    return keepLive(cx, d, hash)
+  }
   // HEAD stayed where it was and git wrote its own version: the user threw their changes away (`git
   // restore`, `git checkout -- FILE`). That is an edit, and the peers get it like any other.
   // Only HEAD's version or what the index held before counts (gitintent.ts: a command seen half done).
@@ -146,12 +158,7 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
     if (known && text !== null && !f.model.exists() && intent?.kind === 'move' && (await view.brought(f.name, intent.from))) {
       return (await plain()) === null ? null : 'revived'
     }
-    if (known) {
-      sawOnDisk(f, hash)
-      await writeBack(cx, d)
-      f.recordSettledBase(f.diskHash)
-      return 'kept'
-    }
+    if (known) return await keepLive(cx, d, hash)
     if (text === null) {
       f.sawAbsent()
       f.model.deleteFile()
@@ -170,6 +177,17 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
     if (text !== null && hash !== null) await takeInSave(cx, d, text, hash)
     return null
   }
+}
+
+/**
+ * Git holds its lock (or is mid-merge, mid-rebase…) right now. `git checkout -m` writes the commit's files
+ * before merging the local changes into them: a watcher event for that first write can arrive before the
+ * lock's own event pauses the daemon, and taking the file in then synced the old commit's values to every
+ * peer (black-box tester). The git watch reconciles it once git is done.
+ */
+export async function gitAtWork(cx: GitContext): Promise<boolean> {
+  const repo = await cx.gitRepo()
+  return repo !== null && gitBusyMarkers(repo.gitDir).length > 0
 }
 
 /**
@@ -209,6 +227,14 @@ async function joinGate(cx: GitContext, f: TrackedFile, getView: ViewGetter): Pr
   if (texts.length === 0) return
   // The checkout's own base: the newest version others had (HEAD's, unless the member committed since).
   awaitJoin(f, { current: texts.slice(0, 1), texts, rules: cx.rulesFor(f.name) })
+}
+
+/** Git's text is known: the file is rewritten to the live context, nothing taken in. */
+async function keepLive(cx: GitContext, d: DocTurn, hash: string | null): Promise<'kept'> {
+  sawOnDisk(d.file, hash)
+  await writeBack(cx, d)
+  d.file.recordSettledBase(d.file.diskHash)
+  return 'kept'
 }
 
 function sawOnDisk(f: TrackedFile, hash: string | null): void {

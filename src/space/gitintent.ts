@@ -30,7 +30,11 @@ import type { Repo } from '../git/repo.js'
  * in while it held the file (`stashhold.ts`): the stashed text and the last edit.
  */
 export type GitIntent =
-  | { kind: 'move'; from?: string | null; bases?: Map<string, string[]> }
+  /**
+   * `checkout`: the move was a checkout or switch of a commit or branch (HEAD's reflog says `checkout:`),
+   * with or without `-m`: a file git merged the local changes into holds no edit (`gitingest.ts`).
+   */
+  | { kind: 'move'; from?: string | null; bases?: Map<string, string[]>; checkout?: boolean }
   /** `staged`: the index's blobs before the command (repository paths): what a file can be reverted to. */
   | { kind: 'revert'; staged: Map<string, string> }
   | { kind: 'stash'; oid: string; files: string[] }
@@ -74,7 +78,13 @@ export async function classify(repo: Repo, before: GitSnapshot, after: GitSnapsh
     const files = await stashedFiles(repo, after.stash, spaceRoot, match)
     if (files.length > 0) return { kind: 'stash', oid: after.stash, files }
   }
-  return moved || after.stash !== before.stash ? { kind: 'move' } : { kind: 'revert', staged: before.index }
+  if (!moved) return after.stash !== before.stash ? { kind: 'move' } : { kind: 'revert', staged: before.index }
+  return (await lastMove(repo)).startsWith('checkout:') ? { kind: 'move', checkout: true } : { kind: 'move' }
+}
+
+/** What HEAD's reflog says of the last command that moved it ('' when git keeps none). */
+async function lastMove(repo: Repo): Promise<string> {
+  return (await repo.tryRaw(['reflog', '-1', '--format=%gs', 'HEAD']))?.trim() ?? ''
 }
 
 /** The tracked files (space names) whose work-tree changes the stash entry holds. */

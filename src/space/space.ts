@@ -30,7 +30,7 @@ import { DocWorker, untilIdle } from './worker.js'
 import { checkState, checkUpdate, RefusedUpdateError } from '../crdt/guard.js'
 import { Repo } from '../git/repo.js'
 import { branchSpaceId, mergeBranchStates } from './branches.js'
-import { reconcileAfterGit, takeInAll, takeInUnderStash, type GitReport } from './gitingest.js'
+import { gitAtWork, reconcileAfterGit, takeInAll, takeInUnderStash, type GitReport } from './gitingest.js'
 import type { SpacePaths } from './paths.js'
 import type { Identity } from './secrets.js'
 import { readSummary } from './summary.js'
@@ -260,7 +260,7 @@ export class Space extends TypedEmitter<SpaceEvents> {
     if (this.#gitPaused) return
     const w = this.getOrCreate(name)
     await w.run(async () => {
-      if (this.#gitPaused) return // git started while this waited: the file may already be git's
+      if (this.#gitPaused || (await gitAtWork(this.#cx))) return // git started or holds its lock (gitAtWork): the file may be git's
       const f = w.file
       if (f.disk.kind !== 'unknown' && !f.diskIs(hash)) {
         // The watcher reports what the file held when it looked. Our own later write (a burst of remote

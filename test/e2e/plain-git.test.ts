@@ -197,6 +197,29 @@ describe('e2e: plain git beside the live context', { timeout: 240_000 }, () => {
     }
   })
 
+  it('git checkout -m to an older commit over live context: no edit, nothing synced, the peer keeps newer values; switch -m back restores the live context', async () => {
+    const { a, b, da, db } = await twoLivePeers()
+    try {
+      // c2 (bob) changes t1; then ann's live edit of t2 reaches bob: bob's clone is modified against c2.
+      await replaceIn(b.dir, TODOS, 'title: "Write the parser"', 'title: "Write the parser v2"')
+      await waitSame([a, b], TODOS, (t) => t.includes('parser v2'))
+      await gitIn(b.dir, ['commit', '-qam', 'bob: c2'])
+      await replaceIn(a.dir, TODOS, 'title: "Fix the renderer"', 'title: "Fix the renderer live"')
+      const live = await waitSame([a, b], TODOS, (t) => t.includes('renderer live'))
+      const co = await gitIn(b.dir, ['checkout', '-m', 'HEAD~1'], { reject: false })
+      expect(co.exitCode, co.stdout + co.stderr).toBe(0)
+      await waitLog(db, /kept the live context after git rewrote \.rhema\/todos\.yaml \(git checkout: moving from/)
+      for (const p of [b, a]) expect(readFile(p), `${p.name}: ${textDiff(live, readFile(p) ?? '')}`).toBe(live)
+      expect(db.log()).not.toMatch(/parser v2[\s\S]*synced|renderer live.*edit/)
+      const sw = await gitIn(b.dir, ['switch', '-m', 'main'], { reject: false })
+      expect(sw.exitCode, sw.stdout + sw.stderr).toBe(0)
+      const back = await waitSame([a, b], TODOS)
+      expect(back, textDiff(live, back)).toBe(live)
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
+  })
+
   it('checkout -- FILE, restore FILE and checkout HEAD FILE revert the file, and the revert reaches the peer', async () => {
     const { a, b, da, db } = await twoLivePeers()
     try {
