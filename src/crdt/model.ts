@@ -36,10 +36,7 @@ export type { Conflict, Take, StaleSave, Author, RemoteOrigin, Rendered, FileMod
 export class FileModel {
   /** How often a complete (writable) state needed the canonical fallback rendering (`render.ts` repairs should make it 0). */
   static fallbacks = 0
-  /**
-   * The same for incomplete states: while an update waits for one it depends on, Yjs has applied its
-   * deletions (an overwritten register reads as empty), so such a state often does not parse; never written.
-   */
+  /** The same for incomplete states (Yjs applies a waiting update's deletions: often unparsable; never written). */
   static transientFallbacks = 0
   readonly doc = new Y.Doc()
   readonly tree: Tree
@@ -153,14 +150,16 @@ export class FileModel {
    * and `stale` when the save was made from an older text than the file's last (`recent.ts`): how many of the
    * peers' changes since were kept, how many values it overwrote (recorded). `cut`: found cut short, left so.
    * `deliberate`: written whole on purpose (`restore`, `undo`), so made from the file's last text, never stale.
+   * `at`: when it was saved (seconds), for a save found at a start, made while no ctxsync ran.
    */
-  ingest(text: string, cut = false, deliberate = false): Rendered & { changed: boolean; stale?: StaleSave } {
+  ingest(text: string, cut = false, deliberate = false, at?: number): Rendered & { changed: boolean; stale?: StaleSave } {
     const newest = this.recent.newest
     const chosen = deliberate ? newest && { base: newest, stale: false } : this.recent.baseFor(text)
     // The file has not shown what peers sent since (held, its write-back not done): a stale save of its text,
     // but no news to the person (a live merge, not their buffer being old), so nothing kept is reported.
     const unseen = Boolean(chosen && !chosen.stale && chosen.base.sv && this.beyond(chosen.base.sv))
-    const out = this.take(text, unseen ? { ...chosen!, stale: true } : chosen, cut)
+    const take = () => this.take(text, unseen ? { ...chosen!, stale: true } : chosen, cut)
+    const out = at === undefined ? take() : this.timed(at, take)
     return unseen && out.stale && !out.stale.overwritten ? { ...out, stale: { ...out.stale, kept: 0 } } : out
   }
 
@@ -180,15 +179,17 @@ export class FileModel {
   }
 
   /** Runs `f` with its writes made at `at` (never later than now); the records' later write shows. */
-  private timed(at: number, f: () => void): void {
+  private timed<T>(at: number, f: () => T): T {
     this.#at = Math.min(at, this.now())
+    let r: T
     try {
-      f()
+      r = f()
     } finally {
       this.#at = undefined
     }
     this.races.touchRecorded()
     this.flushRaces()
+    return r
   }
 
   private take(text: string, chosen: { base: Held; stale: boolean } | null, cut = false): Rendered & { changed: boolean; stale?: StaleSave } {

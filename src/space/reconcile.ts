@@ -84,7 +84,8 @@ async function reconcileFile(cx: FileContext, d: DocTurn): Promise<ReconcileResu
     if (history.length === 0) f.model.setBase(r)
     else f.model.recall([...[...history].reverse().map((text) => ({ text, ids: null })), { text: r.text, ids: f.model.idsOf(r) }], r)
   } else f.model.setBase({ text: null, ir: null, complete: true })
-  return (await takeInSave(cx, d, read.text, read.hash)) ? 'ingested' : null
+  // Timed when it was saved: an offline value older than a peer's live one must not win as the later edit.
+  return (await takeInSave(cx, d, read.text, read.hash, true, Math.min(read.mtimeMs, Date.now()) / 1000)) ? 'ingested' : null
 }
 
 /**
@@ -92,8 +93,8 @@ async function reconcileFile(cx: FileContext, d: DocTurn): Promise<ReconcileResu
  * `write: false`: the file is left as it is even when peers' changes were merged in (a file `git stash`
  * holds: gitwatch.ts); the next save is diffed against `text`.
  */
-export async function takeInSave(cx: FileContext, d: DocTurn, text: string, hash: string, write = true): Promise<boolean> {
-  return unlessDamaged(cx, d.file, false, () => takeText(cx, d, text, hash, false, write))
+export async function takeInSave(cx: FileContext, d: DocTurn, text: string, hash: string, write = true, at?: number): Promise<boolean> {
+  return unlessDamaged(cx, d.file, false, () => takeText(cx, d, text, hash, false, write, at))
 }
 
 /**
@@ -127,7 +128,7 @@ async function settleCut(cx: FileContext, d: DocTurn): Promise<void> {
   await unlessDamaged(cx, d.file, false, () => takeText(cx, d, read.text, read.hash, true))
 }
 
-async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string, settled = false, write = true): Promise<boolean> {
+async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string, settled = false, write = true, at?: number): Promise<boolean> {
   const f = d.file
   const j = awaitingJoin(f)
   if (j) return joinOrWait(cx, d, j, hash)
@@ -155,7 +156,7 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string,
   const deliberate = !f.model.isEmpty && (await cx.deliberate(f.name, hash))
   const before = f.model.baseText
   try {
-    out = f.model.isEmpty ? { ...f.model.enroll(text), changed: true } : deliberate ? f.model.ingest(text, cut, true) : f.model.ingest(keptFormat(cx, f, text), cut)
+    out = f.model.isEmpty ? { ...f.model.enroll(text), changed: true } : deliberate ? f.model.ingest(text, cut, true) : f.model.ingest(keptFormat(cx, f, text), cut, false, at)
   } catch (err) {
     if (err instanceof YamlSyntaxError) {
       hold(cx, f, { line: err.line, col: err.col, message: err.reason })
