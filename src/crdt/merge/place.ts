@@ -55,10 +55,7 @@ export function mergeEntries(scratch: FileModel): MergeEntry[] {
 export function nodeAtPath(tree: Tree, path: ReadonlyArray<string | number>): NodeId | null {
   let cur: NodeId = ROOT
   for (const seg of path) {
-    const next: NodeId | undefined = tree.visibleChildren(cur).find((c) => {
-      const p = tree.path(c)
-      return p[p.length - 1] === seg
-    })
+    const next: NodeId | undefined = tree.visibleChildren(cur).find((c, i) => tree.segment(c, i) === seg)
     if (next === undefined) return null
     cur = next
   }
