@@ -50,6 +50,9 @@ export async function listen(opts: ListenOptions): Promise<Listener> {
     maxPayload: opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
     perMessageDeflate: false,
   })
+  // Before listening: the WebSocketServer re-emits the server's errors, and a listen failure (a port in use)
+  // with no handler of its own crashed the daemon with a stack trace instead of the message below (CI).
+  wss.on('error', (err) => log('listener error: %s', err.message))
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: Error & { code?: string }) => {
       const e = new CtxError('listen-failed', `cannot listen on ${opts.host}:${opts.port}: ${err.message}`)
@@ -58,7 +61,6 @@ export async function listen(opts: ListenOptions): Promise<Listener> {
     server.listen(opts.port, opts.host, () => resolve())
   })
   server.on('error', (err) => log('listener error: %s', err.message))
-  wss.on('error', (err) => log('listener error: %s', err.message))
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : opts.port
   const callbacks: Array<(t: Transport) => void> = []

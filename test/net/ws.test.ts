@@ -132,3 +132,17 @@ describe('ws transport', () => {
     expect(await closed).toBe(1001)
   })
 })
+
+describe('listening on a port in use', () => {
+  it('rejects with a message, and nothing is left unhandled (the daemon crashed with a stack trace: CI)', async () => {
+    const net = await import('node:net')
+    const taken = net.createServer()
+    await new Promise<void>((r) => taken.listen(0, LOOPBACK, () => r()))
+    const port = (taken.address() as { port: number }).port
+    try {
+      await expect(listen({ host: LOOPBACK, port })).rejects.toThrow(/cannot listen on .*EADDRINUSE/)
+    } finally {
+      await new Promise((r) => taken.close(r))
+    }
+  })
+})
