@@ -347,3 +347,13 @@ export async function explained<T>(p: Promise<T>, peers: Peer[], daemons: Daemon
     throw e
   }
 }
+
+/** Waits until `peer`'s history holds a change matching `pred` (versions are written just after a turn); returns it. */
+export async function waitChange(peer: Peer, pred: (c: any) => boolean, what: string): Promise<any> {
+  let found: any = null
+  await waitFor(async () => {
+    found = (await ctxJson(peer.dir, ['history', '--json'])).changes.find(pred) ?? null
+    return found !== null
+  }, 15_000, `${peer.name}: ${what}`)
+  return found
+}

@@ -7,7 +7,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { ctx, ctxJson, edit, expectOk, killAll, readFile, removeTmpDirs, setupSpace, SMALL_TODOS, startWatch, stopWatch, TODOS, waitFor, writeFile, type Peer } from './helpers.js'
+import { ctx, ctxJson, edit, expectOk, killAll, readFile, removeTmpDirs, setupSpace, SMALL_TODOS, startWatch, stopWatch, TODOS, waitFor, writeFile, type Peer, waitChange } from './helpers.js'
 
 afterEach(killAll)
 afterAll(removeTmpDirs)
@@ -15,14 +15,6 @@ afterAll(removeTmpDirs)
 const KNOW = '.rhema/knowledge.yaml'
 const KNOWLEDGE = 'entries:\n  - id: k1\n    text: "first"\n'
 
-async function waitChange(peer: Peer, pred: (c: any) => boolean, what: string): Promise<any> {
-  let found: any = null
-  await waitFor(async () => {
-    found = (await ctxJson(peer.dir, ['history', '--json'])).changes.find(pred) ?? null
-    return found !== null
-  }, 15_000, `${peer.name}: ${what}`)
-  return found
-}
 const touches = (c: any, p: string) => c.fields.some((f: any) => f.path === p)
 
 describe('e2e: history refs', { timeout: 120_000 }, () => {

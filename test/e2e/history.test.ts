@@ -10,8 +10,7 @@ import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import {
   ctx, ctxJson, edit, expectOk, git, killAll, readFile, removeTmpDirs, setupSpace, SMALL_TODOS, startWatch, stopWatch, TODOS,
-  tmpDir, waitFileEquals, waitFor, waitLog, writeFile, type Peer,
-} from './helpers.js'
+  tmpDir, waitFileEquals, waitFor, waitLog, writeFile, type Peer, waitChange } from './helpers.js'
 
 afterEach(killAll)
 afterAll(removeTmpDirs)
@@ -20,16 +19,6 @@ const both = async (peers: Peer[], text: string) => {
   for (const p of peers) await waitFileEquals(p, text)
 }
 
-/** Waits until `peer`'s history holds a change matching `pred` (versions are written just after a turn). */
-async function waitChange(peer: Peer, pred: (c: any) => boolean, what: string): Promise<any> {
-  let found: any = null
-  await waitFor(async () => {
-    const h = await ctxJson(peer.dir, ['history', '--json'])
-    found = h.changes.find(pred) ?? null
-    return found !== null
-  }, 15_000, `${peer.name}: ${what}`)
-  return found
-}
 
 const hasField = (c: any, p: string) => c.fields.some((f: any) => f.path === p)
 

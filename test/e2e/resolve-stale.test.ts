@@ -9,21 +9,11 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import {
   ctx, ctxJson, edit, explained, expectOk, killAll, readFile, removeTmpDirs, setupSpace, SMALL_TODOS, startWatch, stopWatch, TODOS,
-  waitFor, waitLog, waitSame, writeFile, type Daemon, type Peer,
-} from './helpers.js'
+  waitFor, waitLog, waitSame, writeFile, type Daemon, type Peer, waitChange } from './helpers.js'
 
 afterEach(killAll)
 afterAll(removeTmpDirs)
 
-/** Waits until `peer`'s history holds a change matching `pred`. */
-async function waitChange(peer: Peer, pred: (c: any) => boolean, what: string): Promise<any> {
-  let found: any = null
-  await waitFor(async () => {
-    found = (await ctxJson(peer.dir, ['history', '--json'])).changes.find(pred) ?? null
-    return found !== null
-  }, 15_000, `${peer.name}: ${what}`)
-  return found
-}
 
 const deletes = async (p: Peer) => (await ctxJson(p.dir, ['resolve', '--list'])).conflicts.filter((c: any) => c.kind === 'delete')
 const T2 = '  - id: t2\n    title: "Second task"\n    status: open\n'
