@@ -72,11 +72,10 @@ export class GitView {
     return b === this.headBlobs.get(name) || b === this.indexBlobs.get(name)
   }
 
-  /** Is HEAD's version of `name` known (the commit checked out brings nothing the live context lacks)? */
-  async headKnown(e: TrackedFile, name: string): Promise<boolean> {
+  /** HEAD's version of `name` (null: HEAD has none). */
+  async headText(name: string): Promise<string | null> {
     const oid = this.headBlobs.get(name)
-    const text = oid ? await this.text(oid) : null
-    return text !== null && (await this.knownHead(e, name, text))
+    return oid ? await this.text(oid) : null
   }
 
   /**

@@ -132,40 +132,44 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
   // its work, and writing the live context now would land under its feet. The next idle decides.
   if (cx.gitPaused()) return null
   if (!view) return plain()
+  // What git's version of the file is: the disk's text, or, after `git checkout -m` / `git switch -m`, the
+  // commit's (git merged the uncommitted changes, the live context already taken in, into it: a text that is
+  // neither git's nor an edit). One rule for every checkout: the commit's version decides. Known, the live
+  // context is written back; new, it is taken in as git content, merged into the live context (what -m
+  // does), once on every peer. Taken in as the user's edit instead, an older commit's values rolled the
+  // team back and a newer one's went out as this user's (black-box tester, issue 15).
+  let theirs = text
   if (!view.fromGit(f.name, text)) {
     // Read while git works again (a reconcile after a commit, overtaken by `git checkout -m`, which writes
     // the old commit's files first): not an edit, the next idle decides.
     if (cx.gitPaused() || (await gitAtWork(cx))) return null
-    // `git checkout -m` / `git switch -m` merged the uncommitted changes (the live context, already taken
-    // in) into the commit's version: neither git's nor an edit. Taken in, the old commit's values went to
-    // every peer (black-box tester). When that commit brings nothing the live context lacks, the live
-    // context is written back, like a plain checkout's (new content: today's way, taken in as left).
-    if (text === null || intent?.kind !== 'move' || !intent.checkout || !(await view.headKnown(f, f.name))) return plain()
-    return keepLive(cx, d, hash)
+    if (text === null || intent?.kind !== 'move' || !intent.checkout) return plain()
+    theirs = await view.headText(f.name)
+    if (theirs === null) return plain()
   }
   // HEAD stayed where it was and git wrote its own version: the user threw their changes away (`git
   // restore`, `git checkout -- FILE`). That is an edit, and the peers get it like any other.
   // Only HEAD's version or what the index held before counts (gitintent.ts: a command seen half done).
   if (intent?.kind === 'revert' && view.revertedTo(f.name, text, intent.staged)) return (await plain()) === null ? null : 'reverted'
   try {
-    const known = text === null ? await deletionKnown(f, view) : await view.knownHead(f, f.name, text)
+    const known = theirs === null ? await deletionKnown(f, view) : await view.knownHead(f, f.name, theirs)
     if (cx.gitPaused()) return null
     // Removed here, then a pull changed it (`rm f && git pull`: git's autostash cannot merge a deletion with
     // a change, leaves git's version and keeps the deletion in the stash). Whatever git left on disk once
     // the user is done with that stash is what git and this clone agree on: writing the deletion again
     // removed a file git shows as present (black-box tester). An older version on disk after a checkout
     // back in time is still kept out: the move was not forward.
-    if (known && text !== null && !f.model.exists() && intent?.kind === 'move' && (await view.brought(f.name, intent.from))) {
+    if (known && theirs !== null && !f.model.exists() && intent?.kind === 'move' && (await view.brought(f.name, intent.from))) {
       return (await plain()) === null ? null : 'revived'
     }
     if (known) return await keepLive(cx, d, hash)
-    if (text === null) {
+    if (theirs === null) {
       f.sawAbsent()
       f.model.deleteFile()
       f.recordSettledBase(null)
       return 'from-git'
     }
-    await ingestNew(cx, f, view, text, live.text)
+    await ingestNew(cx, f, view, theirs, live.text)
     f.sawOnDisk(hash!)
     f.noteSeen(hash)
     await writeBack(cx, d)

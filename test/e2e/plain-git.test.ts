@@ -220,6 +220,29 @@ describe('e2e: plain git beside the live context', { timeout: 240_000 }, () => {
     }
   })
 
+  it('git checkout -m to a commit new to the live context: taken in as git content (not an edit), merged with the live context, once on every peer', async () => {
+    const { remote, a, b, da, db } = await twoLivePeers()
+    try {
+      await replaceIn(b.dir, TODOS, 'title: "Ship it"', 'title: "Ship it now"')
+      await waitSame([a, b], TODOS, (t) => t.includes('Ship it now'))
+      const c1 = await teammate(remote, 1)
+      await gitIn(b.dir, ['fetch', '-q'])
+      const co = await gitIn(b.dir, ['checkout', '-m', 'origin/main'], { reject: false })
+      expect(co.exitCode, co.stdout + co.stderr).toBe(0)
+      await waitLog(db, /took in new content from git: \.rhema\/todos\.yaml \(git checkout: moving from/)
+      const text = await waitSame([a, b], TODOS, (t) => t.includes(c1) && t.includes('Ship it now'))
+      for (const l of [c1, 'title: "Ship it now"']) expect(countLine(text, l), `${l} in\n${text}`).toBe(1)
+      // The same commit pulled by ann later is taken in once: the checkout's ingestion carried its git mark.
+      const p = await gitIn(a.dir, ['-c', 'pull.rebase=false', 'pull'], { reject: false })
+      expect(p.exitCode, p.stdout + p.stderr).toBe(0)
+      const after = await waitSame([a, b], TODOS)
+      expect(countLine(after, c1), after).toBe(1)
+      expect(hasMarkers(after)).toBe(false)
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
+  })
+
   it('checkout -- FILE, restore FILE and checkout HEAD FILE revert the file, and the revert reaches the peer', async () => {
     const { a, b, da, db } = await twoLivePeers()
     try {
