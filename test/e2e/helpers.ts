@@ -76,14 +76,27 @@ export async function git(cwd: string, args: string[]): Promise<string> {
 }
 
 /** A free TCP port on 127.0.0.1 (bound and released; the tiny reuse race is acceptable in tests). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// Ports for daemons that tests start with a fixed --port. Not from listen(0): the kernel gives those out of the
+// ephemeral range (32768-60999), which outgoing connections of other tests draw from too, so a port picked that
+// way could be taken again between the pick and the daemon's listen (final CI of stop 24: live.test.ts,
+// EADDRINUSE). Below that range only our own picks land; each vitest worker takes its own slice (from a random
+// point in it, for vitest runs side by side), and a port still in use (another program) is skipped.
+const SLICE = 1_500
+const sliceBase = 20_000 + ((Number(process.env.VITEST_POOL_ID ?? process.pid) % 8) * SLICE)
+let nextPort = Math.floor(Math.random() * SLICE)
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < SLICE; tries++) {
+    const port = sliceBase + (nextPort++ % SLICE)
+    if (await canListen(port)) return port
+  }
+  throw new Error(`no free port in ${sliceBase}-${sliceBase + SLICE - 1}`)
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = net.createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo
-      s.close(() => resolve(port))
-    })
+    s.once('error', () => resolve(false))
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
   })
 }
 
