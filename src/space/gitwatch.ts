@@ -20,7 +20,7 @@ import type { Space } from './space.js'
 import { DETACHED } from './branches.js'
 import { classify, sameSnapshot, snapshot, type GitIntent, type GitSnapshot } from './gitintent.js'
 import { stageIfUntracked } from './gitstage.js'
-import { StashHold } from './stashhold.js'
+import { StashHold, unstageAfterPop } from './stashhold.js'
 import { appendRecord, nameOperation, record, reportLines } from './gitreport.js'
 import type { GitReport } from './gitingest.js'
 
@@ -94,6 +94,7 @@ export class GitWatch {
     if (!now) return // git started again: the next idle does it
     const prev = this.snap
     let intent: GitIntent
+    let staged = new Map<string, string>()
     if (this.held) {
       this.snap = now
       // Still in the stash and the files still git's, or edited by a person: stay paused (a pull meanwhile
@@ -104,6 +105,7 @@ export class GitWatch {
         return
       }
       const bases = await this.held.bases()
+      staged = this.held.staged()
       this.unhold()
       this.say('the stash no longer holds the live context (popped, dropped, applied or edited): writing it again')
       intent = { kind: 'move', bases }
@@ -142,6 +144,8 @@ export class GitWatch {
       // What peers sent while git worked waited in the CRDT: written now (a file git left alone is not
       // looked at by the reconcile, which only takes in what changed on disk).
       for (const d of this.space.docs()) void this.space.scheduleWriteBack(d.name)
+      // What the hold staged so that the pop could merge into it: unstaged, as it was before (stashhold.ts).
+      await unstageAfterPop(repo, staged)
     } finally {
       // Even after a failure: a paused watcher would silently stop syncing the files.
       if (!this.activity.busy) await this.watcher.resume()

@@ -10,7 +10,9 @@
  * an unstaged change to a file the entry holds but merges the entry into a staged one (through the ctxsync
  * merge driver), so plain `git stash pop` then succeeds with both the stashed changes and the edit, as it
  * does for a file the entry does not hold. Written instead (the live context, stashed changes included),
- * the file ended the hold and the pop refused (black-box tester).
+ * the file ended the hold and the pop refused (black-box tester). Once the hold is over, what the daemon
+ * staged is unstaged again (`unstageAfterPop`) unless the person staged something else since: the pop
+ * keeps the index as it was, and a plain git user found the file staged ('MM') where they staged nothing.
  */
 import fsp from 'node:fs/promises'
 import path from 'node:path'
@@ -45,6 +47,8 @@ interface HeldFile {
   /** The person's last edit taken in (null: none). */
   edit: string | null
   taken: boolean
+  /** The blob the daemon last staged (null: none). */
+  staged: string | null
 }
 
 export class StashHold {
@@ -70,7 +74,7 @@ export class StashHold {
     const blobs = await repo.resolveMany(names.flatMap((n) => [at('HEAD', n), at(oid, n)]))
     const files = new Map(names.map((n): [string, HeldFile] => {
       const head = blobs.get(at('HEAD', n)) ?? null
-      return [n, { head, stash: blobs.get(at(oid, n)) ?? null, expect: head, edit: null, taken: false }]
+      return [n, { head, stash: blobs.get(at(oid, n)) ?? null, expect: head, edit: null, taken: false, staged: null }]
     }))
     return new StashHold(oid, repo, prefix, files, host)
   }
@@ -104,6 +108,11 @@ export class StashHold {
       out.set(name, [...(stashed === null ? [] : [stashed]), h.edit])
     }
     return out
+  }
+
+  /** What the daemon staged, by repository path: the blob each file's index entry holds if nobody staged since. */
+  staged(): Map<string, string> {
+    return new Map([...this.files].flatMap(([name, h]) => (h.staged === null ? [] : [[this.gitPath(name), h.staged]])))
   }
 
   close(): void {
@@ -149,6 +158,7 @@ export class StashHold {
       h.taken = true
       // What is on disk now (a newer save is seen by the next poll, taken in and staged in turn).
       const staged = (await this.repo.tryRaw(['add', '--', this.gitPath(name)])) !== null
+      if (staged) h.staged = h.expect
       log('%s: edit under the stash taken in, %s', name, staged ? 'staged' : 'not staged')
       if (first) {
         this.host.say(`${name}: your edit is taken in and synced while \`git stash\` holds the live context; ` +
@@ -156,4 +166,19 @@ export class StashHold {
       }
     }
   }
+}
+
+/**
+ * After the hold: the index entries the daemon staged (`staged`, repository path → blob) go back to HEAD's
+ * version when they still hold that blob (`git stash pop` without `--index` keeps the index as it was); one
+ * the person staged since is theirs and stays. Returns the paths unstaged.
+ */
+export async function unstageAfterPop(repo: Repo, staged: Map<string, string>): Promise<string[]> {
+  if (staged.size === 0) return []
+  const now = await repo.indexBlobs((p) => staged.has(p))
+  const ours = [...staged].filter(([p, b]) => now.get(p) === b).map(([p]) => p)
+  if (ours.length === 0) return []
+  if ((await repo.tryRaw(['reset', '-q', '--', ...ours])) === null) return []
+  log('unstaged %s after the stash hold', ours.join(', '))
+  return ours
 }

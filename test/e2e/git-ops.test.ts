@@ -6,8 +6,8 @@
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { ctx, ctxJson, killAll, readFile, removeTmpDirs, TODOS, waitFileEquals, waitFor, waitLog, waitSame, type Daemon } from './helpers.js'
-import { cloneAs, countLine, gitIn, hasMarkers, replaceIn, twoLivePeers } from './gitHelpers.js'
+import { ctx, ctxJson, freePort, killAll, readFile, removeTmpDirs, startWatch, TODOS, waitFileEquals, waitFor, waitLog, waitSame, type Daemon } from './helpers.js'
+import { bareRemote, cloneAs, CONTEXT_TODOS, countLine, founder, gitIn, hasMarkers, replaceIn, twoLivePeers } from './gitHelpers.js'
 
 afterEach(killAll)
 afterAll(removeTmpDirs)
@@ -72,6 +72,10 @@ describe('e2e: git operations the daemon must read right', { timeout: 240_000 },
       const text = await waitSame([a, b], TODOS, all)
       expect(hasMarkers(text), text).toBe(false)
       for (const l of ['title: "Ship it today"', 'title: "Write the parser now"', '- third note']) expect(countLine(text, l), `${l} in\n${text}`).toBe(1)
+      // As without ctxsync: after the pop nothing is staged that bob did not stage (the daemon staged his
+      // edits only so that the pop could merge into them; it left the file 'MM').
+      let st = ''
+      await waitFor(async () => (st = (await gitIn(b.dir, ['status', '--porcelain', '--', TODOS])).stdout) === ` M ${TODOS}`, 10_000, 'the file modified, not staged', () => st)
     } catch (e) {
       throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
     }
@@ -126,6 +130,43 @@ describe('e2e: git operations the daemon must read right', { timeout: 240_000 },
       expect(db.log()).not.toMatch(/revert/)
     } catch (e) {
       throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
+  })
+
+  it('a git merge that changes context files is one entry in ctxsync log: its sync point, with what the daemon made of it', async () => {
+    // Both branches change the context; the merge makes a commit the daemon sees git write (its journal names
+    // the merge commit) and the post-merge hook records a sync point on it. The log listed that commit twice.
+    const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
+    const port = await freePort()
+    const { dir } = await founder(remote, 'ann', port)
+    const carl = await cloneAs(remote, 'carl')
+    await gitIn(carl, ['checkout', '-qb', 'feat'])
+    await replaceIn(carl, TODOS, 'title: "Fix the renderer"', 'title: "Fix the renderer (feat)"')
+    await gitIn(carl, ['commit', '-qam', 'carl: feat'])
+    await gitIn(carl, ['push', '-q', 'origin', 'feat'])
+    const da = await startWatch({ name: 'ann', dir, port, url: `ws://127.0.0.1:${port}` })
+    try {
+      await replaceIn(dir, TODOS, 'title: "Ship it"', 'title: "Ship it (main)"')
+      await waitLog(da, /todos\.yaml: your edit taken in/)
+      await gitIn(dir, ['commit', '-qam', 'ann: main'])
+      await gitIn(dir, ['fetch', '-q', 'origin'])
+      await gitIn(dir, ['merge', '--no-edit', 'origin/feat'])
+      const merge = (await gitIn(dir, ['rev-parse', 'HEAD'])).stdout.trim()
+      await waitLog(da, /took in new content from git: \.rhema\/todos\.yaml \(git merge origin\/feat/)
+      type Entry = { commit: string; via: string; git?: Array<{ path: string; outcome: string }> }
+      let entries: Entry[] = []
+      await waitFor(async () => {
+        entries = (await ctxJson(dir, ['log'])).entries
+        return entries.some((e) => e.commit === merge && e.via === 'merge')
+      }, 20_000, 'the sync point of the merge', () => JSON.stringify(entries, null, 1))
+      const ofMerge = entries.filter((e) => e.commit === merge)
+      expect(ofMerge, JSON.stringify(entries, null, 1)).toHaveLength(1)
+      expect(ofMerge[0]).toMatchObject({ via: 'merge', git: [{ path: TODOS, outcome: 'taken-in' }] })
+      const text = (await ctx(dir, ['log'])).stdout
+      expect(text.split('\n').filter((l) => l.startsWith(merge.slice(0, 7))), text).toHaveLength(1)
+      expect(text).toMatch(new RegExp(`^${merge.slice(0, 7)} .*\\(recorded at merge\\)  Merge remote-tracking branch 'origin/feat'\\n  \\.rhema/todos\\.yaml: new content taken in and synced$`, 'm'))
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da])}`)
     }
   })
 })
