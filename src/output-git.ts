@@ -35,8 +35,10 @@ export function formatLog(entries: LogEntry[]): string {
   return entries
     .map((e) => {
       // What this clone's daemon saw git do (a reset makes no commit): the command, then each file's fate.
-      if (e.git) return `${bold(e.commit.slice(0, 7) || '-------')}  ${when(e.time)}  ${e.author} ${dim('(git, seen by the daemon)')}  ${e.subject}\n${e.git.map((g) => `  ${g.path}: ${g.what}`).join('\n')}`
-      const files = e.changed.length ? e.changed.join(', ') : dim('no context file changed')
+      if (e.via === 'daemon') return `${bold(e.commit.slice(0, 7) || '-------')}  ${when(e.time)}  ${e.author} ${dim('(git, seen by the daemon)')}  ${e.subject}\n${(e.git ?? []).map((g) => `  ${g.path}: ${g.what}`).join('\n')}`
+      // A merge made here: each file with what the daemon made of it, when it saw git write the file.
+      const what = (f: string) => e.git?.find((g) => g.path === f)?.what
+      const files = e.changed.length ? e.changed.map((f) => (what(f) ? `${f}: ${what(f)}` : f)).join(e.git ? '\n  ' : ', ') : dim('no context file changed')
       // "ann (commit)" left a reader guessing: it says how the sync point was recorded.
       const how = e.via === 'sync' ? 'recorded by ctxsync sync' : `recorded at ${e.via}`
       return `${bold(e.commit.slice(0, 7))}  ${when(e.time)}  ${e.author} ${dim(`(${how})`)}  ${e.subject}\n  ${files}`

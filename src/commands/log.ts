@@ -34,8 +34,12 @@ export interface LogEntry {
   changed: string[]
   /** Files whose CRDT state the point holds (state vector recorded). */
   held: string[]
-  /** via 'daemon': what became of each file the git command rewrote (`subject` names the command). */
+  /**
+   * What became of each file the git command rewrote: via 'daemon' (`subject` names the command), or on the
+   * sync point of a merge this clone made, what its daemon made of the merge (`gitOp` names the command).
+   */
   git?: Array<{ path: string; outcome: string; what: string }>
+  gitOp?: string
 }
 
 export async function log(o: LogOptions): Promise<{ entries: LogEntry[] }> {
@@ -68,11 +72,30 @@ export async function log(o: LogOptions): Promise<{ entries: LogEntry[] }> {
   }
   // Both newest first: merged by time, the sync points keeping their history order.
   const entries: LogEntry[] = []
+  const rest = foldMerges(seen, points)
   let i = 0
   for (const p of points) {
-    while (i < seen.length && Date.parse(seen[i]!.time) >= Date.parse(p.time)) entries.push(seen[i++]!)
+    while (i < rest.length && Date.parse(rest[i]!.time) >= Date.parse(p.time)) entries.push(rest[i++]!)
     entries.push(p)
   }
-  entries.push(...seen.slice(i))
+  entries.push(...rest.slice(i))
   return { entries: o.max !== undefined ? entries.slice(0, o.max) : entries }
+}
+
+/**
+ * A merge made here is one event with two traces: the daemon's journal (git wrote the files; it names the
+ * merge commit) and the sync point the post-merge hook recorded on that commit. Listed apart, the commit
+ * showed twice (issue 17 tester): what the daemon made of the merge goes onto the point instead. Other
+ * commands that name a commit with a point (a checkout, a fast-forward pull of a teammate's commit) are
+ * events of their own, later than the point, and stay apart. Returns the records left.
+ */
+function foldMerges(seen: LogEntry[], points: LogEntry[]): LogEntry[] {
+  return seen.filter((r) => {
+    if (!/^git (merge|pull)\b/.test(r.subject)) return true
+    const p = points.find((q) => q.via === 'merge' && q.commit === r.commit && q.author === r.author)
+    if (!p) return true
+    p.git = [...(p.git ?? []), ...(r.git ?? [])]
+    p.gitOp ??= r.subject
+    return false
+  })
 }
