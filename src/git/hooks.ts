@@ -181,8 +181,9 @@ export const AUTOSTASH_KEYS = ['merge.autoStash', 'rebase.autoStash'] as const
 
 export async function configureGit(repo: Repo, r: Runner): Promise<{ state: ConfigState; changed: string[] }> {
   const changed: string[] = []
+  const config = await repo.configSnapshot()
   const set = async (key: string, value: string) => {
-    if ((await repo.config(key)) === value) return
+    if (config.get(key) === value) return
     await repo.raw(['config', '--local', key, value])
     changed.push(key)
   }
@@ -190,13 +191,12 @@ export async function configureGit(repo: Repo, r: Runner): Promise<{ state: Conf
   await set(`merge.${DRIVER}.driver`, `${runnerCommand(r)} merge-driver %O %A %B %P`)
   const state: ConfigState = { rewriteRef: false, fetch: [], autoStash: [] }
   for (const key of AUTOSTASH_KEYS) {
-    // simple-git answers '' for an unset key (git's exit 1 without a message).
-    if (await repo.tryRaw(['config', '--local', '--get', key])) continue
+    if (config.get(key, 'local') !== null) continue
     await repo.raw(['config', '--local', key, 'true'])
     state.autoStash!.push(key)
     changed.push(key)
   }
-  if (!(await repo.configAll('notes.rewriteRef')).includes(NOTES_REF)) {
+  if (!config.all('notes.rewriteRef').includes(NOTES_REF)) {
     // amend and rebase copy a commit's sync points to the rewritten commit.
     await repo.raw(['config', '--local', '--add', 'notes.rewriteRef', NOTES_REF])
     state.rewriteRef = true
@@ -204,7 +204,7 @@ export async function configureGit(repo: Repo, r: Runner): Promise<{ state: Conf
   }
   for (const remote of await repo.remotes()) {
     const spec = notesRefspec(remote)
-    if ((await repo.configAll(`remote.${remote}.fetch`)).includes(spec)) continue
+    if (config.all(`remote.${remote}.fetch`).includes(spec)) continue
     await repo.raw(['config', '--local', '--add', `remote.${remote}.fetch`, spec])
     state.fetch.push(remote)
     changed.push(`remote.${remote}.fetch`)

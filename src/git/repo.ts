@@ -206,6 +206,22 @@ export class Repo {
     return r ? r.replace(/\n$/, '') : null
   }
 
+  /**
+   * Every config entry with its scope, in one git process: `hooks install` reads a dozen keys, and a
+   * process per key made `init --hooks` spend more time starting git than doing anything.
+   */
+  async configSnapshot(): Promise<ConfigSnapshot> {
+    const r = (await this.tryRaw(['config', '--list', '-z', '--show-scope'])) ?? ''
+    const parts = r.split('\0')
+    const entries: { scope: string; key: string; value: string }[] = []
+    for (let i = 0; i + 1 < parts.length; i += 2) {
+      const nl = parts[i + 1]!.indexOf('\n')
+      const key = nl < 0 ? parts[i + 1]! : parts[i + 1]!.slice(0, nl)
+      entries.push({ scope: parts[i]!, key, value: nl < 0 ? '' : parts[i + 1]!.slice(nl + 1) })
+    }
+    return new ConfigSnapshot(entries)
+  }
+
   async configAll(key: string): Promise<string[]> {
     const r = await this.tryRaw(['config', '--get-all', key])
     return r ? r.replace(/\n$/, '').split('\n') : []
@@ -270,4 +286,27 @@ export function indexEntries(dir: string, rel: string): Promise<IndexEntry[]> {
       resolve(entries)
     })
   })
+}
+
+/** git config as read once; keys compare as git does (section and name case-insensitive, subsection not). */
+export class ConfigSnapshot {
+  constructor(private readonly entries: { scope: string; key: string; value: string }[]) {}
+
+  /** Every value of `key` (in `scope` only, if given), in git's order. */
+  all(key: string, scope?: string): string[] {
+    const k = normalKey(key)
+    return this.entries.filter((e) => normalKey(e.key) === k && (scope === undefined || e.scope === scope)).map((e) => e.value)
+  }
+
+  /** The value git would answer for `key` (the last one). */
+  get(key: string, scope?: string): string | null {
+    return this.all(key, scope).at(-1) ?? null
+  }
+}
+
+function normalKey(key: string): string {
+  const first = key.indexOf('.')
+  const last = key.lastIndexOf('.')
+  if (first < 0) return key.toLowerCase()
+  return `${key.slice(0, first).toLowerCase()}${key.slice(first, last)}${key.slice(last).toLowerCase()}`
 }
