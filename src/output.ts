@@ -37,12 +37,17 @@ export function formatStatus(s: StatusData): string {
   lines.push('')
   if (s.files.length === 0) lines.push(dim('no tracked files (ctxsync.yaml `track:` lists the globs)'))
   const w = Math.max(...s.files.map((f) => f.state.length), 6)
+  const takeIn = s.daemon.running ? 'the daemon takes it in once it answers' : '`ctxsync watch` or `ctxsync sync` takes it in'
   for (const f of s.files) {
     const color = STATE_COLOR[f.state] ?? ((x: string) => x)
     let detail = ''
     if (f.error) detail = f.state === 'held' ? `:${f.error.line}:${f.error.col}  ${f.error.message}` : `  ${f.error.message}`
     else if (f.conflicts) detail = `  (${f.conflicts} conflict${f.conflicts > 1 ? 's' : ''})`
+    // With no daemon a `pending` file may hold an edit nothing has seen yet: said, with what takes it in.
+    const unseen = f.notTakenIn && `${f.notTakenIn} here since the daemon last took it in: not synced yet${f.state === 'pending' ? ` (${takeIn})` : ''}`
+    if (unseen && !detail) detail = `  ${unseen}`
     lines.push(`  ${color(f.state.padEnd(w))}  ${f.path}${detail}`)
+    if (unseen && detail !== `  ${unseen}`) lines.push(dim(`  ${' '.repeat(w)}  ${unseen}`))
     if (f.formatKept) lines.push(dim(`  ${' '.repeat(w)}  ${f.formatKept.message} (${when(f.formatKept.at)})`))
   }
   lines.push('')

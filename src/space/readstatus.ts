@@ -59,7 +59,10 @@ export async function savedStatus(root: string, spaceAt: SpacePaths, daemon: { p
       files.push(strip(s))
       continue
     }
-    files.push(await checkChanged(p, read.text, s?.conflicts))
+    // Differs from what the daemon last took in: an edit made while none ran (a file it never saw is not
+    // called edited: a fresh checkout's files wait for a first look, with no edit here).
+    const changed = await checkChanged(p, read.text, s?.conflicts)
+    files.push(s?.baseHash ? { ...changed, notTakenIn: 'edited' } : changed)
   }
   // Links are never read or written through (a peer's update must not land outside the repository).
   for (const p of listing.symlinks) {
@@ -70,7 +73,7 @@ export async function savedStatus(root: string, spaceAt: SpacePaths, daemon: { p
     files.push({ path: p, state: 'refused', error: { line: 1, col: 1, message: 'a symbolically linked directory: files under it are not synced; replace the link with a directory' } })
   }
   // Known files that are gone from disk: their deletion is not synced yet.
-  for (const s of saved.values()) if (s.baseHash) files.push({ path: s.path, state: 'pending' })
+  for (const s of saved.values()) if (s.baseHash) files.push({ path: s.path, state: 'pending', notTakenIn: 'deleted' })
   files.sort((a, b) => (a.path < b.path ? -1 : 1))
   const running = !!daemon || !!(lock?.alive && lock.command.includes('watch'))
   return {

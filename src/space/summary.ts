@@ -20,6 +20,11 @@ export interface FileStatus {
   conflicts?: number
   /** The last whole-file rewrite by a YAML library taken in as its data changes, formatting kept. */
   formatKept?: { at: string; message: string }
+  /**
+   * Without a daemon: the file was edited (or deleted) here since the daemon last took it in, so nothing of
+   * that change is in the sync state yet (a `pending` file may hold only changes no peer acknowledged).
+   */
+  notTakenIn?: 'edited' | 'deleted'
 }
 
 export interface PeerRecord {

@@ -6,8 +6,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import {
-  clone, ctx, ctxJson, expectOk, freePort, git, killAll, lastLine, makeRepo, readFile, removeTmpDirs, setupSpace,
-  startWatch, statusJson, stopWatch, SMALL_TODOS, TODOS,
+  clone, connectedPair, ctx, ctxJson, edit, expectOk, fileState, freePort, git, killAll, lastLine, makeRepo, readFile, removeTmpDirs,
+  setupSpace, startWatch, statusJson, stopWatch, waitFor, waitLog, writeFile, SMALL_TODOS, TODOS,
 } from './helpers.js'
 
 afterEach(killAll)
@@ -178,5 +178,27 @@ describe('e2e: the daemon lifecycle', { timeout: 60_000 }, () => {
     d2.proc.kill('SIGINT')
     expect((await d2.proc).exitCode).toBe(0)
     expect((await statusJson(a)).daemon.running).toBe(false)
+  })
+
+  it('status with the daemon stopped shows a file edited since: changed here, not taken in yet (issue 17)', async () => {
+    const { a, da } = await connectedPair({ [TODOS]: SMALL_TODOS })
+    await waitFor(async () => (await fileState(a))?.state === 'synced', 15_000, "a's file synced")
+    expect(await stopWatch(da)).toBe(0)
+    expect((await fileState(a)).notTakenIn).toBeUndefined()
+    await edit(a, 'title: "First task"', 'title: "First task, edited offline"')
+    // Said in --json and in words, with what takes it in; still `pending` (not a problem: --check exits 0).
+    expect(await fileState(a)).toMatchObject({ state: 'pending', notTakenIn: 'edited' })
+    const human = await expectOk(ctx(a.dir, ['status']))
+    expect(human.stdout).toMatch(/pending {2}\.rhema\/todos\.yaml {2}edited here since the daemon last took it in: not synced yet \(`ctxsync watch` or `ctxsync sync` takes it in\)/)
+    expect((await ctx(a.dir, ['status', '--check'])).exitCode).toBe(0)
+    // A file that no longer parses is held: --check exits 4, as the README says.
+    await writeFile(a, TODOS, 'todos:\n  - id: t1\n    title: [unclosed\n')
+    expect(await fileState(a)).toMatchObject({ state: 'held', notTakenIn: 'edited' })
+    expect((await ctx(a.dir, ['status', '--check'])).exitCode).toBe(4)
+    await writeFile(a, TODOS, readFile(a)!.replace('[unclosed', 'fixed'))
+    // Taken in once a daemon runs again: the note goes.
+    const again = await startWatch(a)
+    await waitLog(again, /todos\.yaml: your edit taken in/)
+    await waitFor(async () => (await fileState(a))?.notTakenIn === undefined, 15_000, 'the note gone once taken in')
   })
 })
