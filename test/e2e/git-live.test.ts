@@ -4,36 +4,12 @@
  * or while they are apart), must land exactly once.
  */
 import path from 'node:path'
-import * as Y from 'yjs'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { FileDocStore } from '../../src/fs/sidecar.js'
-import { asDocName } from '../../src/ids.js'
-import { freePort, killAll, readFile, removeTmpDirs, startWatch, stopWatch, TODOS, waitFileEquals, waitFor, waitLog, waitSame, type Peer } from './helpers.js'
-import { bareRemote, cloneAs, CONTEXT_TODOS, countLine, founder, gitIn, joiner, read, replaceIn } from './gitHelpers.js'
+import { killAll, readFile, removeTmpDirs, startWatch, stopWatch, TODOS, waitFileEquals, waitFor, waitLog, waitSame } from './helpers.js'
+import { cloneAs, countLine, gitIn, read, replaceIn, stateVector, twoPeers } from './gitHelpers.js'
 
 afterEach(killAll)
 afterAll(removeTmpDirs)
-
-/** The state vector of a peer's document, read from its sidecar (what operations it holds). */
-async function stateVector(dir: string): Promise<string> {
-  const store = new FileDocStore({ dir: path.join(dir, '.ctxsync', 'docs') })
-  try {
-    const d = await store.load(asDocName(TODOS))
-    return Buffer.from(Y.encodeStateVectorFromUpdate(Y.mergeUpdates(d!.updates))).toString('base64')
-  } finally {
-    await store.close()
-  }
-}
-
-async function twoPeers(): Promise<{ remote: string; a: Peer; b: Peer }> {
-  const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
-  const [pa, pb] = [await freePort(), await freePort()]
-  const f = await founder(remote, 'ann', pa)
-  const a: Peer = { name: 'ann', dir: f.dir, port: pa, url: `ws://127.0.0.1:${pa}` }
-  const b: Peer = { name: 'bob', dir: await joiner(remote, 'bob', f.code, pb, { peers: [a.url] }), port: pb, url: `ws://127.0.0.1:${pb}` }
-  await gitIn(b.dir, ['pull', '-q'])
-  return { remote, a, b }
-}
 
 /** A commit made where ctxsync does not run: new items with and without identity, lines, a tag. */
 async function outsideCommit(remote: string, n: number): Promise<string[]> {

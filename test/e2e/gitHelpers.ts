@@ -6,6 +6,9 @@
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { execa } from 'execa'
+import * as Y from 'yjs'
+import { FileDocStore } from '../../src/fs/sidecar.js'
+import { asDocName } from '../../src/ids.js'
 import { clone, ctx, expectOk, freePort, git, lastLine, startWatch, tmpDir, waitLog, writeText, TODOS, type Daemon, type Peer } from './helpers.js'
 
 export const CONTEXT_TODOS = `# Team todos
@@ -95,16 +98,33 @@ export const markerHunks = (t: string): number => t.split('\n').filter((l) => /^
 /** How often a line (trimmed) occurs: a doubled item shows as 2. */
 export const countLine = (t: string, line: string): number => t.split('\n').filter((l) => l.trim() === line).length
 
-/** A bare remote holding CONTEXT_TODOS, its founder ann and bob who joined, each with a daemon, connected. */
-export async function twoLivePeers(): Promise<{ remote: string; a: Peer; b: Peer; da: Daemon; db: Daemon; code: string }> {
+/** A bare remote holding CONTEXT_TODOS, its founder ann and bob who joined (and pulled): no daemon yet. */
+export async function twoPeers(): Promise<{ remote: string; a: Peer; b: Peer; code: string }> {
   const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
   const [pa, pb] = [await freePort(), await freePort()]
   const f = await founder(remote, 'ann', pa)
   const a: Peer = { name: 'ann', dir: f.dir, port: pa, url: `ws://127.0.0.1:${pa}` }
   const b: Peer = { name: 'bob', dir: await joiner(remote, 'bob', f.code, pb, { peers: [a.url] }), port: pb, url: `ws://127.0.0.1:${pb}` }
   await gitIn(b.dir, ['pull', '-q'])
+  return { remote, a, b, code: f.code }
+}
+
+/** twoPeers, each with a daemon, connected. */
+export async function twoLivePeers(): Promise<{ remote: string; a: Peer; b: Peer; da: Daemon; db: Daemon; code: string }> {
+  const { remote, a, b, code } = await twoPeers()
   // Both start at once (bob redials until ann listens): setup is most of these tests' time.
   const [da, db] = await Promise.all([startWatch(a), startWatch(b)])
   await waitLog(db, /connected to ann/)
-  return { remote, a, b, da, db, code: f.code }
+  return { remote, a, b, da, db, code }
+}
+
+/** The state vector of a peer's document, read from its sidecar (what operations it holds). */
+export async function stateVector(dir: string, rel = TODOS): Promise<string> {
+  const store = new FileDocStore({ dir: path.join(dir, '.ctxsync', 'docs') })
+  try {
+    const d = await store.load(asDocName(rel))
+    return Buffer.from(Y.encodeStateVectorFromUpdate(Y.mergeUpdates(d!.updates))).toString('base64')
+  } finally {
+    await store.close()
+  }
 }

@@ -7,11 +7,8 @@
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import * as Y from 'yjs'
-import { FileDocStore } from '../../src/fs/sidecar.js'
-import { asDocName } from '../../src/ids.js'
-import { ctx, freePort, killAll, statusJson, readFile, removeTmpDirs, startWatch, stopWatch, textDiff, TODOS, waitFileEquals, waitFor, waitLog, waitSame, type Daemon, type Peer } from './helpers.js'
-import { bareRemote, cloneAs, CONTEXT_TODOS, countLine, founder, gitIn, hasMarkers, joiner, read, replaceIn, twoLivePeers } from './gitHelpers.js'
+import { ctx, killAll, statusJson, readFile, removeTmpDirs, stopWatch, textDiff, TODOS, waitFileEquals, waitFor, waitLog, waitSame, type Daemon } from './helpers.js'
+import { cloneAs, countLine, gitIn, hasMarkers, read, replaceIn, stateVector, twoLivePeers } from './gitHelpers.js'
 
 afterEach(killAll)
 afterAll(removeTmpDirs)
@@ -23,17 +20,6 @@ async function teammate(remote: string, n: number): Promise<string> {
   await gitIn(c, ['commit', '-qam', `carl ${n}`])
   await gitIn(c, ['push', '-q', 'origin', 'main'])
   return `- id: c${n}`
-}
-
-/** The state vector of a peer's document, read from its sidecar (what operations it holds). */
-async function stateVector(dir: string): Promise<string> {
-  const store = new FileDocStore({ dir: path.join(dir, '.ctxsync', 'docs') })
-  try {
-    const d = await store.load(asDocName(TODOS))
-    return Buffer.from(Y.encodeStateVectorFromUpdate(Y.mergeUpdates(d!.updates))).toString('base64')
-  } finally {
-    await store.close()
-  }
 }
 
 const logs = (ds: Daemon[]) => ds.map((d) => `--- ${d.peer.name}:\n${d.log()}`).join('\n')
