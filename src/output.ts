@@ -61,7 +61,7 @@ export function formatStatus(s: StatusData): string {
   if (s.joining) lines.push('', yellow(`joining: no exchange with a peer yet, so the files wait for the space's state (nothing was edited here). ${s.daemon.running ? 'The daemon takes it in when a peer connects.' : 'Run `ctxsync watch`, or `ctxsync sync`, with a peer reachable.'}`))
   if (s.conflicts > 0) lines.push('', yellow(`${s.conflicts} conflict${s.conflicts > 1 ? 's' : ''}: see \`ctxsync resolve --list\``))
   const held = s.files.filter((f) => f.state === 'held').length
-  if (held) lines.push(red(`${held} file${held > 1 ? 's' : ''} held: fix the YAML error shown; changes wait until it parses`))
+  if (held) lines.push(red(`${held} file${held > 1 ? 's' : ''} held: fix what is shown for it; changes wait until it parses`))
   for (const m of s.massDeletions ?? []) lines.push(yellow(`${m.doc}: ${m.by ? `a change by ${visible(m.by.join(', '))}` : 'a save'} ${ago(new Date(m.t).toISOString())} removed ${m.removed} of ${m.of} entries; \`ctxsync undo ${m.id}\` brings them back`))
   if (s.git) lines.push(...formatGitStatus(s.git))
   return lines.join('\n')
@@ -127,6 +127,7 @@ export function formatSync(r: SyncReport): string {
   )
   out.push(dim(`sent ${fmtBytes(r.bytesSent)}, received ${fmtBytes(r.bytesReceived)}`))
   if (r.pending.length) out.push(yellow(`pending (no peer has them yet): ${r.pending.join(', ')}`))
+  for (const h of r.held ?? []) out.push(red(`${h.state} ${h.path}:${h.line}:${h.col}: ${h.message} — nothing from it was sent`))
   if (r.joining) {
     out.push(yellow('joining: no peer had this space\'s state yet, so this machine\'s files wait and nothing of them was sent. They go once a member that has it (whoever created the space) has synced there; on the space\'s only machine, remove .ctxsync/joining and sync again.'))
   }

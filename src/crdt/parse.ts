@@ -77,6 +77,9 @@ export function parseYamlMeasured(text: string, limits: ParseLimits = DEFAULT_LI
     documents++
     const err = doc.errors[0]
     if (err) {
+      // git's markers break the YAML somewhere near them; the parser's message about that line hid what it is.
+      const marker = conflictMarkerLine(text)
+      if (marker !== null) throw new YamlSyntaxError(marker, 1, CONFLICT_MARKERS)
       const p = positionOf(text, err.pos[0])
       throw new YamlSyntaxError(p.line, p.col, plainReason(err.message))
     }
@@ -96,6 +99,23 @@ export function parseYamlMeasured(text: string, limits: ParseLimits = DEFAULT_LI
 }
 
 export const DUPLICATE_KEY = 'Map keys must be unique'
+
+/** The reason given for a file git left mid-merge: what it is, and the ways to finish it. */
+export const CONFLICT_MARKERS =
+  'holds git conflict markers (an unfinished merge): finish the merge — edit the file to keep what each side should, ' +
+  'or take one side with `git checkout --ours <file>` or `--theirs <file>` — then `git add` it; ' +
+  '`ctxsync hooks install` sets up the merge driver, which merges context files without markers'
+
+/**
+ * The line (1-based) of the first `<<<<<<<` that a later `>>>>>>>` closes, both at the start of a line as
+ * git writes them, else null. Asked only of a text that does not parse: markers inside a block scalar are
+ * indented, and such a text is valid.
+ */
+export function conflictMarkerLine(text: string): number | null {
+  const open = /^<{7}(?: |$)/m.exec(text)
+  if (!open || !/^>{7}(?: |$)/m.test(text.slice(open.index))) return null
+  return text.slice(0, open.index).split('\n').length
+}
 
 /**
  * The offset of the earliest key that repeats an earlier key of its mapping, else null. Keys compare as the

@@ -9,7 +9,7 @@ import type { PeerId } from '../ids.js'
 import { SpaceHost } from './host.js'
 import { finishJoin, isJoining } from './join.js'
 import { credentialsOf, pinsWritten, type Remotes } from './remotes.js'
-import type { PeerBook } from './summary.js'
+import { liveFiles, type PeerBook } from './summary.js'
 import type { Space } from './space.js'
 
 export interface SyncRequest {
@@ -30,6 +30,8 @@ export interface SyncReport {
    * with yet), so this machine's files wait, unsent (join.ts).
    */
   joining?: true
+  /** Files held or refused here (they do not parse, or cannot be synced): nothing of them went out. */
+  held?: Array<{ path: string; state: 'held' | 'refused'; line: number; col: number; message: string }>
 }
 
 interface SyncOptions {
@@ -114,7 +116,12 @@ async function exchange(space: Space, req: SyncRequest, opts: SyncOptions, chang
   // It said "synced, no files changed" and exit 0 while nothing of this machine's went anywhere (a fresh
   // member's first sync with a relay nobody had synced with yet: issue 17).
   const joining = peers.some((p) => p.outcome === 'synced') && (await isJoining(space.root))
-  return { peers, filesChanged, pending, bytesSent: res.bytesSent, bytesReceived: res.bytesReceived, ...(joining ? { joining: true as const } : {}) }
+  // A file that does not parse was left out without a word ('synced, no files changed': issue 17 tester).
+  const held = liveFiles(space).flatMap((f) => ((f.state === 'held' || f.state === 'refused') && f.error ? [{ path: f.path, state: f.state, ...f.error }] : []))
+  return {
+    peers, filesChanged, pending, bytesSent: res.bytesSent, bytesReceived: res.bytesReceived,
+    ...(joining ? { joining: true as const } : {}), ...(held.length ? { held } : {}),
+  }
 }
 
 /** Live sessions acknowledge continuously; give them until nothing is pending or the time is up. */
