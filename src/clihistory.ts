@@ -39,7 +39,7 @@ export function registerHistory(program: Command): void {
       if (!r.entries.length) return void out('no changes kept yet')
       const lines: string[] = []
       for (const e of r.entries) {
-        const how = e.via === 'local' || e.via === 'remote' ? '' : e.via === 'undo' ? `  (undo of ${e.of})` : `  (${e.via})`
+        const how = e.via === 'local' || e.via === 'remote' ? '' : e.via === 'undo' ? `  (undo of ${e.of})` : e.via === 'git' ? `  (from git${e.authoredAt ? `, committed ${whenText(e.authoredAt, r.now)}` : ''})` : e.via === 'resolve' ? `  (conflict resolved${e.keptBy ? `: kept by ${who([e.keptBy])}` : ''})` : `  (${e.via})`
         lines.push(`${e.id}  ${whenText(e.time, r.now)}  ${who(e.authors)}  ${visible(e.file)}${how}`)
         for (const f of e.fields.slice(0, 12)) lines.push(`    ${fieldLine(f)}`)
         if (e.fields.length > 12) lines.push(`    … and ${e.fields.length - 12} more`)
@@ -87,7 +87,8 @@ export function registerHistory(program: Command): void {
       const { historyNow, whenText } = await import('./space/versions/when.js').then(async (w) => ({ ...w, historyNow: (await import('./space/versions/clock.js')).historyNow }))
       const now = historyNow()
       const width = Math.min(48, Math.max(...r.fields.map((f) => f.path.length), 4))
-      const by = (f: (typeof r.fields)[number]) => (f.authors.length ? who(f.authors) : `(${f.note ?? 'author not recorded'})`)
+      const kept = (f: (typeof r.fields)[number]) => (f.keptBy ? ` (kept by ${who([f.keptBy])})` : '')
+      const by = (f: (typeof r.fields)[number]) => (f.authors.length ? who(f.authors) + kept(f) : `(${f.note ?? 'author not recorded'})`)
       out(r.fields.map((f) => `${visible(f.path).padEnd(width)}  ${short(f.value, 40).padEnd(40)}  ${f.via === 'unrecorded' ? '(not taken in yet)' : `${by(f)}  ${whenText(f.time!, now)}  ${f.change}`}`).join('\n'))
     })
 

@@ -61,6 +61,9 @@ function refuse(kind: RefusalKind, reason: string): never {
 const short = (s: string) => JSON.stringify(s.length > 40 ? s.slice(0, 40) + '…' : s)
 const isStr = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
+/** A `Credit` (schema.ts): who wrote a change taken in from git or a value a resolution kept, and when. */
+const isCredit = (v: unknown): boolean =>
+  Array.isArray(v) && v.length === 4 && isStr(v[0], 128) && isStr(v[1], MAX_KEY_CHARS) && (v[2] === 'human' || v[2] === 'agent') && isNum(v[3])
 
 function str(v: unknown, max: number, what: string): void {
   if (typeof v !== 'string') refuse('type', `${what} is not a string`)
@@ -150,9 +153,9 @@ function checkRegister(map: string, key: string, v: unknown): [NodeId, NodeId] |
     map === CONFLICTS
       ? Array.isArray(v) && v.length === 2 && v.every((r) => Array.isArray(r) && r.length === 3 && isStr(r[0], MAX_VALUE_CHARS) && isNum(r[1]) && isNum(r[2]))
       : map === RESOLVED
-        ? Array.isArray(v) && v.length === 2 && isNum(v[0]) && isNum(v[1])
+        ? Array.isArray(v) && (v.length === 2 || (v.length === 3 && isCredit(v[2]))) && isNum(v[0]) && isNum(v[1])
         : map === GIT_MARKS
-          ? /^[0-9a-f]{16}$/.test(key) && Array.isArray(v) && v.length === 2 && isStr(v[0], 128) && isNum(v[1])
+          ? /^[0-9a-f]{16}$/.test(key) && Array.isArray(v) && (v.length === 2 || (v.length === 3 && isCredit(v[2]))) && isStr(v[0], 128) && isNum(v[1])
           : /^\d{1,10}$/.test(key) && Array.isArray(v) && v.length === 3 && v.every((s) => isStr(s, MAX_KEY_CHARS))
   if (!ok) refuse('type', `${short(key)} in map ${map} does not have the shape of the schema`)
   return null

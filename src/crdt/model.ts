@@ -20,7 +20,7 @@ import { applyStale, changedSince, keptChanges, recordOverwrites, type StaleSave
 import { fallbackText } from './canonical.js'
 import { annotate } from './annotate.js'
 import { defaultRules, type Rules } from './rules.js'
-import { AUTHORS, GIT_MARKS, ROOT, enrollClientId, nowSeconds } from './schema.js'
+import { AUTHORS, GIT_MARKS, ROOT, enrollClientId, nowSeconds, type Credit } from './schema.js'
 import { Tree } from './tree.js'
 import { Writer } from './write.js'
 import { Differ } from './diff.js'
@@ -385,8 +385,8 @@ export class FileModel {
    * with the update that carries the content (a peer pulling the same commit later takes in nothing). Call
    * `markFromGit` inside the transaction that takes the content in. Hash prefixes keep the map small.
    */
-  markFromGit(hash: string, by: string, at: number): void {
-    this.doc.getMap(GIT_MARKS).set(hash.slice(0, 16), [by, at])
+  markFromGit(hash: string, by: string, at: number, credit?: Credit): void {
+    this.doc.getMap(GIT_MARKS).set(hash.slice(0, 16), credit ? [by, at, credit] : [by, at])
   }
 
   gitMarked(hash: string): boolean {

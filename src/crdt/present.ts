@@ -10,7 +10,7 @@ import { parse } from 'yaml'
 import { toAbsolute } from './indent.js'
 import { conflictMaps, listRaw, type RawConflict, type RecordValue } from './conflicts.js'
 import { ITEM, type Rules } from './rules.js'
-import { kindOf, shortHash, type NodeId } from './schema.js'
+import { kindOf, shortHash, type Credit, type NodeId } from './schema.js'
 import { summarize } from './valuesummary.js'
 import { MAX_WALK } from './limits.js'
 import type { Tree } from './tree.js'
@@ -141,7 +141,10 @@ export function resolveConflict(
   // Always a fresh write: a decision made now, later than every value it chose among.
   w.setDesc(raw.node, chosen[0], true)
   const { resolved } = conflictMaps(tree.doc)
-  for (const key of raw.records) resolved.set(key, [tree.doc.clientID, w.opts.time])
+  // The chosen value's writer and time go with the record: history and blame name them, not the resolver.
+  const a = shown.values[index]!.author
+  const credit: Credit | null = a.id === 'enrollment' || a.id === 'unknown' ? null : [a.id, a.name, a.kind, chosen[1]]
+  for (const key of raw.records) resolved.set(key, credit ? [tree.doc.clientID, w.opts.time, credit] : [tree.doc.clientID, w.opts.time])
   return true
 }
 

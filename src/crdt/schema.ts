@@ -36,10 +36,18 @@ export const CONFLICTS = 'c'
 export const RESOLVED = 'x'
 export const AUTHORS = 'a'
 /**
- * Git marks: `<16 hex digits of a text's hash>` → `[peer id, ms time]`, written by the space when a peer took
- * that text in from git (`FileModel.markFromGit`), so peers pulling the same commit take it in once.
+ * Git marks: `<16 hex digits of a text's hash>` → `[peer id, time, credit?]`, written by the space when a peer
+ * took that text in from git (`FileModel.markFromGit`), so peers pulling the same commit take it in once. The
+ * credit names the commit's author (or its sync point's writer): history and blame name them, on every peer,
+ * never the peer that pulled.
  */
 export const GIT_MARKS = 'ctxsync-git'
+/**
+ * Who wrote a change that a peer only carried, and when (unix seconds): the third element of a git mark and of
+ * a resolution record (`RESOLVED`: `[client, time, credit?]`, the chosen value's writer). Read by the version
+ * recorder (`space/versions/credits.ts`).
+ */
+export type Credit = [id: string, name: string, kind: 'human' | 'agent', at: number]
 
 /** Counter increments live under `<nodeId>+<yjs client id>`: each peer only ever writes its own key. */
 export const COUNT = '+'

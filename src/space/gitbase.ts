@@ -18,6 +18,7 @@ import type { Matcher } from '../fs/globs.js'
 import { merge3 } from '../crdt/merge/merge3.js'
 import { parses } from '../crdt/parse.js'
 import type { Rules } from '../crdt/rules.js'
+import type { Credit } from '../crdt/schema.js'
 import { mergeFileTexts } from '../git/merge-file.js'
 import { sha256hex } from '../ids.js'
 import { syncPointsOf, noteIndex, type SyncPoint } from '../git/notes.js'
@@ -76,6 +77,20 @@ export class GitView {
   async headText(name: string): Promise<string | null> {
     const oid = this.headBlobs.get(name)
     return oid ? await this.text(oid) : null
+  }
+
+  /**
+   * Who wrote HEAD's version of `name`: the newest commit that changed it — its sync point's writer when it
+   * has one (a ctxsync user: their peer id and name), else its git author and author time. Null: no commit.
+   */
+  async lastWriter(name: string): Promise<Credit | null> {
+    const r = await this.repo.tryRaw(['log', '-1', '--format=%H%x00%an%x00%ae%x00%at', 'HEAD', '--', this.gitPath(name)])
+    const [hash, author, email, at] = (r ?? '').trim().split('\0')
+    if (!hash || !at) return null
+    const pts = (await syncPointsOf(this.repo, [hash]).catch(() => null))?.get(hash) ?? []
+    const p = pts.find((x) => x.files[this.gitPath(name)] && x.peer && x.by)
+    if (p) return [p.peer.slice(0, 128), p.by.slice(0, 200), 'human', Math.floor(Date.parse(p.at) / 1000) || Number(at)]
+    return [`git:${email ?? author}`.slice(0, 128), (author ?? '').slice(0, 200), 'human', Number(at)]
   }
 
   /**

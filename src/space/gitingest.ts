@@ -259,9 +259,11 @@ async function ingestNew(cx: GitContext, f: TrackedFile, view: GitView, text: st
   const rules = cx.rulesFor(f.name)
   const merged = live === null ? text : await mergeTexts(rules, f.name, base, live, text)
   const time = view.head?.time ?? Math.floor(Date.now() / 1000)
+  // History and blame credit the commit's writer on every peer, not this peer that pulled it (credits.ts).
+  const credit = (await view.lastWriter(f.name)) ?? undefined
   log('%s: new content from git (base %s…, %d frontier)', f.name, sha256hex(base).slice(0, 8), frontier.length)
   ingestAsGit(f.model, {
     name: f.name, rules, author: cx.author,
-    merged, base, text, time, mark: sha256hex(text), by: cx.peerId,
+    merged, base, text, time, mark: sha256hex(text), by: cx.peerId, credit,
   })
 }

@@ -27,8 +27,14 @@ describe('the guard and git marks', () => {
     expect(checkState(receiver)).toBeNull()
   })
 
+  it("takes a mark with a credit (the commit's writer: id, name, kind, time)", () => {
+    const { receiver, update } = withMark('0123456789abcdef', ['p-abcdefghijkl', 1_765_000_000, ['git:carl@example.invalid', 'carl', 'human', 1_765_000_000]])
+    expect(checkUpdate(receiver, update)).toBeNull()
+  })
+
   it('refuses a mark of another shape', () => {
-    for (const [key, value] of [['not-hex-at-all!!', ['p', 1]], ['0123456789abcdef', 'x'], ['0123456789abcdef', ['p'.repeat(200), 1]], ['0123456789abcdef', ['p', Number.NaN]]] as const) {
+    const badCredits = [['c', 'carl', 'robot', 1], ['c', 'carl', 'human'], ['c', 7, 'human', 1], 'carl'].map((c) => ['0123456789abcdef', ['p', 1, c]] as const)
+    for (const [key, value] of [['not-hex-at-all!!', ['p', 1]], ['0123456789abcdef', 'x'], ['0123456789abcdef', ['p'.repeat(200), 1]], ['0123456789abcdef', ['p', Number.NaN]], ...badCredits] as const) {
       const { receiver, update } = withMark(key, value)
       expect(checkUpdate(receiver, update), JSON.stringify([key, value])).not.toBeNull()
     }

@@ -9,6 +9,7 @@
  */
 import { FileModel, type Author } from '../model.js'
 import type { Rules } from '../rules.js'
+import type { Credit } from '../schema.js'
 import { derivedClientId } from './clientid.js'
 
 /** The scratch copy's Yjs client id: the same on every peer for the same file, base and new text. */
@@ -30,6 +31,8 @@ export interface GitIngest {
   /** Key of the git mark (a hash of `text`) and who sets it. */
   mark: string
   by: string
+  /** Who wrote the commit's changes (schema.ts `Credit`), carried with the mark to every peer. */
+  credit?: Credit
 }
 
 /** Applies `g` to `live`. Throws YamlSyntaxError / RefusedFileError when `merged` cannot be taken in. */
@@ -52,7 +55,7 @@ export function ingestAsGit(live: FileModel, g: GitIngest): void {
           if (dst.has(k)) dst.delete(k)
         } else if (!sameValue(dst.get(k), v)) dst.set(k, structuredClone(v))
       }
-      live.markFromGit(g.mark, g.by, g.time)
+      live.markFromGit(g.mark, g.by, g.time, g.credit)
     })
   } finally {
     scratch.destroy()

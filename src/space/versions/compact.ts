@@ -21,7 +21,7 @@ import fs from 'node:fs/promises'
 import { promisify } from 'node:util'
 import { brotliCompress, constants } from 'node:zlib'
 import { encodeDelta, lineDelta } from './delta.js'
-import { framed, logFile, type Decoded, type Version } from './store.js'
+import { extraMeta, framed, logFile, type Decoded, type Version } from './store.js'
 
 /** Records per compacted frame: compressed together, a record costs a fraction of what it costs alone. */
 export const REWRITE_FRAME = 1024
@@ -54,14 +54,14 @@ export async function frameRecords(vs: Version[], before: Version | null, whole:
     }
     prev = v.text
     pt = v.t
-    out.push(JSON.stringify({ ...time, by: v.by, via: v.via, ...(v.of ? { of: v.of } : {}), ...body }))
+    out.push(JSON.stringify({ ...time, by: v.by, via: v.via, ...extraMeta(v), ...body }))
   }
   return out
 }
 
 /** The same version, as a record would carry it (time, text, authors, how it came). */
 const same = (a: Version | null | undefined, b: Version | null | undefined): boolean =>
-  !!a && !!b && a.t === b.t && a.h === b.h && a.via === b.via && a.of === b.of && JSON.stringify(a.by) === JSON.stringify(b.by)
+  !!a && !!b && a.t === b.t && a.h === b.h && a.via === b.via && JSON.stringify([a.by, extraMeta(a)]) === JSON.stringify([b.by, extraMeta(b)])
 
 /** The bytes of a frame of `old` that holds exactly `chunk`, encoded as this compaction would. */
 function reusable(old: Decoded & { buf: Buffer }, byFirst: Map<string, Decoded['frames'][number]>, chunk: Version[], before: Version | null, whole: boolean): Buffer | null {

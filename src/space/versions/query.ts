@@ -24,6 +24,10 @@ export interface HistoryEntry {
   authors: Author[]
   fields: FieldChange[]
   of?: string
+  /** When the authors wrote it, when not when it was taken in here (`git`: the commit's author time; `resolve`: the chosen value's). */
+  authoredAt?: string
+  /** `resolve`: who kept the chosen value. */
+  keptBy?: Author
 }
 
 export class NoSuchRef extends CtxError {
@@ -63,11 +67,17 @@ export async function historyOf(dir: string, q: HistoryQuery): Promise<HistoryEn
     flats.set(v.doc, after)
     if (q.since !== undefined && v.t < q.since) continue
     if (want && !v.by.some((b) => b[1].toLowerCase() === want || b[0] === q.author)) continue
-    entries.push({ id: v.id, time: new Date(v.t).toISOString(), file: v.doc, via: v.via, authors: v.by.map(authorOf), fields: v.via === 'start' ? [] : diffFlat(before, after), ...(v.of ? { of: v.of } : {}) })
+    entries.push({ id: v.id, time: new Date(v.t).toISOString(), file: v.doc, via: v.via, authors: v.by.map(authorOf), fields: v.via === 'start' ? [] : diffFlat(before, after), ...(v.of ? { of: v.of } : {}), ...credited(v) })
   }
   entries.reverse()
   return q.limit !== undefined ? entries.slice(0, q.limit) : entries
 }
+
+/** A carried change's credit (credits.ts), as history and blame show it. */
+const credited = (v: Version): { authoredAt?: string; keptBy?: Author } => ({
+  ...(v.at ? { authoredAt: new Date(v.at).toISOString() } : {}),
+  ...(v.kept ? { keptBy: authorOf(v.kept) } : {}),
+})
 
 export function findChange(all: Version[], id: string): Version | null {
   const hits = all.filter((v) => v.id.startsWith(id.toLowerCase()))
@@ -152,6 +162,8 @@ export interface BlameLine {
   via: Version['via'] | 'unrecorded'
   /** In words, when no author is known: `set before this clone joined`. */
   note?: string
+  /** The value was chosen in a conflict by this peer (`authors` wrote it, at `time`). */
+  keptBy?: Author
 }
 
 /**
@@ -172,7 +184,7 @@ export async function blameOf(root: string, dir: string, doc: string): Promise<B
   for (const [p, value] of now) {
     const s = setBy.get(p)
     if (!s || s.value !== value) out.push({ path: p, value, authors: [], time: null, change: null, via: 'unrecorded' })
-    else out.push({ path: p, value, authors: s.v.by.map(authorOf), time: new Date(s.v.t).toISOString(), change: s.v.id, via: s.v.via })
+    else out.push({ path: p, value, authors: s.v.by.map(authorOf), time: new Date(s.v.at ?? s.v.t).toISOString(), change: s.v.id, via: s.v.via, ...(s.v.kept ? { keptBy: authorOf(s.v.kept) } : {}) })
   }
   const vague = (l: BlameLine) => l.via !== 'unrecorded' && (l.authors.length !== 1 || l.via === 'start' || l.via === 'settled')
   const ask = out.filter(vague)

@@ -11,7 +11,8 @@
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import type { Doc } from 'yjs'
+import type { Doc, Transaction } from 'yjs'
+import { carriedIn, watchCredits, type Carried } from './credits.js'
 import { LOAD, type Author, type RemoteOrigin } from '../../crdt/modeltypes.js'
 import { AUTHORS } from '../../crdt/schema.js'
 import { updateExtent } from '../../net/statevector.js'
@@ -21,7 +22,7 @@ import { DEFAULT_POLICY, fitBudget, readPolicy, thin, type Policy } from './poli
 import { changeId, decode, Encoder, frame, logFile, readLog, textHash, type By, type Via } from './store.js'
 import { rewrite } from './compact.js'
 import { intentFor, takeIntent } from './intent.js'
-import { checkMassDeletion, dropMassDeletion, noteMassDeletion, type GuardNote } from './guard.js'
+import { checkMassDeletion, dropMassDeletion, massDeletionLine, noteMassDeletion, type GuardNote } from './guard.js'
 
 const log = logger('space:versions')
 const THIN_EVERY = 256
@@ -35,7 +36,7 @@ export interface BookOptions {
   guardFile: string
 }
 
-interface Queued { doc: string; text: string | null; t: number; by: By[]; via: Via }
+interface Queued { doc: string; text: string | null; t: number; by: By[]; via: Via; at?: number; kept?: By }
 
 interface LogState { enc: Encoder; lastHash: string | null; appends: number }
 
@@ -77,7 +78,8 @@ export class VersionBook {
   who(name: string): string {
     // Others only: this machine's own edit merged into the write named its own person too ("updated
     // todos.yaml (by ann, bob)" in ann's log, for bob's change: first-day session, issue 17).
-    const by = (this.#docs.get(name)?.pendingAuthors() ?? []).filter((b) => b[0] !== this.o.author.id)
+    const d = this.#docs.get(name)
+    const by = [...(d?.carriedBy() ?? []), ...(d?.pendingAuthors() ?? [])].filter((b, i, all) => b[0] !== this.o.author.id && all.findIndex((x) => x[0] === b[0]) === i)
     return by.length ? ` (by ${by.map((b) => b[1] + (b[2] === 'agent' ? ' [agent]' : '')).join(', ')})` : ''
   }
 
@@ -128,7 +130,7 @@ export class VersionBook {
       if (h === s.lastHash) continue
       const via: Via = s.lastHash === null ? 'start' : q.via
       const intent = via === 'local' ? await takeIntent(this.o.dir, q.doc, h) : null
-      const v = { id: changeId(q.doc, q.t, h), t: q.t, by: q.by, via: intent?.via ?? via, ...(intent?.of ? { of: intent.of } : {}) }
+      const v = { id: changeId(q.doc, q.t, h), t: q.t, by: q.by, via: intent?.via ?? via, ...(intent?.of ? { of: intent.of } : {}), ...(q.at ? { at: q.at } : {}), ...(q.kept ? { kept: q.kept } : {}) }
       ;(byDoc.get(q.doc) ?? byDoc.set(q.doc, []).get(q.doc)!).push(s.enc.record({ ...v, text: q.text }))
       const before = this.#prev.get(q.doc) ?? null
       // Guarded on the receiving peer too: a peer's truncation arrives in seconds, and `undo` here brings it
@@ -155,8 +157,7 @@ export class VersionBook {
     if (!found) return
     const names = by?.filter((b) => b[0] !== this.o.author.id).map((b) => b[1] + (b[2] === 'agent' ? ' (agent)' : ''))
     const note: GuardNote = names ? { ...found, by: names.length ? names : ['a peer'] } : found
-    if (note.by) this.o.say(`${doc}: a change by ${note.by.join(', ')} removed ${note.removed} of ${note.of} entries — written here; if that was a mistake, \`ctxsync undo ${id}\` brings them back (here and on every peer)`)
-    else this.o.say(`${doc}: this save removed ${note.removed} of ${note.of} entries — taken in and synced; if that was a mistake, \`ctxsync undo ${id}\` brings them back`)
+    this.o.say(massDeletionLine(note))
     this.#guarded.set(doc, { id, before })
     this.#guardIO = this.#guardIO.then(() => noteMassDeletion(this.o.guardFile, note)).catch(() => undefined)
   }
@@ -194,6 +195,8 @@ export class VersionBook {
 export class DocVersions {
   #clients = new Set<number>()
   #local = false
+  /** A change this document took in that a peer only carried (credits.ts): its writer is the author. */
+  #carried: Carried | null = null
   #last: string | null | undefined = undefined
 
   constructor(
@@ -201,11 +204,16 @@ export class DocVersions {
     readonly name: string,
     private readonly doc: Doc,
   ) {
-    doc.on('update', (u: Uint8Array, origin: unknown) => {
+    // The maps credits are written in, defined now: a remote update would otherwise create them as plain
+    // types, and `tr.changed` name those, not the maps `carriedIn` looks up (a peer's credit went unread).
+    watchCredits(doc)
+    doc.on('update', (u: Uint8Array, origin: unknown, _d: Doc, tr: Transaction) => {
       if (origin === LOAD) return
+      const carried = carriedIn(doc, tr)
+      if (carried) this.#carried = carried
       if (typeof origin === 'object' && origin !== null && 'remote' in (origin as RemoteOrigin)) {
-        for (const client of updateExtent(u).to.keys()) this.#clients.add(client)
-      } else this.#local = true
+        for (const client of updateExtent(u).to.keys()) if (client !== carried?.client) this.#clients.add(client)
+      } else if (!carried) this.#local = true
     })
   }
 
@@ -217,11 +225,23 @@ export class DocVersions {
     const text = file.disk.kind === 'absent' ? null : file.disk.kind === 'file' ? file.model.baseText : undefined
     if (text === undefined || text === this.#last) return
     this.#last = text
-    const by = this.pendingAuthors()
-    const via: Via = this.#local ? 'local' : this.#clients.size ? 'remote' : 'settled'
+    const c = this.#carried
+    const others = this.pendingAuthors()
+    const by = c ? [c.by, ...others.filter((b) => b[0] !== c.by[0])] : others
+    const via: Via = c && others.length === 0 ? c.via : this.#local ? 'local' : this.#clients.size ? 'remote' : 'settled'
     this.#clients.clear()
     this.#local = false
-    this.book.push({ doc: this.name, text, t: historyNow(), by, via })
+    this.#carried = null
+    this.book.push({ doc: this.name, text, t: historyNow(), by, via, ...(c && via === c.via ? { at: c.at, ...(c.kept ? { kept: c.kept } : {}) } : {}) })
+  }
+
+  /**
+   * For the daemon's log, who made the carried change written now (credits.ts): a commit's writer; for a
+   * resolution the peer that chose, which is what the line reports (the value's writer is in blame).
+   */
+  carriedBy(): By[] {
+    const c = this.#carried
+    return !c ? [] : c.via === 'resolve' ? (c.kept ? [c.kept] : []) : [c.by]
   }
 
   /** The peers whose changes reached the document since its last version (this one for a local edit). */

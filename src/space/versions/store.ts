@@ -27,9 +27,11 @@ export type By = [id: string, name: string, kind: 'human' | 'agent']
 /**
  * How a version came: `local` a save on this machine, `remote` peers' changes written here, `restore`/`undo`
  * those commands' edits, `start` the first version of a file this store saw, `settled` a text nobody edited
- * (git, a restart).
+ * (git, a restart), `git` a commit's changes taken in from git (here or by the peer that pulled it), `resolve`
+ * a conflict resolved (here or on a peer): `by` names who wrote the change (the commit's author, the chosen
+ * value's writer), never the peer that took it in.
  */
-export type Via = 'local' | 'remote' | 'restore' | 'undo' | 'start' | 'settled'
+export type Via = 'local' | 'remote' | 'restore' | 'undo' | 'start' | 'settled' | 'git' | 'resolve'
 
 export interface VersionMeta {
   /** ms since the epoch */
@@ -38,7 +40,14 @@ export interface VersionMeta {
   via: Via
   /** the change this one undid, for `undo` */
   of?: string
+  /** ms: when `by` wrote it, when that is not when it was taken in (a commit's author time, a chosen value's time) */
+  at?: number
+  /** who kept the chosen value, for `resolve` */
+  kept?: By
 }
+
+/** The optional fields of a record's meta, as stored (records written by the recorder and by compaction alike). */
+export const extraMeta = (v: VersionMeta): Partial<VersionMeta> => ({ ...(v.of ? { of: v.of } : {}), ...(v.at ? { at: v.at } : {}), ...(v.kept ? { kept: v.kept } : {}) })
 
 export interface Version extends VersionMeta {
   doc: string
@@ -78,8 +87,8 @@ export class Encoder {
   }
 
   record(v: VersionMeta & { text: string | null }): string {
-    const { t, by, via, of, text } = v
-    const meta: VersionMeta = { t, by, via, ...(of ? { of } : {}) }
+    const { t, by, via, text } = v
+    const meta: VersionMeta = { t, by, via, ...extraMeta(v) }
     let x: Stored['x'] = text
     if (text !== null && this.#prev !== null && this.#since < KEYFRAME_EVERY) {
       x = encodeDelta(this.#prev, text)

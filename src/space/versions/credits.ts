@@ -1,0 +1,58 @@
+/**
+ * Changes a peer only carried, credited to who wrote them. A commit's changes taken in from git are written
+ * by the peer that pulled it, a resolution by the peer that chose: named by the CRDT's authors map, history
+ * and blame credited the puller with a teammate's commit and the resolver with the value they kept (issue 16,
+ * black-box tester). The transaction that takes such a change in also writes a credit (crdt/schema.ts
+ * `Credit`): in a git mark (the commit's author, or its sync point's writer) or in a resolution record (the
+ * chosen value's writer). It replicates with the change, so every peer reads the same credit here.
+ */
+import type { Doc, Transaction, Map as YMap } from 'yjs'
+import { AUTHORS, GIT_MARKS, RESOLVED, type Credit } from '../../crdt/schema.js'
+import type { By, Via } from './store.js'
+
+export interface Carried {
+  via: Extract<Via, 'git' | 'resolve'>
+  /** Who wrote it, and when (ms). */
+  by: By
+  at: number
+  /** The peer that chose the value, for a resolution. */
+  kept?: By
+  /** The Yjs client that carried it: not an author of its own (its own edits in the same update aside). */
+  client: number
+}
+
+/** Defines the maps credits are written in (before any update arrives). */
+export function watchCredits(doc: Doc): void {
+  doc.getMap(GIT_MARKS)
+  doc.getMap(RESOLVED)
+}
+
+/** The credit a transaction wrote, if any (the last one: one git ingestion or one resolution per turn). */
+export function carriedIn(doc: Doc, tr: Transaction): Carried | null {
+  let found: Carried | null = null
+  for (const [name, via] of [[GIT_MARKS, 'git'], [RESOLVED, 'resolve']] as const) {
+    const map = doc.getMap<unknown>(name)
+    const keys = tr.changed.get(map as never)
+    if (!keys) continue
+    for (const k of keys) {
+      if (k === null) continue
+      const v = map.get(k)
+      if (!Array.isArray(v) || v.length !== 3) continue
+      const c = v[2] as Credit
+      const client = via === 'resolve' ? (v[0] as number) : writerClient(map, k)
+      const kept = via === 'resolve' ? peerOf(doc, client) : null
+      found = { via, by: [c[0], c[1], c[2]], at: c[3] * 1000, ...(kept ? { kept } : {}), client }
+    }
+  }
+  return found
+}
+
+/** The Yjs client that wrote a map entry (the item's id). */
+function writerClient(map: YMap<unknown>, key: string): number {
+  return map._map.get(key)?.id.client ?? -1
+}
+
+function peerOf(doc: Doc, client: number): By | null {
+  const a = doc.getMap<[string, string, 'human' | 'agent']>(AUTHORS).get(String(client))
+  return a ? [a[0], a[1], a[2]] : null
+}

@@ -1,0 +1,79 @@
+/**
+ * Who history and blame credit for a change a peer only carried (issues 15 and 16), through the built CLI
+ * with daemons running: a teammate's commit brought by `git pull` is the teammate's (author name and time
+ * from git), on the clone that pulled and on the peer it synced to; a value kept by `resolve --take N` is its
+ * writer's, at the time they wrote it, with the resolution noted (kept by the resolver).
+ */
+import fsp from 'node:fs/promises'
+import path from 'node:path'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { ctx, ctxJson, edit, fileState, killAll, readFile, removeTmpDirs, setupSpace, SMALL_TODOS, startWatch, stopWatch, TODOS, waitFor, waitSame, type Daemon, type Peer } from './helpers.js'
+import { cloneAs, gitIn, twoLivePeers } from './gitHelpers.js'
+
+afterEach(killAll)
+afterAll(removeTmpDirs)
+
+const logs = (ds: Daemon[]) => ds.map((d) => `--- ${d.peer.name}:\n${d.log()}`).join('\n')
+type Entry = { via: string; authors: Array<{ name: string }>; fields: Array<{ path: string }>; authoredAt?: string; keptBy?: { name: string } }
+type Line = { path: string; authors: Array<{ name: string }>; time: string | null; keptBy?: { name: string } }
+
+/** The field's blame line once its history is written (the recorder writes just after the turn). */
+async function blameOf(p: Peer, field: string, ok: (l: Line) => boolean): Promise<Line> {
+  let line: Line | undefined
+  await waitFor(async () => {
+    line = (await ctxJson(p.dir, ['blame', TODOS])).fields.find((l: Line) => l.path === field)
+    return !!line && ok(line)
+  }, 15_000, `${p.name}'s blame of ${field}`, () => JSON.stringify(line))
+  return line!
+}
+
+describe('e2e: credits for carried changes', { timeout: 240_000 }, () => {
+  it("a teammate's commit brought by git pull is credited to the teammate (git author and time), on the puller and its peer", async () => {
+    const { remote, a, b, da, db } = await twoLivePeers()
+    try {
+      const c = await cloneAs(remote, 'carl')
+      await fsp.appendFile(path.join(c, TODOS), '  - id: c1\n    title: "From carl"\n    status: open\n')
+      const when = '2026-11-02T10:00:00.000Z'
+      await gitIn(c, ['commit', '-qam', 'carl: c1'], { env: { GIT_AUTHOR_DATE: when } })
+      await gitIn(c, ['push', '-q', 'origin', 'main'])
+      const p = await gitIn(b.dir, ['-c', 'pull.rebase=false', 'pull'], { reject: false })
+      expect(p.exitCode, p.stdout + p.stderr).toBe(0)
+      await waitSame([a, b], TODOS, (t) => t.includes('- id: c1'))
+      for (const peer of [b, a]) {
+        const line = await blameOf(peer, 'todos[id=c1].title', (l) => l.authors.length > 0)
+        expect(line.authors.map((x) => x.name), `${peer.name}: ${JSON.stringify(line)}`).toEqual(['carl'])
+        expect(line.time, peer.name).toBe(when)
+        const { changes } = await ctxJson(peer.dir, ['history', TODOS])
+        const e = (changes as Entry[]).find((x) => x.fields.some((f) => f.path.startsWith('todos[id=c1]')))
+        expect(e, JSON.stringify(changes, null, 1)).toMatchObject({ via: 'git', authors: [{ name: 'carl' }], authoredAt: when })
+      }
+      expect((await ctx(b.dir, ['history', TODOS])).stdout).toMatch(/ carl {2}\.rhema\/todos\.yaml {2}\(from git, committed /)
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
+  })
+
+  it('resolve --take N: blame names the chosen value\'s writer and time, kept by the resolver; history says it', async () => {
+    const { peers } = await setupSpace(['a', 'b'], { files: { [TODOS]: SMALL_TODOS } })
+    const [a, b] = peers as [Peer, Peer]
+    await edit(a, 'title: "Second task"', 'title: "Second task, early"')
+    const d = await startWatch(a)
+    await waitFor(async () => (await fileState(a)).state === 'pending', 10_000, 'a: its edit taken in')
+    await new Promise((r) => setTimeout(r, 1100)) // values are timed in seconds: the two writes a second apart
+    await edit(b, 'title: "Second task"', 'title: "Second task, late"')
+    expect((await ctx(b.dir, ['sync', '--peer', a.url, '--timeout', '20'])).exitCode).toBe(0)
+    await waitSame([a, b], TODOS, (t) => t.includes('Second task, late'))
+    const [conf] = (await ctxJson(b.dir, ['resolve', '--list'])).conflicts
+    const i = conf.values.findIndex((v: { value: string }) => v.value === 'Second task, early')
+    const early = conf.values[i]
+    expect((await ctx(b.dir, ['resolve', conf.id, '--take', String(i + 1)])).exitCode).toBe(0)
+    await waitFor(() => readFile(b)!.includes('Second task, early'), 10_000, 'b: the choice in its file')
+    const line = await blameOf(b, 'todos[id=t2].title', (l) => l.keptBy !== undefined)
+    expect(line).toMatchObject({ authors: [{ name: 'a' }], time: early.at, keptBy: { name: 'b' } })
+    expect((await ctx(b.dir, ['blame', TODOS])).stdout).toMatch(/todos\[id=t2\]\.title\s+"Second task, early"\s+a \(kept by b\)/)
+    const { changes } = await ctxJson(b.dir, ['history', TODOS])
+    expect(changes[0], JSON.stringify(changes, null, 1)).toMatchObject({ via: 'resolve', authors: [{ name: 'a' }], keptBy: { name: 'b' } })
+    expect((await ctx(b.dir, ['history', TODOS, '-n', '1'])).stdout).toMatch(/ a {2}\.rhema\/todos\.yaml {2}\(conflict resolved: kept by b\)/)
+    await stopWatch(d)
+  })
+})
