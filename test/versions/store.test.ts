@@ -34,6 +34,24 @@ describe('version store', () => {
     expect(again.map((v) => [v.id, v.text])).toEqual(back.map((v) => [v.id, v.text]))
   })
 
+  it("keeps a carried change's credit (when its writer wrote it, who kept it) through a read and a rewrite", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ctxsync-vstore-'))
+    const enc = new Encoder()
+    const carl: By = ['git:carl@example.invalid', 'carl', 'human']
+    const recs = [
+      enc.record({ t: 1000, by: [me], via: 'local', text: 'a: 1\n' }),
+      enc.record({ t: 2000, by: [carl], via: 'git', at: 500_000, text: 'a: 2\n' }),
+      enc.record({ t: 3000, by: [carl], via: 'resolve', at: 600_000, kept: me, text: 'a: 3\n' }),
+    ]
+    fs.writeFileSync(logFile(dir, 'c.yaml'), frame(recs))
+    const meta = (vs: Array<{ via: string; at?: number; kept?: By }>) => vs.map((v) => [v.via, v.at, v.kept])
+    const want = [['local', undefined, undefined], ['git', 500_000, undefined], ['resolve', 600_000, me]]
+    const back = await readVersionsOf(dir, 'c.yaml')
+    expect(meta(back)).toEqual(want)
+    await rewrite(dir, 'c.yaml', back)
+    expect(meta(await readVersionsOf(dir, 'c.yaml'))).toEqual(want)
+  })
+
   it('thins: every version of the last day, the last of each hour for 30 days, then of each day', () => {
     const H = 3_600_000
     const now = 100 * 24 * H

@@ -130,7 +130,7 @@ export class VersionBook {
       if (h === s.lastHash) continue
       const via: Via = s.lastHash === null ? 'start' : q.via
       const intent = via === 'local' ? await takeIntent(this.o.dir, q.doc, h) : null
-      const v = { id: changeId(q.doc, q.t, h), t: q.t, by: q.by, via: intent?.via ?? via, ...(intent?.of ? { of: intent.of } : {}), ...(q.at ? { at: q.at } : {}), ...(q.kept ? { kept: q.kept } : {}) }
+      const v = { id: changeId(q.doc, q.t, h), t: q.t, by: q.by, via: intent?.via ?? via, ...(intent?.of ? { of: intent.of } : {}), ...(q.at && via === q.via ? { at: q.at, ...(q.kept ? { kept: q.kept } : {}) } : {}) }
       ;(byDoc.get(q.doc) ?? byDoc.set(q.doc, []).get(q.doc)!).push(s.enc.record({ ...v, text: q.text }))
       const before = this.#prev.get(q.doc) ?? null
       // Guarded on the receiving peer too: a peer's truncation arrives in seconds, and `undo` here brings it
