@@ -62,7 +62,10 @@ export function formatStatus(s: StatusData): string {
   if (s.conflicts > 0) lines.push('', yellow(`${s.conflicts} conflict${s.conflicts > 1 ? 's' : ''}: see \`ctxsync resolve --list\``))
   const held = s.files.filter((f) => f.state === 'held').length
   if (held) lines.push(red(`${held} file${held > 1 ? 's' : ''} held: fix what is shown for it; changes wait until it parses`))
-  for (const m of s.massDeletions ?? []) lines.push(yellow(`${m.doc}: ${m.by ? `a change by ${visible(m.by.join(', '))}` : 'a save'} ${ago(new Date(m.t).toISOString())} removed ${m.removed} of ${m.of} entries; \`ctxsync undo ${m.id}\` brings them back`))
+  for (const m of s.massDeletions ?? []) {
+    const what = m.emptied ? `emptied the file (${m.removed} entries removed)` : `removed ${m.removed} of ${m.of} entries`
+    lines.push(yellow(`${m.doc}: ${m.by ? `a change by ${visible(m.by.join(', '))}` : 'a save'} ${ago(new Date(m.t).toISOString())} ${what}; \`ctxsync undo ${m.id}\` brings them back`))
+  }
   if (s.git) lines.push(...formatGitStatus(s.git))
   return lines.join('\n')
 }

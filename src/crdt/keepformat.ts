@@ -46,6 +46,8 @@ export const KEEP_FORMAT_MAX_CHARS = 1 << 20
 
 export function keepFormat(baseText: string, text: string, rules: Rules): KeepFormatResult {
   if (text === baseText || text.length > KEEP_FORMAT_MAX_CHARS || baseText.length > KEEP_FORMAT_MAX_CHARS) return { kind: 'none' }
+  // An emptied file (`: > f`, an empty buffer saved) is no library's dump: it was called one (issue 17 tester).
+  if (text.trim() === '') return { kind: 'none' }
   // Libraries never write comments: a save with one was edited, not dumped.
   if (comments(text) > 0) return { kind: 'none' }
   const lostComments = comments(baseText)

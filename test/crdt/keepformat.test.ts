@@ -250,6 +250,11 @@ test('an edit that keeps a comment, or changes little, is not a dump', () => {
   expect(keepFormat('a: 1\nb: "2"\n', 'a: 1\nb: 3\n', rules).kind).toBe('none')
 })
 
+test('an emptied file (`: > f`) is not a dump: the guard says it was emptied (issue 17 tester)', () => {
+  const rules = compileRules('todos.yaml')
+  for (const emptied of ['', '\n', '  \n\n']) expect(keepFormat(TODOS, emptied, rules).kind).toBe('none')
+})
+
 /** What the generators found, made minimal: [what, original, the dump, the text the file should hold (null: taken as is)]. */
 const FOUND: Array<[string, string, string, string | null]> = [
   [

@@ -64,13 +64,15 @@ describe('e2e: history, show, blame, undo, restore', { timeout: 180_000 }, () =>
     // An accidental truncation on a empties the file on both; `ctxsync undo` on a brings back the exact bytes.
     await writeFile(a, TODOS, '')
     await both([a, b], '')
-    await waitLog(da, /removed 3 of 3 entries.*ctxsync undo [0-9a-f]{8}/)
+    // Said as what happened (the file emptied), not as entries removed from a file that still holds some.
+    await waitLog(da, /todos\.yaml: this save emptied the file \(3 entries removed\) — taken in and synced; if that was a mistake, `ctxsync undo [0-9a-f]{8}` brings them back/)
     const st = await ctxJson(a.dir, ['status', '--json'])
-    expect(st.massDeletions?.[0]).toMatchObject({ doc: TODOS, removed: 3 })
+    expect(st.massDeletions?.[0]).toMatchObject({ doc: TODOS, removed: 3, emptied: true })
+    expect((await expectOk(ctx(a.dir, ['status']))).stdout).toMatch(new RegExp(`todos\\.yaml: a save .* ago emptied the file \\(3 entries removed\\); \`ctxsync undo ${st.massDeletions[0].id}\` brings them back`))
     // b, which received it, says so too: who did it, and the undo that brings the entries back from there.
-    await waitLog(db, /todos\.yaml: a change by a removed 3 of 3 entries.*`ctxsync undo [0-9a-f]{8}` brings them back/)
+    await waitLog(db, /todos\.yaml: a change by a emptied the file \(3 entries removed\) — written here.*`ctxsync undo [0-9a-f]{8}` brings them back/)
     const onB = (await ctxJson(b.dir, ['status', '--json'])).massDeletions
-    expect(onB?.[0]).toMatchObject({ doc: TODOS, removed: 3, by: ['a'] })
+    expect(onB?.[0]).toMatchObject({ doc: TODOS, removed: 3, by: ['a'], emptied: true })
     expect(db.log()).toContain(`ctxsync undo ${onB[0].id}`)
     expect((await expectOk(ctx(b.dir, ['status']))).stdout).toContain(`a change by a`)
     // The human history says what happened to the file as a whole (it printed `+ : null`).

@@ -8,7 +8,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { parse, stringify } from 'yaml'
-import { fileState, killAll, readFile, removeTmpDirs, setupSpace, startWatch, TODOS, waitFileEquals, waitLog, writeFile, type Peer } from './helpers.js'
+import { ctxJson, fileState, killAll, readFile, removeTmpDirs, setupSpace, startWatch, TODOS, waitFileEquals, waitLog, writeFile, type Peer } from './helpers.js'
 
 afterEach(killAll)
 afterAll(removeTmpDirs)
@@ -60,5 +60,16 @@ describe('e2e: an agent\'s library dump keeps the team\'s formatting', { timeout
     await writeFile(b, TODOS, dump)
     await waitFileEquals(a, dump)
     expect(readFile(b)).toBe(dump)
+  })
+
+  it('an agent\'s `: > file` (the file emptied) is said as emptied, with the undo: not as a YAML library\'s rewrite', async () => {
+    const { peers } = await setupSpace(['agent'], { files: { [TODOS]: ORIGINAL } })
+    const [b] = peers as [Peer]
+    makeAgent(b)
+    const db = await startWatch(b)
+    await writeFile(b, TODOS, '')
+    await waitLog(db, /todos\.yaml: this save emptied the file \(\d+ entries removed\) — taken in and synced; if that was a mistake, `ctxsync undo [0-9a-f]{8}` brings them back/)
+    expect(db.log()).not.toMatch(/YAML library/)
+    expect((await ctxJson(b.dir, ['status'])).massDeletions?.[0]).toMatchObject({ doc: TODOS, emptied: true })
   })
 })

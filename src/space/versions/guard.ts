@@ -21,6 +21,8 @@ export interface GuardNote {
   of: number
   /** Who made it, when it was a peer's change written here (absent: a save on this machine). */
   by?: string[]
+  /** The file was left empty (`: > f`): said so, not as entries removed from a file that still holds some. */
+  emptied?: true
 }
 
 export function checkMassDeletion(doc: string, before: string, after: string | null, id: string, t: number): GuardNote | null {
@@ -29,7 +31,16 @@ export function checkMassDeletion(doc: string, before: string, after: string | n
   const of = countEntries(before)
   if (of < MIN_ENTRIES) return null
   const left = countEntries(after)
-  return left * 2 < of ? { doc, id, t, removed: of - left, of } : null
+  if (left * 2 >= of) return null
+  return { doc, id, t, removed: of - left, of, ...(after !== null && after.trim() === '' ? { emptied: true as const } : {}) }
+}
+
+/** The daemon's line for a mass deletion: what happened, whose, and the undo that brings the entries back. */
+export function massDeletionLine(note: GuardNote): string {
+  const what = note.emptied ? `emptied the file (${note.removed} entries removed)` : `removed ${note.removed} of ${note.of} entries`
+  return note.by
+    ? `${note.doc}: a change by ${note.by.join(', ')} ${what} — written here; if that was a mistake, \`ctxsync undo ${note.id}\` brings them back (here and on every peer)`
+    : `${note.doc}: this save ${what} — taken in and synced; if that was a mistake, \`ctxsync undo ${note.id}\` brings them back`
 }
 
 export async function readGuard(file: string, now: number): Promise<GuardNote[]> {
