@@ -14,8 +14,9 @@ export type { StatusData }
 
 export async function status(o: StatusOptions): Promise<StatusData> {
   // Both parts are needed on every run: loaded side by side.
-  const [{ readTeamConfig }, { gitStatus }] = await Promise.all([loadStatus(), loadGitStatus()])
+  const [{ readTeamConfig, markConflictMarkers }, { gitStatus }] = await Promise.all([loadStatus(), loadGitStatus()])
   const s = await readStatus(o.cwd)
+  await markConflictMarkers(s)
   // Asked here rather than of the daemon: it only reads git and the files, and is current either way.
   const paths = spacePaths(s.root)
   const team = await readTeamConfig(paths.config).catch(() => null)

@@ -91,6 +91,27 @@ export async function savedStatus(root: string, spaceAt: SpacePaths, daemon: { p
   }
 }
 
+/**
+ * Files git left with conflict markers are held, whoever answers: a running daemon does not read files while
+ * git is mid-merge (MERGE_HEAD), so it showed such a file as `pending`, with no word of the markers (issue 17
+ * tester). A cheap look for the markers first; only a file that has them is parsed.
+ */
+export async function markConflictMarkers(s: StatusData): Promise<void> {
+  for (const f of s.files) {
+    if (f.state === 'held' || f.state === 'refused') continue
+    const read = await readTextFile(path.join(s.root, f.path)).catch(() => null)
+    if (read?.kind !== 'text' || !/^<{7}(?: |$)/m.test(read.text)) continue
+    const { parseYaml, YamlSyntaxError, CONFLICT_MARKERS } = await import('../crdt/parse.js')
+    try {
+      parseYaml(read.text)
+    } catch (e) {
+      if (!(e instanceof YamlSyntaxError) || e.reason !== CONFLICT_MARKERS) continue
+      f.state = 'held'
+      f.error = { line: e.line, col: e.col, message: e.reason }
+    }
+  }
+}
+
 /** The saved presence, without files that have left the window since it was written. */
 function savedOnline(online: OnlinePeer[] | undefined): OnlinePeer[] {
   const since = Date.now() - PRESENCE_WINDOW_MS

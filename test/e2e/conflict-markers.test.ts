@@ -48,4 +48,26 @@ describe('e2e: a file holding git conflict markers', { timeout: 120_000 }, () =>
     await waitLog(da, new RegExp(`\\.rhema/todos\\.yaml:${line}:1: ${MARKERS.source} — held: nothing from it is sent until it parses again`))
     expect(da.log()).not.toMatch(/Implicit keys/)
   })
+
+  it('while the daemon runs and git is still mid-merge, status says so too (the daemon waits for git: it showed `pending`)', async () => {
+    const { peers } = await setupSpace(['a'], { files: { [TODOS]: SMALL_TODOS } })
+    const [a] = peers as [typeof peers[0]]
+    await git(a.dir, ['checkout', '-qb', 'feat'])
+    await edit(a, 'title: "First task"', 'title: "First task (feat)"')
+    await git(a.dir, ['commit', '-qam', 'feat'])
+    await git(a.dir, ['checkout', '-q', 'main'])
+    await edit(a, 'title: "First task"', 'title: "First task (main)"')
+    await git(a.dir, ['commit', '-qam', 'main'])
+    const da = await startWatch(a)
+    await git(a.dir, ['merge', 'feat']).catch(() => undefined) // exits 1: conflict, MERGE_HEAD stays
+    const line = readFile(a)!.split('\n').findIndex((l) => l.startsWith('<<<<<<< ')) + 1
+    expect(line).toBeGreaterThan(0)
+    const st = await statusJson(a)
+    expect(st.daemon.running).toBe(true)
+    const f = st.files.find((x: { path: string }) => x.path === TODOS)
+    expect(f).toMatchObject({ state: 'held', error: { line, col: 1 } })
+    expect(f.error.message).toMatch(MARKERS)
+    expect((await ctx(a.dir, ['status', '--check'])).exitCode).toBe(4)
+    await stopWatch(da)
+  })
 })
