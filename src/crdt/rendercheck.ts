@@ -7,7 +7,7 @@ import type { MapEntry, SeqItem } from './ir.js'
 import { MAX_WALK } from './limits.js'
 import { parses } from './parse.js'
 import type { Span } from './render.js'
-import { ROOT } from './schema.js'
+import { ROOT, kindOf } from './schema.js'
 import type { Tree } from './tree.js'
 
 /** True when every changed entry parses alone; 'whole' when only a check of the whole text can tell. */
@@ -20,8 +20,12 @@ export function changedEntriesParse(tree: Tree, text: string, fresh: Array<MapEn
       if (++n > MAX_WALK) return 'whole'
       // Inside a flow collection a slice that parses alone proves nothing: a block entry merged into
       // `[…]` reads fine on its own and breaks the flow around it.
-      const kind = tree.kind(cur)
+      const shown = tree.shownDesc(cur)
+      const kind = kindOf(shown)
       if (cur !== id && (kind === 'fseq' || kind === 'fmap')) return 'whole'
+      // A value shown as a collection it does not hold (an emptied value over a peer's edit: `emptied.ts`)
+      // rendered around the dirty node afresh, from registers that did not change: only the whole text tells.
+      if (shown !== tree.desc(cur)) return 'whole'
       if (span) continue
       const c = byId.get(cur)
       const cs = c && spans.get(c)

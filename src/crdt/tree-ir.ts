@@ -14,6 +14,8 @@ import { ROOT, kindOf, parseBlockDesc, type NodeId, type Placement } from './sch
 export interface TreeReader {
   get<T>(id: NodeId, attr: string): T | undefined
   desc(id: NodeId): string | undefined
+  /** The descriptor the node renders with (`emptied.ts`: an emptied value over a peer's edit inside it). */
+  shownDesc(id: NodeId): string | undefined
   placement(id: NodeId): Placement | undefined
   /** Children that render, in order. */
   visibleChildren(id: NodeId): NodeId[]
@@ -40,7 +42,7 @@ export class TreeIR {
   }
 
   toIR(): DocIR {
-    const v = this.tree.desc(ROOT)
+    const v = this.tree.shownDesc(ROOT)
     return {
       head: this.tree.get<string>(ROOT, 'h') ?? '',
       root: v === undefined || kindOf(v) === 'none' ? null : this.node(ROOT),
@@ -76,7 +78,7 @@ export class TreeIR {
   }
 
   private buildNode(id: NodeId): Node {
-    const desc = this.tree.desc(id) ?? '='
+    const desc = this.tree.shownDesc(id) ?? '='
     switch (kindOf(desc)) {
       case 'scalar':
         return { t: 'scalar', raw: counted(desc.slice(1), this.tree.contributions(id)) }
@@ -109,7 +111,7 @@ export class TreeIR {
       head: this.tree.get<string>(id, 'h') ?? '',
       sep: this.tree.get<string>(id, 's') ?? ': ',
       value: this.node(id),
-      trail: this.tree.get<string>(id, 't') ?? '\n',
+      trail: this.trail(id),
     }
   }
 
@@ -119,8 +121,20 @@ export class TreeIR {
       head: this.tree.get<string>(id, 'h') ?? '',
       sep: this.tree.get<string>(id, 's') ?? '- ',
       value: this.node(id),
-      trail: this.tree.get<string>(id, 't') ?? '\n',
+      trail: this.trail(id),
     }
+  }
+
+  /**
+   * An entry's or item's trail. An emptied value shown as the block collection a peer's edit keeps alive
+   * (`emptied.ts`) still has the trail of the empty value (`todos:` + newline); the collection's entries end
+   * their own lines, so that newline would be a blank line after them.
+   */
+  private trail(id: NodeId): string {
+    const t = this.tree.get<string>(id, 't') ?? '\n'
+    if (t !== '\n') return t
+    const shown = this.tree.shownDesc(id)
+    return shown !== this.tree.desc(id) && (shown?.[0] === 'M' || shown?.[0] === 'S') ? '' : t
   }
 
   private flowItem(id: NodeId): FlowItem {

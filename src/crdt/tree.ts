@@ -11,6 +11,7 @@ import { ITEM, defaultRules, type Rules } from './rules.js'
 import { scalarText } from './scalar.js'
 import { MAX_WALK } from './limits.js'
 import { TreeIR } from './tree-ir.js'
+import { shownDesc } from './emptied.js'
 import {
   ROOT,
   keyedKind,
@@ -205,6 +206,16 @@ export class Tree {
     return kindOf(this.desc(id))
   }
 
+  /** The descriptor the node renders with: its own, or the collection its alive children make of an emptied value (`emptied.ts`). */
+  shownDesc(id: NodeId): string | undefined {
+    return shownDesc(this, id)
+  }
+
+  /** Children not known to be deleted (of either class): what `emptied.ts` looks at. */
+  awakeChildren(id: NodeId): Iterable<NodeId> {
+    return this.awake.get(id) ?? []
+  }
+
   tombstone(id: NodeId): Tombstone | null {
     return (this.get<Tombstone | null>(id, 'd') ?? null) as Tombstone | null
   }
@@ -216,7 +227,7 @@ export class Tree {
 
   /** Children that render: alive and of the kind the parent's value holds, in order. */
   visibleChildren(id: NodeId): NodeId[] {
-    const keyed = keyedKind(this.kind(id))
+    const keyed = keyedKind(kindOf(this.shownDesc(id)))
     if (keyed === null) return []
     const out: Array<[string, NodeId]> = []
     const awake = this.awake.get(id)
@@ -338,7 +349,7 @@ export class Tree {
 
   /** The identity value (under one of `keys`) of a list item that is a mapping, if any. */
   identityOf(id: NodeId, keys: readonly string[]): string | undefined {
-    const k = this.kind(id)
+    const k = kindOf(this.shownDesc(id))
     if (k !== 'map' && k !== 'fmap') return undefined
     const children = this.visibleChildren(id)
     for (const key of keys) {
