@@ -74,6 +74,10 @@ describe('e2e: credits for carried changes', { timeout: 240_000 }, () => {
     const { changes } = await ctxJson(b.dir, ['history', TODOS])
     expect(changes[0], JSON.stringify(changes, null, 1)).toMatchObject({ via: 'resolve', authors: [{ name: 'a' }], keptBy: { name: 'b' } })
     expect((await ctx(b.dir, ['history', TODOS, '-n', '1'])).stdout).toMatch(/ a {2}\.rhema\/todos\.yaml {2}\(conflict resolved: kept by b\)/)
+    // The resolution reaches a: its blame says the same (the credit travels with the resolution record).
+    expect((await ctx(b.dir, ['sync', '--peer', a.url, '--timeout', '20'])).exitCode).toBe(0)
+    const there = await blameOf(a, 'todos[id=t2].title', (l) => l.keptBy !== undefined)
+    expect(there).toMatchObject({ authors: [{ name: 'a' }], time: early.at, keptBy: { name: 'b' } })
     await stopWatch(d)
   })
 })
