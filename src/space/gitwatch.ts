@@ -23,6 +23,7 @@ import { stageIfUntracked } from './gitstage.js'
 import { StashHold, unstageAfterPop } from './stashhold.js'
 import { appendRecord, nameOperation, record, reportLines } from './gitreport.js'
 import type { GitReport } from './gitingest.js'
+import { UnfinishedGit } from './unfinished.js'
 
 const log = logger('space:gitwatch')
 
@@ -32,6 +33,8 @@ export class GitWatch {
   private snap: GitSnapshot | null = null
   /** The stash entry holding the live context of tracked files: while it is on top, nothing is written. */
   private held: StashHold | null = null
+  /** Says when git waits mid-merge (or cherry-pick, revert, rebase) for the person. */
+  private unfinished: UnfinishedGit | null = null
 
   private constructor(
     private readonly space: Space,
@@ -49,12 +52,17 @@ export class GitWatch {
     const w = new GitWatch(space, watcher, activity, say, onBranchChange)
     w.head = await repo.head()
     w.snap = await snapshot(repo, w.keep(repo))
+    w.unfinished = new UnfinishedGit(repo.gitDir, space.root, () => [...space.docs()].map((d) => d.name), say)
     activity.on('busy', (markers) => {
       log('pausing: git is at work (%s)', markers.join(', '))
       space.pauseForGit()
       watcher.pause()
+      w.unfinished?.arm()
     })
-    activity.on('idle', () => w.enqueue())
+    activity.on('idle', () => {
+      w.unfinished?.reset()
+      w.enqueue()
+    })
     activity.on('error', (e) => say(`git watch: ${e.message}`))
     // A file a peer created is staged, so that a pull bringing the same file is not refused (gitstage.ts).
     space.on('file-written', (name: string) => w.stage(name))
@@ -192,6 +200,7 @@ export class GitWatch {
 
   close(): void {
     this.unhold()
+    this.unfinished?.reset()
     this.activity.close()
   }
 }

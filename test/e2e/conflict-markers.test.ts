@@ -49,7 +49,7 @@ describe('e2e: a file holding git conflict markers', { timeout: 120_000 }, () =>
     expect(da.log()).not.toMatch(/Implicit keys/)
   })
 
-  it('while the daemon runs and git is still mid-merge, status says so too (the daemon waits for git: it showed `pending`)', async () => {
+  it('while the daemon runs and git is still mid-merge, status and the daemon say so (the daemon waits for git: status showed `pending`, the log nothing)', async () => {
     const { peers } = await setupSpace(['a'], { files: { [TODOS]: SMALL_TODOS } })
     const [a] = peers as [typeof peers[0]]
     await git(a.dir, ['checkout', '-qb', 'feat'])
@@ -68,6 +68,9 @@ describe('e2e: a file holding git conflict markers', { timeout: 120_000 }, () =>
     expect(f).toMatchObject({ state: 'held', error: { line, col: 1 } })
     expect(f.error.message).toMatch(MARKERS)
     expect((await ctx(a.dir, ['status', '--check'])).exitCode).toBe(4)
+    // The daemon, which waits for git, says so, and names the file with markers.
+    await waitLog(da, /git is in the middle of a merge \(MERGE_HEAD\): context files are left as they are — nothing taken in, nothing written, peers' changes wait — until it is committed or aborted \(`git merge --abort`\)/)
+    await waitLog(da, new RegExp(`\\.rhema/todos\\.yaml:${line}:1: ${MARKERS.source}`))
     await stopWatch(da)
   })
 })
