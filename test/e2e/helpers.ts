@@ -75,21 +75,22 @@ export async function git(cwd: string, args: string[]): Promise<string> {
   return String(r.stdout)
 }
 
-/** A free TCP port on 127.0.0.1 (bound and released; the tiny reuse race is acceptable in tests). */
 // Ports for daemons that tests start with a fixed --port. Not from listen(0): the kernel gives those out of the
 // ephemeral range (32768-60999), which outgoing connections of other tests draw from too, so a port picked that
 // way could be taken again between the pick and the daemon's listen (final CI of stop 24: live.test.ts,
-// EADDRINUSE). Below that range only our own picks land; each vitest worker takes its own slice (from a random
-// point in it, for vitest runs side by side), and a port still in use (another program) is skipped.
+// EADDRINUSE). Below that range only our own picks land. Each vitest worker of a run takes its own slice
+// (VITEST_POOL_ID), so the workers of one run never meet; within it, a process takes a part by its pid (runs
+// side by side, as when several people test on one machine, rarely meet), and a port still in use is skipped.
 const SLICE = 1_500
-const sliceBase = 20_000 + ((Number(process.env.VITEST_POOL_ID ?? process.pid) % 8) * SLICE)
-let nextPort = Math.floor(Math.random() * SLICE)
+const PART = 150
+const sliceBase = 20_000 + ((Number(process.env.VITEST_POOL_ID ?? 0) % 8) * SLICE) + ((process.pid % (SLICE / PART)) * PART)
+let nextPort = Math.floor(Math.random() * PART)
 export async function freePort(): Promise<number> {
-  for (let tries = 0; tries < SLICE; tries++) {
-    const port = sliceBase + (nextPort++ % SLICE)
+  for (let tries = 0; tries < PART; tries++) {
+    const port = sliceBase + (nextPort++ % PART)
     if (await canListen(port)) return port
   }
-  throw new Error(`no free port in ${sliceBase}-${sliceBase + SLICE - 1}`)
+  throw new Error(`no free port in ${sliceBase}-${sliceBase + PART - 1}`)
 }
 
 function canListen(port: number): Promise<boolean> {
