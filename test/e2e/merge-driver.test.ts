@@ -122,7 +122,7 @@ describe('e2e: merge driver vs plain git', { timeout: 180_000 }, () => {
     expect((await ctxJson(d, ['resolve', '--list'])).conflicts).toEqual([])
   })
 
-  it('run as git runs it (no repository needed): merges in place; a missing version is a clear error', async () => {
+  it('run as git runs it (no repository needed): merges in place, a line both sides added once; a missing version is a clear error', async () => {
     const dir = fs.mkdtempSync(path.join(repoRoot, '.tmp-md-'))
     try {
       const base = 'todos:\n  - id: a\n    status: open\n  - id: b\n    status: open\n'
@@ -138,6 +138,14 @@ describe('e2e: merge driver vs plain git', { timeout: 180_000 }, () => {
       const both = await ctx(dir, ['merge-driver', 'O', 'C', 'D', '.rhema/todos.yaml'])
       expect(both.exitCode).toBe(0)
       expect(both.stderr).toMatch(/1 value\(s\) changed on both sides — kept one, with no record to choose another \(no ctxsync space here\)/)
+      // A line both sides added (made live, committed on one clone, still in the other's working files) is
+      // merged once, as git would (black-box tester, stop 25: `line C` twice after a pull).
+      const nb = 'todos:\n  - id: T-1\n    title: x\n    notes: |\n      line A\n'
+      fs.writeFileSync(path.join(dir, 'N0'), nb)
+      fs.writeFileSync(path.join(dir, 'N1'), nb.replace('title: x', 'title: y').replace('line A\n', 'line A\n      line C\n'))
+      fs.writeFileSync(path.join(dir, 'N2'), nb.replace('line A\n', 'line A\n      line C\n'))
+      expect((await ctx(dir, ['merge-driver', 'N0', 'N1', 'N2', '.rhema/todos.yaml'])).exitCode).toBe(0)
+      expect(fs.readFileSync(path.join(dir, 'N1'), 'utf8')).toBe('todos:\n  - id: T-1\n    title: y\n    notes: |\n      line A\n      line C\n')
       const bad = await ctx(dir, ['merge-driver', 'O', 'A', 'missing', '.rhema/todos.yaml'])
       expect(bad.exitCode).toBe(2)
       expect(bad.stderr).toMatch(/^ctxsync: merge-driver: cannot read missing: ENOENT/)

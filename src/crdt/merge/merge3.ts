@@ -10,6 +10,7 @@
 import { FileModel, type Author, type Conflict } from '../model.js'
 import type { Rules } from '../rules.js'
 import { derivedClientId } from './clientid.js'
+import { commonBase } from './common.js'
 import { nowSeconds } from '../schema.js'
 
 export interface Merge3Options {
@@ -57,8 +58,18 @@ export function sideClients(name: string, ours: string, theirs: string): [number
  * Merges `ours` and `theirs`, both derived from `base`. Throws YamlSyntaxError / RefusedFileError (from the
  * model) when one of the three texts cannot be taken in.
  */
-export function merge3(base: string, ours: string, theirs: string, o: Merge3Options): Merge3Result {
-  const enrollment = FileModel.enrollment(o.name, base, o.rules)
+export function merge3(base0: string, ours: string, theirs: string, o: Merge3Options): Merge3Result {
+  // What both sides changed the same way is merged once: it starts in the base (see common.ts).
+  let base = base0
+  let enrollment: Uint8Array
+  const common = commonBase(base0, ours, theirs)
+  try {
+    if (common === base0) throw new Error('no common change')
+    enrollment = FileModel.enrollment(o.name, common, o.rules)
+    base = common
+  } catch {
+    enrollment = FileModel.enrollment(o.name, base0, o.rules)
+  }
   // Without `times` both sides write at one time: the later-wins rule then breaks the tie by client id
   // (derived from the texts), so the merge is the same in either direction. With them, the later side wins.
   const t = (o.now ?? nowSeconds)()
