@@ -153,7 +153,7 @@ export class Differ {
     const keyed = kind === 'entry' || kind === 'flowEntry'
     const rules = this.w.opts.rules
     const isSet = !keyed && rules.at(path).merge === 'set'
-    const pairs = keyed ? matchByKey(bk, nk) : isSet ? matchSet(bk, nk) : matchItems(bk, nk, rules, path)
+    const pairs = keyed ? matchByKey(bk, nk) : isSet ? matchSet(bk, nk) : matchItems(bk, nk, rules, path, (i) => this.tree.alive(bk[i]!.id!))
     const matched = new Set<number>()
     const ids: NodeId[] = []
     for (let j = 0; j < nk.length; j++) {

@@ -188,6 +188,8 @@ export class RecentTexts {
     const cut = this.rewrittenCut(text)
     if (cut) return cut
     if (lastOurs <= 0) return { base: newest, stale: false }
+    let before: Set<string> | null = null
+    const known: Known = (l) => (before ??= new Set(list.slice(0, -1).flatMap((x) => x.text.split('\n').map((y) => y.trim())))).has(l)
     // A used-up text saved again exactly is the deliberate re-save; otherwise used-up texts are no candidates
     // (a near tie with one must not hide the text the save was really made from).
     if (list.some((h) => h.used && h.text === text)) return { base: newest, stale: false }
@@ -207,12 +209,12 @@ export class RecentTexts {
       // save (the header's rule for ambiguous saves).
       const prev = list[lastOurs - 1]
       const older = open.filter((x) => list.indexOf(x) < lastOurs)
-      if (!prev || !older.length || holdsNewer(prev.text, newest.text, text) || !dropsNewer(prev.text, list[lastOurs]!.text, text)) return { base: newest, stale: false }
+      if (!prev || !older.length || holdsNewer(prev.text, newest.text, text, known) || !dropsNewer(prev.text, list[lastOurs]!.text, text, known)) return { base: newest, stale: false }
       h = older[nearest(older.map((x) => x.text), text)]
-      if (!h || holdsNewer(h.text, newest.text, text)) return { base: newest, stale: false }
+      if (!h || holdsNewer(h.text, newest.text, text, known)) return { base: newest, stale: false }
       return { base: h, stale: true }
     }
-    if (!h || holdsNewer(h.text, newest.text, text) || !keepsPeerPlace(h.text, newest.text, text)) return { base: newest, stale: false }
+    if (!h || holdsNewer(h.text, newest.text, text, known) || !keepsPeerPlace(h.text, newest.text, text, known)) return { base: newest, stale: false }
     return { base: h, stale: true }
   }
 
@@ -242,12 +244,47 @@ export class RecentTexts {
  * re-indents the whole file still holds them). Only lines new to the whole file count: a line like
  * `status: todo` that `older` holds already may well be typed again in a stale buffer.
  */
-function holdsNewer(older: string, newer: string, save: string): boolean {
+function holdsNewer(older: string, newer: string, save: string, known: Known): boolean {
   // A bare key (`priority:`), a bare item or a short line is typed anywhere, any time: no evidence.
   const lines = (t: string) => new Set(t.split('\n').map((l) => l.trim()).filter((l) => l.length >= 8 && !/^(- )?[^\s:]+:$/.test(l)))
   const [o, s] = [lines(older), lines(save)]
-  for (const l of lines(newer)) if (!o.has(l) && s.has(l)) return true
+  for (const l of lines(newer)) if (!o.has(l) && s.has(l) && !otherItemUnder(l, newer, save, known)) return true
   return false
+}
+
+/** The other lines (trimmed) of the item whose first line, trimmed, is `head`; null when `text` has none. */
+function itemBody(text: string, head: string): Set<string> | null {
+  const ls = text.split('\n')
+  const i = ls.findIndex((l) => l.trim() === head)
+  if (i < 0) return null
+  const col = ls[i]!.length - ls[i]!.trimStart().length
+  const body = new Set<string>()
+  for (let k = i + 1; k < ls.length; k++) {
+    const l = ls[k]!
+    if (l.trim() === '') continue
+    if (l.length - l.trimStart().length <= col) break
+    body.add(l.trim())
+  }
+  return body
+}
+
+/**
+ * Is `line`, the first line of an item in `newer`, in `save` as the first line of another item? Two agents
+ * adding the next free id each write the same first line (`- id: T-9`), and read as holding the peer's item
+ * the save was an edit of it: its values replaced the peer's with no record (black-box tester). The save
+ * holds the peer's item only if more than half of its other lines are in it too (`match.ts` tells an item
+ * whose identity changed likewise). Not for an item an earlier text showed (`known`): one deleted and added
+ * again under its id, rewritten whole, is that item (a deleter replacing a revived todo ends its conflict).
+ */
+type Known = (trimmedLine: string) => boolean
+function otherItemUnder(line: string, newer: string, save: string, known: Known): boolean {
+  const head = line.trim()
+  if (!/^- [\w-]+:\s*\S/.test(head) || known(head)) return false
+  const [theirs, mine] = [itemBody(newer, head), itemBody(save, head)]
+  if (!theirs?.size || !mine) return false
+  let same = 0
+  for (const l of theirs) if (mine.has(l)) same++
+  return same * 2 <= Math.max(theirs.size, mine.size)
 }
 
 /**
@@ -260,7 +297,7 @@ function holdsNewer(older: string, newer: string, save: string): boolean {
  */
 const CONTEXT = 3
 
-function keepsPeerPlace(older: string, newer: string, save: string): boolean {
+function keepsPeerPlace(older: string, newer: string, save: string, known: Known): boolean {
   const inSave = new Set(save.split('\n').filter((l) => l.trim().length > 0))
   const [inOlder, inNewer] = [new Set(older.split('\n')), new Set(newer.split('\n'))]
   const parts = diffLines(older, newer)
@@ -271,7 +308,7 @@ function keepsPeerPlace(older: string, newer: string, save: string): boolean {
     if (!p.added && !p.removed) continue
     const side = lines(i)
     if (p.removed && side.some((l) => !inNewer.has(l) && inSave.has(l))) return true
-    if (p.added && side.some((l) => !inOlder.has(l) && inSave.has(l))) continue
+    if (p.added && side.some((l) => !inOlder.has(l) && inSave.has(l) && !otherItemUnder(l, newer, save, known))) continue
     if ([...lines(i - 1).slice(-CONTEXT), ...lines(i + 1).slice(0, CONTEXT)].some((l) => inSave.has(l))) neutral = true
   }
   return neutral
@@ -282,7 +319,7 @@ function keepsPeerPlace(older: string, newer: string, save: string): boolean {
  * `  - name: x`): `newer` has more first lines with that key at that indentation than `older` (an item
  * was added, not a value changed), and one of its new first lines is nowhere in `save`.
  */
-function dropsNewer(older: string, newer: string, save: string): boolean {
+function dropsNewer(older: string, newer: string, save: string, known: Known): boolean {
   const lines = (t: string) => t.split('\n').map((l) => l.trimEnd())
   const keyOf = (l: string) => /^(\s*- [\w-]+):\s*\S/.exec(l)?.[1] ?? null
   const count = (ls: string[]) => {
@@ -298,7 +335,7 @@ function dropsNewer(older: string, newer: string, save: string): boolean {
   const [inOlder, inSave] = [new Set(o), new Set(sv)]
   for (const l of nw) {
     const k = keyOf(l)
-    if (k !== null && (cn.get(k) ?? 0) > (co.get(k) ?? 0) && !inOlder.has(l) && !inSave.has(l)) return true
+    if (k !== null && (cn.get(k) ?? 0) > (co.get(k) ?? 0) && !inOlder.has(l) && (!inSave.has(l) || otherItemUnder(l, newer, save, known))) return true
   }
   return false
 }
@@ -331,6 +368,14 @@ export function heldFor(text: string, ids: readonly string[] | null, ir: DocIR |
   } catch {
     return null
   }
+}
+
+/**
+ * `h` with the document's state when the file held it (kept in meta across a restart): a save made from it
+ * while peers' changes arrived is then a stale save, and what it overwrote is recorded (`FileModel.ingest`).
+ */
+export function withState(h: Held | null, sv: Map<number, number> | undefined): Held | null {
+  return h && sv ? { ...h, sv } : h
 }
 
 /** Node ids of an IR in document order (what meta keeps of a text, to restore it with `restored`). */

@@ -45,16 +45,19 @@ const structural = (desc: string) => ['map', 'seq', 'fseq', 'fmap'].includes(kin
 export function applyStale(tree: Tree, held: Held, differ: (seen?: Map<number, number>) => Differ, baseIr: DocIR, ir: DocIR, timed = false): number {
   const own = tree.doc.clientID
   const seen = held.sv && new Map([...held.sv, [own, Y.getState(tree.doc.store, own)]])
-  const since = changedSince(tree, baseIr)
+  const since = changedSince(tree, baseIr, true)
   differ(seen).applyDoc(baseIr, ir)
   return recordOverwrites(tree, since, timed)
 }
 
 /**
  * The values of `base` that peers changed since (the model holds another value now). Call before the save
- * is applied; pass the result to `recordOverwrites` after.
+ * is applied; pass the result to `recordOverwrites` after. `added`: also every value the model shows that
+ * `base` did not (what peers added since): a save's new item landing on one of them (the same new `id` a
+ * peer added, which the base never showed) writes its values over the peer's, unseen, and each must be
+ * recorded (black-box tester: of two todos added under one new id, one side's values vanished unrecorded).
  */
-export function changedSince(tree: Tree, base: DocIR): Map<NodeId, Before> {
+export function changedSince(tree: Tree, base: DocIR, added = false): Map<NodeId, Before> {
   const out = new Map<NodeId, Before>()
   const check = (id: NodeId, desc: string) => {
     const cur = tree.value(id)
@@ -64,7 +67,13 @@ export function changedSince(tree: Tree, base: DocIR): Map<NodeId, Before> {
     if (item) out.set(id, { key: itemKey(item), value: [cur[0], cur[1], item.id.client] })
   }
   check(ROOT, descOf(base.root))
-  for (const s of slotsOf(base)) if (s.id) check(s.id, 'value' in s ? descOf(s.value) : '=' + s.text)
+  const inBase = new Set<NodeId>()
+  for (const s of slotsOf(base)) if (s.id) {
+    inBase.add(s.id)
+    check(s.id, 'value' in s ? descOf(s.value) : '=' + s.text)
+  }
+  // A value `recordOverwrites` finds unchanged (same item, or same value) is no overwrite: nothing recorded.
+  if (added) for (const s of slotsOf(tree.toIR())) if (s.id && !inBase.has(s.id)) check(s.id, '')
   return out
 }
 

@@ -12,6 +12,8 @@
  *  - where both append an item at the end of the same list ('append' cases, 1 in 10: the line-wise merge
  *    cannot say, the hunks touch), both items are in the result once — B's was lost when A's save was
  *    read as made from the newer text (found by the crash test, then reproduced here).
+ *  - an item's identity ('readd', 'same-id', 1 in 20 each: `identity-gen.ts`): a new item beside a
+ *    peer's deletion stays new; one new id added on both sides keeps every value of B's it overwrote.
  * Cases are chained (the next "read" is the merged file), so stale saves land on merged states too.
  */
 import fs from 'node:fs'
@@ -22,6 +24,7 @@ import { parses } from '../../src/crdt/parse.js'
 import { mulberry32, type Rng } from '../helpers/random.js'
 import { stacked } from '../generators/edits.js'
 import { author, send } from './helpers.js'
+import { identityCase, identityFailure, type IdentityCase } from './identity-gen.js'
 
 const fixtures = path.resolve(__dirname, '../../fixtures')
 const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]))
@@ -130,6 +133,8 @@ export interface Step {
   evidence: boolean
   /** Both appended an item: its first line in B's save and in A's ('append' cases). */
   appended?: [string, string]
+  /** An item's identity: a new item beside a deletion, or one new id added on both ('readd', 'same-id': identity-gen.ts). */
+  identity?: IdentityCase
 }
 
 /** Both peers append a copy of the last item of a list, with a new first value each. */
@@ -155,11 +160,12 @@ function bothAppend(r1: string, r: Rng): { a: string; b: string; lines: [string,
 
 /** Runs one case on A and B (A's file holds `r1`); returns the failure, if any, and the merged text. */
 export function runCase(A: FileModel, B: FileModel, s: Step): { fail: string | null; outcome: Outcome; text: string | null } {
+  const had = new Set(A.conflicts().map((c) => c.id))
   const bOut = B.ingest(s.b)
   if (bOut.text !== s.b) return { fail: null, outcome: 'skipped', text: null } // B's own save is the other generator's business
   send(B, A)
-  const r2 = A.render()
-  A.setBase(r2) // A's daemon writes B's change into A's file; A's buffer still holds r1
+  // A's daemon writes B's change into A's file; A's buffer still holds r1. Some 'same-id' saves land first.
+  if (s.identity?.kind !== 'same-id' || s.identity.written) A.setBase(A.render())
   const got = A.ingest(s.a)
   send(A, B)
   send(B, A)
@@ -168,6 +174,11 @@ export function runCase(A: FileModel, B: FileModel, s: Step): { fail: string | n
   B.setBase(B.render())
   A.setBase(A.render())
   if (ta !== tb) return { fail: 'diverged', outcome: 'merged', text: ta }
+  if (s.identity) {
+    const news = (m: FileModel) => m.conflicts().filter((c) => !had.has(c.id)).flatMap((c) => c.values)
+    const fail = identityFailure(s.identity, s.a, ta, [news(A), news(B)])
+    return { fail, outcome: s.identity.kind === 'readd' ? 'merged' : 'conflict', text: ta }
+  }
   if (s.appended) {
     const lines = ta?.split('\n') ?? []
     for (const [who, first] of [['B', s.appended[0]], ['A', s.appended[1]]] as const) {
@@ -234,6 +245,11 @@ export async function runStale(seed: number, count: number): Promise<StaleRun> {
         if (!sv || !parses(sv.a) || !parses(sv.b)) continue
         step = { r1, b: sv.b, a: sv.a, same: sv.line, evidence: sv.evidence }
         kind = 'same'
+      } else if (roll < 0.45) {
+        const ic = identityCase(r1, r, roll < 0.4 ? 'readd' : 'same-id')
+        if (!ic || !parses(ic.a) || !parses(ic.b)) continue
+        step = { r1, b: ic.b, a: ic.a, same: null, evidence: false, identity: ic.check }
+        kind = ic.check.kind
       } else {
         const eb = stacked(r1, r)
         const ea = stacked(r1, r)
