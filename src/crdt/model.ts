@@ -15,7 +15,7 @@ import type { DocIR, MapEntry, SeqItem } from './ir.js'
 import { parses, parseYaml, RefusedFileError, withinLimits, YamlSyntaxError } from './parse.js'
 import { renderDocInfo, type Span } from './render.js'
 import { incrementalParse, parsedSpans } from './incremental.js'
-import { RecentTexts, collectIds, equalBytes, heldFor, stateOf, type Held } from './recent.js'
+import { RecentTexts, collectIds, equalBytes, heldFor, stateOf, withState, type Held } from './recent.js'
 import { applyStale, changedSince, keptChanges, recordOverwrites, type StaleSave } from './stalesave.js'
 import { fallbackText } from './canonical.js'
 import { annotate } from './annotate.js'
@@ -321,9 +321,9 @@ export class FileModel {
   /** Node ids of the base in document order, to rebuild the base from its text after a restart. */
   baseIds(): string[] { return this.base ? collectIds(this.base.ir) : [] }
   /** The newest of the recent texts `match` accepts (the one a file holds), with its node ids. */
-  heldText(match: (text: string) => boolean): { text: string; ids: string[] } | null {
+  heldText(match: (text: string) => boolean): { text: string; ids: string[]; sv?: Map<number, number> } | null {
     const h = this.recent.find(match)
-    return h ? { text: h.text, ids: collectIds(h.ir) } : null
+    return h ? { text: h.text, ids: collectIds(h.ir), ...(h.sv ? { sv: h.sv } : {}) } : null
   }
 
   /**
@@ -345,9 +345,9 @@ export class FileModel {
    * candidate when these exist: an offline edit that appended an item where peers had appended some reads
    * as near the rendering as the text it was made from, and was taken as deleting theirs (crash test).
    */
-  recall(texts: ReadonlyArray<{ text: string; ids: readonly string[] | null }>, r: Rendered): void {
+  recall(texts: ReadonlyArray<{ text: string; ids: readonly string[] | null; sv?: Map<number, number> }>, r: Rendered): void {
     this.recent.reset(null)
-    texts.forEach((t, i) => this.recent.push(heldFor(t.text, t.ids, r.ir, this.rules, i > 0, (id) => this.tree.has(id))))
+    texts.forEach((t, i) => this.recent.push(withState(heldFor(t.text, t.ids, r.ir, this.rules, i > 0, (id) => this.tree.has(id)), t.sv)))
     if (this.recent.size === 0 && r.complete && r.text !== null && r.ir) this.setBase(r)
   }
 

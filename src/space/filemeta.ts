@@ -2,7 +2,7 @@
  * A tracked file's meta as the sidecar keeps it (`TrackedFile` is its one owner; this is only its shape and
  * its JSON field names). The names of earlier versions are kept (`baseHash`, `baseText`, `baseIds`,
  * `writing`, `writingText`, `writingIds`, `seen`, `ackedSV`), so sidecars written by them load unchanged;
- * new: `writingSeq`, `takingIn`, `history`. Fields it does not know are carried as they were (`extra`).
+ * new: `writingSeq`, `takingIn`, `history`, `baseSV`. Fields it does not know are carried as they were (`extra`).
  */
 import type { DocMeta } from '../fs/StorageAdapterInterface.js'
 import { encodeStateVector, parseStateVector, type StateVector } from '../net/statevector.js'
@@ -12,6 +12,12 @@ export interface TextMark {
   hash?: string
   text?: string
   ids?: string[]
+  /**
+   * The document's state vector when the file held `text` (base64), kept with a held file's text: a save
+   * after a restart is then known to be made from a text older than the peers' changes, and what it
+   * overwrites of theirs is recorded (black-box tester: a held file's value won unrecorded once it parsed).
+   */
+  sv?: string
 }
 
 export interface FileMeta {
@@ -35,7 +41,7 @@ export interface FileMeta {
 
 /** The meta a sidecar held, and the fields this version does not know. */
 export function readMeta(raw: DocMeta): { meta: FileMeta; extra: Record<string, unknown> } {
-  const { baseHash, baseText, baseIds, writing, writingText, writingIds, writingSeq, takingIn, history, seen, ackedSV, ...extra } = raw
+  const { baseHash, baseText, baseIds, baseSV, writing, writingText, writingIds, writingSeq, takingIn, history, seen, ackedSV, ...extra } = raw
   const str = (v: unknown) => (typeof v === 'string' ? v : undefined)
   const ids = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined)
   const num = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) ? v : undefined)
@@ -46,7 +52,7 @@ export function readMeta(raw: DocMeta): { meta: FileMeta; extra: Record<string, 
     // A damaged acked vector only costs a "pending" until peers acknowledge again.
   }
   const meta: FileMeta = {
-    base: dropUndefined({ hash: str(baseHash), text: str(baseText), ids: ids(baseIds) }),
+    base: dropUndefined({ hash: str(baseHash), text: str(baseText), ids: ids(baseIds), sv: str(baseSV) }),
     ...(typeof writing === 'string' ? { writing: dropUndefined({ hash: writing, text: str(writingText), ids: ids(writingIds), seq: num(writingSeq) }) } : {}),
     ...(isTakingIn(takingIn) ? { takingIn } : {}),
     ...(ids(history)?.length ? { history: ids(history) } : {}),
@@ -63,6 +69,7 @@ export function writeMeta(m: FileMeta, extra: Record<string, unknown>): DocMeta 
     baseHash: m.base.hash,
     baseText: m.base.text,
     baseIds: m.base.ids,
+    baseSV: m.base.sv,
     writing: m.writing?.hash,
     writingText: m.writing?.text,
     writingIds: m.writing?.ids,
@@ -72,6 +79,16 @@ export function writeMeta(m: FileMeta, extra: Record<string, unknown>): DocMeta 
     seen: m.seen.length ? m.seen : undefined,
     ackedSV: m.acked.size ? Buffer.from(encodeStateVector(m.acked)).toString('base64') : undefined,
   })
+}
+
+/** A state vector as meta keeps it (`TextMark.sv`), and back (nothing when absent or damaged). */
+export const svText = (sv: StateVector | undefined): string | undefined => (sv ? Buffer.from(encodeStateVector(sv)).toString('base64') : undefined)
+export function svOf(text: string | undefined): { sv?: StateVector } {
+  try {
+    return text ? { sv: parseStateVector(Buffer.from(text, 'base64')) } : {}
+  } catch {
+    return {} // a damaged one only costs the record of an overwrite
+  }
 }
 
 function isTakingIn(v: unknown): v is NonNullable<FileMeta['takingIn']> {

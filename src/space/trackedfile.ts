@@ -37,7 +37,7 @@ import type { DocMeta } from '../fs/StorageAdapterInterface.js'
 import type { FileModel, Rendered } from '../crdt/model.js'
 import { sha256hex, type DocName } from '../ids.js'
 import { mergeInto, parseStateVector, type StateVector } from '../net/statevector.js'
-import { dropUndefined, readMeta, writeMeta, type FileMeta, type TextMark } from './filemeta.js'
+import { dropUndefined, readMeta, svOf, svText, writeMeta, type FileMeta, type TextMark } from './filemeta.js'
 
 export type FileState = 'ok' | 'held' | 'refused' | 'unreadable'
 
@@ -218,6 +218,7 @@ export class TrackedFile {
     if (text === null || this.#meta.base.text === text) return null
     this.#meta.base.text = text
     this.#meta.base.ids = this.model.baseIds()
+    this.#meta.base.sv = svText(this.model.heldText((t) => t === text)?.sv)
     return this.touch()
   }
 
@@ -250,11 +251,11 @@ export class TrackedFile {
    * know it held (a save being taken in, else the text kept while the model was ahead); `maybe`: a text
    * whose rename may or may not have happened after that. Null when meta knows of no such text.
    */
-  restartBases(): { certain: { text: string; ids: string[] | null } | null; maybe: { text: string; ids: string[] } | null; history: string[] } {
+  restartBases(): { certain: { text: string; ids: string[] | null; sv?: StateVector } | null; maybe: { text: string; ids: string[] } | null; history: string[] } {
     const m = this.#meta
     // A save marked but whose operations never landed was not taken in: the file held it, but as an edit.
     const took = m.takingIn && this.tookInBeforeDeath(m.takingIn.hash) ? m.takingIn : null
-    const certain = took ? { text: took.text, ids: null } : m.base.text !== undefined && m.base.ids ? { text: m.base.text, ids: m.base.ids } : null
+    const certain = took ? { text: took.text, ids: null } : m.base.text !== undefined && m.base.ids ? { text: m.base.text, ids: m.base.ids, ...svOf(m.base.sv) } : null
     const w = m.writing
     const later = w?.text !== undefined && w.ids && (!took || (w.seq ?? 0) > took.seq)
     return { certain, maybe: later ? { text: w.text!, ids: w.ids! } : null, history: m.history ?? [] }
@@ -274,9 +275,9 @@ export class TrackedFile {
    * an edit against the model's rendering and undid every change the file had not shown yet (found by the
    * crash test's watch loop).
    */
-  startedWrite(text: string, ids: string[], replaced: { text: string; ids: string[] } | null): Persist {
+  startedWrite(text: string, ids: string[], replaced: { text: string; ids: string[]; sv?: StateVector } | null): Persist {
     this.#meta.writing = { hash: sha256hex(text), text, ids, seq: nextSeq() }
-    if (replaced) Object.assign(this.#meta.base, { text: replaced.text, ids: replaced.ids })
+    if (replaced) Object.assign(this.#meta.base, { text: replaced.text, ids: replaced.ids, sv: svText(replaced.sv) })
     this.touch()
     return 'now'
   }

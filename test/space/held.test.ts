@@ -151,3 +151,53 @@ describe('an empty save (a writer caught between truncating the file and writing
     await b.close()
   })
 })
+
+describe('a value a peer changed while the file was held (black-box tester)', () => {
+  // B's file is held while A changes t1's status. B's user then fixes the file, having changed the status
+  // too (in the fixing save or in the broken one), or not (B's text holds the old status). Like any stale
+  // or concurrent save: A's value stays unless B's overwrote it, and an overwrite is recorded on both. After
+  // a restart while held, B's value won with no record (the held text's state was not kept: the save was
+  // read as an edit of a text that had shown A's change).
+  const DOING = SEED.replace('title: second\n    status: todo', 'title: second\n    status: doing')
+  const DONE = SEED.replace('title: second\n    status: todo', 'title: second\n    status: done')
+  const cases = [
+    { name: 'the fixing save changes it too', broken: BROKEN, fixed: DONE, shown: 'done', recorded: true },
+    { name: 'the broken save had changed it', broken: DONE.replace('title: second', 'title: [second'), fixed: DONE, shown: 'done', recorded: true },
+    { name: "B's text holds the old value", broken: BROKEN, fixed: SEED, shown: 'doing', recorded: false },
+  ]
+  for (const restart of [false, true]) {
+    for (const c of cases) {
+      it(`${c.name}${restart ? ', with a restart while held' : ''}: ${c.recorded ? 'the later value shows, the peer’s is recorded on both' : 'the peer’s value stays'}`, async () => {
+        const { a, b } = await pair()
+        await b.edit(c.broken)
+        await idle(b.s)
+        expect(b.s.doc(TODOS)?.state).toBe('held')
+        // A peer changes another value too, as peers do (a lone change of the one value reads as an edit of it).
+        await a.edit(DOING.replace('title: first', 'title: first, by A'))
+        await idle(a.s)
+        await b.s.applyRemote(TODOS, a.host().encodeDiff(TODOS, b.host().stateVector(TODOS))!, a.id)
+        await idle(b.s)
+        if (restart) {
+          await b.kill()
+          await b.start()
+          await idle(b.s)
+          expect(b.s.doc(TODOS)?.state).toBe('held')
+        }
+        await b.edit(c.fixed)
+        await idle(b.s)
+        await a.s.applyRemote(TODOS, b.host().encodeDiff(TODOS, a.host().stateVector(TODOS))!, b.id)
+        await idle(a.s)
+        const merged = await b.file()
+        expect(await a.file()).toBe(merged)
+        expect(merged).toContain('title: first, by A')
+        expect(merged).toContain(`title: second\n    status: ${c.shown}`)
+        for (const s of [a.s, b.s]) {
+          const listed = s.conflicts().map((x) => `${x.display}: ${x.values.map((v) => v.raw).sort().join(' / ')}`)
+          expect(listed).toEqual(c.recorded ? ['todos[id=t1].status: doing / done'] : [])
+        }
+        await a.close()
+        await b.close()
+      })
+    }
+  }
+})
