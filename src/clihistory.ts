@@ -103,7 +103,7 @@ export function registerHistory(program: Command): void {
       if (o.json) return void json(r)
       // How much it took back, and whose: a restore reverts later edits by others too (issue 17 tester).
       const back = (f: (typeof r.files)[number]) => `: ${f.fields} field(s) changed back${f.lastSetBy.length ? ` (last set by ${visible(f.lastSetBy.join(', '))})` : ''}`
-      out(r.files.map((f) => (f.changed ? `restored ${visible(f.file)} to ${visible(o.to)}${back(f)}` : `${visible(f.file)} already is as at ${visible(o.to)}`)).join('\n'))
+      out(r.files.map((f) => (f.changed ? `restored ${visible(f.file)} to ${visible(o.to)}${back(f)}${emptied(f)}` : `${visible(f.file)} already is as at ${visible(o.to)}`)).join('\n'))
     })
 
   program.command('undo')
@@ -116,10 +116,18 @@ export function registerHistory(program: Command): void {
       const r = await (await undo()).undo({ cwd: cwdOf(cmd), change, file: o.file })
       if (o.json) return void json(r)
       const note = r.conflicts ? ` (${r.conflicts} place(s) changed since by others kept as they are now)` : ''
-      if (r.changed) return void out(`undid change ${r.change} by ${visible(r.author)} on ${visible(r.file)}${note}`)
+      if (r.changed) return void out(`undid change ${r.change} by ${visible(r.author)} on ${visible(r.file)}${note}${emptied(r)}`)
       // Nothing left to take back: what the change did was changed since by others, and their edits stay.
       out(r.conflicts ? `nothing undone in ${visible(r.file)}: what change ${r.change} did was changed since by others (${r.conflicts} place(s)), kept as they are now` : `${visible(r.file)} already is as before change ${r.change}`)
     })
+}
+
+/** An undo or restore that removed most entries says so, as the daemon does for a save (issue 16 tester). */
+function emptied(r: { file: string; massDeletion?: { removed: number; of: number; emptied?: true } }): string {
+  const m = r.massDeletion
+  if (!m) return ''
+  const what = m.emptied ? `emptied the file (${m.removed} entries removed)` : `removed ${m.removed} of ${m.of} entries`
+  return `\nwarning: this ${what} of ${visible(r.file)} on every peer; \`ctxsync undo\` takes it back`
 }
 
 function short(v: string, n: number): string {

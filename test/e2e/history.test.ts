@@ -95,6 +95,17 @@ describe('e2e: history, show, blame, undo, restore', { timeout: 180_000 }, () =>
     expect(again.exitCode).toBe(1)
     expect(again.stderr).toContain(`change ${u1.change} is undone already (by ${undoneBy.id})`)
     expect(readFile(a)).toBe(t2)
+    // Undoing that undo empties the file again: said like a save's truncation, by the command and the daemon
+    // (it was silent: black-box tester, stop 25); `ctxsync undo` then takes it back.
+    const emptiedLines = () => da.log().split('\n').filter((l) => /emptied the file \(3 entries removed\)/.test(l)).length
+    const logged = emptiedLines()
+    const reEmpty = (await expectOk(ctx(a.dir, ['undo', undoneBy.id]))).stdout
+    expect(reEmpty).toContain('warning: this emptied the file (3 entries removed) of .rhema/todos.yaml on every peer; `ctxsync undo` takes it back')
+    await both([a, b], '')
+    await waitFor(() => emptiedLines() > logged, 15_000, 'a\'s daemon to say the undo emptied the file', da.log)
+    await waitChange(a, (c) => c.via === 'undo' && c.of === undoneBy.id, 'the undo of the undo as a version')
+    await expectOk(ctx(a.dir, ['undo']))
+    await both([a, b], t2)
     // It says what it takes back, and whose: b's status and a's (it reverted them without a word: issue 17).
     const restored = (await expectOk(ctx(a.dir, ['restore', TODOS, '--to', commit]))).stdout
     expect(restored).toMatch(/^restored \.rhema\/todos\.yaml to [0-9a-f]+: 2 field\(s\) changed back \(last set by (a, b|b, a)\)$/)

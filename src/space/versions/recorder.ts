@@ -134,8 +134,9 @@ export class VersionBook {
       ;(byDoc.get(q.doc) ?? byDoc.set(q.doc, []).get(q.doc)!).push(s.enc.record({ ...v, text: q.text }))
       const before = this.#prev.get(q.doc) ?? null
       // Guarded on the receiving peer too: a peer's truncation arrives in seconds, and `undo` here brings it
-      // back everywhere (the receiving side was told nothing: issue 16 tester).
-      if ((v.via === 'local' || v.via === 'remote') && before !== null) this.guard(q.doc, before, q.text, v.id, v.t, v.via === 'remote' ? q.by : null)
+      // back everywhere (the receiving side was told nothing: issue 16 tester). An undo or restore that
+      // empties a file is guarded like a save (an undo of the undo that had brought entries back).
+      if ((v.via === 'local' || v.via === 'remote' || v.via === 'undo' || v.via === 'restore') && before !== null) this.guard(q.doc, before, q.text, v.id, v.t, v.via === 'remote' ? q.by : null)
       this.unguard(q.doc, v.id, q.text)
       this.#prev.set(q.doc, q.text)
       s.lastHash = h

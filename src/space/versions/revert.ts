@@ -14,13 +14,21 @@ import { asDocName, sha256hex } from '../../ids.js'
 import { writeFileAtomic, removeFile } from '../../fs/atomic.js'
 import { runningDaemon } from '../daemonfile.js'
 import { spacePaths } from '../paths.js'
-import { dropMassDeletion } from './guard.js'
+import { checkMassDeletion, dropMassDeletion, type GuardNote } from './guard.js'
 import { leaveIntent } from './intent.js'
 import { allVersions, current, diffOf, fileAt, findChange, previous } from './query.js'
 import { versionsDir } from './recorder.js'
 import type { Version, Via } from './store.js'
 
-export interface EditResult { file: string; changed: boolean; conflicts: number; via: 'daemon' | 'direct' }
+export interface EditResult {
+  file: string
+  changed: boolean
+  conflicts: number
+  via: 'daemon' | 'direct'
+  /** The edit removed most of the file's entries (an undo of an undo that brought them back, a restore to an
+   * empty moment): said like a save's, with the `ctxsync undo` that takes it back (issue 16 tester). */
+  massDeletion?: GuardNote
+}
 
 /**
  * A restore says what it took back: it silently reverted later edits by others (issue 17 tester). `fields`:
@@ -45,7 +53,9 @@ async function edit(root: string, doc: string, text: string | null, via: Via, of
   const space = daemon ? null : await (await import('../space.js')).Space.open({ cwd: root, command: `ctxsync ${via}`, lock: { wait: 10_000 } })
   try {
     await space?.scan()
-    if ((await current(root, doc)) === text) return { file: doc, changed: false, conflicts: 0, via: space ? 'direct' : 'daemon' }
+    const before = await current(root, doc)
+    if (before === text) return { file: doc, changed: false, conflicts: 0, via: space ? 'direct' : 'daemon' }
+    const massDeletion = before === null ? null : checkMassDeletion(doc, before, text, '', Date.now())
     await leaveIntent(dir, doc, { h: text === null ? '' : sha256hex(text).slice(0, 16), via, ...(of ? { of } : {}), at: Date.now() })
     const abs = path.join(root, doc)
     if (text === null) await removeFile(abs, { within: root })
@@ -53,7 +63,7 @@ async function edit(root: string, doc: string, text: string | null, via: Via, of
     // As the watcher reports a save (a scan would take a text it rendered before for an old checkout).
     if (space && text !== null) await space.onLocalFile(asDocName(doc), text, sha256hex(text))
     else if (space) await space.onLocalDelete(asDocName(doc))
-    return { file: doc, changed: true, conflicts: 0, via: space ? 'direct' : 'daemon' }
+    return { file: doc, changed: true, conflicts: 0, via: space ? 'direct' : 'daemon', ...(massDeletion ? { massDeletion } : {}) }
   } finally {
     await space?.close()
   }
@@ -98,6 +108,12 @@ export async function undoChange(root: string, o: { change?: string; file?: stri
     const mine = (x: Version) => x.via !== 'start' && x.via !== 'settled' && x.via !== 'remote' && x.by.some((b) => b[0] === me)
     v = [...all].reverse().find(mine) ?? null
     if (!v) throw new CtxError('no-change', `no change made on this machine${o.file ? ` to ${o.file}` : ''} is kept: nothing to undo`)
+    // A version that holds a peer's edit made at the same moment too: reverting it takes theirs back on
+    // every peer (black-box tester: "undid change … by yuri, xena" removed xena's line). Only by its id.
+    const others = v.by.filter((b) => b[0] !== me).map((b) => b[1])
+    if (others.length) {
+      throw new CtxError('mixed-change', `the latest change made here, ${v.id} on ${v.doc}, also holds what ${others.join(', ')} changed at the same moment: undoing it would take that back too. \`ctxsync history ${v.doc}\` shows it; \`ctxsync undo ${v.id}\` undoes all of it`)
+    }
   }
   const versions = await allVersions(dir, [v.doc])
   const p = previous(versions, v)
