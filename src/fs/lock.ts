@@ -43,7 +43,11 @@ export class SpaceLockedError extends CtxError {
   readonly owner: LockOwner | null
   constructor(stateDir: string, owner: LockOwner | null) {
     const who = owner ? describeOwner(owner) : 'another ctxsync process'
-    super('space-locked', `${who} holds this space (${stateDir}); stop it or wait for it to finish, then try again`, undefined, { owner })
+    // A daemon does not finish by itself: name the command that stops it (a second `watch` said only
+    // "stop it or wait", black-box tester).
+    const daemon = owner !== null && /^ctxsync watch\b/.test(owner.command) && owner.hostname === os.hostname()
+    const what = daemon ? '`ctxsync stop` stops it (or Ctrl-C in its terminal)' : 'stop it or wait for it to finish, then try again'
+    super('space-locked', `${who} holds this space (${stateDir}); ${what}`, undefined, { owner })
     this.owner = owner
   }
 }

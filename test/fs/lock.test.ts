@@ -18,6 +18,8 @@ describe('space lock', () => {
     expect(err).toBeInstanceOf(SpaceLockedError)
     expect((err as SpaceLockedError).owner).toMatchObject({ pid, command: 'ctxsync watch' })
     expect((err as Error).message).toContain(`\`ctxsync watch\` (pid ${pid}) holds this space`)
+    // A daemon never finishes by itself: the message names what stops it (black-box tester).
+    expect((err as Error).message).toMatch(/; `ctxsync stop` stops it \(or Ctrl-C in its terminal\)$/)
     child.proc.stdin!.write('release\n')
     await child.waitFor(/^released/)
     await child.exited
