@@ -13,6 +13,7 @@ import { FileModel, LOCAL } from '../../src/crdt/model.js'
 import { parseYaml } from '../../src/crdt/parse.js'
 import { renderDoc } from '../../src/crdt/render.js'
 import { author } from './helpers.js'
+import { parse } from 'yaml'
 import { mulberry32, pick, randomEdit, todos, type Rng } from './mutate.js'
 
 export const SEED_TODOS = `# Todo Items
@@ -45,6 +46,8 @@ export interface RunOptions {
   ownership: boolean
   trace?: (msg: string) => void
   inspect?: (models: FileModel[]) => void
+  /** Lists and files emptied while others edit inside them (`mutate.ts` EditOptions.emptying). */
+  emptying?: boolean
   /** Called after every step (for debugging a seed). */
   afterStep?: (step: number, models: FileModel[]) => void
 }
@@ -82,6 +85,7 @@ export function runRandom(opts: RunOptions): RunResult {
   const lastWrite = new Map<string, string>()
   const writes: Write[] = []
   let edits = 0
+  let fresh = 0
 
   const deliver = (p: SimPeer, i: number, all: boolean) => {
     const keep: SimPeer['inbox'] = []
@@ -139,7 +143,7 @@ export function runRandom(opts: RunOptions): RunResult {
     const p = peers[i]!
     const r = rng()
     if (r < 0.55) {
-      const e = randomEdit(p.disk, rng, { idPool, owned: opts.ownership ? (id) => owner(id) === i : undefined })
+      const e = randomEdit(p.disk, rng, { idPool, owned: opts.ownership ? (id) => owner(id) === i : undefined, ...(opts.emptying ? { emptying: true, fresh: () => `n${i}x${fresh++}` } : {}) })
       if (e.text !== p.disk) {
         opts.trace?.(`step ${step} peer${i} ${e.what}${p.held ? ' (held)' : ''}`)
         p.disk = e.text
@@ -182,6 +186,7 @@ export function runRandom(opts: RunOptions): RunResult {
     if (listed[k] !== listed[0]) throw new Error(`peer${k} lists other conflicts than peer0:\n${listed[0]}\n---\n${listed[k]}`)
   }
   checkRaces(texts[0]!, writes, peers[0]!.model.conflicts())
+  if (opts.emptying) checkShown(texts[0]!, peers[0]!.model.conflicts())
   const conflicts = peers[0]!.model.conflicts().length
   for (const p of peers) p.model.destroy()
   return { texts, conflicts, edits }
@@ -307,5 +312,20 @@ function checkRaces(text: string, writes: Write[], conflicts: Array<{ path: Arra
     if (values.size > 1 && !recorded.has(key)) {
       throw new Error(`todos[id=${id}].${field}: concurrent writes ${heads.map((h) => `${h.value} (peer${h.peer})`).join(', ')} and no conflict was recorded`)
     }
+  }
+}
+
+/**
+ * What a delete conflict keeps is in the file: the list, or the todo, an edit revived. An emptied list or
+ * truncated file once kept a peer's edit in the CRDT, named by the conflict, under a value that showed none.
+ */
+function checkShown(text: string, conflicts: Array<{ kind: string; path: Array<string | number>; display: string }>): void {
+  // Any form: a list emptied to `{}` shows its survivors as `[…]`.
+  const list = (parse(text) as { todos?: unknown } | null)?.todos
+  const ids = new Set(Array.isArray(list) ? list.map((t) => String((t as { id?: unknown } | null)?.id)) : [])
+  for (const c of conflicts) {
+    if (c.kind !== 'delete' || c.path[0] !== 'todos') continue
+    const shown = c.path.length === 1 ? list !== undefined && list !== null : ids.has(String(c.path[1]))
+    if (!shown) throw Object.assign(new Error(`delete conflict ${c.display}: kept, but the file does not show it`), { text })
   }
 }

@@ -60,6 +60,18 @@ export interface EditOptions {
   /** Ids this peer may touch (ownership tests); undefined = any. */
   owned?: (id: string) => boolean
   idPool: readonly string[]
+  /**
+   * Also empty the list or the whole file now and then (`todos:`, `todos: []`, `todos: {}`, a truncation)
+   * while peers edit inside it, and make a list again where there is none (issue 13/16, tester finding 3).
+   * Off by default: the other runs keep their random sequences (seeds kept as known bugs stay as they are).
+   */
+  emptying?: boolean
+  /**
+   * Ids for new todos, never used before (with `emptying`): a todo deleted, edited concurrently and added
+   * again under its id is the open class of converge seeds 81 and 101, which emptied lists would make most
+   * runs meet; these runs test what an emptying does to edits inside, not re-adds.
+   */
+  fresh?: () => string
 }
 
 interface EditCtx {
@@ -99,8 +111,8 @@ const emptyField: ItemEdit = (it, { rng }) => {
 
 const addTodo: Edit = ({ list, opts, rng }) => {
   const free = opts.idPool.filter((id) => (!opts.owned || opts.owned(id)) && !list.items.some((it) => itemId(it) === id))
-  if (!free.length) return null
-  const id = pick(rng, free)
+  if (!free.length && !opts.fresh) return null
+  const id = opts.fresh ? opts.fresh() : pick(rng, free)
   list.items.splice(int(rng, list.items.length + 1), 0, newTodo(id, rng))
   return `add ${id}`
 }
@@ -217,6 +229,7 @@ const TOTAL = EDITS.reduce((n, [w]) => n + w, 0)
 export function randomEdit(text: string, rng: Rng, opts: EditOptions): { text: string; what: string } {
   const ir = parseYaml(text)
   const list = todosList(ir)
+  if (opts.emptying && (!list || rng() < 0.04)) return emptyOrRefill(ir, list, rng, opts) ?? { text, what: 'none' }
   if (!list) return { text, what: 'none' }
   const mine = list.items.filter((it) => {
     const id = itemId(it)
@@ -246,11 +259,56 @@ export function todos(text: string): Array<[id: string, fields: Map<string, stri
   const list = todosList(parseYaml(text))
   return (list?.items ?? []).map((it) => {
     const fields = new Map<string, string>()
-    if (it.value.t === 'map') for (const e of it.value.entries) fields.set(e.key, renderNodeText(e.value))
-    return [itemId(it) ?? '?', fields]
+    // A todo in flow style (`- { id: t1, … }`: an emptied list shown as `[…]` and made a list again) too.
+    if (it.value.t === 'map' || it.value.t === 'fmap') for (const e of it.value.entries) fields.set(e.key, renderNodeText(e.value))
+    return [itemId(it) ?? fields.get('id')?.replace(/"/g, '') ?? '?', fields]
   })
 }
 
 function renderNodeText(n: Node): string {
   return renderDoc({ head: '', root: n, trail: '' })
+}
+
+const EMPTIED = ['todos:\n', 'todos: []\n', 'todos: {}\n', 'todos: ~\n']
+
+/**
+ * A list emptied (its value null, `[]` or `{}`) or the whole file truncated; where there is no list (emptied
+ * here or by a peer), one made again with a new todo, as a person starting over would.
+ */
+function emptyOrRefill(ir: DocIR, list: SeqNode | null, rng: Rng, opts: EditOptions): { text: string; what: string } | null {
+  if (list) {
+    if (rng() < 0.3) return { text: '', what: 'truncate' }
+    const form = pick(rng, EMPTIED)
+    const whole = renderDoc(ir)
+    const at = whole.startsWith('todos:') ? 0 : whole.indexOf('\ntodos:') + 1
+    if (at < 0) return null
+    // In place of the list's entry: the head above it stays, what follows the list stays after it.
+    const text = whole.slice(0, at) + form + renderTail(ir)
+    return parsesAsMap(text) ? { text, what: `empty ${form.trim()}` } : null
+  }
+  if (rng() < 0.5) return null
+  const id = opts.fresh ? opts.fresh() : pick(rng, opts.idPool)
+  const seq: SeqNode = { t: 'seq', indent: 2, items: [newTodo(id, rng)] }
+  const root = ir.root?.t === 'map' ? ir.root : ({ t: 'map', entries: [], indent: 0 } as MapNode)
+  const entries = root.entries.filter((e) => e.key !== 'todos')
+  entries.push({ key: 'todos', keyRaw: 'todos', head: '', sep: ':\n', value: seq, trail: '' })
+  const text = renderDoc({ head: ir.head, root: { ...root, entries }, trail: ir.root ? ir.trail : '' })
+  return parsesAsMap(text) ? { text, what: `refill ${id}` } : null
+}
+
+/** The text after the `todos` entry (later root entries and the document's trail). */
+function renderTail(ir: DocIR): string {
+  const root = ir.root as MapNode
+  const rest = root.entries.slice(root.entries.findIndex((e) => e.key === 'todos') + 1)
+  // No entry after it: an empty mapping would render as `{}`.
+  return rest.length ? renderDoc({ head: '', root: { ...root, entries: rest }, trail: ir.trail }) : ir.trail
+}
+
+function parsesAsMap(text: string): boolean {
+  try {
+    const r = parseYaml(text).root
+    return r === null || r.t === 'map'
+  } catch {
+    return false
+  }
 }

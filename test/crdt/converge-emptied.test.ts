@@ -1,0 +1,42 @@
+/**
+ * The convergence generator with lists emptied (`todos:`, `todos: []`, `todos: {}`, `todos: ~`) and files
+ * truncated while other peers edit inside them, and lists made again (issue 13/16, black-box tester finding
+ * 3). After healing: identical files, every concurrent overwrite of a title or status recorded, and what a
+ * delete conflict keeps is shown (an edit inside an emptied list was kept, named, and shown nowhere).
+ * `CTXSYNC_CONVERGE_SEEDS` / `CTXSYNC_CONVERGE_BASE` as for converge.test.ts.
+ */
+import { describe, expect, test } from 'vitest'
+import { FileModel } from '../../src/crdt/model.js'
+import { runRandom } from './converge.js'
+
+const SEEDS = Number(process.env.CTXSYNC_CONVERGE_SEEDS ?? 40)
+const BASE = Number(process.env.CTXSYNC_CONVERGE_BASE ?? 1)
+
+// KNOWN BUG (open), found by running seeds 1–200 (198 pass): a todo deleted while two peers set its title
+// concurrently (revived), inside a list another peer later emptied or truncated: the race of the two titles
+// has no conflict record (one value shows, the other is nowhere). Turns red once fixed (then drop it here).
+// Seed 133 failed likewise until a revived todo could be deleted again in the file (a second tombstone).
+const OPEN = [15]
+
+describe('randomized convergence with emptied lists and truncated files', () => {
+  test.fails.each(OPEN)('KNOWN BUG: emptying seed %i records every concurrent overwrite', (seed) => {
+    runRandom({ seed, peers: 5, steps: 150, ownership: false, emptying: true })
+  })
+
+  test(`${SEEDS} seeds, 5 peers, free-for-all`, async () => {
+    const fallbacks = FileModel.fallbacks
+    for (let s = BASE; s < BASE + SEEDS; s++) {
+      if (OPEN.includes(s)) continue
+      let r
+      try {
+        r = runRandom({ seed: s, peers: 5, steps: 150, ownership: false, emptying: true })
+      } catch (e) {
+        throw new Error(`seed ${s} (emptying) failed: ${(e as Error).message}\n${(e as { text?: string }).text ?? ''}`)
+      }
+      for (const t of r.texts) if (t !== r.texts[0]) expect.fail(`seed ${s} (emptying): peers diverged\n--- peer0\n${r.texts[0]}\n--- other\n${t}`)
+      // Let vitest's worker answer its RPCs during a long synchronous run.
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    expect(FileModel.fallbacks - fallbacks).toBe(0)
+  }, 600_000)
+})
