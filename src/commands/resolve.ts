@@ -152,13 +152,23 @@ export async function resolveFlow(o: ResolveFlowOptions, io: ResolveIO): Promise
   } else choices = await pick(conflicts, io)
   const r = await resolve({ ...o, choices })
   if (o.json) io.json(r)
-  else for (const c of r.resolved) io.out(`resolved ${c.id} (${io.format.text(c.file)} ${io.format.text(c.display)})${keptText(c, choices, io)}`)
+  else {
+    const { takeIndex } = await loadTakeRules()
+    for (const c of r.resolved) io.out(`resolved ${c.id} (${io.format.text(c.file)} ${io.format.text(c.display)})${keptText(c, choices, me, takeIndex, io)}`)
+  }
 }
 
-/** ": kept done (ann's); …" — which value stays, when the choice named one by number (`--take ours` names a side). */
-function keptText(c: Conflict, choices: ResolveChoice[], io: ResolveIO): string {
+/** ": kept done (ann's); …" — which value stays, by number or by side. */
+function keptText(c: Conflict, choices: ResolveChoice[], me: string, takeIndex: (c: Conflict, t: Take, me: string) => number, io: ResolveIO): string {
   const take = choices.find((x) => x.id === c.id)?.take
-  const v = typeof take === 'number' ? c.values[take - 1] : undefined
+  if (take === undefined) return ''
+  // `--take ours|theirs` says which value stayed too (it said only "resolved …": black-box tester).
+  let v: Conflict['values'][number] | undefined
+  try {
+    v = c.values[takeIndex(c, take, me)]
+  } catch {
+    v = undefined
+  }
   if (!v) return ''
   const value = v.deleted ? 'the deletion' : io.format.text(v.raw.replace(/\n\s*/g, ' ').trim())
   return `: kept ${value} (${io.format.text(v.author.name)}'s); every peer gets this choice`

@@ -131,7 +131,7 @@ export function resolveConflict(
   const raw = listRaw(tree).find((c) => conflictId(file, c) === id)
   if (!raw) return false
   const shown = describeConflicts(file, tree, rules).find((c) => c.id === id)!
-  const index = pick(shown, take, me)
+  const index = takeIndex(shown, take, me)
   const chosen = raw.values[index]!
   if (raw.kind === 'delete') {
     if (chosen[0] === '\u0000deleted') w.map.set(raw.node + 'd', [Y.encodeStateVector(tree.doc), w.opts.time])
@@ -150,7 +150,8 @@ export function resolveConflict(
 
 export class TakeError extends Error {}
 
-function pick(c: Conflict, take: Take, me: string): number {
+/** The index of the value `take` keeps (`ours`: the latest written on this machine; `theirs`: the latest of another). */
+export function takeIndex(c: Conflict, take: Take, me: string): number {
   if (typeof take === 'number') {
     if (!Number.isInteger(take) || take < 1 || take > c.values.length) {
       throw new TakeError(`conflict ${c.id} has ${c.values.length} values: choose 1 to ${c.values.length}`)

@@ -95,8 +95,10 @@ describe('e2e: concurrent edits', { timeout: 90_000 }, () => {
     await waitSame([a, b])
     const [c2] = (await ctxJson(a.dir, ['resolve', '--list'])).conflicts
     expect(c2.display).toMatch(/t2.*status/)
-    const ours = await ctxJson(a.dir, ['resolve', c2.id, '--take', 'ours'])
-    expect(ours.resolved.map((x: any) => x.id)).toEqual([c2.id])
+    // It says which value stayed, as `--take N` does (it said only "resolved …": black-box tester, stop 25).
+    const ours = await ctx(a.dir, ['resolve', c2.id, '--take', 'ours'])
+    expect(ours.exitCode, ours.stderr).toBe(0)
+    expect(ours.stdout).toMatch(new RegExp(`^resolved ${c2.id} \\(.*\\): kept doing \\(a's\\); every peer gets this choice$`))
     await waitFor(() => statusOf(readFile(a)!, 't2') === 'doing', 10_000, 'a: its own value back in its file')
     expect((await ctx(b.dir, ['sync', '--peer', a.url])).exitCode).toBe(0)
     const end = await waitSame([a, b], TODOS, (t) => statusOf(t, 't2') === 'doing')
