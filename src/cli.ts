@@ -193,6 +193,7 @@ export function buildProgram(): Command {
         else out(`daemon running (pid ${info.pid}) ${info.registry ? `through the relay at ${info.registry}` : `on ${info.url}`}; log: ${info.log}; stop: ctxsync stop`)
         return
       }
+      longRunning = true
       await watch({
         cwd, port: o.port, host: o.host, peers: o.peer, registry: o.registry, insecure: o.insecure, maxFrameBytes: o.maxFrame, say: (l) => err(`[${new Date().toTimeString().slice(0, 8)}] ${visible(l)}`),
         onStarted: (info, files) => err(`watching ${files} file(s); ${info.registry ? `syncing through the relay at ${info.registry}` : `listening on ${info.url}`} (Ctrl-C to stop)`),
@@ -218,6 +219,7 @@ export function buildProgram(): Command {
     .addHelpText('after', examples('ctxsync serve --data ./relay-data', 'ctxsync serve --host 0.0.0.0 --port 443 --data /var/lib/ctxsync --tls-cert cert.pem --tls-key key.pem', 'curl http://127.0.0.1:7421/metrics') +
       prose('\nThe relay never holds a space secret: a space registers with its public key on first contact; peers prove the secret or show a token (ctxsync token create).\n'))
     .action(async (o, cmd: Command) => {
+      longRunning = true
       const { serve } = await commands.serve()
       await serve({
         cwd: cwdOf(cmd), host: o.host, port: o.port, data: o.data, tlsCert: o.tlsCert, tlsKey: o.tlsKey, maxFrameBytes: o.maxFrame,
@@ -339,12 +341,21 @@ function addGitCommands(program: Command): void {
   registerHistory(program)
 }
 
+/** A daemon or relay runs here: a closed output never ends it (see main). */
+let longRunning = false
+
 export async function main(argv: string[] = process.argv): Promise<number> {
   // A reader that stops early (`ctxsync blame F | head -1`) is no error: end quietly, as git does
   // (it was an unhandled 'error' event with a stack trace: black-box tester).
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code !== 'EPIPE') throw e
-    process.exit(0)
+    if (!longRunning) process.exit(0)
+  })
+  // A daemon or relay whose log reader went away (`watch 2>&1 | tee log`, then Ctrl-C: tee ends first) goes
+  // through its own clean stop; its lines are dropped. It died on the unhandled EPIPE of its 'stopping' line,
+  // and its peers saw an abnormal close, 1006 (black-box tester, stop 25).
+  process.stderr.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e
   })
   const program = buildProgram()
   // Bare `ctxsync`, as bare `git`: the help on stderr, exit 1 (it exited 0: issue 17).

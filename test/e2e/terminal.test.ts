@@ -7,7 +7,7 @@
 import net from 'node:net'
 import { execa } from 'execa'
 import { afterAll, expect, it } from 'vitest'
-import { CLI, ctx, expectOk, makeRepo, removeTmpDirs, TODOS } from './helpers.js'
+import { CLI, ctx, expectOk, freePort, makeRepo, removeTmpDirs, TODOS, waitFor } from './helpers.js'
 
 afterAll(removeTmpDirs)
 
@@ -53,4 +53,22 @@ it('a reader that stops early (`blame F | head -1`) ends the command quietly, ex
   const r = await execa('bash', ['-c', `node ${CLI} blame .rhema/rhema.yaml | head -1 >/dev/null; echo "rc=\${PIPESTATUS[0]}"`], { cwd: dir, reject: false, env: { CTXSYNC_NO_MDNS: '1' } })
   expect(String(r.stdout).trim()).toBe('rc=0')
   expect(String(r.stderr)).not.toMatch(/EPIPE|Unhandled/)
+}, 60_000)
+
+it('`watch 2>&1 | tee log`, then Ctrl-C (the reader ends first): the daemon still stops cleanly, exit 0', async () => {
+  const dir = await makeRepo({ [TODOS]: 'todos:\n  - id: t1\n    title: "One"\n' })
+  await expectOk(ctx(dir, ['init', '--name', 'tee', '--discovery', 'none', '--port', String(await freePort())]))
+  // The reader of the daemon's log goes away (tee got Ctrl-C too), then the daemon gets SIGINT and writes its
+  // 'stopping' line into the closed pipe: it died on that EPIPE (exit 1, peers saw 1006; black-box tester).
+  const d = execa('node', [CLI, 'watch'], { cwd: dir, reject: false, env: { CTXSYNC_NO_MDNS: '1' }, stdin: 'ignore', buffer: false })
+  let log = ''
+  d.stderr!.setEncoding('utf8')
+  d.stderr!.on('data', (c: string) => (log += c))
+  await waitFor(() => log.includes('listening on'), 20_000, 'the daemon to listen', () => log)
+  d.stderr!.destroy()
+  d.stdout!.destroy()
+  d.kill('SIGINT')
+  const r = await d
+  expect(r.exitCode).toBe(0)
+  expect((await ctx(dir, ['status'])).stdout).toMatch(/not running/)
 }, 60_000)
