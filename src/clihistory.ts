@@ -135,11 +135,20 @@ function short(v: string, n: number): string {
   return s.length > n ? s.slice(0, n - 1) + '…' : s
 }
 
-function fieldLine(f: { path: string; kind: string; before?: string; after?: string }): string {
+/** One field of `diff` and `history`: `~ path: before → after`, each cut to fit a line. */
+export function fieldLine(f: { path: string; kind: string; before?: string; after?: string }): string {
   // The root has no key path: a file emptied (or filled from empty) showed as `- : null`.
   const p = f.path === '' ? '(the whole file)' : visible(f.path)
   const v = (x: string | undefined, n: number) => (f.path === '' && (x === 'null' || x === undefined) ? 'empty' : short(x ?? '', n))
   if (f.kind === 'added') return `+ ${p}: ${v(f.after, 80)}`
   if (f.kind === 'removed') return `- ${p}: ${v(f.before, 80)}`
-  return `~ ${p}: ${v(f.before, 40)} → ${v(f.after, 40)}`
+  const [b, a] = [v(f.before, 40), v(f.after, 40)]
+  if (b !== a || f.path === '') return `~ ${p}: ${b} → ${a}`
+  // Both cut to the same start (a long note changed further on) read as no change (black-box tester):
+  // show each from a little before where they differ.
+  const [x, y] = [f.before ?? '', f.after ?? '']
+  let i = 0
+  while (i < x.length && x[i] === y[i]) i++
+  const from = Math.max(0, i - 12)
+  return `~ ${p}: …${short(x.slice(from), 40)} → …${short(y.slice(from), 40)}`
 }
