@@ -44,6 +44,8 @@ export interface SpaceEvents {
   'took-in': (doc: DocName) => void
   'file-written': (doc: DocName) => void
   'file-deleted': (doc: DocName) => void
+  /** A tracked file was deleted on this machine (rm, `git rm`, or while no daemon ran): the deletion goes to the peers. */
+  'deleted-here': (doc: DocName) => void
 }
 
 export type Notify = <K extends keyof SpaceEvents>(event: K, ...args: Parameters<SpaceEvents[K]>) => void

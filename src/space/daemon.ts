@@ -249,6 +249,7 @@ function wireSpaceEvents(space: Space, say: (line: string) => void): void {
   space.on('took-in', (name: string) => say(`${name}: your edit taken in`))
   space.on('file-written', (name: string) => say(`updated ${name}${space.versions?.who(name) ?? ''}`))
   space.on('file-deleted', (name: string) => say(`deleted ${name} (deleted by a peer)`))
+  space.on('deleted-here', (name: string) => say(`${name}: deleted here, synced`))
 }
 
 function wirePeerEvents(peers: PeerManager, book: PeerBook, say: (line: string) => void, stopping: () => boolean): void {

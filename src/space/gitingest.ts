@@ -32,7 +32,7 @@ import { readTextFile } from '../fs/atomic.js'
 import { listTracked, forEachLimited } from '../fs/globs.js'
 import { asDocName, sha256hex, type DocName } from '../ids.js'
 import { logger } from '../debuglog.js'
-import type { DocTurn, GitContext } from './context.js'
+import type { DocTurn, GitContext, Notify } from './context.js'
 import { reconcile, takeInSave, unlessDamaged, writeBack, type ReconcileResult } from './reconcile.js'
 import { GitView, mergeTexts, nearest } from './gitbase.js'
 import type { GitIntent } from './gitintent.js'
@@ -56,6 +56,10 @@ export interface GitReport {
   revived: string[]
   /** Files a revert (`gitintent.ts`) rewrote to git's version: taken in as the user's edit. */
   reverted: string[]
+  /** Files deleted on this machine (rm, `git rm`): a deletion like any other, said by the space's `deleted-here`. */
+  deleted: string[]
+  /** Files whose take-in changed the document (what the space's `took-in` says outside git). */
+  tookIn: string[]
 }
 
 /**
@@ -63,15 +67,21 @@ export interface GitReport {
  * the command meant (`gitintent.ts`); a revert's content is the user's edit, never kept out.
  */
 export async function reconcileAfterGit(cx: GitContext, intent: GitIntent = { kind: 'move' }): Promise<GitReport> {
-  const report: GitReport = { kept: [], ingested: [], edited: [], revived: [], reverted: [] }
+  const report: GitReport = { kept: [], ingested: [], edited: [], revived: [], reverted: [], deleted: [], tookIn: [] }
   const listing = await listTracked(cx.root, cx.track)
-  await takeInAll(cx, listing.files, { concurrency: 4, guarded: false, intent }, (name, what) => {
+  // A file git rewrote is said once, by the report (gitreport.ts): the plain take-in's "your edit taken in"
+  // came first, for a pull's merge and for a revert alike (black-box tester). The report says other edits.
+  const tookIn = new Set<DocName>()
+  const notify: Notify = (event, ...args) => (event === 'took-in' ? void tookIn.add(args[0] as DocName) : cx.notify(event, ...args))
+  await takeInAll({ ...cx, notify }, listing.files, { concurrency: 4, guarded: false, intent }, (name, what) => {
     if (what === 'kept') report.kept.push(name)
     else if (what === 'from-git') report.ingested.push(name)
     else if (what === 'revived') report.revived.push(name)
     else if (what === 'reverted') report.reverted.push(name)
-    else if (what === 'ingested' || what === 'deleted') report.edited.push(name)
+    else if (what === 'deleted') report.deleted.push(name)
+    else if (what === 'ingested') report.edited.push(name)
   })
+  report.tookIn = [...tookIn]
   cx.notify('summary')
   return report
 }
@@ -127,6 +137,9 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
     return (await takeInSave(cx, d, text, hash)) ? 'ingested' : null
   }
   if (text === null && !f.model.exists()) return plain()
+  // Gone while HEAD stayed put (rm, `git rm`, seen after a `git status` paused the daemon): the person's
+  // deletion, not git's revert (it was said as one: black-box tester).
+  if (text === null && intent?.kind === 'revert') return plain()
   const view = await getView()
   // Git started again while we looked (a commit, then at once a checkout): what we read may be half of
   // its work, and writing the live context now would land under its feet. The next idle decides.

@@ -68,6 +68,9 @@ export function reportLines(r: GitReport, op: string, away: boolean): string[] {
     out.push(`kept the live context after git rewrote ${r.kept.join(', ')} (${op}): git's version is kept out, not synced; ${how}`)
   }
   if (r.reverted.length) out.push(`took in git's revert of ${r.reverted.join(', ')} as an edit (${op}), synced`)
+  // A person's edit made while git worked: said as outside git, once (the lines above say the rest).
+  const said = new Set([...r.ingested, ...r.revived, ...r.reverted, ...(leavesMerges(op) ? r.edited : [])])
+  for (const n of r.tookIn) if (!said.has(n)) out.push(`${n}: your edit taken in`)
   return out
 }
 

@@ -9,6 +9,12 @@
  * merge then creates the file, the stash applies an add/add that is clean when the texts match and goes
  * through the ctxsync merge driver when they do not. Only files git neither tracks nor ignores are staged,
  * and only files the daemon wrote (a peer's): the user's own new files stay theirs to add.
+ *
+ * When such a file is deleted (a peer's deletion arrives, or someone removes it here), what the daemon staged
+ * is unstaged again: left staged, `git status` showed `AD` and a plain `git commit` committed a file the team
+ * had deleted (black-box tester). Only while the index still holds exactly the blob the daemon staged and
+ * HEAD has no such file: a person's own `git add` since is theirs. Kept in memory: a daemon restarted in
+ * between leaves its staging as it is.
  */
 import path from 'node:path'
 import type { Repo } from '../git/repo.js'
@@ -16,15 +22,50 @@ import { logger } from '../debuglog.js'
 
 const log = logger('space:gitstage')
 
-/** Stages `name` (a space path) when git neither tracks nor ignores it; true when it did. */
-export async function stageIfUntracked(repo: Repo, spaceRoot: string, name: string): Promise<boolean> {
-  const rel = path.relative(repo.root, path.join(spaceRoot, name)).split(path.sep).join('/')
-  const known = await repo.tryRaw(['ls-files', '-z', '--', rel])
-  if (known === null || known !== '') return false
-  // Prints the path when ignored (its exit status does not reach us through simple-git).
-  const ignored = await repo.tryRaw(['check-ignore', '--', rel])
-  if (ignored === null || ignored.trim() !== '') return false
-  const added = await repo.tryRaw(['add', '--', rel])
-  log('%s: staged as new (%s)', rel, added === null ? 'failed' : 'ok')
-  return added !== null
+export class DaemonStaged {
+  /** Repository path → the blob the daemon staged for it. */
+  private readonly staged = new Map<string, string>()
+
+  constructor(private readonly spaceRoot: string) {}
+
+  /** Stages `name` (a space path) when git neither tracks nor ignores it; true when it did. */
+  async stage(repo: Repo, name: string): Promise<boolean> {
+    const rel = this.rel(repo, name)
+    const known = await repo.tryRaw(['ls-files', '-z', '--', rel])
+    if (known === null || known !== '') return false
+    // Prints the path when ignored (its exit status does not reach us through simple-git).
+    const ignored = await repo.tryRaw(['check-ignore', '--', rel])
+    if (ignored === null || ignored.trim() !== '') return false
+    const added = await repo.tryRaw(['add', '--', rel])
+    log('%s: staged as new (%s)', rel, added === null ? 'failed' : 'ok')
+    if (added === null) return false
+    const oid = await indexBlob(repo, rel)
+    if (oid) this.staged.set(rel, oid)
+    return true
+  }
+
+  /** `name` is gone from the work tree: unstages what `stage` staged, if the index still holds just that. */
+  async unstage(repo: Repo, name: string): Promise<boolean> {
+    const rel = this.rel(repo, name)
+    const oid = this.staged.get(rel)
+    if (oid === undefined) return false
+    this.staged.delete(rel)
+    if ((await indexBlob(repo, rel)) !== oid) return false
+    if ((await repo.tryRaw(['ls-tree', '--name-only', 'HEAD', '--', rel]))?.trim()) return false // committed since: git's now
+    const removed = await repo.tryRaw(['rm', '--cached', '-q', '--', rel])
+    log('%s: unstaged after its deletion (%s)', rel, removed === null ? 'failed' : 'ok')
+    return removed !== null
+  }
+
+  private rel(repo: Repo, name: string): string {
+    return path.relative(repo.root, path.join(this.spaceRoot, name)).split(path.sep).join('/')
+  }
+}
+
+/** The blob the index holds for a repository path (stage 0), or null. */
+async function indexBlob(repo: Repo, rel: string): Promise<string | null> {
+  const out = await repo.tryRaw(['ls-files', '-s', '-z', '--', rel])
+  const rec = (out ?? '').split('\0').find((r) => r.endsWith(`\t${rel}`))
+  const [, oid, stage] = rec ? rec.slice(0, rec.indexOf('\t')).split(' ') : []
+  return stage === '0' ? oid ?? null : null
 }

@@ -19,7 +19,7 @@ import { logger } from '../debuglog.js'
 import type { Space } from './space.js'
 import { DETACHED } from './branches.js'
 import { classify, sameSnapshot, snapshot, type GitIntent, type GitSnapshot } from './gitintent.js'
-import { stageIfUntracked } from './gitstage.js'
+import { DaemonStaged } from './gitstage.js'
 import { StashHold, unstageAfterPop } from './stashhold.js'
 import { appendRecord, nameOperation, record, reportLines } from './gitreport.js'
 import type { GitReport } from './gitingest.js'
@@ -35,6 +35,8 @@ export class GitWatch {
   private held: StashHold | null = null
   /** Says when git waits mid-merge (or cherry-pick, revert, rebase) for the person. */
   private unfinished: UnfinishedGit | null = null
+  /** Peers' new files this daemon staged: unstaged again when deleted (gitstage.ts). */
+  private readonly ours: DaemonStaged
 
   private constructor(
     private readonly space: Space,
@@ -42,7 +44,9 @@ export class GitWatch {
     private readonly activity: GitActivity,
     private readonly say: (line: string) => void,
     private readonly onBranchChange: () => void,
-  ) {}
+  ) {
+    this.ours = new DaemonStaged(space.root)
+  }
 
   /** Null outside a git repository. */
   static async attach(space: Space, watcher: Watcher, say: (line: string) => void, onBranchChange: () => void): Promise<GitWatch | null> {
@@ -66,6 +70,9 @@ export class GitWatch {
     activity.on('error', (e) => say(`git watch: ${e.message}`))
     // A file a peer created is staged, so that a pull bringing the same file is not refused (gitstage.ts).
     space.on('file-written', (name: string) => w.stage(name))
+    // Deleted (by a peer, or here): what was staged for it must not be committed by a plain `git commit`.
+    space.on('file-deleted', (name: string) => w.unstage(name))
+    space.on('deleted-here', (name: string) => w.unstage(name))
     activity.start()
     return w
   }
@@ -86,9 +93,18 @@ export class GitWatch {
     this.chain = this.chain
       .then(async () => {
         if (this.activity.busy || this.held) return
-        if (await stageIfUntracked((await this.space.gitRepo())!, this.space.root, name)) this.say(`staged ${name}, new to git here, so that a pull bringing it works`)
+        if (await this.ours.stage((await this.space.gitRepo())!, name)) this.say(`staged ${name}, new to git here, so that a pull bringing it works`)
       })
       .catch((e: unknown) => this.say(`staging ${name}: ${(e as Error).message}`))
+  }
+
+  private unstage(name: string): void {
+    this.chain = this.chain
+      .then(async () => {
+        if (this.held) return
+        if (await this.ours.unstage((await this.space.gitRepo())!, name)) this.say(`unstaged ${name}, deleted: it was staged only so that a pull bringing it works`)
+      })
+      .catch((e: unknown) => this.say(`unstaging ${name}: ${(e as Error).message}`))
   }
 
   private enqueue(): void {

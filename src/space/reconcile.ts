@@ -41,7 +41,7 @@ async function reconcileFile(cx: FileContext, d: DocTurn): Promise<ReconcileResu
       return null
     }
     // It was on disk when we last looked and is gone now: deleted while no ctxsync ran.
-    if (f.baseHash) return void f.deletedWhileAway(), 'deleted'
+    if (f.baseHash) return void f.deletedWhileAway(), cx.notify('deleted-here', f.name), 'deleted'
     f.sawAbsent()
     return (await writeBack(cx, d)) ? 'written' : null
   }

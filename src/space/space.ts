@@ -289,12 +289,12 @@ export class Space extends TypedEmitter<SpaceEvents> {
   async onLocalDelete(name: DocName): Promise<void> {
     if (this.#gitPaused) return
     const w = this.getOrCreate(name)
-    await w.run(async () => {
-      // What the file held (its base hash, maybe still waiting for its lazy write) must be on disk before the
-      // deletion is: should we die in between, a restart that finds no base would write the file back.
+    const gone = await w.run(async () => {
+      // What the file held (its base hash, maybe still waiting for its lazy write) must be on disk before the deletion is: should we die in between, a restart that finds no base would write the file back.
       if (w.file.dirty) await w.persist('now')
-      w.file.deletedOnDisk()
+      return w.file.model.exists() && (w.file.deletedOnDisk(), !w.file.model.exists())
     })
+    if (gone) this.emit('deleted-here', name) // said in the log; the git watch unstages what it staged for it
     this.emit('summary')
   }
 

@@ -1,0 +1,70 @@
+/**
+ * What the daemon leaves in git's index and says in its log (black-box tester, findings 9, 10, 7), with
+ * `hooks install` done and daemons running on two clones of a bare remote.
+ */
+import fsp from 'node:fs/promises'
+import path from 'node:path'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { killAll, readFile, removeTmpDirs, TODOS, waitFileEquals, waitFor, waitLog, waitSame, writeText, type Daemon } from './helpers.js'
+import { cloneAs, gitIn, replaceIn, twoLivePeers } from './gitHelpers.js'
+
+afterEach(killAll)
+afterAll(removeTmpDirs)
+
+const logs = (ds: Daemon[]) => ds.map((d) => `--- ${d.peer.name}:\n${d.log()}`).join('\n')
+const PATTERNS = '.rhema/patterns.yaml'
+
+describe('e2e: git working-tree hygiene', { timeout: 240_000 }, () => {
+  it("a peer's new file the daemon staged, then deleted: unstaged again, and a plain rm is said as a deletion", async () => {
+    const { a, b, da, db } = await twoLivePeers()
+    try {
+      await writeText(path.join(b.dir, PATTERNS), 'patterns:\n  - id: p1\n    name: "retry"\n    kind: reliability\n')
+      await waitLog(da, /staged \.rhema\/patterns\.yaml, new to git here/)
+      expect((await gitIn(a.dir, ['status', '--porcelain', '--', PATTERNS])).stdout).toBe(`A  ${PATTERNS}`)
+      const before = db.log().length
+      await fsp.rm(path.join(b.dir, PATTERNS))
+      await waitFileEquals(a, null, PATTERNS)
+      let st = ''
+      await waitFor(async () => (st = (await gitIn(a.dir, ['status', '--porcelain', '--', PATTERNS])).stdout) === '', 15_000, "ann's index to drop what her daemon staged", () => st)
+      expect((await gitIn(a.dir, ['diff', '--cached', '--stat'])).stdout).toBe('')
+      await waitLog(db, /patterns\.yaml.*delet/)
+      expect(db.log().slice(before)).not.toMatch(/revert/)
+      // Bob's own new file was never his daemon's to stage.
+      expect((await gitIn(b.dir, ['status', '--porcelain', '--', PATTERNS])).stdout).toBe('')
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
+  })
+
+  it('a plain rm while git held its index lock (a git status) is a deletion, and a pull says only what git did', async () => {
+    const { remote, a, b, da, db } = await twoLivePeers()
+    try {
+      // A pull of a teammate's commit over bob's live edit: merged, said once as git's (it was said as
+      // "your edit taken in" first).
+      const c = await cloneAs(remote, 'carl')
+      await fsp.appendFile(path.join(c, TODOS), '  - id: c1\n    title: "From carl"\n    status: open\n')
+      await gitIn(c, ['commit', '-qam', 'carl'])
+      await gitIn(c, ['push', '-q', 'origin', 'main'])
+      await replaceIn(b.dir, TODOS, 'title: "Ship it"', 'title: "Ship it today"')
+      await waitFileEquals(a, readFile(b)!)
+      const mark = db.log().length
+      const p = await gitIn(b.dir, ['-c', 'pull.rebase=false', 'pull'], { reject: false })
+      expect(p.exitCode, p.stdout + p.stderr).toBe(0)
+      await waitSame([a, b], TODOS, (t) => t.includes('From carl') && t.includes('Ship it today'))
+      await waitLog(db, /\(git pull/)
+      expect(db.log().slice(mark)).not.toMatch(/your edit taken in/)
+
+      // Bob's plain rm, seen while git holds its index lock (as `git status` does for a moment).
+      const lock = path.join(b.dir, '.git', 'index.lock')
+      await fsp.writeFile(lock, '')
+      await waitFor(() => fsp.access(path.join(b.dir, TODOS)).then(() => true), 5_000, 'the file')
+      await fsp.rm(path.join(b.dir, TODOS))
+      await fsp.rm(lock)
+      await waitFileEquals(a, null)
+      await waitLog(db, /\.rhema\/todos\.yaml: deleted here, synced/)
+      expect(db.log()).not.toMatch(/revert/)
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
+  })
+})
