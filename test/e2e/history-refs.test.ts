@@ -53,6 +53,11 @@ describe('e2e: history refs', { timeout: 120_000 }, () => {
       expect(r.exitCode, ref).toBe(1)
       expect(r.stderr, ref).toContain(`.rhema/new.yaml did not exist at ${ref}`)
     }
+    // A time before the file's history here (the help's `diff 1h` in a space's first hour): says where its
+    // history starts and that a commit reaches further back (black-box tester, stop 25).
+    const early = await ctx(a.dir, ['diff', '1h', TODOS])
+    expect(early.exitCode).toBe(1)
+    expect(early.stderr).toMatch(/no version of \.rhema\/todos\.yaml kept from .* or before: its history here starts at .* \(change [0-9a-f]{8}\); a git commit \(e\.g\. HEAD\) reaches further back/)
     // restore to a moment with no version of the file kept: refused, the file left as it is
     const r = await ctx(a.dir, ['restore', '.rhema/new.yaml', '--to', t1.id])
     expect(r.exitCode).toBe(1)

@@ -116,7 +116,13 @@ export async function fileAt(root: string, dir: string, ref: string, doc: string
   if (at !== null) {
     if (!doc) throw new CtxError('need-path', `${ref} is a time: name the file too (ctxsync show ${ref} PATH)`)
     const v = [...all].reverse().find((x) => x.doc === doc && x.t <= at) ?? null
-    if (!v) throw new NoSuchRef(ref, `no version of ${doc} kept from ${localTime(at)} or before`)
+    if (!v) {
+      // Say where history starts and what reaches further back (the help's `diff 1h` failed in a space's
+      // first hour with no hint: black-box tester, stop 25).
+      const first = all.find((x) => x.doc === doc)
+      const since = first ? `: its history here starts at ${localTime(first.t)} (change ${first.id}); a git commit (e.g. HEAD) reaches further back` : ''
+      throw new NoSuchRef(ref, `no version of ${doc} kept from ${localTime(at)} or before${since}`)
+    }
     return { text: v.text, label: `${doc} at ${localTime(v.t)} (change ${v.id})`, version: v, doc }
   }
   const commit = await gitRev(root, ref)
