@@ -14,6 +14,7 @@
  * save that changes the value writes its own, and resolving the delete conflict for the deletion empties
  * the value again.
  */
+import { slotsOf, type DocIR } from './ir.js'
 import { keyedKind, kindOf, ROOT, type NodeId, type Placement } from './schema.js'
 
 /** What this needs of the tree (`tree.ts`), declared here so the two do not import each other. */
@@ -63,4 +64,15 @@ export function shownDesc(tree: ChildrenReader, id: NodeId): string | undefined 
   if (kind === 'fseq' || kind === 'fmap') return (asKeyed ? '{' : '[') + d!.slice(1)
   if (kind === 'map' || kind === 'seq') return (asKeyed ? 'M' : 'S') + d!.slice(1)
   return (asKeyed ? 'M' : 'S') + (id === ROOT ? 0 : 2)
+}
+
+/**
+ * After a deliberate whole-file write (`undo`, `restore`; `FileModel.ingest`'s `deliberate`): every node its
+ * text shows that a delete conflict kept is kept on purpose now, its deletion cleared. The undo of a
+ * truncation that a peer's edit had partly revived writes nothing inside the entry it shows as it was, so
+ * the conflict stayed listed, and taking the deletion then (`resolve --all --take ours`) emptied the file
+ * the undo had just brought back (e2e resolve-stale).
+ */
+export function confirmShown(tree: ChildrenReader & { get(id: NodeId, attr: string): unknown }, w: { revive(id: NodeId): void }, ir: DocIR): void {
+  for (const s of slotsOf(ir)) if (s.id && tree.get(s.id, 'd') && tree.alive(s.id)) w.revive(s.id)
 }

@@ -21,7 +21,7 @@ import { fallbackText } from './canonical.js'
 import { annotate } from './annotate.js'
 import { defaultRules, type Rules } from './rules.js'
 import { AUTHORS, GIT_MARKS, ROOT, enrollClientId, nowSeconds, type Credit } from './schema.js'
-import { Tree } from './tree.js'
+import { Tree, confirmShown } from './tree.js'
 import { Writer } from './write.js'
 import { Differ } from './diff.js'
 import { RaceWatch, supersede } from './conflicts.js'
@@ -158,7 +158,7 @@ export class FileModel {
     // The file has not shown what peers sent since (held, its write-back not done): a stale save of its text,
     // but no news to the person (a live merge, not their buffer being old), so nothing kept is reported.
     const unseen = Boolean(chosen && !chosen.stale && chosen.base.sv && this.beyond(chosen.base.sv))
-    const take = () => this.take(text, unseen ? { ...chosen!, stale: true } : chosen, cut)
+    const take = () => this.take(text, unseen ? { ...chosen!, stale: true } : chosen, cut, deliberate)
     const out = at === undefined ? take() : this.timed(at, take)
     return unseen && out.stale && !out.stale.overwritten ? { ...out, stale: { ...out.stale, kept: 0 } } : out
   }
@@ -192,7 +192,7 @@ export class FileModel {
     return r
   }
 
-  private take(text: string, chosen: { base: Held; stale: boolean } | null, cut = false): Rendered & { changed: boolean; stale?: StaleSave } {
+  private take(text: string, chosen: { base: Held; stale: boolean } | null, cut = false, deliberate = false): Rendered & { changed: boolean; stale?: StaleSave } {
     const base = chosen?.base ?? null
     const spliced = base ? incrementalParse(base.text, base.ir, text, base.spanOf) : null
     const ir = withinLimits(spliced?.ir ?? parseYaml(text))
@@ -203,7 +203,7 @@ export class FileModel {
     let overwritten = 0
     this.local(() => {
       if (stale) overwritten = applyStale(this.tree, stale, (seen) => new Differ(this.writer(seen)), baseIr!, ir, this.#at !== undefined)
-      else new Differ(this.writer()).applyDoc(baseIr, ir)
+      else { const w = this.writer(); new Differ(w).applyDoc(baseIr, ir); if (deliberate) confirmShown(this.tree, w, ir) }
     })
     const after = Y.encodeStateVector(this.doc)
     const out = this.render(text)

@@ -26,6 +26,7 @@ import {
 } from './schema.js'
 
 export { scalarText } from './scalar.js'
+export { confirmShown } from './emptied.js'
 export { counted, integerOf } from './tree-ir.js'
 
 export class Tree {

@@ -63,6 +63,18 @@ describe('a value emptied while a peer edits inside it', () => {
     expect(text(a)).toBe(text(b))
   })
 
+  test('the truncation undone (a deliberate write of the file before it, with the edit): the rest is back, the conflict is over', () => {
+    const [a, b] = meet('')
+    // What `undo` writes: the three-way merge of the truncation, the file now and the file before it.
+    a.ingest(EDITED, false, true)
+    sync(a, b)
+    expect(text(b)).toBe(EDITED)
+    expect(text(a)).toBe(EDITED)
+    // Listed still, taking the deletion (`resolve --all --take ours`) emptied what the undo brought back.
+    expect(a.conflicts()).toEqual([])
+    expect(b.conflicts()).toEqual([])
+  })
+
   for (const [name, emptied, shown] of [
     ['null (`todos:`)', 'todos:\n', 'todos:\n  - id: "t2"\n    title: Two\n    status: doing\n'],
     ['`todos: null`', 'todos: null\n', 'todos:\n  - id: "t2"\n    title: Two\n    status: doing\n'],
