@@ -52,7 +52,9 @@ export async function mergeDriver(o: MergeDriverOptions): Promise<MergeDriverRes
   if (paths && r.keep) await (await loadMergeStore()).saveMerge(paths, name, r.keep)
   else if (paths) await dropMerge(paths, name)
   // Outside a space nothing keeps the record: pointing to `resolve` there led nowhere (issue 17).
-  if (r.conflicts) o.say(`ctxsync: ${o.path}: merged; ${r.conflicts} value(s) changed on both sides — kept one, ${paths ? 'see `ctxsync resolve --list`' : 'with no record to choose another (no ctxsync space here)'}`)
+  // Both sides were the live context's already: it decided what they conflict on, and writes that back.
+  if (r.conflicts && r.held) o.say(`ctxsync: ${o.path}: merged; ${r.conflicts} value(s) differ between two versions the live context already holds — its choices stand, nothing to resolve`)
+  else if (r.conflicts) o.say(`ctxsync: ${o.path}: merged; ${r.conflicts} value(s) changed on both sides — kept one, ${paths ? 'see `ctxsync resolve --list`' : 'with no record to choose another (no ctxsync space here)'}`)
   return { code: 0, conflicts: r.conflicts, fallback: null }
 }
 

@@ -44,7 +44,7 @@ export interface MergeJob {
 }
 
 export type MergeOutcome =
-  | { kind: 'merged'; text: string; conflicts: number; keep: StoredPart[] | null }
+  | { kind: 'merged'; text: string; conflicts: number; keep: StoredPart[] | null; held?: boolean }
   | { kind: 'fallback'; why: string }
 
 /**
@@ -78,12 +78,23 @@ export async function runMergeJob(job: MergeJob, inlineLimit?: number): Promise<
     throw e
   }
   try {
-    const keep = job.records !== false && paths && r.conflicts.length && (await options()).me ? r.parts.map((await import('./mergestore.js')).storePart) : null
+    const record = job.records !== false && paths && r.conflicts.length && (await options()).me
+    // Both sides already the live context's (a commit made before a resolution, merged after it): what they
+    // conflict on was decided there, and a record would open it again (mergeknown.ts).
+    if (record && paths && (await heldLive(paths.docs, job))) return { kind: 'merged', text: r.text ?? '', conflicts: r.conflicts.length, keep: null, held: true }
+    const keep = record ? r.parts.map((await import('./mergestore.js')).storePart) : null
     if (keep && paths) await creditStash(paths, job.name, await options(), r.parts, keep)
     return { kind: 'merged', text: r.text ?? '', conflicts: r.conflicts.length, keep }
   } finally {
     for (const p of r.parts) p.model.destroy()
   }
+}
+
+async function heldLive(docs: string, job: MergeJob): Promise<boolean> {
+  const [{ liveHolds }, { Repo }] = await Promise.all([import('./mergeknown.js'), import('../git/repo.js')])
+  const repo = job.git ? await Repo.open(job.git.cwd).catch(() => null) : null
+  const held = await liveHolds(docs, job.name, [job.ours, job.theirs], repo && job.git ? { repo, path: job.git.path } : null).catch(() => [false])
+  return held.every(Boolean)
 }
 
 /** A stashed side's values that are the live context's carry their writers and times (`stashtime.ts`). */
