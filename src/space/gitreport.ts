@@ -57,8 +57,8 @@ export async function nameOperation(repo: Repo, intent: GitIntent, before: GitSn
  */
 export const leavesMerges = (op: string): boolean => /^git (pull|merge|rebase)\b/.test(op)
 
-/** The daemon's lines for one reconcile after git. `away`: HEAD is older than some branch (git switch -m). */
-export function reportLines(r: GitReport, op: string, away: boolean): string[] {
+/** The daemon's lines for one reconcile after git. `away`: HEAD is older than some branch (git switch -m); `detail`: per reverted file, what it took back (gitrevert.ts). */
+export function reportLines(r: GitReport, op: string, away: boolean, detail: Map<string, string> = new Map()): string[] {
   const out: string[] = []
   if (r.ingested.length) out.push(`took in new content from git: ${r.ingested.join(', ')} (${op}), synced`)
   if (leavesMerges(op) && r.edited.length) out.push(`took in ${r.edited.join(', ')} as git left it (${op}; merged with the live context), synced`)
@@ -67,7 +67,8 @@ export function reportLines(r: GitReport, op: string, away: boolean): string[] {
     const how = away ? 'modified against this older commit: leave it with `git switch -m <branch>`' : `\`git restore ${r.kept.length === 1 ? r.kept[0] : '<file>'}\` makes git's version the live context`
     out.push(`kept the live context after git rewrote ${r.kept.join(', ')} (${op}): git's version is kept out, not synced; ${how}`)
   }
-  if (r.reverted.length) out.push(`took in git's revert of ${r.reverted.join(', ')} as an edit (${op}), synced`)
+  // Each file with what it took back and the undo (gitrevert.ts), as `ctxsync restore` says it.
+  for (const n of r.reverted) out.push(`took in git's revert of ${n} as an edit (${op}), synced${detail.get(n) ?? ''}`)
   // A person's edit made while git worked: said as outside git, once (the lines above say the rest).
   const said = new Set([...r.ingested, ...r.revived, ...r.reverted, ...(leavesMerges(op) ? r.edited : [])])
   for (const n of r.tookIn) if (!said.has(n)) out.push(`${n}: your edit taken in`)

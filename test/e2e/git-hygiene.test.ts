@@ -5,7 +5,7 @@
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { killAll, readFile, removeTmpDirs, TODOS, waitFileEquals, waitFor, waitLog, waitSame, writeText, type Daemon } from './helpers.js'
+import { ctx, killAll, readFile, removeTmpDirs, TODOS, waitFileEquals, waitFor, waitLog, waitSame, writeText, type Daemon } from './helpers.js'
 import { cloneAs, gitIn, replaceIn, twoLivePeers } from './gitHelpers.js'
 
 afterEach(killAll)
@@ -63,6 +63,29 @@ describe('e2e: git working-tree hygiene', { timeout: 240_000 }, () => {
       await waitFileEquals(a, null)
       await waitLog(db, /\.rhema\/todos\.yaml: deleted here, synced/)
       expect(db.log()).not.toMatch(/revert/)
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
+  })
+
+  it('git checkout -- FILE behind the live context says what it took back, whose, and the undo; most entries removed: the warning', async () => {
+    const { a, b, da, db } = await twoLivePeers()
+    try {
+      // Live edits nobody committed: bob retitles one todo and adds six, ann retitles another.
+      const added = [4, 5, 6, 7, 8, 9].map((i) => `  - id: t${i}\n    title: "Added live ${i}"\n    status: open\n    tags: [live, added, many]\n    description: |\n      A todo the team added while ctxsync ran, never committed.\n`).join('')
+      await replaceIn(b.dir, TODOS, 'title: "Fix the renderer"', 'title: "Fix the renderer now"')
+      await fsp.appendFile(path.join(b.dir, TODOS), added)
+      await waitSame([a, b], TODOS, (t) => t.includes('Added live 9') && t.includes('renderer now'))
+      await replaceIn(a.dir, TODOS, 'title: "Ship it"', 'title: "Ship it soon"')
+      const live = await waitSame([a, b], TODOS, (t) => t.includes('Ship it soon'))
+      await gitIn(a.dir, ['checkout', '--', TODOS])
+      await waitLog(da, /took in git's revert of \.rhema\/todos\.yaml as an edit \(git restore \/ checkout of files\), synced: \d+ field\(s\) changed back \(last set by (ann, bob|bob, ann)\); `ctxsync undo [0-9a-f]+` takes it back/)
+      await waitLog(da, /\.rhema\/todos\.yaml: this save removed 6 of \d+ entries/)
+      await waitSame([a, b], TODOS, (t) => !t.includes('Added live'))
+      const id = /`ctxsync undo ([0-9a-f]+)` takes it back/.exec(da.log())![1]!
+      const u = await ctx(a.dir, ['undo', id])
+      expect(u.exitCode, u.stdout + u.stderr).toBe(0)
+      expect(await waitSame([a, b], TODOS, (t) => t.includes('Added live 9'))).toBe(live)
     } catch (e) {
       throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
     }
