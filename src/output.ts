@@ -58,7 +58,7 @@ export function formatStatus(s: StatusData): string {
   }
   if (s.online?.length) lines.push('', bold('online now'), ...formatOnline(s.online))
   // A fresh member's files are "pending" with no edit here: said why, and what ends it (issue 17).
-  if (s.joining) lines.push('', yellow(`joining: no exchange with a peer yet, so the files wait for the space's state (nothing was edited here). ${s.daemon.running ? 'The daemon takes it in when a peer connects.' : 'Run `ctxsync watch`, or `ctxsync sync`, with a peer reachable.'}`))
+  if (s.joining) lines.push('', yellow(`joining: no exchange with a peer yet, so the files wait for the space's state; what was edited here is kept and merged into it. ${s.daemon.running ? 'The daemon takes it in when a peer connects.' : 'Run `ctxsync watch`, or `ctxsync sync`, with a peer reachable.'}`))
   if (s.conflicts > 0) lines.push('', yellow(`${s.conflicts} conflict${s.conflicts > 1 ? 's' : ''}: see \`ctxsync resolve --list\``))
   const held = s.files.filter((f) => f.state === 'held').length
   if (held) lines.push(red(`${held} file${held > 1 ? 's' : ''} held: fix what is shown for it; changes wait until it parses`))
