@@ -137,11 +137,38 @@ export function supersede(tree: Tree, tr: Y.Transaction, time: number): void {
   for (const k of keys) if (k !== null && k.endsWith('v')) nodes.add(k.slice(0, -1))
   if (nodes.size === 0) return
   const fresh = tr.changed.get(records as unknown as Y.AbstractType<Y.YEvent<any>>)
+  // A value written as a copy of the one shown (`copyValue`) supersedes nothing.
+  for (const k of fresh ?? []) {
+    if (!k?.includes('|=')) continue
+    const [node, id] = k.split('|') as [NodeId, string]
+    const cur = tree.item(node, 'v')
+    if (cur && itemKey(cur) === id) nodes.delete(node)
+  }
   for (const key of records.keys()) {
     const node = key.slice(0, key.indexOf('|'))
     if (!nodes.has(node) || fresh?.has(key) || resolved.has(key) || key.includes('|=')) continue
     if (key.split('|').slice(1).every((id) => held(tree.doc, id))) resolved.set(key, [tree.doc.clientID, time])
   }
+}
+
+/**
+ * Writes a node's value again as a copy of the write it holds (an alias record, as the later-wins copies of
+ * `RaceWatch` are): a todo re-added by identity over the one the model shows — a peer's edit revived it, or
+ * a peer added it, while this file did not show it — with a value equal to the one shown wrote nothing the
+ * person chose over the others. As a fresh write it had seen every value the register held, and superseded
+ * the record of two peers' concurrent writes that no one had looked at (converge seeds 81 and 101: the
+ * other value was lost without a record). As a copy it still races with a write that had not seen the value.
+ */
+export function copyValue(tree: Tree, node: NodeId): void {
+  const cur = tree.item(node, 'v')
+  const cv = tree.value(node)
+  if (!cur || !cv) return
+  const doc = tree.doc
+  const alias = recordsByNode(doc, new Set([node])).get(node)?.alias.get(itemKey(cur))
+  const [wid, w]: [string, RecordValue] = alias ?? [itemKey(cur), [cv[0], cv[1], cur.id.client]]
+  const id = `${doc.clientID}:${Y.getState(doc.store, doc.clientID)}`
+  tree.map.set(node + 'v', [cv[0], cv[1]])
+  conflictMaps(doc).records.set(`${node}|${id}|=${wid}`, [w, w])
 }
 
 function held(doc: Y.Doc, id: string): boolean {

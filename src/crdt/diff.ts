@@ -111,7 +111,11 @@ export class Differ {
   private rewriteScalars(id: NodeId, n: Node, path: readonly string[]): void {
     // A counter's text includes every peer's increments: rewriting it would count them twice.
     if (this.w.opts.rules.at(path).merge === 'counter') return
-    if (n.t === 'scalar' || n.t === 'opaque') return this.w.setDesc(id, descOf(n), true)
+    if (n.t === 'scalar' || n.t === 'opaque') {
+      // The value the model shows already: the re-add did not write it over anything (`copyValue`).
+      if (this.tree.desc(id) === descOf(n) && this.shown(id)) return this.w.copyDesc(id)
+      return this.w.setDesc(id, descOf(n), true)
+    }
     for (const c of childrenOf(n) ?? []) {
       if (c.id) this.rewriteScalars(c.id, c.value, [...path, 'key' in c ? c.key : ITEM])
     }

@@ -15,7 +15,7 @@ import type { DocIR, MapEntry, SeqItem } from './ir.js'
 import { parses, parseYaml, RefusedFileError, withinLimits, YamlSyntaxError } from './parse.js'
 import { renderDocInfo, type Span } from './render.js'
 import { incrementalParse, parsedSpans } from './incremental.js'
-import { RecentTexts, collectIds, equalBytes, heldFor, stateOf, withState, type Held } from './recent.js'
+import { RecentTexts, collectIds, equalBytes, heldFor, madeFrom, stateOf, withState, type Held } from './recent.js'
 import { applyStale, changedSince, keptChanges, recordOverwrites, type StaleSave } from './stalesave.js'
 import { fallbackText } from './canonical.js'
 import { annotate } from './annotate.js'
@@ -211,7 +211,7 @@ export class FileModel {
     // (a rendering becomes the base with spans of its own). A stale save's text never serves as a stale
     // base itself (recent.ts), nor does its base again.
     if (stale) stale.used = true
-    this.#input = { text, ir, parsed: true, spanOf: spliced?.spanOf ?? parsedSpans, ours: false, sv: stateOf(this.doc), used: Boolean(stale), ...(cut ? { cut } : {}) }
+    this.#input = { text, ir, parsed: true, spanOf: spliced?.spanOf ?? parsedSpans, ours: false, sv: out.text === text || !base?.sv ? stateOf(this.doc) : madeFrom(base.sv, this.doc), used: Boolean(stale), ...(cut ? { cut } : {}) }
     this.recent.push(this.#input)
     if (out.complete) this.setBase(out)
     const changed = !before || !equalBytes(before, after)

@@ -109,9 +109,8 @@ export function nearest(candidates: readonly string[], text: string): number {
     // either reading shows the save's values, and the newer records no conflict the person never had
     // ('todo' → 'done' over a peer's 'in_progress' is usually a person editing what they see); where it
     // removed them (an item a peer just edited, deleted), the older reading would keep the item with a
-    // delete conflict that deleting it again in the file cannot clear (a revived item is not tombstoned twice
-    // from a save: that hid concurrent overwrites from the records, converge seeds 28 and 40), so a person's
-    // plain deletion would not go through. A stale save is told by the lines peers changed elsewhere.
+    // delete conflict, and a person's plain deletion would take a second save to go through. A stale save is
+    // told by the lines peers changed elsewhere.
     if (d >= bestD) continue
     ;[best, bestD] = [i, d]
     if (bestD === 0) break
@@ -384,6 +383,14 @@ export function collectIds(ir: DocIR): string[] {
 }
 
 export const stateOf = (doc: Y.Doc): Map<number, number> => Y.decodeStateVector(Y.encodeStateVector(doc))
+
+/**
+ * The state a saved text shows when the model renders it otherwise: what the text it was made from showed
+ * (`sv`), and the saver's own writes. Such a text stays the base while its rendering is not written (the
+ * state incomplete, the file changed again first); read as showing the whole state, the next save
+ * overwrote, with no record, a peer's value the file never showed (converge seeds 40 and 147).
+ */
+export const madeFrom = (sv: Map<number, number>, doc: Y.Doc): Map<number, number> => new Map([...sv, [doc.clientID, Y.getState(doc.store, doc.clientID)]])
 
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false

@@ -8,6 +8,7 @@ import type { Child, Node } from './ir.js'
 import { blockDesc, childId, enrollSegment, identitySegment, keySegment, setSegment, type NodeId, type Placement } from './schema.js'
 import type { Tree } from './tree.js'
 import { identityOfIR, type Rules } from './rules.js'
+import { copyValue } from './conflicts.js'
 
 export type ChildKind = 'entry' | 'item' | 'flowItem' | 'flowEntry' | 'line'
 
@@ -110,6 +111,11 @@ export class Writer {
     if (force || cur !== desc) this.map.set(id + 'v', [desc, this.opts.time])
   }
 
+  /** Writes the node's value again as a copy of the write it holds, superseding nothing (`copyValue`). */
+  copyDesc(id: NodeId): void {
+    copyValue(this.tree, id)
+  }
+
   place(id: NodeId, p: Placement): void {
     const cur = this.tree.placement(id)
     if (!cur || cur[0] !== p[0] || cur[1] !== p[1] || cur[2] !== p[2]) this.map.set(id + 'o', p)
@@ -122,16 +128,21 @@ export class Writer {
    * tombstone; readers of either form decide alike.
    */
   tombstone(id: NodeId, again = false, whole = false): void {
-    // Deleted already. A revived item (an edit the deletion had not seen) is not deleted again here: its
-    // delete conflict is resolved by `resolve` (present.ts). A second tombstone written from a file save hid
-    // concurrent overwrites of the revived item's fields from the conflict records (converge seeds 28, 40).
-    // `again`: a revived item no file showed (see `Differ.tombstoneHidden`); `whole`: it remembers all the
-    // document holds, also in a stale save (such a child is of a kind the value no longer has).
-    if (this.tree.get(id, 'd') && !again) return
+    // Deleted already and not revived: nothing to do (a stale save's tombstone would remember less). A
+    // revived item (an edit the deletion had not seen) that the file showed and the save removes is deleted
+    // again, having seen that edit: the person's deletion is the later edit (edit generator: an item a stale
+    // save kept came back after every save that deleted it). An edit that this deletion has not seen revives
+    // it again, with its delete conflict. `again`: a revived item no file showed (see
+    // `Differ.tombstoneHidden`); `whole`: it remembers all the document holds, also in a stale save (such a
+    // child is of a kind the value no longer has).
+    const old = this.tree.tombstone(id)
+    if (old && !again && !this.tree.isRevived(id, old)) return
     const store = this.tree.doc.store
     const had = whole ? undefined : this.opts.seen
     const state = (client: number) => (had ? Math.min(Y.getState(store, client), had.get(client) ?? 0) : Y.getState(store, client))
     const seen = new Map([...this.tree.subtreeWriters(id)].map((client) => [client, state(client)]))
+    // What the first deletion had seen stays deleted, even when this one (a stale save) saw less of it.
+    if (old) for (const [client, clock] of Y.decodeStateVector(old[0])) if (clock > (seen.get(client) ?? 0)) seen.set(client, clock)
     this.map.set(id + 'd', [Y.encodeStateVector(seen), this.opts.time])
   }
 
