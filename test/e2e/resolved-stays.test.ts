@@ -6,8 +6,8 @@
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { ctx, ctxJson, killAll, readFile, removeTmpDirs, startWatch, stopWatch, TODOS, waitChange, waitFor, type Daemon, type Peer } from './helpers.js'
-import { gitIn, read, replaceIn, twoLivePeers } from './gitHelpers.js'
+import { ctx, ctxJson, freePort, killAll, readFile, removeTmpDirs, startWatch, stopWatch, TODOS, waitChange, waitFor, waitLog, type Daemon, type Peer } from './helpers.js'
+import { gitIn, joiner, read, replaceIn, twoLivePeers } from './gitHelpers.js'
 
 afterEach(killAll)
 afterAll(removeTmpDirs)
@@ -16,7 +16,7 @@ const logs = (ds: Daemon[]) => ds.map((d) => `--- ${d.peer.name}:\n${d.log()}`).
 const listed = async (p: Peer): Promise<any[]> => (await ctxJson(p.dir, ['resolve', '--list'])).conflicts.filter((c: any) => c.file === TODOS)
 
 describe('e2e: a resolved conflict stays resolved across git', { timeout: 240_000 }, () => {
-  it('a deletion kept by resolve survives a pull of a commit made before it that still had the item', async () => {
+  it.each([['pull', false], ['commit, then pull (a merge commit)', true]] as const)('a deletion kept by resolve survives a %s of a commit made before it that still had the item', async (_what, commitFirst) => {
     const { a, b, da, db: db0 } = await twoLivePeers()
     let db = db0
     try {
@@ -38,7 +38,8 @@ describe('e2e: a resolved conflict stays resolved across git', { timeout: 240_00
         await waitFor(async () => !(await read(p.dir, TODOS)).includes('id: t2'), 15_000, `t2 gone on ${p.name}`)
         await waitFor(async () => (await listed(p)).length === 0, 15_000, `no conflict on ${p.name}`)
       }
-      // bob pulls ann's commit, made before the resolution: it still has t2 (ann's title).
+      // bob (after committing the resolution, or not) pulls ann's commit, made before it: it still has t2 (ann's title).
+      if (commitFirst) await gitIn(b.dir, ['commit', '-qam', 'bob: the resolution'])
       const p = await gitIn(b.dir, ['pull', '--no-rebase'], { reject: false })
       expect(p.exitCode, p.stdout + p.stderr).toBe(0)
       await waitFor(async () => (await ctx(b.dir, ['sync'])).exitCode === 0, 15_000, 'bob synced')
@@ -100,5 +101,51 @@ describe('e2e: a resolved conflict stays resolved across git', { timeout: 240_00
     }
     expect(await stopWatch(da)).toBe(0)
     expect(await stopWatch(db)).toBe(0)
+  })
+
+  it('a third peer that pulls a commit made before a resolution and commits: the conflict stays resolved on every peer, the value its writer\'s', async () => {
+    const { a, b, da, db: db0, remote, code } = await twoLivePeers()
+    const port = await freePort()
+    const c: Peer = { name: 'cat', dir: await joiner(remote, 'cat', code, port, { peers: [a.url] }), port, url: `ws://127.0.0.1:${port}` }
+    await gitIn(c.dir, ['pull', '-q'])
+    const dc = await startWatch(c)
+    let db = db0
+    try {
+      await waitLog(dc, /connected to ann/)
+      expect(await stopWatch(db)).toBe(0)
+      await replaceIn(b.dir, TODOS, 'title: "Fix the renderer"', 'title: "Fix the renderer, bob"')
+      await replaceIn(a.dir, TODOS, 'title: "Fix the renderer"', 'title: "Fix the renderer, ann"')
+      await waitChange(a, (ch) => ch.fields.some((f: any) => f.path === 'todos[id=t2].title'), 'ann took her edit in')
+      await gitIn(a.dir, ['commit', '-qam', 'ann: t2 title'])
+      await gitIn(a.dir, ['push', '-q', 'origin', 'main'])
+      db = await startWatch(b)
+      let k: any
+      await waitFor(async () => ((k = (await listed(b)).find((x) => x.display === 'todos[id=t2].title')) !== undefined), 20_000, 'the title conflict on bob')
+      const r = await ctx(b.dir, ['resolve', k.id, '--take', String(k.values.findIndex((v: any) => v.raw.includes('bob')) + 1)])
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0)
+      for (const p of [a, b, c]) {
+        await waitFor(async () => (await read(p.dir, TODOS)).includes('Fix the renderer, bob'), 15_000, `bob's title on ${p.name}`)
+        await waitFor(async () => (await listed(p)).length === 0, 15_000, `no conflict on ${p.name}`)
+      }
+      // cat installs the hooks again, pulls ann's commit (made before the resolution) and commits.
+      const from = dc.log().length
+      await ctx(c.dir, ['hooks', 'install'])
+      const p = await gitIn(c.dir, ['pull', '--no-rebase'], { reject: false })
+      expect(p.exitCode, p.stdout + p.stderr).toBe(0)
+      await gitIn(c.dir, ['commit', '-qam', 'cat: after the pull'], { reject: false })
+      const marker = 'title: "Write the parser, after"'
+      await replaceIn(c.dir, TODOS, 'title: "Write the parser"', marker)
+      for (const q of [a, b, c]) await waitFor(async () => (await read(q.dir, TODOS)).includes(marker), 15_000, `${q.name} has the later edit`)
+      for (const q of [a, b, c]) {
+        expect(await read(q.dir, TODOS), q.name).toContain('title: "Fix the renderer, bob"')
+        expect(await listed(q), `${q.name}: ${JSON.stringify(await listed(q))}\n${p.stdout}${p.stderr}`).toEqual([])
+        const bl = await ctx(q.dir, ['blame', TODOS])
+        const line = bl.stdout.split('\n').find((l) => l.includes('Fix the renderer, bob')) ?? ''
+        expect(line, `${q.name}: ${bl.stdout}${bl.stderr}`).toMatch(/bob/)
+      }
+      expect(dc.log().slice(from)).not.toMatch(/conflict in/)
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db, dc])}`)
+    }
   })
 })
