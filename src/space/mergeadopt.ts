@@ -19,6 +19,7 @@ import { spacePaths } from './paths.js'
 import { awaitingJoin } from './join.js'
 import { droppedLine, markDone, openEntries, records } from './mergestore.js'
 import { noteMoved } from './mergefile.js'
+import { heldBefore, madeByCheckout, seenInOrder } from './mergeseen.js'
 
 const log = logger('space:merge')
 
@@ -44,9 +45,16 @@ async function adopt(cx: GitContext): Promise<void> {
       const { entries, deletes } = openEntries(rec, rules)
       const done: string[] = []
       const moved: Record<string, string> = {}
+      const held = entries.length ? await heldBefore(paths.state, rec.file, Date.parse(rec.at)) : null
+      // A checkout or switch never makes a conflict: what it merged was the live context and a commit.
+      const carried = entries.length > 0 && (await madeByCheckout(await cx.gitRepo(), Date.parse(rec.at)))
+      if (carried) log('%s: the merge driver\'s record was made by git checkout/switch -m: no conflict', rec.file)
       for (const e of entries) {
         const p = placeConflict(f.model, e)
-        if (p.kind === 'here') {
+        if (carried || (p.kind === 'here' && seenInOrder(held, e))) {
+          // Every value had been in the live context before the merge: one was written after the other.
+          log('%s: merge conflict %s (%s) is no race: the live context held each value in turn', rec.file, e.id, e.display)
+        } else if (p.kind === 'here') {
           adoptConflict(f.model, p.node, e)
           const now = f.model.conflicts().find((c) => c.path.length === e.path.length && c.path.every((x, i) => x === e.path[i]))
           if (now) moved[e.id] = now.id
