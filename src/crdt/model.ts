@@ -17,7 +17,7 @@ import { renderDocInfo, type Span } from './render.js'
 import { incrementalParse, parsedSpans } from './incremental.js'
 import { RecentTexts, collectIds, equalBytes, heldFor, madeFrom, stateOf, withState, type Held } from './recent.js'
 import { applyStale, changedSince, keptChanges, recordOverwrites, type StaleSave } from './stalesave.js'
-import { fallbackText } from './canonical.js'
+import { fallbackOf } from './fallback.js'
 import { annotate } from './annotate.js'
 import { defaultRules, type Rules } from './rules.js'
 import { AUTHORS, GIT_MARKS, ROOT, enrollClientId, nowSeconds, type Credit } from './schema.js'
@@ -286,8 +286,8 @@ export class FileModel {
       // The dirty set is spent and the broken text stays in the chunk cache: the next rendering cannot
       // know which entries to check, so it checks the whole text.
       this.validOnce = false
-      const fb = fallbackText(source)
-      return { text: fb, ir: annotate(parseYaml(fb), source, this.rules), complete, parsed: true, sv }
+      const fb = fallbackOf(source)
+      return { text: fb.text, ir: annotate(fb.ir, source, this.rules), complete, parsed: true, sv }
     }
     // The first rendering is checked whole; later ones entry by entry, for the entries that changed.
     const valid = text === expect || (!this.validOnce || dirty.has(ROOT) ? 'whole' : changedEntriesParse(this.tree, text, fresh, spans, dirty))
