@@ -7,7 +7,7 @@ import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { ctx, ctxJson, freePort, killAll, readFile, removeTmpDirs, startWatch, stopWatch, TODOS, waitChange, waitFor, waitLog, type Daemon, type Peer } from './helpers.js'
-import { gitIn, joiner, read, replaceIn, twoLivePeers } from './gitHelpers.js'
+import { cloneAs, gitIn, joiner, read, replaceIn, twoLivePeers } from './gitHelpers.js'
 
 afterEach(killAll)
 afterAll(removeTmpDirs)
@@ -146,6 +146,53 @@ describe('e2e: a resolved conflict stays resolved across git', { timeout: 240_00
       expect(dc.log().slice(from)).not.toMatch(/conflict in/)
     } catch (e) {
       throw new Error(`${(e as Error).message}\n${logs([da, db, dc])}`)
+    }
+  })
+
+  it('a deletion kept by resolve survives a pull of a merge commit made before it with a teammate\'s change no CRDT saw', async () => {
+    const { a, b, da: da0, db: db0, remote } = await twoLivePeers()
+    let [da, db] = [da0, db0]
+    try {
+      expect(await stopWatch(db)).toBe(0)
+      await replaceIn(b.dir, TODOS, '  - id: t2\n    title: "Fix the renderer"\n    status: open\n    tags: [render]\n', '')
+      await replaceIn(a.dir, TODOS, 'title: "Fix the renderer"', 'title: "Fix the renderer, ann"')
+      await waitChange(a, (ch) => ch.fields.some((f: any) => f.path === 'todos[id=t2].title'), 'ann took her edit in')
+      await gitIn(a.dir, ['commit', '-qam', 'ann: t2 title'])
+      db = await startWatch(b)
+      let c: any
+      await waitFor(async () => ((c = (await listed(b)).find((x) => x.kind === 'delete')) !== undefined), 20_000, 'the delete conflict on bob')
+      const r = await ctx(b.dir, ['resolve', c.id, '--take', String(c.values.findIndex((v: any) => v.author.name === 'bob') + 1)])
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0)
+      for (const p of [a, b]) {
+        await waitFor(async () => !(await read(p.dir, TODOS)).includes('id: t2'), 15_000, `t2 gone on ${p.name}`)
+        await waitFor(async () => (await listed(p)).length === 0, 15_000, `no conflict on ${p.name}`)
+      }
+      // carl, without ctxsync, changes t3; ann (her daemon stopped) merges it into her commit made before the
+      // resolution and pushes the merge commit: no CRDT has seen its text.
+      const carl = await cloneAs(remote, 'carl')
+      await replaceIn(carl, TODOS, 'title: "Ship it"', 'title: "Ship it, carl"')
+      await gitIn(carl, ['commit', '-qam', 'carl: t3'])
+      await gitIn(carl, ['push', '-q', 'origin', 'main'])
+      expect(await stopWatch(da)).toBe(0)
+      await gitIn(a.dir, ['stash', '-q'])
+      const m = await gitIn(a.dir, ['pull', '--no-rebase', '--no-edit'], { reject: false })
+      expect(m.exitCode, m.stdout + m.stderr).toBe(0)
+      await gitIn(a.dir, ['push', '-q', 'origin', 'main'])
+      await gitIn(a.dir, ['stash', 'pop', '-q'], { reject: false })
+      const p = await gitIn(b.dir, ['pull', '--no-rebase'], { reject: false })
+      expect(p.exitCode, p.stdout + p.stderr).toBe(0)
+      da = await startWatch(a)
+      const marker = 'title: "Write the parser, after"'
+      await replaceIn(a.dir, TODOS, 'title: "Write the parser"', marker)
+      for (const q of [a, b]) await waitFor(async () => (await read(q.dir, TODOS)).includes(marker), 15_000, `${q.name} has the later edit`)
+      for (const q of [a, b]) {
+        const t = await read(q.dir, TODOS)
+        expect(t, q.name).toContain('Ship it, carl')
+        expect(t, q.name).not.toContain('id: t2')
+        expect(await listed(q), `${q.name}: ${JSON.stringify(await listed(q))}\n${p.stdout}${p.stderr}`).toEqual([])
+      }
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
     }
   })
 })
