@@ -5,8 +5,8 @@
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { ctx, killAll, readFile, removeTmpDirs, TODOS, waitFileEquals, waitFor, waitLog, waitSame, writeText, type Daemon } from './helpers.js'
-import { cloneAs, gitIn, replaceIn, twoLivePeers } from './gitHelpers.js'
+import { ctx, killAll, readFile, removeTmpDirs, startWatch, TODOS, waitFileEquals, waitFor, waitLog, waitSame, writeText, type Daemon } from './helpers.js'
+import { cloneAs, gitIn, replaceIn, twoLivePeers, twoPeers } from './gitHelpers.js'
 
 afterEach(killAll)
 afterAll(removeTmpDirs)
@@ -37,7 +37,10 @@ describe('e2e: git working-tree hygiene', { timeout: 240_000 }, () => {
   })
 
   it('a plain rm while git held its index lock (a git status) is a deletion, and a pull says only what git did', async () => {
-    const { remote, a, b, da, db } = await twoLivePeers()
+    const { remote, a, b } = await twoPeers()
+    // Bob's daemon says when it pauses for git (a debug line): the rm below must be seen while it is paused.
+    const [da, db] = await Promise.all([startWatch(a), startWatch(b, [], { DEBUG: 'ctxsync:space:gitwatch' })])
+    await waitLog(db, /connected to ann/)
     try {
       // A pull of a teammate's commit over bob's live edit: merged, said once as git's (it was said as
       // "your edit taken in" first).
@@ -54,14 +57,18 @@ describe('e2e: git working-tree hygiene', { timeout: 240_000 }, () => {
       await waitLog(db, /\(git pull/)
       expect(db.log().slice(mark)).not.toMatch(/your edit taken in/)
 
-      // Bob's plain rm, seen while git holds its index lock (as `git status` does for a moment).
+      // Bob's plain rm of his new file (not in HEAD), seen while git holds its index lock (as `git status`
+      // does for a moment): git's version is no file, but git did not remove it.
+      await writeText(path.join(b.dir, PATTERNS), 'patterns:\n  - id: p1\n    name: "retry"\n')
+      await waitFor(() => readFile(a, PATTERNS) !== null, 15_000, 'ann to get the new file')
       const lock = path.join(b.dir, '.git', 'index.lock')
+      const paused = (db.log().match(/pausing: git is at work/g) ?? []).length
       await fsp.writeFile(lock, '')
-      await waitFor(() => fsp.access(path.join(b.dir, TODOS)).then(() => true), 5_000, 'the file')
-      await fsp.rm(path.join(b.dir, TODOS))
+      await waitFor(() => (db.log().match(/pausing: git is at work/g) ?? []).length > paused, 10_000, "bob's daemon to pause for git")
+      await fsp.rm(path.join(b.dir, PATTERNS))
       await fsp.rm(lock)
-      await waitFileEquals(a, null)
-      await waitLog(db, /\.rhema\/todos\.yaml: deleted here, synced/)
+      await waitFileEquals(a, null, PATTERNS)
+      await waitLog(db, /\.rhema\/patterns\.yaml: deleted here, synced/)
       expect(db.log()).not.toMatch(/revert/)
     } catch (e) {
       throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
