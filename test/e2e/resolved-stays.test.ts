@@ -3,10 +3,8 @@
  * before a resolution and merged afterwards (pull, merge) holds history the live context already superseded.
  * It must neither bring back what the resolution removed nor open the conflict again, on any peer.
  */
-import fsp from 'node:fs/promises'
-import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { ctx, ctxJson, freePort, killAll, readFile, removeTmpDirs, startWatch, stopWatch, TODOS, waitChange, waitFor, waitLog, type Daemon, type Peer } from './helpers.js'
+import { ctx, ctxJson, freePort, killAll, removeTmpDirs, startWatch, stopWatch, TODOS, waitChange, waitFor, waitLog, type Daemon, type Peer } from './helpers.js'
 import { cloneAs, gitIn, joiner, read, replaceIn, twoLivePeers } from './gitHelpers.js'
 
 afterEach(killAll)
