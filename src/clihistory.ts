@@ -7,6 +7,7 @@ import type { Command } from 'commander'
 import { examples, prose } from './clihelp.js'
 import { UsageError } from './errors.js'
 import { visible, visibleDeep } from './visible.js'
+import { massDeletionWhat } from './space/versions/guardtext.js'
 
 const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n')
 const json = (v: unknown) => out(JSON.stringify(visibleDeep(v), null, 2))
@@ -126,7 +127,7 @@ export function registerHistory(program: Command): void {
 function emptied(r: { file: string; massDeletion?: { removed: number; of: number; emptied?: true } }): string {
   const m = r.massDeletion
   if (!m) return ''
-  const what = m.emptied ? `emptied the file (${m.removed} entries removed)` : `removed ${m.removed} of ${m.of} entries`
+  const what = massDeletionWhat(m)
   return `\nwarning: this ${what} of ${visible(r.file)} on every peer; \`ctxsync undo\` takes it back`
 }
 

@@ -14,6 +14,7 @@ import type { SyncReport } from './space/oneshot.js'
 import { formatGitStatus } from './output-git.js'
 import { visible, visibleDeep } from './visible.js'
 import { ago, colorOn, when } from './timefmt.js'
+import { massDeletionWhat } from './space/versions/guardtext.js'
 
 export { ago, when }
 
@@ -63,7 +64,7 @@ export function formatStatus(s: StatusData): string {
   const held = s.files.filter((f) => f.state === 'held').length
   if (held) lines.push(red(`${held} file${held > 1 ? 's' : ''} held: fix what is shown for it; changes wait until it parses`))
   for (const m of s.massDeletions ?? []) {
-    const what = m.emptied ? `emptied the file (${m.removed} entries removed)` : `removed ${m.removed} of ${m.of} entries`
+    const what = massDeletionWhat(m)
     lines.push(yellow(`${m.doc}: ${m.by ? `a change by ${visible(m.by.join(', '))}` : 'a save'} ${ago(new Date(m.t).toISOString())} ${what}; \`ctxsync undo ${m.id}\` brings them back`))
   }
   if (s.git) lines.push(...formatGitStatus(s.git))

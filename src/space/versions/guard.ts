@@ -8,6 +8,7 @@
  */
 import fs from 'node:fs/promises'
 import { countEntries } from './fields.js'
+import { massDeletionWhat } from './guardtext.js'
 
 export const GUARD_SHOW_MS = 60 * 60_000
 /** A file of fewer entries is not guarded: removing one of two todos is everyday work. */
@@ -37,7 +38,7 @@ export function checkMassDeletion(doc: string, before: string, after: string | n
 
 /** The daemon's line for a mass deletion: what happened, whose, and the undo that brings the entries back. */
 export function massDeletionLine(note: GuardNote): string {
-  const what = note.emptied ? `emptied the file (${note.removed} entries removed)` : `removed ${note.removed} of ${note.of} entries`
+  const what = massDeletionWhat(note)
   return note.by
     ? `${note.doc}: a change by ${note.by.join(', ')} ${what} — written here; if that was a mistake, \`ctxsync undo ${note.id}\` brings them back (here and on every peer)`
     : `${note.doc}: this save ${what} — taken in and synced; if that was a mistake, \`ctxsync undo ${note.id}\` brings them back`
