@@ -61,15 +61,17 @@ export function sideClients(name: string, ours: string, theirs: string): [number
 export function merge3(base0: string, ours: string, theirs: string, o: Merge3Options): Merge3Result {
   // What both sides changed the same way is merged once: it starts in the base (see common.ts).
   let base = base0
-  let enrollment: Uint8Array
+  let enrollment: Uint8Array | null = null
   const common = commonBase(base0, ours, theirs)
-  try {
-    if (common === base0) throw new Error('no common change')
-    enrollment = FileModel.enrollment(o.name, common, o.rules)
-    base = common
-  } catch {
-    enrollment = FileModel.enrollment(o.name, base0, o.rules)
+  if (common !== base0) {
+    try {
+      enrollment = FileModel.enrollment(o.name, common, o.rules)
+      base = common
+    } catch {
+      // The common base does not parse (lines both sides changed alike need others only one side changed).
+    }
   }
+  enrollment ??= FileModel.enrollment(o.name, base0, o.rules)
   // Without `times` both sides write at one time: the later-wins rule then breaks the tie by client id
   // (derived from the texts), so the merge is the same in either direction. With them, the later side wins.
   const t = (o.now ?? nowSeconds)()
