@@ -150,7 +150,7 @@ async function cached<T>(file: string, cacheDir: string, parse: () => Promise<T>
   if (!st) return parse()
   const key = `${st.size}:${st.mtimeMs}:${st.ino}`
   const cacheFile = path.join(cacheDir, `${path.basename(file)}.parsed.json`)
-  const hit = await fs.readFile(cacheFile, 'utf8').then((t) => JSON.parse(t) as { key: string; value: T }, () => null)
+  const hit = await fs.readFile(cacheFile, 'utf8').then(readCache<T>, () => null)
   if (hit?.key === key) return hit.value
   const value = await parse()
   // Not when the file changed while it was read: the key would describe other content.
@@ -158,9 +158,34 @@ async function cached<T>(file: string, cacheDir: string, parse: () => Promise<T>
   // Never through a link: neither a linked state directory nor a linked cache file (a repository could
   // commit either, pointing anywhere this user may write).
   if (again && `${again.size}:${again.mtimeMs}:${again.ino}` === key && (await fs.lstat(cacheDir).then((d) => d.isDirectory(), () => false))) {
-    await fs.writeFile(cacheFile, JSON.stringify({ key, value }), { flag: fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, mode: 0o600 }).catch(() => undefined)
+    await writeCache(cacheFile, JSON.stringify({ key, value }))
   }
   return value
+}
+
+/** A cache file that does not parse (cut short, or edited by hand) is a miss, never an error. */
+function readCache<T>(text: string): { key: string; value: T } | null {
+  try {
+    const got = JSON.parse(text) as unknown
+    return got !== null && typeof got === 'object' && typeof (got as { key?: unknown }).key === 'string' && 'value' in got ? (got as { key: string; value: T }) : null
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Through a temp file and a rename: every `status`, hook and daemon start reads this file, often at the
+ * same moment another writes it; written in place, a reader could see it half written (CI saw a daemon
+ * fail to start on exactly that). No fsync: a cache lost in a crash is parsed again.
+ */
+async function writeCache(cacheFile: string, text: string): Promise<void> {
+  const tmp = `${cacheFile}.${process.pid.toString(16)}${Math.random().toString(16).slice(2, 10)}`
+  try {
+    await fs.writeFile(tmp, text, { flag: fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, mode: 0o600 })
+    await fs.rename(tmp, cacheFile)
+  } catch {
+    await fs.unlink(tmp).catch(() => undefined)
+  }
 }
 
 export async function readTeamConfig(file: string): Promise<TeamConfig | null> {

@@ -38,4 +38,28 @@ describe('settings parse cache', () => {
     await fs.writeFile(local, 'name: "ada"\nport: 99999\n')
     await expect(readLocalSettings(local, DEFAULTS)).rejects.toBeInstanceOf(ConfigError)
   })
+
+  // CI saw a daemon fail to start with a JSON error: another process was writing the cache in place.
+  it('takes a cache file cut short or edited by hand for a miss, and readers racing writers never fail', async () => {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'ctxsync-config-'))
+    dirs.push(root)
+    await fs.mkdir(path.join(root, '.ctxsync'))
+    const team = path.join(root, 'ctxsync.yaml')
+    const cacheFile = path.join(root, '.ctxsync', 'ctxsync.yaml.parsed.json')
+    await fs.writeFile(team, TEAM('s-aaaaaaaaaaaaaaaa'))
+    for (const junk of ['{"key":"1:2', '', 'null', '[]', '{"value":1}', '{"key":5}']) {
+      await fs.writeFile(cacheFile, junk)
+      expect((await readTeamConfig(team))?.space).toBe('s-aaaaaaaaaaaaaaaa')
+    }
+    // Seeded schedule: a writer changes the file while readers (each a fresh parse or a cache hit) race it.
+    let seed = 7
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff)
+    for (let round = 0; round < 40; round++) {
+      const discovery = rnd() < 0.5 ? 'none' : 'mdns'
+      await fs.writeFile(team, TEAM('s-aaaaaaaaaaaaaaaa', discovery) + '#'.repeat(Math.floor(rnd() * 4000)))
+      const got = await Promise.all(Array.from({ length: 8 }, () => readTeamConfig(team)))
+      for (const g of got) expect(g?.discovery).toBe(discovery)
+    }
+    expect((await fs.readdir(path.join(root, '.ctxsync'))).filter((f) => f !== 'ctxsync.yaml.parsed.json')).toEqual([])
+  })
 })
