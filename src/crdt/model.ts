@@ -50,6 +50,7 @@ export class FileModel {
   private validOnce = false
   private counter = 0
   private authored = false
+  private readonly live: boolean
   private readonly races: RaceWatch
   private now: () => number
   /** The time of this ingest's writes when it is not now (`timed`). */
@@ -60,6 +61,7 @@ export class FileModel {
     this.author = opts.author
     this.rules = opts.rules ?? defaultRules
     this.now = opts.now ?? nowSeconds
+    this.live = opts.live ?? false
     if (opts.clientId !== undefined) this.doc.clientID = opts.clientId
     this.tree = new Tree(this.doc, this.rules)
     this.races = new RaceWatch(this.tree)
@@ -88,6 +90,9 @@ export class FileModel {
   enroll(text: string, enrollment: Uint8Array = FileModel.enrollment(this.name, text, this.rules)): Rendered {
     if (!this.isEmpty) throw new Error(`${this.name} is already enrolled`)
     Y.applyUpdate(this.doc, enrollment, LOCAL)
+    // The enrollment's client (derived from the text) names no one: a file a peer created was taken in as by
+    // nobody (issue 16, black-box tester). Its creator names itself its author (peers enrolling alike each do).
+    if (this.live) for (const c of Y.parseUpdateMeta(enrollment).to.keys()) this.doc.transact(() => this.doc.getMap(AUTHORS).set(String(c), [this.author.id, this.author.name, this.author.kind]), LOCAL)
     // `text` parsed (the enrollment did): a rendering equal to it needs no second parse.
     const out = this.render(text)
     this.recent.reset(null)
@@ -370,15 +375,10 @@ export class FileModel {
     return Y.encodeStateVector(this.doc)
   }
 
-  encodeDiff(remoteSV?: Uint8Array): Uint8Array {
-    return Y.encodeStateAsUpdate(this.doc, remoteSV)
-  }
+  encodeDiff(remoteSV?: Uint8Array): Uint8Array { return Y.encodeStateAsUpdate(this.doc, remoteSV) }
 
   /** What a peer holding `remoteSV` lacks, or null when that is nothing (an empty update is two zero bytes). */
-  diffFor(remoteSV: Uint8Array): Uint8Array | null {
-    const u = this.encodeDiff(remoteSV)
-    return u.length <= 2 ? null : u
-  }
+  diffFor(remoteSV: Uint8Array): Uint8Array | null { const u = this.encodeDiff(remoteSV); return u.length <= 2 ? null : u }
 
   /**
    * Git marks: hashes of texts some peer took in *from git*, kept in the document itself so they replicate
@@ -389,9 +389,7 @@ export class FileModel {
     this.doc.getMap(GIT_MARKS).set(hash.slice(0, 16), credit ? [by, at, credit] : [by, at])
   }
 
-  gitMarked(hash: string): boolean {
-    return this.doc.getMap(GIT_MARKS).has(hash.slice(0, 16))
-  }
+  gitMarked(hash: string): boolean { return this.doc.getMap(GIT_MARKS).has(hash.slice(0, 16)) }
 
   destroy(): void {
     this.doc.destroy()

@@ -44,6 +44,11 @@ export interface FileModelOptions {
   /** For reproducible tests only: a fixed Yjs client id and clock. */
   clientId?: number
   now?: () => number
+  /**
+   * A peer's own document (not a scratch model of a merge): a file it enrolls is named its creation, in the
+   * authors map (`FileModel.enroll`).
+   */
+  live?: boolean
 }
 
 /** A rendering whose whole text still has to be checked to parse (see `FileModel.renderDeferred`). */

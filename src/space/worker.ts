@@ -52,7 +52,7 @@ export class DocWorker implements DocView, DocTurn {
     readonly name: DocName,
     p: WorkerParts,
   ) {
-    const model = new FileModel({ name, author: p.author, rules: p.rules, ...(p.now ? { now: p.now } : {}) })
+    const model = new FileModel({ name, author: p.author, rules: p.rules, live: true, ...(p.now ? { now: p.now } : {}) })
     this.file = new TrackedFile(name, model)
     this.#book = p.versions ?? null
     this.versions = this.#book?.forDoc(name, model) ?? null

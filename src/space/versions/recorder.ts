@@ -13,9 +13,9 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { Doc, Transaction } from 'yjs'
 import { carriedIn, watchCredits, type Carried } from './credits.js'
+import { watchWriters, writersIn } from './writers.js'
 import { LOAD, type Author, type RemoteOrigin } from '../../crdt/modeltypes.js'
 import { AUTHORS } from '../../crdt/schema.js'
-import { updateExtent } from '../../net/statevector.js'
 import { logger } from '../../debuglog.js'
 import { historyNow } from './clock.js'
 import { DEFAULT_POLICY, fitBudget, readPolicy, thin, type Policy } from './policy.js'
@@ -208,13 +208,22 @@ export class DocVersions {
     // The maps credits are written in, defined now: a remote update would otherwise create them as plain
     // types, and `tr.changed` name those, not the maps `carriedIn` looks up (a peer's credit went unread).
     watchCredits(doc)
-    doc.on('update', (u: Uint8Array, origin: unknown, _d: Doc, tr: Transaction) => {
+    watchWriters(doc)
+    doc.on('update', (_u: Uint8Array, origin: unknown, _d: Doc, tr: Transaction) => {
       if (origin === LOAD) return
       const carried = carriedIn(doc, tr)
       if (carried) this.#carried = carried
-      if (typeof origin === 'object' && origin !== null && 'remote' in (origin as RemoteOrigin)) {
-        for (const client of updateExtent(u).to.keys()) if (client !== carried?.client) this.#clients.add(client)
-      } else if (!carried) this.#local = true
+      // The writers of what changed, not every client of the update (writers.ts): a peer that only passed a
+      // change on, or recorded a race it received, is no author of it.
+      const w = writersIn(doc, tr)
+      const remote = typeof origin === 'object' && origin !== null && 'remote' in (origin as RemoteOrigin)
+      for (const client of w.own) {
+        if (client === carried?.client) continue
+        if (remote) this.#clients.add(client)
+        else this.#local = true
+      }
+      for (const client of w.copied) this.#clients.add(client)
+      if (!remote && !carried && w.removed) this.#local = true
     })
   }
 
