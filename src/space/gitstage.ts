@@ -13,11 +13,14 @@
  * When such a file is deleted (a peer's deletion arrives, or someone removes it here), what the daemon staged
  * is unstaged again: left staged, `git status` showed `AD` and a plain `git commit` committed a file the team
  * had deleted (black-box tester). Only while the index still holds exactly the blob the daemon staged and
- * HEAD has no such file: a person's own `git add` since is theirs. Kept in memory: a daemon restarted in
- * between leaves its staging as it is.
+ * HEAD has no such file: a person's own `git add` since is theirs. What was staged is kept in the state
+ * directory too (`git-staged.json`, written whole through a temp file and a rename): kept in memory only, a
+ * daemon restarted between the staging and the deletion left `AD` behind.
  */
+import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { Repo } from '../git/repo.js'
+import { writeFileAtomic } from '../fs/atomic.js'
 import { logger } from '../debuglog.js'
 
 const log = logger('space:gitstage')
@@ -25,8 +28,31 @@ const log = logger('space:gitstage')
 export class DaemonStaged {
   /** Repository path → the blob the daemon staged for it. */
   private readonly staged = new Map<string, string>()
+  private loaded: Promise<void> | null = null
 
-  constructor(private readonly spaceRoot: string) {}
+  /** `file`: where what was staged is kept across restarts (none: in memory only). */
+  constructor(private readonly spaceRoot: string, private readonly file: string | null = null) {}
+
+  /** What an earlier daemon staged; a file that is missing or does not parse holds nothing. */
+  private load(): Promise<void> {
+    this.loaded ??= (async () => {
+      if (!this.file) return
+      const raw = await fs.readFile(this.file, 'utf8').catch(() => null)
+      try {
+        const kept = raw === null ? {} : (JSON.parse(raw) as unknown)
+        if (kept && typeof kept === 'object') for (const [k, v] of Object.entries(kept)) if (typeof v === 'string') this.staged.set(k, v)
+      } catch {
+        log('%s does not parse: nothing staged is remembered', this.file)
+      }
+    })()
+    return this.loaded
+  }
+
+  private async save(): Promise<void> {
+    if (!this.file) return
+    if (this.staged.size === 0) return void (await fs.rm(this.file, { force: true }))
+    await writeFileAtomic(this.file, JSON.stringify(Object.fromEntries(this.staged)) + '\n')
+  }
 
   /** Stages `name` (a space path) when git neither tracks nor ignores it; true when it did. */
   async stage(repo: Repo, name: string): Promise<boolean> {
@@ -40,16 +66,22 @@ export class DaemonStaged {
     log('%s: staged as new (%s)', rel, added === null ? 'failed' : 'ok')
     if (added === null) return false
     const oid = await indexBlob(repo, rel)
-    if (oid) this.staged.set(rel, oid)
+    if (oid) {
+      await this.load()
+      this.staged.set(rel, oid)
+      await this.save()
+    }
     return true
   }
 
   /** `name` is gone from the work tree: unstages what `stage` staged, if the index still holds just that. */
   async unstage(repo: Repo, name: string): Promise<boolean> {
     const rel = this.rel(repo, name)
+    await this.load()
     const oid = this.staged.get(rel)
     if (oid === undefined) return false
     this.staged.delete(rel)
+    await this.save()
     if ((await indexBlob(repo, rel)) !== oid) return false
     if ((await repo.tryRaw(['ls-tree', '--name-only', 'HEAD', '--', rel]))?.trim()) return false // committed since: git's now
     const removed = await repo.tryRaw(['rm', '--cached', '-q', '--', rel])

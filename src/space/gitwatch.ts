@@ -46,7 +46,7 @@ export class GitWatch {
     private readonly say: (line: string) => void,
     private readonly onBranchChange: () => void,
   ) {
-    this.ours = new DaemonStaged(space.root)
+    this.ours = new DaemonStaged(space.root, path.join(space.paths.state, 'git-staged.json'))
   }
 
   /** Null outside a git repository. */

@@ -47,6 +47,24 @@ describe('DaemonStaged', () => {
     expect(await b.status()).toBe(`D ${F}`)
   })
 
+  it('remembers what it staged across a daemon restart (the state file), and only that', async () => {
+    const dir = await makeRepo()
+    const repo = (await Repo.open(dir))!
+    const file = path.join(dir, '.git', 'ctxsync-staged-test.json')
+    await fsp.mkdir(path.join(dir, '.rhema'), { recursive: true })
+    await fsp.writeFile(path.join(dir, F), 'patterns: []\n')
+    expect(await new DaemonStaged(dir, file).stage(repo, F)).toBe(true)
+    // A new daemon: the team's deletion comes after the restart.
+    await fsp.rm(path.join(dir, F))
+    const again = new DaemonStaged(dir, file)
+    expect(await again.unstage(repo, F)).toBe(true)
+    expect((await git(dir, ['status', '--porcelain', '--', F])).trim()).toBe('')
+    // Nothing left to remember: the state file is gone; one that does not parse remembers nothing.
+    await expect(fsp.stat(file)).rejects.toThrow()
+    await fsp.writeFile(file, '{"cut sh')
+    expect(await new DaemonStaged(dir, file).unstage(repo, F)).toBe(false)
+  })
+
   it('never stages a file git already tracks', async () => {
     const { repo, ours } = await rig()
     expect(await ours.stage(repo, F)).toBe(false)
