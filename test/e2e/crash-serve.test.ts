@@ -8,7 +8,7 @@
  * made durable — everything the writer held, which is exactly "acknowledged". Spawning a CLI per push would
  * only make the cycles slower, not the relay's side any more real.
  *
- * Kill count: CTXSYNC_CRASH_KILLS (default 45: CI's 15 minutes; the bench does thousands); seed: CTXSYNC_CRASH_SEED.
+ * Kill count: CTXSYNC_CRASH_KILLS (default 30: CI's 15 minutes; the bench does thousands); seed: CTXSYNC_CRASH_SEED.
  */
 import * as Y from 'yjs'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
@@ -23,7 +23,7 @@ import { killRelayProcs, startServe, type Relay } from './relay-helpers.js'
 afterEach(killRelayProcs)
 afterAll(removeTmpDirs)
 
-const KILLS = Number(process.env.CTXSYNC_CRASH_KILLS) || 45
+const KILLS = Number(process.env.CTXSYNC_CRASH_KILLS) || 30
 const SEED = Number(process.env.CTXSYNC_CRASH_SEED) || Date.now() % 1_000_000
 const SECRET = 'crash-serve-secret-0123456789abcdefghijklmnopq'
 const DOC = asDocName('.rhema/todos.yaml')

@@ -8,7 +8,7 @@
  *  - for `sync`: a run that exited 0 was acknowledged, so everything B had is on A.
  * Finally B syncs for good: A and B hold identical files with every tick and todo of both, once.
  *
- * Kill counts: CTXSYNC_CRASH_KILLS (default 60 each: CI time is kept under 15 minutes, and each CI run draws a
+ * Kill counts: CTXSYNC_CRASH_KILLS (default 40 each: CI time is kept under 15 minutes, and each CI run draws a
  * new seed; the bench bench/crash-loop.mjs does thousands). The kill moments are seeded: CTXSYNC_CRASH_SEED replays a run's schedule.
  */
 import { execa } from 'execa'
@@ -50,8 +50,8 @@ async function finalCheck(a: Peer, b: Peer, t: Ticker, own: string[]): Promise<v
 }
 
 describe('e2e: kill -9 at random moments', { timeout: 300_000 }, () => {
-  it(`watch: killed ${KILLS || 60} times while receiving, writing and starting up`, async () => {
-    const kills = KILLS || 60
+  it(`watch: killed ${KILLS || 40} times while receiving, writing and starting up`, async () => {
+    const kills = KILLS || 40
     const random = rng(SEED)
     console.log(`[crash watch] seed ${SEED}, ${kills} kills`)
     const { peers } = await setupSpace(['a', 'b'], { files: { [TODOS]: TICKER_TODOS }, dials: (i) => (i === 1 ? [0] : []) })
@@ -110,8 +110,8 @@ describe('e2e: kill -9 at random moments', { timeout: 300_000 }, () => {
     expect(await stopWatch(da)).toBe(0)
   })
 
-  it(`sync: killed ${KILLS || 60} times mid-exchange; a run that exited 0 lost nothing`, async () => {
-    const kills = KILLS || 60
+  it(`sync: killed ${KILLS || 40} times mid-exchange; a run that exited 0 lost nothing`, async () => {
+    const kills = KILLS || 40
     const random = rng(SEED + 1)
     console.log(`[crash sync] seed ${SEED + 1}, ${kills} kills`)
     const { peers } = await setupSpace(['a', 'b'], { files: { [TODOS]: TICKER_TODOS }, dials: () => [] })

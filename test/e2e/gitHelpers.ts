@@ -10,6 +10,7 @@ import * as Y from 'yjs'
 import { FileDocStore } from '../../src/fs/sidecar.js'
 import { asDocName } from '../../src/ids.js'
 import { clone, ctx, expectOk, freePort, git, lastLine, startWatch, tmpDir, waitLog, writeText, TODOS, type Daemon, type Peer } from './helpers.js'
+import { reusedWorld, type WorldMap } from './worlds.js'
 
 export const CONTEXT_TODOS = `# Team todos
 todos:
@@ -100,6 +101,14 @@ export const countLine = (t: string, line: string): number => t.split('\n').filt
 
 /** A bare remote holding CONTEXT_TODOS, its founder ann and bob who joined (and pulled): no daemon yet. */
 export async function twoPeers(): Promise<{ remote: string; a: Peer; b: Peer; code: string }> {
+  const peer = (p: Peer, m: WorldMap): Peer => ({ ...p, dir: m.path(p.dir), port: m.port(p.port), url: `ws://127.0.0.1:${m.port(p.port)}` })
+  return reusedWorld('twoPeers', async () => {
+    const value = await buildTwoPeers()
+    return { value, roots: [value.remote, value.a.dir, value.b.dir].map((d) => path.dirname(d)), ports: [value.a.port, value.b.port] }
+  }, (v, m) => ({ remote: m.path(v.remote), code: v.code, a: peer(v.a, m), b: peer(v.b, m) }))
+}
+
+async function buildTwoPeers(): Promise<{ remote: string; a: Peer; b: Peer; code: string }> {
   const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
   const [pa, pb] = [await freePort(), await freePort()]
   const f = await founder(remote, 'ann', pa)

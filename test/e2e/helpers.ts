@@ -8,14 +8,11 @@
  */
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { createTwoFilesPatch } from 'diff'
 import { execa, type ResultPromise } from 'execa'
-import { RECORDING_MARK } from '../../src/git/hooks.js'
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const CLI = path.join(repoRoot, 'bin', 'ctxsync')
@@ -75,59 +72,9 @@ export async function git(cwd: string, args: string[]): Promise<string> {
   return String(r.stdout)
 }
 
-// Ports for daemons that tests start with a fixed --port. Not from listen(0): the kernel gives those out of the
-// ephemeral range (32768-60999), which outgoing connections of other tests draw from too, so a port picked that
-// way could be taken again between the pick and the daemon's listen (final CI of stop 24: live.test.ts,
-// EADDRINUSE). Below that range only our own picks land. Each vitest worker of a run takes its own slice
-// (VITEST_POOL_ID), so the workers of one run never meet; within it, a process takes a part by its pid (runs
-// side by side, as when several people test on one machine, rarely meet), and a port still in use is skipped.
-const SLICE = 1_500
-const PART = 150
-const sliceBase = 20_000 + ((Number(process.env.VITEST_POOL_ID ?? 0) % 8) * SLICE) + ((process.pid % (SLICE / PART)) * PART)
-let nextPort = Math.floor(Math.random() * PART)
-export async function freePort(): Promise<number> {
-  for (let tries = 0; tries < PART; tries++) {
-    const port = sliceBase + (nextPort++ % PART)
-    if (await canListen(port)) return port
-  }
-  throw new Error(`no free port in ${sliceBase}-${sliceBase + PART - 1}`)
-}
-
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer()
-    s.once('error', () => resolve(false))
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
-  })
-}
-
-const tmpDirs: string[] = []
-export async function tmpDir(prefix = 'ctxsync-e2e-'): Promise<string> {
-  const d = await fsp.mkdtemp(path.join(os.tmpdir(), prefix))
-  tmpDirs.push(d)
-  return d
-}
-/**
- * afterAll. A post-commit hook records its sync point in the background, after `git commit` returned: it
- * may still be writing to `.ctxsync/` when a test ends (CI once failed removing it with ENOTEMPTY). Its
- * mark in git's directory lives exactly as long as that recorder, so wait for the marks to go first.
- */
-export async function removeTmpDirs(): Promise<void> {
-  const dirs = tmpDirs.splice(0)
-  const deadline = Date.now() + 20_000
-  while (Date.now() < deadline && (await Promise.all(dirs.map(recordersRunning))).some(Boolean)) await sleep(100)
-  await Promise.all(dirs.map((d) => fsp.rm(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 })))
-}
-
-/** Whether a background post-commit recorder is still at work in a repository up to two levels below `dir`. */
-async function recordersRunning(dir: string): Promise<boolean> {
-  const ls = (d: string) => fsp.readdir(d, { withFileTypes: true }).catch(() => [])
-  const repos = [dir, ...(await ls(dir)).filter((e) => e.isDirectory()).map((e) => path.join(dir, e.name))]
-  for (const r of repos) {
-    if ((await ls(path.join(r, '.git'))).some((e) => e.name.startsWith(RECORDING_MARK))) return true
-  }
-  return false
-}
+export { freePort, removeTmpDirs, tmpDir, waitRecorders } from './tmp.js'
+import { reusedWorld } from './worlds.js'
+import { freePort, tmpDir } from './tmp.js'
 
 /** A committed git repository holding the given files (default: the Rhema fixture with the 10 KB todos). */
 export async function makeRepo(files?: Record<string, string>): Promise<string> {
@@ -169,6 +116,19 @@ export interface SpaceOptions {
  * others are cloned from it and `init --join CODE`. Each enrolls its (identical) files on its own.
  */
 export async function setupSpace(names: string[], o: SpaceOptions = {}): Promise<{ peers: Peer[]; code: string; origin: string }> {
+  const dials = o.dials ?? ((i: number) => (i === 0 ? [] : [i - 1]))
+  const kind = `setupSpace ${JSON.stringify([names, o.files ?? null, names.map((_, i) => dials(i))])}`
+  return reusedWorld(kind, async () => {
+    const value = await buildSpace(names, o)
+    return { value, roots: [path.dirname(value.origin), ...value.peers.map((p) => path.dirname(p.dir))], ports: value.peers.map((p) => p.port) }
+  }, (v, m) => ({
+    origin: m.path(v.origin),
+    code: v.code,
+    peers: v.peers.map((p) => ({ ...p, dir: m.path(p.dir), port: m.port(p.port), url: `ws://127.0.0.1:${m.port(p.port)}` })),
+  }))
+}
+
+async function buildSpace(names: string[], o: SpaceOptions): Promise<{ peers: Peer[]; code: string; origin: string }> {
   const origin = await makeRepo(o.files)
   const ports = await Promise.all(names.map(() => freePort()))
   const peers: Peer[] = names.map((name, i) => ({ name, dir: '', port: ports[i]!, url: `ws://127.0.0.1:${ports[i]}` }))
