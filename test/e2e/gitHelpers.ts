@@ -118,6 +118,25 @@ async function buildTwoPeers(): Promise<{ remote: string; a: Peer; b: Peer; code
   return { remote, a, b, code: f.code }
 }
 
+/**
+ * A bare remote holding CONTEXT_TODOS, its founder ann (hooks installed, ctxsync.yaml pushed) and clones that
+ * joined with `init --join --hooks` (not pulled): the start of the merge-driver and hooks stories, copied from
+ * one built world per test file (`worlds.ts`).
+ */
+export async function gitTeam(joiners: string[] = []): Promise<{ remote: string; a: { dir: string; code: string }; joined: string[] }> {
+  return reusedWorld(`gitTeam ${joiners.join(',')}`, async () => {
+    const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
+    const ports = [await freePort()]
+    const a = await founder(remote, 'ann', ports[0]!)
+    const joined: string[] = []
+    for (const name of joiners) {
+      ports.push(await freePort())
+      joined.push(await joiner(remote, name, a.code, ports.at(-1)!))
+    }
+    return { value: { remote, a, joined }, roots: [remote, a.dir, ...joined].map((d) => path.dirname(d)), ports }
+  }, (v, m) => ({ remote: m.path(v.remote), a: { dir: m.path(v.a.dir), code: v.a.code }, joined: v.joined.map((d) => m.path(d)) }))
+}
+
 /** twoPeers, each with a daemon, connected. */
 export async function twoLivePeers(): Promise<{ remote: string; a: Peer; b: Peer; da: Daemon; db: Daemon; code: string }> {
   const { remote, a, b, code } = await twoPeers()

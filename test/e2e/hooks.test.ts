@@ -10,7 +10,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { ctx, ctxJson, expectOk, freePort, killAll, removeTmpDirs, TODOS, waitFor } from './helpers.js'
-import { bareRemote, cloneAs, CONTEXT_TODOS, founder, gitIn, joiner, replaceIn } from './gitHelpers.js'
+import { bareRemote, cloneAs, CONTEXT_TODOS, founder, gitIn, gitTeam, joiner, replaceIn } from './gitHelpers.js'
 import { attributeBlock } from '../../src/git/attributes.js'
 
 afterEach(killAll)
@@ -82,8 +82,7 @@ describe('e2e: hooks', { timeout: 120_000 }, () => {
   })
 
   it('git goes on when ctxsync is broken or its daemon does not answer', async () => {
-    const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
-    const { dir } = await founder(remote, 'ann', await freePort())
+    const { a: { dir } } = await gitTeam()
     const hook = path.join(dir, '.git', 'hooks', 'post-commit')
     const installed = fs.readFileSync(hook, 'utf8')
 
@@ -133,9 +132,7 @@ describe('e2e: hooks', { timeout: 120_000 }, () => {
   })
 
   it('sync points travel: pushed by pre-push, fetched into their own ref, merged without losing one', async () => {
-    const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
-    const a = await founder(remote, 'ann', await freePort())
-    const b = await joiner(remote, 'bob', a.code, await freePort())
+    const { remote, a, joined: [b] } = await gitTeam(['bob']) as { remote: string; a: { dir: string; code: string }; joined: [string] }
     await gitIn(b, ['pull', '-q'])
     // Both commit (on different branches) and push: the second notes push must merge, not overwrite.
     await replaceIn(a.dir, TODOS, 'title: "Ship it"', 'title: "Ship it (ann)"')
@@ -185,8 +182,7 @@ describe('e2e: hooks', { timeout: 120_000 }, () => {
   })
 
   it('commits in quick succession each get their own sync point (the recorders run side by side)', async () => {
-    const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
-    const a = await founder(remote, 'ann', await freePort())
+    const { remote, a } = await gitTeam()
     const commits: string[] = []
     for (let i = 0; i < 8; i++) {
       await replaceIn(a.dir, TODOS, i === 0 ? 'title: "Ship it"' : `title: "Ship it ${i - 1}"`, `title: "Ship it ${i}"`)

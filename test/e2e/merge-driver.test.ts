@@ -8,7 +8,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { ctx, ctxJson, freePort, killAll, removeTmpDirs, repoRoot, TODOS, waitFor } from './helpers.js'
-import { bareRemote, cloneAs, CONTEXT_TODOS, countLine, founder, gitIn, hasMarkers, joiner, markerHunks, read, replaceIn } from './gitHelpers.js'
+import { bareRemote, cloneAs, CONTEXT_TODOS, countLine, founder, gitIn, gitTeam, hasMarkers, joiner, markerHunks, read, replaceIn } from './gitHelpers.js'
 
 afterEach(killAll)
 afterAll(removeTmpDirs)
@@ -49,9 +49,7 @@ const SCENARIOS: Scenario[] = [
 
 describe('e2e: merge driver vs plain git', { timeout: 180_000 }, () => {
   it('merges divergent context without markers, keeping every non-conflicting change; git conflicts where we do not', async () => {
-    const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
-    const a = await founder(remote, 'ann', await freePort())
-    const driver = await joiner(remote, 'dora', a.code, await freePort())
+    const { remote, a, joined: [driver] } = await gitTeam(['dora']) as { remote: string; a: { dir: string; code: string }; joined: [string] }
     const plain = await cloneAs(remote, 'pat') // git only: .gitattributes names a driver its config lacks
     const rows: Array<{ scenario: string; git: number; gitExit: number; ours: number; markers: boolean }> = []
 
@@ -99,9 +97,7 @@ describe('e2e: merge driver vs plain git', { timeout: 180_000 }, () => {
   })
 
   it('resolves a merge conflict with `resolve ID --take N`: the value changes in the file, nothing else', async () => {
-    const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
-    const a = await founder(remote, 'ann', await freePort())
-    const d = await joiner(remote, 'dora', a.code, await freePort())
+    const { a, joined: [d] } = await gitTeam(['dora']) as { a: { dir: string; code: string }; joined: [string] }
     for (const [branch, value] of [['x', 'done'], ['y', 'blocked']]) {
       await gitIn(a.dir, ['checkout', '-q', '-B', branch, 'origin/main'])
       await replaceIn(a.dir, TODOS, 'status: open\n    tags: [core', `status: ${value}\n    tags: [core`)
@@ -156,8 +152,7 @@ describe('e2e: merge driver vs plain git', { timeout: 180_000 }, () => {
   })
 
   it('falls back to git\'s text merge, saying why, when a side is not valid YAML', async () => {
-    const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
-    const a = await founder(remote, 'ann', await freePort())
+    const { a } = await gitTeam()
     await gitIn(a.dir, ['checkout', '-q', '-B', 'bad', 'origin/main'])
     await replaceIn(a.dir, TODOS, 'title: "Fix the renderer"', 'title: [Fix the renderer')
     await gitIn(a.dir, ['commit', '-qam', 'bad'])
@@ -207,10 +202,8 @@ describe('e2e: merge driver vs plain git', { timeout: 180_000 }, () => {
   })
 
   it('conflict records carry each side\'s author and time (commits, sync points), never the branch name: merge and rebase', async () => {
-    const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
-    const a = await founder(remote, 'ann', await freePort())
+    const { remote, a, joined: [d] } = await gitTeam(['dora']) as { remote: string; a: { dir: string; code: string }; joined: [string] }
     const annId = (await ctxJson(a.dir, ['status'])).peer?.id ?? JSON.parse(fs.readFileSync(path.join(a.dir, '.ctxsync', 'identity.json'), 'utf8')).id
-    const d = await joiner(remote, 'dora', a.code, await freePort())
     const at = { bob: '2024-01-02T03:04:05Z', cara: '2024-03-04T05:06:07Z' }
     // bob's branch, committed where ctxsync does not run, with its own author and date; cara's likewise.
     const pat = await cloneAs(remote, 'pat')
