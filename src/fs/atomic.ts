@@ -193,6 +193,8 @@ export type WriteIfResult =
    * text ctxsync takes in (hash '' and no text for a directory, a link or a file over the size limit).
    */
   | { kind: 'changed'; now: { hash: string; text: string | null } | null }
+  /** `hold` said no at the rename: nothing written (the caller writes again when it may). */
+  | { kind: 'held' }
 
 /**
  * Like `writeFileAtomic`, but only if the file still holds `expectHash` (null: still absent) at the moment
@@ -204,7 +206,7 @@ export type WriteIfResult =
  * stable (same inode, size and times before and after, as `readChecked`): half an editor's write is never
  * taken for a save.
  */
-export async function writeFileAtomicIf(file: string, text: string, expectHash: string | null, opts: Within = {}): Promise<WriteIfResult> {
+export async function writeFileAtomicIf(file: string, text: string, expectHash: string | null, opts: Within & { hold?: () => boolean } = {}): Promise<WriteIfResult> {
   const { bytes, existing, dir } = await prepareWrite(file, text, opts)
   // Named like write-file-atomic's temp files (`<name>.<hex>`): never matched by the tracked globs.
   const tmp = `${file}.${process.pid.toString(16)}${randomBytes(4).toString('hex')}`
@@ -214,6 +216,13 @@ export async function writeFileAtomicIf(file: string, text: string, expectHash: 
     await fh.sync()
   } finally {
     await fh.close()
+  }
+  // Asked last, next to the rename: whoever else rewrites the file (git, for the caller) may have started
+  // while the temp file was written and fsynced.
+  if (opts.hold?.()) {
+    await fs.unlink(tmp).catch(() => undefined)
+    log('not writing %s: held', file)
+    return { kind: 'held' }
   }
   const now = currentSync(file)
   if ((now?.hash ?? null) !== expectHash) {

@@ -86,6 +86,12 @@ export interface FileContext {
   keepFormat(name: DocName): Rules | null
   /** Did `restore` or `undo` write this text (hash) on purpose? Then it is no stale buffer. */
   deliberate(name: DocName, hash: string): Promise<boolean>
+  /**
+   * Git is rewriting files right now (the daemon paused for it, or its markers are in its directory):
+   * asked synchronously right before a tracked file is written or removed, so that no write begun before
+   * git started lands under its feet. True: write nothing; whoever said so writes the file again later.
+   */
+  gitHold?(name: DocName): boolean
 }
 
 /** What taking in git's rewrites needs (gitingest.ts). */

@@ -239,7 +239,7 @@ async function writeModel(cx: FileContext, d: DocTurn): Promise<boolean> {
     const read = await readTextFile(abs, { within: cx.root })
     const now = read.kind === 'missing' ? null : read.kind === 'unreadable' ? 'unreadable' : read.hash
     if (now !== f.diskHash) return read.kind === 'text' ? takeInSave(cx, d, read.text, read.hash) : false
-    if (!f.diskHash) return false
+    if (!f.diskHash || cx.gitHold?.(f.name)) return false
     await removeFile(abs, { within: cx.root })
     f.removed()
     cx.notify('file-deleted', f.name)
@@ -325,11 +325,18 @@ async function writeText(cx: FileContext, d: DocTurn, text: string, expected: st
   await d.persist(f.startedWrite(text, ids, replaced))
   // Checked right at the rename (see writeFileAtomicIf): a save landing while the temp file is written and
   // fsynced is never overwritten.
-  const w = await writeFileAtomicIf(path.join(cx.root, f.name), text, expected, { within: cx.root }).catch((err: unknown) => {
+  // A write begun before git started must not land under its feet: `git pull --rebase` refused its pick
+  // over a context file the daemon wrote after the checkout onto upstream (issue 15). Asked at the rename.
+  const hold = cx.gitHold ? () => cx.gitHold!(f.name) : undefined
+  const w = await writeFileAtomicIf(path.join(cx.root, f.name), text, expected, { within: cx.root, hold }).catch((err: unknown) => {
     // The file (or a directory on its way) became a link: not ours to write; the watcher reports it.
     if (err instanceof SymlinkRefusedError) return { kind: 'changed' as const, now: null }
     throw err
   })
+  if (w.kind === 'held') {
+    f.abortedWrite()
+    return null
+  }
   if (w.kind === 'changed') {
     f.abortedWrite()
     return w.now

@@ -1,8 +1,7 @@
 /**
  * Space: the one orchestrator of a space on this machine — configuration, identity, the CRDT model of every
  * tracked file, their sidecars, and the reconciliation between models and files (`reconcile.ts`, run
- * by one worker per document, `worker.ts`). Commands,
- * the daemon and the network host all go through it; nothing else writes a tracked file or a sidecar.
+ * by one worker per document, `worker.ts`). Commands, the daemon and the network host all go through it; nothing else writes a tracked file or a sidecar.
  *
  * A process that changes anything holds the space lock for as long as it has the space open, so two
  * processes never write the same sidecar or file; `ctxsync sync`/`resolve` talk to a running daemon
@@ -30,6 +29,7 @@ import { DocWorker, untilIdle } from './worker.js'
 import { checkState, checkUpdate, RefusedUpdateError } from '../crdt/guard.js'
 import { Repo } from '../git/repo.js'
 import { branchSpaceId, mergeBranchStates } from './branches.js'
+import { GitHold } from './githold.js'
 import { gitAtWork, reconcileAfterGit, takeInAll, takeInUnderStash, type GitReport } from './gitingest.js'
 import type { SpacePaths } from './paths.js'
 import type { Identity } from './secrets.js'
@@ -56,7 +56,8 @@ export class Space extends TypedEmitter<SpaceEvents> {
   private closed = false
   /** While git rewrites files, nothing is taken in or written (see `pauseForGit`). */
   #gitPaused = false
-  private repoP: Promise<Repo | null> | null = null
+  /** The repository, and what every tracked-file write asks: nothing lands while git rewrites files (githold.ts). */
+  readonly #git = new GitHold(() => Repo.open(this.root), { paused: () => this.#gitPaused, closed: () => this.closed, writeAgain: (n) => void this.scheduleWriteBack(n) })
   /** What the helpers (reconcile, git, branches) may use of the space: see context.ts. */
   readonly #cx: GitContext & BranchContext
   versions: VersionBook | null = null
@@ -99,7 +100,7 @@ export class Space extends TypedEmitter<SpaceEvents> {
       root: paths.root, paths, parseCheck, author, match, branch, notify, peerId: this.identity.id, track: this.config.track,
       warn: (m) => this.warn(m), rulesFor: (name) => compileRules(name, this.config.rules),
       keepFormat: (name) => (keepsFormat(this.config.keepFormat, this.author) ? compileRules(name, this.config.rules) : null),
-      gitRepo: () => this.gitRepo(), gitPaused: () => this.#gitPaused, docNames: () => this.#workers.keys(),
+      gitRepo: () => this.gitRepo(), gitPaused: () => this.#gitPaused, gitHold: (n) => this.#git.hold(n), docNames: () => this.#workers.keys(),
       turn: (name, f) => ((w) => w.run(() => f(w)))(this.getOrCreate(name)),
       acceptName: (n) => this.acceptName(n), applyRemote: (doc, u, from) => this.applyRemote(doc, u, from),
       stateVectorOf: (doc) => this.getOrCreate(doc).model.stateVector(), deliberate: (n, h) => intended(paths.state, n, h),
@@ -131,8 +132,7 @@ export class Space extends TypedEmitter<SpaceEvents> {
 
   /** The git repository around the space (null without one), looked up once. */
   gitRepo(): Promise<Repo | null> {
-    this.repoP ??= Repo.open(this.root)
-    return this.repoP
+    return this.#git.repo()
   }
 
   /**
