@@ -44,8 +44,11 @@ export function matchItems(bk: Child[], nk: Child[], rules: Rules, path: readonl
   })
   const freeB = bk.map((_, i) => i).filter((i) => !usedB.has(i))
   const freeN = nk.map((_, j) => j).filter((j) => pairs[j] === undefined)
-  const fp = (c: Child) => renderNodeText(c.value, 0, 0)
-  lcsPairs(freeB.map((i) => fp(bk[i]!)), freeN.map((j) => fp(nk[j]!))).forEach(([a, b]) => {
+  // Without the line ending: the last item of a list rendered from the model holds its final newline
+  // elsewhere than the same item parsed from a file, and the two did not match (stale-save seed 723611).
+  const fp = (c: Child) => renderNodeText(c.value, 0, 0).trimEnd()
+  const [fpB, fpN] = [freeB.map((i) => fp(bk[i]!)), freeN.map((j) => fp(nk[j]!))]
+  slideTwins(lcsPairs(fpB, fpN), fpB).forEach(([a, b]) => {
     pairs[freeN[b]!] = freeB[a]!
     usedB.add(freeB[a]!)
   })
@@ -117,6 +120,29 @@ function lcsPairs(a: string[], b: string[]): Array<[number, number]> {
 }
 
 /**
+ * Of two equal neighbours (twins), the common subsequence may pair an unchanged item with the wrong one:
+ * [X, X] → [X', X] came back as X (first) = X (second), so the edited X' had no partner left in its gap and
+ * became a new item while the second X was deleted. A peer's edit of that twin was then shown on the other
+ * one, and a value both changed had no record (stale-save generator seeds 723611, 961458). A pair whose
+ * new item has more unpaired items before it than its base item (b - a > 0) moves onto an equal free twin
+ * to its right, and the other way round, so the edited item is paired in place (`pairGaps`). Equal texts:
+ * which twin stays is otherwise undecidable, and in place is what the person sees. Mutates and returns `m`.
+ */
+export function slideTwins(m: Array<[number, number]>, a: readonly string[]): Array<[number, number]> {
+  for (let k = m.length - 1; k >= 0; k--) {
+    const next = k + 1 < m.length ? m[k + 1]![0] : a.length
+    const p = m[k]!
+    while (p[1] > p[0] && p[0] + 1 < next && a[p[0] + 1] === a[p[0]]) p[0]++
+  }
+  for (let k = 0; k < m.length; k++) {
+    const prev = k > 0 ? m[k - 1]![0] : -1
+    const p = m[k]!
+    while (p[1] < p[0] && p[0] - 1 > prev && a[p[0] - 1] === a[p[0]]) p[0]--
+  }
+  return m
+}
+
+/**
  * Pairs unmatched items that sit in the same gap between matched neighbours, in order: an edited item.
  * Neighbours are taken in the new order; their base positions bound the gap.
  */
@@ -181,8 +207,9 @@ function similar(a: Node, b: Node): boolean {
   const ea = a.t === 'map' || a.t === 'fmap' ? a.entries : []
   const eb = b.t === 'map' || b.t === 'fmap' ? b.entries : []
   if (ea.length === 0 || eb.length === 0) return false
-  const texts = new Set(ea.map((e) => e.key + '\u0000' + renderNodeText(e.value, 0, 0)))
+  const text = (e: { key: string; value: Node }) => e.key + '\u0000' + renderNodeText(e.value, 0, 0).trimEnd()
+  const texts = new Set(ea.map(text))
   let same = 0
-  for (const e of eb) if (texts.has(e.key + '\u0000' + renderNodeText(e.value, 0, 0))) same++
+  for (const e of eb) if (texts.has(text(e))) same++
   return same * 2 >= Math.max(ea.length, eb.length)
 }

@@ -36,6 +36,7 @@
  * while the model was ahead, the text being written) — one way to choose, in process and across restarts.
  */
 import { diffLines } from 'diff'
+import { dropsNewer, holdsNewer, keepsPeerPlace, type Known } from './saveevidence.js'
 import * as Y from 'yjs'
 import { slotsOf, type DocIR } from './ir.js'
 import { parsedSpans, type SpanOf } from './incremental.js'
@@ -77,11 +78,15 @@ export function changedLines(from: string, to: string, max?: number): number | u
   // save read one line farther from the text it was made from than from an older one (edit generator seed
   // 653442: a `...` typed after a peer removed the final newline was taken as a stale save; the head
   // comment went).
-  if (!from.endsWith('\n') && to.startsWith(from + '\n')) from += '\n'
+  // Likewise wherever else the save changed the file (stale-save seed 157526: a peer's note typed after a
+  // last line without one, and a value changed, read the peer's save as nearer an older text, a stale save
+  // of it, and a conflict was recorded over a value it never saw). The final newline alone added or removed
+  // is one change (a peer's only change may be just that, and the save that lacks it is made before it).
   // The diff's own bound counts lines removed plus added, at most twice ours.
-  const parts = max === undefined ? diffLines(from, to) : diffLines(from, to, { maxEditLength: 2 * Math.max(0, max) + 1 })
+  const parts = diffLines(from, to, { ignoreNewlineAtEof: true, ...(max === undefined ? {} : { maxEditLength: 2 * Math.max(0, max) + 1 }) })
   if (!parts) return undefined
-  let n = 0
+  const last = (t: string) => t.slice(t.lastIndexOf('\n', t.length - 2) + 1).replace(/\n$/, '')
+  let n = from.endsWith('\n') !== to.endsWith('\n') && last(from) === last(to) ? 1 : 0
   let run = [0, 0]
   for (const c of parts) {
     if (c.added) run[1] += c.count ?? 1
@@ -236,107 +241,6 @@ export class RecentTexts {
     let bytes = this.#list.reduce((n, h) => n + h.text.length, 0)
     while (this.#list.length > MAX_RECENT || (this.#list.length > 1 && bytes > budget)) bytes -= this.#list.shift()!.text.length
   }
-}
-
-/**
- * Does `save` hold a line that `newer` has and `older` has nowhere? Compared without indentation (a save that
- * re-indents the whole file still holds them). Only lines new to the whole file count: a line like
- * `status: todo` that `older` holds already may well be typed again in a stale buffer.
- */
-function holdsNewer(older: string, newer: string, save: string, known: Known): boolean {
-  // A bare key (`priority:`), a bare item or a short line is typed anywhere, any time: no evidence.
-  const lines = (t: string) => new Set(t.split('\n').map((l) => l.trim()).filter((l) => l.length >= 8 && !/^(- )?[^\s:]+:$/.test(l)))
-  const [o, s] = [lines(older), lines(save)]
-  for (const l of lines(newer)) if (!o.has(l) && s.has(l) && !otherItemUnder(l, newer, save, known)) return true
-  return false
-}
-
-/** The other lines (trimmed) of the item whose first line, trimmed, is `head`; null when `text` has none. */
-function itemBody(text: string, head: string): Set<string> | null {
-  const ls = text.split('\n')
-  const i = ls.findIndex((l) => l.trim() === head)
-  if (i < 0) return null
-  const col = ls[i]!.length - ls[i]!.trimStart().length
-  const body = new Set<string>()
-  for (let k = i + 1; k < ls.length; k++) {
-    const l = ls[k]!
-    if (l.trim() === '') continue
-    if (l.length - l.trimStart().length <= col) break
-    body.add(l.trim())
-  }
-  return body
-}
-
-/**
- * Is `line`, the first line of an item in `newer`, in `save` as the first line of another item? Two agents
- * adding the next free id each write the same first line (`- id: T-9`), and read as holding the peer's item
- * the save was an edit of it: its values replaced the peer's with no record (black-box tester). The save
- * holds the peer's item only if more than half of its other lines are in it too (`match.ts` tells an item
- * whose identity changed likewise). Not for an item an earlier text showed (`known`): one deleted and added
- * again under its id, rewritten whole, is that item (a deleter replacing a revived todo ends its conflict).
- */
-type Known = (trimmedLine: string) => boolean
-function otherItemUnder(line: string, newer: string, save: string, known: Known): boolean {
-  const head = line.trim()
-  if (!/^- [\w-]+:\s*\S/.test(head) || known(head)) return false
-  const [theirs, mine] = [itemBody(newer, head), itemBody(save, head)]
-  if (!theirs?.size || !mine) return false
-  let same = 0
-  for (const l of theirs) if (mine.has(l)) same++
-  return same * 2 <= Math.max(theirs.size, mine.size)
-}
-
-/**
- * Can `save` have been made from `older` rather than `newer`? Nearer by changed lines is not enough when
- * the save rewrote the places where the two differ: a region replaced whole reads nearer to whichever text
- * had fewer lines there (a scalar typed over a list a peer had re-indented read as a stale save, and kept
- * the peer's item: edit generator seed 606705). It can when, at one place the peers changed, it still holds
- * a line only `older` has there, or it holds neither side but some of the few (not blank) lines around;
- * a place where it holds a line only `newer` has speaks for `newer` (even a short one like `---`).
- */
-const CONTEXT = 3
-
-function keepsPeerPlace(older: string, newer: string, save: string, known: Known): boolean {
-  const inSave = new Set(save.split('\n').filter((l) => l.trim().length > 0))
-  const [inOlder, inNewer] = [new Set(older.split('\n')), new Set(newer.split('\n'))]
-  const parts = diffLines(older, newer)
-  const lines = (i: number) => (parts[i]?.value.split('\n') ?? []).filter((l) => l.trim().length > 0)
-  let neutral = false
-  for (let i = 0; i < parts.length; i++) {
-    const p = parts[i]!
-    if (!p.added && !p.removed) continue
-    const side = lines(i)
-    if (p.removed && side.some((l) => !inNewer.has(l) && inSave.has(l))) return true
-    if (p.added && side.some((l) => !inOlder.has(l) && inSave.has(l) && !otherItemUnder(l, newer, save, known))) continue
-    if ([...lines(i - 1).slice(-CONTEXT), ...lines(i + 1).slice(0, CONTEXT)].some((l) => inSave.has(l))) neutral = true
-  }
-  return neutral
-}
-
-/**
- * Does `save` lack an item that `newer` added to `older`? Items are told by their first line (`- id: d3`,
- * `  - name: x`): `newer` has more first lines with that key at that indentation than `older` (an item
- * was added, not a value changed), and one of its new first lines is nowhere in `save`.
- */
-function dropsNewer(older: string, newer: string, save: string, known: Known): boolean {
-  const lines = (t: string) => t.split('\n').map((l) => l.trimEnd())
-  const keyOf = (l: string) => /^(\s*- [\w-]+):\s*\S/.exec(l)?.[1] ?? null
-  const count = (ls: string[]) => {
-    const n = new Map<string, number>()
-    for (const l of ls) {
-      const k = keyOf(l)
-      if (k !== null) n.set(k, (n.get(k) ?? 0) + 1)
-    }
-    return n
-  }
-  const [o, nw, sv] = [lines(older), lines(newer), lines(save)]
-  const [co, cn] = [count(o), count(nw)]
-  const [inOlder, inSave] = [new Set(o), new Set(sv)]
-  for (const l of nw) {
-    const k = keyOf(l)
-    if (k !== null && (cn.get(k) ?? 0) > (co.get(k) ?? 0) && !inOlder.has(l) && (!inSave.has(l) || otherItemUnder(l, newer, save, known))) return true
-  }
-  return false
 }
 
 /** A text meta kept, parsed and given back its node ids; null when they no longer fit. */

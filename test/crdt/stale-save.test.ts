@@ -10,7 +10,7 @@ import path from 'node:path'
 import { expect, test } from 'vitest'
 import { FileModel } from '../../src/crdt/model.js'
 import { send } from './helpers.js'
-import { newPair, replayStale, runStale, type Step } from './stalesave-gen.js'
+import { newPair, replayStale, runStale, type Clients, type Step } from './stalesave-gen.js'
 
 const R1 = `decisions:
   - id: d1
@@ -184,15 +184,15 @@ const regressions = path.join(__dirname, 'regressions')
 const open = fs.readdirSync(regressions).filter((f) => f.startsWith('stale-open-'))
 for (const f of open) {
   test.fails(`OPEN: stale-save chain ${f} merges line-wise`, () => {
-    const { chain } = JSON.parse(fs.readFileSync(path.join(regressions, f), 'utf8')) as { chain: Step[] }
-    expect(replayStale(chain[0]!.r1, chain)).toBeNull()
+    const { chain, clients } = JSON.parse(fs.readFileSync(path.join(regressions, f), 'utf8')) as { chain: Step[]; clients?: Clients }
+    expect(replayStale(chain[0]!.r1, chain, clients)).toBeNull()
   })
 }
 const fixed = fs.readdirSync(regressions).filter((f) => f.startsWith('stale-') && !f.startsWith('stale-open-'))
 for (const f of fixed) {
   test(`stale-save chain found by the generator: ${f}`, () => {
-    const { chain } = JSON.parse(fs.readFileSync(path.join(regressions, f), 'utf8')) as { chain: Step[] }
-    expect(replayStale(chain[0]!.r1, chain)).toBeNull()
+    const { chain, clients } = JSON.parse(fs.readFileSync(path.join(regressions, f), 'utf8')) as { chain: Step[]; clients?: Clients }
+    expect(replayStale(chain[0]!.r1, chain, clients)).toBeNull()
   })
 }
 

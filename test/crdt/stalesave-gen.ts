@@ -121,7 +121,7 @@ export interface StaleRun {
   tried: Record<string, number>
   outcomes: Record<Outcome, number>
   failed: Record<string, number>
-  failures: Array<{ what: string; chain: Step[] }>
+  failures: Array<{ what: string; chain: Step[]; clients: Clients }>
 }
 /** One case as a replayable record: R1 (A's buffer), B's save, A's save. */
 export interface Step {
@@ -208,13 +208,16 @@ export function runCase(A: FileModel, B: FileModel, s: Step): { fail: string | n
  * One clock for both peers, a second per reading: each save is later than the one before it, as in life (A
  * saves after B's change reached its file). With the wall clock, B's and A's saves often fell in one second,
  * and which of the two values showed (the later edit wins, a tie goes by client id) varied from run to run
- * (seed 723611: "same value: no conflict", 1 run in 2).
+ * (seed 723611: "same value: no conflict", 1 run in 2). Likewise the Yjs client ids (`clients`, drawn from
+ * the seed): they order two items inserted at one place, so with random ids a chain's next "read" differed
+ * from run to run, and a seed or a kept chain failed in one run of two.
  */
-export function newPair(text: string): [FileModel, FileModel] {
+export type Clients = [number, number]
+export function newPair(text: string, clients?: Clients): [FileModel, FileModel] {
   let tick = 1_700_000_000
   const now = () => tick++
-  const A = new FileModel({ name: 'x.yaml', author: author('a'), now })
-  const B = new FileModel({ name: 'x.yaml', author: author('b'), now })
+  const A = new FileModel({ name: 'x.yaml', author: author('a'), now, ...(clients ? { clientId: clients[0] } : {}) })
+  const B = new FileModel({ name: 'x.yaml', author: author('b'), now, ...(clients ? { clientId: clients[1] } : {}) })
   A.enroll(text)
   send(A, B)
   B.setBase(B.render())
@@ -227,7 +230,9 @@ export async function runStale(seed: number, count: number): Promise<StaleRun> {
   let n = 0
   while (n < count) {
     const file = FILES[Math.floor(r() * FILES.length)]!
-    let [A, B] = newPair(fs.readFileSync(file, 'utf8'))
+    const clients: Clients = [1 + Math.floor(r() * 2 ** 31), 1 + Math.floor(r() * 2 ** 31)]
+    if (clients[0] === clients[1]) clients[1]++
+    let [A, B] = newPair(fs.readFileSync(file, 'utf8'), clients)
     let r1 = A.render().text!
     const chain: Step[] = []
     await new Promise((resolve) => setImmediate(resolve))
@@ -264,7 +269,7 @@ export async function runStale(seed: number, count: number): Promise<StaleRun> {
       run.outcomes[res.outcome]++
       if (res.fail) {
         run.failed[res.fail] = (run.failed[res.fail] ?? 0) + 1
-        if (run.failures.length < 20) run.failures.push({ what: `${res.fail}: ${kind} on ${path.relative(fixtures, file)}`, chain: [...chain] })
+        if (run.failures.length < 20) run.failures.push({ what: `${res.fail}: ${kind} on ${path.relative(fixtures, file)}`, chain: [...chain], clients })
         break
       }
       if (res.outcome === 'skipped' || res.text === null) break
@@ -277,9 +282,9 @@ export async function runStale(seed: number, count: number): Promise<StaleRun> {
   return run
 }
 
-/** Replays a kept chain on a fresh pair; returns the first failure, or null. */
-export function replayStale(text: string, chain: Step[]): string | null {
-  const [A, B] = newPair(text)
+/** Replays a kept chain on a fresh pair (with the client ids it was found with, when kept); returns the first failure, or null. */
+export function replayStale(text: string, chain: Step[], clients?: Clients): string | null {
+  const [A, B] = newPair(text, clients)
   for (const s of chain) {
     const res = runCase(A, B, s)
     if (res.fail) return res.fail
