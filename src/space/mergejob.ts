@@ -112,7 +112,7 @@ async function creditStash(paths: ReturnType<typeof spacePaths>, name: string, o
 /**
  * The space's rules, this peer (null outside an initialised clone: then nothing is kept for `resolve`), and
  * each side's author and time: the commits' (`git/sides.ts`); this peer for its own stashed work; otherwise
- * a plain "ours"/"theirs" written at the merge's time.
+ * an author said to be unknown, writing at the merge's time.
  */
 async function mergeOptions(paths: ReturnType<typeof spacePaths> | null, job: MergeJob): Promise<Merge3Options & { me: Author | null; stash: Author | null }> {
   const name = job.name
@@ -140,10 +140,13 @@ async function mergeOptions(paths: ReturnType<typeof spacePaths> | null, job: Me
   }
   const author = (s: SideSource | null, fallback: Author): Author =>
     s === null ? fallback : s.stash && me ? me : { id: s.id, name: s.name, kind: 'human' }
+  // A side no commit, sync point or stash identifies is said to be of an unknown author: not this peer (in
+  // a rebase's pick "ours" is upstream's, not this clone's work), and never a placeholder word.
+  const { UNKNOWN_OURS, UNKNOWN_THEIRS, UNKNOWN_OTHER } = await import('../crdt/merge/merge3.js')
   return {
     name, rules: compileRules(name, rules), me, stash: (ours?.stash || theirs?.stash) && me ? me : null,
-    ours: author(ours, me ?? { id: 'merge:ours', name: 'ours', kind: 'human' }),
-    theirs: author(theirs, { id: 'merge:theirs', name: 'theirs', kind: 'human' }),
+    ours: author(ours, UNKNOWN_OURS),
+    theirs: author(theirs, ours === null ? UNKNOWN_THEIRS : UNKNOWN_OTHER),
     times: job.times ?? [ours?.time ?? now, theirs?.time ?? now],
   }
 }

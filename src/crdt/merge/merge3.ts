@@ -39,8 +39,16 @@ export interface Merge3Result {
   model: FileModel
 }
 
-const OURS: Author = { id: 'merge:ours', name: 'ours', kind: 'human' }
-const THEIRS: Author = { id: 'merge:theirs', name: 'theirs', kind: 'human' }
+/**
+ * A side no caller identified: its author is plainly unknown. Named 'ours'/'theirs' before, which records
+ * and logs showed as if they were people ("To keep theirs's …").
+ */
+export const UNKNOWN_OURS: Author = { id: 'merge:ours', name: 'an unknown author', kind: 'human' }
+export const UNKNOWN_THEIRS: Author = { id: 'merge:theirs', name: 'another unknown author', kind: 'human' }
+/** The other side's unknown author when this side's is known: "you and an unknown author". */
+export const UNKNOWN_OTHER: Author = { ...UNKNOWN_THEIRS, name: 'an unknown author' }
+const OURS = UNKNOWN_OURS
+const THEIRS = UNKNOWN_THEIRS
 
 /** A Yjs client id from a side's text alone (never 0, which Yjs treats specially in places). */
 function sideClient(name: string, text: string): number {
