@@ -254,8 +254,22 @@ export function randomEdit(text: string, rng: Rng, opts: EditOptions): { text: s
   return { text: out, what }
 }
 
-/** Each todo's id and the text of its fields, in file order, from one parse. */
-export function todos(text: string): Array<[id: string, fields: Map<string, string>]> {
+/**
+ * Each todo's id and the text of its fields, in file order, from one parse. The oracles ask it of the same
+ * text many times (each write is checked by several): the last answers are kept, read-only (frozen), since
+ * parsing was a third of the convergence generator's time.
+ */
+export function todos(text: string): ReadonlyArray<readonly [id: string, fields: ReadonlyMap<string, string>]> {
+  const hit = todosSeen.get(text)
+  if (hit) return hit
+  const got = Object.freeze(todosOnce(text).map((t) => Object.freeze(t)))
+  if (todosSeen.size >= 256) todosSeen.delete(todosSeen.keys().next().value!)
+  todosSeen.set(text, got)
+  return got
+}
+const todosSeen = new Map<string, ReadonlyArray<readonly [string, ReadonlyMap<string, string>]>>()
+
+function todosOnce(text: string): Array<[id: string, fields: Map<string, string>]> {
   const list = todosList(parseYaml(text))
   return (list?.items ?? []).map((it) => {
     const fields = new Map<string, string>()
