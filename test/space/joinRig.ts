@@ -263,7 +263,7 @@ function pickGitKeep(label: string): 'worktree' | 'staged' | 'commit' {
 }
 
 /** Every live value as the live context had it, but the ones the clone changed: the clone's. */
-export function checkValues(live: string, fa: string, edit: CloneEdit, base: string): CaseResult['failures'] {
+export function checkValues(live: string, fa: string, edit: CloneEdit, base: string, editedSince?: ReadonlySet<string>): CaseResult['failures'] {
   const failures: CaseResult['failures'] = []
   const want = new Map(todos(live))
   const got = new Map(todos(fa ?? ''))
@@ -271,7 +271,10 @@ export function checkValues(live: string, fa: string, edit: CloneEdit, base: str
     const g = got.get(id)
     if (id === edit.deleted) {
       // The clone deleted it: gone, unless the live context changed or moved it since (a move is a new
-      // copy of the item, which a deletion of the old one does not reach: then either is fair).
+      // copy of the item, which a deletion of the old one does not reach: then either is fair), or edited
+      // it since, even back to the value the clone saw (`editedSince`, when the caller knows: join seed
+      // 400274, a status set to done and back to todo; the delete-versus-edit rule keeps it, recorded).
+      if (editedSince?.has(id)) continue
       const was = new Map(todos(base)).get(id)
       const before = (t: string) => { const ids = todos(t).map(([x]) => x); return ids[ids.indexOf(id) - 1] ?? null }
       const same = was && JSON.stringify([...was]) === JSON.stringify([...fields]) && before(base) === before(live)
