@@ -19,7 +19,7 @@ import { spacePaths } from './paths.js'
 import { awaitingJoin } from './join.js'
 import { droppedLine, markDone, openEntries, records } from './mergestore.js'
 import { noteMoved } from './mergefile.js'
-import { heldBefore, madeByCheckout, seenInOrder } from './mergeseen.js'
+import { deletesInOrder, heldBefore, madeByCheckout, seenInOrder } from './mergeseen.js'
 
 const log = logger('space:merge')
 
@@ -47,7 +47,11 @@ async function adopt(cx: GitContext): Promise<void> {
       const moved: Record<string, string> = {}
       const held = entries.length ? await heldBefore(paths.state, rec.file, Date.parse(rec.at)) : null
       // A checkout or switch never makes a conflict: what it merged was the live context and a commit.
-      const carried = entries.length > 0 && (await madeByCheckout(await cx.gitRepo(), Date.parse(rec.at)))
+      const carried = entries.length + deletes.length > 0 && (await madeByCheckout(await cx.gitRepo(), Date.parse(rec.at)))
+      // Delete-versus-edit records are not placed in the live context (mergestore.ts): the same rules drop
+      // those the live context had already ordered; the others stay this clone's, for `resolve`.
+      const ordered = carried ? new Set(deletes.map((c) => c.id)) : await deletesInOrder(paths.state, rec.file, Date.parse(rec.at), deletes)
+      for (const c of deletes) if (ordered.has(c.id)) log('%s: merge conflict %s (%s, deleted and edited) is no race: the live context held both in turn', rec.file, c.id, c.display)
       if (carried) log('%s: the merge driver\'s record was made by git checkout/switch -m: no conflict', rec.file)
       for (const e of entries) {
         const p = placeConflict(f.model, e)
@@ -62,8 +66,9 @@ async function adopt(cx: GitContext): Promise<void> {
         } else cx.warn(droppedLine(rec.file, e, p))
         done.push(e.id)
       }
+      done.push(...ordered)
       await noteMoved(paths, moved)
-      await markDone(file, rec, done, deletes.length)
+      await markDone(file, rec, done, deletes.length - ordered.size)
     })
   }
   cx.notify('summary')

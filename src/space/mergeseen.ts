@@ -10,8 +10,9 @@
  * teammate's offline commit, an edit made while no daemon ran) keeps the record.
  */
 import path from 'node:path'
-import { parse } from 'yaml'
+import { parse, stringify } from 'yaml'
 import type { MergeEntry } from '../crdt/merge/place.js'
+import type { Conflict } from '../crdt/present.js'
 import type { Repo } from '../git/repo.js'
 import { keyPath } from './versions/crdtauthors.js'
 import { flatten } from './versions/fields.js'
@@ -81,4 +82,65 @@ export async function madeByCheckout(repo: Pick<Repo, 'tryRaw'> | null, at: numb
     if (!/^(commit|reset)\b/.test(subject)) made = subject
   }
   return made?.startsWith('checkout:') ?? false
+}
+
+/** The leaves under the item at `at` in `text` (path below it → value), or null when the item is absent. */
+function itemLeaves(text: string | null, at: ReadonlyArray<string | number>): Map<string, string> | null {
+  if (text === null) return null
+  const flat = flatten(text)
+  const want = JSON.stringify(at)
+  const under = (p: string): Array<string | number> | null => {
+    const k = keyPath(p)
+    return k && k.length >= at.length && JSON.stringify(k.slice(0, at.length)) === want ? k.slice(at.length) : null
+  }
+  if (![...flat.nodes].some((n) => under(n)?.length === 0)) return null
+  const out = new Map<string, string>()
+  for (const [p, v] of flat.leaves) {
+    const rest = under(p)
+    if (rest) out.set(JSON.stringify(rest), v)
+  }
+  return out
+}
+
+/** The item's leaves as `flatten` names them, from its parsed value (a delete conflict's edited side). */
+function valueLeaves(value: unknown): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const [p, v] of flatten(stringify({ x: value })).leaves) {
+    const k = keyPath(p)
+    if (k && k[0] === 'x') out.set(JSON.stringify(k.slice(1)), v)
+  }
+  return out
+}
+
+const sameLeaves = (a: Map<string, string>, b: Map<string, string>): boolean => a.size === b.size && [...a].every(([k, v]) => b.get(k) === v)
+
+/**
+ * The delete-versus-edit records of a merge that the live context had already ordered, as `seenInOrder`
+ * does for values: before the merge (`before`, ms) this clone's history held the item as the edit left it
+ * and, at some point, the item gone after it had been there — the deletion was made after the edit was seen,
+ * or the item added again with it after the deletion. Kept otherwise (an edit or a deletion that never
+ * reached the live context: a teammate's offline commit). A record that was listed on the merging clone only,
+ * and for good, when one side's *version* was never held, though both its values were.
+ */
+export async function deletesInOrder(state: string, doc: string, before: number, deletes: readonly Conflict[]): Promise<Set<string>> {
+  const out = new Set<string>()
+  if (deletes.length === 0) return out
+  const versions = (await readVersionsOf(path.join(state, 'versions'), doc).catch(() => [])).filter((v) => v.t <= before).sort((a, b) => a.t - b.t)
+  for (const c of deletes) {
+    const edit = c.values.find((v) => !v.deleted)
+    if (!edit || edit.value === undefined) continue
+    const want = valueLeaves(edit.value)
+    let present = false
+    let editSeen = false
+    let goneAfter = false
+    for (const v of versions) {
+      const it = itemLeaves(v.text, c.path)
+      if (it) {
+        present = true
+        if (sameLeaves(it, want)) editSeen = true
+      } else if (present) goneAfter = true
+    }
+    if (editSeen && goneAfter) out.add(c.id)
+  }
+  return out
 }
