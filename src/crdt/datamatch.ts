@@ -65,23 +65,79 @@ export function matchData(have: unknown[], want: unknown[], identity: readonly s
       used.add(found)
     }
   })
-  // Gaps: an unmatched wanted item takes the first unmatched old item after the previous match, before the next.
-  want.forEach((w, j) => {
-    if (pairs[j] !== undefined) return
-    let lo = -1
-    for (let k = j - 1; k >= 0; k--) if (pairs[k] !== undefined) { lo = pairs[k]!; break }
-    let hi = have.length
-    for (let k = j + 1; k < want.length; k++) if (pairs[k] !== undefined) { hi = pairs[k]!; break }
-    for (let i = lo + 1; i < hi; i++) {
-      if (used.has(i) || isObj(have[i]) !== isObj(w) || Array.isArray(have[i]) !== Array.isArray(w)) continue
-      // An item whose identity changed is the same item only if most of its other fields stayed.
-      if (idOf(have[i]) !== undefined && idOf(w) !== undefined && !similar(have[i] as Obj, w as Obj, identity)) continue
-      pairs[j] = i
-      used.add(i)
-      break
+  // Gaps: the unmatched wanted items between two matches take the unmatched old items there. As many of
+  // each: in order (edited items). Otherwise the pairing, in order, that keeps the most fields equal: in
+  // order alone, a new item inserted before an edited one took the edited one's text and comments, and the
+  // edited one was written as new (keep-format dump seeds 91706, 34647).
+  const fits = (i: number, w: unknown) =>
+    !used.has(i) && isObj(have[i]) === isObj(w) && Array.isArray(have[i]) === Array.isArray(w) &&
+    // An item whose identity changed is the same item only if most of its other fields stayed.
+    !(idOf(have[i]) !== undefined && idOf(w) !== undefined && !similar(have[i] as Obj, w as Obj, identity))
+  let j = 0
+  while (j < want.length) {
+    if (pairs[j] !== undefined) {
+      j++
+      continue
     }
-  })
+    const start = j
+    while (j < want.length && pairs[j] === undefined) j++
+    const lo = start > 0 ? pairs[start - 1]! : -1
+    const hi = j < want.length ? pairs[j]! : have.length
+    const olds: number[] = []
+    for (let i = lo + 1; i < hi; i++) if (!used.has(i)) olds.push(i)
+    const wants = Array.from({ length: j - start }, (_, k) => start + k)
+    for (const [i, k] of pairGap(olds, wants, (i, k) => (fits(i, want[k]) ? 1 + sharedFields(have[i], want[k]) : -1))) {
+      pairs[k] = i
+      used.add(i)
+    }
+  }
   return pairs
+}
+
+/** Fields two items hold with equal data (0 unless both are mappings). */
+function sharedFields(a: unknown, b: unknown): number {
+  if (!isObj(a) || !isObj(b)) return 0
+  let n = 0
+  for (const k of Object.keys(a)) if (Object.hasOwn(b, k) && sameData(a[k], b[k])) n++
+  return n
+}
+
+/**
+ * Pairs of `olds` and `wants` (each in order) for one gap: with as many of each, or too many to weigh, the
+ * first fitting old item left for each wanted one; otherwise the order-keeping pairing of the highest
+ * total `score` (negative: no pair).
+ */
+function pairGap(olds: number[], wants: number[], score: (old: number, want: number) => number): Array<[number, number]> {
+  const out: Array<[number, number]> = []
+  const [m, n] = [olds.length, wants.length]
+  if (m === 0 || n === 0) return out
+  if (m === n || m * n > 40_000) {
+    const taken = new Set<number>()
+    for (const k of wants) {
+      const i = olds.find((x) => !taken.has(x) && score(x, k) >= 0)
+      if (i === undefined) continue
+      out.push([i, k])
+      taken.add(i)
+    }
+    return out
+  }
+  const s = olds.map((i) => wants.map((k) => score(i, k)))
+  const best = Array.from({ length: m + 1 }, () => new Array<number>(n + 1).fill(0))
+  for (let x = 1; x <= m; x++)
+    for (let y = 1; y <= n; y++) {
+      const pair = s[x - 1]![y - 1]! >= 0 ? best[x - 1]![y - 1]! + s[x - 1]![y - 1]! : -1
+      best[x]![y] = Math.max(best[x - 1]![y]!, best[x]![y - 1]!, pair)
+    }
+  for (let x = m, y = n; x > 0 && y > 0; ) {
+    if (best[x]![y] === best[x - 1]![y]) x--
+    else if (best[x]![y] === best[x]![y - 1]) y--
+    else {
+      out.unshift([olds[x - 1]!, wants[y - 1]!])
+      x--
+      y--
+    }
+  }
+  return out
 }
 
 function similar(a: Obj, b: Obj, identity: readonly string[]): boolean {

@@ -287,6 +287,12 @@ const FOUND: Array<[string, string, string, string | null]> = [
     '{}\n',
     '# Decisions\n# for this scope\n\n{}\n',
   ],
+  [
+    'a new item inserted before an edited one (dump seeds 91706, 34647, 278092, 902459): the edited item keeps its text and comments',
+    'steps:\n  # check out first\n  - name: Checkout\n    uses: actions/checkout@v4 # v4.1.0\n    with:\n      # fetch the parents\n      fetch-depth: 2\n  - run: make\n',
+    'steps:\n- name: Lint\n  uses: lint@v1\n- name: Checkout\n  uses: actions/checkout@v4\n  with: {}\n- run: make\n',
+    'steps:\n  - name: Lint\n    uses: lint@v1\n  # check out first\n  - name: Checkout\n    uses: actions/checkout@v4 # v4.1.0\n    with: {}\n      # fetch the parents\n  - run: make\n',
+  ],
 ]
 
 test.each(FOUND)('found by the generators: %s', (_what, original, dump, want) => {
