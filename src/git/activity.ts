@@ -49,6 +49,8 @@ export class GitActivity extends EventEmitter<GitActivityEvents> {
   private state: 'idle' | 'busy' | 'settling' = 'idle'
   private readonly quietMs: number
   private readonly pollMs: number
+  /** When this watch last looked at git's directory (ms): a change in it since is one it has not heard of yet. */
+  heardAt = 0
 
   constructor(private readonly o: GitActivityOptions) {
     super()
@@ -82,6 +84,7 @@ export class GitActivity extends EventEmitter<GitActivityEvents> {
    * `index.lock` before this check can look, so an event naming a marker is evidence enough.
    */
   private check(name: string | null = null): void {
+    this.heardAt = Date.now()
     const markers = gitBusyMarkers(this.o.gitDir)
     if (name && (GIT_BUSY_MARKERS as readonly string[]).includes(name) && !markers.includes(name)) markers.push(name)
     if (markers.length > 0) {

@@ -5,6 +5,7 @@
  * paused the daemon, landed under git's feet. Every write asks `hold` right at its rename (context.ts
  * `gitHold`); what it holds is written again once git is done.
  */
+import { statSync } from 'node:fs'
 import { gitBusyMarkers } from '../git/activity.js'
 import type { Repo } from '../git/repo.js'
 import type { DocName } from '../ids.js'
@@ -17,6 +18,14 @@ export interface GitHoldOptions {
   /** How often a held file looks again whether git is done (default 100 ms). */
   retryMs?: number
 }
+
+/**
+ * How long a change in git's directory that the git watch has not heard of yet holds writes: one command's
+ * steps follow each other within milliseconds (a rebase's autostash check takes and drops `index.lock`, then
+ * makes `rebase-merge/`), and a write landing between the two, before the watch's event paused the daemon,
+ * made the checkout onto upstream refuse. Bounded: an event the platform dropped must not stop every write.
+ */
+export const UNHEARD_MS = 1000
 
 export class GitHold {
   /** The repository's git directory once looked up (undefined before, null without one). */
@@ -32,6 +41,13 @@ export class GitHold {
   repo(): Promise<Repo | null> {
     this.#repo ??= this.open().then((r) => ((this.#gitDir = r?.gitDir ?? null), r))
     return this.#repo
+  }
+
+  /** When the git watch last looked at git's directory (a daemon's; none elsewhere): see UNHEARD_MS. */
+  #heardAt: (() => number) | null = null
+
+  heardBy(at: () => number): void {
+    this.#heardAt = at
   }
 
   /** True: write nothing now. */
@@ -54,6 +70,15 @@ export class GitHold {
   }
 
   private busy(): boolean {
-    return !!this.#gitDir && gitBusyMarkers(this.#gitDir).length > 0
+    if (!this.#gitDir) return false
+    if (gitBusyMarkers(this.#gitDir).length > 0) return true
+    if (!this.#heardAt) return false
+    let changed: number
+    try {
+      changed = statSync(this.#gitDir).mtimeMs
+    } catch {
+      return false
+    }
+    return changed > this.#heardAt() && Date.now() - changed < UNHEARD_MS
   }
 }

@@ -69,6 +69,8 @@ export class GitWatch {
       w.enqueue()
     })
     activity.on('error', (e) => say(`git watch: ${e.message}`))
+    // A write asks whether git's directory changed since this watch last looked (githold.ts).
+    space.gitHold.heardBy(() => activity.heardAt)
     // A file a peer created is staged, so that a pull bringing the same file is not refused (gitstage.ts).
     space.on('file-written', (name: string) => w.stage(name))
     // Deleted (by a peer, or here): what was staged for it must not be committed by a plain `git commit`.

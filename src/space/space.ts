@@ -57,7 +57,7 @@ export class Space extends TypedEmitter<SpaceEvents> {
   /** While git rewrites files, nothing is taken in or written (see `pauseForGit`). */
   #gitPaused = false
   /** The repository, and what every tracked-file write asks: nothing lands while git rewrites files (githold.ts). */
-  readonly #git = new GitHold(() => Repo.open(this.root), { paused: () => this.#gitPaused, closed: () => this.closed, writeAgain: (n) => void this.scheduleWriteBack(n) })
+  readonly gitHold = new GitHold(() => Repo.open(this.root), { paused: () => this.#gitPaused, closed: () => this.closed, writeAgain: (n) => void this.scheduleWriteBack(n) })
   /** What the helpers (reconcile, git, branches) may use of the space: see context.ts. */
   readonly #cx: GitContext & BranchContext
   versions: VersionBook | null = null
@@ -100,7 +100,7 @@ export class Space extends TypedEmitter<SpaceEvents> {
       root: paths.root, paths, parseCheck, author, match, branch, notify, peerId: this.identity.id, track: this.config.track,
       warn: (m) => this.warn(m), rulesFor: (name) => compileRules(name, this.config.rules),
       keepFormat: (name) => (keepsFormat(this.config.keepFormat, this.author) ? compileRules(name, this.config.rules) : null),
-      gitRepo: () => this.gitRepo(), gitPaused: () => this.#gitPaused, gitHold: (n) => this.#git.hold(n), docNames: () => this.#workers.keys(),
+      gitRepo: () => this.gitRepo(), gitPaused: () => this.#gitPaused, gitHold: (n) => this.gitHold.hold(n), docNames: () => this.#workers.keys(),
       turn: (name, f) => ((w) => w.run(() => f(w)))(this.getOrCreate(name)),
       acceptName: (n) => this.acceptName(n), applyRemote: (doc, u, from) => this.applyRemote(doc, u, from),
       stateVectorOf: (doc) => this.getOrCreate(doc).model.stateVector(), deliberate: (n, h) => intended(paths.state, n, h),
@@ -132,7 +132,7 @@ export class Space extends TypedEmitter<SpaceEvents> {
 
   /** The git repository around the space (null without one), looked up once. */
   gitRepo(): Promise<Repo | null> {
-    return this.#git.repo()
+    return this.gitHold.repo()
   }
 
   /**

@@ -6,7 +6,11 @@
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
+import os from 'node:os'
 import { afterAll, describe, expect, it } from 'vitest'
+import type { Repo } from '../../src/git/repo.js'
+import { asDocName } from '../../src/ids.js'
+import { GitHold, UNHEARD_MS } from '../../src/space/githold.js'
 import { idle, removeSpaceDirs, SEED, seededPair, TODOS } from './harness.js'
 
 afterAll(removeSpaceDirs)
@@ -43,4 +47,32 @@ describe('writes held while git is at work', () => {
       }
     })
   }
+
+  it("a change in git's directory the git watch has not heard of yet holds writes (bounded), then they are written", async () => {
+    // A rebase's autostash check takes and drops index.lock, then makes rebase-merge/: a write landing in
+    // between, before the watch's event paused the daemon, made the checkout onto upstream refuse.
+    const gitDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ctxsync-githold-'))
+    try {
+      const again: string[] = []
+      let heard = Date.now()
+      const hold = new GitHold(async () => ({ gitDir }) as Repo, { paused: () => false, closed: () => false, writeAgain: (n) => void again.push(n), retryMs: 20 })
+      await hold.repo()
+      hold.heardBy(() => heard)
+      await new Promise((r) => setTimeout(r, 20))
+      expect(hold.hold(asDocName('a.yaml'))).toBe(false)
+      await fs.writeFile(path.join(gitDir, 'index.lock'), '')
+      await fs.rm(path.join(gitDir, 'index.lock'))
+      expect(hold.hold(asDocName('a.yaml'))).toBe(true)
+      heard = Date.now() + 1 // the watch looked: what it saw was no operation under way
+      expect(hold.hold(asDocName('b.yaml'))).toBe(false)
+      await until(async () => again.includes('a.yaml'), 'the held write tried again')
+      // Never heard (an event the platform dropped): writes go on once the change is old.
+      heard = 0
+      const old = (Date.now() - UNHEARD_MS - 100) / 1000
+      await fs.utimes(gitDir, old, old)
+      expect(hold.hold(asDocName('c.yaml'))).toBe(false)
+    } finally {
+      await fs.rm(gitDir, { recursive: true, force: true })
+    }
+  })
 })
