@@ -44,6 +44,7 @@ import { parseYaml } from './parse.js'
 import { annotate } from './annotate.js'
 import { fillDerivedIds } from './reannotate.js'
 import type { Rules } from './rules.js'
+import { staleByData } from './staledata.js'
 
 export interface Held {
   text: string
@@ -180,9 +181,16 @@ export class RecentTexts {
 
   /**
    * The text a save of `text` was made from, by the rules of the header. `stale`: an older text than the
-   * newest, followed by one of our writes — what peers changed since must be kept.
+   * newest, followed by one of our writes — what peers changed since must be kept. A whole-file rewrite
+   * whose lines say nothing is told by its data (`staledata.ts`).
    */
   baseFor(text: string): { base: Held; stale: boolean } | null {
+    const r = this.byLines(text)
+    const h = r && !r.stale && r.base === this.newest ? staleByData(this.#list, text) : null
+    return h ? { base: h, stale: true } : r
+  }
+
+  private byLines(text: string): { base: Held; stale: boolean } | null {
     const list = this.#list
     const newest = this.newest
     if (!newest) return null
