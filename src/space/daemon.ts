@@ -237,7 +237,8 @@ export class Daemon {
   }
 }
 
-function wireSpaceEvents(space: Space, say: (line: string) => void): void {
+/** The daemon's log lines for what the space does (exported for tests). */
+export function wireSpaceEvents(space: Space, say: (line: string) => void): void {
   space.on('held', (name: string, p: { line: number; col: number; message: string }) =>
     say(`${name}:${p.line}:${p.col}: ${p.message} — held: nothing from it is sent until it parses again`),
   )
@@ -248,7 +249,8 @@ function wireSpaceEvents(space: Space, say: (line: string) => void): void {
   // Own edits too (the log showed only what peers did: issue 17).
   space.on('took-in', (name: string) => say(`${name}: your edit taken in`))
   space.on('file-written', (name: string) => say(`updated ${name}${space.versions?.who(name) ?? ''}`))
-  space.on('file-deleted', (name: string) => say(`deleted ${name} (deleted by a peer)`))
+  // Named like an update (the file a peer deleted was said without who: issue 16, black-box tester).
+  space.on('file-deleted', (name: string) => say(`deleted ${name}${space.versions?.who(name) || ' (deleted by a peer)'}`))
   space.on('deleted-here', (name: string) => say(`${name}: deleted here, synced`))
 }
 

@@ -4,7 +4,10 @@
  * bookkeeping, and a copy of the later value), nor the peers that change passed through. A file a peer
  * created names that peer on the peers that receive it.
  */
+import fs from 'node:fs/promises'
+import path from 'node:path'
 import { afterAll, expect, it } from 'vitest'
+import { wireSpaceEvents } from '../../src/space/daemon.js'
 import { historyOf, versionsDirOf } from '../../src/space/versions/index.js'
 import { asDocName } from '../../src/ids.js'
 import { idle, joinCode, Node, removeSpaceDirs, SEED, TODOS } from '../space/harness.js'
@@ -51,13 +54,22 @@ it('a race received and passed on is credited to its writer, not to the peers th
   for (const n of [ann, bob, cat, dan]) await n!.close()
 })
 
-it('a file a peer created names it on the peers it reaches, through another', async () => {
+it('a file a peer created, or deleted, names it on the peers it reaches through another, and in their log', async () => {
   const [ann, bob, cat] = await team(['ann', 'bob', 'cat'])
+  const lines: string[] = []
+  wireSpaceEvents(cat!.s, (l) => lines.push(l))
   const NOTES = asDocName('.rhema/notes.yaml')
   await ann!.edit('notes:\n  - ship it\n', NOTES)
   await pass(ann!, bob!, NOTES)
   await pass(bob!, cat!, NOTES)
   for (const n of [bob!, cat!]) expect((await changes(n, NOTES)).map((c) => c.by)).toEqual([['ann']])
+  await fs.rm(path.join(bob!.root, NOTES))
+  await bob!.s.onLocalDelete(NOTES)
+  await idle(bob!.s)
+  await pass(bob!, cat!, NOTES)
+  expect(await cat!.file(NOTES)).toBeNull()
+  expect((await changes(cat!, NOTES))[0]!.by).toEqual(['bob'])
+  expect(lines).toEqual(['updated .rhema/notes.yaml (by ann)', 'deleted .rhema/notes.yaml (by bob)'])
   for (const n of [ann, bob, cat]) await n!.close()
 })
 
