@@ -10,7 +10,7 @@
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { findRoot, loadMergeDriver, loadMergeStore, spacePaths } from '../space/index.js'
+import { findRoot, loadMergeDriver, spacePaths } from '../space/index.js'
 import { CtxError, ExitCode } from '../errors.js'
 
 export interface MergeDriverOptions {
@@ -35,7 +35,7 @@ export async function mergeDriver(o: MergeDriverOptions): Promise<MergeDriverRes
   const read = (p: string) => fs.readFile(abs(p)).catch((e: NodeJS.ErrnoException) => {
     throw new CtxError('merge-input', `merge-driver: cannot read ${p}: ${e.code ?? e.message} (git passes %O %A %B %P: see \`ctxsync hooks install\`)`, ExitCode.Usage)
   })
-  const [[base, ours, theirs], { dropMerge, jobName, maxFileBytes, runMergeBounded, MAX_BYTES_ENV }] = await Promise.all([Promise.all([o.base, o.ours, o.theirs].map(read)), loadMergeDriver()])
+  const [[base, ours, theirs], { jobName, keepMerge, maxFileBytes, runMergeBounded, MAX_BYTES_ENV }] = await Promise.all([Promise.all([o.base, o.ours, o.theirs].map(read)), loadMergeDriver()])
   const root = findRoot(path.dirname(abs(o.path))) ?? findRoot(o.cwd)
   const paths = root ? spacePaths(root) : null
   // The daemon's limit too: a file it would not sync is not merged as YAML either.
@@ -48,9 +48,9 @@ export async function mergeDriver(o: MergeDriverOptions): Promise<MergeDriverRes
   if (r.kind === 'fallback') return fallback(o, r.why)
   const name = jobName(root, abs(o.path), o.path)
   await fs.writeFile(abs(o.ours), r.text)
-  // Kept for `ctxsync resolve` only in an initialised clone (it has a .ctxsync/ to keep them in).
-  if (paths && r.keep) await (await loadMergeStore()).saveMerge(paths, name, r.keep)
-  else if (paths) await dropMerge(paths, name)
+  // Kept for `ctxsync resolve` only in an initialised clone (it has a .ctxsync/ to keep them in), with the
+  // conflicts of a merge this one builds on (an autostash applied over a pull's merge: `keepMerge`).
+  if (paths) await keepMerge(paths, name, a, r.text, r.keep)
   // Outside a space nothing keeps the record: pointing to `resolve` there led nowhere (issue 17).
   // Both sides were the live context's already: it decided what they conflict on, and writes that back.
   if (r.conflicts && r.held) o.say(`ctxsync: ${o.path}: merged; ${r.conflicts} value(s) differ between two versions the live context already holds — its choices stand, nothing to resolve`)

@@ -5,6 +5,6 @@
  */
 export { runMergeBounded } from './mergebudget.js'
 export { jobName } from './mergejob.js'
-export { dropMerge } from './mergefile.js'
+export { keepMerge } from './mergefile.js'
 export { MAX_BYTES_ENV, maxFileBytes } from '../fs/atomic.js'
 export { mergeFileInPlace } from '../git/merge-file.js'

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { EntryValue } from '../crdt/merge/place.js'
+import { writeFileAtomic } from '../fs/atomic.js'
 import type { SpacePaths } from './paths.js'
 
 export const mergesDir = (paths: SpacePaths): string => path.join(paths.state, 'merges')
@@ -39,6 +40,32 @@ export async function dropMerge(paths: SpacePaths, name: string): Promise<void> 
   await fs.rm(mergeRecordFile(paths, name), { force: true })
 }
 
+const textHash = (t: string): string => createHash('sha256').update(t).digest('hex').slice(0, 32)
+
+/**
+ * The merge driver's outcome for `name`: `parts` (null: no conflict kept) of the merge of `ours` into
+ * `merged`. A record whose merged text is this merge's `ours` was made by a step of the same git command
+ * (or one made on its result): a pull's merge, then its autostash applied over it; a rebase's pick, then the
+ * next pick or the autostash. This merge builds on that one's result, so its conflicts still stand: they are
+ * carried into this record, not replaced by it — the apply of an uncommitted edit merged without conflict
+ * and dropped the pull's record, though git had printed "see `ctxsync resolve --list`" (issue 15 item 5).
+ * Any other record is an older merge's: replaced, or dropped when this one keeps nothing.
+ */
+export async function keepMerge(paths: SpacePaths, name: string, ours: string, merged: string, parts: StoredPart[] | null): Promise<void> {
+  const file = mergeRecordFile(paths, name)
+  const old = await fs.readFile(file, 'utf8').then((t) => JSON.parse(t) as MergeRecord, () => null)
+  const carried = old?.v === 2 && Array.isArray(old.parts) && old.file === name && old.result === textHash(ours) ? old : null
+  if (!parts?.length && !carried) return dropMerge(paths, name)
+  const rec: MergeRecord = {
+    v: 2, file: name, at: carried?.at ?? new Date().toISOString(),
+    parts: [...(carried?.parts ?? []), ...(parts ?? [])],
+    ...(carried?.done ? { done: carried.done } : {}),
+    result: textHash(merged),
+  }
+  await fs.mkdir(mergesDir(paths), { recursive: true })
+  await writeFileAtomic(file, JSON.stringify(rec) + '\n')
+}
+
 /** Who really wrote a value the merge credited to a stash (`stashtime.ts` `liveCredits`): found by path and value. */
 export interface Credit {
   path: Array<string | number>
@@ -63,4 +90,6 @@ export interface MergeRecord {
   parts: StoredPart[]
   /** Ids of conflicts the live context took over, or dropped: no longer this record's. */
   done?: string[]
+  /** Hash of the merged text (`keepMerge`): a later merge of that text carries this record's conflicts. */
+  result?: string
 }

@@ -3,7 +3,8 @@
  *
  * The driver merges three texts in scratch documents of its own (`crdt/merge/merge3.ts`); their node ids are
  * not the live CRDT's. The merged document is kept in `.ctxsync/merges/` (one per file, the latest merge
- * wins), and each of its value conflicts is found again by its key path (`crdt/merge/place.ts`):
+ * wins unless it merged the previous one's result: `keepMerge`), and each of its value conflicts is found
+ * again by its key path (`crdt/merge/place.ts`):
  *  - a space open for writing here (the daemon, `sync`) moves it into the live document once it has taken
  *    in the merged file (`adoptMerges`, `mergeadopt.ts`): a synced record, listed on every peer, resolved
  *    on any of them, like a conflict the live CRDT found — it reaches the peers as the merged value did;

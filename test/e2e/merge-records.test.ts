@@ -101,6 +101,41 @@ describe('e2e: merge-driver conflicts reach the peers', { timeout: 240_000 }, ()
     }
   })
 
+  it('git pull over a commit of the same value and an uncommitted edit: the record outlives the autostash apply', async () => {
+    // Black-box tester (issue 15 item 5): the merge made a record, the autostash's apply merged the file again
+    // with no conflict, and that second merge dropped the record: the driver had said "see resolve --list".
+    const { remote, a, b, da, db } = await twoLivePeers()
+    try {
+      for (const [round, pull] of ([['--no-rebase', '--no-edit'], ['--rebase']] as const).entries()) {
+        const tina = await cloneAs(remote, `tina-${round}`)
+        await fsp.writeFile(path.join(tina, TODOS), (await read(tina, TODOS)).replace(/title: "[^"]*"(\n {4}status: \w+\n {4}tags: \[render)/, `title: "Two by tina ${round}"$1`))
+        await replaceIn(tina, TODOS, round ? 'Ship it now' : 'Ship it', round ? 'Ship it today' : 'Ship it now')
+        await gitIn(tina, ['commit', '-qam', `tina ${round}`], { env: { GIT_AUTHOR_NAME: 'tina', GIT_AUTHOR_EMAIL: 'tina@example.invalid' } })
+        await gitIn(tina, ['push', '-q', 'origin', 'HEAD:main'])
+        // ann (pat) sets the same title live and commits it; then edits t1 and leaves that uncommitted.
+        await fsp.writeFile(path.join(a.dir, TODOS), (await read(a.dir, TODOS)).replace(/title: "[^"]*"(\n {4}status: \w+\n {4}tags: \[render)/, `title: "Two by pat ${round}"$1`))
+        await waitFor(async () => (await read(b.dir, TODOS)).includes(`Two by pat ${round}`), 20_000, 'bob shows pat\'s title')
+        await gitIn(a.dir, ['commit', '-qam', `pat ${round}`])
+        await fsp.writeFile(path.join(a.dir, TODOS), (await read(a.dir, TODOS)).replace(/title: "Write the parser[^"]*"/, `title: "Write the parser ${round}"`))
+        await waitFor(async () => (await read(b.dir, TODOS)).includes(`Write the parser ${round}"`), 20_000, 'bob shows ann\'s t1 edit')
+        const p = await gitIn(a.dir, ['pull', ...pull], { reject: false })
+        expect(p.exitCode, p.stdout + p.stderr).toBe(0)
+        expect(p.stdout + p.stderr).toMatch(/changed on both sides/)
+        let seen: Listed[][] = []
+        const want = (l: Listed[]) => l.length === 1 && l[0]!.display.endsWith('.title') && l[0]!.values.map((v) => v.raw.replace(/"/g, '')).sort().join() === [`Two by pat ${round}`, `Two by tina ${round}`].join()
+        await waitFor(async () => (seen = [await listed(a), await listed(b)]).every(want), 20_000, `the title conflict listed on both peers (${pull.join(' ')})`, () => JSON.stringify(seen, null, 1))
+        for (const peer of [a, b]) expect(await read(peer.dir, TODOS)).toContain(`Write the parser ${round}"`)
+        const r = await ctx(b.dir, ['resolve', seen[1]![0]!.id, '--take', '1'])
+        expect(r.exitCode, r.stdout + r.stderr).toBe(0)
+        for (const peer of [a, b]) await waitFor(async () => (await listed(peer)).length === 0, 15_000, `no conflict left on ${peer.name}`)
+        await gitIn(a.dir, ['commit', '-qam', `ann ${round}`])
+        await gitIn(a.dir, ['push', '-q', 'origin', 'HEAD:main'])
+      }
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
+  })
+
   it('a merge made while the daemon was stopped: taken over at its start (and reaches the peer), or dropped with the reason when the value changed since', async () => {
     const { remote, a, b, da, db } = await twoLivePeers()
     let dann = da
