@@ -38,8 +38,8 @@ async function changes(n: Node, doc?: string) {
 
 it('a race received and passed on is credited to its writer, not to the peers that carried it', async () => {
   const [ann, bob, cat, dan] = await team(['ann', 'bob', 'cat', 'dan'])
-  await ann.edit(SEED.replace('status: todo', 'status: done'))
-  await dan.edit(SEED.replace('status: todo', 'status: review'))
+  await ann!.edit(SEED.replace('status: todo', 'status: done'))
+  await dan!.edit(SEED.replace('status: todo', 'status: review'))
   // bob takes in both (a race: he records it and shows the later value), cat only hears of it from bob.
   await pass(ann!, bob!)
   await pass(dan!, bob!)
