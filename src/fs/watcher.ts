@@ -95,6 +95,8 @@ export class Watcher extends EventEmitter<WatcherEvents> implements FileWatcher 
   private readonly states = new Map<string, PathState>()
   private readonly readyP: Promise<void>
   private paused = false
+  /** Paths chokidar told of while paused: its 50 ms throttle may run past `resume` (see `resume`). */
+  private readonly heardPaused = new Set<string>()
   private closed = false
 
   constructor(cfg: WatcherConfig) {
@@ -139,6 +141,11 @@ export class Watcher extends EventEmitter<WatcherEvents> implements FileWatcher 
     this.paused = false
     const { files, symlinks } = await listTracked(this.root, this.include, this.exclude)
     const present = new Set([...files, ...symlinks])
+    // An event chokidar emitted while paused armed no tail check, yet it started chokidar's throttle: a save
+    // landing in what is left of it after the re-check below was never reported (a save made at once after
+    // `git checkout -- FILE`). Those paths get their tail check now, after the throttle.
+    for (const rel of this.heardPaused) this.armTail(rel)
+    this.heardPaused.clear()
     for (const rel of symlinks) this.report(rel, await this.lstat(rel), { kind: 'unreadable', reason: 'symlink' })
     await forEachLimited(files, 16, (rel) => this.readAndReport(rel, true))
     for (const rel of [...this.known.keys()]) {
@@ -158,8 +165,13 @@ export class Watcher extends EventEmitter<WatcherEvents> implements FileWatcher 
 
   private onFsEvent(abs: string): void {
     const rel = toRelPosix(this.root, abs)
-    if (this.closed || this.paused || !this.match(rel)) return
+    if (this.closed || !this.match(rel)) return
+    if (this.paused) return void this.heardPaused.add(rel)
     this.schedule(rel)
+    this.armTail(rel)
+  }
+
+  private armTail(rel: string): void {
     const s = this.state(rel)
     clearTimeout(s.tail)
     s.tail = setTimeout(() => { s.tail = undefined; this.schedule(rel, 0) }, TAIL_MS)
