@@ -33,7 +33,7 @@ import { listTracked, forEachLimited } from '../fs/globs.js'
 import { asDocName, sha256hex, type DocName } from '../ids.js'
 import { logger } from '../debuglog.js'
 import type { DocTurn, GitContext, Notify } from './context.js'
-import { reconcile, takeInSave, unlessDamaged, writeBack, type ReconcileResult } from './reconcile.js'
+import { reconcile, takeInRevert, takeInSave, unlessDamaged, writeBack, type ReconcileResult } from './reconcile.js'
 import { GitView, mergeTexts, nearest } from './gitbase.js'
 import type { GitIntent } from './gitintent.js'
 import { adoptMerges } from './mergeadopt.js'
@@ -163,7 +163,9 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
   // HEAD stayed where it was and git wrote its own version: the user threw their changes away (`git
   // restore`, `git checkout -- FILE`). That is an edit, and the peers get it like any other.
   // Only HEAD's version or what the index held before counts (gitintent.ts: a command seen half done).
-  if (intent?.kind === 'revert' && view.revertedTo(f.name, text, intent.staged)) return (await plain()) === null ? null : 'reverted'
+  // Taken in as written on purpose (takeInRevert): diffed against the file's last text, however many saves ago
+  // the file last held git's version.
+  if (intent?.kind === 'revert' && text !== null && hash !== null && view.revertedTo(f.name, text, intent.staged)) return (await takeInRevert(cx, d, text, hash)) ? 'reverted' : null
   try {
     const known = theirs === null ? await deletionKnown(f, view) : await view.knownHead(f, f.name, theirs)
     if (cx.gitPaused()) return null

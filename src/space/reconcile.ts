@@ -98,6 +98,17 @@ export async function takeInSave(cx: FileContext, d: DocTurn, text: string, hash
 }
 
 /**
+ * Takes in git's revert of the file (`git checkout -- FILE`, `git restore FILE`: gitingest.ts) as a whole-file
+ * write on purpose, as `restore` writes one: diffed against the file's last text, never read as a stale save
+ * nor held as cut short (git is done writing when its watch hands the file over). Read as any save, HEAD's
+ * text made after more saves than the recent texts keep matched none of them, and the revert was taken as
+ * a stale buffer: the newest saves stayed, said as peers' changes (black-box tester, issue 15).
+ */
+export async function takeInRevert(cx: FileContext, d: DocTurn, text: string, hash: string): Promise<boolean> {
+  return unlessDamaged(cx, d.file, false, () => takeText(cx, d, text, hash, false, true, undefined, true))
+}
+
+/**
  * An empty file where there was content is, almost always, a save caught between its truncation and its
  * write (an editor or agent rewriting in place): taken in at once it deleted every entry on every peer, and
  * a second such writer then wiped the file (found by a black-box tester). So is a file that holds only the
@@ -128,13 +139,13 @@ async function settleCut(cx: FileContext, d: DocTurn): Promise<void> {
   await unlessDamaged(cx, d.file, false, () => takeText(cx, d, read.text, read.hash, true))
 }
 
-async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string, settled = false, write = true, at?: number): Promise<boolean> {
+async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string, settled = false, write = true, at?: number, revert = false): Promise<boolean> {
   const f = d.file
   const j = awaitingJoin(f)
   if (j) return joinOrWait(cx, d, j, hash)
   if (f.diskIs(hash) && f.state === 'ok' && !settled) return false
   f.sawOnDisk(hash)
-  if (!settled && cutMidSave(f, text)) {
+  if (!settled && !revert && cutMidSave(f, text)) {
     if (f.problem !== CUT) d.later(CUT_SETTLE_MS, () => settleCut(cx, d))
     f.held(CUT)
     return false
@@ -153,7 +164,7 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string,
   // the file holds a save already taken in (reconcileFile): taken in again, against an older text, it
   // doubled what it added; against the model's rendering, it undid the peers' changes it was merged with.
   if (!f.model.isEmpty) await d.persist(f.takingIn(text, hash))
-  const deliberate = !f.model.isEmpty && (await cx.deliberate(f.name, hash))
+  const deliberate = !f.model.isEmpty && (revert || (await cx.deliberate(f.name, hash)))
   const before = f.model.baseText
   try {
     out = f.model.isEmpty ? { ...f.model.enroll(text), changed: true } : deliberate ? f.model.ingest(text, cut, true) : f.model.ingest(keptFormat(cx, f, text), cut, false, at)
