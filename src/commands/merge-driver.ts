@@ -54,7 +54,14 @@ export async function mergeDriver(o: MergeDriverOptions): Promise<MergeDriverRes
   // Outside a space nothing keeps the record: pointing to `resolve` there led nowhere (issue 17).
   // Both sides were the live context's already: it decided what they conflict on, and writes that back.
   if (r.conflicts && r.held) o.say(`ctxsync: ${o.path}: merged; ${r.conflicts} value(s) differ between two versions the live context already holds — its choices stand, nothing to resolve`)
-  else if (r.conflicts) o.say(`ctxsync: ${o.path}: merged; ${r.conflicts} value(s) changed on both sides — kept one, ${paths ? 'see `ctxsync resolve --list`' : 'with no record to choose another (no ctxsync space here)'}`)
+  else if (r.conflicts) {
+    // Values the live context held in turn before the merge get no record (space/mergeseen.ts): only the
+    // others are promised to `resolve --list`.
+    const seen = Math.min(r.seen ?? 0, r.conflicts)
+    const inTurn = `${seen} value(s) changed on both sides had each been held here in turn (one written after the other was seen)`
+    if (seen === r.conflicts) o.say(`ctxsync: ${o.path}: merged; ${inTurn} — kept the merged one, nothing to resolve`)
+    else o.say(`ctxsync: ${o.path}: merged; ${r.conflicts - seen} value(s) changed on both sides — kept one, ${paths ? 'see `ctxsync resolve --list`' : 'with no record to choose another (no ctxsync space here)'}${seen ? `; ${inTurn}: nothing to resolve for those` : ''}`)
+  }
   return { code: 0, conflicts: r.conflicts, fallback: null }
 }
 

@@ -44,7 +44,7 @@ export interface MergeJob {
 }
 
 export type MergeOutcome =
-  | { kind: 'merged'; text: string; conflicts: number; keep: StoredPart[] | null; held?: boolean }
+  | { kind: 'merged'; text: string; conflicts: number; keep: StoredPart[] | null; held?: boolean; seen?: number }
   | { kind: 'fallback'; why: string }
 
 /**
@@ -84,7 +84,8 @@ export async function runMergeJob(job: MergeJob, inlineLimit?: number): Promise<
     if (record && paths && (await heldLive(paths.docs, job))) return { kind: 'merged', text: r.text ?? '', conflicts: r.conflicts.length, keep: null, held: true }
     const keep = record ? r.parts.map((await import('./mergestore.js')).storePart) : null
     if (keep && paths) await creditStash(paths, job.name, await options(), r.parts, keep)
-    return { kind: 'merged', text: r.text ?? '', conflicts: r.conflicts.length, keep }
+    const seen = keep && paths ? await seenHere(paths.state, job.name, r.parts) : 0
+    return { kind: 'merged', text: r.text ?? '', conflicts: r.conflicts.length, keep, seen }
   } finally {
     for (const p of r.parts) p.model.destroy()
   }
@@ -95,6 +96,18 @@ async function heldLive(docs: string, job: MergeJob): Promise<boolean> {
   const repo = job.git ? await Repo.open(job.git.cwd).catch(() => null) : null
   const held = await liveHolds(docs, job.name, [job.ours, job.theirs], repo && job.git ? { repo, path: job.git.path } : null).catch(() => [false])
   return held.every(Boolean)
+}
+
+/**
+ * How many of the merge's value conflicts the live context held in turn before it (`mergeseen.ts`): the
+ * daemon drops those records when it takes the merge in, so the driver's message must not send anyone to
+ * `resolve --list` for them (issue 15 item 5: "3 value(s) changed on both sides", and nothing listed).
+ */
+async function seenHere(state: string, name: string, parts: MergePart[]): Promise<number> {
+  const [{ heldBefore, seenInOrder }, { mergeEntries }] = await Promise.all([import('./mergeseen.js'), import('../crdt/merge/place.js')])
+  const held = await heldBefore(state, name, Date.now()).catch(() => null)
+  if (!held) return 0
+  return parts.reduce((n, p) => n + mergeEntries(p.model).filter((e) => seenInOrder(held, e)).length, 0)
 }
 
 /** A stashed side's values that are the live context's carry their writers and times (`stashtime.ts`). */
