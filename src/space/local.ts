@@ -75,6 +75,10 @@ export class LocalSpace implements SpaceApi {
 
   async sync(req: SyncAsk): Promise<Result<'sync'>> {
     const { space, o } = this
+    // Asked right after a git command, the daemon first takes in what git did (and the merge driver's records
+    // with it), as a sync point does: a sync that ran while the git watch still waited out git's quiet period
+    // skipped the files, and `resolve --list` at once listed a record the daemon dropped a moment later.
+    await o.live?.git()?.untilGitIdle()
     const r = req.peers || req.registry || !o.live
       ? remotesFor(space.config, space.local, { peers: req.peers ?? undefined, registry: req.registry ?? undefined, insecure: req.insecure === true })
       : o.live.remotes
