@@ -36,7 +36,7 @@
  * while the model was ahead, the text being written) — one way to choose, in process and across restarts.
  */
 import { diffLines } from 'diff'
-import { dropsNewer, holdsNewer, keepsPeerPlace, type Known } from './saveevidence.js'
+import { dropsNewer, holdsNewer, holdsOlder, keepsPeerPlace, type Known } from './saveevidence.js'
 import * as Y from 'yjs'
 import { slotsOf, type DocIR } from './ir.js'
 import { parsedSpans, type SpanOf } from './incremental.js'
@@ -210,9 +210,13 @@ export class RecentTexts {
     // editor's undo) is common and must go through at once (found by a tester: reverts and deletions made
     // seconds after a peer's change were undone). Taken as made from the newest text.
     if (list.some((h) => h !== newest && h.text === text)) return { base: newest, stale: false }
-    const open = list.filter((h) => !h.used)
+    // Nor is a text the save holds a line typed after (the header's rule): one such, nearest by chance (an
+    // item moved back where an older text had it), hid the text the save was made from (stale-save 'move').
+    const open = list.filter((h) => !h.used && (h === newest || !holdsNewer(h.text, newest.text, text, known)))
     let h = open[nearest(open.map((x) => x.text), text)]
     if (h && list.indexOf(h) >= lastOurs) {
+      const tied = this.tiedOlder(h, lastOurs, text, known)
+      if (tied) return { base: tied, stale: true }
       // Nearest to our last write or later. But a save that lacks an item our last write brought, and holds
       // no line of it, reads from that write as deleting what a peer just added: an item the user
       // appended where the peer had appended one is as near the write as the text before it (the two items
@@ -226,8 +230,33 @@ export class RecentTexts {
       if (!h || holdsNewer(h.text, newest.text, text, known)) return { base: newest, stale: false }
       return { base: h, stale: true }
     }
-    if (!h || holdsNewer(h.text, newest.text, text, known) || !keepsPeerPlace(h.text, newest.text, text, known)) return { base: newest, stale: false }
+    if (!h || holdsNewer(h.text, newest.text, text, known) || !keepsPeerPlace(h.text, newest.text, text, known)) {
+      const tied = this.tiedOlder(newest, lastOurs, text, known)
+      return tied ? { base: tied, stale: true } : { base: newest, stale: false }
+    }
     return { base: h, stale: true }
+  }
+
+  /**
+   * The nearest older text (before our last write, `lastOurs`) as near `text` as `than` is, the text the
+   * lines chose, that the save shows as before at a place the peers changed (`holdsOlder`) and holds nothing
+   * typed since: the save was made from it. A stale save that moved the item a peer edited differs from both
+   * texts in every line of the item, so the tie went to the newer text, or an older text near by chance
+   * (the item moved back where it once was) was chosen and refused; only the peer's lines tell.
+   */
+  private tiedOlder(than: Held, lastOurs: number, text: string, known: Known): Held | null {
+    const list = this.#list
+    const newest = this.newest!
+    const first = changedLines(than.text, text)
+    if (first === undefined) return null
+    let [best, bestD]: [Held | null, number] = [null, first]
+    for (let i = lastOurs - 1; i >= 0; i--) {
+      const o = list[i]!
+      const d: number | undefined = o.used || o === than ? undefined : changedLines(o.text, text, bestD)
+      if (d === undefined || (best && d >= bestD)) continue
+      if (holdsOlder(o.text, newest.text, text) && !holdsNewer(o.text, newest.text, text, known)) [best, bestD] = [o, d]
+    }
+    return best
   }
 
   /** The cut text a save of `text` completes (the header's rule); it serves once. */

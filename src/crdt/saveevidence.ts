@@ -103,6 +103,23 @@ function editedHere(olderLines: string[], newerLines: string[], save: string, in
 }
 
 /**
+ * Does `save` hold a line the peers replaced or removed going from `older` to `newer` (one `newer` has
+ * nowhere)? For a save as near both texts (`nearest`'s tie): a stale save that moved the item a peer edited
+ * rewrote the item's lines either way, so the tie went to the newer text and the peer's value was undone
+ * on every peer, with no record (black-box tester, issue 13; stale-save generator 'move' cases). Trimmed; a
+ * bare key or a short line is typed anywhere and says nothing.
+ */
+export function holdsOlder(older: string, newer: string, save: string): boolean {
+  const trimmed = (t: string) => t.split('\n').map((l) => l.trim())
+  const [inNewer, inSave] = [new Set(trimmed(newer)), new Set(trimmed(save))]
+  for (const p of diffLines(older, newer)) {
+    if (!p.removed) continue
+    if (trimmed(p.value).some((l) => l.length >= 8 && !/^(- )?[^\s:]+:$/.test(l) && !inNewer.has(l) && inSave.has(l))) return true
+  }
+  return false
+}
+
+/**
  * Does `save` lack an item that `newer` added to `older`? Items are told by their first line (`- id: d3`,
  * `  - name: x`): `newer` has more first lines with that key at that indentation than `older` (an item
  * was added, not a value changed), and one of its new first lines is nowhere in `save`.

@@ -145,6 +145,18 @@ test('deleting the item a peer just edited, and nothing else changed since: a pl
   expect(B.render().text).toBe(without)
 })
 
+test('the stale save moved the item a peer edited since: moved, with the peer’s title (issue 13, black-box tester)', () => {
+  const [A, B] = newPair(R1)
+  peerSaves(A, B, R1.replace('title: Use Yjs', 'title: Use Yjs 13'))
+  // The buffer still shows d1 as it was; the save moves its block after d2. Its lines differ from both texts
+  // as much (the whole block moved), and the tie went to the newer text: 'Use Yjs' undid the peer's title.
+  const moved = 'decisions:\n  - id: d2\n    title: Keep YAML\n    status: proposed\n  - id: d1\n    title: Use Yjs\n    status: accepted\n'
+  const out = A.ingest(moved)
+  expect(out.text).toBe(moved.replace('Use Yjs', 'Use Yjs 13'))
+  send(A, B)
+  expect(B.render().text).toBe(out.text)
+})
+
 test('the stale save deleted an item a peer edited since: the item stays, with a delete conflict', () => {
   const [A, B] = newPair(R1)
   // The peer edited d2 and, elsewhere, d1: the line elsewhere is what shows the save is stale (a deletion

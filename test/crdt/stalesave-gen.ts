@@ -20,6 +20,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { diffArrays } from 'diff'
 import { FileModel } from '../../src/crdt/model.js'
+import { changedLines } from '../../src/crdt/recent.js'
 import { parses } from '../../src/crdt/parse.js'
 import { mulberry32, type Rng } from '../helpers/random.js'
 import { stacked } from '../generators/edits.js'
@@ -135,6 +136,52 @@ export interface Step {
   appended?: [string, string]
   /** An item's identity: a new item beside a deletion, or one new id added on both ('readd', 'same-id': identity-gen.ts). */
   identity?: IdentityCase
+  /** A moved the item whose value B changed ('move' cases): the result is A's save with B's line in it. */
+  moved?: { mine: string; theirs: string }
+}
+
+/**
+ * B changes one value of an item; A's stale save moves that item (its block, unchanged) before the first item
+ * of its list. Both must hold: the item where A put it, with B's value (black-box tester, issue 13: the
+ * save was read as made from the newer text, and the peer's new title went back to the old one on every
+ * peer, with no record).
+ */
+function moveEdited(r1: string, r: Rng): { a: string; b: string; moved: { mine: string; theirs: string } } | null {
+  const l = r1.split('\n')
+  const col = (x: string) => x.length - x.trimStart().length
+  const heads = l.map((x, i) => (/^\s*- [\w-]+: \S/.test(x) ? i : -1)).filter((i) => i >= 0)
+  // Items after the first of their list: [head, end) blocks with a scalar line inside to change.
+  const blocks: Array<[number, number, number]> = []
+  for (const i of heads) {
+    const c = col(l[i]!)
+    // The first item of the list (nothing at a lower column, nor a key at this one, between).
+    let first = i
+    for (let k = i - 1; k >= 0; k--) {
+      const x = l[k]!
+      if (x.trim() === '' || col(x) > c) continue
+      if (col(x) < c || !/^\s*- /.test(x)) break
+      first = k
+    }
+    if (first === i) continue
+    let e = i + 1
+    while (e < l.length && l[e]!.trim() !== '' && col(l[e]!) > c && !l[e]!.trimStart().startsWith('#')) e++
+    // The item ends there: the next line that is not blank is the list's next item or beyond it (not a comment).
+    const next = l.slice(e).find((x) => x.trim() !== '')
+    if (next !== undefined && (col(next) > c || next.trimStart().startsWith('#'))) continue
+    const inner = l.slice(i + 1, e).map((x, k) => (SCALAR.test(x) && !/^\s*(- )?id:/.test(x) && col(x) === c + 2 ? i + 1 + k : -1)).filter((k) => k >= 0)
+    if (!inner.length) continue
+    blocks.push([first, i, e])
+  }
+  if (!blocks.length) return null
+  const [first, i, e] = blocks[Math.floor(r() * blocks.length)]!
+  const inner = l.slice(i + 1, e).map((x, k) => (SCALAR.test(x) && !/^\s*(- )?id:/.test(x) ? i + 1 + k : -1)).filter((k) => k >= 0)
+  const at = inner[Math.floor(r() * inner.length)]!
+  const head = l[at]!.match(SCALAR)![1]!
+  const theirs = `${head}peer value ${Math.floor(r() * 1000)}`
+  const b = [...l]
+  b[at] = theirs
+  const a = [...l.slice(0, first), ...l.slice(i, e), ...l.slice(first, i), ...l.slice(e)]
+  return { a: a.join('\n'), b: b.join('\n'), moved: { mine: l[at]!, theirs } }
 }
 
 /** Both peers append a copy of the last item of a list, with a new first value each. */
@@ -178,6 +225,11 @@ export function runCase(A: FileModel, B: FileModel, s: Step): { fail: string | n
     const news = (m: FileModel) => m.conflicts().filter((c) => !had.has(c.id)).flatMap((c) => c.values)
     const fail = identityFailure(s.identity, s.a, ta, [news(A), news(B)])
     return { fail, outcome: s.identity.kind === 'readd' ? 'merged' : 'conflict', text: ta }
+  }
+  if (s.moved) {
+    const want = s.a.split('\n').map((x) => (x === s.moved!.mine ? s.moved!.theirs : x)).join('\n')
+    if (ta !== want) return { fail: ta?.includes(s.moved.theirs) ? 'move of an edited item: not where moved' : "move of an edited item: the peer's value lost", outcome: 'merged', text: ta }
+    return { fail: null, outcome: 'merged', text: ta }
   }
   if (s.appended) {
     const lines = ta?.split('\n') ?? []
@@ -255,6 +307,15 @@ export async function runStale(seed: number, count: number): Promise<StaleRun> {
         if (!ic || !parses(ic.a) || !parses(ic.b)) continue
         step = { r1, b: ic.b, a: ic.a, same: null, evidence: false, identity: ic.check }
         kind = ic.check.kind
+      } else if (roll < 0.5) {
+        const mv = moveEdited(r1, r)
+        if (!mv || !parses(mv.a) || !parses(mv.b) || mv.a.split('\n').filter((x) => x === mv.moved.mine).length !== 1) continue
+        // A move back to where an earlier text of the chain had the item reads as made from that text (it is
+        // nearest, or the very text: taken as a revert), by design (crdt/recent.ts): not this case.
+        const own = changedLines(r1, mv.a) ?? Infinity
+        if (chain.some((c) => (changedLines(c.r1, mv.a) ?? Infinity) <= own)) continue
+        step = { r1, b: mv.b, a: mv.a, same: null, evidence: false, moved: mv.moved }
+        kind = 'move'
       } else {
         const eb = stacked(r1, r)
         const ea = stacked(r1, r)
