@@ -313,6 +313,8 @@ export class FileModel {
 
   private get base(): Held | null { return this.recent.newest }
   get baseText(): string | null { return this.base?.text ?? null }
+  /** The text a YAML library's whole-file `dump` was made from, for keep-format (`RecentTexts.dumpBase`). */
+  dumpBase(dump: string): string | null { return this.recent.dumpBase(dump)?.text ?? this.baseText }
 
   /**
    * A few texts the file held before its last, newest first (kept in meta, so a save made from one of them

@@ -190,6 +190,17 @@ export class RecentTexts {
     return h ? { base: h, stale: true } : r
   }
 
+  /**
+   * The older text a YAML library's whole-file `dump` was made from, by its data (`staledata.ts`); null when
+   * none fits (made from the newest). Keep-format applies the dump's data changes to this text: applied to
+   * the newest, the dump's lack of a peer's new item read as deleting it, and the peer's comment line above it
+   * (no library writes comments) stayed, so the result held a line typed since and was taken as an edit of
+   * the newest: the item gone on every peer, its comment left (black-box tester, issue 13).
+   */
+  dumpBase(dump: string): Held | null {
+    return staleByData(this.#list, dump)
+  }
+
   private byLines(text: string): { base: Held; stale: boolean } | null {
     const list = this.#list
     const newest = this.newest

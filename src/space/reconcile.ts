@@ -202,7 +202,8 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string,
  * back over the dump, as it writes any merge. Everything else is taken in as it is.
  */
 function keptFormat(cx: FileContext, f: TrackedFile, text: string): string {
-  const base = f.model.baseText
+  // The text the dump was made from (an older one when its data shows none of the peers' changes since).
+  const base = f.model.dumpBase(text)
   const rules = base === null ? null : cx.keepFormat(f.name)
   if (base === null || rules === null) return text
   let r: KeepFormatResult

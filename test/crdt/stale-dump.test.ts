@@ -14,12 +14,14 @@ import { parse, stringify } from 'yaml'
 import { mulberry32 } from './mutate.js'
 import { send } from './helpers.js'
 import { newPair } from './stalesave-gen.js'
+import { keepFormat } from '../../src/crdt/keepformat.js'
+import { defaultRules } from '../../src/crdt/rules.js'
 
-interface Todo { id: string; title: string; status: string }
+interface Todo { id: string; title: string; status: string; note?: string }
 const STATUSES = ['todo', 'doing', 'review', 'done']
 
 function fileOf(todos: Todo[], comment: boolean): string {
-  const items = todos.map((t) => `  - id: ${t.id}\n    title: "${t.title}"\n    status: ${t.status}\n`).join('')
+  const items = todos.map((t) => `${t.note ? `  # ${t.note}\n` : ''}  - id: ${t.id}\n    title: "${t.title}"\n    status: ${t.status}\n`).join('')
   return `${comment ? '# The team\'s todos\n' : ''}todos:\n${items}`
 }
 
@@ -41,11 +43,15 @@ it(`a library's rewrite from a stale read keeps what the peer changed since (see
     const theirs: Todo[] = todos.map((t) => ({ ...t }))
     const touched = new Set<string>()
     for (let k = 1 + Math.floor(r() * 2); k > 0; k--) {
-      if (r() < 0.25) theirs.push({ id: `T-${theirs.length + 1}`, title: 'added by the peer', status: 'todo' })
+      // Half the time with a comment line of the peer's above the item (black-box tester, issue 13: an agent's
+      // dump kept through keep-format lost the peer's item, the comment left with nothing under it).
+      const note = r() < 0.5 ? `by the peer ${seed}.${k}` : undefined
+      if (r() < 0.25) theirs.push({ id: `T-${theirs.length + 1}`, title: 'added by the peer', status: 'todo', ...(note ? { note } : {}) })
       else {
         const t = pick(theirs.slice(0, todos.length))
         touched.add(t.id)
         t.status = pick(STATUSES.filter((s) => s !== t.status))
+        if (note) t.note ??= note
       }
     }
     B.ingest(fileOf(theirs, read.startsWith('#')))
@@ -57,10 +63,16 @@ it(`a library's rewrite from a stale read keeps what the peer changed since (see
     const mine = pick(free).id
     const data = { todos: todos.map((t) => (t.id === mine ? { ...t, title: `${t.title}, by the agent` } : t)) }
     const dump = stringify(data, { sortMapEntries: r() < 0.7, indentSeq: r() < 0.3 })
-    const out = A.ingest(dump)
-    const want = { todos: theirs.map((t) => (t.id === mine ? { ...t, title: `${t.title}, by the agent` } : t)) }
+    // Half the time the agent's saves keep the format (the default for agents): the daemon applies the dump's
+    // data changes to the text it was made from (space/reconcile.ts keptFormat), then takes that in.
+    const kept = r() < 0.5 ? keepFormat(A.dumpBase(dump) ?? '', dump, defaultRules) : null
+    const out = A.ingest(kept?.kind === 'kept' ? kept.text : dump)
+    const want = { todos: theirs.map(({ note: _n, ...t }) => (t.id === mine ? { ...t, title: `${t.title}, by the agent` } : t)) }
     const got = parse(out.text ?? '') as unknown
-    if (canon(got) !== canon(want)) failed.push(`seed ${seed}: ${JSON.stringify(got)}\n  want ${JSON.stringify(want)}`)
+    const notes = theirs.filter((t) => t.note).map((t) => [`  # ${t.note}`, `  # ${t.note}\n  - id: ${t.id}\n`] as const)
+    const how = kept ? `keep-format ${kept.kind}` : "as dumped"
+    if (canon(got) !== canon(want)) failed.push(`seed ${seed} (${how}): ${JSON.stringify(got)}\n  want ${JSON.stringify(want)}`)
+    else if (kept?.kind === 'kept' && notes.some(([line, above]) => out.text!.split('\n').filter((l) => l === line).length !== 1 || !out.text!.includes(above))) failed.push(`seed ${seed} (${how}): the peer's comment lines not once above their items:\n${out.text}`)
     A.destroy()
     B.destroy()
   }
