@@ -22,6 +22,7 @@ import type { Credit } from '../crdt/schema.js'
 import { mergeFileTexts } from '../git/merge-file.js'
 import { sha256hex } from '../ids.js'
 import { syncPointsOf, noteIndex, type SyncPoint } from '../git/notes.js'
+import { creditsOf, stepsSince, type Step } from './gitsteps.js'
 import type { CommitInfo, Repo } from '../git/repo.js'
 import type { TrackedFile } from './trackedfile.js'
 
@@ -84,13 +85,13 @@ export class GitView {
    * has one (a ctxsync user: their peer id and name), else its git author and author time. Null: no commit.
    */
   async lastWriter(name: string): Promise<Credit | null> {
-    const r = await this.repo.tryRaw(['log', '-1', '--format=%H%x00%an%x00%ae%x00%at', 'HEAD', '--', this.gitPath(name)])
-    const [hash, author, email, at] = (r ?? '').trim().split('\0')
-    if (!hash || !at) return null
-    const pts = (await syncPointsOf(this.repo, [hash]).catch(() => null))?.get(hash) ?? []
-    const p = pts.find((x) => x.files[this.gitPath(name)] && x.peer && x.by)
-    if (p) return [p.peer.slice(0, 128), p.by.slice(0, 200), 'human', Math.floor(Date.parse(p.at) / 1000) || Number(at)]
-    return [`git:${email ?? author}`.slice(0, 128), (author ?? '').slice(0, 200), 'human', Number(at)]
+    const hash = (await this.repo.tryRaw(['log', '-1', '--format=%H', 'HEAD', '--', this.gitPath(name)]))?.trim()
+    return hash ? ((await creditsOf(this.repo, this.gitPath(name), [hash])).get(hash) ?? null) : null
+  }
+
+  /** The commits HEAD brought to `name` since the `known` ones, one step each (`gitsteps.ts`). */
+  steps(name: string, known: readonly string[]): Promise<Step[]> {
+    return this.head ? stepsSince(this.repo, this.head.hash, this.gitPath(name), known) : Promise.resolve([])
   }
 
   /**
@@ -253,6 +254,18 @@ export function nearest(candidates: readonly string[], text: string): string | n
  * change made on both sides once, which is exactly "content the CRDT already holds makes no new
  * operations". When lines collide, the CRDT merge decides (it never leaves markers).
  */
+/**
+ * `base`→`text` merged into `live` only where lines do not collide (git merge-file), else null: a pull's
+ * step (gitsteps.ts) that collides with the live context is left to HEAD's version, which holds what the
+ * merge made of the collision: merged as a step, its value overrode the merge's (merge-records e2e).
+ */
+export async function mergeClean(base: string, live: string, text: string): Promise<string | null> {
+  if (base === text || live === text) return live
+  if (base === live) return text
+  const byGit = await mergeFileTexts(base, live, text).catch(() => null)
+  return byGit !== null && parses(byGit) ? byGit : null
+}
+
 export async function mergeTexts(rules: Rules, name: string, base: string, live: string, text: string): Promise<string> {
   if (base === text || live === text) return live
   if (base === live) return text

@@ -34,7 +34,7 @@ import { asDocName, sha256hex, type DocName } from '../ids.js'
 import { logger } from '../debuglog.js'
 import type { DocTurn, GitContext, Notify } from './context.js'
 import { reconcile, takeInRevert, takeInSave, unlessDamaged, writeBack, type ReconcileResult } from './reconcile.js'
-import { GitView, mergeTexts, nearest } from './gitbase.js'
+import { GitView, mergeClean, mergeTexts, nearest } from './gitbase.js'
 import type { GitIntent } from './gitintent.js'
 import { adoptMerges } from './mergeadopt.js'
 
@@ -152,11 +152,17 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
   // does), once on every peer. Taken in as the user's edit instead, an older commit's values rolled the
   // team back and a newer one's went out as this user's (black-box tester, issue 15).
   let theirs = text
+  // A pull (merge, fast-forward) over uncommitted changes: git's autostash put them aside and merged them
+  // back into what came. Taken in whole as an edit, the teammate's values were credited to this clone
+  // (issue 16): the commit's version is taken in as git content, then what the disk holds over it as the edit.
+  let overGit = false
   if (!view.fromGit(f.name, text)) {
     // Read while git works again (a reconcile after a commit, overtaken by `git checkout -m`, which writes
     // the old commit's files first): not an edit, the next idle decides.
     if (cx.gitPaused() || (await gitAtWork(cx))) return null
-    if (text === null || intent?.kind !== 'move' || !intent.checkout) return plain()
+    if (text === null || intent?.kind !== 'move') return plain()
+    overGit = !intent.checkout && (await view.brought(f.name, intent.from))
+    if (!intent.checkout && !overGit) return plain()
     theirs = await view.headText(f.name)
     if (theirs === null) return plain()
   }
@@ -177,6 +183,8 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
     if (known && theirs !== null && !f.model.exists() && intent?.kind === 'move' && (await view.brought(f.name, intent.from))) {
       return (await plain()) === null ? null : 'revived'
     }
+    // A commit of this clone's own (known) with a save after it: the save is the edit, as before.
+    if (known && overGit) return plain()
     if (known) return await keepLive(cx, d, hash)
     if (theirs === null) {
       f.sawAbsent()
@@ -185,6 +193,7 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
       return 'from-git'
     }
     await ingestNew(cx, f, view, theirs, live.text)
+    if (overGit) await editOverGit(cx, d, theirs, text!, hash!)
     f.sawOnDisk(hash!)
     f.noteSeen(hash)
     await writeBack(cx, d)
@@ -261,6 +270,17 @@ function sawOnDisk(f: TrackedFile, hash: string | null): void {
   else f.sawOnDisk(hash)
 }
 
+/**
+ * What the disk holds over git's version `head` (the uncommitted changes git's autostash merged back), taken
+ * in as a save made from `head`: changes the live context already has are not made again, one it lacks (a
+ * save just before the pull, not taken in yet) is this clone's edit.
+ */
+async function editOverGit(cx: GitContext, d: DocTurn, head: string, text: string, hash: string): Promise<void> {
+  if (text === head) return
+  d.file.model.diskHolds(head)
+  await takeInSave(cx, d, text, hash, false)
+}
+
 /** Git removed the file: known when no known version on the way back had it. */
 async function deletionKnown(f: TrackedFile, view: GitView): Promise<boolean> {
   const fr = await view.frontier(f, f.name)
@@ -268,10 +288,25 @@ async function deletionKnown(f: TrackedFile, view: GitView): Promise<boolean> {
 }
 
 async function ingestNew(cx: GitContext, f: TrackedFile, view: GitView, text: string, live: string | null): Promise<void> {
-  const frontier = (await view.frontier(f, f.name)).flatMap((x) => (x.text === null ? [] : [x.text]))
+  const known = await view.frontier(f, f.name)
+  const frontier = known.flatMap((x) => (x.text === null ? [] : [x.text]))
   const before = f.model.baseText ?? live
   const base = nearest([...frontier, ...(before !== null ? [before] : [])], text) ?? live ?? ''
   const rules = cx.rulesFor(f.name)
+  // Each commit the pull brought first, as its author's (gitsteps.ts); HEAD's version then brings what is
+  // left (a merge's resolution, or nothing), as HEAD's commit's author's.
+  if (live !== null) {
+    for (const s of await view.steps(f.name, known.map((x) => x.commit))) {
+      const now = f.model.render().text ?? ''
+      const merged = await mergeClean(s.base ?? '', now, s.text)
+      if (merged === null || merged === now) continue
+      ingestAsGit(f.model, {
+        name: f.name, rules, author: cx.author, merged, base: s.base ?? '', text: s.text,
+        time: s.credit[3], mark: sha256hex(s.text), by: cx.peerId, credit: s.credit,
+      })
+    }
+    live = f.model.render().text ?? live
+  }
   const merged = live === null ? text : await mergeTexts(rules, f.name, base, live, text)
   const time = view.head?.time ?? Math.floor(Date.now() / 1000)
   // History and blame credit the commit's writer on every peer, not this peer that pulled it (credits.ts).

@@ -53,6 +53,44 @@ describe('e2e: credits for carried changes', { timeout: 240_000 }, () => {
     }
   })
 
+  it("a pull over an uncommitted edit (autostash), then a merge: carl's values are carl's, bob's edit bob's, on both peers", async () => {
+    const { remote, a, b, da, db } = await twoLivePeers()
+    try {
+      const c = await cloneAs(remote, 'carl')
+      const carl = async (from: string, to: string, msg: string) => {
+        const f = path.join(c, TODOS)
+        await fsp.writeFile(f, (await fsp.readFile(f, 'utf8')).replace(from, to))
+        await gitIn(c, ['commit', '-qam', msg])
+        await gitIn(c, ['push', '-q', 'origin', 'main'])
+      }
+      // bob's live edit, not committed: git's autostash puts it aside and merges it back over carl's commit.
+      await edit(b, 'title: "Write the parser"', 'title: "Write the parser (bob)"')
+      await waitSame([a, b], TODOS, (t) => t.includes('(bob)'))
+      await carl('title: "Ship it"', 'title: "Ship it by carl"', 'carl: t3')
+      const ff = await gitIn(b.dir, ['-c', 'pull.rebase=false', 'pull'], { reject: false })
+      expect(ff.exitCode, ff.stdout + ff.stderr).toBe(0)
+      await waitSame([a, b], TODOS, (t) => t.includes('Ship it by carl') && t.includes('(bob)'))
+      for (const peer of [b, a]) {
+        expect((await blameOf(peer, 'todos[id=t3].title', (l) => l.authors.length > 0)).authors.map((x) => x.name), peer.name).toEqual(['carl'])
+        expect((await blameOf(peer, 'todos[id=t1].title', (l) => l.authors.length > 0)).authors.map((x) => x.name), peer.name).toEqual(['bob'])
+      }
+      // A merge: bob commits his edit, carl pushes another change; the merge commit is bob's, its values carl's.
+      await gitIn(b.dir, ['commit', '-qam', 'bob: t1'])
+      await carl('title: "Fix the renderer"', 'title: "Fix the renderer by carl"', 'carl: t2')
+      const m = await gitIn(b.dir, ['-c', 'pull.rebase=false', 'pull', '--no-edit'], { reject: false })
+      expect(m.exitCode, m.stdout + m.stderr).toBe(0)
+      expect((await gitIn(b.dir, ['rev-list', '--parents', '-1', 'HEAD'])).stdout.trim().split(' ')).toHaveLength(3)
+      await waitSame([a, b], TODOS, (t) => t.includes('Fix the renderer by carl'))
+      for (const peer of [b, a]) {
+        expect((await blameOf(peer, 'todos[id=t2].title', (l) => l.authors.length > 0)).authors.map((x) => x.name), peer.name).toEqual(['carl'])
+        const { changes } = await ctxJson(peer.dir, ['history', TODOS])
+        expect((changes as Entry[]).filter((e) => e.via === 'git' && e.authors.some((x) => x.name === 'bob')), peer.name).toEqual([])
+      }
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
+  })
+
   it('resolve --take N: blame names the chosen value\'s writer and time, kept by the resolver; history says it', async () => {
     const { peers } = await setupSpace(['a', 'b'], { files: { [TODOS]: SMALL_TODOS } })
     const [a, b] = peers as [Peer, Peer]

@@ -49,13 +49,17 @@ export function ingestAsGit(live: FileModel, g: GitIngest): void {
     // Never the derived client id on the live document: two peers writing under one client id from
     // different histories would give Yjs two different operations with the same id.
     live.local(() => {
+      let wrote = false
       for (const k of changed) {
         const v = src.get(k)
-        if (v === undefined) {
-          if (dst.has(k)) dst.delete(k)
-        } else if (!sameValue(dst.get(k), v)) dst.set(k, structuredClone(v))
+        if (v === undefined ? !dst.has(k) : sameValue(dst.get(k), v)) continue
+        if (v === undefined) dst.delete(k)
+        else dst.set(k, structuredClone(v))
+        wrote = true
       }
-      live.markFromGit(g.mark, g.by, g.time, g.credit)
+      // A credit only where the commit changed something here: a merge whose sides' commits were taken in
+      // first (space/gitsteps.ts) credits its author only with what it made itself (issue 16).
+      live.markFromGit(g.mark, g.by, g.time, wrote ? g.credit : undefined)
     })
   } finally {
     scratch.destroy()

@@ -12,9 +12,11 @@ import type { By, Via } from './store.js'
 
 export interface Carried {
   via: Extract<Via, 'git' | 'resolve'>
-  /** Who wrote it, and when (ms). */
+  /** Who wrote it, and when (ms; the newest when several did). */
   by: By
   at: number
+  /** Other writers of the same change: the commits of one pull, each its own (gitsteps.ts). */
+  more?: By[]
   /** The peer that chose the value, for a resolution. */
   kept?: By
   /** The Yjs client that carried it: not an author of its own (its own edits in the same update aside). */
@@ -41,10 +43,21 @@ export function carriedIn(doc: Doc, tr: Transaction): Carried | null {
       const c = v[2] as Credit
       const client = via === 'resolve' ? (v[0] as number) : writerClient(map, k)
       const kept = via === 'resolve' ? peerOf(doc, client) : null
-      found = { via, by: [c[0], c[1], c[2]], at: c[3] * 1000, ...(kept ? { kept } : {}), client }
+      found = joinCarried(found, { via, by: [c[0], c[1], c[2]], at: c[3] * 1000, ...(kept ? { kept } : {}), client })
     }
   }
   return found
+}
+
+/**
+ * Two credits in one change (one transaction, or one turn): a pull's commits taken in one by one, each
+ * crediting its writer, make one version written by all of them, first writer first. A resolution, or a
+ * change carried by another client, replaces what came before, as one credit always did.
+ */
+export function joinCarried(a: Carried | null, b: Carried): Carried {
+  if (!a || a.via !== 'git' || b.via !== 'git' || a.client !== b.client) return b
+  const all = [a.by, ...(a.more ?? []), b.by, ...(b.more ?? [])].filter((x, i, l) => l.findIndex((y) => y[0] === x[0]) === i)
+  return { via: 'git', by: all[0]!, at: Math.max(a.at, b.at), ...(all.length > 1 ? { more: all.slice(1) } : {}), client: a.client }
 }
 
 /** The Yjs client that wrote a map entry (the item's id). */

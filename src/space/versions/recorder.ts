@@ -12,7 +12,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { Doc, Transaction } from 'yjs'
-import { carriedIn, watchCredits, type Carried } from './credits.js'
+import { carriedIn, joinCarried, watchCredits, type Carried } from './credits.js'
 import { watchWriters, writersIn } from './writers.js'
 import { LOAD, type Author, type RemoteOrigin } from '../../crdt/modeltypes.js'
 import { AUTHORS } from '../../crdt/schema.js'
@@ -212,7 +212,7 @@ export class DocVersions {
     doc.on('update', (_u: Uint8Array, origin: unknown, _d: Doc, tr: Transaction) => {
       if (origin === LOAD) return
       const carried = carriedIn(doc, tr)
-      if (carried) this.#carried = carried
+      if (carried) this.#carried = joinCarried(this.#carried, carried)
       // The writers of what changed, not every client of the update (writers.ts): a peer that only passed a
       // change on, or recorded a race it received, is no author of it.
       const w = writersIn(doc, tr)
@@ -237,7 +237,8 @@ export class DocVersions {
     this.#last = text
     const c = this.#carried
     const others = this.pendingAuthors()
-    const by = c ? [c.by, ...others.filter((b) => b[0] !== c.by[0])] : others
+    const credited = c ? [c.by, ...(c.more ?? [])] : []
+    const by = [...credited, ...others.filter((b) => !credited.some((x) => x[0] === b[0]))]
     const via: Via = c && others.length === 0 ? c.via : this.#local ? 'local' : this.#clients.size ? 'remote' : 'settled'
     this.#clients.clear()
     this.#local = false
@@ -251,7 +252,7 @@ export class DocVersions {
    */
   carriedBy(): By[] {
     const c = this.#carried
-    return !c ? [] : c.via === 'resolve' ? (c.kept ? [c.kept] : []) : [c.by]
+    return !c ? [] : c.via === 'resolve' ? (c.kept ? [c.kept] : []) : [c.by, ...(c.more ?? [])]
   }
 
   /** The peers whose changes reached the document since its last version (this one for a local edit). */

@@ -1,0 +1,132 @@
+/**
+ * Values a `git pull` brings are credited to the teammate whose commit wrote them (issue 16 / 15, black-box
+ * tester), whatever git did around them: a fast-forward over an uncommitted edit (autostash: git puts the
+ * edit aside, moves, and merges it back, so the file is neither the commit's nor the edit's), and a merge
+ * (each value to the commit that last changed it; the merge's author only for what the merge itself made).
+ */
+import { execFileSync } from 'node:child_process'
+import fs from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { classify, snapshot } from '../../src/space/gitintent.js'
+import { historyOf, versionsDirOf, blameOf } from '../../src/space/versions/index.js'
+import { idle, Node, removeSpaceDirs, SEED, TODOS } from './harness.js'
+
+const tmp: string[] = []
+afterAll(async () => {
+  await removeSpaceDirs()
+  await Promise.all(tmp.map((d) => fs.rm(d, { recursive: true, force: true })))
+})
+
+function run(cmd: string, args: string[], o: { cwd: string; encoding: 'utf8'; stdio: ['ignore', 'pipe', 'pipe'] }): string {
+  try {
+    return execFileSync(cmd, args, o)
+  } catch (e) {
+    const x = e as { stdout?: string; stderr?: string }
+    throw new Error(`git ${args.join(' ')}: ${String(x.stdout)} ${String(x.stderr)}`)
+  }
+}
+const git = (cwd: string, args: string[], who = 'pat'): string => run('git', ['-c', `user.name=${who}`, '-c', `user.email=${who}@example.com`, '-c', 'core.hooksPath=/dev/null', ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+
+/** pat's live space, its commit pushed to a bare remote; tina's plain clone of it. */
+async function world(): Promise<{ pat: Node; tina: string }> {
+  const pat = await Node.make({ name: 'pat', files: { [TODOS]: SEED } })
+  await pat.start()
+  const dir = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'ctxsync-pullcredit-')))
+  tmp.push(dir)
+  const remote = path.join(dir, 'remote.git')
+  git(dir, ['init', '-q', '--bare', '-b', 'main', remote])
+  git(pat.root, ['checkout', '-q', '-B', 'main'])
+  git(pat.root, ['add', '-A'])
+  git(pat.root, ['commit', '-qm', 'seed'])
+  git(pat.root, ['remote', 'add', 'origin', remote])
+  git(pat.root, ['push', '-q', '-u', 'origin', 'main'])
+  const tina = path.join(dir, 'tina')
+  git(dir, ['clone', '-q', remote, tina])
+  return { pat, tina }
+}
+
+/** tina changes the file and pushes (a plain-git teammate). */
+async function tinaCommits(tina: string, from: string, to: string, msg: string): Promise<void> {
+  const f = path.join(tina, TODOS)
+  const t = await fs.readFile(f, 'utf8')
+  if (!t.includes(from)) throw new Error(`tina's file lacks ${from}`)
+  await fs.writeFile(f, t.replace(from, to))
+  git(tina, ['commit', '-qam', msg], 'tina')
+}
+
+/** A git command run as the daemon sees one: paused, then the intent judged from snapshots, then reconciled. */
+async function gitAsDaemon(n: Node, args: string[]): Promise<void> {
+  const repo = (await n.s.gitRepo())!
+  const before = await snapshot(repo)
+  n.s.pauseForGit()
+  git(n.root, args)
+  const after = await snapshot(repo)
+  const intent = await classify(repo, before, after, n.root, n.s.match)
+  await n.s.resumeAfterGit(before.head, intent.kind === 'move' ? { ...intent, from: before.head } : intent)
+  await idle(n.s)
+}
+
+async function credits(n: Node): Promise<{ history: Array<{ via: string; by: string[]; fields: string[] }>; blame: Record<string, string[]> }> {
+  await n.s.versions!.flushed()
+  const dir = versionsDirOf(n.root)
+  const history = (await historyOf(dir, { doc: TODOS })).map((e) => ({ via: e.via, by: e.authors.map((a) => a.name), fields: e.fields.map((f) => f.path) }))
+  const blame = Object.fromEntries((await blameOf(n.root, dir, TODOS)).map((l) => [l.path, l.authors.map((a) => a.name)]))
+  return { history, blame }
+}
+
+describe('credits for values a git pull brings', () => {
+  it('a fast-forward over an uncommitted edit (autostash): the commit\'s values are its author\'s, the edit pat\'s', async () => {
+    const { pat, tina } = await world()
+    await tinaCommits(tina, 'title: second', 'title: second by tina', 'tina: t1')
+    git(tina, ['push', '-q', 'origin', 'main'], 'tina')
+    await pat.edit(SEED.replace('title: first', 'title: first by pat'))
+    await idle(pat.s)
+    await gitAsDaemon(pat, ['-c', 'merge.autoStash=true', 'pull', '-q', '--no-rebase', 'origin', 'main'])
+    expect(await pat.file()).toContain('second by tina')
+    expect(await pat.file()).toContain('first by pat')
+    const c = await credits(pat)
+    expect(c.blame['todos[id=t1].title'], JSON.stringify(c.history)).toEqual(['tina'])
+    expect(c.blame['todos[id=t0].title'], JSON.stringify(c.history)).toEqual(['pat'])
+    await pat.close()
+  })
+
+  // The save and the commit end in one version here (a version is a text the file held), written by both.
+  it('a save the live context had not taken in before the pull stays, as pat\'s edit', async () => {
+    const { pat, tina } = await world()
+    await tinaCommits(tina, 'title: second', 'title: second by tina', 'tina: t1')
+    git(tina, ['push', '-q', 'origin', 'main'], 'tina')
+    await pat.editOffline(SEED.replace('title: first', 'title: first by pat'))
+    await gitAsDaemon(pat, ['-c', 'merge.autoStash=true', 'pull', '-q', '--no-rebase', 'origin', 'main'])
+    expect(await pat.file()).toContain('second by tina')
+    expect(await pat.file()).toContain('first by pat')
+    const c = await credits(pat)
+    expect(c.blame['todos[id=t1].title'], JSON.stringify(c.history)).toContain('tina')
+    expect(c.blame['todos[id=t0].title'], JSON.stringify(c.history)).toContain('pat')
+    await pat.close()
+  })
+
+  it('a merge: the values of tina\'s commits are tina\'s, not the merge author\'s', async () => {
+    const { pat, tina } = await world()
+    await tinaCommits(tina, 'title: second', 'title: second by tina', 'tina: t1')
+    await tinaCommits(tina, 'second by tina\n    status: todo', 'second by tina\n    status: doing', 'tina: t1 status')
+    git(tina, ['push', '-q', 'origin', 'main'], 'tina')
+    // pat's own commit, made with the daemon running (its text is the live context's).
+    await pat.edit(SEED.replace('title: first', 'title: first by pat'))
+    await idle(pat.s)
+    git(pat.root, ['commit', '-qam', 'pat: t0'])
+    await gitAsDaemon(pat, ['pull', '-q', '--no-rebase', '--no-edit', 'origin', 'main'])
+    const text = (await pat.file())!
+    expect(text).toContain('second by tina')
+    expect(text).toContain('first by pat')
+    expect(text).toContain('status: doing')
+    const c = await credits(pat)
+    const h = JSON.stringify(c.history)
+    expect(c.blame['todos[id=t1].title'], h).toEqual(['tina'])
+    expect(c.blame['todos[id=t1].status'], h).toEqual(['tina'])
+    expect(c.blame['todos[id=t0].title'], h).toEqual(['pat'])
+    expect(c.history.filter((e) => e.via === 'git' && e.by.includes('pat')), h).toEqual([])
+    await pat.close()
+  })
+})
