@@ -106,6 +106,18 @@ export class GitView {
     return was !== now && (await this.repo.isAncestor(from, this.head.hash))
   }
 
+  /**
+   * Whether HEAD moved from `from` to a commit not behind it (a pull, merge or rebase: a rebased HEAD does
+   * not descend from `from`) and its version of `name` changed on the way.
+   */
+  async movedOn(name: string, from: string | null | undefined): Promise<boolean> {
+    const now = this.headBlobs.get(name)
+    if (!from || !this.head || from === this.head.hash || !now) return false
+    const spec = `${from}:${this.gitPath(name)}`
+    const was = (await this.repo.resolveMany([spec])).get(spec) ?? null
+    return was !== now && !(await this.repo.isAncestor(this.head.hash, from))
+  }
+
   /** Is `text` at `name` HEAD's version or the index's blob in `staged` (repository paths)? A deletion counts. */
   revertedTo(name: string, text: string | null, staged: Map<string, string>): boolean {
     if (text === null) return true

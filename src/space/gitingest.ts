@@ -152,7 +152,7 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
   // does), once on every peer. Taken in as the user's edit instead, an older commit's values rolled the
   // team back and a newer one's went out as this user's (black-box tester, issue 15).
   let theirs = text
-  // A pull (merge, fast-forward) over uncommitted changes: git's autostash put them aside and merged them
+  // A pull (merge, fast-forward, rebase) over uncommitted changes: git's autostash put them aside and merged them
   // back into what came. Taken in whole as an edit, the teammate's values were credited to this clone
   // (issue 16): the commit's version is taken in as git content, then what the disk holds over it as the edit.
   let overGit = false
@@ -161,7 +161,7 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
     // the old commit's files first): not an edit, the next idle decides.
     if (cx.gitPaused() || (await gitAtWork(cx))) return null
     if (text === null || intent?.kind !== 'move') return plain()
-    overGit = !intent.checkout && (await view.brought(f.name, intent.from))
+    overGit = !intent.checkout && (await view.movedOn(f.name, intent.from))
     if (!intent.checkout && !overGit) return plain()
     theirs = await view.headText(f.name)
     if (theirs === null) return plain()
