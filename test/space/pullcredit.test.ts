@@ -11,6 +11,7 @@ import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { classify, snapshot } from '../../src/space/gitintent.js'
 import { historyOf, versionsDirOf, blameOf } from '../../src/space/versions/index.js'
+import { mulberry32 } from '../helpers/random.js'
 import { idle, Node, removeSpaceDirs, SEED, TODOS } from './harness.js'
 
 const tmp: string[] = []
@@ -30,8 +31,8 @@ function run(cmd: string, args: string[], o: { cwd: string; encoding: 'utf8'; st
 const git = (cwd: string, args: string[], who = 'pat'): string => run('git', ['-c', `user.name=${who}`, '-c', `user.email=${who}@example.com`, '-c', 'core.hooksPath=/dev/null', ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
 
 /** pat's live space, its commit pushed to a bare remote; tina's plain clone of it. */
-async function world(): Promise<{ pat: Node; tina: string }> {
-  const pat = await Node.make({ name: 'pat', files: { [TODOS]: SEED } })
+async function world(seed = SEED): Promise<{ pat: Node; tina: string }> {
+  const pat = await Node.make({ name: 'pat', files: { [TODOS]: seed } })
   await pat.start()
   const dir = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'ctxsync-pullcredit-')))
   tmp.push(dir)
@@ -151,4 +152,62 @@ describe('credits for values a git pull brings', () => {
     expect(c.blame['todos[id=t0].status'], h).toEqual(['pat'])
     await pat.close()
   })
+
+  /**
+   * Seeded rounds: teammates (tina, dan: plain git, one clone) commit titles; pat commits a live edit or
+   * not, leaves one uncommitted or not, and pulls by merge or rebase (autostash). Every title is blamed on
+   * its writer, and pat on none of theirs. Several teammates' commits in one pull make one version
+   * written by all of them (a version is a text the file held): their writer is among its authors.
+   */
+  it('generator: whoever pulls, by whatever pull, each title is its writer\'s', async () => {
+    const N = 8
+    const seed = 'todos:\n' + Array.from({ length: N }, (_, i) => `  - id: t${i}\n    title: t${i}\n    status: todo\n`).join('')
+    // PULLCREDIT_SEEDS=from-to runs more seeds (CI: 1-3).
+    const [lo, hi] = (process.env.PULLCREDIT_SEEDS ?? '1-3').split('-').map(Number) as [number, number]
+    for (let s = lo; s <= hi; s++) {
+      const rnd = mulberry32(s)
+      const { pat, tina: team } = await world(seed)
+      const writer = new Map<string, string>()
+      const label = new Map<string, string>()
+      let round = 0
+      const title = (t: string, i: number) => new RegExp(`(- id: t${i}\\n {4}title: )[^\\n]*`).exec(t) ? t.replace(new RegExp(`(- id: t${i}\\n {4}title: )[^\\n]*`), `$1t${i} by ${writer.get(`t${i}`)} ${s}.${round}`) : t
+      for (round = 0; round < 4; round++) {
+        const items = Array.from({ length: N }, (_, i) => i).sort(() => rnd() - 0.5)
+        const who = (['tina', 'dan'] as const).filter(() => rnd() < 0.7)
+        if (who.length === 0) who.push('dan')
+        git(team, ['pull', '-q', '--no-rebase', 'origin', 'main'], 'team')
+        for (const w of who) {
+          const i = items.pop()!
+          writer.set(`t${i}`, w)
+          label.set(`t${i}`, `${w} ${s}.${round}`)
+          const f = path.join(team, TODOS)
+          await fs.writeFile(f, title(await fs.readFile(f, 'utf8'), i))
+          git(team, ['commit', '-qam', `${w}: t${i}`], w)
+        }
+        git(team, ['push', '-q', 'origin', 'main'], 'team')
+        for (const step of ['commit', 'uncommitted'] as const) {
+          if (rnd() < 0.4) continue
+          const i = items.pop()!
+          writer.set(`t${i}`, 'pat')
+          label.set(`t${i}`, `pat ${s}.${round}`)
+          await pat.edit(title((await pat.file())!, i))
+          await idle(pat.s)
+          if (step === 'commit') git(pat.root, ['commit', '-qam', `pat: t${i}`])
+        }
+        const how = rnd() < 0.5 ? ['--no-rebase', '--no-edit'] : ['--rebase']
+        await gitAsDaemon(pat, ['-c', 'merge.autoStash=true', '-c', 'rebase.autoStash=true', 'pull', '-q', ...how, 'origin', 'main'])
+        const c = await credits(pat)
+        const ctx = `seed ${s} round ${round} (${how[0]}): ${JSON.stringify(c.history)}`
+        for (const [item, w] of writer) {
+          expect(await pat.file(), ctx).toContain(`title: ${item} by ${label.get(item)!}\n`)
+          const by = c.blame[`todos[id=${item}].title`] ?? []
+          expect(by, `${item} by ${w}, ${ctx}`).toContain(w)
+          if (w !== 'pat') expect(by, `${item} by ${w}, ${ctx}`).not.toContain('pat')
+        }
+        git(pat.root, ['commit', '-qam', `pat: round ${round}`, '--allow-empty'])
+        git(pat.root, ['push', '-q', 'origin', 'HEAD:main'])
+      }
+      await pat.close()
+    }
+  }, 300_000)
 })
