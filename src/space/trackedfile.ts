@@ -35,6 +35,7 @@
 import { maxFileBytes } from '../fs/atomic.js'
 import type { DocMeta } from '../fs/StorageAdapterInterface.js'
 import type { FileModel, Rendered } from '../crdt/model.js'
+import { pendingBeyond } from '../crdt/pending.js'
 import { sha256hex, type DocName } from '../ids.js'
 import { mergeInto, parseStateVector, type StateVector } from '../net/statevector.js'
 import { dropUndefined, readMeta, svOf, svText, writeMeta, type FileMeta, type TextMark } from './filemeta.js'
@@ -104,11 +105,7 @@ export class TrackedFile {
   diskIs(hash: string | null): boolean { return hash === null ? this.#disk.kind === 'absent' : this.diskHash === hash }
   hasSeen(hash: string): boolean { return this.#meta.seen.includes(short(hash)) }
   /** Local changes no peer is known to hold. */
-  get pending(): boolean {
-    const acked = this.#meta.acked
-    for (const [client, clock] of parseStateVector(this.model.stateVector())) if (clock > (acked.get(client) ?? 0)) return true
-    return false
-  }
+  get pending(): boolean { return pendingBeyond(this.model.doc, this.#meta.acked) }
 
   // ── the store boundary ────────────────────────────────────────────────────────────────────────────
 

@@ -212,4 +212,29 @@ describe('TrackedFile acknowledgements', () => {
     f.model.ingest(OTHER)
     expect(f.pending).toBe(true)
   })
+
+  test('a fresh checkout enrolling a file peers hold is not pending: its creator credit is no edit', () => {
+    // relay e2e 'tokens: CI in a fresh checkout': a read-only reader enrolled the committed file, which the
+    // space already held, and the live model's credit of the enrollment (FileModel.enroll) kept it pending:
+    // sync exited 5, 'local changes to 1 file(s) … stay pending', with nothing edited.
+    const live = (id: string) => new FileModel({ name: NAME, author: { id, name: id, kind: 'human' }, live: true })
+    const space = live('a')
+    space.enroll(TEXT)
+    const reader = new TrackedFile(NAME, live('reader'))
+    reader.model.enroll(TEXT)
+    expect(reader.pending).toBe(true)
+    reader.notedRemoteState(parseStateVector(space.stateVector()))
+    expect(reader.pending).toBe(false)
+    // A change of its own is pending still, a deletion only too (its author entry under its own client).
+    reader.model.ingest(OTHER)
+    expect(reader.pending).toBe(true)
+    reader.notedRemoteState(parseStateVector(reader.model.stateVector()))
+    expect(reader.pending).toBe(false)
+    reader.model.ingest('todos: []\n')
+    expect(reader.pending).toBe(true)
+    // A new file's enrollment itself is pending (peers lack it), credit and all.
+    const creator = new TrackedFile(NAME, live('c'))
+    creator.model.enroll(OTHER)
+    expect(creator.pending).toBe(true)
+  })
 })
