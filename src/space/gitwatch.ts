@@ -38,6 +38,12 @@ export class GitWatch {
   private unfinished: UnfinishedGit | null = null
   /** Peers' new files this daemon staged: unstaged again when deleted (gitstage.ts). */
   private readonly ours: DaemonStaged
+  /**
+   * Peers' files written while git was at work (or a stash held the context): staged once git is done.
+   * Dropped, a file written in a git command's quiet period (a `git status` refreshing the index is one)
+   * stayed untracked, and the pull bringing it refused.
+   */
+  private readonly toStage = new Set<string>()
 
   private constructor(
     private readonly space: Space,
@@ -95,15 +101,29 @@ export class GitWatch {
   private stage(name: string): void {
     this.chain = this.chain
       .then(async () => {
-        if (this.activity.busy || this.held) return
-        if (await this.ours.stage((await this.space.gitRepo())!, name)) this.say(`staged ${name}, new to git here, so that a pull bringing it works`)
+        if (this.activity.busy || this.held) return void this.toStage.add(name)
+        await this.stageNow(name)
       })
       .catch((e: unknown) => this.say(`staging ${name}: ${(e as Error).message}`))
+  }
+
+  private async stageNow(name: string): Promise<void> {
+    this.toStage.delete(name)
+    if (await this.ours.stage((await this.space.gitRepo())!, name)) this.say(`staged ${name}, new to git here, so that a pull bringing it works`)
+  }
+
+  /** What was written while git was at work, once it is done (a git command since: its idle does it). */
+  private async stageWaiting(): Promise<void> {
+    for (const name of [...this.toStage]) {
+      if (this.activity.busy || this.held) return
+      await this.stageNow(name).catch((e: unknown) => this.say(`staging ${name}: ${(e as Error).message}`))
+    }
   }
 
   private unstage(name: string): void {
     this.chain = this.chain
       .then(async () => {
+        this.toStage.delete(name)
         if (this.held) return
         if (await this.ours.unstage((await this.space.gitRepo())!, name)) this.say(`unstaged ${name}, deleted: it was staged only so that a pull bringing it works`)
       })
@@ -111,7 +131,10 @@ export class GitWatch {
   }
 
   private enqueue(): void {
-    this.chain = this.chain.then(() => this.afterGit()).catch((e: unknown) => this.say(`after git: ${(e as Error).message}`))
+    this.chain = this.chain
+      .then(() => this.afterGit())
+      .catch((e: unknown) => this.say(`after git: ${(e as Error).message}`))
+      .then(() => this.stageWaiting())
   }
 
   private async afterGit(): Promise<void> {

@@ -1,0 +1,52 @@
+/**
+ * A peer's new file written while git was at work (the quiet period after a `git status`, which refreshes
+ * the index under `index.lock`) is staged once git is done (gitwatch.ts `toStage`). It was dropped: the file
+ * stayed untracked, and the `git pull` bringing the peer's commit of it refused ("untracked working tree
+ * files would be overwritten by merge"; e2e plain-git 'a context file a peer added and pushed', under load).
+ */
+import { execFileSync } from 'node:child_process'
+import fsp from 'node:fs/promises'
+import path from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { FileWatcher } from '../../src/fs/watcher.js'
+import { GitWatch } from '../../src/space/gitwatch.js'
+import { Node, removeSpaceDirs, SEED, TODOS } from './harness.js'
+
+afterAll(removeSpaceDirs)
+
+const F = '.rhema/peer-new.yaml'
+
+async function until(ok: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + 5000
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+describe('a peer\'s new file written while git is at work', () => {
+  it('is staged once git is done', async () => {
+    const b = await Node.make({ name: 'bob', files: { [TODOS]: SEED } })
+    await b.start()
+    const said: string[] = []
+    const watcher = { pause: () => undefined, resume: async () => undefined } as unknown as FileWatcher
+    const w = (await GitWatch.attach(b.s, watcher, (l) => said.push(l), () => undefined))!
+    const activity = (w as unknown as { activity: { busy: boolean } }).activity
+    const lock = path.join(b.root, '.git', 'index.lock')
+    try {
+      await fsp.writeFile(lock, '')
+      await until(() => activity.busy, 'the git watch to see git at work')
+      // What reconcile.ts says after writing a peer's file (the write itself is not what is tested here).
+      await fsp.writeFile(path.join(b.root, F), 'patterns: []\n')
+      ;(b.s as unknown as { emit(e: 'file-written', n: string): void }).emit('file-written', F)
+      await fsp.rm(lock)
+      await w.untilGitIdle(5000)
+      const status = execFileSync('git', ['status', '--porcelain', '--', F], { cwd: b.root, encoding: 'utf8' })
+      expect(status, said.join('\n')).toBe(`A  ${F}\n`)
+      expect(said).toContain(`staged ${F}, new to git here, so that a pull bringing it works`)
+    } finally {
+      w.close()
+      await b.close()
+    }
+  })
+})
