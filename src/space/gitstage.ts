@@ -75,18 +75,25 @@ export class DaemonStaged {
   }
 
   /** `name` is gone from the work tree: unstages what `stage` staged, if the index still holds just that. */
-  async unstage(repo: Repo, name: string): Promise<boolean> {
+  /** true: unstaged; false: nothing of ours to unstage; 'retry': git held its index (try again once git is done). */
+  async unstage(repo: Repo, name: string): Promise<boolean | 'retry'> {
     const rel = this.rel(repo, name)
     await this.load()
     const oid = this.staged.get(rel)
     if (oid === undefined) return false
-    this.staged.delete(rel)
-    await this.save()
-    if ((await indexBlob(repo, rel)) !== oid) return false
-    if ((await repo.tryRaw(['ls-tree', '--name-only', 'HEAD', '--', rel]))?.trim()) return false // committed since: git's now
+    const forget = async (): Promise<false> => {
+      this.staged.delete(rel)
+      await this.save()
+      return false
+    }
+    if ((await indexBlob(repo, rel)) !== oid) return forget()
+    if ((await repo.tryRaw(['ls-tree', '--name-only', 'HEAD', '--', rel]))?.trim()) return forget() // committed since: git's now
     const removed = await repo.tryRaw(['rm', '--cached', '-q', '--', rel])
     log('%s: unstaged after its deletion (%s)', rel, removed === null ? 'failed' : 'ok')
-    return removed !== null
+    // Failed while a `git status` of the user's held index.lock (CI, git-hygiene, under load): remembered.
+    if (removed === null) return 'retry'
+    await forget()
+    return true
   }
 
   private rel(repo: Repo, name: string): string {

@@ -44,6 +44,8 @@ export class GitWatch {
    * stayed untracked, and the pull bringing it refused.
    */
   private readonly toStage = new Set<string>()
+  /** Deleted while git was at work, or git held its index: unstaged once git is done. */
+  private readonly toUnstage = new Set<string>()
 
   private constructor(
     private readonly space: Space,
@@ -101,6 +103,7 @@ export class GitWatch {
   private stage(name: string): void {
     this.chain = this.chain
       .then(async () => {
+        this.toUnstage.delete(name)
         if (this.activity.busy || this.held) return void this.toStage.add(name)
         await this.stageNow(name)
       })
@@ -118,6 +121,10 @@ export class GitWatch {
       if (this.activity.busy || this.held) return
       await this.stageNow(name).catch((e: unknown) => this.say(`staging ${name}: ${(e as Error).message}`))
     }
+    for (const name of [...this.toUnstage]) {
+      if (this.activity.busy || this.held) return
+      await this.unstageNow(name).catch((e: unknown) => this.say(`unstaging ${name}: ${(e as Error).message}`))
+    }
   }
 
   private unstage(name: string): void {
@@ -125,9 +132,17 @@ export class GitWatch {
       .then(async () => {
         this.toStage.delete(name)
         if (this.held) return
-        if (await this.ours.unstage((await this.space.gitRepo())!, name)) this.say(`unstaged ${name}, deleted: it was staged only so that a pull bringing it works`)
+        if (this.activity.busy) return void this.toUnstage.add(name)
+        await this.unstageNow(name)
       })
       .catch((e: unknown) => this.say(`unstaging ${name}: ${(e as Error).message}`))
+  }
+
+  private async unstageNow(name: string): Promise<void> {
+    this.toUnstage.delete(name)
+    const r = await this.ours.unstage((await this.space.gitRepo())!, name)
+    if (r === 'retry') this.toUnstage.add(name)
+    else if (r) this.say(`unstaged ${name}, deleted: it was staged only so that a pull bringing it works`)
   }
 
   private enqueue(): void {

@@ -49,4 +49,37 @@ describe('a peer\'s new file written while git is at work', () => {
       await b.close()
     }
   })
+
+  // CI (git-hygiene, under load): the deletion came while a `git status` held index.lock; `git rm --cached`
+  // failed and what the daemon had staged was forgotten, so the index kept it ('AD').
+  it('what it staged is unstaged once git is done, when the file is deleted while git holds the index', async () => {
+    const b = await Node.make({ name: 'bob', files: { [TODOS]: SEED } })
+    await b.start()
+    const said: string[] = []
+    const watcher = { pause: () => undefined, resume: async () => undefined } as unknown as FileWatcher
+    const w = (await GitWatch.attach(b.s, watcher, (l) => said.push(l), () => undefined))!
+    const activity = (w as unknown as { activity: { busy: boolean } }).activity
+    const emit = (e: 'file-written' | 'file-deleted', n: string) => (b.s as unknown as { emit(e: string, n: string): void }).emit(e, n)
+    const lock = path.join(b.root, '.git', 'index.lock')
+    const status = () => execFileSync('git', ['status', '--porcelain', '--', F], { cwd: b.root, encoding: 'utf8' })
+    try {
+      await fsp.writeFile(path.join(b.root, F), 'patterns: []\n')
+      emit('file-written', F)
+      await w.untilGitIdle(5000)
+      await until(() => status() === `A  ${F}\n`, 'the daemon to stage the new file')
+      await until(() => !activity.busy, 'git to be idle')
+      await fsp.writeFile(lock, '')
+      await until(() => activity.busy, 'the git watch to see git at work')
+      await fsp.rm(path.join(b.root, F))
+      emit('file-deleted', F)
+      await w.untilGitIdle(200)
+      await fsp.rm(lock)
+      await w.untilGitIdle(5000)
+      await until(() => status() === '', `the index to drop ${F} (${status().trim()}; ${said.join(' | ')})`)
+      expect(said).toContain(`unstaged ${F}, deleted: it was staged only so that a pull bringing it works`)
+    } finally {
+      w.close()
+      await b.close()
+    }
+  })
 })
