@@ -24,14 +24,20 @@ async function until(ok: () => boolean, what: string): Promise<void> {
   }
 }
 
+/** bob, live, with the real git watch over a file watcher that does nothing (the events are emitted by hand). */
+async function rig() {
+  const b = await Node.make({ name: 'bob', files: { [TODOS]: SEED } })
+  await b.start()
+  const said: string[] = []
+  const watcher = { pause: () => undefined, resume: async () => undefined } as unknown as FileWatcher
+  const w = (await GitWatch.attach(b.s, watcher, (l) => said.push(l), () => undefined))!
+  const activity = (w as unknown as { activity: { busy: boolean } }).activity
+  return { b, said, w, activity }
+}
+
 describe('a peer\'s new file written while git is at work', () => {
   it('is staged once git is done', async () => {
-    const b = await Node.make({ name: 'bob', files: { [TODOS]: SEED } })
-    await b.start()
-    const said: string[] = []
-    const watcher = { pause: () => undefined, resume: async () => undefined } as unknown as FileWatcher
-    const w = (await GitWatch.attach(b.s, watcher, (l) => said.push(l), () => undefined))!
-    const activity = (w as unknown as { activity: { busy: boolean } }).activity
+    const { b, said, w, activity } = await rig()
     const lock = path.join(b.root, '.git', 'index.lock')
     try {
       await fsp.writeFile(lock, '')
@@ -53,12 +59,7 @@ describe('a peer\'s new file written while git is at work', () => {
   // CI (git-hygiene, under load): the deletion came while a `git status` held index.lock; `git rm --cached`
   // failed and what the daemon had staged was forgotten, so the index kept it ('AD').
   it('what it staged is unstaged once git is done, when the file is deleted while git holds the index', async () => {
-    const b = await Node.make({ name: 'bob', files: { [TODOS]: SEED } })
-    await b.start()
-    const said: string[] = []
-    const watcher = { pause: () => undefined, resume: async () => undefined } as unknown as FileWatcher
-    const w = (await GitWatch.attach(b.s, watcher, (l) => said.push(l), () => undefined))!
-    const activity = (w as unknown as { activity: { busy: boolean } }).activity
+    const { b, said, w, activity } = await rig()
     const emit = (e: 'file-written' | 'file-deleted', n: string) => (b.s as unknown as { emit(e: string, n: string): void }).emit(e, n)
     const lock = path.join(b.root, '.git', 'index.lock')
     const status = () => execFileSync('git', ['status', '--porcelain', '--', F], { cwd: b.root, encoding: 'utf8' })

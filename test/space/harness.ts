@@ -123,6 +123,17 @@ export async function seededPair(): Promise<{ a: Node; b: Node }> {
   return { a, b }
 }
 
+/** ann, live on SEED, after saving each text of `live` in turn (a history for the merge rules to read). */
+export async function annAfter(live: string[]): Promise<Node> {
+  const a = await Node.make({ name: 'ann', files: { [TODOS]: SEED } })
+  await a.start()
+  for (const t of live) {
+    await a.edit(t)
+    await idle(a.s)
+  }
+  return a
+}
+
 export async function joinCode(root: string): Promise<string> {
   return (await invite({ cwd: root })).code
 }

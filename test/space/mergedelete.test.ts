@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { runMergeJob } from '../../src/space/mergejob.js'
 import { mergeConflicts, saveMerge } from '../../src/space/mergestore.js'
 import { spacePaths } from '../../src/space/paths.js'
-import { idle, Node, removeSpaceDirs, SEED, TODOS, writeFile } from './harness.js'
+import { annAfter, idle, removeSpaceDirs, SEED, TODOS, writeFile } from './harness.js'
 
 afterAll(removeSpaceDirs)
 
@@ -19,13 +19,8 @@ const DELETED = SEED.replace(/ {2}- id: t1\n[\s\S]*$/, '')
 
 /** ann's live history (`live`), then a merge of her deletion with a commit she never held that edits t1. */
 async function mergeAfter(live: string[]): Promise<Array<{ kind: string; display: string }>> {
-  const a = await Node.make({ name: 'ann', files: { [TODOS]: SEED } })
-  await a.start()
+  const a = await annAfter(live)
   try {
-    for (const t of live) {
-      await a.edit(t)
-      await idle(a.s)
-    }
     // The teammate's commit: t1 as edited, and a change of their own the live context never had.
     const theirs = EDITED.replace('title: first', 'title: first, offline')
     await new Promise((r) => setTimeout(r, 20)) // the merge comes after the history (ms times)

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { mergeDriver } from '../../src/commands/merge-driver.js'
 import { mergeConflicts } from '../../src/space/mergestore.js'
 import { spacePaths } from '../../src/space/paths.js'
-import { idle, Node, removeSpaceDirs, SEED, TODOS, writeFile } from './harness.js'
+import { annAfter, idle, removeSpaceDirs, SEED, TODOS, writeFile } from './harness.js'
 
 afterAll(removeSpaceDirs)
 
@@ -18,13 +18,8 @@ const title = (t: string) => SEED.replace('title: second', `title: ${t}`)
 
 /** ann's live history (`live`), then the driver merges pat's title with bob's commit (which the live context never held whole). */
 async function driverAfter(live: string[]): Promise<{ said: string[]; listed: string[] }> {
-  const a = await Node.make({ name: 'ann', files: { [TODOS]: SEED } })
-  await a.start()
+  const a = await annAfter(live)
   try {
-    for (const t of live) {
-      await a.edit(t)
-      await idle(a.s)
-    }
     await new Promise((r) => setTimeout(r, 20)) // the merge comes after the history (ms times)
     const dir = await fsp.mkdtemp(path.join(a.root, '.merge-'))
     const [base, ours, theirs] = ['base', 'ours', 'theirs'].map((n) => path.join(dir, n)) as [string, string, string]
