@@ -12,7 +12,7 @@
  * branch's state instead (`onBranchChange`).
  */
 import path from 'node:path'
-import { GitActivity } from '../git/activity.js'
+import { GitActivity, gitBusyMarkers } from '../git/activity.js'
 import type { Repo } from '../git/repo.js'
 import type { FileWatcher as Watcher } from '../fs/watcher.js'
 import { logger } from '../debuglog.js'
@@ -27,6 +27,8 @@ import { UnfinishedGit } from './unfinished.js'
 import { revertDetail } from './gitrevert.js'
 
 const log = logger('space:gitwatch')
+/** First wait before unstaging again after git held its index. */
+const RETRY_MS = 200
 
 export class GitWatch {
   private chain: Promise<void> = Promise.resolve()
@@ -44,10 +46,14 @@ export class GitWatch {
    * stayed untracked, and the pull bringing it refused.
    */
   private readonly toStage = new Set<string>()
-  /** Deleted while git was at work, or git held its index: unstaged once git is done. */
+  /** Deleted while git was mid-operation, or git held its index: unstaged on a timer (see `midOperation`). */
   private readonly toUnstage = new Set<string>()
+  private retry: NodeJS.Timeout | null = null
+  private retryMs = RETRY_MS
+  private closed = false
 
   private constructor(
+    private readonly gitDir: string,
     private readonly space: Space,
     private readonly watcher: Watcher,
     private readonly activity: GitActivity,
@@ -62,7 +68,7 @@ export class GitWatch {
     const repo = await space.gitRepo()
     if (!repo) return null
     const activity = new GitActivity({ gitDir: repo.gitDir, quietMs: Number(process.env.CTXSYNC_GIT_QUIET_MS) || undefined })
-    const w = new GitWatch(space, watcher, activity, say, onBranchChange)
+    const w = new GitWatch(repo.gitDir, space, watcher, activity, say, onBranchChange)
     w.head = await repo.head()
     w.snap = await snapshot(repo, w.keep(repo))
     w.unfinished = new UnfinishedGit(repo.gitDir, space.root, () => [...space.docs()].map((d) => d.name), say)
@@ -121,10 +127,38 @@ export class GitWatch {
       if (this.activity.busy || this.held) return
       await this.stageNow(name).catch((e: unknown) => this.say(`staging ${name}: ${(e as Error).message}`))
     }
+    await this.unstageWaiting()
+  }
+
+  /**
+   * Unstaging waits out git's multi-step operations (a merge, a rebase, a stash the daemon holds), not each
+   * index lock: a tool that runs `git status` more often than the quiet period (an editor, a prompt, a script
+   * polling) keeps the watch busy without end, and what the daemon had staged for a deleted file stayed staged
+   * ('AD'; CI, e2e git-hygiene, whose wait polls `git status`). Removing the entry between two commands
+   * changes nothing a command relies on: the file is gone from the work tree and the entry is still the blob
+   * the daemon staged (gitstage.ts checks). A lock held at that moment fails the `git rm --cached`: tried
+   * again on a timer (`retrySoon`).
+   */
+  private midOperation(): boolean {
+    return this.held !== null || gitBusyMarkers(this.gitDir).some((m) => m !== 'index.lock')
+  }
+
+  private async unstageWaiting(): Promise<void> {
     for (const name of [...this.toUnstage]) {
-      if (this.activity.busy || this.held) return
+      if (this.midOperation()) return this.retrySoon()
       await this.unstageNow(name).catch((e: unknown) => this.say(`unstaging ${name}: ${(e as Error).message}`))
     }
+    if (this.toUnstage.size === 0) this.retryMs = RETRY_MS
+  }
+
+  /** Tries `toUnstage` again, backing off to a few seconds while git stays at work. */
+  private retrySoon(): void {
+    if (this.retry || this.closed || this.toUnstage.size === 0) return
+    this.retry = setTimeout(() => {
+      this.retry = null
+      this.chain = this.chain.then(() => this.unstageWaiting()).catch((e: unknown) => this.say(`unstaging: ${(e as Error).message}`))
+    }, this.retryMs)
+    this.retryMs = Math.min(this.retryMs * 2, 4000)
   }
 
   private unstage(name: string): void {
@@ -132,7 +166,7 @@ export class GitWatch {
       .then(async () => {
         this.toStage.delete(name)
         if (this.held) return
-        if (this.activity.busy) return void this.toUnstage.add(name)
+        if (this.midOperation()) return void (this.toUnstage.add(name), this.retrySoon())
         await this.unstageNow(name)
       })
       .catch((e: unknown) => this.say(`unstaging ${name}: ${(e as Error).message}`))
@@ -141,7 +175,7 @@ export class GitWatch {
   private async unstageNow(name: string): Promise<void> {
     this.toUnstage.delete(name)
     const r = await this.ours.unstage((await this.space.gitRepo())!, name)
-    if (r === 'retry') this.toUnstage.add(name)
+    if (r === 'retry') (this.toUnstage.add(name), this.retrySoon())
     else if (r) this.say(`unstaged ${name}, deleted: it was staged only so that a pull bringing it works`)
   }
 
@@ -258,6 +292,8 @@ export class GitWatch {
   }
 
   close(): void {
+    this.closed = true
+    if (this.retry) clearTimeout(this.retry)
     this.unhold()
     this.unfinished?.reset()
     this.activity.close()

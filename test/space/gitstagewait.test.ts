@@ -83,4 +83,45 @@ describe('a peer\'s new file written while git is at work', () => {
       await b.close()
     }
   })
+
+  // CI (git-hygiene, under load, after the test above passed): the test's wait polled `git status`, whose
+  // index lock came back within every quiet period, so the watch never went idle and the unstage waiting for
+  // that idle never ran.
+  it('what it staged is unstaged while a tool keeps running git status (the watch never idles)', async () => {
+    const { b, said, w, activity } = await rig()
+    const emit = (e: 'file-written' | 'file-deleted', n: string) => (b.s as unknown as { emit(e: string, n: string): void }).emit(e, n)
+    const inIndex = () => execFileSync('git', ['ls-files', '--', F], { cwd: b.root, encoding: 'utf8' }) !== ''
+    let polling = true
+    let poll: Promise<void> = Promise.resolve()
+    try {
+      await fsp.writeFile(path.join(b.root, F), 'patterns: []\n')
+      emit('file-written', F)
+      await w.untilGitIdle(5000)
+      await until(inIndex, 'the daemon to stage the new file')
+      await until(() => !activity.busy, 'git to be idle')
+      poll = blinkIndexLock(path.join(b.root, '.git', 'index.lock'), () => polling)
+      await until(() => activity.busy, 'the git watch to see git at work')
+      await fsp.rm(path.join(b.root, F))
+      emit('file-deleted', F)
+      const line = `unstaged ${F}, deleted: it was staged only so that a pull bringing it works`
+      await until(() => said.includes(line), `the daemon to unstage ${F} (${said.join(' | ')})`)
+      expect(inIndex()).toBe(false)
+      expect(activity.busy).toBe(true) // the lock never left it the quiet period an idle needs
+    } finally {
+      polling = false
+      await poll
+      w.close()
+      await b.close()
+    }
+  })
 })
+
+/** What a tool polling `git status` does to git's directory: the index lock, 40 ms in every 120. */
+async function blinkIndexLock(lock: string, on: () => boolean): Promise<void> {
+  while (on()) {
+    await fsp.writeFile(lock, '')
+    await new Promise((r) => setTimeout(r, 40))
+    await fsp.rm(lock, { force: true })
+    await new Promise((r) => setTimeout(r, 80))
+  }
+}
