@@ -139,9 +139,7 @@ export class Daemon {
       try {
         started = await peers.start()
       } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code
-        if (code === 'EADDRINUSE') throw new CtxError('port-in-use', `port ${port} is in use: pass --port (0 picks a free one) or stop the other program`)
-        throw e
+        throw listenFailure(e, o.host ?? host, port, { port: o.port !== undefined, host: o.host !== undefined })
       }
       const manager = peers
       cleanup.unshift(() => manager.stop())
@@ -275,6 +273,27 @@ function wirePeerEvents(peers: PeerManager, book: PeerBook, say: (line: string) 
   peers.on('peer-refused', (p, info) => say(p.direction === 'in'
     ? `refused a connection from ${label(p)}: ${info.reason || 'it does not prove this space\'s secret'}`
     : `access refused by ${label(p)}: ${info.reason || 'wrong secret'}`))
+}
+
+/**
+ * A listen failure said as what to do. The listener's error carries the system's code under `errno` (its
+ * own `code` is 'listen-failed'), so a port in use was shown raw as `listen EADDRINUSE` (issue 17).
+ * `given`: whether --port / --host were passed, else the value is .ctxsync/local.yaml's.
+ */
+function listenFailure(e: unknown, host: string, port: number, given: { port: boolean; host: boolean }): unknown {
+  const err = e as { code?: string; errno?: unknown }
+  const sys = typeof err.errno === 'string' ? err.errno : err.code
+  const orLocal = (key: 'port' | 'host') => (given[key] ? '' : ` or \`${key}:\` in .ctxsync/local.yaml`)
+  if (sys === 'EADDRINUSE') {
+    return new CtxError('port-in-use', `port ${port} on ${host} is in use: another program listens there (perhaps \`ctxsync watch\` in another checkout). Stop it, or use another port: --port N (0 picks a free one)${orLocal('port')}`)
+  }
+  if (sys === 'EACCES') {
+    return new CtxError('listen-failed', `this machine does not let ctxsync listen on port ${port} (ports below 1024 need privileges). Use a port of 1024 or more: --port N (0 picks a free one)${orLocal('port')}`)
+  }
+  if (sys === 'EADDRNOTAVAIL') {
+    return new CtxError('listen-failed', `cannot listen on ${host}: it is not an address of this machine. Use one it has: --host 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)${orLocal('host')}`)
+  }
+  return e
 }
 
 /** "decisions.yaml: your save was made from an older version; kept 1 change from peers". */
