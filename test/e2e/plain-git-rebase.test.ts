@@ -1,0 +1,65 @@
+/**
+ * A plain `git rebase BRANCH` (not `pull --rebase`) beside the live context (issue 15 item 1), with `hooks
+ * install` done and daemons running on two clones: a teammate's branch changed the context, bob has a commit
+ * of his own on main and the live context on top, uncommitted; he rebases his branch onto the teammate's.
+ */
+import fsp from 'node:fs/promises'
+import path from 'node:path'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { killAll, readFile, removeTmpDirs, stopWatch, textDiff, TODOS, waitFileEquals, waitSame, type Daemon } from './helpers.js'
+import { cloneAs, countLine, gitIn, hasMarkers, replaceIn, twoLivePeers } from './gitHelpers.js'
+
+afterEach(killAll)
+afterAll(removeTmpDirs)
+
+const logs = (ds: Daemon[]) => ds.map((d) => `--- ${d.peer.name}:\n${d.log()}`).join('\n')
+
+describe('e2e: git rebase BRANCH beside the live context', { timeout: 240_000 }, () => {
+  it('git rebase onto a teammate\'s branch that changed context: exit 0, no markers, live and branch context merged, peers identical', async () => {
+    const { remote, a, b, da, db } = await twoLivePeers()
+    try {
+      // carl (plain git) changes t1's title and adds c1 on a branch of his own, and pushes it.
+      const c = await cloneAs(remote, 'carl')
+      await gitIn(c, ['switch', '-q', '-c', 'feature'])
+      await replaceIn(c, TODOS, 'title: "Write the parser"', 'title: "Write the parser (carl)"')
+      await fsp.appendFile(path.join(c, TODOS), '  - id: c1\n    title: "From carl"\n    status: open\n')
+      await gitIn(c, ['commit', '-qam', 'carl: parser title, c1'])
+      await gitIn(c, ['push', '-q', 'origin', 'feature'])
+      // bob commits a change to the same file (t2 done) on main; then ann's live edit reaches him, uncommitted.
+      await replaceIn(b.dir, TODOS, 'status: open\n    tags: [render]', 'status: done\n    tags: [render]')
+      await waitFileEquals(a, readFile(b)!)
+      await gitIn(b.dir, ['commit', '-qam', 'bob: renderer done'])
+      await replaceIn(a.dir, TODOS, 'title: "Ship it"', 'title: "Ship it live"')
+      await waitFileEquals(b, readFile(a)!)
+      await gitIn(b.dir, ['fetch', '-q'])
+      const r = await gitIn(b.dir, ['rebase', 'origin/feature'], { reject: false })
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0)
+      const want = ['title: "Write the parser (carl)"', '- id: c1', 'title: "Ship it live"']
+      const text = await waitSame([a, b], TODOS, (t) => want.every((l) => t.includes(l)))
+      expect(hasMarkers(text), text).toBe(false)
+      for (const l of want) expect(countLine(text, l), `${l} in\n${text}`).toBe(1)
+      expect(text).toMatch(/title: "Fix the renderer"\n {4}status: done/)
+      // bob's commit now sits on carl's; the live edit is still uncommitted and nothing is left aside.
+      expect((await gitIn(b.dir, ['log', '--format=%s', '-2'])).stdout.trim().split('\n')).toEqual(['bob: renderer done', 'carl: parser title, c1'])
+      expect((await gitIn(b.dir, ['stash', 'list'])).stdout).toBe('')
+      expect((await gitIn(b.dir, ['status', '--porcelain', '--', TODOS])).stdout).toMatch(/^ M /)
+      expect(await gitIn(b.dir, ['diff', '--', TODOS]).then((d) => d.stdout)).toMatch(/^\+ {4}title: "Ship it live"$/m)
+
+      // ann, whose main has none of it in git (she holds it all live), rebases onto the branch too: git
+      // fast-forwards her and applies the autostash over carl's commit; c1 is not doubled.
+      await replaceIn(a.dir, TODOS, 'title: "Fix the renderer"', 'title: "Fix the renderer (ann)"')
+      const live = await waitSame([a, b], TODOS, (t) => t.includes('renderer (ann)'))
+      await gitIn(a.dir, ['fetch', '-q'])
+      const ra = await gitIn(a.dir, ['rebase', 'origin/feature'], { reject: false })
+      expect(ra.exitCode, ra.stdout + ra.stderr).toBe(0)
+      expect((await gitIn(a.dir, ['log', '--format=%s', '-1'])).stdout.trim()).toBe('carl: parser title, c1')
+      const after = await waitSame([a, b], TODOS)
+      expect(after, textDiff(live, after)).toBe(live)
+      expect((await gitIn(a.dir, ['stash', 'list'])).stdout).toBe('')
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
+    expect(await stopWatch(da)).toBe(0)
+    expect(await stopWatch(db)).toBe(0)
+  })
+})
