@@ -26,7 +26,8 @@
  *    enrolled as before (deterministically, so members enrolling the same text agree).
  *
  * "Joining" is a marker file in the state directory that `init` writes when it joins an existing space
- * (the space's `ctxsync.yaml` was there before it) on a machine that had no state for it, and that the
+ * (the space's `ctxsync.yaml` was there before it) on a machine that had no state for it — and `sync`
+ * when it creates this machine's state in a checkout without `init` (CI: open.ts) — and that the
  * first complete exchange removes. The first ever enrollment of a space (`init` creating it) never
  * waits: there is no live state anywhere to wait for. Offline (nobody reachable) the member keeps
  * working on its files; they are merged as above when a peer is first reached, whenever that is. A

@@ -14,6 +14,7 @@ import { gitUserName } from '../git/user.js'
 import { branchPaths, DETACHED } from './branches.js'
 import { DEFAULT_HOST, DEFAULT_PORT, readLocalSettings, readTeamConfig, type LocalSettings, type TeamConfig } from './config.js'
 import { ParseChecker } from './parsecheck.js'
+import { startJoining } from './join.js'
 import { findRoot, spacePaths, type SpacePaths } from './paths.js'
 import { createIdentity, readIdentity, resolveSecret, resolveToken, type Identity } from './secrets.js'
 
@@ -76,6 +77,9 @@ export async function assemble<T>(o: OpenOptions, build: (a: Assembled) => Promi
       if (!o.autoInit || o.lock === 'read') {
         throw new CtxError('no-local-state', `this clone has no local ctxsync state: run \`ctxsync init\` in ${root}`)
       }
+      // A checkout of a space that already exists (CI's `sync` without `init`) joins like `init` does
+      // (join.ts): its committed files are older renderings of the live context, not edits of it.
+      if (process.env.CTXSYNC_JOIN_WAIT !== '0') await startJoining(root)
       identity = await createIdentity(paths.identity)
     }
     const local = await readLocalSettings(paths.local, await defaultLocalSettings(root))

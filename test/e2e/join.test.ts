@@ -7,7 +7,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 
 // The join's wait for the live state is behind a switch for now (src/commands/init.ts).
-import { ctx, expectOk, freePort, killAll, readFile, removeTmpDirs, startWatch, stopWatch, TODOS, waitFileEquals, waitLog, waitSame, type Peer } from './helpers.js'
+import { ctx, ctxJson, expectOk, freePort, killAll, readFile, removeTmpDirs, startWatch, stopWatch, TODOS, waitFileEquals, waitLog, waitSame, type Peer } from './helpers.js'
 import { bareRemote, cloneAs, CONTEXT_TODOS, founder, gitIn, joiner, read, replaceIn, twoLivePeers } from './gitHelpers.js'
 
 afterEach(killAll)
@@ -91,4 +91,25 @@ describe('e2e: joining from an older checkout', { timeout: 240_000 }, () => {
       await checkAll([a, b, c])
     })
   }
+
+  // CI as the README says to run it: a fresh checkout, the secret in the environment, `sync` without `init`
+  // (issue 13: only `init` started the join, so the checkout's older text was enrolled as an edit).
+  it('a clone of an older commit syncs without init (CTXSYNC_SECRET, as CI does): 0 conflicts, 0 values rolled back, its file the live one', async () => {
+    const { a, b, old, live, remote } = await history()
+    const dir = await cloneAs(remote, 'ci')
+    await gitIn(dir, ['reset', '-q', '--hard', old])
+    const secret = (await read(a.dir, '.ctxsync/secret')).trim()
+    const r = await ctx(dir, ['sync', '--peer', a.url, '--json'], { env: { CTXSYNC_SECRET: secret } })
+    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0)
+    expect(await read(dir, TODOS)).toBe(live)
+    await waitFileEquals(a, live)
+    const db = await startWatch(b)
+    await waitFileEquals(b, live, TODOS, 30_000)
+    expect(await stopWatch(db)).toBe(0)
+    for (const p of [a.dir, b.dir, dir]) {
+      expect((await ctxJson(p, ['resolve', '--list'], 0, { env: { CTXSYNC_SECRET: secret } })).conflicts, p).toEqual([])
+    }
+    await checkAll([a, b])
+    expect((await ctx(dir, ['status', '--check'], { env: { CTXSYNC_SECRET: secret } })).exitCode).toBe(0)
+  })
 })
