@@ -14,6 +14,9 @@ import { isJoining } from './join.js'
 import { syncSpace } from './oneshot.js'
 import { onlinePeers } from './presence.js'
 import { liveStatus } from './statusdata.js'
+import { besideAdoptions } from './mergeadopt.js'
+import { countMergeConflicts } from './mergestore.js'
+import { spacePaths } from './paths.js'
 import { remotesFor, type Remotes } from './remotes.js'
 import type { Space } from './space.js'
 import { PeerBook, SummaryWriter } from './summary.js'
@@ -59,7 +62,12 @@ export class LocalSpace implements SpaceApi {
 
   async status(): Promise<Result<'status'>> {
     const live = this.o.live
-    const s = liveStatus(this.space, live ? { running: true, pid: process.pid, url: live.url } : { running: false }, this.peerRecords(), this.online())
+    // The live conflicts and the merge driver's records not yet taken over, read in one state (besideAdoptions).
+    const s = await besideAdoptions(this.space.root, async () => {
+      const s = liveStatus(this.space, live ? { running: true, pid: process.pid, url: live.url } : { running: false }, this.peerRecords(), this.online())
+      await countMergeConflicts(s, spacePaths(this.space.root), this.space.config.rules)
+      return s
+    })
     return (await isJoining(this.space.root)) ? { ...s, joining: true } : s
   }
 

@@ -11,6 +11,10 @@ import type { SpacePaths } from './paths.js'
 
 export const mergesDir = (paths: SpacePaths): string => path.join(paths.state, 'merges')
 
+/** Whether any record is kept (read without loading the CRDT: `status` without a daemon asks this first). */
+export const hasRecords = async (paths: SpacePaths): Promise<boolean> =>
+  (await fs.readdir(mergesDir(paths)).catch(() => [] as string[])).some((n) => n.endsWith('.json'))
+
 export const mergeRecordFile = (paths: SpacePaths, name: string): string =>
   path.join(mergesDir(paths), createHash('sha256').update(name).digest('hex').slice(0, 24) + '.json')
 

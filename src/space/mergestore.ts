@@ -23,7 +23,8 @@ import { TakeError } from '../crdt/present.js'
 import { CtxError } from '../errors.js'
 import { readTextFile, writeFileAtomic } from '../fs/atomic.js'
 import type { SpacePaths } from './paths.js'
-import { mergeRecordFile, mergesDir, type Credit, type MergeRecord, type StoredPart } from './mergefile.js'
+import type { FileStatus } from './summary.js'
+import { hasRecords, mergeRecordFile, mergesDir, type Credit, type MergeRecord, type StoredPart } from './mergefile.js'
 import { openPart, resolveOnLines } from './mergelines.js'
 export type { Credit, MergeRecord, StoredPart }
 export { dropMerge, readMoved } from './mergefile.js'
@@ -148,6 +149,23 @@ export async function mergeConflicts(paths: SpacePaths, rules: readonly RuleSpec
     await markDone(file, rec, dropped, entries.length - dropped.length + deletes.length)
   }
   return out
+}
+
+/**
+ * Conflicts the merge driver kept (a value both sides of a git merge changed) count like live ones: the file
+ * is conflicted and `status --check` fails. These are this clone's records not yet taken over by the live
+ * context (then they are live conflicts, already counted: `mergeadopt.ts`).
+ */
+export async function countMergeConflicts(s: { files: FileStatus[]; conflicts: number }, paths: SpacePaths, rules: readonly RuleSpec[]): Promise<void> {
+  if (!(await hasRecords(paths))) return
+  for (const c of await mergeConflicts(paths, rules).catch(() => [])) {
+    const f = s.files.find((x) => x.path === c.file)
+    if (f) {
+      f.conflicts = (f.conflicts ?? 0) + 1
+      if (f.state === 'synced' || f.state === 'pending') f.state = 'conflicted'
+    }
+    s.conflicts++
+  }
 }
 
 /** `ours`/`theirs`/N of a kept conflict's values, as `crdt/present.ts` picks among a live one's. */

@@ -15,6 +15,7 @@ import type { SpacePaths } from './paths.js'
 import { readIdentity } from './secrets.js'
 import type { StatusData } from './statusdata.js'
 import { PeerBook, readSummary, type FileStatus, type OnlinePeer } from './summary.js'
+import { hasRecords } from './mergefile.js'
 
 export type { StatusData }
 
@@ -75,6 +76,10 @@ export async function savedStatus(root: string, spaceAt: SpacePaths, daemon: { p
   // Known files that are gone from disk: their deletion is not synced yet.
   for (const s of saved.values()) if (s.baseHash) files.push({ path: s.path, state: 'pending', notTakenIn: 'deleted' })
   files.sort((a, b) => (a.path < b.path ? -1 : 1))
+  // The merge driver's records count as conflicts (mergestore.ts, loaded only when there are some; kept in
+  // the space's own state directory whatever the branch mode).
+  const counted = { files, conflicts: files.reduce((n, f) => n + (f.conflicts ?? 0), 0) }
+  if (await hasRecords(spaceAt)) await (await import('./mergestore.js')).countMergeConflicts(counted, spaceAt, config.rules)
   const running = !!daemon || !!(lock?.alive && lock.command.includes('watch'))
   return {
     space: config.space,
@@ -85,7 +90,7 @@ export async function savedStatus(root: string, spaceAt: SpacePaths, daemon: { p
     peers: book.list(),
     // What the daemon last saved; with no daemon this machine is offline and knows of nobody online.
     online: running ? savedOnline(summary?.online) : [],
-    conflicts: files.reduce((n, f) => n + (f.conflicts ?? 0), 0),
+    conflicts: counted.conflicts,
     // join.ts's marker (read here without loading join.ts, which brings the CRDT model).
     ...((await fs.access(path.join(spaceAt.state, 'joining')).then(() => true, () => false)) ? { joining: true } : {}),
   }
