@@ -73,6 +73,28 @@ it('a file a peer created, or deleted, names it on the peers it reaches through 
   for (const n of [ann, bob, cat]) await n!.close()
 })
 
+// bob's own resolve, keeping ann's value, said the same in his log whatever bob had recorded since ann's value
+// came: it was named '(by ann)' when ann's losing value (which left bob's file as it was, so no version was
+// made) was still among the pending authors at the write, and nobody otherwise (first-day e2e, by timing).
+it.each(['nothing', 'an edit of his own'])("bob resolves to ann's value after %s: one log line, one change by ann kept by bob", async (since) => {
+  const [ann, bob] = await team(['ann', 'bob'])
+  await ann!.edit(SEED.replace('status: todo', 'status: done'))
+  await bob!.edit(SEED.replace('status: todo', 'status: blocked'))
+  await pass(ann!, bob!)
+  expect(await bob!.file()).toContain('status: blocked')
+  if (since !== 'nothing') await bob!.edit((await bob!.file())!.replace('title: second', 'title: second!'))
+  const lines: string[] = []
+  wireSpaceEvents(bob!.s, (l) => lines.push(l))
+  const c = bob!.s.conflicts()[0]!
+  await bob!.s.resolve(c.id, c.values.findIndex((v) => v.value === 'done') + 1)
+  await idle(bob!.s)
+  expect(await bob!.file()).toContain('status: done')
+  expect(lines).toEqual(["updated .rhema/todos.yaml (resolved here: kept ann's value)"])
+  const [last] = await changes(bob!)
+  expect(last).toEqual({ via: 'resolve', by: ['ann'], fields: ['todos[id=t0].status'] })
+  for (const n of [ann, bob]) await n!.close()
+})
+
 /** A seeded random number generator (mulberry32). */
 function rng(seed: number): () => number {
   let a = seed >>> 0

@@ -76,11 +76,20 @@ export class VersionBook {
 
   /** Who made the changes a write-back is showing, for the daemon's log (`updated X (by ada)`). */
   who(name: string): string {
+    const me = this.o.author.id
+    const d = this.#docs.get(name)
+    // A resolution chosen here is said as this machine's act, naming the kept value's writer once. Its writer
+    // was also named as a pending author, or not, by timing: their losing value had left the file as it was,
+    // so no version had yet taken it off the pending authors (first-day e2e, bob's log).
+    const chose = d?.resolvedHere(me) ?? null
     // Others only: this machine's own edit merged into the write named its own person too ("updated
     // todos.yaml (by ann, bob)" in ann's log, for bob's change: first-day session, issue 17).
-    const d = this.#docs.get(name)
-    const by = [...(d?.carriedBy() ?? []), ...(d?.pendingAuthors() ?? [])].filter((b, i, all) => b[0] !== this.o.author.id && all.findIndex((x) => x[0] === b[0]) === i)
-    return by.length ? ` (by ${by.map((b) => b[1] + (b[2] === 'agent' ? ' [agent]' : '')).join(', ')})` : ''
+    const by = [...(d?.carriedBy() ?? []), ...(d?.pendingAuthors() ?? [])].filter((b, i, all) => b[0] !== me && b[0] !== chose?.[0] && all.findIndex((x) => x[0] === b[0]) === i)
+    const said = [
+      ...(by.length ? [`by ${by.map((b) => b[1] + (b[2] === 'agent' ? ' [agent]' : '')).join(', ')}`] : []),
+      ...(chose ? [`resolved here: kept ${chose[0] === me ? 'your' : `${chose[1]}'s`} value`] : []),
+    ]
+    return said.length ? ` (${said.join('; ')})` : ''
   }
 
   push(q: Queued): void {
@@ -238,8 +247,11 @@ export class DocVersions {
     const c = this.#carried
     const others = this.pendingAuthors()
     const credited = c ? [c.by, ...(c.more ?? [])] : []
-    const by = [...credited, ...others.filter((b) => !credited.some((x) => x[0] === b[0]))]
-    const via: Via = c && others.length === 0 ? c.via : this.#local ? 'local' : this.#clients.size ? 'remote' : 'settled'
+    const rest = others.filter((b) => !credited.some((x) => x[0] === b[0]))
+    const by = [...credited, ...rest]
+    // Pending authors the credit names already (a resolved value's writer, whose losing value had left the
+    // text as it was) make it no less the carried change: it was 'remote' or 'resolve' by timing.
+    const via: Via = c && rest.length === 0 ? c.via : this.#local ? 'local' : this.#clients.size ? 'remote' : 'settled'
     this.#clients.clear()
     this.#local = false
     this.#carried = null
@@ -253,6 +265,12 @@ export class DocVersions {
   carriedBy(): By[] {
     const c = this.#carried
     return !c ? [] : c.via === 'resolve' ? (c.kept ? [c.kept] : []) : [c.by, ...(c.more ?? [])]
+  }
+
+  /** The kept value's writer, when the change written now is a resolution chosen by `me`. */
+  resolvedHere(me: string): By | null {
+    const c = this.#carried
+    return c?.via === 'resolve' && c.kept?.[0] === me ? c.by : null
   }
 
   /** The peers whose changes reached the document since its last version (this one for a local edit). */
