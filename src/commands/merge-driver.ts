@@ -54,6 +54,7 @@ export async function mergeDriver(o: MergeDriverOptions): Promise<MergeDriverRes
   // Outside a space nothing keeps the record: pointing to `resolve` there led nowhere (issue 17).
   // Both sides were the live context's already: it decided what they conflict on, and writes that back.
   if (r.conflicts && r.held) o.say(`ctxsync: ${o.path}: merged; ${r.conflicts} value(s) differ between two versions the live context already holds — its choices stand, nothing to resolve`)
+  else if (r.conflicts && r.carried) o.say(`ctxsync: ${o.path}: merged the live context carried over by git checkout/switch -m; ${r.conflicts} value(s) changed on both sides — kept one; a checkout keeps no record to resolve`)
   else if (r.conflicts) {
     // Values the live context held in turn before the merge get no record (space/mergeseen.ts): only the
     // others are promised to `resolve --list`.

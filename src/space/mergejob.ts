@@ -44,7 +44,7 @@ export interface MergeJob {
 }
 
 export type MergeOutcome =
-  | { kind: 'merged'; text: string; conflicts: number; keep: StoredPart[] | null; held?: boolean; seen?: number }
+  | { kind: 'merged'; text: string; conflicts: number; keep: StoredPart[] | null; held?: boolean; seen?: number; carried?: boolean }
   | { kind: 'fallback'; why: string }
 
 /**
@@ -82,6 +82,9 @@ export async function runMergeJob(job: MergeJob, inlineLimit?: number): Promise<
     // Both sides already the live context's (a commit made before a resolution, merged after it): what they
     // conflict on was decided there, and a record would open it again (mergeknown.ts).
     if (record && paths && (await heldLive(paths.docs, job))) return { kind: 'merged', text: r.text ?? '', conflicts: r.conflicts.length, keep: null, held: true }
+    // `git checkout -m` / `switch -m`: the daemon keeps no record of it (mergeadopt.ts), so none is made here,
+    // and the driver says so instead of promising one to `resolve --list` that never shows.
+    if (record && (await checkoutMerge(job))) return { kind: 'merged', text: r.text ?? '', conflicts: r.conflicts.length, keep: null, carried: true }
     const keep = record ? r.parts.map((await import('./mergestore.js')).storePart) : null
     if (keep && paths) await creditStash(paths, job.name, await options(), r.parts, keep)
     const seen = keep && paths ? await seenHere(paths.state, job.name, r.parts) : 0
@@ -89,6 +92,13 @@ export async function runMergeJob(job: MergeJob, inlineLimit?: number): Promise<
   } finally {
     for (const p of r.parts) p.model.destroy()
   }
+}
+
+async function checkoutMerge(job: MergeJob): Promise<boolean> {
+  if (!job.git) return false
+  const [{ checkoutMerging }, { Repo }] = await Promise.all([import('./mergeseen.js'), import('../git/repo.js')])
+  const repo = await Repo.open(job.git.cwd).catch(() => null)
+  return repo ? checkoutMerging(repo, job.git.path, job.base, job.ours).catch(() => false) : false
 }
 
 async function heldLive(docs: string, job: MergeJob): Promise<boolean> {

@@ -84,6 +84,20 @@ export async function madeByCheckout(repo: Pick<Repo, 'tryRaw'> | null, at: numb
   return made?.startsWith('checkout:') ?? false
 }
 
+/**
+ * Is git running this merge driver for `git checkout -m` / `git switch -m`, now? Git tells a driver nothing
+ * of its command (no GITHEAD_*, no GIT_REFLOG_ACTION, as for a stash apply), and the reflog `madeByCheckout`
+ * reads is written only after. But every other command that merges a file — merge, pull, a rebase's pick,
+ * cherry-pick, revert, am, stash and autostash apply — merges into HEAD: "ours" is HEAD's version. A checkout
+ * -m merges the uncommitted changes into the commit it switches to from HEAD's version, and moves HEAD only
+ * once the files are written: the base is HEAD's version and "ours" another (checked with git 2.39).
+ */
+export async function checkoutMerging(repo: Pick<Repo, 'resolveMany' | 'blobId'>, gitPath: string, base: string, ours: string): Promise<boolean> {
+  const spec = `HEAD:${gitPath}`
+  const head = (await repo.resolveMany([spec])).get(spec) ?? null
+  return head !== null && head === repo.blobId(base) && head !== repo.blobId(ours)
+}
+
 /** The leaves under the item at `at` in `text` (path below it → value), or null when the item is absent. */
 function itemLeaves(text: string | null, at: ReadonlyArray<string | number>): Map<string, string> | null {
   if (text === null) return null

@@ -78,6 +78,8 @@ describe('e2e: git operations record only concurrent overwrites', { timeout: 240
       for (const args of [['switch', '-m', '-c', 'old', 'HEAD~1'], ['switch', '-m', 'main']]) {
         const sw = await gitIn(b.dir, args, { reject: false })
         expect(sw.exitCode, sw.stdout + sw.stderr).toBe(0)
+        // Both sides were values the live context held: the driver says its choices stand.
+        expect(sw.stdout + sw.stderr).not.toMatch(/resolve --list/)
         // A sync through the daemon takes every file in and the driver's records with them: past it, any record is listed.
         await waitFor(async () => (await ctx(b.dir, ['sync'])).exitCode === 0, 20_000, 'sync on bob')
         for (const peer of [b, a]) expect(await listed(peer), `${peer.name} after git ${args.join(' ')}`).toEqual([])
@@ -85,6 +87,23 @@ describe('e2e: git operations record only concurrent overwrites', { timeout: 240
       for (const peer of [a, b]) expect(await read(peer.dir, TODOS)).toContain('losslessly (ann).')
       expect(await read(a.dir, TODOS)).toBe(live)
       expect(db.log()).not.toMatch(/conflict in/)
+
+      // A switch -m to a teammate's commit whose value never reached the live context: the daemon keeps no
+      // record of a checkout's merge (mergeadopt.ts), so the driver must not send anyone to `resolve --list`
+      // (it did: "2 value(s) changed on both sides — kept one, see `ctxsync resolve --list`", nothing listed).
+      await fsp.writeFile(path.join(a.dir, TODOS), (await read(a.dir, TODOS)).replace('title: "Ship it"', 'title: "Ship it (ann)"'))
+      await waitFor(async () => (await read(b.dir, TODOS)).includes('Ship it (ann)'), 20_000, 'bob shows ann\'s t3')
+      await gitIn(mate, ['pull', '-q', '--no-rebase'])
+      await fsp.writeFile(path.join(mate, TODOS), (await read(mate, TODOS)).replace('title: "Ship it"', 'title: "Ship it (mate)"'))
+      await gitIn(mate, ['commit', '-qam', 'mate: t3'])
+      await gitIn(mate, ['push', '-q', 'origin', 'HEAD:main'])
+      await gitIn(b.dir, ['fetch', '-q'])
+      const sw = await gitIn(b.dir, ['switch', '-m', '--detach', 'origin/main'], { reject: false })
+      expect(sw.exitCode, sw.stdout + sw.stderr).toBe(0)
+      expect(sw.stdout + sw.stderr).toMatch(/todos\.yaml: merged the live context carried over by git checkout\/switch -m; \d+ value\(s\) changed on both sides — kept one; a checkout keeps no record to resolve/)
+      expect(sw.stdout + sw.stderr).not.toMatch(/resolve --list/)
+      await waitFor(async () => (await ctx(b.dir, ['sync'])).exitCode === 0, 20_000, 'sync on bob')
+      for (const peer of [b, a]) expect(await listed(peer), `${peer.name} after git switch -m to mate's commit`).toEqual([])
     } catch (e) {
       throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
     }
