@@ -210,6 +210,10 @@ export class GitWatch {
       intent = { kind: 'move', bases }
     } else {
       intent = await classify(repo, this.snap ?? now, now, this.space.root, this.space.match)
+      // Git started again while this looked (its busy paused the space): resuming now would write and take
+      // in files under the new command's feet. The next idle looks again from the same snapshot, both
+      // commands as one, as when both fall in one quiet period.
+      if (this.activity.busy) return
       this.snap = now
     }
     if (intent.kind === 'stash') {
