@@ -71,12 +71,16 @@ export function syncExit(report: SyncReport): { code: ExitCode; error?: CtxError
   if (o.includes('refused') && o.every((x) => x === 'refused' || x === 'unreachable')) {
     const refused = report.peers.filter((p) => p.outcome === 'refused')
     const viaRelay = refused.some((p) => p.kind === 'relay' || /token|relay/.test(p.error ?? ''))
-    const why = viaRelay
-      ? refused.map((p) => `${p.url}: ${p.error ?? 'refused'}`).join('; ')
-      : `this machine's secret does not match theirs (run \`ctxsync init --join CODE\` with a fresh \`ctxsync invite\` code)`
+    // Each peer's reason is already said from this side (space/refusal.ts): a peer of another space was
+    // told "this machine's secret does not match theirs" like one with another secret (issue 17).
+    const byReason = new Map<string, string[]>()
+    for (const p of refused) byReason.set(p.error ?? 'refused', [...(byReason.get(p.error ?? 'refused') ?? []), p.url])
+    const message = viaRelay
+      ? `access refused by ${refused.length} peer(s): ${refused.map((p) => `${p.url}: ${p.error ?? 'refused'}`).join('; ')}`
+      : [...byReason].map(([why, urls]) => `refused by ${urls.join(', ')}: ${why}`).join('; ')
     return {
       code: ExitCode.AccessRefused,
-      error: Object.assign(new AccessRefusedError(`access refused by ${refused.length} peer(s): ${why}.${stays}`), { data: report }),
+      error: Object.assign(new AccessRefusedError(`${message}.${stays}`), { data: report }),
     }
   }
   if (o.every((x) => x === 'unreachable')) {

@@ -351,7 +351,8 @@ export class PeerManager extends TypedEmitter<PeerManagerEvents> {
     }
     conn.state = info.refused ? 'refused' : 'closed'
     const state: PeerState = { ...this.#stateOf(conn), error: info.reason }
-    if (info.refused) this.emit('peer-refused', state, info)
+    // Who dialled in and was refused proved nothing: its address is all that names it (the log said "?").
+    if (info.refused) this.emit('peer-refused', conn.direction === 'in' ? { ...state, remote: conn.session.remote } : state, info)
     else if (wasActive) this.emit('peer-disconnected', state, info)
     if (wasActive) this.#uncover(peer.id)
     if (target) {

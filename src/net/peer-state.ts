@@ -27,6 +27,8 @@ export interface PeerState {
   error?: string
   /** What a relay granted this machine (read, write, admin); undefined peer to peer. */
   access?: Access
+  /** Where an incoming connection came from (`ws://ADDRESS:PORT`); set on `peer-refused` only. */
+  remote?: string
 }
 
 export interface PeerManagerConfig {

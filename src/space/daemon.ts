@@ -34,6 +34,7 @@ import { GitWatch } from './gitwatch.js'
 import { PeerBook, SummaryWriter } from './summary.js'
 import { logConflicts } from './conflictlog.js'
 import { watchSettings } from './configwatch.js'
+import { refusedByPeer, refusedHere } from './refusal.js'
 
 export interface DaemonOptions {
   cwd: string
@@ -145,7 +146,7 @@ export class Daemon {
       cleanup.unshift(() => manager.stop())
       let daemon: Daemon | null = null
       stoppingNow = () => daemon?.isStopping() ?? false
-      wirePeerEvents(peers, book, o.say, () => daemon?.isStopping() ?? false)
+      wirePeerEvents(peers, book, o.say, () => daemon?.isStopping() ?? false, remotes.registry)
       peers.on('presence', () => space.summaryChanged())
       // A first complete exchange ends a join from a checkout (join.ts): files no peer had are enrolled.
       peers.on('peer-synced', () => void finishJoin(space).catch((e: Error) => o.say(`join: ${e.message}`)))
@@ -252,7 +253,7 @@ export function wireSpaceEvents(space: Space, say: (line: string) => void): void
   space.on('deleted-here', (name: string) => say(`${name}: deleted here, synced`))
 }
 
-function wirePeerEvents(peers: PeerManager, book: PeerBook, say: (line: string) => void, stopping: () => boolean): void {
+function wirePeerEvents(peers: PeerManager, book: PeerBook, say: (line: string) => void, stopping: () => boolean, registry: string | null): void {
   const label = (p: PeerState) => `${p.kind === 'relay' ? 'relay' : p.name ?? p.id ?? '?'}${p.kind === 'agent' ? ' (agent)' : ''}${p.url ? ` at ${p.url}` : ''}`
   peers.on('peer-connected', (p) => {
     if (p.id) book.seen({ id: p.id, name: p.name ?? p.id, kind: p.kind ?? 'human', host: p.host, url: p.url, connected: true })
@@ -268,11 +269,13 @@ function wirePeerEvents(peers: PeerManager, book: PeerBook, say: (line: string) 
     // Our own stop closes the sessions with our reason ("peer shutting down"): said as ours, not theirs (issue 17).
     say(`disconnected from ${label(p)} (${stopping() ? 'this daemon is stopping' : info.reason || info.code})`)
   })
-  // Said from this side: a peer that dialled in and failed the proof was refused *here* (the log said
-  // "access refused by" the dialler: issue 17).
-  peers.on('peer-refused', (p, info) => say(p.direction === 'in'
-    ? `refused a connection from ${label(p)}: ${info.reason || 'it does not prove this space\'s secret'}`
-    : `access refused by ${label(p)}: ${info.reason || 'wrong secret'}`))
+  // Said from this side (refusal.ts): a peer that dialled in and failed the proof was refused *here*, and
+  // named by its address, its name being only its claim; dialling out, the refusal says what is wrong here.
+  peers.on('peer-refused', (p, info) => say(
+    p.direction === 'in' ? refusedHere(info.reason, { claimed: p.name, remote: p.remote })
+    : p.kind === 'relay' || p.url === registry ? `access refused by ${label(p)}: ${info.reason || 'wrong secret'}`
+    : `refused by ${p.url ?? label(p)}${p.name ? ` (it says it is ${p.name})` : ''}: ${refusedByPeer(info.reason)}`,
+  ))
 }
 
 /**

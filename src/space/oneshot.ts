@@ -9,6 +9,7 @@ import type { PeerId } from '../ids.js'
 import { SpaceHost } from './host.js'
 import { finishJoin, isJoining } from './join.js'
 import { credentialsOf, pinsWritten, type Remotes } from './remotes.js'
+import { refusedByPeer } from './refusal.js'
 import { liveFiles, type PeerBook } from './summary.js'
 import type { Space } from './space.js'
 
@@ -106,9 +107,11 @@ async function exchange(space: Space, req: SyncRequest, opts: SyncOptions, chang
       peers.push({ url, outcome: 'synced', id: l.id, name: l.name, kind: l.kind, ...(l.access ? { access: l.access } : {}) })
       continue
     }
+    // A peer's refusal said from this side: the wire reason is the same text on both ends (refusal.ts).
+    const error = r!.outcome === 'refused' && url !== req.registry && r!.peer?.kind !== 'relay' ? refusedByPeer(r!.error) : r!.error
     peers.push({
       url, outcome: r!.outcome, id: r!.peer?.id, name: r!.peer?.name, kind: r!.peer?.kind,
-      ...(r!.error ? { error: r!.error } : {}), ...(r!.access ? { access: r!.access } : {}),
+      ...(error ? { error } : {}), ...(r!.access ? { access: r!.access } : {}),
     })
   }
   const filesChanged = [...changed].sort()

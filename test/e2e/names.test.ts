@@ -36,7 +36,7 @@ describe('e2e: peer-supplied names are shown escaped', { timeout: 120_000 }, () 
     // Said from the listener's side: it refused the stranger (it said "access refused by" the stranger: issue 17).
     await waitLog(da, /refused a connection from/)
     expectClean(da.log(), 'the watch log')
-    expect(da.log()).toContain(`refused a connection from ${ESCAPED} (agent)`)
+    expect(da.log()).toContain(`refused a connection from an unknown peer at 127.0.0.1 (it says it is ${ESCAPED}; not proven)`)
     expect(da.log()).not.toContain('access refused by')
   })
 

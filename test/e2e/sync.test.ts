@@ -181,12 +181,32 @@ describe('e2e: sync', { timeout: 90_000 }, () => {
     await waitFor(async () => (await fileState(a)).state === 'pending', 5000, 'a: its edit taken in')
     const tb = await edit(b, 'title: "Third task"', 'title: "Third task, B only"')
 
+    // Said from b's side, the one holding the wrong secret (it read the listener's "the other peer does not
+    // know this space's secret"), with the fix for where b's secret came from: here CTXSYNC_SECRET.
+    const fromEnv = "this machine's secret (from CTXSYNC_SECRET) is not the one the peer uses for this space: unset CTXSYNC_SECRET to use .ctxsync/secret, or set it to the space's secret"
     const r = await ctx(b.dir, ['sync', '--peer', a.url, '--timeout', '10'], { env: { CTXSYNC_SECRET: OTHER_SECRET } })
     expect(r.exitCode).toBe(5)
-    expect(r.stderr).toMatch(/access refused/)
+    expect(r.stdout.split('\n')[0]).toBe(`refused     ${a.url}  ${fromEnv}`)
+    expect(r.stderr).toContain(`ctxsync: refused by ${a.url}: ${fromEnv}.`)
     const js = await ctx(b.dir, ['sync', '--peer', a.url, '--timeout', '10', '--json'], { env: { CTXSYNC_SECRET: OTHER_SECRET } })
     expect(js.exitCode).toBe(5)
-    expect(JSON.parse(js.stdout).peers).toEqual([expect.objectContaining({ url: a.url, outcome: 'refused' })])
+    expect(JSON.parse(js.stdout).peers).toEqual([expect.objectContaining({ url: a.url, outcome: 'refused', error: fromEnv })])
+    // The secret in .ctxsync/secret: the fix is a new join code.
+    const secretFile = path.join(b.dir, '.ctxsync', 'secret')
+    const good = fs.readFileSync(secretFile, 'utf8')
+    fs.writeFileSync(secretFile, OTHER_SECRET + '\n')
+    const rf = await ctx(b.dir, ['sync', '--peer', a.url, '--timeout', '10'])
+    fs.writeFileSync(secretFile, good)
+    expect(rf.exitCode).toBe(5)
+    expect(rf.stdout.split('\n')[0]).toBe(
+      `refused     ${a.url}  this machine's secret for this space is not the one the peer uses: ask a member who syncs with it for a new join code (\`ctxsync invite\` there) and run \`ctxsync init --join CODE\` here`,
+    )
+    // The listener names the stranger by its address; the name it gave is only its claim.
+    await waitLog(da, /refused a connection from/)
+    expect(da.log()).toContain(
+      "refused a connection from an unknown peer at 127.0.0.1 (it says it is b; not proven): it does not know this space's secret, so nothing was exchanged. " +
+      'If b belongs in this space, give them a new join code (`ctxsync invite`, shared privately)',
+    )
     // Give a hostile delivery time to land, then check that nothing moved either way.
     await new Promise((res) => setTimeout(res, 300))
     expect(readFile(b)).toBe(tb)
@@ -200,6 +220,27 @@ describe('e2e: sync', { timeout: 90_000 }, () => {
     expect(ok.exitCode, ok.stderr).toBe(0)
     const merged = await waitSame([a, b])
     expect(merged).toBe(SMALL_TODOS.replace('title: "First task"', 'title: "First task, A only"').replace('title: "Third task"', 'title: "Third task, B only"'))
+    await stopWatch(da)
+  })
+
+  it('a peer of another space is refused (exit 5), said as another space on both sides', async () => {
+    const { peers } = await setupSpace(['a', 'b'], { files: { [TODOS]: SMALL_TODOS } })
+    const a = peers[0]!
+    const { peers: others } = await setupSpace(['e'], { files: { [TODOS]: SMALL_TODOS } })
+    const e = others[0]!
+    const theirs = /^space: (\S+)$/m.exec(fs.readFileSync(path.join(e.dir, 'ctxsync.yaml'), 'utf8'))![1]!
+    const da = await startWatch(a)
+    const r = await ctx(e.dir, ['sync', '--peer', a.url, '--timeout', '10'])
+    expect(r.exitCode).toBe(5)
+    // It said "this machine's secret does not match theirs", as for a wrong secret.
+    const why = 'the peer syncs another space, not this one (nothing was exchanged): check the address (--peer, or `peers:` in .ctxsync/local.yaml) and use a peer of this space'
+    expect(r.stdout.split('\n')[0]).toBe(`refused     ${a.url}  ${why}`)
+    expect(r.stderr).toContain(`ctxsync: refused by ${a.url}: ${why}.`)
+    // The listener said "refused a connection from ?".
+    await waitLog(da, /refused a connection from/)
+    expect(da.log()).toContain(
+      `refused a connection from an unknown peer at 127.0.0.1: it asked for another space (${theirs}), and was shown nothing of this one. Nothing to do here: its own side reports the refusal`,
+    )
     await stopWatch(da)
   })
 })

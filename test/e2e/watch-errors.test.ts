@@ -4,12 +4,15 @@
  * came from (--port or .ctxsync/local.yaml) and what to do; exit 1; and nothing of a daemon is left behind
  * (no daemon.json, no control socket, the space's lock released: a second watch on a free port starts). The
  * same for an address this machine does not have (--host).
+ *
+ * And a refusal said from this side: a daemon dialling with another secret logged the listener's sentence
+ * ("the other peer does not know this space's secret"); now what is wrong here and the fix.
  */
 import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { afterAll, afterEach, expect, it } from 'vitest'
-import { ctx, freePort, killAll, removeTmpDirs, setupSpace, startWatch, stopWatch, type Peer } from './helpers.js'
+import { ctx, freePort, killAll, removeTmpDirs, setupSpace, startWatch, stopWatch, waitLog, type Peer } from './helpers.js'
 
 afterEach(killAll)
 afterAll(removeTmpDirs)
@@ -69,4 +72,22 @@ it('watch on a port in use: says which port and what to do, exit 1, leaves no da
   const port = await freePort()
   const d = await startWatch({ ...a, port, url: `ws://127.0.0.1:${port}` })
   expect(await stopWatch(d)).toBe(0)
+})
+
+it("watch dialling a peer with another secret says so from this side, with the fix", { timeout: 90_000 }, async () => {
+  const { peers } = await setupSpace(['a', 'b'])
+  const [a, b] = peers as [Peer, Peer]
+  const da = await startWatch(a)
+  // b dials a (its configured peer) holding a secret that is not the space's.
+  const db = await startWatch(b, [], { CTXSYNC_SECRET: 'x'.repeat(43) })
+  // It logged the listener's sentence, "access refused: the other peer does not know this space's secret".
+  await waitLog(db, /refused by/)
+  expect(db.log()).toContain(
+    `refused by ${a.url} (it says it is a): this machine's secret (from CTXSYNC_SECRET) is not the one the peer uses for this space: ` +
+    "unset CTXSYNC_SECRET to use .ctxsync/secret, or set it to the space's secret",
+  )
+  await waitLog(da, /refused a connection from an unknown peer at 127\.0\.0\.1 \(it says it is b; not proven\)/)
+  expect(db.log()).not.toMatch(/connected to a/)
+  expect(await stopWatch(db)).toBe(0)
+  expect(await stopWatch(da)).toBe(0)
 })
