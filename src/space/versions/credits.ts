@@ -50,9 +50,10 @@ export function carriedIn(doc: Doc, tr: Transaction): Carried | null {
 }
 
 /**
- * Two credits in one change (one transaction, or one turn): a pull's commits taken in one by one, each
- * crediting its writer, make one version written by all of them, first writer first. A resolution, or a
- * change carried by another client, replaces what came before, as one credit always did.
+ * Two credits in one change: a pull's commits in one update (a peer that catches up gets them at once),
+ * each crediting its writer, make one version written by all of them, first writer first (taken in one
+ * transaction each, each is a version of its own: recorder.ts). A resolution, or a change carried by
+ * another client, replaces what came before, as one credit always did.
  */
 export function joinCarried(a: Carried | null, b: Carried): Carried {
   if (!a || a.via !== 'git' || b.via !== 'git' || a.client !== b.client) return b

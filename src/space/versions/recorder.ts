@@ -38,6 +38,9 @@ export interface BookOptions {
 
 interface Queued { doc: string; text: string | null; t: number; by: By[]; via: Via; at?: number; kept?: By }
 
+/** What a document's side reads of its model: the CRDT, and the text it renders (a pull's step, below). */
+export interface StepModel { doc: Doc; render(): { text: string | null } }
+
 interface LogState { enc: Encoder; lastHash: string | null; appends: number }
 
 /** The space's version book, or null when this process may not write (a read-only open). */
@@ -68,8 +71,8 @@ export class VersionBook {
 
   #docs = new Map<string, DocVersions>()
 
-  forDoc(name: string, model: { doc: Doc }): DocVersions {
-    const d = new DocVersions(this, name, model.doc)
+  forDoc(name: string, model: StepModel): DocVersions {
+    const d = new DocVersions(this, name, model)
     this.#docs.set(name, d)
     return d
   }
@@ -207,13 +210,17 @@ export class DocVersions {
   #local = false
   /** A change this document took in that a peer only carried (credits.ts): its writer is the author. */
   #carried: Carried | null = null
+  /** The text once the pending commit's change was taken in (`#carried`, a git step), while another may follow. */
+  #stepText: string | null | undefined = undefined
   #last: string | null | undefined = undefined
+  private readonly doc: Doc
 
   constructor(
     private readonly book: VersionBook,
     readonly name: string,
-    private readonly doc: Doc,
+    private readonly model: StepModel,
   ) {
+    const doc = (this.doc = model.doc)
     // The maps credits are written in, defined now: a remote update would otherwise create them as plain
     // types, and `tr.changed` name those, not the maps `carriedIn` looks up (a peer's credit went unread).
     watchCredits(doc)
@@ -221,7 +228,12 @@ export class DocVersions {
     doc.on('update', (_u: Uint8Array, origin: unknown, _d: Doc, tr: Transaction) => {
       if (origin === LOAD) return
       const carried = carriedIn(doc, tr)
+      // A pull's commits come in one turn, one transaction each (gitsteps.ts), and the file is written once:
+      // made one version, every field it changed was blamed on every commit's author (issue 16). Each
+      // commit is a version of its own, the text as it stood once that commit was in.
+      if (carried?.via === 'git' && this.#carried?.via === 'git' && this.#stepText !== undefined) this.#record(this.#stepText)
       if (carried) this.#carried = joinCarried(this.#carried, carried)
+      this.#stepText = carried?.via === 'git' ? this.#render() : undefined
       // The writers of what changed, not every client of the update (writers.ts): a peer that only passed a
       // change on, or recorded a race it received, is no author of it.
       const w = writersIn(doc, tr)
@@ -244,6 +256,21 @@ export class DocVersions {
     const text = file.disk.kind === 'absent' ? null : file.disk.kind === 'file' ? file.model.baseText : undefined
     if (text === undefined || text === this.#last) return
     this.#last = text
+    this.#record(text)
+  }
+
+  /** The text now, or undefined (no step version then) should rendering fail: never thrown into Yjs's update event. */
+  #render(): string | null | undefined {
+    try {
+      return this.model.render().text
+    } catch (e) {
+      log('%s: no text for a git step: %s', this.name, (e as Error).message)
+      return undefined
+    }
+  }
+
+  /** A version of `text` made by what is pending (credit, peers, this machine), which it then clears. */
+  #record(text: string | null): void {
     const c = this.#carried
     const others = this.pendingAuthors()
     const credited = c ? [c.by, ...(c.more ?? [])] : []
@@ -255,6 +282,7 @@ export class DocVersions {
     this.#clients.clear()
     this.#local = false
     this.#carried = null
+    this.#stepText = undefined
     this.book.push({ doc: this.name, text, t: historyNow(), by, via, ...(c && via === c.via ? { at: c.at, ...(c.kept ? { kept: c.kept } : {}) } : {}) })
   }
 
