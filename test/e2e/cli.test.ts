@@ -102,7 +102,7 @@ describe('e2e: init and invite', { timeout: 60_000 }, () => {
     expect(help.stdout.replace(/\n/g, ' ')).toMatch(/Exit codes: 0 ok, 1 error, 2 usage, 3 no peer reachable, 4 a --check failed, 5 access refused/)
     // Independent runs: in parallel, to keep the suite quick. Every help fits the terminal (issue 17: lines
     // ran to 186 columns), and says what --discovery does by default.
-    const cmds = ['init', 'sync', 'status', 'resolve', 'watch', 'invite', 'serve', 'token', 'hooks', 'log', 'peers']
+    const cmds = ['init', 'sync', 'status', 'resolve', 'watch', 'invite', 'serve', 'token', 'hooks', 'log', 'peers', 'history', 'show', 'diff', 'restore', 'undo', 'blame']
     const helps = await Promise.all(cmds.map((cmd) => ctx(dir, [cmd, '--help'], { env: { COLUMNS: '100' } })))
     helps.forEach((h, i) => {
       expect(h.exitCode, cmds[i]).toBe(0)
