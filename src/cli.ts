@@ -16,6 +16,7 @@ import { registerHistory } from './clihistory.js'
 import { registerPeers } from './clipeers.js'
 import { checkPort } from './space/flags.js'
 import { visible, visibleLines } from './visible.js'
+import { colorOn } from './timefmt.js'
 
 // Command modules are loaded when their command runs: `status` in a hook should not pay for the network
 // stack, nor `--version` for anything.
@@ -122,7 +123,8 @@ export function buildProgram(): Command {
       // A spinner only where it can draw: with no width (`script`, `docker run -t` before a resize) ora
       // redrew endlessly, gigabytes of escapes at 100 % CPU, deaf to --timeout and SIGTERM (issue 17).
       const ora = !o.json && spinnable() ? (await import('ora')).default : null
-      const spinner = ora ? ora({ text: 'syncing…', stream: process.stderr }).start() : null
+      // Its own colour too: ora drew it cyan under NO_COLOR (issue 17: NO_COLOR and TERM=dumb all plain).
+      const spinner = ora ? ora({ text: 'syncing…', stream: process.stderr, color: colorOn(process.stderr) ? 'cyan' : false }).start() : null
       const said = new Set<string>()
       try {
         const r = await sync({

@@ -3,13 +3,17 @@
  * `docker run -t` before a resize, `expect`) made ora redraw endlessly — gigabytes of escape codes at
  * 100 % CPU, deaf to --timeout and SIGTERM. Now plain progress lines there, and under TERM=dumb; the
  * run ends within its --timeout. The peer is a TCP listener on 127.0.0.1 that never answers.
+ *
+ * Colour (issue 17: "NO_COLOR, TERM=dumb, non-TTY all plain"): on a pseudo-terminal with a width, `status` and
+ * `sync` under NO_COLOR=1 or TERM=dumb print no colour escape at all (the spinner was cyan under NO_COLOR).
  */
 import net from 'node:net'
 import { execa } from 'execa'
-import { afterAll, expect, it } from 'vitest'
-import { CLI, ctx, expectOk, freePort, makeRepo, removeTmpDirs, TODOS, waitFor } from './helpers.js'
+import { afterAll, afterEach, expect, it } from 'vitest'
+import { CLI, ctx, expectOk, freePort, killAll, makeRepo, removeTmpDirs, setupSpace, startWatch, stopWatch, TODOS, waitFor, type Peer } from './helpers.js'
 
 afterAll(removeTmpDirs)
+afterEach(killAll)
 
 async function silentPeer(): Promise<{ url: string; close(): void }> {
   const sockets: net.Socket[] = []
@@ -72,3 +76,31 @@ it('`watch 2>&1 | tee log`, then Ctrl-C (the reader ends first): the daemon stil
   expect(r.exitCode).toBe(0)
   expect((await ctx(dir, ['status'])).stdout).toMatch(/not running/)
 }, 60_000)
+
+/** SGR sequences: what sets colours and styles (cursor moves and line clears are not colour). */
+const SGR = /\x1b\[[0-9;]*m/
+
+it.skipIf(process.platform !== 'linux')('NO_COLOR=1 and TERM=dumb: no colour escapes from status and sync on a terminal', async () => {
+  const { peers } = await setupSpace(['a', 'b'])
+  const [a, b] = peers as [Peer, Peer]
+  const da = await startWatch(a)
+  // A terminal 80 columns wide, as an interactive one is: the spinner draws there.
+  const run = async (env: Record<string, string | undefined>) => {
+    const r = await execa('script', ['-qec', `stty cols 80 rows 24; node ${CLI} status; node ${CLI} sync --peer ${a.url} --timeout 20 </dev/null; echo "exit $?"`, '/dev/null'], {
+      cwd: b.dir, reject: false, timeout: 60_000, stdin: 'ignore',
+      env: { CTXSYNC_NO_MDNS: '1', CTXSYNC_SECRET: undefined, NO_COLOR: undefined, FORCE_COLOR: undefined, ...env },
+    })
+    expect(r.timedOut).toBe(false)
+    const text = String(r.stdout)
+    expect(text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''), JSON.stringify(env)).toMatch(/synced\s+a ws:\/\/127\.0\.0\.1:\d+[\s\S]*exit 0/)
+    return text
+  }
+  // Coloured where colour is wanted: the checks below would pass on nothing otherwise.
+  expect(await run({ TERM: 'xterm-256color' })).toMatch(SGR)
+  for (const env of [{ TERM: 'xterm-256color', NO_COLOR: '1' }, { TERM: 'dumb' }]) {
+    const text = await run(env)
+    expect(text, JSON.stringify(env)).toMatch(/daemon not running/)
+    expect(JSON.stringify(text.match(SGR)), JSON.stringify(env)).toBe('null')
+  }
+  await stopWatch(da)
+}, 120_000)
