@@ -9,7 +9,7 @@ import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { decode, Encoder, frame, logFile, readVersionsOf, type By } from '../../src/space/versions/store.js'
 import { rewrite } from '../../src/space/versions/compact.js'
-import { DEFAULT_POLICY, thin } from '../../src/space/versions/policy.js'
+import { DEFAULT_POLICY, fitBudget, readPolicy, thin } from '../../src/space/versions/policy.js'
 import { diffFlat, flatten } from '../../src/space/versions/fields.js'
 import { parseTime } from '../../src/space/versions/when.js'
 
@@ -66,6 +66,53 @@ describe('version store', () => {
     expect(kept.at(-1)).toBe(vs.at(-1))
     // a dropped version's author is not forgotten
     expect(hourly[5]!.by.map((b) => b[0]).sort()).toEqual(['p-0', 'p-1'])
+  })
+
+  it('reads the policy from ctxsync.yaml (history:), the default for what it does not say or says wrong', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ctxsync-policy-'))
+    const cfg = path.join(dir, 'ctxsync.yaml')
+    const read = async (text: string | null) => {
+      if (text === null) fs.rmSync(cfg, { force: true })
+      else fs.writeFileSync(cfg, text)
+      const warned: string[] = []
+      return { p: await readPolicy(cfg, (m) => warned.push(m)), warned }
+    }
+    const H = 3_600_000
+    const D = 24 * H
+    expect(await read(null)).toEqual({ p: DEFAULT_POLICY, warned: [] })
+    expect(await read('space: abc\n')).toEqual({ p: DEFAULT_POLICY, warned: [] })
+    expect(await read('history:\n')).toEqual({ p: DEFAULT_POLICY, warned: [] })
+    expect(await read('history: [\n')).toEqual({ p: DEFAULT_POLICY, warned: [] })
+    expect((await read('history:\n  all: 2h\n  hourly: 1w\n  daily: forever\n  max-size: 512KiB\n')).p).toEqual({ allMs: 2 * H, hourlyMs: 7 * D, dailyMs: Infinity, maxBytes: 512 * 1024 })
+    // Bare numbers: days for a time, bytes for a size; a unit it does not know is said, and the default kept.
+    expect((await read('history:\n  all: 3\n  max-size: 1000\n')).p).toEqual({ ...DEFAULT_POLICY, allMs: 3 * D, maxBytes: 1000 })
+    expect((await read('history:\n  all: 1.5d\n  max-size: 2 MB\n')).p).toEqual({ ...DEFAULT_POLICY, allMs: 1.5 * D, maxBytes: 2e6 })
+    const bad = await read('history:\n  all: soon\n  hourly: 3y\n  max-size: lots\n')
+    expect(bad.p).toEqual(DEFAULT_POLICY)
+    expect(bad.warned).toEqual([
+      'ctxsync.yaml: history.all: cannot read "soon"; using the default',
+      'ctxsync.yaml: history.hourly: cannot read "3y"; using the default',
+      'ctxsync.yaml: history.max-size: cannot read "lots"; using the default',
+    ])
+    // A negative number is no time or size: kept every version for no time at all, and a budget below zero
+    // dropped all but the newest.
+    const negative = await read('history:\n  all: -1\n  max-size: -5\n')
+    expect(negative.p).toEqual(DEFAULT_POLICY)
+    expect(negative.warned).toHaveLength(2)
+  })
+
+  it('fits the size budget by dropping the oldest versions, never the newest', () => {
+    const vs = Array.from({ length: 10 }, (_, i) => ({ id: String(i), h: '', doc: 'd', text: String(i), t: i, by: [me], via: 'local' as const }))
+    expect(fitBudget(vs, 100, 100)).toBe(vs)
+    expect(fitBudget(vs, 100, Infinity)).toBe(vs)
+    // Twice the budget: half go, the oldest first.
+    expect(fitBudget(vs, 200, 100).map((v) => v.id)).toEqual(['5', '6', '7', '8', '9'])
+    // A little over: at least one goes.
+    expect(fitBudget(vs, 101, 100).map((v) => v.id)).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9'])
+    // No budget at all, or a single version over it: the newest stays.
+    expect(fitBudget(vs, 100, 0).map((v) => v.id)).toEqual(['9'])
+    expect(fitBudget(vs.slice(0, 1), 1e9, 10)).toEqual(vs.slice(0, 1))
+    expect(fitBudget([], 1e9, 10)).toEqual([])
   })
 
   it('names fields by identity and reports a removed item once', () => {

@@ -27,8 +27,10 @@ export const DEFAULT_POLICY: Policy = { allMs: DAY, hourlyMs: 30 * DAY, dailyMs:
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: HOUR, d: DAY, w: 7 * DAY }
 
+// A negative number (YAML reads `-1` as one) is neither: taken, it kept no time at all, or a budget below
+// zero dropped every version but the newest.
 export function parseDuration(s: unknown): number | null {
-  if (typeof s === 'number') return s * DAY
+  if (typeof s === 'number') return s >= 0 ? s * DAY : null
   if (typeof s !== 'string') return null
   if (s === 'forever' || s === 'never') return Infinity
   const m = /^(\d+(?:\.\d+)?)\s*([smhdw])$/.exec(s.trim())
@@ -36,7 +38,7 @@ export function parseDuration(s: unknown): number | null {
 }
 
 function parseSize(s: unknown): number | null {
-  if (typeof s === 'number') return s
+  if (typeof s === 'number') return s >= 0 ? s : null
   if (typeof s !== 'string') return null
   const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$/i.exec(s.trim())
   if (!m) return null
