@@ -36,6 +36,7 @@ import type { DocTurn, GitContext, Notify } from './context.js'
 import { reconcile, takeInRevert, takeInSave, unlessDamaged, writeBack, type ReconcileResult } from './reconcile.js'
 import { GitView, mergeClean, mergeTexts, nearest } from './gitbase.js'
 import type { GitIntent } from './gitintent.js'
+import { writtenSinceHeadMoved } from './awayrevert.js'
 import { adoptMerges } from './mergeadopt.js'
 
 export { mergeTexts }
@@ -172,6 +173,9 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
   // Taken in as written on purpose (takeInRevert): diffed against the file's last text, however many saves ago
   // the file last held git's version.
   if (intent?.kind === 'revert' && text !== null && hash !== null && view.revertedTo(f.name, text, intent.staged)) return (await takeInRevert(cx, d, text, hash)) ? 'reverted' : null
+  // No git command seen (a start, a scan): git's version written after HEAD last moved is a revert made while
+  // no daemon ran (awayrevert.ts); kept out as known content, the live context undid it.
+  if (!intent && read.kind === 'text' && hash !== null && view.fromGit(f.name, read.text) && (await writtenSinceHeadMoved(view.repo, read.mtimeMs))) return (await takeInRevert(cx, d, read.text, hash)) ? 'reverted' : null
   try {
     const known = theirs === null ? await deletionKnown(f, view) : await view.knownHead(f, f.name, theirs)
     if (cx.gitPaused()) return null
