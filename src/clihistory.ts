@@ -11,6 +11,15 @@ import { massDeletionWhat } from './space/versions/guardtext.js'
 
 const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n')
 const json = (v: unknown) => out(JSON.stringify(visibleDeep(v), null, 2))
+/**
+ * `show --json`: the text is the file, as plain `show` prints it. Through `visible` its line breaks became
+ * the two characters `\n` (`jq -r .text` gave one long line). JSON already escapes C0 controls; the other
+ * characters `visible` escapes are written as JSON escapes, so the output is as safe and decodes exactly.
+ */
+const jsonWithText = (v: Record<string, unknown>, text: string | null) => {
+  const s = JSON.stringify({ ...visibleDeep(v), text }, null, 2)
+  out(s.replace(/[\u007f-\uffff]/g, (c) => (visible(c) === c ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)))
+}
 const cwdOf = (cmd: Command): string => (cmd.optsWithGlobals() as { cwd?: string }).cwd ?? process.cwd()
 const count = (v: string) => {
   if (!/^\d+$/.test(v)) throw new UsageError(`-n takes a number, got ${JSON.stringify(v)}`)
@@ -56,7 +65,10 @@ export function registerHistory(program: Command): void {
     .addHelpText('after', examples('ctxsync show 3f2a9c1b', 'ctxsync show 10m .rhema/todos.yaml', 'ctxsync show HEAD~3 .rhema/todos.yaml > /tmp/old.yaml') + EXIT)
     .action(async (ref: string, p: string | undefined, o, cmd: Command) => {
       const r = await (await history()).show({ cwd: cwdOf(cmd), ref, path: p, json: o.json })
-      if (o.json) return void json(r)
+      if (o.json) {
+        const { text, ...rest } = r
+        return void jsonWithText(rest, text)
+      }
       process.stdout.write(r.text!)
     })
 
