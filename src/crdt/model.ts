@@ -20,7 +20,8 @@ import { applyStale, changedSince, keptChanges, recordOverwrites, type StaleSave
 import { fallbackOf } from './fallback.js'
 import { annotate } from './annotate.js'
 import { defaultRules, type Rules } from './rules.js'
-import { AUTHORS, GIT_MARKS, ROOT, enrollClientId, nowSeconds, type Credit } from './schema.js'
+import { AUTHORS, GIT_MARKS, ROOT, nowSeconds, type Credit } from './schema.js'
+import { enrollmentOf } from './enrollment.js'
 import { Tree, confirmShown } from './tree.js'
 import { Writer } from './write.js'
 import { Differ } from './diff.js'
@@ -73,26 +74,22 @@ export class FileModel {
   }
 
   /** The update that enrolls `text` as document `name`: identical bytes on every peer for equal input. */
-  static enrollment(name: string, text: string, rules: Rules = defaultRules): Uint8Array {
-    const ir = withinLimits(parseYaml(text))
-    const doc = new Y.Doc()
-    doc.clientID = enrollClientId(name, text)
-    const tree = new Tree(doc, rules)
-    doc.transact(() => new Differ(new Writer(tree, { time: 0, unique: null, rules })).applyDoc(null, ir))
-    return Y.encodeStateAsUpdate(doc)
-  }
+  static enrollment(name: string, text: string, rules: Rules = defaultRules): Uint8Array { return enrollmentOf(name, text, rules) }
 
   /**
    * Enrolls the file's first text (deterministic: see `enrollment`, which may be passed in when it was
    * computed already). Throws YamlSyntaxError or RefusedFileError like `ingest`. Returns the rendering,
-   * which equals `text` for every file that parses.
+   * which equals `text` for every file that parses. `credit`: who wrote the text, when it is not this peer.
    */
-  enroll(text: string, enrollment: Uint8Array = FileModel.enrollment(this.name, text, this.rules)): Rendered {
+  enroll(text: string, enrollment: Uint8Array = FileModel.enrollment(this.name, text, this.rules), credit?: Credit): Rendered {
     if (!this.isEmpty) throw new Error(`${this.name} is already enrolled`)
     Y.applyUpdate(this.doc, enrollment, LOCAL)
     // The enrollment's client (derived from the text) names no one: a file a peer created was taken in as by
-    // nobody (issue 16, black-box tester). Its creator names itself its author (peers enrolling alike each do).
-    if (this.live) for (const c of Y.parseUpdateMeta(enrollment).to.keys()) this.doc.transact(() => this.doc.getMap(AUTHORS).set(String(c), [this.author.id, this.author.name, this.author.kind]), LOCAL)
+    // nobody (issue 16, black-box tester). Its creator names itself its author (peers enrolling alike each do)
+    // — but git's committed text names its commit's writer (space/enrollcredit.ts): each member enrolling it
+    // named itself, and blame named whichever member's entry won.
+    const by = credit ? [credit[0], credit[1], credit[2]] : [this.author.id, this.author.name, this.author.kind]
+    if (this.live) for (const c of Y.parseUpdateMeta(enrollment).to.keys()) this.doc.transact(() => this.doc.getMap(AUTHORS).set(String(c), by), LOCAL)
     // `text` parsed (the enrollment did): a rendering equal to it needs no second parse.
     const out = this.render(text)
     this.recent.reset(null)

@@ -24,6 +24,7 @@ import type { DocTurn, FileContext } from './context.js'
 import { tooCostly } from './parsecheck.js'
 import type { FileProblem, TrackedFile } from './trackedfile.js'
 import { awaitingJoin, joined, takeJoin, type JoinBase } from './join.js'
+import { committedCredit } from './enrollcredit.js'
 import { noteSave, untilWriterDone } from './midsave.js'
 
 export type ReconcileResult = 'enrolled' | 'ingested' | 'written' | 'deleted' | null
@@ -166,8 +167,9 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string,
   if (!f.model.isEmpty) await d.persist(f.takingIn(text, hash))
   const deliberate = !f.model.isEmpty && (revert || (await cx.deliberate(f.name, hash)))
   const before = f.model.baseText
+  const credit = f.model.isEmpty ? await committedCredit(cx, f.name, text) : undefined
   try {
-    out = f.model.isEmpty ? { ...f.model.enroll(text), changed: true } : deliberate ? f.model.ingest(text, cut, true) : f.model.ingest(keptFormat(cx, f, text), cut, false, at)
+    out = f.model.isEmpty ? { ...f.model.enroll(text, undefined, credit), changed: true } : deliberate ? f.model.ingest(text, cut, true) : f.model.ingest(keptFormat(cx, f, text), cut, false, at)
   } catch (err) {
     if (err instanceof YamlSyntaxError) {
       hold(cx, f, { line: err.line, col: err.col, message: err.reason })

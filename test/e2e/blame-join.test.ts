@@ -5,9 +5,10 @@
  * so in words. Through the built CLI, with three daemons.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import path from 'node:path'
 import {
-  clone, ctx, ctxJson, edit, expectOk, freePort, killAll, removeTmpDirs, setupSpace, SMALL_TODOS, startWatch, stopWatch, TODOS,
-  waitFor, waitLog, waitSame, type Peer,
+  clone, ctx, ctxJson, edit, expectOk, freePort, git, killAll, removeTmpDirs, setupSpace, SMALL_TODOS, startWatch, stopWatch, TODOS,
+  waitFor, waitLog, waitSame, writeText, type Peer,
 } from './helpers.js'
 
 afterEach(killAll)
@@ -38,7 +39,7 @@ describe('e2e: blame on a joining clone', { timeout: 180_000 }, () => {
     const of = (p: string) => fields.find((f) => f.path === p)
     expect(of('todos[id=t1].title').authors.map((x: any) => x.name)).toEqual(['a'])
     expect(of('todos[id=t2].title').authors.map((x: any) => x.name)).toEqual(['b'])
-    // Untouched since the space began: its enroller, or said in words.
+    // Untouched since the space began: its writer (the commit's author: the enrolled text is git's), or said in words.
     for (const f of fields) {
       expect(f.authors.length === 1 || (f.authors.length === 0 && f.note === 'set before this clone joined'), JSON.stringify(f)).toBe(true)
     }
@@ -47,4 +48,49 @@ describe('e2e: blame on a joining clone', { timeout: 180_000 }, () => {
     expect((await expectOk(ctx(c.dir, ['history']))).stdout).not.toMatch(/\s\?\s/)
     await Promise.all([stopWatch(da), stopWatch(db), stopWatch(dc)])
   })
+
+  // A file new to the space that git brought (dan committed it; he runs no ctxsync): each member enrolls
+  // the same committed text, and each wrote itself in as its creator, so blame named whichever member's
+  // entry won (issue 16). The commit's author wrote it.
+  it("a committed file two members enroll is blamed on the commit's author, not on either member", async () => {
+    const { peers } = await setupSpace(['a', 'b'], { files: { [TODOS]: SMALL_TODOS } })
+    const [a, b] = peers as [Peer, Peer]
+    let [da, db] = [await startWatch(a), await startWatch(b)]
+    await waitLog(db, /connected to a/)
+    await waitFor(async () => !(await ctxJson(b.dir, ['status'])).joining, 15_000, 'b to finish its join')
+    await Promise.all([stopWatch(da), stopWatch(db)])
+    await writeText(path.join(a.dir, DECISIONS), DECISIONS_TEXT)
+    await git(a.dir, ['add', DECISIONS])
+    await git(a.dir, ['-c', 'user.name=dan', '-c', 'user.email=dan@example.invalid', 'commit', '-qm', 'decisions'])
+    await git(b.dir, ['pull', '-q'])
+    const blamedOn = async (p: Peer, when: string) => {
+      let fields: any[] = []
+      await waitFor(async () => {
+        fields = (await ctxJson(p.dir, ['blame', DECISIONS, '--json'])).fields
+        return fields.length > 0 && fields.every((f) => f.via !== 'unrecorded')
+      }, 15_000, `${p.name} to record ${DECISIONS}`)
+      for (const f of fields) expect(f.authors.map((x: any) => x.name), `${p.name} ${when}: ${JSON.stringify(f)}`).toEqual(['dan'])
+    }
+    // Each enrolls it on its own first (a sync that reaches nobody takes the files in), then they meet.
+    const nobody = `ws://127.0.0.1:${await freePort()}`
+    for (const p of [a, b]) {
+      expect((await ctx(p.dir, ['sync', '--peer', nobody, '--timeout', '5'])).exitCode).toBe(3)
+      await blamedOn(p, 'alone')
+    }
+    ;[da, db] = [await startWatch(a), await startWatch(b)]
+    await waitLog(db, /connected to a/)
+    await waitSame([a, b], DECISIONS, (t) => t === DECISIONS_TEXT)
+    for (const p of [a, b]) await blamedOn(p, 'after meeting')
+    await Promise.all([stopWatch(da), stopWatch(db)])
+  })
 })
+
+const DECISIONS = '.rhema/decisions.yaml'
+const DECISIONS_TEXT = `decisions:
+  - id: d1
+    title: "Use YAML"
+    status: accepted
+  - id: d2
+    title: "Sync with a CRDT"
+    status: proposed
+`

@@ -48,7 +48,8 @@ describe('e2e: history, show, blame, undo, restore', { timeout: 180_000 }, () =>
     const blame = await ctxJson(a.dir, ['blame', TODOS, '--json'])
     const status = blame.fields.find((f: any) => f.path === 'todos[id=t2].status')
     expect(status).toMatchObject({ value: '"doing"', authors: [{ name: 'b', kind: 'agent' }], change: c1.id })
-    expect(blame.fields.find((f: any) => f.path === 'todos[id=t1].title').authors[0].name).toBe('a')
+    // Untouched since a enrolled the committed file: its commit's author wrote it, not a (issue 16).
+    expect(blame.fields.find((f: any) => f.path === 'todos[id=t1].title').authors[0].name).toBe('e2e')
     await waitLog(da, /updated \.rhema\/todos\.yaml \(by b \[agent\]\)/)
 
     // Eleven minutes later (the injected clock), a changes t1: `show 10m` is the file before that.
