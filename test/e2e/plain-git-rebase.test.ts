@@ -6,7 +6,7 @@
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { killAll, readFile, removeTmpDirs, stopWatch, textDiff, TODOS, waitFileEquals, waitSame, type Daemon } from './helpers.js'
+import { ctx, ctxJson, killAll, readFile, removeTmpDirs, stopWatch, textDiff, TODOS, waitFileEquals, waitFor, waitSame, type Daemon } from './helpers.js'
 import { cloneAs, countLine, gitIn, hasMarkers, replaceIn, twoLivePeers } from './gitHelpers.js'
 
 afterEach(killAll)
@@ -61,5 +61,39 @@ describe('e2e: git rebase BRANCH beside the live context', { timeout: 240_000 },
     }
     expect(await stopWatch(da)).toBe(0)
     expect(await stopWatch(db)).toBe(0)
+  })
+
+  it('git rebase onto a teammate\'s branch that changed the same value: the later commit\'s value stays, and the conflict the driver names is listed on both peers', async () => {
+    const { remote, a, b, da, db } = await twoLivePeers()
+    try {
+      const c = await cloneAs(remote, 'carl')
+      await gitIn(c, ['switch', '-q', '-c', 'feature'])
+      await replaceIn(c, TODOS, 'title: "Ship it"', 'title: "Ship it (carl)"')
+      await gitIn(c, ['commit', '-qam', 'carl: ship it'])
+      await gitIn(c, ['push', '-q', 'origin', 'feature'])
+      // Git's times are seconds: bob's commit is made in a later second than carl's, so it is the later side.
+      const carlAt = Number((await gitIn(c, ['log', '-1', '--format=%at'])).stdout.trim())
+      await waitFor(async () => Math.floor(Date.now() / 1000) > carlAt, 3000, 'the next second')
+      await replaceIn(b.dir, TODOS, 'title: "Ship it"', 'title: "Ship it (bob)"')
+      await waitFileEquals(a, readFile(b)!)
+      await gitIn(b.dir, ['commit', '-qam', 'bob: ship it'])
+      await replaceIn(a.dir, TODOS, 'title: "Fix the renderer"', 'title: "Fix the renderer live"')
+      await waitFileEquals(b, readFile(a)!)
+      await gitIn(b.dir, ['fetch', '-q'])
+      const r = await gitIn(b.dir, ['rebase', 'origin/feature'], { reject: false })
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0)
+      expect(r.stdout + r.stderr).toMatch(/1 value\(s\) changed on both sides — kept one, see `ctxsync resolve --list`/)
+      expect((await gitIn(b.dir, ['log', '--format=%s', '-2'])).stdout.trim().split('\n')).toEqual(['bob: ship it', 'carl: ship it'])
+      await waitFor(async () => (await ctx(b.dir, ['sync'])).exitCode === 0, 20_000, 'sync on bob')
+      const text = await waitSame([a, b], TODOS, (t) => t.includes('Fix the renderer live'))
+      expect(hasMarkers(text), text).toBe(false)
+      expect(countLine(text, 'title: "Ship it (bob)"'), text).toBe(1)
+      for (const p of [b, a]) {
+        await waitFor(async () => (await ctxJson(p.dir, ['resolve', '--list'])).conflicts.length > 0, 20_000, `the conflict listed on ${p.name}`)
+        expect((await ctxJson(p.dir, ['resolve', '--list'])).conflicts.map((x: { display: string }) => x.display), p.name).toEqual(['todos[id=t3].title'])
+      }
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
   })
 })
