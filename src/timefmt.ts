@@ -7,15 +7,16 @@ export function when(iso: string | null | undefined, now = Date.now()): string {
   if (!iso) return 'never'
   const t = Date.parse(iso)
   if (Number.isNaN(t)) return iso
-  if (now - t >= 0 && now - t < 86_400_000) return ago(iso)
+  // The same now for both: the relative form read the clock, so a caller's now was half ignored.
+  if (now - t >= 0 && now - t < 86_400_000) return ago(iso, now)
   const d = new Date(t)
   const p = (n: number) => String(n).padStart(2, '0')
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`
 }
 
-export function ago(iso: string | null): string {
+export function ago(iso: string | null, now = Date.now()): string {
   if (!iso) return 'never'
-  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000))
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000))
   if (s < 60) return `${s}s ago`
   if (s < 3600) return `${Math.round(s / 60)}m ago`
   if (s < 86400) return `${Math.round(s / 3600)}h ago`
