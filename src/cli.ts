@@ -117,7 +117,7 @@ export function buildProgram(): Command {
     .option('--timeout <sec>', 'give up after this many seconds without progress', seconds, 30)
     .option('--json', 'print a JSON summary')
     .addHelpText('after', examples('ctxsync sync', 'ctxsync sync --peer ws://10.0.0.5:7420 --timeout 10 --json', 'CTXSYNC_TOKEN=… ctxsync sync --registry wss://relay.example.com --json   # CI: no init, no secret') +
-      prose('\nExit codes: 0 at least one peer synced, 3 no peer reachable (local changes stay pending), 5 every reachable peer refused access, or the token is read-only and local changes stay pending.\n'))
+      prose('\nExit codes: 0 at least one peer synced, 3 no peer reachable (local changes stay pending), 5 every reachable peer refused access, or the token is read-only and local changes stay pending. SIGTERM or Ctrl-C end it at once, as the signal does (143, 130 in a shell).\n'))
     .action(async (o, cmd: Command) => {
       const { sync, syncExit } = await commands.sync()
       // A spinner only where it can draw: with no width (`script`, `docker run -t` before a resize) ora

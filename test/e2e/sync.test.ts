@@ -102,12 +102,43 @@ describe('e2e: sync', { timeout: 90_000 }, () => {
     const alone = await ctx(a.dir, ['sync', '--json'])
     expect(alone.exitCode, alone.stderr).toBe(0)
     expect(JSON.parse(alone.stdout).peers).toEqual([expect.objectContaining({ name: 'b', outcome: 'synced' })])
+    // B's change came in before this sync, through the live session: not this sync's doing.
+    expect(JSON.parse(alone.stdout).filesChanged).toEqual([])
     expect(db.log()).not.toMatch(/warning|locked/)
     // A stops first: its own stop is not blamed on B (it said "disconnected from b (peer shutting down)").
     expect(await stopWatch(da)).toBe(0)
     expect(da.log()).toMatch(/disconnected from b.*\(this daemon is stopping\)/)
     await waitLog(db, /disconnected from a.*\(peer shutting down\)/)
     await stopWatch(db)
+  })
+
+  it('beside a listen-only daemon: sync reports the files that sync changed, and the peers connected to it', async () => {
+    // a only accepts connections (no peers of its own); b dials a; c is reached only by a's sync (once
+    // joined: a member that never exchanged keeps its files waiting).
+    const { peers } = await setupSpace(['a', 'c', 'b'], { files: { [TODOS]: SMALL_TODOS }, dials: (i) => (i === 2 ? [0] : []) })
+    const [a, c, b] = peers as [Peer, Peer, Peer]
+    const da = await startWatch(a)
+    expect((await ctx(c.dir, ['sync', '--peer', a.url])).exitCode).toBe(0)
+    const db = await startWatch(b)
+    const dc = await startWatch(c)
+    await waitLog(da, /connected to b/)
+    const want = await edit(c, 'title: "Second task"', 'title: "Second task, from c"')
+    await waitLog(dc, /\.rhema\/todos\.yaml: your edit taken in/)
+    const r = await ctx(a.dir, ['sync', '--peer', c.url, '--json'])
+    expect(r.exitCode, r.stderr).toBe(0)
+    const sum = JSON.parse(r.stdout)
+    expect(readFile(a)).toBe(want)
+    expect(sum).toMatchObject({ ok: true, via: 'daemon', filesChanged: [TODOS], pending: [] })
+    expect(sum.peers).toEqual([
+      expect.objectContaining({ url: c.url, outcome: 'synced', name: 'c' }),
+      expect.objectContaining({ name: 'b', outcome: 'synced' }),
+    ])
+    // b has it through its live session with a; a sync after that changes nothing.
+    expect(await waitSame([a, b])).toBe(want)
+    const again = await ctx(a.dir, ['sync', '--json'])
+    expect(again.exitCode, again.stderr).toBe(0)
+    expect(JSON.parse(again.stdout)).toMatchObject({ ok: true, via: 'daemon', filesChanged: [], peers: [expect.objectContaining({ name: 'b', outcome: 'synced' })] })
+    for (const d of [dc, db, da]) expect(await stopWatch(d)).toBe(0)
   })
 
   it('sync --registry beside a daemon reports the files the daemon changed in that sync, every time', async () => {

@@ -4,6 +4,9 @@
  * 100 % CPU, deaf to --timeout and SIGTERM. Now plain progress lines there, and under TERM=dumb; the
  * run ends within its --timeout. The peer is a TCP listener on 127.0.0.1 that never answers.
  *
+ * SIGTERM ends a sync that waits on such a peer at once, as the signal does (143 in a shell), with or without
+ * a terminal, and so does Ctrl-C under the spinner (130); nothing is left that holds the next sync up.
+ *
  * Colour (issue 17: "NO_COLOR, TERM=dumb, non-TTY all plain"): on a pseudo-terminal with a width, `status` and
  * `sync` under NO_COLOR=1 or TERM=dumb print no colour escape at all (the spinner was cyan under NO_COLOR).
  */
@@ -15,12 +18,12 @@ import { CLI, ctx, expectOk, freePort, killAll, makeRepo, removeTmpDirs, setupSp
 afterAll(removeTmpDirs)
 afterEach(killAll)
 
-async function silentPeer(): Promise<{ url: string; close(): void }> {
+async function silentPeer(): Promise<{ url: string; close(): void; connected(): number }> {
   const sockets: net.Socket[] = []
   const server = net.createServer((s) => void sockets.push(s))
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const { port } = server.address() as net.AddressInfo
-  return { url: `ws://127.0.0.1:${port}`, close: () => (sockets.forEach((s) => s.destroy()), server.close()) }
+  return { url: `ws://127.0.0.1:${port}`, close: () => (sockets.forEach((s) => s.destroy()), server.close()), connected: () => sockets.length }
 }
 
 it.skipIf(process.platform !== 'linux')('sync in a 0-column pseudo-terminal and under TERM=dumb ends within --timeout, without escape floods', async () => {
@@ -103,4 +106,60 @@ it.skipIf(process.platform !== 'linux')('NO_COLOR=1 and TERM=dumb: no colour esc
     expect(JSON.stringify(text.match(SGR)), JSON.stringify(env)).toBe('null')
   }
   await stopWatch(da)
+}, 120_000)
+
+it.skipIf(process.platform !== 'linux')('SIGTERM ends a sync that waits for a silent peer (143), on a pipe and in a 0-column terminal; so does Ctrl-C (130)', async () => {
+  const dir = await makeRepo({ [TODOS]: 'todos: []\n' })
+  await expectOk(ctx(dir, ['init', '--name', 'term', '--discovery', 'none']))
+  const peer = await silentPeer()
+  const env = { CTXSYNC_NO_MDNS: '1', CTXSYNC_SECRET: undefined, TERM: 'xterm-256color' }
+  try {
+    // --timeout 600: only the signal can end it before the test's own 60 s guard (timedOut).
+    const plain = execa('node', [CLI, 'sync', '--peer', peer.url, '--timeout', '600'], { cwd: dir, reject: false, timeout: 60_000, env, stdin: 'ignore' })
+    await waitFor(() => peer.connected() >= 1, 20_000, 'the sync to dial the silent peer')
+    plain.kill('SIGTERM')
+    const r = await plain
+    expect(r.timedOut).toBe(false)
+    expect(r.signal).toBe('SIGTERM')
+
+    // The same inside a pseudo-terminal with no width (where ora once made it deaf to SIGTERM); the shell
+    // becomes the sync (exec), so its pid is the sync's.
+    let out = ''
+    const dialled = peer.connected()
+    const tty = execa('script', ['-qec', `stty cols 0 rows 0; echo "pid $$"; exec node ${CLI} sync --peer ${peer.url} --timeout 600 </dev/null`, '/dev/null'], {
+      cwd: dir, reject: false, timeout: 60_000, env, stdin: 'ignore', buffer: false,
+    })
+    tty.stdout!.setEncoding('utf8')
+    tty.stdout!.on('data', (c: string) => (out += c))
+    await waitFor(() => /pid \d+/.test(out) && peer.connected() > dialled, 20_000, 'the sync in the terminal to dial', () => out)
+    process.kill(Number(/pid (\d+)/.exec(out)![1]), 'SIGTERM')
+    const t = await tty
+    expect(t.timedOut).toBe(false)
+    // script -e passes on the child's end: killed by SIGTERM, 128 + 15.
+    expect(t.exitCode, out).toBe(143)
+    expect(out.length).toBeLessThan(10_000)
+
+    // Ctrl-C typed in an 80-column terminal, where the spinner holds stdin in raw mode (the key arrives as a
+    // byte, not as a signal from the terminal).
+    let typed = ''
+    const before = peer.connected()
+    const cc = execa('script', ['-qec', `stty cols 80 rows 24; node ${CLI} sync --peer ${peer.url} --timeout 600; echo "exit $?"`, '/dev/null'], {
+      cwd: dir, reject: false, timeout: 60_000, env, stdin: 'pipe', buffer: false,
+    })
+    cc.stdout!.setEncoding('utf8')
+    cc.stdout!.on('data', (c: string) => (typed += c))
+    await waitFor(() => typed.includes('syncing') && peer.connected() > before, 20_000, 'the spinner and the dial', () => typed)
+    cc.stdin!.write('\x03')
+    await waitFor(() => /exit \d+/.test(typed), 30_000, 'the sync to end on Ctrl-C', () => typed)
+    cc.stdin!.end()
+    expect((await cc).timedOut).toBe(false)
+    expect(/exit (\d+)/.exec(typed)![1]).toBe('130')
+
+    // Nothing held: the next sync runs at once (not "locked by …") and ends by its --timeout (exit 3).
+    const next = await ctx(dir, ['sync', '--peer', peer.url, '--timeout', '2'])
+    expect(next.exitCode, next.stderr).toBe(3)
+    expect(next.stderr).not.toMatch(/lock/)
+  } finally {
+    peer.close()
+  }
 }, 120_000)
