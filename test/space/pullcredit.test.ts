@@ -156,7 +156,8 @@ describe('credits for values a git pull brings', () => {
 
   // One pull, two teammates' commits: each title is its own writer's, on pat who pulled and on ann, a live
   // peer (pat's updates sent one by one, as a session does). Folded into one version written by both, every
-  // field was blamed on both. A peer that catches up later gets them in one update: not split (open).
+  // field was blamed on both. (A peer catching up later gets them in one update: blame reads that one from
+  // the sidecar's CRDT, which this harness keeps in memory: e2e credits.test.ts.)
   it('a pull of tina\'s and dan\'s commits: each field is its writer\'s alone, on the puller and a live peer', async () => {
     const { pat, tina } = await world()
     const ann = await Node.make({ name: 'ann', join: await joinCode(pat.root) })

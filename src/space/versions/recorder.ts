@@ -213,6 +213,8 @@ export class DocVersions {
   /** The text once the pending commit's change was taken in (`#carried`, a git step), while another may follow. */
   #stepText: string | null | undefined = undefined
   #last: string | null | undefined = undefined
+  /** The text of the last version made here (at a turn's end, or a git step's). */
+  #recorded: string | null | undefined = undefined
   private readonly doc: Doc
 
   constructor(
@@ -256,6 +258,9 @@ export class DocVersions {
     const text = file.disk.kind === 'absent' ? null : file.disk.kind === 'file' ? file.model.baseText : undefined
     if (text === undefined || text === this.#last) return
     this.#last = text
+    // A step's text, a version already, written back once the next step had come in (a peer gets the steps
+    // as separate updates): what is pending is the next step's, for the version of its own text.
+    if (text === this.#recorded) return
     this.#record(text)
   }
 
@@ -283,6 +288,7 @@ export class DocVersions {
     this.#local = false
     this.#carried = null
     this.#stepText = undefined
+    this.#recorded = text
     this.book.push({ doc: this.name, text, t: historyNow(), by, via, ...(c && via === c.via ? { at: c.at, ...(c.kept ? { kept: c.kept } : {}) } : {}) })
   }
 
