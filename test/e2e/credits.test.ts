@@ -91,6 +91,49 @@ describe('e2e: credits for carried changes', { timeout: 240_000 }, () => {
     }
   })
 
+  // One pull, two teammates' commits (issue 16): made one version, every field it changed was blamed on both.
+  // ann is live for the first pull and gets bob's updates as they come; she is stopped for the second and
+  // catches up on it in one exchange (one version naming both, read field by field from the CRDT).
+  it("a pull of carl's and dan's commits: each field is its writer's alone, on the puller, a live peer and one that catches up", async () => {
+    const { remote, a, b, da, db } = await twoLivePeers()
+    let daNow = da
+    try {
+      const c = await cloneAs(remote, 'carl')
+      const commit = async (who: string, from: string, to: string) => {
+        const f = path.join(c, TODOS)
+        await fsp.writeFile(f, (await fsp.readFile(f, 'utf8')).replace(from, to))
+        await gitIn(c, ['-c', `user.name=${who}`, '-c', `user.email=${who}@example.invalid`, 'commit', '-qam', `${who}: ${to}`])
+      }
+      const pull = async () => {
+        await gitIn(c, ['push', '-q', 'origin', 'main'])
+        const p = await gitIn(b.dir, ['-c', 'pull.rebase=false', 'pull'], { reject: false })
+        expect(p.exitCode, p.stdout + p.stderr).toBe(0)
+      }
+      const expectBlame = async (peer: Peer, want: Record<string, string>) => {
+        for (const [field, name] of Object.entries(want)) {
+          const line = await blameOf(peer, field, (l) => l.authors.length > 0)
+          expect(line.authors.map((x) => x.name), `${peer.name} ${field}: ${JSON.stringify(line)}`).toEqual([name])
+        }
+      }
+      await commit('carl', 'title: "Write the parser"', 'title: "Write the parser by carl"')
+      await commit('dan', 'title: "Fix the renderer"', 'title: "Fix the renderer by dan"')
+      await pull()
+      await waitSame([a, b], TODOS, (t) => t.includes('renderer by dan'))
+      const first = { 'todos[id=t1].title': 'carl', 'todos[id=t2].title': 'dan' }
+      for (const peer of [b, a]) await expectBlame(peer, first)
+      await stopWatch(daNow)
+      await commit('dan', 'title: "Write the parser by carl"', 'title: "Write the parser, dan too"')
+      await commit('carl', 'title: "Fix the renderer by dan"', 'title: "Fix the renderer, carl too"')
+      await pull()
+      daNow = await startWatch(a)
+      await waitSame([a, b], TODOS, (t) => t.includes('renderer, carl too'))
+      const second = { 'todos[id=t1].title': 'dan', 'todos[id=t2].title': 'carl' }
+      for (const peer of [b, a]) await expectBlame(peer, second)
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([daNow, db])}`)
+    }
+  })
+
   it('resolve --take N: blame names the chosen value\'s writer and time, kept by the resolver; history says it', async () => {
     const { peers } = await setupSpace(['a', 'b'], { files: { [TODOS]: SMALL_TODOS } })
     const [a, b] = peers as [Peer, Peer]

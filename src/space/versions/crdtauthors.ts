@@ -6,10 +6,12 @@
  * the value carries its time. Read-only: the sidecar is loaded as `status` reads it (a torn tail is no
  * corruption), with or without a daemon.
  */
+import type { Item, Map as YMap } from 'yjs'
 import { FileDocStore } from '../../fs/sidecar.js'
 import { asDocName } from '../../ids.js'
 import { FileModel } from '../../crdt/model.js'
 import { compileRules } from '../../crdt/rules.js'
+import { GIT_MARKS, type Credit } from '../../crdt/schema.js'
 import { nodeAtPath, writerAt } from '../../crdt/merge/place.js'
 import { readTeamConfig } from '../config.js'
 import { spacePaths } from '../paths.js'
@@ -51,8 +53,12 @@ export function keyPath(p: string): Array<string | number> | null {
   return out
 }
 
-/** The writer of each of `paths` in `doc`'s CRDT (paths it cannot place, or whose writer is unnamed, are left out). */
-export async function crdtWriters(root: string, doc: string, paths: string[]): Promise<Map<string, Writer>> {
+/**
+ * The writer of each of `paths` in `doc`'s CRDT (paths it cannot place, or whose writer is unnamed, are left out).
+ * `among`: for a path whose version names several writers, their ids; a value a pull's commit brought is
+ * then its commit's writer, when that is one of them (`gitWriter`).
+ */
+export async function crdtWriters(root: string, doc: string, paths: string[], among?: ReadonlyMap<string, readonly string[]>): Promise<Map<string, Writer>> {
   const out = new Map<string, Writer>()
   if (paths.length === 0) return out
   const sp = spacePaths(root)
@@ -68,6 +74,11 @@ export async function crdtWriters(root: string, doc: string, paths: string[]): P
       const kp = keyPath(p)
       const node = kp && nodeAtPath(model.tree, kp)
       const desc = node ? model.tree.desc(node) : undefined
+      const g = node && among?.get(p) ? gitWriter(model, model.tree.item(node, 'v'), among.get(p)!) : null
+      if (g) {
+        out.set(p, g)
+        continue
+      }
       const w = desc === undefined ? null : writerAt(model, kp!, desc)
       if (w) out.set(p, { author: w.author, at: w.at > 0 ? w.at * 1000 : null })
     }
@@ -76,4 +87,24 @@ export async function crdtWriters(root: string, doc: string, paths: string[]): P
     model.destroy()
     await store.close().catch(() => undefined)
   }
+}
+
+/**
+ * The commit's writer for a value a pull brought. Each commit's values are written with its git mark in one
+ * transaction (`ingestAsGit`), the mark last: the value's mark is the first one its client wrote after it. A
+ * peer that catches up on a pull gets all its commits in one update and keeps one version naming every
+ * writer (recorder.ts): blame gave each field all of them. Only a writer among `ids` is taken (the version's
+ * own authors), so a value this client typed before some later pull is never given to that pull's commit.
+ */
+function gitWriter(model: FileModel, item: Item | undefined, ids: readonly string[]): Writer | null {
+  if (!item) return null
+  let first: Item | null = null
+  for (const it of (model.doc.getMap(GIT_MARKS) as YMap<unknown>)._map.values()) {
+    if (it.deleted || it.id.client !== item.id.client || it.id.clock <= item.id.clock) continue
+    if (!first || it.id.clock < first.id.clock) first = it
+  }
+  const v = first?.content.getContent()[0]
+  const c = Array.isArray(v) && v.length === 3 ? (v[2] as Credit) : null
+  if (!c || !ids.includes(c[0])) return null
+  return { author: { id: c[0], name: c[1], kind: c[2] === 'agent' ? 'agent' : 'human' }, at: c[3] > 0 ? c[3] * 1000 : null }
 }

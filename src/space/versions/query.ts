@@ -196,7 +196,9 @@ export async function blameOf(root: string, dir: string, doc: string): Promise<B
   const ask = out.filter(vague)
   if (ask.length === 0) return out
   const { crdtWriters } = await import('./crdtauthors.js')
-  const writers = await crdtWriters(root, doc, ask.map((l) => l.path)).catch(() => new Map<string, never>())
+  // A pull's version naming several writers (a peer that caught up on it): each field's commit writer.
+  const among = new Map(ask.filter((l) => l.via === 'git' && l.authors.length > 1).map((l) => [l.path, l.authors.map((a) => a.id)]))
+  const writers = await crdtWriters(root, doc, ask.map((l) => l.path), among).catch(() => new Map<string, never>())
   const first = versions.find((v) => v.text !== null)
   for (const l of ask) {
     const w = writers.get(l.path)
