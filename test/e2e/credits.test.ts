@@ -121,6 +121,9 @@ describe('e2e: credits for carried changes', { timeout: 240_000 }, () => {
       await waitSame([a, b], TODOS, (t) => t.includes('renderer by dan'))
       const first = { 'todos[id=t1].title': 'carl', 'todos[id=t2].title': 'dan' }
       for (const peer of [b, a]) await expectBlame(peer, first)
+      // ann's log names both for the writes that showed their commits (one write, or one per commit).
+      const named = () => da.log().split('\n').filter((l) => /updated \.rhema\/todos\.yaml \(by /.test(l)).join('\n')
+      await waitFor(() => /carl/.test(named()) && /dan/.test(named()), 15_000, "ann's log to name carl and dan", named)
       await stopWatch(daNow)
       await commit('dan', 'title: "Write the parser by carl"', 'title: "Write the parser, dan too"')
       await commit('carl', 'title: "Fix the renderer by dan"', 'title: "Fix the renderer, carl too"')

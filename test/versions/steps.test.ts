@@ -37,7 +37,7 @@ function rig() {
     await book.flushed()
     return (await historyOf(dir, { doc: NAME })).map((e) => [e.via, e.authors.map((a) => a.name), e.fields.map((f) => f.path)])
   }
-  return { model, step, turnEnd, changes }
+  return { model, step, turnEnd, changes, who: () => book.who(NAME) }
 }
 
 it("a pull's two commits in one turn: a version each, each its writer's", async () => {
@@ -68,4 +68,15 @@ it('the first step written back after the second came in: the second keeps its c
     ['git', ['carl'], ['todos[id=t0].title']],
     ['start', ['bob'], []],
   ])
+})
+
+// The daemon's line for the write that shows both commits names both (it named the last commit's writer only
+// once each commit was a version of its own).
+it("the write of a pull's two commits is said as both writers'", async () => {
+  const r = rig()
+  r.step(T0, T1, 'carl', 1000)
+  r.step(T1, T2, 'dan', 1001)
+  expect(r.who()).toBe(' (by carl, dan)')
+  r.turnEnd()
+  expect(r.who()).toBe('')
 })

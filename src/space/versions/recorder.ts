@@ -213,6 +213,8 @@ export class DocVersions {
   /** The text once the pending commit's change was taken in (`#carried`, a git step), while another may follow. */
   #stepText: string | null | undefined = undefined
   #last: string | null | undefined = undefined
+  /** The writers of the git steps made versions since the last turn end's (the write shows theirs too). */
+  #stepsBy: By[] = []
   /** The text of the last version made here (at a turn's end, or a git step's). */
   #recorded: string | null | undefined = undefined
   private readonly doc: Doc
@@ -233,7 +235,10 @@ export class DocVersions {
       // A pull's commits come in one turn, one transaction each (gitsteps.ts), and the file is written once:
       // made one version, every field it changed was blamed on every commit's author (issue 16). Each
       // commit is a version of its own, the text as it stood once that commit was in.
-      if (carried?.via === 'git' && this.#carried?.via === 'git' && this.#stepText !== undefined) this.#record(this.#stepText)
+      if (carried?.via === 'git' && this.#carried?.via === 'git' && this.#stepText !== undefined) {
+        this.#stepsBy.push(this.#carried.by, ...(this.#carried.more ?? []))
+        this.#record(this.#stepText)
+      }
       if (carried) this.#carried = joinCarried(this.#carried, carried)
       this.#stepText = carried?.via === 'git' ? this.#render() : undefined
       // The writers of what changed, not every client of the update (writers.ts): a peer that only passed a
@@ -258,6 +263,7 @@ export class DocVersions {
     const text = file.disk.kind === 'absent' ? null : file.disk.kind === 'file' ? file.model.baseText : undefined
     if (text === undefined || text === this.#last) return
     this.#last = text
+    this.#stepsBy = []
     // A step's text, a version already, written back once the next step had come in (a peer gets the steps
     // as separate updates): what is pending is the next step's, for the version of its own text.
     if (text === this.#recorded) return
@@ -298,7 +304,7 @@ export class DocVersions {
    */
   carriedBy(): By[] {
     const c = this.#carried
-    return !c ? [] : c.via === 'resolve' ? (c.kept ? [c.kept] : []) : [c.by, ...(c.more ?? [])]
+    return [...this.#stepsBy, ...(!c ? [] : c.via === 'resolve' ? (c.kept ? [c.kept] : []) : [c.by, ...(c.more ?? [])])]
   }
 
   /** The kept value's writer, when the change written now is a resolution chosen by `me`. */
