@@ -72,7 +72,15 @@ export class Differ {
     if (descOf(base) !== nd) this.w.setDesc(id, nd, this.tree.desc(id) === nd && !this.shown(id))
     const bc = childClass(base)
     const nc = childClass(next)
-    if (bc !== nc) {
+    // A save made from an older text (`seen`: a stale save) typed a line into a block scalar that a peer made
+    // a value of another kind since (`{}`, a plain scalar): the save's whole value is the later edit. Diffed
+    // as lines under the peer's value, the typed line showed as `[line three]` (neither value) or not at
+    // all, with no record (stale-save seed 2). Block scalars of stale saves only: a mapping emptied to null
+    // by one peer and edited by another shows its entries under the null (emptied.test.ts), and live saves
+    // race through the CRDT's own conflict records (converge-emptied seed 10 lost its record otherwise).
+    const retyped = !!(this.w.opts.seen && base && next && nc === 'lines' && bc === nc && descOf(base) === nd && this.tree.desc(id) !== undefined && kindOf(this.tree.desc(id)!) !== kindOf(nd) && !sameContent(base, next))
+    if (retyped) this.w.setDesc(id, nd, true)
+    if (bc !== nc || retyped) {
       if (base && bc) this.tombstoneChildren(base)
       // Children of the new kind may exist already (a peer made the same change): compare with those. The
       // tree shows the new kind only once this transaction ends; until then it shows the old one, whose
@@ -189,7 +197,9 @@ export class Differ {
         // The save writes a value of another kind than the model holds (a stale save's scalar over the mapping a
         // peer made of it): the separator and trail go with the value, so they are the save's, or the peer's
         // `k:\n` and empty trail stayed around the scalar and it rendered `k:\n  0` (issue 13 class C).
-        const retyped = (kind === 'entry' || kind === 'item') && descOf(b.value) !== descOf(n.value) && kindOf(this.tree.desc(b.id!)) !== kindOf(descOf(n.value))
+        // So too when a stale save changed the lines of a block scalar a peer made `{}` since (diffValue's
+        // `retyped`: its trail doubled the block's last newline).
+        const retyped = (kind === 'entry' || kind === 'item') && kindOf(this.tree.desc(b.id!)) !== kindOf(descOf(n.value)) && (descOf(b.value) !== descOf(n.value) || (!!this.w.opts.seen && n.value.t === 'block' && !sameContent(b.value, n.value)))
         const cur = retyped ? syntaxCurrent(this.tree, b.id!, kind, n) : null
         for (const [k, [attr, value, dflt]] of syntaxOf(n, kind).entries()) {
           if (bs[k]![1] !== value || (cur && (attr === 's' || attr === 't') && cur[k]![1] !== value)) this.w.setStr(b.id!, attr, value, dflt)
@@ -307,4 +317,13 @@ function syntaxCurrent(tree: Writer['tree'], id: NodeId, kind: ChildKind, like: 
     probe[field] = v
   }
   return syntaxOf(probe as unknown as Child, kind)
+}
+
+/** The same value in both texts, whatever their ids: scalars, lines, keys and items alike. */
+function sameContent(a: Node, b: Node): boolean {
+  if (descOf(a) !== descOf(b)) return false
+  if (a.t === 'block' && b.t === 'block') return a.lines.length === b.lines.length && a.lines.every((l, i) => l.text === b.lines[i]!.text)
+  const ac = childrenOf(a) ?? []
+  const bc = childrenOf(b) ?? []
+  return ac.length === bc.length && ac.every((c, i) => ('key' in c ? c.key : null) === ('key' in bc[i]! ? (bc[i] as { key: string }).key : null) && sameContent(c.value, bc[i]!.value))
 }
