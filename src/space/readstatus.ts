@@ -99,7 +99,8 @@ export async function savedStatus(root: string, spaceAt: SpacePaths, daemon: { p
 /**
  * Files git left with conflict markers are held, whoever answers: a running daemon does not read files while
  * git is mid-merge (MERGE_HEAD), so it showed such a file as `pending`, with no word of the markers (issue 17
- * tester). A cheap look for the markers first; only a file that has them is parsed.
+ * tester). A cheap look for the markers first; only a file that has them is parsed. The advice depends on
+ * whether this clone has the merge driver (markers.ts).
  */
 export async function markConflictMarkers(s: StatusData): Promise<void> {
   for (const f of s.files) {
@@ -114,6 +115,12 @@ export async function markConflictMarkers(s: StatusData): Promise<void> {
       f.state = 'held'
       f.error = { line: e.line, col: e.col, message: e.reason }
     }
+  }
+  // Said as this clone's facts make it (markers.ts): whether the merge driver is set up here.
+  for (const f of s.files) {
+    if (!f.error || f.state !== 'held' || !f.error.message.startsWith('holds git conflict markers')) continue
+    const { heldReason } = await import('./markers.js')
+    f.error.message = await heldReason(s.root, f.path, f.error.message)
   }
 }
 

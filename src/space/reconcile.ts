@@ -26,6 +26,7 @@ import type { FileProblem, TrackedFile } from './trackedfile.js'
 import { awaitingJoin, joined, takeJoin, type JoinBase } from './join.js'
 import { committedCredit } from './enrollcredit.js'
 import { noteSave, untilWriterDone } from './midsave.js'
+import { heldReason } from './markers.js'
 
 export type ReconcileResult = 'enrolled' | 'ingested' | 'written' | 'deleted' | null
 
@@ -157,7 +158,7 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string,
   // A file whose CRDT work would block the daemon for long is held before that work starts.
   const costly = await tooCostly(cx.parseCheck, text, f.model.isEmpty ? null : (f.model.baseText?.length ?? null))
   if (costly !== null) {
-    hold(cx, f, { line: 1, col: 1, message: costly })
+    await hold(cx, f, { line: 1, col: 1, message: costly })
     return false
   }
   let out: ReturnType<typeof f.model.ingest>
@@ -172,7 +173,7 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string,
     out = f.model.isEmpty ? { ...f.model.enroll(text, undefined, credit), changed: true } : deliberate ? f.model.ingest(text, cut, true) : f.model.ingest(keptFormat(cx, f, text), cut, false, at)
   } catch (err) {
     if (err instanceof YamlSyntaxError) {
-      hold(cx, f, { line: err.line, col: err.col, message: err.reason })
+      await hold(cx, f, { line: err.line, col: err.col, message: err.reason })
       return false
     }
     if (err instanceof RefusedFileError) {
@@ -312,7 +313,7 @@ async function joinLive(cx: FileContext, d: DocTurn, j: JoinBase): Promise<boole
     // Timed when the file was last written: that is when the clone made its edits.
     took = await takeJoin(f.model, j, r, read.text, Math.min(read.mtimeMs, Date.now()) / 1000)
   } catch (err) {
-    if (err instanceof YamlSyntaxError) hold(cx, f, { line: err.line, col: err.col, message: err.reason })
+    if (err instanceof YamlSyntaxError) await hold(cx, f, { line: err.line, col: err.col, message: err.reason })
     else if (err instanceof RefusedFileError) f.refused(err.reason)
     else throw err
     return false
@@ -360,8 +361,9 @@ async function writeText(cx: FileContext, d: DocTurn, text: string, expected: st
   return 'written'
 }
 
-function hold(cx: FileContext, f: TrackedFile, problem: FileProblem): void {
-  if (f.held(problem)) cx.notify('held', f.name, problem)
+async function hold(cx: FileContext, f: TrackedFile, problem: FileProblem): Promise<void> {
+  const p = { ...problem, message: await heldReason(cx.root, f.name, problem.message) }
+  if (f.held(p)) cx.notify('held', f.name, p)
 }
 
 /** A tracked file that cannot be synced as it is (binary, not UTF-8, too large, a link): held with why. */

@@ -9,7 +9,8 @@ import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { gitBusyMarkers } from '../git/activity.js'
-import { CONFLICT_MARKERS, conflictMarkerLine } from '../crdt/parse.js'
+import { CONFLICT_MARKERS, conflictMarkerLine, parseYaml } from '../crdt/parse.js'
+import { heldReason } from './markers.js'
 
 /** How long a marker stands before it is said: longer than git holds one in a merge that needs nobody. */
 const SAY_AFTER_MS = 1_500
@@ -31,6 +32,8 @@ export class UnfinishedGit {
   #said = false
   /** The operation's marker at the last look. */
   #first: string | null = null
+  /** The files said to hold markers, and the operation they were said under. */
+  #named: { files: string[]; op: string } | null = null
 
   constructor(
     private readonly gitDir: string,
@@ -52,6 +55,25 @@ export class UnfinishedGit {
     this.#timer = null
     this.#said = false
     this.#first = null
+    const named = this.#named
+    this.#named = null
+    if (named) void this.#fixed(named.files, named.op)
+  }
+
+  /**
+   * A file said to hold markers that parses once git is done is taken in by the reconcile that follows: said
+   * so, as the log had said nothing after `git checkout --theirs` and the commit (issue 17, black-box tester).
+   * The file was never held in the space (the daemon waits while git is busy), so no release is said for it;
+   * one that still does not parse is held by that reconcile, which says so. Nothing while git is still busy
+   * (a daemon stopping mid-merge).
+   */
+  async #fixed(files: string[], op: string): Promise<void> {
+    if (gitBusyMarkers(this.gitDir).length > 0) return
+    for (const name of files) {
+      const text = await fsp.readFile(path.join(this.root, name), 'utf8').catch(() => null)
+      if (text === null || !parses(text)) continue
+      this.say(`${name}: parses again (the ${op} is over): taken in`)
+    }
   }
 
   async #look(): Promise<void> {
@@ -66,11 +88,24 @@ export class UnfinishedGit {
     if (this.#timer) clearInterval(this.#timer)
     this.#timer = null
     const [marker, what, end] = op
+    const named: string[] = []
     this.say(`git is in the middle of ${what} (${marker.split('/')[0]}): context files are left as they are — nothing taken in, nothing written, peers' changes wait — until it is ${end}`)
     for (const name of this.files()) {
       const text = await fsp.readFile(path.join(this.root, name), 'utf8').catch(() => null)
       const line = text === null ? null : conflictMarkerLine(text)
-      if (line !== null) this.say(`${name}:${line}:1: ${CONFLICT_MARKERS}`)
+      if (line === null) continue
+      named.push(name)
+      this.say(`${name}:${line}:1: ${await heldReason(this.root, name, CONFLICT_MARKERS)}`)
     }
+    this.#named = named.length ? { files: named, op: what.replace(/^an? /, '') } : null
+  }
+}
+
+function parses(text: string): boolean {
+  try {
+    parseYaml(text)
+    return true
+  } catch {
+    return false
   }
 }
