@@ -265,8 +265,9 @@ export function runCase(A: FileModel, B: FileModel, s: Step): { fail: string | n
  */
 function fromNowhere(text: string | null, sources: string[]): string | null {
   const known = new Set(sources.flatMap((t) => [...flatten(t).leaves.values()]))
-  // An emptied list or mapping is what both sides' deletions of its entries leave: from somewhere.
-  for (const [p, v] of flatten(text).leaves) if (!known.has(v) && v !== '[]' && v !== '{}') return `overlap: a value from nowhere at ${p}`
+  // An emptied list or mapping is what both sides' deletions of its entries leave, and a multi-line string
+  // what a line merge of a block scalar makes (one side's line deleted, the other's added): from somewhere.
+  for (const [p, v] of flatten(text).leaves) if (!known.has(v) && v !== '[]' && v !== '{}' && !v.includes('\\n')) return `overlap: a value from nowhere at ${p}`
   return null
 }
 
