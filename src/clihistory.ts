@@ -31,6 +31,13 @@ const undo = () => import('./commands/undo.js')
 type Author = { name: string; kind: string }
 // No author is said in words: a '?' read as a fault (a joining clone's blame, issue 16 tester).
 const who = (as: Author[]) => (as.length ? as.map((a) => visible(a.name) + (a.kind === 'agent' ? ' (agent)' : '')).join(', ') : '(no author recorded)')
+/** An empty history said as what was asked: a filter that matched nothing is not "nothing kept yet". */
+function noneKept(p: string | undefined, since: string | undefined, author: string | undefined, authors: Author[] | undefined): string {
+  if (p === undefined && since === undefined && author === undefined) return 'no changes kept yet'
+  const what = `no change${p !== undefined ? ` to ${visible(p)}` : ''}${author !== undefined ? ` by ${visible(author)}` : ''}${since !== undefined ? ` since ${visible(since)}` : ''}`
+  if (author === undefined || !authors) return `${what} is kept on this machine`
+  return `${what} is kept on this machine; ${authors.length ? `the ones kept are by: ${who(authors)}` : 'none by anyone else either'}`
+}
 const EXIT = prose('\nExit codes: 0 ok, 1 error (no such change, time or commit; the file did not exist at that point; nothing to undo), 2 usage (also: a path that is not a tracked file).\n')
 
 export function registerHistory(program: Command): void {
@@ -46,7 +53,7 @@ export function registerHistory(program: Command): void {
       const r = await (await history()).history({ cwd: cwdOf(cmd), path: p, limit: o.maxCount, since: o.since, author: o.author })
       if (o.json) return void json({ changes: r.entries })
       const { whenText } = await import('./space/versions/when.js')
-      if (!r.entries.length) return void out('no changes kept yet')
+      if (!r.entries.length) return void out(noneKept(p, o.since, o.author, r.authors))
       const lines: string[] = []
       for (const e of r.entries) {
         const how = e.via === 'local' || e.via === 'remote' ? '' : e.via === 'undo' ? `  (undo of ${e.of})` : e.via === 'git' ? `  (from git${e.authoredAt ? `, committed ${whenText(e.authoredAt, r.now)}` : ''})` : e.via === 'resolve' ? `  (conflict resolved${e.keptBy ? `: kept by ${who([e.keptBy])}` : ''})` : `  (${e.via})`

@@ -29,7 +29,8 @@ async function trackedDoc(v: V, root: string, cwd: string, p: string): Promise<s
 
 export interface HistoryOptions { cwd: string; path?: string; limit?: number; since?: string; author?: string }
 
-export async function history(o: HistoryOptions): Promise<{ entries: HistoryEntry[]; now: number }> {
+/** `authors`: when `--author` matched nothing, who made the changes kept that the other filters let through. */
+export async function history(o: HistoryOptions): Promise<{ entries: HistoryEntry[]; now: number; authors?: HistoryEntry['authors'] }> {
   const root = requireRoot(o.cwd)
   const v = await loadVersions()
   const now = v.historyNow()
@@ -39,8 +40,13 @@ export async function history(o: HistoryOptions): Promise<{ entries: HistoryEntr
     if (t === null) throw new UsageError(`--since ${o.since}: not a time (10m, 2h, yesterday 14:00, 2025-01-31T09:00)`)
     since = t
   }
-  const entries = await v.historyOf(v.versionsDirOf(root), { doc: o.path ? await trackedDoc(v, root, o.cwd, o.path) : undefined, limit: o.limit, since, author: o.author })
-  return { entries, now }
+  const doc = o.path ? await trackedDoc(v, root, o.cwd, o.path) : undefined
+  const entries = await v.historyOf(v.versionsDirOf(root), { doc, limit: o.limit, since, author: o.author })
+  if (entries.length || !o.author) return { entries, now }
+  // Asked again only when nothing matched: "no changes kept yet" was said to a misspelt name (issue 17).
+  const authors = new Map<string, HistoryEntry['authors'][number]>()
+  for (const e of await v.historyOf(v.versionsDirOf(root), { doc, since })) for (const a of e.authors) authors.set(`${a.kind}:${a.name}`, a)
+  return { entries, now, authors: [...authors.values()].sort((x, y) => x.name.localeCompare(y.name)) }
 }
 
 export interface ShowOptions { cwd: string; ref: string; path?: string }
