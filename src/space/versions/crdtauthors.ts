@@ -11,7 +11,7 @@ import { FileDocStore } from '../../fs/sidecar.js'
 import { asDocName } from '../../ids.js'
 import { FileModel } from '../../crdt/model.js'
 import { compileRules } from '../../crdt/rules.js'
-import { GIT_MARKS, type Credit } from '../../crdt/schema.js'
+import { AUTHORS, GIT_MARKS, type Credit } from '../../crdt/schema.js'
 import { nodeAtPath, writerAt } from '../../crdt/merge/place.js'
 import { readTeamConfig } from '../config.js'
 import { spacePaths } from '../paths.js'
@@ -58,7 +58,7 @@ export function keyPath(p: string): Array<string | number> | null {
  * `among`: for a path whose version names several writers, their ids; a value a pull's commit brought is
  * then its commit's writer, when that is one of them (`gitWriter`).
  */
-export async function crdtWriters(root: string, doc: string, paths: string[], among?: ReadonlyMap<string, readonly string[]>): Promise<Map<string, Writer>> {
+export async function crdtWriters(root: string, doc: string, paths: string[], among?: ReadonlyMap<string, readonly string[]>, past?: ReadonlyMap<string, readonly string[]>): Promise<Map<string, Writer>> {
   const out = new Map<string, Writer>()
   if (paths.length === 0) return out
   const sp = spacePaths(root)
@@ -77,6 +77,11 @@ export async function crdtWriters(root: string, doc: string, paths: string[], am
       const g = node && among?.get(p) ? gitWriter(model, model.tree.item(node, 'v'), among.get(p)!) : null
       if (g) {
         out.set(p, g)
+        continue
+      }
+      const e = node && past?.get(p) ? earlierWriter(model, model.tree.item(node, 'v'), past.get(p)!) : null
+      if (e) {
+        out.set(p, e)
         continue
       }
       const w = desc === undefined ? null : writerAt(model, kp!, desc)
@@ -107,4 +112,21 @@ function gitWriter(model: FileModel, item: Item | undefined, ids: readonly strin
   const c = Array.isArray(v) && v.length === 3 ? (v[2] as Credit) : null
   if (!c || !ids.includes(c[0])) return null
   return { author: { id: c[0], name: c[1], kind: c[2] === 'agent' ? 'agent' : 'human' }, at: c[3] > 0 ? c[3] * 1000 : null }
+}
+
+/**
+ * Who wrote a value before it was brought back: the register's writes, newest first (a map key's item links
+ * to the one it replaced), past those of `ids` (the peers who wrote the field since its value was first
+ * written: the truncation's, the undo's). Its time is gone with the overwritten content (null).
+ */
+function earlierWriter(model: FileModel, item: Item | undefined, ids: readonly string[]): Writer | null {
+  const authors = model.doc.getMap<[string, string, string]>(AUTHORS)
+  const peer = (it: Item) => authors.get(String(it.id.client))
+  const now = item && peer(item)
+  if (!item || !now || !ids.includes(now[0])) return null
+  for (let it = item.left; it; it = it.left) {
+    const a = peer(it)
+    if (a && !ids.includes(a[0])) return { author: { id: a[0], name: a[1], kind: a[2] === 'agent' ? 'agent' : 'human' }, at: null }
+  }
+  return null
 }

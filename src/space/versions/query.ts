@@ -198,7 +198,11 @@ export async function blameOf(root: string, dir: string, doc: string): Promise<B
   const { crdtWriters } = await import('./crdtauthors.js')
   // A pull's version naming several writers (a peer that caught up on it): each field's commit writer.
   const among = new Map(ask.filter((l) => l.via === 'git' && l.authors.length > 1).map((l) => [l.path, l.authors.map((a) => a.id)]))
-  const writers = await crdtWriters(root, doc, ask.map((l) => l.path), among).catch(() => new Map<string, never>())
+  // A value brought back (an undo, a restore, a peer's) is the bringer's write in the CRDT: its writer is the
+  // register's earlier write by someone else (blame after bob undid his truncation named bob on ann, for
+  // values that ann's first version held, and ann on bob: black-box tester).
+  const past = new Map(ask.flatMap((l) => { const b = setBy.get(l.path)?.back; return b?.length ? [[l.path, b.map((x) => x[0])] as const] : [] }))
+  const writers = await crdtWriters(root, doc, ask.map((l) => l.path), among, past).catch(() => new Map<string, never>())
   const first = versions.find((v) => v.text !== null)
   for (const l of ask) {
     const w = writers.get(l.path)
@@ -221,9 +225,11 @@ export async function blameOf(root: string, dir: string, doc: string): Promise<B
  * the author who first wrote that value (blame after undoing a truncation named the undoer for every field).
  * A person typing a field's old value over a newer one is an edit of their own.
  */
-export function lastSetters(versions: Version[]): Map<string, { v: Version; value: string }> {
-  const setBy = new Map<string, { v: Version; value: string }>()
-  const earlier = new Map<string, Map<string, { v: Version; value: string }>>()
+export function lastSetters(versions: Version[]): Map<string, Setter> {
+  const setBy = new Map<string, Setter>()
+  const earlier = new Map<string, Map<string, Setter>>()
+  /** Who wrote each field, version by version (for a value brought back: who wrote it since). */
+  const writes = new Map<string, Version[]>()
   let prev = new Map<string, string>()
   for (const v of versions) {
     const leaves = flatten(v.text).leaves
@@ -231,7 +237,8 @@ export function lastSetters(versions: Version[]): Map<string, { v: Version; valu
     for (const [p, value] of leaves) {
       if (prev.get(p) === value && setBy.has(p)) continue
       const before = earlier.get(p)?.get(value)
-      const s = before && (bringsBack || !prev.has(p)) ? before : { v, value }
+      ;(writes.get(p) ?? writes.set(p, []).get(p)!).push(v)
+      const s: Setter = before && (bringsBack || !prev.has(p)) ? { ...before, back: since(writes.get(p)!, before.v) } : { v, value }
       setBy.set(p, s)
       if (!earlier.has(p)) earlier.set(p, new Map())
       if (!before) earlier.get(p)!.set(value, s)
@@ -239,6 +246,23 @@ export function lastSetters(versions: Version[]): Map<string, { v: Version; valu
     prev = leaves
   }
   return setBy
+}
+
+export interface Setter {
+  v: Version
+  value: string
+  /** The value was brought back (`v` first wrote it): the peers who wrote the field since, the last first. */
+  back?: By[]
+}
+
+/** The authors of the writes after `origin`, the last first (each once). */
+function since(writes: Version[], origin: Version): By[] {
+  const out: By[] = []
+  for (const w of [...writes].reverse()) {
+    if (w === origin) break
+    for (const b of w.by) if (!out.some((x) => x[0] === b[0])) out.push(b)
+  }
+  return out
 }
 
 export interface DiffEntry extends FieldChange { authors: Author[]; time: string | null }
