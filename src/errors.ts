@@ -46,8 +46,15 @@ export class UsageError extends CtxError {
 }
 
 export class NotInitializedError extends CtxError {
-  constructor(dir: string) {
-    super('not-initialized', `no ctxsync space in ${dir} or its parents: run \`ctxsync init\` there first`)
+  /**
+   * `gitRoot`: the enclosing repository's root, where the search for ctxsync.yaml stops (paths.ts findRoot,
+   * like git's own): "or its parents" alone promised a search to / (issue 17 tester).
+   */
+  constructor(dir: string, gitRoot: string | null = null) {
+    const where = gitRoot === null ? `${dir} or its parents`
+      : gitRoot === dir ? `${dir} (the git repository's root: the search stops there)`
+      : `${dir} or its parents up to the git repository root ${gitRoot}`
+    super('not-initialized', `no ctxsync space in ${where}: run \`ctxsync init\` ${gitRoot === null ? 'there ' : ''}first`)
   }
 }
 

@@ -30,11 +30,18 @@ const STATE_COLOR: Record<string, (s: string) => string> = {
   synced: green, pending: yellow, held: red, refused: red, conflicted: red, failing: red,
 }
 
+/** A clone where `init` never ran: what that means and the ways in (README: Using it, CTXSYNC_SECRET/TOKEN). */
+const NOT_JOINED = 'this machine has not joined this space: ctxsync.yaml is here, but `ctxsync init` never ran in this clone. ' +
+  'Ask a member for a join code (`ctxsync invite`) and run `ctxsync init --join CODE`; CI and scripts can run ' +
+  '`ctxsync sync` without init, given CTXSYNC_SECRET (or CTXSYNC_TOKEN with a relay)'
+
 export function formatStatus(s: StatusData): string {
   s = visibleDeep(s)
   const lines: string[] = []
   const d = s.daemon.running ? `running${s.daemon.pid ? ` (pid ${s.daemon.pid}${s.daemon.url ? `, ${s.daemon.url}` : ''})` : ''}` : 'not running'
-  lines.push(`${bold('space')} ${s.space}   ${bold('you')} ${s.peer.name} (${s.peer.kind})   ${bold('daemon')} ${d}`)
+  const you = s.notJoined ? 'not joined yet' : `${s.peer.name} (${s.peer.kind})`
+  lines.push(`${bold('space')} ${s.space}   ${bold('you')} ${you}   ${bold('daemon')} ${d}`)
+  if (s.notJoined) lines.push(yellow(NOT_JOINED))
   lines.push('')
   if (s.files.length === 0) lines.push(dim('no tracked files (ctxsync.yaml `track:` lists the globs)'))
   const w = Math.max(...s.files.map((f) => f.state.length), 6)

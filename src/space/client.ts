@@ -17,7 +17,7 @@ import { NotInitializedError } from '../errors.js'
 import type { ControlMethod, ControlProtocol, PeersView, ResolveChoice, SpaceApi, StatusData, SyncAsk } from './api.js'
 import { callDaemon, DaemonUnavailable } from './control.js'
 import { runningDaemon } from './daemonfile.js'
-import { findRoot, spacePaths, type SpacePaths } from './paths.js'
+import { findRoot, gitRoot, spacePaths, type SpacePaths } from './paths.js'
 import type { LocalSpace } from './local.js'
 
 export const DAEMON_TIMEOUT_MS = 10_000
@@ -160,6 +160,6 @@ export async function readStatus(cwd: string): Promise<StatusData> {
 /** The root of the space around `cwd`, or the typed error every command gives outside one. */
 export function requireRoot(cwd: string): string {
   const root = findRoot(cwd)
-  if (!root) throw new NotInitializedError(path.resolve(cwd))
+  if (!root) throw new NotInitializedError(path.resolve(cwd), gitRoot(cwd))
   return root
 }

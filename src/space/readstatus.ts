@@ -92,6 +92,7 @@ export async function savedStatus(root: string, spaceAt: SpacePaths, daemon: { p
     online: running ? savedOnline(summary?.online) : [],
     conflicts: counted.conflicts,
     // join.ts's marker (read here without loading join.ts, which brings the CRDT model).
+    ...(identity ? {} : { notJoined: true }),
     ...((await fs.access(path.join(spaceAt.state, 'joining')).then(() => true, () => false)) ? { joining: true } : {}),
   }
 }

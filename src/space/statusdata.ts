@@ -22,6 +22,11 @@ export interface StatusData {
    * space's state, "pending" without any edit here.
    */
   joining?: boolean
+  /**
+   * A clone of a space (ctxsync.yaml committed) where `init` never ran: no identity, so no name or kind
+   * (status showed `you  (human)` with a blank name: issue 17 tester).
+   */
+  notJoined?: boolean
   /** HEAD's sync point, hooks, merge driver (added by the `status` command; null outside git). */
   git?: import('./gitstatus.js').GitStatus | null
   /** Saves of the last hour that removed most of a file's entries (added by the `status` command). */
