@@ -9,7 +9,8 @@
  * log says why. A file that is held (it does not parse) keeps its record until it parses again.
  */
 import path from 'node:path'
-import { adoptConflict, placeConflict } from '../crdt/merge/place.js'
+import { adoptConflict, nodeAtPath, placeConflict, writerAt, type MergeEntry, type Placement } from '../crdt/merge/place.js'
+import type { FileModel } from '../crdt/model.js'
 import { readTextFile } from '../fs/atomic.js'
 import { asDocName } from '../ids.js'
 import { logger } from '../debuglog.js'
@@ -71,8 +72,12 @@ async function adopt(cx: GitContext): Promise<void> {
       const ordered = carried ? new Set(deletes.map((c) => c.id)) : await deletesInOrder(paths.state, rec.file, Date.parse(rec.at), deletes)
       for (const c of deletes) if (ordered.has(c.id)) log('%s: merge conflict %s (%s, deleted and edited) is no race: the live context held both in turn', rec.file, c.id, c.display)
       if (carried) log('%s: the merge driver\'s record was made by git checkout/switch -m: no conflict', rec.file)
-      for (const e of entries) {
-        const p = placeConflict(f.model, e)
+      for (const e0 of entries) {
+        const p0 = placeConflict(f.model, e0)
+        const kept = keptByLive(f.model, e0, p0, Date.parse(rec.at))
+        const e = kept?.entry ?? e0
+        const p = kept?.place ?? p0
+        if (kept) log('%s: merge conflict %s (%s): the live context kept a value it held before the merge, %s: listed with it', rec.file, e.id, e.display, JSON.stringify(e.values[e.winner]!.desc))
         if (carried || (p.kind === 'here' && seenInOrder(held, e))) {
           // Every value had been in the live context before the merge: one was written after the other.
           log('%s: merge conflict %s (%s) is no race: the live context held each value in turn', rec.file, e.id, e.display)
@@ -90,4 +95,22 @@ async function adopt(cx: GitContext): Promise<void> {
     })
   }
   cx.notify('summary')
+}
+
+/**
+ * A place showing another of the conflict's values than the merge kept, written *before* the merge: no
+ * choice made since, but the live context ordering the same race its own way — its value was written later
+ * than the commit's time it took in (times of commits are whole seconds; a live write has milliseconds), or
+ * git dropped a pick the merge left empty and the live context kept its value over the upstream one. The
+ * conflict stands, with the value shown as the one kept; dropping it ("chosen since") lost the other value
+ * without a word, on every peer. A value written after the merge (`resolve`, an edit) is a choice.
+ */
+export function keptByLive(model: FileModel, e: MergeEntry, p: Placement, mergedAtMs: number): { entry: MergeEntry; place: Placement } | null {
+  if (p.kind !== 'changed' || !p.taken || !Number.isFinite(mergedAtMs)) return null
+  const node = nodeAtPath(model.tree, e.path)
+  const shown = node === null ? undefined : model.tree.desc(node)
+  const k = e.values.findIndex((v) => v.desc === shown)
+  const w = k < 0 ? null : writerAt(model, e.path, shown!)
+  if (node === null || k < 0 || !w || w.at * 1000 >= mergedAtMs) return null
+  return { entry: { ...e, winner: k }, place: { kind: 'here', node } }
 }

@@ -161,6 +161,7 @@ async function mergeOptions(paths: ReturnType<typeof spacePaths> | null, job: Me
       if (s && t !== null && t < s.time) s.time = t
     }
   }
+  if (!job.times) await breakTie(job, ours, theirs).catch(() => undefined)
   const author = (s: SideSource | null, fallback: Author): Author =>
     s === null ? fallback : s.stash && me ? me : { id: s.id, name: s.name, kind: 'human' }
   // A side no commit, sync point or stash identifies is said to be of an unknown author: not this peer (in
@@ -172,6 +173,35 @@ async function mergeOptions(paths: ReturnType<typeof spacePaths> | null, job: Me
     theirs: author(theirs, ours === null ? UNKNOWN_THEIRS : UNKNOWN_OTHER),
     times: job.times ?? [ours?.time ?? now, theirs?.time ?? now],
   }
+}
+
+/**
+ * Commit times are whole seconds: two commits of one value made within a second tied, and the tie went by
+ * client id — a teammate's older value could win over a ctxsync user's later one, git then dropped the
+ * user's pick as empty, and the later edit was lost (issue 15). A side whose commit has a sync point for
+ * this very text (a ctxsync user: `git/notes.ts`) knows when it was recorded to the millisecond; a side
+ * without one counts as the start of its second. Within the tie the times keep their order, mapped into
+ * that second (each commit's own second stays what records and `history` show).
+ */
+async function breakTie(job: MergeJob, ours: SideSource | null, theirs: SideSource | null): Promise<void> {
+  if (!ours || !theirs || ours.time !== theirs.time || !job.git) return
+  const [{ Repo }, { NOTES_REF, parseNote }] = await Promise.all([import('../git/repo.js'), import('../git/notes.js')])
+  const repo = await Repo.open(job.git.cwd).catch(() => null)
+  if (!repo) return
+  const gitPath = job.git.path
+  const fine = async (s: SideSource, text: string): Promise<number> => {
+    if (s.stash) return s.time
+    const blob = repo.blobId(text)
+    const p = parseNote((await repo.tryRaw(['notes', `--ref=${NOTES_REF}`, 'show', s.commit])) ?? '').filter((x) => x.files[gitPath]?.b === blob)[0]
+    const at = p ? Date.parse(p.at) / 1000 : NaN
+    return Number.isFinite(at) && at >= s.time ? at : s.time
+  }
+  const t = ours.time
+  const [a, b] = await Promise.all([fine(ours, job.ours), fine(theirs, job.theirs)])
+  // Monotone from [t, ∞) into [t, t + 1): the order within the tie, still inside the commits' second.
+  const squash = (x: number) => t + (0.999 * (x - t)) / (1 + (x - t))
+  ours.time = squash(a)
+  theirs.time = squash(b)
 }
 
 async function sides(job: MergeJob): Promise<Array<SideSource | null>> {

@@ -96,4 +96,57 @@ describe('e2e: git rebase BRANCH beside the live context', { timeout: 240_000 },
       throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
     }
   })
+
+  /**
+   * carl (plain git) and bob commit the same value; bob's edit is made live after carl's commit. `bobAuthored`:
+   * bob's commit's author time relative to carl's (git's whole seconds).
+   */
+  async function sameValue(bobAuthored: 0 | -1) {
+    const { remote, a, b, da, db } = await twoLivePeers()
+    try {
+      const c = await cloneAs(remote, 'carl')
+      await gitIn(c, ['switch', '-q', '-c', 'feature'])
+      await replaceIn(c, TODOS, 'title: "Ship it"', 'title: "Ship it (carl)"')
+      const t = Math.floor(Date.now() / 1000)
+      const at = (s: number) => ({ GIT_AUTHOR_DATE: `@${s} +0000`, GIT_COMMITTER_DATE: `@${t} +0000` })
+      await gitIn(c, ['commit', '-qam', 'carl: ship it'], { env: at(t) })
+      await gitIn(c, ['push', '-q', 'origin', 'feature'])
+      // bob's edit is made after carl's commit, live: the live context knows when to the millisecond.
+      await replaceIn(b.dir, TODOS, 'title: "Ship it"', 'title: "Ship it (bob)"')
+      await waitFileEquals(a, readFile(b)!)
+      await gitIn(b.dir, ['commit', '-qam', 'bob: ship it'], { env: at(t + bobAuthored) })
+      await replaceIn(a.dir, TODOS, 'title: "Fix the renderer"', 'title: "Fix the renderer live"')
+      await waitFileEquals(b, readFile(a)!)
+      await gitIn(b.dir, ['fetch', '-q'])
+      const r = await gitIn(b.dir, ['rebase', 'origin/feature'], { reject: false })
+      const said = r.stdout + r.stderr
+      expect(r.exitCode, said).toBe(0)
+      expect(said).toMatch(/1 value\(s\) changed on both sides — kept one, see `ctxsync resolve --list`/)
+      // The same second: the tie goes by bob's sync point (milliseconds), his value is kept and his pick stays.
+      // An earlier second: carl's commit is the later one, git drops bob's pick as empty, and the live
+      // context keeps bob's live value over carl's (written later than carl's commit's second).
+      const log = (await gitIn(b.dir, ['log', '--format=%s', '-2'])).stdout.trim().split('\n')
+      if (bobAuthored === 0) expect(log, said).toEqual(['bob: ship it', 'carl: ship it'])
+      else expect(said).toMatch(/dropping .* bob: ship it -- patch contents already upstream/)
+      await waitFor(async () => (await ctx(b.dir, ['sync'])).exitCode === 0, 20_000, 'sync on bob')
+      const text = await waitSame([a, b], TODOS, (x) => x.includes('Fix the renderer live'))
+      expect(hasMarkers(text), text).toBe(false)
+      expect(countLine(text, 'title: "Ship it (bob)"'), text).toBe(1)
+      // Either way nothing is lost without a word: the conflict is listed on both peers with both values.
+      for (const p of [b, a]) {
+        await waitFor(async () => (await ctxJson(p.dir, ['resolve', '--list'])).conflicts.length > 0, 20_000, `the conflict listed on ${p.name}`)
+        const listed = (await ctxJson(p.dir, ['resolve', '--list'])).conflicts as Array<{ display: string; values: unknown }>
+        expect(listed.map((x) => x.display), p.name).toEqual(['todos[id=t3].title'])
+        const values = JSON.stringify(listed[0]!.values)
+        for (const v of ['Ship it (bob)', 'Ship it (carl)']) expect(values, `${p.name}: ${values}`).toContain(v)
+      }
+      expect(readFile(b)).toBe(text)
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
+  }
+
+  it('git rebase onto a teammate\'s commit of the same value made in the same second: the later edit (bob\'s) stays, his commit is kept, the conflict is listed on both peers with both values', () => sameValue(0))
+
+  it('git rebase where bob\'s commit is dated before the teammate\'s but his live edit came after: git drops his pick, his live value stays, the conflict is listed on both peers with both values', () => sameValue(-1))
 })
