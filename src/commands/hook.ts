@@ -7,7 +7,8 @@
  *                  `.ctxsync/post-commit.pid` says so and its warnings go to `.ctxsync/hooks.log`)
  *   post-merge     merge fetched sync points; tell the daemon git is done; a merge commit gets a sync point
  *   post-checkout  tell the daemon git is done (it reconciles, or switches branch state)
- *   post-rewrite   tell the daemon (notes are copied to rewritten commits by notes.rewriteRef)
+ *   post-rewrite   tell the daemon (notes are copied to rewritten commits by notes.rewriteRef; one a
+ *                  rebase copied from a dropped commit onto another's is taken back: its stdin, `old new`)
  *   pre-push       push the sync points along (`refs/notes/ctxsync`)
  */
 import fs from 'node:fs/promises'
@@ -52,6 +53,14 @@ export async function runHook(o: HookOptions): Promise<HookResult> {
     clearTimeout(deadline)
     await dropMark()
   }
+}
+
+/** git's input to the hook (none on a terminal; the hook script gives /dev/null when it has none to pass). */
+async function readInput(): Promise<string> {
+  if (process.stdin.isTTY) return ''
+  let text = ''
+  for await (const chunk of process.stdin) text += String(chunk)
+  return text
 }
 
 /** The post-commit hook's "recording" mark (see `RECORDING_MARK`): gone once this recorder is done. */
@@ -99,6 +108,10 @@ async function run(o: HookOptions, root: string, base: SpacePaths, background: b
       break
     case 'post-checkout':
     case 'post-rewrite':
+      if (o.name === 'post-rewrite') {
+        const input = await readInput()
+        await step('keep sync points on their commits', async () => (await notes.unmoveSyncPoints(repo, input)).length > 0)
+      }
       await step('merge fetched sync points', async () => (await mergeRemoteNotes(repo)).length > 0)
       await step('tell the daemon', () => poke(paths))
       break

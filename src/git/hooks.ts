@@ -42,7 +42,16 @@ export function runnerCommand(r: Runner): string {
 }
 
 export function hookScript(name: HookName, r: Runner): string {
-  const prev = STDIN_HOOKS.has(name)
+  // post-rewrite: ctxsync reads git's input too (rebase's `old new` pairs: notes.ts unmoveSyncPoints).
+  const prev = name === 'post-rewrite'
+    ? [
+        'input=$(mktemp "${TMPDIR:-/tmp}/ctxsync-hook.XXXXXX" 2>/dev/null) || input=',
+        'if [ -n "$input" ]; then cat >"$input"; fi',
+        'if [ -x "$prev" ]; then',
+        '  if [ -n "$input" ]; then "$prev" "$@" <"$input" || status=$?; else "$prev" "$@" || status=$?; fi',
+        'fi',
+      ]
+    : STDIN_HOOKS.has(name)
     ? [
         'if [ -x "$prev" ]; then',
         '  # git gives this hook input on stdin: keep it for the previous hook',
@@ -60,7 +69,9 @@ export function hookScript(name: HookName, r: Runner): string {
     ? `[ "$status" -eq 0 ] && ctxsync_hook ${name} "$@" </dev/null || true`
     : name === 'post-commit'
       ? `(unset GIT_INDEX_FILE; c=$(git rev-parse -q --verify HEAD); m="$(git rev-parse --absolute-git-dir)/${RECORDING_MARK}$c"; : >"$m"; CTXSYNC_COMMIT=$c CTXSYNC_MARK=$m CTXSYNC_HOOK_BACKGROUND=1 ctxsync_hook ${name} "$@" &) </dev/null >/dev/null 2>&1`
-      : `ctxsync_hook ${name} "$@" </dev/null || true`
+      : name === 'post-rewrite'
+        ? `ctxsync_hook ${name} "$@" <"\${input:-/dev/null}" || true; [ -z "$input" ] || rm -f "$input"`
+        : `ctxsync_hook ${name} "$@" </dev/null || true`
   return [
     '#!/bin/sh',
     HOOK_MARKER,

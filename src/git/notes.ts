@@ -156,3 +156,34 @@ async function withIdentity(repo: Repo, args: string[]): Promise<void> {
     await repo.raw(['-c', 'user.name=ctxsync', '-c', 'user.email=ctxsync@localhost', ...args])
   }
 }
+
+/**
+ * Takes back sync points that notes.rewriteRef moved onto someone else's commit. A rebase that drops a commit
+ * as already upstream (`git pull --rebase` after a teammate pushed the same change) maps it onto the commit
+ * HEAD then was — the teammate's — and git copies the dropped commit's note there: `ctxsync log` showed
+ * bob's sync point "recorded at commit" on carl's commit, and bob's push shared it (black-box tester). A
+ * commit rewritten for real keeps its author and author time; a pair whose two commits differ in those is
+ * such a mapping, and the old commit's sync points are removed from the new one (its own stay). `input`: the
+ * post-rewrite hook's standard input (`old new` per line). Returns the commits whose note was corrected.
+ */
+export async function unmoveSyncPoints(repo: Repo, input: string): Promise<string[]> {
+  const pairs = input.split('\n').map((l) => l.trim().split(/\s+/)).filter((p) => p.length >= 2 && /^[0-9a-f]{40,64}$/.test(p[0]!) && /^[0-9a-f]{40,64}$/.test(p[1]!))
+  if (pairs.length === 0) return []
+  const ident = async (c: string) => (await repo.tryRaw(['show', '-s', '--format=%an%x00%ae%x00%at', c]))?.trim() ?? null
+  const note = async (c: string) => (await repo.tryRaw(['notes', `--ref=${NOTES_REF}`, 'show', c])) ?? ''
+  const fixed: string[] = []
+  for (const [old, now] of pairs as Array<[string, string]>) {
+    if (old === now) continue
+    const from = parseNote(await note(old)).map(encodeSyncPoint)
+    if (from.length === 0) continue
+    const [a, b] = await Promise.all([ident(old), ident(now)])
+    if (a === null || b === null || a === b) continue
+    const lines = (await note(now)).split('\n').filter((l) => l.trim() !== '')
+    const keep = lines.filter((l) => !l.trim().startsWith('{') || !from.includes(encodeSyncPoint(parseNote(l)[0] ?? ({} as SyncPoint))))
+    if (keep.length === lines.length) continue
+    if (keep.length === 0) await withIdentity(repo, ['notes', `--ref=${NOTES_REF}`, 'remove', now])
+    else await withIdentity(repo, ['notes', `--ref=${NOTES_REF}`, 'add', '-f', '-m', keep.join('\n'), now])
+    fixed.push(now)
+  }
+  return fixed
+}
