@@ -99,18 +99,19 @@ describe('e2e: git rebase BRANCH beside the live context', { timeout: 240_000 },
 
   /**
    * carl (plain git) and bob commit the same value; bob's edit is made live after carl's commit. `bobAuthored`:
-   * bob's commit's author time relative to carl's (git's whole seconds).
+   * bob's commit's author time relative to carl's (git's whole seconds). `pull`: carl pushes to main and bob
+   * runs git pull --rebase, instead of git rebase onto carl's branch.
    */
-  async function sameValue(bobAuthored: 0 | -1) {
+  async function sameValue(bobAuthored: 0 | -1, how: 'rebase' | 'pull' = 'rebase') {
     const { remote, a, b, da, db } = await twoLivePeers()
     try {
       const c = await cloneAs(remote, 'carl')
-      await gitIn(c, ['switch', '-q', '-c', 'feature'])
+      if (how === 'rebase') await gitIn(c, ['switch', '-q', '-c', 'feature'])
       await replaceIn(c, TODOS, 'title: "Ship it"', 'title: "Ship it (carl)"')
       const t = Math.floor(Date.now() / 1000)
       const at = (s: number) => ({ GIT_AUTHOR_DATE: `@${s} +0000`, GIT_COMMITTER_DATE: `@${t} +0000` })
       await gitIn(c, ['commit', '-qam', 'carl: ship it'], { env: at(t) })
-      await gitIn(c, ['push', '-q', 'origin', 'feature'])
+      await gitIn(c, ['push', '-q', 'origin', how === 'rebase' ? 'feature' : 'main'])
       // bob's edit is made after carl's commit, live: the live context knows when to the millisecond.
       await replaceIn(b.dir, TODOS, 'title: "Ship it"', 'title: "Ship it (bob)"')
       await waitFileEquals(a, readFile(b)!)
@@ -118,7 +119,7 @@ describe('e2e: git rebase BRANCH beside the live context', { timeout: 240_000 },
       await replaceIn(a.dir, TODOS, 'title: "Fix the renderer"', 'title: "Fix the renderer live"')
       await waitFileEquals(b, readFile(a)!)
       await gitIn(b.dir, ['fetch', '-q'])
-      const r = await gitIn(b.dir, ['rebase', 'origin/feature'], { reject: false })
+      const r = await gitIn(b.dir, how === 'rebase' ? ['rebase', 'origin/feature'] : ['pull', '--rebase'], { reject: false })
       const said = r.stdout + r.stderr
       expect(r.exitCode, said).toBe(0)
       expect(said).toMatch(/1 value\(s\) changed on both sides — kept one, see `ctxsync resolve --list`/)
@@ -147,6 +148,8 @@ describe('e2e: git rebase BRANCH beside the live context', { timeout: 240_000 },
   }
 
   it('git rebase onto a teammate\'s commit of the same value made in the same second: the later edit (bob\'s) stays, his commit is kept, the conflict is listed on both peers with both values', () => sameValue(0))
+
+  it('git pull --rebase of a teammate\'s commit of the same value made in the same second: bob\'s later edit and commit stay, the conflict is listed on both peers', () => sameValue(0, 'pull'))
 
   it('git rebase where bob\'s commit is dated before the teammate\'s but his live edit came after: git drops his pick, his live value stays, the conflict is listed on both peers with both values', () => sameValue(-1))
 })
