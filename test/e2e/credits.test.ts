@@ -162,6 +162,11 @@ describe('e2e: credits for carried changes', { timeout: 240_000 }, () => {
     expect((await ctx(b.dir, ['sync', '--peer', a.url, '--timeout', '20'])).exitCode).toBe(0)
     const there = await blameOf(a, 'todos[id=t2].title', (l) => l.keptBy !== undefined)
     expect(there).toMatchObject({ authors: [{ name: 'a' }], time: early.at, keptBy: { name: 'b' } })
+    // diff names the kept value's writer too, the same on both (it said `b` on one peer, `a` on the other).
+    for (const p of [a, b]) {
+      const c = (await ctxJson(p.dir, ['diff', '--json'])).files[0].changes.find((x: { path: string }) => x.path === 'todos[id=t2].title')
+      expect(c, p.name).toMatchObject({ authors: [{ name: 'a' }], keptBy: { name: 'b' } })
+    }
     await stopWatch(d)
   })
 })

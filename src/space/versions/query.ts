@@ -265,12 +265,15 @@ function since(writes: Version[], origin: Version): By[] {
   return out
 }
 
-export interface DiffEntry extends FieldChange { authors: Author[]; time: string | null }
+export interface DiffEntry extends FieldChange { authors: Author[]; time: string | null; keptBy?: Author }
 export interface FileDiff { file: string; from: string; to: string; changes: DiffEntry[] }
 
 /**
  * What changed in `doc` from FROM (default: the file at HEAD, the last sync point) to TO (default: now),
- * field by field, each with who made the change (the last version up to TO that set it).
+ * field by field, each with who made the change: who set its new value, as `blame` says it (up to TO: the
+ * versions then), or who removed it. Read from a version's authors alone, a field only ann edited was
+ * `ann, bob` where bob took both edits in at once, a removal named no one or a field's first writer, and a
+ * kept value its keeper on one peer (black-box tester).
  */
 export async function diffOf(root: string, dir: string, doc: string, from?: string, to?: string): Promise<FileDiff> {
   const a = from ? await fileAt(root, dir, from, doc) : { text: (await gitRev(root, 'HEAD')) ? await gitFile(root, 'HEAD', doc) : null, label: 'HEAD', version: null }
@@ -278,12 +281,43 @@ export async function diffOf(root: string, dir: string, doc: string, from?: stri
   const versions = await readVersionsOf(dir, doc)
   const upTo = b.version ? versions.filter((v) => v.t <= b.version!.t) : versions
   const setBy = lastSetters(upTo)
-  const changes = diffFlat(flatten(a.text), flatten(b.text)).map((c): DiffEntry => {
-    let s = setBy.get(c.path)
-    if (!s) for (const [p, x] of setBy) if (p.startsWith(c.path) && (!s || x.v.t > s.v.t)) s = x
-    return { ...c, authors: s ? s.v.by.map(authorOf) : [], time: s ? new Date(s.v.t).toISOString() : null }
+  // Now: blame's answer (the CRDT's writer where a version names several or none). At a past point the
+  // CRDT no longer says: the versions then.
+  const now = to ? null : new Map((await blameOf(root, dir, doc).catch(() => [] as BlameLine[])).map((l) => [l.path, l]))
+  const gone = removers(upTo)
+  const under = <T>(m: Map<string, T>, p: string, newer: (x: T, y: T) => boolean): T | undefined => {
+    let best = m.get(p)
+    if (best === undefined) for (const [q, x] of m) if (within(q, p) && (best === undefined || newer(x, best))) best = x
+    return best
+  }
+  const after = flatten(b.text)
+  const present = new Map([...setBy].filter(([q]) => after.leaves.has(q)))
+  const changes = diffFlat(flatten(a.text), after).map((c): DiffEntry => {
+    if (c.kind === 'removed') {
+      const r = under(gone, c.path, (x, y) => x.t > y.t)
+      return { ...c, authors: r ? r.by.map(authorOf) : [], time: r ? new Date(r.t).toISOString() : null }
+    }
+    const l = now && under(now, c.path, (x, y) => (x.time ?? '') > (y.time ?? ''))
+    if (l && l.authors.length) return { ...c, authors: l.authors, time: l.time, ...(l.keptBy ? { keptBy: l.keptBy } : {}) }
+    const s = under(present, c.path, (x, y) => x.v.t > y.v.t)
+    return { ...c, authors: s ? s.v.by.map(authorOf) : [], time: s ? new Date(s.v.at ?? s.v.t).toISOString() : null, ...(s?.v.kept ? { keptBy: authorOf(s.v.kept) } : {}) }
   })
   return { file: doc, from: a.label, to: b.label, changes }
+}
+
+/** `q` is `p` or a field below it. */
+const within = (q: string, p: string): boolean => q === p || (q.startsWith(p) && (q[p.length] === '.' || q[p.length] === '['))
+
+/** For each field, the last of `versions` that removed it. */
+function removers(versions: Version[]): Map<string, Version> {
+  const out = new Map<string, Version>()
+  let prev = new Map<string, string>()
+  for (const v of versions) {
+    const leaves = flatten(v.text).leaves
+    for (const p of prev.keys()) if (!leaves.has(p)) out.set(p, v)
+    prev = leaves
+  }
+  return out
 }
 
 export { diffFlat, flatten }
