@@ -142,6 +142,15 @@ describe('e2e: git rebase BRANCH beside the live context', { timeout: 240_000 },
         for (const v of ['Ship it (bob)', 'Ship it (carl)']) expect(values, `${p.name}: ${values}`).toContain(v)
       }
       expect(readFile(b)).toBe(text)
+      // And resolve undoes it: ann takes carl's value, which reaches bob; nothing is left to resolve.
+      const [conf] = (await ctxJson(a.dir, ['resolve', '--list'])).conflicts as Array<{ id: string; values: Array<{ value: string }> }>
+      const carls = conf!.values.findIndex((v) => v.value === 'Ship it (carl)') + 1
+      expect(carls, JSON.stringify(conf)).toBeGreaterThan(0)
+      const res = await ctx(a.dir, ['resolve', conf!.id, '--take', String(carls)])
+      expect(res.exitCode, res.stderr).toBe(0)
+      const chosen = await waitSame([a, b], TODOS, (x) => x.includes('title: "Ship it (carl)"'))
+      expect(chosen).toBe(text.replace('title: "Ship it (bob)"', 'title: "Ship it (carl)"'))
+      for (const p of [a, b]) await waitFor(async () => (await ctxJson(p.dir, ['resolve', '--list'])).conflicts.length === 0, 20_000, `nothing left to resolve on ${p.name}`)
     } catch (e) {
       throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
     }
