@@ -285,7 +285,9 @@ export class DocVersions {
     const c = this.#carried
     const others = this.pendingAuthors()
     const credited = c ? [c.by, ...(c.more ?? [])] : []
-    const rest = others.filter((b) => !credited.some((x) => x[0] === b[0]))
+    // The resolver's own writes in the turn of a resolution are its bookkeeping (an adopted merge record's
+    // copies dropped with it): taken for an edit, a kept value from git was blamed on the resolver (tester).
+    const rest = others.filter((b) => !credited.some((x) => x[0] === b[0]) && !(c?.via === 'resolve' && c.kept?.[0] === b[0]))
     const by = [...credited, ...rest]
     // Pending authors the credit names already (a resolved value's writer, whose losing value had left the
     // text as it was) make it no less the carried change: it was 'remote' or 'resolve' by timing.
