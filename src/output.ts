@@ -61,7 +61,7 @@ export function formatStatus(s: StatusData): string {
   lines.push('')
   if (s.peers.length === 0) lines.push(dim('no peers met yet'))
   for (const p of s.peers) {
-    const state = p.connected ? green('connected') : dim(`last seen ${ago(p.lastSeen)}`)
+    const state = p.connected ? green('connected') : dim(`last seen ${when(p.lastSeen)}`)
     lines.push(`  ${p.name}${p.kind === 'agent' ? ' (agent)' : ''}  ${state}${p.url ? dim(`  ${p.url}`) : ''}`)
   }
   if (s.online?.length) lines.push('', bold('online now'), ...formatOnline(s.online))
@@ -72,7 +72,7 @@ export function formatStatus(s: StatusData): string {
   if (held) lines.push(red(`${held} file${held > 1 ? 's' : ''} held: fix what is shown for it; changes wait until it parses`))
   for (const m of s.massDeletions ?? []) {
     const what = massDeletionWhat(m)
-    lines.push(yellow(`${m.doc}: ${m.by ? `a change by ${visible(m.by.join(', '))}` : 'a save'} ${ago(new Date(m.t).toISOString())} ${what}; \`ctxsync undo ${m.id}\` brings them back`))
+    lines.push(yellow(`${m.doc}: ${m.by ? `a change by ${visible(m.by.join(', '))}` : 'a save'} ${when(new Date(m.t).toISOString())} ${what}; \`ctxsync undo ${m.id}\` brings them back`))
   }
   if (s.git) lines.push(...formatGitStatus(s.git))
   return lines.join('\n')
@@ -83,7 +83,7 @@ export function formatOnline(online: OnlinePeer[]): string[] {
   online = visibleDeep(online)
   return online.map((p) => {
     const who = `${p.name}${p.kind === 'agent' ? ' (agent)' : ''}${p.host ? dim(` on ${p.host}`) : ''}${p.via === 'relay' ? dim(' via relay') : p.via === 'peer' ? dim(' via another peer') : ''}`
-    const files = p.files.slice(0, 5).map((f) => `${f.path} ${dim(ago(f.at))}`)
+    const files = p.files.slice(0, 5).map((f) => `${f.path} ${dim(when(f.at))}`)
     const more = p.files.length > 5 ? dim(` +${p.files.length - 5} more`) : ''
     return `  ${green('●')} ${who}  ${files.length ? `editing ${files.join(', ')}${more}` : dim('idle')}`
   })
@@ -152,7 +152,7 @@ export function formatPeers(r: PeersResult): string {
   out.push(bold('known peers') + dim(` (space ${r.space})`))
   if (r.known.length === 0) out.push(dim('  none met yet'))
   for (const p of r.known) {
-    const state = p.connected ? green('connected') : dim(`last seen ${ago(p.lastSeen)}`)
+    const state = p.connected ? green('connected') : dim(`last seen ${when(p.lastSeen)}`)
     out.push(`  ${p.name}${kind(p.kind)}  ${state}${p.url ? dim(`  ${p.url}`) : ''}`)
   }
   if (r.online?.length) out.push('', bold('online now'), ...formatOnline(r.online))
@@ -163,7 +163,7 @@ export function formatPeers(r: PeersResult): string {
     for (const f of r.mdns) {
       const state = !f.compatible ? red(`protocol v${f.proto}: upgrade one side`) : f.connected ? green('connected') : f.announced ? yellow('connecting') : dim('gone')
       const known = r.known.find((k) => k.id === f.id)
-      out.push(`  ${known ? `${known.name}${kind(known.kind)} ${dim(f.id)}` : f.id}  ${state}${dim(`  ${f.url}, seen ${ago(f.seenAt)}`)}`)
+      out.push(`  ${known ? `${known.name}${kind(known.kind)} ${dim(f.id)}` : f.id}  ${state}${dim(`  ${f.url}, seen ${when(f.seenAt)}`)}`)
     }
   }
   const reg = r.registry
@@ -172,7 +172,7 @@ export function formatPeers(r: PeersResult): string {
     if (reg.outcome !== 'synced') out.push(red(`  could not ask the relay: ${reg.error ?? reg.outcome}`))
     else if (reg.peers.length === 0) out.push(dim('  nobody (one-shot syncs are not listed)'))
     for (const p of reg.peers) {
-      const since = ago(new Date(p.since).toISOString())
+      const since = when(new Date(p.since).toISOString())
       out.push(`  ${p.name}${kind(p.kind)}${p.host ? dim(` on ${p.host}`) : ''}  ${dim(`${p.access}, connected ${since}`)}${p.address ? dim(`  ${p.address}`) : ''}`)
     }
   }

@@ -48,3 +48,13 @@ it('no time, or one that is not a time', () => {
   expect(when(undefined)).toBe('never')
   expect(when('yesterday-ish')).toBe('yesterday-ish')
 })
+
+it('peer lists say a peer last seen days ago by its local date (status, peers), a recent one relatively', async () => {
+  const { formatPeers } = await import('../../src/output.js')
+  const old = new Date(Date.now() - 12 * 86_400_000)
+  const p = (name: string, lastSeen: string) => ({ id: name, name, kind: 'human', lastSeen, connected: false }) as never
+  const out = formatPeers({ space: 's', known: [p('ann', old.toISOString()), p('bob', new Date(Date.now() - 120_000).toISOString())] }).replace(/\x1b\[[0-9;]*m/g, '')
+  expect(out).toContain(`ann  last seen ${when(old.toISOString())}`)
+  expect(out).toMatch(/ann {2}last seen \d{4}-\d\d-\d\d \d\d:\d\d/)
+  expect(out).toContain('bob  last seen 2m ago')
+})
