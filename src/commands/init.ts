@@ -165,7 +165,8 @@ export async function init(o: InitOptions): Promise<InitResult> {
   return {
     ...(hooks ? { hooks } : {}),
     root, space: config.space, peer: { id: identity.id, name: wanted.name, kind: wanted.agent ? 'agent' : 'human' },
-    created, changed, joined: join !== null || newMember, secret, enrolled: enrolled.sort(), held, next, ignored,
+    // Without the secret this machine is no member yet, whatever init wrote: not "joined" (issue 17).
+    created, changed, joined: (join !== null || newMember) && secret !== 'missing', secret, enrolled: enrolled.sort(), held, next, ignored,
   }
 }
 

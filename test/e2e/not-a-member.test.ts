@@ -35,6 +35,17 @@ describe('e2e: not a member, not in a space', { timeout: 60_000 }, () => {
     expect(JSON.parse((await expectOk(ctx(a.dir, ['status', '--json']))).stdout).notJoined).toBeUndefined()
   })
 
+  it('init without a join code or secret in a clone of a space says it is not yet a member, not "joined"', async () => {
+    const { peers } = await setupSpace(['a'], { files: { [TODOS]: SMALL_TODOS } })
+    const c = await clone((peers[0] as Peer).dir, 'c')
+    const r = await ctx(c, ['init', '--name', 'c', '--discovery', 'none'], { env: { CTXSYNC_SECRET: undefined } })
+    const out = r.stdout.split('\n')
+    expect(out[0]).toMatch(/^not yet a member of space s-\S+ in .*: this machine has no secret for it \(see next\)$/)
+    expect(r.stdout).toContain('next: this space already exists: ask a teammate to run `ctxsync invite`, then `ctxsync init --join CODE`')
+    expect(r.stdout).not.toMatch(/^joined/m)
+    expect(JSON.parse((await ctx(c, ['init', '--name', 'c', '--json'], { env: { CTXSYNC_SECRET: undefined } })).stdout).joined).toBe(false)
+  })
+
   it('outside a space the error names where the search stopped: the git repository root', async () => {
     const repo = await tmpDir('ctxsync-nospace-')
     await git(repo, ['init', '-q'])
