@@ -174,8 +174,11 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
   // the file last held git's version.
   if (intent?.kind === 'revert' && text !== null && hash !== null && view.revertedTo(f.name, text, intent.staged)) return (await takeInRevert(cx, d, text, hash)) ? 'reverted' : null
   // No git command seen (a start, a scan): git's version written after HEAD last moved is a revert made while
-  // no daemon ran (awayrevert.ts); kept out as known content, the live context undid it.
-  if (!intent && read.kind === 'text' && hash !== null && view.fromGit(f.name, read.text) && (await writtenSinceHeadMoved(view.repo, read.mtimeMs))) return (await takeInRevert(cx, d, read.text, hash)) ? 'reverted' : null
+  // no daemon ran (awayrevert.ts); kept out as known content, the live context undid it. Not when the file is
+  // what this daemon last wrote or took in (the base hash, or the write under way, both kept in meta): its own write of a text that happened to be git's (peers' edits
+  // back to it), then killed or stopped before the peers' next changes reached the file, read as a revert —
+  // and every change since was undone on every peer (CI, e2e crash, seed 964718: an item ticker A added lost).
+  if (!intent && read.kind === 'text' && hash !== null && hash !== f.baseHash && hash !== f.writing?.hash && view.fromGit(f.name, read.text) && (await writtenSinceHeadMoved(view.repo, read.mtimeMs))) return (await takeInRevert(cx, d, read.text, hash)) ? 'reverted' : null
   try {
     const known = theirs === null ? await deletionKnown(f, view) : await view.knownHead(f, f.name, theirs)
     if (cx.gitPaused()) return null

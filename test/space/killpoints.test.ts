@@ -11,6 +11,7 @@
  *  - the same with an offline edit made on the file while no Space ran, on whatever it held at the kill
  *    (the "every base" case: the old text, or the text being written).
  */
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -174,6 +175,37 @@ describe.concurrent('kill points: reopen + scan after a kill', () => {
       expect(await a.file()).toBe(want)
       expect(a.s.conflicts()).toEqual([])
       expect(b.s.conflicts()).toEqual([])
+      await a.close()
+      await b.close()
+    })
+  }
+})
+
+/**
+ * CI, e2e crash (seed 964718): B's file held HEAD's version, written in a later second than HEAD last moved
+ * (as a revert made while no daemon ran would be: awayrevert.ts), and B was killed after storing A's update,
+ * before writing it. The restart took the unchanged file for the user's revert: A's item was deleted and its
+ * change rolled back, on both peers. A file that is what the daemon last wrote or took in is no revert.
+ */
+describe('a kill over a file that holds HEAD\'s version, written after HEAD last moved', () => {
+  for (const row of ROWS.filter((r) => r.step === 'remote' && r.file === 'before')) {
+    it(`${row.name}: the restart writes A's update, no revert`, async () => {
+      const { a, b } = await pair()
+      const git = (args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { cwd: b.root, stdio: 'ignore' })
+      git(['add', '-A'])
+      git(['commit', '-qm', 'context'])
+      // A later second than the commit's reflog entry (the daemon rewrote the same text, say).
+      const later = new Date(Date.now() + 3000)
+      await fs.utimes(path.join(b.root, TODOS), later, later)
+      await stepAndKill(a, b, row)
+      expect(await b.file()).toBe(SEED)
+      await b.open()
+      await b.s.scan()
+      await idle(b.s)
+      expect(await b.file()).toBe(row.scanned === 'after' ? A_EDIT : SEED)
+      await exchange(a, b)
+      expect(await a.file()).toBe(A_EDIT)
+      expect(await b.file()).toBe(A_EDIT)
       await a.close()
       await b.close()
     })
