@@ -72,7 +72,8 @@ export function formatStatus(s: StatusData): string {
   if (held) lines.push(red(`${held} file${held > 1 ? 's' : ''} held: fix what is shown for it; changes wait until it parses`))
   for (const m of s.massDeletions ?? []) {
     const what = massDeletionWhat(m)
-    lines.push(yellow(`${m.doc}: ${m.by ? `a change by ${visible(m.by.join(', '))}` : 'a save'} ${when(new Date(m.t).toISOString())} ${what}; \`ctxsync undo ${m.id}\` brings them back`))
+    // Within the last hour by definition (status lists them for one), and dated by the history clock: relative.
+    lines.push(yellow(`${m.doc}: ${m.by ? `a change by ${visible(m.by.join(', '))}` : 'a save'} ${ago(new Date(m.t).toISOString())} ${what}; \`ctxsync undo ${m.id}\` brings them back`))
   }
   if (s.git) lines.push(...formatGitStatus(s.git))
   return lines.join('\n')
