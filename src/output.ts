@@ -84,7 +84,7 @@ export function formatOnline(online: OnlinePeer[]): string[] {
   online = visibleDeep(online)
   return online.map((p) => {
     const who = `${p.name}${p.kind === 'agent' ? ' (agent)' : ''}${p.host ? dim(` on ${p.host}`) : ''}${p.via === 'relay' ? dim(' via relay') : p.via === 'peer' ? dim(' via another peer') : ''}`
-    const files = p.files.slice(0, 5).map((f) => `${f.path} ${dim(when(f.at))}`)
+    const files = p.files.slice(0, 5).map((f) => `${f.path} ${dim(ago(f.at))}`)
     const more = p.files.length > 5 ? dim(` +${p.files.length - 5} more`) : ''
     return `  ${green('●')} ${who}  ${files.length ? `editing ${files.join(', ')}${more}` : dim('idle')}`
   })
