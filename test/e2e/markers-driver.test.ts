@@ -15,16 +15,22 @@ afterAll(removeTmpDirs)
 const DRIVER_MARKERS = 'holds git conflict markers (an unfinished merge): the ctxsync merge driver is set up in this clone, but a side of the merge was not valid YAML (or too large to merge as YAML: the driver\'s line in git\'s output says which), so git merged the text — fix the markers: edit the file to keep what each side should, or take one side with `git checkout --ours <file>` or `--theirs <file>`, then `git add` it and finish the merge (`git commit`); ctxsync takes the file in once it parses'
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
+/** ann commits and pushes a title that is not valid YAML; bob, live, edits the same title and commits it. */
+async function brokenPushedLiveEditCommitted() {
+  const { a, b, da, db } = await twoLivePeers()
+  await replaceIn(a.dir, TODOS, 'title: "Fix the renderer"', 'title: [Fix the renderer')
+  await gitIn(a.dir, ['commit', '-qam', 'broken title'])
+  await gitIn(a.dir, ['push', '-q', 'origin', 'main'])
+  await waitLog(da, /held/)
+  await replaceIn(b.dir, TODOS, 'title: "Fix the renderer"', 'title: "Fix the renderer now"')
+  await waitLog(db, /todos\.yaml: your edit taken in/)
+  await gitIn(b.dir, ['commit', '-qam', 'renderer now'])
+  return { b, da, db }
+}
+
 describe('e2e: markers left by the merge driver\'s fallback', { timeout: 120_000 }, () => {
   it('say the driver is set up and a side was not valid YAML; the daemon says when the file is taken in again', async () => {
-    const { a, b, da, db } = await twoLivePeers()
-    await replaceIn(a.dir, TODOS, 'title: "Fix the renderer"', 'title: [Fix the renderer')
-    await gitIn(a.dir, ['commit', '-qam', 'broken title'])
-    await gitIn(a.dir, ['push', '-q', 'origin', 'main'])
-    await waitLog(da, /held/)
-    await replaceIn(b.dir, TODOS, 'title: "Fix the renderer"', 'title: "Fix the renderer now"')
-    await waitLog(db, /todos\.yaml: your edit taken in/)
-    await gitIn(b.dir, ['commit', '-qam', 'renderer now'])
+    const { b, da, db } = await brokenPushedLiveEditCommitted()
     const pull = await gitIn(b.dir, ['pull', '--no-rebase', '--no-edit'], { reject: false })
     expect(pull.exitCode, pull.stdout + pull.stderr).not.toBe(0)
     expect(pull.stdout + pull.stderr).toMatch(/their version is not valid YAML/)
@@ -49,14 +55,7 @@ describe('e2e: markers left by the merge driver\'s fallback', { timeout: 120_000
   })
 
   it('taking the side that is not valid YAML: held once the merge is committed, and said taken in only when fixed', async () => {
-    const { a, b, da, db } = await twoLivePeers()
-    await replaceIn(a.dir, TODOS, 'title: "Fix the renderer"', 'title: [Fix the renderer')
-    await gitIn(a.dir, ['commit', '-qam', 'broken title'])
-    await gitIn(a.dir, ['push', '-q', 'origin', 'main'])
-    await waitLog(da, /held/)
-    await replaceIn(b.dir, TODOS, 'title: "Fix the renderer"', 'title: "Fix the renderer now"')
-    await waitLog(db, /todos\.yaml: your edit taken in/)
-    await gitIn(b.dir, ['commit', '-qam', 'renderer now'])
+    const { b, da, db } = await brokenPushedLiveEditCommitted()
     expect((await gitIn(b.dir, ['pull', '--no-rebase', '--no-edit'], { reject: false })).exitCode).not.toBe(0)
     await waitLog(db, new RegExp(esc(DRIVER_MARKERS)))
 

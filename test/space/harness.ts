@@ -19,6 +19,7 @@ import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { init } from '../../src/commands/init.js'
+import { mergeDriver } from '../../src/commands/merge-driver.js'
 import { invite } from '../../src/commands/invite.js'
 import { MemoryDocStore } from '../../src/fs/memoryStore.js'
 import type { DocMeta, DocStore, LoadedDoc } from '../../src/fs/StorageAdapterInterface.js'
@@ -132,6 +133,20 @@ export async function annAfter(live: string[]): Promise<Node> {
     await idle(a.s)
   }
   return a
+}
+
+/**
+ * The merge driver run on `TODOS` in `a`'s space as git runs it (three temp files, after `a`'s history: ms
+ * times); returns its result, what it said, and the merged text it left in `ours` (what git writes).
+ */
+export async function driverMerge(a: Node, base: string, ours: string, theirs: string): Promise<{ conflicts: number; said: string[]; merged: string }> {
+  await new Promise((r) => setTimeout(r, 20)) // the merge comes after the history (ms times)
+  const dir = await fs.mkdtemp(path.join(a.root, '.merge-'))
+  const files = ['base', 'ours', 'theirs'].map((n) => path.join(dir, n)) as [string, string, string]
+  await Promise.all(files.map((f, i) => fs.writeFile(f, [base, ours, theirs][i]!)))
+  const said: string[] = []
+  const r = await mergeDriver({ cwd: a.root, base: files[0], ours: files[1], theirs: files[2], path: TODOS, say: (l) => said.push(l) })
+  return { conflicts: r.conflicts, said, merged: await fs.readFile(files[1], 'utf8') }
 }
 
 export async function joinCode(root: string): Promise<string> {

@@ -4,13 +4,10 @@
  * was listed). A value conflict whose values the live context had held in turn before the merge is dropped
  * when the daemon takes the merged file in (mergeseen.ts); the driver now says so instead of promising it.
  */
-import fsp from 'node:fs/promises'
-import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { mergeDriver } from '../../src/commands/merge-driver.js'
 import { mergeConflicts } from '../../src/space/mergestore.js'
 import { spacePaths } from '../../src/space/paths.js'
-import { annAfter, idle, removeSpaceDirs, SEED, TODOS, writeFile } from './harness.js'
+import { annAfter, driverMerge, idle, removeSpaceDirs, SEED, TODOS, writeFile } from './harness.js'
 
 afterAll(removeSpaceDirs)
 
@@ -20,17 +17,10 @@ const title = (t: string) => SEED.replace('title: second', `title: ${t}`)
 async function driverAfter(live: string[]): Promise<{ said: string[]; listed: string[] }> {
   const a = await annAfter(live)
   try {
-    await new Promise((r) => setTimeout(r, 20)) // the merge comes after the history (ms times)
-    const dir = await fsp.mkdtemp(path.join(a.root, '.merge-'))
-    const [base, ours, theirs] = ['base', 'ours', 'theirs'].map((n) => path.join(dir, n)) as [string, string, string]
-    await fsp.writeFile(base, SEED)
-    await fsp.writeFile(ours, title('two by pat'))
-    await fsp.writeFile(theirs, title('two by bob').replace('title: first', 'title: first, offline'))
-    const said: string[] = []
-    const r = await mergeDriver({ cwd: a.root, base, ours, theirs, path: TODOS, say: (l) => said.push(l) })
-    expect(r.conflicts).toBe(1)
+    const { conflicts, said, merged } = await driverMerge(a, SEED, title('two by pat'), title('two by bob').replace('title: first', 'title: first, offline'))
+    expect(conflicts).toBe(1)
     // As after git's merge: the file is the driver's text, taken in by the daemon (which adopts or drops records).
-    await writeFile(a.root, TODOS, await fsp.readFile(ours, 'utf8'))
+    await writeFile(a.root, TODOS, merged)
     await a.s.scan()
     await idle(a.s)
     const paths = spacePaths(a.root)

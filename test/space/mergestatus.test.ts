@@ -5,12 +5,9 @@
  * daemon before the adoption and read the records after it counted none (CI, e2e plain-git 'a conflict the
  * merge driver kept counts in status and fails status --check': `--check` exit 4, then `--json` 0 conflicts).
  */
-import fsp from 'node:fs/promises'
-import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { mergeDriver } from '../../src/commands/merge-driver.js'
 import { LocalSpace } from '../../src/space/local.js'
-import { annAfter, idle, removeSpaceDirs, SEED, TODOS, writeFile } from './harness.js'
+import { annAfter, driverMerge, idle, removeSpaceDirs, SEED, TODOS, writeFile } from './harness.js'
 
 afterAll(removeSpaceDirs)
 
@@ -21,17 +18,12 @@ describe('status while the live context takes over a merge record', () => {
     // ann's live context held pat's title; bob's offline commit brings another: a record the driver keeps.
     const a = await annAfter([title('two by pat')])
     try {
-      await new Promise((r) => setTimeout(r, 20)) // the merge comes after the history (ms times)
-      const dir = await fsp.mkdtemp(path.join(a.root, '.merge-'))
-      const [base, ours, theirs] = ['base', 'ours', 'theirs'].map((n) => path.join(dir, n)) as [string, string, string]
-      await fsp.writeFile(base, SEED)
-      await fsp.writeFile(ours, title('two by pat'))
-      await fsp.writeFile(theirs, title('two by bob'))
-      expect((await mergeDriver({ cwd: a.root, base, ours, theirs, path: TODOS, say: () => undefined })).conflicts).toBe(1)
+      const m = await driverMerge(a, SEED, title('two by pat'), title('two by bob'))
+      expect(m.conflicts).toBe(1)
       const local = await LocalSpace.over(a.s)
       // As after git's merge: the file is the driver's text; the daemon takes it in and adopts the record
       // (its scan), while status asks.
-      await writeFile(a.root, TODOS, await fsp.readFile(ours, 'utf8'))
+      await writeFile(a.root, TODOS, m.merged)
       const counts: number[] = [(await local.status()).conflicts]
       let done = false
       const scan = a.s.scan().then(() => idle(a.s)).finally(() => (done = true))
