@@ -20,7 +20,7 @@ import { applyStale, changedSince, keptChanges, recordOverwrites, type StaleSave
 import { fallbackOf } from './fallback.js'
 import { annotate } from './annotate.js'
 import { defaultRules, type Rules } from './rules.js'
-import { AUTHORS, GIT_MARKS, ROOT, nowSeconds, type Credit } from './schema.js'
+import { AUTHORS, GIT_MARKS, ROOT, nowSeconds, revertMarkKey, type Credit, type RevertMark } from './schema.js'
 import { enrollmentOf } from './enrollment.js'
 import { Tree, confirmShown } from './tree.js'
 import { Writer } from './write.js'
@@ -151,10 +151,10 @@ export class FileModel {
    * text the file should now hold (it differs from `text` when peers' changes were merged in meanwhile),
    * and `stale` when the save was made from an older text than the file's last (`recent.ts`): how many of the
    * peers' changes since were kept, how many values it overwrote (recorded). `cut`: found cut short, left so.
-   * `deliberate`: written whole on purpose (`restore`, `undo`), so made from the file's last text, never stale.
+   * `deliberate`: written whole on purpose (`restore`, `undo`: marked so for peers), so made from the file's last text, never stale.
    * `at`: when it was saved (seconds), for a save found at a start, made while no ctxsync ran.
    */
-  ingest(text: string, cut = false, deliberate = false, at?: number): Rendered & { changed: boolean; stale?: StaleSave } {
+  ingest(text: string, cut = false, deliberate: boolean | RevertMark = false, at?: number): Rendered & { changed: boolean; stale?: StaleSave } {
     const newest = this.recent.newest
     const chosen = deliberate ? newest && { base: newest, stale: false } : this.recent.baseFor(text)
     // The file has not shown what peers sent since (held, its write-back not done): a stale save of its text,
@@ -194,7 +194,7 @@ export class FileModel {
     return r
   }
 
-  private take(text: string, chosen: { base: Held; stale: boolean } | null, cut = false, deliberate = false): Rendered & { changed: boolean; stale?: StaleSave } {
+  private take(text: string, chosen: { base: Held; stale: boolean } | null, cut = false, deliberate: boolean | RevertMark = false): Rendered & { changed: boolean; stale?: StaleSave } {
     const base = chosen?.base ?? null
     const spliced = base ? incrementalParse(base.text, base.ir, text, base.spanOf) : null
     const ir = withinLimits(spliced?.ir ?? parseYaml(text))
@@ -206,6 +206,8 @@ export class FileModel {
     this.local(() => {
       if (stale) overwritten = applyStale(this.tree, stale, (seen) => new Differ(this.writer(seen)), baseIr!, ir, this.#at !== undefined)
       else { const w = this.writer(); new Differ(w).applyDoc(baseIr, ir); if (deliberate) confirmShown(this.tree, w, ir) }
+      const a = this.author
+      if (typeof deliberate === 'object') this.doc.getMap(GIT_MARKS).set(revertMarkKey(this.doc.clientID), [deliberate.via === 'undo' ? `undo:${deliberate.ofHash ?? ''}` : 'restore', this.now(), [a.id, a.name, a.kind, this.now()]])
     })
     const after = Y.encodeStateVector(this.doc)
     const out = this.render(text)

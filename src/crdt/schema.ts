@@ -43,6 +43,24 @@ export const AUTHORS = 'a'
  */
 export const GIT_MARKS = 'ctxsync-git'
 /**
+ * Revert marks: an `undo` or `restore` is written with a mark in the git marks' map — the same shape, so the
+ * release before accepts it (its guard checks that map's shape) — keyed `ffffffff` + the writing client in
+ * 8 hex digits (no text hash starts so but by chance), valued `[what, time, credit]`: `what` is
+ * `undo:<16 hex digits of the undone change's text hash>` or `restore`. Peers receiving it record the change
+ * as the undo or restore it is: a value it brings back keeps its writer in history and blame, where the
+ * undoer was named on every peer but its own (issue 16).
+ */
+export interface RevertMark { via: 'undo' | 'restore'; ofHash?: string }
+export const revertMarkKey = (client: number): string => 'ffffffff' + (client >>> 0).toString(16).padStart(8, '0')
+/** The revert a git-marks entry is, if it is one (else a git mark). */
+export function revertOf(key: string, by: unknown): RevertMark | null {
+  if (!key.startsWith('ffffffff') || typeof by !== 'string') return null
+  if (by === 'restore') return { via: 'restore' }
+  const m = /^undo:([0-9a-f]{16})?$/.exec(by)
+  return m ? { via: 'undo', ...(m[1] ? { ofHash: m[1] } : {}) } : null
+}
+
+/**
  * Who wrote a change that a peer only carried, and when (unix seconds): the third element of a git mark and of
  * a resolution record (`RESOLVED`: `[client, time, credit?]`, the chosen value's writer). Read by the version
  * recorder (`space/versions/credits.ts`).

@@ -17,6 +17,7 @@
  */
 import type { Author, StaleSave } from '../crdt/model.js'
 import type { Rules } from '../crdt/rules.js'
+import type { RevertMark } from '../crdt/schema.js'
 import type { Matcher } from '../fs/globs.js'
 import type { Repo } from '../git/repo.js'
 import type { DocName, PeerId, SpaceId } from '../ids.js'
@@ -84,8 +85,8 @@ export interface FileContext {
   warn(message: string): void
   /** The file's rules when this peer's library dumps keep the file's format (`keep-format`), else null. */
   keepFormat(name: DocName): Rules | null
-  /** Did `restore` or `undo` write this text (hash) on purpose? Then it is no stale buffer. */
-  deliberate(name: DocName, hash: string): Promise<boolean>
+  /** Did `restore` or `undo` write this text (hash) on purpose (which)? Then it is no stale buffer. */
+  deliberate(name: DocName, hash: string): Promise<RevertMark | null>
   /**
    * Git is rewriting files right now (the daemon paused for it, or its markers are in its directory):
    * asked synchronously right before a tracked file is written or removed, so that no write begun before

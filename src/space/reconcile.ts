@@ -166,11 +166,11 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string,
   // the file holds a save already taken in (reconcileFile): taken in again, against an older text, it
   // doubled what it added; against the model's rendering, it undid the peers' changes it was merged with.
   if (!f.model.isEmpty) await d.persist(f.takingIn(text, hash))
-  const deliberate = !f.model.isEmpty && (revert || (await cx.deliberate(f.name, hash)))
+  const deliberate = !f.model.isEmpty && ((await cx.deliberate(f.name, hash)) ?? revert)
   const before = f.model.baseText
   const credit = f.model.isEmpty ? await committedCredit(cx, f.name, text) : undefined
   try {
-    out = f.model.isEmpty ? { ...f.model.enroll(text, undefined, credit), changed: true } : deliberate ? f.model.ingest(text, cut, true) : f.model.ingest(keptFormat(cx, f, text), cut, false, at)
+    out = f.model.isEmpty ? { ...f.model.enroll(text, undefined, credit), changed: true } : deliberate ? f.model.ingest(text, cut, deliberate) : f.model.ingest(keptFormat(cx, f, text), cut, false, at)
   } catch (err) {
     if (err instanceof YamlSyntaxError) {
       await hold(cx, f, { line: err.line, col: err.col, message: err.reason })

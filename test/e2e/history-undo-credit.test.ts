@@ -53,5 +53,8 @@ describe('e2e: blame after an undo', { timeout: 120_000 }, () => {
     await waitChange(a, (c) => c.via === 'undo', 'the undo of the restore')
     await waitChange(b, (c) => c.fields.some((f: any) => f.after === '"Third task (b)"' && f.before === '"Third task"'), 'the undo on b')
     expect((await blameNames(a))['todos[id=t3].title']).toBe('b')
+    // On b too, which only received a's undo: b's value, recorded as an undo (issue 16: b blamed a).
+    await waitChange(b, (c) => c.via === 'undo' && c.authors.map((x: any) => x.name).join() === 'a', 'a\'s undo recorded as an undo on b')
+    expect((await blameNames(b))['todos[id=t3].title']).toBe('b')
   })
 })

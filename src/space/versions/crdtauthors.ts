@@ -11,7 +11,7 @@ import { FileDocStore } from '../../fs/sidecar.js'
 import { asDocName } from '../../ids.js'
 import { FileModel } from '../../crdt/model.js'
 import { compileRules } from '../../crdt/rules.js'
-import { AUTHORS, GIT_MARKS, type Credit } from '../../crdt/schema.js'
+import { AUTHORS, GIT_MARKS, revertOf, type Credit } from '../../crdt/schema.js'
 import { nodeAtPath, writerAt } from '../../crdt/merge/place.js'
 import { readTeamConfig } from '../config.js'
 import { spacePaths } from '../paths.js'
@@ -103,13 +103,14 @@ export async function crdtWriters(root: string, doc: string, paths: string[], am
  */
 function gitWriter(model: FileModel, item: Item | undefined, ids: readonly string[]): Writer | null {
   if (!item) return null
-  let first: Item | null = null
-  for (const it of (model.doc.getMap(GIT_MARKS) as YMap<unknown>)._map.values()) {
+  let first: [string, Item] | null = null
+  for (const [k, it] of (model.doc.getMap(GIT_MARKS) as YMap<unknown>)._map) {
     if (it.deleted || it.id.client !== item.id.client || it.id.clock <= item.id.clock) continue
-    if (!first || it.id.clock < first.id.clock) first = it
+    if (!first || it.id.clock < first[1].id.clock) first = [k, it]
   }
-  const v = first?.content.getContent()[0]
-  const c = Array.isArray(v) && v.length === 3 ? (v[2] as Credit) : null
+  const v = first?.[1].content.getContent()[0]
+  // A value an undo or restore wrote is followed by its revert mark (schema.ts), not a commit's.
+  const c = Array.isArray(v) && v.length === 3 && !revertOf(first![0], v[0]) ? (v[2] as Credit) : null
   if (!c || !ids.includes(c[0])) return null
   return { author: { id: c[0], name: c[1], kind: c[2] === 'agent' ? 'agent' : 'human' }, at: c[3] > 0 ? c[3] * 1000 : null }
 }

@@ -5,13 +5,18 @@
  * black-box tester). The transaction that takes such a change in also writes a credit (crdt/schema.ts
  * `Credit`): in a git mark (the commit's author, or its sync point's writer) or in a resolution record (the
  * chosen value's writer). It replicates with the change, so every peer reads the same credit here.
+ * An `undo` or `restore` writes a revert mark (schema.ts `RevertMark`) crediting its own writer: no carried
+ * change, but one that brings values back, which only the undoing peer knew (its peers named the undoer as
+ * the writer of every value it brought back).
  */
 import type { Doc, Transaction, Map as YMap } from 'yjs'
-import { AUTHORS, GIT_MARKS, RESOLVED, type Credit } from '../../crdt/schema.js'
+import { AUTHORS, GIT_MARKS, RESOLVED, revertOf, type Credit } from '../../crdt/schema.js'
 import type { By, Via } from './store.js'
 
 export interface Carried {
-  via: Extract<Via, 'git' | 'resolve'>
+  via: Extract<Via, 'git' | 'resolve' | 'undo' | 'restore'>
+  /** For an undo: the undone change's text hash (16 hex digits), to name that change as this peer keeps it. */
+  ofHash?: string
   /** Who wrote it, and when (ms; the newest when several did). */
   by: By
   at: number
@@ -43,7 +48,11 @@ export function carriedIn(doc: Doc, tr: Transaction): Carried | null {
       const c = v[2] as Credit
       const client = via === 'resolve' ? (v[0] as number) : writerClient(map, k)
       const kept = via === 'resolve' ? peerOf(doc, client) : null
-      found = joinCarried(found, { via, by: [c[0], c[1], c[2]], at: c[3] * 1000, ...(kept ? { kept } : {}), client })
+      const revert = via === 'git' ? revertOf(k, v[0]) : null
+      const by: By = [c[0], c[1], c[2]]
+      found = revert
+        ? { via: revert.via, by, at: c[3] * 1000, ...(revert.ofHash ? { ofHash: revert.ofHash } : {}), client }
+        : joinCarried(found, { via, by, at: c[3] * 1000, ...(kept ? { kept } : {}), client })
     }
   }
   return found

@@ -10,7 +10,8 @@ import type { Via } from './store.js'
 
 const INTENT_TTL_MS = 5 * 60_000
 
-export interface Intent { h: string; via: Via; of?: string; at: number }
+/** `ofHash`: the undone change's text hash (16 hex digits), carried to peers in the revert mark (schema.ts). */
+export interface Intent { h: string; via: Via; of?: string; ofHash?: string; at: number }
 
 const intentFile = (dir: string, doc: string) => path.join(dir, 'intents', encodeURIComponent(doc) + '.json')
 
@@ -20,13 +21,13 @@ export async function leaveIntent(dir: string, doc: string, intent: Intent): Pro
   await fs.writeFile(f, JSON.stringify(intent))
 }
 
-/** Does an intent name the text with hash `h` of `doc`? (Left for the recorder to take.) */
-export async function intentFor(dir: string, doc: string, h: string): Promise<boolean> {
+/** The intent naming the text with hash `h` of `doc`, if one does (left for the recorder to take). */
+export async function intentFor(dir: string, doc: string, h: string): Promise<Intent | null> {
   try {
     const i = JSON.parse(await fs.readFile(intentFile(dir, doc), 'utf8')) as Intent
-    return i.h !== '' && h.startsWith(i.h)
+    return i.h !== '' && h.startsWith(i.h) ? i : null
   } catch {
-    return false
+    return null
   }
 }
 

@@ -15,7 +15,7 @@ import type { Doc, Transaction } from 'yjs'
 import { carriedIn, joinCarried, watchCredits, type Carried } from './credits.js'
 import { watchWriters, writersIn } from './writers.js'
 import { LOAD, type Author, type RemoteOrigin } from '../../crdt/modeltypes.js'
-import { AUTHORS } from '../../crdt/schema.js'
+import { AUTHORS, type RevertMark } from '../../crdt/schema.js'
 import { logger } from '../../debuglog.js'
 import { historyNow } from './clock.js'
 import { DEFAULT_POLICY, fitBudget, readPolicy, thin, type Policy } from './policy.js'
@@ -36,7 +36,7 @@ export interface BookOptions {
   guardFile: string
 }
 
-interface Queued { doc: string; text: string | null; t: number; by: By[]; via: Via; at?: number; kept?: By }
+interface Queued { doc: string; text: string | null; t: number; by: By[]; via: Via; at?: number; kept?: By; ofHash?: string }
 
 /** What a document's side reads of its model: the CRDT, and the text it renders (a pull's step, below). */
 export interface StepModel { doc: Doc; render(): { text: string | null } }
@@ -51,8 +51,12 @@ export function newBook(p: { state: string; config: string }, author: Author, wr
 }
 
 export const versionsDir = (state: string): string => path.join(state, 'versions')
-/** Was this text (hash) of `doc` written on purpose by `restore` or `undo` (its intent is waiting)? */
-export const intended = (state: string, doc: string, hash: string): Promise<boolean> => intentFor(versionsDir(state), doc, hash)
+/** Was this text (hash) of `doc` written on purpose by `restore` or `undo` (its intent is waiting)? Which, for peers. */
+export async function intended(state: string, doc: string, hash: string): Promise<RevertMark | null> {
+  const i = await intentFor(versionsDir(state), doc, hash)
+  if (!i) return null
+  return i.via === 'undo' ? { via: 'undo', ...(i.ofHash ? { ofHash: i.ofHash.slice(0, 16) } : {}) } : { via: 'restore' }
+}
 
 /** One space's version store, as the live path sees it. */
 export class VersionBook {
@@ -141,14 +145,17 @@ export class VersionBook {
       const h = textHash(q.text)
       if (h === s.lastHash) continue
       const via: Via = s.lastHash === null ? 'start' : q.via
-      const intent = via === 'local' ? await takeIntent(this.o.dir, q.doc, h) : null
-      const v = { id: changeId(q.doc, q.t, h), t: q.t, by: q.by, via: intent?.via ?? via, ...(intent?.of ? { of: intent.of } : {}), ...(q.at && via === q.via ? { at: q.at, ...(q.kept ? { kept: q.kept } : {}) } : {}) }
+      const intent = via === 'local' || via === 'undo' || via === 'restore' ? await takeIntent(this.o.dir, q.doc, h) : null
+      // A peer's undo names the change it undid by its text: this peer's version of that text, if it keeps one.
+      const of = intent?.of ?? (via === 'undo' && q.ofHash ? await this.versionOf(q.doc, q.ofHash) : undefined)
+      const v = { id: changeId(q.doc, q.t, h), t: q.t, by: q.by, via: intent?.via ?? via, ...(of ? { of } : {}), ...(q.at && via === q.via ? { at: q.at, ...(q.kept ? { kept: q.kept } : {}) } : {}) }
       ;(byDoc.get(q.doc) ?? byDoc.set(q.doc, []).get(q.doc)!).push(s.enc.record({ ...v, text: q.text }))
       const before = this.#prev.get(q.doc) ?? null
       // Guarded on the receiving peer too: a peer's truncation arrives in seconds, and `undo` here brings it
       // back everywhere (the receiving side was told nothing: issue 16 tester). An undo or restore that
       // empties a file is guarded like a save (an undo of the undo that had brought entries back).
-      if ((v.via === 'local' || v.via === 'remote' || v.via === 'undo' || v.via === 'restore') && before !== null) this.guard(q.doc, before, q.text, v.id, v.t, v.via === 'remote' ? q.by : null)
+      const fromPeers = q.by.some((b) => b[0] !== this.o.author.id) ? q.by : null
+      if ((v.via === 'local' || v.via === 'remote' || v.via === 'undo' || v.via === 'restore') && before !== null) this.guard(q.doc, before, q.text, v.id, v.t, fromPeers)
       this.unguard(q.doc, v.id, q.text)
       this.#prev.set(q.doc, q.text)
       s.lastHash = h
@@ -162,6 +169,12 @@ export class VersionBook {
         await this.thinLog(doc)
       }
     }
+  }
+
+  /** The id of the newest version of `doc` whose text hash starts with `hash` (read from disk: undos are rare). */
+  private async versionOf(doc: string, hash: string): Promise<string | undefined> {
+    const buf = await readLog(this.o.dir, doc).catch(() => null)
+    return buf ? decode(doc, buf).versions.findLast((x) => x.h.startsWith(hash))?.id : undefined
   }
 
   /** `by`: the peers whose change it was, when it came from them (null: a save on this machine). */
@@ -297,7 +310,7 @@ export class DocVersions {
     this.#carried = null
     this.#stepText = undefined
     this.#recorded = text
-    this.book.push({ doc: this.name, text, t: historyNow(), by, via, ...(c && via === c.via ? { at: c.at, ...(c.kept ? { kept: c.kept } : {}) } : {}) })
+    this.book.push({ doc: this.name, text, t: historyNow(), by, via, ...(c && via === c.via ? { at: c.at, ...(c.kept ? { kept: c.kept } : {}), ...(c.ofHash ? { ofHash: c.ofHash } : {}) } : {}) })
   }
 
   /**

@@ -46,7 +46,7 @@ async function myId(state: string): Promise<string | null> {
  * is opened here and scanned before (an edit not taken in yet becomes its own version, not lost under
  * ours) and after (ours becomes a version, pending for the next sync).
  */
-async function edit(root: string, doc: string, text: string | null, via: Via, of?: string): Promise<EditResult> {
+async function edit(root: string, doc: string, text: string | null, via: Via, of?: Version): Promise<EditResult> {
   const paths = spacePaths(root)
   const dir = versionsDir(paths.state)
   const daemon = await runningDaemon(paths)
@@ -56,7 +56,7 @@ async function edit(root: string, doc: string, text: string | null, via: Via, of
     const before = await current(root, doc)
     if (before === text) return { file: doc, changed: false, conflicts: 0, via: space ? 'direct' : 'daemon' }
     const massDeletion = before === null ? null : checkMassDeletion(doc, before, text, '', Date.now())
-    await leaveIntent(dir, doc, { h: text === null ? '' : sha256hex(text).slice(0, 16), via, ...(of ? { of } : {}), at: Date.now() })
+    await leaveIntent(dir, doc, { h: text === null ? '' : sha256hex(text).slice(0, 16), via, ...(of ? { of: of.id, ofHash: of.h.slice(0, 16) } : {}), at: Date.now() })
     const abs = path.join(root, doc)
     if (text === null) await removeFile(abs, { within: root })
     else await writeFileAtomic(abs, text, { within: root })
@@ -137,7 +137,7 @@ export async function undoChange(root: string, o: { change?: string; file?: stri
     text = r.text
     conflicts = r.conflicts
   }
-  const e = await edit(root, v.doc, text, 'undo', v.id)
+  const e = await edit(root, v.doc, text, 'undo', v)
   await dropMassDeletion(path.join(dir, 'guard.json'), v.id)
   return { ...e, conflicts, change: v.id, author: v.by.map((b) => b[1]).join(', ') }
 }
