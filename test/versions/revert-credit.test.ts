@@ -9,7 +9,7 @@
  */
 import path from 'node:path'
 import { afterAll, expect, it } from 'vitest'
-import { blameOf, historyOf, versionsDirOf } from '../../src/space/versions/index.js'
+import { blameOf, historyOf, undoChange, versionsDirOf } from '../../src/space/versions/index.js'
 import { leaveIntent } from '../../src/space/versions/intent.js'
 import { textHash } from '../../src/space/versions/store.js'
 import { spacePaths } from '../../src/space/paths.js'
@@ -70,6 +70,11 @@ it("bob's change undone by ann brings cat's value back: cat's on every peer, an 
     expect((await blame(n))['todos[id=t0].title']).toBe('cat')
   }
   for (const n of peers) await n.close()
+  // bob undoing his change again, as his history names it, would add its revert twice: refused on every peer.
+  for (const n of [bob, cat]) {
+    const [, undone] = await historyOf(versionsDirOf(n.root), { doc: TODOS })
+    await expect(undoChange(n.root, { change: undone!.id })).rejects.toMatchObject({ code: 'already-undone' })
+  }
 })
 
 it("a restore that brings back cat's value names cat on the peers that receive it", async () => {
