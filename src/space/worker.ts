@@ -17,6 +17,7 @@
  */
 import { FileModel, type Author } from '../crdt/model.js'
 import type { Rules } from '../crdt/rules.js'
+import { stepTexts } from '../crdt/stepstates.js'
 import type { DocStore } from '../fs/StorageAdapterInterface.js'
 import type { DocName } from '../ids.js'
 import type { DocTurn, DocView } from './context.js'
@@ -55,7 +56,7 @@ export class DocWorker implements DocView, DocTurn {
     const model = new FileModel({ name, author: p.author, rules: p.rules, live: true, ...(p.now ? { now: p.now } : {}) })
     this.file = new TrackedFile(name, model)
     this.#book = p.versions ?? null
-    this.versions = this.#book?.forDoc(name, model) ?? null
+    this.versions = this.#book?.forDoc(name, model, (tr, client, marks) => stepTexts(model.doc, tr, client, marks, { name, rules: p.rules })) ?? null
     this.log = new DocLog(name, model, p.store, {
       announce: p.announce,
       onError: p.onStoreError,

@@ -132,6 +132,11 @@ describe('e2e: credits for carried changes', { timeout: 240_000 }, () => {
       await waitSame([a, b], TODOS, (t) => t.includes('renderer, carl too'))
       const second = { 'todos[id=t1].title': 'dan', 'todos[id=t2].title': 'carl' }
       for (const peer of [b, a]) await expectBlame(peer, second)
+      // ann's history lists the commits she caught up on one by one, as bob's does (one change naming both, before).
+      const commits = async (peer: Peer) => JSON.stringify((await ctxJson(peer.dir, ['history', TODOS])).changes.filter((x: any) => x.via === 'git').slice(0, 2).map((x: any) => [x.authors.map((n: any) => n.name), x.fields.map((f: any) => f.path)]))
+      const want = JSON.stringify([[['carl'], ['todos[id=t2].title']], [['dan'], ['todos[id=t1].title']]])
+      let seen = ''
+      for (const peer of [b, a]) await waitFor(async () => (seen = await commits(peer)) === want, 15_000, `${peer.name}'s history of the second pull`, () => seen)
     } catch (e) {
       throw new Error(`${(e as Error).message}\n${logs([daNow, db])}`)
     }

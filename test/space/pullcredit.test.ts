@@ -156,12 +156,21 @@ describe('credits for values a git pull brings', () => {
 
   // One pull, two teammates' commits: each title is its own writer's, on pat who pulled and on ann, a live
   // peer (pat's updates sent one by one, as a session does). Folded into one version written by both, every
-  // field was blamed on both. (A peer catching up later gets them in one update: blame reads that one from
-  // the sidecar's CRDT, which this harness keeps in memory: e2e credits.test.ts.)
+  // field was blamed on both. A peer catching up later (cat) gets them in one update: a version each too
+  // (crdt/stepstates.ts).
   it('a pull of tina\'s and dan\'s commits: each field is its writer\'s alone, on the puller and a live peer', async () => {
     const { pat, tina } = await world()
     const ann = await Node.make({ name: 'ann', join: await joinCode(pat.root) })
+    const cat = await Node.make({ name: 'cat', join: await joinCode(pat.root) })
+    // cat catches up after the pull: both commits in one update (one version naming both, before).
+    const catchUp = async () => {
+      const u = pat.host().encodeDiff(TODOS, cat.host().stateVector(TODOS))
+      if (u) await cat.s.applyRemote(TODOS, u, pat.id)
+      await idle(cat.s)
+    }
     await ann.start()
+    await cat.start()
+    await catchUp()
     const u = pat.host().encodeDiff(TODOS, ann.host().stateVector(TODOS))
     if (u) await ann.s.applyRemote(TODOS, u, pat.id)
     await idle(ann.s)
@@ -174,7 +183,8 @@ describe('credits for values a git pull brings', () => {
     await gitAsDaemon(pat, ['pull', '-q', '--no-rebase', 'origin', 'main'])
     for (const x of sent) await ann.s.applyRemote(TODOS, x, pat.id)
     await idle(ann.s)
-    for (const n of [pat, ann]) {
+    await catchUp()
+    for (const n of [pat, ann, cat]) {
       expect(await n.file()).toContain('second by dan')
       const c = await credits(n)
       const h = `${n.s.author.name}: ${JSON.stringify(c.history)}`
@@ -182,6 +192,7 @@ describe('credits for values a git pull brings', () => {
       expect(c.blame['todos[id=t1].title'], h).toEqual(['dan'])
       expect(c.history.filter((e) => e.via === 'git').map((e) => [e.by, e.fields]), h).toEqual([[['dan'], ['todos[id=t1].title']], [['tina'], ['todos[id=t0].title']]])
     }
+    await cat.close()
     await ann.close()
     await pat.close()
   })

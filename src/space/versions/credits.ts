@@ -70,6 +70,28 @@ export function joinCarried(a: Carried | null, b: Carried): Carried {
   return { via: 'git', by: all[0]!, at: Math.max(a.at, b.at), ...(all.length > 1 ? { more: all.slice(1) } : {}), client: a.client }
 }
 
+/**
+ * A pull's commits arriving in one transaction (a peer catching up on it): the credited git marks one
+ * client wrote in `tr`, in the order written (their clocks), when there are two or more; else null.
+ */
+export function gitStepsIn(doc: Doc, tr: Transaction): { client: number; steps: Array<{ clock: number; carried: Carried }> } | null {
+  const map = doc.getMap<unknown>(GIT_MARKS)
+  const keys = tr.changed.get(map as never)
+  if (!keys || keys.size < 2) return null
+  const byClient = new Map<number, Array<{ clock: number; carried: Carried }>>()
+  for (const k of keys) {
+    const it = k === null ? undefined : map._map.get(k)
+    const v = it?.content.getContent()[0]
+    if (!it || it.deleted || !Array.isArray(v) || v.length !== 3 || revertOf(k!, v[0])) continue
+    if (it.id.clock < (tr.beforeState.get(it.id.client) ?? 0)) continue
+    const c = v[2] as Credit
+    const list = byClient.get(it.id.client) ?? byClient.set(it.id.client, []).get(it.id.client)!
+    list.push({ clock: it.id.clock, carried: { via: 'git', by: [c[0], c[1], c[2]], at: c[3] * 1000, client: it.id.client } })
+  }
+  const [client, steps] = [...byClient].sort((a, b) => b[1].length - a[1].length)[0] ?? [0, []]
+  return steps.length >= 2 ? { client, steps: steps.sort((a, b) => a.clock - b.clock) } : null
+}
+
 /** The Yjs client that wrote a map entry (the item's id). */
 function writerClient(map: YMap<unknown>, key: string): number {
   return map._map.get(key)?.id.client ?? -1

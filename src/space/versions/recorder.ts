@@ -12,7 +12,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { Doc, Transaction } from 'yjs'
-import { carriedIn, joinCarried, watchCredits, type Carried } from './credits.js'
+import { carriedIn, gitStepsIn, joinCarried, watchCredits, type Carried } from './credits.js'
 import { watchWriters, writersIn } from './writers.js'
 import { LOAD, type Author, type RemoteOrigin } from '../../crdt/modeltypes.js'
 import { AUTHORS, type RevertMark } from '../../crdt/schema.js'
@@ -40,6 +40,8 @@ interface Queued { doc: string; text: string | null; t: number; by: By[]; via: V
 
 /** What a document's side reads of its model: the CRDT, and the text it renders (a pull's step, below). */
 export interface StepModel { doc: Doc; render(): { text: string | null } }
+/** The texts between a pull's commits received at once (crdt/stepstates.ts), bound to the document. */
+export type StepTexts = (tr: Transaction, client: number, marks: readonly number[]) => Array<string | null>
 
 interface LogState { enc: Encoder; lastHash: string | null; appends: number }
 
@@ -75,8 +77,8 @@ export class VersionBook {
 
   #docs = new Map<string, DocVersions>()
 
-  forDoc(name: string, model: StepModel): DocVersions {
-    const d = new DocVersions(this, name, model)
+  forDoc(name: string, model: StepModel, steps?: StepTexts): DocVersions {
+    const d = new DocVersions(this, name, model, steps)
     this.#docs.set(name, d)
     return d
   }
@@ -232,19 +234,51 @@ export class DocVersions {
   #recorded: string | null | undefined = undefined
   private readonly doc: Doc
 
+  /** The commits of a pull this transaction brought at once, but the last, with the text after each. */
+  #caughtUp: { before: Array<{ carried: Carried; text: string | null }>; last: Carried } | null = null
+
   constructor(
     private readonly book: VersionBook,
     readonly name: string,
     private readonly model: StepModel,
+    steps?: StepTexts,
   ) {
     const doc = (this.doc = model.doc)
+    // A peer catching up on a pull gets its commits in one transaction: a version of all of them named every
+    // writer beside every field (issue 16). The texts between them are read now, before Yjs collects the
+    // values the later commits overwrote (stepstates.ts); the update event below records them.
+    if (steps) doc.on('afterTransaction', (tr: Transaction) => {
+      const g = tr.origin !== null && typeof tr.origin === 'object' && 'remote' in tr.origin ? gitStepsIn(doc, tr) : null
+      if (!g) return
+      try {
+        const texts = steps(tr, g.client, g.steps.map((s) => s.clock))
+        this.#caughtUp = { before: texts.map((text, i) => ({ carried: g.steps[i]!.carried, text })), last: g.steps.at(-1)!.carried }
+      } catch (e) {
+        log('%s: no texts between the commits of a pull: %s', this.name, (e as Error).message)
+      }
+    })
     // The maps credits are written in, defined now: a remote update would otherwise create them as plain
     // types, and `tr.changed` name those, not the maps `carriedIn` looks up (a peer's credit went unread).
     watchCredits(doc)
     watchWriters(doc)
     doc.on('update', (_u: Uint8Array, origin: unknown, _d: Doc, tr: Transaction) => {
       if (origin === LOAD) return
-      const carried = carriedIn(doc, tr)
+      let carried = carriedIn(doc, tr)
+      const caught = this.#caughtUp
+      this.#caughtUp = null
+      if (caught && carried?.via === 'git') {
+        if (this.#carried?.via === 'git' && this.#stepText !== undefined) {
+          this.#stepsBy.push(this.#carried.by, ...(this.#carried.more ?? []))
+          this.#record(this.#stepText)
+        }
+        for (const s of caught.before) {
+          this.#carried = s.carried
+          this.#stepsBy.push(s.carried.by)
+          this.#record(s.text)
+        }
+        // The last commit's credit, for the text the transaction ends with (recorded at the turn's end).
+        carried = caught.last
+      }
       // A pull's commits come in one turn, one transaction each (gitsteps.ts), and the file is written once:
       // made one version, every field it changed was blamed on every commit's author (issue 16). Each
       // commit is a version of its own, the text as it stood once that commit was in.
