@@ -147,3 +147,23 @@ it('a catch-up where a later commit overwrote an earlier one: no text that never
     if (f === 'todos[id=t1].title') expect(by).toEqual(['dan'])
   }
 })
+
+// A peer may send any number of git marks in one update (a hostile one, thousands): a text per mark would
+// render the document as often. Past STEPS_MAX (what a pull is taken in as), one change, as before.
+it('an update with more marks than a pull makes: one change, no text per mark', async () => {
+  const r = rig()
+  const cat = catchUpPeer()
+  cat.catchUp(r.model)
+  cat.turnEnd()
+  r.model.local(() => {
+    for (let i = 0; i < 40; i++) r.model.markFromGit(i.toString(16).padStart(16, '0'), 'p-bob', 1000, [`git:m${i}`, `m${i}`, 'human', 1000])
+  })
+  r.step(T0, T1, 'carl', 1000)
+  cat.catchUp(r.model)
+  cat.turnEnd()
+  const got = await cat.changes()
+  expect(got.length).toBe(2)
+  // One change whose credit names every mark's writer (joined as before), not 41 rebuilt texts.
+  expect(got[0]![0]).toBe('git')
+  expect((got[0]![1] as string[]).length).toBe(41)
+})

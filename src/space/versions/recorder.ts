@@ -12,6 +12,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { Doc, Transaction } from 'yjs'
+import { STEPS_MAX } from '../gitsteps.js'
 import { carriedIn, gitStepsIn, joinCarried, watchCredits, type Carried } from './credits.js'
 import { watchWriters, writersIn } from './writers.js'
 import { LOAD, type Author, type RemoteOrigin } from '../../crdt/modeltypes.js'
@@ -249,7 +250,9 @@ export class DocVersions {
     // values the later commits overwrote (stepstates.ts); the update event below records them.
     if (steps) doc.on('afterTransaction', (tr: Transaction) => {
       const g = tr.origin !== null && typeof tr.origin === 'object' && 'remote' in tr.origin ? gitStepsIn(doc, tr) : null
-      if (!g) return
+      // A text per mark: a peer sending thousands of marks at once would have the document rendered as
+      // often. A pull is taken in as at most STEPS_MAX commits (gitsteps.ts); more are one change, as before.
+      if (!g || g.steps.length > STEPS_MAX) return
       try {
         const texts = steps(tr, g.client, g.steps.map((s) => s.clock))
         this.#caughtUp = { before: texts.map((text, i) => ({ carried: g.steps[i]!.carried, text })), last: g.steps.at(-1)!.carried }
