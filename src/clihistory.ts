@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander'
 import { examples, prose } from './clihelp.js'
-import { UsageError } from './errors.js'
+import { CtxError, UsageError } from './errors.js'
 import { visible, visibleDeep } from './visible.js'
 import { massDeletionWhat } from './space/versions/guardtext.js'
 
@@ -42,7 +42,7 @@ const EXIT = prose('\nExit codes: 0 ok, 1 error (no such change, time or commit;
 
 export function registerHistory(program: Command): void {
   program.command('history')
-    .description('changes to the tracked files this machine kept, newest first: id, time, author (human or agent), file, fields changed')
+    .description('changes to the tracked files this machine kept, and commits with a sync point, newest first: id, time, author (human or agent), file, fields changed')
     .argument('[path]', 'only this file')
     .option('-n, --max-count <n>', 'at most this many changes', count)
     .option('--since <time>', 'only changes since: 10m, 2h, yesterday 14:00, an ISO time')
@@ -56,7 +56,7 @@ export function registerHistory(program: Command): void {
       if (!r.entries.length) return void out(noneKept(p, o.since, o.author, r.authors))
       const lines: string[] = []
       for (const e of r.entries) {
-        const how = e.via === 'local' || e.via === 'remote' ? '' : e.via === 'undo' ? `  (undo of ${e.of})` : e.via === 'git' ? `  (from git${e.authoredAt ? `, committed ${whenText(e.authoredAt, r.now)}` : ''})` : e.via === 'resolve' ? `  (conflict resolved${e.keptBy ? `: kept by ${who([e.keptBy])}` : ''})` : `  (${e.via})`
+        const how = e.via === 'local' || e.via === 'remote' ? '' : e.via === 'undo' ? `  (${undoOf(e)})` : e.via === 'git' ? `  (from git${e.authoredAt ? `, committed ${whenText(e.authoredAt, r.now)}` : ''})` : e.via === 'resolve' ? `  (conflict resolved${e.keptBy ? `: kept by ${who([e.keptBy])}` : ''})` : e.via === 'commit' ? `  (commit ${e.id} ${JSON.stringify(visible(e.subject ?? ''))})` : `  (${e.via})`
         lines.push(`${e.id}  ${whenText(e.time, r.now)}  ${who(e.authors)}  ${visible(e.file)}${how}`)
         for (const f of e.fields.slice(0, 12)) lines.push(`    ${fieldLine(f)}`)
         if (e.fields.length > 12) lines.push(`    … and ${e.fields.length - 12} more`)
@@ -133,13 +133,34 @@ export function registerHistory(program: Command): void {
     .option('--json', 'print the result as JSON')
     .addHelpText('after', examples('ctxsync undo', 'ctxsync undo 3f2a9c1b', 'ctxsync undo --file .rhema/todos.yaml') + EXIT)
     .action(async (change: string | undefined, o, cmd: Command) => {
-      const r = await (await undo()).undo({ cwd: cwdOf(cmd), change, file: o.file })
+      const r = await (await undo()).undo({ cwd: cwdOf(cmd), change, file: o.file }).catch((e) => refuseCommit(e, cwdOf(cmd), change))
       if (o.json) return void json(r)
       const note = r.conflicts ? ` (${r.conflicts} place(s) changed since by others kept as they are now)` : ''
       if (r.changed) return void out(`undid change ${r.change} by ${visible(r.author)} on ${visible(r.file)}${note}${emptied(r)}`)
       // Nothing left to take back: what the change did was changed since by others, and their edits stay.
       out(r.conflicts ? `nothing undone in ${visible(r.file)}: what change ${r.change} did was changed since by others (${r.conflicts} place(s)), kept as they are now` : `${visible(r.file)} already is as before change ${r.change}`)
     })
+}
+
+/**
+ * What an undo took back. A peer's undo recorded here may name no change (`of` absent) or the id the
+ * change had on its machine, which names nothing here: `(undo of undefined)` and an id `show` refuses.
+ */
+function undoOf(e: { of?: string; ofElsewhere?: true }): string {
+  if (!e.of) return 'undo'
+  return e.ofElsewhere ? 'undo of a change made on another machine' : `undo of ${e.of}`
+}
+
+/**
+ * `undo ID` of a commit `history` lists: it is no change made here (nothing of this machine to take back),
+ * and "no change ID" read as if the listed id were wrong. Says what it is and what brings its file back.
+ */
+async function refuseCommit(e: unknown, cwd: string, change: string | undefined): Promise<never> {
+  if (!(e instanceof CtxError) || e.code !== 'no-such-ref' || !change) throw e
+  const { gitRev } = await import('./space/versions/query.js')
+  const commit = await gitRev(cwd, change)
+  if (!commit) throw e
+  throw new CtxError('not-a-change', `${change} is git commit ${commit.slice(0, 12)}, not a change made here: undo takes back a change this machine kept. To make a file what it was at that commit: ctxsync restore PATH --to ${change}`)
 }
 
 /** An undo or restore that removed most entries says so, as the daemon does for a save (issue 16 tester). */

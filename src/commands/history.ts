@@ -41,11 +41,11 @@ export async function history(o: HistoryOptions): Promise<{ entries: HistoryEntr
     since = t
   }
   const doc = o.path ? await trackedDoc(v, root, o.cwd, o.path) : undefined
-  const entries = await v.historyOf(v.versionsDirOf(root), { doc, limit: o.limit, since, author: o.author })
+  const entries = await v.historyOf(v.versionsDirOf(root), { doc, limit: o.limit, since, author: o.author, root })
   if (entries.length || !o.author) return { entries, now }
   // Asked again only when nothing matched: "no changes kept yet" was said to a misspelt name (issue 17).
   const authors = new Map<string, HistoryEntry['authors'][number]>()
-  for (const e of await v.historyOf(v.versionsDirOf(root), { doc, since })) for (const a of e.authors) authors.set(`${a.kind}:${a.name}`, a)
+  for (const e of await v.historyOf(v.versionsDirOf(root), { doc, since, root })) for (const a of e.authors) authors.set(`${a.kind}:${a.name}`, a)
   return { entries, now, authors: [...authors.values()].sort((x, y) => x.name.localeCompare(y.name)) }
 }
 

@@ -20,10 +20,16 @@ export interface HistoryEntry {
   id: string
   time: string
   file: string
-  via: Version['via']
+  /** `commit`: a git commit whose sync point covers the file (commits.ts); `id` is its short hash. */
+  via: Version['via'] | 'commit'
   authors: Author[]
   fields: FieldChange[]
   of?: string
+  /** `undo`: `of` names no change kept here (an undo recorded as a peer's change names the id it had there). */
+  ofElsewhere?: true
+  /** `commit`: the full hash and the subject. */
+  commit?: string
+  subject?: string
   /** When the authors wrote it, when not when it was taken in here (`git`: the commit's author time; `resolve`: the chosen value's). */
   authoredAt?: string
   /** `resolve`: who kept the chosen value. */
@@ -53,24 +59,52 @@ export function previous(all: Version[], v: Version): Version | null {
   return null
 }
 
-export interface HistoryQuery { doc?: string; limit?: number; since?: number; author?: string }
+/** `root`: the space's, to list its commits' sync points among the changes (none without it). */
+export interface HistoryQuery { doc?: string; limit?: number; since?: number; author?: string; root?: string }
 
-/** Changes, newest first, with the fields each changed (against the version before it). */
+/**
+ * Changes, newest first, with the fields each changed (against the version before it); with `root`, the
+ * commits whose sync point covers the file are among them (commits.ts), in time order.
+ */
 export async function historyOf(dir: string, q: HistoryQuery): Promise<HistoryEntry[]> {
   const all = await allVersions(dir, q.doc ? [q.doc] : undefined)
   const flats = new Map<string, Flat>()
   const entries: HistoryEntry[] = []
   const want = q.author?.toLowerCase()
+  const matches = (by: Array<{ id: string; name: string }>) => !want || by.some((b) => b.name.toLowerCase() === want || b.id === q.author)
+  const ids = new Set(all.map((v) => v.id))
   for (const v of all) {
     const before = flats.get(v.doc) ?? flatten(null)
     const after = flatten(v.text)
     flats.set(v.doc, after)
     if (q.since !== undefined && v.t < q.since) continue
-    if (want && !v.by.some((b) => b[1].toLowerCase() === want || b[0] === q.author)) continue
-    entries.push({ id: v.id, time: new Date(v.t).toISOString(), file: v.doc, via: v.via, authors: v.by.map(authorOf), fields: v.via === 'start' ? [] : diffFlat(before, after), ...(v.of ? { of: v.of } : {}), ...credited(v) })
+    const authors = v.by.map(authorOf)
+    if (!matches(authors)) continue
+    entries.push({ id: v.id, time: new Date(v.t).toISOString(), file: v.doc, via: v.via, authors, fields: v.via === 'start' ? [] : diffFlat(before, after), ...(v.of ? { of: v.of, ...(ids.has(v.of) ? {} : { ofElsewhere: true as const }) } : {}), ...credited(v) })
   }
   entries.reverse()
+  if (q.root) {
+    const { commitEntries } = await import('./commits.js')
+    const docs = q.doc ? [q.doc] : await loggedDocs(dir)
+    // --author filters after the read: ask git for the newest `limit` only when every commit counts.
+    const commits = (await commitEntries({ root: q.root, docs, since: q.since, limit: want ? undefined : q.limit, kinds: await kindsOf(q.root, all) })).filter((c) => matches(c.authors))
+    // Stable: at the same moment a version comes before (newer than) a commit, whose time is whole seconds.
+    entries.push(...commits)
+    entries.sort((a, b) => Date.parse(b.time) - Date.parse(a.time))
+  }
   return q.limit !== undefined ? entries.slice(0, q.limit) : entries
+}
+
+/** Human or agent, for a sync point's writer: as the versions' authors say, and this machine's settings. */
+async function kindsOf(root: string, all: Version[]): Promise<Map<string, Author['kind']>> {
+  const kinds = new Map<string, Author['kind']>()
+  for (const v of all) for (const b of v.by) kinds.set(b[0], b[2])
+  const [{ spacePaths }, { readIdentity }, { readLocalSettings }] = await Promise.all([import('../paths.js'), import('../secrets.js'), import('../config.js')])
+  const paths = spacePaths(root)
+  const me = await readIdentity(paths.identity).catch(() => null)
+  const local = await readLocalSettings(paths.local, { name: '', agent: false, host: '', port: 0, peers: [] }).catch(() => null)
+  if (me && local) kinds.set(me.id, local.agent ? 'agent' : 'human')
+  return kinds
 }
 
 /** A carried change's credit (credits.ts), as history and blame show it. */
@@ -127,7 +161,7 @@ export async function fileAt(root: string, dir: string, ref: string, doc: string
   }
   const commit = await gitRev(root, ref)
   if (!commit) throw new NoSuchRef(ref, 'not a change id, a time or a git commit (`ctxsync history` lists changes)')
-  if (!doc) throw new CtxError('need-path', `${ref} is a git commit: name the file too`)
+  if (!doc) throw new CtxError('need-path', `${ref} is a git commit: name the file too (ctxsync show ${ref} PATH)`)
   return { text: await gitFile(root, commit, doc), label: `${doc} at commit ${commit.slice(0, 12)}`, version: null, doc }
 }
 
