@@ -7,7 +7,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { ctx, ctxJson, edit, expectOk, git, killAll, removeTmpDirs, setupSpace, SMALL_TODOS, startWatch, stopWatch, TODOS, waitChange, waitFor, type Peer } from './helpers.js'
+import { ctx, ctxJson, edit, expectOk, git, killAll, removeTmpDirs, setupSpace, SMALL_TODOS, startWatch, stopWatch, TODOS, waitChange, waitFileEquals, waitFor, type Peer } from './helpers.js'
 
 afterEach(killAll)
 afterAll(removeTmpDirs)
@@ -26,7 +26,7 @@ describe('e2e: history lists sync points', { timeout: 120_000 }, () => {
     await expectOk(ctx(a.dir, ['hooks', 'install']))
     const da = await startWatch(a)
 
-    await edit(a, '    title: "First task"   # inline comment\n    status: open', '    title: "First task"   # inline comment\n    status: doing')
+    const text1 = await edit(a, '    title: "First task"   # inline comment\n    status: open', '    title: "First task"   # inline comment\n    status: doing')
     const v1 = await waitChange(a, (c) => c.via === 'local' && touches(c, 'todos[id=t1].status'), 'the first live edit')
     await afterSecondOf(v1.time)
     await git(a.dir, ['commit', '-qam', 'a starts t1'])
@@ -67,10 +67,14 @@ describe('e2e: history lists sync points', { timeout: 120_000 }, () => {
     expect(u.exitCode).toBe(1)
     expect(u.stderr).toContain(`${c2.id} is git commit ${c2hash.slice(0, 12)}, not a change made here`)
     expect(u.stderr).toContain(`ctxsync restore PATH --to ${c2.id}`)
+    await expectOk(ctx(a.dir, ['restore', TODOS, '--to', c1.id]))
+    await waitFileEquals(a, text1)
+    const restored = await waitChange(a, (c) => c.via === 'restore', 'the restore')
     // An undo of a change kept here names it.
     await expectOk(ctx(a.dir, ['undo']))
+    await waitFileEquals(a, text2)
     await waitChange(a, (c) => c.via === 'undo', 'the undo')
-    expect((await expectOk(ctx(a.dir, ['history', TODOS, '-n', '1']))).stdout).toContain(`(undo of ${v2.id})`)
+    expect((await expectOk(ctx(a.dir, ['history', TODOS, '-n', '1']))).stdout).toContain(`(undo of ${restored.id})`)
     expect(await stopWatch(da)).toBe(0)
   })
 })
