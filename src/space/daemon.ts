@@ -35,6 +35,7 @@ import { PeerBook, SummaryWriter } from './summary.js'
 import { logConflicts } from './conflictlog.js'
 import { watchSettings } from './configwatch.js'
 import { refusedByPeer, refusedHere } from './refusal.js'
+import { heldAtStart } from './stashhold.js'
 
 export interface DaemonOptions {
   cwd: string
@@ -121,6 +122,10 @@ export class Daemon {
       let stoppingNow = () => false
       const unlogConflicts = logConflicts(space, o.say, () => stoppingNow())
       cleanup.unshift(async () => unlogConflicts())
+      // A stash still holding the live context this daemon's last run held: nothing is written until the git
+      // watch (attached below) sees it popped (stashhold.ts); the scan would write the live context over it.
+      const repo = await space.gitRepo()
+      if (repo && (await heldAtStart(repo, space.paths.state))) space.pauseForGit()
       const report = await space.scan()
       if (report.enrolled.length) o.say(`enrolled ${report.enrolled.length} file(s)`)
       const host = space.local.host

@@ -20,7 +20,7 @@ import type { Space } from './space.js'
 import { DETACHED } from './branches.js'
 import { classify, sameSnapshot, snapshot, type GitIntent, type GitSnapshot } from './gitintent.js'
 import { DaemonStaged } from './gitstage.js'
-import { StashHold, unstageAfterPop } from './stashhold.js'
+import { StashHold, unstageAfterPop, type HoldHost } from './stashhold.js'
 import { appendRecord, nameOperation, record, reportLines } from './gitreport.js'
 import type { GitReport } from './gitingest.js'
 import { UnfinishedGit } from './unfinished.js'
@@ -72,6 +72,13 @@ export class GitWatch {
     w.head = await repo.head()
     w.snap = await snapshot(repo, w.keep(repo))
     w.unfinished = new UnfinishedGit(repo.gitDir, space.root, () => [...space.docs()].map((d) => d.name), say)
+    // A stash held the live context when the daemon stopped (the daemon started paused: heldAtStart).
+    w.held = await StashHold.resume(repo, w.holdHost())
+    if (w.held) {
+      space.pauseForGit()
+      watcher.pause()
+      say(`git stash still holds the live context of ${w.held.names().join(', ')}: writing nothing until \`git stash pop\` (or drop)`)
+    }
     activity.on('busy', (markers) => {
       log('pausing: git is at work (%s)', markers.join(', '))
       space.pauseForGit()
@@ -205,6 +212,7 @@ export class GitWatch {
       }
       const bases = await this.held.bases()
       staged = this.held.staged()
+      await this.held.forget()
       this.unhold()
       this.say('the stash no longer holds the live context (popped, dropped, applied or edited): writing it again')
       intent = { kind: 'move', bases }
@@ -217,13 +225,7 @@ export class GitWatch {
       this.snap = now
     }
     if (intent.kind === 'stash') {
-      this.held = await StashHold.start(repo, intent.oid, intent.files, {
-        space: this.space,
-        busy: () => this.activity.busy,
-        say: this.say,
-        recheck: () => this.enqueue(),
-        queue: (job) => void (this.chain = this.chain.then(job).catch((e: unknown) => this.say(`under the stash: ${(e as Error).message}`))),
-      })
+      this.held = await StashHold.start(repo, intent.oid, intent.files, this.holdHost())
       this.say(`git stash holds the live context of ${intent.files.join(', ')}: writing nothing until \`git stash pop\` (or drop)`)
       return
     }
@@ -288,6 +290,16 @@ export class GitWatch {
     for (const line of reportLines(r, op, away, detail)) this.say(line)
     const rec = record(r, op, now.head, this.space.author.name, path.relative(repo.root, this.space.root).split(path.sep).join('/'))
     if (rec) await appendRecord(this.space.paths.state, rec).catch((e: unknown) => log('journal: %s', (e as Error).message))
+  }
+
+  private holdHost(): HoldHost {
+    return {
+      space: this.space,
+      busy: () => this.activity.busy,
+      say: this.say,
+      recheck: () => this.enqueue(),
+      queue: (job) => void (this.chain = this.chain.then(job).catch((e: unknown) => this.say(`under the stash: ${(e as Error).message}`))),
+    }
   }
 
   private unhold(): void {

@@ -7,6 +7,7 @@ import type { PeerState } from '../net/peer-manager.js'
 import type { Access } from '../net/protocol.js'
 import type { PeerId } from '../ids.js'
 import { SpaceHost } from './host.js'
+import { heldAtStart } from './stashhold.js'
 import { finishJoin, isJoining } from './join.js'
 import { credentialsOf, pinsWritten, type Remotes } from './remotes.js'
 import { refusedByPeer } from './refusal.js'
@@ -67,6 +68,9 @@ export async function syncSpace(
 async function exchange(space: Space, req: SyncRequest, opts: SyncOptions, changed: Set<string>): Promise<SyncReport> {
   const remotes: Remotes = { peers: req.peers, registry: req.registry ?? null, listen: false }
   const creds = credentialsOf(space, remotes, opts.say)
+  // A stopped daemon's stash hold still on (stashhold.ts): what peers send waits in the CRDT, unwritten.
+  const repo = await space.gitRepo()
+  if (repo && (await heldAtStart(repo, space.paths.state))) space.pauseForGit()
   await space.scan()
   const connected = (opts.connected ?? []).filter((p) => p.state === 'connected')
   const liveById = new Map(connected.filter((p) => p.id).map((p) => [p.id!, p]))

@@ -13,12 +13,18 @@
  * the file ended the hold and the pop refused (black-box tester). Once the hold is over, what the daemon
  * staged is unstaged again (`unstageAfterPop`) unless the person staged something else since: the pop
  * keeps the index as it was, and a plain git user found the file staged ('MM') where they staged nothing.
+ *
+ * The hold is kept in the state directory (`stash-hold.json`) while it lasts: a daemon restarted meanwhile
+ * starts paused and holding again (`heldAtStart`, before its first scan) while that entry is still on top.
+ * Forgotten, the restarted daemon wrote the live context back over git's version, and `git stash pop`
+ * refused over it.
  */
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import type { Repo } from '../git/repo.js'
 import { asDocName } from '../ids.js'
 import { logger } from '../debuglog.js'
+import { writeFileAtomic } from '../fs/atomic.js'
 import { stashTop } from './gitintent.js'
 import type { Space } from './space.js'
 
@@ -76,7 +82,33 @@ export class StashHold {
       const head = blobs.get(at('HEAD', n)) ?? null
       return [n, { head, stash: blobs.get(at(oid, n)) ?? null, expect: head, edit: null, taken: false, staged: null }]
     }))
-    return new StashHold(oid, repo, prefix, files, host)
+    const hold = new StashHold(oid, repo, prefix, files, host)
+    await hold.save()
+    return hold
+  }
+
+  /** The hold a daemon stopped with, when its stash entry is still on top (else forgotten). */
+  static async resume(repo: Repo, host: HoldHost): Promise<StashHold | null> {
+    const kept = await readHold(host.space.paths.state)
+    if (!kept) return null
+    if ((await stashTop(repo)) !== kept.oid) {
+      await forgetHold(host.space.paths.state)
+      return null
+    }
+    const prefix = path.relative(repo.root, host.space.root).split(path.sep).join('/')
+    log('holding again for stash %s: %s', kept.oid, Object.keys(kept.files).join(', '))
+    return new StashHold(kept.oid, repo, prefix, new Map(Object.entries(kept.files)), host)
+  }
+
+  /** Kept for a daemon that starts while the entry still holds the files. */
+  private async save(): Promise<void> {
+    const kept: KeptHold = { oid: this.oid, files: Object.fromEntries(this.files) }
+    await writeFileAtomic(holdFile(this.host.space.paths.state), JSON.stringify(kept) + '\n', { mode: 0o600 }).catch((e: Error) => log('keeping the hold: %s', e.message))
+  }
+
+  /** The hold is over: a daemon starting later holds nothing. */
+  forget(): Promise<void> {
+    return forgetHold(this.host.space.paths.state)
   }
 
   /**
@@ -113,6 +145,11 @@ export class StashHold {
   /** What the daemon staged, by repository path: the blob each file's index entry holds if nobody staged since. */
   staged(): Map<string, string> {
     return new Map([...this.files].flatMap(([name, h]) => (h.staged === null ? [] : [[this.gitPath(name), h.staged]])))
+  }
+
+  /** The files held (space paths). */
+  names(): string[] {
+    return [...this.files.keys()]
   }
 
   close(): void {
@@ -159,6 +196,7 @@ export class StashHold {
       // What is on disk now (a newer save is seen by the next poll, taken in and staged in turn).
       const staged = (await this.repo.tryRaw(['add', '--', this.gitPath(name)])) !== null
       if (staged) h.staged = h.expect
+      await this.save()
       log('%s: edit under the stash taken in, %s', name, staged ? 'staged' : 'not staged')
       if (first) {
         this.host.say(`${name}: your edit is taken in and synced while \`git stash\` holds the live context; ` +
@@ -181,4 +219,30 @@ export async function unstageAfterPop(repo: Repo, staged: Map<string, string>): 
   if ((await repo.tryRaw(['reset', '-q', '--', ...ours])) === null) return []
   log('unstaged %s after the stash hold', ours.join(', '))
   return ours
+}
+
+interface KeptHold { oid: string; files: Record<string, HeldFile> }
+
+const holdFile = (state: string) => path.join(state, 'stash-hold.json')
+
+async function readHold(state: string): Promise<KeptHold | null> {
+  try {
+    const k = JSON.parse(await fsp.readFile(holdFile(state), 'utf8')) as KeptHold
+    return typeof k.oid === 'string' && k.files && typeof k.files === 'object' ? k : null
+  } catch {
+    return null
+  }
+}
+
+function forgetHold(state: string): Promise<void> {
+  return fsp.rm(holdFile(state), { force: true }).catch(() => undefined)
+}
+
+/**
+ * Does a stash entry still hold the live context a daemon stopped with (its hold kept, the entry on top)?
+ * Asked before a daemon's first scan, which would otherwise write the live context over git's version.
+ */
+export async function heldAtStart(repo: Repo, state: string): Promise<boolean> {
+  const kept = await readHold(state)
+  return kept !== null && (await stashTop(repo)) === kept.oid
 }

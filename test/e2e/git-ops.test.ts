@@ -6,7 +6,7 @@
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { ctx, ctxJson, freePort, killAll, readFile, removeTmpDirs, startWatch, TODOS, waitFileEquals, waitFor, waitLog, waitSame, type Daemon } from './helpers.js'
+import { ctx, ctxJson, freePort, killAll, readFile, removeTmpDirs, startWatch, stopWatch, TODOS, waitFileEquals, waitFor, waitLog, waitSame, type Daemon } from './helpers.js'
 import { bareRemote, cloneAs, CONTEXT_TODOS, countLine, founder, gitIn, hasMarkers, replaceIn, twoLivePeers } from './gitHelpers.js'
 
 afterEach(killAll)
@@ -78,6 +78,36 @@ describe('e2e: git operations the daemon must read right', { timeout: 240_000 },
       await waitFor(async () => (st = (await gitIn(b.dir, ['status', '--porcelain', '--', TODOS])).stdout) === ` M ${TODOS}`, 10_000, 'the file modified, not staged', () => st)
     } catch (e) {
       throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
+  })
+
+  // The hold lived in the daemon: restarted while the stash held the files, it wrote the live context back
+  // over git's version and `git stash pop` refused ("Your local changes … would be overwritten").
+  it('a daemon restarted while git stash holds the live context holds it again: the pop works, nothing lost', async () => {
+    const { a, b, da, db } = await twoLivePeers()
+    let dbNow = db
+    try {
+      await replaceIn(b.dir, TODOS, 'title: "Ship it"', 'title: "Ship it today"')
+      await waitSame([a, b], TODOS, (t) => t.includes('Ship it today'))
+      await gitIn(b.dir, ['stash'])
+      await waitLog(db, /git stash holds the live context of \.rhema\/todos\.yaml/)
+      const gits = readFile(b)!
+      await stopWatch(db)
+      await replaceIn(a.dir, TODOS, 'title: "Fix the renderer"', 'title: "Fix the renderer too"')
+      dbNow = await startWatch(b)
+      await waitLog(dbNow, /git stash still holds the live context of \.rhema\/todos\.yaml/)
+      // Ann's edit reaches bob's CRDT (status: synced) but not his file while the stash holds it.
+      await waitLog(dbNow, /connected to ann/)
+      // A sync through bob's daemon ends once ann's edit is in his CRDT: still not written under the stash.
+      await ctxJson(b.dir, ['sync'])
+      expect(readFile(b)).toBe(gits)
+      const pop = await gitIn(b.dir, ['stash', 'pop'], { reject: false })
+      expect(pop.exitCode, pop.stdout + pop.stderr).toBe(0)
+      const text = await waitSame([a, b], TODOS, (t) => t.includes('Ship it today') && t.includes('Fix the renderer too'))
+      expect(hasMarkers(text), text).toBe(false)
+      expect(countLine(text, 'title: "Ship it today"')).toBe(1)
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, dbNow])}`)
     }
   })
 
