@@ -51,8 +51,10 @@ export function registerHistory(program: Command): void {
     .addHelpText('after', examples('ctxsync history', 'ctxsync history .rhema/todos.yaml -n 5', 'ctxsync history --since yesterday --author claude --json') + EXIT)
     .action(async (p: string | undefined, o, cmd: Command) => {
       const r = await (await history()).history({ cwd: cwdOf(cmd), path: p, limit: o.maxCount, since: o.since, author: o.author })
-      if (o.json) return void json({ changes: r.entries })
+      if (o.json) return void json({ changes: r.entries, ...(r.notJoined ? { notJoined: true } : {}) })
       const { whenText } = await import('./space/versions/when.js')
+      if (o.maxCount === 0) return
+      if (r.notJoined) return void out('no changes kept: this clone has not joined the space (`ctxsync status` says how to join); history starts once it has')
       if (!r.entries.length) return void out(noneKept(p, o.since, o.author, r.authors))
       const lines: string[] = []
       for (const e of r.entries) {

@@ -6,7 +6,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { CtxError, UsageError } from '../errors.js'
-import { loadVersions, requireRoot } from '../space/index.js'
+import { loadVersions, requireRoot, spacePaths } from '../space/index.js'
 
 type V = Awaited<ReturnType<typeof loadVersions>>
 export type HistoryEntry = Awaited<ReturnType<V['historyOf']>>[number]
@@ -29,8 +29,11 @@ async function trackedDoc(v: V, root: string, cwd: string, p: string): Promise<s
 
 export interface HistoryOptions { cwd: string; path?: string; limit?: number; since?: string; author?: string }
 
-/** `authors`: when `--author` matched nothing, who made the changes kept that the other filters let through. */
-export async function history(o: HistoryOptions): Promise<{ entries: HistoryEntry[]; now: number; authors?: HistoryEntry['authors'] }> {
+/**
+ * `authors`: when `--author` matched nothing, who made the changes kept that the other filters let through.
+ * `notJoined`: nothing is kept because this clone never joined the space (no identity): not "nothing yet".
+ */
+export async function history(o: HistoryOptions): Promise<{ entries: HistoryEntry[]; now: number; authors?: HistoryEntry['authors']; notJoined?: true }> {
   const root = requireRoot(o.cwd)
   const v = await loadVersions()
   const now = v.historyNow()
@@ -42,6 +45,7 @@ export async function history(o: HistoryOptions): Promise<{ entries: HistoryEntr
   }
   const doc = o.path ? await trackedDoc(v, root, o.cwd, o.path) : undefined
   const entries = await v.historyOf(v.versionsDirOf(root), { doc, limit: o.limit, since, author: o.author, root })
+  if (!entries.length && !fs.existsSync(spacePaths(root).identity)) return { entries, now, notJoined: true }
   if (entries.length || !o.author) return { entries, now }
   // Asked again only when nothing matched: "no changes kept yet" was said to a misspelt name (issue 17).
   const authors = new Map<string, HistoryEntry['authors'][number]>()

@@ -4,7 +4,7 @@
  * name made none". It now says no change by that author is kept, and who made the ones that are.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { ctx, expectOk, killAll, removeTmpDirs, setupSpace, SMALL_TODOS, TODOS, type Peer } from './helpers.js'
+import { clone, ctx, expectOk, killAll, removeTmpDirs, setupSpace, SMALL_TODOS, TODOS, type Peer } from './helpers.js'
 
 afterEach(killAll)
 afterAll(removeTmpDirs)
@@ -26,5 +26,11 @@ describe('e2e: an empty history', { timeout: 60_000 }, () => {
     expect(await says(a.dir, ['--since', later])).toBe(`no change since ${later} is kept on this machine`)
     // JSON stays the list it was.
     expect(JSON.parse((await expectOk(ctx(a.dir, ['history', '--author', 'nobody', '--json']))).stdout)).toEqual({ changes: [] })
+    // -n 0 asks for nothing (as git log -n 0): nothing printed, not "no changes kept yet".
+    expect(await says(a.dir, ['-n', '0'])).toBe('')
+    // A clone that never joined keeps nothing because it is no member yet, which is what it is told.
+    const c = await clone(a.dir, 'c')
+    expect(await says(c, [])).toBe('no changes kept: this clone has not joined the space (`ctxsync status` says how to join); history starts once it has')
+    expect(JSON.parse((await expectOk(ctx(c, ['history', '--json']))).stdout)).toEqual({ changes: [], notJoined: true })
   })
 })
