@@ -105,8 +105,13 @@ class Out {
     return this.last === '\n'
   }
 
+  /**
+   * A line left open by a value that ends in a lone `\r` (a CRLF file's last line without its `\n`, moved
+   * or followed by a merged entry): `\r` is that value's text, so a bare `\n` would make it the CRLF line end
+   * and change the value (`b\r` read as `b`); a save of the text shown then wrote nothing (edit seed 983031).
+   */
   ensureLineStart(): void {
-    if (!this.atLineStart) this.push('\n')
+    if (!this.atLineStart) this.push(this.last === '\r' ? '\r\n' : '\n')
   }
 
   toString(): string {
@@ -178,7 +183,7 @@ function renderNode(out: Out, node: Node, base: number, min: number, floor = bas
       }
       children.forEach((c, i) => {
         const own = i > 0 || !inline
-        const key = `${col}|${own ? 1 : 0}|${out.atLineStart ? 1 : 0}|${out.blockIndent ?? ''}`
+        const key = `${col}|${own ? 1 : 0}|${out.atLineStart ? 1 : out.last === '\r' ? 2 : 0}|${out.blockIndent ?? ''}`
         const cacheable = CHUNK in c
         const hit = cacheable ? (c as Cached)[CHUNK] : undefined
         if (hit && hit.key === key && hit.text.length === hit.len) {

@@ -157,6 +157,9 @@ export const EDITS: Record<string, Edit> = {
   },
   quotedKey: (l, r) => { const idx = where(l, /^\s*(- )?[a-z_]+: /); if (!idx.length) return null; const i = pick(idx, r); const c = [...l]; c[i] = c[i]!.replace(/^(\s*(?:- )?)([a-z_]+):/, r() < 0.5 ? '$1"$2":' : "$1'$2':"); return c },
   indentIndicator: (l, r) => { const idx = where(l, BLOCK_HEADER).filter((i) => l[i + 1] !== undefined && indentOf(l[i + 1]!) === keyCol(l[i]!) + 2); if (!idx.length) return null; const i = pick(idx, r); const c = [...l]; c[i] = c[i]!.replace(/: ([|>])([-+]?)/, (_m, h: string, ch: string) => `: ${h}2${ch}`); return c },
+  // A CRLF file saved without its final `\n` (a tool that cut one character): the last line ends in a lone `\r`,
+  // which the yaml package reads as the value's own text; later edits move or follow that line (edit seed 983031).
+  crEnd: (l) => (l.length < 2 || l[l.length - 1] !== '' ? null : l.slice(0, -1).map((x) => (x.endsWith('\r') ? x : `${x}\r`))),
   crlf: (l) => (l.some((x) => x.endsWith('\r')) ? l.map((x) => x.replace(/\r$/, '')) : l.map((x, i) => (i < l.length - 1 ? x + '\r' : x))),
   // Widened again after the wider kinds found a block scalar taking in the comment after it.
   deepComment: (l, r) => { const i = int(r, l.length + 1); return [...l.slice(0, i), `${ind(l[i] ?? '')}${' '.repeat(2 + int(r, 4))}# deeper note`, ...l.slice(i)] },
