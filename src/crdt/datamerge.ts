@@ -37,6 +37,15 @@ interface Style {
 
 export class DataMerge {
   readonly changes: DataChange[] = []
+  /**
+   * Where the base text held what the data changes replaced or removed (offsets of the parsed base): an
+   * entry's own lines and its value's, not the comment lines above it (the merge keeps those). A save that
+   * lost only comments that stood there lost them with the values it changed: a person's edit as much as
+   * a dump (`keepformat.ts`).
+   */
+  readonly replaced: Array<[number, number]> = []
+  /** Within `replaced`, the comment lines the merge keeps all the same (above an emptied collection's entries). */
+  readonly keptWithin: Array<[number, number]> = []
   private memo = new WeakMap<Node, unknown>()
   private style: Style
 
@@ -105,7 +114,10 @@ export class DataMerge {
 
   /** Null (the entry is written anew); the comment lines above its entries wait for the next entry. */
   private emptied(children: ReadonlyArray<MapEntry | SeqItem>): null {
-    for (const c of children) this.pending += keptHead(c.head)
+    for (const c of children) {
+      this.pending += keptHead(c.head)
+      if (c.span) this.keptWithin.push([c.span[0], c.span[0] + c.head.length])
+    }
     return null
   }
 
@@ -114,6 +126,7 @@ export class DataMerge {
     for (const e of n.entries) {
       if (!Object.hasOwn(want, e.key)) {
         this.changes.push({ kind: 'removed', path: shown([...path, e.key]) })
+        this.replace(e)
         this.pending += keptHead(e.head)
         continue
       }
@@ -133,6 +146,7 @@ export class DataMerge {
   private entry(e: MapEntry, want: unknown, path: string[]): MapEntry {
     const value = this.node(e.value, want, path)
     if (value === e.value) return e
+    if (!value || (value.t !== 'map' && value.t !== 'seq')) this.replace(e)
     if (value) return { ...e, value }
     this.changes.push({ kind: 'changed', path: shown(path) })
     const f = this.freshEntry(e.key, want)
@@ -151,6 +165,7 @@ export class DataMerge {
     n.items.forEach((it, i) => {
       if (!used.has(i)) {
         this.changes.push({ kind: 'removed', path: shown([...path, String(i)]) })
+        this.replace(it)
         carry += keptHead(it.head)
       } else if (carry) {
         orphanHead.set(i, carry)
@@ -172,6 +187,7 @@ export class DataMerge {
       before = ''
       this.pending = ''
       const value = this.node(it.value, w, p)
+      if (value !== it.value && (!value || (value.t !== 'map' && value.t !== 'seq'))) this.replace(it)
       let out: SeqItem
       if (value === it.value) out = it
       else if (value) out = { ...it, value }
@@ -184,6 +200,11 @@ export class DataMerge {
     })
     this.pending = before + this.pending + carry
     return { ...n, items }
+  }
+
+  /** Notes the base text of `c`'s own lines (see `replaced`); parsed entries know where they stood. */
+  private replace(c: MapEntry | SeqItem): void {
+    if (c.span) this.replaced.push([Math.min(c.span[0] + c.head.length, c.span[1]), c.span[1]])
   }
 
   private opts() {

@@ -6,10 +6,11 @@
  * into what the agent meant — its *data* changes applied to the text it was made from (`datamerge.ts`) —
  * so comments and formatting survive and only the changed values' lines change.
  *
- * Recognised as a dump: a save without a single comment, made from a text that had two or more comment
- * lines; or, from a text with at most one, a save that changes data and reformats at least half its lines
- * beyond what the data changes explain (a person re-indenting a file changes no data; one comment deleted
- * is an edit). Anything else — a person's edit, an agent's precise edit — is not touched, and neither is a
+ * Recognised as a dump: a save without a single comment, made from a text that had two or more comments
+ * besides those on and inside the values the save changed or removed (those went with the values, in a
+ * person's edit too); or, without, a save that changes data and reformats at least half its lines beyond
+ * what the data changes explain (a person re-indenting a file changes no data; one comment deleted is an
+ * edit). Anything else — a person's edit, an agent's precise edit — is not touched, and neither is a
  * dump whose data the merge cannot reproduce exactly (the result is checked to hold the dump's data, else
  * the dump is taken as it is). Pure: no I/O; the space decides whose saves get this (`keep-format`).
  */
@@ -50,7 +51,6 @@ export function keepFormat(baseText: string, text: string, rules: Rules): KeepFo
   if (text.trim() === '') return { kind: 'none' }
   // Libraries never write comments: a save with one was edited, not dumped.
   if (comments(text) > 0) return { kind: 'none' }
-  const lostComments = comments(baseText)
   const want = dataOf(text)
   if (want === undefined) return { kind: 'none' }
   let base: DocIR
@@ -68,8 +68,14 @@ export function keepFormat(baseText: string, text: string, rules: Rules): KeepFo
   } catch {
     merged = null
   }
+  // Comments that stood on or inside values the save changed or removed went with them (a person's edit as
+  // much as a dump): only the others tell a dump (human edit seed 200183: a block of jobs deleted and the
+  // line with the file's other comment retyped was taken for a dump and rewritten).
+  const lostComments = commentsOutside(baseText, m.replaced, m.keptWithin)
   const next = strip(text)
-  const reformatted = merged === null ? Infinity : changedLines(strip(merged.text), next)
+  // A changed value's line may differ from the merge's (another quoting, a new key placed elsewhere), and so
+  // may the line after it (lines count with the line before them): the data changes explain two lines each.
+  const reformatted = merged === null ? Infinity : changedLines(strip(merged.text), next) - 2 * m.changes.length
   // Without comments to lose, a save that changes no data but reformats is someone's re-indentation.
   const dump = lostComments >= 2 || (reformatted >= Math.max(MIN_REFORMATTED, REFORMATTED_SHARE * next.length) && (merged === null || m.changes.length > 0))
   if (!dump) return { kind: 'none' }
@@ -105,9 +111,35 @@ function dataOf(text: string): unknown {
 
 /** Comments in the text (the lexer's comment tokens: never a `#` inside a value or a block scalar). */
 function comments(text: string): number {
+  return commentsOutside(text, [], [])
+}
+
+const CONTROL = new Set(['\x02', '\x18', '\x1f'])
+
+type Ranges = ReadonlyArray<readonly [number, number]>
+
+/** Is an offset within the ranges? Asked for ascending offsets (tokens in order): linear in all. */
+function within(ranges: Ranges): (at: number) => boolean {
+  const sorted = [...ranges].sort((x, y) => x[0] - y[0])
+  let i = 0
+  let end = -1
+  return (at) => {
+    while (i < sorted.length && sorted[i]![0] <= at) end = Math.max(end, sorted[i++]![1])
+    return at < end
+  }
+}
+
+/** Comments in the text outside `ranges` of it, or inside `but` (ranges within those). */
+function commentsOutside(text: string, ranges: Ranges, but: Ranges): number {
+  const [gone, kept] = [within(ranges), within(but)]
   let n = 0
+  let at = 0
   try {
-    for (const tok of new Lexer().lex(text)) if (tok.charCodeAt(0) === 35) n++
+    for (const tok of new Lexer().lex(text)) {
+      if (tok.charCodeAt(0) === 35 && (!gone(at) || kept(at))) n++
+      // The lexer's control tokens (document, flow end, scalar) are not in the text; the rest is, in order.
+      if (!CONTROL.has(tok)) at += tok.length
+    }
   } catch {
     return 0
   }

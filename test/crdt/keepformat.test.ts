@@ -111,8 +111,10 @@ export async function runDumps(seed: number, count: number): Promise<DumpRun> {
     }
     const got = keepFormat(c.file.text, dump, compileRules(c.file.name))
     if (got.kind === 'none') {
-      // Not recognised: acceptable only when the dump lost nothing worth keeping (no comment, same lines).
-      if (commentLines(c.file.text).length > 1) fail('not recognised as a dump', 'not recognised')
+      // Not recognised: acceptable only when the dump lost nothing worth keeping (no comment, same lines). The
+      // comments inside the values it changed or removed went with them, as they do in a person's save
+      // (keepformat.ts; human edit seed 200183).
+      if (lostComments(c.file.text, dump, touchedComments(parsedOf(c.file).ir, c.touched)).length > 1) fail('not recognised as a dump', 'not recognised')
       else run.asIs[dumper] = (run.asIs[dumper] ?? 0) + 1
       return
     }
@@ -173,7 +175,16 @@ export async function runHumanEdits(seed: number, count: number): Promise<{ trie
       // shape a person's save shares with a library's. Counted apart, not as a mistake (README says so).
       if (got.kind !== 'none' && !(got.kind === 'kept' && got.text === edit.text)) {
         if (wholeReformat(text, edit.text)) ambiguous.push(`${edit.kind} on ${file.name} (step ${step})`)
-        else mistaken.push(`${edit.kind} on ${file.name} (step ${step})`)
+        else {
+          mistaken.push(`${edit.kind} on ${file.name} (step ${step}, save ${tried})`)
+          // CTXSYNC_KEEPFORMAT_DUMP=DIR keeps the texts (the save before, the person's save, what keep-format made of it).
+          const dir = process.env.CTXSYNC_KEEPFORMAT_DUMP
+          if (dir) {
+            fs.mkdirSync(dir, { recursive: true })
+            const texts = { before: text, saved: edit.text, got: got.kind === 'kept' ? got.text : got.kind === 'failed' ? `failed: ${got.reason}` : got.kind }
+            for (const [k, v] of Object.entries(texts)) fs.writeFileSync(path.join(dir, `human-${tried}.${k}.yaml`), v)
+          }
+        }
       }
       text = edit.text
     }
@@ -196,6 +207,7 @@ test('seeded library dumps keep the file\'s comments and formatting', async () =
 test('the human edit generator\'s saves are never taken for dumps', async () => {
   const { tried, mistaken, ambiguous } = await runHumanEdits(SEED, HUMAN)
   console.log(`human edits (CTXSYNC_DUMP_SEED=${SEED}): ${tried} tried, ${mistaken.length} taken for dumps, ${ambiguous.length} whole-file reformats taken as dumps by definition`)
+  for (const m of mistaken.slice(0, 20)) console.log(`human edit taken for a dump: ${m}`)
   expect(mistaken, `seed ${SEED}`).toEqual([])
 }, Math.max(120_000, HUMAN * 400))
 
@@ -292,6 +304,18 @@ const FOUND: Array<[string, string, string, string | null]> = [
     'steps:\n  # check out first\n  - name: Checkout\n    uses: actions/checkout@v4 # v4.1.0\n    with:\n      # fetch the parents\n      fetch-depth: 2\n  - run: make\n',
     'steps:\n- name: Lint\n  uses: lint@v1\n- name: Checkout\n  uses: actions/checkout@v4\n  with: {}\n- run: make\n',
     'steps:\n  - name: Lint\n    uses: lint@v1\n  # check out first\n  - name: Checkout\n    uses: actions/checkout@v4 # v4.1.0\n    with: {}\n      # fetch the parents\n  - run: make\n',
+  ],
+  [
+    'a person\'s save that deleted the block holding two comments and retyped the line with the third (human edit seed 200183, toEmpty+addField+unicode on real/pyenv_ubuntu_build.yml): not a dump',
+    "name: ubuntu_build\non: [pull_request, push]\n\npermissions:\n  contents: read  #  to fetch code (actions/checkout)\n\njobs:\n  ubuntu_build:\n    strategy:\n      fail-fast: false\n      matrix:\n        python-version:\n          - \"3.10\"\n          - \"3.11\"\n          - \"3.12\"\n          - \"3.13\"\n          - \"3.14\"\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v6\n      - run: |\n          sudo apt-get update -q; sudo apt install -yq make build-essential libssl-dev zlib1g-dev \\\n          libbz2-dev libreadline-dev libsqlite3-dev curl \\\n          libncursesw5-dev xz-utils tk-dev libxml2-dev libxmlsec1-dev libffi-dev liblzma-dev\n      # https://github.com/pyenv/pyenv#installation\n      - run: pwd\n      - env:\n          PYENV_ROOT: /home/runner/work/pyenv/pyenv\n        run: |\n          echo $PYENV_ROOT\n          echo \"$PYENV_ROOT/shims:$PYENV_ROOT/bin\" >> $GITHUB_PATH\n          bin/pyenv --debug install ${{ matrix.python-version }}\n          bin/pyenv global ${{ matrix.python-version }}\n          bin/pyenv rehash\n      - run: \"emoji 🎉 ok\"\n      - run: python -m pip --version\n      - shell: python  # Prove that actual Python == expected Python\n        env:\n          EXPECTED_PYTHON: ${{ matrix.python-version }}\n        run: import os, sys ; assert sys.version.startswith(os.getenv(\"EXPECTED_PYTHON\"))\n",
+    "name: ubuntu_build\nextra: retry later\non: [pull_request, push]\n\npermissions:\n  contents: \"日本語のメモ\"\n\njobs:\n",
+    null,
+  ],
+  [
+    'both decisions deleted, with the comments inside them (human edit seed 200183 at 10,000, save 2540, deleteItem+deleteItem on styles/decisions.yaml): not a dump',
+    "decisions:\n  - id: ADR-007\n    title: Use idempotency keys on every write endpoint\n\n\n    status: accepted\n    date: \"2026-10-14\"\n    deciders: [dana, lee]\n    context: >\n      Clients retry on timeouts and we saw double charges twice in October.\n    # after the block\n    decision: |\n      Every POST/PUT carries an Idempotency-Key header.\n      Keys are kept 24 hours in Redis.\n      🚀 launch added\n    consequences:\n      positive:\n        - no double charges on retries\n      negative:\n        - one more Redis round trip per write\n    alternatives:\n      - name: Deduplicate by payload hash\n        rejected_because: \"payloads legitimately repeat\"\n\n  - id: ADR-008\n    title: Keep YAML context in the repository\n    status: proposed   # discuss on Monday\n    date: 2026-11-30\n    context: Agents and people need the same context, versioned with the code.\n    decision: Store it under .rhema/ and sync it live with ctxsync.\n",
+    "decisions:\n\n",
+    null,
   ],
 ]
 

@@ -1,7 +1,8 @@
 /**
  * A seeded generator of library dumps (issue 13 item 7): what an agent does when it loads a context file with
  * a YAML library, changes a few values and dumps it. Data changes are made on the loaded data — a scalar
- * changed (one-line, multi-line, another type), a list item added, removed or moved, a key added or removed —
+ * changed (one-line, multi-line, another type), a list item added, removed or moved, a key added or removed,
+ * a mapping or list emptied (`null`, `{}`, `[]`) —
  * and the result is dumped with (a) the `yaml` package's `stringify` with default options and (b) PyYAML's
  * `safe_dump(sort_keys=True, default_flow_style=False, width=80)`, the real one through python3 when it is
  * there (`pyyamlDump`, one process for a whole batch), else an imitation with the `yaml` package.
@@ -83,7 +84,7 @@ export function mutate(data: unknown, r: Rng): Mutated {
   const objects = [{ value: copy, path: [] as Path }, ...all].filter((s) => isObj(s.value))
   const n = 1 + (r() < 0.6 ? 0 : r() < 0.7 ? 1 : 2)
   for (let k = 0; k < n * 3 && kinds.length < n; k++) {
-    const kind = pick(['change', 'change', 'change', 'add-item', 'remove-item', 'move-item', 'add-key', 'remove-key'], r)
+    const kind = pick(['change', 'change', 'change', 'add-item', 'remove-item', 'move-item', 'add-key', 'remove-key', 'empty'], r)
     if (kind === 'change') {
       const leaves = all.filter((s) => !isObj(s.value) && !Array.isArray(s.value) && !removed.has(s.parent))
       if (!leaves.length) continue
@@ -117,6 +118,15 @@ export function mutate(data: unknown, r: Rng): Mutated {
       if (Object.hasOwn(s.value as Obj, key)) continue
       ;(s.value as Obj)[key] = r() < 0.7 ? pick(WORDS, r) : { nested: pick(WORDS, r), list: [1, 2] }
       grown.push(s.path)
+    } else if (kind === 'empty') {
+      // A whole block emptied or nulled, with the comments inside it (human edit seed 200183 was a person's
+      // save of that kind taken for a dump: dumps of it must still be told from it by the other comments).
+      const blocks = all.filter((s) => (isObj(s.value) ? Object.keys(s.value).length > 0 : Array.isArray(s.value) && s.value.length > 0) && !removed.has(s.parent))
+      if (!blocks.length) continue
+      const s = pick(blocks, r)
+      ;(s.parent as Obj)[s.key as string] = pick([null, {}, []], r)
+      removed.add(s.value)
+      touched.push(s.path)
     } else {
       const keyed = all.filter((s) => isObj(s.parent) && s.path.length > 0)
       if (!keyed.length) continue
