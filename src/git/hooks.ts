@@ -159,6 +159,33 @@ export async function uninstallHooks(dir: string): Promise<UnhookReport> {
   return report
 }
 
+/**
+ * The runner a hook of ours calls (`node='…'; bin='…'`), so that a hook is judged by its script alone: one
+ * written for another installation is not out of date. Null when the line is not there (not a hook we wrote).
+ */
+function runnerOf(text: string): Runner | null {
+  const m = /^ {2}node=((?:'[^']*'|\\')*); bin=((?:'[^']*'|\\')*)$/m.exec(text)
+  if (!m) return null
+  const unquote = (q: string) => q.replace(/'([^']*)'|\\'/g, (_all, inner: string | undefined) => inner ?? "'")
+  return { node: unquote(m[1]!) || null, bin: unquote(m[2]!) || null }
+}
+
+/**
+ * Our installed hooks whose script is not the one this version installs: a clone whose hooks an older
+ * ctxsync wrote keeps that version's behaviour (before caa94fd, a rebase left sync points moved onto the
+ * wrong commit) until `ctxsync hooks install` runs again, and nothing said so.
+ */
+export async function hooksOutdated(dir: string): Promise<string[]> {
+  const out: string[] = []
+  for (const name of HOOKS) {
+    const t = await readMaybe(path.join(dir, name)).catch(() => null)
+    if (t === null || !isOurHook(t)) continue
+    const r = runnerOf(t)
+    if (!r || t !== hookScript(name, r)) out.push(name)
+  }
+  return out
+}
+
 export async function hooksInstalled(dir: string): Promise<string[]> {
   const out: string[] = []
   for (const name of HOOKS) {
