@@ -14,6 +14,7 @@ import { increasingRun, matchByKey, matchItems, matchLines, matchSet, setKeys } 
 import { ITEM, type Rules } from './rules.js'
 import { COUNT, ROOT, childId, enrollSegment, kindOf, type NodeId } from './schema.js'
 import { integerOf } from './tree.js'
+import { isEmptyDesc } from './emptied.js'
 import { childKindOf, descOf, syntaxOf, type ChildKind, type Writer } from './write.js'
 
 type ChildClass = 'keyed' | 'list' | 'lines' | null
@@ -70,6 +71,7 @@ export class Differ {
     // peer deleted it, or what holds it, meanwhile): the edit must revive it, as any edit concurrent with a
     // deletion does, even when the model already holds this very value (a peer wrote it before the deletion).
     if (descOf(base) !== nd) this.w.setDesc(id, nd, this.tree.desc(id) === nd && !this.shown(id))
+    if (base && !childClass(base) && !isEmptyDesc(descOf(base)) && isEmptyDesc(nd)) this.buryRevived(id)
     const bc = childClass(base)
     const nc = childClass(next)
     // A save made from an older text (`seen`: a stale save) typed a line into a block scalar that a peer made
@@ -148,6 +150,20 @@ export class Differ {
       // Whole, even in a stale save: lines a peer added to a block scalar the save turned into a list were kept
       // as list items (`- \u0001`, edit generator seeds 1 and 90210), items and lines being placed alike.
       if (p && p[0] === id && p.length > 2 === (nc === 'keyed') && this.tree.alive(c)) this.w.tombstone(c, true, true)
+    }
+  }
+
+  /**
+   * The save empties a typed value (`todos: 0` → `todos:`) under which items a peer's deletion missed are
+   * alive (an edit made inside the list while another peer typed the scalar over it: revived, with their
+   * delete conflict). The file showed the scalar, not them; an empty value shows such children
+   * (`emptied.ts`), so the old list's items came back, typed by nobody (stale-save seed 348825). Deleted
+   * again, having seen what the save's base had seen: an edit inside it since keeps it, with its conflict.
+   */
+  private buryRevived(id: NodeId): void {
+    for (const c of this.tree.rawChildren(id)) {
+      const p = this.tree.placement(c)
+      if (p && p[0] === id && this.tree.tombstone(c) && this.tree.alive(c)) this.w.tombstone(c, true)
     }
   }
 

@@ -29,6 +29,12 @@ export interface ChildrenReader {
 /** The null scalars of YAML (`todos:`, `todos: ~`, `todos: null`): an emptied value, not one typed. */
 const NULL = /^\s*(~|null|Null|NULL)?\s*$/
 
+/** A value of no kind, or a null scalar: one that shows the alive children of either class under it. */
+export function isEmptyDesc(d: string | undefined): boolean {
+  const kind = kindOf(d)
+  return kind === 'none' || (kind === 'scalar' && NULL.test(d!.slice(1)))
+}
+
 /**
  * The descriptor node `id` renders with: its own, or — when its value is empty and children of the other
  * class are alive under it — a collection of those children (block, at the usual indentation; flow when
@@ -38,7 +44,7 @@ export function shownDesc(tree: ChildrenReader, id: NodeId): string | undefined 
   const d = tree.desc(id)
   if (d === undefined && id !== ROOT) return d
   const kind = kindOf(d)
-  const empty = kind === 'none' || (kind === 'scalar' && NULL.test(d!.slice(1)))
+  const empty = isEmptyDesc(d)
   // A block scalar's lines are list children too, but a block scalar is text, not an emptied collection.
   const collection = kind === 'map' || kind === 'seq' || kind === 'fseq' || kind === 'fmap'
   if (!empty && !collection) return d

@@ -89,7 +89,10 @@ export function keepsPeerPlace(older: string, newer: string, save: string, known
 function editedHere(olderLines: string[], newerLines: string[], save: string, inOlder: Set<string>, inNewer: Set<string>): boolean {
   if (!olderLines.length) return false
   const own = save.split('\n').filter((l) => l.trim().length > 0 && !inOlder.has(l) && !inNewer.has(l))
-  const near = (x: string, y: string) => {
+  // Quotes typed around a value say nothing of which text it was edited from (a plain `flattened` edited to
+  // `"flattened mine"` shares no suffix and a prefix only up to the quote: stale-save seed 348825).
+  const near = (qx: string, qy: string) => {
+    const [x, y] = [unquoted(qx), unquoted(qy)]
     let p = 0
     while (p < x.length && p < y.length && x[p] === y[p]) p++
     let q = 0
@@ -101,6 +104,9 @@ function editedHere(olderLines: string[], newerLines: string[], save: string, in
     return o >= 0.5 && newerLines.every((x) => near(l, x) < o)
   })
 }
+
+/** A `key: value` line with the quotes around its value taken off. */
+const unquoted = (l: string) => l.replace(/^(\s*(?:- )?[^\s'"#][^:]*:\s+)(["'])(.*)\2\s*$/, '$1$3')
 
 /**
  * Does `save` hold a line the peers replaced or removed going from `older` to `newer` (one `newer` has

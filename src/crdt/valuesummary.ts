@@ -7,7 +7,7 @@
  */
 import { valueOf } from './canonical.js'
 import { ITEM } from './rules.js'
-import { kindOf, type NodeId } from './schema.js'
+import { kindOf, parseBlockDesc, type NodeId, type Placement } from './schema.js'
 import type { Tree } from './tree.js'
 
 const NOUN = { map: 'mapping', fmap: 'mapping', seq: 'list', fseq: 'list', block: 'block of text', none: 'empty value' } as const
@@ -31,9 +31,52 @@ export function summarize(tree: Tree, node: NodeId, desc: string, edited: boolea
     }
   }
   const what = item && k !== 'block' ? 'item' : noun
+  const hidden = known || edited ? undefined : replaced(tree, node, desc)
+  if (hidden !== undefined) return { value: hidden, raw: `a ${noun}, since replaced: ${describe(hidden)}` }
   if (!known) return { value: null, raw: edited ? `(the ${what}, edited)` : `(a ${noun}, since replaced)` }
   const body = describe(content)
   return { value: content, raw: edited ? `the ${what} as edited: ${body}` : `${k === 'none' ? 'an' : 'a'} ${noun}: ${body}` }
+}
+
+/**
+ * A list, mapping or block of text the file no longer shows (a stale save typed another kind of value over
+ * a peer's, which stays in the record), as it stood when the value shown replaced it: said by its kind only,
+ * the record read `null` beside the save's value (stale-save seeds 2 and 348825). Its entries are under the
+ * node still: alive and hidden by the value shown (a peer's, which the save never saw), or deleted by the
+ * very write that replaced it (what its text showed). Entries deleted before are no part of it, and the value
+ * shown keeps its own (a block's lines are placed as a list's items are).
+ */
+function replaced(tree: Tree, node: NodeId, desc: string): unknown {
+  const k = kindOf(desc)
+  const keyed = k === 'map' || k === 'fmap'
+  if (!keyed && k !== 'seq' && k !== 'fseq' && k !== 'block') return undefined
+  const by = tree.item(node, 'v')
+  const at = tree.value(node)?.[1]
+  const withIt = (c: NodeId) => {
+    const d = tree.item(c, 'd')
+    const t = tree.tombstone(c)
+    // Written in the same save: by its writer, at its time (a stale save's value may be stamped a moment later).
+    return !!(by && d && t && at !== undefined && d.id.client === by.id.client && Math.abs(t[1] - at) < 1)
+  }
+  const kids: Array<[NodeId, Placement]> = []
+  try {
+    // Two headers of one block of text (`>-` and `|`): the lines shown are its lines too.
+    const shown = new Set(k === 'block' && kindOf(tree.desc(node)) === 'block' ? [] : tree.visibleChildren(node))
+    for (const c of tree.rawChildren(node)) {
+      const p = tree.placement(c)
+      if (p && p[0] === node && p.length > 2 === keyed && !shown.has(c) && (tree.alive(c) || withIt(c))) kids.push([c, p])
+    }
+    kids.sort(([a, pa], [b, pb]) => (pa[1] < pb[1] ? -1 : pa[1] > pb[1] ? 1 : a < b ? -1 : a > b ? 1 : 0))
+    if (k === 'block') {
+      if (!kids.length) return undefined
+      const b = parseBlockDesc(desc)
+      return valueOf({ t: 'block', header: b.header, indent: b.indent, lines: kids.map(([c]) => ({ id: c, text: (tree.desc(c) ?? '=').slice(1) })) })
+    }
+    const values = kids.map(([c]) => valueOf(tree.node(c)))
+    return keyed ? Object.fromEntries(kids.map(([, p], i) => [p[2]!, values[i]])) : values
+  } catch {
+    return undefined // a damaged subtree: said by its kind only
+  }
 }
 
 const MAX_SHOWN = 3

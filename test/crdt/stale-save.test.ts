@@ -67,8 +67,10 @@ test.each(['{}', '[]', 'plain', '"quoted"', '{k: v}'])('a line typed into a bloc
     const values = c[0]!.values.map((v) => v.value)
     expect(values).toHaveLength(2)
     expect(values).toContainEqual('line one\nline two\nline three\n')
-    // A collection's value is recorded by its kind only (stalesave.ts): listed, shown as null (open: RELIABILITY).
-    if (typeof parsed !== 'object' || parsed === null) expect(values, 'the peer\'s value is recorded').toContainEqual(parsed)
+    // A list or mapping too, by what it holds (valuesummary.ts `replaced`): it was recorded by its kind only,
+    // its value null ('(a mapping, since replaced)').
+    expect(values, 'the peer\'s value is recorded').toContainEqual(parsed)
+    if (typeof parsed === 'object') expect(c[0]!.values.map((v) => v.raw)).toContainEqual(expect.stringMatching(/^a (list|mapping), since replaced: /))
   }
 })
 
@@ -251,7 +253,8 @@ test(`${CASES} seeded stale saves: peers' changes kept, same-value overwrites re
   expect(differs, `CTXSYNC_STALE_SEED=${SEED}`).toBeLessThan(CASES / 40)
   expect(run.outcomes.merged).toBeGreaterThan(CASES / 4)
   expect(run.outcomes.conflict).toBeGreaterThan(CASES / 10)
-}, 300_000)
+  // 30 ms a case alone, 100 ms and more on a loaded machine: bench/stale-saves.mjs's 10,000 outran 5 minutes, then 1,000 s.
+}, Math.max(300_000, CASES * 250))
 
 test('the e2e story in process: stale save, removal saved again, then a new peer item deleted at once', () => {
   const [A, B] = newPair(R1)

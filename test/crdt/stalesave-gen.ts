@@ -222,6 +222,10 @@ export function runCase(A: FileModel, B: FileModel, s: Step): { fail: string | n
   B.setBase(B.render())
   A.setBase(A.render())
   if (ta !== tb) return { fail: 'diverged', outcome: 'merged', text: ta }
+  // A value conflict names each value by what it is: a list, mapping or block of text a save overwrote was
+  // said by its kind only, its value null (stale-save seeds 2 and 348825, valuesummary.ts).
+  const vague = (m: FileModel) => m.conflicts().some((c) => !had.has(c.id) && c.kind === 'value' && c.values.some((v) => !v.deleted && v.value === null && v.raw.startsWith('(')))
+  if (vague(A) || vague(B)) return { fail: 'record: a value said by its kind only', outcome: 'conflict', text: ta }
   if (s.identity) {
     const news = (m: FileModel) => m.conflicts().filter((c) => !had.has(c.id)).flatMap((c) => c.values)
     const fail = identityFailure(s.identity, s.a, ta, [news(A), news(B)])
