@@ -62,7 +62,15 @@ export async function log(o: LogOptions): Promise<{ entries: LogEntry[] }> {
     const history = await repo.history(head, o.limit ?? 1000)
     const byCommit = await syncPointsOf(repo, history.map((c) => c.hash), index)
     for (const c of history) {
+      const committed = new Set<string>()
       for (const p of [...(byCommit.get(c.hash) ?? [])].reverse()) {
+        // A rebase or amend makes each commit anew: git runs post-commit for it (a point) and notes.rewriteRef
+        // then appends the old commit's point to the new one's note, so the commit was listed twice (issue 17
+        // tester). It is one commit by one peer: the newest point says what the commit holds now.
+        if (p.via === 'commit') {
+          if (committed.has(p.peer || p.by)) continue
+          committed.add(p.peer || p.by)
+        }
         const changed = p.ch ?? []
         if (filter && !changed.some(under)) continue
         const held = Object.entries(p.files).filter(([, f]) => f.sv).map(([f]) => f)
@@ -84,15 +92,18 @@ export async function log(o: LogOptions): Promise<{ entries: LogEntry[] }> {
 
 /**
  * A merge made here is one event with two traces: the daemon's journal (git wrote the files; it names the
- * merge commit) and the sync point the post-merge hook recorded on that commit. Listed apart, the commit
+ * merge commit) and the sync point the post-merge hook recorded on that commit (a rebase: the post-commit
+ * hook, on the last commit it made). Listed apart, the commit
  * showed twice (issue 17 tester): what the daemon made of the merge goes onto the point instead. Other
  * commands that name a commit with a point (a checkout, a fast-forward pull of a teammate's commit) are
  * events of their own, later than the point, and stay apart. Returns the records left.
  */
 function foldMerges(seen: LogEntry[], points: LogEntry[]): LogEntry[] {
   return seen.filter((r) => {
-    if (!/^git (merge|pull)\b/.test(r.subject)) return true
-    const p = points.find((q) => q.via === 'merge' && q.commit === r.commit && q.author === r.author)
+    if (!/^git (merge|pull|rebase)\b/.test(r.subject)) return true
+    // A rebase made here likewise names the commit it made last, whose point its post-commit hook recorded.
+    const rebase = /^git rebase\b|^git pull\b.*(--rebase|\s-r\b)/.test(r.subject)
+    const p = points.find((q) => (q.via === 'merge' || (rebase && q.via === 'commit')) && q.commit === r.commit && q.author === r.author)
     if (!p) return true
     p.git = [...(p.git ?? []), ...(r.git ?? [])]
     p.gitOp ??= r.subject
