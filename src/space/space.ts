@@ -31,6 +31,7 @@ import { Repo } from '../git/repo.js'
 import { branchSpaceId, mergeBranchStates } from './branches.js'
 import { GitHold } from './githold.js'
 import { gitAtWork, reconcileAfterGit, takeInAll, takeInUnderStash, type GitReport } from './gitingest.js'
+import { noteHead, sinceLastRun } from './lasthead.js'
 import type { SpacePaths } from './paths.js'
 import type { Identity } from './secrets.js'
 import { readSummary } from './summary.js'
@@ -139,9 +140,7 @@ export class Space extends TypedEmitter<SpaceEvents> {
    * Git is rewriting files (GitWatch saw its lock files): what it writes is not an edit, so nothing is
    * taken in and no file is written until `resumeAfterGit`; remote changes wait in the CRDT meanwhile.
    */
-  pauseForGit(): void {
-    this.#gitPaused = true
-  }
+  pauseForGit(): void { this.#gitPaused = true }
 
   /**
    * After git rewrote files: merges the states of branches the operation merged in (separate branches),
@@ -149,17 +148,18 @@ export class Space extends TypedEmitter<SpaceEvents> {
    */
   async resumeAfterGit(before: string | null = null, intent?: Parameters<typeof reconcileAfterGit>[1]): Promise<GitReport & { branches: string[] }> {
     this.#gitPaused = false
-    const repo = this.branch !== null ? await this.gitRepo() : null
-    const branches = repo ? await mergeBranchStates(this.#cx, repo, before) : []
-    return { ...(await reconcileAfterGit(this.#cx, intent)), branches }
+    const repo = await this.gitRepo()
+    const branches = repo && this.branch !== null ? await mergeBranchStates(this.#cx, repo, before) : []
+    const report = await reconcileAfterGit(this.#cx, intent)
+    // What git wrote is taken in: a start after a stop knows where git was (lasthead.ts).
+    if (repo && !this.#gitPaused) await noteHead(this.paths.state, await repo.head())
+    return { ...report, branches }
   }
 
   /** A person's save of a file `git stash` holds: taken in, the file left as it is (`takeInUnderStash`). */
   takeInUnderStash(name: DocName, head: string, first: boolean): Promise<string | null> { return takeInUnderStash(this.#cx, name, head, first) }
   /** Something status shows changed outside the space (who is online). */
-  summaryChanged(): void {
-    this.emit('summary')
-  }
+  summaryChanged(): void { this.emit('summary') }
 
   /** Validates a document name from the wire or the disk: a tracked, normalised, relative path. */
   acceptName(name: string): DocName | null {
@@ -238,21 +238,20 @@ export class Space extends TypedEmitter<SpaceEvents> {
     const listing = await listTracked(this.root, this.config.track)
     for (const s of listing.symlinks) this.warn(`${s}: is a symbolic link; ctxsync does not follow or sync links`)
     for (const d of listing.linkedDirs) this.warn(`${d}/: is a symbolic link; ctxsync does not follow links, so files under it are not synced`)
-    // Content git brought while no daemon ran is taken in like after a live git operation.
-    const names = await takeInAll(this.#cx, listing.files, { concurrency: 8, guarded: true }, (name, what) => {
+    // Content git brought while no daemon ran is taken in as after a live git command (lasthead.ts).
+    const repo = this.writable && !this.#gitPaused ? await this.gitRepo() : null
+    const intent = await sinceLastRun(repo, this.paths.state)
+    const names = await takeInAll(this.#cx, listing.files, { concurrency: 8, guarded: true, intent }, (name, what) => {
       if (what === 'kept') report.written.push(name)
       else if (what === 'from-git' || what === 'revived' || what === 'reverted') report.ingested.push(name)
       else if (what) report[what].push(name)
     })
-    if (this.writable) await this.sweepTemps(names)
+    if (repo && !this.#gitPaused) await noteHead(this.paths.state, await repo.head())
+    // Temp files that killed writes left beside tracked files and in the state directory (`sweepStaleTemps`).
+    const swept = this.writable ? await sweepStaleTemps(names.map((n) => path.join(this.root, n)), [this.paths.state]) : 0
+    if (swept) log('removed %d temp file(s) that interrupted writes left behind', swept)
     this.emit('summary')
     return report
-  }
-
-  /** Temp files that killed writes left beside tracked files and in the state directory (see `sweepStaleTemps`). */
-  private async sweepTemps(names: DocName[]): Promise<void> {
-    const removed = await sweepStaleTemps(names.map((n) => path.join(this.root, n)), [this.paths.state])
-    if (removed) log('removed %d temp file(s) that interrupted writes left behind', removed)
   }
 
   async onLocalFile(name: DocName, text: string, hash: string): Promise<void> {
