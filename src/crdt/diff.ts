@@ -70,7 +70,8 @@ export class Differ {
     // The user changed this value in a file that still shows the node, which the model no longer shows (a
     // peer deleted it, or what holds it, meanwhile): the edit must revive it, as any edit concurrent with a
     // deletion does, even when the model already holds this very value (a peer wrote it before the deletion).
-    if (descOf(base) !== nd) this.w.setDesc(id, nd, this.tree.desc(id) === nd && !this.shown(id))
+    const had = this.tree.desc(id)
+    if (descOf(base) !== nd) this.w.setDesc(id, nd, had === nd && !this.shown(id))
     if (base && !childClass(base) && !isEmptyDesc(descOf(base)) && isEmptyDesc(nd)) this.buryRevived(id)
     const bc = childClass(base)
     const nc = childClass(next)
@@ -80,7 +81,9 @@ export class Differ {
     // all, with no record (stale-save seed 2). Block scalars of stale saves only: a mapping emptied to null
     // by one peer and edited by another shows its entries under the null (emptied.test.ts), and live saves
     // race through the CRDT's own conflict records (converge-emptied seed 10 lost its record otherwise).
-    const retyped = !!(this.w.opts.seen && base && next && nc === 'lines' && bc === nc && descOf(base) === nd && this.tree.desc(id) !== undefined && kindOf(this.tree.desc(id)!) !== kindOf(nd) && !sameContent(base, next))
+    // A new header alone is such a save too (`>-` → `|` over a peer's plain string): diffed as lines, the
+    // lines the peer's value deleted stayed deleted, and the file showed an empty block (seed 298400).
+    const retyped = !!(this.w.opts.seen && base && next && nc === 'lines' && bc === nc && had !== undefined && kindOf(had) !== kindOf(nd) && (descOf(base) !== nd || !sameContent(base, next)))
     if (retyped) this.w.setDesc(id, nd, true)
     if (bc !== nc || retyped) {
       if (base && bc) this.tombstoneChildren(base)
