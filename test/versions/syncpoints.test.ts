@@ -16,7 +16,7 @@ import { spacePaths } from '../../src/space/paths.js'
 import { diffOf, fileAt, historyOf } from '../../src/space/versions/query.js'
 import { versionsDirOf } from '../../src/space/versions/index.js'
 import { Encoder, frame, logFile, type By } from '../../src/space/versions/store.js'
-import { Node, removeSpaceDirs, SEED, TODOS } from '../space/harness.js'
+import { idle, joinCode, Node, removeSpaceDirs, SEED, TODOS } from '../space/harness.js'
 
 afterAll(removeSpaceDirs)
 
@@ -112,4 +112,41 @@ it("an undo names the change it undid only when that change is kept here (a peer
   fs.writeFileSync(logFile(dir, 'x.yaml'), frame(texts.map((text, i) => enc2.record({ t: 1000 + i, by: [me], via: vias[i]!, text, ...(i === 2 ? { of: local } : i === 3 ? { of: 'feedbeef' } : {}) }))))
   const undos = (await historyOf(dir, { doc: 'x.yaml' })).filter((e) => e.via === 'undo').map((e) => [e.of, e.ofElsewhere])
   expect(undos).toEqual([[undefined, undefined], ['feedbeef', true], [local, undefined]])
+})
+
+// `diff C1 C2` named who set each value *today*: a field bob changed after C2 was credited to bob for the
+// change C2 made (black-box tester, issue 16). The versions up to C2's time say who set what C2 holds.
+it('diff between two commits names who set the values as the later commit holds them, not a later editor', async () => {
+  const clock = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ctxsync-clock-')), 'offset')
+  const was = process.env.CTXSYNC_TEST_CLOCK
+  process.env.CTXSYNC_TEST_CLOCK = clock
+  try {
+    const ann = await Node.make({ name: 'ann', files: { [TODOS]: SEED } })
+    const c1 = await commit(ann, SEED, 'seed', T0 - 100, 'ann')
+    await ann.start()
+    const bob = await Node.make({ name: 'bob', join: await joinCode(ann.root) })
+    await bob.start()
+    const pass = async (from: Node, to: Node) => {
+      const u = from.host().encodeDiff(TODOS, to.host().stateVector(TODOS))
+      if (u) await to.s.applyRemote(TODOS, u, from.id)
+      await idle(to.s)
+    }
+    await pass(ann, bob)
+    const byAnn = SEED.replace('title: first', 'title: first by ann')
+    await ann.edit(byAnn)
+    await ann.s.versions!.flushed()
+    const c2 = await commit(ann, byAnn, 'ann: t0', Math.ceil(Date.now() / 1000), 'ann')
+    await pass(ann, bob)
+    fs.writeFileSync(clock, String(10 * 60_000))
+    await bob.edit(byAnn.replace('title: first by ann', 'title: first by bob'))
+    await pass(bob, ann)
+    await ann.s.versions!.flushed()
+    const d = await diffOf(ann.root, versionsDirOf(ann.root), TODOS, c1, c2)
+    expect(d.changes.map((c) => [c.path, c.authors.map((a) => a.name)])).toEqual([['todos[id=t0].title', ['ann']]])
+    await bob.close()
+    await ann.close()
+  } finally {
+    if (was === undefined) delete process.env.CTXSYNC_TEST_CLOCK
+    else process.env.CTXSYNC_TEST_CLOCK = was
+  }
 })

@@ -126,6 +126,8 @@ export interface Point {
   doc: string
   /** Why `text` is null when nothing says the file was absent then (no version kept from then). */
   unknown?: string
+  /** A git commit's time (ms): the versions up to it say who set its values. */
+  commitAt?: number
 }
 
 /**
@@ -162,7 +164,8 @@ export async function fileAt(root: string, dir: string, ref: string, doc: string
   const commit = await gitRev(root, ref)
   if (!commit) throw new NoSuchRef(ref, 'not a change id, a time or a git commit (`ctxsync history` lists changes)')
   if (!doc) throw new CtxError('need-path', `${ref} is a git commit: name the file too (ctxsync show ${ref} PATH)`)
-  return { text: await gitFile(root, commit, doc), label: `${doc} at commit ${commit.slice(0, 12)}`, version: null, doc }
+  const ct = Number((await run(root, ['log', '-1', '--format=%ct', commit]))?.trim())
+  return { text: await gitFile(root, commit, doc), label: `${doc} at commit ${commit.slice(0, 12)}`, version: null, doc, ...(ct > 0 ? { commitAt: ct * 1000 } : {}) }
 }
 
 function run(cwd: string, args: string[]): Promise<string | null> {
@@ -313,7 +316,10 @@ export async function diffOf(root: string, dir: string, doc: string, from?: stri
   const a = from ? await fileAt(root, dir, from, doc) : { text: (await gitRev(root, 'HEAD')) ? await gitFile(root, 'HEAD', doc) : null, label: 'HEAD', version: null }
   const b = to ? await fileAt(root, dir, to, doc) : { text: await current(root, doc), label: 'now', version: null }
   const versions = await readVersionsOf(dir, doc)
-  const upTo = b.version ? versions.filter((v) => v.t <= b.version!.t) : versions
+  // Who set a value as TO shows it: the versions up to TO (a commit: up to its time; a pulled commit's
+  // version counts at its author's time). All of them named today's writer of a field changed since
+  // (`diff C1 C2` credited a commit's change to a later editor: black-box tester, issue 16).
+  const upTo = b.version ? versions.filter((v) => v.t <= b.version!.t) : 'commitAt' in b && b.commitAt !== undefined ? versions.filter((v) => (v.at ?? v.t) < (b as Point).commitAt! + 1000) : versions
   const setBy = lastSetters(upTo)
   // Now: blame's answer (the CRDT's writer where a version names several or none). At a past point the
   // CRDT no longer says: the versions then.
