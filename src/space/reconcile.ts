@@ -26,6 +26,7 @@ import type { FileProblem, TrackedFile } from './trackedfile.js'
 import { awaitingJoin, joined, takeJoin, type JoinBase } from './join.js'
 import { committedCredit } from './enrollcredit.js'
 import { noteSave, untilWriterDone } from './midsave.js'
+import { ingestTimed, racedPeers, writtenAt } from './saverace.js'
 import { heldReason } from './markers.js'
 
 export type ReconcileResult = 'enrolled' | 'ingested' | 'written' | 'deleted' | null
@@ -146,6 +147,7 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string,
   const j = awaitingJoin(f)
   if (j) return joinOrWait(cx, d, j, hash)
   if (f.diskIs(hash) && f.state === 'ok' && !settled) return false
+  const raced = racedPeers(f)
   f.sawOnDisk(hash)
   if (!settled && !revert && cutMidSave(f, text)) {
     if (f.problem !== CUT) d.later(CUT_SETTLE_MS, () => settleCut(cx, d))
@@ -167,10 +169,11 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string,
   // doubled what it added; against the model's rendering, it undid the peers' changes it was merged with.
   if (!f.model.isEmpty) await d.persist(f.takingIn(text, hash))
   const deliberate = !f.model.isEmpty && ((await cx.deliberate(f.name, hash)) ?? revert)
+  at ??= await writtenAt(path.join(cx.root, f.name), text)
   const before = f.model.baseText
   const credit = f.model.isEmpty ? await committedCredit(cx, f.name, text) : undefined
   try {
-    out = f.model.isEmpty ? { ...f.model.enroll(text, undefined, credit), changed: true } : deliberate ? f.model.ingest(text, cut, deliberate) : f.model.ingest(keptFormat(cx, f, text), cut, false, at)
+    out = f.model.isEmpty ? { ...f.model.enroll(text, undefined, credit), changed: true } : deliberate ? f.model.ingest(text, cut, deliberate) : ingestTimed(f.model, keptFormat(cx, f, text), cut, at)
   } catch (err) {
     if (err instanceof YamlSyntaxError) {
       await hold(cx, f, { line: err.line, col: err.col, message: err.reason })
@@ -187,7 +190,7 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string,
   if (f.tookIn() && !wasCut) cx.notify('released', f.name)
   if (out.changed) cx.notify('took-in', f.name)
   // Made from an older text than the file's last: say what was kept (a person wrote over a newer file).
-  if (out.stale && (out.stale.kept || out.stale.overwritten)) cx.notify('stale-save', f.name, out.stale)
+  if (out.stale && (out.stale.kept || out.stale.overwritten) && !raced) cx.notify('stale-save', f.name, out.stale)
   if (out.complete && out.text !== null && out.text !== text) {
     // Peers' changes arrived meanwhile (e.g. while the file was held): write the merged text. If the file
     // changed yet again first, that newer text was made from `text`: diff it with that, not with the merge
@@ -323,7 +326,6 @@ async function joinLive(cx: FileContext, d: DocTurn, j: JoinBase): Promise<boole
   return wrote || took
 }
 
-
 /**
  * Writes `text` unless the file changed since `expected` (a newer local save must never be overwritten;
  * the caller takes it in). Returns 'written', or what the file held instead (null: absent or unknown).
@@ -348,10 +350,7 @@ async function writeText(cx: FileContext, d: DocTurn, text: string, expected: st
     if (err instanceof SymlinkRefusedError) return { kind: 'changed' as const, now: null }
     throw err
   })
-  if (w.kind === 'held') {
-    f.abortedWrite()
-    return null
-  }
+  if (w.kind === 'held') return void f.abortedWrite(), null
   if (w.kind === 'changed') {
     f.abortedWrite()
     return w.now

@@ -1,0 +1,49 @@
+/**
+ * A save racing peers' changes on live peers (issue 13 item 6, bench/simultaneous.mjs): two people change
+ * one value at about the same time, each daemon takes its own save in when its document's turn comes.
+ */
+import { stat } from 'node:fs/promises'
+import type { FileModel } from '../crdt/model.js'
+import { CONFLICTS } from '../crdt/schema.js'
+import type { TrackedFile } from './trackedfile.js'
+
+/** Beyond this a file's mtime is a time carried with it (`cp -p`, tar, rsync -t), not when it was saved here. */
+const LIVE_SAVE_MS = 60_000
+
+/**
+ * When the save of `text` was written (seconds), as its values' write time. The turn that takes it in may
+ * come long after (a peer's write-back first, fsyncs, a loaded machine: up to 800 ms in the bench), and
+ * timed by that, of two saves the earlier write won on every peer. Undefined (then: now) for a file that
+ * changed again since (its own event follows) or an old mtime.
+ */
+export async function writtenAt(abs: string, text: string): Promise<number | undefined> {
+  const st = await stat(abs).catch(() => null)
+  const now = Date.now()
+  if (!st || st.size !== Buffer.byteLength(text) || now - st.mtimeMs > LIVE_SAVE_MS) return undefined
+  return Math.min(st.mtimeMs, now) / 1000
+}
+
+/**
+ * The file had not shown peers' changes the model holds (their write-back not done yet): the last text it
+ * showed whole is the one kept when they arrived, and the model renders something else. A save of it raced
+ * those changes. The model takes it in as a stale save of that text (what it overwrote is recorded, the later
+ * write shows), but it is no old buffer of the person's: nothing to say beyond the conflict ("you and b
+ * changed it at once"). Not the file's hash on disk: an in-place save seen empty first (held as cut short)
+ * moved that, and a race said as a stale save remained (bench/simultaneous.mjs).
+ */
+export function racedPeers(f: TrackedFile): boolean {
+  const kept = f.keptBase
+  return kept !== null && kept.text === f.model.baseText && f.model.render().text !== kept.text
+}
+
+/**
+ * `model.ingest` of a save timed `at`. Its rendering is made before the races it joined are settled (the
+ * later write shows: crdt/heads.ts), so where the model holds records the rendering to write is the one
+ * after: with the first, a save taken in at a write-back that found it kept its own value in the file while
+ * both models showed the peer's later one (simultaneous.test.ts).
+ */
+export function ingestTimed(model: FileModel, text: string, cut: boolean, at: number | undefined): ReturnType<FileModel['ingest']> {
+  const out = model.ingest(text, cut, false, at)
+  if (at === undefined || !out.complete || model.doc.getMap(CONFLICTS).size === 0) return out
+  return { ...out, ...model.render(text) }
+}
