@@ -299,9 +299,7 @@ export class FileModel {
   }
 
   /** Records what the file on disk now holds (after writing `r.text`, or after ingesting it). */
-  setBase(r: Rendered): void {
-    this.hold(r, true)
-  }
+  setBase(r: Rendered): void { this.hold(r, true) }
 
   /** `ours`: a rendering we gave the file (not what it was given); the same text as the last is a refresh. */
   private hold(r: Rendered, ours: boolean): void {
@@ -371,6 +369,8 @@ export class FileModel {
 
   /** Does the document hold every write of state vector `sv`? */
   holds(sv: Map<number, number>): boolean { return [...sv].every(([c, clock]) => Y.getState(this.doc.store, c) >= clock) }
+  /** Was the file's text (the base) rendered from a state holding every write of `sv`? (It shows them, or they show nothing.) */
+  baseHolds(sv: ReadonlyMap<number, number>): boolean { const b = this.base?.sv; return !!b && [...sv].every(([c, k]) => (b.get(c) ?? 0) >= k) }
 
   stateVector(): Uint8Array {
     return Y.encodeStateVector(this.doc)

@@ -144,3 +144,18 @@ it.each(SEEDS)('seed %i: relays that only pass changes on are never credited', a
   }
   for (const n of peers) await n.close()
 })
+
+// ann's value lost a race on bob (his own, later, stays shown): her writes left bob's file as it was. Kept
+// pending, she was named an author of bob's next save — "a change by tom emptied the file" for bob's own
+// truncation, and an undo of it refused as mixed (black-box tester, issue 16).
+it("a peer's write that lost a race here is no author of this machine's next save", async () => {
+  const [ann, bob] = await team(['ann', 'bob'])
+  await ann!.edit(SEED.replace('status: todo', 'status: done'))
+  await bob!.edit(SEED.replace('status: todo', 'status: blocked'))
+  await pass(ann!, bob!)
+  expect(await bob!.file()).toContain('status: blocked')
+  await bob!.edit((await bob!.file())!.replace('title: second', 'title: second by bob'))
+  const [last] = await changes(bob!)
+  expect(last).toEqual({ via: 'local', by: ['bob'], fields: ['todos[id=t1].title'] })
+  for (const n of [ann, bob]) await n!.close()
+})
