@@ -4,7 +4,7 @@
  * name made none". It now says no change by that author is kept, and who made the ones that are.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { clone, ctx, expectOk, killAll, removeTmpDirs, setupSpace, SMALL_TODOS, TODOS, type Peer } from './helpers.js'
+import { clone, ctx, edit, expectOk, git, killAll, removeTmpDirs, setupSpace, SMALL_TODOS, TODOS, type Peer } from './helpers.js'
 
 afterEach(killAll)
 afterAll(removeTmpDirs)
@@ -32,5 +32,13 @@ describe('e2e: an empty history', { timeout: 60_000 }, () => {
     const c = await clone(a.dir, 'c')
     expect(await says(c, [])).toBe('no changes kept: this clone has not joined the space (`ctxsync status` says how to join); history starts once it has')
     expect(JSON.parse((await expectOk(ctx(c, ['history', '--json']))).stdout)).toEqual({ changes: [], notJoined: true })
+    // Given the team's sync points (notes fetched), it lists their commits: git's history needs no membership.
+    await edit(a, '"First task"', '"First task, committed"')
+    await git(a.dir, ['commit', '-qam', 'a: first task'])
+    await ctx(a.dir, ['sync']) // records HEAD's sync point (exit 3: no peer to reach)
+    const d = await clone(a.dir, 'd')
+    await git(d, ['fetch', '-q', 'origin', 'refs/notes/*:refs/notes/*'])
+    const listed = JSON.parse((await expectOk(ctx(d, ['history', '--json']))).stdout).changes
+    expect(listed.map((x: { via: string; subject: string }) => [x.via, x.subject])).toContainEqual(['commit', 'a: first task'])
   })
 })

@@ -85,7 +85,8 @@ export async function historyOf(dir: string, q: HistoryQuery): Promise<HistoryEn
   entries.reverse()
   if (q.root) {
     const { commitEntries } = await import('./commits.js')
-    const docs = q.doc ? [q.doc] : await loggedDocs(dir)
+    // The files history kept and those tracked now: a clone that kept nothing yet (not joined) lists commits too.
+    const docs = q.doc ? [q.doc] : [...new Set([...(await loggedDocs(dir)), ...(await trackedNow(q.root))])]
     // --author filters after the read: ask git for the newest `limit` only when every commit counts.
     const commits = (await commitEntries({ root: q.root, docs, since: q.since, limit: want ? undefined : q.limit, kinds: await kindsOf(q.root, all) })).filter((c) => matches(c.authors))
     // Stable: at the same moment a version comes before (newer than) a commit, whose time is whole seconds.
@@ -93,6 +94,13 @@ export async function historyOf(dir: string, q: HistoryQuery): Promise<HistoryEn
     entries.sort((a, b) => Date.parse(b.time) - Date.parse(a.time))
   }
   return q.limit !== undefined ? entries.slice(0, q.limit) : entries
+}
+
+/** The space's tracked files on disk now (its `track` globs), by space path. */
+async function trackedNow(root: string): Promise<string[]> {
+  const [{ readTeamConfig }, globs, { spacePaths }] = await Promise.all([import('../config.js'), import('../../fs/globs.js'), import('../paths.js')])
+  const track = (await readTeamConfig(spacePaths(root).config).catch(() => null))?.track ?? globs.DEFAULT_INCLUDE
+  return (await globs.listTracked(root, track).catch(() => ({ files: [] as string[] }))).files
 }
 
 /** Human or agent, for a sync point's writer: as the versions' authors say, and this machine's settings. */
