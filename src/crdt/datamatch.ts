@@ -103,15 +103,18 @@ function sharedFields(a: unknown, b: unknown): number {
 }
 
 /**
- * Pairs of `olds` and `wants` (each in order) for one gap: with as many of each, or too many to weigh, the
- * first fitting old item left for each wanted one; otherwise the order-keeping pairing of the highest
- * total `score` (negative: no pair).
+ * Pairs of `olds` and `wants` (each in order) for one gap: with as many of each that fit in order, or too
+ * many to weigh, the first fitting old item left for each wanted one; otherwise the order-keeping pairing of
+ * the highest total `score` (negative: no pair).
  */
 function pairGap(olds: number[], wants: number[], score: (old: number, want: number) => number): Array<[number, number]> {
   const out: Array<[number, number]> = []
   const [m, n] = [olds.length, wants.length]
   if (m === 0 || n === 0) return out
-  if (m === n || m * n > 40_000) {
+  // As many of each, in order, when each fits the one at its place; an item whose kind changed (a mapping
+  // emptied to `[]`) does not, and in order alone the edited item after it took the one before's place
+  // (dump seed 259304: a step rewritten whole, its block scalar quoted).
+  if ((m === n && olds.every((i, x) => score(i, wants[x]!) >= 0)) || m * n > 40_000) {
     const taken = new Set<number>()
     for (const k of wants) {
       const i = olds.find((x) => !taken.has(x) && score(x, k) >= 0)

@@ -317,6 +317,12 @@ const FOUND: Array<[string, string, string, string | null]> = [
     "decisions:\n\n",
     null,
   ],
+  [
+    'a list item emptied to `[]` before an edited one (dump seed 259304, generator kind `empty`): the edited item keeps its text',
+    'steps:\n  # first\n  - uses: a\n  - run: pwd\n  - env:\n      ROOT: /x\n    run: |\n      echo one\n      echo two\n  # last\n  - run: end\n',
+    'steps:\n  - uses: a\n  - []\n  - env:\n      ROOT: /x (edited)\n    run: |\n      echo one\n      echo two\n  - run: end\n',
+    'steps:\n  # first\n  - uses: a\n  - []\n  - env:\n      ROOT: /x (edited)\n    run: |\n      echo one\n      echo two\n  # last\n  - run: end\n',
+  ],
 ]
 
 test.each(FOUND)('found by the generators: %s', (_what, original, dump, want) => {
