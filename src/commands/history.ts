@@ -21,7 +21,7 @@ export function docName(root: string, cwd: string, p: string): string {
 }
 
 /** `p` as a document name, refused (usage, exit 2) unless it is a file of the space. */
-async function trackedDoc(v: V, root: string, cwd: string, p: string): Promise<string> {
+export async function trackedDoc(v: V, root: string, cwd: string, p: string): Promise<string> {
   const doc = docName(root, cwd, p)
   if (!(await v.isTrackedDoc(root, doc))) throw new UsageError(`${p} is not a tracked file of this space (\`ctxsync status\` lists them; \`track\` in ctxsync.yaml says which)`)
   return doc

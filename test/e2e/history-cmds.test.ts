@@ -86,5 +86,11 @@ describe('e2e: history commands', { timeout: 180_000 }, () => {
     await both([a, b], KNOW, KNOWLEDGE)
     const again = await ctxJson(a.dir, ['restore', TODOS, KNOW, '--to', head])
     expect(again.files.map((f: any) => [f.file, f.changed])).toEqual([[TODOS, false], [KNOW, false]])
+    // A path that is no tracked file: exit 2, as history and blame say it (it said 'already is as at HEAD').
+    for (const args of [['restore', 'ctxsync.yaml', '--to', head], ['undo', '--file', 'ctxsync.yaml']]) {
+      const r2 = await ctx(a.dir, args)
+      expect(r2.exitCode, r2.stdout + r2.stderr).toBe(2)
+      expect(r2.stderr).toContain('is not a tracked file of this space')
+    }
   })
 })
