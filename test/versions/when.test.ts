@@ -12,6 +12,9 @@ it('old and future times are the local date and time; recent ones are relative',
   expect(whenText('2026-12-01T09:05:03Z', now)).toMatch(LOCAL)
   expect(whenText('2026-12-07T09:05:03Z', now)).toMatch(LOCAL)
   expect(whenText('2026-12-06T15:59:30Z', now)).toBe('30s ago')
+  // As status and log say it (history said '5 min ago' beside log's '5m ago': black-box tester).
+  expect(whenText('2026-12-06T15:55:00Z', now)).toBe('5m ago')
+  expect(whenText('2026-12-06T13:00:00Z', now)).toBe('3h ago')
   const t = new Date(2026, 0, 2, 3, 4, 5).getTime()
   expect(localTime(t)).toBe('2026-01-02 03:04:05')
 })

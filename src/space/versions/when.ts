@@ -29,13 +29,13 @@ export function localTime(t: number): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`
 }
 
-/** `12s ago`, `5 min ago`, `3 h ago` while recent; the local date and time after a day. */
+/** `12s ago`, `5m ago`, `3h ago` while recent (as status and log say it); the local date and time after a day. */
 export function whenText(iso: string, now: number): string {
   const t = Date.parse(iso)
   const d = now - t
   if (d < 0) return localTime(t)
   if (d < 60_000) return `${Math.round(d / 1000)}s ago`
-  if (d < 3_600_000) return `${Math.round(d / 60_000)} min ago`
-  if (d < 86_400_000) return `${Math.round(d / 3_600_000)} h ago`
+  if (d < 3_600_000) return `${Math.round(d / 60_000)}m ago`
+  if (d < 86_400_000) return `${Math.round(d / 3_600_000)}h ago`
   return localTime(t)
 }
