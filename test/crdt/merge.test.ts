@@ -59,6 +59,59 @@ function edit(r: () => number, ts: Todo[], who: string, seed: number): { todos: 
 }
 
 /**
+ * One seed of the randomized merge: throws on a broken rule. taken: the region merge followed the change;
+ * ordered: its lines are the whole merge's, in another order.
+ */
+async function runSeed(seed: number): Promise<{ taken: boolean; ordered: boolean }> {
+  const r = mulberry32(seed)
+  const todos0: Todo[] = Array.from({ length: 3 + Math.floor(r() * 8) }, (_, i) => ({ id: `t${i}`, status: 'open', tags: ['x'], lines: ['one', 'two'] }))
+  const base = render(todos0)
+  // Half the runs: a change both sides made (a change made live, then committed on one clone and
+  // still in the other's working files): its marks must show once.
+  const rs = mulberry32(seed + 1_000_003)
+  const shared = rs() < 0.5 ? edit(rs, todos0, 's', seed) : { todos: todos0, marks: [] }
+  const todos = shared.todos
+  const ea = edit(r, todos, 'a', seed)
+  const eb = edit(r, todos, 'b', seed)
+  const [a, b] = [render(ea.todos), render(eb.todos)]
+  const ab = await regions(base, a, b)
+  const ba = await regions(base, b, a)
+  const whole = full(base, a, b)
+  const got = ab ?? whole
+  expect(() => parseYaml(got.text)).not.toThrow()
+  for (const m of [...ea.marks, ...eb.marks]) expect(got.text.split('\n').filter((l) => l.trim() === m).length, `"${m}" in\n${got.text}`).toBe(1)
+  // A shared mark one side deleted since (with its todo) may be gone; never twice.
+  const holds = (t: string, m: string) => t.split('\n').some((l) => l.trim() === m)
+  for (const m of shared.marks) {
+    const n = got.text.split('\n').filter((l) => l.trim() === m).length
+    expect(n, `shared "${m}" in\n${got.text}`).toBe(holds(a, m) && holds(b, m) ? 1 : Math.min(n, 1))
+  }
+  if (ab && ba) expect(ab.text).toBe(ba.text)
+  if (ab) {
+    // The same lines as the whole merge, in the same order (ORDER_SEEDS: none left).
+    const sorted = (t: string) => t.split('\n').sort().join('\n')
+    expect(sorted(ab.text)).toBe(sorted(whole.text))
+  }
+  expect(got.conflicts).toBe(whole.conflicts)
+  return { taken: ab !== null, ordered: ab !== null && ab.text !== whole.text }
+}
+
+/**
+ * The seeds run: CI's first 150 and the regressions beyond them. CTXSYNC_MERGE_SEEDS / CTXSYNC_MERGE_BASE run
+ * another range (locally: CTXSYNC_MERGE_SEEDS=3000); every failing seed is listed, not only the first.
+ */
+const SEEDS = Number(process.env.CTXSYNC_MERGE_SEEDS ?? 150)
+const BASE = Number(process.env.CTXSYNC_MERGE_BASE ?? 1)
+/**
+ * Seeds past 150 that failed. The common base (crdt/merge/common.ts) was built from bare lines: diffs aligned
+ * one todo's lines with another's, so a change both sides made went into the wrong todo or beside the line it
+ * replaced and came out twice (248, 429, 880, 1214), a shared new todo beside a side's own came out twice or
+ * its lines apart (480, 1216), and the region merge's sub-documents then disagreed with the whole merge
+ * (624, 1063, 1090, 1202; 1391 in order).
+ */
+const REGRESSION_SEEDS: number[] = [248, 429, 480, 624, 880, 1063, 1090, 1202, 1214, 1216, 1391]
+
+/**
  * Seeds whose region merge orders lines unlike the whole merge. Seed 90 did (one side deleted t0 and t1 and
  * put a new todo first, the other edited t0, which stays): the region's sub-document had no item after the
  * new one, which went first; the unit after a region is now merged with it as context (regionmerge.ts).
@@ -128,48 +181,19 @@ describe('merge engine', () => {
 
   it('randomized: region merge keeps every change, parses, is symmetric, and conflicts like the whole merge', async () => {
     let taken = 0
-    const ordered: number[] = []
-    for (let seed = 1; seed <= 150; seed++) {
+    const failed: string[] = []
+    const range = Array.from({ length: SEEDS }, (_, i) => BASE + i)
+    for (const seed of [...range, ...REGRESSION_SEEDS.filter((s) => !range.includes(s))]) {
       try {
-        const r = mulberry32(seed)
-        const todos0: Todo[] = Array.from({ length: 3 + Math.floor(r() * 8) }, (_, i) => ({ id: `t${i}`, status: 'open', tags: ['x'], lines: ['one', 'two'] }))
-        const base = render(todos0)
-        // Half the runs: a change both sides made (a change made live, then committed on one clone and
-        // still in the other's working files): its marks must show once.
-        const rs = mulberry32(seed + 1_000_003)
-        const shared = rs() < 0.5 ? edit(rs, todos0, 's', seed) : { todos: todos0, marks: [] }
-        const todos = shared.todos
-        const ea = edit(r, todos, 'a', seed)
-        const eb = edit(r, todos, 'b', seed)
-        const [a, b] = [render(ea.todos), render(eb.todos)]
-        const ab = await regions(base, a, b)
-        const ba = await regions(base, b, a)
-        const whole = full(base, a, b)
-        const got = ab ?? whole
-        if (ab) taken++
-        expect(() => parseYaml(got.text)).not.toThrow()
-        for (const m of [...ea.marks, ...eb.marks]) expect(got.text.split('\n').filter((l) => l.trim() === m).length, `"${m}" in\n${got.text}`).toBe(1)
-        // A shared mark one side deleted since (with its todo) may be gone; never twice.
-        const holds = (t: string, m: string) => t.split('\n').some((l) => l.trim() === m)
-        for (const m of shared.marks) {
-          const n = got.text.split('\n').filter((l) => l.trim() === m).length
-          expect(n, `shared "${m}" in\n${got.text}`).toBe(holds(a, m) && holds(b, m) ? 1 : Math.min(n, 1))
-        }
-        if (ab && ba) expect(ab.text).toBe(ba.text)
-        if (ab) {
-          // The same lines as the whole merge, in the same order (ORDER_SEEDS: none left).
-          const sorted = (t: string) => t.split('\n').sort().join('\n')
-          expect(sorted(ab.text)).toBe(sorted(whole.text))
-          if (ab.text !== whole.text) ordered.push(seed)
-        }
-        expect(got.conflicts).toBe(whole.conflicts)
+        const r = await runSeed(seed)
+        if (r.taken) taken++
+        if (r.ordered !== ORDER_SEEDS.includes(seed)) failed.push(`seed ${seed}: the region merge ordered ${r.ordered ? 'unlike' : 'like'} the whole merge`)
       } catch (e) {
-        ;(e as Error).message = `seed ${seed}: ${(e as Error).message}`
-        throw e
+        failed.push(`seed ${seed}: ${(e as Error).message}`)
       }
     }
-    expect(taken).toBeGreaterThan(90)
-    expect(ordered).toEqual(ORDER_SEEDS)
+    expect(failed.join('\n\n')).toBe('')
+    if (range.length >= 100) expect(taken).toBeGreaterThan(range.length * 0.6)
   })
 })
 
