@@ -7,7 +7,9 @@
  *
  *   node bench/join.mjs [--merges N] [--worlds N] [--clones M] [--seed S] [--quick]   (--quick: 300 / 3 × 5)
  *
- * Prints cases tried, failed by kind, and failed seeds (replay one with CTXSYNC_JOIN_SEED=<seed> and a
+ * Prints cases tried, the conflict records the joins made sorted into real races (the clone and the live
+ * context both changed that value: required) and spurious ones (failures), real races with no record
+ * (missing: failures), failed by kind, and failed seeds (replay one with CTXSYNC_JOIN_SEED=<seed> and a
  * count of 1, or add it to the test's REGRESSIONS).
  */
 import { spawnSync } from 'node:child_process'
@@ -34,9 +36,10 @@ function run(file, env, marker) {
     return { ok: false }
   }
   console.log(`${line}  [${secs} s]`)
-  const detail = out.split('\n').filter((l) => /^seed \S+ \(|^  (conflict|diverged|rolled-back|clone-edit-lost|enrolled-early|live-diverged):/.test(l))
+  const detail = out.split('\n').filter((l) => /^seed \S+ \(|^  (spurious|missing|diverged|rolled-back|clone-edit-lost|enrolled-early|live-diverged):/.test(l))
   for (const l of detail.slice(0, 20)) console.log(`  ${l.slice(0, 300)}`)
-  return { ok: /failed 0 \{\}|, 0 failed \{\}/.test(line) }
+  // The test's verdict: its known-open seeds (join-merge.test.ts KNOWN) fail as expected without failing it.
+  return { ok: r.status === 0 }
 }
 
 const a = run('test/space/join-merge.test.ts', { CTXSYNC_JOIN_MERGES: String(merges) }, 'join merge (')

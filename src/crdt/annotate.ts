@@ -9,7 +9,7 @@
 import type { Child, DocIR, Node } from './ir.js'
 import { childrenOf } from './ir.js'
 import { matchByKey, matchItems, matchLines, matchSet } from './match.js'
-import { ITEM, type Rules } from './rules.js'
+import { ITEM, identityOfIR, type Rules } from './rules.js'
 
 export function annotate(parsed: DocIR, source: DocIR, rules: Rules, syntax = false): DocIR {
   if (parsed.root && source.root) annotateNode(parsed.root, source.root, rules, [], syntax)
@@ -35,7 +35,7 @@ function annotateNode(n: Node, s: Node, rules: Rules, path: readonly string[], s
   if (keyed !== (s.t === 'map' || s.t === 'fmap')) return
   const pairs = keyed
     ? matchByKey(sk, nk)
-    : sameShape(sk, nk)
+    : sameShape(sk, nk, rules, path)
       ? nk.map((_, i) => i)
       : rules.at(path).merge === 'set'
         ? matchSet(sk, nk)
@@ -57,6 +57,15 @@ function annotateNode(n: Node, s: Node, rules: Rules, path: readonly string[], s
   })
 }
 
-function sameShape(a: Child[], b: Child[]): boolean {
-  return a.length === b.length
+/**
+ * Paired by place: as many children, and where the list has identities (`id`) each place holds the same
+ * one. A text annotated against another rendering (a joining clone's commit against the live context,
+ * an older text against the newest) may hold the same items in another order: paired by place, one item's
+ * values were read as the other's, changed since, and a save recorded a conflict on a value nobody changed
+ * (join generator seed 8: a todo the live context moved, its title edited by the clone).
+ */
+function sameShape(a: Child[], b: Child[], rules: Rules, path: readonly string[]): boolean {
+  if (a.length !== b.length) return false
+  if (!rules.at(path).identity.length) return true
+  return a.every((c, i) => identityOfIR(c.value, rules, path) === identityOfIR(b[i]!.value, rules, path))
 }

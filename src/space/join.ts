@@ -20,7 +20,9 @@
  *    (`git merge-file`; where lines collide, the member's changes replayed after the live ones, so
  *    a value both changed keeps the member's later edit) and taken in as its edit, diffed against the
  *    live rendering. No value the clone did not change is written, so none conflicts
- *    and none rolls back.
+ *    and none rolls back. Where lines cannot tell a deletion from an edit (the member deleted what the
+ *    live context edited since, or edited what it deleted), the save is a stale save of the checkout's
+ *    version instead, with the state that version showed as near as its values tell (`seenWhen`).
  *  - once a first exchange with a peer is complete (`finishJoin`: `sync` when a peer synced, the daemon
  *    on its first `peer-synced`), the space is joined: files no peer had are new to the space and are
  *    enrolled as before (deterministically, so members enrolling the same text agree).
@@ -42,8 +44,12 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { nearest } from './gitbase.js'
 import { FileModel, type Rendered } from '../crdt/model.js'
-import { stateOf } from '../crdt/recent.js'
-import { parses } from '../crdt/parse.js'
+import { heldFor, stateOf } from '../crdt/recent.js'
+import { changedSince } from '../crdt/stalesave.js'
+import { parses, parseYaml } from '../crdt/parse.js'
+import { annotate } from '../crdt/annotate.js'
+import { childrenOf, slotsOf, type DocIR, type Node } from '../crdt/ir.js'
+import { descOf } from '../crdt/write.js'
 import { mergeFileTexts } from '../git/merge-file.js'
 import { atMost } from '../net/timers.js'
 import { spacePaths } from './paths.js'
@@ -173,6 +179,91 @@ function enrolledBase(live: FileModel, rules: Rules, committed: string): { ids: 
 }
 
 /**
+ * Where the text merge cannot tell a deletion from an edit — the clone deleted what the live context
+ * edited since `committed`, or edited what the live context deleted since — what the live context held
+ * when `committed` was its rendering, as near as its values tell (no sync point or enrollment names that
+ * state): all it holds now but, from each writer, what it wrote from its first write of a value
+ * `committed` does not show (a writer's clock only grows: the rest came later). The clone's save is then
+ * a stale save of `committed` that has seen exactly that, as between live peers: the item stays, with its
+ * delete conflict. (The text merge deleted the live edit, or brought the item back, without a record:
+ * join generator seeds 2 and 42.) Null otherwise, or when a text does not parse.
+ */
+function seenWhen(m: FileModel, rules: Rules, r: Rendered, committed: string, text: string): Map<number, number> | null {
+  const held = r.ir && heldFor(committed, null, r.ir, rules, false, (id) => m.tree.has(id))
+  if (!held) return null
+  let mine: Map<string, string>
+  try {
+    mine = descs(annotate(parseYaml(text), held.ir, rules))
+  } catch {
+    return null
+  }
+  const was = descs(held.ir)
+  const shown = descs(r.ir!)
+  // What the live context wrote since: values changed, and nodes added (a tag added to a todo).
+  const since = changedSince(m.tree, held.ir, true)
+  const up = ancestors(r.ir!)
+  const cloneDeleted = (x: string) => was.has(x) && !mine.has(x) && shown.has(x)
+  const deletedEdited = [...since.keys()].some((id) => [id, ...(up.get(id) ?? [])].some(cloneDeleted))
+  // And what it deleted since inside what the clone deleted (a line of a todo's description).
+  const upWas = ancestors(held.ir)
+  const gone = [...was.keys()].filter((id) => !shown.has(id))
+  const deletedDeleted = gone.filter((id) => [id, ...(upWas.get(id) ?? [])].some(cloneDeleted))
+  const editedDeleted = gone.some((id) => mine.has(id) && mine.get(id) !== was.get(id))
+  if (!deletedEdited && !deletedDeleted.length && !editedDeleted) return null
+  // Not where the live context deleted an item the clone left as it was: the stale save wrote it again
+  // and brought it back (a deleted item's block lines have no id in `committed` as annotated; join
+  // generator seeds 600497, 600887). The text merge keeps that deletion.
+  const itemOf = (id: string) => upWas.get(id)?.[1] ?? id
+  const touched = new Set([...was].filter(([id, d]) => mine.get(id) !== d).map(([id]) => itemOf(id)))
+  if (gone.some((id) => !touched.has(itemOf(id)))) return null
+  // Likewise what it deleted that has no id there (a set's element, a block's line: seed 600979).
+  if (unnamed(held.ir).some((item) => item === null || !touched.has(item))) return null
+  const sv = stateOf(m.doc)
+  const cap = (client: number, clock: number) => { if (clock < (sv.get(client) ?? 0)) sv.set(client, clock) }
+  for (const b of since.values()) cap(...(b.key.split(':').map(Number) as [number, number]))
+  for (const id of deletedDeleted) {
+    const d = m.tree.item(id, 'd')
+    if (d) cap(d.id.client, d.id.clock)
+  }
+  return sv
+}
+
+/** Each node's ancestors' ids, outermost first. */
+function ancestors(ir: DocIR): Map<string, string[]> {
+  const out = new Map<string, string[]>()
+  const walk = (n: Node, up: string[]) => {
+    if (n.t === 'block') for (const l of n.lines) if (l.id) out.set(l.id, up)
+    for (const c of childrenOf(n) ?? []) {
+      if (c.id) out.set(c.id, up)
+      walk(c.value, c.id ? [...up, c.id] : up)
+    }
+  }
+  if (ir.root) walk(ir.root, [])
+  return out
+}
+
+/** For each slot with no node id, the id of the list item it is in (null: none, or the item itself). */
+function unnamed(ir: DocIR): Array<string | null> {
+  const out: Array<string | null> = []
+  const walk = (n: Node, up: string[]) => {
+    if (n.t === 'block') for (const l of n.lines) if (!l.id) out.push(up[1] ?? null)
+    for (const c of childrenOf(n) ?? []) {
+      if (!c.id) out.push(up[1] ?? null)
+      walk(c.value, c.id ? [...up, c.id] : [...up, ''])
+    }
+  }
+  if (ir.root) walk(ir.root, [])
+  return out
+}
+
+/** Each slot's node id and what it holds (as `stalesave.ts` changedSince compares them). */
+function descs(ir: DocIR): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const s of slotsOf(ir)) if (s.id) out.set(s.id, 'value' in s ? descOf(s.value) : '=' + s.text)
+  return out
+}
+
+/**
  * Takes a joining clone's file `text`, saved at `at` (seconds), into its model `m`, which holds the live
  * state now, rendered as `r` (the base from here on). Its changes were made on its checkout's version:
  * a value the live context changed too is recorded, and the later of the two writes shows. Returns false
@@ -181,11 +272,14 @@ function enrolledBase(live: FileModel, rules: Rules, committed: string): { ids: 
 export async function takeJoin(m: FileModel, j: JoinBase, r: Rendered, text: string, at: number): Promise<boolean> {
   const from = j.current.length ? j.current : j.texts
   const committed = nearest(from, text)
-  const exact = r.text !== null && committed !== null && !from.includes(text) ? enrolledBase(m, j.rules, committed) : null
-  const merged = exact ? text : await joinedText(m.name, j, r.text, text)
+  const own = r.text !== null && committed !== null && !from.includes(text)
+  const exact = own ? enrolledBase(m, j.rules, committed!) : null
+  const seen = own && !exact ? seenWhen(m, j.rules, r, committed!, text) : null
+  const merged = exact || seen ? text : await joinedText(m.name, j, r.text, text)
   m.setBase(r)
   if (merged !== null) {
     if (exact) m.ingestJoin(merged, { text: committed!, ...exact }, at)
+    else if (seen) m.ingestJoin(merged, { text: committed!, ids: null, sv: seen }, at)
     else if (committed !== null) m.ingestOver(merged, committed, at)
     else m.ingest(merged)
   }

@@ -3,8 +3,9 @@
  * what a clone's file becomes once the live state arrived (`join.ts` `takeJoin`, as `reconcile.ts` joinLive does). Two live models edit in turn
  * (`randomEdit`), each text sometimes "committed"; a clone takes a random committed text, makes its own
  * change on it (`cloneEdit`: a title or status, a todo added or deleted, or none), receives the live state
- * and joins. No conflict on any model, all converge, no live value the clone did not change rolled back,
- * the clone's changes kept (`checkValues`). CTXSYNC_JOIN_MERGES=<n> cases (default 300), seed printed.
+ * and joins. Every conflict record is a real race (the clone and the live context both changed that value
+ * since the commit; `judgeRecords`: else 'spurious'), every real race has one (else 'missing'), all
+ * converge, no live value the clone did not change rolled back, the clone's changes kept (`checkValues`). CTXSYNC_JOIN_MERGES=<n> cases (default 300), seed printed.
  */
 import { describe, expect, it } from 'vitest'
 
@@ -12,8 +13,8 @@ import { FileModel } from '../../src/crdt/model.js'
 import { defaultRules } from '../../src/crdt/rules.js'
 import { takeJoin } from '../../src/space/join.js'
 import { SEED_TODOS } from '../crdt/converge.js'
-import { mulberry32, randomEdit, todos } from '../crdt/mutate.js'
-import { checkValues, cloneEdit, type CaseResult } from './joinRig.js'
+import { mulberry32, randomEdit } from '../crdt/mutate.js'
+import { checkValues, cloneEdit, fieldChanges, judgeRecords, noRaces, racesLine, type CaseResult, type FailureKind } from './joinRig.js'
 
 const NAME = '.rhema/todos.yaml'
 const who = (id: string) => ({ id, name: id, kind: 'human' as const })
@@ -42,8 +43,9 @@ export async function joinMergeCase(seed: number): Promise<CaseResult> {
   sync([a, b])
   settle(b)
   const commits = [SEED_TODOS]
-  // Per commit, the todos a live edit changed since it (set back to their old values, too): a clone's
-  // deletion of one of them meets an edit it never saw, and keeping it, with its delete conflict, is fair.
+  // Per commit, the fields (`id.key`; `id` for a todo added or deleted) a live edit changed since it, set
+  // back to their old values too: a clone's deletion of one of them meets an edit it never saw, and keeping
+  // it, with its delete conflict, is fair; a clone's change of one races it (judgeRecords).
   const touched: Array<Set<string>> = [new Set()]
   const steps = 2 + Math.floor(rng() * 8)
   for (let i = 0; i < steps; i++) {
@@ -55,7 +57,7 @@ export async function joinMergeCase(seed: number): Promise<CaseResult> {
     sync([a, b])
     settle(a)
     settle(b)
-    for (const id of changedTodos(now, a.render().text!)) for (const t of touched) t.add(id)
+    for (const f of fieldChanges(now, a.render().text!)) for (const t of touched) t.add(f)
     if (rng() < 0.5) {
       commits.unshift(a.render().text!)
       touched.unshift(new Set())
@@ -73,37 +75,43 @@ export async function joinMergeCase(seed: number): Promise<CaseResult> {
   const failures: CaseResult['failures'] = []
   const [fa, fb, fc] = [a, b, c].map((m) => m.render().text)
   if (fa !== fb || fa !== fc) failures.push({ kind: 'diverged', detail: `a ${JSON.stringify(fa)}\n  c ${JSON.stringify(fc)}` })
-  // OPEN (issue 13): since later-wins merged, some joins end with a conflict record (recorded, not lost; the
-  // kinds below still fail). Reported as 'conflict (open)', not failed, until understood.
-  for (const m of [a, b, c]) if (m.conflicts().length) failures.push({ kind: 'conflict', detail: JSON.stringify(m.conflicts().map((x) => x.values.map((v) => v.value))) })
-  failures.push(...checkValues(live, fa ?? '', edit, committed, touched[from]))
+  // Every record is sorted: a real race (the clone and the live context both changed that value) or a
+  // spurious one; a real race with no record fails too. Peers share a record's id: each counted once.
+  const records = new Map([a, b, c].flatMap((m) => m.conflicts().map((r) => [r.id, r] as const)))
+  const races = noRaces()
+  failures.push(...judgeRecords({ committed, edit, live, liveSince: touched[from]!, records: [...records.values()] }, races))
+  failures.push(...checkValues(live, fa ?? '', edit, committed, new Set([...touched[from]!].filter((f) => !f.endsWith('.@place')).map((f) => f.split('.')[0]!))))
   for (const m of [a, b, c]) m.destroy()
-  return { seed: String(seed), commits: commits.length, from, syncPoint: false, cloneEdit: edit.what, failures }
-}
-
-/** Ids of the todos whose fields differ between two texts (or that only one holds). */
-function changedTodos(x: string, y: string): string[] {
-  const [tx, ty] = [new Map(todos(x)), new Map(todos(y))]
-  const json = (m: ReadonlyMap<string, string> | undefined) => JSON.stringify(m ? [...m] : null)
-  return [...new Set([...tx.keys(), ...ty.keys()])].filter((id) => json(tx.get(id)) !== json(ty.get(id)))
+  return { seed: String(seed), commits: commits.length, from, syncPoint: false, cloneEdit: edit.what, failures, races }
 }
 
 const cases = Number(process.env.CTXSYNC_JOIN_MERGES ?? 300)
 const first = Number(process.env.CTXSYNC_JOIN_SEED ?? (process.env.CI ? 2 : Date.now() % 1_000_000))
 /** Seeds that failed once, replayed every run. */
-const REGRESSIONS: number[] = [109, 183, 270, 295, 4311, 4545, 4878, 5112, 5364, 345331, 400274]
+const REGRESSIONS: number[] = [109, 183, 270, 295, 4311, 4545, 4878, 5112, 5364, 345331, 400274, 2, 8, 42, 55]
+/**
+ * Open (issue 13 item 4), each failing the way it says: red once fixed (then move it to REGRESSIONS).
+ * 44: the clone deleted a todo one of whose description lines the live context deleted since: the
+ * deletion has no id in the commit as annotated against the live text, so the join does not see it,
+ * and the todo goes with no record. 263: the live context deleted t1, the clone edited its title: t1 is
+ * back as it should be, but the delete record names t0 (its display path).
+ */
+const KNOWN: Record<number, FailureKind> = { 44: 'missing', 263: 'spurious' }
 
 describe('the join merge', { timeout: 600_000 }, () => {
-  it('a clone\'s committed text plus its own change, joined onto the live state: no conflict, nothing rolled back', async () => {
+  it('a clone\'s committed text plus its own change, joined onto the live state: no spurious conflict, every real race recorded, nothing rolled back', async () => {
     const results: CaseResult[] = []
-    for (const s of [...REGRESSIONS, ...Array.from({ length: cases }, (_, i) => first + i)]) results.push(await joinMergeCase(s))
+    const seeds = new Set([...REGRESSIONS, ...Object.keys(KNOWN).map(Number), ...Array.from({ length: cases }, (_, i) => first + i)])
+    for (const s of seeds) results.push(await joinMergeCase(s))
+    const known = results.filter((r) => KNOWN[Number(r.seed)])
     const failed = results.filter((r) => r.failures.length)
     const byKind: Record<string, number> = {}
     for (const r of failed) for (const f of r.failures) byKind[f.kind] = (byKind[f.kind] ?? 0) + 1
     const tried: Record<string, number> = {}
     for (const r of results) tried[r.cloneEdit] = (tried[r.cloneEdit] ?? 0) + 1
-    console.log(`join merge (CTXSYNC_JOIN_SEED=${first}): ${results.length} cases, tried ${JSON.stringify(tried)}; failed ${failed.length} ${JSON.stringify(byKind)}; failed seeds ${JSON.stringify(failed.map((r) => r.seed))}`)
+    console.log(`join merge (CTXSYNC_JOIN_SEED=${first}): ${results.length} cases, tried ${JSON.stringify(tried)}; ${racesLine(results)}; failed ${failed.length} ${JSON.stringify(byKind)}; failed seeds ${JSON.stringify(failed.map((r) => r.seed))}`)
     for (const r of failed.slice(0, 3)) console.log(`seed ${r.seed} (clone ${r.cloneEdit}, from commit ${r.from} of ${r.commits}):\n${r.failures.map((f) => `  ${f.kind}: ${f.detail}`).join('\n')}`)
-    expect(failed.filter((r) => r.failures.some((f) => f.kind !== 'conflict')).map((r) => r.seed)).toEqual([])
+    expect(failed.filter((r) => !KNOWN[Number(r.seed)]).map((r) => r.seed)).toEqual([])
+    expect(known.map((r) => [r.seed, [...new Set(r.failures.map((f) => f.kind))]])).toEqual(known.map((r) => [r.seed, [KNOWN[Number(r.seed)]]]))
   })
 })

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 
 // The join's wait for the live state is behind a switch for now (src/commands/init.ts).
 import { removeSpaceDirs } from './harness.js'
-import { removeCloneDirs, runJoinWorld, type CaseResult } from './joinRig.js'
+import { racesLine, removeCloneDirs, runJoinWorld, type CaseResult } from './joinRig.js'
 
 afterAll(async () => {
   await removeCloneDirs()
@@ -23,17 +23,15 @@ const clones = Number(process.env.CTXSYNC_JOIN_CLONES ?? 5)
 const first = Number(process.env.CTXSYNC_JOIN_SEED ?? (process.env.CI ? 2 : Date.now() % 1_000_000))
 
 describe('join from an older checkout', { timeout: 600_000 }, () => {
-  it('seeded clones of older commits join with no conflict and nothing rolled back', async () => {
+  it('seeded clones of older commits join with no spurious conflict, every real race recorded, nothing rolled back', async () => {
     const seeds = [...REGRESSIONS, ...Array.from({ length: worlds }, (_, i) => first + i)]
     const results: CaseResult[] = []
     for (const s of seeds) results.push(...(await runJoinWorld(s, { clones })))
     const failed = results.filter((r) => r.failures.length)
     const byKind: Record<string, number> = {}
     for (const r of failed) for (const f of r.failures) byKind[f.kind] = (byKind[f.kind] ?? 0) + 1
-    console.log(`join generator (CTXSYNC_JOIN_SEED=${first}): ${results.length} clones joined, ${failed.length} failed ${JSON.stringify(byKind)}; failed seeds ${JSON.stringify(failed.map((r) => r.seed))}`)
+    console.log(`join generator (CTXSYNC_JOIN_SEED=${first}): ${results.length} clones joined, ${racesLine(results)}, ${failed.length} failed ${JSON.stringify(byKind)}; failed seeds ${JSON.stringify(failed.map((r) => r.seed))}`)
     for (const r of failed.slice(0, 3)) console.log(`seed ${r.seed} (from ${r.from} commits back, sync point ${r.syncPoint}, clone ${r.cloneEdit}):\n${r.failures.map((f) => `  ${f.kind}: ${f.detail}`).join('\n')}`)
-    // OPEN (issue 13): since later-wins and stale saves merged, a world sometimes ends with a conflict record
-    // (nothing lost or rolled back: those kinds still fail). Printed above, not failed, until it is understood.
-    expect(failed.filter((r) => r.failures.some((f) => f.kind !== 'conflict')).map((r) => r.seed)).toEqual([])
+    expect(failed.map((r) => r.seed)).toEqual([])
   })
 })

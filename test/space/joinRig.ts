@@ -11,7 +11,9 @@
  * yet), and exchanges with A and B (as `sync`/`watch` would: the live state first,
  * then `finishJoin`, then everything both ways).
  *
- * What must hold (each failure is one kind): no conflict on any peer (`conflict`), the three files equal
+ * What must hold (each failure is one kind): every conflict record the join made a real race, the clone
+ * and the live context both having changed that value since the commit (`spurious`), a record for every
+ * value the clone set that the live context holds changed (`missing`; `judgeRecords`), the three files equal
  * (`diverged`), every live value the clone did not change as the live context had it (`rolled-back`), the
  * clone's own changes present (`clone-edit-lost`), and before the exchange the clone enrolled nothing
  * (`enrolled-early`).
@@ -33,7 +35,7 @@ import { parseYaml } from '../../src/crdt/parse.js'
 import { renderDoc } from '../../src/crdt/render.js'
 import { idle, joinCode, Node, TODOS, writeFile } from './harness.js'
 
-export type FailureKind = 'live-diverged' | 'conflict' | 'diverged' | 'rolled-back' | 'clone-edit-lost' | 'enrolled-early'
+export type FailureKind = 'live-diverged' | 'spurious' | 'missing' | 'diverged' | 'rolled-back' | 'clone-edit-lost' | 'enrolled-early'
 
 export interface CaseResult {
   seed: string
@@ -42,6 +44,7 @@ export interface CaseResult {
   syncPoint: boolean
   cloneEdit: string
   failures: Array<{ kind: FailureKind; detail: string }>
+  races: RaceTally
 }
 
 export const git = (cwd: string, args: string[]) =>
@@ -121,6 +124,9 @@ export async function runJoinWorld(seed: number, o: { steps?: number; clones?: n
   git(a.root, ['add', '-A'])
   git(a.root, ['commit', '-qm', 'c0'])
   let points = 0
+  // The live texts one after the other, and where each commit sits among them: what live changed since.
+  const hist = [SEED_TODOS]
+  const at = new Map([[git(a.root, ['rev-parse', 'HEAD']).trim(), 0]])
   const point = async () => {
     const p = await recordSyncPoint({ root: a.root, paths: spacePaths(a.root), track: TRACK, states: liveStates(a.s), via: 'commit', by: 'a' })
     if (p) points++
@@ -128,6 +134,7 @@ export async function runJoinWorld(seed: number, o: { steps?: number; clones?: n
   const commit = async () => {
     if (!git(a.root, ['status', '--porcelain', '--', TODOS]).trim()) return
     git(a.root, ['commit', '-qam', 'live'])
+    at.set(git(a.root, ['rev-parse', 'HEAD']).trim(), hist.length - 1)
     if (rng() < 0.5) await point()
   }
   if (rng() < 0.5) await point()
@@ -147,6 +154,7 @@ export async function runJoinWorld(seed: number, o: { steps?: number; clones?: n
       if (e.text !== now) await p.edit(e.text)
       await idle(p.s)
       await exchange(a, b)
+      hist.push((await a.file()) ?? '')
       if (rng() < 0.5) await commit()
     }
   }
@@ -162,7 +170,13 @@ export async function runJoinWorld(seed: number, o: { steps?: number; clones?: n
   const clones = o.clones ?? 1
   for (let k = 0; k < clones; k++) {
     if (k > 0) await liveEdits(Math.floor(rng() * 3))
-    out.push(await joinOnce(`${seed}.${k}`, rng, { a, b, parent, template, k, points }))
+    const since = (hash: string) => {
+      const set = new Set<string>()
+      for (let i = at.get(hash) ?? 0; i + 1 < hist.length; i++) for (const f of fieldChanges(hist[i]!, hist[i + 1]!)) set.add(f)
+      return set
+    }
+    out.push(await joinOnce(`${seed}.${k}`, rng, { a, b, parent, template, k, points, since }))
+    hist.push((await a.file()) ?? '')
   }
   await a.close()
   await b.close()
@@ -196,10 +210,13 @@ export async function liveWithTemplate(text: string): Promise<{ a: Node; templat
   return { a, template, parent }
 }
 
-async function joinOnce(label: string, rng: Rng, w: { a: Node; b: Node; parent: string; template: string; k: number; points: number }): Promise<CaseResult> {
+async function joinOnce(label: string, rng: Rng, w: { a: Node; b: Node; parent: string; template: string; k: number; points: number; since: (hash: string) => Set<string> }): Promise<CaseResult> {
   const { a, b } = w
   const failures: CaseResult['failures'] = []
   const live = (await a.file())!
+  // Records already there (earlier clones' races): only what this join adds or changes is its own.
+  const sig = (r: SeenRecord) => `${r.id} ${JSON.stringify(r.values.map((v) => v.value))}`
+  const before = new Set([...a.s.conflicts(), ...b.s.conflicts()].map(sig))
   // The live context itself must agree before a clone comes (not the join's doing otherwise).
   if ((await b.file()) !== live) failures.push({ kind: 'live-diverged', detail: `a ${JSON.stringify(live)}\n  b ${JSON.stringify(await b.file())}` })
   const history = git(a.root, ['log', '--format=%H']).trim().split('\n')
@@ -241,15 +258,15 @@ async function joinOnce(label: string, rng: Rng, w: { a: Node; b: Node; parent: 
 
   const [fa, fb, fc] = [await a.file(), await b.file(), await c.file()]
   if (fa !== fb || fa !== fc) failures.push({ kind: 'diverged', detail: `a ${JSON.stringify(fa)}\n  b ${JSON.stringify(fb)}\n  c ${JSON.stringify(fc)}` })
-  for (const n of [a, b, c]) {
-    // A value the clone changed that the live context changed too is a recorded conflict (invariant 2,
-    // `FileModel.ingestOver`); any other conflict is a failure.
-    const k = edit.field ? 0 : n.s.conflicts().length
-    if (k) failures.push({ kind: 'conflict', detail: `${k} on ${path.basename(n.root)}: ${JSON.stringify(n.s.conflicts().map((x) => x.values.map((v) => v.value)))}` })
-  }
+  // A value the clone changed that the live context changed too is a recorded conflict (invariant 2,
+  // `FileModel.ingestOver`); any other record is spurious (each counted once: peers share a record's id).
+  const fresh = new Map<string, SeenRecord>()
+  for (const n of [a, b, c]) for (const r of n.s.conflicts()) if (!before.has(sig(r))) fresh.set(r.id, r)
+  const races = noRaces()
+  failures.push(...judgeRecords({ committed, edit, live, liveSince: w.since(from), records: [...fresh.values()] }, races))
   failures.push(...checkValues(live, fa ?? '', edit, committed))
   await c.close()
-  return { seed: label, commits: history.length, from: fromIdx, syncPoint: withNotes, cloneEdit: `${edit.what}${early ? ' (before start)' : ''}${keptBy !== 'worktree' ? ` (${keptBy})` : ''}${restarted ? ' (restarted)' : ''}`, failures }
+  return { seed: label, commits: history.length, from: fromIdx, syncPoint: withNotes, cloneEdit: `${edit.what}${early ? ' (before start)' : ''}${keptBy !== 'worktree' ? ` (${keptBy})` : ''}${restarted ? ' (restarted)' : ''}`, failures, races }
 }
 
 export type CloneEdit = ReturnType<typeof cloneEdit>
@@ -296,4 +313,79 @@ export function checkValues(live: string, fa: string, edit: CloneEdit, base: str
   }
   if (edit.added && todos(fa ?? '').filter(([id]) => id === edit.added).length !== 1) failures.push({ kind: 'clone-edit-lost', detail: `todo ${edit.added} not there once` })
   return failures
+}
+
+/**
+ * Where a todos file's fields differ between two texts: `id.key` for a field, `id` for a todo added or
+ * deleted, `id.@place` for one whose predecessor changed (moved, or a neighbour came or went).
+ */
+export function fieldChanges(x: string, y: string): Set<string> {
+  const out = new Set<string>()
+  const [lx, ly] = [todos(x), todos(y)]
+  const [tx, ty] = [new Map(lx), new Map(ly)]
+  const before = (l: typeof lx, id: string) => { const i = l.findIndex(([k]) => k === id); return i > 0 ? l[i - 1]![0] : null }
+  for (const id of new Set([...tx.keys(), ...ty.keys()])) {
+    const [fx, fy] = [tx.get(id), ty.get(id)]
+    if (!fx || !fy) { out.add(id); continue }
+    for (const key of new Set([...fx.keys(), ...fy.keys()])) if (fx.get(key) !== fy.get(key)) out.add(`${id}.${key}`)
+    if (before(lx, id) !== before(ly, id)) out.add(`${id}.@place`)
+  }
+  return out
+}
+
+/** A conflict record as the generator sees it (`Conflict` of crdt/present.ts, the fields it reads). */
+export interface SeenRecord { id: string; kind: string; display: string; values: Array<{ value: unknown }> }
+
+export interface RaceTally { records: number; real: number; spurious: number; missing: number }
+
+export const noRaces = (): RaceTally => ({ records: 0, real: 0, spurious: 0, missing: 0 })
+
+/**
+ * Sorts the records a join made into real and spurious races, and finds the real races with no record.
+ * REAL: the clone changed that value since its commit (`committed` → `edit.text`) and the live context
+ * changed it too (`liveSince`: every live change since that commit, even one set back again) — a true
+ * concurrent overwrite. SPURIOUS: any other record (the clone did not change it, or only one side did).
+ * MISSING: the clone set a value that the live context holds changed to another (or the clone edited a
+ * todo live deleted, or deleted one whose fields live changed in place) and no record names it.
+ */
+export function judgeRecords(o: { committed: string; edit: CloneEdit; live: string; liveSince: ReadonlySet<string>; records: SeenRecord[] }, tally: RaceTally): CaseResult['failures'] {
+  const failures: CaseResult['failures'] = []
+  const mine = fieldChanges(o.committed, o.edit.text)
+  const touches = (set: ReadonlySet<string>, id: string, key: string | undefined) =>
+    set.has(id) || (key === undefined ? [...set].some((s) => s.startsWith(`${id}.`)) : set.has(`${id}.${key}`))
+  const named = o.records.map((r) => ({ r, at: /^todos\[id=([^\] ]+)(?: #\d+)?\](?:\.([\w-]+))?/.exec(r.display) }))
+  for (const { r, at } of named) {
+    tally.records++
+    const real = at !== null && touches(mine, at[1]!, at[2]) && touches(o.liveSince, at[1]!, at[2])
+    if (real) tally.real++
+    else {
+      tally.spurious++
+      failures.push({ kind: 'spurious', detail: `${r.kind} record at ${r.display}: ${JSON.stringify(r.values.map((v) => v.value))}` })
+    }
+  }
+  const recorded = (id: string, key?: string) => named.some(({ at }) => at?.[1] === id && (key === undefined || at[2] === undefined || at[2] === key))
+  const [was, now] = [new Map(todos(o.committed)), new Map(todos(o.live))]
+  let race: string | null = null
+  if (o.edit.field) {
+    const [id, key, raw] = o.edit.field
+    const v = now.get(id)
+    if (!v || (v.get(key) !== was.get(id)?.get(key) && v.get(key) !== raw)) race = recorded(id, key) ? null : `${id}.${key}`
+  } else if (o.edit.deleted) {
+    const id = o.edit.deleted
+    const [x, y] = [was.get(id), now.get(id)]
+    const moved = fieldChanges(o.committed, o.live).has(`${id}.@place`)
+    if (x && y && !moved && JSON.stringify([...x]) !== JSON.stringify([...y])) race = recorded(id) ? null : id
+  }
+  if (race !== null) {
+    tally.missing++
+    failures.push({ kind: 'missing', detail: `no record for ${race}: the clone's change met a live one` })
+  }
+  return failures
+}
+
+/** The records a run saw, sorted: `records R (real X, spurious Y, missing Z)`. */
+export function racesLine(results: CaseResult[]): string {
+  const t = noRaces()
+  for (const r of results) for (const k of ['records', 'real', 'spurious', 'missing'] as const) t[k] += r.races[k]
+  return `records ${t.records} (real ${t.real}, spurious ${t.spurious}, missing ${t.missing})`
 }
