@@ -107,9 +107,11 @@ const BASE = Number(process.env.CTXSYNC_MERGE_BASE ?? 1)
  * one todo's lines with another's, so a change both sides made went into the wrong todo or beside the line it
  * replaced and came out twice (248, 429, 880, 1214), a shared new todo beside a side's own came out twice or
  * its lines apart (480, 1216), and the region merge's sub-documents then disagreed with the whole merge
- * (624, 1063, 1090, 1202; 1391 in order).
+ * (624, 1063, 1090, 1202; 1391 in order). The region merge cut the file by a diff of bare lines too: it aligned
+ * one todo's lines with another's (2980: t1, which both deleted, with t2), so a sub-document merged a todo as
+ * new on both sides: a conflict the whole merge has not (2980, 1920), other lines (2131), a shared line twice (1662).
  */
-const REGRESSION_SEEDS: number[] = [248, 429, 480, 624, 880, 1063, 1090, 1202, 1214, 1216, 1391]
+const REGRESSION_SEEDS: number[] = [248, 429, 480, 624, 880, 1063, 1090, 1202, 1214, 1216, 1391, 1662, 1920, 2131, 2980]
 
 /**
  * Seeds whose region merge orders lines unlike the whole merge. Seed 90 did (one side deleted t0 and t1 and

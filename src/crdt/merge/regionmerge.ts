@@ -19,6 +19,7 @@
 import { diffArrays } from 'diff'
 import type { Conflict, FileModel } from '../model.js'
 import type { Merge3Options } from './merge3.js'
+import { keyed } from './common.js'
 
 export interface RegionResult {
   /** The root key line the region was merged under (null: root entries). */
@@ -134,7 +135,10 @@ export async function mergeByRegions(
     while (x < n && !(lvl1 ? u.start[x] === 2 : isStart(x))) x++
     return x
   }
-  const [ha, hb] = [hunks(O, A), hunks(O, B)]
+  // Lines compared with what holds them: a bare diff aligned a deleted todo's lines with the next todo's.
+  const ids = new Map<string, number>()
+  const ko = keyed(O, ids)
+  const [ha, hb] = [hunks(ko, keyed(A, ids)), hunks(ko, keyed(B, ids))]
   // Each change widened to whole units; an insertion between two units belongs to the one before it.
   const widen = (h: Hunk): [number, number] => {
     if (h.o0 === h.o1 && isStart(h.o0)) return h.o0 === 0 ? [0, Math.max(1, upper(1, false))] : [lower(h.o0 - 1, false), h.o0]
