@@ -215,8 +215,7 @@ async function joinOnce(label: string, rng: Rng, w: { a: Node; b: Node; parent: 
   const failures: CaseResult['failures'] = []
   const live = (await a.file())!
   // Records already there (earlier clones' races): only what this join adds or changes is its own.
-  const sig = (r: SeenRecord) => `${r.id} ${JSON.stringify(r.values.map((v) => v.value))}`
-  const before = new Set([...a.s.conflicts(), ...b.s.conflicts()].map(sig))
+  const before = new Set([...a.s.conflicts(), ...b.s.conflicts()].map(recordSig))
   // The live context itself must agree before a clone comes (not the join's doing otherwise).
   if ((await b.file()) !== live) failures.push({ kind: 'live-diverged', detail: `a ${JSON.stringify(live)}\n  b ${JSON.stringify(await b.file())}` })
   const history = git(a.root, ['log', '--format=%H']).trim().split('\n')
@@ -261,7 +260,7 @@ async function joinOnce(label: string, rng: Rng, w: { a: Node; b: Node; parent: 
   // A value the clone changed that the live context changed too is a recorded conflict (invariant 2,
   // `FileModel.ingestOver`); any other record is spurious (each counted once: peers share a record's id).
   const fresh = new Map<string, SeenRecord>()
-  for (const n of [a, b, c]) for (const r of n.s.conflicts()) if (!before.has(sig(r))) fresh.set(r.id, r)
+  for (const n of [a, b, c]) for (const r of n.s.conflicts()) if (!before.has(recordSig(r))) fresh.set(r.id, r)
   const races = noRaces()
   failures.push(...judgeRecords({ committed, edit, live, liveSince: w.since(from), records: [...fresh.values()] }, races))
   failures.push(...checkValues(live, fa ?? '', edit, committed))
@@ -336,9 +335,12 @@ export function fieldChanges(x: string, y: string): Set<string> {
 /** A conflict record as the generator sees it (`Conflict` of crdt/present.ts, the fields it reads). */
 export interface SeenRecord { id: string; kind: string; display: string; values: Array<{ value: unknown }> }
 
-export interface RaceTally { records: number; real: number; spurious: number; missing: number }
+export interface RaceTally { records: number; real: number; spurious: number; missing: number; live: number }
 
-export const noRaces = (): RaceTally => ({ records: 0, real: 0, spurious: 0, missing: 0 })
+export const noRaces = (): RaceTally => ({ records: 0, real: 0, spurious: 0, missing: 0, live: 0 })
+
+/** A record as it stands (its id and values): one the join left alone keeps it. */
+export const recordSig = (r: SeenRecord) => `${r.id} ${JSON.stringify(r.values.map((v) => v.value))}`
 
 /**
  * Sorts the records a join made into real and spurious races, and finds the real races with no record.
@@ -348,8 +350,12 @@ export const noRaces = (): RaceTally => ({ records: 0, real: 0, spurious: 0, mis
  * MISSING: the clone set a value that the live context holds changed to another (or the clone edited a
  * todo live deleted, or deleted one whose fields live changed in place) and no record names it.
  */
-export function judgeRecords(o: { committed: string; edit: CloneEdit; live: string; liveSince: ReadonlySet<string>; records: SeenRecord[] }, tally: RaceTally): CaseResult['failures'] {
+export function judgeRecords(o: { committed: string; edit: CloneEdit; live: string; liveSince: ReadonlySet<string>; records: SeenRecord[]; before?: ReadonlySet<string> }, tally: RaceTally): CaseResult['failures'] {
   const failures: CaseResult['failures'] = []
+  // Records the live context had before the clone came are not the join's: counted apart, not judged.
+  const there = o.records.filter((r) => o.before?.has(recordSig(r)))
+  tally.live += there.length
+  o = { ...o, records: o.records.filter((r) => !there.includes(r)) }
   const mine = fieldChanges(o.committed, o.edit.text)
   const touches = (set: ReadonlySet<string>, id: string, key: string | undefined) =>
     set.has(id) || (key === undefined ? [...set].some((s) => s.startsWith(`${id}.`)) : set.has(`${id}.${key}`))
@@ -386,6 +392,6 @@ export function judgeRecords(o: { committed: string; edit: CloneEdit; live: stri
 /** The records a run saw, sorted: `records R (real X, spurious Y, missing Z)`. */
 export function racesLine(results: CaseResult[]): string {
   const t = noRaces()
-  for (const r of results) for (const k of ['records', 'real', 'spurious', 'missing'] as const) t[k] += r.races[k]
-  return `records ${t.records} (real ${t.real}, spurious ${t.spurious}, missing ${t.missing})`
+  for (const r of results) for (const k of ['records', 'real', 'spurious', 'missing', 'live'] as const) t[k] += r.races[k]
+  return `records ${t.records} (real ${t.real}, spurious ${t.spurious}, missing ${t.missing}; ${t.live} more already in the live context)`
 }
