@@ -147,7 +147,6 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string,
   const j = awaitingJoin(f)
   if (j) return joinOrWait(cx, d, j, hash)
   if (f.diskIs(hash) && f.state === 'ok' && !settled) return false
-  const raced = racedPeers(f)
   f.sawOnDisk(hash)
   if (!settled && !revert && cutMidSave(f, text)) {
     if (f.problem !== CUT) d.later(CUT_SETTLE_MS, () => settleCut(cx, d))
@@ -172,6 +171,7 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string,
   at ??= await writtenAt(path.join(cx.root, f.name), text)
   const before = f.model.baseText
   const credit = f.model.isEmpty ? await committedCredit(cx, f.name, text) : undefined
+  const raced = racedPeers(f)
   try {
     out = f.model.isEmpty ? { ...f.model.enroll(text, undefined, credit), changed: true } : deliberate ? f.model.ingest(text, cut, deliberate) : ingestTimed(f.model, keptFormat(cx, f, text), cut, at)
   } catch (err) {

@@ -24,16 +24,15 @@ export async function writtenAt(abs: string, text: string): Promise<number | und
 }
 
 /**
- * The file had not shown peers' changes the model holds (their write-back not done yet): the last text it
- * showed whole is the one kept when they arrived, and the model renders something else. A save of it raced
- * those changes. The model takes it in as a stale save of that text (what it overwrote is recorded, the later
- * write shows), but it is no old buffer of the person's: nothing to say beyond the conflict ("you and b
- * changed it at once"). Not the file's hash on disk: an in-place save seen empty first (held as cut short)
- * moved that, and a race said as a stale save remained (bench/simultaneous.mjs).
+ * The file has not shown changes the model holds (peers' changes whose write-back is not done yet, the
+ * text kept for them in meta; or a hold): a save of it races those changes. The model takes it in as a
+ * stale save of that text (what it overwrote is recorded, the later write shows), but it is no old buffer of
+ * the person's: nothing to say beyond the conflict ("you and b changed it at once"). Asked right before the
+ * save is taken in: peers' updates are applied between the steps of its turn (bench/simultaneous.mjs found
+ * one landing while the turn stored what it was about to take in).
  */
 export function racedPeers(f: TrackedFile): boolean {
-  const kept = f.keptBase
-  return kept !== null && kept.text === f.model.baseText && f.model.render().text !== kept.text
+  return f.keptBase !== null && f.model.render().text !== f.model.baseText
 }
 
 /**
