@@ -142,7 +142,11 @@ export async function mergeByRegions(
   // Each change widened to whole units; an insertion between two units belongs to the one before it.
   const widen = (h: Hunk): [number, number] => {
     if (h.o0 === h.o1 && isStart(h.o0)) return h.o0 === 0 ? [0, Math.max(1, upper(1, false))] : [lower(h.o0 - 1, false), h.o0]
-    return [lower(h.o0, false), upper(Math.max(h.o1, h.o0 + 1), false)]
+    // Lines inserted where a replaced unit starts may end the unit before it (a line appended to t2's notes,
+    // t3 deleted: merge.test.ts seed 1998), and go with it; taken alone they joined whatever preceded them in
+    // the result (the other side's new todo after t2).
+    const from = h.s1 > h.s0 && h.o0 > 0 && isStart(h.o0) ? h.o0 - 1 : h.o0
+    return [lower(from, false), upper(Math.max(h.o1, h.o0 + 1), false)]
   }
   let regions = [...ha, ...hb].map(widen).sort((x, y) => x[0] - y[0] || x[1] - y[1])
   // Close: merge overlaps; a region that spans root entries is widened to whole root entries.
