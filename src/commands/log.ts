@@ -58,8 +58,10 @@ export async function log(o: LogOptions): Promise<{ entries: LogEntry[] }> {
   const index = await noteIndex(repo)
   const head = await repo.head()
   const points: LogEntry[] = []
+  let reachable: Set<string> | null = null
   if (head && index.size > 0) {
     const history = await repo.history(head, o.limit ?? 1000)
+    reachable = new Set(history.map((c) => c.hash))
     const byCommit = await syncPointsOf(repo, history.map((c) => c.hash), index)
     for (const c of history) {
       const committed = new Set<string>()
@@ -80,7 +82,7 @@ export async function log(o: LogOptions): Promise<{ entries: LogEntry[] }> {
   }
   // Both newest first: merged by time, the sync points keeping their history order.
   const entries: LogEntry[] = []
-  const rest = foldMerges(seen, points)
+  const rest = foldMerges(seen, points, reachable)
   let i = 0
   for (const p of points) {
     while (i < rest.length && Date.parse(rest[i]!.time) >= Date.parse(p.time)) entries.push(rest[i++]!)
@@ -98,8 +100,20 @@ export async function log(o: LogOptions): Promise<{ entries: LogEntry[] }> {
  * commands that name a commit with a point (a checkout, a fast-forward pull of a teammate's commit) are
  * events of their own, later than the point, and stay apart. Returns the records left.
  */
-function foldMerges(seen: LogEntry[], points: LogEntry[]): LogEntry[] {
+function foldMerges(seen: LogEntry[], points: LogEntry[], reachable: Set<string> | null): LogEntry[] {
   return seen.filter((r) => {
+    // A commit made here, seen by the daemon (the save and the commit in one quiet period): one event with
+    // its post-commit point, folded onto it; its commit made anew by a rebase or an amend since (no longer in
+    // HEAD's history: the point moved to the new commit), it was listed beside the new one (CI under load).
+    if (/^git commit\b/.test(r.subject)) {
+      const p = points.find((q) => q.via === 'commit' && q.commit === r.commit && q.author === r.author)
+      if (p) {
+        p.git = [...(p.git ?? []), ...(r.git ?? [])]
+        p.gitOp ??= r.subject
+        return false
+      }
+      return reachable === null || reachable.has(r.commit)
+    }
     if (!/^git (merge|pull|rebase)\b/.test(r.subject)) return true
     // A rebase made here likewise names the commit it made last, whose point its post-commit hook recorded.
     const rebase = /^git rebase\b|^git pull\b.*(--rebase|\s-r\b)/.test(r.subject)
