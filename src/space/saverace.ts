@@ -9,6 +9,12 @@ import type { TrackedFile } from './trackedfile.js'
 
 /** Beyond this a file's mtime is a time carried with it (`cp -p`, tar, rsync -t), not when it was saved here. */
 const LIVE_SAVE_MS = 60_000
+/**
+ * A save taken in sooner than this is timed now: file times come from the kernel's coarse clock (a few ms
+ * behind the one writes are stamped with), and a save made right after a peer's change reached this machine
+ * read as made before it — the peer's older value won (CI, held.test.ts 'the broken save had changed it').
+ */
+const PROMPT_MS = 50
 
 /**
  * When the save of `text` was written (seconds), as its values' write time. The turn that takes it in may
@@ -19,7 +25,7 @@ const LIVE_SAVE_MS = 60_000
 export async function writtenAt(abs: string, text: string): Promise<number | undefined> {
   const st = await stat(abs).catch(() => null)
   const now = Date.now()
-  if (!st || st.size !== Buffer.byteLength(text) || now - st.mtimeMs > LIVE_SAVE_MS) return undefined
+  if (!st || st.size !== Buffer.byteLength(text) || now - st.mtimeMs > LIVE_SAVE_MS || now - st.mtimeMs < PROMPT_MS) return undefined
   return Math.min(st.mtimeMs, now) / 1000
 }
 
