@@ -54,6 +54,8 @@ export type Notify = <K extends keyof SpaceEvents>(event: K, ...args: Parameters
 /** One document as the rest of ctxsync reads it (`Space.docs()` / `doc()`): read-only. */
 export interface DocView {
   readonly name: DocName
+  /** No turn (a take-in, a write-back) is queued or under way. */
+  readonly idle: boolean
   readonly file: TrackedFile
   readonly model: TrackedFile['model']
   readonly state: TrackedFile['state']
