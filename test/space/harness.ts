@@ -153,6 +153,24 @@ export async function joinCode(root: string): Promise<string> {
   return (await invite({ cwd: root })).code
 }
 
+/** What `to` lacks of `from`'s document, sent as a peer session would, then `to` idle. */
+export async function pass(from: Node, to: Node, doc: DocName = TODOS): Promise<void> {
+  const u = from.host().encodeDiff(doc, to.host().stateVector(doc))
+  if (u) await to.s.applyRemote(doc, u, from.id)
+  await idle(to.s)
+}
+
+/** A space made by the first name (holding SEED), the others joined, all started and holding SEED. */
+export async function team(names: string[]): Promise<Node[]> {
+  const first = await Node.make({ name: names[0], files: { [TODOS]: SEED } })
+  const code = await joinCode(first.root)
+  const rest = await Promise.all(names.slice(1).map((name) => Node.make({ name, join: code })))
+  const all = [first, ...rest]
+  for (const n of all) await n.start()
+  for (const n of rest) await pass(first, n)
+  return all
+}
+
 export async function writeFile(root: string, name: string, text: string): Promise<void> {
   const abs = path.join(root, name)
   await fs.mkdir(path.dirname(abs), { recursive: true })

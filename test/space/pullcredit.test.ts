@@ -13,7 +13,7 @@ import { classify, snapshot } from '../../src/space/gitintent.js'
 import { historyOf, versionsDirOf, blameOf } from '../../src/space/versions/index.js'
 import { mulberry32 } from '../helpers/random.js'
 import { LOAD } from '../../src/crdt/modeltypes.js'
-import { idle, joinCode, Node, removeSpaceDirs, SEED, TODOS } from './harness.js'
+import { idle, joinCode, Node, pass, removeSpaceDirs, SEED, TODOS } from './harness.js'
 
 const tmp: string[] = []
 afterAll(async () => {
@@ -206,11 +206,6 @@ describe('credits for values a git pull brings', () => {
     const { pat, tina } = await world()
     const ann = await Node.make({ name: 'ann', join: await joinCode(pat.root) })
     await ann.start()
-    const pass = async (from: Node, to: Node) => {
-      const u = from.host().encodeDiff(TODOS, to.host().stateVector(TODOS))
-      if (u) await to.s.applyRemote(TODOS, u, from.id)
-      await idle(to.s)
-    }
     await pass(pat, ann)
     // Not beside tina's line: git's autostash apply would conflict on adjacent lines (no driver in this repo).
     await pat.edit(SEED.replace('title: second\n    status: todo', 'title: second\n    status: done'))

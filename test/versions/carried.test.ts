@@ -10,26 +10,9 @@ import { afterAll, expect, it } from 'vitest'
 import { wireSpaceEvents } from '../../src/space/daemon.js'
 import { historyOf, versionsDirOf } from '../../src/space/versions/index.js'
 import { asDocName } from '../../src/ids.js'
-import { idle, joinCode, Node, removeSpaceDirs, SEED, TODOS } from '../space/harness.js'
+import { idle, Node, pass, removeSpaceDirs, SEED, team, TODOS } from '../space/harness.js'
 
 afterAll(removeSpaceDirs)
-
-/** What `to` lacks of `from`'s document, sent as a peer session would. */
-async function pass(from: Node, to: Node, doc = TODOS): Promise<void> {
-  const u = from.host().encodeDiff(doc, to.host().stateVector(doc))
-  if (u) await to.s.applyRemote(doc, u, from.id)
-  await idle(to.s)
-}
-
-async function team(names: string[]): Promise<Node[]> {
-  const first = await Node.make({ name: names[0], files: { [TODOS]: SEED } })
-  const code = await joinCode(first.root)
-  const rest = await Promise.all(names.slice(1).map((name) => Node.make({ name, join: code })))
-  const all = [first, ...rest]
-  for (const n of all) await n.start()
-  for (const n of rest) await pass(first, n)
-  return all
-}
 
 async function changes(n: Node, doc?: string) {
   await n.s.versions!.flushed()

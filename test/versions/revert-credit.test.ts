@@ -13,25 +13,9 @@ import { blameOf, historyOf, undoChange, versionsDirOf } from '../../src/space/v
 import { leaveIntent } from '../../src/space/versions/intent.js'
 import { textHash } from '../../src/space/versions/store.js'
 import { spacePaths } from '../../src/space/paths.js'
-import { idle, joinCode, Node, removeSpaceDirs, SEED, TODOS } from '../space/harness.js'
+import { Node, pass, removeSpaceDirs, SEED, team, TODOS } from '../space/harness.js'
 
 afterAll(removeSpaceDirs)
-
-async function pass(from: Node, to: Node): Promise<void> {
-  const u = from.host().encodeDiff(TODOS, to.host().stateVector(TODOS))
-  if (u) await to.s.applyRemote(TODOS, u, from.id)
-  await idle(to.s)
-}
-
-async function team(names: string[]): Promise<Node[]> {
-  const first = await Node.make({ name: names[0], files: { [TODOS]: SEED } })
-  const code = await joinCode(first.root)
-  const rest = await Promise.all(names.slice(1).map((name) => Node.make({ name, join: code })))
-  const all = [first, ...rest]
-  for (const n of all) await n.start()
-  for (const n of rest) await pass(first, n)
-  return all
-}
 
 const everyone = async (from: Node, all: Node[]) => { for (const n of all) if (n !== from) await pass(from, n) }
 

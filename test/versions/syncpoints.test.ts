@@ -16,7 +16,7 @@ import { spacePaths } from '../../src/space/paths.js'
 import { diffOf, fileAt, historyOf } from '../../src/space/versions/query.js'
 import { versionsDirOf } from '../../src/space/versions/index.js'
 import { Encoder, frame, logFile, type By } from '../../src/space/versions/store.js'
-import { idle, joinCode, Node, removeSpaceDirs, SEED, TODOS } from '../space/harness.js'
+import { joinCode, Node, pass, removeSpaceDirs, SEED, TODOS } from '../space/harness.js'
 
 afterAll(removeSpaceDirs)
 
@@ -126,11 +126,6 @@ it('diff between two commits names who set the values as the later commit holds 
     await ann.start()
     const bob = await Node.make({ name: 'bob', join: await joinCode(ann.root) })
     await bob.start()
-    const pass = async (from: Node, to: Node) => {
-      const u = from.host().encodeDiff(TODOS, to.host().stateVector(TODOS))
-      if (u) await to.s.applyRemote(TODOS, u, from.id)
-      await idle(to.s)
-    }
     await pass(ann, bob)
     const byAnn = SEED.replace('title: first', 'title: first by ann')
     await ann.edit(byAnn)
