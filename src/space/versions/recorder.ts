@@ -272,10 +272,7 @@ export class DocVersions {
       const caught = this.#caughtUp
       this.#caughtUp = null
       if (caught && carried?.via === 'git') {
-        if (this.#carried?.via === 'git' && this.#stepText !== undefined) {
-          this.#stepsBy.push(this.#carried.by, ...(this.#carried.more ?? []))
-          this.#record(this.#stepText)
-        }
+        this.#recordStep()
         for (const s of caught.before) {
           this.#carried = s.carried
           this.#stepsBy.push(s.carried.by)
@@ -287,10 +284,7 @@ export class DocVersions {
       // A pull's commits come in one turn, one transaction each (gitsteps.ts), and the file is written once:
       // made one version, every field it changed was blamed on every commit's author (issue 16). Each
       // commit is a version of its own, the text as it stood once that commit was in.
-      if (carried?.via === 'git' && this.#carried?.via === 'git' && this.#stepText !== undefined) {
-        this.#stepsBy.push(this.#carried.by, ...(this.#carried.more ?? []))
-        this.#record(this.#stepText)
-      }
+      if (carried?.via === 'git') this.#recordStep()
       if (carried) this.#carried = joinCarried(this.#carried, carried)
       this.#stepText = carried?.via === 'git' ? this.#render() : undefined
       // The writers of what changed, not every client of the update (writers.ts): a peer that only passed a
@@ -326,6 +320,13 @@ export class DocVersions {
     // as separate updates): what is pending is the next step's, for the version of its own text.
     if (text === this.#recorded) return
     this.#record(text)
+  }
+
+  /** The pending git step (its credit and the text once it was in), a version of its own before the next comes. */
+  #recordStep(): void {
+    if (this.#carried?.via !== 'git' || this.#stepText === undefined) return
+    this.#stepsBy.push(this.#carried.by, ...(this.#carried.more ?? []))
+    this.#record(this.#stepText)
   }
 
   /** The text now, or undefined (no step version then) should rendering fail: never thrown into Yjs's update event. */
