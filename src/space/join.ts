@@ -44,7 +44,10 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { nearest } from './gitbase.js'
 import { FileModel, type Rendered } from '../crdt/model.js'
-import { heldFor, stateOf } from '../crdt/recent.js'
+import { collectIds, heldFor, stateOf } from '../crdt/recent.js'
+import { fillDerivedIds } from '../crdt/reannotate.js'
+import { ROOT } from '../crdt/schema.js'
+import type { Tree } from '../crdt/tree.js'
 import { changedSince } from '../crdt/stalesave.js'
 import { parses, parseYaml } from '../crdt/parse.js'
 import { annotate } from '../crdt/annotate.js'
@@ -188,9 +191,10 @@ function enrolledBase(live: FileModel, rules: Rules, committed: string): { ids: 
  * delete conflict. (The text merge deleted the live edit, or brought the item back, without a record:
  * join generator seeds 2 and 42.) Null otherwise, or when a text does not parse.
  */
-function seenWhen(m: FileModel, rules: Rules, r: Rendered, committed: string, text: string): Map<number, number> | null {
+function seenWhen(m: FileModel, rules: Rules, r: Rendered, committed: string, text: string): { ids: string[]; sv: Map<number, number> } | null {
   const held = r.ir && heldFor(committed, null, r.ir, rules, false, (id) => m.tree.has(id))
   if (!held) return null
+  deletedIds(held.ir, m.tree, r.ir!, rules)
   let mine: Map<string, string>
   try {
     mine = descs(annotate(parseYaml(text), held.ir, rules))
@@ -210,13 +214,12 @@ function seenWhen(m: FileModel, rules: Rules, r: Rendered, committed: string, te
   const deletedDeleted = gone.filter((id) => [id, ...(upWas.get(id) ?? [])].some(cloneDeleted))
   const editedDeleted = gone.some((id) => mine.has(id) && mine.get(id) !== was.get(id))
   if (!deletedEdited && !deletedDeleted.length && !editedDeleted) return null
-  // Not where the live context deleted an item the clone left as it was: the stale save wrote it again
-  // and brought it back (a deleted item's block lines have no id in `committed` as annotated; join
-  // generator seeds 600497, 600887). The text merge keeps that deletion.
+  // Not where the live context deleted something still with no id (no node of that value left under its
+  // parent: `deletedIds`) in an item the clone left as it was: the stale save would write it again and
+  // bring the item back (join generator seeds 600497, 600887 before deletedIds). The text merge keeps
+  // that deletion.
   const itemOf = (id: string) => upWas.get(id)?.[1] ?? id
   const touched = new Set([...was].filter(([id, d]) => mine.get(id) !== d).map(([id]) => itemOf(id)))
-  if (gone.some((id) => !touched.has(itemOf(id)))) return null
-  // Likewise what it deleted that has no id there (a set's element, a block's line: seed 600979).
   if (unnamed(held.ir).some((item) => item === null || !touched.has(item))) return null
   const sv = stateOf(m.doc)
   const cap = (client: number, clock: number) => { if (clock < (sv.get(client) ?? 0)) sv.set(client, clock) }
@@ -225,7 +228,35 @@ function seenWhen(m: FileModel, rules: Rules, r: Rendered, committed: string, te
     const d = m.tree.item(id, 'd')
     if (d) cap(d.id.client, d.id.clock)
   }
-  return sv
+  return { ids: collectIds(held.ir), sv }
+}
+
+/**
+ * Ids for what `committed` shows that the live context deleted since and that no key or identity names (a
+ * block's line, a tag): the node of that value under the same parent that the live context no longer
+ * shows. Without an id the stale save read such a slot as new in the clone's save, wrote it again and
+ * brought its todo back, so the join fell back to the text merge, where a todo the live context deleted
+ * and the clone edited came back with no record (join generator seeds 600288, 600411: a tag or a line of
+ * another todo deleted too); and a line the live context deleted in a todo the clone deleted went unseen,
+ * the todo deleted with no record (seed 44).
+ */
+function deletedIds(ir: DocIR, tree: Tree, live: DocIR, rules: Rules): void {
+  const taken = new Set([...slotsOf(ir), ...slotsOf(live)].flatMap((s) => (s.id ? [s.id] : [])))
+  const take = (parent: string, desc: string) => {
+    const id = tree.rawChildren(parent).find((c) => !taken.has(c) && tree.desc(c) === desc)
+    if (id) taken.add(id)
+    return id
+  }
+  const walk = (n: Node, id: string | undefined) => {
+    if (n.t === 'block' && id) for (const l of n.lines) l.id ??= take(id, '=' + l.text)
+    for (const c of childrenOf(n) ?? []) {
+      // Only a value with no children: nothing below it to pair besides.
+      if (!c.id && id && !('key' in c) && !childrenOf(c.value) && c.value.t !== 'block') c.id = take(id, descOf(c.value))
+      walk(c.value, c.id)
+    }
+  }
+  if (ir.root) walk(ir.root, ROOT)
+  fillDerivedIds(ir, (id) => tree.has(id), rules)
 }
 
 /** Each node's ancestors' ids, outermost first. */
@@ -279,7 +310,7 @@ export async function takeJoin(m: FileModel, j: JoinBase, r: Rendered, text: str
   m.setBase(r)
   if (merged !== null) {
     if (exact) m.ingestJoin(merged, { text: committed!, ...exact }, at)
-    else if (seen) m.ingestJoin(merged, { text: committed!, ids: null, sv: seen }, at)
+    else if (seen) m.ingestJoin(merged, { text: committed!, ...seen }, at)
     else if (committed !== null) m.ingestOver(merged, committed, at)
     else m.ingest(merged)
   }

@@ -339,8 +339,9 @@ export interface RaceTally { records: number; real: number; spurious: number; mi
 
 export const noRaces = (): RaceTally => ({ records: 0, real: 0, spurious: 0, missing: 0, live: 0 })
 
-/** A record as it stands (its id and values): one the join left alone keeps it. */
-export const recordSig = (r: SeenRecord) => `${r.id} ${JSON.stringify(r.values.map((v) => v.value))}`
+/** A record as it stands (its id and values): one the join left alone keeps it. A delete record's kept side is the item as
+ * it stands: a clone's edit of it shows there, and the record is still the live one (seed 600030: counted as spurious). */
+export const recordSig = (r: SeenRecord) => `${r.id} ${r.kind === 'delete' ? 'delete' : JSON.stringify(r.values.map((v) => v.value))}`
 
 /**
  * Sorts the records a join made into real and spurious races, and finds the real races with no record.
