@@ -28,6 +28,7 @@ import path from 'node:path'
 import { watch, type FSWatcher } from 'chokidar'
 import { logger } from '../debuglog.js'
 import { isGone, maxFileBytes, readChecked, type UnreadableReason } from './atomic.js'
+import { DirWatches } from './dirwatch.js'
 import { createMatcher, forEachLimited, hasIgnoredSegment, isTrackedFile, listTracked, toRelPosix, type Matcher } from './globs.js'
 
 const log = logger('fs:watcher')
@@ -97,6 +98,8 @@ export class Watcher extends EventEmitter<WatcherEvents> implements FileWatcher 
   private paused = false
   /** Paths chokidar told of while paused: its 50 ms throttle may run past `resume` (see `resume`). */
   private readonly heardPaused = new Set<string>()
+  /** Directory watches beside chokidar's per-inode file watches, which a quick replacement can leave dead (dirwatch.ts). */
+  private readonly dirs = new DirWatches((abs) => this.onFsEvent(abs))
   private closed = false
 
   constructor(cfg: WatcherConfig) {
@@ -111,7 +114,7 @@ export class Watcher extends EventEmitter<WatcherEvents> implements FileWatcher 
     this.deleteGraceMs = cfg.deleteGraceMs ?? 150
     this.maxBytes = cfg.maxBytes ?? maxFileBytes()
     this.fsw = watch(this.root, { ignoreInitial: true, followSymlinks: false, ignored: (p, st) => this.ignored(p, st) })
-    for (const ev of ['add', 'change', 'unlink'] as const) this.fsw.on(ev, (p) => this.onFsEvent(p))
+    for (const ev of ['add', 'change', 'unlink'] as const) this.fsw.on(ev, (p) => (log('%s %s%s', ev, p, this.paused ? ' (paused)' : ''), this.onFsEvent(p)))
     this.fsw.on('addDir', (p) => this.onDirAdded(p))
     this.fsw.on('unlinkDir', (p) => this.onDirRemoved(p))
     this.fsw.on('error', (e) => this.fail(e as Error))
@@ -127,6 +130,7 @@ export class Watcher extends EventEmitter<WatcherEvents> implements FileWatcher 
   async close(): Promise<void> {
     this.closed = true
     this.clearTimers()
+    this.dirs.close()
     await this.fsw.close()
   }
 
@@ -139,8 +143,10 @@ export class Watcher extends EventEmitter<WatcherEvents> implements FileWatcher 
   /** Emits `file` for every tracked file (changed or not) and `deleted` for known files that vanished. */
   async resume(): Promise<void> {
     this.paused = false
+    log('resume')
     const { files, symlinks } = await listTracked(this.root, this.include, this.exclude)
     const present = new Set([...files, ...symlinks])
+    this.dirs.refresh(files.map((rel) => this.abs(rel)))
     // An event chokidar emitted while paused armed no tail check, yet it started chokidar's throttle: a save
     // landing in what is left of it after the re-check below was never reported (a save made at once after
     // `git checkout -- FILE`). Those paths get their tail check now, after the throttle.
@@ -301,6 +307,7 @@ export class Watcher extends EventEmitter<WatcherEvents> implements FileWatcher 
       return
     }
     this.known.set(rel, { ...sigOf(st), hash: r.hash })
+    this.dirs.ensure(path.dirname(this.abs(rel)))
     this.emit('file', { path: rel, text: r.text, hash: r.hash, size: r.size, mtimeMs: r.mtimeMs })
   }
 
@@ -325,12 +332,17 @@ export class Watcher extends EventEmitter<WatcherEvents> implements FileWatcher 
       const st = await this.lstat(rel)
       if (st && !this.known.has(rel)) this.known.set(rel, { ...sigOf(st), ...(st.isSymbolicLink() ? { reason: 'symlink' } : {}) })
     })
+    this.dirs.refresh([...this.known.keys()].map((rel) => this.abs(rel)))
     log('watching %s: %d tracked files', this.root, this.known.size)
+  }
+
+  private abs(rel: string): string {
+    return path.join(this.root, ...rel.split('/'))
   }
 
   private async lstat(rel: string): Promise<Stats | null> {
     try {
-      return await fs.lstat(path.join(this.root, ...rel.split('/')))
+      return await fs.lstat(this.abs(rel))
     } catch (e) {
       if (isGone(e)) return null
       throw e

@@ -259,7 +259,7 @@ export class Space extends TypedEmitter<SpaceEvents> {
     if (this.#gitPaused) return
     const w = this.getOrCreate(name)
     await w.run(async () => {
-      if (this.#gitPaused || (await gitAtWork(this.#cx))) return // git started or holds its lock (gitAtWork): the file may be git's
+      if (this.#gitPaused || (await gitAtWork(this.#cx))) return log('%s: not taken in now, git at work', name) // git started or holds its lock (gitAtWork): the file may be git's
       const f = w.file
       if (f.disk.kind !== 'unknown' && !f.diskIs(hash)) {
         // The watcher reports what the file held when it looked. Our own later write (a burst of remote
