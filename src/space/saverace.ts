@@ -50,5 +50,14 @@ export function racedPeers(f: TrackedFile): boolean {
 export function ingestTimed(model: FileModel, text: string, cut: boolean, at: number | undefined): ReturnType<FileModel['ingest']> {
   const out = model.ingest(text, cut, false, at)
   if (at === undefined || !out.complete || model.doc.getMap(CONFLICTS).size === 0) return out
-  return { ...out, ...model.render(text) }
+  const after = model.render(text)
+  // The rendering written is the next save's base, not the one `ingest` kept (before the later write was
+  // shown): diffed against that, a save made from the file took the peer's value the file showed for its
+  // own edit, and wrote it again over what the peer had written since (the network-faults ring: a peer's
+  // old value re-authored by another).
+  if (after.complete && after.text !== out.text) {
+    model.keepIngestedAsBase()
+    model.setBase(after)
+  }
+  return { ...out, ...after }
 }
