@@ -29,6 +29,12 @@ export interface Merge3Options {
    * derives them from the whole files, so that a value both sides changed has the same winner either way.
    */
   clientIds?: [number, number]
+  /**
+   * Where each side's count of new ids starts (default 0). A region merge passes what the whole file's merge
+   * would have counted before the region, so that a tie between lines both sides inserted at one place goes
+   * the same way in both (ties.ts).
+   */
+  counters?: [number, number]
 }
 
 export interface Merge3Result {
@@ -37,6 +43,18 @@ export interface Merge3Result {
   conflicts: Conflict[]
   /** The merged document (the ours side after the exchange), for keeping its conflict records. */
   model: FileModel
+  /** Each side's count of new ids once its text was taken in (see `counters`). */
+  counters: [number, number]
+}
+
+/**
+ * The model's count of the ids it made for children without identity (`u:<client>.<n>`). model.ts keeps it
+ * private, with no option to start it elsewhere, so it is read and set here. Were it renamed, merges would
+ * still work, ties ordered as before this (merge.test.ts 'lines both sides appended at one place' fails).
+ */
+function counter(m: FileModel): { counter: number } {
+  const c = m as unknown as { counter?: unknown }
+  return typeof c.counter === 'number' ? (c as { counter: number }) : { counter: 0 }
 }
 
 /**
@@ -83,21 +101,24 @@ export function merge3(base0: string, ours: string, theirs: string, o: Merge3Opt
   // Without `times` both sides write at one time: the later-wins rule then breaks the tie by client id
   // (derived from the texts), so the merge is the same in either direction. With them, the later side wins.
   const t = (o.now ?? nowSeconds)()
-  const mk = (author: Author, clientId: number, at: number) => {
+  const mk = (author: Author, clientId: number, at: number, start: number) => {
     const m = new FileModel({ name: o.name, author, rules: o.rules, clientId, now: () => at })
     m.enroll(base, enrollment)
+    counter(m).counter = start
     return m
   }
   const [ca, cb] = o.clientIds ?? sideClients(o.name, ours, theirs)
-  const a = mk(o.ours ?? OURS, ca, o.times?.[0] ?? t)
-  const b = mk(o.theirs ?? THEIRS, cb, o.times?.[1] ?? t)
+  const a = mk(o.ours ?? OURS, ca, o.times?.[0] ?? t, o.counters?.[0] ?? 0)
+  const b = mk(o.theirs ?? THEIRS, cb, o.times?.[1] ?? t, o.counters?.[1] ?? 0)
+  let counters: [number, number]
   try {
     if (ours !== base) a.ingest(ours)
     if (theirs !== base) b.ingest(theirs)
+    counters = [counter(a).counter, counter(b).counter]
     a.applyRemote(b.encodeDiff(a.stateVector()), 'theirs')
   } finally {
     b.destroy()
   }
   const r = a.render()
-  return { text: r.text, conflicts: a.conflicts(), model: a }
+  return { text: r.text, conflicts: a.conflicts(), model: a, counters }
 }

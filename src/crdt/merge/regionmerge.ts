@@ -191,6 +191,21 @@ export async function mergeByRegions(
     const [ca, cb] = [ha.some((h) => inRegion(h, next)), hb.some((h) => inRegion(h, next))]
     return ca && cb ? none : { ...c, want: ca ? c.a : c.b }
   }
+  // The regions before region k, each side's lines under their root keys: a document whose merge makes the
+  // new ids the whole file's merge makes before region k (its sides' counters).
+  const prefix = (k: number): [string, string, string] => {
+    const docs: [string[], string[], string[]] = [[], [], []]
+    let open = -1
+    for (const r of regions.slice(0, k)) {
+      const root = u.start[r[0]] === 2 ? -1 : u.parent[r[0]]!
+      if (root >= 0 && root !== open) for (const d of docs) d.push(O[root]!)
+      open = root
+      docs[0].push(...O.slice(r[0], r[1]))
+      docs[1].push(...A.slice(map(ha, r[0]), map(ha, r[1])))
+      docs[2].push(...B.slice(map(hb, r[0]), map(hb, r[1])))
+    }
+    return docs.map((d) => d.join('\n') + '\n') as [string, string, string]
+  }
   const out: string[][] = []
   // Lines of changed regions (result, ours, theirs): the only places an identity can have been doubled.
   const touched: [string[][], string[][], string[][]] = [[], [], []]
@@ -229,11 +244,24 @@ export async function mergeByRegions(
       // item stays with the edit, as between live peers.
       if ([la, lb].some((ls) => ls.every((l) => /^\s*(#|$)/.test(l)))) return null
       const ctx = context(r, regions[k + 1])
-      const [{ merge3, sideClients }, crdt, o] = await Promise.all([import('./merge3.js'), import('../model.js'), options()])
+      const [{ merge3, sideClients }, crdt, { counterTie }, o] = await Promise.all([import('./merge3.js'), import('../model.js'), import('./ties.js'), options()])
       let m
       try {
         clientIds ??= sideClients(o.name, ours, theirs)
-        m = merge3(doc(O.slice(r[0], r[1]).concat(ctx.o)), doc(la.concat(ctx.a)), doc(lb.concat(ctx.b)), { ...o, clientIds })
+        const ids = clientIds
+        const sub = (counters?: [number, number]) => merge3(doc(O.slice(r[0], r[1]).concat(ctx.o)), doc(la.concat(ctx.a)), doc(lb.concat(ctx.b)), { ...o, clientIds: ids, ...(counters ? { counters } : {}) })
+        m = sub()
+        // Both sides inserted at one place and the tie went by a side's count of new ids, which started at the
+        // region here and at the file's start in the whole merge (ties.ts; merge.test.ts seeds 1859, 2860):
+        // merged again, each side counting on from what its changes before the region made.
+        if (k > 0 && counterTie(m.model, ids)) {
+          m.model.destroy()
+          const before = prefix(k)
+          if (limits.maxCrdtChars !== undefined && before.some((t) => t.length > limits.maxCrdtChars!)) throw new RegionTooLarge()
+          const p = merge3(before[0], before[1], before[2], { ...o, clientIds: ids })
+          p.model.destroy()
+          m = sub(p.counters)
+        }
       } catch (e) {
         if (e instanceof crdt.YamlSyntaxError || e instanceof crdt.RefusedFileError) return null // cut somewhere odd: merge it whole
         throw e
