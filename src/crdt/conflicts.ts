@@ -18,7 +18,7 @@
  */
 import * as Y from 'yjs'
 import { MAX_WALK } from './limits.js'
-import { AUTHORS, CONFLICTS, RESOLVED, kindOf, type NodeId, type Value } from './schema.js'
+import { AUTHORS, CONFLICTS, RESOLVED, kindOf, type Credit, type NodeId, type Value } from './schema.js'
 import type { Tree } from './tree.js'
 import { Chain, itemKey, liveValues, recordsByNode, seenBy, type ConflictRecord, type Live, type NodeRecords, type RecordValue } from './heads.js'
 
@@ -230,6 +230,26 @@ export function conflictMaps(doc: Y.Doc) {
     authors: doc.getMap<[string, string, string]>(AUTHORS),
   }
 }
+
+/**
+ * The writers resolutions credited, by the node, client and time of the value each resolution wrote: a kept
+ * value is written afresh by the peer that chose it (present.ts `resolveConflict`), and a later race with it
+ * named that peer as the value's writer ("claude and gus changed it" about ann's value claude kept: tester).
+ */
+export function keptWrites(doc: Y.Doc): Map<string, Credit> {
+  const out = new Map<string, Credit>()
+  for (const [key, r] of conflictMaps(doc).resolved) {
+    if (!Array.isArray(r) || r.length < 3 || !Array.isArray(r[2])) continue
+    const k = `${key.slice(0, key.indexOf('|'))}|${r[0] as number}|${r[1] as number}`
+    // Its own entry first: the records' marks can be overwritten by a later edit's (`supersede`).
+    if (key.endsWith(KEPT) || !out.has(k)) out.set(k, r[2] as Credit)
+  }
+  return out
+}
+
+/** The suffix of the resolution entry naming the kept value's writer: `node|client|time|kept` (`keptKey`). */
+const KEPT = '|kept'
+export const keptKey = (node: NodeId, client: number, time: number): string => `${node}|${client}|${time}${KEPT}`
 
 export interface RawConflict {
   node: NodeId

@@ -8,7 +8,7 @@
 import * as Y from 'yjs'
 import { parse } from 'yaml'
 import { toAbsolute } from './indent.js'
-import { conflictMaps, listRaw, type RawConflict, type RecordValue } from './conflicts.js'
+import { conflictMaps, keptKey, keptWrites, listRaw, type RawConflict, type RecordValue } from './conflicts.js'
 import { ITEM, type Rules } from './rules.js'
 import { kindOf, shortHash, type Credit, type NodeId } from './schema.js'
 import { summarize } from './valuesummary.js'
@@ -59,6 +59,12 @@ export function describeConflicts(file: string, tree: Tree, rules: Rules): Confl
     if (a) return { id: a[0], name: a[1], kind: a[2] === 'agent' ? 'agent' : 'human' }
     return at === 0 ? ENROLLED : { id: 'unknown', name: `unknown (client ${client})`, kind: 'human' }
   }
+  const kept = keptWrites(tree.doc)
+  // A value a resolution wrote is its chosen writer's, at the time they wrote it, not the resolver's.
+  const present = (c: RawConflict, v: RecordValue) => {
+    const k = kept.get(`${c.node}|${v[2]}|${v[1]}`)
+    return k ? presentValue([v[0], k[3], v[2]], { id: k[0], name: k[1], kind: k[2] === 'agent' ? 'agent' : 'human' }, tree, c) : presentValue(v, authorOf(v[2], v[1]), tree, c)
+  }
   return listRaw(tree).map((c) => {
     const path = tree.path(c.node)
     return {
@@ -67,7 +73,7 @@ export function describeConflicts(file: string, tree: Tree, rules: Rules): Confl
       kind: c.kind,
       path,
       display: displayPath(tree, c.node, path),
-      values: c.values.map((v) => presentValue(v, authorOf(v[2], v[1]), tree, c)),
+      values: c.values.map((v) => present(c, v)),
       winner: c.winner + 1,
     }
   })
@@ -143,8 +149,12 @@ export function resolveConflict(
   const { resolved } = conflictMaps(tree.doc)
   // The chosen value's writer and time go with the record: history and blame name them, not the resolver.
   const a = shown.values[index]!.author
-  const credit: Credit | null = a.id === 'enrollment' || a.id === 'unknown' ? null : [a.id, a.name, a.kind, chosen[1]]
+  const at = keptWrites(tree.doc).get(`${raw.node}|${chosen[2]}|${chosen[1]}`)?.[3] ?? chosen[1]
+  const credit: Credit | null = a.id === 'enrollment' || a.id === 'unknown' ? null : [a.id, a.name, a.kind, at]
   for (const key of raw.records) resolved.set(key, credit ? [tree.doc.clientID, w.opts.time, credit] : [tree.doc.clientID, w.opts.time])
+  // A record of a later race with the value written now names its writer by this entry (keptWrites): the
+  // records' marks above are overwritten by a later edit's or a concurrent resolution's.
+  if (credit) resolved.set(keptKey(raw.node, tree.doc.clientID, w.opts.time), [tree.doc.clientID, w.opts.time, credit])
   return true
 }
 
