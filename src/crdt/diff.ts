@@ -15,6 +15,7 @@ import { ITEM, type Rules } from './rules.js'
 import { COUNT, ROOT, childId, enrollSegment, kindOf, type NodeId } from './schema.js'
 import { integerOf } from './tree.js'
 import { isEmptyDesc } from './emptied.js'
+import { mergedTrivia } from './trivia.js'
 import { childKindOf, descOf, syntaxOf, type ChildKind, type Writer } from './write.js'
 
 type ChildClass = 'keyed' | 'list' | 'lines' | null
@@ -45,8 +46,8 @@ export class Differ {
   /** `base` null: no common ancestor (enrollment, re-creation): the current CRDT state stands in for it. */
   applyDoc(base: DocIR | null, next: DocIR): void {
     const cur = base ?? this.tree.toIR()
-    if (cur.head !== next.head) this.w.setStr(ROOT, 'h', next.head, '')
-    if (cur.trail !== next.trail) this.w.setStr(ROOT, 't', next.trail, '')
+    if (cur.head !== next.head) this.w.setStr(ROOT, 'h', mergedTrivia(cur.head, next.head, this.tree.get<string>(ROOT, 'h') ?? ''), '')
+    if (cur.trail !== next.trail) this.w.setStr(ROOT, 't', mergedTrivia(cur.trail, next.trail, this.tree.get<string>(ROOT, 't') ?? ''), '')
     this.w.revive(ROOT)
     if (base) this.diffValue(ROOT, base.root, next.root, [])
     else this.upsertValue(ROOT, next.root, [])
@@ -221,7 +222,9 @@ export class Differ {
         const retyped = (kind === 'entry' || kind === 'item') && kindOf(this.tree.desc(b.id!)) !== kindOf(descOf(n.value)) && (descOf(b.value) !== descOf(n.value) || (!!this.w.opts.seen && n.value.t === 'block' && !sameContent(b.value, n.value)))
         const cur = retyped ? syntaxCurrent(this.tree, b.id!, kind, n) : null
         for (const [k, [attr, value, dflt]] of syntaxOf(n, kind).entries()) {
-          if (bs[k]![1] !== value || (cur && (attr === 's' || attr === 't') && cur[k]![1] !== value)) this.w.setStr(b.id!, attr, value, dflt)
+          if (cur && (attr === 's' || attr === 't') && cur[k]![1] !== value) this.w.setStr(b.id!, attr, value, dflt)
+          // A peer's comment or blank line in the same stretch stays (trivia.ts).
+          else if (bs[k]![1] !== value) this.w.setStr(b.id!, attr, attr === 'h' || attr === 't' ? mergedTrivia(bs[k]![1], value, this.tree.get<string>(b.id!, attr) ?? dflt) : value, dflt)
         }
         this.diffValue(b.id!, b.value, n.value, childPath)
       } else {

@@ -125,6 +125,18 @@ test('an edit of the newest text that undoes part of the peer’s change is not 
   expect(out.stale).toBeUndefined()
 })
 
+test('comment lines above an entry: the peer added one, the stale save edited another: both stay', () => {
+  // An entry's comment lines are one string (its head); the save wrote its own whole, and the peer's comment
+  // was lost on both with no trace (stale-save generator, stop 29: trivia.ts).
+  const base = R1.replace('  - id: d2\n', '  # one\n  # two\n  - id: d2\n')
+  const [A, B] = newPair(base)
+  peerSaves(A, B, base.replace('  # two\n', '  # two\n  # three, the peer\'s\n'))
+  const out = A.ingest(base.replace('# one', '# one, edited'))
+  expect(out.text).toBe(base.replace('# one', '# one, edited').replace('  # two\n', '  # two\n  # three, the peer\'s\n'))
+  send(A, B)
+  expect(B.render().text).toBe(out.text)
+})
+
 test('the stale save overwrote a value a peer changed since: mine wins, the peer’s value stays in a conflict on both', () => {
   const [A, B] = newPair(R1)
   // The peer changed the title and, as peers do, something else: that is what shows the save is stale.

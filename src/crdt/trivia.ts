@@ -1,0 +1,54 @@
+/**
+ * Comment and blank lines around values (an entry's `head`, the document's head and trail) are one string
+ * register each. A save writes its own string whole, so a save made from an older text than the model's
+ * (a stale editor buffer, a save racing a peer's update) overwrote the lines a peer changed in the same
+ * stretch — a peer's comment, blank line or trailing spaces lost without a trace (the stale-save
+ * generator's commonest 'merge differs': 'comment|comment', 'deepComment|whitespaceLine', …). The save's
+ * change is applied to the current string line by line instead, when the two changes touch different
+ * lines (an untouched line between them, as for the generator's line-wise merge); otherwise the save's
+ * string stands, as before (the later edit).
+ */
+import { diffArrays } from 'diff'
+import { NO_FINAL_NEWLINE } from './ir.js'
+
+interface Hunk {
+  at: number
+  del: number
+  add: string[]
+}
+
+function hunks(base: string[], other: string[]): Hunk[] {
+  const out: Hunk[] = []
+  let at = 0
+  let cur: Hunk | null = null
+  for (const p of diffArrays(base, other)) {
+    if (p.added || p.removed) {
+      cur ??= { at, del: 0, add: [] }
+      if (p.removed) cur.del += p.value.length
+      else cur.add.push(...p.value)
+    } else {
+      if (cur) out.push(cur)
+      cur = null
+    }
+    if (!p.added) at += p.value.length
+  }
+  if (cur) out.push(cur)
+  return out
+}
+
+/** What to write for a string the save changed from `base` to `mine` where the model holds `cur`. */
+export function mergedTrivia(base: string, mine: string, cur: string | undefined): string {
+  if (typeof cur !== 'string' || typeof base !== 'string' || typeof mine !== 'string' || cur === base || cur === mine) return mine
+  if ([base, mine, cur].includes(NO_FINAL_NEWLINE)) return mine
+  const bl = base.split('\n')
+  const all = [...hunks(bl, mine.split('\n')), ...hunks(bl, cur.split('\n'))].sort((x, y) => x.at - y.at)
+  for (let i = 1; i < all.length; i++) if (all[i - 1]!.at + all[i - 1]!.del >= all[i]!.at) return mine
+  const out: string[] = []
+  let pos = 0
+  for (const h of all) {
+    out.push(...bl.slice(pos, h.at), ...h.add)
+    pos = h.at + h.del
+  }
+  out.push(...bl.slice(pos))
+  return out.join('\n')
+}
