@@ -279,7 +279,7 @@ export class Watcher extends EventEmitter<WatcherEvents> implements FileWatcher 
       if (this.closed || this.paused) return false
       // A writer that truncates, then writes (most do), can be caught in between: an empty file is read
       // again once before it is reported, which spares most such saves a brief hold. The guard against
-      // taking a mid-save emptiness in is space/reconcile.ts (CUT_SETTLE_MS), for every way a file is read.
+      // taking a mid-save emptiness in is space/cuthold.ts (CUT_SETTLE_MS), for every way a file is read.
       if (r !== 'changed' && r.kind === 'text' && r.text.trim() === '' && attempt === 0 && !always) {
         await new Promise((resolve) => setTimeout(resolve, this.stableMs))
         st = null

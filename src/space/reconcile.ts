@@ -26,6 +26,7 @@ import type { FileProblem, TrackedFile } from './trackedfile.js'
 import { awaitingJoin, joined, takeJoin, type JoinBase } from './join.js'
 import { committedCredit } from './enrollcredit.js'
 import { noteSave, untilWriterDone } from './midsave.js'
+import { CUT, cutMidSave, mayBeFirstPart, settleMs } from './cuthold.js'
 import { ingestTimed, racedPeers, writtenAt } from './saverace.js'
 import { heldReason } from './markers.js'
 
@@ -111,34 +112,14 @@ export async function takeInRevert(cx: FileContext, d: DocTurn, text: string, ha
   return unlessDamaged(cx, d.file, false, () => takeText(cx, d, text, hash, false, true, undefined, true))
 }
 
-/**
- * An empty file where there was content is, almost always, a save caught between its truncation and its
- * write (an editor or agent rewriting in place): taken in at once it deleted every entry on every peer, and
- * a second such writer then wiped the file (found by a black-box tester). So is a file that holds only the
- * start of its last text: the first part of such a save (a writer that writes in chunks, or streams its
- * output). Either is held a moment, quietly (nothing is written into it meanwhile: a peer's change that
- * came then was renamed over the writer's file, and the rest of its save was lost on every peer), and looked
- * at again once the file has been left alone for CUT_SETTLE_MS: then it is taken in as it is, diffed against
- * the text before (so a peer's change that came meanwhile stays). A deliberate deletion of a file's end
- * reaches the peers that much later. Holding it until the next save instead left a peer held for good when
- * the watcher's one event for the save came while the file was still cut (the network-faults test).
- */
-export const CUT_SETTLE_MS = 2000
-const CUT: FileProblem = { line: 1, col: 1, message: 'the file was cut short (a save under way?): looked at again in a moment', transient: true }
-
-function cutMidSave(f: TrackedFile, text: string): boolean {
-  const base = f.model.baseText ?? ''
-  if (!f.model.exists() || f.model.isEmpty || base.trim() === '') return false
-  return text.trim() === '' || (text.length < base.length && base.startsWith(text.slice(0, text.lastIndexOf('\n') + 1)))
-}
-
 async function settleCut(cx: FileContext, d: DocTurn): Promise<void> {
   if (d.file.problem !== CUT) return // taken in or held for another reason meanwhile
   const read = await readTextFile(path.join(cx.root, d.file.name), { within: cx.root })
   if (read.kind !== 'text') return // gone or unreadable: the watcher reports it
   // Written again since (the save still under way, or the next one): look again once it has been left alone.
   const age = Date.now() - read.mtimeMs
-  if (age < CUT_SETTLE_MS) return d.later(CUT_SETTLE_MS - age, () => settleCut(cx, d))
+  const wait = settleMs(d.file, read.text)
+  if (age < wait) return d.later(wait - age, () => settleCut(cx, d))
   await unlessDamaged(cx, d.file, false, () => takeText(cx, d, read.text, read.hash, true))
 }
 
@@ -148,8 +129,8 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string,
   if (j) return joinOrWait(cx, d, j, hash)
   if (f.diskIs(hash) && f.state === 'ok' && !settled) return false
   f.sawOnDisk(hash)
-  if (!settled && !revert && cutMidSave(f, text)) {
-    if (f.problem !== CUT) d.later(CUT_SETTLE_MS, () => settleCut(cx, d))
+  if (!settled && !revert && mayBeFirstPart(f, text)) {
+    if (f.problem !== CUT) d.later(settleMs(f, text), () => settleCut(cx, d))
     f.held(CUT)
     return false
   }

@@ -144,7 +144,7 @@ describe('e2e: odd and hostile YAML', { timeout: 180_000 }, () => {
     fs.writeFileSync(path.join(a.dir, fileOf('merge-keys')), mergeKeys)
     const t0 = Date.now()
     // Its reason, as the daemon says it (status may show the file held a moment earlier: a file caught
-    // empty between writeFileSync's truncation and its write is held briefly, reconcile.ts CUT_SETTLE_MS).
+    // empty between writeFileSync's truncation and its write is held briefly, cuthold.ts CUT_SETTLE_MS).
     // On a loaded machine the parse itself may outrun its time budget first: held as too costly either way.
     const reason = /merge-keys\.yaml:1:1: (it holds 6000\d YAML entries, more than ctxsync syncs live|parsing it alone took longer than)/
     await waitFor(() => reason.test(da.log()), 60_000, 'a to hold the 20k `<<` file as too costly', da.log)

@@ -1,5 +1,5 @@
 /**
- * A file cut short is held a moment (reconcile.ts CUT_SETTLE_MS) and then taken in: a person who deleted
+ * A file cut short is held a moment (cuthold.ts CUT_SETTLE_MS) and then taken in: a person who deleted
  * the file's last item meant it. A peer's edit of that very item that arrived during the hold was not in
  * the file when the person saved, so the deletion must not swallow it: the item stays, with the
  * delete-versus-edit conflict, as between two live peers (black-box tester, round 2: the edit was lost on

@@ -114,7 +114,7 @@ describe('a held file receiving peers’ updates', () => {
 describe('an empty save (a writer caught between truncating the file and writing it)', () => {
   // Found by a black-box tester — two agents rewriting the file in place: the daemon took in the empty moment
   // as "delete every entry", and the whole file was wiped on every peer. Now an empty file where there was
-  // content is held a moment (reconcile.ts CUT_SETTLE_MS) and looked at again.
+  // content is held a moment (cuthold.ts CUT_SETTLE_MS) and looked at again.
   it('is held, sends nothing, writes nothing; the save landing next is taken in against what the file held', async () => {
     const { a, b } = await pair()
     const svBefore = b.host().stateVector(TODOS)
