@@ -116,6 +116,11 @@ export async function pausedEdit(d: Daemon, peer: Peer, change: (text: string) =
   for (let attempt = 0; ; attempt++) {
     process.kill(pid, 'SIGSTOP')
     try {
+      // kill() returns once the signal is sent, not once the daemon stopped: on a loaded machine it ran on (in
+      // 1,865 of 2,000 tries, for up to tens of ms), long enough to write a peer's change between the read
+      // below and the write, which then saved a stale buffer (the ring's seed 880341: a transient empty
+      // title read, the full rendering written meanwhile, the read one saved back over it).
+      await untilStopped(pid)
       const busy = fs.readdirSync(path.dirname(file)).some((f) => f.startsWith('todos.yaml.'))
       if (!busy || attempt > 200) {
         fs.writeFileSync(file, change(fs.readFileSync(file, 'utf8')))
@@ -125,6 +130,29 @@ export async function pausedEdit(d: Daemon, peer: Peer, change: (text: string) =
       process.kill(pid, 'SIGCONT')
     }
     await sleep(2)
+  }
+}
+
+/** Waits (2 s at most) until every thread of `pid` is stopped; at once where /proc cannot tell. */
+async function untilStopped(pid: number): Promise<void> {
+  const end = Date.now() + 2000
+  while (Date.now() < end) {
+    let tasks: string[]
+    try {
+      tasks = fs.readdirSync(`/proc/${pid}/task`)
+    } catch {
+      return
+    }
+    const all = tasks.every((t) => {
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8')
+        return 'TtZX'.includes(stat[stat.lastIndexOf(')') + 2] ?? '')
+      } catch {
+        return true // the thread is gone
+      }
+    })
+    if (all) return
+    await new Promise((r) => setImmediate(r))
   }
 }
 
