@@ -312,6 +312,14 @@ export class DocVersions {
       // written alike): no change of theirs to name. Kept pending, they were named authors of this machine's
       // next save (black-box tester: "a change by tom emptied the file", bob's own truncation).
       if (text !== undefined && this.#clients.size && file.model.baseHolds?.(this.#clients)) this.#clients.clear()
+      // A carried change (a commit's values, a resolution) that lost a race here likewise: kept, its writer
+      // was named beside this machine's next save — ann's `git checkout -- FILE` credited to "gus, ann" for
+      // gus's pulled value that had lost to cat's (black-box tester, stop 29).
+      const c = this.#carried
+      if (text !== undefined && c && file.model.baseHolds?.(new Map([[c.client, Y.getState(this.doc.store, c.client)]]))) {
+        this.#carried = null
+        this.#stepText = undefined
+      }
       return
     }
     this.#last = text
