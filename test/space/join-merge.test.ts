@@ -129,20 +129,22 @@ describe('the join merge', { timeout: 600_000 }, () => {
 describe('known bug', () => {
   it.fails('a stale save over a value an earlier stale record named: the new race is recorded', async () => {
     const text = (title: string) => `todos:\n  - id: t0\n    title: seed\n  - id: t1\n    title: ${title}\n    status: todo\n`
-    const a = new FileModel({ name: NAME, author: who('a') })
+    // Each writer's clock fixed, one after the other: the later write shows and the values list in that order.
+    const at = (id: string, t: number) => new FileModel({ name: NAME, author: who(id), now: () => t })
+    const a = at('a', 100)
     a.enroll(text('first'))
     a.setBase(a.render())
     a.ingest(text('live'))
     a.setBase(a.render())
     // x joins from the first commit and sets the title the live context changed: [live, clone-x], recorded.
-    const x = new FileModel({ name: NAME, author: who('x') })
+    const x = at('x', 200)
     x.applyRemote(a.encodeDiff(), 'a')
-    await takeJoin(x, { current: [text('first')], texts: [text('first')], rules: defaultRules }, x.render(), text('clone-x'), Date.now() / 1000)
+    await takeJoin(x, { current: [text('first')], texts: [text('first')], rules: defaultRules }, x.render(), text('clone-x'), 200)
     expect(x.conflicts().map((c) => c.values.map((v) => v.value))).toEqual([['live', 'clone-x']])
     // y joins from the second commit ('live') and sets it too, over x's value it never saw.
-    const y = new FileModel({ name: NAME, author: who('y') })
+    const y = at('y', 300)
     y.applyRemote(x.encodeDiff(), 'x')
-    await takeJoin(y, { current: [text('live')], texts: [text('live'), text('first')], rules: defaultRules }, y.render(), text('clone-y'), Date.now() / 1000 + 1)
+    await takeJoin(y, { current: [text('live')], texts: [text('live'), text('first')], rules: defaultRules }, y.render(), text('clone-y'), 300)
     expect(y.render().text).toBe(text('clone-y'))
     const values = y.conflicts().map((c) => c.values.map((v) => v.value))
     for (const m of [a, x, y]) m.destroy()
