@@ -6,7 +6,7 @@
  */
 import { afterAll, expect, it, vi } from 'vitest'
 import { blameOf, versionsDirOf } from '../../src/space/versions/index.js'
-import { idle, Node, pass, removeSpaceDirs, SEED, team, TODOS } from '../space/harness.js'
+import { idle, joinCode, Node, pass, removeSpaceDirs, SEED, team, TODOS } from '../space/harness.js'
 
 afterAll(removeSpaceDirs)
 
@@ -100,4 +100,30 @@ it("two peers resolving one race at once, each keeping another's value: the new 
   stop()
   expect(lines.find((l) => l.startsWith('conflict in'))).not.toMatch(/\byou\b|yours/)
   for (const n of peers) await n.close()
+})
+
+// zed joins after erin kept ann's value: his first version is the whole file, and blame asks the CRDT, whose
+// register holds erin's write of it — blame said `erin`, or named no keeper (tester: `erin` rather than
+// `bob (kept by erin)`).
+it("a peer joining after a resolution blames the kept value on its writer, kept by the resolver", async () => {
+  const peers = await team(['ann', 'bob', 'erin'])
+  const [ann, , erin] = peers as [Node, Node, Node]
+  await race(peers)
+  const c = erin.s.conflicts()[0]!
+  await erin.s.resolve(c.id, c.values.findIndex((v) => v.value === 'done') + 1)
+  await idle(erin.s)
+  await everyone(erin, peers)
+  const zed = await Node.make({ name: 'zed', join: await joinCode(ann.root) })
+  await zed.start()
+  await pass(ann, zed)
+  expect(await zed.file()).toBe(await ann.file())
+  // blame reads the CRDT from the sidecar on disk (a daemon's store; the harness keeps it in memory).
+  const Y = await import('yjs')
+  const { FileDocStore } = await import('../../src/fs/sidecar.js')
+  const { spacePaths } = await import('../../src/space/paths.js')
+  const sidecar = new FileDocStore({ dir: spacePaths(zed.root).docs })
+  await sidecar.append(TODOS, zed.host().encodeDiff(TODOS, Y.encodeStateVector(new Y.Doc()))!)
+  await sidecar.close()
+  expect(await blameStatus(zed)).toEqual({ value: 'done', by: 'ann', kept: 'erin' })
+  for (const n of [...peers, zed]) await n.close()
 })

@@ -12,10 +12,11 @@ import { asDocName } from '../../ids.js'
 import { FileModel } from '../../crdt/model.js'
 import { compileRules } from '../../crdt/rules.js'
 import { AUTHORS, GIT_MARKS, revertOf, type Credit } from '../../crdt/schema.js'
+import { keptWrites } from '../../crdt/conflicts.js'
 import { nodeAtPath, writerAt } from '../../crdt/merge/place.js'
 import { readTeamConfig } from '../config.js'
 import { spacePaths } from '../paths.js'
-export interface Writer { author: { id: string; name: string; kind: 'human' | 'agent' }; at: number | null }
+export interface Writer { author: { id: string; name: string; kind: 'human' | 'agent' }; at: number | null; kept?: { id: string; name: string; kind: 'human' | 'agent' } }
 
 /**
  * A blame path (`todos[id=t2].status`, `scope["odd key"]`, `tags[2]`: fields.ts) as the key path the CRDT
@@ -70,10 +71,21 @@ export async function crdtWriters(root: string, doc: string, paths: string[], am
     if (!d) return out
     model.load(d.updates)
     if (!model.exists()) return out
+    const kept = keptWrites(model.doc)
+    const authors = model.doc.getMap<[string, string, string]>(AUTHORS)
+    const who = (a: readonly unknown[]) => ({ id: String(a[0]), name: String(a[1]), kind: a[2] === 'agent' ? 'agent' as const : 'human' as const })
     for (const p of paths) {
       const kp = keyPath(p)
       const node = kp && nodeAtPath(model.tree, kp)
       const desc = node ? model.tree.desc(node) : undefined
+      // A value a resolution wrote: the register's writer is the resolver, the value its chosen writer's.
+      const item = node ? model.tree.item(node, 'v') : undefined
+      const k = item && kept.get(`${node}|${item.id.client}|${model.tree.value(node!)?.[1]}`)
+      if (k) {
+        const r = authors.get(String(item.id.client))
+        out.set(p, { author: who(k), at: k[3] > 0 ? k[3] * 1000 : null, ...(r ? { kept: who(r) } : {}) })
+        continue
+      }
       const g = node && among?.get(p) ? gitWriter(model, model.tree.item(node, 'v'), among.get(p)!) : null
       if (g) {
         out.set(p, g)

@@ -254,6 +254,7 @@ export async function blameOf(root: string, dir: string, doc: string): Promise<B
     if (w) {
       l.authors = [w.author]
       if (w.at !== null) l.time = new Date(w.at).toISOString()
+      if (w.kept) l.keptBy = w.kept
     } else if (l.authors.length !== 1 && (l.change === first?.id || l.via === 'start')) {
       // The file as this clone first took it in: whoever is named made some change in it, not this field.
       l.authors = []
