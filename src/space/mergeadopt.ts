@@ -19,7 +19,7 @@ import { readTeamConfig } from './config.js'
 import { spacePaths } from './paths.js'
 import { awaitingJoin } from './join.js'
 import { droppedLine, markDone, openEntries, records } from './mergestore.js'
-import { noteMoved } from './mergefile.js'
+import { noteMoved, type MergeRecord } from './mergefile.js'
 import { deletesInOrder, heldBefore, madeByCheckout, seenInOrder } from './mergeseen.js'
 
 const log = logger('space:merge')
@@ -90,11 +90,22 @@ async function adopt(cx: GitContext): Promise<void> {
         done.push(e.id)
       }
       done.push(...ordered)
+      // Every value of the merge is the live context's now (or moot): its sides are known content. A side's
+      // value was otherwise only in a record — a later merge with that commit (a teammate's, pulled after the
+      // resolve) met a side no rule knew and listed the resolved conflict again (black-box tester, stop 29,
+      // finding 4). Not while a delete-versus-edit record is still this clone's: the edit is in it alone.
+      if (deletes.length === ordered.size) markSides(f.model, rec, cx.peerId)
       await noteMoved(paths, moved)
       await markDone(file, rec, done, deletes.length - ordered.size)
     })
   }
   cx.notify('summary')
+}
+
+function markSides(model: FileModel, rec: MergeRecord, by: string): void {
+  const at = Math.floor((Number.isFinite(Date.parse(rec.at)) ? Date.parse(rec.at) : Date.now()) / 1000)
+  const hashes = [...new Set(rec.parts.flatMap((p) => p.sides ?? []))].filter((h) => !model.gitMarked(h))
+  if (hashes.length) model.local(() => { for (const h of hashes) model.markFromGit(h, by, at) }, false)
 }
 
 /**

@@ -85,6 +85,12 @@ export interface StoredPart {
   /** Base64 Yjs state of the merged document. */
   state: string
   credits?: Credit[]
+  /**
+   * sha256 (hex) of the two texts this part's merge combined. Once its conflicts are the live context's (or
+   * moot), those texts are content the live context holds: `mergeadopt.ts` marks them for every peer, and a
+   * later merge with one of them is a merge of known versions (`mergeknown.ts`).
+   */
+  sides?: string[]
 }
 
 export interface MergeRecord {

@@ -12,6 +12,7 @@ import type { Merge3Options } from '../crdt/merge/merge3.js'
 import type { MergePart, StoredPart } from './mergestore.js'
 import type { SideSource } from '../git/sides.js'
 import { spacePaths } from './paths.js'
+import { sha256hex } from '../ids.js'
 import { mergeByRegions, RegionTooLarge } from '../crdt/merge/regionmerge.js'
 
 export interface MergeJob {
@@ -81,11 +82,22 @@ export async function runMergeJob(job: MergeJob, inlineLimit?: number): Promise<
     const record = job.records !== false && paths && r.conflicts.length && (await options()).me
     // Both sides already the live context's (a commit made before a resolution, merged after it): what they
     // conflict on was decided there, and a record would open it again (mergeknown.ts).
-    if (record && paths && (await heldLive(paths.docs, job))) return { kind: 'merged', text: r.text ?? '', conflicts: r.conflicts.length, keep: null, held: true }
+    // The merged text is the live context's then: the merge's pick among superseded values is no one's.
+    if (record && paths && (await heldLive(paths.docs, job))) {
+      return { kind: 'merged', text: (await liveText(paths.docs, job, options)) ?? r.text ?? '', conflicts: r.conflicts.length, keep: null, held: true }
+    }
+    // An (auto)stash applied over what git brought, both the live context's: the work tree is its text too.
+    // Git's merge of the two brought back what the live context removed since (an item deleted live after a
+    // peer committed it), and the daemon read that as this clone's edit (black-box tester, stop 29, finding 4).
+    if (!r.conflicts.length && paths && job.records !== false && (await stashApplied(job)) && (await heldLive(paths.docs, job))) {
+      const live = await liveText(paths.docs, job, options)
+      if (live !== null) return { kind: 'merged', text: live, conflicts: 0, keep: null }
+    }
     // `git checkout -m` / `switch -m`: the daemon keeps no record of it (mergeadopt.ts), so none is made here,
     // and the driver says so instead of promising one to `resolve --list` that never shows.
     if (record && (await checkoutMerge(job))) return { kind: 'merged', text: r.text ?? '', conflicts: r.conflicts.length, keep: null, carried: true }
     const keep = record ? r.parts.map((await import('./mergestore.js')).storePart) : null
+    if (keep) for (const k of keep) k.sides = [sha256hex(job.ours), sha256hex(job.theirs)]
     if (keep && paths) await creditStash(paths, job.name, await options(), r.parts, keep)
     const seen = keep && paths ? await seenHere(paths.state, job.name, r.parts) : 0
     return { kind: 'merged', text: r.text ?? '', conflicts: r.conflicts.length, keep, seen }
@@ -99,6 +111,16 @@ async function checkoutMerge(job: MergeJob): Promise<boolean> {
   const [{ checkoutMerging }, { Repo }] = await Promise.all([import('./mergeseen.js'), import('../git/repo.js')])
   const repo = await Repo.open(job.git.cwd).catch(() => null)
   return repo ? checkoutMerging(repo, job.git.path, job.base, job.ours).catch(() => false) : false
+}
+
+async function liveText(docs: string, job: MergeJob, options: () => Promise<Merge3Options>): Promise<string | null> {
+  const { liveRendering } = await import('./mergeknown.js')
+  return liveRendering(docs, job.name, (await options()).rules).catch(() => null)
+}
+
+/** Whether one side is this clone's stash being applied (`git/sides.ts`): the merge writes the work tree only. */
+async function stashApplied(job: MergeJob): Promise<boolean> {
+  return (await sides(job)).some((s) => s?.stash === true)
 }
 
 async function heldLive(docs: string, job: MergeJob): Promise<boolean> {

@@ -10,6 +10,12 @@
  * meta's `seen`), one a peer took in from git (a git mark), or one a sync point in git's notes records with a
  * state this CRDT covers — the merge's conflicts are history: nothing is kept, and the daemon writes the
  * live context back over the merged text (the merged text is known content when it is one of the sides).
+ *
+ * The merged text is then the live context's own (`liveRendering`): the merge of the texts kept a side the
+ * live context had superseded (an item one side deleted and the other edited stays with the edit), and was
+ * neither side — the daemon, which writes back over known content only, read the autostash's pop over it as
+ * an edit and brought the item back on every peer (black-box tester, stop 29, finding 4); committed, the
+ * merge gave it back to anyone who pulled it with plain git.
  */
 import * as Y from 'yjs'
 import { FileDocStore } from '../fs/sidecar.js'
@@ -18,6 +24,8 @@ import { GIT_MARKS } from '../crdt/schema.js'
 import { NOTES_REF, REMOTE_NOTES_PREFIX, parseNote } from '../git/notes.js'
 import type { Repo } from '../git/repo.js'
 import { readMeta } from './filemeta.js'
+import { FileModel } from '../crdt/model.js'
+import type { Rules } from '../crdt/rules.js'
 
 const NOTES_MAX = 400
 
@@ -49,6 +57,25 @@ export async function liveHolds(docsDir: string, name: string, texts: readonly s
     return out.map((k, i) => k || (points.get(git.repo.blobId(texts[i]!)) ?? []).some(covered))
   } finally {
     doc.destroy()
+    await store.close().catch(() => undefined)
+  }
+}
+
+/**
+ * The live context's text of `name` as this clone's sidecar holds it (what the daemon writes into the file),
+ * or null: no document, the file deleted there, or a state still waiting for updates it depends on.
+ */
+export async function liveRendering(docsDir: string, name: string, rules: Rules): Promise<string | null> {
+  const store = new FileDocStore({ dir: docsDir })
+  const live = new FileModel({ name, author: { id: 'merge:live', name: 'live', kind: 'human' }, rules })
+  try {
+    const d = await store.load(asDocName(name)).catch(() => null)
+    if (!d) return null
+    live.load(d.updates)
+    const r = live.render()
+    return r.complete ? r.text : null
+  } finally {
+    live.destroy()
     await store.close().catch(() => undefined)
   }
 }

@@ -3,6 +3,8 @@
  * before a resolution and merged afterwards (pull, merge) holds history the live context already superseded.
  * It must neither bring back what the resolution removed nor open the conflict again, on any peer.
  */
+import fsp from 'node:fs/promises'
+import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { ctx, ctxJson, freePort, killAll, removeTmpDirs, startWatch, stopWatch, TODOS, waitChange, waitFor, waitLog, type Daemon, type Peer } from './helpers.js'
 import { cloneAs, gitIn, joiner, read, replaceIn, twoLivePeers } from './gitHelpers.js'
@@ -129,6 +131,89 @@ describe('e2e: a resolved conflict stays resolved across git', { timeout: 240_00
     } catch (e) {
       throw new Error(`${(e as Error).message}\n${logs([da, db, dc])}`)
     }
+  })
+
+  // Black-box tester, stop 29, finding 4: gus (plain git) retitles t2 and pushes; bob deletes it live, pulls
+  // (the autostash's pop lists the conflict) and keeps the deletion; ann commits the live context, bob edits on,
+  // and ann pulls gus's commit: ann's commit and gus's are both versions her live context holds, their merge
+  // kept gus's edit and the autostash's pop put the later edit over it — t2 came back on every peer, unrecorded.
+  // Its variant with a value: the conflict opened again on every peer ("gus and you changed it").
+  it.each([['deletion', 'delete'], ['value', 'retitle']] as const)('a %s kept by resolve survives a pull that merges the live context\'s commit with the older edit, over a later edit', async (_what, bob) => {
+    const { a, b, da, db, remote } = await twoLivePeers()
+    const kept = async (q: Peer) => (bob === 'delete' ? !(await read(q.dir, TODOS)).includes('id: t2') : (await read(q.dir, TODOS)).includes(BOB_TITLE))
+    try {
+      const gus = await cloneAs(remote, 'gus')
+      await replaceIn(gus, TODOS, 'title: "Fix the renderer"', 'title: "Fix the renderer, gus"')
+      await gitIn(gus, ['commit', '-qam', 'gus: t2'])
+      await gitIn(gus, ['push', '-q', 'origin', 'main'])
+      await (bob === 'delete' ? replaceIn(b.dir, TODOS, T2, '') : replaceIn(b.dir, TODOS, 'title: "Fix the renderer"', BOB_TITLE))
+      for (const q of [a, b]) await waitFor(() => kept(q), 15_000, `bob's ${bob} on ${q.name}`)
+      const pb = await gitIn(b.dir, ['pull', '--no-rebase', '--no-edit'], { reject: false })
+      expect(pb.exitCode, pb.stdout + pb.stderr).toBe(0)
+      const mine = bob === 'delete' ? (c: any) => c.kind === 'delete' : (c: any) => c.display === 'todos[id=t2].title'
+      let c: any
+      await waitFor(async () => ((c = (await listed(b)).find(mine)) !== undefined), 20_000, 'the conflict on bob')
+      const take = c.values.findIndex((v: any) => (bob === 'delete' ? v.author.name === 'bob' : v.raw.includes('bob'))) + 1
+      expect(take, JSON.stringify(c)).toBeGreaterThan(0)
+      const r = await ctx(b.dir, ['resolve', c.id, '--take', String(take)])
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0)
+      for (const q of [a, b]) {
+        await waitFor(() => kept(q), 15_000, `bob's ${bob} on ${q.name} after the resolve`)
+        await waitFor(async () => (await listed(q)).length === 0, 15_000, `no conflict on ${q.name}`)
+      }
+      await gitIn(a.dir, ['commit', '-qam', 'ann: the live context'])
+      await laterEdit(b, [a, b])
+      const p = await gitIn(a.dir, ['pull', '--no-rebase', '--no-edit'], { reject: false })
+      expect(p.exitCode, p.stdout + p.stderr).toBe(0)
+      await waitFor(async () => (await ctx(a.dir, ['sync'])).exitCode === 0, 15_000, 'ann synced')
+      const marker = 'title: "Ship it, after"'
+      await replaceIn(a.dir, TODOS, 'title: "Ship it"', marker)
+      for (const q of [a, b]) await waitFor(async () => (await read(q.dir, TODOS)).includes(marker), 15_000, `${q.name} has the edit after the pull`)
+      for (const q of [a, b]) {
+        expect(await kept(q), `${q.name}: ${await read(q.dir, TODOS)}`).toBe(true)
+        expect(await listed(q), `${q.name}: ${JSON.stringify(await listed(q))}\n${p.stdout}${p.stderr}`).toEqual([])
+        expect((await ctx(q.dir, ['status', '--check'])).exitCode, `status --check on ${q.name}`).toBe(0)
+      }
+      // The merge commit holds the live context's choice too: a teammate who pulls it with plain git gets it.
+      const merged = (await gitIn(a.dir, ['show', `HEAD:${TODOS}`])).stdout
+      expect(merged, 'the merge commit').not.toContain('gus')
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
+    expect(await stopWatch(da)).toBe(0)
+    expect(await stopWatch(db)).toBe(0)
+  })
+
+  // Finding 4's variant: the item was deleted live after a peer committed it, and the puller's HEAD never had it.
+  // The fast-forward's autostash pop merged the stashed live text over the commit that still had it: both
+  // versions the live context held, but neither its present, and the pop's text was read as an edit adding it.
+  it('an item deleted live stays deleted when a fast-forward pull brings a commit that still had it over uncommitted work', async () => {
+    const { a, b, da, db } = await twoLivePeers()
+    try {
+      const T5 = '  - id: t5\n    title: "Five"\n    status: open\n'
+      const t = await read(b.dir, TODOS)
+      await fsp.writeFile(path.join(b.dir, TODOS), t + T5)
+      for (const q of [a, b]) await waitFor(async () => (await read(q.dir, TODOS)).includes('id: t5'), 15_000, `t5 on ${q.name}`)
+      await gitIn(a.dir, ['commit', '-qam', 'ann: t5'])
+      await gitIn(a.dir, ['push', '-q', 'origin', 'main'])
+      await replaceIn(a.dir, TODOS, T5, '')
+      for (const q of [a, b]) await waitFor(async () => !(await read(q.dir, TODOS)).includes('id: t5'), 15_000, `t5 gone on ${q.name}`)
+      await laterEdit(a, [a, b])
+      const p = await gitIn(b.dir, ['pull', '--no-rebase', '--no-edit'], { reject: false })
+      expect(p.exitCode, p.stdout + p.stderr).toBe(0)
+      await waitFor(async () => (await ctx(b.dir, ['sync'])).exitCode === 0, 15_000, 'bob synced')
+      const marker = 'title: "Ship it, after"'
+      await replaceIn(b.dir, TODOS, 'title: "Ship it"', marker)
+      for (const q of [a, b]) await waitFor(async () => (await read(q.dir, TODOS)).includes(marker), 15_000, `${q.name} has the edit after the pull`)
+      for (const q of [a, b]) {
+        expect(await read(q.dir, TODOS), q.name).not.toContain('id: t5')
+        expect(await listed(q), `${q.name}: ${JSON.stringify(await listed(q))}\n${p.stdout}${p.stderr}`).toEqual([])
+      }
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
+    expect(await stopWatch(da)).toBe(0)
+    expect(await stopWatch(db)).toBe(0)
   })
 
   it('a deletion kept by resolve survives a pull of a merge commit made before it with a teammate\'s change no CRDT saw', async () => {
