@@ -5,6 +5,9 @@
  * records said "claude and gus changed it" about ann's value that claude had kept).
  */
 import { afterAll, expect, it, vi } from 'vitest'
+import * as Y from 'yjs'
+import { FileDocStore } from '../../src/fs/sidecar.js'
+import { spacePaths } from '../../src/space/paths.js'
 import { blameOf, versionsDirOf } from '../../src/space/versions/index.js'
 import { idle, joinCode, Node, pass, removeSpaceDirs, SEED, team, TODOS } from '../space/harness.js'
 
@@ -13,8 +16,16 @@ afterAll(removeSpaceDirs)
 const everyone = async (from: Node, all: Node[]) => { for (const n of all) if (n !== from) await pass(from, n) }
 const STATUS = 'todos[id=t0].status'
 
+/** blame reads the CRDT from the sidecar on disk (a daemon's store; the harness keeps it in memory). */
+async function sidecar(n: Node): Promise<void> {
+  const store = new FileDocStore({ dir: spacePaths(n.root).docs })
+  await store.append(TODOS, n.host().encodeDiff(TODOS, Y.encodeStateVector(new Y.Doc()))!)
+  await store.close()
+}
+
 async function blameStatus(n: Node) {
   await n.s.versions!.flushed()
+  await sidecar(n)
   const l = (await blameOf(n.root, versionsDirOf(n.root), TODOS)).find((x) => x.path === STATUS)!
   return { value: JSON.parse(l.value) as string, by: l.authors.map((a) => a.name).join(','), kept: l.keptBy?.name ?? null }
 }
@@ -44,9 +55,8 @@ for (const keep of ['done', 'blocked'] as const) {
       await idle(erin.s)
       await everyone(erin, peers)
       const writer = keep === 'done' ? 'ann' : 'bob'
-      // Keeping the value the file shows changes no text: no version says erin kept it, and blame names bob.
-      const kept = keep === 'done' ? 'erin' : null
-      for (const n of peers) expect({ at: n.s.author.name, ...(await blameStatus(n)) }).toEqual({ at: n.s.author.name, value: keep, by: writer, kept })
+      // Keeping the value the file shows changes no text (no version says it): blame asks the CRDT.
+      for (const n of peers) expect({ at: n.s.author.name, ...(await blameStatus(n)) }).toEqual({ at: n.s.author.name, value: keep, by: writer, kept: 'erin' })
       for (const n of peers) await n.close()
     })
   }
@@ -82,16 +92,15 @@ it("two peers resolving one race at once, each keeping another's value: the new 
     const c = n.s.conflicts()[0]!
     await n.s.resolve(c.id, c.values.findIndex((v) => v.value === keep) + 1)
     await idle(n.s)
-    // erin keeps the value her file shows: no version, bob's still.
-    expect(await blameStatus(n)).toEqual({ value: keep, by: keep === 'done' ? 'ann' : 'bob', kept: keep === 'done' ? 'ann' : null })
+    expect(await blameStatus(n)).toEqual({ value: keep, by: keep === 'done' ? 'ann' : 'bob', kept: n.s.author.name })
   }
   const lines: string[] = []
   const { logConflicts } = await import('../../src/space/conflictlog.js')
   const stop = logConflicts(erin.s, (l) => lines.push(l))
   await everyone(ann, peers)
   await everyone(erin, peers)
-  // erin's choice is the later write: hers shows everywhere; on erin it changed no text (no version).
-  for (const n of peers) expect({ at: n.s.author.name, ...(await blameStatus(n)) }).toEqual({ at: n.s.author.name, value: 'blocked', by: 'bob', kept: n === erin ? null : 'erin' })
+  // erin's choice is the later write: hers shows everywhere (on erin with no version: it changed no text).
+  for (const n of peers) expect({ at: n.s.author.name, ...(await blameStatus(n)) }).toEqual({ at: n.s.author.name, value: 'blocked', by: 'bob', kept: 'erin' })
   for (const n of peers) {
     const rec = n.s.conflicts().find((x) => x.display === STATUS)
     expect({ at: n.s.author.name, values: rec?.values.map((v) => `${v.value}:${v.author.name}`).sort() }).toEqual({ at: n.s.author.name, values: ['blocked:bob', 'done:ann'] })
@@ -117,13 +126,6 @@ it("a peer joining after a resolution blames the kept value on its writer, kept 
   await zed.start()
   await pass(ann, zed)
   expect(await zed.file()).toBe(await ann.file())
-  // blame reads the CRDT from the sidecar on disk (a daemon's store; the harness keeps it in memory).
-  const Y = await import('yjs')
-  const { FileDocStore } = await import('../../src/fs/sidecar.js')
-  const { spacePaths } = await import('../../src/space/paths.js')
-  const sidecar = new FileDocStore({ dir: spacePaths(zed.root).docs })
-  await sidecar.append(TODOS, zed.host().encodeDiff(TODOS, Y.encodeStateVector(new Y.Doc()))!)
-  await sidecar.close()
   expect(await blameStatus(zed)).toEqual({ value: 'done', by: 'ann', kept: 'erin' })
   for (const n of [...peers, zed]) await n.close()
 })

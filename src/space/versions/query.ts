@@ -239,7 +239,10 @@ export async function blameOf(root: string, dir: string, doc: string): Promise<B
   }
   const vague = (l: BlameLine) => l.via !== 'unrecorded' && (l.authors.length !== 1 || l.via === 'start' || l.via === 'settled')
   const ask = out.filter(vague)
-  if (ask.length === 0) return out
+  // A resolution that kept the value the file showed changed no text, so no version says who kept it: the
+  // CRDT does (its register holds the resolver's write of it), for every field recorded as set by one writer.
+  const sure = out.filter((l) => l.via !== 'unrecorded' && !vague(l) && !l.keptBy)
+  if (ask.length === 0 && sure.length === 0) return out
   const { crdtWriters } = await import('./crdtauthors.js')
   // A pull's version naming several writers (a peer that caught up on it): each field's commit writer.
   const among = new Map(ask.filter((l) => l.via === 'git' && l.authors.length > 1).map((l) => [l.path, l.authors.map((a) => a.id)]))
@@ -247,7 +250,11 @@ export async function blameOf(root: string, dir: string, doc: string): Promise<B
   // register's earlier write by someone else (blame after bob undid his truncation named bob on ann, for
   // values that ann's first version held, and ann on bob: black-box tester).
   const past = new Map(ask.flatMap((l) => { const b = setBy.get(l.path)?.back; return b?.length ? [[l.path, b.map((x) => x[0])] as const] : [] }))
-  const writers = await crdtWriters(root, doc, ask.map((l) => l.path), among, past).catch(() => new Map<string, never>())
+  const writers = await crdtWriters(root, doc, [...ask, ...sure].map((l) => l.path), among, past).catch(() => new Map<string, never>())
+  for (const l of sure) {
+    const w = writers.get(l.path)
+    if (w?.kept && w.author.id === l.authors[0]!.id) l.keptBy = w.kept
+  }
   const first = versions.find((v) => v.text !== null)
   for (const l of ask) {
     const w = writers.get(l.path)
