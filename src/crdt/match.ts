@@ -52,6 +52,23 @@ export function matchItems(bk: Child[], nk: Child[], rules: Rules, path: readonl
     pairs[freeN[b]!] = freeB[a]!
     usedB.add(freeB[a]!)
   })
+  // An item moved unchanged, where no identity names it (workflow steps): the common subsequence keeps the
+  // order, so it left it out, and it was read as deleted and typed anew — a peer's edit of it revived the old
+  // one, and the list showed it twice (stale-save generator seeds 3 and 348825, 'move of an edited item').
+  // Paired when its text is found once among the items left on each side.
+  const once = (fps: string[], free: number[], used: (k: number) => boolean) => {
+    const n = new Map<string, number>()
+    fps.forEach((f, k) => !used(free[k]!) && n.set(f, (n.get(f) ?? 0) + 1))
+    return n
+  }
+  const [onceB, onceN] = [once(fpB, freeB, (i) => usedB.has(i)), once(fpN, freeN, (j) => pairs[j] !== undefined)]
+  fpN.forEach((f, b) => {
+    const a = fpB.indexOf(f)
+    if (pairs[freeN[b]!] !== undefined || a < 0 || usedB.has(freeB[a]!) || onceB.get(f) !== 1 || onceN.get(f) !== 1) return
+    if (bIdent[freeB[a]!] !== undefined || nIdent[freeN[b]!] !== undefined) return
+    pairs[freeN[b]!] = freeB[a]!
+    usedB.add(freeB[a]!)
+  })
   pairGaps(pairs, bk.length, usedB, (i, j) => {
     const bi = bIdent[i]
     const ni = nIdent[j]
