@@ -74,6 +74,10 @@ export class Differ {
     const had = this.tree.desc(id)
     if (descOf(base) !== nd) this.w.setDesc(id, nd, had === nd && !this.shown(id))
     if (base && !childClass(base) && !isEmptyDesc(descOf(base)) && isEmptyDesc(nd)) this.buryRevived(id)
+    // A stale save emptied (`k: ~`) a value a peer made a block of text since: the block's lines are the
+    // peer's value (recorded as overwritten), not an emptied list's items, which an empty value shows: the
+    // file showed `k:\n  - line one` (stale-save seed 3, 'record: a value said by its kind only').
+    if (this.w.opts.seen && isEmptyDesc(nd) && kindOf(had) === 'block' && base?.t !== 'block') this.tombstoneHidden(id, 'list')
     const bc = childClass(base)
     const nc = childClass(next)
     // A save made from an older text (`seen`: a stale save) typed a line into a block scalar that a peer made

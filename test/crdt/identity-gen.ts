@@ -38,7 +38,11 @@ function lastIdItem(l: string[], r: Rng): [number, number] | null {
     while (e > i + 1 && l[e - 1]!.trim() === '') e--
     // Comments around or in the item belong to neighbours or to the item by rules of their own (kept where
     // they were when it goes): cases about identity leave them out.
-    if (e > i + 1 && !l.slice(i - 1, e).some((x) => x.includes('#'))) found.push([i, e])
+    // Above it too, past blank lines (seed 348825: `# Parked until Q1`, a blank line, then the item: the
+    // deletion kept the comment, the new item was typed under it, and it showed twice).
+    let h = i
+    while (h > 0 && (l[h - 1]!.trim() === '' || l[h - 1]!.trimStart().startsWith('#'))) h--
+    if (e > i + 1 && !l.slice(h, e).some((x) => x.includes('#'))) found.push([i, e])
   }
   return found.length ? found[Math.floor(r() * found.length)]! : null
 }

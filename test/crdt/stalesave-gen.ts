@@ -112,8 +112,10 @@ function knownLimit(s: Step): Outcome | null {
   const added = (t: string) => new Set(t.split('\n').filter((l) => !s.r1.includes(l)).map((l) => l.trim()))
   const [a, b] = [added(s.a), added(s.b)]
   const edits = [s.a, s.b].map((t) => hunks(s.r1.split('\n'), t.split('\n')).flatMap((h) => h.add))
-  if (edits.some((e) => e.some((l) => /_(v2|old|renamed):/.test(l)))) return 'rename'
-  if (edits.some((e) => e.some((l) => /^\s*(- )?id:/.test(l)))) return 'identity'
+  // `keyWithSpaces` renames a key too (`run:` → `run with spaces:`): against an edit inside the old key it is
+  // a deletion versus an edit, kept with its record (seed 348825, stop 29), not the line-wise merge.
+  if (edits.some((e) => e.some((l) => /_(v2|old|renamed):|\S with spaces:/.test(l)))) return 'rename'
+  if (edits.some((e) => e.some((l) => /^\s*(- )?id( with spaces)?:/.test(l)))) return 'identity'
   if ([...a].some((l) => l.length >= 8 && b.has(l))) return 'same-line'
   return null
 }
