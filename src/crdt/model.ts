@@ -18,7 +18,6 @@ import { incrementalParse, parsedSpans } from './incremental.js'
 import { RecentTexts, collectIds, equalBytes, heldFor, madeFrom, stateOf, withState, type Held } from './recent.js'
 import { applyStale, changedSince, keptChanges, recordOverwrites, type StaleSave } from './stalesave.js'
 import { fallbackOf } from './fallback.js'
-import { HeldUpdates } from './gapped.js'
 import { annotate } from './annotate.js'
 import { defaultRules, type Rules } from './rules.js'
 import { AUTHORS, GIT_MARKS, ROOT, nowSeconds, revertMarkKey, type Credit, type RevertMark } from './schema.js'
@@ -38,7 +37,8 @@ export type { Conflict, Take, StaleSave, Author, RemoteOrigin, Rendered, FileMod
 export class FileModel {
   /** How often a complete (writable) state needed the canonical fallback rendering (`render.ts` repairs should make it 0). */
   static fallbacks = 0
-  static transientFallbacks = 0 // the same for incomplete states (cross-writer gaps `gapped.ts` lets through; never written)
+  /** The same for incomplete states (Yjs applies a waiting update's deletions: often unparsable; never written). */
+  static transientFallbacks = 0
   readonly doc = new Y.Doc()
   readonly tree: Tree
   readonly name: string
@@ -53,7 +53,6 @@ export class FileModel {
   private authored = false
   private readonly live: boolean
   private readonly races: RaceWatch
-  private readonly gapped = new HeldUpdates() // updates waiting for one they need (`gapped.ts`)
   private now: () => number
   /** The time of this ingest's writes when it is not now (`timed`). */
   #at: number | undefined
@@ -101,14 +100,14 @@ export class FileModel {
   get isEmpty(): boolean { return this.doc.store.clients.size === 0 }
 
   load(updates: Iterable<Uint8Array>): void {
-    this.doc.transact(() => { for (const u of updates) Y.applyUpdate(this.doc, u, LOAD) }, LOAD)
+    this.doc.transact(() => {
+      for (const u of updates) Y.applyUpdate(this.doc, u, LOAD)
+    }, LOAD)
   }
 
-  /** Applies a peer's update whole, or holds it until what it needs came (`gapped.ts`); records value races it reveals. */
+  /** Applies a peer's update; records value races it reveals (a local write every peer makes alike). */
   applyRemote(update: Uint8Array, from: string): void {
-    if (this.gapped.holdIfGapped(this.doc, update, from)) return
     Y.applyUpdate(this.doc, update, { remote: from } satisfies RemoteOrigin)
-    for (const h of this.gapped.size ? this.gapped.ready(this.doc) : []) Y.applyUpdate(this.doc, h.update, { remote: h.from } satisfies RemoteOrigin)
     this.flushRaces()
   }
 

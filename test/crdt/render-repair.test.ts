@@ -166,8 +166,8 @@ describe('the missing final newline belongs to the document', () => {
   })
 })
 
-describe('an update that arrives before one it depends on', () => {
-  test('is held whole (crdt/gapped.ts): the render stays the last complete state, no transient, then the final text', () => {
+describe('an update applied before one it depends on', () => {
+  test('renders a transient state that is neither written nor counted as a fallback', () => {
     // `steps` is a sequence (tags are a set, whose elements are replaced, not rewritten in place).
     const steps = (v: string, more = '') => todo(v, more).replace('tags:', 'steps:')
     const base = steps(' [x, y]')
@@ -183,11 +183,11 @@ describe('an update that arrives before one it depends on', () => {
     const fallbacks = FileModel.fallbacks
     const transients = FileModel.transientFallbacks
     c.applyRemote(updates[1]!, 'a')
-    // Applied, Yjs would have deleted the old value of `x` with the new one waiting (`steps: [, y]`).
-    const waiting = c.render()
-    expect(waiting.complete).toBe(true)
-    expect(waiting.text).toBe(base)
-    expect(FileModel.transientFallbacks).toBe(transients)
+    // The old value of `x` is already deleted, the new one waits: `steps: [, y]`.
+    expect(() => parseYaml(renderDoc(c.tree.toIR()))).toThrow()
+    const transient = c.render()
+    expect(transient.complete).toBe(false)
+    expect(FileModel.transientFallbacks).toBe(transients + 1)
     c.applyRemote(updates[0]!, 'a')
     const done = c.render()
     expect(done.complete).toBe(true)
