@@ -32,6 +32,8 @@ export interface NodeRecords {
   open: Array<{ key: string; ids: [string, string]; rec: ConflictRecord }>
   /** Item ids that a resolution or a later edit superseded. */
   dead: Set<string>
+  /** For each of `dead`, the clients whose resolution or edit superseded it. */
+  deadBy?: Map<string, Set<number>>
   /** Copy item id → [original item id, original value]. */
   alias: Map<string, [string, RecordValue]>
 }
@@ -50,7 +52,16 @@ export function recordsByNode(doc: Y.Doc, only?: Set<NodeId>): Map<NodeId, NodeR
     const a = parts[1] ?? `${key}#0`
     const b = parts[2] ?? `${key}#1`
     if (b.startsWith('=')) g.alias.set(a, [b.slice(1), rec[0]])
-    else if (resolved.has(key)) g.dead.add(a).add(b)
+    else if (resolved.has(key)) {
+      g.dead.add(a).add(b)
+      const by = (resolved.get(key) as unknown[] | undefined)?.[0]
+      if (typeof by === 'number') for (const id of [a, b]) {
+        g.deadBy ??= new Map()
+        let s = g.deadBy.get(id)
+        if (!s) g.deadBy.set(id, (s = new Set()))
+        s.add(by)
+      }
+    }
     else g.open.push({ key, ids: [a, b], rec })
   }
   return out
@@ -91,7 +102,7 @@ export function liveValues(tree: Tree, node: NodeId, g: NodeRecords | undefined)
       if (orig) for (const s of seenBy(orig, g, chain, Number(id.slice(id.indexOf(':') + 1)))) heads.delete(s)
       if (id === canon(curId) && orig !== cur) for (const s of seenBy(cur, g, chain)) heads.delete(s)
     }
-    for (const id of g.dead) heads.delete(canon(id))
+    for (const id of g.dead) if (!reclaimed(g, id)) heads.delete(canon(id))
     if (heads.size === 0) heads.set(canon(curId), curValue)
   }
   // Equal values written by two peers are one value (the later write of it).
@@ -107,6 +118,20 @@ export function liveValues(tree: Tree, node: NodeId, g: NodeRecords | undefined)
   const latest = values.length - 1
   const records = values.length < 2 || !g ? [] : g.open.map((o) => o.key).sort()
   return { values, ids: sorted.map((e) => e[0]), shown, latest, records }
+}
+
+/**
+ * Is `id`, superseded, named again by an open stale-save record (`s` ids) whose saver superseded it? A stale
+ * save's own edit supersedes the records written before it (`supersede`), one of which may name the very value
+ * the save overwrote unseen (a value an earlier stale save had recorded); its new record names that value by
+ * the same id and says it still competes. Dead by that edit, the value went with no record (join generator
+ * worlds 1.5, 600000.4; join-merge seed 801168). Superseded by another peer's resolution or edit, it stays dead.
+ */
+function reclaimed(g: NodeRecords, id: string): boolean {
+  const by = g.deadBy?.get(id)
+  if (!by || !id.startsWith('s')) return false
+  const client = (x: string) => Number(x.slice(1, x.indexOf(':')))
+  return g.open.some((o) => o.ids.includes(id) && o.ids.some((x) => x !== id && x.startsWith('s') && by.has(client(x))))
 }
 
 /** The items of one register (its Yjs chain), found by id. */

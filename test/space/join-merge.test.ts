@@ -92,13 +92,9 @@ const cases = Number(process.env.CTXSYNC_JOIN_MERGES ?? 300)
 const first = Number(process.env.CTXSYNC_JOIN_SEED ?? (process.env.CI ? 2 : Date.now() % 1_000_000))
 /** Seeds that failed once, replayed every run. */
 const REGRESSIONS: number[] = [109, 183, 270, 295, 4311, 4545, 4878, 5112, 5364, 345331, 400274, 2, 8, 42, 55, 44,
-  600030, 600288, 600411, 600497, 600539, 600887, 600979, 700557]
-/**
- * Open (issue 13 item 4), each failing the way it says: red once fixed (then move it to REGRESSIONS).
- * 801168: the live peers' own record on t0.title (a stale save's) names the value the clone overwrites; the
- * clone's save supersedes it and the new record goes unlisted (the 'known bug' case below).
- */
-const KNOWN: Record<number, FailureKind> = { 801168: 'missing' }
+  600030, 600288, 600411, 600497, 600539, 600887, 600979, 700557, 801168]
+/** Open (issue 13 item 4), each failing the way it says: red once fixed (then move it to REGRESSIONS). */
+const KNOWN: Record<number, FailureKind> = {}
 
 describe('the join merge', { timeout: 600_000 }, () => {
   it('a clone\'s committed text plus its own change, joined onto the live state: no spurious conflict, every real race recorded, nothing rolled back', async () => {
@@ -119,15 +115,12 @@ describe('the join merge', { timeout: 600_000 }, () => {
 })
 
 /**
- * Open (not in this file's code: src/crdt, conflicts.ts `supersede` / stalesave.ts `recordOverwrites` / heads.ts):
- * join world seeds 1.5, 600000.4 (`bench/join.mjs --worlds 4 --clones 6 --seed 600000`), 700001.3, 700002.4;
- * join-merge 801168 (KNOWN). A clone's save overwrote a value that an earlier stale-save record [V0, V] names
- * (an earlier join's, or the live peers' own); the save's own transaction supersedes that record, marking both
- * its ids dead, and the new record [V, X] names V by the same `s` id, so heads.ts drops V and no conflict is
- * listed: V gone without a record. Red once fixed: then make it a plain `it`.
+ * A stale save (here a second joining clone) over a value an earlier stale-save record names: its own edit
+ * superseded that record, and its new record named the value by the same id, dead (join worlds 1.5, 600000.4,
+ * 700001.3, 700002.4; join-merge 801168).
  */
-describe('known bug', () => {
-  it.fails('a stale save over a value an earlier stale record named: the new race is recorded', async () => {
+describe('a stale record over a stale record', () => {
+  it('a stale save over a value an earlier stale record named: the new race is recorded', async () => {
     const text = (title: string) => `todos:\n  - id: t0\n    title: seed\n  - id: t1\n    title: ${title}\n    status: todo\n`
     // Each writer's clock fixed, one after the other: the later write shows and the values list in that order.
     const at = (id: string, t: number) => new FileModel({ name: NAME, author: who(id), now: () => t })
