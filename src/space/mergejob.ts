@@ -6,6 +6,7 @@
  * A shape the region merge does not follow goes through the CRDT whole. The result carries the merged text,
  * the number of conflicts and, when they are to be kept for `ctxsync resolve`, the merged parts' state.
  */
+import fsp from 'node:fs/promises'
 import path from 'node:path'
 import type { Author } from '../crdt/model.js'
 import type { Merge3Options } from '../crdt/merge/merge3.js'
@@ -86,10 +87,10 @@ export async function runMergeJob(job: MergeJob, inlineLimit?: number): Promise<
     if (record && paths && (await heldLive(paths.docs, job))) {
       return { kind: 'merged', text: (await liveText(paths.docs, job, options)) ?? r.text ?? '', conflicts: r.conflicts.length, keep: null, held: true }
     }
-    // An (auto)stash applied over what git brought, both the live context's: the work tree is its text too.
+    // An autostash applied over what git brought, both the live context's: the work tree is its text too.
     // Git's merge of the two brought back what the live context removed since (an item deleted live after a
     // peer committed it), and the daemon read that as this clone's edit (black-box tester, stop 29, finding 4).
-    if (!r.conflicts.length && paths && job.records !== false && (await stashApplied(job)) && (await heldLive(paths.docs, job))) {
+    if (!r.conflicts.length && paths && job.records !== false && (await autostashApplied(job)) && (await heldLive(paths.docs, job))) {
       const live = await liveText(paths.docs, job, options)
       if (live !== null) return { kind: 'merged', text: live, conflicts: 0, keep: null }
     }
@@ -118,9 +119,20 @@ async function liveText(docs: string, job: MergeJob, options: () => Promise<Merg
   return liveRendering(docs, job.name, (await options()).rules).catch(() => null)
 }
 
-/** Whether one side is this clone's stash being applied (`git/sides.ts`): the merge writes the work tree only. */
-async function stashApplied(job: MergeJob): Promise<boolean> {
-  return (await sides(job)).some((s) => s?.stash === true)
+/**
+ * Whether one side is the autostash a pull, merge or rebase is applying (`git/sides.ts`): the merge writes the
+ * work tree only. Not a plain `git stash pop`: under a stash hold (stashhold.ts) the daemon expects git's
+ * merge of the stash into the staged edits, and unstages them after it.
+ */
+async function autostashApplied(job: MergeJob): Promise<boolean> {
+  const stash = (await sides(job)).find((s) => s?.stash === true)
+  if (!stash || !job.git) return false
+  const { Repo } = await import('../git/repo.js')
+  const repo = await Repo.open(job.git.cwd).catch(() => null)
+  if (!repo) return false
+  const refs = ['MERGE_AUTOSTASH', path.join('rebase-merge', 'autostash'), path.join('rebase-apply', 'autostash')]
+  const oids = await Promise.all(refs.map((f) => fsp.readFile(path.join(repo.gitDir, f), 'utf8').then((t) => t.trim(), () => null)))
+  return oids.includes(stash.commit)
 }
 
 async function heldLive(docs: string, job: MergeJob): Promise<boolean> {

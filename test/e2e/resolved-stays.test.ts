@@ -150,7 +150,10 @@ describe('e2e: a resolved conflict stays resolved across git', { timeout: 240_00
       for (const q of [a, b]) await waitFor(() => kept(q), 15_000, `bob's ${bob} on ${q.name}`)
       const pb = await gitIn(b.dir, ['pull', '--no-rebase', '--no-edit'], { reject: false })
       expect(pb.exitCode, pb.stdout + pb.stderr).toBe(0)
-      const mine = bob === 'delete' ? (c: any) => c.kind === 'delete' : (c: any) => c.display === 'todos[id=t2].title'
+      // The value conflict once the live context has taken the driver's record over (not `source: 'merge'`):
+      // resolved before that, in the file alone, gus's value never reaches the live context and ann's merge
+      // lists it again (open: `resolve` of a driver record is the CLI's write of the file, commands/resolve.ts).
+      const mine = bob === 'delete' ? (c: any) => c.kind === 'delete' : (c: any) => c.display === 'todos[id=t2].title' && c.source !== 'merge'
       let c: any
       await waitFor(async () => ((c = (await listed(b)).find(mine)) !== undefined), 20_000, 'the conflict on bob')
       const take = c.values.findIndex((v: any) => (bob === 'delete' ? v.author.name === 'bob' : v.raw.includes('bob'))) + 1
