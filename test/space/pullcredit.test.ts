@@ -6,49 +6,25 @@
  */
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs/promises'
-import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { classify, snapshot } from '../../src/space/gitintent.js'
 import { historyOf, versionsDirOf, blameOf } from '../../src/space/versions/index.js'
 import { mulberry32 } from '../helpers/random.js'
 import { LOAD } from '../../src/crdt/modeltypes.js'
 import { idle, joinCode, Node, pass, removeSpaceDirs, SEED, TODOS } from './harness.js'
+import { gitAs, gitAsDaemon as asDaemon, pushedWorld, removeGitWorlds } from './gitworld.js'
 
-const tmp: string[] = []
 afterAll(async () => {
   await removeSpaceDirs()
-  await Promise.all(tmp.map((d) => fs.rm(d, { recursive: true, force: true })))
+  await removeGitWorlds()
 })
 
-function run(cmd: string, args: string[], o: { cwd: string; encoding: 'utf8'; stdio: ['ignore', 'pipe', 'pipe'] }): string {
-  try {
-    return execFileSync(cmd, args, o)
-  } catch (e) {
-    const x = e as { stdout?: string; stderr?: string }
-    throw new Error(`git ${args.join(' ')}: ${String(x.stdout)} ${String(x.stderr)}`)
-  }
-}
-const git = (cwd: string, args: string[], who = 'pat'): string => run('git', ['-c', `user.name=${who}`, '-c', `user.email=${who}@example.com`, '-c', 'core.hooksPath=/dev/null', ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+const git = (cwd: string, args: string[], who = 'pat'): string => gitAs(cwd, args, who)
 
 /** pat's live space, its commit pushed to a bare remote; tina's plain clone of it. */
 async function world(seed = SEED): Promise<{ pat: Node; tina: string }> {
-  const pat = await Node.make({ name: 'pat', files: { [TODOS]: seed } })
-  await pat.start()
-  const dir = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'ctxsync-pullcredit-')))
-  tmp.push(dir)
-  const remote = path.join(dir, 'remote.git')
-  git(dir, ['init', '-q', '--bare', '-b', 'main', remote])
-  git(pat.root, ['checkout', '-q', '-B', 'main'])
-  git(pat.root, ['add', '-A'])
-  git(pat.root, ['commit', '-qm', 'seed'])
-  git(pat.root, ['remote', 'add', 'origin', remote])
-  git(pat.root, ['push', '-q', '-u', 'origin', 'main'])
-  // As a daemon's git watch does after the commit: HEAD noted as taken in (lasthead.ts).
-  await pat.s.scan()
-  const tina = path.join(dir, 'tina')
-  git(dir, ['clone', '-q', remote, tina])
-  return { pat, tina }
+  const { node, mate } = await pushedWorld('pat', 'tina', seed)
+  return { pat: node, tina: mate }
 }
 
 /** tina changes the file and pushes (a plain-git teammate). */
@@ -60,16 +36,9 @@ async function tinaCommits(tina: string, from: string, to: string, msg: string):
   git(tina, ['commit', '-qam', msg], 'tina')
 }
 
-/** A git command run as the daemon sees one: paused, then the intent judged from snapshots, then reconciled. */
+/** A git command run as the daemon sees one (gitworld.ts), as pat. */
 async function gitAsDaemon(n: Node, args: string[]): Promise<void> {
-  const repo = (await n.s.gitRepo())!
-  const before = await snapshot(repo)
-  n.s.pauseForGit()
-  git(n.root, args)
-  const after = await snapshot(repo)
-  const intent = await classify(repo, before, after, n.root, n.s.match)
-  await n.s.resumeAfterGit(before.head, intent.kind === 'move' ? { ...intent, from: before.head } : intent)
-  await idle(n.s)
+  await asDaemon(n, args, 'pat')
 }
 
 async function credits(n: Node): Promise<{ history: Array<{ via: string; by: string[]; fields: string[] }>; blame: Record<string, string[]> }> {

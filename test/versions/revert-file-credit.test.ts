@@ -4,55 +4,26 @@
  * race there: it left her file as it was, so no version took its credit, and the credit stayed pending until
  * her next change. The stories around it (her own pulls, a pull carried by bob, a race she copied) pass too.
  */
-import { execFileSync } from 'node:child_process'
 import fs from 'node:fs/promises'
-import os from 'node:os'
 import path from 'node:path'
 import { afterAll, expect, it } from 'vitest'
-import { classify, snapshot } from '../../src/space/gitintent.js'
 import { historyOf, versionsDirOf } from '../../src/space/versions/index.js'
 import { idle, joinCode, Node, pass, removeSpaceDirs, SEED, team, TODOS } from '../space/harness.js'
+import { gitAs, gitAsDaemon as asDaemon, pushedWorld, removeGitWorlds } from '../space/gitworld.js'
 import { exchange } from '../space/joinRig.js'
 
-const tmp: string[] = []
 afterAll(async () => {
   await removeSpaceDirs()
-  await Promise.all(tmp.map((d) => fs.rm(d, { recursive: true, force: true })))
+  await removeGitWorlds()
 })
 
-const git = (cwd: string, args: string[], who = 'ann'): string =>
-  execFileSync('git', ['-c', `user.name=${who}`, '-c', `user.email=${who}@example.com`, '-c', 'core.hooksPath=/dev/null', ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
-
-/** A git command run as the daemon sees one: paused, then the intent judged from snapshots, then reconciled. */
-async function gitAsDaemon(n: Node, args: string[]): Promise<string> {
-  const repo = (await n.s.gitRepo())!
-  const before = await snapshot(repo)
-  n.s.pauseForGit()
-  git(n.root, args)
-  const after = await snapshot(repo)
-  const intent = await classify(repo, before, after, n.root, n.s.match)
-  await n.s.resumeAfterGit(before.head, intent.kind === 'move' ? { ...intent, from: before.head } : intent)
-  await idle(n.s)
-  return intent.kind
-}
+const git = (cwd: string, args: string[], who = 'ann'): string => gitAs(cwd, args, who)
+const gitAsDaemon = (n: Node, args: string[]): Promise<string> => asDaemon(n, args, 'ann')
 
 /** ann's live space, committed and pushed; gus's plain clone of it. */
 async function world(): Promise<{ ann: Node; gus: string; remote: string }> {
-  const ann = await Node.make({ name: 'ann', files: { [TODOS]: SEED } })
-  await ann.start()
-  const dir = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'ctxsync-revertcredit-')))
-  tmp.push(dir)
-  const remote = path.join(dir, 'remote.git')
-  git(dir, ['init', '-q', '--bare', '-b', 'main', remote])
-  git(ann.root, ['checkout', '-q', '-B', 'main'])
-  git(ann.root, ['add', '-A'])
-  git(ann.root, ['commit', '-qm', 'seed'])
-  git(ann.root, ['remote', 'add', 'origin', remote])
-  git(ann.root, ['push', '-q', '-u', 'origin', 'main'])
-  await ann.s.scan()
-  const gus = path.join(dir, 'gus')
-  git(dir, ['clone', '-q', remote, gus])
-  return { ann, gus, remote }
+  const { node, mate, remote } = await pushedWorld('ann', 'gus')
+  return { ann: node, gus: mate, remote }
 }
 
 async function gusCommits(gus: string, from: string, to: string): Promise<void> {

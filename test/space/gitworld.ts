@@ -1,0 +1,61 @@
+/**
+ * A live space whose commit is pushed to a bare remote, with a plain-git teammate's clone of it, and git
+ * commands run as the daemon sees them (paused, the intent judged from snapshots, then reconciled) — for
+ * in-process tests of what a pull or a revert brings (pullcredit, revert-file-credit).
+ */
+import { execFileSync } from 'node:child_process'
+import fs from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { classify, snapshot } from '../../src/space/gitintent.js'
+import { idle, Node, SEED, TODOS } from './harness.js'
+
+const tmp: string[] = []
+/** Removes the remotes and clones made here (call from afterAll, beside removeSpaceDirs). */
+export async function removeGitWorlds(): Promise<void> {
+  await Promise.all(tmp.splice(0).map((d) => fs.rm(d, { recursive: true, force: true })))
+}
+
+/** git as `who`, hooks off; a failure names the command and what git said. */
+export function gitAs(cwd: string, args: string[], who: string): string {
+  try {
+    return execFileSync('git', ['-c', `user.name=${who}`, '-c', `user.email=${who}@example.com`, '-c', 'core.hooksPath=/dev/null', ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  } catch (e) {
+    const x = e as { stdout?: string; stderr?: string }
+    throw new Error(`git ${args.join(' ')}: ${String(x.stdout)} ${String(x.stderr)}`)
+  }
+}
+
+/** `name`'s live space holding `seed`, committed and pushed; `mate`'s plain clone of it. */
+export async function pushedWorld(name: string, mate: string, seed = SEED): Promise<{ node: Node; mate: string; remote: string }> {
+  const node = await Node.make({ name, files: { [TODOS]: seed } })
+  await node.start()
+  const dir = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'ctxsync-gitworld-')))
+  tmp.push(dir)
+  const git = (cwd: string, args: string[]) => gitAs(cwd, args, name)
+  const remote = path.join(dir, 'remote.git')
+  git(dir, ['init', '-q', '--bare', '-b', 'main', remote])
+  git(node.root, ['checkout', '-q', '-B', 'main'])
+  git(node.root, ['add', '-A'])
+  git(node.root, ['commit', '-qm', 'seed'])
+  git(node.root, ['remote', 'add', 'origin', remote])
+  git(node.root, ['push', '-q', '-u', 'origin', 'main'])
+  // As a daemon's git watch does after the commit: HEAD noted as taken in (lasthead.ts).
+  await node.s.scan()
+  const clone = path.join(dir, mate)
+  git(dir, ['clone', '-q', remote, clone])
+  return { node, mate: clone, remote }
+}
+
+/** A git command run as the daemon sees one; returns the intent's kind. */
+export async function gitAsDaemon(n: Node, args: string[], who: string): Promise<string> {
+  const repo = (await n.s.gitRepo())!
+  const before = await snapshot(repo)
+  n.s.pauseForGit()
+  gitAs(n.root, args, who)
+  const after = await snapshot(repo)
+  const intent = await classify(repo, before, after, n.root, n.s.match)
+  await n.s.resumeAfterGit(before.head, intent.kind === 'move' ? { ...intent, from: before.head } : intent)
+  await idle(n.s)
+  return intent.kind
+}
