@@ -11,13 +11,14 @@
 import { diffArrays } from 'diff'
 import { NO_FINAL_NEWLINE } from './ir.js'
 
-interface Hunk {
+/** One change of a side against the base: `del` lines from `at` replaced by `add`. */
+export interface Hunk {
   at: number
   del: number
   add: string[]
 }
 
-function hunks(base: string[], other: string[]): Hunk[] {
+export function lineHunks(base: string[], other: string[]): Hunk[] {
   const out: Hunk[] = []
   let at = 0
   let cur: Hunk | null = null
@@ -36,13 +37,11 @@ function hunks(base: string[], other: string[]): Hunk[] {
   return out
 }
 
-/** What to write for a string the save changed from `base` to `mine` where the model holds `cur`. */
-export function mergedTrivia(base: string, mine: string, cur: string | undefined): string {
-  if (typeof cur !== 'string' || typeof base !== 'string' || typeof mine !== 'string' || cur === base || cur === mine) return mine
-  if ([base, mine, cur].includes(NO_FINAL_NEWLINE)) return mine
+/** The line-wise merge of two edits of `base`, or null when they touch or neighbour the same lines. */
+export function mergeLines(base: string, a: string, b: string): string | null {
   const bl = base.split('\n')
-  const all = [...hunks(bl, mine.split('\n')), ...hunks(bl, cur.split('\n'))].sort((x, y) => x.at - y.at)
-  for (let i = 1; i < all.length; i++) if (all[i - 1]!.at + all[i - 1]!.del >= all[i]!.at) return mine
+  const all = [...lineHunks(bl, a.split('\n')), ...lineHunks(bl, b.split('\n'))].sort((x, y) => x.at - y.at)
+  for (let i = 1; i < all.length; i++) if (all[i - 1]!.at + all[i - 1]!.del >= all[i]!.at) return null
   const out: string[] = []
   let pos = 0
   for (const h of all) {
@@ -51,4 +50,11 @@ export function mergedTrivia(base: string, mine: string, cur: string | undefined
   }
   out.push(...bl.slice(pos))
   return out.join('\n')
+}
+
+/** What to write for a string the save changed from `base` to `mine` where the model holds `cur`. */
+export function mergedTrivia(base: string, mine: string, cur: string | undefined): string {
+  if (typeof cur !== 'string' || typeof base !== 'string' || typeof mine !== 'string' || cur === base || cur === mine) return mine
+  if ([base, mine, cur].includes(NO_FINAL_NEWLINE)) return mine
+  return mergeLines(base, mine, cur) ?? mine
 }

@@ -19,7 +19,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { flatten } from '../../src/space/versions/fields.js'
-import { diffArrays } from 'diff'
+import { lineHunks, mergeLines } from '../../src/crdt/trivia.js'
 import { FileModel } from '../../src/crdt/model.js'
 import { changedLines } from '../../src/crdt/recent.js'
 import { parses } from '../../src/crdt/parse.js'
@@ -35,45 +35,8 @@ export const FILES = [...walk(path.join(fixtures, 'rhema')), ...walk(path.join(f
 const CHAIN = 4
 
 
-interface Hunk {
-  at: number
-  del: number
-  add: string[]
-}
-
-function hunks(base: string[], other: string[]): Hunk[] {
-  const out: Hunk[] = []
-  let at = 0
-  let cur: Hunk | null = null
-  for (const p of diffArrays(base, other)) {
-    if (p.added || p.removed) {
-      cur ??= { at, del: 0, add: [] }
-      if (p.removed) cur.del += p.count ?? p.value.length
-      else cur.add.push(...p.value)
-    } else {
-      if (cur) out.push(cur)
-      cur = null
-    }
-    if (!p.added) at += p.count ?? p.value.length
-  }
-  if (cur) out.push(cur)
-  return out
-}
-
-/** The line-wise merge of two edits of `base`, or null when they touch or neighbour the same lines. */
-export function merge3(base: string, a: string, b: string): string | null {
-  const bl = base.split('\n')
-  const all = [...hunks(bl, a.split('\n')), ...hunks(bl, b.split('\n'))].sort((x, y) => x.at - y.at)
-  for (let i = 1; i < all.length; i++) if (all[i - 1]!.at + all[i - 1]!.del >= all[i]!.at) return null
-  const out: string[] = []
-  let pos = 0
-  for (const h of all) {
-    out.push(...bl.slice(pos, h.at), ...h.add)
-    pos = h.at + h.del
-  }
-  out.push(...bl.slice(pos))
-  return out.join('\n')
-}
+/** The line-wise merge of two edits of `base`, or null when they touch or neighbour the same lines (the oracle). */
+export const merge3 = mergeLines
 
 const SCALAR = /^(\s*(?:- )?[\w.-]+: )(?![|>[{&*!#]|$)[^#]*$/
 
@@ -111,7 +74,7 @@ function sameValue(text: string, r: Rng): { b: string; a: string; line: string; 
 function knownLimit(s: Step): Outcome | null {
   const added = (t: string) => new Set(t.split('\n').filter((l) => !s.r1.includes(l)).map((l) => l.trim()))
   const [a, b] = [added(s.a), added(s.b)]
-  const edits = [s.a, s.b].map((t) => hunks(s.r1.split('\n'), t.split('\n')).flatMap((h) => h.add))
+  const edits = [s.a, s.b].map((t) => lineHunks(s.r1.split('\n'), t.split('\n')).flatMap((h) => h.add))
   // `keyWithSpaces` renames a key too (`run:` → `run with spaces:`): against an edit inside the old key it is
   // a deletion versus an edit, kept with its record (seed 348825, stop 29), not the line-wise merge.
   if (edits.some((e) => e.some((l) => /_(v2|old|renamed):|\S with spaces:/.test(l)))) return 'rename'
