@@ -30,15 +30,14 @@ export class DirWatches {
   /** `onName(absPath)`: something happened to the entry of that name in a watched directory. */
   constructor(private readonly onName: (abs: string) => void) {}
 
-  /** Watches `dir` unless it is watched already (same inode). Failures are logged: chokidar still watches. */
-  ensure(dir: string): void {
+  /**
+   * Watches `dir` unless it is watched already (same inode). Asynchronous (the watcher calls it on every
+   * report, and sync I/O there would stall the daemon); failures are logged: chokidar still watches.
+   */
+  async ensure(dir: string): Promise<void> {
+    const ino = await fs.promises.stat(dir).then((st) => st.ino, () => null)
     if (this.closed) return
-    let ino: number
-    try {
-      ino = fs.statSync(dir).ino
-    } catch {
-      return this.drop(dir)
-    }
+    if (ino === null) return this.drop(dir)
     const had = this.dirs.get(dir)
     if (had && had.ino === ino) return
     this.drop(dir)
@@ -57,10 +56,10 @@ export class DirWatches {
   }
 
   /** Watches the directories of `files` (absolute paths), again where a directory was replaced. */
-  refresh(files: Iterable<string>): void {
+  async refresh(files: Iterable<string>): Promise<void> {
     const want = new Set<string>()
     for (const f of files) want.add(path.dirname(f))
-    for (const d of want) this.ensure(d)
+    await Promise.all([...want].map((d) => this.ensure(d)))
   }
 
   close(): void {

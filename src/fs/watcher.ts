@@ -146,7 +146,7 @@ export class Watcher extends EventEmitter<WatcherEvents> implements FileWatcher 
     log('resume')
     const { files, symlinks } = await listTracked(this.root, this.include, this.exclude)
     const present = new Set([...files, ...symlinks])
-    this.dirs.refresh(files.map((rel) => this.abs(rel)))
+    await this.dirs.refresh(files.map((rel) => this.abs(rel)))
     // An event chokidar emitted while paused armed no tail check, yet it started chokidar's throttle: a save
     // landing in what is left of it after the re-check below was never reported (a save made at once after
     // `git checkout -- FILE`). Those paths get their tail check now, after the throttle.
@@ -307,7 +307,7 @@ export class Watcher extends EventEmitter<WatcherEvents> implements FileWatcher 
       return
     }
     this.known.set(rel, { ...sigOf(st), hash: r.hash })
-    this.dirs.ensure(path.dirname(this.abs(rel)))
+    void this.dirs.ensure(path.dirname(this.abs(rel)))
     this.emit('file', { path: rel, text: r.text, hash: r.hash, size: r.size, mtimeMs: r.mtimeMs })
   }
 
@@ -332,7 +332,7 @@ export class Watcher extends EventEmitter<WatcherEvents> implements FileWatcher 
       const st = await this.lstat(rel)
       if (st && !this.known.has(rel)) this.known.set(rel, { ...sigOf(st), ...(st.isSymbolicLink() ? { reason: 'symlink' } : {}) })
     })
-    this.dirs.refresh([...this.known.keys()].map((rel) => this.abs(rel)))
+    await this.dirs.refresh([...this.known.keys()].map((rel) => this.abs(rel)))
     log('watching %s: %d tracked files', this.root, this.known.size)
   }
 
