@@ -49,7 +49,7 @@ export class FileModel {
   /** The text last ingested, parsed and annotated with node ids (see `keepIngestedAsBase`). */
   #input: Held | undefined
   private validOnce = false
-  private counter = 0
+  idCount = 0 // ids made for children without identity (`u:<client>.<n>`); a region merge sets where it starts (merge/ties.ts)
   private authored = false
   private readonly live: boolean
   private readonly races: RaceWatch
@@ -140,7 +140,7 @@ export class FileModel {
   private writer(seen?: Map<number, number>): Writer {
     return new Writer(this.tree, {
       time: this.#at ?? this.now(),
-      unique: () => `${this.doc.clientID.toString(36)}.${(this.counter++).toString(36)}`,
+      unique: () => `${this.doc.clientID.toString(36)}.${(this.idCount++).toString(36)}`,
       rules: this.rules,
       ...(seen ? { seen } : {}),
     })

@@ -48,16 +48,6 @@ export interface Merge3Result {
 }
 
 /**
- * The model's count of the ids it made for children without identity (`u:<client>.<n>`). model.ts keeps it
- * private, with no option to start it elsewhere, so it is read and set here. Were it renamed, merges would
- * still work, ties ordered as before this (merge.test.ts 'lines both sides appended at one place' fails).
- */
-function counter(m: FileModel): { counter: number } {
-  const c = m as unknown as { counter?: unknown }
-  return typeof c.counter === 'number' ? (c as { counter: number }) : { counter: 0 }
-}
-
-/**
  * A side no caller identified: its author is plainly unknown. Named 'ours'/'theirs' before, which records
  * and logs showed as if they were people ("To keep theirs's …").
  */
@@ -104,7 +94,7 @@ export function merge3(base0: string, ours: string, theirs: string, o: Merge3Opt
   const mk = (author: Author, clientId: number, at: number, start: number) => {
     const m = new FileModel({ name: o.name, author, rules: o.rules, clientId, now: () => at })
     m.enroll(base, enrollment)
-    counter(m).counter = start
+    m.idCount = start
     return m
   }
   const [ca, cb] = o.clientIds ?? sideClients(o.name, ours, theirs)
@@ -114,7 +104,7 @@ export function merge3(base0: string, ours: string, theirs: string, o: Merge3Opt
   try {
     if (ours !== base) a.ingest(ours)
     if (theirs !== base) b.ingest(theirs)
-    counters = [counter(a).counter, counter(b).counter]
+    counters = [a.idCount, b.idCount]
     a.applyRemote(b.encodeDiff(a.stateVector()), 'theirs')
   } finally {
     b.destroy()
