@@ -12,6 +12,9 @@ export interface Author {
   kind: 'human' | 'agent'
 }
 
+/** An author as the document keeps one (its authors map's entries, a credit's first three fields). */
+export const asAuthor = (a: readonly unknown[]): Author => ({ id: String(a[0]), name: String(a[1]), kind: a[2] === 'agent' ? 'agent' : 'human' })
+
 /** Transaction origins, so observers can tell who changed the document. */
 export const LOCAL = Symbol('ctxsync:local')
 export const LOAD = Symbol('ctxsync:load')

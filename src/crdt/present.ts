@@ -15,6 +15,7 @@ import { summarize } from './valuesummary.js'
 import { MAX_WALK } from './limits.js'
 import type { Tree } from './tree.js'
 import type { Writer } from './write.js'
+import { asAuthor } from './modeltypes.js'
 
 export type Take = number | 'ours' | 'theirs'
 
@@ -56,14 +57,14 @@ export function describeConflicts(file: string, tree: Tree, rules: Rules): Confl
   const authors = conflictMaps(tree.doc).authors
   const authorOf = (client: number, at: number): ConflictAuthor => {
     const a = authors.get(String(client))
-    if (a) return { id: a[0], name: a[1], kind: a[2] === 'agent' ? 'agent' : 'human' }
+    if (a) return asAuthor(a)
     return at === 0 ? ENROLLED : { id: 'unknown', name: `unknown (client ${client})`, kind: 'human' }
   }
   const kept = keptWrites(tree.doc)
   // A value a resolution wrote is its chosen writer's, at the time they wrote it, not the resolver's.
   const present = (c: RawConflict, v: RecordValue) => {
     const k = kept.get(`${c.node}|${v[2]}|${v[1]}`)
-    return k ? presentValue([v[0], k[3], v[2]], { id: k[0], name: k[1], kind: k[2] === 'agent' ? 'agent' : 'human' }, tree, c) : presentValue(v, authorOf(v[2], v[1]), tree, c)
+    return k ? presentValue([v[0], k[3], v[2]], asAuthor(k), tree, c) : presentValue(v, authorOf(v[2], v[1]), tree, c)
   }
   return listRaw(tree).map((c) => {
     const path = tree.path(c.node)

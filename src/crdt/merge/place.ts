@@ -20,6 +20,7 @@ import { itemKey, recordsByNode } from '../heads.js'
 import { ROOT, type NodeId } from '../schema.js'
 import type { Tree } from '../tree.js'
 import { derivedClientId } from './clientid.js'
+import { asAuthor } from '../modeltypes.js'
 
 /** One value of a merge conflict as kept: what it is, who wrote it and when (seconds; 0: unknown). */
 export interface EntryValue {
@@ -89,7 +90,7 @@ export function writerAt(model: FileModel, path: ReadonlyArray<string | number>,
   if (!item || !v || v[0] !== desc) return null
   const client = recordsByNode(model.doc, new Set([node!])).get(node!)?.alias.get(itemKey(item))?.[1][2] ?? item.id.client
   const a = conflictMaps(model.doc).authors.get(String(client))
-  return a ? { author: { id: a[0], name: a[1], kind: a[2] === 'agent' ? 'agent' : 'human' }, at: v[1] } : null
+  return a ? { author: asAuthor(a), at: v[1] } : null
 }
 
 /** Why a placed conflict is dropped, in words for the user. */

@@ -16,6 +16,7 @@ import { keptWrites } from '../../crdt/conflicts.js'
 import { nodeAtPath, writerAt } from '../../crdt/merge/place.js'
 import { readTeamConfig } from '../config.js'
 import { spacePaths } from '../paths.js'
+import { asAuthor } from '../../crdt/modeltypes.js'
 export interface Writer { author: { id: string; name: string; kind: 'human' | 'agent' }; at: number | null; kept?: { id: string; name: string; kind: 'human' | 'agent' } }
 
 /**
@@ -73,7 +74,6 @@ export async function crdtWriters(root: string, doc: string, paths: string[], am
     if (!model.exists()) return out
     const kept = keptWrites(model.doc)
     const authors = model.doc.getMap<[string, string, string]>(AUTHORS)
-    const who = (a: readonly unknown[]) => ({ id: String(a[0]), name: String(a[1]), kind: a[2] === 'agent' ? 'agent' as const : 'human' as const })
     for (const p of paths) {
       const kp = keyPath(p)
       const node = kp && nodeAtPath(model.tree, kp)
@@ -83,7 +83,7 @@ export async function crdtWriters(root: string, doc: string, paths: string[], am
       const k = item && kept.get(`${node}|${item.id.client}|${model.tree.value(node!)?.[1]}`)
       if (k) {
         const r = authors.get(String(item.id.client))
-        out.set(p, { author: who(k), at: k[3] > 0 ? k[3] * 1000 : null, ...(r ? { kept: who(r) } : {}) })
+        out.set(p, { author: asAuthor(k), at: k[3] > 0 ? k[3] * 1000 : null, ...(r ? { kept: asAuthor(r) } : {}) })
         continue
       }
       const g = node && among?.get(p) ? gitWriter(model, model.tree.item(node, 'v'), among.get(p)!) : null
@@ -124,7 +124,7 @@ function gitWriter(model: FileModel, item: Item | undefined, ids: readonly strin
   // A value an undo or restore wrote is followed by its revert mark (schema.ts), not a commit's.
   const c = Array.isArray(v) && v.length === 3 && !revertOf(first![0], v[0]) ? (v[2] as Credit) : null
   if (!c || !ids.includes(c[0])) return null
-  return { author: { id: c[0], name: c[1], kind: c[2] === 'agent' ? 'agent' : 'human' }, at: c[3] > 0 ? c[3] * 1000 : null }
+  return { author: asAuthor(c), at: c[3] > 0 ? c[3] * 1000 : null }
 }
 
 /**
@@ -139,7 +139,7 @@ function earlierWriter(model: FileModel, item: Item | undefined, ids: readonly s
   if (!item || !now || !ids.includes(now[0])) return null
   for (let it = item.left; it; it = it.left) {
     const a = peer(it)
-    if (a && !ids.includes(a[0])) return { author: { id: a[0], name: a[1], kind: a[2] === 'agent' ? 'agent' : 'human' }, at: null }
+    if (a && !ids.includes(a[0])) return { author: asAuthor(a), at: null }
   }
   return null
 }
