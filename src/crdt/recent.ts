@@ -45,6 +45,7 @@ import { annotate } from './annotate.js'
 import { fillDerivedIds } from './reannotate.js'
 import type { Rules } from './rules.js'
 import { staleByData } from './staledata.js'
+import { OlderTexts } from './recentolder.js'
 
 export interface Held {
   text: string
@@ -126,6 +127,10 @@ export function nearest(candidates: readonly string[], text: string): number {
 
 export class RecentTexts {
   #list: Held[] = []
+  /** Texts before the ring, kept as deltas (`recentolder.ts`); `held` parses one and gives it node ids when a save needs it. */
+  #older = new OlderTexts()
+
+  constructor(private readonly held?: (text: string, ours: boolean) => Held | null) {}
 
   get newest(): Held | null {
     return this.#list[this.#list.length - 1] ?? null
@@ -170,6 +175,7 @@ export class RecentTexts {
   /** Replaces everything with `h` (a restart, a deletion): nothing older is known. */
   reset(h: Held | null): void {
     this.#list = h ? [h] : []
+    this.#older.clear()
   }
 
   /** Drops the texts after `h` (a rendering that could not be written: the file never held it). */
@@ -187,7 +193,40 @@ export class RecentTexts {
   baseFor(text: string): { base: Held; stale: boolean } | null {
     const r = this.byLines(text)
     const h = r && !r.stale && r.base === this.newest ? staleByData(this.#list, text) : null
-    return h ? { base: h, stale: true } : r
+    return h ? { base: h, stale: true } : (r && this.olderBase(text, r)) ?? r
+  }
+
+  /**
+   * A text before the ring the save was made from (`recentolder.ts`): only when the ring's choice is two lines
+   * or more away (an edit of it is usually one), nearer than it, with our write after it, holding nothing
+   * typed since and something of its own where the peers changed the file (as for the ring's older texts).
+   * A save that is exactly such a text is a revert (the header's rule): made from the newest.
+   */
+  private olderBase(text: string, r: { base: Held; stale: boolean }): { base: Held; stale: boolean } | null {
+    const list = this.#list
+    const newest = this.newest!
+    if (!this.#older.size || !this.held || r.base.text === text) return null
+    let bestD = changedLines(r.base.text, text) ?? Infinity
+    if (bestD < 2) return null
+    const oursInRing = list.some((h) => h.ours)
+    const lines = (t: string) => t.split('\n').length
+    const n = lines(text)
+    let best = null
+    for (const o of this.#older.texts(list[0]!.text)) {
+      if (o.text === text) return { base: newest, stale: false }
+      // Lines removed or added in all are a bound below the changed lines: most texts need no diff.
+      if (o.used || !(oursInRing || o.oursAfter) || Math.abs(lines(o.text) - n) >= bestD) continue
+      const d = changedLines(o.text, text, Number.isFinite(bestD) ? bestD - 1 : undefined)
+      if (d !== undefined && d < bestD) [best, bestD] = [o, d]
+    }
+    if (!best) return null
+    let before: Set<string> | null = null
+    const known: Known = (l) => (before ??= new Set(list.slice(0, -1).flatMap((x) => x.text.split('\n').map((y) => y.trim())))).has(l)
+    if (holdsNewer(best.text, newest.text, text, known) || !keepsPeerPlace(best.text, newest.text, text, known)) return null
+    const held = this.held(best.text, best.ours)
+    if (!held) return null
+    best.use()
+    return { base: { ...held, ...(best.sv ? { sv: best.sv } : {}) }, stale: true }
   }
 
   /**
@@ -287,7 +326,11 @@ export class RecentTexts {
   private trim(): void {
     const budget = BUDGET_FACTOR * this.newest!.text.length + BUDGET_SLACK
     let bytes = this.#list.reduce((n, h) => n + h.text.length, 0)
-    while (this.#list.length > MAX_RECENT || (this.#list.length > 1 && bytes > budget)) bytes -= this.#list.shift()!.text.length
+    while (this.#list.length > MAX_RECENT || (this.#list.length > 1 && bytes > budget)) {
+      const h = this.#list.shift()!
+      bytes -= h.text.length
+      this.#older.add(h, this.#list[0]!.text, this.newest!.text.length)
+    }
   }
 }
 
