@@ -16,6 +16,7 @@ import type { DocMeta, DocStore } from '../fs/StorageAdapterInterface.js'
 import type { DocName, PeerId } from '../ids.js'
 import { logger } from '../debuglog.js'
 import { encodeStateVector, parseStateVector, updateExtent } from '../net/statevector.js'
+import { isWhole, WholeGate } from '../net/whole.js'
 
 const log = logger('space:doc')
 const RETRY_MIN_MS = 250
@@ -42,6 +43,8 @@ export class DocLog {
   #closing = false
   /** Why the store refuses this document's updates now (full disk, read-only); null when it takes them. */
   storeError: string | null = null
+  /** Peers' updates that left the document incomplete wait here before they are announced (`net/whole.ts`). */
+  readonly #gate: WholeGate<PeerId>
 
   constructor(
     private readonly name: DocName,
@@ -49,14 +52,16 @@ export class DocLog {
     private readonly store: DocStore,
     private readonly hooks: DocLogHooks,
   ) {
+    this.#gate = new WholeGate<PeerId>((u, from) => hooks.announce(name, u, from))
     model.doc.on('update', (u: Uint8Array, origin: unknown) => {
       if (origin === LOAD) return
       const from = typeof origin === 'object' && origin !== null && 'remote' in origin ? ((origin as RemoteOrigin).remote as PeerId) : null
-      this.enqueue(u, from)
+      // Read now: by the time the append is done a later update may have made the document whole.
+      this.enqueue(u, from, isWhole(model.doc))
     })
   }
 
-  private enqueue(update: Uint8Array, from: PeerId | null): void {
+  private enqueue(update: Uint8Array, from: PeerId | null, whole = true): void {
     this.#queue = this.#queue
       .then(async () => {
         // Behind a failed append nothing is appended: the log must not hold an update without its predecessors.
@@ -68,7 +73,7 @@ export class DocLog {
           this.storeFailed(e as Error)
           return
         }
-        this.hooks.announce(this.name, update, from)
+        this.#gate.push(update, from, whole, from !== null)
         if (this.store.shouldCompact(this.name)) await this.compact()
       })
       .catch((e: unknown) => this.hooks.onError(e as Error))
@@ -166,5 +171,6 @@ export class DocLog {
     }
     this.#closing = true
     await this.#queue
+    this.#gate.close()
   }
 }

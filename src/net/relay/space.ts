@@ -34,6 +34,7 @@ import { logger } from '../../debuglog.js'
 import type { LivePeer, PresenceMessage } from '../protocol.js'
 import { ProtocolError } from '../protocol.js'
 import { forwardUpdate } from '../forward.js'
+import { isWhole, WholeGate } from '../whole.js'
 import type { PeerSession } from '../session.js'
 import type { PeerInfo, SyncHost, UpdateListener } from '../SyncHost.js'
 import { CloseCode } from '../TransportInterface.js'
@@ -101,6 +102,8 @@ export class RelaySpace implements SyncHost {
   readonly #writes = new Map<DocName, Promise<void>>()
   readonly #compacting = new Set<DocName>()
   readonly #listeners = new Set<UpdateListener>()
+  /** Members' updates that left a document incomplete wait here before they are relayed (`net/whole.ts`). */
+  readonly #gates = new Map<DocName, WholeGate<PeerId>>()
   readonly #members = new Map<PeerSession, Member>()
   /** Documents whose stored state the guard refused: held, so a bad state never spreads from here. */
   readonly #held = new Map<DocName, string>()
@@ -314,6 +317,7 @@ export class RelaySpace implements SyncHost {
     await Promise.allSettled(this.#writes.values())
     await this.#o.store.close().catch((err: unknown) => log('%s: closing the store: %s', this.spaceId, (err as Error).message))
     for (const d of this.#docs.values()) d.destroy()
+    for (const g of this.#gates.values()) g.close()
   }
 
   #create(name: DocName): Y.Doc {
@@ -340,6 +344,13 @@ export class RelaySpace implements SyncHost {
     })
     write.catch((err: unknown) => this.#fail(err as Error))
     this.#writes.set(doc, write)
+    let gate = this.#gates.get(doc)
+    if (!gate) this.#gates.set(doc, (gate = new WholeGate<PeerId>((update, from) => this.#relay(doc, update, from))))
+    gate.push(u, origin, isWhole(d), origin !== null)
+  }
+
+  #relay(doc: DocName, u: Uint8Array, origin: PeerId | null): void {
+    if (this.#closed) return
     for (const l of this.#listeners) l(doc, u, origin)
     const members = [...this.#members.values()].map((m) => m.session)
     this.#o.metrics.relayedTotal += forwardUpdate(members, doc, u, origin, (s) => !s.remotePeek)
