@@ -4,7 +4,7 @@
  * same canonical YAML of the merged *values*: formatting is lost for that file until the next local edit,
  * but content is not, the file stays valid, and peers still converge (this is a pure function of the IR).
  */
-import { Document, parse, stringify, visit } from 'yaml'
+import { Document, isAlias, isNode, isPair, isScalar, parse, parseDocument, Pair, Scalar, stringify, visit, YAMLMap, YAMLSeq, type Node as YamlNode } from 'yaml'
 import type { DocIR, Node } from './ir.js'
 import { bodyLineToAbsolute, toAbsolute } from './indent.js'
 
@@ -44,7 +44,80 @@ function safeParse(text: string): unknown {
 }
 
 export function fallbackText(ir: DocIR): string {
-  return stringify(valueOf(ir.root))
+  return holdsAliases(ir.root) ? aliasedText(ir.root) : stringify(valueOf(ir.root))
+}
+
+/** Whether an opaque node of the tree may hold an anchor or an alias (a tag alone gives a false yes: no harm). */
+function holdsAliases(node: Node | null): boolean {
+  if (!node) return false
+  const stack: Node[] = [node]
+  while (stack.length > 0) {
+    const n = stack.pop()!
+    if (n.t === 'opaque' && /[&*]/.test(n.raw)) return true
+    if (n.t === 'map' || n.t === 'fmap') for (const e of n.entries) stack.push(e.value)
+    else if (n.t === 'seq' || n.t === 'fseq') for (const i of n.items) stack.push(i.value)
+  }
+  return false
+}
+
+/**
+ * The canonical text of a tree with anchors and aliases, which its values alone would lose: an opaque node's
+ * value taken alone made every alias the string `*x` (black-box tester finding 6: a merge that moved an
+ * alias above its anchor, or a concurrent edit that dropped the anchor, wrote `b: "*x"` for every alias of
+ * the file). Anchors and aliases are kept as written; an alias with no anchor before it becomes a copy of the
+ * node anchored so after it; one whose anchor is gone becomes null with a comment that says so, in the file.
+ */
+function aliasedText(root: Node | null): string {
+  const doc = new Document()
+  doc.contents = yamlNode(doc, root) as never
+  const defined = new Map<string, YamlNode>()
+  const anchored = new Map<string, YamlNode>()
+  visit(doc, { Node: (_, n) => void (n.anchor && !anchored.has(n.anchor) && anchored.set(n.anchor, n)) })
+  visit(doc, {
+    Node: (_, n, path) => {
+      if (isAlias(n)) {
+        if (defined.has(n.source)) return undefined
+        const later = anchored.get(n.source)
+        if (later) {
+          const copy = later.clone() as YamlNode
+          copy.anchor = undefined
+          return copy
+        }
+        // A merge key's value must be a mapping for YAML 1.1 readers (PyYAML): `<<: {}` merges nothing.
+        const lost = isPair(path[path.length - 1]) && isScalar((path[path.length - 1] as Pair).key) && ((path[path.length - 1] as Pair<Scalar>).key.value === '<<') ? new YAMLMap() : new Scalar(null)
+        if (lost instanceof YAMLMap) lost.flow = true
+        lost.comment = ` unresolved alias *${n.source}: its anchor &${n.source} was removed or renamed by an edit made at the same time`
+        return lost
+      }
+      if (n.anchor) defined.set(n.anchor, n)
+      return undefined
+    },
+  })
+  return doc.toString()
+}
+
+function yamlNode(doc: Document, node: Node | null): unknown {
+  if (!node) return null
+  switch (node.t) {
+    case 'opaque': {
+      const d = parseDocument(toAbsolute(node.raw, 0), { uniqueKeys: false })
+      return d.errors.length === 0 && isNode(d.contents) ? d.contents : doc.createNode(valueOf(node))
+    }
+    case 'map':
+    case 'fmap': {
+      const m = new YAMLMap()
+      for (const e of node.entries) m.items.push(new Pair(new Scalar(e.key), yamlNode(doc, e.value)))
+      return m
+    }
+    case 'seq':
+    case 'fseq': {
+      const s = new YAMLSeq()
+      for (const i of node.items) s.items.push(yamlNode(doc, i.value))
+      return s
+    }
+    default:
+      return doc.createNode(valueOf(node))
+  }
 }
 
 /**
