@@ -61,10 +61,14 @@ export function keepFormat(baseText: string, text: string, rules: Rules): KeepFo
   }
   if (base.aliases || !base.root) return { kind: 'none' }
   const m = new DataMerge(rules, base)
+  // The lines a merge writes anew (a value's, a block scalar's) end in `\n`: in a file whose every line ends
+  // in `\r\n` they left it with mixed line ends (black-box tester finding 9a). A line break means the same
+  // in YAML either way (block scalars' too), so the whole text takes the file's line ends.
+  const crlf = baseText.includes('\r\n') && !BARE_LF.test(baseText)
   let merged: { text: string; ir: DocIR } | null = null
   try {
     const ir = m.apply(base, want)
-    merged = ir && { text: renderDoc(ir), ir }
+    merged = ir && { text: crlf ? withCrlf(renderDoc(ir)) : renderDoc(ir), ir }
   } catch {
     merged = null
   }
@@ -91,6 +95,13 @@ export function keepFormat(baseText: string, text: string, rules: Rules): KeepFo
   }
   if (!again.root || !sameData(m.dataOf(again.root), want)) return { kind: 'failed', reason: 'the merged text does not hold the same data' }
   return { kind: 'kept', text: merged.text, changes: m.changes }
+}
+
+/** A `\n` not preceded by `\r`. */
+const BARE_LF = /(?:^|[^\r])\n/
+
+function withCrlf(text: string): string {
+  return text.replace(/\r?\n/g, '\r\n')
 }
 
 /** What `status` and the daemon's log say about a dump that was taken in as its data changes. */

@@ -65,10 +65,19 @@ export interface DumpRun {
   pyyaml: string
 }
 
-const parsed = new Map<string, { data: unknown; ir: ReturnType<typeof parseYaml> }>()
+const crlf = new Map<string, (typeof files)[number]>()
+function crlfOf(f: (typeof files)[number]): (typeof files)[number] {
+  let c = crlf.get(f.name)
+  if (!c) crlf.set(f.name, (c = { name: f.name, text: f.text.replace(/\r?\n/g, '\r\n') }))
+  return c
+}
+/** A line ended by `\n` alone in a CRLF file: what an editor then shows as mixed line ends. */
+const bareLf = (t: string) => /(^|[^\r])\n/.test(t)
+
+const parsed = new Map<(typeof files)[number], { data: unknown; ir: ReturnType<typeof parseYaml> }>()
 const parsedOf = (f: (typeof files)[number]) => {
-  let p = parsed.get(f.name)
-  if (!p) parsed.set(f.name, (p = { data: dataOf(f.text), ir: parseYaml(f.text) }))
+  let p = parsed.get(f)
+  if (!p) parsed.set(f, (p = { data: dataOf(f.text), ir: parseYaml(f.text) }))
   return p
 }
 /** Long synchronous runs starve the test runner's own messages: let it breathe now and then. */
@@ -83,7 +92,8 @@ export async function runDumps(seed: number, count: number): Promise<DumpRun> {
     const file = files[Math.floor(r() * files.length)]!
     const m = mutate(parsedOf(file).data, r)
     if (m.kinds.length === 0 || !jsonSafe(m.data)) continue
-    cases.push({ file, ...m })
+    // One file in four has CRLF line ends (saved on Windows), its dump LF as libraries write it on Linux.
+    cases.push({ file: cases.length % 4 === 1 ? crlfOf(file) : file, ...m })
   }
   const half = Math.ceil(count / 2)
   const py = pyyamlDump(cases.slice(half).map((c) => c.data))
@@ -96,7 +106,7 @@ export async function runDumps(seed: number, count: number): Promise<DumpRun> {
   function check(c: (typeof cases)[number], i: number): void {
     const dumper = i < half ? 'yaml' : 'pyyaml'
     const dump = i < half ? yamlDump(c.data) : 'texts' in py ? py.texts[i - half]! : pyyamlLike(c.data)
-    const tag = `${dumper} ${c.kinds.join('+')}`
+    const tag = `${dumper} ${c.kinds.join('+')}${c.file.text.includes('\r\n') ? ', CRLF' : ''}`
     run.tried[dumper] = (run.tried[dumper] ?? 0) + 1
     const fail = (why: string, outcome: string) => {
       run.failed[`${dumper}: ${outcome}`] = (run.failed[`${dumper}: ${outcome}`] ?? 0) + 1
@@ -121,6 +131,7 @@ export async function runDumps(seed: number, count: number): Promise<DumpRun> {
     if (got.kind === 'failed') return fail(got.reason, 'failed')
     const want = dataOf(dump)
     if (!sameData(dataOf(got.text), want)) return fail('the text does not hold the dump\'s data', 'wrong data')
+    if (c.file.text.includes('\r\n') && !bareLf(c.file.text) && bareLf(got.text)) return fail('a CRLF file got lines ended by LF alone', 'mixed line ends')
     const lost = lostComments(c.file.text, got.text, touchedComments(parsedOf(c.file).ir, c.touched))
     if (lost.length) return fail(`comment lines lost: ${JSON.stringify(lost)}`, 'comment lost')
     const budget = touchedLines(parsedOf(c.file).ir, c.touched, c.grown, c.moved)
@@ -156,8 +167,10 @@ export async function runHumanEdits(seed: number, count: number): Promise<{ trie
   const mistaken: string[] = []
   const ambiguous: string[] = []
   let tried = 0
+  let chains = 0
   while (tried < count) {
-    const file = files[Math.floor(r() * files.length)]!
+    const picked = files[Math.floor(r() * files.length)]!
+    const file = chains++ % 4 === 1 ? crlfOf(picked) : picked
     let text = file.text
     await breathe()
     for (let step = 0; step < 6 && tried < count; step++) {
@@ -330,4 +343,18 @@ test.each(FOUND)('found by the generators: %s', (_what, original, dump, want) =>
   if (want === null) return void expect(got.kind).toBe('none')
   expect(got.kind === 'kept' && got.text).toBe(want)
   expect(sameData(dataOf(want), dataOf(dump))).toBe(true)
+})
+
+// Black-box tester finding 9a: a dump into a CRLF file wrote the lines it made (a block scalar's) with `\n`.
+test('a dump into a CRLF file writes its new lines with CRLF too', () => {
+  const crlf = TODOS.replace(/\n/g, '\r\n')
+  const d = dataOf(TODOS) as { todos: Array<Record<string, unknown>> }
+  d.todos[1]!.notes = 'first line\nsecond line\n'
+  d.todos[0]!.status = 'done'
+  const got = keepFormat(crlf, yamlDump(d), compileRules('todos.yaml'))
+  expect(got.kind).toBe('kept')
+  const text = got.kind === 'kept' ? got.text : ''
+  expect(text).toContain('notes: |\r\n      first line\r\n      second line\r\n')
+  expect(text).not.toMatch(/(^|[^\r])\n/)
+  expect(text).toBe(crlf.replace('status: in_progress', 'status: done') + '    notes: |\r\n      first line\r\n      second line\r\n')
 })
