@@ -45,7 +45,7 @@ export class FileModel {
   private rules: Rules
   private author: Author
   /** The texts the file held lately, newest last: the base of the next save (`recent.ts`). */
-  private recent = new RecentTexts((t, ours) => heldFor(t, null, this.base?.ir ?? null, this.rules, ours, (id) => this.tree.has(id)))
+  private recent = new RecentTexts((t, ids, ours) => heldFor(t, ids, this.base?.ir ?? null, this.rules, ours, (id) => this.tree.has(id)))
   /** The text last ingested, parsed and annotated with node ids (see `keepIngestedAsBase`). */
   #input: Held | undefined
   private validOnce = false

@@ -130,7 +130,7 @@ export class RecentTexts {
   /** Texts before the ring, kept as deltas (`recentolder.ts`); `held` parses one and gives it node ids when a save needs it. */
   #older = new OlderTexts()
 
-  constructor(private readonly held?: (text: string, ours: boolean) => Held | null) {}
+  constructor(private readonly held?: (text: string, ids: string[], ours: boolean) => Held | null) {}
 
   get newest(): Held | null {
     return this.#list[this.#list.length - 1] ?? null
@@ -212,7 +212,7 @@ export class RecentTexts {
     const lines = (t: string) => t.split('\n').length
     const n = lines(text)
     let best = null
-    for (const o of this.#older.texts(list[0]!.text)) {
+    for (const o of this.#older.texts({ text: list[0]!.text, ids: collectIds(list[0]!.ir) })) {
       if (o.text === text) return { base: newest, stale: false }
       // Lines removed or added in all are a bound below the changed lines: most texts need no diff.
       if (o.used || !(oursInRing || o.oursAfter) || Math.abs(lines(o.text) - n) >= bestD) continue
@@ -223,7 +223,7 @@ export class RecentTexts {
     let before: Set<string> | null = null
     const known: Known = (l) => (before ??= new Set(list.slice(0, -1).flatMap((x) => x.text.split('\n').map((y) => y.trim())))).has(l)
     if (holdsNewer(best.text, newest.text, text, known) || !keepsPeerPlace(best.text, newest.text, text, known)) return null
-    const held = this.held(best.text, best.ours)
+    const held = this.held(best.text, best.ids, best.ours)
     if (!held) return null
     best.use()
     return { base: { ...held, ...(best.sv ? { sv: best.sv } : {}) }, stale: true }
@@ -329,7 +329,7 @@ export class RecentTexts {
     while (this.#list.length > MAX_RECENT || (this.#list.length > 1 && bytes > budget)) {
       const h = this.#list.shift()!
       bytes -= h.text.length
-      this.#older.add(h, this.#list[0]!.text, this.newest!.text.length)
+      this.#older.add(h, collectIds(h.ir), { text: this.#list[0]!.text, ids: collectIds(this.#list[0]!.ir) }, this.newest!.text.length)
     }
   }
 }

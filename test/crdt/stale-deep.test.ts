@@ -4,9 +4,11 @@
  * newer text than it was made from, and read as undoing what peers did between. The texts before the ring
  * are kept as deltas (`recentolder.ts`) and such a save is diffed against its real base.
  */
+import fs from 'node:fs'
+import path from 'node:path'
 import { expect, test } from 'vitest'
 import { send } from './helpers.js'
-import { newPair } from './stalesave-gen.js'
+import { newPair, runStale } from './stalesave-gen.js'
 
 const todos = (n: number) =>
   'todos:\n' + Array.from({ length: n }, (_, i) => `  - id: T-${i + 1}\n    title: Task ${i + 1}\n    status: todo\n`).join('')
@@ -65,3 +67,17 @@ test('a save that is exactly a text from before the ring is a deliberate revert:
   expect(out.text).toBe(r1)
   expect(out.stale).toBeUndefined()
 })
+
+const SEED = Number(process.env.CTXSYNC_STALE_SEED) || (process.env.CI ? 1 : Date.now() % 1_000_000)
+const DEEP = Number(process.env.CTXSYNC_STALE_DEEP_CASES) || 20
+
+test(`${DEEP} seeded stale saves from buffers 9 to 60 peer writes old: merged line-wise like the others (seed ${SEED})`, async () => {
+  const run = await runStale(SEED, DEEP, true)
+  console.log(`deep stale saves (CTXSYNC_STALE_SEED=${SEED}): outcomes ${JSON.stringify(run.outcomes)}; failed ${JSON.stringify(run.failed)}`)
+  if (process.env.CTXSYNC_STALE_DUMP) {
+    fs.mkdirSync(process.env.CTXSYNC_STALE_DUMP, { recursive: true })
+    run.failures.forEach((f, i) => fs.writeFileSync(path.join(process.env.CTXSYNC_STALE_DUMP!, `deep-${i}.json`), JSON.stringify(f, null, 1)))
+  }
+  expect(run.failures.map((f) => f.what), `CTXSYNC_STALE_SEED=${SEED}`).toEqual([])
+  expect(run.outcomes.merged).toBeGreaterThan(DEEP / 4)
+}, Math.max(300_000, DEEP * 2_000))

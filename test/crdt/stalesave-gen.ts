@@ -105,6 +105,8 @@ export interface Step {
   identity?: IdentityCase
   /** A moved the item whose value B changed ('move' cases): the result is A's save with B's line in it. */
   moved?: { mine: string; theirs: string }
+  /** B's saves before `b`, each written into A's file: A's buffer is older than the recent ring ('deep'). */
+  bs?: string[]
 }
 
 /**
@@ -175,6 +177,11 @@ function bothAppend(r1: string, r: Rng): { a: string; b: string; lines: [string,
 /** Runs one case on A and B (A's file holds `r1`); returns the failure, if any, and the merged text. */
 export function runCase(A: FileModel, B: FileModel, s: Step): { fail: string | null; outcome: Outcome; text: string | null } {
   const had = new Set(A.conflicts().map((c) => c.id))
+  for (const x of s.bs ?? []) {
+    if (B.ingest(x).text !== x) return { fail: null, outcome: 'skipped', text: null }
+    send(B, A)
+    A.setBase(A.render())
+  }
   const bOut = B.ingest(s.b)
   if (bOut.text !== s.b) return { fail: null, outcome: 'skipped', text: null } // B's own save is the other generator's business
   send(B, A)
@@ -287,7 +294,8 @@ export function newPair(text: string, clients?: Clients): [FileModel, FileModel]
   return [A, B]
 }
 
-export async function runStale(seed: number, count: number): Promise<StaleRun> {
+/** `deep`: every case has B save 9 to 60 times before A's save (finding 3: buffers older than the ring). */
+export async function runStale(seed: number, count: number, deep = false): Promise<StaleRun> {
   const run: StaleRun = { tried: {}, outcomes: { merged: 0, conflict: 0, overlap: 0, skipped: 0, rename: 0, identity: 0, 'same-line': 0 }, failed: {}, failures: [] }
   const r = mulberry32(seed)
   let n = 0
@@ -303,7 +311,24 @@ export async function runStale(seed: number, count: number): Promise<StaleRun> {
       let step: Step
       let kind: string
       const roll = r()
-      if (roll < 0.1) {
+      if (deep) {
+        // One real-world edit, then B changes a few values again and again (a person at work): a stack of
+        // real-world edits 9 to 60 deep leaves no line of the file A's edit does not neighbour.
+        const eb = stacked(r1, r)
+        const bs = eb && eb.text !== r1 && parses(eb.text) ? [eb.text] : []
+        const idx = (bs[0] ?? '').split('\n').map((x, i) => (SCALAR.test(x) && !/^\s*(- )?id:/.test(x) ? i : -1)).filter((i) => i >= 0)
+        const three = [0, 1, 2].map(() => idx[Math.floor(r() * idx.length)]!)
+        for (let j = 8 + Math.floor(roll * 52), t = bs[0] ?? ''; j > 0 && t && idx.length; j--) {
+          const l = t.split('\n')
+          const i = three[j % 3]!
+          l[i] = `${l[i]!.match(SCALAR)?.[1] ?? ''}peer edit ${j}`
+          if (parses(l.join('\n'))) bs.push((t = l.join('\n')))
+        }
+        const ea = stacked(r1, r)
+        if (bs.length < 9 || !ea || !parses(ea.text) || ea.text === bs.at(-1)) continue
+        step = { r1, b: bs.pop()!, bs, a: ea.text, same: null, evidence: false }
+        kind = `deep+${eb!.kind}|${ea.kind}`
+      } else if (roll < 0.1) {
         const ap = bothAppend(r1, r)
         if (!ap || !parses(ap.a) || !parses(ap.b)) continue
         step = { r1, b: ap.b, a: ap.a, same: null, evidence: false, appended: ap.lines }

@@ -32,4 +32,24 @@ describe('e2e: stale editor save', { timeout: 120_000 }, () => {
     expect(after).toBe(mine)
     await Promise.all([stopWatch(da), stopWatch(db)])
   })
+
+  // Black-box tester finding 3: a buffer read before more than the 8 texts the ring keeps was diffed
+  // against a newer text, and read as undoing what bob did between (crdt/recentolder.ts).
+  it('a buffer read before 12 of a peer’s edits, saved with one change: all 12 kept on both, the change in', async () => {
+    const tasks = 'todos:\n' + Array.from({ length: 14 }, (_, i) => `  - id: t${i + 1}\n    title: "Task ${i + 1}"\n    status: open\n`).join('')
+    const { a, b, da, db } = await connectedPair({ [TODOS]: tasks })
+    const buffer = readFile(a)!
+    for (let i = 1; i <= 12; i++) {
+      // One at a time: each is a write into ann's file (a text of her file's history), as a person's edits are.
+      await writeFile(b, TODOS, readFile(b)!.replace(`title: "Task ${i}"`, `title: "Task ${i} by bob"`))
+      await waitSame([a, b], TODOS, (t) => t.includes(`Task ${i} by bob`), 30_000)
+    }
+    await writeFile(a, TODOS, buffer.replace('title: "Task 14"', 'title: "Task 14 by ann"'))
+    const text = await waitSame([a, b], TODOS, (t) => t.includes('Task 14 by ann'), 30_000)
+    let want = tasks.replace('title: "Task 14"', 'title: "Task 14 by ann"')
+    for (let i = 1; i <= 12; i++) want = want.replace(`title: "Task ${i}"`, `title: "Task ${i} by bob"`)
+    expect(text).toBe(want)
+    await waitLog(da, /\.rhema\/todos\.yaml: your save was made from an older version; kept \d+ changes? from peers/)
+    await Promise.all([stopWatch(da), stopWatch(db)])
+  })
 })
