@@ -3,9 +3,11 @@
  * two generator tests with bigger counts (they are TypeScript, run by vitest) and prints their figures:
  *  - `test/space/join-merge.test.ts`: the join's merge on models alone (`--merges N`, default 5,000);
  *  - `test/space/join.test.ts`: whole clones in process (real git, real init, Spaces exchanging),
- *    `--worlds N` live spaces (default 20) of `--clones M` clones each (default 10).
+ *    `--worlds N` live spaces (default 20) of `--clones M` clones each (default 10);
+ *  - `test/space/join-older.test.ts`: the same, with clones of commits from before ctxsync.yaml was
+ *    committed (tester finding 5), `--older N` worlds (default 10) of `--clones M` clones each.
  *
- *   node bench/join.mjs [--merges N] [--worlds N] [--clones M] [--seed S] [--quick]   (--quick: 300 / 3 × 5)
+ *   node bench/join.mjs [--merges N] [--worlds N] [--older N] [--clones M] [--seed S] [--quick]   (--quick: 300 / 3 × 5 / 2 × 5)
  *
  * Prints cases tried, the conflict records the joins made sorted into real races (the clone and the live
  * context both changed that value: required) and spurious ones (failures), real races with no record
@@ -21,6 +23,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const merges = Number(arg('merges') ?? (QUICK ? 300 : 5000))
 const worlds = Number(arg('worlds') ?? (QUICK ? 3 : 20))
 const clones = Number(arg('clones') ?? (QUICK ? 5 : 10))
+const older = Number(arg('older') ?? (QUICK ? 2 : 10))
 const seed = Number(arg('seed') ?? Date.now() % 1_000_000)
 
 function run(file, env, marker) {
@@ -44,5 +47,7 @@ function run(file, env, marker) {
 
 const a = run('test/space/join-merge.test.ts', { CTXSYNC_JOIN_MERGES: String(merges) }, 'join merge (')
 const b = run('test/space/join.test.ts', { CTXSYNC_JOIN_WORLDS: String(worlds), CTXSYNC_JOIN_CLONES: String(clones) }, 'join generator (')
-console.log(a.ok && b.ok ? 'no failures' : 'FAILED')
-process.exit(a.ok && b.ok ? 0 : 1)
+const c = run('test/space/join-older.test.ts', { CTXSYNC_JOIN_OLDER_WORLDS: String(older), CTXSYNC_JOIN_CLONES: String(clones) }, 'join generator, pre-space clones (')
+const ok = a.ok && b.ok && c.ok
+console.log(ok ? 'no failures' : 'FAILED')
+process.exit(ok ? 0 : 1)

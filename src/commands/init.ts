@@ -59,7 +59,7 @@ const LAN_HOST = '0.0.0.0'
 export async function init(o: InitOptions): Promise<InitResult> {
   const {
     createIdentity, decodeJoinCode, readIdentity, readLocalSettings, readTeamConfig, renderLocalSettings, renderTeamConfig, writeConfigFile,
-    DEFAULT_HOST, DEFAULT_INCLUDE, DEFAULT_PORT, DISCOVERY_MODES, SECRET_ENV, SummaryWriter, startJoining,
+    DEFAULT_HOST, DEFAULT_INCLUDE, DEFAULT_PORT, DISCOVERY_MODES, SECRET_ENV, SummaryWriter, startJoining, committedConfig, excludeLocally,
   } = await loadSetup()
   if (o.discovery !== undefined && !DISCOVERY_MODES.includes(o.discovery as Discovery)) {
     throw new UsageError(`--discovery must be one of ${DISCOVERY_MODES.join(', ')}`)
@@ -77,6 +77,13 @@ export async function init(o: InitOptions): Promise<InitResult> {
   await checkStateDir(paths)
 
   let config = await readTeamConfig(paths.config)
+  // A checkout older than the space's ctxsync.yaml (tester finding 5): the team's, from a later commit.
+  const found = config ? null : await committedConfig(root, join?.space ?? null)
+  if (found) {
+    await writeConfigFile(paths.config, found.text)
+    config = await readTeamConfig(paths.config)
+    created.push('ctxsync.yaml')
+  }
   if (config && join && join.space !== config.space) {
     throw new CtxError('wrong-space', `that join code is for space ${join.space}, but ${path.relative(o.cwd, paths.config) || 'ctxsync.yaml'} names ${config.space}: ask for a code from this repository's space`)
   }
@@ -88,10 +95,13 @@ export async function init(o: InitOptions): Promise<InitResult> {
     }
     await writeConfigFile(paths.config, renderTeamConfig(config))
     created.push('ctxsync.yaml')
-  } else if (await updateTeamConfig(paths.config, config, o)) changed.push('ctxsync.yaml')
+  } else if ((await updateTeamConfig(paths.config, config, o)) && !found) changed.push('ctxsync.yaml')
 
   await claimStateDir(paths)
-  const ignored0 = await ignoreStateDir(root)
+  // In an older checkout, .gitignore (tracked there or at the later commit) is left alone: a change to it
+  // would stop the checkout of the later commit; ctxsync.yaml and .ctxsync/ are ignored in this clone only.
+  if (found) await excludeLocally(root)
+  const ignored0 = found ? null : await ignoreStateDir(root)
   if (ignored0) (ignored0 === 'created' ? created : changed).push('.gitignore')
   // Files of .ctxsync/ that came with the repository are someone else's: not read, replaced by our own.
   const committed = await committedState(paths)
@@ -105,7 +115,10 @@ export async function init(o: InitOptions): Promise<InitResult> {
   // A machine new to an existing space joins from its checkout: the committed files are older renderings
   // of the live context, taken in once the live state arrives (space/join.ts), never enrolled as edits.
   // CTXSYNC_JOIN_WAIT=0 enrolls the checkout's files at once instead (the behaviour before issue 13).
-  if (!identity && spaceExisted && process.env.CTXSYNC_JOIN_WAIT !== '0') await startJoining(root)
+  // A join code names a space that exists, whether or not this checkout has its ctxsync.yaml (finding 5).
+  if (!identity && (spaceExisted || join) && process.env.CTXSYNC_JOIN_WAIT !== '0') {
+    for (const f of await startJoining(root)) o.warn?.(`${f}: removed, as the space never had it (deleted before ctxsync.yaml's commit; a file you changed stays)`)
+  }
   if (!identity) {
     identity = await createIdentity(paths.identity)
     created.push(`${STATE_DIR}/identity.json`)
@@ -153,6 +166,7 @@ export async function init(o: InitOptions): Promise<InitResult> {
     // What to commit and how, and a one-shot sync that works as typed (a configured peer, or the relay,
     // needs no --peer); a member of a `discovery: none` space with no peer would wait for nobody.
     const toCommit = ['ctxsync.yaml', ...(created.includes('.gitignore') || changed.includes('.gitignore') ? ['.gitignore'] : [])]
+    if (found) next.push(`this checkout is older than the space's ctxsync.yaml (commit ${found.commit.slice(0, 7)}): it is written as committed there and ignored in this clone only (.git/info/exclude), so checking out or pulling that commit replaces it`)
     if (!spaceExisted) next.push(`commit ${toCommit.join(' and ')} so teammates join the same space: \`git add ${toCommit.join(' ')} && git commit -m ctxsync\``)
     const reaches = wanted.peers.length > 0 || config.discovery === 'registry'
     if (config.discovery === 'none' && !reaches && (join !== null || newMember)) next.push('this space finds no peers by itself (discovery: none) and this machine names none: add one with `ctxsync init --peer ws://HOST:PORT`')

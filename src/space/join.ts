@@ -56,6 +56,7 @@ import { descOf } from '../crdt/write.js'
 import { mergeFileTexts } from '../git/merge-file.js'
 import { atMost } from '../net/timers.js'
 import { spacePaths } from './paths.js'
+import { dropBeforeSpace } from './joinconfig.js'
 import type { Rules } from '../crdt/rules.js'
 import type { TrackedFile } from './trackedfile.js'
 
@@ -83,10 +84,14 @@ export async function isJoining(root: string): Promise<boolean> {
   return fs.access(markerOf(root)).then(() => true, () => false)
 }
 
-/** `init` joined an existing space on a machine with no state for it. */
-export async function startJoining(root: string): Promise<void> {
+/**
+ * `init` joined an existing space on a machine with no state for it. Returns the files of a checkout older
+ * than the space that it removed: the space never had them (`dropBeforeSpace`).
+ */
+export async function startJoining(root: string): Promise<string[]> {
   await fs.mkdir(spacePaths(root).state, { recursive: true })
   await fs.writeFile(markerOf(root), `${new Date().toISOString()}\n`)
+  return dropBeforeSpace(root)
 }
 
 /** A first exchange with a peer completed: the space is joined. Returns true when it was joining. */

@@ -1,0 +1,122 @@
+/**
+ * A checkout older than the commit that added `ctxsync.yaml` (black-box tester finding 5): the context files
+ * were committed before ctxsync was set up, and a new teammate clones (or checks out) such a commit and runs
+ * `init`. Finding no `ctxsync.yaml`, init took the checkout for a repository without a space: it wrote a
+ * default configuration (not the team's: other rules, discovery) and enrolled the checkout's files as the
+ * space's first state — older texts as a second authorship of every value, so every value the live context
+ * changed since was a conflict on every peer, and the old one won now and then.
+ *
+ * The repository knows better: a later commit (another branch, the remote's) holds the space's
+ * `ctxsync.yaml`. Init writes that one, git-ignored locally (`.git/info/exclude`, never `.gitignore`, which
+ * the old checkout may track), so that checking out or pulling the later commit replaces it without git
+ * refusing over an untracked file; and the machine joins as from any checkout (join.ts).
+ */
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { parseDocument } from 'yaml'
+import { Repo } from '../git/repo.js'
+import { createMatcher } from '../fs/globs.js'
+import { readTeamConfig } from './config.js'
+import { CONFIG_FILE, spacePaths, STATE_DIR } from './paths.js'
+
+export interface CommittedConfig {
+  /** The newest committed text of the space's `ctxsync.yaml` at this root's path, in a later commit. */
+  text: string
+  commit: string
+}
+
+/** How many commits that touched `ctxsync.yaml` are looked at, newest first. */
+const LOOK_BACK = 50
+
+/**
+ * The space's `ctxsync.yaml` as a commit that this checkout does not contain holds it, when HEAD has none
+ * there (null otherwise, or without git). With `space`, only a configuration of that space. Commits HEAD
+ * contains are not asked: there the file was removed since, a space given up on this line of history.
+ */
+export async function committedConfig(root: string, space: string | null): Promise<CommittedConfig | null> {
+  const repo = await Repo.open(root)
+  if (!repo) return null
+  const rel = path.relative(repo.root, path.join(root, CONFIG_FILE)).split(path.sep).join('/')
+  if ((await repo.resolveMany([`HEAD:${rel}`])).get(`HEAD:${rel}`)) return null
+  const log = await repo.tryRaw(['log', '--all', '--not', 'HEAD', '--not', `--max-count=${LOOK_BACK}`, '--format=%H', '--', rel])
+  const commits = (log ?? '').split('\n').map((l) => l.trim()).filter(Boolean)
+  const specs = commits.map((c) => `${c}:${rel}`)
+  const oids = await repo.resolveMany(specs)
+  const blobs = await repo.readBlobs(specs.flatMap((s) => oids.get(s) ?? []))
+  for (const [i, commit] of commits.entries()) {
+    const oid = oids.get(specs[i]!)
+    const text = oid ? blobs.get(oid) : undefined
+    if (text === undefined) continue
+    const id = spaceOf(text)
+    if (id !== null && (space === null || id === space)) return { text, commit }
+  }
+  return null
+}
+
+function spaceOf(text: string): string | null {
+  try {
+    const v = parseDocument(text, { uniqueKeys: false }).get('space')
+    return typeof v === 'string' ? v : null
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Ignores `ctxsync.yaml` and `.ctxsync/` in this clone only: git overwrites an ignored file at a checkout
+ * (it refuses over an untracked one), and the later commit's file is the same text.
+ */
+export async function excludeLocally(root: string): Promise<boolean> {
+  const repo = await Repo.open(root)
+  if (!repo) return false
+  const file = (await repo.tryRaw(['rev-parse', '--path-format=absolute', '--git-path', 'info/exclude']))?.trim()
+  if (!file) return false
+  const rel = path.relative(repo.root, root).split(path.sep).join('/')
+  const at = (p: string) => `/${rel ? `${rel}/` : ''}${p}`
+  const want = [at(CONFIG_FILE), `${at(STATE_DIR)}/`]
+  let text = ''
+  try {
+    text = await fs.readFile(file, 'utf8')
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+  }
+  const have = new Set(text.split(/\r?\n/).map((l) => l.trim()))
+  const add = want.filter((w) => !have.has(w))
+  if (add.length === 0) return false
+  await fs.mkdir(path.dirname(file), { recursive: true })
+  const sep = !text || text.endsWith('\n') ? '' : '\n'
+  await fs.writeFile(file, `${text}${sep}# ctxsync: this checkout is older than ctxsync.yaml's commit\n${add.join('\n')}\n`)
+  return true
+}
+
+/**
+ * The tracked files of an older checkout that the space never had — deleted (or renamed) before the commit
+ * that added its ctxsync.yaml — removed from disk where the checkout left them as committed. No peer has
+ * them, so once joined they were "new to the space" and enrolled: a file the team deleted came back on
+ * every peer. Changed by this clone, a file stays and is its edit (only what the clone changed counts).
+ * Returns the names removed, relative to `root`.
+ */
+export async function dropBeforeSpace(root: string): Promise<string[]> {
+  const config = await readTeamConfig(spacePaths(root).config).catch(() => null)
+  const found = config ? await committedConfig(root, config.space) : null
+  const repo = found ? await Repo.open(root) : null
+  if (!config || !found || !repo) return []
+  const match = createMatcher(config.track)
+  const prefix = path.relative(repo.root, root).split(path.sep).join('/')
+  const under = (p: string) => (prefix ? (p.startsWith(`${prefix}/`) ? p.slice(prefix.length + 1) : null) : p)
+  const keep = (p: string) => {
+    const rel = under(p)
+    return rel !== null && match(rel)
+  }
+  const [here, there] = await Promise.all([repo.treeBlobs('HEAD', keep), repo.treeBlobs(found.commit, keep)])
+  const out: string[] = []
+  for (const [p, oid] of here) {
+    if (there.has(p)) continue
+    const file = path.join(repo.root, p)
+    const bytes = await fs.readFile(file).catch(() => null)
+    if (bytes === null || repo.blobId(bytes) !== oid) continue
+    await fs.rm(file, { force: true })
+    out.push(under(p)!)
+  }
+  return out.sort()
+}

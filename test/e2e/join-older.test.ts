@@ -1,0 +1,106 @@
+/**
+ * Joining from a commit older than ctxsync.yaml, through the built CLI (black-box tester finding 5, issue 13
+ * item 4): the context files were committed and edited before ctxsync was set up; a new teammate clones
+ * and checks out such a commit (no ctxsync.yaml in the tree) and runs `init --join`, then `sync` or
+ * `watch`. Init took the checkout for a repository without a space: it enrolled the old texts as the
+ * space's first state, so every value the live context changed since was a conflict on every peer
+ * (`status --check` 4) and the old value showed. Now: the team's ctxsync.yaml (from the later commit), no
+ * conflict anywhere, nothing rolled back, a file the space deleted stays deleted, the teammate's own
+ * edit lands, and git can still check out the later commit.
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+
+import { ctx, expectOk, freePort, killAll, readFile, removeTmpDirs, startWatch, stopWatch, TODOS, waitFileEquals, waitLog, waitSame, type Peer } from './helpers.js'
+import { bareRemote, cloneAs, CONTEXT_TODOS, founder, gitIn, joiner, read, replaceIn } from './gitHelpers.js'
+
+afterEach(killAll)
+afterAll(removeTmpDirs)
+
+const OLD = '.rhema/knowledge.yaml'
+const OLD_TEXT = 'knowledge:\n  - id: k1\n    text: "an old fact"\n'
+
+/** Ann's team before ctxsync (two commits), then with it (ann founds, bob joins), then live edits. */
+async function history(): Promise<{ a: Peer; remote: string; code: string; first: string; live: string; down: Peer }> {
+  const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS, [OLD]: OLD_TEXT })
+  const gus = await cloneAs(remote, 'gus')
+  const first = (await gitIn(gus, ['rev-parse', 'HEAD'])).stdout.trim()
+  // Edited and deleted with plain git before the space existed: the space's first state is the later text.
+  await replaceIn(gus, TODOS, 'title: "Fix the renderer"', 'title: "Fix the renderer (HTML)"')
+  await replaceIn(gus, TODOS, 'title: "Ship it"', 'title: "Ship it soon"')
+  await gitIn(gus, ['rm', '-q', OLD])
+  await gitIn(gus, ['commit', '-qam', 'before ctxsync'])
+  await gitIn(gus, ['push', '-q', 'origin', 'main'])
+  const [pa, pb] = [await freePort(), await freePort()]
+  const f = await founder(remote, 'ann', pa)
+  const a: Peer = { name: 'ann', dir: f.dir, port: pa, url: `ws://127.0.0.1:${pa}` }
+  const b: Peer = { name: 'bob', dir: await joiner(remote, 'bob', f.code, pb, { peers: [a.url] }), port: pb, url: `ws://127.0.0.1:${pb}` }
+  const [da, db] = await Promise.all([startWatch(a), startWatch(b)])
+  await waitLog(db, /connected to ann/)
+  for (const [p, from, to] of [
+    [a, 'status: open\n    tags: [core, parser]', 'status: doing\n    tags: [core, parser]'],
+    [b, 'title: "Ship it soon"', 'title: "Ship it now"'],
+  ] as const) {
+    await replaceIn(p.dir, TODOS, from, to)
+    await waitFileEquals(p === a ? b : a, readFile(p))
+  }
+  const live = await waitSame([a, b])
+  expect(await stopWatch(db)).toBe(0)
+  void da
+  return { a, remote, code: f.code, first, live, down: b }
+}
+
+async function checkAll(peers: Array<{ dir: string }>): Promise<void> {
+  for (const p of peers) {
+    const r = await ctx(p.dir, ['status', '--check'])
+    expect(r.exitCode, `${p.dir}: status --check\n${r.stdout}\n${r.stderr}`).toBe(0)
+  }
+}
+
+describe('e2e: joining from a commit older than ctxsync.yaml (finding 5)', { timeout: 240_000 }, () => {
+  for (const how of ['sync', 'watch'] as const) {
+    it(`init --join then ${how}: the team's ctxsync.yaml, 0 conflicts, nothing rolled back, a deleted file stays deleted, its own edit kept`, async () => {
+      const { a, remote, code, first, live, down } = await history()
+      const dir = await cloneAs(remote, 'carl')
+      await gitIn(dir, ['checkout', '-q', first])
+      const port = await freePort()
+      const c: Peer = { name: 'carl', dir, port, url: `ws://127.0.0.1:${port}` }
+      const init = await expectOk(ctx(dir, ['init', '--join', code, '--name', 'carl', '--port', String(port), '--peer', a.url]))
+      expect(await read(dir, 'ctxsync.yaml')).toBe((await gitIn(dir, ['show', 'origin/main:ctxsync.yaml'])).stdout + '\n')
+      // The file deleted before the space existed is gone (no peer has it to say so), and said.
+      expect(init.stderr).toContain(`${OLD}: removed`)
+      // Nothing else of this clone's is new to git: it can check the later commit out over it.
+      expect((await gitIn(dir, ['status', '--porcelain'])).stdout).toBe(` D ${OLD}`)
+      await replaceIn(dir, TODOS, '      - first note\n', '      - first note (carl)\n')
+      let want = live.replace('      - first note\n', '      - first note (carl)\n')
+      if (how === 'sync') {
+        const r = await ctx(dir, ['sync'])
+        expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0)
+      } else {
+        const d = await startWatch(c)
+        await waitFileEquals(c, want, TODOS, 30_000).catch((e: Error) => {
+          throw new Error(`${e.message}\n--- carl:\n${d.log()}`)
+        })
+        expect(await stopWatch(d)).toBe(0)
+        // Started again, joined: nothing comes back (it was enrolled as new at this start, before the fix).
+        // An edit after it reaches ann over the same connection after anything the start sent.
+        const d2 = await startWatch(c)
+        await waitLog(d2, /connected to ann/)
+        await replaceIn(dir, TODOS, '      - second note\n', '      - second note (carl)\n')
+        want = want.replace('      - second note\n', '      - second note (carl)\n')
+        await waitFileEquals(a, want, TODOS, 30_000)
+        expect(await stopWatch(d2)).toBe(0)
+      }
+      expect(readFile(c, OLD)).toBeNull()
+      expect(readFile(c)).toBe(want)
+      await waitFileEquals(a, want)
+      const db = await startWatch(down)
+      await waitFileEquals(down, want, TODOS, 30_000)
+      expect(await stopWatch(db)).toBe(0)
+      for (const p of [a, down]) expect(readFile(p, OLD), p.name).toBeNull()
+      await checkAll([a, down, c])
+      // The later commit checks out over the clone's ctxsync.yaml (the edited todos go along: git's merge).
+      await gitIn(dir, ['checkout', '-q', '-m', 'main'])
+      expect((await gitIn(dir, ['status', '--porcelain', 'ctxsync.yaml'])).stdout).toBe('')
+    })
+  }
+})
