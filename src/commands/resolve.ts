@@ -5,8 +5,8 @@
  */
 import { CtxError, UsageError } from '../errors.js'
 import {
-  connect, findRoot, loadMergeStore, loadSetup, loadTakeRules, spacePaths,
-  type Conflict, type ResolveChoice, type Take,
+  connect, daemonClient, findRoot, loadMergeStore, loadSetup, loadTakeRules, spacePaths,
+  type Conflict, type ResolveChoice, type SpacePaths, type Take,
 } from '../space/index.js'
 
 export type { Conflict, ResolveChoice, Take }
@@ -33,6 +33,7 @@ async function mergeStore(cwd: string, warn: (m: string) => void = () => {}) {
   const { readIdentity, readLocalSettings, readTeamConfig, DEFAULT_HOST, DEFAULT_PORT } = await loadSetup()
   const rules = (await readTeamConfig(paths.config).catch(() => null))?.rules ?? []
   return {
+    paths,
     // Listing forgets what turned moot (the value changed since the merge), saying why (warn).
     list: async () => (await loadMergeStore()).mergeConflicts(paths, rules, { drop: true, warn }),
     resolve: async (c: ResolveChoice) => {
@@ -53,11 +54,33 @@ async function liveConflicts(o: ResolveOptions): Promise<{ conflicts: Conflict[]
 
 /** Applies choices in order; returns the conflicts as they were before each was resolved. */
 export async function resolve(o: ResolveOptions & { choices: ResolveChoice[] }): Promise<{ resolved: Conflict[] }> {
+  return { resolved: (await resolveChoices(o)).resolved }
+}
+
+/** `resolve`, and the choices as applied: a record's id is the live conflict's once the daemon took it over. */
+async function resolveChoices(o: ResolveOptions & { choices: ResolveChoice[] }): Promise<{ resolved: Conflict[]; choices: ResolveChoice[] }> {
   const store = await mergeStore(o.cwd, o.warn)
-  const mergeIds = new Set(store ? (await store.list()).map((c) => c.id) : [])
-  const live = await resolveLive({ ...o, choices: o.choices.filter((c) => !mergeIds.has(c.id)) })
+  let records = store ? await store.list() : []
+  let choices = o.choices
+  const ofRecords = records.filter((r) => choices.some((c) => c.id === r.id))
+  if (store && ofRecords.length && (await daemonTookIn(store.paths, ofRecords.map((r) => r.file), o.warn))) {
+    // Taken over meanwhile: the live conflict has a new id (moved); dropped: the live context decided it.
+    const moved = await (await loadMergeStore()).readMoved(store.paths)
+    records = await store.list()
+    const left = new Set(records.map((r) => r.id))
+    const lives = choices.some((c) => !left.has(c.id) && moved[c.id]) ? (await liveConflicts(o)).conflicts : []
+    choices = choices.flatMap((c) => {
+      const was = ofRecords.find((r) => r.id === c.id)
+      if (left.has(c.id) || !was) return [c]
+      if (moved[c.id]) return [{ id: moved[c.id]!, take: liveTake(was, lives.find((x) => x.id === moved[c.id]), c.take) }]
+      o.warn?.(`${c.id}: no longer a conflict: the live context took the merge in and holds one value there (the daemon's log says why)`)
+      return []
+    })
+  }
+  const mergeIds = new Set(records.map((c) => c.id))
+  const live = await resolveLive({ ...o, choices: choices.filter((c) => !mergeIds.has(c.id)) })
   const resolved = [...live.resolved]
-  for (const c of o.choices.filter((x) => mergeIds.has(x.id))) {
+  for (const c of choices.filter((x) => mergeIds.has(x.id))) {
     try {
       const r = await store!.resolve(c)
       if (r) resolved.push(r)
@@ -66,7 +89,55 @@ export async function resolve(o: ResolveOptions & { choices: ResolveChoice[] }):
       throw e
     }
   }
-  return { resolved }
+  return { resolved, choices }
+}
+
+/**
+ * A number chosen among a record's values, as the same value's number in the live conflict that took the
+ * record over (its values need not be in the record's order); ours/theirs choose by writer either way.
+ */
+function liveTake(rec: Conflict, live: Conflict | undefined, take: Take): Take {
+  if (typeof take !== 'number' || !live) return take
+  const v = rec.values[take - 1]
+  if (!v) return take
+  const same = (w: Conflict['values'][number]) => w.deleted === v.deleted && JSON.stringify(w.value) === JSON.stringify(v.value)
+  const k = live.values.findIndex(same)
+  if (k < 0) throw new CtxError('bad-choice', `conflict ${live.id} (was ${rec.id}) no longer lists the value chosen: \`ctxsync resolve --list\` shows its values now`)
+  return k + 1
+}
+
+/** How long `resolve` waits for the daemon to take in what git wrote before it resolves a record itself. */
+const TAKE_IN_WAIT_MS = 15_000
+
+/**
+ * A record the merge driver kept is resolved once the running daemon has taken in what git wrote (the
+ * merged text) and taken the record over where it does (`mergeadopt.ts`): then the choice is the live
+ * context's (a value) or an edit of a file the daemon already holds (a deletion's, resolved on the lines).
+ * Resolved before — `resolve` right after `git pull`, while the daemon waited out git — the choice was the
+ * CLI's write of a file the daemon had not taken in: the merge's other side never reached the live context
+ * and was marked known nowhere, so a later merge with that commit brought the deleted item back on every
+ * peer, or listed the chosen value's conflict again (black-box tester, stop 29, finding 4); and a record
+ * taken over while the CLI wrote kept its live conflict open, the choice lost. False: no daemon answers,
+ * or it did not catch up in time (then the file is written here, as without a daemon).
+ */
+async function daemonTookIn(paths: SpacePaths, files: string[], warn?: (m: string) => void): Promise<boolean> {
+  const d = await daemonClient(paths)
+  if (!d) return false
+  const { takenIn } = await loadMergeStore()
+  const deadline = Date.now() + TAKE_IN_WAIT_MS
+  for (;;) {
+    try {
+      // `wait`: once git is idle and the daemon's take-in of what it did (with the records' adoption) is done.
+      if (await takenIn(paths, files, (await d.syncpoint({ wait: true })).states)) return true
+    } catch {
+      return false
+    }
+    if (Date.now() > deadline) {
+      warn?.(`the daemon has not taken in ${[...new Set(files)].join(', ')} yet: the choice is written to the file here`)
+      return false
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
 }
 
 async function resolveLive(o: ResolveOptions & { choices: ResolveChoice[] }): Promise<{ resolved: Conflict[] }> {
@@ -150,11 +221,11 @@ export async function resolveFlow(o: ResolveFlowOptions, io: ResolveIO): Promise
     if (!found || !conflicts.some((c) => c.id === found)) throw noConflict(id)
     choices = o.take !== undefined ? [{ id: found, take: o.take }] : await pick(conflicts.filter((c) => c.id === found), io)
   } else choices = await pick(conflicts, io)
-  const r = await resolve({ ...o, choices })
-  if (o.json) io.json(r)
+  const r = await resolveChoices({ ...o, choices })
+  if (o.json) io.json({ resolved: r.resolved })
   else {
     const { takeIndex } = await loadTakeRules()
-    for (const c of r.resolved) io.out(`resolved ${c.id} (${io.format.text(c.file)} ${io.format.text(c.display)})${keptText(c, choices, me, takeIndex, io)}`)
+    for (const c of r.resolved) io.out(`resolved ${c.id} (${io.format.text(c.file)} ${io.format.text(c.display)})${keptText(c, r.choices, me, takeIndex, io)}`)
   }
 }
 

@@ -168,6 +168,21 @@ export async function countMergeConflicts(s: { files: FileStatus[]; conflicts: n
   }
 }
 
+/**
+ * Whether the daemon has taken in what the files of `names` hold now: each one's hash on disk is the one the
+ * daemon's state has (`states`, a sync point's). A file it does not list (held, deleted, unknown to it) has
+ * nothing to wait for. `resolve` of a record waits for this (commands/resolve.ts).
+ */
+export async function takenIn(paths: SpacePaths, names: readonly string[], states: Readonly<Record<string, { hash: string }>>): Promise<boolean> {
+  for (const name of new Set(names)) {
+    const known = states[name]
+    if (!known) continue
+    const now = await readTextFile(path.join(paths.root, name), { within: paths.root })
+    if (now.kind === 'text' && now.hash !== known.hash) return false
+  }
+  return true
+}
+
 /** `ours`/`theirs`/N of a kept conflict's values, as `crdt/present.ts` picks among a live one's. */
 function pick(e: MergeEntry, take: Take, me: string): number {
   const n = e.values.length

@@ -138,15 +138,16 @@ describe('e2e: a resolved conflict stays resolved across git', { timeout: 240_00
   // and ann pulls gus's commit: ann's commit and gus's are both versions her live context holds, their merge
   // kept gus's edit and the autostash's pop put the later edit over it — t2 came back on every peer, unrecorded.
   // Its variant with a value: the conflict opened again on every peer ("gus and you changed it").
-  // KNOWN OPEN (stop 29, lead): the deletion form passes only when the machine is loaded (CI at 9f5078a, 2 of 3
-  // runs under two CPU hogs) and fails every time on an idle machine (5 of 5, and CI at 4a6885a): bob's pull is
-  // a fast-forward whose autostash pop the driver now writes as the live text (0765963), so his daemon sees no
-  // change, takes gus's version in nowhere and marks it nowhere; ann's later merge meets gus's side unknown and
-  // t2 comes back. Skipped so that CI tells other failures apart; run it with CTXSYNC_KNOWN_OPEN=1.
-  const forms = [['deletion', 'delete'], ['value', 'retitle']] as const
-  const run = process.env.CTXSYNC_KNOWN_OPEN ? forms : forms.filter(([w]) => w !== 'deletion')
-  it.each(run)('a %s kept by resolve survives a pull that merges the live context\'s commit with the older edit, over a later edit', async (_what, bob) => {
-    const { a, b, da, db, remote } = await twoLivePeers()
+  // bob resolves at once, as the tester did, and his daemon waits a longer quiet period after git (1.5 s), so
+  // that the resolve comes before his daemon has taken in what the pull wrote. Resolved then by the CLI's write
+  // of the file alone, gus's version never reached the live context and was marked known nowhere: ann's later
+  // merge brought t2 back (before the fix, stop 30: 6 of 7 runs at load 10-19, and every idle run) or listed
+  // the value again (6 of 10). `resolve` now waits for the daemon's take-in (commands/resolve.ts).
+  it.each([['deletion', 'delete'], ['value', 'retitle']] as const)('a %s kept by resolve survives a pull that merges the live context\'s commit with the older edit, over a later edit', async (_what, bob) => {
+    const { a, b, da, db: db0, remote } = await twoLivePeers()
+    expect(await stopWatch(db0)).toBe(0)
+    const db = await startWatch(b, [], { CTXSYNC_GIT_QUIET_MS: '1500' })
+    await waitLog(db, /connected to ann/)
     const kept = async (q: Peer) => (bob === 'delete' ? !(await read(q.dir, TODOS)).includes('id: t2') : (await read(q.dir, TODOS)).includes(BOB_TITLE))
     try {
       const gus = await cloneAs(remote, 'gus')
@@ -157,10 +158,7 @@ describe('e2e: a resolved conflict stays resolved across git', { timeout: 240_00
       for (const q of [a, b]) await waitFor(() => kept(q), 15_000, `bob's ${bob} on ${q.name}`)
       const pb = await gitIn(b.dir, ['pull', '--no-rebase', '--no-edit'], { reject: false })
       expect(pb.exitCode, pb.stdout + pb.stderr).toBe(0)
-      // The value conflict once the live context has taken the driver's record over (not `source: 'merge'`):
-      // resolved before that, in the file alone, gus's value never reaches the live context and ann's merge
-      // lists it again (open: `resolve` of a driver record is the CLI's write of the file, commands/resolve.ts).
-      const mine = bob === 'delete' ? (c: any) => c.kind === 'delete' : (c: any) => c.display === 'todos[id=t2].title' && c.source !== 'merge'
+      const mine = bob === 'delete' ? (c: any) => c.kind === 'delete' : (c: any) => c.display === 'todos[id=t2].title'
       let c: any
       await waitFor(async () => ((c = (await listed(b)).find(mine)) !== undefined), 20_000, 'the conflict on bob')
       const take = c.values.findIndex((v: any) => (bob === 'delete' ? v.author.name === 'bob' : v.raw.includes('bob'))) + 1
