@@ -43,6 +43,7 @@ export { mergeTexts }
 import { ingestAsGit } from '../crdt/merge/gitreplay.js'
 import type { TrackedFile } from './trackedfile.js'
 import { awaitJoin, awaitingJoin, isJoining, joined, mayAwait } from './join.js'
+import { spaceTexts } from './joinconfig.js'
 
 const log = logger('space:git')
 
@@ -261,7 +262,7 @@ async function joinGate(cx: GitContext, f: TrackedFile, getView: ViewGetter): Pr
   const texts = await view.versions(f.name)
   if (texts.length === 0) return
   // The checkout's own base: the newest version others had (HEAD's, unless the member committed since).
-  awaitJoin(f, { current: texts.slice(0, 1), texts, rules: cx.rulesFor(f.name) })
+  awaitJoin(f, { current: texts.slice(0, 1), texts, rules: cx.rulesFor(f.name), space: await spaceTexts(view.repo, cx.root, f.name) })
 }
 
 /** Git's text is known: the file is rewritten to the live context, nothing taken in. */

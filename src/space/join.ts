@@ -66,6 +66,11 @@ export interface JoinBase {
   /** The file's versions in the recent history, nearest to HEAD first: old renderings too. */
   texts: string[]
   rules: Rules
+  /**
+   * A checkout older than the space's ctxsync.yaml: the file's texts when the space was set up
+   * (`joinconfig.ts` spaceTexts), one of them the live context's first state.
+   */
+  space?: string[]
 }
 
 interface JoiningSpace {
@@ -307,11 +312,14 @@ function descs(ir: DocIR): Map<string, string> {
  */
 export async function takeJoin(m: FileModel, j: JoinBase, r: Rendered, text: string, at: number): Promise<boolean> {
   const from = j.current.length ? j.current : j.texts
-  const committed = nearest(from, text)
+  let committed = nearest(from, text)
   const own = r.text !== null && committed !== null && !from.includes(text)
-  const exact = own ? enrolledBase(m, j.rules, committed!) : null
+  let exact = own ? enrolledBase(m, j.rules, committed!) : null
+  let save = text
+  const onto = own && !exact ? await ontoSpace(m, j, committed!, text) : null
+  if (onto) ({ committed, save, exact } = onto)
   const seen = own && !exact ? seenWhen(m, j.rules, r, committed!, text) : null
-  const merged = exact || seen ? text : await joinedText(m.name, j, r.text, text)
+  const merged = exact || seen ? save : await joinedText(m.name, j, r.text, text)
   m.setBase(r)
   if (merged !== null) {
     if (exact) m.ingestJoin(merged, { text: committed!, ...exact }, at)
@@ -323,6 +331,25 @@ export async function takeJoin(m: FileModel, j: JoinBase, r: Rendered, text: str
   // against the live text it deleted what the live context had (test/space/join-race.test.ts).
   if (text !== r.text) m.diskHolds(text)
   return merged !== null
+}
+
+/**
+ * A checkout older than the space (tester finding 5): its commit is no state of the live context, and
+ * items the space never had leave the clone's save unmatched (`seenWhen` gives up, and a todo the live
+ * context deleted that the clone edited came back with no record: join generator seed 600018.2). Its
+ * changes (commit → file) are moved by lines onto the text the space was set up with, which the live
+ * context grew from (its enrollment), and joined from there exactly. Null when no such text is the live
+ * context's first state, or the lines collide (a value the history changed before the space: the text
+ * merge then decides).
+ */
+async function ontoSpace(m: FileModel, j: JoinBase, committed: string, text: string): Promise<{ committed: string; save: string; exact: { ids: string[]; sv: Map<number, number> } } | null> {
+  for (const first of j.space ?? []) {
+    const exact = enrolledBase(m, j.rules, first)
+    if (!exact) continue
+    const save = await mergeFileTexts(committed, first, text).catch(() => null)
+    return save !== null && parses(save) ? { committed: first, save, exact } : null
+  }
+  return null
 }
 
 /** How long a session waits for a joining file's write-back before it goes on (space.ts `applyRemote`). */

@@ -120,3 +120,21 @@ export async function dropBeforeSpace(root: string): Promise<string[]> {
   }
   return out.sort()
 }
+
+/**
+ * The texts `name` may have had when the space was set up, for a checkout older than its ctxsync.yaml: the
+ * file's version in the commit that added the space's ctxsync.yaml and in that commit's parents (the
+ * founder's `init` enrolled the text it found, committed just before or with ctxsync.yaml). Empty in a
+ * checkout that has ctxsync.yaml. `join.ts` moves the clone's changes onto the one the live context grew from.
+ */
+export async function spaceTexts(repo: Repo, root: string, name: string): Promise<string[]> {
+  const rel = (p: string) => path.relative(repo.root, path.join(root, p)).split(path.sep).join('/')
+  const cfg = rel(CONFIG_FILE)
+  if ((await repo.resolveMany([`HEAD:${cfg}`])).get(`HEAD:${cfg}`)) return []
+  const added = await repo.tryRaw(['log', '--all', '--not', 'HEAD', '--not', '--diff-filter=A', `--max-count=${LOOK_BACK}`, '--format=%H %P', '--', cfg])
+  const commits = [...new Set((added ?? '').split('\n').flatMap((l) => l.trim().split(' ')).filter(Boolean))]
+  const specs = commits.map((c) => `${c}:${rel(name)}`)
+  const oids = await repo.resolveMany(specs)
+  const blobs = await repo.readBlobs(specs.flatMap((s) => oids.get(s) ?? []))
+  return [...new Set(specs.flatMap((s) => blobs.get(oids.get(s) ?? '') ?? []))]
+}

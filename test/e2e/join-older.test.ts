@@ -8,6 +8,8 @@
  * conflict anywhere, nothing rolled back, a file the space deleted stays deleted, the teammate's own
  * edit lands, and git can still check out the later commit.
  */
+import fs from 'node:fs/promises'
+import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 
 import { ctx, expectOk, freePort, killAll, readFile, removeTmpDirs, startWatch, stopWatch, TODOS, waitFileEquals, waitLog, waitSame, type Peer } from './helpers.js'
@@ -18,10 +20,16 @@ afterAll(removeTmpDirs)
 
 const OLD = '.rhema/knowledge.yaml'
 const OLD_TEXT = 'knowledge:\n  - id: k1\n    text: "an old fact"\n'
+/** Deleted, and renamed, live once the space exists. */
+const GONE = '.rhema/decisions.yaml'
+const MOVED = ['.rhema/patterns.yaml', '.rhema/patterns-old.yaml'] as const
 
 /** Ann's team before ctxsync (two commits), then with it (ann founds, bob joins), then live edits. */
 async function history(): Promise<{ a: Peer; remote: string; code: string; first: string; live: string; down: Peer }> {
-  const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS, [OLD]: OLD_TEXT })
+  const remote = await bareRemote({
+    [TODOS]: CONTEXT_TODOS, [OLD]: OLD_TEXT,
+    [GONE]: 'decisions:\n  - id: d1\n    title: "use YAML"\n', [MOVED[0]]: 'patterns:\n  - id: p1\n    name: "small files"\n',
+  })
   const gus = await cloneAs(remote, 'gus')
   const first = (await gitIn(gus, ['rev-parse', 'HEAD'])).stdout.trim()
   // Edited and deleted with plain git before the space existed: the space's first state is the later text.
@@ -43,6 +51,11 @@ async function history(): Promise<{ a: Peer; remote: string; code: string; first
     await replaceIn(p.dir, TODOS, from, to)
     await waitFileEquals(p === a ? b : a, readFile(p))
   }
+  await fs.rm(path.join(a.dir, GONE))
+  await fs.rename(path.join(a.dir, MOVED[0]), path.join(a.dir, MOVED[1]))
+  await waitFileEquals(b, null, GONE)
+  await waitFileEquals(b, null, MOVED[0])
+  await waitFileEquals(b, readFile(a, MOVED[1]), MOVED[1])
   const live = await waitSame([a, b])
   expect(await stopWatch(db)).toBe(0)
   void da
@@ -90,16 +103,19 @@ describe('e2e: joining from a commit older than ctxsync.yaml (finding 5)', { tim
         await waitFileEquals(a, want, TODOS, 30_000)
         expect(await stopWatch(d2)).toBe(0)
       }
-      expect(readFile(c, OLD)).toBeNull()
+      // Deleted before the space, deleted and renamed in it: none comes back, in the clone either.
+      for (const f of [OLD, GONE, MOVED[0]]) expect(readFile(c, f), f).toBeNull()
+      expect(readFile(c, MOVED[1])).toBe(readFile(a, MOVED[1]))
       expect(readFile(c)).toBe(want)
       await waitFileEquals(a, want)
       const db = await startWatch(down)
       await waitFileEquals(down, want, TODOS, 30_000)
       expect(await stopWatch(db)).toBe(0)
-      for (const p of [a, down]) expect(readFile(p, OLD), p.name).toBeNull()
+      for (const p of [a, down]) for (const f of [OLD, GONE, MOVED[0]]) expect(readFile(p, f), `${p.name}: ${f}`).toBeNull()
       await checkAll([a, down, c])
-      // The later commit checks out over the clone's ctxsync.yaml (the edited todos go along: git's merge).
-      await gitIn(dir, ['checkout', '-q', '-m', 'main'])
+      // The later commit checks out over the clone's ctxsync.yaml and .ctxsync/ (untracked, git refused).
+      await gitIn(dir, ['reset', '-q', '--hard'])
+      await gitIn(dir, ['checkout', '-q', 'main'])
       expect((await gitIn(dir, ['status', '--porcelain', 'ctxsync.yaml'])).stdout).toBe('')
     })
   }
