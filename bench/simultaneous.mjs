@@ -6,18 +6,32 @@
  *
  * Checked after each trial, on every peer:
  *  - the files are byte-identical;
- *  - same field (`--mode same`): the value shown is one of the written ones, the one written later when the
- *    writes were ≥ LATER_MS apart, else the one with the later write time in the record (a deterministic tie);
- *    exactly one conflict record for the field on every peer (`resolve --list --json`), listing every value
- *    written, the same on every peer;
+ *  - same field (`--mode same`): the value shown is one of the written ones, the one written later (by this
+ *    process's clock: one write began more than GRAIN_MS after the other ended), else the one with the
+ *    later write time in the record (a deterministic tie); exactly one conflict record for the field on
+ *    every peer (`resolve --list --json`), listing every value written, the same on every peer — unless a
+ *    writer's file already showed the peer's value (`--from start`): an overwrite, which owes no record;
  *  - neighbouring fields (`--mode neighbour`): every value written is shown, no conflict record;
- *  - no daemon says "your save was made from an older version" (neither save was made from a stale buffer).
+ *  - no daemon says "your save was made from an older version", unless that save's file already showed the
+ *    peer's value (`--from start`: its buffer was older).
  * Prints trials, failures by kind, and for each failure its trial, seed and timings.
  *
  *   node bench/simultaneous.mjs [--trials N] [--peers 2|3] [--mode same|neighbour|mix]
- *        [--write sed|rename|inplace|mix] [--gap MS] [--load SECONDS] [--seed S] [--quick]
+ *        [--write sed|rename|inplace|mix] [--gap MS] [--apart MIN-MAX] [--from now|start] [--grain MS]
+ *        [--load SECONDS] [--seed S] [--quick]
  *
  * `--gap MS`: each write starts after a random delay in [0, MS) (default 0: the same instant).
+ * `--apart MIN-MAX`: two writers (a random one first), the second MIN to MAX ms after the first (tester
+ *   finding 7: two people saving one field 100-300 ms apart); every trial prints a line: each write's time
+ *   (this clock, ms from the trial's start: when the write began and ended, and the file's mtime), the
+ *   value shown, and whether the later write won. Defaults to `--from start`.
+ * `--from start`: each writer writes a text made from what the file held at the trial's start (an editor's
+ *   buffer), even when the peer's value has reached its file by then (its save then overwrote it unseen, and
+ *   the daemon rightly says it was made from an older version); `now` (default without --apart): from what
+ *   the file holds when it writes (a peer's value already there: no race, counted apart).
+ * `--grain MS` (default 10): writes closer than this are within the clock's granularity (file times come
+ *   from the kernel's coarse clock, ~4 ms here): either may win, deterministically. Beyond it the later
+ *   write must win ('earlier-won').
  * `--load S`: two busy-loop processes (`while :; do :; done`) run for the first S seconds, then are killed.
  */
 import { spawn, spawnSync } from 'node:child_process'
@@ -33,7 +47,11 @@ const WRITE = arg('write') ?? 'mix'
 const GAP = Number(arg('gap') ?? 0)
 const LOAD = Number(arg('load') ?? 0)
 const SEED = Number(arg('seed') ?? 1)
-const LATER_MS = 100
+const APART = arg('apart')?.split('-').map(Number) ?? null
+const FROM = arg('from') ?? (APART ? 'start' : 'now')
+const GRAIN_MS = Number(arg('grain') ?? 10)
+/** Wall-clock time with sub-millisecond resolution (what a write is measured by here, not the file's mtime). */
+const clock = () => performance.timeOrigin + performance.now()
 const SETTLE_MS = 20_000
 const FILE = '.rhema/todos.yaml'
 const NAMES = ['a', 'b', 'c'].slice(0, PEERS)
@@ -81,16 +99,24 @@ async function setup() {
   return { dirs, daemons }
 }
 
-/** One peer's write, started at `delay` ms; resolves with when it ended (ms, this clock) and the file's mtime. */
-function write(how, file, field, i, to, delay) {
+/**
+ * One peer's write, started at `delay` ms; resolves with when it began and ended (ms, this clock), the file's
+ * mtime, and whether the file showed a peer's value of the field right before (`sawPeer`). `buffer`: the text
+ * read at the trial's start (`--from start`), written with this edit whatever the file holds by then.
+ */
+function write(how, file, field, i, to, delay, buffer, others) {
   const from = `    ${field}: ${original(field, i)}\n`
   const line = `    ${field}: ${to}\n`
   const id = `  - id: t${i}\n`
   return new Promise((resolve, reject) => {
-    const done = (wrote = true) => resolve({ how, wrote, end: Date.now(), mtime: fs.statSync(file).mtimeMs })
+    let start = 0
+    let sawPeer = false
+    const done = (wrote = true) => resolve({ how, wrote, start, end: clock(), mtime: fs.statSync(file).mtimeMs, sawPeer })
     setTimeout(() => {
       try {
-        if (how === 'sed') {
+        sawPeer = others.some((v) => valueIn(fs.readFileSync(file, 'utf8'), i, field) === v)
+        start = clock()
+        if (how === 'sed' && buffer === null) {
           // Only inside item i (its id line to the next item), as a person would type it.
           const esc = (s) => s.replace(/[\\/&"]/g, '\\$&').replace(/\n$/, '')
           // `w /dev/stdout` prints the line when sed replaced it: no output, the value was no longer the original.
@@ -101,7 +127,7 @@ function write(how, file, field, i, to, delay) {
           c.on('close', (code) => (code === 0 ? done(out !== '') : reject(new Error(`sed exited ${code}`))))
           return
         }
-        const text = fs.readFileSync(file, 'utf8')
+        const text = buffer ?? fs.readFileSync(file, 'utf8')
         const at = text.indexOf(id)
         const k = text.indexOf(from, at)
         if (at < 0 || k < 0) return done(false)
@@ -137,19 +163,31 @@ async function trial(t, rng, env) {
   const plan = NAMES.map((name, k) => {
     const field = mode === 'same' ? 'title' : FIELDS[k]
     const to = field === 'title' ? `"Task ${i} by ${name}"` : field === 'status' ? `done-${name}` : `owner-${name}`
-    const how = WRITE === 'mix' ? ['sed', 'rename', 'inplace'][Math.floor(rng() * 3)] : WRITE
+    const how = WRITE === 'mix' ? (FROM === 'start' ? ['rename', 'inplace'] : ['sed', 'rename', 'inplace'])[Math.floor(rng() * (FROM === 'start' ? 2 : 3))] : WRITE
     return { name, field, to, how, delay: GAP ? Math.floor(rng() * GAP) : 0 }
   })
+  if (APART) {
+    // Two writers: a random one first, the other MIN..MAX ms later (the rest write nothing).
+    const first = Math.floor(rng() * 2)
+    const d = APART[0] + Math.floor(rng() * (APART[1] - APART[0] + 1))
+    plan.forEach((p, k) => (p.delay = k === first ? 0 : k < 2 ? d : -1))
+  }
   const logAt = daemons.map((d) => d.output.length)
   const files = dirs.map((d) => path.join(d, FILE))
-  const writes = await Promise.all(plan.map((p, k) => write(p.how, files[k], p.field, i, p.to, p.delay)))
+  const buffers = files.map((f) => (FROM === 'start' ? fs.readFileSync(f, 'utf8') : null))
+  const writing = plan.filter((p) => p.delay >= 0)
+  const writes = await Promise.all(plan.map((p, k) => (p.delay < 0 ? { how: p.how, wrote: false, idle: true, start: 0, end: 0, mtime: 0, sawPeer: false } : write(p.how, files[k], p.field, i, p.to, p.delay, buffers[k], writing.filter((q) => q !== p && q.field === p.field).map((q) => q.to)))))
   const failures = []
   const fail = (kind, detail) => failures.push({ kind, detail })
   // A peer's value was in the file before this writer read it: its edit did not happen (sed matched nothing),
   // as when a tester's `sed s/old/new/` runs after the peer's value arrived. Not a race; counted apart.
   plan.forEach((p, k) => Object.assign(p, { wrote: writes[k].wrote, mtime: writes[k].mtime }))
-  const skipped = plan.filter((p) => !p.wrote)
+  const skipped = plan.filter((p, k) => !p.wrote && !writes[k].idle)
   const racing = plan.filter((p) => p.wrote)
+  // A buffer written over a peer's value its file already showed, changing only that value, reads as an
+  // edit of that value (nothing tells it from one made after seeing it): no record is owed, the later
+  // write shows all the same. A race is two writes neither of which had the other's value in its file.
+  const overwrote = racing.some((p) => writes[plan.indexOf(p)].sawPeer)
   // Converged: every file the same, and every field written holds one of the values written to it.
   const want = (text) => racing.every((p) => racing.filter((q) => q.field === p.field).some((q) => valueIn(text, i, p.field) === q.to))
   const t0 = Date.now()
@@ -171,7 +209,7 @@ async function trial(t, rng, env) {
   for (const t1 = Date.now(); ;) {
     lists = (await conflictLists(dirs)).map((l) => l.filter(mine))
     const same = lists.every((l) => JSON.stringify(l) === JSON.stringify(lists[0]))
-    const complete = mode === 'neighbour' || (racing.length < 2 ? lists[0].length === 0 : lists[0].some((c) => c.values.length >= racing.length))
+    const complete = mode === 'neighbour' || overwrote || (racing.length < 2 ? lists[0].length === 0 : lists[0].some((c) => c.values.length >= racing.length))
     if ((same && complete) || Date.now() - t1 > 5000) break
     await sleep(100)
   }
@@ -181,7 +219,7 @@ async function trial(t, rng, env) {
       const shown = valueIn(text, i, 'title')
       const sameLists = lists.every((l) => JSON.stringify(l) === JSON.stringify(lists[0]))
       if (!sameLists) fail('records-differ', lists.map((l, k) => `${NAMES[k]}: ${l.map((c) => c.values.map((v) => v.raw).join(' | ')).join('; ')}`).join(' / '))
-      lists.forEach((l, k) => {
+      if (!overwrote) lists.forEach((l, k) => {
         if (l.length !== (racing.length > 1 ? 1 : 0)) return fail('record-count', `${NAMES[k]} lists ${l.length} records for t${i}.title`)
         if (l.length === 0) return
         const vals = l[0].values.map((v) => unq(v.raw))
@@ -192,9 +230,12 @@ async function trial(t, rng, env) {
         const latest = [...l[0].values].sort((x, y) => (x.at ?? '').localeCompare(y.at ?? '')).at(-1)
         if (latest && unq(latest.raw) !== unq(shown) && l[0].values.filter((v) => v.at === latest.at).length === 1) fail('not-latest-in-record', `${NAMES[k]}: shows ${shown}, latest record value ${latest.raw} at ${latest.at}`)
       })
-      const order = racing.map((p) => ({ p, end: p.mtime })).sort((x, y) => x.end - y.end)
-      if (order.length > 1 && order.at(-1).end - order.at(-2).end >= LATER_MS && unq(shown) !== unq(order.at(-1).p.to)) {
-        fail('earlier-won', `shown ${shown}, written last by ${order.at(-1).p.name} (${(order.at(-1).end - order.at(-2).end).toFixed(0)} ms later); record: ${lists[0][0]?.values.map((v) => `${v.raw} by ${v.author.name} at ${v.at}`).join(', ')}`)
+      // The later write by this clock: it began after the other had ended (a rename's content is written
+      // before the rename; sed's spawn makes its interval wide). Closer than GRAIN_MS: within the clock.
+      const order = racing.map((p) => ({ p, w: writes[plan.indexOf(p)] })).sort((x, y) => x.w.start - y.w.start)
+      const apart = order.length > 1 ? order.at(-1).w.start - order.at(-2).w.end : 0
+      if (order.length > 1 && apart > GRAIN_MS && unq(shown) !== unq(order.at(-1).p.to)) {
+        fail('earlier-won', `shown ${shown}, written last by ${order.at(-1).p.name} (${apart.toFixed(1)} ms after the other's write ended); record: ${lists[0][0]?.values.map((v) => `${v.raw} by ${v.author.name} at ${v.at}`).join(', ')}`)
       }
     } else {
       for (const p of racing) if (valueIn(text, i, p.field) !== p.to) fail('neighbour-lost', `${p.name}'s ${p.field}=${p.to}, shown ${valueIn(text, i, p.field)}`)
@@ -203,7 +244,8 @@ async function trial(t, rng, env) {
   }
   daemons.forEach((d, k) => {
     const said = d.output.slice(logAt[k])
-    if (/made from an older version/.test(said)) fail('stale-wording', `${NAMES[k]}: ${said.split('\n').find((l) => /older version/.test(l))}`)
+    // A buffer written over a peer's value its file already showed was made from an older version.
+    if (/made from an older version/.test(said) && !writes[k].sawPeer) fail('stale-wording', `${NAMES[k]}: ${said.split('\n').find((l) => /older version/.test(l))}`)
   })
   // How long each daemon took to take its own write in: the record's write time minus the file's mtime.
   const lag = {}
@@ -214,8 +256,22 @@ async function trial(t, rng, env) {
   if (failures.length && process.argv.includes('--verbose')) {
     daemons.forEach((d, k) => console.log(`--- ${NAMES[k]}'s daemon during trial ${t}:\n${d.output.slice(logAt[k])}`))
   }
-  const spread = Math.max(...writes.map((w) => w.mtime)) - Math.min(...writes.map((w) => w.mtime))
-  return { mode, failures, lag, skipped: skipped.length > 0, converged, spread, plan: plan.map((p, k) => `${p.name}:${p.how}+${p.delay}ms→${(writes[k].mtime % 100000).toFixed(1)}`).join(' ') }
+  const made = writes.filter((w) => !w.idle)
+  const spread = Math.max(...made.map((w) => w.mtime)) - Math.min(...made.map((w) => w.mtime))
+  // The trial's line: each write (ms from the first write's start), what shows, whether the later write won.
+  let round = null
+  if (mode === 'same' && racing.length > 1) {
+    const t0w = Math.min(...racing.map((p) => writes[plan.indexOf(p)].start))
+    const rel = (x) => (x - t0w).toFixed(1)
+    const order = racing.map((p) => ({ p, w: writes[plan.indexOf(p)] })).sort((x, y) => x.w.start - y.w.start)
+    const apart = order.at(-1).w.start - order.at(-2).w.end
+    const shown = valueIn(texts[0], i, 'title')
+    const winner = racing.find((p) => unq(p.to) === unq(shown))?.name ?? `? (${shown})`
+    const verdict = overwrote ? (winner === order.at(-1).p.name ? 'yes (an overwrite, not a race)' : 'NO (an overwrite)') : apart <= GRAIN_MS ? `within ${GRAIN_MS} ms (either)` : winner === order.at(-1).p.name ? 'yes' : 'NO'
+    const w = (p) => { const x = writes[plan.indexOf(p)]; return `${p.name} ${p.how}${x.sawPeer ? ' over the peer\'s value' : ''} ${rel(x.start)}–${rel(x.end)} (mtime ${rel(x.mtime)})` }
+    round = { apart, later: verdict, line: `${order.map((o) => w(o.p)).join(' · ')} · apart ${apart.toFixed(1)} ms · shows ${winner} · later won: ${verdict}` }
+  }
+  return { mode, failures, lag, round, overwrote, skipped: skipped.length > 0, converged, spread, plan: plan.filter((p, k) => !writes[k].idle).map((p) => `${p.name}:${p.how}+${p.delay}ms→${(writes[plan.indexOf(p)].mtime % 100000).toFixed(1)}`).join(' ') }
 }
 
 run(async () => {
@@ -231,11 +287,17 @@ run(async () => {
   const times = []
   const notRaces = []
   const lags = {}
+  const rounds = { yes: 0, NO: 0, within: 0, overwrites: 0, overwritesLost: 0 }
   const t0 = Date.now()
   for (let t = 0; t < TRIALS; t++) {
     const r = await trial(t, rng, env)
     times.push(r.converged)
     if (r.skipped) notRaces.push(t)
+    if (r.round) {
+      if (r.overwrote) rounds[r.round.later.startsWith('NO') ? 'overwritesLost' : 'overwrites']++
+      else rounds[r.round.later.startsWith('within') ? 'within' : r.round.later]++
+      if (APART || process.argv.includes('--rounds')) console.log(`round ${t}: ${r.round.line}`)
+    }
     for (const [how, ms] of Object.entries(r.lag)) (lags[how] ??= []).push(...ms)
     for (const f of r.failures) (byKind[f.kind] ??= []).push(t)
     if (r.failures.length) {
@@ -246,7 +308,8 @@ run(async () => {
   }
   hogs.forEach((h) => { try { process.kill(-h.pid, 'SIGKILL') } catch { /* gone */ } })
   times.sort((x, y) => x - y)
-  console.log(`simultaneous overwrites: ${TRIALS} trials, ${PEERS} peers, mode ${MODE}, writes ${WRITE}, gap ${GAP} ms, load ${LOAD} s, seed ${SEED}; ${((Date.now() - t0) / 1000).toFixed(0)} s`)
+  console.log(`simultaneous overwrites: ${TRIALS} trials, ${PEERS} peers, mode ${MODE}, writes ${WRITE}, ${APART ? `apart ${APART.join('-')} ms, from ${FROM}` : `gap ${GAP} ms, from ${FROM}`}, load ${LOAD} s, seed ${SEED}; ${((Date.now() - t0) / 1000).toFixed(0)} s`)
+  console.log(`races of one field (neither file showed the other's value): the later write won ${rounds.yes}, the earlier won ${rounds.NO}, within ${GRAIN_MS} ms ${rounds.within}; overwrites of a peer's value the file showed: the later won ${rounds.overwrites}, the earlier ${rounds.overwritesLost}`)
   console.log(`converged in ms: median ${times[Math.floor(times.length / 2)]}, max ${times.at(-1)}`)
   for (const [how, ms] of Object.entries(lags)) {
     ms.sort((x, y) => x - y)

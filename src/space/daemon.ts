@@ -161,7 +161,7 @@ export class Daemon {
       // An edit that cannot be taken in now (no descriptors, a failing disk) is read again until it can.
       watcher.on('file', (ev) => {
         const name = asDocName(ev.path)
-        void space.onLocalFile(name, ev.text, ev.hash).then(
+        void space.onLocalFile(name, ev.text, ev.hash, ev.mtimeMs).then(
           () => space.io.recovered(space.doc(name)),
           (e: Error) => space.io.failed(name, e, () => watcher.recheck(ev.path)),
         )

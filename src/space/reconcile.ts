@@ -27,7 +27,7 @@ import { awaitingJoin, joined, takeJoin, type JoinBase } from './join.js'
 import { committedCredit } from './enrollcredit.js'
 import { noteSave, untilWriterDone } from './midsave.js'
 import { CUT, cutMidSave, mayBeFirstPart, settleMs } from './cuthold.js'
-import { ingestTimed, racedPeers, writtenAt } from './saverace.js'
+import { ingestTimed, noteWriteBack, racedPeers, writeTime, writtenAt } from './saverace.js'
 import { heldReason } from './markers.js'
 
 export type ReconcileResult = 'enrolled' | 'ingested' | 'written' | 'deleted' | null
@@ -95,7 +95,8 @@ async function reconcileFile(cx: FileContext, d: DocTurn): Promise<ReconcileResu
 /**
  * Takes in new file content (a save, or what was found on disk). Returns true when the model changed.
  * `write: false`: the file is left as it is even when peers' changes were merged in (a file `git stash`
- * holds: gitwatch.ts); the next save is diffed against `text`.
+ * holds: gitwatch.ts); the next save is diffed against `text`. `at`: when it was written (seconds:
+ * `writeTime` of the mtime read with it); else from the file's mtime now.
  */
 export async function takeInSave(cx: FileContext, d: DocTurn, text: string, hash: string, write = true, at?: number): Promise<boolean> {
   return unlessDamaged(cx, d.file, false, () => takeText(cx, d, text, hash, false, write, at))
@@ -120,7 +121,7 @@ async function settleCut(cx: FileContext, d: DocTurn): Promise<void> {
   const age = Date.now() - read.mtimeMs
   const wait = settleMs(d.file, read.text)
   if (age < wait) return d.later(wait - age, () => settleCut(cx, d))
-  await unlessDamaged(cx, d.file, false, () => takeText(cx, d, read.text, read.hash, true))
+  await unlessDamaged(cx, d.file, false, () => takeText(cx, d, read.text, read.hash, true, true, writeTime(d.file, read.mtimeMs)))
 }
 
 async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string, settled = false, write = true, at?: number, revert = false): Promise<boolean> {
@@ -149,7 +150,7 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string,
   // doubled what it added; against the model's rendering, it undid the peers' changes it was merged with.
   if (!f.model.isEmpty) await d.persist(f.takingIn(text, hash))
   const deliberate = !f.model.isEmpty && ((await cx.deliberate(f.name, hash)) ?? revert)
-  at ??= await writtenAt(path.join(cx.root, f.name), text)
+  at ??= await writtenAt(f, path.join(cx.root, f.name))
   const before = f.model.baseText
   const credit = f.model.isEmpty ? await committedCredit(cx, f.name, text) : undefined
   const raced = racedPeers(f)
@@ -237,7 +238,7 @@ async function writeModel(cx: FileContext, d: DocTurn): Promise<boolean> {
     // Anything on disk we have not seen yet is a local edit: take it in first (it writes the merge).
     const read = await readTextFile(abs, { within: cx.root })
     const now = read.kind === 'missing' ? null : read.kind === 'unreadable' ? 'unreadable' : read.hash
-    if (now !== f.diskHash) return read.kind === 'text' ? takeInSave(cx, d, read.text, read.hash) : false
+    if (now !== f.diskHash) return read.kind === 'text' ? takeInSave(cx, d, read.text, read.hash, true, writeTime(f, read.mtimeMs)) : false
     if (!f.diskHash || cx.gitHold?.(f.name)) return false
     await removeFile(abs, { within: cx.root })
     f.removed()
@@ -337,6 +338,7 @@ async function writeText(cx: FileContext, d: DocTurn, text: string, expected: st
     return w.now
   }
   f.wrote(w.hash)
+  noteWriteBack(f)
   cx.notify('file-written', f.name)
   return 'written'
 }

@@ -10,23 +10,45 @@ import type { TrackedFile } from './trackedfile.js'
 /** Beyond this a file's mtime is a time carried with it (`cp -p`, tar, rsync -t), not when it was saved here. */
 const LIVE_SAVE_MS = 60_000
 /**
- * A save taken in sooner than this is timed now: file times come from the kernel's coarse clock (a few ms
- * behind the one writes are stamped with), and a save made right after a peer's change reached this machine
- * read as made before it — the peer's older value won (CI, held.test.ts 'the broken save had changed it').
+ * How far a file's mtime may lag the write: file times come from the kernel's coarse clock, up to one tick
+ * behind the clock Date.now() reads (4 ms at HZ=250, measured here up to 4.6 ms; 10 ms at HZ=100). Two saves
+ * further apart than this are ordered right; closer, either may win (the same on every peer).
  */
-const PROMPT_MS = 50
+const MTIME_LAG_MS = 10
+/** A file system that keeps whole seconds (HFS+, FAT, some network mounts): an mtime lags up to one. */
+const SECOND_MS = 1000
+
+const wroteAt = new WeakMap<object, number>()
+
+/** We wrote `file` (a write-back's rename is done): a save found over it was written after this. */
+export function noteWriteBack(file: object): void {
+  wroteAt.set(file, Date.now())
+}
 
 /**
- * When the save of `text` was written (seconds), as its values' write time. The turn that takes it in may
- * come long after (a peer's write-back first, fsyncs, a loaded machine: up to 800 ms in the bench), and
- * timed by that, of two saves the earlier write won on every peer. Undefined (then: now) for a file that
- * changed again since (its own event follows) or an old mtime.
+ * When a save was written (seconds), from the mtime read with its text: a time not before the write and at
+ * most one lag after it — the mtime plus its clock's lag, but never later than now (the save was read by
+ * then) nor earlier than our last write to the file (the save replaced it). So two saves, or a save and a
+ * value timed when it was made, compare as their writes did whenever these were more than the lag apart.
+ * Timed by when the model took it in instead (parsing and diffing came first: up to 180 ms after the turn
+ * looked, on a loaded machine), the later *detected* of two saves won on every peer (tester finding 7;
+ * bench/simultaneous.mjs --apart 20-400: 7 races of 21 won by the earlier write). Undefined (then: now)
+ * for an mtime carried from elsewhere.
  */
-export async function writtenAt(abs: string, text: string): Promise<number | undefined> {
-  const st = await stat(abs).catch(() => null)
+export function writeTime(file: object, mtimeMs: number): number | undefined {
   const now = Date.now()
-  if (!st || st.size !== Buffer.byteLength(text) || now - st.mtimeMs > LIVE_SAVE_MS || now - st.mtimeMs < PROMPT_MS) return undefined
-  return Math.min(st.mtimeMs, now) / 1000
+  if (now - mtimeMs > LIVE_SAVE_MS) return undefined
+  const lag = mtimeMs % SECOND_MS === 0 ? SECOND_MS : MTIME_LAG_MS
+  return Math.max(Math.min(mtimeMs + lag, now), wroteAt.get(file) ?? 0) / 1000
+}
+
+/**
+ * `writeTime` of a save whose read did not keep its mtime (git's writes, a write-back that found the file
+ * changed): the file's mtime now. Written again since, that is a later write's: still not before `text`'s.
+ */
+export async function writtenAt(file: object, abs: string): Promise<number | undefined> {
+  const st = await stat(abs).catch(() => null)
+  return st ? writeTime(file, st.mtimeMs) : undefined
 }
 
 /**

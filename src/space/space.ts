@@ -25,6 +25,7 @@ import { keepsFormat, type LocalSettings, type TeamConfig } from './config.js'
 import type { BranchContext, DocView, GitContext, Notify, SpaceEvents } from './context.js'
 import type { UpdateListener } from './doclog.js'
 import { markDamaged, markUnreadable, takeInSave, writeBack } from './reconcile.js'
+import { writeTime } from './saverace.js'
 import { DocWorker, untilIdle } from './worker.js'
 import { checkState, checkUpdate, RefusedUpdateError } from '../crdt/guard.js'
 import { Repo } from '../git/repo.js'
@@ -254,7 +255,7 @@ export class Space extends TypedEmitter<SpaceEvents> {
     return report
   }
 
-  async onLocalFile(name: DocName, text: string, hash: string): Promise<void> {
+  async onLocalFile(name: DocName, text: string, hash: string, mtimeMs?: number): Promise<void> {
     // What git writes is not an edit: `resumeAfterGit` decides, and the watcher re-checks every file after it.
     if (this.#gitPaused) return
     const w = this.getOrCreate(name)
@@ -267,9 +268,9 @@ export class Space extends TypedEmitter<SpaceEvents> {
         // in would re-author peers' values as ours. Only what the file holds now counts.
         const now = await readTextFile(path.join(this.root, name), { within: this.root })
         if (now.kind !== 'text' || f.diskIs(now.hash)) return
-        ;({ text, hash } = now)
+        ;({ text, hash, mtimeMs } = now)
       }
-      await takeInSave(this.#cx, w, text, hash)
+      await takeInSave(this.#cx, w, text, hash, true, mtimeMs === undefined ? undefined : writeTime(f, mtimeMs))
     })
     this.emit('summary')
   }
