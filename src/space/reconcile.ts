@@ -155,7 +155,7 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string,
   const credit = f.model.isEmpty ? await committedCredit(cx, f.name, text) : undefined
   const raced = racedPeers(f)
   try {
-    out = f.model.isEmpty ? { ...f.model.enroll(text, undefined, credit), changed: true } : deliberate ? f.model.ingest(text, cut, deliberate) : ingestTimed(f.model, keptFormat(cx, f, text), cut, at)
+    out = f.model.isEmpty ? { ...f.model.enroll(text, undefined, credit), changed: true } : deliberate ? ingestTimed(f.model, text, cut, at, deliberate) : ingestTimed(f.model, keptFormat(cx, f, text), cut, at)
   } catch (err) {
     if (err instanceof YamlSyntaxError) {
       await hold(cx, f, { line: err.line, col: err.col, message: err.reason })

@@ -4,7 +4,7 @@
  */
 import { stat } from 'node:fs/promises'
 import type { FileModel } from '../crdt/model.js'
-import { CONFLICTS } from '../crdt/schema.js'
+import { CONFLICTS, type RevertMark } from '../crdt/schema.js'
 import type { TrackedFile } from './trackedfile.js'
 
 /** Beyond this a file's mtime is a time carried with it (`cp -p`, tar, rsync -t), not when it was saved here. */
@@ -67,10 +67,11 @@ export function racedPeers(f: TrackedFile): boolean {
  * `model.ingest` of a save timed `at`. Its rendering is made before the races it joined are settled (the
  * later write shows: crdt/heads.ts), so where the model holds records the rendering to write is the one
  * after: with the first, a save taken in at a write-back that found it kept its own value in the file while
- * both models showed the peer's later one (simultaneous.test.ts).
+ * both models showed the peer's later one (simultaneous.test.ts). `deliberate`: a whole-file write on purpose
+ * (`restore`, `undo`, git's revert), timed by its write too: timed when taken in, it won over a later save.
  */
-export function ingestTimed(model: FileModel, text: string, cut: boolean, at: number | undefined): ReturnType<FileModel['ingest']> {
-  const out = model.ingest(text, cut, false, at)
+export function ingestTimed(model: FileModel, text: string, cut: boolean, at: number | undefined, deliberate: boolean | RevertMark = false): ReturnType<FileModel['ingest']> {
+  const out = model.ingest(text, cut, deliberate, at)
   if (at === undefined || !out.complete || model.doc.getMap(CONFLICTS).size === 0) return out
   const after = model.render(text)
   // The rendering written is the next save's base, not the one `ingest` kept (before the later write was

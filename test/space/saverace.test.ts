@@ -6,6 +6,8 @@
  * so of two saves both seen at once the one whose daemon was slower won (bench/simultaneous.mjs --apart
  * 20-400: 7 races of 21 won by the earlier write).
  *
+ * A restore or undo (a whole-file write on purpose) was timed when taken in whatever its age.
+ *
  * The clock is the test's (Date alone is faked; timers and I/O are real), and every save's mtime is set
  * with utimes: the order asserted is the order of the mtimes set, never of how fast anything ran.
  */
@@ -13,6 +15,8 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, afterEach, expect, it, vi } from 'vitest'
 import { sha256hex } from '../../src/ids.js'
+import { leaveIntent } from '../../src/space/versions/intent.js'
+import { versionsDirOf } from '../../src/space/versions/index.js'
 import { idle, removeSpaceDirs, SEED, seededPair, TODOS, writeFile } from './harness.js'
 
 afterAll(removeSpaceDirs)
@@ -106,3 +110,21 @@ for (const how of ['an mtime older than our write it replaced (carried by the wr
     await Promise.all([a.close(), b.close()])
   })
 }
+
+it("b restores the file (a whole-file write on purpose), a saves 20 ms later; b's daemon takes the restore in after a's save: a's later write wins on both", async () => {
+  const { a, b } = await seededPair()
+  vi.useFakeTimers({ toFake: ['Date'] })
+  const t0 = Date.now() + 1000
+  vi.setSystemTime(t0)
+  const [restored, aText] = [titled('second (restored)'), titled('second by a')]
+  await leaveIntent(versionsDirOf(b.root), TODOS, { h: sha256hex(restored).slice(0, 16), via: 'restore', at: t0 - 30 })
+  await save(b, restored, t0 - 30)
+  await save(a, aText, t0 - 10)
+  await seen(a, aText, t0 - 10)
+  vi.setSystemTime(t0 + 15)
+  await seen(b, restored, t0 - 30)
+  await exchange(a, b)
+  await exchange(b, a)
+  await expectRace(a, b, ['second (restored)', 'second by a'], 'second by a')
+  await Promise.all([a.close(), b.close()])
+})
