@@ -48,6 +48,8 @@ export function fallbackText(ir: DocIR): string {
 }
 
 /** Whether an opaque node of the tree may hold an anchor or an alias (a tag alone gives a false yes: no harm). */
+const TAGS: Array<'binary' | 'set' | 'omap' | 'pairs' | 'timestamp'> = ['binary', 'set', 'omap', 'pairs', 'timestamp']
+
 function holdsAliases(node: Node | null): boolean {
   if (!node) return false
   const stack: Node[] = [node]
@@ -68,7 +70,8 @@ function holdsAliases(node: Node | null): boolean {
  * node anchored so after it; one whose anchor is gone becomes null with a comment that says so, in the file.
  */
 function aliasedText(root: Node | null): string {
-  const doc = new Document()
+  // The tags an opaque node's own parse resolves (`!!binary` as a Buffer, …) must be known to write them back.
+  const doc = new Document(null, { customTags: TAGS })
   doc.contents = yamlNode(doc, root) as never
   const defined = new Map<string, YamlNode>()
   const anchored = new Map<string, YamlNode>()
@@ -126,11 +129,18 @@ function yamlNode(doc: Document, node: Node | null): unknown {
  * one line: the same value, valid where block syntax is not.
  */
 export function asFlowText(node: Node): string {
+  // Built from YAML nodes when it holds aliases: its values alone made each alias the string `*x` (an item
+  // under an alias typed into a list a peer had emptied to `[]`: anchor races, seed 2).
+  let doc: Document
+  if (holdsAliases(node)) {
+    doc = new Document(null, { customTags: TAGS })
+    doc.contents = yamlNode(doc, node) as never
+  } else doc = new Document(valueOf(node))
   // Multi-line strings double-quoted with `\n` escapes: folded over lines (the package's default), their
   // continuation lines started at column 0 inside the block collection around, which then did not parse and
   // the whole file fell back to canonical text (a `|+` name kept in a `scope: {}` a stale save wrote: edit
   // generator seed 777).
-  const doc = new Document(valueOf(node))
   visit(doc, { Scalar: (_, s) => void (typeof s.value === 'string' && /[\n\r]/.test(s.value) && (s.type = 'QUOTE_DOUBLE')) })
-  return doc.toString({ collectionStyle: 'flow', lineWidth: 0, doubleQuotedAsJSON: true }).trimEnd()
+  // Its aliases' anchors are in the text around it, not in this fragment.
+  return doc.toString({ collectionStyle: 'flow', lineWidth: 0, doubleQuotedAsJSON: true, verifyAliasOrder: false }).trimEnd()
 }

@@ -5,7 +5,7 @@
  * parser's reason. A file that is valid but that ctxsync will not model (several documents in one file) is
  * *refused*: `RefusedFileError` says why. Neither ever reaches the CRDT.
  */
-import { Composer, Parser, isMap, isPair, isScalar, isSeq, type CST, type Node as YamlNode } from 'yaml'
+import { Composer, Parser, isAlias, isMap, isNode, isPair, isScalar, isSeq, type CST, type Node as YamlNode } from 'yaml'
 import type { DocIR } from './ir.js'
 import { extractDoc } from './extract.js'
 import { positionOf } from './position.js'
@@ -95,6 +95,11 @@ export function parseYamlMeasured(text: string, limits: ParseLimits = DEFAULT_LI
       const p = positionOf(text, dup)
       throw new YamlSyntaxError(p.line, p.col, DUPLICATE_KEY)
     }
+    const cycle = aliases ? firstCyclicAlias(doc.contents) : null
+    if (cycle) {
+      const p = positionOf(text, cycle.offset)
+      throw new YamlSyntaxError(p.line, p.col, `${CYCLIC_ALIAS}: *${cycle.name} is inside the node anchored &${cycle.name} (a value that contains itself)`)
+    }
   }
   if (documents > 1) {
     throw new RefusedFileError(`it holds ${documents} YAML documents; ctxsync syncs files with one document`)
@@ -107,6 +112,33 @@ export function parseYamlMeasured(text: string, limits: ParseLimits = DEFAULT_LI
 
 export const DUPLICATE_KEY = 'Map keys must be unique'
 export const UNRESOLVED_ALIAS = 'unresolved alias'
+
+export const CYCLIC_ALIAS = 'alias inside its own anchor'
+
+/**
+ * The first alias inside the very node its anchor names (`a: &x {b: *x}`): valid YAML, but its value contains
+ * itself, which JSON and most programs reading the file cannot hold (the model's own walks overflowed the
+ * stack on it: edit generator seed 404, addAlias). Walks the composed document in text order, iteratively.
+ */
+export function firstCyclicAlias(root: unknown): { offset: number; name: string } | null {
+  const anchors = new Map<string, readonly number[]>()
+  const stack: unknown[] = [root]
+  while (stack.length > 0) {
+    const node = stack.pop()
+    if (isAlias(node)) {
+      const range = anchors.get(node.source)
+      const at = node.range?.[0] ?? 0
+      if (range && range[0]! <= at && at < range[2]!) return { offset: at, name: node.source }
+      continue
+    }
+    if (isNode(node) && node.anchor && node.range) anchors.set(node.anchor, node.range)
+    // Pushed last-first, so that items come off the stack in text order (keys before their values).
+    if (isMap(node)) for (let i = node.items.length - 1; i >= 0; i--) stack.push(node.items[i]!.value, node.items[i]!.key)
+    else if (isSeq(node)) for (let i = node.items.length - 1; i >= 0; i--) stack.push(node.items[i])
+    else if (isPair(node)) stack.push(node.value, node.key)
+  }
+  return null
+}
 
 /**
  * The first alias whose name no anchor before it in the text defines (an alias means the last node so

@@ -17,7 +17,10 @@ import { FileModel } from '../../src/crdt/model.js'
 import { parses } from '../../src/crdt/parse.js'
 import { author, send } from './helpers.js'
 import { mulberry32 as seededRandom } from '../helpers/random.js'
-import { EDIT_KINDS, stacked } from '../generators/edits.js'
+import { ANCHOR_KINDS, EDIT_KINDS, stacked } from '../generators/edits.js'
+
+// Every kind, anchors, aliases and merge keys too (black-box tester finding 6).
+const KINDS = [...EDIT_KINDS, ...ANCHOR_KINDS]
 
 const fixtures = path.resolve(__dirname, '../../fixtures')
 const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]))
@@ -61,7 +64,7 @@ export async function runEdits(seed: number, count: number): Promise<EditRun> {
     // A long synchronous run starves the test runner's own messages (it times out): let it breathe.
     await new Promise((resolve) => setImmediate(resolve))
     for (let step = 0; step < CHAIN && n < count; step++) {
-      const edit = stacked(text, r)
+      const edit = stacked(text, r, KINDS)
       if (!edit) continue
       if (!parses(edit.text)) {
         run.invalid++
@@ -229,5 +232,5 @@ test(`${EDIT_COUNT} seeded real-world edits are kept byte for byte, on the write
   // again after a stale save had kept the item (revived), are fixed (a revived item the file showed is
   // tombstoned again: crdt/write.ts) and replayed above.
   expect(run.failures, `CTXSYNC_EDIT_SEED=${SEED}`).toEqual([])
-  expect(Object.keys(run.tried).length).toBeGreaterThan(EDIT_KINDS.length * 0.8)
+  expect(Object.keys(run.tried).length).toBeGreaterThan(KINDS.length * 0.8)
 }, Math.max(300_000, EDIT_COUNT * 200))

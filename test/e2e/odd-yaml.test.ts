@@ -31,6 +31,9 @@ const HELD: Record<string, { bytes: string | Buffer; at?: string; reason: RegExp
   syntax: { bytes: 'entries:\n  - id: k1\n    text: "unclosed\n', at: '4:1', reason: /closing "quote/ },
   'duplicate-keys': { bytes: 'entries: []\nowner: a\nowner: b\n', at: '3:1', reason: /unique/ },
   tabs: { bytes: 'entries:\n\t- id: k1\n', at: '2:1', reason: /[Tt]abs/ },
+  // Black-box tester finding 6: the yaml package composes these without an error; no reader can load them.
+  'undefined-alias': { bytes: 'entries:\n  - id: k1\n    text: *nope\n', at: '3:11', reason: /unresolved alias: \*nope/ },
+  'cyclic-alias': { bytes: 'entries: &e\n  - id: k1\n    again: *e\n', at: '3:12', reason: /alias inside its own anchor/ },
   'deep-nesting': { bytes: `entries: ${'['.repeat(10_000)}${']'.repeat(10_000)}\n`, at: '1:266', reason: /nesting deeper than/ },
   huge: { bytes: `entries:\n${'  - id: kx\n    text: "0123456789012345678901234567890123456789"\n'.repeat(800_000)}`, reason: /too.large/, unreadable: true },
   binary: { bytes: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52]), reason: /not UTF-8|binary/, unreadable: true },

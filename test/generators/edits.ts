@@ -170,9 +170,44 @@ export const EDITS: Record<string, Edit> = {
   docEnd: (l) => (l.includes('...') ? null : l[l.length - 1] === '' ? [...l.slice(0, -1), '...', ''] : [...l, '...']),
   finalNewline: (l) => (l[l.length - 1] === '' ? l.slice(0, -1) : [...l, '']),
   docStart: (l) => (l[0] === '---' ? l.slice(1) : ['---', ...l]),
+  // Anchors, aliases and merge keys (black-box tester finding 6): anchored values are one register and an alias
+  // means the node anchored before it, so edits around them may leave an alias above its anchor or without one
+  // (invalid: held) — what these kinds make, alone and with the others.
+  addAnchor: (l, r) => { const idx = [...where(l, SCALAR), ...where(l, OPENER)].filter((i) => !/[&*!]/.test(l[i]!)); if (!idx.length) return null; const i = pick(idx, r); const c = [...l]; c[i] = c[i]!.replace(/^(\s*(?:- )?[\w.-]+):(\s?)/, (_m, k: string, sp: string) => `${k}: &${pick(ANCHOR_NAMES, r)}${sp === '' ? '' : ' '}`).replace(/ +$/, (t) => (/\r$/.test(t) ? t : '')); return c },
+  addAlias: (l, r) => {
+    const anchors = anchorLines(l); if (!anchors.length) return null
+    const [a, name] = pick(anchors, r); const after = where(l, /^\s*(- )?[\w.-]+:/).filter((i) => i > a); if (!after.length) return null
+    const j = pick(after, r); const col = keyCol(l[j]!); const e = blockEnd(l, j, col)
+    return [...l.slice(0, e), `${' '.repeat(col)}${pick(['same_as', 'also', 'like'], r)}_${name}: *${name}`, ...l.slice(e)]
+  },
+  mergeKey: (l, r) => {
+    const anchors = anchorLines(l).filter(([i]) => OPENER_ANCHORED.test(l[i]!)); if (!anchors.length) return null
+    const [a, name] = pick(anchors, r)
+    const maps = where(l, OPENER).filter((i) => i > a && l[i + 1] !== undefined && /^\s*[\w.-]+:/.test(l[i + 1]!) && indentOf(l[i + 1]!) > keyCol(l[i]!)); if (!maps.length) return null
+    const j = pick(maps, r); return [...l.slice(0, j + 1), `${ind(l[j + 1]!)}<<: *${name}`, ...l.slice(j + 1)]
+  },
+  renameAnchor: (l, r) => { const anchors = anchorLines(l); if (!anchors.length) return null; const [, name] = pick(anchors, r); const to = `${name}_${pick(['v2', 'x'], r)}`; const re = new RegExp(`([&*])${name}(?![\\w-])`, 'g'); return l.map((x) => x.replace(re, `$1${to}`)) },
+  dropAnchor: (l, r) => { const anchors = anchorLines(l); if (!anchors.length) return null; const [i, name] = pick(anchors, r); const c = [...l]; c[i] = c[i]!.replace(new RegExp(`&${name}(?![\\w-]) ?`), ''); return c },
+  inlineAlias: (l, r) => { const idx = where(l, /(^|[\s[{,])\*[\w-]+/); if (!idx.length) return null; const i = pick(idx, r); const c = [...l]; c[i] = c[i]!.replace(/\*[\w-]+/, pick(['"written out"', '{a: 1}', '[x, y]', '~'], r)); return c },
 }
 
-export const EDIT_KINDS = Object.keys(EDITS)
+const ANCHOR_NAMES = ['base', 'defaults', 'shared', 'x']
+/** `key: &name …` (and `- &name`, `- key: &name`) after an opener with nothing but the anchor on its line. */
+const OPENER_ANCHORED = /^\s*(- )?[\w.-]+: &[\w-]+\s*(#.*)?\r?$/
+/** Lines that define an anchor, with its name. */
+function anchorLines(l: string[]): Array<[number, string]> {
+  const out: Array<[number, string]> = []
+  l.forEach((x, i) => { const m = /(?:^|[\s[{,:-])&([\w-]+)/.exec(x); if (m && !/^\s*#/.test(x)) out.push([i, m[1]!]) })
+  return out
+}
+
+/**
+ * The anchor kinds are not among the default kinds (`stacked` without `kinds`): an anchored value is one
+ * register, so a stale save or a merge over it keeps its text whole, which the line-wise oracles of the
+ * stale-save and dump generators would count as a loss. The edit generator and the anchor races ask for them.
+ */
+export const ANCHOR_KINDS = ['addAnchor', 'addAlias', 'mergeKey', 'renameAnchor', 'dropAnchor', 'inlineAlias']
+export const EDIT_KINDS = Object.keys(EDITS).filter((k) => !ANCHOR_KINDS.includes(k))
 
 /** One to three edits on `text` (kinds joined by `+`); null when none applied. */
 export function stacked(text: string, r: Rng, kinds: readonly string[] = EDIT_KINDS): { kind: string; text: string } | null {
