@@ -134,7 +134,7 @@ export async function runDumps(seed: number, count: number): Promise<DumpRun> {
     if (c.file.text.includes('\r\n') && !bareLf(c.file.text) && bareLf(got.text)) return fail('a CRLF file got lines ended by LF alone', 'mixed line ends')
     const lost = lostComments(c.file.text, got.text, touchedComments(parsedOf(c.file).ir, c.touched))
     if (lost.length) return fail(`comment lines lost: ${JSON.stringify(lost)}`, 'comment lost')
-    const budget = touchedLines(parsedOf(c.file).ir, c.touched, c.grown, c.moved)
+    const budget = touchedLines(parsedOf(c.file).ir, c.touched, c.grown, c.moved, c.emptied)
     // A file without a final newline: its last line changes when what ends it moves.
       + (c.file.text.endsWith('\n') ? 0 : 1)
     const removed = removedLines(c.file.text, got.text)

@@ -31,6 +31,11 @@ export interface Mutated {
   moved: Path[]
   /** Collections something was added to: their lines may change when they are flow (`[a, b]`). */
   grown: Path[]
+  /**
+   * Collections of two or more entries that removals left empty: written `{}` / `[]` on their key's line, which
+   * changes too (keep-format dump seed 68016: both keys of `hotfix:` removed).
+   */
+  emptied: Path[]
 }
 
 interface Site {
@@ -80,6 +85,8 @@ export function mutate(data: unknown, r: Rng): Mutated {
   const removedAt = new Map<unknown[], Set<number>>()
   const removed = new Set<unknown>()
   const inserts: Array<{ arr: unknown[]; at: number; value: unknown }> = []
+  const keyRemovals: Array<{ parent: Obj; path: Path }> = []
+  const sizes = new Map<unknown, number>(all.map((x) => [x.value, isObj(x.value) ? Object.keys(x.value).length : Array.isArray(x.value) ? x.value.length : 0]))
   const arrays = all.filter((s) => Array.isArray(s.value) && (s.value as unknown[]).length > 0)
   const objects = [{ value: copy, path: [] as Path }, ...all].filter((s) => isObj(s.value))
   const n = 1 + (r() < 0.6 ? 0 : r() < 0.7 ? 1 : 2)
@@ -134,25 +141,34 @@ export function mutate(data: unknown, r: Rng): Mutated {
       if (!Object.hasOwn(s.parent as Obj, s.key as string)) continue
       delete (s.parent as Obj)[s.key as string]
       touched.push(s.path)
+      keyRemovals.push({ parent: s.parent as Obj, path: s.path.slice(0, -1) })
     }
     kinds.push(kind)
   }
   // Removals first (their indexes are the original's), then inserts, from the end.
   for (const [arr, at] of removedAt) for (const i of [...at].sort((a, b) => b - a)) arr.splice(i, 1)
   for (const ins of inserts.sort((a, b) => b.at - a.at)) ins.arr.splice(Math.min(ins.at, ins.arr.length), 0, ins.value)
+  const emptied: Path[] = []
+  const seen = new Set<unknown>()
+  for (const { parent, path } of keyRemovals) {
+    if (seen.has(parent) || removed.has(parent)) continue
+    seen.add(parent)
+    if (Object.keys(parent).length === 0 && (sizes.get(parent) ?? 0) > 1) emptied.push(path)
+  }
+  for (const x of all) if (Array.isArray(x.value) && removedAt.has(x.value) && x.value.length === 0 && (sizes.get(x.value) ?? 0) > 1 && !removed.has(x.value)) emptied.push(x.path)
   const drop = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(drop)
     if (isObj(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, drop(x)]))
     return v
   }
-  return { data: drop(copy), kinds, touched, grown, moved }
+  return { data: drop(copy), kinds, touched, grown, moved, emptied }
 }
 
 /**
  * Lines of the original text that the touched paths span: the entry's own line(s), its value's, and the
  * blank lines above it (they go with a removed entry).
  */
-export function touchedLines(ir: DocIR, paths: Path[], grown: Path[] = [], moved: Path[] = []): number {
+export function touchedLines(ir: DocIR, paths: Path[], grown: Path[] = [], moved: Path[] = [], emptied: Path[] = []): number {
   let n = 0
   const find = (p: Path) => {
     let node: Node | null = ir.root
@@ -187,6 +203,7 @@ export function touchedLines(ir: DocIR, paths: Path[], grown: Path[] = [], moved
     n += (node ? linesOf(node) : 1) + (inlineFirst ? 1 : 0) + (only ? 1 : 0) + head.split('\n').filter((l, i, a) => i < a.length - 1 && l.trim() === '').length
   }
   for (const p of moved) n += find(p).head.split('\n').length - 1
+  n += emptied.length
   for (const p of grown) {
     const { node } = find(p)
     if (node && (node.t === 'fseq' || node.t === 'fmap')) n += linesOf(node)
