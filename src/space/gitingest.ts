@@ -43,7 +43,7 @@ export { mergeTexts }
 import { ingestAsGit } from '../crdt/merge/gitreplay.js'
 import type { TrackedFile } from './trackedfile.js'
 import { awaitJoin, awaitingJoin, isJoining, joined, mayAwait } from './join.js'
-import { spaceTexts } from './joinconfig.js'
+import { olderThanSpace, spaceTexts } from './joinconfig.js'
 
 const log = logger('space:git')
 
@@ -126,6 +126,12 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
   const read = await readTextFile(path.join(cx.root, f.name), { within: cx.root })
   // Joining from a checkout: git's versions are old renderings of the live context, not edits (join.ts).
   if (read.kind === 'text') await joinGate(cx, f, getView)
+  // As a commit from before ctxsync.yaml holds it, a file the space never had is not new to it (finding 5);
+  // seen on disk, so that the watcher's report of git's write is no save either (reconcile.ts takeText).
+  if (read.kind === 'text' && f.model.isEmpty && !awaitingJoin(f) && (await pastSpace(getView, cx.root, f.name, read.text))) {
+    f.sawOnDisk(read.hash)
+    return null
+  }
   if (read.kind === 'unreadable' || f.model.isEmpty || f.state !== 'ok' || awaitingJoin(f)) return plain()
   const text = read.kind === 'text' ? read.text : null
   const hash = read.kind === 'text' ? read.hash : null
@@ -181,7 +187,8 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
   // and every change since was undone on every peer (CI, e2e crash, seed 964718: an item ticker A added lost).
   if (!intent && read.kind === 'text' && hash !== null && hash !== f.baseHash && hash !== f.writing?.hash && view.fromGit(f.name, read.text) && (await writtenSinceHeadMoved(view.repo, read.mtimeMs))) return (await takeInRevert(cx, d, read.text, hash)) ? 'reverted' : null
   try {
-    const known = theirs === null ? await deletionKnown(f, view) : await view.knownHead(f, f.name, theirs)
+    // A commit from before ctxsync.yaml was committed holds older renderings only (tester finding 5).
+    const known = (theirs === null ? await deletionKnown(f, view) : await view.knownHead(f, f.name, theirs)) || (await olderThanSpace(view.repo, cx.root))
     if (cx.gitPaused()) return null
     // Removed here, then a pull changed it (`rm f && git pull`: git's autostash cannot merge a deletion with
     // a change, leaves git's version and keeps the deletion in the stash). Whatever git left on disk once
@@ -263,6 +270,11 @@ async function joinGate(cx: GitContext, f: TrackedFile, getView: ViewGetter): Pr
   if (texts.length === 0) return
   // The checkout's own base: the newest version others had (HEAD's, unless the member committed since).
   awaitJoin(f, { current: texts.slice(0, 1), texts, rules: cx.rulesFor(f.name), space: await spaceTexts(view.repo, cx.root, f.name) })
+}
+
+async function pastSpace(getView: ViewGetter, root: string, name: string, text: string): Promise<boolean> {
+  const view = await getView()
+  return view !== null && view.fromGit(name, text) && (await olderThanSpace(view.repo, root))
 }
 
 /** Git's text is known: the file is rewritten to the live context, nothing taken in. */

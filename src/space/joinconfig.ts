@@ -138,3 +138,17 @@ export async function spaceTexts(repo: Repo, root: string, name: string): Promis
   const blobs = await repo.readBlobs(specs.flatMap((s) => oids.get(s) ?? []))
   return [...new Set(specs.flatMap((s) => blobs.get(oids.get(s) ?? '') ?? []))]
 }
+
+/**
+ * Is HEAD older than the space at `root` — no ctxsync.yaml there, and an ancestor of a commit that added
+ * it? Then every version HEAD holds is an older rendering of what the space started from: a member that
+ * checks such a commit out (`git checkout` back before ctxsync was set up) keeps the live context, as at
+ * any known older commit. Taken in as new git content instead, its old texts rolled every peer back.
+ */
+export async function olderThanSpace(repo: Repo, root: string): Promise<boolean> {
+  const cfg = path.relative(repo.root, path.join(root, CONFIG_FILE)).split(path.sep).join('/')
+  if ((await repo.resolveMany([`HEAD:${cfg}`])).get(`HEAD:${cfg}`)) return false
+  const added = await repo.tryRaw(['log', '--all', '--not', 'HEAD', '--not', '--diff-filter=A', `--max-count=${LOOK_BACK}`, '--format=%H', '--', cfg])
+  for (const c of (added ?? '').split('\n').map((l) => l.trim()).filter(Boolean)) if (await repo.isAncestor('HEAD', c)) return true
+  return false
+}

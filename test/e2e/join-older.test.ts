@@ -119,4 +119,19 @@ describe('e2e: joining from a commit older than ctxsync.yaml (finding 5)', { tim
       expect((await gitIn(dir, ['status', '--porcelain', 'ctxsync.yaml'])).stdout).toBe('')
     })
   }
+
+  it('a member checks out a commit from before ctxsync.yaml while its daemon runs: the live context stays, on every peer', async () => {
+    const { a, first, live, down } = await history()
+    // Taken in as new git content, the old text rolled every peer back (values, a todo added since, files).
+    await gitIn(a.dir, ['checkout', '-q', '-f', first])
+    await waitFileEquals(a, live, TODOS, 30_000)
+    const db = await startWatch(down)
+    await waitFileEquals(down, live, TODOS, 30_000)
+    // An edit after the checkout reaches bob after anything ann took in from it.
+    await replaceIn(a.dir, TODOS, 'title: "Ship it now"', 'title: "Ship it today"')
+    await waitFileEquals(down, live.replace('title: "Ship it now"', 'title: "Ship it today"'), TODOS, 30_000)
+    for (const f of [OLD, GONE, MOVED[0]]) expect(readFile(down, f), f).toBeNull()
+    await checkAll([down])
+    expect(await stopWatch(db)).toBe(0)
+  })
 })
