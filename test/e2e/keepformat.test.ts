@@ -8,6 +8,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { parse, stringify } from 'yaml'
+import { keepFormat } from '../../src/crdt/keepformat.js'
+import { compileRules } from '../../src/crdt/rules.js'
 import { ctxJson, fileState, killAll, readFile, removeTmpDirs, setupSpace, startWatch, TODOS, waitFileEquals, waitLog, writeFile, type Peer } from './helpers.js'
 
 afterEach(killAll)
@@ -47,6 +49,31 @@ describe('e2e: an agent\'s library dump keeps the team\'s formatting', { timeout
     const st = await fileState(b)
     expect(st.formatKept?.message).toMatch(/taken in as 1 value change/)
     expect(readFile(a)).toBe(want)
+  })
+
+  // Black-box tester finding 9a: the lines the merge wrote anew (a block scalar's) ended in \n in a CRLF file.
+  it('a dump of a CRLF file (LF, as libraries write on Linux) with a new block of text: CRLF throughout, on both peers', async () => {
+    const crlf = ORIGINAL.replace(/\n/g, '\r\n')
+    const { peers } = await setupSpace(['a', 'agent'], { files: { [TODOS]: crlf } })
+    const [a, b] = peers as [Peer, Peer]
+    makeAgent(b)
+    const [da, db] = [await startWatch(a), await startWatch(b)]
+    await waitLog(da, /connected to agent/)
+    await waitLog(db, /connected to a/)
+    const data = parse(ORIGINAL) as { todos: Array<{ id: string; status: string; notes?: string }> }
+    data.todos.find((t) => t.id === 'T-102')!.status = 'done'
+    data.todos.find((t) => t.id === 'T-102')!.notes = 'shipped on Friday\nfollow-up in T-105\n'
+    const dump = stringify(data, { sortMapEntries: true, indentSeq: false, lineWidth: 80 })
+    expect(dump).not.toContain('\r')
+    const want = keepFormat(crlf, dump, compileRules(TODOS))
+    expect(want.kind).toBe('kept')
+    const text = want.kind === 'kept' ? want.text : ''
+    expect(text).toContain('notes: |\r\n')
+    expect(text).not.toMatch(/(^|[^\r])\n/)
+    await writeFile(b, TODOS, dump)
+    await waitFileEquals(b, text)
+    await waitFileEquals(a, text)
+    await waitLog(db, /todos\.yaml: a whole-file rewrite by a YAML library was taken in as 2 value changes; comments and formatting kept/)
   })
 
   it('keep-format: off: the dump is synced as it is', async () => {
