@@ -97,10 +97,16 @@ function credited(e: MergeEntry, credits: Credit[]): MergeEntry {
   return { ...e, values }
 }
 
-/** Marks conflicts `ids` of the record done; removes the record when nothing is left in it. */
-export async function markDone(file: string, rec: MergeRecord, ids: string[], left: number): Promise<void> {
-  if (ids.length === 0) return
-  if (left === 0) return void (await fs.rm(file, { force: true }))
+/**
+ * Marks conflicts `ids` of the record done; removes the record when nothing is left in it — except, with
+ * `chosen` (a `resolve` here), a record with sides: kept, all done, until the daemon's next take-in marks
+ * its sides known (`mergeadopt.ts`, which then removes it: `ids` empty, nothing left). Removed at once, a
+ * record resolved with no daemon running (the CLI's write of the file) left the merge's other side known
+ * nowhere, and a later merge with that commit brought the deleted item back or listed the value again.
+ */
+export async function markDone(file: string, rec: MergeRecord, ids: string[], left: number, chosen = false): Promise<void> {
+  if (ids.length === 0 && left > 0) return
+  if (left === 0 && !(chosen && rec.parts.some((p) => p.sides?.length))) return void (await fs.rm(file, { force: true }))
   await writeFileAtomic(file, JSON.stringify({ ...rec, done: [...new Set([...(rec.done ?? []), ...ids])] }) + '\n')
 }
 
@@ -210,7 +216,7 @@ export async function resolveMerge(paths: SpacePaths, rules: readonly RuleSpec[]
         if (e instanceof CtxError && e.code === 'merge-dropped') await markDone(file, rec, [id], left)
         throw e
       })
-      if (c) await markDone(file, rec, [id], left)
+      if (c) await markDone(file, rec, [id], left, true)
       return c
     }
     const e = entries.find((x) => x.id === id)
@@ -230,7 +236,7 @@ export async function resolveMerge(paths: SpacePaths, rules: readonly RuleSpec[]
     } finally {
       cur.model.destroy()
     }
-    await markDone(file, rec, [id], left)
+    await markDone(file, rec, [id], left, true)
     return e.conflict
   }
   return null

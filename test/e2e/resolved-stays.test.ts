@@ -143,10 +143,13 @@ describe('e2e: a resolved conflict stays resolved across git', { timeout: 240_00
   // of the file alone, gus's version never reached the live context and was marked known nowhere: ann's later
   // merge brought t2 back (before the fix, stop 30: 6 of 7 runs at load 10-19, and every idle run) or listed
   // the value again (6 of 10). `resolve` now waits for the daemon's take-in (commands/resolve.ts).
-  it.each([['deletion', 'delete'], ['value', 'retitle']] as const)('a %s kept by resolve survives a pull that merges the live context\'s commit with the older edit, over a later edit', async (_what, bob) => {
+  // With bob's daemon stopped over the pull and the resolve (started again after it), the same: the record
+  // resolved in the file was removed, gus's version known nowhere (both forms failed every run before the
+  // record was kept, all done, until the daemon's next take-in marks its sides: mergestore.ts markDone).
+  it.each([['deletion', '', 'delete'], ['value', '', 'retitle'], ['deletion', ' with no daemon running', 'delete'], ['value', ' with no daemon running', 'retitle']] as const)('a %s kept by resolve%s survives a pull that merges the live context\'s commit with the older edit, over a later edit', async (_what, apart, bob) => {
     const { a, b, da, db: db0, remote } = await twoLivePeers()
     expect(await stopWatch(db0)).toBe(0)
-    const db = await startWatch(b, [], { CTXSYNC_GIT_QUIET_MS: '1500' })
+    let db = await startWatch(b, [], { CTXSYNC_GIT_QUIET_MS: '1500' })
     await waitLog(db, /connected to ann/)
     const kept = async (q: Peer) => (bob === 'delete' ? !(await read(q.dir, TODOS)).includes('id: t2') : (await read(q.dir, TODOS)).includes(BOB_TITLE))
     try {
@@ -156,6 +159,7 @@ describe('e2e: a resolved conflict stays resolved across git', { timeout: 240_00
       await gitIn(gus, ['push', '-q', 'origin', 'main'])
       await (bob === 'delete' ? replaceIn(b.dir, TODOS, T2, '') : replaceIn(b.dir, TODOS, 'title: "Fix the renderer"', BOB_TITLE))
       for (const q of [a, b]) await waitFor(() => kept(q), 15_000, `bob's ${bob} on ${q.name}`)
+      if (apart) expect(await stopWatch(db)).toBe(0)
       const pb = await gitIn(b.dir, ['pull', '--no-rebase', '--no-edit'], { reject: false })
       expect(pb.exitCode, pb.stdout + pb.stderr).toBe(0)
       const mine = bob === 'delete' ? (c: any) => c.kind === 'delete' : (c: any) => c.display === 'todos[id=t2].title'
@@ -165,6 +169,10 @@ describe('e2e: a resolved conflict stays resolved across git', { timeout: 240_00
       expect(take, JSON.stringify(c)).toBeGreaterThan(0)
       const r = await ctx(b.dir, ['resolve', c.id, '--take', String(take)])
       expect(r.exitCode, r.stdout + r.stderr).toBe(0)
+      if (apart) {
+        db = await startWatch(b)
+        await waitLog(db, /connected to ann/)
+      }
       for (const q of [a, b]) {
         await waitFor(() => kept(q), 15_000, `bob's ${bob} on ${q.name} after the resolve`)
         await waitFor(async () => (await listed(q)).length === 0, 15_000, `no conflict on ${q.name}`)
