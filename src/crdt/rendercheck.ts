@@ -50,8 +50,12 @@ export function changedEntriesParse(tree: Tree, text: string, fresh: Array<MapEn
   return true
 }
 
-/** An alias token (`*name` where a value starts): a yes for some `*` of prose too, which only costs a whole check. */
-const ALIAS = /(?:^|[\s[{,])\*[^\s*,\]}]/
+/**
+ * An alias token: `*name` as a whole value (after `: `, `- `, `? `, `[`, `{` or `,`, and up to the line's end, a
+ * comment, `,`, `]`, `}` or a key's `:`). Prose with `*emphasis*` does not match; the rare line of prose that does only
+ * costs a whole check.
+ */
+const ALIAS = /(?:^|[:\-?,[{]\s+|[[{,])\*[^\s*,[\]{}]+\s*(?:$|[,\]}#:])/m
 
 export function mayHoldAlias(text: string): boolean {
   return text.includes('*') && ALIAS.test(text)

@@ -16,6 +16,7 @@ import { describe, expect, test } from 'vitest'
 import { parse } from 'yaml'
 import { parses, parseYaml, YamlSyntaxError } from '../../src/crdt/parse.js'
 import type { FileModel } from '../../src/crdt/model.js'
+import { mayHoldAlias } from '../../src/crdt/rendercheck.js'
 import { ANCHOR_KINDS, stacked } from '../generators/edits.js'
 import { mulberry32 } from '../helpers/random.js'
 import { peer, sync, text } from './helpers.js'
@@ -211,3 +212,12 @@ test(`${CASES} concurrent edits around anchors and aliases converge on a file th
   console.log(`anchor races (CTXSYNC_ANCHOR_SEED=${SEED}): ${races} races, ${commented} with an alias whose anchor went (null + comment), ${failures.length} failed`)
   expect(failures.slice(0, 5)).toEqual([])
 }, 120_000)
+
+// The rendering's entry-wise parse check defers to a whole check for texts that may hold an alias: every alias
+// form must say yes; prose with `*emphasis*` (common in context files) should not.
+test('what the rendering check takes for an alias', () => {
+  for (const t of ['b: *x\n', '  - *x\n', 'a: [1, *x]\n', 'a: {k: *x}\n', '  <<: *base\r\n', 'b: *x # why\n', 'k: *x', '? *x\n: 1\n', '*x\n'])
+    expect(mayHoldAlias(t), t).toBe(true)
+  for (const t of ['t: fix *all* bugs\n', '  - *italic* text\n', 'note: |\n  **bold**\n', 'x: a*b\n', 'y: 2 * 3\n'])
+    expect(mayHoldAlias(t), t).toBe(false)
+})
