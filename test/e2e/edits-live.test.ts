@@ -24,7 +24,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, expect, it } from 'vitest'
 import { parses } from '../../src/crdt/parse.js'
-import { EDIT_KINDS, stacked } from '../generators/edits.js'
+import { ANCHOR_KINDS, EDIT_KINDS, stacked } from '../generators/edits.js'
 import { mulberry32 } from '../helpers/random.js'
 import { killAll, readFile, removeTmpDirs, setupSpace, startWatch, stopWatch, textDiff, waitLog, type Peer } from './helpers.js'
 
@@ -35,6 +35,8 @@ const fixtures = path.resolve(__dirname, '../../fixtures')
 const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]))
 const FIXTURE_FILES = [...walk(path.join(fixtures, 'rhema')), ...walk(path.join(fixtures, 'styles'))].filter((f) => /\.ya?ml$/.test(f)).sort()
 
+// Every kind, anchors, aliases and merge keys too (black-box tester finding 6).
+const KINDS = [...EDIT_KINDS, ...ANCHOR_KINDS]
 const SEED = Number(process.env.CTXSYNC_LIVE_SEED) || (process.env.CI ? 1 : Date.now() % 1_000_000)
 const EDITS = Number(process.env.CTXSYNC_LIVE_EDITS) || 200
 const SLOTS = Number(process.env.CTXSYNC_LIVE_SLOTS) || 8
@@ -172,7 +174,7 @@ it(`${EDITS} seeded real-world edits through two live daemons: both files hold t
       let kinds = ''
       for (let b = 0; b < burst && run.saves < EDITS; b++) {
         let edit: ReturnType<typeof stacked> = null
-        for (let k = 0; k < 5 && (!edit || !parses(edit.text)); k++) edit = stacked(slot.text, r)
+        for (let k = 0; k < 5 && (!edit || !parses(edit.text)); k++) edit = stacked(slot.text, r, KINDS)
         if (!edit || !parses(edit.text)) break
         // A paused writer's text lands after the round's other saves: never followed by a burst save.
         const mode: Mode = burst === 1 && r() < PAUSE_SHARE ? 'truncate-pause' : MODES[Math.floor(r() * MODES.length)]!
@@ -239,5 +241,5 @@ it(`${EDITS} seeded real-world edits through two live daemons: both files hold t
   // and replayed in test/crdt/edits-live-regressions.test.ts; stop 29 ran 1,500 saves at seed 9191 and 400 at
   // 9292 with none. A slot late under heavy load fails too: CTXSYNC_LIVE_WAIT_MS gives rounds longer.
   expect(run.failures, `CTXSYNC_LIVE_SEED=${SEED}: ${run.failures.join('\n')}`).toEqual([])
-  expect(Object.keys(run.tried).length).toBeGreaterThan(EDIT_KINDS.length * 0.6)
+  expect(Object.keys(run.tried).length).toBeGreaterThan(KINDS.length * 0.6)
 }, Math.max(120_000, EDITS * 1_000))
