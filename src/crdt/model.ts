@@ -202,9 +202,9 @@ export class FileModel {
     const baseIr = !base ? null : spliced || base.parsed ? base.ir : { ...annotate(parseYaml(base.text), base.ir, this.rules, true), head: base.ir.head, trail: base.ir.trail }
     const before = this.doc.store.clients.size ? Y.encodeStateVector(this.doc) : null
     const stale = chosen?.stale && baseIr ? chosen.base : null
-    let overwritten = 0
+    let o: ReturnType<typeof applyStale> = { overwritten: 0, values: [] }
     this.local(() => {
-      if (stale) overwritten = applyStale(this.tree, stale, (seen) => new Differ(this.writer(seen)), baseIr!, ir, this.#at !== undefined)
+      if (stale) o = applyStale(this.tree, stale, (seen) => new Differ(this.writer(seen)), baseIr!, ir, this.#at !== undefined)
       else { const w = this.writer(); new Differ(w).applyDoc(baseIr, ir); if (deliberate) confirmShown(this.tree, w, ir) }
       const a = this.author
       if (typeof deliberate === 'object') this.doc.getMap(GIT_MARKS).set(revertMarkKey(this.doc.clientID), [deliberate.via === 'undo' ? `undo:${deliberate.ofHash ?? ''}` : 'restore', this.now(), [a.id, a.name, a.kind, this.now()]])
@@ -219,7 +219,7 @@ export class FileModel {
     this.recent.push(this.#input)
     if (out.complete) this.setBase(out)
     const changed = !before || !equalBytes(before, after)
-    return { ...out, changed, ...(stale ? { stale: { kept: keptChanges(text, out.text), overwritten } } : {}) }
+    return { ...out, changed, ...(stale ? { stale: { kept: keptChanges(text, out.text), overwritten: o.overwritten, ...(o.values.length ? { values: o.values } : {}) } } : {}) }
   }
 
   /** `ingest` of a joining clone's merge (space/join.ts) made at `at`: a value it and the live context both changed since `committed` is recorded. */

@@ -16,6 +16,7 @@ import { diffLines } from 'diff'
 import { conflictMaps, type ConflictRecord, type RecordValue } from './conflicts.js'
 import { slotsOf, type DocIR } from './ir.js'
 import { ROOT, kindOf, type NodeId, type Value } from './schema.js'
+import { ITEM } from './rules.js'
 import type { Tree } from './tree.js'
 import type { Differ } from './diff.js'
 import type { Held } from './recent.js'
@@ -27,11 +28,30 @@ export interface StaleSave {
   kept: number
   /** Values the save overwrote that peers had changed since: recorded as conflicts. */
   overwritten: number
+  /**
+   * Values peers changed since the save's base that the save showed as they were there, kept as the peers'
+   * (up to MAX_SAID). A stale buffer's, usually; but a fresh save that put an earlier value back reads the
+   * same (black-box tester finding 1: bob's `done` kept, ann's put-back `todo` gone without a word). Said, so
+   * the person can set it again: the file now shows the peer's value, and an edit of it is taken as made.
+   */
+  values?: KeptValue[]
 }
+
+export interface KeptValue {
+  /** `todos[T-1].status` */
+  path: string
+  /** The peer's value kept, and the one the save showed (as written, one line). */
+  kept: string
+  saved: string
+}
+
+const MAX_SAID = 5
 
 interface Before {
   key: string
   value: RecordValue
+  /** The value in the save's base ('' for one peers added since). */
+  was: string
 }
 
 const itemKey = (i: Y.Item) => `${i.id.client}:${i.id.clock}`
@@ -42,12 +62,27 @@ const structural = (desc: string) => ['map', 'seq', 'fseq', 'fmap'].includes(kin
  * returns how many values it overwrote. Tombstones remember only what `held` showed, plus this peer's own
  * writes up to now (a node this very diff writes must not count as an edit beyond its own deletion).
  */
-export function applyStale(tree: Tree, held: Held, differ: (seen?: Map<number, number>) => Differ, baseIr: DocIR, ir: DocIR, timed = false): number {
+export function applyStale(tree: Tree, held: Held, differ: (seen?: Map<number, number>) => Differ, baseIr: DocIR, ir: DocIR, timed = false): { overwritten: number; values: KeptValue[] } {
   const own = tree.doc.clientID
   const seen = held.sv && new Map([...held.sv, [own, Y.getState(tree.doc.store, own)]])
   const since = changedSince(tree, baseIr, true)
   differ(seen).applyDoc(baseIr, ir)
-  return recordOverwrites(tree, since, timed)
+  return { values: keptValues(tree, since), overwritten: recordOverwrites(tree, since, timed) }
+}
+
+/** Of `before`, the one-line values the save left as the peers had them (see `StaleSave.values`). */
+function keptValues(tree: Tree, before: Map<NodeId, Before>): KeptValue[] {
+  const out: KeptValue[] = []
+  const line = (desc: string) => (kindOf(desc) === 'scalar' && !desc.includes('\n') ? desc.slice(1).trim() : null)
+  for (const [id, b] of before) {
+    const now = tree.item(id, 'v')
+    const [kept, saved] = [line(b.value[0]), line(b.was)]
+    if (!now || itemKey(now) !== b.key || kept === null || saved === null || kept === saved) continue
+    const rp = tree.rulePath(id)
+    const path = tree.path(id).map((seg, i) => (rp[i] === ITEM || typeof seg === 'number' ? `[${seg}]` : `${i ? '.' : ''}${seg}`)).join('')
+    if (out.push({ path, kept, saved }) >= MAX_SAID) break
+  }
+  return out
 }
 
 /**
@@ -64,7 +99,7 @@ export function changedSince(tree: Tree, base: DocIR, added = false): Map<NodeId
     // Counters merge increments: nothing is overwritten.
     if (!cur || cur[0] === desc || tree.contributions(id)?.size) return
     const item = tree.item(id, 'v')
-    if (item) out.set(id, { key: itemKey(item), value: [cur[0], cur[1], item.id.client] })
+    if (item) out.set(id, { key: itemKey(item), value: [cur[0], cur[1], item.id.client], was: desc })
   }
   check(ROOT, descOf(base.root))
   const inBase = new Set<NodeId>()

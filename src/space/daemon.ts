@@ -309,6 +309,9 @@ export function staleSaveNotice(name: string, s: StaleSave): string {
   const n = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`
   const said = [
     ...(s.kept ? [`kept ${n(s.kept, 'change')} from peers`] : []),
+    // Each value kept over the one the save showed (tester finding 1: a put-back value read as stale, gone
+    // without a word): the file shows the peer's now, and setting it again is taken as an edit.
+    ...(s.values ?? []).map((v) => `${v.path} stays ${v.kept} (a peer's), your save had ${v.saved}: set it again if you meant it`),
     ...(s.overwritten ? [`${n(s.overwritten, 'value')} a peer had changed meanwhile now ${s.overwritten === 1 ? 'holds' : 'hold'} yours, the peer's kept as a conflict (see status)`] : []),
   ]
   return `${name}: your save was made from an older version; ${said.join('; ')}`

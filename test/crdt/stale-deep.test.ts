@@ -72,7 +72,7 @@ const SEED = Number(process.env.CTXSYNC_STALE_SEED) || (process.env.CI ? 1 : Dat
 const DEEP = Number(process.env.CTXSYNC_STALE_DEEP_CASES) || 20
 
 test(`${DEEP} seeded stale saves from buffers 9 to 60 peer writes old: merged line-wise like the others (seed ${SEED})`, async () => {
-  const run = await runStale(SEED, DEEP, true)
+  const run = await runStale(SEED, DEEP, 'deep')
   console.log(`deep stale saves (CTXSYNC_STALE_SEED=${SEED}): outcomes ${JSON.stringify(run.outcomes)}; failed ${JSON.stringify(run.failed)}`)
   if (process.env.CTXSYNC_STALE_DUMP) {
     fs.mkdirSync(process.env.CTXSYNC_STALE_DUMP, { recursive: true })
@@ -81,3 +81,14 @@ test(`${DEEP} seeded stale saves from buffers 9 to 60 peer writes old: merged li
   expect(run.failures.map((f) => f.what), `CTXSYNC_STALE_SEED=${SEED}`).toEqual([])
   expect(run.outcomes.merged).toBeGreaterThan(DEEP / 4)
 }, Math.max(300_000, DEEP * 2_000))
+
+const BOM = Number(process.env.CTXSYNC_STALE_BOM_CASES) || 0
+
+// Opt-in (CTXSYNC_STALE_BOM_CASES): at 5802f7d, seed 1, 200 cases: 0 diverged, 12 failed (3 'BOM: not as the
+// side that changed it', 4 'same value: mine not shown', 3 'merge differs', 1 lost comment, 1 move).
+test.skipIf(!BOM)(`${BOM} seeded stale saves that also add or remove a BOM on one side (seed ${SEED}): converge`, async () => {
+  const run = await runStale(SEED, BOM, 'bom')
+  console.log(`bom stale saves (CTXSYNC_STALE_SEED=${SEED}): outcomes ${JSON.stringify(run.outcomes)}; failed ${JSON.stringify(run.failed)}`)
+  if (process.env.CTXSYNC_STALE_DUMP) run.failures.forEach((f, i) => fs.writeFileSync(path.join(process.env.CTXSYNC_STALE_DUMP!, `bom-${i}.json`), JSON.stringify(f, null, 1)))
+  expect(run.failed.diverged ?? 0, `CTXSYNC_STALE_SEED=${SEED}`).toBe(0)
+}, Math.max(300_000, BOM * 250))

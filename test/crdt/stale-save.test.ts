@@ -142,7 +142,8 @@ test('the stale save overwrote a value a peer changed since: mine wins, the peer
   // The peer changed the title and, as peers do, something else: that is what shows the save is stale.
   peerSaves(A, B, R1.replace('title: Keep YAML', 'title: Keep YAML only').replace('status: accepted', 'status: done'))
   const out = A.ingest(R1.replace('title: Keep YAML', 'title: Keep TOML'))
-  expect(out.stale).toEqual({ kept: 1, overwritten: 1 })
+  // The peer's status kept over the one the save showed is said (tester finding 1), the title recorded.
+  expect(out.stale).toEqual({ kept: 1, overwritten: 1, values: [{ path: 'decisions[d1].status', kept: 'done', saved: 'accepted' }] })
   expect(out.text).toContain('status: done')
   expect(out.text).toContain('title: Keep TOML')
   send(A, B)

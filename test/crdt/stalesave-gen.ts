@@ -20,13 +20,14 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { flatten } from '../../src/space/versions/fields.js'
 import { lineHunks, mergeLines } from '../../src/crdt/trivia.js'
-import { FileModel } from '../../src/crdt/model.js'
+import { FileModel, type StaleSave } from '../../src/crdt/model.js'
 import { changedLines } from '../../src/crdt/recent.js'
 import { parses } from '../../src/crdt/parse.js'
 import { mulberry32, type Rng } from '../helpers/random.js'
 import { stacked } from '../generators/edits.js'
 import { author, send } from './helpers.js'
 import { identityCase, identityFailure, type IdentityCase } from './identity-gen.js'
+import { SCALAR, bothAppend, moveEdited, sameValue } from './stale-cases.js'
 
 const fixtures = path.resolve(__dirname, '../../fixtures')
 const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]))
@@ -38,32 +39,6 @@ const CHAIN = 4
 /** The line-wise merge of two edits of `base`, or null when they touch or neighbour the same lines (the oracle). */
 export const merge3 = mergeLines
 
-const SCALAR = /^(\s*(?:- )?[\w.-]+: )(?![|>[{&*!#]|$)[^#]*$/
-
-/**
- * Both sides change the same one-line value: B to one word, A to another. Half the time B also adds a line
- * elsewhere (a peer rarely changes one value alone): that line is what tells a stale save from a fresh edit
- * of B's value. Without it the two are the same bytes from different histories, and the save is taken as a
- * fresh edit — its value shown, no record (recent.ts: ties go to the newest text).
- */
-function sameValue(text: string, r: Rng): { b: string; a: string; line: string; evidence: boolean } | null {
-  const lines = text.split('\n')
-  // Not an item's `id`: changing it makes another item (identity), not another value of the same one.
-  const idx = lines.map((l, i) => (SCALAR.test(l) && !/^\s*(- )?id:/.test(l) ? i : -1)).filter((i) => i >= 0)
-  if (!idx.length) return null
-  const i = idx[Math.floor(r() * idx.length)]!
-  const head = lines[i]!.match(SCALAR)![1]!
-  const old = lines[i]!.slice(head.length).trim()
-  const n = Math.floor(r() * 1000)
-  const b = [...lines]
-  b[i] = `${head}peer value ${n}`
-  const evidence = r() < 0.5
-  if (evidence) b.splice(b[b.length - 1] === '' ? b.length - 1 : b.length, 0, `# a peer's note ${n}`)
-  // A edits the value its buffer shows, as a person does (B's value it never saw).
-  const a = [...lines]
-  a[i] = /^["']/.test(old) ? `${head}${old.slice(0, -1)} mine ${n}${old.slice(-1)}` : `${head}${JSON.stringify(`${old} mine ${n}`)}`
-  return { b: b.join('\n'), a: a.join('\n'), line: a[i]!, evidence }
-}
 
 /**
  * Cases whose YAML merge is not the line-wise one for reasons outside stale saves, checked for convergence
@@ -109,71 +84,6 @@ export interface Step {
   bs?: string[]
 }
 
-/**
- * B changes one value of an item; A's stale save moves that item (its block, unchanged) before the first item
- * of its list. Both must hold: the item where A put it, with B's value (black-box tester, issue 13: the
- * save was read as made from the newer text, and the peer's new title went back to the old one on every
- * peer, with no record).
- */
-function moveEdited(r1: string, r: Rng): { a: string; b: string; moved: { mine: string; theirs: string } } | null {
-  const l = r1.split('\n')
-  const col = (x: string) => x.length - x.trimStart().length
-  const heads = l.map((x, i) => (/^\s*- [\w-]+: \S/.test(x) ? i : -1)).filter((i) => i >= 0)
-  // Items after the first of their list: [head, end) blocks with a scalar line inside to change.
-  const blocks: Array<[number, number, number]> = []
-  for (const i of heads) {
-    const c = col(l[i]!)
-    // The first item of the list (nothing at a lower column, nor a key at this one, between).
-    let first = i
-    for (let k = i - 1; k >= 0; k--) {
-      const x = l[k]!
-      if (x.trim() === '' || col(x) > c) continue
-      if (col(x) < c || !/^\s*- /.test(x)) break
-      first = k
-    }
-    if (first === i) continue
-    let e = i + 1
-    while (e < l.length && l[e]!.trim() !== '' && col(l[e]!) > c && !l[e]!.trimStart().startsWith('#')) e++
-    // The item ends there: the next line that is not blank is the list's next item or beyond it (not a comment).
-    const next = l.slice(e).find((x) => x.trim() !== '')
-    if (next !== undefined && (col(next) > c || next.trimStart().startsWith('#'))) continue
-    const inner = l.slice(i + 1, e).map((x, k) => (SCALAR.test(x) && !/^\s*(- )?id:/.test(x) && col(x) === c + 2 ? i + 1 + k : -1)).filter((k) => k >= 0)
-    if (!inner.length) continue
-    blocks.push([first, i, e])
-  }
-  if (!blocks.length) return null
-  const [first, i, e] = blocks[Math.floor(r() * blocks.length)]!
-  const inner = l.slice(i + 1, e).map((x, k) => (SCALAR.test(x) && !/^\s*(- )?id:/.test(x) ? i + 1 + k : -1)).filter((k) => k >= 0)
-  const at = inner[Math.floor(r() * inner.length)]!
-  const head = l[at]!.match(SCALAR)![1]!
-  const theirs = `${head}peer value ${Math.floor(r() * 1000)}`
-  const b = [...l]
-  b[at] = theirs
-  const a = [...l.slice(0, first), ...l.slice(i, e), ...l.slice(first, i), ...l.slice(e)]
-  return { a: a.join('\n'), b: b.join('\n'), moved: { mine: l[at]!, theirs } }
-}
-
-/** Both peers append a copy of the last item of a list, with a new first value each. */
-function bothAppend(r1: string, r: Rng): { a: string; b: string; lines: [string, string] } | null {
-  const l = r1.split('\n')
-  const items = l.map((x, i) => (/^\s*- [\w-]+: \S/.test(x) ? i : -1)).filter((i) => i >= 0)
-  if (!items.length) return null
-  const i = items[Math.floor(r() * items.length)]!
-  const col = l[i]!.length - l[i]!.trimStart().length
-  let e = i + 1
-  while (e < l.length && (l[e]!.trim() === '' || l[e]!.length - l[e]!.trimStart().length > col || l[e]!.trimStart().startsWith('#'))) e++
-  // Only the last item of its list (nothing after it at its indentation): both append at the same place.
-  if (e < l.length && l[e]!.length - l[e]!.trimStart().length === col && /^\s*- /.test(l[e]!)) return null
-  while (e > i + 1 && l[e - 1]!.trim() === '') e--
-  const copy = (tag: string) => {
-    const n = Math.floor(r() * 100_000)
-    const first = l[i]!.replace(/: [^\r]*/, `: NEW-${tag}-${n}`)
-    return { first, text: [...l.slice(0, e), first, ...l.slice(i + 1, e), ...l.slice(e)].join('\n') }
-  }
-  const [b, a] = [copy('B'), copy('A')]
-  return { a: a.text, b: b.text, lines: [b.first, a.first] }
-}
-
 /** Runs one case on A and B (A's file holds `r1`); returns the failure, if any, and the merged text. */
 export function runCase(A: FileModel, B: FileModel, s: Step): { fail: string | null; outcome: Outcome; text: string | null } {
   const had = new Set(A.conflicts().map((c) => c.id))
@@ -190,11 +100,20 @@ export function runCase(A: FileModel, B: FileModel, s: Step): { fail: string | n
   const got = A.ingest(s.a)
   send(A, B)
   send(B, A)
-  const ta = A.render().text
+  const shown = A.render().text
   const tb = B.render().text
   B.setBase(B.render())
   A.setBase(A.render())
-  if (ta !== tb) return { fail: 'diverged', outcome: 'merged', text: ta }
+  if (shown !== tb) return { fail: 'diverged', outcome: 'merged', text: shown }
+  // A BOM added or removed (the 'bom' mode) merges apart from the lines: as the side that changed it has it.
+  const bom = (t: string | null) => t?.charCodeAt(0) === 0xfeff
+  const p = (t: string) => t.replace(/^\uFEFF/, '')
+  if (bom(shown) !== (bom(s.a) !== bom(s.r1) ? bom(s.a) : bom(s.b))) return { fail: 'BOM: not as the side that changed it has it', outcome: 'merged', text: shown }
+  const res = judge(A, B, { ...s, r1: p(s.r1), a: p(s.a), b: p(s.b) }, shown === null ? null : p(shown), got, had)
+  return { ...res, text: shown }
+}
+
+function judge(A: FileModel, B: FileModel, s: Step, ta: string | null, got: { stale?: StaleSave }, had: Set<string>): { fail: string | null; outcome: Outcome; text: string | null } {
   // A value conflict names each value by what it is: a list, mapping or block of text a save overwrote was
   // said by its kind only, its value null (stale-save seeds 2 and 348825, valuesummary.ts).
   const vague = (m: FileModel) => m.conflicts().some((c) => !had.has(c.id) && c.kind === 'value' && c.values.some((v) => !v.deleted && v.value === null && v.raw.startsWith('(')))
@@ -239,7 +158,24 @@ export function runCase(A: FileModel, B: FileModel, s: Step): { fail: string | n
     if (kind === 'comments' && got.stale) return { fail: 'lost: a comment or blank line one side changed', outcome: 'merged', text: ta }
     return { fail: `merge differs${got.stale ? '' : ' (not taken as stale)'}${kind ? `: ${kind}` : ''}`, outcome: 'merged', text: ta }
   }
-  return { fail: null, outcome: 'merged', text: ta }
+  return { fail: unsaid(s, got.stale), outcome: 'merged', text: ta }
+}
+
+/**
+ * A stale save says which one-line values it kept as a peer changed them over the ones it showed (tester
+ * finding 1: a fresh save putting a value back reads the same, and went without a word): each `key: value`
+ * line B replaced by one with the same key, and A left as it was, must be among `values` (up to 5 said).
+ */
+function unsaid(s: Step, stale: StaleSave | undefined): string | null {
+  if (!stale) return null
+  const said = stale.values ?? []
+  for (const h of lineHunks(s.r1.split('\n'), s.b.split('\n'))) {
+    const [was, now] = [h.del.length === 1 ? SCALAR.exec(h.del[0]!) : null, h.add.length === 1 ? SCALAR.exec(h.add[0]!) : null]
+    if (!was || !now || was[1] !== now[1] || !s.a.split('\n').includes(h.del[0]!) || said.length >= 5) continue
+    const kept = h.add[0]!.slice(now[1]!.length).trim()
+    if (kept !== h.del[0]!.slice(was[1]!.length).trim() && !said.some((v) => v.kept === kept)) return "stale save: a peer's value kept unsaid"
+  }
+  return null
 }
 
 /**
@@ -294,8 +230,12 @@ export function newPair(text: string, clients?: Clients): [FileModel, FileModel]
   return [A, B]
 }
 
-/** `deep`: every case has B save 9 to 60 times before A's save (finding 3: buffers older than the ring). */
-export async function runStale(seed: number, count: number, deep = false): Promise<StaleRun> {
+/**
+ * `deep`: every case has B save 9 to 60 times before A's save (finding 3: buffers older than the ring).
+ * `bom`: every case also adds or removes a BOM at the start of A's save or B's (tester finding 9b).
+ */
+export async function runStale(seed: number, count: number, mode?: 'deep' | 'bom'): Promise<StaleRun> {
+  const deep = mode === 'deep'
   const run: StaleRun = { tried: {}, outcomes: { merged: 0, conflict: 0, overlap: 0, skipped: 0, rename: 0, identity: 0, 'same-line': 0 }, failed: {}, failures: [] }
   const r = mulberry32(seed)
   let n = 0
@@ -358,6 +298,11 @@ export async function runStale(seed: number, count: number, deep = false): Promi
         if (!eb || !ea || !parses(eb.text) || !parses(ea.text) || ea.text === eb.text) continue
         step = { r1, b: eb.text, a: ea.text, same: null, evidence: false }
         kind = `${eb.kind}|${ea.kind}`
+      }
+      if (mode === 'bom') {
+        const flip = (t: string) => (t.startsWith('\uFEFF') ? t.slice(1) : '\uFEFF' + t)
+        step = r() < 0.5 ? { ...step, a: flip(step.a) } : { ...step, b: flip(step.b) }
+        kind += '+bom'
       }
       n++
       for (const x of kind.split(/[|+]/)) run.tried[x] = (run.tried[x] ?? 0) + 1

@@ -52,4 +52,20 @@ describe('e2e: stale editor save', { timeout: 120_000 }, () => {
     await waitLog(da, /\.rhema\/todos\.yaml: your save was made from an older version; kept \d+ changes? from peers/)
     await Promise.all([stopWatch(da), stopWatch(db)])
   })
+
+  // Black-box tester finding 1: a fresh save putting an earlier value back, with another change, reads like a
+  // stale buffer (the peer's value is kept); the daemon says which value it kept, and setting it again works.
+  it('a save that puts todo back over a peer’s done, with a retitle: done kept and said; todo set again reaches both', async () => {
+    const v0 = '# Todos\ntodos:\n  - id: T-1\n    title: Set up CI\n    status: todo   # owner: ann\n  - id: T-2\n    title: Write docs\n    status: todo\n'
+    const { a, b, da, db } = await connectedPair({ [TODOS]: v0 })
+    await writeFile(b, TODOS, v0.replace('status: todo   #', 'status: done   #'))
+    const v1 = await waitSame([a, b], TODOS, (t) => t.includes('status: done'), 30_000)
+    await writeFile(a, TODOS, v1.replace('status: done   #', 'status: todo   #').replace('Write docs', 'Write the docs'))
+    const merged = await waitSame([a, b], TODOS, (t) => t.includes('Write the docs'), 30_000)
+    expect(merged).toBe(v1.replace('Write docs', 'Write the docs'))
+    await waitLog(da, /\.rhema\/todos\.yaml: your save was made from an older version; kept 1 change from peers; todos\[T-1\]\.status stays done \(a peer's\), your save had todo: set it again if you meant it/)
+    await writeFile(a, TODOS, merged.replace('status: done   #', 'status: todo   #'))
+    expect(await waitSame([a, b], TODOS, (t) => t.includes('status: todo   #'), 30_000)).toBe(v0.replace('Write docs', 'Write the docs'))
+    await Promise.all([stopWatch(da), stopWatch(db)])
+  })
 })
