@@ -114,7 +114,8 @@ function oneLine(s: string): string {
 export function formatInit(r: InitResult): string {
   r = visibleDeep(r)
   const out: string[] = []
-  const what = r.joined ? 'joined' : r.created.includes('ctxsync.yaml') ? 'created' : r.secret === 'missing' ? 'not yet a member of' : 'already a member of'
+  // Missing the secret, the space was not created here (a ctxsync.yaml written from a later commit is not).
+  const what = r.joined ? 'joined' : r.secret === 'missing' ? 'not yet a member of' : r.created.includes('ctxsync.yaml') ? 'created' : 'already a member of'
   out.push(`${what} space ${bold(r.space)} in ${r.root}${r.secret === 'missing' ? ': this machine has no secret for it (see next)' : ''}`)
   out.push(`this machine: ${r.peer.name} (${r.peer.kind}, ${r.peer.id})`)
   if (r.created.length) out.push(`created: ${r.created.join(', ')}`)

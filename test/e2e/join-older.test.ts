@@ -120,6 +120,20 @@ describe('e2e: joining from a commit older than ctxsync.yaml (finding 5)', { tim
     })
   }
 
+  it('init without a code at a commit from before ctxsync.yaml: the team\'s space, not a new one; it asks for a code', async () => {
+    const remote = await bareRemote({ [TODOS]: CONTEXT_TODOS })
+    const first = (await gitIn(await cloneAs(remote, 'gus'), ['rev-parse', 'HEAD'])).stdout.trim()
+    const f = await founder(remote, 'ann', await freePort())
+    const space = (await ctx(f.dir, ['status', '--json'])).stdout.match(/"space":\s*"(s-[^"]+)"/)?.[1]
+    const dir = await cloneAs(remote, 'dan')
+    await gitIn(dir, ['checkout', '-q', first])
+    const r = await ctx(dir, ['init', '--name', 'dan'])
+    expect(r.exitCode, r.stderr).toBe(0)
+    expect(r.stdout.split('\n')[0]).toBe(`not yet a member of space ${space} in ${dir}: this machine has no secret for it (see next)`)
+    expect(r.stdout).toMatch(/ask a teammate to run `ctxsync invite`/)
+    expect(await read(dir, 'ctxsync.yaml')).toBe((await gitIn(dir, ['show', 'origin/main:ctxsync.yaml'])).stdout + '\n')
+  })
+
   it('a member checks out a commit from before ctxsync.yaml while its daemon runs: the live context stays, on every peer', async () => {
     const { a, first, live, down } = await history()
     // Taken in as new git content, the old text rolled every peer back (values, a todo added since, files).
