@@ -209,13 +209,17 @@ export class RecentTexts {
     let bestD = changedLines(r.base.text, text) ?? Infinity
     if (bestD < 2) return null
     const oursInRing = list.some((h) => h.ours)
-    const lines = (t: string) => t.split('\n').length
-    const n = lines(text)
+    const mine = new Set(text.split('\n'))
+    // Lines of `t` the save has nowhere: removed by it, a bound below the changed lines (most texts need no diff).
+    const gone = (t: string, max: number) => {
+      let k = 0
+      for (const l of t.split('\n')) if (!mine.has(l) && ++k >= max) break
+      return k
+    }
     let best = null
     for (const o of this.#older.texts({ text: list[0]!.text, ids: collectIds(list[0]!.ir) })) {
       if (o.text === text) return { base: newest, stale: false }
-      // Lines removed or added in all are a bound below the changed lines: most texts need no diff.
-      if (o.used || !(oursInRing || o.oursAfter) || Math.abs(lines(o.text) - n) >= bestD) continue
+      if (o.used || !(oursInRing || o.oursAfter) || gone(o.text, bestD) >= bestD) continue
       const d = changedLines(o.text, text, Number.isFinite(bestD) ? bestD - 1 : undefined)
       if (d !== undefined && d < bestD) [best, bestD] = [o, d]
     }
