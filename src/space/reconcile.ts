@@ -56,6 +56,15 @@ async function reconcileFile(cx: FileContext, d: DocTurn): Promise<ReconcileResu
   const j = awaitingJoin(f)
   if (j) return (await joinOrWait(cx, d, j, read.hash)) ? 'ingested' : null
   if (f.model.isEmpty || !f.model.exists()) return (await takeInSave(cx, d, read.text, read.hash)) ? 'enrolled' : null
+  // Seen on disk in this session (a scan at a join's end, the take-in after a git command): what changed since
+  // is a save like any the watcher reports, diffed against the texts the file held (crdt/recent.ts). The
+  // paths below are for a first look; taken for an offline edit made from no text they know, the save was
+  // diffed against nothing and re-authored every value the file had not shown yet (network-faults relay,
+  // seed 68571: a peer's old titles and deleted items written back over three peers' work).
+  if (f.disk.kind === 'file' && f.state === 'ok' && f.model.baseText !== null) {
+    if (!f.diskIs(read.hash)) return (await takeInSave(cx, d, read.text, read.hash)) ? 'ingested' : null
+    return (await writeBack(cx, d)) ? 'written' : null
+  }
   // The file usually holds exactly the model's rendering: passing it spares checking the rendering parses.
   const r = f.model.render(read.text)
   if (r.text === read.text) {
