@@ -28,9 +28,9 @@
  *    deliberate the second time.
  *
  * Bounded: at most MAX_RECENT texts, and no more than a few times the file's size (BUDGET_FACTOR) beyond
- * the newest. A stale save comes from a buffer a few rewrites old (seconds to minutes in a live session),
- * so a handful suffices; each text also costs its IR (several times its size), and a daemon keeps this for
- * every tracked file, so a large file keeps fewer.
+ * the newest: each costs its IR (several times its size), for every tracked file. A buffer read before more
+ * rewrites (tester finding 3: its save undid the peers' work between) is diffed against the texts before
+ * those, kept as deltas with their node ids (`recentolder.ts`), searched only when the ring has no near one.
  *
  * Used by `FileModel.ingest`, and after a restart by `reconcile.ts` (the texts meta kept: the file's text
  * while the model was ahead, the text being written) — one way to choose, in process and across restarts.
