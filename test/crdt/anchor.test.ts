@@ -162,7 +162,7 @@ function aliasStrings(v: unknown, out: string[] = [], seen = new Set<unknown>())
   return out
 }
 
-const data = (t: string): unknown => parse(t, { customTags: ['binary', 'set', 'omap', 'pairs', 'timestamp'] as never })
+const data = (t: string): unknown => parse(t, { customTags: ['binary', 'set', 'omap', 'pairs', 'timestamp'] as never, logLevel: 'error' })
 
 function validEdit(text: string, r: () => number): string | null {
   for (let k = 0; k < 5; k++) {
