@@ -168,6 +168,12 @@ export class RecentTexts {
       this.#list[this.#list.length - 1] = { ...h, ours: last.ours && h.ours, sv: h.sv ?? last.sv, ...(last.cut || h.cut ? { cut: true } : {}) }
       return
     }
+    // A BOM the person's own save added or removed: their buffer is no older than that save (an older text,
+    // nearer by that line, made the BOM's removal a stale save of it, not taken in: tester finding 9b).
+    if (last && !h.ours && (last.text.charCodeAt(0) === 0xfeff) !== (h.text.charCodeAt(0) === 0xfeff)) {
+      for (const x of this.#list) x.used = true
+      this.#older.useAll()
+    }
     this.#list.push(h)
     this.trim()
   }
@@ -211,11 +217,7 @@ export class RecentTexts {
     const oursInRing = list.some((h) => h.ours)
     const mine = new Set(text.split('\n'))
     // Lines of `t` the save has nowhere: removed by it, a bound below the changed lines (most texts need no diff).
-    const gone = (t: string, max: number) => {
-      let k = 0
-      for (const l of t.split('\n')) if (!mine.has(l) && ++k >= max) break
-      return k
-    }
+    const gone = (t: string, max: number) => t.split('\n').reduce((k, l) => (k < max && !mine.has(l) ? k + 1 : k), 0)
     let best = null
     for (const o of this.#older.texts({ text: list[0]!.text, ids: collectIds(list[0]!.ir) })) {
       if (o.text === text) return { base: newest, stale: false }

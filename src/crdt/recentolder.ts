@@ -84,6 +84,11 @@ export class OlderTexts {
     }
   }
 
+  /** None serves as a stale base any more (`RecentTexts.push`). */
+  useAll(): void {
+    for (const o of this.#list) o.used = true
+  }
+
   /** The texts, newest first, rebuilt from `oldest` (the ring's oldest text and ids). */
   *texts(oldest: { text: string; ids: string[] }): Generator<OlderText> {
     let next = oldest
