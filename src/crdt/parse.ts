@@ -95,10 +95,10 @@ export function parseYamlMeasured(text: string, limits: ParseLimits = DEFAULT_LI
       const p = positionOf(text, dup)
       throw new YamlSyntaxError(p.line, p.col, DUPLICATE_KEY)
     }
-    const cycle = aliases ? firstCyclicAlias(doc.contents) : null
-    if (cycle) {
-      const p = positionOf(text, cycle.offset)
-      throw new YamlSyntaxError(p.line, p.col, `${CYCLIC_ALIAS}: *${cycle.name} is inside the node anchored &${cycle.name} (a value that contains itself)`)
+    const bad = aliases ? firstBadAlias(doc.contents) : null
+    if (bad) {
+      const p = positionOf(text, bad.offset)
+      throw new YamlSyntaxError(p.line, p.col, badAliasReason(bad))
     }
   }
   if (documents > 1) {
@@ -116,11 +116,12 @@ export const UNRESOLVED_ALIAS = 'unresolved alias'
 export const CYCLIC_ALIAS = 'alias inside its own anchor'
 
 /**
- * The first alias inside the very node its anchor names (`a: &x {b: *x}`): valid YAML, but its value contains
- * itself, which JSON and most programs reading the file cannot hold (the model's own walks overflowed the
- * stack on it: edit generator seed 404, addAlias). Walks the composed document in text order, iteratively.
+ * The first alias inside the very node its anchor names (`a: &x {b: *x}`: valid YAML, but its value contains
+ * itself, which JSON and most programs reading the file cannot hold; the model's own walks overflowed the
+ * stack on it: edit generator seed 404, addAlias), or with no anchor before it. Walks the composed document
+ * in text order, iteratively.
  */
-export function firstCyclicAlias(root: unknown): { offset: number; name: string } | null {
+export function firstBadAlias(root: unknown): { offset: number; name: string; cyclic: boolean } | null {
   const anchors = new Map<string, readonly number[]>()
   const stack: unknown[] = [root]
   while (stack.length > 0) {
@@ -128,7 +129,8 @@ export function firstCyclicAlias(root: unknown): { offset: number; name: string 
     if (isAlias(node)) {
       const range = anchors.get(node.source)
       const at = node.range?.[0] ?? 0
-      if (range && range[0]! <= at && at < range[2]!) return { offset: at, name: node.source }
+      if (!range) return { offset: at, name: node.source, cyclic: false }
+      if (range[0]! <= at && at < range[2]!) return { offset: at, name: node.source, cyclic: true }
       continue
     }
     if (isNode(node) && node.anchor && node.range) anchors.set(node.anchor, node.range)
@@ -138,6 +140,13 @@ export function firstCyclicAlias(root: unknown): { offset: number; name: string 
     else if (isPair(node)) stack.push(node.value, node.key)
   }
   return null
+}
+
+/** The reason a file with `firstBadAlias`'s alias is held (and `ctxsync.yaml` refused). */
+export function badAliasReason(bad: { name: string; cyclic: boolean }): string {
+  return bad.cyclic
+    ? `${CYCLIC_ALIAS}: *${bad.name} is inside the node anchored &${bad.name} (a value that contains itself)`
+    : `${UNRESOLVED_ALIAS}: *${bad.name} (no anchor &${bad.name} before it)`
 }
 
 /**

@@ -96,9 +96,12 @@ async function readDoc(file: string, own = false): Promise<{ text: string; doc: 
   const err = doc.errors[0]
   if (err) throw new ConfigError(file, text, err.pos[0], err.message.split('\n')[0]!)
   // Loaded here, like yaml itself: a cached parse needs neither.
-  const { DUPLICATE_KEY, firstDuplicateKey } = await import('../crdt/parse.js')
+  const { DUPLICATE_KEY, badAliasReason, firstBadAlias, firstDuplicateKey } = await import('../crdt/parse.js')
   const dup = firstDuplicateKey(doc.contents)
   if (dup !== null) throw new ConfigError(file, text, dup, DUPLICATE_KEY)
+  // An alias with no anchor before it threw toJS's ReferenceError too, and was called an alias bomb.
+  const bad = firstBadAlias(doc.contents)
+  if (bad) throw new ConfigError(file, text, bad.offset, badAliasReason(bad))
   if (doc.contents !== null && !isMap(doc.contents)) throw new ConfigError(file, text, 0, 'expected a mapping of settings')
   return { text, doc }
 }

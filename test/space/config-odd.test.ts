@@ -23,3 +23,16 @@ describe('ctxsync.yaml: hostile content', () => {
     }
   })
 })
+
+describe('ctxsync.yaml: an alias to a missing anchor (black-box tester finding 6)', () => {
+  it('is a config error at the alias, not an alias bomb', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ctxsync-config-'))
+    const file = path.join(dir, 'ctxsync.yaml')
+    fs.writeFileSync(file, 'version: 1\nspace: s-abcdefghijklmnop\nrules: *nope\n')
+    try {
+      await expect(readTeamConfig(file)).rejects.toThrow(/ctxsync\.yaml:3:8: unresolved alias: \*nope \(no anchor &nope before it\)/)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
