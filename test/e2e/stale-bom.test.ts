@@ -21,4 +21,18 @@ describe('e2e: BOM', { timeout: 120_000 }, () => {
     expect(await waitSame([a, b], TODOS, (t) => t.startsWith('\uFEFF'), 30_000)).toBe(shown)
     await Promise.all([stopWatch(da), stopWatch(db)])
   })
+
+  // Finding 9b: ann's buffer is the one her BOM-adding save wrote; bob's change was written in since.
+  it('a BOM added by a save, removed by a save of that same buffer after a peer’s change: removed on both, the change kept', async () => {
+    const { a, b, da, db } = await connectedPair({ [TODOS]: SMALL_TODOS })
+    await writeFile(a, TODOS, '\uFEFF' + SMALL_TODOS)
+    await waitSame([a, b], TODOS, (t) => t.startsWith('\uFEFF'), 30_000)
+    await writeFile(b, TODOS, readFile(b)!.replace('title: "Third task"', 'title: "Third task, by bob"'))
+    await waitSame([a, b], TODOS, (t) => t.includes('by bob'), 30_000)
+    const mine = SMALL_TODOS.replace('title: "Second task"', 'title: "Second task, by ann"')
+    await writeFile(a, TODOS, mine)
+    const text = await waitSame([a, b], TODOS, (t) => t.includes('by ann'), 30_000)
+    expect(text).toBe(mine.replace('title: "Third task"', 'title: "Third task, by bob"'))
+    await Promise.all([stopWatch(da), stopWatch(db)])
+  })
 })
