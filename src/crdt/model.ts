@@ -120,7 +120,7 @@ export class FileModel {
    * Runs local writes in one transaction, registering this peer as the author of this session's client. A
    * local edit of a value supersedes the conflict records of its node (`supersede`), unless it is a copy.
    */
-  local(f: () => void, edit = true): void {
+  local(f: () => void, edit = true, seen?: ReadonlyMap<number, number>): void {
     this.doc.transact((tr) => {
       const me = this.doc.clientID
       const before = Y.getState(this.doc.store, me)
@@ -130,7 +130,7 @@ export class FileModel {
         author()
       }
       f()
-      if (edit) supersede(this.tree, tr, this.now())
+      if (edit) supersede(this.tree, tr, this.now(), seen)
       // An edit that only deletes (a comment line) would not move the state vector: `pending`, acks and "what
       // does the peer lack" read it as nothing new (join generator world 556672). The author entry moves it.
       if (Y.getState(this.doc.store, me) === before && tr.deleteSet.clients.size > 0) author()
@@ -208,7 +208,7 @@ export class FileModel {
       else { const w = this.writer(); new Differ(w).applyDoc(baseIr, ir); if (deliberate) confirmShown(this.tree, w, ir) }
       const a = this.author
       if (typeof deliberate === 'object') this.doc.getMap(GIT_MARKS).set(revertMarkKey(this.doc.clientID), [deliberate.via === 'undo' ? `undo:${deliberate.ofHash ?? ''}` : 'restore', this.now(), [a.id, a.name, a.kind, this.now()]])
-    })
+    }, true, stale?.sv ? new Map([...stale.sv, [this.doc.clientID, Infinity]]) : undefined) // supersedes only what the save had seen
     const after = Y.encodeStateVector(this.doc)
     const out = this.render(text)
     // The diff annotated `ir` with node ids: while the rendering cannot be written, the file stays the base

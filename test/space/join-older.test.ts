@@ -26,9 +26,11 @@ const REGRESSIONS: number[] = [10559, 600018]
  * Open, each failing the way it says (red once fixed: then move its world to REGRESSIONS). 600009.2: the clone
  * (from the first commit) set t0's status; plain git deleted t0 before the space was set up, so the live
  * context never had it: t0 comes back with the clone's value and no record (there is no node of the space's
- * to hang a delete record on; git would call it a modify/delete conflict).
+ * to hang a delete record on; git would call it a modify/delete conflict). 779789.1 (found by a local run at
+ * stop 30, not diagnosed): the clone (from the first commit) set t1's status before its daemon started, the
+ * live context changed it too: no record.
  */
-const KNOWN: Record<string, FailureKind> = { '600009.2': 'missing' }
+const KNOWN: Record<string, FailureKind> = { '600009.2': 'missing', '779789.1': 'missing' }
 
 const worlds = Number(process.env.CTXSYNC_JOIN_OLDER_WORLDS ?? 2)
 const clones = Number(process.env.CTXSYNC_JOIN_CLONES ?? 3)
