@@ -3,8 +3,8 @@
  * file keeps yours (p2-37). To keep yours (p1-34)'): the peer that notices a race writes the later value
  * again (conflicts.ts, a later-wins copy); a save taken in as stale over that copy records the value it
  * overwrote under the copy's writer — this peer — instead of the peer who wrote it.
- * Open (crdt/stalesave.ts changedSince takes the current item's client, not the alias's original writer;
- * not this file's owner's): flip `it.fails` to `it` when fixed.
+ * (crdt/stalesave.ts changedSince took the current item's client, not the alias's original writer.) Passes
+ * since stop 30: a racing stale save records the copy under its original write.
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -34,7 +34,7 @@ async function scenario(first: 'a' | 'b'): Promise<string[]> {
 }
 
 describe('a stale save over a value held as a later-wins copy', () => {
-  it.fails('names the value\'s writer, not the copier', async () => {
+  it('names the value\'s writer, not the copier', async () => {
     // Which write Yjs keeps depends on the client ids: one of the two orders makes the copy.
     const seen = [...(await scenario('a')), ...(await scenario('b'))]
     console.log(seen)
