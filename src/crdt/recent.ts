@@ -317,9 +317,10 @@ export class RecentTexts {
     let at = list.length - 1
     while (at >= 0 && !list[at]!.cut) at--
     if (at < 0) return null
-    const open = list.filter((h) => !h.used)
-    const near = open[nearest(open.map((x) => x.text), text)]
-    if (!near || list.indexOf(near) >= at) return null
+    // An edit of a text after the cut (a peer's save written in) only when nearer one of those than the cut and
+    // all before it: a tie is the rest (a small file rewritten, `{…}` over a block; every line end changed).
+    const d = (from: number, to: number) => Math.min(...list.slice(from, to).filter((h) => !h.used).map((h) => changedLines(h.text, text) ?? Infinity))
+    if (at < list.length - 1 && d(at + 1, list.length) < d(0, at + 1)) return null
     const cut = list[at]!
     cut.cut = false
     return { base: cut, stale: at < list.length - 1 }

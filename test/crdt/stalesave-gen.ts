@@ -82,6 +82,12 @@ export interface Step {
   moved?: { mine: string; theirs: string }
   /** B's saves before `b`, each written into A's file: A's buffer is older than the recent ring ('deep'). */
   bs?: string[]
+  /**
+   * 'truncate' mode: A's save (an edit of the file's newest text) is written in place with a pause: the file
+   * emptied first, taken in as cut after the hold, then the whole text; `peer`: B's save of a line between the
+   * two (a new top-level key). The result is A's save exactly, with the peer's line (edits-live seed 7).
+   */
+  cut?: { peer?: string }
 }
 
 /** Runs one case on A and B (A's file holds `r1`); returns the failure, if any, and the merged text. */
@@ -97,6 +103,7 @@ export function runCase(A: FileModel, B: FileModel, s: Step): { fail: string | n
   send(B, A)
   // A's daemon writes B's change into A's file; A's buffer still holds r1. Some 'same-id' saves land first.
   if (s.identity?.kind !== 'same-id' || s.identity.written) A.setBase(A.render())
+  if (s.cut) return cutCase(A, B, s, s.cut.peer)
   const got = A.ingest(s.a)
   send(A, B)
   send(B, A)
@@ -111,6 +118,25 @@ export function runCase(A: FileModel, B: FileModel, s: Step): { fail: string | n
   if (bom(shown) !== (bom(s.a) !== bom(s.r1) ? bom(s.a) : bom(s.b))) return { fail: 'BOM: not as the side that changed it has it', outcome: 'merged', text: shown }
   const res = judge(A, B, { ...s, r1: p(s.r1), a: p(s.a), b: p(s.b) }, shown === null ? null : p(shown), got, had)
   return { ...res, text: shown }
+}
+
+function cutCase(A: FileModel, B: FileModel, s: Step, peer: string | undefined): { fail: string | null; outcome: Outcome; text: string | null } {
+  const sync = () => [send(A, B), send(B, A), A.setBase(A.render()), B.setBase(B.render())]
+  A.ingest('', true)
+  sync()
+  if (peer !== undefined && B.ingest(peer).text !== peer) return { fail: null, outcome: 'skipped', text: null }
+  sync()
+  A.ingest(s.a)
+  sync()
+  const [shown, tb] = [A.render().text, B.render().text]
+  if (shown !== tb) return { fail: 'diverged', outcome: 'merged', text: shown }
+  const lines = shown?.split('\n') ?? []
+  // The peer's line ends as the file's lines do (a CRLF file's with CR).
+  const want = (peer ? lines.filter((l) => l.trimEnd() !== peer.trimEnd()) : lines).join('\n')
+  if (peer && lines.length === want.split('\n').length) return { fail: "truncate: the peer's line lost", outcome: 'merged', text: shown }
+  // A peer's line after a last line with no newline gives it one.
+  const same = peer ? want.replace(/\r?\n$/, '') === s.a.replace(/\r?\n$/, '') : want === s.a
+  return { fail: same ? null : `truncate: the save not kept (${want.length} of ${s.a.length} chars)`, outcome: 'merged', text: shown }
 }
 
 function judge(A: FileModel, B: FileModel, s: Step, ta: string | null, got: { stale?: StaleSave }, had: Set<string>): { fail: string | null; outcome: Outcome; text: string | null } {
@@ -234,8 +260,8 @@ export function newPair(text: string, clients?: Clients): [FileModel, FileModel]
  * `deep`: every case has B save 9 to 60 times before A's save (finding 3: buffers older than the ring).
  * `bom`: every case also adds or removes a BOM at the start of A's save or B's (tester finding 9b).
  */
-export async function runStale(seed: number, count: number, mode?: 'deep' | 'bom'): Promise<StaleRun> {
-  const deep = mode === 'deep'
+export async function runStale(seed: number, count: number, mode?: 'deep' | 'bom' | 'truncate'): Promise<StaleRun> {
+  const deep = mode === 'deep' || mode === 'truncate'
   const run: StaleRun = { tried: {}, outcomes: { merged: 0, conflict: 0, overlap: 0, skipped: 0, rename: 0, identity: 0, 'same-line': 0 }, failed: {}, failures: [] }
   const r = mulberry32(seed)
   let n = 0
@@ -268,6 +294,15 @@ export async function runStale(seed: number, count: number, mode?: 'deep' | 'bom
         if (bs.length < 9 || !ea || !parses(ea.text) || ea.text === bs.at(-1)) continue
         step = { r1, b: bs.pop()!, bs, a: ea.text, same: null, evidence: false }
         kind = `deep+${eb!.kind}|${ea.kind}`
+        if (mode === 'truncate') {
+          // A's save is made from the newest text (B's last), "full text minus one change" as a rule; every
+          // other case has B save a line between the cut and the rest (a top-level key: root mappings only).
+          const fresh = stacked(step.b, r)
+          if (!fresh || !parses(fresh.text) || fresh.text === step.b || fresh.text.trim() === '') continue
+          const peer = roll < 0.5 && /^[\w-]+:/m.test(fresh.text) && !/^\s*-/.test(fresh.text.replace(/^(#.*|\s*)\n/gm, '')) ? `peer_note_${n}: by bob\n` : undefined
+          step = { ...step, a: fresh.text, cut: peer ? { peer } : {} }
+          kind = `truncate${peer ? '+between' : ''}+${fresh.kind}`
+        }
       } else if (roll < 0.1) {
         const ap = bothAppend(r1, r)
         if (!ap || !parses(ap.a) || !parses(ap.b)) continue
