@@ -16,7 +16,7 @@
  * predecessor never comes (lost for good, or a hostile member's gap) must not hold a document back forever,
  * so once an incomplete spell has lasted `WHOLE_WAIT_MS` what is held goes out and later updates pass
  * straight through until the document is whole again (then the next spell may hold once more). The
- * replica's own file needs no gate: an incomplete state is never written (`FileModel.complete`).
+ * replica's own file waits the same while (`space/incomplete.ts`).
  */
 import * as Y from 'yjs'
 
@@ -25,7 +25,7 @@ import * as Y from 'yjs'
  * round away). `CTXSYNC_WHOLE_WAIT_MS` sets it for a process (tests of the bound).
  */
 export const WHOLE_WAIT_MS = 10_000
-const envWaitMs = (): number => Number(process.env.CTXSYNC_WHOLE_WAIT_MS) || WHOLE_WAIT_MS
+export const wholeWaitMs = (): number => Number(process.env.CTXSYNC_WHOLE_WAIT_MS) || WHOLE_WAIT_MS
 
 /** Whether Yjs holds structs or deletions of `doc` it could not apply yet (they wait for an earlier update). */
 export function isWhole(doc: Y.Doc): boolean {
@@ -41,7 +41,7 @@ export class WholeGate<O> {
   /** @param release passes an update on (merged when several waited; `origin` kept when all came from one). */
   constructor(
     private readonly release: (update: Uint8Array, origin: O | null) => void,
-    private readonly waitMs: number = envWaitMs(),
+    private readonly waitMs: number = wholeWaitMs(),
   ) {}
 
   /**

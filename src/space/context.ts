@@ -75,8 +75,11 @@ export interface DocTurn {
   readonly file: TrackedFile
   /** 'now': written before the turn goes on (awaited); 'soon': once, at the end of the turn. */
   persist(when: Persist): Promise<void>
-  /** Runs `f` as a turn of this document after `ms` (counted as work under way until then: `idle` waits). */
-  later(ms: number, f: () => Promise<unknown>): void
+  /**
+   * Runs `f` as a turn of this document after `ms`, counted as work under way until then (`idle` waits)
+   * unless `counted` is false (a wait that is no work: `incomplete.ts`).
+   */
+  later(ms: number, f: () => Promise<unknown>, counted?: boolean): void
 }
 
 /** What keeping one file and its model in step needs (reconcile.ts). */

@@ -48,6 +48,8 @@ export class DocWorker implements DocView, DocTurn {
   #writeBack: Promise<void> | null = null
   /** Turns asked for `later`, not run yet (their timers are cleared on close). */
   #later = new Map<NodeJS.Timeout, Promise<void>>()
+  /** Turns asked for `later` that are no work under way (`counted` false): cleared on close, not waited for. */
+  #waits = new Set<NodeJS.Timeout>()
 
   constructor(
     readonly name: DocName,
@@ -123,7 +125,12 @@ export class DocWorker implements DocView, DocTurn {
     return p
   }
 
-  later(ms: number, f: () => Promise<unknown>): void {
+  later(ms: number, f: () => Promise<unknown>, counted = true): void {
+    if (!counted) {
+      const t = setTimeout(() => void (this.#waits.delete(t), this.run(f).catch(() => undefined)), ms)
+      this.#waits.add(t)
+      return
+    }
     this.#open++
     let timer!: NodeJS.Timeout
     const p = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))
@@ -151,6 +158,7 @@ export class DocWorker implements DocView, DocTurn {
 
   async close(): Promise<void> {
     for (const t of this.#later.keys()) clearTimeout(t)
+    for (const t of this.#waits) clearTimeout(t)
     this.#open -= this.#later.size
     this.#later.clear()
     if (this.file.dirty && !this.log.metaWaiting) await this.persist('now')
