@@ -36,7 +36,7 @@
  * while the model was ahead, the text being written) — one way to choose, in process and across restarts.
  */
 import { diffLines } from 'diff'
-import { dropsNewer, holdsNewer, holdsOlder, keepsPeerPlace, type Known } from './saveevidence.js'
+import { dropsNewer, holdsNewer, holdsOlder, keepsPeerPlace, replacesPeerLine, type Known } from './saveevidence.js'
 import * as Y from 'yjs'
 import { slotsOf, type DocIR } from './ir.js'
 import { parsedSpans, type SpanOf } from './incremental.js'
@@ -286,7 +286,8 @@ export class RecentTexts {
       const tied = this.tiedOlder(newest, lastOurs, text, known)
       return tied ? { base: tied, stale: true } : { base: newest, stale: false }
     }
-    return { base: h, stale: true }
+    const d = changedLines(h.text, text), o = open.find((x) => list.indexOf(x) < list.indexOf(h!) && changedLines(x.text, text, d) === d && replacesPeerLine(x.text, h!.text, text))
+    return { base: o ?? h, stale: true } // a tie with an older text whose reading records the overwrite (saveevidence.ts)
   }
 
   /**

@@ -151,3 +151,16 @@ export function dropsNewer(older: string, newer: string, save: string, known: Kn
   return false
 }
 
+
+/**
+ * The save replaced a line `newer` got since `older` (the peers wrote it, the save has it nowhere): made from
+ * `older`, its value overwrote a peer's — recorded; made from `newer`, it reads as a person editing what they
+ * saw — no record. When both are as near the save and both are stale bases (black-box tester, stop 30,
+ * finding 3: a buffer of V0 saved with A changed after a peer set A and then B; the tie went to the text with
+ * the peer's A and its value vanished with no record), the reading that loses nothing is the older one.
+ */
+export function replacesPeerLine(older: string, newer: string, save: string): boolean {
+  const was = new Set(older.split('\n'))
+  const mine = new Set(save.split('\n'))
+  return newer.split('\n').some((l) => l.trim() !== '' && !was.has(l) && !mine.has(l))
+}
