@@ -6,6 +6,9 @@
  * formatting says nothing about which item is which.
  */
 
+import { parse } from 'yaml'
+import type { DocIR, Node } from './ir.js'
+
 export type Obj = Record<string, unknown>
 export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
 
@@ -149,3 +152,46 @@ function similar(a: Obj, b: Obj, identity: readonly string[]): boolean {
   for (const k of keys) if (Object.hasOwn(a, k) && Object.hasOwn(b, k) && sameData(a[k], b[k])) same++
   return keys.size > 0 && same * 2 >= keys.size
 }
+
+/**
+ * A data change the text cannot take where it lives: a value inside an anchored node (every alias and merge
+ * key using the anchor would change with it, where the dump changed it at one place), or a key a merge key
+ * brings removed. The caller takes the dump as it is, with this message.
+ */
+export class Unwritable extends Error {}
+
+export interface Anchor {
+  name: string
+  flow: boolean
+}
+
+/**
+ * The data of each node of `ir` (parsed from `text`) as a library loads it — `*alias` as the anchored value,
+ * `<<:` merged into its map (PyYAML's `safe_load`, black-box tester stop 30 finding 4) — into `memo`: an opaque
+ * node (an anchor, an alias) stands for what it resolves to. False when the text does not load.
+ */
+export function resolveData(ir: DocIR, text: string, memo: WeakMap<Node, unknown>): boolean {
+  let data: unknown
+  try {
+    data = parse(text, { uniqueKeys: false, maxAliasCount: 100, merge: true })
+  } catch {
+    return false
+  }
+  const walk = (n: Node, v: unknown): void => {
+    memo.set(n, v)
+    if ((n.t === 'map' || n.t === 'fmap') && isObj(v)) for (const e of n.entries) e.key !== '<<' && walk(e.value, v[e.key])
+    else if ((n.t === 'seq' || n.t === 'fseq') && Array.isArray(v)) n.items.forEach((it, i) => walk(it.value, v[i]))
+  }
+  if (ir.root) walk(ir.root, data)
+  return true
+}
+
+/** The anchor an opaque node starts with (`&base {…}`, `&lead alice`), when its value holds no other. */
+export function anchorOf(n: Node): string | null {
+  if (n.t !== 'opaque') return null
+  const m = /^&([^\s,[\]{}]+)(?=\s|$)/.exec(n.raw)
+  return m && !/[&*]/.test(n.raw.slice(m[0].length)) && !n.raw.includes('<<') ? m[1]! : null
+}
+
+/** The start of an opaque node's text, for a message. */
+export const short = (raw: string) => (raw.length > 40 ? `${raw.slice(0, 40).trimEnd()}…` : raw).replace(/\n\s*/g, ' ')

@@ -14,14 +14,15 @@
  * Pure: no I/O. New nodes are made by printing the value with the `yaml` package and parsing that with our
  * own parser, so they are IR like any other and the caller re-checks the whole result (`keepformat.ts`).
  */
-import { stringify } from 'yaml'
+import { Document, isCollection, isNode, stringify } from 'yaml'
 import { valueOf } from './canonical.js'
 import { NO_FINAL_NEWLINE, type BlockScalarNode, type DocIR, type MapEntry, type MapNode, type Node, type SeqItem, type SeqNode } from './ir.js'
 import { parseYaml } from './parse.js'
 import { ITEM, type Rules } from './rules.js'
-import { isObj, matchData, sameData, type Obj } from './datamatch.js'
+import { anchorOf, isObj, matchData, resolveData, sameData, short, Unwritable, type Anchor, type Obj } from './datamatch.js'
 
-export { sameData }
+export { sameData, Unwritable }
+
 
 export type ChangeKind = 'changed' | 'added' | 'removed' | 'moved'
 export interface DataChange {
@@ -48,6 +49,8 @@ export class DataMerge {
   readonly keptWithin: Array<[number, number]> = []
   private memo = new WeakMap<Node, unknown>()
   private style: Style
+  /** The text's data was read with aliases and merge keys resolved (`resolve`): `<<` entries are merges. */
+  private merging = false
 
   constructor(private readonly rules: Rules, ir: DocIR) {
     this.style = styleOf(ir.root)
@@ -64,6 +67,13 @@ export class DataMerge {
     if (empty === null || (ir.root.t !== 'map' && ir.root.t !== 'seq')) return null
     this.changes.push({ kind: 'removed', path: '' })
     return { ...ir, root: parseYaml(`${empty}\n`).root, trail: '\n' }
+  }
+
+  /** Reads `ir`'s data as a library loads it, aliases and merge keys resolved (`resolveData`); false when it does not load. */
+  resolve(ir: DocIR, text: string): boolean {
+    const ok = resolveData(ir, text, this.memo)
+    if (ok) this.merging = true
+    return ok
   }
 
   /** The data a node stands for (remembered: unchanged nodes are shared by the base and the result). */
@@ -95,6 +105,17 @@ export class DataMerge {
       this.changes.push({ kind: 'changed', path: where })
       return this.flow(n, want)
     }
+    // An alias alone: this use of the anchor is written as its new value (the anchor and its other uses stay).
+    // An anchored node: its new value is written there, anchor kept (`anchorOf`), and every alias follows —
+    // what the dump says when it changed every use alike (a list or mapping a library shares); the caller's
+    // check of the whole result refuses the rest. Inside an anchored node, or a flow map that merges one, the
+    // text cannot say a change at one place: refused.
+    // An alias of an anchor written anew with this very value (a list or mapping the library shared) stays.
+    const alias = n.t === 'opaque' && this.merging ? /^\*([^\s]+)$/.exec(n.raw.trim()) : null
+    if (alias && this.anchorWant.has(alias[1]!) && sameData(this.anchorWant.get(alias[1]!), want)) return n
+    if (n.t === 'opaque' && this.merging && /[&*]|<</.test(n.raw) && !alias && anchorOf(n) === null) {
+      throw new Unwritable(`${where || 'the top'} is inside an anchored value or a merge (${short(n.raw)}): written there it would change every use of the anchor`)
+    }
     if (isObj(want) || Array.isArray(want) || n.t === 'opaque' || n.t === 'map' || n.t === 'seq' || n.t === 'fseq' || n.t === 'fmap') return null
     this.changes.push({ kind: 'changed', path: where })
     if (n.t === 'block') return typeof want === 'string' ? this.block(n, want) : null
@@ -123,7 +144,12 @@ export class DataMerge {
 
   private map(n: MapNode, want: Obj, path: string[]): MapNode {
     const entries: MapEntry[] = []
+    const merges = this.merging && n.entries.some((e) => e.key === '<<')
     for (const e of n.entries) {
+      if (merges && e.key === '<<') {
+        entries.push(e)
+        continue
+      }
       if (!Object.hasOwn(want, e.key)) {
         this.changes.push({ kind: 'removed', path: shown([...path, e.key]) })
         this.replace(e)
@@ -135,8 +161,20 @@ export class DataMerge {
       entries.push(this.withPending(this.entry(e, want[e.key], [...path, e.key]), before))
     }
     const have = new Set(n.entries.map((e) => e.key))
+    // Keys the merge keys bring: an unchanged one stays theirs; a changed one is written in this map, whose
+    // own keys win over merged ones (YAML's rule), so the anchor and its other uses stay as they are.
+    const merged = merges ? (this.data(n) as Obj) : {}
+    for (const k of Object.keys(merged)) {
+      if (!have.has(k) && !Object.hasOwn(want, k)) throw new Unwritable(`${shown([...path, k])} comes from a merge key (<<) and was removed: the text cannot say so without changing the anchor`)
+    }
     for (const k of Object.keys(want)) {
       if (have.has(k)) continue
+      if (merges && Object.hasOwn(merged, k)) {
+        if (sameData(merged[k], want[k])) continue
+        this.changes.push({ kind: 'changed', path: shown([...path, k]) })
+        entries.push({ ...this.freshEntry(k, want[k]), head: '' })
+        continue
+      }
       this.changes.push({ kind: 'added', path: shown([...path, k]) })
       entries.push({ ...this.freshEntry(k, want[k]), head: separator(n.entries) })
     }
@@ -149,7 +187,7 @@ export class DataMerge {
     if (!value || (value.t !== 'map' && value.t !== 'seq')) this.replace(e)
     if (value) return { ...e, value }
     this.changes.push({ kind: 'changed', path: shown(path) })
-    const f = this.freshEntry(e.key, want)
+    const f = this.freshEntry(e.key, want, this.anchored(e.value, path, want))
     return { ...f, keyRaw: e.keyRaw, head: e.head, trail: keepTrail(e.trail, f) }
   }
 
@@ -193,7 +231,7 @@ export class DataMerge {
       else if (value) out = { ...it, value }
       else {
         this.changes.push({ kind: 'changed', path: shown([...path, String(j)]) })
-        const f = this.freshItem(w)
+        const f = this.freshItem(w, this.anchored(it.value, p, w))
         out = { ...f, head: it.head, trail: keepTrail(it.trail, f) }
       }
       return this.withPending(out, orphan)
@@ -211,14 +249,41 @@ export class DataMerge {
     return { indent: this.style.indent, indentSeq: this.style.indentSeq, lineWidth: 0, minContentWidth: 0 }
   }
 
-  private freshEntry(key: string, value: unknown): MapEntry {
-    const root = parseYaml(stringify({ [key]: value }, this.opts())).root as MapNode
+  /**
+   * Paths written anew at an anchor (`anchored`): the caller's check says which, when the result does not hold
+   * the dump's data (the dump changed the value at one of its uses only).
+   */
+  readonly atAnchors: string[] = []
+
+  /** The anchor a replaced node had, to keep on its new value (the data was read resolved: `merging`). */
+  private anchorWant = new Map<string, unknown>()
+
+  /** The anchor a replaced node had, and whether its value was written in flow style (`&tags [a, b]`). */
+  private anchored(n: Node, path: string[], want: unknown): Anchor | undefined {
+    const name = this.merging ? anchorOf(n) : null
+    if (name === null || n.t !== 'opaque') return undefined
+    this.anchorWant.set(name, want)
+    this.atAnchors.push(`${shown(path) || 'the top'} (&${name})`)
+    return { name, flow: /^&\S+[ \t]+[[{]/.test(n.raw) }
+  }
+
+  private freshEntry(key: string, value: unknown, anchor?: Anchor): MapEntry {
+    const root = parseYaml(this.print({ [key]: value }, anchor === undefined ? undefined : key, anchor)).root as MapNode
     return root.entries[0]!
   }
 
-  private freshItem(value: unknown): SeqItem {
-    const root = parseYaml(stringify([value], this.opts())).root as SeqNode
+  private freshItem(value: unknown, anchor?: Anchor): SeqItem {
+    const root = parseYaml(this.print([value], anchor === undefined ? undefined : 0, anchor)).root as SeqNode
     return root.items[0]!
+  }
+
+  private print(data: unknown, at?: string | number, anchor?: Anchor): string {
+    if (at === undefined || anchor === undefined) return stringify(data, this.opts())
+    const doc = new Document(data)
+    const v = doc.getIn([at], true)
+    if (isNode(v)) v.anchor = anchor.name
+    if (isCollection(v)) v.flow = anchor.flow
+    return doc.toString(this.opts())
   }
 
   /**

@@ -13,6 +13,12 @@
  * edit). Anything else — a person's edit, an agent's precise edit — is not touched, and neither is a
  * dump whose data the merge cannot reproduce exactly (the result is checked to hold the dump's data, else
  * the dump is taken as it is). Pure: no I/O; the space decides whose saves get this (`keep-format`).
+ *
+ * Anchors, aliases and merge keys: a library's load expands them and its dump writes them out, so texts are
+ * compared with them resolved. A change elsewhere leaves them as written; a changed use of an alias is written
+ * at that use, a changed key a merge key brings as the merging map's own key (which wins), an anchored value
+ * changed at every use at its anchor. A change the text cannot say (an anchored value changed at some uses
+ * only, a merged key removed) is refused with the place named, and the dump taken as it is: its data kept.
  */
 import { Lexer, parse } from 'yaml'
 import type { DocIR } from './ir.js'
@@ -20,7 +26,7 @@ import { incrementalParse } from './incremental.js'
 import { parseYaml } from './parse.js'
 import { renderDoc } from './render.js'
 import type { Rules } from './rules.js'
-import { DataMerge, sameData, type DataChange } from './datamerge.js'
+import { DataMerge, sameData, Unwritable, type DataChange } from './datamerge.js'
 
 export type { DataChange }
 
@@ -59,17 +65,22 @@ export function keepFormat(baseText: string, text: string, rules: Rules): KeepFo
   } catch {
     return { kind: 'none' }
   }
-  if (base.aliases || !base.root) return { kind: 'none' }
+  if (!base.root) return { kind: 'none' }
   const m = new DataMerge(rules, base)
+  // A library reads `*alias` and `<<: *base` resolved, and dumps them so: the base is compared the same way
+  // (black-box tester stop 30, finding 4), and what is unchanged under them keeps its anchors and aliases.
+  if ((base.aliases || baseText.includes('<<')) && !m.resolve(base, baseText)) return { kind: 'none' }
   // The lines a merge writes anew (a value's, a block scalar's) end in `\n`: in a file whose every line ends
   // in `\r\n` they left it with mixed line ends (black-box tester finding 9a). A line break means the same
   // in YAML either way (block scalars' too), so the whole text takes the file's line ends.
   const crlf = baseText.includes('\r\n') && !BARE_LF.test(baseText)
   let merged: { text: string; ir: DocIR } | null = null
+  let refused: string | null = null
   try {
     const ir = m.apply(base, want)
     merged = ir && { text: crlf ? withCrlf(renderDoc(ir)) : renderDoc(ir), ir }
-  } catch {
+  } catch (e) {
+    if (e instanceof Unwritable) refused = e.message
     merged = null
   }
   // Comments that stood on or inside values the save changed or removed went with them (a person's edit as
@@ -83,7 +94,7 @@ export function keepFormat(baseText: string, text: string, rules: Rules): KeepFo
   // Without comments to lose, a save that changes no data but reformats is someone's re-indentation.
   const dump = lostComments >= 2 || (reformatted >= Math.max(MIN_REFORMATTED, REFORMATTED_SHARE * next.length) && (merged === null || m.changes.length > 0))
   if (!dump) return { kind: 'none' }
-  if (merged === null) return { kind: 'failed', reason: 'the data changed shape at the top' }
+  if (merged === null) return { kind: 'failed', reason: refused ?? 'the data changed shape at the top' }
   if (merged.text === baseText) return { kind: 'kept', text: merged.text, changes: [] }
   // The result must be a file we sync and hold exactly the dump's data; otherwise the dump is what we have.
   // Re-parsed from its text (a rendering could mean other than its IR), mostly from the base's entries.
@@ -93,7 +104,16 @@ export function keepFormat(baseText: string, text: string, rules: Rules): KeepFo
   } catch (e) {
     return { kind: 'failed', reason: `the merged text does not parse (${(e as Error).message})` }
   }
-  if (!again.root || !sameData(m.dataOf(again.root), want)) return { kind: 'failed', reason: 'the merged text does not hold the same data' }
+  if ((again.aliases || merged.text.includes('<<')) && !m.resolve(again, merged.text)) {
+    // `&base null` under a `<<: *base`: the new value does not merge.
+    const why = m.atAnchors.length ? `${m.atAnchors.join(', ')}: written at its anchor, the new value does not load where an alias or merge key uses it` : 'the merged text does not load'
+    return { kind: 'failed', reason: why }
+  }
+  if (!again.root || !sameData(m.dataOf(again.root), want)) {
+    // Written at its anchor, a value changes at every use: the dump changed it at some of them only.
+    if (m.atAnchors.length) return { kind: 'failed', reason: `${m.atAnchors.join(', ')}: the dump changed an anchored value at some of its uses only (aliases, merge keys), which the text cannot say` }
+    return { kind: 'failed', reason: 'the merged text does not hold the same data' }
+  }
   return { kind: 'kept', text: merged.text, changes: m.changes }
 }
 
@@ -114,7 +134,7 @@ export function describeKept(name: string, changes: readonly DataChange[]): stri
 function dataOf(text: string): unknown {
   try {
     // Duplicate keys were refused by our parser already; the yaml package's check is quadratic.
-    return parse(text, { uniqueKeys: false, maxAliasCount: 100 }) as unknown
+    return parse(text, { uniqueKeys: false, maxAliasCount: 100, merge: true }) as unknown
   } catch {
     return undefined
   }

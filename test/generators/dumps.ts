@@ -176,7 +176,8 @@ export function touchedLines(ir: DocIR, paths: Path[], grown: Path[] = [], moved
     let inlineFirst = false
     let only = false
     for (const seg of p) {
-      if (!node) break
+      // An opaque value (an anchored one) is written anew whole when anything inside it changes.
+      if (!node || node.t === 'opaque') break
       let child: { value: Node; head?: string } | undefined
       const wasItem = inlineFirst
       inlineFirst = false
@@ -246,8 +247,43 @@ export function pyyamlDump(datas: unknown[]): { texts: string[] } | { skipped: s
 /** The PyYAML style imitated with the `yaml` package (where real PyYAML is missing). */
 export const pyyamlLike = (data: unknown): string => stringify(data, { sortMapEntries: true, indentSeq: false, lineWidth: 80 })
 
-/** Data as the `yaml` package reads it (the parse both sides are compared in). */
-export const dataOf = (text: string): unknown => parse(text, { uniqueKeys: false })
+/**
+ * Data as a library reads it, aliases and merge keys resolved (PyYAML's `safe_load`; the parse both sides are
+ * compared in).
+ */
+export const dataOf = (text: string): unknown => parse(text, { uniqueKeys: false, merge: true })
+
+/** The top-level keys `withAnchors` adds, and the text each must still hold unless a change touched that key. */
+export const ANCHORED: ReadonlyArray<readonly [string, string]> = [
+  ['x_defaults', 'x_defaults: &ctxsync_base'],
+  ['x_lead', 'x_lead: &ctxsync_lead'],
+  ['x_tags', 'x_tags: &ctxsync_tags'],
+  ['x_uses', '  <<: *ctxsync_base'],
+]
+
+/**
+ * `text` with anchors, aliases and merge keys appended at the top level (black-box tester stop 30, finding 4:
+ * a library's load expands them and its dump writes them out, so a dump's data must be compared resolved and
+ * applied keeping them); null for a file whose top is not a block mapping.
+ */
+export function withAnchors(text: string, ir: DocIR): string | null {
+  if (ir.root?.t !== 'map' || ir.root.indent !== 0 || !text.endsWith('\n') || ir.root.entries.some((e) => e.key.startsWith('x_'))) return null
+  const eol = text.endsWith('\r\n') ? '\r\n' : '\n'
+  const lines = [
+    '# anchors, aliases and merge keys',
+    'x_defaults: &ctxsync_base',
+    '  owner: ann   # who answers',
+    '  area: core',
+    'x_lead: &ctxsync_lead alice',
+    'x_tags: &ctxsync_tags [core, api]',
+    'x_uses:',
+    '  <<: *ctxsync_base',
+    '  lead: *ctxsync_lead   # the lead answers',
+    '  tags: *ctxsync_tags',
+    '  retries: 3',
+  ]
+  return text + lines.join(eol) + eol
+}
 
 /** Only data JSON carries unchanged can go through python (no NaN or Infinity). */
 export const jsonSafe = (v: unknown): boolean =>
