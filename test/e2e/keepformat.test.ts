@@ -76,6 +76,32 @@ describe('e2e: an agent\'s library dump keeps the team\'s formatting', { timeout
     await waitLog(db, /todos\.yaml: a whole-file rewrite by a YAML library was taken in as 2 value changes; comments and formatting kept/)
   })
 
+  // Black-box tester stop 30, finding 4a: a stale PyYAML dump of a file with an anchor, an alias and merge keys
+  // flattened them and every comment on every peer, and rolled back the peer's values.
+  it('a stale dump of a file with anchors, an alias and merge keys: only its change, the peer\'s values and the anchors kept', async () => {
+    const file = (s: string[]) => `# The team's todos\nbase: &base {owner: ann, area: core}\nteam: &lead alice\ntodos:\n${s.map((x, i) => `  - id: T-${i + 1}\n    title: t${i + 1}\n    status: ${x}  # c\n    lead: *lead\n`).join('')}config: {<<: *base}\nci:\n  <<: *base\n  retries: 3  # the limit\n`
+    const read = file(['todo', 'todo', 'todo', 'todo'])
+    const { peers } = await setupSpace(['a', 'agent'], { files: { [TODOS]: read } })
+    const [a, b] = peers as [Peer, Peer]
+    makeAgent(b)
+    const [da, db] = [await startWatch(a), await startWatch(b)]
+    await waitLog(da, /connected to agent/)
+    await waitLog(db, /connected to a/)
+    const theirs = file(['done', 'doing', 'todo', 'todo'])
+    await writeFile(a, TODOS, theirs)
+    await waitFileEquals(b, theirs)
+    // The agent dumps what it read before, with T-4's title changed (PyYAML's way: merge keys and aliases expanded).
+    const data = parse(read, { merge: true }) as { todos: Array<{ title: string }> }
+    data.todos[3]!.title = 'by the agent'
+    const dump = stringify(data, { sortMapEntries: true, indentSeq: false, lineWidth: 80 })
+    expect(dump).not.toMatch(/[#&*]|<</)
+    await writeFile(b, TODOS, dump)
+    const want = theirs.replace('title: t4', 'title: by the agent')
+    await waitFileEquals(b, want)
+    await waitFileEquals(a, want)
+    await waitLog(db, /todos\.yaml: a whole-file rewrite by a YAML library was taken in as 1 value change; comments and formatting kept/)
+  })
+
   it('keep-format: off: the dump is synced as it is', async () => {
     const { peers } = await setupSpace(['a', 'agent'], { files: { [TODOS]: ORIGINAL } })
     const [a, b] = peers as [Peer, Peer]
