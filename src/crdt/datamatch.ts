@@ -3,10 +3,12 @@
  * which old list item each item of a library dump's list is — by identity key, then equal data, then
  * position between matched neighbours — so an edited item keeps its text and comments, and a removed one
  * does not shift its neighbours' values onto each other. Like `match.ts`, but on loaded data: a dump's
- * formatting says nothing about which item is which.
+ * formatting says nothing about which item is which. Also: data read with aliases and merge keys resolved
+ * (`resolveData`), and the scalars read and written without a whole parse.
  */
 
-import { parse } from 'yaml'
+import { parse, stringify } from 'yaml'
+import { valueOf } from './canonical.js'
 import type { DocIR, Node } from './ir.js'
 
 export type Obj = Record<string, unknown>
@@ -195,3 +197,37 @@ export function anchorOf(n: Node): string | null {
 
 /** The start of an opaque node's text, for a message. */
 export const short = (raw: string) => (raw.length > 40 ? `${raw.slice(0, 40).trimEnd()}…` : raw).replace(/\n\s*/g, ' ')
+
+const CORE_WORDS = /^(?:true|True|TRUE|false|False|FALSE|null|Null|NULL)$/
+/**
+ * The value of the commonest scalars without a parser (a file has thousands; the yaml package's parse of
+ * each one is what made this slow): plain words and one-line quoted strings without escapes.
+ */
+export function quickScalar(raw: string): unknown {
+  if (!raw.includes('\n')) {
+    if (/^[A-Za-z_][^:#\t]*$/.test(raw) && !/\s$/.test(raw) && !CORE_WORDS.test(raw)) return raw
+    if (/^"[^"\\]*"$/.test(raw)) return raw.slice(1, -1)
+    if (/^'[^']*'$/.test(raw)) return raw.slice(1, -1)
+  }
+  return valueOf({ t: 'scalar', raw })
+}
+
+/** A scalar inside `[…]`: as `scalarRaw`, quoted where a flow indicator would end it. */
+export function flowScalar(want: unknown, like: string): string {
+  const raw = scalarRaw(want, like) ?? JSON.stringify(want)
+  return raw.startsWith('"') || raw.startsWith("'") || !/[,[\]{}#]|: |:$/.test(raw) ? raw : JSON.stringify(want)
+}
+
+/**
+ * A scalar token for `want`, in the quoting style of `old` where it can say it: double-quoted stays
+ * double-quoted, single-quoted single; otherwise plain when plain reads back as the same value.
+ */
+export function scalarRaw(want: unknown, old: string): string | null {
+  if (typeof want === 'string') {
+    if (old.startsWith('"')) return JSON.stringify(want)
+    if (old.startsWith("'") && !/[\n\\"\u0000-\u001f]/.test(want)) return `'${want.replace(/'/g, "''")}'`
+  }
+  const s = stringify(want, { lineWidth: 0 }).replace(/\n$/, '')
+  if (s.includes('\n')) return typeof want === 'string' ? JSON.stringify(want) : null
+  return s
+}

@@ -15,11 +15,12 @@
  * own parser, so they are IR like any other and the caller re-checks the whole result (`keepformat.ts`).
  */
 import { Document, isCollection, isNode, stringify } from 'yaml'
-import { valueOf } from './canonical.js'
 import { NO_FINAL_NEWLINE, type BlockScalarNode, type DocIR, type MapEntry, type MapNode, type Node, type SeqItem, type SeqNode } from './ir.js'
+import { valueOf } from './canonical.js'
 import { parseYaml } from './parse.js'
+import { renderNodeText } from './render.js'
 import { ITEM, type Rules } from './rules.js'
-import { anchorOf, isObj, matchData, resolveData, sameData, short, Unwritable, type Anchor, type Obj } from './datamatch.js'
+import { anchorOf, flowScalar, isObj, matchData, quickScalar, resolveData, sameData, scalarRaw, short, Unwritable, type Anchor, type Obj } from './datamatch.js'
 
 export { sameData, Unwritable }
 
@@ -96,7 +97,8 @@ export class DataMerge {
 
   /** `n` holding `want`: `n` itself when it already does, null when the node's kind has to change. */
   private node(n: Node, want: unknown, path: string[]): Node | null {
-    if (sameData(this.data(n), want)) return n
+    // What uses an anchor written anew stands for its new value: compared below, not by its old data.
+    if (sameData(this.data(n), want) && !this.usesRewritten(n)) return n
     // An emptied block collection is written as `{}` / `[]`, a new entry's way.
     if (n.t === 'map' && isObj(want)) return Object.keys(want).length ? this.map(n, want, path) : this.emptied(n.entries)
     if (n.t === 'seq' && Array.isArray(want)) return want.length ? this.seq(n, want, path) : this.emptied(n.items)
@@ -106,10 +108,9 @@ export class DataMerge {
       return this.flow(n, want)
     }
     // An alias alone: this use of the anchor is written as its new value (the anchor and its other uses stay).
-    // An anchored node: its new value is written there, anchor kept (`anchorOf`), and every alias follows —
-    // what the dump says when it changed every use alike (a list or mapping a library shares); the caller's
-    // check of the whole result refuses the rest. Inside an anchored node, or a flow map that merges one, the
-    // text cannot say a change at one place: refused.
+    // An anchored node: its new value is written there, anchor kept (`anchorOf`); a later use that holds the
+    // old value says it as its own (`usesRewritten`, `mergedNow`). Inside an anchored node, or a flow map that
+    // merges one, the text cannot say a change at one place: refused.
     // An alias of an anchor written anew with this very value (a list or mapping the library shared) stays.
     const alias = n.t === 'opaque' && this.merging ? /^\*([^\s]+)$/.exec(n.raw.trim()) : null
     if (alias && this.anchorWant.has(alias[1]!) && sameData(this.anchorWant.get(alias[1]!), want)) return n
@@ -163,7 +164,7 @@ export class DataMerge {
     const have = new Set(n.entries.map((e) => e.key))
     // Keys the merge keys bring: an unchanged one stays theirs; a changed one is written in this map, whose
     // own keys win over merged ones (YAML's rule), so the anchor and its other uses stay as they are.
-    const merged = merges ? (this.data(n) as Obj) : {}
+    const merged = merges ? this.mergedNow(n, path) : {}
     for (const k of Object.keys(merged)) {
       if (!have.has(k) && !Object.hasOwn(want, k)) throw new Unwritable(`${shown([...path, k])} comes from a merge key (<<) and was removed: the text cannot say so without changing the anchor`)
     }
@@ -258,6 +259,25 @@ export class DataMerge {
   /** The anchor a replaced node had, to keep on its new value (the data was read resolved: `merging`). */
   private anchorWant = new Map<string, unknown>()
 
+  /** Whether `n` holds an alias of an anchor written anew (`anchored`): its old data says nothing then. */
+  private usesRewritten(n: Node): boolean {
+    if (this.anchorWant.size === 0) return false
+    const text = n.t === 'opaque' ? n.raw : n.t === 'map' || n.t === 'seq' || n.t === 'fmap' || n.t === 'fseq' ? renderNodeText(n, 0, 0) : ''
+    for (const m of text.matchAll(/\*([^\s,[\]{}]+)/g)) if (this.anchorWant.has(m[1]!)) return true
+    return false
+  }
+
+  /** What a map's merge keys bring now: one `<<: *name` of an anchor written anew brings its new value. */
+  private mergedNow(n: MapNode, path: string[]): Obj {
+    const old = this.data(n) as Obj
+    const m = n.entries.filter((e) => e.key === '<<')
+    if (!m.some((e) => this.usesRewritten(e.value))) return old
+    const name = m.length === 1 && m[0]!.value.t === 'opaque' ? /^\*(\S+)$/.exec(m[0]!.value.raw.trim())?.[1] : undefined
+    const now = name === undefined ? undefined : this.anchorWant.get(name)
+    if (!isObj(now)) throw new Unwritable(`${this.atAnchors.join(', ')}: written at its anchor, it is no mapping the merge key (<<) at ${shown(path) || 'the top'} can use, or that merges more than one`)
+    return now
+  }
+
   /** The anchor a replaced node had, and whether its value was written in flow style (`&tags [a, b]`). */
   private anchored(n: Node, path: string[], want: unknown): Anchor | undefined {
     const name = this.merging ? anchorOf(n) : null
@@ -321,20 +341,6 @@ export class DataMerge {
   }
 }
 
-const CORE_WORDS = /^(?:true|True|TRUE|false|False|FALSE|null|Null|NULL)$/
-/**
- * The value of the commonest scalars without a parser (a file has thousands; the yaml package's parse of
- * each one is what made this slow): plain words and one-line quoted strings without escapes.
- */
-function quickScalar(raw: string): unknown {
-  if (!raw.includes('\n')) {
-    if (/^[A-Za-z_][^:#\t]*$/.test(raw) && !/\s$/.test(raw) && !CORE_WORDS.test(raw)) return raw
-    if (/^"[^"\\]*"$/.test(raw)) return raw.slice(1, -1)
-    if (/^'[^']*'$/.test(raw)) return raw.slice(1, -1)
-  }
-  return valueOf({ t: 'scalar', raw })
-}
-
 /** The indentation the file uses for nested mappings, and whether it indents sequences under their key. */
 function styleOf(root: Node | null): Style {
   let indent: number | undefined
@@ -374,24 +380,4 @@ function keptHead(head: string): string {
 function keepTrail(old: string, fresh: MapEntry | SeqItem): string {
   const oneLine = fresh.value.t === 'scalar' || fresh.value.t === 'fseq' || fresh.value.t === 'fmap'
   return oneLine && old.includes('#') && !old.slice(0, -1).includes('\n') ? old : fresh.trail
-}
-
-/** A scalar inside `[…]`: as `scalarRaw`, quoted where a flow indicator would end it. */
-function flowScalar(want: unknown, like: string): string {
-  const raw = scalarRaw(want, like) ?? JSON.stringify(want)
-  return raw.startsWith('"') || raw.startsWith("'") || !/[,[\]{}#]|: |:$/.test(raw) ? raw : JSON.stringify(want)
-}
-
-/**
- * A scalar token for `want`, in the quoting style of `old` where it can say it: double-quoted stays
- * double-quoted, single-quoted single; otherwise plain when plain reads back as the same value.
- */
-function scalarRaw(want: unknown, old: string): string | null {
-  if (typeof want === 'string') {
-    if (old.startsWith('"')) return JSON.stringify(want)
-    if (old.startsWith("'") && !/[\n\\"\u0000-\u001f]/.test(want)) return `'${want.replace(/'/g, "''")}'`
-  }
-  const s = stringify(want, { lineWidth: 0 }).replace(/\n$/, '')
-  if (s.includes('\n')) return typeof want === 'string' ? JSON.stringify(want) : null
-  return s
 }

@@ -16,9 +16,10 @@
  *
  * Anchors, aliases and merge keys: a library's load expands them and its dump writes them out, so texts are
  * compared with them resolved. A change elsewhere leaves them as written; a changed use of an alias is written
- * at that use, a changed key a merge key brings as the merging map's own key (which wins), an anchored value
- * changed at every use at its anchor. A change the text cannot say (an anchored value changed at some uses
- * only, a merged key removed) is refused with the place named, and the dump taken as it is: its data kept.
+ * at that use, a changed key a merge key brings as the merging map's own key (which wins), a changed anchored
+ * value at its anchor — and each use that kept the old value then says it as its own (PyYAML copies what a
+ * merge brings). A change the text cannot say (a merged key removed, an anchor a merge uses made no mapping,
+ * a change inside a flow map that merges) is refused with the place named, and the dump taken as it is.
  */
 import { Lexer, parse } from 'yaml'
 import type { DocIR } from './ir.js'
