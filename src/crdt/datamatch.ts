@@ -7,7 +7,7 @@
  * (`resolveData`), and the scalars read and written without a whole parse.
  */
 
-import { parse, stringify } from 'yaml'
+import { parseDocument, stringify, visit } from 'yaml'
 import { valueOf } from './canonical.js'
 import type { DocIR, Node } from './ir.js'
 
@@ -173,12 +173,8 @@ export interface Anchor {
  * node (an anchor, an alias) stands for what it resolves to. False when the text does not load.
  */
 export function resolveData(ir: DocIR, text: string, memo: WeakMap<Node, unknown>): boolean {
-  let data: unknown
-  try {
-    data = parse(text, { uniqueKeys: false, maxAliasCount: 100, merge: true })
-  } catch {
-    return false
-  }
+  const data = loadData(text)
+  if (data === undefined) return false
   const walk = (n: Node, v: unknown): void => {
     memo.set(n, v)
     if ((n.t === 'map' || n.t === 'fmap') && isObj(v)) for (const e of n.entries) e.key !== '<<' && walk(e.value, v[e.key])
@@ -186,6 +182,30 @@ export function resolveData(ir: DocIR, text: string, memo: WeakMap<Node, unknown
   }
   if (ir.root) walk(ir.root, data)
   return true
+}
+
+/**
+ * A plain scalar YAML 1.2 reads as a number that only a YAML 1.1 writer puts in a dump for a string: PyYAML
+ * writes '08', '0o17', '1e3' plain (no int or float in 1.1) where a 1.2 reader sees 8, 15, 1000. No library
+ * writes a number so (PyYAML quotes '012', writes 1e3 as 1000.0; the yaml package writes 1000, 1e+21), so
+ * read as the string it was: a PyYAML dump of a file holding '08' wrote `8` (the dump generator, rhema.yaml).
+ */
+const YAML11_STRING = /^(?:[-+]?0[0-9]*[89][0-9]*|0o[0-7]+|[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][0-9]+)$/
+
+/** A text's data as a library loads it: aliases resolved, merge keys merged, YAML 1.1 strings (above) as strings; undefined when it does not load. */
+export function loadData(text: string): unknown {
+  try {
+    const doc = parseDocument(text, { uniqueKeys: false, merge: true })
+    if (doc.errors.length) return undefined
+    visit(doc, {
+      Scalar(_, n) {
+        if (n.type === 'PLAIN' && typeof n.value === 'number' && typeof n.source === 'string' && YAML11_STRING.test(n.source)) n.value = n.source
+      },
+    })
+    return doc.toJS({ maxAliasCount: 100 }) as unknown
+  } catch {
+    return undefined
+  }
 }
 
 /** The anchor an opaque node starts with (`&base {…}`, `&lead alice`), when its value holds no other. */
@@ -205,6 +225,7 @@ const CORE_WORDS = /^(?:true|True|TRUE|false|False|FALSE|null|Null|NULL)$/
  */
 export function quickScalar(raw: string): unknown {
   if (!raw.includes('\n')) {
+    if (YAML11_STRING.test(raw)) return raw
     if (/^[A-Za-z_][^:#\t]*$/.test(raw) && !/\s$/.test(raw) && !CORE_WORDS.test(raw)) return raw
     if (/^"[^"\\]*"$/.test(raw)) return raw.slice(1, -1)
     if (/^'[^']*'$/.test(raw)) return raw.slice(1, -1)

@@ -21,13 +21,14 @@
  * merge brings). A change the text cannot say (a merged key removed, an anchor a merge uses made no mapping,
  * a change inside a flow map that merges) is refused with the place named, and the dump taken as it is.
  */
-import { Lexer, parse } from 'yaml'
+import { Lexer } from 'yaml'
 import type { DocIR } from './ir.js'
 import { incrementalParse } from './incremental.js'
 import { parseYaml } from './parse.js'
 import { renderDoc } from './render.js'
 import type { Rules } from './rules.js'
 import { DataMerge, sameData, Unwritable, type DataChange } from './datamerge.js'
+import { loadData } from './datamatch.js'
 
 export type { DataChange }
 
@@ -132,14 +133,8 @@ export function describeKept(name: string, changes: readonly DataChange[]): stri
   return `${name}: a whole-file rewrite by a YAML library was taken in as ${what}; comments and formatting kept`
 }
 
-function dataOf(text: string): unknown {
-  try {
-    // Duplicate keys were refused by our parser already; the yaml package's check is quadratic.
-    return parse(text, { uniqueKeys: false, maxAliasCount: 100, merge: true }) as unknown
-  } catch {
-    return undefined
-  }
-}
+/** Duplicate keys were refused by our parser already (the yaml package's check is quadratic). */
+const dataOf = loadData
 
 /** Comments in the text (the lexer's comment tokens: never a `#` inside a value or a block scalar). */
 function comments(text: string): number {
