@@ -6,12 +6,12 @@
  * as its edit, overwrote the peer's on every clone with no record, and history listed two changes by the
  * agent where it made one (issue 16, black-box tester).
  *
- * Such a save was made from an older text when, at every field the peers changed since that text, it holds
- * that text's value (an item the peers added, it lacks) — it shows none of their changes — and it is not
- * that text's data exactly (a save with no edit of its own is taken as meant, the header rule of
- * `recent.ts`). A save that sets one of those fields to a third value, or holds any of the peers' values,
- * was made from the newest text. Only for rewrites (many more lines changed than values): an editor's save
- * is told by its lines.
+ * Such a save was made from an older text when, at the fields the peers changed since that text, it holds
+ * that text's value (an item the peers added, it lacks) — it shows none of their changes — but at no more
+ * of them than that its own third value (finding 4a, stop 30), and it is not that text's data exactly (a save
+ * with no edit of its own is taken as meant, the header rule of `recent.ts`). A save that holds any of the
+ * peers' values, or a third value at most of their fields, was made from the newest
+ * text. Only for rewrites (many more lines changed than values): an editor's save is told by its lines.
  */
 import { diffLines } from 'diff'
 import { parse } from 'yaml'
@@ -22,7 +22,9 @@ type Leaves = Map<string, string>
 function leaves(text: string): Leaves | null {
   let data: unknown
   try {
-    data = parse(text, { uniqueKeys: false, maxAliasCount: 100 })
+    // As a library loads it (aliases and merge keys resolved): a dump of a file with `<<: *base` writes the
+    // merged keys out, and compared unresolved they differed everywhere (black-box tester stop 30, finding 4).
+    data = parse(text, { uniqueKeys: false, maxAliasCount: 100, merge: true })
   } catch {
     return null
   }
@@ -71,13 +73,20 @@ export function staleByData<H extends { text: string; ours: boolean; used?: bool
     const h = list[i]!
     const then = h.used ? null : leaves(h.text)
     if (!then) continue
+    // Where the peers changed a field, the save holds that text's value (it shows none of their changes), or,
+    // at no more such fields than that, a third value: its own edit of a field a peer changed too (finding 4a: an
+    // agent's stale dump that set one of the ten statuses bob had changed was read as made from the newest,
+    // and bob's nine others were rolled back on every peer).
     let peers = 0
+    let same = 0
     let fits = true
     for (const p of new Set([...then.keys(), ...now.keys()])) {
       if (then.get(p) === now.get(p)) continue
       peers++
-      if (save.get(p) !== then.get(p)) fits = false
+      if (save.get(p) === then.get(p)) same++
+      else if (save.get(p) === now.get(p)) fits = false
     }
+    if (same === 0 || same * 2 < peers) fits = false
     const own = [...new Set([...then.keys(), ...save.keys()])].filter((p) => then.get(p) !== save.get(p)).length
     if (peers > 0 && fits && own > 0 && linesChanged(h.text, text) > 2 * own) return h
   }
