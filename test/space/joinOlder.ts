@@ -18,11 +18,10 @@ import os from 'node:os'
 import path from 'node:path'
 import { init } from '../../src/commands/init.js'
 import { asDocName } from '../../src/ids.js'
-import { finishJoin } from '../../src/space/join.js'
 import { SEED_TODOS } from '../crdt/converge.js'
 import { mulberry32, randomEdit, type Rng } from '../crdt/mutate.js'
 import { idle, joinCode, Node, TODOS, writeFile } from './harness.js'
-import { checkValues, cloneEdit, exchange, fieldChanges, git, judgeRecords, noRaces, recordSig, type CaseResult } from './joinRig.js'
+import { checkValues, cloneEdit, cloneJoins, exchange, fieldChanges, git, judgeRecords, noRaces, recordSig, type CaseResult } from './joinRig.js'
 
 const KNOWLEDGE = asDocName('.rhema/knowledge.yaml')
 const KNOWLEDGE_TEXT = 'knowledge:\n  - id: k1\n    text: an old fact\n'
@@ -134,22 +133,7 @@ async function joinFromBefore(
   const edit = cloneEdit(committed, rng, w.k)
   const early = rng() < 0.5
   if (early) await c.editOffline(edit.text)
-  await c.start()
-  if (!early && edit.text !== committed) await c.edit(edit.text)
-  await idle(c.s)
-  const restarted = rng() < 0.3
-  if (restarted) {
-    await c.close()
-    await c.start()
-  }
-  if (!c.s.doc(TODOS)?.model.isEmpty) failures.push({ kind: 'enrolled-early', detail: 'the clone enrolled before any exchange' })
-  if ((await c.file()) !== edit.text) failures.push({ kind: 'clone-edit-lost', detail: 'the file changed before any exchange' })
-
-  await exchange(a, c)
-  await finishJoin(c.s)
-  await exchange(a, c)
-  await exchange(b, a)
-  await exchange(b, c)
+  const restarted = await cloneJoins(c, a, b, edit, committed, early, rng, failures)
   await exchange(a, c, KNOWLEDGE)
   await exchange(b, c, KNOWLEDGE)
   await Promise.all([idle(a.s), idle(b.s), idle(c.s)])

@@ -235,24 +235,7 @@ async function joinOnce(label: string, rng: Rng, w: { a: Node; b: Node; parent: 
   const keptBy = early && edit.text !== committed ? pickGitKeep(label) : 'worktree'
   if (keptBy !== 'worktree') git(cdir, ['add', TODOS])
   if (keptBy === 'commit') git(cdir, ['commit', '-qm', 'my edit'])
-  await c.start()
-  if (!early && edit.text !== committed) await c.edit(edit.text)
-  await idle(c.s)
-  // Nobody reachable for a while: the clone stops and starts again (state re-derived from the marker).
-  const restarted = rng() < 0.3
-  if (restarted) {
-    await c.close()
-    await c.start()
-  }
-  if (!c.s.doc(TODOS)?.model.isEmpty) failures.push({ kind: 'enrolled-early', detail: 'the clone enrolled before any exchange' })
-  if ((await c.file()) !== edit.text) failures.push({ kind: 'clone-edit-lost', detail: 'the file changed before any exchange' })
-
-  // As `sync` or `watch` does: the live state comes in, the join ends, then everything goes both ways.
-  await exchange(a, c)
-  await finishJoin(c.s)
-  await exchange(a, c)
-  await exchange(b, a)
-  await exchange(b, c)
+  const restarted = await cloneJoins(c, a, b, edit, committed, early, rng, failures)
   await Promise.all([idle(a.s), idle(b.s), idle(c.s)])
 
   const [fa, fb, fc] = [await a.file(), await b.file(), await c.file()]
@@ -269,6 +252,32 @@ async function joinOnce(label: string, rng: Rng, w: { a: Node; b: Node; parent: 
 }
 
 export type CloneEdit = ReturnType<typeof cloneEdit>
+
+/**
+ * The clone's side of a join, after its checkout and `init --join` (its edit saved before the start when
+ * `early`): started, its edit saved now otherwise, maybe stopped and started again while nobody is reachable
+ * (state re-derived from the marker), never enrolled nor changed before an exchange; then, as `sync` or
+ * `watch` does, the live state comes in from `a`, the join ends, and everything goes both ways with `b`.
+ * Returns whether it restarted.
+ */
+export async function cloneJoins(c: Node, a: Node, b: Node, edit: CloneEdit, committed: string, early: boolean, rng: Rng, failures: CaseResult['failures']): Promise<boolean> {
+  await c.start()
+  if (!early && edit.text !== committed) await c.edit(edit.text)
+  await idle(c.s)
+  const restarted = rng() < 0.3
+  if (restarted) {
+    await c.close()
+    await c.start()
+  }
+  if (!c.s.doc(TODOS)?.model.isEmpty) failures.push({ kind: 'enrolled-early', detail: 'the clone enrolled before any exchange' })
+  if ((await c.file()) !== edit.text) failures.push({ kind: 'clone-edit-lost', detail: 'the file changed before any exchange' })
+  await exchange(a, c)
+  await finishJoin(c.s)
+  await exchange(a, c)
+  await exchange(b, a)
+  await exchange(b, c)
+  return restarted
+}
 
 /** Where a clone's early edit sits when it joins: the work tree, the index, or a commit of its own. */
 function pickGitKeep(label: string): 'worktree' | 'staged' | 'commit' {
