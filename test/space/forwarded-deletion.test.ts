@@ -15,20 +15,28 @@ afterAll(removeSpaceDirs)
 const status = (text: string, v: string) => text.replace(/(- id: t0\n    title: [^\n]*\n    status: )[^\n]*/, `$1${v}`)
 const title0 = (text: string, v: string) => text.replace(/(- id: t0\n    title: )[^\n]*/, `$1${v}`)
 
+/**
+ * A line p4 – p2 – p3 that all saw p4's "p4 rev 1"; then p4 sets t0's status and retitles it "p4 rev 3"
+ * (the retitle's update depends on the status change's), neither passed on yet.
+ */
+async function line() {
+  const [p4, p2, p3] = (await team(['p4', 'p2', 'p3'])) as [Node, Node, Node]
+  const sent: Uint8Array[] = []
+  p4.s.onUpdate((_d, u, origin) => void (origin === null && sent.push(u)))
+  await p4.edit(title0((await p4.file())!, '"p4 rev 1"'))
+  await idle(p4.s)
+  await pass(p4, p2)
+  await pass(p2, p3)
+  await p4.edit(status((await p4.file())!, 'p4-2'))
+  await p4.edit(title0((await p4.file())!, '"p4 rev 3"'))
+  await idle(p4.s)
+  const [, statusUpdate, titleUpdate] = sent as [Uint8Array, Uint8Array, Uint8Array]
+  return { p4, p2, p3, statusUpdate, titleUpdate }
+}
+
 describe('an update passed on before the one it depends on', () => {
   it('shows no empty value on the next peer', async () => {
-    // A line: p4 – p2 – p3.
-    const [p4, p2, p3] = (await team(['p4', 'p2', 'p3'])) as [Node, Node, Node]
-    const sent: Uint8Array[] = []
-    p4.s.onUpdate((_d, u, origin) => void (origin === null && sent.push(u)))
-    await p4.edit(title0((await p4.file())!, '"p4 rev 1"'))
-    await idle(p4.s)
-    await pass(p4, p2)
-    await pass(p2, p3)
-    await p4.edit(status((await p4.file())!, 'p4-2'))
-    await p4.edit(title0((await p4.file())!, '"p4 rev 3"'))
-    await idle(p4.s)
-    const [, statusUpdate, titleUpdate] = sent as [Uint8Array, Uint8Array, Uint8Array]
+    const { p4, p2, p3, statusUpdate, titleUpdate } = await line()
     // p2 gets the retitle first (the status change was lost on the way, or is late): it waits, but its
     // deletion of "p4 rev 1" is applied, and passed on to p3.
     const forwarded: Uint8Array[] = []
@@ -50,19 +58,10 @@ describe('an update passed on before the one it depends on', () => {
   it('passes on what it holds once the wait is over, if the missing update never comes', async () => {
     process.env.CTXSYNC_WHOLE_WAIT_MS = '300'
     try {
-      const [p4, p2, p3] = (await team(['p4', 'p2', 'p3'])) as [Node, Node, Node]
-      const sent: Uint8Array[] = []
-      p4.s.onUpdate((_d, u, origin) => void (origin === null && sent.push(u)))
-      await p4.edit(title0((await p4.file())!, '"p4 rev 1"'))
-      await idle(p4.s)
-      await pass(p4, p2)
-      await pass(p2, p3)
-      await p4.edit(status((await p4.file())!, 'p4-2'))
-      await p4.edit(title0((await p4.file())!, '"p4 rev 3"'))
-      await idle(p4.s)
+      const { p4, p2, p3, titleUpdate } = await line()
       const forwarded: Uint8Array[] = []
       p2.s.onUpdate((_d, u) => void forwarded.push(u))
-      await p2.s.applyRemote(TODOS, sent[2]!, p4.id)
+      await p2.s.applyRemote(TODOS, titleUpdate, p4.id)
       // The status change is lost for good: after the wait what p2 holds goes out as it is (a document must
       // not be held back forever); the next sync completes it.
       await expect.poll(() => forwarded.length, { timeout: 10_000 }).toBe(1)
