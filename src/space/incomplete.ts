@@ -12,39 +12,41 @@
  */
 import { wholeWaitMs } from '../net/whole.js'
 
-const since = new WeakMap<object, number>()
-const scheduled = new WeakSet<object>()
-const told = new WeakSet<object>()
+/** One file's incomplete spell (`TrackedFile.incomplete`): when it began, its retry, whether it was said. */
+export class IncompleteWait {
+  #since: number | null = null
+  #scheduled = false
+  #told = false
 
-/**
- * Whether `file`'s state may be written now: complete, or incomplete for long enough. Otherwise `retry`
- * is called once, when the wait is over.
- */
-export function writableNow(file: object, complete: boolean, retry: (ms: number) => void, now = Date.now()): boolean {
-  if (complete) {
-    since.delete(file)
-    told.delete(file)
+  /**
+   * Whether the file's state may be written now: complete, or incomplete for long enough. Otherwise `retry`
+   * is called once, when the wait is over.
+   */
+  writable(complete: boolean, retry: (ms: number) => void, now = Date.now()): boolean {
+    if (complete) {
+      this.#since = null
+      this.#told = false
+      return true
+    }
+    this.#since ??= now
+    const wait = this.#since + wholeWaitMs() - now
+    if (wait <= 0) return true
+    if (!this.#scheduled) {
+      this.#scheduled = true
+      retry(wait)
+    }
+    return false
+  }
+
+  /** The retry scheduled by `writable` ran. */
+  retried(): void {
+    this.#scheduled = false
+  }
+
+  /** True once per incomplete spell, at its first late write: the daemon says so. */
+  firstLateWrite(complete: boolean): boolean {
+    if (complete || this.#told) return false
+    this.#told = true
     return true
   }
-  const from = since.get(file) ?? now
-  since.set(file, from)
-  const wait = from + wholeWaitMs() - now
-  if (wait <= 0) return true
-  if (!scheduled.has(file)) {
-    scheduled.add(file)
-    retry(wait)
-  }
-  return false
-}
-
-/** The retry scheduled by `writableNow` ran. */
-export function retried(file: object): void {
-  scheduled.delete(file)
-}
-
-/** True once per incomplete spell, at its first late write: the daemon says so. */
-export function firstLateWrite(file: object, complete: boolean): boolean {
-  if (complete || told.has(file)) return false
-  told.add(file)
-  return true
 }

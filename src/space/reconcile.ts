@@ -29,7 +29,6 @@ import { noteSave, untilWriterDone } from './midsave.js'
 import { CUT, cutMidSave, mayBeFirstPart, settleMs } from './cuthold.js'
 import { ingestTimed, noteWriteBack, racedPeers, writeTime, writtenAt } from './saverace.js'
 import { heldReason } from './markers.js'
-import { firstLateWrite, retried, writableNow } from './incomplete.js'
 
 export type ReconcileResult = 'enrolled' | 'ingested' | 'written' | 'deleted' | null
 
@@ -242,8 +241,8 @@ async function writeModel(cx: FileContext, d: DocTurn): Promise<boolean> {
   const def = f.model.renderDeferred()
   // A state that waits for updates it depends on is not written, for a while (`incomplete.ts`).
   const complete = ('rendered' in def ? def.rendered : def).complete
-  if (!writableNow(f, complete, (ms) => d.later(ms, async () => (retried(f), writeBack(cx, d)), false))) return false
-  if (firstLateWrite(f, complete)) cx.warn(`${f.name}: a peer's update still waits for one it depends on; the file shows what arrived meanwhile (the rest is applied when it comes)`)
+  if (!f.incomplete.writable(complete, (ms) => d.later(ms, async () => (f.incomplete.retried(), writeBack(cx, d)), false))) return false
+  if (f.incomplete.firstLateWrite(complete)) cx.warn(`${f.name}: a peer's update still waits for one it depends on; the file shows what arrived meanwhile (the rest is applied when it comes)`)
   const r = 'rendered' in def ? def.rendered : def.finish(await cx.parseCheck.check(def.text))
   const abs = path.join(cx.root, f.name)
   if (r.text === null) {

@@ -39,6 +39,7 @@ import { pendingBeyond } from '../crdt/pending.js'
 import { sha256hex, type DocName } from '../ids.js'
 import { mergeInto, parseStateVector, type StateVector } from '../net/statevector.js'
 import { dropUndefined, readMeta, svOf, svText, writeMeta, type FileMeta, type TextMark } from './filemeta.js'
+import { IncompleteWait } from './incomplete.js'
 
 export type FileState = 'ok' | 'held' | 'refused' | 'unreadable'
 
@@ -74,6 +75,8 @@ export class TrackedFile {
   #extra: DocMeta = {}
   #ioError: string | null = null
   #dirty = false
+  /** How long its model's state has waited for an update it depends on, unwritten (`incomplete.ts`). */
+  readonly incomplete = new IncompleteWait()
 
   constructor(
     readonly name: DocName,
