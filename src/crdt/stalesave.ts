@@ -14,6 +14,7 @@
 import * as Y from 'yjs'
 import { diffLines } from 'diff'
 import { conflictMaps, type ConflictRecord, type RecordValue } from './conflicts.js'
+import { liveValues, recordsByNode } from './heads.js'
 import { slotsOf, type DocIR } from './ir.js'
 import { ROOT, kindOf, type NodeId, type Value } from './schema.js'
 import { ITEM } from './rules.js'
@@ -52,6 +53,14 @@ interface Before {
   value: RecordValue
   /** The value in the save's base ('' for one peers added since). */
   was: string
+  /**
+   * What the save overwrites: the value's live competitors (`heads.ts`) its base had not seen, each by its
+   * original write and writer. The register holds one of them, maybe a later-wins copy (credited to its
+   * copier, and the save's item, written over it, has the copy's origins — Yjs's pick among the others —
+   * among its own): recorded as the register held them, one value was credited to the copier and another
+   * superseded, listed nowhere (bench/simultaneous.mjs --peers 3, simultaneous3.test.ts).
+   */
+  live: Array<[id: string, value: RecordValue]>
 }
 
 const itemKey = (i: Y.Item) => `${i.id.client}:${i.id.clock}`
@@ -65,7 +74,7 @@ const structural = (desc: string) => ['map', 'seq', 'fseq', 'fmap'].includes(kin
 export function applyStale(tree: Tree, held: Held, differ: (seen?: Map<number, number>) => Differ, baseIr: DocIR, ir: DocIR, timed = false): { overwritten: number; values: KeptValue[] } {
   const own = tree.doc.clientID
   const seen = held.sv && new Map([...held.sv, [own, Y.getState(tree.doc.store, own)]])
-  const since = changedSince(tree, baseIr, true)
+  const since = changedSince(tree, baseIr, true, seen)
   differ(seen).applyDoc(baseIr, ir)
   return { values: keptValues(tree, since), overwritten: recordOverwrites(tree, since, timed) }
 }
@@ -92,14 +101,16 @@ function keptValues(tree: Tree, before: Map<NodeId, Before>): KeptValue[] {
  * peer added, which the base never showed) writes its values over the peer's, unseen, and each must be
  * recorded (black-box tester: of two todos added under one new id, one side's values vanished unrecorded).
  */
-export function changedSince(tree: Tree, base: DocIR, added = false): Map<NodeId, Before> {
+export function changedSince(tree: Tree, base: DocIR, added = false, seen?: ReadonlyMap<number, number>): Map<NodeId, Before> {
   const out = new Map<NodeId, Before>()
   const check = (id: NodeId, desc: string) => {
     const cur = tree.value(id)
     // Counters merge increments: nothing is overwritten.
     if (!cur || cur[0] === desc || tree.contributions(id)?.size) return
     const item = tree.item(id, 'v')
-    if (item) out.set(id, { key: itemKey(item), value: [cur[0], cur[1], item.id.client], was: desc })
+    if (!item) return
+    const value: RecordValue = [cur[0], cur[1], item.id.client]
+    out.set(id, { key: itemKey(item), value, was: desc, live: [[itemKey(item), value]] })
   }
   check(ROOT, descOf(base.root))
   const inBase = new Set<NodeId>()
@@ -109,7 +120,23 @@ export function changedSince(tree: Tree, base: DocIR, added = false): Map<NodeId
   }
   // A value `recordOverwrites` finds unchanged (same item, or same value) is no overwrite: nothing recorded.
   if (added) for (const s of slotsOf(tree.toIR())) if (s.id && !inBase.has(s.id)) check(s.id, '')
+  const groups = recordsByNode(tree.doc, new Set(out.keys()))
+  for (const [id, b] of groups.size ? out : []) {
+    const g = groups.get(id)
+    if (!g) continue
+    const alias = g.alias.get(b.key)
+    if (alias) b.live = [[alias[0], [b.value[0], b.value[1], alias[1][2]]]]
+    const live = liveValues(tree, id, g)
+    live?.values.forEach((v, i) => v[0] !== b.value[0] && !held(live.ids[i]!, seen) && b.live.push([live.ids[i]!, v]))
+  }
   return out
+}
+
+/** Had the save's base seen write `id` (`s`-prefixed: a stale save's record, naming the same item)? */
+function held(id: string, seen?: ReadonlyMap<number, number>): boolean {
+  const c = id.indexOf(':')
+  if (!seen || c < 0) return false
+  return (seen.get(Number(id.slice(id.startsWith('s') ? 1 : 0, c))) ?? 0) > Number(id.slice(c + 1))
 }
 
 /**
@@ -123,13 +150,15 @@ export function recordOverwrites(tree: Tree, before: Map<NodeId, Before>, timed 
   for (const [id, b] of before) {
     let now = tree.item(id, 'v')
     let nv = tree.value(id) as Value | undefined
-    if (!now || !nv || itemKey(now) === b.key || nv[0] === b.value[0]) continue
+    if (!now || !nv || itemKey(now) === b.key) continue
     // Two collection descriptors differ only in formatting (see `detectRaces`).
-    if (structural(nv[0]) && structural(b.value[0])) continue
+    const over = b.live.filter(([, v]) => v[0] !== nv![0] && !(structural(nv![0]) && structural(v[0])))
+    if (over.length === 0) continue
     // The save is later than what it overwrote, whatever the clocks say (the same millisecond, or a peer's
     // clock ahead): heads.ts shows the later of a record's values, and the saved one must be it.
-    if (!timed && nv[1] <= b.value[1]) {
-      tree.map.set(id + 'v', [nv[0], b.value[1] + 0.001])
+    const top = Math.max(...over.map(([, v]) => v[1]))
+    if (!timed && nv[1] <= top) {
+      tree.map.set(id + 'v', [nv[0], top + 0.001])
       now = tree.item(id, 'v')!
       nv = tree.value(id) as Value
     }
@@ -138,9 +167,11 @@ export function recordOverwrites(tree: Tree, before: Map<NodeId, Before>, timed 
     // ids `heads.ts` would count V1 as superseded and list nothing. These stay live until a resolution or a
     // later local edit of the value (`supersede` reads the ids behind the prefix).
     const kb = 's' + itemKey(now)
-    const [ka, va] = ['s' + b.key, b.value]
-    const rec: ConflictRecord = ka < kb ? [va, mine] : [mine, va]
-    records.set(`${id}|${ka < kb ? ka : kb}|${ka < kb ? kb : ka}`, rec)
+    for (const [was, va] of over) {
+      const ka = was.startsWith('s') ? was : 's' + was
+      const rec: ConflictRecord = ka < kb ? [va, mine] : [mine, va]
+      records.set(`${id}|${ka < kb ? ka : kb}|${ka < kb ? kb : ka}`, rec)
+    }
     n++
   }
   return n

@@ -76,3 +76,44 @@ it('b and c write one title at once, a 30 ms later from the text before both, ta
   }
   await Promise.all([a.close(), b.close(), c.close()])
 })
+
+/**
+ * The same race where Yjs kept the earlier of b's and c's writes (the higher client id wins a register): a's
+ * daemon, holding both, writes the later again (a later-wins copy, `heads.ts`), and a's racing save is taken
+ * in over that copy (bench/simultaneous.mjs --peers 3 --gap 60, seed 6 trial 10). The save's record named the
+ * value it overwrote by the copy's item, credited to a; the save's item, written over the copy, had Yjs's
+ * earlier write among its origins, so that value was superseded: listed nowhere, on every peer.
+ */
+it('b and c write at once and Yjs keeps the earlier; a copies the later, then its save made before both is taken in: all three values in the record, each its writer\'s', async () => {
+  const [a, b, c] = (await trio()) as [Node, Node, Node]
+  vi.useFakeTimers({ toFake: ['Date'] })
+  const t0 = Date.now() + 1000
+  vi.setSystemTime(t0)
+  const client = (n: Node) => n.s.doc(TODOS).model.doc.clientID
+  // The lower client id loses Yjs's pick: its write is made the later one, so the peers copy it.
+  const [lo, hi] = client(b) < client(c) ? [b, c] : [c, b]
+  const texts = new Map([[a, titled('second by a')], [b, titled('second by b')], [c, titled('second by c')]])
+  const at = new Map([[hi, t0 - 60], [lo, t0 - 40], [a, t0 - 10]])
+  for (const n of [a, b, c]) await save(n, texts.get(n)!, at.get(n)!)
+  for (const n of [hi, lo]) {
+    await n.s.onLocalFile(TODOS, texts.get(n)!, sha256hex(texts.get(n)!), at.get(n)!)
+    await idle(n.s)
+  }
+  // Both updates reach a first: a copies lo's value over hi's, then finds its own save.
+  await a.s.applyRemote(TODOS, hi.host().encodeDiff(TODOS, a.host().stateVector(TODOS))!, hi.id)
+  await a.s.applyRemote(TODOS, lo.host().encodeDiff(TODOS, a.host().stateVector(TODOS))!, lo.id)
+  await idle(a.s)
+  await a.s.onLocalFile(TODOS, texts.get(a)!, sha256hex(texts.get(a)!), at.get(a)!)
+  await idle(a.s)
+  for (let round = 0; round < 2; round++) for (const x of [a, b, c]) for (const y of [a, b, c]) if (x !== y) await exchange(x, y)
+  const shown = await a.file()
+  for (const n of [b, c]) expect(await n.file()).toBe(shown)
+  expect(shown).toContain('title: second by a\n')
+  for (const n of [a, b, c]) {
+    const cs = n.s.doc(TODOS).model.conflicts()
+    expect(cs).toHaveLength(1)
+    expect(cs[0]!.values.map((v) => v.value).sort()).toEqual(['second by a', 'second by b', 'second by c'])
+    for (const v of cs[0]!.values) expect(v.author.name, String(v.value)).toBe(String(v.value).slice(-1))
+  }
+  await Promise.all([a.close(), b.close(), c.close()])
+})
