@@ -85,6 +85,8 @@ export interface DocTurn {
 /** What keeping one file and its model in step needs (reconcile.ts). */
 export interface FileContext {
   readonly root: string
+  /** This machine's author, where the context has one (a joining file's records name it). */
+  readonly author?: Author
   readonly parseCheck: ParseChecker
   readonly notify: Notify
   warn(message: string): void

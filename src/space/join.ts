@@ -43,7 +43,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { nearest } from './gitbase.js'
-import { FileModel, type Rendered } from '../crdt/model.js'
+import { FileModel, type Author, type Rendered } from '../crdt/model.js'
 import { collectIds, heldFor, stateOf } from '../crdt/recent.js'
 import { fillDerivedIds } from '../crdt/reannotate.js'
 import { ROOT } from '../crdt/schema.js'
@@ -133,7 +133,7 @@ export function mayAwait(f: TrackedFile): boolean {
  * The text to take in when the live state arrived: the member's own changes (from the nearest committed
  * version to `text`) merged into the live text. Null when the member changed nothing (`live` stands).
  */
-export async function joinedText(name: string, j: JoinBase, live: string | null, text: string): Promise<string | null> {
+export async function joinedText(name: string, j: JoinBase, live: string | null, text: string, keep?: JoinRecords): Promise<string | null> {
   // The checkout's version is an old rendering as it stands; anything else is an edit of it. (Not any
   // version of the history: an edit that undoes the last commit's addition equals the commit before it,
   // and is an edit all the same.)
@@ -144,9 +144,18 @@ export async function joinedText(name: string, j: JoinBase, live: string | null,
   // The live context no longer has the file (deleted by a peer): only a file the member changed comes back.
   if (live === null) return text
   const byLines = await mergeFileTexts(base, live, text).catch(() => null)
-  const merged = byLines !== null && parses(byLines) ? byLines : rebase(name, j.rules, base, live, text)
+  const merged = byLines !== null && parses(byLines) ? byLines : await rebase(name, j.rules, base, live, text, keep)
   return merged === live ? null : merged
 }
+
+/**
+ * Where a joining clone's conflicts with the history go (`save`): this clone's merge records (`mergestore.ts`),
+ * as a git merge's would, listed by `resolve`. `author` is the member's side (`--take ours`); `at` its write (s).
+ */
+export interface JoinRecords { save(text: string, model: FileModel): Promise<void>; author: Author; at: number }
+
+/** The other side of a join's record: what the live context holds that the member's commit did not. */
+const HISTORY: Author = { id: 'join:history', name: 'the history since your commit', kind: 'human' }
 
 /**
  * The member's changes (base → text) applied after the live ones (base → live), as one peer editing after
@@ -156,17 +165,27 @@ export async function joinedText(name: string, j: JoinBase, live: string | null,
  * `base`, so an item the member deleted that the live context edited since stays, as between two live
  * peers (it was deleted along with the live edit: join generator seed 345331).
  */
-function rebase(name: string, rules: Rules, base: string, live: string, text: string): string {
-  let clock = 0
-  const m = new FileModel({ name, rules, author: { id: 'join', name: 'join', kind: 'human' }, now: () => ++clock })
+async function rebase(name: string, rules: Rules, base: string, live: string, text: string, keep?: JoinRecords): Promise<string> {
+  // Two writers, the history (base → live) and the member: one, as before, hid that the member's edit brought
+  // back a todo git deleted before the space — no record (join-older 600009.2, 779789.1).
+  const at = keep?.at ?? 2
+  const h = new FileModel({ name, rules, author: HISTORY, now: () => at - 1 })
+  const m = new FileModel({ name, rules, author: keep?.author ?? { id: 'join', name: 'join', kind: 'human' }, now: () => at })
   try {
-    const start = m.enroll(base)
-    const sv = stateOf(m.doc)
-    m.ingest(live)
+    const start = h.enroll(base)
+    const sv = stateOf(h.doc)
+    h.ingest(live)
+    m.applyRemote(h.encodeDiff(), 'history')
     m.setBase(m.render())
     m.ingestJoin(text, { text: base, ids: m.idsOf(start), sv }, Infinity)
-    return m.render().text ?? text
+    const out = m.render().text ?? text
+    // A value both changed is recorded by the live model's take-in of `out` (ingestOver), naming the live
+    // value's writer; only what the live context never held (a todo git deleted before the space) needs this.
+    for (const c of m.conflicts()) if (c.kind === 'value') m.resolve(c.id, c.winner)
+    if (keep && m.conflicts().length > 0) await keep.save(out, m)
+    return out
   } finally {
+    h.destroy()
     m.destroy()
   }
 }
@@ -310,7 +329,7 @@ function descs(ir: DocIR): Map<string, string> {
  * a value the live context changed too is recorded, and the later of the two writes shows. Returns false
  * when the clone changed nothing (the live text stands). Throws like `FileModel.ingest`.
  */
-export async function takeJoin(m: FileModel, j: JoinBase, r: Rendered, text: string, at: number): Promise<boolean> {
+export async function takeJoin(m: FileModel, j: JoinBase, r: Rendered, text: string, at: number, keep?: Omit<JoinRecords, 'at'>): Promise<boolean> {
   const from = j.current.length ? j.current : j.texts
   let committed = nearest(from, text)
   const own = r.text !== null && committed !== null && !from.includes(text)
@@ -319,7 +338,7 @@ export async function takeJoin(m: FileModel, j: JoinBase, r: Rendered, text: str
   const onto = own && !exact ? await ontoSpace(m, j, committed!, text) : null
   if (onto) ({ committed, save, exact } = onto)
   const seen = own && !exact ? seenWhen(m, j.rules, r, committed!, text) : null
-  const merged = exact || seen ? save : await joinedText(m.name, j, r.text, text)
+  const merged = exact || seen ? save : await joinedText(m.name, j, r.text, text, keep && { ...keep, at })
   m.setBase(r)
   if (merged !== null) {
     if (exact) m.ingestJoin(merged, { text: committed!, ...exact }, at)

@@ -24,6 +24,8 @@ import type { DocTurn, FileContext } from './context.js'
 import { tooCostly } from './parsecheck.js'
 import type { FileProblem, TrackedFile } from './trackedfile.js'
 import { awaitingJoin, joined, takeJoin, type JoinBase } from './join.js'
+import { saveMerge } from './mergestore.js'
+import { spacePaths } from './paths.js'
 import { committedCredit } from './enrollcredit.js'
 import { noteSave, untilWriterDone } from './midsave.js'
 import { CUT, cutMidSave, mayBeFirstPart, settleMs } from './cuthold.js'
@@ -307,7 +309,9 @@ async function joinLive(cx: FileContext, d: DocTurn, j: JoinBase): Promise<boole
   let took: boolean
   try {
     // Timed when the file was last written: that is when the clone made its edits.
-    took = await takeJoin(f.model, j, r, read.text, Math.min(read.mtimeMs, Date.now()) / 1000)
+    took = await takeJoin(f.model, j, r, read.text, Math.min(read.mtimeMs, Date.now()) / 1000, cx.author && {
+      author: cx.author, save: (text, model) => saveMerge(spacePaths(cx.root), f.name, [{ whole: true, wrapper: null, text, model }]),
+    })
   } catch (err) {
     if (err instanceof YamlSyntaxError) await hold(cx, f, { line: err.line, col: err.col, message: err.reason })
     else if (err instanceof RefusedFileError) f.refused(err.reason)

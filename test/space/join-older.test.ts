@@ -19,18 +19,14 @@ afterAll(async () => {
 /**
  * Worlds that failed once (replayed every run): 10559, all 4 clones before init joined from a pre-space
  * checkout (enrolled at init, spurious records, live values rolled back); 600018, clone 2 edited a todo the
- * live context had deleted and came back with no record, before `join.ts` ontoSpace.
+ * live context had deleted and came back with no record, before `join.ts` ontoSpace; 600009 (clone 2) and
+ * 779789 (clone 1), a clone of the first commit set a field of a todo plain git deleted before the space:
+ * the todo came back with no record, before the join's rebase wrote the history and the member as two
+ * writers (its record is the clone's merge record: test/space/join-history.test.ts).
  */
-const REGRESSIONS: number[] = [10559, 600018]
-/**
- * Open, each failing the way it says (red once fixed: then move its world to REGRESSIONS). 600009.2: the clone
- * (from the first commit) set t0's status; plain git deleted t0 before the space was set up, so the live
- * context never had it: t0 comes back with the clone's value and no record (there is no node of the space's
- * to hang a delete record on; git would call it a modify/delete conflict). 779789.1 (found by a local run at
- * stop 30, not diagnosed): the clone (from the first commit) set t1's status before its daemon started, the
- * live context changed it too: no record.
- */
-const KNOWN: Record<string, FailureKind> = { '600009.2': 'missing', '779789.1': 'missing' }
+const REGRESSIONS: number[] = [10559, 600018, 600009, 779789]
+/** Open, each failing the way it says (red once fixed: then move its world to REGRESSIONS). */
+const KNOWN: Record<string, FailureKind> = {}
 
 const worlds = Number(process.env.CTXSYNC_JOIN_OLDER_WORLDS ?? 2)
 const clones = Number(process.env.CTXSYNC_JOIN_CLONES ?? 3)

@@ -21,7 +21,7 @@ import { asDocName } from '../../src/ids.js'
 import { SEED_TODOS } from '../crdt/converge.js'
 import { mulberry32, randomEdit, type Rng } from '../crdt/mutate.js'
 import { idle, joinCode, Node, TODOS, writeFile } from './harness.js'
-import { checkValues, cloneEdit, cloneJoins, exchange, fieldChanges, git, judgeRecords, noRaces, recordSig, type CaseResult } from './joinRig.js'
+import { checkValues, cloneEdit, cloneJoins, exchange, fieldChanges, freshRecords, git, judgeRecords, noRaces, recordSig, type CaseResult } from './joinRig.js'
 
 const KNOWLEDGE = asDocName('.rhema/knowledge.yaml')
 const KNOWLEDGE_TEXT = 'knowledge:\n  - id: k1\n    text: an old fact\n'
@@ -150,8 +150,7 @@ async function joinFromBefore(
   if (w.dropKnowledge) {
     for (const n of [a, b, c]) if (await exists(path.join(n.root, KNOWLEDGE))) failures.push({ kind: 'rolled-back', detail: `${KNOWLEDGE}, deleted before the space, came back in ${path.basename(n.root)}` })
   }
-  const fresh = new Map<string, Parameters<typeof judgeRecords>[0]['records'][number]>()
-  for (const n of [a, b, c]) for (const r of n.s.conflicts()) if (!before.has(recordSig(r))) fresh.set(r.id, r)
+  const fresh = await freshRecords([a, b, c], before)
   const races = noRaces()
   failures.push(...judgeRecords({ committed, edit, live, liveSince: w.since(from), records: [...fresh.values()] }, races))
   failures.push(...checkValues(live, fa ?? '', edit, committed))

@@ -26,6 +26,7 @@ import * as Y from 'yjs'
 import { init } from '../../src/commands/init.js'
 import type { DocName } from '../../src/ids.js'
 import { spacePaths } from '../../src/space/paths.js'
+import { mergeConflicts } from '../../src/space/mergestore.js'
 import { createIdentity } from '../../src/space/secrets.js'
 import { recordSyncPoint, liveStates } from '../../src/space/syncpoint.js'
 import { finishJoin } from '../../src/space/join.js'
@@ -242,8 +243,7 @@ async function joinOnce(label: string, rng: Rng, w: { a: Node; b: Node; parent: 
   if (fa !== fb || fa !== fc) failures.push({ kind: 'diverged', detail: `a ${JSON.stringify(fa)}\n  b ${JSON.stringify(fb)}\n  c ${JSON.stringify(fc)}` })
   // A value the clone changed that the live context changed too is a recorded conflict (invariant 2,
   // `FileModel.ingestOver`); any other record is spurious (each counted once: peers share a record's id).
-  const fresh = new Map<string, SeenRecord>()
-  for (const n of [a, b, c]) for (const r of n.s.conflicts()) if (!before.has(recordSig(r))) fresh.set(r.id, r)
+  const fresh = await freshRecords([a, b, c], before)
   const races = noRaces()
   failures.push(...judgeRecords({ committed, edit, live, liveSince: w.since(from), records: [...fresh.values()] }, races))
   failures.push(...checkValues(live, fa ?? '', edit, committed))
@@ -277,6 +277,18 @@ export async function cloneJoins(c: Node, a: Node, b: Node, edit: CloneEdit, com
   await exchange(b, a)
   await exchange(b, c)
   return restarted
+}
+
+/**
+ * The records made since `before` on the nodes (each once: peers share a record's id), with the ones the
+ * nodes' merge records keep (a joining clone's conflicts with the history: join.ts rebase).
+ */
+export async function freshRecords(nodes: Node[], before: ReadonlySet<string>): Promise<Map<string, SeenRecord>> {
+  const fresh = new Map<string, SeenRecord>()
+  for (const n of nodes) {
+    for (const r of [...n.s.conflicts(), ...(await mergeConflicts(spacePaths(n.root), []))]) if (!before.has(recordSig(r))) fresh.set(r.id, r)
+  }
+  return fresh
 }
 
 /** Where a clone's early edit sits when it joins: the work tree, the index, or a commit of its own. */
