@@ -8,7 +8,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import path from 'node:path'
 import {
   clone, ctx, ctxJson, edit, expectOk, freePort, git, killAll, removeTmpDirs, setupSpace, SMALL_TODOS, startWatch, stopWatch, TODOS,
-  waitFor, waitLog, waitSame, writeText, type Peer,
+  waitChange, waitFor, waitLog, waitSame, writeText, type Peer,
 } from './helpers.js'
 
 afterEach(killAll)
@@ -46,6 +46,19 @@ describe('e2e: blame on a joining clone', { timeout: 180_000 }, () => {
     const plain = (await expectOk(ctx(c.dir, ['blame', TODOS]))).stdout
     expect(plain).not.toMatch(/\s\?\s/)
     expect((await expectOk(ctx(c.dir, ['history']))).stdout).not.toMatch(/\s\?\s/)
+
+    // b changes its title again and a undoes that change: b's value is back, still b's on c, whose version
+    // of it (the joined file) named everyone (it named a, the undoer: black-box tester stop 30, finding 9).
+    await edit(b, '"Second task, by b"', '"Second task, by b again"')
+    await waitSame([a, b, c], TODOS, (t) => t.includes('by b again'))
+    const again = await waitChange(a, (ch) => ch.fields?.some((f: any) => f.path === 'todos[id=t2].title' && /by b again/.test(f.after ?? '')), "b's second change on a")
+    await expectOk(ctx(a.dir, ['undo', again.id]))
+    await waitSame([a, b, c], TODOS, (t) => t === text)
+    await waitChange(c, (ch) => ch.via === 'undo', 'the undo on c')
+    for (const p of [a, b, c]) {
+      const t2 = (await ctxJson(p.dir, ['blame', TODOS, '--json'])).fields.find((f: any) => f.path === 'todos[id=t2].title')
+      expect({ peer: p.name, by: t2.authors.map((x: any) => x.name) }).toEqual({ peer: p.name, by: ['b'] })
+    }
     await Promise.all([stopWatch(da), stopWatch(db), stopWatch(dc)])
   })
 

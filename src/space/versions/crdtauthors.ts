@@ -11,8 +11,9 @@ import { FileDocStore } from '../../fs/sidecar.js'
 import { asDocName } from '../../ids.js'
 import { FileModel } from '../../crdt/model.js'
 import { compileRules } from '../../crdt/rules.js'
-import { AUTHORS, GIT_MARKS, revertOf, type Credit } from '../../crdt/schema.js'
+import { AUTHORS, GIT_MARKS, revertOf, type Credit, type NodeId, type Value } from '../../crdt/schema.js'
 import { keptWrites } from '../../crdt/conflicts.js'
+import { recordsByNode } from '../../crdt/heads.js'
 import { nodeAtPath, writerAt } from '../../crdt/merge/place.js'
 import { readTeamConfig } from '../config.js'
 import { spacePaths } from '../paths.js'
@@ -70,6 +71,9 @@ export async function crdtWriters(root: string, doc: string, paths: string[], am
   try {
     const d = await store.load(asDocName(doc)).catch(() => null)
     if (!d) return out
+    // Overwritten values keep their content (as the sidecar's log has it, until a compaction): the value an
+    // undo brought back is found by its own earlier write (`earlierWriter`).
+    model.doc.gc = false
     model.load(d.updates)
     if (!model.exists()) return out
     const kept = keptWrites(model.doc)
@@ -91,7 +95,7 @@ export async function crdtWriters(root: string, doc: string, paths: string[], am
         out.set(p, g)
         continue
       }
-      const e = node && past?.get(p) ? earlierWriter(model, model.tree.item(node, 'v'), past.get(p)!) : null
+      const e = node && past?.get(p) ? earlierWriter(model, node, past.get(p)!, kept) : null
       if (e) {
         out.set(p, e)
         continue
@@ -128,17 +132,36 @@ function gitWriter(model: FileModel, item: Item | undefined, ids: readonly strin
 }
 
 /**
- * Who wrote a value before it was brought back: the register's writes, newest first (a map key's item links
- * to the one it replaced), past those of `ids` (the peers who wrote the field since its value was first
- * written: the truncation's, the undo's). Its time is gone with the overwritten content (null).
+ * Who wrote a value before it was brought back, when the register's writer now is one of `ids` (the peers who
+ * wrote the field since its value was first written: the truncation's, the undo's). The register's earlier
+ * writes, newest first (a map key's item links to the one it replaced): the newest that wrote this very
+ * value, with its time, while the sidecar holds overwritten content; else, with the content compacted away,
+ * the newest written by someone not among `ids` (time unknown). That fallback alone credited the undoer when
+ * the value's writer had written the field since: bob's value, brought back by ann's undo of bob's later
+ * change, was ann's on a clone whose first version named both (black-box tester stop 30, finding 9).
  */
-function earlierWriter(model: FileModel, item: Item | undefined, ids: readonly string[]): Writer | null {
+function earlierWriter(model: FileModel, node: NodeId, ids: readonly string[], kept: ReadonlyMap<string, Credit>): Writer | null {
+  const item = model.tree.item(node, 'v')
+  const desc = model.tree.desc(node)
   const authors = model.doc.getMap<[string, string, string]>(AUTHORS)
-  const peer = (it: Item) => authors.get(String(it.id.client))
-  const now = item && peer(item)
+  const peer = (client: number) => authors.get(String(client))
+  const now = item && peer(item.id.client)
   if (!item || !now || !ids.includes(now[0])) return null
+  const alias = recordsByNode(model.doc, new Set([node])).get(node)?.alias
   for (let it = item.left; it; it = it.left) {
-    const a = peer(it)
+    const arr = (it.content as unknown as { arr?: unknown[] }).arr
+    for (let k = (arr?.length ?? 0) - 1; k >= 0; k--) {
+      const v = arr![k] as Value
+      if (!Array.isArray(v) || v[0] !== desc) continue
+      const at = typeof v[1] === 'number' && v[1] > 0 ? v[1] * 1000 : null
+      const k2 = kept.get(`${node}|${it.id.client}|${v[1]}`)
+      if (k2) return { author: asAuthor(k2), at: k2[3] > 0 ? k2[3] * 1000 : at }
+      const a = peer(alias?.get(`${it.id.client}:${it.id.clock + k}`)?.[1][2] ?? it.id.client)
+      if (a) return { author: asAuthor(a), at }
+    }
+  }
+  for (let it = item.left; it; it = it.left) {
+    const a = peer(it.id.client)
     if (a && !ids.includes(a[0])) return { author: asAuthor(a), at: null }
   }
   return null
