@@ -2,10 +2,11 @@
  * A conflict over a whole list item or mapping shows what it holds, never the CRDT's descriptor (`S2`,
  * `M2`): `resolve --list` read `1. (deleted) — ann  * 2. S2 — bob` (issue 17 tester).
  */
-import { expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
+import { FileModel } from '../../src/crdt/model.js'
 import { appeared } from '../../src/space/conflictlog.js'
 import { formatConflicts } from '../../src/output.js'
-import { peer, sync } from './helpers.js'
+import { author, peer, sync } from './helpers.js'
 
 const TOKEN = /(^|[^\w])[SM]\d+\b|[[{|]\d/
 
@@ -45,18 +46,51 @@ test('a mapping deleted on one side and edited on the other: the edit side sums 
   for (const line of said(c)) expect(line).not.toMatch(TOKEN)
 })
 
-test('a value replaced by a list on one side: the list is summed up, the scalar shown as written', () => {
-  const a = peer('a', 'tags: none\n')
-  const b = peer('b', 'tags: none\n')
-  a.ingest('tags: nothing\n')
-  b.ingest('tags:\n  - x\n  - y\n')
-  sync(a, b)
-  const [c] = a.conflicts()
-  expect(c).toBeDefined()
-  const raws = c!.values.map((v) => v.raw)
-  expect(raws).toContain('nothing')
-  // Which write wins follows the random client ids: the list shown ('a list: …') or replaced by the scalar
-  // ('a list, since replaced: …'); it failed 1 run in 3 since the summary names the replaced list's entries.
-  expect(raws.some((r) => r === 'a list: 2 entries: "x", "y"' || r === 'a list, since replaced: 2 entries: "x", "y"')).toBe(true)
-  for (const line of said(c!)) expect(line).not.toMatch(TOKEN)
+/**
+ * One peer replaces a value by a list, the other writes another value at once; which one shows is the later
+ * write, ties going to the higher client id (`heads.ts`): fixed here (it followed the random client ids and
+ * the test failed 1 run in 3, 6ce960a), both orders of time and of client ids. The list's writer also wrote
+ * the entry's layout for it (separator `tags:` + newline, no trail: its items carry their lines), and the
+ * scalar that won was rendered in it, `tags:\n  nothing` with no final newline, on both peers.
+ */
+const LIST = 'tags:\n  - x\n  - y\n'
+describe.each([
+  { ids: [1, 2], scalarLater: true },
+  { ids: [2, 1], scalarLater: true },
+  { ids: [1, 2], scalarLater: false },
+  { ids: [2, 1], scalarLater: false },
+])('a value replaced by a list on one side, another value on the other (client ids $ids, the scalar later: $scalarLater)', ({ ids, scalarLater }) => {
+  let clock = 1000
+  const at = (name: string, id: number) => {
+    const m = new FileModel({ name: '.rhema/todos.yaml', author: author(name), clientId: id, now: () => clock })
+    m.load([FileModel.enrollment('.rhema/todos.yaml', 'tags: none\n')])
+    m.setBase(m.render())
+    return m
+  }
+  const race = () => {
+    const a = at('a', ids[0]!)
+    const b = at('b', ids[1]!)
+    clock = scalarLater ? 1000 : 1001
+    b.ingest(LIST)
+    clock = scalarLater ? 1001 : 1000
+    a.ingest('tags: nothing\n')
+    sync(a, b)
+    return { a, b }
+  }
+
+  test('the list is summed up, the scalar shown as written', () => {
+    const { a, b } = race()
+    const [c] = a.conflicts()
+    expect(c).toBeDefined()
+    expect(c!.values.map((v) => v.raw).sort()).toEqual([scalarLater ? 'a list, since replaced: 2 entries: "x", "y"' : 'a list: 2 entries: "x", "y"', 'nothing'])
+    expect(b.conflicts().map((x) => x.values.map((v) => v.raw))).toEqual(a.conflicts().map((x) => x.values.map((v) => v.raw)))
+    for (const line of said(c!)) expect(line).not.toMatch(TOKEN)
+    if (!scalarLater) for (const m of [a, b]) expect(m.render().text).toBe(LIST)
+  })
+
+  // Known open while the rendering is fixed (src/crdt/render.ts, the yaml helper's: /tmp/briefs/s31-requests.txt).
+  ;(scalarLater && !process.env.CTXSYNC_KNOWN_OPEN ? test.skip : test)('the value shown is rendered as its writer wrote it, the same on both peers', () => {
+    const { a, b } = race()
+    for (const m of [a, b]) expect(m.render().text).toBe(scalarLater ? 'tags: nothing\n' : LIST)
+  })
 })
