@@ -15,8 +15,9 @@ import type { DocIR, MapEntry, SeqItem } from './ir.js'
 import { parses, parseYaml, RefusedFileError, withinLimits, YamlSyntaxError } from './parse.js'
 import { renderDocInfo, type Span } from './render.js'
 import { incrementalParse, parsedSpans } from './incremental.js'
-import { RecentTexts, collectIds, equalBytes, heldFor, madeFrom, stateOf, withState, type Held } from './recent.js'
-import { applyStale, changedSince, keptChanges, recordOverwrites, type StaleSave } from './stalesave.js'
+import { RecentTexts, type Chosen, collectIds, equalBytes, heldFor, madeFrom, stateOf, withState, type Held } from './recent.js'
+import { changedSince, keptChanges, recordOverwrites } from './stalesave.js'
+import { applyEdit, applyTold, told, type StaleTold as StaleSave, type Undone } from './staletell.js'
 import { fallbackOf } from './fallback.js'
 import { annotate } from './annotate.js'
 import { defaultRules, type Rules } from './rules.js'
@@ -32,7 +33,7 @@ import { describeConflicts, resolveConflict, type Conflict, type Take } from './
 import { LOAD, LOCAL, type Author, type DeferredCheck, type FileModelOptions, type RemoteOrigin, type Rendered } from './modeltypes.js'
 
 export { YamlSyntaxError, RefusedFileError, LOCAL, LOAD }
-export type { Conflict, Take, StaleSave, Author, RemoteOrigin, Rendered, FileModelOptions, DeferredCheck }
+export type { Conflict, Take, StaleSave, Undone, Author, RemoteOrigin, Rendered, FileModelOptions, DeferredCheck }
 
 export class FileModel {
   /** How often a complete (writable) state needed the canonical fallback rendering (`render.ts` repairs should make it 0). */
@@ -154,7 +155,7 @@ export class FileModel {
    * `deliberate`: written whole on purpose (`restore`, `undo`: marked so for peers), so made from the file's last text, never stale.
    * `at`: when it was saved (seconds), for a save found at a start, made while no ctxsync ran.
    */
-  ingest(text: string, cut = false, deliberate: boolean | RevertMark = false, at?: number): Rendered & { changed: boolean; stale?: StaleSave } {
+  ingest(text: string, cut = false, deliberate: boolean | RevertMark = false, at?: number): Rendered & { changed: boolean; stale?: StaleSave; undid?: Undone } {
     const newest = this.recent.newest
     const chosen = deliberate ? newest && { base: newest, stale: false } : this.recent.baseFor(text)
     // The file has not shown what peers sent since (held, its write-back not done): a stale save of its text,
@@ -194,7 +195,7 @@ export class FileModel {
     return r
   }
 
-  private take(text: string, chosen: { base: Held; stale: boolean } | null, cut = false, deliberate: boolean | RevertMark = false): Rendered & { changed: boolean; stale?: StaleSave } {
+  private take(text: string, chosen: Chosen | null, cut = false, deliberate: boolean | RevertMark = false): Rendered & { changed: boolean; stale?: StaleSave; undid?: Undone } {
     const base = chosen?.base ?? null
     const spliced = base ? incrementalParse(base.text, base.ir, text, base.spanOf) : null
     const ir = withinLimits(spliced?.ir ?? parseYaml(text))
@@ -202,10 +203,10 @@ export class FileModel {
     const baseIr = !base ? null : spliced || base.parsed ? base.ir : { ...annotate(parseYaml(base.text), base.ir, this.rules, true), head: base.ir.head, trail: base.ir.trail }
     const before = this.doc.store.clients.size ? Y.encodeStateVector(this.doc) : null
     const stale = chosen?.stale && baseIr ? chosen.base : null
-    let o: ReturnType<typeof applyStale> = { overwritten: 0, values: [] }
+    let o: ReturnType<typeof applyTold> & { undid?: Undone | null } = { overwritten: 0, values: [], unnamed: 0 }
     this.local(() => {
-      if (stale) o = applyStale(this.tree, stale, (seen) => new Differ(this.writer(seen)), baseIr!, ir, this.#at !== undefined)
-      else { const w = this.writer(); new Differ(w).applyDoc(baseIr, ir); if (deliberate) confirmShown(this.tree, w, ir) }
+      if (stale) o = applyTold(this.tree, stale, (seen) => new Differ(this.writer(seen)), baseIr!, ir, this.#at !== undefined, this.recent.from(stale))
+      else { const w = this.writer(); o.undid = applyEdit(this.tree, new Differ(w), baseIr, ir, deliberate ? undefined : chosen?.equals); if (deliberate) confirmShown(this.tree, w, ir) }
       const a = this.author
       if (typeof deliberate === 'object') this.doc.getMap(GIT_MARKS).set(revertMarkKey(this.doc.clientID), [deliberate.via === 'undo' ? `undo:${deliberate.ofHash ?? ''}` : 'restore', this.now(), [a.id, a.name, a.kind, this.now()]])
     }, true, stale?.sv ? new Map([...stale.sv, [this.doc.clientID, Infinity]]) : undefined) // supersedes only what the save had seen
@@ -219,7 +220,7 @@ export class FileModel {
     this.recent.push(this.#input)
     if (out.complete) this.setBase(out)
     const changed = !before || !equalBytes(before, after)
-    return { ...out, changed, ...(stale ? { stale: { kept: keptChanges(text, out.text), overwritten: o.overwritten, ...(o.values.length ? { values: o.values } : {}) } } : {}) }
+    return { ...out, changed, ...(stale ? { stale: { kept: keptChanges(text, out.text), ...told(o, chosen) } } : {}), ...(o.undid?.count ? { undid: o.undid } : {}) }
   }
 
   /** `ingest` of a joining clone's merge (space/join.ts) made at `at`: a value it and the live context both changed since `committed` is recorded. */

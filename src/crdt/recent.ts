@@ -13,7 +13,8 @@
  * Rules (each exists because a plain "nearest" reads some everyday edit wrongly):
  *  - Only a text followed by one of *our* writes can be a stale base. When the file changed since only by
  *    the user's own saves, the newest text is the base: an undo back to an earlier save is an edit, not a
- *    stale save (diffing it against the earlier text would ignore it).
+ *    stale save (diffing it against the earlier text would ignore it). Likewise past one's own later saves
+ *    before our write: the save is a stale save of the last of them (`ownAfter`), not of the earlier text.
  *  - A save made from an older text cannot hold a line typed after it: a save that holds a line the file
  *    gained since that text (one the newest text has and the older has nowhere) was made from a later
  *    text, however near it reads — it is an edit of the newest (often one undoing part of a peer's change).
@@ -35,7 +36,7 @@
  * Used by `FileModel.ingest`, and after a restart by `reconcile.ts` (the texts meta kept: the file's text
  * while the model was ahead, the text being written) — one way to choose, in process and across restarts.
  */
-import { diffLines } from 'diff'
+import { changedLines, nearest } from './linedistance.js'
 import { dropsNewer, holdsNewer, holdsOlder, keepsPeerPlace, replacesPeerLine, type Known } from './saveevidence.js'
 import * as Y from 'yjs'
 import { slotsOf, type DocIR } from './ir.js'
@@ -46,6 +47,8 @@ import { fillDerivedIds } from './reannotate.js'
 import type { Rules } from './rules.js'
 import { staleByData } from './staledata.js'
 import { OlderTexts } from './recentolder.js'
+
+export { changedLines, nearest }
 
 export interface Held {
   text: string
@@ -68,60 +71,19 @@ export const MAX_RECENT = 8
 const BUDGET_FACTOR = 4
 const BUDGET_SLACK = 64 * 1024
 
-/**
- * Lines changed between two texts: per run of changes, the larger of lines removed and lines added (a line
- * edited in place counts one, as a line added does: counting it twice made a save that edits a line a peer
- * added look nearer to the text before the peer's change). Undefined when more than `max` (the search then
- * gives up early: an older text only displaces a nearer one).
- */
-export function changedLines(from: string, to: string, max?: number): number | undefined {
-  if (from === to) return 0
-  // Lines added after a last line that had no newline leave that line as it was: counted as changed, the
-  // save read one line farther from the text it was made from than from an older one (edit generator seed
-  // 653442: a `...` typed after a peer removed the final newline was taken as a stale save; the head
-  // comment went).
-  // Likewise wherever else the save changed the file (stale-save seed 157526: a peer's note typed after a
-  // last line without one, and a value changed, read the peer's save as nearer an older text, a stale save
-  // of it, and a conflict was recorded over a value it never saw). The final newline alone added or removed
-  // is one change (a peer's only change may be just that, and the save that lacks it is made before it).
-  // The diff's own bound counts lines removed plus added, at most twice ours.
-  const parts = diffLines(from, to, { ignoreNewlineAtEof: true, ...(max === undefined ? {} : { maxEditLength: 2 * Math.max(0, max) + 1 }) })
-  if (!parts) return undefined
-  const last = (t: string) => t.slice(t.lastIndexOf('\n', t.length - 2) + 1).replace(/\n$/, '')
-  let n = from.endsWith('\n') !== to.endsWith('\n') && last(from) === last(to) ? 1 : 0
-  let run = [0, 0]
-  for (const c of parts) {
-    if (c.added) run[1] += c.count ?? 1
-    else if (c.removed) run[0] += c.count ?? 1
-    else {
-      n += Math.max(run[0]!, run[1]!)
-      run = [0, 0]
-    }
-  }
-  n += Math.max(run[0]!, run[1]!)
-  return max !== undefined && n > max ? undefined : n
+/** A save that is exactly an older text: made from the newest, it takes back what changed since (`staletell.ts` says what). */
+export interface Equals {
+  /** Our writes (peers' changes written into the file) since that text; `older`: more, it was before the ring. */
+  writes: number
+  older?: boolean
 }
 
-/** Index of the candidate nearest to `text`: fewest changed lines; a tie goes to the newer one. */
-export function nearest(candidates: readonly string[], text: string): number {
-  let best = -1
-  let bestD = Infinity
-  for (let i = candidates.length - 1; i >= 0; i--) {
-    const c = candidates[i]!
-    const d = changedLines(c, text, Number.isFinite(bestD) ? bestD : undefined)
-    if (d === undefined) continue
-    // A tie: the save changed every line the newer text changed, and nothing in its bytes says whether it
-    // was made from the newer text or the older. Read as made from the newer: where it replaced those lines
-    // either reading shows the save's values, and the newer records no conflict the person never had
-    // ('todo' → 'done' over a peer's 'in_progress' is usually a person editing what they see); where it
-    // removed them (an item a peer just edited, deleted), the older reading would keep the item with a
-    // delete conflict, and a person's plain deletion would take a second save to go through. A stale save is
-    // told by the lines peers changed elsewhere.
-    if (d >= bestD) continue
-    ;[best, bestD] = [i, d]
-    if (bestD === 0) break
-  }
-  return best
+/** The text a save was made from; `own`: past this machine's own later saves (`ownAfter`). */
+export interface Chosen {
+  base: Held
+  stale: boolean
+  own?: boolean
+  equals?: Equals
 }
 
 export class RecentTexts {
@@ -144,6 +106,12 @@ export class RecentTexts {
       out.push(t)
     }
     return out
+  }
+
+  /** `h` and the texts the file held after it, oldest first; null when `h` is not in the ring (an older text's base). */
+  from(h: Held): Held[] | null {
+    const i = this.#list.indexOf(h)
+    return i < 0 ? null : this.#list.slice(i)
   }
 
   /** The newest text `match` accepts. */
@@ -190,14 +158,27 @@ export class RecentTexts {
    * newest, followed by one of our writes — what peers changed since must be kept. A whole-file rewrite
    * whose lines say nothing is told by its data (`staledata.ts`).
    */
-  baseFor(text: string): { base: Held; stale: boolean } | null {
+  baseFor(text: string): Chosen | null {
     // The rest of a cut's rewrite goes by the cut alone: read as a stale save of an older text (`olderBase`), only
     // its own change was applied over the emptied file (edits-live seed 7: 3,738 of 34,800 characters kept).
     const cut = this.newest && this.newest.text !== text ? this.rewrittenCut(text) : null
     if (cut) return cut
     const r = this.byLines(text)
     const h = r && !r.stale && r.base === this.newest ? staleByData(this.#list, text) : null
-    return h ? { base: h, stale: true } : (r && this.olderBase(text, r)) ?? r
+    return this.ownAfter(h ? { base: h, stale: true } : (r && this.olderBase(text, r)) ?? r)
+  }
+
+  /**
+   * A stale base followed, before our next write, by the person's own saves: the save is read as made from the
+   * last of them (an editor's undo back past them, the header's rule for one's own saves) — read from the older
+   * text, this machine's own later save was kept over it as if a peer's (black-box tester stop 30, finding 1).
+   */
+  private ownAfter(r: { base: Held; stale: boolean } | null): Chosen | null {
+    const list = this.#list
+    let i = r?.stale ? list.indexOf(r.base) : -1
+    if (i < 0) return r
+    while (i + 1 < list.length - 1 && !list[i + 1]!.ours && !list[i + 1]!.used && !list[i + 1]!.cut) i++
+    return list[i] === r!.base ? r : { base: list[i]!, stale: true, own: true }
   }
 
   /**
@@ -206,7 +187,7 @@ export class RecentTexts {
    * typed since and something of its own where the peers changed the file (as for the ring's older texts).
    * A save that is exactly such a text is a revert (the header's rule): made from the newest.
    */
-  private olderBase(text: string, r: { base: Held; stale: boolean }): { base: Held; stale: boolean } | null {
+  private olderBase(text: string, r: Chosen): Chosen | null {
     const list = this.#list
     const newest = this.newest!
     if (!this.#older.size || !this.held || r.base.text === text) return null
@@ -218,7 +199,7 @@ export class RecentTexts {
     const gone = (t: string, max: number) => t.split('\n').reduce((k, l) => (k < max && !mine.has(l) ? k + 1 : k), 0)
     let best = null
     for (const o of this.#older.texts({ text: list[0]!.text, ids: collectIds(list[0]!.ir) })) {
-      if (o.text === text) return { base: newest, stale: false }
+      if (o.text === text) return { base: newest, stale: false, equals: { writes: list.filter((h) => h.ours).length + 1, older: true } }
       if (o.used || !(oursInRing || o.oursAfter) || gone(o.text, bestD) >= bestD) continue
       const d = changedLines(o.text, text, Number.isFinite(bestD) ? bestD - 1 : undefined)
       if (d !== undefined && d < bestD) [best, bestD] = [o, d]
@@ -244,7 +225,7 @@ export class RecentTexts {
     return staleByData(this.#list, dump)
   }
 
-  private byLines(text: string): { base: Held; stale: boolean } | null {
+  private byLines(text: string): Chosen | null {
     const list = this.#list
     const newest = this.newest
     if (!newest) return null
@@ -256,12 +237,14 @@ export class RecentTexts {
     const known: Known = (l) => (before ??= new Set(list.slice(0, -1).flatMap((x) => x.text.split('\n').map((y) => y.trim())))).has(l)
     // A used-up text saved again exactly is the deliberate re-save; otherwise used-up texts are no candidates
     // (a near tie with one must not hide the text the save was really made from).
-    if (list.some((h) => h.used && h.text === text)) return { base: newest, stale: false }
+    const was = list.findLastIndex((h) => h !== newest && h.text === text)
+    const equals = { writes: list.slice(was + 1).filter((h) => h.ours).length }
+    if (list.some((h) => h.used && h.text === text)) return { base: newest, stale: false, equals }
     // A save that is exactly an older text carries no edit of its own: a stale buffer written back unchanged
     // is rare, while a person reverting a peer's change or deleting the item a peer just added (sed, an
     // editor's undo) is common and must go through at once (found by a tester: reverts and deletions made
     // seconds after a peer's change were undone). Taken as made from the newest text.
-    if (list.some((h) => h !== newest && h.text === text)) return { base: newest, stale: false }
+    if (was >= 0) return { base: newest, stale: false, equals }
     // Nor is a text the save holds a line typed after (the header's rule): one such, nearest by chance (an
     // item moved back where an older text had it), hid the text the save was made from (stale-save 'move').
     const open = list.filter((h) => !h.used && (h === newest || !holdsNewer(h.text, newest.text, text, known)))

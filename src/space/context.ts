@@ -15,7 +15,7 @@
  *  - git mark: a hash in the document of a text some peer took in from git; seen: hashes this CRDT held.
  *  - idle: no document has work queued or under way (`Space.idle`).
  */
-import type { Author, StaleSave } from '../crdt/model.js'
+import type { Author, StaleSave, Undone } from '../crdt/model.js'
 import type { Rules } from '../crdt/rules.js'
 import type { RevertMark } from '../crdt/schema.js'
 import type { Matcher } from '../fs/globs.js'
@@ -42,7 +42,8 @@ export interface SpaceEvents {
   /** A save made from an older text than the file's last was merged: the peers' changes since were kept. */
   'stale-save': (doc: DocName, what: StaleSave) => void
   /** A save on this machine was taken in (it changed the document): it goes to the peers. */
-  'took-in': (doc: DocName) => void
+  /** `undid`: the save was exactly an older text, and took back these peers' changes (crdt/staletell.ts). */
+  'took-in': (doc: DocName, undid?: Undone) => void
   'file-written': (doc: DocName) => void
   'file-deleted': (doc: DocName) => void
   /** A tracked file was deleted on this machine (rm, `git rm`, or while no daemon ran): the deletion goes to the peers. */

@@ -20,7 +20,7 @@ import { PeerManager, type PeerState } from '../net/peer-manager.js'
 import { finishJoin } from './join.js'
 import type { PeerManagerConfig } from '../net/peer-state.js'
 import type { Take } from '../crdt/present.js'
-import type { StaleSave } from '../crdt/model.js'
+import type { StaleSave, Undone } from '../crdt/model.js'
 import type { PeerFinder } from '../net/discovery/finder.js'
 import type { Discovery } from '../net/discovery/DiscoveryInterface.js'
 import { Activity, onlinePeers } from './presence.js'
@@ -251,7 +251,7 @@ export function wireSpaceEvents(space: Space, say: (line: string) => void): void
   space.on('format-kept', (_name: string, message: string) => say(message))
   space.on('stale-save', (name: string, s: StaleSave) => say(staleSaveNotice(name, s)))
   // Own edits too (the log showed only what peers did: issue 17).
-  space.on('took-in', (name: string) => say(`${name}: your edit taken in`))
+  space.on('took-in', (name: string, undid?: Undone) => say(undid ? undidNotice(name, undid) : `${name}: your edit taken in`))
   space.on('file-written', (name: string) => say(`updated ${name}${space.versions?.who(name) ?? ''}`))
   // Named like an update (the file a peer deleted was said without who: issue 16, black-box tester).
   space.on('file-deleted', (name: string) => say(`deleted ${name}${space.versions?.who(name) || ' (deleted by a peer)'}`))
@@ -304,14 +304,36 @@ function listenFailure(e: unknown, host: string, port: number, given: { port: bo
   return e
 }
 
+/**
+ * A save that is exactly an older text took back the peers' changes since (black-box tester stop 30, finding 7:
+ * a stale copy written back unchanged said only "your edit taken in"): which version, what, how to undo it.
+ */
+export function undidNotice(name: string, u: Undone): string {
+  const n = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`
+  const which = `${u.older ? 'more than ' : ''}${n(u.writes, "peers' write")} ago`
+  const named = u.values.slice(0, 5).map((v) => `${v.path} back to ${v.now ?? '(removed)'} from ${v.was}`).join(', ')
+  const more = u.count > Math.min(5, u.values.length) ? `, and ${u.count - Math.min(5, u.values.length)} more` : ''
+  return `${name}: your save is exactly the file as it was ${which}, taken in as an undo of ${n(u.count, "peers' value")} changed since: ${named}${more}. If it was an old copy written back, \`ctxsync undo --file ${name}\` brings them back`
+}
+
 /** "decisions.yaml: your save was made from an older version; kept 1 change from peers". */
 export function staleSaveNotice(name: string, s: StaleSave): string {
   const n = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`
+  const vs = s.values ?? []
+  const mine = vs.some((v) => v.own)
   const said = [
-    ...(s.kept ? [`kept ${n(s.kept, 'change')} from peers`] : []),
+    // Read as an edit of this machine's own later save (an editor's undo back past it: tester stop 30, finding 1).
+    ...(s.ownBase ? ['read as an edit of your own later save, taking back where it differs from it (made from an older copy instead? `ctxsync undo --file ' + name + '` takes this save back)'] : []),
+    ...(s.kept ? [`kept ${n(s.kept, 'change')} from ${mine ? "peers and this machine's own later saves" : 'peers'}`] : []),
     // Each value kept over the one the save showed (tester finding 1: a put-back value read as stale, gone
-    // without a word): the file shows the peer's now, and setting it again is taken as an edit.
-    ...(s.values ?? []).map((v) => `${v.path} stays ${v.kept} (a peer's), your save had ${v.saved}: set it again if you meant it`),
+    // without a word): the file shows the kept one now, and setting it again is taken as an edit.
+    ...vs.map((v) =>
+      v.replaced ? `${v.path} is ${v.saved} (your save's) over ${v.kept} (your own later save's): both yours, no conflict recorded`
+      : v.own ? `${v.path} stays ${v.kept} (your own later save's), your save had ${v.saved}: set it again if you meant it`
+      : v.removed ? `${v.path} stays ${v.kept} (a peer changed it since), your save removed it: remove it again if you meant it`
+      : `${v.path} stays ${v.kept} (a peer's), your save had ${v.saved}: set it again if you meant it`),
+    // A buffer older than several of the peers' writes lacked their values; naming each (finding 8) hid what mattered.
+    ...(s.unnamed ? [`${n(s.unnamed, vs.length ? 'more value' : 'value')} peers changed since the version your save was made from ${s.unnamed === 1 ? 'stays' : 'stay'} theirs (\`ctxsync history ${name}\` lists them)`] : []),
     ...(s.overwritten ? [`${n(s.overwritten, 'value')} a peer had changed meanwhile now ${s.overwritten === 1 ? 'holds' : 'hold'} yours, the peer's kept as a conflict (see status)`] : []),
   ]
   return `${name}: your save was made from an older version; ${said.join('; ')}`

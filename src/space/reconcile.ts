@@ -181,9 +181,9 @@ async function takeText(cx: FileContext, d: DocTurn, text: string, hash: string,
   }
   noteSave(f, text, before)
   if (f.tookIn() && !wasCut) cx.notify('released', f.name)
-  if (out.changed) cx.notify('took-in', f.name)
+  if (out.changed) cx.notify('took-in', f.name, out.undid)
   // Made from an older text than the file's last: say what was kept (a person wrote over a newer file).
-  if (out.stale && (out.stale.kept || out.stale.overwritten) && !raced) cx.notify('stale-save', f.name, out.stale)
+  if (out.stale && (out.stale.kept || out.stale.overwritten || out.stale.values?.length) && !raced) cx.notify('stale-save', f.name, out.stale)
   if (out.complete && out.text !== null && out.text !== text) {
     // Peers' changes arrived meanwhile (e.g. while the file was held): write the merged text. If the file
     // changed yet again first, that newer text was made from `text`: diff it with that, not with the merge

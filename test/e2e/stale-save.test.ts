@@ -5,7 +5,7 @@
  * person on A, seeing the todo back, deletes it again: that goes through on both.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { connectedPair, killAll, readFile, removeTmpDirs, SMALL_TODOS, stopWatch, TODOS, waitLog, waitSame, writeFile } from './helpers.js'
+import { connectedPair, ctx, expectOk, killAll, readFile, removeTmpDirs, SMALL_TODOS, stopWatch, TODOS, waitLog, waitSame, writeFile } from './helpers.js'
 
 afterEach(killAll)
 afterAll(removeTmpDirs)
@@ -49,7 +49,17 @@ describe('e2e: stale editor save', { timeout: 120_000 }, () => {
     let want = tasks.replace('title: "Task 14"', 'title: "Task 14 by ann"')
     for (let i = 1; i <= 12; i++) want = want.replace(`title: "Task ${i}"`, `title: "Task ${i} by bob"`)
     expect(text).toBe(want)
-    await waitLog(da, /\.rhema\/todos\.yaml: your save was made from an older version; kept \d+ changes? from peers/)
+    // Finding 8 (stop 30): bob's 12 titles, which ann's buffer simply lacked, are counted, not each named.
+    await waitLog(da, /\.rhema\/todos\.yaml: your save was made from an older version; kept \d+ changes? from peers; 12 values peers changed since the version your save was made from stay theirs/)
+    expect(da.log()).not.toMatch(/stays Task/)
+
+    // Finding 7 (stop 30): the old copy written back unchanged takes bob's 12 back (and ann's own change), said
+    // plainly with how to bring them back; that command brings them back on both.
+    await writeFile(a, TODOS, buffer)
+    await waitSame([a, b], TODOS, (t) => t === buffer, 30_000)
+    await waitLog(da, /\.rhema\/todos\.yaml: your save is exactly the file as it was more than \d+ peers' writes ago, taken in as an undo of 12 peers' values changed since: todos\[t1\]\.title back to "Task 1" from "Task 1 by bob", .*, and 7 more\. If it was an old copy written back, `ctxsync undo --file \.rhema\/todos\.yaml` brings them back/)
+    await expectOk(ctx(a.dir, ['undo', '--file', TODOS]))
+    expect(await waitSame([a, b], TODOS, (t) => t === want, 30_000)).toBe(want)
     await Promise.all([stopWatch(da), stopWatch(db)])
   })
 
@@ -65,7 +75,23 @@ describe('e2e: stale editor save', { timeout: 120_000 }, () => {
     expect(merged).toBe(v1.replace('Write docs', 'Write the docs'))
     await waitLog(da, /\.rhema\/todos\.yaml: your save was made from an older version; kept 1 change from peers; todos\[T-1\]\.status stays done \(a peer's\), your save had todo: set it again if you meant it/)
     await writeFile(a, TODOS, merged.replace('status: done   #', 'status: todo   #'))
-    expect(await waitSame([a, b], TODOS, (t) => t.includes('status: todo   #'), 30_000)).toBe(v0.replace('Write docs', 'Write the docs'))
+    const cur = v0.replace('Write docs', 'Write the docs')
+    expect(await waitSame([a, b], TODOS, (t) => t.includes('status: todo   #'), 30_000)).toBe(cur)
+
+    // Finding 1 (stop 30): ann saves S1 (an item T-B), then S2 (T-B gone, a note on T-2); bob changes the note;
+    // ann's editor undoes back to S1 and adds T-C. Read as an edit of her own S2 (not a stale S1 with her S2
+    // kept over it as a peer's): T-B back, T-C in, bob's note kept, on both.
+    const s1 = cur + '  - id: T-B\n    title: Beta\n'
+    await writeFile(a, TODOS, s1)
+    await waitSame([a, b], TODOS, (t) => t.includes('T-B'), 30_000)
+    await writeFile(a, TODOS, cur.replace('    status: todo\n', '    status: todo\n    note: x\n'))
+    await waitSame([a, b], TODOS, (t) => t.includes('note: x') && !t.includes('T-B'), 30_000)
+    await writeFile(b, TODOS, readFile(b)!.replace('note: x', 'note: y'))
+    await waitSame([a, b], TODOS, (t) => t.includes('note: y'), 30_000)
+    await writeFile(a, TODOS, s1 + '  - id: T-C\n    title: Gamma\n')
+    const undone = await waitSame([a, b], TODOS, (t) => t.includes('T-C'), 30_000)
+    expect(undone).toBe(cur.replace('    status: todo\n', '    status: todo\n    note: y\n') + '  - id: T-B\n    title: Beta\n  - id: T-C\n    title: Gamma\n')
+    await waitLog(da, /your save was made from an older version; read as an edit of your own later save/)
     await Promise.all([stopWatch(da), stopWatch(db)])
   })
 })

@@ -1,0 +1,154 @@
+/**
+ * What a stale save's notice names (`FileModel.ingest`, black-box tester stop 30, findings 1 and 8). A stale
+ * save keeps what changed since the text it was made from (`recent.ts`); the notice names the kept values a
+ * person may have meant to set, and counts the rest.
+ *
+ *  - Values this machine's own later saves wrote (not a peer's): named as the person's own, never "a peer's"
+ *    (finding 1: ann's own S2 kept over her save of S1 was said as "1 change from peers"), and an overwrite
+ *    of one is no conflict — both values are one machine's (ann vs ann, `status --check` exit 4).
+ *  - Peers' values the save showed as they were before: named only when the save's base is the text just
+ *    before our last write-back (one write between: the person may have seen it and put a value back, the
+ *    put-back of 282c00a). A buffer older than two or more write-backs shows none of them: a put-back of every
+ *    such value, made at different times, is not what happened, and naming each (finding 8: fourteen "stays …
+ *    set it again" lines after a 40-edit gap, for fields the person never touched) hides what matters. They
+ *    are counted (`unnamed`).
+ */
+import * as Y from 'yjs'
+import { slotsOf, type DocIR } from './ir.js'
+import { ROOT, kindOf, type NodeId } from './schema.js'
+import { ITEM } from './rules.js'
+import type { Tree } from './tree.js'
+import type { Equals, Held } from './recent.js'
+import { conflictMaps } from './conflicts.js'
+import type { ConflictRecord } from './heads.js'
+import { applyStale, changedSince, type KeptValue, type StaleSave } from './stalesave.js'
+import type { Differ } from './diff.js'
+import { descOf } from './write.js'
+
+export interface ToldValue extends KeptValue {
+  /** Kept from this machine's own later save, not a peer's. */
+  own?: boolean
+  /** The save had no such value (it removed it, or its item): kept because it changed since. */
+  removed?: boolean
+  /** The save's value replaced this machine's own later one (`kept`): said, not recorded. */
+  replaced?: boolean
+}
+
+export interface StaleTold extends StaleSave {
+  values?: ToldValue[]
+  /** Peers' values kept over the save's older ones, not named (the save's base was two or more write-backs old). */
+  unnamed?: number
+  /** The save was read as an edit of this machine's own later save, undoing part of it (`recent.ts` ownAfter). */
+  ownBase?: boolean
+}
+
+const MAX_NAMED = 8
+const itemKey = (i: Y.Item) => `${i.id.client}:${i.id.clock}`
+const line = (desc: string) => (kindOf(desc) === 'scalar' && !desc.includes('\n') ? desc.slice(1).trim() : null)
+const slotDesc = (s: ReturnType<typeof slotsOf>[number]) => ('value' in s ? descOf(s.value) : '=' + s.text)
+
+export function pathOf(tree: Tree, id: NodeId): string {
+  const rp = tree.rulePath(id)
+  return tree.path(id).map((seg, i) => (rp[i] === ITEM || typeof seg === 'number' ? `[${seg}]` : `${i ? '.' : ''}${seg}`)).join('')
+}
+
+/** `applyStale`, then what to say of it (`tellStale`); `from`: the base and the ring's texts after it (`RecentTexts.from`). */
+export function applyTold(tree: Tree, held: Held, differ: (seen?: Map<number, number>) => Differ, baseIr: DocIR, ir: DocIR, timed: boolean, from: readonly Held[] | null) {
+  const since = changedSince(tree, baseIr)
+  return tellStale(tree, since, from, ir, applyStale(tree, held, differ, baseIr, ir, timed).overwritten)
+}
+
+/** The notice's fields of a stale save (`StaleTold`), from `applyTold` and the base chosen (`own`: `recent.ts` ownAfter). */
+export const told = (o: ReturnType<typeof tellStale>, chosen: { stale: boolean; own?: boolean } | null) => ({
+  overwritten: o.overwritten,
+  ...(o.values.length ? { values: o.values } : {}),
+  ...(o.unnamed ? { unnamed: o.unnamed } : {}),
+  ...(chosen?.own ? { ownBase: true } : {}),
+})
+
+/**
+ * After the save is applied (inside its transaction): the values to name and the count of the rest. `from`:
+ * the base and the ring's texts after it (null for a base older than the ring); `ir` the save's, with node ids.
+ */
+export function tellStale(tree: Tree, since: ReturnType<typeof changedSince>, from: readonly Held[] | null, ir: DocIR, overwritten: number): { overwritten: number; values: ToldValue[]; unnamed: number } {
+  const own = tree.doc.clientID
+  // The values this machine's own saves after the base wrote: each differs there from the text before it.
+  const shown = new Map<NodeId, Set<string>>()
+  const descs = (h: Held) => new Map(slotsOf(h.ir).filter((s) => s.id).map((s) => [s.id!, slotDesc(s)]))
+  let prev = from?.[0] ? descs(from[0]) : new Map<NodeId, string>()
+  for (const h of from?.slice(1) ?? []) {
+    const now = descs(h)
+    if (!h.ours) for (const [id, d] of now) if (prev.get(id) !== d) shown.set(id, (shown.get(id) ?? new Set()).add(d))
+    prev = now
+  }
+  const inSave = descs({ ir } as Held)
+  const writes = from ? from.filter((h) => h.ours).length - (from[0]!.ours ? 1 : 0) : Infinity
+  const { records } = conflictMaps(tree.doc)
+  const values: ToldValue[] = []
+  let unnamed = 0
+  for (const [id, b] of since) {
+    if (id === ROOT) continue
+    const ownValue = Boolean(shown.get(id)?.has(b.value[0]))
+    const now = tree.item(id, 'v')
+    if (!now) continue
+    if (itemKey(now) !== b.key) {
+      // Overwritten by the save: a record of two values one machine wrote is no conflict.
+      if (!ownValue) continue
+      for (const [k, rec] of [...records.entries()] as Array<[string, ConflictRecord]>) {
+        if (k.startsWith(id + '|') && rec[0][2] === own && rec[1][2] === own) {
+          records.delete(k)
+          overwritten--
+          const [kept, saved] = [line(b.value[0]), line(tree.value(id)?.[0] ?? '')]
+          if (kept !== null && saved !== null) values.push({ path: pathOf(tree, id), kept, saved, own: true, replaced: true })
+        }
+      }
+      continue
+    }
+    const [kept, saved] = [line(b.value[0]), line(b.was)]
+    if (kept === null || saved === null || kept === saved) continue
+    const removed = !inSave.has(id)
+    if (ownValue || writes <= 1) values.push({ path: pathOf(tree, id), kept, saved, ...(ownValue ? { own: true } : {}), ...(removed ? { removed } : {}) })
+    else unnamed++
+  }
+  // The person's own first, then the peers'; the rest counted.
+  values.sort((x, y) => Number(Boolean(y.own)) - Number(Boolean(x.own)))
+  unnamed += Math.max(0, values.length - MAX_NAMED)
+  return { overwritten, values: values.slice(0, MAX_NAMED), unnamed }
+}
+
+/**
+ * A save that is exactly an older text (a stale copy written back unchanged, an editor's buffer saved without
+ * edits, or a deliberate revert: the bytes cannot tell) is taken as made from the newest text, so it takes back
+ * what peers changed since on every peer (`recent.ts`: a revert must go through at once). Said plainly
+ * (black-box tester stop 30, finding 7: the log said only "your edit taken in"): which version it equals, the
+ * peers' values it took back, and how to bring them back.
+ */
+export interface Undone {
+  /** Our writes (peers' changes written into the file) since the version the save equals; `older`: more. */
+  writes: number
+  older?: boolean
+  /** The peers' values it took back (up to MAX_NAMED), `now` null where the value went with the save. */
+  values: Array<{ path: string; was: string; now: string | null }>
+  /** How many in all. */
+  count: number
+}
+
+/** A non-stale save's diff (`FileModel.take`); with `equals`, what it took back of the peers' (`Undone`). */
+export function applyEdit(tree: Tree, differ: Differ, baseIr: DocIR | null, ir: DocIR, equals?: Equals): Undone | null {
+  const own = tree.doc.clientID
+  const peers = new Map<NodeId, { key: string; was: string; path: string }>()
+  if (equals && baseIr) for (const s of slotsOf(baseIr)) {
+    const item = s.id ? tree.item(s.id, 'v') : undefined
+    const was = item && line(tree.value(s.id!)?.[0] ?? '')
+    if (item && item.id.client !== own && was !== null && was !== undefined) peers.set(s.id!, { key: itemKey(item), was, path: pathOf(tree, s.id!) })
+  }
+  differ.applyDoc(baseIr, ir)
+  if (!equals) return null
+  const values: Undone['values'] = []
+  for (const [id, p] of peers) {
+    const now = tree.item(id, 'v')
+    if (now && itemKey(now) === p.key) continue
+    values.push({ path: p.path, was: p.was, now: now && tree.has(id) ? line(tree.value(id)?.[0] ?? '') : null })
+  }
+  return { ...equals, values: values.slice(0, MAX_NAMED), count: values.length }
+}
