@@ -90,3 +90,11 @@ test('a stale copy written back unchanged takes back the peers changes since, an
   send(A, B)
   expect(B.render().text).toBe(T0)
 })
+
+test('a value a peer only quoted otherwise is not named as kept over the save', () => {
+  const F = 'todos:\n- id: T-1\n  status: todo\n  title: "Café setup ☕"\n- id: T-2\n  status: todo\n  title: Write docs\n'
+  const [A, B] = newPair(F)
+  peer(A, B, () => F.replace('"Café setup ☕"', 'Café setup ☕').replace(/(T-2\n {2}status: )todo/, '$1done'))
+  const out = A.ingest(F.replace(/(T-1\n {2}status: )todo/, '$1doing'))
+  expect(out.stale?.values).toEqual([{ path: 'todos[T-2].status', kept: 'done', saved: 'todo' }])
+})
