@@ -14,7 +14,7 @@
  *    are counted (`unnamed`).
  */
 import * as Y from 'yjs'
-import { slotsOf, type DocIR } from './ir.js'
+import { childrenOf, slotsOf, type DocIR, type Node } from './ir.js'
 import { ROOT, kindOf, type NodeId } from './schema.js'
 import { ITEM } from './rules.js'
 import type { Tree } from './tree.js'
@@ -31,6 +31,8 @@ export interface ToldValue extends KeptValue {
   own?: boolean
   /** The save had no such value (it removed it, or its item): kept because it changed since. */
   removed?: boolean
+  /** The save has it, this machine's own later save removed it: it stays removed (`kept`, `saved` empty). */
+  gone?: boolean
   /** The save's value replaced this machine's own later one (`kept`): said, not recorded. */
   replaced?: boolean
 }
@@ -112,6 +114,11 @@ export function tellStale(tree: Tree, since: ReturnType<typeof changedSince>, fr
     if (ownValue || writes <= 1) values.push({ path: pathOf(tree, id), kept, saved, ...(ownValue ? { own: true } : {}), ...(removed ? { removed } : {}) })
     else unnamed++
   }
+  // What one's own later save removed and the save still has stays removed (the save was read from an earlier
+  // text): said as one's own, with how to have it back.
+  const gone = from ? removedByOwn(from, ir) : []
+  const shownNow = gone.length ? new Set(slotsOf(tree.toIR()).map((s) => s.id)) : null
+  for (const [id, path] of gone) if (!shownNow!.has(id)) values.push({ path, kept: '', saved: '', own: true, gone: true })
   // The person's own first, then the peers'; the rest counted.
   values.sort((x, y) => Number(Boolean(y.own)) - Number(Boolean(x.own)))
   unnamed += Math.max(0, values.length - MAX_NAMED)
@@ -153,4 +160,40 @@ export function applyEdit(tree: Tree, differ: Differ, baseIr: DocIR | null, ir: 
     values.push({ path: p.path, was: p.was, now: now && tree.has(id) ? line(tree.value(id)?.[0] ?? '') : null })
   }
   return { ...equals, values: values.slice(0, MAX_NAMED), count: values.length }
+}
+
+/** Paths of the slots of `ir` by id (`todos[T-1].status`), items by their `id` or `name`, else their place. */
+function pathsOf(ir: DocIR): Map<NodeId, { path: string; parent: NodeId | null }> {
+  const out = new Map<NodeId, { path: string; parent: NodeId | null }>()
+  const walk = (n: Node | null, path: string, parent: NodeId | null) => {
+    if (!n || !('entries' in n || 'items' in n)) return
+    const kids = childrenOf(n) ?? []
+    kids.forEach((c, i) => {
+      let p: string
+      if ('key' in c) p = `${path}${path ? '.' : ''}${c.key}`
+      else {
+        const ident = c.value && childrenOf(c.value)?.find((e) => 'key' in e && (e.key === 'id' || e.key === 'name') && e.value.t === 'scalar')
+        p = `${path}[${ident ? (ident.value as { raw: string }).raw : i}]`
+      }
+      if (c.id) out.set(c.id, { path: p, parent })
+      walk(c.value, p, c.id ?? parent)
+    })
+  }
+  walk(ir.root, '', null)
+  return out
+}
+
+/** Slots of the base (`from[0]`) that one of this machine's own saves after it removed, that the save `ir` still has. */
+function removedByOwn(from: readonly Held[], ir: DocIR): Array<[NodeId, string]> {
+  const base = pathsOf(from[0]!.ir)
+  const inSave = new Set(slotsOf(ir).map((s) => s.id).filter(Boolean))
+  const gone = new Set<NodeId>()
+  let prev = new Set(base.keys())
+  for (const h of from.slice(1)) {
+    const now = new Set(slotsOf(h.ir).map((s) => s.id!).filter(Boolean))
+    if (!h.ours) for (const id of prev) if (!now.has(id) && base.has(id) && inSave.has(id)) gone.add(id)
+    prev = now
+  }
+  // The outermost of what went: an item, not each of its fields.
+  return [...gone].filter((id) => !gone.has(base.get(id)!.parent!)).map((id) => [id, base.get(id)!.path])
 }

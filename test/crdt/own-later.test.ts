@@ -98,3 +98,15 @@ test('a value a peer only quoted otherwise is not named as kept over the save', 
   const out = A.ingest(F.replace(/(T-1\n {2}status: )todo/, '$1doing'))
   expect(out.stale?.values).toEqual([{ path: 'todos[T-2].status', kept: 'done', saved: 'todo' }])
 })
+
+test("an item one's own later save removed, which a stale save still has, is said as removed by oneself", () => {
+  const [A, B] = newPair(T0)
+  peer(A, B, (t) => t.replace('T-2\n    status: todo', 'T-2\n    status: bob2'))
+  A.ingest(A.render().text!.replace('  - id: T-3\n    status: todo\n', ''))
+  send(A, B)
+  B.setBase(B.render())
+  peer(A, B, (t) => t.replace('T-1\n    status: todo', 'T-1\n    status: bob1'))
+  const out = A.ingest(T0 + '  - id: T-4\n    status: new\n')
+  expect(out.text).not.toContain('T-3')
+  expect(out.stale?.values?.filter((v) => v.own)).toEqual([{ path: 'todos[T-3]', kept: '', saved: '', own: true, gone: true }])
+})
