@@ -77,7 +77,9 @@ export class Differ {
     // A stale save emptied (`k: ~`) a value a peer made a block of text since: the block's lines are the
     // peer's value (recorded as overwritten), not an emptied list's items, which an empty value shows: the
     // file showed `k:\n  - line one` (stale-save seed 3, 'record: a value said by its kind only').
-    if (this.w.opts.seen && isEmptyDesc(nd) && kindOf(had) === 'block' && base?.t !== 'block') this.tombstoneHidden(id, 'list')
+    // Emptied by the save, not left empty: `notes: ~` kept as the buffer showed it, beside a line typed after
+    // it, hid the block a peer made of it (`notes: |-` with no lines: a value from nowhere, seed 3 at 17,982).
+    if (this.w.opts.seen && isEmptyDesc(nd) && descOf(base) !== nd && kindOf(had) === 'block' && base?.t !== 'block') this.tombstoneHidden(id, 'list')
     const bc = childClass(base)
     const nc = childClass(next)
     // A save made from an older text (`seen`: a stale save) typed a line into a block scalar that a peer made
@@ -101,7 +103,10 @@ export class Differ {
         const same = cur && childClass(cur) === nc
         if (!same) this.tombstoneHidden(id, nc)
         const held = same ? cur : next.t === 'block' ? { ...next, lines: [] } : emptyLike(next)
-        this.diffChildren(id, held, next, path)
+        // A stale save's base showed none of those children (its value was of another kind, or nothing: the
+        // emptied text a cut's rest is diffed against): one it does not hold is a peer's, not deleted. Deleted,
+        // it stayed (beyond `seen`) with a record 'a deleted note_118' nobody made (stale-save 'truncate' mode).
+        this.diffChildren(id, held, next, path, same && !!this.w.opts.seen)
       }
       return
     }
@@ -180,7 +185,7 @@ export class Differ {
     this.diffChildren(id, empty, next, path)
   }
 
-  private diffChildren(parent: NodeId, base: Node, next: Node, path: readonly string[]): void {
+  private diffChildren(parent: NodeId, base: Node, next: Node, path: readonly string[], unseen = false): void {
     // A base child without id is text the CRDT does not hold as such (a repaired rendering): not a node.
     if (base.t === 'block' && next.t === 'block') return this.diffLines(parent, base.lines.filter((l) => l.id), next.lines)
     const bk = (childrenOf(base) ?? []).filter((c) => c.id)
@@ -199,7 +204,7 @@ export class Differ {
         ids.push(bk[i]!.id!)
       } else ids.push('')
     }
-    for (let i = 0; i < bk.length; i++) if (!matched.has(i) && bk[i]!.id) this.w.tombstone(bk[i]!.id!)
+    if (!unseen) for (let i = 0; i < bk.length; i++) if (!matched.has(i) && bk[i]!.id) this.w.tombstone(bk[i]!.id!)
     // Items the writer's file shows (kept ones, and new ones as they get ids): a new item never merges into one.
     const taken = new Set(ids.filter((x) => x))
     const orders = this.orderKeys(ids, pairs)
