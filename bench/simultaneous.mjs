@@ -11,6 +11,7 @@
  *    later write time in the record (a deterministic tie); exactly one conflict record for the field on
  *    every peer (`resolve --list --json`), listing every value written, the same on every peer — unless a
  *    writer's file already showed the peer's value (`--from start`): an overwrite, which owes no record;
+ *    no other value (nothing superseded, nothing twice), each credited to its writer;
  *  - neighbouring fields (`--mode neighbour`): every value written is shown, no conflict record;
  *  - no daemon says "your save was made from an older version", unless that save's file already showed the
  *    peer's value (`--from start`: its buffer was older).
@@ -225,6 +226,13 @@ async function trial(t, rng, env) {
         const vals = l[0].values.map((v) => unq(v.raw))
         const missing = racing.filter((p) => !vals.includes(unq(p.to)))
         if (missing.length) fail('record-missing-value', `${NAMES[k]}: record has ${vals.join(' | ')}; missing ${missing.map((p) => p.name).join(',')}`)
+        // A record lists only live competitors: a value no writer of this race wrote (the title before it, a
+        // value one of the writes had seen) is superseded and must not appear; nor one value twice.
+        const extra = vals.filter((v) => !racing.some((p) => unq(p.to) === v))
+        if (extra.length || new Set(vals).size !== vals.length) fail('record-extra-value', `${NAMES[k]}: record has ${vals.join(' | ')}`)
+        // Each value credited to the peer that wrote it (not to a peer that copied it: the later-wins rule).
+        const credit = l[0].values.filter((v) => racing.some((p) => unq(p.to) === unq(v.raw) && v.author?.name !== p.name))
+        if (credit.length) fail('record-credit', `${NAMES[k]}: ${credit.map((v) => `${v.raw} by ${v.author?.name}`).join(', ')}`)
         const shownIdx = vals.indexOf(unq(shown))
         if (shownIdx + 1 !== l[0].winner) fail('winner-not-shown', `${NAMES[k]}: winner ${l[0].winner}, shown ${shown}`)
         const latest = [...l[0].values].sort((x, y) => (x.at ?? '').localeCompare(y.at ?? '')).at(-1)
