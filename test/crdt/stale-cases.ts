@@ -33,6 +33,27 @@ export function sameValue(text: string, r: Rng): { b: string; a: string; line: s
 
 
 /**
+ * The tie (black-box tester, stop 30, finding 3): B changes the value A will edit and saves, then changes
+ * another value and saves again; A's buffer still shows the text before both and changes that value. By
+ * lines the save is as near the text before B's first save as the one after it: read as made from the
+ * newer, as if A had seen B's value, it was overwritten with no record. B's first save is `bs`.
+ */
+export function tieValue(text: string, r: Rng): { bs: string[]; b: string; a: string; line: string } | null {
+  const sv = sameValue(text, r)
+  if (!sv) return null
+  const b1 = sv.b.split('\n')
+  const a = sv.a.split('\n')
+  const i = a.findIndex((l, k) => l !== b1[k])
+  // B's second change: another value, two lines or more from A's (a neighbour would make it one hunk).
+  const idx = b1.map((l, k) => (Math.abs(k - i) > 1 && SCALAR.test(l) && !/^\s*(- )?id:/.test(l) ? k : -1)).filter((k) => k >= 0)
+  if (i < 0 || !idx.length) return null
+  const j = idx[Math.floor(r() * idx.length)]!
+  const b2 = [...b1]
+  b2[j] = `${b1[j]!.match(SCALAR)![1]!}peer value ${Math.floor(r() * 1000)} again`
+  return { bs: [sv.b], b: b2.join('\n'), a: sv.a, line: sv.line }
+}
+
+/**
  * B changes one value of an item; A's stale save moves that item (its block, unchanged) before the first item
  * of its list. Both must hold: the item where A put it, with B's value (black-box tester, issue 13: the
  * save was read as made from the newer text, and the peer's new title went back to the old one on every
@@ -55,6 +76,9 @@ export function moveEdited(r1: string, r: Rng): { a: string; b: string; moved: {
       first = k
     }
     if (first === i) continue
+    // Two items with the same first line (`- id: T-104` twice): moving one past the other reads as well as
+    // moving the lines that differ between them, a comment, the other way (seed 3 at 8,431: not a loss).
+    if (l.filter((x) => x === l[i]).length > 1) continue
     let e = i + 1
     while (e < l.length && l[e]!.trim() !== '' && col(l[e]!) > c && !l[e]!.trimStart().startsWith('#')) e++
     // The item ends there: the next line that is not blank is the list's next item or beyond it (not a comment).
