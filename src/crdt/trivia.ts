@@ -56,5 +56,16 @@ export function mergeLines(base: string, a: string, b: string): string | null {
 export function mergedTrivia(base: string, mine: string, cur: string | undefined): string {
   if (typeof cur !== 'string' || typeof base !== 'string' || typeof mine !== 'string' || cur === base || cur === mine) return mine
   if ([base, mine, cur].includes(NO_FINAL_NEWLINE)) return mine
+  // A document's BOM is in its head's first line, yet no line's: one side adding or removing it and the other
+  // adding a line at the head touched one line, and the save's whole head dropped the peer's BOM (or kept one
+  // the peer removed: the stale-save generator's 'bom' mode). Merged apart, on its presence: as the side that
+  // changed it has it.
+  const [b, m, c] = [base, mine, cur].map((t) => t.startsWith(BOM))
+  if (b || m || c) {
+    const rest = mergedTrivia(base.slice(b ? 1 : 0), mine.slice(m ? 1 : 0), cur.slice(c ? 1 : 0))
+    return (m !== b ? m : c) ? BOM + rest : rest
+  }
   return mergeLines(base, mine, cur) ?? mine
 }
+
+const BOM = '\uFEFF'
