@@ -56,8 +56,12 @@ function holdsAliases(node: Node | null): boolean {
   while (stack.length > 0) {
     const n = stack.pop()!
     if (n.t === 'opaque' && /[&*]/.test(n.raw)) return true
-    if (n.t === 'map' || n.t === 'fmap') for (const e of n.entries) stack.push(e.value)
-    else if (n.t === 'seq' || n.t === 'fseq') for (const i of n.items) stack.push(i.value)
+    if (n.t === 'map' || n.t === 'fmap' || n.t === 'seq' || n.t === 'fseq') {
+      for (const c of n.t === 'map' || n.t === 'fmap' ? n.entries : n.items) {
+        if ('sep' in c && sepAnchor(c.sep) !== null) return true
+        stack.push(c.value)
+      }
+    }
   }
   return false
 }
@@ -109,18 +113,29 @@ function yamlNode(doc: Document, node: Node | null): unknown {
     case 'map':
     case 'fmap': {
       const m = new YAMLMap()
-      for (const e of node.entries) m.items.push(new Pair(new Scalar(e.key), yamlNode(doc, e.value)))
+      for (const e of node.entries) m.items.push(new Pair(new Scalar(e.key), anchored(yamlNode(doc, e.value), e.sep)))
       return m
     }
     case 'seq':
     case 'fseq': {
       const s = new YAMLSeq()
-      for (const i of node.items) s.items.push(yamlNode(doc, i.value))
+      for (const i of node.items) s.items.push(anchored(yamlNode(doc, i.value), 'sep' in i ? i.sep : ''))
       return s
     }
     default:
       return doc.createNode(valueOf(node))
   }
+}
+
+/** The anchor a separator gives the collection after it (`: &base`, `- &x `: `extract.ts` anchoredCollection). */
+export function sepAnchor(sep: string): string | null {
+  return /^[ \t]*[:-][ \t]+&([^\s,[\]{}]+)/.exec(sep)?.[1] ?? null
+}
+
+function anchored(n: unknown, sep: string): unknown {
+  const name = sepAnchor(sep)
+  if (name !== null && isNode(n)) n.anchor = name
+  return n
 }
 
 /**

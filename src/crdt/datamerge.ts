@@ -16,7 +16,7 @@
  */
 import { Document, isCollection, isNode, stringify } from 'yaml'
 import { NO_FINAL_NEWLINE, type BlockScalarNode, type DocIR, type MapEntry, type MapNode, type Node, type SeqItem, type SeqNode } from './ir.js'
-import { valueOf } from './canonical.js'
+import { sepAnchor, valueOf } from './canonical.js'
 import { parseYaml } from './parse.js'
 import { renderNodeText } from './render.js'
 import { ITEM, type Rules } from './rules.js'
@@ -183,12 +183,13 @@ export class DataMerge {
   }
 
   private entry(e: MapEntry, want: unknown, path: string[]): MapEntry {
+    this.changedAtAnchor(e, path, want)
     const value = this.node(e.value, want, path)
     if (value === e.value) return e
     if (!value || (value.t !== 'map' && value.t !== 'seq')) this.replace(e)
     if (value) return { ...e, value }
     this.changes.push({ kind: 'changed', path: shown(path) })
-    const f = this.freshEntry(e.key, want, this.anchored(e.value, path, want))
+    const f = this.freshEntry(e.key, want, this.anchored(e, path, want))
     return { ...f, keyRaw: e.keyRaw, head: e.head, trail: keepTrail(e.trail, f) }
   }
 
@@ -225,6 +226,7 @@ export class DataMerge {
       const orphan = before + this.pending + (orphanHead.get(i) ?? '')
       before = ''
       this.pending = ''
+      this.changedAtAnchor(it, p, w)
       const value = this.node(it.value, w, p)
       if (value !== it.value && (!value || (value.t !== 'map' && value.t !== 'seq'))) this.replace(it)
       let out: SeqItem
@@ -232,7 +234,7 @@ export class DataMerge {
       else if (value) out = { ...it, value }
       else {
         this.changes.push({ kind: 'changed', path: shown([...path, String(j)]) })
-        const f = this.freshItem(w, this.anchored(it.value, p, w))
+        const f = this.freshItem(w, this.anchored(it, p, w))
         out = { ...f, head: it.head, trail: keepTrail(it.trail, f) }
       }
       return this.withPending(out, orphan)
@@ -278,13 +280,23 @@ export class DataMerge {
     return now
   }
 
+  /**
+   * An anchored collection (its anchor in the separator: `extract.ts` anchoredCollection) whose data changed: it
+   * is changed in place, and what uses the anchor stands for the new value (`usesRewritten`), as for an opaque
+   * anchored node written anew (`anchored`).
+   */
+  private changedAtAnchor(c: MapEntry | SeqItem, path: string[], want: unknown): void {
+    if (this.merging && sepAnchor(c.sep) !== null && !sameData(this.data(c.value), want)) this.anchored(c, path, want)
+  }
+
   /** The anchor a replaced node had, and whether its value was written in flow style (`&tags [a, b]`). */
-  private anchored(n: Node, path: string[], want: unknown): Anchor | undefined {
-    const name = this.merging ? anchorOf(n) : null
-    if (name === null || n.t !== 'opaque') return undefined
+  private anchored(c: MapEntry | SeqItem, path: string[], want: unknown): Anchor | undefined {
+    const [n, inSep] = [c.value, this.merging ? sepAnchor(c.sep) : null]
+    const name = inSep ?? (this.merging ? anchorOf(n) : null)
+    if (name === null) return undefined
     this.anchorWant.set(name, want)
-    this.atAnchors.push(`${shown(path) || 'the top'} (&${name})`)
-    return { name, flow: /^&\S+[ \t]+[[{]/.test(n.raw) }
+    if (!this.atAnchors.some((a) => a.endsWith(`(&${name})`))) this.atAnchors.push(`${shown(path) || 'the top'} (&${name})`)
+    return { name, flow: inSep !== null ? n.t === 'fmap' || n.t === 'fseq' : /^&\S+[ \t]+[[{]/.test((n as { raw: string }).raw) }
   }
 
   private freshEntry(key: string, value: unknown, anchor?: Anchor): MapEntry {

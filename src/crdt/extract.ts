@@ -133,6 +133,23 @@ function keyOf(tok: Token | null | undefined): { key: string; start: number; end
   return { key: resolved.value, start: scalar.offset, end: scalar.offset + scalar.source.length }
 }
 
+/**
+ * An anchor alone on a collection (`defaults: &base` over indented keys, `- &base {owner: a}`), on the key's
+ * or dash's line: the anchor stays in the separator and the collection is modelled like any other, so two
+ * peers' edits of different keys inside it both survive (black-box tester stop 30, finding 5: as one opaque
+ * register, a later edit of one key dropped a concurrent edit of another). Tags, several properties, and an
+ * anchor on a line of its own keep the value opaque.
+ */
+function anchoredCollection(src: string, afterKey: number, sepTokens: readonly SourceToken[], value: Token | undefined): boolean {
+  if (!value) return false
+  const props = sepTokens.filter((t) => t.type === 'anchor' || t.type === 'tag')
+  if (props.length !== 1 || props[0]!.type !== 'anchor') return false
+  const anchor = props[0]!
+  if (src.slice(afterKey, anchor.offset).includes('\n')) return false
+  if (value.type === 'flow-collection') return !src.slice(afterKey, value.offset).includes('\n')
+  return (value.type === 'block-map' || value.type === 'block-seq') && lineStartOf(src, value.offset) > anchor.offset
+}
+
 /** Value part of an entry: separator text, node, trail up to the end of the entry's last line. */
 function entryValue(
   src: string,
@@ -141,7 +158,7 @@ function entryValue(
   value: Token | undefined,
   col: number,
 ): { sep: string; value: Node; trail: string; end: number } {
-  if (hasProps(sepTokens)) {
+  if (hasProps(sepTokens) && !anchoredCollection(src, afterKey, sepTokens, value)) {
     const prop = sepTokens.find((t) => t.type === 'anchor' || t.type === 'tag')!
     const end = value ? contentEnd(value) : prop.offset + prop.source.length
     const ownEnd = value && (value.type === 'block-map' || value.type === 'block-seq') ? lineEndAfter(src, end) : end

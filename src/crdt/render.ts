@@ -291,8 +291,9 @@ function valueSep(rel: string, value: Node, col: number, seqItem = false): strin
   const sep = toAbsolute(rel, col)
   const nl = sep.lastIndexOf('\n')
   if (isBlockCollection(value)) {
-    // After `key: ` only a scalar or flow value may follow on the same line; after `- ` anything may.
-    if (nl < 0 && !seqItem) return sep.replace(/[ \t]*$/, '') + '\n'
+    // After `key: ` only a scalar or flow value may follow on the same line; after `- ` anything may, but
+    // not after `- &x `: the anchor would name the first key, not the collection (a peer made it block).
+    if (nl < 0 && (!seqItem || /&[^\s,[\]{}]+[ \t]*$/.test(sep))) return sep.replace(/[ \t]*$/, '') + '\n'
     if (nl >= 0 && nl !== sep.length - 1) return sep.slice(0, nl + 1)
     return sep
   }

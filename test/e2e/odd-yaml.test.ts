@@ -11,7 +11,7 @@ import path from 'node:path'
 import { execa } from 'execa'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import {
-  CLI, edit, killAll, readFile, removeTmpDirs, setupSpace, SMALL_TODOS, startWatch, statusJson, stopWatch, TODOS,
+  CLI, ctxJson, edit, killAll, readFile, removeTmpDirs, setupSpace, SMALL_TODOS, startWatch, statusJson, stopWatch, TODOS,
   waitFileEquals, waitFor, type Peer,
 } from './helpers.js'
 
@@ -47,6 +47,8 @@ const SYNCED: Record<string, string> = {
   'tab-in-value': 'entries:\n  - id: k1\n    text: "a\tb"\n    note: x\ty\n',
 }
 const fileOf = (k: string) => `.rhema/odd/${k}.yaml`
+/** Black-box tester stop 30, finding 5: anchored mappings, flow and block, used by merge keys. */
+const ANCHORED = '# shared\ndefaults: &base {owner: a, area: b}\nteam: &team\n  owner: a   # who answers\n  area: b\ntodos:\n  - id: T-1\n    <<: *base\n  - id: T-2\n    <<: *team\n'
 
 /** Peak RSS (MiB) of a finished `node bin/ctxsync …` run, from GNU time. */
 async function peakRss(cwd: string, args: string[]): Promise<{ mib: number; exitCode: number; stderr: string }> {
@@ -71,7 +73,7 @@ function expectHeld(files: Array<{ path: string; state: string; error?: { line: 
 describe('e2e: odd and hostile YAML', { timeout: 180_000 }, () => {
   it('odd files on a are held with their reason (or synced exactly when valid); b is untouched; a keeps syncing', async () => {
     const names = [...Object.keys(HELD), ...Object.keys(SYNCED)]
-    const files = Object.fromEntries([[TODOS, SMALL_TODOS], ...names.map((k) => [fileOf(k), BASE])])
+    const files = Object.fromEntries([[TODOS, SMALL_TODOS], [fileOf('anchored'), ANCHORED], ...names.map((k) => [fileOf(k), BASE])])
     const { peers } = await setupSpace(['a', 'b'], { files })
     const [a, b] = peers as [Peer, Peer]
     const da = await startWatch(a)
@@ -97,6 +99,16 @@ describe('e2e: odd and hostile YAML', { timeout: 180_000 }, () => {
     await waitFileEquals(b, fromA)
     const fromB = await edit(b, 'title: "Second task"', 'title: "Second task, from b"')
     await waitFileEquals(a, fromB)
+    // Finding 5: a and b edit different keys of the same anchored mappings at once (neither has the other's
+    // edit): both edits survive on both peers, no conflict (an anchored mapping was one value: one edit lost).
+    const ed = (t: string, from: string, to: string) => t.replace(`{owner: a, area: b}`, from).replace(/^ {2}(owner|area): [ab]\b/gm, (m, k: string) => (k === to ? `  ${k}: ${to === 'owner' ? 'ann' : 'bob'}` : m))
+    const [fa, fb] = [ed(ANCHORED, '{owner: ann, area: b}', 'owner'), ed(ANCHORED, '{owner: a, area: bob}', 'area')]
+    fs.writeFileSync(path.join(a.dir, fileOf('anchored')), fa)
+    fs.writeFileSync(path.join(b.dir, fileOf('anchored')), fb)
+    const both = ANCHORED.replace('{owner: a, area: b}', '{owner: ann, area: bob}').replace('  owner: a ', '  owner: ann ').replace('  area: b\n', '  area: bob\n')
+    await waitFileEquals(a, both, fileOf('anchored'), 30_000)
+    await waitFileEquals(b, both, fileOf('anchored'), 30_000)
+    for (const p of [a, b]) expect((await ctxJson(p.dir, ['resolve', '--list'])).conflicts.filter((c: { file: string }) => c.file === fileOf('anchored'))).toEqual([])
     const daemonPeak = vmHwm(da.proc.pid!)
     console.log(`odd YAML: watch peak RSS ${daemonPeak.toFixed(0)} MiB (a, holding a 50 MB file and a 10-level alias bomb)`)
     expect(daemonPeak).toBeLessThan(400)
