@@ -21,7 +21,7 @@
  * merge brings). A change the text cannot say (a merged key removed, an anchor a merge uses made no mapping,
  * a change inside a flow map that merges) is refused with the place named, and the dump taken as it is.
  */
-import { Lexer } from 'yaml'
+import { CST, Lexer, Parser } from 'yaml'
 import type { DocIR } from './ir.js'
 import { incrementalParse } from './incremental.js'
 import { parseYaml } from './parse.js'
@@ -94,7 +94,7 @@ export function keepFormat(baseText: string, text: string, rules: Rules): KeepFo
   // may the line after it (lines count with the line before them): the data changes explain two lines each.
   const reformatted = merged === null ? Infinity : changedLines(strip(merged.text), next) - 2 * m.changes.length
   // Without comments to lose, a save that changes no data but reformats is someone's re-indentation.
-  const dump = lostComments >= 2 || (reformatted >= Math.max(MIN_REFORMATTED, REFORMATTED_SHARE * next.length) && (merged === null || m.changes.length > 0))
+  const dump = lostComments >= 2 || droppedQuotes(baseText, text) || (reformatted >= Math.max(MIN_REFORMATTED, REFORMATTED_SHARE * next.length) && (merged === null || m.changes.length > 0))
   if (!dump) return { kind: 'none' }
   if (merged === null) return { kind: 'failed', reason: refused ?? 'the data changed shape at the top' }
   if (merged.text === baseText) return { kind: 'kept', text: merged.text, changes: [] }
@@ -171,6 +171,45 @@ function commentsOutside(text: string, ranges: Ranges, but: Ranges): number {
     return 0
   }
   return n
+}
+
+/**
+ * A library re-chooses the quoting of every value it writes, changed or not: a save in which no quoted scalar
+ * could be plain, that writes a value the text quoted where plain would do (`title: "Café"`, the team's
+ * quoting) otherwise, is a dump however few lines it changed (black-box tester stop 30, finding 6: a PyYAML
+ * `allow_unicode` dump of a file in PyYAML's own layout changed two lines, was taken as it was, and the title
+ * lost its quotes; without `allow_unicode` it is written with escapes, `"Caf\xE9"`).
+ */
+function droppedQuotes(baseText: string, text: string): boolean {
+  const now = scalars(text)
+  if (now.optional.length > 0) return false
+  return scalars(baseText).optional.some(([v, raw]) => now.raws.has(v) && !now.raws.get(v)!.has(raw))
+}
+
+/** A one-line quoted scalar's content that surely reads the same plain (YAML 1.1 and 1.2 alike). */
+const PLAINABLE = /^\p{L}[^\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff"'#:\\[\]{},&*!|>%@`]*$/u
+const SPECIAL = /^(?:[yYnN~]|yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL)$/
+
+/** The text's quoted scalars that need no quotes (value, token), and the tokens of each string value. */
+function scalars(text: string): { optional: Array<[string, string]>; raws: Map<string, Set<string>> } {
+  const out = { optional: [] as Array<[string, string]>, raws: new Map<string, Set<string>>() }
+  for (const tok of new Parser().parse(text)) {
+    if (tok.type !== 'document') continue
+    CST.visit(tok, (item) => {
+      for (const t of [item.key, item.value]) {
+        if (t?.type !== 'scalar' && t?.type !== 'double-quoted-scalar' && t?.type !== 'single-quoted-scalar') continue
+        const v = CST.resolveAsScalar(t).value
+        if (!out.raws.has(v)) out.raws.set(v, new Set())
+        out.raws.get(v)!.add(t.source)
+        if (t.type === 'scalar') continue
+        const inner = t.source.slice(1, -1)
+        // Escapes (`\xE9`, `''`) are a library's choice for what plain cannot say.
+        if (/[\\\n]/.test(inner) || (t.type === 'single-quoted-scalar' && inner.includes("'"))) continue
+        if (PLAINABLE.test(inner) && !/\s$/.test(inner) && !SPECIAL.test(inner)) out.optional.push([v, t.source])
+      }
+    })
+  }
+  return out
 }
 
 /** The text's lines without blank lines, comment lines and trailing spaces: what a dump reformats. */

@@ -17,11 +17,11 @@ import { diffArrays } from 'diff'
 import { FileModel } from '../../src/crdt/model.js'
 import { keepFormat, describeKept } from '../../src/crdt/keepformat.js'
 import { sameData } from '../../src/crdt/datamerge.js'
-import { parseYaml } from '../../src/crdt/parse.js'
+import { parses, parseYaml } from '../../src/crdt/parse.js'
 import { compileRules } from '../../src/crdt/rules.js'
 import { mulberry32 } from '../helpers/random.js'
 import { stacked } from '../generators/edits.js'
-import { ANCHORED, dataOf, jsonSafe, mutate, pyyamlDump, pyyamlLike, touchedComments, touchedLines, withAnchors, yamlDump } from '../generators/dumps.js'
+import { ANCHORED, dataOf, jsonSafe, mutate, pyyamlDump, pyyamlLike, teamQuoted, touchedComments, touchedLines, withAnchors, yamlDump } from '../generators/dumps.js'
 import { author } from './helpers.js'
 
 const fixtures = path.resolve(__dirname, '../../fixtures')
@@ -100,7 +100,7 @@ const breathe = () => new Promise((resolve) => setImmediate(resolve))
 export async function runDumps(seed: number, count: number): Promise<DumpRun> {
   const r = mulberry32(seed)
   const run: DumpRun = { tried: {}, kept: {}, failed: {}, failures: [], asIs: {}, refused: {}, pyyaml: 'real PyYAML' }
-  const cases: Array<{ file: (typeof files)[number] } & ReturnType<typeof mutate>> = []
+  const cases: Array<{ file: (typeof files)[number]; dumped?: string } & ReturnType<typeof mutate>> = []
   while (cases.length < count) {
     const file = files[Math.floor(r() * files.length)]!
     const m = mutate(parsedOf(file).data, r)
@@ -118,6 +118,22 @@ export async function runDumps(seed: number, count: number): Promise<DumpRun> {
     const m = mutate(parsedOf(file).data, ra)
     if (m.kinds.length > 0 && jsonSafe(m.data)) cases.push({ file, ...m })
   }
+  // And an eighth more: a file in PyYAML's own layout (`allow_unicode`), some strings quoted by the team where
+  // plain would do, dumped again by PyYAML with `allow_unicode` (black-box tester stop 30, finding 6): the dump
+  // changes few lines, and was taken as it was, the quotes lost. Its own stream too.
+  const rq = mulberry32(seed ^ 0x6a11)
+  const picks: Array<{ file: (typeof files)[number] } & ReturnType<typeof mutate>> = []
+  while (picks.length < Math.ceil(count / 8)) {
+    const file = files[Math.floor(rq() * files.length)]!
+    const m = mutate(parsedOf(file).data, rq)
+    if (m.kinds.length > 0 && jsonSafe(m.data) && jsonSafe(parsedOf(file).data)) picks.push({ file, ...m })
+  }
+  const pyU = pyyamlDump([...picks.map((p) => parsedOf(p.file).data), ...picks.map((p) => p.data)], { unicode: true })
+  const unicodeDump = (k: number) => ('texts' in pyU ? pyU.texts[k]! : pyyamlLike([...picks.map((p) => parsedOf(p.file).data), ...picks.map((p) => p.data)][k]))
+  picks.forEach((p, k) => {
+    const base = teamQuoted(unicodeDump(k), rq)
+    if (base !== null && parses(base) && sameData(dataOf(base), parsedOf(p.file).data)) cases.push({ ...p, file: { name: p.file.name, text: base }, dumped: unicodeDump(picks.length + k) })
+  })
   const half = Math.ceil(count / 2)
   // The anchored cases alternate between the dumpers.
   const byPy = (i: number) => (i < plain ? i >= half : i % 2 === 1)
@@ -131,8 +147,8 @@ export async function runDumps(seed: number, count: number): Promise<DumpRun> {
   }
   return run
   function check(c: (typeof cases)[number], i: number): void {
-    const dumper = byPy(i) ? 'pyyaml' : 'yaml'
-    const dump = !byPy(i) ? yamlDump(c.data) : 'texts' in py ? py.texts[pyAt.get(i)!]! : pyyamlLike(c.data)
+    const dumper = c.dumped !== undefined ? 'pyyaml-unicode' : byPy(i) ? 'pyyaml' : 'yaml'
+    const dump = c.dumped ?? (!byPy(i) ? yamlDump(c.data) : 'texts' in py ? py.texts[pyAt.get(i)!]! : pyyamlLike(c.data))
     const tag = `${dumper} ${c.kinds.join('+')}${c.file.text.includes('\r\n') ? ', CRLF' : ''}`
     run.tried[dumper] = (run.tried[dumper] ?? 0) + 1
     const fail = (why: string, outcome: string) => {
@@ -146,12 +162,19 @@ export async function runDumps(seed: number, count: number): Promise<DumpRun> {
         for (const [k, v] of Object.entries(texts)) fs.writeFileSync(path.join(dir, `${i}.${k}.yaml`), v)
       }
     }
+    // A list shared by an anchor and its alias changes at the anchor's line, whichever path the change took.
+    const shared = anchored(c.file) ? [...c.touched, ...c.grown].filter((p) => String(p[0]).startsWith('x_')).length : 0
+    const budget = () => shared + touchedLines(parsedOf(c.file).ir, c.touched, c.grown, c.moved, c.emptied)
+      // A file without a final newline: its last line changes when what ends it moves.
+      + (c.file.text.endsWith('\n') ? 0 : 1)
     const got = keepFormat(c.file.text, dump, compileRules(c.file.name))
     if (got.kind === 'none') {
       // Not recognised: acceptable only when the dump lost nothing worth keeping (no comment, same lines). The
       // comments inside the values it changed or removed went with them, as they do in a person's save
       // (keepformat.ts; human edit seed 200183).
       if (lostComments(c.file.text, dump, touchedComments(parsedOf(c.file).ir, c.touched)).length > 1) fail('not recognised as a dump', 'not recognised')
+      // Taken as it is, a dump in the file's own layout loses only the team's quoting: it must not.
+      else if (c.dumped !== undefined && removedLines(c.file.text, dump) > budget()) fail('not recognised as a dump: the team\'s quoting lost', 'quotes lost')
       else run.asIs[dumper] = (run.asIs[dumper] ?? 0) + 1
       return
     }
@@ -173,13 +196,8 @@ export async function runDumps(seed: number, count: number): Promise<DumpRun> {
     if (c.file.text.includes('\r\n') && !bareLf(c.file.text) && bareLf(got.text)) return fail('a CRLF file got lines ended by LF alone', 'mixed line ends')
     const lost = lostComments(c.file.text, got.text, touchedComments(parsedOf(c.file).ir, c.touched))
     if (lost.length) return fail(`comment lines lost: ${JSON.stringify(lost)}`, 'comment lost')
-    // A list shared by an anchor and its alias changes at the anchor's line, whichever path the change took.
-    const shared = anchored(c.file) ? [...c.touched, ...c.grown].filter((p) => String(p[0]).startsWith('x_')).length : 0
-    const budget = shared + touchedLines(parsedOf(c.file).ir, c.touched, c.grown, c.moved, c.emptied)
-    // A file without a final newline: its last line changes when what ends it moves.
-      + (c.file.text.endsWith('\n') ? 0 : 1)
     const removed = removedLines(c.file.text, got.text)
-    if (removed > budget) return fail(`${removed} lines of the original changed, the changed values span ${budget}`, 'reformatted')
+    if (removed > budget()) return fail(`${removed} lines of the original changed, the changed values span ${budget()}`, 'reformatted')
     if (i % 16 === 0) {
       const model = new FileModel({ name: c.file.name, author: author('a') })
       model.enroll(c.file.text)
@@ -289,6 +307,19 @@ test('a PyYAML-style dump with one status changed changes that line only', () =>
   expect(got.kind).toBe('kept')
   expect(got.kind === 'kept' && got.text).toBe(TODOS.replace('status: blocked', 'status: done'))
   expect(got.kind === 'kept' && describeKept('todos.yaml', got.changes)).toBe('todos.yaml: a whole-file rewrite by a YAML library was taken in as 1 value change; comments and formatting kept')
+})
+
+// Black-box tester stop 30, finding 6: PyYAML `safe_dump(..., allow_unicode=True)` of a file already in its layout
+// changes two lines; taken as it was, the title lost the team's quotes.
+test('an allow_unicode dump of a file in PyYAML\'s own layout keeps the team\'s quotes', () => {
+  const team = 'todos:\n- id: T-1\n  status: todo\n  title: "Café setup ☕"\n- id: T-2\n  status: todo\n  title: Write docs\n'
+  const dump = 'todos:\n- id: T-1\n  status: todo\n  title: Café setup ☕\n- id: T-2\n  status: done\n  title: Write docs\n'
+  expect(keepFormat(team, dump, compileRules('todos.yaml'))).toMatchObject({ kind: 'kept', text: team.replace(/(T-2\n {2}status: )todo/, '$1done') })
+  // Without allow_unicode PyYAML writes what is not ASCII with escapes: the team's text stays too.
+  expect(keepFormat(team, dump.replace('Café setup ☕', '"Caf\\xE9 setup \\u2615"'), compileRules('todos.yaml'))).toMatchObject({ kind: 'kept', text: team.replace(/(T-2\n {2}status: )todo/, '$1done') })
+  // A person who unquotes a value the file quoted, in a file with other such quotes, made no dump.
+  const two = team.replace('title: Write docs', 'title: "Write docs"')
+  expect(keepFormat(two, two.replace('"Café setup ☕"', 'Café setup ☕').replace(/(T-2\n {2}status: )todo/, '$1done'), compileRules('todos.yaml')).kind).toBe('none')
 })
 
 test('new values take the style around them; removed items leave their comments', () => {

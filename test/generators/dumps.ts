@@ -231,17 +231,37 @@ export function touchedComments(ir: DocIR, paths: Path[]): string[] {
 export const yamlDump = (data: unknown): string => stringify(data)
 
 /** PyYAML's dumps of `datas`, or null (with the reason) when python3 with PyYAML is not there. */
-export function pyyamlDump(datas: unknown[]): { texts: string[] } | { skipped: string } {
+export function pyyamlDump(datas: unknown[], o: { unicode?: boolean } = {}): { texts: string[] } | { skipped: string } {
   const script = [
     'import json, sys, yaml',
     'for line in sys.stdin:',
     '    d = json.loads(line)',
     '    print(json.dumps(yaml.safe_dump(d["data"], default_flow_style=False, sort_keys=True, width=80, allow_unicode=d["unicode"])))',
   ].join('\n')
-  const input = datas.map((d, i) => JSON.stringify({ data: d, unicode: i % 2 === 0 })).join('\n') + '\n'
+  const input = datas.map((d, i) => JSON.stringify({ data: d, unicode: o.unicode ?? i % 2 === 0 })).join('\n') + '\n'
   const r = spawnSync('python3', ['-c', script], { input, encoding: 'utf8', maxBuffer: 256 << 20 })
   if (r.error || r.status !== 0) return { skipped: `python3 with PyYAML not available (${r.error?.message ?? r.stderr.trim().split('\n').pop()})` }
   return { texts: r.stdout.trim().split('\n').map((l) => JSON.parse(l) as string) }
+}
+
+/**
+ * `text` with about one in three of its plain one-line string values double-quoted, as a team writes some
+ * (`title: "Café ☕"`: black-box tester stop 30, finding 6); null when it has none to quote.
+ */
+export function teamQuoted(text: string, r: Rng): string | null {
+  let n = 0
+  const lines = text.split('\n')
+  const col = (l: string) => l.length - l.trimStart().length + (/^\s*- /.test(l) ? 2 : 0)
+  const out = lines.map((line, i) => {
+    const m = /^(\s*(?:- )?[\w.-]+: )(\p{L}[^"'#:\\[\]{},&*!|>%@`]*)$/u.exec(line)
+    // A plain scalar folded onto deeper lines (PyYAML's width) is not one line.
+    const next = lines[i + 1]
+    if (!m || (next !== undefined && next.trim() !== '' && col(next) > col(line))) return line
+    if (/\s$/.test(m[2]!) || /^(?:[yYnN]|yes|no|true|false|on|off|null)$/i.test(m[2]!) || r() >= 1 / 3) return line
+    n++
+    return `${m[1]}"${m[2]}"`
+  })
+  return n > 0 ? out.join('\n') : null
 }
 
 /** The PyYAML style imitated with the `yaml` package (where real PyYAML is missing). */
