@@ -38,6 +38,8 @@ import { GitView, mergeClean, mergeTexts, nearest } from './gitbase.js'
 import type { GitIntent } from './gitintent.js'
 import { writtenSinceHeadMoved } from './awayrevert.js'
 import { adoptMerges } from './mergeadopt.js'
+import { stashedText } from './mergestash.js'
+import { spacePaths } from './paths.js'
 
 export { mergeTexts }
 import { ingestAsGit } from '../crdt/merge/gitreplay.js'
@@ -198,8 +200,12 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
     if (known && theirs !== null && !f.model.exists() && intent?.kind === 'move' && (await view.brought(f.name, intent.from))) {
       return (await plain()) === null ? null : 'revived'
     }
+    // What the autostash held, when the driver noted it (mergestash.ts): the edit over git is that text's, not
+    // the merge's — diffed from HEAD's version, the merge re-made every uncommitted value as a fresh save, and
+    // one the live context changed during the pull (a `resolve`, a peer's edit held meanwhile) was undone.
+    const stashed = overGit ? await stashEdit(cx, d, view, hash!) : false
     // A commit of this clone's own (known) with a save after it: the save is the edit, as before.
-    if (known && overGit) return plain()
+    if (known && overGit && !stashed) return plain()
     if (known) return await keepLive(cx, d, hash)
     if (theirs === null) {
       f.sawAbsent()
@@ -208,7 +214,7 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
       return 'from-git'
     }
     await ingestNew(cx, f, view, theirs, live.text)
-    if (overGit) await editOverGit(cx, d, theirs, text!, hash!)
+    if (overGit && !stashed) await editOverGit(cx, d, theirs, text!, hash!)
     f.sawOnDisk(hash!)
     f.noteSeen(hash)
     await writeBack(cx, d)
@@ -299,6 +305,21 @@ async function editOverGit(cx: GitContext, d: DocTurn, head: string, text: strin
   if (text === head) return
   d.file.model.diskHolds(head)
   await takeInSave(cx, d, text, hash, false)
+}
+
+/**
+ * The autostash's own text, when the driver noted what it held and the disk still holds its merge: nothing
+ * to take in when it is the text the file held before git ran (the daemon's last, no save of the person's
+ * pending); otherwise the person's save made just before the pull, taken in as a save of its own, before
+ * what came. False: no note, so what the disk holds over git's version is taken in as before.
+ */
+async function stashEdit(cx: GitContext, d: DocTurn, view: GitView, hash: string): Promise<boolean> {
+  const stashed = await stashedText(spacePaths(cx.root), view.repo, d.file.name, hash).catch(() => null)
+  if (stashed === null) return false
+  const h = sha256hex(Buffer.from(stashed, 'utf8'))
+  log('%s: the autostash held %s', d.file.name, d.file.diskIs(h) ? 'the file\'s last text' : 'a save not taken in yet')
+  if (!d.file.diskIs(h)) await takeInSave(cx, d, stashed, h, false)
+  return true
 }
 
 /** Git removed the file: known when no known version on the way back had it. */

@@ -80,31 +80,45 @@ export async function runMergeJob(job: MergeJob, inlineLimit?: number): Promise<
     throw e
   }
   try {
-    const record = job.records !== false && paths && r.conflicts.length && (await options()).me
-    // Both sides already the live context's (a commit made before a resolution, merged after it): what they
-    // conflict on was decided there, and a record would open it again (mergeknown.ts).
-    // The merged text is the live context's then: the merge's pick among superseded values is no one's.
-    if (record && paths && (await heldLive(paths.docs, job))) {
-      return { kind: 'merged', text: (await liveText(paths.docs, job, options)) ?? r.text ?? '', conflicts: r.conflicts.length, keep: null, held: true }
-    }
-    // An autostash applied over what git brought, both the live context's: the work tree is its text too.
-    // Git's merge of the two brought back what the live context removed since (an item deleted live after a
-    // peer committed it), and the daemon read that as this clone's edit (black-box tester, stop 29, finding 4).
-    if (!r.conflicts.length && paths && job.records !== false && (await autostashApplied(job)) && (await heldLive(paths.docs, job))) {
-      const live = await liveText(paths.docs, job, options)
-      if (live !== null) return { kind: 'merged', text: live, conflicts: 0, keep: null }
-    }
-    // `git checkout -m` / `switch -m`: the daemon keeps no record of it (mergeadopt.ts), so none is made here,
-    // and the driver says so instead of promising one to `resolve --list` that never shows.
-    if (record && (await checkoutMerge(job))) return { kind: 'merged', text: r.text ?? '', conflicts: r.conflicts.length, keep: null, carried: true }
-    const keep = record ? r.parts.map((await import('./mergestore.js')).storePart) : null
-    if (keep) for (const k of keep) k.sides = [sha256hex(job.ours), sha256hex(job.theirs)]
-    if (keep && paths) await creditStash(paths, job.name, await options(), r.parts, keep)
-    const seen = keep && paths ? await seenHere(paths.state, job.name, r.parts) : 0
-    return { kind: 'merged', text: r.text ?? '', conflicts: r.conflicts.length, keep, seen }
+    const out = await outcome(job, r, paths, options)
+    // An autostash applied: what it held, for the daemon that takes this text in (mergestash.ts).
+    if (out.kind === 'merged' && paths && job.git && job.records !== false) await noteStash(paths, job, out.text).catch(() => undefined)
+    return out
   } finally {
     for (const p of r.parts) p.model.destroy()
   }
+}
+
+async function noteStash(paths: ReturnType<typeof spacePaths>, job: MergeJob, text: string): Promise<void> {
+  const [{ Repo }, { autostashSide, noteAutostash }] = await Promise.all([import('../git/repo.js'), import('./mergestash.js')])
+  const repo = await Repo.open(job.git!.cwd).catch(() => null)
+  const stash = repo && (await autostashSide(repo, job.git!.path, job.theirs))
+  if (stash) await noteAutostash(paths, job.name, text, stash)
+}
+
+async function outcome(job: MergeJob, r: { text: string | null; conflicts: unknown[]; parts: MergePart[] }, paths: ReturnType<typeof spacePaths> | null, options: () => Promise<Merge3Options & { me: Author | null; stash: Author | null }>): Promise<MergeOutcome> {
+  const record = job.records !== false && paths && r.conflicts.length && (await options()).me
+  // Both sides already the live context's (a commit made before a resolution, merged after it): what they
+  // conflict on was decided there, and a record would open it again (mergeknown.ts).
+  // The merged text is the live context's then: the merge's pick among superseded values is no one's.
+  if (record && paths && (await heldLive(paths.docs, job))) {
+    return { kind: 'merged', text: (await liveText(paths.docs, job, options)) ?? r.text ?? '', conflicts: r.conflicts.length, keep: null, held: true }
+  }
+  // An autostash applied over what git brought, both the live context's: the work tree is its text too.
+  // Git's merge of the two brought back what the live context removed since (an item deleted live after a
+  // peer committed it), and the daemon read that as this clone's edit (black-box tester, stop 29, finding 4).
+  if (!r.conflicts.length && paths && job.records !== false && (await autostashApplied(job)) && (await heldLive(paths.docs, job))) {
+    const live = await liveText(paths.docs, job, options)
+    if (live !== null) return { kind: 'merged', text: live, conflicts: 0, keep: null }
+  }
+  // `git checkout -m` / `switch -m`: the daemon keeps no record of it (mergeadopt.ts), so none is made here,
+  // and the driver says so instead of promising one to `resolve --list` that never shows.
+  if (record && (await checkoutMerge(job))) return { kind: 'merged', text: r.text ?? '', conflicts: r.conflicts.length, keep: null, carried: true }
+  const keep = record ? r.parts.map((await import('./mergestore.js')).storePart) : null
+  if (keep) for (const k of keep) k.sides = [sha256hex(job.ours), sha256hex(job.theirs)]
+  if (keep && paths) await creditStash(paths, job.name, await options(), r.parts, keep)
+  const seen = keep && paths ? await seenHere(paths.state, job.name, r.parts) : 0
+  return { kind: 'merged', text: r.text ?? '', conflicts: r.conflicts.length, keep, seen }
 }
 
 async function checkoutMerge(job: MergeJob): Promise<boolean> {

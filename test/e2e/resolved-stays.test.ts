@@ -200,6 +200,51 @@ describe('e2e: a resolved conflict stays resolved across git', { timeout: 240_00
     expect(await stopWatch(db)).toBe(0)
   })
 
+  // Black-box tester, stop 30, finding 2: `(git pull) & ctxsync resolve ID --take N` at once. The pull fast-forwards
+  // over uncommitted live context (autostash) and the resolve reaches bob's daemon before it has taken in what the
+  // pull wrote (its quiet period after git, 3 s here). The autostash held the text from before the resolve; its
+  // merge with gus's commit was taken in as bob's save made from gus's version, so the stashed value came back over
+  // the resolution on every peer ("you changed it at once") and gus's title was credited to bob. The driver now
+  // notes what the autostash held (space/mergestash.ts): the file's own last text, so nothing of bob's to take in.
+  it('a resolve at the same moment as a fast-forward pull over uncommitted work: the choice stays, the pulled change is its author\'s', async () => {
+    const { a, b, da, db: db0, remote } = await twoLivePeers()
+    expect(await stopWatch(db0)).toBe(0)
+    let db = db0
+    try {
+      await replaceIn(b.dir, TODOS, 'title: "Fix the renderer"', BOB_TITLE)
+      await replaceIn(a.dir, TODOS, 'title: "Fix the renderer"', 'title: "Fix the renderer, ann"')
+      await waitChange(a, (ch) => ch.fields.some((f: any) => f.path === 'todos[id=t2].title'), 'ann took her edit in')
+      const gus = await cloneAs(remote, 'gus')
+      await replaceIn(gus, TODOS, 'title: "Ship it"', 'title: "Ship it, gus"')
+      await gitIn(gus, ['commit', '-qam', 'gus: t3'])
+      await gitIn(gus, ['push', '-q', 'origin', 'main'])
+      db = await startWatch(b, [], { CTXSYNC_GIT_QUIET_MS: '3000' })
+      let c: any
+      await waitFor(async () => ((c = (await listed(b)).find((x: any) => x.display === 'todos[id=t2].title')) !== undefined), 20_000, 'the title conflict on bob')
+      const take = c.winner === 1 ? 2 : 1
+      const chosen: string = c.values[take - 1].raw
+      const p = await gitIn(b.dir, ['pull', '--no-rebase', '--no-edit'], { reject: false })
+      const r = await ctx(b.dir, ['resolve', c.id, '--take', String(take)])
+      expect(p.exitCode, p.stdout + p.stderr).toBe(0)
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0)
+      for (const q of [a, b]) await waitFor(async () => (await read(q.dir, TODOS)).includes('Ship it, gus'), 20_000, `gus's title on ${q.name}`)
+      await laterEdit(b, [a, b])
+      for (const q of [a, b]) {
+        const t = await read(q.dir, TODOS)
+        expect(t, q.name).toContain(`title: ${chosen}`)
+        expect(t, q.name).toContain('Ship it, gus')
+        expect(await listed(q), `${q.name}: ${JSON.stringify(await listed(q))}`).toEqual([])
+        const bl = await ctx(q.dir, ['blame', TODOS])
+        const line = bl.stdout.split('\n').find((l) => l.includes('Ship it, gus')) ?? ''
+        expect(line, `${q.name}: ${bl.stdout}${bl.stderr}`).toMatch(/"\s+gus\b/)
+      }
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
+    expect(await stopWatch(da)).toBe(0)
+    expect(await stopWatch(db)).toBe(0)
+  })
+
   // Finding 4's variant: the item was deleted live after a peer committed it, and the puller's HEAD never had it.
   // The fast-forward's autostash pop merged the stashed live text over the commit that still had it: both
   // versions the live context held, but neither its present, and the pop's text was read as an edit adding it.
