@@ -205,7 +205,7 @@ export class FileModel {
     const stale = chosen?.stale && baseIr ? chosen.base : null
     let o: ReturnType<typeof applyTold> & { undid?: Undone | null } = { overwritten: 0, values: [], unnamed: 0 }
     this.local(() => {
-      if (stale) o = applyTold(this.tree, stale, (seen) => new Differ(this.writer(seen)), baseIr!, ir, this.#at !== undefined, this.recent.from(stale))
+      if (stale) o = applyTold(this.tree, stale, (seen) => new Differ(this.writer(seen)), baseIr!, ir, this.#at !== undefined, this.recent.from(stale), chosen?.own)
       else { const w = this.writer(); o.undid = applyEdit(this.tree, new Differ(w), baseIr, ir, deliberate ? undefined : chosen?.equals); if (deliberate) confirmShown(this.tree, w, ir) }
       const a = this.author
       if (typeof deliberate === 'object') this.doc.getMap(GIT_MARKS).set(revertMarkKey(this.doc.clientID), [deliberate.via === 'undo' ? `undo:${deliberate.ofHash ?? ''}` : 'restore', this.now(), [a.id, a.name, a.kind, this.now()]])

@@ -78,11 +78,11 @@ export interface Equals {
   older?: boolean
 }
 
-/** The text a save was made from; `own`: past this machine's own later saves (`ownAfter`). */
+/** The text a save was made from; `own`: the earlier text it was near, past this machine's own later saves (`ownAfter`). */
 export interface Chosen {
   base: Held
   stale: boolean
-  own?: boolean
+  own?: Held
   equals?: Equals
 }
 
@@ -178,7 +178,7 @@ export class RecentTexts {
     let i = r?.stale ? list.indexOf(r.base) : -1
     if (i < 0) return r
     while (i + 1 < list.length - 1 && !list[i + 1]!.ours && !list[i + 1]!.used && !list[i + 1]!.cut) i++
-    return list[i] === r!.base ? r : { base: list[i]!, stale: true, own: true }
+    return list[i] === r!.base ? r : { base: list[i]!, stale: true, own: r!.base }
   }
 
   /**

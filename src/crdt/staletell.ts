@@ -33,6 +33,8 @@ export interface ToldValue extends KeptValue {
   removed?: boolean
   /** The save has it, this machine's own later save removed it: it stays removed (`kept`, `saved` empty). */
   gone?: boolean
+  /** Added by this machine's own later save, removed by this one (read as an edit of that save). */
+  took?: boolean
   /** The save's value replaced this machine's own later one (`kept`): said, not recorded. */
   replaced?: boolean
 }
@@ -56,13 +58,22 @@ export function pathOf(tree: Tree, id: NodeId): string {
 }
 
 /** `applyStale`, then what to say of it (`tellStale`); `from`: the base and the ring's texts after it (`RecentTexts.from`). */
-export function applyTold(tree: Tree, held: Held, differ: (seen?: Map<number, number>) => Differ, baseIr: DocIR, ir: DocIR, timed: boolean, from: readonly Held[] | null) {
+export function applyTold(tree: Tree, held: Held, differ: (seen?: Map<number, number>) => Differ, baseIr: DocIR, ir: DocIR, timed: boolean, from: readonly Held[] | null, own?: Held) {
   const since = changedSince(tree, baseIr)
-  return tellStale(tree, since, from, ir, applyStale(tree, held, differ, baseIr, ir, timed).overwritten)
+  const o = tellStale(tree, since, from, ir, applyStale(tree, held, differ, baseIr, ir, timed).overwritten)
+  // Read past one's own later save (`own`: the earlier text it was near): what that save added and this one
+  // lacks went with it — said, for a save that was an older copy after all (a late agent's read).
+  const took = own ? addedByOwn(own.ir, baseIr, ir) : []
+  // A peer's write under it keeps it (the deletion meets an edit it had not seen: `Tree.isRevived`).
+  const peers = (id: NodeId): boolean => { const it = tree.item(id, 'v'); return Boolean(it && it.id.client !== tree.doc.clientID) }
+  const under = took.length ? pathsOf(baseIr) : null
+  const kept = (id: NodeId) => [...under!].some(([d, p]) => peers(d) && (d === id || within(under!, p.parent, id)))
+  o.values.unshift(...took.filter(([id]) => !kept(id)).map(([, path]) => ({ path, kept: '', saved: '', own: true, took: true })))
+  return o
 }
 
 /** The notice's fields of a stale save (`StaleTold`), from `applyTold` and the base chosen (`own`: `recent.ts` ownAfter). */
-export const told = (o: ReturnType<typeof tellStale>, chosen: { stale: boolean; own?: boolean } | null) => ({
+export const told = (o: ReturnType<typeof tellStale>, chosen: { stale: boolean; own?: unknown } | null) => ({
   overwritten: o.overwritten,
   ...(o.values.length ? { values: o.values } : {}),
   ...(o.unnamed ? { unnamed: o.unnamed } : {}),
@@ -196,4 +207,19 @@ function removedByOwn(from: readonly Held[], ir: DocIR): Array<[NodeId, string]>
   }
   // The outermost of what went: an item, not each of its fields.
   return [...gone].filter((id) => !gone.has(base.get(id)!.parent!)).map((id) => [id, base.get(id)!.path])
+}
+
+/** Is `id` among `from` and its ancestors in `paths`? */
+function within(paths: ReturnType<typeof pathsOf>, from: NodeId | null, id: NodeId): boolean {
+  for (let c = from; c; c = paths.get(c)?.parent ?? null) if (c === id) return true
+  return false
+}
+
+/** Slots one's own later save (`base`) added to the earlier text (`earlier`) that the save `ir` lacks: the outermost. */
+function addedByOwn(earlier: DocIR, base: DocIR, ir: DocIR): Array<[NodeId, string]> {
+  const paths = pathsOf(base)
+  const had = new Set(slotsOf(earlier).map((s) => s.id))
+  const inSave = new Set(slotsOf(ir).map((s) => s.id))
+  const gone = new Set([...paths.keys()].filter((id) => !had.has(id) && !inSave.has(id)))
+  return [...gone].filter((id) => !gone.has(paths.get(id)!.parent!)).map((id) => [id, paths.get(id)!.path])
 }

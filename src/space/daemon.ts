@@ -329,6 +329,7 @@ export function staleSaveNotice(name: string, s: StaleSave): string {
     // without a word): the file shows the kept one now, and setting it again is taken as an edit.
     ...vs.map((v) =>
       v.replaced ? `${v.path} is ${v.saved} (your save's) over ${v.kept} (your own later save's): both yours, no conflict recorded`
+      : v.took ? `${v.path}, added by your own later save, is removed by this one: add it again if the save was made from an older copy`
       : v.gone ? `${v.path} stays removed (your own later save removed it), your save had it: add it again if you meant it`
       : v.own ? `${v.path} stays ${v.kept} (your own later save's), your save had ${v.saved}: set it again if you meant it`
       : v.removed ? `${v.path} stays ${v.kept} (a peer changed it since), your save removed it: remove it again if you meant it`

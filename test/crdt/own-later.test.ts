@@ -110,3 +110,15 @@ test("an item one's own later save removed, which a stale save still has, is sai
   expect(out.text).not.toContain('T-3')
   expect(out.stale?.values?.filter((v) => v.own)).toEqual([{ path: 'todos[T-3]', kept: '', saved: '', own: true, gone: true }])
 })
+
+test("read past one's own later save, what that save added and this one lacks is said as taken back", () => {
+  const [A, B] = newPair(S0)
+  A.ingest(S1)
+  A.ingest(S2 + '  - id: T-9\n    title: Nine\n')
+  send(A, B)
+  B.setBase(B.render())
+  peer(A, B, (t) => t.replace('note: x', 'note: y'))
+  const out = A.ingest(S1.replace('  - id: T-Z', '  - id: T-C\n    title: Gamma\n  - id: T-Z'))
+  expect(out.text).not.toContain('T-9')
+  expect(out.stale?.values?.filter((v) => v.took)).toEqual([{ path: 'todos[T-9]', kept: '', saved: '', own: true, took: true }])
+})
