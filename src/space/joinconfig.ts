@@ -14,6 +14,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { parseDocument } from 'yaml'
+import { CtxError } from '../errors.js'
 import { Repo } from '../git/repo.js'
 import { createMatcher } from '../fs/globs.js'
 import { readTeamConfig } from './config.js'
@@ -51,6 +52,29 @@ export async function committedConfig(root: string, space: string | null): Promi
     if (id !== null && (space === null || id === space)) return { text, commit }
   }
   return null
+}
+
+/**
+ * Outside any space (no ctxsync.yaml from `cwd` up to the repository's root), but a later commit has one
+ * there: this checkout predates the space. `sync` and `watch` said "run `ctxsync init` first", and `init`
+ * without a code then asked for one — say so at once, with both ways out. Null: no such commit.
+ */
+export async function olderCheckoutError(cwd: string, top: string | null): Promise<CtxError | null> {
+  if (top === null) return null
+  const repo = await Repo.open(top).catch(() => null)
+  if (!repo) return null
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    const found = await committedConfig(dir, null).catch(() => null)
+    if (found) {
+      const space = spaceOf(found.text)
+      const refs = ((await repo.tryRaw(['for-each-ref', '--contains', found.commit, '--format=%(refname:short)', 'refs/heads', 'refs/remotes'])) ?? '').split('\n').map((l) => l.trim()).filter((l) => l && !l.endsWith('/HEAD'))
+      const later = refs[0] ?? found.commit.slice(0, 7)
+      const head = ((await repo.tryRaw(['rev-parse', '--short', 'HEAD'])) ?? '').trim()
+      return new CtxError('not-initialized', `this checkout (${head || 'HEAD'}) is older than ctxsync.yaml: space ${space} was set up in a later commit (${found.commit.slice(0, 7)}, on ${later}). ` +
+        `Join it from here with \`ctxsync init --join CODE\` (a member's \`ctxsync invite\` prints one), then sync; or check out a commit that has ctxsync.yaml (\`git checkout ${later.replace(/^origin\//, '')}\`)`)
+    }
+    if (dir === path.resolve(top) || path.dirname(dir) === dir) return null
+  }
 }
 
 function spaceOf(text: string): string | null {

@@ -15,6 +15,7 @@ import { branchPaths, DETACHED } from './branches.js'
 import { DEFAULT_HOST, DEFAULT_PORT, readLocalSettings, readTeamConfig, type LocalSettings, type TeamConfig } from './config.js'
 import { ParseChecker } from './parsecheck.js'
 import { startJoining } from './join.js'
+import { olderCheckoutError } from './joinconfig.js'
 import { findRoot, gitRoot, spacePaths, type SpacePaths } from './paths.js'
 import { createIdentity, readIdentity, resolveSecret, resolveToken, type Identity } from './secrets.js'
 
@@ -61,7 +62,7 @@ export interface Assembled {
 /** Assembles the parts of the space around `o.cwd` and hands them to `build`; releases the lock if either fails. */
 export async function assemble<T>(o: OpenOptions, build: (a: Assembled) => Promise<T>): Promise<T> {
   const root = findRoot(o.cwd)
-  if (!root) throw new NotInitializedError(path.resolve(o.cwd), gitRoot(o.cwd))
+  if (!root) throw (await olderCheckoutError(o.cwd, gitRoot(o.cwd))) ?? new NotInitializedError(path.resolve(o.cwd), gitRoot(o.cwd))
   let paths = spacePaths(root)
   const config = await readTeamConfig(paths.config)
   if (!config) throw new NotInitializedError(root)

@@ -141,6 +141,14 @@ describe('e2e: joining from a commit older than ctxsync.yaml (finding 5)', { tim
     const space = (await ctx(f.dir, ['status', '--json'])).stdout.match(/"space":\s*"(s-[^"]+)"/)?.[1]
     const dir = await cloneAs(remote, 'dan')
     await gitIn(dir, ['checkout', '-q', first])
+    // `sync` (or `watch`) before any init, as in CI: it said "no ctxsync space … run `ctxsync init` first", and
+    // that init then asked for a code. Now it says the checkout predates the space, and both ways out.
+    const s = await ctx(dir, ['sync'], { env: { CTXSYNC_SECRET: 'a'.repeat(43) } })
+    expect(s.exitCode, s.stderr).toBe(1)
+    expect(s.stderr).toContain(`is older than ctxsync.yaml: space ${space} was set up in a later commit`)
+    expect(s.stderr).toContain('`ctxsync init --join CODE`')
+    expect(s.stderr).toContain('`git checkout main`')
+    expect(await gitIn(dir, ['status', '--porcelain', '--ignored']).then((x) => x.stdout)).toBe('')
     const r = await ctx(dir, ['init', '--name', 'dan'])
     expect(r.exitCode, r.stderr).toBe(0)
     expect(r.stdout.split('\n')[0]).toBe(`not yet a member of space ${space} in ${dir}: this machine has no secret for it (see next)`)
