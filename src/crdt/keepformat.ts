@@ -190,15 +190,17 @@ function droppedQuotes(baseText: string, text: string): boolean {
 const PLAINABLE = /^\p{L}[^\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff"'#:\\[\]{},&*!|>%@`]*$/u
 const SPECIAL = /^(?:[yYnN~]|yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL)$/
 
-/** The text's quoted scalars that need no quotes (value, token), and the tokens of each string value. */
+/** The text's quoted scalars that need no quotes (key and value, token), and the tokens of each key and value. */
 function scalars(text: string): { optional: Array<[string, string]>; raws: Map<string, Set<string>> } {
   const out = { optional: [] as Array<[string, string]>, raws: new Map<string, Set<string>>() }
   for (const tok of new Parser().parse(text)) {
     if (tok.type !== 'document') continue
     CST.visit(tok, (item) => {
+      // A value is known by its key too: a person who moved it into a list wrote another value there.
+      const key = item.key && 'source' in item.key ? item.key.source : ''
       for (const t of [item.key, item.value]) {
         if (t?.type !== 'scalar' && t?.type !== 'double-quoted-scalar' && t?.type !== 'single-quoted-scalar') continue
-        const v = CST.resolveAsScalar(t).value
+        const v = `${t === item.key ? '?' : key}\n${CST.resolveAsScalar(t).value}`
         if (!out.raws.has(v)) out.raws.set(v, new Set())
         out.raws.get(v)!.add(t.source)
         if (t.type === 'scalar') continue

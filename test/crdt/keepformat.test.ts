@@ -320,6 +320,9 @@ test('an allow_unicode dump of a file in PyYAML\'s own layout keeps the team\'s 
   // A person who unquotes a value the file quoted, in a file with other such quotes, made no dump.
   const two = team.replace('title: Write docs', 'title: "Write docs"')
   expect(keepFormat(two, two.replace('"Café setup ☕"', 'Café setup ☕').replace(/(T-2\n {2}status: )todo/, '$1done'), compileRules('todos.yaml')).kind).toBe('none')
+  // Nor one who makes the quoted value a list of it and another (human edit seed 3, toFlowSeq on
+  // real/gcloud_cloud_bindings_create.yaml): the value the file quoted is no longer that key's.
+  expect(keepFormat(team, team.replace('"Café setup ☕"', '[Café setup ☕, second]'), compileRules('todos.yaml')).kind).toBe('none')
 })
 
 test('new values take the style around them; removed items leave their comments', () => {
