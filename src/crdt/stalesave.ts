@@ -14,7 +14,7 @@
 import * as Y from 'yjs'
 import { diffLines } from 'diff'
 import { conflictMaps, type ConflictRecord, type RecordValue } from './conflicts.js'
-import { liveValues, recordsByNode } from './heads.js'
+import { dataKey, liveValues, recordsByNode } from './heads.js'
 import { slotsOf, type DocIR } from './ir.js'
 import { ROOT, kindOf, type NodeId, type Value } from './schema.js'
 import { ITEM } from './rules.js'
@@ -127,7 +127,7 @@ export function changedSince(tree: Tree, base: DocIR, added = false, seen?: Read
     const alias = g.alias.get(b.key)
     if (alias) b.live = [[alias[0], [b.value[0], b.value[1], alias[1][2]]]]
     const live = liveValues(tree, id, g)
-    live?.values.forEach((v, i) => v[0] !== b.value[0] && !held(live.ids[i]!, seen) && b.live.push([live.ids[i]!, v]))
+    live?.values.forEach((v, i) => dataKey(v[0]) !== dataKey(b.value[0]) && !held(live.ids[i]!, seen) && b.live.push([live.ids[i]!, v]))
   }
   return out
 }
@@ -152,7 +152,7 @@ export function recordOverwrites(tree: Tree, before: Map<NodeId, Before>, timed 
     let nv = tree.value(id) as Value | undefined
     if (!now || !nv || itemKey(now) === b.key) continue
     // Two collection descriptors differ only in formatting (see `detectRaces`).
-    const over = b.live.filter(([, v]) => v[0] !== nv![0] && !(structural(nv![0]) && structural(v[0])))
+    const over = b.live.filter(([, v]) => dataKey(v[0]) !== dataKey(nv![0]) && !(structural(nv![0]) && structural(v[0])))
     if (over.length === 0) continue
     // The save is later than what it overwrote, whatever the clocks say (the same millisecond, or a peer's
     // clock ahead): heads.ts shows the later of a record's values, and the saved one must be it.

@@ -94,3 +94,31 @@ describe.each([
     for (const m of [a, b]) expect(m.render().text).toBe(scalarLater ? 'tags: nothing\n' : LIST)
   })
 })
+
+// Black-box tester stop 30, finding 6: two peers requoting one title at once (a dump dropping the team's
+// quotes, a person adding them) recorded a conflict between equal values.
+describe('one value requoted on two peers at once', () => {
+  const F = 'todos:\n- id: T-1\n  status: todo\n  title: "Café setup ☕"\n'
+  test('equal data, other quoting: no conflict, one rendering on both peers', () => {
+    const a = peer('ann', F)
+    const b = peer('bob', F)
+    a.ingest(F.replace('"Café setup ☕"', 'Café setup ☕'))
+    b.ingest(F.replace('"Café setup ☕"', "'Café setup ☕'"))
+    sync(a, b)
+    expect(a.conflicts()).toEqual([])
+    expect(b.conflicts()).toEqual([])
+    expect(b.render().text).toBe(a.render().text)
+  })
+  test('a third, other value: one conflict of two values', () => {
+    const [a, b, c] = ['ann', 'bob', 'cat'].map((n) => peer(n, F)) as [FileModel, FileModel, FileModel]
+    a.ingest(F.replace('"Café setup ☕"', 'Café setup ☕'))
+    b.ingest(F.replace('"Café setup ☕"', "'Café setup ☕'"))
+    c.ingest(F.replace('"Café setup ☕"', 'Café setup v2'))
+    sync(a, b, c)
+    for (const m of [a, b, c]) {
+      const cs = m.conflicts()
+      expect(cs).toHaveLength(1)
+      expect(cs[0]!.values.map((v) => v.value).sort()).toEqual(['Café setup v2', 'Café setup ☕'])
+    }
+  })
+})
