@@ -74,6 +74,17 @@ export class GitView {
     return b === this.headBlobs.get(name) || b === this.indexBlobs.get(name)
   }
 
+  /**
+   * Whether a checkout from commit `from` to HEAD left `name` alone: both hold the same blob of it, or neither
+   * has it (git rewrites only what differs between the two trees: `git switch -c` rewrites nothing).
+   */
+  async untouched(name: string, from: string | null | undefined): Promise<boolean> {
+    if (!from || !this.head) return false
+    if (from === this.head.hash) return true
+    const spec = `${from}:${this.gitPath(name)}`
+    return ((await this.repo.resolveMany([spec])).get(spec) ?? null) === (this.headBlobs.get(name) ?? null)
+  }
+
   /** HEAD's version of `name` (null: HEAD has none). */
   async headText(name: string): Promise<string | null> {
     const oid = this.headBlobs.get(name)

@@ -171,6 +171,10 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
     // the old commit's files first): not an edit, the next idle decides.
     if (cx.gitPaused() || (await gitAtWork(cx))) return null
     if (text === null || intent?.kind !== 'move') return plain()
+    // A checkout that left this file alone (`git switch -c x`, or between commits that agree on it): the
+    // change is the person's, made right after it (an agent's `git switch -c x && edit`); read as git's
+    // merge, the live context was written over it and the edit was lost (black-box tester, stop 31).
+    if (intent.checkout && (await view.untouched(f.name, intent.from))) return plain()
     overGit = !intent.checkout && (await view.movedOn(f.name, intent.from))
     if (!intent.checkout && !overGit) return plain()
     theirs = await view.headText(f.name)
