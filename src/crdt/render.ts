@@ -8,6 +8,8 @@
  *  - a block collection whose separator has no line break (it was a scalar on one side) gets one, and a
  *    collection indented no deeper than its key (after a concurrent re-indent) is indented by two;
  *  - a value after `key:` / `-` with no space gets one; a scalar on the next line gets indentation;
+ *  - a scalar that won a race over a peer's block collection, in that collection's layout (`key:` and a bare
+ *    newline, no trail), is written `key: value` and a newline;
  *  - an inline first entry (after `- `) that carries comment lines moves to its own line;
  *  - a block scalar's blank line kept verbatim (it was shorter than the body's indentation) is cut to the
  *    indentation when a concurrent re-indent made the body shallower: it stays an empty line, where it
@@ -16,9 +18,9 @@
  *    than its indentation, gets an explicit indentation indicator;
  *  - a document marked NO_FINAL_NEWLINE drops the final newline of whatever ends it now; a document trail
  *    after a block collection whose last entry lost its newline (a peer's) starts a line of its own;
- *  - comment lines right after a block scalar that are indented as deep as its body (a re-indent on one
- *    side, a comment above the next entry on the other) move to the next entry's column, so they are
- *    not read as part of the text.
+ *  - comment lines right after a block scalar that are indented as deep as its body or led by a tab (a
+ *    re-indent on one side, a comment above the next entry or after the value on the other) move to the
+ *    next entry's column, so they are not read as part of the text.
  * Flow items and block entries share their registers (`pre`/`head`, `post`/`trail`), so after concurrent
  * edits on both sides of a switch between `[a, b]` and `- a` style an item's text is of the other kind:
  *  - a head renders whole lines only: the partial line a flow item's `pre` leaves (` `) is dropped;
@@ -28,7 +30,8 @@
  */
 import { asFlowText } from './canonical.js'
 import { NO_FINAL_NEWLINE, type BlockScalarNode, type DocIR, type FlowEntry, type FlowItem, type MapEntry, type Node, type SeqItem } from './ir.js'
-import { bodyLineToAbsolute, toAbsolute as toAbsoluteUnbounded, VERBATIM } from './indent.js'
+import { blockHeader, bodyLine } from './blockheader.js'
+import { toAbsolute as toAbsoluteUnbounded, VERBATIM } from './indent.js'
 import { spend } from './limits.js'
 
 /** A block entry's rendered text, reusable while the entry object and the context are the same. */
@@ -256,30 +259,42 @@ function unmark(text: string): string {
 const VERBATIM_AT_LINE_START = new RegExp(`(^|\n)${VERBATIM}`, 'g')
 
 /**
- * Comment lines right after a block scalar, indented as deep as its body, would be read as part of it:
- * after a concurrent re-indent (or a todo deleted between them) they move to the entry's column.
+ * Comment lines right after a block scalar, indented as deep as its body or led by a tab, would be read as part
+ * of it (or break it): after a concurrent re-indent (or a todo deleted between them), or a same-line comment
+ * typed after a value a peer made a block scalar, they move to the entry's column.
  */
 function afterBlock(out: Out, text: string, col: number): string {
   const bi = out.blockIndent
   if (bi === null || text === '') return text
   return text
     .split('\n')
-    .map((l) => (l.trim() !== '' && l.length - l.trimStart().length >= bi ? ' '.repeat(Math.max(0, Math.min(col, bi - 1))) + l.trimStart() : l))
+    .map((l) => (l.trim() !== '' && (l.length - l.trimStart().length >= bi || /^ *\t/.test(l)) ? ' '.repeat(Math.max(0, Math.min(col, bi - 1))) + l.trimStart() : l))
     .join('\n')
 }
 
+/**
+ * A block collection's layout (`key:` or `key: &a`, a bare newline, no trail: its entries carry their lines)
+ * around a scalar: a peer's list lost a race to a value written at once by a writer who had the scalar's layout
+ * (a scalar on its own line has indentation after the newline). Written `key: value` and a newline instead.
+ */
+function lostLayout(e: MapEntry): string | null {
+  const m = e.value.t === 'scalar' && e.trail === '' ? /^[:-]?((?:[ \t]+&[^\s,[\]{}]+)?)[ \t]*\n$/.exec(e.sep) : null
+  return m ? `:${m[1]}${e.value.t === 'scalar' && e.value.raw === '' ? '' : ' '}` : null
+}
+
 function renderMapEntry(out: Out, e: MapEntry, col: number): void {
+  const lost = lostLayout(e)
   out.push(e.keyRaw)
-  out.push(valueSep(e.sep, e.value, col))
+  out.push(lost ?? valueSep(e.sep, e.value, col))
   // A sequence may sit level with its key; a nested mapping must be deeper.
   renderNode(out, e.value, col, e.value.t === 'seq' ? col : col + 1)
-  out.push(unmark(e.trail))
+  out.push(lost !== null ? '\n' : afterBlock(out, unmark(e.trail), col))
 }
 
 function renderSeqItem(out: Out, it: SeqItem, col: number): void {
   out.push(valueSep(it.sep, it.value, col, true))
   renderNode(out, it.value, col, col + 1)
-  out.push(unmark(it.trail))
+  out.push(afterBlock(out, unmark(it.trail), col))
 }
 
 function isBlockCollection(n: Node): boolean {
@@ -361,28 +376,6 @@ function renderBlockScalar(out: Out, node: BlockScalarNode, base: number): void 
   out.push(blockHeader(node, body, indent))
   for (const line of body) out.push(line + '\n')
   out.blockIndent = indent
-}
-
-/** A body line in absolute form; a verbatim blank line no longer than the indentation (see header). */
-function bodyLine(text: string, indent: number): string {
-  const abs = bodyLineToAbsolute(text, indent)
-  return text.charCodeAt(0) === 1 && abs.length > indent && /^ *$/.test(abs) ? abs.slice(0, indent) : abs
-}
-
-/**
- * With an auto-detected indentation, a first content line that starts with a space, or a blank line
- * before it that is longer than the indentation, would make the parser detect a deeper indentation than
- * the other lines have (or refuse the scalar); an explicit indicator keeps the body valid.
- */
-function blockHeader(node: BlockScalarNode, body: string[], indent: number): string {
-  const m = /^([|>])([-+]?)([1-9]?)([-+]?)/.exec(node.header)
-  if (!m || m[3] !== '') return node.header
-  const first = body.findIndex((l) => l.trim() !== '')
-  const lead = first < 0 ? body : body.slice(0, first)
-  const deeper = (first >= 0 && body[first]!.charCodeAt(indent) === 32) || lead.some((l) => l.length > indent)
-  const digit = node.indent
-  if (!deeper || digit < 1 || digit > 9) return node.header
-  return m[1]! + m[2]! + String(digit) + m[4]! + node.header.slice(m[0].length)
 }
 
 /**

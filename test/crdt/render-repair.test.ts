@@ -106,6 +106,15 @@ const CASES: Case[] = [
     value: { todos: [{ id: 'a', tags: ['x'], status: null }] },
     text: ['status:  # soon\n'],
   },
+  // Stale-save generator (diff helper, stop 31): the tab-led comment was a line at column 0 after the block's
+  // body (the whole file fell back to canonical text); one indented deeper than the body became its content.
+  ...['\t# tabbed', '        # deep'].map((comment): Case => ({
+    name: `a comment typed after a value (${JSON.stringify(comment)}) vs the value made a folded block scalar`,
+    base: 'a:\n  date: 2026-11-30\n  x: 1\n',
+    a: `a:\n  date: 2026-11-30${comment}\n  x: 1\n`,
+    b: 'a:\n  date: >-\n    2026-11-30\n    and a second line\n  x: 1\n',
+    value: { a: { date: '2026-11-30 and a second line', x: 1 } },
+  })),
 ]
 
 function merge(c: Case, ids: [number, number]): { a: FileModel; b: FileModel } {
