@@ -168,6 +168,13 @@ describe('e2e: plain git beside the live context', { timeout: 240_000 }, () => {
   it('switching to an older commit keeps the live context; the daemon names git switch -m, which switches back over it', async () => {
     const { a, b, da, db } = await twoLivePeers()
     try {
+      // An agent's `git switch -c x && edit`: the checkout rewrote nothing, the edit right after it is kept and
+      // synced (it was read as git's merge and the live text written over it: black-box tester, stop 31);
+      // and back on main (the same commit: nothing rewritten either) the edit stays.
+      await gitIn(b.dir, ['switch', '-q', '-c', 'agent'])
+      await replaceIn(b.dir, TODOS, 'title: "Fix the renderer"', 'title: "Fix the renderer on a branch"')
+      await waitSame([a, b], TODOS, (t) => t.includes('Fix the renderer on a branch'))
+      await gitIn(b.dir, ['switch', '-q', 'main'])
       await replaceIn(b.dir, TODOS, 'title: "Ship it"', 'title: "Ship it soon"')
       await gitIn(b.dir, ['commit', '-qam', 'bob: soon'])
       const live = await waitSame([a, b], TODOS, (t) => t.includes('Ship it soon'))
