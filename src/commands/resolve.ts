@@ -63,6 +63,7 @@ async function resolveChoices(o: ResolveOptions & { choices: ResolveChoice[] }):
   let records = store ? await store.list() : []
   let choices = o.choices
   const ofRecords = records.filter((r) => choices.some((c) => c.id === r.id))
+  if (store && ofRecords.length) await notUnderStash(store.paths, ofRecords, choices)
   if (store && ofRecords.length && (await daemonTookIn(store.paths, ofRecords.map((r) => r.file), o.warn))) {
     // Taken over meanwhile: the live conflict has a new id (moved); dropped: the live context decided it.
     const moved = await (await loadMergeStore()).readMoved(store.paths)
@@ -104,6 +105,19 @@ function liveTake(rec: Conflict, live: Conflict | undefined, take: Take): Take {
   const k = live.values.findIndex(same)
   if (k < 0) throw new CtxError('bad-choice', `conflict ${live.id} (was ${rec.id}) no longer lists the value chosen: \`ctxsync resolve --list\` shows its values now`)
   return k + 1
+}
+
+/**
+ * A record of a file `git stash` holds the live context of is not resolved until the pop: the daemon takes
+ * nothing in meanwhile, so `resolve` waited its 15 s for nothing, then wrote the choice into git's version on
+ * disk — and the plain `git stash pop` right after refused over it ("Your local changes … would be
+ * overwritten"), the record came back and the stashed edits stayed in the stash. Said at once instead.
+ */
+async function notUnderStash(paths: SpacePaths, recs: Conflict[], choices: ResolveChoice[]): Promise<void> {
+  const held = await (await loadMergeStore()).stashHeld(paths, recs.map((r) => r.file))
+  if (held.length === 0) return
+  const again = choices.filter((c) => recs.some((r) => r.id === c.id && held.includes(r.file))).map((c) => `\`ctxsync resolve ${c.id} --take ${c.take}\``)
+  throw new CtxError('stash-hold', `\`git stash\` holds the live context of ${held.join(', ')}: a choice written into it now would stop \`git stash pop\`, and the daemon takes nothing in until the pop. Run \`git stash pop\` first, then ${again.join(', ')} again`)
 }
 
 /** How long `resolve` waits for the daemon to take in what git wrote before it resolves a record itself. */

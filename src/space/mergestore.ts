@@ -29,6 +29,15 @@ import { openPart, resolveOnLines } from './mergelines.js'
 export type { Credit, MergeRecord, StoredPart }
 export { dropMerge, readMoved } from './mergefile.js'
 
+/** Of `names` (space paths), those a `git stash` entry holds now (stashfile.ts): the daemon takes them in after the pop. */
+export async function stashHeld(paths: SpacePaths, names: readonly string[]): Promise<string[]> {
+  const [{ Repo }, { heldFiles }] = await Promise.all([import('../git/repo.js'), import('./stashfile.js')])
+  const repo = await Repo.open(paths.root).catch(() => null)
+  if (!repo) return []
+  const held = new Set(await heldFiles(repo, paths.state).catch(() => [] as string[]))
+  return [...new Set(names)].filter((n) => held.has(n))
+}
+
 /**
  * One merged document: the whole file (`whole`), or a region the region merge merged under its root key
  * (`crdt/merge/regionmerge.ts`) — then `text` is that sub-document, found again in the file by its lines.

@@ -26,6 +26,7 @@ import { asDocName } from '../ids.js'
 import { logger } from '../debuglog.js'
 import { writeFileAtomic } from '../fs/atomic.js'
 import { stashTop } from './gitintent.js'
+import { forgetHold, holdFile, readKept, type Kept } from './stashfile.js'
 import type { Space } from './space.js'
 
 /** How often a held stash is looked at: `git stash drop` and `clear` take no lock the activity watch would see. */
@@ -221,22 +222,8 @@ export async function unstageAfterPop(repo: Repo, staged: Map<string, string>): 
   return ours
 }
 
-interface KeptHold { oid: string; files: Record<string, HeldFile> }
-
-const holdFile = (state: string) => path.join(state, 'stash-hold.json')
-
-async function readHold(state: string): Promise<KeptHold | null> {
-  try {
-    const k = JSON.parse(await fsp.readFile(holdFile(state), 'utf8')) as KeptHold
-    return typeof k.oid === 'string' && k.files && typeof k.files === 'object' ? k : null
-  } catch {
-    return null
-  }
-}
-
-function forgetHold(state: string): Promise<void> {
-  return fsp.rm(holdFile(state), { force: true }).catch(() => undefined)
-}
+type KeptHold = Kept<HeldFile>
+const readHold = (state: string) => readKept<HeldFile>(state)
 
 /**
  * Does a stash entry still hold the live context a daemon stopped with (its hold kept, the entry on top)?

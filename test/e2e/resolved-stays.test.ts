@@ -245,6 +245,49 @@ describe('e2e: a resolved conflict stays resolved across git', { timeout: 240_00
     expect(await stopWatch(db)).toBe(0)
   })
 
+  // Left open at stop 30: `resolve` of a merge-driver record while `git stash` holds the file's live context waited
+  // its 15 s for a take-in that comes only after the pop, then wrote the choice into git's version on disk: the
+  // plain `git stash pop` refused over it ("Your local changes … would be overwritten"), the stashed edit stayed in
+  // the stash, and the record came back. Now refused at once, saying to pop first.
+  it('resolve of a merge record while git stash holds the file: refused at once; the pop works, then the resolve', async () => {
+    const { a, b, da, db, remote } = await twoLivePeers()
+    try {
+      const gus = await cloneAs(remote, 'gus')
+      await replaceIn(gus, TODOS, 'title: "Fix the renderer"', 'title: "Fix the renderer, gus"')
+      await gitIn(gus, ['commit', '-qam', 'gus: t2'])
+      await gitIn(gus, ['push', '-q', 'origin', 'main'])
+      await replaceIn(b.dir, TODOS, T2, '')
+      for (const q of [a, b]) await waitFor(async () => !(await read(q.dir, TODOS)).includes('id: t2'), 15_000, `t2 gone on ${q.name}`)
+      const pb = await gitIn(b.dir, ['pull', '--no-rebase', '--no-edit'], { reject: false })
+      expect(pb.exitCode, pb.stdout + pb.stderr).toBe(0)
+      let c: any
+      await waitFor(async () => ((c = (await listed(b)).find((x: any) => x.kind === 'delete')) !== undefined), 20_000, 'the delete record on bob')
+      const take = c.values.findIndex((v: any) => v.author.name === 'bob') + 1
+      expect(take, JSON.stringify(c)).toBeGreaterThan(0)
+      const marker = 'title: "Ship it, stashed"'
+      await replaceIn(b.dir, TODOS, 'title: "Ship it"', marker)
+      await waitFor(async () => (await read(a.dir, TODOS)).includes(marker), 15_000, 'bob\'s edit on ann')
+      const from = db.log().length
+      await gitIn(b.dir, ['stash', '-q'])
+      await waitFor(async () => /git stash holds the live context/.test(db.log().slice(from)), 15_000, 'the stash hold')
+      const r = await ctx(b.dir, ['resolve', c.id, '--take', String(take)])
+      expect(r.exitCode, r.stdout + r.stderr).toBe(1)
+      expect(r.stderr).toContain('`git stash pop` first')
+      const pop = await gitIn(b.dir, ['stash', 'pop'], { reject: false })
+      expect(pop.exitCode, pop.stdout + pop.stderr).toBe(0)
+      const r2 = await ctx(b.dir, ['resolve', c.id, '--take', String(take)])
+      expect(r2.exitCode, r2.stdout + r2.stderr).toBe(0)
+      for (const q of [a, b]) {
+        await waitFor(async () => { const t = await read(q.dir, TODOS); return !t.includes('id: t2') && t.includes(marker) }, 15_000, `the deletion and the stashed edit on ${q.name}`)
+        await waitFor(async () => (await listed(q)).length === 0, 15_000, `no conflict on ${q.name}`)
+      }
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs([da, db])}`)
+    }
+    expect(await stopWatch(da)).toBe(0)
+    expect(await stopWatch(db)).toBe(0)
+  })
+
   // Finding 4's variant: the item was deleted live after a peer committed it, and the puller's HEAD never had it.
   // The fast-forward's autostash pop merged the stashed live text over the commit that still had it: both
   // versions the live context held, but neither its present, and the pop's text was read as an edit adding it.
