@@ -202,9 +202,10 @@ function anchorLines(l: string[]): Array<[number, string]> {
 }
 
 /**
- * The anchor kinds are not among the default kinds (`stacked` without `kinds`): an anchored value is one
- * register, so a stale save or a merge over it keeps its text whole, which the line-wise oracles of the
- * stale-save and dump generators would count as a loss. The edit generator and the anchor races ask for them.
+ * The anchor kinds are not among the default kinds (`stacked` without `kinds`): an anchored scalar (and, before
+ * stop 31, an anchored collection) is one register, so a stale save or a merge over it keeps its text whole,
+ * which the line-wise oracles of the stale-save and dump generators would count as a loss; and adding them would
+ * change every seed's stream. The edit generator and the anchor races ask for them.
  */
 export const ANCHOR_KINDS = ['addAnchor', 'addAlias', 'mergeKey', 'renameAnchor', 'dropAnchor', 'inlineAlias']
 export const EDIT_KINDS = Object.keys(EDITS).filter((k) => !ANCHOR_KINDS.includes(k))
