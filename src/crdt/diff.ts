@@ -187,7 +187,14 @@ export class Differ {
 
   private diffChildren(parent: NodeId, base: Node, next: Node, path: readonly string[], unseen = false): void {
     // A base child without id is text the CRDT does not hold as such (a repaired rendering): not a node.
-    if (base.t === 'block' && next.t === 'block') return this.diffLines(parent, base.lines.filter((l) => l.id), next.lines)
+    if (base.t === 'block' && next.t === 'block') {
+      // A base line without id is held elsewhere (a `|+` block's trailing blank line is the next entry's head):
+      // the save's same line is that text, not a new one. Created, the blank line doubled inside the block and
+      // changed its value (stale-save seed 348825 at 18,463).
+      const pairs = matchLines(base.lines, next.lines)
+      const elsewhere = (l: Line, j: number) => pairs[j] !== undefined && !base.lines[pairs[j]!]!.id && base.lines[pairs[j]!]!.text === l.text
+      return this.diffLines(parent, base.lines.filter((l) => l.id), next.lines.filter((l, j) => !elsewhere(l, j)))
+    }
     const bk = (childrenOf(base) ?? []).filter((c) => c.id)
     const nk = childrenOf(next) ?? []
     const kind = childKindOf(next)
