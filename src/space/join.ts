@@ -57,6 +57,7 @@ import { mergeFileTexts } from '../git/merge-file.js'
 import { atMost } from '../net/timers.js'
 import { spacePaths } from './paths.js'
 import { dropBeforeSpace } from './joinconfig.js'
+import { fetchSyncPoints } from './joinnotes.js'
 import type { Rules } from '../crdt/rules.js'
 import type { TrackedFile } from './trackedfile.js'
 
@@ -96,6 +97,7 @@ export async function isJoining(root: string): Promise<boolean> {
 export async function startJoining(root: string): Promise<string[]> {
   await fs.mkdir(spacePaths(root).state, { recursive: true })
   await fs.writeFile(markerOf(root), `${new Date().toISOString()}\n`)
+  await fetchSyncPoints(root)
   return dropBeforeSpace(root)
 }
 
