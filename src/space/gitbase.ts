@@ -85,6 +85,13 @@ export class GitView {
     return ((await this.repo.resolveMany([spec])).get(spec) ?? null) === (this.headBlobs.get(name) ?? null)
   }
 
+  /** `name` as commit `commit` holds it (null: none there, or no such commit). */
+  async textAt(commit: string, name: string): Promise<string | null> {
+    const spec = `${commit}:${this.gitPath(name)}`
+    const oid = (await this.repo.resolveMany([spec])).get(spec)
+    return oid ? await this.text(oid) : null
+  }
+
   /** HEAD's version of `name` (null: HEAD has none). */
   async headText(name: string): Promise<string | null> {
     const oid = this.headBlobs.get(name)

@@ -218,7 +218,7 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
       return 'from-git'
     }
     await ingestNew(cx, f, view, theirs, live.text)
-    if (overGit && !stashed) await editOverGit(cx, d, theirs, text!, hash!)
+    if (overGit && !stashed) await editOverGit(cx, d, (await autostashed(view, f.name, intent, live.text, theirs)) ?? theirs, text!, hash!)
     f.sawOnDisk(hash!)
     f.noteSeen(hash)
     await writeBack(cx, d)
@@ -309,6 +309,19 @@ async function editOverGit(cx: GitContext, d: DocTurn, head: string, text: strin
   if (text === head) return
   d.file.model.diskHolds(head)
   await takeInSave(cx, d, text, hash, false)
+}
+
+/**
+ * What git left after a pull over uncommitted changes: the file as it was before (`before`: the changes since
+ * `from`) merged into the commit's version, as the autostash's apply did — the text a save made right after the
+ * pull was made from (when the disk no longer holds it, no other note says so). Diffed against the commit's
+ * version instead, that save undid the person's own uncommitted value and recorded it as a race with
+ * themselves ('you changed it at once': black-box tester stop 31, finding 9). Null when it cannot be told.
+ */
+async function autostashed(view: GitView, name: string, intent: GitIntent | undefined, before: string | null, theirs: string): Promise<string | null> {
+  const from = intent?.kind === 'move' ? intent.from : null
+  const old = from ? await view.textAt(from, name) : null
+  return old === null || before === null ? null : mergeClean(old, before, theirs)
 }
 
 /**

@@ -47,12 +47,16 @@ export async function pushedWorld(name: string, mate: string, seed = SEED): Prom
   return { node, mate: clone, remote }
 }
 
-/** A git command run as the daemon sees one; returns the intent's kind. */
-export async function gitAsDaemon(n: Node, args: string[], who: string): Promise<string> {
+/**
+ * A git command run as the daemon sees one; returns the intent's kind. `then`: what the person does right
+ * after it, before the daemon's quiet period ends (a save).
+ */
+export async function gitAsDaemon(n: Node, args: string[], who: string, then?: () => Promise<void>): Promise<string> {
   const repo = (await n.s.gitRepo())!
   const before = await snapshot(repo)
   n.s.pauseForGit()
   gitAs(n.root, args, who)
+  await then?.()
   const after = await snapshot(repo)
   const intent = await classify(repo, before, after, n.root, n.s.match)
   await n.s.resumeAfterGit(before.head, intent.kind === 'move' ? { ...intent, from: before.head } : intent)

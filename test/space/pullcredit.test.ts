@@ -65,6 +65,25 @@ describe('credits for values a git pull brings', () => {
     await pat.close()
   })
 
+  // Black-box tester, stop 31, finding 9: the save made right after the pull was diffed against the commit's
+  // version (without pat's uncommitted value), so changing that value again read as overwriting it unseen:
+  // a race of pat with himself ('you changed it at once'), 3 of 3 runs through two daemons.
+  it('a save right after a fast-forward over an uncommitted edit (before the daemon read git\'s work): no race with oneself', async () => {
+    const { pat, tina } = await world()
+    await tinaCommits(tina, 'title: second', 'title: second by tina', 'tina: t1')
+    git(tina, ['push', '-q', 'origin', 'main'], 'tina')
+    await pat.edit(SEED.replace('title: first', 'title: first by pat'))
+    await idle(pat.s)
+    const file = path.join(pat.root, TODOS)
+    await asDaemon(pat, ['-c', 'merge.autoStash=true', 'pull', '-q', '--no-rebase', 'origin', 'main'], 'pat', async () => {
+      await fs.writeFile(file, (await fs.readFile(file, 'utf8')).replace('first by pat', 'first by pat, again'))
+    })
+    expect(await pat.file()).toContain('second by tina')
+    expect(await pat.file()).toContain('first by pat, again')
+    expect(pat.s.conflicts()).toEqual([])
+    await pat.close()
+  })
+
   // The save and the commit end in one version here (a version is a text the file held), written by both.
   it('a save the live context had not taken in before the pull stays, as pat\'s edit', async () => {
     const { pat, tina } = await world()
