@@ -2,8 +2,8 @@
  * Black-box tester stop 31, finding 11: three people set one value at once (a7, b7, c7: c's the later, shown;
  * the record lists all three); c runs `undo` of its change. The undo wrote the value c's change replaced (the
  * one before the race) as a fresh edit, which superseded the race's record: a7 and b7 were listed nowhere,
- * only in history. Undoing c7 should take back c7 alone: a7 and b7 still compete, the later of them shown.
- * Known open (run with CTXSYNC_KNOWN_OPEN=1): a design is in the stop-31 conflicts bullet of RELIABILITY.md.
+ * only in history. Undoing c7 takes back c7 alone: a7 and b7 still compete, the later of them shown
+ * (conflicts.ts takeBack).
  */
 import path from 'node:path'
 import { afterAll, expect, it } from 'vitest'
@@ -18,7 +18,7 @@ afterAll(removeSpaceDirs)
 const titled = (t: string) => SEED.replace('title: second\n', `title: ${t}\n`)
 const everyone = async (peers: Node[]) => { for (let r = 0; r < 2; r++) for (const x of peers) for (const y of peers) if (x !== y) await pass(x, y) }
 
-;(process.env.CTXSYNC_KNOWN_OPEN ? it : it.skip)('c undoes its winning write of a three-way race: a7 and b7 still compete, b7 shown, on every peer', async () => {
+it('c undoes its winning write of a three-way race: a7 and b7 still compete, b7 shown, on every peer', async () => {
   const peers = await team(['a', 'b', 'c'])
   const [a, b, c] = peers as [Node, Node, Node]
   // Each write made before any reached the others, each later than the one before (ms times).
