@@ -36,21 +36,31 @@ export function sameValue(text: string, r: Rng): { b: string; a: string; line: s
  * The tie (black-box tester, stop 30, finding 3): B changes the value A will edit and saves, then changes
  * another value and saves again; A's buffer still shows the text before both and changes that value. By
  * lines the save is as near the text before B's first save as the one after it: read as made from the
- * newer, as if A had seen B's value, it was overwritten with no record. B's first save is `bs`.
+ * newer, as if A had seen B's value, it was overwritten with no record. B's first save is `bs`. `more`: B's
+ * further saves, each of another value (the same few again and again): past MAX_RECENT the text before B's
+ * first save is an older text (`recentolder.ts`), where the tie went to the newer too (black-box tester
+ * stop 31, finding 6: 8 writes or more).
  */
-export function tieValue(text: string, r: Rng): { bs: string[]; b: string; a: string; line: string } | null {
+export function tieValue(text: string, r: Rng, more = 1): { bs: string[]; b: string; a: string; line: string } | null {
   const sv = sameValue(text, r)
   if (!sv) return null
   const b1 = sv.b.split('\n')
   const a = sv.a.split('\n')
   const i = a.findIndex((l, k) => l !== b1[k])
-  // B's second change: another value, two lines or more from A's (a neighbour would make it one hunk).
+  // B's other changes: other values, two lines or more from A's (a neighbour would make it one hunk).
   const idx = b1.map((l, k) => (Math.abs(k - i) > 1 && SCALAR.test(l) && !/^\s*(- )?id:/.test(l) ? k : -1)).filter((k) => k >= 0)
   if (i < 0 || !idx.length) return null
-  const j = idx[Math.floor(r() * idx.length)]!
-  const b2 = [...b1]
-  b2[j] = `${b1[j]!.match(SCALAR)![1]!}peer value ${Math.floor(r() * 1000)} again`
-  return { bs: [sv.b], b: b2.join('\n'), a: sv.a, line: sv.line }
+  const few = [0, 1, 2].map(() => idx[Math.floor(r() * idx.length)]!)
+  const bs = [sv.b]
+  let cur = b1
+  for (let k = 0; k < more; k++) {
+    const j = few[k % few.length]!
+    cur = [...cur]
+    cur[j] = `${b1[j]!.match(SCALAR)![1]!}peer value ${Math.floor(r() * 1000)} again ${k}`
+    bs.push(cur.join('\n'))
+  }
+  const b = bs.pop()!
+  return { bs, b, a: sv.a, line: sv.line }
 }
 
 /**

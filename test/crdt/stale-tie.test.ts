@@ -25,3 +25,24 @@ test('the overwritten peer value is recorded', () => {
   expect(out.stale?.overwritten).toBe(1)
   expect(A.conflicts().map((c) => c.values.map((v) => v.value).sort())).toEqual([['ann-a', 'bob-a']])
 })
+
+/**
+ * Black-box tester, stop 31, finding 6: the same tie with the peer's first change 8 writes or more before the
+ * save — past the ring (MAX_RECENT), its text is an older one (`recentolder.ts`), where the tie went to the
+ * newer: with 10, 20, 60 writes no record. Each later write changes one of a few other values.
+ */
+test.each([8, 9, 20, 60])('the overwritten peer value is recorded when the buffer is %i writes old', (n) => {
+  const N0 = '# Todos\ntodos:\n' + Array.from({ length: 40 }, (_, i) => `  - id: T-${i + 1}\n    title: Task ${i + 1}\n    status: todo   # c${i + 1}\n`).join('')
+  const [A, B] = newPair(N0)
+  let t = N0.replace('status: todo   # c1\n', 'status: doing   # c1\n')
+  for (let k = 1; k <= n; k++) {
+    if (k > 1) t = t.replace(new RegExp(`title: Task ${2 + (k % 3)}( [^\\n]*)?\\n`), `title: Task ${2 + (k % 3)} b${k}\n`)
+    B.ingest(t)
+    send(B, A)
+    A.setBase(A.render())
+  }
+  const out = A.ingest(N0.replace('status: todo   # c1\n', `status: done-${n}   # c1\n`))
+  expect(out.text).toBe(t.replace('status: doing   # c1', `status: done-${n}   # c1`))
+  expect(out.stale?.overwritten).toBe(1)
+  expect(A.conflicts().map((c) => c.values.map((v) => v.value).sort())).toEqual([['doing', `done-${n}`]])
+})
