@@ -311,7 +311,7 @@ function listenFailure(e: unknown, host: string, port: number, given: { port: bo
 export function undidNotice(name: string, u: Undone): string {
   const n = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`
   const which = `${u.older ? 'more than ' : ''}${n(u.writes, "peers' write")} ago`
-  const named = u.values.slice(0, 5).map((v) => `${v.path} back to ${v.now ?? '(removed)'} from ${v.was}`).join(', ')
+  const named = u.values.slice(0, 5).map((v) => (v.now === null ? `${v.path} removed${v.was ? ` (was ${v.was})` : ''}` : `${v.path} back to ${v.now} from ${v.was}`)).join(', ')
   const more = u.count > Math.min(5, u.values.length) ? `, and ${u.count - Math.min(5, u.values.length)} more` : ''
   return `${name}: your save is exactly the file as it was ${which}, taken in as an undo of ${n(u.count, "peers' value")} changed since: ${named}${more}. If it was an old copy written back, \`ctxsync undo --file ${name}\` brings them back`
 }

@@ -91,6 +91,17 @@ test('a stale copy written back unchanged takes back the peers changes since, an
   expect(B.render().text).toBe(T0)
 })
 
+// Black-box tester stop 31, finding 4: a peer's item added since the copy was made went with it, and only
+// values were counted: with nothing else changed the log said 'your edit taken in', no undo hint.
+test('a stale copy written back unchanged over a peer\'s new item: the item is said, once, as removed', () => {
+  const [A, B] = newPair(T0)
+  peer(A, B, (t) => t + '  - id: T-9\n    title: Nine by bob\n    status: todo\n')
+  peer(A, B, (t) => t.replace('T-2\n    status: todo', 'T-2\n    status: bob2'))
+  const out = A.ingest(T0)
+  expect(out.text).toBe(T0)
+  expect(out.undid).toEqual({ writes: 2, count: 2, values: [{ path: 'todos[T-2].status', was: 'bob2', now: 'todo' }, { path: 'todos[T-9]', was: '', now: null }] })
+})
+
 test('a value a peer only quoted otherwise is not named as kept over the save', () => {
   const F = 'todos:\n- id: T-1\n  status: todo\n  title: "Café setup ☕"\n- id: T-2\n  status: todo\n  title: Write docs\n'
   const [A, B] = newPair(F)
