@@ -193,13 +193,19 @@ export class RecentTexts {
     if (!this.#older.size || !this.held || r.base.text === text) return null
     let bestD = changedLines(r.base.text, text) ?? Infinity
     if (bestD < 1) return null
+    // One line from the ring's choice: only a tie below can move the base (an older text the save equals is no
+    // revert then: it is that edit of the ring's text, as before ties were looked for here).
+    const near = bestD < 2
     const oursInRing = list.some((h) => h.ours)
     const mine = new Set(text.split('\n'))
     // Lines of `t` the save has nowhere: removed by it, a bound below the changed lines (most texts need no diff).
     const gone = (t: string, max: number) => t.split('\n').reduce((k, l) => (k < max && !mine.has(l) ? k + 1 : k), 0)
     let best = null
     for (const o of this.#older.texts({ text: list[0]!.text, ids: collectIds(list[0]!.ir) })) {
-      if (o.text === text) return { base: newest, stale: false, equals: { writes: list.filter((h) => h.ours).length + 1, older: true } }
+      if (o.text === text) {
+        if (near) continue
+        return { base: newest, stale: false, equals: { writes: list.filter((h) => h.ours).length + 1, older: true } }
+      }
       if (o.used || !(oursInRing || o.oursAfter) || gone(o.text, bestD + 1) > bestD) continue
       const d = changedLines(o.text, text, Number.isFinite(bestD) ? bestD : undefined)
       if (d === undefined || d > bestD) continue
