@@ -80,16 +80,19 @@ export class GitView {
    */
   async untouched(name: string, from: string | null | undefined): Promise<boolean> {
     if (!from || !this.head) return false
-    if (from === this.head.hash) return true
-    const spec = `${from}:${this.gitPath(name)}`
-    return ((await this.repo.resolveMany([spec])).get(spec) ?? null) === (this.headBlobs.get(name) ?? null)
+    return from === this.head.hash || (await this.blobAt(from, name)) === (this.headBlobs.get(name) ?? null)
   }
 
   /** `name` as commit `commit` holds it (null: none there, or no such commit). */
   async textAt(commit: string, name: string): Promise<string | null> {
-    const spec = `${commit}:${this.gitPath(name)}`
-    const oid = (await this.repo.resolveMany([spec])).get(spec)
+    const oid = await this.blobAt(commit, name)
     return oid ? await this.text(oid) : null
+  }
+
+  /** The blob id of `name` in commit `commit` (null: none there). */
+  private async blobAt(commit: string, name: string): Promise<string | null> {
+    const spec = `${commit}:${this.gitPath(name)}`
+    return (await this.repo.resolveMany([spec])).get(spec) ?? null
   }
 
   /** HEAD's version of `name` (null: HEAD has none). */
@@ -119,8 +122,7 @@ export class GitView {
   async brought(name: string, from: string | null | undefined): Promise<boolean> {
     const now = this.headBlobs.get(name)
     if (!from || !this.head || from === this.head.hash || !now) return false
-    const spec = `${from}:${this.gitPath(name)}`
-    const was = (await this.repo.resolveMany([spec])).get(spec) ?? null
+    const was = await this.blobAt(from, name)
     return was !== now && (await this.repo.isAncestor(from, this.head.hash))
   }
 
@@ -131,8 +133,7 @@ export class GitView {
   async movedOn(name: string, from: string | null | undefined): Promise<boolean> {
     const now = this.headBlobs.get(name)
     if (!from || !this.head || from === this.head.hash || !now) return false
-    const spec = `${from}:${this.gitPath(name)}`
-    const was = (await this.repo.resolveMany([spec])).get(spec) ?? null
+    const was = await this.blobAt(from, name)
     return was !== now && !(await this.repo.isAncestor(this.head.hash, from))
   }
 
