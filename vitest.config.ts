@@ -29,10 +29,10 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    // Three on two cores: with two, the end-to-end tests' waits left a core idle much of the time; with
-    // three the suite used 184 % of the two cores (stop 25: 1,963 CPU-seconds in 1,061 s). More would
-    // starve the daemons that tests time.
-    maxWorkers: 3,
+    // Four on two cores: most of the end-to-end tests' time is waiting on daemons (resolved-stays: 58
+    // CPU-seconds in 139 s), so with three the suite used 172 % of the two cores (stop 31: 1,596
+    // CPU-seconds in 930 s, over CI's 15 minutes); with two, a core sat idle much of the time (stop 25).
+    maxWorkers: 4,
     minWorkers: 1,
     sequence: { sequencer: SlowFirst },
   },

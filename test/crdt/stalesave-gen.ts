@@ -326,9 +326,9 @@ export async function runStale(seed: number, count: number, mode?: 'deep' | 'bom
         step = { r1, b: ap.b, a: ap.a, same: null, evidence: false, appended: ap.lines }
         kind = 'append'
       } else if (roll < 0.15) {
-        // Half the ties with B saving 8 to 20 times more: the text before B's first save is then older than the ring.
+        // Half the ties with B saving 8 to 12 times more: the text before B's first save is then older than the ring.
         const deepTie = roll >= 0.125
-        const tv = tieValue(r1, r, deepTie ? 8 + Math.floor(r() * 13) : 1)
+        const tv = tieValue(r1, r, deepTie ? 8 + Math.floor(r() * 5) : 1)
         if (!tv || ![...tv.bs, tv.b, tv.a].every((t) => parses(t))) continue
         step = { r1, bs: tv.bs, b: tv.b, a: tv.a, same: tv.line, evidence: true }
         kind = deepTie ? 'deep-tie' : 'tie'
