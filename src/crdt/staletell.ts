@@ -20,11 +20,10 @@ import { ITEM } from './rules.js'
 import type { Tree } from './tree.js'
 import type { Equals, Held } from './recent.js'
 import { conflictMaps } from './conflicts.js'
-import type { ConflictRecord } from './heads.js'
+import { dataKey, type ConflictRecord } from './heads.js'
 import { applyStale, changedSince, type KeptValue, type StaleSave } from './stalesave.js'
 import type { Differ } from './diff.js'
 import { descOf } from './write.js'
-import { quickScalar } from './datamatch.js'
 
 export interface ToldValue extends KeptValue {
   /** Kept from this machine's own later save, not a peer's. */
@@ -119,8 +118,9 @@ export function tellStale(tree: Tree, since: ReturnType<typeof changedSince>, fr
       continue
     }
     const [kept, saved] = [line(b.value[0]), line(b.was)]
-    // Quoting alone is no other value (a peer's dump that dropped the quotes: yaml helper, stop 31).
-    if (kept === null || saved === null || kept === saved || quickScalar(kept) === quickScalar(saved)) continue
+    // Quoting alone is no other value (a peer's dump that dropped the quotes: yaml helper, stop 31): equal data
+    // as records judge it (`heads.ts` dataKey).
+    if (kept === null || saved === null || kept === saved || dataKey(b.value[0]) === dataKey(b.was)) continue
     const removed = !inSave.has(id)
     if (ownValue || writes <= 1) values.push({ path: pathOf(tree, id), kept, saved, ...(ownValue ? { own: true } : {}), ...(removed ? { removed } : {}) })
     else unnamed++
