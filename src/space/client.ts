@@ -151,7 +151,7 @@ class Connected implements SpaceClient {
  * files (readstatus.ts, loaded only then), never loading the CRDT state.
  */
 export async function readStatus(cwd: string): Promise<StatusData> {
-  const root = requireRoot(cwd)
+  const root = await requireRootOrOlder(cwd)
   const paths = spacePaths(root)
   const daemon = await daemonClient(paths)
   return orElse(daemon, (d) => d.status(), async () => (await import('./readstatus.js')).savedStatus(root, paths, daemon))
@@ -162,4 +162,16 @@ export function requireRoot(cwd: string): string {
   const root = findRoot(cwd)
   if (!root) throw new NotInitializedError(path.resolve(cwd), gitRoot(cwd))
   return root
+}
+
+/**
+ * `requireRoot`, but a checkout older than the commit that added ctxsync.yaml says so, with both ways out,
+ * as `sync` does (joinconfig.ts olderCheckoutError): `status` there said "run `ctxsync init` first", and
+ * that init asked for a join code (issue 13). Git is asked only on that error path.
+ */
+export async function requireRootOrOlder(cwd: string): Promise<string> {
+  const root = findRoot(cwd)
+  if (root) return root
+  const { olderCheckoutError } = await import('./joinconfig.js')
+  throw (await olderCheckoutError(cwd, gitRoot(cwd))) ?? new NotInitializedError(path.resolve(cwd), gitRoot(cwd))
 }
