@@ -11,6 +11,10 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { historyOf, versionsDirOf, blameOf } from '../../src/space/versions/index.js'
 import { mulberry32 } from '../helpers/random.js'
 import { LOAD } from '../../src/crdt/modeltypes.js'
+import * as Y from 'yjs'
+import { FileDocStore } from '../../src/fs/sidecar.js'
+import { spacePaths } from '../../src/space/paths.js'
+import { noteAutostash } from '../../src/space/mergestash.js'
 import { idle, joinCode, Node, pass, removeSpaceDirs, SEED, TODOS } from './harness.js'
 import { gitAs, gitAsDaemon as asDaemon, pushedWorld, removeGitWorlds } from './gitworld.js'
 
@@ -41,8 +45,17 @@ async function gitAsDaemon(n: Node, args: string[]): Promise<void> {
   await asDaemon(n, args, 'pat')
 }
 
-async function credits(n: Node): Promise<{ history: Array<{ via: string; by: string[]; fields: string[] }>; blame: Record<string, string[]> }> {
+/**
+ * History and blame as `ctxsync` shows them. `sidecar`: the CRDT written where a daemon keeps it (the harness
+ * keeps it in memory), so that blame asks it who wrote a field its versions name several writers of.
+ */
+async function credits(n: Node, o: { sidecar?: boolean } = {}): Promise<{ history: Array<{ via: string; by: string[]; fields: string[] }>; blame: Record<string, string[]> }> {
   await n.s.versions!.flushed()
+  if (o.sidecar) {
+    const store = new FileDocStore({ dir: spacePaths(n.root).docs })
+    await store.append(TODOS, n.host().encodeDiff(TODOS, Y.encodeStateVector(new Y.Doc()))!)
+    await store.close()
+  }
   const dir = versionsDirOf(n.root)
   const history = (await historyOf(dir, { doc: TODOS })).map((e) => ({ via: e.via, by: e.authors.map((a) => a.name), fields: e.fields.map((f) => f.path) }))
   const blame = Object.fromEntries((await blameOf(n.root, dir, TODOS)).map((l) => [l.path, l.authors.map((a) => a.name)]))
@@ -96,6 +109,33 @@ describe('credits for values a git pull brings', () => {
     const c = await credits(pat)
     expect(c.blame['todos[id=t1].title'], JSON.stringify(c.history)).toContain('tina')
     expect(c.blame['todos[id=t0].title'], JSON.stringify(c.history)).toContain('pat')
+    await pat.close()
+  })
+
+  // The same turn as seen by blame, which asks the CRDT who wrote each field of a version naming both: the
+  // register's writer is pat's daemon for both titles, and tina's was blamed on pat (issue 13, stop 31).
+  // `noted`: the merge driver noted what the autostash held (mergestash.ts), so the save is taken in before
+  // what came, and the commit's mark follows pat's value in the CRDT too.
+  it.each([false, true])('a save taken in in the pull\'s turn (stash noted: %s): blame gives the pulled title to tina alone, the saved one to pat', async (noted) => {
+    const { pat, tina } = await world()
+    // Committed a minute ago: the commit's values are stamped with its time, the save with its own.
+    const past = new Date(Date.now() - 60_000).toISOString()
+    const f = path.join(tina, TODOS)
+    await fs.writeFile(f, (await fs.readFile(f, 'utf8')).replace('title: second', 'title: second by tina'))
+    execFileSync('git', ['-c', 'user.name=tina', '-c', 'user.email=tina@example.com', 'commit', '-qam', 'tina: t1'], { cwd: tina, env: { ...process.env, GIT_AUTHOR_DATE: past, GIT_COMMITTER_DATE: past } })
+    git(tina, ['push', '-q', 'origin', 'main'], 'tina')
+    const saved = SEED.replace('title: first', 'title: first by pat')
+    await pat.editOffline(saved)
+    const file = path.join(pat.root, TODOS)
+    await asDaemon(pat, ['-c', 'merge.autoStash=true', 'pull', '-q', '--no-rebase', 'origin', 'main'], 'pat', async () => {
+      if (!noted) return
+      const blob = execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: pat.root, input: saved, encoding: 'utf8' }).trim()
+      await noteAutostash(spacePaths(pat.root), TODOS, await fs.readFile(file, 'utf8'), blob)
+    })
+    expect(await pat.file()).toContain('second by tina')
+    const c = await credits(pat, { sidecar: true })
+    expect(c.blame['todos[id=t1].title'], JSON.stringify(c.history)).toEqual(['tina'])
+    expect(c.blame['todos[id=t0].title'], JSON.stringify(c.history)).toEqual(['pat'])
     await pat.close()
   })
 

@@ -128,6 +128,10 @@ function gitWriter(model: FileModel, item: Item | undefined, ids: readonly strin
   // A value an undo or restore wrote is followed by its revert mark (schema.ts), not a commit's.
   const c = Array.isArray(v) && v.length === 3 && !revertOf(first![0], v[0]) ? (v[2] as Credit) : null
   if (!c || !ids.includes(c[0])) return null
+  // The commit's values carry its time (`ingestAsGit` stamps them with the mark's): a save taken in just before
+  // the pull, in the same turn, is this client's too and followed by the same mark, but stamped with its own.
+  const own = item.content.getContent()[0] as Value | undefined
+  if (Array.isArray(own) && typeof own[1] === 'number' && own[1] !== v[1]) return null
   return { author: asAuthor(c), at: c[3] > 0 ? c[3] * 1000 : null }
 }
 

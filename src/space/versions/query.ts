@@ -244,8 +244,10 @@ export async function blameOf(root: string, dir: string, doc: string): Promise<B
   const sure = out.filter((l) => l.via !== 'unrecorded' && !vague(l) && !l.keptBy)
   if (ask.length === 0 && sure.length === 0) return out
   const { crdtWriters } = await import('./crdtauthors.js')
-  // A pull's version naming several writers (a peer that caught up on it): each field's commit writer.
-  const among = new Map(ask.filter((l) => l.via === 'git' && l.authors.length > 1).map((l) => [l.path, l.authors.map((a) => a.id)]))
+  // A version naming several writers, one of them a pull's commit (a peer that caught up on a pull; a save
+  // taken in in the pull's turn, a 'local' version): each field's commit writer, where its value is the
+  // commit's. Asked of pulls alone, the pulled value of a save-and-pull turn was the puller's (issue 13).
+  const among = new Map(ask.filter((l) => l.authors.length > 1).map((l) => [l.path, l.authors.map((a) => a.id)]))
   // A value brought back (an undo, a restore, a peer's) is the bringer's write in the CRDT: its writer is the
   // register's earlier write by someone else (blame after bob undid his truncation named bob on ann, for
   // values that ann's first version held, and ann on bob: black-box tester).
