@@ -95,6 +95,21 @@ export class GitView {
     return (await this.repo.resolveMany([spec])).get(spec) ?? null
   }
 
+  /**
+   * What a checkout from `from` to HEAD (`theirs`, its version) left in the file, when the disk (`text`) holds
+   * more than that: git writes exactly the commit's version or, with `-m`, the uncommitted changes (`before`, the
+   * file's last text, against `from`'s version) merged into it — anything else is an edit the person made right
+   * after, within the git watch's quiet period. Read as git's merge, the live text was written over it and the
+   * edit lost (stop 31, open after 51108df). Null: the disk is git's result, or git's result cannot be told (the
+   * uncommitted changes collide with the commit's: git's merge is not ours to redo).
+   */
+  async checkedOut(name: string, from: string | null | undefined, before: string | null, theirs: string, text: string | null): Promise<string | null> {
+    if (text === null || text === theirs || !from) return null
+    const old = await this.textAt(from, name)
+    const left = old === null || before === null ? theirs : await mergeClean(old, before, theirs)
+    return left === null || left === text ? null : left
+  }
+
   /** HEAD's version of `name` (null: HEAD has none). */
   async headText(name: string): Promise<string | null> {
     const oid = this.headBlobs.get(name)

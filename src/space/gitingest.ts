@@ -166,6 +166,8 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
   // back into what came. Taken in whole as an edit, the teammate's values were credited to this clone
   // (issue 16): the commit's version is taken in as git content, then what the disk holds over it as the edit.
   let overGit = false
+  // After a checkout, what git left when the disk holds more: the rest is the person's edit (gitbase.ts checkedOut).
+  let checkoutLeft: string | null = null
   if (!view.fromGit(f.name, text)) {
     // Read while git works again (a reconcile after a commit, overtaken by `git checkout -m`, which writes
     // the old commit's files first): not an edit, the next idle decides.
@@ -179,6 +181,7 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
     if (!intent.checkout && !overGit) return plain()
     theirs = await view.headText(f.name)
     if (theirs === null) return plain()
+    if (intent.checkout) checkoutLeft = await view.checkedOut(f.name, intent.from, f.model.baseText ?? live.text, theirs, text)
   }
   // HEAD stayed where it was and git wrote its own version: the user threw their changes away (`git
   // restore`, `git checkout -- FILE`). That is an edit, and the peers get it like any other.
@@ -210,7 +213,10 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
     const stashed = overGit ? await stashEdit(cx, d, view, hash!) : false
     // A commit of this clone's own (known) with a save after it: the save is the edit, as before.
     if (known && overGit && !stashed) return plain()
-    if (known) return await keepLive(cx, d, hash)
+    if (known) {
+      if (checkoutLeft !== null) await editOverGit(cx, d, checkoutLeft, text!, hash!)
+      return await keepLive(cx, d, hash)
+    }
     if (theirs === null) {
       f.sawAbsent()
       f.model.deleteFile()
@@ -219,6 +225,7 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
     }
     await ingestNew(cx, f, view, theirs, live.text)
     if (overGit && !stashed) await editOverGit(cx, d, (await autostashed(view, f.name, intent, live.text, theirs)) ?? theirs, text!, hash!)
+    else if (checkoutLeft !== null) await editOverGit(cx, d, checkoutLeft, text!, hash!)
     f.sawOnDisk(hash!)
     f.noteSeen(hash)
     await writeBack(cx, d)

@@ -8,7 +8,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, expect, it } from 'vitest'
-import { idle, removeSpaceDirs, TODOS, type Node } from './harness.js'
+import { idle, removeSpaceDirs, SEED, TODOS, type Node } from './harness.js'
 import { gitAs, gitAsDaemon, pushedWorld, removeGitWorlds } from './gitworld.js'
 
 afterAll(async () => {
@@ -44,5 +44,58 @@ it('a switch to a commit that agrees on the file: the edit saved right after it 
   await idle(a.s)
   await gitThenEdit(a, ['switch', '-q', 'main'], (t) => t.replace(/title: ([^\n]*)/, 'title: edited after switching back'))
   expect((await a.file())!).toContain('edited after switching back')
+  await a.close()
+})
+
+/**
+ * A checkout to a commit that *differs* in the file, then at once an edit (within the quiet period): git's
+ * part is exactly the target commit's version (or, for `-m`, the merge of the uncommitted changes into it);
+ * what the disk holds over that is the person's. Read as git's merge whole, the edit was lost (stop 31, open).
+ */
+it('a checkout back to an older commit (known content), then at once an edit: the edit is kept, the live context too', async () => {
+  const { node: a } = await pushedWorld('ann', 'mate')
+  const file = path.join(a.root, TODOS)
+  await a.edit((await fs.readFile(file, 'utf8')).replace('title: second', 'title: second, committed later'))
+  await idle(a.s)
+  expect(await gitAsDaemon(a, ['commit', '-qam', 'later'], 'ann')).toBe('move')
+  await gitThenEdit(a, ['checkout', '-q', 'HEAD~1'], (t) => t.replace(/title: first/, 'title: first, edited right after the checkout'))
+  const text = (await a.file())!
+  expect(text).toContain('first, edited right after the checkout')
+  expect(text).toContain('second, committed later')
+  await a.close()
+})
+
+it('a checkout of a teammate\'s commit (new content), then at once an edit: both are taken in', async () => {
+  const { node: a, mate } = await pushedWorld('ann', 'mate')
+  const mf = path.join(mate, TODOS)
+  await fs.writeFile(mf, (await fs.readFile(mf, 'utf8')).replace('title: second', 'title: second by mate'))
+  gitAs(mate, ['commit', '-qam', 'mate'], 'mate')
+  gitAs(mate, ['push', '-q', 'origin', 'main'], 'mate')
+  gitAs(a.root, ['fetch', '-q', 'origin'], 'ann')
+  await gitThenEdit(a, ['checkout', '-q', '--detach', 'origin/main'], (t) => t.replace(/title: first/, 'title: first, edited right after the checkout'))
+  const text = (await a.file())!
+  expect(text).toContain('first, edited right after the checkout')
+  expect(text).toContain('second by mate')
+  await a.close()
+})
+
+const THREE = `${SEED}  - id: t2
+    title: third
+    status: todo
+`
+
+it('`checkout -m` back to an older commit over an uncommitted value, then at once an edit: the edit is kept, no older value comes back', async () => {
+  const { node: a } = await pushedWorld('ann', 'mate', THREE)
+  const file = path.join(a.root, TODOS)
+  await a.edit((await fs.readFile(file, 'utf8')).replace('title: third', 'title: third, committed later'))
+  await idle(a.s)
+  expect(await gitAsDaemon(a, ['commit', '-qam', 'later'], 'ann')).toBe('move')
+  await a.edit((await fs.readFile(file, 'utf8')).replace(/(id: t0\n\s+title: [^\n]*\n\s+status: )todo/, '$1doing'))
+  await idle(a.s)
+  await gitThenEdit(a, ['checkout', '-q', '-m', 'HEAD~1'], (t) => t.replace(/title: second/, 'title: second, edited right after the checkout'))
+  const text = (await a.file())!
+  expect(text).toContain('second, edited right after the checkout')
+  expect(text).toContain('third, committed later')
+  expect(text).toMatch(/id: t0\n\s+title: [^\n]*\n\s+status: doing/)
   await a.close()
 })
