@@ -41,13 +41,20 @@ export const OUTCOME_TEXT: Record<GitOutcome, string> = {
   'brought-back': 'brought back as git left it and synced',
 }
 
-/** The command that ran between two snapshots, for people. */
-export async function nameOperation(repo: Repo, intent: GitIntent, before: GitSnapshot | null, after: GitSnapshot): Promise<string> {
-  if (intent.kind === 'revert') return 'git restore / checkout of files'
-  if (intent.kind === 'move' && intent.bases !== undefined) return 'git stash pop / drop'
+/**
+ * The command that ran between two snapshots, for people, and the commit it left HEAD at. Both come from one
+ * read of HEAD's reflog (its last entry: the command and where it moved HEAD), so they cannot disagree: the
+ * journal named `after.head` beside a reflog read later, and a snapshot that settled between git's writes of
+ * the files and its move of HEAD (a loaded machine, `git pull --rebase`) paired the commit from before the
+ * rebase with the rebase's "(start): checkout" (CI, e2e log-rebase at 64d54c8). Not moved: `after.head`.
+ */
+export async function nameOperation(repo: Repo, intent: GitIntent, before: GitSnapshot | null, after: GitSnapshot): Promise<{ op: string; head: string | null }> {
+  if (intent.kind === 'revert') return { op: 'git restore / checkout of files', head: after.head }
+  if (intent.kind === 'move' && intent.bases !== undefined) return { op: 'git stash pop / drop', head: after.head }
   const moved = before === null || before.head !== after.head || before.reflog !== after.reflog
-  const gs = moved ? (await repo.tryRaw(['reflog', '-1', '--format=%gs', 'HEAD']))?.trim() : ''
-  return gs ? `git ${gs}` : 'git'
+  const entry = moved ? (await repo.tryRaw(['log', '-g', '-1', '--format=%H%x00%gs', 'HEAD']))?.trim() : ''
+  const [head, gs] = entry ? entry.split('\0') : []
+  return gs ? { op: `git ${gs}`, head: head || after.head } : { op: 'git', head: after.head }
 }
 
 /**

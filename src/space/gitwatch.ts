@@ -284,11 +284,11 @@ export class GitWatch {
 
   /** Says what git did to which files and what became of it, and keeps it for `ctxsync log` (gitreport.ts). */
   private async report(repo: Repo, r: GitReport, intent: GitIntent, prev: GitSnapshot | null, now: GitSnapshot, away: boolean): Promise<void> {
-    const op = await nameOperation(repo, intent, prev, now)
+    const { op, head } = await nameOperation(repo, intent, prev, now)
     const detail = new Map<string, string>()
     for (const n of r.reverted) detail.set(n, await revertDetail(this.space.root, this.space.paths.state, this.space.versions, n).catch(() => ''))
     for (const line of reportLines(r, op, away, detail)) this.say(line)
-    const rec = record(r, op, now.head, this.space.author.name, path.relative(repo.root, this.space.root).split(path.sep).join('/'))
+    const rec = record(r, op, head, this.space.author.name, path.relative(repo.root, this.space.root).split(path.sep).join('/'))
     if (rec) await appendRecord(this.space.paths.state, rec).catch((e: unknown) => log('journal: %s', (e as Error).message))
   }
 
