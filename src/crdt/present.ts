@@ -8,7 +8,8 @@
 import * as Y from 'yjs'
 import { parse } from 'yaml'
 import { toAbsolute } from './indent.js'
-import { conflictMaps, keptKey, keptWrites, listRaw, type RawConflict, type RecordValue } from './conflicts.js'
+import { conflictMaps, listRaw, type RawConflict, type RecordValue } from './conflicts.js'
+import { gitWriteKey, gitWrites, keptKey, keptWrites } from './writecredits.js'
 import { ITEM, type Rules } from './rules.js'
 import { kindOf, shortHash, type Credit, type NodeId } from './schema.js'
 import { summarize } from './valuesummary.js'
@@ -61,10 +62,14 @@ export function describeConflicts(file: string, tree: Tree, rules: Rules): Confl
     return at === 0 ? ENROLLED : { id: 'unknown', name: `unknown (client ${client})`, kind: 'human' }
   }
   const kept = keptWrites(tree.doc)
-  // A value a resolution wrote is its chosen writer's, at the time they wrote it, not the resolver's.
-  const present = (c: RawConflict, v: RecordValue) => {
-    const k = kept.get(`${c.node}|${v[2]}|${v[1]}`)
-    return k ? presentValue([v[0], k[3], v[2]], asAuthor(k), tree, c) : presentValue(v, authorOf(v[2], v[1]), tree, c)
+  const git = gitWrites(tree.doc)
+  // A value a resolution wrote is its chosen writer's, at the time they wrote it, not the resolver's; one a
+  // commit brought, the commit's writer's, not the clone's that took it in.
+  const present = (c: RawConflict, v: RecordValue, i: number) => {
+    const k = kept.get(`${c.written?.[i] ?? c.node}|${v[2]}|${v[1]}`)
+    if (k) return presentValue([v[0], k[3], v[2]], asAuthor(k), tree, c)
+    const g = git.get(gitWriteKey(v[2], v[1]))
+    return presentValue(v, g ? asAuthor(g) : authorOf(v[2], v[1]), tree, c)
   }
   return listRaw(tree).map((c) => {
     const path = tree.path(c.node)
@@ -74,7 +79,7 @@ export function describeConflicts(file: string, tree: Tree, rules: Rules): Confl
       kind: c.kind,
       path,
       display: displayPath(tree, c.node, path),
-      values: c.values.map((v) => present(c, v)),
+      values: c.values.map((v, i) => present(c, v, i)),
       winner: c.winner + 1,
     }
   })

@@ -139,6 +139,21 @@ describe('credits for values a git pull brings', () => {
     await pat.close()
   })
 
+  // pat's own commit from another clone (plain git, no sync point: credited to `git:pat@…`, named pat) and his
+  // save on this one, in one version: its writers were listed "pat, pat" (black-box tester stop 31, finding 10).
+  it('pat\'s commit from another clone pulled with his pending save: history names pat once', async () => {
+    const { pat, tina: other } = await world()
+    await tinaCommits(other, 'title: second', 'title: second by pat elsewhere', 'pat: t1')
+    git(other, ['commit', '-q', '--amend', '--no-edit', '--reset-author'], 'pat')
+    git(other, ['push', '-q', 'origin', 'main'], 'pat')
+    await pat.editOffline(SEED.replace('title: first', 'title: first by pat'))
+    await gitAsDaemon(pat, ['-c', 'merge.autoStash=true', 'pull', '-q', '--no-rebase', 'origin', 'main'])
+    const c = await credits(pat)
+    expect(c.history.map((e) => e.by), JSON.stringify(c.history)).toEqual([['pat'], ['pat']])
+    expect(c.blame['todos[id=t1].title']).toEqual(['pat'])
+    await pat.close()
+  })
+
   it('a merge: the values of tina\'s commits are tina\'s, not the merge author\'s', async () => {
     const { pat, tina } = await world()
     await tinaCommits(tina, 'title: second', 'title: second by tina', 'tina: t1')

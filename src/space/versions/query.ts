@@ -15,6 +15,11 @@ import { localTime, parseTime } from './when.js'
 
 export interface Author { id: string; name: string; kind: 'human' | 'agent' }
 export const authorOf = (b: By): Author => ({ id: b[0], name: b[1], kind: b[2] })
+/**
+ * A version's writers, each name once: a commit's git author (`git:EMAIL`, no sync point) and the same
+ * person's peer, in one version, were listed "ann, ann" (black-box tester stop 31, finding 10).
+ */
+export const authorsOf = (by: readonly By[]): Author[] => by.filter((b, i) => by.findIndex((x) => x[1] === b[1] && x[2] === b[2]) === i).map(authorOf)
 
 export interface HistoryEntry {
   id: string
@@ -78,9 +83,8 @@ export async function historyOf(dir: string, q: HistoryQuery): Promise<HistoryEn
     const after = flatten(v.text)
     flats.set(v.doc, after)
     if (q.since !== undefined && v.t < q.since) continue
-    const authors = v.by.map(authorOf)
-    if (!matches(authors)) continue
-    entries.push({ id: v.id, time: new Date(v.t).toISOString(), file: v.doc, via: v.via, authors, fields: v.via === 'start' ? [] : diffFlat(before, after), ...(v.of ? { of: v.of, ...(ids.has(v.of) ? {} : { ofElsewhere: true as const }) } : {}), ...credited(v) })
+    if (!matches(v.by.map(authorOf))) continue
+    entries.push({ id: v.id, time: new Date(v.t).toISOString(), file: v.doc, via: v.via, authors: authorsOf(v.by), fields: v.via === 'start' ? [] : diffFlat(before, after), ...(v.of ? { of: v.of, ...(ids.has(v.of) ? {} : { ofElsewhere: true as const }) } : {}), ...credited(v) })
   }
   entries.reverse()
   if (q.root) {
@@ -235,7 +239,7 @@ export async function blameOf(root: string, dir: string, doc: string): Promise<B
   for (const [p, value] of now) {
     const s = setBy.get(p)
     if (!s || s.value !== value) out.push({ path: p, value, authors: [], time: null, change: null, via: 'unrecorded' })
-    else out.push({ path: p, value, authors: s.v.by.map(authorOf), time: new Date(s.v.at ?? s.v.t).toISOString(), change: s.v.id, via: s.v.via, ...(s.v.kept ? { keptBy: authorOf(s.v.kept) } : {}) })
+    else out.push({ path: p, value, authors: authorsOf(s.v.by), time: new Date(s.v.at ?? s.v.t).toISOString(), change: s.v.id, via: s.v.via, ...(s.v.kept ? { keptBy: authorOf(s.v.kept) } : {}) })
   }
   const vague = (l: BlameLine) => l.via !== 'unrecorded' && (l.authors.length !== 1 || l.via === 'start' || l.via === 'settled')
   const ask = out.filter(vague)
@@ -353,12 +357,12 @@ export async function diffOf(root: string, dir: string, doc: string, from?: stri
   const changes = diffFlat(flatten(a.text), after).map((c): DiffEntry => {
     if (c.kind === 'removed') {
       const r = under(gone, c.path, (x, y) => x.t > y.t)
-      return { ...c, authors: r ? r.by.map(authorOf) : [], time: r ? new Date(r.t).toISOString() : null }
+      return { ...c, authors: r ? authorsOf(r.by) : [], time: r ? new Date(r.t).toISOString() : null }
     }
     const l = now && under(now, c.path, (x, y) => (x.time ?? '') > (y.time ?? ''))
     if (l && l.authors.length) return { ...c, authors: l.authors, time: l.time, ...(l.keptBy ? { keptBy: l.keptBy } : {}) }
     const s = under(present, c.path, (x, y) => x.v.t > y.v.t)
-    return { ...c, authors: s ? s.v.by.map(authorOf) : [], time: s ? new Date(s.v.at ?? s.v.t).toISOString() : null, ...(s?.v.kept ? { keptBy: authorOf(s.v.kept) } : {}) }
+    return { ...c, authors: s ? authorsOf(s.v.by) : [], time: s ? new Date(s.v.at ?? s.v.t).toISOString() : null, ...(s?.v.kept ? { keptBy: authorOf(s.v.kept) } : {}) }
   })
   return { file: doc, from: a.label, to: b.label, changes }
 }
