@@ -2,6 +2,13 @@
  * How far a save is from each recent text, in changed lines (`recent.ts` picks the text a save was made from by it).
  */
 import { diffLines } from 'diff'
+import { TextMemo } from './textmemo.js'
+
+/**
+ * What is known of the distance of a pair of texts: exact (`n`), or only more than `over` (a bounded search
+ * gave up). The search with a bound finds the same count as without whenever the count is within it.
+ */
+const known = new TextMemo<{ n?: number; over?: number }>(4 << 20)
 
 /**
  * Lines changed between two texts: per run of changes, the larger of lines removed and lines added (a line
@@ -11,6 +18,17 @@ import { diffLines } from 'diff'
  */
 export function changedLines(from: string, to: string, max?: number): number | undefined {
   if (from === to) return 0
+  const key = `${from.length}:${from}${to}`
+  const k = known.get(key)
+  if (k?.n !== undefined) return max !== undefined && k.n > max ? undefined : k.n
+  if (k?.over !== undefined && max !== undefined && max <= k.over) return undefined
+  const n = count(from, to, max)
+  known.set(key, n === undefined ? { over: Math.max(max!, k?.over ?? -1) } : { n })
+  return n === undefined || (max !== undefined && n > max) ? undefined : n
+}
+
+/** The exact count, or undefined when the diff gave up past `max` (its bound implies more than `max`). */
+function count(from: string, to: string, max?: number): number | undefined {
   // Lines added after a last line that had no newline leave that line as it was: counted as changed, the
   // save read one line farther from the text it was made from than from an older one (edit generator seed
   // 653442: a `...` typed after a peer removed the final newline was taken as a stale save; the head
@@ -33,8 +51,7 @@ export function changedLines(from: string, to: string, max?: number): number | u
       run = [0, 0]
     }
   }
-  n += Math.max(run[0]!, run[1]!)
-  return max !== undefined && n > max ? undefined : n
+  return n + Math.max(run[0]!, run[1]!)
 }
 
 /** Index of the candidate nearest to `text`: fewest changed lines; a tie goes to the newer one. */

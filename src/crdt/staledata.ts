@@ -15,11 +15,20 @@
  */
 import { diffLines } from 'diff'
 import { parse } from 'yaml'
+import { TextMemo } from './textmemo.js'
 
 type Leaves = Map<string, string>
 
+// Every save of a rewrite compares the ring's texts again: each parsed once while it stays in a ring.
+const parsed = new TextMemo<Leaves | null>(2 << 20)
+
 /** The data of `text` by field path (items by `id` or `name`, else by place); null when it does not parse. */
 function leaves(text: string): Leaves | null {
+  const hit = parsed.get(text)
+  return hit !== undefined ? hit : parsed.set(text, readLeaves(text))
+}
+
+function readLeaves(text: string): Leaves | null {
   let data: unknown
   try {
     // As a library loads it (aliases and merge keys resolved): a dump of a file with `<<: *base` writes the
