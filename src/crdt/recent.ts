@@ -15,6 +15,8 @@
  *    the user's own saves, the newest text is the base: an undo back to an earlier save is an edit, not a
  *    stale save (diffing it against the earlier text would ignore it). Likewise past one's own later saves
  *    before our write: the save is a stale save of the last of them (`ownAfter`), not of the earlier text.
+ *    Except a save nearer the earlier text that changed it elsewhere than those saves did: another editor's
+ *    older buffer, stale from the earlier text, their change kept (`recentown.ts`).
  *  - A save made from an older text cannot hold a line typed after it: a save that holds a line the file
  *    gained since that text (one the newest text has and the older has nowhere) was made from a later
  *    text, however near it reads — it is an edit of the newest (often one undoing part of a peer's change).
@@ -38,7 +40,6 @@
  */
 import { changedLines, nearest } from './linedistance.js'
 import { dropsNewer, holdsNewer, holdsOlder, keepsPeerPlace, replacesPeerLine, type Known } from './saveevidence.js'
-import * as Y from 'yjs'
 import { slotsOf, type DocIR } from './ir.js'
 import { parsedSpans, type SpanOf } from './incremental.js'
 import { parseYaml } from './parse.js'
@@ -47,8 +48,10 @@ import { fillDerivedIds } from './reannotate.js'
 import type { Rules } from './rules.js'
 import { staleByData } from './staledata.js'
 import { OlderTexts } from './recentolder.js'
+import { beforeOwnSave, touches } from './recentown.js'
 
 export { changedLines, nearest }
+export { equalBytes, madeFrom, stateOf } from './docstate.js'
 
 export interface Held {
   text: string
@@ -78,12 +81,16 @@ export interface Equals {
   older?: boolean
 }
 
-/** The text a save was made from; `own`: the earlier text it was near, past this machine's own later saves (`ownAfter`). */
+/**
+ * The text a save was made from; `own`: the earlier text it was near, past this machine's own later saves
+ * (`ownAfter`); `beforeOwn`: an older text than one's own later save, whose change is kept (`recentown.ts`).
+ */
 export interface Chosen {
   base: Held
   stale: boolean
   own?: Held
   equals?: Equals
+  beforeOwn?: boolean
 }
 
 export class RecentTexts {
@@ -165,20 +172,24 @@ export class RecentTexts {
     if (cut) return cut
     const r = this.byLines(text)
     const h = r && !r.stale && r.base === this.newest ? staleByData(this.#list, text) : null
-    return this.ownAfter(h ? { base: h, stale: true } : (r && this.olderBase(text, r)) ?? r)
+    const c = this.ownAfter(text, h ? { base: h, stale: true } : (r && this.olderBase(text, r)) ?? r)
+    const i = c && !c.stale && c.base === this.newest && !c.equals ? beforeOwnSave(this.#list, text, knownIn(this.#list)) : -1
+    return i < 0 ? c : { base: this.#list[i]!, stale: true, beforeOwn: true }
   }
 
   /**
    * A stale base followed, before our next write, by the person's own saves: the save is read as made from the
    * last of them (an editor's undo back past them, the header's rule for one's own saves) — read from the older
    * text, this machine's own later save was kept over it as if a peer's (black-box tester stop 30, finding 1).
+   * Unless the save's change is elsewhere than theirs: another editor's older buffer (`recentown.ts`).
    */
-  private ownAfter(r: { base: Held; stale: boolean } | null): Chosen | null {
+  private ownAfter(text: string, r: { base: Held; stale: boolean } | null): Chosen | null {
     const list = this.#list
     let i = r?.stale ? list.indexOf(r.base) : -1
     if (i < 0) return r
     while (i + 1 < list.length - 1 && !list[i + 1]!.ours && !list[i + 1]!.used && !list[i + 1]!.cut) i++
-    return list[i] === r!.base ? r : { base: list[i]!, stale: true, own: r!.base }
+    if (list[i] === r!.base) return r
+    return touches(r!.base.text, list[i]!.text, text) ? { base: list[i]!, stale: true, own: r!.base } : { ...r!, beforeOwn: true }
   }
 
   /**
@@ -216,8 +227,7 @@ export class RecentTexts {
       ;[best, bestD] = [o, d]
     }
     if (!best) return null
-    let before: Set<string> | null = null
-    const known: Known = (l) => (before ??= new Set(list.slice(0, -1).flatMap((x) => x.text.split('\n').map((y) => y.trim())))).has(l)
+    const known = knownIn(list)
     if (holdsNewer(best.text, newest.text, text, known) || !keepsPeerPlace(best.text, newest.text, text, known)) return null
     const held = this.held(best.text, best.ids, best.ours)
     if (!held) return null
@@ -244,8 +254,7 @@ export class RecentTexts {
     for (let i = list.length - 1; i >= 0 && lastOurs < 0; i--) if (list[i]!.ours) lastOurs = i
     if (newest.text === text) return { base: newest, stale: false }
     if (lastOurs <= 0) return { base: newest, stale: false }
-    let before: Set<string> | null = null
-    const known: Known = (l) => (before ??= new Set(list.slice(0, -1).flatMap((x) => x.text.split('\n').map((y) => y.trim())))).has(l)
+    const known = knownIn(list)
     // A used-up text saved again exactly is the deliberate re-save; otherwise used-up texts are no candidates
     // (a near tie with one must not hide the text the save was really made from).
     const was = list.findLastIndex((h) => h !== newest && h.text === text)
@@ -334,6 +343,12 @@ export class RecentTexts {
   }
 }
 
+/** Is a line (trimmed) in a text before the newest? Built at the first question. */
+function knownIn(list: readonly Held[]): Known {
+  let before: Set<string> | null = null
+  return (l) => (before ??= new Set(list.slice(0, -1).flatMap((x) => x.text.split('\n').map((y) => y.trim())))).has(l)
+}
+
 /** A text meta kept, parsed and given back its node ids; null when they no longer fit. */
 export function restored(text: string, ids: readonly string[], ours: boolean): Held | null {
   let ir: DocIR
@@ -375,20 +390,4 @@ export function withState(h: Held | null, sv: Map<number, number> | undefined): 
 /** Node ids of an IR in document order (what meta keeps of a text, to restore it with `restored`). */
 export function collectIds(ir: DocIR): string[] {
   return slotsOf(ir).map((s) => s.id ?? '')
-}
-
-export const stateOf = (doc: Y.Doc): Map<number, number> => Y.decodeStateVector(Y.encodeStateVector(doc))
-
-/**
- * The state a saved text shows when the model renders it otherwise: what the text it was made from showed
- * (`sv`), and the saver's own writes. Such a text stays the base while its rendering is not written (the
- * state incomplete, the file changed again first); read as showing the whole state, the next save
- * overwrote, with no record, a peer's value the file never showed (converge seeds 40 and 147).
- */
-export const madeFrom = (sv: Map<number, number>, doc: Y.Doc): Map<number, number> => new Map([...sv, [doc.clientID, Y.getState(doc.store, doc.clientID)]])
-
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
 }

@@ -44,6 +44,8 @@ export interface StaleTold extends StaleSave {
   unnamed?: number
   /** The save was read as an edit of this machine's own later save, undoing part of it (`recent.ts` ownAfter). */
   ownBase?: boolean
+  /** Made from a text older than this machine's own later save, which is kept where the save did not touch it (`recentown.ts`). */
+  beforeOwn?: boolean
 }
 
 const MAX_NAMED = 8
@@ -72,11 +74,12 @@ export function applyTold(tree: Tree, held: Held, differ: (seen?: Map<number, nu
 }
 
 /** The notice's fields of a stale save (`StaleTold`), from `applyTold` and the base chosen (`own`: `recent.ts` ownAfter). */
-export const told = (o: ReturnType<typeof tellStale>, chosen: { stale: boolean; own?: unknown } | null) => ({
+export const told = (o: ReturnType<typeof tellStale>, chosen: { stale: boolean; own?: unknown; beforeOwn?: boolean } | null) => ({
   overwritten: o.overwritten,
   ...(o.values.length ? { values: o.values } : {}),
   ...(o.unnamed ? { unnamed: o.unnamed } : {}),
   ...(chosen?.own ? { ownBase: true } : {}),
+  ...(chosen?.beforeOwn ? { beforeOwn: true } : {}),
 })
 
 /**

@@ -324,6 +324,8 @@ export function staleSaveNotice(name: string, s: StaleSave): string {
   const said = [
     // Read as an edit of this machine's own later save (an editor's undo back past it: tester stop 30, finding 1).
     ...(s.ownBase ? ['read as an edit of your own later save, taking back where it differs from it (made from an older copy instead? `ctxsync undo --file ' + name + '` takes this save back)'] : []),
+    // Older than one's own later save, changed elsewhere: another editor's buffer (tester stop 31, finding 5).
+    ...(s.beforeOwn ? ["older than your own later save (another editor or an agent?): that save's changes are kept where this one did not touch them"] : []),
     ...(s.kept ? [`kept ${n(s.kept, 'change')} from ${mine ? "peers and this machine's own later saves" : 'peers'}`] : []),
     // Each value kept over the one the save showed (tester finding 1: a put-back value read as stale, gone
     // without a word): the file shows the kept one now, and setting it again is taken as an edit.

@@ -1,0 +1,42 @@
+/**
+ * Two editors of one file on one machine (black-box tester stop 31, finding 5): editor 2 saves a change,
+ * then editor 1, its buffer from before, saves a change elsewhere. Read as an edit of the newest text (as a
+ * plain file would be), editor 2's change was taken back on every peer with only "your edit taken in".
+ */
+import { expect, test } from 'vitest'
+import { send } from './helpers.js'
+import { newPair } from './stalesave-gen.js'
+import type { FileModel } from '../../src/crdt/model.js'
+
+const F = 'todos:\n  - id: T-1\n    title: Set up CI\n    status: todo\n  - id: T-2\n    title: Write docs\n    status: todo\n  - id: T-3\n    title: Ship it\n    status: todo\n'
+
+/** B saves `edit` of its file; A takes it in and writes it (our write). */
+function peer(A: FileModel, B: FileModel, edit: (t: string) => string): void {
+  B.ingest(edit(B.render().text!))
+  send(B, A)
+  A.setBase(A.render())
+}
+
+const e2 = (t: string) => t.replace('title: Write docs', 'title: Write docs (editor 2)')
+const e1 = (t: string) => t.replace('title: Set up CI', 'title: Set up CI (editor 1)')
+
+test.each([
+  ['no peer write', false, false],
+  ['a peer write before both buffers', true, false],
+  ['a peer write after editor 2\'s save', false, true],
+])("editor 1's older buffer keeps editor 2's saved change, and says so (%s)", (_, before, after) => {
+  const [A, B] = newPair(F)
+  if (before) peer(A, B, (t) => t.replace('T-3\n    title: Ship it\n    status: todo', 'T-3\n    title: Ship it\n    status: bob'))
+  const buffer = A.render().text!
+  A.ingest(e2(buffer))
+  send(A, B)
+  B.setBase(B.render())
+  if (after) peer(A, B, (t) => t.replace('T-3\n    title: Ship it\n    status: todo', 'T-3\n    title: Ship it\n    status: bob'))
+  const out = A.ingest(e1(buffer))
+  expect(out.text).toContain('title: Write docs (editor 2)')
+  expect(out.text).toContain('title: Set up CI (editor 1)')
+  if (before || after) expect(out.text).toContain('status: bob')
+  expect(out.stale?.values).toContainEqual({ path: 'todos[T-2].title', kept: 'Write docs (editor 2)', saved: 'Write docs', own: true })
+  send(A, B)
+  expect(B.render().text).toBe(out.text)
+})
