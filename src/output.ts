@@ -57,6 +57,7 @@ export function formatStatus(s: StatusData): string {
     lines.push(`  ${color(f.state.padEnd(w))}  ${f.path}${detail}`)
     if (unseen && detail !== `  ${unseen}`) lines.push(dim(`  ${' '.repeat(w)}  ${unseen}`))
     if (f.formatKept) lines.push(dim(`  ${' '.repeat(w)}  ${f.formatKept.message} (${when(f.formatKept.at)})`))
+    if (f.lastSave) lines.push(yellow(`  ${' '.repeat(w)}  last save (${when(f.lastSave.at)}): ${f.lastSave.message}`))
   }
   lines.push('')
   if (s.peers.length === 0) lines.push(dim('no peers met yet'))

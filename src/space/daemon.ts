@@ -31,7 +31,7 @@ import { SpaceHost } from './host.js'
 import { credentialsOf, remotesFor, type Remotes } from './remotes.js'
 import { Space, type SpaceParts } from './space.js'
 import { GitWatch } from './gitwatch.js'
-import { PeerBook, SummaryWriter } from './summary.js'
+import { PeerBook, SummaryWriter, noticeSave } from './summary.js'
 import { logConflicts } from './conflictlog.js'
 import { watchSettings } from './configwatch.js'
 import { refusedByPeer, refusedHere } from './refusal.js'
@@ -249,9 +249,11 @@ export function wireSpaceEvents(space: Space, say: (line: string) => void): void
   space.on('released', (name: string) => say(`${name}: parses again, changes merged`))
   space.on('refused', (name: string, reason: string) => say(`${name}: refused: ${reason}`))
   space.on('format-kept', (_name: string, message: string) => say(message))
-  space.on('stale-save', (name: string, s: StaleSave) => say(staleSaveNotice(name, s)))
-  // Own edits too (the log showed only what peers did: issue 17).
-  space.on('took-in', (name: string, undid?: Undone) => say(undid ? undidNotice(name, undid) : `${name}: your edit taken in`))
+  // Said in `status` too, until the file's next ordinary save or an undo (a person runs `status`, not `tail log`).
+  const notice = (name: string, line: string | null) => { const d = space.doc(asDocName(name)); if (d) noticeSave(d.file, line === null ? null : line.slice(name.length + 2)) }
+  space.on('stale-save', (name: string, s: StaleSave) => { const line = staleSaveNotice(name, s); notice(name, line); say(line) })
+  // Own edits too (the log showed only what peers did: issue 17). Before 'stale-save', which says more of one.
+  space.on('took-in', (name: string, undid?: Undone) => { const line = undid ? undidNotice(name, undid) : null; notice(name, line); say(line ?? `${name}: your edit taken in`) })
   space.on('file-written', (name: string) => say(`updated ${name}${space.versions?.who(name) ?? ''}`))
   // Named like an update (the file a peer deleted was said without who: issue 16, black-box tester).
   space.on('file-deleted', (name: string) => say(`deleted ${name}${space.versions?.who(name) || ' (deleted by a peer)'}`))

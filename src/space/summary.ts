@@ -21,6 +21,11 @@ export interface FileStatus {
   /** The last whole-file rewrite by a YAML library taken in as its data changes, formatting kept. */
   formatKept?: { at: string; message: string }
   /**
+   * The last save here taken in with a notice (a stale save, an exact older text undoing peers' values), until
+   * the file's next ordinary save or an undo: the daemon's log said it, where a person does not look.
+   */
+  lastSave?: { at: string; message: string }
+  /**
    * Without a daemon: the file was edited (or deleted) here since the daemon last took it in, so nothing of
    * that change is in the sync state yet (a `pending` file may hold only changes no peer acknowledged).
    */
@@ -68,6 +73,15 @@ export interface SavedSummary {
   online?: OnlinePeer[]
 }
 
+/** Each file's last save notice (`FileStatus.lastSave`), set by the daemon (`daemon.ts`); not persisted. */
+export const saveNotices = new WeakMap<object, { at: string; message: string }>()
+
+/** A save said with a notice, or (null) an ordinary save or an undo, which ends the last one. */
+export function noticeSave(file: object, message: string | null): void {
+  if (message === null) saveNotices.delete(file)
+  else saveNotices.set(file, { at: new Date().toISOString(), message })
+}
+
 export function liveFiles(space: Pick<SummarySource, 'docs'>): SavedFile[] {
   const out: SavedFile[] = []
   for (const e of space.docs()) {
@@ -91,6 +105,8 @@ export function liveFiles(space: Pick<SummarySource, 'docs'>): SavedFile[] {
     if (failure) f.error = { line: 1, col: 1, message: `${failure} (retrying)` }
     if (conflicts) f.conflicts = conflicts
     if (e.file.formatKept) f.formatKept = { ...e.file.formatKept }
+    const notice = saveNotices.get(e.file)
+    if (notice) f.lastSave = { ...notice }
     out.push(f)
   }
   return out.sort((a, b) => (a.path < b.path ? -1 : 1))

@@ -5,7 +5,8 @@
  * person on A, seeing the todo back, deletes it again: that goes through on both.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { connectedPair, ctx, expectOk, killAll, readFile, removeTmpDirs, SMALL_TODOS, stopWatch, TODOS, waitLog, waitSame, writeFile } from './helpers.js'
+import { connectedPair, ctx, ctxJson, expectOk, killAll, readFile, removeTmpDirs, SMALL_TODOS, stopWatch, TODOS, waitFor, waitLog, waitSame, writeFile } from './helpers.js'
+import type { StatusData } from '../../src/space/statusdata.js'
 
 afterEach(killAll)
 afterAll(removeTmpDirs)
@@ -58,8 +59,13 @@ describe('e2e: stale editor save', { timeout: 120_000 }, () => {
     await writeFile(a, TODOS, buffer)
     await waitSame([a, b], TODOS, (t) => t === buffer, 30_000)
     await waitLog(da, /\.rhema\/todos\.yaml: your save is exactly the file as it was more than \d+ peers' writes ago, taken in as an undo of 12 peers' values changed since: todos\[t1\]\.title back to "Task 1" from "Task 1 by bob", .*, and 7 more\. If it was an old copy written back, `ctxsync undo --file \.rhema\/todos\.yaml` brings them back/)
+    // Said in `status` too (a person runs `status`, not `tail log`), until the undo.
+    const notice = async () => (await ctxJson<StatusData>(a.dir, ['status'])).files.find((f) => f.path === TODOS)?.lastSave?.message
+    expect(await notice()).toMatch(/^your save is exactly the file as it was .* taken in as an undo of 12 peers' values .*`ctxsync undo --file \.rhema\/todos\.yaml` brings them back$/)
+    expect((await expectOk(ctx(a.dir, ['status']))).stdout).toMatch(/last save \(.*\): your save is exactly the file/)
     await expectOk(ctx(a.dir, ['undo', '--file', TODOS]))
     expect(await waitSame([a, b], TODOS, (t) => t === want, 30_000)).toBe(want)
+    await waitFor(async () => (await notice()) === undefined, 30_000, 'the notice ended by the undo')
     await Promise.all([stopWatch(da), stopWatch(db)])
   })
 
@@ -92,6 +98,23 @@ describe('e2e: stale editor save', { timeout: 120_000 }, () => {
     const undone = await waitSame([a, b], TODOS, (t) => t.includes('T-C'), 30_000)
     expect(undone).toBe(cur.replace('    status: todo\n', '    status: todo\n    note: y\n') + '  - id: T-B\n    title: Beta\n  - id: T-C\n    title: Gamma\n')
     await waitLog(da, /your save was made from an older version; read as an edit of your own later save/)
+
+    // Finding 5 (stop 31): two editors of the file on ann's machine. Editor 2 retitles T-2 and saves; editor 1,
+    // its buffer from before, retitles T-1 and saves: both titles on both (editor 2's was taken back), said in
+    // the log and in `status`; the next ordinary save ends the notice.
+    const buffer = readFile(a)!
+    await writeFile(a, TODOS, buffer.replace('title: Write the docs', 'title: Write the docs (editor 2)'))
+    await waitSame([a, b], TODOS, (t) => t.includes('(editor 2)'), 30_000)
+    await writeFile(a, TODOS, buffer.replace('title: Set up CI', 'title: Set up CI (editor 1)'))
+    const both = await waitSame([a, b], TODOS, (t) => t.includes('(editor 1)'), 30_000)
+    expect(both).toBe(buffer.replace('title: Set up CI', 'title: Set up CI (editor 1)').replace('title: Write the docs', 'title: Write the docs (editor 2)'))
+    const said = /your save was made from an older version; older than your own later save \(another editor or an agent\?\).*todos\[T-2\]\.title stays Write the docs \(editor 2\) \(your own later save's\), your save had Write the docs: set it again if you meant it/
+    await waitLog(da, said)
+    const lastSave = async () => (await ctxJson<StatusData>(a.dir, ['status'])).files.find((f) => f.path === TODOS)?.lastSave?.message
+    expect(await lastSave()).toMatch(said)
+    await writeFile(a, TODOS, both.replace('status: todo\n', 'status: doing\n'))
+    await waitSame([a, b], TODOS, (t) => t.includes('status: doing'), 30_000)
+    await waitFor(async () => (await lastSave()) === undefined, 30_000, 'the notice ended by an ordinary save')
     await Promise.all([stopWatch(da), stopWatch(db)])
   })
 })
