@@ -29,7 +29,7 @@ import { spacePaths } from './paths.js'
 import { committedCredit } from './enrollcredit.js'
 import { noteSave, untilWriterDone } from './midsave.js'
 import { CUT, cutMidSave, mayBeFirstPart, settleMs } from './cuthold.js'
-import { ingestTimed, noteWriteBack, racedPeers, writeTime, writtenAt } from './saverace.js'
+import { ingestTimed, racedPeers, writeTime, writtenAt } from './saverace.js'
 import { heldReason } from './markers.js'
 
 export type ReconcileResult = 'enrolled' | 'ingested' | 'written' | 'deleted' | null
@@ -353,7 +353,6 @@ async function writeText(cx: FileContext, d: DocTurn, text: string, expected: st
     return w.now
   }
   f.wrote(w.hash)
-  noteWriteBack(f)
   cx.notify('file-written', f.name)
   return 'written'
 }

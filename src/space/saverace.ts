@@ -18,13 +18,6 @@ const MTIME_LAG_MS = 10
 /** A file system that keeps whole seconds (HFS+, FAT, some network mounts): an mtime lags up to one. */
 const SECOND_MS = 1000
 
-const wroteAt = new WeakMap<object, number>()
-
-/** We wrote `file` (a write-back's rename is done): a save found over it was written after this. */
-export function noteWriteBack(file: object): void {
-  wroteAt.set(file, Date.now())
-}
-
 /**
  * When a save was written (seconds), from the mtime read with its text: a time not before the write and at
  * most one lag after it — the mtime plus its clock's lag, but never later than now (the save was read by
@@ -35,18 +28,18 @@ export function noteWriteBack(file: object): void {
  * bench/simultaneous.mjs --apart 20-400: 7 races of 21 won by the earlier write). Undefined (then: now)
  * for an mtime carried from elsewhere.
  */
-export function writeTime(file: object, mtimeMs: number): number | undefined {
+export function writeTime(file: TrackedFile, mtimeMs: number): number | undefined {
   const now = Date.now()
   if (now - mtimeMs > LIVE_SAVE_MS) return undefined
   const lag = mtimeMs % SECOND_MS === 0 ? SECOND_MS : MTIME_LAG_MS
-  return Math.max(Math.min(mtimeMs + lag, now), wroteAt.get(file) ?? 0) / 1000
+  return Math.max(Math.min(mtimeMs + lag, now), file.wroteAt) / 1000
 }
 
 /**
  * `writeTime` of a save whose read did not keep its mtime (git's writes, a write-back that found the file
  * changed): the file's mtime now. Written again since, that is a later write's: still not before `text`'s.
  */
-export async function writtenAt(file: object, abs: string): Promise<number | undefined> {
+export async function writtenAt(file: TrackedFile, abs: string): Promise<number | undefined> {
   const st = await stat(abs).catch(() => null)
   return st ? writeTime(file, st.mtimeMs) : undefined
 }

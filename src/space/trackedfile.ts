@@ -75,13 +75,11 @@ export class TrackedFile {
   #extra: DocMeta = {}
   #ioError: string | null = null
   #dirty = false
+  #wroteAt = 0
   /** How long its model's state has waited for an update it depends on, unwritten (`incomplete.ts`). */
   readonly incomplete = new IncompleteWait()
 
-  constructor(
-    readonly name: DocName,
-    readonly model: FileModel,
-  ) {}
+  constructor(readonly name: DocName, readonly model: FileModel) {}
 
   // ── what others may read ──────────────────────────────────────────────────────────────────────────
 
@@ -102,6 +100,8 @@ export class TrackedFile {
     return b.text !== undefined ? { text: b.text, ...(b.ids ? { ids: b.ids } : {}) } : null
   }
   get writing(): Readonly<TextMark & { hash: string }> | null { return this.#meta.writing ?? null }
+  /** When our last write-back's rename was done (ms; 0: none yet): a save found over it was written after (saverace.ts). */
+  get wroteAt(): number { return this.#wroteAt }
   /** True when the file's bookkeeping changed since `persisted()` was last called. */
   get dirty(): boolean { return this.#dirty }
   /** Is `disk` what we know the file holds? */
@@ -134,14 +134,10 @@ export class TrackedFile {
   // ── transitions ───────────────────────────────────────────────────────────────────────────────────
 
   /** Read the file (or was told of it): it holds `hash`. */
-  sawOnDisk(hash: string): void {
-    this.#disk = { kind: 'file', hash }
-  }
+  sawOnDisk(hash: string): void { this.#disk = { kind: 'file', hash } }
 
   /** The file is gone (or was never there). */
-  sawAbsent(): void {
-    this.#disk = ABSENT
-  }
+  sawAbsent(): void { this.#disk = ABSENT }
 
   /** Deleted on disk while we ran: the model deletes it too, unless it holds nothing or is damaged. */
   deletedOnDisk(): Persist {
@@ -291,6 +287,7 @@ export class TrackedFile {
   /** The rename is done: the file holds `hash`. */
   wrote(hash: string): void {
     this.#disk = { kind: 'file', hash }
+    this.#wroteAt = Date.now()
     this.noteSeen(hash)
   }
 
