@@ -17,9 +17,9 @@ import { conflictMaps, type ConflictRecord, type RecordValue } from './conflicts
 import { dataKey, liveValues, recordsByNode } from './heads.js'
 import { slotsOf, type DocIR } from './ir.js'
 import { ROOT, kindOf, type NodeId, type Value } from './schema.js'
-import { ITEM } from './rules.js'
 import type { Tree } from './tree.js'
 import type { Differ } from './diff.js'
+import { renderDoc } from './render.js'
 import type { Held } from './recent.js'
 import { descOf } from './write.js'
 
@@ -31,7 +31,7 @@ export interface StaleSave {
   overwritten: number
   /**
    * Values peers changed since the save's base that the save showed as they were there, kept as the peers'
-   * (up to MAX_SAID). A stale buffer's, usually; but a fresh save that put an earlier value back reads the
+   * (up to five). A stale buffer's, usually; but a fresh save that put an earlier value back reads the
    * same (black-box tester finding 1: bob's `done` kept, ann's put-back `todo` gone without a word). Said, so
    * the person can set it again: the file now shows the peer's value, and an edit of it is taken as made.
    */
@@ -45,8 +45,6 @@ export interface KeptValue {
   kept: string
   saved: string
 }
-
-const MAX_SAID = 5
 
 interface Before {
   key: string
@@ -71,27 +69,18 @@ const structural = (desc: string) => ['map', 'seq', 'fseq', 'fmap'].includes(kin
  * returns how many values it overwrote. Tombstones remember only what `held` showed, plus this peer's own
  * writes up to now (a node this very diff writes must not count as an edit beyond its own deletion).
  */
-export function applyStale(tree: Tree, held: Held, differ: (seen?: Map<number, number>) => Differ, baseIr: DocIR, ir: DocIR, timed = false): { overwritten: number; values: KeptValue[] } {
+export function applyStale(tree: Tree, held: Held, differ: (seen?: Map<number, number>) => Differ, baseIr: DocIR, ir: DocIR, timed = false): { overwritten: number } {
+  // The save is its base's very text: the person changed nothing, and nothing is written. Diffed, a base that
+  // is a repaired rendering (block mappings the file shows in flow) differs from the save's parse in every
+  // entry, and the diff wrote them all anew, superseding peers' race records (converge-emptied seed 15: at the
+  // heal, a peer whose file had not shown peers' changes yet took in its unchanged file and rewrote a title;
+  // the race of two others' titles was left with no record).
+  if (renderDoc(ir) === held.text) return { overwritten: 0 }
   const own = tree.doc.clientID
   const seen = held.sv && new Map([...held.sv, [own, Y.getState(tree.doc.store, own)]])
   const since = changedSince(tree, baseIr, true, seen)
   differ(seen).applyDoc(baseIr, ir)
-  return { values: keptValues(tree, since), overwritten: recordOverwrites(tree, since, timed) }
-}
-
-/** Of `before`, the one-line values the save left as the peers had them (see `StaleSave.values`). */
-function keptValues(tree: Tree, before: Map<NodeId, Before>): KeptValue[] {
-  const out: KeptValue[] = []
-  const line = (desc: string) => (kindOf(desc) === 'scalar' && !desc.includes('\n') ? desc.slice(1).trim() : null)
-  for (const [id, b] of before) {
-    const now = tree.item(id, 'v')
-    const [kept, saved] = [line(b.value[0]), line(b.was)]
-    if (!now || itemKey(now) !== b.key || kept === null || saved === null || kept === saved) continue
-    const rp = tree.rulePath(id)
-    const path = tree.path(id).map((seg, i) => (rp[i] === ITEM || typeof seg === 'number' ? `[${seg}]` : `${i ? '.' : ''}${seg}`)).join('')
-    if (out.push({ path, kept, saved }) >= MAX_SAID) break
-  }
-  return out
+  return { overwritten: recordOverwrites(tree, since, timed) }
 }
 
 /**
