@@ -12,6 +12,7 @@ import { CST, Parser } from 'yaml'
 import { NO_FINAL_NEWLINE, type DocIR, type FlowEntry, type FlowItem, type Line, type MapEntry, type Node, type SeqItem } from './ir.js'
 import { bodyLineToRelative, toRelative } from './indent.js'
 import { renderDoc } from './render.js'
+import { lineEndAfter, lineStartOf } from './srclines.js'
 
 type Token = CST.Token
 type SourceToken = CST.SourceToken
@@ -26,17 +27,6 @@ const FLOW_SCALARS = new Set(['scalar', 'single-quoted-scalar', 'double-quoted-s
 const TRIVIA = new Set(['space', 'comment', 'newline'])
 
 export class Opaque extends Error {}
-
-export function lineStartOf(src: string, pos: number): number {
-  return src.lastIndexOf('\n', pos - 1) + 1
-}
-
-/** Offset just after the newline that ends the line containing `pos - 1` (or `pos` when at line start). */
-export function lineEndAfter(src: string, pos: number): number {
-  if (pos > 0 && src.charCodeAt(pos - 1) === 10) return pos
-  const nl = src.indexOf('\n', pos)
-  return nl < 0 ? src.length : nl + 1
-}
 
 function hasProps(tokens: readonly SourceToken[] | undefined): boolean {
   return !!tokens && tokens.some((t) => t.type === 'anchor' || t.type === 'tag')

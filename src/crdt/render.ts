@@ -89,14 +89,16 @@ class Out {
     if (s.length === 0) return
     // Whatever a state holds, a rendering stops at MAX_RENDER_CHARS (limits.ts) instead of exhausting memory.
     spend(this.len, s.length)
+    // The file's BOM is no column: a line after it starts as any line does (see srclines.ts lineStartOf).
+    const bom = this.len === 0 && s.charCodeAt(0) === 0xfeff ? 1 : 0
     this.blockIndent = null
     this.parts.push(s)
     this.len += s.length
     const nl = s.lastIndexOf('\n')
-    this.col = nl < 0 ? this.col + s.length : s.length - nl - 1
-    this.last = s[s.length - 1]!
+    this.col = nl < 0 ? this.col + s.length - bom : s.length - nl - 1
+    if (s.length > bom) this.last = s[s.length - 1]!
     if (nl >= 0) this.blank = true
-    for (let i = nl + 1; this.blank && i < s.length; i++) if (s.charCodeAt(i) !== 32) this.blank = false
+    for (let i = Math.max(nl + 1, bom); this.blank && i < s.length; i++) if (s.charCodeAt(i) !== 32) this.blank = false
   }
 
   /** Pads a line that so far holds only spaces to column `col`. */

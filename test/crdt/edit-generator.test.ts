@@ -17,10 +17,10 @@ import { FileModel } from '../../src/crdt/model.js'
 import { parses } from '../../src/crdt/parse.js'
 import { author, send } from './helpers.js'
 import { mulberry32 as seededRandom } from '../helpers/random.js'
-import { ANCHOR_KINDS, EDIT_KINDS, stacked } from '../generators/edits.js'
+import { ANCHOR_KINDS, BOM_KINDS, EDIT_KINDS, stacked } from '../generators/edits.js'
 
-// Every kind, anchors, aliases and merge keys too (black-box tester finding 6).
-const KINDS = [...EDIT_KINDS, ...ANCHOR_KINDS]
+// Every kind, anchors, aliases and merge keys too (black-box tester finding 6), and a BOM before the first key.
+const KINDS = [...EDIT_KINDS, ...ANCHOR_KINDS, ...BOM_KINDS]
 
 const fixtures = path.resolve(__dirname, '../../fixtures')
 const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]))

@@ -82,18 +82,18 @@ test(`${DEEP} seeded stale saves from buffers 9 to 60 peer writes old: merged li
   expect(run.outcomes.merged).toBeGreaterThan(DEEP / 4)
 }, Math.max(300_000, DEEP * 2_000))
 
-const BOM = Number(process.env.CTXSYNC_STALE_BOM_CASES) || 0
+const BOM = Number(process.env.CTXSYNC_STALE_BOM_CASES) || 40
 
-// Opt-in (CTXSYNC_STALE_BOM_CASES): at 5802f7d, seed 1, 200 cases: 0 diverged, 12 failed (3 'BOM: not as the
-// side that changed it', 4 'same value: mine not shown', 3 'merge differs', 1 lost comment, 1 move). The BOM
-// is merged apart from the head's lines since (trivia.ts): it must be as the side that changed it has it.
-test.skipIf(!BOM)(`${BOM} seeded stale saves that also add or remove a BOM on one side (seed ${SEED}): converge, the BOM as the side that changed it has it`, async () => {
+// Was opt-in: at 5802f7d, seed 1, 200 cases: 12 failed (3 'BOM: not as the side that changed it', 4 'same value:
+// mine not shown', 3 'merge differs', 1 lost comment, 1 move); the BOM is merged apart from the head's lines since
+// (trivia.ts), and, since a BOM before the first key is no column (srclines.ts lineStartOf, render.ts Out), seeds
+// 1-4 × 200 pass whole (10 failed at seed 1 before, all on the one fixture that starts with a key).
+test(`${BOM} seeded stale saves that also add or remove a BOM on one side (seed ${SEED}): converge, the BOM as the side that changed it has it`, async () => {
   const run = await runStale(SEED, BOM, 'bom')
   console.log(`bom stale saves (CTXSYNC_STALE_SEED=${SEED}): outcomes ${JSON.stringify(run.outcomes)}; failed ${JSON.stringify(run.failed)}`)
   if (process.env.CTXSYNC_STALE_DUMP) {
     fs.mkdirSync(process.env.CTXSYNC_STALE_DUMP, { recursive: true })
     run.failures.forEach((f, i) => fs.writeFileSync(path.join(process.env.CTXSYNC_STALE_DUMP!, `bom-${i}.json`), JSON.stringify(f, null, 1)))
   }
-  expect(run.failed.diverged ?? 0, `CTXSYNC_STALE_SEED=${SEED}`).toBe(0)
-  expect(run.failures.filter((f) => f.what.startsWith('BOM')).map((f) => f.what), `CTXSYNC_STALE_SEED=${SEED}`).toEqual([])
+  expect(run.failures.map((f) => f.what), `CTXSYNC_STALE_SEED=${SEED}`).toEqual([])
 }, Math.max(300_000, BOM * 250))

@@ -188,9 +188,20 @@ export const EDITS: Record<string, Edit> = {
   },
   renameAnchor: (l, r) => { const anchors = anchorLines(l); if (!anchors.length) return null; const [, name] = pick(anchors, r); const to = `${name}_${pick(['v2', 'x'], r)}`; const re = new RegExp(`([&*])${name}(?![\\w-])`, 'g'); return l.map((x) => x.replace(re, `$1${to}`)) },
   dropAnchor: (l, r) => { const anchors = anchorLines(l); if (!anchors.length) return null; const [i, name] = pick(anchors, r); const c = [...l]; c[i] = c[i]!.replace(new RegExp(`&${name}(?![\\w-]) ?`), ''); return c },
+  // A BOM (issue 13: right before the first key it was read as a column): added or removed, and a head line
+  // (comment, `---`) added or removed between a BOM (added with it if missing) and what follows it. Other kinds
+  // that insert at the top put their line before the BOM, as an editor would.
+  bom: (l) => (l[0]!.startsWith(BOM) ? [l[0]!.slice(1), ...l.slice(1)] : [BOM + l[0]!, ...l.slice(1)]),
+  bomHead: (l, r) => {
+    const first = l[0]!.startsWith(BOM) ? l[0]!.slice(1) : l[0]!
+    const cr = first.endsWith('\r') ? '\r' : ''
+    if (/^(---|# head note)\r?$/.test(first) && l.length > 1 && l[0] !== first) return [BOM + l[1]!, ...l.slice(2)]
+    return [BOM + pick(['# head note', '---'], r) + cr, first, ...l.slice(1)]
+  },
   inlineAlias: (l, r) => { const idx = where(l, /(^|[\s[{,])\*[\w-]+/); if (!idx.length) return null; const i = pick(idx, r); const c = [...l]; c[i] = c[i]!.replace(/\*[\w-]+/, pick(['"written out"', '{a: 1}', '[x, y]', '~'], r)); return c },
 }
 
+const BOM = '\uFEFF'
 const ANCHOR_NAMES = ['base', 'defaults', 'shared', 'x']
 /** `key: &name …` (and `- &name`, `- key: &name`) after an opener with nothing but the anchor on its line. */
 const OPENER_ANCHORED = /^\s*(- )?[\w.-]+: &[\w-]+\s*(#.*)?\r?$/
@@ -208,7 +219,9 @@ function anchorLines(l: string[]): Array<[number, string]> {
  * change every seed's stream. The edit generator and the anchor races ask for them.
  */
 export const ANCHOR_KINDS = ['addAnchor', 'addAlias', 'mergeKey', 'renameAnchor', 'dropAnchor', 'inlineAlias']
-export const EDIT_KINDS = Object.keys(EDITS).filter((k) => !ANCHOR_KINDS.includes(k))
+/** Not among the default kinds either, so that other generators' seeds keep their streams (the stale-save one has a 'bom' mode). */
+export const BOM_KINDS = ['bom', 'bomHead']
+export const EDIT_KINDS = Object.keys(EDITS).filter((k) => !ANCHOR_KINDS.includes(k) && !BOM_KINDS.includes(k))
 
 /** One to three edits on `text` (kinds joined by `+`); null when none applied. */
 export function stacked(text: string, r: Rng, kinds: readonly string[] = EDIT_KINDS): { kind: string; text: string } | null {
