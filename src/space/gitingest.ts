@@ -35,6 +35,7 @@ import { logger } from '../debuglog.js'
 import type { DocTurn, GitContext, Notify } from './context.js'
 import { reconcile, takeInRevert, takeInSave, unlessDamaged, writeBack, type ReconcileResult } from './reconcile.js'
 import { GitView, mergeClean, mergeTexts, nearest } from './gitbase.js'
+import { supersededSplit } from './gitsupersede.js'
 import type { GitIntent } from './gitintent.js'
 import { writtenSinceHeadMoved } from './awayrevert.js'
 import { adoptMerges } from './mergeadopt.js'
@@ -360,11 +361,19 @@ async function ingestNew(cx: GitContext, f: TrackedFile, view: GitView, text: st
   const rules = cx.rulesFor(f.name)
   // Each commit the pull brought first, as its author's (gitsteps.ts); HEAD's version then brings what is
   // left (a merge's resolution, or nothing), as HEAD's commit's author's.
+  // What of the steps (HEAD's own change too) the live context had superseded moves HEAD's merge base past it.
+  let past = base
   if (live !== null) {
-    for (const s of await view.steps(f.name, known.map((x) => x.commit))) {
+    const head = view.head?.parents.length === 1 ? { base: await view.textAt(view.head.parents[0]!, f.name), text, time: view.head.time, credit: null } : null
+    for (const s of [...(await view.steps(f.name, known.map((x) => x.commit))).map((x) => ({ ...x, time: x.credit[3] })), ...(head ? [head] : [])]) {
       const now = f.model.render().text ?? ''
-      const merged = await mergeClean(s.base ?? '', now, s.text)
-      if (merged === null || merged === now) continue
+      let merged = await mergeClean(s.base ?? '', now, s.text)
+      const split = merged === null && s.base !== null ? await supersededSplit(f.model, s.base, s.text, now, s.time) : null
+      if (split) {
+        past = (await mergeClean(s.base!, past, split.old)) ?? past
+        merged = await mergeClean(s.base!, now, split.clean)
+      }
+      if (s.credit === null || merged === null || merged === now) continue // HEAD's own change: the merge below
       ingestAsGit(f.model, {
         name: f.name, rules, author: cx.author, merged, base: s.base ?? '', text: s.text,
         time: s.credit[3], mark: sha256hex(s.text), by: cx.peerId, credit: s.credit,
@@ -372,7 +381,7 @@ async function ingestNew(cx: GitContext, f: TrackedFile, view: GitView, text: st
     }
     live = f.model.render().text ?? live
   }
-  const merged = live === null ? text : await mergeTexts(rules, f.name, base, live, text)
+  const merged = live === null ? text : await mergeTexts(rules, f.name, past, live, text)
   const time = view.head?.time ?? Math.floor(Date.now() / 1000)
   // History and blame credit the commit's writer on every peer, not this peer that pulled it (credits.ts).
   const credit = (await view.lastWriter(f.name)) ?? undefined

@@ -1,0 +1,62 @@
+/**
+ * A commit's change that the live context had already superseded is not git's news (issue 13; black-box
+ * tester stop 31, finding 1, in a team without the hooks). Ann commits X; bob then sets Y live; dan (plain
+ * git) commits something else on top of X. A new member's `git checkout -m` of dan's commit, with no sync
+ * point saying X was ever held live (and this clone never held it), diffed dan's version against the commit
+ * it joined from: X collided with Y, and the CRDT merge's tie (by client id, the texts' hash) gave X, stamped
+ * with dan's time — Y rolled back on every peer, with no record.
+ *
+ * The commits' own steps (`gitsteps.ts`) say when each change was made. A step's lines that collide with the
+ * live text, where every value they change the live context changed too and later than the commit, were
+ * superseded: counted as known (the base of HEAD's merge moves past them), never taken in; the step's other
+ * lines are taken in as usual. A collision where the commit is newer stays with the merge, as before.
+ */
+import { diffArrays } from 'diff'
+import type { FileModel } from '../crdt/model.js'
+import { nodeAtPath } from '../crdt/merge/place.js'
+import { mergeClean } from './gitbase.js'
+import { diffFlat, flatten } from './versions/fields.js'
+import { keyPath } from './versions/crdtauthors.js'
+
+/** What of a change (`base` → `text`) to take in against `live`, and what the live context superseded. */
+export interface StepSplit {
+  /** `base` with the change's lines that merge cleanly into `live`. */
+  clean: string
+  /** `base` with the lines the live context superseded. */
+  old: string
+}
+
+/**
+ * Splits the change `base` → `text` (made at `at`, unix seconds) by its hunks: null unless some collide with
+ * `live` and all that collide were superseded there (each value they change holds, in `model`, a live value
+ * other than the commit's, written after `at`).
+ */
+export async function supersededSplit(model: FileModel, base: string, text: string, live: string, at: number): Promise<StepSplit | null> {
+  const a = base.split('\n')
+  const parts = diffArrays(a, text.split('\n')) as Array<{ added?: boolean; removed?: boolean; value: string[] }>
+  // Hunks: runs of removed/added parts between unchanged ones, each applied or not.
+  const hunks: number[] = []
+  parts.forEach((p, i) => { if ((p.added || p.removed) && !(i > 0 && (parts[i - 1]!.added || parts[i - 1]!.removed))) hunks.push(i) })
+  const hunkOf = (i: number): number => { let h = -1; for (const s of hunks) if (s <= i) h = s; return h }
+  const apply = (take: Set<number>): string => parts.flatMap((p, i) => {
+    if (!p.added && !p.removed) return p.value
+    const on = take.has(hunkOf(i))
+    return (p.added && on) || (p.removed && !on) ? p.value : []
+  }).join('\n')
+  const colliding = new Set<number>()
+  for (const h of hunks) if ((await mergeClean(base, live, apply(new Set([h])))) === null) colliding.add(h)
+  if (colliding.size === 0) return null
+  const old = apply(colliding)
+  const [fb, fo, fl] = [flatten(base), flatten(old), flatten(live)]
+  const changes = diffFlat(fb, fo)
+  if (changes.length === 0) return null
+  for (const c of changes) {
+    const lv = fl.leaves.get(c.path)
+    if (lv === fo.leaves.get(c.path) || lv === undefined) return null
+    const kp = keyPath(c.path)
+    const node = kp && nodeAtPath(model.tree, kp)
+    const when = node ? model.tree.value(node)?.[1] : undefined
+    if (when === undefined || !(when > at)) return null
+  }
+  return { clean: apply(new Set(hunks.filter((h) => !colliding.has(h)))), old }
+}

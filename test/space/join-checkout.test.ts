@@ -1,0 +1,88 @@
+/**
+ * A new member's `git checkout -m main` without sync points (a team without the hooks; black-box tester stop
+ * 31, finding 1 without `fcc3478`'s notes): ann commits X, bob then sets Y live (uncommitted), dan (plain git)
+ * commits something else on top of X; a clone of the commit before X joins and checks out dan's commit. No
+ * note says X was held live, and the clone never held it, so dan's commit was new content, diffed against
+ * the commit the clone joined from: X came with it and rolled Y back on every peer, with no record. The
+ * commits' own steps since then tell X apart: its change is older than the live Y that replaced it.
+ */
+import fs from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, expect, it } from 'vitest'
+import { init } from '../../src/commands/init.js'
+import { idle, joinCode, Node, TODOS, writeFile } from './harness.js'
+import { cloneJoins, exchange, git, type CloneEdit } from './joinRig.js'
+import { gitAsDaemon } from './gitworld.js'
+
+// The tester's file (joinroll.sh): with these texts the CRDT merge's tie went to X.
+const SEED = `# Todos
+todos:
+  - id: T-1
+    title: Set up CI
+    status: todo   # owner: ann
+  - id: T-2
+    title: Write docs
+    status: todo
+`
+
+const tmp: string[] = []
+afterAll(async () => { for (const d of tmp) await fs.rm(d, { recursive: true, force: true }) })
+
+it('a joiner\'s checkout -m of a teammate\'s commit on top of a value since changed live: the live value stays, the commit\'s own change comes in', async () => {
+  const parent = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'ctxsync-join-checkout-')))
+  tmp.push(parent)
+  const root = path.join(parent, 'a')
+  await fs.mkdir(root)
+  git(root, ['init', '-q', '-b', 'main'])
+  await writeFile(root, TODOS, SEED)
+  await init({ cwd: root, name: 'ann', discovery: 'none' })
+  git(root, ['add', '-A'])
+  git(root, ['commit', '-qm', 'ctxsync'])
+  const base = git(root, ['rev-parse', 'HEAD']).trim()
+  const a = new Node(root)
+  await a.start()
+  const b = await Node.make({ name: 'bob', join: await joinCode(root) })
+  await b.start()
+  await exchange(a, b)
+  // ann commits X (no hooks: no sync point).
+  await a.edit(SEED.replace('title: Set up CI', 'title: X committed by ann'))
+  await idle(a.s)
+  await gitAsDaemon(a, ['commit', '-qam', 'C1 ann X'], 'ann')
+  await exchange(a, b)
+  await new Promise((r) => setTimeout(r, 1100)) // Y is written in a later second than C1 (commit times are seconds)
+  // bob sets Y live, uncommitted.
+  await b.edit(SEED.replace('title: Set up CI', 'title: Y live by bob'))
+  await idle(b.s)
+  await exchange(b, a)
+  expect(await a.file()).toContain('Y live by bob')
+  // dan (plain git) commits something else on top of X, after Y (his commit is newer than Y: as in the tester's run).
+  await new Promise((r) => setTimeout(r, 1100))
+  const dan = path.join(parent, 'dan')
+  git(parent, ['clone', '-q', root, dan])
+  await fs.appendFile(path.join(dan, TODOS), '# dan C2\n')
+  git(dan, ['commit', '-qam', 'C2 dan'])
+  // gil: a clone at the commit before X joins, then checks out dan's commit with -m.
+  const gil = path.join(parent, 'gil')
+  git(parent, ['clone', '-q', root, gil])
+  git(gil, ['checkout', '-q', '--detach', base])
+  git(gil, ['fetch', '-q', dan, 'main'])
+  git(gil, ['branch', '-f', 'main', 'FETCH_HEAD'])
+  await init({ cwd: gil, name: 'gil', discovery: 'none', join: await joinCode(root) })
+  const c = new Node(gil)
+  const failures: Array<{ kind: string; detail: string }> = []
+  await cloneJoins(c, a, b, { text: SEED } as CloneEdit, SEED, true, () => 0.9, failures)
+  await Promise.all([idle(a.s), idle(b.s), idle(c.s)])
+  expect(failures).toEqual([])
+  expect(await c.file()).toContain('Y live by bob')
+  await gitAsDaemon(c, ['checkout', '-q', '-m', 'main'], 'gil')
+  await exchange(c, a)
+  await exchange(a, b)
+  for (const n of [c, a, b]) {
+    const t = (await n.file())!
+    expect(t, n.root).toContain('Y live by bob')
+    expect(t, n.root).not.toContain('X committed by ann')
+    expect(t, n.root).toContain('# dan C2')
+  }
+  for (const n of [a, b, c]) await n.close()
+})
