@@ -127,9 +127,12 @@ function yamlNode(doc: Document, node: Node | null): unknown {
   }
 }
 
-/** The anchor a separator gives the collection after it (`: &base`, `- &x `: `extract.ts` anchoredCollection). */
+/**
+ * The anchor a separator gives the collection after it (`: &base`, `- &x `, or alone on the next line,
+ * `:\n  &base\n`: `anchorsep.ts` anchoredCollection).
+ */
 export function sepAnchor(sep: string): string | null {
-  return /^[ \t]*[:-][ \t]+&([^\s,[\]{}]+)/.exec(sep)?.[1] ?? null
+  return /^[ \t]*[:-](?:[ \t]+|[ \t]*\r?\n[\u0001 ]*)&([^\s,[\]{}]+)/.exec(sep)?.[1] ?? null
 }
 
 function anchored(n: unknown, sep: string): unknown {

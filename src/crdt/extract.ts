@@ -13,6 +13,7 @@ import { NO_FINAL_NEWLINE, type DocIR, type FlowEntry, type FlowItem, type Line,
 import { bodyLineToRelative, toRelative } from './indent.js'
 import { renderDoc } from './render.js'
 import { lineEndAfter, lineStartOf } from './srclines.js'
+import { anchoredCollection, ownLineAnchor } from './anchorsep.js'
 
 type Token = CST.Token
 type SourceToken = CST.SourceToken
@@ -123,23 +124,6 @@ function keyOf(tok: Token | null | undefined): { key: string; start: number; end
   return { key: resolved.value, start: scalar.offset, end: scalar.offset + scalar.source.length }
 }
 
-/**
- * An anchor alone on a collection (`defaults: &base` over indented keys, `- &base {owner: a}`), on the key's
- * or dash's line: the anchor stays in the separator and the collection is modelled like any other, so two
- * peers' edits of different keys inside it both survive (black-box tester stop 30, finding 5: as one opaque
- * register, a later edit of one key dropped a concurrent edit of another). Tags, several properties, and an
- * anchor on a line of its own keep the value opaque.
- */
-function anchoredCollection(src: string, afterKey: number, sepTokens: readonly SourceToken[], value: Token | undefined): boolean {
-  if (!value) return false
-  const props = sepTokens.filter((t) => t.type === 'anchor' || t.type === 'tag')
-  if (props.length !== 1 || props[0]!.type !== 'anchor') return false
-  const anchor = props[0]!
-  if (src.slice(afterKey, anchor.offset).includes('\n')) return false
-  if (value.type === 'flow-collection') return !src.slice(afterKey, value.offset).includes('\n')
-  return (value.type === 'block-map' || value.type === 'block-seq') && lineStartOf(src, value.offset) > anchor.offset
-}
-
 /** Value part of an entry: separator text, node, trail up to the end of the entry's last line. */
 function entryValue(
   src: string,
@@ -175,9 +159,10 @@ function entryValue(
     // parsed alone at offset 0 (an incremental parse), so the two splits met in one diff and the dash was
     // written twice (issue 13 class A).
     const nl = src.indexOf('\n', afterKey)
-    const sepEnd = nl < 0 ? src.length : nl + 1
+    const anchor = sepTokens.find((t) => t.type === 'anchor')
+    const sepEnd = (anchor && nl >= 0 && nl < anchor.offset ? ownLineAnchor(src, afterKey, anchor, value) : null) ?? (nl < 0 ? src.length : nl + 1)
     const ex = extractNode(src, value, col, sepEnd)
-    return { sep: src.slice(afterKey, sepEnd), value: ex.node, trail: '', end: ex.end }
+    return { sep: toRelative(src.slice(afterKey, sepEnd), col), value: ex.node, trail: '', end: ex.end }
   }
   const ex = extractNode(src, value, col)
   const lineEnd = lineEndAfter(src, ex.end)

@@ -78,6 +78,7 @@ const MERGED = 'base: &b\n  x: 1\n  y: 2\nc:\n  <<: *b\n  z: 3\n'
 const BASE_BLOCK = '# shared\ndefaults: &base\n  owner: a   # who answers\n  area: b\ntodos:\n  - id: T-1\n    <<: *base\n  - id: T-2\n    meta: *base\n'
 const BASE_FLOW = 'defaults: &base {owner: a, area: b}\ntodos:\n  - id: T-1\n    <<: *base\n'
 const BASE_ITEM = 'list:\n  - &first\n    owner: a\n    area: b\n  - &second {owner: c, area: d}\nuse: [*first, *second]\n'
+const BASE_NEXT_LINE = 'defaults:\n  &base\n  owner: a\n  area: b\ntags: \n  &tags\n  - core\n  - web\nlist:\n  -\n    &m\n    x: 1\n    y: 2\nuse: [*base, *tags, *m]\nmore:\n  <<: *base\n'
 
 describe('concurrent edits around anchors and aliases', () => {
   test('the anchored list edited, the alias replaced by a list of its own: both kept', () => {
@@ -107,6 +108,32 @@ describe('concurrent edits around anchors and aliases', () => {
     const r = race(base, base.replace(a0, a1), base.replace(b0, b1))
     expect(r.merged).toBe(base.replace(a0, a1).replace(b0, b1))
     expect([r.a.conflicts().length, r.b.conflicts().length]).toEqual([0, 0])
+  })
+
+  // Issue 13: an anchor alone on the line after its key (or dash) kept the collection one register.
+  test.each([
+    ['a mapping', BASE_NEXT_LINE, 'owner: a', 'owner: ann', 'area: b', 'area: bob'],
+    ['a list after `key: `', BASE_NEXT_LINE, '- core', '- core2', '- web', '- web2'],
+    ['a list item\'s mapping', BASE_NEXT_LINE, 'x: 1', 'x: 10', 'y: 2', 'y: 20'],
+    ['a mapping, CRLF', BASE_NEXT_LINE.replace(/\n/g, '\r\n'), 'owner: a', 'owner: ann', 'area: b', 'area: bob'],
+    ['a mapping, a key added and one removed', BASE_NEXT_LINE, '  area: b\n', '  area: b\n  due: soon\n', '  owner: a\n', ''],
+  ])('an anchor on the line after its key, two peers edit different children of %s: both edits survive, no conflict', (_f, base, a0, a1, b0, b1) => {
+    const r = race(base, base.replace(a0, a1), base.replace(b0, b1))
+    expect(r.merged).toBe(base.replace(a0, a1).replace(b0, b1))
+    expect([r.a.conflicts().length, r.b.conflicts().length]).toEqual([0, 0])
+  })
+
+  test('an anchor on the line after its key renamed by one peer, a key inside edited by the other: both kept', () => {
+    const renamed = BASE_NEXT_LINE.replace(/([&*])base\b/g, '$1base_v2')
+    const r = race(BASE_NEXT_LINE, renamed, BASE_NEXT_LINE.replace('area: b', 'area: bob'))
+    expect(r.merged).toBe(renamed.replace('area: b', 'area: bob'))
+  })
+
+  test('an anchor on the line after its key, an entry moved above it while a peer makes that entry an alias: a copy, the anchor kept', () => {
+    const base = 'k:\n  &a\n  x: 1\nb: *a\nc: 3\n'
+    const r = race(base, 'c: 3\nk:\n  &a\n  x: 1\nb: *a\n', base.replace('c: 3', 'c: *a'))
+    expect(parse(r.merged)).toEqual({ c: { x: 1 }, k: { x: 1 }, b: { x: 1 } })
+    expect(r.merged).toMatch(/^b: \*a$/m)
   })
 
   test('finding 5: one peer renames the anchor (and its uses), the other edits a key inside it: both kept', () => {
@@ -316,7 +343,7 @@ function anchoredRace(t: string, r: () => number): { where: string; a: Cut; b: C
   return { where: `&${c.anchor}`, a: edit(i, 'ann'), b: edit(j, 'bob') }
 }
 
-const KEYED = [BASE_BLOCK, BASE_FLOW, BASE_ITEM, ...FILES]
+const KEYED = [BASE_BLOCK, BASE_FLOW, BASE_ITEM, BASE_NEXT_LINE, ...FILES]
 const KEYED_CASES = Number(process.env.CTXSYNC_ANCHOR_KEYED_CASES) || 100
 
 // Finding 5, widened: two peers edit different keys or items of one anchored mapping or list (after a random
