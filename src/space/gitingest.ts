@@ -225,7 +225,7 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
       return 'from-git'
     }
     await ingestNew(cx, f, view, theirs, live.text)
-    if (overGit && !stashed) await editOverGit(cx, d, (await autostashed(view, f.name, intent, live.text, theirs)) ?? theirs, text!, hash!)
+    if (overGit && !stashed) await editOverGit(cx, d, (await autostashed(view, f.name, intent, f.model.baseText ?? live.text, theirs)) ?? theirs, text!, hash!)
     else if (checkoutLeft !== null) await editOverGit(cx, d, checkoutLeft, text!, hash!)
     f.sawOnDisk(hash!)
     f.noteSeen(hash)

@@ -60,6 +60,8 @@ export async function gitAsDaemon(n: Node, args: string[], who: string, then?: (
   const after = await snapshot(repo)
   const intent = await classify(repo, before, after, n.root, n.s.match)
   await n.s.resumeAfterGit(before.head, intent.kind === 'move' ? { ...intent, from: before.head } : intent)
+  // As the git watch does next: what peers sent while git worked waited in the CRDT, written now.
+  await Promise.all([...n.s.docs()].map((d) => n.s.scheduleWriteBack(d.name)))
   await idle(n.s)
   return intent.kind
 }
