@@ -43,11 +43,13 @@ function records(n: Node): Array<{ display: string; values: string[]; line: stri
 }
 
 describe('credits in conflict records for what a commit brought', () => {
-  it("tina's value, pulled by pat, raced by ann's live edit: the record names tina, on both", async () => {
+  // Taken in by a pull, or by a checkout of the fetched commit (the tester's fay: "Write docs (dan) — fay").
+  it.each(['pull', 'checkout'])("tina's value, taken in by pat's %s, raced by ann's live edit: the record names tina, on both", async (how) => {
     const { pat, ann, tina } = await world()
     await tinaCommits(tina, (t) => t.replace('title: second', 'title: second by tina'))
     await ann.edit((await ann.file())!.replace('title: second', 'title: second by ann'))
-    await gitAsDaemon(pat, ['pull', '-q', '--no-rebase', 'origin', 'main'], 'pat')
+    if (how === 'checkout') gitAs(pat.root, ['fetch', '-q', 'origin'], 'pat')
+    await gitAsDaemon(pat, how === 'pull' ? ['pull', '-q', '--no-rebase', 'origin', 'main'] : ['checkout', '-q', 'origin/main'], 'pat')
     await pass(pat, ann)
     await pass(ann, pat)
     expect(await ann.file()).toBe(await pat.file())
