@@ -14,15 +14,15 @@ import path from 'node:path'
 
 /**
  * Merges `ours` and `theirs` (both from `base`) in temp files. Resolves to the merged text, or null when
- * the lines collide (git would leave markers) or git could not run.
+ * the lines collide (git would leave markers) or git could not run. `favor`: colliding lines go to that side.
  */
-export async function mergeFileTexts(base: string, ours: string, theirs: string): Promise<string | null> {
+export async function mergeFileTexts(base: string, ours: string, theirs: string, favor?: 'theirs'): Promise<string | null> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ctxsync-merge-'))
   try {
     const [o, a, b] = ['base', 'ours', 'theirs'].map((n) => path.join(dir, n)) as [string, string, string]
     await Promise.all([fs.writeFile(o, base), fs.writeFile(a, ours), fs.writeFile(b, theirs)])
     return await new Promise<string | null>((resolve) => {
-      const c = spawn('git', ['merge-file', '-p', '-q', a, o, b], { stdio: ['ignore', 'pipe', 'ignore'] })
+      const c = spawn('git', ['merge-file', '-p', '-q', ...(favor ? [`--${favor}`] : []), a, o, b], { stdio: ['ignore', 'pipe', 'ignore'] })
       const out: Buffer[] = []
       c.stdout.on('data', (d: Buffer) => out.push(d))
       c.on('error', () => resolve(null))

@@ -23,6 +23,7 @@ import { mergeFileTexts } from '../git/merge-file.js'
 import { sha256hex } from '../ids.js'
 import { syncPointsOf, noteIndex, type SyncPoint } from '../git/notes.js'
 import { creditsOf, stepsSince, type Step } from './gitsteps.js'
+import { diffFlat, flatten } from './versions/fields.js'
 import type { CommitInfo, Repo } from '../git/repo.js'
 import type { TrackedFile } from './trackedfile.js'
 
@@ -108,6 +109,20 @@ export class GitView {
     const old = await this.textAt(from, name)
     const left = old === null || before === null ? theirs : await mergeClean(old, before, theirs)
     return left === null || left === text ? null : left
+  }
+
+  /**
+   * The person's edit over what a checkout left (`left`, see checkedOut; `text`: the disk), made on `live`: they
+   * had seen the live context before the checkout, so a value they changed that the live context holds newer
+   * than the commit's is theirs to change, no race (black-box tester stop 32, finding 1: read as a save made
+   * from `left` alone, 'ann and you changed it at once'). Null when more than their values would change.
+   */
+  async personalEdit(left: string, live: string | null, text: string): Promise<string | null> {
+    if (live === null) return null
+    const mine = await mergeFileTexts(left, live, text, 'theirs').catch(() => null)
+    if (mine === null || !parses(mine)) return null
+    const theirs = new Set(diffFlat(flatten(left), flatten(text)).map((c) => c.path))
+    return diffFlat(flatten(live), flatten(mine)).every((c) => theirs.has(c.path)) ? mine : null
   }
 
   /** HEAD's version of `name` (null: HEAD has none). */

@@ -215,7 +215,7 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
     // A commit of this clone's own (known) with a save after it: the save is the edit, as before.
     if (known && overGit && !stashed) return plain()
     if (known) {
-      if (checkoutLeft !== null) await editOverGit(cx, d, checkoutLeft, text!, hash!)
+      if (checkoutLeft !== null) await editOverGit(cx, d, checkoutLeft, text!, hash!, view)
       return await keepLive(cx, d, hash)
     }
     if (theirs === null) {
@@ -226,7 +226,7 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
     }
     await ingestNew(cx, f, view, theirs, live.text)
     if (overGit && !stashed) await editOverGit(cx, d, (await autostashed(view, f.name, intent, f.model.baseText ?? live.text, theirs)) ?? theirs, text!, hash!)
-    else if (checkoutLeft !== null) await editOverGit(cx, d, checkoutLeft, text!, hash!)
+    else if (checkoutLeft !== null) await editOverGit(cx, d, checkoutLeft, text!, hash!, view)
     f.sawOnDisk(hash!)
     f.noteSeen(hash)
     await writeBack(cx, d)
@@ -313,8 +313,11 @@ function sawOnDisk(f: TrackedFile, hash: string | null): void {
  * in as a save made from `head`: changes the live context already has are not made again, one it lacks (a
  * save just before the pull, not taken in yet) is this clone's edit.
  */
-async function editOverGit(cx: GitContext, d: DocTurn, head: string, text: string, hash: string): Promise<void> {
+async function editOverGit(cx: GitContext, d: DocTurn, head: string, text: string, hash: string, view?: GitView): Promise<void> {
   if (text === head) return
+  // After a checkout (`view`): made on the live context the person had seen (gitbase.ts personalEdit).
+  const mine = view ? await view.personalEdit(head, d.file.model.render().text, text) : null
+  if (mine !== null) return void (await takeInSave(cx, d, mine, sha256hex(mine), false))
   d.file.model.diskHolds(head)
   await takeInSave(cx, d, text, hash, false)
 }

@@ -99,3 +99,19 @@ it('`checkout -m` back to an older commit over an uncommitted value, then at onc
   expect(text).toMatch(/id: t0\n\s+title: [^\n]*\n\s+status: doing/)
   await a.close()
 })
+
+// Black-box tester stop 32, finding 1: the edit changes the very value the checkout took back. The person
+// had seen the newer value (it was on disk before the checkout): their edit is the later write, no race.
+it('a checkout back to an older commit, then at once an edit of the value the checkout changed: the edit wins, no record', async () => {
+  const { node: a } = await pushedWorld('ann', 'mate')
+  const file = path.join(a.root, TODOS)
+  await a.edit((await fs.readFile(file, 'utf8')).replace('title: second', 'title: second v2'))
+  await idle(a.s)
+  expect(await gitAsDaemon(a, ['commit', '-qam', 'v2'], 'ann')).toBe('move')
+  await gitThenEdit(a, ['checkout', '-q', 'HEAD~1'], (t) => t.replace(/title: second\n/, 'title: second OLD-EDIT\n'))
+  const text = (await a.file())!
+  expect(text).toContain('title: second OLD-EDIT\n')
+  expect(text).not.toContain('second v2')
+  expect(a.s.conflicts()).toEqual([])
+  await a.close()
+})
