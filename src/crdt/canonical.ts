@@ -36,8 +36,9 @@ export function valueOf(node: Node | null): unknown {
 
 function safeParse(text: string): unknown {
   try {
-    // Checked for duplicate keys when the file was parsed; the yaml package's check is quadratic.
-    return parse(text, { uniqueKeys: false })
+    // Checked for duplicate keys when the file was parsed; the yaml package's check is quadratic. A tag no
+    // schema knows (`!mytag`) is kept as written, silently: the package's warning went to the daemon's stderr.
+    return parse(text, { uniqueKeys: false, logLevel: 'error' })
   } catch {
     return text
   }

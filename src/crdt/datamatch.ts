@@ -195,7 +195,8 @@ const YAML11_STRING = /^(?:[-+]?0[0-9]*[89][0-9]*|0o[0-7]+|[-+]?(?:[0-9]+(?:\.[0
 /** A text's data as a library loads it: aliases resolved, merge keys merged, YAML 1.1 strings (above) as strings; undefined when it does not load. */
 export function loadData(text: string): unknown {
   try {
-    const doc = parseDocument(text, { uniqueKeys: false, merge: true })
+    // logLevel: a tag no schema knows (`!mytag`) or a collection as a key is no reason to print to stderr.
+    const doc = parseDocument(text, { uniqueKeys: false, merge: true, logLevel: 'error' })
     if (doc.errors.length) return undefined
     visit(doc, {
       Scalar(_, n) {
