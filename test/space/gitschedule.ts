@@ -136,6 +136,7 @@ class Schedule {
         await gitAsDaemon(this.pat, ['switch', '-q', '-c', `b${++this.n}`], 'pat', () => this.patSaveNow())
         await idle(this.pat.s)
       }],
+      [1, 'pat: git checkout -- the file (after an exchange with bob)', () => this.revert()],
       [1, 'bob → pat while git pulls', async () => {
         await gitAsDaemon(this.pat, ['-c', 'merge.autoStash=true', 'pull', '-q', '--no-rebase', '--no-edit', 'origin', 'main'], 'pat', () => pass(this.bob, this.pat))
         this.pulled()
@@ -146,6 +147,26 @@ class Schedule {
     this.steps.push(name)
     await run()
     if (process.env.CTXSYNC_GIT_TRACE) console.log(`── ${this.steps.length}. ${name}\npat:\n${await this.pat.file()}bob:\n${await this.bob.file()}`)
+  }
+
+  /**
+   * `git checkout -- FILE`: pat throws the uncommitted changes away, a deliberate edit (gitintent.ts revert)
+   * that the peers take too. Exchanged with bob before and after, so that no edit of bob's races it: afterwards
+   * every field holds HEAD's value, and items HEAD lacks are gone.
+   */
+  async revert(): Promise<void> {
+    await pass(this.bob, this.pat)
+    await pass(this.pat, this.bob)
+    const head = gitAs(this.pat.root, ['show', `HEAD:${TODOS}`], 'pat')
+    await this.git(['checkout', '--', TODOS])
+    const now = (await this.pat.file())!
+    if (now !== head) throw new Error(`after git checkout -- the file is not HEAD's version:\n${now}--- HEAD\n${head}`)
+    const items = (parse(head) as { todos: Array<Record<string, unknown>> }).todos
+    for (const who of ['pat', 'bob'] as const) this.owned[who] = this.owned[who].filter((id) => items.some((t) => t.id === id))
+    for (const k of [...this.want.keys()]) if (!k.startsWith('tina@')) this.want.delete(k)
+    for (const t of items) for (const f of ['title', 'status']) this.want.set(`${String(t.id)}.${f}`, String(t[f]))
+    // The revert wrote bob's fields too: bob takes it before editing again (else a race, rightly recorded).
+    await pass(this.pat, this.bob)
   }
 
   /** Everything exchanged: tina's last push pulled, pat and bob both ways. */
