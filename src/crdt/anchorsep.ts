@@ -23,17 +23,18 @@ export function anchoredCollection(src: string, afterKey: number, sepTokens: rea
 }
 
 /**
- * An anchor alone on the line after its key's or dash's (`key:\n  &a\n  x: 1`), over a block collection on the
+ * An anchor alone on a line after its key's or dash's (`key:\n  &a\n  x: 1`), over a block collection on the
  * lines after it: the end of the anchor's line, which ends the separator (the collection's first entry starts
  * there), else null. Issue 13: such a collection was one register, like the anchored ones f1246c8 made key by
- * key; nothing but spaces may stand beside the key and the anchor, so the separator is layout and the anchor.
+ * key. Only spaces and comments may stand beside the key and the anchor or between them (comment lines, blank
+ * lines: anchor race seed 2), so the separator is layout and the anchor.
  */
 export function ownLineAnchor(src: string, afterKey: number, anchor: SourceToken, value: Token): number | null {
   if (value.type !== 'block-map' && value.type !== 'block-seq') return null
   const nl = src.indexOf('\n', afterKey)
-  if (nl < 0 || nl > anchor.offset || !/^[:-]?[ \t]*\r?$/.test(src.slice(afterKey, nl))) return null
+  if (nl < 0 || nl > anchor.offset || !/^[:-]?(?:[ \t]+#.*|[ \t]*)\r?$/.test(src.slice(afterKey, nl))) return null
   const anchorLine = lineStartOf(src, anchor.offset)
-  if (anchorLine !== nl + 1 || !/^ *$/.test(src.slice(anchorLine, anchor.offset))) return null
+  if (!/^(?:[ \t]*(?:#.*)?\r?\n)*$/.test(src.slice(nl + 1, anchorLine)) || !/^ *$/.test(src.slice(anchorLine, anchor.offset))) return null
   const end = src.indexOf('\n', anchor.offset)
   if (end < 0 || !/^[ \t]*\r?$/.test(src.slice(anchor.offset + anchor.source.length, end))) return null
   return lineStartOf(src, value.offset) > end ? end + 1 : null

@@ -133,7 +133,7 @@ function yamlNode(doc: Document, node: Node | null): unknown {
  * `:\n  &base\n`: `anchorsep.ts` anchoredCollection).
  */
 export function sepAnchor(sep: string): string | null {
-  return /^[ \t]*[:-](?:[ \t]+|[ \t]*\r?\n[\u0001 ]*)&([^\s,[\]{}]+)/.exec(sep)?.[1] ?? null
+  return /^[ \t]*[:-](?:[ \t]+|(?:[ \t]+#.*)?[ \t]*\r?\n(?:[\u0001 \t]*(?:#.*)?\r?\n)*[\u0001 ]*)&([^\s,[\]{}]+)/.exec(sep)?.[1] ?? null
 }
 
 function anchored(n: unknown, sep: string): unknown {

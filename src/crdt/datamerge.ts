@@ -281,7 +281,7 @@ export class DataMerge {
   }
 
   /**
-   * An anchored collection (its anchor in the separator: `extract.ts` anchoredCollection) whose data changed: it
+   * An anchored collection (its anchor in the separator: `anchorsep.ts` anchoredCollection) whose data changed: it
    * is changed in place, and what uses the anchor stands for the new value (`usesRewritten`), as for an opaque
    * anchored node written anew (`anchored`).
    */

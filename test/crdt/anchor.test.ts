@@ -116,6 +116,8 @@ describe('concurrent edits around anchors and aliases', () => {
     ['a list after `key: `', BASE_NEXT_LINE, '- core', '- core2', '- web', '- web2'],
     ['a list item\'s mapping', BASE_NEXT_LINE, 'x: 1', 'x: 10', 'y: 2', 'y: 20'],
     ['a mapping, CRLF', BASE_NEXT_LINE.replace(/\n/g, '\r\n'), 'owner: a', 'owner: ann', 'area: b', 'area: bob'],
+    // Anchor race seed 2 (keyed, 600): a comment line between the dash and the anchor.
+    ['a list item\'s mapping, a comment line above the anchor', BASE_NEXT_LINE.replace('  -\n    &m', '  - # item\n    # note\n\n    &m'), 'x: 1\n', 'x: 1\n    added_ann: ann\n', 'y: 2\n', 'y: 2\n    added_bob: bob\n'],
     ['a mapping, a key added and one removed', BASE_NEXT_LINE, '  area: b\n', '  area: b\n  due: soon\n', '  owner: a\n', ''],
   ])('an anchor on the line after its key, two peers edit different children of %s: both edits survive, no conflict', (_f, base, a0, a1, b0, b1) => {
     const r = race(base, base.replace(a0, a1), base.replace(b0, b1))
