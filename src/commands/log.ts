@@ -64,20 +64,12 @@ export async function log(o: LogOptions): Promise<{ entries: LogEntry[] }> {
     reachable = new Set(history.map((c) => c.hash))
     const byCommit = await syncPointsOf(repo, history.map((c) => c.hash), index)
     for (const c of history) {
-      const committed = new Set<string>()
-      for (const p of [...(byCommit.get(c.hash) ?? [])].reverse()) {
-        // A rebase or amend makes each commit anew: git runs post-commit for it (a point) and notes.rewriteRef
-        // then appends the old commit's point to the new one's note, so the commit was listed twice (issue 17
-        // tester). It is one commit by one peer: the newest point says what the commit holds now.
-        if (p.via === 'commit') {
-          if (committed.has(p.peer || p.by)) continue
-          committed.add(p.peer || p.by)
-        }
-        const changed = p.ch ?? []
-        if (filter && !changed.some(under)) continue
-        const held = Object.entries(p.files).filter(([, f]) => f.sv).map(([f]) => f)
-        points.push({ commit: c.hash, subject: c.subject, time: p.at, author: p.by, peer: p.peer, via: p.via, changed, held })
-      }
+      const p = pointOf(byCommit.get(c.hash) ?? [], c.author)
+      if (!p) continue
+      const changed = p.ch ?? []
+      if (filter && !changed.some(under)) continue
+      const held = Object.entries(p.files).filter(([, f]) => f.sv).map(([f]) => f)
+      points.push({ commit: c.hash, subject: c.subject, time: p.at, author: p.by, peer: p.peer, via: p.via, changed, held })
     }
   }
   // Both newest first: merged by time, the sync points keeping their history order.
@@ -90,6 +82,28 @@ export async function log(o: LogOptions): Promise<{ entries: LogEntry[] }> {
   }
   entries.push(...rest.slice(i))
   return { entries: o.max !== undefined ? entries.slice(0, o.max) : entries }
+}
+
+/** What of a sync point chooses it (git/notes.ts SyncPoint). */
+interface Point { by: string; peer: string; via: string }
+
+/**
+ * The one sync point a commit is listed by (`points` oldest first): its maker's. Every clone that gets a
+ * commit may record a point on it — a fast-forward pull runs post-merge (bob's 'recorded at merge' on ann's
+ * merge commit, black-box tester stop 32, finding 7), `ctxsync sync` records one — so a commit was listed
+ * once per clone that held it, on some clones under someone who only pulled it. The maker is the clone
+ * whose name is the commit's git author, else the first to record the commit's making (its post-commit or
+ * post-merge: no other clone had the commit before), else the first to record any point. A rebase or an
+ * amend makes each commit anew and notes.rewriteRef appends the old commit's point to the new one's note
+ * (issue 17 tester): of the maker's points, the newest says what the commit holds now.
+ */
+function pointOf<P extends Point>(points: readonly P[], author: string): P | null {
+  const making = points.filter((p) => p.via === 'commit' || p.via === 'merge')
+  const maker = points.find((p) => p.by === author) ?? making[0] ?? points[0]
+  if (!maker) return null
+  const same = (p: P) => (p.peer || p.by) === (maker.peer || maker.by)
+  const mine = points.filter((p) => same(p) && (maker.via === 'sync' || p.via !== 'sync'))
+  return mine.at(-1) ?? maker
 }
 
 /**
