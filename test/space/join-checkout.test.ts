@@ -11,7 +11,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, expect, it } from 'vitest'
 import { init } from '../../src/commands/init.js'
-import { idle, joinCode, Node, TODOS, writeFile } from './harness.js'
+import { FileDocStore } from '../../src/fs/sidecar.js'
+import { spacePaths } from '../../src/space/paths.js'
+import { driverMerge, idle, joinCode, Node, TODOS, writeFile } from './harness.js'
 import { cloneJoins, exchange, git, type CloneEdit } from './joinRig.js'
 import { gitAsDaemon } from './gitworld.js'
 
@@ -29,10 +31,11 @@ todos:
 const tmp: string[] = []
 afterAll(async () => { for (const d of tmp) await fs.rm(d, { recursive: true, force: true }) })
 
-it.each([
-  ['dan\'s commit on top of X', 'dan'],
-  ['ann\'s commit of X itself (HEAD\'s own change superseded)', 'ann'],
-])('a joiner\'s checkout -m of %s, X since changed live: the live value stays, the commit\'s own change comes in', async (_what, target) => {
+/**
+ * ann commits X, bob then sets Y live, dan (plain git) commits a line of his own on top of X; gil, a clone of
+ * the commit before X, joins (no sync points anywhere). `target`: whose commit gil's main is (dan's, or ann's X).
+ */
+async function world(target: 'dan' | 'ann') {
   const parent = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'ctxsync-join-checkout-')))
   tmp.push(parent)
   const root = path.join(parent, 'a')
@@ -78,6 +81,14 @@ it.each([
   await Promise.all([idle(a.s), idle(b.s), idle(c.s)])
   expect(failures).toEqual([])
   expect(await c.file()).toContain('Y live by bob')
+  return { a, b, c, gil, base }
+}
+
+it.each([
+  ['dan\'s commit on top of X', 'dan'],
+  ['ann\'s commit of X itself (HEAD\'s own change superseded)', 'ann'],
+])('a joiner\'s checkout -m of %s, X since changed live: the live value stays, the commit\'s own change comes in', async (_what, target) => {
+  const { a, b, c } = await world(target as 'dan' | 'ann')
   await gitAsDaemon(c, ['checkout', '-q', '-m', 'main'], 'gil')
   await exchange(c, a)
   await exchange(a, b)
@@ -88,4 +99,26 @@ it.each([
     if (target === 'dan') expect(t, n.root).toContain('# dan C2')
   }
   for (const n of [a, b, c]) await n.close()
+})
+
+// Black-box tester stop 32, finding 3 (hooks team): gil runs `git pull` instead; the merge driver applying
+// the autostash (base: gil's old commit, ours: dan's HEAD carrying X, theirs: the live Y) recorded "dan and
+// bob changed it at once" on every peer. Run here as git runs the driver, with the stash git's autostash holds.
+it('the merge driver applying a joiner\'s autostash over dan\'s commit carrying the superseded X: Y kept, no record', async () => {
+  const { a, b, c, gil } = await world('dan')
+  const live = (await c.file())!
+  // A daemon's CRDT is on disk, where the driver reads it; the harness keeps it in memory: written there.
+  const store = new FileDocStore({ dir: spacePaths(gil).docs })
+  await store.append(TODOS, c.host().encodeDiff(TODOS, new Uint8Array([0]))!)
+  await store.close()
+  await c.close()
+  const baseText = git(gil, ['show', `HEAD:${TODOS}`])
+  git(gil, ['stash', '-q'])
+  git(gil, ['merge', '-q', '--ff-only', 'main'])
+  const ours = git(gil, ['show', `HEAD:${TODOS}`])
+  const r = await driverMerge(c, baseText, ours, live)
+  expect(r.conflicts, r.said.join('\n')).toBe(0)
+  expect(r.merged).toContain('Y live by bob')
+  expect(r.merged).toContain('# dan C2')
+  for (const n of [a, b]) await n.close()
 })
