@@ -60,7 +60,9 @@ export function registerHistory(program: Command): void {
       for (const e of r.entries) {
         const how = e.via === 'local' || e.via === 'remote' ? '' : e.via === 'undo' ? `  (${undoOf(e)})` : e.via === 'git' ? `  (from git${e.authoredAt ? `, committed ${whenText(e.authoredAt, r.now)}` : ''})` : e.via === 'resolve' ? `  (conflict resolved${e.keptBy ? `: kept by ${who([e.keptBy])}` : ''})` : e.via === 'commit' ? `  (commit ${e.id} ${JSON.stringify(visible(e.subject ?? ''))})` : `  (${e.via})`
         lines.push(`${e.id}  ${whenText(e.time, r.now)}  ${who(e.authors)}  ${visible(e.file)}${how}`)
-        for (const f of e.fields.slice(0, 12)) lines.push(`    ${fieldLine(f)}`)
+        // A commit's fields each name their writer when it committed others' writes too (stop 32, finding 9a).
+        const by = (f: (typeof e.fields)[number]) => (e.authors.length > 1 && f.authors?.length ? `   — ${who(f.authors)}` : '')
+        for (const f of e.fields.slice(0, 12)) lines.push(`    ${fieldLine(f)}${by(f)}`)
         if (e.fields.length > 12) lines.push(`    … and ${e.fields.length - 12} more`)
       }
       out(lines.join('\n'))

@@ -28,7 +28,8 @@ export interface HistoryEntry {
   /** `commit`: a git commit whose sync point covers the file (commits.ts); `id` is its short hash. */
   via: Version['via'] | 'commit'
   authors: Author[]
-  fields: FieldChange[]
+  /** `authors` per field: a commit's fields, each its writer's (commitcredit.ts). */
+  fields: Array<FieldChange & { authors?: Author[] }>
   of?: string
   /** `undo`: `of` names no change kept here (an undo recorded as a peer's change names the id it had there). */
   ofElsewhere?: true
@@ -92,7 +93,9 @@ export async function historyOf(dir: string, q: HistoryQuery): Promise<HistoryEn
     // The files history kept and those tracked now: a clone that kept nothing yet (not joined) lists commits too.
     const docs = q.doc ? [q.doc] : [...new Set([...(await loggedDocs(dir)), ...(await trackedNow(q.root))])]
     // --author filters after the read: ask git for the newest `limit` only when every commit counts.
-    const commits = (await commitEntries({ root: q.root, docs, since: q.since, limit: want ? undefined : q.limit, kinds: await kindsOf(q.root, all) })).filter((c) => matches(c.authors))
+    // Each field its writer's, not the committer's (commitcredit.ts), before --author reads the authors.
+    const { creditCommit } = await import('./commitcredit.js')
+    const commits = (await commitEntries({ root: q.root, docs, since: q.since, limit: want ? undefined : q.limit, kinds: await kindsOf(q.root, all) })).map((c) => creditCommit(c, all, lastSetters, removers)).filter((c) => matches(c.authors))
     // Stable: at the same moment a version comes before (newer than) a commit, whose time is whole seconds.
     entries.push(...commits)
     entries.sort((a, b) => Date.parse(b.time) - Date.parse(a.time))
