@@ -39,7 +39,7 @@
  * while the model was ahead, the text being written) — one way to choose, in process and across restarts.
  */
 import { changedLines, nearest } from './linedistance.js'
-import { dropsNewer, holdsNewer, holdsOlder, keepsPeerPlace, replacesPeerLine, type Known } from './saveevidence.js'
+import { dropsNewer, holdsNewer, holdsOlder, keepsPeerPlace, lacksAdded, replacesPeerLine, type Known } from './saveevidence.js'
 import { slotsOf, type DocIR } from './ir.js'
 import { parsedSpans, type SpanOf } from './incremental.js'
 import { parseYaml } from './parse.js'
@@ -272,6 +272,9 @@ export class RecentTexts {
     if (h && list.indexOf(h) >= lastOurs) {
       const tied = this.tiedOlder(h, lastOurs, text, known)
       if (tied) return { base: tied, stale: true }
+      // As near the text before our last write, which only added lines the save lacks: both appended there (`lacksAdded`).
+      const was = list[lastOurs - 1]
+      if (was && open.includes(was) && changedLines(was.text, text) === changedLines(h.text, text) && lacksAdded(was.text, list[lastOurs]!.text, text)) return { base: was, stale: true }
       // Nearest to our last write or later. But a save that lacks an item our last write brought, and holds
       // no line of it, reads from that write as deleting what a peer just added: an item the user
       // appended where the peer had appended one is as near the write as the text before it (the two items
@@ -285,7 +288,8 @@ export class RecentTexts {
       if (!h || holdsNewer(h.text, newest.text, text, known)) return { base: newest, stale: false }
       return { base: h, stale: true }
     }
-    if (!h || holdsNewer(h.text, newest.text, text, known) || !keepsPeerPlace(h.text, newest.text, text, known)) {
+    // A save that rewrote the lines around the place (`keepsPeerPlace`) lacking all the peers only added: from the older.
+    if (!h || holdsNewer(h.text, newest.text, text, known) || (!keepsPeerPlace(h.text, newest.text, text, known) && !lacksAdded(h.text, newest.text, text))) {
       const tied = this.tiedOlder(newest, lastOurs, text, known)
       return tied ? { base: tied, stale: true } : { base: newest, stale: false }
     }

@@ -91,18 +91,20 @@ function editedHere(olderLines: string[], newerLines: string[], save: string, in
   const own = save.split('\n').filter((l) => l.trim().length > 0 && !inOlder.has(l) && !inNewer.has(l))
   // Quotes typed around a value say nothing of which text it was edited from (a plain `flattened` edited to
   // `"flattened mine"` shares no suffix and a prefix only up to the quote: stale-save seed 348825).
-  const near = (qx: string, qy: string) => {
-    const [x, y] = [unquoted(qx), unquoted(qy)]
-    let p = 0
-    while (p < x.length && p < y.length && x[p] === y[p]) p++
-    let q = 0
-    while (q < x.length - p && q < y.length - p && x[x.length - 1 - q] === y[y.length - 1 - q]) q++
-    return (p + q) / Math.max(x.length, y.length)
-  }
   return own.some((l) => {
     const o = Math.max(...olderLines.map((x) => near(l, x)))
     return o >= 0.5 && newerLines.every((x) => near(l, x) < o)
   })
+}
+
+/** How alike two lines are: their common start and end, quotes around a value aside, over the longer. */
+function near(qx: string, qy: string): number {
+  const [x, y] = [unquoted(qx), unquoted(qy)]
+  let p = 0
+  while (p < x.length && p < y.length && x[p] === y[p]) p++
+  let q = 0
+  while (q < x.length - p && q < y.length - p && x[x.length - 1 - q] === y[y.length - 1 - q]) q++
+  return (p + q) / Math.max(x.length, y.length)
 }
 
 /** A `key: value` line with the quotes around its value taken off. */
@@ -151,6 +153,29 @@ export function dropsNewer(older: string, newer: string, save: string, known: Kn
   return false
 }
 
+
+/**
+ * Did `newer` only add lines to `older` (none removed), and does `save` hold none of them, nor a line of its
+ * own that reads as an edit of one (`near`: `note: x` typed over as `note: y` is an edit of the newer)? Lines
+ * `older` has elsewhere too (a blank line) say nothing. For a tie at a small file's end: the peer appended a
+ * key, a comment or `...`, the stale buffer appended its own there; read as an edit of the peer's text, the
+ * save deleted the peer's lines with no record (stale-save generator seeds 2 and 4, 'not taken as stale').
+ */
+export function lacksAdded(older: string, newer: string, save: string): boolean {
+  const [inOlder, inNewer, inSave] = [new Set(older.split('\n')), new Set(newer.split('\n')), new Set(save.split('\n'))]
+  const own = [...inSave].filter((l) => l.trim() !== '' && !inOlder.has(l) && !inNewer.has(l))
+  let lacks = false
+  for (const p of diffLines(older, newer, { ignoreNewlineAtEof: true })) {
+    if (p.removed) return false
+    if (!p.added) continue
+    for (const l of p.value.replace(/\n$/, '').split('\n')) {
+      if (inOlder.has(l)) continue
+      if (inSave.has(l) || (l.trim() !== '' && own.some((m) => near(m, l) >= 0.5))) return false
+      lacks = true
+    }
+  }
+  return lacks
+}
 
 /**
  * The save replaced a line `newer` got since `older` (the peers wrote it, the save has it nowhere): made from

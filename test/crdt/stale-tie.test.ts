@@ -46,3 +46,22 @@ test.each([8, 9, 20, 60])('the overwritten peer value is recorded when the buffe
   expect(out.stale?.overwritten).toBe(1)
   expect(A.conflicts().map((c) => c.values.map((v) => v.value).sort())).toEqual([['doing', `done-${n}`]])
 })
+
+/**
+ * A tie at a small file's end when both append (stale-save generator seeds 2 and 4, 'merge differs (not taken
+ * as stale)'): bob appends a key, ann's buffer of before appends a comment there. The save is as near both
+ * texts (two lines each), the tie went to bob's, and his key was deleted on both with no record.
+ */
+test("both appended at a small file's end: the peer's key stays, the save's comment lands", () => {
+  const r1 = '# Conventions\n# This file documents coding conventions, naming conventions, and standards\n\nconventions: []\n'
+  const [A, B] = newPair(r1, [440321842, 1917834492])
+  B.ingest(r1 + 'reviewed_by: needs review\n')
+  send(B, A)
+  A.setBase(A.render())
+  const out = A.ingest(r1 + '\n     # deeper note')
+  expect(out.text).toContain('reviewed_by: needs review')
+  expect(out.text).toContain('# deeper note')
+  expect(out.stale).toBeDefined()
+  send(A, B)
+  expect(B.render().text).toBe(out.text)
+})
