@@ -4,8 +4,8 @@
  * `.gitattributes` names (a clone without `merge.ctxsync.driver` silently falls back to a text merge).
  *
  * Asking git takes half a dozen processes — more than the rest of a cold `status`. What git says depends
- * only on files in the git directory (HEAD, refs, config, the notes ref, hooks) and `.gitattributes`, so the
- * answer is kept in `.ctxsync/git-status.json` under the sizes and times of those files: while none changed,
+ * only on files in the git directory (HEAD, refs, config, the notes ref, hooks, the index: unmerged paths)
+ * and `.gitattributes`, so the answer is kept in `.ctxsync/git-status.json` under the sizes and times of those files: while none changed,
  * status runs no git at all and only compares the context files with the recorded sync point.
  */
 import { createHash } from 'node:crypto'
@@ -38,9 +38,11 @@ interface Facts {
   hooks: string[]
   hooksDir: string
   driver: GitStatus['driver']
+  /** Repository paths git's index holds unmerged (a merge or `checkout -m` left conflicts there). */
+  unmerged?: string[]
 }
 
-const CACHE_VERSION = 1
+const CACHE_VERSION = 2
 
 /** `files`: the tracked files (space-relative) as `status` lists them. Null outside a repository. */
 export async function gitStatus(root: string, files: readonly string[], branches: BranchMode = 'shared', stateDir?: string): Promise<GitStatus | null> {
@@ -63,6 +65,12 @@ export async function gitStatus(root: string, files: readonly string[], branches
     }
   }
   const warnings: string[] = []
+  // Git's conflict stays in its index after the daemon wrote the live context over the markers: `status
+  // --check` said 0 while `git status` said "both modified" (black-box tester stop 32, finding 2).
+  for (const f of files) {
+    const p = gitPath(f)
+    if (facts.unmerged?.includes(p)) warnings.push(`git still lists ${p} as unmerged (both modified: a merge or \`checkout -m\` left conflict markers there); once the file is as you want it, \`git add ${p}\` tells git`)
+  }
   if (facts.driver === 'missing') {
     warnings.push(`.gitattributes sends context files to the ctxsync merge driver, but this clone's git config does not define it: git would silently merge them as text (with conflict markers). Run \`ctxsync hooks install\`.`)
   }
@@ -111,7 +119,7 @@ async function stamp(root: string, gitDir: string): Promise<string> {
   const ref = /^ref: (.+)$/m.exec(head)?.[1]?.trim()
   const files = [
     path.join(gitDir, 'HEAD'), path.join(gitDir, 'config'), path.join(gitDir, 'packed-refs'),
-    path.join(gitDir, 'refs', 'notes', 'ctxsync'), path.join(gitDir, 'info', 'attributes'),
+    path.join(gitDir, 'refs', 'notes', 'ctxsync'), path.join(gitDir, 'info', 'attributes'), path.join(gitDir, 'index'),
     path.join(root, '.gitattributes'), ...(ref ? [path.join(gitDir, ref)] : []),
   ]
   const parts = await Promise.all(files.map(async (f) => {
@@ -133,13 +141,14 @@ async function askGit(root: string): Promise<Facts | null> {
   ])
   const repo = await Repo.open(root)
   if (!repo) return null
-  const [head, branch, note, driverCmd, named, hooksDir] = await Promise.all([
+  const [head, branch, note, driverCmd, named, hooksDir, unmerged] = await Promise.all([
     repo.head(),
     repo.branch(),
     repo.tryRaw(['notes', `--ref=${NOTES_REF}`, 'show', 'HEAD']),
     repo.config(`merge.${DRIVER}.driver`),
     attributesNameDriver(repo, root),
     repo.hooksDir().catch(() => ''),
+    repo.tryRaw(['ls-files', '-u', '-z']),
   ])
   const p = parseNote(note ?? '').at(-1) ?? null
   return {
@@ -148,5 +157,6 @@ async function askGit(root: string): Promise<Facts | null> {
     hooks: hooksDir ? await hooksInstalled(hooksDir) : [],
     hooksDir,
     driver: named ? (driverCmd ? 'configured' : 'missing') : 'unused',
+    unmerged: [...new Set((unmerged ?? '').split('\0').flatMap((l) => { const t = l.indexOf('\t'); return t < 0 ? [] : [l.slice(t + 1)] }))],
   }
 }

@@ -63,4 +63,25 @@ describe('git status cache', () => {
     await git('checkout', '-q', '-b', 'other')
     expect((await gitStatus(root, files, 'shared', state))?.branch).toBe('other')
   })
+
+  // Black-box tester stop 32, finding 2: after a `checkout -m` (or merge) left markers, the daemon writes the
+  // live context over them, but git's index still holds the file unmerged: status said nothing of it.
+  it('a context file git holds unmerged is said, until `git add`', async () => {
+    const { root, state, git } = await repo()
+    const files = ['.rhema/todos.yaml']
+    const file = path.join(root, '.rhema', 'todos.yaml')
+    expect((await gitStatus(root, files, 'shared', state))?.warnings).toEqual([])
+    await git('checkout', '-q', '-b', 'side')
+    await fs.writeFile(file, 'todos: [side]\n')
+    await git('commit', '-qam', 'side')
+    await git('checkout', '-q', 'main')
+    await fs.writeFile(file, 'todos: [main]\n')
+    await git('commit', '-qam', 'main')
+    await execa('git', ['merge', '-q', 'side'], { cwd: root, reject: false })
+    const w = (await gitStatus(root, files, 'shared', state))?.warnings ?? []
+    expect(w.join('\n')).toContain('git still lists .rhema/todos.yaml as unmerged')
+    await fs.writeFile(file, 'todos: [main, side]\n')
+    await git('add', '.rhema/todos.yaml')
+    expect((await gitStatus(root, files, 'shared', state))?.warnings).toEqual([])
+  })
 })
