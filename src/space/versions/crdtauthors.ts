@@ -7,6 +7,7 @@
  * corruption), with or without a daemon.
  */
 import type { Item, Map as YMap } from 'yjs'
+import { parse } from 'yaml'
 import { FileDocStore } from '../../fs/sidecar.js'
 import { asDocName } from '../../ids.js'
 import { FileModel } from '../../crdt/model.js'
@@ -167,6 +168,47 @@ function earlierWriter(model: FileModel, node: NodeId, ids: readonly string[], k
   for (let it = item.left; it; it = it.left) {
     const a = peer(it.id.client)
     if (a && !ids.includes(a[0])) return { author: asAuthor(a), at: null }
+  }
+  return null
+}
+
+/**
+ * The fields reached through an alias (`other: *base`, `<<: *base`) in `text`: each alias's path (as
+ * fields.ts names paths) with its anchor's. The CRDT keeps an alias as the alias, so it cannot say who wrote
+ * a field under one: that is its anchored field's writer (black-box tester stop 32, finding 8a). The yaml
+ * package gives an alias the anchored collection's very object, so its second place is the alias.
+ */
+export function aliasesOf(text: string | null): Array<[alias: string, anchor: string]> {
+  if (text === null || !text.includes('*')) return []
+  let data: unknown
+  try {
+    data = parse(text, { uniqueKeys: false, maxAliasCount: 100, logLevel: 'error' })
+  } catch {
+    return []
+  }
+  const seen = new Map<object, string>()
+  const out: Array<[string, string]> = []
+  const key = (p: string, k: string) => (/^[A-Za-z_][\w-]*$/.test(k) ? (p ? `${p}.${k}` : k) : `${p}[${JSON.stringify(k)}]`)
+  const item = (p: string, x: unknown, i: number) => {
+    const id = x && typeof x === 'object' && !Array.isArray(x) ? ['id', 'name'].find((k) => ['string', 'number'].includes(typeof (x as Record<string, unknown>)[k])) : undefined
+    return id ? `${p}[${id}=${String((x as Record<string, unknown>)[id])}]` : `${p}[${i}]`
+  }
+  const walk = (v: unknown, p: string) => {
+    if (!v || typeof v !== 'object' || v instanceof Date) return
+    const first = seen.get(v)
+    if (first !== undefined) return void out.push([p, first])
+    seen.set(v, p)
+    if (Array.isArray(v)) v.forEach((x, i) => walk(x, item(p, x, i)))
+    else for (const [k, x] of Object.entries(v as Record<string, unknown>)) walk(x, key(p, k))
+  }
+  walk(data, '')
+  return out
+}
+
+/** `p` read through `aliases` to the anchored field it shows (null: under no alias). */
+export function anchoredPath(p: string, aliases: ReadonlyArray<[string, string]>): string | null {
+  for (const [a, t] of aliases) {
+    if (p === a || (p.startsWith(a) && (p[a.length] === '.' || p[a.length] === '['))) return anchoredPath(t + p.slice(a.length), aliases) ?? t + p.slice(a.length)
   }
   return null
 }

@@ -235,9 +235,19 @@ export interface BlameLine {
  * says so in words.
  */
 export async function blameOf(root: string, dir: string, doc: string): Promise<BlameLine[]> {
+  const text = await current(root, doc)
+  const out = await blameLines(root, dir, doc, text)
+  // A field under an alias is its anchored field's (crdtauthors.ts aliasesOf): the CRDT could not say it.
+  const { aliasesOf, anchoredPath } = await import('./crdtauthors.js')
+  const aliases = aliasesOf(text)
+  const at = new Map(out.map((l) => [l.path, l]))
+  return out.map((l) => { const t = aliases.length ? at.get(anchoredPath(l.path, aliases) ?? '') : undefined; return t && t !== l && t.value === l.value ? { ...t, path: l.path } : l })
+}
+
+async function blameLines(root: string, dir: string, doc: string, text: string | null): Promise<BlameLine[]> {
   const versions = await readVersionsOf(dir, doc)
   const setBy = lastSetters(versions)
-  const now = flatten(await current(root, doc)).leaves
+  const now = flatten(text).leaves
   const out: BlameLine[] = []
   for (const [p, value] of now) {
     const s = setBy.get(p)
