@@ -32,6 +32,8 @@ export interface CommitInfo {
   parents: string[]
   /** Committer time, unix seconds. */
   time: number
+  /** Author time, unix seconds: when the change was made (a rebase or cherry-pick keeps it; its committer time is new). */
+  authorTime: number
   author: string
   subject: string
 }
@@ -92,19 +94,19 @@ export class Repo {
   }
 
   async commit(rev: string): Promise<CommitInfo | null> {
-    const r = await this.tryRaw(['show', '-s', '--format=%H%x00%P%x00%ct%x00%an%x00%s', rev])
+    const r = await this.tryRaw(['show', '-s', '--format=%H%x00%P%x00%ct%x00%an%x00%at%x00%s', rev])
     if (!r) return null
-    const [hash, parents, time, author, subject] = r.trim().split('\0')
-    return { hash: hash!, parents: parents ? parents.split(' ') : [], time: Number(time), author: author ?? '', subject: subject ?? '' }
+    const [hash, parents, time, author, at, subject] = r.trim().split('\0')
+    return { hash: hash!, parents: parents ? parents.split(' ') : [], time: Number(time), authorTime: Number(at), author: author ?? '', subject: subject ?? '' }
   }
 
   /** Commits reachable from `rev`, newest first (topological), at most `max`. */
   async history(rev: string, max: number): Promise<CommitInfo[]> {
-    const r = await this.tryRaw(['log', '--topo-order', `--max-count=${max}`, '--format=%H%x00%P%x00%ct%x00%an%x00%s%x1e', rev, '--'])
+    const r = await this.tryRaw(['log', '--topo-order', `--max-count=${max}`, '--format=%H%x00%P%x00%ct%x00%an%x00%at%x00%s%x1e', rev, '--'])
     if (!r) return []
     return r.split('\x1e').map((s) => s.trim()).filter(Boolean).map((s) => {
-      const [hash, parents, time, author, subject] = s.split('\0')
-      return { hash: hash!, parents: parents ? parents.split(' ') : [], time: Number(time), author: author ?? '', subject: subject ?? '' }
+      const [hash, parents, time, author, at, subject] = s.split('\0')
+      return { hash: hash!, parents: parents ? parents.split(' ') : [], time: Number(time), authorTime: Number(at), author: author ?? '', subject: subject ?? '' }
     })
   }
 

@@ -34,8 +34,8 @@ import { asDocName, sha256hex, type DocName } from '../ids.js'
 import { logger } from '../debuglog.js'
 import type { DocTurn, GitContext, Notify } from './context.js'
 import { reconcile, takeInRevert, takeInSave, unlessDamaged, writeBack, type ReconcileResult } from './reconcile.js'
-import { GitView, mergeClean, mergeTexts, nearest } from './gitbase.js'
-import { supersededSplit } from './gitsupersede.js'
+import { GitView, mergeClean, mergeTexts } from './gitbase.js'
+import { ingestNew } from './gitnew.js'
 import type { GitIntent } from './gitintent.js'
 import { writtenSinceHeadMoved } from './awayrevert.js'
 import { adoptMerges } from './mergeadopt.js'
@@ -43,7 +43,6 @@ import { stashedText } from './mergestash.js'
 import { spacePaths } from './paths.js'
 
 export { mergeTexts }
-import { ingestAsGit } from '../crdt/merge/gitreplay.js'
 import type { TrackedFile } from './trackedfile.js'
 import { awaitJoin, awaitingJoin, isJoining, joined, mayAwait } from './join.js'
 import { olderThanSpace, spaceTexts } from './joinconfig.js'
@@ -354,43 +353,4 @@ async function stashEdit(cx: GitContext, d: DocTurn, view: GitView, hash: string
 async function deletionKnown(f: TrackedFile, view: GitView): Promise<boolean> {
   const fr = await view.frontier(f, f.name)
   return fr.length === 0 || fr.every((x) => x.text === null)
-}
-
-async function ingestNew(cx: GitContext, f: TrackedFile, view: GitView, text: string, live: string | null): Promise<void> {
-  const known = await view.frontier(f, f.name)
-  const frontier = known.flatMap((x) => (x.text === null ? [] : [x.text]))
-  const before = f.model.baseText ?? live
-  const base = nearest([...frontier, ...(before !== null ? [before] : [])], text) ?? live ?? ''
-  const rules = cx.rulesFor(f.name)
-  // Each commit the pull brought first, as its author's (gitsteps.ts); HEAD's version then brings what is
-  // left (a merge's resolution, or nothing), as HEAD's commit's author's.
-  // What of the steps (HEAD's own change too) the live context had superseded moves HEAD's merge base past it.
-  let past = base
-  if (live !== null) {
-    const head = view.head?.parents.length === 1 ? { base: await view.textAt(view.head.parents[0]!, f.name), text, time: view.head.time, credit: null } : null
-    for (const s of [...(await view.steps(f.name, known.map((x) => x.commit))).map((x) => ({ ...x, time: x.credit[3] })), ...(head ? [head] : [])]) {
-      const now = f.model.render().text ?? ''
-      let merged = await mergeClean(s.base ?? '', now, s.text)
-      const split = merged === null && s.base !== null ? await supersededSplit(f.model, s.base, s.text, now, s.time) : null
-      if (split) {
-        past = (await mergeClean(s.base!, past, split.old)) ?? past
-        merged = await mergeClean(s.base!, now, split.clean)
-      }
-      if (s.credit === null || merged === null || merged === now) continue // HEAD's own change: the merge below
-      ingestAsGit(f.model, {
-        name: f.name, rules, author: cx.author, merged, base: s.base ?? '', text: s.text,
-        time: s.credit[3], mark: sha256hex(s.text), by: cx.peerId, credit: s.credit,
-      })
-    }
-    live = f.model.render().text ?? live
-  }
-  const merged = live === null ? text : await mergeTexts(rules, f.name, past, live, text)
-  const time = view.head?.time ?? Math.floor(Date.now() / 1000)
-  // History and blame credit the commit's writer on every peer, not this peer that pulled it (credits.ts).
-  const credit = (await view.lastWriter(f.name)) ?? undefined
-  log('%s: new content from git (base %s…, %d frontier)', f.name, sha256hex(base).slice(0, 8), frontier.length)
-  ingestAsGit(f.model, {
-    name: f.name, rules, author: cx.author,
-    merged, base, text, time, mark: sha256hex(text), by: cx.peerId, credit,
-  })
 }

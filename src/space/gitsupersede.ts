@@ -7,8 +7,8 @@
  * with dan's time — Y rolled back on every peer, with no record.
  *
  * The commits' own steps (`gitsteps.ts`) say when each change was made. A step's lines that collide with the
- * live text, where every value they change the live context changed too and later than the commit, were
- * superseded: counted as known (the base of HEAD's merge moves past them), never taken in; the step's other
+ * live text, where every value they change the live context changed too and later than the commit (or holds
+ * already), were superseded: counted as known (the base of HEAD's merge moves past them), never taken in; the step's other
  * lines are taken in as usual. A collision where the commit is newer stays with the merge, as before.
  */
 import { diffArrays } from 'diff'
@@ -50,13 +50,19 @@ export async function supersededSplit(model: FileModel, base: string, text: stri
   const [fb, fo, fl] = [flatten(base), flatten(old), flatten(live)]
   const changes = diffFlat(fb, fo)
   if (changes.length === 0) return null
+  let superseded = 0
   for (const c of changes) {
     const lv = fl.leaves.get(c.path)
-    if (lv === fo.leaves.get(c.path) || lv === undefined) return null
+    if (lv === undefined) return null
+    // The live context holds the commit's value already (a commit of this clone's own, rebased): no news,
+    // and no collision of its own — a line beside it collided (git schedule generator, seed 2018).
+    if (lv === fo.leaves.get(c.path)) continue
     const kp = keyPath(c.path)
     const node = kp && nodeAtPath(model.tree, kp)
     const when = node ? model.tree.value(node)?.[1] : undefined
     if (when === undefined || !(when > at)) return null
+    superseded++
   }
+  if (superseded === 0) return null
   return { clean: apply(new Set(hunks.filter((h) => !colliding.has(h)))), old }
 }
