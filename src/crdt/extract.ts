@@ -8,11 +8,11 @@
  * `extractDoc` finally checks that the IR renders back to the input byte for byte and, where a subtree
  * does not, makes that subtree opaque — so every file that is not refused round-trips exactly.
  */
-import { CST, Parser } from 'yaml'
+import { CST } from 'yaml'
 import { NO_FINAL_NEWLINE, type DocIR, type FlowEntry, type FlowItem, type Line, type MapEntry, type Node, type SeqItem } from './ir.js'
 import { bodyLineToRelative, toRelative } from './indent.js'
 import { renderDoc } from './render.js'
-import { lineEndAfter, lineStartOf } from './srclines.js'
+import { cstTokens, lineEndAfter, lineStartOf } from './srclines.js'
 import { anchoredCollection, ownLineAnchor } from './anchorsep.js'
 
 type Token = CST.Token
@@ -350,7 +350,7 @@ export function extractDoc(src: string, tokens: readonly Token[]): DocIR | null 
   if (endsInOpenBlockScalar(src, root)) {
     // Extract as if the newline were there; the document remembers that it is not (see NO_FINAL_NEWLINE).
     const full = src + '\n'
-    const ir = extractDoc(full, Array.from(new Parser().parse(full)))
+    const ir = extractDoc(full, cstTokens(full))
     if (ir && ir.trail === '' && ir.root?.t !== 'opaque') {
       const open = { ...ir, trail: NO_FINAL_NEWLINE }
       if (renderDoc(open) === src) return open

@@ -5,11 +5,12 @@
  * parser's reason. A file that is valid but that ctxsync will not model (several documents in one file) is
  * *refused*: `RefusedFileError` says why. Neither ever reaches the CRDT.
  */
-import { Composer, Parser, isAlias, isMap, isNode, isPair, isScalar, isSeq, type CST, type Node as YamlNode } from 'yaml'
+import { Composer, isAlias, isMap, isNode, isPair, isScalar, isSeq, type CST, type Node as YamlNode } from 'yaml'
 import type { DocIR } from './ir.js'
 import { extractDoc } from './extract.js'
 import { positionOf } from './position.js'
 import { checkIR } from './limits.js'
+import { cstTokens } from './srclines.js'
 
 export class YamlSyntaxError extends Error {
   readonly line: number
@@ -67,7 +68,7 @@ export function parseYamlMeasured(text: string, limits: ParseLimits = DEFAULT_LI
     const p = positionOf(text, nul)
     throw new YamlSyntaxError(p.line, p.col, 'NUL character: this does not look like a text file')
   }
-  const tokens = Array.from(new Parser().parse(text))
+  const tokens = cstTokens(text)
   const { aliases, entries } = checkDepth(text, tokens, limits.maxDepth)
   // The composer leaves an alias without an anchor for later (toJS throws); a file that every reader fails
   // on is held here, at the alias, and so never reaches a peer (black-box tester finding 6).

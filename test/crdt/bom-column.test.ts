@@ -23,6 +23,19 @@ test('a BOM before the first key: the root mapping at column 0, its lines as wit
     expect(renderDoc(parseYaml(t)), JSON.stringify(t)).toBe(t)
 })
 
+// The yaml package's lexer fails on a BOM right before a root block sequence (yaml 2.9); the file was held as invalid.
+test('a BOM before a root sequence parses, and a peer’s edit of it syncs byte for byte', () => {
+  for (const t of [BOM + '- a\n- b\n', BOM + '- id: T-1\n  title: x\n- id: T-2\n', BOM + '- a', BOM + '  - a\n  - b\n'])
+    expect(renderDoc(parseYaml(t)), JSON.stringify(t)).toBe(t)
+  expect(() => parseYaml(BOM + '- a\n - b: [\n')).toThrow()
+  const start = BOM + '- id: T-1\n  title: x\n- id: T-2\n  title: y\n'
+  const [A, B] = newPair(start)
+  const edited = start.replace('title: y', 'title: y (bob)').replace(BOM, BOM + '# list\n')
+  expect(B.ingest(edited).text).toBe(edited)
+  send(B, A)
+  expect(A.render().text).toBe(edited)
+})
+
 test.each([
   ['a peer adds `---` after the BOM', BOM + V0, BOM + '---\n' + V0],
   ['a peer adds a head comment after the BOM', BOM + V0, BOM + '# Todos\n' + V0],
