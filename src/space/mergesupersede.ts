@@ -49,7 +49,7 @@ export async function supersededBase(job: SupersedeJob): Promise<string> {
   const pText = pOid ? await repo.readBlob(pOid) : null
   const steps = [
     ...(await stepsSince(repo, head, job.git.path, [from])).map((s) => ({ base: s.base, text: s.text, time: s.credit[3] })),
-    ...(pText !== null && repo.blobId(job.ours) !== pOid ? [{ base: pText, text: job.ours, time: info.time }] : []),
+    ...(pText !== null && repo.blobId(job.ours) !== pOid ? [{ base: pText, text: job.ours, time: info.authorTime }] : []),
   ]
   if (steps.length === 0) return job.base
   const paths = spacePaths(job.root)
