@@ -78,14 +78,18 @@ function aliasedText(root: Node | null): string {
   // The tags an opaque node's own parse resolves (`!!binary` as a Buffer, …) must be known to write them back.
   const doc = new Document(null, { customTags: TAGS })
   doc.contents = yamlNode(doc, root) as never
-  const defined = new Map<string, YamlNode>()
+  const defined = new Map<string, YamlNode[]>()
   const anchored = new Map<string, YamlNode>()
   visit(doc, { Node: (_, n) => void (n.anchor && !anchored.has(n.anchor) && anchored.set(n.anchor, n)) })
   visit(doc, {
     Node: (_, n, path) => {
       if (isAlias(n)) {
-        if (defined.has(n.source)) return undefined
-        const later = anchored.get(n.source)
+        const defs = defined.get(n.source) ?? []
+        if (defs.length > 0 && !path.includes(defs[defs.length - 1]!)) return undefined
+        // Inside the very node its name anchors now (a peer anchored a collection so while another wrote the alias
+        // in it: anchor races seed 3): a value that contains itself. It meant the node so anchored before, if any.
+        const before = defs.slice(0, -1).reverse().find((d) => !path.includes(d))
+        const later = defs.length > 0 ? before : anchored.get(n.source)
         if (later) {
           const copy = later.clone() as YamlNode
           copy.anchor = undefined
@@ -97,7 +101,7 @@ function aliasedText(root: Node | null): string {
         lost.comment = ` unresolved alias *${n.source}: its anchor &${n.source} was removed or renamed by an edit made at the same time`
         return lost
       }
-      if (n.anchor) defined.set(n.anchor, n)
+      if (n.anchor) defined.set(n.anchor, [...(defined.get(n.anchor) ?? []), n])
       return undefined
     },
   })

@@ -138,6 +138,18 @@ describe('concurrent edits around anchors and aliases', () => {
     expect(r.merged).toMatch(/^b: \*a$/m)
   })
 
+  // Anchor races seed 3 (with the anchorOwnLine kind): the merge put an alias inside the node a peer anchored with
+  // its name at once — a value that contains itself, so the synced state did not render (DamagedStateError).
+  test.each([
+    ['the old anchor renamed: null with a comment', 'shared: &shared_x\n  owner: ann\ntodos: &shared\n  - id: T-1\n    status: todo\n', null],
+    ['the old anchor kept: a copy of the node it meant', 'shared: &shared\n  owner: ann\ntodos:\n  &shared\n  - id: T-1\n    status: todo\n', { owner: 'ann' }],
+  ])('an alias added inside a list a peer anchors with its name at once (%s)', (_what, eb, also) => {
+    const base = 'shared: &shared\n  owner: ann\ntodos:\n  - id: T-1\n    status: todo\n'
+    const r = race(base, base.replace('status: todo\n', 'status: todo\n    also: *shared\n'), eb)
+    expect((parse(r.merged) as { todos: Array<{ also: unknown }> }).todos[0]!.also).toEqual(also)
+    if (also === null) expect(r.merged).toMatch(/also: null # unresolved alias \*shared/)
+  })
+
   test('finding 5: one peer renames the anchor (and its uses), the other edits a key inside it: both kept', () => {
     const renamed = BASE_BLOCK.replace(/([&*])base\b/g, '$1base_v2')
     const r = race(BASE_BLOCK, renamed, BASE_BLOCK.replace('area: b', 'area: bob'))
