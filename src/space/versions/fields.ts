@@ -30,7 +30,7 @@ export function flatten(text: string | null): Flat {
   if (text === null) return flat
   let data: unknown
   try {
-    data = parse(text, { uniqueKeys: false, maxAliasCount: 100 })
+    data = parse(text, { uniqueKeys: false, maxAliasCount: 100, logLevel: 'error' })
   } catch {
     flat.leaves.set('(unparsed)', JSON.stringify(text.slice(0, 80)))
     return flat
@@ -93,7 +93,7 @@ export function countEntries(text: string | null): number {
   if (text === null) return 0
   let data: unknown
   try {
-    data = parse(text, { uniqueKeys: false, maxAliasCount: 100 })
+    data = parse(text, { uniqueKeys: false, maxAliasCount: 100, logLevel: 'error' })
   } catch {
     return 0
   }
