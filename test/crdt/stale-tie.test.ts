@@ -65,3 +65,17 @@ test("both appended at a small file's end: the peer's key stays, the save's comm
   send(A, B)
   expect(B.render().text).toBe(out.text)
 })
+
+test("the peer appended a blank line, the stale buffer a key there: the blank line stays (seed 32)", () => {
+  const r1 = '# Patterns\n# This file documents design patterns and architectural patterns used in this scope\n\npatterns: []\n'
+  const [A, B] = newPair(r1)
+  B.ingest(r1 + '\n')
+  send(B, A)
+  A.setBase(A.render())
+  const out = A.ingest(r1 + 'owner: alpha\n')
+  expect(out.text!.split('\n').filter((l) => l === '').length).toBe(3)
+  expect(out.text).toContain('owner: alpha')
+  expect(out.stale).toBeDefined()
+  send(A, B)
+  expect(B.render().text).toBe(out.text)
+})
