@@ -146,7 +146,7 @@ class Schedule {
     const [, name, run] = kinds.find((k) => (x -= k[0]) < 0) ?? kinds[0]!
     this.steps.push(name)
     await run()
-    if (process.env.CTXSYNC_GIT_TRACE) console.log(`── ${this.steps.length}. ${name}\npat:\n${await this.pat.file()}bob:\n${await this.bob.file()}`)
+    if (process.env.CTXSYNC_GIT_TRACE) console.log(`── ${this.steps.length}. ${name} (records: pat ${this.pat.s.conflicts().length}, bob ${this.bob.s.conflicts().length})\npat:\n${await this.pat.file()}bob:\n${await this.bob.file()}`)
   }
 
   /**
