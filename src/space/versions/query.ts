@@ -239,8 +239,7 @@ export async function blameOf(root: string, dir: string, doc: string): Promise<B
   const out = await blameLines(root, dir, doc, text)
   // A field under an alias is its anchored field's (crdtauthors.ts aliasesOf): the CRDT could not say it.
   const { aliasesOf, anchoredPath } = await import('./crdtauthors.js')
-  const aliases = aliasesOf(text)
-  const at = new Map(out.map((l) => [l.path, l]))
+  const aliases = aliasesOf(text), at = new Map(out.map((l) => [l.path, l]))
   return out.map((l) => { const t = aliases.length ? at.get(anchoredPath(l.path, aliases) ?? '') : undefined; return t && t !== l && t.value === l.value ? { ...t, path: l.path } : l })
 }
 
@@ -273,6 +272,9 @@ async function blameLines(root: string, dir: string, doc: string, text: string |
   for (const l of sure) {
     const w = writers.get(l.path)
     if (w?.kept && w.author.id === l.authors[0]!.id) l.keptBy = w.kept
+    // A save carrying a peer's value over from the text it was made from wrote nothing there (the CRDT held
+    // it), yet its version showed the change (tester stop 32, finding 8b): the value's writer, then.
+    else if (w && !w.kept && l.via === 'local' && w.author.id !== l.authors[0]!.id) Object.assign(l, { authors: [w.author], ...(w.at !== null ? { time: new Date(w.at).toISOString() } : {}) })
   }
   const first = versions.find((v) => v.text !== null)
   for (const l of ask) {
