@@ -220,7 +220,7 @@ export class FileModel {
     this.recent.push(this.#input)
     if (out.complete) this.setBase(out)
     const changed = !before || !equalBytes(before, after)
-    return { ...out, changed, ...(stale ? { stale: { kept: keptChanges(text, out.text), ...told(o, chosen) } } : {}), ...(o.undid?.count ? { undid: o.undid } : {}) }
+    return { ...out, changed, ...(stale ? { stale: { kept: keptChanges(text, out.text), ...told(o, chosen) } } : {}), ...(o.undid?.count ? { undid: o.undid } : !stale && chosen?.ownBack ? { undid: { writes: 0, values: [], count: 0, ownBack: chosen.ownBack } } : {}) }
   }
 
   /** `ingest` of a joining clone's merge (space/join.ts) made at `at`: a value it and the live context both changed since `committed` is recorded. */

@@ -48,7 +48,7 @@ import { fillDerivedIds } from './reannotate.js'
 import type { Rules } from './rules.js'
 import { staleByData } from './staledata.js'
 import { OlderTexts } from './recentolder.js'
-import { beforeOwnSave, touches } from './recentown.js'
+import { beforeOwnSave, takesBackOwn, touches } from './recentown.js'
 
 export { changedLines, nearest }
 export { equalBytes, madeFrom, stateOf } from './docstate.js'
@@ -91,15 +91,14 @@ export interface Chosen {
   own?: Held
   equals?: Equals
   beforeOwn?: boolean
+  ownBack?: string[] // an edit of the newest taking back these lines of one's own last save (`takesBackOwn`)
 }
 
 export class RecentTexts {
   #list: Held[] = []
   /** Texts before the ring, kept as deltas (`recentolder.ts`); `held` parses one and gives it node ids when a save needs it. */
   #older = new OlderTexts()
-
   constructor(private readonly held?: (text: string, ids: string[], ours: boolean) => Held | null) {}
-
   get newest(): Held | null { return this.#list[this.#list.length - 1] ?? null }
   get size(): number { return this.#list.length }
 
@@ -174,7 +173,8 @@ export class RecentTexts {
     const h = r && !r.stale && r.base === this.newest ? staleByData(this.#list, text) : null
     const c = this.ownAfter(text, h ? { base: h, stale: true } : (r && this.olderBase(text, r)) ?? r)
     const i = c && !c.stale && c.base === this.newest && !c.equals ? beforeOwnSave(this.#list, text, knownIn(this.#list)) : -1
-    return i < 0 ? c : { base: this.#list[i]!, stale: true, beforeOwn: true }
+    const back = i < 0 && c && !c.stale && c.base === this.newest && !c.equals ? takesBackOwn(this.#list, text) : []
+    return i >= 0 ? { base: this.#list[i]!, stale: true, beforeOwn: true } : back.length ? { ...c!, ownBack: back } : c
   }
 
   /**

@@ -49,6 +49,30 @@ export function beforeOwnSave(list: readonly RingText[], text: string, known: Kn
 }
 
 /**
+ * What the person's own saves since our last write added, when `text` (read as an edit of the newest: the
+ * changes touch) lacks all of it and adds lines of its own at that place instead: two editors appending at
+ * one place, or one editor's "add X, save, undo, add Y, save" (the bytes cannot tell, `touches`). The
+ * added lines, not blank, trimmed; none otherwise. Said with the take-in, and how to bring them back.
+ */
+export function takesBackOwn(list: readonly RingText[], text: string): string[] {
+  const n = list.length
+  const newest = list[n - 1]
+  if (!newest || newest.ours || newest.cut || n < 2) return []
+  let from = n - 1
+  while (from > 0 && !list[from - 1]!.ours && !list[from - 1]!.cut) from--
+  const older = list[Math.max(0, from - 1)]!.text
+  if (older === newest.text || older === text) return []
+  const added: string[] = []
+  for (const p of diffLines(older, newest.text)) {
+    if (p.removed) return []
+    if (p.added) added.push(...p.value.split('\n').map((l) => l.trim()).filter((l) => l !== ''))
+  }
+  const inSave = new Set(text.split('\n').map((l) => l.trim()))
+  if (!added.length || added.some((l) => inSave.has(l)) || !touches(older, newest.text, text)) return []
+  return diffLines(older, text).some((p) => p.added && p.value.trim() !== '') ? added : []
+}
+
+/**
  * Do the changes from `older` to `save` touch those from `older` to `later`: overlap, or meet at a line
  * boundary? Two insertions at one place do too: one editor's "add X, save, undo, add Y, save" reads so (the
  * tester's S1, S2 story), as do two editors each appending an item — left an edit of the newest (open).

@@ -154,6 +154,8 @@ export interface Undone {
   values: Array<{ path: string; was: string; now: string | null }>
   /** How many in all. */
   count: number
+  /** Not an older text: an edit of the newest that took back these lines of the person's own last save (`recent.ts` ownBack). */
+  ownBack?: string[]
 }
 
 /** A non-stale save's diff (`FileModel.take`); with `equals`, what it took back of the peers' (`Undone`). */

@@ -311,6 +311,11 @@ function listenFailure(e: unknown, host: string, port: number, given: { port: bo
  * a stale copy written back unchanged said only "your edit taken in"): which version, what, how to undo it.
  */
 export function undidNotice(name: string, u: Undone): string {
+  // Two editors appending at one place (black-box tester stop 31, finding 5's open part): said, with the way back.
+  if (u.ownBack?.length) {
+    const shown = u.ownBack.slice(0, 3).join(' | ') + (u.ownBack.length > 3 ? ` | … (${u.ownBack.length} lines)` : '')
+    return `${name}: your edit taken in, in place of what your own previous save added there: ${shown}. If another editor or an agent saved that, \`ctxsync undo --file ${name}\` brings it back`
+  }
   const n = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`
   const which = `${u.older ? 'more than ' : ''}${n(u.writes, "peers' write")} ago`
   const named = u.values.slice(0, 5).map((v) => (v.now === null ? `${v.path} removed${v.was ? ` (was ${v.was})` : ''}` : `${v.path} back to ${v.now} from ${v.was}`)).join(', ')

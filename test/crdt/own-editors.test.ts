@@ -40,3 +40,18 @@ test.each([
   send(A, B)
   expect(B.render().text).toBe(out.text)
 })
+
+// The notice's words: test/space/daemon.test.ts.
+test("two editors append at one place: the take-in names the other editor's lines it took back", () => {
+  const [A, B] = newPair(F)
+  const buffer = A.render().text!
+  A.ingest(buffer + '  - id: T-4\n    title: From editor 2\n')
+  const out = A.ingest(buffer + '  - id: T-5\n    title: From editor 1\n')
+  expect(out.text).toContain('T-5')
+  expect(out.undid?.ownBack).toEqual(['- id: T-4', 'title: From editor 2'])
+  send(A, B)
+  expect(B.render().text).toBe(out.text)
+  // An edit of one's own line just saved is no such case.
+  const again = A.ingest(out.text!.replace('From editor 1', 'From editor one'))
+  expect(again.undid).toBeUndefined()
+})

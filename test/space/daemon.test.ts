@@ -15,7 +15,7 @@ import { Watcher, type FileWatcher, type WatcherConfig } from '../../src/fs/watc
 import { listen, type ListenOptions } from '../../src/net/ws.js'
 import type { Listener } from '../../src/net/TransportInterface.js'
 import { connect, daemonClient } from '../../src/space/client.js'
-import { Daemon, type DaemonParts } from '../../src/space/daemon.js'
+import { Daemon, undidNotice, type DaemonParts } from '../../src/space/daemon.js'
 
 const TODOS = 'todos:\n  - id: "t-1"\n    title: "Parse the file"\n    status: todo\n'
 
@@ -113,4 +113,11 @@ describe('daemon in process', () => {
       await local.close()
     }
   }, 60_000)
+})
+
+// Two editors appending at one place (crdt/recentown.ts takesBackOwn; test/crdt/own-editors.test.ts): log and status say it.
+it("a take-in that replaced one's own previous save's lines names them and the undo", () => {
+  expect(undidNotice('todos.yaml', { writes: 0, values: [], count: 0, ownBack: ['- id: T-4', 'title: From editor 2'] })).toBe(
+    'todos.yaml: your edit taken in, in place of what your own previous save added there: - id: T-4 | title: From editor 2. If another editor or an agent saved that, `ctxsync undo --file todos.yaml` brings it back',
+  )
 })
