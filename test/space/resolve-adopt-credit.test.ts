@@ -2,11 +2,10 @@
  * A resolution of a record the merge driver made (and this clone's daemon adopted) is a 'resolve' version
  * on the adopting clone too, naming the kept value's writer, kept by the resolver (black-box tester stop 32,
  * finding 8c: after bob's `resolve --take 1`, ann's history said 'bob, ann' with no '(conflict resolved:
- * kept by bob)'). KNOWN OPEN: the adoption (crdt/merge/place.ts adoptConflict) writes the merge's value
+ * kept by bob)'). The cause: the adoption (crdt/merge/place.ts adoptConflict) writes the merge's value
  * again under this clone's client in a local transaction that leaves the text as it was; the recorder
  * (versions/recorder.ts) counts it as a local edit (#local) and, the text unchanged, keeps it pending
- * until the next version: the resolution's, then 'local' by [tina, ann]. Requested of recorder.ts's owner
- * (s32-requests.txt, credits helper 16:25). The driver is the built CLI's, as git runs it (`npm run build`).
+ * until the next version: the resolution's, then 'local' by [tina, ann]; now such a turn is no edit. The driver is the built CLI's, as git runs it (`npm run build`).
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
@@ -23,7 +22,7 @@ afterAll(async () => {
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/ctxsync')
 
-it.fails("KNOWN OPEN: bob keeps tina's pulled value of a record ann's pull made: ann's history says the resolution, kept by bob", async () => {
+it("bob keeps tina's pulled value of a record ann's pull made: ann's history says the resolution, kept by bob", async () => {
   const { node: ann, mate: tina } = await pushedWorld('ann', 'tina')
   gitAs(ann.root, ['config', 'merge.ctxsync.driver', `node ${BIN} merge-driver %O %A %B %P`], 'ann')
   await fs.writeFile(path.join(ann.root, '.git/info/attributes'), '*.yaml merge=ctxsync\n')

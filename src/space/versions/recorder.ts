@@ -312,6 +312,7 @@ export class DocVersions {
       // written alike): no change of theirs to name. Kept pending, they were named authors of this machine's
       // next save (black-box tester: "a change by tom emptied the file", bob's own truncation).
       if (text !== undefined && this.#clients.size && file.model.baseHolds?.(this.#clients)) this.#clients.clear()
+      if (text !== undefined) this.#local = false // own writes that left the text as it was: no edit (stop 32, finding 8c)
       // A carried change (a commit's values, a resolution) that lost a race here likewise: kept, its writer
       // was named beside this machine's next save — ann's `git checkout -- FILE` credited to "gus, ann" for
       // gus's pulled value that had lost to cat's (black-box tester, stop 29).
