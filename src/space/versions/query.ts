@@ -272,9 +272,6 @@ async function blameLines(root: string, dir: string, doc: string, text: string |
   for (const l of sure) {
     const w = writers.get(l.path)
     if (w?.kept && w.author.id === l.authors[0]!.id) l.keptBy = w.kept
-    // A save carrying a peer's value over from the text it was made from wrote nothing there (the CRDT held
-    // it), yet its version showed the change (tester stop 32, finding 8b): the value's writer, then.
-    else if (w && !w.kept && l.via === 'local' && w.author.id !== l.authors[0]!.id) Object.assign(l, { authors: [w.author], ...(w.at !== null ? { time: new Date(w.at).toISOString() } : {}) })
   }
   const first = versions.find((v) => v.text !== null)
   for (const l of ask) {
