@@ -80,7 +80,13 @@ export function staleByData<H extends { text: string; ours: boolean; used?: bool
   if (!save || !now) return null
   for (let i = lastOurs - 1; i >= 0; i--) {
     const h = list[i]!
-    const then = h.used ? null : leaves(h.text)
+    // The agent's own stale dump, only our writes since (the merge of it written back, peers' updates): its next dump, made from a read before that
+    // write landed (each save re-reads the file), is its dump plus one more change, in its format — no rewrite of
+    // it by lines, and a used-up base (recent.ts's rule for a person re-removing a peer's change). Read from our
+    // merge, the peer's value it carried over undid theirs on every clone, credited to the agent (retest stop 32,
+    // N1). A save of that text exactly is still the deliberate re-save (recent.ts), so a re-removal still goes through.
+    const carried = h.used && !h.ours && list.slice(i + 1).every((x) => x.ours)
+    const then = h.used && !carried ? null : leaves(h.text)
     if (!then) continue
     // Where the peers changed a field, the save holds that text's value (it shows none of their changes), or,
     // at no more such fields than that, a third value: its own edit of a field a peer changed too (finding 4a: an
@@ -91,13 +97,16 @@ export function staleByData<H extends { text: string; ours: boolean; used?: bool
     let fits = true
     for (const p of new Set([...then.keys(), ...now.keys()])) {
       if (then.get(p) === now.get(p)) continue
+      // Past a used-up base only a value the peers changed: an item they added that the save lacks is the person's
+      // deliberate removal saved again with another edit (recent.ts's rule: it goes through on the second save).
+      if (carried && !(then.has(p) && now.has(p))) fits = false
       peers++
       if (save.get(p) === then.get(p)) same++
       else if (save.get(p) === now.get(p)) fits = false
     }
     if (same === 0 || same * 2 < peers) fits = false
     const own = [...new Set([...then.keys(), ...save.keys()])].filter((p) => then.get(p) !== save.get(p)).length
-    if (peers > 0 && fits && own > 0 && linesChanged(h.text, text) > 2 * own) return h
+    if (peers > 0 && fits && own > 0 && (carried || linesChanged(h.text, text) > 2 * own)) return h
   }
   return null
 }
