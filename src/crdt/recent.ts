@@ -48,7 +48,7 @@ import { fillDerivedIds } from './reannotate.js'
 import type { Rules } from './rules.js'
 import { staleByData } from './staledata.js'
 import { OlderTexts } from './recentolder.js'
-import { beforeOwnSave, takesBackOwn, touches } from './recentown.js'
+import { beforeOwnSave, ownLinesIn, replacesPeerLineIn, takesBackOwn, touches, withOwnLines } from './recentown.js'
 
 export { changedLines, nearest }
 export { equalBytes, madeFrom, stateOf } from './docstate.js'
@@ -196,7 +196,7 @@ export class RecentTexts {
    * A text before the ring the save was made from (`recentolder.ts`): only when the ring's choice is two lines
    * or more away (an edit of it is usually one), nearer than it, with our write after it, holding nothing
    * typed since and something of its own where the peers changed the file (as for the ring's older texts).
-   * A save that is exactly such a text is a revert (the header's rule): made from the newest.
+   * A save that is exactly such a text is a revert (the header's rule): made from the newest (tester stop 32, 5).
    */
   private olderBase(text: string, r: Chosen): Chosen | null {
     const list = this.#list
@@ -212,20 +212,21 @@ export class RecentTexts {
     // Lines of `t` the save has nowhere: removed by it, a bound below the changed lines (most texts need no diff).
     const gone = (t: string, max: number) => t.split('\n').reduce((k, l) => (k < max && !mine.has(l) ? k + 1 : k), 0)
     let best = null
-    for (const o of this.#older.texts({ text: list[0]!.text, ids: collectIds(list[0]!.ir) })) {
+    const own = ownLinesIn(list, 0, list.indexOf(r.base)) // and below: the person's saves' lines, no peer's
+    for (const [o, savedAfter] of withOwnLines(list[0]!, this.#older.texts({ text: list[0]!.text, ids: collectIds(list[0]!.ir) }), own)) {
       if (o.text === text) {
-        if (near) continue
+        if (near && !(r.stale && replacesPeerLine(o.text, r.base.text, text, own))) continue // else a peer's line went back unsaid
         return { base: newest, stale: false, equals: { writes: list.filter((h) => h.ours).length + 1, older: true } }
       }
-      // Held again since (a `git checkout -- FILE` back to it): the ring's copy was judged by the ring's rules;
-      // taken from here, the person's own next save read as replacing a peer's line (git schedule seed 3037).
-      if (o.used || !(oursInRing || o.oursAfter) || gone(o.text, bestD + 1) > bestD || list.some((h) => h.text === o.text)) continue
+      // Not one held again since (`git checkout -- FILE`: the ring judged its copy; git schedule seed 3037) or one the
+      // person's own save followed (the header's rule): the person's next save read as replacing a peer's line.
+      if (o.used || savedAfter || !(oursInRing || o.oursAfter) || gone(o.text, bestD + 1) > bestD || list.some((h) => h.text === o.text)) continue
       const d = changedLines(o.text, text, Number.isFinite(bestD) ? bestD : undefined)
       if (d === undefined || d > bestD) continue
       // As near as the text after it: the older one when the save replaced a line the peers wrote since it —
       // the ring's tie rule (`replacesPeerLine`). Read from the newer, a value a peer changed more than
       // MAX_RECENT writes ago was overwritten with no record (black-box tester stop 31, finding 6: 8 writes or more).
-      if (d === bestD && !replacesPeerLine(o.text, best?.text ?? r.base.text, text)) continue
+      if (d === bestD && !replacesPeerLine(o.text, best?.text ?? r.base.text, text, own)) continue
       ;[best, bestD] = [o, d]
     }
     if (!best) return null
@@ -295,7 +296,7 @@ export class RecentTexts {
       const tied = this.tiedOlder(newest, lastOurs, text, known)
       return tied ? { base: tied, stale: true } : { base: newest, stale: false }
     }
-    const d = changedLines(h.text, text), o = open.find((x) => list.indexOf(x) < list.indexOf(h!) && changedLines(x.text, text, d) === d && replacesPeerLine(x.text, h!.text, text))
+    const d = changedLines(h.text, text), at = list.indexOf(h), o = open.find((x) => list.indexOf(x) < at && changedLines(x.text, text, d) === d && replacesPeerLineIn(list, list.indexOf(x), at, text))
     return { base: o ?? h, stale: true } // a tie with an older text whose reading records the overwrite (saveevidence.ts)
   }
 

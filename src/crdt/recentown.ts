@@ -13,7 +13,7 @@
  */
 import { diffLines } from 'diff'
 import { changedLines } from './linedistance.js'
-import { holdsNewer, type Known } from './saveevidence.js'
+import { holdsNewer, replacesPeerLine, type Known } from './saveevidence.js'
 
 export interface RingText {
   text: string
@@ -93,4 +93,42 @@ function hunks(from: string, to: string): Array<[number, number]> {
     if (!p.added) at += k
   }
   return out
+}
+
+/**
+ * Adds to `own` the lines the person's save `save` (a text taken in, not ours) has and `before`, the text
+ * before it, has not. Read from a text before that save, a stale save of a copy taken after it overwrote the
+ * person's own value, recorded as a race with themselves, and the tie rule (`replacesPeerLine`) took that
+ * older text for the peer's line it saw (black-box tester stop 32, finding 4: consecutive stale saves).
+ */
+export function ownLines(before: string, save: string, own = new Set<string>()): Set<string> {
+  const was = new Set(before.split('\n'))
+  for (const l of save.split('\n')) if (!was.has(l)) own.add(l)
+  return own
+}
+
+/** `replacesPeerLine` from the ring's text `a` to its later text `b` (indexes in `list`), the own saves' lines between not counted. */
+export function replacesPeerLineIn(list: readonly RingText[], a: number, b: number, save: string): boolean {
+  return replacesPeerLine(list[a]!.text, list[b]!.text, save, ownLinesIn(list, a, b))
+}
+
+/** `ownLines` of each of the person's saves after the ring's text `a` up to its text `b` (indexes in `list`). */
+export function ownLinesIn(list: readonly RingText[], a: number, b: number): Set<string> {
+  const own = new Set<string>()
+  for (let i = a + 1; i <= b; i++) if (!list[i]!.ours) ownLines(list[i - 1]!.text, list[i]!.text, own)
+  return own
+}
+
+/**
+ * `texts` (older texts, newest first, the first older than `first`), each with whether the text after it is
+ * one of the person's saves (not ours), adding to `own` those saves' lines (`ownLines`).
+ */
+export function* withOwnLines<T extends { text: string; ours: boolean }>(first: { text: string; ours: boolean }, texts: Iterable<T>, own: Set<string>): Generator<[T, boolean]> {
+  let next = first
+  for (const o of texts) {
+    if (!next.ours) ownLines(o.text, next.text, own)
+    const saved = !next.ours
+    next = o
+    yield [o, saved]
+  }
 }

@@ -188,8 +188,9 @@ export function lacksAdded(older: string, newer: string, save: string): boolean 
  * finding 3: a buffer of V0 saved with A changed after a peer set A and then B; the tie went to the text with
  * the peer's A and its value vanished with no record), the reading that loses nothing is the older one.
  */
-export function replacesPeerLine(older: string, newer: string, save: string): boolean {
+export function replacesPeerLine(older: string, newer: string, save: string, own?: ReadonlySet<string>): boolean {
   const was = new Set(older.split('\n'))
   const mine = new Set(save.split('\n'))
-  return newer.split('\n').some((l) => l.trim() !== '' && !was.has(l) && !mine.has(l))
+  // `own`: lines the person's own saves between added, no peer's (`recentown.ts` ownLines).
+  return newer.split('\n').some((l) => l.trim() !== '' && !was.has(l) && !mine.has(l) && !own?.has(l))
 }
