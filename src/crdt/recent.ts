@@ -201,7 +201,7 @@ export class RecentTexts {
   private olderBase(text: string, r: Chosen): Chosen | null {
     const list = this.#list
     const newest = this.newest!
-    if (!this.#older.size || !this.held || r.base.text === text) return null
+    if (!this.#older.size || !this.held || r.base.text === text || r.equals) return null // exactly a ring text: its undo (the header)
     let bestD = changedLines(r.base.text, text) ?? Infinity
     if (bestD < 1) return null
     // One line from the ring's choice: only a tie below can move the base (an older text the save equals is no

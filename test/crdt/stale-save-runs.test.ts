@@ -45,7 +45,7 @@ test('consecutive stale saves with a change: each is ann’s later edit, bob’s
 
 test('consecutive unchanged copies: each an undo, said, no record (finding 5)', () => {
   const [A, B] = newPair(V0)
-  for (const n of [9, 8]) {
+  for (const n of [9, 8, 1, 20]) {
     const out = run(A, B, n, false)
     expect(out.stale, `run ${n}`).toBeUndefined()
     expect(out.undid?.count, `run ${n}`).toBe(n)
