@@ -317,10 +317,11 @@ export function undidNotice(name: string, u: Undone): string {
     return `${name}: your edit taken in, in place of what your own previous save added there: ${shown}. If another editor or an agent saved that, \`ctxsync undo --file ${name}\` brings it back`
   }
   const n = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`
-  const which = `${u.older ? 'more than ' : ''}${n(u.writes, "peers' write")} ago`
+  // Older than the recent texts: at least the writes they hold since it (`writes` counts one more), maybe more.
+  const which = u.older ? `before at least the peers' last ${n(Math.max(1, u.writes - 1), 'write')}` : `before the peers' last ${u.writes === 1 ? 'write' : `${u.writes} writes`}`
   const named = u.values.slice(0, 5).map((v) => (v.now === null ? `${v.path} removed${v.was ? ` (was ${v.was})` : ''}` : `${v.path} back to ${v.now} from ${v.was}`)).join(', ')
   const more = u.count > Math.min(5, u.values.length) ? `, and ${u.count - Math.min(5, u.values.length)} more` : ''
-  return `${name}: your save is exactly the file as it was ${which}, taken in as an undo of ${n(u.count, "peers' value")} changed since: ${named}${more}. If it was an old copy written back, \`ctxsync undo --file ${name}\` brings them back`
+  return `${name}: your save is exactly the file as it was ${which}, taken in as an undo of ${n(u.count, 'value')} the peers changed since: ${named}${more}. If it was an old copy written back, \`ctxsync undo --file ${name}\` brings them back`
 }
 
 /** "decisions.yaml: your save was made from an older version; kept 1 change from peers". */

@@ -58,10 +58,10 @@ describe('e2e: stale editor save', { timeout: 120_000 }, () => {
     // plainly with how to bring them back; that command brings them back on both.
     await writeFile(a, TODOS, buffer)
     await waitSame([a, b], TODOS, (t) => t === buffer, 30_000)
-    await waitLog(da, /\.rhema\/todos\.yaml: your save is exactly the file as it was more than \d+ peers' writes ago, taken in as an undo of 12 peers' values changed since: todos\[t1\]\.title back to "Task 1" from "Task 1 by bob", .*, and 7 more\. If it was an old copy written back, `ctxsync undo --file \.rhema\/todos\.yaml` brings them back/)
+    await waitLog(da, /\.rhema\/todos\.yaml: your save is exactly the file as it was before at least the peers' last \d+ writes, taken in as an undo of 12 values the peers changed since: todos\[t1\]\.title back to "Task 1" from "Task 1 by bob", .*, and 7 more\. If it was an old copy written back, `ctxsync undo --file \.rhema\/todos\.yaml` brings them back/)
     // Said in `status` too (a person runs `status`, not `tail log`), until the undo.
     const notice = async () => (await ctxJson<StatusData>(a.dir, ['status'])).files.find((f) => f.path === TODOS)?.lastSave?.message
-    expect(await notice()).toMatch(/^your save is exactly the file as it was .* taken in as an undo of 12 peers' values .*`ctxsync undo --file \.rhema\/todos\.yaml` brings them back$/)
+    expect(await notice()).toMatch(/^your save is exactly the file as it was .* taken in as an undo of 12 values the peers changed since.*`ctxsync undo --file \.rhema\/todos\.yaml` brings them back$/)
     expect((await expectOk(ctx(a.dir, ['status']))).stdout).toMatch(/last save \(.*\): your save is exactly the file/)
     await expectOk(ctx(a.dir, ['undo', '--file', TODOS]))
     expect(await waitSame([a, b], TODOS, (t) => t === want, 30_000)).toBe(want)

@@ -121,3 +121,13 @@ it("a take-in that replaced one's own previous save's lines names them and the u
     'todos.yaml: your edit taken in, in place of what your own previous save added there: - id: T-4 | title: From editor 2. If another editor or an agent saved that, `ctxsync undo --file todos.yaml` brings it back',
   )
 })
+
+// An exact older text taken in as an undo (black-box tester stop 32: "as it was 1 peers' write ago", and "more than
+// 9" for a copy 8 writes old): plain words, and a count that is true.
+it('an undo notice says how many of the peers\' writes the save went back before, truly', () => {
+  const one = { path: 'todos[T-1].title', was: '"bob"', now: '"Task 1"' }
+  expect(undidNotice('t.yaml', { writes: 1, values: [one], count: 1 })).toBe(
+    't.yaml: your save is exactly the file as it was before the peers\' last write, taken in as an undo of 1 value the peers changed since: todos[T-1].title back to "Task 1" from "bob". If it was an old copy written back, `ctxsync undo --file t.yaml` brings them back',
+  )
+  expect(undidNotice('t.yaml', { writes: 9, older: true, values: [one], count: 8 })).toMatch(/as it was before at least the peers' last 8 writes, taken in as an undo of 8 values the peers changed since: .*, and 7 more\./)
+})
