@@ -7,8 +7,8 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, expect, it } from 'vitest'
-import { idle, joinCode, Node, pass, removeSpaceDirs, TODOS } from './harness.js'
-import { gitAs, gitAsDaemon, pushedWorld, removeGitWorlds } from './gitworld.js'
+import { idle, pass, removeSpaceDirs, TODOS } from './harness.js'
+import { gitAs, gitAsDaemon, joinedPeer, pushedWorld, removeGitWorlds } from './gitworld.js'
 
 afterAll(async () => {
   await removeSpaceDirs()
@@ -17,9 +17,7 @@ afterAll(async () => {
 
 it('a peer\'s update arriving while a pull (autostash over an uncommitted edit) runs is kept, with the pulled and the uncommitted value', async () => {
   const { node: pat, mate: tina } = await pushedWorld('pat', 'tina')
-  const bob = await Node.make({ name: 'bob', join: await joinCode(pat.root) })
-  await bob.start()
-  await pass(pat, bob)
+  const bob = await joinedPeer(pat)
   const f = path.join(tina, TODOS)
   await fs.writeFile(f, (await fs.readFile(f, 'utf8')).replace('title: second', 'title: second by tina'))
   gitAs(tina, ['commit', '-qam', 'tina'], 'tina')
@@ -43,9 +41,7 @@ it('a peer\'s update arriving while a pull (autostash over an uncommitted edit) 
 // own client (resolve-adopt-credit). Red once fixed: make it `it`.
 it.fails('`git checkout -- FILE` while a peer edits the value twice (the first arriving while git works): the record lists the revert and the peer\'s last value, not the one it replaced itself', async () => {
   const { node: pat, mate: tina } = await pushedWorld('pat', 'tina')
-  const bob = await Node.make({ name: 'bob', join: await joinCode(pat.root) })
-  await bob.start()
-  await pass(pat, bob)
+  const bob = await joinedPeer(pat)
   const f = path.join(tina, TODOS)
   await fs.writeFile(f, (await fs.readFile(f, 'utf8')).replace('title: first', 'title: dan-p3'))
   gitAs(tina, ['commit', '-qam', 'dan'], 'dan')

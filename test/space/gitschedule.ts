@@ -14,8 +14,8 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { parse } from 'yaml'
 import { mulberry32, type Rng } from '../helpers/random.js'
-import { idle, joinCode, Node, pass, TODOS } from './harness.js'
-import { gitAs, gitAsDaemon, pushedWorld } from './gitworld.js'
+import { idle, Node, pass, TODOS } from './harness.js'
+import { gitAs, gitAsDaemon, joinedPeer, pushedWorld } from './gitworld.js'
 
 const item = (id: string) => `  - id: ${id}\n    title: ${id} first\n    status: todo\n`
 export const GIT_SEED = `todos:\n${['tina-1', 'tina-2', 'spacer', 'pat-1', 'pat-2', 'bob-1', 'bob-2'].map(item).join('')}`
@@ -52,13 +52,18 @@ class Schedule {
     if (who !== 'tina' && this.rnd() < 0.2) {
       const id = `${who}-new${this.n}`
       this.owned[who].push(id)
-      for (const f of ['title', 'status']) this.want.set(`${id}.${f}`, f === 'title' ? `${id} first` : 'todo')
+      this.expectNew(id)
       return text + item(id)
     }
     const id = this.pick(this.owned[who])
     const field = this.rnd() < 0.7 ? 'title' : 'status'
     ;(who === 'tina' ? this.tinaPending : this.want).set(`${id}.${field}`, tok)
     return setField(text, id, field, tok)
+  }
+
+  /** An item as `item` writes it: its title and status expected until its writer changes them. */
+  expectNew(id: string): void {
+    for (const f of ['title', 'status']) this.want.set(`${id}.${f}`, f === 'title' ? `${id} first` : 'todo')
   }
 
   async patEdit(): Promise<void> {
@@ -211,11 +216,9 @@ class Schedule {
 /** One schedule of `steps` random steps from `seed`; its steps and what failed (nothing: it passed). */
 export async function runGitSchedule(seed: number, steps: number): Promise<Outcome> {
   const { node: pat, mate: tina } = await pushedWorld('pat', 'tina', GIT_SEED)
-  const bob = await Node.make({ name: 'bob', join: await joinCode(pat.root) })
-  await bob.start()
-  await pass(pat, bob)
+  const bob = await joinedPeer(pat)
   const s = new Schedule(mulberry32(seed), pat, bob, tina)
-  for (const id of ['tina-1', 'tina-2', 'pat-1', 'pat-2', 'bob-1', 'bob-2']) for (const f of ['title', 'status']) s.want.set(`${id}.${f}`, f === 'title' ? `${id} first` : 'todo')
+  for (const id of ['tina-1', 'tina-2', 'pat-1', 'pat-2', 'bob-1', 'bob-2']) s.expectNew(id)
   try {
     for (let i = 0; i < steps; i++) await s.step()
     await s.settle()

@@ -8,7 +8,7 @@ import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { classify, snapshot } from '../../src/space/gitintent.js'
-import { idle, Node, SEED, TODOS } from './harness.js'
+import { idle, joinCode, Node, pass, SEED, TODOS } from './harness.js'
 
 const tmp: string[] = []
 /** Removes the remotes and clones made here (call from afterAll, beside removeSpaceDirs). */
@@ -45,6 +45,14 @@ export async function pushedWorld(name: string, mate: string, seed = SEED): Prom
   const clone = path.join(dir, mate)
   git(dir, ['clone', '-q', remote, clone])
   return { node, mate: clone, remote }
+}
+
+/** A live peer of `node`'s space on another machine (no git of its own involved), holding what `node` holds. */
+export async function joinedPeer(node: Node, name = 'bob'): Promise<Node> {
+  const peer = await Node.make({ name, join: await joinCode(node.root) })
+  await peer.start()
+  await pass(node, peer)
+  return peer
 }
 
 /**

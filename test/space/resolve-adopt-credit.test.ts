@@ -12,8 +12,8 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, expect, it } from 'vitest'
 import { historyOf, versionsDirOf } from '../../src/space/versions/index.js'
-import { idle, joinCode, Node, pass, removeSpaceDirs, SEED, TODOS } from './harness.js'
-import { gitAs, gitAsDaemon, pushedWorld, removeGitWorlds } from './gitworld.js'
+import { idle, pass, removeSpaceDirs, SEED, TODOS } from './harness.js'
+import { gitAs, gitAsDaemon, joinedPeer, pushedWorld, removeGitWorlds } from './gitworld.js'
 
 afterAll(async () => {
   await removeSpaceDirs()
@@ -26,9 +26,7 @@ it("bob keeps tina's pulled value of a record ann's pull made: ann's history say
   const { node: ann, mate: tina } = await pushedWorld('ann', 'tina')
   gitAs(ann.root, ['config', 'merge.ctxsync.driver', `node ${BIN} merge-driver %O %A %B %P`], 'ann')
   await fs.writeFile(path.join(ann.root, '.git/info/attributes'), '*.yaml merge=ctxsync\n')
-  const bob = await Node.make({ name: 'bob', join: await joinCode(ann.root) })
-  await bob.start()
-  await pass(ann, bob)
+  const bob = await joinedPeer(ann)
   const f = path.join(tina, TODOS)
   await fs.writeFile(f, (await fs.readFile(f, 'utf8')).replace('title: first', 'title: B-offline'))
   gitAs(tina, ['commit', '-qam', 'offline title'], 'tina')
