@@ -172,7 +172,7 @@ export class RecentTexts {
     const r = this.byLines(text)
     const h = r && !r.stale && r.base === this.newest ? staleByData(this.#list, text) : null
     const c = this.ownAfter(text, h ? { base: h, stale: true } : (r && this.olderBase(text, r)) ?? r)
-    // (Two editors' `beforeOwnSave` reading is off: it brought a peer's own deletion back, e2e faults seed 339886.)
+    // (Two editors' older buffer is not read as stale here: 1b0027c did, and brought a peer's deletion back, recentown.ts.)
     const back = c && !c.stale && c.base === this.newest && !c.equals ? takesBackOwn(this.#list, text) : []
     return back.length ? { ...c!, ownBack: back } : c
   }

@@ -57,9 +57,9 @@ export class NeedsBudget extends Error {}
 
 export async function runMergeJob(job: MergeJob, inlineLimit?: number): Promise<MergeOutcome> {
   const { ours: a, theirs: t } = job
-  // (mergesupersede.ts, moving the base past commits the live context superseded, is not called: judged by
-  // time alone, it took a real race — a teammate's commit, then a live edit that never saw it — for a
-  // superseded change, and the record was lost: e2e history-merge-resolve. Open: join-checkout's known case.)
+  // (17aab64 moved the base past commits the live context superseded, judged by time alone: it took a real race —
+  // a teammate's commit, then a live edit that never saw it — for a superseded change, and the record was lost:
+  // e2e history-merge-resolve; reverted in 83460f6. Open: join-checkout's known case.)
   const b = job.base === '' ? addAddBase(a, t) : job.base
   const paths = job.root ? spacePaths(job.root) : null
   // Loaded only when something has to go through the CRDT (see crdt/merge/regionmerge.ts): most merges never do.

@@ -20,7 +20,7 @@ function peer(A: FileModel, B: FileModel, edit: (t: string) => string): void {
 const e2 = (t: string) => t.replace('title: Write docs', 'title: Write docs (editor 2)')
 const e1 = (t: string) => t.replace('title: Set up CI', 'title: Set up CI (editor 1)')
 
-// KNOWN OPEN for the first two: recent.ts's `beforeOwnSave` reading is off (it brought back a peer's own deletion in
+// KNOWN OPEN for the first two: 1b0027c's `beforeOwnSave` reading (recentown.ts) is gone (it brought back a peer's own deletion in
 // the e2e faults test, seed 339886); red once it is back in a form that tells the two apart: make them `test`.
 const editorsCase = (_: string, before: boolean, after: boolean) => {
   const [A, B] = newPair(F)

@@ -104,7 +104,7 @@ it.each([
 // Black-box tester stop 32, finding 3 (hooks team): gil runs `git pull` instead; the merge driver applying
 // the autostash (base: gil's old commit, ours: dan's HEAD carrying X, theirs: the live Y) recorded "dan and
 // bob changed it at once" on every peer. Run here as git runs the driver, with the stash git's autostash holds.
-// KNOWN OPEN: the fix (mergesupersede.ts, by time alone) also read a real race as superseded and lost its
+// KNOWN OPEN: the fix (17aab64's mergesupersede.ts, by time alone) also read a real race as superseded and lost its
 // record (e2e history-merge-resolve); it is not called until it can tell that the live context held X first.
 it.fails('the merge driver applying a joiner\'s autostash over dan\'s commit carrying the superseded X: Y kept, no record', async () => {
   const { a, b, c, gil } = await world('dan')
