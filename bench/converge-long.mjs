@@ -12,36 +12,17 @@
  *
  *   node bench/converge-long.mjs [--quick] [--seeds N] [--base N] [--chunk N] [--jobs N]
  */
-import { spawn } from 'node:child_process'
 import os from 'node:os'
-import path from 'node:path'
-import { QUICK, ROOT, arg, report, run, trackGroup } from './lib.mjs'
+import { QUICK, arg, report, run, vitestRun } from './lib.mjs'
 
-const VITEST = path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs')
-
-function chunk(base, seeds) {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now()
-    // Its own process group, so that an interrupted bench ends vitest's workers too.
-    const c = trackGroup(spawn(process.execPath, [VITEST, 'run', 'test/crdt/converge.test.ts'], {
-      cwd: ROOT,
-      detached: true,
-      env: { ...process.env, CTXSYNC_CONVERGE_SEEDS: String(seeds), CTXSYNC_CONVERGE_BASE: String(base), FORCE_COLOR: '0', NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }))
-    let out = ''
-    c.stdout.on('data', (d) => (out += d))
-    c.stderr.on('data', (d) => (out += d))
-    c.on('error', reject)
-    c.on('close', (code) => {
-      const hits = [...out.matchAll(/seed (\d+) \(ownership=(\w+)\)/g)]
-      const failed = [...new Set(hits.map((m) => `${m[1]} (ownership=${m[2]})`))]
-      const firstFailing = hits.length ? Math.min(...hits.map((m) => Number(m[1]))) : null
-      const fallbacks = [...out.matchAll(/canonical fallbacks: (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0)
-      const tests = /Tests\s+(\d+ (?:failed|passed).*)/.exec(out)?.[1]?.trim() ?? '?'
-      resolve({ base, seeds, code, ms: performance.now() - t0, failed, firstFailing, fallbacks, tests, out })
-    })
-  })
+async function chunk(base, seeds) {
+  const { code, out, ms } = await vitestRun('test/crdt/converge.test.ts', { CTXSYNC_CONVERGE_SEEDS: String(seeds), CTXSYNC_CONVERGE_BASE: String(base) })
+  const hits = [...out.matchAll(/seed (\d+) \(ownership=(\w+)\)/g)]
+  const failed = [...new Set(hits.map((m) => `${m[1]} (ownership=${m[2]})`))]
+  const firstFailing = hits.length ? Math.min(...hits.map((m) => Number(m[1]))) : null
+  const fallbacks = [...out.matchAll(/canonical fallbacks: (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0)
+  const tests = /Tests\s+(\d+ (?:failed|passed).*)/.exec(out)?.[1]?.trim() ?? '?'
+  return { base, seeds, code, ms, failed, firstFailing, fallbacks, tests, out }
 }
 
 run(async () => {

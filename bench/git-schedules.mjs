@@ -10,30 +10,12 @@
  *
  *   node bench/git-schedules.mjs [--quick] [--seeds N] [--base N] [--steps N] [--chunk N] [--jobs N]
  */
-import { spawn } from 'node:child_process'
-import path from 'node:path'
-import { QUICK, ROOT, arg, report, run, trackGroup } from './lib.mjs'
+import { QUICK, arg, report, run, vitestRun } from './lib.mjs'
 
-const VITEST = path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs')
-
-function chunk(base, seeds, steps) {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now()
-    const c = trackGroup(spawn(process.execPath, [VITEST, 'run', 'test/space/gitschedule.test.ts'], {
-      cwd: ROOT,
-      detached: true,
-      env: { ...process.env, CTXSYNC_GIT_SCHEDULES: String(seeds), CTXSYNC_GIT_SEED: String(base), CTXSYNC_GIT_STEPS: String(steps), FORCE_COLOR: '0', NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }))
-    let out = ''
-    c.stdout.on('data', (d) => (out += d))
-    c.stderr.on('data', (d) => (out += d))
-    c.on('error', reject)
-    c.on('close', (code) => {
-      const failed = [...new Set([...out.matchAll(/^(?:\s*→ )?seed (\d+): (.*)$/gm)].map((m) => `${m[1]}: ${m[2].slice(0, 160)}`))]
-      resolve({ base, seeds, code, ms: performance.now() - t0, failed, out })
-    })
-  })
+async function chunk(base, seeds, steps) {
+  const r = await vitestRun('test/space/gitschedule.test.ts', { CTXSYNC_GIT_SCHEDULES: String(seeds), CTXSYNC_GIT_SEED: String(base), CTXSYNC_GIT_STEPS: String(steps) })
+  const failed = [...new Set([...r.out.matchAll(/^(?:\s*→ )?seed (\d+): (.*)$/gm)].map((m) => `${m[1]}: ${m[2].slice(0, 160)}`))]
+  return { base, seeds, ...r, failed }
 }
 
 run(async () => {

@@ -230,6 +230,27 @@ export function trackGroup(c) {
   return c
 }
 
+/**
+ * One vitest run of a test file (a generator run longer through env knobs), in its own process group so that an
+ * interrupted bench ends vitest's workers too: its exit code, output (stdout and stderr) and time.
+ */
+export function vitestRun(file, env) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now()
+    const c = trackGroup(spawn(process.execPath, [path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', file], {
+      cwd: ROOT,
+      detached: true,
+      env: { ...process.env, ...env, FORCE_COLOR: '0', NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }))
+    let out = ''
+    c.stdout.on('data', (d) => (out += d))
+    c.stderr.on('data', (d) => (out += d))
+    c.on('error', reject)
+    c.on('close', (code) => resolve({ code, out, ms: performance.now() - t0 }))
+  })
+}
+
 function killGroup(c, sig) {
   try { process.kill(-c.pid, sig) } catch { /* gone */ }
 }
