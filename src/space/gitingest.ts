@@ -275,10 +275,12 @@ export async function takeInUnderStash(cx: GitContext, name: DocName, head: stri
 async function joinGate(cx: GitContext, f: TrackedFile, getView: ViewGetter): Promise<void> {
   if (!mayAwait(f)) return
   if (!(await isJoining(cx.root))) {
-    // The join is over: a file still without state had none anywhere, so it is new to the space. One whose
-    // peer state arrived keeps its entry until its write-back joins it.
-    if (f.model.isEmpty) joined(f)
-    return
+    // The join is over: a file still without state had none anywhere, so it is new to the space.
+    if (f.model.isEmpty) return void joined(f)
+    // One whose peer state arrived keeps its entry until its write-back joins it — also in the next life:
+    // killed after the first exchange stored the state and ended the join but before the file was joined,
+    // a start without the entry took the checkout's text in as an edit made from nothing (the crash test:
+    // an old value came back as a race, an item added since was deleted; `join-killed.test.ts`).
   }
   if (awaitingJoin(f)) return
   const view = await getView()
