@@ -78,7 +78,7 @@ interface JoiningSpace {
   root: string
   docs(): Iterable<{ model: { isEmpty: boolean } }>
   scan(): Promise<unknown>
-  idle(): Promise<unknown>
+  idle(): Promise<readonly unknown[]>
 }
 
 const awaiting = new WeakMap<TrackedFile, JoinBase>()
@@ -392,6 +392,12 @@ export function joinWrittenBack(back: Promise<void>): Promise<void> {
  */
 export async function finishJoin(space: JoiningSpace): Promise<boolean> {
   if (![...space.docs()].some((d) => !d.model.isEmpty)) return false
+  // The marker goes only once what arrived is stored and the files waiting for it are joined: killed with
+  // the marker gone and the state not stored, the next start enrolled the old checkout as new content (a
+  // race on every value the live context changed since); with the state stored but a file not joined, took
+  // it in as an edit made from nothing (`join-killed.test.ts`; the daemon's 'peer-synced' can come before a
+  // join's write-back is done on a loaded machine). Still busy: the next exchange ends the join.
+  if ((await space.idle()).length) return false
   if (!(await stopJoining(space.root))) return false
   await space.scan()
   await space.idle()
