@@ -373,12 +373,8 @@ async function ontoSpace(m: FileModel, j: JoinBase, committed: string, text: str
   return null
 }
 
-/** How long a session waits for a joining file's write-back before it goes on (space.ts `applyRemote`). */
-const JOIN_WRITE_WAIT_MS = 5_000
-
-export function joinWrittenBack(back: Promise<void>): Promise<void> {
-  return atMost(back, JOIN_WRITE_WAIT_MS)
-}
+/** A session waits a while (5 s) for a joining file's write-back before it goes on (space.ts `applyRemote`). */
+export const joinWrittenBack = (back: Promise<void>): Promise<void> => atMost(back, 5_000)
 
 /**
  * A first exchange with a peer completed: the space is joined. Files still awaiting with no state had
@@ -392,11 +388,9 @@ export function joinWrittenBack(back: Promise<void>): Promise<void> {
  */
 export async function finishJoin(space: JoiningSpace): Promise<boolean> {
   if (![...space.docs()].some((d) => !d.model.isEmpty)) return false
-  // The marker goes only once what arrived is stored and the files waiting for it are joined: killed with
-  // the marker gone and the state not stored, the next start enrolled the old checkout as new content (a
-  // race on every value the live context changed since); with the state stored but a file not joined, took
-  // it in as an edit made from nothing (`join-killed.test.ts`; the daemon's 'peer-synced' can come before a
-  // join's write-back is done on a loaded machine). Still busy: the next exchange ends the join.
+  // The marker goes once what arrived is stored and the waiting files are joined: killed before, the next
+  // start enrolled the old checkout as new content, a race on every value changed since (`join-killed.test.ts`:
+  // 'peer-synced' can come before a join's write-back on a loaded machine). Busy: the next exchange ends it.
   if ((await space.idle()).length) return false
   if (!(await stopJoining(space.root))) return false
   await space.scan()
