@@ -7,12 +7,29 @@
  * with dan's time — Y rolled back on every peer, with no record.
  *
  * The commits' own steps (`gitsteps.ts`) say when each change was made. A step's lines that collide with the
- * live text, where every value they change the live context changed too and later than the commit (or holds
- * already), were superseded: counted as known (the base of HEAD's merge moves past them), never taken in; the step's other
- * lines are taken in as usual. A collision where the commit is newer stays with the merge, as before.
+ * live text, where every value they change the live context holds already or had held the commit's value and
+ * replaced it since, were superseded: counted as known (the base of HEAD's merge moves past them), never taken
+ * in; the step's other lines are taken in as usual. A collision where the commit is newer stays with the merge.
+ *
+ * Time alone cannot tell superseded from a race: a teammate's commit and a live edit made after it that never
+ * saw it (the commit was offline, or pulled later) are a race, which the merge driver records (e2e
+ * history-merge-resolve; 17aab64 dropped its record). With `by`, the commit's writer, what tells them apart
+ * is what the live value was written over:
+ * its register's item names the item its writer saw there (Yjs `origin`), and so on back. The overwritten
+ * values' content is gone (Yjs collects it, and a joiner never had it), but their writers are known: a value
+ * written live by the commit's own writer (a peer whose sync point names the commit, or a git author of the
+ * same name), which the live value was written over, is the commit's value as the live context held it (ann
+ * sets X live and commits it; bob sets Y over it). Not its first write (an enrollment's, the value the commit
+ * started from) nor a git take-in's (`git:` writers). Open: the commit's writer also set the value live
+ * before, to another value, and committed X from a clone that never showed it — read as superseded.
+ * Without `by` (a pull or checkout the daemon takes in, `gitnew.ts`), time alone: that take-in records no race
+ * either way (its merge of texts keeps none), and by time the later value stands — else git's merge of the
+ * texts would pick one by its tie rule, the older as often as not.
  */
 import { diffArrays } from 'diff'
+import type * as Y from 'yjs'
 import type { FileModel } from '../crdt/model.js'
+import { AUTHORS, type Credit } from '../crdt/schema.js'
 import { nodeAtPath } from '../crdt/merge/place.js'
 import { mergeClean } from './gitbase.js'
 import { diffFlat, flatten } from './versions/fields.js'
@@ -27,11 +44,12 @@ export interface StepSplit {
 }
 
 /**
- * Splits the change `base` → `text` (made at `at`, unix seconds) by its hunks: null unless some collide with
- * `live` and all that collide were superseded there (each value they change holds, in `model`, a live value
- * other than the commit's, written after `at`).
+ * Splits the change `base` → `text` (made at `at`, unix seconds, by `by`) by its hunks: null unless some
+ * collide with `live` and all that collide were superseded there (each value they change holds, in `model`, a
+ * live value other than the commit's, written after `at` and, with `by`, over the commit's writer's live value:
+ * `heldBefore`).
  */
-export async function supersededSplit(model: FileModel, base: string, text: string, live: string, at: number): Promise<StepSplit | null> {
+export async function supersededSplit(model: FileModel, base: string, text: string, live: string, at: number, by?: Credit | null): Promise<StepSplit | null> {
   const a = base.split('\n')
   const parts = diffArrays(a, text.split('\n')) as Array<{ added?: boolean; removed?: boolean; value: string[] }>
   // Hunks: runs of removed/added parts between unchanged ones, each applied or not.
@@ -61,8 +79,31 @@ export async function supersededSplit(model: FileModel, base: string, text: stri
     const node = kp && nodeAtPath(model.tree, kp)
     const when = node ? model.tree.value(node)?.[1] : undefined
     if (when === undefined || !(when > at)) return null
+    if (by !== undefined && !(by && heldBefore(model, model.tree.item(node!, 'v'), by))) return null
     superseded++
   }
   if (superseded === 0) return null
   return { clean: apply(new Set(hunks.filter((h) => !colliding.has(h)))), old }
+}
+
+/**
+ * Was `item` (a register's live value) written over a value the commit's writer `by` had set live? Walks the
+ * items each writer saw there (`origin`, found among the register's earlier items, `left`), not the ones it
+ * raced with.
+ */
+function heldBefore(model: FileModel, item: Y.Item | undefined, by: Credit): boolean {
+  const authors = model.doc.getMap<[string, string, string]>(AUTHORS)
+  const named = (client: number): boolean => {
+    const a = authors.get(String(client))
+    if (!a || a[0].startsWith('git:')) return false
+    return a[0] === by[0] || (by[0].startsWith('git:') && a[1] === by[1])
+  }
+  const has = (z: Y.Item, id: Y.ID) => z.id.client === id.client && z.id.clock <= id.clock && id.clock < z.id.clock + z.length
+  let want = item?.origin ?? null
+  for (let z = item?.left ?? null, n = 0; z && want && n < 10_000; z = z.left, n++) {
+    if (!has(z, want)) continue
+    want = z.origin
+    if (want && named(z.id.client)) return true
+  }
+  return false
 }

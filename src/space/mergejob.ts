@@ -57,10 +57,9 @@ export class NeedsBudget extends Error {}
 
 export async function runMergeJob(job: MergeJob, inlineLimit?: number): Promise<MergeOutcome> {
   const { ours: a, theirs: t } = job
-  // (17aab64 moved the base past commits the live context superseded, judged by time alone: it took a real race —
-  // a teammate's commit, then a live edit that never saw it — for a superseded change, and the record was lost:
-  // e2e history-merge-resolve; reverted in 83460f6. Open: join-checkout's known case.)
-  const b = job.base === '' ? addAddBase(a, t) : job.base
+  // An autostash over commits whose values the live context held and replaced since: the base moves past them
+  // (mergesupersede.ts; by what the live values were written over, not by time: a real race keeps its record).
+  const b = job.base === '' ? addAddBase(a, t) : job.git && job.root && job.records !== false ? await (await import('./mergesupersede.js')).supersededBase({ ...job, root: job.root, git: job.git }).catch(() => job.base) : job.base
   const paths = job.root ? spacePaths(job.root) : null
   // Loaded only when something has to go through the CRDT (see crdt/merge/regionmerge.ts): most merges never do.
   let opts: Promise<Merge3Options & { me: Author | null; stash: Author | null }> | null = null

@@ -104,9 +104,9 @@ it.each([
 // Black-box tester stop 32, finding 3 (hooks team): gil runs `git pull` instead; the merge driver applying
 // the autostash (base: gil's old commit, ours: dan's HEAD carrying X, theirs: the live Y) recorded "dan and
 // bob changed it at once" on every peer. Run here as git runs the driver, with the stash git's autostash holds.
-// KNOWN OPEN: the fix (17aab64's mergesupersede.ts, by time alone) also read a real race as superseded and lost its
-// record (e2e history-merge-resolve); it is not called until it can tell that the live context held X first.
-it.fails('the merge driver applying a joiner\'s autostash over dan\'s commit carrying the superseded X: Y kept, no record', async () => {
+// X is superseded because the live context held it (ann's live edit) and bob's Y was written over it; by time
+// alone (17aab64) a real race read so too (gitsupersede.test.ts).
+it('the merge driver applying a joiner\'s autostash over dan\'s commit carrying the superseded X: Y kept, no record', async () => {
   const { a, b, c, gil } = await world('dan')
   const live = (await c.file())!
   // A daemon's CRDT is on disk, where the driver reads it; the harness keeps it in memory: written there.
