@@ -15,8 +15,8 @@
  *    the user's own saves, the newest text is the base: an undo back to an earlier save is an edit, not a
  *    stale save (diffing it against the earlier text would ignore it). Likewise past one's own later saves
  *    before our write: the save is a stale save of the last of them (`ownAfter`), not of the earlier text.
- *    Except a save nearer the earlier text that changed it elsewhere than those saves did: another editor's
- *    older buffer, stale from the earlier text, their change kept (`recentown.ts`).
+ *    Except a save nearer the earlier text that changed it elsewhere than those saves, which only edited lines
+ *    in place, did: another editor's older buffer, stale from the earlier text, their values kept (`recentown.ts`).
  *  - A save made from an older text cannot hold a line typed after it: a save that holds a line the file
  *    gained since that text (one the newest text has and the older has nowhere) was made from a later
  *    text, however near it reads — it is an edit of the newest (often one undoing part of a peer's change).
@@ -48,7 +48,7 @@ import { fillDerivedIds } from './reannotate.js'
 import type { Rules } from './rules.js'
 import { staleByData } from './staledata.js'
 import { OlderTexts } from './recentolder.js'
-import { ownLinesIn, replacesPeerLineIn, takesBackOwn, touches, withOwnLines } from './recentown.js'
+import { beforeOwnSave, ownLinesIn, replacesPeerLineIn, takesBackOwn, touches, withOwnLines } from './recentown.js'
 
 export { changedLines, nearest }
 export { equalBytes, madeFrom, stateOf } from './docstate.js'
@@ -172,9 +172,9 @@ export class RecentTexts {
     const r = this.byLines(text)
     const h = r && !r.stale && r.base === this.newest ? staleByData(this.#list, text) : null
     const c = this.ownAfter(text, h ? { base: h, stale: true } : (r && this.olderBase(text, r)) ?? r)
-    // (Two editors' older buffer is not read as stale here: 1b0027c did, and brought a peer's deletion back, recentown.ts.)
-    const back = c && !c.stale && c.base === this.newest && !c.equals ? takesBackOwn(this.#list, text) : []
-    return back.length ? { ...c!, ownBack: back } : c
+    const i = c && !c.stale && c.base === this.newest && !c.equals ? beforeOwnSave(this.#list, text, knownIn(this.#list)) : -1
+    const back = i < 0 && c && !c.stale && c.base === this.newest && !c.equals ? takesBackOwn(this.#list, text) : []
+    return i >= 0 ? { base: this.#list[i]!, stale: true, beforeOwn: true } : back.length ? { ...c!, ownBack: back } : c
   }
 
   /**

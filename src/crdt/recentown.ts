@@ -4,20 +4,62 @@
  * change; editor 1, its buffer from before, saves a change elsewhere. Read as an edit of the newest text (as
  * a plain file would be), editor 2's change was taken back on every peer, said only "your edit taken in".
  *
- * The bytes cannot tell this from one editor's undo back past its own save: undo, then an edit. Reading such a
- * save as a stale save of the older text wherever its change touched none of the later save's places (1b0027c)
- * also read a peer's own repeated deletion so, and the item came back (e2e faults seed 339886): that reading
- * is gone (open). What stays: past a peer's write (`recent.ts` ownAfter, `touches`), and the notice when the
- * save took back what one's own previous save added at its place (`takesBackOwn`).
+ * The bytes cannot tell this from one editor's undo back past its own save: undo, then an edit. The rule
+ * (`beforeOwnSave`): a save nearer a text before the person's own later saves, whose change touches none of
+ * the places those saves changed (`touches`), is a stale save of that text — when those saves only changed
+ * lines in place (`inPlace`: values edited, as many lines out as in). Their values are kept and named as the
+ * person's own ("set it again if you meant it"); a second save goes through. Lines they added or removed are
+ * not kept so: one editor's "add an item, save; delete it and change a value elsewhere, save" reads just
+ * like it, and the item came back (1b0027c, which had no `inPlace`: e2e faults relay seed 339886, a peer's
+ * deletion of its own new item, coalesced with a status change, kept twice). Those stay an edit of the
+ * newest, said when at the same place (`takesBackOwn`). Past a peer's write: `recent.ts` ownAfter.
  */
 import { diffLines } from 'diff'
-import { replacesPeerLine } from './saveevidence.js'
+import { changedLines } from './linedistance.js'
+import { holdsNewer, replacesPeerLine, type Known } from './saveevidence.js'
 
 export interface RingText {
   text: string
   ours: boolean
   used?: boolean
   cut?: boolean
+}
+
+/**
+ * Index in `list` (oldest first, the newest last, a save of the person's own) of the text `text` was made
+ * from when that is older than the person's own saves at the end of the ring; -1 when none is (the header).
+ */
+export function beforeOwnSave(list: readonly RingText[], text: string, known: Known): number {
+  const n = list.length
+  const newest = list[n - 1]
+  if (!newest || newest.ours || newest.cut || list.some((h) => h.text === text)) return -1
+  // The person's own saves since our last write (or since the first text): the candidates are the texts
+  // before each of them.
+  let from = n - 1
+  while (from > 0 && !list[from - 1]!.ours && !list[from - 1]!.cut) from--
+  from = Math.max(0, from - 1)
+  let best = -1
+  let bestD = changedLines(newest.text, text) ?? Infinity
+  for (let i = n - 2; i >= from; i--) {
+    const o = list[i]!
+    if (o.used || o.cut || o.text === newest.text) continue
+    const d = changedLines(o.text, text, bestD - 1)
+    if (d !== undefined && d < bestD) [best, bestD] = [i, d]
+  }
+  if (best < 0) return -1
+  const older = list[best]!.text
+  return !inPlace(older, newest.text) || holdsNewer(older, newest.text, text, known) || touches(older, newest.text, text) ? -1 : best
+}
+
+/** Did `later` change `older` only in place: at each changed place as many lines removed as added? */
+export function inPlace(older: string, later: string): boolean {
+  let out = 0
+  for (const p of diffLines(older, later)) {
+    if (p.removed) out += p.count ?? 0
+    else if (p.added) out -= p.count ?? 0
+    else if (out !== 0) return false
+  }
+  return out === 0
 }
 
 /**
