@@ -15,7 +15,8 @@ import { Watcher, type FileWatcher, type WatcherConfig } from '../../src/fs/watc
 import { listen, type ListenOptions } from '../../src/net/ws.js'
 import type { Listener } from '../../src/net/TransportInterface.js'
 import { connect, daemonClient } from '../../src/space/client.js'
-import { Daemon, undidNotice, type DaemonParts } from '../../src/space/daemon.js'
+import { Daemon, staleSaveNotice, undidNotice, type DaemonParts } from '../../src/space/daemon.js'
+import type { StaleSave } from '../../src/crdt/stalesave.js'
 
 const TODOS = 'todos:\n  - id: "t-1"\n    title: "Parse the file"\n    status: todo\n'
 
@@ -119,6 +120,14 @@ describe('daemon in process', () => {
 it("a take-in that replaced one's own previous save's lines names them and the undo", () => {
   expect(undidNotice('todos.yaml', { writes: 0, values: [], count: 0, ownBack: ['- id: T-4', 'title: From editor 2'] })).toBe(
     'todos.yaml: your edit taken in, in place of what your own previous save added there: - id: T-4 | title: From editor 2. If another editor or an agent saved that, `ctxsync undo --file todos.yaml` brings it back',
+  )
+})
+
+// Two editors of one file (tester stop 31 finding 5, 5bd0137): editor 1's older buffer saved after editor 2's save.
+it("a save older than one's own later save says so, and what it kept", () => {
+  const s = { overwritten: 0, kept: 1, beforeOwn: true, values: [{ path: 'todos[T-2].title', kept: 'Write docs (editor 2)', saved: 'Write docs', own: true }] } as unknown as StaleSave
+  expect(staleSaveNotice('todos.yaml', s)).toBe(
+    "todos.yaml: your save was made from an older version; older than your own later save (another editor or an agent?): that save's changes are kept where this one did not touch them; kept 1 change from peers and this machine's own later saves; todos[T-2].title stays Write docs (editor 2) (your own later save's), your save had Write docs: set it again if you meant it",
   )
 })
 
