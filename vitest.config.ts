@@ -29,10 +29,11 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    // Four on two cores: most of the end-to-end tests' time is waiting on daemons (resolved-stays: 58
-    // CPU-seconds in 139 s), so with three the suite used 172 % of the two cores (stop 31: 1,596
-    // CPU-seconds in 930 s, over CI's 15 minutes); with two, a core sat idle much of the time (stop 25).
-    maxWorkers: 4,
+    // Five on two cores: most of the end-to-end tests' time is waiting on daemons (resolved-stays: 74
+    // CPU-seconds in 170 s), so with three the suite used 172 % of the two cores (stop 31: 1,596
+    // CPU-seconds in 930 s, over CI's 15 minutes), with four 185 % (stop 32: 1,620 in 877 s); with two, a
+    // core sat idle much of the time (stop 25).
+    maxWorkers: 5,
     minWorkers: 1,
     sequence: { sequencer: SlowFirst },
   },
