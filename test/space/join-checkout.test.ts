@@ -15,7 +15,7 @@ import { FileDocStore } from '../../src/fs/sidecar.js'
 import { spacePaths } from '../../src/space/paths.js'
 import { driverMerge, idle, joinCode, Node, TODOS, writeFile } from './harness.js'
 import { cloneJoins, exchange, git, type CloneEdit } from './joinRig.js'
-import { gitAsDaemon } from './gitworld.js'
+import { gitAs, gitAsDaemon } from './gitworld.js'
 
 // The tester's file (joinroll.sh): with these texts the CRDT merge's tie went to X.
 const SEED = `# Todos
@@ -35,7 +35,7 @@ afterAll(async () => { for (const d of tmp) await fs.rm(d, { recursive: true, fo
  * ann commits X, bob then sets Y live, dan (plain git) commits a line of his own on top of X; gil, a clone of
  * the commit before X, joins (no sync points anywhere). `target`: whose commit gil's main is (dan's, or ann's X).
  */
-async function world(target: 'dan' | 'ann') {
+async function world(target: 'dan' | 'ann', held: 'live' | 'pulled' = 'live') {
   const parent = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'ctxsync-join-checkout-')))
   tmp.push(parent)
   const root = path.join(parent, 'a')
@@ -51,10 +51,19 @@ async function world(target: 'dan' | 'ann') {
   const b = await Node.make({ name: 'bob', join: await joinCode(root) })
   await b.start()
   await exchange(a, b)
-  // ann commits X (no hooks: no sync point).
-  await a.edit(SEED.replace('title: Set up CI', 'title: X committed by ann'))
-  await idle(a.s)
-  await gitAsDaemon(a, ['commit', '-qam', 'C1 ann X'], 'ann')
+  if (held === 'live') {
+    // ann commits X (no hooks: no sync point).
+    await a.edit(SEED.replace('title: Set up CI', 'title: X committed by ann'))
+    await idle(a.s)
+    await gitAsDaemon(a, ['commit', '-qam', 'C1 ann X'], 'ann')
+  } else {
+    // carl (plain git) commits X; ann pulls it: the live context holds X as git's take-in, written by ann's client.
+    const carl = path.join(parent, 'carl')
+    git(parent, ['clone', '-q', root, carl])
+    await fs.writeFile(path.join(carl, TODOS), SEED.replace('title: Set up CI', 'title: X committed by ann'))
+    gitAs(carl, ['commit', '-qam', 'C1 carl X'], 'carl')
+    await gitAsDaemon(a, ['pull', '-q', '--no-rebase', carl, 'main'], 'ann')
+  }
   await exchange(a, b)
   await new Promise((r) => setTimeout(r, 1100)) // Y is written in a later second than C1 (commit times are seconds)
   // bob sets Y live, uncommitted.
@@ -106,8 +115,11 @@ it.each([
 // bob changed it at once" on every peer. Run here as git runs the driver, with the stash git's autostash holds.
 // X is superseded because the live context held it (ann's live edit) and bob's Y was written over it; by time
 // alone (17aab64) a real race read so too (gitsupersede.test.ts).
-it('the merge driver applying a joiner\'s autostash over dan\'s commit carrying the superseded X: Y kept, no record', async () => {
-  const { a, b, c, gil } = await world('dan')
+it.each([
+  ['ann\'s live edit, then her commit', 'live'],
+  ['carl\'s commit, pulled live by ann', 'pulled'],
+])('the merge driver applying a joiner\'s autostash over dan\'s commit carrying the superseded X (%s): Y kept, no record', async (_what, held) => {
+  const { a, b, c, gil } = await world('dan', held as 'live' | 'pulled')
   const live = (await c.file())!
   // A daemon's CRDT is on disk, where the driver reads it; the harness keeps it in memory: written there.
   const store = new FileDocStore({ dir: spacePaths(gil).docs })
