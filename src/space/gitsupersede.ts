@@ -14,14 +14,15 @@
  * Time alone cannot tell superseded from a race: a teammate's commit and a live edit made after it that never
  * saw it (the commit was offline, or pulled later) are a race, which the merge driver records (e2e
  * history-merge-resolve; 17aab64 dropped its record). With `by`, the commit's writer, what tells them apart
- * is what the live value was written over:
- * its register's item names the item its writer saw there (Yjs `origin`), and so on back. The overwritten
- * values' content is gone (Yjs collects it, and a joiner never had it), but their writers are known: a value
- * written live by the commit's own writer (a peer whose sync point names the commit, or a git author of the
- * same name), which the live value was written over, is the commit's value as the live context held it (ann
- * sets X live and commits it; bob sets Y over it). Not its first write (an enrollment's, the value the commit
- * started from) nor a git take-in's (`git:` writers). Open: the commit's writer also set the value live
- * before, to another value, and committed X from a clone that never showed it — read as superseded.
+ * is what the live value was written over: its register's item names the item its writer saw there (Yjs
+ * `origin`), and so on back. The overwritten values' content is gone (Yjs collects it, and a joiner never had
+ * it), but how they were written is known. The commit's value as the live context held it is a value written
+ * live by the commit's own writer (a peer whose sync point names the commit, or a git author of the same name
+ * — ctxsync's default name is git's user.name; ann sets X live and commits it, bob sets Y over it), not the
+ * register's first write (an enrollment's: the value the commit started from) nor an enrollment credited to a
+ * git author (`git:`); or a value a peer's take-in of the commit's very text wrote (carl's commit pulled live,
+ * bob's Y over it: `takenIn`). Open: the commit's writer also set the value live before, to another value,
+ * and committed X from a clone that never showed it — read as superseded.
  * Without `by` (a pull or checkout the daemon takes in, `gitnew.ts`), time alone: that take-in records no race
  * either way (its merge of texts keeps none), and by time the later value stands — else git's merge of the
  * texts would pick one by its tie rule, the older as often as not.
