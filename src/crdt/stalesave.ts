@@ -14,7 +14,7 @@
 import * as Y from 'yjs'
 import { diffLines } from 'diff'
 import { conflictMaps, type ConflictRecord, type RecordValue } from './conflicts.js'
-import { dataKey, liveValues, recordsByNode } from './heads.js'
+import { dataKey, liveValues, recordsByNode, type NodeRecords } from './heads.js'
 import { slotsOf, type DocIR } from './ir.js'
 import { ROOT, kindOf, type NodeId, type Value } from './schema.js'
 import type { Tree } from './tree.js'
@@ -92,8 +92,10 @@ export function applyStale(tree: Tree, held: Held, differ: (seen?: Map<number, n
  */
 export function changedSince(tree: Tree, base: DocIR, added = false, seen?: ReadonlyMap<number, number>): Map<NodeId, Before> {
   const out = new Map<NodeId, Before>()
+  const emptied = new Map<NodeId, string>()
   const check = (id: NodeId, desc: string) => {
     const cur = tree.value(id)
+    if (!cur && seen) emptied.set(id, desc)
     // Counters merge increments: nothing is overwritten.
     if (!cur || cur[0] === desc || tree.contributions(id)?.size) return
     const item = tree.item(id, 'v')
@@ -109,7 +111,11 @@ export function changedSince(tree: Tree, base: DocIR, added = false, seen?: Read
   }
   // A value `recordOverwrites` finds unchanged (same item, or same value) is no overwrite: nothing recorded.
   if (added) for (const s of slotsOf(tree.toIR())) if (s.id && !inBase.has(s.id)) check(s.id, '')
-  const groups = recordsByNode(tree.doc, new Set(out.keys()))
+  const groups = recordsByNode(tree.doc, new Set([...out.keys(), ...emptied.keys()]))
+  for (const [id, was] of emptied) {
+    const live = unseenRecorded(groups.get(id), seen!)
+    if (live.length) out.set(id, { key: '', value: live[0]![1], was, live })
+  }
   for (const [id, b] of groups.size ? out : []) {
     const g = groups.get(id)
     if (!g) continue
@@ -119,6 +125,22 @@ export function changedSince(tree: Tree, base: DocIR, added = false, seen?: Read
     live?.values.forEach((v, i) => dataKey(v[0]) !== dataKey(b.value[0]) && !held(live.ids[i]!, seen) && b.live.push([live.ids[i]!, v]))
   }
   return out
+}
+
+/**
+ * The recorded competitors of a register that holds no value, which the save's base had not seen. In an
+ * incomplete state (an update waiting for one it depends on) Yjs has applied the waiting update's deletions:
+ * a later-wins copy's replacement of two raced values deleted both before the copy itself arrived. A save of
+ * that field then wrote over an empty register, its item's origin the raced value its file never showed,
+ * and that value was superseded with no record (converge free-for-all seed 1001).
+ */
+function unseenRecorded(g: NodeRecords | undefined, seen: ReadonlyMap<number, number>): Array<[string, RecordValue]> {
+  const out = new Map<string, RecordValue>()
+  for (const o of g?.open ?? []) for (const k of [0, 1] as const) {
+    const id = g!.alias.get(o.ids[k])?.[0] ?? o.ids[k]
+    if (!g!.dead.has(o.ids[k]) && !g!.dead.has(id) && !held(id, seen)) out.set(id, o.rec[k])
+  }
+  return [...out]
 }
 
 /** Had the save's base seen write `id` (`s`-prefixed: a stale save's record, naming the same item)? */

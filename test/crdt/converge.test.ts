@@ -15,8 +15,9 @@ const BASE = Number(process.env.CTXSYNC_CONVERGE_BASE ?? 1)
 // the re-add superseded the record of the race (81, 101); a save diffed against a text whose rendering was
 // never written (an incomplete state), read as having seen what the model held, overwrote a value its file
 // never showed without a record (147; 40 in the CI range); writes over a later-wins copy that had arrived
-// before the original, which the oracle took for unrecorded races (310, 342).
-const REGRESSIONS = [43, 81, 101, 147, 310, 342, 1014, 1397, 1559, 1603, 1678, 1679, 1741, 3126, 4458, 6217]
+// before the original, which the oracle took for unrecorded races (310, 342); a save of a field whose register a
+// waiting update had emptied, superseding the raced value its file never showed with no record (1001).
+const REGRESSIONS = [43, 81, 101, 147, 310, 342, 1001, 1014, 1397, 1559, 1603, 1678, 1679, 1741, 3126, 4458, 6217]
 
 describe('randomized convergence (file text → parse → diff → ops)', () => {
   test('seeds that once failed converge exactly', () => {
