@@ -280,7 +280,9 @@ async function joinGate(cx: GitContext, f: TrackedFile, getView: ViewGetter): Pr
     // One whose peer state arrived keeps its entry until its write-back joins it — also in the next life:
     // killed after the first exchange stored the state and ended the join but before the file was joined,
     // a start without the entry took the checkout's text in as an edit made from nothing (the crash test:
-    // an old value came back as a race, an item added since was deleted; `join-killed.test.ts`).
+    // an old value came back as a race, an item added since was deleted; `join-killed.test.ts`). Not a file
+    // deleted here (no synced base either): git bringing it back is git's, not a join (git-ops › rm, then pull).
+    if (!f.model.exists()) return
   }
   if (awaitingJoin(f)) return
   const view = await getView()
