@@ -239,10 +239,24 @@ interface Write {
   seen: Map<number, number>
 }
 
-/** The todos the model holds (which may be more than its file shows while the file is held). */
+/**
+ * The todos the model holds (which may be more than its file shows while the file is held). A title or status
+ * whose register holds no value is left out: in an incomplete state Yjs has applied a waiting update's
+ * deletions before its writes, and the rendering shows such a field empty, a value the model does not hold
+ * (seed 1368: a save that emptied that field was taken for no write, and a race it had settled for one
+ * still open).
+ */
 function modelTodos(model: FileModel): Map<string, Map<string, string>> {
   try {
-    return new Map(todos(renderDoc(model.tree.toIR())))
+    const ir = model.tree.toIR()
+    const out = new Map(todos(renderDoc(ir)).map(([id, f]) => [id, new Map(f)]))
+    const list = (ir.root as any)?.entries?.find((e: any) => e.key === 'todos')?.value
+    for (const item of list?.items ?? []) {
+      const entries = item.value?.entries ?? []
+      const id = entries.find((e: any) => e.key === 'id')?.value?.raw?.replace(/^"|"$/g, '')
+      for (const e of entries) if (id && e.id && (e.key === 'title' || e.key === 'status') && !model.tree.value(e.id)) out.get(id)?.delete(e.key)
+    }
+    return out
   } catch {
     return new Map()
   }
