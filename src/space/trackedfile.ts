@@ -54,7 +54,6 @@ export interface FileProblem {
 /** What the file on disk holds as far as we know. */
 export type Disk = { kind: 'unknown' } | { kind: 'absent' } | { kind: 'file'; hash: string }
 
-
 /** `now`: the worker writes meta before its next step (crash safety); `soon`: at the end of the turn. */
 export type Persist = 'now' | 'soon' | null
 
@@ -220,10 +219,14 @@ export class TrackedFile {
 
   /**
    * A peer's update is about to be applied to a file in sync: from then until the write-back the model is
-   * ahead of the file, so the file's text is kept first ('now': persisted before the update lands).
+   * ahead of the file, so the file's text is kept first ('now': persisted before the update lands). Not looked
+   * at yet (a start, before its reconcile): the rendering is its text if it is the last synced one; unkept, a
+   * kill before the write-back made the next start re-author every value (crash-join.test.ts).
    */
   keepBaseBeforeRemote(): Persist {
-    if (this.#state !== 'ok' || this.#meta.base.text || this.model.baseText === null || this.#disk.kind === 'unknown') {
+    const b = this.#meta.base, r = this.#state === 'ok' && !b.text && b.hash && (this.model.baseText === null || this.#disk.kind === 'unknown') ? this.model.render() : null
+    if (r?.text != null && sha256hex(r.text) === b.hash) return Object.assign(b, { text: r.text, ids: this.model.idsOf(r), sv: svText(parseStateVector(this.model.stateVector())) }), this.touch(), 'now'
+    if (this.#state !== 'ok' || b.text || this.model.baseText === null || this.#disk.kind === 'unknown') {
       // Meta waiting for its lazy write (a hold's kept base, a settled base hash) says what the file holds:
       // it lands before the update, or a crash after the update is acknowledged loses it, and the user's
       // next save would be diffed against the model's rendering (reverting what peers sent).
