@@ -212,7 +212,7 @@ export class RecentTexts {
     // Lines of `t` the save has nowhere: removed by it, a bound below the changed lines (most texts need no diff).
     const gone = (t: string, max: number) => t.split('\n').reduce((k, l) => (k < max && !mine.has(l) ? k + 1 : k), 0)
     let best = null
-    const own = ownLinesIn(list, 0, list.indexOf(r.base)) // and below: the person's saves' lines, no peer's
+    const own = ownLinesIn(list, 0, list.indexOf(r.base)), known = knownIn(list) // own: the person's saves' lines, no peer's
     for (const [o, savedAfter] of withOwnLines(list[0]!, this.#older.texts({ text: list[0]!.text, ids: collectIds(list[0]!.ir) }), own)) {
       if (o.text === text) {
         if (near && !(r.stale && replacesPeerLine(o.text, r.base.text, text, own))) continue // else a peer's line went back unsaid
@@ -227,13 +227,13 @@ export class RecentTexts {
       // the ring's tie rule (`replacesPeerLine`). Read from the newer, a value a peer changed more than
       // MAX_RECENT writes ago was overwritten with no record (black-box tester stop 31, finding 6: 8 writes or more).
       if (d === bestD && !replacesPeerLine(o.text, best?.text ?? r.base.text, text, own)) continue
+      // Nor one lacking a line the save holds from later (the header's rule): nearest by chance when the save set values
+      // back as an older text had them, it hid the save's base and every peer change since went back (stale-deep 975442).
+      if (holdsNewer(o.text, newest.text, text, known)) continue
       ;[best, bestD] = [o, d]
     }
-    if (!best) return null
-    const known = knownIn(list)
-    if (holdsNewer(best.text, newest.text, text, known) || !keepsPeerPlace(best.text, newest.text, text, known)) return null
-    const held = this.held(best.text, best.ids, best.ours)
-    if (!held) return null
+    const held = best && keepsPeerPlace(best.text, newest.text, text, known) ? this.held(best.text, best.ids, best.ours) : null
+    if (!best || !held) return null
     best.use()
     return { base: { ...held, ...(best.sv ? { sv: best.sv } : {}) }, stale: true }
   }

@@ -55,6 +55,25 @@ test('a buffer 12 peer writes old that changes a value the peer changed too: the
   expect(JSON.stringify(A.conflicts())).toContain('Task 1 by bob')
 })
 
+// An older buffer that sets values back to what an earlier text had is nearer that text than its own base; that
+// text lacks a line the buffer holds from later, so it is no base, and neither was any other: read as an edit of
+// the newest, the save took back every peer edit since (stale-deep seed 975442: a restyle made twice).
+test("a buffer 12 peer writes old that sets a reopened todo back as it was: the peer's edits since are kept", () => {
+  const r1 = todos(20).replace('title: Task 1\n    status: todo\n', 'title: Task 1\n    status: done\n    assignee: ann\n')
+  const [A, B] = newPair(r1)
+  let now = r1.replace('status: done\n    assignee: ann\n', 'status: todo\n    assignee: bob\n')
+  peerSaves(A, B, now)
+  peerSaves(A, B, (now = now.replace('title: Task 20\n', 'title: Task 20 (bob)\n')))
+  const buffer = now
+  for (let i = 2; i <= 12; i++) peerSaves(A, B, (now = now.replace(`title: Task ${i}\n`, `title: Task ${i} (bob)\n`)))
+  const out = A.ingest(buffer.replace('status: todo\n    assignee: bob\n', 'status: done\n    assignee: ann\n'))
+  const want = now.replace('status: todo\n    assignee: bob\n', 'status: done\n    assignee: ann\n')
+  expect(out.text).toBe(want)
+  send(A, B)
+  expect(B.render().text).toBe(want)
+  expect(A.conflicts()).toEqual([])
+})
+
 test('a save that is exactly a text from before the ring is a deliberate revert: taken as made from the newest', () => {
   const r1 = todos(20)
   const [A, B] = newPair(r1)
