@@ -201,7 +201,9 @@ export class Differ {
     const keyed = kind === 'entry' || kind === 'flowEntry'
     const rules = this.w.opts.rules
     const isSet = !keyed && rules.at(path).merge === 'set'
-    const pairs = keyed ? matchByKey(bk, nk) : isSet ? matchSet(bk, nk) : matchItems(bk, nk, rules, path, (i) => this.tree.alive(bk[i]!.id!))
+    const shown = new Set(bk.map((c) => c.id!))
+    const elsewhere = (v: string) => this.tree.visibleChildren(parent).some((c) => !shown.has(c) && this.tree.identityOf(c, rules.at(path).identity) === v)
+    const pairs = keyed ? matchByKey(bk, nk) : isSet ? matchSet(bk, nk) : matchItems(bk, nk, rules, path, (i) => this.tree.alive(bk[i]!.id!), elsewhere)
     const matched = new Set<number>()
     const ids: NodeId[] = []
     for (let j = 0; j < nk.length; j++) {

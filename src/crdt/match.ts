@@ -15,7 +15,7 @@ import { identityOfIR, setElement, type Rules } from './rules.js'
  * Identity, then equal content, then position inside the remaining gaps. Returns next index → base index.
  * `live(i)`: whether base item `i` is still in the model (the Differ knows; without it, all are).
  */
-export function matchItems(bk: Child[], nk: Child[], rules: Rules, path: readonly string[], live?: (i: number) => boolean): Array<number | undefined> {
+export function matchItems(bk: Child[], nk: Child[], rules: Rules, path: readonly string[], live?: (i: number) => boolean, elsewhere?: (identity: string) => boolean): Array<number | undefined> {
   const pairs: Array<number | undefined> = new Array(nk.length)
   const usedB = new Set<number>()
   // The very same object: an entry an incremental parse shared with the base because the edit did not
@@ -76,7 +76,10 @@ export function matchItems(bk: Child[], nk: Child[], rules: Rules, path: readonl
     // it still exists: a new item beside where a peer just deleted one with the same title is a new item
     // (black-box tester: an agent's append took the deleted todo's node, its id changed and a made-up
     // delete conflict appeared, when the save was read as made from the text before the deletion).
-    return (bi === undefined) === (ni === undefined) && (bi === undefined || (similar(bk[i]!.value, nk[j]!.value) && (live?.(i) ?? true)))
+    // Nor is it when the model holds a live item under the new identity that the base did not show (a peer
+    // added it, the file had not shown it yet): the new item is that one, merged by identity (converge seed
+    // 1299: a held file's t10 deleted and t1 added was read as t10 renamed, and the list held t1 twice).
+    return (bi === undefined) === (ni === undefined) && (bi === undefined || (similar(bk[i]!.value, nk[j]!.value) && (live?.(i) ?? true) && !(bi !== ni && ni !== undefined && elsewhere?.(ni))))
   })
   return pairs
 }

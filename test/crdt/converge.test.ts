@@ -18,11 +18,12 @@ const BASE = Number(process.env.CTXSYNC_CONVERGE_BASE ?? 1)
 // original, which the oracle took for unrecorded races (310, 342); an edit of a value the model held, on a
 // node it no longer showed (3126); oracle seeds (4458, 6217, 1368); a save of a field whose register a waiting
 // update had emptied, superseding the raced value its file never showed with no record (1001; the oracle saw it
-// through its empty-register misreading, fixed with 1368: conflict-pending.test.ts guards the fix). Ownership: a
+// through its empty-register misreading, fixed with 1368: conflict-pending.test.ts guards the fix); a held
+// file's save deleting a todo and adding one a peer had added, read as a rename: the id twice (1299). Ownership: a
 // block item's trailing comment moved inside `[…]` swallowing the `]` (1397, a fallback rendering). Both, the
 // mode not known (added with d7b0427, neither mode failing at its parent): 1014, 1603, 1678 (as 1679), 1741. Races
 // (conflict-record seeds) need two writers of one field, which the ownership mode never has.
-const FREE = [43, 81, 101, 147, 310, 342, 1001, 1368, 1559, 1679, 3126, 4458, 6217]
+const FREE = [43, 81, 101, 147, 310, 342, 1001, 1299, 1368, 1559, 1679, 3126, 4458, 6217]
 const OWNERS = [1397]
 const BOTH = [1014, 1603, 1678, 1741]
 const REGRESSIONS: Array<[seed: number, ownership: boolean]> = [
