@@ -54,7 +54,10 @@ const rows: Row[] = [
   { name: 'damaged: refused for good, said once', from: synced, act: (f) => (f.damagedState('too deep'), f.damagedState('too deep')), persist: null, state: 'refused', check: (f) => expect(f.damaged).toBe('too deep') },
   { name: 'a peer update on a file in step keeps the base first, persisted now', from: synced, act: (f) => f.keepBaseBeforeRemote(), persist: 'now', meta: { baseText: TEXT } },
   { name: 'a peer update while the kept base waits for its write: written now, before the update', from: () => kept(synced()), act: (f) => f.keepBaseBeforeRemote(), persist: 'now' },
-  { name: 'a peer update before the disk is known keeps nothing', from: () => unknownDisk(), act: (f) => f.keepBaseBeforeRemote(), persist: null, meta: { baseText: undefined } },
+  // cb2c98c (crash-join.test.ts): at a start, before the file's reconcile, the rendering is the file's text when it
+  // is the last synced one; kept, a kill before the write-back leaves the next start a base for an offline edit.
+  { name: 'a peer update before the disk is known keeps the rendering when it is the last synced text, persisted now', from: () => unknownDisk(), act: (f) => f.keepBaseBeforeRemote(), persist: 'now', meta: { baseText: TEXT } },
+  { name: 'a peer update before the disk is known keeps nothing when the rendering is not the last synced text', from: () => (() => { const g = unknownDisk(); g.restore({ baseHash: H2, seen: [short(H2)] }); return g })(), act: (f) => f.keepBaseBeforeRemote(), persist: null, meta: { baseText: undefined } },
   { name: 'started a write: its hash and text persisted now', from: synced, act: (f) => f.startedWrite(OTHER, ['t1'], null), persist: 'now', meta: { writing: H2, writingText: OTHER, writingIds: ['t1'] } },
   { name: 'started a write over a known text: that text is kept too', from: synced, act: (f) => f.startedWrite(OTHER, ['t1'], { text: TEXT, ids: ['t0'] }), persist: 'now', meta: { writing: H2, writingText: OTHER, writingIds: ['t1'], baseText: TEXT } },
   { name: 'aborted a write (a save landed first)', from: () => writingFile(), act: (f) => f.abortedWrite(), persist: 'soon', meta: { writing: undefined, writingText: undefined } },
