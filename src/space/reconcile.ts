@@ -234,8 +234,11 @@ async function writeModel(cx: FileContext, d: DocTurn): Promise<boolean> {
     if (f.state === 'held') f.keepBase()
     return false
   }
+  // No state at all (a file awaiting the live state of a join no peer answered yet): nothing to write. Written,
+  // the empty model removed the file and the member's offline edit in it after any git command (tester stop 33 N1).
+  if (f.model.isEmpty) return false
   const j = awaitingJoin(f)
-  if (j && !f.model.isEmpty) return joinLive(cx, d, j)
+  if (j) return joinLive(cx, d, j)
   // Not looked at the file since the space was opened (e.g. `resolve` without a daemon): without knowing
   // what is on disk a write would either be refused or, worse, the file's stale text later taken in as an
   // edit that undoes this change. Reconcile decides (and writes the model once the disk is known).
