@@ -97,6 +97,54 @@ test.each([
   expect(last.a!.split(/\r?\n/).filter((l) => l !== 'lead: bob').join('\n')).toBe(mine.split(/\r?\n/).join('\n'))
 })
 
+// KNOWN OPEN until render.ts's fix lands (each turns red then: make it a plain test).
+// A comment at column 0 right after a `|` body ends it; comment lines after that one are comments at any depth.
+// The renderer moved them all to the entry's column, so the text did not render back and the whole file was
+// one opaque value: the rest of the rewrite overwrote the peer's key between, recorded as a race (seed 572274).
+test.fails('KNOWN OPEN (render.ts afterBlock; requested of its owner): comments after a block scalar, the first at column 0 and then a deeper one: a peer save between the cut and the rest is kept, no record', () => {
+  const t = 'kb:\n  refunds:\n    details: |\n      one line\n#\n      # after the block\n  timeouts:\n    summary: slow\n'
+  const mine = t.replace('slow', 'slow (ann)')
+  const peers = [new FileModel({ name: 'x.yaml', author: author('a') }), new FileModel({ name: 'x.yaml', author: author('b') })] as const
+  try {
+    peers[0].enroll(t)
+    const sync = () => [send(peers[0], peers[1]), send(peers[1], peers[0]), ...peers.map((p) => p.setBase(p.render()))]
+    sync()
+    peers[0].ingest('', true)
+    sync()
+    peers[1].ingest('lead: bob\n')
+    sync()
+    peers[0].ingest(mine)
+    sync()
+    expect(peers.map((p) => p.conflicts())).toEqual([[], []])
+    const [a, b] = peers.map((p) => p.render().text)
+    expect(a).toBe(b)
+    expect(a).toContain('lead: bob\n')
+    expect(a!.replace('lead: bob\n', '')).toBe(mine)
+  } finally {
+    for (const p of peers) p.destroy()
+  }
+})
+
+// The same file with no cut: two peers' edits of different fields were a race on the whole document.
+test.fails('KNOWN OPEN (render.ts afterBlock; requested of its owner): comments after a block scalar, the first at column 0 and then a deeper one: two peers edit different fields, both kept, no record', () => {
+  const t = 'kb:\n  refunds:\n    details: |\n      one line\n#\n      # after the block\n  timeouts:\n    summary: slow\nowner: ann\n'
+  const peers = [new FileModel({ name: 'x.yaml', author: author('a') }), new FileModel({ name: 'x.yaml', author: author('b') })] as const
+  try {
+    peers[0].enroll(t)
+    send(peers[0], peers[1])
+    peers[1].setBase(peers[1].render())
+    peers[0].ingest(t.replace('slow', 'slow (ann)'))
+    peers[1].ingest(t.replace('owner: ann', 'owner: bob'))
+    send(peers[0], peers[1])
+    send(peers[1], peers[0])
+    const want = t.replace('slow', 'slow (ann)').replace('owner: ann', 'owner: bob')
+    expect(peers.map((p) => p.conflicts())).toEqual([[], []])
+    expect(peers.map((p) => p.render().text)).toEqual([want, want])
+  } finally {
+    for (const p of peers) p.destroy()
+  }
+})
+
 const SEED = Number(process.env.CTXSYNC_STALE_SEED) || (process.env.CI ? 1 : Date.now() % 1_000_000)
 const CASES = Number(process.env.CTXSYNC_STALE_TRUNCATE_CASES) || 20
 
