@@ -268,10 +268,15 @@ const VERBATIM_AT_LINE_START = new RegExp(`(^|\n)${VERBATIM}`, 'g')
 function afterBlock(out: Out, text: string, col: number): string {
   const bi = out.blockIndent
   if (bi === null || text === '') return text
-  return text
-    .split('\n')
-    .map((l) => (l.trim() !== '' && (l.length - l.trimStart().length >= bi || /^ *\t/.test(l)) ? ' '.repeat(Math.max(0, Math.min(col, bi - 1))) + l.trimStart() : l))
-    .join('\n')
+  // Only the first line with content can be read into the body: it ends the block (as typed or moved), and the
+  // comment lines after it are comments at any depth (`#` at column 0, then `      # …`: moved, the text did not
+  // render back and the whole file was one opaque value, so a peer's new key was recorded as overwritten).
+  const lines = text.split('\n')
+  const i = lines.findIndex((l) => l.trim() !== '')
+  const l = lines[i]
+  if (l === undefined || (l.length - l.trimStart().length < bi && !/^ *\t/.test(l))) return text
+  lines[i] = ' '.repeat(Math.max(0, Math.min(col, bi - 1))) + l.trimStart()
+  return lines.join('\n')
 }
 
 /**

@@ -97,11 +97,10 @@ test.each([
   expect(last.a!.split(/\r?\n/).filter((l) => l !== 'lead: bob').join('\n')).toBe(mine.split(/\r?\n/).join('\n'))
 })
 
-// KNOWN OPEN until render.ts's fix lands (each turns red then: make it a plain test).
 // A comment at column 0 right after a `|` body ends it; comment lines after that one are comments at any depth.
 // The renderer moved them all to the entry's column, so the text did not render back and the whole file was
 // one opaque value: the rest of the rewrite overwrote the peer's key between, recorded as a race (seed 572274).
-test.fails('KNOWN OPEN (render.ts afterBlock; requested of its owner): comments after a block scalar, the first at column 0 and then a deeper one: a peer save between the cut and the rest is kept, no record', () => {
+test('comments after a block scalar, the first at column 0 and then a deeper one: a peer save between the cut and the rest is kept, no record', () => {
   const t = 'kb:\n  refunds:\n    details: |\n      one line\n#\n      # after the block\n  timeouts:\n    summary: slow\n'
   const mine = t.replace('slow', 'slow (ann)')
   const peers = [new FileModel({ name: 'x.yaml', author: author('a') }), new FileModel({ name: 'x.yaml', author: author('b') })] as const
@@ -126,7 +125,7 @@ test.fails('KNOWN OPEN (render.ts afterBlock; requested of its owner): comments 
 })
 
 // The same file with no cut: two peers' edits of different fields were a race on the whole document.
-test.fails('KNOWN OPEN (render.ts afterBlock; requested of its owner): comments after a block scalar, the first at column 0 and then a deeper one: two peers edit different fields, both kept, no record', () => {
+test('comments after a block scalar, the first at column 0 and then a deeper one: two peers edit different fields, both kept, no record', () => {
   const t = 'kb:\n  refunds:\n    details: |\n      one line\n#\n      # after the block\n  timeouts:\n    summary: slow\nowner: ann\n'
   const peers = [new FileModel({ name: 'x.yaml', author: author('a') }), new FileModel({ name: 'x.yaml', author: author('b') })] as const
   try {
