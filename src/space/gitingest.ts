@@ -46,7 +46,6 @@ export { mergeTexts }
 import type { TrackedFile } from './trackedfile.js'
 import { awaitJoin, awaitingJoin, isJoining, joined, mayAwait } from './join.js'
 import { olderThanSpace, spaceTexts } from './joinconfig.js'
-import { notePulled, takePulled, type Pulled } from './joinpull.js'
 
 const log = logger('space:git')
 
@@ -136,8 +135,6 @@ export async function takeIn(cx: GitContext, d: DocTurn, getView: ViewGetter, in
     return null
   }
   if (read.kind === 'unreadable' || f.model.isEmpty || f.state !== 'ok' || awaitingJoin(f)) return plain()
-  const pulled = takePulled(f)
-  if (pulled) return takeInPulled(cx, d, getView, pulled)
   const text = read.kind === 'text' ? read.text : null
   const hash = read.kind === 'text' ? read.hash : null
   if (f.diskIs(hash)) return null
@@ -287,33 +284,13 @@ async function joinGate(cx: GitContext, f: TrackedFile, getView: ViewGetter): Pr
     // deleted here (no synced base either): git bringing it back is git's, not a join (git-ops › rm, then pull).
     if (!f.model.exists()) return
   }
-  const was = awaitingJoin(f)
-  if (was && !was.head) return
+  if (awaitingJoin(f)) return
   const view = await getView()
-  if (!view || (was && was.head === view.head?.hash)) return
+  if (!view) return
   const texts = await view.versions(f.name)
   if (texts.length === 0) return
-  // The checkout's own base: the newest version others had (HEAD's, unless the member committed since). Git
-  // moved HEAD while the file waits (a pull): that version now; what the move brought comes once joined.
-  awaitJoin(f, { current: texts.slice(0, 1), texts, rules: cx.rulesFor(f.name), space: await spaceTexts(view.repo, cx.root, f.name), head: view.head?.hash })
-  await notePulled(cx.root, f, view, texts[0])
-}
-
-/**
- * Joined, what a pull since the join began brought (joinpull.ts): taken in as new git content, from the
- * commit the join began at, as after any member's pull — unless a peer took that version in already.
- */
-async function takeInPulled(cx: GitContext, d: DocTurn, getView: ViewGetter, p: Pulled): Promise<TakeInResult> {
-  const f = d.file
-  const view = await getView()
-  const theirs = view && view.head?.hash === p.head ? await view.headText(f.name) : null
-  if (!view || theirs === null || f.model.gitMarked(sha256hex(theirs))) return reconcile(cx, d)
-  // The version the join began from is what this clone's file held: the frontier the pull is read from.
-  f.noteSeen(sha256hex(p.from))
-  await ingestNew(cx, f, view, theirs, f.model.render().text)
-  await writeBack(cx, d)
-  f.recordSettledBase(f.diskHash)
-  return 'from-git'
+  // The checkout's own base: the newest version others had (HEAD's, unless the member committed since).
+  awaitJoin(f, { current: texts.slice(0, 1), texts, rules: cx.rulesFor(f.name), space: await spaceTexts(view.repo, cx.root, f.name) })
 }
 
 async function pastSpace(getView: ViewGetter, root: string, name: string, text: string): Promise<boolean> {

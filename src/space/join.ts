@@ -58,7 +58,6 @@ import { atMost } from '../net/timers.js'
 import { spacePaths } from './paths.js'
 import { dropBeforeSpace } from './joinconfig.js'
 import { fetchSyncPoints } from './joinnotes.js'
-import { joinMarkerText } from './joinpull.js'
 import type { Rules } from '../crdt/rules.js'
 import type { TrackedFile } from './trackedfile.js'
 
@@ -68,8 +67,6 @@ export interface JoinBase {
   /** The file's versions in the recent history, nearest to HEAD first: old renderings too. */
   texts: string[]
   rules: Rules
-  /** HEAD when the entry was made: git moving it since makes the entry again (joinpull.ts). */
-  head?: string
   /**
    * A checkout older than the space's ctxsync.yaml: the file's texts when the space was set up
    * (`joinconfig.ts` spaceTexts), one of them the live context's first state.
@@ -93,17 +90,25 @@ export async function isJoining(root: string): Promise<boolean> {
   return fs.access(markerOf(root)).then(() => true, () => false)
 }
 
-/** `init` joined a space with no state here. Returns the files of a checkout older than the space it removed (`dropBeforeSpace`). */
+/**
+ * `init` joined an existing space on a machine with no state for it. Returns the files of a checkout older
+ * than the space that it removed: the space never had them (`dropBeforeSpace`).
+ */
 export async function startJoining(root: string): Promise<string[]> {
   await fs.mkdir(spacePaths(root).state, { recursive: true })
-  await fs.writeFile(markerOf(root), await joinMarkerText(root))
+  await fs.writeFile(markerOf(root), `${new Date().toISOString()}\n`)
   await fetchSyncPoints(root)
   return dropBeforeSpace(root)
 }
 
 /** A first exchange with a peer completed: the space is joined. Returns true when it was joining. */
 export async function stopJoining(root: string): Promise<boolean> {
-  return fs.rm(markerOf(root)).then(() => true, () => false)
+  try {
+    await fs.rm(markerOf(root))
+    return true
+  } catch {
+    return false
+  }
 }
 
 export function awaitingJoin(f: TrackedFile): JoinBase | undefined {
