@@ -9,7 +9,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, expect, it } from 'vitest'
 import { idle, removeSpaceDirs, SEED, TODOS, type Node } from './harness.js'
-import { gitAs, gitAsDaemon, pushedWorld, removeGitWorlds } from './gitworld.js'
+import { gitAs, gitAsDaemon, mateCommits, pushedWorld, removeGitWorlds } from './gitworld.js'
 
 afterAll(async () => {
   await removeGitWorlds()
@@ -67,10 +67,7 @@ it('a checkout back to an older commit (known content), then at once an edit: th
 
 it('a checkout of a teammate\'s commit (new content), then at once an edit: both are taken in', async () => {
   const { node: a, mate } = await pushedWorld('ann', 'mate')
-  const mf = path.join(mate, TODOS)
-  await fs.writeFile(mf, (await fs.readFile(mf, 'utf8')).replace('title: second', 'title: second by mate'))
-  gitAs(mate, ['commit', '-qam', 'mate'], 'mate')
-  gitAs(mate, ['push', '-q', 'origin', 'main'], 'mate')
+  await mateCommits(mate, (t) => t.replace('title: second', 'title: second by mate'), 'mate')
   gitAs(a.root, ['fetch', '-q', 'origin'], 'ann')
   await gitThenEdit(a, ['checkout', '-q', '--detach', 'origin/main'], (t) => t.replace(/title: first/, 'title: first, edited right after the checkout'))
   const text = (await a.file())!

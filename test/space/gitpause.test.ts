@@ -4,11 +4,9 @@
  * "before the pull" — read from the live context, which by then held the peer's update the disk never had — so
  * the update was read as undone by the person and rolled back on every peer (git schedule generator, seeds 1, 8).
  */
-import fs from 'node:fs/promises'
-import path from 'node:path'
 import { afterAll, expect, it } from 'vitest'
 import { idle, pass, removeSpaceDirs, TODOS } from './harness.js'
-import { gitAs, gitAsDaemon, joinedPeer, pushedWorld, removeGitWorlds } from './gitworld.js'
+import { gitAsDaemon, joinedPeer, mateCommits, pushedWorld, removeGitWorlds } from './gitworld.js'
 
 afterAll(async () => {
   await removeSpaceDirs()
@@ -18,10 +16,7 @@ afterAll(async () => {
 it('a peer\'s update arriving while a pull (autostash over an uncommitted edit) runs is kept, with the pulled and the uncommitted value', async () => {
   const { node: pat, mate: tina } = await pushedWorld('pat', 'tina')
   const bob = await joinedPeer(pat)
-  const f = path.join(tina, TODOS)
-  await fs.writeFile(f, (await fs.readFile(f, 'utf8')).replace('title: second', 'title: second by tina'))
-  gitAs(tina, ['commit', '-qam', 'tina'], 'tina')
-  gitAs(tina, ['push', '-q', 'origin', 'main'], 'tina')
+  await mateCommits(tina, (t) => t.replace('title: second', 'title: second by tina'), 'tina')
   await pat.edit((await pat.file())!.replace('status: todo', 'status: doing'))
   await bob.edit((await bob.file())!.replace('title: first', 'title: first by bob'))
   await idle(bob.s)
@@ -42,10 +37,7 @@ it('a peer\'s update arriving while a pull (autostash over an uncommitted edit) 
 it.fails('`git checkout -- FILE` while a peer edits the value twice (the first arriving while git works): the record lists the revert and the peer\'s last value, not the one it replaced itself', async () => {
   const { node: pat, mate: tina } = await pushedWorld('pat', 'tina')
   const bob = await joinedPeer(pat)
-  const f = path.join(tina, TODOS)
-  await fs.writeFile(f, (await fs.readFile(f, 'utf8')).replace('title: first', 'title: dan-p3'))
-  gitAs(tina, ['commit', '-qam', 'dan'], 'dan')
-  gitAs(tina, ['push', '-q', 'origin', 'main'], 'dan')
+  await mateCommits(tina, (t) => t.replace('title: first', 'title: dan-p3'), 'dan')
   await gitAsDaemon(pat, ['pull', '-q', '--no-rebase', 'origin', 'main'], 'pat')
   await pass(pat, bob)
   const bobSets = async (from: string, to: string) => {

@@ -4,7 +4,6 @@
  * out (black-box tester stop 31, finding 10: "(deleted) — ann" for dan's deletion taken in by ann's pull,
  * "Write docs (dan) — fay" for dan's value taken in by fay's checkout while blame said dan).
  */
-import fs from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { idle, joinCode, Node, pass, removeSpaceDirs, SEED, team, TODOS } from './harness.js'
@@ -13,7 +12,7 @@ import { mergeConflicts } from '../../src/space/mergestore.js'
 import { spacePaths } from '../../src/space/paths.js'
 import { cloneJoins, type CloneEdit } from './joinRig.js'
 import { appeared } from '../../src/space/conflictlog.js'
-import { gitAs, gitAsDaemon, pushedWorld, removeGitWorlds } from './gitworld.js'
+import { gitAs, gitAsDaemon, mateCommits, pushedWorld, removeGitWorlds } from './gitworld.js'
 
 afterAll(async () => {
   await removeSpaceDirs()
@@ -30,12 +29,7 @@ async function world(): Promise<{ pat: Node; ann: Node; tina: string }> {
 }
 
 /** tina rewrites the file and pushes (a plain-git teammate). */
-async function tinaCommits(tina: string, edit: (t: string) => string, who = 'tina'): Promise<void> {
-  const f = path.join(tina, TODOS)
-  await fs.writeFile(f, edit(await fs.readFile(f, 'utf8')))
-  gitAs(tina, ['commit', '-qam', who], who)
-  gitAs(tina, ['push', '-q', 'origin', 'main'], who)
-}
+const tinaCommits = (tina: string, edit: (t: string) => string, who = 'tina') => mateCommits(tina, edit, who)
 
 /** Each conflict's values as `value — writer`, and the daemon's line, on `n`. */
 function records(n: Node): Array<{ display: string; values: string[]; line: string }> {

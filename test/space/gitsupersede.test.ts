@@ -5,13 +5,11 @@
  * commit) and the race's record was lost (e2e history-merge-resolve; reverted in 83460f6). Here, in process,
  * as git runs the driver, with the stash git's autostash holds.
  */
-import fs from 'node:fs/promises'
-import path from 'node:path'
 import { afterAll, expect, it } from 'vitest'
 import { FileDocStore } from '../../src/fs/sidecar.js'
 import { spacePaths } from '../../src/space/paths.js'
 import { driverMerge, pass, removeSpaceDirs, TODOS } from './harness.js'
-import { gitAs, joinedPeer, pushedWorld, removeGitWorlds } from './gitworld.js'
+import { gitAs, joinedPeer, mateCommits, pushedWorld, removeGitWorlds } from './gitworld.js'
 
 afterAll(async () => {
   await removeSpaceDirs()
@@ -21,11 +19,8 @@ afterAll(async () => {
 it('the merge driver applying an autostash over a teammate\'s commit that the live edit never saw: the race is recorded', async () => {
   const { node: pat, mate: tina } = await pushedWorld('pat', 'tina')
   const bob = await joinedPeer(pat)
-  const f = path.join(tina, TODOS)
-  await fs.writeFile(f, (await fs.readFile(f, 'utf8')).replace('title: first', 'title: first by tina'))
   // Committed an hour ago, offline (as in e2e history-merge-resolve): older than bob's live edit.
-  gitAs(tina, ['commit', '-qam', 'tina', `--date=${new Date(Date.now() - 3600_000).toISOString()}`], 'tina')
-  gitAs(tina, ['push', '-q', 'origin', 'main'], 'tina')
+  await mateCommits(tina, (t) => t.replace('title: first', 'title: first by tina'), 'tina', [`--date=${new Date(Date.now() - 3600_000).toISOString()}`])
   await bob.edit((await bob.file())!.replace('title: first', 'title: first by bob'))
   await pass(bob, pat)
   const live = (await pat.file())!

@@ -47,6 +47,14 @@ export async function pushedWorld(name: string, mate: string, seed = SEED): Prom
   return { node, mate: clone, remote }
 }
 
+/** A plain-git teammate rewrites the file in `mate`, commits (message: `who`, plus `commit` args) and pushes. */
+export async function mateCommits(mate: string, edit: (t: string) => string, who: string, commit: string[] = []): Promise<void> {
+  const f = path.join(mate, TODOS)
+  await fs.writeFile(f, edit(await fs.readFile(f, 'utf8')))
+  gitAs(mate, ['commit', '-qam', who, ...commit], who)
+  gitAs(mate, ['push', '-q', 'origin', 'main'], who)
+}
+
 /** A live peer of `node`'s space on another machine (no git of its own involved), holding what `node` holds. */
 export async function joinedPeer(node: Node, name = 'bob'): Promise<Node> {
   const peer = await Node.make({ name, join: await joinCode(node.root) })

@@ -7,69 +7,24 @@
  * commits' own steps since then tell X apart: its change is older than the live Y that replaced it.
  */
 import fs from 'node:fs/promises'
-import os from 'node:os'
 import path from 'node:path'
 import { afterAll, expect, it } from 'vitest'
 import { init } from '../../src/commands/init.js'
 import { FileDocStore } from '../../src/fs/sidecar.js'
 import { spacePaths } from '../../src/space/paths.js'
-import { driverMerge, idle, joinCode, Node, TODOS, writeFile } from './harness.js'
+import { driverMerge, idle, joinCode, Node, TODOS } from './harness.js'
 import { cloneJoins, exchange, git, type CloneEdit } from './joinRig.js'
-import { gitAs, gitAsDaemon } from './gitworld.js'
+import { gitAsDaemon } from './gitworld.js'
+import { removeXYWorlds, xThenY, XY_SEED } from './xyworld.js'
 
-// The tester's file (joinroll.sh): with these texts the CRDT merge's tie went to X.
-const SEED = `# Todos
-todos:
-  - id: T-1
-    title: Set up CI
-    status: todo   # owner: ann
-  - id: T-2
-    title: Write docs
-    status: todo
-`
-
-const tmp: string[] = []
-afterAll(async () => { for (const d of tmp) await fs.rm(d, { recursive: true, force: true }) })
+afterAll(removeXYWorlds)
 
 /**
  * ann commits X, bob then sets Y live, dan (plain git) commits a line of his own on top of X; gil, a clone of
  * the commit before X, joins (no sync points anywhere). `target`: whose commit gil's main is (dan's, or ann's X).
  */
 async function world(target: 'dan' | 'ann', held: 'live' | 'pulled' = 'live') {
-  const parent = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'ctxsync-join-checkout-')))
-  tmp.push(parent)
-  const root = path.join(parent, 'a')
-  await fs.mkdir(root)
-  git(root, ['init', '-q', '-b', 'main'])
-  await writeFile(root, TODOS, SEED)
-  await init({ cwd: root, name: 'ann', discovery: 'none' })
-  git(root, ['add', '-A'])
-  git(root, ['commit', '-qm', 'ctxsync'])
-  const base = git(root, ['rev-parse', 'HEAD']).trim()
-  const a = new Node(root)
-  await a.start()
-  const b = await Node.make({ name: 'bob', join: await joinCode(root) })
-  await b.start()
-  await exchange(a, b)
-  if (held === 'live') {
-    // ann commits X (no hooks: no sync point).
-    await a.edit(SEED.replace('title: Set up CI', 'title: X committed by ann'))
-    await idle(a.s)
-    await gitAsDaemon(a, ['commit', '-qam', 'C1 ann X'], 'ann')
-  } else {
-    // carl (plain git) commits X; ann pulls it: the live context holds X as git's take-in, written by ann's client.
-    const carl = path.join(parent, 'carl')
-    git(parent, ['clone', '-q', root, carl])
-    await fs.writeFile(path.join(carl, TODOS), SEED.replace('title: Set up CI', 'title: X committed by ann'))
-    gitAs(carl, ['commit', '-qam', 'C1 carl X'], 'carl')
-    await gitAsDaemon(a, ['pull', '-q', '--no-rebase', carl, 'main'], 'ann')
-  }
-  await exchange(a, b)
-  await new Promise((r) => setTimeout(r, 1100)) // Y is written in a later second than C1 (commit times are seconds)
-  // bob sets Y live, uncommitted.
-  await b.edit(SEED.replace('title: Set up CI', 'title: Y live by bob'))
-  await idle(b.s)
-  await exchange(b, a)
+  const { parent, root, base, a, b } = await xThenY('ctxsync-join-checkout-', held)
   expect(await a.file()).toContain('Y live by bob')
   // dan (plain git) commits something else on top of X, after Y (his commit is newer than Y: as in the tester's run).
   await new Promise((r) => setTimeout(r, 1100))
@@ -86,7 +41,7 @@ async function world(target: 'dan' | 'ann', held: 'live' | 'pulled' = 'live') {
   await init({ cwd: gil, name: 'gil', discovery: 'none', join: await joinCode(root) })
   const c = new Node(gil)
   const failures: Array<{ kind: string; detail: string }> = []
-  await cloneJoins(c, a, b, { text: SEED } as CloneEdit, SEED, true, () => 0.9, failures)
+  await cloneJoins(c, a, b, { text: XY_SEED } as CloneEdit, XY_SEED, true, () => 0.9, failures)
   await Promise.all([idle(a.s), idle(b.s), idle(c.s)])
   expect(failures).toEqual([])
   expect(await c.file()).toContain('Y live by bob')

@@ -10,51 +10,19 @@
  *    edit and rolled Y back on every peer, a race credited to gil.
  */
 import fs from 'node:fs/promises'
-import os from 'node:os'
 import path from 'node:path'
 import { afterAll, expect, it } from 'vitest'
 import { init } from '../../src/commands/init.js'
 import { finishJoin } from '../../src/space/join.js'
-import { idle, joinCode, Node, TODOS, writeFile } from './harness.js'
+import { idle, joinCode, Node, TODOS } from './harness.js'
 import { exchange, git } from './joinRig.js'
 import { gitAs, gitAsDaemon } from './gitworld.js'
+import { removeXYWorlds, xThenY } from './xyworld.js'
 
-const SEED = `# Todos
-todos:
-  - id: T-1
-    title: Set up CI
-    status: todo   # owner: ann
-  - id: T-2
-    title: Write docs
-    status: todo
-`
-
-const tmp: string[] = []
-afterAll(async () => { for (const d of tmp) await fs.rm(d, { recursive: true, force: true }) })
+afterAll(removeXYWorlds)
 
 async function world() {
-  const parent = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'ctxsync-join-pull-')))
-  tmp.push(parent)
-  const root = path.join(parent, 'a')
-  await fs.mkdir(root)
-  git(root, ['init', '-q', '-b', 'main'])
-  await writeFile(root, TODOS, SEED)
-  await init({ cwd: root, name: 'ann', discovery: 'none' })
-  git(root, ['add', '-A'])
-  git(root, ['commit', '-qm', 'ctxsync'])
-  const a = new Node(root)
-  await a.start()
-  const b = await Node.make({ name: 'bob', join: await joinCode(root) })
-  await b.start()
-  await exchange(a, b)
-  await a.edit(SEED.replace('title: Set up CI', 'title: X committed by ann'))
-  await idle(a.s)
-  await gitAsDaemon(a, ['commit', '-qam', 'C1 ann X'], 'ann')
-  await exchange(a, b)
-  await new Promise((r) => setTimeout(r, 1100)) // Y is written in a later second than C1 (commit times are seconds)
-  await b.edit(SEED.replace('title: Set up CI', 'title: Y live by bob'))
-  await idle(b.s)
-  await exchange(b, a)
+  const { parent, root, a, b } = await xThenY('ctxsync-join-pull-')
   await new Promise((r) => setTimeout(r, 1100))
   const dan = path.join(parent, 'dan')
   git(parent, ['clone', '-q', root, dan])
@@ -71,7 +39,13 @@ async function world() {
   return { a, b, c: new Node(gil), gil, dan }
 }
 
-async function check(a: Node, b: Node, c: Node) {
+/** gil meets ann (its first exchange ends the join), then everyone meets; what each holds is checked. */
+async function meetAndCheck(a: Node, b: Node, c: Node) {
+  await exchange(a, c)
+  await finishJoin(c.s)
+  await exchange(a, c)
+  await exchange(b, a)
+  await exchange(b, c)
   await Promise.all([idle(a.s), idle(b.s), idle(c.s)])
   for (const n of [c, a, b]) {
     const t = (await n.file())!
@@ -92,12 +66,7 @@ it.fails('KNOWN OPEN: a joiner pulls a teammate\'s commit before it starts: the 
   const { a, b, c, gil, dan } = await world()
   gitAs(gil, ['pull', '-q', '--no-rebase', 'dan', 'main'], 'gil')
   await c.start()
-  await exchange(a, c)
-  await finishJoin(c.s)
-  await exchange(a, c)
-  await exchange(b, a)
-  await exchange(b, c)
-  await check(a, b, c)
+  await meetAndCheck(a, b, c)
 })
 
 it.fails('KNOWN OPEN: a joiner pulls a teammate\'s commit after it started, before its first exchange: no rollback of the live value, no race', async () => {
@@ -105,10 +74,5 @@ it.fails('KNOWN OPEN: a joiner pulls a teammate\'s commit after it started, befo
   await c.start()
   await idle(c.s)
   await gitAsDaemon(c, ['pull', '-q', '--rebase', 'dan', 'main'], 'gil')
-  await exchange(a, c)
-  await finishJoin(c.s)
-  await exchange(a, c)
-  await exchange(b, a)
-  await exchange(b, c)
-  await check(a, b, c)
+  await meetAndCheck(a, b, c)
 })
