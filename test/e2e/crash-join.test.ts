@@ -17,7 +17,7 @@
 import { execa } from 'execa'
 import { afterAll, afterEach, expect, it } from 'vitest'
 import { rng } from '../helpers/faultProxy.js'
-import { addOwn, checkAfterKill, Ticker, TICKER_TODOS, tickOf } from './crashRig.js'
+import { addOwn, checkAfterKill, runTicker, Ticker, TICKER_TODOS, tickOf } from './crashRig.js'
 import { CLI, countId, killAll, readFile, removeTmpDirs, setupSpace, startWatch, stopWatch, TODOS, waitSame, type Peer } from './helpers.js'
 
 afterEach(killAll)
@@ -37,13 +37,7 @@ for (let round = 0; round < ROUNDS; round++) {
     const [a, b] = peers as [Peer, Peer]
     const da = await startWatch(a)
     const t = new Ticker(a, da)
-    let on = true
-    const loop = (async () => {
-      while (on) {
-        await t.step()
-        await sleep(20 + Math.floor(random() * 60))
-      }
-    })()
+    const stop = runTicker(t, random)
     const own: string[] = []
     const trail: string[] = []
     try {
@@ -61,8 +55,7 @@ for (let round = 0; round < ROUNDS; round++) {
         await checkAfterKill(b, `seed ${seed}, kill ${k + 1}`)
       }
     } finally {
-      on = false
-      await loop
+      await stop()
     }
     const db = await startWatch(b, ['--peer', a.url])
     const why = () => `seed ${seed} (replay: CTXSYNC_CRASH_SEED=${seed})\n${trail.join('\n')}\n--- B's log:\n${db.log()}`

@@ -14,7 +14,7 @@
 import { execa } from 'execa'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { rng } from '../helpers/faultProxy.js'
-import { addOwn, checkAfterKill, expectWholeYaml, idsOf, Ticker, TICKER_TODOS, tickOf } from './crashRig.js'
+import { addOwn, checkAfterKill, expectWholeYaml, idsOf, runTicker, Ticker, TICKER_TODOS, tickOf } from './crashRig.js'
 import {
   CLI, countId, ctx, explained, killAll, readFile, removeTmpDirs, setupSpace, startWatch, stopWatch, TODOS, waitFor,
   waitSame, type Peer,
@@ -27,21 +27,6 @@ const KILLS = Number(process.env.CTXSYNC_CRASH_KILLS) || 0
 const SEED = Number(process.env.CTXSYNC_CRASH_SEED) || Date.now() % 1_000_000
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const env = { NO_COLOR: '1', CTXSYNC_SECRET: undefined, DEBUG: undefined, CTXSYNC_NO_MDNS: '1' }
-
-/** Runs the ticker on A until `stop()`; returns the stopper. */
-function tick(t: Ticker, random: () => number): () => Promise<void> {
-  let on = true
-  const loop = (async () => {
-    while (on) {
-      await t.step()
-      await sleep(20 + Math.floor(random() * 60))
-    }
-  })()
-  return async () => {
-    on = false
-    await loop
-  }
-}
 
 async function finalCheck(a: Peer, b: Peer, t: Ticker, own: string[]): Promise<void> {
   const text = await waitSame([a, b], TODOS, (x) => tickOf(x) === t.n && own.every((id) => x.includes(`id: ${id}\n`)), 30_000)
@@ -58,7 +43,7 @@ describe('e2e: kill -9 at random moments', { timeout: 300_000 }, () => {
     const [a, b] = peers as [Peer, Peer]
     const da = await startWatch(a)
     const t = new Ticker(a, da)
-    const stop = tick(t, random)
+    const stop = runTicker(t, random)
     const own: string[] = []
     const warnings: string[] = []
     let lastLog = ''
@@ -122,7 +107,7 @@ describe('e2e: kill -9 at random moments', { timeout: 300_000 }, () => {
     const joined = await ctx(b.dir, ['sync', '--peer', a.url])
     expect(joined.exitCode, joined.stderr).toBe(0)
     const t = new Ticker(a, da)
-    const stop = tick(t, random)
+    const stop = runTicker(t, random)
     const own: string[] = []
     const warnings: string[] = []
     let completed = 0

@@ -46,6 +46,21 @@ export class Ticker {
   }
 }
 
+/** Runs A's ticker, a step every 20–80 ms (drawn from `random`), until the returned stopper is awaited. */
+export function runTicker(t: Ticker, random: () => number): () => Promise<void> {
+  let on = true
+  const loop = (async () => {
+    while (on) {
+      await t.step()
+      await new Promise((r) => setTimeout(r, 20 + Math.floor(random() * 60)))
+    }
+  })()
+  return async () => {
+    on = false
+    await loop
+  }
+}
+
 /** The victim's file after a kill: whole (parses, ends in a newline, starts as it must), nothing twice. */
 export function expectWholeYaml(text: string | null, what: string): void {
   expect(text, `${what}: file missing`).not.toBeNull()
