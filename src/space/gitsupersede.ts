@@ -21,16 +21,16 @@
  * — ctxsync's default name is git's user.name; ann sets X live and commits it, bob sets Y over it), not the
  * register's first write (an enrollment's: the value the commit started from) nor an enrollment credited to a
  * git author (`git:`); or a value a peer's take-in of the commit's very text wrote (carl's commit pulled live,
- * bob's Y over it: `takenIn`). Open: the commit's writer also set the value live before, to another value,
+ * bob's Y over it; `crdt/heldbefore.ts`). Open: the commit's writer also set the value live before, to another value,
  * and committed X from a clone that never showed it — read as superseded.
  * Without `by` (a pull or checkout the daemon takes in, `gitnew.ts`), time alone: that take-in records no race
  * either way (its merge of texts keeps none), and by time the later value stands — else git's merge of the
  * texts would pick one by its tie rule, the older as often as not.
  */
 import { diffArrays } from 'diff'
-import * as Y from 'yjs'
 import type { FileModel } from '../crdt/model.js'
-import { AUTHORS, GIT_MARKS, NODES, type Credit } from '../crdt/schema.js'
+import { heldBefore } from '../crdt/heldbefore.js'
+import type { Credit } from '../crdt/schema.js'
 import { sha256hex } from '../ids.js'
 import { nodeAtPath } from '../crdt/merge/place.js'
 import { mergeClean } from './gitbase.js'
@@ -81,56 +81,9 @@ export async function supersededSplit(model: FileModel, base: string, text: stri
     const node = kp && nodeAtPath(model.tree, kp)
     const when = node ? model.tree.value(node)?.[1] : undefined
     if (when === undefined || !(when > at)) return null
-    if (by !== undefined && !(by && heldBefore(model, model.tree.item(node!, 'v'), by, text))) return null
+    if (by !== undefined && !(by && heldBefore(model, model.tree.item(node!, 'v'), by, sha256hex(text).slice(0, 16)))) return null
     superseded++
   }
   if (superseded === 0) return null
   return { clean: apply(new Set(hunks.filter((h) => !colliding.has(h)))), old }
-}
-
-/**
- * Was `item` (a register's live value) written over the commit's value as the live context held it: a value
- * the commit's writer `by` had set live, or one a peer took in from git with the commit's version `text`?
- * Walks the items each writer saw there (`origin`, found among the register's earlier items, `left`), not the
- * ones it raced with.
- */
-function heldBefore(model: FileModel, item: Y.Item | undefined, by: Credit, text: string): boolean {
-  const authors = model.doc.getMap<[string, string, string]>(AUTHORS)
-  const named = (client: number): boolean => {
-    const a = authors.get(String(client))
-    if (!a || a[0].startsWith('git:')) return false
-    return a[0] === by[0] || (by[0].startsWith('git:') && a[1] === by[1])
-  }
-  const taken = takenIn(model, text)
-  const has = (z: Y.Item, id: Y.ID) => z.id.client === id.client && z.id.clock <= id.clock && id.clock < z.id.clock + z.length
-  let want = item?.origin ?? null
-  for (let z = item?.left ?? null, n = 0; z && want && n < 10_000; z = z.left, n++) {
-    if (!has(z, want)) continue
-    want = z.origin
-    if ((want && named(z.id.client)) || taken(z)) return true
-  }
-  return false
-}
-
-/**
- * Was a register write made by a peer's take-in of `text` from git (a teammate's commit pulled live: the
- * value's writer is the peer that pulled)? The take-in writes the registers and then, in the same
- * transaction, the git mark of `text` (`ingestAsGit`): the write is the mark's client's, and that client wrote
- * only registers (and its author entry) from it to the mark.
- */
-function takenIn(model: FileModel, text: string): (z: Y.Item) => boolean {
-  const marks = (model.doc.getMap(GIT_MARKS) as unknown as { _map: Map<string, Y.Item> })._map
-  const within = new Set<unknown>([model.doc.getMap(NODES), model.doc.getMap(AUTHORS)])
-  const at: Y.Item[] = []
-  for (let m = marks.get(sha256hex(text).slice(0, 16)) ?? null, n = 0; m && n < 64; m = m.left, n++) at.push(m)
-  return (z) => at.some((m) => {
-    if (m.id.client !== z.id.client || m.id.clock <= z.id.clock) return false
-    const list = model.doc.store.clients.get(m.id.client) as Array<Y.Item | Y.GC> | undefined
-    if (!list) return false
-    for (let i = Y.findIndexSS(list, z.id.clock) + 1, n = 0; i < list.length && list[i]!.id.clock < m.id.clock; i++, n++) {
-      const x = list[i]!
-      if (n > 10_000 || !(x instanceof Y.Item) || !within.has(x.parent)) return false
-    }
-    return true
-  })
 }
